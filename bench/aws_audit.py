@@ -55,6 +55,7 @@ import logging
 import os
 import random
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -122,6 +123,8 @@ class CountingMiddleware:
             self.control = 0
             self.in_flight = 0
             self.max_in_flight = 0
+            self.busy_since = 0.0
+            self.busy_seconds = 0.0  # wall time with at least one request in flight
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
@@ -133,6 +136,7 @@ class CountingMiddleware:
                 "server_seconds": {k: round(v, 3) for k, v in sorted(self.seconds.items())},
                 "response_bytes": dict(sorted(self.bytes.items())),
                 "max_in_flight": self.max_in_flight,
+                "busy_seconds": round(self.busy_seconds, 3),
             }
 
     @staticmethod
@@ -178,10 +182,12 @@ class CountingMiddleware:
             status_holder.append(status)
             return start_response(status, headers, exc_info)
 
+        started = time.perf_counter()
         with self.lock:
+            if self.in_flight == 0:
+                self.busy_since = started
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        started = time.perf_counter()
         try:
             result = self.app(environ, counting_start_response)
             try:
@@ -196,10 +202,13 @@ class CountingMiddleware:
                 self.exceptions.setdefault(action, f"{type(exc).__name__}: {exc}"[:200])
             raise
         finally:
-            elapsed = time.perf_counter() - started
+            now = time.perf_counter()
+            elapsed = now - started
             code = int(status_holder[0].split()[0]) if status_holder else 0
             with self.lock:
                 self.in_flight -= 1
+                if self.in_flight == 0:
+                    self.busy_seconds += now - self.busy_since
                 self.total += 1
                 self.actions[action] += 1
                 self.seconds[action] += elapsed
@@ -502,9 +511,10 @@ def run_child(cmd: list[str], env: dict[str, str], workdir: Path,
     full = [time_bin, "-f", "%M", "-o", str(rss_file), *cmd] if time_bin else cmd
     with open(workdir / "stdout", "wb") as out, open(workdir / "stderr", "wb") as err:
         started = time.perf_counter()
+        # Own process group, so a timeout kills handover and not only /usr/bin/time.
         proc = subprocess.Popen(full, env=env, stdout=out, stderr=err,
-                                stdin=subprocess.DEVNULL, cwd=workdir)
-        timer = threading.Timer(timeout, proc.kill)
+                                stdin=subprocess.DEVNULL, cwd=workdir, start_new_session=True)
+        timer = threading.Timer(timeout, os.killpg, args=(proc.pid, signal.SIGKILL))
         timer.start()
         try:
             _, status, usage = os.wait4(proc.pid, 0)
@@ -575,7 +585,9 @@ def run_audit(binary: Path, emu: Emulator, expected: dict[str, Any],
         "requests": total,
         "requests_per_user": round(total / users, 3),
         "requests_minus_secrets_per_user": round((total - secrets) / users, 3),
-        "server_busy_seconds": round(sum(counted["server_seconds"].values()), 3),
+        # Wall time during which moto had at least one request of the tool in flight;
+        # wall_seconds minus this is time the tool spent with no request open.
+        "server_busy_seconds": counted["busy_seconds"],
         "max_in_flight": counted["max_in_flight"],
         "actions": counted["actions"],
         "errors": counted["errors"],
@@ -611,12 +623,13 @@ def bench_size(emu: Emulator, binary: Path | None, users: int, args: argparse.Na
         keep = Path(args.keep_output) / f"inventory-{users}-{run + 1}.json" if args.keep_output else None
         r = run_audit(binary, emu, seeded, args.timeout, keep)
         log(f"{users} users run {run + 1}/{args.runs}: {r['wall_seconds']}s, "
-            f"{r['requests']} requests, {r['peak_rss_mib']} MiB"
+            f"{r['requests']} requests, {r['peak_rss_mib']} MiB, moto busy "
+            f"{r['server_busy_seconds']}s, up to {r['max_in_flight']} requests in flight"
             + (f", ERRORS {r['errors']}" if r["errors"] else ""))
         result["runs"].append(r)
     runs = result["runs"]
     if runs:
-        med = {k: statistics.median(r[k] for r in runs)
+        med = {k: round(statistics.median(r[k] for r in runs), 3)
                for k in ("wall_seconds", "peak_rss_mib", "requests", "requests_per_user",
                          "requests_minus_secrets_per_user", "server_busy_seconds")}
         med["expected_wall_at_ceiling"] = round(med["requests"] / result["ceiling"]["requests_per_second"], 3)
@@ -633,16 +646,17 @@ def bench_size(emu: Emulator, binary: Path | None, users: int, args: argparse.Na
 
 def print_table(results: list[dict[str, Any]], binary_kind: str) -> None:
     print(f"\nhandover audit --aws against moto (medians; binary: {binary_kind})")
-    head = ("users", "secrets", "wall s", "RSS MiB", "requests", "req/user",
+    head = ("users", "secrets", "wall s", "moto busy s", "RSS MiB", "requests", "req/user",
             "(req-sec)/user", "budget", "ceiling r/s", "req/ceiling s", "wall/that")
     rows = []
     for res in results:
         m = res.get("median")
         if not m:
-            rows.append((res["users"], res["secrets"], "-", "-", "-", "-", "-", "-",
+            rows.append((res["users"], res["secrets"], "-", "-", "-", "-", "-", "-", "-",
                          res["ceiling"]["requests_per_second"], "-", "-"))
             continue
-        rows.append((res["users"], res["secrets"], m["wall_seconds"], m["peak_rss_mib"],
+        rows.append((res["users"], res["secrets"], m["wall_seconds"], m["server_busy_seconds"],
+                     m["peak_rss_mib"],
                      m["requests"], m["requests_per_user"], m["requests_minus_secrets_per_user"],
                      "ok" if m["within_budget"] else f"OVER {BUDGET_PER_USER}",
                      res["ceiling"]["requests_per_second"], m["expected_wall_at_ceiling"],
@@ -653,10 +667,11 @@ def print_table(results: list[dict[str, Any]], binary_kind: str) -> None:
     for res in results:
         if "actions_median_run" not in res:
             continue
-        print(f"\nrequests per action at {res['users']} users (median run; server seconds):")
-        for action, n in sorted(res["actions_median_run"].items(), key=lambda kv: -kv[1]):
+        print(f"\nrequests per action at {res['users']} users (median run; "
+              "mean server latency per request):")
+        for action, n in sorted(res["actions_median_run"].items(), key=lambda kv: (-kv[1], kv[0])):
             secs = res["server_seconds_median_run"].get(action, 0)
-            print(f"  {n:7d}  {action:45s} {secs:8.2f}s")
+            print(f"  {n:7d}  {action:45s} {1000 * secs / n:9.1f} ms")
         if res["errors_median_run"]:
             print(f"  error responses: {res['errors_median_run']}")
         if not res["request_counts_stable"]:
