@@ -712,6 +712,10 @@ def main(argv: list[str] | None = None) -> int:
         log(f"binary: {binary} ({kind})")
     if args.keep_output:
         Path(args.keep_output).mkdir(parents=True, exist_ok=True)
+    load_start = os.getloadavg()
+    if load_start[0] > 0.5 * (os.cpu_count() or 1):
+        log(f"WARNING: the machine is busy (load average {load_start[0]:.2f} on "
+            f"{os.cpu_count()} CPUs): timings will be noisy")
     emu = Emulator()
     log(f"moto serving on {emu.url}")
     results = []
@@ -728,7 +732,9 @@ def main(argv: list[str] | None = None) -> int:
             "binary": str(binary) if binary else None,
             "binary_kind": kind,
             "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
-                        "moto": __import__("moto").__version__},
+                        "moto": __import__("moto").__version__,
+                        "loadavg_1m_start": round(load_start[0], 2),
+                        "loadavg_1m_end": round(os.getloadavg()[0], 2)},
             "budget_requests_per_user_plus_one_per_secret": BUDGET_PER_USER,
             "results": results,
         }
