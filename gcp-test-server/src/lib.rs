@@ -1,0 +1,37 @@
+//! A GCP test server: Cloud Resource Manager (v1 and v3 projects and their IAM
+//! policies), IAM (service accounts, their keys and policies) and Secret Manager
+//! (secrets, versions, policies) over HTTP/JSON on loopback, built from Google's
+//! discovery documents so that unmodified clients (gcloud, Google's Python clients, the
+//! google-cloud-rust crates) can be pointed at it.
+//!
+//! ```no_run
+//! let server = gcp_test_server::Server::start("127.0.0.1:0")?;
+//! let endpoint = server.url(); // e.g. http://127.0.0.1:40123
+//! # let _ = endpoint;
+//! server.reset();
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! Any bearer token, or none, is accepted. See `README.md` for the admin API
+//! (`/_admin/reset`, `/_admin/requests`, `/_admin/faults`, `/_admin/seed`) and for
+//! where the server knowingly differs from Google.
+#![forbid(unsafe_code)]
+
+pub mod admin;
+pub mod error;
+pub mod faults;
+pub mod filter;
+pub mod iam;
+pub mod paging;
+pub mod policy;
+pub mod resourcemanager;
+pub mod router;
+pub mod secretmanager;
+pub mod server;
+pub mod store;
+pub mod util;
+pub mod wire;
+
+pub use error::{ApiError, Code};
+pub use faults::{FaultConfig, FaultKind};
+pub use server::{RequestCounts, Server, ServerHandle};

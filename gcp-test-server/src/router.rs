@@ -1,0 +1,180 @@
+//! Maps a request (method, path segments, custom verb) to its handler and to a route
+//! label such as `POST /v1/projects/{project}/secrets/{secret}:addVersion`, which the
+//! request counter uses. Paths are those of the discovery documents' `flatPath`s.
+//! A request that matches no route is answered 404 NOT_FOUND, as Google's front end does.
+
+use serde_json::Value;
+
+use crate::error::{ApiError, ApiResult};
+use crate::faults::FaultKind;
+use crate::secretmanager::VersionAction;
+use crate::store::Store;
+use crate::wire::ApiRequest;
+use crate::{iam, resourcemanager as rm, secretmanager as sm};
+
+/// The label counted for requests that match no route.
+pub const UNMATCHED: &str = "unmatched";
+
+/// What became of a request.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The handler ran.
+    Done(ApiResult<Value>),
+    /// The gate injected a fault instead; the handler did not run.
+    Faulted(FaultKind),
+}
+
+/// Finds the route for `req`, shows its label to `gate` (which counts it and may
+/// inject a fault instead), and otherwise runs the handler against `store`.
+pub fn dispatch(
+    store: &mut Store,
+    req: &ApiRequest,
+    gate: &mut dyn FnMut(&'static str) -> Option<FaultKind>,
+) -> (&'static str, Outcome) {
+    let segs: Vec<&str> = req.segments.iter().map(String::as_str).collect();
+    let verb = req.verb.as_deref();
+    let method = req.method.as_str();
+    macro_rules! route {
+        ($label:expr, $call:expr) => {{
+            let label: &'static str = $label;
+            match gate(label) {
+                Some(fault) => (label, Outcome::Faulted(fault)),
+                None => {
+                    store.purge_expired();
+                    (label, Outcome::Done($call))
+                }
+            }
+        }};
+    }
+    match (method, segs.as_slice(), verb) {
+        // ---------------------------------------------------- Resource Manager
+        ("GET", ["v1", "projects", p], None) => route!("GET /v1/projects/{project}", rm::get_v1(store, p)),
+        ("POST", ["v1", "projects", p], Some("getIamPolicy")) => {
+            route!("POST /v1/projects/{project}:getIamPolicy", rm::get_iam_policy(store, p, req))
+        }
+        ("POST", ["v1", "projects", p], Some("setIamPolicy")) => {
+            route!("POST /v1/projects/{project}:setIamPolicy", rm::set_iam_policy(store, p, req))
+        }
+        ("GET", ["v3", "projects", p], None) => route!("GET /v3/projects/{project}", rm::get_v3(store, p)),
+        ("POST", ["v3", "projects", p], Some("getIamPolicy")) => {
+            route!("POST /v3/projects/{project}:getIamPolicy", rm::get_iam_policy(store, p, req))
+        }
+        ("POST", ["v3", "projects", p], Some("setIamPolicy")) => {
+            route!("POST /v3/projects/{project}:setIamPolicy", rm::set_iam_policy(store, p, req))
+        }
+
+        // ---------------------------------------------------- IAM service accounts
+        ("GET", ["v1", "projects", p, "serviceAccounts"], None) => {
+            route!("GET /v1/projects/{project}/serviceAccounts", iam::list(store, p, req))
+        }
+        ("POST", ["v1", "projects", p, "serviceAccounts"], None) => {
+            route!("POST /v1/projects/{project}/serviceAccounts", iam::create(store, p, req))
+        }
+        ("GET", ["v1", "projects", p, "serviceAccounts", a], None) => {
+            route!("GET /v1/projects/{project}/serviceAccounts/{account}", iam::get(store, p, a))
+        }
+        ("DELETE", ["v1", "projects", p, "serviceAccounts", a], None) => {
+            route!("DELETE /v1/projects/{project}/serviceAccounts/{account}", iam::delete(store, p, a))
+        }
+        ("PATCH", ["v1", "projects", p, "serviceAccounts", a], None) => {
+            route!("PATCH /v1/projects/{project}/serviceAccounts/{account}", iam::patch(store, p, a, req))
+        }
+        ("PUT", ["v1", "projects", p, "serviceAccounts", a], None) => {
+            route!("PUT /v1/projects/{project}/serviceAccounts/{account}", iam::update(store, p, a, req))
+        }
+        ("POST", ["v1", "projects", p, "serviceAccounts", a], Some("disable")) => {
+            route!("POST /v1/projects/{project}/serviceAccounts/{account}:disable", iam::set_disabled(store, p, a, true))
+        }
+        ("POST", ["v1", "projects", p, "serviceAccounts", a], Some("enable")) => {
+            route!("POST /v1/projects/{project}/serviceAccounts/{account}:enable", iam::set_disabled(store, p, a, false))
+        }
+        ("POST", ["v1", "projects", p, "serviceAccounts", a], Some("getIamPolicy")) => route!(
+            "POST /v1/projects/{project}/serviceAccounts/{account}:getIamPolicy",
+            iam::get_iam_policy(store, p, a, req)
+        ),
+        ("POST", ["v1", "projects", p, "serviceAccounts", a], Some("setIamPolicy")) => route!(
+            "POST /v1/projects/{project}/serviceAccounts/{account}:setIamPolicy",
+            iam::set_iam_policy(store, p, a, req)
+        ),
+        ("GET", ["v1", "projects", p, "serviceAccounts", a, "keys"], None) => {
+            route!("GET /v1/projects/{project}/serviceAccounts/{account}/keys", iam::list_keys(store, p, a, req))
+        }
+        ("POST", ["v1", "projects", p, "serviceAccounts", a, "keys"], None) => {
+            route!("POST /v1/projects/{project}/serviceAccounts/{account}/keys", iam::create_key(store, p, a, req))
+        }
+        ("GET", ["v1", "projects", p, "serviceAccounts", a, "keys", k], None) => route!(
+            "GET /v1/projects/{project}/serviceAccounts/{account}/keys/{key}",
+            iam::get_key(store, p, a, k, req)
+        ),
+        ("DELETE", ["v1", "projects", p, "serviceAccounts", a, "keys", k], None) => route!(
+            "DELETE /v1/projects/{project}/serviceAccounts/{account}/keys/{key}",
+            iam::delete_key(store, p, a, k)
+        ),
+        ("POST", ["v1", "projects", p, "serviceAccounts", a, "keys", k], Some("disable")) => route!(
+            "POST /v1/projects/{project}/serviceAccounts/{account}/keys/{key}:disable",
+            iam::set_key_disabled(store, p, a, k, true)
+        ),
+        ("POST", ["v1", "projects", p, "serviceAccounts", a, "keys", k], Some("enable")) => route!(
+            "POST /v1/projects/{project}/serviceAccounts/{account}/keys/{key}:enable",
+            iam::set_key_disabled(store, p, a, k, false)
+        ),
+
+        // ---------------------------------------------------- Secret Manager
+        ("GET", ["v1", "projects", p, "secrets"], None) => route!("GET /v1/projects/{project}/secrets", sm::list(store, p, req)),
+        ("POST", ["v1", "projects", p, "secrets"], None) => {
+            route!("POST /v1/projects/{project}/secrets", sm::create(store, p, req))
+        }
+        ("GET", ["v1", "projects", p, "secrets", s], None) => {
+            route!("GET /v1/projects/{project}/secrets/{secret}", sm::get(store, p, s))
+        }
+        ("PATCH", ["v1", "projects", p, "secrets", s], None) => {
+            route!("PATCH /v1/projects/{project}/secrets/{secret}", sm::patch(store, p, s, req))
+        }
+        ("DELETE", ["v1", "projects", p, "secrets", s], None) => {
+            route!("DELETE /v1/projects/{project}/secrets/{secret}", sm::delete(store, p, s, req))
+        }
+        ("POST", ["v1", "projects", p, "secrets", s], Some("addVersion")) => {
+            route!("POST /v1/projects/{project}/secrets/{secret}:addVersion", sm::add_version(store, p, s, req))
+        }
+        ("GET", ["v1", "projects", p, "secrets", s], Some("getIamPolicy")) => {
+            route!("GET /v1/projects/{project}/secrets/{secret}:getIamPolicy", sm::get_iam_policy(store, p, s, req))
+        }
+        ("POST", ["v1", "projects", p, "secrets", s], Some("setIamPolicy")) => {
+            route!("POST /v1/projects/{project}/secrets/{secret}:setIamPolicy", sm::set_iam_policy(store, p, s, req))
+        }
+        ("GET", ["v1", "projects", p, "secrets", s, "versions"], None) => {
+            route!("GET /v1/projects/{project}/secrets/{secret}/versions", sm::list_versions(store, p, s, req))
+        }
+        ("GET", ["v1", "projects", p, "secrets", s, "versions", v], None) => route!(
+            "GET /v1/projects/{project}/secrets/{secret}/versions/{version}",
+            sm::get_version(store, p, s, v)
+        ),
+        ("GET", ["v1", "projects", p, "secrets", s, "versions", v], Some("access")) => route!(
+            "GET /v1/projects/{project}/secrets/{secret}/versions/{version}:access",
+            sm::access_version(store, p, s, v)
+        ),
+        ("POST", ["v1", "projects", p, "secrets", s, "versions", v], Some("enable")) => route!(
+            "POST /v1/projects/{project}/secrets/{secret}/versions/{version}:enable",
+            sm::change_version(store, p, s, v, VersionAction::Enable, req)
+        ),
+        ("POST", ["v1", "projects", p, "secrets", s, "versions", v], Some("disable")) => route!(
+            "POST /v1/projects/{project}/secrets/{secret}/versions/{version}:disable",
+            sm::change_version(store, p, s, v, VersionAction::Disable, req)
+        ),
+        ("POST", ["v1", "projects", p, "secrets", s, "versions", v], Some("destroy")) => route!(
+            "POST /v1/projects/{project}/secrets/{secret}/versions/{version}:destroy",
+            sm::change_version(store, p, s, v, VersionAction::Destroy, req)
+        ),
+
+        _ => route!(
+            UNMATCHED,
+            Err(ApiError::not_found(format!(
+                "The requested URL {} /{}{} was not found on this server.",
+                method,
+                req.segments.join("/"),
+                verb.map(|v| format!(":{v}")).unwrap_or_default()
+            )))
+        ),
+    }
+}
+
