@@ -1,0 +1,207 @@
+//! The terminal summary of an inventory: counts, the riskiest findings first, then the
+//! principals, outside trusts, secrets and coverage gaps. Deterministic for a given
+//! inventory; no secret value can appear because the inventory holds none.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use crate::model::*;
+
+fn date(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    t.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "-".into())
+}
+
+fn last_used(l: &LastUsed) -> String {
+    match l {
+        LastUsed::Used { at, .. } => at.format("%Y-%m-%d").to_string(),
+        LastUsed::Never => "never".into(),
+        LastUsed::Unknown { .. } => "unknown".into(),
+    }
+}
+
+fn rows(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let mut s = String::from("  ");
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(c);
+            } else {
+                let pad = widths[i] - c.chars().count();
+                s.push_str(c);
+                s.push_str(&" ".repeat(pad + 2));
+            }
+        }
+        s.trim_end().to_string()
+    };
+    let _ = writeln!(out, "{}", line(header.iter().map(|h| h.to_string()).collect()));
+    for r in rows {
+        let _ = writeln!(out, "{}", line(r.clone()));
+    }
+}
+
+/// Renders the summary.
+pub fn render(inv: &Inventory) -> String {
+    let mut out = String::new();
+    for s in &inv.sources {
+        let mode = match s.mode {
+            SourceMode::Live => "live",
+            SourceMode::Snapshot => "snapshot",
+        };
+        let _ = write!(out, "{} {} ({mode}", s.provider, s.scope);
+        if !s.regions.is_empty() {
+            let _ = write!(out, "; regions {}", s.regions.join(", "));
+        }
+        if let Some(t) = s.credential_report_generated_at {
+            let _ = write!(out, "; credential report of {}", t.format("%Y-%m-%d %H:%M UTC"));
+        }
+        let _ = writeln!(out, ")");
+        if let Some(id) = &s.identity {
+            let _ = writeln!(out, "  audited as {id}");
+        }
+    }
+    let count = |k: PrincipalKind| inv.principals.iter().filter(|p| p.kind == k).count();
+    let admins = inv.principals.iter().filter(|p| p.kind == PrincipalKind::IamUser && p.admin.equivalent == Some(true)).count();
+    let _ = writeln!(
+        out,
+        "\nPrincipals: {} users ({admins} admin-equivalent), {} roles, {} root",
+        count(PrincipalKind::IamUser),
+        count(PrincipalKind::IamRole),
+        count(PrincipalKind::Root)
+    );
+    let mut by_kind: BTreeMap<CredentialKind, (usize, usize)> = BTreeMap::new();
+    for c in &inv.credentials {
+        let e = by_kind.entry(c.kind).or_default();
+        e.0 += 1;
+        if c.status == Status::Active {
+            e.1 += 1;
+        }
+    }
+    let parts: Vec<String> = by_kind
+        .iter()
+        .map(|(k, (n, active))| format!("{n} {} ({active} active)", serde_json::to_value(k).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()))
+        .collect();
+    let _ = writeln!(out, "Credentials: {}", if parts.is_empty() { "none".to_string() } else { parts.join(", ") });
+    let shared = inv.secrets.iter().filter(|s| matches!(&s.access_policy, AccessPolicy::Known { outside } if !outside.is_empty())).count();
+    let external = inv.secrets.iter().filter(|s| s.encryption.external).count();
+    let unrotated = inv.secrets.iter().filter(|s| !s.rotation.enabled).count();
+    let _ = writeln!(
+        out,
+        "Secrets: {} ({shared} shared outside the account, {external} under an outside KMS key, {unrotated} without rotation)",
+        inv.secrets.len()
+    );
+
+    let _ = writeln!(out, "\nFindings, riskiest first ({}):", inv.findings.len());
+    if inv.findings.is_empty() {
+        let _ = writeln!(out, "  none");
+    } else {
+        let r: Vec<Vec<String>> = inv
+            .findings
+            .iter()
+            .map(|f| vec![f.severity.to_string().to_uppercase(), f.code.as_str().to_string(), f.message.clone()])
+            .collect();
+        rows(&mut out, &["SEVERITY", "CODE", "WHAT"], &r);
+    }
+
+    let users: Vec<&Principal> = inv.principals.iter().filter(|p| matches!(p.kind, PrincipalKind::IamUser | PrincipalKind::Root)).collect();
+    if !users.is_empty() {
+        let _ = writeln!(out, "\nUsers:");
+        let r: Vec<Vec<String>> = users
+            .iter()
+            .map(|p| {
+                let creds: Vec<&Credential> = inv.credentials.iter().filter(|c| c.principal == p.id).collect();
+                let keys = creds.iter().filter(|c| c.kind == CredentialKind::AccessKey).count();
+                let active = creds.iter().filter(|c| c.kind == CredentialKind::AccessKey && c.status == Status::Active).count();
+                let password = creds.iter().any(|c| c.kind == CredentialKind::ConsolePassword);
+                let mfa = creds.iter().filter(|c| c.kind == CredentialKind::MfaDevice).count();
+                let admin = match p.admin.equivalent {
+                    Some(true) => "yes",
+                    Some(false) => "no",
+                    None => "unknown",
+                };
+                vec![
+                    format!("{} {}", p.provider, p.name),
+                    p.scope.clone(),
+                    admin.into(),
+                    if password { "yes".into() } else { "no".into() },
+                    mfa.to_string(),
+                    format!("{active}/{keys}"),
+                    p.last_used.as_ref().map(last_used).unwrap_or_else(|| "-".into()),
+                ]
+            })
+            .collect();
+        rows(&mut out, &["USER", "ACCOUNT", "ADMIN", "PASSWORD", "MFA", "KEYS ACTIVE/ALL", "LAST USED"], &r);
+    }
+
+    let trusts: Vec<&Credential> = inv.credentials.iter().filter(|c| c.kind == CredentialKind::RoleTrust).collect();
+    if !trusts.is_empty() {
+        let _ = writeln!(out, "\nRoles trusting outside the account:");
+        let r: Vec<Vec<String>> = trusts
+            .iter()
+            .map(|c| {
+                let role = c.principal.rsplit('/').next().unwrap_or(&c.principal).to_string();
+                let (who, conds) = match &c.detail {
+                    CredentialDetail::Trust(t) => (t.trusted.value.clone(), if t.conditions.is_empty() { "none".into() } else { t.conditions.join("; ") }),
+                    _ => (String::new(), String::new()),
+                };
+                vec![role, who, conds]
+            })
+            .collect();
+        rows(&mut out, &["ROLE", "TRUSTS", "CONDITIONS"], &r);
+    }
+
+    if !inv.secrets.is_empty() {
+        let _ = writeln!(out, "\nSecrets:");
+        let r: Vec<Vec<String>> = inv
+            .secrets
+            .iter()
+            .map(|s| {
+                let outside = match &s.access_policy {
+                    AccessPolicy::None => "no policy".to_string(),
+                    AccessPolicy::Known { outside } if outside.is_empty() => "none".into(),
+                    AccessPolicy::Known { outside } => outside
+                        .iter()
+                        .map(|g| g.principal.account_id.clone().unwrap_or_else(|| g.principal.value.clone()))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    AccessPolicy::Unknown { .. } => "unknown".into(),
+                };
+                vec![
+                    s.name.clone(),
+                    s.region.clone().unwrap_or_default(),
+                    if s.rotation.enabled { "on".into() } else { "off".into() },
+                    if s.encryption.external { format!("outside ({})", s.encryption.key_account.as_deref().unwrap_or("?")) } else { "own".into() },
+                    date(s.last_changed),
+                    outside,
+                ]
+            })
+            .collect();
+        rows(&mut out, &["SECRET", "REGION", "ROTATION", "KMS KEY", "CHANGED", "OUTSIDE ACCESS"], &r);
+    }
+
+    let _ = writeln!(out, "\nCoverage gaps ({}):", inv.gaps.len());
+    if inv.gaps.is_empty() {
+        let _ = writeln!(out, "  none: every source was read");
+    } else {
+        // Group per-principal gaps with the same cause so a thousand users make one line.
+        let mut grouped: BTreeMap<(String, String), Vec<&Gap>> = BTreeMap::new();
+        for g in &inv.gaps {
+            grouped.entry((g.source.clone(), g.reason.clone())).or_default().push(g);
+        }
+        for ((source, reason), gaps) in grouped {
+            let subjects: Vec<&str> = gaps.iter().filter_map(|g| g.subject.as_deref()).collect();
+            let who = match subjects.len() {
+                0 => String::new(),
+                1 => format!(" [{}]", subjects[0]),
+                n => format!(" [{} and {} more]", subjects[0], n - 1),
+            };
+            let _ = writeln!(out, "  {source}: {reason}{who}");
+        }
+    }
+    out
+}

@@ -1,0 +1,82 @@
+//! Command-line arguments as plain data (clap derive). Validation lives in `cli::validate`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::model::Severity;
+
+/// Audit, plan and prove the handover of cloud credentials from an agency to its customer.
+#[derive(Debug, Parser)]
+#[command(name = "handover", version, about, long_about = None, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only errors on stderr; no progress bar.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const EXIT_CODES: &str = "Exit codes: 0 ok; 1 findings at or above --fail-on; 2 usage; 3 bad input file or \
+snapshot; 4 no credentials or access denied; 5 cloud API unreachable or failing; 6 output file exists or cannot \
+be written.";
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Inventory every principal, credential and secret of an AWS account (live or from a snapshot).
+    Audit(AuditArgs),
+    /// Print the JSON Schema of an output format.
+    Schema {
+        #[arg(value_enum)]
+        name: SchemaName,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SchemaName {
+    Inventory,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Audit the AWS account of the standard credential chain (environment, profile, SSO).
+    /// Honours AWS_ENDPOINT_URL and a profile's endpoint_url.
+    #[arg(long)]
+    pub aws: bool,
+    /// The named profile to use (else AWS_PROFILE or the default chain).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// A region whose secrets to read; repeat for several. Default: the profile's region.
+    #[arg(long, value_name = "REGION")]
+    pub region: Vec<String>,
+    /// Build the inventory from aws CLI exports in this folder instead of (or besides) live APIs.
+    #[arg(long, value_name = "DIR")]
+    pub snapshot: Option<PathBuf>,
+    /// Output on stdout: `table` (default on a terminal) or `json`.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Write the inventory JSON to this file (atomically, mode 0600).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Overwrite the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Exit with code 1 when a finding has this severity or higher.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
+    /// Most API requests in flight at once.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub concurrency: usize,
+    /// No progress bar, even on a terminal.
+    #[arg(long)]
+    pub no_progress: bool,
+}

@@ -1,0 +1,31 @@
+//! The exit-code rule, one place for it (documented in the README):
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | done; no finding at or above `--fail-on` |
+//! | 1 | done, and findings at or above `--fail-on` were found |
+//! | 2 | usage: a flag or combination of flags is wrong |
+//! | 3 | input: a file or snapshot folder is missing or malformed |
+//! | 4 | access: no credentials, expired credentials, or access denied |
+//! | 5 | cloud API unreachable or failing after retries |
+//! | 6 | output: a file exists (no `--force`) or cannot be written |
+
+use crate::error::Error;
+
+pub const OK: u8 = 0;
+pub const FINDINGS: u8 = 1;
+pub const USAGE: u8 = 2;
+pub const INPUT: u8 = 3;
+pub const ACCESS: u8 = 4;
+pub const API: u8 = 5;
+pub const OUTPUT: u8 = 6;
+
+pub fn code_for(e: &Error) -> u8 {
+    match e {
+        Error::Usage { .. } => USAGE,
+        Error::Input { .. } => INPUT,
+        Error::Access { .. } => ACCESS,
+        Error::Api { .. } => API,
+        Error::Output { .. } => OUTPUT,
+    }
+}

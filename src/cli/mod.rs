@@ -1,0 +1,196 @@
+//! The command line: argument parsing (plain clap data), validation into a request,
+//! running it, and mapping the outcome to an exit code.
+
+pub mod args;
+pub mod exit;
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+
+use crate::audit::{self, AuditRequest, Progress};
+use crate::error::Error;
+use crate::model::Inventory;
+use crate::providers::aws::live::LiveSettings;
+use args::{AuditArgs, Cli, Command, Format, SchemaName};
+
+/// Entry point for the binary.
+pub fn main() -> ExitCode {
+    install_panic_hook();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { exit::USAGE } else { exit::OK });
+        }
+    };
+    init_logging(cli.verbose, cli.quiet);
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "error: {e}");
+            let _ = writeln!(err, "  hint: {}", e.hint());
+            ExitCode::from(exit::code_for(&e))
+        }
+    }
+}
+
+/// A panic message may quote data; print only where it happened.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let at = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        eprintln!("error: internal error at {at}; please report it (see SECURITY.md)");
+    }));
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+/// Runs a parsed command; returns the exit code for a run that completed.
+pub fn run(cli: Cli) -> Result<u8, Error> {
+    match cli.command {
+        Command::Audit(a) => audit_command(a, cli.quiet),
+        Command::Schema { name } => {
+            let schema = match name {
+                SchemaName::Inventory => schemars::schema_for!(Inventory),
+            };
+            print_stdout(&(serde_json::to_string_pretty(&schema).expect("schema serializes") + "\n"))?;
+            Ok(exit::OK)
+        }
+    }
+}
+
+/// Validates audit flags into a request, collecting every problem at once.
+fn validate(a: &AuditArgs) -> Result<AuditRequest, Error> {
+    let mut problems = Vec::new();
+    if !a.aws && a.snapshot.is_none() {
+        problems.push("nothing to audit: pass --aws (live, standard credential chain) or --snapshot DIR".to_string());
+    }
+    if !a.aws && (a.profile.is_some() || !a.region.is_empty()) {
+        problems.push("--profile and --region apply to a live audit: add --aws".to_string());
+    }
+    if a.concurrency == 0 || a.concurrency > 64 {
+        problems.push(format!("--concurrency must be 1 to 64, not {}", a.concurrency));
+    }
+    for r in &a.region {
+        if r.is_empty() || !r.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+            problems.push(format!("{r:?} is not an AWS region name (like eu-west-1)"));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::usage(problems.join("; "), "see `handover audit --help`"));
+    }
+    Ok(AuditRequest {
+        aws: a.aws.then(|| LiveSettings {
+            profile: a.profile.clone(),
+            regions: a.region.clone(),
+            concurrency: a.concurrency,
+            max_attempts: 8,
+        }),
+        snapshot: a.snapshot.clone(),
+    })
+}
+
+fn audit_command(a: AuditArgs, quiet: bool) -> Result<u8, Error> {
+    let req = validate(&a)?;
+    let stdout_tty = std::io::stdout().is_terminal();
+    let progress: Arc<dyn Progress> = if !quiet && !a.no_progress && std::io::stderr().is_terminal() {
+        Arc::new(Bar::new())
+    } else {
+        Arc::new(NoProgress)
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::usage(format!("cannot start the async runtime: {e}"), "check the process limits"))?;
+    let inventory = runtime.block_on(audit::run(&req, chrono::Utc::now(), progress.clone()))?;
+    progress.phase("done", 0);
+    let json = serde_json::to_string_pretty(&inventory).expect("inventory serializes") + "\n";
+    if let Some(path) = &a.output {
+        crate::output::write_private(path, json.as_bytes(), a.force)?;
+    }
+    let format = a.format.unwrap_or(if stdout_tty { Format::Table } else { Format::Json });
+    match (format, &a.output) {
+        (Format::Json, Some(_)) if a.format.is_none() => {
+            if !quiet {
+                eprintln!(
+                    "wrote {}: {} principals, {} credentials, {} secrets, {} findings, {} gaps",
+                    a.output.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+                    inventory.principals.len(),
+                    inventory.credentials.len(),
+                    inventory.secrets.len(),
+                    inventory.findings.len(),
+                    inventory.gaps.len()
+                );
+            }
+        }
+        (Format::Json, _) => print_stdout(&json)?,
+        (Format::Table, _) => print_stdout(&audit::table::render(&inventory))?,
+    }
+    Ok(match a.fail_on {
+        Some(level) if inventory.findings.iter().any(|f| f.severity >= level) => exit::FINDINGS,
+        _ => exit::OK,
+    })
+}
+
+/// Prints to stdout; a closed pipe (`| head`) is not an error.
+fn print_stdout(s: &str) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::output("<stdout>", format!("cannot write: {e}"), "check where the output goes")),
+    }
+}
+
+struct NoProgress;
+impl Progress for NoProgress {
+    fn phase(&self, _: &str, _: u64) {}
+    fn tick(&self) {}
+}
+
+/// A progress bar on stderr, shown only on a terminal.
+struct Bar(indicatif::ProgressBar);
+
+impl Bar {
+    fn new() -> Self {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {msg:24} [{bar:30}] {pos}/{len} {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Bar(bar)
+    }
+}
+
+impl Progress for Bar {
+    fn phase(&self, name: &str, total: u64) {
+        if name == "done" {
+            self.0.finish_and_clear();
+            return;
+        }
+        self.0.set_message(name.to_string());
+        self.0.set_length(total);
+        self.0.set_position(0);
+    }
+    fn tick(&self) {
+        self.0.inc(1);
+    }
+}

@@ -1,0 +1,14 @@
+//! `handover`: audit, plan, migrate and prove the handover of a cloud application's
+//! credentials from an agency to its customer.
+//!
+//! The binary is a thin shell over [`cli::run`]. Modules follow the design:
+//! `model` (provider-agnostic types), `providers` (AWS today), `audit` (inventory
+//! building and its outputs), `output` (atomic files, terminal rendering).
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod cli;
+pub mod error;
+pub mod model;
+pub mod output;
+pub mod providers;

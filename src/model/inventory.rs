@@ -1,0 +1,393 @@
+//! The inventory: every principal, credential and secret an audit found, with the
+//! sources it came from and the places those sources were blind.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::Finding;
+
+/// The schema identifier written into every inventory.
+pub const INVENTORY_SCHEMA: &str = "handover/inventory";
+/// Bumped on any change a reader of version N could misread.
+pub const INVENTORY_VERSION: u32 = 1;
+
+/// Everything an audit found, across every account and project it read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Inventory {
+    /// Always `handover/inventory`.
+    pub schema: String,
+    /// The inventory format version (currently 1).
+    pub version: u32,
+    /// When the audit ran.
+    pub generated_at: DateTime<Utc>,
+    /// The tool and version that wrote it.
+    pub generator: String,
+    /// One entry per account or project read, and how.
+    pub sources: Vec<Source>,
+    pub principals: Vec<Principal>,
+    pub credentials: Vec<Credential>,
+    pub secrets: Vec<Secret>,
+    /// What the audit could not see, and why. An empty list means full coverage.
+    pub gaps: Vec<Gap>,
+    /// Risks worth a person's attention, riskiest first.
+    pub findings: Vec<Finding>,
+}
+
+impl Inventory {
+    /// An empty inventory stamped with the time and this tool's version.
+    pub fn new(generated_at: DateTime<Utc>) -> Self {
+        Inventory {
+            schema: INVENTORY_SCHEMA.to_string(),
+            version: INVENTORY_VERSION,
+            generated_at,
+            generator: format!("handover {}", env!("CARGO_PKG_VERSION")),
+            sources: Vec::new(),
+            principals: Vec::new(),
+            credentials: Vec::new(),
+            secrets: Vec::new(),
+            gaps: Vec::new(),
+            findings: Vec::new(),
+        }
+    }
+
+    /// Puts every collection in its canonical order so equal audits give equal JSON.
+    pub fn normalize(&mut self) {
+        self.sources.sort_by(|a, b| (a.provider, &a.scope).cmp(&(b.provider, &b.scope)));
+        self.principals.sort_by(|a, b| a.id.cmp(&b.id));
+        self.credentials.sort_by(|a, b| a.id.cmp(&b.id));
+        self.secrets.sort_by(|a, b| a.id.cmp(&b.id));
+        self.gaps.sort();
+        self.gaps.dedup();
+        self.findings.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| a.code.cmp(&b.code))
+                .then_with(|| a.subject.cmp(&b.subject))
+        });
+    }
+
+    /// Adds another inventory's contents (another account or project) to this one.
+    pub fn merge(&mut self, other: Inventory) {
+        self.sources.extend(other.sources);
+        self.principals.extend(other.principals);
+        self.credentials.extend(other.credentials);
+        self.secrets.extend(other.secrets);
+        self.gaps.extend(other.gaps);
+        self.findings.extend(other.findings);
+        self.normalize();
+    }
+}
+
+/// A cloud provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Provider {
+    Aws,
+    Gcp,
+}
+
+impl std::fmt::Display for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Provider::Aws => "aws",
+            Provider::Gcp => "gcp",
+        })
+    }
+}
+
+/// How a source was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceMode {
+    /// Live API calls with the caller's credentials.
+    Live,
+    /// Offline exports (aws CLI / gcloud output) in a snapshot folder.
+    Snapshot,
+}
+
+/// One account or project that the audit read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    pub provider: Provider,
+    /// AWS account id or GCP project id.
+    pub scope: String,
+    pub mode: SourceMode,
+    /// Regions whose secrets were read (AWS).
+    pub regions: Vec<String>,
+    /// The identity whose credentials the audit used (live mode), e.g. a user ARN.
+    /// A plan revokes this identity last.
+    pub identity: Option<String>,
+    /// When AWS generated the credential report the audit used. AWS reuses a report
+    /// for up to four hours, so recent changes may not show in it.
+    pub credential_report_generated_at: Option<DateTime<Utc>>,
+}
+
+/// What kind of identity a principal is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum PrincipalKind {
+    /// The AWS account root user.
+    Root,
+    IamUser,
+    IamRole,
+    GcpUser,
+    GcpGroup,
+    GcpDomain,
+    GcpServiceAccount,
+    /// `allUsers` / `allAuthenticatedUsers`.
+    GcpPublic,
+    /// A `deleted:` member still named in a policy.
+    GcpDeleted,
+}
+
+/// Whether a principal can do anything in its account or project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdminRights {
+    /// `true` admin-equivalent, `false` not, `null` unknown (a policy it holds could not be read).
+    pub equivalent: Option<bool>,
+    /// Which grants make it so (or why it is unknown), in words.
+    pub via: Vec<String>,
+}
+
+/// A policy attached to a principal directly or through a group.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyRef {
+    pub name: String,
+    /// The managed policy's ARN; `null` for an inline policy.
+    pub arn: Option<String>,
+    /// The group it comes through; `null` when attached directly.
+    pub via_group: Option<String>,
+}
+
+/// An identity that can act in an account or project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Principal {
+    /// Stable id: the ARN for AWS.
+    pub id: String,
+    pub provider: Provider,
+    /// AWS account id or GCP project id.
+    pub scope: String,
+    pub kind: PrincipalKind,
+    pub name: String,
+    pub path: Option<String>,
+    pub created: Option<DateTime<Utc>>,
+    pub tags: BTreeMap<String, String>,
+    pub groups: Vec<String>,
+    pub policies: Vec<PolicyRef>,
+    pub admin: AdminRights,
+    /// A permissions boundary caps what the policies grant.
+    pub permissions_boundary: Option<String>,
+    /// Last activity, where the source records it (roles; users via their credentials).
+    pub last_used: Option<LastUsed>,
+}
+
+/// What kind of credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CredentialKind {
+    ConsolePassword,
+    AccessKey,
+    MfaDevice,
+    SshPublicKey,
+    ServiceSpecificCredential,
+    SigningCertificate,
+    /// A role's trust policy letting in an outside account, a federated provider or anyone.
+    RoleTrust,
+    GcpServiceAccountKey,
+    GcpHmacKey,
+    GcpIamBinding,
+}
+
+/// Whether a credential works now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Active,
+    Inactive,
+    Unknown,
+}
+
+/// When a credential was last used, or why that is not known.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "state", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum LastUsed {
+    Used {
+        at: DateTime<Utc>,
+        service: Option<String>,
+        region: Option<String>,
+    },
+    /// The source says it was never used.
+    Never,
+    /// The source is blind here; `reason` says why.
+    Unknown { reason: String },
+}
+
+impl LastUsed {
+    pub fn unknown(reason: impl Into<String>) -> Self {
+        LastUsed::Unknown { reason: reason.into() }
+    }
+}
+
+/// Something that can authenticate as a principal or let someone in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Credential {
+    /// Stable id, e.g. `<user ARN>/access-key/AKIA...`.
+    pub id: String,
+    /// The principal it belongs to (or, for a role trust, the role).
+    pub principal: String,
+    pub provider: Provider,
+    pub scope: String,
+    pub kind: CredentialKind,
+    /// The provider's own identifier (access key id, MFA serial, SSH key id, ...),
+    /// `null` where the source did not give it.
+    pub identifier: Option<String>,
+    pub status: Status,
+    pub created: Option<DateTime<Utc>>,
+    pub last_used: LastUsed,
+    pub detail: CredentialDetail,
+}
+
+/// Kind-specific facts about a credential.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum CredentialDetail {
+    None,
+    Mfa {
+        /// `virtual`, `hardware` (including FIDO security keys) or `unknown`.
+        device: String,
+    },
+    ServiceSpecific {
+        service: String,
+        user_name: String,
+    },
+    Trust(TrustDetail),
+}
+
+/// Who a role trust lets in, and on what conditions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrustDetail {
+    pub trusted: OutsidePrincipal,
+    /// `sts:AssumeRole`, `sts:AssumeRoleWithWebIdentity`, ...
+    pub actions: Vec<String>,
+    /// The statement's conditions, one line each (`StringEquals sts:ExternalId = ...`).
+    pub conditions: Vec<String>,
+}
+
+/// A principal from outside the account that a policy lets in.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutsidePrincipal {
+    pub kind: OutsideKind,
+    /// As written in the policy: an ARN, an account id, a provider, or `*`.
+    pub value: String,
+    /// The AWS account it belongs to, where one can be read from it.
+    pub account_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutsideKind {
+    /// Another AWS account (its root or one of its principals).
+    Account,
+    /// A web identity (OIDC) provider, e.g. GitHub Actions.
+    FederatedOidc,
+    /// A SAML provider.
+    FederatedSaml,
+    /// Anyone (`*`), possibly narrowed by conditions.
+    Wildcard,
+}
+
+/// Where a secret lives and who can get at it. Never its value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Secret {
+    /// Stable id: the ARN for AWS.
+    pub id: String,
+    pub provider: Provider,
+    pub scope: String,
+    pub region: Option<String>,
+    pub name: String,
+    pub description: Option<String>,
+    pub created: Option<DateTime<Utc>>,
+    pub last_changed: Option<DateTime<Utc>>,
+    pub last_accessed: Option<DateTime<Utc>>,
+    /// Scheduled for deletion at this time.
+    pub deletion_scheduled: Option<DateTime<Utc>>,
+    pub rotation: Rotation,
+    pub tags: BTreeMap<String, String>,
+    /// Number of versions the source lists.
+    pub versions: Option<u32>,
+    pub encryption: Encryption,
+    pub access_policy: AccessPolicy,
+    /// The service that manages the secret (e.g. RDS), if any.
+    pub owning_service: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rotation {
+    pub enabled: bool,
+    pub rotation_function: Option<String>,
+    pub every_days: Option<i64>,
+    pub schedule: Option<String>,
+    pub last_rotated: Option<DateTime<Utc>>,
+    pub next_rotation: Option<DateTime<Utc>>,
+}
+
+/// The key a secret is encrypted under.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Encryption {
+    /// The key as the source names it; `null` for the provider's default key.
+    pub key: Option<String>,
+    /// The account that owns the key, where known.
+    pub key_account: Option<String>,
+    /// The key belongs to another account: that account can decrypt, and can lock the
+    /// customer out of the secret.
+    pub external: bool,
+}
+
+/// A secret's resource policy, as far as it lets outsiders in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "state", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum AccessPolicy {
+    /// No resource policy: only the account's own IAM grants apply.
+    None,
+    Known {
+        /// Outside principals that an Allow statement lets in, with its conditions.
+        outside: Vec<PolicyGrant>,
+    },
+    Unknown { reason: String },
+}
+
+/// One outside principal an Allow statement names.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyGrant {
+    pub principal: OutsidePrincipal,
+    pub actions: Vec<String>,
+    pub conditions: Vec<String>,
+}
+
+/// Something the audit could not see.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Gap {
+    pub provider: Provider,
+    pub scope: String,
+    /// The API or export that was missing or failed, e.g. `iam:ListServiceSpecificCredentials`.
+    pub source: String,
+    /// The principal or resource affected, when it is one.
+    pub subject: Option<String>,
+    pub reason: String,
+}

@@ -1,0 +1,901 @@
+//! Builds the provider-agnostic inventory of one AWS account from its raw sources.
+//!
+//! This is the one place that interprets AWS's sources (the credential report's
+//! `N/A` and `no_information`, which list names which key), so a live audit and a
+//! snapshot audit of the same account give the same inventory. Every place a source is
+//! blind becomes a `Gap` or an `unknown`, never a guess.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+
+use super::policy_doc::{self, Statement, ADMIN_MANAGED_POLICIES};
+use super::sources::*;
+use crate::model::*;
+
+/// Keys not used (or, if never used, created) for longer than this are stale.
+pub const STALE_DAYS: i64 = 90;
+
+const AWS: Provider = Provider::Aws;
+
+/// Builds the inventory of one account. `now` is when the audit ran: ages are counted to it.
+pub fn assemble(src: &AccountSources, mode: SourceMode, regions: &[String], now: DateTime<Utc>) -> Inventory {
+    let mut a = Assembler { src, now, inv: Inventory::new(now), acct: src.account_id.clone() };
+    a.inv.sources.push(Source {
+        provider: AWS,
+        scope: a.acct.clone(),
+        mode,
+        regions: regions.to_vec(),
+        identity: src.caller_arn.clone(),
+        credential_report_generated_at: src.credential_report.known().and_then(|r| r.generated_at),
+    });
+    a.source_gaps();
+    let managed = a.managed_documents();
+    let groups = a.groups(&managed);
+    for user in &src.authorization.user_detail_list {
+        a.user(user, &managed, &groups);
+    }
+    a.root();
+    for role in &src.authorization.role_detail_list {
+        a.role(role, &managed);
+    }
+    for region in &src.regions {
+        a.secrets(region);
+    }
+    a.inv.normalize();
+    a.inv
+}
+
+struct Assembler<'a> {
+    src: &'a AccountSources,
+    now: DateTime<Utc>,
+    inv: Inventory,
+    acct: String,
+}
+
+/// Admin evidence gathered across a principal's policies.
+#[derive(Default, Clone)]
+struct AdminEvidence {
+    yes: Vec<String>,
+    unknown: Vec<String>,
+}
+
+impl AdminEvidence {
+    fn rights(self) -> AdminRights {
+        if !self.yes.is_empty() {
+            AdminRights { equivalent: Some(true), via: self.yes }
+        } else if !self.unknown.is_empty() {
+            AdminRights { equivalent: None, via: self.unknown }
+        } else {
+            AdminRights { equivalent: Some(false), via: Vec::new() }
+        }
+    }
+}
+
+struct GroupInfo {
+    policies: Vec<PolicyRef>,
+    admin: AdminEvidence,
+}
+
+/// `None` in the map: the policy is in the export but its document could not be read.
+type ManagedDocs = HashMap<String, Option<Vec<Statement>>>;
+
+fn is_date(s: &str) -> Option<DateTime<Utc>> {
+    parse_time_text(s)
+}
+
+fn meaningful(s: &str) -> Option<String> {
+    match s.trim() {
+        "" | "N/A" | "not_supported" | "no_information" => None,
+        v => Some(v.to_string()),
+    }
+}
+
+fn status_of(s: Option<&str>) -> Status {
+    match s.map(|s| s.to_ascii_lowercase()) {
+        Some(s) if s == "active" || s == "true" => Status::Active,
+        Some(s) if s == "inactive" || s == "false" || s == "expired" => Status::Inactive,
+        _ => Status::Unknown,
+    }
+}
+
+/// One access key slot of a credential report row.
+struct KeySlot {
+    index: usize,
+    active: bool,
+    rotated: DateTime<Utc>,
+    last_used: LastUsed,
+}
+
+fn key_slots(row: &CredentialReportRow) -> Vec<KeySlot> {
+    let raw = [
+        (
+            1,
+            &row.access_key_1_active,
+            &row.access_key_1_last_rotated,
+            &row.access_key_1_last_used_date,
+            &row.access_key_1_last_used_service,
+            &row.access_key_1_last_used_region,
+        ),
+        (
+            2,
+            &row.access_key_2_active,
+            &row.access_key_2_last_rotated,
+            &row.access_key_2_last_used_date,
+            &row.access_key_2_last_used_service,
+            &row.access_key_2_last_used_region,
+        ),
+    ];
+    raw.into_iter()
+        .filter_map(|(index, active, rotated, used, service, region)| {
+            let rotated = is_date(rotated)?;
+            let last_used = match (is_date(used), used.as_str()) {
+                (Some(at), _) => LastUsed::Used { at, service: meaningful(service), region: meaningful(region) },
+                (None, "N/A") => LastUsed::Never,
+                (None, other) => LastUsed::unknown(format!("the credential report says {other:?}")),
+            };
+            Some(KeySlot { index, active: active.eq_ignore_ascii_case("true"), rotated, last_used })
+        })
+        .collect()
+}
+
+fn cert_slots(row: &CredentialReportRow) -> Vec<(usize, bool, Option<DateTime<Utc>>)> {
+    [(1, &row.cert_1_active, &row.cert_1_last_rotated), (2, &row.cert_2_active, &row.cert_2_last_rotated)]
+        .into_iter()
+        .filter_map(|(i, active, rotated)| {
+            let rotated = is_date(rotated);
+            let active = active.eq_ignore_ascii_case("true");
+            // A slot exists when it has a date; reports that omit the date column (and
+            // moto's) still say `true` for an active certificate.
+            (rotated.is_some() || active).then_some((i, active, rotated))
+        })
+        .collect()
+}
+
+impl Assembler<'_> {
+    fn gap(&mut self, source: &str, subject: Option<&str>, reason: impl Into<String>) {
+        self.inv.gaps.push(Gap {
+            provider: AWS,
+            scope: self.acct.clone(),
+            source: source.to_string(),
+            subject: subject.map(str::to_string),
+            reason: reason.into(),
+        });
+    }
+
+    fn finding(&mut self, code: FindingCode, subject: &str, message: impl Into<String>) {
+        self.inv.findings.push(Finding::new(code, subject, message));
+    }
+
+    fn source_gaps(&mut self) {
+        let src = self.src;
+        let mut unknowns: Vec<(String, String)> = Vec::new();
+        if let Availability::Unknown { source, reason } = &src.credential_report {
+            unknowns.push((source.clone(), reason.clone()));
+        }
+        if let Availability::Unknown { source, reason } = &src.virtual_mfa {
+            unknowns.push((source.clone(), reason.clone()));
+        }
+        if let Availability::Unknown { source, reason } = &src.service_specific {
+            unknowns.push((source.clone(), reason.clone()));
+        }
+        for region in &src.regions {
+            if let Availability::Unknown { source, reason } = &region.secrets {
+                unknowns.push((format!("{source} ({})", region.region), reason.clone()));
+            }
+        }
+        for (source, reason) in unknowns {
+            self.gap(&source, None, reason);
+        }
+    }
+
+    fn managed_documents(&mut self) -> ManagedDocs {
+        let mut docs = ManagedDocs::new();
+        for p in &self.src.authorization.policies {
+            let parsed = match p.default_document() {
+                Some(doc) => match policy_doc::parse(doc) {
+                    Ok(st) => Some(st),
+                    Err(e) => {
+                        self.gap("iam:GetAccountAuthorizationDetails", Some(&p.arn), format!("policy document unreadable: {e}"));
+                        None
+                    }
+                },
+                None => None,
+            };
+            docs.insert(p.arn.clone(), parsed);
+        }
+        docs
+    }
+
+    /// Adds admin evidence for attached and inline policies.
+    fn admin_evidence(
+        &mut self,
+        owner: &str,
+        attached: &[AttachedPolicy],
+        inline: &[InlinePolicy],
+        via_group: Option<&str>,
+        managed: &ManagedDocs,
+        ev: &mut AdminEvidence,
+    ) {
+        let via = match via_group {
+            Some(g) => format!("through group {g}"),
+            None => "attached directly".to_string(),
+        };
+        for p in attached {
+            if ADMIN_MANAGED_POLICIES.contains(&p.policy_arn.as_str()) {
+                ev.yes.push(format!("{} ({via})", p.policy_name));
+            } else if p.policy_arn.starts_with("arn:aws:iam::aws:policy/") {
+                // Other AWS managed policies: not admin-equivalent by our definition.
+            } else {
+                match managed.get(&p.policy_arn) {
+                    Some(Some(st)) if st.iter().any(policy_doc::grants_admin) => {
+                        ev.yes.push(format!("{} ({via}) allows * on *", p.policy_name))
+                    }
+                    Some(Some(_)) => {}
+                    Some(None) | None => ev
+                        .unknown
+                        .push(format!("{} ({via}): document not in the authorization details", p.policy_name)),
+                }
+            }
+        }
+        for p in inline {
+            match p.policy_document.as_ref().map(policy_doc::parse) {
+                Some(Ok(st)) if st.iter().any(policy_doc::grants_admin) => {
+                    ev.yes.push(format!("inline policy {} ({via}) allows * on *", p.policy_name))
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    let source = "iam:GetAccountAuthorizationDetails";
+                    self.gap(source, Some(owner), format!("inline policy {} unreadable: {e}", p.policy_name));
+                    ev.unknown.push(format!("inline policy {} ({via}) unreadable", p.policy_name));
+                }
+                None => ev.unknown.push(format!("inline policy {} ({via}) has no document", p.policy_name)),
+            }
+        }
+    }
+
+    fn groups(&mut self, managed: &ManagedDocs) -> HashMap<String, GroupInfo> {
+        let mut out = HashMap::new();
+        for g in &self.src.authorization.group_detail_list {
+            let mut ev = AdminEvidence::default();
+            let owner = g.arn.clone().unwrap_or_else(|| g.group_name.clone());
+            self.admin_evidence(
+                &owner,
+                &g.attached_managed_policies,
+                &g.group_policy_list,
+                Some(&g.group_name),
+                managed,
+                &mut ev,
+            );
+            let policies = policy_refs(&g.attached_managed_policies, &g.group_policy_list, Some(&g.group_name));
+            out.insert(g.group_name.clone(), GroupInfo { policies, admin: ev });
+        }
+        out
+    }
+
+    fn report_row(&self, user_name: &str) -> Option<&CredentialReportRow> {
+        self.src.credential_report.known().and_then(|r| r.row_for(user_name))
+    }
+
+    fn report_blind_reason(&self) -> String {
+        match &self.src.credential_report {
+            Availability::Known(_) => {
+                "the user is not in the credential report (created after it was generated?)".to_string()
+            }
+            Availability::Unknown { reason, .. } => format!("the credential report is unavailable: {reason}"),
+        }
+    }
+
+    fn user(&mut self, u: &UserDetail, managed: &ManagedDocs, groups: &HashMap<String, GroupInfo>) {
+        let arn = u.arn.clone();
+        let mut ev = AdminEvidence::default();
+        self.admin_evidence(&arn, &u.attached_managed_policies, &u.user_policy_list, None, managed, &mut ev);
+        let mut policies = policy_refs(&u.attached_managed_policies, &u.user_policy_list, None);
+        for g in &u.group_list {
+            match groups.get(g) {
+                Some(info) => {
+                    policies.extend(info.policies.iter().cloned());
+                    ev.yes.extend(info.admin.yes.iter().cloned());
+                    ev.unknown.extend(info.admin.unknown.iter().cloned());
+                }
+                None => ev.unknown.push(format!("group {g} is not in the authorization details")),
+            }
+        }
+        policies.sort();
+        let admin = ev.rights();
+        let row = self.report_row(&u.user_name).cloned();
+        let lists = self.src.users.get(&u.user_name).cloned().unwrap_or_default();
+        let mut creds: Vec<Credential> = Vec::new();
+        let acct = self.acct.clone();
+        let cred = |suffix: &str, kind, identifier: Option<String>, status, created, last_used, detail| Credential {
+            id: format!("{arn}/{suffix}"),
+            principal: arn.clone(),
+            provider: AWS,
+            scope: acct.clone(),
+            kind,
+            identifier,
+            status,
+            created,
+            last_used,
+            detail,
+        };
+
+        // Console password: only the credential report says whether one exists.
+        match &row {
+            Some(r) if r.password_enabled.eq_ignore_ascii_case("true") => {
+                let last_used = match (is_date(&r.password_last_used), r.password_last_used.as_str()) {
+                    (Some(at), _) => LastUsed::Used { at, service: None, region: None },
+                    (None, "N/A") => LastUsed::Never,
+                    (None, "no_information") => LastUsed::unknown(
+                        "AWS has no record of a sign-in (never used, or last used before October 2014)",
+                    ),
+                    (None, other) => LastUsed::unknown(format!("the credential report says {other:?}")),
+                };
+                creds.push(cred(
+                    "console-password",
+                    CredentialKind::ConsolePassword,
+                    None,
+                    Status::Active,
+                    is_date(&r.password_last_changed),
+                    last_used,
+                    CredentialDetail::None,
+                ));
+            }
+            Some(_) => {}
+            None => {
+                let reason = self.report_blind_reason();
+                self.gap("iam:GetCredentialReport", Some(&arn), format!("console password unknown: {reason}"));
+            }
+        }
+
+        // Access keys: ids from ListAccessKeys, use from the credential report.
+        let slots = row.as_ref().map(key_slots);
+        match (&lists.access_keys, &slots) {
+            (Some(Availability::Known(keys)), _) => {
+                let mut keys: Vec<&AccessKeyMetadata> = keys.iter().collect();
+                keys.sort_by_key(|k| (k.create_date, k.access_key_id.clone()));
+                let slots = slots.as_deref().unwrap_or(&[]);
+                for (i, k) in keys.iter().enumerate() {
+                    let created = k.create_date.map(|t| t.0);
+                    let by_date = created.and_then(|c| slots.iter().find(|s| (s.rotated - c).num_seconds().abs() <= 1));
+                    let slot = by_date.or_else(|| (slots.len() == keys.len()).then(|| &slots[i]));
+                    let last_used = match (slot, &row) {
+                        (Some(s), _) => s.last_used.clone(),
+                        (None, Some(_)) => LastUsed::unknown(
+                            "the key is not in the credential report (created after it was generated?)",
+                        ),
+                        (None, None) => LastUsed::unknown(self.report_blind_reason()),
+                    };
+                    creds.push(cred(
+                        &format!("access-key/{}", k.access_key_id),
+                        CredentialKind::AccessKey,
+                        Some(k.access_key_id.clone()),
+                        status_of(k.status.as_deref()),
+                        created,
+                        last_used,
+                        CredentialDetail::None,
+                    ));
+                }
+            }
+            (list, Some(slots)) => {
+                if !slots.is_empty() || list.is_some() {
+                    let reason = match list {
+                        Some(Availability::Unknown { reason, .. }) => reason.clone(),
+                        _ => "the access key list was not read".to_string(),
+                    };
+                    if !slots.is_empty() {
+                        self.gap("iam:ListAccessKeys", Some(&arn), format!("access key ids unknown: {reason}"));
+                    }
+                }
+                for s in slots {
+                    creds.push(cred(
+                        &format!("access-key/slot-{}", s.index),
+                        CredentialKind::AccessKey,
+                        None,
+                        if s.active { Status::Active } else { Status::Inactive },
+                        Some(s.rotated),
+                        s.last_used.clone(),
+                        CredentialDetail::None,
+                    ));
+                }
+            }
+            (_, None) => {
+                let reason = self.report_blind_reason();
+                self.gap("iam:ListAccessKeys", Some(&arn), format!("access keys unknown: {reason}"));
+            }
+        }
+
+        // MFA: virtual devices from the bulk list, others from ListMFADevices.
+        let mut mfa_serials = BTreeSet::new();
+        if let Some(devices) = self.src.virtual_mfa.known() {
+            for d in devices {
+                let owner = d.user.as_ref();
+                let mine = owner.is_some_and(|o| o.arn.as_deref() == Some(&arn) || o.user_name.as_deref() == Some(&u.user_name) && o.arn.is_none());
+                if mine && mfa_serials.insert(d.serial_number.clone()) {
+                    creds.push(mfa_credential(&arn, &self.acct, &d.serial_number, "virtual", d.enable_date));
+                }
+            }
+        }
+        match &lists.mfa_devices {
+            Some(Availability::Known(devices)) => {
+                for d in devices {
+                    if mfa_serials.insert(d.serial_number.clone()) {
+                        creds.push(mfa_credential(&arn, &self.acct, &d.serial_number, "hardware", d.enable_date));
+                    }
+                }
+            }
+            other => {
+                let report_says = row.as_ref().map(|r| r.mfa_active.eq_ignore_ascii_case("true"));
+                if report_says == Some(true) && mfa_serials.is_empty() {
+                    let reason = match other {
+                        Some(Availability::Unknown { reason, .. }) => reason.clone(),
+                        _ => "per-user MFA device list not read".to_string(),
+                    };
+                    self.gap("iam:ListMFADevices", Some(&arn), format!("an MFA device is active but not listed: {reason}"));
+                    let mut c = mfa_credential(&arn, &self.acct, "unlisted", "unknown", None);
+                    c.identifier = None;
+                    creds.push(c);
+                }
+            }
+        }
+
+        // SSH public keys: no bulk source.
+        match &lists.ssh_public_keys {
+            Some(Availability::Known(keys)) => {
+                for k in keys {
+                    creds.push(cred(
+                        &format!("ssh-public-key/{}", k.ssh_public_key_id),
+                        CredentialKind::SshPublicKey,
+                        Some(k.ssh_public_key_id.clone()),
+                        status_of(k.status.as_deref()),
+                        k.upload_date.map(|t| t.0),
+                        LastUsed::unknown("IAM does not record SSH public key use"),
+                        CredentialDetail::None,
+                    ));
+                }
+            }
+            Some(Availability::Unknown { reason, .. }) => {
+                self.gap("iam:ListSSHPublicKeys", Some(&arn), format!("SSH public keys unknown: {reason}"))
+            }
+            None => self.gap("iam:ListSSHPublicKeys", Some(&arn), "SSH public keys were not read"),
+        }
+
+        // Signing certificates: the report says whether any exist.
+        let cslots = row.as_ref().map(cert_slots).unwrap_or_default();
+        match &lists.signing_certificates {
+            Some(Availability::Known(certs)) => {
+                for c in certs {
+                    creds.push(cred(
+                        &format!("signing-certificate/{}", c.certificate_id),
+                        CredentialKind::SigningCertificate,
+                        Some(c.certificate_id.clone()),
+                        status_of(c.status.as_deref()),
+                        c.upload_date.map(|t| t.0),
+                        LastUsed::unknown("IAM does not record signing certificate use"),
+                        CredentialDetail::None,
+                    ));
+                }
+            }
+            other => {
+                if !cslots.is_empty() {
+                    let reason = match other {
+                        Some(Availability::Unknown { reason, .. }) => reason.clone(),
+                        _ => "per-user certificate list not read".to_string(),
+                    };
+                    self.gap("iam:ListSigningCertificates", Some(&arn), format!("certificate ids unknown: {reason}"));
+                }
+                for (i, active, rotated) in &cslots {
+                    creds.push(cred(
+                        &format!("signing-certificate/slot-{i}"),
+                        CredentialKind::SigningCertificate,
+                        None,
+                        if *active { Status::Active } else { Status::Inactive },
+                        *rotated,
+                        LastUsed::unknown("IAM does not record signing certificate use"),
+                        CredentialDetail::None,
+                    ));
+                }
+                if row.is_none() && other.is_none() {
+                    let reason = self.report_blind_reason();
+                    self.gap("iam:ListSigningCertificates", Some(&arn), format!("signing certificates unknown: {reason}"));
+                }
+            }
+        }
+
+        // Service-specific credentials (CodeCommit, Keyspaces, Bedrock): one bulk list.
+        if let Some(all) = self.src.service_specific.known() {
+            for s in all.iter().filter(|s| s.user_name == u.user_name) {
+                creds.push(cred(
+                    &format!("service-specific-credential/{}", s.service_specific_credential_id),
+                    CredentialKind::ServiceSpecificCredential,
+                    Some(s.service_specific_credential_id.clone()),
+                    status_of(s.status.as_deref()),
+                    s.create_date.map(|t| t.0),
+                    LastUsed::unknown("IAM does not record service-specific credential use"),
+                    CredentialDetail::ServiceSpecific {
+                        service: s.service_name.clone(),
+                        user_name: s.service_user_name.clone().unwrap_or_default(),
+                    },
+                ));
+            }
+        }
+
+        self.user_findings(&arn, &u.user_name, &admin, row.as_ref(), &creds);
+        let last_used = principal_last_used(&creds);
+        self.inv.principals.push(Principal {
+            id: arn.clone(),
+            provider: AWS,
+            scope: self.acct.clone(),
+            kind: PrincipalKind::IamUser,
+            name: u.user_name.clone(),
+            path: u.path.clone(),
+            created: u.create_date.map(|t| t.0),
+            tags: tags_to_map(&u.tags),
+            groups: u.group_list.clone(),
+            policies,
+            admin,
+            permissions_boundary: u.permissions_boundary.as_ref().and_then(|b| b.permissions_boundary_arn.clone()),
+            last_used,
+        });
+        self.inv.credentials.extend(creds);
+    }
+
+    fn user_findings(
+        &mut self,
+        arn: &str,
+        name: &str,
+        admin: &AdminRights,
+        row: Option<&CredentialReportRow>,
+        creds: &[Credential],
+    ) {
+        if admin.equivalent == Some(true) {
+            self.finding(FindingCode::AdminUser, arn, format!("user {name} is admin-equivalent: {}", admin.via.join("; ")));
+        }
+        let has_password = creds.iter().any(|c| c.kind == CredentialKind::ConsolePassword);
+        let mfa = creds.iter().any(|c| c.kind == CredentialKind::MfaDevice)
+            || row.is_some_and(|r| r.mfa_active.eq_ignore_ascii_case("true"));
+        if has_password && !mfa {
+            self.finding(FindingCode::ConsoleWithoutMfa, arn, format!("user {name} has a console password and no MFA device"));
+        }
+        let mut active_keys = 0;
+        for c in creds.iter().filter(|c| c.kind == CredentialKind::AccessKey) {
+            let label = c.identifier.clone().unwrap_or_else(|| c.id.rsplit('/').next().unwrap_or("").to_string());
+            if c.status != Status::Active {
+                self.finding(FindingCode::AccessKeyInactive, &c.id, format!("inactive access key {label} of {name} still exists"));
+                continue;
+            }
+            active_keys += 1;
+            match (&c.last_used, c.created) {
+                (LastUsed::Used { at, .. }, _) => {
+                    let days = (self.now - *at).num_days();
+                    if days > STALE_DAYS {
+                        self.finding(FindingCode::AccessKeyStale, &c.id, format!("access key {label} of {name} was last used {days} days ago"));
+                    }
+                }
+                (LastUsed::Never, created) => {
+                    self.finding(FindingCode::AccessKeyNeverUsed, &c.id, format!("access key {label} of {name} has never been used"));
+                    if let Some(created) = created {
+                        let days = (self.now - created).num_days();
+                        if days > STALE_DAYS {
+                            self.finding(FindingCode::AccessKeyStale, &c.id, format!("access key {label} of {name} was created {days} days ago and never used"));
+                        }
+                    }
+                }
+                (LastUsed::Unknown { .. }, Some(created)) => {
+                    let days = (self.now - created).num_days();
+                    if days > STALE_DAYS {
+                        self.finding(FindingCode::AccessKeyStale, &c.id, format!("access key {label} of {name} was created {days} days ago (last use unknown)"));
+                    }
+                }
+                (LastUsed::Unknown { .. }, None) => {}
+            }
+        }
+        if active_keys >= 2 {
+            self.finding(FindingCode::TwoActiveAccessKeys, arn, format!("user {name} has {active_keys} active access keys"));
+        }
+        for c in creds.iter().filter(|c| c.kind == CredentialKind::SigningCertificate && c.status == Status::Active) {
+            self.finding(FindingCode::SigningCertificateActive, &c.id, format!("user {name} has an active signing certificate"));
+        }
+    }
+
+    fn root(&mut self) {
+        let arn = format!("arn:aws:iam::{}:root", self.acct);
+        let report = self.src.credential_report.known();
+        let row = report.and_then(|r| r.root_row()).cloned();
+        let mut creds = Vec::new();
+        let acct = self.acct.clone();
+        let mk = |suffix: &str, kind, status, created, last_used, detail| Credential {
+            id: format!("{arn}/{suffix}"),
+            principal: arn.clone(),
+            provider: AWS,
+            scope: acct.clone(),
+            kind,
+            identifier: None,
+            status,
+            created,
+            last_used,
+            detail,
+        };
+        let mut mfa_known: Option<bool> = None;
+        // The root user's virtual MFA shows in the bulk list under the root ARN.
+        if let Some(devices) = self.src.virtual_mfa.known() {
+            for d in devices.iter().filter(|d| d.user.as_ref().and_then(|u| u.arn.as_deref()) == Some(&arn)) {
+                creds.push(mfa_credential(&arn, &self.acct, &d.serial_number, "virtual", d.enable_date));
+                mfa_known = Some(true);
+            }
+        }
+        let created = row.as_ref().and_then(|r| is_date(&r.user_creation_time));
+        match &row {
+            Some(r) => {
+                // The root row says `not_supported` for password_enabled; a date in
+                // password_last_used still proves a password exists.
+                let password_status = match r.password_enabled.as_str() {
+                    "true" => Some(Status::Active),
+                    "false" => None,
+                    _ => Some(Status::Unknown),
+                };
+                if let Some(status) = password_status {
+                    let last_used = match (is_date(&r.password_last_used), r.password_last_used.as_str()) {
+                        (Some(at), _) => LastUsed::Used { at, service: None, region: None },
+                        (None, "N/A") => LastUsed::Never,
+                        (None, other) => LastUsed::unknown(format!("the credential report says {other:?}")),
+                    };
+                    creds.push(mk("console-password", CredentialKind::ConsolePassword, status, None, last_used, CredentialDetail::None));
+                }
+                for s in key_slots(r) {
+                    let status = if s.active { Status::Active } else { Status::Inactive };
+                    creds.push(mk(&format!("access-key/slot-{}", s.index), CredentialKind::AccessKey, status, Some(s.rotated), s.last_used, CredentialDetail::None));
+                }
+                let active = r.mfa_active.eq_ignore_ascii_case("true");
+                if active && mfa_known.is_none() {
+                    let mut c = mfa_credential(&arn, &self.acct, "root", "unknown", None);
+                    c.identifier = None;
+                    creds.push(c);
+                }
+                mfa_known = Some(active || mfa_known == Some(true));
+            }
+            None => {
+                let reason = match report {
+                    // moto's credential report has no root row; AWS's always does.
+                    Some(_) => "the credential report has no <root_account> row".to_string(),
+                    None => self.report_blind_reason(),
+                };
+                match self.src.account_summary.known() {
+                    Some(summary) => {
+                        self.gap("iam:GetCredentialReport", Some(&arn), format!("{reason}; root credentials taken from the account summary, without dates"));
+                        if summary.get("AccountAccessKeysPresent").copied().unwrap_or(0) > 0 {
+                            creds.push(mk("access-key/present", CredentialKind::AccessKey, Status::Active, None, LastUsed::unknown("only the account summary was available"), CredentialDetail::None));
+                        }
+                        if let Some(m) = summary.get("AccountMFAEnabled") {
+                            if *m > 0 && mfa_known.is_none() {
+                                let mut c = mfa_credential(&arn, &self.acct, "root", "unknown", None);
+                                c.identifier = None;
+                                creds.push(c);
+                            }
+                            mfa_known = Some(*m > 0 || mfa_known == Some(true));
+                        }
+                    }
+                    None => self.gap("iam:GetCredentialReport", Some(&arn), format!("root credentials unknown: {reason}")),
+                }
+            }
+        }
+        if creds.iter().any(|c| c.kind == CredentialKind::AccessKey && c.status == Status::Active) {
+            self.finding(FindingCode::RootAccessKey, &arn, "the root user has an active access key; revoke it");
+        }
+        if mfa_known == Some(false) {
+            self.finding(FindingCode::RootWithoutMfa, &arn, "the root user has no MFA device");
+        }
+        let last_used = principal_last_used(&creds);
+        self.inv.principals.push(Principal {
+            id: arn.clone(),
+            provider: AWS,
+            scope: self.acct.clone(),
+            kind: PrincipalKind::Root,
+            name: "root".into(),
+            path: None,
+            created,
+            tags: BTreeMap::new(),
+            groups: Vec::new(),
+            policies: Vec::new(),
+            admin: AdminRights { equivalent: Some(true), via: vec!["the account root user".into()] },
+            permissions_boundary: None,
+            last_used,
+        });
+        self.inv.credentials.extend(creds);
+    }
+
+    fn role(&mut self, r: &RoleDetail, managed: &ManagedDocs) {
+        let arn = r.arn.clone();
+        let mut ev = AdminEvidence::default();
+        self.admin_evidence(&arn, &r.attached_managed_policies, &r.role_policy_list, None, managed, &mut ev);
+        let mut policies = policy_refs(&r.attached_managed_policies, &r.role_policy_list, None);
+        policies.sort();
+        let created = r.create_date.map(|t| t.0);
+        let last_used = match r.role_last_used.as_ref().and_then(|l| l.last_used_date) {
+            Some(at) => LastUsed::Used { at: at.0, service: None, region: r.role_last_used.as_ref().and_then(|l| l.region.clone()) },
+            None => LastUsed::unknown("no last-used date recorded (AWS tracks role use for 400 days)"),
+        };
+        let statements = match r.assume_role_policy_document.as_ref().map(policy_doc::parse) {
+            Some(Ok(st)) => st,
+            Some(Err(e)) => {
+                self.gap("iam:GetAccountAuthorizationDetails", Some(&arn), format!("trust policy unreadable: {e}"));
+                Vec::new()
+            }
+            None => {
+                self.gap("iam:GetAccountAuthorizationDetails", Some(&arn), "the role has no trust policy in the export");
+                Vec::new()
+            }
+        };
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        for st in &statements {
+            for p in policy_doc::outside_principals(st, &self.acct) {
+                let base = format!("{arn}/trust/{}", p.value);
+                let n = seen.entry(base.clone()).or_insert(0);
+                *n += 1;
+                let id = if *n == 1 { base } else { format!("{base}#{n}") };
+                let subject = id.clone();
+                match p.kind {
+                    OutsideKind::Wildcard => self.finding(FindingCode::RoleTrustsAnyone, &subject, format!("role {} can be assumed by any principal{}", r.role_name, cond_note(st))),
+                    OutsideKind::Account => self.finding(FindingCode::RoleTrustsOutsideAccount, &subject, format!("role {} can be assumed from account {}{}", r.role_name, p.account_id.as_deref().unwrap_or(&p.value), cond_note(st))),
+                    OutsideKind::FederatedOidc if !st.condition_keys.iter().any(|k| k.ends_with(":sub")) => self.finding(FindingCode::RoleTrustsOidcWithoutSubject, &subject, format!("role {} trusts {} with no subject condition", r.role_name, p.value)),
+                    OutsideKind::FederatedOidc | OutsideKind::FederatedSaml => self.finding(FindingCode::RoleTrustsFederated, &subject, format!("role {} trusts {}{}", r.role_name, p.value, cond_note(st))),
+                }
+                self.inv.credentials.push(Credential {
+                    id,
+                    principal: arn.clone(),
+                    provider: AWS,
+                    scope: self.acct.clone(),
+                    kind: CredentialKind::RoleTrust,
+                    identifier: Some(p.value.clone()),
+                    status: Status::Active,
+                    created,
+                    last_used: LastUsed::unknown("IAM records use per role, not per trusted principal"),
+                    detail: CredentialDetail::Trust(TrustDetail { trusted: p, actions: st.actions.clone(), conditions: st.conditions.clone() }),
+                });
+            }
+        }
+        self.inv.principals.push(Principal {
+            id: arn.clone(),
+            provider: AWS,
+            scope: self.acct.clone(),
+            kind: PrincipalKind::IamRole,
+            name: r.role_name.clone(),
+            path: r.path.clone(),
+            created,
+            tags: tags_to_map(&r.tags),
+            groups: Vec::new(),
+            policies,
+            admin: ev.rights(),
+            permissions_boundary: r.permissions_boundary.as_ref().and_then(|b| b.permissions_boundary_arn.clone()),
+            last_used: Some(last_used),
+        });
+    }
+
+    fn secrets(&mut self, region: &RegionSecrets) {
+        let Some(list) = region.secrets.known() else { return };
+        for s in list {
+            let key_account = match s.kms_key_id.as_deref() {
+                Some(k) => policy_doc::account_of(k).or_else(|| Some(self.acct.clone())),
+                None => Some(self.acct.clone()),
+            };
+            let external = key_account.as_deref().is_some_and(|a| a != self.acct);
+            let access_policy = match region.policies.get(&s.arn) {
+                Some(Availability::Known(None)) => AccessPolicy::None,
+                Some(Availability::Known(Some(doc))) => match policy_doc::parse(doc) {
+                    Ok(statements) => {
+                        let mut outside = Vec::new();
+                        for st in &statements {
+                            for p in policy_doc::outside_principals(st, &self.acct) {
+                                outside.push(PolicyGrant { principal: p, actions: st.actions.clone(), conditions: st.conditions.clone() });
+                            }
+                        }
+                        outside.sort();
+                        AccessPolicy::Known { outside }
+                    }
+                    Err(e) => AccessPolicy::Unknown { reason: format!("resource policy unreadable: {e}") },
+                },
+                Some(Availability::Unknown { reason, .. }) => AccessPolicy::Unknown { reason: reason.clone() },
+                None => AccessPolicy::Unknown { reason: "the resource policy was not read".into() },
+            };
+            if let AccessPolicy::Unknown { reason } = &access_policy {
+                self.gap("secretsmanager:GetResourcePolicy", Some(&s.arn), reason.clone());
+            }
+            if let AccessPolicy::Known { outside } = &access_policy {
+                for g in outside {
+                    let conds = if g.conditions.is_empty() { String::new() } else { format!(" when {}", g.conditions.join(" and ")) };
+                    match g.principal.kind {
+                        OutsideKind::Wildcard => self.finding(FindingCode::SecretOpenToAnyone, &s.arn, format!("secret {} lets any principal in{conds}", s.name)),
+                        _ => self.finding(FindingCode::SecretSharedOutside, &s.arn, format!("secret {} lets {} in{conds}", s.name, g.principal.account_id.as_deref().unwrap_or(&g.principal.value))),
+                    }
+                }
+            }
+            if external {
+                self.finding(FindingCode::SecretKeyOutsideAccount, &s.arn, format!("secret {} is encrypted under a KMS key of account {}", s.name, key_account.as_deref().unwrap_or("?")));
+            }
+            if !s.rotation_enabled {
+                self.finding(FindingCode::SecretNotRotated, &s.arn, format!("secret {} has no automatic rotation", s.name));
+            }
+            let rules = s.rotation_rules.clone().unwrap_or_default();
+            self.inv.secrets.push(Secret {
+                id: s.arn.clone(),
+                provider: AWS,
+                scope: self.acct.clone(),
+                region: Some(region.region.clone()),
+                name: s.name.clone(),
+                description: s.description.clone(),
+                created: s.created_date.map(|t| t.0),
+                last_changed: s.last_changed_date.map(|t| t.0),
+                last_accessed: s.last_accessed_date.map(|t| t.0),
+                deletion_scheduled: s.deleted_date.map(|t| t.0),
+                rotation: Rotation {
+                    enabled: s.rotation_enabled,
+                    rotation_function: s.rotation_lambda_arn.clone(),
+                    every_days: rules.automatically_after_days,
+                    schedule: rules.schedule_expression,
+                    last_rotated: s.last_rotated_date.map(|t| t.0),
+                    next_rotation: s.next_rotation_date.map(|t| t.0),
+                },
+                tags: tags_to_map(&s.tags),
+                versions: Some(s.versions_to_stages.len() as u32),
+                encryption: Encryption { key: s.kms_key_id.clone(), key_account, external },
+                access_policy,
+                owning_service: s.owning_service.clone(),
+            });
+        }
+    }
+}
+
+fn cond_note(st: &Statement) -> String {
+    if st.conditions.is_empty() {
+        " with no condition".to_string()
+    } else {
+        format!(" when {}", st.conditions.join(" and "))
+    }
+}
+
+fn policy_refs(attached: &[AttachedPolicy], inline: &[InlinePolicy], via_group: Option<&str>) -> Vec<PolicyRef> {
+    let g = via_group.map(str::to_string);
+    attached
+        .iter()
+        .map(|p| PolicyRef { name: p.policy_name.clone(), arn: Some(p.policy_arn.clone()), via_group: g.clone() })
+        .chain(inline.iter().map(|p| PolicyRef { name: p.policy_name.clone(), arn: None, via_group: g.clone() }))
+        .collect()
+}
+
+fn mfa_credential(principal: &str, acct: &str, serial: &str, device: &str, enabled: Option<Timestamp>) -> Credential {
+    Credential {
+        id: format!("{principal}/mfa-device/{serial}"),
+        principal: principal.to_string(),
+        provider: AWS,
+        scope: acct.to_string(),
+        kind: CredentialKind::MfaDevice,
+        identifier: Some(serial.to_string()),
+        status: Status::Active,
+        created: enabled.map(|t| t.0),
+        last_used: LastUsed::unknown("IAM does not record MFA device use"),
+        detail: CredentialDetail::Mfa { device: device.to_string() },
+    }
+}
+
+/// A principal was last active when its most recently used password or key was.
+fn principal_last_used(creds: &[Credential]) -> Option<LastUsed> {
+    let authn: Vec<&Credential> = creds
+        .iter()
+        .filter(|c| matches!(c.kind, CredentialKind::ConsolePassword | CredentialKind::AccessKey))
+        .collect();
+    if authn.is_empty() {
+        return None;
+    }
+    let latest = authn
+        .iter()
+        .filter_map(|c| match &c.last_used {
+            LastUsed::Used { at, .. } => Some(*at),
+            _ => None,
+        })
+        .max();
+    Some(match latest {
+        Some(at) => LastUsed::Used { at, service: None, region: None },
+        None if authn.iter().all(|c| c.last_used == LastUsed::Never) => LastUsed::Never,
+        None => LastUsed::unknown("no password or key records a use"),
+    })
+}

@@ -1,0 +1,605 @@
+//! The live AWS collector: reads an account through the official SDK with the standard
+//! credential chain, and converts what it reads into `sources` types at once.
+//!
+//! Cost is API requests, so bulk sources come first (credential report,
+//! GetAccountAuthorizationDetails, ListVirtualMFADevices, ListServiceSpecificCredentials
+//! for all users, pages of 100 to 1,000) and per-user calls are made only for what no
+//! bulk source has: access key ids when the report shows a key, SSH public keys always,
+//! signing certificates and non-virtual MFA devices only when the report shows them.
+//! Calls run with bounded concurrency under the SDK's adaptive retry (client-side rate
+//! limiting on throttling). It never calls an API that returns a secret value.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_iam::types::{EntityType, ReportStateType};
+use aws_smithy_runtime_api::client::result::SdkError;
+use chrono::{TimeZone, Utc};
+use futures::stream::{self, StreamExt};
+
+use super::sources::*;
+use crate::error::Error;
+
+/// How to reach the account.
+#[derive(Debug, Clone, Default)]
+pub struct LiveSettings {
+    /// A named profile from the shared config files (else the default chain).
+    pub profile: Option<String>,
+    /// Regions whose secrets to read; empty means the chain's region.
+    pub regions: Vec<String>,
+    /// Most requests in flight at once.
+    pub concurrency: usize,
+    /// Retry attempts per request (adaptive retry on throttling).
+    pub max_attempts: u32,
+}
+
+/// Observes progress (a terminal progress bar, or nothing).
+pub trait Progress: Send + Sync {
+    fn phase(&self, name: &str, total: u64);
+    fn tick(&self);
+}
+
+/// A failed call, classified.
+struct Failure {
+    denied: bool,
+    unreachable: bool,
+    unavailable: bool,
+    message: String,
+}
+
+fn classify<E, R>(err: &SdkError<E, R>) -> Failure
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    let code = match err {
+        SdkError::ServiceError(e) => e.err().code().map(str::to_string),
+        _ => None,
+    };
+    let status = match err {
+        SdkError::ServiceError(e) => Some(raw_status(e.raw())),
+        SdkError::ResponseError(e) => Some(raw_status(e.raw())),
+        _ => None,
+    }
+    .flatten();
+    let text = DisplayErrorContext(err).to_string();
+    let denied_codes = [
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "InvalidClientTokenId",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "UnrecognizedClientException",
+        "InvalidAccessKeyId",
+    ];
+    // moto answers some errors with a body the SDK cannot parse: the status still tells.
+    let denied = code.as_deref().is_some_and(|c| denied_codes.contains(&c)) || matches!(status, Some(401 | 403));
+    let credentials_missing = !matches!(err, SdkError::ServiceError(_)) && text.contains("credential");
+    let unreachable = matches!(err, SdkError::TimeoutError(_))
+        || matches!(err, SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout());
+    let unavailable = matches!(status, Some(404 | 405 | 501))
+        || code.as_deref().is_some_and(|c| c == "NotImplemented" || c == "InvalidAction" || c == "UnknownOperationException");
+    let message = match (&code, status) {
+        (Some(c), _) => format!("{c}: {}", service_message(err).unwrap_or_default()),
+        (None, Some(s)) => format!("the service answered HTTP {s}"),
+        (None, None) => text,
+    };
+    Failure { denied: denied || credentials_missing, unreachable, unavailable, message: message.trim_end_matches(": ").to_string() }
+}
+
+fn service_message<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<String> {
+    match err {
+        SdkError::ServiceError(e) => e.err().message().map(str::to_string),
+        _ => None,
+    }
+}
+
+fn raw_status<R: std::fmt::Debug>(raw: &R) -> Option<u16> {
+    // `R` is the SDK's HTTP response; its Debug form starts with the status. We read the
+    // status through Debug so this works for every SDK crate's response type.
+    let dbg = format!("{raw:?}");
+    let idx = dbg.find("status: StatusCode(")?;
+    dbg[idx + 19..].chars().take_while(|c| c.is_ascii_digit()).collect::<String>().parse().ok()
+}
+
+/// Turns a failure of a call the audit cannot do without into an `Error`.
+fn fatal(operation: &str, f: Failure) -> Error {
+    if f.denied {
+        Error::Access {
+            provider: "aws",
+            operation: operation.to_string(),
+            what: f.message,
+            hint: "check the credentials (AWS_PROFILE / --profile, `aws sts get-caller-identity`) and that the \
+                   identity holds the policy in policies/permissions/aws-audit.json"
+                .into(),
+        }
+    } else if f.unreachable {
+        Error::Api {
+            provider: "aws",
+            operation: operation.to_string(),
+            what: format!("cannot reach the endpoint: {}", f.message),
+            hint: "check the network, the region and AWS_ENDPOINT_URL (or the profile's endpoint_url)".into(),
+        }
+    } else {
+        Error::Api {
+            provider: "aws",
+            operation: operation.to_string(),
+            what: f.message,
+            hint: "retry later; if it persists, run with -vv and report the operation that failed".into(),
+        }
+    }
+}
+
+fn gap_reason(f: Failure) -> String {
+    if f.denied {
+        format!("access denied ({})", f.message)
+    } else if f.unavailable {
+        format!("the API is unavailable here ({})", f.message)
+    } else {
+        f.message
+    }
+}
+
+fn ts(d: &aws_smithy_types::DateTime) -> Timestamp {
+    Timestamp(Utc.timestamp_opt(d.secs(), d.subsec_nanos()).single().unwrap_or_default())
+}
+
+fn ots(d: Option<&aws_smithy_types::DateTime>) -> Option<Timestamp> {
+    d.map(ts)
+}
+
+fn doc(s: Option<&str>) -> Option<serde_json::Value> {
+    s.map(|s| serde_json::Value::String(s.to_string()))
+}
+
+/// Loads the SDK config from the standard chain.
+pub async fn load_config(settings: &LiveSettings) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::adaptive().with_max_attempts(settings.max_attempts.max(1)));
+    if let Some(p) = &settings.profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(r) = settings.regions.first() {
+        loader = loader.region(Region::new(r.clone()));
+    }
+    loader.load().await
+}
+
+/// Reads one account. Fails only when the account cannot be read at all (no
+/// credentials, denied, unreachable); a source that is merely blind becomes `Unknown`.
+pub async fn collect(
+    config: &SdkConfig,
+    regions: &[String],
+    concurrency: usize,
+    progress: Arc<dyn Progress>,
+) -> Result<AccountSources, Error> {
+    let sts = aws_sdk_sts::Client::new(config);
+    let me = sts.get_caller_identity().send().await.map_err(|e| fatal("sts:GetCallerIdentity", classify(&e)))?;
+    let account_id = me.account().unwrap_or_default().to_string();
+    tracing::info!(account = %account_id, "auditing AWS account");
+    let iam = aws_sdk_iam::Client::new(config);
+
+    progress.phase("credential report", 1);
+    let credential_report = credential_report(&iam).await;
+    progress.tick();
+
+    progress.phase("authorization details", 1);
+    let authorization = authorization_details(&iam).await?;
+    progress.tick();
+
+    let account_summary = match iam.get_account_summary().send().await {
+        Ok(out) => Availability::Known(
+            out.summary_map()
+                .map(|m| m.iter().map(|(k, v)| (k.as_str().to_string(), i64::from(*v))).collect())
+                .unwrap_or_default(),
+        ),
+        Err(e) => Availability::unknown("iam:GetAccountSummary", gap_reason(classify(&e))),
+    };
+    let virtual_mfa = virtual_mfa_devices(&iam).await;
+    let service_specific = service_specific_credentials(&iam).await;
+
+    let users = per_user(&iam, &authorization, &credential_report, &virtual_mfa, concurrency, progress.as_ref()).await;
+
+    let mut region_secrets = Vec::new();
+    for region in regions {
+        let conf = config.to_builder().region(Region::new(region.clone())).build();
+        let sm = aws_sdk_secretsmanager::Client::new(&conf);
+        region_secrets.push(secrets(&sm, region, concurrency, progress.as_ref()).await);
+    }
+
+    Ok(AccountSources {
+        account_id,
+        caller_arn: me.arn().map(str::to_string),
+        credential_report,
+        authorization,
+        account_summary,
+        virtual_mfa,
+        service_specific,
+        users,
+        regions: region_secrets,
+    })
+}
+
+async fn credential_report(iam: &aws_sdk_iam::Client) -> Availability<CredentialReport> {
+    const SOURCE: &str = "iam:GetCredentialReport";
+    // AWS builds the report asynchronously; poll until it is complete (about a minute
+    // at most for large accounts), then fetch it.
+    let mut delay = Duration::from_millis(200);
+    for _ in 0..40 {
+        match iam.generate_credential_report().send().await {
+            Ok(out) if out.state() == Some(&ReportStateType::Complete) => break,
+            Ok(_) => {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => return Availability::unknown("iam:GenerateCredentialReport", gap_reason(classify(&e))),
+        }
+    }
+    match iam.get_credential_report().send().await {
+        Ok(out) => {
+            let content = out.content().map(|b| b.as_ref().to_vec()).unwrap_or_default();
+            match CredentialReport::parse_csv(&content, out.generated_time().map(|t| ts(t).0)) {
+                Ok(r) => Availability::Known(r),
+                Err(e) => Availability::unknown(SOURCE, format!("the report could not be read: {e}")),
+            }
+        }
+        Err(e) => Availability::unknown(SOURCE, gap_reason(classify(&e))),
+    }
+}
+
+async fn authorization_details(iam: &aws_sdk_iam::Client) -> Result<AuthorizationDetails, Error> {
+    let mut out = AuthorizationDetails::default();
+    let mut marker: Option<String> = None;
+    loop {
+        let page = iam
+            .get_account_authorization_details()
+            .filter(EntityType::User)
+            .filter(EntityType::Role)
+            .filter(EntityType::Group)
+            .filter(EntityType::LocalManagedPolicy)
+            .max_items(1000)
+            .set_marker(marker.clone())
+            .send()
+            .await
+            .map_err(|e| fatal("iam:GetAccountAuthorizationDetails", classify(&e)))?;
+        for u in page.user_detail_list() {
+            out.user_detail_list.push(UserDetail {
+                path: u.path().map(str::to_string),
+                user_name: u.user_name().unwrap_or_default().to_string(),
+                user_id: u.user_id().map(str::to_string),
+                arn: u.arn().unwrap_or_default().to_string(),
+                create_date: ots(u.create_date()),
+                user_policy_list: u.user_policy_list().iter().map(inline).collect(),
+                group_list: u.group_list().to_vec(),
+                attached_managed_policies: u.attached_managed_policies().iter().map(attached).collect(),
+                permissions_boundary: u.permissions_boundary().map(|b| PermissionsBoundary {
+                    permissions_boundary_arn: b.permissions_boundary_arn().map(str::to_string),
+                }),
+                tags: u.tags().iter().map(|t| Tag { key: t.key().to_string(), value: t.value().to_string() }).collect(),
+            });
+        }
+        for g in page.group_detail_list() {
+            out.group_detail_list.push(GroupDetail {
+                path: g.path().map(str::to_string),
+                group_name: g.group_name().unwrap_or_default().to_string(),
+                arn: g.arn().map(str::to_string),
+                group_policy_list: g.group_policy_list().iter().map(inline).collect(),
+                attached_managed_policies: g.attached_managed_policies().iter().map(attached).collect(),
+            });
+        }
+        for r in page.role_detail_list() {
+            out.role_detail_list.push(RoleDetail {
+                path: r.path().map(str::to_string),
+                role_name: r.role_name().unwrap_or_default().to_string(),
+                role_id: r.role_id().map(str::to_string),
+                arn: r.arn().unwrap_or_default().to_string(),
+                create_date: ots(r.create_date()),
+                assume_role_policy_document: doc(r.assume_role_policy_document()),
+                role_policy_list: r.role_policy_list().iter().map(inline).collect(),
+                attached_managed_policies: r.attached_managed_policies().iter().map(attached).collect(),
+                permissions_boundary: r.permissions_boundary().map(|b| PermissionsBoundary {
+                    permissions_boundary_arn: b.permissions_boundary_arn().map(str::to_string),
+                }),
+                tags: r.tags().iter().map(|t| Tag { key: t.key().to_string(), value: t.value().to_string() }).collect(),
+                role_last_used: r.role_last_used().map(|l| RoleLastUsed {
+                    last_used_date: ots(l.last_used_date()),
+                    region: l.region().map(str::to_string),
+                }),
+            });
+        }
+        for p in page.policies() {
+            out.policies.push(ManagedPolicyDetail {
+                policy_name: p.policy_name().unwrap_or_default().to_string(),
+                arn: p.arn().unwrap_or_default().to_string(),
+                default_version_id: p.default_version_id().map(str::to_string),
+                policy_version_list: p
+                    .policy_version_list()
+                    .iter()
+                    .map(|v| PolicyVersion {
+                        document: doc(v.document()),
+                        version_id: v.version_id().map(str::to_string),
+                        is_default_version: v.is_default_version(),
+                    })
+                    .collect(),
+            });
+        }
+        match (page.is_truncated(), page.marker()) {
+            (true, Some(m)) => marker = Some(m.to_string()),
+            _ => break,
+        }
+    }
+    Ok(out)
+}
+
+fn inline(p: &aws_sdk_iam::types::PolicyDetail) -> InlinePolicy {
+    InlinePolicy { policy_name: p.policy_name().unwrap_or_default().to_string(), policy_document: doc(p.policy_document()) }
+}
+
+fn attached(p: &aws_sdk_iam::types::AttachedPolicy) -> AttachedPolicy {
+    AttachedPolicy {
+        policy_name: p.policy_name().unwrap_or_default().to_string(),
+        policy_arn: p.policy_arn().unwrap_or_default().to_string(),
+    }
+}
+
+async fn virtual_mfa_devices(iam: &aws_sdk_iam::Client) -> Availability<Vec<VirtualMfaDevice>> {
+    let mut out = Vec::new();
+    let mut marker = None;
+    loop {
+        let page = match iam.list_virtual_mfa_devices().max_items(1000).set_marker(marker.clone()).send().await {
+            Ok(p) => p,
+            Err(e) => return Availability::unknown("iam:ListVirtualMFADevices", gap_reason(classify(&e))),
+        };
+        for d in page.virtual_mfa_devices() {
+            // The seed and QR code never leave this function: only identifying fields
+            // are copied.
+            out.push(VirtualMfaDevice {
+                serial_number: d.serial_number().to_string(),
+                user: d.user().map(|u| MfaUser { user_name: Some(u.user_name().to_string()), arn: Some(u.arn().to_string()) }),
+                enable_date: ots(d.enable_date()),
+            });
+        }
+        match (page.is_truncated(), page.marker()) {
+            (true, Some(m)) => marker = Some(m.to_string()),
+            _ => break,
+        }
+    }
+    Availability::Known(out)
+}
+
+async fn service_specific_credentials(iam: &aws_sdk_iam::Client) -> Availability<Vec<ServiceSpecificCredential>> {
+    let mut out = Vec::new();
+    let mut marker = None;
+    loop {
+        let page = match iam.list_service_specific_credentials().all_users(true).set_marker(marker.clone()).send().await {
+            Ok(p) => p,
+            Err(e) => return Availability::unknown("iam:ListServiceSpecificCredentials", gap_reason(classify(&e))),
+        };
+        for c in page.service_specific_credentials() {
+            out.push(ServiceSpecificCredential {
+                user_name: c.user_name().to_string(),
+                status: Some(c.status().as_str().to_string()),
+                service_user_name: Some(c.service_user_name().to_string()),
+                create_date: Some(ts(c.create_date())),
+                service_specific_credential_id: c.service_specific_credential_id().to_string(),
+                service_name: c.service_name().to_string(),
+            });
+        }
+        match (page.is_truncated(), page.marker()) {
+            (true, Some(m)) => marker = Some(m.to_string()),
+            _ => break,
+        }
+    }
+    Availability::Known(out)
+}
+
+/// What the per-user pass must fetch for one user, decided from the credential report.
+struct UserNeeds {
+    name: String,
+    access_keys: bool,
+    certificates: bool,
+    mfa_devices: bool,
+}
+
+fn needs(report: &Availability<CredentialReport>, user: &str, has_virtual_mfa: bool) -> UserNeeds {
+    let row = report.known().and_then(|r| r.row_for(user));
+    match row {
+        // No row (report unavailable, or the user is newer than the report): read everything.
+        None => UserNeeds { name: user.to_string(), access_keys: true, certificates: true, mfa_devices: true },
+        Some(r) => UserNeeds {
+            name: user.to_string(),
+            access_keys: r.access_key_1_last_rotated != "N/A" || r.access_key_2_last_rotated != "N/A"
+                || r.access_key_1_active == "true" || r.access_key_2_active == "true",
+            certificates: r.cert_1_active == "true" || r.cert_2_active == "true"
+                || parse_time_text(&r.cert_1_last_rotated).is_some() || parse_time_text(&r.cert_2_last_rotated).is_some(),
+            mfa_devices: r.mfa_active == "true" && !has_virtual_mfa,
+        },
+    }
+}
+
+async fn per_user(
+    iam: &aws_sdk_iam::Client,
+    auth: &AuthorizationDetails,
+    report: &Availability<CredentialReport>,
+    virtual_mfa: &Availability<Vec<VirtualMfaDevice>>,
+    concurrency: usize,
+    progress: &dyn Progress,
+) -> BTreeMap<String, UserLists> {
+    progress.phase("users", auth.user_detail_list.len() as u64);
+    // A user whose active MFA is a virtual device needs no ListMFADevices call.
+    let with_virtual: std::collections::HashSet<&str> = virtual_mfa
+        .known()
+        .map(|d| d.iter().filter_map(|d| d.user.as_ref().and_then(|u| u.arn.as_deref())).collect())
+        .unwrap_or_default();
+    let plans: Vec<UserNeeds> = auth
+        .user_detail_list
+        .iter()
+        .map(|u| needs(report, &u.user_name, with_virtual.contains(u.arn.as_str())))
+        .collect();
+    stream::iter(plans)
+        .map(|n| async move {
+            let lists = user_lists(iam, &n).await;
+            progress.tick();
+            (n.name, lists)
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect::<BTreeMap<_, _>>()
+        .await
+}
+
+async fn user_lists(iam: &aws_sdk_iam::Client, n: &UserNeeds) -> UserLists {
+    let mut lists = UserLists::default();
+    if n.access_keys {
+        lists.access_keys = Some(match iam.list_access_keys().user_name(&n.name).max_items(100).send().await {
+            Ok(out) => Availability::Known(
+                out.access_key_metadata()
+                    .iter()
+                    .map(|k| AccessKeyMetadata {
+                        user_name: k.user_name().map(str::to_string),
+                        access_key_id: k.access_key_id().unwrap_or_default().to_string(),
+                        status: k.status().map(|s| s.as_str().to_string()),
+                        create_date: ots(k.create_date()),
+                    })
+                    .collect(),
+            ),
+            Err(e) => Availability::unknown("iam:ListAccessKeys", gap_reason(classify(&e))),
+        });
+    }
+    lists.ssh_public_keys = Some(match iam.list_ssh_public_keys().user_name(&n.name).max_items(100).send().await {
+        Ok(out) => Availability::Known(
+            out.ssh_public_keys()
+                .iter()
+                .map(|k| SshPublicKey {
+                    user_name: Some(k.user_name().to_string()),
+                    ssh_public_key_id: k.ssh_public_key_id().to_string(),
+                    status: Some(k.status().as_str().to_string()),
+                    upload_date: Some(ts(k.upload_date())),
+                })
+                .collect(),
+        ),
+        Err(e) => Availability::unknown("iam:ListSSHPublicKeys", gap_reason(classify(&e))),
+    });
+    if n.certificates {
+        lists.signing_certificates = Some(match iam.list_signing_certificates().user_name(&n.name).max_items(100).send().await {
+            Ok(out) => Availability::Known(
+                out.certificates()
+                    .iter()
+                    .map(|c| SigningCertificate {
+                        user_name: Some(c.user_name().to_string()),
+                        certificate_id: c.certificate_id().to_string(),
+                        status: Some(c.status().as_str().to_string()),
+                        upload_date: ots(c.upload_date()),
+                    })
+                    .collect(),
+            ),
+            Err(e) => Availability::unknown("iam:ListSigningCertificates", gap_reason(classify(&e))),
+        });
+    }
+    if n.mfa_devices {
+        lists.mfa_devices = Some(match iam.list_mfa_devices().user_name(&n.name).max_items(100).send().await {
+            Ok(out) => Availability::Known(
+                out.mfa_devices()
+                    .iter()
+                    .map(|d| MfaDevice {
+                        user_name: Some(d.user_name().to_string()),
+                        serial_number: d.serial_number().to_string(),
+                        enable_date: Some(ts(d.enable_date())),
+                    })
+                    .collect(),
+            ),
+            Err(e) => Availability::unknown("iam:ListMFADevices", gap_reason(classify(&e))),
+        });
+    }
+    lists
+}
+
+async fn secrets(
+    sm: &aws_sdk_secretsmanager::Client,
+    region: &str,
+    concurrency: usize,
+    progress: &dyn Progress,
+) -> RegionSecrets {
+    let mut entries = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = match sm
+            .list_secrets()
+            .include_planned_deletion(true)
+            .max_results(100)
+            .set_next_token(token.clone())
+            .send()
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => {
+                return RegionSecrets {
+                    region: region.to_string(),
+                    secrets: Availability::unknown("secretsmanager:ListSecrets", gap_reason(classify(&e))),
+                    policies: BTreeMap::new(),
+                }
+            }
+        };
+        for s in page.secret_list() {
+            let rules = s.rotation_rules();
+            entries.push(SecretListEntry {
+                arn: s.arn().unwrap_or_default().to_string(),
+                name: s.name().unwrap_or_default().to_string(),
+                description: s.description().map(str::to_string),
+                kms_key_id: s.kms_key_id().map(str::to_string),
+                rotation_enabled: s.rotation_enabled().unwrap_or(false),
+                rotation_lambda_arn: s.rotation_lambda_arn().map(str::to_string),
+                rotation_rules: rules.map(|r| RotationRules {
+                    automatically_after_days: r.automatically_after_days(),
+                    schedule_expression: r.schedule_expression().map(str::to_string),
+                }),
+                last_rotated_date: ots(s.last_rotated_date()),
+                last_changed_date: ots(s.last_changed_date()),
+                last_accessed_date: ots(s.last_accessed_date()),
+                deleted_date: ots(s.deleted_date()),
+                next_rotation_date: ots(s.next_rotation_date()),
+                tags: s
+                    .tags()
+                    .iter()
+                    .map(|t| Tag { key: t.key().unwrap_or_default().to_string(), value: t.value().unwrap_or_default().to_string() })
+                    .collect(),
+                versions_to_stages: s
+                    .secret_versions_to_stages()
+                    .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                    .unwrap_or_default(),
+                owning_service: s.owning_service().map(str::to_string),
+                created_date: ots(s.created_date()),
+            });
+        }
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    progress.phase(&format!("secrets {region}"), entries.len() as u64);
+    let arns: Vec<String> = entries.iter().map(|s| s.arn.clone()).collect();
+    let policies = stream::iter(arns)
+        .map(|arn| async move {
+            let policy = match sm.get_resource_policy().secret_id(&arn).send().await {
+                Ok(out) => match out.resource_policy() {
+                    Some(p) => match serde_json::from_str::<serde_json::Value>(p) {
+                        Ok(v) => Availability::Known(Some(v)),
+                        Err(e) => Availability::unknown("secretsmanager:GetResourcePolicy", format!("the policy is not JSON ({e})")),
+                    },
+                    None => Availability::Known(None),
+                },
+                Err(e) => Availability::unknown("secretsmanager:GetResourcePolicy", gap_reason(classify(&e))),
+            };
+            progress.tick();
+            (arn, policy)
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect::<BTreeMap<_, _>>()
+        .await;
+    RegionSecrets { region: region.to_string(), secrets: Availability::Known(entries), policies }
+}

@@ -1,0 +1,10 @@
+//! AWS: the live collector (official SDK), the snapshot reader (aws CLI exports) and
+//! the assembler that turns either into an inventory.
+//!
+//! SDK types stay inside `live`; everything else sees `sources` and `model` types.
+
+pub mod assemble;
+pub mod live;
+pub mod policy_doc;
+pub mod snapshot;
+pub mod sources;

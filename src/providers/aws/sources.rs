@@ -1,0 +1,541 @@
+//! The raw AWS sources an audit reads, in the shape the aws CLI prints them.
+//!
+//! Both roads into an inventory end here: the live collector converts SDK responses
+//! into these types, and the snapshot reader deserializes the aws CLI's JSON exports
+//! into them. One assembler then builds the inventory from them, which is what makes a
+//! live audit and a snapshot audit of the same account equal.
+//!
+//! Field names follow the aws CLI's JSON output (PascalCase). Unknown fields are
+//! ignored on purpose: a customer's export may carry more than we read (and some, like
+//! a virtual MFA seed, must never be copied anywhere).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde::{Deserialize, Deserializer};
+
+/// A part of the account that was read, or the reason it could not be.
+#[derive(Debug, Clone)]
+pub enum Availability<T> {
+    Known(T),
+    Unknown { source: String, reason: String },
+}
+
+impl<T> Availability<T> {
+    pub fn unknown(source: impl Into<String>, reason: impl Into<String>) -> Self {
+        Availability::Unknown { source: source.into(), reason: reason.into() }
+    }
+
+    pub fn known(&self) -> Option<&T> {
+        match self {
+            Availability::Known(t) => Some(t),
+            Availability::Unknown { .. } => None,
+        }
+    }
+}
+
+/// Everything read from one AWS account.
+#[derive(Debug, Clone)]
+pub struct AccountSources {
+    pub account_id: String,
+    /// The identity that ran the audit (live mode).
+    pub caller_arn: Option<String>,
+    pub credential_report: Availability<CredentialReport>,
+    pub authorization: AuthorizationDetails,
+    pub account_summary: Availability<BTreeMap<String, i64>>,
+    pub virtual_mfa: Availability<Vec<VirtualMfaDevice>>,
+    /// Service-specific credentials of all users (`ListServiceSpecificCredentials --all-users`).
+    pub service_specific: Availability<Vec<ServiceSpecificCredential>>,
+    /// Per-user lists, keyed by user name. A missing entry means "not read".
+    pub users: BTreeMap<String, UserLists>,
+    pub regions: Vec<RegionSecrets>,
+}
+
+/// What only per-user calls tell. `None`: not read, because the credential report
+/// showed there was nothing to read (or, in a snapshot, because it was not exported).
+#[derive(Debug, Clone, Default)]
+pub struct UserLists {
+    pub access_keys: Option<Availability<Vec<AccessKeyMetadata>>>,
+    pub ssh_public_keys: Option<Availability<Vec<SshPublicKey>>>,
+    pub signing_certificates: Option<Availability<Vec<SigningCertificate>>>,
+    pub mfa_devices: Option<Availability<Vec<MfaDevice>>>,
+}
+
+/// The secrets of one region, and each one's resource policy by ARN.
+#[derive(Debug, Clone)]
+pub struct RegionSecrets {
+    pub region: String,
+    pub secrets: Availability<Vec<SecretListEntry>>,
+    /// `Known(None)`: the secret has no resource policy.
+    pub policies: BTreeMap<String, Availability<Option<serde_json::Value>>>,
+}
+
+/// The credential report, parsed.
+#[derive(Debug, Clone)]
+pub struct CredentialReport {
+    pub generated_at: Option<DateTime<Utc>>,
+    pub rows: Vec<CredentialReportRow>,
+}
+
+/// One row of the credential report, as AWS writes it (strings like `N/A`,
+/// `no_information`, `not_supported` kept as they are; the assembler interprets them).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct CredentialReportRow {
+    pub user: String,
+    pub arn: String,
+    pub user_creation_time: String,
+    pub password_enabled: String,
+    pub password_last_used: String,
+    pub password_last_changed: String,
+    #[serde(default)]
+    pub password_next_rotation: String,
+    pub mfa_active: String,
+    pub access_key_1_active: String,
+    pub access_key_1_last_rotated: String,
+    pub access_key_1_last_used_date: String,
+    #[serde(default)]
+    pub access_key_1_last_used_region: String,
+    #[serde(default)]
+    pub access_key_1_last_used_service: String,
+    pub access_key_2_active: String,
+    pub access_key_2_last_rotated: String,
+    pub access_key_2_last_used_date: String,
+    #[serde(default)]
+    pub access_key_2_last_used_region: String,
+    #[serde(default)]
+    pub access_key_2_last_used_service: String,
+    pub cert_1_active: String,
+    #[serde(default)]
+    pub cert_1_last_rotated: String,
+    pub cert_2_active: String,
+    #[serde(default)]
+    pub cert_2_last_rotated: String,
+}
+
+/// The columns a credential report must have for us to read it.
+pub const CREDENTIAL_REPORT_REQUIRED_COLUMNS: &[&str] = &[
+    "user",
+    "arn",
+    "user_creation_time",
+    "password_enabled",
+    "password_last_used",
+    "password_last_changed",
+    "mfa_active",
+    "access_key_1_active",
+    "access_key_1_last_rotated",
+    "access_key_1_last_used_date",
+    "access_key_2_active",
+    "access_key_2_last_rotated",
+    "access_key_2_last_used_date",
+    "cert_1_active",
+    "cert_2_active",
+];
+
+impl CredentialReport {
+    /// Parses the CSV AWS returns. Errors name the line and what is wrong with it.
+    pub fn parse_csv(csv_text: &[u8], generated_at: Option<DateTime<Utc>>) -> Result<Self, String> {
+        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(csv_text);
+        let headers = reader.headers().map_err(|e| format!("cannot read the header line: {e}"))?.clone();
+        let missing: Vec<&str> = CREDENTIAL_REPORT_REQUIRED_COLUMNS
+            .iter()
+            .copied()
+            .filter(|c| !headers.iter().any(|h| h == *c))
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "the header line lacks the column(s) {}; is this an IAM credential report?",
+                missing.join(", ")
+            ));
+        }
+        let mut rows = Vec::new();
+        for (i, row) in reader.deserialize::<CredentialReportRow>().enumerate() {
+            // Line 1 is the header; a CSV error message would quote the row, which we
+            // avoid repeating in full.
+            let row = row.map_err(|e| format!("line {}: {}", i + 2, csv_error_kind(&e)))?;
+            rows.push(row);
+        }
+        Ok(CredentialReport { generated_at, rows })
+    }
+
+    pub fn root_row(&self) -> Option<&CredentialReportRow> {
+        self.rows.iter().find(|r| r.user == "<root_account>")
+    }
+
+    pub fn row_for(&self, user_name: &str) -> Option<&CredentialReportRow> {
+        self.rows.iter().find(|r| r.user == user_name)
+    }
+}
+
+fn csv_error_kind(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+            format!("expected {expected_len} fields, found {len}")
+        }
+        csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".to_string(),
+        csv::ErrorKind::Deserialize { err, .. } => format!("a field is malformed ({})", err.kind()),
+        _ => "malformed CSV".to_string(),
+    }
+}
+
+/// A timestamp as the aws CLI prints it: ISO 8601 text for query-protocol services
+/// (IAM), epoch seconds for JSON-protocol ones (Secrets Manager).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp(pub DateTime<Utc>);
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        parse_timestamp_value(&v).map(Timestamp).map_err(serde::de::Error::custom)
+    }
+}
+
+fn parse_timestamp_value(v: &serde_json::Value) -> Result<DateTime<Utc>, String> {
+    match v {
+        serde_json::Value::String(s) => parse_time_text(s).ok_or_else(|| format!("not a timestamp: {s:?}")),
+        serde_json::Value::Number(n) => {
+            let secs = n.as_f64().ok_or("not a timestamp number")?;
+            let whole = secs.floor();
+            let nanos = ((secs - whole) * 1e9).round() as u32;
+            Utc.timestamp_opt(whole as i64, nanos.min(999_999_999))
+                .single()
+                .ok_or_else(|| format!("timestamp out of range: {secs}"))
+        }
+        other => Err(format!("not a timestamp: {other}")),
+    }
+}
+
+/// Parses the date-times AWS writes (RFC 3339, with or without `T`, fractional seconds).
+pub fn parse_time_text(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    let with_t = s.replacen(' ', "T", 1);
+    if let Ok(t) = DateTime::parse_from_rfc3339(&with_t) {
+        return Some(t.with_timezone(&Utc));
+    }
+    // Some tools drop the offset; AWS times are UTC.
+    chrono::NaiveDateTime::parse_from_str(&with_t, "%Y-%m-%dT%H:%M:%S%.f").ok().map(|n| n.and_utc())
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Tag {
+    pub key: String,
+    #[serde(default)]
+    pub value: String,
+}
+
+pub fn tags_to_map(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect()
+}
+
+/// `iam get-account-authorization-details`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AuthorizationDetails {
+    #[serde(default)]
+    pub user_detail_list: Vec<UserDetail>,
+    #[serde(default)]
+    pub group_detail_list: Vec<GroupDetail>,
+    #[serde(default)]
+    pub role_detail_list: Vec<RoleDetail>,
+    #[serde(default)]
+    pub policies: Vec<ManagedPolicyDetail>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UserDetail {
+    pub path: Option<String>,
+    pub user_name: String,
+    pub user_id: Option<String>,
+    pub arn: String,
+    pub create_date: Option<Timestamp>,
+    #[serde(default)]
+    pub user_policy_list: Vec<InlinePolicy>,
+    #[serde(default)]
+    pub group_list: Vec<String>,
+    #[serde(default)]
+    pub attached_managed_policies: Vec<AttachedPolicy>,
+    pub permissions_boundary: Option<PermissionsBoundary>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GroupDetail {
+    pub path: Option<String>,
+    pub group_name: String,
+    pub arn: Option<String>,
+    #[serde(default)]
+    pub group_policy_list: Vec<InlinePolicy>,
+    #[serde(default)]
+    pub attached_managed_policies: Vec<AttachedPolicy>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RoleDetail {
+    pub path: Option<String>,
+    pub role_name: String,
+    pub role_id: Option<String>,
+    pub arn: String,
+    pub create_date: Option<Timestamp>,
+    /// URL-encoded JSON from the API, a JSON object from the aws CLI.
+    pub assume_role_policy_document: Option<serde_json::Value>,
+    #[serde(default)]
+    pub role_policy_list: Vec<InlinePolicy>,
+    #[serde(default)]
+    pub attached_managed_policies: Vec<AttachedPolicy>,
+    pub permissions_boundary: Option<PermissionsBoundary>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+    pub role_last_used: Option<RoleLastUsed>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RoleLastUsed {
+    pub last_used_date: Option<Timestamp>,
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InlinePolicy {
+    pub policy_name: String,
+    pub policy_document: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AttachedPolicy {
+    pub policy_name: String,
+    pub policy_arn: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PermissionsBoundary {
+    pub permissions_boundary_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ManagedPolicyDetail {
+    pub policy_name: String,
+    pub arn: String,
+    pub default_version_id: Option<String>,
+    #[serde(default)]
+    pub policy_version_list: Vec<PolicyVersion>,
+}
+
+impl ManagedPolicyDetail {
+    /// The document of the default version.
+    pub fn default_document(&self) -> Option<&serde_json::Value> {
+        self.policy_version_list
+            .iter()
+            .find(|v| v.is_default_version || v.version_id.is_some() && v.version_id == self.default_version_id)
+            .and_then(|v| v.document.as_ref())
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PolicyVersion {
+    pub document: Option<serde_json::Value>,
+    pub version_id: Option<String>,
+    #[serde(default)]
+    pub is_default_version: bool,
+}
+
+/// `iam list-virtual-mfa-devices`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct VirtualMfaDeviceList {
+    #[serde(rename = "VirtualMFADevices", default)]
+    pub devices: Vec<VirtualMfaDevice>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VirtualMfaDevice {
+    pub serial_number: String,
+    pub user: Option<MfaUser>,
+    pub enable_date: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MfaUser {
+    pub user_name: Option<String>,
+    pub arn: Option<String>,
+}
+
+/// `iam list-mfa-devices --user-name U`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct MfaDeviceList {
+    #[serde(rename = "MFADevices", default)]
+    pub devices: Vec<MfaDevice>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MfaDevice {
+    pub user_name: Option<String>,
+    pub serial_number: String,
+    pub enable_date: Option<Timestamp>,
+}
+
+/// `iam list-access-keys --user-name U`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AccessKeyList {
+    #[serde(rename = "AccessKeyMetadata", default)]
+    pub keys: Vec<AccessKeyMetadata>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AccessKeyMetadata {
+    pub user_name: Option<String>,
+    pub access_key_id: String,
+    pub status: Option<String>,
+    pub create_date: Option<Timestamp>,
+}
+
+/// `iam list-ssh-public-keys --user-name U`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SshPublicKeyList {
+    #[serde(rename = "SSHPublicKeys", default)]
+    pub keys: Vec<SshPublicKey>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SshPublicKey {
+    #[serde(rename = "UserName")]
+    pub user_name: Option<String>,
+    #[serde(rename = "SSHPublicKeyId")]
+    pub ssh_public_key_id: String,
+    #[serde(rename = "Status")]
+    pub status: Option<String>,
+    #[serde(rename = "UploadDate")]
+    pub upload_date: Option<Timestamp>,
+}
+
+/// `iam list-signing-certificates --user-name U`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SigningCertificateList {
+    #[serde(rename = "Certificates", default)]
+    pub certificates: Vec<SigningCertificate>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SigningCertificate {
+    pub user_name: Option<String>,
+    pub certificate_id: String,
+    pub status: Option<String>,
+    pub upload_date: Option<Timestamp>,
+}
+
+/// `iam list-service-specific-credentials --all-users`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ServiceSpecificCredentialList {
+    #[serde(rename = "ServiceSpecificCredentials", default)]
+    pub credentials: Vec<ServiceSpecificCredential>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ServiceSpecificCredential {
+    pub user_name: String,
+    pub status: Option<String>,
+    pub service_user_name: Option<String>,
+    pub create_date: Option<Timestamp>,
+    pub service_specific_credential_id: String,
+    pub service_name: String,
+}
+
+/// `secretsmanager list-secrets`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SecretList {
+    #[serde(rename = "SecretList", default)]
+    pub secrets: Vec<SecretListEntry>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SecretListEntry {
+    #[serde(rename = "ARN")]
+    pub arn: String,
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "Description")]
+    pub description: Option<String>,
+    #[serde(rename = "KmsKeyId")]
+    pub kms_key_id: Option<String>,
+    #[serde(rename = "RotationEnabled", default)]
+    pub rotation_enabled: bool,
+    #[serde(rename = "RotationLambdaARN")]
+    pub rotation_lambda_arn: Option<String>,
+    #[serde(rename = "RotationRules")]
+    pub rotation_rules: Option<RotationRules>,
+    #[serde(rename = "LastRotatedDate")]
+    pub last_rotated_date: Option<Timestamp>,
+    #[serde(rename = "LastChangedDate")]
+    pub last_changed_date: Option<Timestamp>,
+    #[serde(rename = "LastAccessedDate")]
+    pub last_accessed_date: Option<Timestamp>,
+    #[serde(rename = "DeletedDate")]
+    pub deleted_date: Option<Timestamp>,
+    #[serde(rename = "NextRotationDate")]
+    pub next_rotation_date: Option<Timestamp>,
+    #[serde(rename = "Tags", default)]
+    pub tags: Vec<Tag>,
+    #[serde(rename = "SecretVersionsToStages", default)]
+    pub versions_to_stages: BTreeMap<String, Vec<String>>,
+    #[serde(rename = "OwningService")]
+    pub owning_service: Option<String>,
+    #[serde(rename = "CreatedDate")]
+    pub created_date: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RotationRules {
+    pub automatically_after_days: Option<i64>,
+    pub schedule_expression: Option<String>,
+}
+
+/// `secretsmanager get-resource-policy --secret-id ARN`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ResourcePolicyResponse {
+    #[serde(rename = "ARN")]
+    pub arn: String,
+    pub name: Option<String>,
+    pub resource_policy: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_in_both_cli_forms() {
+        let a: Timestamp = serde_json::from_str("\"2024-03-01T10:00:00+00:00\"").unwrap();
+        let b: Timestamp = serde_json::from_str("\"2024-03-01T10:00:00Z\"").unwrap();
+        let c: Timestamp = serde_json::from_str("1709287200.0").unwrap();
+        let d: Timestamp = serde_json::from_str("\"2024-03-01 10:00:00+00:00\"").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a, c);
+        assert_eq!(a, d);
+        assert!(serde_json::from_str::<Timestamp>("\"yesterday\"").is_err());
+    }
+
+    #[test]
+    fn credential_report_rejects_a_csv_that_is_not_one() {
+        let err = CredentialReport::parse_csv(b"name,email\nx,y\n", None).unwrap_err();
+        assert!(err.contains("lacks the column"), "{err}");
+    }
+}
