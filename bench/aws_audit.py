@@ -54,6 +54,7 @@ import json
 import logging
 import os
 import random
+import re
 import shutil
 import signal
 import statistics
@@ -100,17 +101,47 @@ def _service_from_auth(environ: dict[str, Any]) -> str:
         return "unsigned"
 
 
+# Actions moto 5.2.1 does not implement (it raises NotImplementedError, which werkzeug
+# turns into a bare HTML 500; the AWS SDKs retry that as a transient error, with
+# back-off). With --moto-gaps stub (the default) the middleware answers them itself with
+# an empty, well-formed page, as an account without such credentials would, so that the
+# timing reflects the tool and not retry back-off against an emulator gap.
+IAM_XMLNS = "https://iam.amazonaws.com/doc/2010-05-08/"
+MOTO_GAP_STUBS = {
+    "iam:ListServiceSpecificCredentials": (
+        "text/xml",
+        f'<ListServiceSpecificCredentialsResponse xmlns="{IAM_XMLNS}">'
+        "<ListServiceSpecificCredentialsResult><ServiceSpecificCredentials/>"
+        "<IsTruncated>false</IsTruncated></ListServiceSpecificCredentialsResult>"
+        "<ResponseMetadata><RequestId>bench-stub</RequestId></ResponseMetadata>"
+        "</ListServiceSpecificCredentialsResponse>",
+    ),
+}
+
+
 class CountingMiddleware:
     """WSGI middleware counting requests per service:action, status, time and bytes.
 
     Requests to /moto-api/ (reset, seeding helpers) are counted apart, under
-    ``control``, and never in the totals.
+    ``control``, and never in the totals. Actions in ``stubs`` are answered by the
+    middleware (and counted like any other) instead of moto.
     """
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, stubs: dict[str, tuple[str, str]] | None = None) -> None:
         self.app = app
+        self.stubs = stubs or {}
         self.lock = threading.Lock()
         self.reset()
+
+    def _stub_app(self, action: str) -> Any:
+        ctype, text = self.stubs[action]
+        body = text.encode()
+
+        def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+            start_response("200 OK", [("Content-Type", ctype),
+                                      ("Content-Length", str(len(body)))])
+            return [body]
+        return app
 
     def reset(self) -> None:
         with self.lock:
@@ -125,6 +156,11 @@ class CountingMiddleware:
             self.max_in_flight = 0
             self.busy_since = 0.0
             self.busy_seconds = 0.0  # wall time with at least one request in flight
+            self.reset_at = time.perf_counter()
+            self.idle_since: float | None = None
+            self.first_request_after: float | None = None  # seconds after reset()
+            self.longest_idle = 0.0  # longest gap with nothing in flight, between requests
+            self.stubbed: Counter[str] = Counter()
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
@@ -137,6 +173,10 @@ class CountingMiddleware:
                 "response_bytes": dict(sorted(self.bytes.items())),
                 "max_in_flight": self.max_in_flight,
                 "busy_seconds": round(self.busy_seconds, 3),
+                "first_request_after_seconds": None if self.first_request_after is None
+                else round(self.first_request_after, 3),
+                "longest_idle_seconds": round(self.longest_idle, 3),
+                "stubbed": dict(sorted(self.stubbed.items())),
             }
 
     @staticmethod
@@ -186,10 +226,19 @@ class CountingMiddleware:
         with self.lock:
             if self.in_flight == 0:
                 self.busy_since = started
+                if self.first_request_after is None:
+                    self.first_request_after = started - self.reset_at
+                if self.idle_since is not None:
+                    self.longest_idle = max(self.longest_idle, started - self.idle_since)
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        app = self.app
+        if action in self.stubs:
+            app = self._stub_app(action)
+            with self.lock:
+                self.stubbed[action] += 1
         try:
-            result = self.app(environ, counting_start_response)
+            result = app(environ, counting_start_response)
             try:
                 payload = b"".join(result)
             finally:
@@ -209,6 +258,7 @@ class CountingMiddleware:
                 self.in_flight -= 1
                 if self.in_flight == 0:
                     self.busy_seconds += now - self.busy_since
+                    self.idle_since = now
                 self.total += 1
                 self.actions[action] += 1
                 self.seconds[action] += elapsed
@@ -222,14 +272,15 @@ class CountingMiddleware:
 class Emulator:
     """moto in server mode in this process, on a free loopback port."""
 
-    def __init__(self) -> None:
+    def __init__(self, stub_gaps: bool = True) -> None:
         from moto.server import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
         # No per-request log lines, and no traceback per failing request: the middleware
         # counts error responses and keeps the exception text once per action.
         logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
-        self.counter = CountingMiddleware(DomainDispatcherApplication(create_backend_app))
+        self.counter = CountingMiddleware(DomainDispatcherApplication(create_backend_app),
+                                          MOTO_GAP_STUBS if stub_gaps else None)
         self.server = make_server("127.0.0.1", 0, self.counter, threaded=True)
         self.port = self.server.server_port
         self.url = f"http://127.0.0.1:{self.port}"
@@ -252,8 +303,18 @@ class Emulator:
 # --------------------------------------------------------------------------------------
 
 
-def seed(users: int, secrets: int) -> dict[str, Any]:
-    """Fill moto's backends directly. Returns what was seeded (the expected counts)."""
+CANARY_SECRET = "BENCHCANARYSECRET"
+CANARY_PASSWORD = "BenchCanaryPassword"
+MFA_SEED_RE = re.compile(r"[A-Z2-7]{64,}")  # runs of base32 long enough to hold a seed
+
+
+def seed(users: int, secrets: int) -> tuple[dict[str, Any], set[str]]:
+    """Fill moto's backends directly.
+
+    Returns what was seeded (the expected counts) and the canaries: values the audit
+    must never write anywhere (virtual MFA seeds, which moto's ListVirtualMFADevices
+    returns, unlike AWS; console passwords and secret values carry a fixed prefix).
+    """
     from moto.iam.aws_managed_policies import aws_managed_policies_data
     from moto.iam.models import AWSManagedPolicy, iam_backends
     from moto.moto_api._internal import mock_random
@@ -295,6 +356,7 @@ def seed(users: int, secrets: int) -> dict[str, Any]:
             iam.attach_group_policy(policy_arn, name)
 
     counts: Counter[str] = Counter()
+    mfa_seeds: set[str] = set()
     for i in range(users):
         name = f"user-{i:05d}"
         path = "/contractors/" if rng.random() < 0.2 else "/"
@@ -309,10 +371,11 @@ def seed(users: int, secrets: int) -> dict[str, Any]:
             counts["access_keys"] += 1
         if rng.random() < 0.3:
             device = iam.create_virtual_mfa_device(name, "/")
+            mfa_seeds.add(device.base32_string_seed)
             iam.enable_mfa_device(name, device.serial_number, "123456", "654321")
             counts["mfa_devices"] += 1
         if rng.random() < 0.5:
-            iam.create_login_profile(name, f"Bench-not-a-secret-{i}!")
+            iam.create_login_profile(name, f"{CANARY_PASSWORD}{i:05d}!")
             counts["login_profiles"] += 1
         r = rng.random()
         if r < 0.1:
@@ -326,7 +389,7 @@ def seed(users: int, secrets: int) -> dict[str, Any]:
             iam.add_user_to_group("billing", name)
     # A few unassigned virtual MFA devices, as in real accounts.
     for i in range(5):
-        iam.create_virtual_mfa_device(f"spare-{i}", "/")
+        mfa_seeds.add(iam.create_virtual_mfa_device(f"spare-{i}", "/").base32_string_seed)
 
     def trust(principal: dict[str, Any], external_id: str | None = None) -> str:
         stmt: dict[str, Any] = {"Effect": "Allow", "Principal": principal,
@@ -357,7 +420,7 @@ def seed(users: int, secrets: int) -> dict[str, Any]:
             if rng.random() < 0.4 else []
         sm.create_secret(
             name=name,
-            secret_string=json.dumps({"bench": i}),  # dummy value, never read by audit
+            secret_string=f"{CANARY_SECRET}{i:04d}x{rng.getrandbits(32):08x}",
             secret_binary=None,
             description=f"bench secret {i}",
             tags=tags,
@@ -376,7 +439,7 @@ def seed(users: int, secrets: int) -> dict[str, Any]:
                                "Action": "secretsmanager:GetSecretValue", "Resource": "*"}],
             }))
             counts["secret_policies"] += 1
-    return dict(counts)
+    return dict(counts), mfa_seeds
 
 
 def boto3_client(service: str, url: str) -> Any:
@@ -530,6 +593,26 @@ def run_child(cmd: list[str], env: dict[str, str], workdir: Path,
             "rss_source": rss_source, "timed_out": wall >= timeout}
 
 
+def check_no_canaries(texts: dict[str, str], mfa_seeds: set[str]) -> None:
+    """DESIGN.md property 1: no secret value in any output. Fail loudly on a leak."""
+    leaks = []
+    for where, text in texts.items():
+        for marker in (CANARY_SECRET, CANARY_PASSWORD):
+            if marker in text:
+                leaks.append(f"{where} holds a seeded {marker} value")
+        runs = MFA_SEED_RE.findall(text)
+        hits = {seed for run in runs for seed in mfa_seeds if seed in run} if runs else set()
+        if hits:
+            leaks.append(f"{where} holds {len(hits)} virtual MFA seed(s) (Base32StringSeed)")
+    if leaks:
+        sys.exit("FAIL: SECRET MATERIAL IN THE TOOL'S OUTPUT: " + "; ".join(leaks))
+
+
+# inventory credential kind -> seeded count it should equal (a mismatch is a warning)
+EXPECTED_KINDS = {"access-key": "access_keys", "console-password": "login_profiles",
+                  "mfa-device": "mfa_devices", "role-trust": "outside_trust_roles"}
+
+
 def check_output(out_json: Path, expected: dict[str, Any]) -> dict[str, Any]:
     try:
         doc = json.loads(out_json.read_text())
@@ -549,15 +632,20 @@ def check_output(out_json: Path, expected: dict[str, Any]) -> dict[str, Any]:
     if problems:
         sys.exit("FAIL: the audit output does not match the seeded account: "
                  + "; ".join(problems))
+    by_kind = Counter(str(c.get("kind")) for c in doc["credentials"])
+    for kind, key in EXPECTED_KINDS.items():
+        if by_kind.get(kind, 0) != expected.get(key, 0):
+            log(f"WARNING: {by_kind.get(kind, 0)} `{kind}` credentials in the output, "
+                f"seeded {expected.get(key, 0)} ({key})")
     return {
         "iam_users": iam_users,
         "secrets": secrets,
         "principals_by_kind": dict(sorted(Counter(str(p.get("kind")) for p in doc["principals"]).items())),
-        "credentials_by_kind": dict(sorted(Counter(str(c.get("kind")) for c in doc["credentials"]).items())),
+        "credentials_by_kind": dict(sorted(by_kind.items())),
     }
 
 
-def run_audit(binary: Path, emu: Emulator, expected: dict[str, Any],
+def run_audit(binary: Path, emu: Emulator, expected: dict[str, Any], mfa_seeds: set[str],
               timeout: float, keep: Path | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="handover-bench-") as tmp:
         work = Path(tmp)
@@ -574,6 +662,8 @@ def run_audit(binary: Path, emu: Emulator, expected: dict[str, Any],
             sys.exit(f"FAIL: `{' '.join(cmd)}` exited {res['exit']}"
                      f"{' (timed out)' if res['timed_out'] else ''}; stderr tail:\n{tail}")
         summary = check_output(out_json, expected)
+        check_no_canaries({name: (work / name).read_text(errors="replace")
+                           for name in ("inventory.json", "stdout", "stderr")}, mfa_seeds)
         if keep:
             shutil.copy(out_json, keep)
     users, secrets = expected["users"], expected["secrets"]
@@ -588,6 +678,9 @@ def run_audit(binary: Path, emu: Emulator, expected: dict[str, Any],
         # Wall time during which moto had at least one request of the tool in flight;
         # wall_seconds minus this is time the tool spent with no request open.
         "server_busy_seconds": counted["busy_seconds"],
+        "first_request_after_seconds": counted["first_request_after_seconds"],
+        "longest_idle_seconds": counted["longest_idle_seconds"],
+        "stubbed": counted["stubbed"],
         "max_in_flight": counted["max_in_flight"],
         "actions": counted["actions"],
         "errors": counted["errors"],
@@ -608,7 +701,7 @@ def bench_size(emu: Emulator, binary: Path | None, users: int, args: argparse.Na
     for run in range(max(1, args.runs)):
         emu.reset()
         t0 = time.perf_counter()
-        seeded = seed(users, args.secrets)
+        seeded, mfa_seeds = seed(users, args.secrets)
         seed_s = time.perf_counter() - t0
         check_visible(emu.url, seeded)
         if run == 0:
@@ -621,17 +714,20 @@ def bench_size(emu: Emulator, binary: Path | None, users: int, args: argparse.Na
         if binary is None:
             continue
         keep = Path(args.keep_output) / f"inventory-{users}-{run + 1}.json" if args.keep_output else None
-        r = run_audit(binary, emu, seeded, args.timeout, keep)
+        r = run_audit(binary, emu, seeded, mfa_seeds, args.timeout, keep)
         log(f"{users} users run {run + 1}/{args.runs}: {r['wall_seconds']}s, "
             f"{r['requests']} requests, {r['peak_rss_mib']} MiB, moto busy "
-            f"{r['server_busy_seconds']}s, up to {r['max_in_flight']} requests in flight"
+            f"{r['server_busy_seconds']}s, up to {r['max_in_flight']} requests in flight, "
+            f"longest idle gap {r['longest_idle_seconds']}s"
+            + (f", stubbed {r['stubbed']}" if r["stubbed"] else "")
             + (f", ERRORS {r['errors']}" if r["errors"] else ""))
         result["runs"].append(r)
     runs = result["runs"]
     if runs:
         med = {k: round(statistics.median(r[k] for r in runs), 3)
                for k in ("wall_seconds", "peak_rss_mib", "requests", "requests_per_user",
-                         "requests_minus_secrets_per_user", "server_busy_seconds")}
+                         "requests_minus_secrets_per_user", "server_busy_seconds",
+                         "longest_idle_seconds")}
         med["expected_wall_at_ceiling"] = round(med["requests"] / result["ceiling"]["requests_per_second"], 3)
         med["wall_over_ceiling_time"] = round(med["wall_seconds"] / med["expected_wall_at_ceiling"], 2)
         med["within_budget"] = med["requests_minus_secrets_per_user"] <= BUDGET_PER_USER
@@ -690,6 +786,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-audit", action="store_true",
                    help="only seed, check and measure the ceiling (no handover binary needed)")
     p.add_argument("--keep-output", metavar="DIR", help="copy each run's inventory JSON here")
+    p.add_argument("--moto-gaps", choices=("stub", "raw"), default="stub",
+                   help="stub (default): answer actions moto does not implement "
+                        f"({', '.join(MOTO_GAP_STUBS)}) with an empty page; "
+                        "raw: let moto's HTTP 500 through")
     p.add_argument("--ceiling-client", metavar="URL", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     try:
@@ -716,8 +816,8 @@ def main(argv: list[str] | None = None) -> int:
     if load_start[0] > 0.5 * (os.cpu_count() or 1):
         log(f"WARNING: the machine is busy (load average {load_start[0]:.2f} on "
             f"{os.cpu_count()} CPUs): timings will be noisy")
-    emu = Emulator()
-    log(f"moto serving on {emu.url}")
+    emu = Emulator(stub_gaps=args.moto_gaps == "stub")
+    log(f"moto serving on {emu.url} (moto gaps: {args.moto_gaps})")
     results = []
     try:
         for users in args.size_list:
@@ -736,6 +836,8 @@ def main(argv: list[str] | None = None) -> int:
                         "loadavg_1m_start": round(load_start[0], 2),
                         "loadavg_1m_end": round(os.getloadavg()[0], 2)},
             "budget_requests_per_user_plus_one_per_secret": BUDGET_PER_USER,
+            "moto_gaps": args.moto_gaps,
+            "stubbed_actions": sorted(MOTO_GAP_STUBS) if args.moto_gaps == "stub" else [],
             "results": results,
         }
         Path(args.json).write_text(json.dumps(doc, indent=2) + "\n")
