@@ -1,0 +1,689 @@
+//! Proof of fidelity for the GCP test server.
+//!
+//! 1. `gcloud`, pointed at the server through `CLOUDSDK_API_ENDPOINT_OVERRIDES_*`,
+//!    creates, lists and reads secrets, versions, service accounts, keys and IAM
+//!    bindings (project bindings with a condition, secret bindings).
+//! 2. Google's Python clients (google-cloud-secret-manager over REST, and
+//!    google-api-python-client's discovery clients for IAM v1 and Resource Manager
+//!    v1/v3) run the scripts in `tests/python/`.
+//! 3. Plain HTTP checks of what those clients do not reach: pagination, stale etags,
+//!    CRC32C, `latest`, destroyed versions, `keyTypes`, the error body, fault mode and
+//!    request counts.
+//!
+//! A missing `gcloud` or Python environment is a failure with a hint, never a skip.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use gcp_test_server::{FaultConfig, FaultKind, Server, ServerHandle};
+use serde_json::{json, Value};
+
+// ------------------------------------------------------------------ helpers
+
+/// The server binary on a free port; killed when dropped.
+struct BinaryServer {
+    child: Child,
+    url: String,
+}
+
+impl BinaryServer {
+    fn start() -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gcp-test-server"))
+            .args(["--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the gcp-test-server binary starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("read the first stdout line");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("first line should be `listening on URL`, got {line:?}"))
+            .to_owned();
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        BinaryServer { child, url }
+    }
+}
+
+impl Drop for BinaryServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+}
+
+const PYTHON_HINT: &str = "run ./scripts/test.sh (it installs tests/requirements.txt into .venv)";
+
+fn python() -> PathBuf {
+    let python = match std::env::var_os("HANDOVER_TEST_VENV") {
+        Some(venv) => PathBuf::from(venv).join("bin/python"),
+        None => repo_root().join(".venv/bin/python"),
+    };
+    assert!(python.exists(), "no Python interpreter at {}: {PYTHON_HINT}", python.display());
+    let check = Command::new(&python)
+        .args(["-c", "import google.cloud.secretmanager, googleapiclient.discovery, google.auth"])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}: {PYTHON_HINT}", python.display()));
+    assert!(
+        check.status.success(),
+        "Google's Python clients are not importable with {}: {}\n{PYTHON_HINT}",
+        python.display(),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    python
+}
+
+fn run_python_script(script: &str, url: &str, project: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python").join(script);
+    let out = Command::new(python()).arg(&path).args([url, project]).output().expect("run the Python script");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.trim_end().ends_with("ok"),
+        "{script} failed ({}):\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// gcloud wired to one server, with a throwaway configuration directory.
+struct Gcloud {
+    url: String,
+    config: tempfile::TempDir,
+    project: String,
+}
+
+impl Gcloud {
+    fn new(url: &str, project: &str) -> Self {
+        let found = Command::new("gcloud").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status();
+        assert!(
+            found.is_ok_and(|s| s.success()),
+            "gcloud is not installed or does not run: install the Google Cloud CLI: apt-get install google-cloud-cli"
+        );
+        Gcloud { url: format!("{url}/"), config: tempfile::tempdir().expect("temp dir"), project: project.to_owned() }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("gcloud");
+        cmd.args(args)
+            .args(["--quiet", "--format=json"])
+            .env("CLOUDSDK_CONFIG", self.config.path())
+            .env("CLOUDSDK_CORE_PROJECT", &self.project)
+            .env("CLOUDSDK_AUTH_DISABLE_CREDENTIALS", "true")
+            .env("CLOUDSDK_CORE_DISABLE_PROMPTS", "1")
+            .env("CLOUDSDK_CORE_DISABLE_USAGE_REPORTING", "true")
+            .env("CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK", "true")
+            .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER", &self.url)
+            .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_IAM", &self.url)
+            .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER", &self.url)
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs a command that must succeed and returns its JSON output (null if empty).
+    fn json(&self, args: &[&str]) -> Value {
+        let out = self.command(args).output().expect("run gcloud");
+        assert!(
+            out.status.success(),
+            "gcloud {} failed:\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        if text.trim().is_empty() {
+            return Value::Null;
+        }
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("gcloud {} printed non-JSON ({e}): {text}", args.join(" ")))
+    }
+
+    /// Runs a command that must succeed, feeding `stdin`, and returns stdout.
+    fn with_stdin(&self, args: &[&str], stdin: &[u8]) -> String {
+        use std::io::Write as _;
+        let mut child = self.command(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("run gcloud");
+        child.stdin.take().expect("stdin").write_all(stdin).expect("write stdin");
+        let out = child.wait_with_output().expect("gcloud finishes");
+        assert!(out.status.success(), "gcloud {} failed:\n{}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+fn in_process() -> ServerHandle {
+    Server::start("127.0.0.1:0").expect("start the server in-process")
+}
+
+/// A small JSON-over-HTTP client; a fresh connection per request so a dropped
+/// connection affects exactly one request.
+struct Api {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    fn new(server: &ServerHandle) -> Self {
+        let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().expect("client");
+        Api { base: server.url(), http }
+    }
+
+    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.try_call(method, path, body).await.unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    async fn try_call(&self, method: &str, path: &str, body: Option<Value>) -> Result<(u16, Value), reqwest::Error> {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth("any-token-is-fine");
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await?;
+        let value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).expect("JSON body") };
+        Ok((status, value))
+    }
+
+    async fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let (status, v) = self.call(method, path, body).await;
+        assert_eq!(status, 200, "{method} {path}: {v}");
+        v
+    }
+
+    /// Asserts the standard error body and returns its message.
+    async fn err(&self, method: &str, path: &str, body: Option<Value>, code: u16, status: &str) -> String {
+        let (got, v) = self.call(method, path, body).await;
+        assert_eq!(got, code, "{method} {path}: {v}");
+        assert_error_shape(&v, code, status);
+        v["error"]["message"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+fn assert_error_shape(v: &Value, code: u16, status: &str) {
+    let e = &v["error"];
+    assert_eq!(e["code"], json!(code), "{v}");
+    assert_eq!(e["status"], json!(status), "{v}");
+    assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+    assert_eq!(v.as_object().map(|o| o.len()), Some(1), "only `error` at the top: {v}");
+}
+
+fn b64(data: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(data)
+}
+
+async fn create_secret(api: &Api, project: &str, id: &str) -> Value {
+    api.ok("POST", &format!("/v1/projects/{project}/secrets?secretId={id}"), Some(json!({"replication": {"automatic": {}}}))).await
+}
+
+async fn add_version(api: &Api, project: &str, id: &str, data: &[u8]) -> Value {
+    let crc = gcp_test_server::util::crc32c(data).to_string();
+    api.ok(
+        "POST",
+        &format!("/v1/projects/{project}/secrets/{id}:addVersion"),
+        Some(json!({"payload": {"data": b64(data), "dataCrc32c": crc}})),
+    )
+    .await
+}
+
+// ------------------------------------------------------------------ 1. gcloud
+
+#[test]
+fn gcloud_drives_the_server() {
+    let server = BinaryServer::start();
+    let project = "gcloud-proj";
+    let g = Gcloud::new(&server.url, project);
+
+    // Secrets and versions.
+    g.with_stdin(&["secrets", "create", "db-password", "--data-file=-", "--labels=env=prod"], b"s3cr3t-v1");
+    g.json(&["secrets", "create", "api-token", "--replication-policy=user-managed", "--locations=europe-west1,us-east1"]);
+    let payload_file = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(payload_file.path(), b"s3cr3t-v2 \xe2\x9c\x93").expect("write payload");
+    let path = payload_file.path().to_str().expect("utf-8 path");
+    let added = g.json(&["secrets", "versions", "add", "db-password", &format!("--data-file={path}")]);
+    assert_eq!(added["state"], "ENABLED");
+    assert!(added["name"].as_str().unwrap().ends_with("/secrets/db-password/versions/2"), "{added}");
+
+    let secrets = g.json(&["secrets", "list"]);
+    let names: Vec<&str> = secrets.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names.len(), 2, "{secrets}");
+    assert!(names.iter().all(|n| n.starts_with("projects/") && !n.contains(project)), "names carry the project number: {names:?}");
+    let described = g.json(&["secrets", "describe", "api-token"]);
+    assert_eq!(described["replication"]["userManaged"]["replicas"][1]["location"], "us-east1");
+
+    let versions = g.json(&["secrets", "versions", "list", "db-password"]);
+    assert_eq!(versions.as_array().unwrap().len(), 2, "{versions}");
+    let latest = g.json(&["secrets", "versions", "access", "latest", "--secret=db-password"]);
+    let data = latest["payload"]["data"].as_str().unwrap();
+    assert_eq!(data, b64("s3cr3t-v2 ✓".as_bytes()), "the value round-trips");
+    let first = g.json(&["secrets", "versions", "access", "1", "--secret=db-password"]);
+    assert_eq!(first["payload"]["data"], b64(b"s3cr3t-v1"), "the value given on stdin round-trips");
+    g.json(&["secrets", "versions", "disable", "2", "--secret=db-password"]);
+    let latest = g.json(&["secrets", "versions", "access", "latest", "--secret=db-password"]);
+    assert!(latest["name"].as_str().unwrap().ends_with("/versions/1"), "latest skips the disabled version: {latest}");
+
+    // Secret IAM.
+    g.json(&["secrets", "add-iam-policy-binding", "db-password", "--member=serviceAccount:app@gcloud-proj.iam.gserviceaccount.com", "--role=roles/secretmanager.secretAccessor"]);
+    let policy = g.json(&["secrets", "get-iam-policy", "db-password"]);
+    assert_eq!(policy["bindings"][0]["role"], "roles/secretmanager.secretAccessor", "{policy}");
+    assert_eq!(policy["bindings"][0]["members"][0], "serviceAccount:app@gcloud-proj.iam.gserviceaccount.com");
+
+    // Service accounts and keys.
+    let sa = g.json(&["iam", "service-accounts", "create", "deploy-bot", "--display-name=Deploy bot"]);
+    let email = "deploy-bot@gcloud-proj.iam.gserviceaccount.com";
+    assert_eq!(sa["email"], email);
+    g.json(&["iam", "service-accounts", "create", "ci-runner", "--description=agency CI"]);
+    let accounts = g.json(&["iam", "service-accounts", "list"]);
+    assert_eq!(accounts.as_array().unwrap().len(), 2, "{accounts}");
+    let key_dir = tempfile::tempdir().unwrap();
+    let key_file = key_dir.path().join("key.json");
+    g.json(&["iam", "service-accounts", "keys", "create", key_file.to_str().unwrap(), &format!("--iam-account={email}")]);
+    let key: Value = serde_json::from_slice(&std::fs::read(&key_file).expect("gcloud wrote the key file")).expect("key file is JSON");
+    assert_eq!(key["type"], "service_account");
+    assert_eq!(key["client_email"], email);
+    let keys = g.json(&["iam", "service-accounts", "keys", "list", &format!("--iam-account={email}"), "--managed-by=user"]);
+    let keys = keys.as_array().unwrap();
+    assert_eq!(keys.len(), 1);
+    assert!(keys[0]["name"].as_str().unwrap().ends_with(key["private_key_id"].as_str().unwrap()));
+    assert_eq!(keys[0]["keyType"], "USER_MANAGED");
+    let system = g.json(&["iam", "service-accounts", "keys", "list", &format!("--iam-account={email}"), "--managed-by=system"]);
+    assert_eq!(system, json!([]));
+    g.json(&["iam", "service-accounts", "add-iam-policy-binding", email, "--member=user:lead@agency.example", "--role=roles/iam.serviceAccountTokenCreator"]);
+    let sa_policy = g.json(&["iam", "service-accounts", "get-iam-policy", email]);
+    assert_eq!(sa_policy["bindings"][0]["role"], "roles/iam.serviceAccountTokenCreator");
+
+    // Project IAM, one binding with a condition.
+    g.json(&["projects", "add-iam-policy-binding", project, "--member=user:lead@agency.example", "--role=roles/viewer"]);
+    g.json(&[
+        "projects",
+        "add-iam-policy-binding",
+        project,
+        "--member=group:ops@agency.example",
+        "--role=roles/secretmanager.secretAccessor",
+        "--condition=expression=request.time < timestamp(\"2030-01-01T00:00:00Z\"),title=adoption-period",
+    ]);
+    let policy = g.json(&["projects", "get-iam-policy", project]);
+    assert_eq!(policy["version"], 3, "{policy}");
+    let bindings = policy["bindings"].as_array().unwrap();
+    assert_eq!(bindings.len(), 2, "{policy}");
+    let cond = bindings.iter().find(|b| b.get("condition").is_some()).expect("the conditional binding");
+    assert_eq!(cond["condition"]["title"], "adoption-period");
+    assert_eq!(cond["members"], json!(["group:ops@agency.example"]));
+    let described = g.json(&["projects", "describe", project]);
+    assert_eq!(described["projectId"], project);
+    assert_eq!(described["lifecycleState"], "ACTIVE");
+}
+
+// ------------------------------------------------------------------ 2. Python clients
+
+#[test]
+fn google_python_secret_manager_client_drives_the_server() {
+    let server = BinaryServer::start();
+    run_python_script("secretmanager_client.py", &server.url, "py-secrets");
+}
+
+#[test]
+fn google_python_discovery_clients_drive_the_server() {
+    let server = BinaryServer::start();
+    run_python_script("discovery_clients.py", &server.url, "py-discovery");
+}
+
+// ------------------------------------------------------------------ 3. semantics
+
+#[tokio::test]
+async fn secret_lists_page_like_google() {
+    let server = in_process();
+    let api = Api::new(&server);
+    for i in 0..7 {
+        create_secret(&api, "paging", &format!("s{i}")).await;
+    }
+    let mut token: Option<String> = None;
+    let mut sizes = Vec::new();
+    let mut names = Vec::new();
+    loop {
+        let mut path = "/v1/projects/paging/secrets?pageSize=3".to_owned();
+        if let Some(t) = &token {
+            path += &format!("&pageToken={t}");
+        }
+        let page = api.ok("GET", &path, None).await;
+        let secrets = page["secrets"].as_array().unwrap();
+        sizes.push(secrets.len());
+        names.extend(secrets.iter().map(|s| s["name"].as_str().unwrap().rsplit('/').next().unwrap().to_owned()));
+        assert_eq!(page["totalSize"], 7);
+        match page.get("nextPageToken") {
+            Some(t) => token = Some(t.as_str().unwrap().to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(sizes, [3, 3, 1]);
+    assert_eq!(names, ["s6", "s5", "s4", "s3", "s2", "s1", "s0"], "newest first");
+    // 0 and absent mean the default page size (everything here).
+    for path in ["/v1/projects/paging/secrets?pageSize=0", "/v1/projects/paging/secrets"] {
+        let all = api.ok("GET", path, None).await;
+        assert_eq!(all["secrets"].as_array().unwrap().len(), 7);
+        assert!(all.get("nextPageToken").is_none(), "no token on the last page: {all}");
+    }
+    api.err("GET", "/v1/projects/paging/secrets?pageToken=not-a-token", None, 400, "INVALID_ARGUMENT").await;
+    api.err("GET", "/v1/projects/paging/secrets?pageSize=-1", None, 400, "INVALID_ARGUMENT").await;
+    api.err("GET", "/v1/projects/paging/secrets?pageSize=abc", None, 400, "INVALID_ARGUMENT").await;
+    // A token from one list is refused by another.
+    let page = api.ok("GET", "/v1/projects/paging/secrets?pageSize=2", None).await;
+    let t = page["nextPageToken"].as_str().unwrap();
+    api.err("GET", &format!("/v1/projects/other/secrets?pageToken={t}"), None, 400, "INVALID_ARGUMENT").await;
+
+    // Service accounts: IAM's default page is 20.
+    for i in 0..23 {
+        api.ok("POST", "/v1/projects/paging/serviceAccounts", Some(json!({"accountId": format!("robot-{i:02}")}))).await;
+    }
+    let first = api.ok("GET", "/v1/projects/paging/serviceAccounts", None).await;
+    assert_eq!(first["accounts"].as_array().unwrap().len(), 20);
+    let t = first["nextPageToken"].as_str().unwrap();
+    let second = api.ok("GET", &format!("/v1/projects/paging/serviceAccounts?pageToken={t}"), None).await;
+    assert_eq!(second["accounts"].as_array().unwrap().len(), 3);
+    assert!(second.get("nextPageToken").is_none());
+}
+
+#[tokio::test]
+async fn stale_etags_are_refused_with_409_aborted() {
+    let server = in_process();
+    let api = Api::new(&server);
+    let empty = api.ok("POST", "/v3/projects/etags:getIamPolicy", Some(json!({}))).await;
+    let e0 = empty["etag"].as_str().unwrap().to_owned();
+    let policy = json!({"bindings": [{"role": "roles/viewer", "members": ["user:a@x.example"]}], "etag": e0});
+    let written = api.ok("POST", "/v3/projects/etags:setIamPolicy", Some(json!({"policy": policy}))).await;
+    let e1 = written["etag"].as_str().unwrap().to_owned();
+    assert_ne!(e0, e1, "every write changes the etag");
+    assert!(base64_ok(&e1), "etags are base64: {e1}");
+    api.err("POST", "/v3/projects/etags:setIamPolicy", Some(json!({"policy": policy})), 409, "ABORTED").await;
+    // v1 and v3 share the policy; a write through v1 makes the v3 etag stale too.
+    let again = json!({"policy": {"bindings": [], "etag": e1}});
+    let e2 = api.ok("POST", "/v1/projects/etags:setIamPolicy", Some(again.clone())).await["etag"].as_str().unwrap().to_owned();
+    assert_ne!(e1, e2);
+    api.err("POST", "/v3/projects/etags:setIamPolicy", Some(again), 409, "ABORTED").await;
+
+    // Secret Manager: deleting with a stale etag.
+    let s = create_secret(&api, "etags", "guarded").await;
+    let patched = api
+        .ok("PATCH", "/v1/projects/etags/secrets/guarded?updateMask=labels", Some(json!({"labels": {"a": "b"}, "etag": s["etag"]})))
+        .await;
+    assert_ne!(patched["etag"], s["etag"]);
+    let stale = s["etag"].as_str().unwrap();
+    let q: String = url_encode(stale);
+    api.err("DELETE", &format!("/v1/projects/etags/secrets/guarded?etag={q}"), None, 409, "ABORTED").await;
+    let fresh = url_encode(patched["etag"].as_str().unwrap());
+    api.ok("DELETE", &format!("/v1/projects/etags/secrets/guarded?etag={fresh}"), None).await;
+}
+
+fn base64_ok(s: &str) -> bool {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode(s).is_ok()
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+#[tokio::test]
+async fn payload_checksums_are_verified() {
+    let server = in_process();
+    let api = Api::new(&server);
+    create_secret(&api, "crc", "s").await;
+    let msg = api
+        .err("POST", "/v1/projects/crc/secrets/s:addVersion", Some(json!({"payload": {"data": b64(b"abc"), "dataCrc32c": "1"}})), 400, "INVALID_ARGUMENT")
+        .await;
+    assert!(msg.to_lowercase().contains("crc32c"), "{msg}");
+    // Without a checksum the server computes one and says the client gave none.
+    let v = api.ok("POST", "/v1/projects/crc/secrets/s:addVersion", Some(json!({"payload": {"data": b64(b"abc")}}))).await;
+    assert!(v.get("clientSpecifiedPayloadChecksum").is_none(), "{v}");
+    let got = api.ok("GET", "/v1/projects/crc/secrets/s/versions/1:access", None).await;
+    assert_eq!(got["payload"]["dataCrc32c"], "910901175", "CRC32C(\"abc\") as an int64 string");
+    let v = add_version(&api, "crc", "s", b"abc").await;
+    assert_eq!(v["clientSpecifiedPayloadChecksum"], true);
+    // Oversized payloads and bad base64 are refused.
+    let big = vec![b'x'; 64 * 1024 + 1];
+    api.err("POST", "/v1/projects/crc/secrets/s:addVersion", Some(json!({"payload": {"data": b64(&big)}})), 400, "INVALID_ARGUMENT").await;
+    api.err("POST", "/v1/projects/crc/secrets/s:addVersion", Some(json!({"payload": {"data": "***"}})), 400, "INVALID_ARGUMENT").await;
+}
+
+#[tokio::test]
+async fn latest_and_version_states() {
+    let server = in_process();
+    let api = Api::new(&server);
+    create_secret(&api, "states", "s").await;
+    api.err("GET", "/v1/projects/states/secrets/s/versions/latest:access", None, 404, "NOT_FOUND").await;
+    for v in [b"one".as_slice(), b"two", b"three"] {
+        add_version(&api, "states", "s", v).await;
+    }
+    let base = "/v1/projects/states/secrets/s/versions";
+    let access = |v: &str| format!("{base}/{v}:access");
+    assert_eq!(api.ok("GET", &access("latest"), None).await["payload"]["data"], b64(b"three"));
+    api.ok("POST", &format!("{base}/3:disable"), Some(json!({}))).await;
+    let latest = api.ok("GET", &access("latest"), None).await;
+    assert_eq!(latest["payload"]["data"], b64(b"two"), "latest is the newest ENABLED version");
+    assert!(latest["name"].as_str().unwrap().ends_with("/versions/2"));
+    api.err("GET", &access("3"), None, 400, "FAILED_PRECONDITION").await;
+
+    let destroyed = api.ok("POST", &format!("{base}/2:destroy"), Some(json!({}))).await;
+    assert_eq!(destroyed["state"], "DESTROYED");
+    assert!(destroyed["destroyTime"].as_str().unwrap().ends_with('Z'));
+    api.err("GET", &access("2"), None, 400, "FAILED_PRECONDITION").await;
+    api.err("POST", &format!("{base}/2:enable"), Some(json!({})), 400, "FAILED_PRECONDITION").await;
+    assert_eq!(api.ok("GET", &access("latest"), None).await["payload"]["data"], b64(b"one"));
+    let got = api.ok("GET", &format!("{base}/2"), None).await;
+    assert_eq!(got["state"], "DESTROYED", "a destroyed version keeps its metadata");
+
+    // Version etags guard state changes.
+    let v1 = api.ok("GET", &format!("{base}/1"), None).await;
+    api.err("POST", &format!("{base}/1:disable"), Some(json!({"etag": "\"stale\""})), 409, "ABORTED").await;
+    api.ok("POST", &format!("{base}/1:disable"), Some(json!({"etag": v1["etag"]}))).await;
+    api.err("GET", &access("latest"), None, 404, "NOT_FOUND").await;
+
+    // Listing shows every state, newest first; the filter narrows it.
+    let list = api.ok("GET", base, None).await;
+    let states: Vec<&str> = list["versions"].as_array().unwrap().iter().map(|v| v["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["DISABLED", "DESTROYED", "DISABLED"]);
+    let filtered = api.ok("GET", &format!("{base}?filter=state%3ADESTROYED"), None).await;
+    assert_eq!(filtered["versions"].as_array().unwrap().len(), 1);
+    // Version numbers are never reused.
+    let v4 = add_version(&api, "states", "s", b"four").await;
+    assert!(v4["name"].as_str().unwrap().ends_with("/versions/4"));
+}
+
+#[tokio::test]
+async fn key_types_filter_and_admin_seeding() {
+    let server = in_process();
+    let api = Api::new(&server);
+    api.ok("POST", "/v1/projects/keys-proj/serviceAccounts", Some(json!({"accountId": "deployer"}))).await;
+    let email = "deployer@keys-proj.iam.gserviceaccount.com";
+    let sa_path = format!("/v1/projects/-/serviceAccounts/{email}");
+    let user_key = api.ok("POST", &format!("{sa_path}/keys"), Some(json!({}))).await;
+    let seeded = api
+        .ok(
+            "POST",
+            "/_admin/seed",
+            Some(json!({
+                "systemManagedKeys": [{"serviceAccount": email, "validAfterTime": "2025-01-01T00:00:00Z"}],
+                "keyTimes": [{"name": user_key["name"], "validAfterTime": "2020-02-03T04:05:06Z"}],
+            })),
+        )
+        .await;
+    assert_eq!(seeded["systemManagedKeys"][0]["keyType"], "SYSTEM_MANAGED");
+    assert_eq!(seeded["systemManagedKeys"][0]["validBeforeTime"], "2025-01-15T00:00:00Z");
+    let list = |q: &'static str| {
+        let api = &api;
+        let path = format!("{sa_path}/keys{q}");
+        async move {
+            let v = api.ok("GET", &path, None).await;
+            v["keys"].as_array().unwrap().iter().map(|k| k["keyType"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(list("").await, ["USER_MANAGED", "SYSTEM_MANAGED"]);
+    assert_eq!(list("?keyTypes=USER_MANAGED").await, ["USER_MANAGED"]);
+    assert_eq!(list("?keyTypes=SYSTEM_MANAGED").await, ["SYSTEM_MANAGED"]);
+    assert_eq!(list("?keyTypes=USER_MANAGED&keyTypes=SYSTEM_MANAGED").await, ["USER_MANAGED", "SYSTEM_MANAGED"]);
+    api.err("GET", &format!("{sa_path}/keys?keyTypes=KEY_TYPE_UNSPECIFIED"), None, 400, "INVALID_ARGUMENT").await;
+    let key = api.ok("GET", &format!("/v1/{}", user_key["name"].as_str().unwrap()), None).await;
+    assert_eq!(key["validAfterTime"], "2020-02-03T04:05:06Z", "back-dated by the admin seed");
+    assert!(key.get("privateKeyData").is_none());
+    // System-managed keys cannot be deleted by users.
+    let sys_name = seeded["systemManagedKeys"][0]["name"].as_str().unwrap();
+    api.err("DELETE", &format!("/v1/{sys_name}"), None, 400, "FAILED_PRECONDITION").await;
+    // The account is found by unique id too, and not under another project.
+    let sa = api.ok("GET", &sa_path, None).await;
+    api.ok("GET", &format!("/v1/projects/-/serviceAccounts/{}", sa["uniqueId"].as_str().unwrap()), None).await;
+    api.err("GET", &format!("/v1/projects/elsewhere/serviceAccounts/{email}"), None, 404, "NOT_FOUND").await;
+}
+
+#[tokio::test]
+async fn errors_use_the_standard_body() {
+    let server = in_process();
+    let api = Api::new(&server);
+    api.err("GET", "/v1/projects/e/secrets/missing", None, 404, "NOT_FOUND").await;
+    api.err("GET", "/v9/nothing/here", None, 404, "NOT_FOUND").await;
+    api.err("POST", "/v1/projects/e/secrets?secretId=bad%20id", Some(json!({"replication": {"automatic": {}}})), 400, "INVALID_ARGUMENT").await;
+    api.err("POST", "/v1/projects/e/secrets?secretId=norep", Some(json!({})), 400, "INVALID_ARGUMENT").await;
+    create_secret(&api, "e", "dup").await;
+    api.err("POST", "/v1/projects/e/secrets?secretId=dup", Some(json!({"replication": {"automatic": {}}})), 409, "ALREADY_EXISTS").await;
+    api.err("PATCH", "/v1/projects/e/secrets/dup", Some(json!({"labels": {}})), 400, "INVALID_ARGUMENT").await;
+    api.err("GET", "/v3/projects/123456", None, 403, "PERMISSION_DENIED").await;
+    api.err("POST", "/v3/projects/e:setIamPolicy", Some(json!({"policy": {"bindings": [{"role": "roles/viewer", "members": ["nobody"]}]}})), 400, "INVALID_ARGUMENT").await;
+    // Bad JSON is a 400, not a crash.
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/projects/e/secrets?secretId=x", server.url()))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    assert_error_shape(&resp.json().await.unwrap(), 400, "INVALID_ARGUMENT");
+    // No token at all is accepted too.
+    let resp = reqwest::Client::new().get(format!("{}/v1/projects/e/secrets", server.url())).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn projects_answer_by_id_and_number() {
+    let server = in_process();
+    let api = Api::new(&server);
+    api.ok("POST", "/_admin/seed", Some(json!({"projects": [{"projectId": "numbered", "projectNumber": "424242424242", "displayName": "Numbered", "parent": "organizations/77"}]}))).await;
+    let v1 = api.ok("GET", "/v1/projects/numbered", None).await;
+    assert_eq!(v1["projectNumber"], "424242424242");
+    assert_eq!(v1["parent"], json!({"type": "organization", "id": "77"}));
+    let v3 = api.ok("GET", "/v3/projects/424242424242", None).await;
+    assert_eq!(v3["name"], "projects/424242424242");
+    assert_eq!(v3["projectId"], "numbered");
+    assert_eq!(v3["parent"], "organizations/77");
+    let s = create_secret(&api, "numbered", "by-id").await;
+    assert_eq!(s["name"], "projects/424242424242/secrets/by-id");
+    api.ok("GET", "/v1/projects/424242424242/secrets/by-id", None).await;
+    add_version(&api, "424242424242", "by-id", b"v").await;
+    let t = api.ok("GET", "/v1/projects/numbered/secrets/by-id/versions/1", None).await;
+    assert_eq!(t["name"], "projects/424242424242/secrets/by-id/versions/1");
+    assert!(t["createTime"].as_str().unwrap().ends_with('Z'));
+}
+
+#[tokio::test]
+async fn secret_fields_round_trip() {
+    let server = in_process();
+    let api = Api::new(&server);
+    let body = json!({
+        "replication": {"userManaged": {"replicas": [{"location": "europe-west1"}, {"location": "europe-west4"}]}},
+        "labels": {"env": "prod"},
+        "annotations": {"owner": "agency"},
+        "topics": [{"name": "projects/fields/topics/rotation"}],
+        "rotation": {"nextRotationTime": "2099-01-01T00:00:00Z", "rotationPeriod": "2592000s"},
+        "ttl": "86400s",
+    });
+    let s = api.ok("POST", "/v1/projects/fields/secrets?secretId=full", Some(body)).await;
+    assert_eq!(s["rotation"], json!({"nextRotationTime": "2099-01-01T00:00:00Z", "rotationPeriod": "2592000s"}));
+    assert_eq!(s["topics"][0]["name"], "projects/fields/topics/rotation");
+    assert!(s["expireTime"].as_str().unwrap().ends_with('Z'), "ttl becomes expireTime: {s}");
+    assert!(s.get("ttl").is_none());
+    assert_eq!(s["annotations"], json!({"owner": "agency"}));
+    // Rotation needs a topic; the replication policy is immutable.
+    api.err("POST", "/v1/projects/fields/secrets?secretId=rot", Some(json!({"replication": {"automatic": {}}, "rotation": {"nextRotationTime": "2099-01-01T00:00:00Z"}})), 400, "INVALID_ARGUMENT").await;
+    api.err("PATCH", "/v1/projects/fields/secrets/full?updateMask=replication", Some(json!({"replication": {"automatic": {}}})), 400, "INVALID_ARGUMENT").await;
+    let p = api.ok("PATCH", "/v1/projects/fields/secrets/full?updateMask=labels,annotations", Some(json!({"labels": {"env": "staging"}}))).await;
+    assert_eq!(p["labels"], json!({"env": "staging"}));
+    assert!(p.get("annotations").is_none(), "a masked field absent from the body is cleared");
+    let filtered = api.ok("GET", "/v1/projects/fields/secrets?filter=labels.env%3Dstaging", None).await;
+    assert_eq!(filtered["secrets"].as_array().unwrap().len(), 1);
+    assert!(filtered.get("totalSize").is_none(), "totalSize is 0 (omitted) when filtering");
+    let none = api.ok("GET", "/v1/projects/fields/secrets?filter=labels.env%3Dprod", None).await;
+    assert!(none.get("secrets").is_none());
+    api.err("GET", "/v1/projects/fields/secrets?filter=a%20OR%20b", None, 400, "INVALID_ARGUMENT").await;
+}
+
+#[tokio::test]
+async fn fault_mode_is_deterministic_per_seed() {
+    let server = in_process();
+    let api = Api::new(&server);
+    async fn outcomes(api: &Api, seed: u64) -> Vec<String> {
+        let (status, _) = api.call("POST", "/_admin/faults", Some(json!({"rate": 0.5, "seed": seed, "kinds": ["429", "503", "drop"]}))).await;
+        assert_eq!(status, 200);
+        let mut seen = Vec::new();
+        for _ in 0..40 {
+            match api.try_call("GET", "/v1/projects/faults/secrets", None).await {
+                Ok((200, _)) => seen.push("ok".to_owned()),
+                Ok((code, body)) => {
+                    let status = if code == 429 { "RESOURCE_EXHAUSTED" } else { "UNAVAILABLE" };
+                    assert_error_shape(&body, code, status);
+                    seen.push(code.to_string());
+                }
+                Err(_) => seen.push("drop".to_owned()),
+            }
+        }
+        seen
+    }
+    let a = outcomes(&api, 42).await;
+    let b = outcomes(&api, 42).await;
+    let c = outcomes(&api, 7).await;
+    assert_eq!(a, b, "the same seed gives the same faults");
+    assert_ne!(a, c, "another seed gives other faults");
+    for kind in ["ok", "429", "503", "drop"] {
+        assert!(a.iter().any(|o| o == kind), "{kind} occurs in {a:?}");
+    }
+    // Admin routes are never faulted.
+    api.ok("POST", "/_admin/faults", Some(json!({"rate": 1.0, "seed": 1, "kinds": ["503"]}))).await;
+    let counts = api.ok("GET", "/_admin/requests", None).await;
+    assert_eq!(counts["total"], 120);
+    api.err("GET", "/v1/projects/faults/secrets", None, 503, "UNAVAILABLE").await;
+    let state = api.ok("GET", "/_admin/faults", None).await;
+    assert_eq!(state["injected"], 1);
+    api.ok("DELETE", "/_admin/faults", None).await;
+    api.ok("GET", "/v1/projects/faults/secrets", None).await;
+    api.err("POST", "/_admin/faults", Some(json!({"rate": 2.0})), 400, "INVALID_ARGUMENT").await;
+    // The library API does the same.
+    server.set_faults(Some(FaultConfig { rate: 1.0, seed: 3, kinds: vec![FaultKind::TooManyRequests] })).unwrap();
+    api.err("GET", "/v1/projects/faults/secrets", None, 429, "RESOURCE_EXHAUSTED").await;
+    server.set_faults(None).unwrap();
+}
+
+#[tokio::test]
+async fn requests_are_counted_per_route_and_reset() {
+    let server = in_process();
+    let api = Api::new(&server);
+    create_secret(&api, "counts", "a").await;
+    for _ in 0..3 {
+        api.ok("GET", "/v1/projects/counts/secrets", None).await;
+    }
+    api.err("GET", "/nope", None, 404, "NOT_FOUND").await;
+    let counts = api.ok("GET", "/_admin/requests", None).await;
+    assert_eq!(counts["total"], 5, "{counts}");
+    assert_eq!(counts["byRoute"]["GET /v1/projects/{project}/secrets"], 3);
+    assert_eq!(counts["byRoute"]["POST /v1/projects/{project}/secrets"], 1);
+    assert_eq!(counts["byRoute"]["unmatched"], 1);
+    let lib = server.request_counts();
+    assert_eq!(lib.total, 5, "admin calls are not counted");
+    assert_eq!(lib.route("GET /v1/projects/{project}/secrets"), 3);
+
+    api.ok("POST", "/_admin/reset", None).await;
+    assert_eq!(api.ok("GET", "/_admin/requests", None).await["total"], 0);
+    api.err("GET", "/v1/projects/counts/secrets/a", None, 404, "NOT_FOUND").await;
+    server.reset();
+    assert_eq!(server.request_counts().total, 0);
+}
