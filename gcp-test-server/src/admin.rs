@@ -38,8 +38,12 @@ pub fn handle(shared: &Shared, method: &str, path: &str, body: &[u8]) -> (u16, V
             let mut faults = shared.lock_faults();
             faults.configure(None).map(|()| faults.to_json())
         }
-        ("POST", "/_admin/seed") => parse::<SeedRequest>(body).and_then(|s| seed(&mut shared.lock_store(), s)),
-        _ => Err(ApiError::not_found(format!("No admin endpoint {method} {path}."))),
+        ("POST", "/_admin/seed") => {
+            parse::<SeedRequest>(body).and_then(|s| seed(&mut shared.lock_store(), s))
+        }
+        _ => Err(ApiError::not_found(format!(
+            "No admin endpoint {method} {path}."
+        ))),
     };
     match result {
         Ok(v) => (200, v),
@@ -48,8 +52,13 @@ pub fn handle(shared: &Shared, method: &str, path: &str, body: &[u8]) -> (u16, V
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> ApiResult<T> {
-    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { body };
-    serde_json::from_slice(body).map_err(|e| ApiError::invalid(format!("Invalid JSON payload received. {e}")))
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        body
+    };
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::invalid(format!("Invalid JSON payload received. {e}")))
 }
 
 #[derive(Debug, Deserialize)]
@@ -129,16 +138,23 @@ fn split_account(name: &str) -> (String, String) {
 fn seed(store: &mut Store, req: SeedRequest) -> ApiResult<Value> {
     let mut projects = Vec::new();
     for p in req.projects {
-        let number = match p.project_number {
-            None => None,
-            Some(NumberOrString::Number(n)) => Some(n),
-            Some(NumberOrString::Text(t)) => {
-                Some(t.parse().map_err(|_| ApiError::invalid(format!("projectNumber '{t}' is not a number.")))?)
-            }
-        };
+        let number =
+            match p.project_number {
+                None => None,
+                Some(NumberOrString::Number(n)) => Some(n),
+                Some(NumberOrString::Text(t)) => Some(t.parse().map_err(|_| {
+                    ApiError::invalid(format!("projectNumber '{t}' is not a number."))
+                })?),
+            };
         if let Some(n) = number {
-            if store.projects.values().any(|x| x.number == n && x.id != p.project_id) {
-                return Err(ApiError::exists(format!("Project number {n} is already in use.")));
+            if store
+                .projects
+                .values()
+                .any(|x| x.number == n && x.id != p.project_id)
+            {
+                return Err(ApiError::exists(format!(
+                    "Project number {n} is already in use."
+                )));
             }
         }
         if !store.projects.contains_key(&p.project_id) {
@@ -162,28 +178,50 @@ fn seed(store: &mut Store, req: SeedRequest) -> ApiResult<Value> {
     let mut keys = Vec::new();
     for k in req.system_managed_keys {
         let (project, account) = split_account(&k.service_account);
-        let after = k.valid_after_time.as_deref().map(|t| parse_time("validAfterTime", t)).transpose()?.unwrap_or_else(now);
+        let after = k
+            .valid_after_time
+            .as_deref()
+            .map(|t| parse_time("validAfterTime", t))
+            .transpose()?
+            .unwrap_or_else(now);
         let before = match k.valid_before_time.as_deref() {
             Some(t) => parse_time("validBeforeTime", t)?,
             None => after + iam::system_key_lifetime(),
         };
-        let (sa, key) = iam::add_key(store, &project, &account, KeyType::SystemManaged, "KEY_ALG_RSA_2048", after, before)?;
+        let (sa, key) = iam::add_key(
+            store,
+            &project,
+            &account,
+            KeyType::SystemManaged,
+            "KEY_ALG_RSA_2048",
+            after,
+            before,
+        )?;
         keys.push(iam::key_json(&sa, &key));
     }
     let mut updated = Vec::new();
     for t in req.key_times {
         let parts: Vec<&str> = t.name.split('/').collect();
         let ["projects", p, "serviceAccounts", a, "keys", id] = parts.as_slice() else {
-            return Err(ApiError::invalid(format!("'{}' is not a key name (projects/*/serviceAccounts/*/keys/*).", t.name)));
+            return Err(ApiError::invalid(format!(
+                "'{}' is not a key name (projects/*/serviceAccounts/*/keys/*).",
+                t.name
+            )));
         };
-        let after = t.valid_after_time.as_deref().map(|x| parse_time("validAfterTime", x)).transpose()?;
-        let before = t.valid_before_time.as_deref().map(|x| parse_time("validBeforeTime", x)).transpose()?;
+        let after = t
+            .valid_after_time
+            .as_deref()
+            .map(|x| parse_time("validAfterTime", x))
+            .transpose()?;
+        let before = t
+            .valid_before_time
+            .as_deref()
+            .map(|x| parse_time("validBeforeTime", x))
+            .transpose()?;
         let sa = iam::find_sa(store, p, a)?;
-        let key = sa
-            .keys
-            .iter_mut()
-            .find(|k| k.id == *id)
-            .ok_or_else(|| ApiError::not_found(format!("Service account key {} does not exist.", t.name)))?;
+        let key = sa.keys.iter_mut().find(|k| k.id == *id).ok_or_else(|| {
+            ApiError::not_found(format!("Service account key {} does not exist.", t.name))
+        })?;
         if let Some(x) = after {
             key.valid_after = x;
         }
@@ -201,7 +239,12 @@ fn seed(store: &mut Store, req: SeedRequest) -> ApiResult<Value> {
         let (p, s, v) = match parts.as_slice() {
             ["projects", p, "secrets", s] => (*p, *s, None),
             ["projects", p, "secrets", s, "versions", v] => (*p, *s, Some(*v)),
-            _ => return Err(ApiError::invalid(format!("'{}' is not a secret or secret version name.", c.name))),
+            _ => {
+                return Err(ApiError::invalid(format!(
+                    "'{}' is not a secret or secret version name.",
+                    c.name
+                )))
+            }
         };
         let project_id = store.project_id(p)?;
         let secret = store
@@ -211,16 +254,22 @@ fn seed(store: &mut Store, req: SeedRequest) -> ApiResult<Value> {
         match v {
             None => secret.create_time = when,
             Some(v) => {
-                let n: u64 = v.parse().map_err(|_| ApiError::invalid("Seeded version ids must be numbers."))?;
+                let n: u64 = v
+                    .parse()
+                    .map_err(|_| ApiError::invalid("Seeded version ids must be numbers."))?;
                 let version = secret
                     .versions
                     .iter_mut()
                     .find(|x| x.number == n)
-                    .ok_or_else(|| ApiError::not_found(format!("Secret version {} not found.", c.name)))?;
+                    .ok_or_else(|| {
+                        ApiError::not_found(format!("Secret version {} not found.", c.name))
+                    })?;
                 version.create_time = when;
             }
         }
         dated.push(json!(c.name));
     }
-    Ok(json!({ "projects": projects, "systemManagedKeys": keys, "keyTimes": updated, "createTimes": dated }))
+    Ok(
+        json!({ "projects": projects, "systemManagedKeys": keys, "keyTimes": updated, "createTimes": dated }),
+    )
 }

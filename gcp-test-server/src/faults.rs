@@ -49,7 +49,11 @@ pub struct FaultConfig {
 }
 
 fn all_kinds() -> Vec<FaultKind> {
-    vec![FaultKind::TooManyRequests, FaultKind::Unavailable, FaultKind::Drop]
+    vec![
+        FaultKind::TooManyRequests,
+        FaultKind::Unavailable,
+        FaultKind::Drop,
+    ]
 }
 
 impl FaultConfig {
@@ -58,7 +62,9 @@ impl FaultConfig {
             return Err(ApiError::invalid("rate must be between 0 and 1."));
         }
         if self.kinds.is_empty() {
-            return Err(ApiError::invalid("kinds must name at least one of \"429\", \"503\", \"drop\"."));
+            return Err(ApiError::invalid(
+                "kinds must name at least one of \"429\", \"503\", \"drop\".",
+            ));
         }
         Ok(())
     }
@@ -99,7 +105,11 @@ impl Faults {
     }
 
     pub fn to_json(&self) -> Value {
-        let by_kind: BTreeMap<&str, u64> = self.injected.iter().map(|(k, n)| (k.as_str(), *n)).collect();
+        let by_kind: BTreeMap<&str, u64> = self
+            .injected
+            .iter()
+            .map(|(k, n)| (k.as_str(), *n))
+            .collect();
         json!({
             "config": self.config,
             "injected": self.injected.values().sum::<u64>(),
@@ -114,7 +124,12 @@ mod tests {
 
     fn run(seed: u64) -> Vec<Option<FaultKind>> {
         let mut f = Faults::default();
-        f.configure(Some(FaultConfig { rate: 0.3, seed, kinds: all_kinds() })).unwrap();
+        f.configure(Some(FaultConfig {
+            rate: 0.3,
+            seed,
+            kinds: all_kinds(),
+        }))
+        .unwrap();
         (0..200).map(|_| f.draw()).collect()
     }
 
@@ -129,7 +144,19 @@ mod tests {
     #[test]
     fn bad_configs_are_refused() {
         let mut f = Faults::default();
-        assert!(f.configure(Some(FaultConfig { rate: 1.5, seed: 0, kinds: all_kinds() })).is_err());
-        assert!(f.configure(Some(FaultConfig { rate: 0.5, seed: 0, kinds: vec![] })).is_err());
+        assert!(f
+            .configure(Some(FaultConfig {
+                rate: 1.5,
+                seed: 0,
+                kinds: all_kinds()
+            }))
+            .is_err());
+        assert!(f
+            .configure(Some(FaultConfig {
+                rate: 0.5,
+                seed: 0,
+                kinds: vec![]
+            }))
+            .is_err());
     }
 }

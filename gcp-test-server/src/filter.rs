@@ -43,9 +43,14 @@ pub fn parse(filter: &str, known: impl Fn(&str) -> bool) -> ApiResult<Vec<Term>>
             continue;
         }
         if word == "OR" || word == "NOT" || word.starts_with('-') || word.starts_with('(') {
-            return Err(unsupported(filter, "only terms joined by AND are supported"));
+            return Err(unsupported(
+                filter,
+                "only terms joined by AND are supported",
+            ));
         }
-        let idx = word.find([':', '=', '<', '>']).ok_or_else(|| unsupported(filter, "a term needs an operator"))?;
+        let idx = word
+            .find([':', '=', '<', '>'])
+            .ok_or_else(|| unsupported(filter, "a term needs an operator"))?;
         let field = word[..idx].to_owned();
         let rest = &word[idx..];
         let (op, len) = if rest.starts_with("<=") {
@@ -106,7 +111,10 @@ pub fn matches(terms: &[Term], lookup: impl Fn(&str) -> FieldValue) -> ApiResult
             (FieldValue::Text(v), Op::Has) => v.to_lowercase().contains(&t.value.to_lowercase()),
             (FieldValue::Text(v), Op::Eq) => v == t.value,
             (FieldValue::Text(_), _) => {
-                return Err(ApiError::invalid(format!("Invalid filter: field '{}' cannot be compared with < or >.", t.field)))
+                return Err(ApiError::invalid(format!(
+                    "Invalid filter: field '{}' cannot be compared with < or >.",
+                    t.field
+                )))
             }
             (FieldValue::Time(v), op) => {
                 let want = crate::util::parse_time(&t.field, &t.value)?;
@@ -132,7 +140,10 @@ mod tests {
 
     #[test]
     fn parses_and_matches() {
-        let terms = parse("name:db AND labels.env=prod", |f| f == "name" || f.starts_with("labels.")).unwrap();
+        let terms = parse("name:db AND labels.env=prod", |f| {
+            f == "name" || f.starts_with("labels.")
+        })
+        .unwrap();
         let look = |f: &str| match f {
             "name" => FieldValue::Text("projects/1/secrets/db-password".into()),
             "labels.env" => FieldValue::Text("prod".into()),

@@ -20,7 +20,10 @@ use crate::util::{b64, fmt_time, fnv64, now, splitmix64, Time};
 use crate::wire::ApiRequest;
 
 /// IAM's documented list limits: default 20, maximum 100.
-const SA_LIMITS: Limits = Limits { default: 20, max: 100 };
+const SA_LIMITS: Limits = Limits {
+    default: 20,
+    max: 100,
+};
 /// Google's limit on user-managed keys per service account.
 const MAX_USER_KEYS: usize = 10;
 /// Google's "no expiry" for user-managed keys.
@@ -68,18 +71,34 @@ pub fn key_json(sa: &ServiceAccount, key: &Key) -> Value {
 }
 
 fn not_found(project: &str, account: &str) -> ApiError {
-    ApiError::not_found(format!("Service account projects/{project}/serviceAccounts/{account} does not exist."))
+    ApiError::not_found(format!(
+        "Service account projects/{project}/serviceAccounts/{account} does not exist."
+    ))
 }
 
 /// Finds an account by `projects/{project}/serviceAccounts/{account}`.
-pub fn find_sa<'a>(store: &'a mut Store, project: &str, account: &str) -> ApiResult<&'a mut ServiceAccount> {
-    let owner = if project == "-" { None } else { Some(store.project_id(project)?) };
+pub fn find_sa<'a>(
+    store: &'a mut Store,
+    project: &str,
+    account: &str,
+) -> ApiResult<&'a mut ServiceAccount> {
+    let owner = if project == "-" {
+        None
+    } else {
+        Some(store.project_id(project)?)
+    };
     let email = if account.contains('@') {
         Some(account.to_owned())
     } else {
-        store.service_accounts.values().find(|sa| sa.unique_id == account).map(|sa| sa.email.clone())
+        store
+            .service_accounts
+            .values()
+            .find(|sa| sa.unique_id == account)
+            .map(|sa| sa.email.clone())
     };
-    let sa = email.and_then(|e| store.service_accounts.get_mut(&e)).ok_or_else(|| not_found(project, account))?;
+    let sa = email
+        .and_then(|e| store.service_accounts.get_mut(&e))
+        .ok_or_else(|| not_found(project, account))?;
     match owner {
         Some(p) if p != sa.project_id => Err(not_found(project, account)),
         _ => Ok(sa),
@@ -88,7 +107,10 @@ pub fn find_sa<'a>(store: &'a mut Store, project: &str, account: &str) -> ApiRes
 
 fn find_key<'a>(sa: &'a mut ServiceAccount, key_id: &str) -> ApiResult<&'a mut Key> {
     let name = format!("{}/keys/{key_id}", sa_name(sa));
-    sa.keys.iter_mut().find(|k| k.id == key_id).ok_or_else(|| ApiError::not_found(format!("Service account key {name} does not exist.")))
+    sa.keys
+        .iter_mut()
+        .find(|k| k.id == key_id)
+        .ok_or_else(|| ApiError::not_found(format!("Service account key {name} does not exist.")))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -123,7 +145,9 @@ fn valid_account_id(id: &str) -> bool {
     (6..=30).contains(&id.len())
         && id.starts_with(|c: char| c.is_ascii_lowercase())
         && !id.ends_with('-')
-        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 pub fn create(store: &mut Store, project: &str, req: &ApiRequest) -> ApiResult<Value> {
@@ -139,7 +163,10 @@ pub fn create(store: &mut Store, project: &str, req: &ApiRequest) -> ApiResult<V
     let project_id = store.project_id(project)?;
     let email = format!("{}@{project_id}.iam.gserviceaccount.com", body.account_id);
     if store.service_accounts.contains_key(&email) {
-        return Err(ApiError::exists(format!("Service account {} already exists within project projects/{project_id}.", body.account_id)));
+        return Err(ApiError::exists(format!(
+            "Service account {} already exists within project projects/{project_id}.",
+            body.account_id
+        )));
     }
     let unique_id = store.next_unique_id(&email);
     let sa = ServiceAccount {
@@ -166,7 +193,13 @@ pub fn list(store: &mut Store, project: &str, req: &ApiRequest) -> ApiResult<Val
         .filter(|sa| sa.project_id == project_id)
         .map(|sa| (sa.email.clone(), sa_json(sa)))
         .collect();
-    let (page, next) = paginate(items, &format!("sa|{project_id}"), req.page_size()?, req.page_token(), SA_LIMITS)?;
+    let (page, next) = paginate(
+        items,
+        &format!("sa|{project_id}"),
+        req.page_size()?,
+        req.page_token(),
+        SA_LIMITS,
+    )?;
     let mut out = json!({});
     if !page.is_empty() {
         out["accounts"] = Value::Array(page);
@@ -187,7 +220,12 @@ pub fn delete(store: &mut Store, project: &str, account: &str) -> ApiResult<Valu
     Ok(json!({}))
 }
 
-pub fn set_disabled(store: &mut Store, project: &str, account: &str, disabled: bool) -> ApiResult<Value> {
+pub fn set_disabled(
+    store: &mut Store,
+    project: &str,
+    account: &str,
+    disabled: bool,
+) -> ApiResult<Value> {
     find_sa(store, project, account)?.disabled = disabled;
     Ok(json!({}))
 }
@@ -202,24 +240,43 @@ struct PatchRequest {
 }
 
 /// `PATCH` with an update mask (`display_name`, `description`).
-pub fn patch(store: &mut Store, project: &str, account: &str, req: &ApiRequest) -> ApiResult<Value> {
+pub fn patch(
+    store: &mut Store,
+    project: &str,
+    account: &str,
+    req: &ApiRequest,
+) -> ApiResult<Value> {
     let body: PatchRequest = req.json()?;
     let fields = body.service_account.unwrap_or_default();
     check_fields(&fields)?;
-    let mask = body.update_mask.filter(|m| !m.trim().is_empty()).ok_or_else(|| ApiError::invalid("update_mask is required."))?;
+    let mask = body
+        .update_mask
+        .filter(|m| !m.trim().is_empty())
+        .ok_or_else(|| ApiError::invalid("update_mask is required."))?;
     let sa = find_sa(store, project, account)?;
     for path in mask.split(',').map(str::trim) {
         match path {
-            "display_name" | "displayName" => sa.display_name = fields.display_name.clone().unwrap_or_default(),
+            "display_name" | "displayName" => {
+                sa.display_name = fields.display_name.clone().unwrap_or_default()
+            }
             "description" => sa.description = fields.description.clone().unwrap_or_default(),
-            other => return Err(ApiError::invalid(format!("Invalid update_mask path: '{other}'."))),
+            other => {
+                return Err(ApiError::invalid(format!(
+                    "Invalid update_mask path: '{other}'."
+                )))
+            }
         }
     }
     Ok(sa_json(sa))
 }
 
 /// The deprecated `PUT` update: sets display name and description.
-pub fn update(store: &mut Store, project: &str, account: &str, req: &ApiRequest) -> ApiResult<Value> {
+pub fn update(
+    store: &mut Store,
+    project: &str,
+    account: &str,
+    req: &ApiRequest,
+) -> ApiResult<Value> {
     let fields: SaFields = req.json()?;
     check_fields(&fields)?;
     let sa = find_sa(store, project, account)?;
@@ -234,11 +291,18 @@ fn parse_key_type(v: &str) -> ApiResult<KeyType> {
         "SYSTEM_MANAGED" => Ok(KeyType::SystemManaged),
         "1" => Ok(KeyType::UserManaged),
         "2" => Ok(KeyType::SystemManaged),
-        other => Err(ApiError::invalid(format!("Invalid value for keyTypes: '{other}'."))),
+        other => Err(ApiError::invalid(format!(
+            "Invalid value for keyTypes: '{other}'."
+        ))),
     }
 }
 
-pub fn list_keys(store: &mut Store, project: &str, account: &str, req: &ApiRequest) -> ApiResult<Value> {
+pub fn list_keys(
+    store: &mut Store,
+    project: &str,
+    account: &str,
+    req: &ApiRequest,
+) -> ApiResult<Value> {
     let mut wanted = Vec::new();
     for v in req.params("keyTypes") {
         let t = parse_key_type(v)?;
@@ -258,22 +322,45 @@ pub fn list_keys(store: &mut Store, project: &str, account: &str, req: &ApiReque
 }
 
 fn placeholder_pem(label: &str, id: &str) -> String {
-    let body = b64(format!("gcp-test-server placeholder {label} for key {id}; not key material").as_bytes());
-    let lines: Vec<&str> = body.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap_or("")).collect();
-    format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
+    let body = b64(
+        format!("gcp-test-server placeholder {label} for key {id}; not key material").as_bytes(),
+    );
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap_or(""))
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
 }
 
-pub fn get_key(store: &mut Store, project: &str, account: &str, key_id: &str, req: &ApiRequest) -> ApiResult<Value> {
+pub fn get_key(
+    store: &mut Store,
+    project: &str,
+    account: &str,
+    key_id: &str,
+    req: &ApiRequest,
+) -> ApiResult<Value> {
     let public = match req.param("publicKeyType") {
         None | Some("TYPE_NONE") | Some("") => None,
         Some(t @ ("TYPE_X509_PEM_FILE" | "TYPE_RAW_PUBLIC_KEY")) => Some(t),
-        Some(other) => return Err(ApiError::invalid(format!("Invalid value for publicKeyType: '{other}'."))),
+        Some(other) => {
+            return Err(ApiError::invalid(format!(
+                "Invalid value for publicKeyType: '{other}'."
+            )))
+        }
     };
     let sa = find_sa(store, project, account)?;
     let key = find_key(sa, key_id)?.clone();
     let mut out = key_json(sa, &key);
     if let Some(t) = public {
-        let label = if t == "TYPE_X509_PEM_FILE" { "CERTIFICATE" } else { "PUBLIC KEY" };
+        let label = if t == "TYPE_X509_PEM_FILE" {
+            "CERTIFICATE"
+        } else {
+            "PUBLIC KEY"
+        };
         out["publicKeyData"] = json!(b64(placeholder_pem(label, &key.id).as_bytes()));
     }
     Ok(out)
@@ -290,42 +377,95 @@ struct CreateKeyRequest {
 
 fn new_key_id(store: &mut Store, email: &str) -> String {
     let mut state = fnv64(email.as_bytes()) ^ store.next_generation();
-    (0..3).map(|_| format!("{:016x}", splitmix64(&mut state))).collect::<String>()[..40].to_owned()
+    (0..3)
+        .map(|_| format!("{:016x}", splitmix64(&mut state)))
+        .collect::<String>()[..40]
+        .to_owned()
 }
 
 /// Adds a key to an account; used by `keys.create` and the admin seed.
-pub fn add_key(store: &mut Store, project: &str, account: &str, key_type: KeyType, algorithm: &str, valid_after: Time, valid_before: Time) -> ApiResult<(ServiceAccount, Key)> {
+pub fn add_key(
+    store: &mut Store,
+    project: &str,
+    account: &str,
+    key_type: KeyType,
+    algorithm: &str,
+    valid_after: Time,
+    valid_before: Time,
+) -> ApiResult<(ServiceAccount, Key)> {
     let email = find_sa(store, project, account)?.email.clone();
     let id = new_key_id(store, &email);
     let sa = find_sa(store, project, account)?;
-    if key_type == KeyType::UserManaged && sa.keys.iter().filter(|k| k.key_type == KeyType::UserManaged).count() >= MAX_USER_KEYS {
+    if key_type == KeyType::UserManaged
+        && sa
+            .keys
+            .iter()
+            .filter(|k| k.key_type == KeyType::UserManaged)
+            .count()
+            >= MAX_USER_KEYS
+    {
         return Err(ApiError::precondition(format!(
             "Precondition check failed: service account {} already has {MAX_USER_KEYS} user-managed keys.",
             sa.email
         )));
     }
-    let key = Key { id, key_type, algorithm: algorithm.to_owned(), valid_after, valid_before, disabled: false };
+    let key = Key {
+        id,
+        key_type,
+        algorithm: algorithm.to_owned(),
+        valid_after,
+        valid_before,
+        disabled: false,
+    };
     sa.keys.push(key.clone());
     Ok((sa.clone(), key))
 }
 
-pub fn create_key(store: &mut Store, project: &str, account: &str, req: &ApiRequest) -> ApiResult<Value> {
+pub fn create_key(
+    store: &mut Store,
+    project: &str,
+    account: &str,
+    req: &ApiRequest,
+) -> ApiResult<Value> {
     let body: CreateKeyRequest = req.json()?;
-    let key_type = body.private_key_type.as_deref().unwrap_or("TYPE_GOOGLE_CREDENTIALS_FILE");
+    let key_type = body
+        .private_key_type
+        .as_deref()
+        .unwrap_or("TYPE_GOOGLE_CREDENTIALS_FILE");
     match key_type {
         "TYPE_GOOGLE_CREDENTIALS_FILE" | "TYPE_UNSPECIFIED" | "0" | "2" => {}
         "TYPE_PKCS12_FILE" | "1" => {
-            return Err(ApiError::invalid("TYPE_PKCS12_FILE keys are not supported by the GCP test server."))
+            return Err(ApiError::invalid(
+                "TYPE_PKCS12_FILE keys are not supported by the GCP test server.",
+            ))
         }
-        other => return Err(ApiError::invalid(format!("Invalid value for privateKeyType: '{other}'."))),
+        other => {
+            return Err(ApiError::invalid(format!(
+                "Invalid value for privateKeyType: '{other}'."
+            )))
+        }
     }
     let algorithm = match body.key_algorithm.as_deref() {
-        None | Some("KEY_ALG_UNSPECIFIED") | Some("KEY_ALG_RSA_2048") | Some("0") | Some("2") => "KEY_ALG_RSA_2048",
+        None | Some("KEY_ALG_UNSPECIFIED") | Some("KEY_ALG_RSA_2048") | Some("0") | Some("2") => {
+            "KEY_ALG_RSA_2048"
+        }
         Some("KEY_ALG_RSA_1024") | Some("1") => "KEY_ALG_RSA_1024",
-        Some(other) => return Err(ApiError::invalid(format!("Invalid value for keyAlgorithm: '{other}'."))),
+        Some(other) => {
+            return Err(ApiError::invalid(format!(
+                "Invalid value for keyAlgorithm: '{other}'."
+            )))
+        }
     };
     let forever = crate::util::parse_time("validBeforeTime", FOREVER)?;
-    let (sa, key) = add_key(store, project, account, KeyType::UserManaged, algorithm, now(), forever)?;
+    let (sa, key) = add_key(
+        store,
+        project,
+        account,
+        KeyType::UserManaged,
+        algorithm,
+        now(),
+        forever,
+    )?;
     let file = json!({
         "type": "service_account",
         "project_id": sa.project_id,
@@ -339,7 +479,8 @@ pub fn create_key(store: &mut Store, project: &str, account: &str, req: &ApiRequ
         "client_x509_cert_url": format!("https://www.googleapis.com/robot/v1/metadata/x509/{}", sa.email.replace('@', "%40")),
         "universe_domain": "googleapis.com",
     });
-    let file = serde_json::to_vec_pretty(&file).map_err(|e| ApiError::new(Code::Internal, e.to_string()))?;
+    let file = serde_json::to_vec_pretty(&file)
+        .map_err(|e| ApiError::new(Code::Internal, e.to_string()))?;
     let mut out = key_json(&sa, &key);
     out["privateKeyType"] = json!("TYPE_GOOGLE_CREDENTIALS_FILE");
     out["privateKeyData"] = json!(b64(&file));
@@ -348,19 +489,32 @@ pub fn create_key(store: &mut Store, project: &str, account: &str, req: &ApiRequ
 
 fn refuse_system_managed(key: &Key, what: &str) -> ApiResult<()> {
     if key.key_type == KeyType::SystemManaged {
-        return Err(ApiError::precondition(format!("System-managed keys cannot be {what}.")));
+        return Err(ApiError::precondition(format!(
+            "System-managed keys cannot be {what}."
+        )));
     }
     Ok(())
 }
 
-pub fn delete_key(store: &mut Store, project: &str, account: &str, key_id: &str) -> ApiResult<Value> {
+pub fn delete_key(
+    store: &mut Store,
+    project: &str,
+    account: &str,
+    key_id: &str,
+) -> ApiResult<Value> {
     let sa = find_sa(store, project, account)?;
     refuse_system_managed(find_key(sa, key_id)?, "deleted")?;
     sa.keys.retain(|k| k.id != key_id);
     Ok(json!({}))
 }
 
-pub fn set_key_disabled(store: &mut Store, project: &str, account: &str, key_id: &str, disabled: bool) -> ApiResult<Value> {
+pub fn set_key_disabled(
+    store: &mut Store,
+    project: &str,
+    account: &str,
+    key_id: &str,
+    disabled: bool,
+) -> ApiResult<Value> {
     let key = find_key(find_sa(store, project, account)?, key_id)?;
     refuse_system_managed(key, if disabled { "disabled" } else { "enabled" })?;
     key.disabled = disabled;
@@ -368,18 +522,33 @@ pub fn set_key_disabled(store: &mut Store, project: &str, account: &str, key_id:
 }
 
 /// `:getIamPolicy` on an account: the version comes as a query parameter (or a body).
-pub fn get_iam_policy(store: &mut Store, project: &str, account: &str, req: &ApiRequest) -> ApiResult<Value> {
+pub fn get_iam_policy(
+    store: &mut Store,
+    project: &str,
+    account: &str,
+    req: &ApiRequest,
+) -> ApiResult<Value> {
     let version = match req.int_param("options.requestedPolicyVersion")? {
         Some(v) => Some(v),
-        None => req.json::<crate::policy::GetIamPolicyRequest>()?.options.and_then(|o| o.requested_policy_version),
+        None => req
+            .json::<crate::policy::GetIamPolicyRequest>()?
+            .options
+            .and_then(|o| o.requested_policy_version),
     };
     find_sa(store, project, account)?.policy.render(version)
 }
 
-pub fn set_iam_policy(store: &mut Store, project: &str, account: &str, req: &ApiRequest) -> ApiResult<Value> {
+pub fn set_iam_policy(
+    store: &mut Store,
+    project: &str,
+    account: &str,
+    req: &ApiRequest,
+) -> ApiResult<Value> {
     let body: SetIamPolicyRequest = req.json()?;
     let generation = store.next_generation();
-    find_sa(store, project, account)?.policy.set(body, generation, AuditConfigs::Rejected)
+    find_sa(store, project, account)?
+        .policy
+        .set(body, generation, AuditConfigs::Rejected)
 }
 
 /// A default lifetime for seeded system-managed keys (Google rotates them in about two weeks).

@@ -17,7 +17,10 @@ struct Args {
 }
 
 fn parse_args() -> Result<Option<Args>, String> {
-    let mut args = Args { host: "127.0.0.1".to_owned(), port: 0 };
+    let mut args = Args {
+        host: "127.0.0.1".to_owned(),
+        port: 0,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -27,11 +30,15 @@ fn parse_args() -> Result<Option<Args>, String> {
         match flag.as_str() {
             "-h" | "--help" => return Ok(None),
             "--host" | "--port" => {
-                let value = inline.or_else(|| it.next()).ok_or_else(|| format!("{flag} needs a value"))?;
+                let value = inline
+                    .or_else(|| it.next())
+                    .ok_or_else(|| format!("{flag} needs a value"))?;
                 if flag == "--host" {
                     args.host = value;
                 } else {
-                    args.port = value.parse().map_err(|_| format!("--port: '{value}' is not a port number (0-65535)"))?;
+                    args.port = value
+                        .parse()
+                        .map_err(|_| format!("--port: '{value}' is not a port number (0-65535)"))?;
                 }
             }
             other => return Err(format!("unknown argument '{other}'")),
@@ -63,10 +70,16 @@ async fn wait_for_signal() {
 }
 
 fn run(args: Args) -> Result<(), String> {
-    let server = gcp_test_server::Server::start((args.host.as_str(), args.port))
-        .map_err(|e| format!("cannot listen on {}:{}: {e} (try another --port, or --port 0)", args.host, args.port))?;
+    let server = gcp_test_server::Server::start((args.host.as_str(), args.port)).map_err(|e| {
+        format!(
+            "cannot listen on {}:{}: {e} (try another --port, or --port 0)",
+            args.host, args.port
+        )
+    })?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "listening on {}", server.url()).and_then(|()| out.flush()).map_err(|e| format!("cannot write to stdout: {e}"))?;
+    writeln!(out, "listening on {}", server.url())
+        .and_then(|()| out.flush())
+        .map_err(|e| format!("cannot write to stdout: {e}"))?;
     drop(out);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()

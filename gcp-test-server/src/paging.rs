@@ -95,7 +95,10 @@ mod tests {
     #[test]
     fn defaults_caps_and_rejects() {
         assert_eq!(paginate(items(7), "s", None, None, L).unwrap().0.len(), 3);
-        assert_eq!(paginate(items(7), "s", Some(100), None, L).unwrap().0.len(), 5);
+        assert_eq!(
+            paginate(items(7), "s", Some(100), None, L).unwrap().0.len(),
+            5
+        );
         assert!(paginate(items(7), "s", Some(-1), None, L).is_err());
         assert!(paginate(items(7), "s", None, Some("garbage"), L).is_err());
         let (_, next) = paginate(items(7), "s", Some(2), None, L).unwrap();

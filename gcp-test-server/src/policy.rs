@@ -96,7 +96,11 @@ pub struct Policy {
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy { bindings: Vec::new(), audit_configs: Vec::new(), etag: EMPTY_POLICY_ETAG.to_owned() }
+        Policy {
+            bindings: Vec::new(),
+            audit_configs: Vec::new(),
+            etag: EMPTY_POLICY_ETAG.to_owned(),
+        }
     }
 }
 
@@ -110,14 +114,24 @@ pub fn policy_etag(generation: u64) -> String {
 fn check_version(v: i64) -> ApiResult<()> {
     match v {
         0 | 1 | 3 => Ok(()),
-        _ => Err(ApiError::invalid(format!("Invalid policy version {v}: valid values are 0, 1 and 3."))),
+        _ => Err(ApiError::invalid(format!(
+            "Invalid policy version {v}: valid values are 0, 1 and 3."
+        ))),
     }
 }
 
 fn is_valid_member(m: &str) -> bool {
     const PREFIXES: &[&str] = &[
-        "user", "serviceAccount", "group", "domain", "deleted", "principal", "principalSet",
-        "projectOwner", "projectEditor", "projectViewer",
+        "user",
+        "serviceAccount",
+        "group",
+        "domain",
+        "deleted",
+        "principal",
+        "principalSet",
+        "projectOwner",
+        "projectEditor",
+        "projectViewer",
     ];
     if m == "allUsers" || m == "allAuthenticatedUsers" {
         return true;
@@ -147,7 +161,11 @@ impl Policy {
                     None => b.clone(),
                     Some(c) => {
                         let digest = fnv64(serde_json::to_string(c).unwrap_or_default().as_bytes());
-                        Binding { role: format!("{}_withcond_{:020x}", b.role, u128::from(digest)), members: b.members.clone(), condition: None }
+                        Binding {
+                            role: format!("{}_withcond_{:020x}", b.role, u128::from(digest)),
+                            members: b.members.clone(),
+                            condition: None,
+                        }
                     }
                 })
                 .collect()
@@ -164,20 +182,37 @@ impl Policy {
     }
 
     /// Applies a `setIamPolicy` request and returns the stored policy at version 3.
-    pub fn set(&mut self, req: SetIamPolicyRequest, generation: u64, audit: AuditConfigs) -> ApiResult<Value> {
-        let raw = req.policy.ok_or_else(|| ApiError::invalid("Request is missing required field: policy."))?;
+    pub fn set(
+        &mut self,
+        req: SetIamPolicyRequest,
+        generation: u64,
+        audit: AuditConfigs,
+    ) -> ApiResult<Value> {
+        let raw = req
+            .policy
+            .ok_or_else(|| ApiError::invalid("Request is missing required field: policy."))?;
         if let Some(v) = raw.version {
             check_version(v)?;
         }
-        let mask = req.update_mask.as_deref().filter(|m| !m.trim().is_empty()).unwrap_or("bindings,etag");
+        let mask = req
+            .update_mask
+            .as_deref()
+            .filter(|m| !m.trim().is_empty())
+            .unwrap_or("bindings,etag");
         let mut set_bindings = false;
         let mut set_audit = false;
         for path in mask.split(',').map(str::trim) {
             match path {
                 "bindings" => set_bindings = true,
                 "etag" | "version" => {}
-                "auditConfigs" | "audit_configs" if audit == AuditConfigs::Allowed => set_audit = true,
-                other => return Err(ApiError::invalid(format!("Invalid update_mask path: '{other}'."))),
+                "auditConfigs" | "audit_configs" if audit == AuditConfigs::Allowed => {
+                    set_audit = true
+                }
+                other => {
+                    return Err(ApiError::invalid(format!(
+                        "Invalid update_mask path: '{other}'."
+                    )))
+                }
             }
         }
         if let Some(etag) = raw.etag.as_deref().filter(|e| !e.is_empty()) {
@@ -185,8 +220,12 @@ impl Policy {
                 return Err(ApiError::stale_etag());
             }
         }
-        if audit == AuditConfigs::Rejected && raw.audit_configs.as_ref().is_some_and(|a| !a.is_empty()) {
-            return Err(ApiError::invalid("Audit configs are not supported on this resource."));
+        if audit == AuditConfigs::Rejected
+            && raw.audit_configs.as_ref().is_some_and(|a| !a.is_empty())
+        {
+            return Err(ApiError::invalid(
+                "Audit configs are not supported on this resource.",
+            ));
         }
         let mut bindings: Vec<Binding> = Vec::new();
         if set_bindings {
@@ -194,8 +233,14 @@ impl Policy {
                 if b.role.is_empty() {
                     return Err(ApiError::invalid("Policy binding is missing a role."));
                 }
-                if !(b.role.starts_with("roles/") || b.role.starts_with("projects/") || b.role.starts_with("organizations/")) {
-                    return Err(ApiError::invalid(format!("Role {} is not supported.", b.role)));
+                if !(b.role.starts_with("roles/")
+                    || b.role.starts_with("projects/")
+                    || b.role.starts_with("organizations/"))
+                {
+                    return Err(ApiError::invalid(format!(
+                        "Role {} is not supported.",
+                        b.role
+                    )));
                 }
                 if b.role.contains("_withcond_") {
                     return Err(ApiError::invalid(format!(
@@ -208,7 +253,9 @@ impl Policy {
                 }
                 if let Some(c) = &b.condition {
                     if c.expression.trim().is_empty() {
-                        return Err(ApiError::invalid("A binding condition needs a non-empty expression."));
+                        return Err(ApiError::invalid(
+                            "A binding condition needs a non-empty expression.",
+                        ));
                     }
                     if raw.version != Some(3) {
                         return Err(ApiError::invalid(
@@ -216,7 +263,10 @@ impl Policy {
                         ));
                     }
                 }
-                match bindings.iter_mut().find(|x| x.role == b.role && x.condition == b.condition) {
+                match bindings
+                    .iter_mut()
+                    .find(|x| x.role == b.role && x.condition == b.condition)
+                {
                     Some(existing) => existing.members.extend(b.members),
                     None => bindings.push(b),
                 }
@@ -252,9 +302,19 @@ mod tests {
         let out = p.set(req(json!({"policy": {"bindings": [{"role": "roles/viewer", "members": ["user:a@x.com"]}]}})), 1, AuditConfigs::Allowed).unwrap();
         let e1 = out["etag"].as_str().unwrap().to_owned();
         assert_ne!(e1, EMPTY_POLICY_ETAG);
-        let stale = p.set(req(json!({"policy": {"etag": EMPTY_POLICY_ETAG, "bindings": []}})), 2, AuditConfigs::Allowed);
+        let stale = p.set(
+            req(json!({"policy": {"etag": EMPTY_POLICY_ETAG, "bindings": []}})),
+            2,
+            AuditConfigs::Allowed,
+        );
         assert_eq!(stale.unwrap_err().code, crate::error::Code::Aborted);
-        let out = p.set(req(json!({"policy": {"etag": e1, "bindings": []}})), 3, AuditConfigs::Allowed).unwrap();
+        let out = p
+            .set(
+                req(json!({"policy": {"etag": e1, "bindings": []}})),
+                3,
+                AuditConfigs::Allowed,
+            )
+            .unwrap();
         assert_ne!(out["etag"].as_str().unwrap(), e1);
     }
 
@@ -263,24 +323,43 @@ mod tests {
         let mut p = Policy::default();
         let b = json!([{"role": "roles/secretmanager.secretAccessor", "members": ["user:a@x.com"],
             "condition": {"title": "t", "expression": "request.time < timestamp('2030-01-01T00:00:00Z')"}}]);
-        assert!(p.set(req(json!({"policy": {"bindings": b}})), 1, AuditConfigs::Allowed).is_err());
-        p.set(req(json!({"policy": {"version": 3, "bindings": b}})), 2, AuditConfigs::Allowed).unwrap();
+        assert!(p
+            .set(
+                req(json!({"policy": {"bindings": b}})),
+                1,
+                AuditConfigs::Allowed
+            )
+            .is_err());
+        p.set(
+            req(json!({"policy": {"version": 3, "bindings": b}})),
+            2,
+            AuditConfigs::Allowed,
+        )
+        .unwrap();
         let v3 = p.render(Some(3)).unwrap();
         assert_eq!(v3["version"], 3);
         assert!(v3["bindings"][0]["condition"].is_object());
         let v1 = p.render(Some(1)).unwrap();
         assert_eq!(v1["version"], 1);
-        assert!(v1["bindings"][0]["role"].as_str().unwrap().contains("_withcond_"));
+        assert!(v1["bindings"][0]["role"]
+            .as_str()
+            .unwrap()
+            .contains("_withcond_"));
         assert!(p.render(Some(2)).is_err());
     }
 
     #[test]
     fn bindings_are_normalised() {
         let mut p = Policy::default();
-        p.set(req(json!({"policy": {"bindings": [
+        p.set(
+            req(json!({"policy": {"bindings": [
             {"role": "roles/viewer", "members": ["user:b@x.com", "user:a@x.com"]},
             {"role": "roles/viewer", "members": ["user:a@x.com"]},
-            {"role": "roles/editor", "members": []}]}})), 1, AuditConfigs::Allowed).unwrap();
+            {"role": "roles/editor", "members": []}]}})),
+            1,
+            AuditConfigs::Allowed,
+        )
+        .unwrap();
         assert_eq!(p.bindings.len(), 1);
         assert_eq!(p.bindings[0].members, ["user:a@x.com", "user:b@x.com"]);
         assert!(p.set(req(json!({"policy": {"bindings": [{"role": "roles/viewer", "members": ["nobody"]}]}})), 2, AuditConfigs::Allowed).is_err());

@@ -70,5 +70,8 @@ pub fn get_iam_policy(store: &mut Store, project: &str, req: &ApiRequest) -> Api
 pub fn set_iam_policy(store: &mut Store, project: &str, req: &ApiRequest) -> ApiResult<Value> {
     let body: SetIamPolicyRequest = req.json()?;
     let generation = store.next_generation();
-    store.project(project)?.policy.set(body, generation, AuditConfigs::Allowed)
+    store
+        .project(project)?
+        .policy
+        .set(body, generation, AuditConfigs::Allowed)
 }

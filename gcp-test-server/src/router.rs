@@ -48,45 +48,85 @@ pub fn dispatch(
     }
     match (method, segs.as_slice(), verb) {
         // ---------------------------------------------------- Resource Manager
-        ("GET", ["v1", "projects", p], None) => route!("GET /v1/projects/{project}", rm::get_v1(store, p)),
+        ("GET", ["v1", "projects", p], None) => {
+            route!("GET /v1/projects/{project}", rm::get_v1(store, p))
+        }
         ("POST", ["v1", "projects", p], Some("getIamPolicy")) => {
-            route!("POST /v1/projects/{project}:getIamPolicy", rm::get_iam_policy(store, p, req))
+            route!(
+                "POST /v1/projects/{project}:getIamPolicy",
+                rm::get_iam_policy(store, p, req)
+            )
         }
         ("POST", ["v1", "projects", p], Some("setIamPolicy")) => {
-            route!("POST /v1/projects/{project}:setIamPolicy", rm::set_iam_policy(store, p, req))
+            route!(
+                "POST /v1/projects/{project}:setIamPolicy",
+                rm::set_iam_policy(store, p, req)
+            )
         }
-        ("GET", ["v3", "projects", p], None) => route!("GET /v3/projects/{project}", rm::get_v3(store, p)),
+        ("GET", ["v3", "projects", p], None) => {
+            route!("GET /v3/projects/{project}", rm::get_v3(store, p))
+        }
         ("POST", ["v3", "projects", p], Some("getIamPolicy")) => {
-            route!("POST /v3/projects/{project}:getIamPolicy", rm::get_iam_policy(store, p, req))
+            route!(
+                "POST /v3/projects/{project}:getIamPolicy",
+                rm::get_iam_policy(store, p, req)
+            )
         }
         ("POST", ["v3", "projects", p], Some("setIamPolicy")) => {
-            route!("POST /v3/projects/{project}:setIamPolicy", rm::set_iam_policy(store, p, req))
+            route!(
+                "POST /v3/projects/{project}:setIamPolicy",
+                rm::set_iam_policy(store, p, req)
+            )
         }
 
         // ---------------------------------------------------- IAM service accounts
         ("GET", ["v1", "projects", p, "serviceAccounts"], None) => {
-            route!("GET /v1/projects/{project}/serviceAccounts", iam::list(store, p, req))
+            route!(
+                "GET /v1/projects/{project}/serviceAccounts",
+                iam::list(store, p, req)
+            )
         }
         ("POST", ["v1", "projects", p, "serviceAccounts"], None) => {
-            route!("POST /v1/projects/{project}/serviceAccounts", iam::create(store, p, req))
+            route!(
+                "POST /v1/projects/{project}/serviceAccounts",
+                iam::create(store, p, req)
+            )
         }
         ("GET", ["v1", "projects", p, "serviceAccounts", a], None) => {
-            route!("GET /v1/projects/{project}/serviceAccounts/{account}", iam::get(store, p, a))
+            route!(
+                "GET /v1/projects/{project}/serviceAccounts/{account}",
+                iam::get(store, p, a)
+            )
         }
         ("DELETE", ["v1", "projects", p, "serviceAccounts", a], None) => {
-            route!("DELETE /v1/projects/{project}/serviceAccounts/{account}", iam::delete(store, p, a))
+            route!(
+                "DELETE /v1/projects/{project}/serviceAccounts/{account}",
+                iam::delete(store, p, a)
+            )
         }
         ("PATCH", ["v1", "projects", p, "serviceAccounts", a], None) => {
-            route!("PATCH /v1/projects/{project}/serviceAccounts/{account}", iam::patch(store, p, a, req))
+            route!(
+                "PATCH /v1/projects/{project}/serviceAccounts/{account}",
+                iam::patch(store, p, a, req)
+            )
         }
         ("PUT", ["v1", "projects", p, "serviceAccounts", a], None) => {
-            route!("PUT /v1/projects/{project}/serviceAccounts/{account}", iam::update(store, p, a, req))
+            route!(
+                "PUT /v1/projects/{project}/serviceAccounts/{account}",
+                iam::update(store, p, a, req)
+            )
         }
         ("POST", ["v1", "projects", p, "serviceAccounts", a], Some("disable")) => {
-            route!("POST /v1/projects/{project}/serviceAccounts/{account}:disable", iam::set_disabled(store, p, a, true))
+            route!(
+                "POST /v1/projects/{project}/serviceAccounts/{account}:disable",
+                iam::set_disabled(store, p, a, true)
+            )
         }
         ("POST", ["v1", "projects", p, "serviceAccounts", a], Some("enable")) => {
-            route!("POST /v1/projects/{project}/serviceAccounts/{account}:enable", iam::set_disabled(store, p, a, false))
+            route!(
+                "POST /v1/projects/{project}/serviceAccounts/{account}:enable",
+                iam::set_disabled(store, p, a, false)
+            )
         }
         ("POST", ["v1", "projects", p, "serviceAccounts", a], Some("getIamPolicy")) => route!(
             "POST /v1/projects/{project}/serviceAccounts/{account}:getIamPolicy",
@@ -97,10 +137,16 @@ pub fn dispatch(
             iam::set_iam_policy(store, p, a, req)
         ),
         ("GET", ["v1", "projects", p, "serviceAccounts", a, "keys"], None) => {
-            route!("GET /v1/projects/{project}/serviceAccounts/{account}/keys", iam::list_keys(store, p, a, req))
+            route!(
+                "GET /v1/projects/{project}/serviceAccounts/{account}/keys",
+                iam::list_keys(store, p, a, req)
+            )
         }
         ("POST", ["v1", "projects", p, "serviceAccounts", a, "keys"], None) => {
-            route!("POST /v1/projects/{project}/serviceAccounts/{account}/keys", iam::create_key(store, p, a, req))
+            route!(
+                "POST /v1/projects/{project}/serviceAccounts/{account}/keys",
+                iam::create_key(store, p, a, req)
+            )
         }
         ("GET", ["v1", "projects", p, "serviceAccounts", a, "keys", k], None) => route!(
             "GET /v1/projects/{project}/serviceAccounts/{account}/keys/{key}",
@@ -110,40 +156,69 @@ pub fn dispatch(
             "DELETE /v1/projects/{project}/serviceAccounts/{account}/keys/{key}",
             iam::delete_key(store, p, a, k)
         ),
-        ("POST", ["v1", "projects", p, "serviceAccounts", a, "keys", k], Some("disable")) => route!(
-            "POST /v1/projects/{project}/serviceAccounts/{account}/keys/{key}:disable",
-            iam::set_key_disabled(store, p, a, k, true)
-        ),
+        ("POST", ["v1", "projects", p, "serviceAccounts", a, "keys", k], Some("disable")) => {
+            route!(
+                "POST /v1/projects/{project}/serviceAccounts/{account}/keys/{key}:disable",
+                iam::set_key_disabled(store, p, a, k, true)
+            )
+        }
         ("POST", ["v1", "projects", p, "serviceAccounts", a, "keys", k], Some("enable")) => route!(
             "POST /v1/projects/{project}/serviceAccounts/{account}/keys/{key}:enable",
             iam::set_key_disabled(store, p, a, k, false)
         ),
 
         // ---------------------------------------------------- Secret Manager
-        ("GET", ["v1", "projects", p, "secrets"], None) => route!("GET /v1/projects/{project}/secrets", sm::list(store, p, req)),
+        ("GET", ["v1", "projects", p, "secrets"], None) => route!(
+            "GET /v1/projects/{project}/secrets",
+            sm::list(store, p, req)
+        ),
         ("POST", ["v1", "projects", p, "secrets"], None) => {
-            route!("POST /v1/projects/{project}/secrets", sm::create(store, p, req))
+            route!(
+                "POST /v1/projects/{project}/secrets",
+                sm::create(store, p, req)
+            )
         }
         ("GET", ["v1", "projects", p, "secrets", s], None) => {
-            route!("GET /v1/projects/{project}/secrets/{secret}", sm::get(store, p, s))
+            route!(
+                "GET /v1/projects/{project}/secrets/{secret}",
+                sm::get(store, p, s)
+            )
         }
         ("PATCH", ["v1", "projects", p, "secrets", s], None) => {
-            route!("PATCH /v1/projects/{project}/secrets/{secret}", sm::patch(store, p, s, req))
+            route!(
+                "PATCH /v1/projects/{project}/secrets/{secret}",
+                sm::patch(store, p, s, req)
+            )
         }
         ("DELETE", ["v1", "projects", p, "secrets", s], None) => {
-            route!("DELETE /v1/projects/{project}/secrets/{secret}", sm::delete(store, p, s, req))
+            route!(
+                "DELETE /v1/projects/{project}/secrets/{secret}",
+                sm::delete(store, p, s, req)
+            )
         }
         ("POST", ["v1", "projects", p, "secrets", s], Some("addVersion")) => {
-            route!("POST /v1/projects/{project}/secrets/{secret}:addVersion", sm::add_version(store, p, s, req))
+            route!(
+                "POST /v1/projects/{project}/secrets/{secret}:addVersion",
+                sm::add_version(store, p, s, req)
+            )
         }
         ("GET", ["v1", "projects", p, "secrets", s], Some("getIamPolicy")) => {
-            route!("GET /v1/projects/{project}/secrets/{secret}:getIamPolicy", sm::get_iam_policy(store, p, s, req))
+            route!(
+                "GET /v1/projects/{project}/secrets/{secret}:getIamPolicy",
+                sm::get_iam_policy(store, p, s, req)
+            )
         }
         ("POST", ["v1", "projects", p, "secrets", s], Some("setIamPolicy")) => {
-            route!("POST /v1/projects/{project}/secrets/{secret}:setIamPolicy", sm::set_iam_policy(store, p, s, req))
+            route!(
+                "POST /v1/projects/{project}/secrets/{secret}:setIamPolicy",
+                sm::set_iam_policy(store, p, s, req)
+            )
         }
         ("GET", ["v1", "projects", p, "secrets", s, "versions"], None) => {
-            route!("GET /v1/projects/{project}/secrets/{secret}/versions", sm::list_versions(store, p, s, req))
+            route!(
+                "GET /v1/projects/{project}/secrets/{secret}/versions",
+                sm::list_versions(store, p, s, req)
+            )
         }
         ("GET", ["v1", "projects", p, "secrets", s, "versions", v], None) => route!(
             "GET /v1/projects/{project}/secrets/{secret}/versions/{version}",
@@ -177,4 +252,3 @@ pub fn dispatch(
         ),
     }
 }
-

@@ -27,7 +27,10 @@ use crate::util::{b64, b64_decode, crc32c, fmt_time, now, parse_duration, parse_
 use crate::wire::ApiRequest;
 
 /// "If set to 0, the server decides ... If greater than 25000, it is capped at 25000."
-const LIMITS: Limits = Limits { default: 25_000, max: 25_000 };
+const LIMITS: Limits = Limits {
+    default: 25_000,
+    max: 25_000,
+};
 const MAX_PAYLOAD: usize = 64 * 1024;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,7 +119,11 @@ struct SecretIn {
 // ---------------------------------------------------------------- rendering
 
 fn secret_name(store: &Store, s: &Secret) -> String {
-    format!("projects/{}/secrets/{}", store.project_number(&s.project_id), s.id)
+    format!(
+        "projects/{}/secrets/{}",
+        store.project_number(&s.project_id),
+        s.id
+    )
 }
 
 fn secret_json(store: &Store, s: &Secret) -> Value {
@@ -142,7 +149,11 @@ fn secret_json(store: &Store, s: &Secret) -> Value {
         out["rotation"] = json!(r);
     }
     if !s.version_aliases.is_empty() {
-        let aliases: BTreeMap<&String, String> = s.version_aliases.iter().map(|(k, v)| (k, v.to_string())).collect();
+        let aliases: BTreeMap<&String, String> = s
+            .version_aliases
+            .iter()
+            .map(|(k, v)| (k, v.to_string()))
+            .collect();
         out["versionAliases"] = json!(aliases);
     }
     if let Some(t) = &s.version_destroy_ttl {
@@ -156,7 +167,9 @@ fn secret_json(store: &Store, s: &Secret) -> Value {
 
 fn version_json(store: &Store, s: &Secret, v: &Version) -> Value {
     let replication_status = match &s.replication.user_managed {
-        Some(um) => json!({ "userManaged": { "replicas": um.replicas.iter().map(|r| json!({"location": r.location})).collect::<Vec<_>>() } }),
+        Some(um) => {
+            json!({ "userManaged": { "replicas": um.replicas.iter().map(|r| json!({"location": r.location})).collect::<Vec<_>>() } })
+        }
         None => json!({ "automatic": {} }),
     };
     let mut out = json!({
@@ -181,16 +194,27 @@ fn version_json(store: &Store, s: &Secret, v: &Version) -> Value {
 // ---------------------------------------------------------------- validation
 
 fn valid_secret_id(id: &str) -> bool {
-    (1..=255).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    (1..=255).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 fn check_labels(labels: &BTreeMap<String, String>) -> ApiResult<()> {
     if labels.len() > 64 {
         return Err(ApiError::invalid("A secret can have at most 64 labels."));
     }
-    let ok_char = |c: char| c.is_lowercase() || c.is_ascii_digit() || c == '_' || c == '-' || (c.is_alphabetic() && !c.is_uppercase());
+    let ok_char = |c: char| {
+        c.is_lowercase()
+            || c.is_ascii_digit()
+            || c == '_'
+            || c == '-'
+            || (c.is_alphabetic() && !c.is_uppercase())
+    };
     for (k, v) in labels {
-        let key_ok = (1..=63).contains(&k.chars().count()) && k.starts_with(|c: char| c.is_lowercase()) && k.chars().all(ok_char);
+        let key_ok = (1..=63).contains(&k.chars().count())
+            && k.starts_with(|c: char| c.is_lowercase())
+            && k.chars().all(ok_char);
         let value_ok = v.chars().count() <= 63 && v.chars().all(ok_char);
         if !key_ok || !value_ok {
             return Err(ApiError::invalid(format!(
@@ -207,14 +231,17 @@ fn check_annotations(annotations: &BTreeMap<String, String>) -> ApiResult<()> {
         let ok = (1..=63).contains(&k.len())
             && k.starts_with(|c: char| c.is_ascii_alphanumeric())
             && k.ends_with(|c: char| c.is_ascii_alphanumeric())
-            && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+            && k.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
         if !ok {
             return Err(ApiError::invalid(format!("Invalid annotation key '{k}'.")));
         }
         total += k.len() + v.len();
     }
     if total > 16 * 1024 {
-        return Err(ApiError::invalid("Annotations may hold at most 16KiB in total."));
+        return Err(ApiError::invalid(
+            "Annotations may hold at most 16KiB in total.",
+        ));
     }
     Ok(())
 }
@@ -224,17 +251,23 @@ fn check_replication(r: &Replication) -> ApiResult<()> {
         (Some(_), None) => Ok(()),
         (None, Some(um)) => {
             if um.replicas.is_empty() {
-                return Err(ApiError::invalid("Secret.replication.user_managed.replicas cannot be empty."));
+                return Err(ApiError::invalid(
+                    "Secret.replication.user_managed.replicas cannot be empty.",
+                ));
             }
             let mut seen = std::collections::BTreeSet::new();
             for rep in &um.replicas {
                 if rep.location.is_empty() || !seen.insert(rep.location.as_str()) {
-                    return Err(ApiError::invalid("Each replica needs a distinct, non-empty location."));
+                    return Err(ApiError::invalid(
+                        "Each replica needs a distinct, non-empty location.",
+                    ));
                 }
             }
             Ok(())
         }
-        _ => Err(ApiError::invalid("Secret.replication must set exactly one of automatic or user_managed.")),
+        _ => Err(ApiError::invalid(
+            "Secret.replication must set exactly one of automatic or user_managed.",
+        )),
     }
 }
 
@@ -244,8 +277,16 @@ fn check_topics(topics: &[Topic]) -> ApiResult<()> {
     }
     for t in topics {
         let parts: Vec<&str> = t.name.split('/').collect();
-        if !(parts.len() == 4 && parts[0] == "projects" && parts[2] == "topics" && !parts[1].is_empty() && !parts[3].is_empty()) {
-            return Err(ApiError::invalid(format!("Invalid topic name '{}': expected projects/*/topics/*.", t.name)));
+        if !(parts.len() == 4
+            && parts[0] == "projects"
+            && parts[2] == "topics"
+            && !parts[1].is_empty()
+            && !parts[3].is_empty())
+        {
+            return Err(ApiError::invalid(format!(
+                "Invalid topic name '{}': expected projects/*/topics/*.",
+                t.name
+            )));
         }
     }
     Ok(())
@@ -257,29 +298,39 @@ fn check_rotation(r: &Rotation, topics: &[Topic]) -> ApiResult<Rotation> {
     if let Some(next) = &r.next_rotation_time {
         let t = parse_time("rotation.next_rotation_time", next)?;
         if t < now() + TimeDelta::seconds(299) {
-            return Err(ApiError::invalid("rotation.next_rotation_time must be at least 5 minutes in the future."));
+            return Err(ApiError::invalid(
+                "rotation.next_rotation_time must be at least 5 minutes in the future.",
+            ));
         }
         out.next_rotation_time = Some(fmt_time(&t));
     }
     if let Some(period) = &r.rotation_period {
         let d = parse_duration("rotation.rotation_period", period)?;
         if d < TimeDelta::seconds(3600) || d > TimeDelta::seconds(3_153_600_000) {
-            return Err(ApiError::invalid("rotation.rotation_period must be between 3600s and 3153600000s."));
+            return Err(ApiError::invalid(
+                "rotation.rotation_period must be between 3600s and 3153600000s.",
+            ));
         }
         if out.next_rotation_time.is_none() {
-            return Err(ApiError::invalid("rotation.next_rotation_time must be set if rotation.rotation_period is set."));
+            return Err(ApiError::invalid(
+                "rotation.next_rotation_time must be set if rotation.rotation_period is set.",
+            ));
         }
         out.rotation_period = Some(format!("{}s", d.num_seconds()));
     }
     if out.next_rotation_time.is_some() && topics.is_empty() {
-        return Err(ApiError::invalid("A secret with a rotation policy must have at least one topic."));
+        return Err(ApiError::invalid(
+            "A secret with a rotation policy must have at least one topic.",
+        ));
     }
     Ok(out)
 }
 
 fn expiry(input: &SecretIn) -> ApiResult<Option<crate::util::Time>> {
     match (&input.expire_time, &input.ttl) {
-        (Some(_), Some(_)) => Err(ApiError::invalid("Only one of expire_time and ttl may be set.")),
+        (Some(_), Some(_)) => Err(ApiError::invalid(
+            "Only one of expire_time and ttl may be set.",
+        )),
         (Some(t), None) => {
             let t = parse_time("expire_time", t)?;
             if t <= now() {
@@ -297,19 +348,29 @@ fn parse_aliases(s: &Secret, raw: &BTreeMap<String, Value>) -> ApiResult<BTreeMa
     for (alias, v) in raw {
         let valid = alias.len() <= 63
             && alias.starts_with(|c: char| c.is_ascii_alphabetic())
-            && alias.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && alias
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
             && alias != "latest";
         if !valid {
-            return Err(ApiError::invalid(format!("Invalid version alias '{alias}'.")));
+            return Err(ApiError::invalid(format!(
+                "Invalid version alias '{alias}'."
+            )));
         }
         let n = match v {
             Value::String(s) => s.parse::<u64>().ok(),
             Value::Number(n) => n.as_u64(),
             _ => None,
         }
-        .ok_or_else(|| ApiError::invalid(format!("Version alias '{alias}' must name a version number.")))?;
+        .ok_or_else(|| {
+            ApiError::invalid(format!(
+                "Version alias '{alias}' must name a version number."
+            ))
+        })?;
         if !s.versions.iter().any(|x| x.number == n) {
-            return Err(ApiError::invalid(format!("Version alias '{alias}' names version {n}, which does not exist.")));
+            return Err(ApiError::invalid(format!(
+                "Version alias '{alias}' names version {n}, which does not exist."
+            )));
         }
         out.insert(alias.clone(), n);
     }
@@ -332,26 +393,46 @@ fn secret_key(store: &mut Store, project: &str, secret: &str) -> ApiResult<(Stri
     let key = (project_id, secret.to_owned());
     if !store.secrets.contains_key(&key) {
         let number = store.project_number(&key.0);
-        return Err(ApiError::not_found(format!("Secret [projects/{number}/secrets/{secret}] not found.")));
+        return Err(ApiError::not_found(format!(
+            "Secret [projects/{number}/secrets/{secret}] not found."
+        )));
     }
     Ok(key)
 }
 
 fn secret_mut<'a>(store: &'a mut Store, key: &(String, String)) -> ApiResult<&'a mut Secret> {
-    store.secrets.get_mut(key).ok_or_else(|| ApiError::not_found("Secret not found."))
+    store
+        .secrets
+        .get_mut(key)
+        .ok_or_else(|| ApiError::not_found("Secret not found."))
 }
 
 /// Resolves a version id: a number, `latest` (newest ENABLED) or an alias.
 fn resolve_version(store: &Store, s: &Secret, version: &str) -> ApiResult<u64> {
-    let missing = || ApiError::not_found(format!("Secret Version [{}/versions/{version}] not found.", secret_name(store, s)));
+    let missing = || {
+        ApiError::not_found(format!(
+            "Secret Version [{}/versions/{version}] not found.",
+            secret_name(store, s)
+        ))
+    };
     if version == "latest" {
-        return s.versions.iter().rev().find(|v| v.state == VersionState::Enabled).map(|v| v.number).ok_or_else(missing);
+        return s
+            .versions
+            .iter()
+            .rev()
+            .find(|v| v.state == VersionState::Enabled)
+            .map(|v| v.number)
+            .ok_or_else(missing);
     }
     let n = match version.parse::<u64>() {
         Ok(n) => n,
         Err(_) => *s.version_aliases.get(version).ok_or_else(missing)?,
     };
-    s.versions.iter().any(|v| v.number == n).then_some(n).ok_or_else(missing)
+    s.versions
+        .iter()
+        .any(|v| v.number == n)
+        .then_some(n)
+        .ok_or_else(missing)
 }
 
 // ---------------------------------------------------------------- secrets
@@ -364,7 +445,10 @@ pub fn create(store: &mut Store, project: &str, req: &ApiRequest) -> ApiResult<V
         )));
     }
     let input: SecretIn = req.json()?;
-    let replication = input.replication.clone().ok_or_else(|| ApiError::invalid("Secret.replication must be specified."))?;
+    let replication = input
+        .replication
+        .clone()
+        .ok_or_else(|| ApiError::invalid("Secret.replication must be specified."))?;
     check_replication(&replication)?;
     let labels = input.labels.clone().unwrap_or_default();
     check_labels(&labels)?;
@@ -372,7 +456,11 @@ pub fn create(store: &mut Store, project: &str, req: &ApiRequest) -> ApiResult<V
     check_annotations(&annotations)?;
     let topics = input.topics.clone().unwrap_or_default();
     check_topics(&topics)?;
-    let rotation = input.rotation.as_ref().map(|r| check_rotation(r, &topics)).transpose()?;
+    let rotation = input
+        .rotation
+        .as_ref()
+        .map(|r| check_rotation(r, &topics))
+        .transpose()?;
     let expire_time = expiry(&input)?;
     if let Some(ttl) = &input.version_destroy_ttl {
         parse_duration("version_destroy_ttl", ttl)?;
@@ -381,7 +469,9 @@ pub fn create(store: &mut Store, project: &str, req: &ApiRequest) -> ApiResult<V
     let number = store.project_number(&project_id);
     let key = (project_id.clone(), secret_id.clone());
     if store.secrets.contains_key(&key) {
-        return Err(ApiError::exists(format!("Secret [projects/{number}/secrets/{secret_id}] already exists.")));
+        return Err(ApiError::exists(format!(
+            "Secret [projects/{number}/secrets/{secret_id}] already exists."
+        )));
     }
     let seq = store.next_generation();
     let etag = store.next_resource_etag();
@@ -424,13 +514,29 @@ fn secret_field(store: &Store, s: &Secret, field: &str) -> FieldValue {
         "name" => FieldValue::Text(secret_name(store, s)),
         "create_time" | "createTime" => FieldValue::Time(s.create_time),
         "expire_time" | "expireTime" => s.expire_time.map_or(FieldValue::Missing, FieldValue::Time),
-        "replication" => FieldValue::Text(if s.replication.automatic.is_some() { "automatic".into() } else { "user_managed".into() }),
-        "replication.automatic" => s.replication.automatic.as_ref().map_or(FieldValue::Missing, |_| FieldValue::Text(String::new())),
-        "replication.user_managed" | "replication.userManaged" => {
-            s.replication.user_managed.as_ref().map_or(FieldValue::Missing, |_| FieldValue::Text(String::new()))
-        }
+        "replication" => FieldValue::Text(if s.replication.automatic.is_some() {
+            "automatic".into()
+        } else {
+            "user_managed".into()
+        }),
+        "replication.automatic" => s
+            .replication
+            .automatic
+            .as_ref()
+            .map_or(FieldValue::Missing, |_| FieldValue::Text(String::new())),
+        "replication.user_managed" | "replication.userManaged" => s
+            .replication
+            .user_managed
+            .as_ref()
+            .map_or(FieldValue::Missing, |_| FieldValue::Text(String::new())),
         "topics" | "topics.name" => match s.topics.first() {
-            Some(_) => FieldValue::Text(s.topics.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(" ")),
+            Some(_) => FieldValue::Text(
+                s.topics
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
             None => FieldValue::Missing,
         },
         "labels" => match s.labels.is_empty() {
@@ -456,8 +562,19 @@ fn secret_field(store: &Store, s: &Secret, field: &str) -> FieldValue {
 fn known_secret_field(f: &str) -> bool {
     matches!(
         f,
-        "name" | "create_time" | "createTime" | "expire_time" | "expireTime" | "replication" | "replication.automatic"
-            | "replication.user_managed" | "replication.userManaged" | "topics" | "topics.name" | "labels" | "annotations"
+        "name"
+            | "create_time"
+            | "createTime"
+            | "expire_time"
+            | "expireTime"
+            | "replication"
+            | "replication.automatic"
+            | "replication.user_managed"
+            | "replication.userManaged"
+            | "topics"
+            | "topics.name"
+            | "labels"
+            | "annotations"
     ) || f.starts_with("labels.")
         || f.starts_with("annotations.")
 }
@@ -466,7 +583,11 @@ pub fn list(store: &mut Store, project: &str, req: &ApiRequest) -> ApiResult<Val
     let project_id = store.project_id(project)?;
     let filter_text = req.param("filter").unwrap_or_default().trim().to_owned();
     let terms = filter::parse(&filter_text, known_secret_field)?;
-    let mut secrets: Vec<&Secret> = store.secrets.values().filter(|s| s.project_id == project_id).collect();
+    let mut secrets: Vec<&Secret> = store
+        .secrets
+        .values()
+        .filter(|s| s.project_id == project_id)
+        .collect();
     secrets.sort_by_key(|s| std::cmp::Reverse(s.seq));
     let mut items = Vec::new();
     for s in secrets {
@@ -516,14 +637,19 @@ pub fn patch(store: &mut Store, project: &str, secret: &str, req: &ApiRequest) -
                 next.topics = input.topics.clone().unwrap_or_default();
                 check_topics(&next.topics)?;
             }
-            "rotation" | "rotation.next_rotation_time" | "rotation.nextRotationTime" | "rotation.rotation_period" | "rotation.rotationPeriod" => {
+            "rotation"
+            | "rotation.next_rotation_time"
+            | "rotation.nextRotationTime"
+            | "rotation.rotation_period"
+            | "rotation.rotationPeriod" => {
                 rotation_touched = true;
             }
             "expire_time" | "expireTime" | "ttl" => {
                 next.expire_time = expiry(&input)?;
             }
             "version_aliases" | "versionAliases" => {
-                next.version_aliases = parse_aliases(&next, &input.version_aliases.clone().unwrap_or_default())?;
+                next.version_aliases =
+                    parse_aliases(&next, &input.version_aliases.clone().unwrap_or_default())?;
             }
             "version_destroy_ttl" | "versionDestroyTtl" => {
                 if let Some(ttl) = &input.version_destroy_ttl {
@@ -532,15 +658,32 @@ pub fn patch(store: &mut Store, project: &str, secret: &str, req: &ApiRequest) -
                 next.version_destroy_ttl = input.version_destroy_ttl.clone();
             }
             "replication" | "name" | "create_time" | "createTime" | "etag" => {
-                return Err(ApiError::invalid(format!("Field '{path}' cannot be updated.")));
+                return Err(ApiError::invalid(format!(
+                    "Field '{path}' cannot be updated."
+                )));
             }
-            other => return Err(ApiError::invalid(format!("Invalid update_mask path: '{other}'."))),
+            other => {
+                return Err(ApiError::invalid(format!(
+                    "Invalid update_mask path: '{other}'."
+                )))
+            }
         }
     }
     if rotation_touched {
-        next.rotation = input.rotation.as_ref().map(|r| check_rotation(r, &next.topics)).transpose()?;
-    } else if next.rotation.as_ref().is_some_and(|r| r.next_rotation_time.is_some()) && next.topics.is_empty() {
-        return Err(ApiError::invalid("A secret with a rotation policy must have at least one topic."));
+        next.rotation = input
+            .rotation
+            .as_ref()
+            .map(|r| check_rotation(r, &next.topics))
+            .transpose()?;
+    } else if next
+        .rotation
+        .as_ref()
+        .is_some_and(|r| r.next_rotation_time.is_some())
+        && next.topics.is_empty()
+    {
+        return Err(ApiError::invalid(
+            "A secret with a rotation policy must have at least one topic.",
+        ));
     }
     next.etag = store.next_resource_etag();
     let out = secret_json(store, &next);
@@ -548,7 +691,12 @@ pub fn patch(store: &mut Store, project: &str, secret: &str, req: &ApiRequest) -
     Ok(out)
 }
 
-pub fn delete(store: &mut Store, project: &str, secret: &str, req: &ApiRequest) -> ApiResult<Value> {
+pub fn delete(
+    store: &mut Store,
+    project: &str,
+    secret: &str,
+    req: &ApiRequest,
+) -> ApiResult<Value> {
     let key = secret_key(store, project, secret)?;
     check_etag(req.param("etag"), &secret_mut(store, &key)?.etag, "secret")?;
     store.secrets.remove(&key);
@@ -573,13 +721,22 @@ struct AddVersionIn {
     payload: Option<PayloadIn>,
 }
 
-pub fn add_version(store: &mut Store, project: &str, secret: &str, req: &ApiRequest) -> ApiResult<Value> {
+pub fn add_version(
+    store: &mut Store,
+    project: &str,
+    secret: &str,
+    req: &ApiRequest,
+) -> ApiResult<Value> {
     let key = secret_key(store, project, secret)?;
     let body: AddVersionIn = req.json()?;
-    let payload = body.payload.ok_or_else(|| ApiError::invalid("Request is missing required field: payload."))?;
+    let payload = body
+        .payload
+        .ok_or_else(|| ApiError::invalid("Request is missing required field: payload."))?;
     let data = b64_decode("payload.data", payload.data.as_deref().unwrap_or_default())?;
     if data.len() > MAX_PAYLOAD {
-        return Err(ApiError::invalid("Secret payload data must be no larger than 64KiB."));
+        return Err(ApiError::invalid(
+            "Secret payload data must be no larger than 64KiB.",
+        ));
     }
     let actual = crc32c(&data);
     let client_checksum = match &payload.data_crc32c {
@@ -590,7 +747,9 @@ pub fn add_version(store: &mut Store, project: &str, secret: &str, req: &ApiRequ
                 Value::Number(n) => n.as_i64(),
                 _ => None,
             }
-            .ok_or_else(|| ApiError::invalid("Invalid value at 'payload.data_crc32c' (TYPE_INT64)."))?;
+            .ok_or_else(|| {
+                ApiError::invalid("Invalid value at 'payload.data_crc32c' (TYPE_INT64).")
+            })?;
             if claimed != i64::from(actual) {
                 return Err(ApiError::invalid(
                     "Data integrity check failed: payload.data_crc32c does not match the CRC32C of payload.data.",
@@ -619,10 +778,18 @@ pub fn add_version(store: &mut Store, project: &str, secret: &str, req: &ApiRequ
 }
 
 fn known_version_field(f: &str) -> bool {
-    matches!(f, "name" | "state" | "create_time" | "createTime" | "destroy_time" | "destroyTime")
+    matches!(
+        f,
+        "name" | "state" | "create_time" | "createTime" | "destroy_time" | "destroyTime"
+    )
 }
 
-pub fn list_versions(store: &mut Store, project: &str, secret: &str, req: &ApiRequest) -> ApiResult<Value> {
+pub fn list_versions(
+    store: &mut Store,
+    project: &str,
+    secret: &str,
+    req: &ApiRequest,
+) -> ApiResult<Value> {
     let key = secret_key(store, project, secret)?;
     let filter_text = req.param("filter").unwrap_or_default().trim().to_owned();
     let terms = filter::parse(&filter_text, known_version_field)?;
@@ -638,7 +805,10 @@ pub fn list_versions(store: &mut Store, project: &str, secret: &str, req: &ApiRe
             _ => v.destroy_time.map_or(FieldValue::Missing, FieldValue::Time),
         })?;
         if keep {
-            items.push((format!("{:020}", u64::MAX - v.number), version_json(store, &s, v)));
+            items.push((
+                format!("{:020}", u64::MAX - v.number),
+                version_json(store, &s, v),
+            ));
         }
     }
     let total = items.len();
@@ -657,22 +827,43 @@ pub fn list_versions(store: &mut Store, project: &str, secret: &str, req: &ApiRe
     Ok(out)
 }
 
-pub fn get_version(store: &mut Store, project: &str, secret: &str, version: &str) -> ApiResult<Value> {
+pub fn get_version(
+    store: &mut Store,
+    project: &str,
+    secret: &str,
+    version: &str,
+) -> ApiResult<Value> {
     let key = secret_key(store, project, secret)?;
     let s = secret_mut(store, &key)?.clone();
     let n = resolve_version(store, &s, version)?;
-    let v = s.versions.iter().find(|v| v.number == n).ok_or_else(|| ApiError::not_found("Secret Version not found."))?;
+    let v = s
+        .versions
+        .iter()
+        .find(|v| v.number == n)
+        .ok_or_else(|| ApiError::not_found("Secret Version not found."))?;
     Ok(version_json(store, &s, v))
 }
 
-pub fn access_version(store: &mut Store, project: &str, secret: &str, version: &str) -> ApiResult<Value> {
+pub fn access_version(
+    store: &mut Store,
+    project: &str,
+    secret: &str,
+    version: &str,
+) -> ApiResult<Value> {
     let key = secret_key(store, project, secret)?;
     let s = secret_mut(store, &key)?.clone();
     let n = resolve_version(store, &s, version)?;
-    let v = s.versions.iter().find(|v| v.number == n).ok_or_else(|| ApiError::not_found("Secret Version not found."))?;
+    let v = s
+        .versions
+        .iter()
+        .find(|v| v.number == n)
+        .ok_or_else(|| ApiError::not_found("Secret Version not found."))?;
     let name = format!("{}/versions/{}", secret_name(store, &s), v.number);
     if v.state != VersionState::Enabled {
-        return Err(ApiError::precondition(format!("Secret Version [{name}] is in {} state.", v.state.as_str())));
+        return Err(ApiError::precondition(format!(
+            "Secret Version [{name}] is in {} state.",
+            v.state.as_str()
+        )));
     }
     Ok(json!({
         "name": name,
@@ -695,7 +886,14 @@ struct EtagIn {
     etag: Option<String>,
 }
 
-pub fn change_version(store: &mut Store, project: &str, secret: &str, version: &str, action: VersionAction, req: &ApiRequest) -> ApiResult<Value> {
+pub fn change_version(
+    store: &mut Store,
+    project: &str,
+    secret: &str,
+    version: &str,
+    action: VersionAction,
+    req: &ApiRequest,
+) -> ApiResult<Value> {
     let key = secret_key(store, project, secret)?;
     let body: EtagIn = req.json()?;
     let s = secret_mut(store, &key)?.clone();
@@ -703,11 +901,21 @@ pub fn change_version(store: &mut Store, project: &str, secret: &str, version: &
     let etag = store.next_resource_etag();
     let name = format!("{}/versions/{n}", secret_name(store, &s));
     let s = secret_mut(store, &key)?;
-    let destroy_ttl = s.version_destroy_ttl.as_deref().map(|t| parse_duration("version_destroy_ttl", t)).transpose()?;
-    let v = s.versions.iter_mut().find(|v| v.number == n).ok_or_else(|| ApiError::not_found("Secret Version not found."))?;
+    let destroy_ttl = s
+        .version_destroy_ttl
+        .as_deref()
+        .map(|t| parse_duration("version_destroy_ttl", t))
+        .transpose()?;
+    let v = s
+        .versions
+        .iter_mut()
+        .find(|v| v.number == n)
+        .ok_or_else(|| ApiError::not_found("Secret Version not found."))?;
     check_etag(body.etag.as_deref(), &v.etag, "secret version")?;
     if v.state == VersionState::Destroyed {
-        return Err(ApiError::precondition(format!("Secret Version [{name}] is in DESTROYED state.")));
+        return Err(ApiError::precondition(format!(
+            "Secret Version [{name}] is in DESTROYED state."
+        )));
     }
     match action {
         VersionAction::Enable => {
@@ -736,15 +944,27 @@ pub fn change_version(store: &mut Store, project: &str, secret: &str, version: &
 // ---------------------------------------------------------------- IAM
 
 /// `GET ...:getIamPolicy?options.requestedPolicyVersion=N`.
-pub fn get_iam_policy(store: &mut Store, project: &str, secret: &str, req: &ApiRequest) -> ApiResult<Value> {
+pub fn get_iam_policy(
+    store: &mut Store,
+    project: &str,
+    secret: &str,
+    req: &ApiRequest,
+) -> ApiResult<Value> {
     let key = secret_key(store, project, secret)?;
     let version = req.int_param("options.requestedPolicyVersion")?;
     secret_mut(store, &key)?.policy.render(version)
 }
 
-pub fn set_iam_policy(store: &mut Store, project: &str, secret: &str, req: &ApiRequest) -> ApiResult<Value> {
+pub fn set_iam_policy(
+    store: &mut Store,
+    project: &str,
+    secret: &str,
+    req: &ApiRequest,
+) -> ApiResult<Value> {
     let key = secret_key(store, project, secret)?;
     let body: SetIamPolicyRequest = req.json()?;
     let generation = store.next_generation();
-    secret_mut(store, &key)?.policy.set(body, generation, AuditConfigs::Rejected)
+    secret_mut(store, &key)?
+        .policy
+        .set(body, generation, AuditConfigs::Rejected)
 }

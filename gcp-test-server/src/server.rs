@@ -87,7 +87,13 @@ impl Shared {
     }
 
     /// Serves one API request; `Err(FaultKind::Drop)` means: close without answering.
-    fn api(&self, method: &str, path: &str, query: Option<&str>, body: Bytes) -> Result<(u16, Value), FaultKind> {
+    fn api(
+        &self,
+        method: &str,
+        path: &str,
+        query: Option<&str>,
+        body: Bytes,
+    ) -> Result<(u16, Value), FaultKind> {
         let req = match ApiRequest::parse(method, path, query, body) {
             Ok(r) => r,
             Err(e) => {
@@ -106,7 +112,10 @@ impl Shared {
             Outcome::Done(Ok(v)) => Ok((200, v)),
             Outcome::Done(Err(e)) => Ok((e.code.http(), e.body())),
             Outcome::Faulted(FaultKind::TooManyRequests) => {
-                let e = ApiError::new(Code::ResourceExhausted, "Quota exceeded (injected by the GCP test server's fault mode).");
+                let e = ApiError::new(
+                    Code::ResourceExhausted,
+                    "Quota exceeded (injected by the GCP test server's fault mode).",
+                );
                 Ok((e.code.http(), e.body()))
             }
             Outcome::Faulted(FaultKind::Unavailable) => {
@@ -132,17 +141,26 @@ struct DroppedConnection;
 fn respond(status: u16, body: &Value) -> Response<Full<Bytes>> {
     let bytes = serde_json::to_vec_pretty(body).unwrap_or_else(|_| b"{}".to_vec());
     let mut resp = Response::new(Full::new(Bytes::from(bytes)));
-    *resp.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
-    resp.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json; charset=UTF-8"));
+    *resp.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json; charset=UTF-8"),
+    );
     resp
 }
 
-async fn serve_request(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, DroppedConnection> {
+async fn serve_request(
+    shared: Arc<Shared>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, DroppedConnection> {
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {
-            let e = ApiError::invalid(format!("The request body could not be read or is larger than {MAX_BODY} bytes."));
+            let e = ApiError::invalid(format!(
+                "The request body could not be read or is larger than {MAX_BODY} bytes."
+            ));
             return Ok(respond(e.code.http(), &e.body()));
         }
     };
@@ -158,7 +176,11 @@ async fn serve_request(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Re
     }
 }
 
-async fn accept_loop(listener: tokio::net::TcpListener, shared: Arc<Shared>, mut shutdown: oneshot::Receiver<()>) {
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: oneshot::Receiver<()>,
+) {
     loop {
         let stream = tokio::select! {
             _ = &mut shutdown => break,
@@ -172,7 +194,9 @@ async fn accept_loop(listener: tokio::net::TcpListener, shared: Arc<Shared>, mut
         let shared = shared.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| serve_request(shared.clone(), req));
-            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
         });
     }
 }
@@ -187,28 +211,39 @@ impl Server {
         let listener = std::net::TcpListener::bind(addr)?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build()?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()?;
         let shared = Arc::new(Shared::default());
         let (tx, rx) = oneshot::channel();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let thread_shared = shared.clone();
-        let thread = std::thread::Builder::new().name(format!("gcp-test-server-{}", addr.port())).spawn(move || {
-            runtime.block_on(async move {
-                match tokio::net::TcpListener::from_std(listener) {
-                    Ok(listener) => {
-                        let _ = ready_tx.send(Ok(()));
-                        accept_loop(listener, thread_shared, rx).await;
+        let thread = std::thread::Builder::new()
+            .name(format!("gcp-test-server-{}", addr.port()))
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match tokio::net::TcpListener::from_std(listener) {
+                        Ok(listener) => {
+                            let _ = ready_tx.send(Ok(()));
+                            accept_loop(listener, thread_shared, rx).await;
+                        }
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                        }
                     }
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                    }
-                }
-            });
-        })?;
+                });
+            })?;
         match ready_rx.recv() {
-            Ok(Ok(())) => Ok(ServerHandle { addr, shared, shutdown: Some(tx), thread: Some(thread) }),
+            Ok(Ok(())) => Ok(ServerHandle {
+                addr,
+                shared,
+                shutdown: Some(tx),
+                thread: Some(thread),
+            }),
             Ok(Err(e)) => Err(e),
-            Err(_) => Err(std::io::Error::other("the server thread ended before it was ready")),
+            Err(_) => Err(std::io::Error::other(
+                "the server thread ended before it was ready",
+            )),
         }
     }
 }
@@ -257,4 +292,3 @@ impl Drop for ServerHandle {
         }
     }
 }
-

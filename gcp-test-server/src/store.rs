@@ -131,7 +131,10 @@ pub struct Store {
 impl Store {
     /// Forgets every resource; keeps the generation counter so etags stay unique.
     pub fn reset(&mut self) {
-        *self = Store { generation: self.generation, ..Store::default() };
+        *self = Store {
+            generation: self.generation,
+            ..Store::default()
+        };
     }
 
     /// The next value of the never-repeating write counter.
@@ -169,7 +172,9 @@ impl Store {
         }
         let number = match number {
             Some(n) if self.projects.values().any(|p| p.number == n) => {
-                return Err(ApiError::exists(format!("Project number {n} is already in use.")))
+                return Err(ApiError::exists(format!(
+                    "Project number {n} is already in use."
+                )))
             }
             Some(n) => n,
             None => self.number_for(id),
@@ -194,12 +199,18 @@ impl Store {
     /// Resolves `projects/{key}` (id or number), creating unknown ids.
     pub fn project(&mut self, key: &str) -> ApiResult<&mut Project> {
         if !key.is_empty() && key.bytes().all(|b| b.is_ascii_digit()) {
-            return self.projects.values_mut().find(|p| p.number.to_string() == key).ok_or_else(|| {
-                ApiError::new(
-                    Code::PermissionDenied,
-                    format!("Permission denied on resource project {key} (or it may not exist)."),
-                )
-            });
+            return self
+                .projects
+                .values_mut()
+                .find(|p| p.number.to_string() == key)
+                .ok_or_else(|| {
+                    ApiError::new(
+                        Code::PermissionDenied,
+                        format!(
+                            "Permission denied on resource project {key} (or it may not exist)."
+                        ),
+                    )
+                });
         }
         if !self.projects.contains_key(key) {
             self.create_project(key, None)?;
@@ -216,7 +227,8 @@ impl Store {
     /// Drops secrets whose expiry has passed and completes delayed version destroys.
     pub fn purge_expired(&mut self) {
         let t = now();
-        self.secrets.retain(|_, s| s.expire_time.is_none_or(|e| e > t));
+        self.secrets
+            .retain(|_, s| s.expire_time.is_none_or(|e| e > t));
         for secret in self.secrets.values_mut() {
             for v in &mut secret.versions {
                 if v.scheduled_destroy_time.is_some_and(|d| d <= t) {
@@ -236,7 +248,9 @@ pub fn validate_project_id(id: &str) -> ApiResult<()> {
     let ok = id.len() <= 30
         && id.starts_with(|c: char| c.is_ascii_lowercase())
         && !id.ends_with('-')
-        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if ok {
         Ok(())
     } else {

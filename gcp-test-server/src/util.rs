@@ -21,22 +21,38 @@ pub fn fmt_time(t: &Time) -> String {
 pub fn parse_time(field: &str, s: &str) -> ApiResult<Time> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| ApiError::invalid(format!("Invalid value for {field}: '{s}' is not an RFC 3339 timestamp.")))
+        .map_err(|_| {
+            ApiError::invalid(format!(
+                "Invalid value for {field}: '{s}' is not an RFC 3339 timestamp."
+            ))
+        })
 }
 
 /// Parses a protobuf JSON duration such as `"3600s"` or `"1.5s"`.
 pub fn parse_duration(field: &str, s: &str) -> ApiResult<TimeDelta> {
-    let bad = || ApiError::invalid(format!("Invalid value for {field}: '{s}' is not a duration such as \"3600s\"."));
+    let bad = || {
+        ApiError::invalid(format!(
+            "Invalid value for {field}: '{s}' is not a duration such as \"3600s\"."
+        ))
+    };
     let num = s.strip_suffix('s').ok_or_else(bad)?;
     let (whole, frac) = match num.split_once('.') {
         Some((w, f)) => (w, f),
         None => (num, ""),
     };
-    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+    if whole.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || frac.len() > 9
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
         return Err(bad());
     }
     let secs: i64 = whole.parse().map_err(|_| bad())?;
-    let nanos: u32 = if frac.is_empty() { 0 } else { format!("{frac:0<9}").parse().map_err(|_| bad())? };
+    let nanos: u32 = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<9}").parse().map_err(|_| bad())?
+    };
     TimeDelta::new(secs, nanos).ok_or_else(bad)
 }
 
@@ -51,7 +67,11 @@ pub fn b64_decode(field: &str, s: &str) -> ApiResult<Vec<u8>> {
     STANDARD_NO_PAD
         .decode(trimmed)
         .or_else(|_| URL_SAFE_NO_PAD.decode(trimmed))
-        .map_err(|_| ApiError::invalid(format!("Invalid value at '{field}' (TYPE_BYTES): not valid base64.")))
+        .map_err(|_| {
+            ApiError::invalid(format!(
+                "Invalid value at '{field}' (TYPE_BYTES): not valid base64."
+            ))
+        })
 }
 
 pub fn b64url_nopad(data: &[u8]) -> String {
@@ -59,7 +79,9 @@ pub fn b64url_nopad(data: &[u8]) -> String {
 }
 
 pub fn b64url_nopad_decode(s: &str) -> Option<Vec<u8>> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).ok()
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .ok()
 }
 
 const CRC32C_TABLE: [u32; 256] = {
@@ -69,7 +91,11 @@ const CRC32C_TABLE: [u32; 256] = {
         let mut crc = i as u32;
         let mut bit = 0;
         while bit < 8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0x82F6_3B78 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0x82F6_3B78
+            } else {
+                crc >> 1
+            };
             bit += 1;
         }
         table[i] = crc;
@@ -119,8 +145,14 @@ mod tests {
 
     #[test]
     fn durations_parse_like_protobuf_json() {
-        assert_eq!(parse_duration("ttl", "3600s").unwrap(), TimeDelta::seconds(3600));
-        assert_eq!(parse_duration("ttl", "1.5s").unwrap(), TimeDelta::milliseconds(1500));
+        assert_eq!(
+            parse_duration("ttl", "3600s").unwrap(),
+            TimeDelta::seconds(3600)
+        );
+        assert_eq!(
+            parse_duration("ttl", "1.5s").unwrap(),
+            TimeDelta::milliseconds(1500)
+        );
         assert!(parse_duration("ttl", "1h").is_err());
         assert!(parse_duration("ttl", "s").is_err());
     }

@@ -25,7 +25,9 @@ impl ApiRequest {
         for raw in path.trim_start_matches('/').split('/') {
             let seg = percent_encoding::percent_decode_str(raw)
                 .decode_utf8()
-                .map_err(|_| ApiError::invalid("The request path is not valid UTF-8 after percent-decoding."))?;
+                .map_err(|_| {
+                    ApiError::invalid("The request path is not valid UTF-8 after percent-decoding.")
+                })?;
             segments.push(seg.into_owned());
         }
         let mut verb = None;
@@ -38,26 +40,39 @@ impl ApiRequest {
         let query = query
             .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
             .unwrap_or_default();
-        Ok(ApiRequest { method: method.to_owned(), segments, verb, query, body })
+        Ok(ApiRequest {
+            method: method.to_owned(),
+            segments,
+            verb,
+            query,
+            body,
+        })
     }
 
     /// The last value of a query parameter.
     pub fn param(&self, key: &str) -> Option<&str> {
-        self.query.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every value of a repeated query parameter (`keyTypes=A&keyTypes=B`).
     pub fn params(&self, key: &str) -> Vec<&str> {
-        self.query.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect()
+        self.query
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     pub fn int_param(&self, key: &str) -> ApiResult<Option<i64>> {
         match self.param(key) {
             None | Some("") => Ok(None),
-            Some(v) => v
-                .parse::<i64>()
-                .map(Some)
-                .map_err(|_| ApiError::invalid(format!("Invalid value at '{key}' (TYPE_INT32), \"{v}\""))),
+            Some(v) => v.parse::<i64>().map(Some).map_err(|_| {
+                ApiError::invalid(format!("Invalid value at '{key}' (TYPE_INT32), \"{v}\""))
+            }),
         }
     }
 
@@ -71,8 +86,13 @@ impl ApiRequest {
 
     /// The body as `T`; an empty body reads as `{}`.
     pub fn json<T: DeserializeOwned>(&self) -> ApiResult<T> {
-        let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &self.body };
-        serde_json::from_slice(body).map_err(|e| ApiError::invalid(format!("Invalid JSON payload received. {e}")))
+        let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &self.body
+        };
+        serde_json::from_slice(body)
+            .map_err(|e| ApiError::invalid(format!("Invalid JSON payload received. {e}")))
     }
 }
 
@@ -89,10 +109,22 @@ mod tests {
             Bytes::new(),
         )
         .unwrap();
-        assert_eq!(r.segments, ["v1", "projects", "-", "serviceAccounts", "a@p.iam.gserviceaccount.com"]);
+        assert_eq!(
+            r.segments,
+            [
+                "v1",
+                "projects",
+                "-",
+                "serviceAccounts",
+                "a@p.iam.gserviceaccount.com"
+            ]
+        );
         assert_eq!(r.verb.as_deref(), Some("getIamPolicy"));
         assert_eq!(r.params("keyTypes"), ["A", "B"]);
-        assert_eq!(r.int_param("options.requestedPolicyVersion").unwrap(), Some(3));
+        assert_eq!(
+            r.int_param("options.requestedPolicyVersion").unwrap(),
+            Some(3)
+        );
     }
 
     #[test]

@@ -37,7 +37,9 @@ impl BinaryServer {
             .expect("the gcp-test-server binary starts");
         let stdout = child.stdout.take().expect("piped stdout");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("read the first stdout line");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the first stdout line");
         let url = line
             .trim()
             .strip_prefix("listening on ")
@@ -56,7 +58,10 @@ impl Drop for BinaryServer {
 }
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 const PYTHON_HINT: &str = "run ./scripts/test.sh (it installs tests/requirements.txt into .venv)";
@@ -66,9 +71,16 @@ fn python() -> PathBuf {
         Some(venv) => PathBuf::from(venv).join("bin/python"),
         None => repo_root().join(".venv/bin/python"),
     };
-    assert!(python.exists(), "no Python interpreter at {}: {PYTHON_HINT}", python.display());
+    assert!(
+        python.exists(),
+        "no Python interpreter at {}: {PYTHON_HINT}",
+        python.display()
+    );
     let check = Command::new(&python)
-        .args(["-c", "import google.cloud.secretmanager, googleapiclient.discovery, google.auth"])
+        .args([
+            "-c",
+            "import google.cloud.secretmanager, googleapiclient.discovery, google.auth",
+        ])
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}: {PYTHON_HINT}", python.display()));
     assert!(
@@ -81,8 +93,14 @@ fn python() -> PathBuf {
 }
 
 fn run_python_script(script: &str, url: &str, project: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python").join(script);
-    let out = Command::new(python()).arg(&path).args([url, project]).output().expect("run the Python script");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/python")
+        .join(script);
+    let out = Command::new(python())
+        .arg(&path)
+        .args([url, project])
+        .output()
+        .expect("run the Python script");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success() && stdout.trim_end().ends_with("ok"),
@@ -101,12 +119,20 @@ struct Gcloud {
 
 impl Gcloud {
     fn new(url: &str, project: &str) -> Self {
-        let found = Command::new("gcloud").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status();
+        let found = Command::new("gcloud")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
         assert!(
             found.is_ok_and(|s| s.success()),
             "gcloud is not installed or does not run: install the Google Cloud CLI: apt-get install google-cloud-cli"
         );
-        Gcloud { url: format!("{url}/"), config: tempfile::tempdir().expect("temp dir"), project: project.to_owned() }
+        Gcloud {
+            url: format!("{url}/"),
+            config: tempfile::tempdir().expect("temp dir"),
+            project: project.to_owned(),
+        }
     }
 
     fn command(&self, args: &[&str]) -> Command {
@@ -121,7 +147,10 @@ impl Gcloud {
             .env("CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK", "true")
             .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER", &self.url)
             .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_IAM", &self.url)
-            .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER", &self.url)
+            .env(
+                "CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER",
+                &self.url,
+            )
             .stdin(Stdio::null());
         cmd
     }
@@ -139,16 +168,33 @@ impl Gcloud {
         if text.trim().is_empty() {
             return Value::Null;
         }
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("gcloud {} printed non-JSON ({e}): {text}", args.join(" ")))
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("gcloud {} printed non-JSON ({e}): {text}", args.join(" ")))
     }
 
     /// Runs a command that must succeed, feeding `stdin`, and returns stdout.
     fn with_stdin(&self, args: &[&str], stdin: &[u8]) -> String {
         use std::io::Write as _;
-        let mut child = self.command(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("run gcloud");
-        child.stdin.take().expect("stdin").write_all(stdin).expect("write stdin");
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run gcloud");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin)
+            .expect("write stdin");
         let out = child.wait_with_output().expect("gcloud finishes");
-        assert!(out.status.success(), "gcloud {} failed:\n{}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "gcloud {} failed:\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 }
@@ -166,24 +212,44 @@ struct Api {
 
 impl Api {
     fn new(server: &ServerHandle) -> Self {
-        let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().expect("client");
-        Api { base: server.url(), http }
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .expect("client");
+        Api {
+            base: server.url(),
+            http,
+        }
     }
 
     async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        self.try_call(method, path, body).await.unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+        self.try_call(method, path, body)
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
     }
 
-    async fn try_call(&self, method: &str, path: &str, body: Option<Value>) -> Result<(u16, Value), reqwest::Error> {
+    async fn try_call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(u16, Value), reqwest::Error> {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth("any-token-is-fine");
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth("any-token-is-fine");
         if let Some(b) = body {
             req = req.json(&b);
         }
         let resp = req.send().await?;
         let status = resp.status().as_u16();
         let text = resp.text().await?;
-        let value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).expect("JSON body") };
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).expect("JSON body")
+        };
         Ok((status, value))
     }
 
@@ -194,11 +260,21 @@ impl Api {
     }
 
     /// Asserts the standard error body and returns its message.
-    async fn err(&self, method: &str, path: &str, body: Option<Value>, code: u16, status: &str) -> String {
+    async fn err(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        code: u16,
+        status: &str,
+    ) -> String {
         let (got, v) = self.call(method, path, body).await;
         assert_eq!(got, code, "{method} {path}: {v}");
         assert_error_shape(&v, code, status);
-        v["error"]["message"].as_str().unwrap_or_default().to_owned()
+        v["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 }
 
@@ -207,7 +283,11 @@ fn assert_error_shape(v: &Value, code: u16, status: &str) {
     assert_eq!(e["code"], json!(code), "{v}");
     assert_eq!(e["status"], json!(status), "{v}");
     assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
-    assert_eq!(v.as_object().map(|o| o.len()), Some(1), "only `error` at the top: {v}");
+    assert_eq!(
+        v.as_object().map(|o| o.len()),
+        Some(1),
+        "only `error` at the top: {v}"
+    );
 }
 
 fn b64(data: &[u8]) -> String {
@@ -216,7 +296,12 @@ fn b64(data: &[u8]) -> String {
 }
 
 async fn create_secret(api: &Api, project: &str, id: &str) -> Value {
-    api.ok("POST", &format!("/v1/projects/{project}/secrets?secretId={id}"), Some(json!({"replication": {"automatic": {}}}))).await
+    api.ok(
+        "POST",
+        &format!("/v1/projects/{project}/secrets?secretId={id}"),
+        Some(json!({"replication": {"automatic": {}}})),
+    )
+    .await
 }
 
 async fn add_version(api: &Api, project: &str, id: &str, data: &[u8]) -> Value {
@@ -238,65 +323,196 @@ fn gcloud_drives_the_server() {
     let g = Gcloud::new(&server.url, project);
 
     // Secrets and versions.
-    g.with_stdin(&["secrets", "create", "db-password", "--data-file=-", "--labels=env=prod"], b"s3cr3t-v1");
-    g.json(&["secrets", "create", "api-token", "--replication-policy=user-managed", "--locations=europe-west1,us-east1"]);
+    g.with_stdin(
+        &[
+            "secrets",
+            "create",
+            "db-password",
+            "--data-file=-",
+            "--labels=env=prod",
+        ],
+        b"s3cr3t-v1",
+    );
+    g.json(&[
+        "secrets",
+        "create",
+        "api-token",
+        "--replication-policy=user-managed",
+        "--locations=europe-west1,us-east1",
+    ]);
     let payload_file = tempfile::NamedTempFile::new().expect("temp file");
     std::fs::write(payload_file.path(), b"s3cr3t-v2 \xe2\x9c\x93").expect("write payload");
     let path = payload_file.path().to_str().expect("utf-8 path");
-    let added = g.json(&["secrets", "versions", "add", "db-password", &format!("--data-file={path}")]);
+    let added = g.json(&[
+        "secrets",
+        "versions",
+        "add",
+        "db-password",
+        &format!("--data-file={path}"),
+    ]);
     assert_eq!(added["state"], "ENABLED");
-    assert!(added["name"].as_str().unwrap().ends_with("/secrets/db-password/versions/2"), "{added}");
+    assert!(
+        added["name"]
+            .as_str()
+            .unwrap()
+            .ends_with("/secrets/db-password/versions/2"),
+        "{added}"
+    );
 
     let secrets = g.json(&["secrets", "list"]);
-    let names: Vec<&str> = secrets.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = secrets
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names.len(), 2, "{secrets}");
-    assert!(names.iter().all(|n| n.starts_with("projects/") && !n.contains(project)), "names carry the project number: {names:?}");
+    assert!(
+        names
+            .iter()
+            .all(|n| n.starts_with("projects/") && !n.contains(project)),
+        "names carry the project number: {names:?}"
+    );
     let described = g.json(&["secrets", "describe", "api-token"]);
-    assert_eq!(described["replication"]["userManaged"]["replicas"][1]["location"], "us-east1");
+    assert_eq!(
+        described["replication"]["userManaged"]["replicas"][1]["location"],
+        "us-east1"
+    );
 
     let versions = g.json(&["secrets", "versions", "list", "db-password"]);
     assert_eq!(versions.as_array().unwrap().len(), 2, "{versions}");
-    let latest = g.json(&["secrets", "versions", "access", "latest", "--secret=db-password"]);
+    let latest = g.json(&[
+        "secrets",
+        "versions",
+        "access",
+        "latest",
+        "--secret=db-password",
+    ]);
     let data = latest["payload"]["data"].as_str().unwrap();
     assert_eq!(data, b64("s3cr3t-v2 ✓".as_bytes()), "the value round-trips");
     let first = g.json(&["secrets", "versions", "access", "1", "--secret=db-password"]);
-    assert_eq!(first["payload"]["data"], b64(b"s3cr3t-v1"), "the value given on stdin round-trips");
-    g.json(&["secrets", "versions", "disable", "2", "--secret=db-password"]);
-    let latest = g.json(&["secrets", "versions", "access", "latest", "--secret=db-password"]);
-    assert!(latest["name"].as_str().unwrap().ends_with("/versions/1"), "latest skips the disabled version: {latest}");
+    assert_eq!(
+        first["payload"]["data"],
+        b64(b"s3cr3t-v1"),
+        "the value given on stdin round-trips"
+    );
+    g.json(&[
+        "secrets",
+        "versions",
+        "disable",
+        "2",
+        "--secret=db-password",
+    ]);
+    let latest = g.json(&[
+        "secrets",
+        "versions",
+        "access",
+        "latest",
+        "--secret=db-password",
+    ]);
+    assert!(
+        latest["name"].as_str().unwrap().ends_with("/versions/1"),
+        "latest skips the disabled version: {latest}"
+    );
 
     // Secret IAM.
-    g.json(&["secrets", "add-iam-policy-binding", "db-password", "--member=serviceAccount:app@gcloud-proj.iam.gserviceaccount.com", "--role=roles/secretmanager.secretAccessor"]);
+    g.json(&[
+        "secrets",
+        "add-iam-policy-binding",
+        "db-password",
+        "--member=serviceAccount:app@gcloud-proj.iam.gserviceaccount.com",
+        "--role=roles/secretmanager.secretAccessor",
+    ]);
     let policy = g.json(&["secrets", "get-iam-policy", "db-password"]);
-    assert_eq!(policy["bindings"][0]["role"], "roles/secretmanager.secretAccessor", "{policy}");
-    assert_eq!(policy["bindings"][0]["members"][0], "serviceAccount:app@gcloud-proj.iam.gserviceaccount.com");
+    assert_eq!(
+        policy["bindings"][0]["role"], "roles/secretmanager.secretAccessor",
+        "{policy}"
+    );
+    assert_eq!(
+        policy["bindings"][0]["members"][0],
+        "serviceAccount:app@gcloud-proj.iam.gserviceaccount.com"
+    );
 
     // Service accounts and keys.
-    let sa = g.json(&["iam", "service-accounts", "create", "deploy-bot", "--display-name=Deploy bot"]);
+    let sa = g.json(&[
+        "iam",
+        "service-accounts",
+        "create",
+        "deploy-bot",
+        "--display-name=Deploy bot",
+    ]);
     let email = "deploy-bot@gcloud-proj.iam.gserviceaccount.com";
     assert_eq!(sa["email"], email);
-    g.json(&["iam", "service-accounts", "create", "ci-runner", "--description=agency CI"]);
+    g.json(&[
+        "iam",
+        "service-accounts",
+        "create",
+        "ci-runner",
+        "--description=agency CI",
+    ]);
     let accounts = g.json(&["iam", "service-accounts", "list"]);
     assert_eq!(accounts.as_array().unwrap().len(), 2, "{accounts}");
     let key_dir = tempfile::tempdir().unwrap();
     let key_file = key_dir.path().join("key.json");
-    g.json(&["iam", "service-accounts", "keys", "create", key_file.to_str().unwrap(), &format!("--iam-account={email}")]);
-    let key: Value = serde_json::from_slice(&std::fs::read(&key_file).expect("gcloud wrote the key file")).expect("key file is JSON");
+    g.json(&[
+        "iam",
+        "service-accounts",
+        "keys",
+        "create",
+        key_file.to_str().unwrap(),
+        &format!("--iam-account={email}"),
+    ]);
+    let key: Value =
+        serde_json::from_slice(&std::fs::read(&key_file).expect("gcloud wrote the key file"))
+            .expect("key file is JSON");
     assert_eq!(key["type"], "service_account");
     assert_eq!(key["client_email"], email);
-    let keys = g.json(&["iam", "service-accounts", "keys", "list", &format!("--iam-account={email}"), "--managed-by=user"]);
+    let keys = g.json(&[
+        "iam",
+        "service-accounts",
+        "keys",
+        "list",
+        &format!("--iam-account={email}"),
+        "--managed-by=user",
+    ]);
     let keys = keys.as_array().unwrap();
     assert_eq!(keys.len(), 1);
-    assert!(keys[0]["name"].as_str().unwrap().ends_with(key["private_key_id"].as_str().unwrap()));
+    assert!(keys[0]["name"]
+        .as_str()
+        .unwrap()
+        .ends_with(key["private_key_id"].as_str().unwrap()));
     assert_eq!(keys[0]["keyType"], "USER_MANAGED");
-    let system = g.json(&["iam", "service-accounts", "keys", "list", &format!("--iam-account={email}"), "--managed-by=system"]);
+    let system = g.json(&[
+        "iam",
+        "service-accounts",
+        "keys",
+        "list",
+        &format!("--iam-account={email}"),
+        "--managed-by=system",
+    ]);
     assert_eq!(system, json!([]));
-    g.json(&["iam", "service-accounts", "add-iam-policy-binding", email, "--member=user:lead@agency.example", "--role=roles/iam.serviceAccountTokenCreator"]);
+    g.json(&[
+        "iam",
+        "service-accounts",
+        "add-iam-policy-binding",
+        email,
+        "--member=user:lead@agency.example",
+        "--role=roles/iam.serviceAccountTokenCreator",
+    ]);
     let sa_policy = g.json(&["iam", "service-accounts", "get-iam-policy", email]);
-    assert_eq!(sa_policy["bindings"][0]["role"], "roles/iam.serviceAccountTokenCreator");
+    assert_eq!(
+        sa_policy["bindings"][0]["role"],
+        "roles/iam.serviceAccountTokenCreator"
+    );
 
     // Project IAM, one binding with a condition.
-    g.json(&["projects", "add-iam-policy-binding", project, "--member=user:lead@agency.example", "--role=roles/viewer"]);
+    g.json(&[
+        "projects",
+        "add-iam-policy-binding",
+        project,
+        "--member=user:lead@agency.example",
+        "--role=roles/viewer",
+    ]);
     g.json(&[
         "projects",
         "add-iam-policy-binding",
@@ -309,7 +525,10 @@ fn gcloud_drives_the_server() {
     assert_eq!(policy["version"], 3, "{policy}");
     let bindings = policy["bindings"].as_array().unwrap();
     assert_eq!(bindings.len(), 2, "{policy}");
-    let cond = bindings.iter().find(|b| b.get("condition").is_some()).expect("the conditional binding");
+    let cond = bindings
+        .iter()
+        .find(|b| b.get("condition").is_some())
+        .expect("the conditional binding");
     assert_eq!(cond["condition"]["title"], "adoption-period");
     assert_eq!(cond["members"], json!(["group:ops@agency.example"]));
     let described = g.json(&["projects", "describe", project]);
@@ -351,7 +570,15 @@ async fn secret_lists_page_like_google() {
         let page = api.ok("GET", &path, None).await;
         let secrets = page["secrets"].as_array().unwrap();
         sizes.push(secrets.len());
-        names.extend(secrets.iter().map(|s| s["name"].as_str().unwrap().rsplit('/').next().unwrap().to_owned()));
+        names.extend(secrets.iter().map(|s| {
+            s["name"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_owned()
+        }));
         assert_eq!(page["totalSize"], 7);
         match page.get("nextPageToken") {
             Some(t) => token = Some(t.as_str().unwrap().to_owned()),
@@ -359,29 +586,82 @@ async fn secret_lists_page_like_google() {
         }
     }
     assert_eq!(sizes, [3, 3, 1]);
-    assert_eq!(names, ["s6", "s5", "s4", "s3", "s2", "s1", "s0"], "newest first");
+    assert_eq!(
+        names,
+        ["s6", "s5", "s4", "s3", "s2", "s1", "s0"],
+        "newest first"
+    );
     // 0 and absent mean the default page size (everything here).
-    for path in ["/v1/projects/paging/secrets?pageSize=0", "/v1/projects/paging/secrets"] {
+    for path in [
+        "/v1/projects/paging/secrets?pageSize=0",
+        "/v1/projects/paging/secrets",
+    ] {
         let all = api.ok("GET", path, None).await;
         assert_eq!(all["secrets"].as_array().unwrap().len(), 7);
-        assert!(all.get("nextPageToken").is_none(), "no token on the last page: {all}");
+        assert!(
+            all.get("nextPageToken").is_none(),
+            "no token on the last page: {all}"
+        );
     }
-    api.err("GET", "/v1/projects/paging/secrets?pageToken=not-a-token", None, 400, "INVALID_ARGUMENT").await;
-    api.err("GET", "/v1/projects/paging/secrets?pageSize=-1", None, 400, "INVALID_ARGUMENT").await;
-    api.err("GET", "/v1/projects/paging/secrets?pageSize=abc", None, 400, "INVALID_ARGUMENT").await;
+    api.err(
+        "GET",
+        "/v1/projects/paging/secrets?pageToken=not-a-token",
+        None,
+        400,
+        "INVALID_ARGUMENT",
+    )
+    .await;
+    api.err(
+        "GET",
+        "/v1/projects/paging/secrets?pageSize=-1",
+        None,
+        400,
+        "INVALID_ARGUMENT",
+    )
+    .await;
+    api.err(
+        "GET",
+        "/v1/projects/paging/secrets?pageSize=abc",
+        None,
+        400,
+        "INVALID_ARGUMENT",
+    )
+    .await;
     // A token from one list is refused by another.
-    let page = api.ok("GET", "/v1/projects/paging/secrets?pageSize=2", None).await;
+    let page = api
+        .ok("GET", "/v1/projects/paging/secrets?pageSize=2", None)
+        .await;
     let t = page["nextPageToken"].as_str().unwrap();
-    api.err("GET", &format!("/v1/projects/other/secrets?pageToken={t}"), None, 400, "INVALID_ARGUMENT").await;
+    api.err(
+        "GET",
+        &format!("/v1/projects/other/secrets?pageToken={t}"),
+        None,
+        400,
+        "INVALID_ARGUMENT",
+    )
+    .await;
 
     // Service accounts: IAM's default page is 20.
     for i in 0..23 {
-        api.ok("POST", "/v1/projects/paging/serviceAccounts", Some(json!({"accountId": format!("robot-{i:02}")}))).await;
+        api.ok(
+            "POST",
+            "/v1/projects/paging/serviceAccounts",
+            Some(json!({"accountId": format!("robot-{i:02}")})),
+        )
+        .await;
     }
-    let first = api.ok("GET", "/v1/projects/paging/serviceAccounts", None).await;
+    let first = api
+        .ok("GET", "/v1/projects/paging/serviceAccounts", None)
+        .await;
     assert_eq!(first["accounts"].as_array().unwrap().len(), 20);
     let t = first["nextPageToken"].as_str().unwrap();
-    let second = api.ok("GET", &format!("/v1/projects/paging/serviceAccounts?pageToken={t}"), None).await;
+    let second = api
+        .ok(
+            "GET",
+            &format!("/v1/projects/paging/serviceAccounts?pageToken={t}"),
+            None,
+        )
+        .await;
     assert_eq!(second["accounts"].as_array().unwrap().len(), 3);
     assert!(second.get("nextPageToken").is_none());
 }
@@ -390,31 +670,78 @@ async fn secret_lists_page_like_google() {
 async fn stale_etags_are_refused_with_409_aborted() {
     let server = in_process();
     let api = Api::new(&server);
-    let empty = api.ok("POST", "/v3/projects/etags:getIamPolicy", Some(json!({}))).await;
+    let empty = api
+        .ok("POST", "/v3/projects/etags:getIamPolicy", Some(json!({})))
+        .await;
     let e0 = empty["etag"].as_str().unwrap().to_owned();
     let policy = json!({"bindings": [{"role": "roles/viewer", "members": ["user:a@x.example"]}], "etag": e0});
-    let written = api.ok("POST", "/v3/projects/etags:setIamPolicy", Some(json!({"policy": policy}))).await;
+    let written = api
+        .ok(
+            "POST",
+            "/v3/projects/etags:setIamPolicy",
+            Some(json!({"policy": policy})),
+        )
+        .await;
     let e1 = written["etag"].as_str().unwrap().to_owned();
     assert_ne!(e0, e1, "every write changes the etag");
     assert!(base64_ok(&e1), "etags are base64: {e1}");
-    api.err("POST", "/v3/projects/etags:setIamPolicy", Some(json!({"policy": policy})), 409, "ABORTED").await;
+    api.err(
+        "POST",
+        "/v3/projects/etags:setIamPolicy",
+        Some(json!({"policy": policy})),
+        409,
+        "ABORTED",
+    )
+    .await;
     // v1 and v3 share the policy; a write through v1 makes the v3 etag stale too.
     let again = json!({"policy": {"bindings": [], "etag": e1}});
-    let e2 = api.ok("POST", "/v1/projects/etags:setIamPolicy", Some(again.clone())).await["etag"].as_str().unwrap().to_owned();
+    let e2 = api
+        .ok(
+            "POST",
+            "/v1/projects/etags:setIamPolicy",
+            Some(again.clone()),
+        )
+        .await["etag"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_ne!(e1, e2);
-    api.err("POST", "/v3/projects/etags:setIamPolicy", Some(again), 409, "ABORTED").await;
+    api.err(
+        "POST",
+        "/v3/projects/etags:setIamPolicy",
+        Some(again),
+        409,
+        "ABORTED",
+    )
+    .await;
 
     // Secret Manager: deleting with a stale etag.
     let s = create_secret(&api, "etags", "guarded").await;
     let patched = api
-        .ok("PATCH", "/v1/projects/etags/secrets/guarded?updateMask=labels", Some(json!({"labels": {"a": "b"}, "etag": s["etag"]})))
+        .ok(
+            "PATCH",
+            "/v1/projects/etags/secrets/guarded?updateMask=labels",
+            Some(json!({"labels": {"a": "b"}, "etag": s["etag"]})),
+        )
         .await;
     assert_ne!(patched["etag"], s["etag"]);
     let stale = s["etag"].as_str().unwrap();
     let q: String = url_encode(stale);
-    api.err("DELETE", &format!("/v1/projects/etags/secrets/guarded?etag={q}"), None, 409, "ABORTED").await;
+    api.err(
+        "DELETE",
+        &format!("/v1/projects/etags/secrets/guarded?etag={q}"),
+        None,
+        409,
+        "ABORTED",
+    )
+    .await;
     let fresh = url_encode(patched["etag"].as_str().unwrap());
-    api.ok("DELETE", &format!("/v1/projects/etags/secrets/guarded?etag={fresh}"), None).await;
+    api.ok(
+        "DELETE",
+        &format!("/v1/projects/etags/secrets/guarded?etag={fresh}"),
+        None,
+    )
+    .await;
 }
 
 fn base64_ok(s: &str) -> bool {
@@ -423,7 +750,15 @@ fn base64_ok(s: &str) -> bool {
 }
 
 fn url_encode(s: &str) -> String {
-    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -432,20 +767,51 @@ async fn payload_checksums_are_verified() {
     let api = Api::new(&server);
     create_secret(&api, "crc", "s").await;
     let msg = api
-        .err("POST", "/v1/projects/crc/secrets/s:addVersion", Some(json!({"payload": {"data": b64(b"abc"), "dataCrc32c": "1"}})), 400, "INVALID_ARGUMENT")
+        .err(
+            "POST",
+            "/v1/projects/crc/secrets/s:addVersion",
+            Some(json!({"payload": {"data": b64(b"abc"), "dataCrc32c": "1"}})),
+            400,
+            "INVALID_ARGUMENT",
+        )
         .await;
     assert!(msg.to_lowercase().contains("crc32c"), "{msg}");
     // Without a checksum the server computes one and says the client gave none.
-    let v = api.ok("POST", "/v1/projects/crc/secrets/s:addVersion", Some(json!({"payload": {"data": b64(b"abc")}}))).await;
+    let v = api
+        .ok(
+            "POST",
+            "/v1/projects/crc/secrets/s:addVersion",
+            Some(json!({"payload": {"data": b64(b"abc")}})),
+        )
+        .await;
     assert!(v.get("clientSpecifiedPayloadChecksum").is_none(), "{v}");
-    let got = api.ok("GET", "/v1/projects/crc/secrets/s/versions/1:access", None).await;
-    assert_eq!(got["payload"]["dataCrc32c"], "910901175", "CRC32C(\"abc\") as an int64 string");
+    let got = api
+        .ok("GET", "/v1/projects/crc/secrets/s/versions/1:access", None)
+        .await;
+    assert_eq!(
+        got["payload"]["dataCrc32c"], "910901175",
+        "CRC32C(\"abc\") as an int64 string"
+    );
     let v = add_version(&api, "crc", "s", b"abc").await;
     assert_eq!(v["clientSpecifiedPayloadChecksum"], true);
     // Oversized payloads and bad base64 are refused.
     let big = vec![b'x'; 64 * 1024 + 1];
-    api.err("POST", "/v1/projects/crc/secrets/s:addVersion", Some(json!({"payload": {"data": b64(&big)}})), 400, "INVALID_ARGUMENT").await;
-    api.err("POST", "/v1/projects/crc/secrets/s:addVersion", Some(json!({"payload": {"data": "***"}})), 400, "INVALID_ARGUMENT").await;
+    api.err(
+        "POST",
+        "/v1/projects/crc/secrets/s:addVersion",
+        Some(json!({"payload": {"data": b64(&big)}})),
+        400,
+        "INVALID_ARGUMENT",
+    )
+    .await;
+    api.err(
+        "POST",
+        "/v1/projects/crc/secrets/s:addVersion",
+        Some(json!({"payload": {"data": "***"}})),
+        400,
+        "INVALID_ARGUMENT",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -453,39 +819,91 @@ async fn latest_and_version_states() {
     let server = in_process();
     let api = Api::new(&server);
     create_secret(&api, "states", "s").await;
-    api.err("GET", "/v1/projects/states/secrets/s/versions/latest:access", None, 404, "NOT_FOUND").await;
+    api.err(
+        "GET",
+        "/v1/projects/states/secrets/s/versions/latest:access",
+        None,
+        404,
+        "NOT_FOUND",
+    )
+    .await;
     for v in [b"one".as_slice(), b"two", b"three"] {
         add_version(&api, "states", "s", v).await;
     }
     let base = "/v1/projects/states/secrets/s/versions";
     let access = |v: &str| format!("{base}/{v}:access");
-    assert_eq!(api.ok("GET", &access("latest"), None).await["payload"]["data"], b64(b"three"));
-    api.ok("POST", &format!("{base}/3:disable"), Some(json!({}))).await;
+    assert_eq!(
+        api.ok("GET", &access("latest"), None).await["payload"]["data"],
+        b64(b"three")
+    );
+    api.ok("POST", &format!("{base}/3:disable"), Some(json!({})))
+        .await;
     let latest = api.ok("GET", &access("latest"), None).await;
-    assert_eq!(latest["payload"]["data"], b64(b"two"), "latest is the newest ENABLED version");
+    assert_eq!(
+        latest["payload"]["data"],
+        b64(b"two"),
+        "latest is the newest ENABLED version"
+    );
     assert!(latest["name"].as_str().unwrap().ends_with("/versions/2"));
-    api.err("GET", &access("3"), None, 400, "FAILED_PRECONDITION").await;
+    api.err("GET", &access("3"), None, 400, "FAILED_PRECONDITION")
+        .await;
 
-    let destroyed = api.ok("POST", &format!("{base}/2:destroy"), Some(json!({}))).await;
+    let destroyed = api
+        .ok("POST", &format!("{base}/2:destroy"), Some(json!({})))
+        .await;
     assert_eq!(destroyed["state"], "DESTROYED");
     assert!(destroyed["destroyTime"].as_str().unwrap().ends_with('Z'));
-    api.err("GET", &access("2"), None, 400, "FAILED_PRECONDITION").await;
-    api.err("POST", &format!("{base}/2:enable"), Some(json!({})), 400, "FAILED_PRECONDITION").await;
-    assert_eq!(api.ok("GET", &access("latest"), None).await["payload"]["data"], b64(b"one"));
+    api.err("GET", &access("2"), None, 400, "FAILED_PRECONDITION")
+        .await;
+    api.err(
+        "POST",
+        &format!("{base}/2:enable"),
+        Some(json!({})),
+        400,
+        "FAILED_PRECONDITION",
+    )
+    .await;
+    assert_eq!(
+        api.ok("GET", &access("latest"), None).await["payload"]["data"],
+        b64(b"one")
+    );
     let got = api.ok("GET", &format!("{base}/2"), None).await;
-    assert_eq!(got["state"], "DESTROYED", "a destroyed version keeps its metadata");
+    assert_eq!(
+        got["state"], "DESTROYED",
+        "a destroyed version keeps its metadata"
+    );
 
     // Version etags guard state changes.
     let v1 = api.ok("GET", &format!("{base}/1"), None).await;
-    api.err("POST", &format!("{base}/1:disable"), Some(json!({"etag": "\"stale\""})), 409, "ABORTED").await;
-    api.ok("POST", &format!("{base}/1:disable"), Some(json!({"etag": v1["etag"]}))).await;
-    api.err("GET", &access("latest"), None, 404, "NOT_FOUND").await;
+    api.err(
+        "POST",
+        &format!("{base}/1:disable"),
+        Some(json!({"etag": "\"stale\""})),
+        409,
+        "ABORTED",
+    )
+    .await;
+    api.ok(
+        "POST",
+        &format!("{base}/1:disable"),
+        Some(json!({"etag": v1["etag"]})),
+    )
+    .await;
+    api.err("GET", &access("latest"), None, 404, "NOT_FOUND")
+        .await;
 
     // Listing shows every state, newest first; the filter narrows it.
     let list = api.ok("GET", base, None).await;
-    let states: Vec<&str> = list["versions"].as_array().unwrap().iter().map(|v| v["state"].as_str().unwrap()).collect();
+    let states: Vec<&str> = list["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["state"].as_str().unwrap())
+        .collect();
     assert_eq!(states, ["DISABLED", "DESTROYED", "DISABLED"]);
-    let filtered = api.ok("GET", &format!("{base}?filter=state%3ADESTROYED"), None).await;
+    let filtered = api
+        .ok("GET", &format!("{base}?filter=state%3ADESTROYED"), None)
+        .await;
     assert_eq!(filtered["versions"].as_array().unwrap().len(), 1);
     // Version numbers are never reused.
     let v4 = add_version(&api, "states", "s", b"four").await;
@@ -496,10 +914,17 @@ async fn latest_and_version_states() {
 async fn key_types_filter_and_admin_seeding() {
     let server = in_process();
     let api = Api::new(&server);
-    api.ok("POST", "/v1/projects/keys-proj/serviceAccounts", Some(json!({"accountId": "deployer"}))).await;
+    api.ok(
+        "POST",
+        "/v1/projects/keys-proj/serviceAccounts",
+        Some(json!({"accountId": "deployer"})),
+    )
+    .await;
     let email = "deployer@keys-proj.iam.gserviceaccount.com";
     let sa_path = format!("/v1/projects/-/serviceAccounts/{email}");
-    let user_key = api.ok("POST", &format!("{sa_path}/keys"), Some(json!({}))).await;
+    let user_key = api
+        .ok("POST", &format!("{sa_path}/keys"), Some(json!({})))
+        .await;
     let seeded = api
         .ok(
             "POST",
@@ -511,45 +936,138 @@ async fn key_types_filter_and_admin_seeding() {
         )
         .await;
     assert_eq!(seeded["systemManagedKeys"][0]["keyType"], "SYSTEM_MANAGED");
-    assert_eq!(seeded["systemManagedKeys"][0]["validBeforeTime"], "2025-01-15T00:00:00Z");
+    assert_eq!(
+        seeded["systemManagedKeys"][0]["validBeforeTime"],
+        "2025-01-15T00:00:00Z"
+    );
     let list = |q: &'static str| {
         let api = &api;
         let path = format!("{sa_path}/keys{q}");
         async move {
             let v = api.ok("GET", &path, None).await;
-            v["keys"].as_array().unwrap().iter().map(|k| k["keyType"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+            v["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k["keyType"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
         }
     };
     assert_eq!(list("").await, ["USER_MANAGED", "SYSTEM_MANAGED"]);
     assert_eq!(list("?keyTypes=USER_MANAGED").await, ["USER_MANAGED"]);
     assert_eq!(list("?keyTypes=SYSTEM_MANAGED").await, ["SYSTEM_MANAGED"]);
-    assert_eq!(list("?keyTypes=USER_MANAGED&keyTypes=SYSTEM_MANAGED").await, ["USER_MANAGED", "SYSTEM_MANAGED"]);
-    api.err("GET", &format!("{sa_path}/keys?keyTypes=KEY_TYPE_UNSPECIFIED"), None, 400, "INVALID_ARGUMENT").await;
-    let key = api.ok("GET", &format!("/v1/{}", user_key["name"].as_str().unwrap()), None).await;
-    assert_eq!(key["validAfterTime"], "2020-02-03T04:05:06Z", "back-dated by the admin seed");
+    assert_eq!(
+        list("?keyTypes=USER_MANAGED&keyTypes=SYSTEM_MANAGED").await,
+        ["USER_MANAGED", "SYSTEM_MANAGED"]
+    );
+    api.err(
+        "GET",
+        &format!("{sa_path}/keys?keyTypes=KEY_TYPE_UNSPECIFIED"),
+        None,
+        400,
+        "INVALID_ARGUMENT",
+    )
+    .await;
+    let key = api
+        .ok(
+            "GET",
+            &format!("/v1/{}", user_key["name"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(
+        key["validAfterTime"], "2020-02-03T04:05:06Z",
+        "back-dated by the admin seed"
+    );
     assert!(key.get("privateKeyData").is_none());
     // System-managed keys cannot be deleted by users.
     let sys_name = seeded["systemManagedKeys"][0]["name"].as_str().unwrap();
-    api.err("DELETE", &format!("/v1/{sys_name}"), None, 400, "FAILED_PRECONDITION").await;
+    api.err(
+        "DELETE",
+        &format!("/v1/{sys_name}"),
+        None,
+        400,
+        "FAILED_PRECONDITION",
+    )
+    .await;
     // The account is found by unique id too, and not under another project.
     let sa = api.ok("GET", &sa_path, None).await;
-    api.ok("GET", &format!("/v1/projects/-/serviceAccounts/{}", sa["uniqueId"].as_str().unwrap()), None).await;
-    api.err("GET", &format!("/v1/projects/elsewhere/serviceAccounts/{email}"), None, 404, "NOT_FOUND").await;
+    api.ok(
+        "GET",
+        &format!(
+            "/v1/projects/-/serviceAccounts/{}",
+            sa["uniqueId"].as_str().unwrap()
+        ),
+        None,
+    )
+    .await;
+    api.err(
+        "GET",
+        &format!("/v1/projects/elsewhere/serviceAccounts/{email}"),
+        None,
+        404,
+        "NOT_FOUND",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn errors_use_the_standard_body() {
     let server = in_process();
     let api = Api::new(&server);
-    api.err("GET", "/v1/projects/e/secrets/missing", None, 404, "NOT_FOUND").await;
-    api.err("GET", "/v9/nothing/here", None, 404, "NOT_FOUND").await;
-    api.err("POST", "/v1/projects/e/secrets?secretId=bad%20id", Some(json!({"replication": {"automatic": {}}})), 400, "INVALID_ARGUMENT").await;
-    api.err("POST", "/v1/projects/e/secrets?secretId=norep", Some(json!({})), 400, "INVALID_ARGUMENT").await;
+    api.err(
+        "GET",
+        "/v1/projects/e/secrets/missing",
+        None,
+        404,
+        "NOT_FOUND",
+    )
+    .await;
+    api.err("GET", "/v9/nothing/here", None, 404, "NOT_FOUND")
+        .await;
+    api.err(
+        "POST",
+        "/v1/projects/e/secrets?secretId=bad%20id",
+        Some(json!({"replication": {"automatic": {}}})),
+        400,
+        "INVALID_ARGUMENT",
+    )
+    .await;
+    api.err(
+        "POST",
+        "/v1/projects/e/secrets?secretId=norep",
+        Some(json!({})),
+        400,
+        "INVALID_ARGUMENT",
+    )
+    .await;
     create_secret(&api, "e", "dup").await;
-    api.err("POST", "/v1/projects/e/secrets?secretId=dup", Some(json!({"replication": {"automatic": {}}})), 409, "ALREADY_EXISTS").await;
-    api.err("PATCH", "/v1/projects/e/secrets/dup", Some(json!({"labels": {}})), 400, "INVALID_ARGUMENT").await;
-    api.err("GET", "/v3/projects/123456", None, 403, "PERMISSION_DENIED").await;
-    api.err("POST", "/v3/projects/e:setIamPolicy", Some(json!({"policy": {"bindings": [{"role": "roles/viewer", "members": ["nobody"]}]}})), 400, "INVALID_ARGUMENT").await;
+    api.err(
+        "POST",
+        "/v1/projects/e/secrets?secretId=dup",
+        Some(json!({"replication": {"automatic": {}}})),
+        409,
+        "ALREADY_EXISTS",
+    )
+    .await;
+    api.err(
+        "PATCH",
+        "/v1/projects/e/secrets/dup",
+        Some(json!({"labels": {}})),
+        400,
+        "INVALID_ARGUMENT",
+    )
+    .await;
+    api.err("GET", "/v3/projects/123456", None, 403, "PERMISSION_DENIED")
+        .await;
+    api.err(
+        "POST",
+        "/v3/projects/e:setIamPolicy",
+        Some(json!({"policy": {"bindings": [{"role": "roles/viewer", "members": ["nobody"]}]}})),
+        400,
+        "INVALID_ARGUMENT",
+    )
+    .await;
     // Bad JSON is a 400, not a crash.
     let resp = reqwest::Client::new()
         .post(format!("{}/v1/projects/e/secrets?secretId=x", server.url()))
@@ -561,7 +1079,11 @@ async fn errors_use_the_standard_body() {
     assert_eq!(resp.status().as_u16(), 400);
     assert_error_shape(&resp.json().await.unwrap(), 400, "INVALID_ARGUMENT");
     // No token at all is accepted too.
-    let resp = reqwest::Client::new().get(format!("{}/v1/projects/e/secrets", server.url())).send().await.unwrap();
+    let resp = reqwest::Client::new()
+        .get(format!("{}/v1/projects/e/secrets", server.url()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status().as_u16(), 200);
 }
 
@@ -579,9 +1101,16 @@ async fn projects_answer_by_id_and_number() {
     assert_eq!(v3["parent"], "organizations/77");
     let s = create_secret(&api, "numbered", "by-id").await;
     assert_eq!(s["name"], "projects/424242424242/secrets/by-id");
-    api.ok("GET", "/v1/projects/424242424242/secrets/by-id", None).await;
+    api.ok("GET", "/v1/projects/424242424242/secrets/by-id", None)
+        .await;
     add_version(&api, "424242424242", "by-id", b"v").await;
-    let t = api.ok("GET", "/v1/projects/numbered/secrets/by-id/versions/1", None).await;
+    let t = api
+        .ok(
+            "GET",
+            "/v1/projects/numbered/secrets/by-id/versions/1",
+            None,
+        )
+        .await;
     assert_eq!(t["name"], "projects/424242424242/secrets/by-id/versions/1");
     assert!(t["createTime"].as_str().unwrap().ends_with('Z'));
 }
@@ -598,24 +1127,74 @@ async fn secret_fields_round_trip() {
         "rotation": {"nextRotationTime": "2099-01-01T00:00:00Z", "rotationPeriod": "2592000s"},
         "ttl": "86400s",
     });
-    let s = api.ok("POST", "/v1/projects/fields/secrets?secretId=full", Some(body)).await;
-    assert_eq!(s["rotation"], json!({"nextRotationTime": "2099-01-01T00:00:00Z", "rotationPeriod": "2592000s"}));
+    let s = api
+        .ok(
+            "POST",
+            "/v1/projects/fields/secrets?secretId=full",
+            Some(body),
+        )
+        .await;
+    assert_eq!(
+        s["rotation"],
+        json!({"nextRotationTime": "2099-01-01T00:00:00Z", "rotationPeriod": "2592000s"})
+    );
     assert_eq!(s["topics"][0]["name"], "projects/fields/topics/rotation");
-    assert!(s["expireTime"].as_str().unwrap().ends_with('Z'), "ttl becomes expireTime: {s}");
+    assert!(
+        s["expireTime"].as_str().unwrap().ends_with('Z'),
+        "ttl becomes expireTime: {s}"
+    );
     assert!(s.get("ttl").is_none());
     assert_eq!(s["annotations"], json!({"owner": "agency"}));
     // Rotation needs a topic; the replication policy is immutable.
     api.err("POST", "/v1/projects/fields/secrets?secretId=rot", Some(json!({"replication": {"automatic": {}}, "rotation": {"nextRotationTime": "2099-01-01T00:00:00Z"}})), 400, "INVALID_ARGUMENT").await;
-    api.err("PATCH", "/v1/projects/fields/secrets/full?updateMask=replication", Some(json!({"replication": {"automatic": {}}})), 400, "INVALID_ARGUMENT").await;
-    let p = api.ok("PATCH", "/v1/projects/fields/secrets/full?updateMask=labels,annotations", Some(json!({"labels": {"env": "staging"}}))).await;
+    api.err(
+        "PATCH",
+        "/v1/projects/fields/secrets/full?updateMask=replication",
+        Some(json!({"replication": {"automatic": {}}})),
+        400,
+        "INVALID_ARGUMENT",
+    )
+    .await;
+    let p = api
+        .ok(
+            "PATCH",
+            "/v1/projects/fields/secrets/full?updateMask=labels,annotations",
+            Some(json!({"labels": {"env": "staging"}})),
+        )
+        .await;
     assert_eq!(p["labels"], json!({"env": "staging"}));
-    assert!(p.get("annotations").is_none(), "a masked field absent from the body is cleared");
-    let filtered = api.ok("GET", "/v1/projects/fields/secrets?filter=labels.env%3Dstaging", None).await;
+    assert!(
+        p.get("annotations").is_none(),
+        "a masked field absent from the body is cleared"
+    );
+    let filtered = api
+        .ok(
+            "GET",
+            "/v1/projects/fields/secrets?filter=labels.env%3Dstaging",
+            None,
+        )
+        .await;
     assert_eq!(filtered["secrets"].as_array().unwrap().len(), 1);
-    assert!(filtered.get("totalSize").is_none(), "totalSize is 0 (omitted) when filtering");
-    let none = api.ok("GET", "/v1/projects/fields/secrets?filter=labels.env%3Dprod", None).await;
+    assert!(
+        filtered.get("totalSize").is_none(),
+        "totalSize is 0 (omitted) when filtering"
+    );
+    let none = api
+        .ok(
+            "GET",
+            "/v1/projects/fields/secrets?filter=labels.env%3Dprod",
+            None,
+        )
+        .await;
     assert!(none.get("secrets").is_none());
-    api.err("GET", "/v1/projects/fields/secrets?filter=a%20OR%20b", None, 400, "INVALID_ARGUMENT").await;
+    api.err(
+        "GET",
+        "/v1/projects/fields/secrets?filter=a%20OR%20b",
+        None,
+        400,
+        "INVALID_ARGUMENT",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -623,14 +1202,27 @@ async fn fault_mode_is_deterministic_per_seed() {
     let server = in_process();
     let api = Api::new(&server);
     async fn outcomes(api: &Api, seed: u64) -> Vec<String> {
-        let (status, _) = api.call("POST", "/_admin/faults", Some(json!({"rate": 0.5, "seed": seed, "kinds": ["429", "503", "drop"]}))).await;
+        let (status, _) = api
+            .call(
+                "POST",
+                "/_admin/faults",
+                Some(json!({"rate": 0.5, "seed": seed, "kinds": ["429", "503", "drop"]})),
+            )
+            .await;
         assert_eq!(status, 200);
         let mut seen = Vec::new();
         for _ in 0..40 {
-            match api.try_call("GET", "/v1/projects/faults/secrets", None).await {
+            match api
+                .try_call("GET", "/v1/projects/faults/secrets", None)
+                .await
+            {
                 Ok((200, _)) => seen.push("ok".to_owned()),
                 Ok((code, body)) => {
-                    let status = if code == 429 { "RESOURCE_EXHAUSTED" } else { "UNAVAILABLE" };
+                    let status = if code == 429 {
+                        "RESOURCE_EXHAUSTED"
+                    } else {
+                        "UNAVAILABLE"
+                    };
                     assert_error_shape(&body, code, status);
                     seen.push(code.to_string());
                 }
@@ -648,18 +1240,50 @@ async fn fault_mode_is_deterministic_per_seed() {
         assert!(a.iter().any(|o| o == kind), "{kind} occurs in {a:?}");
     }
     // Admin routes are never faulted.
-    api.ok("POST", "/_admin/faults", Some(json!({"rate": 1.0, "seed": 1, "kinds": ["503"]}))).await;
+    api.ok(
+        "POST",
+        "/_admin/faults",
+        Some(json!({"rate": 1.0, "seed": 1, "kinds": ["503"]})),
+    )
+    .await;
     let counts = api.ok("GET", "/_admin/requests", None).await;
     assert_eq!(counts["total"], 120);
-    api.err("GET", "/v1/projects/faults/secrets", None, 503, "UNAVAILABLE").await;
+    api.err(
+        "GET",
+        "/v1/projects/faults/secrets",
+        None,
+        503,
+        "UNAVAILABLE",
+    )
+    .await;
     let state = api.ok("GET", "/_admin/faults", None).await;
     assert_eq!(state["injected"], 1);
     api.ok("DELETE", "/_admin/faults", None).await;
     api.ok("GET", "/v1/projects/faults/secrets", None).await;
-    api.err("POST", "/_admin/faults", Some(json!({"rate": 2.0})), 400, "INVALID_ARGUMENT").await;
+    api.err(
+        "POST",
+        "/_admin/faults",
+        Some(json!({"rate": 2.0})),
+        400,
+        "INVALID_ARGUMENT",
+    )
+    .await;
     // The library API does the same.
-    server.set_faults(Some(FaultConfig { rate: 1.0, seed: 3, kinds: vec![FaultKind::TooManyRequests] })).unwrap();
-    api.err("GET", "/v1/projects/faults/secrets", None, 429, "RESOURCE_EXHAUSTED").await;
+    server
+        .set_faults(Some(FaultConfig {
+            rate: 1.0,
+            seed: 3,
+            kinds: vec![FaultKind::TooManyRequests],
+        }))
+        .unwrap();
+    api.err(
+        "GET",
+        "/v1/projects/faults/secrets",
+        None,
+        429,
+        "RESOURCE_EXHAUSTED",
+    )
+    .await;
     server.set_faults(None).unwrap();
 }
 
@@ -683,7 +1307,14 @@ async fn requests_are_counted_per_route_and_reset() {
 
     api.ok("POST", "/_admin/reset", None).await;
     assert_eq!(api.ok("GET", "/_admin/requests", None).await["total"], 0);
-    api.err("GET", "/v1/projects/counts/secrets/a", None, 404, "NOT_FOUND").await;
+    api.err(
+        "GET",
+        "/v1/projects/counts/secrets/a",
+        None,
+        404,
+        "NOT_FOUND",
+    )
+    .await;
     server.reset();
     assert_eq!(server.request_counts().total, 0);
 }
