@@ -13,7 +13,7 @@ use crate::faults::FaultConfig;
 use crate::iam;
 use crate::server::Shared;
 use crate::store::{KeyType, Store};
-use crate::util::{now, parse_time};
+use crate::util::{now_to, parse_time};
 
 /// Answers one admin request with an HTTP status and a JSON body.
 pub fn handle(shared: &Shared, method: &str, path: &str, body: &[u8]) -> (u16, Value) {
@@ -183,7 +183,7 @@ fn seed(store: &mut Store, req: SeedRequest) -> ApiResult<Value> {
             .as_deref()
             .map(|t| parse_time("validAfterTime", t))
             .transpose()?
-            .unwrap_or_else(now);
+            .unwrap_or_else(|| now_to(0));
         let before = match k.valid_before_time.as_deref() {
             Some(t) => parse_time("validBeforeTime", t)?,
             None => after + iam::system_key_lifetime(),

@@ -1,7 +1,8 @@
 //! The subset of Google's list filter language (<https://google.aip.dev/160>) that
 //! Secret Manager documents for `secrets.list` and `versions.list`
 //! (<https://cloud.google.com/secret-manager/docs/filtering>): terms joined by spaces or
-//! `AND`, each `field:value` (has, case-insensitive; `*` means present), `field=value`,
+//! `AND`, each `field:value` (has, case-insensitive; `*` means present, a trailing `*`
+//! matches a prefix), `field=value`,
 //! or a comparison (`<`, `<=`, `>`, `>=`) on a timestamp field. `OR`, `NOT` and
 //! parentheses are refused with 400 INVALID_ARGUMENT rather than silently misread.
 
@@ -108,7 +109,10 @@ pub fn matches(terms: &[Term], lookup: impl Fn(&str) -> FieldValue) -> ApiResult
         let ok = match (lookup(&t.field), t.op) {
             (FieldValue::Missing, _) => false,
             (FieldValue::Text(_), Op::Has) if t.value == "*" => true,
-            (FieldValue::Text(v), Op::Has) => v.to_lowercase().contains(&t.value.to_lowercase()),
+            (FieldValue::Text(v), Op::Has) => match t.value.strip_suffix('*') {
+                Some(prefix) => v.to_lowercase().starts_with(&prefix.to_lowercase()),
+                None => v.to_lowercase().contains(&t.value.to_lowercase()),
+            },
             (FieldValue::Text(v), Op::Eq) => v == t.value,
             (FieldValue::Text(_), _) => {
                 return Err(ApiError::invalid(format!(

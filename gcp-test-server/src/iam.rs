@@ -16,7 +16,7 @@ use crate::error::{ApiError, ApiResult, Code};
 use crate::paging::{paginate, Limits};
 use crate::policy::{AuditConfigs, SetIamPolicyRequest};
 use crate::store::{Key, KeyType, ServiceAccount, Store};
-use crate::util::{b64, fmt_time, fnv64, now, splitmix64, Time};
+use crate::util::{b64, fmt_time, fnv64, now_to, splitmix64, Time};
 use crate::wire::ApiRequest;
 
 /// IAM's documented list limits: default 20, maximum 100.
@@ -214,10 +214,39 @@ pub fn get(store: &mut Store, project: &str, account: &str) -> ApiResult<Value> 
     Ok(sa_json(find_sa(store, project, account)?))
 }
 
+/// Deletes an account and its keys; bindings naming it turn into `deleted:` members.
 pub fn delete(store: &mut Store, project: &str, account: &str) -> ApiResult<Value> {
     let email = find_sa(store, project, account)?.email.clone();
-    store.service_accounts.remove(&email);
+    if let Some(sa) = store.service_accounts.remove(&email) {
+        let member = format!("serviceAccount:{email}");
+        store.rewrite_member(&member, &format!("deleted:{member}?uid={}", sa.unique_id));
+        store.deleted_service_accounts.push(sa);
+    }
     Ok(json!({}))
+}
+
+/// `:undelete` by unique id (`projects/-/serviceAccounts/{uniqueId}`), as Google requires.
+pub fn undelete(store: &mut Store, project: &str, account: &str) -> ApiResult<Value> {
+    let idx = store
+        .deleted_service_accounts
+        .iter()
+        .rposition(|sa| sa.unique_id == account && (project == "-" || project == sa.project_id))
+        .ok_or_else(|| not_found(project, account))?;
+    if store
+        .service_accounts
+        .contains_key(&store.deleted_service_accounts[idx].email)
+    {
+        return Err(ApiError::precondition(
+            "Cannot undelete: an account with the same email exists again.",
+        ));
+    }
+    let mut sa = store.deleted_service_accounts.remove(idx);
+    sa.keys.clear();
+    let member = format!("serviceAccount:{}", sa.email);
+    store.rewrite_member(&format!("deleted:{member}?uid={}", sa.unique_id), &member);
+    let out = sa_json(&sa);
+    store.service_accounts.insert(sa.email.clone(), sa);
+    Ok(json!({ "restoredAccount": out }))
 }
 
 pub fn set_disabled(
@@ -463,7 +492,7 @@ pub fn create_key(
         account,
         KeyType::UserManaged,
         algorithm,
-        now(),
+        now_to(0),
         forever,
     )?;
     let file = json!({

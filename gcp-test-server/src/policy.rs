@@ -288,6 +288,31 @@ impl Policy {
     }
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TestIamPermissionsRequest {
+    #[serde(default)]
+    permissions: Vec<String>,
+}
+
+/// `:testIamPermissions`: the server lets every caller do everything, so every
+/// well-formed permission asked about is granted.
+pub fn test_permissions(req: &crate::wire::ApiRequest) -> ApiResult<Value> {
+    let body: TestIamPermissionsRequest = req.json()?;
+    if let Some(bad) = body
+        .permissions
+        .iter()
+        .find(|p| p.contains(['*', ' ']) || p.split('.').count() < 3)
+    {
+        return Err(ApiError::invalid(format!("Permission {bad} is not valid.")));
+    }
+    let mut out = json!({});
+    if !body.permissions.is_empty() {
+        out["permissions"] = json!(body.permissions);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

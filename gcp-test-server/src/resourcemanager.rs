@@ -1,11 +1,14 @@
-//! Cloud Resource Manager: projects (`GET`) and their IAM policies
-//! (`:getIamPolicy`, `:setIamPolicy`) in both API versions, v1 (what gcloud uses) and
+//! Cloud Resource Manager: projects (get, list, search, `:getAncestry`) and their IAM
+//! policies (`:getIamPolicy`, `:setIamPolicy`, `:testIamPermissions`) in both API
+//! versions, v1 (what gcloud uses) and
 //! v3 (what the google-cloud-resourcemanager-v3 crate uses).
 //! Shapes follow `cloudresourcemanager.v1.json` and `cloudresourcemanager.v3.json`.
 
 use serde_json::{json, Value};
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
+use crate::filter::{self, FieldValue};
+use crate::paging::{paginate, Limits};
 use crate::policy::{AuditConfigs, GetIamPolicyRequest, SetIamPolicyRequest};
 use crate::store::{Project, Store};
 use crate::util::fmt_time;
@@ -74,4 +77,130 @@ pub fn set_iam_policy(store: &mut Store, project: &str, req: &ApiRequest) -> Api
         .project(project)?
         .policy
         .set(body, generation, AuditConfigs::Allowed)
+}
+
+/// Page limits for project listing (v1 documents none; v3 caps pages at 1000).
+const PROJECT_LIMITS: Limits = Limits {
+    default: 500,
+    max: 1000,
+};
+
+fn project_field(p: &Project, field: &str, v3: bool) -> FieldValue {
+    let text = |s: &str| FieldValue::Text(s.to_owned());
+    let parent = p.parent.as_deref().and_then(|s| s.split_once('/'));
+    match field {
+        "id" | "projectId" => text(&p.id),
+        "name" if !v3 => text(&p.display_name),
+        "name" | "displayName" => text(&p.display_name),
+        "projectNumber" | "number" => text(&p.number.to_string()),
+        "lifecycleState" | "state" => text("ACTIVE"),
+        "parent" => p.parent.as_deref().map_or(FieldValue::Missing, text),
+        "parent.type" => parent.map_or(FieldValue::Missing, |(k, _)| {
+            text(k.strip_suffix('s').unwrap_or(k))
+        }),
+        "parent.id" => parent.map_or(FieldValue::Missing, |(_, id)| text(id)),
+        f => match f.strip_prefix("labels.") {
+            Some(k) => p.labels.get(k).map_or(FieldValue::Missing, |v| text(v)),
+            None => FieldValue::Missing,
+        },
+    }
+}
+
+fn known_project_field(f: &str) -> bool {
+    matches!(
+        f,
+        "id" | "projectId"
+            | "name"
+            | "displayName"
+            | "projectNumber"
+            | "number"
+            | "lifecycleState"
+            | "state"
+            | "parent"
+            | "parent.type"
+            | "parent.id"
+    ) || f.starts_with("labels.")
+}
+
+fn list_projects(
+    store: &Store,
+    req: &ApiRequest,
+    terms: &[filter::Term],
+    scope: &str,
+    v3: bool,
+) -> ApiResult<Value> {
+    let mut items = Vec::new();
+    for p in store.projects.values() {
+        if filter::matches(terms, |f| project_field(p, f, v3))? {
+            items.push((p.id.clone(), if v3 { project_v3(p) } else { project_v1(p) }));
+        }
+    }
+    let (page, next) = paginate(
+        items,
+        scope,
+        req.page_size()?,
+        req.page_token(),
+        PROJECT_LIMITS,
+    )?;
+    let mut out = json!({});
+    if !page.is_empty() {
+        out["projects"] = Value::Array(page);
+    }
+    if let Some(t) = next {
+        out["nextPageToken"] = json!(t);
+    }
+    Ok(out)
+}
+
+/// v1 `GET /v1/projects?filter=...`: every project the caller can see.
+pub fn list_v1(store: &mut Store, req: &ApiRequest) -> ApiResult<Value> {
+    let text = req.param("filter").unwrap_or_default().trim().to_owned();
+    let terms = filter::parse(&text, known_project_field)?;
+    list_projects(store, req, &terms, &format!("v1|{text}"), false)
+}
+
+/// v3 `GET /v3/projects?parent=...`: the direct children of an organization or folder.
+pub fn list_v3(store: &mut Store, req: &ApiRequest) -> ApiResult<Value> {
+    let parent = req
+        .param("parent")
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| {
+            ApiError::invalid("parent is required, e.g. organizations/123 or folders/456.")
+        })?
+        .to_owned();
+    let terms = vec![filter::Term {
+        field: "parent".into(),
+        op: filter::Op::Eq,
+        value: parent.clone(),
+    }];
+    list_projects(store, req, &terms, &format!("v3list|{parent}"), true)
+}
+
+/// v3 `GET /v3/projects:search?query=...`.
+pub fn search_v3(store: &mut Store, req: &ApiRequest) -> ApiResult<Value> {
+    let text = req.param("query").unwrap_or_default().trim().to_owned();
+    let terms = filter::parse(&text, known_project_field)?;
+    list_projects(store, req, &terms, &format!("v3search|{text}"), true)
+}
+
+/// v1 `:getAncestry`: the project, then its parent if it has one.
+pub fn get_ancestry(store: &mut Store, project: &str) -> ApiResult<Value> {
+    let p = store.project(project)?;
+    let mut ancestors = vec![json!({ "resourceId": { "type": "project", "id": p.id } })];
+    if let Some((kind, id)) = p.parent.as_deref().and_then(|s| s.split_once('/')) {
+        ancestors.push(
+            json!({ "resourceId": { "type": kind.strip_suffix('s').unwrap_or(kind), "id": id } }),
+        );
+    }
+    Ok(json!({ "ancestor": ancestors }))
+}
+
+/// `:testIamPermissions` on a project (v1 and v3).
+pub fn test_iam_permissions(
+    store: &mut Store,
+    project: &str,
+    req: &ApiRequest,
+) -> ApiResult<Value> {
+    store.project(project)?;
+    crate::policy::test_permissions(req)
 }

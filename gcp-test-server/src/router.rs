@@ -63,6 +63,25 @@ pub fn dispatch(
                 rm::set_iam_policy(store, p, req)
             )
         }
+        ("GET", ["v1", "projects"], None) => route!("GET /v1/projects", rm::list_v1(store, req)),
+        ("POST", ["v1", "projects", p], Some("getAncestry")) => {
+            route!(
+                "POST /v1/projects/{project}:getAncestry",
+                rm::get_ancestry(store, p)
+            )
+        }
+        ("POST", ["v1", "projects", p], Some("testIamPermissions")) => route!(
+            "POST /v1/projects/{project}:testIamPermissions",
+            rm::test_iam_permissions(store, p, req)
+        ),
+        ("GET", ["v3", "projects"], None) => route!("GET /v3/projects", rm::list_v3(store, req)),
+        ("GET", ["v3", "projects"], Some("search")) => {
+            route!("GET /v3/projects:search", rm::search_v3(store, req))
+        }
+        ("POST", ["v3", "projects", p], Some("testIamPermissions")) => route!(
+            "POST /v3/projects/{project}:testIamPermissions",
+            rm::test_iam_permissions(store, p, req)
+        ),
         ("GET", ["v3", "projects", p], None) => {
             route!("GET /v3/projects/{project}", rm::get_v3(store, p))
         }
@@ -136,6 +155,18 @@ pub fn dispatch(
             "POST /v1/projects/{project}/serviceAccounts/{account}:setIamPolicy",
             iam::set_iam_policy(store, p, a, req)
         ),
+        ("POST", ["v1", "projects", p, "serviceAccounts", a], Some("undelete")) => {
+            route!(
+                "POST /v1/projects/{project}/serviceAccounts/{account}:undelete",
+                iam::undelete(store, p, a)
+            )
+        }
+        ("POST", ["v1", "projects", p, "serviceAccounts", a], Some("testIamPermissions")) => {
+            route!(
+                "POST /v1/projects/{project}/serviceAccounts/{account}:testIamPermissions",
+                iam::find_sa(store, p, a).and_then(|_| crate::policy::test_permissions(req))
+            )
+        }
         ("GET", ["v1", "projects", p, "serviceAccounts", a, "keys"], None) => {
             route!(
                 "GET /v1/projects/{project}/serviceAccounts/{account}/keys",
@@ -214,6 +245,10 @@ pub fn dispatch(
                 sm::set_iam_policy(store, p, s, req)
             )
         }
+        ("POST", ["v1", "projects", p, "secrets", s], Some("testIamPermissions")) => route!(
+            "POST /v1/projects/{project}/secrets/{secret}:testIamPermissions",
+            sm::get(store, p, s).and_then(|_| crate::policy::test_permissions(req))
+        ),
         ("GET", ["v1", "projects", p, "secrets", s, "versions"], None) => {
             route!(
                 "GET /v1/projects/{project}/secrets/{secret}/versions",

@@ -23,7 +23,7 @@ use crate::filter::{self, FieldValue};
 use crate::paging::{paginate, Limits};
 use crate::policy::{AuditConfigs, SetIamPolicyRequest};
 use crate::store::{Secret, Store, Version, VersionState};
-use crate::util::{b64, b64_decode, crc32c, fmt_time, now, parse_duration, parse_time};
+use crate::util::{b64, b64_decode, crc32c, fmt_time, now, now_to, parse_duration, parse_time};
 use crate::wire::ApiRequest;
 
 /// "If set to 0, the server decides ... If greater than 25000, it is capped at 25000."
@@ -479,7 +479,7 @@ pub fn create(store: &mut Store, project: &str, req: &ApiRequest) -> ApiResult<V
         project_id,
         id: secret_id,
         seq,
-        create_time: now(),
+        create_time: now_to(6),
         labels,
         annotations,
         replication,
@@ -763,7 +763,7 @@ pub fn add_version(
     let version = Version {
         number: s.next_version,
         scheduled_destroy_time: None,
-        create_time: now(),
+        create_time: now_to(6),
         state: VersionState::Enabled,
         destroy_time: None,
         data,
@@ -926,11 +926,11 @@ pub fn change_version(
         VersionAction::Destroy => match destroy_ttl.filter(|d| *d > TimeDelta::zero()) {
             Some(ttl) => {
                 v.state = VersionState::Disabled;
-                v.scheduled_destroy_time = Some(now() + ttl);
+                v.scheduled_destroy_time = Some(now_to(6) + ttl);
             }
             None => {
                 v.state = VersionState::Destroyed;
-                v.destroy_time = Some(now());
+                v.destroy_time = Some(now_to(6));
                 v.data.clear();
             }
         },

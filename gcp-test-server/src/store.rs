@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use crate::error::{ApiError, ApiResult, Code};
 use crate::policy::Policy;
-use crate::util::{fnv64, now, Time};
+use crate::util::{fnv64, now, now_to, Time};
 
 #[derive(Clone, Debug)]
 pub struct Project {
@@ -122,6 +122,8 @@ pub struct Store {
     pub projects: BTreeMap<String, Project>,
     /// Service accounts by email.
     pub service_accounts: BTreeMap<String, ServiceAccount>,
+    /// Deleted service accounts, which `:undelete` can bring back (Google keeps them 30 days).
+    pub deleted_service_accounts: Vec<ServiceAccount>,
     /// Secrets by (project id, secret id).
     pub secrets: BTreeMap<(String, String), Secret>,
     generation: u64,
@@ -185,7 +187,7 @@ impl Store {
             display_name: id.to_owned(),
             parent: None,
             labels: BTreeMap::new(),
-            create_time: now(),
+            create_time: now_to(3),
             policy: Policy::default(),
         };
         Ok(self.projects.entry(id.to_owned()).or_insert(project))
@@ -222,6 +224,33 @@ impl Store {
 
     pub fn project_number(&self, id: &str) -> u64 {
         self.projects.get(id).map_or(0, |p| p.number)
+    }
+
+    /// Renames a member in every policy the store holds (Google shows bindings of a
+    /// deleted account as `deleted:serviceAccount:EMAIL?uid=ID`, and restores them on
+    /// undelete).
+    pub fn rewrite_member(&mut self, from: &str, to: &str) {
+        let policies = self
+            .projects
+            .values_mut()
+            .map(|p| &mut p.policy)
+            .chain(self.service_accounts.values_mut().map(|s| &mut s.policy))
+            .chain(self.secrets.values_mut().map(|s| &mut s.policy));
+        for policy in policies {
+            let mut changed = false;
+            for b in &mut policy.bindings {
+                for m in &mut b.members {
+                    if m == from {
+                        *m = to.to_owned();
+                        changed = true;
+                    }
+                }
+                if changed {
+                    b.members.sort();
+                    b.members.dedup();
+                }
+            }
+        }
     }
 
     /// Drops secrets whose expiry has passed and completes delayed version destroys.

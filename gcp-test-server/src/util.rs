@@ -13,6 +13,13 @@ pub fn now() -> Time {
     Utc::now()
 }
 
+/// Now, truncated to `digits` fractional digits: Google stamps keys to the second,
+/// projects to the millisecond and Secret Manager resources to the microsecond.
+pub fn now_to(digits: u16) -> Time {
+    use chrono::SubsecRound as _;
+    Utc::now().trunc_subsecs(digits)
+}
+
 /// RFC 3339 in UTC with a `Z` and 0, 3, 6 or 9 fractional digits, as protobuf JSON does.
 pub fn fmt_time(t: &Time) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)

@@ -1318,3 +1318,129 @@ async fn requests_are_counted_per_route_and_reset() {
     server.reset();
     assert_eq!(server.request_counts().total, 0);
 }
+
+#[tokio::test]
+async fn deleted_accounts_show_as_deleted_members_until_undeleted() {
+    let server = in_process();
+    let api = Api::new(&server);
+    let sa = api
+        .ok(
+            "POST",
+            "/v1/projects/gone/serviceAccounts",
+            Some(json!({"accountId": "old-robot"})),
+        )
+        .await;
+    let member = format!("serviceAccount:{}", sa["email"].as_str().unwrap());
+    let policy = json!({"policy": {"bindings": [{"role": "roles/editor", "members": [member, "user:lead@agency.example"]}]}});
+    api.ok("POST", "/v1/projects/gone:setIamPolicy", Some(policy))
+        .await;
+    api.ok(
+        "DELETE",
+        &format!("/v1/{}", sa["name"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    let read = api
+        .ok("POST", "/v1/projects/gone:getIamPolicy", Some(json!({})))
+        .await;
+    let deleted = format!("deleted:{member}?uid={}", sa["uniqueId"].as_str().unwrap());
+    assert_eq!(
+        read["bindings"][0]["members"],
+        json!([deleted, "user:lead@agency.example"]),
+        "{read}"
+    );
+    let restored = api
+        .ok(
+            "POST",
+            &format!(
+                "/v1/projects/-/serviceAccounts/{}:undelete",
+                sa["uniqueId"].as_str().unwrap()
+            ),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(restored["restoredAccount"]["email"], sa["email"]);
+    let read = api
+        .ok("POST", "/v3/projects/gone:getIamPolicy", Some(json!({})))
+        .await;
+    assert_eq!(
+        read["bindings"][0]["members"],
+        json!([member, "user:lead@agency.example"])
+    );
+}
+
+#[tokio::test]
+async fn projects_list_search_and_ancestry() {
+    let server = in_process();
+    let api = Api::new(&server);
+    api.ok(
+        "POST",
+        "/_admin/seed",
+        Some(json!({"projects": [
+            {"projectId": "shop-prod", "parent": "organizations/10", "labels": {"env": "prod"}},
+            {"projectId": "shop-dev", "parent": "organizations/10", "labels": {"env": "dev"}},
+            {"projectId": "agency-tools", "parent": "folders/20"},
+        ]})),
+    )
+    .await;
+    let ids = |v: &Value| {
+        v["projects"].as_array().map_or(vec![], |a| {
+            a.iter()
+                .map(|p| p["projectId"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        })
+    };
+    assert_eq!(
+        ids(&api.ok("GET", "/v1/projects", None).await),
+        ["agency-tools", "shop-dev", "shop-prod"]
+    );
+    assert_eq!(
+        ids(&api
+            .ok("GET", "/v1/projects?filter=labels.env%3Aprod", None)
+            .await),
+        ["shop-prod"]
+    );
+    assert_eq!(
+        ids(&api.ok("GET", "/v1/projects?filter=id%3Ashop*", None).await),
+        ["shop-dev", "shop-prod"]
+    );
+    assert_eq!(
+        ids(&api
+            .ok("GET", "/v3/projects?parent=organizations/10", None)
+            .await),
+        ["shop-dev", "shop-prod"]
+    );
+    api.err("GET", "/v3/projects", None, 400, "INVALID_ARGUMENT")
+        .await;
+    assert_eq!(
+        ids(&api
+            .ok("GET", "/v3/projects:search?query=parent%3Afolders/20", None)
+            .await),
+        ["agency-tools"]
+    );
+    let paged = api.ok("GET", "/v3/projects:search?pageSize=2", None).await;
+    assert_eq!(ids(&paged).len(), 2);
+    assert!(paged["nextPageToken"].is_string());
+    let ancestry = api
+        .ok(
+            "POST",
+            "/v1/projects/shop-prod:getAncestry",
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(
+        ancestry["ancestor"][1]["resourceId"],
+        json!({"type": "organization", "id": "10"})
+    );
+    let granted = api
+        .ok(
+            "POST",
+            "/v1/projects/shop-prod:testIamPermissions",
+            Some(json!({"permissions": ["resourcemanager.projects.getIamPolicy"]})),
+        )
+        .await;
+    assert_eq!(
+        granted["permissions"],
+        json!(["resourcemanager.projects.getIamPolicy"])
+    );
+}

@@ -113,6 +113,8 @@ def iam_checks(endpoint: str, project: str) -> None:
 
     accounts.delete(name=f"projects/{project}/serviceAccounts/{email}").execute()
     expect_error(404, "NOT_FOUND", "deleted account", accounts.get(name=f"projects/-/serviceAccounts/{email}"))
+    restored = accounts.undelete(name=f"projects/-/serviceAccounts/{created[0]['uniqueId']}", body={}).execute()
+    assert restored["restoredAccount"]["email"] == email, restored
 
 
 def crm_checks(endpoint: str, project: str) -> None:
@@ -124,6 +126,16 @@ def crm_checks(endpoint: str, project: str) -> None:
     p3 = v3.get(name=f"projects/{project}").execute()
     assert p3["name"] == f"projects/{p1['projectNumber']}" and p3["projectId"] == project and p3["state"] == "ACTIVE", p3
     assert v3.get(name=p3["name"]).execute()["projectId"] == project
+    listed = v1.list(filter=f"id:{project}").execute()["projects"]
+    assert [p["projectId"] for p in listed] == [project], listed
+    found = v3.search(query=f"projectId:{project}").execute()["projects"]
+    assert [p["name"] for p in found] == [p3["name"]], found
+    ancestry = v1.getAncestry(projectId=project, body={}).execute()
+    assert ancestry["ancestor"][0]["resourceId"] == {"type": "project", "id": project}, ancestry
+    granted = v3.testIamPermissions(
+        resource=f"projects/{project}", body={"permissions": ["resourcemanager.projects.get"]}
+    ).execute()
+    assert granted["permissions"] == ["resourcemanager.projects.get"], granted
 
     # v1: read-modify-write with version 3 and a condition.
     policy = v1.getIamPolicy(resource=project, body={"options": {"requestedPolicyVersion": 3}}).execute()
