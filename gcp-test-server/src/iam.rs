@@ -372,9 +372,12 @@ pub fn get_key(
     key_id: &str,
     req: &ApiRequest,
 ) -> ApiResult<Value> {
+    // Enum parameters arrive as names, or as numbers from clients that ask for
+    // `enum-encoding=int` (the google-cloud-rust crates).
     let public = match req.param("publicKeyType") {
-        None | Some("TYPE_NONE") | Some("") => None,
-        Some(t @ ("TYPE_X509_PEM_FILE" | "TYPE_RAW_PUBLIC_KEY")) => Some(t),
+        None | Some("TYPE_NONE" | "0" | "") => None,
+        Some("TYPE_X509_PEM_FILE" | "1") => Some("TYPE_X509_PEM_FILE"),
+        Some("TYPE_RAW_PUBLIC_KEY" | "2") => Some("TYPE_RAW_PUBLIC_KEY"),
         Some(other) => {
             return Err(ApiError::invalid(format!(
                 "Invalid value for publicKeyType: '{other}'."
@@ -398,10 +401,21 @@ pub fn get_key(
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct CreateKeyRequest {
+    /// An enum: its name, or its number (`enum-encoding=int` clients send numbers).
     #[serde(default)]
-    private_key_type: Option<String>,
+    private_key_type: Option<Value>,
     #[serde(default)]
-    key_algorithm: Option<String>,
+    key_algorithm: Option<Value>,
+}
+
+/// An enum value as text: `"NAME"` stays, `2` becomes `"2"`, `null` is absent.
+fn enum_text(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Null => None,
+        other => Some(other.to_string()),
+    }
 }
 
 fn new_key_id(store: &mut Store, email: &str) -> String {
@@ -457,11 +471,9 @@ pub fn create_key(
     req: &ApiRequest,
 ) -> ApiResult<Value> {
     let body: CreateKeyRequest = req.json()?;
-    let key_type = body
-        .private_key_type
-        .as_deref()
-        .unwrap_or("TYPE_GOOGLE_CREDENTIALS_FILE");
-    match key_type {
+    let key_type = enum_text(body.private_key_type.as_ref())
+        .unwrap_or_else(|| "TYPE_GOOGLE_CREDENTIALS_FILE".to_owned());
+    match key_type.as_str() {
         "TYPE_GOOGLE_CREDENTIALS_FILE" | "TYPE_UNSPECIFIED" | "0" | "2" => {}
         "TYPE_PKCS12_FILE" | "1" => {
             return Err(ApiError::invalid(
@@ -474,7 +486,7 @@ pub fn create_key(
             )))
         }
     }
-    let algorithm = match body.key_algorithm.as_deref() {
+    let algorithm = match enum_text(body.key_algorithm.as_ref()).as_deref() {
         None | Some("KEY_ALG_UNSPECIFIED") | Some("KEY_ALG_RSA_2048") | Some("0") | Some("2") => {
             "KEY_ALG_RSA_2048"
         }

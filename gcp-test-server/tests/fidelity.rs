@@ -980,6 +980,26 @@ async fn key_types_filter_and_admin_seeding() {
         "back-dated by the admin seed"
     );
     assert!(key.get("privateKeyData").is_none());
+    // Clients that ask for `enum-encoding=int` (the google-cloud-rust crates) send enum
+    // values as numbers, in bodies and in query parameters.
+    let numeric = api
+        .ok(
+            "POST",
+            &format!("{sa_path}/keys?%24alt=json%3Benum-encoding%3Dint"),
+            Some(json!({"privateKeyType": 2, "keyAlgorithm": 2})),
+        )
+        .await;
+    assert_eq!(numeric["keyAlgorithm"], "KEY_ALG_RSA_2048");
+    assert!(numeric["privateKeyData"].is_string());
+    assert_eq!(list("?keyTypes=1").await, ["USER_MANAGED", "USER_MANAGED"]);
+    let with_cert = api
+        .ok(
+            "GET",
+            &format!("/v1/{}?publicKeyType=1", numeric["name"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert!(with_cert["publicKeyData"].is_string());
     // System-managed keys cannot be deleted by users.
     let sys_name = seeded["systemManagedKeys"][0]["name"].as_str().unwrap();
     api.err(
