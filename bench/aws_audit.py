@@ -646,14 +646,14 @@ def check_output(out_json: Path, expected: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_audit(binary: Path, emu: Emulator, expected: dict[str, Any], mfa_seeds: set[str],
-              timeout: float, keep: Path | None) -> dict[str, Any]:
+              timeout: float, keep: Path | None, extra: list[str]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="handover-bench-") as tmp:
         work = Path(tmp)
         home = work / "home"
         home.mkdir()
         out_json = work / "inventory.json"
         cmd = [str(binary), "audit", "--aws", "--region", REGION, "--format", "json",
-               "-o", str(out_json), "--force"]
+               "-o", str(out_json), "--force", *extra]
         emu.counter.reset()
         res = run_child(cmd, child_env(emu.url, home), work, timeout)
         counted = emu.counter.snapshot()
@@ -716,7 +716,7 @@ def bench_size(emu: Emulator, binary: Path | None, users: int, args: argparse.Na
         if binary is None:
             continue
         keep = Path(args.keep_output) / f"inventory-{users}-{run + 1}.json" if args.keep_output else None
-        r = run_audit(binary, emu, seeded, mfa_seeds, args.timeout, keep)
+        r = run_audit(binary, emu, seeded, mfa_seeds, args.timeout, keep, args.tool_arg)
         r["ceiling_requests_per_second"] = ceiling["requests_per_second"]
         r["expected_wall_at_ceiling"] = round(r["requests"] / ceiling["requests_per_second"], 3)
         r["wall_over_ceiling_time"] = round(r["wall_seconds"] / r["expected_wall_at_ceiling"], 2)
@@ -794,6 +794,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-audit", action="store_true",
                    help="only seed, check and measure the ceiling (no handover binary needed)")
     p.add_argument("--keep-output", metavar="DIR", help="copy each run's inventory JSON here")
+    p.add_argument("--tool-arg", action="append", default=[], metavar="ARG",
+                   help="extra argument for `handover audit` (repeat), e.g. --tool-arg=-vvv "
+                        "to run the secret-canary check on trace logs (timings then mean little)")
     p.add_argument("--moto-gaps", choices=("stub", "raw"), default="stub",
                    help="stub (default): answer actions moto does not implement "
                         f"({', '.join(MOTO_GAP_STUBS)}) with an empty page; "
