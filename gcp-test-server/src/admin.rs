@@ -113,9 +113,28 @@ struct CreateTime {
     create_time: String,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SeedContainer {
+    /// The numeric id.
+    id: String,
+    #[serde(default)]
+    display_name: Option<String>,
+    /// Folders only: `organizations/{id}` or `folders/{id}`.
+    #[serde(default)]
+    parent: Option<String>,
+    /// Organizations only.
+    #[serde(default)]
+    directory_customer_id: Option<String>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct SeedRequest {
+    #[serde(default)]
+    organizations: Vec<SeedContainer>,
+    #[serde(default)]
+    folders: Vec<SeedContainer>,
     #[serde(default)]
     projects: Vec<SeedProject>,
     #[serde(default)]
@@ -136,6 +155,31 @@ fn split_account(name: &str) -> (String, String) {
 
 /// Applies a seed document in order; stops at the first error.
 fn seed(store: &mut Store, req: SeedRequest) -> ApiResult<Value> {
+    let mut containers = Vec::new();
+    for (kind, list) in [
+        ("organizations", req.organizations),
+        ("folders", req.folders),
+    ] {
+        for c in list {
+            if let Some(parent) = &c.parent {
+                if kind == "organizations" {
+                    return Err(ApiError::invalid("Organizations have no parent."));
+                }
+                store.touch_parent(parent)?;
+            }
+            let container = store.container(kind, &c.id)?;
+            if let Some(d) = c.display_name {
+                container.display_name = d;
+            }
+            if c.parent.is_some() {
+                container.parent = c.parent;
+            }
+            if let Some(id) = c.directory_customer_id {
+                container.directory_customer_id = id;
+            }
+            containers.push(json!(container.name));
+        }
+    }
     let mut projects = Vec::new();
     for p in req.projects {
         let number =
@@ -167,13 +211,17 @@ fn seed(store: &mut Store, req: SeedRequest) -> ApiResult<Value> {
         if let Some(d) = p.display_name {
             project.display_name = d;
         }
-        if let Some(parent) = p.parent {
-            project.parent = Some(parent);
-        }
         if let Some(labels) = p.labels {
             project.labels = labels;
         }
-        projects.push(crate::resourcemanager::project_v1(project));
+        if let Some(parent) = &p.parent {
+            project.parent = Some(parent.clone());
+        }
+        let shown = crate::resourcemanager::project_v1(project);
+        if let Some(parent) = &p.parent {
+            store.touch_parent(parent)?;
+        }
+        projects.push(shown);
     }
     let mut keys = Vec::new();
     for k in req.system_managed_keys {
@@ -270,6 +318,6 @@ fn seed(store: &mut Store, req: SeedRequest) -> ApiResult<Value> {
         dated.push(json!(c.name));
     }
     Ok(
-        json!({ "projects": projects, "systemManagedKeys": keys, "keyTimes": updated, "createTimes": dated }),
+        json!({ "containers": containers, "projects": projects, "systemManagedKeys": keys, "keyTimes": updated, "createTimes": dated }),
     )
 }

@@ -1,6 +1,6 @@
-//! Cloud Resource Manager: projects (get, list, search, `:getAncestry`) and their IAM
-//! policies (`:getIamPolicy`, `:setIamPolicy`, `:testIamPermissions`) in both API
-//! versions, v1 (what gcloud uses) and
+//! Cloud Resource Manager: projects (get, list, search, `:getAncestry`), the
+//! organizations and folders above them, and their IAM policies (`:getIamPolicy`,
+//! `:setIamPolicy`, `:testIamPermissions`) in both API versions, v1 (what gcloud uses) and
 //! v3 (what the google-cloud-resourcemanager-v3 crate uses).
 //! Shapes follow `cloudresourcemanager.v1.json` and `cloudresourcemanager.v3.json`.
 
@@ -10,7 +10,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::filter::{self, FieldValue};
 use crate::paging::{paginate, Limits};
 use crate::policy::{AuditConfigs, GetIamPolicyRequest, SetIamPolicyRequest};
-use crate::store::{Project, Store};
+use crate::store::{Container, Project, Store};
 use crate::util::fmt_time;
 use crate::wire::ApiRequest;
 
@@ -203,4 +203,149 @@ pub fn test_iam_permissions(
 ) -> ApiResult<Value> {
     store.project(project)?;
     crate::policy::test_permissions(req)
+}
+
+// ---------------------------------------------------------------- organizations, folders
+
+/// `Organization` as v1 shows it.
+fn organization_v1(c: &Container) -> Value {
+    json!({
+        "name": c.name,
+        "displayName": c.display_name,
+        "owner": { "directoryCustomerId": c.directory_customer_id },
+        "creationTime": fmt_time(&c.create_time),
+        "lifecycleState": "ACTIVE",
+    })
+}
+
+/// `Organization` or `Folder` as v3 shows it.
+fn container_v3(c: &Container) -> Value {
+    let t = fmt_time(&c.create_time);
+    let mut out = json!({
+        "name": c.name,
+        "displayName": c.display_name,
+        "state": "ACTIVE",
+        "createTime": t,
+        "updateTime": t,
+        "etag": format!("W/\"{:016x}\"", crate::util::fnv64(c.name.as_bytes())),
+    });
+    match &c.parent {
+        Some(parent) => out["parent"] = json!(parent),
+        None => out["directoryCustomerId"] = json!(c.directory_customer_id),
+    }
+    out
+}
+
+pub fn get_organization(store: &mut Store, id: &str, v3: bool) -> ApiResult<Value> {
+    let c = store.container("organizations", id)?;
+    Ok(if v3 {
+        container_v3(c)
+    } else {
+        organization_v1(c)
+    })
+}
+
+pub fn get_folder(store: &mut Store, id: &str) -> ApiResult<Value> {
+    Ok(container_v3(store.container("folders", id)?))
+}
+
+/// `:getIamPolicy` on an organization or folder.
+pub fn container_get_iam_policy(
+    store: &mut Store,
+    kind: &str,
+    id: &str,
+    req: &ApiRequest,
+) -> ApiResult<Value> {
+    let body: GetIamPolicyRequest = req.json()?;
+    let version = body.options.and_then(|o| o.requested_policy_version);
+    store.container(kind, id)?.policy.render(version)
+}
+
+/// `:setIamPolicy` on an organization or folder.
+pub fn container_set_iam_policy(
+    store: &mut Store,
+    kind: &str,
+    id: &str,
+    req: &ApiRequest,
+) -> ApiResult<Value> {
+    let body: SetIamPolicyRequest = req.json()?;
+    let generation = store.next_generation();
+    store
+        .container(kind, id)?
+        .policy
+        .set(body, generation, AuditConfigs::Allowed)
+}
+
+/// `:testIamPermissions` on an organization or folder.
+pub fn container_test_iam_permissions(
+    store: &mut Store,
+    kind: &str,
+    id: &str,
+    req: &ApiRequest,
+) -> ApiResult<Value> {
+    store.container(kind, id)?;
+    crate::policy::test_permissions(req)
+}
+
+fn page_of(
+    items: Vec<(String, Value)>,
+    key: &str,
+    scope: &str,
+    req: &ApiRequest,
+) -> ApiResult<Value> {
+    let (page, next) = paginate(
+        items,
+        scope,
+        req.page_size()?,
+        req.page_token(),
+        PROJECT_LIMITS,
+    )?;
+    let mut out = json!({});
+    if !page.is_empty() {
+        out[key] = Value::Array(page);
+    }
+    if let Some(t) = next {
+        out["nextPageToken"] = json!(t);
+    }
+    Ok(out)
+}
+
+/// v3 `GET /v3/organizations:search?query=` (`displayName:`, `domain:`, `directoryCustomerId:`).
+pub fn search_organizations(store: &mut Store, req: &ApiRequest) -> ApiResult<Value> {
+    let text = req.param("query").unwrap_or_default().trim().to_owned();
+    let terms = filter::parse(&text, |f| {
+        matches!(
+            f,
+            "displayName" | "domain" | "directoryCustomerId" | "directory_customer_id"
+        )
+    })?;
+    let mut items = Vec::new();
+    for c in store.containers.values().filter(|c| c.parent.is_none()) {
+        let keep = filter::matches(&terms, |f| match f {
+            "displayName" | "domain" => FieldValue::Text(c.display_name.clone()),
+            _ => FieldValue::Text(c.directory_customer_id.clone()),
+        })?;
+        if keep {
+            items.push((c.name.clone(), container_v3(c)));
+        }
+    }
+    page_of(items, "organizations", &format!("orgs|{text}"), req)
+}
+
+/// v3 `GET /v3/folders?parent=`: the direct child folders of a parent.
+pub fn list_folders(store: &mut Store, req: &ApiRequest) -> ApiResult<Value> {
+    let parent = req
+        .param("parent")
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| {
+            ApiError::invalid("parent is required, e.g. organizations/123 or folders/456.")
+        })?
+        .to_owned();
+    let items = store
+        .containers
+        .values()
+        .filter(|c| c.parent.as_deref() == Some(parent.as_str()))
+        .map(|c| (c.name.clone(), container_v3(c)))
+        .collect();
+    page_of(items, "folders", &format!("folders|{parent}"), req)
 }

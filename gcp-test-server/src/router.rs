@@ -98,6 +98,44 @@ pub fn dispatch(
             )
         }
 
+        ("GET", ["v1", "organizations", o], None) => {
+            route!(
+                "GET /v1/organizations/{organization}",
+                rm::get_organization(store, o, false)
+            )
+        }
+        ("GET", ["v3", "organizations", o], None) => {
+            route!(
+                "GET /v3/organizations/{organization}",
+                rm::get_organization(store, o, true)
+            )
+        }
+        ("GET", ["v3", "organizations"], Some("search")) => {
+            route!(
+                "GET /v3/organizations:search",
+                rm::search_organizations(store, req)
+            )
+        }
+        ("GET", ["v3", "folders", f], None) => {
+            route!("GET /v3/folders/{folder}", rm::get_folder(store, f))
+        }
+        ("GET", ["v3", "folders"], None) => route!("GET /v3/folders", rm::list_folders(store, req)),
+        (
+            "POST",
+            [v @ ("v1" | "v3"), kind @ ("organizations" | "folders"), id],
+            Some(verb @ ("getIamPolicy" | "setIamPolicy" | "testIamPermissions")),
+        ) if !(*v == "v1" && *kind == "folders") => {
+            let label = container_label(v, kind, verb);
+            route!(
+                label,
+                match verb {
+                    "getIamPolicy" => rm::container_get_iam_policy(store, kind, id, req),
+                    "setIamPolicy" => rm::container_set_iam_policy(store, kind, id, req),
+                    _ => rm::container_test_iam_permissions(store, kind, id, req),
+                }
+            )
+        }
+
         // ---------------------------------------------------- IAM service accounts
         ("GET", ["v1", "projects", p, "serviceAccounts"], None) => {
             route!(
@@ -285,5 +323,24 @@ pub fn dispatch(
                 verb.map(|v| format!(":{v}")).unwrap_or_default()
             )))
         ),
+    }
+}
+
+/// The route label of an organization or folder policy method.
+fn container_label(version: &str, kind: &str, verb: &str) -> &'static str {
+    match (version, kind, verb) {
+        ("v1", _, "getIamPolicy") => "POST /v1/organizations/{organization}:getIamPolicy",
+        ("v1", _, "setIamPolicy") => "POST /v1/organizations/{organization}:setIamPolicy",
+        ("v1", _, _) => "POST /v1/organizations/{organization}:testIamPermissions",
+        (_, "organizations", "getIamPolicy") => {
+            "POST /v3/organizations/{organization}:getIamPolicy"
+        }
+        (_, "organizations", "setIamPolicy") => {
+            "POST /v3/organizations/{organization}:setIamPolicy"
+        }
+        (_, "organizations", _) => "POST /v3/organizations/{organization}:testIamPermissions",
+        (_, _, "getIamPolicy") => "POST /v3/folders/{folder}:getIamPolicy",
+        (_, _, "setIamPolicy") => "POST /v3/folders/{folder}:setIamPolicy",
+        _ => "POST /v3/folders/{folder}:testIamPermissions",
     }
 }

@@ -25,6 +25,20 @@ pub struct Project {
     pub policy: Policy,
 }
 
+/// An organization or a folder: a node above projects that holds a policy.
+#[derive(Clone, Debug)]
+pub struct Container {
+    /// `organizations/{id}` or `folders/{id}`.
+    pub name: String,
+    pub display_name: String,
+    /// A folder's parent (`organizations/{id}` or `folders/{id}`); none for organizations.
+    pub parent: Option<String>,
+    /// An organization's Workspace / Cloud Identity customer id.
+    pub directory_customer_id: String,
+    pub create_time: Time,
+    pub policy: Policy,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyType {
     UserManaged,
@@ -120,6 +134,8 @@ pub struct Secret {
 #[derive(Debug, Default)]
 pub struct Store {
     pub projects: BTreeMap<String, Project>,
+    /// Organizations and folders by resource name.
+    pub containers: BTreeMap<String, Container>,
     /// Service accounts by email.
     pub service_accounts: BTreeMap<String, ServiceAccount>,
     /// Deleted service accounts, which `:undelete` can bring back (Google keeps them 30 days).
@@ -222,6 +238,45 @@ impl Store {
             .ok_or_else(|| ApiError::new(Code::Internal, "project vanished"))
     }
 
+    /// Resolves `organizations/{id}` or `folders/{id}` (numeric ids), creating unknown
+    /// ones: like projects, they exist as soon as a test names them.
+    pub fn container(&mut self, kind: &str, id: &str) -> ApiResult<&mut Container> {
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ApiError::invalid(format!(
+                "Invalid {kind} id '{id}': ids are numbers."
+            )));
+        }
+        let name = format!("{kind}/{id}");
+        let container = self
+            .containers
+            .entry(name.clone())
+            .or_insert_with(|| Container {
+                display_name: if kind == "organizations" {
+                    format!("org-{id}.example")
+                } else {
+                    format!("folder-{id}")
+                },
+                parent: (kind == "folders").then(|| "organizations/0".to_owned()),
+                directory_customer_id: format!("C{:08x}", fnv64(id.as_bytes()) as u32),
+                create_time: now_to(3),
+                policy: Policy::default(),
+                name,
+            });
+        Ok(container)
+    }
+
+    /// Makes sure the parent a project or folder names exists, if it is a container.
+    pub fn touch_parent(&mut self, parent: &str) -> ApiResult<()> {
+        match parent.split_once('/') {
+            Some((kind @ ("organizations" | "folders"), id)) => {
+                self.container(kind, id).map(|_| ())
+            }
+            _ => Err(ApiError::invalid(format!(
+                "Invalid parent '{parent}': expected organizations/{{id}} or folders/{{id}}."
+            ))),
+        }
+    }
+
     pub fn project_number(&self, id: &str) -> u64 {
         self.projects.get(id).map_or(0, |p| p.number)
     }
@@ -234,6 +289,7 @@ impl Store {
             .projects
             .values_mut()
             .map(|p| &mut p.policy)
+            .chain(self.containers.values_mut().map(|c| &mut c.policy))
             .chain(self.service_accounts.values_mut().map(|s| &mut s.policy))
             .chain(self.secrets.values_mut().map(|s| &mut s.policy));
         for policy in policies {

@@ -1464,3 +1464,89 @@ async fn projects_list_search_and_ancestry() {
         json!(["resourcemanager.projects.getIamPolicy"])
     );
 }
+
+#[tokio::test]
+async fn organizations_and_folders_hold_policies() {
+    let server = in_process();
+    let api = Api::new(&server);
+    let seeded = api
+        .ok(
+            "POST",
+            "/_admin/seed",
+            Some(json!({
+                "organizations": [{"id": "10", "displayName": "customer.example", "directoryCustomerId": "C0abc"}],
+                "folders": [{"id": "20", "displayName": "apps", "parent": "organizations/10"}],
+                "projects": [{"projectId": "shop-prod", "parent": "folders/20"}],
+            })),
+        )
+        .await;
+    assert_eq!(
+        seeded["containers"],
+        json!(["organizations/10", "folders/20"])
+    );
+    let org = api.ok("GET", "/v3/organizations/10", None).await;
+    assert_eq!(org["directoryCustomerId"], "C0abc");
+    assert_eq!(org["displayName"], "customer.example");
+    let v1 = api.ok("GET", "/v1/organizations/10", None).await;
+    assert_eq!(v1["owner"]["directoryCustomerId"], "C0abc");
+    let found = api
+        .ok(
+            "GET",
+            "/v3/organizations:search?query=domain%3Acustomer.example",
+            None,
+        )
+        .await;
+    assert_eq!(found["organizations"][0]["name"], "organizations/10");
+    let folders = api
+        .ok("GET", "/v3/folders?parent=organizations/10", None)
+        .await;
+    assert_eq!(folders["folders"][0]["name"], "folders/20");
+    assert_eq!(folders["folders"][0]["displayName"], "apps");
+
+    let policy = json!({"policy": {"bindings": [{"role": "roles/resourcemanager.organizationAdmin", "members": ["group:admins@customer.example"]}]}});
+    let written = api
+        .ok(
+            "POST",
+            "/v3/organizations/10:setIamPolicy",
+            Some(policy.clone()),
+        )
+        .await;
+    let read = api
+        .ok("POST", "/v1/organizations/10:getIamPolicy", Some(json!({})))
+        .await;
+    assert_eq!(
+        read["etag"], written["etag"],
+        "v1 and v3 share the organization's policy"
+    );
+    api.ok("POST", "/v3/folders/20:setIamPolicy", Some(policy))
+        .await;
+    let stale = json!({"policy": {"etag": written["etag"], "bindings": []}});
+    api.ok(
+        "POST",
+        "/v3/organizations/10:setIamPolicy",
+        Some(stale.clone()),
+    )
+    .await;
+    api.err(
+        "POST",
+        "/v3/organizations/10:setIamPolicy",
+        Some(stale),
+        409,
+        "ABORTED",
+    )
+    .await;
+    api.err(
+        "GET",
+        "/v3/organizations/not-a-number",
+        None,
+        400,
+        "INVALID_ARGUMENT",
+    )
+    .await;
+    let counts = server.request_counts();
+    assert_eq!(
+        counts.route("POST /v3/organizations/{organization}:setIamPolicy"),
+        3
+    );
+    assert_eq!(counts.route("POST /v3/folders/{folder}:setIamPolicy"), 1);
+}

@@ -163,9 +163,26 @@ def crm_checks(endpoint: str, project: str) -> None:
     again = v3.setIamPolicy(resource=f"projects/{project}", body={"policy": read3, "updateMask": "bindings,etag"}).execute()
     assert {b["role"] for b in again["bindings"]} == {"roles/secretmanager.secretAccessor"}
 
+    # Organizations and folders above the project hold policies too.
+    orgs = build("cloudresourcemanager", "v3", endpoint).organizations()
+    org = orgs.get(name="organizations/1234567").execute()
+    assert org["name"] == "organizations/1234567" and org["state"] == "ACTIVE", org
+    org_policy = orgs.getIamPolicy(resource=org["name"], body={}).execute()
+    org_policy["bindings"] = [{"role": "roles/resourcemanager.organizationAdmin", "members": ["group:admins@customer.example"]}]
+    org_written = orgs.setIamPolicy(resource=org["name"], body={"policy": org_policy}).execute()
+    assert org_written["bindings"] == org_policy["bindings"], org_written
+    assert v1_orgs(endpoint).get(name=org["name"]).execute()["owner"]["directoryCustomerId"]
+    folders = build("cloudresourcemanager", "v3", endpoint).folders()
+    folder = folders.get(name="folders/42").execute()
+    assert folder["name"] == "folders/42" and folder["parent"].startswith("organizations/"), folder
+
     # A condition without version 3 is refused.
     bad = {"bindings": [dict(cond[0])], "etag": again["etag"]}
     expect_error(400, "INVALID_ARGUMENT", "condition without version 3", v1.setIamPolicy(resource=project, body={"policy": bad}))
+
+
+def v1_orgs(endpoint: str):
+    return build("cloudresourcemanager", "v1", endpoint).organizations()
 
 
 def main(endpoint: str, project: str) -> None:
