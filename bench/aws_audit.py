@@ -9,7 +9,10 @@ What it does, per account size (``--sizes``, default 1000,5000 IAM users):
    middleware that counts every HTTP request at the server: in total, per
    service:action (IAM/STS query protocol: the ``Action=`` form field;
    Secrets Manager JSON protocol: the ``X-Amz-Target`` header), per HTTP status,
-   with the server time and response bytes spent on each action.
+   with the server time and response bytes spent on each action, and the time
+   moto had requests in flight. Actions moto does not implement
+   (``MOTO_GAP_STUBS``) are answered by the middleware with an empty page unless
+   ``--moto-gaps raw``.
 2. Resets moto and seeds it through its Python backends (``iam_backends``,
    ``secretsmanager_backends``; account 123456789012, partition aws, region
    us-east-1), which is ~100x faster than API calls. The data is deterministic
@@ -18,7 +21,7 @@ What it does, per account size (``--sizes``, default 1000,5000 IAM users):
    (``admins`` with AdministratorAccess holds ~10% of the users), roles (a few
    trusting an outside account) and ``--secrets`` secrets (some tagged, some with a
    resource policy). It then checks with boto3 that the API sees the seeded data.
-3. Measures the emulator's request ceiling: a separate Python process (so it does
+3. Measures the emulator's request ceiling before every run: a separate Python process (so it does
    not share this process's GIL with the server) sends ``--ceiling-requests`` cheap
    ``iam:GetUser`` calls from ``--ceiling-threads`` boto3 threads; requests/second
    is what moto can serve on this machine. The tool cannot be faster than
@@ -30,7 +33,8 @@ What it does, per account size (``--sizes``, default 1000,5000 IAM users):
    Measures wall time, peak RSS of the child (``/usr/bin/time -f %M``, else
    ``os.wait4`` rusage) and the requests counted at the server. Checks the output
    JSON: the number of ``"kind": "iam-user"`` principals and of secrets must match
-   what was seeded, else the run fails loudly.
+   what was seeded, else the run fails loudly. It also fails if a seeded secret
+   value, console password or virtual MFA seed appears in the output or the logs.
 5. Re-seeds before every run (the audit itself changes moto state, e.g. the
    credential report flag), repeats ``--runs`` times and reports medians as a table
    on stdout and, with ``--json FILE``, as JSON.
@@ -177,6 +181,7 @@ class CountingMiddleware:
                 else round(self.first_request_after, 3),
                 "longest_idle_seconds": round(self.longest_idle, 3),
                 "stubbed": dict(sorted(self.stubbed.items())),
+                "control_requests": self.control,
             }
 
     @staticmethod
