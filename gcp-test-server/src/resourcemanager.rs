@@ -310,22 +310,73 @@ fn page_of(
     Ok(out)
 }
 
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SearchOrganizationsV1 {
+    #[serde(default)]
+    filter: Option<String>,
+    #[serde(default)]
+    page_size: Option<i64>,
+    #[serde(default)]
+    page_token: Option<String>,
+}
+
+fn org_field(c: &Container, f: &str) -> FieldValue {
+    match f {
+        "displayName" | "domain" => FieldValue::Text(c.display_name.clone()),
+        _ => FieldValue::Text(c.directory_customer_id.clone()),
+    }
+}
+
+fn known_org_field(f: &str) -> bool {
+    matches!(
+        f,
+        "displayName"
+            | "domain"
+            | "directoryCustomerId"
+            | "directory_customer_id"
+            | "owner.directoryCustomerId"
+            | "owner.directorycustomerid"
+    )
+}
+
+/// v1 `POST /v1/organizations:search` (what `gcloud organizations list` calls); the
+/// filter and paging come in the body.
+pub fn search_organizations_v1(store: &mut Store, req: &ApiRequest) -> ApiResult<Value> {
+    let body: SearchOrganizationsV1 = req.json()?;
+    let text = body.filter.unwrap_or_default().trim().to_owned();
+    let terms = filter::parse(&text, known_org_field)?;
+    let mut items = Vec::new();
+    for c in store.containers.values().filter(|c| c.parent.is_none()) {
+        if filter::matches(&terms, |f| org_field(c, f))? {
+            items.push((c.name.clone(), organization_v1(c)));
+        }
+    }
+    let scope = format!("orgs1|{text}");
+    let (page, next) = paginate(
+        items,
+        &scope,
+        body.page_size,
+        body.page_token.as_deref(),
+        PROJECT_LIMITS,
+    )?;
+    let mut out = json!({});
+    if !page.is_empty() {
+        out["organizations"] = Value::Array(page);
+    }
+    if let Some(t) = next {
+        out["nextPageToken"] = json!(t);
+    }
+    Ok(out)
+}
+
 /// v3 `GET /v3/organizations:search?query=` (`displayName:`, `domain:`, `directoryCustomerId:`).
 pub fn search_organizations(store: &mut Store, req: &ApiRequest) -> ApiResult<Value> {
     let text = req.param("query").unwrap_or_default().trim().to_owned();
-    let terms = filter::parse(&text, |f| {
-        matches!(
-            f,
-            "displayName" | "domain" | "directoryCustomerId" | "directory_customer_id"
-        )
-    })?;
+    let terms = filter::parse(&text, known_org_field)?;
     let mut items = Vec::new();
     for c in store.containers.values().filter(|c| c.parent.is_none()) {
-        let keep = filter::matches(&terms, |f| match f {
-            "displayName" | "domain" => FieldValue::Text(c.display_name.clone()),
-            _ => FieldValue::Text(c.directory_customer_id.clone()),
-        })?;
-        if keep {
+        if filter::matches(&terms, |f| org_field(c, f))? {
             items.push((c.name.clone(), container_v3(c)));
         }
     }

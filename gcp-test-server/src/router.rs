@@ -110,6 +110,12 @@ pub fn dispatch(
                 rm::get_organization(store, o, true)
             )
         }
+        ("POST", ["v1", "organizations"], Some("search")) => {
+            route!(
+                "POST /v1/organizations:search",
+                rm::search_organizations_v1(store, req)
+            )
+        }
         ("GET", ["v3", "organizations"], Some("search")) => {
             route!(
                 "GET /v3/organizations:search",

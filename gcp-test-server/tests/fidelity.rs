@@ -57,6 +57,27 @@ impl Drop for BinaryServer {
     }
 }
 
+/// A minimal blocking JSON POST (for seeding the binary server from a sync test).
+fn post_json(base: &str, path: &str, body: &Value) -> Value {
+    use std::io::{Read as _, Write as _};
+    let addr = base.strip_prefix("http://").expect("http URL");
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the server");
+    let body = body.to_string();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send the request");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .expect("read the response");
+    assert!(response.starts_with("HTTP/1.1 200"), "{path}: {response}");
+    let json = &response[response.find("\r\n\r\n").expect("headers end") + 4..];
+    serde_json::from_str(json).expect("JSON response")
+}
+
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -534,6 +555,87 @@ fn gcloud_drives_the_server() {
     let described = g.json(&["projects", "describe", project]);
     assert_eq!(described["projectId"], project);
     assert_eq!(described["lifecycleState"], "ACTIVE");
+
+    // The hierarchy above the project, and its policies.
+    post_json(
+        &server.url,
+        "/_admin/seed",
+        &json!({"organizations": [{"id": "10", "displayName": "customer.example"}], "projects": [{"projectId": project, "parent": "organizations/10"}]}),
+    );
+    let orgs = g.json(&["organizations", "list"]);
+    assert_eq!(orgs[0]["displayName"], "customer.example", "{orgs}");
+    let ancestors = g.json(&["projects", "get-ancestors", project]);
+    assert_eq!(ancestors[1], json!({"id": "10", "type": "organization"}));
+    g.json(&[
+        "organizations",
+        "add-iam-policy-binding",
+        "10",
+        "--member=group:admins@customer.example",
+        "--role=roles/resourcemanager.organizationAdmin",
+    ]);
+    let org_policy = g.json(&["organizations", "get-iam-policy", "10"]);
+    assert_eq!(
+        org_policy["bindings"][0]["members"],
+        json!(["group:admins@customer.example"])
+    );
+    let projects = g.json(&["projects", "list"]);
+    assert_eq!(
+        projects[0]["parent"],
+        json!({"id": "10", "type": "organization"})
+    );
+
+    // Updating, destroying and deleting.
+    g.json(&[
+        "secrets",
+        "update",
+        "api-token",
+        "--update-labels=owner=customer",
+    ]);
+    assert_eq!(
+        g.json(&["secrets", "describe", "api-token"])["labels"],
+        json!({"owner": "customer"})
+    );
+    let destroyed = g.json(&[
+        "secrets",
+        "versions",
+        "destroy",
+        "1",
+        "--secret=db-password",
+    ]);
+    assert_eq!(destroyed["state"], "DESTROYED");
+    let failed = g
+        .command(&["secrets", "versions", "access", "1", "--secret=db-password"])
+        .output()
+        .unwrap();
+    assert!(
+        !failed.status.success(),
+        "a destroyed version cannot be accessed"
+    );
+    assert!(
+        String::from_utf8_lossy(&failed.stderr).contains("DESTROYED"),
+        "{}",
+        String::from_utf8_lossy(&failed.stderr)
+    );
+    g.json(&["secrets", "delete", "api-token"]);
+    g.json(&[
+        "iam",
+        "service-accounts",
+        "keys",
+        "delete",
+        key["private_key_id"].as_str().unwrap(),
+        &format!("--iam-account={email}"),
+    ]);
+    let keys = g.json(&[
+        "iam",
+        "service-accounts",
+        "keys",
+        "list",
+        &format!("--iam-account={email}"),
+    ]);
+    assert_eq!(keys, json!([]));
+    g.json(&["iam", "service-accounts", "delete", email]);
+    let accounts = g.json(&["iam", "service-accounts", "list"]);
+    assert_eq!(accounts.as_array().unwrap().len(), 1);
 }
 
 // ------------------------------------------------------------------ 2. Python clients
