@@ -57,6 +57,15 @@ fn all_kinds() -> Vec<FaultKind> {
 }
 
 impl FaultConfig {
+    /// A mode that injects every kind of fault at `rate`, drawn from `seed`.
+    pub fn new(rate: f64, seed: u64) -> Self {
+        FaultConfig {
+            rate,
+            seed,
+            kinds: all_kinds(),
+        }
+    }
+
     pub fn validate(&self) -> ApiResult<()> {
         if !(0.0..=1.0).contains(&self.rate) {
             return Err(ApiError::invalid("rate must be between 0 and 1."));

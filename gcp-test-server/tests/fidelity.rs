@@ -1652,3 +1652,38 @@ async fn organizations_and_folders_hold_policies() {
     );
     assert_eq!(counts.route("POST /v3/folders/{folder}:setIamPolicy"), 1);
 }
+
+#[test]
+fn in_process_server_serves_sync_tests_and_stops_when_dropped() {
+    let server = in_process();
+    let url = server.url();
+    assert_eq!(url, format!("http://{}", server.addr()));
+    let health = post_json(&url, "/_admin/reset", &json!({}));
+    assert_eq!(health, json!({}));
+    drop(server);
+    let addr = url.strip_prefix("http://").unwrap();
+    assert!(
+        std::net::TcpStream::connect(addr).is_err(),
+        "the port is closed once the handle is dropped"
+    );
+}
+
+#[test]
+fn binary_rejects_bad_arguments_with_a_hint() {
+    let out = Command::new(env!("CARGO_BIN_EXE_gcp-test-server"))
+        .args(["--port", "not-a-port"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--port") && stderr.contains("usage:"),
+        "{stderr}"
+    );
+    let help = Command::new(env!("CARGO_BIN_EXE_gcp-test-server"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).starts_with("usage: gcp-test-server"));
+}
