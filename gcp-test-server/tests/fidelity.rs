@@ -59,13 +59,22 @@ impl Drop for BinaryServer {
 
 /// A minimal blocking JSON POST (for seeding the binary server from a sync test).
 fn post_json(base: &str, path: &str, body: &Value) -> Value {
+    http_json(base, "POST", path, body)
+}
+
+/// A minimal blocking JSON request over a fresh connection.
+fn http_json(base: &str, method: &str, path: &str, body: &Value) -> Value {
     use std::io::{Read as _, Write as _};
     let addr = base.strip_prefix("http://").expect("http URL");
     let mut stream = std::net::TcpStream::connect(addr).expect("connect to the server");
-    let body = body.to_string();
+    let body = if body.is_null() {
+        String::new()
+    } else {
+        body.to_string()
+    };
     write!(
         stream,
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .expect("send the request");
@@ -636,6 +645,27 @@ fn gcloud_drives_the_server() {
     g.json(&["iam", "service-accounts", "delete", email]);
     let accounts = g.json(&["iam", "service-accounts", "list"]);
     assert_eq!(accounts.as_array().unwrap().len(), 1);
+
+    // Every call above reached this server (gcloud did not fall back to Google).
+    let counts = http_json(&server.url, "GET", "/_admin/requests", &Value::Null);
+    for route in [
+        "POST /v1/projects/{project}/secrets",
+        "POST /v1/projects/{project}/secrets/{secret}:addVersion",
+        "GET /v1/projects/{project}/secrets/{secret}/versions/{version}:access",
+        "POST /v1/projects/{project}/serviceAccounts/{account}/keys",
+        "POST /v1/projects/{project}:setIamPolicy",
+        "POST /v1/organizations:search",
+    ] {
+        assert!(
+            counts["byRoute"][route].as_u64().unwrap_or(0) >= 1,
+            "{route} was never called: {counts}"
+        );
+    }
+    assert_eq!(
+        counts["byRoute"].get("unmatched"),
+        None,
+        "gcloud called a route this server lacks: {counts}"
+    );
 }
 
 // ------------------------------------------------------------------ 2. Python clients
