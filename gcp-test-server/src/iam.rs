@@ -16,7 +16,7 @@ use crate::error::{ApiError, ApiResult, Code};
 use crate::paging::{paginate, Limits};
 use crate::policy::{AuditConfigs, SetIamPolicyRequest};
 use crate::store::{Key, KeyType, ServiceAccount, Store};
-use crate::util::{b64, fmt_time, fnv64, now_to, splitmix64, Time};
+use crate::util::{b64, b64_decode, fmt_time, fnv64, now_to, splitmix64, Time};
 use crate::wire::ApiRequest;
 
 /// IAM's documented list limits: default 20, maximum 100.
@@ -60,7 +60,7 @@ pub fn key_json(sa: &ServiceAccount, key: &Key) -> Value {
         "validAfterTime": fmt_time(&key.valid_after),
         "validBeforeTime": fmt_time(&key.valid_before),
         "keyAlgorithm": key.algorithm,
-        "keyOrigin": "GOOGLE_PROVIDED",
+        "keyOrigin": if key.user_provided { "USER_PROVIDED" } else { "GOOGLE_PROVIDED" },
         "keyType": key.key_type.as_str(),
     });
     if key.disabled {
@@ -459,6 +459,7 @@ pub fn add_key(
         valid_after,
         valid_before,
         disabled: false,
+        user_provided: false,
     };
     sa.keys.push(key.clone());
     Ok((sa.clone(), key))
@@ -526,6 +527,51 @@ pub fn create_key(
     out["privateKeyType"] = json!("TYPE_GOOGLE_CREDENTIALS_FILE");
     out["privateKeyData"] = json!(b64(&file));
     Ok(out)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UploadKeyRequest {
+    #[serde(default)]
+    public_key_data: Option<String>,
+}
+
+/// `keys:upload`: registers the public half of a key pair the caller made itself
+/// (`keyOrigin: USER_PROVIDED`). The certificate is checked for shape only; its
+/// validity period is not read (the key is valid from now on, with no expiry).
+pub fn upload_key(
+    store: &mut Store,
+    project: &str,
+    account: &str,
+    req: &ApiRequest,
+) -> ApiResult<Value> {
+    let body: UploadKeyRequest = req.json()?;
+    let data = b64_decode(
+        "publicKeyData",
+        body.public_key_data.as_deref().unwrap_or_default(),
+    )?;
+    let is_cert = String::from_utf8(data).is_ok_and(|t| {
+        t.contains("-----BEGIN CERTIFICATE-----") && t.contains("-----END CERTIFICATE-----")
+    });
+    if !is_cert {
+        return Err(ApiError::invalid(
+            "publicKeyData must be a base64-encoded X.509 certificate in PEM form.",
+        ));
+    }
+    let forever = crate::util::parse_time("validBeforeTime", FOREVER)?;
+    let (sa, key) = add_key(
+        store,
+        project,
+        account,
+        KeyType::UserManaged,
+        "KEY_ALG_RSA_2048",
+        now_to(0),
+        forever,
+    )?;
+    let stored = find_key(find_sa(store, project, account)?, &key.id)?;
+    stored.user_provided = true;
+    let key = stored.clone();
+    Ok(key_json(&sa, &key))
 }
 
 fn refuse_system_managed(key: &Key, what: &str) -> ApiResult<()> {

@@ -223,6 +223,10 @@ pub fn dispatch(
                 iam::create_key(store, p, a, req)
             )
         }
+        ("POST", ["v1", "projects", p, "serviceAccounts", a, "keys"], Some("upload")) => route!(
+            "POST /v1/projects/{project}/serviceAccounts/{account}/keys:upload",
+            iam::upload_key(store, p, a, req)
+        ),
         ("GET", ["v1", "projects", p, "serviceAccounts", a, "keys", k], None) => route!(
             "GET /v1/projects/{project}/serviceAccounts/{account}/keys/{key}",
             iam::get_key(store, p, a, k, req)

@@ -62,6 +62,8 @@ pub struct Key {
     pub valid_after: Time,
     pub valid_before: Time,
     pub disabled: bool,
+    /// `keys:upload` keys are `USER_PROVIDED`; all others `GOOGLE_PROVIDED`.
+    pub user_provided: bool,
 }
 
 #[derive(Clone, Debug)]

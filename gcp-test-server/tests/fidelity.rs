@@ -1132,6 +1132,25 @@ async fn key_types_filter_and_admin_seeding() {
         )
         .await;
     assert!(with_cert["publicKeyData"].is_string());
+    // Uploaded keys are user-managed and USER_PROVIDED.
+    let cert = b64(b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+    let uploaded = api
+        .ok(
+            "POST",
+            &format!("{sa_path}/keys:upload"),
+            Some(json!({"publicKeyData": cert})),
+        )
+        .await;
+    assert_eq!(uploaded["keyOrigin"], "USER_PROVIDED");
+    assert_eq!(uploaded["keyType"], "USER_MANAGED");
+    api.err(
+        "POST",
+        &format!("{sa_path}/keys:upload"),
+        Some(json!({"publicKeyData": b64(b"not a cert")})),
+        400,
+        "INVALID_ARGUMENT",
+    )
+    .await;
     // System-managed keys cannot be deleted by users.
     let sys_name = seeded["systemManagedKeys"][0]["name"].as_str().unwrap();
     api.err(

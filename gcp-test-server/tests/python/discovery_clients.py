@@ -86,6 +86,10 @@ def iam_checks(endpoint: str, project: str) -> None:
     assert [k["name"] for k in listed] == [key["name"]]
     assert "privateKeyData" not in listed[0]
     assert keys.list(name=f"projects/-/serviceAccounts/{email}", keyTypes="SYSTEM_MANAGED").execute().get("keys", []) == []
+    pem = b"-----BEGIN CERTIFICATE-----\nMIIBplaceholder\n-----END CERTIFICATE-----\n"
+    uploaded = keys.upload(name=f"projects/-/serviceAccounts/{email}", body={"publicKeyData": base64.b64encode(pem).decode()}).execute()
+    assert uploaded["keyOrigin"] == "USER_PROVIDED" and uploaded["keyType"] == "USER_MANAGED", uploaded
+    keys.delete(name=uploaded["name"]).execute()
     keys.disable(name=key["name"], body={}).execute()
     assert keys.get(name=key["name"]).execute()["disabled"] is True
     keys.enable(name=key["name"], body={}).execute()
