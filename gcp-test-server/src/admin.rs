@@ -234,7 +234,7 @@ fn seed(store: &mut Store, req: SeedRequest) -> ApiResult<Value> {
             .unwrap_or_else(|| now_to(0));
         let before = match k.valid_before_time.as_deref() {
             Some(t) => parse_time("validBeforeTime", t)?,
-            None => after + iam::system_key_lifetime(),
+            None => crate::util::add_duration("validAfterTime", after, iam::system_key_lifetime())?,
         };
         let (sa, key) = iam::add_key(
             store,

@@ -23,7 +23,9 @@ use crate::filter::{self, FieldValue};
 use crate::paging::{paginate, Limits};
 use crate::policy::{AuditConfigs, SetIamPolicyRequest};
 use crate::store::{Secret, Store, Version, VersionState};
-use crate::util::{b64, b64_decode, crc32c, fmt_time, now, now_to, parse_duration, parse_time};
+use crate::util::{
+    add_duration, b64, b64_decode, crc32c, fmt_time, now, now_to, parse_duration, parse_time,
+};
 use crate::wire::ApiRequest;
 
 /// "If set to 0, the server decides ... If greater than 25000, it is capped at 25000."
@@ -338,7 +340,11 @@ fn expiry(input: &SecretIn) -> ApiResult<Option<crate::util::Time>> {
             }
             Ok(Some(t))
         }
-        (None, Some(ttl)) => Ok(Some(now() + parse_duration("ttl", ttl)?)),
+        (None, Some(ttl)) => Ok(Some(add_duration(
+            "ttl",
+            now(),
+            parse_duration("ttl", ttl)?,
+        )?)),
         (None, None) => Ok(None),
     }
 }
@@ -926,7 +932,8 @@ pub fn change_version(
         VersionAction::Destroy => match destroy_ttl.filter(|d| *d > TimeDelta::zero()) {
             Some(ttl) => {
                 v.state = VersionState::Disabled;
-                v.scheduled_destroy_time = Some(now_to(6) + ttl);
+                v.scheduled_destroy_time =
+                    Some(add_duration("version_destroy_ttl", now_to(6), ttl)?);
             }
             None => {
                 v.state = VersionState::Destroyed;

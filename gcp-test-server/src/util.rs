@@ -63,6 +63,16 @@ pub fn parse_duration(field: &str, s: &str) -> ApiResult<TimeDelta> {
     TimeDelta::new(secs, nanos).ok_or_else(bad)
 }
 
+/// `t + d`, or 400 INVALID_ARGUMENT when the result is past what timestamps can hold
+/// (a huge `ttl` must not panic the server).
+pub fn add_duration(field: &str, t: Time, d: TimeDelta) -> ApiResult<Time> {
+    t.checked_add_signed(d).ok_or_else(|| {
+        ApiError::invalid(format!(
+            "Invalid value for {field}: the duration is too large."
+        ))
+    })
+}
+
 pub fn b64(data: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(data)
 }
@@ -162,6 +172,12 @@ mod tests {
         );
         assert!(parse_duration("ttl", "1h").is_err());
         assert!(parse_duration("ttl", "s").is_err());
+    }
+
+    #[test]
+    fn huge_durations_are_errors_not_panics() {
+        let d = parse_duration("ttl", "9223372036854775s").unwrap();
+        assert!(add_duration("ttl", now(), d).is_err());
     }
 
     #[test]
