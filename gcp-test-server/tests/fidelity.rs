@@ -1736,3 +1736,126 @@ fn binary_rejects_bad_arguments_with_a_hint() {
     assert!(help.status.success());
     assert!(String::from_utf8_lossy(&help.stdout).starts_with("usage: gcp-test-server"));
 }
+
+#[tokio::test]
+async fn malformed_input_is_answered_never_crashes() {
+    let server = in_process();
+    let api = Api::new(&server);
+    create_secret(&api, "fuzz", "s").await;
+    add_version(&api, "fuzz", "s", b"v").await;
+    api.ok(
+        "POST",
+        "/v1/projects/fuzz/serviceAccounts",
+        Some(json!({"accountId": "fuzzer"})),
+    )
+    .await;
+    let sa = "/v1/projects/-/serviceAccounts/fuzzer@fuzz.iam.gserviceaccount.com";
+    let targets = [
+        ("POST", "/v1/projects/fuzz:setIamPolicy".to_owned()),
+        ("POST", "/v3/projects/fuzz:getIamPolicy".to_owned()),
+        ("POST", "/v3/organizations/1:setIamPolicy".to_owned()),
+        ("POST", "/v1/projects/fuzz/secrets?secretId=new".to_owned()),
+        (
+            "PATCH",
+            "/v1/projects/fuzz/secrets/s?updateMask=labels,rotation,topics,ttl,versionAliases"
+                .to_owned(),
+        ),
+        ("POST", "/v1/projects/fuzz/secrets/s:addVersion".to_owned()),
+        (
+            "POST",
+            "/v1/projects/fuzz/secrets/s/versions/1:disable".to_owned(),
+        ),
+        (
+            "POST",
+            "/v1/projects/fuzz/secrets/s:setIamPolicy".to_owned(),
+        ),
+        ("POST", "/v1/projects/fuzz/serviceAccounts".to_owned()),
+        ("PATCH", sa.to_owned()),
+        ("PUT", sa.to_owned()),
+        ("POST", format!("{sa}/keys")),
+        ("POST", format!("{sa}/keys:upload")),
+        ("POST", format!("{sa}:setIamPolicy")),
+        ("POST", format!("{sa}:testIamPermissions")),
+        ("POST", "/v1/organizations:search".to_owned()),
+        ("POST", "/_admin/seed".to_owned()),
+        ("POST", "/_admin/faults".to_owned()),
+    ];
+    let bodies = [
+        json!([]),
+        json!("text"),
+        json!(42),
+        json!({"policy": 5}),
+        json!({"policy": {"bindings": "x", "version": "three"}}),
+        json!({"policy": {"bindings": [{"role": 1, "members": [null]}]}}),
+        json!({"payload": {"data": 5, "dataCrc32c": {"a": 1}}}),
+        json!({"payload": {"data": "aGk=", "dataCrc32c": "99999999999999999999999"}}),
+        json!({"replication": {"automatic": {}, "userManaged": {"replicas": []}}, "labels": {"BAD KEY": "v"}}),
+        json!({"replication": {"userManaged": {"replicas": [{"location": ""}]}}}),
+        json!({"rotation": {"rotationPeriod": "1s"}, "ttl": "-5s", "topics": [{"name": "nope"}], "versionAliases": {"a": "999"}}),
+        json!({"expireTime": "yesterday", "ttl": "99999999999999999999s"}),
+        json!({"accountId": "x".repeat(100), "serviceAccount": {"displayName": "y".repeat(500)}}),
+        json!({"privateKeyType": {"nested": true}, "keyAlgorithm": [1]}),
+        json!({"publicKeyData": "%%%"}),
+        json!({"permissions": ["*"]}),
+        json!({"serviceAccount": {}, "updateMask": "email"}),
+        json!({"projects": [{"projectId": "UPPER"}], "keyTimes": [{"name": "bad"}]}),
+        json!({"rate": -1, "kinds": ["teapot"]}),
+        json!({"filter": "OR OR", "pageSize": -3, "pageToken": "zz"}),
+    ];
+    for (method, path) in &targets {
+        for body in &bodies {
+            let (status, v) = api.call(method, path, Some(body.clone())).await;
+            assert!(
+                matches!(status, 200 | 400 | 403 | 404 | 409),
+                "{method} {path} with {body}: {status} {v}"
+            );
+            if status != 200 {
+                assert!(v["error"]["status"].is_string(), "{method} {path}: {v}");
+            }
+        }
+        // Not JSON at all.
+        let resp = reqwest::Client::new()
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{}{path}", server.url()),
+            )
+            .body(vec![0xff, 0xfe, b'{'])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 400, "{method} {path}");
+    }
+    // Odd paths and percent-encoding.
+    for path in [
+        "/",
+        "/v1",
+        "/v1/projects/",
+        "/v1/projects/%ff%fe",
+        "/v1/projects/a/secrets/%2F..%2F",
+        "/v1/projects/a:",
+        "/v1/projects/a/secrets/s/versions/-1:access",
+    ] {
+        let (status, v) = api.call("GET", path, None).await;
+        assert!(
+            matches!(status, 400 | 403 | 404),
+            "GET {path}: {status} {v}"
+        );
+    }
+    // The server is still healthy (a body without an etag may well have disabled version 1).
+    let v = api
+        .ok("GET", "/v1/projects/fuzz/secrets/s/versions/1", None)
+        .await;
+    assert!(v["state"] == "ENABLED" || v["state"] == "DISABLED", "{v}");
+    api.ok(
+        "POST",
+        "/v1/projects/fuzz/secrets/s/versions/1:enable",
+        Some(json!({})),
+    )
+    .await;
+    api.ok(
+        "GET",
+        "/v1/projects/fuzz/secrets/s/versions/latest:access",
+        None,
+    )
+    .await;
+}
