@@ -284,9 +284,11 @@ fn seed(store: &mut Store, req: SeedRequest) -> ApiResult<Value> {
     for c in req.create_times {
         let when = parse_time("createTime", &c.create_time)?;
         let parts: Vec<&str> = c.name.split('/').collect();
-        let (p, s, v) = match parts.as_slice() {
-            ["projects", p, "secrets", s] => (*p, *s, None),
-            ["projects", p, "secrets", s, "versions", v] => (*p, *s, Some(*v)),
+        let (p, l, s, v) = match parts.as_slice() {
+            ["projects", p, "secrets", s] => (*p, "", *s, None),
+            ["projects", p, "secrets", s, "versions", v] => (*p, "", *s, Some(*v)),
+            ["projects", p, "locations", l, "secrets", s] => (*p, *l, *s, None),
+            ["projects", p, "locations", l, "secrets", s, "versions", v] => (*p, *l, *s, Some(*v)),
             _ => {
                 return Err(ApiError::invalid(format!(
                     "'{}' is not a secret or secret version name.",
@@ -297,7 +299,7 @@ fn seed(store: &mut Store, req: SeedRequest) -> ApiResult<Value> {
         let project_id = store.project_id(p)?;
         let secret = store
             .secrets
-            .get_mut(&(project_id, s.to_owned()))
+            .get_mut(&(project_id, l.to_owned(), s.to_owned()))
             .ok_or_else(|| ApiError::not_found(format!("Secret {} not found.", c.name)))?;
         match v {
             None => secret.create_time = when,

@@ -3,6 +3,8 @@
 //! request counter uses. Paths are those of the discovery documents' `flatPath`s.
 //! A request that matches no route is answered 404 NOT_FOUND, as Google's front end does.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
@@ -29,15 +31,29 @@ pub enum Outcome {
 pub fn dispatch(
     store: &mut Store,
     req: &ApiRequest,
-    gate: &mut dyn FnMut(&'static str) -> Option<FaultKind>,
-) -> (&'static str, Outcome) {
-    let segs: Vec<&str> = req.segments.iter().map(String::as_str).collect();
+    gate: &mut dyn FnMut(&str) -> Option<FaultKind>,
+) -> (Cow<'static, str>, Outcome) {
+    let mut segs: Vec<&str> = req.segments.iter().map(String::as_str).collect();
     let verb = req.verb.as_deref();
     let method = req.method.as_str();
+    // Regional secrets (`projects/P/locations/L/secrets/...`) share the global
+    // routes: take the location out of the path and keep it aside.
+    let mut location = None;
+    if let ["v1", "projects", _, "locations", l, "secrets", ..] = segs.as_slice() {
+        location = Some(*l);
+        segs.drain(3..5);
+    }
     macro_rules! route {
         ($label:expr, $call:expr) => {{
-            let label: &'static str = $label;
-            match gate(label) {
+            let label: Cow<'static, str> = match location {
+                Some(_) => Cow::Owned($label.replacen(
+                    "{project}/secrets",
+                    "{project}/locations/{location}/secrets",
+                    1,
+                )),
+                None => Cow::Borrowed($label),
+            };
+            match gate(&label) {
                 Some(fault) => (label, Outcome::Faulted(fault)),
                 None => {
                     store.purge_expired();
@@ -46,6 +62,7 @@ pub fn dispatch(
             }
         }};
     }
+    let at = |project| sm::At { project, location };
     match (method, segs.as_slice(), verb) {
         // ---------------------------------------------------- Resource Manager
         ("GET", ["v1", "projects", p], None) => {
@@ -247,81 +264,93 @@ pub fn dispatch(
         ),
 
         // ---------------------------------------------------- Secret Manager
+        ("GET", ["v1", "projects", p, "locations"], None) => {
+            route!(
+                "GET /v1/projects/{project}/locations",
+                sm::list_locations(store, p, req)
+            )
+        }
+        ("GET", ["v1", "projects", p, "locations", l], None) => {
+            route!(
+                "GET /v1/projects/{project}/locations/{location}",
+                sm::get_location(store, p, l)
+            )
+        }
         ("GET", ["v1", "projects", p, "secrets"], None) => route!(
             "GET /v1/projects/{project}/secrets",
-            sm::list(store, p, req)
+            sm::list(store, at(p), req)
         ),
         ("POST", ["v1", "projects", p, "secrets"], None) => {
             route!(
                 "POST /v1/projects/{project}/secrets",
-                sm::create(store, p, req)
+                sm::create(store, at(p), req)
             )
         }
         ("GET", ["v1", "projects", p, "secrets", s], None) => {
             route!(
                 "GET /v1/projects/{project}/secrets/{secret}",
-                sm::get(store, p, s)
+                sm::get(store, at(p), s)
             )
         }
         ("PATCH", ["v1", "projects", p, "secrets", s], None) => {
             route!(
                 "PATCH /v1/projects/{project}/secrets/{secret}",
-                sm::patch(store, p, s, req)
+                sm::patch(store, at(p), s, req)
             )
         }
         ("DELETE", ["v1", "projects", p, "secrets", s], None) => {
             route!(
                 "DELETE /v1/projects/{project}/secrets/{secret}",
-                sm::delete(store, p, s, req)
+                sm::delete(store, at(p), s, req)
             )
         }
         ("POST", ["v1", "projects", p, "secrets", s], Some("addVersion")) => {
             route!(
                 "POST /v1/projects/{project}/secrets/{secret}:addVersion",
-                sm::add_version(store, p, s, req)
+                sm::add_version(store, at(p), s, req)
             )
         }
         ("GET", ["v1", "projects", p, "secrets", s], Some("getIamPolicy")) => {
             route!(
                 "GET /v1/projects/{project}/secrets/{secret}:getIamPolicy",
-                sm::get_iam_policy(store, p, s, req)
+                sm::get_iam_policy(store, at(p), s, req)
             )
         }
         ("POST", ["v1", "projects", p, "secrets", s], Some("setIamPolicy")) => {
             route!(
                 "POST /v1/projects/{project}/secrets/{secret}:setIamPolicy",
-                sm::set_iam_policy(store, p, s, req)
+                sm::set_iam_policy(store, at(p), s, req)
             )
         }
         ("POST", ["v1", "projects", p, "secrets", s], Some("testIamPermissions")) => route!(
             "POST /v1/projects/{project}/secrets/{secret}:testIamPermissions",
-            sm::get(store, p, s).and_then(|_| crate::policy::test_permissions(req))
+            sm::get(store, at(p), s).and_then(|_| crate::policy::test_permissions(req))
         ),
         ("GET", ["v1", "projects", p, "secrets", s, "versions"], None) => {
             route!(
                 "GET /v1/projects/{project}/secrets/{secret}/versions",
-                sm::list_versions(store, p, s, req)
+                sm::list_versions(store, at(p), s, req)
             )
         }
         ("GET", ["v1", "projects", p, "secrets", s, "versions", v], None) => route!(
             "GET /v1/projects/{project}/secrets/{secret}/versions/{version}",
-            sm::get_version(store, p, s, v)
+            sm::get_version(store, at(p), s, v)
         ),
         ("GET", ["v1", "projects", p, "secrets", s, "versions", v], Some("access")) => route!(
             "GET /v1/projects/{project}/secrets/{secret}/versions/{version}:access",
-            sm::access_version(store, p, s, v)
+            sm::access_version(store, at(p), s, v)
         ),
         ("POST", ["v1", "projects", p, "secrets", s, "versions", v], Some("enable")) => route!(
             "POST /v1/projects/{project}/secrets/{secret}/versions/{version}:enable",
-            sm::change_version(store, p, s, v, VersionAction::Enable, req)
+            sm::change_version(store, at(p), s, v, VersionAction::Enable, req)
         ),
         ("POST", ["v1", "projects", p, "secrets", s, "versions", v], Some("disable")) => route!(
             "POST /v1/projects/{project}/secrets/{secret}/versions/{version}:disable",
-            sm::change_version(store, p, s, v, VersionAction::Disable, req)
+            sm::change_version(store, at(p), s, v, VersionAction::Disable, req)
         ),
         ("POST", ["v1", "projects", p, "secrets", s, "versions", v], Some("destroy")) => route!(
             "POST /v1/projects/{project}/secrets/{secret}/versions/{version}:destroy",
-            sm::change_version(store, p, s, v, VersionAction::Destroy, req)
+            sm::change_version(store, at(p), s, v, VersionAction::Destroy, req)
         ),
 
         _ => route!(

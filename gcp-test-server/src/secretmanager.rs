@@ -1,4 +1,5 @@
-//! Secret Manager v1 (global secrets): secrets (create, get, list, patch, delete),
+//! Secret Manager v1, global and regional (`projects/*/locations/*`) secrets: secrets
+//! (create, get, list, patch, delete),
 //! their versions (add, get, list, access, enable, disable, destroy, the `latest` alias
 //! and named aliases) and secret-level IAM policies.
 //! Shapes follow `secretmanager.v1.json`.
@@ -118,23 +119,73 @@ struct SecretIn {
     customer_managed_encryption: Option<Value>,
 }
 
+/// Where a secret lives: a project, and for regional secrets a location
+/// (`projects/{project}/locations/{location}/secrets/...`).
+#[derive(Clone, Copy, Debug)]
+pub struct At<'a> {
+    pub project: &'a str,
+    pub location: Option<&'a str>,
+}
+
+impl<'a> At<'a> {
+    pub fn global(project: &'a str) -> Self {
+        At {
+            project,
+            location: None,
+        }
+    }
+}
+
+/// The store key of a secret: (project id, location or "" for global, secret id).
+type SecretKey = (String, String, String);
+
+/// Locations the server knows for regional secrets (a sample of Google's).
+pub const LOCATIONS: &[(&str, &str)] = &[
+    ("europe-west1", "Belgium"),
+    ("europe-west3", "Frankfurt"),
+    ("europe-west4", "Netherlands"),
+    ("us-central1", "Iowa"),
+    ("us-east1", "South Carolina"),
+    ("us-east4", "Northern Virginia"),
+    ("asia-northeast1", "Tokyo"),
+];
+
+fn check_location(location: &str) -> ApiResult<()> {
+    if LOCATIONS.iter().any(|(l, _)| *l == location) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(format!(
+            "Location '{location}' is not supported for regional secrets by the GCP test server."
+        )))
+    }
+}
+
 // ---------------------------------------------------------------- rendering
 
 fn secret_name(store: &Store, s: &Secret) -> String {
-    format!(
-        "projects/{}/secrets/{}",
-        store.project_number(&s.project_id),
-        s.id
-    )
+    let number = store.project_number(&s.project_id);
+    match &s.location {
+        Some(l) => format!("projects/{number}/locations/{l}/secrets/{}", s.id),
+        None => format!("projects/{number}/secrets/{}", s.id),
+    }
+}
+
+fn parent_name(number: u64, at: At<'_>) -> String {
+    match at.location {
+        Some(l) => format!("projects/{number}/locations/{l}"),
+        None => format!("projects/{number}"),
+    }
 }
 
 fn secret_json(store: &Store, s: &Secret) -> Value {
     let mut out = json!({
         "name": secret_name(store, s),
-        "replication": s.replication,
         "createTime": fmt_time(&s.create_time),
         "etag": s.etag,
     });
+    if s.location.is_none() {
+        out["replication"] = json!(s.replication);
+    }
     if !s.labels.is_empty() {
         out["labels"] = json!(s.labels);
     }
@@ -178,9 +229,11 @@ fn version_json(store: &Store, s: &Secret, v: &Version) -> Value {
         "name": format!("{}/versions/{}", secret_name(store, s), v.number),
         "createTime": fmt_time(&v.create_time),
         "state": v.state.as_str(),
-        "replicationStatus": replication_status,
         "etag": v.etag,
     });
+    if s.location.is_none() {
+        out["replicationStatus"] = replication_status;
+    }
     if v.client_checksum {
         out["clientSpecifiedPayloadChecksum"] = json!(true);
     }
@@ -394,19 +447,26 @@ fn check_etag(given: Option<&str>, current: &str, what: &str) -> ApiResult<()> {
 
 // ---------------------------------------------------------------- lookups
 
-fn secret_key(store: &mut Store, project: &str, secret: &str) -> ApiResult<(String, String)> {
-    let project_id = store.project_id(project)?;
-    let key = (project_id, secret.to_owned());
+fn secret_key(store: &mut Store, at: At<'_>, secret: &str) -> ApiResult<SecretKey> {
+    if let Some(l) = at.location {
+        check_location(l)?;
+    }
+    let project_id = store.project_id(at.project)?;
+    let key = (
+        project_id,
+        at.location.unwrap_or_default().to_owned(),
+        secret.to_owned(),
+    );
     if !store.secrets.contains_key(&key) {
-        let number = store.project_number(&key.0);
+        let parent = parent_name(store.project_number(&key.0), at);
         return Err(ApiError::not_found(format!(
-            "Secret [projects/{number}/secrets/{secret}] not found."
+            "Secret [{parent}/secrets/{secret}] not found."
         )));
     }
     Ok(key)
 }
 
-fn secret_mut<'a>(store: &'a mut Store, key: &(String, String)) -> ApiResult<&'a mut Secret> {
+fn secret_mut<'a>(store: &'a mut Store, key: &SecretKey) -> ApiResult<&'a mut Secret> {
     store
         .secrets
         .get_mut(key)
@@ -443,7 +503,7 @@ fn resolve_version(store: &Store, s: &Secret, version: &str) -> ApiResult<u64> {
 
 // ---------------------------------------------------------------- secrets
 
-pub fn create(store: &mut Store, project: &str, req: &ApiRequest) -> ApiResult<Value> {
+pub fn create(store: &mut Store, at: At<'_>, req: &ApiRequest) -> ApiResult<Value> {
     let secret_id = req.param("secretId").unwrap_or_default().to_owned();
     if !valid_secret_id(&secret_id) {
         return Err(ApiError::invalid(format!(
@@ -451,11 +511,23 @@ pub fn create(store: &mut Store, project: &str, req: &ApiRequest) -> ApiResult<V
         )));
     }
     let input: SecretIn = req.json()?;
-    let replication = input
-        .replication
-        .clone()
-        .ok_or_else(|| ApiError::invalid("Secret.replication must be specified."))?;
-    check_replication(&replication)?;
+    let replication = match (at.location, input.replication.clone()) {
+        (Some(l), Some(_)) => {
+            check_location(l)?;
+            return Err(ApiError::invalid(
+                "Regional secrets do not take a replication policy.",
+            ));
+        }
+        (Some(l), None) => {
+            check_location(l)?;
+            Replication::default()
+        }
+        (None, Some(r)) => {
+            check_replication(&r)?;
+            r
+        }
+        (None, None) => return Err(ApiError::invalid("Secret.replication must be specified.")),
+    };
     let labels = input.labels.clone().unwrap_or_default();
     check_labels(&labels)?;
     let annotations = input.annotations.clone().unwrap_or_default();
@@ -471,18 +543,24 @@ pub fn create(store: &mut Store, project: &str, req: &ApiRequest) -> ApiResult<V
     if let Some(ttl) = &input.version_destroy_ttl {
         parse_duration("version_destroy_ttl", ttl)?;
     }
-    let project_id = store.project_id(project)?;
+    let project_id = store.project_id(at.project)?;
     let number = store.project_number(&project_id);
-    let key = (project_id.clone(), secret_id.clone());
+    let key = (
+        project_id.clone(),
+        at.location.unwrap_or_default().to_owned(),
+        secret_id.clone(),
+    );
     if store.secrets.contains_key(&key) {
+        let parent = parent_name(number, at);
         return Err(ApiError::exists(format!(
-            "Secret [projects/{number}/secrets/{secret_id}] already exists."
+            "Secret [{parent}/secrets/{secret_id}] already exists."
         )));
     }
     let seq = store.next_generation();
     let etag = store.next_resource_etag();
     let mut secret = Secret {
         project_id,
+        location: at.location.map(str::to_owned),
         id: secret_id,
         seq,
         create_time: now_to(6),
@@ -508,8 +586,8 @@ pub fn create(store: &mut Store, project: &str, req: &ApiRequest) -> ApiResult<V
     Ok(out)
 }
 
-pub fn get(store: &mut Store, project: &str, secret: &str) -> ApiResult<Value> {
-    let key = secret_key(store, project, secret)?;
+pub fn get(store: &mut Store, at: At<'_>, secret: &str) -> ApiResult<Value> {
+    let key = secret_key(store, at, secret)?;
     let s = secret_mut(store, &key)?.clone();
     Ok(secret_json(store, &s))
 }
@@ -585,14 +663,18 @@ fn known_secret_field(f: &str) -> bool {
         || f.starts_with("annotations.")
 }
 
-pub fn list(store: &mut Store, project: &str, req: &ApiRequest) -> ApiResult<Value> {
-    let project_id = store.project_id(project)?;
+pub fn list(store: &mut Store, at: At<'_>, req: &ApiRequest) -> ApiResult<Value> {
+    if let Some(l) = at.location {
+        check_location(l)?;
+    }
+    let project_id = store.project_id(at.project)?;
+    let location = at.location.map(str::to_owned);
     let filter_text = req.param("filter").unwrap_or_default().trim().to_owned();
     let terms = filter::parse(&filter_text, known_secret_field)?;
     let mut secrets: Vec<&Secret> = store
         .secrets
         .values()
-        .filter(|s| s.project_id == project_id)
+        .filter(|s| s.project_id == project_id && s.location == location)
         .collect();
     secrets.sort_by_key(|s| std::cmp::Reverse(s.seq));
     let mut items = Vec::new();
@@ -602,7 +684,10 @@ pub fn list(store: &mut Store, project: &str, req: &ApiRequest) -> ApiResult<Val
         }
     }
     let total = items.len();
-    let scope = format!("secrets|{project_id}|{filter_text}");
+    let scope = format!(
+        "secrets|{project_id}|{}|{filter_text}",
+        at.location.unwrap_or_default()
+    );
     let (page, next) = paginate(items, &scope, req.page_size()?, req.page_token(), LIMITS)?;
     let mut out = json!({});
     if !page.is_empty() {
@@ -617,8 +702,8 @@ pub fn list(store: &mut Store, project: &str, req: &ApiRequest) -> ApiResult<Val
     Ok(out)
 }
 
-pub fn patch(store: &mut Store, project: &str, secret: &str, req: &ApiRequest) -> ApiResult<Value> {
-    let key = secret_key(store, project, secret)?;
+pub fn patch(store: &mut Store, at: At<'_>, secret: &str, req: &ApiRequest) -> ApiResult<Value> {
+    let key = secret_key(store, at, secret)?;
     let mask = req
         .param("updateMask")
         .filter(|m| !m.trim().is_empty())
@@ -697,13 +782,8 @@ pub fn patch(store: &mut Store, project: &str, secret: &str, req: &ApiRequest) -
     Ok(out)
 }
 
-pub fn delete(
-    store: &mut Store,
-    project: &str,
-    secret: &str,
-    req: &ApiRequest,
-) -> ApiResult<Value> {
-    let key = secret_key(store, project, secret)?;
+pub fn delete(store: &mut Store, at: At<'_>, secret: &str, req: &ApiRequest) -> ApiResult<Value> {
+    let key = secret_key(store, at, secret)?;
     check_etag(req.param("etag"), &secret_mut(store, &key)?.etag, "secret")?;
     store.secrets.remove(&key);
     Ok(json!({}))
@@ -729,11 +809,11 @@ struct AddVersionIn {
 
 pub fn add_version(
     store: &mut Store,
-    project: &str,
+    at: At<'_>,
     secret: &str,
     req: &ApiRequest,
 ) -> ApiResult<Value> {
-    let key = secret_key(store, project, secret)?;
+    let key = secret_key(store, at, secret)?;
     let body: AddVersionIn = req.json()?;
     let payload = body
         .payload
@@ -792,11 +872,11 @@ fn known_version_field(f: &str) -> bool {
 
 pub fn list_versions(
     store: &mut Store,
-    project: &str,
+    at: At<'_>,
     secret: &str,
     req: &ApiRequest,
 ) -> ApiResult<Value> {
-    let key = secret_key(store, project, secret)?;
+    let key = secret_key(store, at, secret)?;
     let filter_text = req.param("filter").unwrap_or_default().trim().to_owned();
     let terms = filter::parse(&filter_text, known_version_field)?;
     let s = secret_mut(store, &key)?.clone();
@@ -818,7 +898,7 @@ pub fn list_versions(
         }
     }
     let total = items.len();
-    let scope = format!("versions|{}|{}|{filter_text}", key.0, key.1);
+    let scope = format!("versions|{}|{}|{}|{filter_text}", key.0, key.1, key.2);
     let (page, next) = paginate(items, &scope, req.page_size()?, req.page_token(), LIMITS)?;
     let mut out = json!({});
     if !page.is_empty() {
@@ -833,13 +913,8 @@ pub fn list_versions(
     Ok(out)
 }
 
-pub fn get_version(
-    store: &mut Store,
-    project: &str,
-    secret: &str,
-    version: &str,
-) -> ApiResult<Value> {
-    let key = secret_key(store, project, secret)?;
+pub fn get_version(store: &mut Store, at: At<'_>, secret: &str, version: &str) -> ApiResult<Value> {
+    let key = secret_key(store, at, secret)?;
     let s = secret_mut(store, &key)?.clone();
     let n = resolve_version(store, &s, version)?;
     let v = s
@@ -852,11 +927,11 @@ pub fn get_version(
 
 pub fn access_version(
     store: &mut Store,
-    project: &str,
+    at: At<'_>,
     secret: &str,
     version: &str,
 ) -> ApiResult<Value> {
-    let key = secret_key(store, project, secret)?;
+    let key = secret_key(store, at, secret)?;
     let s = secret_mut(store, &key)?.clone();
     let n = resolve_version(store, &s, version)?;
     let v = s
@@ -894,13 +969,13 @@ struct EtagIn {
 
 pub fn change_version(
     store: &mut Store,
-    project: &str,
+    at: At<'_>,
     secret: &str,
     version: &str,
     action: VersionAction,
     req: &ApiRequest,
 ) -> ApiResult<Value> {
-    let key = secret_key(store, project, secret)?;
+    let key = secret_key(store, at, secret)?;
     let body: EtagIn = req.json()?;
     let s = secret_mut(store, &key)?.clone();
     let n = resolve_version(store, &s, version)?;
@@ -953,25 +1028,69 @@ pub fn change_version(
 /// `GET ...:getIamPolicy?options.requestedPolicyVersion=N`.
 pub fn get_iam_policy(
     store: &mut Store,
-    project: &str,
+    at: At<'_>,
     secret: &str,
     req: &ApiRequest,
 ) -> ApiResult<Value> {
-    let key = secret_key(store, project, secret)?;
+    let key = secret_key(store, at, secret)?;
     let version = req.int_param("options.requestedPolicyVersion")?;
     secret_mut(store, &key)?.policy.render(version)
 }
 
 pub fn set_iam_policy(
     store: &mut Store,
-    project: &str,
+    at: At<'_>,
     secret: &str,
     req: &ApiRequest,
 ) -> ApiResult<Value> {
-    let key = secret_key(store, project, secret)?;
+    let key = secret_key(store, at, secret)?;
     let body: SetIamPolicyRequest = req.json()?;
     let generation = store.next_generation();
     secret_mut(store, &key)?
         .policy
         .set(body, generation, AuditConfigs::Rejected)
+}
+
+// ---------------------------------------------------------------- locations
+
+fn location_json(project: &str, id: &str, display: &str) -> Value {
+    json!({
+        "name": format!("projects/{project}/locations/{id}"),
+        "locationId": id,
+        "displayName": display,
+    })
+}
+
+/// `GET /v1/projects/{p}/locations`: where regional secrets may live.
+pub fn list_locations(store: &mut Store, project: &str, req: &ApiRequest) -> ApiResult<Value> {
+    let project_id = store.project_id(project)?;
+    let items = LOCATIONS
+        .iter()
+        .map(|(id, display)| ((*id).to_owned(), location_json(&project_id, id, display)))
+        .collect();
+    let (page, next) = paginate(
+        items,
+        &format!("locations|{project_id}"),
+        req.page_size()?,
+        req.page_token(),
+        LIMITS,
+    )?;
+    let mut out = json!({ "locations": page });
+    if let Some(t) = next {
+        out["nextPageToken"] = json!(t);
+    }
+    Ok(out)
+}
+
+pub fn get_location(store: &mut Store, project: &str, location: &str) -> ApiResult<Value> {
+    let project_id = store.project_id(project)?;
+    let (id, display) = LOCATIONS
+        .iter()
+        .find(|(l, _)| *l == location)
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "Location projects/{project}/locations/{location} not found."
+            ))
+        })?;
+    Ok(location_json(&project_id, id, display))
 }

@@ -102,7 +102,7 @@ impl Shared {
             }
         };
         let mut store = self.lock_store();
-        let mut gate = |label: &'static str| {
+        let mut gate = |label: &str| {
             self.record(label);
             self.lock_faults().draw()
         };
@@ -126,7 +126,7 @@ impl Shared {
         }
     }
 
-    fn record(&self, label: &'static str) {
+    fn record(&self, label: &str) {
         let mut counts = self.lock_counts();
         counts.total += 1;
         *counts.by_route.entry(label.to_owned()).or_default() += 1;

@@ -114,6 +114,8 @@ pub struct Version {
 #[derive(Clone, Debug)]
 pub struct Secret {
     pub project_id: String,
+    /// The location of a regional secret; `None` for a global one.
+    pub location: Option<String>,
     pub id: String,
     /// Creation order (the store's generation at creation), for newest-first listing.
     pub seq: u64,
@@ -142,8 +144,8 @@ pub struct Store {
     pub service_accounts: BTreeMap<String, ServiceAccount>,
     /// Deleted service accounts, which `:undelete` can bring back (Google keeps them 30 days).
     pub deleted_service_accounts: Vec<ServiceAccount>,
-    /// Secrets by (project id, secret id).
-    pub secrets: BTreeMap<(String, String), Secret>,
+    /// Secrets by (project id, location or "" for global secrets, secret id).
+    pub secrets: BTreeMap<(String, String, String), Secret>,
     generation: u64,
     unique_ids: u64,
 }

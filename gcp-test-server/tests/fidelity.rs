@@ -445,6 +445,35 @@ fn gcloud_drives_the_server() {
         "latest skips the disabled version: {latest}"
     );
 
+    // A regional secret (gcloud sends it to the same endpoint override).
+    g.with_stdin(
+        &[
+            "secrets",
+            "create",
+            "eu-token",
+            "--location=europe-west1",
+            "--data-file=-",
+        ],
+        b"eu-value",
+    );
+    let regional = g.json(&["secrets", "list", "--location=europe-west1"]);
+    assert!(
+        regional[0]["name"]
+            .as_str()
+            .unwrap()
+            .ends_with("/locations/europe-west1/secrets/eu-token"),
+        "{regional}"
+    );
+    let eu = g.json(&[
+        "secrets",
+        "versions",
+        "access",
+        "latest",
+        "--secret=eu-token",
+        "--location=europe-west1",
+    ]);
+    assert_eq!(eu["payload"]["data"], b64(b"eu-value"));
+
     // Secret IAM.
     g.json(&[
         "secrets",
@@ -1858,4 +1887,104 @@ async fn malformed_input_is_answered_never_crashes() {
         None,
     )
     .await;
+}
+
+#[tokio::test]
+async fn regional_secrets_live_under_locations() {
+    let server = in_process();
+    let api = Api::new(&server);
+    let base = "/v1/projects/regions/locations/europe-west4/secrets";
+    api.err(
+        "POST",
+        &format!("{base}?secretId=r"),
+        Some(json!({"replication": {"automatic": {}}})),
+        400,
+        "INVALID_ARGUMENT",
+    )
+    .await;
+    api.err(
+        "POST",
+        "/v1/projects/regions/locations/mars-north1/secrets?secretId=r",
+        Some(json!({})),
+        400,
+        "INVALID_ARGUMENT",
+    )
+    .await;
+    let s = api
+        .ok(
+            "POST",
+            &format!("{base}?secretId=r"),
+            Some(json!({"labels": {"a": "b"}})),
+        )
+        .await;
+    assert!(
+        s["name"]
+            .as_str()
+            .unwrap()
+            .ends_with("/locations/europe-west4/secrets/r"),
+        "{s}"
+    );
+    assert!(s.get("replication").is_none(), "{s}");
+    // The same id may exist globally and in other regions.
+    create_secret(&api, "regions", "r").await;
+    api.ok(
+        "POST",
+        "/v1/projects/regions/locations/us-east1/secrets?secretId=r",
+        Some(json!({})),
+    )
+    .await;
+    let v = api
+        .ok("POST", &format!("{base}/r:addVersion"), Some(json!({"payload": {"data": b64(b"eu"), "dataCrc32c": gcp_test_server::util::crc32c(b"eu").to_string()}})))
+        .await;
+    assert!(v.get("replicationStatus").is_none());
+    assert_eq!(
+        api.ok("GET", &format!("{base}/r/versions/latest:access"), None)
+            .await["payload"]["data"],
+        b64(b"eu")
+    );
+    api.err(
+        "GET",
+        "/v1/projects/regions/secrets/r/versions/latest:access",
+        None,
+        404,
+        "NOT_FOUND",
+    )
+    .await;
+    let listed = api.ok("GET", base, None).await;
+    assert_eq!(listed["secrets"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        api.ok("GET", "/v1/projects/regions/secrets", None).await["secrets"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    api.ok("POST", &format!("{base}/r:setIamPolicy"), Some(json!({"policy": {"bindings": [{"role": "roles/secretmanager.secretAccessor", "members": ["user:eu@customer.example"]}]}}))).await;
+    let policy = api
+        .ok(
+            "GET",
+            &format!("{base}/r:getIamPolicy?options.requestedPolicyVersion=3"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        policy["bindings"][0]["members"][0],
+        "user:eu@customer.example"
+    );
+    let locations = api.ok("GET", "/v1/projects/regions/locations", None).await;
+    assert!(locations["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["locationId"] == "europe-west4"));
+    assert_eq!(
+        server
+            .request_counts()
+            .route("POST /v1/projects/{project}/locations/{location}/secrets/{secret}:addVersion"),
+        1
+    );
+    api.ok("DELETE", &format!("{base}/r"), None).await;
+    api.err("GET", &format!("{base}/r"), None, 404, "NOT_FOUND")
+        .await;
+    api.ok("GET", "/v1/projects/regions/secrets/r", None).await;
 }

@@ -166,6 +166,18 @@ def main(endpoint: str, project: str) -> None:
         client.set_iam_policy(request={"resource": secret.name, "policy": policy})
     ))
 
+    # Regional secrets live under projects/*/locations/*, without a replication policy.
+    regional_parent = f"{parent}/locations/europe-west1"
+    regional = client.create_secret(
+        request={"parent": regional_parent, "secret_id": "py-regional", "secret": {"labels": {"scope": "eu"}}}
+    )
+    assert "/locations/europe-west1/secrets/py-regional" in regional.name, regional.name
+    client.add_secret_version(request={"parent": regional.name, "payload": {"data": b"eu-value"}})
+    got = client.access_secret_version(request={"name": f"{regional.name}/versions/latest"})
+    assert got.payload.data == b"eu-value"
+    assert [s.name for s in client.list_secrets(request={"parent": regional_parent})] == [regional.name]
+    assert regional.name not in [s.name for s in client.list_secrets(request={"parent": parent})]
+
     # Delete, then it is gone.
     client.delete_secret(request={"name": f"{parent}/secrets/py-api-token"})
     expect_error(404, "NOT_FOUND", "a deleted secret must be gone", lambda: (
