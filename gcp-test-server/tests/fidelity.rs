@@ -1,16 +1,20 @@
 //! Proof of fidelity for the GCP test server.
 //!
 //! 1. `gcloud`, pointed at the server through `CLOUDSDK_API_ENDPOINT_OVERRIDES_*`,
-//!    creates, lists and reads secrets, versions, service accounts, keys and IAM
-//!    bindings (project bindings with a condition, secret bindings).
+//!    creates, lists, reads, updates and deletes secrets (global and regional),
+//!    versions, service accounts, keys and IAM bindings (project bindings with a
+//!    condition, secret, service-account and organization bindings), and the test
+//!    checks from the server's request counts that every call reached it.
 //! 2. Google's Python clients (google-cloud-secret-manager over REST, and
 //!    google-api-python-client's discovery clients for IAM v1 and Resource Manager
 //!    v1/v3) run the scripts in `tests/python/`.
 //! 3. Plain HTTP checks of what those clients do not reach: pagination, stale etags,
-//!    CRC32C, `latest`, destroyed versions, `keyTypes`, the error body, fault mode and
-//!    request counts.
+//!    CRC32C, `latest`, destroyed versions, `keyTypes`, numeric enums, the error body,
+//!    malformed input, fault mode, request counts, seeding, the hierarchy, and the
+//!    library and binary entry points.
 //!
 //! A missing `gcloud` or Python environment is a failure with a hint, never a skip.
+#![forbid(unsafe_code)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
