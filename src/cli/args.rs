@@ -76,6 +76,9 @@ pub struct AuditArgs {
     /// Most API requests in flight at once.
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub concurrency: usize,
+    /// Attempts per API request before giving up (adaptive retry backs off on throttling).
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub max_attempts: u32,
     /// No progress bar, even on a terminal.
     #[arg(long)]
     pub no_progress: bool,

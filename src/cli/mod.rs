@@ -86,6 +86,9 @@ fn validate(a: &AuditArgs) -> Result<AuditRequest, Error> {
     if !a.aws && (a.profile.is_some() || !a.region.is_empty()) {
         problems.push("--profile and --region apply to a live audit: add --aws".to_string());
     }
+    if a.max_attempts == 0 || a.max_attempts > 20 {
+        problems.push(format!("--max-attempts must be 1 to 20, not {}", a.max_attempts));
+    }
     if a.concurrency == 0 || a.concurrency > 64 {
         problems.push(format!("--concurrency must be 1 to 64, not {}", a.concurrency));
     }
@@ -102,7 +105,7 @@ fn validate(a: &AuditArgs) -> Result<AuditRequest, Error> {
             profile: a.profile.clone(),
             regions: a.region.clone(),
             concurrency: a.concurrency,
-            max_attempts: 8,
+            max_attempts: a.max_attempts,
         }),
         snapshot: a.snapshot.clone(),
     })

@@ -47,7 +47,7 @@ class Routes:
         if path == "/_handover/requests":
             with self.lock:
                 body = json.dumps({"total": sum(self.counts.values()), "by_action": self.counts}).encode()
-            start_response("200 OK", [("Content-Type", "application/json")])
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
         if path == "/moto-api/reset":
             with self.lock:
@@ -90,13 +90,29 @@ class Routes:
                     region=req.get("region", "us-east-1"),
                 )
         except Exception as e:  # noqa: BLE001 - report any seeding mistake to the test
-            start_response("400 Bad Request", [("Content-Type", "text/plain")])
-            return [f"backdate failed: {e!r}".encode()]
-        start_response("200 OK", [("Content-Type", "application/json")])
+            body = f"backdate failed: {e!r}".encode()
+            start_response("400 Bad Request", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+            return [body]
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "2")])
         return [b"{}"]
 
 
+def exit_with_parent():
+    # The test process holds our stdin open; when it exits (even killed), stdin closes
+    # and this server goes too, so no emulator outlives its tests.
+    try:
+        sys.stdin.read()
+    finally:
+        os._exit(0)
+
+
 def main():
+    # One log line per request would fill a pipe nobody reads; keep errors only.
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    if "--exit-with-stdin" in sys.argv:
+        threading.Thread(target=exit_with_parent, daemon=True).start()
     port = int(sys.argv[sys.argv.index("--port") + 1]) if "--port" in sys.argv else 0
     app = DomainDispatcherApplication(create_backend_app)
     server = make_server("127.0.0.1", port, Routes(app), threaded=True)

@@ -25,7 +25,12 @@ pub fn assemble(src: &AccountSources, mode: SourceMode, regions: &[String], now:
         provider: AWS,
         scope: a.acct.clone(),
         mode,
-        regions: regions.to_vec(),
+        regions: {
+            let mut r = regions.to_vec();
+            r.sort();
+            r.dedup();
+            r
+        },
         identity: src.caller_arn.clone(),
         credential_report_generated_at: src.credential_report.known().and_then(|r| r.generated_at),
     });

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_iam::types::{EntityType, ReportStateType};
@@ -160,7 +161,13 @@ fn doc(s: Option<&str>) -> Option<serde_json::Value> {
 
 /// Loads the SDK config from the standard chain.
 pub async fn load_config(settings: &LiveSettings) -> SdkConfig {
+    // A server that accepts a connection and never answers must not hang the audit.
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .read_timeout(Duration::from_secs(120))
+        .build();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts)
         .retry_config(RetryConfig::adaptive().with_max_attempts(settings.max_attempts.max(1)));
     if let Some(p) = &settings.profile {
         loader = loader.profile_name(p);
@@ -377,7 +384,17 @@ async fn service_specific_credentials(iam: &aws_sdk_iam::Client) -> Availability
     let mut out = Vec::new();
     let mut marker = None;
     loop {
-        let page = match iam.list_service_specific_credentials().all_users(true).set_marker(marker.clone()).send().await {
+        // Optional, and missing from some partitions and emulators: a failure is a gap,
+        // not worth the full retry budget.
+        let page = match iam
+            .list_service_specific_credentials()
+            .all_users(true)
+            .set_marker(marker.clone())
+            .customize()
+            .config_override(aws_sdk_iam::config::Builder::default().retry_config(RetryConfig::standard().with_max_attempts(2)))
+            .send()
+            .await
+        {
             Ok(p) => p,
             Err(e) => return Availability::unknown("iam:ListServiceSpecificCredentials", gap_reason(classify(&e))),
         };

@@ -325,6 +325,8 @@ pub struct PermissionsBoundary {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ManagedPolicyDetail {
+    /// moto leaves this out of its `Policies` list (AWS always sends it); the ARN still names it.
+    #[serde(default)]
     pub policy_name: String,
     pub arn: String,
     pub default_version_id: Option<String>,

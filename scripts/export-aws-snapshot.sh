@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Exports an AWS account into the snapshot layout `handover audit --snapshot DIR` reads,
+# with read-only aws CLI commands only (see docs/snapshots.md). No command here reads a
+# secret value: list-secrets and get-resource-policy describe secrets, they never return them.
+#
+# usage: scripts/export-aws-snapshot.sh OUT_DIR [REGION ...]
+#   Credentials, profile and endpoint come from the usual aws CLI settings
+#   (AWS_PROFILE, AWS_ENDPOINT_URL, ...). Regions default to the CLI's configured region.
+set -euo pipefail
+umask 077
+
+if [ $# -lt 1 ]; then
+  echo "usage: $0 OUT_DIR [REGION ...]" >&2
+  exit 2
+fi
+out=$1
+shift
+regions=("$@")
+if [ ${#regions[@]} -eq 0 ]; then
+  r=$(aws configure get region || true)
+  r=${r:-${AWS_REGION:-${AWS_DEFAULT_REGION:-}}}
+  if [ -z "$r" ]; then
+    echo "no region configured: pass one or more regions after OUT_DIR" >&2
+    exit 2
+  fi
+  regions=("$r")
+fi
+
+# Each file is written whole or not at all.
+save() { # save FILE -- command...
+  local file=$1
+  shift 2
+  mkdir -p "$(dirname "$file")"
+  if "$@" > "$file.tmp"; then
+    mv "$file.tmp" "$file"
+  else
+    rm -f "$file.tmp"
+    echo "warning: '$*' failed; $file is left out (the audit will report it as a coverage gap)" >&2
+  fi
+}
+
+account=$(aws sts get-caller-identity --query Account --output text)
+dir="$out/aws/$account"
+mkdir -p "$dir"
+save "$dir/caller-identity.json" -- aws sts get-caller-identity --output json
+
+# The credential report is built asynchronously.
+for _ in $(seq 1 30); do
+  state=$(aws iam generate-credential-report --query State --output text)
+  [ "$state" = "COMPLETE" ] && break
+  sleep 2
+done
+save "$dir/credential-report.json" -- aws iam get-credential-report --output json
+save "$dir/account-authorization-details.json" -- \
+  aws iam get-account-authorization-details --filter User Role Group LocalManagedPolicy --output json
+save "$dir/account-summary.json" -- aws iam get-account-summary --output json
+save "$dir/virtual-mfa-devices.json" -- aws iam list-virtual-mfa-devices --output json
+save "$dir/service-specific-credentials.json" -- aws iam list-service-specific-credentials --all-users --output json
+
+# Per-user lists: what no bulk source has.
+for user in $(aws iam list-users --query 'Users[].UserName' --output text); do
+  u="$dir/users/$user"
+  save "$u/access-keys.json" -- aws iam list-access-keys --user-name "$user" --output json
+  save "$u/ssh-public-keys.json" -- aws iam list-ssh-public-keys --user-name "$user" --output json
+  save "$u/signing-certificates.json" -- aws iam list-signing-certificates --user-name "$user" --output json
+  save "$u/mfa-devices.json" -- aws iam list-mfa-devices --user-name "$user" --output json
+done
+
+for region in "${regions[@]}"; do
+  s="$dir/secrets/$region"
+  save "$s/list-secrets.json" -- aws secretsmanager list-secrets --include-planned-deletion --region "$region" --output json
+  i=0
+  for arn in $(aws secretsmanager list-secrets --include-planned-deletion --region "$region" --query 'SecretList[].ARN' --output text); do
+    i=$((i + 1))
+    save "$s/resource-policies/$(printf %04d $i).json" -- \
+      aws secretsmanager get-resource-policy --secret-id "$arn" --region "$region" --output json
+  done
+done
+echo "snapshot of account $account written to $dir" >&2

@@ -1,0 +1,198 @@
+//! Test support: the AWS emulator (moto, in server mode, on a free loopback port), the
+//! seeded account, the aws CLI snapshot export, and a `handover` command wired to them.
+//!
+//! A missing emulator or CLI is a failure with an install hint, never a skip.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
+
+pub const INSTALL_HINT: &str =
+    "run ./scripts/test.sh, which installs tests/requirements.txt (moto[server], boto3, awscli) into .venv";
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A program from the test virtualenv (HANDOVER_TEST_VENV, else ./.venv).
+pub fn venv_bin(name: &str) -> PathBuf {
+    let venv = std::env::var_os("HANDOVER_TEST_VENV").map(PathBuf::from).unwrap_or_else(|| repo().join(".venv"));
+    let p = venv.join("bin").join(name);
+    assert!(p.exists(), "{} is missing: {INSTALL_HINT}", p.display());
+    p
+}
+
+/// A moto server this test process owns.
+pub struct Moto {
+    child: Child,
+    log: tempfile::NamedTempFile,
+    _stdin: ChildStdin,
+    pub url: String,
+    pub port: u16,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let python = venv_bin("python");
+        // moto's own log goes to a file: a pipe nobody drains would block the server.
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let mut child = Command::new(&python)
+            .arg(repo().join("tests/support/moto_launcher.py"))
+            .args(["--port", "0", "--exit-with-stdin"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(log.reopen().unwrap())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start moto with {}: {e}; {INSTALL_HINT}", python.display()));
+        let stdin = child.stdin.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        if !line.starts_with("listening on ") {
+            let _ = child.wait();
+            let err = std::fs::read_to_string(log.path()).unwrap_or_default();
+            panic!("moto did not start: {err}\n{INSTALL_HINT}");
+        }
+        let url = line.trim().trim_start_matches("listening on ").to_string();
+        let port = url.rsplit(':').next().unwrap().parse().unwrap();
+        Moto { child, log, _stdin: stdin, url, port }
+    }
+
+    /// Empties every backend and switches permission checks off again.
+    pub fn reset(&self) {
+        self.post("/moto-api/reset", "", "application/json");
+        self.post("/moto-api/reset-auth", "inf", "text/plain");
+    }
+
+    /// Switches moto's IAM permission checks on for every request from now on.
+    pub fn enforce_permissions(&self) {
+        self.post("/moto-api/reset-auth", "0", "text/plain");
+    }
+
+    /// Request counts the launcher keeps: `{"total": N, "by_action": {...}}`.
+    pub fn requests(&self) -> serde_json::Value {
+        { let body = self.request("GET", "/_handover/requests", "", "application/json"); serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body:?}")) }
+    }
+
+    pub fn post(&self, path: &str, body: &str, content_type: &str) -> String {
+        self.request("POST", path, body, content_type)
+    }
+
+    fn request(&self, method: &str, path: &str, body: &str, content_type: &str) -> String {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        write!(
+            s,
+            "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).unwrap();
+        assert!(resp.starts_with("HTTP/1.1 200") || resp.starts_with("HTTP/1.0 200"), "{method} {path}: {resp}");
+        resp.split("\r\n\r\n").nth(1).unwrap_or("").to_string()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The test binary's shared moto server, reset for the caller. Tests that use it run
+/// one at a time.
+pub fn moto() -> MutexGuard<'static, Moto> {
+    static MOTO: OnceLock<Mutex<Moto>> = OnceLock::new();
+    let guard = MOTO.get_or_init(|| Mutex::new(Moto::start())).lock().unwrap_or_else(|e| e.into_inner());
+    guard.reset();
+    guard
+}
+
+/// Seeds the fictional agency-to-customer account; returns the ids it made.
+pub fn seed(moto: &Moto) -> serde_json::Value {
+    let out = Command::new(venv_bin("python"))
+        .arg(repo().join("tests/fixtures/aws/seed_account.py"))
+        .args(["--endpoint", &moto.url])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "seeding failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// An environment with no trace of the developer's own AWS setup.
+pub fn clean_aws_env(cmd: &mut Command, home: &Path) {
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AWS_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("HOME", home)
+        .env("AWS_CONFIG_FILE", home.join("aws-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", home.join("aws-credentials"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("RUST_LOG");
+}
+
+/// `handover` pointed at moto with throwaway credentials.
+pub fn handover(moto: &Moto, home: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_handover"));
+    clean_aws_env(&mut cmd, home);
+    cmd.env("AWS_ENDPOINT_URL", &moto.url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1");
+    cmd
+}
+
+/// `handover` with no cloud settings at all.
+pub fn handover_offline(home: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_handover"));
+    clean_aws_env(&mut cmd, home);
+    cmd
+}
+
+/// Exports the account with the real aws CLI through scripts/export-aws-snapshot.sh.
+pub fn export_snapshot(moto: &Moto, out: &Path, regions: &[&str]) {
+    let aws = venv_bin("aws");
+    let mut cmd = Command::new(repo().join("scripts/export-aws-snapshot.sh"));
+    clean_aws_env(&mut cmd, out);
+    let path = format!("{}:{}", aws.parent().unwrap().display(), std::env::var("PATH").unwrap_or_default());
+    let status = cmd
+        .arg(out)
+        .args(regions)
+        .env("PATH", path)
+        .env("AWS_ENDPOINT_URL", &moto.url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        // moto answers the unsupported ListServiceSpecificCredentials with a 500: don't retry it for long.
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "the aws CLI export failed");
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run(cmd: &mut Command) -> Run {
+    let out = cmd.output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+pub fn json(s: &str) -> serde_json::Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
+}
