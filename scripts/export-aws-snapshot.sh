@@ -54,7 +54,10 @@ save "$dir/credential-report.json" -- aws iam get-credential-report --output jso
 save "$dir/account-authorization-details.json" -- \
   aws iam get-account-authorization-details --filter User Role Group LocalManagedPolicy --output json
 save "$dir/account-summary.json" -- aws iam get-account-summary --output json
-save "$dir/virtual-mfa-devices.json" -- aws iam list-virtual-mfa-devices --output json
+# Only identifying fields: some emulators return the seed and QR code here, which
+# must never land in a snapshot.
+save "$dir/virtual-mfa-devices.json" -- aws iam list-virtual-mfa-devices --output json \
+  --query '{VirtualMFADevices: VirtualMFADevices[].{SerialNumber: SerialNumber, User: User, EnableDate: EnableDate}}'
 save "$dir/service-specific-credentials.json" -- aws iam list-service-specific-credentials --all-users --output json
 
 # Per-user lists: what no bulk source has.

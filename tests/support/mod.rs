@@ -116,7 +116,7 @@ pub fn moto() -> MutexGuard<'static, Moto> {
 /// Seeds the fictional agency-to-customer account; returns the ids it made.
 pub fn seed(moto: &Moto) -> serde_json::Value {
     let out = Command::new(venv_bin("python"))
-        .arg(repo().join("tests/fixtures/aws/seed_account.py"))
+        .arg(repo().join("examples/northwind-to-contoso/seed_aws.py"))
         .args(["--endpoint", &moto.url])
         .output()
         .unwrap();

@@ -1,0 +1,211 @@
+//! Command behaviour without a cloud: flag validation, bad snapshots, output safety,
+//! the schema. Each error must say what is wrong, give a hint, and use its exit code.
+
+mod support;
+
+use std::path::Path;
+
+use support::*;
+
+fn audit_snapshot(home: &Path, dir: &Path) -> Run {
+    run(handover_offline(home).args(["audit", "--format", "json", "--snapshot"]).arg(dir))
+}
+
+/// A minimal valid account export to break in different ways.
+fn minimal_snapshot(root: &Path) -> std::path::PathBuf {
+    let dir = root.join("aws/123456789012");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("account-authorization-details.json"),
+        r#"{"UserDetailList":[{"UserName":"eve","UserId":"AIDAEXAMPLE","Arn":"arn:aws:iam::123456789012:user/eve",
+            "CreateDate":"2024-01-02T03:04:05Z","GroupList":[],"AttachedManagedPolicies":[],"UserPolicyList":[]}],
+           "GroupDetailList":[],"RoleDetailList":[],"Policies":[]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("credential-report.csv"),
+        "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated\n\
+         <root_account>,arn:aws:iam::123456789012:root,2020-01-01T00:00:00+00:00,not_supported,2024-05-01T00:00:00+00:00,not_supported,not_supported,false,true,2020-02-01T00:00:00+00:00,2024-04-01T00:00:00+00:00,us-east-1,s3,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n\
+         eve,arn:aws:iam::123456789012:user/eve,2024-01-02T03:04:05+00:00,false,N/A,N/A,N/A,false,true,2024-01-02T03:05:00+00:00,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n",
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn a_minimal_snapshot_reads_the_root_row_and_reports_what_it_lacks() {
+    let home = tempfile::tempdir().unwrap();
+    let snap = tempfile::tempdir().unwrap();
+    minimal_snapshot(snap.path());
+    let r = audit_snapshot(home.path(), snap.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let inv = json(&r.stdout);
+    let codes: Vec<&str> = inv["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
+    assert!(codes.contains(&"root-access-key"), "{codes:?}");
+    assert!(codes.contains(&"root-without-mfa"), "{codes:?}");
+    // eve's key id is unknown without list-access-keys: a slot, and a gap naming the command.
+    let eve_key = inv["credentials"].as_array().unwrap().iter().find(|c| c["id"].as_str().unwrap().ends_with("user/eve/access-key/slot-1")).unwrap();
+    assert_eq!(eve_key["identifier"], serde_json::Value::Null);
+    assert_eq!(eve_key["last_used"]["state"], "never");
+    let gaps = inv["gaps"].to_string();
+    assert!(gaps.contains("access key ids unknown"), "{gaps}");
+    assert!(gaps.contains("aws iam list-virtual-mfa-devices"), "{gaps}");
+    assert!(gaps.contains("aws secretsmanager") || inv["secrets"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn malformed_credential_report_is_exit_3_naming_file_and_line() {
+    let home = tempfile::tempdir().unwrap();
+    let snap = tempfile::tempdir().unwrap();
+    let dir = minimal_snapshot(snap.path());
+    let csv = std::fs::read_to_string(dir.join("credential-report.csv")).unwrap();
+    // A row cut short, as a bad copy-paste leaves it.
+    let broken = format!("{csv}mallory,arn:aws:iam::123456789012:user/mallory,2024-01-02\n");
+    std::fs::write(dir.join("credential-report.csv"), broken).unwrap();
+    let r = audit_snapshot(home.path(), snap.path());
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("credential-report.csv"), "{}", r.stderr);
+    assert!(r.stderr.contains("line 4: expected 22 fields, found 3"), "{}", r.stderr);
+    assert!(r.stderr.contains("hint:"), "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+}
+
+#[test]
+fn a_csv_that_is_not_a_credential_report_is_exit_3() {
+    let home = tempfile::tempdir().unwrap();
+    let snap = tempfile::tempdir().unwrap();
+    let dir = minimal_snapshot(snap.path());
+    std::fs::write(dir.join("credential-report.csv"), "name,email\nx,y\n").unwrap();
+    let r = audit_snapshot(home.path(), snap.path());
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("is this an IAM credential report"), "{}", r.stderr);
+}
+
+#[test]
+fn truncated_json_is_exit_3_with_the_command_to_export_again() {
+    let home = tempfile::tempdir().unwrap();
+    let snap = tempfile::tempdir().unwrap();
+    let dir = minimal_snapshot(snap.path());
+    let path = dir.join("account-authorization-details.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, &text[..text.len() / 2]).unwrap();
+    let r = audit_snapshot(home.path(), snap.path());
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("truncated"), "{}", r.stderr);
+    assert!(r.stderr.contains("aws iam get-account-authorization-details"), "{}", r.stderr);
+}
+
+#[test]
+fn wrong_snapshot_folders_are_exit_3() {
+    let home = tempfile::tempdir().unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let r = audit_snapshot(home.path(), empty.path());
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("no account exports found"), "{}", r.stderr);
+    assert!(r.stderr.contains("docs/snapshots.md"), "{}", r.stderr);
+
+    let r = audit_snapshot(home.path(), &empty.path().join("does-not-exist"));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("not a folder"), "{}", r.stderr);
+
+    std::fs::create_dir_all(empty.path().join("aws/some-account")).unwrap();
+    let r = audit_snapshot(home.path(), empty.path());
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("has no account-authorization-details.json"), "{}", r.stderr);
+}
+
+#[test]
+fn flag_problems_are_exit_2_and_reported_together() {
+    let home = tempfile::tempdir().unwrap();
+    let r = run(handover_offline(home.path()).args(["audit"]));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("nothing to audit"), "{}", r.stderr);
+
+    let r = run(handover_offline(home.path()).args(["audit", "--snapshot", "x", "--region", "Not A Region", "--concurrency", "0"]));
+    assert_eq!(r.code, 2);
+    for part in ["add --aws", "not an AWS region name", "--concurrency must be 1 to 64"] {
+        assert!(r.stderr.contains(part), "missing {part:?} in {}", r.stderr);
+    }
+
+    let r = run(handover_offline(home.path()).args(["audit", "--format", "yaml"]));
+    assert_eq!(r.code, 2);
+    let r = run(handover_offline(home.path()).args(["frobnicate"]));
+    assert_eq!(r.code, 2);
+}
+
+#[test]
+fn output_file_is_0600_and_never_overwritten_without_force() {
+    let home = tempfile::tempdir().unwrap();
+    let snap = tempfile::tempdir().unwrap();
+    minimal_snapshot(snap.path());
+    let out = home.path().join("inventory.json");
+    let args = |force: bool| {
+        let mut a = vec!["audit".to_string(), "--snapshot".into(), snap.path().display().to_string(), "-o".into(), out.display().to_string()];
+        if force {
+            a.push("--force".into());
+        }
+        a
+    };
+    let r = run(handover_offline(home.path()).args(args(false)));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("wrote"), "a one-line summary when stdout is not a terminal: {}", r.stderr);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    std::fs::write(&out, "keep me").unwrap();
+    let r = run(handover_offline(home.path()).args(args(false)));
+    assert_eq!(r.code, 6, "{}", r.stderr);
+    assert!(r.stderr.contains("already exists") && r.stderr.contains("--force"), "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "keep me");
+    let r = run(handover_offline(home.path()).args(args(true)));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    json(&std::fs::read_to_string(&out).unwrap());
+}
+
+#[test]
+fn fail_on_turns_findings_into_exit_1() {
+    let home = tempfile::tempdir().unwrap();
+    let snap = tempfile::tempdir().unwrap();
+    minimal_snapshot(snap.path());
+    let r = run(handover_offline(home.path()).args(["audit", "--format", "table", "--fail-on", "critical", "--snapshot"]).arg(snap.path()));
+    assert_eq!(r.code, 1, "root-access-key is critical: {}", r.stderr);
+    assert!(r.stdout.contains("root-access-key"), "{}", r.stdout);
+    let r = run(handover_offline(home.path()).args(["audit", "--format", "table", "--snapshot"]).arg(snap.path()));
+    assert_eq!(r.code, 0);
+}
+
+#[test]
+fn the_committed_inventory_schema_matches_the_code() {
+    let home = tempfile::tempdir().unwrap();
+    let r = run(handover_offline(home.path()).args(["schema", "inventory"]));
+    assert_eq!(r.code, 0);
+    let committed = std::fs::read_to_string(repo().join("schemas/inventory.v1.json")).unwrap();
+    assert_eq!(
+        r.stdout, committed,
+        "schemas/inventory.v1.json is stale: run `cargo run -- schema inventory > schemas/inventory.v1.json`"
+    );
+}
+
+#[test]
+fn the_example_snapshot_audits_offline() {
+    let home = tempfile::tempdir().unwrap();
+    let r = audit_snapshot(home.path(), &repo().join("examples/northwind-to-contoso/snapshot"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let inv = json(&r.stdout);
+    assert!(inv["principals"].as_array().unwrap().len() >= 10);
+    assert!(inv["secrets"].as_array().unwrap().len() >= 5);
+}
+
+#[test]
+fn help_lists_the_exit_codes() {
+    let home = tempfile::tempdir().unwrap();
+    let r = run(handover_offline(home.path()).args(["--help"]));
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains("Exit codes: 0 ok; 1 findings"), "{}", r.stdout);
+    let r = run(handover_offline(home.path()).args(["audit", "--help"]));
+    for flag in ["--aws", "--snapshot", "--profile", "--region", "--format", "--output", "--force", "--fail-on"] {
+        assert!(r.stdout.contains(flag), "{flag} missing from audit --help");
+    }
+}
