@@ -343,3 +343,32 @@ fn no_credentials_is_exit_4_with_a_hint() {
     assert_eq!(r.code, 4, "{}", r.stderr);
     assert!(r.stderr.contains("hint: check the credentials"), "{}", r.stderr);
 }
+
+#[test]
+fn a_named_profile_supplies_credentials_region_and_endpoint_url() {
+    let moto = moto();
+    seed(&moto);
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join("aws-config"),
+        format!("[profile handover-test]\nregion = eu-west-1\nendpoint_url = {}\n", moto.url),
+    )
+    .unwrap();
+    std::fs::write(
+        home.path().join("aws-credentials"),
+        "[handover-test]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+    )
+    .unwrap();
+    // No AWS_* variables at all: everything comes from the profile.
+    let r = run(handover_offline(home.path()).args(["audit", "--aws", "--profile", "handover-test", "--format", "json"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let inv = json(&r.stdout);
+    assert_eq!(inv["sources"][0]["regions"], serde_json::json!(["eu-west-1"]), "the profile's region");
+    let names: Vec<&str> = inv["secrets"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["eu/app-config"]);
+    assert!(inv["principals"].as_array().unwrap().len() >= 10);
+
+    // An unknown profile is an access error with a hint, not a panic.
+    let r = run(handover_offline(home.path()).args(["audit", "--aws", "--profile", "no-such-profile", "--region", "us-east-1", "--max-attempts", "1"]));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+}

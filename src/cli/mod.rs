@@ -48,9 +48,11 @@ fn install_panic_hook() {
 
 fn init_logging(verbose: u8, quiet: bool) {
     use tracing_subscriber::EnvFilter;
+    // At the default level the SDK's own warnings (each failing credential provider of
+    // the chain) are noise: the error we print says what failed.
     let level = match (quiet, verbose) {
         (true, _) => "error",
-        (false, 0) => "warn",
+        (false, 0) => "warn,aws_config=error,aws_smithy_runtime=error",
         (false, 1) => "info",
         (false, 2) => "debug",
         _ => "trace",

@@ -55,7 +55,7 @@ struct Failure {
 fn classify<E, R>(err: &SdkError<E, R>) -> Failure
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     let code = match err {
         SdkError::ServiceError(e) => e.err().code().map(str::to_string),
@@ -67,7 +67,9 @@ where
         _ => None,
     }
     .flatten();
-    let text = DisplayErrorContext(err).to_string();
+    let text = display_chain(err);
+    // The full context (with the SDK's Debug of the response) goes to the debug log only.
+    tracing::debug!(error = %DisplayErrorContext(err), "AWS call failed");
     let denied_codes = [
         "AccessDenied",
         "AccessDeniedException",
@@ -82,6 +84,16 @@ where
     // moto answers some errors with a body the SDK cannot parse: the status still tells.
     let denied = code.as_deref().is_some_and(|c| denied_codes.contains(&c)) || matches!(status, Some(401 | 403));
     let credentials_missing = !matches!(err, SdkError::ServiceError(_)) && text.contains("credential");
+    if credentials_missing {
+        return Failure {
+            denied: true,
+            unreachable: false,
+            unavailable: false,
+            message: "no usable AWS credentials: the standard chain (environment, profile, SSO, web identity, \
+                      container, instance metadata) found none"
+                .to_string(),
+        };
+    }
     let unreachable = matches!(err, SdkError::TimeoutError(_))
         || matches!(err, SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout());
     let unavailable = matches!(status, Some(404 | 405 | 501))
@@ -91,7 +103,22 @@ where
         (None, Some(s)) => format!("the service answered HTTP {s}"),
         (None, None) => text,
     };
-    Failure { denied: denied || credentials_missing, unreachable, unavailable, message: message.trim_end_matches(": ").to_string() }
+    Failure { denied, unreachable, unavailable, message: message.trim_end_matches(": ").to_string() }
+}
+
+/// The error and its sources, each by its Display (never Debug, which can dump a
+/// response body), joined with `: `.
+fn display_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        let s = e.to_string();
+        if !s.is_empty() && parts.last() != Some(&s) {
+            parts.push(s);
+        }
+        cur = e.source();
+    }
+    parts.join(": ")
 }
 
 fn service_message<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<String> {
