@@ -18,6 +18,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_iam::types::{EntityType, ReportStateType};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use chrono::{TimeZone, Utc};
 use futures::stream::{self, StreamExt};
@@ -52,21 +53,15 @@ struct Failure {
     message: String,
 }
 
-fn classify<E, R>(err: &SdkError<E, R>) -> Failure
+fn classify<E>(err: &SdkError<E, HttpResponse>) -> Failure
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + 'static,
 {
     let code = match err {
         SdkError::ServiceError(e) => e.err().code().map(str::to_string),
         _ => None,
     };
-    let status = match err {
-        SdkError::ServiceError(e) => Some(raw_status(e.raw())),
-        SdkError::ResponseError(e) => Some(raw_status(e.raw())),
-        _ => None,
-    }
-    .flatten();
+    let status = err.raw_response().map(|r| r.status().as_u16());
     let text = display_chain(err);
     // The full context (with the SDK's Debug of the response) goes to the debug log only.
     tracing::debug!(error = %DisplayErrorContext(err), "AWS call failed");
@@ -126,14 +121,6 @@ fn service_message<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<S
         SdkError::ServiceError(e) => e.err().message().map(str::to_string),
         _ => None,
     }
-}
-
-fn raw_status<R: std::fmt::Debug>(raw: &R) -> Option<u16> {
-    // `R` is the SDK's HTTP response; its Debug form starts with the status. We read the
-    // status through Debug so this works for every SDK crate's response type.
-    let dbg = format!("{raw:?}");
-    let idx = dbg.find("status: StatusCode(")?;
-    dbg[idx + 19..].chars().take_while(|c| c.is_ascii_digit()).collect::<String>().parse().ok()
 }
 
 /// Turns a failure of a call the audit cannot do without into an `Error`.
