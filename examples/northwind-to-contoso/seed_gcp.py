@@ -10,8 +10,8 @@ canaries that must never appear in anything the tool prints or writes.
 Everything goes through Google's own Python clients where an API exists
 (google-cloud-secret-manager over REST; google-api-python-client discovery clients for
 IAM v1 and Cloud Resource Manager v1). The server's `/_admin/seed` is used only for
-what no API can do: naming the project, back-dating keys and making a SYSTEM_MANAGED
-key.
+what no API can do: naming the project, back-dating keys and secrets, and making a
+SYSTEM_MANAGED key.
 
 Usage: seed_gcp.py --endpoint http://127.0.0.1:PORT [--project contoso-shop-prod]
 Prints one JSON object on stdout:
@@ -232,6 +232,21 @@ def main() -> None:
         },
     })
     add_version(signing.name, SIGNING_VALUE)
+
+    # Secrets made long ago (the API stamps createTime itself): db-password's current
+    # value is 200 days old, stripe-key's was never changed in 500 days.
+    def ago(days: int) -> str:
+        return rfc3339(now - dt.timedelta(days=days))
+
+    admin_seed(endpoint, {"createTimes": [
+        {"name": db.name, "createTime": ago(700)},
+        {"name": f"{db.name}/versions/1", "createTime": ago(700)},
+        {"name": f"{db.name}/versions/2", "createTime": ago(200)},
+        {"name": stripe.name, "createTime": ago(500)},
+        {"name": f"{stripe.name}/versions/1", "createTime": ago(500)},
+        {"name": signing.name, "createTime": ago(20)},
+        {"name": f"{signing.name}/versions/1", "createTime": ago(20)},
+    ]})
 
     out = {
         "project": project,
