@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use crate::error::Error;
 use crate::model::{Inventory, SourceMode};
 use crate::providers::aws::{self, live::LiveSettings};
+use crate::providers::gcp::{self, live::GcpSettings};
 
 pub use crate::providers::aws::live::Progress;
 
@@ -23,6 +24,9 @@ pub struct AuditRequest {
     pub aws: Option<LiveSettings>,
     /// Read the exports in this snapshot folder.
     pub snapshot: Option<PathBuf>,
+    /// GCP projects to read live.
+    pub gcp_projects: Vec<String>,
+    pub gcp: GcpSettings,
 }
 
 /// Runs the audit and returns one inventory for everything read.
@@ -30,12 +34,19 @@ pub async fn run(req: &AuditRequest, now: DateTime<Utc>, progress: Arc<dyn Progr
     let mut inventory = Inventory::new(now);
     if let Some(dir) = &req.snapshot {
         let accounts = aws::snapshot::account_dirs(dir)?;
-        if accounts.is_empty() {
+        let projects = gcp::snapshot::project_dirs(dir)?;
+        if accounts.is_empty() && projects.is_empty() {
             return Err(Error::input(
                 dir,
-                "no account exports found (expected aws/<account>/account-authorization-details.json)",
-                "see docs/snapshots.md for the layout and the aws CLI commands that make it",
+                "no account or project exports found (expected aws/<account>/account-authorization-details.json \
+                 or gcp/<project>/iam-policy.json)",
+                "see docs/snapshots.md for the layout and the aws CLI and gcloud commands that make it",
             ));
+        }
+        for project_dir in projects {
+            let sources = gcp::snapshot::load_project(&project_dir)?;
+            tracing::info!(project = %sources.project_id, folder = %project_dir.display(), "read GCP snapshot");
+            inventory.merge(gcp::assemble::assemble(&sources, SourceMode::Snapshot, now));
         }
         for account_dir in accounts {
             let (sources, regions) = aws::snapshot::load_account(&account_dir)?;
@@ -58,8 +69,15 @@ pub async fn run(req: &AuditRequest, now: DateTime<Utc>, progress: Arc<dyn Progr
         } else {
             settings.regions.clone()
         };
-        let sources = aws::live::collect(&config, &regions, settings.concurrency, progress).await?;
+        let sources = aws::live::collect(&config, &regions, settings.concurrency, progress.clone()).await?;
         inventory.merge(aws::assemble::assemble(&sources, SourceMode::Live, &regions, now));
+    }
+    if !req.gcp_projects.is_empty() {
+        let clients = gcp::live::clients(&req.gcp).await?;
+        for project in &req.gcp_projects {
+            let sources = gcp::live::collect(&clients, project, req.gcp.concurrency, progress.clone()).await?;
+            inventory.merge(gcp::assemble::assemble(&sources, SourceMode::Live, now));
+        }
     }
     inventory.normalize();
     Ok(inventory)

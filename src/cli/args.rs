@@ -26,7 +26,7 @@ be written.";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Inventory every principal, credential and secret of an AWS account (live or from a snapshot).
+    /// Inventory every principal, credential and secret of AWS accounts and GCP projects (live or from a snapshot).
     Audit(AuditArgs),
     /// Print the JSON Schema of an output format.
     Schema {
@@ -58,7 +58,13 @@ pub struct AuditArgs {
     /// A region whose secrets to read; repeat for several. Default: the profile's region.
     #[arg(long, value_name = "REGION")]
     pub region: Vec<String>,
-    /// Build the inventory from aws CLI exports in this folder instead of (or besides) live APIs.
+    /// A GCP project to audit with application default credentials; repeat for several.
+    #[arg(long = "gcp-project", value_name = "ID")]
+    pub gcp_project: Vec<String>,
+    /// Send every GCP call to this base URL with anonymous credentials (an emulator).
+    #[arg(long, env = "HANDOVER_GCP_ENDPOINT", value_name = "URL")]
+    pub gcp_endpoint: Option<String>,
+    /// Build the inventory from aws CLI / gcloud exports in this folder instead of (or besides) live APIs.
     #[arg(long, value_name = "DIR")]
     pub snapshot: Option<PathBuf>,
     /// Output on stdout: `table` (default on a terminal) or `json`.

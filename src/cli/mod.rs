@@ -14,6 +14,7 @@ use crate::audit::{self, AuditRequest, Progress};
 use crate::error::Error;
 use crate::model::Inventory;
 use crate::providers::aws::live::LiveSettings;
+use crate::providers::gcp::live::GcpSettings;
 use args::{AuditArgs, Cli, Command, Format, SchemaName};
 
 /// Entry point for the binary.
@@ -82,8 +83,24 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
 /// Validates audit flags into a request, collecting every problem at once.
 fn validate(a: &AuditArgs) -> Result<AuditRequest, Error> {
     let mut problems = Vec::new();
-    if !a.aws && a.snapshot.is_none() {
-        problems.push("nothing to audit: pass --aws (live, standard credential chain) or --snapshot DIR".to_string());
+    if !a.aws && a.snapshot.is_none() && a.gcp_project.is_empty() {
+        problems.push("nothing to audit: pass --aws, --gcp-project ID (live) or --snapshot DIR".to_string());
+    }
+    if a.gcp_endpoint.is_some() && a.gcp_project.is_empty() {
+        problems.push("--gcp-endpoint applies to a live GCP audit: add --gcp-project".to_string());
+    }
+    if let Some(e) = &a.gcp_endpoint {
+        if !(e.starts_with("http://") || e.starts_with("https://")) {
+            problems.push(format!("--gcp-endpoint must be an http:// or https:// URL, not {e:?}"));
+        }
+    }
+    for p in &a.gcp_project {
+        let ok = (6..=30).contains(&p.len())
+            && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && p.starts_with(|c: char| c.is_ascii_lowercase());
+        if !ok {
+            problems.push(format!("{p:?} is not a GCP project id (6-30 lowercase letters, digits, hyphens)"));
+        }
     }
     if !a.aws && (a.profile.is_some() || !a.region.is_empty()) {
         problems.push("--profile and --region apply to a live audit: add --aws".to_string());
@@ -110,6 +127,8 @@ fn validate(a: &AuditArgs) -> Result<AuditRequest, Error> {
             max_attempts: a.max_attempts,
         }),
         snapshot: a.snapshot.clone(),
+        gcp_projects: a.gcp_project.clone(),
+        gcp: GcpSettings { endpoint: a.gcp_endpoint.clone(), concurrency: a.concurrency, max_attempts: a.max_attempts },
     })
 }
 

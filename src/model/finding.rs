@@ -76,6 +76,14 @@ finding_codes! {
     AccessKeyInactive = "access-key-inactive", Info, "An inactive access key still exists.";
     TwoActiveAccessKeys = "two-active-access-keys", Low, "An IAM user has two active access keys.";
     SigningCertificateActive = "signing-certificate-active", Low, "An IAM user has an active X.509 signing certificate.";
+    GcpPublicAccess = "gcp-public-access", Critical, "allUsers or allAuthenticatedUsers holds a role on the project or a secret.";
+    GcpBasicRole = "gcp-basic-role", Medium, "A user, group or domain holds a basic role (owner or editor) on the project.";
+    GcpDomainGrant = "gcp-domain-grant", Medium, "A whole domain is granted a role.";
+    GcpCanImpersonate = "gcp-can-impersonate", High, "A member can act as service accounts (token creator, service account user, key admin).";
+    GcpDeletedMember = "gcp-deleted-member", Low, "A deleted principal is still named in a policy.";
+    GcpUserManagedKey = "gcp-user-managed-key", Medium, "A service account has a user-managed key: a long-lived credential that can be copied anywhere.";
+    GcpKeyStale = "gcp-key-stale", Medium, "A user-managed service-account key is older than 90 days.";
+    GcpSecretMember = "gcp-secret-member", Medium, "A secret's own IAM policy grants a user, group or domain access.";
 }
 
 /// One risk, about one principal, credential or secret.

@@ -187,6 +187,9 @@ pub struct Principal {
     pub permissions_boundary: Option<String>,
     /// Last activity, where the source records it (roles; users via their credentials).
     pub last_used: Option<LastUsed>,
+    /// A disabled identity cannot authenticate (GCP service accounts); `null` where the
+    /// provider has no such state.
+    pub disabled: Option<bool>,
 }
 
 /// What kind of credential.
@@ -270,6 +273,65 @@ pub enum CredentialDetail {
         user_name: String,
     },
     Trust(TrustDetail),
+    /// A GCP IAM role binding: who holds which role on which resource.
+    Binding(BindingDetail),
+    /// A GCP service-account key.
+    ServiceAccountKey {
+        /// `USER_MANAGED` (a long-lived key someone holds) or `SYSTEM_MANAGED` (Google's own).
+        key_type: String,
+        algorithm: Option<String>,
+        origin: Option<String>,
+        /// The key stops working at this time.
+        valid_before: Option<DateTime<Utc>>,
+    },
+}
+
+/// A role a member holds on a resource, possibly under a condition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BindingDetail {
+    /// The resource the policy is on: `projects/P`, `projects/P/secrets/S`, `projects/P/serviceAccounts/E`.
+    pub resource: String,
+    pub role: String,
+    pub level: RoleLevel,
+    pub condition: Option<IamCondition>,
+}
+
+/// How much a role lets its holder do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RoleLevel {
+    /// `roles/owner`: everything, including IAM.
+    Owner,
+    /// Can change IAM policies, so can grant itself anything.
+    IamAdmin,
+    /// `roles/editor`: nearly everything but IAM.
+    Editor,
+    /// Can act as service accounts (token creator, service account user, key admin, ...).
+    Impersonation,
+    /// Can read secret values.
+    SecretAccess,
+    Other,
+}
+
+/// An IAM condition. `expires` is read from a `request.time < timestamp("...")` clause:
+/// access that ends by itself.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IamCondition {
+    pub title: Option<String>,
+    pub expression: String,
+    pub expires: Option<DateTime<Utc>>,
+}
+
+/// A member a resource's own IAM policy names.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IamGrant {
+    /// As IAM writes it: `user:a@b`, `group:...`, `serviceAccount:...`, `allUsers`, ...
+    pub member: String,
+    pub role: String,
+    pub condition: Option<IamCondition>,
 }
 
 /// Who a role trust lets in, and on what conditions.
@@ -327,6 +389,15 @@ pub struct Secret {
     pub tags: BTreeMap<String, String>,
     /// Number of versions the source lists.
     pub versions: Option<u32>,
+    /// Of those, how many are enabled (GCP).
+    pub enabled_versions: Option<u32>,
+    pub latest_version_created: Option<DateTime<Utc>>,
+    /// Where the secret is replicated (GCP: `automatic` or the locations).
+    pub replication: Option<String>,
+    /// The secret deletes itself at this time (GCP expire time).
+    pub expires: Option<DateTime<Utc>>,
+    /// Members the secret's own IAM policy names (GCP).
+    pub iam_members: Vec<IamGrant>,
     pub encryption: Encryption,
     pub access_policy: AccessPolicy,
     /// The service that manages the secret (e.g. RDS), if any.

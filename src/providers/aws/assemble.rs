@@ -541,6 +541,7 @@ impl Assembler<'_> {
             admin,
             permissions_boundary: u.permissions_boundary.as_ref().and_then(|b| b.permissions_boundary_arn.clone()),
             last_used,
+            disabled: None,
         });
         self.inv.credentials.extend(creds);
     }
@@ -705,6 +706,7 @@ impl Assembler<'_> {
             admin: AdminRights { equivalent: Some(true), via: vec!["the account root user".into()] },
             permissions_boundary: None,
             last_used,
+            disabled: None,
         });
         self.inv.credentials.extend(creds);
     }
@@ -773,6 +775,7 @@ impl Assembler<'_> {
             admin: ev.rights(),
             permissions_boundary: r.permissions_boundary.as_ref().and_then(|b| b.permissions_boundary_arn.clone()),
             last_used: Some(last_used),
+            disabled: None,
         });
     }
 
@@ -842,6 +845,11 @@ impl Assembler<'_> {
                 },
                 tags: tags_to_map(&s.tags),
                 versions: Some(s.versions_to_stages.len() as u32),
+                enabled_versions: None,
+                latest_version_created: None,
+                replication: None,
+                expires: None,
+                iam_members: Vec::new(),
                 encryption: Encryption { key: s.kms_key_id.clone(), key_account, external },
                 access_policy,
                 owning_service: s.owning_service.clone(),

@@ -14,25 +14,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Deserializer};
 
-/// A part of the account that was read, or the reason it could not be.
-#[derive(Debug, Clone)]
-pub enum Availability<T> {
-    Known(T),
-    Unknown { source: String, reason: String },
-}
-
-impl<T> Availability<T> {
-    pub fn unknown(source: impl Into<String>, reason: impl Into<String>) -> Self {
-        Availability::Unknown { source: source.into(), reason: reason.into() }
-    }
-
-    pub fn known(&self) -> Option<&T> {
-        match self {
-            Availability::Known(t) => Some(t),
-            Availability::Unknown { .. } => None,
-        }
-    }
-}
+pub use crate::providers::Availability;
 
 /// Everything read from one AWS account.
 #[derive(Debug, Clone)]

@@ -1,0 +1,453 @@
+//! Builds the provider-agnostic inventory of one GCP project from its raw sources.
+//!
+//! Principals are the members IAM policies name (project, service accounts, secrets)
+//! and the project's service accounts; credentials are their role bindings and
+//! service-account keys. Where a source could not be read, a gap says so.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+
+use super::sources::{short, Availability, Expr, Policy, ProjectSources, ServiceAccountKey};
+use crate::model::*;
+
+const GCP: Provider = Provider::Gcp;
+
+/// User-managed keys older than this are stale.
+pub const STALE_DAYS: i64 = 90;
+
+/// Roles that let a member act as service accounts.
+const IMPERSONATION_ROLES: &[&str] = &[
+    "roles/iam.serviceAccountTokenCreator",
+    "roles/iam.serviceAccountUser",
+    "roles/iam.serviceAccountKeyAdmin",
+    "roles/iam.workloadIdentityUser",
+    "roles/iam.serviceAccountAdmin",
+];
+
+/// Roles that can change IAM policies, and so grant themselves anything.
+const IAM_ADMIN_ROLES: &[&str] =
+    &["roles/resourcemanager.projectIamAdmin", "roles/iam.securityAdmin", "roles/resourcemanager.organizationAdmin"];
+
+pub fn role_level(role: &str) -> RoleLevel {
+    match role {
+        "roles/owner" => RoleLevel::Owner,
+        "roles/editor" => RoleLevel::Editor,
+        r if IAM_ADMIN_ROLES.contains(&r) => RoleLevel::IamAdmin,
+        r if IMPERSONATION_ROLES.contains(&r) => RoleLevel::Impersonation,
+        "roles/secretmanager.secretAccessor" | "roles/secretmanager.admin" => RoleLevel::SecretAccess,
+        _ => RoleLevel::Other,
+    }
+}
+
+/// Reads the end of access out of a `request.time < timestamp("...")` condition.
+pub fn condition_expiry(expression: &str) -> Option<DateTime<Utc>> {
+    let compact: String = expression.chars().filter(|c| !c.is_whitespace()).collect();
+    let idx = compact.find("request.time<timestamp(")?;
+    let rest = &compact[idx + "request.time<timestamp(".len()..];
+    let rest = rest.trim_start_matches(['"', '\'']);
+    let end = rest.find(['"', '\''])?;
+    DateTime::parse_from_rfc3339(&rest[..end]).ok().map(|t| t.with_timezone(&Utc))
+}
+
+fn condition(c: &Option<Expr>) -> Option<IamCondition> {
+    c.as_ref().map(|e| IamCondition {
+        title: e.title.clone(),
+        expression: e.expression.clone(),
+        expires: condition_expiry(&e.expression),
+    })
+}
+
+fn kind_of(member: &str) -> PrincipalKind {
+    match member.split_once(':').map(|(k, _)| k).unwrap_or(member) {
+        "user" => PrincipalKind::GcpUser,
+        "group" => PrincipalKind::GcpGroup,
+        "domain" => PrincipalKind::GcpDomain,
+        "serviceAccount" => PrincipalKind::GcpServiceAccount,
+        "deleted" => PrincipalKind::GcpDeleted,
+        _ => PrincipalKind::GcpPublic,
+    }
+}
+
+struct Assembler<'a> {
+    src: &'a ProjectSources,
+    now: DateTime<Utc>,
+    inv: Inventory,
+    project: String,
+    /// Service-account email -> principal id, for the project's own accounts.
+    own_accounts: BTreeMap<String, String>,
+    /// Principals made from members, by id.
+    members: BTreeMap<String, Principal>,
+    /// Admin evidence per principal id.
+    admin: BTreeMap<String, Vec<String>>,
+}
+
+pub fn assemble(src: &ProjectSources, mode: SourceMode, now: DateTime<Utc>) -> Inventory {
+    let mut a = Assembler {
+        src,
+        now,
+        inv: Inventory::new(now),
+        project: src.project_id.clone(),
+        own_accounts: BTreeMap::new(),
+        members: BTreeMap::new(),
+        admin: BTreeMap::new(),
+    };
+    a.inv.sources.push(Source {
+        provider: GCP,
+        scope: a.project.clone(),
+        mode,
+        regions: Vec::new(),
+        identity: None,
+        credential_report_generated_at: None,
+    });
+    a.gaps();
+    a.service_accounts();
+    let project_resource = format!("projects/{}", a.project);
+    a.policy(&project_resource, &src.iam_policy.clone());
+    for (email, policy) in &src.service_account_policies {
+        if let Availability::Known(p) = policy {
+            let resource = a.own_accounts.get(email).cloned().unwrap_or_else(|| format!("projects/{}/serviceAccounts/{email}", a.project));
+            a.policy(&resource, p);
+        }
+    }
+    a.secrets();
+    let admin = std::mem::take(&mut a.admin);
+    for (id, p) in a.members.iter_mut() {
+        if let Some(via) = admin.get(id) {
+            p.admin = AdminRights { equivalent: Some(true), via: via.clone() };
+        }
+    }
+    let members = std::mem::take(&mut a.members);
+    a.inv.principals.extend(members.into_values());
+    a.inv.normalize();
+    a.inv
+}
+
+impl Assembler<'_> {
+    fn gap(&mut self, source: &str, subject: Option<&str>, reason: &str) {
+        self.inv.gaps.push(Gap {
+            provider: GCP,
+            scope: self.project.clone(),
+            source: source.into(),
+            subject: subject.map(str::to_string),
+            reason: reason.into(),
+        });
+    }
+
+    fn finding(&mut self, code: FindingCode, subject: &str, message: String) {
+        self.inv.findings.push(Finding::new(code, subject, message));
+    }
+
+    fn gaps(&mut self) {
+        let src = self.src;
+        let mut unknown: Vec<(String, Option<String>, String)> = Vec::new();
+        if let Availability::Unknown { source, reason } = &src.service_accounts {
+            unknown.push((source.clone(), None, reason.clone()));
+        }
+        if let Availability::Unknown { source, reason } = &src.secrets {
+            unknown.push((source.clone(), None, reason.clone()));
+        }
+        let maps = src.keys.iter().map(|(k, v)| (k, v.known().is_none(), v))
+            .map(|(k, _, v)| (k.clone(), match v { Availability::Unknown { source, reason } => Some((source.clone(), reason.clone())), _ => None }))
+            .chain(src.service_account_policies.iter().map(|(k, v)| (k.clone(), match v { Availability::Unknown { source, reason } => Some((source.clone(), reason.clone())), _ => None })))
+            .chain(src.versions.iter().map(|(k, v)| (k.clone(), match v { Availability::Unknown { source, reason } => Some((source.clone(), reason.clone())), _ => None })))
+            .chain(src.secret_policies.iter().map(|(k, v)| (k.clone(), match v { Availability::Unknown { source, reason } => Some((source.clone(), reason.clone())), _ => None })))
+            .collect::<Vec<_>>();
+        for (subject, u) in maps {
+            if let Some((source, reason)) = u {
+                unknown.push((source, Some(subject), reason));
+            }
+        }
+        for (source, subject, reason) in unknown {
+            self.gap(&source, subject.as_deref(), &reason);
+        }
+    }
+
+    /// The principal id for an IAM member string.
+    fn member_id(&self, member: &str) -> String {
+        if let Some(email) = member.strip_prefix("serviceAccount:") {
+            if let Some(id) = self.own_accounts.get(email) {
+                return id.clone();
+            }
+        }
+        format!("gcp:{}:{member}", self.project)
+    }
+
+    fn ensure_member(&mut self, member: &str) -> String {
+        let id = self.member_id(member);
+        if self.own_accounts.values().any(|v| *v == id) {
+            return id;
+        }
+        self.members.entry(id.clone()).or_insert_with(|| Principal {
+            id: id.clone(),
+            provider: GCP,
+            scope: self.project.clone(),
+            kind: kind_of(member),
+            name: member.split_once(':').map(|(_, n)| n.to_string()).unwrap_or_else(|| member.to_string()),
+            path: None,
+            created: None,
+            tags: BTreeMap::new(),
+            groups: Vec::new(),
+            policies: Vec::new(),
+            admin: AdminRights { equivalent: Some(false), via: Vec::new() },
+            permissions_boundary: None,
+            last_used: None,
+            disabled: None,
+        });
+        id
+    }
+
+    fn service_accounts(&mut self) {
+        let Some(accounts) = self.src.service_accounts.known() else { return };
+        for sa in accounts {
+            let id = format!("projects/{}/serviceAccounts/{}", self.project, sa.email);
+            self.own_accounts.insert(sa.email.clone(), id.clone());
+            self.members.insert(
+                id.clone(),
+                Principal {
+                    id: id.clone(),
+                    provider: GCP,
+                    scope: self.project.clone(),
+                    kind: PrincipalKind::GcpServiceAccount,
+                    name: sa.email.clone(),
+                    path: None,
+                    created: None,
+                    tags: sa.display_name.iter().map(|d| ("displayName".to_string(), d.clone())).collect(),
+                    groups: Vec::new(),
+                    policies: Vec::new(),
+                    admin: AdminRights { equivalent: Some(false), via: Vec::new() },
+                    permissions_boundary: None,
+                    last_used: None,
+                    disabled: Some(sa.disabled),
+                },
+            );
+            match self.src.keys.get(&sa.email) {
+                Some(Availability::Known(keys)) => {
+                    for k in keys {
+                        self.key(&id, &sa.email, k);
+                    }
+                }
+                Some(Availability::Unknown { .. }) => {}
+                None => self.gap("iam:ListServiceAccountKeys", Some(&id), "the key list was not read"),
+            }
+            if !self.src.service_account_policies.contains_key(&sa.email) {
+                self.gap("iam:GetIamPolicy", Some(&id), "who may act as this service account was not read");
+            }
+        }
+    }
+
+    fn key(&mut self, sa_id: &str, email: &str, k: &ServiceAccountKey) {
+        let key_type = k.key_type.clone().unwrap_or_else(|| "KEY_TYPE_UNSPECIFIED".into());
+        let expired = k.valid_before_time.is_some_and(|t| t <= self.now);
+        let status = if k.disabled || expired { Status::Inactive } else { Status::Active };
+        let user_managed = key_type == "USER_MANAGED";
+        let key_id = short(&k.name).to_string();
+        let cred = Credential {
+            id: format!("{sa_id}/keys/{key_id}"),
+            principal: sa_id.to_string(),
+            provider: GCP,
+            scope: self.project.clone(),
+            kind: CredentialKind::GcpServiceAccountKey,
+            identifier: Some(key_id.clone()),
+            status,
+            created: k.valid_after_time,
+            last_used: LastUsed::unknown("the key list records no use (Policy Analyzer's activity API does; not read)"),
+            detail: CredentialDetail::ServiceAccountKey {
+                key_type,
+                algorithm: k.key_algorithm.clone(),
+                origin: k.key_origin.clone(),
+                valid_before: k.valid_before_time,
+            },
+        };
+        // Google's own rotated keys are not a handover concern; a key someone holds is.
+        if user_managed && status == Status::Active {
+            self.finding(FindingCode::GcpUserManagedKey, &cred.id, format!("service account {email} has user-managed key {key_id}"));
+            if let Some(created) = k.valid_after_time {
+                let days = (self.now - created).num_days();
+                if days > STALE_DAYS {
+                    self.finding(FindingCode::GcpKeyStale, &cred.id, format!("key {key_id} of {email} was created {days} days ago"));
+                }
+            }
+        }
+        self.inv.credentials.push(cred);
+    }
+
+    /// Adds one binding credential per member and role of a policy on `resource`.
+    fn policy(&mut self, resource: &str, policy: &Policy) {
+        let on_project = resource == format!("projects/{}", self.project);
+        let mut seen = BTreeSet::new();
+        for b in &policy.bindings {
+            let level = role_level(&b.role);
+            let cond = condition(&b.condition);
+            for member in &b.members {
+                let pid = self.ensure_member(member);
+                let mut id = format!("{pid}/binding/{resource}/{}", b.role);
+                if let Some(c) = &cond {
+                    id.push_str(&format!("/if/{}", c.expression));
+                }
+                if !seen.insert(id.clone()) {
+                    continue;
+                }
+                let what = if on_project { "the project".to_string() } else { resource.to_string() };
+                let kind = kind_of(member);
+                if cond.as_ref().and_then(|c| c.expires).is_none_or(|t| t > self.now) {
+                    match kind {
+                        PrincipalKind::GcpPublic => self.finding(FindingCode::GcpPublicAccess, &id, format!("{member} holds {} on {what}", b.role)),
+                        PrincipalKind::GcpDeleted => self.finding(FindingCode::GcpDeletedMember, &id, format!("deleted member {member} still holds {} on {what}", b.role)),
+                        _ => {}
+                    }
+                    if on_project && matches!(level, RoleLevel::Owner | RoleLevel::Editor) && matches!(kind, PrincipalKind::GcpUser | PrincipalKind::GcpGroup | PrincipalKind::GcpDomain) {
+                        self.finding(FindingCode::GcpBasicRole, &id, format!("{member} holds {} on the project", b.role));
+                    }
+                    if kind == PrincipalKind::GcpDomain {
+                        self.finding(FindingCode::GcpDomainGrant, &id, format!("every account of {member} holds {} on {what}", b.role));
+                    }
+                    if level == RoleLevel::Impersonation {
+                        let scope = if on_project { "every service account of the project".to_string() } else { resource.to_string() };
+                        self.finding(FindingCode::GcpCanImpersonate, &id, format!("{member} can act as {scope} ({})", b.role));
+                    }
+                    if on_project && matches!(level, RoleLevel::Owner | RoleLevel::IamAdmin) && kind != PrincipalKind::GcpDeleted {
+                        let via = format!("{} on the project{}", b.role, cond.as_ref().map(|c| format!(" (if {})", c.expression)).unwrap_or_default());
+                        self.admin.entry(pid.clone()).or_default().push(via);
+                    }
+                }
+                let policy_ref = PolicyRef { name: b.role.clone(), arn: None, via_group: None };
+                if let Some(p) = self.members.get_mut(&pid) {
+                    if on_project && !p.policies.contains(&policy_ref) {
+                        p.policies.push(policy_ref);
+                        p.policies.sort();
+                    }
+                }
+                self.inv.credentials.push(Credential {
+                    id,
+                    principal: pid,
+                    provider: GCP,
+                    scope: self.project.clone(),
+                    kind: CredentialKind::GcpIamBinding,
+                    identifier: Some(b.role.clone()),
+                    status: if cond.as_ref().and_then(|c| c.expires).is_some_and(|t| t <= self.now) { Status::Inactive } else { Status::Active },
+                    created: None,
+                    last_used: LastUsed::unknown("IAM records no use per binding"),
+                    detail: CredentialDetail::Binding(BindingDetail { resource: resource.to_string(), role: b.role.clone(), level, condition: cond.clone() }),
+                });
+            }
+        }
+    }
+
+    fn secrets(&mut self) {
+        let Some(secrets) = self.src.secrets.known() else { return };
+        for s in secrets {
+            let name = short(&s.name).to_string();
+            let (versions, enabled, latest) = match self.src.versions.get(&s.name) {
+                Some(Availability::Known(v)) => (
+                    Some(v.len() as u32),
+                    Some(v.iter().filter(|v| v.state.as_deref() == Some("ENABLED")).count() as u32),
+                    v.iter().filter_map(|v| v.create_time).max(),
+                ),
+                _ => (None, None, None),
+            };
+            let mut members = Vec::new();
+            let access_policy = match self.src.secret_policies.get(&s.name) {
+                Some(Availability::Known(p)) => {
+                    for b in &p.bindings {
+                        for m in &b.members {
+                            members.push(IamGrant { member: m.clone(), role: b.role.clone(), condition: condition(&b.condition) });
+                        }
+                    }
+                    members.sort();
+                    let policy = p.clone();
+                    self.policy(&s.name, &policy);
+                    for g in &members {
+                        if matches!(kind_of(&g.member), PrincipalKind::GcpUser | PrincipalKind::GcpGroup | PrincipalKind::GcpDomain) {
+                            self.finding(FindingCode::GcpSecretMember, &s.name, format!("secret {name} grants {} {}", g.member, g.role));
+                        }
+                    }
+                    AccessPolicy::Known { outside: Vec::new() }
+                }
+                Some(Availability::Unknown { reason, .. }) => AccessPolicy::Unknown { reason: reason.clone() },
+                None => AccessPolicy::Unknown { reason: "the secret's IAM policy was not read".into() },
+            };
+            let rotation = s.rotation.clone().unwrap_or_default();
+            let every_days = rotation
+                .rotation_period
+                .as_deref()
+                .and_then(|p| p.trim_end_matches('s').parse::<f64>().ok())
+                .map(|secs| (secs / 86_400.0).round() as i64);
+            let enabled_rotation = rotation.rotation_period.is_some() || rotation.next_rotation_time.is_some();
+            if !enabled_rotation {
+                self.finding(FindingCode::SecretNotRotated, &s.name, format!("secret {name} has no rotation schedule"));
+            }
+            let replication = s.replication.as_ref().map(|r| {
+                if r.get("automatic").is_some() {
+                    "automatic".to_string()
+                } else if let Some(replicas) = r.pointer("/userManaged/replicas").and_then(|v| v.as_array()) {
+                    let locs: Vec<&str> = replicas.iter().filter_map(|x| x.get("location").and_then(|l| l.as_str())).collect();
+                    format!("user-managed: {}", locs.join(", "))
+                } else {
+                    "unknown".to_string()
+                }
+            });
+            let key = s
+                .customer_managed_encryption
+                .as_ref()
+                .and_then(|c| c.get("kmsKeyName"))
+                .and_then(|k| k.as_str())
+                .map(str::to_string);
+            let key_project = key.as_deref().and_then(|k| k.strip_prefix("projects/")).and_then(|k| k.split('/').next()).map(str::to_string);
+            let external = key_project.as_deref().is_some_and(|p| p != self.project);
+            self.inv.secrets.push(Secret {
+                id: s.name.clone(),
+                provider: GCP,
+                scope: self.project.clone(),
+                region: None,
+                name,
+                description: None,
+                created: s.create_time,
+                last_changed: latest,
+                last_accessed: None,
+                deletion_scheduled: None,
+                rotation: Rotation {
+                    enabled: enabled_rotation,
+                    rotation_function: None,
+                    every_days,
+                    schedule: rotation.rotation_period.clone(),
+                    last_rotated: None,
+                    next_rotation: rotation.next_rotation_time,
+                },
+                tags: s.labels.clone(),
+                versions,
+                enabled_versions: enabled,
+                latest_version_created: latest,
+                replication,
+                expires: s.expire_time,
+                encryption: Encryption { key: key.clone(), key_account: key_project.or_else(|| Some(self.project.clone())), external },
+                access_policy,
+                owning_service: None,
+                iam_members: members,
+            });
+            if external {
+                self.finding(FindingCode::SecretKeyOutsideAccount, &s.name, format!("secret {} is encrypted under a key of another project", short(&s.name)));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_end_of_time_bound_access() {
+        let t = condition_expiry(r#"request.time < timestamp("2027-01-31T00:00:00Z")"#).unwrap();
+        assert_eq!(t.to_rfc3339(), "2027-01-31T00:00:00+00:00");
+        assert!(condition_expiry("resource.name.startsWith('x')").is_none());
+    }
+
+    #[test]
+    fn role_levels() {
+        assert_eq!(role_level("roles/owner"), RoleLevel::Owner);
+        assert_eq!(role_level("roles/iam.serviceAccountTokenCreator"), RoleLevel::Impersonation);
+        assert_eq!(role_level("roles/resourcemanager.projectIamAdmin"), RoleLevel::IamAdmin);
+        assert_eq!(role_level("roles/viewer"), RoleLevel::Other);
+    }
+}

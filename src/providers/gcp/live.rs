@@ -1,0 +1,296 @@
+//! The live GCP collector: the official google-cloud-rust crates (HTTP/JSON), built by
+//! one factory from explicit settings: an optional endpoint (for emulators, which then
+//! get anonymous credentials) or application default credentials.
+//!
+//! Cost: one project IAM policy, paged lists of service accounts and secrets (100 a
+//! page), and per service account its key list and IAM policy, per secret its version
+//! list and IAM policy; bounded concurrency; retries on UNAVAILABLE and
+//! RESOURCE_EXHAUSTED with backoff. It never calls an API that returns a secret value.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use futures::stream::{self, StreamExt};
+use google_cloud_gax::paginator::ItemPaginator as _;
+use google_cloud_gax::retry_policy::{Aip194Strict, RetryPolicyExt};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::sources::*;
+use crate::error::Error;
+use crate::providers::aws::live::Progress;
+
+/// How to reach GCP.
+#[derive(Debug, Clone, Default)]
+pub struct GcpSettings {
+    /// Send every call to this base URL with anonymous credentials (emulators).
+    pub endpoint: Option<String>,
+    pub concurrency: usize,
+    pub max_attempts: u32,
+}
+
+/// The clients one audit needs, built once.
+pub struct Clients {
+    projects: google_cloud_resourcemanager_v3::client::Projects,
+    iam: google_cloud_iam_admin_v1::client::Iam,
+    secrets: google_cloud_secretmanager_v1::client::SecretManagerService,
+}
+
+const ADC_HINT: &str = "run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a \
+                        credentials file, or pass --gcp-endpoint for an emulator";
+
+/// The one factory for GCP clients.
+pub async fn clients(settings: &GcpSettings) -> Result<Clients, Error> {
+    let credentials = match &settings.endpoint {
+        Some(_) => google_cloud_auth::credentials::anonymous::Builder::new().build(),
+        None => google_cloud_auth::credentials::Builder::default().build().map_err(|e| Error::Access {
+            provider: "gcp",
+            operation: "application default credentials".into(),
+            what: e.to_string(),
+            hint: ADC_HINT.into(),
+        })?,
+    };
+    let attempts = settings.max_attempts.max(1);
+    macro_rules! build {
+        ($client:ty) => {{
+            let mut b = <$client>::builder().with_credentials(credentials.clone()).with_retry_policy(Aip194Strict.continue_on_too_many_requests().with_attempt_limit(attempts));
+            if let Some(e) = &settings.endpoint {
+                b = b.with_endpoint(e.trim_end_matches('/'));
+            }
+            b.build().await.map_err(|e| Error::Api {
+                provider: "gcp",
+                operation: "client setup".into(),
+                what: e.to_string(),
+                hint: "check --gcp-endpoint / HANDOVER_GCP_ENDPOINT".into(),
+            })?
+        }};
+    }
+    Ok(Clients {
+        projects: build!(google_cloud_resourcemanager_v3::client::Projects),
+        iam: build!(google_cloud_iam_admin_v1::client::Iam),
+        secrets: build!(google_cloud_secretmanager_v1::client::SecretManagerService),
+    })
+}
+
+struct Failure {
+    denied: bool,
+    not_found: bool,
+    unreachable: bool,
+    message: String,
+}
+
+fn classify(e: &google_cloud_gax::error::Error) -> Failure {
+    use google_cloud_gax::error::rpc::Code;
+    let code = e.status().map(|s| s.code);
+    let http = e.http_status_code();
+    let message = match e.status() {
+        Some(s) => format!("{:?}: {}", s.code, s.message),
+        None => match http {
+            Some(h) => format!("the service answered HTTP {h}"),
+            None => e.to_string(),
+        },
+    };
+    Failure {
+        denied: e.is_authentication()
+            || matches!(code, Some(Code::PermissionDenied | Code::Unauthenticated))
+            || matches!(http, Some(401 | 403)),
+        not_found: matches!(code, Some(Code::NotFound)) || http == Some(404),
+        unreachable: e.is_io() || e.is_transport() || e.is_timeout(),
+        message,
+    }
+}
+
+fn gap_reason(f: Failure) -> String {
+    if f.denied {
+        format!("access denied ({})", f.message)
+    } else {
+        f.message
+    }
+}
+
+/// Converts an official model type into our source type through the API's JSON.
+fn convert<T: Serialize, U: DeserializeOwned>(v: &T, what: &str) -> Result<U, String> {
+    serde_json::to_value(v)
+        .and_then(serde_json::from_value)
+        .map_err(|e| format!("unexpected {what} shape: {e}"))
+}
+
+/// The crates serialize enums as numbers; the APIs and gcloud print their names.
+fn with_enum_names(mut v: serde_json::Value, names: &[(&str, Option<&str>)]) -> serde_json::Value {
+    if let Some(obj) = v.as_object_mut() {
+        for (field, name) in names {
+            match name {
+                Some(n) => obj.insert((*field).to_string(), serde_json::Value::String((*n).to_string())),
+                None => obj.remove(*field),
+            };
+        }
+    }
+    v
+}
+
+fn key_source(k: &google_cloud_iam_admin_v1::model::ServiceAccountKey) -> Result<ServiceAccountKey, String> {
+    let v = serde_json::to_value(k).map_err(|e| e.to_string())?;
+    let v = with_enum_names(
+        v,
+        &[("keyType", k.key_type.name()), ("keyAlgorithm", k.key_algorithm.name()), ("keyOrigin", k.key_origin.name())],
+    );
+    serde_json::from_value(v).map_err(|e| format!("unexpected key shape: {e}"))
+}
+
+fn version_source(s: &google_cloud_secretmanager_v1::model::SecretVersion) -> Result<SecretVersion, String> {
+    let v = serde_json::to_value(s).map_err(|e| e.to_string())?;
+    let v = with_enum_names(v, &[("state", s.state.name())]);
+    serde_json::from_value(v).map_err(|e| format!("unexpected secret version shape: {e}"))
+}
+
+/// Reads one project.
+pub async fn collect(
+    c: &Clients,
+    project: &str,
+    concurrency: usize,
+    progress: Arc<dyn Progress>,
+) -> Result<ProjectSources, Error> {
+    progress.phase(&format!("gcp {project}"), 1);
+    let policy = c
+        .projects
+        .get_iam_policy()
+        .set_resource(format!("projects/{project}"))
+        .set_options(google_cloud_iam_v1::model::GetPolicyOptions::new().set_requested_policy_version(3))
+        .send()
+        .await
+        .map_err(|e| {
+            let f = classify(&e);
+            let op = "cloudresourcemanager.projects.getIamPolicy".to_string();
+            if f.not_found {
+                Error::Usage { what: format!("GCP project {project} does not exist or is not visible: {}", f.message), hint: "check the id given to --gcp-project".into() }
+            } else if f.denied {
+                Error::Access { provider: "gcp", operation: op, what: f.message, hint: format!("grant the role in policies/permissions/gcp-audit-role.yaml on the project; {ADC_HINT}") }
+            } else if f.unreachable {
+                Error::Api { provider: "gcp", operation: op, what: format!("cannot reach the endpoint: {}", f.message), hint: "check the network and --gcp-endpoint / HANDOVER_GCP_ENDPOINT".into() }
+            } else {
+                Error::Api { provider: "gcp", operation: op, what: f.message, hint: "retry later; if it persists, run with -vv".into() }
+            }
+        })?;
+    let iam_policy: Policy = convert(&policy, "IAM policy").map_err(|e| Error::Api {
+        provider: "gcp",
+        operation: "cloudresourcemanager.projects.getIamPolicy".into(),
+        what: e,
+        hint: "report this with the tool version".into(),
+    })?;
+    progress.tick();
+
+    let service_accounts = list_service_accounts(c, project).await;
+    let secrets = list_secrets(c, project).await;
+
+    let emails: Vec<String> = service_accounts.known().map(|v| v.iter().map(|s| s.email.clone()).collect()).unwrap_or_default();
+    progress.phase("service accounts", emails.len() as u64);
+    let per_sa: Vec<(String, Availability<Vec<ServiceAccountKey>>, Availability<Policy>)> = stream::iter(emails)
+        .map(|email| {
+            let progress = progress.clone();
+            async move {
+                let name = format!("projects/{project}/serviceAccounts/{email}");
+                let keys = match c.iam.list_service_account_keys().set_name(&name).send().await {
+                    Ok(r) => match r.keys.iter().map(key_source).collect::<Result<Vec<_>, _>>() {
+                        Ok(k) => Availability::Known(k),
+                        Err(e) => Availability::unknown("iam:ListServiceAccountKeys", e),
+                    },
+                    Err(e) => Availability::unknown("iam:ListServiceAccountKeys", gap_reason(classify(&e))),
+                };
+                let policy = match c.iam.get_iam_policy().set_resource(&name).send().await {
+                    Ok(p) => convert(&p, "IAM policy").map(Availability::Known).unwrap_or_else(|e| Availability::unknown("iam:GetIamPolicy", e)),
+                    Err(e) => Availability::unknown("iam:GetIamPolicy", gap_reason(classify(&e))),
+                };
+                progress.tick();
+                (email, keys, policy)
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let mut keys = BTreeMap::new();
+    let mut service_account_policies = BTreeMap::new();
+    for (email, k, p) in per_sa {
+        keys.insert(email.clone(), k);
+        service_account_policies.insert(email, p);
+    }
+
+    let names: Vec<String> = secrets.known().map(|v| v.iter().map(|s| s.name.clone()).collect()).unwrap_or_default();
+    progress.phase("secrets", names.len() as u64);
+    let per_secret: Vec<(String, Availability<Vec<SecretVersion>>, Availability<Policy>)> = stream::iter(names)
+        .map(|name| {
+            let progress = progress.clone();
+            async move {
+                let mut versions = Vec::new();
+                let mut it = c.secrets.list_secret_versions().set_parent(&name).set_page_size(100).by_item();
+                let mut failed = None;
+                while let Some(v) = it.next().await {
+                    match v.map_err(|e| gap_reason(classify(&e))).and_then(|v| version_source(&v)) {
+                        Ok(v) => versions.push(v),
+                        Err(e) => {
+                            failed = Some(e);
+                            break;
+                        }
+                    }
+                }
+                let versions = match failed {
+                    None => Availability::Known(versions),
+                    Some(e) => Availability::unknown("secretmanager:ListSecretVersions", e),
+                };
+                let policy = match c.secrets.get_iam_policy().set_resource(&name).send().await {
+                    Ok(p) => convert(&p, "IAM policy").map(Availability::Known).unwrap_or_else(|e| Availability::unknown("secretmanager:GetIamPolicy", e)),
+                    Err(e) => Availability::unknown("secretmanager:GetIamPolicy", gap_reason(classify(&e))),
+                };
+                progress.tick();
+                (name, versions, policy)
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let mut versions = BTreeMap::new();
+    let mut secret_policies = BTreeMap::new();
+    for (name, v, p) in per_secret {
+        versions.insert(name.clone(), v);
+        secret_policies.insert(name, p);
+    }
+    Ok(ProjectSources {
+        project_id: project.to_string(),
+        iam_policy,
+        service_accounts,
+        keys,
+        service_account_policies,
+        secrets,
+        versions,
+        secret_policies,
+    })
+}
+
+async fn list_service_accounts(c: &Clients, project: &str) -> Availability<Vec<ServiceAccount>> {
+    let mut out = Vec::new();
+    let mut it = c.iam.list_service_accounts().set_name(format!("projects/{project}")).set_page_size(100).by_item();
+    while let Some(item) = it.next().await {
+        match item {
+            Ok(sa) => match convert(&sa, "service account") {
+                Ok(sa) => out.push(sa),
+                Err(e) => return Availability::unknown("iam:ListServiceAccounts", e),
+            },
+            Err(e) => return Availability::unknown("iam:ListServiceAccounts", gap_reason(classify(&e))),
+        }
+    }
+    Availability::Known(out)
+}
+
+async fn list_secrets(c: &Clients, project: &str) -> Availability<Vec<Secret>> {
+    let mut out = Vec::new();
+    let mut it = c.secrets.list_secrets().set_parent(format!("projects/{project}")).set_page_size(100).by_item();
+    while let Some(item) = it.next().await {
+        match item {
+            Ok(s) => match convert(&s, "secret") {
+                Ok(s) => out.push(s),
+                Err(e) => return Availability::unknown("secretmanager:ListSecrets", e),
+            },
+            Err(e) => return Availability::unknown("secretmanager:ListSecrets", gap_reason(classify(&e))),
+        }
+    }
+    Availability::Known(out)
+}

@@ -1,0 +1,9 @@
+//! GCP: the live collector (official google-cloud-rust crates), the snapshot reader
+//! (gcloud `--format=json` exports) and the assembler that turns either into an
+//! inventory. Both roads produce the API's own JSON shapes (`sources`), which is what
+//! makes a live audit and a snapshot audit of the same project equal.
+
+pub mod assemble;
+pub mod live;
+pub mod snapshot;
+pub mod sources;
