@@ -175,6 +175,12 @@ def main() -> None:
         "adoption_period_user": f"user:dan@{AGENCY}",
         "public": "allAuthenticatedUsers",
     }
+    # Two things here real Google would refuse through setIamPolicy and the test server
+    # stores (it validates member syntax only): `allAuthenticatedUsers` on a *project*
+    # ("Project does not support allUsers and allAuthenticatedUsers", v1 setIamPolicy
+    # docs), and making users owners without the console invitation Google requires for
+    # users outside the organization. Both are here because audits meet such policies
+    # (made through the console, or left from older rules) and must report them.
     policy["version"] = 3
     policy["bindings"] = [
         {"role": "roles/owner", "members": [members["agency_owner"], members["customer_owner"]]},
