@@ -67,13 +67,24 @@ pub fn render(inv: &Inventory) -> String {
     }
     let count = |k: PrincipalKind| inv.principals.iter().filter(|p| p.kind == k).count();
     let admins = inv.principals.iter().filter(|p| p.kind == PrincipalKind::IamUser && p.admin.equivalent == Some(true)).count();
-    let _ = writeln!(
-        out,
-        "\nPrincipals: {} users ({admins} admin-equivalent), {} roles, {} root",
-        count(PrincipalKind::IamUser),
-        count(PrincipalKind::IamRole),
-        count(PrincipalKind::Root)
-    );
+    let gcp_members = inv.principals.iter().filter(|p| p.provider == Provider::Gcp && p.kind != PrincipalKind::GcpServiceAccount).count();
+    let gcp_owners = inv.principals.iter().filter(|p| p.provider == Provider::Gcp && p.admin.equivalent == Some(true)).count();
+    let mut parts = Vec::new();
+    if inv.sources.iter().any(|s| s.provider == Provider::Aws) {
+        parts.push(format!(
+            "{} AWS users ({admins} admin-equivalent), {} roles, {} root",
+            count(PrincipalKind::IamUser),
+            count(PrincipalKind::IamRole),
+            count(PrincipalKind::Root)
+        ));
+    }
+    if inv.sources.iter().any(|s| s.provider == Provider::Gcp) {
+        parts.push(format!(
+            "{gcp_members} GCP members ({gcp_owners} owner or IAM admin), {} service accounts",
+            count(PrincipalKind::GcpServiceAccount)
+        ));
+    }
+    let _ = writeln!(out, "\nPrincipals: {}", parts.join("; "));
     let mut by_kind: BTreeMap<CredentialKind, (usize, usize)> = BTreeMap::new();
     for c in &inv.credentials {
         let e = by_kind.entry(c.kind).or_default();
@@ -138,6 +149,41 @@ pub fn render(inv: &Inventory) -> String {
         rows(&mut out, &["USER", "ACCOUNT", "ADMIN", "PASSWORD", "MFA", "KEYS ACTIVE/ALL", "LAST USED"], &r);
     }
 
+    let gcp: Vec<&Principal> = inv.principals.iter().filter(|p| p.provider == Provider::Gcp).collect();
+    if !gcp.is_empty() {
+        let _ = writeln!(out, "\nGCP members and service accounts:");
+        let r: Vec<Vec<String>> = gcp
+            .iter()
+            .map(|p| {
+                let creds: Vec<&Credential> = inv.credentials.iter().filter(|c| c.principal == p.id).collect();
+                let roles: Vec<String> = creds
+                    .iter()
+                    .filter_map(|c| match &c.detail {
+                        CredentialDetail::Binding(b) => {
+                            let on = if b.resource == format!("projects/{}", p.scope) { String::new() } else { format!(" on {}", b.resource.rsplit('/').next().unwrap_or("")) };
+                            let until = b.condition.as_ref().and_then(|c| c.expires).map(|t| format!(" until {}", t.format("%Y-%m-%d"))).unwrap_or_default();
+                            Some(format!("{}{on}{until}", b.role.trim_start_matches("roles/")))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                let keys = creds
+                    .iter()
+                    .filter(|c| matches!(&c.detail, CredentialDetail::ServiceAccountKey { key_type, .. } if key_type == "USER_MANAGED") && c.status == Status::Active)
+                    .count();
+                let kind = serde_json::to_value(p.kind).ok().and_then(|v| v.as_str().map(|s| s.trim_start_matches("gcp-").to_string())).unwrap_or_default();
+                vec![
+                    p.name.clone(),
+                    kind + if p.disabled == Some(true) { " (disabled)" } else { "" },
+                    p.scope.clone(),
+                    if roles.is_empty() { "-".into() } else { roles.join(", ") },
+                    if p.kind == PrincipalKind::GcpServiceAccount { keys.to_string() } else { "-".into() },
+                ]
+            })
+            .collect();
+        rows(&mut out, &["MEMBER", "KIND", "PROJECT", "ROLES", "USER KEYS"], &r);
+    }
+
     let trusts: Vec<&Credential> = inv.credentials.iter().filter(|c| c.kind == CredentialKind::RoleTrust).collect();
     if !trusts.is_empty() {
         let _ = writeln!(out, "\nRoles trusting outside the account:");
@@ -162,6 +208,7 @@ pub fn render(inv: &Inventory) -> String {
             .iter()
             .map(|s| {
                 let outside = match &s.access_policy {
+                    _ if !s.iam_members.is_empty() => s.iam_members.iter().map(|g| g.member.clone()).collect::<Vec<_>>().join(", "),
                     AccessPolicy::None => "no policy".to_string(),
                     AccessPolicy::Known { outside } if outside.is_empty() => "none".into(),
                     AccessPolicy::Known { outside } => outside
@@ -172,8 +219,8 @@ pub fn render(inv: &Inventory) -> String {
                     AccessPolicy::Unknown { .. } => "unknown".into(),
                 };
                 vec![
-                    s.name.clone(),
-                    s.region.clone().unwrap_or_default(),
+                    format!("{} {}", s.provider, s.name),
+                    s.region.clone().or_else(|| s.replication.clone()).unwrap_or_default(),
                     if s.rotation.enabled { "on".into() } else { "off".into() },
                     if s.encryption.external { format!("outside ({})", s.encryption.key_account.as_deref().unwrap_or("?")) } else { "own".into() },
                     date(s.last_changed),
@@ -181,7 +228,7 @@ pub fn render(inv: &Inventory) -> String {
                 ]
             })
             .collect();
-        rows(&mut out, &["SECRET", "REGION", "ROTATION", "KMS KEY", "CHANGED", "OUTSIDE ACCESS"], &r);
+        rows(&mut out, &["SECRET", "REGION", "ROTATION", "KMS KEY", "CHANGED", "OUTSIDE ACCESS / MEMBERS"], &r);
     }
 
     let _ = writeln!(out, "\nCoverage gaps ({}):", inv.gaps.len());

@@ -196,3 +196,61 @@ pub fn run(cmd: &mut Command) -> Run {
 pub fn json(s: &str) -> serde_json::Value {
     serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
 }
+
+/// The project's own GCP test server, in process on a free loopback port.
+pub fn gcp_server() -> gcp_test_server::ServerHandle {
+    gcp_test_server::Server::start("127.0.0.1:0").expect("the GCP test server starts")
+}
+
+/// Seeds the fictional Contoso GCP project with Google's Python clients.
+pub fn seed_gcp(url: &str) -> serde_json::Value {
+    let out = Command::new(venv_bin("python"))
+        .arg(repo().join("examples/northwind-to-contoso/seed_gcp.py"))
+        .args(["--endpoint", url])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "GCP seeding failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Exports a project with the real gcloud CLI through scripts/export-gcp-snapshot.sh.
+pub fn export_gcp_snapshot(url: &str, out: &Path, project: &str) {
+    let gcloud_ok = Command::new("gcloud").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
+    assert!(gcloud_ok, "gcloud is missing: install the Google Cloud CLI (Debian package google-cloud-cli)");
+    let config = tempfile::tempdir().unwrap();
+    let endpoint = format!("{}/", url.trim_end_matches('/'));
+    let status = Command::new(repo().join("scripts/export-gcp-snapshot.sh"))
+        .arg(out)
+        .arg(project)
+        .env("CLOUDSDK_CONFIG", config.path())
+        .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER", &endpoint)
+        .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_IAM", &endpoint)
+        .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER", &endpoint)
+        .env("CLOUDSDK_AUTH_DISABLE_CREDENTIALS", "true")
+        .env("CLOUDSDK_CORE_DISABLE_PROMPTS", "1")
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "the gcloud export failed");
+}
+
+/// A loopback HTTP server that answers every request with one status and body, for
+/// the error paths no emulator produces on demand (403, 404).
+pub fn fixed_answer_server(status_line: &'static str, body: &'static str) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(200) {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 8192];
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            let _ = s.read(&mut buf);
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status_line}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}

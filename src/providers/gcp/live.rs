@@ -95,7 +95,7 @@ fn classify(e: &google_cloud_gax::error::Error) -> Failure {
             || matches!(code, Some(Code::PermissionDenied | Code::Unauthenticated))
             || matches!(http, Some(401 | 403)),
         not_found: matches!(code, Some(Code::NotFound)) || http == Some(404),
-        unreachable: e.is_io() || e.is_transport() || e.is_timeout(),
+        unreachable: e.is_io() || e.is_connect() || e.is_transport() || e.is_timeout() || e.is_exhausted() && e.status().is_none(),
         message,
     }
 }
