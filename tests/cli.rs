@@ -101,7 +101,7 @@ fn wrong_snapshot_folders_are_exit_3() {
     let empty = tempfile::tempdir().unwrap();
     let r = audit_snapshot(home.path(), empty.path());
     assert_eq!(r.code, 3, "{}", r.stderr);
-    assert!(r.stderr.contains("no account exports found"), "{}", r.stderr);
+    assert!(r.stderr.contains("no account or project exports found"), "{}", r.stderr);
     assert!(r.stderr.contains("docs/snapshots.md"), "{}", r.stderr);
 
     let r = audit_snapshot(home.path(), &empty.path().join("does-not-exist"));
