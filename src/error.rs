@@ -23,6 +23,10 @@ pub enum Error {
     #[error("{provider}: {operation}: {what}")]
     Api { provider: &'static str, operation: String, what: String, hint: String },
 
+    /// The plan would lock the customer out, so it is refused.
+    #[error("plan refused: {what}")]
+    Refused { what: String, hint: String },
+
     /// An output could not be written (or would overwrite a file without `--force`).
     #[error("{}: {what}", path.display())]
     Output { path: PathBuf, what: String, hint: String },
@@ -36,6 +40,7 @@ impl Error {
             | Error::Input { hint, .. }
             | Error::Access { hint, .. }
             | Error::Api { hint, .. }
+            | Error::Refused { hint, .. }
             | Error::Output { hint, .. } => hint,
         }
     }

@@ -8,7 +8,10 @@
 
 pub mod audit;
 pub mod cli;
+pub mod config;
 pub mod error;
 pub mod model;
 pub mod output;
+pub mod plan;
+pub mod policy;
 pub mod providers;

@@ -22,12 +22,21 @@ pub struct Cli {
 
 const EXIT_CODES: &str = "Exit codes: 0 ok; 1 findings at or above --fail-on; 2 usage; 3 bad input file or \
 snapshot; 4 no credentials or access denied; 5 cloud API unreachable or failing; 6 output file exists or cannot \
-be written.";
+be written; 7 plan refused (it would lock the customer out).";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Inventory every principal, credential and secret of AWS accounts and GCP projects (live or from a snapshot).
     Audit(AuditArgs),
+    /// Turn an inventory into an ordered plan: rotate, transfer, revoke, retain-until or review.
+    Plan(PlanArgs),
+    /// Check a policy file, or explain how it judges one credential or secret.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Write a commented handover config from an inventory, proposing the parties it can infer.
+    Init(InitArgs),
     /// Print the JSON Schema of an output format.
     Schema {
         #[arg(value_enum)]
@@ -38,6 +47,78 @@ pub enum Command {
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum SchemaName {
     Inventory,
+    Plan,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    Table,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The inventory JSON written by `handover audit -o`.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: PathBuf,
+    /// The policy (policies/full-transfer.yaml, policies/agency-operated.yaml, or your own).
+    #[arg(long, value_name = "FILE")]
+    pub policy: PathBuf,
+    /// The handover config (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Output on stdout: `table` (default on a terminal), `json` or `markdown`.
+    #[arg(long, value_enum)]
+    pub format: Option<PlanFormat>,
+    /// Write the plan JSON to this file (atomically, mode 0600).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Also write the Markdown plan to this file.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Overwrite output files.
+    #[arg(long)]
+    pub force: bool,
+    /// Show what changed since this earlier plan JSON.
+    #[arg(long, value_name = "OLD.json")]
+    pub diff: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Check policy files: YAML shape, CEL, unknown fields, type errors, rules that never match.
+    Check {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Show which rules match a credential or secret, and why.
+    Explain {
+        #[arg(long, value_name = "FILE")]
+        inventory: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        policy: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// A credential or secret id from the inventory (or its unique ending), or a step id.
+        #[arg(long, value_name = "ID")]
+        target: String,
+        /// Also print the context the conditions see.
+        #[arg(long)]
+        context: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The inventory JSON to infer parties from.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: PathBuf,
+    /// Where to write the config (default: stdout).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

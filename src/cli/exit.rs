@@ -9,6 +9,7 @@
 //! | 4 | access: no credentials, expired credentials, or access denied |
 //! | 5 | cloud API unreachable or failing after retries |
 //! | 6 | output: a file exists (no `--force`) or cannot be written |
+//! | 7 | plan refused: it would leave an account or project without a customer admin |
 
 use crate::error::Error;
 
@@ -19,6 +20,7 @@ pub const INPUT: u8 = 3;
 pub const ACCESS: u8 = 4;
 pub const API: u8 = 5;
 pub const OUTPUT: u8 = 6;
+pub const REFUSED: u8 = 7;
 
 pub fn code_for(e: &Error) -> u8 {
     match e {
@@ -27,5 +29,6 @@ pub fn code_for(e: &Error) -> u8 {
         Error::Access { .. } => ACCESS,
         Error::Api { .. } => API,
         Error::Output { .. } => OUTPUT,
+        Error::Refused { .. } => REFUSED,
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod exit;
+mod plan_cmd;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -70,9 +71,13 @@ fn init_logging(verbose: u8, quiet: bool) {
 pub fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::Audit(a) => audit_command(a, cli.quiet),
+        Command::Plan(a) => plan_cmd::plan_command(a, cli.quiet),
+        Command::Policy { command } => plan_cmd::policy_command(command),
+        Command::Init(a) => plan_cmd::init_command(a),
         Command::Schema { name } => {
             let schema = match name {
                 SchemaName::Inventory => schemars::schema_for!(Inventory),
+                SchemaName::Plan => schemars::schema_for!(crate::plan::Plan),
             };
             print_stdout(&(serde_json::to_string_pretty(&schema).expect("schema serializes") + "\n"))?;
             Ok(exit::OK)
@@ -175,7 +180,7 @@ fn audit_command(a: AuditArgs, quiet: bool) -> Result<u8, Error> {
 }
 
 /// Prints to stdout; a closed pipe (`| head`) is not an error.
-fn print_stdout(s: &str) -> Result<(), Error> {
+pub(crate) fn print_stdout(s: &str) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
     match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
         Ok(()) => Ok(()),

@@ -1,0 +1,271 @@
+//! The handover config file (TOML): who the agency and the customer are, the scenario,
+//! the dates, the customer's recipients and the documentation handed over.
+//!
+//! Raw, then validated: `RawConfig` is plain serde data; `RawConfig::validate` turns it
+//! into a `HandoverConfig` that cannot be invalid, collecting every problem at once.
+//! Classification of principals (`parties`) uses the config alone: a principal the
+//! config does not place is `unknown`, never guessed.
+
+pub mod parties;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// The two handover scenarios.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scenario {
+    /// The customer's team takes over operations; all agency access ends.
+    FullTransfer,
+    /// The agency stays responsible for reliability with narrow, named, time-bound access.
+    AgencyOperated,
+}
+
+impl Scenario {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scenario::FullTransfer => "full-transfer",
+            Scenario::AgencyOperated => "agency-operated",
+        }
+    }
+}
+
+/// How a party is recognised.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartySpec {
+    pub name: String,
+    /// Email domains of its people (`user:`/`group:` members, IAM user `email` tags).
+    #[serde(default)]
+    pub email_domains: Vec<String>,
+    /// Google groups (full addresses) it controls.
+    #[serde(default)]
+    pub google_groups: Vec<String>,
+    /// Google Workspace / Cloud Identity domains (`domain:` members).
+    #[serde(default)]
+    pub google_domains: Vec<String>,
+    /// AWS account ids it owns.
+    #[serde(default)]
+    pub aws_accounts: Vec<String>,
+    /// Its GCP organization (`organizations/123`), if any.
+    #[serde(default)]
+    pub gcp_organization: Option<String>,
+    /// GCP projects it owns (service accounts of these projects are its own).
+    #[serde(default)]
+    pub gcp_projects: Vec<String>,
+    /// GitHub organizations (or users) whose Actions workflows it controls: a role
+    /// trusting GitHub's OIDC provider for `repo:ORG/...` belongs to the party with ORG.
+    #[serde(default)]
+    pub github_orgs: Vec<String>,
+    /// Glob patterns (`*`, `?`) on IAM user, role and service-account names.
+    #[serde(default)]
+    pub name_patterns: Vec<String>,
+    /// Tags (`key = "value"`, or `key = "*"` for any value) that mark its principals.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub scenario: Option<String>,
+    pub handover_date: Option<String>,
+    /// The end of the adoption period: agency access continues until then, as access
+    /// that expires by itself.
+    pub agency_access_ends: Option<String>,
+    pub agency: Option<PartySpec>,
+    pub customer: Option<PartySpec>,
+    #[serde(default)]
+    pub third_party: Vec<PartySpec>,
+    #[serde(default)]
+    pub operations: Operations,
+    #[serde(default)]
+    pub recipients: Recipients,
+    #[serde(default)]
+    pub documentation: Documentation,
+}
+
+/// What the agency keeps in the agency-operated scenario: named principals (ARNs, GCP
+/// members) retained until `agency_access_ends`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Operations {
+    #[serde(default)]
+    pub retained: Vec<String>,
+}
+
+/// The customer's recipients for the encrypted manifest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Recipients {
+    /// age X25519 (`age1...`) or SSH (`ssh-ed25519 ...`, `ssh-rsa ...`) public keys.
+    #[serde(default)]
+    pub keys: Vec<String>,
+    /// Files in the age recipients-file format.
+    #[serde(default)]
+    pub files: Vec<PathBuf>,
+}
+
+/// The documentation handed over, as paths relative to the config file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Documentation {
+    pub slo: Option<PathBuf>,
+    #[serde(default)]
+    pub playbooks: Vec<PathBuf>,
+    #[serde(default)]
+    pub postmortems: Vec<PathBuf>,
+}
+
+/// A validated handover config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HandoverConfig {
+    pub scenario: Scenario,
+    pub handover_date: DateTime<Utc>,
+    pub agency_access_ends: Option<DateTime<Utc>>,
+    pub agency: PartySpec,
+    pub customer: PartySpec,
+    pub third_parties: Vec<PartySpec>,
+    pub operations: Operations,
+    pub recipients: Recipients,
+    pub documentation: Documentation,
+    /// The folder the config is in; documentation paths are relative to it.
+    pub base_dir: PathBuf,
+}
+
+fn parse_date(field: &str, s: &str, problems: &mut Vec<String>) -> Option<DateTime<Utc>> {
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+    }
+    match DateTime::parse_from_rfc3339(s) {
+        Ok(t) => Some(t.with_timezone(&Utc)),
+        Err(_) => {
+            problems.push(format!("{field} = {s:?} is not a date (YYYY-MM-DD or RFC 3339)"));
+            None
+        }
+    }
+}
+
+fn check_party(label: &str, p: &PartySpec, problems: &mut Vec<String>) {
+    if p.name.trim().is_empty() {
+        problems.push(format!("[{label}] needs a name"));
+    }
+    for a in &p.aws_accounts {
+        if a.len() != 12 || !a.chars().all(|c| c.is_ascii_digit()) {
+            problems.push(format!("[{label}] aws_accounts: {a:?} is not a 12-digit AWS account id"));
+        }
+    }
+    for d in p.email_domains.iter().chain(&p.google_domains) {
+        if d.contains('@') || !d.contains('.') {
+            problems.push(format!("[{label}] {d:?} is not a domain (write example.com, not an address)"));
+        }
+    }
+    for g in &p.google_groups {
+        if !g.contains('@') {
+            problems.push(format!("[{label}] google_groups: {g:?} is not a group address"));
+        }
+    }
+    if let Some(o) = &p.gcp_organization {
+        if !o.starts_with("organizations/") {
+            problems.push(format!("[{label}] gcp_organization: {o:?} should look like organizations/123456789"));
+        }
+    }
+}
+
+impl RawConfig {
+    /// Validates, reporting every problem at once.
+    pub fn validate(self, base_dir: &Path) -> Result<HandoverConfig, Vec<String>> {
+        let mut problems = Vec::new();
+        let scenario = match self.scenario.as_deref() {
+            Some("full-transfer") => Some(Scenario::FullTransfer),
+            Some("agency-operated") => Some(Scenario::AgencyOperated),
+            Some(other) => {
+                problems.push(format!("scenario = {other:?}: use \"full-transfer\" or \"agency-operated\""));
+                None
+            }
+            None => {
+                problems.push("scenario is missing: \"full-transfer\" or \"agency-operated\"".into());
+                None
+            }
+        };
+        let handover_date = match &self.handover_date {
+            Some(s) => parse_date("handover_date", s, &mut problems),
+            None => {
+                problems.push("handover_date is missing (YYYY-MM-DD)".into());
+                None
+            }
+        };
+        let ends = self.agency_access_ends.as_deref().and_then(|s| parse_date("agency_access_ends", s, &mut problems));
+        if let (Some(h), Some(e)) = (handover_date, ends) {
+            if e < h {
+                problems.push("agency_access_ends is before handover_date".into());
+            }
+        }
+        if scenario == Some(Scenario::AgencyOperated) && ends.is_none() && self.agency_access_ends.is_none() {
+            problems.push("the agency-operated scenario needs agency_access_ends: retained access must end by itself".into());
+        }
+        if scenario == Some(Scenario::FullTransfer) && !self.operations.retained.is_empty() {
+            problems.push("[operations] retained is for the agency-operated scenario; full transfer ends all agency access".into());
+        }
+        match &self.agency {
+            Some(p) => check_party("agency", p, &mut problems),
+            None => problems.push("[agency] is missing".into()),
+        }
+        match &self.customer {
+            Some(p) => check_party("customer", p, &mut problems),
+            None => problems.push("[customer] is missing".into()),
+        }
+        for (i, p) in self.third_party.iter().enumerate() {
+            check_party(&format!("third_party {}", i + 1), p, &mut problems);
+        }
+        if let (Some(a), Some(c)) = (&self.agency, &self.customer) {
+            for acct in a.aws_accounts.iter().filter(|x| c.aws_accounts.contains(x)) {
+                problems.push(format!("AWS account {acct} is listed for both the agency and the customer"));
+            }
+            for d in a.email_domains.iter().filter(|x| c.email_domains.contains(x)) {
+                problems.push(format!("email domain {d} is listed for both the agency and the customer"));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(HandoverConfig {
+            scenario: scenario.expect("checked"),
+            handover_date: handover_date.expect("checked"),
+            agency_access_ends: ends,
+            agency: self.agency.expect("checked"),
+            customer: self.customer.expect("checked"),
+            third_parties: self.third_party,
+            operations: self.operations,
+            recipients: self.recipients,
+            documentation: self.documentation,
+            base_dir: base_dir.to_path_buf(),
+        })
+    }
+}
+
+/// Reads and validates a config file.
+pub fn load(path: &Path) -> Result<HandoverConfig, Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::input(path, format!("cannot read: {e}"), "check the path; `handover init` writes a config from an inventory"))?;
+    let raw: RawConfig = toml::from_str(&text).map_err(|e| {
+        Error::input(path, format!("not a valid handover config: {}", e.message()) + &line_of(&text, e.span()), "see examples/northwind-to-contoso/handover.toml")
+    })?;
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    raw.validate(&base).map_err(|problems| {
+        Error::input(path, problems.join("; "), "fix each problem listed; see examples/northwind-to-contoso/handover.toml")
+    })
+}
+
+fn line_of(text: &str, span: Option<std::ops::Range<usize>>) -> String {
+    match span {
+        Some(r) => format!(" (line {})", text[..r.start.min(text.len())].matches('\n').count() + 1),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,281 @@
+//! Who owns what: every principal is the agency's, the customer's, a third party's, or
+//! unknown, decided from the config alone. Unknown is an answer, not a failure: the
+//! plan sends it to a person (`review`).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{HandoverConfig, PartySpec};
+use crate::model::{Credential, CredentialDetail, OutsidePrincipal, Principal, PrincipalKind, Provider};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Owner {
+    Agency,
+    Customer,
+    ThirdParty,
+    Unknown,
+}
+
+impl Owner {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Owner::Agency => "agency",
+            Owner::Customer => "customer",
+            Owner::ThirdParty => "third-party",
+            Owner::Unknown => "unknown",
+        }
+    }
+}
+
+/// An owner and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Classification {
+    pub owner: Owner,
+    /// The party's name from the config, when one matched.
+    pub party: Option<String>,
+    pub reason: String,
+}
+
+impl Classification {
+    fn unknown(reason: impl Into<String>) -> Self {
+        Classification { owner: Owner::Unknown, party: None, reason: reason.into() }
+    }
+}
+
+/// Matches `*` and `?` globs, case-insensitively.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    fn go(p: &[char], t: &[char]) -> bool {
+        match (p.first(), t.first()) {
+            (None, None) => true,
+            (Some('*'), _) => go(&p[1..], t) || (!t.is_empty() && go(p, &t[1..])),
+            (Some('?'), Some(_)) => go(&p[1..], &t[1..]),
+            (Some(a), Some(b)) if a.eq_ignore_ascii_case(b) => go(&p[1..], &t[1..]),
+            _ => false,
+        }
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    go(&p, &t)
+}
+
+fn domain_of(email: &str) -> Option<String> {
+    email.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase())
+}
+
+/// The parties in the order they are tried, with their owner kind.
+fn parties(cfg: &HandoverConfig) -> Vec<(Owner, &PartySpec)> {
+    let mut v = vec![(Owner::Agency, &cfg.agency), (Owner::Customer, &cfg.customer)];
+    v.extend(cfg.third_parties.iter().map(|p| (Owner::ThirdParty, p)));
+    v
+}
+
+/// Picks the one party a test matches; two parties matching is `unknown`.
+fn one_party(cfg: &HandoverConfig, what: &str, test: impl Fn(&PartySpec) -> Option<String>) -> Option<Classification> {
+    let hits: Vec<(Owner, &PartySpec, String)> =
+        parties(cfg).into_iter().filter_map(|(o, p)| test(p).map(|why| (o, p, why))).collect();
+    match hits.as_slice() {
+        [] => None,
+        [(owner, p, why)] => Some(Classification { owner: *owner, party: Some(p.name.clone()), reason: format!("{what}: {why}") }),
+        many => Some(Classification::unknown(format!(
+            "{what} matches more than one party ({})",
+            many.iter().map(|(_, p, _)| p.name.as_str()).collect::<Vec<_>>().join(", ")
+        ))),
+    }
+}
+
+/// The owner of an AWS account id.
+pub fn account_owner(cfg: &HandoverConfig, account: &str) -> Classification {
+    one_party(cfg, "AWS account", |p| p.aws_accounts.iter().any(|a| a == account).then(|| format!("{account} is listed")))
+        .unwrap_or_else(|| Classification::unknown(format!("AWS account {account} is not in the config")))
+}
+
+/// The owner of a GCP project id.
+pub fn project_owner(cfg: &HandoverConfig, project: &str) -> Classification {
+    one_party(cfg, "GCP project", |p| p.gcp_projects.iter().any(|a| a == project).then(|| format!("{project} is listed")))
+        .unwrap_or_else(|| Classification::unknown(format!("GCP project {project} is not in the config")))
+}
+
+/// The owner of the account or project a principal lives in.
+pub fn scope_owner(cfg: &HandoverConfig, provider: Provider, scope: &str) -> Classification {
+    match provider {
+        Provider::Aws => account_owner(cfg, scope),
+        Provider::Gcp => project_owner(cfg, scope),
+    }
+}
+
+fn by_email(cfg: &HandoverConfig, email: &str) -> Option<Classification> {
+    let domain = domain_of(email)?;
+    one_party(cfg, "email domain", |p| {
+        p.email_domains.iter().chain(&p.google_domains).any(|d| d.eq_ignore_ascii_case(&domain)).then(|| format!("{domain} is listed"))
+    })
+}
+
+fn by_tags_and_names(cfg: &HandoverConfig, p: &Principal) -> Option<Classification> {
+    let tagged = one_party(cfg, "tag", |party| {
+        party.tags.iter().find_map(|(k, v)| {
+            p.tags.get(k).filter(|have| v == "*" || *have == v).map(|have| format!("{k}={have}"))
+        })
+    });
+    if tagged.is_some() {
+        return tagged;
+    }
+    if let Some(email) = p.tags.get("email").or_else(|| p.tags.get("Email")) {
+        if let Some(c) = by_email(cfg, email) {
+            return Some(c);
+        }
+    }
+    one_party(cfg, "name", |party| {
+        party.name_patterns.iter().find(|pat| glob(pat, &p.name)).map(|pat| format!("{} matches {pat}", p.name))
+    })
+}
+
+/// Classifies a principal from the config alone.
+pub fn classify(cfg: &HandoverConfig, p: &Principal, has_outside_trust: bool) -> Classification {
+    match p.kind {
+        PrincipalKind::Root => {
+            let c = account_owner(cfg, &p.scope);
+            Classification { reason: format!("the root user belongs with its account ({})", c.reason), ..c }
+        }
+        PrincipalKind::IamUser => by_tags_and_names(cfg, p)
+            .unwrap_or_else(|| Classification::unknown("no tag, email or name pattern in the config matches this user")),
+        PrincipalKind::IamRole => by_tags_and_names(cfg, p).unwrap_or_else(|| {
+            if has_outside_trust {
+                Classification::unknown("the role trusts outside the account and no tag or name pattern places it")
+            } else {
+                let c = account_owner(cfg, &p.scope);
+                Classification { reason: format!("a role only its own account can assume belongs with the account ({})", c.reason), ..c }
+            }
+        }),
+        PrincipalKind::GcpUser | PrincipalKind::GcpGroup => {
+            let email = &p.name;
+            let group = one_party(cfg, "Google group", |party| {
+                party.google_groups.iter().any(|g| g.eq_ignore_ascii_case(email)).then(|| format!("{email} is listed"))
+            });
+            group.or_else(|| by_email(cfg, email)).unwrap_or_else(|| Classification::unknown(format!("the domain of {email} is not in the config")))
+        }
+        PrincipalKind::GcpDomain => by_email(cfg, &format!("x@{}", p.name))
+            .unwrap_or_else(|| Classification::unknown(format!("domain {} is not in the config", p.name))),
+        PrincipalKind::GcpServiceAccount => classify_service_account(cfg, p),
+        PrincipalKind::GcpPublic => Classification { owner: Owner::ThirdParty, party: Some("anyone".into()), reason: "a public member: anyone on the internet or with a Google account".into() },
+        PrincipalKind::GcpDeleted => {
+            // deleted:user:a@b?uid=1 -> the email inside.
+            let inner = p.name.split_once(':').map(|(_, r)| r).unwrap_or(&p.name);
+            let email = inner.split('?').next().unwrap_or(inner);
+            by_email(cfg, email)
+                .map(|c| Classification { reason: format!("deleted member; {}", c.reason), ..c })
+                .unwrap_or_else(|| Classification::unknown("a deleted member of an unknown domain"))
+        }
+    }
+}
+
+fn classify_service_account(cfg: &HandoverConfig, p: &Principal) -> Classification {
+    let email = &p.name;
+    let Some((local, domain)) = email.split_once('@') else {
+        return Classification::unknown("not a service-account address");
+    };
+    if !domain.ends_with(".iam.gserviceaccount.com") {
+        // Google's own service agents (…@gcp-sa-….iam…, …@cloudservices.gserviceaccount.com).
+        if domain.ends_with("gserviceaccount.com") && !domain.starts_with("developer") {
+            return Classification { owner: Owner::ThirdParty, party: Some("Google".into()), reason: "a Google-managed service agent".into() };
+        }
+    }
+    if domain.starts_with("gcp-sa-") {
+        return Classification { owner: Owner::ThirdParty, party: Some("Google".into()), reason: "a Google-managed service agent".into() };
+    }
+    let named = one_party(cfg, "name", |party| party.name_patterns.iter().find(|pat| glob(pat, local) || glob(pat, email)).map(|pat| format!("{local} matches {pat}")));
+    if let Some(c) = named {
+        return c;
+    }
+    let project = domain.strip_suffix(".iam.gserviceaccount.com").unwrap_or("");
+    let c = project_owner(cfg, project);
+    Classification { reason: format!("a service account belongs with its project ({})", c.reason), ..c }
+}
+
+/// The owner of an outside principal a trust or resource policy names.
+pub fn outside_owner(cfg: &HandoverConfig, o: &OutsidePrincipal) -> Classification {
+    match (&o.account_id, o.kind) {
+        (_, crate::model::OutsideKind::Wildcard) => Classification { owner: Owner::ThirdParty, party: Some("anyone".into()), reason: "a wildcard principal".into() },
+        (Some(acct), _) => account_owner(cfg, acct),
+        (None, _) => Classification::unknown(format!("{} names no account", o.value)),
+    }
+}
+
+/// The GitHub owners (`repo:ORG/...`) a GitHub Actions trust's `sub` condition names;
+/// empty when there is no subject condition (any repository can assume the role).
+pub fn github_orgs(conditions: &[String]) -> Vec<String> {
+    let mut orgs = Vec::new();
+    for c in conditions.iter().filter(|c| c.contains("token.actions.githubusercontent.com:sub")) {
+        if let Some((_, values)) = c.split_once(" = ") {
+            for v in values.split(", ") {
+                if let Some(rest) = v.strip_prefix("repo:") {
+                    if let Some(org) = rest.split('/').next() {
+                        orgs.push(org.to_string());
+                    }
+                }
+            }
+        }
+    }
+    orgs.sort();
+    orgs.dedup();
+    orgs
+}
+
+/// Whose a credential is: a trust or grant belongs to whoever it lets in; anything
+/// else to its principal's owner.
+pub fn credential_owner(cfg: &HandoverConfig, c: &Credential, principal: &Classification) -> Classification {
+    match &c.detail {
+        CredentialDetail::Trust(t) if t.trusted.value.ends_with("oidc-provider/token.actions.githubusercontent.com") => {
+            let orgs = github_orgs(&t.conditions);
+            if orgs.is_empty() {
+                return Classification {
+                    owner: Owner::ThirdParty,
+                    party: Some("any GitHub repository".into()),
+                    reason: "GitHub Actions trust with no subject condition: any repository can assume the role".into(),
+                };
+            }
+            let owners: Vec<Classification> = orgs
+                .iter()
+                .map(|org| {
+                    one_party(cfg, "GitHub organization", |p| p.github_orgs.iter().any(|g| g.eq_ignore_ascii_case(org)).then(|| format!("{org} is listed")))
+                        .unwrap_or_else(|| Classification::unknown(format!("GitHub organization {org} is not in the config")))
+                })
+                .collect();
+            if owners.windows(2).all(|w| w[0].owner == w[1].owner) {
+                owners.into_iter().next().expect("non-empty")
+            } else {
+                Classification::unknown(format!("the trust names repositories of different parties ({})", orgs.join(", ")))
+            }
+        }
+        CredentialDetail::Trust(t) if t.trusted.account_id.is_some() || t.trusted.kind == crate::model::OutsideKind::Wildcard => {
+            outside_owner(cfg, &t.trusted)
+        }
+        _ => principal.clone(),
+    }
+}
+
+/// A principal is human when people sign in as it: a console password or MFA device
+/// (AWS users), a person or group (GCP). Keys-only users, roles and service accounts
+/// are workloads.
+pub fn is_human(p: &Principal, creds: &[&Credential]) -> bool {
+    use crate::model::CredentialKind::*;
+    match p.kind {
+        PrincipalKind::IamUser => creds.iter().any(|c| matches!(c.kind, ConsolePassword | MfaDevice)) || p.tags.contains_key("email"),
+        PrincipalKind::GcpUser | PrincipalKind::GcpGroup | PrincipalKind::GcpDomain | PrincipalKind::Root => true,
+        PrincipalKind::GcpDeleted => p.name.starts_with("user:") || p.name.starts_with("group:"),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob("*.agency", "alice.agency"));
+        assert!(glob("ci-*", "CI-deploy"));
+        assert!(!glob("ci-*", "deploy-ci"));
+        assert!(glob("a?c", "abc"));
+    }
+}

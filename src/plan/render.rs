@@ -1,0 +1,146 @@
+//! The plan for people: Markdown for the customer and the auditor (summary first, then
+//! steps grouped by account and project, each with its reason), and a terminal table.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use super::{Plan, Step};
+
+fn group(plan: &Plan) -> BTreeMap<String, Vec<&Step>> {
+    let mut g: BTreeMap<String, Vec<&Step>> = BTreeMap::new();
+    for s in &plan.steps {
+        g.entry(format!("{} {}", s.target.provider, s.target.scope)).or_default().push(s);
+    }
+    g
+}
+
+fn md_escape(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// Markdown for the customer and the auditor.
+pub fn markdown(plan: &Plan) -> String {
+    let mut o = String::new();
+    let h = &plan.handover;
+    let _ = writeln!(o, "# Handover plan: {} to {}\n", h.agency, h.customer);
+    let _ = writeln!(o, "- Scenario: **{}**; handover date {}{}", h.scenario, h.date, h.agency_access_ends.as_ref().map(|e| format!("; agency access ends {e}")).unwrap_or_default());
+    let _ = writeln!(o, "- Policy: `{}` ({})", plan.policy.name, plan.policy.digest);
+    let _ = writeln!(o, "- Inventory of {}: {}", plan.inventory.generated_at.format("%Y-%m-%d %H:%M UTC"), plan.inventory.sources.join(", "));
+    let _ = writeln!(o, "- Plan digest: `{}` (approve this exact plan by its digest)\n", plan.digest);
+    let _ = writeln!(o, "## Summary\n");
+    let _ = writeln!(o, "| action | steps |\n|---|---|");
+    for (a, n) in &plan.summary.by_action {
+        let _ = writeln!(o, "| {a} | {n} |");
+    }
+    let _ = writeln!(o, "\n| owner | steps |\n|---|---|");
+    for (a, n) in &plan.summary.by_owner {
+        let _ = writeln!(o, "| {a} | {n} |");
+    }
+    let _ = writeln!(o, "\nCustomer admins after the plan (the plan is refused when an account or project has none):\n");
+    for (scope, admins) in &plan.summary.customer_admins_after {
+        let _ = writeln!(o, "- {scope}: {}", admins.join(", "));
+    }
+    if !plan.findings.is_empty() {
+        let _ = writeln!(o, "\n## Findings\n");
+        for f in &plan.findings {
+            let _ = writeln!(o, "- **{}** `{}`: {}", f.severity, f.code, f.message);
+        }
+    }
+    let _ = writeln!(o, "\n## Documentation\n");
+    if plan.documentation.is_empty() {
+        let _ = writeln!(o, "None named in the config.");
+    }
+    for d in &plan.documentation {
+        let _ = writeln!(o, "- {} `{}`: {}", d.kind, d.path, if d.present { d.sha256.clone().unwrap_or_default() } else { "MISSING".into() });
+    }
+    let _ = writeln!(o, "\n## Steps\n");
+    for (scope, steps) in group(plan) {
+        let _ = writeln!(o, "### {scope}\n");
+        let _ = writeln!(o, "| # | step | action | target | owner | rule | reason |\n|---|---|---|---|---|---|---|");
+        for s in steps {
+            let action = match &s.until {
+                Some(u) => format!("{} {u}", s.action.as_str()),
+                None => s.action.as_str().to_string(),
+            };
+            let _ = writeln!(
+                o,
+                "| {} | `{}` | **{}** | {} | {} | `{}` | {} |",
+                s.order,
+                s.id,
+                action,
+                md_escape(&s.target.label),
+                s.target.owner.as_str(),
+                s.rule,
+                md_escape(&s.reason)
+            );
+        }
+        let _ = writeln!(o);
+    }
+    let _ = writeln!(o, "## Preconditions and evidence\n");
+    for s in &plan.steps {
+        let _ = writeln!(o, "**{}. `{}` {} {}**\n", s.order, s.id, s.action.as_str(), md_escape(&s.target.label));
+        for p in &s.preconditions {
+            let _ = writeln!(o, "- before: {}", md_escape(p));
+        }
+        for (k, v) in &s.evidence {
+            let _ = writeln!(o, "- {k}: {}", md_escape(v));
+        }
+        let _ = writeln!(o);
+    }
+    o
+}
+
+/// A terminal table.
+pub fn table(plan: &Plan) -> String {
+    let mut o = String::new();
+    let h = &plan.handover;
+    let _ = writeln!(o, "Plan {} — {} to {} ({}; {})", plan.digest, h.agency, h.customer, h.scenario, h.date);
+    let _ = writeln!(
+        o,
+        "{} steps: {}",
+        plan.summary.steps,
+        plan.summary.by_action.iter().map(|(a, n)| format!("{n} {a}")).collect::<Vec<_>>().join(", ")
+    );
+    for f in &plan.findings {
+        let _ = writeln!(o, "  {} {}: {}", f.severity.to_string().to_uppercase(), f.code, f.message);
+    }
+    let rows: Vec<[String; 6]> = plan
+        .steps
+        .iter()
+        .map(|s| {
+            [
+                s.order.to_string(),
+                s.action.as_str().to_string() + &s.until.as_ref().map(|u| format!(" {u}")).unwrap_or_default(),
+                format!("{} {}", s.target.provider, s.target.scope),
+                s.target.label.clone(),
+                s.target.owner.as_str().to_string(),
+                s.rule.clone(),
+            ]
+        })
+        .collect();
+    let header = ["#", "ACTION", "SCOPE", "TARGET", "OWNER", "RULE"];
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count().min(70));
+        }
+    }
+    let line = |cells: Vec<String>| {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let c: String = c.chars().take(70).collect();
+                format!("{c:<w$}", w = widths[i])
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    let _ = writeln!(o, "\n{}", line(header.iter().map(|h| h.to_string()).collect()));
+    for r in rows {
+        let _ = writeln!(o, "{}", line(r.to_vec()));
+    }
+    o
+}

@@ -1,0 +1,326 @@
+//! Handover policies: an ordered list of rules a person can read. Each rule has an id,
+//! a description, a CEL condition over a documented context (`context`), an action, a
+//! severity and a rationale. The first rule whose condition holds decides a target's
+//! action; a target no rule matches goes to `review`.
+//!
+//! Loading checks everything a reader would otherwise find out too late, and reports
+//! all problems together with file and line: YAML shape, duplicate ids, CEL syntax,
+//! unknown variables and fields, type errors (including comparisons with a value that
+//! can be null), and rules that match no context of a broad generated corpus.
+
+pub mod context;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use cel::common::ast::Expr;
+use cel::{Context, Program, Value};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::model::Severity;
+
+/// What a plan does with a credential or secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// Issue a new value to the customer, then disable the old one.
+    Rotate,
+    /// Hand it over as it is: the customer becomes its owner.
+    Transfer,
+    /// Remove it.
+    Revoke,
+    /// Keep it until the end of the adoption period, as access that expires by itself.
+    RetainUntil,
+    /// A person decides.
+    Review,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Rotate => "rotate",
+            Action::Transfer => "transfer",
+            Action::Revoke => "revoke",
+            Action::RetainUntil => "retain-until",
+            Action::Review => "review",
+        }
+    }
+}
+
+/// What a rule applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum AppliesTo {
+    /// Credentials, role trusts, IAM bindings and secret-policy grants.
+    #[default]
+    Credentials,
+    Secrets,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    name: String,
+    #[serde(default)]
+    description: String,
+    rules: Vec<RawRule>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    id: String,
+    description: String,
+    #[serde(default)]
+    applies_to: AppliesTo,
+    condition: String,
+    action: Action,
+    severity: Severity,
+    rationale: String,
+}
+
+/// A rule, compiled.
+pub struct Rule {
+    pub id: String,
+    pub description: String,
+    pub applies_to: AppliesTo,
+    pub condition: String,
+    pub action: Action,
+    pub severity: Severity,
+    pub rationale: String,
+    /// The line of the rule in its file.
+    pub line: usize,
+    program: Program,
+}
+
+/// A loaded, checked policy.
+pub struct Policy {
+    pub name: String,
+    pub description: String,
+    pub rules: Vec<Rule>,
+    /// `sha256:` of the file's bytes, so a plan names the exact policy it used.
+    pub digest: String,
+    pub path: String,
+}
+
+/// One problem found while loading a policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub line: usize,
+    pub rule: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.rule {
+            Some(r) => write!(f, "line {}: rule {r}: {}", self.line, self.message),
+            None => write!(f, "line {}: {}", self.line, self.message),
+        }
+    }
+}
+
+/// The outcome of evaluating one rule against one context.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Match,
+    NoMatch,
+    Failed(String),
+}
+
+impl Rule {
+    pub fn evaluate(&self, ctx: &serde_json::Value) -> Outcome {
+        let mut c = Context::default();
+        if let serde_json::Value::Object(map) = ctx {
+            for (k, v) in map {
+                match cel::to_value(v) {
+                    Ok(v) => c.add_variable_from_value(k.clone(), v),
+                    Err(e) => return Outcome::Failed(format!("context {k}: {e}")),
+                }
+            }
+        }
+        match self.program.execute(&c) {
+            Ok(Value::Bool(true)) => Outcome::Match,
+            Ok(Value::Bool(false)) => Outcome::NoMatch,
+            Ok(other) => Outcome::Failed(format!("the condition gave {other:?}, not true or false")),
+            Err(e) => Outcome::Failed(e.to_string()),
+        }
+    }
+}
+
+fn line_of_rule(text: &str, id: &str) -> usize {
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim_start().trim_start_matches("- ").trim();
+        if let Some(rest) = t.strip_prefix("id:") {
+            if rest.trim().trim_matches(['"', '\'']) == id {
+                return i + 1;
+            }
+        }
+    }
+    1
+}
+
+/// The dotted paths (`credential.kind`) a condition reads, and bare identifiers.
+fn paths(e: &cel::IdedExpr, bound: &mut Vec<String>, out: &mut BTreeSet<Vec<String>>) {
+    match &e.expr {
+        Expr::Select(s) => {
+            let mut chain = vec![s.field.clone()];
+            let mut cur = &*s.operand;
+            loop {
+                match &cur.expr {
+                    Expr::Select(inner) => {
+                        chain.push(inner.field.clone());
+                        cur = &inner.operand;
+                    }
+                    Expr::Ident(name) => {
+                        if !bound.contains(name) {
+                            chain.push(name.clone());
+                            chain.reverse();
+                            out.insert(chain);
+                        }
+                        return;
+                    }
+                    _ => {
+                        paths(cur, bound, out);
+                        return;
+                    }
+                }
+            }
+        }
+        Expr::Ident(name) => {
+            if !bound.contains(name) {
+                out.insert(vec![name.clone()]);
+            }
+        }
+        Expr::Call(c) => {
+            if let Some(t) = &c.target {
+                paths(t, bound, out);
+            }
+            for a in &c.args {
+                paths(a, bound, out);
+            }
+        }
+        Expr::List(l) => l.elements.iter().for_each(|x| paths(x, bound, out)),
+        Expr::Map(m) => {
+            for entry in &m.entries {
+                if let cel::common::ast::EntryExpr::MapEntry(me) = &entry.expr {
+                    paths(&me.key, bound, out);
+                    paths(&me.value, bound, out);
+                }
+            }
+        }
+        Expr::Comprehension(c) => {
+            paths(&c.iter_range, bound, out);
+            paths(&c.accu_init, bound, out);
+            bound.push(c.iter_var.clone());
+            if let Some(v2) = &c.iter_var2 {
+                bound.push(v2.clone());
+            }
+            bound.push(c.accu_var.clone());
+            paths(&c.loop_cond, bound, out);
+            paths(&c.loop_step, bound, out);
+            paths(&c.result, bound, out);
+            bound.truncate(bound.len() - 2 - usize::from(c.iter_var2.is_some()));
+        }
+        _ => {}
+    }
+}
+
+/// Reads and checks a policy file; every problem is reported at once.
+pub fn load(path: &Path) -> Result<Policy, Error> {
+    let bytes = std::fs::read(path).map_err(|e| Error::input(path, format!("cannot read: {e}"), "pass a policy file, e.g. policies/full-transfer.yaml"))?;
+    let text = String::from_utf8(bytes.clone()).map_err(|_| Error::input(path, "not UTF-8 text", "a policy is a YAML file"))?;
+    match parse(&text) {
+        Ok((name, description, rules)) => {
+            use sha2::Digest;
+            let digest = format!("sha256:{:x}", sha2::Sha256::digest(&bytes));
+            Ok(Policy { name, description, rules, digest, path: path.display().to_string() })
+        }
+        Err(problems) => Err(Error::input(
+            path,
+            format!("{} problem(s):\n  {}", problems.len(), problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n  ")),
+            "fix each line listed; docs/policies.md documents the rule format and the context",
+        )),
+    }
+}
+
+/// Parses and checks policy text.
+pub fn parse(text: &str) -> Result<(String, String, Vec<Rule>), Vec<Problem>> {
+    let raw: RawPolicy = serde_yaml::from_str(text).map_err(|e| {
+        vec![Problem { line: e.location().map(|l| l.line()).unwrap_or(1), rule: None, message: e.to_string() }]
+    })?;
+    let mut problems = Vec::new();
+    let mut rules = Vec::new();
+    let mut ids = BTreeSet::new();
+    if raw.rules.is_empty() {
+        problems.push(Problem { line: 1, rule: None, message: "the policy has no rules".into() });
+    }
+    for r in raw.rules {
+        let line = line_of_rule(text, &r.id);
+        let problem = |m: String| Problem { line, rule: Some(r.id.clone()), message: m };
+        if !ids.insert(r.id.clone()) {
+            problems.push(problem("the id is used by an earlier rule".into()));
+        }
+        if r.id.is_empty() || !r.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+            problems.push(problem("ids are kebab-case (a-z, 0-9, -)".into()));
+        }
+        if r.description.trim().is_empty() || r.rationale.trim().is_empty() {
+            problems.push(problem("description and rationale must say something a person can read".into()));
+        }
+        let program = match Program::compile(&r.condition) {
+            Ok(p) => p,
+            Err(e) => {
+                problems.push(problem(format!("the condition is not valid CEL: {}", e.to_string().replace('\n', " "))));
+                continue;
+            }
+        };
+        let mut found = BTreeSet::new();
+        paths(program.expression(), &mut Vec::new(), &mut found);
+        let schema = context::schema(r.applies_to);
+        for path in &found {
+            if let Err(m) = context::check_path(&schema, path) {
+                problems.push(problem(m));
+            }
+        }
+        let rule = Rule {
+            id: r.id.clone(),
+            description: r.description,
+            applies_to: r.applies_to,
+            condition: r.condition,
+            action: r.action,
+            severity: r.severity,
+            rationale: r.rationale,
+            line,
+            program,
+        };
+        if found.iter().all(|p| context::check_path(&schema, p).is_ok()) {
+            // Type errors and never-matching rules, over a broad corpus of contexts.
+            let mut matched = false;
+            for sample in context::corpus(r.applies_to) {
+                match rule.evaluate(&sample.context) {
+                    Outcome::Match => matched = true,
+                    Outcome::NoMatch => {}
+                    Outcome::Failed(e) => {
+                        problems.push(problem(format!("the condition fails {}: {e}", sample.note)));
+                        matched = true;
+                        break;
+                    }
+                }
+            }
+            if !matched {
+                problems.push(problem(
+                    "the condition matches no credential or secret of any kind, owner or age tried: check the values it compares with".into(),
+                ));
+            }
+        }
+        rules.push(rule);
+    }
+    if problems.is_empty() {
+        Ok((raw.name, raw.description, rules))
+    } else {
+        problems.sort_by_key(|p| p.line);
+        Err(problems)
+    }
+}
