@@ -637,6 +637,10 @@ fn survives(f: &Facts, p: &Principal, actions: &HashMap<String, Action>) -> bool
 
 /// Builds the plan, or refuses it when it would lock the customer out.
 pub fn build(inv: &Inventory, policy: &Policy, cfg: &HandoverConfig) -> Result<Plan, Error> {
+    // The plan must not depend on the order of the inventory's lists.
+    let mut normalized = inv.clone();
+    normalized.normalize();
+    let inv = &normalized;
     let f = Facts::new(inv, cfg);
     let targets = targets(&f);
 
@@ -843,6 +847,9 @@ pub struct Explanation {
 
 /// Explains the decision for the target whose id is (or ends with) `target`.
 pub fn explain(inv: &Inventory, policy: &Policy, cfg: &HandoverConfig, target: &str) -> Result<Explanation, Error> {
+    let mut normalized = inv.clone();
+    normalized.normalize();
+    let inv = &normalized;
     let f = Facts::new(inv, cfg);
     let all = targets(&f);
     let matches: Vec<&Target> = all.iter().filter(|t| t.target.id == target || t.target.id.ends_with(target) || step_id(&t.target.id) == target).collect();
