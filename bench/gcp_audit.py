@@ -45,6 +45,10 @@ What it does, per project size (``--sizes``, default 1000 service accounts):
    ``os.wait4``), the test server's CPU time (``/proc/PID/stat``) and the requests
    the server counted (``GET /_admin/requests``: total and per route).
    The audit only reads, so the project is seeded once per size.
+   With ``--latency-ms MS`` the tool talks to a loopback proxy (``LatencyProxy``)
+   that adds MS to every request, as a remote API would; ``--concurrency 8,16,32``
+   runs the tool with each ``--concurrency`` value. With added latency the report
+   also gives the floor ``(fixed + (requests - fixed) / concurrency) * latency``.
 4. Checks the output JSON: the number of ``gcp-service-account`` principals (the
    project's own accounts plus the two outside accounts named in the project
    policy), of secrets and of ``gcp-service-account-key`` credentials must equal
@@ -62,6 +66,8 @@ Usage (from the repository root):
     CARGO_TARGET_DIR=target/bench cargo build --release -p gcp-test-server
     .venv/bin/python bench/gcp_audit.py --sizes 1000 --secrets 500 --runs 3 \
         --json bench/baseline-gcp.json
+    .venv/bin/python bench/gcp_audit.py --latency-ms 50 --concurrency 8,16,32 \
+        --json bench/baseline-gcp-latency50.json
 
 Only loopback traffic; every loop is bounded; the child has a timeout.
 """
@@ -69,6 +75,7 @@ Only loopback traffic; every loop is bounded; the child has a timeout.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import http.client
 import json
@@ -246,6 +253,93 @@ class Api:
         if resp.status != 200:
             raise ApiError(f"{method} {path}: HTTP {resp.status}: {raw[:400]!r}")
         return json.loads(raw) if raw.strip() else {}
+
+
+class LatencyProxy:
+    """A TCP proxy on a free loopback port that adds ``latency`` seconds to every request.
+
+    Each chunk the client sends is forwarded ``latency`` seconds after it arrived (not
+    cumulatively: a request split over two chunks is delayed once), answers flow back
+    at once. With keep-alive HTTP/1.1 this makes every request take ``latency`` longer,
+    roughly what a client sees against a remote API; the server still counts every
+    request. Runs its own asyncio loop on a daemon thread; ``close()`` stops it.
+    """
+
+    def __init__(self, target_host: str, target_port: int, latency: float) -> None:
+        self.target = (target_host, target_port)
+        self.latency = latency
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.handlers: set[asyncio.Task[Any]] = set()
+        self.port = asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    async def _start(self) -> int:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        return self.server.sockets[0].getsockname()[1]
+
+    async def _handle(self, creader: asyncio.StreamReader, cwriter: asyncio.StreamWriter) -> None:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        self.handlers.add(task)
+        task.add_done_callback(self.handlers.discard)
+        try:
+            sreader, swriter = await asyncio.open_connection(*self.target)
+        except OSError:
+            cwriter.close()
+            return
+        queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+
+        async def upstream_read() -> None:
+            data = b"x"
+            while data:  # until the client closes
+                data = await creader.read(65536)
+                queue.put_nowait((loop.time() + self.latency, data))
+
+        async def upstream_write() -> None:
+            data = b"x"
+            while data:
+                due, data = await queue.get()
+                if due > loop.time():
+                    await asyncio.sleep(due - loop.time())
+                if data:
+                    swriter.write(data)
+                    await swriter.drain()
+            swriter.close()
+
+        async def downstream() -> None:
+            data = b"x"
+            while data:  # until the server closes
+                data = await sreader.read(65536)
+                if data:
+                    cwriter.write(data)
+                    await cwriter.drain()
+            cwriter.close()
+
+        await asyncio.gather(upstream_read(), upstream_write(), downstream(),
+                             return_exceptions=True)
+        for w in (cwriter, swriter):
+            w.close()
+
+    def close(self) -> None:
+        async def stop() -> int:
+            self.server.close()
+            for _ in range(50):  # give connections the tool left open 5 s to wind down
+                if not self.handlers:
+                    break
+                await asyncio.sleep(0.1)
+            left = len(self.handlers)
+            for t in list(self.handlers):
+                t.cancel()
+            await asyncio.gather(*self.handlers, return_exceptions=True)
+            return left
+        left = asyncio.run_coroutine_threadsafe(stop(), self.loop).result(30)
+        if left:
+            log(f"latency proxy: {left} connection(s) still open at the end, closed")
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
 
 
 # --------------------------------------------------------------------------------------
@@ -668,15 +762,15 @@ def classify_routes(by_route: dict[str, int]) -> dict[str, int]:
     return dict(groups)
 
 
-def run_audit(binary: Path, server: TestServer, seeded: dict[str, Any], timeout: float,
-              keep: Path | None, extra: list[str]) -> dict[str, Any]:
+def run_audit(binary: Path, server: TestServer, endpoint: str, seeded: dict[str, Any],
+              timeout: float, keep: Path | None, extra: list[str]) -> dict[str, Any]:
     expected = seeded["expected"]
     with tempfile.TemporaryDirectory(prefix="handover-gcp-bench-") as tmp:
         work = Path(tmp)
         home = work / "home"
         home.mkdir()
         out_json = work / "inventory.json"
-        cmd = [str(binary), "audit", "--gcp-project", PROJECT, "--gcp-endpoint", server.url,
+        cmd = [str(binary), "audit", "--gcp-project", PROJECT, "--gcp-endpoint", endpoint,
                "--format", "json", "-o", str(out_json), "--force", *extra]
         server.zero_counts()
         cpu0 = server.cpu_seconds()
@@ -692,6 +786,7 @@ def run_audit(binary: Path, server: TestServer, seeded: dict[str, Any], timeout:
                           for name in ("inventory.json", "stdout", "stderr")},
                          seeded["canaries"], seeded["key_material"])
         stderr_tail = (work / "stderr").read_text(errors="replace")[-1500:]
+        log_bytes = {name: (work / name).stat().st_size for name in ("stdout", "stderr")}
         if keep:
             shutil.copy(out_json, keep)
     by_route = dict(sorted(counted.get("byRoute", {}).items()))
@@ -713,6 +808,8 @@ def run_audit(binary: Path, server: TestServer, seeded: dict[str, Any], timeout:
         "by_route": by_route,
         "unmatched": by_route.get("unmatched", 0),
         "output": summary,
+        "stdout_bytes": log_bytes["stdout"],
+        "stderr_bytes": log_bytes["stderr"],
         "stderr_tail": stderr_tail,
     }
 
@@ -723,61 +820,81 @@ def run_audit(binary: Path, server: TestServer, seeded: dict[str, Any], timeout:
 
 MEDIAN_KEYS = ("wall_seconds", "peak_rss_mib", "tool_cpu_seconds", "server_cpu_seconds",
                "requests", "requests_per_second", "requests_per_service_account",
-               "requests_per_secret", "fixed_requests", "requests_per_object")
+               "requests_per_secret", "fixed_requests", "requests_per_object",
+               "ideal_wall_seconds", "wall_over_ideal")
+TOOL_DEFAULT_CONCURRENCY = 8  # src/cli/args.rs: --concurrency default
 
 
 def bench_size(server: TestServer, binary: Path | None, n_sa: int,
-               args: argparse.Namespace) -> dict[str, Any]:
+               args: argparse.Namespace) -> list[dict[str, Any]]:
     server.reset()
     seeded = seed(server, n_sa, args.secrets, args.seed_threads)
     check_visible(server, seeded["expected"])
     log(f"{n_sa} service accounts, {args.secrets} secrets: seeded in {seeded['seconds']}s "
         f"({seeded['api_requests']} API requests from {seeded['threads']} threads, "
         f"{seeded['api_seconds']}s): {seeded['expected']}")
-    result: dict[str, Any] = {
-        "service_accounts": n_sa, "secrets": args.secrets, "seeded": seeded["expected"],
-        "seed_seconds": seeded["seconds"], "seed_api_requests": seeded["api_requests"],
-        "seed_threads": seeded["threads"], "runs": [],
-    }
-    if binary is None:
-        return result
-    for run in range(args.runs):
-        keep = (Path(args.keep_output) / f"inventory-gcp-{n_sa}-{run + 1}.json"
-                if args.keep_output else None)
-        r = run_audit(binary, server, seeded, args.timeout, keep, args.tool_arg)
-        log(f"{n_sa} SAs run {run + 1}/{args.runs}: {r['wall_seconds']}s, {r['requests']} requests "
-            f"({r['requests_per_second']}/s), {r['peak_rss_mib']} MiB, tool CPU "
-            f"{r['tool_cpu_seconds']}s, server CPU {r['server_cpu_seconds']}s")
-        for w in r["output"]["warnings"]:
-            log(f"WARNING: {w}")
-        result["runs"].append(r)
-    runs = result["runs"]
-    med: dict[str, Any] = {}
-    for k in MEDIAN_KEYS:
-        vals = [r[k] for r in runs if r[k] is not None]
-        med[k] = round(statistics.median(vals), 3) if vals else None
-    if med["requests"] is not None and float(med["requests"]).is_integer():
-        med["requests"] = int(med["requests"])
-    result["median"] = med
-    result["request_counts_stable"] = len({json.dumps(r["by_route"]) for r in runs}) == 1
-    mid = sorted(runs, key=lambda r: r["wall_seconds"])[len(runs) // 2]
-    result["by_route_median_run"] = mid["by_route"]
-    result["output_median_run"] = mid["output"]
-    result["warnings"] = sorted({w for r in runs for w in r["output"]["warnings"]})
-    return result
+    results = []
+    for conc in args.concurrency_list:
+        result: dict[str, Any] = {
+            "service_accounts": n_sa, "secrets": args.secrets, "seeded": seeded["expected"],
+            "seed_seconds": seeded["seconds"], "seed_api_requests": seeded["api_requests"],
+            "seed_threads": seeded["threads"], "latency_ms": args.latency_ms,
+            "concurrency": conc or TOOL_DEFAULT_CONCURRENCY,
+            "concurrency_flag": bool(conc), "runs": [],
+        }
+        results.append(result)
+        if binary is None:
+            continue
+        extra = [*(["--concurrency", str(conc)] if conc else []), *args.tool_arg]
+        for run in range(args.runs):
+            keep = (Path(args.keep_output) / f"inventory-gcp-{n_sa}-c{result['concurrency']}-{run + 1}.json"
+                    if args.keep_output else None)
+            r = run_audit(binary, server, args.endpoint, seeded, args.timeout, keep, extra)
+            if args.latency_ms:
+                # Lower bound with `concurrency` requests always in flight: the fixed
+                # requests (project policy, list pages) go one after another.
+                ideal = (r["fixed_requests"] + (r["requests"] - r["fixed_requests"])
+                         / result["concurrency"]) * args.latency_ms / 1000
+                r["ideal_wall_seconds"] = round(ideal, 3)
+                r["wall_over_ideal"] = round(r["wall_seconds"] / ideal, 2) if ideal else None
+            log(f"{n_sa} SAs, concurrency {result['concurrency']}, latency {args.latency_ms} ms, "
+                f"run {run + 1}/{args.runs}: {r['wall_seconds']}s, {r['requests']} requests "
+                f"({r['requests_per_second']}/s), {r['peak_rss_mib']} MiB, tool CPU "
+                f"{r['tool_cpu_seconds']}s, server CPU {r['server_cpu_seconds']}s"
+                + (f", ideal {r['ideal_wall_seconds']}s" if args.latency_ms else ""))
+            for w in r["output"]["warnings"]:
+                log(f"WARNING: {w}")
+            result["runs"].append(r)
+        runs = result["runs"]
+        med: dict[str, Any] = {}
+        for k in MEDIAN_KEYS:
+            vals = [r[k] for r in runs if r.get(k) is not None]
+            med[k] = round(statistics.median(vals), 3) if vals else None
+        if med["requests"] is not None and float(med["requests"]).is_integer():
+            med["requests"] = int(med["requests"])
+        result["median"] = med
+        result["request_counts_stable"] = len({json.dumps(r["by_route"]) for r in runs}) == 1
+        mid = sorted(runs, key=lambda r: r["wall_seconds"])[len(runs) // 2]
+        result["by_route_median_run"] = mid["by_route"]
+        result["output_median_run"] = mid["output"]
+        result["warnings"] = sorted({w for r in runs for w in r["output"]["warnings"]})
+    return results
 
 
 def print_table(results: list[dict[str, Any]], binary_kind: str) -> None:
     print(f"\nhandover audit --gcp-project against gcp-test-server (medians; binary: {binary_kind})")
-    head = ("SAs", "secrets", "wall s", "RSS MiB", "tool CPU s", "server CPU s", "requests",
-            "req/s", "req/SA", "req/secret", "fixed", "req/(SA+secret)")
+    head = ("SAs", "secrets", "latency ms", "conc", "wall s", "ideal s", "wall/ideal", "RSS MiB",
+            "tool CPU s", "server CPU s", "requests", "req/s", "req/SA", "req/secret", "fixed",
+            "req/(SA+secret)")
     rows = []
     for res in results:
         m = res.get("median")
+        lead = (res["service_accounts"], res["secrets"], res["latency_ms"], res["concurrency"])
         if not m:
-            rows.append((res["service_accounts"], res["secrets"], *["-"] * 10))
+            rows.append((*lead, *["-"] * 12))
             continue
-        rows.append((res["service_accounts"], res["secrets"], m["wall_seconds"], m["peak_rss_mib"],
+        rows.append((*lead, m["wall_seconds"], m["ideal_wall_seconds"] or "-",
+                     m["wall_over_ideal"] or "-", m["peak_rss_mib"],
                      m["tool_cpu_seconds"], m["server_cpu_seconds"], m["requests"],
                      m["requests_per_second"], m["requests_per_service_account"],
                      m["requests_per_secret"], m["fixed_requests"], m["requests_per_object"]))
@@ -788,7 +905,7 @@ def print_table(results: list[dict[str, Any]], binary_kind: str) -> None:
         if "by_route_median_run" not in res:
             continue
         print(f"\nrequests per route at {res['service_accounts']} service accounts, "
-              f"{res['secrets']} secrets (median run):")
+              f"{res['secrets']} secrets, concurrency {res['concurrency']} (median run):")
         for route, n in sorted(res["by_route_median_run"].items(), key=lambda kv: (-kv[1], kv[0])):
             print(f"  {n:7d}  {route}")
         if not res["request_counts_stable"]:
@@ -808,6 +925,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--json", metavar="FILE", help="write all results as JSON to FILE")
     p.add_argument("--timeout", type=float, default=1800, help="seconds per audit run")
     p.add_argument("--seed-threads", type=int, default=8, help="threads seeding the REST API")
+    p.add_argument("--latency-ms", type=float, default=0,
+                   help="send the tool through a loopback proxy that adds this many ms to every "
+                        "request, as a remote API would (default 0: straight to the server)")
+    p.add_argument("--concurrency", default="",
+                   help="comma-separated values for the tool's --concurrency, each run --runs "
+                        f"times (default: not passed, the tool's default {TOOL_DEFAULT_CONCURRENCY})")
     p.add_argument("--no-audit", action="store_true",
                    help="only seed and check the server (no handover binary needed)")
     p.add_argument("--keep-output", metavar="DIR", help="copy each run's inventory JSON here")
@@ -819,9 +942,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.size_list = [int(s) for s in args.sizes.split(",") if s.strip()]
     except ValueError:
         p.error("--sizes takes comma-separated integers")
+    try:
+        args.concurrency_list = [int(c) for c in args.concurrency.split(",") if c.strip()] or [0]
+    except ValueError:
+        p.error("--concurrency takes comma-separated integers")
     if (not args.size_list or min(args.size_list) < 1 or args.secrets < 0 or args.runs < 1
-            or args.seed_threads < 1):
-        p.error("sizes must be >= 1, secrets >= 0, runs >= 1, seed threads >= 1")
+            or args.seed_threads < 1 or args.latency_ms < 0 or min(args.concurrency_list) < 0):
+        p.error("sizes must be >= 1, secrets >= 0, runs >= 1, seed threads >= 1, "
+                "latency >= 0, concurrency >= 1")
     return args
 
 
@@ -840,11 +968,19 @@ def main(argv: list[str] | None = None) -> int:
     server = TestServer(server_bin)
     log(f"gcp-test-server ({server_bin.relative_to(REPO_ROOT) if server_bin.is_relative_to(REPO_ROOT) else server_bin}) "
         f"pid {server.pid} serving on {server.url}")
+    proxy = None
     results = []
     try:
+        args.endpoint = server.url
+        if args.latency_ms:
+            proxy = LatencyProxy(server.host, server.port, args.latency_ms / 1000)
+            args.endpoint = proxy.url
+            log(f"the tool goes through a proxy on {proxy.url} adding {args.latency_ms} ms per request")
         for n_sa in args.size_list:
-            results.append(bench_size(server, binary, n_sa, args))
+            results.extend(bench_size(server, binary, n_sa, args))
     finally:
+        if proxy:
+            proxy.close()
         server.stop()
     print_table(results, kind)
     load_end = os.getloadavg()
@@ -855,11 +991,13 @@ def main(argv: list[str] | None = None) -> int:
         doc = {
             "benchmark": "gcp_audit",
             "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "command": " ".join([Path(sys.executable).name, *sys.argv]) if argv is None else None,
+            "command": " ".join([os.path.relpath(sys.executable, REPO_ROOT), *sys.argv])
+            if argv is None else None,
             "binary": str(binary) if binary else None,
             "binary_kind": kind,
             "tool_args": ["audit", "--gcp-project", PROJECT, "--gcp-endpoint", "URL",
                           "--format", "json", "-o", "OUT", "--force", *args.tool_arg],
+            "latency_ms": args.latency_ms,
             "server_binary": str(server_bin),
             "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
                         "loadavg_start": [round(x, 2) for x in load_start],
