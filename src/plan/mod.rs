@@ -648,8 +648,13 @@ pub fn build(inv: &Inventory, policy: &Policy, cfg: &HandoverConfig) -> Result<P
     let mut decided: Vec<(Target, Action, String, String, Severity)> = Vec::new();
     for t in targets {
         let mut choice = None;
+        let prepared = crate::policy::Prepared::new(&t.context);
         for r in policy.rules.iter().filter(|r| r.applies_to == t.applies) {
-            match r.evaluate(&t.context) {
+            let outcome = match &prepared {
+                Ok(p) => r.evaluate_prepared(p),
+                Err(e) => Outcome::Failed(e.clone()),
+            };
+            match outcome {
                 Outcome::Match => {
                     choice = Some((r.action, r.id.clone(), format!("{} ({})", r.description, t.why), r.severity));
                     break;

@@ -190,7 +190,7 @@ const SCENARIOS: &[&str] = &["full-transfer", "agency-operated"];
 pub fn corpus(applies: AppliesTo) -> Vec<Sample> {
     let mut rng = Lcg(0x5eed_1234);
     let mut out = Vec::new();
-    for i in 0..3000 {
+    for i in 0..1200 {
         let scenario = *rng.pick(SCENARIOS);
         let h = HandoverCtx {
             scenario: scenario.into(),

@@ -130,16 +130,33 @@ pub enum Outcome {
     Failed(String),
 }
 
-impl Rule {
-    pub fn evaluate(&self, ctx: &serde_json::Value) -> Outcome {
-        let mut c = Context::default();
+/// A context converted to CEL values once, for evaluating many rules.
+pub struct Prepared(Vec<(String, Value)>);
+
+impl Prepared {
+    pub fn new(ctx: &serde_json::Value) -> Result<Self, String> {
+        let mut vars = Vec::new();
         if let serde_json::Value::Object(map) = ctx {
             for (k, v) in map {
-                match cel::to_value(v) {
-                    Ok(v) => c.add_variable_from_value(k.clone(), v),
-                    Err(e) => return Outcome::Failed(format!("context {k}: {e}")),
-                }
+                vars.push((k.clone(), cel::to_value(v).map_err(|e| format!("context {k}: {e}"))?));
             }
+        }
+        Ok(Prepared(vars))
+    }
+}
+
+impl Rule {
+    pub fn evaluate(&self, ctx: &serde_json::Value) -> Outcome {
+        match Prepared::new(ctx) {
+            Ok(p) => self.evaluate_prepared(&p),
+            Err(e) => Outcome::Failed(e),
+        }
+    }
+
+    pub fn evaluate_prepared(&self, ctx: &Prepared) -> Outcome {
+        let mut c = Context::default();
+        for (k, v) in &ctx.0 {
+            c.add_variable_from_value(k.clone(), v.clone());
         }
         match self.program.execute(&c) {
             Ok(Value::Bool(true)) => Outcome::Match,
@@ -254,6 +271,8 @@ pub fn parse(text: &str) -> Result<(String, String, Vec<Rule>), Vec<Problem>> {
     let mut problems = Vec::new();
     let mut rules = Vec::new();
     let mut ids = BTreeSet::new();
+    // Each corpus is converted to CEL values once and shared by every rule.
+    let mut corpora: std::collections::HashMap<bool, Vec<(Prepared, String)>> = std::collections::HashMap::new();
     if raw.rules.is_empty() {
         problems.push(Problem { line: 1, rule: None, message: "the policy has no rules".into() });
     }
@@ -298,12 +317,18 @@ pub fn parse(text: &str) -> Result<(String, String, Vec<Rule>), Vec<Problem>> {
         if found.iter().all(|p| context::check_path(&schema, p).is_ok()) {
             // Type errors and never-matching rules, over a broad corpus of contexts.
             let mut matched = false;
-            for sample in context::corpus(r.applies_to) {
-                match rule.evaluate(&sample.context) {
+            let corpus = corpora.entry(r.applies_to == AppliesTo::Secrets).or_insert_with(|| {
+                context::corpus(r.applies_to)
+                    .into_iter()
+                    .map(|s| (Prepared::new(&s.context).expect("generated contexts convert"), s.note))
+                    .collect()
+            });
+            for (sample, note) in corpus.iter() {
+                match rule.evaluate_prepared(sample) {
                     Outcome::Match => matched = true,
                     Outcome::NoMatch => {}
                     Outcome::Failed(e) => {
-                        problems.push(problem(format!("the condition fails {}: {e}", sample.note)));
+                        problems.push(problem(format!("the condition fails {note}: {e}")));
                         matched = true;
                         break;
                     }
