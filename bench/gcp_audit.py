@@ -870,8 +870,9 @@ def bench_size(server: TestServer, binary: Path | None, n_sa: int,
         for k in MEDIAN_KEYS:
             vals = [r[k] for r in runs if r.get(k) is not None]
             med[k] = round(statistics.median(vals), 3) if vals else None
-        if med["requests"] is not None and float(med["requests"]).is_integer():
-            med["requests"] = int(med["requests"])
+        for k in ("requests", "fixed_requests"):
+            if med[k] is not None and float(med[k]).is_integer():
+                med[k] = int(med[k])
         result["median"] = med
         result["request_counts_stable"] = len({json.dumps(r["by_route"]) for r in runs}) == 1
         mid = sorted(runs, key=lambda r: r["wall_seconds"])[len(runs) // 2]
@@ -898,6 +899,7 @@ def print_table(results: list[dict[str, Any]], binary_kind: str) -> None:
                      m["tool_cpu_seconds"], m["server_cpu_seconds"], m["requests"],
                      m["requests_per_second"], m["requests_per_service_account"],
                      m["requests_per_secret"], m["fixed_requests"], m["requests_per_object"]))
+    rows = [tuple("-" if x is None else x for x in row) for row in rows]
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
     for row in (head, *rows):
         print("  ".join(str(x).rjust(w) for x, w in zip(row, widths)))
