@@ -241,3 +241,34 @@ fn bad_gcp_flags_are_exit_2() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("is not a GCP project id") && r.stderr.contains("must be an http"), "{}", r.stderr);
 }
+
+/// Regression: per-service-account and per-secret policies were read without asking for
+/// version 3, so a conditional binding came back renamed with its condition dropped.
+#[test]
+fn conditional_bindings_on_service_accounts_and_secrets_keep_role_and_condition() {
+    let server = gcp_server();
+    seed_gcp(&server.url());
+    let cond = r#"{"title":"adoption","expression":"request.time < timestamp(\"2027-01-31T00:00:00Z\")"}"#;
+    let sa = "deployer@contoso-shop-prod.iam.gserviceaccount.com";
+    let body = format!(
+        r#"{{"policy":{{"version":3,"bindings":[{{"role":"roles/iam.serviceAccountUser","members":["user:eve@northwind-agency.example"],"condition":{cond}}}]}}}}"#
+    );
+    let (status, resp) = http_post_json(&server.url(), &format!("/v1/projects/{PROJECT}/serviceAccounts/{sa}:setIamPolicy"), &body);
+    assert!(status.contains("200"), "{status} {resp}");
+    let body = format!(
+        r#"{{"policy":{{"version":3,"bindings":[{{"role":"roles/secretmanager.secretAccessor","members":["user:eve@northwind-agency.example"],"condition":{cond}}}]}}}}"#
+    );
+    let (status, resp) = http_post_json(&server.url(), &format!("/v1/projects/{PROJECT}/secrets/db-password:setIamPolicy"), &body);
+    assert!(status.contains("200"), "{status} {resp}");
+    let home = tempfile::tempdir().unwrap();
+    let r = live(&server.url(), home.path(), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let inv = json(&r.stdout);
+    let eve: Vec<&Value> = all(&inv["credentials"], |c| c["principal"].as_str().unwrap().ends_with("user:eve@northwind-agency.example"));
+    assert_eq!(eve.len(), 2, "{eve:?}");
+    for c in &eve {
+        assert!(!c["detail"]["role"].as_str().unwrap().contains("_withcond_"), "{c}");
+        assert_eq!(c["detail"]["condition"]["expires"], "2027-01-31T00:00:00Z", "{c}");
+    }
+    assert!(all(&inv["findings"], |f| f["code"] == "gcp-can-impersonate").iter().any(|f| f["message"].as_str().unwrap().contains("eve@")));
+}

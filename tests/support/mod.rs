@@ -254,3 +254,20 @@ pub fn fixed_answer_server(status_line: &'static str, body: &'static str) -> Str
     });
     url
 }
+
+/// A plain HTTP/1.0 JSON POST to a loopback server; returns the status line and body.
+pub fn http_post_json(base: &str, path: &str, body: &str) -> (String, String) {
+    let addr = base.trim_start_matches("http://").trim_end_matches('/').to_string();
+    let mut s = TcpStream::connect(&addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let status = resp.lines().next().unwrap_or("").to_string();
+    (status, resp.split("\r\n\r\n").nth(1).unwrap_or("").to_string())
+}

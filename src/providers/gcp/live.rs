@@ -143,6 +143,10 @@ fn version_source(s: &google_cloud_secretmanager_v1::model::SecretVersion) -> Re
     serde_json::from_value(v).map_err(|e| format!("unexpected secret version shape: {e}"))
 }
 
+fn policy_v3() -> google_cloud_iam_v1::model::GetPolicyOptions {
+    google_cloud_iam_v1::model::GetPolicyOptions::new().set_requested_policy_version(3)
+}
+
 /// Reads one project.
 pub async fn collect(
     c: &Clients,
@@ -155,7 +159,7 @@ pub async fn collect(
         .projects
         .get_iam_policy()
         .set_resource(format!("projects/{project}"))
-        .set_options(google_cloud_iam_v1::model::GetPolicyOptions::new().set_requested_policy_version(3))
+        .set_options(policy_v3())
         .send()
         .await
         .map_err(|e| {
@@ -196,7 +200,8 @@ pub async fn collect(
                     },
                     Err(e) => Availability::unknown("iam:ListServiceAccountKeys", gap_reason(classify(&e))),
                 };
-                let policy = match c.iam.get_iam_policy().set_resource(&name).send().await {
+                // Version 3, or conditional bindings come back renamed and without their condition.
+                let policy = match c.iam.get_iam_policy().set_resource(&name).set_options(policy_v3()).send().await {
                     Ok(p) => convert(&p, "IAM policy").map(Availability::Known).unwrap_or_else(|e| Availability::unknown("iam:GetIamPolicy", e)),
                     Err(e) => Availability::unknown("iam:GetIamPolicy", gap_reason(classify(&e))),
                 };
@@ -236,7 +241,7 @@ pub async fn collect(
                     None => Availability::Known(versions),
                     Some(e) => Availability::unknown("secretmanager:ListSecretVersions", e),
                 };
-                let policy = match c.secrets.get_iam_policy().set_resource(&name).send().await {
+                let policy = match c.secrets.get_iam_policy().set_resource(&name).set_options(policy_v3()).send().await {
                     Ok(p) => convert(&p, "IAM policy").map(Availability::Known).unwrap_or_else(|e| Availability::unknown("secretmanager:GetIamPolicy", e)),
                     Err(e) => Availability::unknown("secretmanager:GetIamPolicy", gap_reason(classify(&e))),
                 };
@@ -282,7 +287,8 @@ async fn list_service_accounts(c: &Clients, project: &str) -> Availability<Vec<S
 
 async fn list_secrets(c: &Clients, project: &str) -> Availability<Vec<Secret>> {
     let mut out = Vec::new();
-    let mut it = c.secrets.list_secrets().set_parent(format!("projects/{project}")).set_page_size(100).by_item();
+    // Secret Manager serves up to 25,000 a page; fewer round trips for large projects.
+    let mut it = c.secrets.list_secrets().set_parent(format!("projects/{project}")).set_page_size(1000).by_item();
     while let Some(item) = it.next().await {
         match item {
             Ok(s) => match convert(&s, "secret") {
