@@ -215,6 +215,31 @@ fn canary_values_never_appear_in_any_output_at_any_verbosity() {
         outputs.push(r.stderr);
         outputs.push(std::fs::read_to_string(&out_file).unwrap());
     }
+    // The plan made from that inventory (JSON, Markdown, table, explain) holds none either.
+    let cfg = repo().join("examples/northwind-to-contoso/handover.toml");
+    for format in ["json", "markdown", "table"] {
+        let r = run(handover_offline(home.path())
+            .env("RUST_LOG", "trace")
+            .args(["-vvv", "plan", "--inventory"])
+            .arg(&out_file)
+            .arg("--policy")
+            .arg(repo().join("policies/full-transfer.yaml"))
+            .arg("--config")
+            .arg(&cfg)
+            .args(["--format", format]));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        outputs.push(r.stdout);
+        outputs.push(r.stderr);
+    }
+    let r = run(handover_offline(home.path())
+        .args(["policy", "explain", "--context", "--target", "prod/stripe-key", "--inventory"])
+        .arg(&out_file)
+        .arg("--policy")
+        .arg(repo().join("policies/full-transfer.yaml"))
+        .arg("--config")
+        .arg(&cfg));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    outputs.push(r.stdout);
     // The snapshot export holds no value either.
     let snap_dir = tempfile::tempdir().unwrap();
     export_snapshot(&moto, snap_dir.path(), &["us-east-1", "eu-west-1"]);

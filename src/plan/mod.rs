@@ -857,7 +857,18 @@ pub fn explain(inv: &Inventory, policy: &Policy, cfg: &HandoverConfig, target: &
     let inv = &normalized;
     let f = Facts::new(inv, cfg);
     let all = targets(&f);
-    let matches: Vec<&Target> = all.iter().filter(|t| t.target.id == target || t.target.id.ends_with(target) || step_id(&t.target.id) == target).collect();
+    // The exact id, a step id, a unique ending of an id, or a secret's name.
+    let tries: [&dyn Fn(&Target) -> bool; 4] = [
+        &|t| t.target.id == target,
+        &|t| step_id(&t.target.id) == target,
+        &|t| t.target.id.ends_with(target),
+        &|t| t.target.kind == "secret" && t.target.label == format!("secret {target}"),
+    ];
+    let matches: Vec<&Target> = tries
+        .iter()
+        .map(|m| all.iter().filter(|t| m(t)).collect::<Vec<_>>())
+        .find(|v| !v.is_empty())
+        .unwrap_or_default();
     let t = match matches.as_slice() {
         [one] => *one,
         [] => return Err(Error::usage(format!("no credential or secret with id {target:?} in the inventory"), "pass a credential or secret id from the inventory, or a step id from the plan")),
