@@ -232,6 +232,18 @@ impl RawConfig {
                 problems.push(format!("email domain {d} is listed for both the agency and the customer"));
             }
         }
+        for k in &self.recipients.keys {
+            let age = k.starts_with("age1") && k.len() >= 60 && k.chars().all(|c| c.is_ascii_alphanumeric());
+            let ssh = ["ssh-ed25519 ", "ssh-rsa "].iter().any(|p| k.starts_with(p));
+            if !age && !ssh {
+                problems.push(format!("[recipients] keys: {:?} is neither an age (age1...) nor an SSH (ssh-ed25519/ssh-rsa) public key", k.chars().take(24).collect::<String>()));
+            }
+        }
+        for f in &self.recipients.files {
+            if !base_dir.join(f).is_file() {
+                problems.push(format!("[recipients] files: {} does not exist (paths are relative to the config)", f.display()));
+            }
+        }
         if !problems.is_empty() {
             return Err(problems);
         }
