@@ -118,6 +118,7 @@ fn a_plan_that_would_lock_the_customer_out_is_refused() {
     // admin) is unknown: nobody the config calls the customer keeps admin rights.
     let cfg = std::fs::read_to_string(example("handover.toml")).unwrap();
     let cfg = cfg
+        .replace("files = [\"recipients.txt\"]", "files = []")
         .replace("email_domains = [\"contoso.example\"]", "email_domains = []")
         .replace("name_patterns = [\"*.customer\"]", "name_patterns = []");
     let path = example("handover.toml").with_file_name("lockout-test.toml");
@@ -273,7 +274,11 @@ fn bad_configs_and_inventories_are_exit_3_with_every_problem() {
 #[test]
 fn missing_documentation_is_a_plan_finding() {
     let home = tempfile::tempdir().unwrap();
-    let cfg = std::fs::read_to_string(example("handover.toml")).unwrap().replace("slo = \"docs/slo.md\"", "slo = \"docs/no-such-slo.md\"");
+    // Copied away from the example folder: relative paths no longer resolve there.
+    let cfg = std::fs::read_to_string(example("handover.toml"))
+        .unwrap()
+        .replace("files = [\"recipients.txt\"]", "files = []")
+        .replace("slo = \"docs/slo.md\"", "slo = \"docs/no-such-slo.md\"");
     let path = home.path().join("cfg.toml");
     std::fs::write(&path, cfg).unwrap();
     let r = plan(home.path(), &example("inventory.json"), "full-transfer.yaml", &path, &["--format", "json"]);

@@ -24,3 +24,19 @@ impl<T> Availability<T> {
         }
     }
 }
+
+/// Reads one exported JSON file of a snapshot. Errors name the file, say whether it is
+/// truncated or of the wrong shape (serde_json names line and column, never quoting the
+/// input), and give the command that exports it again.
+pub(crate) fn read_export_json<T: serde::de::DeserializeOwned>(path: &std::path::Path, command: &str) -> Result<T, crate::error::Error> {
+    use crate::error::Error;
+    let bytes = std::fs::read(path).map_err(|e| Error::input(path, format!("cannot read: {e}"), "check the file's permissions"))?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        let what = if e.is_eof() {
+            "the JSON ends early (truncated file?)".to_string()
+        } else {
+            format!("not the JSON `{command}` prints: {e}")
+        };
+        Error::input(path, what, format!("export it again with `{command}`"))
+    })
+}

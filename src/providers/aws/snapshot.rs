@@ -68,19 +68,7 @@ fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     Ok(v)
 }
 
-fn read_json<T: DeserializeOwned>(path: &Path, command: &str) -> Result<T, Error> {
-    let bytes = std::fs::read(path).map_err(|e| Error::input(path, format!("cannot read: {e}"), "check the file's permissions"))?;
-    serde_json::from_slice(&bytes).map_err(|e| {
-        let what = if e.is_eof() {
-            "the JSON ends early (truncated file?)".to_string()
-        } else {
-            // serde_json's message names the line and column and the expected shape; it
-            // does not quote the input.
-            format!("not the JSON `{command}` prints: {e}")
-        };
-        Error::input(path, what, format!("export it again with `{command}`"))
-    })
-}
+use crate::providers::read_export_json as read_json;
 
 /// Reads an optional file: `Ok(None)` when absent.
 fn optional_json<T: DeserializeOwned>(path: &Path, command: &str) -> Result<Option<T>, Error> {

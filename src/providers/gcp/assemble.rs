@@ -139,26 +139,27 @@ impl Assembler<'_> {
     }
 
     fn gaps(&mut self) {
-        let src = self.src;
-        let mut unknown: Vec<(String, Option<String>, String)> = Vec::new();
-        if let Availability::Unknown { source, reason } = &src.service_accounts {
-            unknown.push((source.clone(), None, reason.clone()));
-        }
-        if let Availability::Unknown { source, reason } = &src.secrets {
-            unknown.push((source.clone(), None, reason.clone()));
-        }
-        let maps = src.keys.iter().map(|(k, v)| (k, v.known().is_none(), v))
-            .map(|(k, _, v)| (k.clone(), match v { Availability::Unknown { source, reason } => Some((source.clone(), reason.clone())), _ => None }))
-            .chain(src.service_account_policies.iter().map(|(k, v)| (k.clone(), match v { Availability::Unknown { source, reason } => Some((source.clone(), reason.clone())), _ => None })))
-            .chain(src.versions.iter().map(|(k, v)| (k.clone(), match v { Availability::Unknown { source, reason } => Some((source.clone(), reason.clone())), _ => None })))
-            .chain(src.secret_policies.iter().map(|(k, v)| (k.clone(), match v { Availability::Unknown { source, reason } => Some((source.clone(), reason.clone())), _ => None })))
-            .collect::<Vec<_>>();
-        for (subject, u) in maps {
-            if let Some((source, reason)) = u {
-                unknown.push((source, Some(subject), reason));
+        fn unknown<T>(a: &Availability<T>) -> Option<(String, String)> {
+            match a {
+                Availability::Unknown { source, reason } => Some((source.clone(), reason.clone())),
+                Availability::Known(_) => None,
             }
         }
-        for (source, subject, reason) in unknown {
+        let src = self.src;
+        let mut found: Vec<(String, Option<String>, String)> = Vec::new();
+        for (source, reason) in [unknown(&src.service_accounts), unknown(&src.secrets)].into_iter().flatten() {
+            found.push((source, None, reason));
+        }
+        let per_item = src.keys.iter().map(|(k, v)| (k, unknown(v)))
+            .chain(src.service_account_policies.iter().map(|(k, v)| (k, unknown(v))))
+            .chain(src.versions.iter().map(|(k, v)| (k, unknown(v))))
+            .chain(src.secret_policies.iter().map(|(k, v)| (k, unknown(v))));
+        for (subject, u) in per_item {
+            if let Some((source, reason)) = u {
+                found.push((source, Some(subject.clone()), reason));
+            }
+        }
+        for (source, subject, reason) in found {
             self.gap(&source, subject.as_deref(), &reason);
         }
     }

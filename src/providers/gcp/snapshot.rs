@@ -23,15 +23,7 @@ use crate::error::Error;
 const POLICY_FILE: &str = "iam-policy.json";
 
 fn read_json<T: DeserializeOwned>(path: &Path, command: &str) -> Result<T, Error> {
-    let bytes = std::fs::read(path).map_err(|e| Error::input(path, format!("cannot read: {e}"), "check the file's permissions"))?;
-    serde_json::from_slice(&bytes).map_err(|e| {
-        let what = if e.is_eof() {
-            "the JSON ends early (truncated file?)".to_string()
-        } else {
-            format!("not the JSON `{command} --format=json` prints: {e}")
-        };
-        Error::input(path, what, format!("export it again with `{command} --format=json`"))
-    })
+    crate::providers::read_export_json(path, &format!("{command} --format=json"))
 }
 
 fn optional<T: DeserializeOwned>(path: &Path, source: &str, command: &str) -> Result<Availability<T>, Error> {
