@@ -1,0 +1,131 @@
+//! Secret values and keyed digests: the only types in the tool that hold a secret.
+//!
+//! Invariants:
+//! - `SecretValue` has no `Display` or `Serialize`, and its `Debug` prints nothing of
+//!   the value (not a prefix, not the length); the bytes are zeroized on drop.
+//! - A value is compared across systems by its keyed digest (HMAC-SHA-256 under a
+//!   per-handover `DigestKey`), never by printing or storing it. The key itself is a
+//!   secret: only the encrypted manifest may carry it.
+
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretBox};
+use sha2::Sha256;
+
+/// Whether a secret holds text or bytes (both AWS and GCP distinguish them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    Text,
+    Binary,
+}
+
+/// A secret value.
+pub struct SecretValue {
+    bytes: SecretBox<Vec<u8>>,
+    kind: ValueKind,
+}
+
+impl SecretValue {
+    pub fn text(s: String) -> Self {
+        SecretValue { bytes: SecretBox::new(Box::new(s.into_bytes())), kind: ValueKind::Text }
+    }
+
+    pub fn binary(b: Vec<u8>) -> Self {
+        SecretValue { bytes: SecretBox::new(Box::new(b)), kind: ValueKind::Binary }
+    }
+
+    pub fn kind(&self) -> ValueKind {
+        self.kind
+    }
+
+    /// The bytes, for the one place that must hand them to an SDK.
+    pub fn expose(&self) -> &[u8] {
+        self.bytes.expose_secret()
+    }
+
+    /// Constant-time equality, so comparing two values leaks nothing through timing.
+    pub fn same_as(&self, other: &SecretValue) -> bool {
+        let (a, b) = (self.expose(), other.expose());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+}
+
+impl std::fmt::Debug for SecretValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretValue({:?}, [REDACTED])", self.kind)
+    }
+}
+
+/// The per-handover key for keyed digests.
+pub struct DigestKey(SecretBox<[u8; 32]>);
+
+impl DigestKey {
+    /// A fresh random key.
+    pub fn generate() -> Result<Self, String> {
+        let mut k = Box::new([0u8; 32]);
+        getrandom::fill(k.as_mut()).map_err(|e| format!("no randomness from the operating system: {e}"))?;
+        Ok(DigestKey(SecretBox::new(k)))
+    }
+
+    /// A key from its 32 bytes (as decrypted from a manifest).
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        DigestKey(SecretBox::new(Box::new(bytes)))
+    }
+
+    pub fn expose(&self) -> &[u8; 32] {
+        self.0.expose_secret()
+    }
+
+    /// `hmac-sha256:<hex>` of a value. Without the key it tells nothing about the value.
+    pub fn digest(&self, value: &SecretValue) -> String {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.expose()).expect("HMAC takes any key length");
+        // The kind is part of what is compared: text "x" and bytes "x" are not the same secret.
+        mac.update(match value.kind { ValueKind::Text => b"t", ValueKind::Binary => b"b" });
+        mac.update(value.expose());
+        let out = mac.finalize().into_bytes();
+        format!("hmac-sha256:{}", out.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    }
+}
+
+impl std::fmt::Debug for DigestKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DigestKey([REDACTED])")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CANARY: &str = "CANARY-secret-value-91d7";
+
+    #[test]
+    fn debug_shows_nothing_of_the_value_or_key() {
+        let v = SecretValue::text(CANARY.to_string());
+        let shown = format!("{v:?} {v:#?}");
+        assert!(!shown.contains(CANARY) && !shown.contains("CANARY") && !shown.contains(&CANARY.len().to_string()), "{shown}");
+        let k = DigestKey::from_bytes([7u8; 32]);
+        assert_eq!(format!("{k:?}"), "DigestKey([REDACTED])");
+    }
+
+    #[test]
+    fn digests_are_keyed_and_kind_sensitive() {
+        let k1 = DigestKey::from_bytes([1u8; 32]);
+        let k2 = DigestKey::from_bytes([2u8; 32]);
+        let v = SecretValue::text(CANARY.to_string());
+        let d = k1.digest(&v);
+        assert!(d.starts_with("hmac-sha256:") && d.len() == 12 + 64);
+        assert!(!d.contains(CANARY));
+        assert_eq!(d, k1.digest(&SecretValue::text(CANARY.to_string())));
+        assert_ne!(d, k2.digest(&v), "another key, another digest");
+        assert_ne!(d, k1.digest(&SecretValue::binary(CANARY.as_bytes().to_vec())), "text and bytes differ");
+        assert!(v.same_as(&SecretValue::text(CANARY.to_string())));
+        assert!(!v.same_as(&SecretValue::text("other".into())));
+    }
+
+    #[test]
+    fn generated_keys_differ() {
+        let a = DigestKey::generate().unwrap();
+        let b = DigestKey::generate().unwrap();
+        assert_ne!(a.expose(), b.expose());
+    }
+}
