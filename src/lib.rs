@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod journal;
+pub mod migrate;
 pub mod model;
 pub mod output;
 pub mod plan;

@@ -22,7 +22,8 @@ pub struct Cli {
 
 const EXIT_CODES: &str = "Exit codes: 0 ok; 1 findings at or above --fail-on; 2 usage; 3 bad input file or \
 snapshot; 4 no credentials or access denied; 5 cloud API unreachable or failing; 6 output file exists or cannot \
-be written; 7 plan refused (it would lock the customer out).";
+be written; 7 plan refused (it would lock the customer out); 8 migration incomplete (conflicts or secrets missing \
+at the source).";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -35,6 +36,8 @@ pub enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// Copy application secrets into the customer's secret manager (dry run unless --apply).
+    Migrate(MigrateArgs),
     /// Write a commented handover config from an inventory, proposing the parties it can infer.
     Init(InitArgs),
     /// Print the JSON Schema of an output format.
@@ -107,6 +110,49 @@ pub enum PolicyCommand {
         #[arg(long)]
         context: bool,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Where the secrets are: aws:[PROFILE@]REGION, gcp:PROJECT or dotenv:PATH.
+    #[arg(long, value_name = "SOURCE")]
+    pub from: String,
+    /// The customer's secret manager: aws:[PROFILE@]REGION or gcp:PROJECT.
+    #[arg(long, value_name = "DEST")]
+    pub to: String,
+    /// Copy the secrets this plan marks transfer or rotate (the default selection).
+    #[arg(long, value_name = "PLAN.json")]
+    pub plan: Option<PathBuf>,
+    /// Copy this secret (repeatable); `SOURCE=DEST` names it at the destination.
+    #[arg(long = "secret", value_name = "NAME[=DEST]")]
+    pub secrets: Vec<String>,
+    /// Copy every secret of the source.
+    #[arg(long)]
+    pub all: bool,
+    /// What to do when the destination holds a different value: report it (default),
+    /// or add a new version.
+    #[arg(long, value_enum, default_value = "report")]
+    pub on_conflict: OnConflict,
+    /// Write. Without it, nothing is written: the run reports what it would do.
+    #[arg(long)]
+    pub apply: bool,
+    /// The journal (append-only, hash-chained, no values) of an applied run.
+    #[arg(long, value_name = "FILE", default_value = "handover-journal.jsonl")]
+    pub journal: PathBuf,
+    /// Send GCP calls to this base URL with anonymous credentials (an emulator).
+    #[arg(long, env = "HANDOVER_GCP_ENDPOINT", value_name = "URL")]
+    pub gcp_endpoint: Option<String>,
+    /// Output on stdout: `table` (default on a terminal) or `json`.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub max_attempts: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnConflict {
+    Report,
+    NewVersion,
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@
 //! | 5 | cloud API unreachable or failing after retries |
 //! | 6 | output: a file exists (no `--force`) or cannot be written |
 //! | 7 | plan refused: it would leave an account or project without a customer admin |
+//! | 8 | migration incomplete: a destination held a different value, or a secret was missing at the source |
 
 use crate::error::Error;
 
@@ -21,6 +22,7 @@ pub const ACCESS: u8 = 4;
 pub const API: u8 = 5;
 pub const OUTPUT: u8 = 6;
 pub const REFUSED: u8 = 7;
+pub const INCOMPLETE: u8 = 8;
 
 pub fn code_for(e: &Error) -> u8 {
     match e {

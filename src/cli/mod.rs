@@ -74,6 +74,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Plan(a) => plan_cmd::plan_command(a, cli.quiet),
         Command::Policy { command } => plan_cmd::policy_command(command),
         Command::Init(a) => plan_cmd::init_command(a),
+        Command::Migrate(a) => migrate_command(a, cli.quiet),
         Command::Schema { name } => {
             let schema = match name {
                 SchemaName::Inventory => schemars::schema_for!(Inventory),
@@ -177,6 +178,74 @@ fn audit_command(a: AuditArgs, quiet: bool) -> Result<u8, Error> {
         Some(level) if inventory.findings.iter().any(|f| f.severity >= level) => exit::FINDINGS,
         _ => exit::OK,
     })
+}
+
+fn migrate_command(a: args::MigrateArgs, quiet: bool) -> Result<u8, Error> {
+    use crate::migrate::{self, Endpoint, Request};
+    let mut problems = Vec::new();
+    let from = Endpoint::parse(&a.from).map_err(|e| problems.push(format!("--from {e}"))).ok();
+    let to = Endpoint::parse(&a.to).map_err(|e| problems.push(format!("--to {e}"))).ok();
+    let selections = usize::from(a.plan.is_some()) + usize::from(!a.secrets.is_empty()) + usize::from(a.all);
+    if selections != 1 {
+        problems.push("choose the secrets one way: --plan PLAN.json, --secret NAME[=DEST] (repeatable) or --all".into());
+    }
+    if !problems.is_empty() {
+        return Err(Error::usage(problems.join("; "), "see `handover migrate --help`"));
+    }
+    let plan = match &a.plan {
+        Some(p) => {
+            let bytes = std::fs::read(p).map_err(|e| Error::input(p, format!("cannot read: {e}"), "pass a plan written by `handover plan -o`"))?;
+            Some(serde_json::from_slice(&bytes).map_err(|e| Error::input(p, format!("not a handover plan: {e}"), "pass a plan written by `handover plan -o`"))?)
+        }
+        None => None,
+    };
+    let req = Request {
+        from: from.expect("checked"),
+        to: to.expect("checked"),
+        plan,
+        secrets: a.secrets.iter().map(|s| match s.split_once('=') { Some((k, v)) => (k.to_string(), Some(v.to_string())), None => (s.clone(), None) }).collect(),
+        all: a.all,
+        new_version_on_conflict: a.on_conflict == args::OnConflict::NewVersion,
+        apply: a.apply,
+        journal: a.journal.clone(),
+        gcp: GcpSettings { endpoint: a.gcp_endpoint.clone(), concurrency: 1, max_attempts: a.max_attempts },
+        max_attempts: a.max_attempts,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::usage(format!("cannot start the async runtime: {e}"), "check the process limits"))?;
+    let report = runtime.block_on(migrate::run(&req))?;
+    let format = a.format.unwrap_or(if std::io::stdout().is_terminal() { Format::Table } else { Format::Json });
+    match format {
+        Format::Json => print_stdout(&(serde_json::to_string_pretty(&report).expect("serializes") + "\n"))?,
+        Format::Table => {
+            let mut o = format!(
+                "{} {} -> {}\n",
+                if report.applied { "Migrated" } else { "Dry run (nothing written; --apply writes)" },
+                report.from,
+                report.to
+            );
+            for i in &report.items {
+                let outcome = serde_json::to_value(i.outcome).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+                o.push_str(&format!(
+                    "  {:<14} {} -> {}{}{}{}\n",
+                    outcome,
+                    i.source,
+                    i.destination,
+                    i.version.as_ref().map(|v| format!(" (version {v})")).unwrap_or_default(),
+                    if i.verified && report.applied { ", verified" } else { "" },
+                    if i.rotate_after_cutover { ", rotate after cutover" } else { "" }
+                ));
+            }
+            print_stdout(&o)?;
+        }
+    }
+    let incomplete = migrate::incomplete(&report);
+    if !quiet && report.applied {
+        eprintln!("journal: {}", a.journal.display());
+    }
+    Ok(if incomplete.is_empty() { exit::OK } else { exit::INCOMPLETE })
 }
 
 /// Prints to stdout; a closed pipe (`| head`) is not an error.

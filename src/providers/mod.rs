@@ -3,6 +3,7 @@
 //! per cloud turns those into the provider-agnostic `model`.
 
 pub mod aws;
+pub mod dotenv;
 pub mod gcp;
 
 /// A part of an account or project that was read, or the reason it could not be.

@@ -46,14 +46,14 @@ pub trait Progress: Send + Sync {
 }
 
 /// A failed call, classified.
-struct Failure {
-    denied: bool,
-    unreachable: bool,
-    unavailable: bool,
-    message: String,
+pub(crate) struct Failure {
+    pub(crate) denied: bool,
+    pub(crate) unreachable: bool,
+    pub(crate) unavailable: bool,
+    pub(crate) message: String,
 }
 
-fn classify<E>(err: &SdkError<E, HttpResponse>) -> Failure
+pub(crate) fn classify<E>(err: &SdkError<E, HttpResponse>) -> Failure
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -124,7 +124,7 @@ fn service_message<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<S
 }
 
 /// Turns a failure of a call the audit cannot do without into an `Error`.
-fn fatal(operation: &str, f: Failure) -> Error {
+pub(crate) fn fatal(operation: &str, f: Failure) -> Error {
     if f.denied {
         Error::Access {
             provider: "aws",

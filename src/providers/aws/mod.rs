@@ -8,3 +8,4 @@ pub mod live;
 pub mod policy_doc;
 pub mod snapshot;
 pub mod sources;
+pub mod store;

@@ -39,6 +39,11 @@ pub struct Clients {
 const ADC_HINT: &str = "run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a \
                         credentials file, or pass --gcp-endpoint for an emulator";
 
+/// A Secret Manager client alone (migration), from the same settings.
+pub async fn secret_manager(settings: &GcpSettings) -> Result<google_cloud_secretmanager_v1::client::SecretManagerService, Error> {
+    Ok(clients(settings).await?.secrets)
+}
+
 /// The one factory for GCP clients.
 pub async fn clients(settings: &GcpSettings) -> Result<Clients, Error> {
     let credentials = match &settings.endpoint {
@@ -72,14 +77,14 @@ pub async fn clients(settings: &GcpSettings) -> Result<Clients, Error> {
     })
 }
 
-struct Failure {
-    denied: bool,
-    not_found: bool,
-    unreachable: bool,
-    message: String,
+pub(crate) struct Failure {
+    pub(crate) denied: bool,
+    pub(crate) not_found: bool,
+    pub(crate) unreachable: bool,
+    pub(crate) message: String,
 }
 
-fn classify(e: &google_cloud_gax::error::Error) -> Failure {
+pub(crate) fn classify(e: &google_cloud_gax::error::Error) -> Failure {
     use google_cloud_gax::error::rpc::Code;
     let code = e.status().map(|s| s.code);
     let http = e.http_status_code();

@@ -7,3 +7,4 @@ pub mod assemble;
 pub mod live;
 pub mod snapshot;
 pub mod sources;
+pub mod store;

@@ -1,0 +1,144 @@
+//! AWS Secrets Manager as a place secrets are read from and written to (migration).
+//! Values are wrapped in `SecretValue` the moment the SDK returns them; nothing here
+//! logs, prints or returns a value in an error.
+
+use std::collections::BTreeMap;
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_secretsmanager::primitives::Blob;
+use aws_sdk_secretsmanager::types::Tag;
+
+use super::live::{classify, fatal};
+use crate::error::Error;
+use crate::secret::{SecretValue, ValueKind};
+
+pub struct AwsStore {
+    client: aws_sdk_secretsmanager::Client,
+    pub account: String,
+    pub region: String,
+}
+
+/// BatchGetSecretValue takes at most 20 ids a call.
+const BATCH: usize = 20;
+
+impl AwsStore {
+    /// Connects with the standard chain (a named profile: `role_arn` + `source_profile`,
+    /// SSO, a profile's `endpoint_url`, ...).
+    pub async fn connect(profile: Option<&str>, region: &str, max_attempts: u32) -> Result<Self, Error> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(region.to_string()))
+            .retry_config(aws_config::retry::RetryConfig::adaptive().with_max_attempts(max_attempts.max(1)));
+        if let Some(p) = profile {
+            loader = loader.profile_name(p);
+        }
+        let config = loader.load().await;
+        let me = aws_sdk_sts::Client::new(&config)
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| fatal("sts:GetCallerIdentity", classify(&e)))?;
+        Ok(AwsStore {
+            client: aws_sdk_secretsmanager::Client::new(&config),
+            account: me.account().unwrap_or_default().to_string(),
+            region: region.to_string(),
+        })
+    }
+
+    pub fn describe(&self) -> String {
+        format!("aws {} {}", self.account, self.region)
+    }
+
+    /// Every secret's name and tags.
+    pub async fn list(&self) -> Result<Vec<(String, BTreeMap<String, String>)>, Error> {
+        let mut out = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .client
+                .list_secrets()
+                .max_results(100)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| fatal("secretsmanager:ListSecrets", classify(&e)))?;
+            for s in page.secret_list() {
+                let tags = s.tags().iter().map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string())).collect();
+                out.push((s.name().unwrap_or_default().to_string(), tags));
+            }
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// Current values by name, 20 a request; `None` for a secret that does not exist.
+    pub async fn read_many(&self, names: &[String]) -> Result<BTreeMap<String, Option<SecretValue>>, Error> {
+        let mut out = BTreeMap::new();
+        for chunk in names.chunks(BATCH) {
+            let resp = self
+                .client
+                .batch_get_secret_value()
+                .set_secret_id_list(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| fatal("secretsmanager:BatchGetSecretValue", classify(&e)))?;
+            for v in resp.secret_values() {
+                let name = v.name().unwrap_or_default().to_string();
+                let value = match (v.secret_string(), v.secret_binary()) {
+                    (Some(s), _) => SecretValue::text(s.to_string()),
+                    (None, Some(b)) => SecretValue::binary(b.as_ref().to_vec()),
+                    (None, None) => continue,
+                };
+                out.insert(name, Some(value));
+            }
+            for e in resp.errors() {
+                let id = e.secret_id().unwrap_or_default().to_string();
+                if e.error_code() == Some("ResourceNotFoundException") {
+                    out.insert(id, None);
+                } else {
+                    return Err(Error::Api {
+                        provider: "aws",
+                        operation: "secretsmanager:BatchGetSecretValue".into(),
+                        what: format!("{id}: {}", e.error_code().unwrap_or("error")),
+                        hint: "check the permissions in policies/permissions/".into(),
+                    });
+                }
+            }
+            for n in chunk {
+                out.entry(n.clone()).or_insert(None);
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn read(&self, name: &str) -> Result<Option<SecretValue>, Error> {
+        Ok(self.read_many(&[name.to_string()]).await?.remove(name).flatten())
+    }
+
+    /// Creates a secret with its first value; returns the version id.
+    pub async fn create(&self, name: &str, value: &SecretValue, tags: &BTreeMap<String, String>) -> Result<String, Error> {
+        let mut req = self.client.create_secret().name(name);
+        req = match value.kind() {
+            ValueKind::Text => req.secret_string(String::from_utf8_lossy(value.expose()).into_owned()),
+            ValueKind::Binary => req.secret_binary(Blob::new(value.expose().to_vec())),
+        };
+        for (k, v) in tags {
+            req = req.tags(Tag::builder().key(k).value(v).build());
+        }
+        let out = req.send().await.map_err(|e| fatal("secretsmanager:CreateSecret", classify(&e)))?;
+        Ok(out.version_id().unwrap_or_default().to_string())
+    }
+
+    /// Adds a new current version; returns its id.
+    pub async fn add_version(&self, name: &str, value: &SecretValue) -> Result<String, Error> {
+        let mut req = self.client.put_secret_value().secret_id(name);
+        req = match value.kind() {
+            ValueKind::Text => req.secret_string(String::from_utf8_lossy(value.expose()).into_owned()),
+            ValueKind::Binary => req.secret_binary(Blob::new(value.expose().to_vec())),
+        };
+        let out = req.send().await.map_err(|e| fatal("secretsmanager:PutSecretValue", classify(&e)))?;
+        Ok(out.version_id().unwrap_or_default().to_string())
+    }
+}
