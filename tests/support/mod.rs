@@ -37,12 +37,18 @@ pub struct Moto {
 
 impl Moto {
     pub fn start() -> Moto {
+        Moto::start_account("123456789012")
+    }
+
+    /// A server whose default account is `account` (for two-account tests).
+    pub fn start_account(account: &str) -> Moto {
         let python = venv_bin("python");
         // moto's own log goes to a file: a pipe nobody drains would block the server.
         let log = tempfile::NamedTempFile::new().unwrap();
         let mut child = Command::new(&python)
             .arg(repo().join("tests/support/moto_launcher.py"))
             .args(["--port", "0", "--exit-with-stdin"])
+            .env("MOTO_ACCOUNT_ID", account)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(log.reopen().unwrap())
@@ -270,4 +276,26 @@ pub fn http_post_json(base: &str, path: &str, body: &str) -> (String, String) {
     s.read_to_string(&mut resp).unwrap();
     let status = resp.lines().next().unwrap_or("").to_string();
     (status, resp.split("\r\n\r\n").nth(1).unwrap_or("").to_string())
+}
+
+/// Runs a short boto3 script against a moto server; `{url}` in it is the endpoint.
+pub fn boto3(moto: &Moto, script: &str) -> String {
+    let code = format!(
+        "import boto3, json, sys, base64\nsm = boto3.client('secretsmanager', region_name='us-east-1', endpoint_url='{}', aws_access_key_id='testing', aws_secret_access_key='testing')\n{}",
+        moto.url, script
+    );
+    let out = Command::new(venv_bin("python")).args(["-c", &code]).output().unwrap();
+    assert!(out.status.success(), "boto3 script failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A plain HTTP/1.0 GET to a loopback server.
+pub fn http_get(base: &str, path: &str) -> (String, String) {
+    let addr = base.trim_start_matches("http://").trim_end_matches('/').to_string();
+    let mut s = TcpStream::connect(&addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    (resp.lines().next().unwrap_or("").to_string(), resp.split("\r\n\r\n").nth(1).unwrap_or("").to_string())
 }

@@ -74,14 +74,21 @@ impl GcpStore {
         let secret = Secret::new()
             .set_replication(Replication::new().set_automatic(replication::Automatic::new()))
             .set_labels(labels.clone());
-        self.client
+        let created = self
+            .client
             .create_secret()
             .set_parent(format!("projects/{}", self.project))
             .set_secret_id(id)
             .set_secret(secret)
             .send()
-            .await
-            .map_err(|e| api_error("secretmanager.secrets.create", &e))?;
+            .await;
+        match created {
+            Ok(_) => {}
+            // A run killed between creating the secret and adding its version leaves a
+            // secret with no value; the caller saw no value, so the first version goes in now.
+            Err(e) if e.status().is_some_and(|s| s.code == google_cloud_gax::error::rpc::Code::AlreadyExists) => {}
+            Err(e) => return Err(api_error("secretmanager.secrets.create", &e)),
+        }
         self.add_version(id, value).await
     }
 

@@ -1,0 +1,236 @@
+//! `handover migrate` against real emulators: two moto accounts (agency and customer),
+//! the GCP test server, dotenv files. Values include binary, JSON, 64 KiB and
+//! non-ASCII; canaries must reach only the destination.
+
+mod support;
+
+use std::path::Path;
+
+use serde_json::Value;
+use support::*;
+
+const CUSTOMER: &str = "999988887777";
+
+/// A home with two profiles: `agency` (the source moto) and `customer` (the destination moto).
+fn profiles(home: &Path, agency: &Moto, customer: &Moto) {
+    std::fs::write(
+        home.join("aws-config"),
+        format!("[profile agency]\nregion = us-east-1\nendpoint_url = {}\n\n[profile customer]\nregion = us-east-1\nendpoint_url = {}\n", agency.url, customer.url),
+    )
+    .unwrap();
+    std::fs::write(
+        home.join("aws-credentials"),
+        "[agency]\naws_access_key_id = testing\naws_secret_access_key = testing\n\n[customer]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+    )
+    .unwrap();
+}
+
+fn migrate(home: &Path, args: &[&str]) -> Run {
+    run(handover_offline(home).args(["migrate", "--format", "json"]).args(args))
+}
+
+fn value_of(moto: &Moto, name: &str) -> Option<Value> {
+    let out = boto3(
+        moto,
+        &format!(
+            "try:\n    v = sm.get_secret_value(SecretId='{name}')\n    print(json.dumps({{'s': v.get('SecretString'), 'b': base64.b64encode(v['SecretBinary']).decode() if 'SecretBinary' in v else None, 'versions': len(sm.list_secret_version_ids(SecretId='{name}')['Versions'])}}))\nexcept sm.exceptions.ResourceNotFoundException:\n    print('null')"
+        ),
+    );
+    serde_json::from_str(out.trim()).unwrap()
+}
+
+#[test]
+fn aws_to_aws_across_accounts_dry_run_apply_idempotent_conflicts() {
+    let agency = moto();
+    let ids = seed(&agency);
+    let customer = Moto::start_account(CUSTOMER);
+    let home = tempfile::tempdir().unwrap();
+    profiles(home.path(), &agency, &customer);
+    let journal = home.path().join("journal.jsonl");
+    let j = journal.to_str().unwrap();
+    let base = ["--from", "agency@us-east-1", "--to", "customer@us-east-1"].map(|s| if s.contains('@') { format!("aws:{s}") } else { s.to_string() });
+    let base: Vec<&str> = base.iter().map(String::as_str).collect();
+
+    // Dry run: reports, writes nothing, no journal.
+    let r = migrate(home.path(), &[&base[..], &["--all", "--journal", j]].concat());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report = json(&r.stdout);
+    assert_eq!(report["applied"], false);
+    assert!(report["to"].as_str().unwrap().contains(CUSTOMER), "{report}");
+    assert_eq!(report["items"].as_array().unwrap().len(), 4);
+    assert!(report["items"].as_array().unwrap().iter().all(|i| i["outcome"] == "create"));
+    assert!(value_of(&customer, "prod/db-password").is_none());
+    assert!(!journal.exists());
+
+    // Apply: created, verified, values identical (text and binary).
+    let r = migrate(home.path(), &[&base[..], &["--all", "--apply", "--journal", j]].concat());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report = json(&r.stdout);
+    assert!(report["items"].as_array().unwrap().iter().all(|i| i["outcome"] == "create" && i["verified"] == true), "{report}");
+    let canaries: Vec<String> = ids["canaries"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect();
+    let db = value_of(&customer, "prod/db-password").unwrap();
+    assert_eq!(db["s"].as_str().unwrap(), format!("{}-db", canaries[3]));
+    let bin = value_of(&customer, "shared/analytics-token").unwrap();
+    assert_eq!(bin["b"], value_of(&agency, "shared/analytics-token").unwrap()["b"]);
+    assert!(bin["s"].is_null(), "binary stays binary");
+
+    // Again: nothing to do, no new version.
+    let r = migrate(home.path(), &[&base[..], &["--all", "--apply", "--journal", j]].concat());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(json(&r.stdout)["items"].as_array().unwrap().iter().all(|i| i["outcome"] == "unchanged"));
+    assert_eq!(value_of(&customer, "prod/db-password").unwrap()["versions"], 1);
+
+    // A different value at the destination is a conflict: reported, exit 8, untouched.
+    boto3(&customer, "sm.put_secret_value(SecretId='prod/stripe-key', SecretString='customer-own-value')");
+    let r = migrate(home.path(), &[&base[..], &["--secret", "prod/stripe-key", "--apply", "--journal", j]].concat());
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    assert_eq!(json(&r.stdout)["items"][0]["outcome"], "conflict");
+    assert_eq!(value_of(&customer, "prod/stripe-key").unwrap()["s"], "customer-own-value");
+    // Unless asked: a new version, never an overwrite of history.
+    let r = migrate(home.path(), &[&base[..], &["--secret", "prod/stripe-key", "--apply", "--on-conflict", "new-version", "--journal", j]].concat());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let stripe = value_of(&customer, "prod/stripe-key").unwrap();
+    assert_eq!(stripe["s"].as_str().unwrap(), format!("{}-stripe", canaries[3]));
+    assert_eq!(stripe["versions"], 3);
+    // The source was never touched.
+    assert_eq!(value_of(&agency, "prod/db-password").unwrap()["versions"], 1);
+
+    // The journal verifies and holds no value.
+    let text = std::fs::read_to_string(&journal).unwrap();
+    for c in &canaries {
+        assert!(!text.contains(c.as_str()), "a value reached the journal");
+    }
+    handover::journal::Journal::open(&journal).expect("the chain verifies");
+    let plan_rotate = migrate(home.path(), &[&base[..], &["--plan", repo().join("examples/northwind-to-contoso/plan-full-transfer.json").to_str().unwrap()]].concat());
+    // The example plan is of account 123456789012 = the agency moto's: its secrets are
+    // marked rotate, so the copies are flagged for rotation after cutover.
+    assert_eq!(plan_rotate.code, 0, "{}", plan_rotate.stderr);
+    let items = json(&plan_rotate.stdout)["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 4, "the us-east-1 secrets of the plan");
+    assert!(items.iter().all(|i| i["rotate_after_cutover"] == true));
+}
+
+#[test]
+fn aws_gcp_and_dotenv_in_every_direction_keep_values_exactly() {
+    let agency = moto();
+    let ids = seed(&agency);
+    let gcp = gcp_server();
+    let home = tempfile::tempdir().unwrap();
+    let customer = Moto::start_account(CUSTOMER);
+    profiles(home.path(), &agency, &customer);
+    let url = gcp.url();
+    let j = home.path().join("j.jsonl");
+    let j = j.to_str().unwrap();
+    // A dotenv file with non-ASCII, JSON and a 64 KiB value.
+    let big: String = (0..65536).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+    let env = home.path().join(".env");
+    std::fs::write(&env, format!("GREETING=\"grüße — 你好 CANARY-env-1\"\nCONFIG='{{\"k\": \"CANARY-env-2\", \"n\": 1}}'\nBIG={big}\n")).unwrap();
+    let envs = format!("dotenv:{}", env.display());
+
+    // AWS -> GCP (names mapped: `/` is not allowed in GCP ids).
+    let r = migrate(home.path(), &["--from", "aws:agency@us-east-1", "--to", "gcp:contoso-shop-prod", "--gcp-endpoint", &url, "--all", "--apply", "--journal", j]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let dests: Vec<String> = json(&r.stdout)["items"].as_array().unwrap().iter().map(|i| i["destination"].as_str().unwrap().to_string()).collect();
+    assert!(dests.contains(&"prod-db-password".to_string()), "{dests:?}");
+    // dotenv -> GCP and dotenv -> AWS.
+    let r = migrate(home.path(), &["--from", &envs, "--to", "gcp:contoso-shop-prod", "--gcp-endpoint", &url, "--all", "--apply", "--journal", j]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = migrate(home.path(), &["--from", &envs, "--to", "aws:customer@us-east-1", "--all", "--apply", "--journal", j]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(value_of(&customer, "GREETING").unwrap()["s"], "grüße — 你好 CANARY-env-1");
+    assert_eq!(value_of(&customer, "BIG").unwrap()["s"].as_str().unwrap().len(), 65536);
+    assert_eq!(value_of(&customer, "CONFIG").unwrap()["s"], "{\"k\": \"CANARY-env-2\", \"n\": 1}");
+    // GCP -> AWS (back into the customer's AWS account) and GCP -> GCP (another project).
+    let r = migrate(home.path(), &["--from", "gcp:contoso-shop-prod", "--to", "aws:customer@us-east-1", "--gcp-endpoint", &url, "--secret", "shared-analytics-token", "--secret", "GREETING=greeting-from-gcp", "--apply", "--journal", j]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(value_of(&customer, "greeting-from-gcp").unwrap()["s"], "grüße — 你好 CANARY-env-1");
+    assert_eq!(value_of(&customer, "shared-analytics-token").unwrap()["b"], value_of(&agency, "shared/analytics-token").unwrap()["b"], "binary bytes survive AWS -> GCP -> AWS");
+    let r = migrate(home.path(), &["--from", "gcp:contoso-shop-prod", "--to", "gcp:contoso-shop-next", "--gcp-endpoint", &url, "--all", "--apply", "--journal", j]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(json(&r.stdout)["items"].as_array().unwrap().iter().all(|i| i["verified"] == true));
+
+    // Nothing but the destinations saw a value: outputs, journal.
+    let mut canaries: Vec<String> = ids["canaries"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect();
+    canaries.extend(["CANARY-env-1".to_string(), "CANARY-env-2".to_string()]);
+    let r = run(handover_offline(home.path())
+        .env("RUST_LOG", "trace")
+        .args(["-vvv", "migrate", "--format", "table", "--from", "aws:agency@us-east-1", "--to", "gcp:contoso-shop-canary", "--gcp-endpoint", &url, "--all", "--apply", "--journal", j]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("TRACE"));
+    let journal = std::fs::read_to_string(j).unwrap();
+    for text in [&r.stdout, &r.stderr, &journal] {
+        for c in &canaries {
+            assert!(!text.contains(c.as_str()), "canary {c} leaked");
+        }
+    }
+}
+
+#[test]
+fn name_collisions_and_bad_selections_are_refused_before_anything_is_written() {
+    let agency = moto();
+    boto3(&agency, "sm.create_secret(Name='app/key', SecretString='x')\nsm.create_secret(Name='app-key', SecretString='y')");
+    let gcp = gcp_server();
+    let home = tempfile::tempdir().unwrap();
+    let customer = Moto::start_account(CUSTOMER);
+    profiles(home.path(), &agency, &customer);
+    let r = migrate(home.path(), &["--from", "aws:agency@us-east-1", "--to", "gcp:contoso-shop-prod", "--gcp-endpoint", &gcp.url(), "--all", "--apply"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("app-key and app/key -> app-key") || r.stderr.contains("app/key and app-key -> app-key"), "{}", r.stderr);
+    assert!(r.stderr.contains("--secret SOURCE=DEST"), "{}", r.stderr);
+    // Overriding one name resolves it.
+    let r = migrate(home.path(), &["--from", "aws:agency@us-east-1", "--to", "gcp:contoso-shop-prod", "--gcp-endpoint", &gcp.url(), "--secret", "app/key=app-key-slash", "--secret", "app-key"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for bad in [
+        vec!["--from", "aws:agency@us-east-1", "--to", "aws:customer@us-east-1"],
+        vec!["--from", "aws:agency@us-east-1", "--to", "aws:customer@us-east-1", "--all", "--secret", "x"],
+        vec!["--from", "s3:bucket", "--to", "aws:customer@us-east-1", "--all"],
+        vec!["--from", "aws:agency@us-east-1", "--to", "dotenv:/tmp/x.env", "--all"],
+    ] {
+        let r = migrate(home.path(), &bad);
+        assert_eq!(r.code, 2, "{bad:?}: {}", r.stderr);
+        assert!(r.stderr.contains("hint:"));
+    }
+    let r = migrate(home.path(), &["--from", "aws:agency@us-east-1", "--to", "aws:customer@us-east-1", "--secret", "does-not-exist", "--apply"]);
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    assert_eq!(json(&r.stdout)["items"][0]["outcome"], "missing-at-source");
+}
+
+/// Kill -9 at seeded points during an applied migration, then resume: every secret
+/// arrives exactly once (one version), with its value.
+#[test]
+fn resume_after_kill_minus_9_ends_in_the_same_state_without_duplicates() {
+    let gcp = gcp_server();
+    let home = tempfile::tempdir().unwrap();
+    let env = home.path().join(".env");
+    const N: usize = 150;
+    let vars: Vec<String> = (0..N).map(|i| format!("VAR_{i:03}=value-{i}-CANARY-resume")).collect();
+    std::fs::write(&env, vars.join("\n") + "\n").unwrap();
+    let envs = format!("dotenv:{}", env.display());
+    let journal = home.path().join("j.jsonl");
+    let mut interrupted = 0;
+    for (round, delay_ms) in [(0, 60u64), (1, 150), (2, 300), (3, 500)] {
+        let project = format!("resume-test-{round}");
+        let args = ["migrate", "--format", "json", "--from", &envs, "--to", &format!("gcp:{project}"), "--gcp-endpoint", &gcp.url(), "--all", "--apply", "--journal", journal.to_str().unwrap()];
+        let mut child = handover_offline(home.path()).args(args).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        if child.try_wait().unwrap().is_none() {
+            interrupted += 1;
+        }
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let r = run(handover_offline(home.path()).args(args));
+        assert_eq!(r.code, 0, "resume failed: {}", r.stderr);
+        let items = json(&r.stdout)["items"].as_array().unwrap().clone();
+        assert_eq!(items.len(), N);
+        assert!(items.iter().all(|i| i["verified"] == true), "round {round}");
+        // Exactly one version each.
+        for i in 0..N {
+            let (status, body) = http_get(&gcp.url(), &format!("/v1/projects/{project}/secrets/VAR_{i:03}/versions"));
+            assert!(status.contains("200"), "{status} {body}");
+            let v: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(v["versions"].as_array().map(|a| a.len()).unwrap_or(0), 1, "VAR_{i:03} in round {round}: {body}");
+        }
+        handover::journal::Journal::open(&journal).expect("the journal still verifies after a kill");
+    }
+    assert!(interrupted >= 2, "only {interrupted} runs were killed mid-way: the test proves little");
+}
