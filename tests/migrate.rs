@@ -234,3 +234,53 @@ fn resume_after_kill_minus_9_ends_in_the_same_state_without_duplicates() {
     }
     assert!(interrupted >= 2, "only {interrupted} runs were killed mid-way: the test proves little");
 }
+
+/// Creates a user with an inline policy on a moto server; returns its key pair.
+fn user_with_policy(moto: &Moto, name: &str, policy: &str) -> (String, String) {
+    let out = boto3(
+        moto,
+        &format!(
+            "iam = boto3.client('iam', region_name='us-east-1', endpoint_url='{}', aws_access_key_id='testing', aws_secret_access_key='testing')\niam.create_user(UserName='{name}')\niam.put_user_policy(UserName='{name}', PolicyName='p', PolicyDocument={policy:?})\nk = iam.create_access_key(UserName='{name}')['AccessKey']\nprint(k['AccessKeyId'], k['SecretAccessKey'])",
+            moto.url
+        ),
+    );
+    let mut parts = out.split_whitespace();
+    (parts.next().unwrap().to_string(), parts.next().unwrap().to_string())
+}
+
+#[test]
+fn least_privilege_source_and_destination_policies_are_enough() {
+    let agency = moto();
+    seed(&agency);
+    let customer = Moto::start_account(CUSTOMER);
+    let src_policy = std::fs::read_to_string(repo().join("policies/permissions/aws-migrate-source.json")).unwrap();
+    let dst_policy = std::fs::read_to_string(repo().join("policies/permissions/aws-migrate-destination.json")).unwrap();
+    let (sk, ss) = user_with_policy(&agency, "migrate-reader", &src_policy);
+    let (dk, ds) = user_with_policy(&customer, "migrate-writer", &dst_policy);
+    agency.enforce_permissions();
+    customer.enforce_permissions();
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join("aws-config"),
+        format!("[profile agency]\nregion = us-east-1\nendpoint_url = {}\n\n[profile customer]\nregion = us-east-1\nendpoint_url = {}\n", agency.url, customer.url),
+    )
+    .unwrap();
+    std::fs::write(
+        home.path().join("aws-credentials"),
+        format!("[agency]\naws_access_key_id = {sk}\naws_secret_access_key = {ss}\n\n[customer]\naws_access_key_id = {dk}\naws_secret_access_key = {ds}\n"),
+    )
+    .unwrap();
+    let j = home.path().join("j.jsonl");
+    let r = migrate(home.path(), &["--from", "aws:agency@us-east-1", "--to", "aws:customer@us-east-1", "--all", "--apply", "--journal", j.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(json(&r.stdout)["items"].as_array().unwrap().iter().all(|i| i["verified"] == true));
+    // Unknown credentials at the destination are refused (the checks are on).
+    let (nk, ns) = ("AKIAIOSFODNN7EXAMPLE", "wrong");
+    std::fs::write(
+        home.path().join("aws-credentials"),
+        format!("[agency]\naws_access_key_id = {sk}\naws_secret_access_key = {ss}\n\n[customer]\naws_access_key_id = {nk}\naws_secret_access_key = {ns}\n"),
+    )
+    .unwrap();
+    let r = migrate(home.path(), &["--from", "aws:agency@us-east-1", "--to", "aws:customer@us-east-1", "--all", "--max-attempts", "1"]);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+}
