@@ -44,6 +44,16 @@ pub async fn secret_manager(settings: &GcpSettings) -> Result<google_cloud_secre
     Ok(clients(settings).await?.secrets)
 }
 
+/// Exponential backoff from 200 ms to 10 s (with jitter): quick to recover from a
+/// blip, patient enough for quota throttling.
+fn backoff() -> google_cloud_gax::exponential_backoff::ExponentialBackoff {
+    google_cloud_gax::exponential_backoff::ExponentialBackoffBuilder::new()
+        .with_initial_delay(std::time::Duration::from_millis(200))
+        .with_maximum_delay(std::time::Duration::from_secs(10))
+        .build()
+        .expect("valid backoff bounds")
+}
+
 /// The one factory for GCP clients.
 pub async fn clients(settings: &GcpSettings) -> Result<Clients, Error> {
     let credentials = match &settings.endpoint {
@@ -58,7 +68,8 @@ pub async fn clients(settings: &GcpSettings) -> Result<Clients, Error> {
     let attempts = settings.max_attempts.max(1);
     macro_rules! build {
         ($client:ty) => {{
-            let mut b = <$client>::builder().with_credentials(credentials.clone()).with_retry_policy(Aip194Strict.continue_on_too_many_requests().with_attempt_limit(attempts));
+            let mut b = <$client>::builder().with_credentials(credentials.clone()).with_retry_policy(Aip194Strict.continue_on_too_many_requests().with_attempt_limit(attempts))
+                .with_backoff_policy(backoff());
             if let Some(e) = &settings.endpoint {
                 b = b.with_endpoint(e.trim_end_matches('/'));
             }
