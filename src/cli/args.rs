@@ -145,8 +145,12 @@ pub struct MigrateArgs {
     /// Output on stdout: `table` (default on a terminal) or `json`.
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// Attempts per API request before giving up.
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub max_attempts: u32,
+    /// Most secrets copied at once.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub concurrency: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -186,6 +186,9 @@ fn migrate_command(a: args::MigrateArgs, quiet: bool) -> Result<u8, Error> {
     let from = Endpoint::parse(&a.from).map_err(|e| problems.push(format!("--from {e}"))).ok();
     let to = Endpoint::parse(&a.to).map_err(|e| problems.push(format!("--to {e}"))).ok();
     let selections = usize::from(a.plan.is_some()) + usize::from(!a.secrets.is_empty()) + usize::from(a.all);
+    if a.concurrency == 0 || a.concurrency > 64 {
+        problems.push(format!("--concurrency must be 1 to 64, not {}", a.concurrency));
+    }
     if selections != 1 {
         problems.push("choose the secrets one way: --plan PLAN.json, --secret NAME[=DEST] (repeatable) or --all".into());
     }
@@ -208,14 +211,16 @@ fn migrate_command(a: args::MigrateArgs, quiet: bool) -> Result<u8, Error> {
         new_version_on_conflict: a.on_conflict == args::OnConflict::NewVersion,
         apply: a.apply,
         journal: a.journal.clone(),
-        gcp: GcpSettings { endpoint: a.gcp_endpoint.clone(), concurrency: 1, max_attempts: a.max_attempts },
+        gcp: GcpSettings { endpoint: a.gcp_endpoint.clone(), concurrency: a.concurrency, max_attempts: a.max_attempts },
         max_attempts: a.max_attempts,
+        concurrency: a.concurrency,
     };
+    let progress: Arc<dyn Progress> = if !quiet && std::io::stderr().is_terminal() { Arc::new(Bar::new()) } else { Arc::new(NoProgress) };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::usage(format!("cannot start the async runtime: {e}"), "check the process limits"))?;
-    let report = runtime.block_on(migrate::run(&req))?;
+    let report = runtime.block_on(migrate::run(&req, progress))?;
     let format = a.format.unwrap_or(if std::io::stdout().is_terminal() { Format::Table } else { Format::Json });
     match format {
         Format::Json => print_stdout(&(serde_json::to_string_pretty(&report).expect("serializes") + "\n"))?,

@@ -17,6 +17,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
+use futures::stream::{self, StreamExt};
 use serde::Serialize;
 
 use crate::error::Error;
@@ -168,6 +169,8 @@ pub struct Request {
     pub journal: PathBuf,
     pub gcp: GcpSettings,
     pub max_attempts: u32,
+    /// Most secrets in flight at once.
+    pub concurrency: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -230,7 +233,7 @@ fn plan_items(plan: &Plan, from: &Endpoint, store: &Store) -> Vec<(String, bool)
 }
 
 /// Runs a migration (or its dry run).
-pub async fn run(req: &Request) -> Result<Report, Error> {
+pub async fn run(req: &Request, progress: std::sync::Arc<dyn crate::audit::Progress>) -> Result<Report, Error> {
     if matches!(req.to, Endpoint::Dotenv { .. }) {
         return Err(Error::usage("a dotenv file is a source only", "migrate to aws:[PROFILE@]REGION or gcp:PROJECT"));
     }
@@ -284,58 +287,95 @@ pub async fn run(req: &Request) -> Result<Report, Error> {
     let existing = dest.read_many(&dest_names).await?;
     let key = DigestKey::generate().map_err(|e| Error::usage(e, "check the operating system's random source"))?;
 
-    let mut journal = if req.apply { Some(Journal::open(&req.journal)?.0) } else { None };
-    let op = "migrate-secret";
-    let mut reports = Vec::new();
-    for item in &items {
-        let journal_key = format!("{} -> {} {}", source.describe(), dest.describe(), item.dest);
-        let Some(Some(value)) = values.get(&item.source) else {
-            reports.push(ItemReport { source: item.source.clone(), destination: item.dest.clone(), outcome: Outcome::MissingAtSource, rotate_after_cutover: item.rotate, version: None, verified: false });
-            continue;
-        };
-        let outcome = match existing.get(&item.dest).and_then(|v| v.as_ref()) {
-            None => Outcome::Create,
-            Some(current) if current.same_as(value) => Outcome::Unchanged,
-            Some(_) if req.new_version_on_conflict => Outcome::NewVersion,
-            Some(_) => Outcome::Conflict,
-        };
-        let mut report = ItemReport { source: item.source.clone(), destination: item.dest.clone(), outcome, rotate_after_cutover: item.rotate, version: None, verified: outcome == Outcome::Unchanged };
-        if let Some(j) = journal.as_mut() {
-            let digest = key.digest(value);
-            let base = serde_json::json!({
-                "from": source.describe(), "source": item.source, "to": dest.describe(), "destination": item.dest,
-                "outcome": outcome, "rotate_after_cutover": item.rotate, "source_digest": digest,
-            });
-            if matches!(outcome, Outcome::Create | Outcome::NewVersion) {
-                j.append(op, Phase::Intent, &journal_key, base.clone())?;
-                let version = match outcome {
-                    Outcome::Create => dest.create(&item.dest, value, &item.tags).await?,
-                    _ => dest.add_version(&item.dest, value).await?,
-                };
-                let back = dest.read_many(std::slice::from_ref(&item.dest)).await?.remove(&item.dest).flatten();
-                let back_digest = back.as_ref().map(|b| key.digest(b));
-                report.verified = back_digest.as_deref() == Some(digest.as_str());
-                report.version = Some(version.clone());
-                let mut result = base;
-                result["version"] = serde_json::json!(version);
-                result["destination_digest"] = serde_json::json!(back_digest);
-                result["verified"] = serde_json::json!(report.verified);
-                j.append(op, Phase::Result, &journal_key, result)?;
-                if !report.verified {
-                    return Err(Error::Api {
-                        provider: "migrate",
-                        operation: format!("verify {}", item.dest),
-                        what: "the copy read back does not match the source".into(),
-                        hint: "the journal records the write; investigate the destination before running again".into(),
-                    });
-                }
-            } else {
-                j.append(op, Phase::Result, &journal_key, base)?;
+    let journal = if req.apply { Some(std::sync::Mutex::new(Journal::open(&req.journal)?.0)) } else { None };
+    let ctx = Ctx { source: &source, dest: &dest, key: &key, journal: journal.as_ref(), new_version_on_conflict: req.new_version_on_conflict };
+    progress.phase(if req.apply { "copying" } else { "comparing" }, items.len() as u64);
+    // Bounded concurrency; each item journals its own intent and result.
+    let results: Vec<Result<ItemReport, Error>> = stream::iter(items.iter())
+        .map(|item| {
+            let ctx = &ctx;
+            let values = &values;
+            let existing = &existing;
+            let progress = progress.clone();
+            async move {
+                let r = migrate_one(ctx, item, values.get(&item.source).and_then(|v| v.as_ref()), existing.get(&item.dest).and_then(|v| v.as_ref())).await;
+                progress.tick();
+                r
             }
-        }
-        reports.push(report);
+        })
+        .buffer_unordered(req.concurrency.max(1))
+        .collect()
+        .await;
+    progress.phase("done", 0);
+    let mut reports = Vec::new();
+    for r in results {
+        reports.push(r?);
     }
+    reports.sort_by(|a, b| a.source.cmp(&b.source));
     Ok(Report { from: source.describe(), to: dest.describe(), applied: req.apply, items: reports })
+}
+
+struct Ctx<'a> {
+    source: &'a Store,
+    dest: &'a Store,
+    key: &'a DigestKey,
+    journal: Option<&'a std::sync::Mutex<Journal>>,
+    new_version_on_conflict: bool,
+}
+
+fn journal_append(j: &std::sync::Mutex<Journal>, phase: Phase, key: &str, data: serde_json::Value) -> Result<(), Error> {
+    let mut guard = j.lock().unwrap_or_else(|e| e.into_inner());
+    guard.append(OP, phase, key, data).map(|_| ())
+}
+
+const OP: &str = "migrate-secret";
+
+/// Compares, and (when applying) writes, verifies and journals one secret.
+async fn migrate_one(ctx: &Ctx<'_>, item: &Item, value: Option<&SecretValue>, existing: Option<&SecretValue>) -> Result<ItemReport, Error> {
+    let journal_key = format!("{} -> {} {}", ctx.source.describe(), ctx.dest.describe(), item.dest);
+    let Some(value) = value else {
+        return Ok(ItemReport { source: item.source.clone(), destination: item.dest.clone(), outcome: Outcome::MissingAtSource, rotate_after_cutover: item.rotate, version: None, verified: false });
+    };
+    let outcome = match existing {
+        None => Outcome::Create,
+        Some(current) if current.same_as(value) => Outcome::Unchanged,
+        Some(_) if ctx.new_version_on_conflict => Outcome::NewVersion,
+        Some(_) => Outcome::Conflict,
+    };
+    let mut report = ItemReport { source: item.source.clone(), destination: item.dest.clone(), outcome, rotate_after_cutover: item.rotate, version: None, verified: outcome == Outcome::Unchanged };
+    let Some(j) = ctx.journal else { return Ok(report) };
+    let digest = ctx.key.digest(value);
+    let base = serde_json::json!({
+        "from": ctx.source.describe(), "source": item.source, "to": ctx.dest.describe(), "destination": item.dest,
+        "outcome": outcome, "rotate_after_cutover": item.rotate, "source_digest": digest,
+    });
+    if !matches!(outcome, Outcome::Create | Outcome::NewVersion) {
+        journal_append(j, Phase::Result, &journal_key, base)?;
+        return Ok(report);
+    }
+    journal_append(j, Phase::Intent, &journal_key, base.clone())?;
+    let version = match outcome {
+        Outcome::Create => ctx.dest.create(&item.dest, value, &item.tags).await?,
+        _ => ctx.dest.add_version(&item.dest, value).await?,
+    };
+    let back = ctx.dest.read_many(std::slice::from_ref(&item.dest)).await?.remove(&item.dest).flatten();
+    let back_digest = back.as_ref().map(|b| ctx.key.digest(b));
+    report.verified = back_digest.as_deref() == Some(digest.as_str());
+    report.version = Some(version.clone());
+    let mut result = base;
+    result["version"] = serde_json::json!(version);
+    result["destination_digest"] = serde_json::json!(back_digest);
+    result["verified"] = serde_json::json!(report.verified);
+    journal_append(j, Phase::Result, &journal_key, result)?;
+    if !report.verified {
+        return Err(Error::Api {
+            provider: "migrate",
+            operation: format!("verify {}", item.dest),
+            what: "the copy read back does not match the source".into(),
+            hint: "the journal records the write; investigate the destination before running again".into(),
+        });
+    }
+    Ok(report)
 }
 
 /// The set of outcomes that leave the migration incomplete.
