@@ -530,6 +530,7 @@ class Bench:
             c = self.gcp.counts()
             out.update({"dest_requests": int(c.get("total", 0)),
                         "dest_actions": dict(sorted(c.get("byRoute", {}).items())),
+                        # the test server does not report requests in flight: source only
                         "dest_errors": {}, "max_in_flight": src["max_in_flight"]})
         out["requests"] = out["source_requests"] + out["dest_requests"]
         return out
@@ -542,7 +543,7 @@ class Bench:
             assert self.gcp
             check_gcp_dest(self.gcp, self.secrets, who)
 
-    def run_tool(self, direction: str, dest_url: str) -> dict[str, Any]:
+    def run_tool(self, direction: str, dest_url: str, conc: int | None) -> dict[str, Any]:
         assert self.binary
         n = len(self.secrets)
         with tempfile.TemporaryDirectory(prefix="handover-migrate-bench-") as tmp:
@@ -554,7 +555,8 @@ class Bench:
             to = ["--to", "aws:customer@us-east-1"] if direction == "aws-to-aws" else \
                 ["--to", f"gcp:{GCP_PROJECT}", "--gcp-endpoint", dest_url]
             cmd = [str(self.binary), "migrate", "--from", "aws:agency@us-east-1", *to, "--all",
-                   "--apply", "--journal", str(journal), "--format", "json", *self.args.tool_arg]
+                   "--apply", "--journal", str(journal), "--format", "json",
+                   *([f"--concurrency={conc}"] if conc is not None else []), *self.args.tool_arg]
             self.reset_dest(direction)
             self.zero_counts(direction)
             res = run_child(cmd, child_env(home), work, self.args.timeout)
@@ -609,26 +611,29 @@ class Bench:
             **counted,
         }
 
-    def direction(self, direction: str) -> dict[str, Any]:
+    def direction(self, direction: str, conc: int | None, baseline: bool) -> dict[str, Any]:
         dest_url = self.dest_url(direction)
         result: dict[str, Any] = {"direction": direction, "secrets": len(self.secrets),
-                                  "runs": []}
+                                  "concurrency": conc, "runs": []}
+        label = f"{direction}{'' if conc is None else f' (--concurrency {conc})'}"
         for run in range(self.args.runs):
             r: dict[str, Any] = {}
             if self.binary:
-                r["handover"] = self.run_tool(direction, dest_url)
+                r["handover"] = self.run_tool(direction, dest_url, conc)
                 h = r["handover"]
-                log(f"{direction} run {run + 1}/{self.args.runs}: handover {h['wall_seconds']}s "
+                log(f"{label} run {run + 1}/{self.args.runs}: handover {h['wall_seconds']}s "
                     f"({h['secrets_per_second']}/s), {h['requests']} requests "
                     f"({h['requests_per_secret']}/secret: source {h['source_requests_per_secret']}, "
                     f"destination {h['dest_requests_per_secret']}), {h['peak_rss_mib']} MiB, "
                     f"CPU {h['tool_cpu_seconds']}s, up to {h['max_in_flight']} in flight"
+                    + (f", destination moto busy {h['dest_busy_seconds']}s"
+                       if "dest_busy_seconds" in h else "")
                     + (f", ERRORS {h['source_errors']} {h['dest_errors']}"
                        if h["source_errors"] or h["dest_errors"] else ""))
-            if not self.args.no_baseline:
+            if baseline:
                 r["baseline"] = self.run_base(direction, dest_url)
                 b = r["baseline"]
-                log(f"{direction} run {run + 1}/{self.args.runs}: baseline {b['wall_seconds']}s "
+                log(f"{label} run {run + 1}/{self.args.runs}: baseline {b['wall_seconds']}s "
                     f"({b['secrets_per_second']}/s), {b['requests']} requests "
                     f"({b['requests_per_secret']}/secret)")
             if "handover" in r and "baseline" in r:
@@ -667,13 +672,14 @@ class Bench:
 
 def print_table(results: list[dict[str, Any]], binary_kind: str) -> None:
     print(f"\nhandover migrate --apply vs a sequential Python baseline (medians; binary: {binary_kind})")
-    head = ("direction", "secrets", "wall s", "secrets/s", "req/secret", "src", "dst",
+    head = ("direction", "conc", "secrets", "wall s", "secrets/s", "req/secret", "src", "dst",
             "RSS MiB", "CPU s", "base wall s", "base req/secret", "base/handover")
     rows = []
     for res in results:
         h = res["median"].get("handover", {})
         b = res["median"].get("baseline", {})
-        rows.append((res["direction"], res["secrets"], h.get("wall_seconds", "-"),
+        rows.append((res["direction"], "default" if res["concurrency"] is None
+                     else res["concurrency"], res["secrets"], h.get("wall_seconds", "-"),
                      h.get("secrets_per_second", "-"), h.get("requests_per_secret", "-"),
                      h.get("source_requests_per_secret", "-"), h.get("dest_requests_per_secret", "-"),
                      h.get("peak_rss_mib", "-"), h.get("tool_cpu_seconds", "-"),
@@ -688,7 +694,8 @@ def print_table(results: list[dict[str, Any]], binary_kind: str) -> None:
             if not acts:
                 continue
             secs = res.get(f"{who}_server_seconds_median_run", {})
-            print(f"\n{res['direction']}: {who} requests per action (median run; "
+            conc = "" if res["concurrency"] is None else f" --concurrency {res['concurrency']}"
+            print(f"\n{res['direction']}{conc if who == 'handover' else ''}: {who} requests per action (median run; "
                   "per secret; mean server time per request where counted):")
             for side in ("source", "destination"):
                 for action, n in sorted(acts[side].items(), key=lambda kv: (-kv[1], kv[0])):
@@ -712,13 +719,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="only seed and run the baseline (no handover binary needed)")
     p.add_argument("--tool-arg", action="append", default=[], metavar="ARG",
                    help="extra argument for `handover migrate` (repeat), e.g. "
-                        "--tool-arg=--concurrency=1")
+                        "--tool-arg=-vvv (the leak check then covers trace logs)")
+    p.add_argument("--concurrency", metavar="N[,N...]",
+                   help="values for the tool's --concurrency, each run --runs times "
+                        "(default: not passed, the tool's default); the baseline runs "
+                        "with the first")
     p.add_argument("--baseline-client", nargs=3, metavar=("DIRECTION", "SOURCE", "DEST"),
                    help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     args.direction_list = [d.strip() for d in args.directions.split(",") if d.strip()]
     if not args.direction_list or any(d not in DIRECTIONS for d in args.direction_list):
         p.error(f"--directions takes {', '.join(DIRECTIONS)}")
+    try:
+        args.concurrency_list = [int(c) for c in args.concurrency.split(",")] \
+            if args.concurrency else [None]
+    except ValueError:
+        p.error("--concurrency takes comma-separated integers")
+    if any(c is not None and c < 1 for c in args.concurrency_list):
+        p.error("--concurrency values must be >= 1")
     if args.secrets < 1 or args.runs < 1:
         p.error("secrets and runs must be >= 1")
     if args.no_baseline and args.no_tool:
@@ -746,7 +764,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         seeded = bench.seed()
         for direction in args.direction_list:
-            results.append(bench.direction(direction))
+            for k, conc in enumerate(args.concurrency_list):
+                results.append(bench.direction(direction, conc, not args.no_baseline and k == 0))
+        # Later concurrency values are compared with the first one's baseline.
+        for res in results:
+            first = next(r for r in results if r["direction"] == res["direction"])
+            h, b = res["median"].get("handover"), first["median"].get("baseline")
+            if h and b and "ratio_baseline_over_handover" not in res["median"]:
+                res["median"]["ratio_baseline_over_handover"] = round(
+                    b["wall_seconds"] / h["wall_seconds"], 2)
     finally:
         bench.close()
     print_table(results, kind)
