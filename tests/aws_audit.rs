@@ -397,3 +397,26 @@ fn a_named_profile_supplies_credentials_region_and_endpoint_url() {
     let r = run(handover_offline(home.path()).args(["audit", "--aws", "--profile", "no-such-profile", "--region", "us-east-1", "--max-attempts", "1"]));
     assert_eq!(r.code, 4, "{}", r.stderr);
 }
+
+#[test]
+fn throttling_5xx_and_dropped_connections_are_retried_to_the_same_inventory() {
+    let moto = moto();
+    seed(&moto);
+    let home = tempfile::tempdir().unwrap();
+    let clean = live_audit(&moto, home.path());
+    let proxy = support::fault_proxy::start(
+        &moto.url,
+        0.2,
+        42,
+        &[support::fault_proxy::Fault::Throttle, support::fault_proxy::Fault::Unavailable, support::fault_proxy::Fault::Drop],
+    );
+    let r = run(handover(&moto, home.path())
+        .env("AWS_ENDPOINT_URL", &proxy.url)
+        .args(["audit", "--aws", "--region", "us-east-1", "--region", "eu-west-1", "--format", "json", "--max-attempts", "10"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(proxy.injected.load(std::sync::atomic::Ordering::SeqCst) > 3, "faults were injected");
+    let faulty = json(&r.stdout);
+    for key in ["principals", "credentials", "secrets", "findings"] {
+        assert_eq!(clean[key], faulty[key], "{key} differ under faults");
+    }
+}

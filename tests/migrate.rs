@@ -321,3 +321,45 @@ fn under_injected_faults_every_secret_arrives_exactly_once() {
         assert_eq!(v["versions"].as_array().map(|a| a.len()).unwrap_or(0), 1, "K_{i:02}: {body}");
     }
 }
+
+/// The same with faults between the tool and both AWS accounts (fault proxy): reads and
+/// writes are retried (the SDK's idempotency tokens make retried writes safe); a run
+/// that still fails resumes; every secret arrives exactly once.
+#[test]
+fn aws_to_aws_under_injected_faults_every_secret_arrives_exactly_once() {
+    use support::fault_proxy::{start, Fault};
+    let agency = moto();
+    boto3(&agency, "for i in range(40):\n    sm.create_secret(Name=f'app/s{i:02}', SecretString=f'value-{i}')");
+    let customer = Moto::start_account(CUSTOMER);
+    let kinds = [Fault::Throttle, Fault::Unavailable, Fault::Drop];
+    let (pa, pc) = (start(&agency.url, 0.2, 11, &kinds), start(&customer.url, 0.2, 12, &kinds));
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join("aws-config"),
+        format!("[profile agency]\nregion = us-east-1\nendpoint_url = {}\n\n[profile customer]\nregion = us-east-1\nendpoint_url = {}\n", pa.url, pc.url),
+    )
+    .unwrap();
+    std::fs::write(
+        home.path().join("aws-credentials"),
+        "[agency]\naws_access_key_id = testing\naws_secret_access_key = testing\n\n[customer]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+    )
+    .unwrap();
+    let j = home.path().join("j.jsonl");
+    let mut done = false;
+    for _ in 0..15 {
+        let r = migrate(home.path(), &["--from", "aws:agency@us-east-1", "--to", "aws:customer@us-east-1", "--all", "--apply", "--journal", j.to_str().unwrap(), "--max-attempts", "10"]);
+        if r.code == 0 {
+            assert!(json(&r.stdout)["items"].as_array().unwrap().iter().all(|i| i["verified"] == true));
+            done = true;
+            break;
+        }
+        assert!(r.code == 5 || r.code == 4, "{}: {}", r.code, r.stderr);
+    }
+    assert!(done, "the migration never completed under faults");
+    assert!(pa.injected.load(std::sync::atomic::Ordering::SeqCst) + pc.injected.load(std::sync::atomic::Ordering::SeqCst) > 5);
+    for i in 0..40 {
+        let v = value_of(&customer, &format!("app/s{i:02}")).unwrap();
+        assert_eq!(v["s"], format!("value-{i}"));
+        assert_eq!(v["versions"], 1, "app/s{i:02}");
+    }
+}

@@ -4,6 +4,8 @@
 //! A missing emulator or CLI is a failure with an install hint, never a skip.
 #![allow(dead_code)]
 
+pub mod fault_proxy;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
