@@ -363,3 +363,40 @@ fn aws_to_aws_under_injected_faults_every_secret_arrives_exactly_once() {
         assert_eq!(v["versions"], 1, "app/s{i:02}");
     }
 }
+
+/// The customer's account reached the standard way: a profile with `role_arn` and
+/// `source_profile`, assuming a role in the customer's account.
+#[test]
+fn destination_profile_with_role_arn_and_source_profile() {
+    let agency = moto();
+    boto3(&agency, "sm.create_secret(Name='app/token', SecretString='CANARY-role-path')");
+    let customer = Moto::start_account(CUSTOMER);
+    boto3(
+        &customer,
+        &format!(
+            "iam = boto3.client('iam', region_name='us-east-1', endpoint_url='{}', aws_access_key_id='testing', aws_secret_access_key='testing')\niam.create_role(RoleName='handover-migrate', AssumeRolePolicyDocument=json.dumps({{'Version': '2012-10-17', 'Statement': [{{'Effect': 'Allow', 'Principal': {{'AWS': 'arn:aws:iam::{CUSTOMER}:root'}}, 'Action': 'sts:AssumeRole'}}]}}))",
+            customer.url
+        ),
+    );
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join("aws-config"),
+        format!(
+            "[profile agency]\nregion = us-east-1\nendpoint_url = {a}\n\n[profile customer-base]\nregion = us-east-1\nendpoint_url = {c}\n\n[profile customer]\nregion = us-east-1\nendpoint_url = {c}\nrole_arn = arn:aws:iam::{CUSTOMER}:role/handover-migrate\nsource_profile = customer-base\n",
+            a = agency.url,
+            c = customer.url
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        home.path().join("aws-credentials"),
+        "[agency]\naws_access_key_id = testing\naws_secret_access_key = testing\n\n[customer-base]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+    )
+    .unwrap();
+    let j = home.path().join("j.jsonl");
+    let r = migrate(home.path(), &["--from", "aws:agency@us-east-1", "--to", "aws:customer@us-east-1", "--all", "--apply", "--journal", j.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(json(&r.stdout)["to"].as_str().unwrap().contains(CUSTOMER));
+    assert_eq!(value_of(&customer, "app/token").unwrap()["s"], "CANARY-role-path");
+    assert!(customer.requests()["by_action"]["AssumeRole"].as_u64().unwrap_or(0) >= 1, "the role was assumed: {}", customer.requests());
+}
