@@ -173,7 +173,7 @@ fn name_collisions_and_bad_selections_are_refused_before_anything_is_written() {
     let home = tempfile::tempdir().unwrap();
     let customer = Moto::start_account(CUSTOMER);
     profiles(home.path(), &agency, &customer);
-    let r = migrate(home.path(), &["--from", "aws:agency@us-east-1", "--to", "gcp:contoso-shop-prod", "--gcp-endpoint", &gcp.url(), "--all", "--apply"]);
+    let r = migrate(home.path(), &["--from", "aws:agency@us-east-1", "--to", "gcp:contoso-shop-prod", "--gcp-endpoint", &gcp.url(), "--all", "--apply", "--journal", home.path().join("j.jsonl").to_str().unwrap()]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("app-key and app/key -> app-key") || r.stderr.contains("app/key and app-key -> app-key"), "{}", r.stderr);
     assert!(r.stderr.contains("--secret SOURCE=DEST"), "{}", r.stderr);
@@ -190,7 +190,8 @@ fn name_collisions_and_bad_selections_are_refused_before_anything_is_written() {
         assert_eq!(r.code, 2, "{bad:?}: {}", r.stderr);
         assert!(r.stderr.contains("hint:"));
     }
-    let r = migrate(home.path(), &["--from", "aws:agency@us-east-1", "--to", "aws:customer@us-east-1", "--secret", "does-not-exist", "--apply"]);
+    let j = home.path().join("j.jsonl");
+    let r = migrate(home.path(), &["--from", "aws:agency@us-east-1", "--to", "aws:customer@us-east-1", "--secret", "does-not-exist", "--apply", "--journal", j.to_str().unwrap()]);
     assert_eq!(r.code, 8, "{}", r.stderr);
     assert_eq!(json(&r.stdout)["items"][0]["outcome"], "missing-at-source");
 }
