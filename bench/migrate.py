@@ -77,7 +77,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.pop("MOTO_ACCOUNT_ID", None)  # moto would prefer it over the per-port header
 
 from aws_audit import CountingMiddleware  # noqa: E402  (same counting as the audit bench)
-from gcp_audit import TestServer, find_server_binary, list_all, run_child  # noqa: E402
+from gcp_audit import LatencyProxy, TestServer, find_server_binary, list_all, run_child  # noqa: E402
 
 REGION = "us-east-1"
 SOURCE_ACCOUNT = "111111111111"  # the agency
@@ -407,22 +407,27 @@ def find_binary() -> tuple[Path, str]:
     raise AssertionError
 
 
+BUILD_PATHS = ("src", "Cargo.toml", "Cargo.lock", "gcp-test-server")
+
+
 def binary_commit(binary: Path) -> dict[str, Any]:
-    """The source the binary was built from, as far as git can tell: HEAD, whether the
-    tree differed, and whether the binary is older than the last commit."""
+    """The source the binary was built from, as far as git can tell: the last commit
+    that touched the built paths, whether the tree differs there, and whether such a
+    commit is newer than the binary (then it is stale: rebuild)."""
     def git(*a: str) -> str:
         r = subprocess.run(["git", "-C", str(REPO_ROOT), *a], capture_output=True, text=True,
                            timeout=30, check=False)
         return r.stdout.strip()
     head = git("rev-parse", "HEAD")
-    commit_time = int(git("log", "-1", "--format=%ct") or 0)
-    dirty = git("status", "--porcelain", "--", "src", "Cargo.toml", "Cargo.lock",
-                "gcp-test-server")
+    source = git("log", "-1", "--format=%H", "--", *BUILD_PATHS)
+    source_time = int(git("log", "-1", "--format=%ct", "--", *BUILD_PATHS) or 0)
+    dirty = git("status", "--porcelain", "--", *BUILD_PATHS)
     mtime = int(binary.stat().st_mtime)
-    return {"head": head, "head_subject": git("log", "-1", "--format=%s"),
+    return {"head": head, "source_commit": source,
+            "source_subject": git("log", "-1", "--format=%s", "--", *BUILD_PATHS),
             "source_dirty": bool(dirty), "dirty_files": dirty.splitlines()[:20],
             "binary_mtime_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(mtime)),
-            "binary_older_than_head": mtime < commit_time}
+            "binary_older_than_source": mtime < source_time}
 
 
 def child_env(home: Path) -> dict[str, str]:
@@ -457,8 +462,23 @@ class Bench:
         self.src = MotoAccount(SOURCE_ACCOUNT)
         self.dst: MotoAccount | None = None
         self.gcp: TestServer | None = None
+        self.proxies: dict[str, LatencyProxy] = {}
+
+    def via(self, url: str) -> str:
+        """The URL the tool and the baseline use: with --latency-ms, a latency proxy in
+        front of the server (the checks always go straight to the server)."""
+        if not self.args.latency_ms:
+            return url
+        if url not in self.proxies:
+            host, port = url.split("://", 1)[1].rsplit(":", 1)
+            self.proxies[url] = LatencyProxy(host, int(port), self.args.latency_ms / 1000)
+            log(f"{url} is reached through a proxy on {self.proxies[url].url} adding "
+                f"{self.args.latency_ms} ms per request")
+        return self.proxies[url].url
 
     def close(self) -> None:
+        for proxy in self.proxies.values():
+            proxy.close()
         for s in (self.src, self.dst):
             if s:
                 s.close()
@@ -550,10 +570,11 @@ class Bench:
             work = Path(tmp)
             home = work / "home"
             home.mkdir()
-            write_profiles(home, self.src.url, self.dst.url if self.dst else self.src.url)
+            write_profiles(home, self.via(self.src.url),
+                           self.via(self.dst.url) if self.dst else "http://127.0.0.1:9")
             journal = work / "journal.jsonl"
             to = ["--to", "aws:customer@us-east-1"] if direction == "aws-to-aws" else \
-                ["--to", f"gcp:{GCP_PROJECT}", "--gcp-endpoint", dest_url]
+                ["--to", f"gcp:{GCP_PROJECT}", "--gcp-endpoint", self.via(dest_url)]
             cmd = [str(self.binary), "migrate", "--from", "aws:agency@us-east-1", *to, "--all",
                    "--apply", "--journal", str(journal), "--format", "json",
                    *([f"--concurrency={conc}"] if conc is not None else []), *self.args.tool_arg]
@@ -595,7 +616,8 @@ class Bench:
         n = len(self.secrets)
         self.reset_dest(direction)
         self.zero_counts(direction)
-        res = run_baseline(direction, self.src.url, dest_url, self.args.timeout)
+        res = run_baseline(direction, self.via(self.src.url), self.via(dest_url),
+                           self.args.timeout)
         counted = self.counts(direction)
         if res["copied"] != n:
             fail(f"the baseline copied {res['copied']} secrets, seeded {n}")
@@ -670,8 +692,9 @@ class Bench:
 # --------------------------------------------------------------------------------------
 
 
-def print_table(results: list[dict[str, Any]], binary_kind: str) -> None:
-    print(f"\nhandover migrate --apply vs a sequential Python baseline (medians; binary: {binary_kind})")
+def print_table(results: list[dict[str, Any]], binary_kind: str, latency_ms: float) -> None:
+    print(f"\nhandover migrate --apply vs a sequential Python baseline (medians; binary: "
+          f"{binary_kind}{f'; +{latency_ms:g} ms per request' if latency_ms else ''})")
     head = ("direction", "conc", "secrets", "wall s", "secrets/s", "req/secret", "src", "dst",
             "RSS MiB", "CPU s", "base wall s", "base req/secret", "base/handover")
     rows = []
@@ -714,6 +737,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help=f"comma-separated, of {', '.join(DIRECTIONS)} (default both)")
     p.add_argument("--json", metavar="FILE", help="write all results as JSON to FILE")
     p.add_argument("--timeout", type=float, default=1800, help="seconds per tool or baseline run")
+    p.add_argument("--latency-ms", type=float, default=0,
+                   help="send the tool and the baseline through loopback proxies that add "
+                        "MS to every request (gcp_audit.py's LatencyProxy), as remote APIs "
+                        "would; default 0: straight to the servers")
     p.add_argument("--no-baseline", action="store_true", help="only the tool")
     p.add_argument("--no-tool", action="store_true",
                    help="only seed and run the baseline (no handover binary needed)")
@@ -737,7 +764,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--concurrency takes comma-separated integers")
     if any(c is not None and c < 1 for c in args.concurrency_list):
         p.error("--concurrency values must be >= 1")
-    if args.secrets < 1 or args.runs < 1:
+    if args.secrets < 1 or args.runs < 1 or args.latency_ms < 0:
         p.error("secrets and runs must be >= 1")
     if args.no_baseline and args.no_tool:
         p.error("--no-baseline and --no-tool leave nothing to run")
@@ -752,9 +779,11 @@ def main(argv: list[str] | None = None) -> int:
     binary, kind = (None, "none (--no-tool)") if args.no_tool else find_binary()
     build = binary_commit(binary) if binary else None
     if binary:
-        log(f"binary: {binary} ({kind}); HEAD {build['head'][:10]}"
-            + (", SOURCE TREE DIFFERS FROM HEAD" if build["source_dirty"] else "")
-            + (", BINARY OLDER THAN HEAD: rebuild" if build["binary_older_than_head"] else ""))
+        log(f"binary: {binary} ({kind}); source commit {build['source_commit'][:10]} "
+            f"({build['source_subject'][:60]})"
+            + (", SOURCE TREE DIFFERS FROM THAT COMMIT" if build["source_dirty"] else "")
+            + (", BINARY OLDER THAN THAT COMMIT: rebuild" if build["binary_older_than_source"]
+               else ""))
     load_start = os.getloadavg()
     if load_start[0] > 0.5 * (os.cpu_count() or 1):
         log(f"WARNING: the machine is busy (load average {load_start[0]:.2f} on "
@@ -775,7 +804,7 @@ def main(argv: list[str] | None = None) -> int:
                     b["wall_seconds"] / h["wall_seconds"], 2)
     finally:
         bench.close()
-    print_table(results, kind)
+    print_table(results, kind, args.latency_ms)
     load_end = os.getloadavg()
     if args.json:
         doc = {
@@ -786,6 +815,7 @@ def main(argv: list[str] | None = None) -> int:
             "binary": str(binary) if binary else None,
             "binary_kind": kind,
             "build": build,
+            "latency_ms": args.latency_ms,
             "tool_args": ["migrate", "--from", "aws:agency@us-east-1", "--to", "DEST", "--all",
                           "--apply", "--journal", "J", "--format", "json", *args.tool_arg],
             "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
