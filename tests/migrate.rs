@@ -401,3 +401,67 @@ fn destination_profile_with_role_arn_and_source_profile() {
     assert_eq!(value_of(&customer, "app/token").unwrap()["s"], "CANARY-role-path");
     assert!(customer.requests()["by_action"]["AssumeRole"].as_u64().unwrap_or(0) >= 1, "the role was assumed: {}", customer.requests());
 }
+
+/// `--all-versions`: every enabled version, oldest first; a destination that holds a
+/// prefix of them (a run that stopped) gets only the rest.
+#[test]
+fn all_enabled_versions_in_order_and_resume_from_a_prefix() {
+    let gcp = gcp_server();
+    let url = gcp.url();
+    let b64 = |s: &str| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(s)
+    };
+    let (st, body) = http_post_json(&url, "/v1/projects/src-proj/secrets?secretId=multi", r#"{"replication":{"automatic":{}}}"#);
+    assert!(st.contains("200"), "{st} {body}");
+    for v in ["v1-CANARY-mv", "v2-disabled", "v3-current"] {
+        let (st, body) = http_post_json(&url, "/v1/projects/src-proj/secrets/multi:addVersion", &format!(r#"{{"payload":{{"data":"{}"}}}}"#, b64(v)));
+        assert!(st.contains("200"), "{st} {body}");
+    }
+    let (st, body) = http_post_json(&url, "/v1/projects/src-proj/secrets/multi/versions/2:disable", "{}");
+    assert!(st.contains("200"), "{st} {body}");
+    // The destination already has the first version: a run that stopped after it.
+    http_post_json(&url, "/v1/projects/dst-proj/secrets?secretId=multi", r#"{"replication":{"automatic":{}}}"#);
+    http_post_json(&url, "/v1/projects/dst-proj/secrets/multi:addVersion", &format!(r#"{{"payload":{{"data":"{}"}}}}"#, b64("v1-CANARY-mv")));
+
+    let home = tempfile::tempdir().unwrap();
+    let j = home.path().join("j.jsonl");
+    let args = ["--from", "gcp:src-proj", "--to", "gcp:dst-proj", "--gcp-endpoint", url.as_str(), "--all", "--all-versions", "--apply", "--journal", j.to_str().unwrap()];
+    let r = migrate(home.path(), &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let item = &json(&r.stdout)["items"][0];
+    assert_eq!(item["outcome"], "new-version", "only the missing version is added: {item}");
+    assert_eq!(item["verified"], true);
+    let (_, body) = http_get(&url, "/v1/projects/dst-proj/secrets/multi/versions");
+    let versions: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(versions["versions"].as_array().unwrap().len(), 2, "v1 and v3; the disabled v2 is not copied: {body}");
+    // Again: nothing to do.
+    let r = migrate(home.path(), &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(json(&r.stdout)["items"][0]["outcome"], "unchanged");
+    assert!(!std::fs::read_to_string(&j).unwrap().contains("CANARY-mv"));
+}
+
+#[test]
+fn all_versions_from_aws_are_its_labelled_versions_oldest_first() {
+    let agency = moto();
+    boto3(&agency, "sm.create_secret(Name='app/rotating', SecretString='first')\nsm.put_secret_value(SecretId='app/rotating', SecretString='second')\nsm.put_secret_value(SecretId='app/rotating', SecretString='third')");
+    let gcp = gcp_server();
+    let home = tempfile::tempdir().unwrap();
+    let customer = Moto::start_account(CUSTOMER);
+    profiles(home.path(), &agency, &customer);
+    let j = home.path().join("j.jsonl");
+    let r = migrate(home.path(), &["--from", "aws:agency@us-east-1", "--to", "gcp:dst-proj", "--gcp-endpoint", &gcp.url(), "--all", "--all-versions", "--apply", "--journal", j.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(json(&r.stdout)["items"][0]["verified"], true);
+    // AWSPREVIOUS then AWSCURRENT; the unlabelled first version is deprecated.
+    let (_, body) = http_get(&gcp.url(), "/v1/projects/dst-proj/secrets/app-rotating/versions/1:access");
+    assert!(body.contains(&base64_of("second")), "{body}");
+    let (_, body) = http_get(&gcp.url(), "/v1/projects/dst-proj/secrets/app-rotating/versions/latest:access");
+    assert!(body.contains(&base64_of("third")), "{body}");
+}
+
+fn base64_of(s: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}

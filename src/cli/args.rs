@@ -133,6 +133,9 @@ pub struct MigrateArgs {
     /// or add a new version.
     #[arg(long, value_enum, default_value = "report")]
     pub on_conflict: OnConflict,
+    /// Copy every enabled version (oldest first) instead of only the current one.
+    #[arg(long)]
+    pub all_versions: bool,
     /// Write. Without it, nothing is written: the run reports what it would do.
     #[arg(long)]
     pub apply: bool,

@@ -214,6 +214,7 @@ fn migrate_command(a: args::MigrateArgs, quiet: bool) -> Result<u8, Error> {
         gcp: GcpSettings { endpoint: a.gcp_endpoint.clone(), concurrency: a.concurrency, max_attempts: a.max_attempts },
         max_attempts: a.max_attempts,
         concurrency: a.concurrency,
+        all_versions: a.all_versions,
     };
     let progress: Arc<dyn Progress> = if !quiet && std::io::stderr().is_terminal() { Arc::new(Bar::new()) } else { Arc::new(NoProgress) };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -110,6 +110,14 @@ impl Store {
         }
     }
 
+    async fn read_versions(&self, name: &str) -> Result<Option<Vec<SecretValue>>, Error> {
+        match self {
+            Store::Aws(s) => s.read_versions(name).await,
+            Store::Gcp(s) => s.read_versions(name).await,
+            Store::Dotenv { .. } => Ok(self.read_many(&[name.to_string()]).await?.remove(name).flatten().map(|v| vec![v])),
+        }
+    }
+
     async fn create(&self, name: &str, v: &SecretValue, tags: &BTreeMap<String, String>) -> Result<String, Error> {
         match self {
             Store::Aws(s) => s.create(name, v, tags).await,
@@ -171,6 +179,8 @@ pub struct Request {
     pub max_attempts: u32,
     /// Most secrets in flight at once.
     pub concurrency: usize,
+    /// Copy every enabled version, oldest first, instead of the current one.
+    pub all_versions: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -289,6 +299,26 @@ pub async fn run(req: &Request, progress: std::sync::Arc<dyn crate::audit::Progr
 
     let journal = if req.apply { Some(std::sync::Mutex::new(Journal::open(&req.journal)?.0)) } else { None };
     let ctx = Ctx { source: &source, dest: &dest, key: &key, journal: journal.as_ref(), new_version_on_conflict: req.new_version_on_conflict };
+    if req.all_versions {
+        progress.phase(if req.apply { "copying" } else { "comparing" }, items.len() as u64);
+        let results: Vec<Result<ItemReport, Error>> = stream::iter(items.iter())
+            .map(|item| {
+                let ctx = &ctx;
+                let progress = progress.clone();
+                async move {
+                    let r = migrate_versions(ctx, item).await;
+                    progress.tick();
+                    r
+                }
+            })
+            .buffer_unordered(req.concurrency.max(1))
+            .collect()
+            .await;
+        progress.phase("done", 0);
+        let mut reports = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+        reports.sort_by(|a, b| a.source.cmp(&b.source));
+        return Ok(Report { from: source.describe(), to: dest.describe(), applied: req.apply, items: reports });
+    }
     progress.phase(if req.apply { "copying" } else { "comparing" }, items.len() as u64);
     // Bounded concurrency; each item journals its own intent and result.
     let results: Vec<Result<ItemReport, Error>> = stream::iter(items.iter())
@@ -329,6 +359,60 @@ fn journal_append(j: &std::sync::Mutex<Journal>, phase: Phase, key: &str, data: 
 }
 
 const OP: &str = "migrate-secret";
+
+/// All enabled versions of one secret, oldest first. The destination's versions must
+/// be the source's or a prefix of them (a run that stopped half-way): only the missing
+/// ones are added, so a resumed run never duplicates a version.
+async fn migrate_versions(ctx: &Ctx<'_>, item: &Item) -> Result<ItemReport, Error> {
+    let journal_key = format!("{} -> {} {} (all versions)", ctx.source.describe(), ctx.dest.describe(), item.dest);
+    let mut report = ItemReport { source: item.source.clone(), destination: item.dest.clone(), outcome: Outcome::MissingAtSource, rotate_after_cutover: item.rotate, version: None, verified: false };
+    let Some(src) = ctx.source.read_versions(&item.source).await?.filter(|v| !v.is_empty()) else { return Ok(report) };
+    let dst = ctx.dest.read_versions(&item.dest).await?;
+    let is_prefix = |d: &[SecretValue]| d.len() <= src.len() && d.iter().zip(&src).all(|(a, b)| a.same_as(b));
+    let (outcome, to_write): (Outcome, Vec<&SecretValue>) = match &dst {
+        None => (Outcome::Create, src.iter().collect()),
+        Some(d) if d.len() == src.len() && is_prefix(d) => (Outcome::Unchanged, vec![]),
+        Some(d) if is_prefix(d) => (Outcome::NewVersion, src[d.len()..].iter().collect()),
+        Some(_) if ctx.new_version_on_conflict => (Outcome::NewVersion, src.iter().collect()),
+        Some(_) => (Outcome::Conflict, vec![]),
+    };
+    report.outcome = outcome;
+    report.verified = outcome == Outcome::Unchanged;
+    let Some(j) = ctx.journal else { return Ok(report) };
+    let digests: Vec<String> = src.iter().map(|v| ctx.key.digest(v)).collect();
+    let base = serde_json::json!({
+        "from": ctx.source.describe(), "source": item.source, "to": ctx.dest.describe(), "destination": item.dest,
+        "outcome": outcome, "rotate_after_cutover": item.rotate, "source_digests": digests, "writing": to_write.len(),
+    });
+    if to_write.is_empty() {
+        journal_append(j, Phase::Result, &journal_key, base)?;
+        return Ok(report);
+    }
+    journal_append(j, Phase::Intent, &journal_key, base.clone())?;
+    let mut last = None;
+    for (i, v) in to_write.iter().enumerate() {
+        last = Some(if i == 0 && dst.is_none() { ctx.dest.create(&item.dest, v, &item.tags).await? } else { ctx.dest.add_version(&item.dest, v).await? });
+    }
+    // The copy holds the source's versions, in order, as its newest ones (AWS keeps
+    // staging labels on the last two only, so older ones read back as deprecated).
+    let back = ctx.dest.read_versions(&item.dest).await?.unwrap_or_default();
+    let back_digests: Vec<String> = back.iter().map(|v| ctx.key.digest(v)).collect();
+    report.verified = !back_digests.is_empty() && digests.ends_with(&back_digests[back_digests.len().saturating_sub(digests.len())..]) && back_digests.last() == digests.last();
+    report.version = last;
+    let mut result = base;
+    result["destination_digests"] = serde_json::json!(back_digests);
+    result["verified"] = serde_json::json!(report.verified);
+    journal_append(j, Phase::Result, &journal_key, result)?;
+    if !report.verified {
+        return Err(Error::Api {
+            provider: "migrate",
+            operation: format!("verify {}", item.dest),
+            what: "the versions read back do not match the source's".into(),
+            hint: "the journal records the writes; investigate the destination before running again".into(),
+        });
+    }
+    Ok(report)
+}
 
 /// Compares, and (when applying) writes, verifies and journals one secret.
 async fn migrate_one(ctx: &Ctx<'_>, item: &Item, value: Option<&SecretValue>, existing: Option<&SecretValue>) -> Result<ItemReport, Error> {

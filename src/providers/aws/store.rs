@@ -117,6 +117,54 @@ impl AwsStore {
         Ok(self.read_many(&[name.to_string()]).await?.remove(name).flatten())
     }
 
+    /// Every enabled version's value (those with a staging label), oldest first;
+    /// `None` when the secret does not exist.
+    pub async fn read_versions(&self, name: &str) -> Result<Option<Vec<SecretValue>>, Error> {
+        let mut entries: Vec<(i64, u32, u8, String)> = Vec::new();
+        let mut token = None;
+        loop {
+            let page = match self.client.list_secret_version_ids().secret_id(name).include_deprecated(false).set_next_token(token).send().await {
+                Ok(p) => p,
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => return Ok(None),
+                Err(e) => return Err(fatal("secretsmanager:ListSecretVersionIds", classify(&e))),
+            };
+            for v in page.versions().iter().filter(|v| !v.version_stages().is_empty()) {
+                let created = v.created_date().map(|d| (d.secs(), d.subsec_nanos())).unwrap_or((0, 0));
+                // Same-second versions: AWSPREVIOUS before others before AWSCURRENT.
+                let rank = if v.version_stages().iter().any(|s| s == "AWSCURRENT") {
+                    2
+                } else if v.version_stages().iter().any(|s| s == "AWSPREVIOUS") {
+                    0
+                } else {
+                    1
+                };
+                entries.push((created.0, created.1, rank, v.version_id().unwrap_or_default().to_string()));
+            }
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        entries.sort();
+        let mut out = Vec::new();
+        for (_, _, _, id) in entries {
+            let v = self
+                .client
+                .get_secret_value()
+                .secret_id(name)
+                .version_id(&id)
+                .send()
+                .await
+                .map_err(|e| fatal("secretsmanager:GetSecretValue", classify(&e)))?;
+            out.push(match (v.secret_string(), v.secret_binary()) {
+                (Some(s), _) => SecretValue::text(s.to_string()),
+                (None, Some(b)) => SecretValue::binary(b.as_ref().to_vec()),
+                (None, None) => continue,
+            });
+        }
+        Ok(Some(out))
+    }
+
     /// Creates a secret with its first value; returns the version id.
     pub async fn create(&self, name: &str, value: &SecretValue, tags: &BTreeMap<String, String>) -> Result<String, Error> {
         let mut req = self.client.create_secret().name(name);

@@ -62,6 +62,43 @@ impl GcpStore {
         }
     }
 
+    /// Every enabled version's value, oldest first; `None` when the secret does not exist.
+    pub async fn read_versions(&self, id: &str) -> Result<Option<Vec<SecretValue>>, Error> {
+        let parent = format!("projects/{}/secrets/{id}", self.project);
+        let mut numbers = Vec::new();
+        let mut it = self.client.list_secret_versions().set_parent(&parent).set_page_size(1000).by_item();
+        while let Some(v) = it.next().await {
+            match v {
+                Ok(v) if v.state.name() == Some("ENABLED") => {
+                    if let Ok(n) = v.name.rsplit('/').next().unwrap_or_default().parse::<u64>() {
+                        numbers.push(n);
+                    }
+                }
+                Ok(_) => {}
+                Err(e) if classify(&e).not_found => return Ok(None),
+                Err(e) => return Err(api_error("secretmanager.versions.list", &e)),
+            }
+        }
+        numbers.sort_unstable();
+        let mut out = Vec::new();
+        for n in numbers {
+            let resp = self
+                .client
+                .access_secret_version()
+                .set_name(format!("{parent}/versions/{n}"))
+                .send()
+                .await
+                .map_err(|e| api_error("secretmanager.versions.access", &e))?;
+            if let Some(p) = resp.payload {
+                out.push(match String::from_utf8(p.data.to_vec()) {
+                    Ok(text) => SecretValue::text(text),
+                    Err(e) => SecretValue::binary(e.into_bytes()),
+                });
+            }
+        }
+        Ok(Some(out))
+    }
+
     pub async fn read_many(&self, ids: &[String]) -> Result<BTreeMap<String, Option<SecretValue>>, Error> {
         let mut out = BTreeMap::new();
         for id in ids {
