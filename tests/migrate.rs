@@ -465,3 +465,36 @@ fn base64_of(s: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(s)
 }
+
+/// Kill -9 while writing into AWS, then resume: one version per secret.
+#[test]
+fn resume_into_aws_after_kill_minus_9_without_duplicates() {
+    let customer = moto();
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join("aws-config"), format!("[profile customer]\nregion = us-east-1\nendpoint_url = {}\n", customer.url)).unwrap();
+    std::fs::write(home.path().join("aws-credentials"), "[customer]\naws_access_key_id = testing\naws_secret_access_key = testing\n").unwrap();
+    const N: usize = 120;
+    let env = home.path().join(".env");
+    std::fs::write(&env, (0..N).map(|i| format!("S_{i:03}=value-{i}")).collect::<Vec<_>>().join("\n") + "\n").unwrap();
+    let envs = format!("dotenv:{}", env.display());
+    let journal = home.path().join("j.jsonl");
+    let args = ["migrate", "--format", "json", "--from", &envs, "--to", "aws:customer@us-east-1", "--all", "--apply", "--journal", journal.to_str().unwrap()];
+    let mut interrupted = 0;
+    for delay_ms in [200u64, 500, 900] {
+        let mut child = handover_offline(home.path()).args(args).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        if child.try_wait().unwrap().is_none() {
+            interrupted += 1;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let r = run(handover_offline(home.path()).args(args));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(json(&r.stdout)["items"].as_array().unwrap().iter().all(|i| i["verified"] == true));
+    assert!(interrupted >= 1, "no run was killed mid-way");
+    let counts = boto3(&customer, "print(json.dumps([len(sm.list_secret_version_ids(SecretId=f'S_{i:03}')['Versions']) for i in range(120)]))");
+    let counts: Vec<u64> = serde_json::from_str(counts.trim()).unwrap();
+    assert!(counts.iter().all(|c| *c == 1), "{counts:?}");
+    handover::journal::Journal::open(&journal).expect("the journal verifies");
+}
