@@ -120,7 +120,8 @@ pub struct MigrateArgs {
     /// The customer's secret manager: aws:[PROFILE@]REGION or gcp:PROJECT.
     #[arg(long, value_name = "DEST")]
     pub to: String,
-    /// Copy the secrets this plan marks transfer or rotate (the default selection).
+    /// Copy the secrets this plan marks transfer or rotate (those marked rotate are flagged
+    /// "rotate after cutover").
     #[arg(long, value_name = "PLAN.json")]
     pub plan: Option<PathBuf>,
     /// Copy this secret (repeatable); `SOURCE=DEST` names it at the destination.
