@@ -608,6 +608,7 @@ class Bench:
             "dest_requests_per_secret": round(counted["dest_requests"] / n, 3),
             "journal_lines": journal_lines,
             "stderr_bytes": len(stderr),
+            "stderr_head": stderr[:300],  # checked for values above; what the tool says
             "report": report,
             **counted,
         }
