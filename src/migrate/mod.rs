@@ -383,6 +383,7 @@ async fn migrate_versions(ctx: &Ctx<'_>, item: &Item) -> Result<ItemReport, Erro
     let base = serde_json::json!({
         "from": ctx.source.describe(), "source": item.source, "to": ctx.dest.describe(), "destination": item.dest,
         "outcome": outcome, "rotate_after_cutover": item.rotate, "source_digests": digests, "writing": to_write.len(),
+        "digest_key": ctx.key.id(),
     });
     if to_write.is_empty() {
         journal_append(j, Phase::Result, &journal_key, base)?;
@@ -432,6 +433,7 @@ async fn migrate_one(ctx: &Ctx<'_>, item: &Item, value: Option<&SecretValue>, ex
     let base = serde_json::json!({
         "from": ctx.source.describe(), "source": item.source, "to": ctx.dest.describe(), "destination": item.dest,
         "outcome": outcome, "rotate_after_cutover": item.rotate, "source_digest": digest,
+        "digest_key": ctx.key.id(),
     });
     if !matches!(outcome, Outcome::Create | Outcome::NewVersion) {
         journal_append(j, Phase::Result, &journal_key, base)?;
