@@ -277,7 +277,8 @@ def check_gcp_dest(server: TestServer, secrets: list[dict[str, Any]], who: str) 
             fail(f"{who}: {s['name']} has labels {labels}, tags were {s['tags']}")
 
 
-def check_report(stdout: str, secrets: list[dict[str, Any]], dest_names: set[str]) -> dict[str, Any]:
+def check_report(stdout: str, secrets: list[dict[str, Any]], dest_names: set[str],
+                 want_from: str, want_to: str) -> dict[str, Any]:
     try:
         doc = json.loads(stdout)
     except ValueError as exc:
@@ -298,6 +299,10 @@ def check_report(stdout: str, secrets: list[dict[str, Any]], dest_names: set[str
     if got_dests != dest_names:
         problems.append(f"destinations differ from the expected names "
                         f"(e.g. {sorted(got_dests ^ dest_names)[:3]})")
+    # The two ports really are two accounts (moto's x-moto-account-id reached STS).
+    if want_from not in str(doc.get("from")) or want_to not in str(doc.get("to")):
+        problems.append(f"from {doc.get('from')!r} / to {doc.get('to')!r}, expected "
+                        f"{want_from} / {want_to}")
     if problems:
         fail("handover's report: " + "; ".join(problems))
     return {"items": len(items), "outcomes": dict(outcomes), "from": doc.get("from"),
@@ -589,7 +594,8 @@ class Bench:
                      f"{' (timed out)' if res['timed_out'] else ''}; stderr tail:\n{stderr[-3000:]}")
             dests = {s["name"] if direction == "aws-to-aws" else gcp_id(s["name"])
                      for s in self.secrets}
-            report = check_report(stdout, self.secrets, dests)
+            report = check_report(stdout, self.secrets, dests, SOURCE_ACCOUNT,
+                                  DEST_ACCOUNT if direction == "aws-to-aws" else GCP_PROJECT)
             journal_text = journal.read_text(errors="replace") if journal.exists() else ""
             if not journal_text:
                 fail("handover wrote no journal")
