@@ -291,44 +291,30 @@ pub async fn run(req: &Request, progress: std::sync::Arc<dyn crate::audit::Progr
         ));
     }
 
-    let names: Vec<String> = items.iter().map(|i| i.source.clone()).collect();
-    let dest_names: Vec<String> = items.iter().map(|i| i.dest.clone()).collect();
-    let values = source.read_many(&names).await?;
-    let existing = dest.read_many(&dest_names).await?;
+    // Current versions are read in bulk up front; `--all-versions` reads per secret instead.
+    let (values, existing) = if req.all_versions {
+        (BTreeMap::new(), BTreeMap::new())
+    } else {
+        let names: Vec<String> = items.iter().map(|i| i.source.clone()).collect();
+        let dest_names: Vec<String> = items.iter().map(|i| i.dest.clone()).collect();
+        (source.read_many(&names).await?, dest.read_many(&dest_names).await?)
+    };
     let key = DigestKey::generate().map_err(|e| Error::usage(e, "check the operating system's random source"))?;
 
     let journal = if req.apply { Some(std::sync::Mutex::new(Journal::open(&req.journal)?.0)) } else { None };
     let ctx = Ctx { source: &source, dest: &dest, key: &key, journal: journal.as_ref(), new_version_on_conflict: req.new_version_on_conflict };
-    if req.all_versions {
-        progress.phase(if req.apply { "copying" } else { "comparing" }, items.len() as u64);
-        let results: Vec<Result<ItemReport, Error>> = stream::iter(items.iter())
-            .map(|item| {
-                let ctx = &ctx;
-                let progress = progress.clone();
-                async move {
-                    let r = migrate_versions(ctx, item).await;
-                    progress.tick();
-                    r
-                }
-            })
-            .buffer_unordered(req.concurrency.max(1))
-            .collect()
-            .await;
-        progress.phase("done", 0);
-        let mut reports = results.into_iter().collect::<Result<Vec<_>, _>>()?;
-        reports.sort_by(|a, b| a.source.cmp(&b.source));
-        return Ok(Report { from: source.describe(), to: dest.describe(), applied: req.apply, items: reports });
-    }
     progress.phase(if req.apply { "copying" } else { "comparing" }, items.len() as u64);
     // Bounded concurrency; each item journals its own intent and result.
     let results: Vec<Result<ItemReport, Error>> = stream::iter(items.iter())
         .map(|item| {
-            let ctx = &ctx;
-            let values = &values;
-            let existing = &existing;
-            let progress = progress.clone();
+            let (ctx, values, existing, progress) = (&ctx, &values, &existing, progress.clone());
             async move {
-                let r = migrate_one(ctx, item, values.get(&item.source).and_then(|v| v.as_ref()), existing.get(&item.dest).and_then(|v| v.as_ref())).await;
+                let r = if req.all_versions {
+                    migrate_versions(ctx, item).await
+                } else {
+                    let value = values.get(&item.source).and_then(|v| v.as_ref());
+                    migrate_one(ctx, item, value, existing.get(&item.dest).and_then(|v| v.as_ref())).await
+                };
                 progress.tick();
                 r
             }
@@ -359,6 +345,15 @@ fn journal_append(j: &std::sync::Mutex<Journal>, phase: Phase, key: &str, data: 
 }
 
 const OP: &str = "migrate-secret";
+
+fn not_verified(dest: &str) -> Error {
+    Error::Api {
+        provider: "migrate",
+        operation: format!("verify {dest}"),
+        what: "what was read back from the destination does not match the source".into(),
+        hint: "the journal records the write; investigate the destination before running again".into(),
+    }
+}
 
 /// All enabled versions of one secret, oldest first. The destination's versions must
 /// be the source's or a prefix of them (a run that stopped half-way): only the missing
@@ -405,12 +400,7 @@ async fn migrate_versions(ctx: &Ctx<'_>, item: &Item) -> Result<ItemReport, Erro
     result["verified"] = serde_json::json!(report.verified);
     journal_append(j, Phase::Result, &journal_key, result)?;
     if !report.verified {
-        return Err(Error::Api {
-            provider: "migrate",
-            operation: format!("verify {}", item.dest),
-            what: "the versions read back do not match the source's".into(),
-            hint: "the journal records the writes; investigate the destination before running again".into(),
-        });
+        return Err(not_verified(&item.dest));
     }
     Ok(report)
 }
@@ -454,12 +444,7 @@ async fn migrate_one(ctx: &Ctx<'_>, item: &Item, value: Option<&SecretValue>, ex
     result["verified"] = serde_json::json!(report.verified);
     journal_append(j, Phase::Result, &journal_key, result)?;
     if !report.verified {
-        return Err(Error::Api {
-            provider: "migrate",
-            operation: format!("verify {}", item.dest),
-            what: "the copy read back does not match the source".into(),
-            hint: "the journal records the write; investigate the destination before running again".into(),
-        });
+        return Err(not_verified(&item.dest));
     }
     Ok(report)
 }
