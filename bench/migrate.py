@@ -580,8 +580,11 @@ class Bench:
             journal = work / "journal.jsonl"
             to = ["--to", "aws:customer@us-east-1"] if direction == "aws-to-aws" else \
                 ["--to", f"gcp:{GCP_PROJECT}", "--gcp-endpoint", self.via(dest_url)]
+            example = REPO_ROOT / "examples" / "northwind-to-contoso"
             cmd = [str(self.binary), "migrate", "--from", "aws:agency@us-east-1", *to, "--all",
                    "--apply", "--journal", str(journal), "--format", "json",
+                   "--config", str(example / "handover.toml"),
+                   "-i", str(example / "keys" / "northwind-signing"),
                    *([f"--concurrency={conc}"] if conc is not None else []), *self.args.tool_arg]
             self.reset_dest(direction)
             self.zero_counts(direction)
@@ -824,7 +827,8 @@ def main(argv: list[str] | None = None) -> int:
             "build": build,
             "latency_ms": args.latency_ms,
             "tool_args": ["migrate", "--from", "aws:agency@us-east-1", "--to", "DEST", "--all",
-                          "--apply", "--journal", "J", "--format", "json", *args.tool_arg],
+                          "--apply", "--journal", "J", "--format", "json", "--config", "C",
+                          "-i", "K", *args.tool_arg],
             "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
                         "moto": __import__("moto").__version__,
                         "loadavg_start": [round(x, 2) for x in load_start],

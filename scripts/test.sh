@@ -16,6 +16,16 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
+# The reference age CLI (Debian package `age`) proves the manifest's interop.
+if ! command -v age >/dev/null 2>&1 || ! command -v ssh-keygen >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get install -y -q age openssh-client >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q age openssh-client >/dev/null; }
+  else
+    echo "error: the tests need the reference age CLI and ssh-keygen: sudo apt-get install age openssh-client" >&2
+    exit 1
+  fi
+fi
+
 # The tests find moto_server and aws here first; gcloud is expected on the machine.
 export PATH="$root/.venv/bin:$PATH"
 export HANDOVER_TEST_VENV="$root/.venv"

@@ -27,6 +27,11 @@ pub enum Error {
     #[error("plan refused: {what}")]
     Refused { what: String, hint: String },
 
+    /// An encrypted or signed file cannot be opened or trusted: wrong identity, a
+    /// truncated or altered file, a bad or missing signature.
+    #[error("{}: {what}", path.display())]
+    Untrusted { path: PathBuf, what: String, hint: String },
+
     /// An output could not be written (or would overwrite a file without `--force`).
     #[error("{}: {what}", path.display())]
     Output { path: PathBuf, what: String, hint: String },
@@ -41,6 +46,7 @@ impl Error {
             | Error::Access { hint, .. }
             | Error::Api { hint, .. }
             | Error::Refused { hint, .. }
+            | Error::Untrusted { hint, .. }
             | Error::Output { hint, .. } => hint,
         }
     }
@@ -51,6 +57,10 @@ impl Error {
 
     pub fn input(path: impl Into<PathBuf>, what: impl Into<String>, hint: impl Into<String>) -> Self {
         Error::Input { path: path.into(), what: what.into(), hint: hint.into() }
+    }
+
+    pub fn untrusted(path: impl Into<PathBuf>, what: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::Untrusted { path: path.into(), what: what.into(), hint: hint.into() }
     }
 
     pub fn output(path: impl Into<PathBuf>, what: impl Into<String>, hint: impl Into<String>) -> Self {

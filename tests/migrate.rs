@@ -498,3 +498,52 @@ fn resume_into_aws_after_kill_minus_9_without_duplicates() {
     assert!(counts.iter().all(|c| *c == 1), "{counts:?}");
     handover::journal::Journal::open(&journal).expect("the journal verifies");
 }
+
+#[test]
+fn the_digest_key_is_per_handover_sealed_beside_the_journal_and_required() {
+    let gcp = gcp_server();
+    let home = tempfile::tempdir().unwrap();
+    let env = home.path().join(".env");
+    std::fs::write(&env, "A=CANARY-key-1\nB=CANARY-key-2\n").unwrap();
+    let envs = format!("dotenv:{}", env.display());
+    let j = home.path().join("j.jsonl");
+    let args = ["--from", envs.as_str(), "--to", "gcp:key-proj", "--gcp-endpoint", &gcp.url(), "--all", "--apply", "--journal", j.to_str().unwrap()];
+    // Without the agency's identity nothing is written.
+    let r = run(handover_offline(home.path()).env_remove("HANDOVER_IDENTITY").args(["migrate", "--format", "json"]).args(args));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("-i AGENCY_SSH_KEY"), "{}", r.stderr);
+    assert!(!j.exists());
+    // Another SSH key than the config's signing_key is refused.
+    let r = run(handover_offline(home.path()).env("HANDOVER_IDENTITY", example_key("contoso-security-ssh")).args(["migrate", "--format", "json"]).args(args));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("not the private half of [agency] signing_key"), "{}", r.stderr);
+
+    let r = migrate(home.path(), &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let key_file = home.path().join("j.jsonl.key.age");
+    let sealed = std::fs::read_to_string(&key_file).unwrap();
+    assert!(sealed.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"), "armored age");
+    // The customer opens it with the reference age CLI; the key names itself in the journal.
+    let out = age_cli().args(["-d", "-i"]).arg(example_key("contoso-security.agekey")).arg(&key_file).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let plain = String::from_utf8(out.stdout).unwrap();
+    assert!(plain.starts_with("handover-digest-key/v1\n") && plain.lines().nth(1).unwrap().len() == 64);
+    let journal = std::fs::read_to_string(&j).unwrap();
+    assert!(!journal.contains(plain.lines().nth(1).unwrap()), "the key is never in the journal");
+    // A second run (a new secret) uses the same key.
+    std::fs::write(&env, "A=CANARY-key-1\nB=CANARY-key-2\nC=CANARY-key-3\n").unwrap();
+    let r = migrate(home.path(), &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let ids: std::collections::BTreeSet<String> = std::fs::read_to_string(&j).unwrap().lines().map(|l| json(l)["data"]["digest_key"].as_str().unwrap().to_string()).collect();
+    assert_eq!(ids.len(), 1, "one key for the whole handover: {ids:?}");
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap(), sealed, "the key file is never rewritten");
+    // A journal whose key is lost is refused rather than continued under a new key.
+    std::fs::remove_file(&key_file).unwrap();
+    let r = migrate(home.path(), &args);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("digest key is missing"), "{}", r.stderr);
+    for f in walk(home.path()) {
+        let bytes = std::fs::read(&f).unwrap();
+        assert!(!String::from_utf8_lossy(&bytes).contains("CANARY-key") || f == env, "{} holds a value", f.display());
+    }
+}

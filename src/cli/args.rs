@@ -23,7 +23,8 @@ pub struct Cli {
 const EXIT_CODES: &str = "Exit codes: 0 ok; 1 findings at or above --fail-on; 2 usage; 3 bad input file or \
 snapshot; 4 no credentials or access denied; 5 cloud API unreachable or failing; 6 output file exists or cannot \
 be written; 7 plan refused (it would lock the customer out); 8 migration incomplete (conflicts or secrets missing \
-at the source).";
+at the source); 9 verification failed (a claim of the manifest does not hold); 10 untrusted (the manifest cannot be \
+opened or trusted: wrong identity, altered or truncated file, bad signature).";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -140,9 +141,18 @@ pub struct MigrateArgs {
     /// Write. Without it, nothing is written: the run reports what it would do.
     #[arg(long)]
     pub apply: bool,
-    /// The journal (append-only, hash-chained, no values) of an applied run.
+    /// The journal (append-only, hash-chained, no values) of an applied run. Its digest
+    /// key is kept beside it, age-encrypted, as FILE.key.age.
     #[arg(long, value_name = "FILE", default_value = "handover-journal.jsonl")]
     pub journal: PathBuf,
+    /// The handover config: a new digest key is encrypted to its [recipients] and the
+    /// agency's signing_key. Needed with --apply.
+    #[arg(long, env = "HANDOVER_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The agency's SSH private key (the signing_key's private half): opens the digest
+    /// key. Needed with --apply.
+    #[arg(short = 'i', long = "identity", env = "HANDOVER_IDENTITY", value_name = "FILE")]
+    pub identity: Option<PathBuf>,
     /// Send GCP calls to this base URL with anonymous credentials (an emulator).
     #[arg(long, env = "HANDOVER_GCP_ENDPOINT", value_name = "URL")]
     pub gcp_endpoint: Option<String>,

@@ -11,6 +11,8 @@
 //! | 6 | output: a file exists (no `--force`) or cannot be written |
 //! | 7 | plan refused: it would leave an account or project without a customer admin |
 //! | 8 | migration incomplete: a destination held a different value, or a secret was missing at the source |
+//! | 9 | verification failed: a claim of the manifest does not hold in the live accounts |
+//! | 10 | untrusted: the manifest cannot be opened or trusted (wrong identity, altered or truncated file, bad signature) |
 
 use crate::error::Error;
 
@@ -23,6 +25,8 @@ pub const API: u8 = 5;
 pub const OUTPUT: u8 = 6;
 pub const REFUSED: u8 = 7;
 pub const INCOMPLETE: u8 = 8;
+pub const VERIFY_FAILED: u8 = 9;
+pub const UNTRUSTED: u8 = 10;
 
 pub fn code_for(e: &Error) -> u8 {
     match e {
@@ -32,5 +36,6 @@ pub fn code_for(e: &Error) -> u8 {
         Error::Api { .. } => API,
         Error::Output { .. } => OUTPUT,
         Error::Refused { .. } => REFUSED,
+        Error::Untrusted { .. } => UNTRUSTED,
     }
 }

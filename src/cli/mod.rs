@@ -192,9 +192,16 @@ fn migrate_command(a: args::MigrateArgs, quiet: bool) -> Result<u8, Error> {
     if selections != 1 {
         problems.push("choose the secrets one way: --plan PLAN.json, --secret NAME[=DEST] (repeatable) or --all".into());
     }
+    if a.apply && (a.config.is_none() || a.identity.is_none()) {
+        problems.push("--apply needs --config handover.toml and -i AGENCY_SSH_KEY: the journal's digest key is encrypted to the config's recipients and the agency's signing key".into());
+    }
     if !problems.is_empty() {
         return Err(Error::usage(problems.join("; "), "see `handover migrate --help`"));
     }
+    let keys = match (a.apply, &a.config, &a.identity) {
+        (true, Some(c), Some(i)) => Some(key_access(c, i)?),
+        _ => None,
+    };
     let plan = match &a.plan {
         Some(p) => {
             let bytes = std::fs::read(p).map_err(|e| Error::input(p, format!("cannot read: {e}"), "pass a plan written by `handover plan -o`"))?;
@@ -215,6 +222,7 @@ fn migrate_command(a: args::MigrateArgs, quiet: bool) -> Result<u8, Error> {
         max_attempts: a.max_attempts,
         concurrency: a.concurrency,
         all_versions: a.all_versions,
+        keys,
     };
     let progress: Arc<dyn Progress> = if !quiet && std::io::stderr().is_terminal() { Arc::new(Bar::new()) } else { Arc::new(NoProgress) };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -252,6 +260,29 @@ fn migrate_command(a: args::MigrateArgs, quiet: bool) -> Result<u8, Error> {
         eprintln!("journal: {}", a.journal.display());
     }
     Ok(if incomplete.is_empty() { exit::OK } else { exit::INCOMPLETE })
+}
+
+/// The agency's identity, checked against the config's signing key, and the recipients
+/// a new digest key is sealed to (the customer's, and the agency's own key).
+fn key_access(config: &std::path::Path, identity: &std::path::Path) -> Result<crate::migrate::KeyAccess, Error> {
+    let cfg = crate::config::load(config)?;
+    let Some(signer) = cfg.signer() else {
+        return Err(Error::input(config, "[agency] has no signing_key", "add the agency's SSH public key as [agency] signing_key"));
+    };
+    let ids = crate::crypto::read_identities(identity)?;
+    match &ids.ssh {
+        Some(k) if k.public_key().key_data() == signer.key_data() => {}
+        _ => {
+            return Err(Error::usage(
+                format!("{} is not the private half of [agency] signing_key ({})", identity.display(), crate::crypto::fingerprint(&signer)),
+                "pass the agency's SSH private key with -i",
+            ))
+        }
+    }
+    let mut recipients = cfg.recipients(config)?;
+    let own = signer.to_openssh().map_err(|_| Error::input(config, "[agency] signing_key cannot be encoded", "use an ssh-ed25519 or ssh-rsa key"))?;
+    recipients.push(crate::crypto::parse_recipient(&own).map_err(|e| Error::input(config, format!("[agency] signing_key: {e}"), "use an ssh-ed25519 or ssh-rsa key"))?);
+    Ok(crate::migrate::KeyAccess { identity: ids, recipients })
 }
 
 /// Prints to stdout; a closed pipe (`| head`) is not an error.

@@ -69,6 +69,11 @@ pub struct PartySpec {
     /// Tags (`key = "value"`, or `key = "*"` for any value) that mark its principals.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// The agency's SSH public key (`ssh-ed25519 ...` or `ssh-rsa ...`): it signs the
+    /// manifest, and `verify` checks the signature against it. It also opens the
+    /// migration's digest key. Meaningful for the agency only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -239,6 +244,16 @@ impl RawConfig {
                 problems.push(format!("[recipients] keys: {:?} is neither an age (age1...) nor an SSH (ssh-ed25519/ssh-rsa) public key", k.chars().take(24).collect::<String>()));
             }
         }
+        if let Some(k) = self.agency.as_ref().and_then(|a| a.signing_key.as_ref()) {
+            if let Err(e) = crate::crypto::parse_public_key(k) {
+                problems.push(format!("[agency] signing_key: {e}"));
+            }
+        }
+        for p in std::iter::once(&self.customer).flatten().chain(&self.third_party) {
+            if p.signing_key.is_some() {
+                problems.push(format!("[{}] signing_key: only the agency signs the manifest", p.name));
+            }
+        }
         for f in &self.recipients.files {
             if !base_dir.join(f).is_file() {
                 problems.push(format!("[recipients] files: {} does not exist (paths are relative to the config)", f.display()));
@@ -279,5 +294,24 @@ fn line_of(text: &str, span: Option<std::ops::Range<usize>>) -> String {
     match span {
         Some(r) => format!(" (line {})", text[..r.start.min(text.len())].matches('\n').count() + 1),
         None => String::new(),
+    }
+}
+
+impl HandoverConfig {
+    /// The customer's recipients: `[recipients] keys` and every line of `files`.
+    pub fn recipients(&self, config_path: &Path) -> Result<Vec<crate::crypto::Recipient>, Error> {
+        let mut out = Vec::new();
+        for k in &self.recipients.keys {
+            out.push(crate::crypto::parse_recipient(k).map_err(|e| Error::input(config_path, format!("[recipients] keys: {e}"), "use age1... or ssh-ed25519/ssh-rsa public keys"))?);
+        }
+        for f in &self.recipients.files {
+            out.extend(crate::crypto::read_recipients_file(&self.base_dir.join(f))?);
+        }
+        Ok(out)
+    }
+
+    /// The agency's signing key, when the config names one.
+    pub fn signer(&self) -> Option<ssh_key::PublicKey> {
+        self.agency.signing_key.as_deref().and_then(|k| crate::crypto::parse_public_key(k).ok())
     }
 }

@@ -10,9 +10,11 @@
 //!   nothing and never adds a duplicate version.
 //! - Every write is journaled before (intent) and after (result), and verified by
 //!   reading the destination back and comparing keyed digests (HMAC-SHA-256 under a
-//!   per-run key that never reaches disk).
+//!   per-handover key kept beside the journal, age-encrypted: see `key`).
 //! - Values live only in `SecretValue`s in memory; reports and the journal carry
 //!   names, versions and keyed digests.
+
+pub mod key;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -181,6 +183,15 @@ pub struct Request {
     pub concurrency: usize,
     /// Copy every enabled version, oldest first, instead of the current one.
     pub all_versions: bool,
+    /// For an applied run: the agency's identity (opens the digest key) and the
+    /// recipients a new digest key is encrypted to.
+    pub keys: Option<KeyAccess>,
+}
+
+/// What opens or seals the journal's digest key.
+pub struct KeyAccess {
+    pub identity: crate::crypto::Identities,
+    pub recipients: Vec<crate::crypto::Recipient>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -299,9 +310,17 @@ pub async fn run(req: &Request, progress: std::sync::Arc<dyn crate::audit::Progr
         let dest_names: Vec<String> = items.iter().map(|i| i.dest.clone()).collect();
         (source.read_many(&names).await?, dest.read_many(&dest_names).await?)
     };
-    let key = DigestKey::generate().map_err(|e| Error::usage(e, "check the operating system's random source"))?;
-
-    let journal = if req.apply { Some(std::sync::Mutex::new(Journal::open(&req.journal)?.0)) } else { None };
+    let (journal, key) = if req.apply {
+        let access = req.keys.as_ref().ok_or_else(|| {
+            Error::usage("an applied migration needs the handover config and the agency's identity", "pass --config handover.toml and -i AGENCY_SSH_KEY")
+        })?;
+        let (journal, replay) = Journal::open(&req.journal)?;
+        let key = key::open_or_create(&req.journal, replay.entries.is_empty() && !replay.torn_tail, &access.identity, &access.recipients)?;
+        (Some(std::sync::Mutex::new(journal)), key)
+    } else {
+        // A dry run records no digest: a throwaway key compares nothing but values.
+        (None, DigestKey::generate().map_err(|e| Error::usage(e, "check the operating system's random source"))?)
+    };
     let ctx = Ctx { source: &source, dest: &dest, key: &key, journal: journal.as_ref(), new_version_on_conflict: req.new_version_on_conflict };
     progress.phase(if req.apply { "copying" } else { "comparing" }, items.len() as u64);
     // Bounded concurrency; each item journals its own intent and result.

@@ -143,7 +143,33 @@ pub fn clean_aws_env(cmd: &mut Command, home: &Path) {
         .env("AWS_CONFIG_FILE", home.join("aws-config"))
         .env("AWS_SHARED_CREDENTIALS_FILE", home.join("aws-credentials"))
         .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("HANDOVER_CONFIG", agency_config(home))
+        .env("HANDOVER_IDENTITY", example_key("northwind-signing"))
+        .env_remove("HANDOVER_GCP_ENDPOINT")
         .env_remove("RUST_LOG");
+}
+
+/// A key of the example (examples/northwind-to-contoso/keys, example-only).
+pub fn example_key(name: &str) -> PathBuf {
+    repo().join("examples/northwind-to-contoso/keys").join(name)
+}
+
+/// A minimal handover config in `home` for applied migrations: the example agency's
+/// signing key and the example customer's age recipient.
+pub fn agency_config(home: &Path) -> PathBuf {
+    let p = home.join("handover-test.toml");
+    if !p.exists() {
+        let signer = std::fs::read_to_string(example_key("northwind-signing.pub")).unwrap();
+        std::fs::write(
+            &p,
+            format!(
+                "scenario = \"full-transfer\"\nhandover_date = \"2026-11-01\"\n\n[agency]\nname = \"Northwind\"\nemail_domains = [\"northwind-agency.example\"]\nname_patterns = [\"*.agency\"]\nsigning_key = \"{}\"\n\n[customer]\nname = \"Contoso\"\nemail_domains = [\"contoso.example\"]\n\n[recipients]\nkeys = [\"age18klx6qvl4ek08nhknlpyh5xatrlzf2e2jjngf32d05a5yrvhepcswq3sj3\"]\n",
+                signer.trim()
+            ),
+        )
+        .unwrap();
+    }
+    p
 }
 
 /// `handover` pointed at moto with throwaway credentials.
@@ -300,4 +326,24 @@ pub fn http_get(base: &str, path: &str) -> (String, String) {
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
     (resp.lines().next().unwrap_or("").to_string(), resp.split("\r\n\r\n").nth(1).unwrap_or("").to_string())
+}
+
+/// The reference `age` CLI (Debian package `age`); scripts/test.sh installs it.
+pub fn age_cli() -> Command {
+    let found = Command::new("age").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
+    assert!(found, "the reference `age` CLI is missing: run ./scripts/test.sh (it installs it), or `apt-get install age`");
+    Command::new("age")
+}
+
+/// Every file under a folder.
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() { todo.push(p) } else { out.push(p) }
+        }
+    }
+    out
 }

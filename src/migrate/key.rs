@@ -1,0 +1,74 @@
+//! The per-handover digest key, kept beside the journal and never in the clear.
+//!
+//! The first applied migration with a journal generates the key and writes it to
+//! `<journal>.key.age`, age-encrypted (armored) to the customer's recipients and the
+//! agency's signing key. Later runs with that journal, and `handover manifest`, open it
+//! with the agency's SSH private key; the manifest carries it to the customer, whose
+//! `verify` recomputes the keyed digests at the destination.
+
+use std::path::{Path, PathBuf};
+
+use zeroize::Zeroizing;
+
+use crate::crypto::{self, Identities, Recipient};
+use crate::error::Error;
+use crate::secret::DigestKey;
+
+const HEADER: &str = "handover-digest-key/v1";
+
+/// Where a journal's digest key lives.
+pub fn key_path(journal: &Path) -> PathBuf {
+    let mut s = journal.as_os_str().to_owned();
+    s.push(".key.age");
+    PathBuf::from(s)
+}
+
+/// Opens a journal's digest key.
+pub fn open(journal: &Path, ids: &Identities) -> Result<DigestKey, Error> {
+    let path = key_path(journal);
+    let bytes = std::fs::read(&path).map_err(|e| {
+        Error::input(&path, format!("cannot read the journal's digest key: {e}"), "it is written beside the journal by the first `migrate --apply`; keep the two together")
+    })?;
+    let plain = crypto::decrypt(&bytes, ids, &path)?;
+    let text = std::str::from_utf8(&plain).map_err(|_| Error::input(&path, "not a handover digest key", "keep the file as migrate wrote it"))?;
+    let mut lines = text.lines();
+    let hex = match (lines.next(), lines.next()) {
+        (Some(HEADER), Some(h)) if h.len() == 64 => Zeroizing::new(h.to_string()),
+        _ => return Err(Error::input(&path, "not a handover digest key", "keep the file as migrate wrote it")),
+    };
+    let mut key = Zeroizing::new([0u8; 32]);
+    for (i, b) in key.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| Error::input(&path, "not a handover digest key", "keep the file as migrate wrote it"))?;
+    }
+    Ok(DigestKey::from_bytes(*key))
+}
+
+/// Opens the journal's key, or, when neither the key nor any journal entry exists yet,
+/// generates one and writes it encrypted to `recipients`.
+pub fn open_or_create(journal: &Path, journal_is_empty: bool, ids: &Identities, recipients: &[Recipient]) -> Result<DigestKey, Error> {
+    let path = key_path(journal);
+    if path.exists() {
+        return open(journal, ids);
+    }
+    if !journal_is_empty {
+        return Err(Error::input(
+            &path,
+            "the journal has entries but its digest key is missing, so its digests could never be checked",
+            "restore the .key.age file beside the journal, or start a new journal with --journal",
+        ));
+    }
+    let key = DigestKey::generate().map_err(|e| Error::usage(e, "check the operating system's random source"))?;
+    let mut plain = Zeroizing::new(format!("{HEADER}\n"));
+    for b in key.expose() {
+        plain.push_str(&format!("{b:02x}"));
+    }
+    plain.push('\n');
+    let sealed = crypto::encrypt(plain.as_bytes(), recipients, true)?;
+    crate::output::write_private(&path, &sealed, false)?;
+    // Prove the agency can open what it just wrote, before any digest depends on it.
+    let reopened = open(journal, ids)?;
+    if reopened.id() != key.id() {
+        return Err(Error::input(&path, "the digest key read back differs from the one written", "check the disk"));
+    }
+    Ok(key)
+}
