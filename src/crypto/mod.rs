@@ -168,7 +168,7 @@ pub fn decrypt(ciphertext: &[u8], ids: &Identities, file: &Path) -> Result<Zeroi
     Ok(out)
 }
 
-/// The recipient stanzas in an age file's header: (type, first argument) pairs, e.g.
+/// The recipient stanzas in an age file's header (known types only): (type, first argument) pairs, e.g.
 /// `("X25519", share)` or `("ssh-ed25519", tag)`. Read without decrypting.
 pub fn header_stanzas(ciphertext: &[u8], file: &Path) -> Result<Vec<(String, String)>, Error> {
     let mut raw = Vec::new();
@@ -188,7 +188,11 @@ pub fn header_stanzas(ciphertext: &[u8], file: &Path) -> Result<Vec<(String, Str
         if let Some(rest) = line.strip_prefix(b"-> ") {
             let text = String::from_utf8_lossy(rest);
             let mut words = text.split(' ');
-            out.push((words.next().unwrap_or_default().to_string(), words.next().unwrap_or_default().to_string()));
+            let kind = words.next().unwrap_or_default();
+            // age also writes a random "grease" stanza that no identity opens: skip it.
+            if matches!(kind, "X25519" | "ssh-ed25519" | "ssh-rsa" | "scrypt") {
+                out.push((kind.to_string(), words.next().unwrap_or_default().to_string()));
+            }
         }
     }
     Ok(out)
