@@ -69,7 +69,7 @@ pub async fn run(req: &AuditRequest, now: DateTime<Utc>, progress: Arc<dyn Progr
         } else {
             settings.regions.clone()
         };
-        let sources = aws::live::collect(&config, &regions, settings.concurrency, progress.clone()).await?;
+        let sources = aws::live::collect(&config, &regions, settings.concurrency, settings.fresh, progress.clone()).await?;
         inventory.merge(aws::assemble::assemble(&sources, SourceMode::Live, &regions, now));
     }
     if !req.gcp_projects.is_empty() {

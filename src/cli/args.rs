@@ -39,6 +39,10 @@ pub enum Command {
     },
     /// Copy application secrets into the customer's secret manager (dry run unless --apply).
     Migrate(MigrateArgs),
+    /// Write the age-encrypted, signed handover manifest for the customer; `manifest show` reads one.
+    Manifest(ManifestArgs),
+    /// Check a manifest's claims against the live accounts and projects (changes nothing).
+    Verify(VerifyArgs),
     /// Write a commented handover config from an inventory, proposing the parties it can infer.
     Init(InitArgs),
     /// Print the JSON Schema of an output format.
@@ -52,6 +56,8 @@ pub enum Command {
 pub enum SchemaName {
     Inventory,
     Plan,
+    Manifest,
+    Verification,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -233,4 +239,121 @@ pub struct AuditArgs {
     /// No progress bar, even on a terminal.
     #[arg(long)]
     pub no_progress: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct ManifestArgs {
+    #[command(subcommand)]
+    pub command: Option<ManifestCommand>,
+    #[command(flatten)]
+    pub write: ManifestWriteArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ManifestCommand {
+    /// Decrypt a manifest and print a readable summary (secret material hidden unless --reveal).
+    Show(ManifestShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestWriteArgs {
+    /// The handover config: parties, dates, recipients, documentation, the agency's signing_key.
+    #[arg(long, env = "HANDOVER_CONFIG", value_name = "FILE", required = true)]
+    pub config: Option<PathBuf>,
+    /// The plan JSON written by `handover plan -o`.
+    #[arg(long, value_name = "FILE", required = true)]
+    pub plan: Option<PathBuf>,
+    /// The inventory the plan was made from (for its coverage gaps).
+    #[arg(long, value_name = "FILE", required = true)]
+    pub inventory: Option<PathBuf>,
+    /// A migration journal (repeatable); its digest key is read from FILE.key.age.
+    #[arg(long = "journal", value_name = "FILE")]
+    pub journals: Vec<PathBuf>,
+    /// The agency's SSH private key: signs the manifest and opens the journals' digest keys.
+    #[arg(long = "sign-key", env = "HANDOVER_IDENTITY", value_name = "FILE", required = true)]
+    pub sign_key: Option<PathBuf>,
+    /// Encrypt to this recipient (age1... or ssh-ed25519/ssh-rsa); repeatable. Default: the config's.
+    #[arg(short = 'r', long = "recipient", value_name = "KEY")]
+    pub recipients: Vec<String>,
+    /// Encrypt to every recipient in this file (age recipients-file format); repeatable.
+    #[arg(short = 'R', long = "recipients-file", value_name = "FILE")]
+    pub recipients_files: Vec<PathBuf>,
+    /// Credential material issued to the customer, from a file (repeatable): NAME=FILE.
+    #[arg(long = "credential", value_name = "NAME=FILE")]
+    pub credentials: Vec<String>,
+    /// ASCII armor (PEM-style) instead of binary.
+    #[arg(short, long)]
+    pub armor: bool,
+    /// Where to write the manifest (default: stdout; binary output is refused to a terminal).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Where to write the signature (default: OUTPUT.sig; needed when writing to stdout).
+    #[arg(long, value_name = "FILE")]
+    pub signature: Option<PathBuf>,
+    /// Overwrite the output and signature files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestShowArgs {
+    /// The encrypted manifest.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// An age identity file or SSH private key of one of the recipients (repeatable).
+    #[arg(short = 'i', long = "identity", value_name = "IDENTITY", required = true)]
+    pub identities: Vec<PathBuf>,
+    /// Check the signature in this file (default: FILE.sig when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub signature: Option<PathBuf>,
+    /// The agency's SSH public key (a key or a .pub file); default: --config's [agency] signing_key.
+    #[arg(long, value_name = "KEY|FILE")]
+    pub signer: Option<String>,
+    /// The handover config naming the agency's signing_key.
+    #[arg(long, env = "HANDOVER_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Also print secret material (digest keys, new credentials).
+    #[arg(long)]
+    pub reveal: bool,
+    /// `table` (a readable summary, the default) or `json` (the document).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The encrypted manifest the agency sent.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// An age identity file or SSH private key of one of the recipients (repeatable).
+    #[arg(short = 'i', long = "identity", value_name = "IDENTITY", required = true)]
+    pub identities: Vec<PathBuf>,
+    /// The agency's signature (default: FILE.sig).
+    #[arg(long, value_name = "FILE")]
+    pub signature: Option<PathBuf>,
+    /// The agency's SSH public key (a key or a .pub file); default: --config's [agency] signing_key.
+    #[arg(long, value_name = "KEY|FILE")]
+    pub signer: Option<String>,
+    /// The handover config naming the agency's signing_key.
+    #[arg(long, env = "HANDOVER_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// An AWS profile with the customer's credentials (repeatable: one per account). Default: the standard chain.
+    #[arg(long = "profile", value_name = "NAME")]
+    pub profiles: Vec<String>,
+    /// Send GCP calls to this base URL with anonymous credentials (an emulator).
+    #[arg(long, env = "HANDOVER_GCP_ENDPOINT", value_name = "URL")]
+    pub gcp_endpoint: Option<String>,
+    /// The folder the documentation was handed over in (paths as in the manifest).
+    #[arg(long, value_name = "DIR")]
+    pub docs: Option<PathBuf>,
+    /// Output on stdout: `table` (default on a terminal) or `json`.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Attempts per API request before giving up.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub max_attempts: u32,
+    /// Most API requests in flight at once.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub concurrency: usize,
 }

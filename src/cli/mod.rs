@@ -3,7 +3,9 @@
 
 pub mod args;
 pub mod exit;
+mod manifest_cmd;
 mod plan_cmd;
+mod verify_cmd;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -75,10 +77,14 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Policy { command } => plan_cmd::policy_command(command),
         Command::Init(a) => plan_cmd::init_command(a),
         Command::Migrate(a) => migrate_command(a, cli.quiet),
+        Command::Manifest(a) => manifest_cmd::manifest_command(a),
+        Command::Verify(a) => verify_cmd::verify_command(a, cli.quiet),
         Command::Schema { name } => {
             let schema = match name {
                 SchemaName::Inventory => schemars::schema_for!(Inventory),
                 SchemaName::Plan => schemars::schema_for!(crate::plan::Plan),
+                SchemaName::Manifest => schemars::schema_for!(crate::manifest::Manifest),
+                SchemaName::Verification => schemars::schema_for!(crate::verify::Verification),
             };
             print_stdout(&(serde_json::to_string_pretty(&schema).expect("schema serializes") + "\n"))?;
             Ok(exit::OK)
@@ -131,6 +137,7 @@ fn validate(a: &AuditArgs) -> Result<AuditRequest, Error> {
             regions: a.region.clone(),
             concurrency: a.concurrency,
             max_attempts: a.max_attempts,
+            fresh: false,
         }),
         snapshot: a.snapshot.clone(),
         gcp_projects: a.gcp_project.clone(),

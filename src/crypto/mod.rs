@@ -103,6 +103,20 @@ pub struct Identities {
     pub ssh: Option<ssh_key::PrivateKey>,
 }
 
+impl Identities {
+    pub fn empty() -> Self {
+        Identities { inner: Vec::new(), ssh: None }
+    }
+
+    /// Adds another file's identities.
+    pub fn extend(&mut self, other: Identities) {
+        self.inner.extend(other.inner);
+        if self.ssh.is_none() {
+            self.ssh = other.ssh;
+        }
+    }
+}
+
 /// Reads an identity file: an age identity file or an unencrypted OpenSSH private key.
 pub fn read_identities(path: &Path) -> Result<Identities, Error> {
     let hint = "pass an age identity file (AGE-SECRET-KEY-1...) or an unencrypted OpenSSH private key";

@@ -110,48 +110,17 @@ impl Journal {
             opts.mode(0o600);
         }
         let file = opts.open(path).map_err(|e| Error::output(path, format!("cannot open the journal: {e}"), "check the folder exists and is writable"))?;
-        let mut replay = Replay::default();
-        let mut prev = GENESIS.to_string();
-        let mut good_len: u64 = 0;
-        let mut reader = BufReader::new(&file);
-        let mut line = String::new();
-        let mut n = 0usize;
-        loop {
-            line.clear();
-            let read = reader.read_line(&mut line).map_err(|e| Error::input(path, format!("cannot read: {e}"), "check the file"))?;
-            if read == 0 {
-                break;
-            }
-            n += 1;
-            let complete = line.ends_with('\n');
-            let entry: Entry = match serde_json::from_str(line.trim_end()) {
-                Ok(e) => e,
-                Err(_) if !complete => {
-                    replay.torn_tail = true;
-                    break;
-                }
-                Err(e) => return Err(tampered(path, n, &format!("not a journal entry ({e})"))),
-            };
-            if entry.seq != replay.entries.len() as u64 {
-                return Err(tampered(path, n, &format!("sequence number {} where {} was expected", entry.seq, replay.entries.len())));
-            }
-            if entry.prev != prev {
-                return Err(tampered(path, n, "it does not follow from the entry before it"));
-            }
-            if entry.compute_hash() != entry.hash {
-                return Err(tampered(path, n, "its content does not match its hash"));
-            }
-            if !complete {
-                // A whole entry without its newline: keep it, finish the line on append.
-                replay.torn_tail = false;
-            }
-            prev = entry.hash.clone();
-            good_len += read as u64;
-            replay.entries.push(entry);
-        }
+        let (replay, prev, good_len) = read_chain(path, &file)?;
         let mut j = Journal { path: path.to_path_buf(), file, next_seq: replay.entries.len() as u64, prev };
         j.truncate_to(good_len)?;
         Ok((j, replay))
+    }
+
+    /// Reads and verifies a journal without changing it (a torn last line is reported,
+    /// not dropped).
+    pub fn read(path: &Path) -> Result<Replay, Error> {
+        let file = File::open(path).map_err(|e| Error::input(path, format!("cannot read the journal: {e}"), "pass a journal written by `handover migrate --apply`"))?;
+        Ok(read_chain(path, &file)?.0)
     }
 
     fn truncate_to(&mut self, len: u64) -> Result<(), Error> {
@@ -193,6 +162,51 @@ impl Journal {
         self.prev = e.hash.clone();
         Ok(e)
     }
+}
+
+/// Reads every entry, verifying the chain: (entries, the last hash, the length of the
+/// intact part).
+fn read_chain(path: &Path, file: &File) -> Result<(Replay, String, u64), Error> {
+    let mut replay = Replay::default();
+    let mut prev = GENESIS.to_string();
+    let mut good_len: u64 = 0;
+    let mut reader = BufReader::new(file);
+    let mut line = String::new();
+    let mut n = 0usize;
+    loop {
+        line.clear();
+        let read = reader.read_line(&mut line).map_err(|e| Error::input(path, format!("cannot read: {e}"), "check the file"))?;
+        if read == 0 {
+            break;
+        }
+        n += 1;
+        let complete = line.ends_with('\n');
+        let entry: Entry = match serde_json::from_str(line.trim_end()) {
+            Ok(e) => e,
+            Err(_) if !complete => {
+                replay.torn_tail = true;
+                break;
+            }
+            Err(e) => return Err(tampered(path, n, &format!("not a journal entry ({e})"))),
+        };
+        if entry.seq != replay.entries.len() as u64 {
+            return Err(tampered(path, n, &format!("sequence number {} where {} was expected", entry.seq, replay.entries.len())));
+        }
+        if entry.prev != prev {
+            return Err(tampered(path, n, "it does not follow from the entry before it"));
+        }
+        if entry.compute_hash() != entry.hash {
+            return Err(tampered(path, n, "its content does not match its hash"));
+        }
+        if !complete {
+            // A whole entry without its newline: keep it, finish the line on append.
+            replay.torn_tail = false;
+        }
+        prev = entry.hash.clone();
+        good_len += read as u64;
+        replay.entries.push(entry);
+    }
+    Ok((replay, prev, good_len))
 }
 
 #[cfg(test)]

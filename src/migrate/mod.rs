@@ -112,6 +112,11 @@ impl Store {
         }
     }
 
+    /// The current value of each name (`None`: no such secret). Reads only.
+    pub async fn read_current(&self, names: &[String]) -> Result<BTreeMap<String, Option<SecretValue>>, Error> {
+        self.read_many(names).await
+    }
+
     async fn read_versions(&self, name: &str) -> Result<Option<Vec<SecretValue>>, Error> {
         match self {
             Store::Aws(s) => s.read_versions(name).await,
@@ -363,7 +368,8 @@ fn journal_append(j: &std::sync::Mutex<Journal>, phase: Phase, key: &str, data: 
     guard.append(OP, phase, key, data).map(|_| ())
 }
 
-const OP: &str = "migrate-secret";
+/// The journal op of a secret copy.
+pub const OP: &str = "migrate-secret";
 
 fn not_verified(dest: &str) -> Error {
     Error::Api {
@@ -380,7 +386,10 @@ fn not_verified(dest: &str) -> Error {
 async fn migrate_versions(ctx: &Ctx<'_>, item: &Item) -> Result<ItemReport, Error> {
     let journal_key = format!("{} -> {} {} (all versions)", ctx.source.describe(), ctx.dest.describe(), item.dest);
     let mut report = ItemReport { source: item.source.clone(), destination: item.dest.clone(), outcome: Outcome::MissingAtSource, rotate_after_cutover: item.rotate, version: None, verified: false };
-    let Some(src) = ctx.source.read_versions(&item.source).await?.filter(|v| !v.is_empty()) else { return Ok(report) };
+    let Some(src) = ctx.source.read_versions(&item.source).await?.filter(|v| !v.is_empty()) else {
+        journal_missing(ctx, item, &journal_key)?;
+        return Ok(report);
+    };
     let dst = ctx.dest.read_versions(&item.dest).await?;
     let is_prefix = |d: &[SecretValue]| d.len() <= src.len() && d.iter().zip(&src).all(|(a, b)| a.same_as(b));
     let (outcome, to_write): (Outcome, Vec<&SecretValue>) = match &dst {
@@ -424,10 +433,21 @@ async fn migrate_versions(ctx: &Ctx<'_>, item: &Item) -> Result<ItemReport, Erro
     Ok(report)
 }
 
+/// Records (when applying) that the source had no such secret, so the manifest can say
+/// the step was skipped rather than leave it pending.
+fn journal_missing(ctx: &Ctx<'_>, item: &Item, journal_key: &str) -> Result<(), Error> {
+    let Some(j) = ctx.journal else { return Ok(()) };
+    journal_append(j, Phase::Result, journal_key, serde_json::json!({
+        "from": ctx.source.describe(), "source": item.source, "to": ctx.dest.describe(), "destination": item.dest,
+        "outcome": Outcome::MissingAtSource, "rotate_after_cutover": item.rotate, "digest_key": ctx.key.id(),
+    }))
+}
+
 /// Compares, and (when applying) writes, verifies and journals one secret.
 async fn migrate_one(ctx: &Ctx<'_>, item: &Item, value: Option<&SecretValue>, existing: Option<&SecretValue>) -> Result<ItemReport, Error> {
     let journal_key = format!("{} -> {} {}", ctx.source.describe(), ctx.dest.describe(), item.dest);
     let Some(value) = value else {
+        journal_missing(ctx, item, &journal_key)?;
         return Ok(ItemReport { source: item.source.clone(), destination: item.dest.clone(), outcome: Outcome::MissingAtSource, rotate_after_cutover: item.rotate, version: None, verified: false });
     };
     let outcome = match existing {

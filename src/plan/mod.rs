@@ -803,7 +803,7 @@ fn files_under(path: &Path) -> Vec<PathBuf> {
 }
 
 /// Each handed-over document, present with its digest, or a finding.
-fn documentation(cfg: &HandoverConfig, findings: &mut Vec<PlanFinding>) -> Vec<DocItem> {
+pub fn documentation(cfg: &HandoverConfig, findings: &mut Vec<PlanFinding>) -> Vec<DocItem> {
     let mut items = Vec::new();
     let mut check = |kind: &str, rel: &Path, findings: &mut Vec<PlanFinding>| {
         let path = cfg.base_dir.join(rel);
@@ -838,6 +838,19 @@ fn documentation(cfg: &HandoverConfig, findings: &mut Vec<PlanFinding>) -> Vec<D
         check("postmortem", p, findings);
     }
     items
+}
+
+/// Who owns each principal and each credential of an inventory, by the config alone:
+/// what a plan's targets say, and what `verify` asks of the live accounts.
+pub fn owners(inv: &Inventory, cfg: &HandoverConfig) -> (BTreeMap<String, Owner>, BTreeMap<String, Owner>) {
+    let f = Facts::new(inv, cfg);
+    let principals = f.classes.iter().map(|(k, c)| (k.clone(), c.owner)).collect();
+    let credentials = inv
+        .credentials
+        .iter()
+        .filter_map(|c| f.classes.get(&c.principal).map(|pc| (c.id.clone(), parties::credential_owner(cfg, c, pc).owner)))
+        .collect();
+    (principals, credentials)
 }
 
 /// How each rule of a policy judges one target: what `handover policy explain` shows.

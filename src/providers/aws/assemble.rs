@@ -325,7 +325,17 @@ impl Assembler<'_> {
             detail,
         };
 
-        // Console password: only the credential report says whether one exists.
+        // Console password: the credential report says whether one exists, unless the
+        // live GetLoginProfile was read (fresh mode), which is the truth now.
+        if let Some(Availability::Known(profile)) = &lists.login_profile {
+            if let Some(created) = profile {
+                let last_used = row.as_ref().and_then(|r| is_date(&r.password_last_used)).map_or_else(
+                    || LastUsed::unknown("read live; the credential report has no sign-in for it"),
+                    |at| LastUsed::Used { at, service: None, region: None },
+                );
+                creds.push(cred("console-password", CredentialKind::ConsolePassword, None, Status::Active, Some(created.0), last_used, CredentialDetail::None));
+            }
+        } else {
         match &row {
             Some(r) if r.password_enabled.eq_ignore_ascii_case("true") => {
                 let last_used = match (is_date(&r.password_last_used), r.password_last_used.as_str()) {
@@ -351,6 +361,7 @@ impl Assembler<'_> {
                 let reason = self.report_blind_reason();
                 self.gap("iam:GetCredentialReport", Some(&arn), format!("console password unknown: {reason}"));
             }
+        }
         }
 
         // Access keys: ids from ListAccessKeys, use from the credential report.

@@ -37,6 +37,10 @@ pub struct LiveSettings {
     pub concurrency: usize,
     /// Retry attempts per request (adaptive retry on throttling).
     pub max_attempts: u32,
+    /// Read every user's access keys, certificates, MFA devices and console password
+    /// from the live APIs instead of trusting the credential report, which AWS reuses for
+    /// up to four hours (`verify` needs what is true now). Costs requests per user.
+    pub fresh: bool,
 }
 
 /// Observes progress (a terminal progress bar, or nothing).
@@ -192,12 +196,20 @@ pub async fn load_config(settings: &LiveSettings) -> SdkConfig {
     loader.load().await
 }
 
+/// The account the settings' credentials reach (sts:GetCallerIdentity).
+pub async fn account_of(settings: &LiveSettings) -> Result<String, Error> {
+    let config = load_config(settings).await;
+    let me = aws_sdk_sts::Client::new(&config).get_caller_identity().send().await.map_err(|e| fatal("sts:GetCallerIdentity", classify(&e)))?;
+    Ok(me.account().unwrap_or_default().to_string())
+}
+
 /// Reads one account. Fails only when the account cannot be read at all (no
 /// credentials, denied, unreachable); a source that is merely blind becomes `Unknown`.
 pub async fn collect(
     config: &SdkConfig,
     regions: &[String],
     concurrency: usize,
+    fresh: bool,
     progress: Arc<dyn Progress>,
 ) -> Result<AccountSources, Error> {
     let sts = aws_sdk_sts::Client::new(config);
@@ -225,7 +237,7 @@ pub async fn collect(
     let virtual_mfa = virtual_mfa_devices(&iam).await;
     let service_specific = service_specific_credentials(&iam).await;
 
-    let users = per_user(&iam, &authorization, &credential_report, &virtual_mfa, concurrency, progress.as_ref()).await;
+    let users = per_user(&iam, &authorization, &credential_report, &virtual_mfa, concurrency, fresh, progress.as_ref()).await;
 
     let mut region_secrets = Vec::new();
     for region in regions {
@@ -436,13 +448,14 @@ struct UserNeeds {
     access_keys: bool,
     certificates: bool,
     mfa_devices: bool,
+    login_profile: bool,
 }
 
 fn needs(report: &Availability<CredentialReport>, user: &str, has_virtual_mfa: bool) -> UserNeeds {
     let row = report.known().and_then(|r| r.row_for(user));
     match row {
         // No row (report unavailable, or the user is newer than the report): read everything.
-        None => UserNeeds { name: user.to_string(), access_keys: true, certificates: true, mfa_devices: true },
+        None => UserNeeds { name: user.to_string(), access_keys: true, certificates: true, mfa_devices: true, login_profile: false },
         Some(r) => UserNeeds {
             name: user.to_string(),
             access_keys: r.access_key_1_last_rotated != "N/A" || r.access_key_2_last_rotated != "N/A"
@@ -450,6 +463,7 @@ fn needs(report: &Availability<CredentialReport>, user: &str, has_virtual_mfa: b
             certificates: r.cert_1_active == "true" || r.cert_2_active == "true"
                 || parse_time_text(&r.cert_1_last_rotated).is_some() || parse_time_text(&r.cert_2_last_rotated).is_some(),
             mfa_devices: r.mfa_active == "true" && !has_virtual_mfa,
+            login_profile: false,
         },
     }
 }
@@ -460,6 +474,7 @@ async fn per_user(
     report: &Availability<CredentialReport>,
     virtual_mfa: &Availability<Vec<VirtualMfaDevice>>,
     concurrency: usize,
+    fresh: bool,
     progress: &dyn Progress,
 ) -> BTreeMap<String, UserLists> {
     progress.phase("users", auth.user_detail_list.len() as u64);
@@ -471,7 +486,13 @@ async fn per_user(
     let plans: Vec<UserNeeds> = auth
         .user_detail_list
         .iter()
-        .map(|u| needs(report, &u.user_name, with_virtual.contains(u.arn.as_str())))
+        .map(|u| {
+            if fresh {
+                UserNeeds { name: u.user_name.clone(), access_keys: true, certificates: true, mfa_devices: true, login_profile: true }
+            } else {
+                needs(report, &u.user_name, with_virtual.contains(u.arn.as_str()))
+            }
+        })
         .collect();
     stream::iter(plans)
         .map(|n| async move {
@@ -486,6 +507,13 @@ async fn per_user(
 
 async fn user_lists(iam: &aws_sdk_iam::Client, n: &UserNeeds) -> UserLists {
     let mut lists = UserLists::default();
+    if n.login_profile {
+        lists.login_profile = Some(match iam.get_login_profile().user_name(&n.name).send().await {
+            Ok(out) => Availability::Known(out.login_profile().map(|p| ts(p.create_date()))),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_entity_exception()) => Availability::Known(None),
+            Err(e) => Availability::unknown("iam:GetLoginProfile", gap_reason(classify(&e))),
+        });
+    }
     if n.access_keys {
         lists.access_keys = Some(match iam.list_access_keys().user_name(&n.name).max_items(100).send().await {
             Ok(out) => Availability::Known(

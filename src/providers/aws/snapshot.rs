@@ -158,6 +158,7 @@ pub fn load_account(dir: &Path) -> Result<(AccountSources, Vec<String>), Error> 
                 .map(|l| Availability::Known(l.certificates)),
             mfa_devices: optional_json::<MfaDeviceList>(&ud.join("mfa-devices.json"), &format!("aws iam list-mfa-devices --user-name {name}"))?
                 .map(|l| Availability::Known(l.devices)),
+            login_profile: None,
         };
         users.insert(name.clone(), lists);
     }

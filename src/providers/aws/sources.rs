@@ -41,6 +41,9 @@ pub struct UserLists {
     pub ssh_public_keys: Option<Availability<Vec<SshPublicKey>>>,
     pub signing_certificates: Option<Availability<Vec<SigningCertificate>>>,
     pub mfa_devices: Option<Availability<Vec<MfaDevice>>>,
+    /// Read only in fresh mode (GetLoginProfile): `Known(Some(created))` when the user
+    /// has a console password, `Known(None)` when not. Overrides the credential report.
+    pub login_profile: Option<Availability<Option<Timestamp>>>,
 }
 
 /// The secrets of one region, and each one's resource policy by ARN.

@@ -1,0 +1,280 @@
+//! `handover manifest` (write), `handover manifest show` and the shared opening of a
+//! manifest (decrypt, check the signature) that `verify` uses too.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use zeroize::Zeroizing;
+
+use super::args::{Format, ManifestCommand, ManifestShowArgs, ManifestWriteArgs};
+use super::{exit, print_stdout};
+use crate::crypto;
+use crate::error::Error;
+use crate::manifest::{self, Manifest, Material, NewCredential, Signer};
+
+pub fn manifest_command(a: super::args::ManifestArgs) -> Result<u8, Error> {
+    match a.command {
+        Some(ManifestCommand::Show(s)) => show(s),
+        None => write(a.write),
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str, hint: &str) -> Result<T, Error> {
+    let bytes = std::fs::read(path).map_err(|e| Error::input(path, format!("cannot read: {e}"), hint))?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::input(path, format!("not {what}: {e}"), hint))
+}
+
+fn sig_path_for(out: &Path) -> PathBuf {
+    let mut s = out.as_os_str().to_owned();
+    s.push(".sig");
+    PathBuf::from(s)
+}
+
+fn write(a: ManifestWriteArgs) -> Result<u8, Error> {
+    let (Some(config_path), Some(plan_path), Some(inv_path), Some(key_path)) = (&a.config, &a.plan, &a.inventory, &a.sign_key) else {
+        return Err(Error::usage("manifest needs --config, --plan, --inventory and --sign-key", "see `handover manifest --help`"));
+    };
+    // Where it goes, decided (and refused) before anything is read or written.
+    let sig_path = match (&a.signature, &a.output) {
+        (Some(s), _) => s.clone(),
+        (None, Some(o)) => sig_path_for(o),
+        (None, None) => return Err(Error::usage("writing the manifest to stdout needs --signature FILE for its signature", "or pass -o handover.age")),
+    };
+    if a.output.is_none() && !a.armor && std::io::stdout().is_terminal() {
+        return Err(Error::usage("refusing to write a binary age file to a terminal", "pass -o handover.age, or --armor for ASCII"));
+    }
+    for p in a.output.iter().chain(std::iter::once(&sig_path)) {
+        if p.exists() && !a.force {
+            return Err(Error::output(p, "already exists", "pass --force to overwrite it, or choose another name"));
+        }
+    }
+
+    let cfg = crate::config::load(config_path)?;
+    let plan: crate::plan::Plan = read_json(plan_path, "a handover plan", "pass a plan written by `handover plan -o`")?;
+    if plan.compute_digest() != plan.digest {
+        return Err(Error::input(plan_path, "the plan's content does not match its digest: it was edited after `handover plan` wrote it", "write the plan again with `handover plan`"));
+    }
+    let inventory: crate::model::Inventory = read_json(inv_path, "an inventory", "pass the inventory written by `handover audit -o`")?;
+    if inventory.generated_at != plan.inventory.generated_at {
+        return Err(Error::input(inv_path, "the plan was not made from this inventory (their audit times differ)", "pass the inventory the plan was made from"));
+    }
+
+    // The signing key must be the config's: the customer checks against that one.
+    let key = crypto::read_signing_key(key_path)?;
+    let Some(signer) = cfg.signer() else {
+        return Err(Error::input(config_path, "[agency] has no signing_key", "add the agency's SSH public key as [agency] signing_key"));
+    };
+    if key.public_key().key_data() != signer.key_data() {
+        return Err(Error::usage(
+            format!("{} is not the private half of [agency] signing_key ({})", key_path.display(), crypto::fingerprint(&signer)),
+            "sign with the key the config names",
+        ));
+    }
+
+    // Recipients: the ones given, else the config's.
+    let mut recipients = Vec::new();
+    let mut problems = Vec::new();
+    for r in &a.recipients {
+        match crypto::parse_recipient(r) {
+            Ok(r) => recipients.push(r),
+            Err(e) => problems.push(format!("-r {e}")),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::usage(problems.join("; "), "pass age1... or ssh-ed25519/ssh-rsa public keys"));
+    }
+    for f in &a.recipients_files {
+        recipients.extend(crypto::read_recipients_file(f)?);
+    }
+    if a.recipients.is_empty() && a.recipients_files.is_empty() {
+        recipients = cfg.recipients(config_path)?;
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    recipients.retain(|r| seen.insert(r.text.clone()));
+    if recipients.is_empty() {
+        return Err(Error::usage("no recipients: the manifest would be readable by no one", "pass -r KEY or -R FILE, or list [recipients] in the config"));
+    }
+
+    // Journals, each opened with its digest key.
+    let ids = crypto::read_identities(key_path)?;
+    let mut journals = Vec::new();
+    for j in &a.journals {
+        let key = crate::migrate::key::open(j, &ids)?;
+        journals.push((j.clone(), key));
+    }
+    let mut new_credentials = Vec::new();
+    for c in &a.credentials {
+        let Some((name, file)) = c.split_once('=').filter(|(n, f)| !n.is_empty() && !f.is_empty()) else {
+            return Err(Error::usage(format!("--credential {c:?}: write NAME=FILE"), "for example --credential break-glass-key=./key.json"));
+        };
+        let bytes = Zeroizing::new(std::fs::read(file).map_err(|e| Error::input(file, format!("cannot read: {e}"), "pass the file holding the credential"))?);
+        let value = match std::str::from_utf8(&bytes) {
+            Ok(t) => t.to_string(),
+            Err(_) => {
+                use base64::Engine;
+                format!("base64:{}", base64::engine::general_purpose::STANDARD.encode(&*bytes))
+            }
+        };
+        let file_name = Path::new(file).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        new_credentials.push(NewCredential { name: name.to_string(), file: file_name, value: Material::new(value) });
+    }
+
+    let m = manifest::build(manifest::Input {
+        config: &cfg,
+        plan: &plan,
+        inventory: &inventory,
+        journals,
+        new_credentials,
+        signer: Signer { key: signer.to_openssh().unwrap_or_default(), fingerprint: crypto::fingerprint(&signer) },
+        recipients: recipients.iter().map(|r| r.text.clone()).collect(),
+        now: chrono::Utc::now(),
+    })?;
+    let plaintext = manifest::to_plaintext(&m);
+    let sealed = crypto::encrypt(&plaintext, &recipients, a.armor)?;
+    drop(plaintext);
+    let signature = crypto::sign(&key, &sealed)?;
+
+    match &a.output {
+        Some(out) => {
+            crate::output::write_private(out, &sealed, a.force)?;
+            if let Err(e) = crate::output::write_private(&sig_path, signature.as_bytes(), a.force) {
+                let _ = std::fs::remove_file(out);
+                return Err(e);
+            }
+        }
+        None => {
+            crate::output::write_private(&sig_path, signature.as_bytes(), a.force)?;
+            use std::io::Write;
+            let mut o = std::io::stdout().lock();
+            o.write_all(&sealed).and_then(|_| o.flush()).map_err(|e| Error::output("<stdout>", format!("cannot write: {e}"), "check where the output goes"))?;
+        }
+    }
+    let done = m.steps.iter().filter(|s| s.outcome == manifest::StepOutcome::Done).count();
+    eprintln!(
+        "wrote {}{}: {} steps ({} done), {} migrated secrets, {} documents, {} coverage gaps; encrypted to {} recipient(s); signature {}",
+        a.output.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "<stdout>".into()),
+        if a.armor { " (armored)" } else { "" },
+        m.steps.len(),
+        done,
+        m.migrated_secrets.len(),
+        m.documentation.len(),
+        m.coverage_gaps.len(),
+        recipients.len(),
+        sig_path.display()
+    );
+    Ok(exit::OK)
+}
+
+/// The agency's public key: `--signer` (a key or a .pub/allowed_signers file), else the
+/// config's `[agency] signing_key`.
+pub fn expected_signer(signer: Option<&str>, config: Option<&Path>) -> Result<Option<ssh_key::PublicKey>, Error> {
+    if let Some(s) = signer {
+        let text = if Path::new(s).is_file() {
+            std::fs::read_to_string(s).map_err(|e| Error::input(s, format!("cannot read: {e}"), "pass the agency's SSH public key or its .pub file"))?
+        } else {
+            s.to_string()
+        };
+        let line = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#')).unwrap_or_default();
+        return crypto::parse_public_key(line).map(Some).map_err(|e| Error::usage(format!("--signer {e}"), "pass the agency's SSH public key or its .pub file"));
+    }
+    match config {
+        Some(c) => {
+            let cfg = crate::config::load(c)?;
+            match cfg.signer() {
+                Some(k) => Ok(Some(k)),
+                None => Err(Error::input(c, "[agency] has no signing_key", "pass --signer with the agency's SSH public key")),
+            }
+        }
+        None => Ok(None),
+    }
+}
+
+/// What opening a manifest found.
+pub struct Opened {
+    pub manifest: Manifest,
+    /// The header's recipient stanzas, by type.
+    pub stanzas: Vec<(String, String)>,
+    /// `Ok(fingerprint)` or why the signature is not good.
+    pub signature: Result<String, String>,
+}
+
+/// Decrypts a manifest and checks its signature against the expected signer. A
+/// signature problem is returned in `Opened`, not as an error, so that `verify` can
+/// report it beside everything else; decryption problems are errors.
+pub fn open(file: &Path, identities: &[PathBuf], sig: Option<&Path>, signer: Option<&ssh_key::PublicKey>) -> Result<Opened, Error> {
+    let sealed = std::fs::read(file).map_err(|e| Error::input(file, format!("cannot read: {e}"), "pass the handover.age the agency sent"))?;
+    let mut all = crypto::Identities::empty();
+    for i in identities {
+        all.extend(crypto::read_identities(i)?);
+    }
+    let stanzas = crypto::header_stanzas(&sealed, file)?;
+    let plain = crypto::decrypt(&sealed, &all, file)?;
+    let manifest = manifest::from_plaintext(&plain, file)?;
+    drop(plain);
+    let sig_file = sig.map(Path::to_path_buf).unwrap_or_else(|| sig_path_for(file));
+    let signature = match (signer, std::fs::read_to_string(&sig_file)) {
+        (None, _) => Err("not checked: no signer given (pass --signer or --config)".to_string()),
+        (Some(_), Err(_)) => Err(format!("no signature at {}", sig_file.display())),
+        (Some(k), Ok(pem)) => crypto::verify_signature(&sealed, &pem, k, &sig_file).map(|_| crypto::fingerprint(k)).map_err(|e| match e {
+            Error::Untrusted { what, .. } => what,
+            other => other.to_string(),
+        }),
+    };
+    Ok(Opened { manifest, stanzas, signature })
+}
+
+/// Whether the header's stanzas are exactly the manifest's recipients: one X25519
+/// stanza per age recipient, and each SSH recipient's tag.
+pub fn recipients_match(m: &Manifest, stanzas: &[(String, String)]) -> Result<(), String> {
+    let want_x = m.recipients.iter().filter(|r| r.starts_with("age1")).count();
+    let have_x = stanzas.iter().filter(|(k, _)| k == "X25519").count();
+    let mut problems = Vec::new();
+    if want_x != have_x {
+        problems.push(format!("the file is encrypted to {have_x} age recipient(s) but the manifest names {want_x}"));
+    }
+    let ssh: Vec<&String> = m.recipients.iter().filter(|r| r.starts_with("ssh-")).collect();
+    let have_ssh: Vec<&(String, String)> = stanzas.iter().filter(|(k, _)| k.starts_with("ssh-")).collect();
+    for r in &ssh {
+        let tag = crypto::ssh_stanza_tag(r);
+        if !have_ssh.iter().any(|(_, t)| Some(t) == tag.as_ref()) {
+            problems.push(format!("the manifest names {} but the file is not encrypted to it", r.split_whitespace().take(2).collect::<Vec<_>>().join(" ").chars().take(40).collect::<String>() + "..."));
+        }
+    }
+    if have_ssh.len() > ssh.len() {
+        problems.push(format!("the file is encrypted to {} SSH recipient(s) but the manifest names {}", have_ssh.len(), ssh.len()));
+    }
+    if problems.is_empty() { Ok(()) } else { Err(problems.join("; ") + ": a recipient was dropped or added after the manifest was written") }
+}
+
+fn show(a: ManifestShowArgs) -> Result<u8, Error> {
+    let signer = expected_signer(a.signer.as_deref(), a.config.as_deref())?;
+    let opened = open(&a.file, &a.identities, a.signature.as_deref(), signer.as_ref())?;
+    let m = &opened.manifest;
+    let recipients = recipients_match(m, &opened.stanzas);
+    match a.format.unwrap_or(Format::Table) {
+        Format::Json => print_stdout(&manifest::redacted_json(m, a.reveal))?,
+        Format::Table => {
+            let mut out = String::new();
+            out.push_str(&match &opened.signature {
+                Ok(fp) => format!("Signature: good, by the agency's key {fp}\n"),
+                Err(e) => format!("Signature: NOT VERIFIED: {e}\n"),
+            });
+            out.push_str(&match &recipients {
+                Ok(()) => "Recipients: as the manifest lists them\n".to_string(),
+                Err(e) => format!("Recipients: MISMATCH: {e}\n"),
+            });
+            out.push_str(&manifest::summary(m, a.reveal));
+            print_stdout(&out)?;
+        }
+    }
+    // A manifest whose signature was checked and failed is untrusted.
+    if signer.is_some() {
+        if let Err(e) = &opened.signature {
+            return Err(Error::untrusted(&a.file, e.clone(), "do not trust this manifest; ask the agency for the original and its .sig"));
+        }
+    }
+    if let Err(e) = recipients {
+        return Err(Error::untrusted(&a.file, e, "do not trust this manifest; ask the agency for the original"));
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,165 @@
+//! `handover verify`: open the manifest, check its signature and recipients, read the
+//! live accounts and projects with the customer's own credentials, and check each claim.
+//! It only reads.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::args::{Format, VerifyArgs};
+use super::manifest_cmd::{expected_signer, open, recipients_match};
+use super::{exit, print_stdout, Bar, NoProgress};
+use crate::audit::{self, AuditRequest, Progress};
+use crate::error::Error;
+use crate::manifest::{Manifest, Scope};
+use crate::model::{Inventory, Provider};
+use crate::providers::aws::live::LiveSettings;
+use crate::providers::gcp::live::GcpSettings;
+use crate::verify::{self, Claim, Live, SecretRead, Status};
+
+pub fn verify_command(a: VerifyArgs, quiet: bool) -> Result<u8, Error> {
+    if a.concurrency == 0 || a.concurrency > 64 {
+        return Err(Error::usage(format!("--concurrency must be 1 to 64, not {}", a.concurrency), "see `handover verify --help`"));
+    }
+    let Some(signer) = expected_signer(a.signer.as_deref(), a.config.as_deref())? else {
+        return Err(Error::usage(
+            "verify needs the agency's public key to check the signature",
+            "pass --signer with the agency's SSH public key (as agreed out of band), or --config with [agency] signing_key",
+        ));
+    };
+    let opened = open(&a.file, &a.identities, a.signature.as_deref(), Some(&signer))?;
+    let m = &opened.manifest;
+    let mut integrity = Vec::new();
+    let untrusted = opened.signature.is_err();
+    integrity.push(match &opened.signature {
+        Ok(fp) => Claim { kind: "signature".into(), subject: a.file.display().to_string(), status: Status::Pass, detail: format!("signed by the agency's key {fp}") },
+        Err(e) => Claim { kind: "signature".into(), subject: a.file.display().to_string(), status: Status::Fail, detail: e.clone() },
+    });
+    let recipients = recipients_match(m, &opened.stanzas);
+    integrity.push(match &recipients {
+        Ok(()) => Claim { kind: "recipients".into(), subject: a.file.display().to_string(), status: Status::Pass, detail: format!("encrypted to exactly the {} recipient(s) it names", m.recipients.len()) },
+        Err(e) => Claim { kind: "recipients".into(), subject: a.file.display().to_string(), status: Status::Fail, detail: e.clone() },
+    });
+
+    let progress: Arc<dyn Progress> = if !quiet && std::io::stderr().is_terminal() { Arc::new(Bar::new()) } else { Arc::new(NoProgress) };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::usage(format!("cannot start the async runtime: {e}"), "check the process limits"))?;
+    let now = chrono::Utc::now();
+    let mut live = runtime.block_on(read_live(m, &a, now, progress.clone()));
+    progress.phase("done", 0);
+    live.integrity = integrity;
+    live.documents = a.docs.as_deref().map(|d| documents(m, d));
+    let v = verify::check(m, &live, now);
+    let format = a.format.unwrap_or(if std::io::stdout().is_terminal() { Format::Table } else { Format::Json });
+    match format {
+        Format::Json => print_stdout(&(serde_json::to_string_pretty(&v).expect("serializes") + "\n"))?,
+        Format::Table => print_stdout(&verify::render(&v))?,
+    }
+    if untrusted || recipients.is_err() {
+        return Ok(exit::UNTRUSTED);
+    }
+    Ok(if v.failed() { exit::VERIFY_FAILED } else { exit::OK })
+}
+
+/// Each document's digest as found under `dir`, by the manifest's path.
+fn documents(m: &Manifest, dir: &Path) -> BTreeMap<String, Option<String>> {
+    use sha2::Digest;
+    m.documentation
+        .iter()
+        .map(|d| (d.path.clone(), std::fs::read(dir.join(&d.path)).ok().map(|b| format!("sha256:{:x}", sha2::Sha256::digest(&b)))))
+        .collect()
+}
+
+/// Reads every scope of the manifest live, and every migrated secret at its destination.
+async fn read_live(m: &Manifest, a: &VerifyArgs, now: chrono::DateTime<chrono::Utc>, progress: Arc<dyn Progress>) -> Live {
+    let gcp = GcpSettings { endpoint: a.gcp_endpoint.clone(), concurrency: a.concurrency, max_attempts: a.max_attempts };
+    let mut inventory = Inventory::new(now);
+    let mut unread: Vec<(Scope, String)> = Vec::new();
+
+    // Which profile reaches which AWS account (the standard chain when none is given).
+    let profiles: Vec<Option<String>> = if a.profiles.is_empty() { vec![None] } else { a.profiles.iter().cloned().map(Some).collect() };
+    let mut account_profile: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let mut profile_errors = Vec::new();
+    let needs_aws = m.scopes.iter().any(|s| s.provider == Provider::Aws) || m.migrated_secrets.iter().any(|s| s.to.kind == "aws");
+    if needs_aws {
+        for p in &profiles {
+            let settings = LiveSettings { profile: p.clone(), regions: vec!["us-east-1".into()], concurrency: a.concurrency, max_attempts: a.max_attempts, fresh: true };
+            match crate::providers::aws::live::account_of(&settings).await {
+                Ok(acct) => {
+                    account_profile.entry(acct).or_insert(p.clone());
+                }
+                Err(e) => profile_errors.push(format!("{}: {e}", p.as_deref().unwrap_or("the default credentials"))),
+            }
+        }
+    }
+    let no_profile = |acct: &str| {
+        if profile_errors.is_empty() {
+            format!("no credentials given reach account {acct} (pass --profile for it)")
+        } else {
+            format!("no credentials given reach account {acct} ({})", profile_errors.join("; "))
+        }
+    };
+
+    for s in m.scopes.iter().filter(|s| s.provider == Provider::Aws) {
+        let Some(profile) = account_profile.get(&s.scope) else {
+            unread.push((s.clone(), no_profile(&s.scope)));
+            continue;
+        };
+        let req = AuditRequest {
+            aws: Some(LiveSettings { profile: profile.clone(), regions: s.regions.clone(), concurrency: a.concurrency, max_attempts: a.max_attempts, fresh: true }),
+            snapshot: None,
+            gcp_projects: vec![],
+            gcp: gcp.clone(),
+        };
+        match audit::run(&req, now, progress.clone()).await {
+            Ok(inv) => inventory.merge(inv),
+            Err(e) => unread.push((s.clone(), e.to_string())),
+        }
+    }
+    for s in m.scopes.iter().filter(|s| s.provider == Provider::Gcp) {
+        let req = AuditRequest { aws: None, snapshot: None, gcp_projects: vec![s.scope.clone()], gcp: gcp.clone() };
+        match audit::run(&req, now, progress.clone()).await {
+            Ok(inv) => inventory.merge(inv),
+            Err(e) => unread.push((s.clone(), e.to_string())),
+        }
+    }
+    // Blind spots of the live read are gaps: a claim resting on them is not proven.
+    for g in &inventory.gaps {
+        tracing::info!(scope = %g.scope, source = %g.source, "live read gap: {}", g.reason);
+    }
+    inventory.normalize();
+
+    // Destination secrets, each digested under the key the manifest recorded.
+    let keys: BTreeMap<&str, crate::secret::DigestKey> = m.digest_keys.iter().filter_map(|k| k.digest_key().map(|d| (k.id.as_str(), d))).collect();
+    let mut secrets = BTreeMap::new();
+    for (store, items) in verify::destinations(m) {
+        let names: Vec<String> = items.iter().map(|(n, _)| n.clone()).collect();
+        let connected = match store.kind.as_str() {
+            "aws" => match account_profile.get(&store.scope) {
+                Some(p) => crate::providers::aws::store::AwsStore::connect(p.as_deref(), store.region.as_deref().unwrap_or("us-east-1"), a.max_attempts).await.map(crate::migrate::Store::Aws),
+                None => Err(Error::usage(no_profile(&store.scope), "pass --profile")),
+            },
+            "gcp" => crate::providers::gcp::store::GcpStore::connect(&store.scope, &gcp).await.map(crate::migrate::Store::Gcp),
+            other => Err(Error::usage(format!("{other} is not a destination"), "")),
+        };
+        let read = match connected {
+            Ok(st) => st.read_current(&names).await,
+            Err(e) => Err(e),
+        };
+        for (name, key_id) in items {
+            let r = match &read {
+                Err(e) => SecretRead::Unread(e.to_string()),
+                Ok(values) => match (values.get(&name), keys.get(key_id.as_str())) {
+                    (Some(Some(v)), Some(k)) => SecretRead::Digest(k.digest(v)),
+                    (Some(Some(_)), None) => SecretRead::Unread(format!("no digest key {key_id} in the manifest")),
+                    _ => SecretRead::Missing,
+                },
+            };
+            secrets.insert((store.describe(), name), r);
+        }
+    }
+    Live { inventory, unread, secrets, integrity: Vec::new(), documents: None }
+}

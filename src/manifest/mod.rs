@@ -1,0 +1,554 @@
+//! The handover manifest: everything the customer needs to know, in one versioned JSON
+//! document, age-encrypted to the customer and signed by the agency.
+//!
+//! It holds the handover (parties, scenario, dates), the plan's digest and each step
+//! with its outcome from the journals, the migrated secrets (where from, where to,
+//! version, keyed digest, "rotate after cutover") with the digest keys, credential
+//! material newly issued to the customer, the documentation with digests, and the
+//! audit's coverage gaps.
+//!
+//! Invariants:
+//! - The plaintext exists only in memory (`Zeroizing`), is encrypted with age before
+//!   anything is written, and the signature covers the encrypted file exactly as written.
+//! - Secret material (digest keys, new credentials) lives in `Material`, whose `Debug`
+//!   shows nothing; `show` hides it unless asked to reveal.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::config::{HandoverConfig, PartySpec, Scenario};
+use crate::error::Error;
+use crate::journal::{Journal, Phase};
+use crate::model::{Gap, Inventory, Provider};
+use crate::plan::{DocItem, Plan, TargetRef};
+use crate::policy::Action;
+use crate::secret::DigestKey;
+
+pub const SCHEMA: &str = "handover/manifest";
+pub const VERSION: u32 = 1;
+
+/// Secret material in the manifest: digest keys, new credentials. Serialized only into
+/// the plaintext that is encrypted at once; never shown unless revealed.
+#[derive(Clone, PartialEq)]
+pub struct Material(Zeroizing<String>);
+
+impl Material {
+    pub fn new(s: String) -> Self {
+        Material(Zeroizing::new(s))
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Material {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Material([REDACTED])")
+    }
+}
+
+impl Serialize for Material {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Material {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Material(Zeroizing::new(String::deserialize(d)?)))
+    }
+}
+
+impl JsonSchema for Material {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Material".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let mut s = String::json_schema(generator);
+        s.insert("description".into(), "Secret material: shown only with `manifest show --reveal`.".into());
+        s
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Always `handover/manifest`.
+    pub schema: String,
+    pub version: u32,
+    pub created_at: DateTime<Utc>,
+    /// The tool and version that wrote it.
+    pub generator: String,
+    pub handover: Handover,
+    /// The agency's SSH public key that signs this manifest, and its fingerprint.
+    pub signer: Signer,
+    /// Who it is encrypted to (age and SSH public keys).
+    pub recipients: Vec<String>,
+    pub plan: PlanRef,
+    /// The accounts and projects the plan covers, for `verify` to read again.
+    pub scopes: Vec<Scope>,
+    pub steps: Vec<StepRecord>,
+    pub migrated_secrets: Vec<MigratedSecret>,
+    /// The keys of the keyed digests above (HMAC-SHA-256), by id.
+    pub digest_keys: Vec<SealedKey>,
+    /// Credential material the agency issued to the customer (break-glass keys, ...).
+    pub new_credentials: Vec<NewCredential>,
+    pub documentation: Vec<DocItem>,
+    /// What the audit could not see: claims about it cannot be proven.
+    pub coverage_gaps: Vec<Gap>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Handover {
+    pub scenario: Scenario,
+    pub date: DateTime<Utc>,
+    pub agency_access_ends: Option<DateTime<Utc>>,
+    pub agency: PartySpec,
+    pub customer: PartySpec,
+    pub third_parties: Vec<PartySpec>,
+    /// Principals the agency keeps (agency-operated scenario).
+    pub retained: Vec<String>,
+}
+
+impl Handover {
+    /// The parties as a config, for classifying what `verify` reads live.
+    pub fn to_config(&self) -> HandoverConfig {
+        HandoverConfig {
+            scenario: self.scenario,
+            handover_date: self.date,
+            agency_access_ends: self.agency_access_ends,
+            agency: self.agency.clone(),
+            customer: self.customer.clone(),
+            third_parties: self.third_parties.clone(),
+            operations: crate::config::Operations { retained: self.retained.clone() },
+            recipients: Default::default(),
+            documentation: Default::default(),
+            base_dir: PathBuf::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Signer {
+    pub key: String,
+    pub fingerprint: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanRef {
+    pub digest: String,
+    pub policy: String,
+    pub policy_digest: String,
+    pub inventory_generated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scope {
+    pub provider: Provider,
+    /// AWS account id or GCP project id.
+    pub scope: String,
+    /// AWS regions whose secrets the audit read.
+    pub regions: Vec<String>,
+}
+
+/// What became of a plan step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepOutcome {
+    /// A journal records it done (and, for a copy, verified).
+    Done,
+    /// Nothing records it done yet (including changes a person makes, such as revoking
+    /// a key): `verify` checks those in the live account.
+    Pending,
+    /// A journal records it failed (a conflict, a copy that did not verify).
+    Failed,
+    /// A journal records it was not done: the source no longer had the secret.
+    Skipped,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepRecord {
+    pub id: String,
+    pub order: usize,
+    pub action: Action,
+    pub until: Option<String>,
+    pub target: TargetRef,
+    pub rule: String,
+    pub reason: String,
+    pub outcome: StepOutcome,
+    /// What the outcome rests on (a journal entry, or why it is pending).
+    pub evidence: String,
+}
+
+/// A secret store, as a journal names it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StoreRef {
+    /// `aws`, `gcp` or `dotenv`.
+    pub kind: String,
+    /// AWS account, GCP project, or the dotenv file's path.
+    pub scope: String,
+    pub region: Option<String>,
+}
+
+impl StoreRef {
+    /// Parses a store's description (`aws ACCOUNT REGION`, `gcp PROJECT`, `dotenv PATH`).
+    pub fn parse(s: &str) -> Option<StoreRef> {
+        let mut w = s.splitn(3, ' ');
+        match (w.next()?, w.next(), w.next()) {
+            ("aws", Some(a), Some(r)) => Some(StoreRef { kind: "aws".into(), scope: a.into(), region: Some(r.into()) }),
+            ("gcp", Some(p), None) => Some(StoreRef { kind: "gcp".into(), scope: p.into(), region: None }),
+            ("dotenv", Some(p), rest) => Some(StoreRef { kind: "dotenv".into(), scope: rest.map_or(p.to_string(), |r| format!("{p} {r}")), region: None }),
+            _ => None,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match &self.region {
+            Some(r) => format!("{} {} {r}", self.kind, self.scope),
+            None => format!("{} {}", self.kind, self.scope),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MigratedSecret {
+    /// The plan step it carries out, when the migration followed the plan.
+    pub step: Option<String>,
+    pub from: StoreRef,
+    pub source: String,
+    pub to: StoreRef,
+    pub destination: String,
+    /// The destination version written (none when it already held the value).
+    pub version: Option<String>,
+    /// The keyed digest of the value copied (HMAC-SHA-256 under `digest_key`).
+    pub digest: String,
+    pub digest_key: String,
+    pub rotate_after_cutover: bool,
+    /// `create`, `unchanged`, `new-version`, `conflict` or `missing-at-source`.
+    pub migration: String,
+    pub outcome: StepOutcome,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SealedKey {
+    pub id: String,
+    /// 64 hex digits.
+    pub key: Material,
+}
+
+impl SealedKey {
+    pub fn digest_key(&self) -> Option<DigestKey> {
+        let hex = self.key.expose();
+        if hex.len() != 64 {
+            return None;
+        }
+        let mut k = Zeroizing::new([0u8; 32]);
+        for (i, b) in k.iter_mut().enumerate() {
+            *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(DigestKey::from_bytes(*k))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCredential {
+    pub name: String,
+    /// The file it came from (its name only).
+    pub file: String,
+    /// The credential, as text (UTF-8) or `base64:` and the bytes.
+    pub value: Material,
+}
+
+/// Everything `build` needs.
+pub struct Input<'a> {
+    pub config: &'a HandoverConfig,
+    pub plan: &'a Plan,
+    pub inventory: &'a Inventory,
+    /// Journals with their digest keys.
+    pub journals: Vec<(PathBuf, DigestKey)>,
+    pub new_credentials: Vec<NewCredential>,
+    pub signer: Signer,
+    pub recipients: Vec<String>,
+    pub now: DateTime<Utc>,
+}
+
+fn outcome_of(migration: &str, verified: Option<bool>) -> StepOutcome {
+    match (migration, verified) {
+        ("unchanged", _) => StepOutcome::Done,
+        ("create" | "new-version", Some(true)) => StepOutcome::Done,
+        ("missing-at-source", _) => StepOutcome::Skipped,
+        _ => StepOutcome::Failed,
+    }
+}
+
+/// The migrated secrets a journal records (the last entry per secret).
+fn migrated_from(path: &Path, key: &DigestKey) -> Result<Vec<MigratedSecret>, Error> {
+    let replay = Journal::read(path)?;
+    let mut last: BTreeMap<&str, &crate::journal::Entry> = BTreeMap::new();
+    for e in replay.entries.iter().filter(|e| e.op == crate::migrate::OP) {
+        last.insert(e.key.as_str(), e);
+    }
+    let bad = |what: String| Error::input(path, what, "pass journals written by `handover migrate --apply`");
+    let mut out = Vec::new();
+    for (k, e) in last {
+        let d = &e.data;
+        let s = |f: &str| d.get(f).and_then(|v| v.as_str()).map(str::to_string);
+        let store = |f: &str| s(f).and_then(|t| StoreRef::parse(&t)).ok_or_else(|| bad(format!("entry {}: no store in {f:?}", e.seq)));
+        let key_id = s("digest_key").ok_or_else(|| bad(format!("entry {}: no digest_key", e.seq)))?;
+        if key_id != key.id() {
+            return Err(Error::input(path, format!("entry {} was made under digest key {key_id}, not this journal's {}", e.seq, key.id()), "keep each journal with its own .key.age"));
+        }
+        let migration = s("outcome").unwrap_or_default();
+        let digest = s("source_digest")
+            .or_else(|| d.get("source_digests").and_then(|v| v.as_array()).and_then(|a| a.last()).and_then(|v| v.as_str()).map(str::to_string))
+            .unwrap_or_default();
+        let outcome = if e.phase == Phase::Intent { StepOutcome::Pending } else { outcome_of(&migration, d.get("verified").and_then(|v| v.as_bool())) };
+        out.push(MigratedSecret {
+            step: None,
+            from: store("from")?,
+            source: s("source").ok_or_else(|| bad(format!("entry {}: no source ({k})", e.seq)))?,
+            to: store("to")?,
+            destination: s("destination").ok_or_else(|| bad(format!("entry {}: no destination", e.seq)))?,
+            version: s("version"),
+            digest,
+            digest_key: key_id,
+            rotate_after_cutover: d.get("rotate_after_cutover").and_then(|v| v.as_bool()).unwrap_or(false),
+            migration,
+            outcome,
+            at: e.at,
+        });
+    }
+    Ok(out)
+}
+
+/// Whether a plan step is about this migrated secret (same store, same name).
+fn step_matches(t: &TargetRef, m: &MigratedSecret) -> bool {
+    let name = t.label.strip_prefix("secret ").unwrap_or_default();
+    if t.kind != "secret" || name != m.source || t.scope != m.from.scope {
+        return false;
+    }
+    match t.provider {
+        Provider::Aws => m.from.kind == "aws" && m.from.region.as_deref() == t.id.split(':').nth(3),
+        Provider::Gcp => m.from.kind == "gcp",
+    }
+}
+
+/// Builds the manifest.
+pub fn build(input: Input<'_>) -> Result<Manifest, Error> {
+    let cfg = input.config;
+    let mut migrated = Vec::new();
+    let mut keys = Vec::new();
+    for (path, key) in &input.journals {
+        migrated.extend(migrated_from(path, key)?);
+        if !keys.iter().any(|k: &SealedKey| k.id == key.id()) {
+            let hex: String = key.expose().iter().map(|b| format!("{b:02x}")).collect();
+            keys.push(SealedKey { id: key.id(), key: Material::new(hex) });
+        }
+    }
+    let mut steps = Vec::new();
+    for s in &input.plan.steps {
+        let copied: Vec<&mut MigratedSecret> = if matches!(s.action, Action::Transfer | Action::Rotate) {
+            migrated.iter_mut().filter(|m| step_matches(&s.target, m)).collect()
+        } else {
+            Vec::new()
+        };
+        let (outcome, evidence) = if copied.is_empty() {
+            let why = match (s.target.kind.as_str(), s.action) {
+                ("secret", Action::Transfer | Action::Rotate) => "no journal records its copy",
+                (_, Action::Review) => "a person decides; verify reports what is live",
+                (_, Action::Transfer) => "handed over as it is; verify reports what is live",
+                _ => "carried out in the account; verify checks it live",
+            };
+            (StepOutcome::Pending, why.to_string())
+        } else {
+            // The worst outcome among its copies (one per destination).
+            let worst = copied.iter().map(|m| m.outcome).max_by_key(|o| match o {
+                StepOutcome::Done => 0,
+                StepOutcome::Skipped => 1,
+                StepOutcome::Pending => 2,
+                StepOutcome::Failed => 3,
+            });
+            let ev = copied.iter().map(|m| format!("{} {} -> {} {}: {}", m.from.describe(), m.source, m.to.describe(), m.destination, m.migration)).collect::<Vec<_>>().join("; ");
+            (worst.unwrap_or(StepOutcome::Pending), ev)
+        };
+        for m in copied {
+            m.step = Some(s.id.clone());
+        }
+        steps.push(StepRecord {
+            id: s.id.clone(),
+            order: s.order,
+            action: s.action,
+            until: s.until.clone(),
+            target: s.target.clone(),
+            rule: s.rule.clone(),
+            reason: s.reason.clone(),
+            outcome,
+            evidence,
+        });
+    }
+    let mut scopes: Vec<Scope> = input.inventory.sources.iter().map(|s| Scope { provider: s.provider, scope: s.scope.clone(), regions: s.regions.clone() }).collect();
+    scopes.sort();
+    scopes.dedup();
+    let mut findings = Vec::new();
+    Ok(Manifest {
+        schema: SCHEMA.into(),
+        version: VERSION,
+        created_at: input.now,
+        generator: format!("handover {}", env!("CARGO_PKG_VERSION")),
+        handover: Handover {
+            scenario: cfg.scenario,
+            date: cfg.handover_date,
+            agency_access_ends: cfg.agency_access_ends,
+            agency: cfg.agency.clone(),
+            customer: cfg.customer.clone(),
+            third_parties: cfg.third_parties.clone(),
+            retained: cfg.operations.retained.clone(),
+        },
+        signer: input.signer,
+        recipients: input.recipients,
+        plan: PlanRef {
+            digest: input.plan.digest.clone(),
+            policy: input.plan.policy.name.clone(),
+            policy_digest: input.plan.policy.digest.clone(),
+            inventory_generated_at: input.plan.inventory.generated_at,
+        },
+        scopes,
+        steps,
+        migrated_secrets: migrated,
+        digest_keys: keys,
+        new_credentials: input.new_credentials,
+        documentation: crate::plan::documentation(cfg, &mut findings),
+        coverage_gaps: input.inventory.gaps.clone(),
+    })
+}
+
+/// The plaintext: pretty JSON, in a buffer zeroized on drop.
+pub fn to_plaintext(m: &Manifest) -> Zeroizing<Vec<u8>> {
+    let mut buf = Zeroizing::new(Vec::with_capacity(64 * 1024));
+    serde_json::to_writer_pretty(&mut *buf, m).expect("a manifest serializes");
+    buf.push(b'\n');
+    buf
+}
+
+/// Parses a decrypted manifest.
+pub fn from_plaintext(bytes: &[u8], file: &Path) -> Result<Manifest, Error> {
+    let m: Manifest = serde_json::from_slice(bytes).map_err(|e| {
+        Error::untrusted(file, format!("it decrypts, but not to a handover manifest ({})", e.classify_name()), "ask the agency for a manifest written by `handover manifest`")
+    })?;
+    if m.schema != SCHEMA || m.version != VERSION {
+        return Err(Error::input(file, format!("a {} v{} document; this tool reads {SCHEMA} v{VERSION}", m.schema, m.version), "use the handover version that wrote it"));
+    }
+    Ok(m)
+}
+
+trait ClassifyName {
+    fn classify_name(&self) -> &'static str;
+}
+
+impl ClassifyName for serde_json::Error {
+    // The parse error's message may quote the document; name only its category.
+    fn classify_name(&self) -> &'static str {
+        match self.classify() {
+            serde_json::error::Category::Io => "unreadable",
+            serde_json::error::Category::Syntax => "not JSON",
+            serde_json::error::Category::Data => "a field is missing or has the wrong type",
+            serde_json::error::Category::Eof => "cut short",
+        }
+    }
+}
+
+/// A readable summary; secret material is hidden unless `reveal`.
+pub fn summary(m: &Manifest, reveal: bool) -> String {
+    let mut o = String::new();
+    let h = &m.handover;
+    o.push_str(&format!(
+        "Handover manifest ({} v{}), written {} by {}\n",
+        m.schema,
+        m.version,
+        m.created_at.format("%Y-%m-%d %H:%M UTC"),
+        m.generator
+    ));
+    o.push_str(&format!(
+        "  {} hands over to {} ({}), on {}{}\n",
+        h.agency.name,
+        h.customer.name,
+        h.scenario.as_str(),
+        h.date.format("%Y-%m-%d"),
+        h.agency_access_ends.map(|d| format!("; agency access ends {}", d.format("%Y-%m-%d"))).unwrap_or_default()
+    ));
+    o.push_str(&format!("  signed by {} ({})\n", m.signer.key.split_whitespace().take(1).collect::<String>(), m.signer.fingerprint));
+    o.push_str(&format!("  encrypted to {} recipient(s)\n", m.recipients.len()));
+    o.push_str(&format!("  plan {} (policy {})\n", m.plan.digest, m.plan.policy));
+    let mut by: BTreeMap<String, usize> = BTreeMap::new();
+    for s in &m.steps {
+        *by.entry(format!("{:?}", s.outcome).to_lowercase()).or_default() += 1;
+    }
+    o.push_str(&format!("\nSteps: {}  ({})\n", m.steps.len(), by.iter().map(|(k, v)| format!("{v} {k}")).collect::<Vec<_>>().join(", ")));
+    for s in &m.steps {
+        o.push_str(&format!("  {:>3}. {:<9} {:<12} {}\n", s.order, format!("{:?}", s.outcome).to_lowercase(), s.action.as_str(), s.target.label));
+    }
+    o.push_str(&format!("\nMigrated secrets: {}\n", m.migrated_secrets.len()));
+    for s in &m.migrated_secrets {
+        o.push_str(&format!(
+            "  {:<9} {} {} -> {} {}{}{}\n",
+            format!("{:?}", s.outcome).to_lowercase(),
+            s.from.describe(),
+            s.source,
+            s.to.describe(),
+            s.destination,
+            s.version.as_ref().map(|v| format!(" (version {v})")).unwrap_or_default(),
+            if s.rotate_after_cutover { ", rotate after cutover" } else { "" }
+        ));
+    }
+    o.push_str(&format!("\nDigest keys: {}\n", m.digest_keys.len()));
+    for k in &m.digest_keys {
+        o.push_str(&format!("  {}  {}\n", k.id, if reveal { k.key.expose() } else { "[hidden; --reveal shows it]" }));
+    }
+    o.push_str(&format!("\nNew credentials for the customer: {}\n", m.new_credentials.len()));
+    for c in &m.new_credentials {
+        if reveal {
+            o.push_str(&format!("  {} (from {}):\n{}\n", c.name, c.file, c.value.expose()));
+        } else {
+            o.push_str(&format!("  {} (from {})  [hidden; --reveal shows it]\n", c.name, c.file));
+        }
+    }
+    o.push_str(&format!("\nDocumentation: {}\n", m.documentation.len()));
+    for d in &m.documentation {
+        o.push_str(&format!("  {:<10} {}  {}\n", d.kind, d.path, d.sha256.as_deref().unwrap_or("MISSING")));
+    }
+    o.push_str(&format!("\nCoverage gaps: {}\n", m.coverage_gaps.len()));
+    for g in &m.coverage_gaps {
+        o.push_str(&format!("  {} {}: {} ({})\n", g.scope, g.source, g.reason, g.subject.as_deref().unwrap_or("-")));
+    }
+    o
+}
+
+/// The manifest as JSON for display: secret material replaced unless `reveal`.
+pub fn redacted_json(m: &Manifest, reveal: bool) -> String {
+    let mut m = m.clone();
+    if !reveal {
+        for k in &mut m.digest_keys {
+            k.key = Material::new("[hidden]".into());
+        }
+        for c in &mut m.new_credentials {
+            c.value = Material::new("[hidden]".into());
+        }
+    }
+    let out = Zeroizing::new(serde_json::to_string_pretty(&m).expect("a manifest serializes"));
+    format!("{}\n", out.as_str())
+}

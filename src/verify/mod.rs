@@ -1,0 +1,384 @@
+//! Verification: each claim of a manifest checked against what the live accounts and
+//! projects say now. A pure function of the manifest and the live facts; the command
+//! (`cli::verify_cmd`) reads those facts with the customer's own credentials.
+//!
+//! Claims, and when each passes:
+//! - `revoked`: the credential or binding is gone (a GCP binding counts as present while
+//!   any binding of the same member, role and resource remains, conditional or not);
+//! - `retained`: agency access kept until a date ends by itself (an IAM condition on
+//!   request time, a key's expiry) no later than that date, or is gone;
+//! - `rotated`: the old credential is gone; replacements created since are named;
+//! - `migrated-secret`: the destination holds the recorded keyed digest (or, for a
+//!   secret flagged "rotate after cutover" once the handover date has passed, a new one);
+//! - `agency-access`: no agency principal or credential is live that the plan does not
+//!   retain or hand over (catches an agency key re-added after the handover);
+//! - `documentation`: each handed-over document matches its digest.
+//!
+//! Before the handover date, work that is not done yet is `pending`, not `fail`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::config::parties::Owner;
+use crate::manifest::{Manifest, Scope, StepOutcome, StoreRef};
+use crate::model::{Credential, CredentialDetail, Inventory, Provider};
+use crate::policy::Action;
+
+pub const SCHEMA: &str = "handover/verification";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Pass,
+    Pending,
+    Fail,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Claim {
+    /// `signature`, `recipients`, `scope`, `revoked`, `retained`, `rotated`,
+    /// `migrated-secret`, `agency-access` or `documentation`.
+    pub kind: String,
+    /// What it is about (a step id, a secret, a principal, a file).
+    pub subject: String,
+    pub status: Status,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Verification {
+    /// Always `handover/verification`.
+    pub schema: String,
+    pub version: u32,
+    pub checked_at: DateTime<Utc>,
+    pub plan_digest: String,
+    pub manifest_created_at: DateTime<Utc>,
+    pub handover_date: DateTime<Utc>,
+    pub summary: BTreeMap<String, usize>,
+    pub claims: Vec<Claim>,
+}
+
+impl Verification {
+    pub fn failed(&self) -> bool {
+        self.claims.iter().any(|c| c.status == Status::Fail)
+    }
+}
+
+/// What a destination holds now, as the keyed digest of its current value.
+#[derive(Debug, Clone)]
+pub enum SecretRead {
+    Digest(String),
+    Missing,
+    Unread(String),
+}
+
+/// The live facts the command read.
+#[derive(Debug)]
+pub struct Live {
+    /// One inventory of every scope that could be read (read live, not from reports).
+    pub inventory: Inventory,
+    /// Scopes that could not be read, and why.
+    pub unread: Vec<(Scope, String)>,
+    /// Destination secrets by (store description, name).
+    pub secrets: BTreeMap<(String, String), SecretRead>,
+    /// Integrity claims made while opening the manifest (signature, recipients).
+    pub integrity: Vec<Claim>,
+    /// The documentation folder's files, by manifest path: their `sha256:` digests.
+    pub documents: Option<BTreeMap<String, Option<String>>>,
+}
+
+fn claim(kind: &str, subject: impl Into<String>, status: Status, detail: impl Into<String>) -> Claim {
+    Claim { kind: kind.into(), subject: subject.into(), status, detail: detail.into() }
+}
+
+/// A binding's id without its condition: the same member, role and resource.
+fn binding_base(id: &str) -> &str {
+    id.split("/if/").next().unwrap_or(id)
+}
+
+/// When a credential ends by itself, if anything in the account makes it.
+fn ends_by_itself(c: &Credential) -> Option<DateTime<Utc>> {
+    match &c.detail {
+        CredentialDetail::Binding(b) => b.condition.as_ref().and_then(|c| c.expires),
+        CredentialDetail::ServiceAccountKey { valid_before, .. } => *valid_before,
+        CredentialDetail::Trust(t) => t.conditions.iter().find_map(|c| {
+            // `DateLessThan aws:CurrentTime = 2027-01-31T00:00:00Z`
+            let (op, rest) = c.split_once(' ')?;
+            let (key, value) = rest.split_once(" = ")?;
+            if !op.starts_with("DateLessThan") || !key.eq_ignore_ascii_case("aws:CurrentTime") {
+                return None;
+            }
+            DateTime::parse_from_rfc3339(value.trim()).ok().map(|t| t.with_timezone(&Utc)).or_else(|| {
+                NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc())
+            })
+        }),
+        _ => None,
+    }
+}
+
+fn parse_until(s: &str) -> Option<DateTime<Utc>> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc())
+}
+
+/// Checks every claim.
+pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
+    let mut claims = live.integrity.clone();
+    let past = now >= m.handover.date;
+    let due = |what: &str| if past { (Status::Fail, format!("{what}, and the handover date {} has passed", m.handover.date.format("%Y-%m-%d"))) } else { (Status::Pending, format!("{what}; due by the handover date {}", m.handover.date.format("%Y-%m-%d"))) };
+
+    let unread: BTreeMap<(Provider, &str), &str> = live.unread.iter().map(|(s, why)| ((s.provider, s.scope.as_str()), why.as_str())).collect();
+    for s in &m.scopes {
+        match unread.get(&(s.provider, s.scope.as_str())) {
+            Some(why) => claims.push(claim("scope", format!("{} {}", s.provider, s.scope), Status::Fail, format!("could not be read, so nothing in it is proven: {why}"))),
+            None => claims.push(claim("scope", format!("{} {}", s.provider, s.scope), Status::Pass, "read live")),
+        }
+    }
+    let readable = |p: Provider, scope: &str| !unread.contains_key(&(p, scope));
+
+    let inv = &live.inventory;
+    let by_id: BTreeMap<&str, &Credential> = inv.credentials.iter().map(|c| (c.id.as_str(), c)).collect();
+    let mut by_base: BTreeMap<&str, Vec<&Credential>> = BTreeMap::new();
+    for c in &inv.credentials {
+        if matches!(c.detail, CredentialDetail::Binding(_)) {
+            by_base.entry(binding_base(&c.id)).or_default().push(c);
+        }
+    }
+    let secret_ids: BTreeSet<&str> = inv.secrets.iter().map(|s| s.id.as_str()).collect();
+    // The live credentials standing for a plan target: itself, or (bindings) any with the
+    // same member, role and resource.
+    let live_for = |id: &str| -> Vec<&Credential> {
+        if let Some(c) = by_id.get(id) {
+            return vec![*c];
+        }
+        if id.contains("/binding/") {
+            return by_base.get(binding_base(id)).cloned().unwrap_or_default();
+        }
+        Vec::new()
+    };
+
+    // What the plan lets the agency keep: retained and handed-over targets, and their principals.
+    let mut kept_credentials: BTreeSet<String> = BTreeSet::new();
+    let mut kept_principals: BTreeSet<String> = m.handover.retained.iter().cloned().collect();
+    for s in &m.steps {
+        if matches!(s.action, Action::RetainUntil | Action::Transfer | Action::Review) {
+            kept_credentials.insert(binding_base(&s.target.id).to_string());
+            if let Some(p) = &s.target.principal {
+                kept_principals.insert(p.clone());
+            }
+        }
+    }
+
+    for s in &m.steps {
+        if !readable(s.target.provider, &s.target.scope) {
+            continue;
+        }
+        let subject = format!("{} {}", s.id, s.target.label);
+        match s.action {
+            Action::Revoke => {
+                let secret_present = s.target.kind == "secret" && secret_ids.contains(s.target.id.as_str());
+                let found = live_for(&s.target.id);
+                if found.is_empty() && !secret_present {
+                    claims.push(claim("revoked", subject, Status::Pass, "gone"));
+                } else {
+                    let what = found.first().map(|c| format!("still present ({}{})", kebab(&c.status), c.created.map(|t| format!(", created {}", t.format("%Y-%m-%d"))).unwrap_or_default())).unwrap_or_else(|| "still present".into());
+                    let (st, d) = due(&what);
+                    claims.push(claim("revoked", subject, st, d));
+                }
+            }
+            Action::RetainUntil => {
+                let until = s.until.as_deref().and_then(parse_until);
+                let found = live_for(&s.target.id);
+                let Some(until) = until else {
+                    claims.push(claim("retained", subject, Status::Fail, "the plan gives no end date"));
+                    continue;
+                };
+                if found.is_empty() {
+                    claims.push(claim("retained", subject, Status::Pass, "gone already"));
+                } else if now >= until {
+                    claims.push(claim("retained", subject, Status::Fail, format!("still present after {}, when it was to end", until.format("%Y-%m-%d"))));
+                } else {
+                    // Every live form of it must end by itself, no later than stated.
+                    let ends: Vec<Option<DateTime<Utc>>> = found.iter().map(|c| ends_by_itself(c)).collect();
+                    if ends.iter().all(|e| e.is_some_and(|t| t <= until)) {
+                        let last = ends.iter().flatten().max().copied().unwrap_or(until);
+                        claims.push(claim("retained", subject, Status::Pass, format!("ends by itself at {}", last.format("%Y-%m-%d %H:%M UTC"))));
+                    } else if let Some(late) = ends.iter().flatten().find(|t| **t > until) {
+                        claims.push(claim("retained", subject, Status::Fail, format!("ends at {}, later than the stated {}", late.format("%Y-%m-%d"), until.format("%Y-%m-%d"))));
+                    } else {
+                        let (st, d) = due(&format!("retained until {}, but nothing in the account makes it end by itself", until.format("%Y-%m-%d")));
+                        claims.push(claim("retained", subject, st, d));
+                    }
+                }
+            }
+            Action::Rotate if s.target.kind == "credential" => {
+                let found = live_for(&s.target.id);
+                if found.is_empty() {
+                    let newer: Vec<String> = inv
+                        .credentials
+                        .iter()
+                        .filter(|c| Some(&c.principal) == s.target.principal.as_ref() && kebab(&c.kind) == s.target.what && c.created.is_some_and(|t| t > m.plan.inventory_generated_at))
+                        .map(|c| format!("{} (created {})", c.identifier.as_deref().unwrap_or(&c.id), c.created.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default()))
+                        .collect();
+                    let detail = if newer.is_empty() { "the old credential is gone".to_string() } else { format!("the old credential is gone; new since the audit: {}", newer.join(", ")) };
+                    claims.push(claim("rotated", subject, Status::Pass, detail));
+                } else {
+                    let (st, d) = due("not rotated: the old credential is still present");
+                    claims.push(claim("rotated", subject, st, d));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // Every migrated secret, at its destination.
+    let keys: BTreeSet<&str> = m.digest_keys.iter().map(|k| k.id.as_str()).collect();
+    for s in &m.migrated_secrets {
+        let subject = format!("{} {}", s.to.describe(), s.destination);
+        match s.outcome {
+            StepOutcome::Done => {}
+            StepOutcome::Skipped => {
+                claims.push(claim("migrated-secret", subject, Status::Pending, format!("not copied: {} had no such secret", s.from.describe())));
+                continue;
+            }
+            other => {
+                claims.push(claim("migrated-secret", subject, Status::Fail, format!("the migration journal records it {}: {}", format!("{other:?}").to_lowercase(), s.migration)));
+                continue;
+            }
+        }
+        if !keys.contains(s.digest_key.as_str()) {
+            claims.push(claim("migrated-secret", subject, Status::Fail, format!("the manifest does not carry its digest key {}", s.digest_key)));
+            continue;
+        }
+        let read = live.secrets.get(&(s.to.describe(), s.destination.clone()));
+        let (status, detail) = match read {
+            None => (Status::Fail, "not read".to_string()),
+            Some(SecretRead::Unread(why)) => (Status::Fail, format!("could not be read: {why}")),
+            Some(SecretRead::Missing) => (Status::Fail, "missing at the destination".to_string()),
+            Some(SecretRead::Digest(d)) if *d == s.digest => {
+                if s.rotate_after_cutover && past {
+                    (Status::Fail, "still holds the value the agency knew: it was to be rotated after cutover".to_string())
+                } else if s.rotate_after_cutover {
+                    (Status::Pass, "holds the migrated value (keyed digest matches); rotate it after cutover".to_string())
+                } else {
+                    (Status::Pass, "holds the migrated value (keyed digest matches)".to_string())
+                }
+            }
+            Some(SecretRead::Digest(_)) if s.rotate_after_cutover && past => (Status::Pass, "rotated after cutover: it holds a new value".to_string()),
+            Some(SecretRead::Digest(_)) => (Status::Fail, "the value at the destination differs from the one migrated (keyed digest mismatch)".to_string()),
+        };
+        claims.push(claim("migrated-secret", subject, status, detail));
+    }
+
+    // No agency access the plan does not keep.
+    let cfg = m.handover.to_config();
+    let (principal_owner, credential_owner) = crate::plan::owners(inv, &cfg);
+    let principals: BTreeMap<&str, &crate::model::Principal> = inv.principals.iter().map(|p| (p.id.as_str(), p)).collect();
+    let mut agency_found = 0usize;
+    for (pid, owner) in &principal_owner {
+        if *owner != Owner::Agency {
+            continue;
+        }
+        agency_found += 1;
+        let name = principals.get(pid.as_str()).map(|p| p.name.clone()).unwrap_or_else(|| pid.clone());
+        let kept = kept_principals.contains(pid) || m.handover.retained.iter().any(|r| *r == name);
+        if !kept {
+            let (st, d) = due(&format!("agency principal {name} is still present and the plan does not retain it"));
+            claims.push(claim("agency-access", pid.clone(), st, d));
+        }
+    }
+    for c in &inv.credentials {
+        if credential_owner.get(&c.id) != Some(&Owner::Agency) || kept_credentials.contains(binding_base(&c.id)) {
+            continue;
+        }
+        // Credentials of principals already reported above are not repeated.
+        if principal_owner.get(&c.principal) == Some(&Owner::Agency) && !kept_principals.contains(&c.principal) {
+            continue;
+        }
+        let planned = m.steps.iter().any(|s| binding_base(&s.target.id) == binding_base(&c.id));
+        let detail = if planned {
+            format!("agency credential {} is still present", c.identifier.as_deref().unwrap_or(&c.id))
+        } else {
+            format!(
+                "agency credential {} ({}{}) is not in the plan: added after the audit?",
+                c.identifier.as_deref().unwrap_or(&c.id),
+                kebab(&c.kind),
+                c.created.map(|t| format!(", created {}", t.format("%Y-%m-%d %H:%M UTC"))).unwrap_or_default()
+            )
+        };
+        // A credential the plan never saw is a failure at once: nobody approved it.
+        let (st, d) = if planned { due(&detail) } else { (Status::Fail, detail) };
+        claims.push(claim("agency-access", c.id.clone(), st, d));
+    }
+    if !claims.iter().any(|c| c.kind == "agency-access") {
+        claims.push(claim("agency-access", "all scopes read", Status::Pass, format!("no agency access beyond what the plan retains ({agency_found} agency principal(s) live, all retained)")));
+    }
+
+    // Documentation.
+    for d in &m.documentation {
+        let subject = format!("{} {}", d.kind, d.path);
+        let (status, detail) = match (&d.sha256, &live.documents) {
+            (None, _) => (Status::Fail, "missing from the handover (the plan flagged it)".to_string()),
+            (Some(_), None) => (Status::Pending, "not checked: pass --docs DIR with the handed-over documentation".to_string()),
+            (Some(want), Some(have)) => match have.get(&d.path) {
+                Some(Some(got)) if got == want => (Status::Pass, "matches its digest".to_string()),
+                Some(Some(_)) => (Status::Fail, "does not match its digest: it changed after the manifest was written".to_string()),
+                _ => (Status::Fail, "not found in the documentation folder".to_string()),
+            },
+        };
+        claims.push(claim("documentation", subject, status, detail));
+    }
+
+    let mut summary = BTreeMap::new();
+    for c in &claims {
+        *summary.entry(kebab(&c.status)).or_insert(0) += 1;
+    }
+    Verification {
+        schema: SCHEMA.into(),
+        version: 1,
+        checked_at: now,
+        plan_digest: m.plan.digest.clone(),
+        manifest_created_at: m.created_at,
+        handover_date: m.handover.date,
+        summary,
+        claims,
+    }
+}
+
+fn kebab<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+/// The destination stores the manifest's secrets went to.
+pub fn destinations(m: &Manifest) -> BTreeMap<StoreRef, Vec<(String, String)>> {
+    let mut out: BTreeMap<StoreRef, Vec<(String, String)>> = BTreeMap::new();
+    for s in m.migrated_secrets.iter().filter(|s| s.outcome == StepOutcome::Done) {
+        out.entry(s.to.clone()).or_default().push((s.destination.clone(), s.digest_key.clone()));
+    }
+    out
+}
+
+/// The report as text.
+pub fn render(v: &Verification) -> String {
+    let mut o = String::new();
+    for c in &v.claims {
+        let mark = match c.status {
+            Status::Pass => "PASS   ",
+            Status::Pending => "PENDING",
+            Status::Fail => "FAIL   ",
+        };
+        o.push_str(&format!("{mark} {:<16} {}: {}\n", c.kind, c.subject, c.detail));
+    }
+    o.push_str(&format!(
+        "\n{} claims: {} pass, {} pending, {} fail (plan {}, checked {})\n",
+        v.claims.len(),
+        v.summary.get("pass").unwrap_or(&0),
+        v.summary.get("pending").unwrap_or(&0),
+        v.summary.get("fail").unwrap_or(&0),
+        v.plan_digest,
+        v.checked_at.format("%Y-%m-%d %H:%M UTC")
+    ));
+    o
+}
