@@ -54,6 +54,14 @@ fn write(a: ManifestWriteArgs) -> Result<u8, Error> {
     if plan.compute_digest() != plan.digest {
         return Err(Error::input(plan_path, "the plan's content does not match its digest: it was edited after `handover plan` wrote it", "write the plan again with `handover plan`"));
     }
+    let h = &plan.handover;
+    if h.scenario != cfg.scenario.as_str() || h.date != cfg.handover_date.format("%Y-%m-%d").to_string() || h.agency != cfg.agency.name || h.customer != cfg.customer.name {
+        return Err(Error::input(
+            plan_path,
+            format!("the plan is for {} -> {} ({}, {}), but the config says {} -> {} ({}, {})", h.agency, h.customer, h.scenario, h.date, cfg.agency.name, cfg.customer.name, cfg.scenario.as_str(), cfg.handover_date.format("%Y-%m-%d")),
+            "pass the config the plan was made with, or plan again",
+        ));
+    }
     let inventory: crate::model::Inventory = read_json(inv_path, "an inventory", "pass the inventory written by `handover audit -o`")?;
     if inventory.generated_at != plan.inventory.generated_at {
         return Err(Error::input(inv_path, "the plan was not made from this inventory (their audit times differ)", "pass the inventory the plan was made from"));
