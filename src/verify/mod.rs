@@ -277,6 +277,8 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
     let (principal_owner, credential_owner) = crate::plan::owners(inv, &cfg);
     let principals: BTreeMap<&str, &crate::model::Principal> = inv.principals.iter().map(|p| (p.id.as_str(), p)).collect();
     let mut agency_found = 0usize;
+    let planned_principals: BTreeSet<&str> = m.steps.iter().filter_map(|s| s.target.principal.as_deref()).collect();
+    let mut reported: BTreeSet<&str> = BTreeSet::new();
     for (pid, owner) in &principal_owner {
         if *owner != Owner::Agency {
             continue;
@@ -284,33 +286,45 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
         agency_found += 1;
         let name = principals.get(pid.as_str()).map(|p| p.name.clone()).unwrap_or_else(|| pid.clone());
         let kept = kept_principals.contains(pid) || m.handover.retained.iter().any(|r| *r == name);
-        if !kept {
+        if kept {
+            continue;
+        }
+        reported.insert(pid.as_str());
+        if planned_principals.contains(pid.as_str()) {
             let (st, d) = due(&format!("agency principal {name} is still present and the plan does not retain it"));
             claims.push(claim("agency-access", pid.clone(), st, d));
+        } else {
+            // A principal the plan never saw: nobody approved it, so it fails at once.
+            claims.push(claim("agency-access", pid.clone(), Status::Fail, format!("agency principal {name} is not in the plan: added after the audit?")));
         }
     }
     for c in &inv.credentials {
-        if credential_owner.get(&c.id) != Some(&Owner::Agency) || kept_credentials.contains(binding_base(&c.id)) {
-            continue;
-        }
-        // Credentials of principals already reported above are not repeated.
-        if principal_owner.get(&c.principal) == Some(&Owner::Agency) && !kept_principals.contains(&c.principal) {
+        // MFA devices protect a credential and are not planned on their own (as in `plan`).
+        if credential_owner.get(&c.id) != Some(&Owner::Agency) || kept_credentials.contains(binding_base(&c.id)) || c.kind == crate::model::CredentialKind::MfaDevice {
             continue;
         }
         let planned = m.steps.iter().any(|s| binding_base(&s.target.id) == binding_base(&c.id));
-        let detail = if planned {
-            format!("agency credential {} is still present", c.identifier.as_deref().unwrap_or(&c.id))
+        if planned {
+            // Planned but still present: its own step's claim (or its principal's) says so.
+            if reported.contains(c.principal.as_str()) || m.steps.iter().any(|s| s.target.id == c.id && s.action != Action::Transfer) {
+                continue;
+            }
+            let (st, d) = due(&format!("agency credential {} is still present", c.identifier.as_deref().unwrap_or(&c.id)));
+            claims.push(claim("agency-access", c.id.clone(), st, d));
         } else {
-            format!(
-                "agency credential {} ({}{}) is not in the plan: added after the audit?",
-                c.identifier.as_deref().unwrap_or(&c.id),
-                kebab(&c.kind),
-                c.created.map(|t| format!(", created {}", t.format("%Y-%m-%d %H:%M UTC"))).unwrap_or_default()
-            )
-        };
-        // A credential the plan never saw is a failure at once: nobody approved it.
-        let (st, d) = if planned { due(&detail) } else { (Status::Fail, detail) };
-        claims.push(claim("agency-access", c.id.clone(), st, d));
+            // A credential the plan never saw fails at once: nobody approved it.
+            claims.push(claim(
+                "agency-access",
+                c.id.clone(),
+                Status::Fail,
+                format!(
+                    "agency credential {} ({}{}) is not in the plan: added after the audit?",
+                    c.identifier.as_deref().unwrap_or(&c.id),
+                    kebab(&c.kind),
+                    c.created.map(|t| format!(", created {}", t.format("%Y-%m-%d %H:%M UTC"))).unwrap_or_default()
+                ),
+            ));
+        }
     }
     if !claims.iter().any(|c| c.kind == "agency-access") {
         claims.push(claim("agency-access", "all scopes read", Status::Pass, format!("no agency access beyond what the plan retains ({agency_found} agency principal(s) live, all retained)")));
