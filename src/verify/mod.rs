@@ -326,7 +326,7 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
             ));
         }
     }
-    if !claims.iter().any(|c| c.kind == "agency-access") {
+    if !claims.iter().any(|c| c.kind == "agency-access") && m.scopes.iter().any(|s| readable(s.provider, &s.scope)) {
         claims.push(claim("agency-access", "all scopes read", Status::Pass, format!("no agency access beyond what the plan retains ({agency_found} agency principal(s) live, all retained)")));
     }
 
@@ -395,4 +395,99 @@ pub fn render(v: &Verification) -> String {
         v.checked_at.format("%Y-%m-%d %H:%M UTC")
     ));
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::{self, Signer};
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    /// The example's agency-operated manifest, and its inventory as the live state.
+    fn agency_operated() -> (Manifest, Inventory) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/northwind-to-contoso");
+        let cfg = crate::config::load(&dir.join("handover-agency-operated.toml")).unwrap();
+        let inv: Inventory = serde_json::from_str(&std::fs::read_to_string(dir.join("inventory.json")).unwrap()).unwrap();
+        let plan: crate::plan::Plan = serde_json::from_str(&std::fs::read_to_string(dir.join("plan-agency-operated.json")).unwrap()).unwrap();
+        let m = manifest::build(manifest::Input {
+            config: &cfg,
+            plan: &plan,
+            inventory: &inv,
+            journals: vec![],
+            new_credentials: vec![],
+            signer: Signer { key: String::new(), fingerprint: String::new() },
+            recipients: vec![],
+            now: at("2026-11-25T00:00:00Z"),
+        })
+        .unwrap();
+        (m, inv)
+    }
+
+    fn live(inv: Inventory) -> Live {
+        Live { inventory: inv, unread: vec![], secrets: BTreeMap::new(), integrity: vec![], documents: None }
+    }
+
+    fn retained<'a>(v: &'a Verification, label: &str) -> &'a Claim {
+        v.claims.iter().find(|c| c.kind == "retained" && c.subject.contains(label)).unwrap_or_else(|| panic!("no retained claim for {label}"))
+    }
+
+    #[test]
+    fn retained_access_passes_only_when_it_ends_by_itself_by_the_stated_date() {
+        let (m, mut inv) = agency_operated();
+        // Make the agency-operations trust end by itself, and move bob's binding's end past the date.
+        for c in &mut inv.credentials {
+            if let CredentialDetail::Trust(t) = &mut c.detail {
+                if c.id.contains("agency-operations") {
+                    t.conditions.push("DateLessThan aws:CurrentTime = 2027-01-31T00:00:00Z".into());
+                }
+            }
+        }
+        let before = check(&m, &live(inv.clone()), at("2026-11-20T00:00:00Z"));
+        assert_eq!(retained(&before, "access-key AKIARZPUZDIKH5CJMAWF").status, Status::Pending, "before the handover date, not yet due");
+        let during = check(&m, &live(inv.clone()), at("2026-12-15T00:00:00Z"));
+        let dan = retained(&during, "dan@northwind-agency.example");
+        assert_eq!(dan.status, Status::Pass, "{dan:?}");
+        assert!(dan.detail.contains("ends by itself at 2027-01-31"), "{dan:?}");
+        assert_eq!(retained(&during, "of agency-operations").status, Status::Pass);
+        let key = retained(&during, "access-key AKIARZPUZDIKH5CJMAWF");
+        assert_eq!(key.status, Status::Fail);
+        assert!(key.detail.contains("nothing in the account makes it end by itself"), "{key:?}");
+        let after = check(&m, &live(inv.clone()), at("2027-02-05T00:00:00Z"));
+        let dan = retained(&after, "dan@northwind-agency.example");
+        assert_eq!(dan.status, Status::Fail);
+        assert!(dan.detail.contains("still present after 2027-01-31"), "{dan:?}");
+        // Gone after the date: it ended as stated.
+        inv.credentials.retain(|c| !c.id.contains("dan@northwind-agency.example"));
+        assert_eq!(retained(&check(&m, &live(inv.clone()), at("2027-02-05T00:00:00Z")), "dan@northwind-agency.example").status, Status::Pass);
+    }
+
+    #[test]
+    fn a_binding_made_conditional_counts_as_the_same_access_and_a_later_end_fails() {
+        let (m, mut inv) = agency_operated();
+        // bob's unconditional editor binding, rewritten with an end after the stated date.
+        let bob = inv.credentials.iter_mut().find(|c| c.id.ends_with("user:bob@northwind-agency.example/binding/projects/contoso-shop-prod/roles/editor")).unwrap();
+        bob.id.push_str("/if/request.time < timestamp(\"2027-06-30T00:00:00Z\")");
+        if let CredentialDetail::Binding(b) = &mut bob.detail {
+            b.condition = Some(crate::model::IamCondition { title: None, expression: "request.time < timestamp(\"2027-06-30T00:00:00Z\")".into(), expires: Some(at("2027-06-30T00:00:00Z")) });
+        }
+        let v = check(&m, &live(inv), at("2026-12-15T00:00:00Z"));
+        let c = v.claims.iter().find(|c| c.kind == "retained" && c.subject.contains("roles/editor of bob@")).unwrap();
+        assert_eq!(c.status, Status::Fail, "{c:?}");
+        assert!(c.detail.contains("later than the stated 2027-01-31"), "{c:?}");
+    }
+
+    #[test]
+    fn unread_scopes_fail_and_their_claims_are_not_passed() {
+        let (m, inv) = agency_operated();
+        let mut l = live(Inventory::new(inv.generated_at));
+        l.unread = m.scopes.iter().map(|s| (s.clone(), "access denied".to_string())).collect();
+        let v = check(&m, &l, at("2026-12-15T00:00:00Z"));
+        assert!(v.claims.iter().filter(|c| c.kind == "scope").all(|c| c.status == Status::Fail));
+        assert!(!v.claims.iter().any(|c| c.kind == "revoked" || c.kind == "retained"), "nothing read, nothing proven gone");
+        assert!(!v.claims.iter().any(|c| c.status == Status::Pass), "nothing read, nothing passes: {:?}", v.claims);
+        assert!(v.failed());
+    }
 }
