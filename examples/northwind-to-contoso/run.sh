@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The example handover, end to end, offline: audit the exported snapshot, then plan it
-# under both shipped policies. No cloud, no emulator; builds the tool if needed.
+# The example handover, offline: audit the exported snapshot, plan it under both
+# shipped policies, seal the full-transfer manifest for the customer (age-encrypted,
+# signed by the agency) and read it back as the customer would. No cloud, no emulator;
+# builds the tool if needed. The keys in keys/ are example-only.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -19,4 +21,17 @@ echo "== handover plan, agency-operated"
 "$bin" plan --inventory "$out/inventory.json" --policy policies/agency-operated.yaml \
   --config "$here/handover-agency-operated.toml" --format table -o "$out/plan-agency-operated.json" --markdown "$out/plan-agency-operated.md"
 echo
-echo "inventory, plans (JSON and Markdown) are in $out"
+echo "== handover manifest (encrypted to the recipients in handover.toml, signed with the agency's key)"
+"$bin" manifest --config "$here/handover.toml" --plan "$out/plan-full-transfer.json" \
+  --inventory "$out/inventory.json" --sign-key "$here/keys/northwind-signing" --armor -o "$out/handover.age"
+echo
+echo "== the customer checks the signature with ssh-keygen, then reads the manifest"
+printf 'northwind %s\n' "$(cat "$here/keys/northwind-signing.pub")" > "$out/allowed_signers"
+if command -v ssh-keygen >/dev/null 2>&1; then
+  ssh-keygen -Y verify -f "$out/allowed_signers" -I northwind -n handover-manifest \
+    -s "$out/handover.age.sig" < "$out/handover.age"
+fi
+"$bin" manifest show "$out/handover.age" -i "$here/keys/contoso-security.agekey" --config "$here/handover.toml" | head -n 20
+echo "..."
+echo
+echo "inventory, plans (JSON and Markdown), handover.age and its .sig are in $out"
