@@ -197,14 +197,27 @@ fn audit_plan_migrate_manifest_verify_passes_and_each_tampering_is_caught() {
     assert!(t.stdout.contains("PASS    signature") && t.stdout.contains("0 fail"), "{}", t.stdout);
     let mut outputs = vec![r.stdout.clone(), r.stderr.clone(), t.stdout, t.stderr];
 
-    // 1. An agency key re-added after the handover work.
-    iam(&moto, "iam.create_access_key(UserName='alice.agency')");
+    // 1. An agency key and password re-added after the handover work, while AWS still
+    // serves a credential report from before (it reuses one for up to four hours): an
+    // audit trusting the report misses both; verify reads live and does not.
+    moto.request("POST", "/_handover/freeze-credential-report", "", "application/json");
+    let audit_alice = || {
+        let r = run(handover(&moto, h).args(["audit", "--aws", "--region", "us-east-1", "--format", "json"]));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        json(&r.stdout)["credentials"].as_array().unwrap().iter().filter(|c| c["principal"].as_str().unwrap().ends_with("user/alice.agency")).count()
+    };
+    assert_eq!(audit_alice(), 0, "the report is frozen with alice holding nothing");
+    iam(&moto, "iam.create_access_key(UserName='alice.agency')\niam.create_login_profile(UserName='alice.agency', Password='Alice-again-1!')");
+    assert_eq!(audit_alice(), 0, "an audit that trusts the stale report sees nothing new");
     let r = verify(&sealed);
     assert_eq!(r.code, 9, "{}", r.stderr);
-    let f = failures(&json(&r.stdout));
-    assert!(f.iter().any(|f| f.contains("agency-access") && f.contains("is not in the plan: added after the audit?")), "{f:?}");
+    let v = json(&r.stdout);
+    let f = failures(&v);
+    assert!(f.iter().any(|f| f.contains("agency-access") && f.contains("access-key") && f.contains("is not in the plan: added after the audit?")), "{f:?}");
+    let password = claims(&v, "revoked").into_iter().find(|c| c["subject"].as_str().unwrap().contains("console-password of alice.agency")).unwrap().clone();
+    assert!(password["status"] == "pending" && password["detail"].as_str().unwrap().contains("still present"), "{password}");
     outputs.extend([r.stdout, r.stderr]);
-    iam(&moto, "for k in iam.list_access_keys(UserName='alice.agency')['AccessKeyMetadata']:\n    iam.delete_access_key(UserName='alice.agency', AccessKeyId=k['AccessKeyId'])\n");
+    iam(&moto, "for k in iam.list_access_keys(UserName='alice.agency')['AccessKeyMetadata']:\n    iam.delete_access_key(UserName='alice.agency', AccessKeyId=k['AccessKeyId'])\niam.delete_login_profile(UserName='alice.agency')\n");
     assert_eq!(verify(&sealed).code, 0);
 
     // 2. A secret's value changed at the destination.

@@ -89,7 +89,7 @@ impl Moto {
         self.request("POST", path, body, content_type)
     }
 
-    fn request(&self, method: &str, path: &str, body: &str, content_type: &str) -> String {
+    pub fn request(&self, method: &str, path: &str, body: &str, content_type: &str) -> String {
         let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
         write!(

@@ -7,6 +7,10 @@ It adds test-only routes under /_handover/ for what no AWS API can do:
                              "last_used_days_ago"?, "service"?, "region"?}
      makes an access key old, or used long ago (moto stamps keys with "now").
   GET  /_handover/requests   request counts since start or the last reset
+  POST /_handover/freeze-credential-report
+     from now on GetCredentialReport answers with the next report moto makes, however
+     the account changes after it: AWS reuses a report for up to four hours, moto
+     never does. A reset (POST /moto-api/reset) thaws it.
 Everything else goes to moto unchanged, including POST /moto-api/reset and
 POST /moto-api/reset-auth.
 """
@@ -39,6 +43,8 @@ class Routes:
         self.app = app
         self.lock = threading.Lock()
         self.counts = {}
+        # None: reports are live. True: freeze the next one. bytes: the frozen response.
+        self.frozen_report = None
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -49,14 +55,40 @@ class Routes:
                 body = json.dumps({"total": sum(self.counts.values()), "by_action": self.counts}).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
+        if path == "/_handover/freeze-credential-report":
+            with self.lock:
+                self.frozen_report = True
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "2")])
+            return [b"{}"]
         if path == "/moto-api/reset":
             with self.lock:
                 self.counts = {}
+                self.frozen_report = None
         elif not path.startswith("/moto-api"):
             action = environ.get("HTTP_X_AMZ_TARGET") or self.query_action(environ)
             with self.lock:
                 self.counts[action] = self.counts.get(action, 0) + 1
+                frozen = self.frozen_report
+            if action == "GetCredentialReport" and frozen is not None:
+                return self.stale_report(environ, start_response, frozen)
         return self.app(environ, start_response)
+
+    def stale_report(self, environ, start_response, frozen):
+        if isinstance(frozen, bytes):
+            start_response("200 OK", [("Content-Type", "text/xml"), ("Content-Length", str(len(frozen)))])
+            return [frozen]
+        captured = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return lambda _data: None
+
+        body = b"".join(self.app(environ, capture))
+        if captured["status"].startswith("200"):
+            with self.lock:
+                self.frozen_report = body
+        start_response(captured["status"], captured["headers"])
+        return [body]
 
     @staticmethod
     def query_action(environ):
