@@ -335,3 +335,67 @@ fn verify_needs_the_agency_key_and_says_what_it_cannot_read() {
     let r = run(handover_offline(h).args(["verify", "--signer"]).arg(example_key("northwind-signing.pub")).arg("-i").arg(example_key("contoso-security.agekey")).arg(h.join("nothing.age")));
     assert_eq!(r.code, 3, "{}", r.stderr);
 }
+
+/// `policies/permissions/aws-verify.json` is all verify needs: the audit's reads, the
+/// live login profile, and the values of migrated secrets (digested, never kept).
+#[test]
+fn verify_runs_under_its_least_privilege_policy() {
+    let moto = moto();
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let cfg = write_config(h);
+    std::fs::write(&cfg, std::fs::read_to_string(&cfg).unwrap().replace(&format!("gcp_projects = [\"{PROJECT}\"]\n"), "")).unwrap();
+    iam(&moto, "iam.create_user(UserName='carol.customer')\n\
+         iam.attach_user_policy(UserName='carol.customer', PolicyArn='arn:aws:iam::aws:policy/AdministratorAccess')\n\
+         iam.create_login_profile(UserName='carol.customer', Password='Carol-pass-1!')\n\
+         iam.create_user(UserName='alice.agency')\n\
+         iam.create_access_key(UserName='alice.agency')\n");
+    let inv = h.join("inventory.json");
+    let r = run(handover(&moto, h).args(["audit", "--aws", "--region", "us-east-1", "--format", "json", "-o"]).arg(&inv));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let plan = h.join("plan.json");
+    let r = run(handover_offline(h).args(["plan", "--format", "json", "--policy"]).arg(repo().join("policies/full-transfer.yaml")).arg("--inventory").arg(&inv).arg("--config").arg(&cfg).arg("-o").arg(&plan));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let env = h.join("prod.env");
+    std::fs::write(&env, format!("DB_PASSWORD={}\n", CANARIES[0])).unwrap();
+    let journal = h.join("j.jsonl");
+    let r = run(handover(&moto, h).args(["migrate", "--format", "json", "--from", &format!("dotenv:{}", env.display()), "--to", "aws:us-east-1", "--all", "--apply", "--config"]).arg(&cfg).arg("--journal").arg(&journal));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let sealed = h.join("handover.age");
+    let r = run(handover_offline(h).arg("manifest").arg("--config").arg(&cfg).arg("--plan").arg(&plan).arg("--inventory").arg(&inv).arg("--journal").arg(&journal).arg("-o").arg(&sealed));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    iam(&moto, "for k in iam.list_access_keys(UserName='alice.agency')['AccessKeyMetadata']:\n    iam.delete_access_key(UserName='alice.agency', AccessKeyId=k['AccessKeyId'])\n");
+
+    let policy = std::fs::read_to_string(repo().join("policies/permissions/aws-verify.json")).unwrap();
+    let out = iam(&moto, &format!("iam.create_user(UserName='contoso-verifier')\niam.put_user_policy(UserName='contoso-verifier', PolicyName='verify', PolicyDocument={policy:?})\nk = iam.create_access_key(UserName='contoso-verifier')['AccessKey']\nprint(k['AccessKeyId'], k['SecretAccessKey'])"));
+    let mut parts = out.split_whitespace();
+    let (key, secret) = (parts.next().unwrap().to_string(), parts.next().unwrap().to_string());
+    moto.enforce_permissions();
+    let verify = |key: &str, secret: &str| {
+        run(handover(&moto, h)
+            .env("AWS_ACCESS_KEY_ID", key)
+            .env("AWS_SECRET_ACCESS_KEY", secret)
+            .args(["verify", "--format", "json", "--config"])
+            .arg(&cfg)
+            .arg("-i")
+            .arg(example_key("contoso-security.agekey"))
+            .arg(&sealed))
+    };
+    let r = verify(&key, &secret);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let v = json(&r.stdout);
+    assert!(failures(&v).is_empty(), "{:?}", failures(&v));
+    assert_eq!(claims(&v, "scope")[0]["status"], "pass");
+    assert!(claims(&v, "revoked").iter().any(|c| c["subject"].as_str().unwrap().contains("access-key") && c["status"] == "pass"), "{}", r.stdout);
+    assert_eq!(claims(&v, "migrated-secret")[0]["status"], "pass", "{}", r.stdout);
+    // Nothing was denied (the gaps left are moto's own: no root row, no service-specific credentials).
+    let blind: Vec<&Value> = claims(&v, "coverage").into_iter().filter(|c| c["detail"].as_str().unwrap().contains("denied")).collect();
+    assert!(blind.is_empty(), "{blind:?}");
+    // The checks are on: unknown credentials are refused, and the scope is reported unread.
+    let r = verify("AKIAUNKNOWN000000000", "nope");
+    assert_eq!(r.code, 9, "{}", r.stderr);
+    let v = json(&r.stdout);
+    assert_eq!(claims(&v, "scope")[0]["status"], "fail", "{}", r.stdout);
+    assert_eq!(claims(&v, "migrated-secret")[0]["status"], "fail", "{}", r.stdout);
+    assert!(!r.stdout.contains(CANARIES[0]) && !r.stderr.contains(CANARIES[0]));
+}

@@ -40,7 +40,8 @@ pub enum Status {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Claim {
     /// `signature`, `recipients`, `scope`, `revoked`, `retained`, `rotated`,
-    /// `migrated-secret`, `agency-access` or `documentation`.
+    /// `migrated-secret`, `agency-access`, `coverage` (a blind spot of the live read)
+    /// or `documentation`.
     pub kind: String,
     /// What it is about (a step id, a secret, a principal, a file).
     pub subject: String,
@@ -328,6 +329,16 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
     }
     if !claims.iter().any(|c| c.kind == "agency-access") && m.scopes.iter().any(|s| readable(s.provider, &s.scope)) {
         claims.push(claim("agency-access", "all scopes read", Status::Pass, format!("no agency access beyond what the plan retains ({agency_found} agency principal(s) live, all retained)")));
+    }
+
+    // What the live read could not see: claims resting on it are not proven.
+    for g in &inv.gaps {
+        claims.push(claim(
+            "coverage",
+            format!("{} {} {}", g.provider, g.scope, g.source),
+            Status::Pending,
+            format!("not read live{}: {}", g.subject.as_deref().map(|s| format!(" for {s}")).unwrap_or_default(), g.reason),
+        ));
     }
 
     // Documentation.

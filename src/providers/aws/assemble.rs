@@ -336,6 +336,9 @@ impl Assembler<'_> {
                 creds.push(cred("console-password", CredentialKind::ConsolePassword, None, Status::Active, Some(created.0), last_used, CredentialDetail::None));
             }
         } else {
+        if let Some(Availability::Unknown { source, reason }) = &lists.login_profile {
+            self.gap(source, Some(&arn), format!("console password read from the credential report instead: {reason}"));
+        }
         match &row {
             Some(r) if r.password_enabled.eq_ignore_ascii_case("true") => {
                 let last_used = match (is_date(&r.password_last_used), r.password_last_used.as_str()) {
