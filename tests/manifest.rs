@@ -336,3 +336,30 @@ fn the_committed_manifest_and_verification_schemas_match_the_code() {
         assert_eq!(r.stdout, committed, "schemas/{name}.v1.json is stale: run `cargo run -- schema {name} > schemas/{name}.v1.json`");
     }
 }
+
+/// Binary age output is refused to a terminal (a pseudo-terminal from util-linux
+/// `script`); armored output to one is allowed.
+#[test]
+fn binary_output_is_refused_to_a_terminal() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let (inv, plan) = example_plan(h);
+    let present = Command::new("script").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
+    assert!(present, "util-linux `script` is missing: apt-get install bsdutils");
+    let base = format!(
+        "{} manifest --config {} --inventory {} --plan {} --sign-key {}",
+        env!("CARGO_BIN_EXE_handover"),
+        example("handover.toml").display(),
+        inv.display(),
+        plan.display(),
+        example_key("northwind-signing").display()
+    );
+    let on_tty = |args: &str| Command::new("script").args(["-qec", &format!("{base} {args}; echo \"exit=$?\""), "/dev/null"]).current_dir(h).output().unwrap();
+    let o = on_tty(&format!("--signature {}", h.join("a.sig").display()));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("exit=2") && text.contains("refusing to write a binary age file to a terminal"), "{text}");
+    assert!(!h.join("a.sig").exists(), "nothing written");
+    let o = on_tty(&format!("--armor --signature {}", h.join("b.sig").display()));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("exit=0") && text.contains("-----BEGIN AGE ENCRYPTED FILE-----"), "{text}");
+}
