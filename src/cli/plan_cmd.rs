@@ -178,7 +178,7 @@ pub fn init_command(a: InitArgs) -> Result<u8, Error> {
         let _ = writeln!(o, "#   {d}: {n}");
     }
     let _ = writeln!(o, "email_domains = []  # CONFIRM");
-    let _ = writeln!(o, "google_groups = []\ngoogle_domains = []\nname_patterns = []  # e.g. \"*.agency\", \"ci-*\"\n# tags = {{ \"managed-by\" = \"agency\" }}\n");
+    let _ = writeln!(o, "google_groups = []\ngoogle_domains = []\nname_patterns = []  # e.g. \"*.agency\", \"ci-*\"\n# tags = {{ \"managed-by\" = \"agency\" }}\n# The agency's SSH public key: signs the manifest and opens the migration's digest key.\n# signing_key = \"ssh-ed25519 AAAA... CONFIRM\"\n");
     let _ = writeln!(o, "[customer]\nname = \"CONFIRM: the customer's name\"");
     let _ = writeln!(o, "aws_accounts = [{}]  # CONFIRM: the audited accounts", quote(&accounts));
     let _ = writeln!(o, "gcp_projects = [{}]  # CONFIRM: the audited projects", quote(&projects));
