@@ -547,3 +547,73 @@ fn the_digest_key_is_per_handover_sealed_beside_the_journal_and_required() {
         assert!(!String::from_utf8_lossy(&bytes).contains("CANARY-key") || f == env, "{} holds a value", f.display());
     }
 }
+
+/// The GCP roles in `policies/permissions/gcp-migrate-roles.yaml`, under the GCP test
+/// server's IAM enforcement: a caller bound to the source role on the agency's project
+/// and the destination role on the customer's copies everything, verified; without a
+/// token, or with the source role only at the destination, it is refused with exit 4.
+#[test]
+fn least_privilege_gcp_roles_are_enough_and_enforced() {
+    let gcp = gcp_server();
+    let url = gcp.url();
+    let roles: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(repo().join("policies/permissions/gcp-migrate-roles.yaml")).unwrap()).unwrap();
+    let perms = |which: &str| -> Vec<String> { roles[which]["includedPermissions"].as_sequence().unwrap().iter().map(|p| p.as_str().unwrap().to_string()).collect() };
+    // Seed the source, and bind the roles, before enforcement starts.
+    let (st, body) = http_post_json(&url, "/_admin/seed", r#"{"projects":[{"projectId":"agency-proj"},{"projectId":"customer-proj"}]}"#);
+    assert!(st.contains("200"), "{st} {body}");
+    for (name, value) in [("db-password", "CANARY-gcp-lp-1"), ("api-token", "CANARY-gcp-lp-2")] {
+        http_post_json(&url, &format!("/v1/projects/agency-proj/secrets?secretId={name}"), r#"{"replication":{"automatic":{}}}"#);
+        let (st, body) = http_post_json(&url, &format!("/v1/projects/agency-proj/secrets/{name}:addVersion"), &format!(r#"{{"payload":{{"data":"{}"}}}}"#, base64_of(value)));
+        assert!(st.contains("200"), "{st} {body}");
+    }
+    let migrator = "serviceAccount:migrator@agency-proj.iam.gserviceaccount.com";
+    let reader = "serviceAccount:reader@agency-proj.iam.gserviceaccount.com";
+    let bind = |project: &str, bindings: &str| {
+        let (st, body) = http_post_json(&url, &format!("/v1/projects/{project}:setIamPolicy"), &format!(r#"{{"policy":{{"bindings":[{bindings}]}}}}"#));
+        assert!(st.contains("200"), "{st} {body}");
+    };
+    bind("agency-proj", &format!(r#"{{"role":"projects/agency-proj/roles/handoverMigrateSource","members":["{migrator}","{reader}"]}}"#));
+    bind("customer-proj", &format!(r#"{{"role":"projects/customer-proj/roles/handoverMigrateDestination","members":["{migrator}"]}},{{"role":"projects/customer-proj/roles/handoverMigrateSource","members":["{reader}"]}}"#));
+    let config = serde_json::json!({
+        "tokens": {"migrator-token": migrator, "reader-token": reader},
+        "roles": {
+            "projects/agency-proj/roles/handoverMigrateSource": perms("source"),
+            "projects/customer-proj/roles/handoverMigrateSource": perms("source"),
+            "projects/customer-proj/roles/handoverMigrateDestination": perms("destination"),
+        }
+    });
+    let (st, body) = http_post_json(&url, "/_admin/iam", &config.to_string());
+    assert!(st.contains("200"), "{st} {body}");
+
+    let home = tempfile::tempdir().unwrap();
+    let j = home.path().join("j.jsonl");
+    let args = ["--from", "gcp:agency-proj", "--to", "gcp:customer-proj", "--gcp-endpoint", url.as_str(), "--all", "--apply", "--journal", j.to_str().unwrap()];
+    let with_token = |token: Option<&str>| {
+        let mut cmd = handover_offline(home.path());
+        if let Some(t) = token {
+            cmd.env("HANDOVER_GCP_ACCESS_TOKEN", t);
+        }
+        // At trace level: the token must not show up in any log line.
+        run(cmd.args(["-vvv", "migrate", "--format", "json"]).args(args))
+    };
+    let r = with_token(None);
+    assert_eq!(r.code, 4, "no token, no access: {}", r.stderr);
+    let r = with_token(Some("reader-token"));
+    assert_eq!(r.code, 4, "the source role cannot write: {}", r.stderr);
+    assert!(r.stderr.contains("secretmanager.secrets.create") || r.stderr.contains("denied"), "{}", r.stderr);
+    let r = with_token(Some("migrator-token"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let items = json(&r.stdout)["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 2);
+    assert!(items.iter().all(|i| i["outcome"] == "create" && i["verified"] == true), "{items:?}");
+    // A second run reads the destination and does nothing.
+    let r = with_token(Some("migrator-token"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(json(&r.stdout)["items"].as_array().unwrap().iter().all(|i| i["outcome"] == "unchanged"), "{}", r.stdout);
+    assert!(!r.stderr.contains("migrator-token") && !r.stderr.contains("CANARY-gcp-lp"), "neither the token nor a value is logged");
+    // Every enabled version needs the version lists on both sides, which the roles grant.
+    let mut cmd = handover_offline(home.path());
+    let r = run(cmd.env("HANDOVER_GCP_ACCESS_TOKEN", "migrator-token").args(["migrate", "--format", "json", "--all-versions"]).args(args));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(json(&r.stdout)["items"].as_array().unwrap().iter().all(|i| i["outcome"] == "unchanged"), "{}", r.stdout);
+}

@@ -1,6 +1,7 @@
-//! The test-only admin API under `/_admin/`: reset, request counts, fault mode and
-//! seeding (projects with fixed numbers, SYSTEM_MANAGED keys, back-dated keys, secrets
-//! and versions). Admin requests are never counted and never faulted.
+//! The test-only admin API under `/_admin/`: reset, request counts, fault mode, IAM
+//! enforcement (`/_admin/iam`, see [`crate::enforce`]) and seeding (projects with fixed
+//! numbers, SYSTEM_MANAGED keys, back-dated keys, secrets and versions). Admin requests
+//! are never counted, never faulted and never need a token.
 //! `README.md` documents every endpoint.
 
 use std::collections::BTreeMap;
@@ -8,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::enforce::{self, IamConfig};
 use crate::error::{ApiError, ApiResult};
 use crate::faults::FaultConfig;
 use crate::iam;
@@ -38,6 +40,12 @@ pub fn handle(shared: &Shared, method: &str, path: &str, body: &[u8]) -> (u16, V
             let mut faults = shared.lock_faults();
             faults.configure(None).map(|()| faults.to_json())
         }
+        ("GET", "/_admin/iam") => Ok(enforce::config_json(shared.lock_iam().as_ref())),
+        ("POST", "/_admin/iam") => parse::<IamConfig>(body).and_then(|c| {
+            shared.set_iam(Some(c))?;
+            Ok(enforce::config_json(shared.lock_iam().as_ref()))
+        }),
+        ("DELETE", "/_admin/iam") => shared.set_iam(None).map(|()| enforce::config_json(None)),
         ("POST", "/_admin/seed") => {
             parse::<SeedRequest>(body).and_then(|s| seed(&mut shared.lock_store(), s))
         }

@@ -16,6 +16,8 @@ pub enum Code {
     NotFound,
     AlreadyExists,
     PermissionDenied,
+    /// No valid credentials (only when IAM enforcement is on).
+    Unauthenticated,
     Aborted,
     ResourceExhausted,
     Unavailable,
@@ -27,6 +29,7 @@ impl Code {
     pub fn http(self) -> u16 {
         match self {
             Code::InvalidArgument | Code::FailedPrecondition => 400,
+            Code::Unauthenticated => 401,
             Code::PermissionDenied => 403,
             Code::NotFound => 404,
             Code::AlreadyExists | Code::Aborted => 409,
@@ -44,6 +47,7 @@ impl Code {
             Code::NotFound => "NOT_FOUND",
             Code::AlreadyExists => "ALREADY_EXISTS",
             Code::PermissionDenied => "PERMISSION_DENIED",
+            Code::Unauthenticated => "UNAUTHENTICATED",
             Code::Aborted => "ABORTED",
             Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
             Code::Unavailable => "UNAVAILABLE",

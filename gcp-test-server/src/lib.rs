@@ -12,12 +12,16 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
-//! Any bearer token, or none, is accepted. See `README.md` for the admin API
-//! (`/_admin/reset`, `/_admin/requests`, `/_admin/faults`, `/_admin/seed`) and for
-//! where the server knowingly differs from Google.
+//! Any bearer token, or none, is accepted, unless IAM enforcement is turned on
+//! (`/_admin/iam` or [`ServerHandle::enforce_iam`]; see [`enforce`]): then tokens map
+//! to members and each route needs its documented permission through the policies
+//! the server holds. See `README.md` for the admin API (`/_admin/reset`,
+//! `/_admin/requests`, `/_admin/faults`, `/_admin/iam`, `/_admin/seed`) and for where
+//! the server knowingly differs from Google.
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod enforce;
 pub mod error;
 pub mod faults;
 pub mod filter;
@@ -32,6 +36,7 @@ pub mod store;
 pub mod util;
 pub mod wire;
 
+pub use enforce::IamConfig;
 pub use error::{ApiError, Code};
 pub use faults::{FaultConfig, FaultKind};
 pub use server::{RequestCounts, Server, ServerHandle};

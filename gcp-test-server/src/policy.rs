@@ -120,7 +120,8 @@ fn check_version(v: i64) -> ApiResult<()> {
     }
 }
 
-fn is_valid_member(m: &str) -> bool {
+/// Whether `m` is a member string policies accept (`user:...`, `serviceAccount:...`, ...).
+pub fn is_valid_member(m: &str) -> bool {
     const PREFIXES: &[&str] = &[
         "user",
         "serviceAccount",

@@ -7,6 +7,7 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
+use crate::enforce::Refusal;
 use crate::error::{ApiError, ApiResult};
 use crate::faults::FaultKind;
 use crate::secretmanager::VersionAction;
@@ -24,14 +25,24 @@ pub enum Outcome {
     Done(ApiResult<Value>),
     /// The gate injected a fault instead; the handler did not run.
     Faulted(FaultKind),
+    /// IAM enforcement refused the request (401 or 403); the handler did not run.
+    Refused(Refusal),
 }
 
-/// Finds the route for `req`, shows its label to `gate` (which counts it and may
-/// inject a fault instead), and otherwise runs the handler against `store`.
+/// Why a gate stops a request before its handler.
+#[derive(Debug)]
+pub enum Stop {
+    Fault(FaultKind),
+    Refuse(Refusal),
+}
+
+/// Finds the route for `req`, shows its label and the store to `gate` (which counts
+/// it and may inject a fault or refuse it instead), and otherwise runs the handler
+/// against `store`.
 pub fn dispatch(
     store: &mut Store,
     req: &ApiRequest,
-    gate: &mut dyn FnMut(&str) -> Option<FaultKind>,
+    gate: &mut dyn FnMut(&str, &Store) -> Option<Stop>,
 ) -> (Cow<'static, str>, Outcome) {
     let mut segs: Vec<&str> = req.segments.iter().map(String::as_str).collect();
     let verb = req.verb.as_deref();
@@ -53,8 +64,9 @@ pub fn dispatch(
                 )),
                 None => Cow::Borrowed($label),
             };
-            match gate(&label) {
-                Some(fault) => (label, Outcome::Faulted(fault)),
+            match gate(&label, &*store) {
+                Some(Stop::Fault(fault)) => (label, Outcome::Faulted(fault)),
+                Some(Stop::Refuse(refusal)) => (label, Outcome::Refused(refusal)),
                 None => {
                     store.purge_expired();
                     (label, Outcome::Done($call))

@@ -1,7 +1,8 @@
 //! The HTTP/1.1 server: accepts loopback connections, sends `/_admin/` requests to the
-//! admin API and every other request through the fault gate and the router, and writes
-//! JSON answers. [`Server::start`] runs it on a background thread with its own Tokio
-//! runtime, so sync tests, async tests and the binary all use it the same way.
+//! admin API and every other request through the gate (request counter, fault mode,
+//! then IAM enforcement when it is on) and the router, and writes JSON answers.
+//! [`Server::start`] runs it on a background thread with its own Tokio runtime, so
+//! sync tests, async tests and the binary all use it the same way.
 //!
 //! Invariants: a handler never panics the server (all input errors are [`ApiError`]s,
 //! locks recover from poisoning); a dropped-connection fault closes the connection
@@ -20,9 +21,10 @@ use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
-use crate::error::{ApiError, Code};
+use crate::enforce::{self, IamConfig};
+use crate::error::{ApiError, ApiResult, Code};
 use crate::faults::{FaultConfig, FaultKind, Faults};
-use crate::router::{self, Outcome};
+use crate::router::{self, Outcome, Stop};
 use crate::store::Store;
 use crate::wire::ApiRequest;
 
@@ -57,6 +59,8 @@ pub struct Shared {
     store: Mutex<Store>,
     counts: Mutex<RequestCounts>,
     faults: Mutex<Faults>,
+    /// IAM enforcement: `None` (the default) lets every caller do everything.
+    iam: Mutex<Option<IamConfig>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -74,24 +78,40 @@ impl Shared {
     pub fn lock_faults(&self) -> MutexGuard<'_, Faults> {
         lock(&self.faults)
     }
+    pub fn lock_iam(&self) -> MutexGuard<'_, Option<IamConfig>> {
+        lock(&self.iam)
+    }
     pub fn counts(&self) -> RequestCounts {
         self.lock_counts().clone()
     }
 
-    /// Forgets all resources, counts and the fault mode.
+    /// Turns IAM enforcement on with `config` (replacing any previous one), or off.
+    pub fn set_iam(&self, config: Option<IamConfig>) -> ApiResult<()> {
+        if let Some(c) = &config {
+            c.validate()?;
+        }
+        *self.lock_iam() = config;
+        Ok(())
+    }
+
+    /// Forgets all resources, counts, the fault mode and IAM enforcement.
     pub fn reset(&self) {
         self.lock_store().reset();
         self.lock_counts().clear();
         // Turning faults off cannot fail.
         let _ = self.lock_faults().configure(None);
+        *self.lock_iam() = None;
     }
 
     /// Serves one API request; `Err(FaultKind::Drop)` means: close without answering.
+    /// `authorization` is the request's `Authorization` header, read only when IAM
+    /// enforcement is on.
     fn api(
         &self,
         method: &str,
         path: &str,
         query: Option<&str>,
+        authorization: Option<&str>,
         body: Bytes,
     ) -> Result<(u16, Value), FaultKind> {
         let req = match ApiRequest::parse(method, path, query, body) {
@@ -102,13 +122,44 @@ impl Shared {
             }
         };
         let mut store = self.lock_store();
-        let mut gate = |label: &str| {
+        // Count, then faults (one draw per request, enforced or not), then IAM.
+        let mut gate = |label: &str, store: &Store| {
             self.record(label);
-            self.lock_faults().draw()
+            if let Some(fault) = self.lock_faults().draw() {
+                return Some(Stop::Fault(fault));
+            }
+            let iam = self.lock_iam();
+            let config = iam.as_ref()?;
+            enforce::check(config, store, label, &req, authorization)
+                .err()
+                .map(Stop::Refuse)
         };
-        let (_, outcome) = router::dispatch(&mut store, &req, &mut gate);
+        let (label, mut outcome) = router::dispatch(&mut store, &req, &mut gate);
+        if let Outcome::Done(Ok(v)) = &mut outcome {
+            if label.ends_with(":testIamPermissions") {
+                if let Some(config) = self.lock_iam().as_ref() {
+                    // Under enforcement, answer only the permissions the caller holds.
+                    let asked = v["permissions"].as_array().cloned().unwrap_or_default();
+                    let held: Vec<Value> =
+                        enforce::held(config, &store, &label, &req, authorization, &asked)
+                            .into_iter()
+                            .cloned()
+                            .collect();
+                    match v.as_object_mut() {
+                        Some(obj) if held.is_empty() => {
+                            obj.remove("permissions");
+                        }
+                        Some(obj) => {
+                            obj.insert("permissions".to_owned(), Value::Array(held));
+                        }
+                        None => {}
+                    }
+                }
+            }
+        }
         drop(store);
         match outcome {
+            Outcome::Refused(r) => Ok((r.status(), r.body())),
             Outcome::Done(Ok(v)) => Ok((200, v)),
             Outcome::Done(Err(e)) => Ok((e.code.http(), e.body())),
             Outcome::Faulted(FaultKind::TooManyRequests) => {
@@ -170,7 +221,11 @@ async fn serve_request(
         let (status, v) = crate::admin::handle(&shared, method, path, &body);
         return Ok(respond(status, &v));
     }
-    match shared.api(method, path, parts.uri.query(), body) {
+    let authorization = parts
+        .headers
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    match shared.api(method, path, parts.uri.query(), authorization, body) {
         Ok((status, v)) => Ok(respond(status, &v)),
         Err(_) => Err(DroppedConnection),
     }
@@ -267,7 +322,7 @@ impl ServerHandle {
         format!("http://{}", self.addr)
     }
 
-    /// Forgets all resources, request counts and the fault mode.
+    /// Forgets all resources, request counts, the fault mode and IAM enforcement.
     pub fn reset(&self) {
         self.shared.reset();
     }
@@ -279,6 +334,24 @@ impl ServerHandle {
     /// Installs a fault mode (`None` or a rate of 0 turns faults off).
     pub fn set_faults(&self, config: Option<FaultConfig>) -> Result<(), ApiError> {
         self.shared.lock_faults().configure(config)
+    }
+
+    /// Turns IAM enforcement on (replacing any previous configuration): from now on
+    /// every API request needs `Authorization: Bearer TOKEN` with a token of `config`,
+    /// and the permission its route needs (see [`crate::enforce`]).
+    pub fn enforce_iam(&self, config: IamConfig) -> Result<(), ApiError> {
+        self.shared.set_iam(Some(config))
+    }
+
+    /// Turns IAM enforcement off: every caller may do everything again.
+    pub fn stop_enforcing_iam(&self) {
+        // Turning enforcement off cannot fail.
+        let _ = self.shared.set_iam(None);
+    }
+
+    /// The enforcement configuration, if enforcement is on.
+    pub fn iam_enforcement(&self) -> Option<IamConfig> {
+        self.shared.lock_iam().clone()
     }
 }
 

@@ -146,6 +146,7 @@ pub fn clean_aws_env(cmd: &mut Command, home: &Path) {
         .env("HANDOVER_CONFIG", agency_config(home))
         .env("HANDOVER_IDENTITY", example_key("northwind-signing"))
         .env_remove("HANDOVER_GCP_ENDPOINT")
+        .env_remove("HANDOVER_GCP_ACCESS_TOKEN")
         .env_remove("RUST_LOG");
 }
 

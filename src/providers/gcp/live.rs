@@ -54,11 +54,59 @@ fn backoff() -> google_cloud_gax::exponential_backoff::ExponentialBackoff {
         .expect("valid backoff bounds")
 }
 
-/// The one factory for GCP clients.
+/// The environment variable holding an OAuth access token to use instead of application
+/// default credentials (for example `$(gcloud auth print-access-token)`).
+pub const ACCESS_TOKEN_ENV: &str = "HANDOVER_GCP_ACCESS_TOKEN";
+
+/// An OAuth access token given by the caller, sent as a bearer token. The header is
+/// marked sensitive and `Debug` shows nothing of it.
+struct StaticToken {
+    header: http::HeaderValue,
+    tag: google_cloud_auth::credentials::EntityTag,
+}
+
+impl std::fmt::Debug for StaticToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StaticToken([REDACTED])")
+    }
+}
+
+impl google_cloud_auth::credentials::CredentialsProvider for StaticToken {
+    async fn headers(
+        &self,
+        extensions: http::Extensions,
+    ) -> Result<google_cloud_auth::credentials::CacheableResource<http::HeaderMap>, google_cloud_auth::errors::CredentialsError> {
+        use google_cloud_auth::credentials::{CacheableResource, EntityTag};
+        if extensions.get::<EntityTag>() == Some(&self.tag) {
+            return Ok(CacheableResource::NotModified);
+        }
+        let mut data = http::HeaderMap::new();
+        data.insert(http::header::AUTHORIZATION, self.header.clone());
+        Ok(CacheableResource::New { entity_tag: self.tag.clone(), data })
+    }
+
+    async fn universe_domain(&self) -> Option<String> {
+        None
+    }
+}
+
+fn static_token(token: &str) -> Result<google_cloud_auth::credentials::Credentials, Error> {
+    let mut header = http::HeaderValue::from_str(&format!("Bearer {}", token.trim())).map_err(|_| {
+        Error::usage(format!("{ACCESS_TOKEN_ENV} is not a valid access token (it has characters a header cannot carry)"), "set it to the output of `gcloud auth print-access-token`")
+    })?;
+    header.set_sensitive(true);
+    Ok(google_cloud_auth::credentials::Credentials::from(StaticToken { header, tag: google_cloud_auth::credentials::EntityTag::new() }))
+}
+
+/// The one factory for GCP clients. Credentials: an access token from
+/// `HANDOVER_GCP_ACCESS_TOKEN` if set; else anonymous for an emulator endpoint; else
+/// application default credentials.
 pub async fn clients(settings: &GcpSettings) -> Result<Clients, Error> {
-    let credentials = match &settings.endpoint {
-        Some(_) => google_cloud_auth::credentials::anonymous::Builder::new().build(),
-        None => google_cloud_auth::credentials::Builder::default().build().map_err(|e| Error::Access {
+    let token = std::env::var(ACCESS_TOKEN_ENV).ok().filter(|t| !t.trim().is_empty());
+    let credentials = match (&token, &settings.endpoint) {
+        (Some(t), _) => static_token(t)?,
+        (None, Some(_)) => google_cloud_auth::credentials::anonymous::Builder::new().build(),
+        (None, None) => google_cloud_auth::credentials::Builder::default().build().map_err(|e| Error::Access {
             provider: "gcp",
             operation: "application default credentials".into(),
             what: e.to_string(),
