@@ -272,3 +272,39 @@ fn conditional_bindings_on_service_accounts_and_secrets_keep_role_and_condition(
     }
     assert!(all(&inv["findings"], |f| f["code"] == "gcp-can-impersonate").iter().any(|f| f["message"].as_str().unwrap().contains("eve@")));
 }
+
+/// `policies/permissions/gcp-audit-role.yaml` is all the live audit needs: under the
+/// GCP test server's IAM enforcement, an auditor holding only that custom role reads the
+/// same inventory as an unrestricted read; a caller without it is refused with exit 4.
+#[test]
+fn the_audit_role_is_enough_under_iam_enforcement() {
+    let server = gcp_server();
+    let url = server.url();
+    seed_gcp(&url);
+    let auditor = "serviceAccount:auditor@contoso-shop-prod.iam.gserviceaccount.com";
+    let role = format!("projects/{PROJECT}/roles/handoverAudit");
+    let (st, policy) = http_post_json(&url, &format!("/v1/projects/{PROJECT}:getIamPolicy"), r#"{"options":{"requestedPolicyVersion":3}}"#);
+    assert!(st.contains("200"), "{st} {policy}");
+    let mut policy = json(&policy);
+    policy["bindings"].as_array_mut().unwrap().push(serde_json::json!({"role": role, "members": [auditor]}));
+    let (st, body) = http_post_json(&url, &format!("/v1/projects/{PROJECT}:setIamPolicy"), &serde_json::json!({"policy": policy}).to_string());
+    assert!(st.contains("200"), "{st} {body}");
+    let home = tempfile::tempdir().unwrap();
+    let open = live(&url, home.path(), &[]);
+    assert_eq!(open.code, 0, "{}", open.stderr);
+
+    let yaml: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(repo().join("policies/permissions/gcp-audit-role.yaml")).unwrap()).unwrap();
+    let perms: Vec<String> = yaml["includedPermissions"].as_sequence().unwrap().iter().map(|p| p.as_str().unwrap().to_string()).collect();
+    let config = serde_json::json!({"tokens": {"audit-token": auditor, "nobody-token": "user:nobody@example.com"}, "roles": {role: perms}});
+    let (st, body) = http_post_json(&url, "/_admin/iam", &config.to_string());
+    assert!(st.contains("200"), "{st} {body}");
+    let enforced = run(handover_offline(home.path()).env("HANDOVER_GCP_ACCESS_TOKEN", "audit-token").args(["audit", "--gcp-project", PROJECT, "--gcp-endpoint", &url, "--format", "json"]));
+    assert_eq!(enforced.code, 0, "{}", enforced.stderr);
+    let (a, b) = (json(&open.stdout), json(&enforced.stdout));
+    for part in ["principals", "credentials", "secrets", "findings", "gaps"] {
+        assert_eq!(a[part], b[part], "{part} differ under the audit role");
+    }
+    let r = run(handover_offline(home.path()).env("HANDOVER_GCP_ACCESS_TOKEN", "nobody-token").args(["audit", "--gcp-project", PROJECT, "--gcp-endpoint", &url, "--format", "json"]));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(r.stderr.contains("resourcemanager.projects.getIamPolicy"), "{}", r.stderr);
+}

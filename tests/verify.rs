@@ -336,22 +336,30 @@ fn verify_needs_the_agency_key_and_says_what_it_cannot_read() {
     assert_eq!(r.code, 3, "{}", r.stderr);
 }
 
-/// `policies/permissions/aws-verify.json` is all verify needs: the audit's reads, the
-/// live login profile, and the values of migrated secrets (digested, never kept).
+/// `policies/permissions/aws-verify.json` and `gcp-verify-role.yaml` are all verify
+/// needs (moto's permission checks and the GCP test server's IAM enforcement on): the
+/// audit's reads, the live login profile, and the values of migrated secrets (digested,
+/// never kept).
 #[test]
 fn verify_runs_under_its_least_privilege_policy() {
     let moto = moto();
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
     let cfg = write_config(h);
-    std::fs::write(&cfg, std::fs::read_to_string(&cfg).unwrap().replace(&format!("gcp_projects = [\"{PROJECT}\"]\n"), "")).unwrap();
+    let gcp = gcp_server();
+    let url = gcp.url();
+    let verifier = "serviceAccount:verifier@contoso-verify.iam.gserviceaccount.com";
+    let role = format!("projects/{PROJECT}/roles/handoverVerify");
+    let (status, body) = http_post_json(&url, "/_admin/seed", &format!(r#"{{"projects":[{{"projectId":"{PROJECT}"}}]}}"#));
+    assert!(status.contains("200"), "{status} {body}");
+    set_project_policy(&url, &format!(r#"{{"role":"roles/owner","members":["user:carol@contoso.example"]}},{{"role":"{role}","members":["{verifier}"]}}"#));
     iam(&moto, "iam.create_user(UserName='carol.customer')\n\
          iam.attach_user_policy(UserName='carol.customer', PolicyArn='arn:aws:iam::aws:policy/AdministratorAccess')\n\
          iam.create_login_profile(UserName='carol.customer', Password='Carol-pass-1!')\n\
          iam.create_user(UserName='alice.agency')\n\
          iam.create_access_key(UserName='alice.agency')\n");
     let inv = h.join("inventory.json");
-    let r = run(handover(&moto, h).args(["audit", "--aws", "--region", "us-east-1", "--format", "json", "-o"]).arg(&inv));
+    let r = run(handover(&moto, h).args(["audit", "--aws", "--region", "us-east-1", "--gcp-project", PROJECT, "--gcp-endpoint", &url, "--format", "json", "-o"]).arg(&inv));
     assert_eq!(r.code, 0, "{}", r.stderr);
     let plan = h.join("plan.json");
     let r = run(handover_offline(h).args(["plan", "--format", "json", "--policy"]).arg(repo().join("policies/full-transfer.yaml")).arg("--inventory").arg(&inv).arg("--config").arg(&cfg).arg("-o").arg(&plan));
@@ -361,8 +369,11 @@ fn verify_runs_under_its_least_privilege_policy() {
     let journal = h.join("j.jsonl");
     let r = run(handover(&moto, h).args(["migrate", "--format", "json", "--from", &format!("dotenv:{}", env.display()), "--to", "aws:us-east-1", "--all", "--apply", "--config"]).arg(&cfg).arg("--journal").arg(&journal));
     assert_eq!(r.code, 0, "{}", r.stderr);
+    let gcp_journal = h.join("j-gcp.jsonl");
+    let r = run(handover(&moto, h).args(["migrate", "--format", "json", "--from", &format!("dotenv:{}", env.display()), "--to", &format!("gcp:{PROJECT}"), "--gcp-endpoint", &url, "--all", "--apply", "--config"]).arg(&cfg).arg("--journal").arg(&gcp_journal));
+    assert_eq!(r.code, 0, "{}", r.stderr);
     let sealed = h.join("handover.age");
-    let r = run(handover_offline(h).arg("manifest").arg("--config").arg(&cfg).arg("--plan").arg(&plan).arg("--inventory").arg(&inv).arg("--journal").arg(&journal).arg("-o").arg(&sealed));
+    let r = run(handover_offline(h).arg("manifest").arg("--config").arg(&cfg).arg("--plan").arg(&plan).arg("--inventory").arg(&inv).arg("--journal").arg(&journal).arg("--journal").arg(&gcp_journal).arg("-o").arg(&sealed));
     assert_eq!(r.code, 0, "{}", r.stderr);
     iam(&moto, "for k in iam.list_access_keys(UserName='alice.agency')['AccessKeyMetadata']:\n    iam.delete_access_key(UserName='alice.agency', AccessKeyId=k['AccessKeyId'])\n");
 
@@ -371,11 +382,16 @@ fn verify_runs_under_its_least_privilege_policy() {
     let mut parts = out.split_whitespace();
     let (key, secret) = (parts.next().unwrap().to_string(), parts.next().unwrap().to_string());
     moto.enforce_permissions();
+    let yaml: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(repo().join("policies/permissions/gcp-verify-role.yaml")).unwrap()).unwrap();
+    let perms: Vec<String> = yaml["includedPermissions"].as_sequence().unwrap().iter().map(|p| p.as_str().unwrap().to_string()).collect();
+    let (status, body) = http_post_json(&url, "/_admin/iam", &serde_json::json!({"tokens": {"verify-token": verifier}, "roles": {role.clone(): perms}}).to_string());
+    assert!(status.contains("200"), "{status} {body}");
     let verify = |key: &str, secret: &str| {
         run(handover(&moto, h)
             .env("AWS_ACCESS_KEY_ID", key)
             .env("AWS_SECRET_ACCESS_KEY", secret)
-            .args(["verify", "--format", "json", "--config"])
+            .env("HANDOVER_GCP_ACCESS_TOKEN", "verify-token")
+            .args(["verify", "--format", "json", "--gcp-endpoint", &url, "--config"])
             .arg(&cfg)
             .arg("-i")
             .arg(example_key("contoso-security.agekey"))
@@ -385,17 +401,18 @@ fn verify_runs_under_its_least_privilege_policy() {
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let v = json(&r.stdout);
     assert!(failures(&v).is_empty(), "{:?}", failures(&v));
-    assert_eq!(claims(&v, "scope")[0]["status"], "pass");
+    assert!(claims(&v, "scope").len() == 2 && claims(&v, "scope").iter().all(|c| c["status"] == "pass"), "{}", r.stdout);
     assert!(claims(&v, "revoked").iter().any(|c| c["subject"].as_str().unwrap().contains("access-key") && c["status"] == "pass"), "{}", r.stdout);
-    assert_eq!(claims(&v, "migrated-secret")[0]["status"], "pass", "{}", r.stdout);
+    assert!(claims(&v, "migrated-secret").len() == 2 && claims(&v, "migrated-secret").iter().all(|c| c["status"] == "pass"), "{}", r.stdout);
     // Nothing was denied (the gaps left are moto's own: no root row, no service-specific credentials).
-    let blind: Vec<&Value> = claims(&v, "coverage").into_iter().filter(|c| c["detail"].as_str().unwrap().contains("denied")).collect();
+    let blind: Vec<&Value> = claims(&v, "coverage").into_iter().filter(|c| c["detail"].as_str().unwrap().to_lowercase().contains("denied")).collect();
     assert!(blind.is_empty(), "{blind:?}");
     // The checks are on: unknown credentials are refused, and the scope is reported unread.
     let r = verify("AKIAUNKNOWN000000000", "nope");
     assert_eq!(r.code, 9, "{}", r.stderr);
     let v = json(&r.stdout);
-    assert_eq!(claims(&v, "scope")[0]["status"], "fail", "{}", r.stdout);
-    assert_eq!(claims(&v, "migrated-secret")[0]["status"], "fail", "{}", r.stdout);
+    let aws_scope = claims(&v, "scope").into_iter().find(|c| c["subject"].as_str().unwrap().starts_with("aws")).unwrap().clone();
+    assert_eq!(aws_scope["status"], "fail", "{}", r.stdout);
+    assert!(claims(&v, "migrated-secret").iter().any(|c| c["subject"].as_str().unwrap().starts_with("aws") && c["status"] == "fail"), "{}", r.stdout);
     assert!(!r.stdout.contains(CANARIES[0]) && !r.stderr.contains(CANARIES[0]));
 }
