@@ -617,3 +617,32 @@ fn least_privilege_gcp_roles_are_enough_and_enforced() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(json(&r.stdout)["items"].as_array().unwrap().iter().all(|i| i["outcome"] == "unchanged"), "{}", r.stdout);
 }
+
+/// Copies are verified by batched read-back: 45 secrets into a fresh AWS account cost
+/// ceil(45/20) BatchGetSecretValue calls to see what exists and as many to read back,
+/// not one per secret.
+#[test]
+fn aws_read_back_is_batched() {
+    let agency = moto();
+    boto3(&agency, "for i in range(45):\n    sm.create_secret(Name=f'bulk/secret-{i:02}', SecretString=f'CANARY-bulk-{i}')");
+    let customer = Moto::start_account(CUSTOMER);
+    let home = tempfile::tempdir().unwrap();
+    profiles(home.path(), &agency, &customer);
+    let j = home.path().join("j.jsonl");
+    let before = customer.requests();
+    let r = migrate(home.path(), &["--from", "aws:agency@us-east-1", "--to", "aws:customer@us-east-1", "--all", "--apply", "--journal", j.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let items = json(&r.stdout)["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 45);
+    assert!(items.iter().all(|i| i["outcome"] == "create" && i["verified"] == true));
+    let after = customer.requests();
+    let spent = |a: &str| after["by_action"][a].as_u64().unwrap_or(0) - before["by_action"][a].as_u64().unwrap_or(0);
+    let batch_gets = spent("secretsmanager.BatchGetSecretValue");
+    assert!(batch_gets <= 6, "45 secrets: 3 existence batches and 3 read-back batches expected, saw {batch_gets}");
+    assert_eq!(spent("secretsmanager.CreateSecret"), 45);
+    // Each result is journaled after its intent, with the destination digest.
+    let journal = std::fs::read_to_string(&j).unwrap();
+    let results: Vec<Value> = journal.lines().map(json).filter(|e| e["phase"] == "result").collect();
+    assert_eq!(results.len(), 45);
+    assert!(results.iter().all(|e| e["data"]["verified"] == true && e["data"]["destination_digest"] == e["data"]["source_digest"]));
+}

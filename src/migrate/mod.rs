@@ -112,6 +112,23 @@ impl Store {
         }
     }
 
+    /// Reads back what was just written: AWS in batches of 20 (BatchGetSecretValue);
+    /// GCP has no batch read, so one access per name, 8 at a time (no list first: the
+    /// names were just written).
+    async fn read_back(&self, names: &[String]) -> Result<BTreeMap<String, Option<SecretValue>>, Error> {
+        match self {
+            Store::Gcp(s) => {
+                let reads: Vec<Result<(String, Option<SecretValue>), Error>> = stream::iter(names.iter())
+                    .map(|n| async move { Ok((n.clone(), s.read(n).await?)) })
+                    .buffer_unordered(8)
+                    .collect()
+                    .await;
+                reads.into_iter().collect()
+            }
+            _ => self.read_many(names).await,
+        }
+    }
+
     /// The current value of each name (`None`: no such secret). Reads only.
     pub async fn read_current(&self, names: &[String]) -> Result<BTreeMap<String, Option<SecretValue>>, Error> {
         self.read_many(names).await
@@ -328,24 +345,35 @@ pub async fn run(req: &Request, progress: std::sync::Arc<dyn crate::audit::Progr
     };
     let ctx = Ctx { source: &source, dest: &dest, key: &key, journal: journal.as_ref(), new_version_on_conflict: req.new_version_on_conflict };
     progress.phase(if req.apply { "copying" } else { "comparing" }, items.len() as u64);
-    // Bounded concurrency; each item journals its own intent and result.
-    let results: Vec<Result<ItemReport, Error>> = stream::iter(items.iter())
-        .map(|item| {
-            let (ctx, values, existing, progress) = (&ctx, &values, &existing, progress.clone());
-            async move {
-                let r = if req.all_versions {
-                    migrate_versions(ctx, item).await
-                } else {
-                    let value = values.get(&item.source).and_then(|v| v.as_ref());
-                    migrate_one(ctx, item, value, existing.get(&item.dest).and_then(|v| v.as_ref())).await
-                };
-                progress.tick();
-                r
-            }
-        })
-        .buffer_unordered(req.concurrency.max(1))
-        .collect()
-        .await;
+    let results: Vec<Result<ItemReport, Error>> = if req.all_versions {
+        // Bounded concurrency; each item journals its own intent and result.
+        stream::iter(items.iter())
+            .map(|item| {
+                let (ctx, progress) = (&ctx, progress.clone());
+                async move {
+                    let r = migrate_versions(ctx, item).await;
+                    progress.tick();
+                    r
+                }
+            })
+            .buffer_unordered(req.concurrency.max(1))
+            .collect()
+            .await
+    } else {
+        // Chunks of READBACK_BATCH: the chunk's writes run concurrently (each journaled
+        // before it is made), then one batched read-back verifies them all and journals
+        // each result. Two chunks are in flight so writes and read-backs overlap.
+        let per_chunk = (req.concurrency / 2).max(1);
+        let chunks: Vec<Vec<Result<ItemReport, Error>>> = stream::iter(items.chunks(READBACK_BATCH))
+            .map(|chunk| {
+                let (ctx, values, existing, progress) = (&ctx, &values, &existing, progress.clone());
+                async move { migrate_chunk(ctx, chunk, values, existing, per_chunk, progress.as_ref()).await }
+            })
+            .buffer_unordered(2)
+            .collect()
+            .await;
+        chunks.into_iter().flatten().collect()
+    };
     progress.phase("done", 0);
     let mut reports = Vec::new();
     for r in results {
@@ -443,12 +471,81 @@ fn journal_missing(ctx: &Ctx<'_>, item: &Item, journal_key: &str) -> Result<(), 
     }))
 }
 
-/// Compares, and (when applying) writes, verifies and journals one secret.
-async fn migrate_one(ctx: &Ctx<'_>, item: &Item, value: Option<&SecretValue>, existing: Option<&SecretValue>) -> Result<ItemReport, Error> {
+/// Secrets verified by one batched read-back.
+const READBACK_BATCH: usize = 20;
+
+/// A write made and journaled as intent, waiting for its read-back.
+struct Written<'a> {
+    item: &'a Item,
+    report: ItemReport,
+    journal_key: String,
+    base: serde_json::Value,
+    digest: String,
+    version: String,
+}
+
+/// One chunk: compare and write each secret, then verify the writes with one read-back.
+async fn migrate_chunk(
+    ctx: &Ctx<'_>,
+    chunk: &[Item],
+    values: &BTreeMap<String, Option<SecretValue>>,
+    existing: &BTreeMap<String, Option<SecretValue>>,
+    concurrency: usize,
+    progress: &dyn crate::audit::Progress,
+) -> Vec<Result<ItemReport, Error>> {
+    let firsts: Vec<Result<Step<'_>, Error>> = stream::iter(chunk.iter())
+        .map(|item| {
+            let value = values.get(&item.source).and_then(|v| v.as_ref());
+            migrate_one(ctx, item, value, existing.get(&item.dest).and_then(|v| v.as_ref()))
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let mut out = Vec::with_capacity(chunk.len());
+    let mut written = Vec::new();
+    for r in firsts {
+        match r {
+            Ok(Step::Done(report)) => {
+                progress.tick();
+                out.push(Ok(report));
+            }
+            Ok(Step::Written(w)) => written.push(w),
+            Err(e) => {
+                progress.tick();
+                out.push(Err(e));
+            }
+        }
+    }
+    if written.is_empty() {
+        return out;
+    }
+    let names: Vec<String> = written.iter().map(|w| w.item.dest.clone()).collect();
+    match ctx.dest.read_back(&names).await {
+        Ok(mut back) => {
+            for w in written {
+                let value = back.remove(&w.item.dest).flatten();
+                out.push(finish_one(ctx, w, value.as_ref()));
+                progress.tick();
+            }
+        }
+        // The writes stay journaled as intents: a rerun checks them against the destination.
+        Err(e) => out.push(Err(e)),
+    }
+    out
+}
+
+enum Step<'a> {
+    Done(ItemReport),
+    Written(Written<'a>),
+}
+
+/// Compares one secret and, when applying, journals the intent and writes it; the
+/// caller reads it back and calls `finish_one`.
+async fn migrate_one<'a>(ctx: &Ctx<'_>, item: &'a Item, value: Option<&SecretValue>, existing: Option<&SecretValue>) -> Result<Step<'a>, Error> {
     let journal_key = format!("{} -> {} {}", ctx.source.describe(), ctx.dest.describe(), item.dest);
     let Some(value) = value else {
         journal_missing(ctx, item, &journal_key)?;
-        return Ok(ItemReport { source: item.source.clone(), destination: item.dest.clone(), outcome: Outcome::MissingAtSource, rotate_after_cutover: item.rotate, version: None, verified: false });
+        return Ok(Step::Done(ItemReport { source: item.source.clone(), destination: item.dest.clone(), outcome: Outcome::MissingAtSource, rotate_after_cutover: item.rotate, version: None, verified: false }));
     };
     let outcome = match existing {
         None => Outcome::Create,
@@ -456,8 +553,8 @@ async fn migrate_one(ctx: &Ctx<'_>, item: &Item, value: Option<&SecretValue>, ex
         Some(_) if ctx.new_version_on_conflict => Outcome::NewVersion,
         Some(_) => Outcome::Conflict,
     };
-    let mut report = ItemReport { source: item.source.clone(), destination: item.dest.clone(), outcome, rotate_after_cutover: item.rotate, version: None, verified: outcome == Outcome::Unchanged };
-    let Some(j) = ctx.journal else { return Ok(report) };
+    let report = ItemReport { source: item.source.clone(), destination: item.dest.clone(), outcome, rotate_after_cutover: item.rotate, version: None, verified: outcome == Outcome::Unchanged };
+    let Some(j) = ctx.journal else { return Ok(Step::Done(report)) };
     let digest = ctx.key.digest(value);
     let base = serde_json::json!({
         "from": ctx.source.describe(), "source": item.source, "to": ctx.dest.describe(), "destination": item.dest,
@@ -466,22 +563,29 @@ async fn migrate_one(ctx: &Ctx<'_>, item: &Item, value: Option<&SecretValue>, ex
     });
     if !matches!(outcome, Outcome::Create | Outcome::NewVersion) {
         journal_append(j, Phase::Result, &journal_key, base)?;
-        return Ok(report);
+        return Ok(Step::Done(report));
     }
     journal_append(j, Phase::Intent, &journal_key, base.clone())?;
     let version = match outcome {
         Outcome::Create => ctx.dest.create(&item.dest, value, &item.tags).await?,
         _ => ctx.dest.add_version(&item.dest, value).await?,
     };
-    let back = ctx.dest.read_many(std::slice::from_ref(&item.dest)).await?.remove(&item.dest).flatten();
-    let back_digest = back.as_ref().map(|b| ctx.key.digest(b));
+    Ok(Step::Written(Written { item, report, journal_key, base, digest, version }))
+}
+
+/// Verifies one write against what was read back, and journals the result.
+fn finish_one(ctx: &Ctx<'_>, w: Written<'_>, back: Option<&SecretValue>) -> Result<ItemReport, Error> {
+    let Written { item, mut report, journal_key, base, digest, version } = w;
+    let back_digest = back.map(|b| ctx.key.digest(b));
     report.verified = back_digest.as_deref() == Some(digest.as_str());
     report.version = Some(version.clone());
     let mut result = base;
     result["version"] = serde_json::json!(version);
     result["destination_digest"] = serde_json::json!(back_digest);
     result["verified"] = serde_json::json!(report.verified);
-    journal_append(j, Phase::Result, &journal_key, result)?;
+    if let Some(j) = ctx.journal {
+        journal_append(j, Phase::Result, &journal_key, result)?;
+    }
     if !report.verified {
         return Err(not_verified(&item.dest));
     }
