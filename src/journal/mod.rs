@@ -142,25 +142,35 @@ impl Journal {
 
     /// Appends one entry and flushes it to disk before returning.
     pub fn append(&mut self, op: &str, phase: Phase, key: &str, data: serde_json::Value) -> Result<Entry, Error> {
-        let mut e = Entry {
-            seq: self.next_seq,
-            at: Utc::now(),
-            op: op.into(),
-            phase,
-            key: key.into(),
-            data,
-            prev: self.prev.clone(),
-            hash: String::new(),
-        };
-        e.hash = e.compute_hash();
-        let line = serde_json::to_string(&e).expect("entries serialize") + "\n";
+        let mut entries = self.append_many(op, vec![(phase, key.to_string(), data)])?;
+        Ok(entries.remove(0))
+    }
+
+    /// Appends several entries with one write and one flush to disk (a chunk of a
+    /// migration journals its intents, then its results, this way). A crash can cut the
+    /// last line short, which `open` tolerates; whole lines before it are kept.
+    pub fn append_many(&mut self, op: &str, entries: Vec<(Phase, String, serde_json::Value)>) -> Result<Vec<Entry>, Error> {
+        let mut out = Vec::with_capacity(entries.len());
+        let mut buf = String::new();
+        let (mut seq, mut prev) = (self.next_seq, self.prev.clone());
+        for (phase, key, data) in entries {
+            let mut e = Entry { seq, at: Utc::now(), op: op.into(), phase, key, data, prev: prev.clone(), hash: String::new() };
+            e.hash = e.compute_hash();
+            buf.push_str(&(serde_json::to_string(&e).expect("entries serialize") + "\n"));
+            seq += 1;
+            prev = e.hash.clone();
+            out.push(e);
+        }
+        if out.is_empty() {
+            return Ok(out);
+        }
         self.file
-            .write_all(line.as_bytes())
+            .write_all(buf.as_bytes())
             .and_then(|_| self.file.sync_data())
             .map_err(|err| Error::output(&self.path, format!("cannot append to the journal: {err}"), "check the disk; nothing after this step was done"))?;
-        self.next_seq += 1;
-        self.prev = e.hash.clone();
-        Ok(e)
+        self.next_seq = seq;
+        self.prev = prev;
+        Ok(out)
     }
 }
 
@@ -240,6 +250,34 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn a_batch_is_one_chain_with_single_appends_around_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("journal.jsonl");
+        let (mut j, _) = Journal::open(&p).unwrap();
+        j.append("op", Phase::Intent, "a", serde_json::json!({})).unwrap();
+        let batch = j
+            .append_many("op", vec![(Phase::Result, "a".into(), serde_json::json!({"n": 1})), (Phase::Intent, "b".into(), serde_json::json!({"n": 2}))])
+            .unwrap();
+        assert_eq!(batch.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2]);
+        assert!(j.append_many("op", vec![]).unwrap().is_empty());
+        j.append("op", Phase::Result, "b", serde_json::json!({})).unwrap();
+        drop(j);
+        let replay = Journal::read(&p).unwrap();
+        assert_eq!(replay.entries.len(), 4);
+        assert_eq!(replay.entries[2].prev, replay.entries[1].hash);
+        assert_eq!(replay.entries[3].prev, batch[1].hash);
+        assert!(replay.in_doubt().is_empty());
+        // A crash in the middle of a batch leaves its first line whole and the second torn.
+        let text = std::fs::read_to_string(&p).unwrap();
+        let cut = text.lines().take(2).collect::<Vec<_>>().join("\n") + "\n" + &text.lines().nth(2).unwrap()[..30];
+        std::fs::write(&p, cut).unwrap();
+        let (_, replay) = Journal::open(&p).unwrap();
+        assert!(replay.torn_tail);
+        assert_eq!(replay.entries.len(), 2);
+        assert_eq!(replay.in_doubt().len(), 0, "a's result survived; b's intent was torn, so b was never written");
     }
 
     #[test]

@@ -474,42 +474,79 @@ fn journal_missing(ctx: &Ctx<'_>, item: &Item, journal_key: &str) -> Result<(), 
 /// Secrets verified by one batched read-back.
 const READBACK_BATCH: usize = 20;
 
-/// A write made and journaled as intent, waiting for its read-back.
+/// A write to make (its intent journaled first), then read back.
 struct Written<'a> {
     item: &'a Item,
+    value: &'a SecretValue,
     report: ItemReport,
     journal_key: String,
     base: serde_json::Value,
     digest: String,
-    version: String,
+    version: Option<String>,
 }
 
-/// One chunk: compare and write each secret, then verify the writes with one read-back.
-async fn migrate_chunk(
+/// What comparing one secret decided.
+enum Step<'a> {
+    /// Nothing to write; when applying, a result entry to journal.
+    Done(ItemReport, Option<(String, serde_json::Value)>),
+    Write(Written<'a>),
+}
+
+/// One chunk: compare each secret; journal the intents (one flush); make the writes
+/// concurrently; verify them with one read-back; journal the results (one flush).
+async fn migrate_chunk<'a>(
     ctx: &Ctx<'_>,
-    chunk: &[Item],
-    values: &BTreeMap<String, Option<SecretValue>>,
+    chunk: &'a [Item],
+    values: &'a BTreeMap<String, Option<SecretValue>>,
     existing: &BTreeMap<String, Option<SecretValue>>,
     concurrency: usize,
     progress: &dyn crate::audit::Progress,
 ) -> Vec<Result<ItemReport, Error>> {
-    let firsts: Vec<Result<Step<'_>, Error>> = stream::iter(chunk.iter())
-        .map(|item| {
-            let value = values.get(&item.source).and_then(|v| v.as_ref());
-            migrate_one(ctx, item, value, existing.get(&item.dest).and_then(|v| v.as_ref()))
+    let mut out = Vec::with_capacity(chunk.len());
+    let mut entries = Vec::new();
+    let mut writes = Vec::new();
+    for item in chunk {
+        let value = values.get(&item.source).and_then(|v| v.as_ref());
+        match decide(ctx, item, value, existing.get(&item.dest).and_then(|v| v.as_ref())) {
+            Step::Done(report, entry) => {
+                if let Some((key, data)) = entry {
+                    entries.push((Phase::Result, key, data));
+                }
+                progress.tick();
+                out.push(Ok(report));
+            }
+            Step::Write(w) => {
+                entries.push((Phase::Intent, w.journal_key.clone(), w.base.clone()));
+                writes.push(w);
+            }
+        }
+    }
+    if let Some(j) = ctx.journal {
+        if let Err(e) = journal_many(j, entries) {
+            out.push(Err(e));
+            return out;
+        }
+    }
+    if writes.is_empty() {
+        return out;
+    }
+    let made: Vec<Result<Written<'a>, Error>> = stream::iter(writes)
+        .map(|mut w| async move {
+            let version = match w.report.outcome {
+                Outcome::Create => ctx.dest.create(&w.item.dest, w.value, &w.item.tags).await?,
+                _ => ctx.dest.add_version(&w.item.dest, w.value).await?,
+            };
+            w.version = Some(version);
+            Ok(w)
         })
         .buffer_unordered(concurrency)
         .collect()
         .await;
-    let mut out = Vec::with_capacity(chunk.len());
     let mut written = Vec::new();
-    for r in firsts {
-        match r {
-            Ok(Step::Done(report)) => {
-                progress.tick();
-                out.push(Ok(report));
-            }
-            Ok(Step::Written(w)) => written.push(w),
+    for m in made {
+        match m {
+            Ok(w) => written.push(w),
+            // Its intent stays without a result: a rerun checks it against the destination.
             Err(e) => {
                 progress.tick();
                 out.push(Err(e));
@@ -520,32 +557,52 @@ async fn migrate_chunk(
         return out;
     }
     let names: Vec<String> = written.iter().map(|w| w.item.dest.clone()).collect();
-    match ctx.dest.read_back(&names).await {
-        Ok(mut back) => {
-            for w in written {
-                let value = back.remove(&w.item.dest).flatten();
-                out.push(finish_one(ctx, w, value.as_ref()));
-                progress.tick();
-            }
+    let mut back = match ctx.dest.read_back(&names).await {
+        Ok(b) => b,
+        Err(e) => {
+            out.push(Err(e));
+            return out;
         }
-        // The writes stay journaled as intents: a rerun checks them against the destination.
-        Err(e) => out.push(Err(e)),
+    };
+    let mut results = Vec::new();
+    let mut reports = Vec::new();
+    for w in written {
+        let value = back.remove(&w.item.dest).flatten();
+        let (report, key, data) = finish_one(ctx, w, value.as_ref());
+        results.push((Phase::Result, key, data));
+        reports.push(report);
+    }
+    if let Some(j) = ctx.journal {
+        if let Err(e) = journal_many(j, results) {
+            out.push(Err(e));
+            return out;
+        }
+    }
+    for r in reports {
+        progress.tick();
+        out.push(if r.verified { Ok(r) } else { Err(not_verified(&r.destination)) });
     }
     out
 }
 
-enum Step<'a> {
-    Done(ItemReport),
-    Written(Written<'a>),
+fn journal_many(j: &std::sync::Mutex<Journal>, entries: Vec<(Phase, String, serde_json::Value)>) -> Result<(), Error> {
+    let mut guard = j.lock().unwrap_or_else(|e| e.into_inner());
+    guard.append_many(OP, entries).map(|_| ())
 }
 
-/// Compares one secret and, when applying, journals the intent and writes it; the
-/// caller reads it back and calls `finish_one`.
-async fn migrate_one<'a>(ctx: &Ctx<'_>, item: &'a Item, value: Option<&SecretValue>, existing: Option<&SecretValue>) -> Result<Step<'a>, Error> {
+/// Compares one secret with what the destination holds: nothing to do (with the result
+/// to journal when applying), or a write to make.
+fn decide<'a>(ctx: &Ctx<'_>, item: &'a Item, value: Option<&'a SecretValue>, existing: Option<&SecretValue>) -> Step<'a> {
     let journal_key = format!("{} -> {} {}", ctx.source.describe(), ctx.dest.describe(), item.dest);
+    let applying = ctx.journal.is_some();
     let Some(value) = value else {
-        journal_missing(ctx, item, &journal_key)?;
-        return Ok(Step::Done(ItemReport { source: item.source.clone(), destination: item.dest.clone(), outcome: Outcome::MissingAtSource, rotate_after_cutover: item.rotate, version: None, verified: false }));
+        let entry = applying.then(|| {
+            (journal_key.clone(), serde_json::json!({
+                "from": ctx.source.describe(), "source": item.source, "to": ctx.dest.describe(), "destination": item.dest,
+                "outcome": Outcome::MissingAtSource, "rotate_after_cutover": item.rotate, "digest_key": ctx.key.id(),
+            }))
+        });
+        return Step::Done(ItemReport { source: item.source.clone(), destination: item.dest.clone(), outcome: Outcome::MissingAtSource, rotate_after_cutover: item.rotate, version: None, verified: false }, entry);
     };
     let outcome = match existing {
         None => Outcome::Create,
@@ -554,7 +611,9 @@ async fn migrate_one<'a>(ctx: &Ctx<'_>, item: &'a Item, value: Option<&SecretVal
         Some(_) => Outcome::Conflict,
     };
     let report = ItemReport { source: item.source.clone(), destination: item.dest.clone(), outcome, rotate_after_cutover: item.rotate, version: None, verified: outcome == Outcome::Unchanged };
-    let Some(j) = ctx.journal else { return Ok(Step::Done(report)) };
+    if !applying {
+        return Step::Done(report, None);
+    }
     let digest = ctx.key.digest(value);
     let base = serde_json::json!({
         "from": ctx.source.describe(), "source": item.source, "to": ctx.dest.describe(), "destination": item.dest,
@@ -562,34 +621,22 @@ async fn migrate_one<'a>(ctx: &Ctx<'_>, item: &'a Item, value: Option<&SecretVal
         "digest_key": ctx.key.id(),
     });
     if !matches!(outcome, Outcome::Create | Outcome::NewVersion) {
-        journal_append(j, Phase::Result, &journal_key, base)?;
-        return Ok(Step::Done(report));
+        return Step::Done(report, Some((journal_key, base)));
     }
-    journal_append(j, Phase::Intent, &journal_key, base.clone())?;
-    let version = match outcome {
-        Outcome::Create => ctx.dest.create(&item.dest, value, &item.tags).await?,
-        _ => ctx.dest.add_version(&item.dest, value).await?,
-    };
-    Ok(Step::Written(Written { item, report, journal_key, base, digest, version }))
+    Step::Write(Written { item, value, report, journal_key, base, digest, version: None })
 }
 
-/// Verifies one write against what was read back, and journals the result.
-fn finish_one(ctx: &Ctx<'_>, w: Written<'_>, back: Option<&SecretValue>) -> Result<ItemReport, Error> {
-    let Written { item, mut report, journal_key, base, digest, version } = w;
+/// Checks one write against what was read back: the report and its result entry.
+fn finish_one(ctx: &Ctx<'_>, w: Written<'_>, back: Option<&SecretValue>) -> (ItemReport, String, serde_json::Value) {
+    let Written { mut report, journal_key, base, digest, version, .. } = w;
     let back_digest = back.map(|b| ctx.key.digest(b));
     report.verified = back_digest.as_deref() == Some(digest.as_str());
-    report.version = Some(version.clone());
+    report.version = version.clone();
     let mut result = base;
     result["version"] = serde_json::json!(version);
     result["destination_digest"] = serde_json::json!(back_digest);
     result["verified"] = serde_json::json!(report.verified);
-    if let Some(j) = ctx.journal {
-        journal_append(j, Phase::Result, &journal_key, result)?;
-    }
-    if !report.verified {
-        return Err(not_verified(&item.dest));
-    }
-    Ok(report)
+    (report, journal_key, result)
 }
 
 /// The set of outcomes that leave the migration incomplete.
