@@ -11,8 +11,12 @@
 //! - Every write is journaled before (intent) and after (result), and verified by
 //!   reading the destination back and comparing keyed digests (HMAC-SHA-256 under a
 //!   per-handover key kept beside the journal, age-encrypted: see `key`).
-//! - Values live only in `SecretValue`s in memory; reports and the journal carry
-//!   names, versions and keyed digests.
+//! - Values live only in `SecretValue`s in memory, read chunk by chunk (20 secrets, at
+//!   most two chunks in flight) and dropped with their chunk; reports and the journal
+//!   carry names, versions and keyed digests.
+//! - Per chunk: one batch read at the source and at the destination (AWS), the intents
+//!   journaled with one flush, the writes, one batched read-back (AWS), the results
+//!   journaled with one flush.
 
 pub mod key;
 
@@ -120,6 +124,23 @@ impl Store {
             Store::Gcp(s) => {
                 let reads: Vec<Result<(String, Option<SecretValue>), Error>> = stream::iter(names.iter())
                     .map(|n| async move { Ok((n.clone(), s.read(n).await?)) })
+                    .buffer_unordered(8)
+                    .collect()
+                    .await;
+                reads.into_iter().collect()
+            }
+            _ => self.read_many(names).await,
+        }
+    }
+
+    /// Current values of names whose existence is already known (`known`: the names
+    /// that exist; `None`: ask the store). AWS reads in batches of 20 whatever `known`
+    /// says; GCP reads only the known names, 8 at a time, without listing again.
+    async fn read_known(&self, names: &[String], known: Option<&BTreeSet<String>>) -> Result<BTreeMap<String, Option<SecretValue>>, Error> {
+        match (self, known) {
+            (Store::Gcp(s), Some(known)) => {
+                let reads: Vec<Result<(String, Option<SecretValue>), Error>> = stream::iter(names.iter())
+                    .map(|n| async move { Ok((n.clone(), if known.contains(n) { s.read(n).await? } else { None })) })
                     .buffer_unordered(8)
                     .collect()
                     .await;
@@ -324,13 +345,13 @@ pub async fn run(req: &Request, progress: std::sync::Arc<dyn crate::audit::Progr
         ));
     }
 
-    // Current versions are read in bulk up front; `--all-versions` reads per secret instead.
-    let (values, existing) = if req.all_versions {
-        (BTreeMap::new(), BTreeMap::new())
-    } else {
-        let names: Vec<String> = items.iter().map(|i| i.source.clone()).collect();
-        let dest_names: Vec<String> = items.iter().map(|i| i.dest.clone()).collect();
-        (source.read_many(&names).await?, dest.read_many(&dest_names).await?)
+    // Which names exist, known without reading a value: the source's list (read above),
+    // and for a GCP destination one paged list (AWS answers existence in the same batch
+    // read that compares values). Values are then read chunk by chunk, so memory holds
+    // at most the chunks in flight.
+    let known = Known {
+        source: listed.keys().cloned().collect(),
+        dest: if matches!(dest, Store::Gcp(_)) && !req.all_versions { Some(dest.list().await?.into_iter().map(|(n, _)| n).collect()) } else { None },
     };
     let (journal, key) = if req.apply {
         let access = req.keys.as_ref().ok_or_else(|| {
@@ -366,8 +387,8 @@ pub async fn run(req: &Request, progress: std::sync::Arc<dyn crate::audit::Progr
         let per_chunk = (req.concurrency / 2).max(1);
         let chunks: Vec<Vec<Result<ItemReport, Error>>> = stream::iter(items.chunks(READBACK_BATCH))
             .map(|chunk| {
-                let (ctx, values, existing, progress) = (&ctx, &values, &existing, progress.clone());
-                async move { migrate_chunk(ctx, chunk, values, existing, per_chunk, progress.as_ref()).await }
+                let (ctx, known, progress) = (&ctx, &known, progress.clone());
+                async move { migrate_chunk(ctx, chunk, known, per_chunk, progress.as_ref()).await }
             })
             .buffer_unordered(2)
             .collect()
@@ -492,9 +513,32 @@ enum Step<'a> {
     Write(Written<'a>),
 }
 
-/// One chunk: compare each secret; journal the intents (one flush); make the writes
+/// Names known to exist at the source and (GCP) at the destination.
+struct Known {
+    source: BTreeSet<String>,
+    dest: Option<BTreeSet<String>>,
+}
+
+/// One chunk: read its values at the source and the destination (one batch each on
+/// AWS); compare each secret; journal the intents (one flush); make the writes
 /// concurrently; verify them with one read-back; journal the results (one flush).
-async fn migrate_chunk<'a>(
+/// The chunk's values are dropped (and zeroized) when it ends.
+async fn migrate_chunk(ctx: &Ctx<'_>, chunk: &[Item], known: &Known, concurrency: usize, progress: &dyn crate::audit::Progress) -> Vec<Result<ItemReport, Error>> {
+    let src_names: Vec<String> = chunk.iter().map(|i| i.source.clone()).collect();
+    let dest_names: Vec<String> = chunk.iter().map(|i| i.dest.clone()).collect();
+    let read = async {
+        let values = ctx.source.read_known(&src_names, Some(&known.source)).await?;
+        let existing = ctx.dest.read_known(&dest_names, known.dest.as_ref()).await?;
+        Ok::<_, Error>((values, existing))
+    };
+    let (values, existing) = match read.await {
+        Ok(v) => v,
+        Err(e) => return vec![Err(e)],
+    };
+    migrate_chunk_values(ctx, chunk, &values, &existing, concurrency, progress).await
+}
+
+async fn migrate_chunk_values<'a>(
     ctx: &Ctx<'_>,
     chunk: &'a [Item],
     values: &'a BTreeMap<String, Option<SecretValue>>,
