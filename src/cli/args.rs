@@ -296,8 +296,9 @@ pub struct ManifestWriteArgs {
     pub force: bool,
 }
 
+/// Opening a manifest: the file, the customer's identities, and who must have signed it.
 #[derive(Debug, Args)]
-pub struct ManifestShowArgs {
+pub struct OpenArgs {
     /// The encrypted manifest.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
@@ -313,6 +314,12 @@ pub struct ManifestShowArgs {
     /// The handover config naming the agency's signing_key.
     #[arg(long, env = "HANDOVER_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestShowArgs {
+    #[command(flatten)]
+    pub open: OpenArgs,
     /// Also print secret material (digest keys, new credentials).
     #[arg(long)]
     pub reveal: bool,
@@ -323,21 +330,8 @@ pub struct ManifestShowArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The encrypted manifest the agency sent.
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
-    /// An age identity file or SSH private key of one of the recipients (repeatable).
-    #[arg(short = 'i', long = "identity", value_name = "IDENTITY", required = true)]
-    pub identities: Vec<PathBuf>,
-    /// The agency's signature (default: FILE.sig).
-    #[arg(long, value_name = "FILE")]
-    pub signature: Option<PathBuf>,
-    /// The agency's SSH public key (a key or a .pub file); default: --config's [agency] signing_key.
-    #[arg(long, value_name = "KEY|FILE")]
-    pub signer: Option<String>,
-    /// The handover config naming the agency's signing_key.
-    #[arg(long, env = "HANDOVER_CONFIG", value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub open: OpenArgs,
     /// An AWS profile with the customer's credentials (repeatable: one per account). Default: the standard chain.
     #[arg(long = "profile", value_name = "NAME")]
     pub profiles: Vec<String>,

@@ -255,8 +255,9 @@ pub fn recipients_match(m: &Manifest, stanzas: &[(String, String)]) -> Result<()
 }
 
 fn show(a: ManifestShowArgs) -> Result<u8, Error> {
-    let signer = expected_signer(a.signer.as_deref(), a.config.as_deref())?;
-    let opened = open(&a.file, &a.identities, a.signature.as_deref(), signer.as_ref())?;
+    let o = &a.open;
+    let signer = expected_signer(o.signer.as_deref(), o.config.as_deref())?;
+    let opened = open(&o.file, &o.identities, o.signature.as_deref(), signer.as_ref())?;
     let m = &opened.manifest;
     let recipients = recipients_match(m, &opened.stanzas);
     match a.format.unwrap_or(Format::Table) {
@@ -278,11 +279,11 @@ fn show(a: ManifestShowArgs) -> Result<u8, Error> {
     // A manifest whose signature was checked and failed is untrusted.
     if signer.is_some() {
         if let Err(e) = &opened.signature {
-            return Err(Error::untrusted(&a.file, e.clone(), "do not trust this manifest; ask the agency for the original and its .sig"));
+            return Err(Error::untrusted(&o.file, e.clone(), "do not trust this manifest; ask the agency for the original and its .sig"));
         }
     }
     if let Err(e) = recipients {
-        return Err(Error::untrusted(&a.file, e, "do not trust this manifest; ask the agency for the original"));
+        return Err(Error::untrusted(&o.file, e, "do not trust this manifest; ask the agency for the original"));
     }
     Ok(exit::OK)
 }

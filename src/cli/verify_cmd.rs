@@ -22,24 +22,25 @@ pub fn verify_command(a: VerifyArgs, quiet: bool) -> Result<u8, Error> {
     if a.concurrency == 0 || a.concurrency > 64 {
         return Err(Error::usage(format!("--concurrency must be 1 to 64, not {}", a.concurrency), "see `handover verify --help`"));
     }
-    let Some(signer) = expected_signer(a.signer.as_deref(), a.config.as_deref())? else {
+    let o = &a.open;
+    let Some(signer) = expected_signer(o.signer.as_deref(), o.config.as_deref())? else {
         return Err(Error::usage(
             "verify needs the agency's public key to check the signature",
             "pass --signer with the agency's SSH public key (as agreed out of band), or --config with [agency] signing_key",
         ));
     };
-    let opened = open(&a.file, &a.identities, a.signature.as_deref(), Some(&signer))?;
+    let opened = open(&o.file, &o.identities, o.signature.as_deref(), Some(&signer))?;
     let m = &opened.manifest;
     let mut integrity = Vec::new();
     let untrusted = opened.signature.is_err();
     integrity.push(match &opened.signature {
-        Ok(fp) => Claim { kind: "signature".into(), subject: a.file.display().to_string(), status: Status::Pass, detail: format!("signed by the agency's key {fp}") },
-        Err(e) => Claim { kind: "signature".into(), subject: a.file.display().to_string(), status: Status::Fail, detail: e.clone() },
+        Ok(fp) => Claim { kind: "signature".into(), subject: o.file.display().to_string(), status: Status::Pass, detail: format!("signed by the agency's key {fp}") },
+        Err(e) => Claim { kind: "signature".into(), subject: o.file.display().to_string(), status: Status::Fail, detail: e.clone() },
     });
     let recipients = recipients_match(m, &opened.stanzas);
     integrity.push(match &recipients {
-        Ok(()) => Claim { kind: "recipients".into(), subject: a.file.display().to_string(), status: Status::Pass, detail: format!("encrypted to exactly the {} recipient(s) it names", m.recipients.len()) },
-        Err(e) => Claim { kind: "recipients".into(), subject: a.file.display().to_string(), status: Status::Fail, detail: e.clone() },
+        Ok(()) => Claim { kind: "recipients".into(), subject: o.file.display().to_string(), status: Status::Pass, detail: format!("encrypted to exactly the {} recipient(s) it names", m.recipients.len()) },
+        Err(e) => Claim { kind: "recipients".into(), subject: o.file.display().to_string(), status: Status::Fail, detail: e.clone() },
     });
 
     let progress: Arc<dyn Progress> = if !quiet && std::io::stderr().is_terminal() { Arc::new(Bar::new()) } else { Arc::new(NoProgress) };
