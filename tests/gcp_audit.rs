@@ -15,11 +15,11 @@ fn live(url: &str, home: &std::path::Path, extra: &[&str]) -> Run {
         .args(extra))
 }
 
-fn item<'a>(items: &'a Value, pred: impl Fn(&Value) -> bool) -> &'a Value {
+fn item(items: &Value, pred: impl Fn(&Value) -> bool) -> &Value {
     items.as_array().unwrap().iter().find(|i| pred(i)).expect("item present")
 }
 
-fn all<'a>(items: &'a Value, pred: impl Fn(&Value) -> bool) -> Vec<&'a Value> {
+fn all(items: &Value, pred: impl Fn(&Value) -> bool) -> Vec<&Value> {
     items.as_array().unwrap().iter().filter(|i| pred(i)).collect()
 }
 

@@ -622,7 +622,7 @@ fn survives(f: &Facts, p: &Principal, actions: &HashMap<String, Action>) -> bool
         PrincipalKind::IamRole => {
             let trusts: Vec<&&Credential> = creds.iter().filter(|c| c.kind == CredentialKind::RoleTrust).collect();
             // A role with no outside trust is assumed from inside its account.
-            trusts.is_empty() || trusts.iter().any(|c| kept(c))
+            trusts.is_empty() || trusts.iter().any(&kept)
         }
         _ if p.provider == Provider::Gcp => creds.iter().any(|c| {
             matches!(&c.detail, CredentialDetail::Binding(b)

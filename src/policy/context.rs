@@ -163,7 +163,7 @@ impl Lcg {
         &items[(self.next() as usize) % items.len()]
     }
     fn bool(&mut self) -> bool {
-        self.next() % 2 == 0
+        self.next().is_multiple_of(2)
     }
 }
 

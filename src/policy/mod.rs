@@ -206,11 +206,10 @@ fn paths(e: &cel::IdedExpr, bound: &mut Vec<String>, out: &mut BTreeSet<Vec<Stri
                 }
             }
         }
-        Expr::Ident(name) => {
-            if !bound.contains(name) {
-                out.insert(vec![name.clone()]);
-            }
+        Expr::Ident(name) if !bound.contains(name) => {
+            out.insert(vec![name.clone()]);
         }
+        Expr::Ident(_) => {}
         Expr::Call(c) => {
             if let Some(t) = &c.target {
                 paths(t, bound, out);

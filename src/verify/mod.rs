@@ -286,7 +286,7 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
         }
         agency_found += 1;
         let name = principals.get(pid.as_str()).map(|p| p.name.clone()).unwrap_or_else(|| pid.clone());
-        let kept = kept_principals.contains(pid) || m.handover.retained.iter().any(|r| *r == name);
+        let kept = kept_principals.contains(pid) || m.handover.retained.contains(&name);
         if kept {
             continue;
         }
