@@ -419,10 +419,19 @@ mod tests {
 
     /// The example's agency-operated manifest, and its inventory as the live state.
     fn agency_operated() -> (Manifest, Inventory) {
+        example("handover-agency-operated.toml", "plan-agency-operated.json")
+    }
+
+    /// The example's full-transfer manifest, and its inventory as the live state.
+    fn full_transfer() -> (Manifest, Inventory) {
+        example("handover.toml", "plan-full-transfer.json")
+    }
+
+    fn example(config: &str, plan: &str) -> (Manifest, Inventory) {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/northwind-to-contoso");
-        let cfg = crate::config::load(&dir.join("handover-agency-operated.toml")).unwrap();
+        let cfg = crate::config::load(&dir.join(config)).unwrap();
         let inv: Inventory = serde_json::from_str(&std::fs::read_to_string(dir.join("inventory.json")).unwrap()).unwrap();
-        let plan: crate::plan::Plan = serde_json::from_str(&std::fs::read_to_string(dir.join("plan-agency-operated.json")).unwrap()).unwrap();
+        let plan: crate::plan::Plan = serde_json::from_str(&std::fs::read_to_string(dir.join(plan)).unwrap()).unwrap();
         let m = manifest::build(manifest::Input {
             config: &cfg,
             plan: &plan,
@@ -488,6 +497,46 @@ mod tests {
         let c = v.claims.iter().find(|c| c.kind == "retained" && c.subject.contains("roles/editor of bob@")).unwrap();
         assert_eq!(c.status, Status::Fail, "{c:?}");
         assert!(c.detail.contains("later than the stated 2027-01-31"), "{c:?}");
+    }
+
+    fn claim_for<'a>(v: &'a Verification, kind: &str, label: &str) -> &'a Claim {
+        v.claims.iter().find(|c| c.kind == kind && c.subject.contains(label)).unwrap_or_else(|| panic!("no {kind} claim for {label}: {:?}", v.claims))
+    }
+
+    #[test]
+    fn rotated_keys_must_be_gone_by_the_handover_date_and_replacements_are_named() {
+        const OLD: &str = "keys/a96c8178221dc4d19ba406444968b62571a2ff3d";
+        let (m, mut inv) = full_transfer();
+        let label = "gcp-service-account-key a96c8178";
+        assert_eq!(claim_for(&check(&m, &live(inv.clone()), at("2026-11-20T00:00:00Z")), "rotated", label).status, Status::Pending);
+        let late = check(&m, &live(inv.clone()), at("2026-12-15T00:00:00Z"));
+        let c = claim_for(&late, "rotated", label);
+        assert_eq!(c.status, Status::Fail);
+        assert!(c.detail.contains("the old credential is still present"), "{c:?}");
+        // Rotated: the old key gone, a new one made after the audit.
+        let old = inv.credentials.iter().position(|c| c.id.ends_with(OLD)).unwrap();
+        let mut new = inv.credentials.remove(old);
+        new.id = new.id.replace("a96c8178221dc4d19ba406444968b62571a2ff3d", "feedfacefeedfacefeedfacefeedfacefeedface");
+        new.identifier = Some("feedfacefeedfacefeedfacefeedfacefeedface".into());
+        new.created = Some(at("2026-12-02T09:00:00Z"));
+        inv.credentials.push(new);
+        let done = check(&m, &live(inv), at("2026-12-15T00:00:00Z"));
+        let c = claim_for(&done, "rotated", label);
+        assert_eq!(c.status, Status::Pass, "{c:?}");
+        assert!(c.detail.contains("new since the audit: feedface"), "{c:?}");
+    }
+
+    #[test]
+    fn a_revoked_binding_made_conditional_is_still_present() {
+        let (m, mut inv) = full_transfer();
+        let label = "roles/editor of bob@";
+        let bob = inv.credentials.iter_mut().find(|c| c.id.ends_with("user:bob@northwind-agency.example/binding/projects/contoso-shop-prod/roles/editor")).unwrap();
+        bob.id.push_str("/if/request.time < timestamp(\"2027-06-30T00:00:00Z\")");
+        let v = check(&m, &live(inv.clone()), at("2026-12-15T00:00:00Z"));
+        let c = claim_for(&v, "revoked", label);
+        assert_eq!(c.status, Status::Fail, "{c:?}");
+        inv.credentials.retain(|c| !c.id.contains("user:bob@northwind-agency.example/binding/projects/contoso-shop-prod/roles/editor"));
+        assert_eq!(claim_for(&check(&m, &live(inv), at("2026-12-15T00:00:00Z")), "revoked", label).status, Status::Pass);
     }
 
     #[test]
