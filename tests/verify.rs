@@ -73,6 +73,22 @@ fn set_project_policy(url: &str, bindings: &str) {
     assert!(status.contains("200"), "{status} {body}");
 }
 
+/// The agency's live audit of the AWS account and the GCP project, to `h/inventory.json`.
+fn audit(moto: &Moto, h: &Path, url: &str) -> PathBuf {
+    let inv = h.join("inventory.json");
+    let r = run(handover(moto, h).args(["audit", "--aws", "--region", "us-east-1", "--gcp-project", PROJECT, "--gcp-endpoint", url, "--format", "json", "-o"]).arg(&inv));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    inv
+}
+
+/// The full-transfer plan of `inv` under `cfg`, to `h/NAME`.
+fn plan(h: &Path, inv: &Path, cfg: &Path, name: &str) -> PathBuf {
+    let plan = h.join(name);
+    let r = run(handover_offline(h).args(["plan", "--format", "json", "--policy"]).arg(repo().join("policies/full-transfer.yaml")).arg("--inventory").arg(inv).arg("--config").arg(cfg).arg("-o").arg(&plan));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    plan
+}
+
 fn claims<'a>(v: &'a Value, kind: &str) -> Vec<&'a Value> {
     v["claims"].as_array().unwrap().iter().filter(|c| c["kind"] == kind).collect()
 }
@@ -126,12 +142,8 @@ fn audit_plan_migrate_manifest_verify_passes_and_each_tampering_is_caught() {
     set_project_policy(&url, r#"{"role":"roles/owner","members":["user:carol@contoso.example"]},{"role":"roles/editor","members":["user:bob@northwind-agency.example"]}"#);
 
     // The agency: audit, plan, migrate, manifest.
-    let inv = h.join("inventory.json");
-    let r = run(handover(&moto, h).args(["audit", "--aws", "--region", "us-east-1", "--gcp-project", PROJECT, "--gcp-endpoint", &url, "--format", "json", "-o"]).arg(&inv));
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let plan = h.join("plan.json");
-    let r = run(handover_offline(h).args(["plan", "--format", "json", "--policy"]).arg(repo().join("policies/full-transfer.yaml")).arg("--inventory").arg(&inv).arg("--config").arg(&cfg).arg("-o").arg(&plan));
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let inv = audit(&moto, h, &url);
+    let plan = plan(h, &inv, &cfg, "plan.json");
     let plan_json = json(&std::fs::read_to_string(&plan).unwrap());
     let revokes: Vec<&Value> = plan_json["steps"].as_array().unwrap().iter().filter(|s| s["action"] == "revoke").collect();
     assert!(revokes.len() >= 3, "alice's key and password, bob's binding: {revokes:?}");
@@ -284,9 +296,7 @@ fn audit_plan_migrate_manifest_verify_passes_and_each_tampering_is_caught() {
     std::fs::write(h.join("docs/slo.md"), "# SLO\n99.9% of checkouts succeed.\n").unwrap();
     let past_cfg = h.join("handover-past.toml");
     std::fs::write(&past_cfg, std::fs::read_to_string(&cfg).unwrap().replace("handover_date = \"2027-06-01\"", "handover_date = \"2026-01-15\"")).unwrap();
-    let past_plan = h.join("plan-past.json");
-    let r = run(handover_offline(h).args(["plan", "--format", "json", "--policy"]).arg(repo().join("policies/full-transfer.yaml")).arg("--inventory").arg(&inv).arg("--config").arg(&past_cfg).arg("-o").arg(&past_plan));
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let past_plan = self::plan(h, &inv, &past_cfg, "plan-past.json");
     let past = h.join("past.age");
     let r = run(handover_offline(h).arg("manifest").arg("--config").arg(&past_cfg).arg("--plan").arg(&past_plan).arg("--inventory").arg(&inv).arg("--journal").arg(&journal).arg("-o").arg(&past));
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -358,12 +368,8 @@ fn verify_runs_under_its_least_privilege_policy() {
          iam.create_login_profile(UserName='carol.customer', Password='Carol-pass-1!')\n\
          iam.create_user(UserName='alice.agency')\n\
          iam.create_access_key(UserName='alice.agency')\n");
-    let inv = h.join("inventory.json");
-    let r = run(handover(&moto, h).args(["audit", "--aws", "--region", "us-east-1", "--gcp-project", PROJECT, "--gcp-endpoint", &url, "--format", "json", "-o"]).arg(&inv));
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let plan = h.join("plan.json");
-    let r = run(handover_offline(h).args(["plan", "--format", "json", "--policy"]).arg(repo().join("policies/full-transfer.yaml")).arg("--inventory").arg(&inv).arg("--config").arg(&cfg).arg("-o").arg(&plan));
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let inv = audit(&moto, h, &url);
+    let plan = plan(h, &inv, &cfg, "plan.json");
     let env = h.join("prod.env");
     std::fs::write(&env, format!("DB_PASSWORD={}\n", CANARIES[0])).unwrap();
     let journal = h.join("j.jsonl");

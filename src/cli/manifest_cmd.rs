@@ -25,9 +25,7 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str, hint: &str
 }
 
 fn sig_path_for(out: &Path) -> PathBuf {
-    let mut s = out.as_os_str().to_owned();
-    s.push(".sig");
-    PathBuf::from(s)
+    crate::output::with_suffix(out, ".sig")
 }
 
 fn write(a: ManifestWriteArgs) -> Result<u8, Error> {
@@ -67,17 +65,10 @@ fn write(a: ManifestWriteArgs) -> Result<u8, Error> {
         return Err(Error::input(inv_path, "the plan was not made from this inventory (their audit times differ)", "pass the inventory the plan was made from"));
     }
 
-    // The signing key must be the config's: the customer checks against that one.
-    let key = crypto::read_signing_key(key_path)?;
-    let Some(signer) = cfg.signer() else {
-        return Err(Error::input(config_path, "[agency] has no signing_key", "add the agency's SSH public key as [agency] signing_key"));
-    };
-    if key.public_key().key_data() != signer.key_data() {
-        return Err(Error::usage(
-            format!("{} is not the private half of [agency] signing_key ({})", key_path.display(), crypto::fingerprint(&signer)),
-            "sign with the key the config names",
-        ));
-    }
+    // The signing key must be the config's: the customer checks against that one. The
+    // same key opens the journals' digest keys.
+    let (ids, signer) = super::agency_identity(&cfg, config_path, key_path)?;
+    let key = ids.ssh.as_ref().expect("agency_identity checked the SSH key");
 
     // Recipients: the ones given, else the config's.
     let mut recipients = Vec::new();
@@ -104,7 +95,6 @@ fn write(a: ManifestWriteArgs) -> Result<u8, Error> {
     }
 
     // Journals, each opened with its digest key.
-    let ids = crypto::read_identities(key_path)?;
     let mut journals = Vec::new();
     for j in &a.journals {
         let key = crate::migrate::key::open(j, &ids)?;
@@ -140,7 +130,7 @@ fn write(a: ManifestWriteArgs) -> Result<u8, Error> {
     let plaintext = manifest::to_plaintext(&m);
     let sealed = crypto::encrypt(&plaintext, &recipients, a.armor)?;
     drop(plaintext);
-    let signature = crypto::sign(&key, &sealed)?;
+    let signature = crypto::sign(key, &sealed)?;
 
     match &a.output {
         Some(out) => {

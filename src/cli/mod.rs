@@ -273,23 +273,28 @@ fn migrate_command(a: args::MigrateArgs, quiet: bool) -> Result<u8, Error> {
 /// a new digest key is sealed to (the customer's, and the agency's own key).
 fn key_access(config: &std::path::Path, identity: &std::path::Path) -> Result<crate::migrate::KeyAccess, Error> {
     let cfg = crate::config::load(config)?;
+    let (ids, signer) = agency_identity(&cfg, config, identity)?;
+    let mut recipients = cfg.recipients(config)?;
+    let own = signer.to_openssh().map_err(|_| Error::input(config, "[agency] signing_key cannot be encoded", "use an ssh-ed25519 or ssh-rsa key"))?;
+    recipients.push(crate::crypto::parse_recipient(&own).map_err(|e| Error::input(config, format!("[agency] signing_key: {e}"), "use an ssh-ed25519 or ssh-rsa key"))?);
+    Ok(crate::migrate::KeyAccess { identity: ids, recipients })
+}
+
+/// The agency's identity (an SSH private key), checked to be the private half of the
+/// config's `[agency] signing_key`: it signs the manifest and opens digest keys.
+fn agency_identity(cfg: &crate::config::HandoverConfig, config: &std::path::Path, identity: &std::path::Path) -> Result<(crate::crypto::Identities, ssh_key::PublicKey), Error> {
     let Some(signer) = cfg.signer() else {
         return Err(Error::input(config, "[agency] has no signing_key", "add the agency's SSH public key as [agency] signing_key"));
     };
     let ids = crate::crypto::read_identities(identity)?;
     match &ids.ssh {
-        Some(k) if k.public_key().key_data() == signer.key_data() => {}
-        _ => {
-            return Err(Error::usage(
-                format!("{} is not the private half of [agency] signing_key ({})", identity.display(), crate::crypto::fingerprint(&signer)),
-                "pass the agency's SSH private key with -i",
-            ))
-        }
+        None => Err(Error::input(identity, "not an OpenSSH private key", "pass the agency's unencrypted OpenSSH private key (ssh-ed25519 or ssh-rsa)")),
+        Some(k) if k.public_key().key_data() != signer.key_data() => Err(Error::usage(
+            format!("{} is not the private half of [agency] signing_key ({})", identity.display(), crate::crypto::fingerprint(&signer)),
+            "pass the agency's SSH private key, the one the config names",
+        )),
+        Some(_) => Ok((ids, signer)),
     }
-    let mut recipients = cfg.recipients(config)?;
-    let own = signer.to_openssh().map_err(|_| Error::input(config, "[agency] signing_key cannot be encoded", "use an ssh-ed25519 or ssh-rsa key"))?;
-    recipients.push(crate::crypto::parse_recipient(&own).map_err(|e| Error::input(config, format!("[agency] signing_key: {e}"), "use an ssh-ed25519 or ssh-rsa key"))?);
-    Ok(crate::migrate::KeyAccess { identity: ids, recipients })
 }
 
 /// Prints to stdout; a closed pipe (`| head`) is not an error.

@@ -52,12 +52,9 @@ pub fn parse_recipient(s: &str) -> Result<Recipient, String> {
         let r = age::x25519::Recipient::from_str(s).map_err(|e| format!("{}: not an age X25519 recipient ({e})", shorten(s)))?;
         return Ok(Recipient { text: s.to_string(), inner: Box::new(r) });
     }
-    // authorized_keys: `[options] keytype base64 [comment]`.
-    let words: Vec<&str> = s.split_whitespace().collect();
-    let Some(at) = words.iter().position(|w| w.starts_with("ssh-") || w.starts_with("ecdsa-") || w.starts_with("sk-")) else {
+    let Some(key) = ssh_key_words(s) else {
         return Err(format!("{}: neither an age recipient (age1...) nor an SSH public key (ssh-ed25519 or ssh-rsa)", shorten(s)));
     };
-    let key = words[at..].iter().take(2).copied().collect::<Vec<_>>().join(" ");
     match age::ssh::Recipient::from_str(&key) {
         Ok(r) => Ok(Recipient { text: key, inner: Box::new(r) }),
         Err(age::ssh::ParseRecipientKeyError::Unsupported(t)) => Err(format!("{}: SSH key type {t} is not supported by age (use ssh-ed25519 or ssh-rsa)", shorten(s))),
@@ -89,6 +86,15 @@ pub fn read_recipients_file(path: &Path) -> Result<Vec<Recipient>, Error> {
         return Err(Error::input(path, "holds no recipient", "add the customer's age or SSH public keys, one per line"));
     }
     Ok(out)
+}
+
+/// `keytype base64` from an SSH public key line, which may carry `authorized_keys`
+/// options before it (`[options] keytype base64 [comment]`) or a principal before it
+/// (`allowed_signers`).
+fn ssh_key_words(s: &str) -> Option<String> {
+    let words: Vec<&str> = s.split_whitespace().collect();
+    let at = words.iter().position(|w| w.starts_with("ssh-") || w.starts_with("ecdsa-") || w.starts_with("sk-"))?;
+    Some(words[at..].iter().take(2).copied().collect::<Vec<_>>().join(" "))
 }
 
 fn shorten(s: &str) -> String {
@@ -223,17 +229,6 @@ pub fn ssh_stanza_tag(recipient_text: &str) -> Option<String> {
     Some(base64::engine::general_purpose::STANDARD_NO_PAD.encode(&digest[..4]))
 }
 
-/// Reads an SSH private key to sign with.
-pub fn read_signing_key(path: &Path) -> Result<ssh_key::PrivateKey, Error> {
-    let hint = "pass the agency's unencrypted OpenSSH private key (ssh-ed25519 or ssh-rsa)";
-    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| Error::input(path, format!("cannot read the signing key: {e}"), hint))?);
-    let key = ssh_key::PrivateKey::from_openssh(text.as_bytes()).map_err(|_| Error::input(path, "not an OpenSSH private key", hint))?;
-    if key.is_encrypted() {
-        return Err(Error::input(path, "the signing key is passphrase-protected", "use an unencrypted copy on a trusted machine"));
-    }
-    Ok(key)
-}
-
 /// An `sshsig` signature (PEM) of `data`.
 pub fn sign(key: &ssh_key::PrivateKey, data: &[u8]) -> Result<String, Error> {
     let sig = key
@@ -245,9 +240,7 @@ pub fn sign(key: &ssh_key::PrivateKey, data: &[u8]) -> Result<String, Error> {
 /// Parses an SSH public key (`ssh-ed25519 AAAA... comment`), or the first key of a file
 /// (`.pub` or an `allowed_signers`-style line).
 pub fn parse_public_key(s: &str) -> Result<ssh_key::PublicKey, String> {
-    let words: Vec<&str> = s.split_whitespace().collect();
-    let at = words.iter().position(|w| w.starts_with("ssh-") || w.starts_with("ecdsa-")).ok_or_else(|| format!("{}: not an SSH public key", shorten(s)))?;
-    let key = words[at..].iter().take(2).copied().collect::<Vec<_>>().join(" ");
+    let key = ssh_key_words(s).ok_or_else(|| format!("{}: not an SSH public key", shorten(s)))?;
     ssh_key::PublicKey::from_openssh(&key).map_err(|_| format!("{}: not a valid SSH public key", shorten(s)))
 }
 

@@ -252,15 +252,7 @@ pub struct SealedKey {
 
 impl SealedKey {
     pub fn digest_key(&self) -> Option<DigestKey> {
-        let hex = self.key.expose();
-        if hex.len() != 64 {
-            return None;
-        }
-        let mut k = Zeroizing::new([0u8; 32]);
-        for (i, b) in k.iter_mut().enumerate() {
-            *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-        }
-        Some(DigestKey::from_bytes(*k))
+        DigestKey::from_hex(self.key.expose())
     }
 }
 
@@ -356,8 +348,7 @@ pub fn build(input: Input<'_>) -> Result<Manifest, Error> {
     for (path, key) in &input.journals {
         migrated.extend(migrated_from(path, key)?);
         if !keys.iter().any(|k: &SealedKey| k.id == key.id()) {
-            let hex: String = key.expose().iter().map(|b| format!("{b:02x}")).collect();
-            keys.push(SealedKey { id: key.id(), key: Material::new(hex) });
+            keys.push(SealedKey { id: key.id(), key: Material::new(key.to_hex().to_string()) });
         }
     }
     let mut steps = Vec::new();

@@ -18,9 +18,7 @@ const HEADER: &str = "handover-digest-key/v1";
 
 /// Where a journal's digest key lives.
 pub fn key_path(journal: &Path) -> PathBuf {
-    let mut s = journal.as_os_str().to_owned();
-    s.push(".key.age");
-    PathBuf::from(s)
+    crate::output::with_suffix(journal, ".key.age")
 }
 
 /// Opens a journal's digest key.
@@ -32,15 +30,10 @@ pub fn open(journal: &Path, ids: &Identities) -> Result<DigestKey, Error> {
     let plain = crypto::decrypt(&bytes, ids, &path)?;
     let text = std::str::from_utf8(&plain).map_err(|_| Error::input(&path, "not a handover digest key", "keep the file as migrate wrote it"))?;
     let mut lines = text.lines();
-    let hex = match (lines.next(), lines.next()) {
-        (Some(HEADER), Some(h)) if h.len() == 64 => Zeroizing::new(h.to_string()),
-        _ => return Err(Error::input(&path, "not a handover digest key", "keep the file as migrate wrote it")),
-    };
-    let mut key = Zeroizing::new([0u8; 32]);
-    for (i, b) in key.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| Error::input(&path, "not a handover digest key", "keep the file as migrate wrote it"))?;
+    match (lines.next(), lines.next().and_then(DigestKey::from_hex)) {
+        (Some(HEADER), Some(key)) => Ok(key),
+        _ => Err(Error::input(&path, "not a handover digest key", "keep the file as migrate wrote it")),
     }
-    Ok(DigestKey::from_bytes(*key))
 }
 
 /// Opens the journal's key, or, when neither the key nor any journal entry exists yet,
@@ -58,11 +51,7 @@ pub fn open_or_create(journal: &Path, journal_is_empty: bool, ids: &Identities, 
         ));
     }
     let key = DigestKey::generate().map_err(|e| Error::usage(e, "check the operating system's random source"))?;
-    let mut plain = Zeroizing::new(format!("{HEADER}\n"));
-    for b in key.expose() {
-        plain.push_str(&format!("{b:02x}"));
-    }
-    plain.push('\n');
+    let plain = Zeroizing::new(format!("{HEADER}\n{}\n", key.to_hex().as_str()));
     let sealed = crypto::encrypt(plain.as_bytes(), recipients, true)?;
     crate::output::write_private(&path, &sealed, false)?;
     // Prove the agency can open what it just wrote, before any digest depends on it.

@@ -116,36 +116,12 @@ impl Store {
         }
     }
 
-    /// Reads back what was just written: AWS in batches of 20 (BatchGetSecretValue);
-    /// GCP has no batch read, so one access per name, 8 at a time (no list first: the
-    /// names were just written).
-    async fn read_back(&self, names: &[String]) -> Result<BTreeMap<String, Option<SecretValue>>, Error> {
-        match self {
-            Store::Gcp(s) => {
-                let reads: Vec<Result<(String, Option<SecretValue>), Error>> = stream::iter(names.iter())
-                    .map(|n| async move { Ok((n.clone(), s.read(n).await?)) })
-                    .buffer_unordered(8)
-                    .collect()
-                    .await;
-                reads.into_iter().collect()
-            }
-            _ => self.read_many(names).await,
-        }
-    }
-
     /// Current values of names whose existence is already known (`known`: the names
     /// that exist; `None`: ask the store). AWS reads in batches of 20 whatever `known`
     /// says; GCP reads only the known names, 8 at a time, without listing again.
     async fn read_known(&self, names: &[String], known: Option<&BTreeSet<String>>) -> Result<BTreeMap<String, Option<SecretValue>>, Error> {
         match (self, known) {
-            (Store::Gcp(s), Some(known)) => {
-                let reads: Vec<Result<(String, Option<SecretValue>), Error>> = stream::iter(names.iter())
-                    .map(|n| async move { Ok((n.clone(), if known.contains(n) { s.read(n).await? } else { None })) })
-                    .buffer_unordered(8)
-                    .collect()
-                    .await;
-                reads.into_iter().collect()
-            }
+            (Store::Gcp(s), Some(known)) => s.read_existing(names, known).await,
             _ => self.read_many(names).await,
         }
     }
@@ -452,11 +428,9 @@ async fn migrate_versions(ctx: &Ctx<'_>, item: &Item) -> Result<ItemReport, Erro
     report.verified = outcome == Outcome::Unchanged;
     let Some(j) = ctx.journal else { return Ok(report) };
     let digests: Vec<String> = src.iter().map(|v| ctx.key.digest(v)).collect();
-    let base = serde_json::json!({
-        "from": ctx.source.describe(), "source": item.source, "to": ctx.dest.describe(), "destination": item.dest,
-        "outcome": outcome, "rotate_after_cutover": item.rotate, "source_digests": digests, "writing": to_write.len(),
-        "digest_key": ctx.key.id(),
-    });
+    let mut base = entry(ctx, item, outcome);
+    base["source_digests"] = serde_json::json!(digests);
+    base["writing"] = serde_json::json!(to_write.len());
     if to_write.is_empty() {
         journal_append(j, Phase::Result, &journal_key, base)?;
         return Ok(report);
@@ -486,10 +460,16 @@ async fn migrate_versions(ctx: &Ctx<'_>, item: &Item) -> Result<ItemReport, Erro
 /// the step was skipped rather than leave it pending.
 fn journal_missing(ctx: &Ctx<'_>, item: &Item, journal_key: &str) -> Result<(), Error> {
     let Some(j) = ctx.journal else { return Ok(()) };
-    journal_append(j, Phase::Result, journal_key, serde_json::json!({
+    journal_append(j, Phase::Result, journal_key, entry(ctx, item, Outcome::MissingAtSource))
+}
+
+/// A journal entry's common data: which secret, from where to where, the outcome, and
+/// the digest key its digests are made under. Never a value.
+fn entry(ctx: &Ctx<'_>, item: &Item, outcome: Outcome) -> serde_json::Value {
+    serde_json::json!({
         "from": ctx.source.describe(), "source": item.source, "to": ctx.dest.describe(), "destination": item.dest,
-        "outcome": Outcome::MissingAtSource, "rotate_after_cutover": item.rotate, "digest_key": ctx.key.id(),
-    }))
+        "outcome": outcome, "rotate_after_cutover": item.rotate, "digest_key": ctx.key.id(),
+    })
 }
 
 /// Secrets verified by one batched read-back.
@@ -600,8 +580,11 @@ async fn migrate_chunk_values<'a>(
     if written.is_empty() {
         return out;
     }
+    // Read back what was just written: AWS in batches of 20; GCP one access per name
+    // (it has no batch read), without listing first, since the names were just written.
     let names: Vec<String> = written.iter().map(|w| w.item.dest.clone()).collect();
-    let mut back = match ctx.dest.read_back(&names).await {
+    let just_written: BTreeSet<String> = names.iter().cloned().collect();
+    let mut back = match ctx.dest.read_known(&names, Some(&just_written)).await {
         Ok(b) => b,
         Err(e) => {
             out.push(Err(e));
@@ -640,13 +623,8 @@ fn decide<'a>(ctx: &Ctx<'_>, item: &'a Item, value: Option<&'a SecretValue>, exi
     let journal_key = format!("{} -> {} {}", ctx.source.describe(), ctx.dest.describe(), item.dest);
     let applying = ctx.journal.is_some();
     let Some(value) = value else {
-        let entry = applying.then(|| {
-            (journal_key.clone(), serde_json::json!({
-                "from": ctx.source.describe(), "source": item.source, "to": ctx.dest.describe(), "destination": item.dest,
-                "outcome": Outcome::MissingAtSource, "rotate_after_cutover": item.rotate, "digest_key": ctx.key.id(),
-            }))
-        });
-        return Step::Done(ItemReport { source: item.source.clone(), destination: item.dest.clone(), outcome: Outcome::MissingAtSource, rotate_after_cutover: item.rotate, version: None, verified: false }, entry);
+        let result = applying.then(|| (journal_key.clone(), entry(ctx, item, Outcome::MissingAtSource)));
+        return Step::Done(ItemReport { source: item.source.clone(), destination: item.dest.clone(), outcome: Outcome::MissingAtSource, rotate_after_cutover: item.rotate, version: None, verified: false }, result);
     };
     let outcome = match existing {
         None => Outcome::Create,
@@ -659,11 +637,8 @@ fn decide<'a>(ctx: &Ctx<'_>, item: &'a Item, value: Option<&'a SecretValue>, exi
         return Step::Done(report, None);
     }
     let digest = ctx.key.digest(value);
-    let base = serde_json::json!({
-        "from": ctx.source.describe(), "source": item.source, "to": ctx.dest.describe(), "destination": item.dest,
-        "outcome": outcome, "rotate_after_cutover": item.rotate, "source_digest": digest,
-        "digest_key": ctx.key.id(),
-    });
+    let mut base = entry(ctx, item, outcome);
+    base["source_digest"] = serde_json::json!(digest);
     if !matches!(outcome, Outcome::Create | Outcome::NewVersion) {
         return Step::Done(report, Some((journal_key, base)));
     }

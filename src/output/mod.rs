@@ -7,6 +7,13 @@ use std::path::Path;
 
 use crate::error::Error;
 
+/// `path` with `suffix` appended to its file name (`handover.age` -> `handover.age.sig`).
+pub fn with_suffix(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    s.into()
+}
+
 /// Writes `bytes` to `path` atomically with mode 0600.
 pub fn write_private(path: &Path, bytes: &[u8], force: bool) -> Result<(), Error> {
     let hint_dir = "check that the folder exists and is writable";

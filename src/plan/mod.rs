@@ -349,7 +349,8 @@ impl<'a> Facts<'a> {
     }
 }
 
-fn kebab<T: Serialize>(v: &T) -> String {
+/// A unit enum's serde name (`access-key`, `active`, ...).
+pub(crate) fn kebab<T: Serialize>(v: &T) -> String {
     serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 

@@ -75,6 +75,27 @@ impl DigestKey {
         self.0.expose_secret()
     }
 
+    /// The key as 64 lowercase hex digits (for the sealed key file and the manifest).
+    pub fn to_hex(&self) -> zeroize::Zeroizing<String> {
+        let mut s = zeroize::Zeroizing::new(String::with_capacity(64));
+        for b in self.expose() {
+            s.push_str(&format!("{b:02x}"));
+        }
+        s
+    }
+
+    /// A key from 64 hex digits; `None` for anything else.
+    pub fn from_hex(hex: &str) -> Option<Self> {
+        if hex.len() != 64 {
+            return None;
+        }
+        let mut k = zeroize::Zeroizing::new([0u8; 32]);
+        for (i, b) in k.iter_mut().enumerate() {
+            *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(DigestKey::from_bytes(*k))
+    }
+
     /// A public name for this key (an HMAC of a fixed label under it), recorded next to
     /// the digests it made so a later reader knows which key to ask the manifest for.
     pub fn id(&self) -> String {
@@ -137,6 +158,15 @@ mod tests {
         assert_eq!(k.id(), DigestKey::from_bytes([3u8; 32]).id());
         assert_ne!(k.id(), DigestKey::from_bytes([4u8; 32]).id());
         assert!(k.id().starts_with("key:") && !k.id().contains("0303"));
+    }
+
+    #[test]
+    fn hex_round_trips_and_rejects_other_text() {
+        let k = DigestKey::from_bytes([0xab; 32]);
+        assert_eq!(k.to_hex().as_str(), "ab".repeat(32));
+        assert_eq!(DigestKey::from_hex(&k.to_hex()).unwrap().id(), k.id());
+        assert!(DigestKey::from_hex("ab").is_none());
+        assert!(DigestKey::from_hex(&"zz".repeat(32)).is_none());
     }
 
     #[test]

@@ -25,6 +25,7 @@ use serde::Serialize;
 use crate::config::parties::Owner;
 use crate::manifest::{Manifest, Scope, StepOutcome, StoreRef};
 use crate::model::{Credential, CredentialDetail, Inventory, Provider};
+use crate::plan::kebab;
 use crate::policy::Action;
 
 pub const SCHEMA: &str = "handover/verification";
@@ -112,9 +113,7 @@ fn ends_by_itself(c: &Credential) -> Option<DateTime<Utc>> {
             if !op.starts_with("DateLessThan") || !key.eq_ignore_ascii_case("aws:CurrentTime") {
                 return None;
             }
-            DateTime::parse_from_rfc3339(value.trim()).ok().map(|t| t.with_timezone(&Utc)).or_else(|| {
-                NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc())
-            })
+            DateTime::parse_from_rfc3339(value.trim()).ok().map(|t| t.with_timezone(&Utc)).or_else(|| parse_until(value.trim()))
         }),
         _ => None,
     }
@@ -370,10 +369,6 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
         summary,
         claims,
     }
-}
-
-fn kebab<T: Serialize>(v: &T) -> String {
-    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
 /// The destination stores the manifest's secrets went to.

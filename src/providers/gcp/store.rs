@@ -102,21 +102,24 @@ impl GcpStore {
     /// Values by id. One paged list says which exist, so a fresh destination costs one
     /// request, not one per name; the existing ones are read 8 at a time.
     pub async fn read_many(&self, ids: &[String]) -> Result<BTreeMap<String, Option<SecretValue>>, Error> {
-        use futures::stream::{self, StreamExt};
         let existing: std::collections::BTreeSet<String> = if ids.len() > 1 {
             self.list().await?.into_iter().map(|(id, _)| id).collect()
         } else {
             ids.iter().cloned().collect()
         };
+        self.read_existing(ids, &existing).await
+    }
+
+    /// Values by id when which ids exist is already known: only those in `existing` are
+    /// read (8 at a time); the others are `None` without a request.
+    pub async fn read_existing(&self, ids: &[String], existing: &std::collections::BTreeSet<String>) -> Result<BTreeMap<String, Option<SecretValue>>, Error> {
+        use futures::stream::{self, StreamExt};
         let reads: Vec<Result<(String, Option<SecretValue>), Error>> = stream::iter(ids.iter())
-            .map(|id| {
-                let exists = existing.contains(id);
-                async move {
-                    if exists {
-                        Ok((id.clone(), self.read(id).await?))
-                    } else {
-                        Ok((id.clone(), None))
-                    }
+            .map(|id| async move {
+                if existing.contains(id) {
+                    Ok((id.clone(), self.read(id).await?))
+                } else {
+                    Ok((id.clone(), None))
                 }
             })
             .buffer_unordered(8)
