@@ -13,15 +13,29 @@ pub enum Error {
 
     /// An input file or folder is missing or malformed.
     #[error("{}: {what}", path.display())]
-    Input { path: PathBuf, what: String, hint: String },
+    Input {
+        path: PathBuf,
+        what: String,
+        hint: String,
+    },
 
     /// The cloud refused us: no credentials, expired credentials, or access denied.
     #[error("{provider}: {operation}: {what}")]
-    Access { provider: &'static str, operation: String, what: String, hint: String },
+    Access {
+        provider: &'static str,
+        operation: String,
+        what: String,
+        hint: String,
+    },
 
     /// The cloud could not be reached, or kept failing after retries.
     #[error("{provider}: {operation}: {what}")]
-    Api { provider: &'static str, operation: String, what: String, hint: String },
+    Api {
+        provider: &'static str,
+        operation: String,
+        what: String,
+        hint: String,
+    },
 
     /// The plan would lock the customer out, so it is refused.
     #[error("plan refused: {what}")]
@@ -30,11 +44,19 @@ pub enum Error {
     /// An encrypted or signed file cannot be opened or trusted: wrong identity, a
     /// truncated or altered file, a bad or missing signature.
     #[error("{}: {what}", path.display())]
-    Untrusted { path: PathBuf, what: String, hint: String },
+    Untrusted {
+        path: PathBuf,
+        what: String,
+        hint: String,
+    },
 
     /// An output could not be written (or would overwrite a file without `--force`).
     #[error("{}: {what}", path.display())]
-    Output { path: PathBuf, what: String, hint: String },
+    Output {
+        path: PathBuf,
+        what: String,
+        hint: String,
+    },
 }
 
 impl Error {
@@ -52,19 +74,46 @@ impl Error {
     }
 
     pub fn usage(what: impl Into<String>, hint: impl Into<String>) -> Self {
-        Error::Usage { what: what.into(), hint: hint.into() }
+        Error::Usage {
+            what: what.into(),
+            hint: hint.into(),
+        }
     }
 
-    pub fn input(path: impl Into<PathBuf>, what: impl Into<String>, hint: impl Into<String>) -> Self {
-        Error::Input { path: path.into(), what: what.into(), hint: hint.into() }
+    pub fn input(
+        path: impl Into<PathBuf>,
+        what: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Self {
+        Error::Input {
+            path: path.into(),
+            what: what.into(),
+            hint: hint.into(),
+        }
     }
 
-    pub fn untrusted(path: impl Into<PathBuf>, what: impl Into<String>, hint: impl Into<String>) -> Self {
-        Error::Untrusted { path: path.into(), what: what.into(), hint: hint.into() }
+    pub fn untrusted(
+        path: impl Into<PathBuf>,
+        what: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Self {
+        Error::Untrusted {
+            path: path.into(),
+            what: what.into(),
+            hint: hint.into(),
+        }
     }
 
-    pub fn output(path: impl Into<PathBuf>, what: impl Into<String>, hint: impl Into<String>) -> Self {
-        Error::Output { path: path.into(), what: what.into(), hint: hint.into() }
+    pub fn output(
+        path: impl Into<PathBuf>,
+        what: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Self {
+        Error::Output {
+            path: path.into(),
+            what: what.into(),
+            hint: hint.into(),
+        }
     }
 }
 

@@ -8,7 +8,9 @@ use std::path::Path;
 use support::*;
 
 fn audit_snapshot(home: &Path, dir: &Path) -> Run {
-    run(handover_offline(home).args(["audit", "--format", "json", "--snapshot"]).arg(dir))
+    run(handover_offline(home)
+        .args(["audit", "--format", "json", "--snapshot"])
+        .arg(dir))
 }
 
 /// A minimal valid account export to break in different ways.
@@ -40,11 +42,26 @@ fn a_minimal_snapshot_reads_the_root_row_and_reports_what_it_lacks() {
     let r = audit_snapshot(home.path(), snap.path());
     assert_eq!(r.code, 0, "{}", r.stderr);
     let inv = json(&r.stdout);
-    let codes: Vec<&str> = inv["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
+    let codes: Vec<&str> = inv["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
     assert!(codes.contains(&"root-access-key"), "{codes:?}");
     assert!(codes.contains(&"root-without-mfa"), "{codes:?}");
     // eve's key id is unknown without list-access-keys: a slot, and a gap naming the command.
-    let eve_key = inv["credentials"].as_array().unwrap().iter().find(|c| c["id"].as_str().unwrap().ends_with("user/eve/access-key/slot-1")).unwrap();
+    let eve_key = inv["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| {
+            c["id"]
+                .as_str()
+                .unwrap()
+                .ends_with("user/eve/access-key/slot-1")
+        })
+        .unwrap();
     assert_eq!(eve_key["identifier"], serde_json::Value::Null);
     assert_eq!(eve_key["last_used"]["state"], "never");
     let gaps = inv["gaps"].to_string();
@@ -65,7 +82,11 @@ fn malformed_credential_report_is_exit_3_naming_file_and_line() {
     let r = audit_snapshot(home.path(), snap.path());
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(r.stderr.contains("credential-report.csv"), "{}", r.stderr);
-    assert!(r.stderr.contains("line 4: expected 22 fields, found 3"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("line 4: expected 22 fields, found 3"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("hint:"), "{}", r.stderr);
     assert!(r.stdout.is_empty());
 }
@@ -78,7 +99,11 @@ fn a_csv_that_is_not_a_credential_report_is_exit_3() {
     std::fs::write(dir.join("credential-report.csv"), "name,email\nx,y\n").unwrap();
     let r = audit_snapshot(home.path(), snap.path());
     assert_eq!(r.code, 3, "{}", r.stderr);
-    assert!(r.stderr.contains("is this an IAM credential report"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("is this an IAM credential report"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -92,7 +117,12 @@ fn truncated_json_is_exit_3_with_the_command_to_export_again() {
     let r = audit_snapshot(home.path(), snap.path());
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(r.stderr.contains("truncated"), "{}", r.stderr);
-    assert!(r.stderr.contains("aws iam get-account-authorization-details"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("aws iam get-account-authorization-details"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -101,7 +131,11 @@ fn wrong_snapshot_folders_are_exit_3() {
     let empty = tempfile::tempdir().unwrap();
     let r = audit_snapshot(home.path(), empty.path());
     assert_eq!(r.code, 3, "{}", r.stderr);
-    assert!(r.stderr.contains("no account or project exports found"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no account or project exports found"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("docs/snapshots.md"), "{}", r.stderr);
 
     let r = audit_snapshot(home.path(), &empty.path().join("does-not-exist"));
@@ -111,7 +145,12 @@ fn wrong_snapshot_folders_are_exit_3() {
     std::fs::create_dir_all(empty.path().join("aws/some-account")).unwrap();
     let r = audit_snapshot(home.path(), empty.path());
     assert_eq!(r.code, 3, "{}", r.stderr);
-    assert!(r.stderr.contains("has no account-authorization-details.json"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("has no account-authorization-details.json"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -121,9 +160,21 @@ fn flag_problems_are_exit_2_and_reported_together() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("nothing to audit"), "{}", r.stderr);
 
-    let r = run(handover_offline(home.path()).args(["audit", "--snapshot", "x", "--region", "Not A Region", "--concurrency", "0"]));
+    let r = run(handover_offline(home.path()).args([
+        "audit",
+        "--snapshot",
+        "x",
+        "--region",
+        "Not A Region",
+        "--concurrency",
+        "0",
+    ]));
     assert_eq!(r.code, 2);
-    for part in ["add --aws", "not an AWS region name", "--concurrency must be 1 to 64"] {
+    for part in [
+        "add --aws",
+        "not an AWS region name",
+        "--concurrency must be 1 to 64",
+    ] {
         assert!(r.stderr.contains(part), "missing {part:?} in {}", r.stderr);
     }
 
@@ -140,7 +191,13 @@ fn output_file_is_0600_and_never_overwritten_without_force() {
     minimal_snapshot(snap.path());
     let out = home.path().join("inventory.json");
     let args = |force: bool| {
-        let mut a = vec!["audit".to_string(), "--snapshot".into(), snap.path().display().to_string(), "-o".into(), out.display().to_string()];
+        let mut a = vec![
+            "audit".to_string(),
+            "--snapshot".into(),
+            snap.path().display().to_string(),
+            "-o".into(),
+            out.display().to_string(),
+        ];
         if force {
             a.push("--force".into());
         }
@@ -148,16 +205,27 @@ fn output_file_is_0600_and_never_overwritten_without_force() {
     };
     let r = run(handover_offline(home.path()).args(args(false)));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stderr.contains("wrote"), "a one-line summary when stdout is not a terminal: {}", r.stderr);
+    assert!(
+        r.stderr.contains("wrote"),
+        "a one-line summary when stdout is not a terminal: {}",
+        r.stderr
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
     std::fs::write(&out, "keep me").unwrap();
     let r = run(handover_offline(home.path()).args(args(false)));
     assert_eq!(r.code, 6, "{}", r.stderr);
-    assert!(r.stderr.contains("already exists") && r.stderr.contains("--force"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("already exists") && r.stderr.contains("--force"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "keep me");
     let r = run(handover_offline(home.path()).args(args(true)));
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -169,10 +237,21 @@ fn fail_on_turns_findings_into_exit_1() {
     let home = tempfile::tempdir().unwrap();
     let snap = tempfile::tempdir().unwrap();
     minimal_snapshot(snap.path());
-    let r = run(handover_offline(home.path()).args(["audit", "--format", "table", "--fail-on", "critical", "--snapshot"]).arg(snap.path()));
+    let r = run(handover_offline(home.path())
+        .args([
+            "audit",
+            "--format",
+            "table",
+            "--fail-on",
+            "critical",
+            "--snapshot",
+        ])
+        .arg(snap.path()));
     assert_eq!(r.code, 1, "root-access-key is critical: {}", r.stderr);
     assert!(r.stdout.contains("root-access-key"), "{}", r.stdout);
-    let r = run(handover_offline(home.path()).args(["audit", "--format", "table", "--snapshot"]).arg(snap.path()));
+    let r = run(handover_offline(home.path())
+        .args(["audit", "--format", "table", "--snapshot"])
+        .arg(snap.path()));
     assert_eq!(r.code, 0);
 }
 
@@ -191,7 +270,10 @@ fn the_committed_inventory_schema_matches_the_code() {
 #[test]
 fn the_example_snapshot_audits_offline() {
     let home = tempfile::tempdir().unwrap();
-    let r = audit_snapshot(home.path(), &repo().join("examples/northwind-to-contoso/snapshot"));
+    let r = audit_snapshot(
+        home.path(),
+        &repo().join("examples/northwind-to-contoso/snapshot"),
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let inv = json(&r.stdout);
     assert!(inv["principals"].as_array().unwrap().len() >= 10);
@@ -203,9 +285,22 @@ fn help_lists_the_exit_codes() {
     let home = tempfile::tempdir().unwrap();
     let r = run(handover_offline(home.path()).args(["--help"]));
     assert_eq!(r.code, 0);
-    assert!(r.stdout.contains("Exit codes: 0 ok; 1 findings"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("Exit codes: 0 ok; 1 findings"),
+        "{}",
+        r.stdout
+    );
     let r = run(handover_offline(home.path()).args(["audit", "--help"]));
-    for flag in ["--aws", "--snapshot", "--profile", "--region", "--format", "--output", "--force", "--fail-on"] {
+    for flag in [
+        "--aws",
+        "--snapshot",
+        "--profile",
+        "--region",
+        "--format",
+        "--output",
+        "--force",
+        "--fail-on",
+    ] {
         assert!(r.stdout.contains(flag), "{flag} missing from audit --help");
     }
 }

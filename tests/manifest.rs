@@ -18,7 +18,11 @@ fn example(p: &str) -> PathBuf {
 /// The example's inventory and full-transfer plan, made offline into `home`.
 fn example_plan(home: &Path) -> (PathBuf, PathBuf) {
     let (inv, plan) = (home.join("inventory.json"), home.join("plan.json"));
-    let r = run(handover_offline(home).args(["audit", "--snapshot"]).arg(example("snapshot")).args(["--format", "json", "-o"]).arg(&inv));
+    let r = run(handover_offline(home)
+        .args(["audit", "--snapshot"])
+        .arg(example("snapshot"))
+        .args(["--format", "json", "-o"])
+        .arg(&inv));
     assert_eq!(r.code, 0, "{}", r.stderr);
     let r = run(handover_offline(home)
         .args(["plan", "--policy"])
@@ -34,16 +38,36 @@ fn example_plan(home: &Path) -> (PathBuf, PathBuf) {
 }
 
 fn manifest(home: &Path, config: &Path, inv: &Path, plan: &Path, extra: &[&str]) -> Run {
-    run(handover_offline(home).arg("manifest").arg("--config").arg(config).arg("--inventory").arg(inv).arg("--plan").arg(plan).args(extra))
+    run(handover_offline(home)
+        .arg("manifest")
+        .arg("--config")
+        .arg(config)
+        .arg("--inventory")
+        .arg(inv)
+        .arg("--plan")
+        .arg(plan)
+        .args(extra))
 }
 
 fn age_decrypt(identity: &Path, file: &Path) -> std::process::Output {
-    age_cli().args(["-d", "-i"]).arg(identity).arg(file).output().unwrap()
+    age_cli()
+        .args(["-d", "-i"])
+        .arg(identity)
+        .arg(file)
+        .output()
+        .unwrap()
 }
 
 fn allowed_signers(home: &Path) -> PathBuf {
     let p = home.join("allowed_signers");
-    std::fs::write(&p, format!("northwind {}", std::fs::read_to_string(example_key("northwind-signing.pub")).unwrap())).unwrap();
+    std::fs::write(
+        &p,
+        format!(
+            "northwind {}",
+            std::fs::read_to_string(example_key("northwind-signing.pub")).unwrap()
+        ),
+    )
+    .unwrap();
     p
 }
 
@@ -68,14 +92,22 @@ fn age_encrypt(recipients: &[&str], armor: bool, plain: &[u8], out: &Path) {
     if armor {
         cmd.arg("-a");
     }
-    let mut child = cmd.arg("-o").arg(out).stdin(Stdio::piped()).spawn().unwrap();
+    let mut child = cmd
+        .arg("-o")
+        .arg(out)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
     use std::io::Write;
     child.stdin.take().unwrap().write_all(plain).unwrap();
     assert!(child.wait().unwrap().success());
 }
 
 fn ssh_pub() -> String {
-    std::fs::read_to_string(example_key("contoso-security-ssh.pub")).unwrap().trim().to_string()
+    std::fs::read_to_string(example_key("contoso-security-ssh.pub"))
+        .unwrap()
+        .trim()
+        .to_string()
 }
 
 #[test]
@@ -83,9 +115,16 @@ fn the_reference_age_cli_reads_what_handover_writes_and_the_signature_verifies_w
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
     let (inv, plan) = example_plan(h);
-    let plan_digest = json(&std::fs::read_to_string(&plan).unwrap())["digest"].as_str().unwrap().to_string();
+    let plan_digest = json(&std::fs::read_to_string(&plan).unwrap())["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
     for armor in [false, true] {
-        let out = h.join(if armor { "handover.age.asc" } else { "handover.age" });
+        let out = h.join(if armor {
+            "handover.age.asc"
+        } else {
+            "handover.age"
+        });
         let mut args = vec!["-o", out.to_str().unwrap()];
         if armor {
             args.push("--armor");
@@ -93,62 +132,155 @@ fn the_reference_age_cli_reads_what_handover_writes_and_the_signature_verifies_w
         let r = manifest(h, &example("handover.toml"), &inv, &plan, &args);
         assert_eq!(r.code, 0, "{}", r.stderr);
         let bytes = std::fs::read(&out).unwrap();
-        assert_eq!(bytes.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----"), armor);
+        assert_eq!(
+            bytes.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----"),
+            armor
+        );
         assert_eq!(bytes.starts_with(b"age-encryption.org/v1\n"), !armor);
         // The customer's age key and its SSH key both open it.
         for id in ["contoso-security.agekey", "contoso-security-ssh"] {
             let o = age_decrypt(&example_key(id), &out);
-            assert!(o.status.success(), "{id}: {}", String::from_utf8_lossy(&o.stderr));
+            assert!(
+                o.status.success(),
+                "{id}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
             let m = json(&String::from_utf8(o.stdout).unwrap());
             assert_eq!(m["schema"], "handover/manifest");
             assert_eq!(m["plan"]["digest"], plan_digest.as_str());
-            assert_eq!(m["steps"].as_array().unwrap().len(), json(&std::fs::read_to_string(&plan).unwrap())["steps"].as_array().unwrap().len());
-            assert_eq!(m["recipients"].as_array().unwrap().len(), 2, "the config's key and file name the same age key once: {}", m["recipients"]);
-            assert!(m["documentation"].as_array().unwrap().iter().all(|d| d["sha256"].as_str().unwrap().starts_with("sha256:")));
-            assert_eq!(m["coverage_gaps"], json(&std::fs::read_to_string(&inv).unwrap())["gaps"]);
+            assert_eq!(
+                m["steps"].as_array().unwrap().len(),
+                json(&std::fs::read_to_string(&plan).unwrap())["steps"]
+                    .as_array()
+                    .unwrap()
+                    .len()
+            );
+            assert_eq!(
+                m["recipients"].as_array().unwrap().len(),
+                2,
+                "the config's key and file name the same age key once: {}",
+                m["recipients"]
+            );
+            assert!(m["documentation"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|d| d["sha256"].as_str().unwrap().starts_with("sha256:")));
+            assert_eq!(
+                m["coverage_gaps"],
+                json(&std::fs::read_to_string(&inv).unwrap())["gaps"]
+            );
         }
         let v = ssh_keygen_verify(h, &out, &PathBuf::from(format!("{}.sig", out.display())));
-        assert!(v.status.success(), "ssh-keygen -Y verify: {}{}", String::from_utf8_lossy(&v.stdout), String::from_utf8_lossy(&v.stderr));
+        assert!(
+            v.status.success(),
+            "ssh-keygen -Y verify: {}{}",
+            String::from_utf8_lossy(&v.stdout),
+            String::from_utf8_lossy(&v.stderr)
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
     }
 
     // An ssh-rsa recipient given with -r.
     let rsa = h.join("rsa");
-    assert!(Command::new("ssh-keygen").args(["-q", "-t", "rsa", "-b", "2048", "-N", "", "-C", "rsa@contoso.example", "-f"]).arg(&rsa).status().unwrap().success());
+    assert!(Command::new("ssh-keygen")
+        .args([
+            "-q",
+            "-t",
+            "rsa",
+            "-b",
+            "2048",
+            "-N",
+            "",
+            "-C",
+            "rsa@contoso.example",
+            "-f"
+        ])
+        .arg(&rsa)
+        .status()
+        .unwrap()
+        .success());
     let rsa_pub = std::fs::read_to_string(h.join("rsa.pub")).unwrap();
     let out = h.join("rsa.age");
-    let r = manifest(h, &example("handover.toml"), &inv, &plan, &["-r", rsa_pub.trim(), "-o", out.to_str().unwrap()]);
+    let r = manifest(
+        h,
+        &example("handover.toml"),
+        &inv,
+        &plan,
+        &["-r", rsa_pub.trim(), "-o", out.to_str().unwrap()],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(age_decrypt(&rsa, &out).status.success());
-    assert!(!age_decrypt(&example_key("contoso-security.agekey"), &out).status.success(), "-r replaces the config's recipients");
+    assert!(
+        !age_decrypt(&example_key("contoso-security.agekey"), &out)
+            .status
+            .success(),
+        "-r replaces the config's recipients"
+    );
 
     // A recipients file in authorized_keys style, with comments and options.
     let file = h.join("authorized_keys");
-    std::fs::write(&file, format!("# the security team\n\nno-pty,command=\"/bin/false\" {}\n", ssh_pub())).unwrap();
+    std::fs::write(
+        &file,
+        format!(
+            "# the security team\n\nno-pty,command=\"/bin/false\" {}\n",
+            ssh_pub()
+        ),
+    )
+    .unwrap();
     let out = h.join("file.age");
-    let r = manifest(h, &example("handover.toml"), &inv, &plan, &["-R", file.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    let r = manifest(
+        h,
+        &example("handover.toml"),
+        &inv,
+        &plan,
+        &["-R", file.to_str().unwrap(), "-o", out.to_str().unwrap()],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(age_decrypt(&example_key("contoso-security-ssh"), &out).status.success());
+    assert!(age_decrypt(&example_key("contoso-security-ssh"), &out)
+        .status
+        .success());
 
     // The other direction: handover reads what the reference age encrypted, armored and binary.
-    let plain = age_decrypt(&example_key("contoso-security.agekey"), &h.join("handover.age")).stdout;
+    let plain = age_decrypt(
+        &example_key("contoso-security.agekey"),
+        &h.join("handover.age"),
+    )
+    .stdout;
     for armor in [false, true] {
         let rev = h.join(format!("reverse-{armor}.age"));
         age_encrypt(&[AGE_PK, &ssh_pub()], armor, &plain, &rev);
         for id in ["contoso-security.agekey", "contoso-security-ssh"] {
-            let r = run(handover_offline(h).env_remove("HANDOVER_CONFIG").args(["manifest", "show", "--format", "json", "-i"]).arg(example_key(id)).arg(&rev));
+            let r = run(handover_offline(h)
+                .env_remove("HANDOVER_CONFIG")
+                .args(["manifest", "show", "--format", "json", "-i"])
+                .arg(example_key(id))
+                .arg(&rev));
             assert_eq!(r.code, 0, "{id}: {}", r.stderr);
             assert_eq!(json(&r.stdout)["plan"]["digest"], plan_digest.as_str());
         }
     }
     // And `show` of the tool's own file checks the signature against the config.
-    let r = run(handover_offline(h).args(["manifest", "show", "--config"]).arg(example("handover.toml")).arg("-i").arg(example_key("contoso-security-ssh")).arg(h.join("handover.age")));
+    let r = run(handover_offline(h)
+        .args(["manifest", "show", "--config"])
+        .arg(example("handover.toml"))
+        .arg("-i")
+        .arg(example_key("contoso-security-ssh"))
+        .arg(h.join("handover.age")));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("Signature: good") && r.stdout.contains("Recipients: as the manifest lists them"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("Signature: good")
+            && r.stdout.contains("Recipients: as the manifest lists them"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -158,37 +290,87 @@ fn bad_input_gets_a_clear_error_its_exit_code_and_nothing_written() {
     let (inv, plan) = example_plan(h);
     let out = h.join("m.age");
     let o = out.to_str().unwrap();
-    let nothing_written = |h: &Path| assert!(!h.join("m.age").exists() && !h.join("m.age.sig").exists(), "nothing may be written");
+    let nothing_written = |h: &Path| {
+        assert!(
+            !h.join("m.age").exists() && !h.join("m.age.sig").exists(),
+            "nothing may be written"
+        )
+    };
 
     // No recipients at all.
     let cfg = h.join("no-recipients.toml");
     let text = std::fs::read_to_string(example("handover.toml")).unwrap();
-    let cut = text.split("[recipients]").next().unwrap().to_string() + "[documentation]\nslo = \"docs/slo.md\"\n";
+    let cut = text.split("[recipients]").next().unwrap().to_string()
+        + "[documentation]\nslo = \"docs/slo.md\"\n";
     std::fs::write(&cfg, cut).unwrap();
     let r = manifest(h, &cfg, &inv, &plan, &["-o", o]);
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("no recipients") && r.stderr.contains("hint:"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no recipients") && r.stderr.contains("hint:"),
+        "{}",
+        r.stderr
+    );
     nothing_written(h);
     // A malformed recipient.
-    let r = manifest(h, &example("handover.toml"), &inv, &plan, &["-r", "age1bogus", "-o", o]);
+    let r = manifest(
+        h,
+        &example("handover.toml"),
+        &inv,
+        &plan,
+        &["-r", "age1bogus", "-o", o],
+    );
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("not an age X25519 recipient"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not an age X25519 recipient"),
+        "{}",
+        r.stderr
+    );
     let bad = h.join("bad-recipients.txt");
     std::fs::write(&bad, format!("{AGE_PK}\nssh-dss AAAAB3NzaC1kc3MAAACBAP\n")).unwrap();
-    let r = manifest(h, &example("handover.toml"), &inv, &plan, &["-R", bad.to_str().unwrap(), "-o", o]);
+    let r = manifest(
+        h,
+        &example("handover.toml"),
+        &inv,
+        &plan,
+        &["-R", bad.to_str().unwrap(), "-o", o],
+    );
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(r.stderr.contains("line 2"), "{}", r.stderr);
     nothing_written(h);
     // A signing key that is not the config's.
-    let r = run(handover_offline(h).env("HANDOVER_IDENTITY", example_key("contoso-security-ssh")).arg("manifest").arg("--config").arg(example("handover.toml")).arg("--inventory").arg(&inv).arg("--plan").arg(&plan).args(["-o", o]));
+    let r = run(handover_offline(h)
+        .env("HANDOVER_IDENTITY", example_key("contoso-security-ssh"))
+        .arg("manifest")
+        .arg("--config")
+        .arg(example("handover.toml"))
+        .arg("--inventory")
+        .arg(&inv)
+        .arg("--plan")
+        .arg(&plan)
+        .args(["-o", o]));
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("not the private half of [agency] signing_key"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("not the private half of [agency] signing_key"),
+        "{}",
+        r.stderr
+    );
     // A plan edited after it was written.
     let edited = h.join("edited-plan.json");
-    std::fs::write(&edited, std::fs::read_to_string(&plan).unwrap().replacen("\"revoke\"", "\"transfer\"", 1)).unwrap();
+    std::fs::write(
+        &edited,
+        std::fs::read_to_string(&plan)
+            .unwrap()
+            .replacen("\"revoke\"", "\"transfer\"", 1),
+    )
+    .unwrap();
     let r = manifest(h, &example("handover.toml"), &inv, &edited, &["-o", o]);
     assert_eq!(r.code, 3, "{}", r.stderr);
-    assert!(r.stderr.contains("does not match its digest"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("does not match its digest"),
+        "{}",
+        r.stderr
+    );
     nothing_written(h);
 
     // A good manifest, then each way of breaking it.
@@ -196,23 +378,48 @@ fn bad_input_gets_a_clear_error_its_exit_code_and_nothing_written() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let good = std::fs::read(&out).unwrap();
     let r = manifest(h, &example("handover.toml"), &inv, &plan, &["-o", o]);
-    assert_eq!(r.code, 6, "an existing manifest is not overwritten: {}", r.stderr);
+    assert_eq!(
+        r.code, 6,
+        "an existing manifest is not overwritten: {}",
+        r.stderr
+    );
     assert_eq!(std::fs::read(&out).unwrap(), good);
 
-    let show = |file: &Path, id: &Path| run(handover_offline(h).args(["manifest", "show", "--config"]).arg(example("handover.toml")).arg("-i").arg(id).arg(file));
+    let show = |file: &Path, id: &Path| {
+        run(handover_offline(h)
+            .args(["manifest", "show", "--config"])
+            .arg(example("handover.toml"))
+            .arg("-i")
+            .arg(id)
+            .arg(file))
+    };
     // An identity it was not encrypted to.
     let stranger = h.join("stranger.key");
-    assert!(Command::new("age-keygen").arg("-o").arg(&stranger).output().unwrap().status.success());
+    assert!(Command::new("age-keygen")
+        .arg("-o")
+        .arg(&stranger)
+        .output()
+        .unwrap()
+        .status
+        .success());
     let r = show(&out, &stranger);
     assert_eq!(r.code, 10, "{}", r.stderr);
-    assert!(r.stderr.contains("not encrypted to this key"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not encrypted to this key"),
+        "{}",
+        r.stderr
+    );
     // Truncated.
     let cut = h.join("cut.age");
     std::fs::write(&cut, &good[..good.len() - 100]).unwrap();
     std::fs::copy(h.join("m.age.sig"), h.join("cut.age.sig")).unwrap();
     let r = show(&cut, &example_key("contoso-security.agekey"));
     assert_eq!(r.code, 10, "{}", r.stderr);
-    assert!(r.stderr.contains("truncated or has been altered"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("truncated or has been altered"),
+        "{}",
+        r.stderr
+    );
     // One byte flipped in the payload.
     let mut flipped = good.clone();
     let at = flipped.len() - 50;
@@ -232,29 +439,58 @@ fn bad_input_gets_a_clear_error_its_exit_code_and_nothing_written() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&other_key, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
-    let other_sig = Command::new("ssh-keygen").args(["-Y", "sign", "-n", "handover-manifest", "-f"]).arg(&other_key).arg(&out).output().unwrap();
-    assert!(other_sig.status.success(), "{}", String::from_utf8_lossy(&other_sig.stderr));
+    let other_sig = Command::new("ssh-keygen")
+        .args(["-Y", "sign", "-n", "handover-manifest", "-f"])
+        .arg(&other_key)
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        other_sig.status.success(),
+        "{}",
+        String::from_utf8_lossy(&other_sig.stderr)
+    );
     assert_ne!(std::fs::read(h.join("m.age.sig")).unwrap(), good_sig);
     let r = show(&out, &example_key("contoso-security.agekey"));
     assert_eq!(r.code, 10, "{}", r.stderr);
-    assert!(r.stdout.contains("signed by another key") && r.stderr.contains("signed by another key"), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("signed by another key") && r.stderr.contains("signed by another key"),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
     std::fs::write(h.join("m.age.sig"), &good_sig).unwrap();
     // The manifest edited and encrypted again to the same recipients.
-    let plain = String::from_utf8(age_decrypt(&example_key("contoso-security.agekey"), &out).stdout).unwrap();
+    let plain =
+        String::from_utf8(age_decrypt(&example_key("contoso-security.agekey"), &out).stdout)
+            .unwrap();
     let edited_plain = plain.replacen("\"pending\"", "\"done\"", 1);
     assert_ne!(plain, edited_plain);
     let edited = h.join("edited.age");
-    age_encrypt(&[AGE_PK, &ssh_pub()], false, edited_plain.as_bytes(), &edited);
+    age_encrypt(
+        &[AGE_PK, &ssh_pub()],
+        false,
+        edited_plain.as_bytes(),
+        &edited,
+    );
     std::fs::copy(h.join("m.age.sig"), h.join("edited.age.sig")).unwrap();
     let r = show(&edited, &example_key("contoso-security.agekey"));
     assert_eq!(r.code, 10, "{}", r.stderr);
-    assert!(r.stderr.contains("changed after the agency signed it"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("changed after the agency signed it"),
+        "{}",
+        r.stderr
+    );
     // Not an age file at all.
     let junk = h.join("junk.age");
     std::fs::write(&junk, b"hello").unwrap();
     let r = show(&junk, &example_key("contoso-security.agekey"));
     assert_eq!(r.code, 10, "{}", r.stderr);
-    assert!(r.stderr.contains("not an age-encrypted file"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not an age-encrypted file"),
+        "{}",
+        r.stderr
+    );
     assert!(!r.stderr.contains("panicked"));
 }
 
@@ -270,11 +506,28 @@ fn secret_material_is_only_inside_the_encrypted_manifest_and_shown_only_when_rev
     std::fs::write(&env, "TOKEN=CANARY-migrated-77\n").unwrap();
     let j = h.join("j.jsonl");
     let r = run(handover_offline(h)
-        .args(["migrate", "--format", "json", "--from", &format!("dotenv:{}", env.display()), "--to", "gcp:canary-proj", "--gcp-endpoint", &gcp.url(), "--all", "--apply", "--journal"])
+        .args([
+            "migrate",
+            "--format",
+            "json",
+            "--from",
+            &format!("dotenv:{}", env.display()),
+            "--to",
+            "gcp:canary-proj",
+            "--gcp-endpoint",
+            &gcp.url(),
+            "--all",
+            "--apply",
+            "--journal",
+        ])
         .arg(&j));
     assert_eq!(r.code, 0, "{}", r.stderr);
     let cred = h.join("break-glass.json");
-    std::fs::write(&cred, format!("{{\"AccessKeyId\": \"AKIA-new\", \"SecretAccessKey\": \"{CANARY}\"}}")).unwrap();
+    std::fs::write(
+        &cred,
+        format!("{{\"AccessKeyId\": \"AKIA-new\", \"SecretAccessKey\": \"{CANARY}\"}}"),
+    )
+    .unwrap();
     let out = h.join("m.age");
     let r = run(handover_offline(h)
         .args(["-vvv", "manifest", "--config"])
@@ -291,17 +544,34 @@ fn secret_material_is_only_inside_the_encrypted_manifest_and_shown_only_when_rev
         .arg(&out));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(!r.stdout.contains(CANARY) && !r.stderr.contains(CANARY));
-    let key_hex = String::from_utf8(age_decrypt(&example_key("contoso-security.agekey"), &PathBuf::from(format!("{}.key.age", j.display()))).stdout).unwrap().lines().nth(1).unwrap().to_string();
+    let key_hex = String::from_utf8(
+        age_decrypt(
+            &example_key("contoso-security.agekey"),
+            &PathBuf::from(format!("{}.key.age", j.display())),
+        )
+        .stdout,
+    )
+    .unwrap()
+    .lines()
+    .nth(1)
+    .unwrap()
+    .to_string();
     for f in walk(h) {
         let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();
         if f == cred || f == env {
             continue;
         }
-        assert!(!text.contains(CANARY) && !text.contains("CANARY-migrated") && !text.contains(&key_hex), "{} holds secret material", f.display());
+        assert!(
+            !text.contains(CANARY) && !text.contains("CANARY-migrated") && !text.contains(&key_hex),
+            "{} holds secret material",
+            f.display()
+        );
     }
     let show = |reveal: bool, format: &str| {
         let mut cmd = handover_offline(h);
-        cmd.args(["-vvv", "manifest", "show", "--format", format, "-i"]).arg(example_key("contoso-security-ssh")).arg(&out);
+        cmd.args(["-vvv", "manifest", "show", "--format", format, "-i"])
+            .arg(example_key("contoso-security-ssh"))
+            .arg(&out);
         if reveal {
             cmd.arg("--reveal");
         }
@@ -310,18 +580,29 @@ fn secret_material_is_only_inside_the_encrypted_manifest_and_shown_only_when_rev
     for format in ["table", "json"] {
         let r = show(false, format);
         assert_eq!(r.code, 0, "{}", r.stderr);
-        assert!(!r.stdout.contains(CANARY) && !r.stderr.contains(CANARY) && !r.stdout.contains(&key_hex), "hidden without --reveal");
+        assert!(
+            !r.stdout.contains(CANARY)
+                && !r.stderr.contains(CANARY)
+                && !r.stdout.contains(&key_hex),
+            "hidden without --reveal"
+        );
         assert!(r.stdout.contains("break-glass"), "{}", r.stdout);
         let r = show(true, format);
         assert_eq!(r.code, 0, "{}", r.stderr);
-        assert!(r.stdout.contains(CANARY) && r.stdout.contains(&key_hex), "--reveal shows it");
+        assert!(
+            r.stdout.contains(CANARY) && r.stdout.contains(&key_hex),
+            "--reveal shows it"
+        );
         assert!(!r.stderr.contains(CANARY), "never in the log");
     }
     let m = json(&show(false, "json").stdout);
     let migrated = &m["migrated_secrets"][0];
     assert_eq!(migrated["destination"], "TOKEN");
     assert_eq!(migrated["to"]["scope"], "canary-proj");
-    assert!(migrated["digest"].as_str().unwrap().starts_with("hmac-sha256:"));
+    assert!(migrated["digest"]
+        .as_str()
+        .unwrap()
+        .starts_with("hmac-sha256:"));
     assert_eq!(migrated["outcome"], "done");
     assert_eq!(m["digest_keys"][0]["id"], migrated["digest_key"]);
 }
@@ -332,7 +613,8 @@ fn the_committed_manifest_and_verification_schemas_match_the_code() {
     for name in ["manifest", "verification"] {
         let r = run(handover_offline(home.path()).args(["schema", name]));
         assert_eq!(r.code, 0);
-        let committed = std::fs::read_to_string(repo().join(format!("schemas/{name}.v1.json"))).unwrap_or_default();
+        let committed = std::fs::read_to_string(repo().join(format!("schemas/{name}.v1.json")))
+            .unwrap_or_default();
         assert_eq!(r.stdout, committed, "schemas/{name}.v1.json is stale: run `cargo run -- schema {name} > schemas/{name}.v1.json`");
     }
 }
@@ -344,8 +626,15 @@ fn binary_output_is_refused_to_a_terminal() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
     let (inv, plan) = example_plan(h);
-    let present = Command::new("script").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
-    assert!(present, "util-linux `script` is missing: apt-get install bsdutils");
+    let present = Command::new("script")
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(
+        present,
+        "util-linux `script` is missing: apt-get install bsdutils"
+    );
     let base = format!(
         "{} manifest --config {} --inventory {} --plan {} --sign-key {}",
         env!("CARGO_BIN_EXE_handover"),
@@ -354,12 +643,32 @@ fn binary_output_is_refused_to_a_terminal() {
         plan.display(),
         example_key("northwind-signing").display()
     );
-    let on_tty = |args: &str| Command::new("script").args(["-qec", &format!("{base} {args}; echo \"exit=$?\""), "/dev/null"]).current_dir(h).output().unwrap();
+    let on_tty = |args: &str| {
+        Command::new("script")
+            .args([
+                "-qec",
+                &format!("{base} {args}; echo \"exit=$?\""),
+                "/dev/null",
+            ])
+            .current_dir(h)
+            .output()
+            .unwrap()
+    };
     let o = on_tty(&format!("--signature {}", h.join("a.sig").display()));
     let text = String::from_utf8_lossy(&o.stdout);
-    assert!(text.contains("exit=2") && text.contains("refusing to write a binary age file to a terminal"), "{text}");
+    assert!(
+        text.contains("exit=2")
+            && text.contains("refusing to write a binary age file to a terminal"),
+        "{text}"
+    );
     assert!(!h.join("a.sig").exists(), "nothing written");
-    let o = on_tty(&format!("--armor --signature {}", h.join("b.sig").display()));
+    let o = on_tty(&format!(
+        "--armor --signature {}",
+        h.join("b.sig").display()
+    ));
     let text = String::from_utf8_lossy(&o.stdout);
-    assert!(text.contains("exit=0") && text.contains("-----BEGIN AGE ENCRYPTED FILE-----"), "{text}");
+    assert!(
+        text.contains("exit=0") && text.contains("-----BEGIN AGE ENCRYPTED FILE-----"),
+        "{text}"
+    );
 }

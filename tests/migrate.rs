@@ -26,7 +26,9 @@ fn profiles(home: &Path, agency: &Moto, customer: &Moto) {
 }
 
 fn migrate(home: &Path, args: &[&str]) -> Run {
-    run(handover_offline(home).args(["migrate", "--format", "json"]).args(args))
+    run(handover_offline(home)
+        .args(["migrate", "--format", "json"])
+        .args(args))
 }
 
 fn value_of(moto: &Moto, name: &str) -> Option<Value> {
@@ -48,52 +50,130 @@ fn aws_to_aws_across_accounts_dry_run_apply_idempotent_conflicts() {
     profiles(home.path(), &agency, &customer);
     let journal = home.path().join("journal.jsonl");
     let j = journal.to_str().unwrap();
-    let base = ["--from", "agency@us-east-1", "--to", "customer@us-east-1"].map(|s| if s.contains('@') { format!("aws:{s}") } else { s.to_string() });
+    let base = ["--from", "agency@us-east-1", "--to", "customer@us-east-1"].map(|s| {
+        if s.contains('@') {
+            format!("aws:{s}")
+        } else {
+            s.to_string()
+        }
+    });
     let base: Vec<&str> = base.iter().map(String::as_str).collect();
 
     // Dry run: reports, writes nothing, no journal.
-    let r = migrate(home.path(), &[&base[..], &["--all", "--journal", j]].concat());
+    let r = migrate(
+        home.path(),
+        &[&base[..], &["--all", "--journal", j]].concat(),
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let report = json(&r.stdout);
     assert_eq!(report["applied"], false);
-    assert!(report["to"].as_str().unwrap().contains(CUSTOMER), "{report}");
+    assert!(
+        report["to"].as_str().unwrap().contains(CUSTOMER),
+        "{report}"
+    );
     assert_eq!(report["items"].as_array().unwrap().len(), 4);
-    assert!(report["items"].as_array().unwrap().iter().all(|i| i["outcome"] == "create"));
+    assert!(report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["outcome"] == "create"));
     assert!(value_of(&customer, "prod/db-password").is_none());
     assert!(!journal.exists());
 
     // Apply: created, verified, values identical (text and binary).
-    let r = migrate(home.path(), &[&base[..], &["--all", "--apply", "--journal", j]].concat());
+    let r = migrate(
+        home.path(),
+        &[&base[..], &["--all", "--apply", "--journal", j]].concat(),
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let report = json(&r.stdout);
-    assert!(report["items"].as_array().unwrap().iter().all(|i| i["outcome"] == "create" && i["verified"] == true), "{report}");
-    let canaries: Vec<String> = ids["canaries"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect();
+    assert!(
+        report["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["outcome"] == "create" && i["verified"] == true),
+        "{report}"
+    );
+    let canaries: Vec<String> = ids["canaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
     let db = value_of(&customer, "prod/db-password").unwrap();
     assert_eq!(db["s"].as_str().unwrap(), format!("{}-db", canaries[3]));
     let bin = value_of(&customer, "shared/analytics-token").unwrap();
-    assert_eq!(bin["b"], value_of(&agency, "shared/analytics-token").unwrap()["b"]);
+    assert_eq!(
+        bin["b"],
+        value_of(&agency, "shared/analytics-token").unwrap()["b"]
+    );
     assert!(bin["s"].is_null(), "binary stays binary");
 
     // Again: nothing to do, no new version.
-    let r = migrate(home.path(), &[&base[..], &["--all", "--apply", "--journal", j]].concat());
+    let r = migrate(
+        home.path(),
+        &[&base[..], &["--all", "--apply", "--journal", j]].concat(),
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(json(&r.stdout)["items"].as_array().unwrap().iter().all(|i| i["outcome"] == "unchanged"));
-    assert_eq!(value_of(&customer, "prod/db-password").unwrap()["versions"], 1);
+    assert!(json(&r.stdout)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["outcome"] == "unchanged"));
+    assert_eq!(
+        value_of(&customer, "prod/db-password").unwrap()["versions"],
+        1
+    );
 
     // A different value at the destination is a conflict: reported, exit 8, untouched.
-    boto3(&customer, "sm.put_secret_value(SecretId='prod/stripe-key', SecretString='customer-own-value')");
-    let r = migrate(home.path(), &[&base[..], &["--secret", "prod/stripe-key", "--apply", "--journal", j]].concat());
+    boto3(
+        &customer,
+        "sm.put_secret_value(SecretId='prod/stripe-key', SecretString='customer-own-value')",
+    );
+    let r = migrate(
+        home.path(),
+        &[
+            &base[..],
+            &["--secret", "prod/stripe-key", "--apply", "--journal", j],
+        ]
+        .concat(),
+    );
     assert_eq!(r.code, 8, "{}", r.stderr);
     assert_eq!(json(&r.stdout)["items"][0]["outcome"], "conflict");
-    assert_eq!(value_of(&customer, "prod/stripe-key").unwrap()["s"], "customer-own-value");
+    assert_eq!(
+        value_of(&customer, "prod/stripe-key").unwrap()["s"],
+        "customer-own-value"
+    );
     // Unless asked: a new version, never an overwrite of history.
-    let r = migrate(home.path(), &[&base[..], &["--secret", "prod/stripe-key", "--apply", "--on-conflict", "new-version", "--journal", j]].concat());
+    let r = migrate(
+        home.path(),
+        &[
+            &base[..],
+            &[
+                "--secret",
+                "prod/stripe-key",
+                "--apply",
+                "--on-conflict",
+                "new-version",
+                "--journal",
+                j,
+            ],
+        ]
+        .concat(),
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let stripe = value_of(&customer, "prod/stripe-key").unwrap();
-    assert_eq!(stripe["s"].as_str().unwrap(), format!("{}-stripe", canaries[3]));
+    assert_eq!(
+        stripe["s"].as_str().unwrap(),
+        format!("{}-stripe", canaries[3])
+    );
     assert_eq!(stripe["versions"], 3);
     // The source was never touched.
-    assert_eq!(value_of(&agency, "prod/db-password").unwrap()["versions"], 1);
+    assert_eq!(
+        value_of(&agency, "prod/db-password").unwrap()["versions"],
+        1
+    );
 
     // The journal verifies and holds no value.
     let text = std::fs::read_to_string(&journal).unwrap();
@@ -101,11 +181,27 @@ fn aws_to_aws_across_accounts_dry_run_apply_idempotent_conflicts() {
         assert!(!text.contains(c.as_str()), "a value reached the journal");
     }
     handover::journal::Journal::open(&journal).expect("the chain verifies");
-    let plan_rotate = migrate(home.path(), &[&base[..], &["--plan", repo().join("examples/northwind-to-contoso/plan-full-transfer.json").to_str().unwrap()]].concat());
+    let plan_rotate = migrate(
+        home.path(),
+        &[
+            &base[..],
+            &[
+                "--plan",
+                repo()
+                    .join("examples/northwind-to-contoso/plan-full-transfer.json")
+                    .to_str()
+                    .unwrap(),
+            ],
+        ]
+        .concat(),
+    );
     // The example plan is of account 123456789012 = the agency moto's: its secrets are
     // marked rotate, so the copies are flagged for rotation after cutover.
     assert_eq!(plan_rotate.code, 0, "{}", plan_rotate.stderr);
-    let items = json(&plan_rotate.stdout)["items"].as_array().unwrap().clone();
+    let items = json(&plan_rotate.stdout)["items"]
+        .as_array()
+        .unwrap()
+        .clone();
     assert_eq!(items.len(), 4, "the us-east-1 secrets of the plan");
     assert!(items.iter().all(|i| i["rotate_after_cutover"] == true));
 }
@@ -122,39 +218,160 @@ fn aws_gcp_and_dotenv_in_every_direction_keep_values_exactly() {
     let j = home.path().join("j.jsonl");
     let j = j.to_str().unwrap();
     // A dotenv file with non-ASCII, JSON and a 64 KiB value.
-    let big: String = (0..65536).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+    let big: String = (0..65536)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
     let env = home.path().join(".env");
     std::fs::write(&env, format!("GREETING=\"grüße — 你好 CANARY-env-1\"\nCONFIG='{{\"k\": \"CANARY-env-2\", \"n\": 1}}'\nBIG={big}\n")).unwrap();
     let envs = format!("dotenv:{}", env.display());
 
     // AWS -> GCP (names mapped: `/` is not allowed in GCP ids).
-    let r = migrate(home.path(), &["--from", "aws:agency@us-east-1", "--to", "gcp:contoso-shop-prod", "--gcp-endpoint", &url, "--all", "--apply", "--journal", j]);
+    let r = migrate(
+        home.path(),
+        &[
+            "--from",
+            "aws:agency@us-east-1",
+            "--to",
+            "gcp:contoso-shop-prod",
+            "--gcp-endpoint",
+            &url,
+            "--all",
+            "--apply",
+            "--journal",
+            j,
+        ],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let dests: Vec<String> = json(&r.stdout)["items"].as_array().unwrap().iter().map(|i| i["destination"].as_str().unwrap().to_string()).collect();
+    let dests: Vec<String> = json(&r.stdout)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["destination"].as_str().unwrap().to_string())
+        .collect();
     assert!(dests.contains(&"prod-db-password".to_string()), "{dests:?}");
     // dotenv -> GCP and dotenv -> AWS.
-    let r = migrate(home.path(), &["--from", &envs, "--to", "gcp:contoso-shop-prod", "--gcp-endpoint", &url, "--all", "--apply", "--journal", j]);
+    let r = migrate(
+        home.path(),
+        &[
+            "--from",
+            &envs,
+            "--to",
+            "gcp:contoso-shop-prod",
+            "--gcp-endpoint",
+            &url,
+            "--all",
+            "--apply",
+            "--journal",
+            j,
+        ],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let r = migrate(home.path(), &["--from", &envs, "--to", "aws:customer@us-east-1", "--all", "--apply", "--journal", j]);
+    let r = migrate(
+        home.path(),
+        &[
+            "--from",
+            &envs,
+            "--to",
+            "aws:customer@us-east-1",
+            "--all",
+            "--apply",
+            "--journal",
+            j,
+        ],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(value_of(&customer, "GREETING").unwrap()["s"], "grüße — 你好 CANARY-env-1");
-    assert_eq!(value_of(&customer, "BIG").unwrap()["s"].as_str().unwrap().len(), 65536);
-    assert_eq!(value_of(&customer, "CONFIG").unwrap()["s"], "{\"k\": \"CANARY-env-2\", \"n\": 1}");
+    assert_eq!(
+        value_of(&customer, "GREETING").unwrap()["s"],
+        "grüße — 你好 CANARY-env-1"
+    );
+    assert_eq!(
+        value_of(&customer, "BIG").unwrap()["s"]
+            .as_str()
+            .unwrap()
+            .len(),
+        65536
+    );
+    assert_eq!(
+        value_of(&customer, "CONFIG").unwrap()["s"],
+        "{\"k\": \"CANARY-env-2\", \"n\": 1}"
+    );
     // GCP -> AWS (back into the customer's AWS account) and GCP -> GCP (another project).
-    let r = migrate(home.path(), &["--from", "gcp:contoso-shop-prod", "--to", "aws:customer@us-east-1", "--gcp-endpoint", &url, "--secret", "shared-analytics-token", "--secret", "GREETING=greeting-from-gcp", "--apply", "--journal", j]);
+    let r = migrate(
+        home.path(),
+        &[
+            "--from",
+            "gcp:contoso-shop-prod",
+            "--to",
+            "aws:customer@us-east-1",
+            "--gcp-endpoint",
+            &url,
+            "--secret",
+            "shared-analytics-token",
+            "--secret",
+            "GREETING=greeting-from-gcp",
+            "--apply",
+            "--journal",
+            j,
+        ],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(value_of(&customer, "greeting-from-gcp").unwrap()["s"], "grüße — 你好 CANARY-env-1");
-    assert_eq!(value_of(&customer, "shared-analytics-token").unwrap()["b"], value_of(&agency, "shared/analytics-token").unwrap()["b"], "binary bytes survive AWS -> GCP -> AWS");
-    let r = migrate(home.path(), &["--from", "gcp:contoso-shop-prod", "--to", "gcp:contoso-shop-next", "--gcp-endpoint", &url, "--all", "--apply", "--journal", j]);
+    assert_eq!(
+        value_of(&customer, "greeting-from-gcp").unwrap()["s"],
+        "grüße — 你好 CANARY-env-1"
+    );
+    assert_eq!(
+        value_of(&customer, "shared-analytics-token").unwrap()["b"],
+        value_of(&agency, "shared/analytics-token").unwrap()["b"],
+        "binary bytes survive AWS -> GCP -> AWS"
+    );
+    let r = migrate(
+        home.path(),
+        &[
+            "--from",
+            "gcp:contoso-shop-prod",
+            "--to",
+            "gcp:contoso-shop-next",
+            "--gcp-endpoint",
+            &url,
+            "--all",
+            "--apply",
+            "--journal",
+            j,
+        ],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(json(&r.stdout)["items"].as_array().unwrap().iter().all(|i| i["verified"] == true));
+    assert!(json(&r.stdout)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["verified"] == true));
 
     // Nothing but the destinations saw a value: outputs, journal.
-    let mut canaries: Vec<String> = ids["canaries"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect();
+    let mut canaries: Vec<String> = ids["canaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
     canaries.extend(["CANARY-env-1".to_string(), "CANARY-env-2".to_string()]);
     let r = run(handover_offline(home.path())
         .env("RUST_LOG", "trace")
-        .args(["-vvv", "migrate", "--format", "table", "--from", "aws:agency@us-east-1", "--to", "gcp:contoso-shop-canary", "--gcp-endpoint", &url, "--all", "--apply", "--journal", j]));
+        .args([
+            "-vvv",
+            "migrate",
+            "--format",
+            "table",
+            "--from",
+            "aws:agency@us-east-1",
+            "--to",
+            "gcp:contoso-shop-canary",
+            "--gcp-endpoint",
+            &url,
+            "--all",
+            "--apply",
+            "--journal",
+            j,
+        ]));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stderr.contains("TRACE"));
     let journal = std::fs::read_to_string(j).unwrap();
@@ -173,25 +390,96 @@ fn name_collisions_and_bad_selections_are_refused_before_anything_is_written() {
     let home = tempfile::tempdir().unwrap();
     let customer = Moto::start_account(CUSTOMER);
     profiles(home.path(), &agency, &customer);
-    let r = migrate(home.path(), &["--from", "aws:agency@us-east-1", "--to", "gcp:contoso-shop-prod", "--gcp-endpoint", &gcp.url(), "--all", "--apply", "--journal", home.path().join("j.jsonl").to_str().unwrap()]);
+    let r = migrate(
+        home.path(),
+        &[
+            "--from",
+            "aws:agency@us-east-1",
+            "--to",
+            "gcp:contoso-shop-prod",
+            "--gcp-endpoint",
+            &gcp.url(),
+            "--all",
+            "--apply",
+            "--journal",
+            home.path().join("j.jsonl").to_str().unwrap(),
+        ],
+    );
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("app-key and app/key -> app-key") || r.stderr.contains("app/key and app-key -> app-key"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("app-key and app/key -> app-key")
+            || r.stderr.contains("app/key and app-key -> app-key"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("--secret SOURCE=DEST"), "{}", r.stderr);
     // Overriding one name resolves it.
-    let r = migrate(home.path(), &["--from", "aws:agency@us-east-1", "--to", "gcp:contoso-shop-prod", "--gcp-endpoint", &gcp.url(), "--secret", "app/key=app-key-slash", "--secret", "app-key"]);
+    let r = migrate(
+        home.path(),
+        &[
+            "--from",
+            "aws:agency@us-east-1",
+            "--to",
+            "gcp:contoso-shop-prod",
+            "--gcp-endpoint",
+            &gcp.url(),
+            "--secret",
+            "app/key=app-key-slash",
+            "--secret",
+            "app-key",
+        ],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     for bad in [
-        vec!["--from", "aws:agency@us-east-1", "--to", "aws:customer@us-east-1"],
-        vec!["--from", "aws:agency@us-east-1", "--to", "aws:customer@us-east-1", "--all", "--secret", "x"],
-        vec!["--from", "s3:bucket", "--to", "aws:customer@us-east-1", "--all"],
-        vec!["--from", "aws:agency@us-east-1", "--to", "dotenv:/tmp/x.env", "--all"],
+        vec![
+            "--from",
+            "aws:agency@us-east-1",
+            "--to",
+            "aws:customer@us-east-1",
+        ],
+        vec![
+            "--from",
+            "aws:agency@us-east-1",
+            "--to",
+            "aws:customer@us-east-1",
+            "--all",
+            "--secret",
+            "x",
+        ],
+        vec![
+            "--from",
+            "s3:bucket",
+            "--to",
+            "aws:customer@us-east-1",
+            "--all",
+        ],
+        vec![
+            "--from",
+            "aws:agency@us-east-1",
+            "--to",
+            "dotenv:/tmp/x.env",
+            "--all",
+        ],
     ] {
         let r = migrate(home.path(), &bad);
         assert_eq!(r.code, 2, "{bad:?}: {}", r.stderr);
         assert!(r.stderr.contains("hint:"));
     }
     let j = home.path().join("j.jsonl");
-    let r = migrate(home.path(), &["--from", "aws:agency@us-east-1", "--to", "aws:customer@us-east-1", "--secret", "does-not-exist", "--apply", "--journal", j.to_str().unwrap()]);
+    let r = migrate(
+        home.path(),
+        &[
+            "--from",
+            "aws:agency@us-east-1",
+            "--to",
+            "aws:customer@us-east-1",
+            "--secret",
+            "does-not-exist",
+            "--apply",
+            "--journal",
+            j.to_str().unwrap(),
+        ],
+    );
     assert_eq!(r.code, 8, "{}", r.stderr);
     assert_eq!(json(&r.stdout)["items"][0]["outcome"], "missing-at-source");
 }
@@ -204,15 +492,36 @@ fn resume_after_kill_minus_9_ends_in_the_same_state_without_duplicates() {
     let home = tempfile::tempdir().unwrap();
     let env = home.path().join(".env");
     const N: usize = 150;
-    let vars: Vec<String> = (0..N).map(|i| format!("VAR_{i:03}=value-{i}-CANARY-resume")).collect();
+    let vars: Vec<String> = (0..N)
+        .map(|i| format!("VAR_{i:03}=value-{i}-CANARY-resume"))
+        .collect();
     std::fs::write(&env, vars.join("\n") + "\n").unwrap();
     let envs = format!("dotenv:{}", env.display());
     let journal = home.path().join("j.jsonl");
     let mut interrupted = 0;
     for (round, delay_ms) in [(0, 60u64), (1, 150), (2, 300), (3, 500)] {
         let project = format!("resume-test-{round}");
-        let args = ["migrate", "--format", "json", "--from", &envs, "--to", &format!("gcp:{project}"), "--gcp-endpoint", &gcp.url(), "--all", "--apply", "--journal", journal.to_str().unwrap()];
-        let mut child = handover_offline(home.path()).args(args).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+        let args = [
+            "migrate",
+            "--format",
+            "json",
+            "--from",
+            &envs,
+            "--to",
+            &format!("gcp:{project}"),
+            "--gcp-endpoint",
+            &gcp.url(),
+            "--all",
+            "--apply",
+            "--journal",
+            journal.to_str().unwrap(),
+        ];
+        let mut child = handover_offline(home.path())
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         if child.try_wait().unwrap().is_none() {
             interrupted += 1;
@@ -226,14 +535,25 @@ fn resume_after_kill_minus_9_ends_in_the_same_state_without_duplicates() {
         assert!(items.iter().all(|i| i["verified"] == true), "round {round}");
         // Exactly one version each.
         for i in 0..N {
-            let (status, body) = http_get(&gcp.url(), &format!("/v1/projects/{project}/secrets/VAR_{i:03}/versions"));
+            let (status, body) = http_get(
+                &gcp.url(),
+                &format!("/v1/projects/{project}/secrets/VAR_{i:03}/versions"),
+            );
             assert!(status.contains("200"), "{status} {body}");
             let v: Value = serde_json::from_str(&body).unwrap();
-            assert_eq!(v["versions"].as_array().map(|a| a.len()).unwrap_or(0), 1, "VAR_{i:03} in round {round}: {body}");
+            assert_eq!(
+                v["versions"].as_array().map(|a| a.len()).unwrap_or(0),
+                1,
+                "VAR_{i:03} in round {round}: {body}"
+            );
         }
-        handover::journal::Journal::open(&journal).expect("the journal still verifies after a kill");
+        handover::journal::Journal::open(&journal)
+            .expect("the journal still verifies after a kill");
     }
-    assert!(interrupted >= 2, "only {interrupted} runs were killed mid-way: the test proves little");
+    assert!(
+        interrupted >= 2,
+        "only {interrupted} runs were killed mid-way: the test proves little"
+    );
 }
 
 /// Creates a user with an inline policy on a moto server; returns its key pair.
@@ -246,7 +566,10 @@ fn user_with_policy(moto: &Moto, name: &str, policy: &str) -> (String, String) {
         ),
     );
     let mut parts = out.split_whitespace();
-    (parts.next().unwrap().to_string(), parts.next().unwrap().to_string())
+    (
+        parts.next().unwrap().to_string(),
+        parts.next().unwrap().to_string(),
+    )
 }
 
 #[test]
@@ -254,8 +577,12 @@ fn least_privilege_source_and_destination_policies_are_enough() {
     let agency = moto();
     seed(&agency);
     let customer = Moto::start_account(CUSTOMER);
-    let src_policy = std::fs::read_to_string(repo().join("policies/permissions/aws-migrate-source.json")).unwrap();
-    let dst_policy = std::fs::read_to_string(repo().join("policies/permissions/aws-migrate-destination.json")).unwrap();
+    let src_policy =
+        std::fs::read_to_string(repo().join("policies/permissions/aws-migrate-source.json"))
+            .unwrap();
+    let dst_policy =
+        std::fs::read_to_string(repo().join("policies/permissions/aws-migrate-destination.json"))
+            .unwrap();
     let (sk, ss) = user_with_policy(&agency, "migrate-reader", &src_policy);
     let (dk, ds) = user_with_policy(&customer, "migrate-writer", &dst_policy);
     agency.enforce_permissions();
@@ -272,9 +599,25 @@ fn least_privilege_source_and_destination_policies_are_enough() {
     )
     .unwrap();
     let j = home.path().join("j.jsonl");
-    let r = migrate(home.path(), &["--from", "aws:agency@us-east-1", "--to", "aws:customer@us-east-1", "--all", "--apply", "--journal", j.to_str().unwrap()]);
+    let r = migrate(
+        home.path(),
+        &[
+            "--from",
+            "aws:agency@us-east-1",
+            "--to",
+            "aws:customer@us-east-1",
+            "--all",
+            "--apply",
+            "--journal",
+            j.to_str().unwrap(),
+        ],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(json(&r.stdout)["items"].as_array().unwrap().iter().all(|i| i["verified"] == true));
+    assert!(json(&r.stdout)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["verified"] == true));
     // Unknown credentials at the destination are refused (the checks are on).
     let (nk, ns) = ("AKIAIOSFODNN7EXAMPLE", "wrong");
     std::fs::write(
@@ -282,7 +625,18 @@ fn least_privilege_source_and_destination_policies_are_enough() {
         format!("[agency]\naws_access_key_id = {sk}\naws_secret_access_key = {ss}\n\n[customer]\naws_access_key_id = {nk}\naws_secret_access_key = {ns}\n"),
     )
     .unwrap();
-    let r = migrate(home.path(), &["--from", "aws:agency@us-east-1", "--to", "aws:customer@us-east-1", "--all", "--max-attempts", "1"]);
+    let r = migrate(
+        home.path(),
+        &[
+            "--from",
+            "aws:agency@us-east-1",
+            "--to",
+            "aws:customer@us-east-1",
+            "--all",
+            "--max-attempts",
+            "1",
+        ],
+    );
     assert_eq!(r.code, 4, "{}", r.stderr);
 }
 
@@ -295,31 +649,75 @@ fn under_injected_faults_every_secret_arrives_exactly_once() {
     let home = tempfile::tempdir().unwrap();
     let env = home.path().join(".env");
     const N: usize = 30;
-    std::fs::write(&env, (0..N).map(|i| format!("K_{i:02}=v{i}")).collect::<Vec<_>>().join("\n") + "\n").unwrap();
+    std::fs::write(
+        &env,
+        (0..N)
+            .map(|i| format!("K_{i:02}=v{i}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n",
+    )
+    .unwrap();
     gcp.set_faults(Some(gcp_test_server::FaultConfig {
         rate: 0.2,
         seed: 7,
-        kinds: vec![gcp_test_server::FaultKind::TooManyRequests, gcp_test_server::FaultKind::Unavailable, gcp_test_server::FaultKind::Drop],
+        kinds: vec![
+            gcp_test_server::FaultKind::TooManyRequests,
+            gcp_test_server::FaultKind::Unavailable,
+            gcp_test_server::FaultKind::Drop,
+        ],
     }))
     .unwrap();
     let envs = format!("dotenv:{}", env.display());
     let j = home.path().join("j.jsonl");
     let mut done = false;
     for _attempt in 0..25 {
-        let r = migrate(home.path(), &["--from", &envs, "--to", "gcp:faulty-project", "--gcp-endpoint", &gcp.url(), "--all", "--apply", "--journal", j.to_str().unwrap(), "--max-attempts", "6"]);
+        let r = migrate(
+            home.path(),
+            &[
+                "--from",
+                &envs,
+                "--to",
+                "gcp:faulty-project",
+                "--gcp-endpoint",
+                &gcp.url(),
+                "--all",
+                "--apply",
+                "--journal",
+                j.to_str().unwrap(),
+                "--max-attempts",
+                "6",
+            ],
+        );
         if r.code == 0 {
-            assert!(json(&r.stdout)["items"].as_array().unwrap().iter().all(|i| i["verified"] == true));
+            assert!(json(&r.stdout)["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|i| i["verified"] == true));
             done = true;
             break;
         }
-        assert!(r.code == 5 || r.code == 4, "a failed run is an API failure, not {}: {}", r.code, r.stderr);
+        assert!(
+            r.code == 5 || r.code == 4,
+            "a failed run is an API failure, not {}: {}",
+            r.code,
+            r.stderr
+        );
     }
     assert!(done, "the migration never completed under faults");
     gcp.set_faults(None).unwrap();
     for i in 0..N {
-        let (_, body) = http_get(&gcp.url(), &format!("/v1/projects/faulty-project/secrets/K_{i:02}/versions"));
+        let (_, body) = http_get(
+            &gcp.url(),
+            &format!("/v1/projects/faulty-project/secrets/K_{i:02}/versions"),
+        );
         let v: Value = serde_json::from_str(&body).unwrap();
-        assert_eq!(v["versions"].as_array().map(|a| a.len()).unwrap_or(0), 1, "K_{i:02}: {body}");
+        assert_eq!(
+            v["versions"].as_array().map(|a| a.len()).unwrap_or(0),
+            1,
+            "K_{i:02}: {body}"
+        );
     }
 }
 
@@ -330,10 +728,16 @@ fn under_injected_faults_every_secret_arrives_exactly_once() {
 fn aws_to_aws_under_injected_faults_every_secret_arrives_exactly_once() {
     use support::fault_proxy::{start, Fault};
     let agency = moto();
-    boto3(&agency, "for i in range(40):\n    sm.create_secret(Name=f'app/s{i:02}', SecretString=f'value-{i}')");
+    boto3(
+        &agency,
+        "for i in range(40):\n    sm.create_secret(Name=f'app/s{i:02}', SecretString=f'value-{i}')",
+    );
     let customer = Moto::start_account(CUSTOMER);
     let kinds = [Fault::Throttle, Fault::Unavailable, Fault::Drop];
-    let (pa, pc) = (start(&agency.url, 0.2, 11, &kinds), start(&customer.url, 0.2, 12, &kinds));
+    let (pa, pc) = (
+        start(&agency.url, 0.2, 11, &kinds),
+        start(&customer.url, 0.2, 12, &kinds),
+    );
     let home = tempfile::tempdir().unwrap();
     std::fs::write(
         home.path().join("aws-config"),
@@ -348,16 +752,38 @@ fn aws_to_aws_under_injected_faults_every_secret_arrives_exactly_once() {
     let j = home.path().join("j.jsonl");
     let mut done = false;
     for _ in 0..15 {
-        let r = migrate(home.path(), &["--from", "aws:agency@us-east-1", "--to", "aws:customer@us-east-1", "--all", "--apply", "--journal", j.to_str().unwrap(), "--max-attempts", "10"]);
+        let r = migrate(
+            home.path(),
+            &[
+                "--from",
+                "aws:agency@us-east-1",
+                "--to",
+                "aws:customer@us-east-1",
+                "--all",
+                "--apply",
+                "--journal",
+                j.to_str().unwrap(),
+                "--max-attempts",
+                "10",
+            ],
+        );
         if r.code == 0 {
-            assert!(json(&r.stdout)["items"].as_array().unwrap().iter().all(|i| i["verified"] == true));
+            assert!(json(&r.stdout)["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|i| i["verified"] == true));
             done = true;
             break;
         }
         assert!(r.code == 5 || r.code == 4, "{}: {}", r.code, r.stderr);
     }
     assert!(done, "the migration never completed under faults");
-    assert!(pa.injected.load(std::sync::atomic::Ordering::SeqCst) + pc.injected.load(std::sync::atomic::Ordering::SeqCst) > 5);
+    assert!(
+        pa.injected.load(std::sync::atomic::Ordering::SeqCst)
+            + pc.injected.load(std::sync::atomic::Ordering::SeqCst)
+            > 5
+    );
     for i in 0..40 {
         let v = value_of(&customer, &format!("app/s{i:02}")).unwrap();
         assert_eq!(v["s"], format!("value-{i}"));
@@ -370,7 +796,10 @@ fn aws_to_aws_under_injected_faults_every_secret_arrives_exactly_once() {
 #[test]
 fn destination_profile_with_role_arn_and_source_profile() {
     let agency = moto();
-    boto3(&agency, "sm.create_secret(Name='app/token', SecretString='CANARY-role-path')");
+    boto3(
+        &agency,
+        "sm.create_secret(Name='app/token', SecretString='CANARY-role-path')",
+    );
     let customer = Moto::start_account(CUSTOMER);
     boto3(
         &customer,
@@ -395,11 +824,33 @@ fn destination_profile_with_role_arn_and_source_profile() {
     )
     .unwrap();
     let j = home.path().join("j.jsonl");
-    let r = migrate(home.path(), &["--from", "aws:agency@us-east-1", "--to", "aws:customer@us-east-1", "--all", "--apply", "--journal", j.to_str().unwrap()]);
+    let r = migrate(
+        home.path(),
+        &[
+            "--from",
+            "aws:agency@us-east-1",
+            "--to",
+            "aws:customer@us-east-1",
+            "--all",
+            "--apply",
+            "--journal",
+            j.to_str().unwrap(),
+        ],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(json(&r.stdout)["to"].as_str().unwrap().contains(CUSTOMER));
-    assert_eq!(value_of(&customer, "app/token").unwrap()["s"], "CANARY-role-path");
-    assert!(customer.requests()["by_action"]["AssumeRole"].as_u64().unwrap_or(0) >= 1, "the role was assumed: {}", customer.requests());
+    assert_eq!(
+        value_of(&customer, "app/token").unwrap()["s"],
+        "CANARY-role-path"
+    );
+    assert!(
+        customer.requests()["by_action"]["AssumeRole"]
+            .as_u64()
+            .unwrap_or(0)
+            >= 1,
+        "the role was assumed: {}",
+        customer.requests()
+    );
 }
 
 /// `--all-versions`: every enabled version, oldest first; a destination that holds a
@@ -412,29 +863,68 @@ fn all_enabled_versions_in_order_and_resume_from_a_prefix() {
         use base64::Engine as _;
         base64::engine::general_purpose::STANDARD.encode(s)
     };
-    let (st, body) = http_post_json(&url, "/v1/projects/src-proj/secrets?secretId=multi", r#"{"replication":{"automatic":{}}}"#);
+    let (st, body) = http_post_json(
+        &url,
+        "/v1/projects/src-proj/secrets?secretId=multi",
+        r#"{"replication":{"automatic":{}}}"#,
+    );
     assert!(st.contains("200"), "{st} {body}");
     for v in ["v1-CANARY-mv", "v2-disabled", "v3-current"] {
-        let (st, body) = http_post_json(&url, "/v1/projects/src-proj/secrets/multi:addVersion", &format!(r#"{{"payload":{{"data":"{}"}}}}"#, b64(v)));
+        let (st, body) = http_post_json(
+            &url,
+            "/v1/projects/src-proj/secrets/multi:addVersion",
+            &format!(r#"{{"payload":{{"data":"{}"}}}}"#, b64(v)),
+        );
         assert!(st.contains("200"), "{st} {body}");
     }
-    let (st, body) = http_post_json(&url, "/v1/projects/src-proj/secrets/multi/versions/2:disable", "{}");
+    let (st, body) = http_post_json(
+        &url,
+        "/v1/projects/src-proj/secrets/multi/versions/2:disable",
+        "{}",
+    );
     assert!(st.contains("200"), "{st} {body}");
     // The destination already has the first version: a run that stopped after it.
-    http_post_json(&url, "/v1/projects/dst-proj/secrets?secretId=multi", r#"{"replication":{"automatic":{}}}"#);
-    http_post_json(&url, "/v1/projects/dst-proj/secrets/multi:addVersion", &format!(r#"{{"payload":{{"data":"{}"}}}}"#, b64("v1-CANARY-mv")));
+    http_post_json(
+        &url,
+        "/v1/projects/dst-proj/secrets?secretId=multi",
+        r#"{"replication":{"automatic":{}}}"#,
+    );
+    http_post_json(
+        &url,
+        "/v1/projects/dst-proj/secrets/multi:addVersion",
+        &format!(r#"{{"payload":{{"data":"{}"}}}}"#, b64("v1-CANARY-mv")),
+    );
 
     let home = tempfile::tempdir().unwrap();
     let j = home.path().join("j.jsonl");
-    let args = ["--from", "gcp:src-proj", "--to", "gcp:dst-proj", "--gcp-endpoint", url.as_str(), "--all", "--all-versions", "--apply", "--journal", j.to_str().unwrap()];
+    let args = [
+        "--from",
+        "gcp:src-proj",
+        "--to",
+        "gcp:dst-proj",
+        "--gcp-endpoint",
+        url.as_str(),
+        "--all",
+        "--all-versions",
+        "--apply",
+        "--journal",
+        j.to_str().unwrap(),
+    ];
     let r = migrate(home.path(), &args);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let item = &json(&r.stdout)["items"][0];
-    assert_eq!(item["outcome"], "new-version", "only the missing version is added: {item}");
+    assert_eq!(
+        item["outcome"], "new-version",
+        "only the missing version is added: {item}"
+    );
     assert_eq!(item["verified"], true);
     let (_, body) = http_get(&url, "/v1/projects/dst-proj/secrets/multi/versions");
     let versions: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(versions["versions"].as_array().unwrap().len(), 2, "v1 and v3; the disabled v2 is not copied: {body}");
+    assert_eq!(
+        versions["versions"].as_array().unwrap().len(),
+        2,
+        "v1 and v3; the disabled v2 is not copied: {body}"
+    );
     // Again: nothing to do.
     let r = migrate(home.path(), &args);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -451,13 +941,34 @@ fn all_versions_from_aws_are_its_labelled_versions_oldest_first() {
     let customer = Moto::start_account(CUSTOMER);
     profiles(home.path(), &agency, &customer);
     let j = home.path().join("j.jsonl");
-    let r = migrate(home.path(), &["--from", "aws:agency@us-east-1", "--to", "gcp:dst-proj", "--gcp-endpoint", &gcp.url(), "--all", "--all-versions", "--apply", "--journal", j.to_str().unwrap()]);
+    let r = migrate(
+        home.path(),
+        &[
+            "--from",
+            "aws:agency@us-east-1",
+            "--to",
+            "gcp:dst-proj",
+            "--gcp-endpoint",
+            &gcp.url(),
+            "--all",
+            "--all-versions",
+            "--apply",
+            "--journal",
+            j.to_str().unwrap(),
+        ],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(json(&r.stdout)["items"][0]["verified"], true);
     // AWSPREVIOUS then AWSCURRENT; the unlabelled first version is deprecated.
-    let (_, body) = http_get(&gcp.url(), "/v1/projects/dst-proj/secrets/app-rotating/versions/1:access");
+    let (_, body) = http_get(
+        &gcp.url(),
+        "/v1/projects/dst-proj/secrets/app-rotating/versions/1:access",
+    );
     assert!(body.contains(&base64_of("second")), "{body}");
-    let (_, body) = http_get(&gcp.url(), "/v1/projects/dst-proj/secrets/app-rotating/versions/latest:access");
+    let (_, body) = http_get(
+        &gcp.url(),
+        "/v1/projects/dst-proj/secrets/app-rotating/versions/latest:access",
+    );
     assert!(body.contains(&base64_of("third")), "{body}");
 }
 
@@ -471,17 +982,53 @@ fn base64_of(s: &str) -> String {
 fn resume_into_aws_after_kill_minus_9_without_duplicates() {
     let customer = moto();
     let home = tempfile::tempdir().unwrap();
-    std::fs::write(home.path().join("aws-config"), format!("[profile customer]\nregion = us-east-1\nendpoint_url = {}\n", customer.url)).unwrap();
-    std::fs::write(home.path().join("aws-credentials"), "[customer]\naws_access_key_id = testing\naws_secret_access_key = testing\n").unwrap();
+    std::fs::write(
+        home.path().join("aws-config"),
+        format!(
+            "[profile customer]\nregion = us-east-1\nendpoint_url = {}\n",
+            customer.url
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        home.path().join("aws-credentials"),
+        "[customer]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+    )
+    .unwrap();
     const N: usize = 120;
     let env = home.path().join(".env");
-    std::fs::write(&env, (0..N).map(|i| format!("S_{i:03}=value-{i}")).collect::<Vec<_>>().join("\n") + "\n").unwrap();
+    std::fs::write(
+        &env,
+        (0..N)
+            .map(|i| format!("S_{i:03}=value-{i}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n",
+    )
+    .unwrap();
     let envs = format!("dotenv:{}", env.display());
     let journal = home.path().join("j.jsonl");
-    let args = ["migrate", "--format", "json", "--from", &envs, "--to", "aws:customer@us-east-1", "--all", "--apply", "--journal", journal.to_str().unwrap()];
+    let args = [
+        "migrate",
+        "--format",
+        "json",
+        "--from",
+        &envs,
+        "--to",
+        "aws:customer@us-east-1",
+        "--all",
+        "--apply",
+        "--journal",
+        journal.to_str().unwrap(),
+    ];
     let mut interrupted = 0;
     for delay_ms in [200u64, 500, 900] {
-        let mut child = handover_offline(home.path()).args(args).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+        let mut child = handover_offline(home.path())
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         if child.try_wait().unwrap().is_none() {
             interrupted += 1;
@@ -491,7 +1038,11 @@ fn resume_into_aws_after_kill_minus_9_without_duplicates() {
     }
     let r = run(handover_offline(home.path()).args(args));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(json(&r.stdout)["items"].as_array().unwrap().iter().all(|i| i["verified"] == true));
+    assert!(json(&r.stdout)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["verified"] == true));
     assert!(interrupted >= 1, "no run was killed mid-way");
     let counts = boto3(&customer, "print(json.dumps([len(sm.list_secret_version_ids(SecretId=f'S_{i:03}')['Versions']) for i in range(120)]))");
     let counts: Vec<u64> = serde_json::from_str(counts.trim()).unwrap();
@@ -507,36 +1058,83 @@ fn the_digest_key_is_per_handover_sealed_beside_the_journal_and_required() {
     std::fs::write(&env, "A=CANARY-key-1\nB=CANARY-key-2\n").unwrap();
     let envs = format!("dotenv:{}", env.display());
     let j = home.path().join("j.jsonl");
-    let args = ["--from", envs.as_str(), "--to", "gcp:key-proj", "--gcp-endpoint", &gcp.url(), "--all", "--apply", "--journal", j.to_str().unwrap()];
+    let args = [
+        "--from",
+        envs.as_str(),
+        "--to",
+        "gcp:key-proj",
+        "--gcp-endpoint",
+        &gcp.url(),
+        "--all",
+        "--apply",
+        "--journal",
+        j.to_str().unwrap(),
+    ];
     // Without the agency's identity nothing is written.
-    let r = run(handover_offline(home.path()).env_remove("HANDOVER_IDENTITY").args(["migrate", "--format", "json"]).args(args));
+    let r = run(handover_offline(home.path())
+        .env_remove("HANDOVER_IDENTITY")
+        .args(["migrate", "--format", "json"])
+        .args(args));
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("-i AGENCY_SSH_KEY"), "{}", r.stderr);
     assert!(!j.exists());
     // Another SSH key than the config's signing_key is refused.
-    let r = run(handover_offline(home.path()).env("HANDOVER_IDENTITY", example_key("contoso-security-ssh")).args(["migrate", "--format", "json"]).args(args));
+    let r = run(handover_offline(home.path())
+        .env("HANDOVER_IDENTITY", example_key("contoso-security-ssh"))
+        .args(["migrate", "--format", "json"])
+        .args(args));
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("not the private half of [agency] signing_key"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("not the private half of [agency] signing_key"),
+        "{}",
+        r.stderr
+    );
 
     let r = migrate(home.path(), &args);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let key_file = home.path().join("j.jsonl.key.age");
     let sealed = std::fs::read_to_string(&key_file).unwrap();
-    assert!(sealed.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"), "armored age");
+    assert!(
+        sealed.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"),
+        "armored age"
+    );
     // The customer opens it with the reference age CLI; the key names itself in the journal.
-    let out = age_cli().args(["-d", "-i"]).arg(example_key("contoso-security.agekey")).arg(&key_file).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = age_cli()
+        .args(["-d", "-i"])
+        .arg(example_key("contoso-security.agekey"))
+        .arg(&key_file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let plain = String::from_utf8(out.stdout).unwrap();
-    assert!(plain.starts_with("handover-digest-key/v1\n") && plain.lines().nth(1).unwrap().len() == 64);
+    assert!(
+        plain.starts_with("handover-digest-key/v1\n") && plain.lines().nth(1).unwrap().len() == 64
+    );
     let journal = std::fs::read_to_string(&j).unwrap();
-    assert!(!journal.contains(plain.lines().nth(1).unwrap()), "the key is never in the journal");
+    assert!(
+        !journal.contains(plain.lines().nth(1).unwrap()),
+        "the key is never in the journal"
+    );
     // A second run (a new secret) uses the same key.
     std::fs::write(&env, "A=CANARY-key-1\nB=CANARY-key-2\nC=CANARY-key-3\n").unwrap();
     let r = migrate(home.path(), &args);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let ids: std::collections::BTreeSet<String> = std::fs::read_to_string(&j).unwrap().lines().map(|l| json(l)["data"]["digest_key"].as_str().unwrap().to_string()).collect();
+    let ids: std::collections::BTreeSet<String> = std::fs::read_to_string(&j)
+        .unwrap()
+        .lines()
+        .map(|l| json(l)["data"]["digest_key"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(ids.len(), 1, "one key for the whole handover: {ids:?}");
-    assert_eq!(std::fs::read_to_string(&key_file).unwrap(), sealed, "the key file is never rewritten");
+    assert_eq!(
+        std::fs::read_to_string(&key_file).unwrap(),
+        sealed,
+        "the key file is never rewritten"
+    );
     // A journal whose key is lost is refused rather than continued under a new key.
     std::fs::remove_file(&key_file).unwrap();
     let r = migrate(home.path(), &args);
@@ -544,7 +1142,11 @@ fn the_digest_key_is_per_handover_sealed_beside_the_journal_and_required() {
     assert!(r.stderr.contains("digest key is missing"), "{}", r.stderr);
     for f in walk(home.path()) {
         let bytes = std::fs::read(&f).unwrap();
-        assert!(!String::from_utf8_lossy(&bytes).contains("CANARY-key") || f == env, "{} holds a value", f.display());
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("CANARY-key") || f == env,
+            "{} holds a value",
+            f.display()
+        );
     }
 }
 
@@ -556,24 +1158,64 @@ fn the_digest_key_is_per_handover_sealed_beside_the_journal_and_required() {
 fn least_privilege_gcp_roles_are_enough_and_enforced() {
     let gcp = gcp_server();
     let url = gcp.url();
-    let roles: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(repo().join("policies/permissions/gcp-migrate-roles.yaml")).unwrap()).unwrap();
-    let perms = |which: &str| -> Vec<String> { roles[which]["includedPermissions"].as_sequence().unwrap().iter().map(|p| p.as_str().unwrap().to_string()).collect() };
+    let roles: serde_yaml::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(repo().join("policies/permissions/gcp-migrate-roles.yaml"))
+            .unwrap(),
+    )
+    .unwrap();
+    let perms = |which: &str| -> Vec<String> {
+        roles[which]["includedPermissions"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap().to_string())
+            .collect()
+    };
     // Seed the source, and bind the roles, before enforcement starts.
-    let (st, body) = http_post_json(&url, "/_admin/seed", r#"{"projects":[{"projectId":"agency-proj"},{"projectId":"customer-proj"}]}"#);
+    let (st, body) = http_post_json(
+        &url,
+        "/_admin/seed",
+        r#"{"projects":[{"projectId":"agency-proj"},{"projectId":"customer-proj"}]}"#,
+    );
     assert!(st.contains("200"), "{st} {body}");
-    for (name, value) in [("db-password", "CANARY-gcp-lp-1"), ("api-token", "CANARY-gcp-lp-2")] {
-        http_post_json(&url, &format!("/v1/projects/agency-proj/secrets?secretId={name}"), r#"{"replication":{"automatic":{}}}"#);
-        let (st, body) = http_post_json(&url, &format!("/v1/projects/agency-proj/secrets/{name}:addVersion"), &format!(r#"{{"payload":{{"data":"{}"}}}}"#, base64_of(value)));
+    for (name, value) in [
+        ("db-password", "CANARY-gcp-lp-1"),
+        ("api-token", "CANARY-gcp-lp-2"),
+    ] {
+        http_post_json(
+            &url,
+            &format!("/v1/projects/agency-proj/secrets?secretId={name}"),
+            r#"{"replication":{"automatic":{}}}"#,
+        );
+        let (st, body) = http_post_json(
+            &url,
+            &format!("/v1/projects/agency-proj/secrets/{name}:addVersion"),
+            &format!(r#"{{"payload":{{"data":"{}"}}}}"#, base64_of(value)),
+        );
         assert!(st.contains("200"), "{st} {body}");
     }
     let migrator = "serviceAccount:migrator@agency-proj.iam.gserviceaccount.com";
     let reader = "serviceAccount:reader@agency-proj.iam.gserviceaccount.com";
     let bind = |project: &str, bindings: &str| {
-        let (st, body) = http_post_json(&url, &format!("/v1/projects/{project}:setIamPolicy"), &format!(r#"{{"policy":{{"bindings":[{bindings}]}}}}"#));
+        let (st, body) = http_post_json(
+            &url,
+            &format!("/v1/projects/{project}:setIamPolicy"),
+            &format!(r#"{{"policy":{{"bindings":[{bindings}]}}}}"#),
+        );
         assert!(st.contains("200"), "{st} {body}");
     };
-    bind("agency-proj", &format!(r#"{{"role":"projects/agency-proj/roles/handoverMigrateSource","members":["{migrator}","{reader}"]}}"#));
-    bind("customer-proj", &format!(r#"{{"role":"projects/customer-proj/roles/handoverMigrateDestination","members":["{migrator}"]}},{{"role":"projects/customer-proj/roles/handoverMigrateSource","members":["{reader}"]}}"#));
+    bind(
+        "agency-proj",
+        &format!(
+            r#"{{"role":"projects/agency-proj/roles/handoverMigrateSource","members":["{migrator}","{reader}"]}}"#
+        ),
+    );
+    bind(
+        "customer-proj",
+        &format!(
+            r#"{{"role":"projects/customer-proj/roles/handoverMigrateDestination","members":["{migrator}"]}},{{"role":"projects/customer-proj/roles/handoverMigrateSource","members":["{reader}"]}}"#
+        ),
+    );
     let config = serde_json::json!({
         "tokens": {"migrator-token": migrator, "reader-token": reader},
         "roles": {
@@ -587,7 +1229,18 @@ fn least_privilege_gcp_roles_are_enough_and_enforced() {
 
     let home = tempfile::tempdir().unwrap();
     let j = home.path().join("j.jsonl");
-    let args = ["--from", "gcp:agency-proj", "--to", "gcp:customer-proj", "--gcp-endpoint", url.as_str(), "--all", "--apply", "--journal", j.to_str().unwrap()];
+    let args = [
+        "--from",
+        "gcp:agency-proj",
+        "--to",
+        "gcp:customer-proj",
+        "--gcp-endpoint",
+        url.as_str(),
+        "--all",
+        "--apply",
+        "--journal",
+        j.to_str().unwrap(),
+    ];
     let with_token = |token: Option<&str>| {
         let mut cmd = handover_offline(home.path());
         if let Some(t) = token {
@@ -600,22 +1253,53 @@ fn least_privilege_gcp_roles_are_enough_and_enforced() {
     assert_eq!(r.code, 4, "no token, no access: {}", r.stderr);
     let r = with_token(Some("reader-token"));
     assert_eq!(r.code, 4, "the source role cannot write: {}", r.stderr);
-    assert!(r.stderr.contains("secretmanager.secrets.create") || r.stderr.contains("denied"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("secretmanager.secrets.create") || r.stderr.contains("denied"),
+        "{}",
+        r.stderr
+    );
     let r = with_token(Some("migrator-token"));
     assert_eq!(r.code, 0, "{}", r.stderr);
     let items = json(&r.stdout)["items"].as_array().unwrap().clone();
     assert_eq!(items.len(), 2);
-    assert!(items.iter().all(|i| i["outcome"] == "create" && i["verified"] == true), "{items:?}");
+    assert!(
+        items
+            .iter()
+            .all(|i| i["outcome"] == "create" && i["verified"] == true),
+        "{items:?}"
+    );
     // A second run reads the destination and does nothing.
     let r = with_token(Some("migrator-token"));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(json(&r.stdout)["items"].as_array().unwrap().iter().all(|i| i["outcome"] == "unchanged"), "{}", r.stdout);
-    assert!(!r.stderr.contains("migrator-token") && !r.stderr.contains("CANARY-gcp-lp"), "neither the token nor a value is logged");
+    assert!(
+        json(&r.stdout)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["outcome"] == "unchanged"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !r.stderr.contains("migrator-token") && !r.stderr.contains("CANARY-gcp-lp"),
+        "neither the token nor a value is logged"
+    );
     // Every enabled version needs the version lists on both sides, which the roles grant.
     let mut cmd = handover_offline(home.path());
-    let r = run(cmd.env("HANDOVER_GCP_ACCESS_TOKEN", "migrator-token").args(["migrate", "--format", "json", "--all-versions"]).args(args));
+    let r = run(cmd
+        .env("HANDOVER_GCP_ACCESS_TOKEN", "migrator-token")
+        .args(["migrate", "--format", "json", "--all-versions"])
+        .args(args));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(json(&r.stdout)["items"].as_array().unwrap().iter().all(|i| i["outcome"] == "unchanged"), "{}", r.stdout);
+    assert!(
+        json(&r.stdout)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["outcome"] == "unchanged"),
+        "{}",
+        r.stdout
+    );
 }
 
 /// Copies are verified by batched read-back: 45 secrets into a fresh AWS account cost
@@ -630,19 +1314,43 @@ fn aws_read_back_is_batched() {
     profiles(home.path(), &agency, &customer);
     let j = home.path().join("j.jsonl");
     let before = customer.requests();
-    let r = migrate(home.path(), &["--from", "aws:agency@us-east-1", "--to", "aws:customer@us-east-1", "--all", "--apply", "--journal", j.to_str().unwrap()]);
+    let r = migrate(
+        home.path(),
+        &[
+            "--from",
+            "aws:agency@us-east-1",
+            "--to",
+            "aws:customer@us-east-1",
+            "--all",
+            "--apply",
+            "--journal",
+            j.to_str().unwrap(),
+        ],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let items = json(&r.stdout)["items"].as_array().unwrap().clone();
     assert_eq!(items.len(), 45);
-    assert!(items.iter().all(|i| i["outcome"] == "create" && i["verified"] == true));
+    assert!(items
+        .iter()
+        .all(|i| i["outcome"] == "create" && i["verified"] == true));
     let after = customer.requests();
-    let spent = |a: &str| after["by_action"][a].as_u64().unwrap_or(0) - before["by_action"][a].as_u64().unwrap_or(0);
+    let spent = |a: &str| {
+        after["by_action"][a].as_u64().unwrap_or(0) - before["by_action"][a].as_u64().unwrap_or(0)
+    };
     let batch_gets = spent("secretsmanager.BatchGetSecretValue");
-    assert!(batch_gets <= 6, "45 secrets: 3 existence batches and 3 read-back batches expected, saw {batch_gets}");
+    assert!(
+        batch_gets <= 6,
+        "45 secrets: 3 existence batches and 3 read-back batches expected, saw {batch_gets}"
+    );
     assert_eq!(spent("secretsmanager.CreateSecret"), 45);
     // Each result is journaled after its intent, with the destination digest.
     let journal = std::fs::read_to_string(&j).unwrap();
-    let results: Vec<Value> = journal.lines().map(json).filter(|e| e["phase"] == "result").collect();
+    let results: Vec<Value> = journal
+        .lines()
+        .map(json)
+        .filter(|e| e["phase"] == "result")
+        .collect();
     assert_eq!(results.len(), 45);
-    assert!(results.iter().all(|e| e["data"]["verified"] == true && e["data"]["destination_digest"] == e["data"]["source_digest"]));
+    assert!(results.iter().all(|e| e["data"]["verified"] == true
+        && e["data"]["destination_digest"] == e["data"]["source_digest"]));
 }

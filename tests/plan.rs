@@ -38,11 +38,24 @@ fn golden(name: &str, actual: &str) {
 #[test]
 fn example_plans_match_the_committed_json_and_markdown() {
     let home = tempfile::tempdir().unwrap();
-    for (policy, config) in [("full-transfer", "handover.toml"), ("agency-operated", "handover-agency-operated.toml")] {
+    for (policy, config) in [
+        ("full-transfer", "handover.toml"),
+        ("agency-operated", "handover-agency-operated.toml"),
+    ] {
         for (format, ext) in [("json", "json"), ("markdown", "md")] {
-            let r = plan(home.path(), &example("inventory.json"), &format!("{policy}.yaml"), &example(config), &["--format", format]);
+            let r = plan(
+                home.path(),
+                &example("inventory.json"),
+                &format!("{policy}.yaml"),
+                &example(config),
+                &["--format", format],
+            );
             assert_eq!(r.code, 0, "{}", r.stderr);
-            assert!(r.stderr.contains("plan sha256:"), "the digest is printed: {}", r.stderr);
+            assert!(
+                r.stderr.contains("plan sha256:"),
+                "the digest is printed: {}",
+                r.stderr
+            );
             golden(&format!("plan-{policy}.{ext}"), &r.stdout);
         }
     }
@@ -51,7 +64,9 @@ fn example_plans_match_the_committed_json_and_markdown() {
 #[test]
 fn the_example_inventory_is_what_the_snapshot_audits_to() {
     let home = tempfile::tempdir().unwrap();
-    let r = run(handover_offline(home.path()).args(["audit", "--format", "json", "--snapshot"]).arg(example("snapshot")));
+    let r = run(handover_offline(home.path())
+        .args(["audit", "--format", "json", "--snapshot"])
+        .arg(example("snapshot")));
     assert_eq!(r.code, 0, "{}", r.stderr);
     let fresh = json(&r.stdout);
     let committed = json(&std::fs::read_to_string(example("inventory.json")).unwrap());
@@ -64,18 +79,42 @@ fn the_example_inventory_is_what_the_snapshot_audits_to() {
 fn the_plan_is_byte_identical_for_the_same_inputs_in_any_order() {
     let home = tempfile::tempdir().unwrap();
     let args = ["--format", "json"];
-    let a = plan(home.path(), &example("inventory.json"), "full-transfer.yaml", &example("handover.toml"), &args);
-    let b = plan(home.path(), &example("inventory.json"), "full-transfer.yaml", &example("handover.toml"), &args);
+    let a = plan(
+        home.path(),
+        &example("inventory.json"),
+        "full-transfer.yaml",
+        &example("handover.toml"),
+        &args,
+    );
+    let b = plan(
+        home.path(),
+        &example("inventory.json"),
+        "full-transfer.yaml",
+        &example("handover.toml"),
+        &args,
+    );
     assert_eq!(a.code, 0);
     assert_eq!(a.stdout, b.stdout);
     // The same inventory with every list reversed.
     let mut inv = json(&std::fs::read_to_string(example("inventory.json")).unwrap());
-    for key in ["principals", "credentials", "secrets", "findings", "sources"] {
+    for key in [
+        "principals",
+        "credentials",
+        "secrets",
+        "findings",
+        "sources",
+    ] {
         inv[key].as_array_mut().unwrap().reverse();
     }
     let shuffled = home.path().join("shuffled.json");
     std::fs::write(&shuffled, serde_json::to_string(&inv).unwrap()).unwrap();
-    let c = plan(home.path(), &shuffled, "full-transfer.yaml", &example("handover.toml"), &args);
+    let c = plan(
+        home.path(),
+        &shuffled,
+        "full-transfer.yaml",
+        &example("handover.toml"),
+        &args,
+    );
     assert_eq!(c.code, 0, "{}", c.stderr);
     assert_eq!(a.stdout, c.stdout, "the plan depends on input order");
     let p = json(&a.stdout);
@@ -94,21 +133,57 @@ fn customer_access_first_agency_admin_after_and_the_auditor_last() {
     }
     let path = home.path().join("inv.json");
     std::fs::write(&path, serde_json::to_string(&inv).unwrap()).unwrap();
-    let r = plan(home.path(), &path, "full-transfer.yaml", &example("handover.toml"), &["--format", "json"]);
+    let r = plan(
+        home.path(),
+        &path,
+        "full-transfer.yaml",
+        &example("handover.toml"),
+        &["--format", "json"],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let p = json(&r.stdout);
     let steps = p["steps"].as_array().unwrap();
     let phases: Vec<&str> = steps.iter().map(|s| s["phase"].as_str().unwrap()).collect();
-    let rank = |ph: &str| ["establish", "rotate", "time-bound", "review", "revoke", "revoke-admin", "revoke-self"].iter().position(|x| *x == ph).unwrap();
-    assert!(phases.windows(2).all(|w| rank(w[0]) <= rank(w[1])), "{phases:?}");
-    let last_establish = steps.iter().rposition(|s| s["phase"] == "establish").unwrap();
-    let first_admin_revoke = steps.iter().position(|s| s["phase"] == "revoke-admin").unwrap();
+    let rank = |ph: &str| {
+        [
+            "establish",
+            "rotate",
+            "time-bound",
+            "review",
+            "revoke",
+            "revoke-admin",
+            "revoke-self",
+        ]
+        .iter()
+        .position(|x| *x == ph)
+        .unwrap()
+    };
+    assert!(
+        phases.windows(2).all(|w| rank(w[0]) <= rank(w[1])),
+        "{phases:?}"
+    );
+    let last_establish = steps
+        .iter()
+        .rposition(|s| s["phase"] == "establish")
+        .unwrap();
+    let first_admin_revoke = steps
+        .iter()
+        .position(|s| s["phase"] == "revoke-admin")
+        .unwrap();
     assert!(last_establish < first_admin_revoke);
     let alice = "arn:aws:iam::123456789012:user/alice.agency";
-    let tail: Vec<&Value> = steps.iter().rev().take_while(|s| s["target"]["principal"] == alice).collect();
+    let tail: Vec<&Value> = steps
+        .iter()
+        .rev()
+        .take_while(|s| s["target"]["principal"] == alice)
+        .collect();
     assert!(tail.len() >= 4, "alice's credentials are revoked last");
-    assert!(steps[..steps.len() - tail.len()].iter().all(|s| s["target"]["principal"] != alice || s["action"] == "transfer"));
-    assert!(tail[0]["preconditions"].to_string().contains("ran the audit"));
+    assert!(steps[..steps.len() - tail.len()]
+        .iter()
+        .all(|s| s["target"]["principal"] != alice || s["action"] == "transfer"));
+    assert!(tail[0]["preconditions"]
+        .to_string()
+        .contains("ran the audit"));
 }
 
 #[test]
@@ -119,16 +194,33 @@ fn a_plan_that_would_lock_the_customer_out_is_refused() {
     let cfg = std::fs::read_to_string(example("handover.toml")).unwrap();
     let cfg = cfg
         .replace("files = [\"recipients.txt\"]", "files = []")
-        .replace("email_domains = [\"contoso.example\"]", "email_domains = []")
+        .replace(
+            "email_domains = [\"contoso.example\"]",
+            "email_domains = []",
+        )
         .replace("name_patterns = [\"*.customer\"]", "name_patterns = []");
     let path = example("handover.toml").with_file_name("lockout-test.toml");
     let path = home.path().join(path.file_name().unwrap());
     std::fs::write(&path, cfg).unwrap();
     let out = home.path().join("plan.json");
-    let r = plan(home.path(), &example("inventory.json"), "full-transfer.yaml", &path, &["-o", out.to_str().unwrap()]);
+    let r = plan(
+        home.path(),
+        &example("inventory.json"),
+        "full-transfer.yaml",
+        &path,
+        &["-o", out.to_str().unwrap()],
+    );
     assert_eq!(r.code, 7, "{}", r.stderr);
-    assert!(r.stderr.contains("plan refused") && r.stderr.contains("without a working customer admin"), "{}", r.stderr);
-    assert!(r.stderr.contains("aws 123456789012") && r.stderr.contains("gcp contoso-shop-prod"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("plan refused") && r.stderr.contains("without a working customer admin"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("aws 123456789012") && r.stderr.contains("gcp contoso-shop-prod"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("hint:"));
     assert!(!out.exists(), "no plan file is written when refused");
 }
@@ -137,25 +229,58 @@ fn a_plan_that_would_lock_the_customer_out_is_refused() {
 fn diff_shows_what_changed_and_step_ids_are_stable() {
     let home = tempfile::tempdir().unwrap();
     let old = home.path().join("old.json");
-    let r = plan(home.path(), &example("inventory.json"), "full-transfer.yaml", &example("handover.toml"), &["-o", old.to_str().unwrap()]);
+    let r = plan(
+        home.path(),
+        &example("inventory.json"),
+        "full-transfer.yaml",
+        &example("handover.toml"),
+        &["-o", old.to_str().unwrap()],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     // A re-audit: bob's password is gone, and a new principal appears in the policy.
     let mut inv = json(&std::fs::read_to_string(example("inventory.json")).unwrap());
-    inv["credentials"].as_array_mut().unwrap().retain(|c| c["id"] != "arn:aws:iam::123456789012:user/bob.agency/console-password");
+    inv["credentials"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|c| c["id"] != "arn:aws:iam::123456789012:user/bob.agency/console-password");
     let path = home.path().join("inv2.json");
     std::fs::write(&path, serde_json::to_string(&inv).unwrap()).unwrap();
-    let r = plan(home.path(), &path, "agency-operated.yaml", &example("handover-agency-operated.toml"), &["--diff", old.to_str().unwrap()]);
+    let r = plan(
+        home.path(),
+        &path,
+        "agency-operated.yaml",
+        &example("handover-agency-operated.toml"),
+        &["--diff", old.to_str().unwrap()],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("- s-"), "a removed step: {}", r.stdout);
-    assert!(r.stdout.contains("console-password of bob.agency"), "{}", r.stdout);
-    assert!(r.stdout.contains("~ ") && r.stdout.contains("revoke (agency-human-revoked) -> retain-until (agency-human-time-bound)"), "{}", r.stdout);
-    assert!(!r.stdout.contains("+ s-"), "same targets keep their ids: {}", r.stdout);
+    assert!(
+        r.stdout.contains("console-password of bob.agency"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("~ ")
+            && r.stdout.contains(
+                "revoke (agency-human-revoked) -> retain-until (agency-human-time-bound)"
+            ),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !r.stdout.contains("+ s-"),
+        "same targets keep their ids: {}",
+        r.stdout
+    );
 }
 
 #[test]
 fn policy_check_accepts_the_shipped_policies_and_reports_every_problem_with_its_line() {
     let home = tempfile::tempdir().unwrap();
-    let r = run(handover_offline(home.path()).args(["policy", "check"]).arg(repo().join("policies/full-transfer.yaml")).arg(repo().join("policies/agency-operated.yaml")));
+    let r = run(handover_offline(home.path())
+        .args(["policy", "check"])
+        .arg(repo().join("policies/full-transfer.yaml"))
+        .arg(repo().join("policies/agency-operated.yaml")));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stdout.matches(": ok, policy").count(), 2);
     let bad = home.path().join("bad.yaml");
@@ -202,7 +327,9 @@ rules:
 "#,
     )
     .unwrap();
-    let r = run(handover_offline(home.path()).args(["policy", "check"]).arg(&bad));
+    let r = run(handover_offline(home.path())
+        .args(["policy", "check"])
+        .arg(&bad));
     assert_eq!(r.code, 3, "{}", r.stderr);
     for expected in [
         "line 3: rule unknown-field: unknown field `credential.colour`",
@@ -213,12 +340,22 @@ rules:
         "line 27: rule wrong-variable: unknown variable `secret`",
         "rule never-matches: the id is used by an earlier rule",
     ] {
-        assert!(r.stderr.contains(expected), "missing {expected:?} in\n{}", r.stderr);
+        assert!(
+            r.stderr.contains(expected),
+            "missing {expected:?} in\n{}",
+            r.stderr
+        );
     }
     std::fs::write(&bad, "name: x\nrules:\n  - id: a\n    description: x\n    condition: \"true\"\n    action: destroy\n    severity: high\n    rationale: y\n").unwrap();
-    let r = run(handover_offline(home.path()).args(["policy", "check"]).arg(&bad));
+    let r = run(handover_offline(home.path())
+        .args(["policy", "check"])
+        .arg(&bad));
     assert_eq!(r.code, 3);
-    assert!(r.stderr.contains("line 6") && r.stderr.contains("unknown variant `destroy`"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("line 6") && r.stderr.contains("unknown variant `destroy`"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -231,9 +368,17 @@ fn policy_explain_names_the_deciding_rule() {
         .arg(repo().join("policies/full-transfer.yaml"))
         .arg("--config")
         .arg(example("handover.toml"))
-        .args(["--target", "user/alice.agency/console-password", "--context"]));
+        .args([
+            "--target",
+            "user/alice.agency/console-password",
+            "--context",
+        ]));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("MATCH   agency-human-revoked") && r.stdout.contains("<- decides"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("MATCH   agency-human-revoked") && r.stdout.contains("<- decides"),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains("\"owner\": \"agency\""), "{}", r.stdout);
     let r = run(handover_offline(home.path())
         .args(["policy", "explain", "--inventory"])
@@ -251,24 +396,69 @@ fn bad_configs_and_inventories_are_exit_3_with_every_problem() {
     let home = tempfile::tempdir().unwrap();
     let cfg = home.path().join("bad.toml");
     std::fs::write(&cfg, "scenario = \"sideways\"\nhandover_date = \"soon\"\n[agency]\nname = \"A\"\naws_accounts = [\"12\"]\n").unwrap();
-    let r = plan(home.path(), &example("inventory.json"), "full-transfer.yaml", &cfg, &[]);
+    let r = plan(
+        home.path(),
+        &example("inventory.json"),
+        "full-transfer.yaml",
+        &cfg,
+        &[],
+    );
     assert_eq!(r.code, 3, "{}", r.stderr);
-    for part in ["scenario = \"sideways\"", "handover_date = \"soon\" is not a date", "\"12\" is not a 12-digit AWS account id", "[customer] is missing"] {
+    for part in [
+        "scenario = \"sideways\"",
+        "handover_date = \"soon\" is not a date",
+        "\"12\" is not a 12-digit AWS account id",
+        "[customer] is missing",
+    ] {
         assert!(r.stderr.contains(part), "missing {part:?}: {}", r.stderr);
     }
-    std::fs::write(&cfg, "scenario = \"full-transfer\"\nhandover_date = \"2026-12-01\"\ncolour = 1\n").unwrap();
-    let r = plan(home.path(), &example("inventory.json"), "full-transfer.yaml", &cfg, &[]);
+    std::fs::write(
+        &cfg,
+        "scenario = \"full-transfer\"\nhandover_date = \"2026-12-01\"\ncolour = 1\n",
+    )
+    .unwrap();
+    let r = plan(
+        home.path(),
+        &example("inventory.json"),
+        "full-transfer.yaml",
+        &cfg,
+        &[],
+    );
     assert_eq!(r.code, 3);
-    assert!(r.stderr.contains("unknown field `colour`") && r.stderr.contains("line 3"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("unknown field `colour`") && r.stderr.contains("line 3"),
+        "{}",
+        r.stderr
+    );
     let inv = home.path().join("inv.json");
-    std::fs::write(&inv, "{\"schema\": \"handover/inventory\", \"version\": 1, \"principals\": [").unwrap();
-    let r = plan(home.path(), &inv, "full-transfer.yaml", &example("handover.toml"), &[]);
+    std::fs::write(
+        &inv,
+        "{\"schema\": \"handover/inventory\", \"version\": 1, \"principals\": [",
+    )
+    .unwrap();
+    let r = plan(
+        home.path(),
+        &inv,
+        "full-transfer.yaml",
+        &example("handover.toml"),
+        &[],
+    );
     assert_eq!(r.code, 3);
     assert!(r.stderr.contains("truncated"), "{}", r.stderr);
     std::fs::write(&inv, "{\"hello\": 1}").unwrap();
-    let r = plan(home.path(), &inv, "full-transfer.yaml", &example("handover.toml"), &[]);
+    let r = plan(
+        home.path(),
+        &inv,
+        "full-transfer.yaml",
+        &example("handover.toml"),
+        &[],
+    );
     assert_eq!(r.code, 3);
-    assert!(r.stderr.contains("not a handover inventory"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not a handover inventory"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -281,27 +471,64 @@ fn missing_documentation_is_a_plan_finding() {
         .replace("slo = \"docs/slo.md\"", "slo = \"docs/no-such-slo.md\"");
     let path = home.path().join("cfg.toml");
     std::fs::write(&path, cfg).unwrap();
-    let r = plan(home.path(), &example("inventory.json"), "full-transfer.yaml", &path, &["--format", "json"]);
+    let r = plan(
+        home.path(),
+        &example("inventory.json"),
+        "full-transfer.yaml",
+        &path,
+        &["--format", "json"],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let p = json(&r.stdout);
-    let f: Vec<&Value> = p["findings"].as_array().unwrap().iter().filter(|f| f["code"] == "documentation-missing").collect();
-    assert!(f.iter().any(|f| f["message"].as_str().unwrap().contains("no-such-slo.md")), "{f:?}");
+    let f: Vec<&Value> = p["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "documentation-missing")
+        .collect();
+    assert!(
+        f.iter()
+            .any(|f| f["message"].as_str().unwrap().contains("no-such-slo.md")),
+        "{f:?}"
+    );
     // The config folder is the temp dir, so the playbooks are missing too.
-    assert!(p["documentation"].as_array().unwrap().iter().all(|d| d["present"] == false));
+    assert!(p["documentation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| d["present"] == false));
 }
 
 #[test]
 fn init_proposes_a_config_that_loads() {
     let home = tempfile::tempdir().unwrap();
     let out = home.path().join("handover.toml");
-    let r = run(handover_offline(home.path()).args(["init", "--inventory"]).arg(example("inventory.json")).arg("-o").arg(&out));
+    let r = run(handover_offline(home.path())
+        .args(["init", "--inventory"])
+        .arg(example("inventory.json"))
+        .arg("-o")
+        .arg(&out));
     assert_eq!(r.code, 0, "{}", r.stderr);
     let text = std::fs::read_to_string(&out).unwrap();
-    assert!(text.contains("210987654321") && text.contains("northwind-agency.example") && text.contains("CONFIRM"), "{text}");
-    assert!(text.contains("aws_accounts = [\"123456789012\"]") && text.contains("gcp_projects = [\"contoso-shop-prod\"]"));
+    assert!(
+        text.contains("210987654321")
+            && text.contains("northwind-agency.example")
+            && text.contains("CONFIRM"),
+        "{text}"
+    );
+    assert!(
+        text.contains("aws_accounts = [\"123456789012\"]")
+            && text.contains("gcp_projects = [\"contoso-shop-prod\"]")
+    );
     // It is a valid config: planning with it gets past loading (it may refuse: nobody is
     // placed with the customer yet).
-    let r = plan(home.path(), &example("inventory.json"), "full-transfer.yaml", &out, &["--format", "json"]);
+    let r = plan(
+        home.path(),
+        &example("inventory.json"),
+        "full-transfer.yaml",
+        &out,
+        &["--format", "json"],
+    );
     assert!(r.code == 0 || r.code == 7, "{}", r.stderr);
 }
 
@@ -310,5 +537,9 @@ fn the_committed_plan_schema_matches_the_code() {
     let home = tempfile::tempdir().unwrap();
     let r = run(handover_offline(home.path()).args(["schema", "plan"]));
     assert_eq!(r.code, 0);
-    assert_eq!(r.stdout, std::fs::read_to_string(repo().join("schemas/plan.v1.json")).unwrap(), "run `cargo run -- schema plan > schemas/plan.v1.json`");
+    assert_eq!(
+        r.stdout,
+        std::fs::read_to_string(repo().join("schemas/plan.v1.json")).unwrap(),
+        "run `cargo run -- schema plan > schemas/plan.v1.json`"
+    );
 }

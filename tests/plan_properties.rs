@@ -32,12 +32,35 @@ struct GenRole {
 }
 
 fn user() -> impl Strategy<Value = GenUser> {
-    (0u8..3, any::<bool>(), any::<bool>(), prop::option::of(0i64..400), prop::collection::vec((any::<bool>(), 0i64..500, prop::option::of(0i64..300)), 0..3))
-        .prop_map(|(owner, admin, password, password_used_days, keys)| GenUser { owner, admin, password, password_used_days, keys })
+    (
+        0u8..3,
+        any::<bool>(),
+        any::<bool>(),
+        prop::option::of(0i64..400),
+        prop::collection::vec(
+            (any::<bool>(), 0i64..500, prop::option::of(0i64..300)),
+            0..3,
+        ),
+    )
+        .prop_map(
+            |(owner, admin, password, password_used_days, keys)| GenUser {
+                owner,
+                admin,
+                password,
+                password_used_days,
+                keys,
+            },
+        )
 }
 
 fn role() -> impl Strategy<Value = GenRole> {
-    (any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(admin, trusts_agency, customer_named)| GenRole { admin, trusts_agency, customer_named })
+    (any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
+        |(admin, trusts_agency, customer_named)| GenRole {
+            admin,
+            trusts_agency,
+            customer_named,
+        },
+    )
 }
 
 fn inventory(users: &[GenUser], roles: &[GenRole], auditor: Option<usize>) -> Inventory {
@@ -55,7 +78,14 @@ fn inventory(users: &[GenUser], roles: &[GenRole], auditor: Option<usize>) -> In
         identity: auditor.and_then(|i| users.get(i).map(|u| user_arn(i, u))),
         credential_report_generated_at: Some(now),
     });
-    let admin = |yes: bool| AdminRights { equivalent: Some(yes), via: if yes { vec!["AdministratorAccess".into()] } else { vec![] } };
+    let admin = |yes: bool| AdminRights {
+        equivalent: Some(yes),
+        via: if yes {
+            vec!["AdministratorAccess".into()]
+        } else {
+            vec![]
+        },
+    };
     for (i, u) in users.iter().enumerate() {
         let arn = user_arn(i, u);
         let name = arn.rsplit('/').next().unwrap().to_string();
@@ -75,31 +105,56 @@ fn inventory(users: &[GenUser], roles: &[GenRole], auditor: Option<usize>) -> In
             last_used: None,
             disabled: None,
         });
-        let mk = |suffix: String, kind, status, created: Option<i64>, used: Option<i64>| Credential {
-            id: format!("{arn}/{suffix}"),
-            principal: arn.clone(),
-            provider: Provider::Aws,
-            scope: ACCT.into(),
-            kind,
-            identifier: None,
-            status,
-            created: created.map(|d| now - Duration::days(d)),
-            last_used: match used {
-                Some(d) => LastUsed::Used { at: now - Duration::days(d), service: None, region: None },
-                None => LastUsed::Never,
-            },
-            detail: CredentialDetail::None,
-        };
+        let mk =
+            |suffix: String, kind, status, created: Option<i64>, used: Option<i64>| Credential {
+                id: format!("{arn}/{suffix}"),
+                principal: arn.clone(),
+                provider: Provider::Aws,
+                scope: ACCT.into(),
+                kind,
+                identifier: None,
+                status,
+                created: created.map(|d| now - Duration::days(d)),
+                last_used: match used {
+                    Some(d) => LastUsed::Used {
+                        at: now - Duration::days(d),
+                        service: None,
+                        region: None,
+                    },
+                    None => LastUsed::Never,
+                },
+                detail: CredentialDetail::None,
+            };
         if u.password {
-            inv.credentials.push(mk("console-password".into(), CredentialKind::ConsolePassword, Status::Active, Some(500), u.password_used_days));
+            inv.credentials.push(mk(
+                "console-password".into(),
+                CredentialKind::ConsolePassword,
+                Status::Active,
+                Some(500),
+                u.password_used_days,
+            ));
         }
         for (k, (active, age, used)) in u.keys.iter().enumerate() {
-            let status = if *active { Status::Active } else { Status::Inactive };
-            inv.credentials.push(mk(format!("access-key/AKIA{i}X{k}"), CredentialKind::AccessKey, status, Some(*age), used.map(|d| d.min(*age))));
+            let status = if *active {
+                Status::Active
+            } else {
+                Status::Inactive
+            };
+            inv.credentials.push(mk(
+                format!("access-key/AKIA{i}X{k}"),
+                CredentialKind::AccessKey,
+                status,
+                Some(*age),
+                used.map(|d| d.min(*age)),
+            ));
         }
     }
     for (i, r) in roles.iter().enumerate() {
-        let name = if r.customer_named { format!("r{i}.customer") } else { format!("r{i}") };
+        let name = if r.customer_named {
+            format!("r{i}.customer")
+        } else {
+            format!("r{i}")
+        };
         let arn = format!("arn:aws:iam::{ACCT}:role/{name}");
         inv.principals.push(Principal {
             id: arn.clone(),
@@ -129,7 +184,11 @@ fn inventory(users: &[GenUser], roles: &[GenRole], auditor: Option<usize>) -> In
                 created: None,
                 last_used: LastUsed::unknown("n/a"),
                 detail: CredentialDetail::Trust(TrustDetail {
-                    trusted: OutsidePrincipal { kind: OutsideKind::Account, value: format!("arn:aws:iam::{AGENCY_ACCT}:root"), account_id: Some(AGENCY_ACCT.into()) },
+                    trusted: OutsidePrincipal {
+                        kind: OutsideKind::Account,
+                        value: format!("arn:aws:iam::{AGENCY_ACCT}:root"),
+                        account_id: Some(AGENCY_ACCT.into()),
+                    },
                     actions: vec!["sts:AssumeRole".into()],
                     conditions: vec![],
                 }),
@@ -145,8 +204,18 @@ fn config(scenario: &str) -> handover::config::HandoverConfig {
         scenario: Some(scenario.into()),
         handover_date: Some("2026-12-01".into()),
         agency_access_ends: Some("2027-01-31".into()),
-        agency: Some(PartySpec { name: "Agency".into(), aws_accounts: vec![AGENCY_ACCT.into()], name_patterns: vec!["*.agency".into()], ..Default::default() }),
-        customer: Some(PartySpec { name: "Customer".into(), aws_accounts: vec![ACCT.into()], name_patterns: vec!["*.customer".into()], ..Default::default() }),
+        agency: Some(PartySpec {
+            name: "Agency".into(),
+            aws_accounts: vec![AGENCY_ACCT.into()],
+            name_patterns: vec!["*.agency".into()],
+            ..Default::default()
+        }),
+        customer: Some(PartySpec {
+            name: "Customer".into(),
+            aws_accounts: vec![ACCT.into()],
+            name_patterns: vec!["*.customer".into()],
+            ..Default::default()
+        }),
         ..Default::default()
     }
     .validate(std::path::Path::new("."))
@@ -157,8 +226,19 @@ fn load_policy(name: &str) -> &'static policy::Policy {
     // Loading checks each policy against a generated corpus: do it once per process.
     static FULL: std::sync::OnceLock<policy::Policy> = std::sync::OnceLock::new();
     static OPERATED: std::sync::OnceLock<policy::Policy> = std::sync::OnceLock::new();
-    let cell = if name == "full-transfer.yaml" { &FULL } else { &OPERATED };
-    cell.get_or_init(|| policy::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies").join(name)).unwrap())
+    let cell = if name == "full-transfer.yaml" {
+        &FULL
+    } else {
+        &OPERATED
+    };
+    cell.get_or_init(|| {
+        policy::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("policies")
+                .join(name),
+        )
+        .unwrap()
+    })
 }
 
 proptest! {

@@ -8,7 +8,12 @@ use handover::policy::context::*;
 use handover::policy::{self, Action, AppliesTo, Outcome, Policy};
 
 fn load(name: &str) -> Policy {
-    policy::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies").join(name)).unwrap()
+    policy::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("policies")
+            .join(name),
+    )
+    .unwrap()
 }
 
 fn decide(p: &Policy, applies: AppliesTo, ctx: &serde_json::Value) -> (String, Action) {
@@ -23,7 +28,11 @@ fn decide(p: &Policy, applies: AppliesTo, ctx: &serde_json::Value) -> (String, A
 }
 
 fn handover(scenario: &str) -> HandoverCtx {
-    HandoverCtx { scenario: scenario.into(), date: "2026-12-01".into(), access_ends: Some("2027-01-31".into()) }
+    HandoverCtx {
+        scenario: scenario.into(),
+        date: "2026-12-01".into(),
+        access_ends: Some("2027-01-31".into()),
+    }
 }
 
 fn cred(kind: &str) -> CredentialCtx {
@@ -43,11 +52,26 @@ fn cred(kind: &str) -> CredentialCtx {
 }
 
 fn principal(kind: &str, owner: &str, human: bool) -> PrincipalCtx {
-    PrincipalCtx { id: "p".into(), kind: kind.into(), name: "p".into(), owner: owner.into(), human, ..Default::default() }
+    PrincipalCtx {
+        id: "p".into(),
+        kind: kind.into(),
+        name: "p".into(),
+        owner: owner.into(),
+        human,
+        ..Default::default()
+    }
 }
 
 fn secret(agency_can_read: bool, kms: &str) -> SecretCtx {
-    SecretCtx { id: "s".into(), name: "s".into(), provider: "aws".into(), scope: "123456789012".into(), agency_can_read, kms_key_owner: kms.into(), ..Default::default() }
+    SecretCtx {
+        id: "s".into(),
+        name: "s".into(),
+        provider: "aws".into(),
+        scope: "123456789012".into(),
+        agency_can_read,
+        kms_key_owner: kms.into(),
+        ..Default::default()
+    }
 }
 
 struct Case {
@@ -57,12 +81,28 @@ struct Case {
     applies: AppliesTo,
 }
 
-fn c(rule: &'static str, action: Action, cred: CredentialCtx, p: PrincipalCtx, h: &HandoverCtx) -> Case {
-    Case { rule, action, ctx: for_credential(&cred, &p, h), applies: AppliesTo::Credentials }
+fn c(
+    rule: &'static str,
+    action: Action,
+    cred: CredentialCtx,
+    p: PrincipalCtx,
+    h: &HandoverCtx,
+) -> Case {
+    Case {
+        rule,
+        action,
+        ctx: for_credential(&cred, &p, h),
+        applies: AppliesTo::Credentials,
+    }
 }
 
 fn s(rule: &'static str, action: Action, sec: SecretCtx, h: &HandoverCtx) -> Case {
-    Case { rule, action, ctx: for_secret(&sec, h), applies: AppliesTo::Secrets }
+    Case {
+        rule,
+        action,
+        ctx: for_secret(&sec, h),
+        applies: AppliesTo::Secrets,
+    }
 }
 
 fn with<T>(mut v: T, f: impl FnOnce(&mut T)) -> T {
@@ -72,18 +112,50 @@ fn with<T>(mut v: T, f: impl FnOnce(&mut T)) -> T {
 
 fn common_cases(h: &HandoverCtx) -> Vec<Case> {
     vec![
-        c("root-access-key-revoked", Action::Revoke, cred("access-key"), principal("root", "customer", true), h),
-        c("root-credentials-transferred", Action::Transfer, cred("console-password"), principal("root", "customer", true), h),
+        c(
+            "root-access-key-revoked",
+            Action::Revoke,
+            cred("access-key"),
+            principal("root", "customer", true),
+            h,
+        ),
+        c(
+            "root-credentials-transferred",
+            Action::Transfer,
+            cred("console-password"),
+            principal("root", "customer", true),
+            h,
+        ),
         c(
             "outside-trust-review",
             Action::Review,
-            with(cred("role-trust"), |c| c.trusted_owner = Some("third-party".into())),
+            with(cred("role-trust"), |c| {
+                c.trusted_owner = Some("third-party".into())
+            }),
             principal("iam-role", "customer", false),
             h,
         ),
-        c("public-access-revoked", Action::Revoke, cred("gcp-iam-binding"), principal("gcp-public", "third-party", false), h),
-        c("deleted-member-removed", Action::Revoke, cred("gcp-iam-binding"), principal("gcp-deleted", "agency", true), h),
-        c("unknown-owner-review", Action::Review, cred("access-key"), principal("iam-user", "unknown", false), h),
+        c(
+            "public-access-revoked",
+            Action::Revoke,
+            cred("gcp-iam-binding"),
+            principal("gcp-public", "third-party", false),
+            h,
+        ),
+        c(
+            "deleted-member-removed",
+            Action::Revoke,
+            cred("gcp-iam-binding"),
+            principal("gcp-deleted", "agency", true),
+            h,
+        ),
+        c(
+            "unknown-owner-review",
+            Action::Review,
+            cred("access-key"),
+            principal("iam-user", "unknown", false),
+            h,
+        ),
         c(
             "unused-key-revoked",
             Action::Revoke,
@@ -104,11 +176,39 @@ fn common_cases(h: &HandoverCtx) -> Vec<Case> {
             principal("gcp-service-account", "customer", false),
             h,
         ),
-        c("old-key-rotated", Action::Rotate, with(cred("access-key"), |c| c.age_days = Some(200)), principal("iam-user", "customer", false), h),
-        c("third-party-review", Action::Review, cred("console-password"), principal("iam-user", "third-party", true), h),
-        c("customer-transferred", Action::Transfer, cred("console-password"), principal("iam-user", "customer", true), h),
-        s("agency-kms-key-reencrypt", Action::Review, secret(false, "agency"), h),
-        s("secret-transferred", Action::Transfer, secret(false, "customer"), h),
+        c(
+            "old-key-rotated",
+            Action::Rotate,
+            with(cred("access-key"), |c| c.age_days = Some(200)),
+            principal("iam-user", "customer", false),
+            h,
+        ),
+        c(
+            "third-party-review",
+            Action::Review,
+            cred("console-password"),
+            principal("iam-user", "third-party", true),
+            h,
+        ),
+        c(
+            "customer-transferred",
+            Action::Transfer,
+            cred("console-password"),
+            principal("iam-user", "customer", true),
+            h,
+        ),
+        s(
+            "agency-kms-key-reencrypt",
+            Action::Review,
+            secret(false, "agency"),
+            h,
+        ),
+        s(
+            "secret-transferred",
+            Action::Transfer,
+            secret(false, "customer"),
+            h,
+        ),
     ]
 }
 
@@ -117,13 +217,20 @@ fn check(policy: &str, cases: Vec<Case>) -> BTreeSet<String> {
     let mut covered = BTreeSet::new();
     for case in cases {
         let (rule, action) = decide(&p, case.applies, &case.ctx);
-        assert_eq!(rule, case.rule, "{policy}: expected {} to decide", case.rule);
+        assert_eq!(
+            rule, case.rule,
+            "{policy}: expected {} to decide",
+            case.rule
+        );
         assert_eq!(action, case.action, "{policy}: rule {}", case.rule);
         covered.insert(rule);
     }
     let all: BTreeSet<String> = p.rules.iter().map(|r| r.id.clone()).collect();
     let missing: Vec<&String> = all.difference(&covered).collect();
-    assert!(missing.is_empty(), "{policy}: rules without a test case: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "{policy}: rules without a test case: {missing:?}"
+    );
     covered
 }
 
@@ -132,17 +239,44 @@ fn every_full_transfer_rule_decides_what_it_says() {
     let h = handover("full-transfer");
     let mut cases = common_cases(&h);
     cases.extend([
-        c("agency-trust-revoked", Action::Revoke, with(cred("role-trust"), |c| c.trusted_owner = Some("agency".into())), principal("iam-role", "customer", false), &h),
         c(
             "agency-trust-revoked",
             Action::Revoke,
-            with(cred("secret-policy-grant"), |c| c.trusted_owner = Some("agency".into())),
+            with(cred("role-trust"), |c| {
+                c.trusted_owner = Some("agency".into())
+            }),
+            principal("iam-role", "customer", false),
+            &h,
+        ),
+        c(
+            "agency-trust-revoked",
+            Action::Revoke,
+            with(cred("secret-policy-grant"), |c| {
+                c.trusted_owner = Some("agency".into())
+            }),
             principal("secret", "customer", false),
             &h,
         ),
-        c("agency-human-revoked", Action::Revoke, cred("console-password"), principal("iam-user", "agency", true), &h),
-        c("agency-workload-revoked", Action::Revoke, cred("access-key"), principal("iam-user", "agency", false), &h),
-        s("secret-agency-could-read-rotated", Action::Rotate, secret(true, "customer"), &h),
+        c(
+            "agency-human-revoked",
+            Action::Revoke,
+            cred("console-password"),
+            principal("iam-user", "agency", true),
+            &h,
+        ),
+        c(
+            "agency-workload-revoked",
+            Action::Revoke,
+            cred("access-key"),
+            principal("iam-user", "agency", false),
+            &h,
+        ),
+        s(
+            "secret-agency-could-read-rotated",
+            Action::Rotate,
+            secret(true, "customer"),
+            &h,
+        ),
     ]);
     check("full-transfer.yaml", cases);
 }
@@ -155,11 +289,23 @@ fn every_agency_operated_rule_decides_what_it_says() {
         c(
             "retained-operations-trust-time-bound",
             Action::RetainUntil,
-            with(cred("role-trust"), |c| c.trusted_owner = Some("agency".into())),
-            with(principal("iam-role", "customer", false), |p| p.retained = true),
+            with(cred("role-trust"), |c| {
+                c.trusted_owner = Some("agency".into())
+            }),
+            with(principal("iam-role", "customer", false), |p| {
+                p.retained = true
+            }),
             &h,
         ),
-        c("other-agency-trust-revoked", Action::Revoke, with(cred("role-trust"), |c| c.trusted_owner = Some("agency".into())), principal("iam-role", "customer", false), &h),
+        c(
+            "other-agency-trust-revoked",
+            Action::Revoke,
+            with(cred("role-trust"), |c| {
+                c.trusted_owner = Some("agency".into())
+            }),
+            principal("iam-role", "customer", false),
+            &h,
+        ),
         c(
             "agency-unused-key-revoked",
             Action::Revoke,
@@ -172,9 +318,26 @@ fn every_agency_operated_rule_decides_what_it_says() {
             principal("iam-user", "agency", true),
             &h,
         ),
-        c("agency-human-time-bound", Action::RetainUntil, cred("console-password"), principal("gcp-user", "agency", true), &h),
-        c("agency-workload-rotated", Action::Rotate, cred("access-key"), principal("iam-user", "agency", false), &h),
-        s("secret-agency-saw-rotated", Action::Rotate, secret(true, "customer"), &h),
+        c(
+            "agency-human-time-bound",
+            Action::RetainUntil,
+            cred("console-password"),
+            principal("gcp-user", "agency", true),
+            &h,
+        ),
+        c(
+            "agency-workload-rotated",
+            Action::Rotate,
+            cred("access-key"),
+            principal("iam-user", "agency", false),
+            &h,
+        ),
+        s(
+            "secret-agency-saw-rotated",
+            Action::Rotate,
+            secret(true, "customer"),
+            &h,
+        ),
     ]);
     check("agency-operated.yaml", cases);
 }
@@ -192,6 +355,10 @@ fn a_key_of_unknown_age_and_use_is_not_judged_stale() {
         c.stale_basis = None;
         c.last_use = "unknown".into();
     });
-    let (rule, _) = decide(&p, AppliesTo::Credentials, &for_credential(&k, &principal("iam-user", "customer", false), &h));
+    let (rule, _) = decide(
+        &p,
+        AppliesTo::Credentials,
+        &for_credential(&k, &principal("iam-user", "customer", false), &h),
+    );
     assert_eq!(rule, "customer-transferred");
 }

@@ -22,13 +22,20 @@ fn iam(moto: &Moto, script: &str) -> String {
 }
 
 fn ssh_pub() -> String {
-    std::fs::read_to_string(example_key("contoso-security-ssh.pub")).unwrap().trim().to_string()
+    std::fs::read_to_string(example_key("contoso-security-ssh.pub"))
+        .unwrap()
+        .trim()
+        .to_string()
 }
 
 fn write_config(home: &Path) -> PathBuf {
     let signer = std::fs::read_to_string(example_key("northwind-signing.pub")).unwrap();
     std::fs::create_dir_all(home.join("docs")).unwrap();
-    std::fs::write(home.join("docs/slo.md"), "# SLO\n99.9% of checkouts succeed.\n").unwrap();
+    std::fs::write(
+        home.join("docs/slo.md"),
+        "# SLO\n99.9% of checkouts succeed.\n",
+    )
+    .unwrap();
     std::fs::create_dir_all(home.join("docs/playbooks")).unwrap();
     std::fs::write(home.join("docs/playbooks/restart.md"), "# Restart\n").unwrap();
     let p = home.join("handover.toml");
@@ -69,14 +76,32 @@ postmortems = []
 }
 
 fn set_project_policy(url: &str, bindings: &str) {
-    let (status, body) = http_post_json(url, &format!("/v1/projects/{PROJECT}:setIamPolicy"), &format!(r#"{{"policy":{{"version":3,"bindings":[{bindings}]}}}}"#));
+    let (status, body) = http_post_json(
+        url,
+        &format!("/v1/projects/{PROJECT}:setIamPolicy"),
+        &format!(r#"{{"policy":{{"version":3,"bindings":[{bindings}]}}}}"#),
+    );
     assert!(status.contains("200"), "{status} {body}");
 }
 
 /// The agency's live audit of the AWS account and the GCP project, to `h/inventory.json`.
 fn audit(moto: &Moto, h: &Path, url: &str) -> PathBuf {
     let inv = h.join("inventory.json");
-    let r = run(handover(moto, h).args(["audit", "--aws", "--region", "us-east-1", "--gcp-project", PROJECT, "--gcp-endpoint", url, "--format", "json", "-o"]).arg(&inv));
+    let r = run(handover(moto, h)
+        .args([
+            "audit",
+            "--aws",
+            "--region",
+            "us-east-1",
+            "--gcp-project",
+            PROJECT,
+            "--gcp-endpoint",
+            url,
+            "--format",
+            "json",
+            "-o",
+        ])
+        .arg(&inv));
     assert_eq!(r.code, 0, "{}", r.stderr);
     inv
 }
@@ -84,21 +109,45 @@ fn audit(moto: &Moto, h: &Path, url: &str) -> PathBuf {
 /// The full-transfer plan of `inv` under `cfg`, to `h/NAME`.
 fn plan(h: &Path, inv: &Path, cfg: &Path, name: &str) -> PathBuf {
     let plan = h.join(name);
-    let r = run(handover_offline(h).args(["plan", "--format", "json", "--policy"]).arg(repo().join("policies/full-transfer.yaml")).arg("--inventory").arg(inv).arg("--config").arg(cfg).arg("-o").arg(&plan));
+    let r = run(handover_offline(h)
+        .args(["plan", "--format", "json", "--policy"])
+        .arg(repo().join("policies/full-transfer.yaml"))
+        .arg("--inventory")
+        .arg(inv)
+        .arg("--config")
+        .arg(cfg)
+        .arg("-o")
+        .arg(&plan));
     assert_eq!(r.code, 0, "{}", r.stderr);
     plan
 }
 
 fn claims<'a>(v: &'a Value, kind: &str) -> Vec<&'a Value> {
-    v["claims"].as_array().unwrap().iter().filter(|c| c["kind"] == kind).collect()
+    v["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == kind)
+        .collect()
 }
 
 fn failures(v: &Value) -> Vec<String> {
-    v["claims"].as_array().unwrap().iter().filter(|c| c["status"] == "fail").map(|c| format!("{} {}: {}", c["kind"], c["subject"], c["detail"])).collect()
+    v["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "fail")
+        .map(|c| format!("{} {}: {}", c["kind"], c["subject"], c["detail"]))
+        .collect()
 }
 
 fn age_decrypt(file: &Path) -> Vec<u8> {
-    let o = age_cli().args(["-d", "-i"]).arg(example_key("contoso-security.agekey")).arg(file).output().unwrap();
+    let o = age_cli()
+        .args(["-d", "-i"])
+        .arg(example_key("contoso-security.agekey"))
+        .arg(file)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     o.stdout
 }
@@ -109,7 +158,12 @@ fn age_encrypt(recipients: &[&str], plain: &[u8], out: &Path) {
     for r in recipients {
         cmd.args(["-r", r]);
     }
-    let mut child = cmd.arg("-o").arg(out).stdin(Stdio::piped()).spawn().unwrap();
+    let mut child = cmd
+        .arg("-o")
+        .arg(out)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
     use std::io::Write;
     child.stdin.take().unwrap().write_all(plain).unwrap();
     assert!(child.wait().unwrap().success());
@@ -137,32 +191,92 @@ fn audit_plan_migrate_manifest_verify_passes_and_each_tampering_is_caught() {
          sm.create_secret(Name='app/api-token', SecretString='{}')\n",
         CANARIES[0], CANARIES[1]
     ));
-    let (status, body) = http_post_json(&url, "/_admin/seed", &format!(r#"{{"projects":[{{"projectId":"{PROJECT}","projectNumber":"424242"}}]}}"#));
+    let (status, body) = http_post_json(
+        &url,
+        "/_admin/seed",
+        &format!(r#"{{"projects":[{{"projectId":"{PROJECT}","projectNumber":"424242"}}]}}"#),
+    );
     assert!(status.contains("200"), "{status} {body}");
-    set_project_policy(&url, r#"{"role":"roles/owner","members":["user:carol@contoso.example"]},{"role":"roles/editor","members":["user:bob@northwind-agency.example"]}"#);
+    set_project_policy(
+        &url,
+        r#"{"role":"roles/owner","members":["user:carol@contoso.example"]},{"role":"roles/editor","members":["user:bob@northwind-agency.example"]}"#,
+    );
 
     // The agency: audit, plan, migrate, manifest.
     let inv = audit(&moto, h, &url);
     let plan = plan(h, &inv, &cfg, "plan.json");
     let plan_json = json(&std::fs::read_to_string(&plan).unwrap());
-    let revokes: Vec<&Value> = plan_json["steps"].as_array().unwrap().iter().filter(|s| s["action"] == "revoke").collect();
-    assert!(revokes.len() >= 3, "alice's key and password, bob's binding: {revokes:?}");
+    let revokes: Vec<&Value> = plan_json["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["action"] == "revoke")
+        .collect();
+    assert!(
+        revokes.len() >= 3,
+        "alice's key and password, bob's binding: {revokes:?}"
+    );
     let journal = h.join("journal.jsonl");
-    let r = run(handover(&moto, h).args(["migrate", "--format", "json", "--from", "aws:us-east-1", "--to", &format!("gcp:{PROJECT}"), "--gcp-endpoint", &url, "--apply", "--plan"]).arg(&plan).arg("--config").arg(&cfg).arg("--journal").arg(&journal));
+    let r = run(handover(&moto, h)
+        .args([
+            "migrate",
+            "--format",
+            "json",
+            "--from",
+            "aws:us-east-1",
+            "--to",
+            &format!("gcp:{PROJECT}"),
+            "--gcp-endpoint",
+            &url,
+            "--apply",
+            "--plan",
+        ])
+        .arg(&plan)
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--journal")
+        .arg(&journal));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(json(&r.stdout)["items"].as_array().unwrap().len(), 2, "{}", r.stdout);
+    assert_eq!(
+        json(&r.stdout)["items"].as_array().unwrap().len(),
+        2,
+        "{}",
+        r.stdout
+    );
     let sealed = h.join("handover.age");
-    let r = run(handover_offline(h).arg("manifest").arg("--config").arg(&cfg).arg("--plan").arg(&plan).arg("--inventory").arg(&inv).arg("--journal").arg(&journal).arg("-o").arg(&sealed));
+    let r = run(handover_offline(h)
+        .arg("manifest")
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--plan")
+        .arg(&plan)
+        .arg("--inventory")
+        .arg(&inv)
+        .arg("--journal")
+        .arg(&journal)
+        .arg("-o")
+        .arg(&sealed));
     assert_eq!(r.code, 0, "{}", r.stderr);
 
     // The agency carries out its part: alice's key and password, bob's binding.
     iam(&moto, "for k in iam.list_access_keys(UserName='alice.agency')['AccessKeyMetadata']:\n    iam.delete_access_key(UserName='alice.agency', AccessKeyId=k['AccessKeyId'])\niam.delete_login_profile(UserName='alice.agency')\n");
-    set_project_policy(&url, r#"{"role":"roles/owner","members":["user:carol@contoso.example"]}"#);
+    set_project_policy(
+        &url,
+        r#"{"role":"roles/owner","members":["user:carol@contoso.example"]}"#,
+    );
 
     // The customer verifies, with its own credentials and the agency's public key.
     let verify = |file: &Path| {
         run(handover(&moto, h)
-            .args(["-vvv", "verify", "--format", "json", "--gcp-endpoint", &url, "--signer"])
+            .args([
+                "-vvv",
+                "verify",
+                "--format",
+                "json",
+                "--gcp-endpoint",
+                &url,
+                "--signer",
+            ])
             .arg(example_key("northwind-signing.pub"))
             .arg("--docs")
             .arg(h)
@@ -182,52 +296,161 @@ fn audit_plan_migrate_manifest_verify_passes_and_each_tampering_is_caught() {
     for (action, n) in aws_after.as_object().unwrap() {
         if aws_before.get(action) != Some(n) {
             let name = action.rsplit('.').next().unwrap();
-            assert!(["Get", "List", "BatchGet", "Describe", "GenerateCredentialReport"].iter().any(|p| name.starts_with(p)), "verify called {action}");
+            assert!(
+                [
+                    "Get",
+                    "List",
+                    "BatchGet",
+                    "Describe",
+                    "GenerateCredentialReport"
+                ]
+                .iter()
+                .any(|p| name.starts_with(p)),
+                "verify called {action}"
+            );
         }
     }
     let gcp_before = json(&gcp_before)["byRoute"].clone();
     let (_, gcp_after) = http_get(&url, "/_admin/requests");
     for (route, n) in json(&gcp_after)["byRoute"].as_object().unwrap() {
         if gcp_before.get(route) != Some(n) {
-            assert!(route.starts_with("GET ") || route.contains(":getIamPolicy") || route.contains(":access") || route.contains("testIamPermissions"), "verify called {route}");
+            assert!(
+                route.starts_with("GET ")
+                    || route.contains(":getIamPolicy")
+                    || route.contains(":access")
+                    || route.contains("testIamPermissions"),
+                "verify called {route}"
+            );
         }
     }
     assert_eq!(claims(&v, "signature")[0]["status"], "pass");
     assert_eq!(claims(&v, "recipients")[0]["status"], "pass");
-    assert!(claims(&v, "revoked").len() >= 3 && claims(&v, "revoked").iter().all(|c| c["status"] == "pass"), "{}", r.stdout);
+    assert!(
+        claims(&v, "revoked").len() >= 3
+            && claims(&v, "revoked").iter().all(|c| c["status"] == "pass"),
+        "{}",
+        r.stdout
+    );
     let secrets = claims(&v, "migrated-secret");
     assert_eq!(secrets.len(), 2);
-    assert!(secrets.iter().all(|c| c["status"] == "pass" && c["detail"].as_str().unwrap().contains("keyed digest matches")), "{secrets:?}");
-    assert!(claims(&v, "documentation").iter().all(|c| c["status"] == "pass") && claims(&v, "documentation").len() == 2);
+    assert!(
+        secrets.iter().all(|c| c["status"] == "pass"
+            && c["detail"]
+                .as_str()
+                .unwrap()
+                .contains("keyed digest matches")),
+        "{secrets:?}"
+    );
+    assert!(
+        claims(&v, "documentation")
+            .iter()
+            .all(|c| c["status"] == "pass")
+            && claims(&v, "documentation").len() == 2
+    );
     // alice.agency herself still exists: due by the handover date, so pending.
-    let alice: Vec<&Value> = claims(&v, "agency-access").into_iter().filter(|c| c["subject"].as_str().unwrap().ends_with("user/alice.agency")).collect();
+    let alice: Vec<&Value> = claims(&v, "agency-access")
+        .into_iter()
+        .filter(|c| {
+            c["subject"]
+                .as_str()
+                .unwrap()
+                .ends_with("user/alice.agency")
+        })
+        .collect();
     assert_eq!(alice.len(), 1, "{}", r.stdout);
     assert_eq!(alice[0]["status"], "pending");
     // The table says the same.
-    let t = run(handover(&moto, h).args(["verify", "--format", "table", "--gcp-endpoint", &url, "--config"]).arg(&cfg).arg("-i").arg(example_key("contoso-security-ssh")).arg(&sealed));
+    let t = run(handover(&moto, h)
+        .args([
+            "verify",
+            "--format",
+            "table",
+            "--gcp-endpoint",
+            &url,
+            "--config",
+        ])
+        .arg(&cfg)
+        .arg("-i")
+        .arg(example_key("contoso-security-ssh"))
+        .arg(&sealed));
     assert_eq!(t.code, 0, "{}", t.stderr);
-    assert!(t.stdout.contains("PASS    signature") && t.stdout.contains("0 fail"), "{}", t.stdout);
+    assert!(
+        t.stdout.contains("PASS    signature") && t.stdout.contains("0 fail"),
+        "{}",
+        t.stdout
+    );
     let mut outputs = vec![r.stdout.clone(), r.stderr.clone(), t.stdout, t.stderr];
 
     // 1. An agency key and password re-added after the handover work, while AWS still
     // serves a credential report from before (it reuses one for up to four hours): an
     // audit trusting the report misses both; verify reads live and does not.
-    moto.request("POST", "/_handover/freeze-credential-report", "", "application/json");
+    moto.request(
+        "POST",
+        "/_handover/freeze-credential-report",
+        "",
+        "application/json",
+    );
     let audit_alice = || {
-        let r = run(handover(&moto, h).args(["audit", "--aws", "--region", "us-east-1", "--format", "json"]));
+        let r = run(handover(&moto, h).args([
+            "audit",
+            "--aws",
+            "--region",
+            "us-east-1",
+            "--format",
+            "json",
+        ]));
         assert_eq!(r.code, 0, "{}", r.stderr);
-        json(&r.stdout)["credentials"].as_array().unwrap().iter().filter(|c| c["principal"].as_str().unwrap().ends_with("user/alice.agency")).count()
+        json(&r.stdout)["credentials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| {
+                c["principal"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("user/alice.agency")
+            })
+            .count()
     };
-    assert_eq!(audit_alice(), 0, "the report is frozen with alice holding nothing");
+    assert_eq!(
+        audit_alice(),
+        0,
+        "the report is frozen with alice holding nothing"
+    );
     iam(&moto, "iam.create_access_key(UserName='alice.agency')\niam.create_login_profile(UserName='alice.agency', Password='Alice-again-1!')");
-    assert_eq!(audit_alice(), 0, "an audit that trusts the stale report sees nothing new");
+    assert_eq!(
+        audit_alice(),
+        0,
+        "an audit that trusts the stale report sees nothing new"
+    );
     let r = verify(&sealed);
     assert_eq!(r.code, 9, "{}", r.stderr);
     let v = json(&r.stdout);
     let f = failures(&v);
-    assert!(f.iter().any(|f| f.contains("agency-access") && f.contains("access-key") && f.contains("is not in the plan: added after the audit?")), "{f:?}");
-    let password = claims(&v, "revoked").into_iter().find(|c| c["subject"].as_str().unwrap().contains("console-password of alice.agency")).unwrap().clone();
-    assert!(password["status"] == "pending" && password["detail"].as_str().unwrap().contains("still present"), "{password}");
+    assert!(
+        f.iter().any(|f| f.contains("agency-access")
+            && f.contains("access-key")
+            && f.contains("is not in the plan: added after the audit?")),
+        "{f:?}"
+    );
+    let password = claims(&v, "revoked")
+        .into_iter()
+        .find(|c| {
+            c["subject"]
+                .as_str()
+                .unwrap()
+                .contains("console-password of alice.agency")
+        })
+        .unwrap()
+        .clone();
+    assert!(
+        password["status"] == "pending"
+            && password["detail"]
+                .as_str()
+                .unwrap()
+                .contains("still present"),
+        "{password}"
+    );
     outputs.extend([r.stdout, r.stderr]);
     iam(&moto, "for k in iam.list_access_keys(UserName='alice.agency')['AccessKeyMetadata']:\n    iam.delete_access_key(UserName='alice.agency', AccessKeyId=k['AccessKeyId'])\niam.delete_login_profile(UserName='alice.agency')\n");
     assert_eq!(verify(&sealed).code, 0);
@@ -235,28 +458,48 @@ fn audit_plan_migrate_manifest_verify_passes_and_each_tampering_is_caught() {
     // 2. A secret's value changed at the destination.
     use base64::Engine;
     let b64 = base64::engine::general_purpose::STANDARD.encode("not-the-migrated-value");
-    let (status, body) = http_post_json(&url, &format!("/v1/projects/{PROJECT}/secrets/app-db-password:addVersion"), &format!(r#"{{"payload":{{"data":"{b64}"}}}}"#));
+    let (status, body) = http_post_json(
+        &url,
+        &format!("/v1/projects/{PROJECT}/secrets/app-db-password:addVersion"),
+        &format!(r#"{{"payload":{{"data":"{b64}"}}}}"#),
+    );
     assert!(status.contains("200"), "{status} {body}");
     let r = verify(&sealed);
     assert_eq!(r.code, 9, "{}", r.stderr);
     let f = failures(&json(&r.stdout));
     assert_eq!(f.len(), 1, "{f:?}");
-    assert!(f[0].contains("app-db-password") && f[0].contains("differs from the one migrated"), "{f:?}");
+    assert!(
+        f[0].contains("app-db-password") && f[0].contains("differs from the one migrated"),
+        "{f:?}"
+    );
     outputs.extend([r.stdout, r.stderr]);
     let b64 = base64::engine::general_purpose::STANDARD.encode(CANARIES[0]);
-    http_post_json(&url, &format!("/v1/projects/{PROJECT}/secrets/app-db-password:addVersion"), &format!(r#"{{"payload":{{"data":"{b64}"}}}}"#));
+    http_post_json(
+        &url,
+        &format!("/v1/projects/{PROJECT}/secrets/app-db-password:addVersion"),
+        &format!(r#"{{"payload":{{"data":"{b64}"}}}}"#),
+    );
     assert_eq!(verify(&sealed).code, 0, "the value is back");
 
     // 3. The manifest edited (decrypted and encrypted again to the same recipients).
     let plain = age_decrypt(&sealed);
-    let edited = String::from_utf8(plain.clone()).unwrap().replace("\"pending\"", "\"done\"");
+    let edited = String::from_utf8(plain.clone())
+        .unwrap()
+        .replace("\"pending\"", "\"done\"");
     let edited_file = h.join("edited.age");
     age_encrypt(&[AGE_PK, &ssh_pub()], edited.as_bytes(), &edited_file);
     std::fs::copy(h.join("handover.age.sig"), h.join("edited.age.sig")).unwrap();
     let r = verify(&edited_file);
     assert_eq!(r.code, 10, "{}", r.stderr);
     let sig = &claims(&json(&r.stdout), "signature")[0].clone().clone();
-    assert!(sig["status"] == "fail" && sig["detail"].as_str().unwrap().contains("changed after the agency signed it"), "{sig}");
+    assert!(
+        sig["status"] == "fail"
+            && sig["detail"]
+                .as_str()
+                .unwrap()
+                .contains("changed after the agency signed it"),
+        "{sig}"
+    );
 
     // 4. A recipient dropped (the same content, encrypted to one of its two recipients).
     let dropped = h.join("dropped.age");
@@ -265,7 +508,14 @@ fn audit_plan_migrate_manifest_verify_passes_and_each_tampering_is_caught() {
     let r = verify(&dropped);
     assert_eq!(r.code, 10, "{}", r.stderr);
     let rc = claims(&json(&r.stdout), "recipients")[0].clone();
-    assert!(rc["status"] == "fail" && rc["detail"].as_str().unwrap().contains("a recipient was dropped"), "{rc}");
+    assert!(
+        rc["status"] == "fail"
+            && rc["detail"]
+                .as_str()
+                .unwrap()
+                .contains("a recipient was dropped"),
+        "{rc}"
+    );
 
     // 5. A signature from another key.
     let other_key = h.join("other-signer");
@@ -277,46 +527,109 @@ fn audit_plan_migrate_manifest_verify_passes_and_each_tampering_is_caught() {
     }
     let resigned = h.join("resigned.age");
     std::fs::copy(&sealed, &resigned).unwrap();
-    let o = Command::new("ssh-keygen").args(["-Y", "sign", "-n", "handover-manifest", "-f"]).arg(&other_key).arg(&resigned).output().unwrap();
+    let o = Command::new("ssh-keygen")
+        .args(["-Y", "sign", "-n", "handover-manifest", "-f"])
+        .arg(&other_key)
+        .arg(&resigned)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let r = verify(&resigned);
     assert_eq!(r.code, 10, "{}", r.stderr);
     let sc = claims(&json(&r.stdout), "signature")[0].clone();
-    assert!(sc["detail"].as_str().unwrap().contains("signed by another key"), "{sc}");
+    assert!(
+        sc["detail"]
+            .as_str()
+            .unwrap()
+            .contains("signed by another key"),
+        "{sc}"
+    );
 
     // 6. A handed-over document changed.
     std::fs::write(h.join("docs/slo.md"), "# SLO\n95% is fine.\n").unwrap();
     let r = verify(&sealed);
     assert_eq!(r.code, 9, "{}", r.stderr);
-    assert!(failures(&json(&r.stdout)).iter().any(|f| f.contains("docs/slo.md") && f.contains("does not match its digest")));
+    assert!(failures(&json(&r.stdout))
+        .iter()
+        .any(|f| f.contains("docs/slo.md") && f.contains("does not match its digest")));
     outputs.extend([r.stdout, r.stderr]);
 
     // 7. After the handover date, what is not done fails: a second plan and manifest for
     // the same handover dated in the past.
-    std::fs::write(h.join("docs/slo.md"), "# SLO\n99.9% of checkouts succeed.\n").unwrap();
+    std::fs::write(
+        h.join("docs/slo.md"),
+        "# SLO\n99.9% of checkouts succeed.\n",
+    )
+    .unwrap();
     let past_cfg = h.join("handover-past.toml");
-    std::fs::write(&past_cfg, std::fs::read_to_string(&cfg).unwrap().replace("handover_date = \"2027-06-01\"", "handover_date = \"2026-01-15\"")).unwrap();
+    std::fs::write(
+        &past_cfg,
+        std::fs::read_to_string(&cfg).unwrap().replace(
+            "handover_date = \"2027-06-01\"",
+            "handover_date = \"2026-01-15\"",
+        ),
+    )
+    .unwrap();
     let past_plan = self::plan(h, &inv, &past_cfg, "plan-past.json");
     let past = h.join("past.age");
-    let r = run(handover_offline(h).arg("manifest").arg("--config").arg(&past_cfg).arg("--plan").arg(&past_plan).arg("--inventory").arg(&inv).arg("--journal").arg(&journal).arg("-o").arg(&past));
+    let r = run(handover_offline(h)
+        .arg("manifest")
+        .arg("--config")
+        .arg(&past_cfg)
+        .arg("--plan")
+        .arg(&past_plan)
+        .arg("--inventory")
+        .arg(&inv)
+        .arg("--journal")
+        .arg(&journal)
+        .arg("-o")
+        .arg(&past));
     assert_eq!(r.code, 0, "{}", r.stderr);
     let r = verify(&past);
     assert_eq!(r.code, 9, "{}", r.stderr);
     let f = failures(&json(&r.stdout));
-    assert!(f.iter().any(|f| f.contains("alice.agency is still present") && f.contains("has passed")), "{f:?}");
-    assert_eq!(f.iter().filter(|f| f.contains("was to be rotated after cutover")).count(), 2, "{f:?}");
+    assert!(
+        f.iter()
+            .any(|f| f.contains("alice.agency is still present") && f.contains("has passed")),
+        "{f:?}"
+    );
+    assert_eq!(
+        f.iter()
+            .filter(|f| f.contains("was to be rotated after cutover"))
+            .count(),
+        2,
+        "{f:?}"
+    );
     outputs.extend([r.stdout, r.stderr]);
     // The customer rotates both secrets and the agency removes alice: everything passes.
     for name in ["app-db-password", "app-api-token"] {
-        let b64 = base64::engine::general_purpose::STANDARD.encode(format!("rotated-by-contoso-{name}"));
-        http_post_json(&url, &format!("/v1/projects/{PROJECT}/secrets/{name}:addVersion"), &format!(r#"{{"payload":{{"data":"{b64}"}}}}"#));
+        let b64 =
+            base64::engine::general_purpose::STANDARD.encode(format!("rotated-by-contoso-{name}"));
+        http_post_json(
+            &url,
+            &format!("/v1/projects/{PROJECT}/secrets/{name}:addVersion"),
+            &format!(r#"{{"payload":{{"data":"{b64}"}}}}"#),
+        );
     }
     iam(&moto, "iam.detach_user_policy(UserName='alice.agency', PolicyArn='arn:aws:iam::aws:policy/AdministratorAccess')\niam.delete_user(UserName='alice.agency')\n");
     let r = verify(&past);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let v = json(&r.stdout);
-    assert!(claims(&v, "migrated-secret").iter().all(|c| c["detail"].as_str().unwrap().contains("rotated after cutover")), "{}", r.stdout);
-    assert!(claims(&v, "agency-access").iter().all(|c| c["status"] == "pass"), "{}", r.stdout);
+    assert!(
+        claims(&v, "migrated-secret").iter().all(|c| c["detail"]
+            .as_str()
+            .unwrap()
+            .contains("rotated after cutover")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        claims(&v, "agency-access")
+            .iter()
+            .all(|c| c["status"] == "pass"),
+        "{}",
+        r.stdout
+    );
     outputs.extend([r.stdout, r.stderr]);
 
     // Canary values: in no output (trace logs included) and in no file but the sealed ones.
@@ -337,12 +650,28 @@ fn audit_plan_migrate_manifest_verify_passes_and_each_tampering_is_caught() {
 fn verify_needs_the_agency_key_and_says_what_it_cannot_read() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
-    let r = run(handover_offline(h).env_remove("HANDOVER_CONFIG").args(["verify", "-i"]).arg(example_key("contoso-security.agekey")).arg(h.join("nothing.age")));
+    let r = run(handover_offline(h)
+        .env_remove("HANDOVER_CONFIG")
+        .args(["verify", "-i"])
+        .arg(example_key("contoso-security.agekey"))
+        .arg(h.join("nothing.age")));
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("needs the agency's public key"), "{}", r.stderr);
-    let r = run(handover_offline(h).args(["verify", "--signer", "ssh-ed25519 notakey", "-i"]).arg(example_key("contoso-security.agekey")).arg(h.join("nothing.age")));
+    assert!(
+        r.stderr.contains("needs the agency's public key"),
+        "{}",
+        r.stderr
+    );
+    let r = run(handover_offline(h)
+        .args(["verify", "--signer", "ssh-ed25519 notakey", "-i"])
+        .arg(example_key("contoso-security.agekey"))
+        .arg(h.join("nothing.age")));
     assert_eq!(r.code, 2, "{}", r.stderr);
-    let r = run(handover_offline(h).args(["verify", "--signer"]).arg(example_key("northwind-signing.pub")).arg("-i").arg(example_key("contoso-security.agekey")).arg(h.join("nothing.age")));
+    let r = run(handover_offline(h)
+        .args(["verify", "--signer"])
+        .arg(example_key("northwind-signing.pub"))
+        .arg("-i")
+        .arg(example_key("contoso-security.agekey"))
+        .arg(h.join("nothing.age")));
     assert_eq!(r.code, 3, "{}", r.stderr);
 }
 
@@ -360,9 +689,18 @@ fn verify_runs_under_its_least_privilege_policy() {
     let url = gcp.url();
     let verifier = "serviceAccount:verifier@contoso-verify.iam.gserviceaccount.com";
     let role = format!("projects/{PROJECT}/roles/handoverVerify");
-    let (status, body) = http_post_json(&url, "/_admin/seed", &format!(r#"{{"projects":[{{"projectId":"{PROJECT}"}}]}}"#));
+    let (status, body) = http_post_json(
+        &url,
+        "/_admin/seed",
+        &format!(r#"{{"projects":[{{"projectId":"{PROJECT}"}}]}}"#),
+    );
     assert!(status.contains("200"), "{status} {body}");
-    set_project_policy(&url, &format!(r#"{{"role":"roles/owner","members":["user:carol@contoso.example"]}},{{"role":"{role}","members":["{verifier}"]}}"#));
+    set_project_policy(
+        &url,
+        &format!(
+            r#"{{"role":"roles/owner","members":["user:carol@contoso.example"]}},{{"role":"{role}","members":["{verifier}"]}}"#
+        ),
+    );
     iam(&moto, "iam.create_user(UserName='carol.customer')\n\
          iam.attach_user_policy(UserName='carol.customer', PolicyArn='arn:aws:iam::aws:policy/AdministratorAccess')\n\
          iam.create_login_profile(UserName='carol.customer', Password='Carol-pass-1!')\n\
@@ -373,31 +711,100 @@ fn verify_runs_under_its_least_privilege_policy() {
     let env = h.join("prod.env");
     std::fs::write(&env, format!("DB_PASSWORD={}\n", CANARIES[0])).unwrap();
     let journal = h.join("j.jsonl");
-    let r = run(handover(&moto, h).args(["migrate", "--format", "json", "--from", &format!("dotenv:{}", env.display()), "--to", "aws:us-east-1", "--all", "--apply", "--config"]).arg(&cfg).arg("--journal").arg(&journal));
+    let r = run(handover(&moto, h)
+        .args([
+            "migrate",
+            "--format",
+            "json",
+            "--from",
+            &format!("dotenv:{}", env.display()),
+            "--to",
+            "aws:us-east-1",
+            "--all",
+            "--apply",
+            "--config",
+        ])
+        .arg(&cfg)
+        .arg("--journal")
+        .arg(&journal));
     assert_eq!(r.code, 0, "{}", r.stderr);
     let gcp_journal = h.join("j-gcp.jsonl");
-    let r = run(handover(&moto, h).args(["migrate", "--format", "json", "--from", &format!("dotenv:{}", env.display()), "--to", &format!("gcp:{PROJECT}"), "--gcp-endpoint", &url, "--all", "--apply", "--config"]).arg(&cfg).arg("--journal").arg(&gcp_journal));
+    let r = run(handover(&moto, h)
+        .args([
+            "migrate",
+            "--format",
+            "json",
+            "--from",
+            &format!("dotenv:{}", env.display()),
+            "--to",
+            &format!("gcp:{PROJECT}"),
+            "--gcp-endpoint",
+            &url,
+            "--all",
+            "--apply",
+            "--config",
+        ])
+        .arg(&cfg)
+        .arg("--journal")
+        .arg(&gcp_journal));
     assert_eq!(r.code, 0, "{}", r.stderr);
     let sealed = h.join("handover.age");
-    let r = run(handover_offline(h).arg("manifest").arg("--config").arg(&cfg).arg("--plan").arg(&plan).arg("--inventory").arg(&inv).arg("--journal").arg(&journal).arg("--journal").arg(&gcp_journal).arg("-o").arg(&sealed));
+    let r = run(handover_offline(h)
+        .arg("manifest")
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--plan")
+        .arg(&plan)
+        .arg("--inventory")
+        .arg(&inv)
+        .arg("--journal")
+        .arg(&journal)
+        .arg("--journal")
+        .arg(&gcp_journal)
+        .arg("-o")
+        .arg(&sealed));
     assert_eq!(r.code, 0, "{}", r.stderr);
     iam(&moto, "for k in iam.list_access_keys(UserName='alice.agency')['AccessKeyMetadata']:\n    iam.delete_access_key(UserName='alice.agency', AccessKeyId=k['AccessKeyId'])\n");
 
-    let policy = std::fs::read_to_string(repo().join("policies/permissions/aws-verify.json")).unwrap();
+    let policy =
+        std::fs::read_to_string(repo().join("policies/permissions/aws-verify.json")).unwrap();
     let out = iam(&moto, &format!("iam.create_user(UserName='contoso-verifier')\niam.put_user_policy(UserName='contoso-verifier', PolicyName='verify', PolicyDocument={policy:?})\nk = iam.create_access_key(UserName='contoso-verifier')['AccessKey']\nprint(k['AccessKeyId'], k['SecretAccessKey'])"));
     let mut parts = out.split_whitespace();
-    let (key, secret) = (parts.next().unwrap().to_string(), parts.next().unwrap().to_string());
+    let (key, secret) = (
+        parts.next().unwrap().to_string(),
+        parts.next().unwrap().to_string(),
+    );
     moto.enforce_permissions();
-    let yaml: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(repo().join("policies/permissions/gcp-verify-role.yaml")).unwrap()).unwrap();
-    let perms: Vec<String> = yaml["includedPermissions"].as_sequence().unwrap().iter().map(|p| p.as_str().unwrap().to_string()).collect();
-    let (status, body) = http_post_json(&url, "/_admin/iam", &serde_json::json!({"tokens": {"verify-token": verifier}, "roles": {role.clone(): perms}}).to_string());
+    let yaml: serde_yaml::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(repo().join("policies/permissions/gcp-verify-role.yaml")).unwrap(),
+    )
+    .unwrap();
+    let perms: Vec<String> = yaml["includedPermissions"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .collect();
+    let (status, body) = http_post_json(
+        &url,
+        "/_admin/iam",
+        &serde_json::json!({"tokens": {"verify-token": verifier}, "roles": {role.clone(): perms}})
+            .to_string(),
+    );
     assert!(status.contains("200"), "{status} {body}");
     let verify = |key: &str, secret: &str| {
         run(handover(&moto, h)
             .env("AWS_ACCESS_KEY_ID", key)
             .env("AWS_SECRET_ACCESS_KEY", secret)
             .env("HANDOVER_GCP_ACCESS_TOKEN", "verify-token")
-            .args(["verify", "--format", "json", "--gcp-endpoint", &url, "--config"])
+            .args([
+                "verify",
+                "--format",
+                "json",
+                "--gcp-endpoint",
+                &url,
+                "--config",
+            ])
             .arg(&cfg)
             .arg("-i")
             .arg(example_key("contoso-security.agekey"))
@@ -407,18 +814,50 @@ fn verify_runs_under_its_least_privilege_policy() {
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let v = json(&r.stdout);
     assert!(failures(&v).is_empty(), "{:?}", failures(&v));
-    assert!(claims(&v, "scope").len() == 2 && claims(&v, "scope").iter().all(|c| c["status"] == "pass"), "{}", r.stdout);
+    assert!(
+        claims(&v, "scope").len() == 2 && claims(&v, "scope").iter().all(|c| c["status"] == "pass"),
+        "{}",
+        r.stdout
+    );
     assert!(claims(&v, "revoked").iter().any(|c| c["subject"].as_str().unwrap().contains("access-key") && c["status"] == "pass"), "{}", r.stdout);
-    assert!(claims(&v, "migrated-secret").len() == 2 && claims(&v, "migrated-secret").iter().all(|c| c["status"] == "pass"), "{}", r.stdout);
+    assert!(
+        claims(&v, "migrated-secret").len() == 2
+            && claims(&v, "migrated-secret")
+                .iter()
+                .all(|c| c["status"] == "pass"),
+        "{}",
+        r.stdout
+    );
     // Nothing was denied (the gaps left are moto's own: no root row, no service-specific credentials).
-    let blind: Vec<&Value> = claims(&v, "coverage").into_iter().filter(|c| c["detail"].as_str().unwrap().to_lowercase().contains("denied")).collect();
+    let blind: Vec<&Value> = claims(&v, "coverage")
+        .into_iter()
+        .filter(|c| {
+            c["detail"]
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+                .contains("denied")
+        })
+        .collect();
     assert!(blind.is_empty(), "{blind:?}");
     // The checks are on: unknown credentials are refused, and the scope is reported unread.
     let r = verify("AKIAUNKNOWN000000000", "nope");
     assert_eq!(r.code, 9, "{}", r.stderr);
     let v = json(&r.stdout);
-    let aws_scope = claims(&v, "scope").into_iter().find(|c| c["subject"].as_str().unwrap().starts_with("aws")).unwrap().clone();
+    let aws_scope = claims(&v, "scope")
+        .into_iter()
+        .find(|c| c["subject"].as_str().unwrap().starts_with("aws"))
+        .unwrap()
+        .clone();
     assert_eq!(aws_scope["status"], "fail", "{}", r.stdout);
-    assert!(claims(&v, "migrated-secret").iter().any(|c| c["subject"].as_str().unwrap().starts_with("aws") && c["status"] == "fail"), "{}", r.stdout);
+    assert!(
+        claims(&v, "migrated-secret").iter().any(|c| c["subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("aws")
+            && c["status"] == "fail"),
+        "{}",
+        r.stdout
+    );
     assert!(!r.stdout.contains(CANARIES[0]) && !r.stderr.contains(CANARIES[0]));
 }

@@ -30,7 +30,11 @@ pub struct AuditRequest {
 }
 
 /// Runs the audit and returns one inventory for everything read.
-pub async fn run(req: &AuditRequest, now: DateTime<Utc>, progress: Arc<dyn Progress>) -> Result<Inventory, Error> {
+pub async fn run(
+    req: &AuditRequest,
+    now: DateTime<Utc>,
+    progress: Arc<dyn Progress>,
+) -> Result<Inventory, Error> {
     let mut inventory = Inventory::new(now);
     if let Some(dir) = &req.snapshot {
         let accounts = aws::snapshot::account_dirs(dir)?;
@@ -51,31 +55,49 @@ pub async fn run(req: &AuditRequest, now: DateTime<Utc>, progress: Arc<dyn Progr
         for account_dir in accounts {
             let (sources, regions) = aws::snapshot::load_account(&account_dir)?;
             tracing::info!(account = %sources.account_id, folder = %account_dir.display(), "read AWS snapshot");
-            inventory.merge(aws::assemble::assemble(&sources, SourceMode::Snapshot, &regions, now));
+            inventory.merge(aws::assemble::assemble(
+                &sources,
+                SourceMode::Snapshot,
+                &regions,
+                now,
+            ));
         }
     }
     if let Some(settings) = &req.aws {
         let config = aws::live::load_config(settings).await;
-        let regions: Vec<String> = if settings.regions.is_empty() {
-            match config.region() {
-                Some(r) => vec![r.to_string()],
-                None => {
-                    return Err(Error::usage(
+        let regions: Vec<String> =
+            if settings.regions.is_empty() {
+                match config.region() {
+                    Some(r) => vec![r.to_string()],
+                    None => return Err(Error::usage(
                         "no AWS region is configured",
                         "pass --region (repeatable), or set AWS_REGION or a region in the profile",
-                    ))
+                    )),
                 }
-            }
-        } else {
-            settings.regions.clone()
-        };
-        let sources = aws::live::collect(&config, &regions, settings.concurrency, settings.fresh, progress.clone()).await?;
-        inventory.merge(aws::assemble::assemble(&sources, SourceMode::Live, &regions, now));
+            } else {
+                settings.regions.clone()
+            };
+        let sources = aws::live::collect(
+            &config,
+            &regions,
+            settings.concurrency,
+            settings.fresh,
+            progress.clone(),
+        )
+        .await?;
+        inventory.merge(aws::assemble::assemble(
+            &sources,
+            SourceMode::Live,
+            &regions,
+            now,
+        ));
     }
     if !req.gcp_projects.is_empty() {
         let clients = gcp::live::clients(&req.gcp).await?;
         for project in &req.gcp_projects {
-            let sources = gcp::live::collect(&clients, project, req.gcp.concurrency, progress.clone()).await?;
+            let sources =
+                gcp::live::collect(&clients, project, req.gcp.concurrency, progress.clone())
+                    .await?;
             inventory.merge(gcp::assemble::assemble(&sources, SourceMode::Live, now));
         }
     }

@@ -8,7 +8,8 @@ use std::fmt::Write;
 use crate::model::*;
 
 fn date(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
-    t.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "-".into())
+    t.map(|t| t.format("%Y-%m-%d").to_string())
+        .unwrap_or_else(|| "-".into())
 }
 
 fn last_used(l: &LastUsed) -> String {
@@ -39,7 +40,11 @@ fn rows(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
         }
         s.trim_end().to_string()
     };
-    let _ = writeln!(out, "{}", line(header.iter().map(|h| h.to_string()).collect()));
+    let _ = writeln!(
+        out,
+        "{}",
+        line(header.iter().map(|h| h.to_string()).collect())
+    );
     for r in rows {
         let _ = writeln!(out, "{}", line(r.clone()));
     }
@@ -58,7 +63,11 @@ pub fn render(inv: &Inventory) -> String {
             let _ = write!(out, "; regions {}", s.regions.join(", "));
         }
         if let Some(t) = s.credential_report_generated_at {
-            let _ = write!(out, "; credential report of {}", t.format("%Y-%m-%d %H:%M UTC"));
+            let _ = write!(
+                out,
+                "; credential report of {}",
+                t.format("%Y-%m-%d %H:%M UTC")
+            );
         }
         let _ = writeln!(out, ")");
         if let Some(id) = &s.identity {
@@ -66,9 +75,21 @@ pub fn render(inv: &Inventory) -> String {
         }
     }
     let count = |k: PrincipalKind| inv.principals.iter().filter(|p| p.kind == k).count();
-    let admins = inv.principals.iter().filter(|p| p.kind == PrincipalKind::IamUser && p.admin.equivalent == Some(true)).count();
-    let gcp_members = inv.principals.iter().filter(|p| p.provider == Provider::Gcp && p.kind != PrincipalKind::GcpServiceAccount).count();
-    let gcp_owners = inv.principals.iter().filter(|p| p.provider == Provider::Gcp && p.admin.equivalent == Some(true)).count();
+    let admins = inv
+        .principals
+        .iter()
+        .filter(|p| p.kind == PrincipalKind::IamUser && p.admin.equivalent == Some(true))
+        .count();
+    let gcp_members = inv
+        .principals
+        .iter()
+        .filter(|p| p.provider == Provider::Gcp && p.kind != PrincipalKind::GcpServiceAccount)
+        .count();
+    let gcp_owners = inv
+        .principals
+        .iter()
+        .filter(|p| p.provider == Provider::Gcp && p.admin.equivalent == Some(true))
+        .count();
     let mut parts = Vec::new();
     if inv.sources.iter().any(|s| s.provider == Provider::Aws) {
         parts.push(format!(
@@ -95,10 +116,32 @@ pub fn render(inv: &Inventory) -> String {
     }
     let parts: Vec<String> = by_kind
         .iter()
-        .map(|(k, (n, active))| format!("{n} {} ({active} active)", serde_json::to_value(k).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()))
+        .map(|(k, (n, active))| {
+            format!(
+                "{n} {} ({active} active)",
+                serde_json::to_value(k)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            )
+        })
         .collect();
-    let _ = writeln!(out, "Credentials: {}", if parts.is_empty() { "none".to_string() } else { parts.join(", ") });
-    let shared = inv.secrets.iter().filter(|s| matches!(&s.access_policy, AccessPolicy::Known { outside } if !outside.is_empty())).count();
+    let _ = writeln!(
+        out,
+        "Credentials: {}",
+        if parts.is_empty() {
+            "none".to_string()
+        } else {
+            parts.join(", ")
+        }
+    );
+    let shared = inv
+        .secrets
+        .iter()
+        .filter(
+            |s| matches!(&s.access_policy, AccessPolicy::Known { outside } if !outside.is_empty()),
+        )
+        .count();
     let external = inv.secrets.iter().filter(|s| s.encryption.external).count();
     let unrotated = inv.secrets.iter().filter(|s| !s.rotation.enabled).count();
     let _ = writeln!(
@@ -114,22 +157,47 @@ pub fn render(inv: &Inventory) -> String {
         let r: Vec<Vec<String>> = inv
             .findings
             .iter()
-            .map(|f| vec![f.severity.to_string().to_uppercase(), f.code.as_str().to_string(), f.message.clone()])
+            .map(|f| {
+                vec![
+                    f.severity.to_string().to_uppercase(),
+                    f.code.as_str().to_string(),
+                    f.message.clone(),
+                ]
+            })
             .collect();
         rows(&mut out, &["SEVERITY", "CODE", "WHAT"], &r);
     }
 
-    let users: Vec<&Principal> = inv.principals.iter().filter(|p| matches!(p.kind, PrincipalKind::IamUser | PrincipalKind::Root)).collect();
+    let users: Vec<&Principal> = inv
+        .principals
+        .iter()
+        .filter(|p| matches!(p.kind, PrincipalKind::IamUser | PrincipalKind::Root))
+        .collect();
     if !users.is_empty() {
         let _ = writeln!(out, "\nUsers:");
         let r: Vec<Vec<String>> = users
             .iter()
             .map(|p| {
-                let creds: Vec<&Credential> = inv.credentials.iter().filter(|c| c.principal == p.id).collect();
-                let keys = creds.iter().filter(|c| c.kind == CredentialKind::AccessKey).count();
-                let active = creds.iter().filter(|c| c.kind == CredentialKind::AccessKey && c.status == Status::Active).count();
-                let password = creds.iter().any(|c| c.kind == CredentialKind::ConsolePassword);
-                let mfa = creds.iter().filter(|c| c.kind == CredentialKind::MfaDevice).count();
+                let creds: Vec<&Credential> = inv
+                    .credentials
+                    .iter()
+                    .filter(|c| c.principal == p.id)
+                    .collect();
+                let keys = creds
+                    .iter()
+                    .filter(|c| c.kind == CredentialKind::AccessKey)
+                    .count();
+                let active = creds
+                    .iter()
+                    .filter(|c| c.kind == CredentialKind::AccessKey && c.status == Status::Active)
+                    .count();
+                let password = creds
+                    .iter()
+                    .any(|c| c.kind == CredentialKind::ConsolePassword);
+                let mfa = creds
+                    .iter()
+                    .filter(|c| c.kind == CredentialKind::MfaDevice)
+                    .count();
                 let admin = match p.admin.equivalent {
                     Some(true) => "yes",
                     Some(false) => "no",
@@ -142,14 +210,33 @@ pub fn render(inv: &Inventory) -> String {
                     if password { "yes".into() } else { "no".into() },
                     mfa.to_string(),
                     format!("{active}/{keys}"),
-                    p.last_used.as_ref().map(last_used).unwrap_or_else(|| "-".into()),
+                    p.last_used
+                        .as_ref()
+                        .map(last_used)
+                        .unwrap_or_else(|| "-".into()),
                 ]
             })
             .collect();
-        rows(&mut out, &["USER", "ACCOUNT", "ADMIN", "PASSWORD", "MFA", "KEYS ACTIVE/ALL", "LAST USED"], &r);
+        rows(
+            &mut out,
+            &[
+                "USER",
+                "ACCOUNT",
+                "ADMIN",
+                "PASSWORD",
+                "MFA",
+                "KEYS ACTIVE/ALL",
+                "LAST USED",
+            ],
+            &r,
+        );
     }
 
-    let gcp: Vec<&Principal> = inv.principals.iter().filter(|p| p.provider == Provider::Gcp).collect();
+    let gcp: Vec<&Principal> = inv
+        .principals
+        .iter()
+        .filter(|p| p.provider == Provider::Gcp)
+        .collect();
     if !gcp.is_empty() {
         let _ = writeln!(out, "\nGCP members and service accounts:");
         let r: Vec<Vec<String>> = gcp
@@ -181,18 +268,38 @@ pub fn render(inv: &Inventory) -> String {
                 ]
             })
             .collect();
-        rows(&mut out, &["MEMBER", "KIND", "PROJECT", "ROLES", "USER KEYS"], &r);
+        rows(
+            &mut out,
+            &["MEMBER", "KIND", "PROJECT", "ROLES", "USER KEYS"],
+            &r,
+        );
     }
 
-    let trusts: Vec<&Credential> = inv.credentials.iter().filter(|c| c.kind == CredentialKind::RoleTrust).collect();
+    let trusts: Vec<&Credential> = inv
+        .credentials
+        .iter()
+        .filter(|c| c.kind == CredentialKind::RoleTrust)
+        .collect();
     if !trusts.is_empty() {
         let _ = writeln!(out, "\nRoles trusting outside the account:");
         let r: Vec<Vec<String>> = trusts
             .iter()
             .map(|c| {
-                let role = c.principal.rsplit('/').next().unwrap_or(&c.principal).to_string();
+                let role = c
+                    .principal
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or(&c.principal)
+                    .to_string();
                 let (who, conds) = match &c.detail {
-                    CredentialDetail::Trust(t) => (t.trusted.value.clone(), if t.conditions.is_empty() { "none".into() } else { t.conditions.join("; ") }),
+                    CredentialDetail::Trust(t) => (
+                        t.trusted.value.clone(),
+                        if t.conditions.is_empty() {
+                            "none".into()
+                        } else {
+                            t.conditions.join("; ")
+                        },
+                    ),
                     _ => (String::new(), String::new()),
                 };
                 vec![role, who, conds]
@@ -208,27 +315,62 @@ pub fn render(inv: &Inventory) -> String {
             .iter()
             .map(|s| {
                 let outside = match &s.access_policy {
-                    _ if !s.iam_members.is_empty() => s.iam_members.iter().map(|g| g.member.clone()).collect::<Vec<_>>().join(", "),
+                    _ if !s.iam_members.is_empty() => s
+                        .iam_members
+                        .iter()
+                        .map(|g| g.member.clone())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     AccessPolicy::None => "no policy".to_string(),
                     AccessPolicy::Known { outside } if outside.is_empty() => "none".into(),
                     AccessPolicy::Known { outside } => outside
                         .iter()
-                        .map(|g| g.principal.account_id.clone().unwrap_or_else(|| g.principal.value.clone()))
+                        .map(|g| {
+                            g.principal
+                                .account_id
+                                .clone()
+                                .unwrap_or_else(|| g.principal.value.clone())
+                        })
                         .collect::<Vec<_>>()
                         .join(", "),
                     AccessPolicy::Unknown { .. } => "unknown".into(),
                 };
                 vec![
                     format!("{} {}", s.provider, s.name),
-                    s.region.clone().or_else(|| s.replication.clone()).unwrap_or_default(),
-                    if s.rotation.enabled { "on".into() } else { "off".into() },
-                    if s.encryption.external { format!("outside ({})", s.encryption.key_account.as_deref().unwrap_or("?")) } else { "own".into() },
+                    s.region
+                        .clone()
+                        .or_else(|| s.replication.clone())
+                        .unwrap_or_default(),
+                    if s.rotation.enabled {
+                        "on".into()
+                    } else {
+                        "off".into()
+                    },
+                    if s.encryption.external {
+                        format!(
+                            "outside ({})",
+                            s.encryption.key_account.as_deref().unwrap_or("?")
+                        )
+                    } else {
+                        "own".into()
+                    },
                     date(s.last_changed),
                     outside,
                 ]
             })
             .collect();
-        rows(&mut out, &["SECRET", "REGION", "ROTATION", "KMS KEY", "CHANGED", "OUTSIDE ACCESS / MEMBERS"], &r);
+        rows(
+            &mut out,
+            &[
+                "SECRET",
+                "REGION",
+                "ROTATION",
+                "KMS KEY",
+                "CHANGED",
+                "OUTSIDE ACCESS / MEMBERS",
+            ],
+            &r,
+        );
     }
 
     let _ = writeln!(out, "\nCoverage gaps ({}):", inv.gaps.len());
@@ -238,7 +380,10 @@ pub fn render(inv: &Inventory) -> String {
         // Group per-principal gaps with the same cause so a thousand users make one line.
         let mut grouped: BTreeMap<(String, String), Vec<&Gap>> = BTreeMap::new();
         for g in &inv.gaps {
-            grouped.entry((g.source.clone(), g.reason.clone())).or_default().push(g);
+            grouped
+                .entry((g.source.clone(), g.reason.clone()))
+                .or_default()
+                .push(g);
         }
         for ((source, reason), gaps) in grouped {
             let subjects: Vec<&str> = gaps.iter().filter_map(|g| g.subject.as_deref()).collect();

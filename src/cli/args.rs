@@ -157,7 +157,12 @@ pub struct MigrateArgs {
     pub config: Option<PathBuf>,
     /// The agency's SSH private key (the signing_key's private half): opens the digest
     /// key. Needed with --apply.
-    #[arg(short = 'i', long = "identity", env = "HANDOVER_IDENTITY", value_name = "FILE")]
+    #[arg(
+        short = 'i',
+        long = "identity",
+        env = "HANDOVER_IDENTITY",
+        value_name = "FILE"
+    )]
     pub identity: Option<PathBuf>,
     /// Send GCP calls to this base URL with anonymous credentials (an emulator).
     #[arg(long, env = "HANDOVER_GCP_ENDPOINT", value_name = "URL")]
@@ -271,7 +276,12 @@ pub struct ManifestWriteArgs {
     #[arg(long = "journal", value_name = "FILE")]
     pub journals: Vec<PathBuf>,
     /// The agency's SSH private key: signs the manifest and opens the journals' digest keys.
-    #[arg(long = "sign-key", env = "HANDOVER_IDENTITY", value_name = "FILE", required = true)]
+    #[arg(
+        long = "sign-key",
+        env = "HANDOVER_IDENTITY",
+        value_name = "FILE",
+        required = true
+    )]
     pub sign_key: Option<PathBuf>,
     /// Encrypt to this recipient (age1... or ssh-ed25519/ssh-rsa); repeatable. Default: the config's.
     #[arg(short = 'r', long = "recipient", value_name = "KEY")]
@@ -303,7 +313,12 @@ pub struct OpenArgs {
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
     /// An age identity file or SSH private key of one of the recipients (repeatable).
-    #[arg(short = 'i', long = "identity", value_name = "IDENTITY", required = true)]
+    #[arg(
+        short = 'i',
+        long = "identity",
+        value_name = "IDENTITY",
+        required = true
+    )]
     pub identities: Vec<PathBuf>,
     /// Check the signature in this file (default: FILE.sig when it exists).
     #[arg(long, value_name = "FILE")]

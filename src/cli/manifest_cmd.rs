@@ -19,8 +19,13 @@ pub fn manifest_command(a: super::args::ManifestArgs) -> Result<u8, Error> {
     }
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str, hint: &str) -> Result<T, Error> {
-    let bytes = std::fs::read(path).map_err(|e| Error::input(path, format!("cannot read: {e}"), hint))?;
+fn read_json<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    what: &str,
+    hint: &str,
+) -> Result<T, Error> {
+    let bytes =
+        std::fs::read(path).map_err(|e| Error::input(path, format!("cannot read: {e}"), hint))?;
     serde_json::from_slice(&bytes).map_err(|e| Error::input(path, format!("not {what}: {e}"), hint))
 }
 
@@ -29,46 +34,92 @@ fn sig_path_for(out: &Path) -> PathBuf {
 }
 
 fn write(a: ManifestWriteArgs) -> Result<u8, Error> {
-    let (Some(config_path), Some(plan_path), Some(inv_path), Some(key_path)) = (&a.config, &a.plan, &a.inventory, &a.sign_key) else {
-        return Err(Error::usage("manifest needs --config, --plan, --inventory and --sign-key", "see `handover manifest --help`"));
+    let (Some(config_path), Some(plan_path), Some(inv_path), Some(key_path)) =
+        (&a.config, &a.plan, &a.inventory, &a.sign_key)
+    else {
+        return Err(Error::usage(
+            "manifest needs --config, --plan, --inventory and --sign-key",
+            "see `handover manifest --help`",
+        ));
     };
     // Where it goes, decided (and refused) before anything is read or written.
     let sig_path = match (&a.signature, &a.output) {
         (Some(s), _) => s.clone(),
         (None, Some(o)) => sig_path_for(o),
-        (None, None) => return Err(Error::usage("writing the manifest to stdout needs --signature FILE for its signature", "or pass -o handover.age")),
+        (None, None) => {
+            return Err(Error::usage(
+                "writing the manifest to stdout needs --signature FILE for its signature",
+                "or pass -o handover.age",
+            ))
+        }
     };
     if a.output.is_none() && !a.armor && std::io::stdout().is_terminal() {
-        return Err(Error::usage("refusing to write a binary age file to a terminal", "pass -o handover.age, or --armor for ASCII"));
+        return Err(Error::usage(
+            "refusing to write a binary age file to a terminal",
+            "pass -o handover.age, or --armor for ASCII",
+        ));
     }
     for p in a.output.iter().chain(std::iter::once(&sig_path)) {
         if p.exists() && !a.force {
-            return Err(Error::output(p, "already exists", "pass --force to overwrite it, or choose another name"));
+            return Err(Error::output(
+                p,
+                "already exists",
+                "pass --force to overwrite it, or choose another name",
+            ));
         }
     }
 
     let cfg = crate::config::load(config_path)?;
-    let plan: crate::plan::Plan = read_json(plan_path, "a handover plan", "pass a plan written by `handover plan -o`")?;
+    let plan: crate::plan::Plan = read_json(
+        plan_path,
+        "a handover plan",
+        "pass a plan written by `handover plan -o`",
+    )?;
     if plan.compute_digest() != plan.digest {
         return Err(Error::input(plan_path, "the plan's content does not match its digest: it was edited after `handover plan` wrote it", "write the plan again with `handover plan`"));
     }
     let h = &plan.handover;
-    if h.scenario != cfg.scenario.as_str() || h.date != cfg.handover_date.format("%Y-%m-%d").to_string() || h.agency != cfg.agency.name || h.customer != cfg.customer.name {
+    if h.scenario != cfg.scenario.as_str()
+        || h.date != cfg.handover_date.format("%Y-%m-%d").to_string()
+        || h.agency != cfg.agency.name
+        || h.customer != cfg.customer.name
+    {
         return Err(Error::input(
             plan_path,
-            format!("the plan is for {} -> {} ({}, {}), but the config says {} -> {} ({}, {})", h.agency, h.customer, h.scenario, h.date, cfg.agency.name, cfg.customer.name, cfg.scenario.as_str(), cfg.handover_date.format("%Y-%m-%d")),
+            format!(
+                "the plan is for {} -> {} ({}, {}), but the config says {} -> {} ({}, {})",
+                h.agency,
+                h.customer,
+                h.scenario,
+                h.date,
+                cfg.agency.name,
+                cfg.customer.name,
+                cfg.scenario.as_str(),
+                cfg.handover_date.format("%Y-%m-%d")
+            ),
             "pass the config the plan was made with, or plan again",
         ));
     }
-    let inventory: crate::model::Inventory = read_json(inv_path, "an inventory", "pass the inventory written by `handover audit -o`")?;
+    let inventory: crate::model::Inventory = read_json(
+        inv_path,
+        "an inventory",
+        "pass the inventory written by `handover audit -o`",
+    )?;
     if inventory.generated_at != plan.inventory.generated_at {
-        return Err(Error::input(inv_path, "the plan was not made from this inventory (their audit times differ)", "pass the inventory the plan was made from"));
+        return Err(Error::input(
+            inv_path,
+            "the plan was not made from this inventory (their audit times differ)",
+            "pass the inventory the plan was made from",
+        ));
     }
 
     // The signing key must be the config's: the customer checks against that one. The
     // same key opens the journals' digest keys.
     let (ids, signer) = super::agency_identity(&cfg, config_path, key_path)?;
-    let key = ids.ssh.as_ref().expect("agency_identity checked the SSH key");
+    let key = ids
+        .ssh
+        .as_ref()
+        .expect("agency_identity checked the SSH key");
 
     // Recipients: the ones given, else the config's.
     let mut recipients = Vec::new();
@@ -80,7 +131,10 @@ fn write(a: ManifestWriteArgs) -> Result<u8, Error> {
         }
     }
     if !problems.is_empty() {
-        return Err(Error::usage(problems.join("; "), "pass age1... or ssh-ed25519/ssh-rsa public keys"));
+        return Err(Error::usage(
+            problems.join("; "),
+            "pass age1... or ssh-ed25519/ssh-rsa public keys",
+        ));
     }
     for f in &a.recipients_files {
         recipients.extend(crypto::read_recipients_file(f)?);
@@ -91,7 +145,10 @@ fn write(a: ManifestWriteArgs) -> Result<u8, Error> {
     let mut seen = std::collections::BTreeSet::new();
     recipients.retain(|r| seen.insert(r.text.clone()));
     if recipients.is_empty() {
-        return Err(Error::usage("no recipients: the manifest would be readable by no one", "pass -r KEY or -R FILE, or list [recipients] in the config"));
+        return Err(Error::usage(
+            "no recipients: the manifest would be readable by no one",
+            "pass -r KEY or -R FILE, or list [recipients] in the config",
+        ));
     }
 
     // Journals, each opened with its digest key.
@@ -102,19 +159,41 @@ fn write(a: ManifestWriteArgs) -> Result<u8, Error> {
     }
     let mut new_credentials = Vec::new();
     for c in &a.credentials {
-        let Some((name, file)) = c.split_once('=').filter(|(n, f)| !n.is_empty() && !f.is_empty()) else {
-            return Err(Error::usage(format!("--credential {c:?}: write NAME=FILE"), "for example --credential break-glass-key=./key.json"));
+        let Some((name, file)) = c
+            .split_once('=')
+            .filter(|(n, f)| !n.is_empty() && !f.is_empty())
+        else {
+            return Err(Error::usage(
+                format!("--credential {c:?}: write NAME=FILE"),
+                "for example --credential break-glass-key=./key.json",
+            ));
         };
-        let bytes = Zeroizing::new(std::fs::read(file).map_err(|e| Error::input(file, format!("cannot read: {e}"), "pass the file holding the credential"))?);
+        let bytes = Zeroizing::new(std::fs::read(file).map_err(|e| {
+            Error::input(
+                file,
+                format!("cannot read: {e}"),
+                "pass the file holding the credential",
+            )
+        })?);
         let value = match std::str::from_utf8(&bytes) {
             Ok(t) => t.to_string(),
             Err(_) => {
                 use base64::Engine;
-                format!("base64:{}", base64::engine::general_purpose::STANDARD.encode(&*bytes))
+                format!(
+                    "base64:{}",
+                    base64::engine::general_purpose::STANDARD.encode(&*bytes)
+                )
             }
         };
-        let file_name = Path::new(file).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-        new_credentials.push(NewCredential { name: name.to_string(), file: file_name, value: Material::new(value) });
+        let file_name = Path::new(file)
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        new_credentials.push(NewCredential {
+            name: name.to_string(),
+            file: file_name,
+            value: Material::new(value),
+        });
     }
 
     let m = manifest::build(manifest::Input {
@@ -123,7 +202,10 @@ fn write(a: ManifestWriteArgs) -> Result<u8, Error> {
         inventory: &inventory,
         journals,
         new_credentials,
-        signer: Signer { key: signer.to_openssh().unwrap_or_default(), fingerprint: crypto::fingerprint(&signer) },
+        signer: Signer {
+            key: signer.to_openssh().unwrap_or_default(),
+            fingerprint: crypto::fingerprint(&signer),
+        },
         recipients: recipients.iter().map(|r| r.text.clone()).collect(),
         now: chrono::Utc::now(),
     })?;
@@ -144,10 +226,20 @@ fn write(a: ManifestWriteArgs) -> Result<u8, Error> {
             crate::output::write_private(&sig_path, signature.as_bytes(), a.force)?;
             use std::io::Write;
             let mut o = std::io::stdout().lock();
-            o.write_all(&sealed).and_then(|_| o.flush()).map_err(|e| Error::output("<stdout>", format!("cannot write: {e}"), "check where the output goes"))?;
+            o.write_all(&sealed).and_then(|_| o.flush()).map_err(|e| {
+                Error::output(
+                    "<stdout>",
+                    format!("cannot write: {e}"),
+                    "check where the output goes",
+                )
+            })?;
         }
     }
-    let done = m.steps.iter().filter(|s| s.outcome == manifest::StepOutcome::Done).count();
+    let done = m
+        .steps
+        .iter()
+        .filter(|s| s.outcome == manifest::StepOutcome::Done)
+        .count();
     eprintln!(
         "wrote {}{}: {} steps ({} done), {} migrated secrets, {} documents, {} coverage gaps; encrypted to {} recipient(s); signature {}",
         a.output.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "<stdout>".into()),
@@ -165,22 +257,44 @@ fn write(a: ManifestWriteArgs) -> Result<u8, Error> {
 
 /// The agency's public key: `--signer` (a key or a .pub/allowed_signers file), else the
 /// config's `[agency] signing_key`.
-pub fn expected_signer(signer: Option<&str>, config: Option<&Path>) -> Result<Option<ssh_key::PublicKey>, Error> {
+pub fn expected_signer(
+    signer: Option<&str>,
+    config: Option<&Path>,
+) -> Result<Option<ssh_key::PublicKey>, Error> {
     if let Some(s) = signer {
         let text = if Path::new(s).is_file() {
-            std::fs::read_to_string(s).map_err(|e| Error::input(s, format!("cannot read: {e}"), "pass the agency's SSH public key or its .pub file"))?
+            std::fs::read_to_string(s).map_err(|e| {
+                Error::input(
+                    s,
+                    format!("cannot read: {e}"),
+                    "pass the agency's SSH public key or its .pub file",
+                )
+            })?
         } else {
             s.to_string()
         };
-        let line = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#')).unwrap_or_default();
-        return crypto::parse_public_key(line).map(Some).map_err(|e| Error::usage(format!("--signer {e}"), "pass the agency's SSH public key or its .pub file"));
+        let line = text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with('#'))
+            .unwrap_or_default();
+        return crypto::parse_public_key(line).map(Some).map_err(|e| {
+            Error::usage(
+                format!("--signer {e}"),
+                "pass the agency's SSH public key or its .pub file",
+            )
+        });
     }
     match config {
         Some(c) => {
             let cfg = crate::config::load(c)?;
             match cfg.signer() {
                 Some(k) => Ok(Some(k)),
-                None => Err(Error::input(c, "[agency] has no signing_key", "pass --signer with the agency's SSH public key")),
+                None => Err(Error::input(
+                    c,
+                    "[agency] has no signing_key",
+                    "pass --signer with the agency's SSH public key",
+                )),
             }
         }
         None => Ok(None),
@@ -199,8 +313,19 @@ pub struct Opened {
 /// Decrypts a manifest and checks its signature against the expected signer. A
 /// signature problem is returned in `Opened`, not as an error, so that `verify` can
 /// report it beside everything else; decryption problems are errors.
-pub fn open(file: &Path, identities: &[PathBuf], sig: Option<&Path>, signer: Option<&ssh_key::PublicKey>) -> Result<Opened, Error> {
-    let sealed = std::fs::read(file).map_err(|e| Error::input(file, format!("cannot read: {e}"), "pass the handover.age the agency sent"))?;
+pub fn open(
+    file: &Path,
+    identities: &[PathBuf],
+    sig: Option<&Path>,
+    signer: Option<&ssh_key::PublicKey>,
+) -> Result<Opened, Error> {
+    let sealed = std::fs::read(file).map_err(|e| {
+        Error::input(
+            file,
+            format!("cannot read: {e}"),
+            "pass the handover.age the agency sent",
+        )
+    })?;
     let mut all = crypto::Identities::empty();
     for i in identities {
         all.extend(crypto::read_identities(i)?);
@@ -209,45 +334,90 @@ pub fn open(file: &Path, identities: &[PathBuf], sig: Option<&Path>, signer: Opt
     let plain = crypto::decrypt(&sealed, &all, file)?;
     let manifest = manifest::from_plaintext(&plain, file)?;
     drop(plain);
-    let sig_file = sig.map(Path::to_path_buf).unwrap_or_else(|| sig_path_for(file));
+    let sig_file = sig
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| sig_path_for(file));
     let signature = match (signer, std::fs::read_to_string(&sig_file)) {
         (None, _) => Err("not checked: no signer given (pass --signer or --config)".to_string()),
         (Some(_), Err(_)) => Err(format!("no signature at {}", sig_file.display())),
-        (Some(k), Ok(pem)) => crypto::verify_signature(&sealed, &pem, k, &sig_file).map(|_| crypto::fingerprint(k)).map_err(|e| match e {
-            Error::Untrusted { what, .. } => what,
-            other => other.to_string(),
-        }),
+        (Some(k), Ok(pem)) => crypto::verify_signature(&sealed, &pem, k, &sig_file)
+            .map(|_| crypto::fingerprint(k))
+            .map_err(|e| match e {
+                Error::Untrusted { what, .. } => what,
+                other => other.to_string(),
+            }),
     };
-    Ok(Opened { manifest, stanzas, signature })
+    Ok(Opened {
+        manifest,
+        stanzas,
+        signature,
+    })
 }
 
 /// Whether the header's stanzas are exactly the manifest's recipients: one X25519
 /// stanza per age recipient, and each SSH recipient's tag.
 pub fn recipients_match(m: &Manifest, stanzas: &[(String, String)]) -> Result<(), String> {
-    let want_x = m.recipients.iter().filter(|r| r.starts_with("age1")).count();
+    let want_x = m
+        .recipients
+        .iter()
+        .filter(|r| r.starts_with("age1"))
+        .count();
     let have_x = stanzas.iter().filter(|(k, _)| k == "X25519").count();
     let mut problems = Vec::new();
     if want_x != have_x {
-        problems.push(format!("the file is encrypted to {have_x} age recipient(s) but the manifest names {want_x}"));
+        problems.push(format!(
+            "the file is encrypted to {have_x} age recipient(s) but the manifest names {want_x}"
+        ));
     }
-    let ssh: Vec<&String> = m.recipients.iter().filter(|r| r.starts_with("ssh-")).collect();
-    let have_ssh: Vec<&(String, String)> = stanzas.iter().filter(|(k, _)| k.starts_with("ssh-")).collect();
+    let ssh: Vec<&String> = m
+        .recipients
+        .iter()
+        .filter(|r| r.starts_with("ssh-"))
+        .collect();
+    let have_ssh: Vec<&(String, String)> = stanzas
+        .iter()
+        .filter(|(k, _)| k.starts_with("ssh-"))
+        .collect();
     for r in &ssh {
         let tag = crypto::ssh_stanza_tag(r);
         if !have_ssh.iter().any(|(_, t)| Some(t) == tag.as_ref()) {
-            problems.push(format!("the manifest names {} but the file is not encrypted to it", r.split_whitespace().take(2).collect::<Vec<_>>().join(" ").chars().take(40).collect::<String>() + "..."));
+            problems.push(format!(
+                "the manifest names {} but the file is not encrypted to it",
+                r.split_whitespace()
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .chars()
+                    .take(40)
+                    .collect::<String>()
+                    + "..."
+            ));
         }
     }
     if have_ssh.len() > ssh.len() {
-        problems.push(format!("the file is encrypted to {} SSH recipient(s) but the manifest names {}", have_ssh.len(), ssh.len()));
+        problems.push(format!(
+            "the file is encrypted to {} SSH recipient(s) but the manifest names {}",
+            have_ssh.len(),
+            ssh.len()
+        ));
     }
-    if problems.is_empty() { Ok(()) } else { Err(problems.join("; ") + ": a recipient was dropped or added after the manifest was written") }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; ")
+            + ": a recipient was dropped or added after the manifest was written")
+    }
 }
 
 fn show(a: ManifestShowArgs) -> Result<u8, Error> {
     let o = &a.open;
     let signer = expected_signer(o.signer.as_deref(), o.config.as_deref())?;
-    let opened = open(&o.file, &o.identities, o.signature.as_deref(), signer.as_ref())?;
+    let opened = open(
+        &o.file,
+        &o.identities,
+        o.signature.as_deref(),
+        signer.as_ref(),
+    )?;
     let m = &opened.manifest;
     let recipients = recipients_match(m, &opened.stanzas);
     match a.format.unwrap_or(Format::Table) {
@@ -269,11 +439,19 @@ fn show(a: ManifestShowArgs) -> Result<u8, Error> {
     // A manifest whose signature was checked and failed is untrusted.
     if signer.is_some() {
         if let Err(e) = &opened.signature {
-            return Err(Error::untrusted(&o.file, e.clone(), "do not trust this manifest; ask the agency for the original and its .sig"));
+            return Err(Error::untrusted(
+                &o.file,
+                e.clone(),
+                "do not trust this manifest; ask the agency for the original and its .sig",
+            ));
         }
     }
     if let Err(e) = recipients {
-        return Err(Error::untrusted(&o.file, e, "do not trust this manifest; ask the agency for the original"));
+        return Err(Error::untrusted(
+            &o.file,
+            e,
+            "do not trust this manifest; ask the agency for the original",
+        ));
     }
     Ok(exit::OK)
 }

@@ -27,7 +27,11 @@ pub fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { exit::USAGE } else { exit::OK });
+            return ExitCode::from(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
         }
     };
     init_logging(cli.verbose, cli.quiet);
@@ -45,7 +49,10 @@ pub fn main() -> ExitCode {
 /// A panic message may quote data; print only where it happened.
 fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
-        let at = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
         eprintln!("error: internal error at {at}; please report it (see SECURITY.md)");
     }));
 }
@@ -86,7 +93,9 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
                 SchemaName::Manifest => schemars::schema_for!(crate::manifest::Manifest),
                 SchemaName::Verification => schemars::schema_for!(crate::verify::Verification),
             };
-            print_stdout(&(serde_json::to_string_pretty(&schema).expect("schema serializes") + "\n"))?;
+            print_stdout(
+                &(serde_json::to_string_pretty(&schema).expect("schema serializes") + "\n"),
+            )?;
             Ok(exit::OK)
         }
     }
@@ -96,40 +105,60 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
 fn validate(a: &AuditArgs) -> Result<AuditRequest, Error> {
     let mut problems = Vec::new();
     if !a.aws && a.snapshot.is_none() && a.gcp_project.is_empty() {
-        problems.push("nothing to audit: pass --aws, --gcp-project ID (live) or --snapshot DIR".to_string());
+        problems.push(
+            "nothing to audit: pass --aws, --gcp-project ID (live) or --snapshot DIR".to_string(),
+        );
     }
     if a.gcp_endpoint.is_some() && a.gcp_project.is_empty() {
         problems.push("--gcp-endpoint applies to a live GCP audit: add --gcp-project".to_string());
     }
     if let Some(e) = &a.gcp_endpoint {
         if !(e.starts_with("http://") || e.starts_with("https://")) {
-            problems.push(format!("--gcp-endpoint must be an http:// or https:// URL, not {e:?}"));
+            problems.push(format!(
+                "--gcp-endpoint must be an http:// or https:// URL, not {e:?}"
+            ));
         }
     }
     for p in &a.gcp_project {
         let ok = (6..=30).contains(&p.len())
-            && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && p.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             && p.starts_with(|c: char| c.is_ascii_lowercase());
         if !ok {
-            problems.push(format!("{p:?} is not a GCP project id (6-30 lowercase letters, digits, hyphens)"));
+            problems.push(format!(
+                "{p:?} is not a GCP project id (6-30 lowercase letters, digits, hyphens)"
+            ));
         }
     }
     if !a.aws && (a.profile.is_some() || !a.region.is_empty()) {
         problems.push("--profile and --region apply to a live audit: add --aws".to_string());
     }
     if a.max_attempts == 0 || a.max_attempts > 20 {
-        problems.push(format!("--max-attempts must be 1 to 20, not {}", a.max_attempts));
+        problems.push(format!(
+            "--max-attempts must be 1 to 20, not {}",
+            a.max_attempts
+        ));
     }
     if a.concurrency == 0 || a.concurrency > 64 {
-        problems.push(format!("--concurrency must be 1 to 64, not {}", a.concurrency));
+        problems.push(format!(
+            "--concurrency must be 1 to 64, not {}",
+            a.concurrency
+        ));
     }
     for r in &a.region {
-        if r.is_empty() || !r.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+        if r.is_empty()
+            || !r
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
             problems.push(format!("{r:?} is not an AWS region name (like eu-west-1)"));
         }
     }
     if !problems.is_empty() {
-        return Err(Error::usage(problems.join("; "), "see `handover audit --help`"));
+        return Err(Error::usage(
+            problems.join("; "),
+            "see `handover audit --help`",
+        ));
     }
     Ok(AuditRequest {
         aws: a.aws.then(|| LiveSettings {
@@ -141,14 +170,19 @@ fn validate(a: &AuditArgs) -> Result<AuditRequest, Error> {
         }),
         snapshot: a.snapshot.clone(),
         gcp_projects: a.gcp_project.clone(),
-        gcp: GcpSettings { endpoint: a.gcp_endpoint.clone(), concurrency: a.concurrency, max_attempts: a.max_attempts },
+        gcp: GcpSettings {
+            endpoint: a.gcp_endpoint.clone(),
+            concurrency: a.concurrency,
+            max_attempts: a.max_attempts,
+        },
     })
 }
 
 fn audit_command(a: AuditArgs, quiet: bool) -> Result<u8, Error> {
     let req = validate(&a)?;
     let stdout_tty = std::io::stdout().is_terminal();
-    let progress: Arc<dyn Progress> = if !quiet && !a.no_progress && std::io::stderr().is_terminal() {
+    let progress: Arc<dyn Progress> = if !quiet && !a.no_progress && std::io::stderr().is_terminal()
+    {
         Arc::new(Bar::new())
     } else {
         Arc::new(NoProgress)
@@ -156,20 +190,32 @@ fn audit_command(a: AuditArgs, quiet: bool) -> Result<u8, Error> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::usage(format!("cannot start the async runtime: {e}"), "check the process limits"))?;
+        .map_err(|e| {
+            Error::usage(
+                format!("cannot start the async runtime: {e}"),
+                "check the process limits",
+            )
+        })?;
     let inventory = runtime.block_on(audit::run(&req, chrono::Utc::now(), progress.clone()))?;
     progress.phase("done", 0);
     let json = serde_json::to_string_pretty(&inventory).expect("inventory serializes") + "\n";
     if let Some(path) = &a.output {
         crate::output::write_private(path, json.as_bytes(), a.force)?;
     }
-    let format = a.format.unwrap_or(if stdout_tty { Format::Table } else { Format::Json });
+    let format = a.format.unwrap_or(if stdout_tty {
+        Format::Table
+    } else {
+        Format::Json
+    });
     match (format, &a.output) {
         (Format::Json, Some(_)) if a.format.is_none() => {
             if !quiet {
                 eprintln!(
                     "wrote {}: {} principals, {} credentials, {} secrets, {} findings, {} gaps",
-                    a.output.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+                    a.output
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default(),
                     inventory.principals.len(),
                     inventory.credentials.len(),
                     inventory.secrets.len(),
@@ -190,11 +236,19 @@ fn audit_command(a: AuditArgs, quiet: bool) -> Result<u8, Error> {
 fn migrate_command(a: args::MigrateArgs, quiet: bool) -> Result<u8, Error> {
     use crate::migrate::{self, Endpoint, Request};
     let mut problems = Vec::new();
-    let from = Endpoint::parse(&a.from).map_err(|e| problems.push(format!("--from {e}"))).ok();
-    let to = Endpoint::parse(&a.to).map_err(|e| problems.push(format!("--to {e}"))).ok();
-    let selections = usize::from(a.plan.is_some()) + usize::from(!a.secrets.is_empty()) + usize::from(a.all);
+    let from = Endpoint::parse(&a.from)
+        .map_err(|e| problems.push(format!("--from {e}")))
+        .ok();
+    let to = Endpoint::parse(&a.to)
+        .map_err(|e| problems.push(format!("--to {e}")))
+        .ok();
+    let selections =
+        usize::from(a.plan.is_some()) + usize::from(!a.secrets.is_empty()) + usize::from(a.all);
     if a.concurrency == 0 || a.concurrency > 64 {
-        problems.push(format!("--concurrency must be 1 to 64, not {}", a.concurrency));
+        problems.push(format!(
+            "--concurrency must be 1 to 64, not {}",
+            a.concurrency
+        ));
     }
     if selections != 1 {
         problems.push("choose the secrets one way: --plan PLAN.json, --secret NAME[=DEST] (repeatable) or --all".into());
@@ -203,7 +257,10 @@ fn migrate_command(a: args::MigrateArgs, quiet: bool) -> Result<u8, Error> {
         problems.push("--apply needs --config handover.toml and -i AGENCY_SSH_KEY: the journal's digest key is encrypted to the config's recipients and the agency's signing key".into());
     }
     if !problems.is_empty() {
-        return Err(Error::usage(problems.join("; "), "see `handover migrate --help`"));
+        return Err(Error::usage(
+            problems.join("; "),
+            "see `handover migrate --help`",
+        ));
     }
     let keys = match (a.apply, &a.config, &a.identity) {
         (true, Some(c), Some(i)) => Some(key_access(c, i)?),
@@ -211,8 +268,20 @@ fn migrate_command(a: args::MigrateArgs, quiet: bool) -> Result<u8, Error> {
     };
     let plan = match &a.plan {
         Some(p) => {
-            let bytes = std::fs::read(p).map_err(|e| Error::input(p, format!("cannot read: {e}"), "pass a plan written by `handover plan -o`"))?;
-            Some(serde_json::from_slice(&bytes).map_err(|e| Error::input(p, format!("not a handover plan: {e}"), "pass a plan written by `handover plan -o`"))?)
+            let bytes = std::fs::read(p).map_err(|e| {
+                Error::input(
+                    p,
+                    format!("cannot read: {e}"),
+                    "pass a plan written by `handover plan -o`",
+                )
+            })?;
+            Some(serde_json::from_slice(&bytes).map_err(|e| {
+                Error::input(
+                    p,
+                    format!("not a handover plan: {e}"),
+                    "pass a plan written by `handover plan -o`",
+                )
+            })?)
         }
         None => None,
     };
@@ -220,43 +289,87 @@ fn migrate_command(a: args::MigrateArgs, quiet: bool) -> Result<u8, Error> {
         from: from.expect("checked"),
         to: to.expect("checked"),
         plan,
-        secrets: a.secrets.iter().map(|s| match s.split_once('=') { Some((k, v)) => (k.to_string(), Some(v.to_string())), None => (s.clone(), None) }).collect(),
+        secrets: a
+            .secrets
+            .iter()
+            .map(|s| match s.split_once('=') {
+                Some((k, v)) => (k.to_string(), Some(v.to_string())),
+                None => (s.clone(), None),
+            })
+            .collect(),
         all: a.all,
         new_version_on_conflict: a.on_conflict == args::OnConflict::NewVersion,
         apply: a.apply,
         journal: a.journal.clone(),
-        gcp: GcpSettings { endpoint: a.gcp_endpoint.clone(), concurrency: a.concurrency, max_attempts: a.max_attempts },
+        gcp: GcpSettings {
+            endpoint: a.gcp_endpoint.clone(),
+            concurrency: a.concurrency,
+            max_attempts: a.max_attempts,
+        },
         max_attempts: a.max_attempts,
         concurrency: a.concurrency,
         all_versions: a.all_versions,
         keys,
     };
-    let progress: Arc<dyn Progress> = if !quiet && std::io::stderr().is_terminal() { Arc::new(Bar::new()) } else { Arc::new(NoProgress) };
+    let progress: Arc<dyn Progress> = if !quiet && std::io::stderr().is_terminal() {
+        Arc::new(Bar::new())
+    } else {
+        Arc::new(NoProgress)
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::usage(format!("cannot start the async runtime: {e}"), "check the process limits"))?;
+        .map_err(|e| {
+            Error::usage(
+                format!("cannot start the async runtime: {e}"),
+                "check the process limits",
+            )
+        })?;
     let report = runtime.block_on(migrate::run(&req, progress))?;
-    let format = a.format.unwrap_or(if std::io::stdout().is_terminal() { Format::Table } else { Format::Json });
+    let format = a.format.unwrap_or(if std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Json
+    });
     match format {
-        Format::Json => print_stdout(&(serde_json::to_string_pretty(&report).expect("serializes") + "\n"))?,
+        Format::Json => {
+            print_stdout(&(serde_json::to_string_pretty(&report).expect("serializes") + "\n"))?
+        }
         Format::Table => {
             let mut o = format!(
                 "{} {} -> {}\n",
-                if report.applied { "Migrated" } else { "Dry run (nothing written; --apply writes)" },
+                if report.applied {
+                    "Migrated"
+                } else {
+                    "Dry run (nothing written; --apply writes)"
+                },
                 report.from,
                 report.to
             );
             for i in &report.items {
-                let outcome = serde_json::to_value(i.outcome).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+                let outcome = serde_json::to_value(i.outcome)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
                 o.push_str(&format!(
                     "  {:<14} {} -> {}{}{}{}\n",
                     outcome,
                     i.source,
                     i.destination,
-                    i.version.as_ref().map(|v| format!(" (version {v})")).unwrap_or_default(),
-                    if i.verified && report.applied { ", verified" } else { "" },
-                    if i.rotate_after_cutover { ", rotate after cutover" } else { "" }
+                    i.version
+                        .as_ref()
+                        .map(|v| format!(" (version {v})"))
+                        .unwrap_or_default(),
+                    if i.verified && report.applied {
+                        ", verified"
+                    } else {
+                        ""
+                    },
+                    if i.rotate_after_cutover {
+                        ", rotate after cutover"
+                    } else {
+                        ""
+                    }
                 ));
             }
             print_stdout(&o)?;
@@ -266,31 +379,69 @@ fn migrate_command(a: args::MigrateArgs, quiet: bool) -> Result<u8, Error> {
     if !quiet && report.applied {
         eprintln!("journal: {}", a.journal.display());
     }
-    Ok(if incomplete.is_empty() { exit::OK } else { exit::INCOMPLETE })
+    Ok(if incomplete.is_empty() {
+        exit::OK
+    } else {
+        exit::INCOMPLETE
+    })
 }
 
 /// The agency's identity, checked against the config's signing key, and the recipients
 /// a new digest key is sealed to (the customer's, and the agency's own key).
-fn key_access(config: &std::path::Path, identity: &std::path::Path) -> Result<crate::migrate::KeyAccess, Error> {
+fn key_access(
+    config: &std::path::Path,
+    identity: &std::path::Path,
+) -> Result<crate::migrate::KeyAccess, Error> {
     let cfg = crate::config::load(config)?;
     let (ids, signer) = agency_identity(&cfg, config, identity)?;
     let mut recipients = cfg.recipients(config)?;
-    let own = signer.to_openssh().map_err(|_| Error::input(config, "[agency] signing_key cannot be encoded", "use an ssh-ed25519 or ssh-rsa key"))?;
-    recipients.push(crate::crypto::parse_recipient(&own).map_err(|e| Error::input(config, format!("[agency] signing_key: {e}"), "use an ssh-ed25519 or ssh-rsa key"))?);
-    Ok(crate::migrate::KeyAccess { identity: ids, recipients })
+    let own = signer.to_openssh().map_err(|_| {
+        Error::input(
+            config,
+            "[agency] signing_key cannot be encoded",
+            "use an ssh-ed25519 or ssh-rsa key",
+        )
+    })?;
+    recipients.push(crate::crypto::parse_recipient(&own).map_err(|e| {
+        Error::input(
+            config,
+            format!("[agency] signing_key: {e}"),
+            "use an ssh-ed25519 or ssh-rsa key",
+        )
+    })?);
+    Ok(crate::migrate::KeyAccess {
+        identity: ids,
+        recipients,
+    })
 }
 
 /// The agency's identity (an SSH private key), checked to be the private half of the
 /// config's `[agency] signing_key`: it signs the manifest and opens digest keys.
-fn agency_identity(cfg: &crate::config::HandoverConfig, config: &std::path::Path, identity: &std::path::Path) -> Result<(crate::crypto::Identities, ssh_key::PublicKey), Error> {
+fn agency_identity(
+    cfg: &crate::config::HandoverConfig,
+    config: &std::path::Path,
+    identity: &std::path::Path,
+) -> Result<(crate::crypto::Identities, ssh_key::PublicKey), Error> {
     let Some(signer) = cfg.signer() else {
-        return Err(Error::input(config, "[agency] has no signing_key", "add the agency's SSH public key as [agency] signing_key"));
+        return Err(Error::input(
+            config,
+            "[agency] has no signing_key",
+            "add the agency's SSH public key as [agency] signing_key",
+        ));
     };
     let ids = crate::crypto::read_identities(identity)?;
     match &ids.ssh {
-        None => Err(Error::input(identity, "not an OpenSSH private key", "pass the agency's unencrypted OpenSSH private key (ssh-ed25519 or ssh-rsa)")),
+        None => Err(Error::input(
+            identity,
+            "not an OpenSSH private key",
+            "pass the agency's unencrypted OpenSSH private key (ssh-ed25519 or ssh-rsa)",
+        )),
         Some(k) if k.public_key().key_data() != signer.key_data() => Err(Error::usage(
-            format!("{} is not the private half of [agency] signing_key ({})", identity.display(), crate::crypto::fingerprint(&signer)),
+            format!(
+                "{} is not the private half of [agency] signing_key ({})",
+                identity.display(),
+                crate::crypto::fingerprint(&signer)
+            ),
             "pass the agency's SSH private key, the one the config names",
         )),
         Some(_) => Ok((ids, signer)),
@@ -303,7 +454,11 @@ pub(crate) fn print_stdout(s: &str) -> Result<(), Error> {
     match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Error::output("<stdout>", format!("cannot write: {e}"), "check where the output goes")),
+        Err(e) => Err(Error::output(
+            "<stdout>",
+            format!("cannot write: {e}"),
+            "check where the output goes",
+        )),
     }
 }
 
@@ -320,8 +475,10 @@ impl Bar {
     fn new() -> Self {
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {msg:24} [{bar:30}] {pos}/{len} {elapsed}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {msg:24} [{bar:30}] {pos}/{len} {elapsed}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         Bar(bar)
     }

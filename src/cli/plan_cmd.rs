@@ -14,23 +14,66 @@ use crate::policy::{self, Outcome};
 
 /// Reads an inventory written by `handover audit -o`.
 pub fn read_inventory(path: &Path) -> Result<Inventory, Error> {
-    let bytes = std::fs::read(path).map_err(|e| Error::input(path, format!("cannot read: {e}"), "write one with `handover audit ... -o inventory.json`"))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        Error::input(
+            path,
+            format!("cannot read: {e}"),
+            "write one with `handover audit ... -o inventory.json`",
+        )
+    })?;
     let head: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
-        let what = if e.is_eof() { "the JSON ends early (truncated file?)".to_string() } else { format!("not JSON: {e}") };
-        Error::input(path, what, "write it again with `handover audit ... -o inventory.json`")
+        let what = if e.is_eof() {
+            "the JSON ends early (truncated file?)".to_string()
+        } else {
+            format!("not JSON: {e}")
+        };
+        Error::input(
+            path,
+            what,
+            "write it again with `handover audit ... -o inventory.json`",
+        )
     })?;
     if head.get("schema").and_then(|s| s.as_str()) != Some(INVENTORY_SCHEMA) {
-        return Err(Error::input(path, "not a handover inventory (no \"schema\": \"handover/inventory\")", "pass the file `handover audit -o` wrote"));
+        return Err(Error::input(
+            path,
+            "not a handover inventory (no \"schema\": \"handover/inventory\")",
+            "pass the file `handover audit -o` wrote",
+        ));
     }
     if head.get("version").and_then(|v| v.as_u64()) != Some(u64::from(INVENTORY_VERSION)) {
-        return Err(Error::input(path, format!("inventory version {} is not {INVENTORY_VERSION}", head["version"]), "audit again with this version of handover"));
+        return Err(Error::input(
+            path,
+            format!(
+                "inventory version {} is not {INVENTORY_VERSION}",
+                head["version"]
+            ),
+            "audit again with this version of handover",
+        ));
     }
-    serde_json::from_value(head).map_err(|e| Error::input(path, format!("the inventory does not match its schema: {e}"), "audit again; schemas/inventory.v1.json describes the format"))
+    serde_json::from_value(head).map_err(|e| {
+        Error::input(
+            path,
+            format!("the inventory does not match its schema: {e}"),
+            "audit again; schemas/inventory.v1.json describes the format",
+        )
+    })
 }
 
 fn read_plan(path: &Path) -> Result<Plan, Error> {
-    let bytes = std::fs::read(path).map_err(|e| Error::input(path, format!("cannot read: {e}"), "pass a plan JSON written by `handover plan -o`"))?;
-    serde_json::from_slice(&bytes).map_err(|e| Error::input(path, format!("not a handover plan: {e}"), "pass a plan JSON written by `handover plan -o`"))
+    let bytes = std::fs::read(path).map_err(|e| {
+        Error::input(
+            path,
+            format!("cannot read: {e}"),
+            "pass a plan JSON written by `handover plan -o`",
+        )
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        Error::input(
+            path,
+            format!("not a handover plan: {e}"),
+            "pass a plan JSON written by `handover plan -o`",
+        )
+    })
 }
 
 pub fn plan_command(a: PlanArgs, quiet: bool) -> Result<u8, Error> {
@@ -49,7 +92,11 @@ pub fn plan_command(a: PlanArgs, quiet: bool) -> Result<u8, Error> {
     if !quiet {
         eprintln!("plan {} ({} steps)", plan.digest, plan.steps.len());
     }
-    let format = a.format.unwrap_or(if std::io::stdout().is_terminal() { PlanFormat::Table } else { PlanFormat::Json });
+    let format = a.format.unwrap_or(if std::io::stdout().is_terminal() {
+        PlanFormat::Table
+    } else {
+        PlanFormat::Json
+    });
     match old {
         Some(old) => print_stdout(&plan::diff::render(&old, &plan))?,
         None => match (format, &a.output) {
@@ -70,7 +117,14 @@ pub fn policy_command(c: PolicyCommand) -> Result<u8, Error> {
             for f in &files {
                 match policy::load(f) {
                     Ok(p) => {
-                        let _ = writeln!(out, "{}: ok, policy {} with {} rules ({})", f.display(), p.name, p.rules.len(), p.digest);
+                        let _ = writeln!(
+                            out,
+                            "{}: ok, policy {} with {} rules ({})",
+                            f.display(),
+                            p.name,
+                            p.rules.len(),
+                            p.digest
+                        );
                     }
                     Err(e) => {
                         if first_error.is_none() {
@@ -87,20 +141,36 @@ pub fn policy_command(c: PolicyCommand) -> Result<u8, Error> {
                 None => Ok(exit::OK),
             }
         }
-        PolicyCommand::Explain { inventory, policy: policy_path, config, target, context } => {
+        PolicyCommand::Explain {
+            inventory,
+            policy: policy_path,
+            config,
+            target,
+            context,
+        } => {
             let inv = read_inventory(&inventory)?;
             let pol = policy::load(&policy_path)?;
             let cfg = crate::config::load(&config)?;
             let e = plan::explain(&inv, &pol, &cfg, &target)?;
             let mut o = String::new();
-            let _ = writeln!(o, "{} ({}, owner {})", e.target.id, e.target.what, e.target.owner.as_str());
+            let _ = writeln!(
+                o,
+                "{} ({}, owner {})",
+                e.target.id,
+                e.target.what,
+                e.target.owner.as_str()
+            );
             for (id, line, outcome) in &e.rules {
                 let mark = match outcome {
                     Outcome::Match => "MATCH   ",
                     Outcome::NoMatch => "no      ",
                     Outcome::Failed(_) => "FAILED  ",
                 };
-                let decided = if e.decided_by.as_deref() == Some(id.as_str()) { "  <- decides" } else { "" };
+                let decided = if e.decided_by.as_deref() == Some(id.as_str()) {
+                    "  <- decides"
+                } else {
+                    ""
+                };
                 let detail = match outcome {
                     Outcome::Failed(m) => format!(" ({m})"),
                     _ => String::new(),
@@ -111,7 +181,11 @@ pub fn policy_command(c: PolicyCommand) -> Result<u8, Error> {
                 let _ = writeln!(o, "  no rule matches: the plan sends it to review");
             }
             if context {
-                let _ = writeln!(o, "context:\n{}", serde_json::to_string_pretty(&e.context).expect("serializes"));
+                let _ = writeln!(
+                    o,
+                    "context:\n{}",
+                    serde_json::to_string_pretty(&e.context).expect("serializes")
+                );
             }
             print_stdout(&o)?;
             Ok(exit::OK)
@@ -122,10 +196,20 @@ pub fn policy_command(c: PolicyCommand) -> Result<u8, Error> {
 /// Writes a commented config proposing what the inventory suggests.
 pub fn init_command(a: InitArgs) -> Result<u8, Error> {
     let inv = read_inventory(&a.inventory)?;
-    let mut accounts: Vec<String> = inv.sources.iter().filter(|s| s.provider == crate::model::Provider::Aws).map(|s| s.scope.clone()).collect();
+    let mut accounts: Vec<String> = inv
+        .sources
+        .iter()
+        .filter(|s| s.provider == crate::model::Provider::Aws)
+        .map(|s| s.scope.clone())
+        .collect();
     accounts.sort();
     accounts.dedup();
-    let mut projects: Vec<String> = inv.sources.iter().filter(|s| s.provider == crate::model::Provider::Gcp).map(|s| s.scope.clone()).collect();
+    let mut projects: Vec<String> = inv
+        .sources
+        .iter()
+        .filter(|s| s.provider == crate::model::Provider::Gcp)
+        .map(|s| s.scope.clone())
+        .collect();
     projects.sort();
     projects.dedup();
     let mut outside_accounts: BTreeMap<String, usize> = BTreeMap::new();
@@ -152,27 +236,59 @@ pub fn init_command(a: InitArgs) -> Result<u8, Error> {
             PrincipalKind::GcpDomain => Some(format!("x@{}", p.name)),
             _ => p.tags.get("email").cloned(),
         };
-        if let Some(d) = email.and_then(|e| e.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase())) {
+        if let Some(d) = email.and_then(|e| e.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()))
+        {
             *domains.entry(d).or_default() += 1;
         }
     }
-    let quote = |v: &[String]| v.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ");
+    let quote = |v: &[String]| {
+        v.iter()
+            .map(|s| format!("{s:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let mut o = String::new();
-    let _ = writeln!(o, "# handover config, proposed by `handover init` from {}.", a.inventory.display());
-    let _ = writeln!(o, "# Lines marked CONFIRM are guesses from the inventory: check each before planning.");
-    let _ = writeln!(o, "# Every principal is classified from this file alone; what it does not place is `unknown`");
+    let _ = writeln!(
+        o,
+        "# handover config, proposed by `handover init` from {}.",
+        a.inventory.display()
+    );
+    let _ = writeln!(
+        o,
+        "# Lines marked CONFIRM are guesses from the inventory: check each before planning."
+    );
+    let _ = writeln!(
+        o,
+        "# Every principal is classified from this file alone; what it does not place is `unknown`"
+    );
     let _ = writeln!(o, "# and goes to review in the plan.\n");
-    let _ = writeln!(o, "# \"full-transfer\": the customer takes over operations, all agency access ends.");
-    let _ = writeln!(o, "# \"agency-operated\": the agency keeps narrow, named access until agency_access_ends.");
+    let _ = writeln!(
+        o,
+        "# \"full-transfer\": the customer takes over operations, all agency access ends."
+    );
+    let _ = writeln!(
+        o,
+        "# \"agency-operated\": the agency keeps narrow, named access until agency_access_ends."
+    );
     let _ = writeln!(o, "scenario = \"full-transfer\"");
-    let _ = writeln!(o, "handover_date = \"{}\"  # CONFIRM", inv.generated_at.format("%Y-%m-%d"));
+    let _ = writeln!(
+        o,
+        "handover_date = \"{}\"  # CONFIRM",
+        inv.generated_at.format("%Y-%m-%d")
+    );
     let _ = writeln!(o, "# agency_access_ends = \"YYYY-MM-DD\"  # the end of the adoption period (agency-operated)\n");
     let _ = writeln!(o, "[agency]\nname = \"CONFIRM: the agency's name\"");
-    let _ = writeln!(o, "# Outside accounts that roles or secret policies let in (count of grants):");
+    let _ = writeln!(
+        o,
+        "# Outside accounts that roles or secret policies let in (count of grants):"
+    );
     for (a, n) in &outside_accounts {
         let _ = writeln!(o, "#   {a}: {n}");
     }
-    let _ = writeln!(o, "aws_accounts = []  # CONFIRM: which of the accounts above are the agency's");
+    let _ = writeln!(
+        o,
+        "aws_accounts = []  # CONFIRM: which of the accounts above are the agency's"
+    );
     let _ = writeln!(o, "# Email domains seen (count of principals):");
     for (d, n) in &domains {
         let _ = writeln!(o, "#   {d}: {n}");
@@ -180,10 +296,21 @@ pub fn init_command(a: InitArgs) -> Result<u8, Error> {
     let _ = writeln!(o, "email_domains = []  # CONFIRM");
     let _ = writeln!(o, "google_groups = []\ngoogle_domains = []\nname_patterns = []  # e.g. \"*.agency\", \"ci-*\"\n# tags = {{ \"managed-by\" = \"agency\" }}\n# The agency's SSH public key: signs the manifest and opens the migration's digest key.\n# signing_key = \"ssh-ed25519 AAAA... CONFIRM\"\n");
     let _ = writeln!(o, "[customer]\nname = \"CONFIRM: the customer's name\"");
-    let _ = writeln!(o, "aws_accounts = [{}]  # CONFIRM: the audited accounts", quote(&accounts));
-    let _ = writeln!(o, "gcp_projects = [{}]  # CONFIRM: the audited projects", quote(&projects));
+    let _ = writeln!(
+        o,
+        "aws_accounts = [{}]  # CONFIRM: the audited accounts",
+        quote(&accounts)
+    );
+    let _ = writeln!(
+        o,
+        "gcp_projects = [{}]  # CONFIRM: the audited projects",
+        quote(&projects)
+    );
     let _ = writeln!(o, "email_domains = []  # CONFIRM\ngoogle_groups = []\ngoogle_domains = []\nname_patterns = []\n");
-    let _ = writeln!(o, "# [[third_party]]\n# name = \"a vendor\"\n# aws_accounts = []\n");
+    let _ = writeln!(
+        o,
+        "# [[third_party]]\n# name = \"a vendor\"\n# aws_accounts = []\n"
+    );
     let _ = writeln!(o, "[operations]\n# agency-operated only: principals (ARNs, role names, GCP members) the agency keeps until agency_access_ends\nretained = []\n");
     let _ = writeln!(o, "[recipients]\n# the customer's age (age1...) or SSH public keys, for the encrypted manifest\nkeys = []\n");
     let _ = writeln!(o, "[documentation]\n# paths relative to this file\n# slo = \"docs/slo.md\"\nplaybooks = []\npostmortems = []");

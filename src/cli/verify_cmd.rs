@@ -20,7 +20,10 @@ use crate::verify::{self, Claim, Live, SecretRead, Status};
 
 pub fn verify_command(a: VerifyArgs, quiet: bool) -> Result<u8, Error> {
     if a.concurrency == 0 || a.concurrency > 64 {
-        return Err(Error::usage(format!("--concurrency must be 1 to 64, not {}", a.concurrency), "see `handover verify --help`"));
+        return Err(Error::usage(
+            format!("--concurrency must be 1 to 64, not {}", a.concurrency),
+            "see `handover verify --help`",
+        ));
     }
     let o = &a.open;
     let Some(signer) = expected_signer(o.signer.as_deref(), o.config.as_deref())? else {
@@ -29,40 +32,87 @@ pub fn verify_command(a: VerifyArgs, quiet: bool) -> Result<u8, Error> {
             "pass --signer with the agency's SSH public key (as agreed out of band), or --config with [agency] signing_key",
         ));
     };
-    let opened = open(&o.file, &o.identities, o.signature.as_deref(), Some(&signer))?;
+    let opened = open(
+        &o.file,
+        &o.identities,
+        o.signature.as_deref(),
+        Some(&signer),
+    )?;
     let m = &opened.manifest;
     let mut integrity = Vec::new();
     let untrusted = opened.signature.is_err();
     integrity.push(match &opened.signature {
-        Ok(fp) => Claim { kind: "signature".into(), subject: o.file.display().to_string(), status: Status::Pass, detail: format!("signed by the agency's key {fp}") },
-        Err(e) => Claim { kind: "signature".into(), subject: o.file.display().to_string(), status: Status::Fail, detail: e.clone() },
+        Ok(fp) => Claim {
+            kind: "signature".into(),
+            subject: o.file.display().to_string(),
+            status: Status::Pass,
+            detail: format!("signed by the agency's key {fp}"),
+        },
+        Err(e) => Claim {
+            kind: "signature".into(),
+            subject: o.file.display().to_string(),
+            status: Status::Fail,
+            detail: e.clone(),
+        },
     });
     let recipients = recipients_match(m, &opened.stanzas);
     integrity.push(match &recipients {
-        Ok(()) => Claim { kind: "recipients".into(), subject: o.file.display().to_string(), status: Status::Pass, detail: format!("encrypted to exactly the {} recipient(s) it names", m.recipients.len()) },
-        Err(e) => Claim { kind: "recipients".into(), subject: o.file.display().to_string(), status: Status::Fail, detail: e.clone() },
+        Ok(()) => Claim {
+            kind: "recipients".into(),
+            subject: o.file.display().to_string(),
+            status: Status::Pass,
+            detail: format!(
+                "encrypted to exactly the {} recipient(s) it names",
+                m.recipients.len()
+            ),
+        },
+        Err(e) => Claim {
+            kind: "recipients".into(),
+            subject: o.file.display().to_string(),
+            status: Status::Fail,
+            detail: e.clone(),
+        },
     });
 
-    let progress: Arc<dyn Progress> = if !quiet && std::io::stderr().is_terminal() { Arc::new(Bar::new()) } else { Arc::new(NoProgress) };
+    let progress: Arc<dyn Progress> = if !quiet && std::io::stderr().is_terminal() {
+        Arc::new(Bar::new())
+    } else {
+        Arc::new(NoProgress)
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::usage(format!("cannot start the async runtime: {e}"), "check the process limits"))?;
+        .map_err(|e| {
+            Error::usage(
+                format!("cannot start the async runtime: {e}"),
+                "check the process limits",
+            )
+        })?;
     let now = chrono::Utc::now();
     let mut live = runtime.block_on(read_live(m, &a, now, progress.clone()));
     progress.phase("done", 0);
     live.integrity = integrity;
     live.documents = a.docs.as_deref().map(|d| documents(m, d));
     let v = verify::check(m, &live, now);
-    let format = a.format.unwrap_or(if std::io::stdout().is_terminal() { Format::Table } else { Format::Json });
+    let format = a.format.unwrap_or(if std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Json
+    });
     match format {
-        Format::Json => print_stdout(&(serde_json::to_string_pretty(&v).expect("serializes") + "\n"))?,
+        Format::Json => {
+            print_stdout(&(serde_json::to_string_pretty(&v).expect("serializes") + "\n"))?
+        }
         Format::Table => print_stdout(&verify::render(&v))?,
     }
     if untrusted || recipients.is_err() {
         return Ok(exit::UNTRUSTED);
     }
-    Ok(if v.failed() { exit::VERIFY_FAILED } else { exit::OK })
+    Ok(if v.failed() {
+        exit::VERIFY_FAILED
+    } else {
+        exit::OK
+    })
 }
 
 /// Each document's digest as found under `dir`, by the manifest's path.
@@ -70,29 +120,59 @@ fn documents(m: &Manifest, dir: &Path) -> BTreeMap<String, Option<String>> {
     use sha2::Digest;
     m.documentation
         .iter()
-        .map(|d| (d.path.clone(), std::fs::read(dir.join(&d.path)).ok().map(|b| format!("sha256:{:x}", sha2::Sha256::digest(&b)))))
+        .map(|d| {
+            (
+                d.path.clone(),
+                std::fs::read(dir.join(&d.path))
+                    .ok()
+                    .map(|b| format!("sha256:{:x}", sha2::Sha256::digest(&b))),
+            )
+        })
         .collect()
 }
 
 /// Reads every scope of the manifest live, and every migrated secret at its destination.
-async fn read_live(m: &Manifest, a: &VerifyArgs, now: chrono::DateTime<chrono::Utc>, progress: Arc<dyn Progress>) -> Live {
-    let gcp = GcpSettings { endpoint: a.gcp_endpoint.clone(), concurrency: a.concurrency, max_attempts: a.max_attempts };
+async fn read_live(
+    m: &Manifest,
+    a: &VerifyArgs,
+    now: chrono::DateTime<chrono::Utc>,
+    progress: Arc<dyn Progress>,
+) -> Live {
+    let gcp = GcpSettings {
+        endpoint: a.gcp_endpoint.clone(),
+        concurrency: a.concurrency,
+        max_attempts: a.max_attempts,
+    };
     let mut inventory = Inventory::new(now);
     let mut unread: Vec<(Scope, String)> = Vec::new();
 
     // Which profile reaches which AWS account (the standard chain when none is given).
-    let profiles: Vec<Option<String>> = if a.profiles.is_empty() { vec![None] } else { a.profiles.iter().cloned().map(Some).collect() };
+    let profiles: Vec<Option<String>> = if a.profiles.is_empty() {
+        vec![None]
+    } else {
+        a.profiles.iter().cloned().map(Some).collect()
+    };
     let mut account_profile: BTreeMap<String, Option<String>> = BTreeMap::new();
     let mut profile_errors = Vec::new();
-    let needs_aws = m.scopes.iter().any(|s| s.provider == Provider::Aws) || m.migrated_secrets.iter().any(|s| s.to.kind == "aws");
+    let needs_aws = m.scopes.iter().any(|s| s.provider == Provider::Aws)
+        || m.migrated_secrets.iter().any(|s| s.to.kind == "aws");
     if needs_aws {
         for p in &profiles {
-            let settings = LiveSettings { profile: p.clone(), regions: vec!["us-east-1".into()], concurrency: a.concurrency, max_attempts: a.max_attempts, fresh: true };
+            let settings = LiveSettings {
+                profile: p.clone(),
+                regions: vec!["us-east-1".into()],
+                concurrency: a.concurrency,
+                max_attempts: a.max_attempts,
+                fresh: true,
+            };
             match crate::providers::aws::live::account_of(&settings).await {
                 Ok(acct) => {
                     account_profile.entry(acct).or_insert(p.clone());
                 }
-                Err(e) => profile_errors.push(format!("{}: {e}", p.as_deref().unwrap_or("the default credentials"))),
+                Err(e) => profile_errors.push(format!(
+                    "{}: {e}",
+                    p.as_deref().unwrap_or("the default credentials")
+                )),
             }
         }
     }
@@ -100,7 +180,10 @@ async fn read_live(m: &Manifest, a: &VerifyArgs, now: chrono::DateTime<chrono::U
         if profile_errors.is_empty() {
             format!("no credentials given reach account {acct} (pass --profile for it)")
         } else {
-            format!("no credentials given reach account {acct} ({})", profile_errors.join("; "))
+            format!(
+                "no credentials given reach account {acct} ({})",
+                profile_errors.join("; ")
+            )
         }
     };
 
@@ -110,7 +193,13 @@ async fn read_live(m: &Manifest, a: &VerifyArgs, now: chrono::DateTime<chrono::U
             continue;
         };
         let req = AuditRequest {
-            aws: Some(LiveSettings { profile: profile.clone(), regions: s.regions.clone(), concurrency: a.concurrency, max_attempts: a.max_attempts, fresh: true }),
+            aws: Some(LiveSettings {
+                profile: profile.clone(),
+                regions: s.regions.clone(),
+                concurrency: a.concurrency,
+                max_attempts: a.max_attempts,
+                fresh: true,
+            }),
             snapshot: None,
             gcp_projects: vec![],
             gcp: gcp.clone(),
@@ -121,7 +210,12 @@ async fn read_live(m: &Manifest, a: &VerifyArgs, now: chrono::DateTime<chrono::U
         }
     }
     for s in m.scopes.iter().filter(|s| s.provider == Provider::Gcp) {
-        let req = AuditRequest { aws: None, snapshot: None, gcp_projects: vec![s.scope.clone()], gcp: gcp.clone() };
+        let req = AuditRequest {
+            aws: None,
+            snapshot: None,
+            gcp_projects: vec![s.scope.clone()],
+            gcp: gcp.clone(),
+        };
         match audit::run(&req, now, progress.clone()).await {
             Ok(inv) => inventory.merge(inv),
             Err(e) => unread.push((s.clone(), e.to_string())),
@@ -131,16 +225,28 @@ async fn read_live(m: &Manifest, a: &VerifyArgs, now: chrono::DateTime<chrono::U
     inventory.normalize();
 
     // Destination secrets, each digested under the key the manifest recorded.
-    let keys: BTreeMap<&str, crate::secret::DigestKey> = m.digest_keys.iter().filter_map(|k| k.digest_key().map(|d| (k.id.as_str(), d))).collect();
+    let keys: BTreeMap<&str, crate::secret::DigestKey> = m
+        .digest_keys
+        .iter()
+        .filter_map(|k| k.digest_key().map(|d| (k.id.as_str(), d)))
+        .collect();
     let mut secrets = BTreeMap::new();
     for (store, items) in verify::destinations(m) {
         let names: Vec<String> = items.iter().map(|(n, _)| n.clone()).collect();
         let connected = match store.kind.as_str() {
             "aws" => match account_profile.get(&store.scope) {
-                Some(p) => crate::providers::aws::store::AwsStore::connect(p.as_deref(), store.region.as_deref().unwrap_or("us-east-1"), a.max_attempts).await.map(crate::migrate::Store::Aws),
+                Some(p) => crate::providers::aws::store::AwsStore::connect(
+                    p.as_deref(),
+                    store.region.as_deref().unwrap_or("us-east-1"),
+                    a.max_attempts,
+                )
+                .await
+                .map(crate::migrate::Store::Aws),
                 None => Err(Error::usage(no_profile(&store.scope), "pass --profile")),
             },
-            "gcp" => crate::providers::gcp::store::GcpStore::connect(&store.scope, &gcp).await.map(crate::migrate::Store::Gcp),
+            "gcp" => crate::providers::gcp::store::GcpStore::connect(&store.scope, &gcp)
+                .await
+                .map(crate::migrate::Store::Gcp),
             other => Err(Error::usage(format!("{other} is not a destination"), "")),
         };
         let read = match connected {
@@ -152,12 +258,20 @@ async fn read_live(m: &Manifest, a: &VerifyArgs, now: chrono::DateTime<chrono::U
                 Err(e) => SecretRead::Unread(e.to_string()),
                 Ok(values) => match (values.get(&name), keys.get(key_id.as_str())) {
                     (Some(Some(v)), Some(k)) => SecretRead::Digest(k.digest(v)),
-                    (Some(Some(_)), None) => SecretRead::Unread(format!("no digest key {key_id} in the manifest")),
+                    (Some(Some(_)), None) => {
+                        SecretRead::Unread(format!("no digest key {key_id} in the manifest"))
+                    }
                     _ => SecretRead::Missing,
                 },
             };
             secrets.insert((store.describe(), name), r);
         }
     }
-    Live { inventory, unread, secrets, integrity: Vec::new(), documents: None }
+    Live {
+        inventory,
+        unread,
+        secrets,
+        integrity: Vec::new(),
+        documents: None,
+    }
 }

@@ -18,7 +18,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::Error;
 
 /// The two handover scenarios.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scenario {
     /// The customer's team takes over operations; all agency access ends.
@@ -151,7 +153,9 @@ fn parse_date(field: &str, s: &str, problems: &mut Vec<String>) -> Option<DateTi
     match DateTime::parse_from_rfc3339(s) {
         Ok(t) => Some(t.with_timezone(&Utc)),
         Err(_) => {
-            problems.push(format!("{field} = {s:?} is not a date (YYYY-MM-DD or RFC 3339)"));
+            problems.push(format!(
+                "{field} = {s:?} is not a date (YYYY-MM-DD or RFC 3339)"
+            ));
             None
         }
     }
@@ -163,22 +167,30 @@ fn check_party(label: &str, p: &PartySpec, problems: &mut Vec<String>) {
     }
     for a in &p.aws_accounts {
         if a.len() != 12 || !a.chars().all(|c| c.is_ascii_digit()) {
-            problems.push(format!("[{label}] aws_accounts: {a:?} is not a 12-digit AWS account id"));
+            problems.push(format!(
+                "[{label}] aws_accounts: {a:?} is not a 12-digit AWS account id"
+            ));
         }
     }
     for d in p.email_domains.iter().chain(&p.google_domains) {
         if d.contains('@') || !d.contains('.') {
-            problems.push(format!("[{label}] {d:?} is not a domain (write example.com, not an address)"));
+            problems.push(format!(
+                "[{label}] {d:?} is not a domain (write example.com, not an address)"
+            ));
         }
     }
     for g in &p.google_groups {
         if !g.contains('@') {
-            problems.push(format!("[{label}] google_groups: {g:?} is not a group address"));
+            problems.push(format!(
+                "[{label}] google_groups: {g:?} is not a group address"
+            ));
         }
     }
     if let Some(o) = &p.gcp_organization {
         if !o.starts_with("organizations/") {
-            problems.push(format!("[{label}] gcp_organization: {o:?} should look like organizations/123456789"));
+            problems.push(format!(
+                "[{label}] gcp_organization: {o:?} should look like organizations/123456789"
+            ));
         }
     }
 }
@@ -191,11 +203,14 @@ impl RawConfig {
             Some("full-transfer") => Some(Scenario::FullTransfer),
             Some("agency-operated") => Some(Scenario::AgencyOperated),
             Some(other) => {
-                problems.push(format!("scenario = {other:?}: use \"full-transfer\" or \"agency-operated\""));
+                problems.push(format!(
+                    "scenario = {other:?}: use \"full-transfer\" or \"agency-operated\""
+                ));
                 None
             }
             None => {
-                problems.push("scenario is missing: \"full-transfer\" or \"agency-operated\"".into());
+                problems
+                    .push("scenario is missing: \"full-transfer\" or \"agency-operated\"".into());
                 None
             }
         };
@@ -206,13 +221,19 @@ impl RawConfig {
                 None
             }
         };
-        let ends = self.agency_access_ends.as_deref().and_then(|s| parse_date("agency_access_ends", s, &mut problems));
+        let ends = self
+            .agency_access_ends
+            .as_deref()
+            .and_then(|s| parse_date("agency_access_ends", s, &mut problems));
         if let (Some(h), Some(e)) = (handover_date, ends) {
             if e < h {
                 problems.push("agency_access_ends is before handover_date".into());
             }
         }
-        if scenario == Some(Scenario::AgencyOperated) && ends.is_none() && self.agency_access_ends.is_none() {
+        if scenario == Some(Scenario::AgencyOperated)
+            && ends.is_none()
+            && self.agency_access_ends.is_none()
+        {
             problems.push("the agency-operated scenario needs agency_access_ends: retained access must end by itself".into());
         }
         if scenario == Some(Scenario::FullTransfer) && !self.operations.retained.is_empty() {
@@ -231,15 +252,27 @@ impl RawConfig {
         }
         if let (Some(a), Some(c)) = (&self.agency, &self.customer) {
             for acct in a.aws_accounts.iter().filter(|x| c.aws_accounts.contains(x)) {
-                problems.push(format!("AWS account {acct} is listed for both the agency and the customer"));
+                problems.push(format!(
+                    "AWS account {acct} is listed for both the agency and the customer"
+                ));
             }
-            for d in a.email_domains.iter().filter(|x| c.email_domains.contains(x)) {
-                problems.push(format!("email domain {d} is listed for both the agency and the customer"));
+            for d in a
+                .email_domains
+                .iter()
+                .filter(|x| c.email_domains.contains(x))
+            {
+                problems.push(format!(
+                    "email domain {d} is listed for both the agency and the customer"
+                ));
             }
         }
         for k in &self.recipients.keys {
-            let age = k.starts_with("age1") && k.len() >= 60 && k.chars().all(|c| c.is_ascii_alphanumeric());
-            let ssh = ["ssh-ed25519 ", "ssh-rsa "].iter().any(|p| k.starts_with(p));
+            let age = k.starts_with("age1")
+                && k.len() >= 60
+                && k.chars().all(|c| c.is_ascii_alphanumeric());
+            let ssh = ["ssh-ed25519 ", "ssh-rsa "]
+                .iter()
+                .any(|p| k.starts_with(p));
             if !age && !ssh {
                 problems.push(format!("[recipients] keys: {:?} is neither an age (age1...) nor an SSH (ssh-ed25519/ssh-rsa) public key", k.chars().take(24).collect::<String>()));
             }
@@ -249,14 +282,23 @@ impl RawConfig {
                 problems.push(format!("[agency] signing_key: {e}"));
             }
         }
-        for p in std::iter::once(&self.customer).flatten().chain(&self.third_party) {
+        for p in std::iter::once(&self.customer)
+            .flatten()
+            .chain(&self.third_party)
+        {
             if p.signing_key.is_some() {
-                problems.push(format!("[{}] signing_key: only the agency signs the manifest", p.name));
+                problems.push(format!(
+                    "[{}] signing_key: only the agency signs the manifest",
+                    p.name
+                ));
             }
         }
         for f in &self.recipients.files {
             if !base_dir.join(f).is_file() {
-                problems.push(format!("[recipients] files: {} does not exist (paths are relative to the config)", f.display()));
+                problems.push(format!(
+                    "[recipients] files: {} does not exist (paths are relative to the config)",
+                    f.display()
+                ));
             }
         }
         if !problems.is_empty() {
@@ -279,20 +321,36 @@ impl RawConfig {
 
 /// Reads and validates a config file.
 pub fn load(path: &Path) -> Result<HandoverConfig, Error> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::input(path, format!("cannot read: {e}"), "check the path; `handover init` writes a config from an inventory"))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::input(
+            path,
+            format!("cannot read: {e}"),
+            "check the path; `handover init` writes a config from an inventory",
+        )
+    })?;
     let raw: RawConfig = toml::from_str(&text).map_err(|e| {
-        Error::input(path, format!("not a valid handover config: {}", e.message()) + &line_of(&text, e.span()), "see examples/northwind-to-contoso/handover.toml")
+        Error::input(
+            path,
+            format!("not a valid handover config: {}", e.message()) + &line_of(&text, e.span()),
+            "see examples/northwind-to-contoso/handover.toml",
+        )
     })?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     raw.validate(&base).map_err(|problems| {
-        Error::input(path, problems.join("; "), "fix each problem listed; see examples/northwind-to-contoso/handover.toml")
+        Error::input(
+            path,
+            problems.join("; "),
+            "fix each problem listed; see examples/northwind-to-contoso/handover.toml",
+        )
     })
 }
 
 fn line_of(text: &str, span: Option<std::ops::Range<usize>>) -> String {
     match span {
-        Some(r) => format!(" (line {})", text[..r.start.min(text.len())].matches('\n').count() + 1),
+        Some(r) => format!(
+            " (line {})",
+            text[..r.start.min(text.len())].matches('\n').count() + 1
+        ),
         None => String::new(),
     }
 }
@@ -302,7 +360,13 @@ impl HandoverConfig {
     pub fn recipients(&self, config_path: &Path) -> Result<Vec<crate::crypto::Recipient>, Error> {
         let mut out = Vec::new();
         for k in &self.recipients.keys {
-            out.push(crate::crypto::parse_recipient(k).map_err(|e| Error::input(config_path, format!("[recipients] keys: {e}"), "use age1... or ssh-ed25519/ssh-rsa public keys"))?);
+            out.push(crate::crypto::parse_recipient(k).map_err(|e| {
+                Error::input(
+                    config_path,
+                    format!("[recipients] keys: {e}"),
+                    "use age1... or ssh-ed25519/ssh-rsa public keys",
+                )
+            })?);
         }
         for f in &self.recipients.files {
             out.extend(crate::crypto::read_recipients_file(&self.base_dir.join(f))?);
@@ -312,6 +376,9 @@ impl HandoverConfig {
 
     /// The agency's signing key, when the config names one.
     pub fn signer(&self) -> Option<ssh_key::PublicKey> {
-        self.agency.signing_key.as_deref().and_then(|k| crate::crypto::parse_public_key(k).ok())
+        self.agency
+            .signing_key
+            .as_deref()
+            .and_then(|k| crate::crypto::parse_public_key(k).ok())
     }
 }

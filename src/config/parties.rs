@@ -6,9 +6,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{HandoverConfig, PartySpec};
-use crate::model::{Credential, CredentialDetail, OutsidePrincipal, Principal, PrincipalKind, Provider};
+use crate::model::{
+    Credential, CredentialDetail, OutsidePrincipal, Principal, PrincipalKind, Provider,
+};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Owner {
     Agency,
@@ -39,7 +43,11 @@ pub struct Classification {
 
 impl Classification {
     fn unknown(reason: impl Into<String>) -> Self {
-        Classification { owner: Owner::Unknown, party: None, reason: reason.into() }
+        Classification {
+            owner: Owner::Unknown,
+            party: None,
+            reason: reason.into(),
+        }
     }
 }
 
@@ -65,35 +73,65 @@ fn domain_of(email: &str) -> Option<String> {
 
 /// The parties in the order they are tried, with their owner kind.
 fn parties(cfg: &HandoverConfig) -> Vec<(Owner, &PartySpec)> {
-    let mut v = vec![(Owner::Agency, &cfg.agency), (Owner::Customer, &cfg.customer)];
+    let mut v = vec![
+        (Owner::Agency, &cfg.agency),
+        (Owner::Customer, &cfg.customer),
+    ];
     v.extend(cfg.third_parties.iter().map(|p| (Owner::ThirdParty, p)));
     v
 }
 
 /// Picks the one party a test matches; two parties matching is `unknown`.
-fn one_party(cfg: &HandoverConfig, what: &str, test: impl Fn(&PartySpec) -> Option<String>) -> Option<Classification> {
-    let hits: Vec<(Owner, &PartySpec, String)> =
-        parties(cfg).into_iter().filter_map(|(o, p)| test(p).map(|why| (o, p, why))).collect();
+fn one_party(
+    cfg: &HandoverConfig,
+    what: &str,
+    test: impl Fn(&PartySpec) -> Option<String>,
+) -> Option<Classification> {
+    let hits: Vec<(Owner, &PartySpec, String)> = parties(cfg)
+        .into_iter()
+        .filter_map(|(o, p)| test(p).map(|why| (o, p, why)))
+        .collect();
     match hits.as_slice() {
         [] => None,
-        [(owner, p, why)] => Some(Classification { owner: *owner, party: Some(p.name.clone()), reason: format!("{what}: {why}") }),
+        [(owner, p, why)] => Some(Classification {
+            owner: *owner,
+            party: Some(p.name.clone()),
+            reason: format!("{what}: {why}"),
+        }),
         many => Some(Classification::unknown(format!(
             "{what} matches more than one party ({})",
-            many.iter().map(|(_, p, _)| p.name.as_str()).collect::<Vec<_>>().join(", ")
+            many.iter()
+                .map(|(_, p, _)| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ))),
     }
 }
 
 /// The owner of an AWS account id.
 pub fn account_owner(cfg: &HandoverConfig, account: &str) -> Classification {
-    one_party(cfg, "AWS account", |p| p.aws_accounts.iter().any(|a| a == account).then(|| format!("{account} is listed")))
-        .unwrap_or_else(|| Classification::unknown(format!("AWS account {account} is not in the config")))
+    one_party(cfg, "AWS account", |p| {
+        p.aws_accounts
+            .iter()
+            .any(|a| a == account)
+            .then(|| format!("{account} is listed"))
+    })
+    .unwrap_or_else(|| {
+        Classification::unknown(format!("AWS account {account} is not in the config"))
+    })
 }
 
 /// The owner of a GCP project id.
 pub fn project_owner(cfg: &HandoverConfig, project: &str) -> Classification {
-    one_party(cfg, "GCP project", |p| p.gcp_projects.iter().any(|a| a == project).then(|| format!("{project} is listed")))
-        .unwrap_or_else(|| Classification::unknown(format!("GCP project {project} is not in the config")))
+    one_party(cfg, "GCP project", |p| {
+        p.gcp_projects
+            .iter()
+            .any(|a| a == project)
+            .then(|| format!("{project} is listed"))
+    })
+    .unwrap_or_else(|| {
+        Classification::unknown(format!("GCP project {project} is not in the config"))
+    })
 }
 
 /// The owner of the account or project a principal lives in.
@@ -107,14 +145,21 @@ pub fn scope_owner(cfg: &HandoverConfig, provider: Provider, scope: &str) -> Cla
 fn by_email(cfg: &HandoverConfig, email: &str) -> Option<Classification> {
     let domain = domain_of(email)?;
     one_party(cfg, "email domain", |p| {
-        p.email_domains.iter().chain(&p.google_domains).any(|d| d.eq_ignore_ascii_case(&domain)).then(|| format!("{domain} is listed"))
+        p.email_domains
+            .iter()
+            .chain(&p.google_domains)
+            .any(|d| d.eq_ignore_ascii_case(&domain))
+            .then(|| format!("{domain} is listed"))
     })
 }
 
 fn by_tags_and_names(cfg: &HandoverConfig, p: &Principal) -> Option<Classification> {
     let tagged = one_party(cfg, "tag", |party| {
         party.tags.iter().find_map(|(k, v)| {
-            p.tags.get(k).filter(|have| v == "*" || *have == v).map(|have| format!("{k}={have}"))
+            p.tags
+                .get(k)
+                .filter(|have| v == "*" || *have == v)
+                .map(|have| format!("{k}={have}"))
         })
     });
     if tagged.is_some() {
@@ -126,7 +171,11 @@ fn by_tags_and_names(cfg: &HandoverConfig, p: &Principal) -> Option<Classificati
         }
     }
     one_party(cfg, "name", |party| {
-        party.name_patterns.iter().find(|pat| glob(pat, &p.name)).map(|pat| format!("{} matches {pat}", p.name))
+        party
+            .name_patterns
+            .iter()
+            .find(|pat| glob(pat, &p.name))
+            .map(|pat| format!("{} matches {pat}", p.name))
     })
 }
 
@@ -135,35 +184,61 @@ pub fn classify(cfg: &HandoverConfig, p: &Principal, has_outside_trust: bool) ->
     match p.kind {
         PrincipalKind::Root => {
             let c = account_owner(cfg, &p.scope);
-            Classification { reason: format!("the root user belongs with its account ({})", c.reason), ..c }
+            Classification {
+                reason: format!("the root user belongs with its account ({})", c.reason),
+                ..c
+            }
         }
-        PrincipalKind::IamUser => by_tags_and_names(cfg, p)
-            .unwrap_or_else(|| Classification::unknown("no tag, email or name pattern in the config matches this user")),
+        PrincipalKind::IamUser => by_tags_and_names(cfg, p).unwrap_or_else(|| {
+            Classification::unknown("no tag, email or name pattern in the config matches this user")
+        }),
         PrincipalKind::IamRole => by_tags_and_names(cfg, p).unwrap_or_else(|| {
             if has_outside_trust {
-                Classification::unknown("the role trusts outside the account and no tag or name pattern places it")
+                Classification::unknown(
+                    "the role trusts outside the account and no tag or name pattern places it",
+                )
             } else {
                 let c = account_owner(cfg, &p.scope);
-                Classification { reason: format!("a role only its own account can assume belongs with the account ({})", c.reason), ..c }
+                Classification {
+                    reason: format!(
+                        "a role only its own account can assume belongs with the account ({})",
+                        c.reason
+                    ),
+                    ..c
+                }
             }
         }),
         PrincipalKind::GcpUser | PrincipalKind::GcpGroup => {
             let email = &p.name;
             let group = one_party(cfg, "Google group", |party| {
-                party.google_groups.iter().any(|g| g.eq_ignore_ascii_case(email)).then(|| format!("{email} is listed"))
+                party
+                    .google_groups
+                    .iter()
+                    .any(|g| g.eq_ignore_ascii_case(email))
+                    .then(|| format!("{email} is listed"))
             });
-            group.or_else(|| by_email(cfg, email)).unwrap_or_else(|| Classification::unknown(format!("the domain of {email} is not in the config")))
+            group.or_else(|| by_email(cfg, email)).unwrap_or_else(|| {
+                Classification::unknown(format!("the domain of {email} is not in the config"))
+            })
         }
-        PrincipalKind::GcpDomain => by_email(cfg, &format!("x@{}", p.name))
-            .unwrap_or_else(|| Classification::unknown(format!("domain {} is not in the config", p.name))),
+        PrincipalKind::GcpDomain => by_email(cfg, &format!("x@{}", p.name)).unwrap_or_else(|| {
+            Classification::unknown(format!("domain {} is not in the config", p.name))
+        }),
         PrincipalKind::GcpServiceAccount => classify_service_account(cfg, p),
-        PrincipalKind::GcpPublic => Classification { owner: Owner::ThirdParty, party: Some("anyone".into()), reason: "a public member: anyone on the internet or with a Google account".into() },
+        PrincipalKind::GcpPublic => Classification {
+            owner: Owner::ThirdParty,
+            party: Some("anyone".into()),
+            reason: "a public member: anyone on the internet or with a Google account".into(),
+        },
         PrincipalKind::GcpDeleted => {
             // deleted:user:a@b?uid=1 -> the email inside.
             let inner = p.name.split_once(':').map(|(_, r)| r).unwrap_or(&p.name);
             let email = inner.split('?').next().unwrap_or(inner);
             by_email(cfg, email)
-                .map(|c| Classification { reason: format!("deleted member; {}", c.reason), ..c })
+                .map(|c| Classification {
+                    reason: format!("deleted member; {}", c.reason),
+                    ..c
+                })
                 .unwrap_or_else(|| Classification::unknown("a deleted member of an unknown domain"))
         }
     }
@@ -177,25 +252,48 @@ fn classify_service_account(cfg: &HandoverConfig, p: &Principal) -> Classificati
     if !domain.ends_with(".iam.gserviceaccount.com") {
         // Google's own service agents (…@gcp-sa-….iam…, …@cloudservices.gserviceaccount.com).
         if domain.ends_with("gserviceaccount.com") && !domain.starts_with("developer") {
-            return Classification { owner: Owner::ThirdParty, party: Some("Google".into()), reason: "a Google-managed service agent".into() };
+            return Classification {
+                owner: Owner::ThirdParty,
+                party: Some("Google".into()),
+                reason: "a Google-managed service agent".into(),
+            };
         }
     }
     if domain.starts_with("gcp-sa-") {
-        return Classification { owner: Owner::ThirdParty, party: Some("Google".into()), reason: "a Google-managed service agent".into() };
+        return Classification {
+            owner: Owner::ThirdParty,
+            party: Some("Google".into()),
+            reason: "a Google-managed service agent".into(),
+        };
     }
-    let named = one_party(cfg, "name", |party| party.name_patterns.iter().find(|pat| glob(pat, local) || glob(pat, email)).map(|pat| format!("{local} matches {pat}")));
+    let named = one_party(cfg, "name", |party| {
+        party
+            .name_patterns
+            .iter()
+            .find(|pat| glob(pat, local) || glob(pat, email))
+            .map(|pat| format!("{local} matches {pat}"))
+    });
     if let Some(c) = named {
         return c;
     }
-    let project = domain.strip_suffix(".iam.gserviceaccount.com").unwrap_or("");
+    let project = domain
+        .strip_suffix(".iam.gserviceaccount.com")
+        .unwrap_or("");
     let c = project_owner(cfg, project);
-    Classification { reason: format!("a service account belongs with its project ({})", c.reason), ..c }
+    Classification {
+        reason: format!("a service account belongs with its project ({})", c.reason),
+        ..c
+    }
 }
 
 /// The owner of an outside principal a trust or resource policy names.
 pub fn outside_owner(cfg: &HandoverConfig, o: &OutsidePrincipal) -> Classification {
     match (&o.account_id, o.kind) {
-        (_, crate::model::OutsideKind::Wildcard) => Classification { owner: Owner::ThirdParty, party: Some("anyone".into()), reason: "a wildcard principal".into() },
+        (_, crate::model::OutsideKind::Wildcard) => Classification {
+            owner: Owner::ThirdParty,
+            party: Some("anyone".into()),
+            reason: "a wildcard principal".into(),
+        },
         (Some(acct), _) => account_owner(cfg, acct),
         (None, _) => Classification::unknown(format!("{} names no account", o.value)),
     }
@@ -205,7 +303,10 @@ pub fn outside_owner(cfg: &HandoverConfig, o: &OutsidePrincipal) -> Classificati
 /// empty when there is no subject condition (any repository can assume the role).
 pub fn github_orgs(conditions: &[String]) -> Vec<String> {
     let mut orgs = Vec::new();
-    for c in conditions.iter().filter(|c| c.contains("token.actions.githubusercontent.com:sub")) {
+    for c in conditions
+        .iter()
+        .filter(|c| c.contains("token.actions.githubusercontent.com:sub"))
+    {
         if let Some((_, values)) = c.split_once(" = ") {
             for v in values.split(", ") {
                 if let Some(rest) = v.strip_prefix("repo:") {
@@ -223,9 +324,17 @@ pub fn github_orgs(conditions: &[String]) -> Vec<String> {
 
 /// Whose a credential is: a trust or grant belongs to whoever it lets in; anything
 /// else to its principal's owner.
-pub fn credential_owner(cfg: &HandoverConfig, c: &Credential, principal: &Classification) -> Classification {
+pub fn credential_owner(
+    cfg: &HandoverConfig,
+    c: &Credential,
+    principal: &Classification,
+) -> Classification {
     match &c.detail {
-        CredentialDetail::Trust(t) if t.trusted.value.ends_with("oidc-provider/token.actions.githubusercontent.com") => {
+        CredentialDetail::Trust(t)
+            if t.trusted
+                .value
+                .ends_with("oidc-provider/token.actions.githubusercontent.com") =>
+        {
             let orgs = github_orgs(&t.conditions);
             if orgs.is_empty() {
                 return Classification {
@@ -237,17 +346,32 @@ pub fn credential_owner(cfg: &HandoverConfig, c: &Credential, principal: &Classi
             let owners: Vec<Classification> = orgs
                 .iter()
                 .map(|org| {
-                    one_party(cfg, "GitHub organization", |p| p.github_orgs.iter().any(|g| g.eq_ignore_ascii_case(org)).then(|| format!("{org} is listed")))
-                        .unwrap_or_else(|| Classification::unknown(format!("GitHub organization {org} is not in the config")))
+                    one_party(cfg, "GitHub organization", |p| {
+                        p.github_orgs
+                            .iter()
+                            .any(|g| g.eq_ignore_ascii_case(org))
+                            .then(|| format!("{org} is listed"))
+                    })
+                    .unwrap_or_else(|| {
+                        Classification::unknown(format!(
+                            "GitHub organization {org} is not in the config"
+                        ))
+                    })
                 })
                 .collect();
             if owners.windows(2).all(|w| w[0].owner == w[1].owner) {
                 owners.into_iter().next().expect("non-empty")
             } else {
-                Classification::unknown(format!("the trust names repositories of different parties ({})", orgs.join(", ")))
+                Classification::unknown(format!(
+                    "the trust names repositories of different parties ({})",
+                    orgs.join(", ")
+                ))
             }
         }
-        CredentialDetail::Trust(t) if t.trusted.account_id.is_some() || t.trusted.kind == crate::model::OutsideKind::Wildcard => {
+        CredentialDetail::Trust(t)
+            if t.trusted.account_id.is_some()
+                || t.trusted.kind == crate::model::OutsideKind::Wildcard =>
+        {
             outside_owner(cfg, &t.trusted)
         }
         _ => principal.clone(),
@@ -260,8 +384,16 @@ pub fn credential_owner(cfg: &HandoverConfig, c: &Credential, principal: &Classi
 pub fn is_human(p: &Principal, creds: &[&Credential]) -> bool {
     use crate::model::CredentialKind::*;
     match p.kind {
-        PrincipalKind::IamUser => creds.iter().any(|c| matches!(c.kind, ConsolePassword | MfaDevice)) || p.tags.contains_key("email"),
-        PrincipalKind::GcpUser | PrincipalKind::GcpGroup | PrincipalKind::GcpDomain | PrincipalKind::Root => true,
+        PrincipalKind::IamUser => {
+            creds
+                .iter()
+                .any(|c| matches!(c.kind, ConsolePassword | MfaDevice))
+                || p.tags.contains_key("email")
+        }
+        PrincipalKind::GcpUser
+        | PrincipalKind::GcpGroup
+        | PrincipalKind::GcpDomain
+        | PrincipalKind::Root => true,
         PrincipalKind::GcpDeleted => p.name.starts_with("user:") || p.name.starts_with("group:"),
         _ => false,
     }

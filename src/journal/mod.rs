@@ -71,16 +71,22 @@ impl Replay {
     /// Keys whose last entry is an intent with no result: changes that may or may not
     /// have happened, which a resume must check against the cloud before redoing.
     pub fn in_doubt(&self) -> Vec<&Entry> {
-        let mut last: std::collections::BTreeMap<(&str, &str), &Entry> = std::collections::BTreeMap::new();
+        let mut last: std::collections::BTreeMap<(&str, &str), &Entry> =
+            std::collections::BTreeMap::new();
         for e in &self.entries {
             last.insert((e.op.as_str(), e.key.as_str()), e);
         }
-        last.into_values().filter(|e| e.phase == Phase::Intent).collect()
+        last.into_values()
+            .filter(|e| e.phase == Phase::Intent)
+            .collect()
     }
 
     /// The last result recorded for a key, if any.
     pub fn result_for(&self, op: &str, key: &str) -> Option<&Entry> {
-        self.entries.iter().rev().find(|e| e.op == op && e.key == key && e.phase == Phase::Result)
+        self.entries
+            .iter()
+            .rev()
+            .find(|e| e.op == op && e.key == key && e.phase == Phase::Result)
     }
 }
 
@@ -109,9 +115,20 @@ impl Journal {
             use std::os::unix::fs::OpenOptionsExt;
             opts.mode(0o600);
         }
-        let file = opts.open(path).map_err(|e| Error::output(path, format!("cannot open the journal: {e}"), "check the folder exists and is writable"))?;
+        let file = opts.open(path).map_err(|e| {
+            Error::output(
+                path,
+                format!("cannot open the journal: {e}"),
+                "check the folder exists and is writable",
+            )
+        })?;
         let (replay, prev, good_len) = read_chain(path, &file)?;
-        let mut j = Journal { path: path.to_path_buf(), file, next_seq: replay.entries.len() as u64, prev };
+        let mut j = Journal {
+            path: path.to_path_buf(),
+            file,
+            next_seq: replay.entries.len() as u64,
+            prev,
+        };
         j.truncate_to(good_len)?;
         Ok((j, replay))
     }
@@ -119,14 +136,26 @@ impl Journal {
     /// Reads and verifies a journal without changing it (a torn last line is reported,
     /// not dropped).
     pub fn read(path: &Path) -> Result<Replay, Error> {
-        let file = File::open(path).map_err(|e| Error::input(path, format!("cannot read the journal: {e}"), "pass a journal written by `handover migrate --apply`"))?;
+        let file = File::open(path).map_err(|e| {
+            Error::input(
+                path,
+                format!("cannot read the journal: {e}"),
+                "pass a journal written by `handover migrate --apply`",
+            )
+        })?;
         Ok(read_chain(path, &file)?.0)
     }
 
     fn truncate_to(&mut self, len: u64) -> Result<(), Error> {
         let current = self.file.metadata().map(|m| m.len()).unwrap_or(len);
         if current != len {
-            self.file.set_len(len).map_err(|e| Error::output(&self.path, format!("cannot drop the torn last line: {e}"), "check the file"))?;
+            self.file.set_len(len).map_err(|e| {
+                Error::output(
+                    &self.path,
+                    format!("cannot drop the torn last line: {e}"),
+                    "check the file",
+                )
+            })?;
         }
         let needs_newline = len > 0 && {
             let mut f = &self.file;
@@ -135,13 +164,24 @@ impl Journal {
             std::io::Read::read_exact(&mut f, &mut b).is_ok() && b[0] != b'\n'
         };
         if needs_newline {
-            self.file.write_all(b"\n").and_then(|_| self.file.sync_data()).map_err(|e| Error::output(&self.path, format!("cannot write: {e}"), "check the disk"))?;
+            self.file
+                .write_all(b"\n")
+                .and_then(|_| self.file.sync_data())
+                .map_err(|e| {
+                    Error::output(&self.path, format!("cannot write: {e}"), "check the disk")
+                })?;
         }
         Ok(())
     }
 
     /// Appends one entry and flushes it to disk before returning.
-    pub fn append(&mut self, op: &str, phase: Phase, key: &str, data: serde_json::Value) -> Result<Entry, Error> {
+    pub fn append(
+        &mut self,
+        op: &str,
+        phase: Phase,
+        key: &str,
+        data: serde_json::Value,
+    ) -> Result<Entry, Error> {
         let mut entries = self.append_many(op, vec![(phase, key.to_string(), data)])?;
         Ok(entries.remove(0))
     }
@@ -149,12 +189,25 @@ impl Journal {
     /// Appends several entries with one write and one flush to disk (a chunk of a
     /// migration journals its intents, then its results, this way). A crash can cut the
     /// last line short, which `open` tolerates; whole lines before it are kept.
-    pub fn append_many(&mut self, op: &str, entries: Vec<(Phase, String, serde_json::Value)>) -> Result<Vec<Entry>, Error> {
+    pub fn append_many(
+        &mut self,
+        op: &str,
+        entries: Vec<(Phase, String, serde_json::Value)>,
+    ) -> Result<Vec<Entry>, Error> {
         let mut out = Vec::with_capacity(entries.len());
         let mut buf = String::new();
         let (mut seq, mut prev) = (self.next_seq, self.prev.clone());
         for (phase, key, data) in entries {
-            let mut e = Entry { seq, at: Utc::now(), op: op.into(), phase, key, data, prev: prev.clone(), hash: String::new() };
+            let mut e = Entry {
+                seq,
+                at: Utc::now(),
+                op: op.into(),
+                phase,
+                key,
+                data,
+                prev: prev.clone(),
+                hash: String::new(),
+            };
             e.hash = e.compute_hash();
             buf.push_str(&(serde_json::to_string(&e).expect("entries serialize") + "\n"));
             seq += 1;
@@ -167,7 +220,13 @@ impl Journal {
         self.file
             .write_all(buf.as_bytes())
             .and_then(|_| self.file.sync_data())
-            .map_err(|err| Error::output(&self.path, format!("cannot append to the journal: {err}"), "check the disk; nothing after this step was done"))?;
+            .map_err(|err| {
+                Error::output(
+                    &self.path,
+                    format!("cannot append to the journal: {err}"),
+                    "check the disk; nothing after this step was done",
+                )
+            })?;
         self.next_seq = seq;
         self.prev = prev;
         Ok(out)
@@ -185,7 +244,9 @@ fn read_chain(path: &Path, file: &File) -> Result<(Replay, String, u64), Error> 
     let mut n = 0usize;
     loop {
         line.clear();
-        let read = reader.read_line(&mut line).map_err(|e| Error::input(path, format!("cannot read: {e}"), "check the file"))?;
+        let read = reader
+            .read_line(&mut line)
+            .map_err(|e| Error::input(path, format!("cannot read: {e}"), "check the file"))?;
         if read == 0 {
             break;
         }
@@ -200,10 +261,22 @@ fn read_chain(path: &Path, file: &File) -> Result<(Replay, String, u64), Error> 
             Err(e) => return Err(tampered(path, n, &format!("not a journal entry ({e})"))),
         };
         if entry.seq != replay.entries.len() as u64 {
-            return Err(tampered(path, n, &format!("sequence number {} where {} was expected", entry.seq, replay.entries.len())));
+            return Err(tampered(
+                path,
+                n,
+                &format!(
+                    "sequence number {} where {} was expected",
+                    entry.seq,
+                    replay.entries.len()
+                ),
+            ));
         }
         if entry.prev != prev {
-            return Err(tampered(path, n, "it does not follow from the entry before it"));
+            return Err(tampered(
+                path,
+                n,
+                "it does not follow from the entry before it",
+            ));
         }
         if entry.compute_hash() != entry.hash {
             return Err(tampered(path, n, "its content does not match its hash"));
@@ -225,7 +298,11 @@ mod tests {
     use serde_json::json;
 
     fn lines(p: &Path) -> Vec<String> {
-        std::fs::read_to_string(p).unwrap().lines().map(str::to_string).collect()
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
     }
 
     #[test]
@@ -234,9 +311,27 @@ mod tests {
         let p = dir.path().join("journal.jsonl");
         let (mut j, replay) = Journal::open(&p).unwrap();
         assert!(replay.entries.is_empty());
-        j.append("migrate-secret", Phase::Intent, "a", json!({"to": "dest/a"})).unwrap();
-        j.append("migrate-secret", Phase::Result, "a", json!({"version": "1", "digest": "hmac-sha256:00"})).unwrap();
-        j.append("migrate-secret", Phase::Intent, "b", json!({"to": "dest/b"})).unwrap();
+        j.append(
+            "migrate-secret",
+            Phase::Intent,
+            "a",
+            json!({"to": "dest/a"}),
+        )
+        .unwrap();
+        j.append(
+            "migrate-secret",
+            Phase::Result,
+            "a",
+            json!({"version": "1", "digest": "hmac-sha256:00"}),
+        )
+        .unwrap();
+        j.append(
+            "migrate-secret",
+            Phase::Intent,
+            "b",
+            json!({"to": "dest/b"}),
+        )
+        .unwrap();
         drop(j);
         let (_, replay) = Journal::open(&p).unwrap();
         assert_eq!(replay.entries.len(), 3);
@@ -248,7 +343,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
     }
 
@@ -257,13 +355,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("journal.jsonl");
         let (mut j, _) = Journal::open(&p).unwrap();
-        j.append("op", Phase::Intent, "a", serde_json::json!({})).unwrap();
+        j.append("op", Phase::Intent, "a", serde_json::json!({}))
+            .unwrap();
         let batch = j
-            .append_many("op", vec![(Phase::Result, "a".into(), serde_json::json!({"n": 1})), (Phase::Intent, "b".into(), serde_json::json!({"n": 2}))])
+            .append_many(
+                "op",
+                vec![
+                    (Phase::Result, "a".into(), serde_json::json!({"n": 1})),
+                    (Phase::Intent, "b".into(), serde_json::json!({"n": 2})),
+                ],
+            )
             .unwrap();
         assert_eq!(batch.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2]);
         assert!(j.append_many("op", vec![]).unwrap().is_empty());
-        j.append("op", Phase::Result, "b", serde_json::json!({})).unwrap();
+        j.append("op", Phase::Result, "b", serde_json::json!({}))
+            .unwrap();
         drop(j);
         let replay = Journal::read(&p).unwrap();
         assert_eq!(replay.entries.len(), 4);
@@ -272,12 +378,18 @@ mod tests {
         assert!(replay.in_doubt().is_empty());
         // A crash in the middle of a batch leaves its first line whole and the second torn.
         let text = std::fs::read_to_string(&p).unwrap();
-        let cut = text.lines().take(2).collect::<Vec<_>>().join("\n") + "\n" + &text.lines().nth(2).unwrap()[..30];
+        let cut = text.lines().take(2).collect::<Vec<_>>().join("\n")
+            + "\n"
+            + &text.lines().nth(2).unwrap()[..30];
         std::fs::write(&p, cut).unwrap();
         let (_, replay) = Journal::open(&p).unwrap();
         assert!(replay.torn_tail);
         assert_eq!(replay.entries.len(), 2);
-        assert_eq!(replay.in_doubt().len(), 0, "a's result survived; b's intent was torn, so b was never written");
+        assert_eq!(
+            replay.in_doubt().len(),
+            0,
+            "a's result survived; b's intent was torn, so b was never written"
+        );
     }
 
     #[test]
@@ -313,10 +425,30 @@ mod tests {
         drop(j);
         let original = lines(&p);
         let cases: Vec<(Vec<String>, &str)> = vec![
-            (vec![original[0].clone(), original[1].replace("\"n\":\"b\"", "\"n\":\"x\""), original[2].clone()], "does not match its hash"),
-            (vec![original[0].clone(), original[2].clone()], "sequence number"),
-            (vec![original[1].clone(), original[0].clone(), original[2].clone()], "sequence number"),
-            (vec![original[0].clone(), "not json".into(), original[2].clone()], "not a journal entry"),
+            (
+                vec![
+                    original[0].clone(),
+                    original[1].replace("\"n\":\"b\"", "\"n\":\"x\""),
+                    original[2].clone(),
+                ],
+                "does not match its hash",
+            ),
+            (
+                vec![original[0].clone(), original[2].clone()],
+                "sequence number",
+            ),
+            (
+                vec![
+                    original[1].clone(),
+                    original[0].clone(),
+                    original[2].clone(),
+                ],
+                "sequence number",
+            ),
+            (
+                vec![original[0].clone(), "not json".into(), original[2].clone()],
+                "not a journal entry",
+            ),
         ];
         for (content, expected) in cases {
             std::fs::write(&p, content.join("\n") + "\n").unwrap();

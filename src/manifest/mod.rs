@@ -70,7 +70,10 @@ impl JsonSchema for Material {
     }
     fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
         let mut s = String::json_schema(generator);
-        s.insert("description".into(), "Secret material: shown only with `manifest show --reveal`.".into());
+        s.insert(
+            "description".into(),
+            "Secret material: shown only with `manifest show --reveal`.".into(),
+        );
         s
     }
 }
@@ -126,7 +129,9 @@ impl Handover {
             agency: self.agency.clone(),
             customer: self.customer.clone(),
             third_parties: self.third_parties.clone(),
-            operations: crate::config::Operations { retained: self.retained.clone() },
+            operations: crate::config::Operations {
+                retained: self.retained.clone(),
+            },
             recipients: Default::default(),
             documentation: Default::default(),
             base_dir: PathBuf::new(),
@@ -161,7 +166,9 @@ pub struct Scope {
 }
 
 /// What became of a plan step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum StepOutcome {
     /// A journal records it done (and, for a copy, verified).
@@ -206,9 +213,21 @@ impl StoreRef {
     pub fn parse(s: &str) -> Option<StoreRef> {
         let mut w = s.splitn(3, ' ');
         match (w.next()?, w.next(), w.next()) {
-            ("aws", Some(a), Some(r)) => Some(StoreRef { kind: "aws".into(), scope: a.into(), region: Some(r.into()) }),
-            ("gcp", Some(p), None) => Some(StoreRef { kind: "gcp".into(), scope: p.into(), region: None }),
-            ("dotenv", Some(p), rest) => Some(StoreRef { kind: "dotenv".into(), scope: rest.map_or(p.to_string(), |r| format!("{p} {r}")), region: None }),
+            ("aws", Some(a), Some(r)) => Some(StoreRef {
+                kind: "aws".into(),
+                scope: a.into(),
+                region: Some(r.into()),
+            }),
+            ("gcp", Some(p), None) => Some(StoreRef {
+                kind: "gcp".into(),
+                scope: p.into(),
+                region: None,
+            }),
+            ("dotenv", Some(p), rest) => Some(StoreRef {
+                kind: "dotenv".into(),
+                scope: rest.map_or(p.to_string(), |r| format!("{p} {r}")),
+                region: None,
+            }),
             _ => None,
         }
     }
@@ -295,31 +314,63 @@ fn migrated_from(path: &Path, key: &DigestKey) -> Result<Vec<MigratedSecret>, Er
     for e in replay.entries.iter().filter(|e| e.op == crate::migrate::OP) {
         last.insert(e.key.as_str(), e);
     }
-    let bad = |what: String| Error::input(path, what, "pass journals written by `handover migrate --apply`");
+    let bad = |what: String| {
+        Error::input(
+            path,
+            what,
+            "pass journals written by `handover migrate --apply`",
+        )
+    };
     let mut out = Vec::new();
     for (k, e) in last {
         let d = &e.data;
         let s = |f: &str| d.get(f).and_then(|v| v.as_str()).map(str::to_string);
-        let store = |f: &str| s(f).and_then(|t| StoreRef::parse(&t)).ok_or_else(|| bad(format!("entry {}: no store in {f:?}", e.seq)));
-        let key_id = s("digest_key").ok_or_else(|| bad(format!("entry {}: no digest_key", e.seq)))?;
+        let store = |f: &str| {
+            s(f).and_then(|t| StoreRef::parse(&t))
+                .ok_or_else(|| bad(format!("entry {}: no store in {f:?}", e.seq)))
+        };
+        let key_id =
+            s("digest_key").ok_or_else(|| bad(format!("entry {}: no digest_key", e.seq)))?;
         if key_id != key.id() {
-            return Err(Error::input(path, format!("entry {} was made under digest key {key_id}, not this journal's {}", e.seq, key.id()), "keep each journal with its own .key.age"));
+            return Err(Error::input(
+                path,
+                format!(
+                    "entry {} was made under digest key {key_id}, not this journal's {}",
+                    e.seq,
+                    key.id()
+                ),
+                "keep each journal with its own .key.age",
+            ));
         }
         let migration = s("outcome").unwrap_or_default();
         let digest = s("source_digest")
-            .or_else(|| d.get("source_digests").and_then(|v| v.as_array()).and_then(|a| a.last()).and_then(|v| v.as_str()).map(str::to_string))
+            .or_else(|| {
+                d.get("source_digests")
+                    .and_then(|v| v.as_array())
+                    .and_then(|a| a.last())
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string)
+            })
             .unwrap_or_default();
-        let outcome = if e.phase == Phase::Intent { StepOutcome::Pending } else { outcome_of(&migration, d.get("verified").and_then(|v| v.as_bool())) };
+        let outcome = if e.phase == Phase::Intent {
+            StepOutcome::Pending
+        } else {
+            outcome_of(&migration, d.get("verified").and_then(|v| v.as_bool()))
+        };
         out.push(MigratedSecret {
             step: None,
             from: store("from")?,
             source: s("source").ok_or_else(|| bad(format!("entry {}: no source ({k})", e.seq)))?,
             to: store("to")?,
-            destination: s("destination").ok_or_else(|| bad(format!("entry {}: no destination", e.seq)))?,
+            destination: s("destination")
+                .ok_or_else(|| bad(format!("entry {}: no destination", e.seq)))?,
             version: s("version"),
             digest,
             digest_key: key_id,
-            rotate_after_cutover: d.get("rotate_after_cutover").and_then(|v| v.as_bool()).unwrap_or(false),
+            rotate_after_cutover: d
+                .get("rotate_after_cutover")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false),
             migration,
             outcome,
             at: e.at,
@@ -348,16 +399,23 @@ pub fn build(input: Input<'_>) -> Result<Manifest, Error> {
     for (path, key) in &input.journals {
         migrated.extend(migrated_from(path, key)?);
         if !keys.iter().any(|k: &SealedKey| k.id == key.id()) {
-            keys.push(SealedKey { id: key.id(), key: Material::new(key.to_hex().to_string()) });
+            keys.push(SealedKey {
+                id: key.id(),
+                key: Material::new(key.to_hex().to_string()),
+            });
         }
     }
     let mut steps = Vec::new();
     for s in &input.plan.steps {
-        let copied: Vec<&mut MigratedSecret> = if matches!(s.action, Action::Transfer | Action::Rotate) {
-            migrated.iter_mut().filter(|m| step_matches(&s.target, m)).collect()
-        } else {
-            Vec::new()
-        };
+        let copied: Vec<&mut MigratedSecret> =
+            if matches!(s.action, Action::Transfer | Action::Rotate) {
+                migrated
+                    .iter_mut()
+                    .filter(|m| step_matches(&s.target, m))
+                    .collect()
+            } else {
+                Vec::new()
+            };
         let (outcome, evidence) = if copied.is_empty() {
             let why = match (s.target.kind.as_str(), s.action) {
                 ("secret", Action::Transfer | Action::Rotate) => "no journal records its copy",
@@ -374,7 +432,20 @@ pub fn build(input: Input<'_>) -> Result<Manifest, Error> {
                 StepOutcome::Pending => 2,
                 StepOutcome::Failed => 3,
             });
-            let ev = copied.iter().map(|m| format!("{} {} -> {} {}: {}", m.from.describe(), m.source, m.to.describe(), m.destination, m.migration)).collect::<Vec<_>>().join("; ");
+            let ev = copied
+                .iter()
+                .map(|m| {
+                    format!(
+                        "{} {} -> {} {}: {}",
+                        m.from.describe(),
+                        m.source,
+                        m.to.describe(),
+                        m.destination,
+                        m.migration
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
             (worst.unwrap_or(StepOutcome::Pending), ev)
         };
         for m in copied {
@@ -392,7 +463,16 @@ pub fn build(input: Input<'_>) -> Result<Manifest, Error> {
             evidence,
         });
     }
-    let mut scopes: Vec<Scope> = input.inventory.sources.iter().map(|s| Scope { provider: s.provider, scope: s.scope.clone(), regions: s.regions.clone() }).collect();
+    let mut scopes: Vec<Scope> = input
+        .inventory
+        .sources
+        .iter()
+        .map(|s| Scope {
+            provider: s.provider,
+            scope: s.scope.clone(),
+            regions: s.regions.clone(),
+        })
+        .collect();
     scopes.sort();
     scopes.dedup();
     let mut findings = Vec::new();
@@ -439,10 +519,24 @@ pub fn to_plaintext(m: &Manifest) -> Zeroizing<Vec<u8>> {
 /// Parses a decrypted manifest.
 pub fn from_plaintext(bytes: &[u8], file: &Path) -> Result<Manifest, Error> {
     let m: Manifest = serde_json::from_slice(bytes).map_err(|e| {
-        Error::untrusted(file, format!("it decrypts, but not to a handover manifest ({})", e.classify_name()), "ask the agency for a manifest written by `handover manifest`")
+        Error::untrusted(
+            file,
+            format!(
+                "it decrypts, but not to a handover manifest ({})",
+                e.classify_name()
+            ),
+            "ask the agency for a manifest written by `handover manifest`",
+        )
     })?;
     if m.schema != SCHEMA || m.version != VERSION {
-        return Err(Error::input(file, format!("a {} v{} document; this tool reads {SCHEMA} v{VERSION}", m.schema, m.version), "use the handover version that wrote it"));
+        return Err(Error::input(
+            file,
+            format!(
+                "a {} v{} document; this tool reads {SCHEMA} v{VERSION}",
+                m.schema, m.version
+            ),
+            "use the handover version that wrote it",
+        ));
     }
     Ok(m)
 }
@@ -480,20 +574,49 @@ pub fn summary(m: &Manifest, reveal: bool) -> String {
         h.customer.name,
         h.scenario.as_str(),
         h.date.format("%Y-%m-%d"),
-        h.agency_access_ends.map(|d| format!("; agency access ends {}", d.format("%Y-%m-%d"))).unwrap_or_default()
+        h.agency_access_ends
+            .map(|d| format!("; agency access ends {}", d.format("%Y-%m-%d")))
+            .unwrap_or_default()
     ));
-    o.push_str(&format!("  signed by {} ({})\n", m.signer.key.split_whitespace().take(1).collect::<String>(), m.signer.fingerprint));
-    o.push_str(&format!("  encrypted to {} recipient(s)\n", m.recipients.len()));
-    o.push_str(&format!("  plan {} (policy {})\n", m.plan.digest, m.plan.policy));
+    o.push_str(&format!(
+        "  signed by {} ({})\n",
+        m.signer.key.split_whitespace().take(1).collect::<String>(),
+        m.signer.fingerprint
+    ));
+    o.push_str(&format!(
+        "  encrypted to {} recipient(s)\n",
+        m.recipients.len()
+    ));
+    o.push_str(&format!(
+        "  plan {} (policy {})\n",
+        m.plan.digest, m.plan.policy
+    ));
     let mut by: BTreeMap<String, usize> = BTreeMap::new();
     for s in &m.steps {
-        *by.entry(format!("{:?}", s.outcome).to_lowercase()).or_default() += 1;
+        *by.entry(format!("{:?}", s.outcome).to_lowercase())
+            .or_default() += 1;
     }
-    o.push_str(&format!("\nSteps: {}  ({})\n", m.steps.len(), by.iter().map(|(k, v)| format!("{v} {k}")).collect::<Vec<_>>().join(", ")));
+    o.push_str(&format!(
+        "\nSteps: {}  ({})\n",
+        m.steps.len(),
+        by.iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
     for s in &m.steps {
-        o.push_str(&format!("  {:>3}. {:<9} {:<12} {}\n", s.order, format!("{:?}", s.outcome).to_lowercase(), s.action.as_str(), s.target.label));
+        o.push_str(&format!(
+            "  {:>3}. {:<9} {:<12} {}\n",
+            s.order,
+            format!("{:?}", s.outcome).to_lowercase(),
+            s.action.as_str(),
+            s.target.label
+        ));
     }
-    o.push_str(&format!("\nMigrated secrets: {}\n", m.migrated_secrets.len()));
+    o.push_str(&format!(
+        "\nMigrated secrets: {}\n",
+        m.migrated_secrets.len()
+    ));
     for s in &m.migrated_secrets {
         o.push_str(&format!(
             "  {:<9} {} {} -> {} {}{}{}\n",
@@ -502,29 +625,66 @@ pub fn summary(m: &Manifest, reveal: bool) -> String {
             s.source,
             s.to.describe(),
             s.destination,
-            s.version.as_ref().map(|v| format!(" (version {v})")).unwrap_or_default(),
-            if s.rotate_after_cutover { ", rotate after cutover" } else { "" }
+            s.version
+                .as_ref()
+                .map(|v| format!(" (version {v})"))
+                .unwrap_or_default(),
+            if s.rotate_after_cutover {
+                ", rotate after cutover"
+            } else {
+                ""
+            }
         ));
     }
     o.push_str(&format!("\nDigest keys: {}\n", m.digest_keys.len()));
     for k in &m.digest_keys {
-        o.push_str(&format!("  {}  {}\n", k.id, if reveal { k.key.expose() } else { "[hidden; --reveal shows it]" }));
+        o.push_str(&format!(
+            "  {}  {}\n",
+            k.id,
+            if reveal {
+                k.key.expose()
+            } else {
+                "[hidden; --reveal shows it]"
+            }
+        ));
     }
-    o.push_str(&format!("\nNew credentials for the customer: {}\n", m.new_credentials.len()));
+    o.push_str(&format!(
+        "\nNew credentials for the customer: {}\n",
+        m.new_credentials.len()
+    ));
     for c in &m.new_credentials {
         if reveal {
-            o.push_str(&format!("  {} (from {}):\n{}\n", c.name, c.file, c.value.expose()));
+            o.push_str(&format!(
+                "  {} (from {}):\n{}\n",
+                c.name,
+                c.file,
+                c.value.expose()
+            ));
         } else {
-            o.push_str(&format!("  {} (from {})  [hidden; --reveal shows it]\n", c.name, c.file));
+            o.push_str(&format!(
+                "  {} (from {})  [hidden; --reveal shows it]\n",
+                c.name, c.file
+            ));
         }
     }
     o.push_str(&format!("\nDocumentation: {}\n", m.documentation.len()));
     for d in &m.documentation {
-        o.push_str(&format!("  {:<10} {}  {}\n", d.kind, d.path, d.sha256.as_deref().unwrap_or("MISSING")));
+        o.push_str(&format!(
+            "  {:<10} {}  {}\n",
+            d.kind,
+            d.path,
+            d.sha256.as_deref().unwrap_or("MISSING")
+        ));
     }
     o.push_str(&format!("\nCoverage gaps: {}\n", m.coverage_gaps.len()));
     for g in &m.coverage_gaps {
-        o.push_str(&format!("  {} {}: {} ({})\n", g.scope, g.source, g.reason, g.subject.as_deref().unwrap_or("-")));
+        o.push_str(&format!(
+            "  {} {}: {} ({})\n",
+            g.scope,
+            g.source,
+            g.reason,
+            g.subject.as_deref().unwrap_or("-")
+        ));
     }
     o
 }

@@ -28,17 +28,32 @@ pub fn open(journal: &Path, ids: &Identities) -> Result<DigestKey, Error> {
         Error::input(&path, format!("cannot read the journal's digest key: {e}"), "it is written beside the journal by the first `migrate --apply`; keep the two together")
     })?;
     let plain = crypto::decrypt(&bytes, ids, &path)?;
-    let text = std::str::from_utf8(&plain).map_err(|_| Error::input(&path, "not a handover digest key", "keep the file as migrate wrote it"))?;
+    let text = std::str::from_utf8(&plain).map_err(|_| {
+        Error::input(
+            &path,
+            "not a handover digest key",
+            "keep the file as migrate wrote it",
+        )
+    })?;
     let mut lines = text.lines();
     match (lines.next(), lines.next().and_then(DigestKey::from_hex)) {
         (Some(HEADER), Some(key)) => Ok(key),
-        _ => Err(Error::input(&path, "not a handover digest key", "keep the file as migrate wrote it")),
+        _ => Err(Error::input(
+            &path,
+            "not a handover digest key",
+            "keep the file as migrate wrote it",
+        )),
     }
 }
 
 /// Opens the journal's key, or, when neither the key nor any journal entry exists yet,
 /// generates one and writes it encrypted to `recipients`.
-pub fn open_or_create(journal: &Path, journal_is_empty: bool, ids: &Identities, recipients: &[Recipient]) -> Result<DigestKey, Error> {
+pub fn open_or_create(
+    journal: &Path,
+    journal_is_empty: bool,
+    ids: &Identities,
+    recipients: &[Recipient],
+) -> Result<DigestKey, Error> {
     let path = key_path(journal);
     if path.exists() {
         return open(journal, ids);
@@ -50,14 +65,19 @@ pub fn open_or_create(journal: &Path, journal_is_empty: bool, ids: &Identities, 
             "restore the .key.age file beside the journal, or start a new journal with --journal",
         ));
     }
-    let key = DigestKey::generate().map_err(|e| Error::usage(e, "check the operating system's random source"))?;
+    let key = DigestKey::generate()
+        .map_err(|e| Error::usage(e, "check the operating system's random source"))?;
     let plain = Zeroizing::new(format!("{HEADER}\n{}\n", key.to_hex().as_str()));
     let sealed = crypto::encrypt(plain.as_bytes(), recipients, true)?;
     crate::output::write_private(&path, &sealed, false)?;
     // Prove the agency can open what it just wrote, before any digest depends on it.
     let reopened = open(journal, ids)?;
     if reopened.id() != key.id() {
-        return Err(Error::input(&path, "the digest key read back differs from the one written", "check the disk"));
+        return Err(Error::input(
+            &path,
+            "the digest key read back differs from the one written",
+            "check the disk",
+        ));
     }
     Ok(key)
 }

@@ -39,7 +39,10 @@ use crate::secret::{DigestKey, SecretValue};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Endpoint {
     /// `aws:REGION` or `aws:PROFILE@REGION`.
-    Aws { profile: Option<String>, region: String },
+    Aws {
+        profile: Option<String>,
+        region: String,
+    },
     /// `gcp:PROJECT`.
     Gcp { project: String },
     /// `dotenv:PATH` (a source only).
@@ -48,21 +51,33 @@ pub enum Endpoint {
 
 impl Endpoint {
     pub fn parse(s: &str) -> Result<Self, String> {
-        let (kind, rest) = s.split_once(':').ok_or_else(|| format!("{s:?}: write aws:[PROFILE@]REGION, gcp:PROJECT or dotenv:PATH"))?;
+        let (kind, rest) = s.split_once(':').ok_or_else(|| {
+            format!("{s:?}: write aws:[PROFILE@]REGION, gcp:PROJECT or dotenv:PATH")
+        })?;
         match kind {
             "aws" => {
                 let (profile, region) = match rest.split_once('@') {
                     Some((p, r)) => (Some(p.to_string()), r.to_string()),
                     None => (None, rest.to_string()),
                 };
-                if region.is_empty() || !region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+                if region.is_empty()
+                    || !region
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                {
                     return Err(format!("{s:?}: {region:?} is not an AWS region"));
                 }
                 Ok(Endpoint::Aws { profile, region })
             }
-            "gcp" if !rest.is_empty() => Ok(Endpoint::Gcp { project: rest.to_string() }),
-            "dotenv" if !rest.is_empty() => Ok(Endpoint::Dotenv { path: PathBuf::from(rest) }),
-            _ => Err(format!("{s:?}: write aws:[PROFILE@]REGION, gcp:PROJECT or dotenv:PATH")),
+            "gcp" if !rest.is_empty() => Ok(Endpoint::Gcp {
+                project: rest.to_string(),
+            }),
+            "dotenv" if !rest.is_empty() => Ok(Endpoint::Dotenv {
+                path: PathBuf::from(rest),
+            }),
+            _ => Err(format!(
+                "{s:?}: write aws:[PROFILE@]REGION, gcp:PROJECT or dotenv:PATH"
+            )),
         }
     }
 }
@@ -71,15 +86,27 @@ impl Endpoint {
 pub enum Store {
     Aws(AwsStore),
     Gcp(GcpStore),
-    Dotenv { path: PathBuf, vars: Vec<(String, SecretValue)> },
+    Dotenv {
+        path: PathBuf,
+        vars: Vec<(String, SecretValue)>,
+    },
 }
 
 impl Store {
-    pub async fn connect(e: &Endpoint, gcp: &GcpSettings, max_attempts: u32) -> Result<Store, Error> {
+    pub async fn connect(
+        e: &Endpoint,
+        gcp: &GcpSettings,
+        max_attempts: u32,
+    ) -> Result<Store, Error> {
         Ok(match e {
-            Endpoint::Aws { profile, region } => Store::Aws(AwsStore::connect(profile.as_deref(), region, max_attempts).await?),
+            Endpoint::Aws { profile, region } => {
+                Store::Aws(AwsStore::connect(profile.as_deref(), region, max_attempts).await?)
+            }
             Endpoint::Gcp { project } => Store::Gcp(GcpStore::connect(project, gcp).await?),
-            Endpoint::Dotenv { path } => Store::Dotenv { path: path.clone(), vars: crate::providers::dotenv::read(path)? },
+            Endpoint::Dotenv { path } => Store::Dotenv {
+                path: path.clone(),
+                vars: crate::providers::dotenv::read(path)?,
+            },
         })
     }
 
@@ -95,21 +122,34 @@ impl Store {
         match self {
             Store::Aws(s) => s.list().await,
             Store::Gcp(s) => s.list().await,
-            Store::Dotenv { vars, .. } => Ok(vars.iter().map(|(k, _)| (k.clone(), BTreeMap::new())).collect()),
+            Store::Dotenv { vars, .. } => Ok(vars
+                .iter()
+                .map(|(k, _)| (k.clone(), BTreeMap::new()))
+                .collect()),
         }
     }
 
-    async fn read_many(&self, names: &[String]) -> Result<BTreeMap<String, Option<SecretValue>>, Error> {
+    async fn read_many(
+        &self,
+        names: &[String],
+    ) -> Result<BTreeMap<String, Option<SecretValue>>, Error> {
         match self {
             Store::Aws(s) => s.read_many(names).await,
             Store::Gcp(s) => s.read_many(names).await,
             Store::Dotenv { vars, .. } => Ok(names
                 .iter()
                 .map(|n| {
-                    let v = vars.iter().find(|(k, _)| k == n).map(|(_, v)| match v.kind() {
-                        crate::secret::ValueKind::Text => SecretValue::text(String::from_utf8_lossy(v.expose()).into_owned()),
-                        crate::secret::ValueKind::Binary => SecretValue::binary(v.expose().to_vec()),
-                    });
+                    let v = vars
+                        .iter()
+                        .find(|(k, _)| k == n)
+                        .map(|(_, v)| match v.kind() {
+                            crate::secret::ValueKind::Text => {
+                                SecretValue::text(String::from_utf8_lossy(v.expose()).into_owned())
+                            }
+                            crate::secret::ValueKind::Binary => {
+                                SecretValue::binary(v.expose().to_vec())
+                            }
+                        });
                     (n.clone(), v)
                 })
                 .collect()),
@@ -119,7 +159,11 @@ impl Store {
     /// Current values of names whose existence is already known (`known`: the names
     /// that exist; `None`: ask the store). AWS reads in batches of 20 whatever `known`
     /// says; GCP reads only the known names, 8 at a time, without listing again.
-    async fn read_known(&self, names: &[String], known: Option<&BTreeSet<String>>) -> Result<BTreeMap<String, Option<SecretValue>>, Error> {
+    async fn read_known(
+        &self,
+        names: &[String],
+        known: Option<&BTreeSet<String>>,
+    ) -> Result<BTreeMap<String, Option<SecretValue>>, Error> {
         match (self, known) {
             (Store::Gcp(s), Some(known)) => s.read_existing(names, known).await,
             _ => self.read_many(names).await,
@@ -127,7 +171,10 @@ impl Store {
     }
 
     /// The current value of each name (`None`: no such secret). Reads only.
-    pub async fn read_current(&self, names: &[String]) -> Result<BTreeMap<String, Option<SecretValue>>, Error> {
+    pub async fn read_current(
+        &self,
+        names: &[String],
+    ) -> Result<BTreeMap<String, Option<SecretValue>>, Error> {
         self.read_many(names).await
     }
 
@@ -135,15 +182,28 @@ impl Store {
         match self {
             Store::Aws(s) => s.read_versions(name).await,
             Store::Gcp(s) => s.read_versions(name).await,
-            Store::Dotenv { .. } => Ok(self.read_many(&[name.to_string()]).await?.remove(name).flatten().map(|v| vec![v])),
+            Store::Dotenv { .. } => Ok(self
+                .read_many(&[name.to_string()])
+                .await?
+                .remove(name)
+                .flatten()
+                .map(|v| vec![v])),
         }
     }
 
-    async fn create(&self, name: &str, v: &SecretValue, tags: &BTreeMap<String, String>) -> Result<String, Error> {
+    async fn create(
+        &self,
+        name: &str,
+        v: &SecretValue,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, Error> {
         match self {
             Store::Aws(s) => s.create(name, v, tags).await,
             Store::Gcp(s) => s.create(name, v, tags).await,
-            Store::Dotenv { path, .. } => Err(Error::usage(format!("{} is a source only", path.display()), "migrate to aws:... or gcp:...")),
+            Store::Dotenv { path, .. } => Err(Error::usage(
+                format!("{} is a source only", path.display()),
+                "migrate to aws:... or gcp:...",
+            )),
         }
     }
 
@@ -151,7 +211,10 @@ impl Store {
         match self {
             Store::Aws(s) => s.add_version(name, v).await,
             Store::Gcp(s) => s.add_version(name, v).await,
-            Store::Dotenv { path, .. } => Err(Error::usage(format!("{} is a source only", path.display()), "migrate to aws:... or gcp:...")),
+            Store::Dotenv { path, .. } => Err(Error::usage(
+                format!("{} is a source only", path.display()),
+                "migrate to aws:... or gcp:...",
+            )),
         }
     }
 }
@@ -161,7 +224,17 @@ impl Store {
 /// names allow `/+=.@`) becomes `-`; AWS names take dotenv and GCP names as they are.
 pub fn map_name(name: &str, to: &Endpoint) -> String {
     match to {
-        Endpoint::Gcp { .. } => name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '-' }).take(255).collect(),
+        Endpoint::Gcp { .. } => name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .take(255)
+            .collect(),
         _ => name.to_string(),
     }
 }
@@ -172,7 +245,17 @@ pub fn map_tags(tags: &BTreeMap<String, String>, to: &Endpoint) -> BTreeMap<Stri
     match to {
         Endpoint::Gcp { .. } => {
             let clean = |s: &str| -> String {
-                s.to_ascii_lowercase().chars().map(|c| if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-' { c } else { '_' }).take(63).collect()
+                s.to_ascii_lowercase()
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-' {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .take(63)
+                    .collect()
             };
             tags.iter()
                 .map(|(k, v)| (clean(k), clean(v)))
@@ -260,42 +343,75 @@ struct Item {
 fn plan_items(plan: &Plan, from: &Endpoint, store: &Store) -> Vec<(String, bool)> {
     plan.steps
         .iter()
-        .filter(|s| s.target.kind == "secret" && matches!(s.action, Action::Transfer | Action::Rotate))
+        .filter(|s| {
+            s.target.kind == "secret" && matches!(s.action, Action::Transfer | Action::Rotate)
+        })
         .filter(|s| match (from, store) {
             (Endpoint::Aws { region, .. }, Store::Aws(a)) => {
-                s.target.scope == a.account && s.target.id.split(':').nth(3) == Some(region.as_str())
+                s.target.scope == a.account
+                    && s.target.id.split(':').nth(3) == Some(region.as_str())
             }
             (Endpoint::Gcp { project }, _) => &s.target.scope == project,
             _ => false,
         })
-        .filter_map(|s| s.target.label.strip_prefix("secret ").map(|n| (n.to_string(), s.action == Action::Rotate)))
+        .filter_map(|s| {
+            s.target
+                .label
+                .strip_prefix("secret ")
+                .map(|n| (n.to_string(), s.action == Action::Rotate))
+        })
         .collect()
 }
 
 /// Runs a migration (or its dry run).
-pub async fn run(req: &Request, progress: std::sync::Arc<dyn crate::audit::Progress>) -> Result<Report, Error> {
+pub async fn run(
+    req: &Request,
+    progress: std::sync::Arc<dyn crate::audit::Progress>,
+) -> Result<Report, Error> {
     if matches!(req.to, Endpoint::Dotenv { .. }) {
-        return Err(Error::usage("a dotenv file is a source only", "migrate to aws:[PROFILE@]REGION or gcp:PROJECT"));
+        return Err(Error::usage(
+            "a dotenv file is a source only",
+            "migrate to aws:[PROFILE@]REGION or gcp:PROJECT",
+        ));
     }
     if req.from == req.to {
-        return Err(Error::usage("the source and the destination are the same", "name the customer's secret manager with --to"));
+        return Err(Error::usage(
+            "the source and the destination are the same",
+            "name the customer's secret manager with --to",
+        ));
     }
     let source = Store::connect(&req.from, &req.gcp, req.max_attempts).await?;
     let dest = Store::connect(&req.to, &req.gcp, req.max_attempts).await?;
     if source.describe() == dest.describe() {
-        return Err(Error::usage(format!("the source and the destination are both {}", source.describe()), "name the customer's secret manager with --to"));
+        return Err(Error::usage(
+            format!(
+                "the source and the destination are both {}",
+                source.describe()
+            ),
+            "name the customer's secret manager with --to",
+        ));
     }
 
     // What to copy.
-    let listed: BTreeMap<String, BTreeMap<String, String>> = source.list().await?.into_iter().collect();
+    let listed: BTreeMap<String, BTreeMap<String, String>> =
+        source.list().await?.into_iter().collect();
     let chosen: Vec<(String, Option<String>, bool)> = if !req.secrets.is_empty() {
-        req.secrets.iter().map(|(s, d)| (s.clone(), d.clone(), false)).collect()
+        req.secrets
+            .iter()
+            .map(|(s, d)| (s.clone(), d.clone(), false))
+            .collect()
     } else if req.all {
         listed.keys().map(|n| (n.clone(), None, false)).collect()
     } else if let Some(plan) = &req.plan {
-        plan_items(plan, &req.from, &source).into_iter().map(|(n, r)| (n, None, r)).collect()
+        plan_items(plan, &req.from, &source)
+            .into_iter()
+            .map(|(n, r)| (n, None, r))
+            .collect()
     } else {
-        return Err(Error::usage("nothing selected", "pass --plan PLAN.json (its transfer and rotate steps), --secret NAME[=DEST] or --all"));
+        return Err(Error::usage(
+            "nothing selected",
+            "pass --plan PLAN.json (its transfer and rotate steps), --secret NAME[=DEST] or --all",
+        ));
     };
     let mut items: Vec<Item> = chosen
         .into_iter()
@@ -313,10 +429,17 @@ pub async fn run(req: &Request, progress: std::sync::Arc<dyn crate::audit::Progr
     for i in &items {
         by_dest.entry(&i.dest).or_default().push(&i.source);
     }
-    let collisions: Vec<String> = by_dest.iter().filter(|(_, s)| s.len() > 1).map(|(d, s)| format!("{} -> {d}", s.join(" and "))).collect();
+    let collisions: Vec<String> = by_dest
+        .iter()
+        .filter(|(_, s)| s.len() > 1)
+        .map(|(d, s)| format!("{} -> {d}", s.join(" and ")))
+        .collect();
     if !collisions.is_empty() {
         return Err(Error::usage(
-            format!("after name mapping, secrets collide: {}", collisions.join("; ")),
+            format!(
+                "after name mapping, secrets collide: {}",
+                collisions.join("; ")
+            ),
             "give one of them its own name with --secret SOURCE=DEST",
         ));
     }
@@ -327,21 +450,46 @@ pub async fn run(req: &Request, progress: std::sync::Arc<dyn crate::audit::Progr
     // at most the chunks in flight.
     let known = Known {
         source: listed.keys().cloned().collect(),
-        dest: if matches!(dest, Store::Gcp(_)) && !req.all_versions { Some(dest.list().await?.into_iter().map(|(n, _)| n).collect()) } else { None },
+        dest: if matches!(dest, Store::Gcp(_)) && !req.all_versions {
+            Some(dest.list().await?.into_iter().map(|(n, _)| n).collect())
+        } else {
+            None
+        },
     };
     let (journal, key) = if req.apply {
         let access = req.keys.as_ref().ok_or_else(|| {
-            Error::usage("an applied migration needs the handover config and the agency's identity", "pass --config handover.toml and -i AGENCY_SSH_KEY")
+            Error::usage(
+                "an applied migration needs the handover config and the agency's identity",
+                "pass --config handover.toml and -i AGENCY_SSH_KEY",
+            )
         })?;
         let (journal, replay) = Journal::open(&req.journal)?;
-        let key = key::open_or_create(&req.journal, replay.entries.is_empty() && !replay.torn_tail, &access.identity, &access.recipients)?;
+        let key = key::open_or_create(
+            &req.journal,
+            replay.entries.is_empty() && !replay.torn_tail,
+            &access.identity,
+            &access.recipients,
+        )?;
         (Some(std::sync::Mutex::new(journal)), key)
     } else {
         // A dry run records no digest: a throwaway key compares nothing but values.
-        (None, DigestKey::generate().map_err(|e| Error::usage(e, "check the operating system's random source"))?)
+        (
+            None,
+            DigestKey::generate()
+                .map_err(|e| Error::usage(e, "check the operating system's random source"))?,
+        )
     };
-    let ctx = Ctx { source: &source, dest: &dest, key: &key, journal: journal.as_ref(), new_version_on_conflict: req.new_version_on_conflict };
-    progress.phase(if req.apply { "copying" } else { "comparing" }, items.len() as u64);
+    let ctx = Ctx {
+        source: &source,
+        dest: &dest,
+        key: &key,
+        journal: journal.as_ref(),
+        new_version_on_conflict: req.new_version_on_conflict,
+    };
+    progress.phase(
+        if req.apply { "copying" } else { "comparing" },
+        items.len() as u64,
+    );
     let results: Vec<Result<ItemReport, Error>> = if req.all_versions {
         // Bounded concurrency; each item journals its own intent and result.
         stream::iter(items.iter())
@@ -361,14 +509,16 @@ pub async fn run(req: &Request, progress: std::sync::Arc<dyn crate::audit::Progr
         // before it is made), then one batched read-back verifies them all and journals
         // each result. Two chunks are in flight so writes and read-backs overlap.
         let per_chunk = (req.concurrency / 2).max(1);
-        let chunks: Vec<Vec<Result<ItemReport, Error>>> = stream::iter(items.chunks(READBACK_BATCH))
-            .map(|chunk| {
-                let (ctx, known, progress) = (&ctx, &known, progress.clone());
-                async move { migrate_chunk(ctx, chunk, known, per_chunk, progress.as_ref()).await }
-            })
-            .buffer_unordered(2)
-            .collect()
-            .await;
+        let chunks: Vec<Vec<Result<ItemReport, Error>>> = stream::iter(
+            items.chunks(READBACK_BATCH),
+        )
+        .map(|chunk| {
+            let (ctx, known, progress) = (&ctx, &known, progress.clone());
+            async move { migrate_chunk(ctx, chunk, known, per_chunk, progress.as_ref()).await }
+        })
+        .buffer_unordered(2)
+        .collect()
+        .await;
         chunks.into_iter().flatten().collect()
     };
     progress.phase("done", 0);
@@ -377,7 +527,12 @@ pub async fn run(req: &Request, progress: std::sync::Arc<dyn crate::audit::Progr
         reports.push(r?);
     }
     reports.sort_by(|a, b| a.source.cmp(&b.source));
-    Ok(Report { from: source.describe(), to: dest.describe(), applied: req.apply, items: reports })
+    Ok(Report {
+        from: source.describe(),
+        to: dest.describe(),
+        applied: req.apply,
+        items: reports,
+    })
 }
 
 struct Ctx<'a> {
@@ -388,7 +543,12 @@ struct Ctx<'a> {
     new_version_on_conflict: bool,
 }
 
-fn journal_append(j: &std::sync::Mutex<Journal>, phase: Phase, key: &str, data: serde_json::Value) -> Result<(), Error> {
+fn journal_append(
+    j: &std::sync::Mutex<Journal>,
+    phase: Phase,
+    key: &str,
+    data: serde_json::Value,
+) -> Result<(), Error> {
     let mut guard = j.lock().unwrap_or_else(|e| e.into_inner());
     guard.append(OP, phase, key, data).map(|_| ())
 }
@@ -401,7 +561,8 @@ fn not_verified(dest: &str) -> Error {
         provider: "migrate",
         operation: format!("verify {dest}"),
         what: "what was read back from the destination does not match the source".into(),
-        hint: "the journal records the write; investigate the destination before running again".into(),
+        hint: "the journal records the write; investigate the destination before running again"
+            .into(),
     }
 }
 
@@ -409,14 +570,32 @@ fn not_verified(dest: &str) -> Error {
 /// be the source's or a prefix of them (a run that stopped half-way): only the missing
 /// ones are added, so a resumed run never duplicates a version.
 async fn migrate_versions(ctx: &Ctx<'_>, item: &Item) -> Result<ItemReport, Error> {
-    let journal_key = format!("{} -> {} {} (all versions)", ctx.source.describe(), ctx.dest.describe(), item.dest);
-    let mut report = ItemReport { source: item.source.clone(), destination: item.dest.clone(), outcome: Outcome::MissingAtSource, rotate_after_cutover: item.rotate, version: None, verified: false };
-    let Some(src) = ctx.source.read_versions(&item.source).await?.filter(|v| !v.is_empty()) else {
+    let journal_key = format!(
+        "{} -> {} {} (all versions)",
+        ctx.source.describe(),
+        ctx.dest.describe(),
+        item.dest
+    );
+    let mut report = ItemReport {
+        source: item.source.clone(),
+        destination: item.dest.clone(),
+        outcome: Outcome::MissingAtSource,
+        rotate_after_cutover: item.rotate,
+        version: None,
+        verified: false,
+    };
+    let Some(src) = ctx
+        .source
+        .read_versions(&item.source)
+        .await?
+        .filter(|v| !v.is_empty())
+    else {
         journal_missing(ctx, item, &journal_key)?;
         return Ok(report);
     };
     let dst = ctx.dest.read_versions(&item.dest).await?;
-    let is_prefix = |d: &[SecretValue]| d.len() <= src.len() && d.iter().zip(&src).all(|(a, b)| a.same_as(b));
+    let is_prefix =
+        |d: &[SecretValue]| d.len() <= src.len() && d.iter().zip(&src).all(|(a, b)| a.same_as(b));
     let (outcome, to_write): (Outcome, Vec<&SecretValue>) = match &dst {
         None => (Outcome::Create, src.iter().collect()),
         Some(d) if d.len() == src.len() && is_prefix(d) => (Outcome::Unchanged, vec![]),
@@ -426,7 +605,9 @@ async fn migrate_versions(ctx: &Ctx<'_>, item: &Item) -> Result<ItemReport, Erro
     };
     report.outcome = outcome;
     report.verified = outcome == Outcome::Unchanged;
-    let Some(j) = ctx.journal else { return Ok(report) };
+    let Some(j) = ctx.journal else {
+        return Ok(report);
+    };
     let digests: Vec<String> = src.iter().map(|v| ctx.key.digest(v)).collect();
     let mut base = entry(ctx, item, outcome);
     base["source_digests"] = serde_json::json!(digests);
@@ -438,13 +619,23 @@ async fn migrate_versions(ctx: &Ctx<'_>, item: &Item) -> Result<ItemReport, Erro
     journal_append(j, Phase::Intent, &journal_key, base.clone())?;
     let mut last = None;
     for (i, v) in to_write.iter().enumerate() {
-        last = Some(if i == 0 && dst.is_none() { ctx.dest.create(&item.dest, v, &item.tags).await? } else { ctx.dest.add_version(&item.dest, v).await? });
+        last = Some(if i == 0 && dst.is_none() {
+            ctx.dest.create(&item.dest, v, &item.tags).await?
+        } else {
+            ctx.dest.add_version(&item.dest, v).await?
+        });
     }
     // The copy holds the source's versions, in order, as its newest ones (AWS keeps
     // staging labels on the last two only, so older ones read back as deprecated).
-    let back = ctx.dest.read_versions(&item.dest).await?.unwrap_or_default();
+    let back = ctx
+        .dest
+        .read_versions(&item.dest)
+        .await?
+        .unwrap_or_default();
     let back_digests: Vec<String> = back.iter().map(|v| ctx.key.digest(v)).collect();
-    report.verified = !back_digests.is_empty() && digests.ends_with(&back_digests[back_digests.len().saturating_sub(digests.len())..]) && back_digests.last() == digests.last();
+    report.verified = !back_digests.is_empty()
+        && digests.ends_with(&back_digests[back_digests.len().saturating_sub(digests.len())..])
+        && back_digests.last() == digests.last();
     report.version = last;
     let mut result = base;
     result["destination_digests"] = serde_json::json!(back_digests);
@@ -460,7 +651,12 @@ async fn migrate_versions(ctx: &Ctx<'_>, item: &Item) -> Result<ItemReport, Erro
 /// the step was skipped rather than leave it pending.
 fn journal_missing(ctx: &Ctx<'_>, item: &Item, journal_key: &str) -> Result<(), Error> {
     let Some(j) = ctx.journal else { return Ok(()) };
-    journal_append(j, Phase::Result, journal_key, entry(ctx, item, Outcome::MissingAtSource))
+    journal_append(
+        j,
+        Phase::Result,
+        journal_key,
+        entry(ctx, item, Outcome::MissingAtSource),
+    )
 }
 
 /// A journal entry's common data: which secret, from where to where, the outcome, and
@@ -503,12 +699,24 @@ struct Known {
 /// AWS); compare each secret; journal the intents (one flush); make the writes
 /// concurrently; verify them with one read-back; journal the results (one flush).
 /// The chunk's values are dropped (and zeroized) when it ends.
-async fn migrate_chunk(ctx: &Ctx<'_>, chunk: &[Item], known: &Known, concurrency: usize, progress: &dyn crate::audit::Progress) -> Vec<Result<ItemReport, Error>> {
+async fn migrate_chunk(
+    ctx: &Ctx<'_>,
+    chunk: &[Item],
+    known: &Known,
+    concurrency: usize,
+    progress: &dyn crate::audit::Progress,
+) -> Vec<Result<ItemReport, Error>> {
     let src_names: Vec<String> = chunk.iter().map(|i| i.source.clone()).collect();
     let dest_names: Vec<String> = chunk.iter().map(|i| i.dest.clone()).collect();
     let read = async {
-        let values = ctx.source.read_known(&src_names, Some(&known.source)).await?;
-        let existing = ctx.dest.read_known(&dest_names, known.dest.as_ref()).await?;
+        let values = ctx
+            .source
+            .read_known(&src_names, Some(&known.source))
+            .await?;
+        let existing = ctx
+            .dest
+            .read_known(&dest_names, known.dest.as_ref())
+            .await?;
         Ok::<_, Error>((values, existing))
     };
     let (values, existing) = match read.await {
@@ -531,7 +739,12 @@ async fn migrate_chunk_values<'a>(
     let mut writes = Vec::new();
     for item in chunk {
         let value = values.get(&item.source).and_then(|v| v.as_ref());
-        match decide(ctx, item, value, existing.get(&item.dest).and_then(|v| v.as_ref())) {
+        match decide(
+            ctx,
+            item,
+            value,
+            existing.get(&item.dest).and_then(|v| v.as_ref()),
+        ) {
             Step::Done(report, entry) => {
                 if let Some((key, data)) = entry {
                     entries.push((Phase::Result, key, data));
@@ -607,24 +820,56 @@ async fn migrate_chunk_values<'a>(
     }
     for r in reports {
         progress.tick();
-        out.push(if r.verified { Ok(r) } else { Err(not_verified(&r.destination)) });
+        out.push(if r.verified {
+            Ok(r)
+        } else {
+            Err(not_verified(&r.destination))
+        });
     }
     out
 }
 
-fn journal_many(j: &std::sync::Mutex<Journal>, entries: Vec<(Phase, String, serde_json::Value)>) -> Result<(), Error> {
+fn journal_many(
+    j: &std::sync::Mutex<Journal>,
+    entries: Vec<(Phase, String, serde_json::Value)>,
+) -> Result<(), Error> {
     let mut guard = j.lock().unwrap_or_else(|e| e.into_inner());
     guard.append_many(OP, entries).map(|_| ())
 }
 
 /// Compares one secret with what the destination holds: nothing to do (with the result
 /// to journal when applying), or a write to make.
-fn decide<'a>(ctx: &Ctx<'_>, item: &'a Item, value: Option<&'a SecretValue>, existing: Option<&SecretValue>) -> Step<'a> {
-    let journal_key = format!("{} -> {} {}", ctx.source.describe(), ctx.dest.describe(), item.dest);
+fn decide<'a>(
+    ctx: &Ctx<'_>,
+    item: &'a Item,
+    value: Option<&'a SecretValue>,
+    existing: Option<&SecretValue>,
+) -> Step<'a> {
+    let journal_key = format!(
+        "{} -> {} {}",
+        ctx.source.describe(),
+        ctx.dest.describe(),
+        item.dest
+    );
     let applying = ctx.journal.is_some();
     let Some(value) = value else {
-        let result = applying.then(|| (journal_key.clone(), entry(ctx, item, Outcome::MissingAtSource)));
-        return Step::Done(ItemReport { source: item.source.clone(), destination: item.dest.clone(), outcome: Outcome::MissingAtSource, rotate_after_cutover: item.rotate, version: None, verified: false }, result);
+        let result = applying.then(|| {
+            (
+                journal_key.clone(),
+                entry(ctx, item, Outcome::MissingAtSource),
+            )
+        });
+        return Step::Done(
+            ItemReport {
+                source: item.source.clone(),
+                destination: item.dest.clone(),
+                outcome: Outcome::MissingAtSource,
+                rotate_after_cutover: item.rotate,
+                version: None,
+                verified: false,
+            },
+            result,
+        );
     };
     let outcome = match existing {
         None => Outcome::Create,
@@ -632,7 +877,14 @@ fn decide<'a>(ctx: &Ctx<'_>, item: &'a Item, value: Option<&'a SecretValue>, exi
         Some(_) if ctx.new_version_on_conflict => Outcome::NewVersion,
         Some(_) => Outcome::Conflict,
     };
-    let report = ItemReport { source: item.source.clone(), destination: item.dest.clone(), outcome, rotate_after_cutover: item.rotate, version: None, verified: outcome == Outcome::Unchanged };
+    let report = ItemReport {
+        source: item.source.clone(),
+        destination: item.dest.clone(),
+        outcome,
+        rotate_after_cutover: item.rotate,
+        version: None,
+        verified: outcome == Outcome::Unchanged,
+    };
     if !applying {
         return Step::Done(report, None);
     }
@@ -642,12 +894,31 @@ fn decide<'a>(ctx: &Ctx<'_>, item: &'a Item, value: Option<&'a SecretValue>, exi
     if !matches!(outcome, Outcome::Create | Outcome::NewVersion) {
         return Step::Done(report, Some((journal_key, base)));
     }
-    Step::Write(Written { item, value, report, journal_key, base, digest, version: None })
+    Step::Write(Written {
+        item,
+        value,
+        report,
+        journal_key,
+        base,
+        digest,
+        version: None,
+    })
 }
 
 /// Checks one write against what was read back: the report and its result entry.
-fn finish_one(ctx: &Ctx<'_>, w: Written<'_>, back: Option<&SecretValue>) -> (ItemReport, String, serde_json::Value) {
-    let Written { mut report, journal_key, base, digest, version, .. } = w;
+fn finish_one(
+    ctx: &Ctx<'_>,
+    w: Written<'_>,
+    back: Option<&SecretValue>,
+) -> (ItemReport, String, serde_json::Value) {
+    let Written {
+        mut report,
+        journal_key,
+        base,
+        digest,
+        version,
+        ..
+    } = w;
     let back_digest = back.map(|b| ctx.key.digest(b));
     report.verified = back_digest.as_deref() == Some(digest.as_str());
     report.version = version.clone();
@@ -660,7 +931,11 @@ fn finish_one(ctx: &Ctx<'_>, w: Written<'_>, back: Option<&SecretValue>) -> (Ite
 
 /// The set of outcomes that leave the migration incomplete.
 pub fn incomplete(r: &Report) -> BTreeSet<Outcome> {
-    r.items.iter().map(|i| i.outcome).filter(|o| matches!(o, Outcome::Conflict | Outcome::MissingAtSource)).collect()
+    r.items
+        .iter()
+        .map(|i| i.outcome)
+        .filter(|o| matches!(o, Outcome::Conflict | Outcome::MissingAtSource))
+        .collect()
 }
 
 #[cfg(test)]
@@ -669,14 +944,44 @@ mod tests {
 
     #[test]
     fn endpoints_and_name_mapping() {
-        assert_eq!(Endpoint::parse("aws:eu-west-1").unwrap(), Endpoint::Aws { profile: None, region: "eu-west-1".into() });
-        assert_eq!(Endpoint::parse("aws:customer@us-east-1").unwrap(), Endpoint::Aws { profile: Some("customer".into()), region: "us-east-1".into() });
+        assert_eq!(
+            Endpoint::parse("aws:eu-west-1").unwrap(),
+            Endpoint::Aws {
+                profile: None,
+                region: "eu-west-1".into()
+            }
+        );
+        assert_eq!(
+            Endpoint::parse("aws:customer@us-east-1").unwrap(),
+            Endpoint::Aws {
+                profile: Some("customer".into()),
+                region: "us-east-1".into()
+            }
+        );
         assert!(Endpoint::parse("aws:").is_err());
         assert!(Endpoint::parse("s3:bucket").is_err());
-        let gcp = Endpoint::Gcp { project: "p".into() };
-        assert_eq!(map_name("prod/db.password+1@x", &gcp), "prod-db-password-1-x");
-        assert_eq!(map_name("prod/db", &Endpoint::Aws { profile: None, region: "r".into() }), "prod/db");
-        let tags: BTreeMap<String, String> = [("App".to_string(), "Shop/Prod".to_string()), ("9x".to_string(), "y".to_string())].into();
+        let gcp = Endpoint::Gcp {
+            project: "p".into(),
+        };
+        assert_eq!(
+            map_name("prod/db.password+1@x", &gcp),
+            "prod-db-password-1-x"
+        );
+        assert_eq!(
+            map_name(
+                "prod/db",
+                &Endpoint::Aws {
+                    profile: None,
+                    region: "r".into()
+                }
+            ),
+            "prod/db"
+        );
+        let tags: BTreeMap<String, String> = [
+            ("App".to_string(), "Shop/Prod".to_string()),
+            ("9x".to_string(), "y".to_string()),
+        ]
+        .into();
         let labels = map_tags(&tags, &gcp);
         assert_eq!(labels.get("app").map(String::as_str), Some("shop_prod"));
         assert!(!labels.contains_key("9x"), "label keys start with a letter");

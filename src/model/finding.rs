@@ -6,7 +6,18 @@ use serde::{Deserialize, Serialize};
 
 /// How much a finding matters at handover. Ordered: `Info < ... < Critical`.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum Severity {
@@ -99,7 +110,12 @@ pub struct Finding {
 
 impl Finding {
     pub fn new(code: FindingCode, subject: impl Into<String>, message: impl Into<String>) -> Self {
-        Finding { code, severity: code.severity(), subject: subject.into(), message: message.into() }
+        Finding {
+            code,
+            severity: code.severity(),
+            subject: subject.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -112,9 +128,15 @@ mod tests {
     fn codes_are_unique_kebab_case_and_round_trip() {
         let mut seen = HashSet::new();
         for code in FindingCode::ALL {
-            assert!(seen.insert(code.as_str()), "duplicate code {}", code.as_str());
             assert!(
-                code.as_str().chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+                seen.insert(code.as_str()),
+                "duplicate code {}",
+                code.as_str()
+            );
+            assert!(
+                code.as_str()
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '-'),
                 "{} is not kebab-case",
                 code.as_str()
             );

@@ -56,7 +56,8 @@ impl Inventory {
 
     /// Puts every collection in its canonical order so equal audits give equal JSON.
     pub fn normalize(&mut self) {
-        self.sources.sort_by(|a, b| (a.provider, &a.scope).cmp(&(b.provider, &b.scope)));
+        self.sources
+            .sort_by(|a, b| (a.provider, &a.scope).cmp(&(b.provider, &b.scope)));
         self.principals.sort_by(|a, b| a.id.cmp(&b.id));
         self.credentials.sort_by(|a, b| a.id.cmp(&b.id));
         self.secrets.sort_by(|a, b| a.id.cmp(&b.id));
@@ -83,7 +84,9 @@ impl Inventory {
 }
 
 /// A cloud provider.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Provider {
     Aws,
@@ -128,7 +131,9 @@ pub struct Source {
 }
 
 /// What kind of identity a principal is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum PrincipalKind {
     /// The AWS account root user.
@@ -193,7 +198,9 @@ pub struct Principal {
 }
 
 /// What kind of credential.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum CredentialKind {
     ConsolePassword,
@@ -235,7 +242,9 @@ pub enum LastUsed {
 
 impl LastUsed {
     pub fn unknown(reason: impl Into<String>) -> Self {
-        LastUsed::Unknown { reason: reason.into() }
+        LastUsed::Unknown {
+            reason: reason.into(),
+        }
     }
 }
 
@@ -298,7 +307,9 @@ pub struct BindingDetail {
 }
 
 /// How much a role lets its holder do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum RoleLevel {
     /// `roles/owner`: everything, including IAM.
@@ -356,7 +367,9 @@ pub struct OutsidePrincipal {
     pub account_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum OutsideKind {
     /// Another AWS account (its root or one of its principals).
@@ -438,7 +451,9 @@ pub enum AccessPolicy {
         /// Outside principals that an Allow statement lets in, with its conditions.
         outside: Vec<PolicyGrant>,
     },
-    Unknown { reason: String },
+    Unknown {
+        reason: String,
+    },
 }
 
 /// One outside principal an Allow statement names.

@@ -21,7 +21,11 @@ pub fn write_private(path: &Path, bytes: &[u8], force: bool) -> Result<(), Error
         return Err(Error::output(path, "is a folder", "name a file to write"));
     }
     if path.exists() && !force {
-        return Err(Error::output(path, "already exists", "pass --force to overwrite it, or choose another name"));
+        return Err(Error::output(
+            path,
+            "already exists",
+            "pass --force to overwrite it, or choose another name",
+        ));
     }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -30,15 +34,30 @@ pub fn write_private(path: &Path, bytes: &[u8], force: bool) -> Result<(), Error
     let mut tmp = tempfile::Builder::new()
         .prefix(".handover-")
         .tempfile_in(dir)
-        .map_err(|e| Error::output(path, format!("cannot create a temporary file beside it: {e}"), hint_dir))?;
-    set_private(tmp.path()).map_err(|e| Error::output(path, format!("cannot set mode 0600: {e}"), hint_dir))?;
+        .map_err(|e| {
+            Error::output(
+                path,
+                format!("cannot create a temporary file beside it: {e}"),
+                hint_dir,
+            )
+        })?;
+    set_private(tmp.path())
+        .map_err(|e| Error::output(path, format!("cannot set mode 0600: {e}"), hint_dir))?;
     tmp.write_all(bytes)
         .and_then(|_| tmp.as_file().sync_all())
         .map_err(|e| Error::output(path, format!("cannot write: {e}"), hint_dir))?;
-    let result = if force { tmp.persist(path).map(|_| ()) } else { tmp.persist_noclobber(path).map(|_| ()) };
+    let result = if force {
+        tmp.persist(path).map(|_| ())
+    } else {
+        tmp.persist_noclobber(path).map(|_| ())
+    };
     result.map_err(|e| {
         if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-            Error::output(path, "already exists", "pass --force to overwrite it, or choose another name")
+            Error::output(
+                path,
+                "already exists",
+                "pass --force to overwrite it, or choose another name",
+            )
         } else {
             Error::output(path, format!("cannot write: {}", e.error), hint_dir)
         }
@@ -68,7 +87,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
         let err = write_private(&p, b"two", false).unwrap_err();
         assert!(err.to_string().contains("already exists"));

@@ -17,8 +17,16 @@ pub fn diff<'a>(old: &'a Plan, new: &'a Plan) -> Diff<'a> {
     let o: BTreeMap<&str, &Step> = old.steps.iter().map(|s| (s.id.as_str(), s)).collect();
     let n: BTreeMap<&str, &Step> = new.steps.iter().map(|s| (s.id.as_str(), s)).collect();
     Diff {
-        added: n.iter().filter(|(k, _)| !o.contains_key(*k)).map(|(_, s)| *s).collect(),
-        removed: o.iter().filter(|(k, _)| !n.contains_key(*k)).map(|(_, s)| *s).collect(),
+        added: n
+            .iter()
+            .filter(|(k, _)| !o.contains_key(*k))
+            .map(|(_, s)| *s)
+            .collect(),
+        removed: o
+            .iter()
+            .filter(|(k, _)| !n.contains_key(*k))
+            .map(|(_, s)| *s)
+            .collect(),
         changed: n
             .iter()
             .filter_map(|(k, s)| o.get(k).map(|old| (*old, *s)))
@@ -35,13 +43,36 @@ pub fn render(old: &Plan, new: &Plan) -> String {
         let _ = writeln!(o, "  no step changed");
     }
     for s in &d.added {
-        let _ = writeln!(o, "  + {} {} {} ({})", s.id, s.action.as_str(), s.target.label, s.rule);
+        let _ = writeln!(
+            o,
+            "  + {} {} {} ({})",
+            s.id,
+            s.action.as_str(),
+            s.target.label,
+            s.rule
+        );
     }
     for s in &d.removed {
-        let _ = writeln!(o, "  - {} {} {} ({})", s.id, s.action.as_str(), s.target.label, s.rule);
+        let _ = writeln!(
+            o,
+            "  - {} {} {} ({})",
+            s.id,
+            s.action.as_str(),
+            s.target.label,
+            s.rule
+        );
     }
     for (a, b) in &d.changed {
-        let _ = writeln!(o, "  ~ {} {}: {} ({}) -> {} ({})", b.id, b.target.label, a.action.as_str(), a.rule, b.action.as_str(), b.rule);
+        let _ = writeln!(
+            o,
+            "  ~ {} {}: {} ({}) -> {} ({})",
+            b.id,
+            b.target.label,
+            a.action.as_str(),
+            a.rule,
+            b.action.as_str(),
+            b.rule
+        );
     }
     o
 }

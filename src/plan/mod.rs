@@ -34,7 +34,9 @@ pub const PLAN_SCHEMA: &str = "handover/plan";
 pub const PLAN_VERSION: u32 = 1;
 
 /// When in the handover a step happens. Steps run in this order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
     /// The customer takes over what is already its own: its access is established first.
@@ -157,7 +159,13 @@ pub struct Step {
 /// A step's id: stable for the same target.
 pub fn step_id(target_id: &str) -> String {
     let h = Sha256::digest(target_id.as_bytes());
-    format!("s-{}", h.iter().take(6).map(|b| format!("{b:02x}")).collect::<String>())
+    format!(
+        "s-{}",
+        h.iter()
+            .take(6)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
 }
 
 /// Writes JSON with object keys sorted, no whitespace: the form the digest is over.
@@ -166,11 +174,22 @@ pub fn canonical_json(v: &serde_json::Value) -> String {
         serde_json::Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
             keys.sort();
-            let inner: Vec<String> =
-                keys.iter().map(|k| format!("{}:{}", serde_json::to_string(k).unwrap(), canonical_json(&m[*k]))).collect();
+            let inner: Vec<String> = keys
+                .iter()
+                .map(|k| {
+                    format!(
+                        "{}:{}",
+                        serde_json::to_string(k).unwrap(),
+                        canonical_json(&m[*k])
+                    )
+                })
+                .collect();
             format!("{{{}}}", inner.join(","))
         }
-        serde_json::Value::Array(a) => format!("[{}]", a.iter().map(canonical_json).collect::<Vec<_>>().join(",")),
+        serde_json::Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(canonical_json).collect::<Vec<_>>().join(",")
+        ),
         other => serde_json::to_string(other).unwrap(),
     }
 }
@@ -227,14 +246,21 @@ fn days_between(later: DateTime<Utc>, earlier: DateTime<Utc>) -> i64 {
 
 impl<'a> Facts<'a> {
     fn new(inv: &'a Inventory, cfg: &'a HandoverConfig) -> Self {
-        let principals: HashMap<&str, &Principal> = inv.principals.iter().map(|p| (p.id.as_str(), p)).collect();
+        let principals: HashMap<&str, &Principal> =
+            inv.principals.iter().map(|p| (p.id.as_str(), p)).collect();
         let mut creds_by_principal: HashMap<&str, Vec<&Credential>> = HashMap::new();
         for c in &inv.credentials {
-            creds_by_principal.entry(c.principal.as_str()).or_default().push(c);
+            creds_by_principal
+                .entry(c.principal.as_str())
+                .or_default()
+                .push(c);
         }
         let mut findings_by_subject: HashMap<&str, Vec<String>> = HashMap::new();
         for f in &inv.findings {
-            findings_by_subject.entry(f.subject.as_str()).or_default().push(f.code.as_str().to_string());
+            findings_by_subject
+                .entry(f.subject.as_str())
+                .or_default()
+                .push(f.code.as_str().to_string());
         }
         let mut classes = HashMap::new();
         for p in &inv.principals {
@@ -252,17 +278,25 @@ impl<'a> Facts<'a> {
         // A role trusted by the agency's account with admin rights is agency admin access too.
         for c in &inv.credentials {
             if let CredentialDetail::Trust(t) = &c.detail {
-                let admin = principals.get(c.principal.as_str()).is_some_and(|p| p.admin.equivalent == Some(true));
+                let admin = principals
+                    .get(c.principal.as_str())
+                    .is_some_and(|p| p.admin.equivalent == Some(true));
                 if admin && parties::outside_owner(cfg, &t.trusted).owner == Owner::Agency {
                     agency_admin_scopes.insert((c.provider, c.scope.clone()));
                 }
             }
         }
-        let auditors = inv.sources.iter().filter_map(|s| s.identity.as_deref().and_then(auditor_principal)).collect();
+        let auditors = inv
+            .sources
+            .iter()
+            .filter_map(|s| s.identity.as_deref().and_then(auditor_principal))
+            .collect();
         let handover = HandoverCtx {
             scenario: cfg.scenario.as_str().into(),
             date: cfg.handover_date.format("%Y-%m-%d").to_string(),
-            access_ends: cfg.agency_access_ends.map(|t| t.format("%Y-%m-%d").to_string()),
+            access_ends: cfg
+                .agency_access_ends
+                .map(|t| t.format("%Y-%m-%d").to_string()),
         };
         Facts {
             inv,
@@ -279,12 +313,18 @@ impl<'a> Facts<'a> {
     }
 
     fn retained(&self, p: &Principal) -> bool {
-        self.cfg.operations.retained.iter().any(|r| *r == p.id || *r == p.name || r.split_once(':').is_some_and(|(_, n)| n == p.name))
+        self.cfg.operations.retained.iter().any(|r| {
+            *r == p.id || *r == p.name || r.split_once(':').is_some_and(|(_, n)| n == p.name)
+        })
     }
 
     fn principal_ctx(&self, p: &Principal) -> PrincipalCtx {
         let class = &self.classes[&p.id];
-        let creds = self.creds_by_principal.get(p.id.as_str()).cloned().unwrap_or_default();
+        let creds = self
+            .creds_by_principal
+            .get(p.id.as_str())
+            .cloned()
+            .unwrap_or_default();
         PrincipalCtx {
             id: p.id.clone(),
             kind: kebab(&p.kind),
@@ -327,7 +367,11 @@ impl<'a> Facts<'a> {
         };
         CredentialCtx {
             id: c.id.clone(),
-            kind: if trusted_owner.is_some() && c.kind != CredentialKind::RoleTrust { "secret-policy-grant".into() } else { kebab(&c.kind) },
+            kind: if trusted_owner.is_some() && c.kind != CredentialKind::RoleTrust {
+                "secret-policy-grant".into()
+            } else {
+                kebab(&c.kind)
+            },
             provider: c.provider.to_string(),
             scope: c.scope.clone(),
             identifier: c.identifier.clone(),
@@ -343,15 +387,24 @@ impl<'a> Facts<'a> {
             resource,
             time_bound,
             key_type,
-            agency_could_read: self.agency_admin_scopes.contains(&(c.provider, c.scope.clone())),
-            findings: self.findings_by_subject.get(c.id.as_str()).cloned().unwrap_or_default(),
+            agency_could_read: self
+                .agency_admin_scopes
+                .contains(&(c.provider, c.scope.clone())),
+            findings: self
+                .findings_by_subject
+                .get(c.id.as_str())
+                .cloned()
+                .unwrap_or_default(),
         }
     }
 }
 
 /// A unit enum's serde name (`access-key`, `active`, ...).
 pub(crate) fn kebab<T: Serialize>(v: &T) -> String {
-    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// One thing the plan decides about.
@@ -367,7 +420,14 @@ struct Target {
 
 fn last_used_text(l: &LastUsed) -> String {
     match l {
-        LastUsed::Used { at, service, .. } => format!("{}{}", at.format("%Y-%m-%d"), service.as_ref().map(|s| format!(" ({s})")).unwrap_or_default()),
+        LastUsed::Used { at, service, .. } => format!(
+            "{}{}",
+            at.format("%Y-%m-%d"),
+            service
+                .as_ref()
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default()
+        ),
         LastUsed::Never => "never".into(),
         LastUsed::Unknown { reason } => format!("unknown: {reason}"),
     }
@@ -376,7 +436,9 @@ fn last_used_text(l: &LastUsed) -> String {
 fn targets(f: &Facts) -> Vec<Target> {
     let mut out = Vec::new();
     for c in &f.inv.credentials {
-        let Some(p) = f.principals.get(c.principal.as_str()) else { continue };
+        let Some(p) = f.principals.get(c.principal.as_str()) else {
+            continue;
+        };
         // MFA devices protect a credential; they are not one to hand over on their own.
         if c.kind == CredentialKind::MfaDevice && p.kind != PrincipalKind::Root {
             continue;
@@ -395,7 +457,10 @@ fn targets(f: &Facts) -> Vec<Target> {
         if let (Some(d), Some(b)) = (cctx.stale_days, &cctx.stale_basis) {
             evidence.insert("age".into(), format!("{d} days, counted from {b}"));
         }
-        evidence.insert("owner".into(), format!("{} ({})", cclass.owner.as_str(), cclass.reason));
+        evidence.insert(
+            "owner".into(),
+            format!("{} ({})", cclass.owner.as_str(), cclass.reason),
+        );
         if !cctx.findings.is_empty() {
             evidence.insert("findings".into(), cctx.findings.join(", "));
         }
@@ -411,10 +476,24 @@ fn targets(f: &Facts) -> Vec<Target> {
                 evidence.insert("conditions".into(), t.conditions.join("; "));
             }
         }
-        let label = format!("{} {} of {}", kebab(&c.kind), c.identifier.as_deref().unwrap_or(""), p.name).replace("  ", " ");
+        let label = format!(
+            "{} {} of {}",
+            kebab(&c.kind),
+            c.identifier.as_deref().unwrap_or(""),
+            p.name
+        )
+        .replace("  ", " ");
         let why = match (&cctx.stale_days, &cctx.stale_basis) {
-            (Some(d), Some(b)) if matches!(c.kind, CredentialKind::AccessKey | CredentialKind::GcpServiceAccountKey) => {
-                format!("owner {}; {d} days old counted from {b}", cclass.owner.as_str())
+            (Some(d), Some(b))
+                if matches!(
+                    c.kind,
+                    CredentialKind::AccessKey | CredentialKind::GcpServiceAccountKey
+                ) =>
+            {
+                format!(
+                    "owner {}; {d} days old counted from {b}",
+                    cclass.owner.as_str()
+                )
             }
             _ => format!("owner {}", cclass.owner.as_str()),
         };
@@ -463,12 +542,21 @@ fn targets(f: &Facts) -> Vec<Target> {
                     id: s.id.clone(),
                     kind: "secret".into(),
                     name: s.name.clone(),
-                    owner: parties::scope_owner(f.cfg, s.provider, &s.scope).owner.as_str().into(),
+                    owner: parties::scope_owner(f.cfg, s.provider, &s.scope)
+                        .owner
+                        .as_str()
+                        .into(),
                     ..Default::default()
                 };
                 let mut evidence = BTreeMap::new();
-                evidence.insert("grants".into(), format!("{} to {}", g.actions.join(", "), g.principal.value));
-                evidence.insert("owner".into(), format!("{} ({})", class.owner.as_str(), class.reason));
+                evidence.insert(
+                    "grants".into(),
+                    format!("{} to {}", g.actions.join(", "), g.principal.value),
+                );
+                evidence.insert(
+                    "owner".into(),
+                    format!("{} ({})", class.owner.as_str(), class.reason),
+                );
                 if !g.conditions.is_empty() {
                     evidence.insert("conditions".into(), g.conditions.join("; "));
                 }
@@ -480,7 +568,10 @@ fn targets(f: &Facts) -> Vec<Target> {
                         provider: s.provider,
                         scope: s.scope.clone(),
                         principal: None,
-                        label: format!("resource-policy grant on {} to {}", s.name, g.principal.value),
+                        label: format!(
+                            "resource-policy grant on {} to {}",
+                            s.name, g.principal.value
+                        ),
                         owner: class.owner,
                         party: class.party.clone(),
                     },
@@ -496,12 +587,22 @@ fn targets(f: &Facts) -> Vec<Target> {
     }
     for s in &f.inv.secrets {
         let agency_grant = match &s.access_policy {
-            AccessPolicy::Known { outside } => outside.iter().any(|g| parties::outside_owner(f.cfg, &g.principal).owner == Owner::Agency),
+            AccessPolicy::Known { outside } => outside
+                .iter()
+                .any(|g| parties::outside_owner(f.cfg, &g.principal).owner == Owner::Agency),
             _ => false,
-        } || s.iam_members.iter().any(|m| member_owner(f, &s.scope, &m.member) == Owner::Agency);
-        let public = s.iam_members.iter().any(|m| m.member == "allUsers" || m.member == "allAuthenticatedUsers")
+        } || s
+            .iam_members
+            .iter()
+            .any(|m| member_owner(f, &s.scope, &m.member) == Owner::Agency);
+        let public = s
+            .iam_members
+            .iter()
+            .any(|m| m.member == "allUsers" || m.member == "allAuthenticatedUsers")
             || matches!(&s.access_policy, AccessPolicy::Known { outside } if outside.iter().any(|g| g.principal.kind == OutsideKind::Wildcard));
-        let agency_admin = f.agency_admin_scopes.contains(&(s.provider, s.scope.clone()));
+        let agency_admin = f
+            .agency_admin_scopes
+            .contains(&(s.provider, s.scope.clone()));
         let kms_owner = match (&s.encryption.key_account, s.provider) {
             (Some(a), Provider::Aws) => parties::account_owner(f.cfg, a).owner,
             (Some(p), Provider::Gcp) => parties::project_owner(f.cfg, p).owner,
@@ -521,7 +622,14 @@ fn targets(f: &Facts) -> Vec<Target> {
             tags: s.tags.clone(),
         };
         let mut evidence = BTreeMap::new();
-        evidence.insert("rotation".into(), if s.rotation.enabled { "on".into() } else { "off".into() });
+        evidence.insert(
+            "rotation".into(),
+            if s.rotation.enabled {
+                "on".into()
+            } else {
+                "off".into()
+            },
+        );
         if let Some(t) = s.last_changed {
             evidence.insert("last_changed".into(), t.format("%Y-%m-%d").to_string());
         }
@@ -554,7 +662,11 @@ fn targets(f: &Facts) -> Vec<Target> {
             admin: false,
             runs_audit: false,
             evidence,
-            why: if why.is_empty() { "no agency identity could read it".into() } else { why.join("; ") },
+            why: if why.is_empty() {
+                "no agency identity could read it".into()
+            } else {
+                why.join("; ")
+            },
         });
     }
     out
@@ -565,32 +677,62 @@ fn member_owner(f: &Facts, scope: &str, member: &str) -> Owner {
         .inv
         .principals
         .iter()
-        .find(|p| p.scope == scope && (p.id.ends_with(&format!(":{member}")) || format!("serviceAccount:{}", p.name) == member))
+        .find(|p| {
+            p.scope == scope
+                && (p.id.ends_with(&format!(":{member}"))
+                    || format!("serviceAccount:{}", p.name) == member)
+        })
         .map(|p| p.id.clone());
-    id.and_then(|id| f.classes.get(&id).map(|c| c.owner)).unwrap_or(Owner::Unknown)
+    id.and_then(|id| f.classes.get(&id).map(|c| c.owner))
+        .unwrap_or(Owner::Unknown)
 }
 
-fn preconditions(action: Action, t: &Target, f: &Facts, admins: &BTreeMap<String, Vec<String>>) -> Vec<String> {
+fn preconditions(
+    action: Action,
+    t: &Target,
+    f: &Facts,
+    admins: &BTreeMap<String, Vec<String>>,
+) -> Vec<String> {
     let scope_key = format!("{} {}", t.target.provider, t.target.scope);
     let mut p = Vec::new();
     match action {
         Action::Transfer => p.push("the customer confirms it holds and controls this".into()),
         Action::Rotate => {
-            p.push("a new value is issued to the customer and deployed wherever the old one is used".into());
+            p.push(
+                "a new value is issued to the customer and deployed wherever the old one is used"
+                    .into(),
+            );
             p.push("the old value is disabled only after the new one is verified".into());
         }
         Action::RetainUntil => {
-            let until = f.handover.access_ends.clone().unwrap_or_else(|| "(no agency_access_ends in the config)".into());
+            let until = f
+                .handover
+                .access_ends
+                .clone()
+                .unwrap_or_else(|| "(no agency_access_ends in the config)".into());
             p.push(format!(
                 "the access is narrowed to what operations need and made to end by itself on {until} (an IAM condition on request.time / aws:CurrentTime)"
             ));
         }
-        Action::Review => p.push("a person decides, and the decision is recorded with the plan".into()),
+        Action::Review => {
+            p.push("a person decides, and the decision is recorded with the plan".into())
+        }
         Action::Revoke => {
-            p.push(format!("nothing still depends on it (last used: {})", t.evidence.get("last_used").cloned().unwrap_or_else(|| "not recorded".into())));
+            p.push(format!(
+                "nothing still depends on it (last used: {})",
+                t.evidence
+                    .get("last_used")
+                    .cloned()
+                    .unwrap_or_else(|| "not recorded".into())
+            ));
             if t.admin {
-                let names = admins.get(&scope_key).map(|v| v.join(", ")).unwrap_or_default();
-                p.push(format!("the customer's admin access is verified first ({names})"));
+                let names = admins
+                    .get(&scope_key)
+                    .map(|v| v.join(", "))
+                    .unwrap_or_default();
+                p.push(format!(
+                    "the customer's admin access is verified first ({names})"
+                ));
             }
         }
     }
@@ -616,12 +758,29 @@ fn phase_for(action: Action, t: &Target) -> Phase {
 
 /// Would this principal still give the customer admin access after the steps?
 fn survives(f: &Facts, p: &Principal, actions: &HashMap<String, Action>) -> bool {
-    let creds = f.creds_by_principal.get(p.id.as_str()).cloned().unwrap_or_default();
-    let kept = |c: &&&Credential| actions.get(&c.id) != Some(&Action::Revoke) && c.status == Status::Active;
+    let creds = f
+        .creds_by_principal
+        .get(p.id.as_str())
+        .cloned()
+        .unwrap_or_default();
+    let kept = |c: &&&Credential| {
+        actions.get(&c.id) != Some(&Action::Revoke) && c.status == Status::Active
+    };
     match p.kind {
-        PrincipalKind::IamUser => creds.iter().filter(|c| matches!(c.kind, CredentialKind::ConsolePassword | CredentialKind::AccessKey)).any(|c| kept(&c)),
+        PrincipalKind::IamUser => creds
+            .iter()
+            .filter(|c| {
+                matches!(
+                    c.kind,
+                    CredentialKind::ConsolePassword | CredentialKind::AccessKey
+                )
+            })
+            .any(|c| kept(&c)),
         PrincipalKind::IamRole => {
-            let trusts: Vec<&&Credential> = creds.iter().filter(|c| c.kind == CredentialKind::RoleTrust).collect();
+            let trusts: Vec<&&Credential> = creds
+                .iter()
+                .filter(|c| c.kind == CredentialKind::RoleTrust)
+                .collect();
             // A role with no outside trust is assumed from inside its account.
             trusts.is_empty() || trusts.iter().any(&kept)
         }
@@ -657,23 +816,43 @@ pub fn build(inv: &Inventory, policy: &Policy, cfg: &HandoverConfig) -> Result<P
             };
             match outcome {
                 Outcome::Match => {
-                    choice = Some((r.action, r.id.clone(), format!("{} ({})", r.description, t.why), r.severity));
+                    choice = Some((
+                        r.action,
+                        r.id.clone(),
+                        format!("{} ({})", r.description, t.why),
+                        r.severity,
+                    ));
                     break;
                 }
                 Outcome::NoMatch => {}
                 Outcome::Failed(e) => {
-                    choice = Some((Action::Review, r.id.clone(), format!("rule {} could not be evaluated here ({e}); a person decides", r.id), Severity::High));
+                    choice = Some((
+                        Action::Review,
+                        r.id.clone(),
+                        format!(
+                            "rule {} could not be evaluated here ({e}); a person decides",
+                            r.id
+                        ),
+                        Severity::High,
+                    ));
                     break;
                 }
             }
         }
-        let (action, rule, reason, severity) =
-            choice.unwrap_or((Action::Review, "no-rule-matched".into(), format!("no rule of the policy matched ({})", t.why), Severity::Medium));
+        let (action, rule, reason, severity) = choice.unwrap_or((
+            Action::Review,
+            "no-rule-matched".into(),
+            format!("no rule of the policy matched ({})", t.why),
+            Severity::Medium,
+        ));
         decided.push((t, action, rule, reason, severity));
     }
 
     // No lock-out: every account and project keeps a working customer admin.
-    let actions: HashMap<String, Action> = decided.iter().map(|(t, a, ..)| (t.target.id.clone(), *a)).collect();
+    let actions: HashMap<String, Action> = decided
+        .iter()
+        .map(|(t, a, ..)| (t.target.id.clone(), *a))
+        .collect();
     let mut admins_after: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut locked = Vec::new();
     for s in &inv.sources {
@@ -681,8 +860,14 @@ pub fn build(inv: &Inventory, policy: &Policy, cfg: &HandoverConfig) -> Result<P
         let survivors: Vec<String> = inv
             .principals
             .iter()
-            .filter(|p| p.provider == s.provider && p.scope == s.scope && p.kind != PrincipalKind::Root)
-            .filter(|p| f.classes[&p.id].owner == Owner::Customer && p.admin.equivalent == Some(true) && p.disabled != Some(true))
+            .filter(|p| {
+                p.provider == s.provider && p.scope == s.scope && p.kind != PrincipalKind::Root
+            })
+            .filter(|p| {
+                f.classes[&p.id].owner == Owner::Customer
+                    && p.admin.equivalent == Some(true)
+                    && p.disabled != Some(true)
+            })
             .filter(|p| survives(&f, p, &actions))
             .map(|p| p.name.clone())
             .collect();
@@ -703,7 +888,9 @@ pub fn build(inv: &Inventory, policy: &Policy, cfg: &HandoverConfig) -> Result<P
         });
     }
 
-    let until = cfg.agency_access_ends.map(|t| t.format("%Y-%m-%d").to_string());
+    let until = cfg
+        .agency_access_ends
+        .map(|t| t.format("%Y-%m-%d").to_string());
     let mut steps: Vec<Step> = decided
         .into_iter()
         .map(|(t, action, rule, reason, severity)| {
@@ -713,7 +900,9 @@ pub fn build(inv: &Inventory, policy: &Policy, cfg: &HandoverConfig) -> Result<P
                 order: 0,
                 phase,
                 preconditions: preconditions(action, &t, &f, &admins_after),
-                until: (action == Action::RetainUntil).then(|| until.clone()).flatten(),
+                until: (action == Action::RetainUntil)
+                    .then(|| until.clone())
+                    .flatten(),
                 target: t.target,
                 action,
                 rule,
@@ -724,7 +913,12 @@ pub fn build(inv: &Inventory, policy: &Policy, cfg: &HandoverConfig) -> Result<P
         })
         .collect();
     steps.sort_by(|a, b| {
-        (a.phase, a.target.provider, &a.target.scope, &a.target.id).cmp(&(b.phase, b.target.provider, &b.target.scope, &b.target.id))
+        (a.phase, a.target.provider, &a.target.scope, &a.target.id).cmp(&(
+            b.phase,
+            b.target.provider,
+            &b.target.scope,
+            &b.target.id,
+        ))
     });
     for (i, s) in steps.iter_mut().enumerate() {
         s.order = i + 1;
@@ -732,9 +926,16 @@ pub fn build(inv: &Inventory, policy: &Policy, cfg: &HandoverConfig) -> Result<P
 
     let mut findings = Vec::new();
     if cfg.scenario == crate::config::Scenario::AgencyOperated && cfg.agency_access_ends.is_none() {
-        findings.push(PlanFinding { code: "adoption-end-missing".into(), severity: Severity::High, message: "retained access has no end date".into() });
+        findings.push(PlanFinding {
+            code: "adoption-end-missing".into(),
+            severity: Severity::High,
+            message: "retained access has no end date".into(),
+        });
     }
-    let unknown = steps.iter().filter(|s| s.target.owner == Owner::Unknown).count();
+    let unknown = steps
+        .iter()
+        .filter(|s| s.target.owner == Owner::Unknown)
+        .count();
     if unknown > 0 {
         findings.push(PlanFinding {
             code: "owner-unknown".into(),
@@ -747,7 +948,10 @@ pub fn build(inv: &Inventory, policy: &Policy, cfg: &HandoverConfig) -> Result<P
             findings.push(PlanFinding {
                 code: "scope-owner-unknown".into(),
                 severity: Severity::Medium,
-                message: format!("{} {} is in neither party's list in the config", s.provider, s.scope),
+                message: format!(
+                    "{} {} is in neither party's list in the config",
+                    s.provider, s.scope
+                ),
             });
         }
     }
@@ -757,7 +961,9 @@ pub fn build(inv: &Inventory, policy: &Policy, cfg: &HandoverConfig) -> Result<P
     let mut by_owner = BTreeMap::new();
     for s in &steps {
         *by_action.entry(s.action.as_str().to_string()).or_insert(0) += 1;
-        *by_owner.entry(s.target.owner.as_str().to_string()).or_insert(0) += 1;
+        *by_owner
+            .entry(s.target.owner.as_str().to_string())
+            .or_insert(0) += 1;
     }
     let mut plan = Plan {
         schema: PLAN_SCHEMA.into(),
@@ -765,9 +971,16 @@ pub fn build(inv: &Inventory, policy: &Policy, cfg: &HandoverConfig) -> Result<P
         digest: String::new(),
         inventory: InventoryRef {
             generated_at: inv.generated_at,
-            sources: inv.sources.iter().map(|s| format!("{} {} ({})", s.provider, s.scope, kebab(&s.mode))).collect(),
+            sources: inv
+                .sources
+                .iter()
+                .map(|s| format!("{} {} ({})", s.provider, s.scope, kebab(&s.mode)))
+                .collect(),
         },
-        policy: PolicyInfo { name: policy.name.clone(), digest: policy.digest.clone() },
+        policy: PolicyInfo {
+            name: policy.name.clone(),
+            digest: policy.digest.clone(),
+        },
         handover: HandoverInfo {
             scenario: cfg.scenario.as_str().into(),
             date: cfg.handover_date.format("%Y-%m-%d").to_string(),
@@ -775,7 +988,12 @@ pub fn build(inv: &Inventory, policy: &Policy, cfg: &HandoverConfig) -> Result<P
             agency: cfg.agency.name.clone(),
             customer: cfg.customer.name.clone(),
         },
-        summary: Summary { steps: steps.len(), by_action, by_owner, customer_admins_after: admins_after },
+        summary: Summary {
+            steps: steps.len(),
+            by_action,
+            by_owner,
+            customer_admins_after: admins_after,
+        },
         documentation,
         findings,
         steps,
@@ -785,7 +1003,9 @@ pub fn build(inv: &Inventory, policy: &Policy, cfg: &HandoverConfig) -> Result<P
 }
 
 fn sha256_file(path: &Path) -> Option<String> {
-    std::fs::read(path).ok().map(|b| format!("sha256:{:x}", Sha256::digest(&b)))
+    std::fs::read(path)
+        .ok()
+        .map(|b| format!("sha256:{:x}", Sha256::digest(&b)))
 }
 
 fn files_under(path: &Path) -> Vec<PathBuf> {
@@ -810,30 +1030,59 @@ pub fn documentation(cfg: &HandoverConfig, findings: &mut Vec<PlanFinding>) -> V
         let path = cfg.base_dir.join(rel);
         let files = files_under(&path);
         if files.is_empty() {
-            items.push(DocItem { kind: kind.into(), path: rel.display().to_string(), present: false, sha256: None });
+            items.push(DocItem {
+                kind: kind.into(),
+                path: rel.display().to_string(),
+                present: false,
+                sha256: None,
+            });
             findings.push(PlanFinding {
                 code: "documentation-missing".into(),
                 severity: Severity::Medium,
-                message: format!("the {kind} {} named in the config is missing or empty", rel.display()),
+                message: format!(
+                    "the {kind} {} named in the config is missing or empty",
+                    rel.display()
+                ),
             });
         }
         for file in files {
-            let shown = file.strip_prefix(&cfg.base_dir).unwrap_or(&file).display().to_string();
-            items.push(DocItem { kind: kind.into(), path: shown, present: true, sha256: sha256_file(&file) });
+            let shown = file
+                .strip_prefix(&cfg.base_dir)
+                .unwrap_or(&file)
+                .display()
+                .to_string();
+            items.push(DocItem {
+                kind: kind.into(),
+                path: shown,
+                present: true,
+                sha256: sha256_file(&file),
+            });
         }
     };
     match &cfg.documentation.slo {
         Some(p) => check("slo", p, findings),
-        None => findings.push(PlanFinding { code: "documentation-missing".into(), severity: Severity::Medium, message: "the config names no SLO document".into() }),
+        None => findings.push(PlanFinding {
+            code: "documentation-missing".into(),
+            severity: Severity::Medium,
+            message: "the config names no SLO document".into(),
+        }),
     }
     if cfg.documentation.playbooks.is_empty() {
-        findings.push(PlanFinding { code: "documentation-missing".into(), severity: Severity::Medium, message: "the config names no support playbooks".into() });
+        findings.push(PlanFinding {
+            code: "documentation-missing".into(),
+            severity: Severity::Medium,
+            message: "the config names no support playbooks".into(),
+        });
     }
     for p in &cfg.documentation.playbooks {
         check("playbook", p, findings);
     }
     if cfg.documentation.postmortems.is_empty() {
-        findings.push(PlanFinding { code: "documentation-missing".into(), severity: Severity::Low, message: "the config names no postmortems".into() });
+        findings.push(PlanFinding {
+            code: "documentation-missing".into(),
+            severity: Severity::Low,
+            message: "the config names no postmortems".into(),
+        });
     }
     for p in &cfg.documentation.postmortems {
         check("postmortem", p, findings);
@@ -843,13 +1092,24 @@ pub fn documentation(cfg: &HandoverConfig, findings: &mut Vec<PlanFinding>) -> V
 
 /// Who owns each principal and each credential of an inventory, by the config alone:
 /// what a plan's targets say, and what `verify` asks of the live accounts.
-pub fn owners(inv: &Inventory, cfg: &HandoverConfig) -> (BTreeMap<String, Owner>, BTreeMap<String, Owner>) {
+pub fn owners(
+    inv: &Inventory,
+    cfg: &HandoverConfig,
+) -> (BTreeMap<String, Owner>, BTreeMap<String, Owner>) {
     let f = Facts::new(inv, cfg);
-    let principals = f.classes.iter().map(|(k, c)| (k.clone(), c.owner)).collect();
+    let principals = f
+        .classes
+        .iter()
+        .map(|(k, c)| (k.clone(), c.owner))
+        .collect();
     let credentials = inv
         .credentials
         .iter()
-        .filter_map(|c| f.classes.get(&c.principal).map(|pc| (c.id.clone(), parties::credential_owner(cfg, c, pc).owner)))
+        .filter_map(|c| {
+            f.classes
+                .get(&c.principal)
+                .map(|pc| (c.id.clone(), parties::credential_owner(cfg, c, pc).owner))
+        })
         .collect();
     (principals, credentials)
 }
@@ -865,7 +1125,12 @@ pub struct Explanation {
 }
 
 /// Explains the decision for the target whose id is (or ends with) `target`.
-pub fn explain(inv: &Inventory, policy: &Policy, cfg: &HandoverConfig, target: &str) -> Result<Explanation, Error> {
+pub fn explain(
+    inv: &Inventory,
+    policy: &Policy,
+    cfg: &HandoverConfig,
+    target: &str,
+) -> Result<Explanation, Error> {
     let mut normalized = inv.clone();
     normalized.normalize();
     let inv = &normalized;
@@ -885,10 +1150,23 @@ pub fn explain(inv: &Inventory, policy: &Policy, cfg: &HandoverConfig, target: &
         .unwrap_or_default();
     let t = match matches.as_slice() {
         [one] => *one,
-        [] => return Err(Error::usage(format!("no credential or secret with id {target:?} in the inventory"), "pass a credential or secret id from the inventory, or a step id from the plan")),
+        [] => {
+            return Err(Error::usage(
+                format!("no credential or secret with id {target:?} in the inventory"),
+                "pass a credential or secret id from the inventory, or a step id from the plan",
+            ))
+        }
         many => {
             return Err(Error::usage(
-                format!("{target:?} matches {} targets: {}", many.len(), many.iter().take(5).map(|t| t.target.id.as_str()).collect::<Vec<_>>().join(", ")),
+                format!(
+                    "{target:?} matches {} targets: {}",
+                    many.len(),
+                    many.iter()
+                        .take(5)
+                        .map(|t| t.target.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
                 "pass a longer part of the id",
             ))
         }
@@ -902,5 +1180,10 @@ pub fn explain(inv: &Inventory, policy: &Policy, cfg: &HandoverConfig, target: &
         }
         rules.push((r.id.clone(), r.line, o));
     }
-    Ok(Explanation { target: t.target.clone(), context: t.context.clone(), rules, decided_by })
+    Ok(Explanation {
+        target: t.target.clone(),
+        context: t.context.clone(),
+        rules,
+        decided_by,
+    })
 }

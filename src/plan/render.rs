@@ -9,7 +9,9 @@ use super::{Plan, Step};
 fn group(plan: &Plan) -> BTreeMap<String, Vec<&Step>> {
     let mut g: BTreeMap<String, Vec<&Step>> = BTreeMap::new();
     for s in &plan.steps {
-        g.entry(format!("{} {}", s.target.provider, s.target.scope)).or_default().push(s);
+        g.entry(format!("{} {}", s.target.provider, s.target.scope))
+            .or_default()
+            .push(s);
     }
     g
 }
@@ -23,10 +25,32 @@ pub fn markdown(plan: &Plan) -> String {
     let mut o = String::new();
     let h = &plan.handover;
     let _ = writeln!(o, "# Handover plan: {} to {}\n", h.agency, h.customer);
-    let _ = writeln!(o, "- Scenario: **{}**; handover date {}{}", h.scenario, h.date, h.agency_access_ends.as_ref().map(|e| format!("; agency access ends {e}")).unwrap_or_default());
-    let _ = writeln!(o, "- Policy: `{}` ({})", plan.policy.name, plan.policy.digest);
-    let _ = writeln!(o, "- Inventory of {}: {}", plan.inventory.generated_at.format("%Y-%m-%d %H:%M UTC"), plan.inventory.sources.join(", "));
-    let _ = writeln!(o, "- Plan digest: `{}` (approve this exact plan by its digest)\n", plan.digest);
+    let _ = writeln!(
+        o,
+        "- Scenario: **{}**; handover date {}{}",
+        h.scenario,
+        h.date,
+        h.agency_access_ends
+            .as_ref()
+            .map(|e| format!("; agency access ends {e}"))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(
+        o,
+        "- Policy: `{}` ({})",
+        plan.policy.name, plan.policy.digest
+    );
+    let _ = writeln!(
+        o,
+        "- Inventory of {}: {}",
+        plan.inventory.generated_at.format("%Y-%m-%d %H:%M UTC"),
+        plan.inventory.sources.join(", ")
+    );
+    let _ = writeln!(
+        o,
+        "- Plan digest: `{}` (approve this exact plan by its digest)\n",
+        plan.digest
+    );
     let _ = writeln!(o, "## Summary\n");
     let _ = writeln!(o, "| action | steps |\n|---|---|");
     for (a, n) in &plan.summary.by_action {
@@ -51,12 +75,25 @@ pub fn markdown(plan: &Plan) -> String {
         let _ = writeln!(o, "None named in the config.");
     }
     for d in &plan.documentation {
-        let _ = writeln!(o, "- {} `{}`: {}", d.kind, d.path, if d.present { d.sha256.clone().unwrap_or_default() } else { "MISSING".into() });
+        let _ = writeln!(
+            o,
+            "- {} `{}`: {}",
+            d.kind,
+            d.path,
+            if d.present {
+                d.sha256.clone().unwrap_or_default()
+            } else {
+                "MISSING".into()
+            }
+        );
     }
     let _ = writeln!(o, "\n## Steps\n");
     for (scope, steps) in group(plan) {
         let _ = writeln!(o, "### {scope}\n");
-        let _ = writeln!(o, "| # | step | action | target | owner | rule | reason |\n|---|---|---|---|---|---|---|");
+        let _ = writeln!(
+            o,
+            "| # | step | action | target | owner | rule | reason |\n|---|---|---|---|---|---|---|"
+        );
         for s in steps {
             let action = match &s.until {
                 Some(u) => format!("{} {u}", s.action.as_str()),
@@ -78,7 +115,14 @@ pub fn markdown(plan: &Plan) -> String {
     }
     let _ = writeln!(o, "## Preconditions and evidence\n");
     for s in &plan.steps {
-        let _ = writeln!(o, "**{}. `{}` {} {}**\n", s.order, s.id, s.action.as_str(), md_escape(&s.target.label));
+        let _ = writeln!(
+            o,
+            "**{}. `{}` {} {}**\n",
+            s.order,
+            s.id,
+            s.action.as_str(),
+            md_escape(&s.target.label)
+        );
         for p in &s.preconditions {
             let _ = writeln!(o, "- before: {}", md_escape(p));
         }
@@ -94,15 +138,30 @@ pub fn markdown(plan: &Plan) -> String {
 pub fn table(plan: &Plan) -> String {
     let mut o = String::new();
     let h = &plan.handover;
-    let _ = writeln!(o, "Plan {} — {} to {} ({}; {})", plan.digest, h.agency, h.customer, h.scenario, h.date);
+    let _ = writeln!(
+        o,
+        "Plan {} — {} to {} ({}; {})",
+        plan.digest, h.agency, h.customer, h.scenario, h.date
+    );
     let _ = writeln!(
         o,
         "{} steps: {}",
         plan.summary.steps,
-        plan.summary.by_action.iter().map(|(a, n)| format!("{n} {a}")).collect::<Vec<_>>().join(", ")
+        plan.summary
+            .by_action
+            .iter()
+            .map(|(a, n)| format!("{n} {a}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     for f in &plan.findings {
-        let _ = writeln!(o, "  {} {}: {}", f.severity.to_string().to_uppercase(), f.code, f.message);
+        let _ = writeln!(
+            o,
+            "  {} {}: {}",
+            f.severity.to_string().to_uppercase(),
+            f.code,
+            f.message
+        );
     }
     let rows: Vec<[String; 6]> = plan
         .steps
@@ -110,7 +169,11 @@ pub fn table(plan: &Plan) -> String {
         .map(|s| {
             [
                 s.order.to_string(),
-                s.action.as_str().to_string() + &s.until.as_ref().map(|u| format!(" {u}")).unwrap_or_default(),
+                s.action.as_str().to_string()
+                    + &s.until
+                        .as_ref()
+                        .map(|u| format!(" {u}"))
+                        .unwrap_or_default(),
                 format!("{} {}", s.target.provider, s.target.scope),
                 s.target.label.clone(),
                 s.target.owner.as_str().to_string(),
@@ -138,7 +201,11 @@ pub fn table(plan: &Plan) -> String {
             .trim_end()
             .to_string()
     };
-    let _ = writeln!(o, "\n{}", line(header.iter().map(|h| h.to_string()).collect()));
+    let _ = writeln!(
+        o,
+        "\n{}",
+        line(header.iter().map(|h| h.to_string()).collect())
+    );
     for r in rows {
         let _ = writeln!(o, "{}", line(r.to_vec()));
     }

@@ -118,29 +118,45 @@ pub fn for_secret(s: &SecretCtx, h: &HandoverCtx) -> serde_json::Value {
 /// Every variable and field a condition may read.
 pub fn schema(applies: AppliesTo) -> serde_json::Value {
     match applies {
-        AppliesTo::Credentials => for_credential(&CredentialCtx::default(), &PrincipalCtx::default(), &HandoverCtx::default()),
+        AppliesTo::Credentials => for_credential(
+            &CredentialCtx::default(),
+            &PrincipalCtx::default(),
+            &HandoverCtx::default(),
+        ),
         AppliesTo::Secrets => for_secret(&SecretCtx::default(), &HandoverCtx::default()),
     }
 }
 
 /// Is `path` (`["credential", "kind"]`) something the context has?
 pub fn check_path(schema: &serde_json::Value, path: &[String]) -> Result<(), String> {
-    let vars: Vec<&String> = schema.as_object().map(|m| m.keys().collect()).unwrap_or_default();
+    let vars: Vec<&String> = schema
+        .as_object()
+        .map(|m| m.keys().collect())
+        .unwrap_or_default();
     let Some(top) = schema.get(&path[0]) else {
         return Err(format!(
             "unknown variable `{}`; this rule's context has {}",
             path[0],
-            vars.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")
+            vars.iter()
+                .map(|v| format!("`{v}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     };
     if path.len() >= 2 {
         let fields = top.as_object().expect("context variables are objects");
         if !fields.contains_key(&path[1]) {
-            return Err(format!("unknown field `{}.{}` (see docs/policies.md for the fields of `{}`)", path[0], path[1], path[0]));
+            return Err(format!(
+                "unknown field `{}.{}` (see docs/policies.md for the fields of `{}`)",
+                path[0], path[1], path[0]
+            ));
         }
         // Maps (tags) take any key; other fields have none below them.
         if path.len() >= 3 && !fields[&path[1]].is_object() {
-            return Err(format!("`{}.{}` has no field `{}`", path[0], path[1], path[2]));
+            return Err(format!(
+                "`{}.{}` has no field `{}`",
+                path[0], path[1], path[2]
+            ));
         }
     }
     Ok(())
@@ -156,7 +172,10 @@ pub struct Sample {
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
@@ -168,11 +187,28 @@ impl Lcg {
 }
 
 const CREDENTIAL_KINDS: &[&str] = &[
-    "console-password", "access-key", "mfa-device", "ssh-public-key", "service-specific-credential",
-    "signing-certificate", "role-trust", "secret-policy-grant", "gcp-service-account-key", "gcp-iam-binding",
+    "console-password",
+    "access-key",
+    "mfa-device",
+    "ssh-public-key",
+    "service-specific-credential",
+    "signing-certificate",
+    "role-trust",
+    "secret-policy-grant",
+    "gcp-service-account-key",
+    "gcp-iam-binding",
 ];
-const PRINCIPAL_KINDS: &[&str] =
-    &["root", "iam-user", "iam-role", "gcp-user", "gcp-group", "gcp-domain", "gcp-service-account", "gcp-public", "gcp-deleted"];
+const PRINCIPAL_KINDS: &[&str] = &[
+    "root",
+    "iam-user",
+    "iam-role",
+    "gcp-user",
+    "gcp-group",
+    "gcp-domain",
+    "gcp-service-account",
+    "gcp-public",
+    "gcp-deleted",
+];
 const OWNERS: &[&str] = &["agency", "customer", "third-party", "unknown"];
 const DAYS: &[Option<i64>] = &[None, Some(0), Some(30), Some(91), Some(200), Some(400)];
 const ROLES: &[(&str, &str)] = &[
@@ -195,7 +231,11 @@ pub fn corpus(applies: AppliesTo) -> Vec<Sample> {
         let h = HandoverCtx {
             scenario: scenario.into(),
             date: "2026-12-01".into(),
-            access_ends: if rng.bool() { Some("2027-01-31".into()) } else { None },
+            access_ends: if rng.bool() {
+                Some("2027-01-31".into())
+            } else {
+                None
+            },
         };
         match applies {
             AppliesTo::Credentials => {
@@ -203,7 +243,11 @@ pub fn corpus(applies: AppliesTo) -> Vec<Sample> {
                 let kind = CREDENTIAL_KINDS[i % CREDENTIAL_KINDS.len()];
                 let owner = OWNERS[(i / CREDENTIAL_KINDS.len()) % OWNERS.len()];
                 let last_use = *rng.pick(&["used", "never", "unknown"]);
-                let days_since = if last_use == "used" { *rng.pick(&DAYS[1..]) } else { None };
+                let days_since = if last_use == "used" {
+                    *rng.pick(&DAYS[1..])
+                } else {
+                    None
+                };
                 let age = *rng.pick(DAYS);
                 let (stale, basis) = match (days_since, age) {
                     (Some(d), _) => (Some(d), Some("last-use".to_string())),
@@ -211,12 +255,21 @@ pub fn corpus(applies: AppliesTo) -> Vec<Sample> {
                     _ => (None, None),
                 };
                 let binding = kind == "gcp-iam-binding";
-                let (role, level) = if binding { let r = rng.pick(ROLES); (Some(r.0.to_string()), Some(r.1.to_string())) } else { (None, None) };
+                let (role, level) = if binding {
+                    let r = rng.pick(ROLES);
+                    (Some(r.0.to_string()), Some(r.1.to_string()))
+                } else {
+                    (None, None)
+                };
                 let trust = matches!(kind, "role-trust" | "secret-policy-grant");
                 let c = CredentialCtx {
                     id: format!("sample-{i}"),
                     kind: kind.into(),
-                    provider: if kind.starts_with("gcp") { "gcp".into() } else { "aws".into() },
+                    provider: if kind.starts_with("gcp") {
+                        "gcp".into()
+                    } else {
+                        "aws".into()
+                    },
                     scope: "123456789012".into(),
                     identifier: None,
                     active: rng.bool(),
@@ -225,12 +278,24 @@ pub fn corpus(applies: AppliesTo) -> Vec<Sample> {
                     days_since_last_use: days_since,
                     stale_days: stale,
                     stale_basis: basis,
-                    trusted_owner: if trust { Some((*rng.pick(OWNERS)).into()) } else { None },
+                    trusted_owner: if trust {
+                        Some((*rng.pick(OWNERS)).into())
+                    } else {
+                        None
+                    },
                     role,
                     role_level: level,
-                    resource: if binding { Some("projects/p".into()) } else { None },
+                    resource: if binding {
+                        Some("projects/p".into())
+                    } else {
+                        None
+                    },
                     time_bound: binding && rng.bool(),
-                    key_type: if kind == "gcp-service-account-key" { Some((*rng.pick(&["USER_MANAGED", "SYSTEM_MANAGED"])).into()) } else { None },
+                    key_type: if kind == "gcp-service-account-key" {
+                        Some((*rng.pick(&["USER_MANAGED", "SYSTEM_MANAGED"])).into())
+                    } else {
+                        None
+                    },
                     agency_could_read: rng.bool(),
                     findings: Vec::new(),
                 };
@@ -253,7 +318,10 @@ pub fn corpus(applies: AppliesTo) -> Vec<Sample> {
                     days_since.map(|d| d.to_string()).unwrap_or("null".into()),
                     age.map(|d| d.to_string()).unwrap_or("null".into())
                 );
-                out.push(Sample { context: for_credential(&c, &p, &h), note });
+                out.push(Sample {
+                    context: for_credential(&c, &p, &h),
+                    note,
+                });
             }
             AppliesTo::Secrets => {
                 let s = SecretCtx {
@@ -271,9 +339,14 @@ pub fn corpus(applies: AppliesTo) -> Vec<Sample> {
                 };
                 let note = format!(
                     "for a secret (days_since_change {})",
-                    s.days_since_change.map(|d| d.to_string()).unwrap_or("null".into())
+                    s.days_since_change
+                        .map(|d| d.to_string())
+                        .unwrap_or("null".into())
                 );
-                out.push(Sample { context: for_secret(&s, &h), note });
+                out.push(Sample {
+                    context: for_secret(&s, &h),
+                    note,
+                });
             }
         }
     }

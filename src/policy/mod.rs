@@ -22,7 +22,9 @@ use crate::error::Error;
 use crate::model::Severity;
 
 /// What a plan does with a credential or secret.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     /// Issue a new value to the customer, then disable the old one.
@@ -138,7 +140,10 @@ impl Prepared {
         let mut vars = Vec::new();
         if let serde_json::Value::Object(map) = ctx {
             for (k, v) in map {
-                vars.push((k.clone(), cel::to_value(v).map_err(|e| format!("context {k}: {e}"))?));
+                vars.push((
+                    k.clone(),
+                    cel::to_value(v).map_err(|e| format!("context {k}: {e}"))?,
+                ));
             }
         }
         Ok(Prepared(vars))
@@ -161,7 +166,9 @@ impl Rule {
         match self.program.execute(&c) {
             Ok(Value::Bool(true)) => Outcome::Match,
             Ok(Value::Bool(false)) => Outcome::NoMatch,
-            Ok(other) => Outcome::Failed(format!("the condition gave {other:?}, not true or false")),
+            Ok(other) => {
+                Outcome::Failed(format!("the condition gave {other:?}, not true or false"))
+            }
             Err(e) => Outcome::Failed(e.to_string()),
         }
     }
@@ -246,17 +253,38 @@ fn paths(e: &cel::IdedExpr, bound: &mut Vec<String>, out: &mut BTreeSet<Vec<Stri
 
 /// Reads and checks a policy file; every problem is reported at once.
 pub fn load(path: &Path) -> Result<Policy, Error> {
-    let bytes = std::fs::read(path).map_err(|e| Error::input(path, format!("cannot read: {e}"), "pass a policy file, e.g. policies/full-transfer.yaml"))?;
-    let text = String::from_utf8(bytes.clone()).map_err(|_| Error::input(path, "not UTF-8 text", "a policy is a YAML file"))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        Error::input(
+            path,
+            format!("cannot read: {e}"),
+            "pass a policy file, e.g. policies/full-transfer.yaml",
+        )
+    })?;
+    let text = String::from_utf8(bytes.clone())
+        .map_err(|_| Error::input(path, "not UTF-8 text", "a policy is a YAML file"))?;
     match parse(&text) {
         Ok((name, description, rules)) => {
             use sha2::Digest;
             let digest = format!("sha256:{:x}", sha2::Sha256::digest(&bytes));
-            Ok(Policy { name, description, rules, digest, path: path.display().to_string() })
+            Ok(Policy {
+                name,
+                description,
+                rules,
+                digest,
+                path: path.display().to_string(),
+            })
         }
         Err(problems) => Err(Error::input(
             path,
-            format!("{} problem(s):\n  {}", problems.len(), problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n  ")),
+            format!(
+                "{} problem(s):\n  {}",
+                problems.len(),
+                problems
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n  ")
+            ),
             "fix each line listed; docs/policies.md documents the rule format and the context",
         )),
     }
@@ -265,32 +293,55 @@ pub fn load(path: &Path) -> Result<Policy, Error> {
 /// Parses and checks policy text.
 pub fn parse(text: &str) -> Result<(String, String, Vec<Rule>), Vec<Problem>> {
     let raw: RawPolicy = serde_yaml::from_str(text).map_err(|e| {
-        vec![Problem { line: e.location().map(|l| l.line()).unwrap_or(1), rule: None, message: e.to_string() }]
+        vec![Problem {
+            line: e.location().map(|l| l.line()).unwrap_or(1),
+            rule: None,
+            message: e.to_string(),
+        }]
     })?;
     let mut problems = Vec::new();
     let mut rules = Vec::new();
     let mut ids = BTreeSet::new();
     // Each corpus is converted to CEL values once and shared by every rule.
-    let mut corpora: std::collections::HashMap<bool, Vec<(Prepared, String)>> = std::collections::HashMap::new();
+    let mut corpora: std::collections::HashMap<bool, Vec<(Prepared, String)>> =
+        std::collections::HashMap::new();
     if raw.rules.is_empty() {
-        problems.push(Problem { line: 1, rule: None, message: "the policy has no rules".into() });
+        problems.push(Problem {
+            line: 1,
+            rule: None,
+            message: "the policy has no rules".into(),
+        });
     }
     for r in raw.rules {
         let line = line_of_rule(text, &r.id);
-        let problem = |m: String| Problem { line, rule: Some(r.id.clone()), message: m };
+        let problem = |m: String| Problem {
+            line,
+            rule: Some(r.id.clone()),
+            message: m,
+        };
         if !ids.insert(r.id.clone()) {
             problems.push(problem("the id is used by an earlier rule".into()));
         }
-        if r.id.is_empty() || !r.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+        if r.id.is_empty()
+            || !r
+                .id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
             problems.push(problem("ids are kebab-case (a-z, 0-9, -)".into()));
         }
         if r.description.trim().is_empty() || r.rationale.trim().is_empty() {
-            problems.push(problem("description and rationale must say something a person can read".into()));
+            problems.push(problem(
+                "description and rationale must say something a person can read".into(),
+            ));
         }
         let program = match Program::compile(&r.condition) {
             Ok(p) => p,
             Err(e) => {
-                problems.push(problem(format!("the condition is not valid CEL: {}", e.to_string().replace('\n', " "))));
+                problems.push(problem(format!(
+                    "the condition is not valid CEL: {}",
+                    e.to_string().replace('\n', " ")
+                )));
                 continue;
             }
         };
@@ -313,15 +364,25 @@ pub fn parse(text: &str) -> Result<(String, String, Vec<Rule>), Vec<Problem>> {
             line,
             program,
         };
-        if found.iter().all(|p| context::check_path(&schema, p).is_ok()) {
+        if found
+            .iter()
+            .all(|p| context::check_path(&schema, p).is_ok())
+        {
             // Type errors and never-matching rules, over a broad corpus of contexts.
             let mut matched = false;
-            let corpus = corpora.entry(r.applies_to == AppliesTo::Secrets).or_insert_with(|| {
-                context::corpus(r.applies_to)
-                    .into_iter()
-                    .map(|s| (Prepared::new(&s.context).expect("generated contexts convert"), s.note))
-                    .collect()
-            });
+            let corpus = corpora
+                .entry(r.applies_to == AppliesTo::Secrets)
+                .or_insert_with(|| {
+                    context::corpus(r.applies_to)
+                        .into_iter()
+                        .map(|s| {
+                            (
+                                Prepared::new(&s.context).expect("generated contexts convert"),
+                                s.note,
+                            )
+                        })
+                        .collect()
+                });
             for (sample, note) in corpus.iter() {
                 match rule.evaluate_prepared(sample) {
                     Outcome::Match => matched = true,

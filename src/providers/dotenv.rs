@@ -10,8 +10,13 @@ use crate::secret::SecretValue;
 
 /// Reads every variable of a dotenv file, in file order.
 pub fn read(path: &Path) -> Result<Vec<(String, SecretValue)>, Error> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::input(path, format!("cannot read: {e}"), "pass a dotenv file (KEY=VALUE lines)"))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::input(
+            path,
+            format!("cannot read: {e}"),
+            "pass a dotenv file (KEY=VALUE lines)",
+        )
+    })?;
     let mut out: Vec<(String, SecretValue)> = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();
@@ -19,10 +24,20 @@ pub fn read(path: &Path) -> Result<Vec<(String, SecretValue)>, Error> {
             continue;
         }
         let line = line.strip_prefix("export ").unwrap_or(line);
-        let bad = |what: &str| Error::input(path, format!("line {}: {what}", i + 1), "write KEY=VALUE, with quotes around values that need them");
+        let bad = |what: &str| {
+            Error::input(
+                path,
+                format!("line {}: {what}", i + 1),
+                "write KEY=VALUE, with quotes around values that need them",
+            )
+        };
         let (key, rest) = line.split_once('=').ok_or_else(|| bad("no `=`"))?;
         let key = key.trim();
-        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-') {
+        if key.is_empty()
+            || !key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
+        {
             return Err(bad("the name is not a variable name"));
         }
         let rest = rest.trim_start();
@@ -76,7 +91,17 @@ mod tests {
         let p = dir.path().join(".env");
         std::fs::write(&p, "# app\nexport DB_URL=\"postgres://u:p@h/db\\nx\"\nAPI_KEY='CANARY-abc # not a comment'\nPLAIN=v1 # comment\nEMPTY=\n").unwrap();
         let vars = read(&p).unwrap();
-        let get = |k: &str| String::from_utf8(vars.iter().find(|(n, _)| n == k).unwrap().1.expose().to_vec()).unwrap();
+        let get = |k: &str| {
+            String::from_utf8(
+                vars.iter()
+                    .find(|(n, _)| n == k)
+                    .unwrap()
+                    .1
+                    .expose()
+                    .to_vec(),
+            )
+            .unwrap()
+        };
         assert_eq!(get("DB_URL"), "postgres://u:p@h/db\nx");
         assert_eq!(get("API_KEY"), "CANARY-abc # not a comment");
         assert_eq!(get("PLAIN"), "v1");

@@ -15,7 +15,10 @@ pub enum Availability<T> {
 
 impl<T> Availability<T> {
     pub fn unknown(source: impl Into<String>, reason: impl Into<String>) -> Self {
-        Availability::Unknown { source: source.into(), reason: reason.into() }
+        Availability::Unknown {
+            source: source.into(),
+            reason: reason.into(),
+        }
     }
 
     pub fn known(&self) -> Option<&T> {
@@ -29,9 +32,18 @@ impl<T> Availability<T> {
 /// Reads one exported JSON file of a snapshot. Errors name the file, say whether it is
 /// truncated or of the wrong shape (serde_json names line and column, never quoting the
 /// input), and give the command that exports it again.
-pub(crate) fn read_export_json<T: serde::de::DeserializeOwned>(path: &std::path::Path, command: &str) -> Result<T, crate::error::Error> {
+pub(crate) fn read_export_json<T: serde::de::DeserializeOwned>(
+    path: &std::path::Path,
+    command: &str,
+) -> Result<T, crate::error::Error> {
     use crate::error::Error;
-    let bytes = std::fs::read(path).map_err(|e| Error::input(path, format!("cannot read: {e}"), "check the file's permissions"))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        Error::input(
+            path,
+            format!("cannot read: {e}"),
+            "check the file's permissions",
+        )
+    })?;
     serde_json::from_slice(&bytes).map_err(|e| {
         let what = if e.is_eof() {
             "the JSON ends early (truncated file?)".to_string()

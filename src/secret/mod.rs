@@ -26,11 +26,17 @@ pub struct SecretValue {
 
 impl SecretValue {
     pub fn text(s: String) -> Self {
-        SecretValue { bytes: SecretBox::new(Box::new(s.into_bytes())), kind: ValueKind::Text }
+        SecretValue {
+            bytes: SecretBox::new(Box::new(s.into_bytes())),
+            kind: ValueKind::Text,
+        }
     }
 
     pub fn binary(b: Vec<u8>) -> Self {
-        SecretValue { bytes: SecretBox::new(Box::new(b)), kind: ValueKind::Binary }
+        SecretValue {
+            bytes: SecretBox::new(Box::new(b)),
+            kind: ValueKind::Binary,
+        }
     }
 
     pub fn kind(&self) -> ValueKind {
@@ -62,7 +68,8 @@ impl DigestKey {
     /// A fresh random key.
     pub fn generate() -> Result<Self, String> {
         let mut k = Box::new([0u8; 32]);
-        getrandom::fill(k.as_mut()).map_err(|e| format!("no randomness from the operating system: {e}"))?;
+        getrandom::fill(k.as_mut())
+            .map_err(|e| format!("no randomness from the operating system: {e}"))?;
         Ok(DigestKey(SecretBox::new(k)))
     }
 
@@ -99,20 +106,31 @@ impl DigestKey {
     /// A public name for this key (an HMAC of a fixed label under it), recorded next to
     /// the digests it made so a later reader knows which key to ask the manifest for.
     pub fn id(&self) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.expose()).expect("HMAC takes any key length");
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.expose())
+            .expect("HMAC takes any key length");
         mac.update(b"handover digest key id");
         let out = mac.finalize().into_bytes();
-        format!("key:{}", out.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>())
+        format!(
+            "key:{}",
+            out.iter()
+                .take(8)
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        )
     }
 
     /// `hmac-sha256:<hex>` of a value. Without the key it tells nothing about the value.
     pub fn digest(&self, value: &SecretValue) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.expose()).expect("HMAC takes any key length");
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.expose())
+            .expect("HMAC takes any key length");
         // Over the bytes only: GCP keeps no text/binary distinction, and a copy from AWS
         // to GCP and back must still verify.
         mac.update(value.expose());
         let out = mac.finalize().into_bytes();
-        format!("hmac-sha256:{}", out.iter().map(|b| format!("{b:02x}")).collect::<String>())
+        format!(
+            "hmac-sha256:{}",
+            out.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        )
     }
 }
 
@@ -132,7 +150,12 @@ mod tests {
     fn debug_shows_nothing_of_the_value_or_key() {
         let v = SecretValue::text(CANARY.to_string());
         let shown = format!("{v:?} {v:#?}");
-        assert!(!shown.contains(CANARY) && !shown.contains("CANARY") && !shown.contains(&CANARY.len().to_string()), "{shown}");
+        assert!(
+            !shown.contains(CANARY)
+                && !shown.contains("CANARY")
+                && !shown.contains(&CANARY.len().to_string()),
+            "{shown}"
+        );
         let k = DigestKey::from_bytes([7u8; 32]);
         assert_eq!(format!("{k:?}"), "DigestKey([REDACTED])");
     }
@@ -147,7 +170,11 @@ mod tests {
         assert!(!d.contains(CANARY));
         assert_eq!(d, k1.digest(&SecretValue::text(CANARY.to_string())));
         assert_ne!(d, k2.digest(&v), "another key, another digest");
-        assert_eq!(d, k1.digest(&SecretValue::binary(CANARY.as_bytes().to_vec())), "the same bytes, whatever the kind");
+        assert_eq!(
+            d,
+            k1.digest(&SecretValue::binary(CANARY.as_bytes().to_vec())),
+            "the same bytes, whatever the kind"
+        );
         assert!(v.same_as(&SecretValue::text(CANARY.to_string())));
         assert!(!v.same_as(&SecretValue::text("other".into())));
     }

@@ -92,8 +92,18 @@ pub struct Live {
     pub documents: Option<BTreeMap<String, Option<String>>>,
 }
 
-fn claim(kind: &str, subject: impl Into<String>, status: Status, detail: impl Into<String>) -> Claim {
-    Claim { kind: kind.into(), subject: subject.into(), status, detail: detail.into() }
+fn claim(
+    kind: &str,
+    subject: impl Into<String>,
+    status: Status,
+    detail: impl Into<String>,
+) -> Claim {
+    Claim {
+        kind: kind.into(),
+        subject: subject.into(),
+        status,
+        detail: detail.into(),
+    }
 }
 
 /// A binding's id without its condition: the same member, role and resource.
@@ -113,33 +123,72 @@ fn ends_by_itself(c: &Credential) -> Option<DateTime<Utc>> {
             if !op.starts_with("DateLessThan") || !key.eq_ignore_ascii_case("aws:CurrentTime") {
                 return None;
             }
-            DateTime::parse_from_rfc3339(value.trim()).ok().map(|t| t.with_timezone(&Utc)).or_else(|| parse_until(value.trim()))
+            DateTime::parse_from_rfc3339(value.trim())
+                .ok()
+                .map(|t| t.with_timezone(&Utc))
+                .or_else(|| parse_until(value.trim()))
         }),
         _ => None,
     }
 }
 
 fn parse_until(s: &str) -> Option<DateTime<Utc>> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc())
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
 }
 
 /// Checks every claim.
 pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
     let mut claims = live.integrity.clone();
     let past = now >= m.handover.date;
-    let due = |what: &str| if past { (Status::Fail, format!("{what}, and the handover date {} has passed", m.handover.date.format("%Y-%m-%d"))) } else { (Status::Pending, format!("{what}; due by the handover date {}", m.handover.date.format("%Y-%m-%d"))) };
+    let due = |what: &str| {
+        if past {
+            (
+                Status::Fail,
+                format!(
+                    "{what}, and the handover date {} has passed",
+                    m.handover.date.format("%Y-%m-%d")
+                ),
+            )
+        } else {
+            (
+                Status::Pending,
+                format!(
+                    "{what}; due by the handover date {}",
+                    m.handover.date.format("%Y-%m-%d")
+                ),
+            )
+        }
+    };
 
-    let unread: BTreeMap<(Provider, &str), &str> = live.unread.iter().map(|(s, why)| ((s.provider, s.scope.as_str()), why.as_str())).collect();
+    let unread: BTreeMap<(Provider, &str), &str> = live
+        .unread
+        .iter()
+        .map(|(s, why)| ((s.provider, s.scope.as_str()), why.as_str()))
+        .collect();
     for s in &m.scopes {
         match unread.get(&(s.provider, s.scope.as_str())) {
-            Some(why) => claims.push(claim("scope", format!("{} {}", s.provider, s.scope), Status::Fail, format!("could not be read, so nothing in it is proven: {why}"))),
-            None => claims.push(claim("scope", format!("{} {}", s.provider, s.scope), Status::Pass, "read live")),
+            Some(why) => claims.push(claim(
+                "scope",
+                format!("{} {}", s.provider, s.scope),
+                Status::Fail,
+                format!("could not be read, so nothing in it is proven: {why}"),
+            )),
+            None => claims.push(claim(
+                "scope",
+                format!("{} {}", s.provider, s.scope),
+                Status::Pass,
+                "read live",
+            )),
         }
     }
     let readable = |p: Provider, scope: &str| !unread.contains_key(&(p, scope));
 
     let inv = &live.inventory;
-    let by_id: BTreeMap<&str, &Credential> = inv.credentials.iter().map(|c| (c.id.as_str(), c)).collect();
+    let by_id: BTreeMap<&str, &Credential> =
+        inv.credentials.iter().map(|c| (c.id.as_str(), c)).collect();
     let mut by_base: BTreeMap<&str, Vec<&Credential>> = BTreeMap::new();
     for c in &inv.credentials {
         if matches!(c.detail, CredentialDetail::Binding(_)) {
@@ -163,7 +212,10 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
     let mut kept_credentials: BTreeSet<String> = BTreeSet::new();
     let mut kept_principals: BTreeSet<String> = m.handover.retained.iter().cloned().collect();
     for s in &m.steps {
-        if matches!(s.action, Action::RetainUntil | Action::Transfer | Action::Review) {
+        if matches!(
+            s.action,
+            Action::RetainUntil | Action::Transfer | Action::Review
+        ) {
             kept_credentials.insert(binding_base(&s.target.id).to_string());
             if let Some(p) = &s.target.principal {
                 kept_principals.insert(p.clone());
@@ -178,12 +230,24 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
         let subject = format!("{} {}", s.id, s.target.label);
         match s.action {
             Action::Revoke => {
-                let secret_present = s.target.kind == "secret" && secret_ids.contains(s.target.id.as_str());
+                let secret_present =
+                    s.target.kind == "secret" && secret_ids.contains(s.target.id.as_str());
                 let found = live_for(&s.target.id);
                 if found.is_empty() && !secret_present {
                     claims.push(claim("revoked", subject, Status::Pass, "gone"));
                 } else {
-                    let what = found.first().map(|c| format!("still present ({}{})", kebab(&c.status), c.created.map(|t| format!(", created {}", t.format("%Y-%m-%d"))).unwrap_or_default())).unwrap_or_else(|| "still present".into());
+                    let what = found
+                        .first()
+                        .map(|c| {
+                            format!(
+                                "still present ({}{})",
+                                kebab(&c.status),
+                                c.created
+                                    .map(|t| format!(", created {}", t.format("%Y-%m-%d")))
+                                    .unwrap_or_default()
+                            )
+                        })
+                        .unwrap_or_else(|| "still present".into());
                     let (st, d) = due(&what);
                     claims.push(claim("revoked", subject, st, d));
                 }
@@ -192,23 +256,54 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
                 let until = s.until.as_deref().and_then(parse_until);
                 let found = live_for(&s.target.id);
                 let Some(until) = until else {
-                    claims.push(claim("retained", subject, Status::Fail, "the plan gives no end date"));
+                    claims.push(claim(
+                        "retained",
+                        subject,
+                        Status::Fail,
+                        "the plan gives no end date",
+                    ));
                     continue;
                 };
                 if found.is_empty() {
                     claims.push(claim("retained", subject, Status::Pass, "gone already"));
                 } else if now >= until {
-                    claims.push(claim("retained", subject, Status::Fail, format!("still present after {}, when it was to end", until.format("%Y-%m-%d"))));
+                    claims.push(claim(
+                        "retained",
+                        subject,
+                        Status::Fail,
+                        format!(
+                            "still present after {}, when it was to end",
+                            until.format("%Y-%m-%d")
+                        ),
+                    ));
                 } else {
                     // Every live form of it must end by itself, no later than stated.
-                    let ends: Vec<Option<DateTime<Utc>>> = found.iter().map(|c| ends_by_itself(c)).collect();
+                    let ends: Vec<Option<DateTime<Utc>>> =
+                        found.iter().map(|c| ends_by_itself(c)).collect();
                     if ends.iter().all(|e| e.is_some_and(|t| t <= until)) {
                         let last = ends.iter().flatten().max().copied().unwrap_or(until);
-                        claims.push(claim("retained", subject, Status::Pass, format!("ends by itself at {}", last.format("%Y-%m-%d %H:%M UTC"))));
+                        claims.push(claim(
+                            "retained",
+                            subject,
+                            Status::Pass,
+                            format!("ends by itself at {}", last.format("%Y-%m-%d %H:%M UTC")),
+                        ));
                     } else if let Some(late) = ends.iter().flatten().find(|t| **t > until) {
-                        claims.push(claim("retained", subject, Status::Fail, format!("ends at {}, later than the stated {}", late.format("%Y-%m-%d"), until.format("%Y-%m-%d"))));
+                        claims.push(claim(
+                            "retained",
+                            subject,
+                            Status::Fail,
+                            format!(
+                                "ends at {}, later than the stated {}",
+                                late.format("%Y-%m-%d"),
+                                until.format("%Y-%m-%d")
+                            ),
+                        ));
                     } else {
-                        let (st, d) = due(&format!("retained until {}, but nothing in the account makes it end by itself", until.format("%Y-%m-%d")));
+                        let (st, d) = due(&format!(
+                            "retained until {}, but nothing in the account makes it end by itself",
+                            until.format("%Y-%m-%d")
+                        ));
                         claims.push(claim("retained", subject, st, d));
                     }
                 }
@@ -219,10 +314,29 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
                     let newer: Vec<String> = inv
                         .credentials
                         .iter()
-                        .filter(|c| Some(&c.principal) == s.target.principal.as_ref() && kebab(&c.kind) == s.target.what && c.created.is_some_and(|t| t > m.plan.inventory_generated_at))
-                        .map(|c| format!("{} (created {})", c.identifier.as_deref().unwrap_or(&c.id), c.created.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default()))
+                        .filter(|c| {
+                            Some(&c.principal) == s.target.principal.as_ref()
+                                && kebab(&c.kind) == s.target.what
+                                && c.created.is_some_and(|t| t > m.plan.inventory_generated_at)
+                        })
+                        .map(|c| {
+                            format!(
+                                "{} (created {})",
+                                c.identifier.as_deref().unwrap_or(&c.id),
+                                c.created
+                                    .map(|t| t.format("%Y-%m-%d").to_string())
+                                    .unwrap_or_default()
+                            )
+                        })
                         .collect();
-                    let detail = if newer.is_empty() { "the old credential is gone".to_string() } else { format!("the old credential is gone; new since the audit: {}", newer.join(", ")) };
+                    let detail = if newer.is_empty() {
+                        "the old credential is gone".to_string()
+                    } else {
+                        format!(
+                            "the old credential is gone; new since the audit: {}",
+                            newer.join(", ")
+                        )
+                    };
                     claims.push(claim("rotated", subject, Status::Pass, detail));
                 } else {
                     let (st, d) = due("not rotated: the old credential is still present");
@@ -240,16 +354,38 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
         match s.outcome {
             StepOutcome::Done => {}
             StepOutcome::Skipped => {
-                claims.push(claim("migrated-secret", subject, Status::Pending, format!("not copied: {} had no such secret", s.from.describe())));
+                claims.push(claim(
+                    "migrated-secret",
+                    subject,
+                    Status::Pending,
+                    format!("not copied: {} had no such secret", s.from.describe()),
+                ));
                 continue;
             }
             other => {
-                claims.push(claim("migrated-secret", subject, Status::Fail, format!("the migration journal records it {}: {}", format!("{other:?}").to_lowercase(), s.migration)));
+                claims.push(claim(
+                    "migrated-secret",
+                    subject,
+                    Status::Fail,
+                    format!(
+                        "the migration journal records it {}: {}",
+                        format!("{other:?}").to_lowercase(),
+                        s.migration
+                    ),
+                ));
                 continue;
             }
         }
         if !keys.contains(s.digest_key.as_str()) {
-            claims.push(claim("migrated-secret", subject, Status::Fail, format!("the manifest does not carry its digest key {}", s.digest_key)));
+            claims.push(claim(
+                "migrated-secret",
+                subject,
+                Status::Fail,
+                format!(
+                    "the manifest does not carry its digest key {}",
+                    s.digest_key
+                ),
+            ));
             continue;
         }
         let read = live.secrets.get(&(s.to.describe(), s.destination.clone()));
@@ -275,41 +411,69 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
     // No agency access the plan does not keep.
     let cfg = m.handover.to_config();
     let (principal_owner, credential_owner) = crate::plan::owners(inv, &cfg);
-    let principals: BTreeMap<&str, &crate::model::Principal> = inv.principals.iter().map(|p| (p.id.as_str(), p)).collect();
+    let principals: BTreeMap<&str, &crate::model::Principal> =
+        inv.principals.iter().map(|p| (p.id.as_str(), p)).collect();
     let mut agency_found = 0usize;
-    let planned_principals: BTreeSet<&str> = m.steps.iter().filter_map(|s| s.target.principal.as_deref()).collect();
+    let planned_principals: BTreeSet<&str> = m
+        .steps
+        .iter()
+        .filter_map(|s| s.target.principal.as_deref())
+        .collect();
     let mut reported: BTreeSet<&str> = BTreeSet::new();
     for (pid, owner) in &principal_owner {
         if *owner != Owner::Agency {
             continue;
         }
         agency_found += 1;
-        let name = principals.get(pid.as_str()).map(|p| p.name.clone()).unwrap_or_else(|| pid.clone());
+        let name = principals
+            .get(pid.as_str())
+            .map(|p| p.name.clone())
+            .unwrap_or_else(|| pid.clone());
         let kept = kept_principals.contains(pid) || m.handover.retained.contains(&name);
         if kept {
             continue;
         }
         reported.insert(pid.as_str());
         if planned_principals.contains(pid.as_str()) {
-            let (st, d) = due(&format!("agency principal {name} is still present and the plan does not retain it"));
+            let (st, d) = due(&format!(
+                "agency principal {name} is still present and the plan does not retain it"
+            ));
             claims.push(claim("agency-access", pid.clone(), st, d));
         } else {
             // A principal the plan never saw: nobody approved it, so it fails at once.
-            claims.push(claim("agency-access", pid.clone(), Status::Fail, format!("agency principal {name} is not in the plan: added after the audit?")));
+            claims.push(claim(
+                "agency-access",
+                pid.clone(),
+                Status::Fail,
+                format!("agency principal {name} is not in the plan: added after the audit?"),
+            ));
         }
     }
     for c in &inv.credentials {
         // MFA devices protect a credential and are not planned on their own (as in `plan`).
-        if credential_owner.get(&c.id) != Some(&Owner::Agency) || kept_credentials.contains(binding_base(&c.id)) || c.kind == crate::model::CredentialKind::MfaDevice {
+        if credential_owner.get(&c.id) != Some(&Owner::Agency)
+            || kept_credentials.contains(binding_base(&c.id))
+            || c.kind == crate::model::CredentialKind::MfaDevice
+        {
             continue;
         }
-        let planned = m.steps.iter().any(|s| binding_base(&s.target.id) == binding_base(&c.id));
+        let planned = m
+            .steps
+            .iter()
+            .any(|s| binding_base(&s.target.id) == binding_base(&c.id));
         if planned {
             // Planned but still present: its own step's claim (or its principal's) says so.
-            if reported.contains(c.principal.as_str()) || m.steps.iter().any(|s| s.target.id == c.id && s.action != Action::Transfer) {
+            if reported.contains(c.principal.as_str())
+                || m.steps
+                    .iter()
+                    .any(|s| s.target.id == c.id && s.action != Action::Transfer)
+            {
                 continue;
             }
-            let (st, d) = due(&format!("agency credential {} is still present", c.identifier.as_deref().unwrap_or(&c.id)));
+            let (st, d) = due(&format!(
+                "agency credential {} is still present",
+                c.identifier.as_deref().unwrap_or(&c.id)
+            ));
             claims.push(claim("agency-access", c.id.clone(), st, d));
         } else {
             // A credential the plan never saw fails at once: nobody approved it.
@@ -321,12 +485,16 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
                     "agency credential {} ({}{}) is not in the plan: added after the audit?",
                     c.identifier.as_deref().unwrap_or(&c.id),
                     kebab(&c.kind),
-                    c.created.map(|t| format!(", created {}", t.format("%Y-%m-%d %H:%M UTC"))).unwrap_or_default()
+                    c.created
+                        .map(|t| format!(", created {}", t.format("%Y-%m-%d %H:%M UTC")))
+                        .unwrap_or_default()
                 ),
             ));
         }
     }
-    if !claims.iter().any(|c| c.kind == "agency-access") && m.scopes.iter().any(|s| readable(s.provider, &s.scope)) {
+    if !claims.iter().any(|c| c.kind == "agency-access")
+        && m.scopes.iter().any(|s| readable(s.provider, &s.scope))
+    {
         claims.push(claim("agency-access", "all scopes read", Status::Pass, format!("no agency access beyond what the plan retains ({agency_found} agency principal(s) live, all retained)")));
     }
 
@@ -336,7 +504,14 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
             "coverage",
             format!("{} {} {}", g.provider, g.scope, g.source),
             Status::Pending,
-            format!("not read live{}: {}", g.subject.as_deref().map(|s| format!(" for {s}")).unwrap_or_default(), g.reason),
+            format!(
+                "not read live{}: {}",
+                g.subject
+                    .as_deref()
+                    .map(|s| format!(" for {s}"))
+                    .unwrap_or_default(),
+                g.reason
+            ),
         ));
     }
 
@@ -344,12 +519,25 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
     for d in &m.documentation {
         let subject = format!("{} {}", d.kind, d.path);
         let (status, detail) = match (&d.sha256, &live.documents) {
-            (None, _) => (Status::Fail, "missing from the handover (the plan flagged it)".to_string()),
-            (Some(_), None) => (Status::Pending, "not checked: pass --docs DIR with the handed-over documentation".to_string()),
+            (None, _) => (
+                Status::Fail,
+                "missing from the handover (the plan flagged it)".to_string(),
+            ),
+            (Some(_), None) => (
+                Status::Pending,
+                "not checked: pass --docs DIR with the handed-over documentation".to_string(),
+            ),
             (Some(want), Some(have)) => match have.get(&d.path) {
                 Some(Some(got)) if got == want => (Status::Pass, "matches its digest".to_string()),
-                Some(Some(_)) => (Status::Fail, "does not match its digest: it changed after the manifest was written".to_string()),
-                _ => (Status::Fail, "not found in the documentation folder".to_string()),
+                Some(Some(_)) => (
+                    Status::Fail,
+                    "does not match its digest: it changed after the manifest was written"
+                        .to_string(),
+                ),
+                _ => (
+                    Status::Fail,
+                    "not found in the documentation folder".to_string(),
+                ),
             },
         };
         claims.push(claim("documentation", subject, status, detail));
@@ -374,8 +562,14 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
 /// The destination stores the manifest's secrets went to.
 pub fn destinations(m: &Manifest) -> BTreeMap<StoreRef, Vec<(String, String)>> {
     let mut out: BTreeMap<StoreRef, Vec<(String, String)>> = BTreeMap::new();
-    for s in m.migrated_secrets.iter().filter(|s| s.outcome == StepOutcome::Done) {
-        out.entry(s.to.clone()).or_default().push((s.destination.clone(), s.digest_key.clone()));
+    for s in m
+        .migrated_secrets
+        .iter()
+        .filter(|s| s.outcome == StepOutcome::Done)
+    {
+        out.entry(s.to.clone())
+            .or_default()
+            .push((s.destination.clone(), s.digest_key.clone()));
     }
     out
 }
@@ -389,7 +583,10 @@ pub fn render(v: &Verification) -> String {
             Status::Pending => "PENDING",
             Status::Fail => "FAIL   ",
         };
-        o.push_str(&format!("{mark} {:<16} {}: {}\n", c.kind, c.subject, c.detail));
+        o.push_str(&format!(
+            "{mark} {:<16} {}: {}\n",
+            c.kind, c.subject, c.detail
+        ));
     }
     o.push_str(&format!(
         "\n{} claims: {} pass, {} pending, {} fail (plan {}, checked {})\n",
@@ -423,17 +620,24 @@ mod tests {
     }
 
     fn example(config: &str, plan: &str) -> (Manifest, Inventory) {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/northwind-to-contoso");
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/northwind-to-contoso");
         let cfg = crate::config::load(&dir.join(config)).unwrap();
-        let inv: Inventory = serde_json::from_str(&std::fs::read_to_string(dir.join("inventory.json")).unwrap()).unwrap();
-        let plan: crate::plan::Plan = serde_json::from_str(&std::fs::read_to_string(dir.join(plan)).unwrap()).unwrap();
+        let inv: Inventory =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("inventory.json")).unwrap())
+                .unwrap();
+        let plan: crate::plan::Plan =
+            serde_json::from_str(&std::fs::read_to_string(dir.join(plan)).unwrap()).unwrap();
         let m = manifest::build(manifest::Input {
             config: &cfg,
             plan: &plan,
             inventory: &inv,
             journals: vec![],
             new_credentials: vec![],
-            signer: Signer { key: String::new(), fingerprint: String::new() },
+            signer: Signer {
+                key: String::new(),
+                fingerprint: String::new(),
+            },
             recipients: vec![],
             now: at("2026-11-25T00:00:00Z"),
         })
@@ -442,11 +646,20 @@ mod tests {
     }
 
     fn live(inv: Inventory) -> Live {
-        Live { inventory: inv, unread: vec![], secrets: BTreeMap::new(), integrity: vec![], documents: None }
+        Live {
+            inventory: inv,
+            unread: vec![],
+            secrets: BTreeMap::new(),
+            integrity: vec![],
+            documents: None,
+        }
     }
 
     fn retained<'a>(v: &'a Verification, label: &str) -> &'a Claim {
-        v.claims.iter().find(|c| c.kind == "retained" && c.subject.contains(label)).unwrap_or_else(|| panic!("no retained claim for {label}"))
+        v.claims
+            .iter()
+            .find(|c| c.kind == "retained" && c.subject.contains(label))
+            .unwrap_or_else(|| panic!("no retained claim for {label}"))
     }
 
     #[test]
@@ -456,27 +669,53 @@ mod tests {
         for c in &mut inv.credentials {
             if let CredentialDetail::Trust(t) = &mut c.detail {
                 if c.id.contains("agency-operations") {
-                    t.conditions.push("DateLessThan aws:CurrentTime = 2027-01-31T00:00:00Z".into());
+                    t.conditions
+                        .push("DateLessThan aws:CurrentTime = 2027-01-31T00:00:00Z".into());
                 }
             }
         }
         let before = check(&m, &live(inv.clone()), at("2026-11-20T00:00:00Z"));
-        assert_eq!(retained(&before, "access-key AKIARZPUZDIKH5CJMAWF").status, Status::Pending, "before the handover date, not yet due");
+        assert_eq!(
+            retained(&before, "access-key AKIARZPUZDIKH5CJMAWF").status,
+            Status::Pending,
+            "before the handover date, not yet due"
+        );
         let during = check(&m, &live(inv.clone()), at("2026-12-15T00:00:00Z"));
         let dan = retained(&during, "dan@northwind-agency.example");
         assert_eq!(dan.status, Status::Pass, "{dan:?}");
-        assert!(dan.detail.contains("ends by itself at 2027-01-31"), "{dan:?}");
-        assert_eq!(retained(&during, "of agency-operations").status, Status::Pass);
+        assert!(
+            dan.detail.contains("ends by itself at 2027-01-31"),
+            "{dan:?}"
+        );
+        assert_eq!(
+            retained(&during, "of agency-operations").status,
+            Status::Pass
+        );
         let key = retained(&during, "access-key AKIARZPUZDIKH5CJMAWF");
         assert_eq!(key.status, Status::Fail);
-        assert!(key.detail.contains("nothing in the account makes it end by itself"), "{key:?}");
+        assert!(
+            key.detail
+                .contains("nothing in the account makes it end by itself"),
+            "{key:?}"
+        );
         let after = check(&m, &live(inv.clone()), at("2027-02-05T00:00:00Z"));
         let dan = retained(&after, "dan@northwind-agency.example");
         assert_eq!(dan.status, Status::Fail);
-        assert!(dan.detail.contains("still present after 2027-01-31"), "{dan:?}");
+        assert!(
+            dan.detail.contains("still present after 2027-01-31"),
+            "{dan:?}"
+        );
         // Gone after the date: it ended as stated.
-        inv.credentials.retain(|c| !c.id.contains("dan@northwind-agency.example"));
-        assert_eq!(retained(&check(&m, &live(inv.clone()), at("2027-02-05T00:00:00Z")), "dan@northwind-agency.example").status, Status::Pass);
+        inv.credentials
+            .retain(|c| !c.id.contains("dan@northwind-agency.example"));
+        assert_eq!(
+            retained(
+                &check(&m, &live(inv.clone()), at("2027-02-05T00:00:00Z")),
+                "dan@northwind-agency.example"
+            )
+            .status,
+            Status::Pass
+        );
     }
 
     #[test]
@@ -484,18 +723,33 @@ mod tests {
         let (m, mut inv) = agency_operated();
         // bob's unconditional editor binding, rewritten with an end after the stated date.
         let bob = inv.credentials.iter_mut().find(|c| c.id.ends_with("user:bob@northwind-agency.example/binding/projects/contoso-shop-prod/roles/editor")).unwrap();
-        bob.id.push_str("/if/request.time < timestamp(\"2027-06-30T00:00:00Z\")");
+        bob.id
+            .push_str("/if/request.time < timestamp(\"2027-06-30T00:00:00Z\")");
         if let CredentialDetail::Binding(b) = &mut bob.detail {
-            b.condition = Some(crate::model::IamCondition { title: None, expression: "request.time < timestamp(\"2027-06-30T00:00:00Z\")".into(), expires: Some(at("2027-06-30T00:00:00Z")) });
+            b.condition = Some(crate::model::IamCondition {
+                title: None,
+                expression: "request.time < timestamp(\"2027-06-30T00:00:00Z\")".into(),
+                expires: Some(at("2027-06-30T00:00:00Z")),
+            });
         }
         let v = check(&m, &live(inv), at("2026-12-15T00:00:00Z"));
-        let c = v.claims.iter().find(|c| c.kind == "retained" && c.subject.contains("roles/editor of bob@")).unwrap();
+        let c = v
+            .claims
+            .iter()
+            .find(|c| c.kind == "retained" && c.subject.contains("roles/editor of bob@"))
+            .unwrap();
         assert_eq!(c.status, Status::Fail, "{c:?}");
-        assert!(c.detail.contains("later than the stated 2027-01-31"), "{c:?}");
+        assert!(
+            c.detail.contains("later than the stated 2027-01-31"),
+            "{c:?}"
+        );
     }
 
     fn claim_for<'a>(v: &'a Verification, kind: &str, label: &str) -> &'a Claim {
-        v.claims.iter().find(|c| c.kind == kind && c.subject.contains(label)).unwrap_or_else(|| panic!("no {kind} claim for {label}: {:?}", v.claims))
+        v.claims
+            .iter()
+            .find(|c| c.kind == kind && c.subject.contains(label))
+            .unwrap_or_else(|| panic!("no {kind} claim for {label}: {:?}", v.claims))
     }
 
     #[test]
@@ -503,15 +757,33 @@ mod tests {
         const OLD: &str = "keys/a96c8178221dc4d19ba406444968b62571a2ff3d";
         let (m, mut inv) = full_transfer();
         let label = "gcp-service-account-key a96c8178";
-        assert_eq!(claim_for(&check(&m, &live(inv.clone()), at("2026-11-20T00:00:00Z")), "rotated", label).status, Status::Pending);
+        assert_eq!(
+            claim_for(
+                &check(&m, &live(inv.clone()), at("2026-11-20T00:00:00Z")),
+                "rotated",
+                label
+            )
+            .status,
+            Status::Pending
+        );
         let late = check(&m, &live(inv.clone()), at("2026-12-15T00:00:00Z"));
         let c = claim_for(&late, "rotated", label);
         assert_eq!(c.status, Status::Fail);
-        assert!(c.detail.contains("the old credential is still present"), "{c:?}");
+        assert!(
+            c.detail.contains("the old credential is still present"),
+            "{c:?}"
+        );
         // Rotated: the old key gone, a new one made after the audit.
-        let old = inv.credentials.iter().position(|c| c.id.ends_with(OLD)).unwrap();
+        let old = inv
+            .credentials
+            .iter()
+            .position(|c| c.id.ends_with(OLD))
+            .unwrap();
         let mut new = inv.credentials.remove(old);
-        new.id = new.id.replace("a96c8178221dc4d19ba406444968b62571a2ff3d", "feedfacefeedfacefeedfacefeedfacefeedface");
+        new.id = new.id.replace(
+            "a96c8178221dc4d19ba406444968b62571a2ff3d",
+            "feedfacefeedfacefeedfacefeedfacefeedface",
+        );
         new.identifier = Some("feedfacefeedfacefeedfacefeedfacefeedface".into());
         new.created = Some(at("2026-12-02T09:00:00Z"));
         inv.credentials.push(new);
@@ -526,23 +798,53 @@ mod tests {
         let (m, mut inv) = full_transfer();
         let label = "roles/editor of bob@";
         let bob = inv.credentials.iter_mut().find(|c| c.id.ends_with("user:bob@northwind-agency.example/binding/projects/contoso-shop-prod/roles/editor")).unwrap();
-        bob.id.push_str("/if/request.time < timestamp(\"2027-06-30T00:00:00Z\")");
+        bob.id
+            .push_str("/if/request.time < timestamp(\"2027-06-30T00:00:00Z\")");
         let v = check(&m, &live(inv.clone()), at("2026-12-15T00:00:00Z"));
         let c = claim_for(&v, "revoked", label);
         assert_eq!(c.status, Status::Fail, "{c:?}");
-        inv.credentials.retain(|c| !c.id.contains("user:bob@northwind-agency.example/binding/projects/contoso-shop-prod/roles/editor"));
-        assert_eq!(claim_for(&check(&m, &live(inv), at("2026-12-15T00:00:00Z")), "revoked", label).status, Status::Pass);
+        inv.credentials.retain(|c| {
+            !c.id.contains(
+                "user:bob@northwind-agency.example/binding/projects/contoso-shop-prod/roles/editor",
+            )
+        });
+        assert_eq!(
+            claim_for(
+                &check(&m, &live(inv), at("2026-12-15T00:00:00Z")),
+                "revoked",
+                label
+            )
+            .status,
+            Status::Pass
+        );
     }
 
     #[test]
     fn unread_scopes_fail_and_their_claims_are_not_passed() {
         let (m, inv) = agency_operated();
         let mut l = live(Inventory::new(inv.generated_at));
-        l.unread = m.scopes.iter().map(|s| (s.clone(), "access denied".to_string())).collect();
+        l.unread = m
+            .scopes
+            .iter()
+            .map(|s| (s.clone(), "access denied".to_string()))
+            .collect();
         let v = check(&m, &l, at("2026-12-15T00:00:00Z"));
-        assert!(v.claims.iter().filter(|c| c.kind == "scope").all(|c| c.status == Status::Fail));
-        assert!(!v.claims.iter().any(|c| c.kind == "revoked" || c.kind == "retained"), "nothing read, nothing proven gone");
-        assert!(!v.claims.iter().any(|c| c.status == Status::Pass), "nothing read, nothing passes: {:?}", v.claims);
+        assert!(v
+            .claims
+            .iter()
+            .filter(|c| c.kind == "scope")
+            .all(|c| c.status == Status::Fail));
+        assert!(
+            !v.claims
+                .iter()
+                .any(|c| c.kind == "revoked" || c.kind == "retained"),
+            "nothing read, nothing proven gone"
+        );
+        assert!(
+            !v.claims.iter().any(|c| c.status == Status::Pass),
+            "nothing read, nothing passes: {:?}",
+            v.claims
+        );
         assert!(v.failed());
     }
 }

@@ -35,7 +35,10 @@ impl Drop for FaultProxy {
 struct Rng(u64);
 impl Rng {
     fn next_f64(&mut self) -> f64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 11) as f64 / (1u64 << 53) as f64
     }
 }
@@ -73,7 +76,10 @@ fn read_request(stream: &mut TcpStream) -> Option<Vec<u8>> {
 pub fn start(upstream: &str, rate: f64, seed: u64, kinds: &[Fault]) -> FaultProxy {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let upstream = upstream.trim_start_matches("http://").trim_end_matches('/').to_string();
+    let upstream = upstream
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
     let stop = Arc::new(AtomicBool::new(false));
     let injected = Arc::new(AtomicU64::new(0));
     let forwarded = Arc::new(AtomicU64::new(0));
@@ -86,17 +92,27 @@ pub fn start(upstream: &str, rate: f64, seed: u64, kinds: &[Fault]) -> FaultProx
                 break;
             }
             let Ok(mut client) = conn else { continue };
-            let (upstream, rng, kinds, injected, forwarded) = (upstream.clone(), rng.clone(), kinds.clone(), injected2.clone(), forwarded2.clone());
+            let (upstream, rng, kinds, injected, forwarded) = (
+                upstream.clone(),
+                rng.clone(),
+                kinds.clone(),
+                injected2.clone(),
+                forwarded2.clone(),
+            );
             std::thread::spawn(move || {
                 let _ = client.set_read_timeout(Some(Duration::from_secs(30)));
-                let Some(request) = read_request(&mut client) else { return };
+                let Some(request) = read_request(&mut client) else {
+                    return;
+                };
                 let (roll, pick) = {
                     let mut r = rng.lock().unwrap();
                     (r.next_f64(), r.next_f64())
                 };
                 if roll < rate && !kinds.is_empty() {
                     injected.fetch_add(1, Ordering::SeqCst);
-                    let json = String::from_utf8_lossy(&request).to_ascii_lowercase().contains("x-amz-target:");
+                    let json = String::from_utf8_lossy(&request)
+                        .to_ascii_lowercase()
+                        .contains("x-amz-target:");
                     match kinds[(pick * kinds.len() as f64) as usize % kinds.len()] {
                         Fault::Drop => return,
                         Fault::Unavailable => {
@@ -104,7 +120,11 @@ pub fn start(upstream: &str, rate: f64, seed: u64, kinds: &[Fault]) -> FaultProx
                         }
                         Fault::Throttle => {
                             let (ctype, body) = if json {
-                                ("application/x-amz-json-1.1", r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.to_string())
+                                (
+                                    "application/x-amz-json-1.1",
+                                    r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#
+                                        .to_string(),
+                                )
                             } else {
                                 ("text/xml", "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>".to_string())
                             };
@@ -114,7 +134,9 @@ pub fn start(upstream: &str, rate: f64, seed: u64, kinds: &[Fault]) -> FaultProx
                     return;
                 }
                 forwarded.fetch_add(1, Ordering::SeqCst);
-                let Ok(mut up) = TcpStream::connect(&upstream) else { return };
+                let Ok(mut up) = TcpStream::connect(&upstream) else {
+                    return;
+                };
                 let _ = up.set_read_timeout(Some(Duration::from_secs(60)));
                 if up.write_all(&request).is_err() {
                     return;
@@ -125,5 +147,10 @@ pub fn start(upstream: &str, rate: f64, seed: u64, kinds: &[Fault]) -> FaultProx
             });
         }
     });
-    FaultProxy { url, stop, injected, forwarded }
+    FaultProxy {
+        url,
+        stop,
+        injected,
+        forwarded,
+    }
 }

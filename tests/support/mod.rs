@@ -22,7 +22,9 @@ pub fn repo() -> PathBuf {
 
 /// A program from the test virtualenv (HANDOVER_TEST_VENV, else ./.venv).
 pub fn venv_bin(name: &str) -> PathBuf {
-    let venv = std::env::var_os("HANDOVER_TEST_VENV").map(PathBuf::from).unwrap_or_else(|| repo().join(".venv"));
+    let venv = std::env::var_os("HANDOVER_TEST_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".venv"));
     let p = venv.join("bin").join(name);
     assert!(p.exists(), "{} is missing: {INSTALL_HINT}", p.display());
     p
@@ -55,10 +57,17 @@ impl Moto {
             .stdout(Stdio::piped())
             .stderr(log.reopen().unwrap())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start moto with {}: {e}; {INSTALL_HINT}", python.display()));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start moto with {}: {e}; {INSTALL_HINT}",
+                    python.display()
+                )
+            });
         let stdin = child.stdin.take().unwrap();
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
         if !line.starts_with("listening on ") {
             let _ = child.wait();
             let err = std::fs::read_to_string(log.path()).unwrap_or_default();
@@ -66,7 +75,13 @@ impl Moto {
         }
         let url = line.trim().trim_start_matches("listening on ").to_string();
         let port = url.rsplit(':').next().unwrap().parse().unwrap();
-        Moto { child, log, _stdin: stdin, url, port }
+        Moto {
+            child,
+            log,
+            _stdin: stdin,
+            url,
+            port,
+        }
     }
 
     /// Empties every backend and switches permission checks off again.
@@ -82,7 +97,10 @@ impl Moto {
 
     /// Request counts the launcher keeps: `{"total": N, "by_action": {...}}`.
     pub fn requests(&self) -> serde_json::Value {
-        { let body = self.request("GET", "/_handover/requests", "", "application/json"); serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body:?}")) }
+        {
+            let body = self.request("GET", "/_handover/requests", "", "application/json");
+            serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body:?}"))
+        }
     }
 
     pub fn post(&self, path: &str, body: &str, content_type: &str) -> String {
@@ -100,7 +118,10 @@ impl Moto {
         .unwrap();
         let mut resp = String::new();
         s.read_to_string(&mut resp).unwrap();
-        assert!(resp.starts_with("HTTP/1.1 200") || resp.starts_with("HTTP/1.0 200"), "{method} {path}: {resp}");
+        assert!(
+            resp.starts_with("HTTP/1.1 200") || resp.starts_with("HTTP/1.0 200"),
+            "{method} {path}: {resp}"
+        );
         resp.split("\r\n\r\n").nth(1).unwrap_or("").to_string()
     }
 }
@@ -116,7 +137,10 @@ impl Drop for Moto {
 /// one at a time.
 pub fn moto() -> MutexGuard<'static, Moto> {
     static MOTO: OnceLock<Mutex<Moto>> = OnceLock::new();
-    let guard = MOTO.get_or_init(|| Mutex::new(Moto::start())).lock().unwrap_or_else(|e| e.into_inner());
+    let guard = MOTO
+        .get_or_init(|| Mutex::new(Moto::start()))
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     guard.reset();
     guard
 }
@@ -128,7 +152,11 @@ pub fn seed(moto: &Moto) -> serde_json::Value {
         .args(["--endpoint", &moto.url])
         .output()
         .unwrap();
-    assert!(out.status.success(), "seeding failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "seeding failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -196,7 +224,11 @@ pub fn export_snapshot(moto: &Moto, out: &Path, regions: &[&str]) {
     let aws = venv_bin("aws");
     let mut cmd = Command::new(repo().join("scripts/export-aws-snapshot.sh"));
     clean_aws_env(&mut cmd, out);
-    let path = format!("{}:{}", aws.parent().unwrap().display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        aws.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let status = cmd
         .arg(out)
         .args(regions)
@@ -244,14 +276,25 @@ pub fn seed_gcp(url: &str) -> serde_json::Value {
         .args(["--endpoint", url])
         .output()
         .unwrap();
-    assert!(out.status.success(), "GCP seeding failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "GCP seeding failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// Exports a project with the real gcloud CLI through scripts/export-gcp-snapshot.sh.
 pub fn export_gcp_snapshot(url: &str, out: &Path, project: &str) {
-    let gcloud_ok = Command::new("gcloud").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
-    assert!(gcloud_ok, "gcloud is missing: install the Google Cloud CLI (Debian package google-cloud-cli)");
+    let gcloud_ok = Command::new("gcloud")
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(
+        gcloud_ok,
+        "gcloud is missing: install the Google Cloud CLI (Debian package google-cloud-cli)"
+    );
     let config = tempfile::tempdir().unwrap();
     let endpoint = format!("{}/", url.trim_end_matches('/'));
     let status = Command::new(repo().join("scripts/export-gcp-snapshot.sh"))
@@ -260,7 +303,10 @@ pub fn export_gcp_snapshot(url: &str, out: &Path, project: &str) {
         .env("CLOUDSDK_CONFIG", config.path())
         .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER", &endpoint)
         .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_IAM", &endpoint)
-        .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER", &endpoint)
+        .env(
+            "CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER",
+            &endpoint,
+        )
         .env("CLOUDSDK_AUTH_DISABLE_CREDENTIALS", "true")
         .env("CLOUDSDK_CORE_DISABLE_PROMPTS", "1")
         .stderr(Stdio::null())
@@ -292,7 +338,10 @@ pub fn fixed_answer_server(status_line: &'static str, body: &'static str) -> Str
 
 /// A plain HTTP/1.0 JSON POST to a loopback server; returns the status line and body.
 pub fn http_post_json(base: &str, path: &str, body: &str) -> (String, String) {
-    let addr = base.trim_start_matches("http://").trim_end_matches('/').to_string();
+    let addr = base
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
     let mut s = TcpStream::connect(&addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     write!(
@@ -304,7 +353,10 @@ pub fn http_post_json(base: &str, path: &str, body: &str) -> (String, String) {
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
     let status = resp.lines().next().unwrap_or("").to_string();
-    (status, resp.split("\r\n\r\n").nth(1).unwrap_or("").to_string())
+    (
+        status,
+        resp.split("\r\n\r\n").nth(1).unwrap_or("").to_string(),
+    )
 }
 
 /// Runs a short boto3 script against a moto server; `{url}` in it is the endpoint.
@@ -313,25 +365,42 @@ pub fn boto3(moto: &Moto, script: &str) -> String {
         "import boto3, json, sys, base64\nsm = boto3.client('secretsmanager', region_name='us-east-1', endpoint_url='{}', aws_access_key_id='testing', aws_secret_access_key='testing')\n{}",
         moto.url, script
     );
-    let out = Command::new(venv_bin("python")).args(["-c", &code]).output().unwrap();
-    assert!(out.status.success(), "boto3 script failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(venv_bin("python"))
+        .args(["-c", &code])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "boto3 script failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
 /// A plain HTTP/1.0 GET to a loopback server.
 pub fn http_get(base: &str, path: &str) -> (String, String) {
-    let addr = base.trim_start_matches("http://").trim_end_matches('/').to_string();
+    let addr = base
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
     let mut s = TcpStream::connect(&addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
-    (resp.lines().next().unwrap_or("").to_string(), resp.split("\r\n\r\n").nth(1).unwrap_or("").to_string())
+    (
+        resp.lines().next().unwrap_or("").to_string(),
+        resp.split("\r\n\r\n").nth(1).unwrap_or("").to_string(),
+    )
 }
 
 /// The reference `age` CLI (Debian package `age`); scripts/test.sh installs it.
 pub fn age_cli() -> Command {
-    let found = Command::new("age").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
+    let found = Command::new("age")
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
     assert!(found, "the reference `age` CLI is missing: run ./scripts/test.sh (it installs it), or `apt-get install age`");
     Command::new("age")
 }
@@ -343,7 +412,11 @@ pub fn walk(dir: &Path) -> Vec<PathBuf> {
     while let Some(d) = todo.pop() {
         for e in std::fs::read_dir(&d).unwrap().flatten() {
             let p = e.path();
-            if p.is_dir() { todo.push(p) } else { out.push(p) }
+            if p.is_dir() {
+                todo.push(p)
+            } else {
+                out.push(p)
+            }
         }
     }
     out

@@ -19,8 +19,18 @@ pub const STALE_DAYS: i64 = 90;
 const AWS: Provider = Provider::Aws;
 
 /// Builds the inventory of one account. `now` is when the audit ran: ages are counted to it.
-pub fn assemble(src: &AccountSources, mode: SourceMode, regions: &[String], now: DateTime<Utc>) -> Inventory {
-    let mut a = Assembler { src, now, inv: Inventory::new(now), acct: src.account_id.clone() };
+pub fn assemble(
+    src: &AccountSources,
+    mode: SourceMode,
+    regions: &[String],
+    now: DateTime<Utc>,
+) -> Inventory {
+    let mut a = Assembler {
+        src,
+        now,
+        inv: Inventory::new(now),
+        acct: src.account_id.clone(),
+    };
     a.inv.sources.push(Source {
         provider: AWS,
         scope: a.acct.clone(),
@@ -68,11 +78,20 @@ struct AdminEvidence {
 impl AdminEvidence {
     fn rights(self) -> AdminRights {
         if !self.yes.is_empty() {
-            AdminRights { equivalent: Some(true), via: self.yes }
+            AdminRights {
+                equivalent: Some(true),
+                via: self.yes,
+            }
         } else if !self.unknown.is_empty() {
-            AdminRights { equivalent: None, via: self.unknown }
+            AdminRights {
+                equivalent: None,
+                via: self.unknown,
+            }
         } else {
-            AdminRights { equivalent: Some(false), via: Vec::new() }
+            AdminRights {
+                equivalent: Some(false),
+                via: Vec::new(),
+            }
         }
     }
 }
@@ -135,26 +154,38 @@ fn key_slots(row: &CredentialReportRow) -> Vec<KeySlot> {
         .filter_map(|(index, active, rotated, used, service, region)| {
             let rotated = is_date(rotated)?;
             let last_used = match (is_date(used), used.as_str()) {
-                (Some(at), _) => LastUsed::Used { at, service: meaningful(service), region: meaningful(region) },
+                (Some(at), _) => LastUsed::Used {
+                    at,
+                    service: meaningful(service),
+                    region: meaningful(region),
+                },
                 (None, "N/A") => LastUsed::Never,
                 (None, other) => LastUsed::unknown(format!("the credential report says {other:?}")),
             };
-            Some(KeySlot { index, active: active.eq_ignore_ascii_case("true"), rotated, last_used })
+            Some(KeySlot {
+                index,
+                active: active.eq_ignore_ascii_case("true"),
+                rotated,
+                last_used,
+            })
         })
         .collect()
 }
 
 fn cert_slots(row: &CredentialReportRow) -> Vec<(usize, bool, Option<DateTime<Utc>>)> {
-    [(1, &row.cert_1_active, &row.cert_1_last_rotated), (2, &row.cert_2_active, &row.cert_2_last_rotated)]
-        .into_iter()
-        .filter_map(|(i, active, rotated)| {
-            let rotated = is_date(rotated);
-            let active = active.eq_ignore_ascii_case("true");
-            // A slot exists when it has a date; reports that omit the date column (and
-            // moto's) still say `true` for an active certificate.
-            (rotated.is_some() || active).then_some((i, active, rotated))
-        })
-        .collect()
+    [
+        (1, &row.cert_1_active, &row.cert_1_last_rotated),
+        (2, &row.cert_2_active, &row.cert_2_last_rotated),
+    ]
+    .into_iter()
+    .filter_map(|(i, active, rotated)| {
+        let rotated = is_date(rotated);
+        let active = active.eq_ignore_ascii_case("true");
+        // A slot exists when it has a date; reports that omit the date column (and
+        // moto's) still say `true` for an active certificate.
+        (rotated.is_some() || active).then_some((i, active, rotated))
+    })
+    .collect()
 }
 
 impl Assembler<'_> {
@@ -201,7 +232,11 @@ impl Assembler<'_> {
                 Some(doc) => match policy_doc::parse(doc) {
                     Ok(st) => Some(st),
                     Err(e) => {
-                        self.gap("iam:GetAccountAuthorizationDetails", Some(&p.arn), format!("policy document unreadable: {e}"));
+                        self.gap(
+                            "iam:GetAccountAuthorizationDetails",
+                            Some(&p.arn),
+                            format!("policy document unreadable: {e}"),
+                        );
                         None
                     }
                 },
@@ -233,28 +268,40 @@ impl Assembler<'_> {
                 // Other AWS managed policies: not admin-equivalent by our definition.
             } else {
                 match managed.get(&p.policy_arn) {
-                    Some(Some(st)) if st.iter().any(policy_doc::grants_admin) => {
-                        ev.yes.push(format!("{} ({via}) allows * on *", p.policy_name))
-                    }
+                    Some(Some(st)) if st.iter().any(policy_doc::grants_admin) => ev
+                        .yes
+                        .push(format!("{} ({via}) allows * on *", p.policy_name)),
                     Some(Some(_)) => {}
-                    Some(None) | None => ev
-                        .unknown
-                        .push(format!("{} ({via}): document not in the authorization details", p.policy_name)),
+                    Some(None) | None => ev.unknown.push(format!(
+                        "{} ({via}): document not in the authorization details",
+                        p.policy_name
+                    )),
                 }
             }
         }
         for p in inline {
             match p.policy_document.as_ref().map(policy_doc::parse) {
-                Some(Ok(st)) if st.iter().any(policy_doc::grants_admin) => {
-                    ev.yes.push(format!("inline policy {} ({via}) allows * on *", p.policy_name))
-                }
+                Some(Ok(st)) if st.iter().any(policy_doc::grants_admin) => ev.yes.push(format!(
+                    "inline policy {} ({via}) allows * on *",
+                    p.policy_name
+                )),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => {
                     let source = "iam:GetAccountAuthorizationDetails";
-                    self.gap(source, Some(owner), format!("inline policy {} unreadable: {e}", p.policy_name));
-                    ev.unknown.push(format!("inline policy {} ({via}) unreadable", p.policy_name));
+                    self.gap(
+                        source,
+                        Some(owner),
+                        format!("inline policy {} unreadable: {e}", p.policy_name),
+                    );
+                    ev.unknown.push(format!(
+                        "inline policy {} ({via}) unreadable",
+                        p.policy_name
+                    ));
                 }
-                None => ev.unknown.push(format!("inline policy {} ({via}) has no document", p.policy_name)),
+                None => ev.unknown.push(format!(
+                    "inline policy {} ({via}) has no document",
+                    p.policy_name
+                )),
             }
         }
     }
@@ -272,29 +319,52 @@ impl Assembler<'_> {
                 managed,
                 &mut ev,
             );
-            let policies = policy_refs(&g.attached_managed_policies, &g.group_policy_list, Some(&g.group_name));
-            out.insert(g.group_name.clone(), GroupInfo { policies, admin: ev });
+            let policies = policy_refs(
+                &g.attached_managed_policies,
+                &g.group_policy_list,
+                Some(&g.group_name),
+            );
+            out.insert(
+                g.group_name.clone(),
+                GroupInfo {
+                    policies,
+                    admin: ev,
+                },
+            );
         }
         out
     }
 
     fn report_row(&self, user_name: &str) -> Option<&CredentialReportRow> {
-        self.src.credential_report.known().and_then(|r| r.row_for(user_name))
+        self.src
+            .credential_report
+            .known()
+            .and_then(|r| r.row_for(user_name))
     }
 
     fn report_blind_reason(&self) -> String {
         match &self.src.credential_report {
             Availability::Known(_) => {
-                "the user is not in the credential report (created after it was generated?)".to_string()
+                "the user is not in the credential report (created after it was generated?)"
+                    .to_string()
             }
-            Availability::Unknown { reason, .. } => format!("the credential report is unavailable: {reason}"),
+            Availability::Unknown { reason, .. } => {
+                format!("the credential report is unavailable: {reason}")
+            }
         }
     }
 
     fn user(&mut self, u: &UserDetail, managed: &ManagedDocs, groups: &HashMap<String, GroupInfo>) {
         let arn = u.arn.clone();
         let mut ev = AdminEvidence::default();
-        self.admin_evidence(&arn, &u.attached_managed_policies, &u.user_policy_list, None, managed, &mut ev);
+        self.admin_evidence(
+            &arn,
+            &u.attached_managed_policies,
+            &u.user_policy_list,
+            None,
+            managed,
+            &mut ev,
+        );
         let mut policies = policy_refs(&u.attached_managed_policies, &u.user_policy_list, None);
         for g in &u.group_list {
             match groups.get(g) {
@@ -303,45 +373,78 @@ impl Assembler<'_> {
                     ev.yes.extend(info.admin.yes.iter().cloned());
                     ev.unknown.extend(info.admin.unknown.iter().cloned());
                 }
-                None => ev.unknown.push(format!("group {g} is not in the authorization details")),
+                None => ev
+                    .unknown
+                    .push(format!("group {g} is not in the authorization details")),
             }
         }
         policies.sort();
         let admin = ev.rights();
         let row = self.report_row(&u.user_name).cloned();
-        let lists = self.src.users.get(&u.user_name).cloned().unwrap_or_default();
+        let lists = self
+            .src
+            .users
+            .get(&u.user_name)
+            .cloned()
+            .unwrap_or_default();
         let mut creds: Vec<Credential> = Vec::new();
         let acct = self.acct.clone();
-        let cred = |suffix: &str, kind, identifier: Option<String>, status, created, last_used, detail| Credential {
-            id: format!("{arn}/{suffix}"),
-            principal: arn.clone(),
-            provider: AWS,
-            scope: acct.clone(),
-            kind,
-            identifier,
-            status,
-            created,
-            last_used,
-            detail,
-        };
+        let cred =
+            |suffix: &str, kind, identifier: Option<String>, status, created, last_used, detail| {
+                Credential {
+                    id: format!("{arn}/{suffix}"),
+                    principal: arn.clone(),
+                    provider: AWS,
+                    scope: acct.clone(),
+                    kind,
+                    identifier,
+                    status,
+                    created,
+                    last_used,
+                    detail,
+                }
+            };
 
         // Console password: the credential report says whether one exists, unless the
         // live GetLoginProfile was read (fresh mode), which is the truth now.
         if let Some(Availability::Known(profile)) = &lists.login_profile {
             if let Some(created) = profile {
-                let last_used = row.as_ref().and_then(|r| is_date(&r.password_last_used)).map_or_else(
-                    || LastUsed::unknown("read live; the credential report has no sign-in for it"),
-                    |at| LastUsed::Used { at, service: None, region: None },
-                );
-                creds.push(cred("console-password", CredentialKind::ConsolePassword, None, Status::Active, Some(created.0), last_used, CredentialDetail::None));
+                let last_used = row
+                    .as_ref()
+                    .and_then(|r| is_date(&r.password_last_used))
+                    .map_or_else(
+                        || {
+                            LastUsed::unknown(
+                                "read live; the credential report has no sign-in for it",
+                            )
+                        },
+                        |at| LastUsed::Used {
+                            at,
+                            service: None,
+                            region: None,
+                        },
+                    );
+                creds.push(cred(
+                    "console-password",
+                    CredentialKind::ConsolePassword,
+                    None,
+                    Status::Active,
+                    Some(created.0),
+                    last_used,
+                    CredentialDetail::None,
+                ));
             }
         } else {
-        if let Some(Availability::Unknown { source, reason }) = &lists.login_profile {
-            self.gap(source, Some(&arn), format!("console password read from the credential report instead: {reason}"));
-        }
-        match &row {
-            Some(r) if r.password_enabled.eq_ignore_ascii_case("true") => {
-                let last_used = match (is_date(&r.password_last_used), r.password_last_used.as_str()) {
+            if let Some(Availability::Unknown { source, reason }) = &lists.login_profile {
+                self.gap(
+                    source,
+                    Some(&arn),
+                    format!("console password read from the credential report instead: {reason}"),
+                );
+            }
+            match &row {
+                Some(r) if r.password_enabled.eq_ignore_ascii_case("true") => {
+                    let last_used = match (is_date(&r.password_last_used), r.password_last_used.as_str()) {
                     (Some(at), _) => LastUsed::Used { at, service: None, region: None },
                     (None, "N/A") => LastUsed::Never,
                     (None, "no_information") => LastUsed::unknown(
@@ -349,22 +452,26 @@ impl Assembler<'_> {
                     ),
                     (None, other) => LastUsed::unknown(format!("the credential report says {other:?}")),
                 };
-                creds.push(cred(
-                    "console-password",
-                    CredentialKind::ConsolePassword,
-                    None,
-                    Status::Active,
-                    is_date(&r.password_last_changed),
-                    last_used,
-                    CredentialDetail::None,
-                ));
+                    creds.push(cred(
+                        "console-password",
+                        CredentialKind::ConsolePassword,
+                        None,
+                        Status::Active,
+                        is_date(&r.password_last_changed),
+                        last_used,
+                        CredentialDetail::None,
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    let reason = self.report_blind_reason();
+                    self.gap(
+                        "iam:GetCredentialReport",
+                        Some(&arn),
+                        format!("console password unknown: {reason}"),
+                    );
+                }
             }
-            Some(_) => {}
-            None => {
-                let reason = self.report_blind_reason();
-                self.gap("iam:GetCredentialReport", Some(&arn), format!("console password unknown: {reason}"));
-            }
-        }
         }
 
         // Access keys: ids from ListAccessKeys, use from the credential report.
@@ -376,7 +483,11 @@ impl Assembler<'_> {
                 let slots = slots.as_deref().unwrap_or(&[]);
                 for (i, k) in keys.iter().enumerate() {
                     let created = k.create_date.map(|t| t.0);
-                    let by_date = created.and_then(|c| slots.iter().find(|s| (s.rotated - c).num_seconds().abs() <= 1));
+                    let by_date = created.and_then(|c| {
+                        slots
+                            .iter()
+                            .find(|s| (s.rotated - c).num_seconds().abs() <= 1)
+                    });
                     let slot = by_date.or_else(|| (slots.len() == keys.len()).then(|| &slots[i]));
                     let last_used = match (slot, &row) {
                         (Some(s), _) => s.last_used.clone(),
@@ -403,7 +514,11 @@ impl Assembler<'_> {
                         _ => "the access key list was not read".to_string(),
                     };
                     if !slots.is_empty() {
-                        self.gap("iam:ListAccessKeys", Some(&arn), format!("access key ids unknown: {reason}"));
+                        self.gap(
+                            "iam:ListAccessKeys",
+                            Some(&arn),
+                            format!("access key ids unknown: {reason}"),
+                        );
                     }
                 }
                 for s in slots {
@@ -411,7 +526,11 @@ impl Assembler<'_> {
                         &format!("access-key/slot-{}", s.index),
                         CredentialKind::AccessKey,
                         None,
-                        if s.active { Status::Active } else { Status::Inactive },
+                        if s.active {
+                            Status::Active
+                        } else {
+                            Status::Inactive
+                        },
                         Some(s.rotated),
                         s.last_used.clone(),
                         CredentialDetail::None,
@@ -420,7 +539,11 @@ impl Assembler<'_> {
             }
             (_, None) => {
                 let reason = self.report_blind_reason();
-                self.gap("iam:ListAccessKeys", Some(&arn), format!("access keys unknown: {reason}"));
+                self.gap(
+                    "iam:ListAccessKeys",
+                    Some(&arn),
+                    format!("access keys unknown: {reason}"),
+                );
             }
         }
 
@@ -429,9 +552,18 @@ impl Assembler<'_> {
         if let Some(devices) = self.src.virtual_mfa.known() {
             for d in devices {
                 let owner = d.user.as_ref();
-                let mine = owner.is_some_and(|o| o.arn.as_deref() == Some(&arn) || o.user_name.as_deref() == Some(&u.user_name) && o.arn.is_none());
+                let mine = owner.is_some_and(|o| {
+                    o.arn.as_deref() == Some(&arn)
+                        || o.user_name.as_deref() == Some(&u.user_name) && o.arn.is_none()
+                });
                 if mine && mfa_serials.insert(d.serial_number.clone()) {
-                    creds.push(mfa_credential(&arn, &self.acct, &d.serial_number, "virtual", d.enable_date));
+                    creds.push(mfa_credential(
+                        &arn,
+                        &self.acct,
+                        &d.serial_number,
+                        "virtual",
+                        d.enable_date,
+                    ));
                 }
             }
         }
@@ -439,18 +571,30 @@ impl Assembler<'_> {
             Some(Availability::Known(devices)) => {
                 for d in devices {
                     if mfa_serials.insert(d.serial_number.clone()) {
-                        creds.push(mfa_credential(&arn, &self.acct, &d.serial_number, "hardware", d.enable_date));
+                        creds.push(mfa_credential(
+                            &arn,
+                            &self.acct,
+                            &d.serial_number,
+                            "hardware",
+                            d.enable_date,
+                        ));
                     }
                 }
             }
             other => {
-                let report_says = row.as_ref().map(|r| r.mfa_active.eq_ignore_ascii_case("true"));
+                let report_says = row
+                    .as_ref()
+                    .map(|r| r.mfa_active.eq_ignore_ascii_case("true"));
                 if report_says == Some(true) && mfa_serials.is_empty() {
                     let reason = match other {
                         Some(Availability::Unknown { reason, .. }) => reason.clone(),
                         _ => "per-user MFA device list not read".to_string(),
                     };
-                    self.gap("iam:ListMFADevices", Some(&arn), format!("an MFA device is active but not listed: {reason}"));
+                    self.gap(
+                        "iam:ListMFADevices",
+                        Some(&arn),
+                        format!("an MFA device is active but not listed: {reason}"),
+                    );
                     let mut c = mfa_credential(&arn, &self.acct, "unlisted", "unknown", None);
                     c.identifier = None;
                     creds.push(c);
@@ -473,10 +617,16 @@ impl Assembler<'_> {
                     ));
                 }
             }
-            Some(Availability::Unknown { reason, .. }) => {
-                self.gap("iam:ListSSHPublicKeys", Some(&arn), format!("SSH public keys unknown: {reason}"))
-            }
-            None => self.gap("iam:ListSSHPublicKeys", Some(&arn), "SSH public keys were not read"),
+            Some(Availability::Unknown { reason, .. }) => self.gap(
+                "iam:ListSSHPublicKeys",
+                Some(&arn),
+                format!("SSH public keys unknown: {reason}"),
+            ),
+            None => self.gap(
+                "iam:ListSSHPublicKeys",
+                Some(&arn),
+                "SSH public keys were not read",
+            ),
         }
 
         // Signing certificates: the report says whether any exist.
@@ -501,14 +651,22 @@ impl Assembler<'_> {
                         Some(Availability::Unknown { reason, .. }) => reason.clone(),
                         _ => "per-user certificate list not read".to_string(),
                     };
-                    self.gap("iam:ListSigningCertificates", Some(&arn), format!("certificate ids unknown: {reason}"));
+                    self.gap(
+                        "iam:ListSigningCertificates",
+                        Some(&arn),
+                        format!("certificate ids unknown: {reason}"),
+                    );
                 }
                 for (i, active, rotated) in &cslots {
                     creds.push(cred(
                         &format!("signing-certificate/slot-{i}"),
                         CredentialKind::SigningCertificate,
                         None,
-                        if *active { Status::Active } else { Status::Inactive },
+                        if *active {
+                            Status::Active
+                        } else {
+                            Status::Inactive
+                        },
                         *rotated,
                         LastUsed::unknown("IAM does not record signing certificate use"),
                         CredentialDetail::None,
@@ -516,7 +674,11 @@ impl Assembler<'_> {
                 }
                 if row.is_none() && other.is_none() {
                     let reason = self.report_blind_reason();
-                    self.gap("iam:ListSigningCertificates", Some(&arn), format!("signing certificates unknown: {reason}"));
+                    self.gap(
+                        "iam:ListSigningCertificates",
+                        Some(&arn),
+                        format!("signing certificates unknown: {reason}"),
+                    );
                 }
             }
         }
@@ -525,7 +687,10 @@ impl Assembler<'_> {
         if let Some(all) = self.src.service_specific.known() {
             for s in all.iter().filter(|s| s.user_name == u.user_name) {
                 creds.push(cred(
-                    &format!("service-specific-credential/{}", s.service_specific_credential_id),
+                    &format!(
+                        "service-specific-credential/{}",
+                        s.service_specific_credential_id
+                    ),
                     CredentialKind::ServiceSpecificCredential,
                     Some(s.service_specific_credential_id.clone()),
                     status_of(s.status.as_deref()),
@@ -553,7 +718,10 @@ impl Assembler<'_> {
             groups: u.group_list.clone(),
             policies,
             admin,
-            permissions_boundary: u.permissions_boundary.as_ref().and_then(|b| b.permissions_boundary_arn.clone()),
+            permissions_boundary: u
+                .permissions_boundary
+                .as_ref()
+                .and_then(|b| b.permissions_boundary_arn.clone()),
             last_used,
             disabled: None,
         });
@@ -569,19 +737,36 @@ impl Assembler<'_> {
         creds: &[Credential],
     ) {
         if admin.equivalent == Some(true) {
-            self.finding(FindingCode::AdminUser, arn, format!("user {name} is admin-equivalent: {}", admin.via.join("; ")));
+            self.finding(
+                FindingCode::AdminUser,
+                arn,
+                format!("user {name} is admin-equivalent: {}", admin.via.join("; ")),
+            );
         }
-        let has_password = creds.iter().any(|c| c.kind == CredentialKind::ConsolePassword);
+        let has_password = creds
+            .iter()
+            .any(|c| c.kind == CredentialKind::ConsolePassword);
         let mfa = creds.iter().any(|c| c.kind == CredentialKind::MfaDevice)
             || row.is_some_and(|r| r.mfa_active.eq_ignore_ascii_case("true"));
         if has_password && !mfa {
-            self.finding(FindingCode::ConsoleWithoutMfa, arn, format!("user {name} has a console password and no MFA device"));
+            self.finding(
+                FindingCode::ConsoleWithoutMfa,
+                arn,
+                format!("user {name} has a console password and no MFA device"),
+            );
         }
         let mut active_keys = 0;
         for c in creds.iter().filter(|c| c.kind == CredentialKind::AccessKey) {
-            let label = c.identifier.clone().unwrap_or_else(|| c.id.rsplit('/').next().unwrap_or("").to_string());
+            let label = c
+                .identifier
+                .clone()
+                .unwrap_or_else(|| c.id.rsplit('/').next().unwrap_or("").to_string());
             if c.status != Status::Active {
-                self.finding(FindingCode::AccessKeyInactive, &c.id, format!("inactive access key {label} of {name} still exists"));
+                self.finding(
+                    FindingCode::AccessKeyInactive,
+                    &c.id,
+                    format!("inactive access key {label} of {name} still exists"),
+                );
                 continue;
             }
             active_keys += 1;
@@ -589,11 +774,19 @@ impl Assembler<'_> {
                 (LastUsed::Used { at, .. }, _) => {
                     let days = (self.now - *at).num_days();
                     if days > STALE_DAYS {
-                        self.finding(FindingCode::AccessKeyStale, &c.id, format!("access key {label} of {name} was last used {days} days ago"));
+                        self.finding(
+                            FindingCode::AccessKeyStale,
+                            &c.id,
+                            format!("access key {label} of {name} was last used {days} days ago"),
+                        );
                     }
                 }
                 (LastUsed::Never, created) => {
-                    self.finding(FindingCode::AccessKeyNeverUsed, &c.id, format!("access key {label} of {name} has never been used"));
+                    self.finding(
+                        FindingCode::AccessKeyNeverUsed,
+                        &c.id,
+                        format!("access key {label} of {name} has never been used"),
+                    );
                     if let Some(created) = created {
                         let days = (self.now - created).num_days();
                         if days > STALE_DAYS {
@@ -611,10 +804,21 @@ impl Assembler<'_> {
             }
         }
         if active_keys >= 2 {
-            self.finding(FindingCode::TwoActiveAccessKeys, arn, format!("user {name} has {active_keys} active access keys"));
+            self.finding(
+                FindingCode::TwoActiveAccessKeys,
+                arn,
+                format!("user {name} has {active_keys} active access keys"),
+            );
         }
-        for c in creds.iter().filter(|c| c.kind == CredentialKind::SigningCertificate && c.status == Status::Active) {
-            self.finding(FindingCode::SigningCertificateActive, &c.id, format!("user {name} has an active signing certificate"));
+        for c in creds
+            .iter()
+            .filter(|c| c.kind == CredentialKind::SigningCertificate && c.status == Status::Active)
+        {
+            self.finding(
+                FindingCode::SigningCertificateActive,
+                &c.id,
+                format!("user {name} has an active signing certificate"),
+            );
         }
     }
 
@@ -639,8 +843,17 @@ impl Assembler<'_> {
         let mut mfa_known: Option<bool> = None;
         // The root user's virtual MFA shows in the bulk list under the root ARN.
         if let Some(devices) = self.src.virtual_mfa.known() {
-            for d in devices.iter().filter(|d| d.user.as_ref().and_then(|u| u.arn.as_deref()) == Some(&arn)) {
-                creds.push(mfa_credential(&arn, &self.acct, &d.serial_number, "virtual", d.enable_date));
+            for d in devices
+                .iter()
+                .filter(|d| d.user.as_ref().and_then(|u| u.arn.as_deref()) == Some(&arn))
+            {
+                creds.push(mfa_credential(
+                    &arn,
+                    &self.acct,
+                    &d.serial_number,
+                    "virtual",
+                    d.enable_date,
+                ));
                 mfa_known = Some(true);
             }
         }
@@ -655,16 +868,43 @@ impl Assembler<'_> {
                     _ => Some(Status::Unknown),
                 };
                 if let Some(status) = password_status {
-                    let last_used = match (is_date(&r.password_last_used), r.password_last_used.as_str()) {
-                        (Some(at), _) => LastUsed::Used { at, service: None, region: None },
+                    let last_used = match (
+                        is_date(&r.password_last_used),
+                        r.password_last_used.as_str(),
+                    ) {
+                        (Some(at), _) => LastUsed::Used {
+                            at,
+                            service: None,
+                            region: None,
+                        },
                         (None, "N/A") => LastUsed::Never,
-                        (None, other) => LastUsed::unknown(format!("the credential report says {other:?}")),
+                        (None, other) => {
+                            LastUsed::unknown(format!("the credential report says {other:?}"))
+                        }
                     };
-                    creds.push(mk("console-password", CredentialKind::ConsolePassword, status, None, last_used, CredentialDetail::None));
+                    creds.push(mk(
+                        "console-password",
+                        CredentialKind::ConsolePassword,
+                        status,
+                        None,
+                        last_used,
+                        CredentialDetail::None,
+                    ));
                 }
                 for s in key_slots(r) {
-                    let status = if s.active { Status::Active } else { Status::Inactive };
-                    creds.push(mk(&format!("access-key/slot-{}", s.index), CredentialKind::AccessKey, status, Some(s.rotated), s.last_used, CredentialDetail::None));
+                    let status = if s.active {
+                        Status::Active
+                    } else {
+                        Status::Inactive
+                    };
+                    creds.push(mk(
+                        &format!("access-key/slot-{}", s.index),
+                        CredentialKind::AccessKey,
+                        status,
+                        Some(s.rotated),
+                        s.last_used,
+                        CredentialDetail::None,
+                    ));
                 }
                 let active = r.mfa_active.eq_ignore_ascii_case("true");
                 if active && mfa_known.is_none() {
@@ -683,27 +923,55 @@ impl Assembler<'_> {
                 match self.src.account_summary.known() {
                     Some(summary) => {
                         self.gap("iam:GetCredentialReport", Some(&arn), format!("{reason}; root credentials taken from the account summary, without dates"));
-                        if summary.get("AccountAccessKeysPresent").copied().unwrap_or(0) > 0 {
-                            creds.push(mk("access-key/present", CredentialKind::AccessKey, Status::Active, None, LastUsed::unknown("only the account summary was available"), CredentialDetail::None));
+                        if summary
+                            .get("AccountAccessKeysPresent")
+                            .copied()
+                            .unwrap_or(0)
+                            > 0
+                        {
+                            creds.push(mk(
+                                "access-key/present",
+                                CredentialKind::AccessKey,
+                                Status::Active,
+                                None,
+                                LastUsed::unknown("only the account summary was available"),
+                                CredentialDetail::None,
+                            ));
                         }
                         if let Some(m) = summary.get("AccountMFAEnabled") {
                             if *m > 0 && mfa_known.is_none() {
-                                let mut c = mfa_credential(&arn, &self.acct, "root", "unknown", None);
+                                let mut c =
+                                    mfa_credential(&arn, &self.acct, "root", "unknown", None);
                                 c.identifier = None;
                                 creds.push(c);
                             }
                             mfa_known = Some(*m > 0 || mfa_known == Some(true));
                         }
                     }
-                    None => self.gap("iam:GetCredentialReport", Some(&arn), format!("root credentials unknown: {reason}")),
+                    None => self.gap(
+                        "iam:GetCredentialReport",
+                        Some(&arn),
+                        format!("root credentials unknown: {reason}"),
+                    ),
                 }
             }
         }
-        if creds.iter().any(|c| c.kind == CredentialKind::AccessKey && c.status == Status::Active) {
-            self.finding(FindingCode::RootAccessKey, &arn, "the root user has an active access key; revoke it");
+        if creds
+            .iter()
+            .any(|c| c.kind == CredentialKind::AccessKey && c.status == Status::Active)
+        {
+            self.finding(
+                FindingCode::RootAccessKey,
+                &arn,
+                "the root user has an active access key; revoke it",
+            );
         }
         if mfa_known == Some(false) {
-            self.finding(FindingCode::RootWithoutMfa, &arn, "the root user has no MFA device");
+            self.finding(
+                FindingCode::RootWithoutMfa,
+                &arn,
+                "the root user has no MFA device",
+            );
         }
         let last_used = principal_last_used(&creds);
         self.inv.principals.push(Principal {
@@ -717,7 +985,10 @@ impl Assembler<'_> {
             tags: BTreeMap::new(),
             groups: Vec::new(),
             policies: Vec::new(),
-            admin: AdminRights { equivalent: Some(true), via: vec!["the account root user".into()] },
+            admin: AdminRights {
+                equivalent: Some(true),
+                via: vec!["the account root user".into()],
+            },
             permissions_boundary: None,
             last_used,
             disabled: None,
@@ -728,22 +999,47 @@ impl Assembler<'_> {
     fn role(&mut self, r: &RoleDetail, managed: &ManagedDocs) {
         let arn = r.arn.clone();
         let mut ev = AdminEvidence::default();
-        self.admin_evidence(&arn, &r.attached_managed_policies, &r.role_policy_list, None, managed, &mut ev);
+        self.admin_evidence(
+            &arn,
+            &r.attached_managed_policies,
+            &r.role_policy_list,
+            None,
+            managed,
+            &mut ev,
+        );
         let mut policies = policy_refs(&r.attached_managed_policies, &r.role_policy_list, None);
         policies.sort();
         let created = r.create_date.map(|t| t.0);
         let last_used = match r.role_last_used.as_ref().and_then(|l| l.last_used_date) {
-            Some(at) => LastUsed::Used { at: at.0, service: None, region: r.role_last_used.as_ref().and_then(|l| l.region.clone()) },
-            None => LastUsed::unknown("no last-used date recorded (AWS tracks role use for 400 days)"),
+            Some(at) => LastUsed::Used {
+                at: at.0,
+                service: None,
+                region: r.role_last_used.as_ref().and_then(|l| l.region.clone()),
+            },
+            None => {
+                LastUsed::unknown("no last-used date recorded (AWS tracks role use for 400 days)")
+            }
         };
-        let statements = match r.assume_role_policy_document.as_ref().map(policy_doc::parse) {
+        let statements = match r
+            .assume_role_policy_document
+            .as_ref()
+            .map(policy_doc::parse)
+        {
             Some(Ok(st)) => st,
             Some(Err(e)) => {
-                self.gap("iam:GetAccountAuthorizationDetails", Some(&arn), format!("trust policy unreadable: {e}"));
+                self.gap(
+                    "iam:GetAccountAuthorizationDetails",
+                    Some(&arn),
+                    format!("trust policy unreadable: {e}"),
+                );
                 Vec::new()
             }
             None => {
-                self.gap("iam:GetAccountAuthorizationDetails", Some(&arn), "the role has no trust policy in the export");
+                self.gap(
+                    "iam:GetAccountAuthorizationDetails",
+                    Some(&arn),
+                    "the role has no trust policy in the export",
+                );
                 Vec::new()
             }
         };
@@ -756,10 +1052,42 @@ impl Assembler<'_> {
                 let id = if *n == 1 { base } else { format!("{base}#{n}") };
                 let subject = id.clone();
                 match p.kind {
-                    OutsideKind::Wildcard => self.finding(FindingCode::RoleTrustsAnyone, &subject, format!("role {} can be assumed by any principal{}", r.role_name, cond_note(st))),
-                    OutsideKind::Account => self.finding(FindingCode::RoleTrustsOutsideAccount, &subject, format!("role {} can be assumed from account {}{}", r.role_name, p.account_id.as_deref().unwrap_or(&p.value), cond_note(st))),
-                    OutsideKind::FederatedOidc if !st.condition_keys.iter().any(|k| k.ends_with(":sub")) => self.finding(FindingCode::RoleTrustsOidcWithoutSubject, &subject, format!("role {} trusts {} with no subject condition", r.role_name, p.value)),
-                    OutsideKind::FederatedOidc | OutsideKind::FederatedSaml => self.finding(FindingCode::RoleTrustsFederated, &subject, format!("role {} trusts {}{}", r.role_name, p.value, cond_note(st))),
+                    OutsideKind::Wildcard => self.finding(
+                        FindingCode::RoleTrustsAnyone,
+                        &subject,
+                        format!(
+                            "role {} can be assumed by any principal{}",
+                            r.role_name,
+                            cond_note(st)
+                        ),
+                    ),
+                    OutsideKind::Account => self.finding(
+                        FindingCode::RoleTrustsOutsideAccount,
+                        &subject,
+                        format!(
+                            "role {} can be assumed from account {}{}",
+                            r.role_name,
+                            p.account_id.as_deref().unwrap_or(&p.value),
+                            cond_note(st)
+                        ),
+                    ),
+                    OutsideKind::FederatedOidc
+                        if !st.condition_keys.iter().any(|k| k.ends_with(":sub")) =>
+                    {
+                        self.finding(
+                            FindingCode::RoleTrustsOidcWithoutSubject,
+                            &subject,
+                            format!(
+                                "role {} trusts {} with no subject condition",
+                                r.role_name, p.value
+                            ),
+                        )
+                    }
+                    OutsideKind::FederatedOidc | OutsideKind::FederatedSaml => self.finding(
+                        FindingCode::RoleTrustsFederated,
+                        &subject,
+                        format!("role {} trusts {}{}", r.role_name, p.value, cond_note(st)),
+                    ),
                 }
                 self.inv.credentials.push(Credential {
                     id,
@@ -770,8 +1098,14 @@ impl Assembler<'_> {
                     identifier: Some(p.value.clone()),
                     status: Status::Active,
                     created,
-                    last_used: LastUsed::unknown("IAM records use per role, not per trusted principal"),
-                    detail: CredentialDetail::Trust(TrustDetail { trusted: p, actions: st.actions.clone(), conditions: st.conditions.clone() }),
+                    last_used: LastUsed::unknown(
+                        "IAM records use per role, not per trusted principal",
+                    ),
+                    detail: CredentialDetail::Trust(TrustDetail {
+                        trusted: p,
+                        actions: st.actions.clone(),
+                        conditions: st.conditions.clone(),
+                    }),
                 });
             }
         }
@@ -787,14 +1121,19 @@ impl Assembler<'_> {
             groups: Vec::new(),
             policies,
             admin: ev.rights(),
-            permissions_boundary: r.permissions_boundary.as_ref().and_then(|b| b.permissions_boundary_arn.clone()),
+            permissions_boundary: r
+                .permissions_boundary
+                .as_ref()
+                .and_then(|b| b.permissions_boundary_arn.clone()),
             last_used: Some(last_used),
             disabled: None,
         });
     }
 
     fn secrets(&mut self, region: &RegionSecrets) {
-        let Some(list) = region.secrets.known() else { return };
+        let Some(list) = region.secrets.known() else {
+            return;
+        };
         for s in list {
             let key_account = match s.kms_key_id.as_deref() {
                 Some(k) => policy_doc::account_of(k).or_else(|| Some(self.acct.clone())),
@@ -808,34 +1147,79 @@ impl Assembler<'_> {
                         let mut outside = Vec::new();
                         for st in &statements {
                             for p in policy_doc::outside_principals(st, &self.acct) {
-                                outside.push(PolicyGrant { principal: p, actions: st.actions.clone(), conditions: st.conditions.clone() });
+                                outside.push(PolicyGrant {
+                                    principal: p,
+                                    actions: st.actions.clone(),
+                                    conditions: st.conditions.clone(),
+                                });
                             }
                         }
                         outside.sort();
                         AccessPolicy::Known { outside }
                     }
-                    Err(e) => AccessPolicy::Unknown { reason: format!("resource policy unreadable: {e}") },
+                    Err(e) => AccessPolicy::Unknown {
+                        reason: format!("resource policy unreadable: {e}"),
+                    },
                 },
-                Some(Availability::Unknown { reason, .. }) => AccessPolicy::Unknown { reason: reason.clone() },
-                None => AccessPolicy::Unknown { reason: "the resource policy was not read".into() },
+                Some(Availability::Unknown { reason, .. }) => AccessPolicy::Unknown {
+                    reason: reason.clone(),
+                },
+                None => AccessPolicy::Unknown {
+                    reason: "the resource policy was not read".into(),
+                },
             };
             if let AccessPolicy::Unknown { reason } = &access_policy {
-                self.gap("secretsmanager:GetResourcePolicy", Some(&s.arn), reason.clone());
+                self.gap(
+                    "secretsmanager:GetResourcePolicy",
+                    Some(&s.arn),
+                    reason.clone(),
+                );
             }
             if let AccessPolicy::Known { outside } = &access_policy {
                 for g in outside {
-                    let conds = if g.conditions.is_empty() { String::new() } else { format!(" when {}", g.conditions.join(" and ")) };
+                    let conds = if g.conditions.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" when {}", g.conditions.join(" and "))
+                    };
                     match g.principal.kind {
-                        OutsideKind::Wildcard => self.finding(FindingCode::SecretOpenToAnyone, &s.arn, format!("secret {} lets any principal in{conds}", s.name)),
-                        _ => self.finding(FindingCode::SecretSharedOutside, &s.arn, format!("secret {} lets {} in{conds}", s.name, g.principal.account_id.as_deref().unwrap_or(&g.principal.value))),
+                        OutsideKind::Wildcard => self.finding(
+                            FindingCode::SecretOpenToAnyone,
+                            &s.arn,
+                            format!("secret {} lets any principal in{conds}", s.name),
+                        ),
+                        _ => self.finding(
+                            FindingCode::SecretSharedOutside,
+                            &s.arn,
+                            format!(
+                                "secret {} lets {} in{conds}",
+                                s.name,
+                                g.principal
+                                    .account_id
+                                    .as_deref()
+                                    .unwrap_or(&g.principal.value)
+                            ),
+                        ),
                     }
                 }
             }
             if external {
-                self.finding(FindingCode::SecretKeyOutsideAccount, &s.arn, format!("secret {} is encrypted under a KMS key of account {}", s.name, key_account.as_deref().unwrap_or("?")));
+                self.finding(
+                    FindingCode::SecretKeyOutsideAccount,
+                    &s.arn,
+                    format!(
+                        "secret {} is encrypted under a KMS key of account {}",
+                        s.name,
+                        key_account.as_deref().unwrap_or("?")
+                    ),
+                );
             }
             if !s.rotation_enabled {
-                self.finding(FindingCode::SecretNotRotated, &s.arn, format!("secret {} has no automatic rotation", s.name));
+                self.finding(
+                    FindingCode::SecretNotRotated,
+                    &s.arn,
+                    format!("secret {} has no automatic rotation", s.name),
+                );
             }
             let rules = s.rotation_rules.clone().unwrap_or_default();
             self.inv.secrets.push(Secret {
@@ -864,7 +1248,11 @@ impl Assembler<'_> {
                 replication: None,
                 expires: None,
                 iam_members: Vec::new(),
-                encryption: Encryption { key: s.kms_key_id.clone(), key_account, external },
+                encryption: Encryption {
+                    key: s.kms_key_id.clone(),
+                    key_account,
+                    external,
+                },
                 access_policy,
                 owning_service: s.owning_service.clone(),
             });
@@ -880,16 +1268,34 @@ fn cond_note(st: &Statement) -> String {
     }
 }
 
-fn policy_refs(attached: &[AttachedPolicy], inline: &[InlinePolicy], via_group: Option<&str>) -> Vec<PolicyRef> {
+fn policy_refs(
+    attached: &[AttachedPolicy],
+    inline: &[InlinePolicy],
+    via_group: Option<&str>,
+) -> Vec<PolicyRef> {
     let g = via_group.map(str::to_string);
     attached
         .iter()
-        .map(|p| PolicyRef { name: p.policy_name.clone(), arn: Some(p.policy_arn.clone()), via_group: g.clone() })
-        .chain(inline.iter().map(|p| PolicyRef { name: p.policy_name.clone(), arn: None, via_group: g.clone() }))
+        .map(|p| PolicyRef {
+            name: p.policy_name.clone(),
+            arn: Some(p.policy_arn.clone()),
+            via_group: g.clone(),
+        })
+        .chain(inline.iter().map(|p| PolicyRef {
+            name: p.policy_name.clone(),
+            arn: None,
+            via_group: g.clone(),
+        }))
         .collect()
 }
 
-fn mfa_credential(principal: &str, acct: &str, serial: &str, device: &str, enabled: Option<Timestamp>) -> Credential {
+fn mfa_credential(
+    principal: &str,
+    acct: &str,
+    serial: &str,
+    device: &str,
+    enabled: Option<Timestamp>,
+) -> Credential {
     Credential {
         id: format!("{principal}/mfa-device/{serial}"),
         principal: principal.to_string(),
@@ -900,7 +1306,9 @@ fn mfa_credential(principal: &str, acct: &str, serial: &str, device: &str, enabl
         status: Status::Active,
         created: enabled.map(|t| t.0),
         last_used: LastUsed::unknown("IAM does not record MFA device use"),
-        detail: CredentialDetail::Mfa { device: device.to_string() },
+        detail: CredentialDetail::Mfa {
+            device: device.to_string(),
+        },
     }
 }
 
@@ -908,7 +1316,12 @@ fn mfa_credential(principal: &str, acct: &str, serial: &str, device: &str, enabl
 fn principal_last_used(creds: &[Credential]) -> Option<LastUsed> {
     let authn: Vec<&Credential> = creds
         .iter()
-        .filter(|c| matches!(c.kind, CredentialKind::ConsolePassword | CredentialKind::AccessKey))
+        .filter(|c| {
+            matches!(
+                c.kind,
+                CredentialKind::ConsolePassword | CredentialKind::AccessKey
+            )
+        })
         .collect();
     if authn.is_empty() {
         return None;
@@ -921,7 +1334,11 @@ fn principal_last_used(creds: &[Credential]) -> Option<LastUsed> {
         })
         .max();
     Some(match latest {
-        Some(at) => LastUsed::Used { at, service: None, region: None },
+        Some(at) => LastUsed::Used {
+            at,
+            service: None,
+            region: None,
+        },
         None if authn.iter().all(|c| c.last_used == LastUsed::Never) => LastUsed::Never,
         None => LastUsed::unknown("no password or key records a use"),
     })

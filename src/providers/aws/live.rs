@@ -81,8 +81,10 @@ where
         "InvalidAccessKeyId",
     ];
     // moto answers some errors with a body the SDK cannot parse: the status still tells.
-    let denied = code.as_deref().is_some_and(|c| denied_codes.contains(&c)) || matches!(status, Some(401 | 403));
-    let credentials_missing = !matches!(err, SdkError::ServiceError(_)) && text.contains("credential");
+    let denied = code.as_deref().is_some_and(|c| denied_codes.contains(&c))
+        || matches!(status, Some(401 | 403));
+    let credentials_missing =
+        !matches!(err, SdkError::ServiceError(_)) && text.contains("credential");
     if credentials_missing {
         return Failure {
             denied: true,
@@ -96,13 +98,20 @@ where
     let unreachable = matches!(err, SdkError::TimeoutError(_))
         || matches!(err, SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout());
     let unavailable = matches!(status, Some(404 | 405 | 501))
-        || code.as_deref().is_some_and(|c| c == "NotImplemented" || c == "InvalidAction" || c == "UnknownOperationException");
+        || code.as_deref().is_some_and(|c| {
+            c == "NotImplemented" || c == "InvalidAction" || c == "UnknownOperationException"
+        });
     let message = match (&code, status) {
         (Some(c), _) => format!("{c}: {}", service_message(err).unwrap_or_default()),
         (None, Some(s)) => format!("the service answered HTTP {s}"),
         (None, None) => text,
     };
-    Failure { denied, unreachable, unavailable, message: message.trim_end_matches(": ").to_string() }
+    Failure {
+        denied,
+        unreachable,
+        unavailable,
+        message: message.trim_end_matches(": ").to_string(),
+    }
 }
 
 /// The error and its sources, each by its Display (never Debug, which can dump a
@@ -143,14 +152,17 @@ pub(crate) fn fatal(operation: &str, f: Failure) -> Error {
             provider: "aws",
             operation: operation.to_string(),
             what: format!("cannot reach the endpoint: {}", f.message),
-            hint: "check the network, the region and AWS_ENDPOINT_URL (or the profile's endpoint_url)".into(),
+            hint:
+                "check the network, the region and AWS_ENDPOINT_URL (or the profile's endpoint_url)"
+                    .into(),
         }
     } else {
         Error::Api {
             provider: "aws",
             operation: operation.to_string(),
             what: f.message,
-            hint: "retry later; if it persists, run with -vv and report the operation that failed".into(),
+            hint: "retry later; if it persists, run with -vv and report the operation that failed"
+                .into(),
         }
     }
 }
@@ -166,7 +178,11 @@ fn gap_reason(f: Failure) -> String {
 }
 
 fn ts(d: &aws_smithy_types::DateTime) -> Timestamp {
-    Timestamp(Utc.timestamp_opt(d.secs(), d.subsec_nanos()).single().unwrap_or_default())
+    Timestamp(
+        Utc.timestamp_opt(d.secs(), d.subsec_nanos())
+            .single()
+            .unwrap_or_default(),
+    )
 }
 
 fn ots(d: Option<&aws_smithy_types::DateTime>) -> Option<Timestamp> {
@@ -199,7 +215,11 @@ pub async fn load_config(settings: &LiveSettings) -> SdkConfig {
 /// The account the settings' credentials reach (sts:GetCallerIdentity).
 pub async fn account_of(settings: &LiveSettings) -> Result<String, Error> {
     let config = load_config(settings).await;
-    let me = aws_sdk_sts::Client::new(&config).get_caller_identity().send().await.map_err(|e| fatal("sts:GetCallerIdentity", classify(&e)))?;
+    let me = aws_sdk_sts::Client::new(&config)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| fatal("sts:GetCallerIdentity", classify(&e)))?;
     Ok(me.account().unwrap_or_default().to_string())
 }
 
@@ -213,7 +233,11 @@ pub async fn collect(
     progress: Arc<dyn Progress>,
 ) -> Result<AccountSources, Error> {
     let sts = aws_sdk_sts::Client::new(config);
-    let me = sts.get_caller_identity().send().await.map_err(|e| fatal("sts:GetCallerIdentity", classify(&e)))?;
+    let me = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| fatal("sts:GetCallerIdentity", classify(&e)))?;
     let account_id = me.account().unwrap_or_default().to_string();
     tracing::info!(account = %account_id, "auditing AWS account");
     let iam = aws_sdk_iam::Client::new(config);
@@ -229,7 +253,11 @@ pub async fn collect(
     let account_summary = match iam.get_account_summary().send().await {
         Ok(out) => Availability::Known(
             out.summary_map()
-                .map(|m| m.iter().map(|(k, v)| (k.as_str().to_string(), i64::from(*v))).collect())
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| (k.as_str().to_string(), i64::from(*v)))
+                        .collect()
+                })
                 .unwrap_or_default(),
         ),
         Err(e) => Availability::unknown("iam:GetAccountSummary", gap_reason(classify(&e))),
@@ -237,11 +265,23 @@ pub async fn collect(
     let virtual_mfa = virtual_mfa_devices(&iam).await;
     let service_specific = service_specific_credentials(&iam).await;
 
-    let users = per_user(&iam, &authorization, &credential_report, &virtual_mfa, concurrency, fresh, progress.as_ref()).await;
+    let users = per_user(
+        &iam,
+        &authorization,
+        &credential_report,
+        &virtual_mfa,
+        concurrency,
+        fresh,
+        progress.as_ref(),
+    )
+    .await;
 
     let mut region_secrets = Vec::new();
     for region in regions {
-        let conf = config.to_builder().region(Region::new(region.clone())).build();
+        let conf = config
+            .to_builder()
+            .region(Region::new(region.clone()))
+            .build();
         let sm = aws_sdk_secretsmanager::Client::new(&conf);
         region_secrets.push(secrets(&sm, region, concurrency, progress.as_ref()).await);
     }
@@ -271,15 +311,25 @@ async fn credential_report(iam: &aws_sdk_iam::Client) -> Availability<Credential
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(5));
             }
-            Err(e) => return Availability::unknown("iam:GenerateCredentialReport", gap_reason(classify(&e))),
+            Err(e) => {
+                return Availability::unknown(
+                    "iam:GenerateCredentialReport",
+                    gap_reason(classify(&e)),
+                )
+            }
         }
     }
     match iam.get_credential_report().send().await {
         Ok(out) => {
-            let content = out.content().map(|b| b.as_ref().to_vec()).unwrap_or_default();
+            let content = out
+                .content()
+                .map(|b| b.as_ref().to_vec())
+                .unwrap_or_default();
             match CredentialReport::parse_csv(&content, out.generated_time().map(|t| ts(t).0)) {
                 Ok(r) => Availability::Known(r),
-                Err(e) => Availability::unknown(SOURCE, format!("the report could not be read: {e}")),
+                Err(e) => {
+                    Availability::unknown(SOURCE, format!("the report could not be read: {e}"))
+                }
             }
         }
         Err(e) => Availability::unknown(SOURCE, gap_reason(classify(&e))),
@@ -310,11 +360,22 @@ async fn authorization_details(iam: &aws_sdk_iam::Client) -> Result<Authorizatio
                 create_date: ots(u.create_date()),
                 user_policy_list: u.user_policy_list().iter().map(inline).collect(),
                 group_list: u.group_list().to_vec(),
-                attached_managed_policies: u.attached_managed_policies().iter().map(attached).collect(),
+                attached_managed_policies: u
+                    .attached_managed_policies()
+                    .iter()
+                    .map(attached)
+                    .collect(),
                 permissions_boundary: u.permissions_boundary().map(|b| PermissionsBoundary {
                     permissions_boundary_arn: b.permissions_boundary_arn().map(str::to_string),
                 }),
-                tags: u.tags().iter().map(|t| Tag { key: t.key().to_string(), value: t.value().to_string() }).collect(),
+                tags: u
+                    .tags()
+                    .iter()
+                    .map(|t| Tag {
+                        key: t.key().to_string(),
+                        value: t.value().to_string(),
+                    })
+                    .collect(),
             });
         }
         for g in page.group_detail_list() {
@@ -323,7 +384,11 @@ async fn authorization_details(iam: &aws_sdk_iam::Client) -> Result<Authorizatio
                 group_name: g.group_name().unwrap_or_default().to_string(),
                 arn: g.arn().map(str::to_string),
                 group_policy_list: g.group_policy_list().iter().map(inline).collect(),
-                attached_managed_policies: g.attached_managed_policies().iter().map(attached).collect(),
+                attached_managed_policies: g
+                    .attached_managed_policies()
+                    .iter()
+                    .map(attached)
+                    .collect(),
             });
         }
         for r in page.role_detail_list() {
@@ -335,11 +400,22 @@ async fn authorization_details(iam: &aws_sdk_iam::Client) -> Result<Authorizatio
                 create_date: ots(r.create_date()),
                 assume_role_policy_document: doc(r.assume_role_policy_document()),
                 role_policy_list: r.role_policy_list().iter().map(inline).collect(),
-                attached_managed_policies: r.attached_managed_policies().iter().map(attached).collect(),
+                attached_managed_policies: r
+                    .attached_managed_policies()
+                    .iter()
+                    .map(attached)
+                    .collect(),
                 permissions_boundary: r.permissions_boundary().map(|b| PermissionsBoundary {
                     permissions_boundary_arn: b.permissions_boundary_arn().map(str::to_string),
                 }),
-                tags: r.tags().iter().map(|t| Tag { key: t.key().to_string(), value: t.value().to_string() }).collect(),
+                tags: r
+                    .tags()
+                    .iter()
+                    .map(|t| Tag {
+                        key: t.key().to_string(),
+                        value: t.value().to_string(),
+                    })
+                    .collect(),
                 role_last_used: r.role_last_used().map(|l| RoleLastUsed {
                     last_used_date: ots(l.last_used_date()),
                     region: l.region().map(str::to_string),
@@ -371,7 +447,10 @@ async fn authorization_details(iam: &aws_sdk_iam::Client) -> Result<Authorizatio
 }
 
 fn inline(p: &aws_sdk_iam::types::PolicyDetail) -> InlinePolicy {
-    InlinePolicy { policy_name: p.policy_name().unwrap_or_default().to_string(), policy_document: doc(p.policy_document()) }
+    InlinePolicy {
+        policy_name: p.policy_name().unwrap_or_default().to_string(),
+        policy_document: doc(p.policy_document()),
+    }
 }
 
 fn attached(p: &aws_sdk_iam::types::AttachedPolicy) -> AttachedPolicy {
@@ -385,16 +464,27 @@ async fn virtual_mfa_devices(iam: &aws_sdk_iam::Client) -> Availability<Vec<Virt
     let mut out = Vec::new();
     let mut marker = None;
     loop {
-        let page = match iam.list_virtual_mfa_devices().max_items(1000).set_marker(marker.clone()).send().await {
+        let page = match iam
+            .list_virtual_mfa_devices()
+            .max_items(1000)
+            .set_marker(marker.clone())
+            .send()
+            .await
+        {
             Ok(p) => p,
-            Err(e) => return Availability::unknown("iam:ListVirtualMFADevices", gap_reason(classify(&e))),
+            Err(e) => {
+                return Availability::unknown("iam:ListVirtualMFADevices", gap_reason(classify(&e)))
+            }
         };
         for d in page.virtual_mfa_devices() {
             // The seed and QR code never leave this function: only identifying fields
             // are copied.
             out.push(VirtualMfaDevice {
                 serial_number: d.serial_number().to_string(),
-                user: d.user().map(|u| MfaUser { user_name: Some(u.user_name().to_string()), arn: Some(u.arn().to_string()) }),
+                user: d.user().map(|u| MfaUser {
+                    user_name: Some(u.user_name().to_string()),
+                    arn: Some(u.arn().to_string()),
+                }),
                 enable_date: ots(d.enable_date()),
             });
         }
@@ -406,7 +496,9 @@ async fn virtual_mfa_devices(iam: &aws_sdk_iam::Client) -> Availability<Vec<Virt
     Availability::Known(out)
 }
 
-async fn service_specific_credentials(iam: &aws_sdk_iam::Client) -> Availability<Vec<ServiceSpecificCredential>> {
+async fn service_specific_credentials(
+    iam: &aws_sdk_iam::Client,
+) -> Availability<Vec<ServiceSpecificCredential>> {
     let mut out = Vec::new();
     let mut marker = None;
     loop {
@@ -417,12 +509,20 @@ async fn service_specific_credentials(iam: &aws_sdk_iam::Client) -> Availability
             .all_users(true)
             .set_marker(marker.clone())
             .customize()
-            .config_override(aws_sdk_iam::config::Builder::default().retry_config(RetryConfig::standard().with_max_attempts(2)))
+            .config_override(
+                aws_sdk_iam::config::Builder::default()
+                    .retry_config(RetryConfig::standard().with_max_attempts(2)),
+            )
             .send()
             .await
         {
             Ok(p) => p,
-            Err(e) => return Availability::unknown("iam:ListServiceSpecificCredentials", gap_reason(classify(&e))),
+            Err(e) => {
+                return Availability::unknown(
+                    "iam:ListServiceSpecificCredentials",
+                    gap_reason(classify(&e)),
+                )
+            }
         };
         for c in page.service_specific_credentials() {
             out.push(ServiceSpecificCredential {
@@ -455,13 +555,23 @@ fn needs(report: &Availability<CredentialReport>, user: &str, has_virtual_mfa: b
     let row = report.known().and_then(|r| r.row_for(user));
     match row {
         // No row (report unavailable, or the user is newer than the report): read everything.
-        None => UserNeeds { name: user.to_string(), access_keys: true, certificates: true, mfa_devices: true, login_profile: false },
+        None => UserNeeds {
+            name: user.to_string(),
+            access_keys: true,
+            certificates: true,
+            mfa_devices: true,
+            login_profile: false,
+        },
         Some(r) => UserNeeds {
             name: user.to_string(),
-            access_keys: r.access_key_1_last_rotated != "N/A" || r.access_key_2_last_rotated != "N/A"
-                || r.access_key_1_active == "true" || r.access_key_2_active == "true",
-            certificates: r.cert_1_active == "true" || r.cert_2_active == "true"
-                || parse_time_text(&r.cert_1_last_rotated).is_some() || parse_time_text(&r.cert_2_last_rotated).is_some(),
+            access_keys: r.access_key_1_last_rotated != "N/A"
+                || r.access_key_2_last_rotated != "N/A"
+                || r.access_key_1_active == "true"
+                || r.access_key_2_active == "true",
+            certificates: r.cert_1_active == "true"
+                || r.cert_2_active == "true"
+                || parse_time_text(&r.cert_1_last_rotated).is_some()
+                || parse_time_text(&r.cert_2_last_rotated).is_some(),
             mfa_devices: r.mfa_active == "true" && !has_virtual_mfa,
             login_profile: false,
         },
@@ -481,14 +591,24 @@ async fn per_user(
     // A user whose active MFA is a virtual device needs no ListMFADevices call.
     let with_virtual: std::collections::HashSet<&str> = virtual_mfa
         .known()
-        .map(|d| d.iter().filter_map(|d| d.user.as_ref().and_then(|u| u.arn.as_deref())).collect())
+        .map(|d| {
+            d.iter()
+                .filter_map(|d| d.user.as_ref().and_then(|u| u.arn.as_deref()))
+                .collect()
+        })
         .unwrap_or_default();
     let plans: Vec<UserNeeds> = auth
         .user_detail_list
         .iter()
         .map(|u| {
             if fresh {
-                UserNeeds { name: u.user_name.clone(), access_keys: true, certificates: true, mfa_devices: true, login_profile: true }
+                UserNeeds {
+                    name: u.user_name.clone(),
+                    access_keys: true,
+                    certificates: true,
+                    mfa_devices: true,
+                    login_profile: true,
+                }
             } else {
                 needs(report, &u.user_name, with_virtual.contains(u.arn.as_str()))
             }
@@ -508,72 +628,113 @@ async fn per_user(
 async fn user_lists(iam: &aws_sdk_iam::Client, n: &UserNeeds) -> UserLists {
     let mut lists = UserLists::default();
     if n.login_profile {
-        lists.login_profile = Some(match iam.get_login_profile().user_name(&n.name).send().await {
-            Ok(out) => Availability::Known(out.login_profile().map(|p| ts(p.create_date()))),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_entity_exception()) => Availability::Known(None),
-            Err(e) => Availability::unknown("iam:GetLoginProfile", gap_reason(classify(&e))),
-        });
+        lists.login_profile = Some(
+            match iam.get_login_profile().user_name(&n.name).send().await {
+                Ok(out) => Availability::Known(out.login_profile().map(|p| ts(p.create_date()))),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_no_such_entity_exception()) =>
+                {
+                    Availability::Known(None)
+                }
+                Err(e) => Availability::unknown("iam:GetLoginProfile", gap_reason(classify(&e))),
+            },
+        );
     }
     if n.access_keys {
-        lists.access_keys = Some(match iam.list_access_keys().user_name(&n.name).max_items(100).send().await {
-            Ok(out) => Availability::Known(
-                out.access_key_metadata()
-                    .iter()
-                    .map(|k| AccessKeyMetadata {
-                        user_name: k.user_name().map(str::to_string),
-                        access_key_id: k.access_key_id().unwrap_or_default().to_string(),
-                        status: k.status().map(|s| s.as_str().to_string()),
-                        create_date: ots(k.create_date()),
-                    })
-                    .collect(),
-            ),
-            Err(e) => Availability::unknown("iam:ListAccessKeys", gap_reason(classify(&e))),
-        });
+        lists.access_keys = Some(
+            match iam
+                .list_access_keys()
+                .user_name(&n.name)
+                .max_items(100)
+                .send()
+                .await
+            {
+                Ok(out) => Availability::Known(
+                    out.access_key_metadata()
+                        .iter()
+                        .map(|k| AccessKeyMetadata {
+                            user_name: k.user_name().map(str::to_string),
+                            access_key_id: k.access_key_id().unwrap_or_default().to_string(),
+                            status: k.status().map(|s| s.as_str().to_string()),
+                            create_date: ots(k.create_date()),
+                        })
+                        .collect(),
+                ),
+                Err(e) => Availability::unknown("iam:ListAccessKeys", gap_reason(classify(&e))),
+            },
+        );
     }
-    lists.ssh_public_keys = Some(match iam.list_ssh_public_keys().user_name(&n.name).max_items(100).send().await {
-        Ok(out) => Availability::Known(
-            out.ssh_public_keys()
-                .iter()
-                .map(|k| SshPublicKey {
-                    user_name: Some(k.user_name().to_string()),
-                    ssh_public_key_id: k.ssh_public_key_id().to_string(),
-                    status: Some(k.status().as_str().to_string()),
-                    upload_date: Some(ts(k.upload_date())),
-                })
-                .collect(),
-        ),
-        Err(e) => Availability::unknown("iam:ListSSHPublicKeys", gap_reason(classify(&e))),
-    });
-    if n.certificates {
-        lists.signing_certificates = Some(match iam.list_signing_certificates().user_name(&n.name).max_items(100).send().await {
+    lists.ssh_public_keys = Some(
+        match iam
+            .list_ssh_public_keys()
+            .user_name(&n.name)
+            .max_items(100)
+            .send()
+            .await
+        {
             Ok(out) => Availability::Known(
-                out.certificates()
+                out.ssh_public_keys()
                     .iter()
-                    .map(|c| SigningCertificate {
-                        user_name: Some(c.user_name().to_string()),
-                        certificate_id: c.certificate_id().to_string(),
-                        status: Some(c.status().as_str().to_string()),
-                        upload_date: ots(c.upload_date()),
+                    .map(|k| SshPublicKey {
+                        user_name: Some(k.user_name().to_string()),
+                        ssh_public_key_id: k.ssh_public_key_id().to_string(),
+                        status: Some(k.status().as_str().to_string()),
+                        upload_date: Some(ts(k.upload_date())),
                     })
                     .collect(),
             ),
-            Err(e) => Availability::unknown("iam:ListSigningCertificates", gap_reason(classify(&e))),
-        });
+            Err(e) => Availability::unknown("iam:ListSSHPublicKeys", gap_reason(classify(&e))),
+        },
+    );
+    if n.certificates {
+        lists.signing_certificates = Some(
+            match iam
+                .list_signing_certificates()
+                .user_name(&n.name)
+                .max_items(100)
+                .send()
+                .await
+            {
+                Ok(out) => Availability::Known(
+                    out.certificates()
+                        .iter()
+                        .map(|c| SigningCertificate {
+                            user_name: Some(c.user_name().to_string()),
+                            certificate_id: c.certificate_id().to_string(),
+                            status: Some(c.status().as_str().to_string()),
+                            upload_date: ots(c.upload_date()),
+                        })
+                        .collect(),
+                ),
+                Err(e) => {
+                    Availability::unknown("iam:ListSigningCertificates", gap_reason(classify(&e)))
+                }
+            },
+        );
     }
     if n.mfa_devices {
-        lists.mfa_devices = Some(match iam.list_mfa_devices().user_name(&n.name).max_items(100).send().await {
-            Ok(out) => Availability::Known(
-                out.mfa_devices()
-                    .iter()
-                    .map(|d| MfaDevice {
-                        user_name: Some(d.user_name().to_string()),
-                        serial_number: d.serial_number().to_string(),
-                        enable_date: Some(ts(d.enable_date())),
-                    })
-                    .collect(),
-            ),
-            Err(e) => Availability::unknown("iam:ListMFADevices", gap_reason(classify(&e))),
-        });
+        lists.mfa_devices = Some(
+            match iam
+                .list_mfa_devices()
+                .user_name(&n.name)
+                .max_items(100)
+                .send()
+                .await
+            {
+                Ok(out) => Availability::Known(
+                    out.mfa_devices()
+                        .iter()
+                        .map(|d| MfaDevice {
+                            user_name: Some(d.user_name().to_string()),
+                            serial_number: d.serial_number().to_string(),
+                            enable_date: Some(ts(d.enable_date())),
+                        })
+                        .collect(),
+                ),
+                Err(e) => Availability::unknown("iam:ListMFADevices", gap_reason(classify(&e))),
+            },
+        );
     }
     lists
 }
@@ -599,7 +760,10 @@ async fn secrets(
             Err(e) => {
                 return RegionSecrets {
                     region: region.to_string(),
-                    secrets: Availability::unknown("secretsmanager:ListSecrets", gap_reason(classify(&e))),
+                    secrets: Availability::unknown(
+                        "secretsmanager:ListSecrets",
+                        gap_reason(classify(&e)),
+                    ),
                     policies: BTreeMap::new(),
                 }
             }
@@ -625,7 +789,10 @@ async fn secrets(
                 tags: s
                     .tags()
                     .iter()
-                    .map(|t| Tag { key: t.key().unwrap_or_default().to_string(), value: t.value().unwrap_or_default().to_string() })
+                    .map(|t| Tag {
+                        key: t.key().unwrap_or_default().to_string(),
+                        value: t.value().unwrap_or_default().to_string(),
+                    })
                     .collect(),
                 versions_to_stages: s
                     .secret_versions_to_stages()
@@ -648,11 +815,17 @@ async fn secrets(
                 Ok(out) => match out.resource_policy() {
                     Some(p) => match serde_json::from_str::<serde_json::Value>(p) {
                         Ok(v) => Availability::Known(Some(v)),
-                        Err(e) => Availability::unknown("secretsmanager:GetResourcePolicy", format!("the policy is not JSON ({e})")),
+                        Err(e) => Availability::unknown(
+                            "secretsmanager:GetResourcePolicy",
+                            format!("the policy is not JSON ({e})"),
+                        ),
                     },
                     None => Availability::Known(None),
                 },
-                Err(e) => Availability::unknown("secretsmanager:GetResourcePolicy", gap_reason(classify(&e))),
+                Err(e) => Availability::unknown(
+                    "secretsmanager:GetResourcePolicy",
+                    gap_reason(classify(&e)),
+                ),
             };
             progress.tick();
             (arn, policy)
@@ -660,5 +833,9 @@ async fn secrets(
         .buffer_unordered(concurrency.max(1))
         .collect::<BTreeMap<_, _>>()
         .await;
-    RegionSecrets { region: region.to_string(), secrets: Availability::Known(entries), policies }
+    RegionSecrets {
+        region: region.to_string(),
+        secrets: Availability::Known(entries),
+        policies,
+    }
 }

@@ -11,8 +11,10 @@ use crate::model::{OutsideKind, OutsidePrincipal};
 
 /// AWS managed policies that make their holder admin-equivalent: full access, or full
 /// IAM, which can grant itself anything.
-pub const ADMIN_MANAGED_POLICIES: &[&str] =
-    &["arn:aws:iam::aws:policy/AdministratorAccess", "arn:aws:iam::aws:policy/IAMFullAccess"];
+pub const ADMIN_MANAGED_POLICIES: &[&str] = &[
+    "arn:aws:iam::aws:policy/AdministratorAccess",
+    "arn:aws:iam::aws:policy/IAMFullAccess",
+];
 
 /// One statement, reduced to what the audit reads.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -39,7 +41,9 @@ pub fn parse(doc: &Value) -> Result<Vec<Statement>, String> {
             } else {
                 percent_encoding::percent_decode_str(text)
                     .decode_utf8()
-                    .map_err(|_| "the policy document is not valid UTF-8 after URL-decoding".to_string())?
+                    .map_err(|_| {
+                        "the policy document is not valid UTF-8 after URL-decoding".to_string()
+                    })?
                     .into_owned()
             };
             owned = serde_json::from_str::<Value>(&decoded)
@@ -60,7 +64,10 @@ pub fn parse(doc: &Value) -> Result<Vec<Statement>, String> {
 fn strings(v: Option<&Value>) -> Vec<String> {
     match v {
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(items)) => items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_string))
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -119,7 +126,10 @@ pub fn grants_admin(st: &Statement) -> bool {
     st.allow
         && !st.has_not_action
         && !st.has_not_resource
-        && st.actions.iter().any(|a| a == "*" || a == "*:*" || a.eq_ignore_ascii_case("iam:*"))
+        && st
+            .actions
+            .iter()
+            .any(|a| a == "*" || a == "*:*" || a.eq_ignore_ascii_case("iam:*"))
         && st.resources.iter().any(|r| r == "*")
 }
 
@@ -147,10 +157,16 @@ pub fn outside_principals(st: &Statement, own_account: &str) -> Vec<OutsidePrinc
     let mut out = Vec::new();
     for (kind, value) in &st.principals {
         let principal = match kind.as_str() {
-            "*" => Some(OutsidePrincipal { kind: OutsideKind::Wildcard, value: "*".into(), account_id: None }),
-            "AWS" if value == "*" => {
-                Some(OutsidePrincipal { kind: OutsideKind::Wildcard, value: "*".into(), account_id: None })
-            }
+            "*" => Some(OutsidePrincipal {
+                kind: OutsideKind::Wildcard,
+                value: "*".into(),
+                account_id: None,
+            }),
+            "AWS" if value == "*" => Some(OutsidePrincipal {
+                kind: OutsideKind::Wildcard,
+                value: "*".into(),
+                account_id: None,
+            }),
             "AWS" => {
                 let account = account_of(value);
                 match account.as_deref() {
@@ -158,7 +174,11 @@ pub fn outside_principals(st: &Statement, own_account: &str) -> Vec<OutsidePrinc
                     // A unique id (AIDA..., AROA...) is what IAM shows once the principal
                     // it named was deleted: it lets nobody in any more, but we cannot
                     // tell whose it was.
-                    _ => Some(OutsidePrincipal { kind: OutsideKind::Account, value: value.clone(), account_id: account }),
+                    _ => Some(OutsidePrincipal {
+                        kind: OutsideKind::Account,
+                        value: value.clone(),
+                        account_id: account,
+                    }),
                 }
             }
             "Federated" => {
@@ -167,7 +187,11 @@ pub fn outside_principals(st: &Statement, own_account: &str) -> Vec<OutsidePrinc
                 } else {
                     OutsideKind::FederatedOidc
                 };
-                Some(OutsidePrincipal { kind, value: value.clone(), account_id: account_of(value) })
+                Some(OutsidePrincipal {
+                    kind,
+                    value: value.clone(),
+                    account_id: account_of(value),
+                })
             }
             _ => None,
         };
@@ -184,9 +208,15 @@ mod tests {
     #[test]
     fn url_encoded_and_object_documents_read_the_same() {
         let obj = json!({"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}});
-        let encoded = percent_encoding::utf8_percent_encode(&obj.to_string(), percent_encoding::NON_ALPHANUMERIC)
-            .to_string();
-        assert_eq!(parse(&obj).unwrap(), parse(&Value::String(encoded)).unwrap());
+        let encoded = percent_encoding::utf8_percent_encode(
+            &obj.to_string(),
+            percent_encoding::NON_ALPHANUMERIC,
+        )
+        .to_string();
+        assert_eq!(
+            parse(&obj).unwrap(),
+            parse(&Value::String(encoded)).unwrap()
+        );
         assert!(grants_admin(&parse(&obj).unwrap()[0]));
     }
 
@@ -206,12 +236,18 @@ mod tests {
             {"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}
         ]});
         let sts = parse(&doc).unwrap();
-        let outside: Vec<_> = sts.iter().flat_map(|s| outside_principals(s, "123456789012")).collect();
+        let outside: Vec<_> = sts
+            .iter()
+            .flat_map(|s| outside_principals(s, "123456789012"))
+            .collect();
         assert_eq!(outside.len(), 3);
         assert_eq!(outside[0].account_id.as_deref(), Some("111122223333"));
         assert_eq!(outside[1].kind, OutsideKind::FederatedOidc);
         assert_eq!(outside[2].kind, OutsideKind::Wildcard);
-        assert_eq!(sts[1].conditions, vec!["StringLike token.actions.githubusercontent.com:sub = repo:agency/app:*"]);
+        assert_eq!(
+            sts[1].conditions,
+            vec!["StringLike token.actions.githubusercontent.com:sub = repo:agency/app:*"]
+        );
     }
 
     #[test]

@@ -37,7 +37,11 @@ const SNAPSHOT_HINT: &str = "see docs/snapshots.md for the aws CLI commands that
 /// Finds the account folders under a snapshot folder.
 pub fn account_dirs(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     if !dir.is_dir() {
-        return Err(Error::input(dir, "not a folder", "pass the snapshot folder made with the aws CLI; ".to_string() + SNAPSHOT_HINT));
+        return Err(Error::input(
+            dir,
+            "not a folder",
+            "pass the snapshot folder made with the aws CLI; ".to_string() + SNAPSHOT_HINT,
+        ));
     }
     if dir.join(AUTH_FILE).is_file() {
         return Ok(vec![dir.to_path_buf()]);
@@ -62,7 +66,13 @@ pub fn account_dirs(dir: &Path) -> Result<Vec<PathBuf>, Error> {
 }
 
 fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>, Error> {
-    let rd = std::fs::read_dir(dir).map_err(|e| Error::input(dir, format!("cannot read the folder: {e}"), "check the path and its permissions"))?;
+    let rd = std::fs::read_dir(dir).map_err(|e| {
+        Error::input(
+            dir,
+            format!("cannot read the folder: {e}"),
+            "check the path and its permissions",
+        )
+    })?;
     let mut v: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
     v.sort();
     Ok(v)
@@ -80,7 +90,10 @@ fn optional_json<T: DeserializeOwned>(path: &Path, command: &str) -> Result<Opti
 }
 
 fn missing<T>(source: &str, file: &str, command: &str) -> Availability<T> {
-    Availability::unknown(source, format!("{file} is not in the snapshot (export it with `{command}`)"))
+    Availability::unknown(
+        source,
+        format!("{file} is not in the snapshot (export it with `{command}`)"),
+    )
 }
 
 #[derive(Deserialize)]
@@ -105,9 +118,14 @@ struct AccountSummaryJson {
 
 /// Reads one account folder.
 pub fn load_account(dir: &Path) -> Result<(AccountSources, Vec<String>), Error> {
-    let authorization: AuthorizationDetails =
-        read_json(&dir.join(AUTH_FILE), "aws iam get-account-authorization-details")?;
-    let caller: Option<CallerIdentity> = optional_json(&dir.join("caller-identity.json"), "aws sts get-caller-identity")?;
+    let authorization: AuthorizationDetails = read_json(
+        &dir.join(AUTH_FILE),
+        "aws iam get-account-authorization-details",
+    )?;
+    let caller: Option<CallerIdentity> = optional_json(
+        &dir.join("caller-identity.json"),
+        "aws sts get-caller-identity",
+    )?;
 
     let credential_report = credential_report(dir)?;
 
@@ -115,30 +133,72 @@ pub fn load_account(dir: &Path) -> Result<(AccountSources, Vec<String>), Error> 
         .as_ref()
         .and_then(|c| c.account.clone())
         .or_else(|| {
-            let arns = authorization.user_detail_list.iter().map(|u| u.arn.as_str())
-                .chain(authorization.role_detail_list.iter().map(|r| r.arn.as_str()))
-                .chain(authorization.group_detail_list.iter().filter_map(|g| g.arn.as_deref()));
+            let arns = authorization
+                .user_detail_list
+                .iter()
+                .map(|u| u.arn.as_str())
+                .chain(
+                    authorization
+                        .role_detail_list
+                        .iter()
+                        .map(|r| r.arn.as_str()),
+                )
+                .chain(
+                    authorization
+                        .group_detail_list
+                        .iter()
+                        .filter_map(|g| g.arn.as_deref()),
+                );
             arns.filter_map(super::policy_doc::account_of).next()
         })
         .or_else(|| {
-            credential_report.known().and_then(|r| r.rows.iter().find_map(|row| super::policy_doc::account_of(&row.arn)))
+            credential_report.known().and_then(|r| {
+                r.rows
+                    .iter()
+                    .find_map(|row| super::policy_doc::account_of(&row.arn))
+            })
         })
         .ok_or_else(|| {
-            Error::input(dir, "cannot tell which AWS account this is", "add caller-identity.json (`aws sts get-caller-identity`)")
+            Error::input(
+                dir,
+                "cannot tell which AWS account this is",
+                "add caller-identity.json (`aws sts get-caller-identity`)",
+            )
         })?;
 
-    let account_summary = match optional_json::<AccountSummaryJson>(&dir.join("account-summary.json"), "aws iam get-account-summary")? {
+    let account_summary = match optional_json::<AccountSummaryJson>(
+        &dir.join("account-summary.json"),
+        "aws iam get-account-summary",
+    )? {
         Some(s) => Availability::Known(s.summary_map),
-        None => missing("iam:GetAccountSummary", "account-summary.json", "aws iam get-account-summary"),
+        None => missing(
+            "iam:GetAccountSummary",
+            "account-summary.json",
+            "aws iam get-account-summary",
+        ),
     };
-    let virtual_mfa = match optional_json::<VirtualMfaDeviceList>(&dir.join("virtual-mfa-devices.json"), "aws iam list-virtual-mfa-devices")? {
+    let virtual_mfa = match optional_json::<VirtualMfaDeviceList>(
+        &dir.join("virtual-mfa-devices.json"),
+        "aws iam list-virtual-mfa-devices",
+    )? {
         Some(l) => Availability::Known(l.devices),
-        None => missing("iam:ListVirtualMFADevices", "virtual-mfa-devices.json", "aws iam list-virtual-mfa-devices"),
+        None => missing(
+            "iam:ListVirtualMFADevices",
+            "virtual-mfa-devices.json",
+            "aws iam list-virtual-mfa-devices",
+        ),
     };
     const SSC: &str = "aws iam list-service-specific-credentials --all-users";
-    let service_specific = match optional_json::<ServiceSpecificCredentialList>(&dir.join("service-specific-credentials.json"), SSC)? {
+    let service_specific = match optional_json::<ServiceSpecificCredentialList>(
+        &dir.join("service-specific-credentials.json"),
+        SSC,
+    )? {
         Some(l) => Availability::Known(l.credentials),
-        None => missing("iam:ListServiceSpecificCredentials", "service-specific-credentials.json", SSC),
+        None => missing(
+            "iam:ListServiceSpecificCredentials",
+            "service-specific-credentials.json",
+            SSC,
+        ),
     };
 
     let mut users = BTreeMap::new();
@@ -150,14 +210,26 @@ pub fn load_account(dir: &Path) -> Result<(AccountSources, Vec<String>), Error> 
         }
         let name = &u.user_name;
         let lists = UserLists {
-            access_keys: optional_json::<AccessKeyList>(&ud.join("access-keys.json"), &format!("aws iam list-access-keys --user-name {name}"))?
-                .map(|l| Availability::Known(l.keys)),
-            ssh_public_keys: optional_json::<SshPublicKeyList>(&ud.join("ssh-public-keys.json"), &format!("aws iam list-ssh-public-keys --user-name {name}"))?
-                .map(|l| Availability::Known(l.keys)),
-            signing_certificates: optional_json::<SigningCertificateList>(&ud.join("signing-certificates.json"), &format!("aws iam list-signing-certificates --user-name {name}"))?
-                .map(|l| Availability::Known(l.certificates)),
-            mfa_devices: optional_json::<MfaDeviceList>(&ud.join("mfa-devices.json"), &format!("aws iam list-mfa-devices --user-name {name}"))?
-                .map(|l| Availability::Known(l.devices)),
+            access_keys: optional_json::<AccessKeyList>(
+                &ud.join("access-keys.json"),
+                &format!("aws iam list-access-keys --user-name {name}"),
+            )?
+            .map(|l| Availability::Known(l.keys)),
+            ssh_public_keys: optional_json::<SshPublicKeyList>(
+                &ud.join("ssh-public-keys.json"),
+                &format!("aws iam list-ssh-public-keys --user-name {name}"),
+            )?
+            .map(|l| Availability::Known(l.keys)),
+            signing_certificates: optional_json::<SigningCertificateList>(
+                &ud.join("signing-certificates.json"),
+                &format!("aws iam list-signing-certificates --user-name {name}"),
+            )?
+            .map(|l| Availability::Known(l.certificates)),
+            mfa_devices: optional_json::<MfaDeviceList>(
+                &ud.join("mfa-devices.json"),
+                &format!("aws iam list-mfa-devices --user-name {name}"),
+            )?
+            .map(|l| Availability::Known(l.devices)),
             login_profile: None,
         };
         users.insert(name.clone(), lists);
@@ -170,8 +242,13 @@ pub fn load_account(dir: &Path) -> Result<(AccountSources, Vec<String>), Error> 
             if !rd.is_dir() {
                 continue;
             }
-            let region = rd.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let cmd = format!("aws secretsmanager list-secrets --include-planned-deletion --region {region}");
+            let region = rd
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let cmd = format!(
+                "aws secretsmanager list-secrets --include-planned-deletion --region {region}"
+            );
             let secrets = match optional_json::<SecretList>(&rd.join("list-secrets.json"), &cmd)? {
                 Some(l) => Availability::Known(l.secrets),
                 None => missing("secretsmanager:ListSecrets", "list-secrets.json", &cmd),
@@ -183,16 +260,22 @@ pub fn load_account(dir: &Path) -> Result<(AccountSources, Vec<String>), Error> 
                     if f.extension().and_then(|e| e.to_str()) != Some("json") {
                         continue;
                     }
-                    let r: ResourcePolicyResponse = read_json(&f, "aws secretsmanager get-resource-policy --secret-id <arn>")?;
-                    let policy = match r.resource_policy {
-                        None => Availability::Known(None),
-                        Some(text) => match serde_json::from_str::<serde_json::Value>(&text) {
-                            Ok(v) => Availability::Known(Some(v)),
-                            Err(e) => {
-                                return Err(Error::input(&f, format!("ResourcePolicy is not JSON ({e})"), "export it again with `aws secretsmanager get-resource-policy`"))
-                            }
-                        },
-                    };
+                    let r: ResourcePolicyResponse = read_json(
+                        &f,
+                        "aws secretsmanager get-resource-policy --secret-id <arn>",
+                    )?;
+                    let policy =
+                        match r.resource_policy {
+                            None => Availability::Known(None),
+                            Some(text) => match serde_json::from_str::<serde_json::Value>(&text) {
+                                Ok(v) => Availability::Known(Some(v)),
+                                Err(e) => return Err(Error::input(
+                                    &f,
+                                    format!("ResourcePolicy is not JSON ({e})"),
+                                    "export it again with `aws secretsmanager get-resource-policy`",
+                                )),
+                            },
+                        };
                     policies.insert(r.arn, policy);
                 }
             }
@@ -201,12 +284,19 @@ pub fn load_account(dir: &Path) -> Result<(AccountSources, Vec<String>), Error> 
                     policies.entry(s.arn.clone()).or_insert_with(|| {
                         Availability::unknown(
                             "secretsmanager:GetResourcePolicy",
-                            format!("no get-resource-policy export for this secret in {}", pd.display()),
+                            format!(
+                                "no get-resource-policy export for this secret in {}",
+                                pd.display()
+                            ),
                         )
                     });
                 }
             }
-            regions.push(RegionSecrets { region, secrets, policies });
+            regions.push(RegionSecrets {
+                region,
+                secrets,
+                policies,
+            });
         }
     }
     let region_names = regions.iter().map(|r| r.region.clone()).collect();
@@ -235,15 +325,32 @@ fn credential_report(dir: &Path) -> Result<Availability<CredentialReport>, Error
         let content = base64::engine::general_purpose::STANDARD
             .decode(r.content.trim())
             .map_err(|_| Error::input(&json, "Content is not base64", hint))?;
-        let report = CredentialReport::parse_csv(&content, r.generated_time.map(|t| t.0))
-            .map_err(|e| Error::input(&json, format!("the credential report in Content is malformed: {e}"), hint))?;
+        let report =
+            CredentialReport::parse_csv(&content, r.generated_time.map(|t| t.0)).map_err(|e| {
+                Error::input(
+                    &json,
+                    format!("the credential report in Content is malformed: {e}"),
+                    hint,
+                )
+            })?;
         Ok(Availability::Known(report))
     } else if csv_path.is_file() {
-        let bytes = std::fs::read(&csv_path).map_err(|e| Error::input(&csv_path, format!("cannot read: {e}"), "check the file's permissions"))?;
-        let report = CredentialReport::parse_csv(&bytes, None)
-            .map_err(|e| Error::input(&csv_path, format!("malformed credential report: {e}"), hint))?;
+        let bytes = std::fs::read(&csv_path).map_err(|e| {
+            Error::input(
+                &csv_path,
+                format!("cannot read: {e}"),
+                "check the file's permissions",
+            )
+        })?;
+        let report = CredentialReport::parse_csv(&bytes, None).map_err(|e| {
+            Error::input(&csv_path, format!("malformed credential report: {e}"), hint)
+        })?;
         Ok(Availability::Known(report))
     } else {
-        Ok(missing("iam:GetCredentialReport", "credential-report.json", "aws iam get-credential-report"))
+        Ok(missing(
+            "iam:GetCredentialReport",
+            "credential-report.json",
+            "aws iam get-credential-report",
+        ))
     }
 }

@@ -119,8 +119,13 @@ pub const CREDENTIAL_REPORT_REQUIRED_COLUMNS: &[&str] = &[
 impl CredentialReport {
     /// Parses the CSV AWS returns. Errors name the line and what is wrong with it.
     pub fn parse_csv(csv_text: &[u8], generated_at: Option<DateTime<Utc>>) -> Result<Self, String> {
-        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(csv_text);
-        let headers = reader.headers().map_err(|e| format!("cannot read the header line: {e}"))?.clone();
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .from_reader(csv_text);
+        let headers = reader
+            .headers()
+            .map_err(|e| format!("cannot read the header line: {e}"))?
+            .clone();
         let missing: Vec<&str> = CREDENTIAL_REPORT_REQUIRED_COLUMNS
             .iter()
             .copied()
@@ -153,7 +158,9 @@ impl CredentialReport {
 
 fn csv_error_kind(e: &csv::Error) -> String {
     match e.kind() {
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
             format!("expected {expected_len} fields, found {len}")
         }
         csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".to_string(),
@@ -170,13 +177,17 @@ pub struct Timestamp(pub DateTime<Utc>);
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = serde_json::Value::deserialize(d)?;
-        parse_timestamp_value(&v).map(Timestamp).map_err(serde::de::Error::custom)
+        parse_timestamp_value(&v)
+            .map(Timestamp)
+            .map_err(serde::de::Error::custom)
     }
 }
 
 fn parse_timestamp_value(v: &serde_json::Value) -> Result<DateTime<Utc>, String> {
     match v {
-        serde_json::Value::String(s) => parse_time_text(s).ok_or_else(|| format!("not a timestamp: {s:?}")),
+        serde_json::Value::String(s) => {
+            parse_time_text(s).ok_or_else(|| format!("not a timestamp: {s:?}"))
+        }
         serde_json::Value::Number(n) => {
             let secs = n.as_f64().ok_or("not a timestamp number")?;
             let whole = secs.floor();
@@ -200,7 +211,9 @@ pub fn parse_time_text(s: &str) -> Option<DateTime<Utc>> {
         return Some(t.with_timezone(&Utc));
     }
     // Some tools drop the offset; AWS times are UTC.
-    chrono::NaiveDateTime::parse_from_str(&with_t, "%Y-%m-%dT%H:%M:%S%.f").ok().map(|n| n.and_utc())
+    chrono::NaiveDateTime::parse_from_str(&with_t, "%Y-%m-%dT%H:%M:%S%.f")
+        .ok()
+        .map(|n| n.and_utc())
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -212,7 +225,9 @@ pub struct Tag {
 }
 
 pub fn tags_to_map(tags: &[Tag]) -> BTreeMap<String, String> {
-    tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect()
+    tags.iter()
+        .map(|t| (t.key.clone(), t.value.clone()))
+        .collect()
 }
 
 /// `iam get-account-authorization-details`.
@@ -324,7 +339,10 @@ impl ManagedPolicyDetail {
     pub fn default_document(&self) -> Option<&serde_json::Value> {
         self.policy_version_list
             .iter()
-            .find(|v| v.is_default_version || v.version_id.is_some() && v.version_id == self.default_version_id)
+            .find(|v| {
+                v.is_default_version
+                    || v.version_id.is_some() && v.version_id == self.default_version_id
+            })
             .and_then(|v| v.document.as_ref())
     }
 }

@@ -24,10 +24,16 @@ const BATCH: usize = 20;
 impl AwsStore {
     /// Connects with the standard chain (a named profile: `role_arn` + `source_profile`,
     /// SSO, a profile's `endpoint_url`, ...).
-    pub async fn connect(profile: Option<&str>, region: &str, max_attempts: u32) -> Result<Self, Error> {
+    pub async fn connect(
+        profile: Option<&str>,
+        region: &str,
+        max_attempts: u32,
+    ) -> Result<Self, Error> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(region.to_string()))
-            .retry_config(aws_config::retry::RetryConfig::adaptive().with_max_attempts(max_attempts.max(1)));
+            .retry_config(
+                aws_config::retry::RetryConfig::adaptive().with_max_attempts(max_attempts.max(1)),
+            );
         if let Some(p) = profile {
             loader = loader.profile_name(p);
         }
@@ -62,7 +68,16 @@ impl AwsStore {
                 .await
                 .map_err(|e| fatal("secretsmanager:ListSecrets", classify(&e)))?;
             for s in page.secret_list() {
-                let tags = s.tags().iter().map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string())).collect();
+                let tags = s
+                    .tags()
+                    .iter()
+                    .map(|t| {
+                        (
+                            t.key().unwrap_or_default().to_string(),
+                            t.value().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect();
                 out.push((s.name().unwrap_or_default().to_string(), tags));
             }
             match page.next_token() {
@@ -74,7 +89,10 @@ impl AwsStore {
     }
 
     /// Current values by name, 20 a request; `None` for a secret that does not exist.
-    pub async fn read_many(&self, names: &[String]) -> Result<BTreeMap<String, Option<SecretValue>>, Error> {
+    pub async fn read_many(
+        &self,
+        names: &[String],
+    ) -> Result<BTreeMap<String, Option<SecretValue>>, Error> {
         let mut out = BTreeMap::new();
         for chunk in names.chunks(BATCH) {
             let resp = self
@@ -114,7 +132,11 @@ impl AwsStore {
     }
 
     pub async fn read(&self, name: &str) -> Result<Option<SecretValue>, Error> {
-        Ok(self.read_many(&[name.to_string()]).await?.remove(name).flatten())
+        Ok(self
+            .read_many(&[name.to_string()])
+            .await?
+            .remove(name)
+            .flatten())
     }
 
     /// Every enabled version's value (those with a staging label), oldest first;
@@ -123,13 +145,33 @@ impl AwsStore {
         let mut entries: Vec<(i64, u32, u8, String)> = Vec::new();
         let mut token = None;
         loop {
-            let page = match self.client.list_secret_version_ids().secret_id(name).include_deprecated(false).set_next_token(token).send().await {
+            let page = match self
+                .client
+                .list_secret_version_ids()
+                .secret_id(name)
+                .include_deprecated(false)
+                .set_next_token(token)
+                .send()
+                .await
+            {
                 Ok(p) => p,
-                Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => return Ok(None),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                {
+                    return Ok(None)
+                }
                 Err(e) => return Err(fatal("secretsmanager:ListSecretVersionIds", classify(&e))),
             };
-            for v in page.versions().iter().filter(|v| !v.version_stages().is_empty()) {
-                let created = v.created_date().map(|d| (d.secs(), d.subsec_nanos())).unwrap_or((0, 0));
+            for v in page
+                .versions()
+                .iter()
+                .filter(|v| !v.version_stages().is_empty())
+            {
+                let created = v
+                    .created_date()
+                    .map(|d| (d.secs(), d.subsec_nanos()))
+                    .unwrap_or((0, 0));
                 // Same-second versions: AWSPREVIOUS before others before AWSCURRENT.
                 let rank = if v.version_stages().iter().any(|s| s == "AWSCURRENT") {
                     2
@@ -138,7 +180,12 @@ impl AwsStore {
                 } else {
                     1
                 };
-                entries.push((created.0, created.1, rank, v.version_id().unwrap_or_default().to_string()));
+                entries.push((
+                    created.0,
+                    created.1,
+                    rank,
+                    v.version_id().unwrap_or_default().to_string(),
+                ));
             }
             match page.next_token() {
                 Some(t) if !t.is_empty() => token = Some(t.to_string()),
@@ -166,16 +213,26 @@ impl AwsStore {
     }
 
     /// Creates a secret with its first value; returns the version id.
-    pub async fn create(&self, name: &str, value: &SecretValue, tags: &BTreeMap<String, String>) -> Result<String, Error> {
+    pub async fn create(
+        &self,
+        name: &str,
+        value: &SecretValue,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, Error> {
         let mut req = self.client.create_secret().name(name);
         req = match value.kind() {
-            ValueKind::Text => req.secret_string(String::from_utf8_lossy(value.expose()).into_owned()),
+            ValueKind::Text => {
+                req.secret_string(String::from_utf8_lossy(value.expose()).into_owned())
+            }
             ValueKind::Binary => req.secret_binary(Blob::new(value.expose().to_vec())),
         };
         for (k, v) in tags {
             req = req.tags(Tag::builder().key(k).value(v).build());
         }
-        let out = req.send().await.map_err(|e| fatal("secretsmanager:CreateSecret", classify(&e)))?;
+        let out = req
+            .send()
+            .await
+            .map_err(|e| fatal("secretsmanager:CreateSecret", classify(&e)))?;
         Ok(out.version_id().unwrap_or_default().to_string())
     }
 
@@ -183,10 +240,15 @@ impl AwsStore {
     pub async fn add_version(&self, name: &str, value: &SecretValue) -> Result<String, Error> {
         let mut req = self.client.put_secret_value().secret_id(name);
         req = match value.kind() {
-            ValueKind::Text => req.secret_string(String::from_utf8_lossy(value.expose()).into_owned()),
+            ValueKind::Text => {
+                req.secret_string(String::from_utf8_lossy(value.expose()).into_owned())
+            }
             ValueKind::Binary => req.secret_binary(Blob::new(value.expose().to_vec())),
         };
-        let out = req.send().await.map_err(|e| fatal("secretsmanager:PutSecretValue", classify(&e)))?;
+        let out = req
+            .send()
+            .await
+            .map_err(|e| fatal("secretsmanager:PutSecretValue", classify(&e)))?;
         Ok(out.version_id().unwrap_or_default().to_string())
     }
 }

@@ -26,8 +26,11 @@ const IMPERSONATION_ROLES: &[&str] = &[
 ];
 
 /// Roles that can change IAM policies, and so grant themselves anything.
-const IAM_ADMIN_ROLES: &[&str] =
-    &["roles/resourcemanager.projectIamAdmin", "roles/iam.securityAdmin", "roles/resourcemanager.organizationAdmin"];
+const IAM_ADMIN_ROLES: &[&str] = &[
+    "roles/resourcemanager.projectIamAdmin",
+    "roles/iam.securityAdmin",
+    "roles/resourcemanager.organizationAdmin",
+];
 
 pub fn role_level(role: &str) -> RoleLevel {
     match role {
@@ -35,7 +38,9 @@ pub fn role_level(role: &str) -> RoleLevel {
         "roles/editor" => RoleLevel::Editor,
         r if IAM_ADMIN_ROLES.contains(&r) => RoleLevel::IamAdmin,
         r if IMPERSONATION_ROLES.contains(&r) => RoleLevel::Impersonation,
-        "roles/secretmanager.secretAccessor" | "roles/secretmanager.admin" => RoleLevel::SecretAccess,
+        "roles/secretmanager.secretAccessor" | "roles/secretmanager.admin" => {
+            RoleLevel::SecretAccess
+        }
         _ => RoleLevel::Other,
     }
 }
@@ -47,7 +52,9 @@ pub fn condition_expiry(expression: &str) -> Option<DateTime<Utc>> {
     let rest = &compact[idx + "request.time<timestamp(".len()..];
     let rest = rest.trim_start_matches(['"', '\'']);
     let end = rest.find(['"', '\''])?;
-    DateTime::parse_from_rfc3339(&rest[..end]).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(&rest[..end])
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 fn condition(c: &Option<Expr>) -> Option<IamCondition> {
@@ -106,7 +113,11 @@ pub fn assemble(src: &ProjectSources, mode: SourceMode, now: DateTime<Utc>) -> I
     a.policy(&project_resource, &src.iam_policy.clone());
     for (email, policy) in &src.service_account_policies {
         if let Availability::Known(p) = policy {
-            let resource = a.own_accounts.get(email).cloned().unwrap_or_else(|| format!("projects/{}/serviceAccounts/{email}", a.project));
+            let resource = a
+                .own_accounts
+                .get(email)
+                .cloned()
+                .unwrap_or_else(|| format!("projects/{}/serviceAccounts/{email}", a.project));
             a.policy(&resource, p);
         }
     }
@@ -114,7 +125,10 @@ pub fn assemble(src: &ProjectSources, mode: SourceMode, now: DateTime<Utc>) -> I
     let admin = std::mem::take(&mut a.admin);
     for (id, p) in a.members.iter_mut() {
         if let Some(via) = admin.get(id) {
-            p.admin = AdminRights { equivalent: Some(true), via: via.clone() };
+            p.admin = AdminRights {
+                equivalent: Some(true),
+                via: via.clone(),
+            };
         }
     }
     let members = std::mem::take(&mut a.members);
@@ -147,11 +161,21 @@ impl Assembler<'_> {
         }
         let src = self.src;
         let mut found: Vec<(String, Option<String>, String)> = Vec::new();
-        for (source, reason) in [unknown(&src.service_accounts), unknown(&src.secrets)].into_iter().flatten() {
+        for (source, reason) in [unknown(&src.service_accounts), unknown(&src.secrets)]
+            .into_iter()
+            .flatten()
+        {
             found.push((source, None, reason));
         }
-        let per_item = src.keys.iter().map(|(k, v)| (k, unknown(v)))
-            .chain(src.service_account_policies.iter().map(|(k, v)| (k, unknown(v))))
+        let per_item = src
+            .keys
+            .iter()
+            .map(|(k, v)| (k, unknown(v)))
+            .chain(
+                src.service_account_policies
+                    .iter()
+                    .map(|(k, v)| (k, unknown(v))),
+            )
             .chain(src.versions.iter().map(|(k, v)| (k, unknown(v))))
             .chain(src.secret_policies.iter().map(|(k, v)| (k, unknown(v))));
         for (subject, u) in per_item {
@@ -184,13 +208,19 @@ impl Assembler<'_> {
             provider: GCP,
             scope: self.project.clone(),
             kind: kind_of(member),
-            name: member.split_once(':').map(|(_, n)| n.to_string()).unwrap_or_else(|| member.to_string()),
+            name: member
+                .split_once(':')
+                .map(|(_, n)| n.to_string())
+                .unwrap_or_else(|| member.to_string()),
             path: None,
             created: None,
             tags: BTreeMap::new(),
             groups: Vec::new(),
             policies: Vec::new(),
-            admin: AdminRights { equivalent: Some(false), via: Vec::new() },
+            admin: AdminRights {
+                equivalent: Some(false),
+                via: Vec::new(),
+            },
             permissions_boundary: None,
             last_used: None,
             disabled: None,
@@ -199,7 +229,9 @@ impl Assembler<'_> {
     }
 
     fn service_accounts(&mut self) {
-        let Some(accounts) = self.src.service_accounts.known() else { return };
+        let Some(accounts) = self.src.service_accounts.known() else {
+            return;
+        };
         for sa in accounts {
             let id = format!("projects/{}/serviceAccounts/{}", self.project, sa.email);
             self.own_accounts.insert(sa.email.clone(), id.clone());
@@ -213,10 +245,17 @@ impl Assembler<'_> {
                     name: sa.email.clone(),
                     path: None,
                     created: None,
-                    tags: sa.display_name.iter().map(|d| ("displayName".to_string(), d.clone())).collect(),
+                    tags: sa
+                        .display_name
+                        .iter()
+                        .map(|d| ("displayName".to_string(), d.clone()))
+                        .collect(),
                     groups: Vec::new(),
                     policies: Vec::new(),
-                    admin: AdminRights { equivalent: Some(false), via: Vec::new() },
+                    admin: AdminRights {
+                        equivalent: Some(false),
+                        via: Vec::new(),
+                    },
                     permissions_boundary: None,
                     last_used: None,
                     disabled: Some(sa.disabled),
@@ -229,18 +268,33 @@ impl Assembler<'_> {
                     }
                 }
                 Some(Availability::Unknown { .. }) => {}
-                None => self.gap("iam:ListServiceAccountKeys", Some(&id), "the key list was not read"),
+                None => self.gap(
+                    "iam:ListServiceAccountKeys",
+                    Some(&id),
+                    "the key list was not read",
+                ),
             }
             if !self.src.service_account_policies.contains_key(&sa.email) {
-                self.gap("iam:GetIamPolicy", Some(&id), "who may act as this service account was not read");
+                self.gap(
+                    "iam:GetIamPolicy",
+                    Some(&id),
+                    "who may act as this service account was not read",
+                );
             }
         }
     }
 
     fn key(&mut self, sa_id: &str, email: &str, k: &ServiceAccountKey) {
-        let key_type = k.key_type.clone().unwrap_or_else(|| "KEY_TYPE_UNSPECIFIED".into());
+        let key_type = k
+            .key_type
+            .clone()
+            .unwrap_or_else(|| "KEY_TYPE_UNSPECIFIED".into());
         let expired = k.valid_before_time.is_some_and(|t| t <= self.now);
-        let status = if k.disabled || expired { Status::Inactive } else { Status::Active };
+        let status = if k.disabled || expired {
+            Status::Inactive
+        } else {
+            Status::Active
+        };
         let user_managed = key_type == "USER_MANAGED";
         let key_id = short(&k.name).to_string();
         let cred = Credential {
@@ -252,7 +306,9 @@ impl Assembler<'_> {
             identifier: Some(key_id.clone()),
             status,
             created: k.valid_after_time,
-            last_used: LastUsed::unknown("the key list records no use (Policy Analyzer's activity API does; not read)"),
+            last_used: LastUsed::unknown(
+                "the key list records no use (Policy Analyzer's activity API does; not read)",
+            ),
             detail: CredentialDetail::ServiceAccountKey {
                 key_type,
                 algorithm: k.key_algorithm.clone(),
@@ -262,11 +318,19 @@ impl Assembler<'_> {
         };
         // Google's own rotated keys are not a handover concern; a key someone holds is.
         if user_managed && status == Status::Active {
-            self.finding(FindingCode::GcpUserManagedKey, &cred.id, format!("service account {email} has user-managed key {key_id}"));
+            self.finding(
+                FindingCode::GcpUserManagedKey,
+                &cred.id,
+                format!("service account {email} has user-managed key {key_id}"),
+            );
             if let Some(created) = k.valid_after_time {
                 let days = (self.now - created).num_days();
                 if days > STALE_DAYS {
-                    self.finding(FindingCode::GcpKeyStale, &cred.id, format!("key {key_id} of {email} was created {days} days ago"));
+                    self.finding(
+                        FindingCode::GcpKeyStale,
+                        &cred.id,
+                        format!("key {key_id} of {email} was created {days} days ago"),
+                    );
                 }
             }
         }
@@ -289,30 +353,83 @@ impl Assembler<'_> {
                 if !seen.insert(id.clone()) {
                     continue;
                 }
-                let what = if on_project { "the project".to_string() } else { resource.to_string() };
+                let what = if on_project {
+                    "the project".to_string()
+                } else {
+                    resource.to_string()
+                };
                 let kind = kind_of(member);
-                if cond.as_ref().and_then(|c| c.expires).is_none_or(|t| t > self.now) {
+                if cond
+                    .as_ref()
+                    .and_then(|c| c.expires)
+                    .is_none_or(|t| t > self.now)
+                {
                     match kind {
-                        PrincipalKind::GcpPublic => self.finding(FindingCode::GcpPublicAccess, &id, format!("{member} holds {} on {what}", b.role)),
-                        PrincipalKind::GcpDeleted => self.finding(FindingCode::GcpDeletedMember, &id, format!("deleted member {member} still holds {} on {what}", b.role)),
+                        PrincipalKind::GcpPublic => self.finding(
+                            FindingCode::GcpPublicAccess,
+                            &id,
+                            format!("{member} holds {} on {what}", b.role),
+                        ),
+                        PrincipalKind::GcpDeleted => self.finding(
+                            FindingCode::GcpDeletedMember,
+                            &id,
+                            format!("deleted member {member} still holds {} on {what}", b.role),
+                        ),
                         _ => {}
                     }
-                    if on_project && matches!(level, RoleLevel::Owner | RoleLevel::Editor) && matches!(kind, PrincipalKind::GcpUser | PrincipalKind::GcpGroup | PrincipalKind::GcpDomain) {
-                        self.finding(FindingCode::GcpBasicRole, &id, format!("{member} holds {} on the project", b.role));
+                    if on_project
+                        && matches!(level, RoleLevel::Owner | RoleLevel::Editor)
+                        && matches!(
+                            kind,
+                            PrincipalKind::GcpUser
+                                | PrincipalKind::GcpGroup
+                                | PrincipalKind::GcpDomain
+                        )
+                    {
+                        self.finding(
+                            FindingCode::GcpBasicRole,
+                            &id,
+                            format!("{member} holds {} on the project", b.role),
+                        );
                     }
                     if kind == PrincipalKind::GcpDomain {
-                        self.finding(FindingCode::GcpDomainGrant, &id, format!("every account of {member} holds {} on {what}", b.role));
+                        self.finding(
+                            FindingCode::GcpDomainGrant,
+                            &id,
+                            format!("every account of {member} holds {} on {what}", b.role),
+                        );
                     }
                     if level == RoleLevel::Impersonation {
-                        let scope = if on_project { "every service account of the project".to_string() } else { resource.to_string() };
-                        self.finding(FindingCode::GcpCanImpersonate, &id, format!("{member} can act as {scope} ({})", b.role));
+                        let scope = if on_project {
+                            "every service account of the project".to_string()
+                        } else {
+                            resource.to_string()
+                        };
+                        self.finding(
+                            FindingCode::GcpCanImpersonate,
+                            &id,
+                            format!("{member} can act as {scope} ({})", b.role),
+                        );
                     }
-                    if on_project && matches!(level, RoleLevel::Owner | RoleLevel::IamAdmin) && kind != PrincipalKind::GcpDeleted {
-                        let via = format!("{} on the project{}", b.role, cond.as_ref().map(|c| format!(" (if {})", c.expression)).unwrap_or_default());
+                    if on_project
+                        && matches!(level, RoleLevel::Owner | RoleLevel::IamAdmin)
+                        && kind != PrincipalKind::GcpDeleted
+                    {
+                        let via = format!(
+                            "{} on the project{}",
+                            b.role,
+                            cond.as_ref()
+                                .map(|c| format!(" (if {})", c.expression))
+                                .unwrap_or_default()
+                        );
                         self.admin.entry(pid.clone()).or_default().push(via);
                     }
                 }
-                let policy_ref = PolicyRef { name: b.role.clone(), arn: None, via_group: None };
+                let policy_ref = PolicyRef {
+                    name: b.role.clone(),
+                    arn: None,
+                    via_group: None,
+                };
                 if let Some(p) = self.members.get_mut(&pid) {
                     if on_project && !p.policies.contains(&policy_ref) {
                         p.policies.push(policy_ref);
@@ -326,23 +443,42 @@ impl Assembler<'_> {
                     scope: self.project.clone(),
                     kind: CredentialKind::GcpIamBinding,
                     identifier: Some(b.role.clone()),
-                    status: if cond.as_ref().and_then(|c| c.expires).is_some_and(|t| t <= self.now) { Status::Inactive } else { Status::Active },
+                    status: if cond
+                        .as_ref()
+                        .and_then(|c| c.expires)
+                        .is_some_and(|t| t <= self.now)
+                    {
+                        Status::Inactive
+                    } else {
+                        Status::Active
+                    },
                     created: None,
                     last_used: LastUsed::unknown("IAM records no use per binding"),
-                    detail: CredentialDetail::Binding(BindingDetail { resource: resource.to_string(), role: b.role.clone(), level, condition: cond.clone() }),
+                    detail: CredentialDetail::Binding(BindingDetail {
+                        resource: resource.to_string(),
+                        role: b.role.clone(),
+                        level,
+                        condition: cond.clone(),
+                    }),
                 });
             }
         }
     }
 
     fn secrets(&mut self) {
-        let Some(secrets) = self.src.secrets.known() else { return };
+        let Some(secrets) = self.src.secrets.known() else {
+            return;
+        };
         for s in secrets {
             let name = short(&s.name).to_string();
             let (versions, enabled, latest) = match self.src.versions.get(&s.name) {
                 Some(Availability::Known(v)) => (
                     Some(v.len() as u32),
-                    Some(v.iter().filter(|v| v.state.as_deref() == Some("ENABLED")).count() as u32),
+                    Some(
+                        v.iter()
+                            .filter(|v| v.state.as_deref() == Some("ENABLED"))
+                            .count() as u32,
+                    ),
                     v.iter().filter_map(|v| v.create_time).max(),
                 ),
                 _ => (None, None, None),
@@ -352,21 +488,40 @@ impl Assembler<'_> {
                 Some(Availability::Known(p)) => {
                     for b in &p.bindings {
                         for m in &b.members {
-                            members.push(IamGrant { member: m.clone(), role: b.role.clone(), condition: condition(&b.condition) });
+                            members.push(IamGrant {
+                                member: m.clone(),
+                                role: b.role.clone(),
+                                condition: condition(&b.condition),
+                            });
                         }
                     }
                     members.sort();
                     let policy = p.clone();
                     self.policy(&s.name, &policy);
                     for g in &members {
-                        if matches!(kind_of(&g.member), PrincipalKind::GcpUser | PrincipalKind::GcpGroup | PrincipalKind::GcpDomain) {
-                            self.finding(FindingCode::GcpSecretMember, &s.name, format!("secret {name} grants {} {}", g.member, g.role));
+                        if matches!(
+                            kind_of(&g.member),
+                            PrincipalKind::GcpUser
+                                | PrincipalKind::GcpGroup
+                                | PrincipalKind::GcpDomain
+                        ) {
+                            self.finding(
+                                FindingCode::GcpSecretMember,
+                                &s.name,
+                                format!("secret {name} grants {} {}", g.member, g.role),
+                            );
                         }
                     }
-                    AccessPolicy::Known { outside: Vec::new() }
+                    AccessPolicy::Known {
+                        outside: Vec::new(),
+                    }
                 }
-                Some(Availability::Unknown { reason, .. }) => AccessPolicy::Unknown { reason: reason.clone() },
-                None => AccessPolicy::Unknown { reason: "the secret's IAM policy was not read".into() },
+                Some(Availability::Unknown { reason, .. }) => AccessPolicy::Unknown {
+                    reason: reason.clone(),
+                },
+                None => AccessPolicy::Unknown {
+                    reason: "the secret's IAM policy was not read".into(),
+                },
             };
             let rotation = s.rotation.clone().unwrap_or_default();
             let every_days = rotation
@@ -374,15 +529,26 @@ impl Assembler<'_> {
                 .as_deref()
                 .and_then(|p| p.trim_end_matches('s').parse::<f64>().ok())
                 .map(|secs| (secs / 86_400.0).round() as i64);
-            let enabled_rotation = rotation.rotation_period.is_some() || rotation.next_rotation_time.is_some();
+            let enabled_rotation =
+                rotation.rotation_period.is_some() || rotation.next_rotation_time.is_some();
             if !enabled_rotation {
-                self.finding(FindingCode::SecretNotRotated, &s.name, format!("secret {name} has no rotation schedule"));
+                self.finding(
+                    FindingCode::SecretNotRotated,
+                    &s.name,
+                    format!("secret {name} has no rotation schedule"),
+                );
             }
             let replication = s.replication.as_ref().map(|r| {
                 if r.get("automatic").is_some() {
                     "automatic".to_string()
-                } else if let Some(replicas) = r.pointer("/userManaged/replicas").and_then(|v| v.as_array()) {
-                    let locs: Vec<&str> = replicas.iter().filter_map(|x| x.get("location").and_then(|l| l.as_str())).collect();
+                } else if let Some(replicas) = r
+                    .pointer("/userManaged/replicas")
+                    .and_then(|v| v.as_array())
+                {
+                    let locs: Vec<&str> = replicas
+                        .iter()
+                        .filter_map(|x| x.get("location").and_then(|l| l.as_str()))
+                        .collect();
                     format!("user-managed: {}", locs.join(", "))
                 } else {
                     "unknown".to_string()
@@ -394,7 +560,11 @@ impl Assembler<'_> {
                 .and_then(|c| c.get("kmsKeyName"))
                 .and_then(|k| k.as_str())
                 .map(str::to_string);
-            let key_project = key.as_deref().and_then(|k| k.strip_prefix("projects/")).and_then(|k| k.split('/').next()).map(str::to_string);
+            let key_project = key
+                .as_deref()
+                .and_then(|k| k.strip_prefix("projects/"))
+                .and_then(|k| k.split('/').next())
+                .map(str::to_string);
             let external = key_project.as_deref().is_some_and(|p| p != self.project);
             self.inv.secrets.push(Secret {
                 id: s.name.clone(),
@@ -421,13 +591,24 @@ impl Assembler<'_> {
                 latest_version_created: latest,
                 replication,
                 expires: s.expire_time,
-                encryption: Encryption { key: key.clone(), key_account: key_project.or_else(|| Some(self.project.clone())), external },
+                encryption: Encryption {
+                    key: key.clone(),
+                    key_account: key_project.or_else(|| Some(self.project.clone())),
+                    external,
+                },
                 access_policy,
                 owning_service: None,
                 iam_members: members,
             });
             if external {
-                self.finding(FindingCode::SecretKeyOutsideAccount, &s.name, format!("secret {} is encrypted under a key of another project", short(&s.name)));
+                self.finding(
+                    FindingCode::SecretKeyOutsideAccount,
+                    &s.name,
+                    format!(
+                        "secret {} is encrypted under a key of another project",
+                        short(&s.name)
+                    ),
+                );
             }
         }
     }
@@ -447,8 +628,14 @@ mod tests {
     #[test]
     fn role_levels() {
         assert_eq!(role_level("roles/owner"), RoleLevel::Owner);
-        assert_eq!(role_level("roles/iam.serviceAccountTokenCreator"), RoleLevel::Impersonation);
-        assert_eq!(role_level("roles/resourcemanager.projectIamAdmin"), RoleLevel::IamAdmin);
+        assert_eq!(
+            role_level("roles/iam.serviceAccountTokenCreator"),
+            RoleLevel::Impersonation
+        );
+        assert_eq!(
+            role_level("roles/resourcemanager.projectIamAdmin"),
+            RoleLevel::IamAdmin
+        );
         assert_eq!(role_level("roles/viewer"), RoleLevel::Other);
     }
 }

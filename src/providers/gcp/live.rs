@@ -36,11 +36,14 @@ pub struct Clients {
     secrets: google_cloud_secretmanager_v1::client::SecretManagerService,
 }
 
-const ADC_HINT: &str = "run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a \
+const ADC_HINT: &str =
+    "run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a \
                         credentials file, or pass --gcp-endpoint for an emulator";
 
 /// A Secret Manager client alone (migration), from the same settings.
-pub async fn secret_manager(settings: &GcpSettings) -> Result<google_cloud_secretmanager_v1::client::SecretManagerService, Error> {
+pub async fn secret_manager(
+    settings: &GcpSettings,
+) -> Result<google_cloud_secretmanager_v1::client::SecretManagerService, Error> {
     Ok(clients(settings).await?.secrets)
 }
 
@@ -75,14 +78,20 @@ impl google_cloud_auth::credentials::CredentialsProvider for StaticToken {
     async fn headers(
         &self,
         extensions: http::Extensions,
-    ) -> Result<google_cloud_auth::credentials::CacheableResource<http::HeaderMap>, google_cloud_auth::errors::CredentialsError> {
+    ) -> Result<
+        google_cloud_auth::credentials::CacheableResource<http::HeaderMap>,
+        google_cloud_auth::errors::CredentialsError,
+    > {
         use google_cloud_auth::credentials::{CacheableResource, EntityTag};
         if extensions.get::<EntityTag>() == Some(&self.tag) {
             return Ok(CacheableResource::NotModified);
         }
         let mut data = http::HeaderMap::new();
         data.insert(http::header::AUTHORIZATION, self.header.clone());
-        Ok(CacheableResource::New { entity_tag: self.tag.clone(), data })
+        Ok(CacheableResource::New {
+            entity_tag: self.tag.clone(),
+            data,
+        })
     }
 
     async fn universe_domain(&self) -> Option<String> {
@@ -95,28 +104,43 @@ fn static_token(token: &str) -> Result<google_cloud_auth::credentials::Credentia
         Error::usage(format!("{ACCESS_TOKEN_ENV} is not a valid access token (it has characters a header cannot carry)"), "set it to the output of `gcloud auth print-access-token`")
     })?;
     header.set_sensitive(true);
-    Ok(google_cloud_auth::credentials::Credentials::from(StaticToken { header, tag: google_cloud_auth::credentials::EntityTag::new() }))
+    Ok(google_cloud_auth::credentials::Credentials::from(
+        StaticToken {
+            header,
+            tag: google_cloud_auth::credentials::EntityTag::new(),
+        },
+    ))
 }
 
 /// The one factory for GCP clients. Credentials: an access token from
 /// `HANDOVER_GCP_ACCESS_TOKEN` if set; else anonymous for an emulator endpoint; else
 /// application default credentials.
 pub async fn clients(settings: &GcpSettings) -> Result<Clients, Error> {
-    let token = std::env::var(ACCESS_TOKEN_ENV).ok().filter(|t| !t.trim().is_empty());
+    let token = std::env::var(ACCESS_TOKEN_ENV)
+        .ok()
+        .filter(|t| !t.trim().is_empty());
     let credentials = match (&token, &settings.endpoint) {
         (Some(t), _) => static_token(t)?,
         (None, Some(_)) => google_cloud_auth::credentials::anonymous::Builder::new().build(),
-        (None, None) => google_cloud_auth::credentials::Builder::default().build().map_err(|e| Error::Access {
-            provider: "gcp",
-            operation: "application default credentials".into(),
-            what: e.to_string(),
-            hint: ADC_HINT.into(),
-        })?,
+        (None, None) => google_cloud_auth::credentials::Builder::default()
+            .build()
+            .map_err(|e| Error::Access {
+                provider: "gcp",
+                operation: "application default credentials".into(),
+                what: e.to_string(),
+                hint: ADC_HINT.into(),
+            })?,
     };
     let attempts = settings.max_attempts.max(1);
     macro_rules! build {
         ($client:ty) => {{
-            let mut b = <$client>::builder().with_credentials(credentials.clone()).with_retry_policy(Aip194Strict.continue_on_too_many_requests().with_attempt_limit(attempts))
+            let mut b = <$client>::builder()
+                .with_credentials(credentials.clone())
+                .with_retry_policy(
+                    Aip194Strict
+                        .continue_on_too_many_requests()
+                        .with_attempt_limit(attempts),
+                )
                 .with_backoff_policy(backoff());
             if let Some(e) = &settings.endpoint {
                 b = b.with_endpoint(e.trim_end_matches('/'));
@@ -159,7 +183,11 @@ pub(crate) fn classify(e: &google_cloud_gax::error::Error) -> Failure {
             || matches!(code, Some(Code::PermissionDenied | Code::Unauthenticated))
             || matches!(http, Some(401 | 403)),
         not_found: matches!(code, Some(Code::NotFound)) || http == Some(404),
-        unreachable: e.is_io() || e.is_connect() || e.is_transport() || e.is_timeout() || e.is_exhausted() && e.status().is_none(),
+        unreachable: e.is_io()
+            || e.is_connect()
+            || e.is_transport()
+            || e.is_timeout()
+            || e.is_exhausted() && e.status().is_none(),
         message,
     }
 }
@@ -184,7 +212,10 @@ fn with_enum_names(mut v: serde_json::Value, names: &[(&str, Option<&str>)]) -> 
     if let Some(obj) = v.as_object_mut() {
         for (field, name) in names {
             match name {
-                Some(n) => obj.insert((*field).to_string(), serde_json::Value::String((*n).to_string())),
+                Some(n) => obj.insert(
+                    (*field).to_string(),
+                    serde_json::Value::String((*n).to_string()),
+                ),
                 None => obj.remove(*field),
             };
         }
@@ -192,16 +223,24 @@ fn with_enum_names(mut v: serde_json::Value, names: &[(&str, Option<&str>)]) -> 
     v
 }
 
-fn key_source(k: &google_cloud_iam_admin_v1::model::ServiceAccountKey) -> Result<ServiceAccountKey, String> {
+fn key_source(
+    k: &google_cloud_iam_admin_v1::model::ServiceAccountKey,
+) -> Result<ServiceAccountKey, String> {
     let v = serde_json::to_value(k).map_err(|e| e.to_string())?;
     let v = with_enum_names(
         v,
-        &[("keyType", k.key_type.name()), ("keyAlgorithm", k.key_algorithm.name()), ("keyOrigin", k.key_origin.name())],
+        &[
+            ("keyType", k.key_type.name()),
+            ("keyAlgorithm", k.key_algorithm.name()),
+            ("keyOrigin", k.key_origin.name()),
+        ],
     );
     serde_json::from_value(v).map_err(|e| format!("unexpected key shape: {e}"))
 }
 
-fn version_source(s: &google_cloud_secretmanager_v1::model::SecretVersion) -> Result<SecretVersion, String> {
+fn version_source(
+    s: &google_cloud_secretmanager_v1::model::SecretVersion,
+) -> Result<SecretVersion, String> {
     let v = serde_json::to_value(s).map_err(|e| e.to_string())?;
     let v = with_enum_names(v, &[("state", s.state.name())]);
     serde_json::from_value(v).map_err(|e| format!("unexpected secret version shape: {e}"))
@@ -250,23 +289,48 @@ pub async fn collect(
     let service_accounts = list_service_accounts(c, project).await;
     let secrets = list_secrets(c, project).await;
 
-    let emails: Vec<String> = service_accounts.known().map(|v| v.iter().map(|s| s.email.clone()).collect()).unwrap_or_default();
+    let emails: Vec<String> = service_accounts
+        .known()
+        .map(|v| v.iter().map(|s| s.email.clone()).collect())
+        .unwrap_or_default();
     progress.phase("service accounts", emails.len() as u64);
-    let per_sa: Vec<(String, Availability<Vec<ServiceAccountKey>>, Availability<Policy>)> = stream::iter(emails)
+    let per_sa: Vec<(
+        String,
+        Availability<Vec<ServiceAccountKey>>,
+        Availability<Policy>,
+    )> = stream::iter(emails)
         .map(|email| {
             let progress = progress.clone();
             async move {
                 let name = format!("projects/{project}/serviceAccounts/{email}");
-                let keys = match c.iam.list_service_account_keys().set_name(&name).send().await {
+                let keys = match c
+                    .iam
+                    .list_service_account_keys()
+                    .set_name(&name)
+                    .send()
+                    .await
+                {
                     Ok(r) => match r.keys.iter().map(key_source).collect::<Result<Vec<_>, _>>() {
                         Ok(k) => Availability::Known(k),
                         Err(e) => Availability::unknown("iam:ListServiceAccountKeys", e),
                     },
-                    Err(e) => Availability::unknown("iam:ListServiceAccountKeys", gap_reason(classify(&e))),
+                    Err(e) => Availability::unknown(
+                        "iam:ListServiceAccountKeys",
+                        gap_reason(classify(&e)),
+                    ),
                 };
                 // Version 3, or conditional bindings come back renamed and without their condition.
-                let policy = match c.iam.get_iam_policy().set_resource(&name).set_options(policy_v3()).send().await {
-                    Ok(p) => convert(&p, "IAM policy").map(Availability::Known).unwrap_or_else(|e| Availability::unknown("iam:GetIamPolicy", e)),
+                let policy = match c
+                    .iam
+                    .get_iam_policy()
+                    .set_resource(&name)
+                    .set_options(policy_v3())
+                    .send()
+                    .await
+                {
+                    Ok(p) => convert(&p, "IAM policy")
+                        .map(Availability::Known)
+                        .unwrap_or_else(|e| Availability::unknown("iam:GetIamPolicy", e)),
                     Err(e) => Availability::unknown("iam:GetIamPolicy", gap_reason(classify(&e))),
                 };
                 progress.tick();
@@ -283,17 +347,32 @@ pub async fn collect(
         service_account_policies.insert(email, p);
     }
 
-    let names: Vec<String> = secrets.known().map(|v| v.iter().map(|s| s.name.clone()).collect()).unwrap_or_default();
+    let names: Vec<String> = secrets
+        .known()
+        .map(|v| v.iter().map(|s| s.name.clone()).collect())
+        .unwrap_or_default();
     progress.phase("secrets", names.len() as u64);
-    let per_secret: Vec<(String, Availability<Vec<SecretVersion>>, Availability<Policy>)> = stream::iter(names)
+    let per_secret: Vec<(
+        String,
+        Availability<Vec<SecretVersion>>,
+        Availability<Policy>,
+    )> = stream::iter(names)
         .map(|name| {
             let progress = progress.clone();
             async move {
                 let mut versions = Vec::new();
-                let mut it = c.secrets.list_secret_versions().set_parent(&name).set_page_size(100).by_item();
+                let mut it = c
+                    .secrets
+                    .list_secret_versions()
+                    .set_parent(&name)
+                    .set_page_size(100)
+                    .by_item();
                 let mut failed = None;
                 while let Some(v) = it.next().await {
-                    match v.map_err(|e| gap_reason(classify(&e))).and_then(|v| version_source(&v)) {
+                    match v
+                        .map_err(|e| gap_reason(classify(&e)))
+                        .and_then(|v| version_source(&v))
+                    {
                         Ok(v) => versions.push(v),
                         Err(e) => {
                             failed = Some(e);
@@ -305,9 +384,21 @@ pub async fn collect(
                     None => Availability::Known(versions),
                     Some(e) => Availability::unknown("secretmanager:ListSecretVersions", e),
                 };
-                let policy = match c.secrets.get_iam_policy().set_resource(&name).set_options(policy_v3()).send().await {
-                    Ok(p) => convert(&p, "IAM policy").map(Availability::Known).unwrap_or_else(|e| Availability::unknown("secretmanager:GetIamPolicy", e)),
-                    Err(e) => Availability::unknown("secretmanager:GetIamPolicy", gap_reason(classify(&e))),
+                let policy = match c
+                    .secrets
+                    .get_iam_policy()
+                    .set_resource(&name)
+                    .set_options(policy_v3())
+                    .send()
+                    .await
+                {
+                    Ok(p) => convert(&p, "IAM policy")
+                        .map(Availability::Known)
+                        .unwrap_or_else(|e| Availability::unknown("secretmanager:GetIamPolicy", e)),
+                    Err(e) => Availability::unknown(
+                        "secretmanager:GetIamPolicy",
+                        gap_reason(classify(&e)),
+                    ),
                 };
                 progress.tick();
                 (name, versions, policy)
@@ -336,14 +427,21 @@ pub async fn collect(
 
 async fn list_service_accounts(c: &Clients, project: &str) -> Availability<Vec<ServiceAccount>> {
     let mut out = Vec::new();
-    let mut it = c.iam.list_service_accounts().set_name(format!("projects/{project}")).set_page_size(100).by_item();
+    let mut it = c
+        .iam
+        .list_service_accounts()
+        .set_name(format!("projects/{project}"))
+        .set_page_size(100)
+        .by_item();
     while let Some(item) = it.next().await {
         match item {
             Ok(sa) => match convert(&sa, "service account") {
                 Ok(sa) => out.push(sa),
                 Err(e) => return Availability::unknown("iam:ListServiceAccounts", e),
             },
-            Err(e) => return Availability::unknown("iam:ListServiceAccounts", gap_reason(classify(&e))),
+            Err(e) => {
+                return Availability::unknown("iam:ListServiceAccounts", gap_reason(classify(&e)))
+            }
         }
     }
     Availability::Known(out)
@@ -352,14 +450,21 @@ async fn list_service_accounts(c: &Clients, project: &str) -> Availability<Vec<S
 async fn list_secrets(c: &Clients, project: &str) -> Availability<Vec<Secret>> {
     let mut out = Vec::new();
     // Secret Manager serves up to 25,000 a page; fewer round trips for large projects.
-    let mut it = c.secrets.list_secrets().set_parent(format!("projects/{project}")).set_page_size(1000).by_item();
+    let mut it = c
+        .secrets
+        .list_secrets()
+        .set_parent(format!("projects/{project}"))
+        .set_page_size(1000)
+        .by_item();
     while let Some(item) = it.next().await {
         match item {
             Ok(s) => match convert(&s, "secret") {
                 Ok(s) => out.push(s),
                 Err(e) => return Availability::unknown("secretmanager:ListSecrets", e),
             },
-            Err(e) => return Availability::unknown("secretmanager:ListSecrets", gap_reason(classify(&e))),
+            Err(e) => {
+                return Availability::unknown("secretmanager:ListSecrets", gap_reason(classify(&e)))
+            }
         }
     }
     Availability::Known(out)

@@ -26,13 +26,20 @@ fn read_json<T: DeserializeOwned>(path: &Path, command: &str) -> Result<T, Error
     crate::providers::read_export_json(path, &format!("{command} --format=json"))
 }
 
-fn optional<T: DeserializeOwned>(path: &Path, source: &str, command: &str) -> Result<Availability<T>, Error> {
+fn optional<T: DeserializeOwned>(
+    path: &Path,
+    source: &str,
+    command: &str,
+) -> Result<Availability<T>, Error> {
     if path.is_file() {
         read_json(path, command).map(Availability::Known)
     } else {
         Ok(Availability::unknown(
             source,
-            format!("{} is not in the snapshot (export it with `{command} --format=json`)", path.file_name().unwrap_or_default().to_string_lossy()),
+            format!(
+                "{} is not in the snapshot (export it with `{command} --format=json`)",
+                path.file_name().unwrap_or_default().to_string_lossy()
+            ),
         ))
     }
 }
@@ -44,8 +51,17 @@ pub fn project_dirs(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     if !gcp.is_dir() {
         return Ok(out);
     }
-    let rd = std::fs::read_dir(&gcp).map_err(|e| Error::input(&gcp, format!("cannot read the folder: {e}"), "check its permissions"))?;
-    let mut dirs: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect();
+    let rd = std::fs::read_dir(&gcp).map_err(|e| {
+        Error::input(
+            &gcp,
+            format!("cannot read the folder: {e}"),
+            "check its permissions",
+        )
+    })?;
+    let mut dirs: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
     dirs.sort();
     for d in dirs {
         if !d.join(POLICY_FILE).is_file() {
@@ -62,9 +78,15 @@ pub fn project_dirs(dir: &Path) -> Result<Vec<PathBuf>, Error> {
 
 /// Reads one project folder.
 pub fn load_project(dir: &Path) -> Result<ProjectSources, Error> {
-    let project_id = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let project_id = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let p = &project_id;
-    let iam_policy: Policy = read_json(&dir.join(POLICY_FILE), &format!("gcloud projects get-iam-policy {p}"))?;
+    let iam_policy: Policy = read_json(
+        &dir.join(POLICY_FILE),
+        &format!("gcloud projects get-iam-policy {p}"),
+    )?;
     let service_accounts: Availability<Vec<ServiceAccount>> = optional(
         &dir.join("service-accounts.json"),
         "iam:ListServiceAccounts",
@@ -78,16 +100,29 @@ pub fn load_project(dir: &Path) -> Result<ProjectSources, Error> {
             let e = &sa.email;
             keys.insert(
                 e.clone(),
-                optional(&sd.join("keys.json"), "iam:ListServiceAccountKeys", &format!("gcloud iam service-accounts keys list --iam-account {e} --project {p}"))?,
+                optional(
+                    &sd.join("keys.json"),
+                    "iam:ListServiceAccountKeys",
+                    &format!(
+                        "gcloud iam service-accounts keys list --iam-account {e} --project {p}"
+                    ),
+                )?,
             );
             service_account_policies.insert(
                 e.clone(),
-                optional(&sd.join(POLICY_FILE), "iam:GetIamPolicy", &format!("gcloud iam service-accounts get-iam-policy {e} --project {p}"))?,
+                optional(
+                    &sd.join(POLICY_FILE),
+                    "iam:GetIamPolicy",
+                    &format!("gcloud iam service-accounts get-iam-policy {e} --project {p}"),
+                )?,
             );
         }
     }
-    let secrets: Availability<Vec<Secret>> =
-        optional(&dir.join("secrets.json"), "secretmanager:ListSecrets", &format!("gcloud secrets list --project {p}"))?;
+    let secrets: Availability<Vec<Secret>> = optional(
+        &dir.join("secrets.json"),
+        "secretmanager:ListSecrets",
+        &format!("gcloud secrets list --project {p}"),
+    )?;
     let mut versions = BTreeMap::new();
     let mut secret_policies = BTreeMap::new();
     if let Availability::Known(list) = &secrets {
@@ -96,13 +131,30 @@ pub fn load_project(dir: &Path) -> Result<ProjectSources, Error> {
             let sd = dir.join("secrets").join(id);
             versions.insert(
                 s.name.clone(),
-                optional(&sd.join("versions.json"), "secretmanager:ListSecretVersions", &format!("gcloud secrets versions list {id} --project {p}"))?,
+                optional(
+                    &sd.join("versions.json"),
+                    "secretmanager:ListSecretVersions",
+                    &format!("gcloud secrets versions list {id} --project {p}"),
+                )?,
             );
             secret_policies.insert(
                 s.name.clone(),
-                optional(&sd.join(POLICY_FILE), "secretmanager:GetIamPolicy", &format!("gcloud secrets get-iam-policy {id} --project {p}"))?,
+                optional(
+                    &sd.join(POLICY_FILE),
+                    "secretmanager:GetIamPolicy",
+                    &format!("gcloud secrets get-iam-policy {id} --project {p}"),
+                )?,
             );
         }
     }
-    Ok(ProjectSources { project_id, iam_policy, service_accounts, keys, service_account_policies, secrets, versions, secret_policies })
+    Ok(ProjectSources {
+        project_id,
+        iam_policy,
+        service_accounts,
+        keys,
+        service_account_policies,
+        secrets,
+        versions,
+        secret_policies,
+    })
 }

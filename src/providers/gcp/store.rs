@@ -19,18 +19,36 @@ pub struct GcpStore {
 fn api_error(op: &str, e: &google_cloud_gax::error::Error) -> Error {
     let f = classify(e);
     if f.denied {
-        Error::Access { provider: "gcp", operation: op.into(), what: f.message, hint: "grant the Secret Manager roles in policies/permissions/".into() }
+        Error::Access {
+            provider: "gcp",
+            operation: op.into(),
+            what: f.message,
+            hint: "grant the Secret Manager roles in policies/permissions/".into(),
+        }
     } else if f.unreachable {
-        Error::Api { provider: "gcp", operation: op.into(), what: format!("cannot reach the endpoint: {}", f.message), hint: "check the network and --gcp-endpoint".into() }
+        Error::Api {
+            provider: "gcp",
+            operation: op.into(),
+            what: format!("cannot reach the endpoint: {}", f.message),
+            hint: "check the network and --gcp-endpoint".into(),
+        }
     } else {
-        Error::Api { provider: "gcp", operation: op.into(), what: f.message, hint: "retry; the journal lets a migration resume".into() }
+        Error::Api {
+            provider: "gcp",
+            operation: op.into(),
+            what: f.message,
+            hint: "retry; the journal lets a migration resume".into(),
+        }
     }
 }
 
 impl GcpStore {
     pub async fn connect(project: &str, settings: &GcpSettings) -> Result<Self, Error> {
         let client = super::live::secret_manager(settings).await?;
-        Ok(GcpStore { client, project: project.to_string() })
+        Ok(GcpStore {
+            client,
+            project: project.to_string(),
+        })
     }
 
     pub fn describe(&self) -> String {
@@ -39,11 +57,22 @@ impl GcpStore {
 
     pub async fn list(&self) -> Result<Vec<(String, BTreeMap<String, String>)>, Error> {
         let mut out = Vec::new();
-        let mut it = self.client.list_secrets().set_parent(format!("projects/{}", self.project)).set_page_size(1000).by_item();
+        let mut it = self
+            .client
+            .list_secrets()
+            .set_parent(format!("projects/{}", self.project))
+            .set_page_size(1000)
+            .by_item();
         while let Some(s) = it.next().await {
             let s = s.map_err(|e| api_error("secretmanager.secrets.list", &e))?;
             let id = s.name.rsplit('/').next().unwrap_or_default().to_string();
-            out.push((id, s.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect()));
+            out.push((
+                id,
+                s.labels
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ));
         }
         Ok(out)
     }
@@ -51,12 +80,20 @@ impl GcpStore {
     /// The latest enabled version's value, or `None` when the secret does not exist.
     pub async fn read(&self, id: &str) -> Result<Option<SecretValue>, Error> {
         let name = format!("projects/{}/secrets/{id}/versions/latest", self.project);
-        match self.client.access_secret_version().set_name(name).send().await {
+        match self
+            .client
+            .access_secret_version()
+            .set_name(name)
+            .send()
+            .await
+        {
             // GCP keeps bytes only; text stays text so a copy to AWS is a SecretString.
-            Ok(resp) => Ok(resp.payload.map(|p| match String::from_utf8(p.data.to_vec()) {
-                Ok(text) => SecretValue::text(text),
-                Err(e) => SecretValue::binary(e.into_bytes()),
-            })),
+            Ok(resp) => Ok(resp
+                .payload
+                .map(|p| match String::from_utf8(p.data.to_vec()) {
+                    Ok(text) => SecretValue::text(text),
+                    Err(e) => SecretValue::binary(e.into_bytes()),
+                })),
             Err(e) if classify(&e).not_found => Ok(None),
             Err(e) => Err(api_error("secretmanager.versions.access", &e)),
         }
@@ -66,7 +103,12 @@ impl GcpStore {
     pub async fn read_versions(&self, id: &str) -> Result<Option<Vec<SecretValue>>, Error> {
         let parent = format!("projects/{}/secrets/{id}", self.project);
         let mut numbers = Vec::new();
-        let mut it = self.client.list_secret_versions().set_parent(&parent).set_page_size(1000).by_item();
+        let mut it = self
+            .client
+            .list_secret_versions()
+            .set_parent(&parent)
+            .set_page_size(1000)
+            .by_item();
         while let Some(v) = it.next().await {
             match v {
                 Ok(v) if v.state.name() == Some("ENABLED") => {
@@ -101,7 +143,10 @@ impl GcpStore {
 
     /// Values by id. One paged list says which exist, so a fresh destination costs one
     /// request, not one per name; the existing ones are read 8 at a time.
-    pub async fn read_many(&self, ids: &[String]) -> Result<BTreeMap<String, Option<SecretValue>>, Error> {
+    pub async fn read_many(
+        &self,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, Option<SecretValue>>, Error> {
         let existing: std::collections::BTreeSet<String> = if ids.len() > 1 {
             self.list().await?.into_iter().map(|(id, _)| id).collect()
         } else {
@@ -112,7 +157,11 @@ impl GcpStore {
 
     /// Values by id when which ids exist is already known: only those in `existing` are
     /// read (8 at a time); the others are `None` without a request.
-    pub async fn read_existing(&self, ids: &[String], existing: &std::collections::BTreeSet<String>) -> Result<BTreeMap<String, Option<SecretValue>>, Error> {
+    pub async fn read_existing(
+        &self,
+        ids: &[String],
+        existing: &std::collections::BTreeSet<String>,
+    ) -> Result<BTreeMap<String, Option<SecretValue>>, Error> {
         use futures::stream::{self, StreamExt};
         let reads: Vec<Result<(String, Option<SecretValue>), Error>> = stream::iter(ids.iter())
             .map(|id| async move {
@@ -128,7 +177,12 @@ impl GcpStore {
         reads.into_iter().collect()
     }
 
-    pub async fn create(&self, id: &str, value: &SecretValue, labels: &BTreeMap<String, String>) -> Result<String, Error> {
+    pub async fn create(
+        &self,
+        id: &str,
+        value: &SecretValue,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<String, Error> {
         let secret = Secret::new()
             .set_replication(Replication::new().set_automatic(replication::Automatic::new()))
             .set_labels(labels.clone());
@@ -144,7 +198,10 @@ impl GcpStore {
             Ok(_) => {}
             // A run killed between creating the secret and adding its version leaves a
             // secret with no value; the caller saw no value, so the first version goes in now.
-            Err(e) if e.status().is_some_and(|s| s.code == google_cloud_gax::error::rpc::Code::AlreadyExists) => {}
+            Err(e)
+                if e.status().is_some_and(|s| {
+                    s.code == google_cloud_gax::error::rpc::Code::AlreadyExists
+                }) => {}
             Err(e) => return Err(api_error("secretmanager.secrets.create", &e)),
         }
         self.add_version(id, value).await
