@@ -7,7 +7,7 @@
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
-use crate::filter::{self, FieldValue};
+use crate::filter::{self, Dialect, FieldValue};
 use crate::paging::{paginate, Limits};
 use crate::policy::{AuditConfigs, GetIamPolicyRequest, SetIamPolicyRequest};
 use crate::store::{Container, Project, Store};
@@ -85,20 +85,30 @@ const PROJECT_LIMITS: Limits = Limits {
     max: 1000,
 };
 
+/// A project's value for a filter field. Resource Manager filters are case-insensitive
+/// ("Filter rules are case insensitive", v1 `projects.list`), so `field` arrives
+/// lowercased and label keys are lowercase by rule.
 fn project_field(p: &Project, field: &str, v3: bool) -> FieldValue {
     let text = |s: &str| FieldValue::Text(s.to_owned());
     let parent = p.parent.as_deref().and_then(|s| s.split_once('/'));
     match field {
-        "id" | "projectId" => text(&p.id),
+        "id" | "projectid" => text(&p.id),
         "name" if !v3 => text(&p.display_name),
-        "name" | "displayName" => text(&p.display_name),
-        "projectNumber" | "number" => text(&p.number.to_string()),
-        "lifecycleState" | "state" => text("ACTIVE"),
+        "name" | "displayname" => text(&p.display_name),
+        "projectnumber" | "number" => text(&p.number.to_string()),
+        "lifecyclestate" | "state" => text("ACTIVE"),
         "parent" => p.parent.as_deref().map_or(FieldValue::Missing, text),
         "parent.type" => parent.map_or(FieldValue::Missing, |(k, _)| {
             text(k.strip_suffix('s').unwrap_or(k))
         }),
         "parent.id" => parent.map_or(FieldValue::Missing, |(_, id)| text(id)),
+        // v3 `labels`: "Filters by label name or value".
+        "labels" => FieldValue::List(
+            p.labels
+                .iter()
+                .flat_map(|(k, v)| [k.clone(), v.clone()])
+                .collect(),
+        ),
         f => match f.strip_prefix("labels.") {
             Some(k) => p.labels.get(k).map_or(FieldValue::Missing, |v| text(v)),
             None => FieldValue::Missing,
@@ -109,23 +119,24 @@ fn project_field(p: &Project, field: &str, v3: bool) -> FieldValue {
 fn known_project_field(f: &str) -> bool {
     matches!(
         f,
-        "id" | "projectId"
+        "id" | "projectid"
             | "name"
-            | "displayName"
-            | "projectNumber"
+            | "displayname"
+            | "projectnumber"
             | "number"
-            | "lifecycleState"
+            | "lifecyclestate"
             | "state"
             | "parent"
             | "parent.type"
             | "parent.id"
+            | "labels"
     ) || f.starts_with("labels.")
 }
 
 fn list_projects(
     store: &Store,
     req: &ApiRequest,
-    terms: &[filter::Term],
+    terms: &filter::Filter,
     scope: &str,
     v3: bool,
 ) -> ApiResult<Value> {
@@ -155,7 +166,7 @@ fn list_projects(
 /// v1 `GET /v1/projects?filter=...`: every project the caller can see.
 pub fn list_v1(store: &mut Store, req: &ApiRequest) -> ApiResult<Value> {
     let text = req.param("filter").unwrap_or_default().trim().to_owned();
-    let terms = filter::parse(&text, known_project_field)?;
+    let terms = filter::parse(&text, Dialect::ResourceManager, known_project_field)?;
     list_projects(store, req, &terms, &format!("v1|{text}"), false)
 }
 
@@ -168,18 +179,15 @@ pub fn list_v3(store: &mut Store, req: &ApiRequest) -> ApiResult<Value> {
             ApiError::invalid("parent is required, e.g. organizations/123 or folders/456.")
         })?
         .to_owned();
-    let terms = vec![filter::Term {
-        field: "parent".into(),
-        op: filter::Op::Eq,
-        value: parent.clone(),
-    }];
+    let terms =
+        filter::Filter::restriction(Dialect::ResourceManager, "parent", filter::Op::Eq, &parent);
     list_projects(store, req, &terms, &format!("v3list|{parent}"), true)
 }
 
 /// v3 `GET /v3/projects:search?query=...`.
 pub fn search_v3(store: &mut Store, req: &ApiRequest) -> ApiResult<Value> {
     let text = req.param("query").unwrap_or_default().trim().to_owned();
-    let terms = filter::parse(&text, known_project_field)?;
+    let terms = filter::parse(&text, Dialect::ResourceManager, known_project_field)?;
     list_projects(store, req, &terms, &format!("v3search|{text}"), true)
 }
 
@@ -323,7 +331,7 @@ struct SearchOrganizationsV1 {
 
 fn org_field(c: &Container, f: &str) -> FieldValue {
     match f {
-        "displayName" | "domain" => FieldValue::Text(c.display_name.clone()),
+        "displayname" | "domain" => FieldValue::Text(c.display_name.clone()),
         _ => FieldValue::Text(c.directory_customer_id.clone()),
     }
 }
@@ -331,11 +339,10 @@ fn org_field(c: &Container, f: &str) -> FieldValue {
 fn known_org_field(f: &str) -> bool {
     matches!(
         f,
-        "displayName"
+        "displayname"
             | "domain"
-            | "directoryCustomerId"
+            | "directorycustomerid"
             | "directory_customer_id"
-            | "owner.directoryCustomerId"
             | "owner.directorycustomerid"
     )
 }
@@ -345,7 +352,7 @@ fn known_org_field(f: &str) -> bool {
 pub fn search_organizations_v1(store: &mut Store, req: &ApiRequest) -> ApiResult<Value> {
     let body: SearchOrganizationsV1 = req.json()?;
     let text = body.filter.unwrap_or_default().trim().to_owned();
-    let terms = filter::parse(&text, known_org_field)?;
+    let terms = filter::parse(&text, Dialect::ResourceManager, known_org_field)?;
     let mut items = Vec::new();
     for c in store.containers.values().filter(|c| c.parent.is_none()) {
         if filter::matches(&terms, |f| org_field(c, f))? {
@@ -373,7 +380,7 @@ pub fn search_organizations_v1(store: &mut Store, req: &ApiRequest) -> ApiResult
 /// v3 `GET /v3/organizations:search?query=` (`displayName:`, `domain:`, `directoryCustomerId:`).
 pub fn search_organizations(store: &mut Store, req: &ApiRequest) -> ApiResult<Value> {
     let text = req.param("query").unwrap_or_default().trim().to_owned();
-    let terms = filter::parse(&text, known_org_field)?;
+    let terms = filter::parse(&text, Dialect::ResourceManager, known_org_field)?;
     let mut items = Vec::new();
     for c in store.containers.values().filter(|c| c.parent.is_none()) {
         if filter::matches(&terms, |f| org_field(c, f))? {

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
-use crate::filter::{self, FieldValue};
+use crate::filter::{self, Dialect, FieldValue};
 use crate::paging::{paginate, Limits};
 use crate::policy::{AuditConfigs, SetIamPolicyRequest};
 use crate::store::{Secret, Store, Version, VersionState};
@@ -594,7 +594,30 @@ pub fn get(store: &mut Store, at: At<'_>, secret: &str) -> ApiResult<Value> {
 
 fn secret_field(store: &Store, s: &Secret, field: &str) -> FieldValue {
     let text = |v: &String| FieldValue::Text(v.clone());
-    match field {
+    let list = |v: Vec<String>| match v.is_empty() {
+        true => FieldValue::Missing,
+        false => FieldValue::List(v),
+    };
+    let kms = |c: &Option<CustomerManagedEncryption>| {
+        c.as_ref().map_or(FieldValue::Missing, |c| {
+            FieldValue::Text(c.kms_key_name.clone())
+        })
+    };
+    let replicas = || {
+        s.replication
+            .user_managed
+            .iter()
+            .flat_map(|u| u.replicas.iter())
+    };
+    // Field paths as the Filtering page writes them (snake case), with the JSON
+    // (camel case) spelling accepted too, as AIP-160 allows.
+    match field
+        .replace("userManaged", "user_managed")
+        .replace("customerManagedEncryption", "customer_managed_encryption")
+        .replace("kmsKeyName", "kms_key_name")
+        .replace("nextRotationTime", "next_rotation_time")
+        .as_str()
+    {
         "name" => FieldValue::Text(secret_name(store, s)),
         "create_time" | "createTime" => FieldValue::Time(s.create_time),
         "expire_time" | "expireTime" => s.expire_time.map_or(FieldValue::Missing, FieldValue::Time),
@@ -608,29 +631,34 @@ fn secret_field(store: &Store, s: &Secret, field: &str) -> FieldValue {
             .automatic
             .as_ref()
             .map_or(FieldValue::Missing, |_| FieldValue::Text(String::new())),
-        "replication.user_managed" | "replication.userManaged" => s
+        "replication.automatic.customer_managed_encryption.kms_key_name" => s
+            .replication
+            .automatic
+            .as_ref()
+            .map_or(FieldValue::Missing, |a| kms(&a.customer_managed_encryption)),
+        "replication.user_managed" => s
             .replication
             .user_managed
             .as_ref()
             .map_or(FieldValue::Missing, |_| FieldValue::Text(String::new())),
-        "topics" | "topics.name" => match s.topics.first() {
-            Some(_) => FieldValue::Text(
-                s.topics
-                    .iter()
-                    .map(|t| t.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            ),
-            None => FieldValue::Missing,
-        },
-        "labels" => match s.labels.is_empty() {
-            true => FieldValue::Missing,
-            false => FieldValue::Text(s.labels.keys().cloned().collect::<Vec<_>>().join(" ")),
-        },
-        "annotations" => match s.annotations.is_empty() {
-            true => FieldValue::Missing,
-            false => FieldValue::Text(s.annotations.keys().cloned().collect::<Vec<_>>().join(" ")),
-        },
+        "replication.user_managed.replicas" | "replication.user_managed.replicas.location" => {
+            list(replicas().map(|r| r.location.clone()).collect())
+        }
+        "replication.user_managed.replicas.customer_managed_encryption.kms_key_name" => list(
+            replicas()
+                .filter_map(|r| r.customer_managed_encryption.as_ref())
+                .map(|c| c.kms_key_name.clone())
+                .collect(),
+        ),
+        "rotation.next_rotation_time" => s
+            .rotation
+            .as_ref()
+            .and_then(|r| r.next_rotation_time.as_deref())
+            .and_then(|t| parse_time("rotation.next_rotation_time", t).ok())
+            .map_or(FieldValue::Missing, FieldValue::Time),
+        "topics" | "topics.name" => list(s.topics.iter().map(|t| t.name.clone()).collect()),
+        "labels" => list(s.labels.keys().cloned().collect()),
+        "annotations" => list(s.annotations.keys().cloned().collect()),
         f => {
             if let Some(k) = f.strip_prefix("labels.") {
                 s.labels.get(k).map_or(FieldValue::Missing, text)
@@ -644,8 +672,13 @@ fn secret_field(store: &Store, s: &Secret, field: &str) -> FieldValue {
 }
 
 fn known_secret_field(f: &str) -> bool {
+    let f = f
+        .replace("userManaged", "user_managed")
+        .replace("customerManagedEncryption", "customer_managed_encryption")
+        .replace("kmsKeyName", "kms_key_name")
+        .replace("nextRotationTime", "next_rotation_time");
     matches!(
-        f,
+        f.as_str(),
         "name"
             | "create_time"
             | "createTime"
@@ -653,8 +686,12 @@ fn known_secret_field(f: &str) -> bool {
             | "expireTime"
             | "replication"
             | "replication.automatic"
+            | "replication.automatic.customer_managed_encryption.kms_key_name"
             | "replication.user_managed"
-            | "replication.userManaged"
+            | "replication.user_managed.replicas"
+            | "replication.user_managed.replicas.location"
+            | "replication.user_managed.replicas.customer_managed_encryption.kms_key_name"
+            | "rotation.next_rotation_time"
             | "topics"
             | "topics.name"
             | "labels"
@@ -670,7 +707,7 @@ pub fn list(store: &mut Store, at: At<'_>, req: &ApiRequest) -> ApiResult<Value>
     let project_id = store.project_id(at.project)?;
     let location = at.location.map(str::to_owned);
     let filter_text = req.param("filter").unwrap_or_default().trim().to_owned();
-    let terms = filter::parse(&filter_text, known_secret_field)?;
+    let terms = filter::parse(&filter_text, Dialect::SecretManager, known_secret_field)?;
     let mut secrets: Vec<&Secret> = store
         .secrets
         .values()
@@ -878,7 +915,7 @@ pub fn list_versions(
 ) -> ApiResult<Value> {
     let key = secret_key(store, at, secret)?;
     let filter_text = req.param("filter").unwrap_or_default().trim().to_owned();
-    let terms = filter::parse(&filter_text, known_version_field)?;
+    let terms = filter::parse(&filter_text, Dialect::SecretManager, known_version_field)?;
     let s = secret_mut(store, &key)?.clone();
     let name = secret_name(store, &s);
     let mut items = Vec::new();

