@@ -24,6 +24,7 @@ pub mod admin;
 pub mod enforce;
 pub mod error;
 pub mod faults;
+pub mod fieldmask;
 pub mod filter;
 pub mod iam;
 pub mod paging;

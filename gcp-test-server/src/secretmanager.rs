@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
+use crate::fieldmask;
 use crate::filter::{self, Dialect, FieldValue};
 use crate::paging::{paginate, Limits};
 use crate::policy::{AuditConfigs, SetIamPolicyRequest};
@@ -348,11 +349,13 @@ fn check_topics(topics: &[Topic]) -> ApiResult<()> {
 }
 
 /// Validates a rotation policy and returns it normalised.
-fn check_rotation(r: &Rotation, topics: &[Topic]) -> ApiResult<Rotation> {
+/// Validates a rotation policy; `fresh` (a newly given next_rotation_time) must be
+/// at least 5 minutes ahead.
+fn check_rotation(r: &Rotation, topics: &[Topic], fresh: bool) -> ApiResult<Rotation> {
     let mut out = Rotation::default();
     if let Some(next) = &r.next_rotation_time {
         let t = parse_time("rotation.next_rotation_time", next)?;
-        if t < now() + TimeDelta::seconds(299) {
+        if fresh && t < now() + TimeDelta::seconds(299) {
             return Err(ApiError::invalid(
                 "rotation.next_rotation_time must be at least 5 minutes in the future.",
             ));
@@ -537,7 +540,7 @@ pub fn create(store: &mut Store, at: At<'_>, req: &ApiRequest) -> ApiResult<Valu
     let rotation = input
         .rotation
         .as_ref()
-        .map(|r| check_rotation(r, &topics))
+        .map(|r| check_rotation(r, &topics, true))
         .transpose()?;
     let expire_time = expiry(&input)?;
     if let Some(ttl) = &input.version_destroy_ttl {
@@ -739,70 +742,103 @@ pub fn list(store: &mut Store, at: At<'_>, req: &ApiRequest) -> ApiResult<Value>
     Ok(out)
 }
 
+/// What `secrets.patch` lets `updateMask` name (`Secret` in `secretmanager.v1.json`):
+/// sub-field paths of `rotation` change only that sub-field (FieldMask semantics, see
+/// [`crate::fieldmask`]).
+const SECRET_MASK: fieldmask::Schema = fieldmask::Schema {
+    updatable: &[
+        "labels",
+        "annotations",
+        "topics",
+        "rotation",
+        "rotation.nextRotationTime",
+        "rotation.rotationPeriod",
+        "expireTime",
+        "ttl",
+        "versionAliases",
+        "versionDestroyTtl",
+    ],
+    immutable: &["name", "createTime", "replication", "etag"],
+};
+
+/// The updatable fields of a stored secret, as the JSON a PATCH body carries.
+fn updatable_json(s: &Secret) -> Value {
+    let mut out = json!({
+        "labels": s.labels,
+        "annotations": s.annotations,
+        "topics": s.topics,
+        "versionAliases": s.version_aliases,
+    });
+    if let Some(r) = &s.rotation {
+        out["rotation"] = json!(r);
+    }
+    if let Some(t) = &s.version_destroy_ttl {
+        out["versionDestroyTtl"] = json!(t);
+    }
+    out
+}
+
+fn field<T: serde::de::DeserializeOwned + Default>(v: &Value, key: &str) -> ApiResult<T> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(T::default()),
+        Some(x) => serde_json::from_value(x.clone())
+            .map_err(|e| ApiError::invalid(format!("Invalid value at 'secret.{key}': {e}"))),
+    }
+}
+
 pub fn patch(store: &mut Store, at: At<'_>, secret: &str, req: &ApiRequest) -> ApiResult<Value> {
     let key = secret_key(store, at, secret)?;
-    let mask = req
-        .param("updateMask")
-        .filter(|m| !m.trim().is_empty())
-        .ok_or_else(|| ApiError::invalid("update_mask is required."))?
-        .to_owned();
+    let paths = fieldmask::paths(req.param("updateMask").unwrap_or_default(), &SECRET_MASK)?;
+    let body: Value = req.json()?;
     let input: SecretIn = req.json()?;
     let current = secret_mut(store, &key)?.clone();
     check_etag(input.etag.as_deref(), &current.etag, "secret")?;
     let mut next = current.clone();
-    let mut rotation_touched = false;
-    for path in mask.split(',').map(str::trim) {
-        match path {
-            "labels" => {
-                next.labels = input.labels.clone().unwrap_or_default();
-                check_labels(&next.labels)?;
-            }
-            "annotations" => {
-                next.annotations = input.annotations.clone().unwrap_or_default();
-                check_annotations(&next.annotations)?;
-            }
-            "topics" => {
-                next.topics = input.topics.clone().unwrap_or_default();
-                check_topics(&next.topics)?;
-            }
-            "rotation"
-            | "rotation.next_rotation_time"
-            | "rotation.nextRotationTime"
-            | "rotation.rotation_period"
-            | "rotation.rotationPeriod" => {
-                rotation_touched = true;
-            }
-            "expire_time" | "expireTime" | "ttl" => {
-                next.expire_time = expiry(&input)?;
-            }
-            "version_aliases" | "versionAliases" => {
-                next.version_aliases =
-                    parse_aliases(&next, &input.version_aliases.clone().unwrap_or_default())?;
-            }
-            "version_destroy_ttl" | "versionDestroyTtl" => {
-                if let Some(ttl) = &input.version_destroy_ttl {
-                    parse_duration("version_destroy_ttl", ttl)?;
-                }
-                next.version_destroy_ttl = input.version_destroy_ttl.clone();
-            }
-            "replication" | "name" | "create_time" | "createTime" | "etag" => {
-                return Err(ApiError::invalid(format!(
-                    "Field '{path}' cannot be updated."
-                )));
-            }
-            other => {
-                return Err(ApiError::invalid(format!(
-                    "Invalid update_mask path: '{other}'."
-                )))
-            }
+    let touched = |p: &str| {
+        paths
+            .iter()
+            .any(|x| x == p || x.starts_with(&format!("{p}.")))
+    };
+    let mut merged = updatable_json(&current);
+    fieldmask::apply(&mut merged, &body, &paths);
+    if touched("labels") {
+        next.labels = field(&merged, "labels")?;
+        check_labels(&next.labels)?;
+    }
+    if touched("annotations") {
+        next.annotations = field(&merged, "annotations")?;
+        check_annotations(&next.annotations)?;
+    }
+    if touched("topics") {
+        next.topics = field(&merged, "topics")?;
+        check_topics(&next.topics)?;
+    }
+    if touched("expireTime") || touched("ttl") {
+        next.expire_time = expiry(&input)?;
+    }
+    if touched("versionAliases") {
+        let raw: BTreeMap<String, Value> = field(&merged, "versionAliases")?;
+        next.version_aliases = parse_aliases(&next, &raw)?;
+    }
+    if touched("versionDestroyTtl") {
+        next.version_destroy_ttl = field::<Option<String>>(&merged, "versionDestroyTtl")?;
+        if let Some(ttl) = &next.version_destroy_ttl {
+            parse_duration("version_destroy_ttl", ttl)?;
         }
     }
-    if rotation_touched {
-        next.rotation = input
-            .rotation
-            .as_ref()
-            .map(|r| check_rotation(r, &next.topics))
-            .transpose()?;
+    if touched("rotation") {
+        let r: Rotation = field(&merged, "rotation")?;
+        // A kept next_rotation_time is not re-checked against the clock.
+        let kept = r.next_rotation_time.is_some()
+            && r.next_rotation_time
+                == current
+                    .rotation
+                    .as_ref()
+                    .and_then(|c| c.next_rotation_time.clone());
+        next.rotation = match r == Rotation::default() {
+            true => None,
+            false => Some(check_rotation(&r, &next.topics, !kept)?),
+        };
     } else if next
         .rotation
         .as_ref()

@@ -214,3 +214,46 @@ async fn list_filters_follow_aip160_and_the_resource_manager_reference() {
     ]);
     assert_eq!(ids(&listed, "name"), ["db-password"]);
 }
+
+// ------------------------------------------------------------------ field masks
+
+/// Broke: `updateMask=rotation.rotation_period` replaced the whole `rotation`, so
+/// removing the period wiped the next rotation time.
+#[tokio::test(flavor = "multi_thread")]
+async fn update_masks_change_only_the_named_subfield() {
+    let server = start();
+    python_section(&server, "masks-proj", "masks");
+
+    let g = Gcloud::new(&server, "masks-proj");
+    g.json(&[
+        "secrets",
+        "create",
+        "rotated",
+        "--topics=projects/masks-proj/topics/t",
+        "--next-rotation-time=2031-01-01T00:00:00Z",
+        "--rotation-period=7200s",
+    ]);
+    // gcloud sends updateMask=rotation.rotation_period.
+    g.json(&["secrets", "update", "rotated", "--remove-rotation-period"]);
+    let described = g.json(&["secrets", "describe", "rotated"]);
+    assert_eq!(
+        described["rotation"],
+        json!({"nextRotationTime": "2031-01-01T00:00:00Z"}),
+        "{described}"
+    );
+    g.json(&[
+        "secrets",
+        "update",
+        "rotated",
+        "--next-rotation-time=2032-01-01T00:00:00Z",
+    ]);
+    let described = g.json(&["secrets", "describe", "rotated"]);
+    assert_eq!(
+        described["rotation"],
+        json!({"nextRotationTime": "2032-01-01T00:00:00Z"})
+    );
+    assert_eq!(
+        described["topics"][0]["name"],
+        "projects/masks-proj/topics/t"
+    );
+}

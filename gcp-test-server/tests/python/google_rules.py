@@ -124,9 +124,50 @@ def filters(endpoint: str, project: str) -> None:
     expect_http_error(400, "INVALID_ARGUMENT", "unknown field", crm.projects().list(filter="colour:red"))
 
 
+# ------------------------------------------------------------------ field masks
+
+
+def masks(endpoint: str, project: str) -> None:
+    """`secrets.patch` with `updateMask` (google.protobuf.FieldMask): a path replaces
+    exactly the field it names, a sub-field path leaves the rest of the message alone,
+    a path that names no field is INVALID_ARGUMENT."""
+    sm = sm_client(endpoint)
+    parent = f"projects/{project}"
+    next_time = timestamp_pb2.Timestamp(seconds=1924992000)  # 2031-01-01T00:00:00Z
+    created = sm.create_secret(request={"parent": parent, "secret_id": "rotating", "secret": {
+        "replication": {"automatic": {}},
+        "labels": {"team": "shop", "env": "prod"},
+        "topics": [{"name": f"projects/{project}/topics/rotation"}],
+        "rotation": {"next_rotation_time": next_time, "rotation_period": duration_pb2.Duration(seconds=7200)},
+    }})
+
+    def update(paths, secret):
+        secret["name"] = created.name
+        return sm.update_secret(request={"secret": secret, "update_mask": field_mask_pb2.FieldMask(paths=paths)})
+
+    # Removing the period keeps the next rotation time.
+    out = update(["rotation.rotation_period"], {"rotation": {}})
+    assert out.rotation.next_rotation_time.timestamp_pb() == next_time, out.rotation
+    assert not out.rotation.rotation_period, out.rotation
+    # Changing the next rotation time keeps the labels, topics and everything else.
+    later = timestamp_pb2.Timestamp(seconds=1956528000)  # 2032-01-01T00:00:00Z
+    out = update(["rotation.next_rotation_time"], {"rotation": {"next_rotation_time": later}, "labels": {"ignored": "x"}})
+    assert out.rotation.next_rotation_time.timestamp_pb() == later, out.rotation
+    assert dict(out.labels) == {"team": "shop", "env": "prod"}, out.labels
+    assert [t.name for t in out.topics] == [f"projects/{project}/topics/rotation"]
+    # A top-level path left out of the body clears that field.
+    out = update(["labels"], {})
+    assert dict(out.labels) == {}, out.labels
+    # The rotation path as a whole: cleared when the body has none.
+    out = update(["rotation"], {})
+    assert "rotation" not in out, out
+    for bad in (["bogus"], ["rotation.bogus"], ["labels.env"], ["replication"]):
+        expect_api_error(400, "INVALID_ARGUMENT", f"mask {bad}", lambda: update(bad, {}))
+
+
 # ------------------------------------------------------------------ main
 
-SECTIONS = {"filters": filters}
+SECTIONS = {"filters": filters, "masks": masks}
 
 if __name__ == "__main__":
     endpoint, project, section = sys.argv[1], sys.argv[2], sys.argv[3]
