@@ -106,6 +106,16 @@ pub const TABLE: &[(&str, Need)] = &[
     ("DELETE /v1/projects/{project}/serviceAccounts/{account}/keys/{key}", P("iam.serviceAccountKeys.delete")),
     ("POST /v1/projects/{project}/serviceAccounts/{account}/keys/{key}:disable", P("iam.serviceAccountKeys.disable")),
     ("POST /v1/projects/{project}/serviceAccounts/{account}/keys/{key}:enable", P("iam.serviceAccountKeys.enable")),
+    // ------------------------------------------------ IAM: roles
+    ("POST /v1/permissions:queryTestablePermissions", Nothing),
+    ("GET /v1/roles", Nothing),
+    ("GET /v1/roles/{role}", Nothing),
+    ("GET /v1/projects/{project}/roles", P("iam.roles.list")),
+    ("POST /v1/projects/{project}/roles", P("iam.roles.create")),
+    ("GET /v1/projects/{project}/roles/{role}", P("iam.roles.get")),
+    ("PATCH /v1/projects/{project}/roles/{role}", P("iam.roles.update")),
+    ("DELETE /v1/projects/{project}/roles/{role}", P("iam.roles.delete")),
+    ("POST /v1/projects/{project}/roles/{role}:undelete", P("iam.roles.undelete")),
     // ------------------------------------------------ Secret Manager
     ("GET /v1/projects/{project}/locations", P("secretmanager.locations.list")),
     ("GET /v1/projects/{project}/locations/{location}", P("secretmanager.locations.get")),
@@ -476,7 +486,7 @@ fn holds(
                 && b.condition
                     .as_ref()
                     .is_none_or(|c| condition_holds(&c.expression, now))
-                && role_grants(config, &b.role, permission)
+                && role_grants_in(config, store, &b.role, permission)
         })
     })
 }
@@ -485,22 +495,21 @@ fn member_matches(bound: &str, caller: &str) -> bool {
     bound == "allUsers" || bound == "allAuthenticatedUsers" || bound.eq_ignore_ascii_case(caller)
 }
 
-/// Whether `role` holds `permission`: the config's definition if it has one, else the
-/// built-ins.
+/// Whether `role` holds `permission` when no custom role was created through the API:
+/// the config's definition if it has one, else the catalogue ([`crate::roles`]).
 pub fn role_grants(config: &IamConfig, role: &str, permission: &str) -> bool {
+    role_grants_in(config, &Store::default(), role, permission)
+}
+
+/// Whether `role` holds `permission`: the config's definition if it has one, else a
+/// custom role created through `projects.roles.create` (while not deleted or
+/// DISABLED), else the predefined catalogue ([`crate::roles::PREDEFINED`]); a role
+/// nobody defined grants nothing.
+pub fn role_grants_in(config: &IamConfig, store: &Store, role: &str, permission: &str) -> bool {
     if let Some(permissions) = config.roles.get(role) {
         return permissions.iter().any(|p| p == permission);
     }
-    match role {
-        "roles/owner" => true,
-        "roles/viewer" => matches!(
-            permission.rsplit('.').next(),
-            Some("get" | "list" | "getIamPolicy")
-        ),
-        "roles/secretmanager.admin" => permission.starts_with("secretmanager."),
-        "roles/secretmanager.secretAccessor" => permission == "secretmanager.versions.access",
-        _ => false,
-    }
+    crate::roles::grants(store, role, permission).unwrap_or(false)
 }
 
 /// The one condition form understood: `request.time < timestamp("2030-01-01T00:00:00Z")`

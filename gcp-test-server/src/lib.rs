@@ -30,6 +30,7 @@ pub mod iam;
 pub mod paging;
 pub mod policy;
 pub mod resourcemanager;
+pub mod roles;
 pub mod router;
 pub mod secretmanager;
 pub mod server;

@@ -13,7 +13,7 @@ use crate::faults::FaultKind;
 use crate::secretmanager::VersionAction;
 use crate::store::Store;
 use crate::wire::ApiRequest;
-use crate::{iam, resourcemanager as rm, secretmanager as sm};
+use crate::{iam, resourcemanager as rm, roles, secretmanager as sm};
 
 /// The label counted for requests that match no route.
 pub const UNMATCHED: &str = "unmatched";
@@ -274,6 +274,54 @@ pub fn dispatch(
             "POST /v1/projects/{project}/serviceAccounts/{account}/keys/{key}:enable",
             iam::set_key_disabled(store, p, a, k, false)
         ),
+
+        // ---------------------------------------------------- IAM roles
+        ("POST", ["v1", "permissions"], Some("queryTestablePermissions")) => route!(
+            "POST /v1/permissions:queryTestablePermissions",
+            roles::query_testable_permissions(req)
+        ),
+        ("GET", ["v1", "roles"], None) => {
+            route!("GET /v1/roles", roles::list_predefined(store, req))
+        }
+        ("GET", ["v1", "roles", r], None) => {
+            route!("GET /v1/roles/{role}", roles::get_predefined(store, r))
+        }
+        ("GET", ["v1", "projects", p, "roles"], None) => {
+            route!(
+                "GET /v1/projects/{project}/roles",
+                roles::list(store, p, req)
+            )
+        }
+        ("POST", ["v1", "projects", p, "roles"], None) => {
+            route!(
+                "POST /v1/projects/{project}/roles",
+                roles::create(store, p, req)
+            )
+        }
+        ("GET", ["v1", "projects", p, "roles", r], None) => {
+            route!(
+                "GET /v1/projects/{project}/roles/{role}",
+                roles::get(store, p, r)
+            )
+        }
+        ("PATCH", ["v1", "projects", p, "roles", r], None) => {
+            route!(
+                "PATCH /v1/projects/{project}/roles/{role}",
+                roles::patch(store, p, r, req)
+            )
+        }
+        ("DELETE", ["v1", "projects", p, "roles", r], None) => {
+            route!(
+                "DELETE /v1/projects/{project}/roles/{role}",
+                roles::delete(store, p, r, req)
+            )
+        }
+        ("POST", ["v1", "projects", p, "roles", r], Some("undelete")) => {
+            route!(
+                "POST /v1/projects/{project}/roles/{role}:undelete",
+                roles::undelete(store, p, r, req)
+            )
+        }
 
         // ---------------------------------------------------- Secret Manager
         ("GET", ["v1", "projects", p, "locations"], None) => {

@@ -146,6 +146,8 @@ pub struct Store {
     pub deleted_service_accounts: Vec<ServiceAccount>,
     /// Secrets by (project id, location or "" for global secrets, secret id).
     pub secrets: BTreeMap<(String, String, String), Secret>,
+    /// Custom roles by name (`projects/{project id}/roles/{id}`), deleted ones included.
+    pub custom_roles: BTreeMap<String, crate::roles::CustomRole>,
     generation: u64,
     unique_ids: u64,
 }

@@ -95,26 +95,51 @@ impl Api {
     }
 }
 
-fn config() -> IamConfig {
+fn tokens() -> IamConfig {
     IamConfig::new()
         .token("migrator-token", MIGRATOR)
         .token("reader-token", READER)
         .token("owner-token", OWNER)
-        .role(
-            CUSTOM_ROLE,
-            ["secretmanager.secrets.create", "secretmanager.versions.add"],
-        )
 }
 
-/// Binds roles on the project with enforcement off (policies are plain data).
+fn config() -> IamConfig {
+    tokens().role(
+        CUSTOM_ROLE,
+        ["secretmanager.secrets.create", "secretmanager.versions.add"],
+    )
+}
+
+/// Binds roles on the project with enforcement off (policies are plain data). The
+/// service accounts bound are created first: Google refuses a binding to a service
+/// account that does not exist.
 async fn set_project_policy(server: &ServerHandle, bindings: Value) {
-    Api::new(server, None)
-        .ok(
-            "POST",
-            &format!("/v1/projects/{PROJECT}:setIamPolicy"),
-            Some(json!({"policy": {"version": 3, "bindings": bindings}})),
-        )
-        .await;
+    let api = Api::new(server, None);
+    let accounts = bindings
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|b| b["members"].as_array().cloned().unwrap_or_default());
+    for member in accounts {
+        let email = member
+            .as_str()
+            .and_then(|m| m.strip_prefix("serviceAccount:"));
+        if let Some((id, _)) = email.and_then(|e| e.split_once('@')) {
+            let (status, v) = api
+                .call(
+                    "POST",
+                    &format!("/v1/projects/{PROJECT}/serviceAccounts"),
+                    Some(json!({"accountId": id})),
+                )
+                .await;
+            assert!(status == 200 || status == 409, "{v}");
+        }
+    }
+    api.ok(
+        "POST",
+        &format!("/v1/projects/{PROJECT}:setIamPolicy"),
+        Some(json!({"policy": {"version": 3, "bindings": bindings}})),
+    )
+    .await;
 }
 
 async fn admin(server: &ServerHandle, method: &str, body: Option<Value>) -> (u16, Value) {
@@ -217,13 +242,25 @@ async fn missing_or_unknown_tokens_are_401_unauthenticated() {
 #[tokio::test]
 async fn a_custom_role_allows_exactly_its_permissions() {
     let server = Server::start("127.0.0.1:0").unwrap();
+    // The role is created as a customer creates it (IAM `projects.roles.create`, what
+    // `gcloud iam roles create --project` calls), not defined in `/_admin/iam`.
+    let created = Api::new(&server, None)
+        .ok(
+            "POST",
+            &format!("/v1/projects/{PROJECT}/roles"),
+            Some(json!({"roleId": "handoverMigrateDestination", "role": {
+                "title": "handover migrate destination", "stage": "GA",
+                "includedPermissions": ["secretmanager.secrets.create", "secretmanager.versions.add"]}})),
+        )
+        .await;
+    assert_eq!(created["name"], CUSTOM_ROLE);
     set_project_policy(
         &server,
         json!([{"role": CUSTOM_ROLE, "members": [MIGRATOR]}]),
     )
     .await;
-    server.enforce_iam(config()).unwrap();
-    assert_eq!(server.iam_enforcement(), Some(config()));
+    server.enforce_iam(tokens()).unwrap();
+    assert_eq!(server.iam_enforcement(), Some(tokens()));
     let migrator = Api::new(&server, Some("migrator-token"));
 
     assert_eq!(migrator.create_secret("db").await.0, 200);

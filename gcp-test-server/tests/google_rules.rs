@@ -257,3 +257,205 @@ async fn update_masks_change_only_the_named_subfield() {
         "projects/masks-proj/topics/t"
     );
 }
+
+// ------------------------------------------------------------------ custom roles
+
+/// Broke: `gcloud iam roles create|describe|list` were answered 404; custom roles could
+/// only be defined through `/_admin/iam`, not as a customer creates them.
+#[tokio::test(flavor = "multi_thread")]
+async fn custom_roles_are_served_as_gcloud_creates_them() {
+    let server = start();
+    let project = "roles-proj";
+    let g = Gcloud::new(&server, project);
+    let file = repo_root().join("policies/permissions/gcp-audit-role.yaml");
+    let file = file.to_str().expect("utf-8 path");
+    let created = g.json(&[
+        "iam",
+        "roles",
+        "create",
+        "handoverAudit",
+        "--project",
+        project,
+        "--file",
+        file,
+    ]);
+    assert_eq!(created["name"], "projects/roles-proj/roles/handoverAudit");
+    assert_eq!(created["stage"], "GA");
+    assert_eq!(created["title"], "handover audit");
+    let described = g.json(&[
+        "iam",
+        "roles",
+        "describe",
+        "handoverAudit",
+        "--project",
+        project,
+    ]);
+    let perms: Vec<&str> = described["includedPermissions"]
+        .as_array()
+        .expect("permissions")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        perms.contains(&"secretmanager.versions.list"),
+        "{described}"
+    );
+    assert!(
+        !perms.contains(&"secretmanager.versions.access"),
+        "{described}"
+    );
+    let listed = g.json(&["iam", "roles", "list", "--project", project]);
+    assert_eq!(ids(&listed, "name"), ["handoverAudit"]);
+    // A second create of the same id is refused (ALREADY_EXISTS).
+    let err = g.fails(&[
+        "iam",
+        "roles",
+        "create",
+        "handoverAudit",
+        "--project",
+        project,
+        "--file",
+        file,
+    ]);
+    assert!(err.contains("already exists"), "{err}");
+    g.json(&[
+        "iam",
+        "roles",
+        "update",
+        "handoverAudit",
+        "--project",
+        project,
+        "--add-permissions=secretmanager.versions.access",
+    ]);
+    let described = g.json(&[
+        "iam",
+        "roles",
+        "describe",
+        "handoverAudit",
+        "--project",
+        project,
+    ]);
+    assert!(described["includedPermissions"]
+        .as_array()
+        .expect("permissions")
+        .contains(&json!("secretmanager.versions.access")));
+    let deleted = g.json(&[
+        "iam",
+        "roles",
+        "delete",
+        "handoverAudit",
+        "--project",
+        project,
+    ]);
+    assert_eq!(deleted["deleted"], true, "{deleted}");
+    assert_eq!(
+        g.json(&["iam", "roles", "list", "--project", project]),
+        json!([])
+    );
+    let undeleted = g.json(&[
+        "iam",
+        "roles",
+        "undelete",
+        "handoverAudit",
+        "--project",
+        project,
+    ]);
+    assert!(undeleted.get("deleted").is_none(), "{undeleted}");
+    // Predefined roles from the catalogue.
+    let accessor = g.json(&[
+        "iam",
+        "roles",
+        "describe",
+        "roles/secretmanager.secretAccessor",
+    ]);
+    assert_eq!(
+        accessor["includedPermissions"],
+        json!(["secretmanager.versions.access"])
+    );
+    let err = g.fails(&["iam", "roles", "describe", "roles/no.suchRole"]);
+    assert!(err.contains("not found"), "{err}");
+    python_section(&server, project, "roles");
+}
+
+/// The enforcement path a customer takes: the role created from the repository's YAML
+/// with gcloud, granted in the project policy, and nothing defined in `/_admin/iam`
+/// but who holds which token.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_created_with_gcloud_is_enforced() {
+    let server = start();
+    let project = "enforced-proj";
+    let g = Gcloud::new(&server, project);
+    let file = repo_root().join("policies/permissions/gcp-audit-role.yaml");
+    g.json(&[
+        "iam",
+        "roles",
+        "create",
+        "handoverAudit",
+        "--project",
+        project,
+        "--file",
+        file.to_str().expect("utf-8 path"),
+    ]);
+    g.json(&["iam", "service-accounts", "create", "auditor"]);
+    let auditor = format!("serviceAccount:auditor@{project}.iam.gserviceaccount.com");
+    g.json(&[
+        "projects",
+        "add-iam-policy-binding",
+        project,
+        &format!("--member={auditor}"),
+        &format!("--role=projects/{project}/roles/handoverAudit"),
+    ]);
+    g.json(&[
+        "secrets",
+        "create",
+        "db-password",
+        "--replication-policy=automatic",
+    ]);
+    server
+        .enforce_iam(gcp_test_server::IamConfig::new().token("audit-token", &auditor))
+        .expect("enforcement on");
+    let http = reqwest::Client::new();
+    let call = |path: String| {
+        let http = http.clone();
+        let url = format!("{}{path}", server.url());
+        async move {
+            http.get(url)
+                .bearer_auth("audit-token")
+                .send()
+                .await
+                .expect("request")
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(call(format!("/v1/projects/{project}/secrets")).await, 200);
+    assert_eq!(
+        call(format!(
+            "/v1/projects/{project}/secrets/db-password/versions"
+        ))
+        .await,
+        200
+    );
+    assert_eq!(
+        call(format!(
+            "/v1/projects/{project}/secrets/db-password/versions/latest:access"
+        ))
+        .await,
+        403,
+        "the audit role reads no secret value"
+    );
+    // Deleting the role (as its owner) takes its permissions away.
+    server.stop_enforcing_iam();
+    g.json(&[
+        "iam",
+        "roles",
+        "delete",
+        "handoverAudit",
+        "--project",
+        project,
+    ]);
+    server
+        .enforce_iam(gcp_test_server::IamConfig::new().token("audit-token", &auditor))
+        .expect("enforcement on");
+    assert_eq!(call(format!("/v1/projects/{project}/secrets")).await, 403);
+}

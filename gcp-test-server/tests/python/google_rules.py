@@ -165,9 +165,43 @@ def masks(endpoint: str, project: str) -> None:
         expect_api_error(400, "INVALID_ARGUMENT", f"mask {bad}", lambda: update(bad, {}))
 
 
+# ------------------------------------------------------------------ custom roles
+
+
+def roles(endpoint: str, project: str) -> None:
+    """IAM v1 `projects.roles` and `roles` through the discovery client (iam.v1.json)."""
+    iam = build("iam", "v1", endpoint)
+    parent = f"projects/{project}"
+    made = iam.projects().roles().create(parent=parent, body={
+        "roleId": "secretReader",
+        "role": {"title": "Secret reader", "includedPermissions": ["secretmanager.versions.access"]},
+    }).execute()
+    assert made["name"] == f"{parent}/roles/secretReader", made
+    assert "stage" not in made, "an ALPHA role's stage is left out"
+    expect_http_error(400, "INVALID_ARGUMENT", "bad role id", iam.projects().roles().create(
+        parent=parent, body={"roleId": "x", "role": {"title": "too short"}}))
+    expect_http_error(400, "INVALID_ARGUMENT", "bad permission", iam.projects().roles().create(
+        parent=parent, body={"roleId": "wildcard", "role": {"includedPermissions": ["secretmanager.*"]}}))
+    patched = iam.projects().roles().patch(name=made["name"], updateMask="title", body={"title": "Reader"}).execute()
+    assert patched["title"] == "Reader" and patched["includedPermissions"] == ["secretmanager.versions.access"], patched
+    expect_http_error(409, "ABORTED", "stale etag", iam.projects().roles().patch(
+        name=made["name"], updateMask="title", body={"title": "x", "etag": made["etag"]}))
+    expect_http_error(400, "INVALID_ARGUMENT", "unknown mask path", iam.projects().roles().patch(
+        name=made["name"], updateMask="bogus", body={}))
+    basic = iam.projects().roles().list(parent=parent).execute()["roles"]
+    assert "includedPermissions" not in basic[0], "BASIC view leaves permissions out"
+    full = iam.projects().roles().list(parent=parent, view="FULL").execute()["roles"]
+    reader = [r for r in full if r["name"].endswith("/secretReader")]
+    assert reader and reader[0]["includedPermissions"] == ["secretmanager.versions.access"], full
+    viewer = iam.roles().get(name="roles/viewer").execute()
+    assert "secretmanager.secrets.list" in viewer["includedPermissions"], viewer
+    assert "secretmanager.versions.access" not in viewer["includedPermissions"], viewer
+    expect_http_error(404, "NOT_FOUND", "unknown role", iam.projects().roles().get(name=f"{parent}/roles/nope"))
+
+
 # ------------------------------------------------------------------ main
 
-SECTIONS = {"filters": filters, "masks": masks}
+SECTIONS = {"filters": filters, "masks": masks, "roles": roles}
 
 if __name__ == "__main__":
     endpoint, project, section = sys.argv[1], sys.argv[2], sys.argv[3]
