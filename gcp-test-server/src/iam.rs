@@ -632,6 +632,8 @@ pub fn set_iam_policy(
     req: &ApiRequest,
 ) -> ApiResult<Value> {
     let body: SetIamPolicyRequest = req.json()?;
+    find_sa(store, project, account)?;
+    crate::policy::check_grants(store, crate::policy::On::ServiceAccount, &body)?;
     let generation = store.next_generation();
     find_sa(store, project, account)?
         .policy

@@ -28,6 +28,7 @@ pub mod fieldmask;
 pub mod filter;
 pub mod iam;
 pub mod paging;
+pub mod params;
 pub mod policy;
 pub mod resourcemanager;
 pub mod roles;

@@ -72,6 +72,7 @@ pub fn get_iam_policy(store: &mut Store, project: &str, req: &ApiRequest) -> Api
 /// `:setIamPolicy` (both versions).
 pub fn set_iam_policy(store: &mut Store, project: &str, req: &ApiRequest) -> ApiResult<Value> {
     let body: SetIamPolicyRequest = req.json()?;
+    crate::policy::check_grants(store, crate::policy::On::Container, &body)?;
     let generation = store.next_generation();
     store
         .project(project)?
@@ -277,6 +278,7 @@ pub fn container_set_iam_policy(
     req: &ApiRequest,
 ) -> ApiResult<Value> {
     let body: SetIamPolicyRequest = req.json()?;
+    crate::policy::check_grants(store, crate::policy::On::Container, &body)?;
     let generation = store.next_generation();
     store
         .container(kind, id)?

@@ -1,7 +1,8 @@
 //! Maps a request (method, path segments, custom verb) to its handler and to a route
 //! label such as `POST /v1/projects/{project}/secrets/{secret}:addVersion`, which the
 //! request counter uses. Paths are those of the discovery documents' `flatPath`s.
-//! A request that matches no route is answered 404 NOT_FOUND, as Google's front end does.
+//! A request that matches no route is answered 404 NOT_FOUND, as Google's front end does;
+//! one whose query string names a parameter the route cannot bind, 400 ([`crate::params`]).
 
 use std::borrow::Cow;
 
@@ -69,7 +70,11 @@ pub fn dispatch(
                 Some(Stop::Refuse(refusal)) => (label, Outcome::Refused(refusal)),
                 None => {
                     store.purge_expired();
-                    (label, Outcome::Done($call))
+                    // Unknown query parameters are refused before the handler runs.
+                    match crate::params::check(&label, req) {
+                        Err(e) => (label, Outcome::Done(Err(e))),
+                        Ok(()) => (label, Outcome::Done($call)),
+                    }
                 }
             }
         }};

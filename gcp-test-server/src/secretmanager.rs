@@ -1118,6 +1118,7 @@ pub fn set_iam_policy(
 ) -> ApiResult<Value> {
     let key = secret_key(store, at, secret)?;
     let body: SetIamPolicyRequest = req.json()?;
+    crate::policy::check_grants(store, crate::policy::On::Secret, &body)?;
     let generation = store.next_generation();
     secret_mut(store, &key)?
         .policy

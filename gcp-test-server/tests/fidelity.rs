@@ -478,24 +478,6 @@ fn gcloud_drives_the_server() {
     ]);
     assert_eq!(eu["payload"]["data"], b64(b"eu-value"));
 
-    // Secret IAM.
-    g.json(&[
-        "secrets",
-        "add-iam-policy-binding",
-        "db-password",
-        "--member=serviceAccount:app@gcloud-proj.iam.gserviceaccount.com",
-        "--role=roles/secretmanager.secretAccessor",
-    ]);
-    let policy = g.json(&["secrets", "get-iam-policy", "db-password"]);
-    assert_eq!(
-        policy["bindings"][0]["role"], "roles/secretmanager.secretAccessor",
-        "{policy}"
-    );
-    assert_eq!(
-        policy["bindings"][0]["members"][0],
-        "serviceAccount:app@gcloud-proj.iam.gserviceaccount.com"
-    );
-
     // Service accounts and keys.
     let sa = g.json(&[
         "iam",
@@ -515,6 +497,26 @@ fn gcloud_drives_the_server() {
     ]);
     let accounts = g.json(&["iam", "service-accounts", "list"]);
     assert_eq!(accounts.as_array().unwrap().len(), 2, "{accounts}");
+
+    // Secret IAM (after the account exists: Google refuses a binding to a service
+    // account that does not exist).
+    g.json(&[
+        "secrets",
+        "add-iam-policy-binding",
+        "db-password",
+        "--member=serviceAccount:deploy-bot@gcloud-proj.iam.gserviceaccount.com",
+        "--role=roles/secretmanager.secretAccessor",
+    ]);
+    let policy = g.json(&["secrets", "get-iam-policy", "db-password"]);
+    assert_eq!(
+        policy["bindings"][0]["role"], "roles/secretmanager.secretAccessor",
+        "{policy}"
+    );
+    assert_eq!(
+        policy["bindings"][0]["members"][0],
+        "serviceAccount:deploy-bot@gcloud-proj.iam.gserviceaccount.com"
+    );
+
     let key_dir = tempfile::tempdir().unwrap();
     let key_file = key_dir.path().join("key.json");
     g.json(&[

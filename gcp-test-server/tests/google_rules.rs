@@ -459,3 +459,47 @@ async fn a_role_created_with_gcloud_is_enforced() {
         .expect("enforcement on");
     assert_eq!(call(format!("/v1/projects/{project}/secrets")).await, 403);
 }
+
+// ------------------------------------------------------------------ request validation
+
+/// Broke: unknown query parameters were ignored; roles a secret does not support,
+/// conditions on basic roles and public principals, bindings to service accounts that
+/// do not exist and `serviceAccount:` members naming a user were all stored.
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_google_refuses_are_refused() {
+    let server = start();
+    let project = "checked-proj";
+    python_section(&server, project, "validation");
+
+    let g = Gcloud::new(&server, project);
+    let err = g.fails(&[
+        "projects",
+        "add-iam-policy-binding",
+        project,
+        "--member=serviceAccount:nobody@checked-proj.iam.gserviceaccount.com",
+        "--role=roles/viewer",
+        "--condition=None",
+    ]);
+    assert!(
+        err.contains("Service account nobody@checked-proj.iam.gserviceaccount.com does not exist."),
+        "{err}"
+    );
+    let err = g.fails(&[
+        "secrets",
+        "add-iam-policy-binding",
+        "db-password",
+        "--member=user:carol@example.com",
+        "--role=roles/compute.admin",
+    ]);
+    assert!(
+        err.contains("Role roles/compute.admin is not supported for this resource."),
+        "{err}"
+    );
+    g.json(&[
+        "secrets",
+        "add-iam-policy-binding",
+        "db-password",
+        "--member=user:carol@example.com",
+        "--role=roles/secretmanager.secretAccessor",
+    ]);
+}

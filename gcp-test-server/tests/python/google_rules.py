@@ -165,6 +165,74 @@ def masks(endpoint: str, project: str) -> None:
         expect_api_error(400, "INVALID_ARGUMENT", f"mask {bad}", lambda: update(bad, {}))
 
 
+# ------------------------------------------------------------------ request validation
+
+
+def validation(endpoint: str, project: str) -> None:
+    """What Google refuses before storing anything (see gcp-test-server/src/params.rs and
+    policy.rs check_grants for the references)."""
+    crm = build("cloudresourcemanager", "v1", endpoint)
+    iam = build("iam", "v1", endpoint)
+    sm = sm_client(endpoint)
+
+    # An unknown query parameter, sent through the discovery client's own transport.
+    request = crm.projects().list(filter="id:x")
+    request.uri += "&pagesize=2"
+    msg = expect_http_error(400, "INVALID_ARGUMENT", "unknown query parameter", request)
+    assert msg == ('Invalid JSON payload received. Unknown name "pagesize": Cannot bind query parameter. '
+                   "Field 'pagesize' could not be found in request message."), msg
+    request = iam.projects().serviceAccounts().getIamPolicy(resource=f"projects/{project}/serviceAccounts/x@y")
+    request.uri += "&optionsRequestedPolicyVersion=3"
+    expect_http_error(400, "INVALID_ARGUMENT", "the misspelt option", request,
+                      "Unknown name \"optionsRequestedPolicyVersion\": Cannot bind query parameter.")
+
+    sa = iam.projects().serviceAccounts().create(name=f"projects/{project}", body={"accountId": "app-runtime"}).execute()
+    policy = crm.projects().getIamPolicy(resource=project, body={"options": {"requestedPolicyVersion": 3}}).execute()
+
+    def set_project(bindings, why, message):
+        body = {"policy": {"version": 3, "etag": policy["etag"], "bindings": bindings}}
+        return expect_http_error(400, "INVALID_ARGUMENT", why, crm.projects().setIamPolicy(resource=project, body=body), message)
+
+    cond = {"title": "until 2030", "expression": 'request.time < timestamp("2030-01-01T00:00:00Z")'}
+    set_project([{"role": "roles/owner", "members": ["user:carol@example.com"], "condition": cond}],
+                "condition on a basic role", "basic roles")
+    set_project([{"role": "roles/secretmanager.secretAccessor", "members": ["allUsers"], "condition": cond}],
+                "condition on allUsers", "allUsers")
+    set_project([{"role": "roles/secretmanager.secretAccessor", "members": ["allAuthenticatedUsers"], "condition": cond}],
+                "condition on allAuthenticatedUsers", "allAuthenticatedUsers")
+    ghost = f"ghost@{project}.iam.gserviceaccount.com"
+    set_project([{"role": "roles/viewer", "members": [f"serviceAccount:{ghost}"]}],
+                "a service account that does not exist", f"Service account {ghost} does not exist.")
+    set_project([{"role": "roles/viewer", "members": ["serviceAccount:carol@example.com"]}],
+                "a user's address as a service account",
+                'Account carol@example.com is of type "user". Please set the type prefix to be "user:".')
+    # What Google accepts: the same grants without the refused parts.
+    stored = crm.projects().setIamPolicy(resource=project, body={"policy": {"version": 3, "bindings": [
+        {"role": "roles/secretmanager.secretAccessor", "members": [f"serviceAccount:{sa['email']}"], "condition": cond},
+        {"role": "roles/viewer", "members": ["user:carol@example.com",
+                                             f"serviceAccount:service-1@gcp-sa-logging.iam.gserviceaccount.com"]},
+    ]}}).execute()
+    assert len(stored["bindings"]) == 2, stored
+
+    secret = sm.create_secret(request={"parent": f"projects/{project}", "secret_id": "db-password",
+                                       "secret": {"replication": {"automatic": {}}}})
+    from google.iam.v1 import iam_policy_pb2, policy_pb2
+
+    def set_secret(role):
+        return sm.set_iam_policy(request=iam_policy_pb2.SetIamPolicyRequest(
+            resource=secret.name, policy=policy_pb2.Policy(bindings=[policy_pb2.Binding(role=role, members=["user:carol@example.com"])])))
+
+    set_secret("roles/secretmanager.secretAccessor")
+    expect_api_error(400, "INVALID_ARGUMENT", "compute role on a secret", lambda: set_secret("roles/compute.admin"),
+                     "Role roles/compute.admin is not supported for this resource.")
+    sa_policy = {"policy": {"bindings": [{"role": "roles/secretmanager.secretAccessor", "members": ["user:carol@example.com"]}]}}
+    expect_http_error(400, "INVALID_ARGUMENT", "secret role on a service account",
+                      iam.projects().serviceAccounts().setIamPolicy(resource=sa["name"], body=sa_policy),
+                      "Role roles/secretmanager.secretAccessor is not supported for this resource.")
+    sa_policy["policy"]["bindings"][0]["role"] = "roles/iam.serviceAccountUser"
+    iam.projects().serviceAccounts().setIamPolicy(resource=sa["name"], body=sa_policy).execute()
+
+
 # ------------------------------------------------------------------ custom roles
 
 
@@ -201,7 +269,7 @@ def roles(endpoint: str, project: str) -> None:
 
 # ------------------------------------------------------------------ main
 
-SECTIONS = {"filters": filters, "masks": masks, "roles": roles}
+SECTIONS = {"filters": filters, "masks": masks, "validation": validation, "roles": roles}
 
 if __name__ == "__main__":
     endpoint, project, section = sys.argv[1], sys.argv[2], sys.argv[3]

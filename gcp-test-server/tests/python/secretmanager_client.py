@@ -154,14 +154,16 @@ def main(endpoint: str, project: str) -> None:
 
     # Secret-level IAM.
     policy = client.get_iam_policy(request={"resource": secret.name})
-    policy.bindings.add(role="roles/secretmanager.secretAccessor", members=["serviceAccount:app@example.iam.gserviceaccount.com"])
+    # A Google-managed service agent: it exists outside the project, so the binding
+    # needs no account created first (Google refuses bindings to missing accounts).
+    policy.bindings.add(role="roles/secretmanager.secretAccessor", members=["serviceAccount:service-123456789012@gcp-sa-secretmanager.iam.gserviceaccount.com"])
     new = client.set_iam_policy(request={"resource": secret.name, "policy": policy})
     assert new.etag != policy.etag
     read = client.get_iam_policy(
         request={"resource": secret.name, "options": {"requested_policy_version": 3}}
     )
     assert [b.role for b in read.bindings] == ["roles/secretmanager.secretAccessor"]
-    assert list(read.bindings[0].members) == ["serviceAccount:app@example.iam.gserviceaccount.com"]
+    assert list(read.bindings[0].members) == ["serviceAccount:service-123456789012@gcp-sa-secretmanager.iam.gserviceaccount.com"]
     expect_error(409, "ABORTED", "setting a policy with a stale etag must fail", lambda: (
         client.set_iam_policy(request={"resource": secret.name, "policy": policy})
     ))
