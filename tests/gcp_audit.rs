@@ -474,6 +474,26 @@ fn the_audit_role_is_enough_under_iam_enforcement() {
     seed_gcp(&url);
     let auditor = "serviceAccount:auditor@contoso-shop-prod.iam.gserviceaccount.com";
     let role = format!("projects/{PROJECT}/roles/handoverAudit");
+    // As a customer sets it up: the account, then the role from the repository's YAML through IAM
+    // `projects.roles.create` (what `gcloud iam roles create --project P --file
+    // policies/permissions/gcp-audit-role.yaml` sends), then the binding.
+    let (st, body) = http_post_json(
+        &url,
+        &format!("/v1/projects/{PROJECT}/serviceAccounts"),
+        r#"{"accountId":"auditor"}"#,
+    );
+    assert!(st.contains("200"), "{st} {body}");
+    let yaml: serde_yaml::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(repo().join("policies/permissions/gcp-audit-role.yaml")).unwrap(),
+    )
+    .unwrap();
+    let definition = serde_json::json!({"roleId": "handoverAudit", "role": {"title": yaml["title"].as_str(), "description": yaml["description"].as_str(), "stage": yaml["stage"].as_str(), "includedPermissions": serde_json::to_value(&yaml["includedPermissions"]).unwrap()}});
+    let (st, body) = http_post_json(
+        &url,
+        &format!("/v1/projects/{PROJECT}/roles"),
+        &definition.to_string(),
+    );
+    assert!(st.contains("200"), "{st} {body}");
     let (st, policy) = http_post_json(
         &url,
         &format!("/v1/projects/{PROJECT}:getIamPolicy"),
@@ -495,17 +515,8 @@ fn the_audit_role_is_enough_under_iam_enforcement() {
     let open = live(&url, home.path(), &[]);
     assert_eq!(open.code, 0, "{}", open.stderr);
 
-    let yaml: serde_yaml::Value = serde_yaml::from_str(
-        &std::fs::read_to_string(repo().join("policies/permissions/gcp-audit-role.yaml")).unwrap(),
-    )
-    .unwrap();
-    let perms: Vec<String> = yaml["includedPermissions"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .map(|p| p.as_str().unwrap().to_string())
-        .collect();
-    let config = serde_json::json!({"tokens": {"audit-token": auditor, "nobody-token": "user:nobody@example.com"}, "roles": {role: perms}});
+    // Enforcement is told who holds which token, nothing about the role.
+    let config = serde_json::json!({"tokens": {"audit-token": auditor, "nobody-token": "user:nobody@example.com"}});
     let (st, body) = http_post_json(&url, "/_admin/iam", &config.to_string());
     assert!(st.contains("200"), "{st} {body}");
     let enforced = run(handover_offline(home.path())

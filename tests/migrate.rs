@@ -1196,6 +1196,15 @@ fn least_privilege_gcp_roles_are_enough_and_enforced() {
     }
     let migrator = "serviceAccount:migrator@agency-proj.iam.gserviceaccount.com";
     let reader = "serviceAccount:reader@agency-proj.iam.gserviceaccount.com";
+    // Google refuses a binding to a service account that does not exist.
+    for id in ["migrator", "reader"] {
+        let (st, body) = http_post_json(
+            &url,
+            "/v1/projects/agency-proj/serviceAccounts",
+            &format!(r#"{{"accountId":"{id}"}}"#),
+        );
+        assert!(st.contains("200"), "{st} {body}");
+    }
     let bind = |project: &str, bindings: &str| {
         let (st, body) = http_post_json(
             &url,

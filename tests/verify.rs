@@ -695,6 +695,13 @@ fn verify_runs_under_its_least_privilege_policy() {
         &format!(r#"{{"projects":[{{"projectId":"{PROJECT}"}}]}}"#),
     );
     assert!(status.contains("200"), "{status} {body}");
+    // Google refuses a binding to a service account that does not exist.
+    let (status, body) = http_post_json(
+        &url,
+        &format!("/v1/projects/{PROJECT}/serviceAccounts"),
+        r#"{"accountId":"verifier"}"#,
+    );
+    assert!(status.contains("200"), "{status} {body}");
     set_project_policy(
         &url,
         &format!(
