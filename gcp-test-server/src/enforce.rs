@@ -14,11 +14,13 @@
 //!    the organization / folder), else 403 PERMISSION_DENIED with an `ErrorInfo`
 //!    detail. A denied request runs no handler and changes nothing.
 //!
-//! Roles: the config's `roles` map (which takes precedence), then the built-ins
-//! `roles/owner` (everything), `roles/viewer` (every `*.get`, `*.list`,
-//! `*.getIamPolicy`), `roles/secretmanager.admin` (every `secretmanager.*`) and
-//! `roles/secretmanager.secretAccessor` (`secretmanager.versions.access`). Any other
-//! role grants nothing. A conditional binding counts only if its condition is exactly
+//! Roles: the config's `roles` map (which takes precedence), then custom roles created
+//! through IAM `projects.roles.create` (as `gcloud iam roles create` does; none once
+//! deleted or DISABLED), then the predefined catalogue of [`crate::roles`]
+//! (`roles/owner` everything, `roles/viewer` every `*.get`, `*.list`,
+//! `*.getIamPolicy`, `roles/secretmanager.admin` every `secretmanager.*`,
+//! `roles/secretmanager.secretAccessor` `secretmanager.versions.access`, ...). Any
+//! other role grants nothing. A conditional binding counts only if its condition is exactly
 //! `request.time < timestamp("RFC 3339")` with a time still in the future.
 //!
 //! Not modelled: inheritance from folders and organizations, groups and domains
