@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use crate::config::parties::Owner;
 use crate::manifest::{Manifest, Scope, StepOutcome, StoreRef};
-use crate::model::{Credential, CredentialDetail, Inventory, Provider};
+use crate::model::{Credential, CredentialDetail, Inventory, Provider, TimeBound};
 use crate::plan::kebab;
 use crate::policy::Action;
 
@@ -109,27 +109,6 @@ fn claim(
 /// A binding's id without its condition: the same member, role and resource.
 fn binding_base(id: &str) -> &str {
     id.split("/if/").next().unwrap_or(id)
-}
-
-/// When a credential ends by itself, if anything in the account makes it.
-fn ends_by_itself(c: &Credential) -> Option<DateTime<Utc>> {
-    match &c.detail {
-        CredentialDetail::Binding(b) => b.condition.as_ref().and_then(|c| c.expires),
-        CredentialDetail::ServiceAccountKey { valid_before, .. } => *valid_before,
-        CredentialDetail::Trust(t) => t.conditions.iter().find_map(|c| {
-            // `DateLessThan aws:CurrentTime = 2027-01-31T00:00:00Z`
-            let (op, rest) = c.split_once(' ')?;
-            let (key, value) = rest.split_once(" = ")?;
-            if !op.starts_with("DateLessThan") || !key.eq_ignore_ascii_case("aws:CurrentTime") {
-                return None;
-            }
-            DateTime::parse_from_rfc3339(value.trim())
-                .ok()
-                .map(|t| t.with_timezone(&Utc))
-                .or_else(|| parse_until(value.trim()))
-        }),
-        _ => None,
-    }
 }
 
 fn parse_until(s: &str) -> Option<DateTime<Utc>> {
@@ -277,18 +256,27 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
                         ),
                     ));
                 } else {
-                    // Every live form of it must end by itself, no later than stated.
-                    let ends: Vec<Option<DateTime<Utc>>> =
-                        found.iter().map(|c| ends_by_itself(c)).collect();
-                    if ends.iter().all(|e| e.is_some_and(|t| t <= until)) {
-                        let last = ends.iter().flatten().max().copied().unwrap_or(until);
+                    // Every live form of it must provably end by itself, no later than
+                    // stated: the provider's typed verdict, never the condition's text.
+                    let ends: Vec<TimeBound> =
+                        found.iter().map(|c| c.detail.time_bound()).collect();
+                    if ends.iter().all(|e| e.ends_by(until)) {
+                        let last = ends
+                            .iter()
+                            .filter_map(TimeBound::end)
+                            .max()
+                            .unwrap_or(until);
                         claims.push(claim(
                             "retained",
                             subject,
                             Status::Pass,
                             format!("ends by itself at {}", last.format("%Y-%m-%d %H:%M UTC")),
                         ));
-                    } else if let Some(late) = ends.iter().flatten().find(|t| **t > until) {
+                    } else if let Some(late) = ends
+                        .iter()
+                        .find(|e| e.end().is_some() && !e.ends_by(until))
+                        .and_then(TimeBound::end)
+                    {
                         claims.push(claim(
                             "retained",
                             subject,
@@ -299,6 +287,12 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
                                 until.format("%Y-%m-%d")
                             ),
                         ));
+                    } else if let Some(reason) = ends.iter().find_map(|e| match e {
+                        TimeBound::Conditional { reason } => Some(reason),
+                        _ => None,
+                    }) {
+                        let (st, d) = due(&format!("retained until {}, but its condition does not provably end it ({reason})", until.format("%Y-%m-%d")));
+                        claims.push(claim("retained", subject, st, d));
                     } else {
                         let (st, d) = due(&format!(
                             "retained until {}, but nothing in the account makes it end by itself",
@@ -671,6 +665,7 @@ mod tests {
                 if c.id.contains("agency-operations") {
                     t.conditions
                         .push("DateLessThan aws:CurrentTime = 2027-01-31T00:00:00Z".into());
+                    t.ends = TimeBound::before(at("2027-01-31T00:00:00Z"));
                 }
             }
         }
@@ -729,7 +724,7 @@ mod tests {
             b.condition = Some(crate::model::IamCondition {
                 title: None,
                 expression: "request.time < timestamp(\"2027-06-30T00:00:00Z\")".into(),
-                expires: Some(at("2027-06-30T00:00:00Z")),
+                ends: TimeBound::before(at("2027-06-30T00:00:00Z")),
             });
         }
         let v = check(&m, &live(inv), at("2026-12-15T00:00:00Z"));
@@ -742,6 +737,52 @@ mod tests {
         assert!(
             c.detail.contains("later than the stated 2027-01-31"),
             "{c:?}"
+        );
+    }
+
+    // Regression: `request.time < timestamp(...) || true` never ends, yet verify read
+    // the date out of its text and passed it as retained-until.
+    #[test]
+    fn a_condition_that_does_not_provably_end_is_not_accepted_as_retained_until() {
+        let (m, mut inv) = agency_operated();
+        let dan = inv
+            .credentials
+            .iter_mut()
+            .find(|c| {
+                c.id.contains("dan@northwind-agency.example")
+                    && matches!(c.detail, CredentialDetail::Binding(_))
+            })
+            .unwrap();
+        let expression = r#"request.time < timestamp("2027-01-31T00:00:00Z") || true"#;
+        if let CredentialDetail::Binding(b) = &mut dan.detail {
+            // As the GCP provider reads it live.
+            b.condition = Some(crate::model::IamCondition {
+                title: None,
+                expression: expression.into(),
+                ends: crate::providers::gcp::condition::time_bound(expression),
+            });
+        }
+        let during = check(&m, &live(inv.clone()), at("2026-12-15T00:00:00Z"));
+        let c = retained(&during, "dan@northwind-agency.example");
+        assert_eq!(c.status, Status::Fail, "{c:?}");
+        assert!(c.detail.contains("does not provably end"), "{c:?}");
+        // The same for a role trust whose bound sits beside an unbounded alternative.
+        let (m, mut inv) = agency_operated();
+        for c in &mut inv.credentials {
+            if let CredentialDetail::Trust(t) = &mut c.detail {
+                if c.id.contains("agency-operations") {
+                    t.conditions
+                        .push("DateLessThan aws:CurrentTime = 2027-01-31T00:00:00Z".into());
+                    t.ends = TimeBound::Conditional {
+                        reason: "another Allow statement lets it in with no end".into(),
+                    };
+                }
+            }
+        }
+        let during = check(&m, &live(inv), at("2026-12-15T00:00:00Z"));
+        assert_eq!(
+            retained(&during, "of agency-operations").status,
+            Status::Fail
         );
     }
 
