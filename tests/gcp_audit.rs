@@ -92,8 +92,8 @@ fn live_gcp_audit_finds_members_keys_and_secrets() {
             .contains("user:dan@northwind-agency.example/binding/")
     });
     assert_eq!(
-        dan["detail"]["condition"]["expires"],
-        "2027-01-31T00:00:00Z"
+        dan["detail"]["condition"]["ends"],
+        serde_json::json!({"state": "until", "at": "2027-01-31T00:00:00Z", "inclusive": false})
     );
     assert_eq!(dan["detail"]["level"], "secret-access");
 
@@ -453,7 +453,7 @@ fn conditional_bindings_on_service_accounts_and_secrets_keep_role_and_condition(
             "{c}"
         );
         assert_eq!(
-            c["detail"]["condition"]["expires"], "2027-01-31T00:00:00Z",
+            c["detail"]["condition"]["ends"]["at"], "2027-01-31T00:00:00Z",
             "{c}"
         );
     }
@@ -483,7 +483,7 @@ fn the_audit_role_is_enough_under_iam_enforcement() {
         r#"{"accountId":"auditor"}"#,
     );
     assert!(st.contains("200"), "{st} {body}");
-    let yaml: serde_yaml::Value = serde_yaml::from_str(
+    let yaml: serde_norway::Value = serde_norway::from_str(
         &std::fs::read_to_string(repo().join("policies/permissions/gcp-audit-role.yaml")).unwrap(),
     )
     .unwrap();

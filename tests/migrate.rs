@@ -1158,7 +1158,7 @@ fn the_digest_key_is_per_handover_sealed_beside_the_journal_and_required() {
 fn least_privilege_gcp_roles_are_enough_and_enforced() {
     let gcp = gcp_server();
     let url = gcp.url();
-    let roles: serde_yaml::Value = serde_yaml::from_str(
+    let roles: serde_norway::Value = serde_norway::from_str(
         &std::fs::read_to_string(repo().join("policies/permissions/gcp-migrate-roles.yaml"))
             .unwrap(),
     )

@@ -543,3 +543,51 @@ fn the_committed_plan_schema_matches_the_code() {
         "run `cargo run -- schema plan > schemas/plan.v1.json`"
     );
 }
+
+// Regression: nested comprehensions ran past 60 s in `policy check`; and the documented
+// int field could not take `+ 1` (context numbers were uint).
+#[test]
+fn policy_check_refuses_a_costly_condition_quickly_and_accepts_int_arithmetic() {
+    let home = tempfile::tempdir().unwrap();
+    let mut deep = "x0 > 0".to_string();
+    for i in 0..10 {
+        deep = format!("[1, 2, 3, 4, 5].all(x{i}, {deep})");
+    }
+    let file = home.path().join("costly.yaml");
+    let rule = |id: &str, condition: &str| {
+        format!("  - id: {id}\n    description: x\n    condition: '{condition}'\n    action: review\n    severity: low\n    rationale: x\n")
+    };
+    std::fs::write(
+        &file,
+        format!(
+            "name: t\nrules:\n{}{}",
+            rule(
+                "stale",
+                "credential.age_days != null && credential.age_days + 1 > 90"
+            ),
+            rule("deep", &deep)
+        ),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let r = run(handover_offline(home.path())
+        .args(["policy", "check"])
+        .arg(&file));
+    // A hang guard, generous: the check itself takes milliseconds.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("line 9: rule deep:") && r.stderr.contains("nest more than 3 deep"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains("rule stale"),
+        "age_days + 1 is int arithmetic: {}",
+        r.stderr
+    );
+}

@@ -191,6 +191,7 @@ fn inventory(users: &[GenUser], roles: &[GenRole], auditor: Option<usize>) -> In
                     },
                     actions: vec!["sts:AssumeRole".into()],
                     conditions: vec![],
+                    ends: TimeBound::Unbounded,
                 }),
             });
         }

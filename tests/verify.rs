@@ -782,7 +782,7 @@ fn verify_runs_under_its_least_privilege_policy() {
         parts.next().unwrap().to_string(),
     );
     moto.enforce_permissions();
-    let yaml: serde_yaml::Value = serde_yaml::from_str(
+    let yaml: serde_norway::Value = serde_norway::from_str(
         &std::fs::read_to_string(repo().join("policies/permissions/gcp-verify-role.yaml")).unwrap(),
     )
     .unwrap();

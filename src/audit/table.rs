@@ -248,7 +248,7 @@ pub fn render(inv: &Inventory) -> String {
                     .filter_map(|c| match &c.detail {
                         CredentialDetail::Binding(b) => {
                             let on = if b.resource == format!("projects/{}", p.scope) { String::new() } else { format!(" on {}", b.resource.rsplit('/').next().unwrap_or("")) };
-                            let until = b.condition.as_ref().and_then(|c| c.expires).map(|t| format!(" until {}", t.format("%Y-%m-%d"))).unwrap_or_default();
+                            let until = b.condition.as_ref().and_then(|c| c.expires()).map(|t| format!(" until {}", t.format("%Y-%m-%d"))).unwrap_or_default();
                             Some(format!("{}{on}{until}", b.role.trim_start_matches("roles/")))
                         }
                         _ => None,

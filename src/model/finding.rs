@@ -95,6 +95,7 @@ finding_codes! {
     GcpUserManagedKey = "gcp-user-managed-key", Medium, "A service account has a user-managed key: a long-lived credential that can be copied anywhere.";
     GcpKeyStale = "gcp-key-stale", Medium, "A user-managed service-account key is older than 90 days.";
     GcpSecretMember = "gcp-secret-member", Medium, "A secret's own IAM policy grants a user, group or domain access.";
+    ConditionNotTimeBound = "condition-not-time-bound", Medium, "A grant's condition involves time but does not provably end it (an alternative that allows, a negation, an `IfExists` operator, another statement without the end): it is treated as permanent.";
 }
 
 /// One risk, about one principal, credential or secret.

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::Finding;
+use super::{Finding, TimeBound};
 
 /// The schema identifier written into every inventory.
 pub const INVENTORY_SCHEMA: &str = "handover/inventory";
@@ -295,6 +295,27 @@ pub enum CredentialDetail {
     },
 }
 
+impl CredentialDetail {
+    /// When the credential stops working by itself, as its source proves: a binding's
+    /// IAM condition, a role trust's date condition, a service-account key's expiry.
+    pub fn time_bound(&self) -> TimeBound {
+        match self {
+            CredentialDetail::Binding(b) => b
+                .condition
+                .as_ref()
+                .map(|c| c.ends.clone())
+                .unwrap_or(TimeBound::Unbounded),
+            CredentialDetail::Trust(t) => t.ends.clone(),
+            // A key is refused from `validBeforeTime` on.
+            CredentialDetail::ServiceAccountKey {
+                valid_before: Some(t),
+                ..
+            } => TimeBound::before(*t),
+            _ => TimeBound::Unbounded,
+        }
+    }
+}
+
 /// A role a member holds on a resource, possibly under a condition.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -325,14 +346,23 @@ pub enum RoleLevel {
     Other,
 }
 
-/// An IAM condition. `expires` is read from a `request.time < timestamp("...")` clause:
-/// access that ends by itself.
+/// An IAM condition, with what its parsed expression proves about when it ends
+/// (decided once by the GCP provider; see `TimeBound`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IamCondition {
     pub title: Option<String>,
+    /// The CEL expression as IAM returned it (for display only; never parsed again).
     pub expression: String,
-    pub expires: Option<DateTime<Utc>>,
+    /// Whether the whole expression is provably false from a date on.
+    pub ends: TimeBound,
+}
+
+impl IamCondition {
+    /// The proven end of access, if the condition proves one.
+    pub fn expires(&self) -> Option<DateTime<Utc>> {
+        self.ends.end()
+    }
 }
 
 /// A member a resource's own IAM policy names.
@@ -352,8 +382,12 @@ pub struct TrustDetail {
     pub trusted: OutsidePrincipal,
     /// `sts:AssumeRole`, `sts:AssumeRoleWithWebIdentity`, ...
     pub actions: Vec<String>,
-    /// The statement's conditions, one line each (`StringEquals sts:ExternalId = ...`).
+    /// The statement's conditions, one line each (`StringEquals sts:ExternalId = ...`),
+    /// for display only.
     pub conditions: Vec<String>,
+    /// Whether every Allow statement of the trust policy that lets this principal in
+    /// provably stops doing so at a date (decided once by the AWS provider).
+    pub ends: TimeBound,
 }
 
 /// A principal from outside the account that a policy lets in.

@@ -9,8 +9,10 @@
 //!   rather than guessing (`LastUsed::Unknown`, `Availability`, `Gap`).
 //! - Collections are sorted by id, so the same account gives the same JSON.
 
+mod condition;
 mod finding;
 mod inventory;
 
+pub use condition::{CelTextShape, TimeBound};
 pub use finding::{Finding, FindingCode, Severity};
 pub use inventory::*;

@@ -357,8 +357,9 @@ impl<'a> Facts<'a> {
                 Some(b.role.clone()),
                 Some(kebab(&b.level)),
                 Some(b.resource.clone()),
-                b.condition.as_ref().is_some_and(|c| c.expires.is_some()),
+                b.condition.as_ref().is_some_and(|c| c.expires().is_some()),
             ),
+            CredentialDetail::Trust(t) => (None, None, None, t.ends.end().is_some()),
             _ => (None, None, None, false),
         };
         let key_type = match &c.detail {

@@ -7,8 +7,17 @@
 //! all problems together with file and line: YAML shape, duplicate ids, CEL syntax,
 //! unknown variables and fields, type errors (including comparisons with a value that
 //! can be null), and rules that match no context of a broad generated corpus.
+//!
+//! Evaluation is bounded before it starts: the CEL interpreter has no cost limit of
+//! its own, so a rule's condition is refused at load (with its line) when its text is
+//! too long, its tree too large, or its estimated evaluation cost (comprehensions
+//! multiply by the size of what they range over) too high (`cost`). The YAML reader
+//! refuses alias bombs rather than expanding them, and the file's size is capped.
+//!
+//! Context numbers are CEL `int`s, as docs/policies.md documents (`age_days + 1`).
 
 pub mod context;
+mod cost;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -140,13 +149,33 @@ impl Prepared {
         let mut vars = Vec::new();
         if let serde_json::Value::Object(map) = ctx {
             for (k, v) in map {
-                vars.push((
-                    k.clone(),
-                    cel::to_value(v).map_err(|e| format!("context {k}: {e}"))?,
-                ));
+                vars.push((k.clone(), cel_value(v)));
             }
         }
         Ok(Prepared(vars))
+    }
+}
+
+/// A JSON context value as CEL sees it. Whole numbers are `int` (what docs/policies.md
+/// documents, so `credential.age_days + 1 > 90` type-checks); serde's own conversion
+/// made non-negative numbers `uint`, which CEL refuses to add to an `int` literal.
+fn cel_value(v: &serde_json::Value) -> Value {
+    use serde_json::Value as J;
+    match v {
+        J::Null => Value::Null,
+        J::Bool(b) => Value::Bool(*b),
+        J::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => Value::Int(i),
+            (None, Some(u)) => Value::UInt(u),
+            _ => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        J::String(s) => Value::String(std::sync::Arc::new(s.clone())),
+        J::Array(items) => Value::List(std::sync::Arc::new(items.iter().map(cel_value).collect())),
+        J::Object(map) => {
+            let m: std::collections::HashMap<String, Value> =
+                map.iter().map(|(k, v)| (k.clone(), cel_value(v))).collect();
+            Value::from(m)
+        }
     }
 }
 
@@ -251,6 +280,9 @@ fn paths(e: &cel::IdedExpr, bound: &mut Vec<String>, out: &mut BTreeSet<Vec<Stri
     }
 }
 
+/// The largest policy file read (the shipped ones are a few KiB).
+pub const MAX_POLICY_BYTES: usize = 1 << 20;
+
 /// Reads and checks a policy file; every problem is reported at once.
 pub fn load(path: &Path) -> Result<Policy, Error> {
     let bytes = std::fs::read(path).map_err(|e| {
@@ -260,6 +292,16 @@ pub fn load(path: &Path) -> Result<Policy, Error> {
             "pass a policy file, e.g. policies/full-transfer.yaml",
         )
     })?;
+    if bytes.len() > MAX_POLICY_BYTES {
+        return Err(Error::input(
+            path,
+            format!(
+                "{} bytes, more than the {MAX_POLICY_BYTES} a policy may have",
+                bytes.len()
+            ),
+            "a policy is a short YAML file of rules; split it or remove what is not a rule",
+        ));
+    }
     let text = String::from_utf8(bytes.clone())
         .map_err(|_| Error::input(path, "not UTF-8 text", "a policy is a YAML file"))?;
     match parse(&text) {
@@ -292,7 +334,9 @@ pub fn load(path: &Path) -> Result<Policy, Error> {
 
 /// Parses and checks policy text.
 pub fn parse(text: &str) -> Result<(String, String, Vec<Rule>), Vec<Problem>> {
-    let raw: RawPolicy = serde_yaml::from_str(text).map_err(|e| {
+    // serde_norway (the maintained fork of serde_yaml) keeps error locations and
+    // refuses alias expansion beyond a fixed budget ("billion laughs").
+    let raw: RawPolicy = serde_norway::from_str(text).map_err(|e| {
         vec![Problem {
             line: e.location().map(|l| l.line()).unwrap_or(1),
             rule: None,
@@ -335,6 +379,10 @@ pub fn parse(text: &str) -> Result<(String, String, Vec<Rule>), Vec<Problem>> {
                 "description and rationale must say something a person can read".into(),
             ));
         }
+        if let Err(m) = cost::check_text(&r.condition) {
+            problems.push(problem(m));
+            continue;
+        }
         let program = match Program::compile(&r.condition) {
             Ok(p) => p,
             Err(e) => {
@@ -345,6 +393,10 @@ pub fn parse(text: &str) -> Result<(String, String, Vec<Rule>), Vec<Problem>> {
                 continue;
             }
         };
+        if let Err(m) = cost::check_tree(program.expression()) {
+            problems.push(problem(m));
+            continue;
+        }
         let mut found = BTreeSet::new();
         paths(program.expression(), &mut Vec::new(), &mut found);
         let schema = context::schema(r.applies_to);
@@ -407,5 +459,82 @@ pub fn parse(text: &str) -> Result<(String, String, Vec<Rule>), Vec<Problem>> {
     } else {
         problems.sort_by_key(|p| p.line);
         Err(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one_rule(condition: &str) -> String {
+        format!("name: t\nrules:\n  - id: r\n    description: x\n    condition: '{condition}'\n    action: review\n    severity: low\n    rationale: x\n")
+    }
+
+    // Regression: context numbers were `uint`, so the documented int field could not
+    // take `+ 1` ("unsupported binary operator UInt + Int").
+    #[test]
+    fn context_numbers_are_ints_as_documented() {
+        let (_, _, rules) = parse(&one_rule(
+            "credential.age_days != null && credential.age_days + 1 > 90",
+        ))
+        .unwrap_or_else(|p| panic!("{p:?}"));
+        let ctx = context::for_credential(
+            &context::CredentialCtx {
+                age_days: Some(90),
+                ..Default::default()
+            },
+            &context::PrincipalCtx::default(),
+            &context::HandoverCtx::default(),
+        );
+        assert_eq!(rules[0].evaluate(&ctx), Outcome::Match);
+    }
+
+    // Regression: nested comprehensions ran past 60 s in `policy check`.
+    #[test]
+    fn a_costly_condition_is_refused_with_its_line_before_any_evaluation() {
+        let mut deep = "x0 > 0".to_string();
+        for i in 0..12 {
+            deep = format!("[1, 2, 3, 4, 5].all(x{i}, {deep})");
+        }
+        let started = std::time::Instant::now();
+        let problems = parse(&format!("name: t\nrules:\n  - id: ok\n    description: x\n    condition: \"true\"\n    action: review\n    severity: low\n    rationale: x\n{}", one_rule(&deep).split_once("rules:\n").unwrap().1)).err().expect("refused");
+        // A hang guard: generous, the check itself takes milliseconds.
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(
+            (problems[0].line, problems[0].rule.as_deref()),
+            (9, Some("r")),
+            "{problems:?}"
+        );
+        assert!(
+            problems[0].message.contains("nest more than"),
+            "{problems:?}"
+        );
+    }
+
+    // A YAML alias bomb ("billion laughs") is refused, not expanded.
+    #[test]
+    fn a_yaml_alias_bomb_is_refused_quickly() {
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let p = i - 1;
+            bomb.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+        }
+        let started = std::time::Instant::now();
+        assert!(
+            serde_norway::from_str::<serde_norway::Value>(&bomb).is_err(),
+            "10^12 items are not built"
+        );
+        let policy = format!("name: t\ndescription: *a11\n{bomb}rules: *a11\n");
+        assert!(parse(&policy).is_err());
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "took {:?}",
+            started.elapsed()
+        );
     }
 }

@@ -5,8 +5,11 @@
 //! Claims, and when each passes:
 //! - `revoked`: the credential or binding is gone (a GCP binding counts as present while
 //!   any binding of the same member, role and resource remains, conditional or not);
-//! - `retained`: agency access kept until a date ends by itself (an IAM condition on
-//!   request time, a key's expiry) no later than that date, or is gone;
+//! - `retained`: agency access kept until a date provably ends by itself no later than
+//!   that date, or is gone. "Provably" is the provider's typed `TimeBound` (an IAM
+//!   condition whose whole expression is bounded by `request.time`, a trust whose every
+//!   granting statement has `DateLessThan aws:CurrentTime`, a key's expiry); condition
+//!   text is never read here, and a `Conditional` grant never passes;
 //! - `rotated`: the old credential is gone; replacements created since are named;
 //! - `migrated-secret`: the destination holds the recorded keyed digest (or, for a
 //!   secret flagged "rotate after cutover" once the handover date has passed, a new one);
@@ -24,7 +27,7 @@ use serde::Serialize;
 
 use crate::config::parties::Owner;
 use crate::manifest::{Manifest, Scope, StepOutcome, StoreRef};
-use crate::model::{Credential, CredentialDetail, Inventory, Provider};
+use crate::model::{Credential, CredentialDetail, Inventory, Provider, TimeBound};
 use crate::plan::kebab;
 use crate::policy::Action;
 
@@ -106,30 +109,28 @@ fn claim(
     }
 }
 
-/// A binding's id without its condition: the same member, role and resource.
-fn binding_base(id: &str) -> &str {
-    id.split("/if/").next().unwrap_or(id)
-}
-
-/// When a credential ends by itself, if anything in the account makes it.
-fn ends_by_itself(c: &Credential) -> Option<DateTime<Utc>> {
+/// A binding's member, role and resource, from its typed fields (the id it would have
+/// without a condition); `None` for anything that is not a binding.
+fn binding_key(c: &Credential) -> Option<String> {
     match &c.detail {
-        CredentialDetail::Binding(b) => b.condition.as_ref().and_then(|c| c.expires),
-        CredentialDetail::ServiceAccountKey { valid_before, .. } => *valid_before,
-        CredentialDetail::Trust(t) => t.conditions.iter().find_map(|c| {
-            // `DateLessThan aws:CurrentTime = 2027-01-31T00:00:00Z`
-            let (op, rest) = c.split_once(' ')?;
-            let (key, value) = rest.split_once(" = ")?;
-            if !op.starts_with("DateLessThan") || !key.eq_ignore_ascii_case("aws:CurrentTime") {
-                return None;
-            }
-            DateTime::parse_from_rfc3339(value.trim())
-                .ok()
-                .map(|t| t.with_timezone(&Utc))
-                .or_else(|| parse_until(value.trim()))
-        }),
+        CredentialDetail::Binding(b) => {
+            Some(format!("{}/binding/{}/{}", c.principal, b.resource, b.role))
+        }
         _ => None,
     }
+}
+
+/// Does a plan target stand for this live credential: the same id, or (bindings) the
+/// same member, role and resource under any condition? Matched against the live
+/// binding's typed key, so neither a condition's text nor a resource or path that
+/// contains `/if/` is split apart.
+fn stands_for(target_id: &str, c: &Credential) -> bool {
+    target_id == c.id
+        || binding_key(c).is_some_and(|key| {
+            target_id
+                .strip_prefix(key.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with("/if/"))
+        })
 }
 
 fn parse_until(s: &str) -> Option<DateTime<Utc>> {
@@ -189,12 +190,11 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
     let inv = &live.inventory;
     let by_id: BTreeMap<&str, &Credential> =
         inv.credentials.iter().map(|c| (c.id.as_str(), c)).collect();
-    let mut by_base: BTreeMap<&str, Vec<&Credential>> = BTreeMap::new();
-    for c in &inv.credentials {
-        if matches!(c.detail, CredentialDetail::Binding(_)) {
-            by_base.entry(binding_base(&c.id)).or_default().push(c);
-        }
-    }
+    let bindings: Vec<&Credential> = inv
+        .credentials
+        .iter()
+        .filter(|c| matches!(c.detail, CredentialDetail::Binding(_)))
+        .collect();
     let secret_ids: BTreeSet<&str> = inv.secrets.iter().map(|s| s.id.as_str()).collect();
     // The live credentials standing for a plan target: itself, or (bindings) any with the
     // same member, role and resource.
@@ -203,20 +203,24 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
             return vec![*c];
         }
         if id.contains("/binding/") {
-            return by_base.get(binding_base(id)).cloned().unwrap_or_default();
+            return bindings
+                .iter()
+                .copied()
+                .filter(|c| stands_for(id, c))
+                .collect();
         }
         Vec::new()
     };
 
     // What the plan lets the agency keep: retained and handed-over targets, and their principals.
-    let mut kept_credentials: BTreeSet<String> = BTreeSet::new();
+    let mut kept_targets: Vec<&str> = Vec::new();
     let mut kept_principals: BTreeSet<String> = m.handover.retained.iter().cloned().collect();
     for s in &m.steps {
         if matches!(
             s.action,
             Action::RetainUntil | Action::Transfer | Action::Review
         ) {
-            kept_credentials.insert(binding_base(&s.target.id).to_string());
+            kept_targets.push(s.target.id.as_str());
             if let Some(p) = &s.target.principal {
                 kept_principals.insert(p.clone());
             }
@@ -277,18 +281,27 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
                         ),
                     ));
                 } else {
-                    // Every live form of it must end by itself, no later than stated.
-                    let ends: Vec<Option<DateTime<Utc>>> =
-                        found.iter().map(|c| ends_by_itself(c)).collect();
-                    if ends.iter().all(|e| e.is_some_and(|t| t <= until)) {
-                        let last = ends.iter().flatten().max().copied().unwrap_or(until);
+                    // Every live form of it must provably end by itself, no later than
+                    // stated: the provider's typed verdict, never the condition's text.
+                    let ends: Vec<TimeBound> =
+                        found.iter().map(|c| c.detail.time_bound()).collect();
+                    if ends.iter().all(|e| e.ends_by(until)) {
+                        let last = ends
+                            .iter()
+                            .filter_map(TimeBound::end)
+                            .max()
+                            .unwrap_or(until);
                         claims.push(claim(
                             "retained",
                             subject,
                             Status::Pass,
                             format!("ends by itself at {}", last.format("%Y-%m-%d %H:%M UTC")),
                         ));
-                    } else if let Some(late) = ends.iter().flatten().find(|t| **t > until) {
+                    } else if let Some(late) = ends
+                        .iter()
+                        .find(|e| e.end().is_some() && !e.ends_by(until))
+                        .and_then(TimeBound::end)
+                    {
                         claims.push(claim(
                             "retained",
                             subject,
@@ -299,6 +312,12 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
                                 until.format("%Y-%m-%d")
                             ),
                         ));
+                    } else if let Some(reason) = ends.iter().find_map(|e| match e {
+                        TimeBound::Conditional { reason } => Some(reason),
+                        _ => None,
+                    }) {
+                        let (st, d) = due(&format!("retained until {}, but its condition does not provably end it ({reason})", until.format("%Y-%m-%d")));
+                        claims.push(claim("retained", subject, st, d));
                     } else {
                         let (st, d) = due(&format!(
                             "retained until {}, but nothing in the account makes it end by itself",
@@ -452,15 +471,12 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
     for c in &inv.credentials {
         // MFA devices protect a credential and are not planned on their own (as in `plan`).
         if credential_owner.get(&c.id) != Some(&Owner::Agency)
-            || kept_credentials.contains(binding_base(&c.id))
+            || kept_targets.iter().any(|t| stands_for(t, c))
             || c.kind == crate::model::CredentialKind::MfaDevice
         {
             continue;
         }
-        let planned = m
-            .steps
-            .iter()
-            .any(|s| binding_base(&s.target.id) == binding_base(&c.id));
+        let planned = m.steps.iter().any(|s| stands_for(&s.target.id, c));
         if planned {
             // Planned but still present: its own step's claim (or its principal's) says so.
             if reported.contains(c.principal.as_str())
@@ -671,6 +687,7 @@ mod tests {
                 if c.id.contains("agency-operations") {
                     t.conditions
                         .push("DateLessThan aws:CurrentTime = 2027-01-31T00:00:00Z".into());
+                    t.ends = TimeBound::before(at("2027-01-31T00:00:00Z"));
                 }
             }
         }
@@ -729,7 +746,7 @@ mod tests {
             b.condition = Some(crate::model::IamCondition {
                 title: None,
                 expression: "request.time < timestamp(\"2027-06-30T00:00:00Z\")".into(),
-                expires: Some(at("2027-06-30T00:00:00Z")),
+                ends: TimeBound::before(at("2027-06-30T00:00:00Z")),
             });
         }
         let v = check(&m, &live(inv), at("2026-12-15T00:00:00Z"));
@@ -743,6 +760,91 @@ mod tests {
             c.detail.contains("later than the stated 2027-01-31"),
             "{c:?}"
         );
+    }
+
+    // Regression: `request.time < timestamp(...) || true` never ends, yet verify read
+    // the date out of its text and passed it as retained-until.
+    #[test]
+    fn a_condition_that_does_not_provably_end_is_not_accepted_as_retained_until() {
+        let (m, mut inv) = agency_operated();
+        let dan = inv
+            .credentials
+            .iter_mut()
+            .find(|c| {
+                c.id.contains("dan@northwind-agency.example")
+                    && matches!(c.detail, CredentialDetail::Binding(_))
+            })
+            .unwrap();
+        let expression = r#"request.time < timestamp("2027-01-31T00:00:00Z") || true"#;
+        if let CredentialDetail::Binding(b) = &mut dan.detail {
+            // As the GCP provider reads it live.
+            b.condition = Some(crate::model::IamCondition {
+                title: None,
+                expression: expression.into(),
+                ends: crate::providers::gcp::condition::time_bound(expression),
+            });
+        }
+        let during = check(&m, &live(inv.clone()), at("2026-12-15T00:00:00Z"));
+        let c = retained(&during, "dan@northwind-agency.example");
+        assert_eq!(c.status, Status::Fail, "{c:?}");
+        assert!(c.detail.contains("does not provably end"), "{c:?}");
+        // The same for a role trust whose bound sits beside an unbounded alternative.
+        let (m, mut inv) = agency_operated();
+        for c in &mut inv.credentials {
+            if let CredentialDetail::Trust(t) = &mut c.detail {
+                if c.id.contains("agency-operations") {
+                    t.conditions
+                        .push("DateLessThan aws:CurrentTime = 2027-01-31T00:00:00Z".into());
+                    t.ends = TimeBound::Conditional {
+                        reason: "another Allow statement lets it in with no end".into(),
+                    };
+                }
+            }
+        }
+        let during = check(&m, &live(inv), at("2026-12-15T00:00:00Z"));
+        assert_eq!(
+            retained(&during, "of agency-operations").status,
+            Status::Fail
+        );
+    }
+
+    // A resource named `if` (a secret) must not be cut at `/if/` as if a condition began.
+    #[test]
+    fn bindings_are_matched_on_their_typed_member_role_and_resource() {
+        let (_, inv) = full_transfer();
+        let mut c = inv
+            .credentials
+            .iter()
+            .find(|c| matches!(c.detail, CredentialDetail::Binding(_)))
+            .unwrap()
+            .clone();
+        if let CredentialDetail::Binding(b) = &mut c.detail {
+            b.resource = "projects/p/secrets/if".into();
+            b.role = "roles/secretmanager.secretAccessor".into();
+        }
+        c.id = format!(
+            "{}/binding/projects/p/secrets/if/roles/secretmanager.secretAccessor",
+            c.principal
+        );
+        assert!(stands_for(&c.id, &c));
+        assert!(stands_for(
+            &format!(
+                "{}/if/request.time < timestamp(\"2027-01-01T00:00:00Z\")",
+                c.id
+            ),
+            &c
+        ));
+        assert!(!stands_for(
+            &format!(
+                "{}/binding/projects/p/secrets/if/roles/secretmanager.admin",
+                c.principal
+            ),
+            &c
+        ));
+        assert!(!stands_for(
+            &format!("{}/binding/projects/p/secrets", c.principal),
+            &c
+        ));
     }
 
     fn claim_for<'a>(v: &'a Verification, kind: &str, label: &str) -> &'a Claim {

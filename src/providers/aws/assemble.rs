@@ -1089,6 +1089,10 @@ impl Assembler<'_> {
                         format!("role {} trusts {}{}", r.role_name, p.value, cond_note(st)),
                     ),
                 }
+                let ends = policy_doc::trust_time_bound(&statements, &p, &self.acct);
+                if let TimeBound::Conditional { reason } = &ends {
+                    self.finding(FindingCode::ConditionNotTimeBound, &subject, format!("role {} trusts {} under a condition that does not provably end: {reason}", r.role_name, p.value));
+                }
                 self.inv.credentials.push(Credential {
                     id,
                     principal: arn.clone(),
@@ -1105,6 +1109,7 @@ impl Assembler<'_> {
                         trusted: p,
                         actions: st.actions.clone(),
                         conditions: st.conditions.clone(),
+                        ends,
                     }),
                 });
             }

@@ -4,10 +4,27 @@
 //! Documents arrive URL-encoded from the IAM API and as JSON objects from the aws CLI;
 //! both are accepted. The analysis is deliberately simple and says so: Allow statements
 //! only (a Deny elsewhere may narrow what we report, never widen it).
+//!
+//! Whether a trust ends by itself is decided here, once, on the parsed `Condition`
+//! object (`Statement::time_bound`, `trust_time_bound`), never on display text:
+//! - conditions within one statement are ANDed, values of one key ORed, and separate
+//!   statements ORed (any Allow lets the principal in)
+//!   (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-logic-multiple-context-keys-or-values.html,
+//!   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html);
+//! - only `DateLessThan` / `DateLessThanEquals` on `aws:CurrentTime` or `aws:EpochTime`
+//!   bound a statement. `...IfExists` is true when the key is absent, and the
+//!   `ForAnyValue:` / `ForAllValues:` set operators are for multivalued keys (an empty
+//!   set satisfies `ForAllValues`), so neither proves an end
+//!   (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html,
+//!   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-currenttime);
+//! - a principal is time-bound only when every Allow statement that lets it in (naming
+//!   it, its account's root, or anyone) is; otherwise a date anywhere makes it
+//!   `Conditional` (looks bounded, is not).
 
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
-use crate::model::{OutsideKind, OutsidePrincipal};
+use crate::model::{OutsideKind, OutsidePrincipal, TimeBound};
 
 /// AWS managed policies that make their holder admin-equivalent: full access, or full
 /// IAM, which can grant itself anything.
@@ -17,7 +34,7 @@ pub const ADMIN_MANAGED_POLICIES: &[&str] = &[
 ];
 
 /// One statement, reduced to what the audit reads.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
     pub allow: bool,
     /// `(type, value)`: `("AWS", "arn:...")`, `("Federated", "...")`, `("*", "*")`.
@@ -29,6 +46,24 @@ pub struct Statement {
     /// One line per condition key: `StringLike token.actions.githubusercontent.com:sub = repo:org/*`.
     pub conditions: Vec<String>,
     pub condition_keys: Vec<String>,
+    /// What this statement's own conditions prove about when it stops allowing.
+    pub time_bound: TimeBound,
+}
+
+impl Default for Statement {
+    fn default() -> Self {
+        Statement {
+            allow: false,
+            principals: Vec::new(),
+            actions: Vec::new(),
+            has_not_action: false,
+            resources: Vec::new(),
+            has_not_resource: false,
+            conditions: Vec::new(),
+            condition_keys: Vec::new(),
+            time_bound: TimeBound::Unbounded,
+        }
+    }
 }
 
 /// Parses a document given as a JSON object, JSON text, or URL-encoded JSON text.
@@ -109,6 +144,7 @@ fn parse_statement(v: &Value) -> Result<Statement, String> {
         }
     }
     conditions.sort();
+    let time_bound = statement_time_bound(obj.get("Condition"));
     Ok(Statement {
         allow,
         principals,
@@ -118,7 +154,150 @@ fn parse_statement(v: &Value) -> Result<Statement, String> {
         has_not_resource: obj.contains_key("NotResource"),
         conditions,
         condition_keys,
+        time_bound,
     })
+}
+
+/// The condition keys that hold the time of the request.
+fn is_time_key(key: &str) -> bool {
+    key.eq_ignore_ascii_case("aws:CurrentTime") || key.eq_ignore_ascii_case("aws:EpochTime")
+}
+
+/// A date condition value: ISO 8601 (`2027-01-31T00:00:00Z`, `2027-01-31`) or epoch
+/// seconds, as the date operators accept them. Anything else is unreadable.
+fn date_value(v: &Value) -> Option<DateTime<Utc>> {
+    match v {
+        Value::Number(n) => n.as_i64().and_then(|s| DateTime::from_timestamp(s, 0)),
+        Value::String(s) => {
+            let s = s.trim();
+            if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+                return Some(t.with_timezone(&Utc));
+            }
+            if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+                return d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+            }
+            if !s.is_empty() && s.len() <= 12 && s.chars().all(|c| c.is_ascii_digit()) {
+                return s
+                    .parse::<i64>()
+                    .ok()
+                    .and_then(|secs| DateTime::from_timestamp(secs, 0));
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
+/// What one statement's `Condition` object proves: the earliest bound among its
+/// `DateLessThan[Equals]` time conditions (ANDed); for one key, the latest of its values
+/// (ORed). A time condition that proves nothing makes it `Conditional`.
+fn statement_time_bound(condition: Option<&Value>) -> TimeBound {
+    let Some(Value::Object(ops)) = condition else {
+        return TimeBound::Unbounded;
+    };
+    let mut bound: Option<TimeBound> = None;
+    let mut doubt: Option<String> = None;
+    for (op, keys) in ops {
+        let Value::Object(keys) = keys else { continue };
+        for (key, values) in keys {
+            let inclusive = match op.as_str() {
+                "DateLessThan" => false,
+                "DateLessThanEquals" => true,
+                _ => {
+                    if is_time_key(key) || op.contains("Date") {
+                        doubt.get_or_insert_with(|| format!("`{op}` on `{key}` does not prove an end (only DateLessThan[Equals] on aws:CurrentTime or aws:EpochTime does; IfExists holds when the key is absent)"));
+                    }
+                    continue;
+                }
+            };
+            if !is_time_key(key) {
+                doubt.get_or_insert_with(|| {
+                    format!("`{op}` on `{key}` is not the time of the request")
+                });
+                continue;
+            }
+            let list: Vec<&Value> = match values {
+                Value::Array(items) => items.iter().collect(),
+                v => vec![v],
+            };
+            let dates: Option<Vec<DateTime<Utc>>> = list.iter().map(|v| date_value(v)).collect();
+            match dates.as_deref().and_then(|d| d.iter().max()) {
+                Some(at) => {
+                    let b = TimeBound::Until { at: *at, inclusive };
+                    bound = Some(match bound.take() {
+                        Some(prev) => prev.earliest(b),
+                        None => b,
+                    });
+                }
+                None => {
+                    doubt.get_or_insert_with(|| {
+                        format!("`{op}` on `{key}` has a value that is not a date")
+                    });
+                }
+            }
+        }
+    }
+    match (bound, doubt) {
+        (Some(b), _) => b,
+        (None, Some(reason)) => TimeBound::Conditional { reason },
+        (None, None) => TimeBound::Unbounded,
+    }
+}
+
+/// Does this Allow statement let `p` in: by naming it, its account's root, or anyone?
+fn lets_in(st: &Statement, p: &OutsidePrincipal, own_account: &str) -> bool {
+    outside_principals(st, own_account).iter().any(|q| {
+        q.kind == OutsideKind::Wildcard
+            || (q.kind == p.kind && q.value == p.value)
+            || (q.kind == OutsideKind::Account
+                && p.kind == OutsideKind::Account
+                && q.account_id.is_some()
+                && q.account_id == p.account_id
+                && (q.value.ends_with(":root") || q.value.len() == 12))
+    })
+}
+
+/// Does the trust policy let `p` in only until a date? Every Allow statement that lets
+/// it in must be bounded (statements are ORed); access lasts until the latest bound.
+pub fn trust_time_bound(
+    statements: &[Statement],
+    p: &OutsidePrincipal,
+    own_account: &str,
+) -> TimeBound {
+    let mut latest: Option<TimeBound> = None;
+    let mut open = 0usize;
+    let mut doubt: Option<String> = None;
+    for st in statements
+        .iter()
+        .filter(|st| st.allow && lets_in(st, p, own_account))
+    {
+        match &st.time_bound {
+            b @ TimeBound::Until { .. } => {
+                latest = Some(match latest.take() {
+                    Some(prev) => prev.latest(b.clone()),
+                    None => b.clone(),
+                })
+            }
+            TimeBound::Conditional { reason } => {
+                doubt.get_or_insert_with(|| reason.clone());
+            }
+            TimeBound::Unbounded => open += 1,
+        }
+    }
+    match (latest, doubt, open) {
+        (Some(b), None, 0) => b,
+        (Some(b), None, _) => TimeBound::Conditional {
+            reason: format!(
+                "one statement ends it at {}, but another Allow statement lets {} in with no end",
+                b.end()
+                    .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                    .unwrap_or_default(),
+                p.value
+            ),
+        },
+        (_, Some(reason), _) => TimeBound::Conditional { reason },
+        (None, None, _) => TimeBound::Unbounded,
+    }
 }
 
 /// Does this identity-policy statement grant everything (or all of IAM) on everything?
@@ -248,6 +427,93 @@ mod tests {
             sts[1].conditions,
             vec!["StringLike token.actions.githubusercontent.com:sub = repo:agency/app:*"]
         );
+    }
+
+    fn trust(statements: Value) -> TimeBound {
+        let st = parse(&json!({ "Statement": statements })).unwrap();
+        let p = OutsidePrincipal {
+            kind: OutsideKind::Account,
+            value: "arn:aws:iam::111122223333:user/dan".into(),
+            account_id: Some("111122223333".into()),
+        };
+        trust_time_bound(&st, &p, "123456789012")
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn a_date_less_than_current_time_in_the_granting_statement_bounds_it() {
+        let b = trust(
+            json!([{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/dan"},"Action":"sts:AssumeRole",
+            "Condition":{"DateLessThan":{"aws:CurrentTime":"2027-01-31T00:00:00Z"},"StringEquals":{"sts:ExternalId":"x"}}}]),
+        );
+        assert_eq!(b, TimeBound::before(at("2027-01-31T00:00:00Z")));
+        let b = trust(
+            json!([{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/dan"},"Action":"sts:AssumeRole",
+            "Condition":{"DateLessThanEquals":{"aws:EpochTime":1801353600}}}]),
+        );
+        assert_eq!(
+            b,
+            TimeBound::Until {
+                at: at("2027-01-31T00:00:00Z"),
+                inclusive: true
+            }
+        );
+        // Values of one key are ORed: the latest one is the end.
+        let b = trust(
+            json!([{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/dan"},"Action":"sts:AssumeRole",
+            "Condition":{"DateLessThan":{"aws:CurrentTime":["2027-01-31","2028-01-31"]}}}]),
+        );
+        assert_eq!(b, TimeBound::before(at("2028-01-31T00:00:00Z")));
+    }
+
+    // Regression: a bound in one statement was read as bounding a principal that a
+    // second Allow statement lets in forever (statements are ORed).
+    #[test]
+    fn a_second_unbounded_allow_statement_makes_it_not_time_bound() {
+        let bounded = json!({"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/dan"},"Action":"sts:AssumeRole",
+            "Condition":{"DateLessThan":{"aws:CurrentTime":"2027-01-31T00:00:00Z"}}});
+        for other in [
+            json!({"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/dan"},"Action":"sts:AssumeRole"}),
+            json!({"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}),
+            json!({"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}),
+        ] {
+            assert!(
+                matches!(
+                    trust(json!([bounded.clone(), other.clone()])),
+                    TimeBound::Conditional { .. }
+                ),
+                "{other}"
+            );
+        }
+        // Another principal's statement does not matter; a Deny never widens.
+        let b = trust(
+            json!([bounded, {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999999999999:root"},"Action":"sts:AssumeRole"},
+            {"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::111122223333:user/dan"},"Action":"sts:AssumeRole"}]),
+        );
+        assert_eq!(b, TimeBound::before(at("2027-01-31T00:00:00Z")));
+    }
+
+    #[test]
+    fn if_exists_for_any_value_and_unreadable_dates_do_not_bound() {
+        for cond in [
+            json!({"DateLessThanIfExists":{"aws:CurrentTime":"2027-01-31T00:00:00Z"}}),
+            json!({"ForAnyValue:DateLessThan":{"aws:CurrentTime":"2027-01-31T00:00:00Z"}}),
+            json!({"DateGreaterThan":{"aws:CurrentTime":"2027-01-31T00:00:00Z"}}),
+            json!({"DateLessThan":{"aws:CurrentTime":"soon"}}),
+            json!({"DateLessThan":{"aws:TokenIssueTime":"2027-01-31T00:00:00Z"}}),
+        ] {
+            let b = trust(
+                json!([{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/dan"},"Action":"sts:AssumeRole","Condition":cond.clone()}]),
+            );
+            assert!(matches!(b, TimeBound::Conditional { .. }), "{cond}: {b:?}");
+        }
+        let b = trust(
+            json!([{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/dan"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"x"}}}]),
+        );
+        assert_eq!(b, TimeBound::Unbounded);
     }
 
     #[test]

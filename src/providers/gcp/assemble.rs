@@ -45,23 +45,13 @@ pub fn role_level(role: &str) -> RoleLevel {
     }
 }
 
-/// Reads the end of access out of a `request.time < timestamp("...")` condition.
-pub fn condition_expiry(expression: &str) -> Option<DateTime<Utc>> {
-    let compact: String = expression.chars().filter(|c| !c.is_whitespace()).collect();
-    let idx = compact.find("request.time<timestamp(")?;
-    let rest = &compact[idx + "request.time<timestamp(".len()..];
-    let rest = rest.trim_start_matches(['"', '\'']);
-    let end = rest.find(['"', '\''])?;
-    DateTime::parse_from_rfc3339(&rest[..end])
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
+/// The condition as the model holds it: its text for display, and what its parsed
+/// expression proves about when the binding ends (`condition::time_bound`).
 fn condition(c: &Option<Expr>) -> Option<IamCondition> {
     c.as_ref().map(|e| IamCondition {
         title: e.title.clone(),
         expression: e.expression.clone(),
-        expires: condition_expiry(&e.expression),
+        ends: super::condition::time_bound(&e.expression),
     })
 }
 
@@ -359,11 +349,14 @@ impl Assembler<'_> {
                     resource.to_string()
                 };
                 let kind = kind_of(member);
-                if cond
+                let ends = cond
                     .as_ref()
-                    .and_then(|c| c.expires)
-                    .is_none_or(|t| t > self.now)
-                {
+                    .map(|c| c.ends.clone())
+                    .unwrap_or(TimeBound::Unbounded);
+                if let TimeBound::Conditional { reason } = &ends {
+                    self.finding(FindingCode::ConditionNotTimeBound, &id, format!("{member} holds {} on {what} under a condition that does not provably end: {reason}", b.role));
+                }
+                if !ends.ended_at(self.now) {
                     match kind {
                         PrincipalKind::GcpPublic => self.finding(
                             FindingCode::GcpPublicAccess,
@@ -443,11 +436,7 @@ impl Assembler<'_> {
                     scope: self.project.clone(),
                     kind: CredentialKind::GcpIamBinding,
                     identifier: Some(b.role.clone()),
-                    status: if cond
-                        .as_ref()
-                        .and_then(|c| c.expires)
-                        .is_some_and(|t| t <= self.now)
-                    {
+                    status: if ends.ended_at(self.now) {
                         Status::Inactive
                     } else {
                         Status::Active
@@ -618,11 +607,75 @@ impl Assembler<'_> {
 mod tests {
     use super::*;
 
+    fn owner_binding(expression: &str) -> ProjectSources {
+        let policy: Policy = serde_json::from_value(serde_json::json!({"bindings": [{
+            "role": "roles/owner", "members": ["user:eve@agency.example"],
+            "condition": {"title": "t", "expression": expression}
+        }]}))
+        .unwrap();
+        ProjectSources {
+            project_id: "p".into(),
+            iam_policy: policy,
+            service_accounts: Availability::Known(Vec::new()),
+            keys: BTreeMap::new(),
+            service_account_policies: BTreeMap::new(),
+            secrets: Availability::Known(Vec::new()),
+            versions: BTreeMap::new(),
+            secret_policies: BTreeMap::new(),
+        }
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    // Regression: with a past date, `... || true` made a permanent owner look expired,
+    // with no finding.
     #[test]
-    fn reads_the_end_of_time_bound_access() {
-        let t = condition_expiry(r#"request.time < timestamp("2027-01-31T00:00:00Z")"#).unwrap();
-        assert_eq!(t.to_rfc3339(), "2027-01-31T00:00:00+00:00");
-        assert!(condition_expiry("resource.name.startsWith('x')").is_none());
+    fn a_past_date_that_does_not_bound_the_condition_is_not_expired() {
+        let now = at("2027-06-01T00:00:00Z");
+        let inv = assemble(
+            &owner_binding(r#"request.time < timestamp("2027-01-01T00:00:00Z") || true"#),
+            SourceMode::Snapshot,
+            now,
+        );
+        let c = inv
+            .credentials
+            .iter()
+            .find(|c| c.kind == CredentialKind::GcpIamBinding)
+            .unwrap();
+        assert_eq!(c.status, Status::Active, "{c:?}");
+        assert!(matches!(
+            c.detail.time_bound(),
+            TimeBound::Conditional { .. }
+        ));
+        assert!(
+            inv.findings
+                .iter()
+                .any(|f| f.code == FindingCode::ConditionNotTimeBound && f.subject == c.id),
+            "{:?}",
+            inv.findings
+        );
+        assert!(
+            inv.findings
+                .iter()
+                .any(|f| f.code == FindingCode::GcpBasicRole),
+            "a live owner is reported: {:?}",
+            inv.findings
+        );
+        // The same date as a real bound: expired, and no finding on it.
+        let inv = assemble(
+            &owner_binding(r#"request.time < timestamp("2027-01-01T00:00:00Z")"#),
+            SourceMode::Snapshot,
+            now,
+        );
+        let c = inv
+            .credentials
+            .iter()
+            .find(|c| c.kind == CredentialKind::GcpIamBinding)
+            .unwrap();
+        assert_eq!(c.status, Status::Inactive);
+        assert!(inv.findings.is_empty(), "{:?}", inv.findings);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! makes a live audit and a snapshot audit of the same project equal.
 
 pub mod assemble;
+pub mod condition;
 pub mod live;
 pub mod snapshot;
 pub mod sources;
