@@ -180,6 +180,10 @@ fn validate(a: &AuditArgs) -> Result<AuditRequest, Error> {
 
 fn audit_command(a: AuditArgs, quiet: bool) -> Result<u8, Error> {
     let req = validate(&a)?;
+    // Refuse the output before spending an audit's requests on it.
+    if let Some(path) = &a.output {
+        crate::output::check_target(path, a.force)?;
+    }
     let stdout_tty = std::io::stdout().is_terminal();
     let progress: Arc<dyn Progress> = if !quiet && !a.no_progress && std::io::stderr().is_terminal()
     {
