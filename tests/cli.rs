@@ -444,3 +444,43 @@ fn plan_with_an_existing_markdown_target_writes_nothing() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(json_out.exists() && std::fs::read_to_string(&md_out).unwrap() != "keep me");
 }
+
+// Regression: `A="x"garbage` was silently read as `x`. `migrate` refuses the dotenv file
+// with exit 3 naming the file and line, and no value (a canary) reaches its output.
+#[test]
+fn a_malformed_dotenv_is_refused_by_line_without_echoing_values() {
+    let home = tempfile::tempdir().unwrap();
+    let env = home.path().join("app.env");
+    for (text, line) in [
+        ("OK=CANARY-ok-1\nA=\"CANARY-dq-2\"CANARY-tail-3\n", 2),
+        ("A='CANARY-open-4\nB=CANARY-5\n", 1),
+        ("A=CANARY-6\nA=CANARY-7\n", 2),
+    ] {
+        std::fs::write(&env, text).unwrap();
+        let r = run(handover_offline(home.path())
+            .args([
+                "-vvv",
+                "migrate",
+                "--format",
+                "json",
+                "--to",
+                "aws:us-east-1",
+                "--all",
+                "--from",
+            ])
+            .arg(format!("dotenv:{}", env.display())));
+        assert_eq!(r.code, 3, "{}", r.stderr);
+        assert!(
+            r.stderr.contains("app.env")
+                && r.stderr.contains(&format!("line {line}:"))
+                && r.stderr.contains("hint:"),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            !r.stderr.contains("CANARY") && !r.stdout.contains("CANARY"),
+            "a value was echoed: {}",
+            r.stderr
+        );
+    }
+}
