@@ -484,3 +484,16 @@ fn a_malformed_dotenv_is_refused_by_line_without_echoing_values() {
         );
     }
 }
+
+/// The journal's line and head-record schemas are committed and current.
+#[test]
+fn the_committed_journal_schemas_match_the_code() {
+    let home = tempfile::tempdir().unwrap();
+    for name in ["journal", "journal-head"] {
+        let r = run(handover_offline(home.path()).args(["schema", name]));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let committed = std::fs::read_to_string(repo().join(format!("schemas/{name}.v1.json")))
+            .unwrap_or_default();
+        assert_eq!(r.stdout, committed, "schemas/{name}.v1.json is stale: run `cargo run -- schema {name} > schemas/{name}.v1.json`");
+    }
+}

@@ -92,6 +92,8 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
                 SchemaName::Plan => schemars::schema_for!(crate::plan::Plan),
                 SchemaName::Manifest => schemars::schema_for!(crate::manifest::Manifest),
                 SchemaName::Verification => schemars::schema_for!(crate::verify::Verification),
+                SchemaName::Journal => schemars::schema_for!(crate::journal::Entry),
+                SchemaName::JournalHead => schemars::schema_for!(crate::journal::HeadFile),
             };
             print_stdout(
                 &(serde_json::to_string_pretty(&schema).expect("schema serializes") + "\n"),

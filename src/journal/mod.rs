@@ -113,14 +113,15 @@ fn same_mac(a: &str, b: &str) -> bool {
 }
 
 /// Before or after a change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
     Intent,
     Result,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One line of a journal (`schemas/journal.v1.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Entry {
     pub seq: u64,
@@ -132,7 +133,7 @@ pub struct Entry {
     pub key: String,
     /// What is being or was done: names, versions, digests; never a value.
     pub data: serde_json::Value,
-    /// The MAC of the entry before (`GENESIS` for the first).
+    /// The MAC of the entry before (`hmac-sha256:` and 64 zeros for the first).
     pub prev: String,
     /// HMAC-SHA-256 under the chain key of this entry without `mac`.
     pub mac: String,
@@ -162,15 +163,20 @@ impl Head {
     }
 }
 
-/// The head file as written: the head, MAC'd under the chain key.
-#[derive(Serialize, Deserialize)]
+/// The head file as written (`schemas/journal-head.v1.json`): the head, MAC'd under
+/// the chain key.
+#[derive(Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct HeadFile {
-    schema: String,
-    version: u32,
-    entries: u64,
-    last: String,
-    mac: String,
+pub struct HeadFile {
+    /// Always `handover/journal-head`.
+    pub schema: String,
+    pub version: u32,
+    /// How many whole entries the journal had after the last append.
+    pub entries: u64,
+    /// The MAC of the last of them (`hmac-sha256:` and 64 zeros when there is none).
+    pub last: String,
+    /// HMAC-SHA-256 under the chain key of the fields above.
+    pub mac: String,
 }
 
 /// Where a journal's head is kept.
