@@ -304,3 +304,196 @@ fn help_lists_the_exit_codes() {
         assert!(r.stdout.contains(flag), "{flag} missing from audit --help");
     }
 }
+
+// Regression: `-o /dev/full --force` as root replaced the device node with a regular
+// file. A FIFO, a character device (a copy of /dev/full's node, made with mknod when
+// root, so a regression cannot damage the machine's own /dev) and a symbolic link are
+// refused with exit 6 and a hint, --force or not, and are still what they were.
+#[cfg(unix)]
+#[test]
+fn non_regular_output_targets_are_refused_even_with_force() {
+    use std::os::unix::fs::FileTypeExt;
+    let home = tempfile::tempdir().unwrap();
+    let snap = tempfile::tempdir().unwrap();
+    minimal_snapshot(snap.path());
+    let fifo = home.path().join("fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let real = home.path().join("real.json");
+    std::fs::write(&real, "keep me").unwrap();
+    let link = home.path().join("link.json");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let mut targets = vec![
+        (fifo.clone(), "not a regular file"),
+        (link.clone(), "symbolic link"),
+        (home.path().to_path_buf(), "is a folder"),
+    ];
+    let dev = home.path().join("full");
+    let is_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    if is_root {
+        assert!(
+            std::process::Command::new("mknod")
+                .arg(&dev)
+                .args(["c", "1", "7"])
+                .status()
+                .unwrap()
+                .success(),
+            "mknod as root"
+        );
+        targets.push((dev.clone(), "not a regular file"));
+    }
+    for (target, expected) in &targets {
+        for force in [false, true] {
+            let mut cmd = handover_offline(home.path());
+            cmd.args(["audit", "--snapshot"])
+                .arg(snap.path())
+                .arg("-o")
+                .arg(target);
+            if force {
+                cmd.arg("--force");
+            }
+            let r = run(&mut cmd);
+            assert_eq!(r.code, 6, "{}: {}", target.display(), r.stderr);
+            assert!(
+                r.stderr.contains(expected) && r.stderr.contains("hint:"),
+                "{}",
+                r.stderr
+            );
+        }
+    }
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo(),
+        "still a FIFO"
+    );
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "still a link"
+    );
+    assert_eq!(std::fs::read_to_string(&real).unwrap(), "keep me");
+    if is_root {
+        assert!(
+            std::fs::symlink_metadata(&dev)
+                .unwrap()
+                .file_type()
+                .is_char_device(),
+            "still a device"
+        );
+    }
+}
+
+// Regression: `plan` wrote plan.json, then exited 6 because the --markdown file existed
+// (a partial result). Every output is checked first; nothing is written.
+#[test]
+fn plan_with_an_existing_markdown_target_writes_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    let example = repo().join("examples/northwind-to-contoso");
+    let (json_out, md_out) = (home.path().join("plan.json"), home.path().join("plan.md"));
+    std::fs::write(&md_out, "keep me").unwrap();
+    let plan = |extra: &[&str]| {
+        run(handover_offline(home.path())
+            .args(["plan", "--inventory"])
+            .arg(example.join("inventory.json"))
+            .arg("--policy")
+            .arg(repo().join("policies/full-transfer.yaml"))
+            .arg("--config")
+            .arg(example.join("handover.toml"))
+            .arg("-o")
+            .arg(&json_out)
+            .arg("--markdown")
+            .arg(&md_out)
+            .args(extra))
+    };
+    let r = plan(&[]);
+    assert_eq!(r.code, 6, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("plan.md")
+            && r.stderr.contains("already exists")
+            && r.stderr.contains("hint:"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !json_out.exists(),
+        "plan.json was written before the refusal"
+    );
+    assert_eq!(std::fs::read_to_string(&md_out).unwrap(), "keep me");
+    assert_eq!(
+        std::fs::read_dir(home.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".handover-"))
+            .count(),
+        0,
+        "no temporary file"
+    );
+    // With --force both are written.
+    let r = plan(&["--force"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(json_out.exists() && std::fs::read_to_string(&md_out).unwrap() != "keep me");
+}
+
+// Regression: `A="x"garbage` was silently read as `x`. `migrate` refuses the dotenv file
+// with exit 3 naming the file and line, and no value (a canary) reaches its output.
+#[test]
+fn a_malformed_dotenv_is_refused_by_line_without_echoing_values() {
+    let home = tempfile::tempdir().unwrap();
+    let env = home.path().join("app.env");
+    for (text, line) in [
+        ("OK=CANARY-ok-1\nA=\"CANARY-dq-2\"CANARY-tail-3\n", 2),
+        ("A='CANARY-open-4\nB=CANARY-5\n", 1),
+        ("A=CANARY-6\nA=CANARY-7\n", 2),
+    ] {
+        std::fs::write(&env, text).unwrap();
+        let r = run(handover_offline(home.path())
+            .args([
+                "-vvv",
+                "migrate",
+                "--format",
+                "json",
+                "--to",
+                "aws:us-east-1",
+                "--all",
+                "--from",
+            ])
+            .arg(format!("dotenv:{}", env.display())));
+        assert_eq!(r.code, 3, "{}", r.stderr);
+        assert!(
+            r.stderr.contains("app.env")
+                && r.stderr.contains(&format!("line {line}:"))
+                && r.stderr.contains("hint:"),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            !r.stderr.contains("CANARY") && !r.stdout.contains("CANARY"),
+            "a value was echoed: {}",
+            r.stderr
+        );
+    }
+}
+
+/// The journal's line and head-record schemas are committed and current.
+#[test]
+fn the_committed_journal_schemas_match_the_code() {
+    let home = tempfile::tempdir().unwrap();
+    for name in ["journal", "journal-head"] {
+        let r = run(handover_offline(home.path()).args(["schema", name]));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let committed = std::fs::read_to_string(repo().join(format!("schemas/{name}.v1.json")))
+            .unwrap_or_default();
+        assert_eq!(r.stdout, committed, "schemas/{name}.v1.json is stale: run `cargo run -- schema {name} > schemas/{name}.v1.json`");
+    }
+}

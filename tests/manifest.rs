@@ -605,6 +605,51 @@ fn secret_material_is_only_inside_the_encrypted_manifest_and_shown_only_when_rev
         .starts_with("hmac-sha256:"));
     assert_eq!(migrated["outcome"], "done");
     assert_eq!(m["digest_keys"][0]["id"], migrated["digest_key"]);
+    // The manifest records the journal's head, so a journal read beside it later shows
+    // whether it was cut short or rewritten since.
+    let lines: Vec<String> = std::fs::read_to_string(&j)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let record = &m["journals"][0];
+    assert_eq!(record["file"], "j.jsonl");
+    assert_eq!(record["entries"], lines.len() as u64);
+    assert_eq!(record["last_mac"], json(lines.last().unwrap())["mac"]);
+    assert_eq!(record["digest_key"], migrated["digest_key"]);
+
+    // Regression: a journal cut by whole lines was read as complete. `manifest` refuses it
+    // and writes nothing.
+    std::fs::write(
+        &j,
+        lines[..lines.len() - 1]
+            .iter()
+            .map(|l| format!("{l}\n"))
+            .collect::<String>(),
+    )
+    .unwrap();
+    let out2 = h.join("m2.age");
+    let r = run(handover_offline(h)
+        .args(["manifest", "--config"])
+        .arg(example("handover.toml"))
+        .arg("--inventory")
+        .arg(&inv)
+        .arg("--plan")
+        .arg(&plan)
+        .arg("--journal")
+        .arg(&j)
+        .arg("-o")
+        .arg(&out2));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("whole lines were removed") && r.stderr.contains("hint:"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !out2.exists() && !h.join("m2.age.sig").exists(),
+        "nothing written"
+    );
 }
 
 #[test]

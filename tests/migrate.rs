@@ -25,6 +25,14 @@ fn profiles(home: &Path, agency: &Moto, customer: &Moto) {
     .unwrap();
 }
 
+/// Reads and verifies a journal (chain and head) under its digest key, opened with the
+/// example agency's SSH key as `handover manifest` opens it.
+fn open_journal(journal: &Path) -> Result<handover::journal::Replay, handover::error::Error> {
+    let ids = handover::crypto::read_identities(&example_key("northwind-signing"))?;
+    let key = handover::migrate::key::open(journal, &ids)?;
+    handover::journal::Journal::read(journal, &handover::journal::ChainKey::derive(&key))
+}
+
 fn migrate(home: &Path, args: &[&str]) -> Run {
     run(handover_offline(home)
         .args(["migrate", "--format", "json"])
@@ -180,7 +188,7 @@ fn aws_to_aws_across_accounts_dry_run_apply_idempotent_conflicts() {
     for c in &canaries {
         assert!(!text.contains(c.as_str()), "a value reached the journal");
     }
-    handover::journal::Journal::open(&journal).expect("the chain verifies");
+    open_journal(&journal).expect("the chain verifies");
     let plan_rotate = migrate(
         home.path(),
         &[
@@ -547,8 +555,7 @@ fn resume_after_kill_minus_9_ends_in_the_same_state_without_duplicates() {
                 "VAR_{i:03} in round {round}: {body}"
             );
         }
-        handover::journal::Journal::open(&journal)
-            .expect("the journal still verifies after a kill");
+        open_journal(&journal).expect("the journal still verifies after a kill");
     }
     assert!(
         interrupted >= 2,
@@ -1047,7 +1054,7 @@ fn resume_into_aws_after_kill_minus_9_without_duplicates() {
     let counts = boto3(&customer, "print(json.dumps([len(sm.list_secret_version_ids(SecretId=f'S_{i:03}')['Versions']) for i in range(120)]))");
     let counts: Vec<u64> = serde_json::from_str(counts.trim()).unwrap();
     assert!(counts.iter().all(|c| *c == 1), "{counts:?}");
-    handover::journal::Journal::open(&journal).expect("the journal verifies");
+    open_journal(&journal).expect("the journal verifies");
 }
 
 #[test]
@@ -1362,4 +1369,107 @@ fn aws_read_back_is_batched() {
     assert_eq!(results.len(), 45);
     assert!(results.iter().all(|e| e["data"]["verified"] == true
         && e["data"]["destination_digest"] == e["data"]["source_digest"]));
+}
+
+// Regression: a journal cut by whole lines, or edited with its chain recomputed, was
+// accepted (the chain was unkeyed SHA-256 with no recorded end). Resume refuses it and
+// writes nothing; the original resumes; a journal of the old format is refused by name.
+#[test]
+fn a_journal_cut_short_or_rewritten_is_refused_on_resume() {
+    let gcp = gcp_server();
+    let home = tempfile::tempdir().unwrap();
+    let env = home.path().join(".env");
+    std::fs::write(&env, "A=CANARY-j-1\nB=CANARY-j-2\nC=CANARY-j-3\n").unwrap();
+    let envs = format!("dotenv:{}", env.display());
+    let j = home.path().join("j.jsonl");
+    let args = [
+        "--from",
+        envs.as_str(),
+        "--to",
+        "gcp:journal-proj",
+        "--gcp-endpoint",
+        &gcp.url(),
+        "--all",
+        "--apply",
+        "--journal",
+        j.to_str().unwrap(),
+    ];
+    let r = migrate(home.path(), &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let original = std::fs::read_to_string(&j).unwrap();
+    let lines: Vec<&str> = original.lines().collect();
+    assert_eq!(open_journal(&j).unwrap().entries.len(), lines.len());
+    assert!(
+        json(lines[0])["mac"]
+            .as_str()
+            .unwrap()
+            .starts_with("hmac-sha256:"),
+        "a keyed chain"
+    );
+    std::fs::write(
+        &env,
+        "A=CANARY-j-1\nB=CANARY-j-2\nC=CANARY-j-3\nD=CANARY-j-4\n",
+    )
+    .unwrap();
+    let refused = |content: String, expected: &str| {
+        std::fs::write(&j, content).unwrap();
+        let r = migrate(home.path(), &args);
+        assert_eq!(r.code, 3, "{}", r.stderr);
+        assert!(
+            r.stderr.contains(expected) && r.stderr.contains("hint:"),
+            "{}",
+            r.stderr
+        );
+        assert!(!r.stderr.contains("CANARY"));
+        let (status, _) = http_get(&gcp.url(), "/v1/projects/journal-proj/secrets/D");
+        assert!(
+            status.contains("404"),
+            "nothing was written after the refusal: {status}"
+        );
+    };
+    // The last whole line removed, then all but the first.
+    refused(
+        lines[..lines.len() - 1]
+            .iter()
+            .map(|l| format!("{l}\n"))
+            .collect(),
+        "whole lines were removed",
+    );
+    refused(format!("{}\n", lines[0]), "whole lines were removed");
+    // An entry edited (its outcome), its MAC left as it was.
+    let edited = original.replacen("\"outcome\":\"create\"", "\"outcome\":\"unchanged\"", 1);
+    assert_ne!(edited, original);
+    refused(edited, "does not verify");
+    // The original resumes; a torn last line (a crash mid-append) is still tolerated.
+    std::fs::write(
+        &j,
+        format!("{original}{{\"seq\":{},\"at\":\"20", lines.len()),
+    )
+    .unwrap();
+    let r = migrate(home.path(), &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let replay = open_journal(&j).unwrap();
+    assert!(replay.entries.len() > lines.len() && !replay.torn_tail);
+    // A journal in the earlier unkeyed format.
+    let old = home.path().join("old.jsonl");
+    std::fs::write(&old, "{\"seq\":0,\"at\":\"2026-01-01T00:00:00Z\",\"op\":\"migrate-secret\",\"phase\":\"intent\",\"key\":\"a\",\"data\":{},\"prev\":\"sha256:00\",\"hash\":\"sha256:11\"}\n").unwrap();
+    let old_args = [
+        "--from",
+        envs.as_str(),
+        "--to",
+        "gcp:journal-proj",
+        "--gcp-endpoint",
+        &gcp.url(),
+        "--all",
+        "--apply",
+        "--journal",
+        old.to_str().unwrap(),
+    ];
+    let r = migrate(home.path(), &old_args);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("earlier unkeyed format") && r.stderr.contains("start a new journal"),
+        "{}",
+        r.stderr
+    );
 }

@@ -58,6 +58,8 @@ pub enum SchemaName {
     Plan,
     Manifest,
     Verification,
+    Journal,
+    JournalHead,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -59,15 +59,13 @@ fn write(a: ManifestWriteArgs) -> Result<u8, Error> {
             "pass -o handover.age, or --armor for ASCII",
         ));
     }
-    for p in a.output.iter().chain(std::iter::once(&sig_path)) {
-        if p.exists() && !a.force {
-            return Err(Error::output(
-                p,
-                "already exists",
-                "pass --force to overwrite it, or choose another name",
-            ));
-        }
-    }
+    let targets: Vec<&Path> = a
+        .output
+        .iter()
+        .map(|p| p.as_path())
+        .chain(std::iter::once(sig_path.as_path()))
+        .collect();
+    crate::output::check_paths(&targets, a.force)?;
 
     let cfg = crate::config::load(config_path)?;
     let plan: crate::plan::Plan = read_json(
@@ -214,13 +212,13 @@ fn write(a: ManifestWriteArgs) -> Result<u8, Error> {
     drop(plaintext);
     let signature = crypto::sign(key, &sealed)?;
 
+    // The manifest and its signature are one output set: both checked, then both written.
     match &a.output {
         Some(out) => {
-            crate::output::write_private(out, &sealed, a.force)?;
-            if let Err(e) = crate::output::write_private(&sig_path, signature.as_bytes(), a.force) {
-                let _ = std::fs::remove_file(out);
-                return Err(e);
-            }
+            crate::output::Outputs::new(a.force)
+                .add(out, &sealed)
+                .add(&sig_path, signature.as_bytes())
+                .write()?;
         }
         None => {
             crate::output::write_private(&sig_path, signature.as_bytes(), a.force)?;

@@ -92,6 +92,8 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
                 SchemaName::Plan => schemars::schema_for!(crate::plan::Plan),
                 SchemaName::Manifest => schemars::schema_for!(crate::manifest::Manifest),
                 SchemaName::Verification => schemars::schema_for!(crate::verify::Verification),
+                SchemaName::Journal => schemars::schema_for!(crate::journal::Entry),
+                SchemaName::JournalHead => schemars::schema_for!(crate::journal::HeadFile),
             };
             print_stdout(
                 &(serde_json::to_string_pretty(&schema).expect("schema serializes") + "\n"),
@@ -180,6 +182,10 @@ fn validate(a: &AuditArgs) -> Result<AuditRequest, Error> {
 
 fn audit_command(a: AuditArgs, quiet: bool) -> Result<u8, Error> {
     let req = validate(&a)?;
+    // Refuse the output before spending an audit's requests on it.
+    if let Some(path) = &a.output {
+        crate::output::check_target(path, a.force)?;
+    }
     let stdout_tty = std::io::stdout().is_terminal();
     let progress: Arc<dyn Progress> = if !quiet && !a.no_progress && std::io::stderr().is_terminal()
     {

@@ -77,18 +77,29 @@ fn read_plan(path: &Path) -> Result<Plan, Error> {
 }
 
 pub fn plan_command(a: PlanArgs, quiet: bool) -> Result<u8, Error> {
+    // Every output is checked before anything is read or written: a plan is written
+    // whole (plan.json and its Markdown together) or not at all.
+    let targets: Vec<&Path> = a
+        .output
+        .iter()
+        .chain(a.markdown.iter())
+        .map(|p| p.as_path())
+        .collect();
+    crate::output::check_paths(&targets, a.force)?;
     let inventory = read_inventory(&a.inventory)?;
     let policy = policy::load(&a.policy)?;
     let config = crate::config::load(&a.config)?;
     let old = a.diff.as_deref().map(read_plan).transpose()?;
     let plan = plan::build(&inventory, &policy, &config)?;
     let json = serde_json::to_string_pretty(&plan).expect("plan serializes") + "\n";
+    let mut outputs = crate::output::Outputs::new(a.force);
     if let Some(path) = &a.output {
-        crate::output::write_private(path, json.as_bytes(), a.force)?;
+        outputs.add(path, json.as_bytes());
     }
     if let Some(path) = &a.markdown {
-        crate::output::write_private(path, plan::render::markdown(&plan).as_bytes(), a.force)?;
+        outputs.add(path, plan::render::markdown(&plan).as_bytes());
     }
+    outputs.write()?;
     if !quiet {
         eprintln!("plan {} ({} steps)", plan.digest, plan.steps.len());
     }

@@ -1,41 +1,127 @@
-//! The journal: an append-only, hash-chained record of every change `migrate` and
+//! The journal: an append-only, keyed hash chain recording every change `migrate` and
 //! `apply` make, written before (intent) and after (result) each change, so that a run
 //! that crashed can resume without doing anything twice, and an auditor can check that
-//! nothing was rewritten.
+//! nothing was rewritten, reordered or cut off.
 //!
 //! Invariants:
-//! - One JSON object per line; each names the hash of the one before it (`prev`) and
-//!   its own (`hash`: SHA-256 of its canonical JSON without `hash`). Editing, removing
-//!   or reordering any line breaks the chain, and `open` refuses the file.
+//! - One JSON object per line; each names the MAC of the one before it (`prev`) and
+//!   its own (`mac`: HMAC-SHA-256, under the journal's `ChainKey`, of its canonical JSON
+//!   without `mac`). The chain key is derived from the handover's digest key, which is
+//!   never in the clear on disk, so whoever edits a line cannot recompute the chain.
+//!   Editing or reordering any line breaks it, and `open`/`read` refuse the file.
+//! - The head (how many entries, and the last MAC) is kept MAC'd beside the journal in
+//!   `<journal>.head`, rewritten atomically after every append. A journal with fewer
+//!   whole entries than its head, or whose entry at the head differs, was cut short or
+//!   rewritten and is refused. The head is a lower bound: a crash between an append and
+//!   the head's rewrite leaves the journal ahead of it, which is fine. What the head
+//!   cannot catch: rolling back the journal and its head together to an older
+//!   consistent pair, or deleting both; the manifest records each journal's head to
+//!   catch that against a manifest already issued.
 //! - A last line cut short by a crash is the only damage tolerated: `open` reports it
-//!   and the next append replaces it.
+//!   and the next append replaces it. Removing whole lines is not tolerated.
+//! - A journal in the earlier unkeyed format (SHA-256 `hash` fields) is refused with a
+//!   message saying so, never misread.
 //! - Entries name things and carry digests; never a secret value. Callers pass data
 //!   types that have no field for one.
 //! - Every append is flushed to disk (`sync_data`) before it returns.
+//! - This module imports no layer above it: callers hand it a `ChainKey`.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretBox};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 use crate::error::Error;
 use crate::plan::canonical_json;
+use crate::secret::DigestKey;
 
 /// The `prev` of the first entry.
-pub const GENESIS: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+pub const GENESIS: &str =
+    "hmac-sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What a head file says it is.
+pub const HEAD_SCHEMA: &str = "handover/journal-head";
+
+// Domain labels: an entry's MAC, a head's MAC and the key derivation never share input.
+const ENTRY_DOMAIN: &[u8] = b"handover-journal-entry/v2\n";
+const HEAD_DOMAIN: &[u8] = b"handover-journal-head/v1\n";
+const DERIVE_SALT: &[u8] = b"handover journal chain salt v1";
+const DERIVE_INFO: &[u8] = b"handover journal chain key v1";
+
+/// The key that MACs a journal's chain and its head, derived from the handover's digest
+/// key (never the digest key itself, so a keyed digest of a value can never be a MAC).
+pub struct ChainKey(SecretBox<[u8; 32]>);
+
+impl ChainKey {
+    /// HKDF-SHA-256 (RFC 5869) with a fixed salt and label: extract is HMAC(salt, digest
+    /// key), expand one block HMAC(prk, info || 1). The digest key is only ever an HMAC
+    /// *key* for digests (`DigestKey::digest`), and here it is the extract's *message*
+    /// under a public salt, so no digest of any value equals the chain key.
+    pub fn derive(digest_key: &DigestKey) -> ChainKey {
+        let mut ext =
+            <Hmac<Sha256> as Mac>::new_from_slice(DERIVE_SALT).expect("HMAC takes any key length");
+        ext.update(digest_key.expose());
+        let mut prk = zeroize::Zeroizing::new([0u8; 32]);
+        prk.copy_from_slice(&ext.finalize().into_bytes());
+        let mut exp = <Hmac<Sha256> as Mac>::new_from_slice(prk.as_slice())
+            .expect("HMAC takes any key length");
+        exp.update(DERIVE_INFO);
+        exp.update(&[1u8]);
+        let okm = exp.finalize().into_bytes();
+        let mut k = Box::new([0u8; 32]);
+        k.copy_from_slice(&okm);
+        ChainKey(SecretBox::new(k))
+    }
+
+    fn mac(&self, domain: &[u8], v: &serde_json::Value) -> String {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.0.expose_secret())
+            .expect("HMAC takes any key length");
+        mac.update(domain);
+        mac.update(canonical_json(v).as_bytes());
+        let out = mac.finalize().into_bytes();
+        format!(
+            "hmac-sha256:{}",
+            out.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        )
+    }
+}
+
+impl Clone for ChainKey {
+    fn clone(&self) -> Self {
+        ChainKey(SecretBox::new(Box::new(*self.0.expose_secret())))
+    }
+}
+
+impl std::fmt::Debug for ChainKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChainKey([REDACTED])")
+    }
+}
+
+/// Compares two MACs without an early exit.
+fn same_mac(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
 
 /// Before or after a change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
     Intent,
     Result,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One line of a journal (`schemas/journal.v1.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Entry {
     pub seq: u64,
@@ -47,16 +133,117 @@ pub struct Entry {
     pub key: String,
     /// What is being or was done: names, versions, digests; never a value.
     pub data: serde_json::Value,
+    /// The MAC of the entry before (`hmac-sha256:` and 64 zeros for the first).
     pub prev: String,
-    pub hash: String,
+    /// HMAC-SHA-256 under the chain key of this entry without `mac`.
+    pub mac: String,
 }
 
 impl Entry {
-    fn compute_hash(&self) -> String {
+    fn compute_mac(&self, key: &ChainKey) -> String {
         let mut v = serde_json::to_value(self).expect("entries serialize");
-        v.as_object_mut().expect("an object").remove("hash");
-        format!("sha256:{:x}", Sha256::digest(canonical_json(&v).as_bytes()))
+        v.as_object_mut().expect("an object").remove("mac");
+        key.mac(ENTRY_DOMAIN, &v)
     }
+}
+
+/// A journal's head: how many whole entries it has, and the MAC of the last.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Head {
+    pub entries: u64,
+    pub last: String,
+}
+
+impl Head {
+    fn empty() -> Head {
+        Head {
+            entries: 0,
+            last: GENESIS.into(),
+        }
+    }
+}
+
+/// The head file as written (`schemas/journal-head.v1.json`): the head, MAC'd under
+/// the chain key.
+#[derive(Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HeadFile {
+    /// Always `handover/journal-head`.
+    pub schema: String,
+    pub version: u32,
+    /// How many whole entries the journal had after the last append.
+    pub entries: u64,
+    /// The MAC of the last of them (`hmac-sha256:` and 64 zeros when there is none).
+    pub last: String,
+    /// HMAC-SHA-256 under the chain key of the fields above.
+    pub mac: String,
+}
+
+/// Where a journal's head is kept.
+pub fn head_path(journal: &Path) -> PathBuf {
+    crate::output::with_suffix(journal, ".head")
+}
+
+/// True when nothing of a journal exists yet: no head, and no journal or an empty one
+/// (the state in which its digest key may still be created).
+pub fn is_new(journal: &Path) -> bool {
+    !head_path(journal).exists()
+        && std::fs::metadata(journal)
+            .map(|m| m.len() == 0)
+            .unwrap_or(true)
+}
+
+fn head_mac(key: &ChainKey, entries: u64, last: &str) -> String {
+    key.mac(HEAD_DOMAIN, &serde_json::json!({ "schema": HEAD_SCHEMA, "version": 1, "entries": entries, "last": last }))
+}
+
+/// Reads and checks the head file: `None` when there is none.
+fn read_head(journal: &Path, key: &ChainKey) -> Result<Option<Head>, Error> {
+    let path = head_path(journal);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(Error::input(
+                &path,
+                format!("cannot read the journal's head record: {e}"),
+                "check the file's permissions",
+            ))
+        }
+    };
+    let bad = |what: &str| {
+        Error::input(
+            &path,
+            format!(
+                "{what}; the journal's head record has been altered or belongs to another journal"
+            ),
+            "restore the original .head file beside the journal, or start a new journal",
+        )
+    };
+    let h: HeadFile =
+        serde_json::from_slice(&bytes).map_err(|_| bad("not a journal head record"))?;
+    if h.schema != HEAD_SCHEMA || h.version != 1 {
+        return Err(bad("not a journal head record this version reads"));
+    }
+    if !same_mac(&head_mac(key, h.entries, &h.last), &h.mac) {
+        return Err(bad("its MAC does not verify under this journal's key"));
+    }
+    Ok(Some(Head {
+        entries: h.entries,
+        last: h.last,
+    }))
+}
+
+fn write_head(journal: &Path, key: &ChainKey, head: &Head) -> Result<(), Error> {
+    let file = HeadFile {
+        schema: HEAD_SCHEMA.into(),
+        version: 1,
+        entries: head.entries,
+        last: head.last.clone(),
+        mac: head_mac(key, head.entries, &head.last),
+    };
+    let text = serde_json::to_string(&file).expect("a head serializes") + "\n";
+    crate::output::write_private(&head_path(journal), text.as_bytes(), true)
 }
 
 /// What `open` found in an existing journal.
@@ -88,26 +275,74 @@ impl Replay {
             .rev()
             .find(|e| e.op == op && e.key == key && e.phase == Phase::Result)
     }
+
+    /// The head of what was read (whole entries only).
+    pub fn head(&self) -> Head {
+        match self.entries.last() {
+            Some(e) => Head {
+                entries: self.entries.len() as u64,
+                last: e.mac.clone(),
+            },
+            None => Head::empty(),
+        }
+    }
+
+    /// Checks that this journal still holds a head recorded earlier (by its head file,
+    /// or by a manifest): at least that many entries, the one at the head unchanged.
+    /// Entries appended since are fine; fewer, or a different one there, are not.
+    pub fn check_head(&self, path: &Path, head: &Head, recorded_by: &str) -> Result<(), Error> {
+        let have = self.entries.len() as u64;
+        if have < head.entries {
+            return Err(tampered_at(path, &format!("it has {have} whole entries, but {recorded_by} records {}: whole lines were removed", head.entries)));
+        }
+        let at = match head.entries {
+            0 => GENESIS,
+            n => self.entries[(n - 1) as usize].mac.as_str(),
+        };
+        if !same_mac(at, &head.last) {
+            return Err(tampered_at(
+                path,
+                &format!(
+                    "entry {} is not the one {recorded_by} records: the journal was rewritten",
+                    head.entries.saturating_sub(1)
+                ),
+            ));
+        }
+        Ok(())
+    }
 }
 
 pub struct Journal {
     path: PathBuf,
     file: File,
+    key: ChainKey,
     next_seq: u64,
     prev: String,
 }
+
+const TAMPERED_HINT: &str = "do not edit journals; restore the original file, or start a new journal and audit what was done";
 
 fn tampered(path: &Path, line: usize, what: &str) -> Error {
     Error::input(
         path,
         format!("line {line}: {what}; the journal has been altered"),
-        "do not edit journals; restore the original file, or start a new journal and audit what was done",
+        TAMPERED_HINT,
+    )
+}
+
+fn tampered_at(path: &Path, what: &str) -> Error {
+    Error::input(
+        path,
+        format!("{what}; the journal has been altered"),
+        TAMPERED_HINT,
     )
 }
 
 impl Journal {
-    /// Opens (or creates, mode 0600) a journal, verifying the whole chain.
-    pub fn open(path: &Path) -> Result<(Journal, Replay), Error> {
+    /// Opens (or creates, mode 0600) a journal, verifying the whole chain under `key`
+    /// and against its head record. A new journal gets its head record first.
+    pub fn open(path: &Path, key: &ChainKey) -> Result<(Journal, Replay), Error> {
+        let head = read_head(path, key)?;
         let mut opts = OpenOptions::new();
         opts.read(true).append(true).create(true);
         #[cfg(unix)]
@@ -122,10 +357,19 @@ impl Journal {
                 "check the folder exists and is writable",
             )
         })?;
-        let (replay, prev, good_len) = read_chain(path, &file)?;
+        let (replay, good_len) = read_chain(path, &file, key)?;
+        match &head {
+            Some(h) => replay.check_head(path, h, "its head record")?,
+            None if replay.entries.is_empty() && !replay.torn_tail => {
+                write_head(path, key, &Head::empty())?
+            }
+            None => return Err(head_missing(path)),
+        }
+        let prev = replay.head().last;
         let mut j = Journal {
             path: path.to_path_buf(),
             file,
+            key: key.clone(),
             next_seq: replay.entries.len() as u64,
             prev,
         };
@@ -133,9 +377,9 @@ impl Journal {
         Ok((j, replay))
     }
 
-    /// Reads and verifies a journal without changing it (a torn last line is reported,
-    /// not dropped).
-    pub fn read(path: &Path) -> Result<Replay, Error> {
+    /// Reads and verifies a journal (chain and head) without changing it; a torn last
+    /// line is reported, not dropped.
+    pub fn read(path: &Path, key: &ChainKey) -> Result<Replay, Error> {
         let file = File::open(path).map_err(|e| {
             Error::input(
                 path,
@@ -143,7 +387,14 @@ impl Journal {
                 "pass a journal written by `handover migrate --apply`",
             )
         })?;
-        Ok(read_chain(path, &file)?.0)
+        let head = read_head(path, key)?;
+        let (replay, _) = read_chain(path, &file, key)?;
+        match &head {
+            Some(h) => replay.check_head(path, h, "its head record")?,
+            None if replay.entries.is_empty() && !replay.torn_tail => {}
+            None => return Err(head_missing(path)),
+        }
+        Ok(replay)
     }
 
     fn truncate_to(&mut self, len: u64) -> Result<(), Error> {
@@ -187,8 +438,9 @@ impl Journal {
     }
 
     /// Appends several entries with one write and one flush to disk (a chunk of a
-    /// migration journals its intents, then its results, this way). A crash can cut the
-    /// last line short, which `open` tolerates; whole lines before it are kept.
+    /// migration journals its intents, then its results, this way), then moves the
+    /// head record to the new last entry. A crash can cut the last line short, which
+    /// `open` tolerates; whole lines before it are kept.
     pub fn append_many(
         &mut self,
         op: &str,
@@ -206,12 +458,12 @@ impl Journal {
                 key,
                 data,
                 prev: prev.clone(),
-                hash: String::new(),
+                mac: String::new(),
             };
-            e.hash = e.compute_hash();
+            e.mac = e.compute_mac(&self.key);
             buf.push_str(&(serde_json::to_string(&e).expect("entries serialize") + "\n"));
             seq += 1;
-            prev = e.hash.clone();
+            prev = e.mac.clone();
             out.push(e);
         }
         if out.is_empty() {
@@ -229,13 +481,58 @@ impl Journal {
             })?;
         self.next_seq = seq;
         self.prev = prev;
+        write_head(
+            &self.path,
+            &self.key,
+            &Head {
+                entries: self.next_seq,
+                last: self.prev.clone(),
+            },
+        )?;
         Ok(out)
     }
 }
 
-/// Reads every entry, verifying the chain: (entries, the last hash, the length of the
+fn head_missing(path: &Path) -> Error {
+    Error::input(
+        head_path(path),
+        "the journal has entries but no head record beside it, so whole lines could have been removed unseen",
+        "restore the .head file beside the journal (it is rewritten after every append), or start a new journal",
+    )
+}
+
+fn old_format(path: &Path, line: usize) -> Error {
+    Error::input(
+        path,
+        format!("line {line}: a journal in the earlier unkeyed format (SHA-256 `hash` chain), which cannot show it was not rewritten"),
+        "this version reads only keyed journals: keep the old file as a record and start a new journal with --journal",
+    )
+}
+
+fn is_old_entry(line: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(line.trim_end())
+        .ok()
+        .is_some_and(|v| v.get("hash").is_some() && v.get("mac").is_none())
+}
+
+/// Refuses a journal in the earlier unkeyed format by its first line, before anything
+/// (its key) is opened for it. A missing or empty journal passes.
+pub fn check_format(path: &Path) -> Result<(), Error> {
+    let Ok(file) = File::open(path) else {
+        return Ok(());
+    };
+    let mut first = String::new();
+    // One entry is small; a first "line" of a megabyte is not an entry of either format.
+    let _ = BufReader::new(std::io::Read::take(file, 1 << 20)).read_line(&mut first);
+    if is_old_entry(&first) {
+        return Err(old_format(path, 1));
+    }
+    Ok(())
+}
+
+/// Reads every entry, verifying the chain under `key`: (entries, the length of the
 /// intact part).
-fn read_chain(path: &Path, file: &File) -> Result<(Replay, String, u64), Error> {
+fn read_chain(path: &Path, file: &File, key: &ChainKey) -> Result<(Replay, u64), Error> {
     let mut replay = Replay::default();
     let mut prev = GENESIS.to_string();
     let mut good_len: u64 = 0;
@@ -258,7 +555,17 @@ fn read_chain(path: &Path, file: &File) -> Result<(Replay, String, u64), Error> 
                 replay.torn_tail = true;
                 break;
             }
-            Err(e) => return Err(tampered(path, n, &format!("not a journal entry ({e})"))),
+            Err(e) => {
+                if is_old_entry(&line) {
+                    return Err(old_format(path, n));
+                }
+                // The parse error names a position and a category, never the content.
+                return Err(tampered(
+                    path,
+                    n,
+                    &format!("not a journal entry ({})", classify(&e)),
+                ));
+            }
         };
         if entry.seq != replay.entries.len() as u64 {
             return Err(tampered(
@@ -271,25 +578,38 @@ fn read_chain(path: &Path, file: &File) -> Result<(Replay, String, u64), Error> 
                 ),
             ));
         }
-        if entry.prev != prev {
+        if !same_mac(&entry.prev, &prev) {
             return Err(tampered(
                 path,
                 n,
                 "it does not follow from the entry before it",
             ));
         }
-        if entry.compute_hash() != entry.hash {
-            return Err(tampered(path, n, "its content does not match its hash"));
+        if !same_mac(&entry.compute_mac(key), &entry.mac) {
+            return Err(tampered(
+                path,
+                n,
+                "its MAC does not verify under this journal's key",
+            ));
         }
         if !complete {
             // A whole entry without its newline: keep it, finish the line on append.
             replay.torn_tail = false;
         }
-        prev = entry.hash.clone();
+        prev = entry.mac.clone();
         good_len += read as u64;
         replay.entries.push(entry);
     }
-    Ok((replay, prev, good_len))
+    Ok((replay, good_len))
+}
+
+fn classify(e: &serde_json::Error) -> &'static str {
+    match e.classify() {
+        serde_json::error::Category::Io => "unreadable",
+        serde_json::error::Category::Syntax => "not JSON",
+        serde_json::error::Category::Data => "a field is missing or has the wrong type",
+        serde_json::error::Category::Eof => "cut short",
+    }
 }
 
 #[cfg(test)]
@@ -305,11 +625,62 @@ mod tests {
             .collect()
     }
 
+    fn key() -> ChainKey {
+        ChainKey::derive(&DigestKey::from_bytes([9u8; 32]))
+    }
+
+    /// Writes a journal of three intents (a, b, c); returns its path and lines.
+    fn three(dir: &Path) -> (PathBuf, Vec<String>) {
+        let p = dir.join("journal.jsonl");
+        let (mut j, _) = Journal::open(&p, &key()).unwrap();
+        for k in ["a", "b", "c"] {
+            j.append("op", Phase::Intent, k, json!({"n": k})).unwrap();
+        }
+        drop(j);
+        let l = lines(&p);
+        (p, l)
+    }
+
+    /// The unkeyed SHA-256 an attacker without the key can recompute (the old chain).
+    fn unkeyed(v: &serde_json::Value) -> String {
+        use sha2::Digest;
+        format!("sha256:{:x}", Sha256::digest(canonical_json(v).as_bytes()))
+    }
+
+    /// Rewrites entry `i` of `lines` with `data`, re-chaining it and every later entry
+    /// with `mac_of` (what a forger can compute), and returns the new lines.
+    fn forge(
+        lines: &[String],
+        i: usize,
+        data: serde_json::Value,
+        mac_of: &dyn Fn(&serde_json::Value) -> String,
+    ) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut prev: Option<String> = None;
+        for (n, l) in lines.iter().enumerate() {
+            let mut e: serde_json::Value = serde_json::from_str(l).unwrap();
+            if n == i {
+                e["data"] = data.clone();
+            }
+            if let Some(p) = &prev {
+                e["prev"] = json!(p);
+            }
+            if n >= i {
+                e.as_object_mut().unwrap().remove("mac");
+                let m = mac_of(&e);
+                e["mac"] = json!(m);
+            }
+            prev = Some(e["mac"].as_str().unwrap().to_string());
+            out.push(serde_json::to_string(&e).unwrap());
+        }
+        out
+    }
+
     #[test]
     fn appends_chain_and_reopen_verifies() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("journal.jsonl");
-        let (mut j, replay) = Journal::open(&p).unwrap();
+        let (mut j, replay) = Journal::open(&p, &key()).unwrap();
         assert!(replay.entries.is_empty());
         j.append(
             "migrate-secret",
@@ -333,18 +704,28 @@ mod tests {
         )
         .unwrap();
         drop(j);
-        let (_, replay) = Journal::open(&p).unwrap();
+        let (_, replay) = Journal::open(&p, &key()).unwrap();
         assert_eq!(replay.entries.len(), 3);
         assert_eq!(replay.entries[0].prev, GENESIS);
-        assert_eq!(replay.entries[1].prev, replay.entries[0].hash);
+        assert_eq!(replay.entries[1].prev, replay.entries[0].mac);
+        assert!(replay.entries[0].mac.starts_with("hmac-sha256:"));
         let doubt: Vec<&str> = replay.in_doubt().iter().map(|e| e.key.as_str()).collect();
         assert_eq!(doubt, vec!["b"], "b's intent has no result");
         assert!(replay.result_for("migrate-secret", "a").is_some());
+        assert_eq!(read_head(&p, &key()).unwrap(), Some(replay.head()));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             assert_eq!(
                 std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+            assert_eq!(
+                std::fs::metadata(head_path(&p))
+                    .unwrap()
+                    .permissions()
+                    .mode()
+                    & 0o777,
                 0o600
             );
         }
@@ -354,7 +735,7 @@ mod tests {
     fn a_batch_is_one_chain_with_single_appends_around_it() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("journal.jsonl");
-        let (mut j, _) = Journal::open(&p).unwrap();
+        let (mut j, _) = Journal::open(&p, &key()).unwrap();
         j.append("op", Phase::Intent, "a", serde_json::json!({}))
             .unwrap();
         let batch = j
@@ -368,62 +749,54 @@ mod tests {
             .unwrap();
         assert_eq!(batch.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2]);
         assert!(j.append_many("op", vec![]).unwrap().is_empty());
+        let head_before_last = read_head(&p, &key()).unwrap().unwrap();
         j.append("op", Phase::Result, "b", serde_json::json!({}))
             .unwrap();
         drop(j);
-        let replay = Journal::read(&p).unwrap();
+        let replay = Journal::read(&p, &key()).unwrap();
         assert_eq!(replay.entries.len(), 4);
-        assert_eq!(replay.entries[2].prev, replay.entries[1].hash);
-        assert_eq!(replay.entries[3].prev, batch[1].hash);
+        assert_eq!(replay.entries[2].prev, replay.entries[1].mac);
+        assert_eq!(replay.entries[3].prev, batch[1].mac);
         assert!(replay.in_doubt().is_empty());
-        // A crash in the middle of a batch leaves its first line whole and the second torn.
+        // A crash in the middle of a batch, before the head moved: the head still names
+        // entry 2, the batch's first line is whole and its second torn.
+        write_head(&p, &key(), &head_before_last).unwrap();
         let text = std::fs::read_to_string(&p).unwrap();
-        let cut = text.lines().take(2).collect::<Vec<_>>().join("\n")
+        let cut = text.lines().take(3).collect::<Vec<_>>().join("\n")
             + "\n"
-            + &text.lines().nth(2).unwrap()[..30];
+            + &text.lines().nth(3).unwrap()[..30];
         std::fs::write(&p, cut).unwrap();
-        let (_, replay) = Journal::open(&p).unwrap();
+        let (_, replay) = Journal::open(&p, &key()).unwrap();
         assert!(replay.torn_tail);
-        assert_eq!(replay.entries.len(), 2);
-        assert_eq!(
-            replay.in_doubt().len(),
-            0,
-            "a's result survived; b's intent was torn, so b was never written"
-        );
+        assert_eq!(replay.entries.len(), 3);
     }
 
     #[test]
     fn a_torn_last_line_is_dropped_and_replaced() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("journal.jsonl");
-        let (mut j, _) = Journal::open(&p).unwrap();
+        let (mut j, _) = Journal::open(&p, &key()).unwrap();
         j.append("op", Phase::Intent, "a", json!({})).unwrap();
         drop(j);
         // A crash in the middle of writing the second entry.
         let mut f = OpenOptions::new().append(true).open(&p).unwrap();
         f.write_all(b"{\"seq\":1,\"at\":\"2026-").unwrap();
         drop(f);
-        let (mut j, replay) = Journal::open(&p).unwrap();
+        let (mut j, replay) = Journal::open(&p, &key()).unwrap();
         assert!(replay.torn_tail);
         assert_eq!(replay.entries.len(), 1);
         j.append("op", Phase::Result, "a", json!({})).unwrap();
         drop(j);
-        let (_, replay) = Journal::open(&p).unwrap();
+        let (_, replay) = Journal::open(&p, &key()).unwrap();
         assert_eq!(replay.entries.len(), 2);
         assert!(!replay.torn_tail);
         assert_eq!(lines(&p).len(), 2);
     }
 
     #[test]
-    fn edits_removals_and_reordering_are_refused() {
+    fn edits_and_reordering_are_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("journal.jsonl");
-        let (mut j, _) = Journal::open(&p).unwrap();
-        for k in ["a", "b", "c"] {
-            j.append("op", Phase::Intent, k, json!({"n": k})).unwrap();
-        }
-        drop(j);
-        let original = lines(&p);
+        let (p, original) = three(dir.path());
         let cases: Vec<(Vec<String>, &str)> = vec![
             (
                 vec![
@@ -431,7 +804,7 @@ mod tests {
                     original[1].replace("\"n\":\"b\"", "\"n\":\"x\""),
                     original[2].clone(),
                 ],
-                "does not match its hash",
+                "does not verify",
             ),
             (
                 vec![original[0].clone(), original[2].clone()],
@@ -452,8 +825,154 @@ mod tests {
         ];
         for (content, expected) in cases {
             std::fs::write(&p, content.join("\n") + "\n").unwrap();
-            let err = Journal::open(&p).err().expect("refused").to_string();
+            let err = Journal::open(&p, &key())
+                .err()
+                .expect("refused")
+                .to_string();
             assert!(err.contains(expected) && err.contains("altered"), "{err}");
         }
+    }
+
+    // Regression: removing the last whole lines was accepted (the chain has no end marker).
+    #[test]
+    fn whole_line_truncation_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, original) = three(dir.path());
+        for keep in [2usize, 1, 0] {
+            std::fs::write(
+                &p,
+                original[..keep]
+                    .iter()
+                    .map(|l| format!("{l}\n"))
+                    .collect::<String>(),
+            )
+            .unwrap();
+            let err = Journal::read(&p, &key())
+                .expect_err("a cut journal is refused")
+                .to_string();
+            assert!(
+                err.contains("whole lines were removed") && err.contains("altered"),
+                "{keep}: {err}"
+            );
+            let err = Journal::open(&p, &key())
+                .err()
+                .expect("and cannot be resumed")
+                .to_string();
+            assert!(err.contains("whole lines were removed"), "{err}");
+        }
+        // Deleting the head record with it is refused too.
+        std::fs::write(&p, original[..2].join("\n") + "\n").unwrap();
+        std::fs::remove_file(head_path(&p)).unwrap();
+        let err = Journal::read(&p, &key()).expect_err("refused").to_string();
+        assert!(err.contains("no head record"), "{err}");
+    }
+
+    // Regression: with an unkeyed SHA-256 chain, an edited entry with recomputed hashes passed.
+    #[test]
+    fn a_rewritten_entry_with_recomputed_chain_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, original) = three(dir.path());
+        let forged_data = json!({"n": "forged"});
+        // Recomputed as the old unkeyed chain.
+        let unkeyed_lines = forge(&original, 1, forged_data.clone(), &|v| unkeyed(v));
+        std::fs::write(&p, unkeyed_lines.join("\n") + "\n").unwrap();
+        let err = Journal::read(&p, &key()).expect_err("refused").to_string();
+        assert!(err.contains("line 2") && err.contains("altered"), "{err}");
+        // Recomputed as a keyed chain, under a key that is not this journal's.
+        let wrong = ChainKey::derive(&DigestKey::from_bytes([8u8; 32]));
+        let wrong_lines = forge(&original, 1, forged_data.clone(), &|v| {
+            wrong.mac(ENTRY_DOMAIN, v)
+        });
+        std::fs::write(&p, wrong_lines.join("\n") + "\n").unwrap();
+        let err = Journal::read(&p, &key()).expect_err("refused").to_string();
+        assert!(
+            err.contains("line 2") && err.contains("does not verify"),
+            "{err}"
+        );
+        // Even with its head record rewritten under the wrong key.
+        let last = serde_json::from_str::<serde_json::Value>(&wrong_lines[2]).unwrap()["mac"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        write_head(&p, &wrong, &Head { entries: 3, last }).unwrap();
+        let err = Journal::read(&p, &key()).expect_err("refused").to_string();
+        assert!(
+            err.contains("head record") && err.contains("does not verify"),
+            "{err}"
+        );
+        // The right key recomputes a chain that verifies: the key is what protects it.
+        let right_lines = forge(&original, 1, forged_data, &|v| key().mac(ENTRY_DOMAIN, v));
+        std::fs::write(&p, right_lines.join("\n") + "\n").unwrap();
+        let last = serde_json::from_str::<serde_json::Value>(&right_lines[2]).unwrap()["mac"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        write_head(&p, &key(), &Head { entries: 3, last }).unwrap();
+        assert!(Journal::read(&p, &key()).is_ok());
+    }
+
+    #[test]
+    fn a_recorded_head_catches_rollback_of_both_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, original) = three(dir.path());
+        let recorded = Journal::read(&p, &key()).unwrap().head();
+        // Rolled back to an older consistent pair: the journal's own head cannot see it.
+        std::fs::write(&p, original[..2].join("\n") + "\n").unwrap();
+        let older = Head {
+            entries: 2,
+            last: serde_json::from_str::<serde_json::Value>(&original[1]).unwrap()["mac"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        };
+        write_head(&p, &key(), &older).unwrap();
+        let replay = Journal::read(&p, &key()).expect("consistent with its own head");
+        // A head recorded elsewhere (the manifest) does.
+        let err = replay
+            .check_head(&p, &recorded, "the manifest")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("the manifest records 3"), "{err}");
+        assert!(replay.check_head(&p, &older, "the manifest").is_ok());
+    }
+
+    #[test]
+    fn an_unkeyed_journal_of_the_earlier_format_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("old.jsonl");
+        let mut e = json!({"seq": 0, "at": "2026-01-01T00:00:00Z", "op": "migrate-secret", "phase": "intent", "key": "a", "data": {}, "prev": format!("sha256:{}", "0".repeat(64))});
+        e["hash"] = json!(unkeyed(&e));
+        std::fs::write(&p, serde_json::to_string(&e).unwrap() + "\n").unwrap();
+        let err = Journal::read(&p, &key()).expect_err("refused").to_string();
+        assert!(err.contains("earlier unkeyed format"), "{err}");
+        let err = Journal::open(&p, &key())
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(err.contains("earlier unkeyed format"), "{err}");
+    }
+
+    #[test]
+    fn the_chain_key_is_derived_apart_from_digests() {
+        let dk = DigestKey::from_bytes([5u8; 32]);
+        let ck = ChainKey::derive(&dk);
+        assert_ne!(ck.0.expose_secret(), dk.expose());
+        assert_eq!(format!("{ck:?}"), "ChainKey([REDACTED])");
+        // No digest of the derivation's labels is the chain key.
+        for label in [DERIVE_INFO, DERIVE_SALT] {
+            let d = dk.digest(&crate::secret::SecretValue::binary(label.to_vec()));
+            let hex: String =
+                ck.0.expose_secret()
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+            assert!(!d.contains(&hex));
+        }
+        assert_ne!(
+            ChainKey::derive(&DigestKey::from_bytes([6u8; 32]))
+                .0
+                .expose_secret(),
+            ck.0.expose_secret()
+        );
     }
 }

@@ -12,6 +12,9 @@
 //!   anything is written, and the signature covers the encrypted file exactly as written.
 //! - Secret material (digest keys, new credentials) lives in `Material`, whose `Debug`
 //!   shows nothing; `show` hides it unless asked to reveal.
+//! - A journal is read only if its keyed chain and head verify under its digest key;
+//!   the manifest records each journal's head (entries, last MAC), so a journal read
+//!   later beside the signed manifest shows whether it was cut short or rewritten.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,7 +26,7 @@ use zeroize::Zeroizing;
 
 use crate::config::{HandoverConfig, PartySpec, Scenario};
 use crate::error::Error;
-use crate::journal::{Journal, Phase};
+use crate::journal::{ChainKey, Journal, Phase};
 use crate::model::{Gap, Inventory, Provider};
 use crate::plan::{DocItem, Plan, TargetRef};
 use crate::policy::Action;
@@ -99,6 +102,9 @@ pub struct Manifest {
     pub migrated_secrets: Vec<MigratedSecret>,
     /// The keys of the keyed digests above (HMAC-SHA-256), by id.
     pub digest_keys: Vec<SealedKey>,
+    /// Each journal's head when the manifest was written: whoever later reads a journal
+    /// beside this signed manifest can tell it was not cut short or rewritten since.
+    pub journals: Vec<JournalRecord>,
     /// Credential material the agency issued to the customer (break-glass keys, ...).
     pub new_credentials: Vec<NewCredential>,
     pub documentation: Vec<DocItem>,
@@ -275,6 +281,30 @@ impl SealedKey {
     }
 }
 
+/// A journal the manifest was built from, by its head.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JournalRecord {
+    /// The journal's file name (its name only).
+    pub file: String,
+    /// The digest key its chain is MAC'd under (a key derived from it), by id.
+    pub digest_key: String,
+    /// How many whole entries it had.
+    pub entries: u64,
+    /// The MAC of the last of them (`hmac-sha256:`, under the chain key).
+    pub last_mac: String,
+}
+
+impl JournalRecord {
+    /// The head it records, for `journal::Replay::check_head`.
+    pub fn head(&self) -> crate::journal::Head {
+        crate::journal::Head {
+            entries: self.entries,
+            last: self.last_mac.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCredential {
@@ -307,9 +337,23 @@ fn outcome_of(migration: &str, verified: Option<bool>) -> StepOutcome {
     }
 }
 
-/// The migrated secrets a journal records (the last entry per secret).
-fn migrated_from(path: &Path, key: &DigestKey) -> Result<Vec<MigratedSecret>, Error> {
-    let replay = Journal::read(path)?;
+/// The migrated secrets a journal records (the last entry per secret), and its head.
+/// A journal whose chain or head does not verify under its key is refused.
+fn migrated_from(
+    path: &Path,
+    key: &DigestKey,
+) -> Result<(Vec<MigratedSecret>, JournalRecord), Error> {
+    let replay = Journal::read(path, &ChainKey::derive(key))?;
+    let head = replay.head();
+    let record = JournalRecord {
+        file: path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        digest_key: key.id(),
+        entries: head.entries,
+        last_mac: head.last,
+    };
     let mut last: BTreeMap<&str, &crate::journal::Entry> = BTreeMap::new();
     for e in replay.entries.iter().filter(|e| e.op == crate::migrate::OP) {
         last.insert(e.key.as_str(), e);
@@ -376,7 +420,7 @@ fn migrated_from(path: &Path, key: &DigestKey) -> Result<Vec<MigratedSecret>, Er
             at: e.at,
         });
     }
-    Ok(out)
+    Ok((out, record))
 }
 
 /// Whether a plan step is about this migrated secret (same store, same name).
@@ -396,8 +440,11 @@ pub fn build(input: Input<'_>) -> Result<Manifest, Error> {
     let cfg = input.config;
     let mut migrated = Vec::new();
     let mut keys = Vec::new();
+    let mut journals = Vec::new();
     for (path, key) in &input.journals {
-        migrated.extend(migrated_from(path, key)?);
+        let (secrets, record) = migrated_from(path, key)?;
+        migrated.extend(secrets);
+        journals.push(record);
         if !keys.iter().any(|k: &SealedKey| k.id == key.id()) {
             keys.push(SealedKey {
                 id: key.id(),
@@ -502,6 +549,7 @@ pub fn build(input: Input<'_>) -> Result<Manifest, Error> {
         steps,
         migrated_secrets: migrated,
         digest_keys: keys,
+        journals,
         new_credentials: input.new_credentials,
         documentation: crate::plan::documentation(cfg, &mut findings),
         coverage_gaps: input.inventory.gaps.clone(),
@@ -646,6 +694,13 @@ pub fn summary(m: &Manifest, reveal: bool) -> String {
             } else {
                 "[hidden; --reveal shows it]"
             }
+        ));
+    }
+    o.push_str(&format!("\nJournals: {}\n", m.journals.len()));
+    for j in &m.journals {
+        o.push_str(&format!(
+            "  {}  {} entries, head {} ({})\n",
+            j.file, j.entries, j.last_mac, j.digest_key
         ));
     }
     o.push_str(&format!(

@@ -4,7 +4,9 @@
 //! `<journal>.key.age`, age-encrypted (armored) to the customer's recipients and the
 //! agency's signing key. Later runs with that journal, and `handover manifest`, open it
 //! with the agency's SSH private key; the manifest carries it to the customer, whose
-//! `verify` recomputes the keyed digests at the destination.
+//! `verify` recomputes the keyed digests at the destination. The journal's chain is
+//! MAC'd under a key derived from it (`journal::ChainKey::derive`), never under the
+//! digest key itself.
 
 use std::path::{Path, PathBuf};
 
@@ -23,6 +25,7 @@ pub fn key_path(journal: &Path) -> PathBuf {
 
 /// Opens a journal's digest key.
 pub fn open(journal: &Path, ids: &Identities) -> Result<DigestKey, Error> {
+    crate::journal::check_format(journal)?;
     let path = key_path(journal);
     let bytes = std::fs::read(&path).map_err(|e| {
         Error::input(&path, format!("cannot read the journal's digest key: {e}"), "it is written beside the journal by the first `migrate --apply`; keep the two together")
@@ -46,22 +49,24 @@ pub fn open(journal: &Path, ids: &Identities) -> Result<DigestKey, Error> {
     }
 }
 
-/// Opens the journal's key, or, when neither the key nor any journal entry exists yet,
-/// generates one and writes it encrypted to `recipients`.
+/// Opens the journal's key, or, when neither the key nor anything of the journal exists
+/// yet (`journal_is_new`: see `journal::is_new`), generates one and writes it encrypted
+/// to `recipients`. The key is created before the journal, whose chain it MACs.
 pub fn open_or_create(
     journal: &Path,
-    journal_is_empty: bool,
+    journal_is_new: bool,
     ids: &Identities,
     recipients: &[Recipient],
 ) -> Result<DigestKey, Error> {
+    crate::journal::check_format(journal)?;
     let path = key_path(journal);
     if path.exists() {
         return open(journal, ids);
     }
-    if !journal_is_empty {
+    if !journal_is_new {
         return Err(Error::input(
             &path,
-            "the journal has entries but its digest key is missing, so its digests could never be checked",
+            "the journal exists but its digest key is missing, so neither its chain nor its digests could ever be checked",
             "restore the .key.age file beside the journal, or start a new journal with --journal",
         ));
     }

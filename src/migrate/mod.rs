@@ -10,7 +10,8 @@
 //!   nothing and never adds a duplicate version.
 //! - Every write is journaled before (intent) and after (result), and verified by
 //!   reading the destination back and comparing keyed digests (HMAC-SHA-256 under a
-//!   per-handover key kept beside the journal, age-encrypted: see `key`).
+//!   per-handover key kept beside the journal, age-encrypted: see `key`). The journal's
+//!   chain is MAC'd under a key derived from it, so the key is opened before the journal.
 //! - Values live only in `SecretValue`s in memory, read chunk by chunk (20 secrets, at
 //!   most two chunks in flight) and dropped with their chunk; reports and the journal
 //!   carry names, versions and keyed digests.
@@ -27,7 +28,7 @@ use futures::stream::{self, StreamExt};
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::journal::{Journal, Phase};
+use crate::journal::{ChainKey, Journal, Phase};
 use crate::plan::Plan;
 use crate::policy::Action;
 use crate::providers::aws::store::AwsStore;
@@ -463,13 +464,18 @@ pub async fn run(
                 "pass --config handover.toml and -i AGENCY_SSH_KEY",
             )
         })?;
-        let (journal, replay) = Journal::open(&req.journal)?;
+        // Every file the run writes (journal, head, key) is checked before any is written.
+        let head = crate::journal::head_path(&req.journal);
+        let key_file = key::key_path(&req.journal);
+        crate::output::check_regular_or_absent(&[&req.journal, &head, &key_file])?;
+        // The key first: it MACs the journal's chain, so the journal opens under it.
         let key = key::open_or_create(
             &req.journal,
-            replay.entries.is_empty() && !replay.torn_tail,
+            crate::journal::is_new(&req.journal),
             &access.identity,
             &access.recipients,
         )?;
+        let (journal, _) = Journal::open(&req.journal, &ChainKey::derive(&key))?;
         (Some(std::sync::Mutex::new(journal)), key)
     } else {
         // A dry run records no digest: a throwaway key compares nothing but values.

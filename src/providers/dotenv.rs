@@ -1,89 +1,358 @@
-//! Dotenv files as a read-only secret source: `KEY=VALUE` lines, `#` comments,
-//! optional `export `, single or double quotes (double quotes understand `\n`, `\"`,
-//! `\\`). Values are wrapped as `SecretValue` as they are read; parse errors name the
-//! line, never its content.
+//! Dotenv files as a read-only secret source, parsed strictly: a value is read exactly
+//! as written or the file is refused; nothing is guessed. The grammar (docs/migrate.md):
+//!
+//! ```text
+//! file       = { line }
+//! line       = ws* [ comment | assignment ] ws* EOL
+//! comment    = "#" { any but EOL }
+//! assignment = [ "export" ws+ ] name ws* "=" ws* [ value ] ws* [ comment ]
+//! name       = ( letter | "_" ) { letter | digit | "_" | "." | "-" }
+//! value      = single | double | bare
+//! single     = "'" { any but "'" } "'"                 literal, may span lines
+//! double     = '"' { any but '"' or "\" | escape } '"' may span lines
+//! escape     = "\n" | "\r" | "\t" | '\"' | "\\" | "\$"
+//! bare       = { any but EOL or quote }              up to a "#" that starts it or
+//!                                                    follows ws; trailing ws trimmed
+//! ```
+//!
+//! Invariants:
+//! - A quoted value ends at its closing quote, followed only by whitespace and an
+//!   optional comment (`A="x"garbage` is refused, never read as `x`).
+//! - Refused, with the file and line: an unterminated quote, an unknown escape, a
+//!   quote inside a bare value, a `$NAME`/`${NAME}` reference outside single quotes
+//!   (other dotenv readers expand it; this one never does), an invalid or repeated
+//!   name, a NUL byte, text that is not UTF-8, a file over 8 MiB.
+//! - An error names the file and the line, never the line's content: not the value,
+//!   not the name (a name-looking fragment may be a piece of a key).
+//! - Values are wrapped as `SecretValue` as they are read; the file's bytes and the
+//!   value being built are zeroized.
+//! - One pass over the input: linear in its size.
 
+use std::io::Read;
 use std::path::Path;
+
+use zeroize::Zeroizing;
 
 use crate::error::Error;
 use crate::secret::SecretValue;
 
+/// The largest dotenv file read (a secret is at most 64 KiB on AWS and GCP).
+pub const MAX_BYTES: u64 = 8 * 1024 * 1024;
+
+const HINT: &str = "write NAME=VALUE lines; quote values with spaces, quotes or `#` (single quotes keep everything as written); see docs/migrate.md";
+
 /// Reads every variable of a dotenv file, in file order.
 pub fn read(path: &Path) -> Result<Vec<(String, SecretValue)>, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let file = std::fs::File::open(path).map_err(|e| {
         Error::input(
             path,
             format!("cannot read: {e}"),
-            "pass a dotenv file (KEY=VALUE lines)",
+            "pass a dotenv file (NAME=VALUE lines)",
         )
     })?;
-    let mut out: Vec<(String, SecretValue)> = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let line = line.strip_prefix("export ").unwrap_or(line);
-        let bad = |what: &str| {
+    let mut bytes = Zeroizing::new(Vec::new());
+    file.take(MAX_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| {
             Error::input(
                 path,
-                format!("line {}: {what}", i + 1),
-                "write KEY=VALUE, with quotes around values that need them",
+                format!("cannot read: {e}"),
+                "pass a dotenv file (NAME=VALUE lines)",
             )
-        };
-        let (key, rest) = line.split_once('=').ok_or_else(|| bad("no `=`"))?;
-        let key = key.trim();
-        if key.is_empty()
-            || !key
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
-        {
-            return Err(bad("the name is not a variable name"));
+        })?;
+    if bytes.len() as u64 > MAX_BYTES {
+        return Err(Error::input(
+            path,
+            format!("larger than {} MiB", MAX_BYTES / 1024 / 1024),
+            "a dotenv file of secrets is small; split it or pass the right file",
+        ));
+    }
+    parse(&bytes).map_err(|(line, what)| Error::input(path, format!("line {line}: {what}"), HINT))
+}
+
+/// A problem: the line it is on, and what it is (never the content).
+type Problem = (usize, String);
+
+fn line_of(bytes: &[u8], at: usize) -> usize {
+    bytes[..at].iter().filter(|b| **b == b'\n').count() + 1
+}
+
+/// Parses a dotenv file's bytes.
+pub fn parse(bytes: &[u8]) -> Result<Vec<(String, SecretValue)>, Problem> {
+    if let Some(at) = bytes.iter().position(|b| *b == 0) {
+        return Err((line_of(bytes, at), "a NUL byte".into()));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        (
+            line_of(bytes, e.valid_up_to()),
+            "not UTF-8 text".to_string(),
+        )
+    })?;
+    let mut c = Cursor {
+        chars: text.chars().collect::<Vec<_>>().into(),
+        i: 0,
+        line: 1,
+    };
+    let mut out: Vec<(String, SecretValue)> = Vec::new();
+    let mut lines_of: Vec<usize> = Vec::new();
+    loop {
+        c.skip_ws();
+        match c.peek() {
+            None => break,
+            Some('\n') | Some('\r') => {
+                c.end_of_line("a carriage return that does not end a line")?;
+                continue;
+            }
+            Some('#') => {
+                c.skip_comment();
+                continue;
+            }
+            _ => {}
         }
-        let rest = rest.trim_start();
-        let value = if let Some(body) = rest.strip_prefix('"') {
-            let mut v = String::new();
-            let mut chars = body.chars();
-            let mut closed = false;
-            while let Some(c) = chars.next() {
-                match c {
-                    '"' => {
-                        closed = true;
-                        break;
-                    }
-                    '\\' => match chars.next() {
-                        Some('n') => v.push('\n'),
-                        Some('t') => v.push('\t'),
-                        Some(o) => v.push(o),
-                        None => return Err(bad("a backslash ends the line")),
-                    },
-                    c => v.push(c),
-                }
-            }
-            if !closed {
-                return Err(bad("an unclosed double quote"));
-            }
-            v
-        } else if let Some(body) = rest.strip_prefix('\'') {
-            match body.find('\'') {
-                Some(end) => body[..end].to_string(),
-                None => return Err(bad("an unclosed single quote")),
-            }
-        } else {
-            // Unquoted: up to an inline comment.
-            rest.split(" #").next().unwrap_or("").trim_end().to_string()
-        };
-        if out.iter().any(|(k, _)| k == key) {
-            return Err(bad(&format!("{key} is set twice")));
+        let start = c.line;
+        let mut name = c.word();
+        if name == "export" && matches!(c.peek(), Some(' ' | '\t')) {
+            c.skip_ws();
+            name = c.word();
         }
-        out.push((key.to_string(), SecretValue::text(value)));
+        if !valid_name(&name) {
+            return Err((start, "the name is not a variable name (letters, digits, `_`, `.`, `-`, starting with a letter or `_`)".into()));
+        }
+        c.skip_ws();
+        if c.peek() != Some('=') {
+            return Err((start, "no `=` after the name".into()));
+        }
+        c.bump();
+        c.skip_ws();
+        let value = match c.peek() {
+            Some('"') => c.double()?,
+            Some('\'') => c.single()?,
+            _ => c.bare()?,
+        };
+        c.skip_ws();
+        match c.peek() {
+            None | Some('\n') | Some('\r') => {
+                c.end_of_line("a carriage return that does not end a line")?
+            }
+            Some('#') => c.skip_comment(),
+            Some(_) => return Err((
+                c.line,
+                "text after the closing quote (only whitespace and a `#` comment may follow it)"
+                    .into(),
+            )),
+        }
+        if let Some(first) = out.iter().position(|(k, _)| *k == name) {
+            return Err((
+                start,
+                format!("the name set on line {} is set again", lines_of[first]),
+            ));
+        }
+        lines_of.push(start);
+        let mut value = value;
+        out.push((name, SecretValue::text(std::mem::take(&mut *value))));
     }
     Ok(out)
+}
+
+fn valid_name(n: &str) -> bool {
+    n.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
+}
+
+struct Cursor {
+    chars: Zeroizing<Vec<char>>,
+    i: usize,
+    line: usize,
+}
+
+impl Cursor {
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.i).copied()
+    }
+
+    fn peek2(&self) -> Option<char> {
+        self.chars.get(self.i + 1).copied()
+    }
+
+    fn bump(&mut self) -> Option<char> {
+        let c = self.peek()?;
+        self.i += 1;
+        if c == '\n' {
+            self.line += 1;
+        }
+        Some(c)
+    }
+
+    fn skip_ws(&mut self) {
+        while matches!(self.peek(), Some(' ' | '\t')) {
+            self.bump();
+        }
+    }
+
+    fn skip_comment(&mut self) {
+        while !matches!(self.peek(), None | Some('\n')) {
+            self.bump();
+        }
+    }
+
+    /// Consumes an end of line (`\n` or `\r\n`) or the end of the file.
+    fn end_of_line(&mut self, stray_cr: &str) -> Result<(), Problem> {
+        match (self.peek(), self.peek2()) {
+            (None, _) => Ok(()),
+            (Some('\n'), _) => {
+                self.bump();
+                Ok(())
+            }
+            (Some('\r'), Some('\n')) => {
+                self.bump();
+                self.bump();
+                Ok(())
+            }
+            _ => Err((self.line, stray_cr.into())),
+        }
+    }
+
+    /// A name: up to whitespace, `=`, a comment or the end of the line.
+    fn word(&mut self) -> String {
+        let mut w = String::new();
+        while let Some(c) = self.peek() {
+            if matches!(c, ' ' | '\t' | '=' | '\n' | '\r' | '#') {
+                break;
+            }
+            w.push(c);
+            self.bump();
+        }
+        w
+    }
+
+    /// A `$` that starts a reference other readers would expand.
+    fn is_reference(&self) -> bool {
+        self.peek() == Some('$')
+            && self
+                .peek2()
+                .is_some_and(|n| n == '{' || n == '_' || n.is_ascii_alphabetic())
+    }
+
+    fn reference_error(&self) -> Problem {
+        (self.line, "a `$NAME` or `${NAME}` reference, which other dotenv readers expand and this one does not: single-quote the value to keep it as written, or write `\\$` in double quotes".into())
+    }
+
+    /// A line break inside quotes: `\r\n` is kept as `\n`.
+    fn quoted_newline(&mut self, v: &mut String) {
+        if self.peek() == Some('\r') && self.peek2() == Some('\n') {
+            self.bump();
+        }
+        self.bump();
+        v.push('\n');
+    }
+
+    fn single(&mut self) -> Result<Zeroizing<String>, Problem> {
+        let opened = self.line;
+        self.bump();
+        let mut v = Zeroizing::new(String::new());
+        loop {
+            match self.peek() {
+                None => return Err((opened, "a single quote opened here is never closed".into())),
+                Some('\'') => {
+                    self.bump();
+                    return Ok(v);
+                }
+                Some('\r') if self.peek2() == Some('\n') => self.quoted_newline(&mut v),
+                Some('\n') => self.quoted_newline(&mut v),
+                Some(c) => {
+                    v.push(c);
+                    self.bump();
+                }
+            }
+        }
+    }
+
+    fn double(&mut self) -> Result<Zeroizing<String>, Problem> {
+        let opened = self.line;
+        self.bump();
+        let mut v = Zeroizing::new(String::new());
+        loop {
+            if self.is_reference() {
+                return Err(self.reference_error());
+            }
+            match self.peek() {
+                None => return Err((opened, "a double quote opened here is never closed".into())),
+                Some('"') => {
+                    self.bump();
+                    return Ok(v);
+                }
+                Some('\\') => {
+                    self.bump();
+                    let e = match self.peek() {
+                        Some('n') => '\n',
+                        Some('r') => '\r',
+                        Some('t') => '\t',
+                        Some('"') => '"',
+                        Some('\\') => '\\',
+                        Some('$') => '$',
+                        None => return Err((opened, "a double quote opened here is never closed".into())),
+                        Some(_) => return Err((self.line, "an unknown escape in double quotes (a backslash is followed by n, r, t, \", \\ or $)".into())),
+                    };
+                    self.bump();
+                    v.push(e);
+                }
+                Some('\r') if self.peek2() == Some('\n') => self.quoted_newline(&mut v),
+                Some('\n') => self.quoted_newline(&mut v),
+                Some(c) => {
+                    v.push(c);
+                    self.bump();
+                }
+            }
+        }
+    }
+
+    /// An unquoted value: to the end of the line or a comment (`#` after whitespace).
+    fn bare(&mut self) -> Result<Zeroizing<String>, Problem> {
+        let mut v = Zeroizing::new(String::new());
+        loop {
+            if self.is_reference() {
+                return Err(self.reference_error());
+            }
+            match self.peek() {
+                None | Some('\n' | '\r') => break,
+                Some('#') if v.is_empty() || v.ends_with([' ', '\t']) => break,
+                Some('"' | '\'') => {
+                    return Err((
+                        self.line,
+                        "a quote inside an unquoted value: quote the whole value".into(),
+                    ))
+                }
+                Some(c) => {
+                    v.push(c);
+                    self.bump();
+                }
+            }
+        }
+        let trimmed = v.trim_end_matches([' ', '\t']).len();
+        v.truncate(trimmed);
+        Ok(v)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn vars(text: &str) -> Vec<(String, String)> {
+        parse(text.as_bytes())
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .into_iter()
+            .map(|(k, v)| (k, String::from_utf8(v.expose().to_vec()).unwrap()))
+            .collect()
+    }
+
+    fn refused(text: &str) -> (usize, String) {
+        match parse(text.as_bytes()) {
+            Ok(_) => panic!("accepted"),
+            Err(e) => e,
+        }
+    }
 
     #[test]
     fn parses_quotes_exports_and_comments_without_echoing_values() {
@@ -109,5 +378,125 @@ mod tests {
         std::fs::write(&p, "GOOD=1\nBAD LINE CANARY-zz\n").unwrap();
         let err = read(&p).unwrap_err().to_string();
         assert!(err.contains("line 2") && !err.contains("CANARY"), "{err}");
+    }
+
+    #[test]
+    fn the_accepted_grammar() {
+        assert_eq!(
+            vars("A=1\n  B = two words  \nexport\tC='it'\nD=\"tab\\there \\\"q\\\" \\\\ \\$HOME\"   # c\nE=a#b\nF=x #y\n_G.h-i=''\r\nH=\"\"\n# end"),
+            vec![
+                ("A".into(), "1".into()),
+                ("B".into(), "two words".into()),
+                ("C".into(), "it".into()),
+                ("D".into(), "tab\there \"q\" \\ $HOME".into()),
+                ("E".into(), "a#b".into()),
+                ("F".into(), "x".into()),
+                ("_G.h-i".into(), "".into()),
+                ("H".into(), "".into()),
+            ]
+        );
+        assert_eq!(
+            vars("export=1\n"),
+            vec![("export".into(), "1".into())],
+            "a variable may be named export"
+        );
+        assert_eq!(
+            vars("A='$HOME ${X}'\nB=cost$5\n"),
+            vec![
+                ("A".into(), "$HOME ${X}".into()),
+                ("B".into(), "cost$5".into())
+            ]
+        );
+    }
+
+    // Multi-line values (a PEM key) fall out of quotes that end only at their closing quote.
+    #[test]
+    fn quoted_values_may_span_lines() {
+        let pem = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----";
+        let v = vars(&format!("KEY=\"{pem}\"\nNEXT=1\r\nSQ='a\r\nb'\n"));
+        assert_eq!(v[0], ("KEY".into(), pem.into()));
+        assert_eq!(v[1], ("NEXT".into(), "1".into()));
+        assert_eq!(v[2], ("SQ".into(), "a\nb".into()));
+        // An error after a multi-line value names the right line.
+        assert_eq!(refused(&format!("KEY=\"{pem}\"\nBAD\n")).0, 5);
+    }
+
+    // Regression: `A="x"garbage` was silently read as `x`.
+    #[test]
+    fn text_after_a_closing_quote_is_refused() {
+        for text in [
+            "A=\"x\"garbage\n",
+            "A='x'garbage\n",
+            "A=\"x\" y\n",
+            "A='x''y'\n",
+        ] {
+            let (line, what) = refused(text);
+            assert!(
+                line == 1 && what.contains("after the closing quote"),
+                "{text:?}: {what}"
+            );
+        }
+        assert!(parse(b"A=\"x\"  # ok\nB='y'\t\n").is_ok());
+    }
+
+    #[test]
+    fn every_malformed_line_is_refused_with_its_line() {
+        let cases: &[(&str, usize, &str)] = &[
+            ("A=1\nB=\"open\n", 2, "never closed"),
+            ("A='open\nB=2\n", 1, "never closed"),
+            ("A=\"x\\\"\n", 1, "never closed"),
+            ("1A=x\n", 1, "not a variable name"),
+            ("A B=x\n", 1, "no `=`"),
+            ("=x\n", 1, "not a variable name"),
+            ("A\n", 1, "no `=`"),
+            ("export A\n", 1, "no `=`"),
+            ("A=1\nB=2\nA=3\n", 3, "set on line 1 is set again"),
+            ("A=x\0y\n", 1, "NUL"),
+            ("A=1\nB=\"\\q\"\n", 2, "unknown escape"),
+            ("A=it's\n", 1, "quote inside an unquoted value"),
+            ("A=x\"y\"\n", 1, "quote inside an unquoted value"),
+            ("A=${HOME}/x\n", 1, "reference"),
+            ("A=\"$HOME\"\n", 1, "reference"),
+            ("A=1\rB=2\n", 1, "carriage return"),
+        ];
+        for (text, line, what) in cases {
+            let (l, w) = refused(text);
+            assert!(l == *line && w.contains(what), "{text:?}: line {l}: {w}");
+        }
+        let (l, w) = parse(b"A=1\nB=\xff\n").unwrap_err();
+        assert!(l == 2 && w.contains("UTF-8"), "{w}");
+    }
+
+    // An error names the file and line, never the value (nor any fragment of the line).
+    #[test]
+    fn errors_never_echo_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(".env");
+        for text in [
+            "K=\"CANARY-v1\"CANARY-v2\n",
+            "K='CANARY-v1\n",
+            "K=\"CANARY-v1\\q\"\n",
+            "CANARY-v1 CANARY-v2\n",
+            "K=CANARY-v1\nK=CANARY-v2\n",
+            "CANARYv1=1\nCANARYv1=2\n",
+            "K=CANARY-v1'\n",
+            "K=\"CANARY-v1${X}\"\n",
+        ] {
+            std::fs::write(&p, text).unwrap();
+            let err = read(&p).unwrap_err();
+            let shown = format!("{err} {} {err:?}", err.hint());
+            assert!(
+                !shown.contains("CANARY") && shown.contains(".env") && shown.contains("line "),
+                "{text:?}: {shown}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_oversized_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(".env");
+        std::fs::write(&p, vec![b'#'; MAX_BYTES as usize + 1]).unwrap();
+        assert!(read(&p).unwrap_err().to_string().contains("larger than"));
     }
 }
