@@ -2,6 +2,8 @@
 //! the same folder, synced, then renamed), with mode 0600, and an existing file is
 //! never replaced without `--force`.
 
+pub mod terminal;
+
 use std::io::Write;
 use std::path::Path;
 

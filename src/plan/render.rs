@@ -1,10 +1,25 @@
 //! The plan for people: Markdown for the customer and the auditor (summary first, then
 //! steps grouped by account and project, each with its reason), and a terminal table.
+//!
+//! A plan's labels, reasons and evidence come from cloud names and snapshots anyone could
+//! have written, and a plan file can be edited: both renderers work on a copy whose every
+//! string went through `output::terminal::escape`, and the finished text goes through
+//! `escape_block` as well, so no control or bidi character reaches a terminal or a
+//! Markdown file.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::{Plan, Step};
+use crate::output::terminal::{escape_block, escape_json_strings};
+
+/// The plan with every string escaped for display (a plan always round-trips through
+/// JSON; should it ever not, the final `escape_block` still removes every control).
+fn for_display(plan: &Plan) -> Plan {
+    let mut v = serde_json::to_value(plan).unwrap_or_default();
+    escape_json_strings(&mut v);
+    serde_json::from_value(v).unwrap_or_else(|_| plan.clone())
+}
 
 fn group(plan: &Plan) -> BTreeMap<String, Vec<&Step>> {
     let mut g: BTreeMap<String, Vec<&Step>> = BTreeMap::new();
@@ -22,6 +37,7 @@ fn md_escape(s: &str) -> String {
 
 /// Markdown for the customer and the auditor.
 pub fn markdown(plan: &Plan) -> String {
+    let plan = &for_display(plan);
     let mut o = String::new();
     let h = &plan.handover;
     let _ = writeln!(o, "# Handover plan: {} to {}\n", h.agency, h.customer);
@@ -131,11 +147,12 @@ pub fn markdown(plan: &Plan) -> String {
         }
         let _ = writeln!(o);
     }
-    o
+    escape_block(&o).into_owned()
 }
 
 /// A terminal table.
 pub fn table(plan: &Plan) -> String {
+    let plan = &for_display(plan);
     let mut o = String::new();
     let h = &plan.handover;
     let _ = writeln!(
@@ -209,5 +226,5 @@ pub fn table(plan: &Plan) -> String {
     for r in rows {
         let _ = writeln!(o, "{}", line(r.to_vec()));
     }
-    o
+    escape_block(&o).into_owned()
 }
