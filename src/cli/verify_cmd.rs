@@ -293,3 +293,38 @@ async fn read_live(
         documents: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 10 item 8: names read live or from the manifest reached the verify table raw.
+    #[test]
+    fn the_verify_table_escapes_every_claim_field() {
+        let hostile = "x\u{1b}[1A\u{1b}[2K\rPASS    signature\u{202e}";
+        let v = verify::Verification {
+            schema: verify::SCHEMA.into(),
+            version: 1,
+            checked_at: chrono::Utc::now(),
+            plan_digest: hostile.into(),
+            manifest_created_at: chrono::Utc::now(),
+            handover_date: chrono::Utc::now(),
+            summary: Default::default(),
+            claims: vec![Claim {
+                kind: hostile.into(),
+                subject: hostile.into(),
+                status: Status::Fail,
+                detail: format!("{hostile}\nPASS    all"),
+            }],
+        };
+        let text =
+            crate::output::terminal::escape_block(&verify::render(&for_terminal(&v))).into_owned();
+        for c in ['\u{1b}', '\r', '\u{202e}'] {
+            assert!(!text.contains(c), "raw {c:?} in {text}");
+        }
+        assert!(
+            text.starts_with("FAIL") && !text.lines().any(|l| l.starts_with("PASS")),
+            "{text}"
+        );
+    }
+}

@@ -132,7 +132,7 @@ fn parse_x25519(s: &str) -> Result<Recipient, String> {
     if x25519_is_degenerate(point) {
         return Err("an age X25519 recipient whose key is a point of small order (such as all zeros): anyone could open a file encrypted to it".into());
     }
-    let r = age::x25519::Recipient::from_str(s).map_err(|e| bad(e))?;
+    let r = age::x25519::Recipient::from_str(s).map_err(bad)?;
     Ok(Recipient {
         text: s.to_string(),
         inner: Box::new(r),
