@@ -505,6 +505,29 @@ fn audit_plan_migrate_manifest_verify_passes_and_each_tampering_is_caught() {
     std::fs::copy(h.join("handover.age.sig"), h.join("dropped.age.sig")).unwrap();
     let r = verify(&dropped);
     assert_eq!(r.code, 10, "{}", r.stderr);
+    assert!(
+        r.stdout.is_empty() && r.stderr.contains("changed after the agency signed it"),
+        "the old signature no longer covers it: {}",
+        r.stderr
+    );
+    // Signed again by the agency's own key, the dropped recipient is still caught.
+    std::fs::remove_file(h.join("dropped.age.sig")).unwrap();
+    let agency_key = h.join("agency-signer");
+    std::fs::copy(example_key("northwind-signing"), &agency_key).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&agency_key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let o = Command::new("ssh-keygen")
+        .args(["-Y", "sign", "-n", "handover-manifest", "-f"])
+        .arg(&agency_key)
+        .arg(&dropped)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = verify(&dropped);
+    assert_eq!(r.code, 10, "{}", r.stderr);
     let rc = claims(&json(&r.stdout), "recipients")[0].clone();
     assert!(
         rc["status"] == "fail"
