@@ -10,8 +10,12 @@
 //!   authenticate the sender.
 //!
 //! Invariants: plaintext exists only in memory (`Zeroizing` buffers); errors name files
-//! and keys, never content; every failure is an `Error::Untrusted` (exit 10) or an input
-//! or usage error, never a panic.
+//! and lines, never content (not even a prefix: a private key pasted as a recipient is
+//! described, not quoted); every failure is an `Error::Untrusted` (exit 10) or an input
+//! or usage error, never a panic. A recipient that would let anyone open the file (an
+//! X25519 or Ed25519 point of small order, a broken RSA key) is refused before age sees
+//! it. An age header is bounded (stanzas, bytes) by a linear scan before age parses it;
+//! callers that hold a detached signature check it before calling [`decrypt`].
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -939,6 +943,24 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("header is over"));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+        /// Item 3 and 4: whatever follows a recipient's prefix, parsing returns (never
+        /// panics) and an error never repeats 12 characters of the input.
+        #[test]
+        fn any_recipient_text_is_parsed_without_a_panic_or_an_echo(
+            prefix in proptest::sample::select(vec!["age1", "ssh-ed25519 ", "ssh-rsa ", "AGE-SECRET-KEY-1", "no-pty ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI", ""]),
+            body in "[a-zA-Z0-9+/=]{0,120}",
+        ) {
+            let text = format!("{prefix}{body}");
+            if let Err(e) = parse_recipient(&text) {
+                for w in body.as_bytes().windows(12) {
+                    proptest::prop_assert!(!e.contains(std::str::from_utf8(w).unwrap()), "{} echoes {}", e, text);
+                }
+            }
+        }
     }
 
     fn rand_core_os() -> impl ssh_key::rand_core::CryptoRngCore {
