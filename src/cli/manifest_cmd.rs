@@ -1,5 +1,8 @@
 //! `handover manifest` (write), `handover manifest show` and the shared opening of a
-//! manifest (decrypt, check the signature) that `verify` uses too.
+//! manifest that `verify` uses too: the detached signature is checked first, over the
+//! file exactly as it is, and a file it does not cover is refused (exit 10) before any
+//! age parsing or decryption; then the header is bounded and the file decrypted.
+//! Everything `show` prints from the manifest is escaped for the terminal.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
