@@ -496,4 +496,72 @@ fn the_committed_journal_schemas_match_the_code() {
             .unwrap_or_default();
         assert_eq!(r.stdout, committed, "schemas/{name}.v1.json is stale: run `cargo run -- schema {name} > schemas/{name}.v1.json`");
     }
+/// Issue 10 item 8: snapshot names with ESC reached the audit table raw (a name can erase
+/// or rewrite the lines around it). The table escapes them; JSON carries them as \u001b.
+#[test]
+fn a_hostile_user_name_in_a_snapshot_prints_no_raw_escape() {
+    let home = tempfile::tempdir().unwrap();
+    let snap = tempfile::tempdir().unwrap();
+    let dir = minimal_snapshot(snap.path());
+    let hostile = "eve\u{1b}[2K\u{1b}[1A\rroot\u{202e}\u{9b}0m";
+    let details = std::fs::read_to_string(dir.join("account-authorization-details.json")).unwrap();
+    let json_name = serde_json::to_string(hostile).unwrap();
+    std::fs::write(
+        dir.join("account-authorization-details.json"),
+        details
+            .replace("\"eve\"", &json_name)
+            .replace("user/eve\"", &format!("user/{}", &json_name[1..])),
+    )
+    .unwrap();
+    let csv = std::fs::read_to_string(dir.join("credential-report.csv")).unwrap();
+    std::fs::write(
+        dir.join("credential-report.csv"),
+        csv.replace(
+            "\neve,arn:aws:iam::123456789012:user/eve,",
+            &format!("\n\"{hostile}\",\"arn:aws:iam::123456789012:user/{hostile}\","),
+        ),
+    )
+    .unwrap();
+    let r = run(handover_offline(home.path())
+        .args(["audit", "--format", "table", "--snapshot"])
+        .arg(snap.path()));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("eve\\x1b[2K\\x1b[1A\\rroot\\u{202e}\\x9b0m"),
+        "{}",
+        r.stdout
+    );
+    for c in ['\u{1b}', '\r', '\u{202e}', '\u{9b}'] {
+        assert!(
+            !r.stdout.contains(c) && !r.stderr.contains(c),
+            "raw {c:?} in {}",
+            r.stdout
+        );
+    }
+    let r = audit_snapshot(home.path(), snap.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        !r.stdout.contains('\u{1b}') && r.stdout.contains("\\u001b[2K"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// Issue 10 item 8: an error quoting its input (here a path) must not carry raw controls.
+#[test]
+fn an_error_quoting_hostile_input_is_escaped() {
+    let home = tempfile::tempdir().unwrap();
+    let r = run(handover_offline(home.path()).args([
+        "audit",
+        "--snapshot",
+        "/nonexistent/\u{1b}[2K\u{1b}]0;owned\u{7}dir",
+    ]));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        !r.stderr.contains('\u{1b}') && !r.stderr.contains('\u{7}'),
+        "{:?}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("\\x1b[2K"), "{}", r.stderr);
 }

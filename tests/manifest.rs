@@ -393,6 +393,14 @@ fn bad_input_gets_a_clear_error_its_exit_code_and_nothing_written() {
             .arg(id)
             .arg(file))
     };
+    // Without a signer nothing is checked first: what decryption itself catches.
+    let show_unsigned = |file: &Path, id: &Path| {
+        run(handover_offline(h)
+            .env_remove("HANDOVER_CONFIG")
+            .args(["manifest", "show", "-i"])
+            .arg(id)
+            .arg(file))
+    };
     // An identity it was not encrypted to.
     let stranger = h.join("stranger.key");
     assert!(Command::new("age-keygen")
@@ -416,6 +424,13 @@ fn bad_input_gets_a_clear_error_its_exit_code_and_nothing_written() {
     let r = show(&cut, &example_key("contoso-security.agekey"));
     assert_eq!(r.code, 10, "{}", r.stderr);
     assert!(
+        r.stderr.contains("changed after the agency signed it"),
+        "the signature is checked first: {}",
+        r.stderr
+    );
+    let r = show_unsigned(&cut, &example_key("contoso-security.agekey"));
+    assert_eq!(r.code, 10, "{}", r.stderr);
+    assert!(
         r.stderr.contains("truncated or has been altered"),
         "{}",
         r.stderr
@@ -428,6 +443,10 @@ fn bad_input_gets_a_clear_error_its_exit_code_and_nothing_written() {
     std::fs::write(&tampered, &flipped).unwrap();
     let r = show(&tampered, &example_key("contoso-security.agekey"));
     assert_eq!(r.code, 10, "{}", r.stderr);
+    assert_eq!(
+        show_unsigned(&tampered, &example_key("contoso-security.agekey")).code,
+        10
+    );
     // A signature from another key.
     let good_sig = std::fs::read(h.join("m.age.sig")).unwrap();
     std::fs::remove_file(h.join("m.age.sig")).unwrap();
@@ -454,8 +473,8 @@ fn bad_input_gets_a_clear_error_its_exit_code_and_nothing_written() {
     let r = show(&out, &example_key("contoso-security.agekey"));
     assert_eq!(r.code, 10, "{}", r.stderr);
     assert!(
-        r.stdout.contains("signed by another key") && r.stderr.contains("signed by another key"),
-        "{}{}",
+        r.stdout.is_empty() && r.stderr.contains("signed by another key"),
+        "refused before anything is shown: {}{}",
         r.stdout,
         r.stderr
     );
@@ -485,6 +504,9 @@ fn bad_input_gets_a_clear_error_its_exit_code_and_nothing_written() {
     let junk = h.join("junk.age");
     std::fs::write(&junk, b"hello").unwrap();
     let r = show(&junk, &example_key("contoso-security.agekey"));
+    assert_eq!(r.code, 10, "{}", r.stderr);
+    assert!(r.stderr.contains("no signature"), "{}", r.stderr);
+    let r = show_unsigned(&junk, &example_key("contoso-security.agekey"));
     assert_eq!(r.code, 10, "{}", r.stderr);
     assert!(
         r.stderr.contains("not an age-encrypted file"),
@@ -716,4 +738,388 @@ fn binary_output_is_refused_to_a_terminal() {
         text.contains("exit=0") && text.contains("-----BEGIN AGE ENCRYPTED FILE-----"),
         "{text}"
     );
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// An ssh-ed25519 public key line for these 32 bytes (any bytes, on the curve or not).
+fn ed25519_line(point: [u8; 32]) -> String {
+    let mut wire = Vec::new();
+    for part in [b"ssh-ed25519".as_slice(), &point] {
+        wire.extend((part.len() as u32).to_be_bytes());
+        wire.extend(part);
+    }
+    format!("ssh-ed25519 {} attacker@example", b64(&wire))
+}
+
+const ZERO_AGE: &str = "age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq5cu47z";
+
+/// Issue 10 items 2 and 3: an all-zero ssh-ed25519 recipient was accepted and the manifest
+/// then opened without any private key; the all-zero age recipient panicked (exit 101).
+/// Both are refused with exit 3 (a file) or 2 (a flag), naming the file and line, and the
+/// reference age CLI refuses them too.
+#[test]
+fn degenerate_recipients_are_refused_like_the_reference_age_does_and_nothing_is_written() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let (inv, plan) = example_plan(h);
+    let out = h.join("m.age");
+    let o = out.to_str().unwrap();
+    let nothing_written = || {
+        assert!(
+            !out.exists() && !h.join("m.age.sig").exists(),
+            "nothing may be written"
+        )
+    };
+    let zero_ssh = ed25519_line([0; 32]);
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    for (n, bad) in [
+        zero_ssh.clone(),
+        ed25519_line(identity),
+        ZERO_AGE.to_string(),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let file = h.join(format!("recipients-{n}.txt"));
+        std::fs::write(&file, format!("# the customer\n{AGE_PK}\n{bad}\n")).unwrap();
+        let r = manifest(
+            h,
+            &example("handover.toml"),
+            &inv,
+            &plan,
+            &["-R", file.to_str().unwrap(), "-o", o],
+        );
+        assert_eq!(r.code, 3, "{bad}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(file.to_str().unwrap())
+                && r.stderr.contains("line 3")
+                && r.stderr.contains("small order"),
+            "{}",
+            r.stderr
+        );
+        assert!(r.stderr.contains("hint:"), "{}", r.stderr);
+        assert!(
+            !r.stderr
+                .contains(bad.split_whitespace().nth(1).unwrap_or(bad)),
+            "the key is not echoed: {}",
+            r.stderr
+        );
+        nothing_written();
+        // The reference age refuses to encrypt to it as well.
+        let mut cmd = age_cli();
+        let refused = cmd
+            .arg("-R")
+            .arg(&file)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            !refused.status.success(),
+            "the reference age encrypted to {bad}"
+        );
+    }
+    let r = manifest(
+        h,
+        &example("handover.toml"),
+        &inv,
+        &plan,
+        &["-r", ZERO_AGE, "-o", o],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("small order") && !r.stderr.contains("internal error"),
+        "{}",
+        r.stderr
+    );
+    nothing_written();
+    let r = manifest(
+        h,
+        &example("handover.toml"),
+        &inv,
+        &plan,
+        &["-r", &zero_ssh, "-o", o],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    nothing_written();
+    // In the config too: its load fails, naming the entry.
+    let cfg = h.join("zero.toml");
+    let text = std::fs::read_to_string(example("handover.toml")).unwrap();
+    std::fs::write(&cfg, text.replace(AGE_PK, ZERO_AGE)).unwrap();
+    assert_ne!(std::fs::read_to_string(&cfg).unwrap(), text);
+    let r = manifest(h, &cfg, &inv, &plan, &["-o", o]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("[recipients] keys entry 1")
+            && r.stderr.contains("small order")
+            && !r.stderr.contains(ZERO_AGE),
+        "{}",
+        r.stderr
+    );
+    nothing_written();
+}
+
+/// Issue 10 item 3: no malformed recipient may panic the command (exit 101).
+#[test]
+fn malformed_recipients_on_the_command_line_are_exit_2_never_a_panic() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let (inv, plan) = example_plan(h);
+    let o = h.join("m.age");
+    let mut flipped = AGE_PK.to_string();
+    flipped.pop();
+    flipped.push('4');
+    for bad in [
+        ZERO_AGE,
+        "age1",
+        flipped.as_str(),
+        &AGE_PK.to_uppercase(),
+        &AGE_PK[..40],
+        "ssh-ed25519 AAAA",
+        "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAAQ==",
+        "AGE-SECRET-KEY-1QQQQ",
+    ] {
+        let r = manifest(
+            h,
+            &example("handover.toml"),
+            &inv,
+            &plan,
+            &["-r", bad, "-o", o.to_str().unwrap()],
+        );
+        assert_eq!(r.code, 2, "{bad}: {}", r.stderr);
+        assert!(
+            !r.stderr.contains("internal error") && r.stderr.contains("hint:"),
+            "{bad}: {}",
+            r.stderr
+        );
+        assert!(!o.exists());
+    }
+}
+
+/// Issue 10 item 4: `-R` pointed at a private key printed the first 24 characters of each
+/// line. The error names the file and line, says what it looks like, and echoes nothing.
+#[test]
+fn a_private_key_given_as_recipients_is_named_and_never_echoed() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let (inv, plan) = example_plan(h);
+    let o = h.join("m.age");
+    for key in [
+        "contoso-security-ssh",
+        "contoso-security.agekey",
+        "northwind-signing",
+    ] {
+        let file = example_key(key);
+        let r = manifest(
+            h,
+            &example("handover.toml"),
+            &inv,
+            &plan,
+            &["-R", file.to_str().unwrap(), "-o", o.to_str().unwrap()],
+        );
+        assert_eq!(r.code, 3, "{key}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(key)
+                && r.stderr.contains("line ")
+                && r.stderr.contains("private key"),
+            "{}",
+            r.stderr
+        );
+        let text = std::fs::read_to_string(&file).unwrap();
+        for l in text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.starts_with('#') && !l.starts_with("-----"))
+        {
+            for w in l.as_bytes().windows(10) {
+                let w = std::str::from_utf8(w).unwrap();
+                assert!(
+                    !r.stderr.contains(w) && !r.stdout.contains(w),
+                    "{key}: the error echoes {w:?}: {}",
+                    r.stderr
+                );
+            }
+        }
+        assert!(!o.exists());
+    }
+}
+
+/// A manifest header of `stanzas` X25519 stanzas (none opens) and a short payload.
+fn many_stanzas(stanzas: usize) -> Vec<u8> {
+    let mut f = b"age-encryption.org/v1\n".to_vec();
+    for _ in 0..stanzas {
+        f.extend_from_slice(b"-> X25519 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n");
+    }
+    f.extend_from_slice(b"--- AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n");
+    f.extend_from_slice(&[0u8; 64]);
+    f
+}
+
+/// Issue 10 item 7: a header of 20,000 stanzas took 86 s to parse, and a manifest was
+/// decrypted before its signature was checked. The signature comes first (a forged or
+/// missing one is refused before any identity is read or anything decrypted), and the
+/// header is bounded before age parses it.
+#[test]
+fn the_signature_is_checked_before_decrypting_and_a_huge_header_is_refused_quickly() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let big = h.join("big.age");
+    std::fs::write(&big, many_stanzas(20_000)).unwrap();
+    // No signer: nothing to check, and the header cap still holds.
+    let t = std::time::Instant::now();
+    let r = run(handover_offline(h)
+        .env_remove("HANDOVER_CONFIG")
+        .args(["manifest", "show", "-i"])
+        .arg(example_key("contoso-security.agekey"))
+        .arg(&big));
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(r.code, 10, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("more than 64 recipient stanzas"),
+        "{}",
+        r.stderr
+    );
+    // With a signer: a missing signature is refused before anything else, even before
+    // the identity (which does not exist) is read.
+    let show = |file: &Path| {
+        run(handover_offline(h)
+            .args(["manifest", "show", "--config"])
+            .arg(example("handover.toml"))
+            .arg("-i")
+            .arg(h.join("no-such-identity"))
+            .arg(file))
+    };
+    let r = show(&big);
+    assert_eq!(r.code, 10, "{}", r.stderr);
+    assert!(r.stderr.contains("no signature"), "{}", r.stderr);
+
+    // A real manifest, then the same content re-encrypted (a forgery) under its signature.
+    let (inv, plan) = example_plan(h);
+    let out = h.join("m.age");
+    let r = manifest(
+        h,
+        &example("handover.toml"),
+        &inv,
+        &plan,
+        &["-o", out.to_str().unwrap()],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let plain = age_decrypt(&example_key("contoso-security.agekey"), &out).stdout;
+    let forged = h.join("forged.age");
+    age_encrypt(&[AGE_PK, &ssh_pub()], false, &plain, &forged);
+    std::fs::copy(h.join("m.age.sig"), h.join("forged.age.sig")).unwrap();
+    let r = show(&forged);
+    assert_eq!(r.code, 10, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("changed after the agency signed it"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stdout.is_empty(),
+        "nothing of an unsigned manifest is shown: {}",
+        r.stdout
+    );
+    // The 20,000-stanza file under a signature of another key: refused on the signature.
+    std::fs::copy(h.join("m.age.sig"), h.join("big.age.sig")).unwrap();
+    let r = show(&big);
+    assert_eq!(r.code, 10, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("changed after the agency signed it"),
+        "{}",
+        r.stderr
+    );
+    // The genuine file still opens.
+    let r = run(handover_offline(h)
+        .args(["manifest", "show", "--config"])
+        .arg(example("handover.toml"))
+        .arg("-i")
+        .arg(example_key("contoso-security.agekey"))
+        .arg(&out));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+/// Issue 10 item 8: a forged manifest printed raw ESC sequences that rewrote
+/// "Signature: NOT VERIFIED" as "Signature: good". Every field is escaped on a terminal,
+/// and JSON output carries controls only as \u escapes.
+#[test]
+fn a_hostile_manifest_prints_no_raw_control_or_bidi_character() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let (inv, plan) = example_plan(h);
+    let out = h.join("m.age");
+    let r = manifest(
+        h,
+        &example("handover.toml"),
+        &inv,
+        &plan,
+        &["-o", out.to_str().unwrap()],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut m = json(
+        &String::from_utf8(age_decrypt(&example_key("contoso-security.agekey"), &out).stdout)
+            .unwrap(),
+    );
+    let hostile = "\u{1b}[1A\u{1b}[2K\rSignature: good\u{202e}\u{9b}2J\u{7}";
+    m["handover"]["agency"]["name"] = hostile.into();
+    m["steps"][0]["target"]["label"] = format!("user {hostile}\nSignature: good").into();
+    m["recipients"][0] = format!("ssh-ed25519 {hostile}").into();
+    if let Some(g) = m["coverage_gaps"].get_mut(0) {
+        g["reason"] = hostile.into();
+    }
+    let forged = h.join("forged.age");
+    age_encrypt(
+        &[AGE_PK, &ssh_pub()],
+        false,
+        m.to_string().as_bytes(),
+        &forged,
+    );
+    for format in ["table", "json"] {
+        let r = run(handover_offline(h)
+            .env_remove("HANDOVER_CONFIG")
+            .args(["manifest", "show", "--format", format, "-i"])
+            .arg(example_key("contoso-security.agekey"))
+            .arg(&forged));
+        assert_eq!(r.code, 10, "the recipients no longer match: {}", r.stderr);
+        for text in [&r.stdout, &r.stderr] {
+            assert!(
+                !text.contains('\u{1b}') && !text.contains('\u{7}') && !text.contains('\r'),
+                "{format}: raw control in {text:?}"
+            );
+        }
+        if format == "table" {
+            assert!(
+                r.stdout.starts_with("Signature: NOT VERIFIED"),
+                "{}",
+                r.stdout
+            );
+            assert!(
+                !r.stdout.lines().any(|l| l.starts_with("Signature: good")),
+                "{}",
+                r.stdout
+            );
+            assert!(
+                r.stdout.contains("\\x1b[2K")
+                    && r.stdout.contains("\\u{202e}")
+                    && r.stdout.contains("\\x9b"),
+                "{}",
+                r.stdout
+            );
+            assert!(
+                !r.stdout.contains('\u{202e}') && !r.stdout.contains('\u{9b}'),
+                "{}",
+                r.stdout
+            );
+        } else {
+            assert!(r.stdout.contains("\\u001b[2K"), "{}", r.stdout);
+        }
+    }
 }

@@ -1,11 +1,16 @@
 //! The terminal summary of an inventory: counts, the riskiest findings first, then the
 //! principals, outside trusts, secrets and coverage gaps. Deterministic for a given
 //! inventory; no secret value can appear because the inventory holds none.
+//!
+//! Every name, id and message comes from a cloud API or a snapshot anyone could have
+//! written: each passes through `output::terminal::escape` (table cells in `rows`, the
+//! rest where it is written), so no control or bidi character reaches the terminal.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use crate::model::*;
+use crate::output::terminal::escape;
 
 fn date(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
     t.map(|t| t.format("%Y-%m-%d").to_string())
@@ -21,8 +26,12 @@ fn last_used(l: &LastUsed) -> String {
 }
 
 fn rows(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| escape(c).into_owned()).collect())
+        .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for r in rows {
+    for r in &rows {
         for (i, c) in r.iter().enumerate() {
             widths[i] = widths[i].max(c.chars().count());
         }
@@ -45,7 +54,7 @@ fn rows(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
         "{}",
         line(header.iter().map(|h| h.to_string()).collect())
     );
-    for r in rows {
+    for r in &rows {
         let _ = writeln!(out, "{}", line(r.clone()));
     }
 }
@@ -58,9 +67,9 @@ pub fn render(inv: &Inventory) -> String {
             SourceMode::Live => "live",
             SourceMode::Snapshot => "snapshot",
         };
-        let _ = write!(out, "{} {} ({mode}", s.provider, s.scope);
+        let _ = write!(out, "{} {} ({mode}", s.provider, escape(&s.scope));
         if !s.regions.is_empty() {
-            let _ = write!(out, "; regions {}", s.regions.join(", "));
+            let _ = write!(out, "; regions {}", escape(&s.regions.join(", ")));
         }
         if let Some(t) = s.credential_report_generated_at {
             let _ = write!(
@@ -71,7 +80,7 @@ pub fn render(inv: &Inventory) -> String {
         }
         let _ = writeln!(out, ")");
         if let Some(id) = &s.identity {
-            let _ = writeln!(out, "  audited as {id}");
+            let _ = writeln!(out, "  audited as {}", escape(id));
         }
     }
     let count = |k: PrincipalKind| inv.principals.iter().filter(|p| p.kind == k).count();
@@ -392,8 +401,15 @@ pub fn render(inv: &Inventory) -> String {
                 1 => format!(" [{}]", subjects[0]),
                 n => format!(" [{} and {} more]", subjects[0], n - 1),
             };
-            let _ = writeln!(out, "  {source}: {reason}{who}");
+            let _ = writeln!(
+                out,
+                "  {}: {}{}",
+                escape(&source),
+                escape(&reason),
+                escape(&who)
+            );
         }
     }
-    out
+    // Belt and braces: whatever a future line forgets, no control reaches the terminal.
+    crate::output::terminal::escape_block(&out).into_owned()
 }

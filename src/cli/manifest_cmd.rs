@@ -1,5 +1,8 @@
 //! `handover manifest` (write), `handover manifest show` and the shared opening of a
-//! manifest (decrypt, check the signature) that `verify` uses too.
+//! manifest that `verify` uses too: the detached signature is checked first, over the
+//! file exactly as it is, and a file it does not cover is refused (exit 10) before any
+//! age parsing or decryption; then the header is bounded and the file decrypted.
+//! Everything `show` prints from the manifest is escaped for the terminal.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -299,52 +302,81 @@ pub fn expected_signer(
     }
 }
 
+/// The largest manifest file opened (a manifest is a few hundred KiB at most).
+const MAX_MANIFEST_BYTES: u64 = 64 << 20;
+/// The largest signature file read (an sshsig PEM of a 16384-bit RSA key is under 5 KiB).
+const MAX_SIGNATURE_BYTES: u64 = 64 << 10;
+
 /// What opening a manifest found.
 pub struct Opened {
     pub manifest: Manifest,
     /// The header's recipient stanzas, by type.
-    pub stanzas: Vec<(String, String)>,
-    /// `Ok(fingerprint)` or why the signature is not good.
+    pub stanzas: crypto::Stanzas,
+    /// `Ok(fingerprint)` when the signature was checked (and held), `Err(why)` when no
+    /// signer was given so nothing was checked.
     pub signature: Result<String, String>,
 }
 
-/// Decrypts a manifest and checks its signature against the expected signer. A
-/// signature problem is returned in `Opened`, not as an error, so that `verify` can
-/// report it beside everything else; decryption problems are errors.
+/// Reads at most `max` bytes of `path`; a longer file is refused.
+fn read_bounded(path: &Path, max: u64, untrusted_what: &str, hint: &str) -> Result<Vec<u8>, Error> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(max + 1).read_to_end(&mut bytes))
+        .map_err(|e| Error::input(path, format!("cannot read: {e}"), hint))?;
+    if bytes.len() as u64 > max {
+        return Err(Error::untrusted(
+            path,
+            format!("is over {} KiB: {untrusted_what}", max / 1024),
+            hint,
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Opens a manifest: checks the detached signature against the expected signer FIRST
+/// (it covers the encrypted file exactly as it is), then bounds the age header, then
+/// decrypts. A file whose signature does not hold is refused as untrusted (exit 10)
+/// before any age parsing or decryption. Without a signer nothing can be checked: the
+/// manifest is opened and `signature` says it was not checked.
 pub fn open(
     file: &Path,
     identities: &[PathBuf],
     sig: Option<&Path>,
     signer: Option<&ssh_key::PublicKey>,
 ) -> Result<Opened, Error> {
-    let sealed = std::fs::read(file).map_err(|e| {
-        Error::input(
-            file,
-            format!("cannot read: {e}"),
-            "pass the handover.age the agency sent",
-        )
-    })?;
+    let sealed = read_bounded(
+        file,
+        MAX_MANIFEST_BYTES,
+        "not a handover manifest",
+        "pass the handover.age the agency sent",
+    )?;
+    let signature = match signer {
+        None => Err("not checked: no signer given (pass --signer or --config)".to_string()),
+        Some(k) => {
+            let sig_file = sig
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| sig_path_for(file));
+            let hint = "pass the .sig file the agency sent with the manifest (--signature FILE)";
+            if !sig_file.exists() {
+                return Err(Error::untrusted(&sig_file, "no signature here: the manifest cannot be trusted without the agency's signature", hint));
+            }
+            let pem = read_bounded(&sig_file, MAX_SIGNATURE_BYTES, "not an SSH signature", hint)?;
+            let pem = String::from_utf8(pem).map_err(|_| {
+                Error::untrusted(&sig_file, "not an SSH signature (sshsig PEM)", hint)
+            })?;
+            crypto::verify_signature(&sealed, &pem, k, &sig_file)?;
+            Ok(crypto::fingerprint(k))
+        }
+    };
+    let stanzas = crypto::check_header(&sealed, file)?;
     let mut all = crypto::Identities::empty();
     for i in identities {
         all.extend(crypto::read_identities(i)?);
     }
-    let stanzas = crypto::header_stanzas(&sealed, file)?;
     let plain = crypto::decrypt(&sealed, &all, file)?;
     let manifest = manifest::from_plaintext(&plain, file)?;
     drop(plain);
-    let sig_file = sig
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| sig_path_for(file));
-    let signature = match (signer, std::fs::read_to_string(&sig_file)) {
-        (None, _) => Err("not checked: no signer given (pass --signer or --config)".to_string()),
-        (Some(_), Err(_)) => Err(format!("no signature at {}", sig_file.display())),
-        (Some(k), Ok(pem)) => crypto::verify_signature(&sealed, &pem, k, &sig_file)
-            .map(|_| crypto::fingerprint(k))
-            .map_err(|e| match e {
-                Error::Untrusted { what, .. } => what,
-                other => other.to_string(),
-            }),
-    };
     Ok(Opened {
         manifest,
         stanzas,
@@ -407,9 +439,45 @@ pub fn recipients_match(m: &Manifest, stanzas: &[(String, String)]) -> Result<()
     }
 }
 
+/// The manifest with every string escaped for a terminal: its content comes from a file
+/// anyone could have forged, and `show` prints it even without a signer. Revealed
+/// credentials keep their newlines and tabs; secret material never passes through a
+/// plain (not zeroized) JSON value.
+fn for_terminal(m: &Manifest) -> Manifest {
+    use crate::output::terminal::{escape, escape_block, escape_json_strings};
+    let mut m = m.clone();
+    let keys: Vec<Material> = m
+        .digest_keys
+        .iter_mut()
+        .map(|k| std::mem::replace(&mut k.key, Material::new(String::new())))
+        .collect();
+    let creds: Vec<Material> = m
+        .new_credentials
+        .iter_mut()
+        .map(|c| std::mem::replace(&mut c.value, Material::new(String::new())))
+        .collect();
+    let mut out = match serde_json::to_value(&m) {
+        Ok(mut v) => {
+            escape_json_strings(&mut v);
+            // Every string of a manifest that parsed is still valid once escaped.
+            serde_json::from_value(v).unwrap_or(m)
+        }
+        Err(_) => m,
+    };
+    for (k, v) in out.digest_keys.iter_mut().zip(keys) {
+        k.key = Material::new(escape(v.expose()).into_owned());
+    }
+    for (c, v) in out.new_credentials.iter_mut().zip(creds) {
+        c.value = Material::new(escape_block(v.expose()).into_owned());
+    }
+    out
+}
+
 fn show(a: ManifestShowArgs) -> Result<u8, Error> {
+    use crate::output::terminal::escape;
     let o = &a.open;
     let signer = expected_signer(o.signer.as_deref(), o.config.as_deref())?;
+    // A signature that does not hold is an error here, before anything is decrypted.
     let opened = open(
         &o.file,
         &o.identities,
@@ -428,20 +496,10 @@ fn show(a: ManifestShowArgs) -> Result<u8, Error> {
             });
             out.push_str(&match &recipients {
                 Ok(()) => "Recipients: as the manifest lists them\n".to_string(),
-                Err(e) => format!("Recipients: MISMATCH: {e}\n"),
+                Err(e) => format!("Recipients: MISMATCH: {}\n", escape(e)),
             });
-            out.push_str(&manifest::summary(m, a.reveal));
-            print_stdout(&out)?;
-        }
-    }
-    // A manifest whose signature was checked and failed is untrusted.
-    if signer.is_some() {
-        if let Err(e) = &opened.signature {
-            return Err(Error::untrusted(
-                &o.file,
-                e.clone(),
-                "do not trust this manifest; ask the agency for the original and its .sig",
-            ));
+            out.push_str(&manifest::summary(&for_terminal(m), a.reveal));
+            print_stdout(&crate::output::terminal::escape_block(&out))?;
         }
     }
     if let Err(e) = recipients {

@@ -38,9 +38,11 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
+            // Errors quote input (names, paths, fields of a forged file): escaped for the terminal.
+            use crate::output::terminal::escape;
             let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "error: {e}");
-            let _ = writeln!(err, "  hint: {}", e.hint());
+            let _ = writeln!(err, "error: {}", escape(&e.to_string()));
+            let _ = writeln!(err, "  hint: {}", escape(e.hint()));
             ExitCode::from(exit::code_for(&e))
         }
     }
@@ -342,6 +344,7 @@ fn migrate_command(a: args::MigrateArgs, quiet: bool) -> Result<u8, Error> {
             print_stdout(&(serde_json::to_string_pretty(&report).expect("serializes") + "\n"))?
         }
         Format::Table => {
+            use crate::output::terminal::escape;
             let mut o = format!(
                 "{} {} -> {}\n",
                 if report.applied {
@@ -349,8 +352,8 @@ fn migrate_command(a: args::MigrateArgs, quiet: bool) -> Result<u8, Error> {
                 } else {
                     "Dry run (nothing written; --apply writes)"
                 },
-                report.from,
-                report.to
+                escape(&report.from.to_string()),
+                escape(&report.to.to_string())
             );
             for i in &report.items {
                 let outcome = serde_json::to_value(i.outcome)
@@ -360,11 +363,11 @@ fn migrate_command(a: args::MigrateArgs, quiet: bool) -> Result<u8, Error> {
                 o.push_str(&format!(
                     "  {:<14} {} -> {}{}{}{}\n",
                     outcome,
-                    i.source,
-                    i.destination,
+                    escape(&i.source),
+                    escape(&i.destination),
                     i.version
                         .as_ref()
-                        .map(|v| format!(" (version {v})"))
+                        .map(|v| format!(" (version {})", escape(v)))
                         .unwrap_or_default(),
                     if i.verified && report.applied {
                         ", verified"

@@ -141,12 +141,12 @@ pub fn policy_command(c: PolicyCommand) -> Result<u8, Error> {
                         if first_error.is_none() {
                             first_error = Some(e);
                         } else {
-                            eprintln!("error: {e}");
+                            eprintln!("error: {}", crate::output::terminal::escape(&e.to_string()));
                         }
                     }
                 }
             }
-            print_stdout(&out)?;
+            print_stdout(&crate::output::terminal::escape_block(&out))?;
             match first_error {
                 Some(e) => Err(e),
                 None => Ok(exit::OK),
@@ -198,7 +198,8 @@ pub fn policy_command(c: PolicyCommand) -> Result<u8, Error> {
                     serde_json::to_string_pretty(&e.context).expect("serializes")
                 );
             }
-            print_stdout(&o)?;
+            // Ids and rule messages come from the inventory and the policy file.
+            print_stdout(&crate::output::terminal::escape_block(&o))?;
             Ok(exit::OK)
         }
     }

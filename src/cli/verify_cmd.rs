@@ -32,6 +32,8 @@ pub fn verify_command(a: VerifyArgs, quiet: bool) -> Result<u8, Error> {
             "pass --signer with the agency's SSH public key (as agreed out of band), or --config with [agency] signing_key",
         ));
     };
+    // The signature is checked before anything is decrypted: a file it does not cover is
+    // refused here (exit 10), and nothing in it is read or printed.
     let opened = open(
         &o.file,
         &o.identities,
@@ -40,7 +42,6 @@ pub fn verify_command(a: VerifyArgs, quiet: bool) -> Result<u8, Error> {
     )?;
     let m = &opened.manifest;
     let mut integrity = Vec::new();
-    let untrusted = opened.signature.is_err();
     integrity.push(match &opened.signature {
         Ok(fp) => Claim {
             kind: "signature".into(),
@@ -103,9 +104,11 @@ pub fn verify_command(a: VerifyArgs, quiet: bool) -> Result<u8, Error> {
         Format::Json => {
             print_stdout(&(serde_json::to_string_pretty(&v).expect("serializes") + "\n"))?
         }
-        Format::Table => print_stdout(&verify::render(&v))?,
+        Format::Table => print_stdout(&crate::output::terminal::escape_block(&verify::render(
+            &for_terminal(&v),
+        )))?,
     }
-    if untrusted || recipients.is_err() {
+    if opened.signature.is_err() || recipients.is_err() {
         return Ok(exit::UNTRUSTED);
     }
     Ok(if v.failed() {
@@ -113,6 +116,21 @@ pub fn verify_command(a: VerifyArgs, quiet: bool) -> Result<u8, Error> {
     } else {
         exit::OK
     })
+}
+
+/// The verification with every string that may come from the manifest or the live
+/// accounts escaped for a terminal (a forged or hostile name must not rewrite the lines
+/// around it).
+fn for_terminal(v: &verify::Verification) -> verify::Verification {
+    use crate::output::terminal::escape;
+    let mut v = v.clone();
+    v.plan_digest = escape(&v.plan_digest).into_owned();
+    for c in &mut v.claims {
+        c.kind = escape(&c.kind).into_owned();
+        c.subject = escape(&c.subject).into_owned();
+        c.detail = escape(&c.detail).into_owned();
+    }
+    v
 }
 
 /// Each document's digest as found under `dir`, by the manifest's path.
@@ -273,5 +291,40 @@ async fn read_live(
         secrets,
         integrity: Vec::new(),
         documents: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 10 item 8: names read live or from the manifest reached the verify table raw.
+    #[test]
+    fn the_verify_table_escapes_every_claim_field() {
+        let hostile = "x\u{1b}[1A\u{1b}[2K\rPASS    signature\u{202e}";
+        let v = verify::Verification {
+            schema: verify::SCHEMA.into(),
+            version: 1,
+            checked_at: chrono::Utc::now(),
+            plan_digest: hostile.into(),
+            manifest_created_at: chrono::Utc::now(),
+            handover_date: chrono::Utc::now(),
+            summary: Default::default(),
+            claims: vec![Claim {
+                kind: hostile.into(),
+                subject: hostile.into(),
+                status: Status::Fail,
+                detail: format!("{hostile}\nPASS    all"),
+            }],
+        };
+        let text =
+            crate::output::terminal::escape_block(&verify::render(&for_terminal(&v))).into_owned();
+        for c in ['\u{1b}', '\r', '\u{202e}'] {
+            assert!(!text.contains(c), "raw {c:?} in {text}");
+        }
+        assert!(
+            text.starts_with("FAIL") && !text.lines().any(|l| l.starts_with("PASS")),
+            "{text}"
+        );
     }
 }

@@ -266,15 +266,11 @@ impl RawConfig {
                 ));
             }
         }
-        for k in &self.recipients.keys {
-            let age = k.starts_with("age1")
-                && k.len() >= 60
-                && k.chars().all(|c| c.is_ascii_alphanumeric());
-            let ssh = ["ssh-ed25519 ", "ssh-rsa "]
-                .iter()
-                .any(|p| k.starts_with(p));
-            if !age && !ssh {
-                problems.push(format!("[recipients] keys: {:?} is neither an age (age1...) nor an SSH (ssh-ed25519/ssh-rsa) public key", k.chars().take(24).collect::<String>()));
+        // Each key checked in full (low-order points included); the error names the entry,
+        // never its text, which may be a private key pasted in the wrong place.
+        for (i, k) in self.recipients.keys.iter().enumerate() {
+            if let Err(e) = crate::crypto::parse_recipient(k) {
+                problems.push(format!("[recipients] keys entry {}: {e}", i + 1));
             }
         }
         if let Some(k) = self.agency.as_ref().and_then(|a| a.signing_key.as_ref()) {

@@ -10,8 +10,12 @@
 //!   authenticate the sender.
 //!
 //! Invariants: plaintext exists only in memory (`Zeroizing` buffers); errors name files
-//! and keys, never content; every failure is an `Error::Untrusted` (exit 10) or an input
-//! or usage error, never a panic.
+//! and lines, never content (not even a prefix: a private key pasted as a recipient is
+//! described, not quoted); every failure is an `Error::Untrusted` (exit 10) or an input
+//! or usage error, never a panic. A recipient that would let anyone open the file (an
+//! X25519 or Ed25519 point of small order, a broken RSA key) is refused before age sees
+//! it. An age header is bounded (stanzas, bytes) by a linear scan before age parses it;
+//! callers that hold a detached signature check it before calling [`decrypt`].
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -47,50 +51,175 @@ impl Recipient {
     }
 }
 
+/// The longest recipient line read (an ssh-rsa key of 16384 bits is under 3 KB).
+const MAX_RECIPIENT_LINE: usize = 16 * 1024;
+/// The largest recipients file read.
+const MAX_RECIPIENTS_FILE: u64 = 1 << 20;
+/// RSA moduli age accepts start at 2048 bits; anything past this is not a real key.
+const RSA_BITS: std::ops::RangeInclusive<usize> = 2048..=16384;
+
 /// Parses one recipient: `age1...`, or an SSH public key line (a comment after the key
 /// is allowed, as are `authorized_keys` options before it).
+///
+/// A key that would let anyone open the file is refused: an X25519 or Ed25519 point of
+/// small order (the all-zero key among them), whose shared secret is all zeros whatever
+/// the ephemeral key; an RSA key under 2048 bits, with an even modulus or a trivial
+/// exponent. The error says what the text looks like and never repeats it: a private key
+/// pasted in the wrong place must not be printed.
 pub fn parse_recipient(s: &str) -> Result<Recipient, String> {
     let s = s.trim();
-    if s.starts_with("age1") {
-        let r = age::x25519::Recipient::from_str(s)
-            .map_err(|e| format!("{}: not an age X25519 recipient ({e})", shorten(s)))?;
-        return Ok(Recipient {
-            text: s.to_string(),
-            inner: Box::new(r),
-        });
+    if s.len() > MAX_RECIPIENT_LINE {
+        return Err(format!(
+            "a line of {} bytes is too long to be a public key",
+            s.len()
+        ));
+    }
+    if s.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("age1")) {
+        return parse_x25519(s);
     }
     let Some(key) = ssh_key_words(s) else {
-        return Err(format!(
-            "{}: neither an age recipient (age1...) nor an SSH public key (ssh-ed25519 or ssh-rsa)",
-            shorten(s)
-        ));
+        return Err(looks_like(s).to_string());
     };
+    check_ssh_recipient(&key)?;
     match age::ssh::Recipient::from_str(&key) {
         Ok(r) => Ok(Recipient {
             text: key,
             inner: Box::new(r),
         }),
-        Err(age::ssh::ParseRecipientKeyError::Unsupported(t)) => Err(format!(
-            "{}: SSH key type {t} is not supported by age (use ssh-ed25519 or ssh-rsa)",
-            shorten(s)
-        )),
-        Err(age::ssh::ParseRecipientKeyError::RsaModulusTooSmall) => Err(format!(
-            "{}: the RSA key is too small (age needs 2048 bits or more)",
-            shorten(s)
-        )),
-        Err(_) => Err(format!("{}: not a valid SSH public key", shorten(s))),
+        Err(age::ssh::ParseRecipientKeyError::Unsupported(_)) => {
+            Err("this SSH key type is not supported by age (use ssh-ed25519 or ssh-rsa)".into())
+        }
+        Err(age::ssh::ParseRecipientKeyError::RsaModulusTooSmall) => {
+            Err("the RSA key is too small (age needs 2048 bits or more)".into())
+        }
+        Err(_) => Err("not a valid SSH public key".into()),
+    }
+}
+
+/// What a line that is not a recipient looks like, said without repeating it.
+fn looks_like(s: &str) -> &'static str {
+    let upper = s.to_ascii_uppercase();
+    if upper.starts_with("AGE-SECRET-KEY-") {
+        "an age identity (private key), not a recipient: pass its public key (`age-keygen -y`)"
+    } else if upper.starts_with("-----BEGIN") || upper.starts_with("-----END") {
+        "a PEM armor line, such as a private key's: not a public key"
+    } else if s.len() >= 40
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+    {
+        "a line of base64 data, such as a line of a private key: not a public key"
+    } else {
+        "neither an age recipient (age1...) nor an SSH public key (ssh-ed25519 or ssh-rsa)"
+    }
+}
+
+/// An `age1...` recipient, checked before age sees it: Bech32 with its checksum, the
+/// `age` prefix, 32 bytes, and not a point of small order.
+fn parse_x25519(s: &str) -> Result<Recipient, String> {
+    use bech32::FromBase32;
+    let bad = |why: &str| format!("not an age X25519 recipient ({why})");
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(bad("write it in lowercase, as age-keygen prints it"));
+    }
+    let (hrp, data, variant) =
+        bech32::decode(s).map_err(|_| bad("its Bech32 encoding or checksum is wrong"))?;
+    if hrp != "age" || variant != bech32::Variant::Bech32 {
+        return Err(bad(
+            "it does not start with age1 in the Bech32 form age uses",
+        ));
+    }
+    let bytes =
+        Vec::<u8>::from_base32(&data).map_err(|_| bad("its Bech32 data is not whole bytes"))?;
+    let point: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| bad("its key is not 32 bytes"))?;
+    if x25519_is_degenerate(point) {
+        return Err("an age X25519 recipient whose key is a point of small order (such as all zeros): anyone could open a file encrypted to it".into());
+    }
+    let r = age::x25519::Recipient::from_str(s).map_err(bad)?;
+    Ok(Recipient {
+        text: s.to_string(),
+        inner: Box::new(r),
+    })
+}
+
+/// Whether a Montgomery u-coordinate gives an all-zero X25519 shared secret (RFC 7748
+/// section 6.1): exactly the points whose order divides 8 (on the curve or its twist),
+/// since a clamped scalar is a multiple of 8. Non-canonical encodings are reduced as
+/// X25519 reduces them, so `p`, `p + 1` and the like are caught too.
+fn x25519_is_degenerate(u: [u8; 32]) -> bool {
+    // Any clamped scalar works; this one is fixed so the check is deterministic.
+    const SCALAR: [u8; 32] = [0x5a; 32];
+    curve25519_dalek::montgomery::MontgomeryPoint(u)
+        .mul_clamped(SCALAR)
+        .to_bytes()
+        == [0u8; 32]
+}
+
+/// The SSH key checks age leaves out: an Ed25519 key must be a curve point not of small
+/// order (age converts it to X25519, where a small-order point opens to anyone), and an
+/// RSA key must be of a sane size with an odd modulus and a real exponent.
+fn check_ssh_recipient(key: &str) -> Result<(), String> {
+    use ssh_key::public::KeyData;
+    let parsed = ssh_key::PublicKey::from_openssh(key).map_err(|_| {
+        "not a valid SSH public key (its type or base64 data is broken)".to_string()
+    })?;
+    match parsed.key_data() {
+        KeyData::Ed25519(pk) => {
+            let edwards = curve25519_dalek::edwards::CompressedEdwardsY(pk.0)
+                .decompress()
+                .ok_or("an ssh-ed25519 key that is not a point on the curve")?;
+            if edwards.is_small_order() || x25519_is_degenerate(edwards.to_montgomery().to_bytes())
+            {
+                return Err("an ssh-ed25519 key that is a point of small order (such as all zeros): anyone could open a file encrypted to it".into());
+            }
+            Ok(())
+        }
+        KeyData::Rsa(rsa) => {
+            let n = rsa.n.as_positive_bytes().unwrap_or_default();
+            let e = rsa.e.as_positive_bytes().unwrap_or_default();
+            let bits = n
+                .first()
+                .map_or(0, |b| n.len() * 8 - b.leading_zeros() as usize);
+            if !RSA_BITS.contains(&bits) {
+                return Err(format!(
+                    "an ssh-rsa key of {bits} bits: age needs 2048 to 16384"
+                ));
+            }
+            let odd = |x: &[u8]| x.last().is_some_and(|b| b & 1 == 1);
+            let e_small = e.len() <= 1 && e.first().copied().unwrap_or(0) < 3;
+            if !odd(n) || !odd(e) || e_small || e.len() > 8 {
+                return Err("an ssh-rsa key with a broken modulus or exponent (even, or an exponent under 3 or over 64 bits)".into());
+            }
+            Ok(())
+        }
+        _ => Err("this SSH key type is not supported by age (use ssh-ed25519 or ssh-rsa)".into()),
     }
 }
 
 /// Reads a recipients file: one recipient per line, `#` comments and blank lines ignored.
+/// A file holding a private key is refused whole, naming the line where it starts.
 pub fn read_recipients_file(path: &Path) -> Result<Vec<Recipient>, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::input(
+    let hint = "pass a file with one age or SSH public key per line";
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_RECIPIENTS_FILE + 1).read_to_string(&mut text))
+        .map_err(|e| Error::input(path, format!("cannot read the recipients file: {e}"), hint))?;
+    let text = Zeroizing::new(text);
+    if text.len() as u64 > MAX_RECIPIENTS_FILE {
+        return Err(Error::input(
             path,
-            format!("cannot read the recipients file: {e}"),
-            "pass a file with one age or SSH public key per line",
-        )
-    })?;
+            "is over 1 MiB: not a recipients file",
+            hint,
+        ));
+    }
+    if let Some(n) = text.lines().position(|l| l.contains("PRIVATE KEY-----")) {
+        return Err(Error::input(
+            path,
+            format!("line {}: a private key starts here; a recipients file holds public keys only", n + 1),
+            "pass the public half (`ssh-keygen -y -f KEY`, or the .pub file); keep the private key private",
+        ));
+    }
     let mut out = Vec::new();
     let mut problems = Vec::new();
     for (n, line) in text.lines().enumerate() {
@@ -136,15 +265,6 @@ fn ssh_key_words(s: &str) -> Option<String> {
             .collect::<Vec<_>>()
             .join(" "),
     )
-}
-
-fn shorten(s: &str) -> String {
-    let head: String = s.chars().take(24).collect();
-    if head.len() < s.len() {
-        format!("{head:?}...")
-    } else {
-        format!("{head:?}")
-    }
 }
 
 /// Identities read from a file, to decrypt with.
@@ -250,12 +370,92 @@ pub fn encrypt(plaintext: &[u8], recipients: &[Recipient], armor: bool) -> Resul
     Ok(out)
 }
 
-/// Decrypts an age file (armored or binary) with any of the identities.
+/// The most recipient stanzas an age header may have here. The tool writes one per
+/// recipient plus age's grease stanza; age's header parser is quadratic in the stanza
+/// count (20,000 stanzas took 86 s), so the count is capped before age parses anything.
+pub const MAX_STANZAS: usize = 64;
+/// The largest age header read (64 ssh-rsa stanzas of 16384-bit keys fit).
+pub const MAX_HEADER_BYTES: usize = 256 * 1024;
+
+/// The recipient stanzas in an age header: (type, first argument) pairs, e.g.
+/// `("X25519", share)` or `("ssh-ed25519", tag)`, known types only (age also writes a
+/// random "grease" stanza that no identity opens).
+pub type Stanzas = Vec<(String, String)>;
+
+/// Reads an age file's header (armored or binary) without age's parser, bounded in size
+/// and stanza count: a header past [`MAX_HEADER_BYTES`] or [`MAX_STANZAS`] is refused as
+/// untrusted (exit 10). Returns the known recipient stanzas.
+pub fn check_header(ciphertext: &[u8], file: &Path) -> Result<Stanzas, Error> {
+    let not_age = || {
+        Error::untrusted(
+            file,
+            "not an age-encrypted file",
+            "pass the handover.age the agency sent, unchanged",
+        )
+    };
+    let mut raw = Vec::new();
+    // The armor decoder streams: only the first bytes are decoded.
+    ArmoredReader::new(ciphertext)
+        .take(MAX_HEADER_BYTES as u64 + 1)
+        .read_to_end(&mut raw)
+        .map_err(|_| not_age())?;
+    let mut lines = raw.split(|b| *b == b'\n');
+    if lines.next() != Some(b"age-encryption.org/v1".as_slice()) {
+        return Err(not_age());
+    }
+    let mut out = Vec::new();
+    let mut stanzas = 0usize;
+    let mut ended = false;
+    for line in lines {
+        if line.starts_with(b"---") {
+            ended = true;
+            break;
+        }
+        if let Some(rest) = line.strip_prefix(b"-> ") {
+            stanzas += 1;
+            if stanzas > MAX_STANZAS {
+                return Err(Error::untrusted(
+                    file,
+                    format!("its age header has more than {MAX_STANZAS} recipient stanzas: not a handover manifest, and too costly to parse"),
+                    "do not trust this file; ask the agency for the original",
+                ));
+            }
+            let text = String::from_utf8_lossy(rest);
+            let mut words = text.split(' ');
+            let kind = words.next().unwrap_or_default();
+            if matches!(kind, "X25519" | "ssh-ed25519" | "ssh-rsa" | "scrypt") {
+                out.push((
+                    kind.to_string(),
+                    words.next().unwrap_or_default().to_string(),
+                ));
+            }
+        }
+    }
+    if !ended {
+        return Err(if raw.len() > MAX_HEADER_BYTES {
+            Error::untrusted(
+                file,
+                format!(
+                    "its age header is over {} KiB: not a handover manifest",
+                    MAX_HEADER_BYTES / 1024
+                ),
+                "do not trust this file; ask the agency for the original",
+            )
+        } else {
+            not_age()
+        });
+    }
+    Ok(out)
+}
+
+/// Decrypts an age file (armored or binary) with any of the identities. The header is
+/// bounded by [`check_header`] before age parses it.
 pub fn decrypt(
     ciphertext: &[u8],
     ids: &Identities,
     file: &Path,
 ) -> Result<Zeroizing<Vec<u8>>, Error> {
+    check_header(ciphertext, file)?;
     let untrusted = |what: &str, hint: &str| Error::untrusted(file, what, hint);
     let decryptor =
         age::Decryptor::new_buffered(ArmoredReader::new(ciphertext)).map_err(|e| match e {
@@ -296,49 +496,6 @@ pub fn decrypt(
     Ok(out)
 }
 
-/// The recipient stanzas in an age file's header (known types only): (type, first argument) pairs, e.g.
-/// `("X25519", share)` or `("ssh-ed25519", tag)`. Read without decrypting.
-pub fn header_stanzas(ciphertext: &[u8], file: &Path) -> Result<Vec<(String, String)>, Error> {
-    let mut raw = Vec::new();
-    ArmoredReader::new(ciphertext)
-        .take(1 << 20)
-        .read_to_end(&mut raw)
-        .map_err(|_| {
-            Error::untrusted(
-                file,
-                "not an age-encrypted file",
-                "pass the handover.age the agency sent, unchanged",
-            )
-        })?;
-    let mut out = Vec::new();
-    let mut lines = raw.split(|b| *b == b'\n');
-    if lines.next() != Some(b"age-encryption.org/v1".as_slice()) {
-        return Err(Error::untrusted(
-            file,
-            "not an age-encrypted file",
-            "pass the handover.age the agency sent, unchanged",
-        ));
-    }
-    for line in lines {
-        if line.starts_with(b"---") {
-            break;
-        }
-        if let Some(rest) = line.strip_prefix(b"-> ") {
-            let text = String::from_utf8_lossy(rest);
-            let mut words = text.split(' ');
-            let kind = words.next().unwrap_or_default();
-            // age also writes a random "grease" stanza that no identity opens: skip it.
-            if matches!(kind, "X25519" | "ssh-ed25519" | "ssh-rsa" | "scrypt") {
-                out.push((
-                    kind.to_string(),
-                    words.next().unwrap_or_default().to_string(),
-                ));
-            }
-        }
-    }
-    Ok(out)
-}
-
 /// The 4-byte tag age puts in an SSH stanza: the first bytes of SHA-256 of the key's
 /// wire encoding, base64 without padding.
 pub fn ssh_stanza_tag(recipient_text: &str) -> Option<String> {
@@ -371,9 +528,10 @@ pub fn sign(key: &ssh_key::PrivateKey, data: &[u8]) -> Result<String, Error> {
 /// Parses an SSH public key (`ssh-ed25519 AAAA... comment`), or the first key of a file
 /// (`.pub` or an `allowed_signers`-style line).
 pub fn parse_public_key(s: &str) -> Result<ssh_key::PublicKey, String> {
-    let key = ssh_key_words(s).ok_or_else(|| format!("{}: not an SSH public key", shorten(s)))?;
+    let key =
+        ssh_key_words(s).ok_or_else(|| format!("not an SSH public key: {}", looks_like(s)))?;
     ssh_key::PublicKey::from_openssh(&key)
-        .map_err(|_| format!("{}: not a valid SSH public key", shorten(s)))
+        .map_err(|_| "not a valid SSH public key (its type or base64 data is broken)".to_string())
 }
 
 /// `SHA256:...` of a public key, as `ssh-keygen -l` prints it.
@@ -471,7 +629,7 @@ mod tests {
             let ct = encrypt(b"CANARY-plain", std::slice::from_ref(&r), armor).unwrap();
             assert_eq!(ct.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----"), armor);
             assert_eq!(&decrypt(&ct, &ids, &idf).unwrap()[..], b"CANARY-plain");
-            assert_eq!(header_stanzas(&ct, &idf).unwrap().len(), 1);
+            assert_eq!(check_header(&ct, &idf).unwrap().len(), 1);
             let mut cut = ct.clone();
             cut.truncate(ct.len() - 20);
             assert!(decrypt(&cut, &ids, &idf).is_err());
@@ -504,6 +662,305 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("signed by another key"));
+    }
+
+    fn b64(bytes: &[u8]) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    /// An SSH wire string: a 4-byte length, then the bytes.
+    fn wire(parts: &[&[u8]]) -> Vec<u8> {
+        parts
+            .iter()
+            .flat_map(|p| {
+                (p.len() as u32)
+                    .to_be_bytes()
+                    .into_iter()
+                    .chain(p.iter().copied())
+            })
+            .collect()
+    }
+
+    fn ed25519_line(point: [u8; 32]) -> String {
+        format!(
+            "ssh-ed25519 {} x@example",
+            b64(&wire(&[b"ssh-ed25519", &point]))
+        )
+    }
+
+    /// An ssh-rsa public key line with this exponent and a modulus of `bits` bits.
+    fn rsa_line(e: &[u8], bits: usize, odd: bool) -> String {
+        let mut n = vec![0xc5u8; bits / 8];
+        n[0] = 0xc5;
+        *n.last_mut().unwrap() = if odd { 0x2b } else { 0x2a };
+        let mut mp = vec![0u8];
+        mp.extend(&n);
+        format!("ssh-rsa {}", b64(&wire(&[b"ssh-rsa", e, &mp])))
+    }
+
+    fn age1(bytes: &[u8], hrp: &str, variant: bech32::Variant) -> String {
+        use bech32::ToBase32;
+        bech32::encode(hrp, bytes.to_base32(), variant).unwrap()
+    }
+
+    fn hex32(s: &str) -> [u8; 32] {
+        let v: Vec<u8> = (0..32)
+            .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
+            .collect();
+        v.try_into().unwrap()
+    }
+
+    /// The small-order X25519 u-coordinates of libsodium's blocklist (with their
+    /// non-canonical forms), which give an all-zero shared secret (RFC 7748 6.1).
+    const LOW_ORDER_U: [&str; 7] = [
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+        "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    ];
+
+    /// Issue 10 item 2: a low-order age recipient was accepted (the all-zero one then
+    /// panicked inside age, item 3); each must be refused with an error, never a panic.
+    #[test]
+    fn low_order_x25519_recipients_are_refused_without_a_panic() {
+        assert!(
+            parse_recipient("age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq5cu47z")
+                .unwrap_err()
+                .contains("small order")
+        );
+        for u in LOW_ORDER_U {
+            for high_bit in [false, true] {
+                let mut p = hex32(u);
+                if high_bit {
+                    p[31] |= 0x80;
+                }
+                let r = age1(&p, "age", bech32::Variant::Bech32);
+                let e = parse_recipient(&r).unwrap_err();
+                assert!(e.contains("small order"), "{u} high bit {high_bit}: {e}");
+            }
+        }
+        // A real key is still accepted, and encrypting to it works.
+        let ok = age::x25519::Identity::generate().to_public().to_string();
+        assert!(encrypt(b"x", &[parse_recipient(&ok).unwrap()], false).is_ok());
+    }
+
+    /// Issue 10 item 2: an all-zero ssh-ed25519 key made a manifest anyone could open.
+    #[test]
+    fn small_order_ed25519_recipients_are_refused() {
+        let small = [
+            "0000000000000000000000000000000000000000000000000000000000000000", // order 4
+            "0100000000000000000000000000000000000000000000000000000000000000", // identity
+            "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", // order 2
+            "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a", // order 8
+            "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05", // order 8
+        ];
+        for p in small {
+            let e = parse_recipient(&ed25519_line(hex32(p))).unwrap_err();
+            assert!(
+                e.contains("small order") || e.contains("not a point"),
+                "{p}: {e}"
+            );
+            assert!(
+                !e.contains(&b64(&hex32(p))[..12]),
+                "the key is not echoed: {e}"
+            );
+        }
+        let mut rng = rand_core_os();
+        let real = ssh_key::PrivateKey::random(&mut rng, ssh_key::Algorithm::Ed25519).unwrap();
+        let line = real.public_key().to_openssh().unwrap();
+        assert_eq!(
+            parse_recipient(&line).unwrap().ssh_kind(),
+            Some("ssh-ed25519")
+        );
+    }
+
+    #[test]
+    fn rsa_recipients_of_absurd_size_or_broken_numbers_are_refused() {
+        let f4 = [0x01, 0x00, 0x01];
+        assert!(parse_recipient(&rsa_line(&f4, 2048, true)).is_ok());
+        assert!(parse_recipient(&rsa_line(&f4, 1024, true))
+            .unwrap_err()
+            .contains("1024 bits"));
+        assert!(parse_recipient(&rsa_line(&f4, 2048, false))
+            .unwrap_err()
+            .contains("broken modulus"));
+        // e = 1 would make the "encrypted" file key the file key itself.
+        assert!(parse_recipient(&rsa_line(&[0x01], 2048, true))
+            .unwrap_err()
+            .contains("exponent"));
+        assert!(parse_recipient(&rsa_line(&[0x02], 2048, true))
+            .unwrap_err()
+            .contains("exponent"));
+        assert!(parse_recipient(&rsa_line(&[0x01; 9], 2048, true))
+            .unwrap_err()
+            .contains("exponent"));
+    }
+
+    /// Item 3: no malformed recipient form may panic; each gets an error.
+    #[test]
+    fn malformed_recipients_of_every_form_get_an_error_never_a_panic() {
+        let good = age::x25519::Identity::generate().to_public().to_string();
+        let mut flipped = good.clone();
+        let last = flipped.pop().unwrap();
+        flipped.push(if last == 'q' { 'p' } else { 'q' });
+        let key = [7u8; 32];
+        let ed_b64 = b64(&wire(&[b"ssh-ed25519", &[9u8; 32]]));
+        let cases = vec![
+            String::new(),
+            "age1".into(),
+            "age1q".into(),
+            flipped,                                                  // bad checksum
+            good.to_uppercase(),                                      // upper case
+            format!("{}{}", &good[..10].to_uppercase(), &good[10..]), // mixed case
+            age1(&key[..31], "age", bech32::Variant::Bech32),         // 31 bytes
+            age1(&[7u8; 33], "age", bech32::Variant::Bech32),         // 33 bytes
+            age1(&key, "age", bech32::Variant::Bech32m),              // wrong variant
+            age1(&key, "agex", bech32::Variant::Bech32),              // wrong HRP
+            age1(&key, "age1", bech32::Variant::Bech32),              // HRP age1
+            format!("age1{}", "q".repeat(5000)),
+            format!("age1ü{}", &good[5..]),
+            "ssh-ed25519".into(),
+            "ssh-ed25519 !!!notbase64".into(),
+            format!("ssh-ed25519 {}", &ed_b64[..20]), // truncated
+            format!("ssh-ed25519 {}", b64(&wire(&[b"ssh-ed25519", &[9u8; 31]]))), // 31-byte key
+            format!("ssh-rsa {ed_b64}"),              // type mismatch
+            format!(
+                "ssh-ed25519 {}",
+                b64(&wire(&[b"ssh-rsa", &[1], &[0, 0xc5]]))
+            ),
+            "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAAQ==".into(),
+            "ssh-dss AAAAB3NzaC1kc3M=".into(),
+            "ecdsa-sha2-nistp256 AAAA".into(),
+            "sk-ssh-ed25519@openssh.com AAAA".into(),
+            "\u{1b}[2K".into(),
+            "x".repeat(MAX_RECIPIENT_LINE + 1),
+        ];
+        for c in &cases {
+            assert!(parse_recipient(c).is_err(), "{c:?} was accepted");
+        }
+        assert!(
+            parse_recipient(&age1(&key, "age", bech32::Variant::Bech32)).is_ok(),
+            "a 32-byte key on the curve"
+        );
+    }
+
+    #[test]
+    fn malformed_identity_files_get_an_error_never_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases: Vec<&[u8]> = vec![
+            b"",
+            b"AGE-SECRET-KEY-1\n",
+            b"AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ5CU47Z\n",
+            b"-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n",
+            b"-----BEGIN OPENSSH PRIVATE KEY-----\n",
+            b"-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----\n",
+            b"\xff\xfe\x00binary",
+        ];
+        for (i, c) in cases.iter().enumerate() {
+            let p = dir.path().join(format!("id{i}"));
+            std::fs::write(&p, c).unwrap();
+            assert!(read_identities(&p).is_err(), "case {i}");
+        }
+    }
+
+    /// Item 4: a private key given as recipients must not be echoed, not even a prefix.
+    #[test]
+    fn a_private_key_given_as_recipients_is_named_never_echoed() {
+        let dir = tempfile::tempdir().unwrap();
+        let sk = age::x25519::Identity::generate();
+        use age::secrecy::ExposeSecret;
+        let secret = sk.to_string().expose_secret().to_string();
+        let age_file = dir.path().join("id.age");
+        std::fs::write(
+            &age_file,
+            format!(
+                "# created: now\n# public key: {}\n{secret}\n",
+                sk.to_public()
+            ),
+        )
+        .unwrap();
+        let mut rng = rand_core_os();
+        let ssh = ssh_key::PrivateKey::random(&mut rng, ssh_key::Algorithm::Ed25519).unwrap();
+        let pem = ssh.to_openssh(ssh_key::LineEnding::LF).unwrap().to_string();
+        let ssh_file = dir.path().join("id_ed25519");
+        std::fs::write(&ssh_file, &pem).unwrap();
+        for (file, text) in [(&age_file, secret.clone()), (&ssh_file, pem.clone())] {
+            let e = read_recipients_file(file).unwrap_err().to_string();
+            assert!(e.contains("line 3") || e.contains("line 1"), "{e}");
+            assert!(e.contains("private key") || e.contains("identity"), "{e}");
+            for l in text.lines() {
+                let l = l.trim();
+                for w in l.as_bytes().windows(12) {
+                    assert!(
+                        !e.contains(std::str::from_utf8(w).unwrap()),
+                        "{e} echoes {l}"
+                    );
+                }
+            }
+        }
+        let e = parse_recipient(&secret).unwrap_err();
+        assert!(
+            e.contains("age identity (private key)") && !e.contains("AGE-SECRET-KEY"),
+            "{e}"
+        );
+        for l in pem.lines().skip(1).take(3) {
+            let e = parse_recipient(l).unwrap_err();
+            assert!(!e.contains(&l[..12.min(l.len())]), "{e}");
+        }
+    }
+
+    /// Item 7: age parses a header in time quadratic in its stanzas (20,000 took 86 s);
+    /// the header is bounded before age sees it.
+    #[test]
+    fn an_age_header_with_too_many_stanzas_is_refused_quickly() {
+        let mut f = b"age-encryption.org/v1\n".to_vec();
+        for _ in 0..20_000 {
+            f.extend_from_slice(b"-> X25519 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n");
+        }
+        f.extend_from_slice(b"--- AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n");
+        f.extend_from_slice(&[0u8; 64]);
+        let t = std::time::Instant::now();
+        let e = decrypt(&f, &Identities::empty(), Path::new("big.age"))
+            .err()
+            .unwrap();
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(2),
+            "{:?}",
+            t.elapsed()
+        );
+        assert!(
+            e.to_string().contains("more than 64 recipient stanzas"),
+            "{e}"
+        );
+        // A header with no end within the bound.
+        let mut g = b"age-encryption.org/v1\n".to_vec();
+        g.extend(std::iter::repeat_n(b'A', MAX_HEADER_BYTES + 10));
+        assert!(check_header(&g, Path::new("g"))
+            .unwrap_err()
+            .to_string()
+            .contains("header is over"));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+        /// Item 3 and 4: whatever follows a recipient's prefix, parsing returns (never
+        /// panics) and an error never repeats 12 characters of the input.
+        #[test]
+        fn any_recipient_text_is_parsed_without_a_panic_or_an_echo(
+            prefix in proptest::sample::select(vec!["age1", "ssh-ed25519 ", "ssh-rsa ", "AGE-SECRET-KEY-1", "no-pty ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI", ""]),
+            body in "[a-zA-Z0-9+/=]{0,120}",
+        ) {
+            let text = format!("{prefix}{body}");
+            if let Err(e) = parse_recipient(&text) {
+                for w in body.as_bytes().windows(12) {
+                    proptest::prop_assert!(!e.contains(std::str::from_utf8(w).unwrap()), "{} echoes {}", e, text);
+                }
+            }
+        }
     }
 
     fn rand_core_os() -> impl ssh_key::rand_core::CryptoRngCore {

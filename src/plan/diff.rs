@@ -1,5 +1,6 @@
 //! What changed since an earlier plan. Step ids depend only on their target, so a step
 //! that changed action between two audits shows as changed, not as removed and added.
+//! Its text, like the plan's, is escaped for a terminal (`render::for_display`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -36,6 +37,11 @@ pub fn diff<'a>(old: &'a Plan, new: &'a Plan) -> Diff<'a> {
 }
 
 pub fn render(old: &Plan, new: &Plan) -> String {
+    // Both sides escaped alike, so ids still pair up.
+    let (old, new) = (
+        &super::render::for_display(old),
+        &super::render::for_display(new),
+    );
     let d = diff(old, new);
     let mut o = String::new();
     let _ = writeln!(o, "Changes from {} to {}:", old.digest, new.digest);
@@ -74,5 +80,5 @@ pub fn render(old: &Plan, new: &Plan) -> String {
             b.rule
         );
     }
-    o
+    crate::output::terminal::escape_block(&o).into_owned()
 }

@@ -1,10 +1,25 @@
 //! The plan for people: Markdown for the customer and the auditor (summary first, then
 //! steps grouped by account and project, each with its reason), and a terminal table.
+//!
+//! A plan's labels, reasons and evidence come from cloud names and snapshots anyone could
+//! have written, and a plan file can be edited: both renderers work on a copy whose every
+//! string went through `output::terminal::escape`, and the finished text goes through
+//! `escape_block` as well, so no control or bidi character reaches a terminal or a
+//! Markdown file.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::{Plan, Step};
+use crate::output::terminal::{escape_block, escape_json_strings};
+
+/// The plan with every string escaped for display (a plan always round-trips through
+/// JSON; should it ever not, the final `escape_block` still removes every control).
+pub(crate) fn for_display(plan: &Plan) -> Plan {
+    let mut v = serde_json::to_value(plan).unwrap_or_default();
+    escape_json_strings(&mut v);
+    serde_json::from_value(v).unwrap_or_else(|_| plan.clone())
+}
 
 fn group(plan: &Plan) -> BTreeMap<String, Vec<&Step>> {
     let mut g: BTreeMap<String, Vec<&Step>> = BTreeMap::new();
@@ -22,6 +37,7 @@ fn md_escape(s: &str) -> String {
 
 /// Markdown for the customer and the auditor.
 pub fn markdown(plan: &Plan) -> String {
+    let plan = &for_display(plan);
     let mut o = String::new();
     let h = &plan.handover;
     let _ = writeln!(o, "# Handover plan: {} to {}\n", h.agency, h.customer);
@@ -131,11 +147,12 @@ pub fn markdown(plan: &Plan) -> String {
         }
         let _ = writeln!(o);
     }
-    o
+    escape_block(&o).into_owned()
 }
 
 /// A terminal table.
 pub fn table(plan: &Plan) -> String {
+    let plan = &for_display(plan);
     let mut o = String::new();
     let h = &plan.handover;
     let _ = writeln!(
@@ -209,5 +226,50 @@ pub fn table(plan: &Plan) -> String {
     for r in rows {
         let _ = writeln!(o, "{}", line(r.to_vec()));
     }
-    o
+    escape_block(&o).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example's plan with hostile text in a label, a reason and evidence.
+    fn hostile_plan() -> Plan {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples/northwind-to-contoso/plan-full-transfer.json");
+        let mut plan: Plan = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let s = &mut plan.steps[0];
+        s.target.label = "user eve\u{1b}[2K\u{1b}[1A\rOWNER customer\u{202e}".into();
+        s.reason = "because\u{9b}31m\nSignature: good".into();
+        s.evidence
+            .insert("note\u{1b}".into(), "\u{7}\u{2066}x".into());
+        plan.handover.agency = "North\u{1b}]0;title\u{7}wind".into();
+        plan
+    }
+
+    /// Issue 10 item 8: plan labels come from cloud names and reached the terminal raw.
+    #[test]
+    fn the_plan_table_and_markdown_hold_no_raw_control() {
+        let plan = hostile_plan();
+        for text in [
+            table(&plan),
+            markdown(&plan),
+            crate::plan::diff::render(&hostile_plan(), &plan),
+        ] {
+            for c in ['\u{1b}', '\u{7}', '\r', '\u{9b}', '\u{202e}', '\u{2066}'] {
+                assert!(!text.contains(c), "raw {c:?} in {text}");
+            }
+        }
+        assert!(
+            table(&plan).contains("user eve\\x1b[2K\\x1b[1A\\rOWNER customer\\u{202e}"),
+            "{}",
+            table(&plan)
+        );
+        let md = markdown(&plan);
+        assert!(
+            md.contains("because\\x9b31m\\nSignature: good") && !md.contains("\nSignature: good"),
+            "{md}"
+        );
+        assert!(md.contains("North\\x1b]0;title\\x07wind"), "{md}");
+    }
 }
