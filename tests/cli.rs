@@ -496,6 +496,8 @@ fn the_committed_journal_schemas_match_the_code() {
             .unwrap_or_default();
         assert_eq!(r.stdout, committed, "schemas/{name}.v1.json is stale: run `cargo run -- schema {name} > schemas/{name}.v1.json`");
     }
+}
+
 /// Issue 10 item 8: snapshot names with ESC reached the audit table raw (a name can erase
 /// or rewrite the lines around it). The table escapes them; JSON carries them as \u001b.
 #[test]
