@@ -1580,6 +1580,26 @@ fn gcp_source_with_no_enabled_version_is_missing_at_the_source() {
     assert_eq!(fine["verified"], true, "the other secret is copied: {fine}");
     let (st, _) = http_get(&url, "/v1/projects/dst-none/secrets/all-disabled");
     assert!(st.contains("404"), "nothing was created for it: {st}");
+    // The table says why, with the hint.
+    let t = run(handover_offline(home.path()).args([
+        "migrate",
+        "--format",
+        "table",
+        "--from",
+        "gcp:src-none",
+        "--to",
+        "gcp:dst-none",
+        "--gcp-endpoint",
+        &url,
+        "--secret",
+        "all-disabled",
+    ]));
+    assert_eq!(t.code, 8, "{}", t.stderr);
+    assert!(
+        t.stdout.contains("missing-at-source") && t.stdout.contains("hint: enable the version"),
+        "{}",
+        t.stdout
+    );
 }
 
 /// Neither cloud stores an empty value (GCP: 400 "Field [payload] is required."; AWS:
