@@ -255,8 +255,7 @@ pub struct MigratedSecret {
     pub digest: String,
     pub digest_key: String,
     pub rotate_after_cutover: bool,
-    /// `create`, `unchanged`, `new-version`, `conflict`, `missing-at-source` or
-    /// `empty-at-source`.
+    /// `create`, `unchanged`, `new-version`, `conflict`, `missing-at-source` or `empty-at-source`.
     pub migration: String,
     pub outcome: StepOutcome,
     pub at: DateTime<Utc>,
