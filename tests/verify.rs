@@ -480,6 +480,25 @@ fn audit_plan_migrate_manifest_verify_passes_and_each_tampering_is_caught() {
         &format!(r#"{{"payload":{{"data":"{b64}"}}}}"#),
     );
     assert_eq!(verify(&sealed).code, 0, "the value is back");
+    // A newer version, disabled: Google's `latest` is that version (accessing it fails
+    // FAILED_PRECONDITION); verify reads the newest ENABLED version by number and passes.
+    // Regression: verify read `latest`.
+    let b64 = base64::engine::general_purpose::STANDARD.encode("a-newer-version-then-disabled");
+    let (status, body) = http_post_json(
+        &url,
+        &format!("/v1/projects/{PROJECT}/secrets/app-db-password:addVersion"),
+        &format!(r#"{{"payload":{{"data":"{b64}"}}}}"#),
+    );
+    assert!(status.contains("200"), "{status} {body}");
+    let newest = json(&body)["name"].as_str().unwrap().to_string();
+    let (status, body) = http_post_json(&url, &format!("/v1/{newest}:disable"), "{}");
+    assert!(status.contains("200"), "{status} {body}");
+    let r = verify(&sealed);
+    assert_eq!(
+        r.code, 0,
+        "the newest enabled version holds the migrated value: {}",
+        r.stdout
+    );
 
     // 3. The manifest edited (decrypted and encrypted again to the same recipients).
     let plain = age_decrypt(&sealed);

@@ -1,6 +1,8 @@
 //! Fault injection for API routes (never admin ones): with probability `rate`, a request
 //! is answered 429 RESOURCE_EXHAUSTED, 503 UNAVAILABLE, or its connection is dropped
-//! without an answer, instead of being served.
+//! without an answer, instead of being served; or (`drop-after-serve`, only when asked
+//! for) it is served and then its connection is dropped, so the client cannot know
+//! whether a write landed.
 //!
 //! Determinism: draws come from SplitMix64 seeded with `seed`, one pair per API request
 //! in arrival order, so a client that sends its requests one at a time sees the same
@@ -25,6 +27,9 @@ pub enum FaultKind {
     /// The connection is closed without a response.
     #[serde(rename = "drop")]
     Drop,
+    /// The request is served, then the connection is closed without its response.
+    #[serde(rename = "drop-after-serve")]
+    DropAfterServe,
 }
 
 impl FaultKind {
@@ -33,6 +38,7 @@ impl FaultKind {
             FaultKind::TooManyRequests => "429",
             FaultKind::Unavailable => "503",
             FaultKind::Drop => "drop",
+            FaultKind::DropAfterServe => "drop-after-serve",
         }
     }
 }
@@ -72,7 +78,7 @@ impl FaultConfig {
         }
         if self.kinds.is_empty() {
             return Err(ApiError::invalid(
-                "kinds must name at least one of \"429\", \"503\", \"drop\".",
+                "kinds must name at least one of \"429\", \"503\", \"drop\", \"drop-after-serve\".",
             ));
         }
         Ok(())

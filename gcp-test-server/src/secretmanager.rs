@@ -7,9 +7,12 @@
 //! Invariants, as Secret Manager keeps them:
 //! - resource names carry the project *number* (`projects/123.../secrets/s`), whatever
 //!   form the caller used; both forms are accepted on input;
-//! - version numbers start at 1 and are never reused; `latest` is the newest ENABLED
-//!   version; only ENABLED versions can be accessed; a destroyed version keeps its
-//!   metadata but loses its payload for good;
+//! - version numbers start at 1 and are never reused; `latest` is the most recently
+//!   created version, whatever its state; only ENABLED versions can be accessed (a
+//!   disabled or destroyed one, `latest` included, answers 400 FAILED_PRECONDITION); a
+//!   destroyed version keeps its metadata but loses its payload for good;
+//! - a payload must hold data: an empty one is refused (400 "Field [payload] is
+//!   required.", as Google answers an empty `payload.data`);
 //! - a payload that comes with `dataCrc32c` is refused (400) when the checksum differs;
 //! - writes that carry an etag other than the current one fail with 409 ABORTED.
 
@@ -476,7 +479,14 @@ fn secret_mut<'a>(store: &'a mut Store, key: &SecretKey) -> ApiResult<&'a mut Se
         .ok_or_else(|| ApiError::not_found("Secret not found."))
 }
 
-/// Resolves a version id: a number, `latest` (newest ENABLED) or an alias.
+/// Resolves a version id: a number, `latest` or an alias.
+///
+/// `latest` is "an alias to the most recently created SecretVersion" (the reference of
+/// `projects.secrets.versions.access` and `.get`), whatever its state: when that version
+/// is disabled or destroyed, accessing `latest` fails with FAILED_PRECONDITION naming it
+/// (as Google answers: "Secret Version [.../versions/4] is in DESTROYED state."), and
+/// describing `latest` shows it with its state. A secret with no version at all has no
+/// `latest` (NOT_FOUND).
 fn resolve_version(store: &Store, s: &Secret, version: &str) -> ApiResult<u64> {
     let missing = || {
         ApiError::not_found(format!(
@@ -488,9 +498,8 @@ fn resolve_version(store: &Store, s: &Secret, version: &str) -> ApiResult<u64> {
         return s
             .versions
             .iter()
-            .rev()
-            .find(|v| v.state == VersionState::Enabled)
             .map(|v| v.number)
+            .max()
             .ok_or_else(missing);
     }
     let n = match version.parse::<u64>() {
@@ -890,8 +899,14 @@ pub fn add_version(
     let body: AddVersionIn = req.json()?;
     let payload = body
         .payload
-        .ok_or_else(|| ApiError::invalid("Request is missing required field: payload."))?;
+        .ok_or_else(|| ApiError::invalid("Field [payload] is required."))?;
     let data = b64_decode("payload.data", payload.data.as_deref().unwrap_or_default())?;
+    // proto3 JSON cannot tell an empty `data` from an absent one, and Google refuses
+    // both with this message (seen by terraform users sending `secret_data = ""`,
+    // hashicorp/terraform-provider-google#10475, #8766; firebase-tools#3863).
+    if data.is_empty() {
+        return Err(ApiError::invalid("Field [payload] is required."));
+    }
     if data.len() > MAX_PAYLOAD {
         return Err(ApiError::invalid(
             "Secret payload data must be no larger than 64KiB.",

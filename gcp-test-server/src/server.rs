@@ -122,11 +122,15 @@ impl Shared {
             }
         };
         let mut store = self.lock_store();
+        // A request served whose answer is then lost (`drop-after-serve`).
+        let mut lose_answer = false;
         // Count, then faults (one draw per request, enforced or not), then IAM.
         let mut gate = |label: &str, store: &Store| {
             self.record(label);
-            if let Some(fault) = self.lock_faults().draw() {
-                return Some(Stop::Fault(fault));
+            match self.lock_faults().draw() {
+                Some(FaultKind::DropAfterServe) => lose_answer = true,
+                Some(fault) => return Some(Stop::Fault(fault)),
+                None => {}
             }
             let iam = self.lock_iam();
             let config = iam.as_ref()?;
@@ -158,6 +162,9 @@ impl Shared {
             }
         }
         drop(store);
+        if lose_answer {
+            return Err(FaultKind::DropAfterServe);
+        }
         match outcome {
             Outcome::Refused(r) => Ok((r.status(), r.body())),
             Outcome::Done(Ok(v)) => Ok((200, v)),
@@ -173,7 +180,7 @@ impl Shared {
                 let e = ApiError::new(Code::Unavailable, "The service is currently unavailable (injected by the GCP test server's fault mode).");
                 Ok((e.code.http(), e.body()))
             }
-            Outcome::Faulted(FaultKind::Drop) => Err(FaultKind::Drop),
+            Outcome::Faulted(kind @ (FaultKind::Drop | FaultKind::DropAfterServe)) => Err(kind),
         }
     }
 

@@ -437,17 +437,27 @@ fn gcloud_drives_the_server() {
         "2",
         "--secret=db-password",
     ]);
-    let latest = g.json(&[
-        "secrets",
-        "versions",
-        "access",
-        "latest",
-        "--secret=db-password",
-    ]);
+    // `latest` is the most recently created version, enabled or not (corrected: it used
+    // to skip the disabled one; `gcloud_sees_latest_as_the_newest_created_version`
+    // asserts Google's answers in full).
+    let refused = g
+        .command(&[
+            "secrets",
+            "versions",
+            "access",
+            "latest",
+            "--secret=db-password",
+        ])
+        .output()
+        .unwrap();
     assert!(
-        latest["name"].as_str().unwrap().ends_with("/versions/1"),
-        "latest skips the disabled version: {latest}"
+        !refused.status.success()
+            && String::from_utf8_lossy(&refused.stderr)
+                .contains("/versions/2] is in DISABLED state"),
+        "latest is the disabled version 2: {}",
+        String::from_utf8_lossy(&refused.stderr)
     );
+    g.json(&["secrets", "versions", "enable", "2", "--secret=db-password"]);
 
     // A regional secret (gcloud sends it to the same endpoint override).
     g.with_stdin(
@@ -1005,14 +1015,17 @@ async fn latest_and_version_states() {
     );
     api.ok("POST", &format!("{base}/3:disable"), Some(json!({})))
         .await;
-    let latest = api.ok("GET", &access("latest"), None).await;
-    assert_eq!(
-        latest["payload"]["data"],
-        b64(b"two"),
-        "latest is the newest ENABLED version"
-    );
-    assert!(latest["name"].as_str().unwrap().ends_with("/versions/2"));
+    // `latest` is the most recently created version (3), disabled or not.
+    let msg = api
+        .err("GET", &access("latest"), None, 400, "FAILED_PRECONDITION")
+        .await;
+    assert!(msg.ends_with("/versions/3] is in DISABLED state."), "{msg}");
+    let described = api.ok("GET", &format!("{base}/latest"), None).await;
+    assert_eq!(described["state"], "DISABLED", "{described}");
+    assert!(described["name"].as_str().unwrap().ends_with("/versions/3"));
     api.err("GET", &access("3"), None, 400, "FAILED_PRECONDITION")
+        .await;
+    api.ok("POST", &format!("{base}/3:destroy"), Some(json!({})))
         .await;
 
     let destroyed = api
@@ -1030,8 +1043,15 @@ async fn latest_and_version_states() {
         "FAILED_PRECONDITION",
     )
     .await;
+    let msg = api
+        .err("GET", &access("latest"), None, 400, "FAILED_PRECONDITION")
+        .await;
+    assert!(
+        msg.ends_with("/versions/3] is in DESTROYED state."),
+        "{msg}"
+    );
     assert_eq!(
-        api.ok("GET", &access("latest"), None).await["payload"]["data"],
+        api.ok("GET", &access("1"), None).await["payload"]["data"],
         b64(b"one")
     );
     let got = api.ok("GET", &format!("{base}/2"), None).await;
@@ -1056,7 +1076,7 @@ async fn latest_and_version_states() {
         Some(json!({"etag": v1["etag"]})),
     )
     .await;
-    api.err("GET", &access("latest"), None, 404, "NOT_FOUND")
+    api.err("GET", &access("latest"), None, 400, "FAILED_PRECONDITION")
         .await;
 
     // Listing shows every state, newest first; the filter narrows it.
@@ -1067,11 +1087,11 @@ async fn latest_and_version_states() {
         .iter()
         .map(|v| v["state"].as_str().unwrap())
         .collect();
-    assert_eq!(states, ["DISABLED", "DESTROYED", "DISABLED"]);
+    assert_eq!(states, ["DESTROYED", "DESTROYED", "DISABLED"]);
     let filtered = api
         .ok("GET", &format!("{base}?filter=state%3ADESTROYED"), None)
         .await;
-    assert_eq!(filtered["versions"].as_array().unwrap().len(), 1);
+    assert_eq!(filtered["versions"].as_array().unwrap().len(), 2);
     // Version numbers are never reused.
     let v4 = add_version(&api, "states", "s", b"four").await;
     assert!(v4["name"].as_str().unwrap().ends_with("/versions/4"));
@@ -1993,4 +2013,103 @@ async fn regional_secrets_live_under_locations() {
     api.err("GET", &format!("{base}/r"), None, 404, "NOT_FOUND")
         .await;
     api.ok("GET", "/v1/projects/regions/secrets/r", None).await;
+}
+
+// ------------------------------------------------------------------ 4. `latest` and payloads (issue 11)
+//
+// Driven by gcloud and Google's Python client, not by handover. References:
+// - `projects/*/secrets/*/versions/latest` "is an alias to the most recently created
+//   SecretVersion" (REST reference of projects.secrets.versions.access and .get);
+// - a disabled or destroyed version "may not be accessed" (SecretVersion.State), and
+//   Google answers 400 FAILED_PRECONDITION "Secret Version [.../versions/4] is in
+//   DESTROYED state." (google-github-actions/get-secretmanager-secrets#268);
+// - an empty payload is 400 "Field [payload] is required."
+//   (hashicorp/terraform-provider-google#10475).
+
+/// Regression: the server answered `latest` with the newest ENABLED version, which hid
+/// that the tool read `latest` and would fail on real GCP once the newest was disabled.
+#[test]
+fn gcloud_sees_latest_as_the_newest_created_version() {
+    let server = BinaryServer::start();
+    let g = Gcloud::new(&server.url, "gcloud-latest");
+    for secret in ["newest-disabled", "newest-destroyed"] {
+        g.with_stdin(&["secrets", "create", secret, "--data-file=-"], b"v1");
+        g.with_stdin(
+            &["secrets", "versions", "add", secret, "--data-file=-"],
+            b"v2",
+        );
+    }
+    let flag = |s: &str| format!("--secret={s}");
+    g.json(&[
+        "secrets",
+        "versions",
+        "disable",
+        "2",
+        &flag("newest-disabled"),
+    ]);
+    g.json(&[
+        "secrets",
+        "versions",
+        "destroy",
+        "2",
+        &flag("newest-destroyed"),
+    ]);
+    for (secret, state) in [
+        ("newest-disabled", "DISABLED"),
+        ("newest-destroyed", "DESTROYED"),
+    ] {
+        let out = g
+            .command(&["secrets", "versions", "access", "latest", &flag(secret)])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "latest of {secret} must not be readable"
+        );
+        assert!(
+            stderr.contains("FAILED_PRECONDITION")
+                && stderr.contains(&format!(
+                    "/secrets/{secret}/versions/2] is in {state} state."
+                )),
+            "{stderr}"
+        );
+        let described = g.json(&["secrets", "versions", "describe", "latest", &flag(secret)]);
+        assert_eq!(described["state"], state, "{described}");
+        assert!(
+            described["name"].as_str().unwrap().ends_with("/versions/2"),
+            "{described}"
+        );
+        // Version 1 is still enabled and readable by number.
+        let one = g.json(&["secrets", "versions", "access", "1", &flag(secret)]);
+        assert_eq!(one["payload"]["data"], b64(b"v1"));
+    }
+}
+
+/// An empty payload from gcloud is refused as Google refuses it, and adds no version.
+#[test]
+fn gcloud_empty_payload_is_refused() {
+    let server = BinaryServer::start();
+    let g = Gcloud::new(&server.url, "gcloud-empty");
+    g.with_stdin(&["secrets", "create", "empty", "--data-file=-"], b"v1");
+    let mut child = g
+        .command(&["secrets", "versions", "add", "empty", "--data-file=-"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _ = child.stdin.take();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "an empty version must be refused");
+    assert!(stderr.contains("Field [payload] is required."), "{stderr}");
+    let versions = g.json(&["secrets", "versions", "list", "empty"]);
+    assert_eq!(versions.as_array().unwrap().len(), 1, "{versions}");
+}
+
+#[test]
+fn google_python_client_sees_latest_and_payload_rules_as_google_documents() {
+    let server = BinaryServer::start();
+    run_python_script("secretmanager_latest.py", &server.url, "py-latest");
 }

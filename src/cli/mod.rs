@@ -380,6 +380,10 @@ fn migrate_command(a: args::MigrateArgs, quiet: bool) -> Result<u8, Error> {
                         ""
                     }
                 ));
+                // Why nothing was copied, and the hint (missing or empty at the source).
+                if let Some(d) = &i.detail {
+                    o.push_str(&format!("                 {d}\n"));
+                }
             }
             print_stdout(&o)?;
         }

@@ -274,9 +274,16 @@ async fn read_live(
         for (name, key_id) in items {
             let r = match &read {
                 Err(e) => SecretRead::Unread(e.to_string()),
-                Ok(values) => match (values.get(&name), keys.get(key_id.as_str())) {
-                    (Some(Some(v)), Some(k)) => SecretRead::Digest(k.digest(v)),
-                    (Some(Some(_)), None) => {
+                // The current value: GCP's newest enabled version read by number.
+                Ok(values) => match (
+                    values
+                        .get(&name)
+                        .and_then(|v| v.as_ref())
+                        .and_then(|v| v.value()),
+                    keys.get(key_id.as_str()),
+                ) {
+                    (Some(v), Some(k)) => SecretRead::Digest(k.digest(v)),
+                    (Some(_), None) => {
                         SecretRead::Unread(format!("no digest key {key_id} in the manifest"))
                     }
                     _ => SecretRead::Missing,

@@ -261,7 +261,7 @@ pub struct MigratedSecret {
     pub digest: String,
     pub digest_key: String,
     pub rotate_after_cutover: bool,
-    /// `create`, `unchanged`, `new-version`, `conflict` or `missing-at-source`.
+    /// `create`, `unchanged`, `new-version`, `conflict`, `missing-at-source` or `empty-at-source`.
     pub migration: String,
     pub outcome: StepOutcome,
     pub at: DateTime<Utc>,
@@ -332,7 +332,7 @@ fn outcome_of(migration: &str, verified: Option<bool>) -> StepOutcome {
     match (migration, verified) {
         ("unchanged", _) => StepOutcome::Done,
         ("create" | "new-version", Some(true)) => StepOutcome::Done,
-        ("missing-at-source", _) => StepOutcome::Skipped,
+        ("missing-at-source" | "empty-at-source", _) => StepOutcome::Skipped,
         _ => StepOutcome::Failed,
     }
 }

@@ -18,6 +18,15 @@
 //! - Per chunk: one batch read at the source and at the destination (AWS), the intents
 //!   journaled with one flush, the writes, one batched read-back (AWS), the results
 //!   journaled with one flush.
+//! - What is copied is the source's current value *by version*: GCP's newest ENABLED
+//!   version read by number (never `latest`, which Google resolves to the newest
+//!   created version, disabled or not), AWS's `AWSCURRENT`. The journal names that
+//!   version (`source_version`) and the one written (`version`); the read-back reads
+//!   the version the write returned.
+//! - A source secret with no readable value (no enabled version, no current version)
+//!   is `missing-at-source`; an empty value is `empty-at-source` and is not copied
+//!   (neither AWS nor GCP stores an empty value). Both leave the run incomplete (exit
+//!   8), with a `detail` saying why and what to do.
 
 pub mod key;
 
@@ -34,7 +43,7 @@ use crate::policy::Action;
 use crate::providers::aws::store::AwsStore;
 use crate::providers::gcp::live::GcpSettings;
 use crate::providers::gcp::store::GcpStore;
-use crate::secret::{DigestKey, SecretValue};
+use crate::secret::{DigestKey, SecretValue, Stored};
 
 /// Where secrets come from or go to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,10 +139,7 @@ impl Store {
         }
     }
 
-    async fn read_many(
-        &self,
-        names: &[String],
-    ) -> Result<BTreeMap<String, Option<SecretValue>>, Error> {
+    async fn read_many(&self, names: &[String]) -> Result<BTreeMap<String, Option<Stored>>, Error> {
         match self {
             Store::Aws(s) => s.read_many(names).await,
             Store::Gcp(s) => s.read_many(names).await,
@@ -151,7 +157,14 @@ impl Store {
                                 SecretValue::binary(v.expose().to_vec())
                             }
                         });
-                    (n.clone(), v)
+                    // A dotenv file has no versions.
+                    (
+                        n.clone(),
+                        v.map(|value| Stored::Value {
+                            value,
+                            version: String::new(),
+                        }),
+                    )
                 })
                 .collect()),
         }
@@ -164,19 +177,36 @@ impl Store {
         &self,
         names: &[String],
         known: Option<&BTreeSet<String>>,
-    ) -> Result<BTreeMap<String, Option<SecretValue>>, Error> {
+    ) -> Result<BTreeMap<String, Option<Stored>>, Error> {
         match (self, known) {
             (Store::Gcp(s), Some(known)) => s.read_existing(names, known).await,
             _ => self.read_many(names).await,
         }
     }
 
-    /// The current value of each name (`None`: no such secret). Reads only.
+    /// The current value of each name, with the version it was read from (`None`: no
+    /// such secret). Reads only.
     pub async fn read_current(
         &self,
         names: &[String],
-    ) -> Result<BTreeMap<String, Option<SecretValue>>, Error> {
+    ) -> Result<BTreeMap<String, Option<Stored>>, Error> {
         self.read_many(names).await
+    }
+
+    /// Reads back what was just written, by (name, version written): GCP reads each
+    /// version by its number (8 at a time); AWS reads the current versions in batches of
+    /// 20 (the caller checks the version id read is the one written).
+    async fn read_back(
+        &self,
+        written: &[(String, String)],
+    ) -> Result<BTreeMap<String, Option<Stored>>, Error> {
+        match self {
+            Store::Gcp(s) => s.read_written(written).await,
+            _ => {
+                self.read_many(&written.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>())
+                    .await
+            }
+        }
     }
 
     async fn read_versions(&self, name: &str) -> Result<Option<Vec<SecretValue>>, Error> {
@@ -188,7 +218,10 @@ impl Store {
                 .await?
                 .remove(name)
                 .flatten()
-                .map(|v| vec![v])),
+                .map(|v| match v {
+                    Stored::Value { value, .. } => vec![value],
+                    Stored::NoValue { .. } => vec![],
+                })),
         }
     }
 
@@ -308,8 +341,11 @@ pub enum Outcome {
     Conflict,
     /// The destination held a different value and gets (or would get) a new version.
     NewVersion,
-    /// The source has no such secret.
+    /// The source has no such secret, or no value to read in it (no enabled version).
     MissingAtSource,
+    /// The source's value is empty: neither AWS nor GCP stores an empty value, so it is
+    /// not copied.
+    EmptyAtSource,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -323,6 +359,12 @@ pub struct ItemReport {
     pub version: Option<String>,
     /// The copy was read back and its keyed digest matched the source's.
     pub verified: bool,
+    /// The source version copied (GCP: its number; AWS: its version id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_version: Option<String>,
+    /// Why nothing was copied, and what to do (missing or empty at the source).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -582,23 +624,31 @@ async fn migrate_versions(ctx: &Ctx<'_>, item: &Item) -> Result<ItemReport, Erro
         ctx.dest.describe(),
         item.dest
     );
-    let mut report = ItemReport {
-        source: item.source.clone(),
-        destination: item.dest.clone(),
-        outcome: Outcome::MissingAtSource,
-        rotate_after_cutover: item.rotate,
-        version: None,
-        verified: false,
+    let mut report = skipped(item, Outcome::MissingAtSource, String::new());
+    let src = match ctx.source.read_versions(&item.source).await? {
+        None => Some(missing_detail(None)),
+        Some(v) if v.is_empty() => Some(missing_detail(Some("no version is enabled"))),
+        Some(v) if v.iter().any(|v| v.expose().is_empty()) => {
+            report.outcome = Outcome::EmptyAtSource;
+            Some(EMPTY_DETAIL.to_string())
+        }
+        Some(v) => {
+            report.detail = None;
+            return migrate_versions_of(ctx, item, journal_key, report, v).await;
+        }
     };
-    let Some(src) = ctx
-        .source
-        .read_versions(&item.source)
-        .await?
-        .filter(|v| !v.is_empty())
-    else {
-        journal_missing(ctx, item, &journal_key)?;
-        return Ok(report);
-    };
+    report.detail = src;
+    journal_skipped(ctx, item, &journal_key, &report)?;
+    Ok(report)
+}
+
+async fn migrate_versions_of(
+    ctx: &Ctx<'_>,
+    item: &Item,
+    journal_key: String,
+    mut report: ItemReport,
+    src: Vec<SecretValue>,
+) -> Result<ItemReport, Error> {
     let dst = ctx.dest.read_versions(&item.dest).await?;
     let is_prefix =
         |d: &[SecretValue]| d.len() <= src.len() && d.iter().zip(&src).all(|(a, b)| a.same_as(b));
@@ -653,17 +703,46 @@ async fn migrate_versions(ctx: &Ctx<'_>, item: &Item) -> Result<ItemReport, Erro
     Ok(report)
 }
 
-/// Records (when applying) that the source had no such secret, so the manifest can say
-/// the step was skipped rather than leave it pending.
-fn journal_missing(ctx: &Ctx<'_>, item: &Item, journal_key: &str) -> Result<(), Error> {
+/// Records (when applying) that nothing was copied because the source had no value (or
+/// an empty one), so the manifest can say the step was skipped rather than leave it
+/// pending.
+fn journal_skipped(
+    ctx: &Ctx<'_>,
+    item: &Item,
+    journal_key: &str,
+    report: &ItemReport,
+) -> Result<(), Error> {
     let Some(j) = ctx.journal else { return Ok(()) };
-    journal_append(
-        j,
-        Phase::Result,
-        journal_key,
-        entry(ctx, item, Outcome::MissingAtSource),
-    )
+    let mut data = entry(ctx, item, report.outcome);
+    data["detail"] = serde_json::json!(report.detail);
+    journal_append(j, Phase::Result, journal_key, data)
 }
+
+/// A report for a secret nothing was copied for.
+fn skipped(item: &Item, outcome: Outcome, detail: String) -> ItemReport {
+    ItemReport {
+        source: item.source.clone(),
+        destination: item.dest.clone(),
+        outcome,
+        rotate_after_cutover: item.rotate,
+        version: None,
+        verified: false,
+        source_version: None,
+        detail: Some(detail),
+    }
+}
+
+/// Why a source secret was not copied: it does not exist, or (`why`) it holds no value.
+fn missing_detail(why: Option<&str>) -> String {
+    match why {
+        None => "no such secret at the source; hint: check the name, or leave it out of the selection".to_string(),
+        Some(why) => format!("the source secret has no value to copy: {why}; hint: enable the version to copy at the source (or add one), then run again"),
+    }
+}
+
+/// Why an empty source value is not copied.
+const EMPTY_DETAIL: &str = "the source value is empty, and neither AWS Secrets Manager nor GCP Secret Manager stores an empty value; \
+                            not copied; hint: give the secret a value at the source, or leave it out of the selection";
 
 /// A journal entry's common data: which secret, from where to where, the outcome, and
 /// the digest key its digests are made under. Never a value.
@@ -735,8 +814,8 @@ async fn migrate_chunk(
 async fn migrate_chunk_values<'a>(
     ctx: &Ctx<'_>,
     chunk: &'a [Item],
-    values: &'a BTreeMap<String, Option<SecretValue>>,
-    existing: &BTreeMap<String, Option<SecretValue>>,
+    values: &'a BTreeMap<String, Option<Stored>>,
+    existing: &BTreeMap<String, Option<Stored>>,
     concurrency: usize,
     progress: &dyn crate::audit::Progress,
 ) -> Vec<Result<ItemReport, Error>> {
@@ -799,11 +878,13 @@ async fn migrate_chunk_values<'a>(
     if written.is_empty() {
         return out;
     }
-    // Read back what was just written: AWS in batches of 20; GCP one access per name
-    // (it has no batch read), without listing first, since the names were just written.
-    let names: Vec<String> = written.iter().map(|w| w.item.dest.clone()).collect();
-    let just_written: BTreeSet<String> = names.iter().cloned().collect();
-    let mut back = match ctx.dest.read_known(&names, Some(&just_written)).await {
+    // Read back what was just written: AWS in batches of 20; GCP one access per name by
+    // the version number its write returned (it has no batch read).
+    let names: Vec<(String, String)> = written
+        .iter()
+        .map(|w| (w.item.dest.clone(), w.version.clone().unwrap_or_default()))
+        .collect();
+    let mut back = match ctx.dest.read_back(&names).await {
         Ok(b) => b,
         Err(e) => {
             out.push(Err(e));
@@ -844,12 +925,14 @@ fn journal_many(
 }
 
 /// Compares one secret with what the destination holds: nothing to do (with the result
-/// to journal when applying), or a write to make.
+/// to journal when applying), or a write to make. A destination secret with no value
+/// (it exists with no enabled or current version) is a `Create`: the store writes the
+/// value into it.
 fn decide<'a>(
     ctx: &Ctx<'_>,
     item: &'a Item,
-    value: Option<&'a SecretValue>,
-    existing: Option<&SecretValue>,
+    source: Option<&'a Stored>,
+    existing: Option<&Stored>,
 ) -> Step<'a> {
     let journal_key = format!(
         "{} -> {} {}",
@@ -858,26 +941,28 @@ fn decide<'a>(
         item.dest
     );
     let applying = ctx.journal.is_some();
-    let Some(value) = value else {
+    let not_copied = |outcome: Outcome, detail: String| {
+        let report = skipped(item, outcome, detail);
         let result = applying.then(|| {
-            (
-                journal_key.clone(),
-                entry(ctx, item, Outcome::MissingAtSource),
-            )
+            let mut data = entry(ctx, item, outcome);
+            data["detail"] = serde_json::json!(report.detail);
+            (journal_key.clone(), data)
         });
-        return Step::Done(
-            ItemReport {
-                source: item.source.clone(),
-                destination: item.dest.clone(),
-                outcome: Outcome::MissingAtSource,
-                rotate_after_cutover: item.rotate,
-                version: None,
-                verified: false,
-            },
-            result,
-        );
+        Step::Done(report, result)
     };
-    let outcome = match existing {
+    let (value, source_version) = match source {
+        None => return not_copied(Outcome::MissingAtSource, missing_detail(None)),
+        Some(Stored::NoValue { why }) => {
+            return not_copied(Outcome::MissingAtSource, missing_detail(Some(why)))
+        }
+        Some(Stored::Value { value, .. }) if value.expose().is_empty() => {
+            return not_copied(Outcome::EmptyAtSource, EMPTY_DETAIL.to_string())
+        }
+        Some(Stored::Value { value, version }) => {
+            (value, Some(version.clone()).filter(|v| !v.is_empty()))
+        }
+    };
+    let outcome = match existing.and_then(Stored::value) {
         None => Outcome::Create,
         Some(current) if current.same_as(value) => Outcome::Unchanged,
         Some(_) if ctx.new_version_on_conflict => Outcome::NewVersion,
@@ -888,8 +973,17 @@ fn decide<'a>(
         destination: item.dest.clone(),
         outcome,
         rotate_after_cutover: item.rotate,
-        version: None,
+        version: if outcome == Outcome::Unchanged {
+            existing
+                .and_then(Stored::version)
+                .map(str::to_string)
+                .filter(|v| !v.is_empty())
+        } else {
+            None
+        },
         verified: outcome == Outcome::Unchanged,
+        source_version: source_version.clone(),
+        detail: None,
     };
     if !applying {
         return Step::Done(report, None);
@@ -897,6 +991,7 @@ fn decide<'a>(
     let digest = ctx.key.digest(value);
     let mut base = entry(ctx, item, outcome);
     base["source_digest"] = serde_json::json!(digest);
+    base["source_version"] = serde_json::json!(source_version);
     if !matches!(outcome, Outcome::Create | Outcome::NewVersion) {
         return Step::Done(report, Some((journal_key, base)));
     }
@@ -911,11 +1006,12 @@ fn decide<'a>(
     })
 }
 
-/// Checks one write against what was read back: the report and its result entry.
+/// Checks one write against what was read back (the version the write returned, with
+/// the source's keyed digest): the report and its result entry.
 fn finish_one(
     ctx: &Ctx<'_>,
     w: Written<'_>,
-    back: Option<&SecretValue>,
+    back: Option<&Stored>,
 ) -> (ItemReport, String, serde_json::Value) {
     let Written {
         mut report,
@@ -925,8 +1021,12 @@ fn finish_one(
         version,
         ..
     } = w;
-    let back_digest = back.map(|b| ctx.key.digest(b));
-    report.verified = back_digest.as_deref() == Some(digest.as_str());
+    let back_digest = back.and_then(Stored::value).map(|b| ctx.key.digest(b));
+    let same_version = match (back.and_then(Stored::version), version.as_deref()) {
+        (Some(read), Some(written)) if !read.is_empty() && !written.is_empty() => read == written,
+        _ => true,
+    };
+    report.verified = same_version && back_digest.as_deref() == Some(digest.as_str());
     report.version = version.clone();
     let mut result = base;
     result["version"] = serde_json::json!(version);
@@ -940,7 +1040,12 @@ pub fn incomplete(r: &Report) -> BTreeSet<Outcome> {
     r.items
         .iter()
         .map(|i| i.outcome)
-        .filter(|o| matches!(o, Outcome::Conflict | Outcome::MissingAtSource))
+        .filter(|o| {
+            matches!(
+                o,
+                Outcome::Conflict | Outcome::MissingAtSource | Outcome::EmptyAtSource
+            )
+        })
         .collect()
 }
 

@@ -61,6 +61,33 @@ impl std::fmt::Debug for SecretValue {
     }
 }
 
+/// What a secret store holds as a secret's current value, read by version.
+#[derive(Debug)]
+pub enum Stored {
+    /// The value and the version it was read from (GCP: the version number, never the
+    /// `latest` alias; AWS: the version id of `AWSCURRENT`).
+    Value { value: SecretValue, version: String },
+    /// The secret exists but holds no value that can be read (GCP: no ENABLED version;
+    /// AWS: no version labelled `AWSCURRENT`). `why` names the versions, never a value.
+    NoValue { why: String },
+}
+
+impl Stored {
+    pub fn value(&self) -> Option<&SecretValue> {
+        match self {
+            Stored::Value { value, .. } => Some(value),
+            Stored::NoValue { .. } => None,
+        }
+    }
+
+    pub fn version(&self) -> Option<&str> {
+        match self {
+            Stored::Value { version, .. } => Some(version),
+            Stored::NoValue { .. } => None,
+        }
+    }
+}
+
 /// The per-handover key for keyed digests.
 pub struct DigestKey(SecretBox<[u8; 32]>);
 

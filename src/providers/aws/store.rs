@@ -1,6 +1,17 @@
 //! AWS Secrets Manager as a place secrets are read from and written to (migration).
 //! Values are wrapped in `SecretValue` the moment the SDK returns them; nothing here
 //! logs, prints or returns a value in an error.
+//!
+//! Invariants:
+//! - An empty value is never sent: `SecretString` and `SecretBinary` are at least 1 long
+//!   (the API model's `SecretStringType`/`SecretBinaryType`), and `CreateSecret`
+//!   without either makes a secret with no version.
+//! - A secret that exists with no current version (a run stopped between creating it
+//!   and storing its value, or a create that landed though its answer was lost) is
+//!   resumable: `create` stores the value in it rather than failing on
+//!   `ResourceExistsException` at every rerun.
+//! - Writes carry the SDK's idempotency token (`ClientRequestToken`), so the SDK's
+//!   retries of a write never add a second version.
 
 use std::collections::BTreeMap;
 
@@ -10,7 +21,7 @@ use aws_sdk_secretsmanager::types::Tag;
 
 use super::live::{classify, fatal};
 use crate::error::Error;
-use crate::secret::{SecretValue, ValueKind};
+use crate::secret::{SecretValue, Stored, ValueKind};
 
 pub struct AwsStore {
     client: aws_sdk_secretsmanager::Client,
@@ -88,20 +99,37 @@ impl AwsStore {
         Ok(out)
     }
 
-    /// Current values by name, 20 a request; `None` for a secret that does not exist.
+    /// Current values (`AWSCURRENT`) and their version ids by name, 20 a request; `None`
+    /// for a secret that does not exist or has no current version.
     pub async fn read_many(
         &self,
         names: &[String],
-    ) -> Result<BTreeMap<String, Option<SecretValue>>, Error> {
+    ) -> Result<BTreeMap<String, Option<Stored>>, Error> {
         let mut out = BTreeMap::new();
         for chunk in names.chunks(BATCH) {
-            let resp = self
+            let resp = match self
                 .client
                 .batch_get_secret_value()
                 .set_secret_id_list(Some(chunk.to_vec()))
                 .send()
                 .await
-                .map_err(|e| fatal("secretsmanager:BatchGetSecretValue", classify(&e)))?;
+            {
+                Ok(r) => r,
+                // AWS reports a secret without a current version in `Errors`, per
+                // secret; some implementations (moto) fail the whole call instead. Read
+                // the chunk one by one then, so one such secret does not hide the others
+                // (and a rerun can resume it).
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                {
+                    for n in chunk {
+                        out.insert(n.clone(), self.read_one(n).await?);
+                    }
+                    continue;
+                }
+                Err(e) => return Err(fatal("secretsmanager:BatchGetSecretValue", classify(&e))),
+            };
             for v in resp.secret_values() {
                 let name = v.name().unwrap_or_default().to_string();
                 let value = match (v.secret_string(), v.secret_binary()) {
@@ -109,7 +137,13 @@ impl AwsStore {
                     (None, Some(b)) => SecretValue::binary(b.as_ref().to_vec()),
                     (None, None) => continue,
                 };
-                out.insert(name, Some(value));
+                out.insert(
+                    name,
+                    Some(Stored::Value {
+                        value,
+                        version: v.version_id().unwrap_or_default().to_string(),
+                    }),
+                );
             }
             for e in resp.errors() {
                 let id = e.secret_id().unwrap_or_default().to_string();
@@ -131,7 +165,30 @@ impl AwsStore {
         Ok(out)
     }
 
-    pub async fn read(&self, name: &str) -> Result<Option<SecretValue>, Error> {
+    /// One secret's current value; `None` when it does not exist or has no current
+    /// version (GetSecretValue answers ResourceNotFoundException for both).
+    async fn read_one(&self, name: &str) -> Result<Option<Stored>, Error> {
+        match self.client.get_secret_value().secret_id(name).send().await {
+            Ok(v) => Ok(match (v.secret_string(), v.secret_binary()) {
+                (Some(s), _) => Some(SecretValue::text(s.to_string())),
+                (None, Some(b)) => Some(SecretValue::binary(b.as_ref().to_vec())),
+                (None, None) => None,
+            }
+            .map(|value| Stored::Value {
+                value,
+                version: v.version_id().unwrap_or_default().to_string(),
+            })),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(fatal("secretsmanager:GetSecretValue", classify(&e))),
+        }
+    }
+
+    pub async fn read(&self, name: &str) -> Result<Option<Stored>, Error> {
         Ok(self
             .read_many(&[name.to_string()])
             .await?
@@ -212,13 +269,17 @@ impl AwsStore {
         Ok(Some(out))
     }
 
-    /// Creates a secret with its first value; returns the version id.
+    /// Creates a secret with its first value; returns the version id. A secret that
+    /// already exists with no current version gets the value as its first version; one
+    /// whose current value is this value is left alone; one with another value is an
+    /// error (a conflict that appeared since it was compared).
     pub async fn create(
         &self,
         name: &str,
         value: &SecretValue,
         tags: &BTreeMap<String, String>,
     ) -> Result<String, Error> {
+        refuse_empty(name, value)?;
         let mut req = self.client.create_secret().name(name);
         req = match value.kind() {
             ValueKind::Text => {
@@ -229,15 +290,25 @@ impl AwsStore {
         for (k, v) in tags {
             req = req.tags(Tag::builder().key(k).value(v).build());
         }
-        let out = req
-            .send()
-            .await
-            .map_err(|e| fatal("secretsmanager:CreateSecret", classify(&e)))?;
-        Ok(out.version_id().unwrap_or_default().to_string())
+        match req.send().await {
+            Ok(out) => Ok(out.version_id().unwrap_or_default().to_string()),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_exists_exception()) => match self.read(name).await? {
+                Some(Stored::Value { value: current, version }) if current.same_as(value) => Ok(version),
+                Some(Stored::Value { .. }) => Err(Error::Api {
+                    provider: "aws",
+                    operation: "secretsmanager:CreateSecret".into(),
+                    what: format!("{name} was created by someone else with another value after it was compared"),
+                    hint: "run the migration again: it reports the conflict".into(),
+                }),
+                Some(Stored::NoValue { .. }) | None => self.add_version(name, value).await,
+            },
+            Err(e) => Err(fatal("secretsmanager:CreateSecret", classify(&e))),
+        }
     }
 
     /// Adds a new current version; returns its id.
     pub async fn add_version(&self, name: &str, value: &SecretValue) -> Result<String, Error> {
+        refuse_empty(name, value)?;
         let mut req = self.client.put_secret_value().secret_id(name);
         req = match value.kind() {
             ValueKind::Text => {
@@ -251,4 +322,16 @@ impl AwsStore {
             .map_err(|e| fatal("secretsmanager:PutSecretValue", classify(&e)))?;
         Ok(out.version_id().unwrap_or_default().to_string())
     }
+}
+
+/// AWS refuses an empty `SecretString`/`SecretBinary` (minimum length 1), and a secret
+/// created without one has no version: migration never sends an empty value.
+fn refuse_empty(name: &str, value: &SecretValue) -> Result<(), Error> {
+    if value.expose().is_empty() {
+        return Err(Error::usage(
+            format!("{name}: an empty value cannot be stored in Secrets Manager"),
+            "give the secret a value at the source, or leave it out",
+        ));
+    }
+    Ok(())
 }
