@@ -51,20 +51,56 @@ impl Classification {
     }
 }
 
-/// Matches `*` and `?` globs, case-insensitively.
+/// The longest name pattern the config accepts (`config::check_party` enforces it).
+/// IAM names are at most 128 characters and service-account addresses about 100, so a
+/// longer pattern can only be a mistake or an attack on the matcher.
+pub const MAX_NAME_PATTERN_CHARS: usize = 256;
+/// The most name patterns one party may list.
+pub const MAX_NAME_PATTERNS: usize = 1000;
+
+/// Matches `*` (any run, also empty) and `?` (one character) globs, ASCII
+/// case-insensitively.
+///
+/// Iterative, with one backtrack point (the last `*` seen): O(pattern × text) in the
+/// worst case, constant stack, so no pattern can make it hang or overflow (issue 10,
+/// item 7: the old recursive matcher took 69 s on `********z`). The classic argument:
+/// on a mismatch only the latest star needs retrying, because any match an earlier
+/// star could still give is also reachable by letting the later star eat more text.
 pub fn glob(pattern: &str, text: &str) -> bool {
-    fn go(p: &[char], t: &[char]) -> bool {
-        match (p.first(), t.first()) {
-            (None, None) => true,
-            (Some('*'), _) => go(&p[1..], t) || (!t.is_empty() && go(p, &t[1..])),
-            (Some('?'), Some(_)) => go(&p[1..], &t[1..]),
-            (Some(a), Some(b)) if a.eq_ignore_ascii_case(b) => go(&p[1..], &t[1..]),
-            _ => false,
-        }
-    }
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
-    go(&p, &t)
+    let (mut pi, mut ti) = (0usize, 0usize);
+    // (pattern index after the star, text index the star's run currently ends at)
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        match p.get(pi) {
+            Some('*') => {
+                // A run of stars is one star.
+                while p.get(pi) == Some(&'*') {
+                    pi += 1;
+                }
+                star = Some((pi, ti));
+            }
+            Some('?') => {
+                pi += 1;
+                ti += 1;
+            }
+            Some(c) if c.eq_ignore_ascii_case(&t[ti]) => {
+                pi += 1;
+                ti += 1;
+            }
+            _ => match star {
+                // Let the last star eat one more character and retry after it.
+                Some((after, run_end)) => {
+                    pi = after;
+                    ti = run_end + 1;
+                    star = Some((after, run_end + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
 }
 
 fn domain_of(email: &str) -> Option<String> {
@@ -409,5 +445,50 @@ mod tests {
         assert!(glob("ci-*", "CI-deploy"));
         assert!(!glob("ci-*", "deploy-ci"));
         assert!(glob("a?c", "abc"));
+    }
+
+    /// The semantics of `*` and `?` on the cases a backtracking matcher gets wrong.
+    #[test]
+    fn globs_backtrack_and_anchor() {
+        for (pat, text, want) in [
+            ("", "", true),
+            ("", "a", false),
+            ("*", "", true),
+            ("?", "", false),
+            ("a*b*c", "aXbYc", true),
+            ("a*b*c", "aXbYcZ", false),
+            ("*ab", "aab", true),
+            ("*ab", "abab", true),
+            ("*aab", "aaab", true),
+            ("a*a", "a", false),
+            ("**a**", "bab", true),
+            ("*?", "", false),
+            ("*?", "x", true),
+            ("ci-*", "ci-", true),
+            ("old-contractor", "OLD-Contractor", true),
+            ("*.agency", "alice.agency.evil", false),
+        ] {
+            assert_eq!(glob(pat, text), want, "glob({pat:?}, {text:?})");
+        }
+    }
+
+    /// Regression (issue 10, item 7): `********z` took 69 s and 2M stars overflowed the
+    /// stack (exit 134) in the recursive matcher. Generous wall-clock guard: a hang
+    /// guard, not a benchmark.
+    #[test]
+    fn glob_with_many_stars_finishes_at_once() {
+        let started = std::time::Instant::now();
+        let text = "a".repeat(64);
+        assert!(!glob("********z", &text));
+        let stars = "*".repeat(2_000_000) + "z";
+        assert!(!glob(&stars, &text));
+        assert!(glob(&stars, "aaaz"));
+        let alternating = "*a".repeat(2_000) + "z";
+        assert!(!glob(&alternating, &"a".repeat(4_000)));
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "took {:?}",
+            started.elapsed()
+        );
     }
 }
