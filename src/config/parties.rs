@@ -299,7 +299,8 @@ pub fn classify(cfg: &HandoverConfig, p: &Principal, has_outside_trust: bool) ->
                     .any(|g| g.eq_ignore_ascii_case(email))
                     .then(|| format!("{email} is listed"))
             });
-            group.or_else(|| by_email(cfg, email)).unwrap_or_else(|| {
+            // Both signals count: a listed group in another party's domain is a disagreement.
+            combine(group.into_iter().chain(by_email(cfg, email)).collect()).unwrap_or_else(|| {
                 Classification::unknown(format!("the domain of {email} is not in the config"))
             })
         }
@@ -612,6 +613,27 @@ mod tests {
             classify(&cfg(), &iam_user("nobody", &[]), false).owner,
             Owner::Unknown
         );
+    }
+
+    /// A Google group listed for one party in another party's domain is `unknown`, not
+    /// whichever signal was tried first.
+    #[test]
+    fn a_listed_group_in_another_partys_domain_is_unknown() {
+        let mut config = cfg();
+        config.agency.google_groups =
+            vec!["ops@customer.example".into(), "team@agency.example".into()];
+        let mut group = iam_user("ops@customer.example", &[]);
+        group.provider = Provider::Gcp;
+        group.kind = PrincipalKind::GcpGroup;
+        let c = classify(&config, &group, false);
+        assert_eq!(c.owner, Owner::Unknown, "{c:?}");
+        assert!(
+            c.reason.contains("Google group") && c.reason.contains("customer.example is listed"),
+            "{}",
+            c.reason
+        );
+        group.name = "team@agency.example".into();
+        assert_eq!(classify(&config, &group, false).owner, Owner::Agency);
     }
 
     /// The signals of one party, each of which alone places a user with it.
