@@ -636,11 +636,11 @@ mod tests {
         assert_eq!(classify(&config, &group, false).owner, Owner::Agency);
     }
 
+    /// A user name, or a tag (key, value): one signal.
+    type Signal = (Option<&'static str>, Option<(&'static str, &'static str)>);
+
     /// The signals of one party, each of which alone places a user with it.
-    fn signals_of(
-        agency: bool,
-    ) -> Vec<(Option<&'static str>, Option<(&'static str, &'static str)>)> {
-        // (name, tag)
+    fn signals_of(agency: bool) -> Vec<Signal> {
         if agency {
             vec![
                 (Some("x.agency"), None),
