@@ -77,6 +77,12 @@ for project in "$@"; do
   save "$dir/service-accounts.json" -- gcloud iam service-accounts list --project "$project" --format=json
   for email in $(names "service accounts of $project" -- \
       gcloud iam service-accounts list --project "$project" --format='value(email)'); do
+    # The folder is named for the email: only an address Google issues gets one (the
+    # reader applies the same rule and reports any other as a coverage gap).
+    if ! [[ $email =~ ^[a-z0-9][a-z0-9.-]*@[a-z0-9.-]*gserviceaccount\.com$ ]]; then
+      echo "warning: skipping a service account whose email is not one Google issues" >&2
+      continue
+    fi
     s="$dir/service-accounts/$email"
     save "$s/keys.json" -- \
       gcloud iam service-accounts keys list --iam-account "$email" --project "$project" --format=json
@@ -87,6 +93,10 @@ for project in "$@"; do
   save "$dir/secrets.json" -- gcloud secrets list --project "$project" --format=json
   for secret in $(names "secrets of $project" -- \
       gcloud secrets list --project "$project" --format='value(name.basename())'); do
+    if ! [[ $secret =~ ^[A-Za-z0-9_-]{1,255}$ ]]; then
+      echo "warning: skipping a secret whose id is not a valid secret id" >&2
+      continue
+    fi
     s="$dir/secrets/$secret"
     save "$s/versions.json" -- gcloud secrets versions list "$secret" --project "$project" --format=json
     save "$s/iam-policy.json" -- gcloud secrets get-iam-policy "$secret" --project "$project" --format=json

@@ -179,6 +179,25 @@ fn check_party(label: &str, p: &PartySpec, problems: &mut Vec<String>) {
             ));
         }
     }
+    use parties::{MAX_NAME_PATTERNS, MAX_NAME_PATTERN_CHARS};
+    if p.name_patterns.len() > MAX_NAME_PATTERNS {
+        problems.push(format!(
+            "[{label}] name_patterns: {} patterns; at most {MAX_NAME_PATTERNS} are allowed",
+            p.name_patterns.len()
+        ));
+    }
+    for (i, pat) in p.name_patterns.iter().enumerate() {
+        let chars = pat.chars().count();
+        // The pattern itself is not quoted: it may be megabytes long.
+        if chars == 0 {
+            problems.push(format!(
+                "[{label}] name_patterns: pattern {} is empty and matches nothing",
+                i + 1
+            ));
+        } else if chars > MAX_NAME_PATTERN_CHARS {
+            problems.push(format!("[{label}] name_patterns: pattern {} is {chars} characters long; at most {MAX_NAME_PATTERN_CHARS} are allowed (IAM and service-account names are shorter)", i + 1));
+        }
+    }
     for g in &p.google_groups {
         if !g.contains('@') {
             problems.push(format!(
@@ -376,5 +395,61 @@ impl HandoverConfig {
             .signing_key
             .as_deref()
             .and_then(|k| crate::crypto::parse_public_key(k).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_with_patterns(patterns: &str) -> String {
+        format!(
+            "scenario = \"full-transfer\"\nhandover_date = \"2026-11-01\"\n\n[agency]\nname = \"Northwind\"\n\
+             email_domains = [\"northwind-agency.example\"]\nname_patterns = {patterns}\n\n[customer]\nname = \"Contoso\"\n\
+             email_domains = [\"contoso.example\"]\n"
+        )
+    }
+
+    /// Regression (issue 10, item 7): a 2M-star name pattern was accepted and then
+    /// overflowed the matcher's stack; config validation now caps pattern length (exit 3)
+    /// without echoing the pattern.
+    #[test]
+    fn an_overlong_name_pattern_is_an_input_error_that_does_not_echo_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("handover.toml");
+        let long = "*".repeat(2_000_000) + "z";
+        std::fs::write(
+            &path,
+            config_with_patterns(&format!("[\"ci-*\", \"{long}\", \"\"]")),
+        )
+        .unwrap();
+        let e = load(&path).expect_err("an overlong pattern must be refused");
+        assert_eq!(crate::cli::exit::code_for(&e), 3);
+        let text = e.to_string();
+        assert!(
+            text.contains("pattern 2 is 2000001 characters long"),
+            "{text}"
+        );
+        assert!(text.contains("pattern 3 is empty"), "{text}");
+        assert!(!text.contains("*****"), "the pattern must not be echoed");
+        assert!(text.len() < 1000);
+    }
+
+    #[test]
+    fn too_many_name_patterns_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("handover.toml");
+        let many: Vec<String> = (0..=parties::MAX_NAME_PATTERNS)
+            .map(|i| format!("\"p{i}-*\""))
+            .collect();
+        std::fs::write(
+            &path,
+            config_with_patterns(&format!("[{}]", many.join(", "))),
+        )
+        .unwrap();
+        let e = load(&path).expect_err("too many patterns must be refused");
+        assert!(e.to_string().contains("1001 patterns; at most 1000"), "{e}");
+        std::fs::write(&path, config_with_patterns("[\"*.agency\", \"ci-*\"]")).unwrap();
+        load(&path).expect("ordinary patterns are accepted");
     }
 }

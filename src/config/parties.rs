@@ -51,20 +51,56 @@ impl Classification {
     }
 }
 
-/// Matches `*` and `?` globs, case-insensitively.
+/// The longest name pattern the config accepts (`config::check_party` enforces it).
+/// IAM names are at most 128 characters and service-account addresses about 100, so a
+/// longer pattern can only be a mistake or an attack on the matcher.
+pub const MAX_NAME_PATTERN_CHARS: usize = 256;
+/// The most name patterns one party may list.
+pub const MAX_NAME_PATTERNS: usize = 1000;
+
+/// Matches `*` (any run, also empty) and `?` (one character) globs, ASCII
+/// case-insensitively.
+///
+/// Iterative, with one backtrack point (the last `*` seen): O(pattern × text) in the
+/// worst case, constant stack, so no pattern can make it hang or overflow (issue 10,
+/// item 7: the old recursive matcher took 69 s on `********z`). The classic argument:
+/// on a mismatch only the latest star needs retrying, because any match an earlier
+/// star could still give is also reachable by letting the later star eat more text.
 pub fn glob(pattern: &str, text: &str) -> bool {
-    fn go(p: &[char], t: &[char]) -> bool {
-        match (p.first(), t.first()) {
-            (None, None) => true,
-            (Some('*'), _) => go(&p[1..], t) || (!t.is_empty() && go(p, &t[1..])),
-            (Some('?'), Some(_)) => go(&p[1..], &t[1..]),
-            (Some(a), Some(b)) if a.eq_ignore_ascii_case(b) => go(&p[1..], &t[1..]),
-            _ => false,
-        }
-    }
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
-    go(&p, &t)
+    let (mut pi, mut ti) = (0usize, 0usize);
+    // (pattern index after the star, text index the star's run currently ends at)
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        match p.get(pi) {
+            Some('*') => {
+                // A run of stars is one star.
+                while p.get(pi) == Some(&'*') {
+                    pi += 1;
+                }
+                star = Some((pi, ti));
+            }
+            Some('?') => {
+                pi += 1;
+                ti += 1;
+            }
+            Some(c) if c.eq_ignore_ascii_case(&t[ti]) => {
+                pi += 1;
+                ti += 1;
+            }
+            _ => match star {
+                // Let the last star eat one more character and retry after it.
+                Some((after, run_end)) => {
+                    pi = after;
+                    ti = run_end + 1;
+                    star = Some((after, run_end + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
 }
 
 fn domain_of(email: &str) -> Option<String> {
@@ -153,30 +189,76 @@ fn by_email(cfg: &HandoverConfig, email: &str) -> Option<Classification> {
     })
 }
 
+/// Combines every signal that placed a principal. All agreeing: that party, with every
+/// reason. Any disagreement (including one signal matching two parties): `unknown`,
+/// with every reason, so that the plan sends it to a person. No signal: `None`.
+fn combine(signals: Vec<Classification>) -> Option<Classification> {
+    let first = signals.first()?.clone();
+    let agree = signals
+        .iter()
+        .all(|c| c.owner != Owner::Unknown && c.owner == first.owner && c.party == first.party);
+    let reasons: Vec<String> = signals
+        .iter()
+        .map(|c| match (&c.party, c.owner) {
+            (Some(party), owner) if owner != Owner::Unknown => {
+                format!("{} ({party}, {})", c.reason, owner.as_str())
+            }
+            _ => c.reason.clone(),
+        })
+        .collect();
+    if agree {
+        Some(Classification {
+            reason: signals
+                .iter()
+                .map(|c| c.reason.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+            ..first
+        })
+    } else {
+        Some(Classification::unknown(format!(
+            "the signals disagree: {}",
+            reasons.join("; ")
+        )))
+    }
+}
+
+/// Every signal the config gives about an IAM user or role (issue 10, item 13: the first
+/// one used to win, so a customer tag hid an agency email-like name):
+/// tags, the email domain of an `email` tag, the email domain of an email-like name,
+/// and name patterns. Each is tried against every party.
 fn by_tags_and_names(cfg: &HandoverConfig, p: &Principal) -> Option<Classification> {
-    let tagged = one_party(cfg, "tag", |party| {
+    let mut signals = Vec::new();
+    signals.extend(one_party(cfg, "tag", |party| {
         party.tags.iter().find_map(|(k, v)| {
             p.tags
                 .get(k)
                 .filter(|have| v == "*" || *have == v)
                 .map(|have| format!("{k}={have}"))
         })
-    });
-    if tagged.is_some() {
-        return tagged;
-    }
-    if let Some(email) = p.tags.get("email").or_else(|| p.tags.get("Email")) {
-        if let Some(c) = by_email(cfg, email) {
-            return Some(c);
+    }));
+    for key in ["email", "Email"] {
+        if let Some(email) = p.tags.get(key) {
+            signals.extend(by_email(cfg, email).map(|c| Classification {
+                reason: format!("{key} tag: {}", c.reason),
+                ..c
+            }));
         }
     }
-    one_party(cfg, "name", |party| {
+    if p.name.contains('@') {
+        signals.extend(by_email(cfg, &p.name).map(|c| Classification {
+            reason: format!("name {}: {}", p.name, c.reason),
+            ..c
+        }));
+    }
+    signals.extend(one_party(cfg, "name", |party| {
         party
             .name_patterns
             .iter()
             .find(|pat| glob(pat, &p.name))
             .map(|pat| format!("{} matches {pat}", p.name))
-    })
+    }));
+    combine(signals)
 }
 
 /// Classifies a principal from the config alone.
@@ -217,7 +299,8 @@ pub fn classify(cfg: &HandoverConfig, p: &Principal, has_outside_trust: bool) ->
                     .any(|g| g.eq_ignore_ascii_case(email))
                     .then(|| format!("{email} is listed"))
             });
-            group.or_else(|| by_email(cfg, email)).unwrap_or_else(|| {
+            // Both signals count: a listed group in another party's domain is a disagreement.
+            combine(group.into_iter().chain(by_email(cfg, email)).collect()).unwrap_or_else(|| {
                 Classification::unknown(format!("the domain of {email} is not in the config"))
             })
         }
@@ -409,5 +492,232 @@ mod tests {
         assert!(glob("ci-*", "CI-deploy"));
         assert!(!glob("ci-*", "deploy-ci"));
         assert!(glob("a?c", "abc"));
+    }
+
+    use crate::config::{PartySpec, RawConfig};
+    use crate::model::AdminRights;
+    use std::collections::BTreeMap;
+
+    fn cfg() -> HandoverConfig {
+        RawConfig {
+            scenario: Some("full-transfer".into()),
+            handover_date: Some("2026-12-01".into()),
+            agency: Some(PartySpec {
+                name: "Northwind".into(),
+                email_domains: vec!["agency.example".into()],
+                name_patterns: vec!["*.agency".into(), "ci-*".into()],
+                tags: BTreeMap::from([("managed-by".into(), "agency".into())]),
+                ..Default::default()
+            }),
+            customer: Some(PartySpec {
+                name: "Contoso".into(),
+                email_domains: vec!["customer.example".into()],
+                name_patterns: vec!["*.customer".into()],
+                tags: BTreeMap::from([("owner".into(), "customer".into())]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+        .validate(std::path::Path::new("."))
+        .expect("valid config")
+    }
+
+    fn iam_user(name: &str, tags: &[(&str, &str)]) -> Principal {
+        Principal {
+            id: format!("arn:aws:iam::123456789012:user/{name}"),
+            provider: Provider::Aws,
+            scope: "123456789012".into(),
+            kind: PrincipalKind::IamUser,
+            name: name.into(),
+            path: None,
+            created: None,
+            tags: tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            groups: Vec::new(),
+            policies: Vec::new(),
+            admin: AdminRights {
+                equivalent: Some(false),
+                via: Vec::new(),
+            },
+            permissions_boundary: None,
+            last_used: None,
+            disabled: None,
+        }
+    }
+
+    /// Regression (issue 10, item 13): a customer tag on a user whose email-like name says
+    /// agency made the user silently the customer's; the disagreement is now `unknown`
+    /// with both reasons.
+    #[test]
+    fn a_customer_tag_and_an_agency_email_name_disagree() {
+        let c = classify(
+            &cfg(),
+            &iam_user("someone@agency.example", &[("owner", "customer")]),
+            false,
+        );
+        assert_eq!(c.owner, Owner::Unknown, "{c:?}");
+        assert!(c.reason.contains("tag: owner=customer"), "{}", c.reason);
+        assert!(
+            c.reason.contains("agency.example is listed"),
+            "{}",
+            c.reason
+        );
+        assert!(
+            c.reason.contains("Northwind") && c.reason.contains("Contoso"),
+            "{}",
+            c.reason
+        );
+    }
+
+    /// Regression (issue 10, item 13): an untagged user named `someone@agency-domain` was
+    /// not classified by its domain at all.
+    #[test]
+    fn an_untagged_email_named_user_is_classified_by_its_domain() {
+        let c = classify(&cfg(), &iam_user("someone@agency.example", &[]), false);
+        assert_eq!(
+            (c.owner, c.party.as_deref()),
+            (Owner::Agency, Some("Northwind")),
+            "{c:?}"
+        );
+        assert!(
+            c.reason.contains("agency.example is listed"),
+            "{}",
+            c.reason
+        );
+    }
+
+    /// Signals that agree give that owner with every reason.
+    #[test]
+    fn agreeing_signals_give_the_owner_with_every_reason() {
+        let c = classify(
+            &cfg(),
+            &iam_user(
+                "ci-deploy",
+                &[("managed-by", "agency"), ("email", "ops@agency.example")],
+            ),
+            false,
+        );
+        assert_eq!(c.owner, Owner::Agency, "{c:?}");
+        for why in [
+            "tag: managed-by=agency",
+            "email tag",
+            "ci-deploy matches ci-*",
+        ] {
+            assert!(c.reason.contains(why), "{why}: {}", c.reason);
+        }
+        let c = classify(&cfg(), &iam_user("bob.customer", &[]), false);
+        assert_eq!(c.owner, Owner::Customer, "{c:?}");
+        assert_eq!(
+            classify(&cfg(), &iam_user("nobody", &[]), false).owner,
+            Owner::Unknown
+        );
+    }
+
+    /// A Google group listed for one party in another party's domain is `unknown`, not
+    /// whichever signal was tried first.
+    #[test]
+    fn a_listed_group_in_another_partys_domain_is_unknown() {
+        let mut config = cfg();
+        config.agency.google_groups =
+            vec!["ops@customer.example".into(), "team@agency.example".into()];
+        let mut group = iam_user("ops@customer.example", &[]);
+        group.provider = Provider::Gcp;
+        group.kind = PrincipalKind::GcpGroup;
+        let c = classify(&config, &group, false);
+        assert_eq!(c.owner, Owner::Unknown, "{c:?}");
+        assert!(
+            c.reason.contains("Google group") && c.reason.contains("customer.example is listed"),
+            "{}",
+            c.reason
+        );
+        group.name = "team@agency.example".into();
+        assert_eq!(classify(&config, &group, false).owner, Owner::Agency);
+    }
+
+    /// A user name, or a tag (key, value): one signal.
+    type Signal = (Option<&'static str>, Option<(&'static str, &'static str)>);
+
+    /// The signals of one party, each of which alone places a user with it.
+    fn signals_of(agency: bool) -> Vec<Signal> {
+        if agency {
+            vec![
+                (Some("x.agency"), None),
+                (Some("x@agency.example"), None),
+                (None, Some(("managed-by", "agency"))),
+                (None, Some(("email", "x@agency.example"))),
+            ]
+        } else {
+            vec![
+                (Some("x.customer"), None),
+                (Some("x@customer.example"), None),
+                (None, Some(("owner", "customer"))),
+                (None, Some(("Email", "x@customer.example"))),
+            ]
+        }
+    }
+
+    proptest::proptest! {
+        /// Adding a signal for the other party never leaves a definite owner.
+        #[test]
+        fn a_contradicting_signal_never_yields_a_definite_owner(a in 0usize..4, b in 0usize..4, agency_first in proptest::bool::ANY) {
+            let (n1, t1) = signals_of(agency_first)[a];
+            let (n2, t2) = signals_of(!agency_first)[b];
+            // Both signals can be names only one at a time: the name is one field.
+            proptest::prop_assume!(!(n1.is_some() && n2.is_some()));
+            let name = n1.or(n2).unwrap_or("plain");
+            let tags: Vec<(&str, &str)> = t1.into_iter().chain(t2).collect();
+            proptest::prop_assume!(tags.len() < 2 || tags[0].0 != tags[1].0);
+            let alone = classify(&cfg(), &iam_user(n1.unwrap_or("plain"), &t1.into_iter().collect::<Vec<_>>()), false);
+            proptest::prop_assert_ne!(alone.owner, Owner::Unknown, "each signal alone places the user");
+            let both = classify(&cfg(), &iam_user(name, &tags), false);
+            proptest::prop_assert_eq!(both.owner, Owner::Unknown, "{:?}", both);
+        }
+    }
+
+    /// The semantics of `*` and `?` on the cases a backtracking matcher gets wrong.
+    #[test]
+    fn globs_backtrack_and_anchor() {
+        for (pat, text, want) in [
+            ("", "", true),
+            ("", "a", false),
+            ("*", "", true),
+            ("?", "", false),
+            ("a*b*c", "aXbYc", true),
+            ("a*b*c", "aXbYcZ", false),
+            ("*ab", "aab", true),
+            ("*ab", "abab", true),
+            ("*aab", "aaab", true),
+            ("a*a", "a", false),
+            ("**a**", "bab", true),
+            ("*?", "", false),
+            ("*?", "x", true),
+            ("ci-*", "ci-", true),
+            ("old-contractor", "OLD-Contractor", true),
+            ("*.agency", "alice.agency.evil", false),
+        ] {
+            assert_eq!(glob(pat, text), want, "glob({pat:?}, {text:?})");
+        }
+    }
+
+    /// Regression (issue 10, item 7): `********z` took 69 s and 2M stars overflowed the
+    /// stack (exit 134) in the recursive matcher. Generous wall-clock guard: a hang
+    /// guard, not a benchmark.
+    #[test]
+    fn glob_with_many_stars_finishes_at_once() {
+        let started = std::time::Instant::now();
+        let text = "a".repeat(64);
+        assert!(!glob("********z", &text));
+        let stars = "*".repeat(2_000_000) + "z";
+        assert!(!glob(&stars, &text));
+        assert!(glob(&stars, "aaaz"));
+        let alternating = "*a".repeat(2_000) + "z";
+        assert!(!glob(&alternating, &"a".repeat(4_000)));
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "took {:?}",
+            started.elapsed()
+        );
     }
 }

@@ -5,6 +5,7 @@
 pub mod aws;
 pub mod dotenv;
 pub mod gcp;
+pub mod snapshot_fs;
 
 /// A part of an account or project that was read, or the reason it could not be.
 #[derive(Debug, Clone)]

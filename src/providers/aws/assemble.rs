@@ -104,17 +104,6 @@ struct GroupInfo {
 /// `None` in the map: the policy is in the export but its document could not be read.
 type ManagedDocs = HashMap<String, Option<Vec<Statement>>>;
 
-fn is_date(s: &str) -> Option<DateTime<Utc>> {
-    parse_time_text(s)
-}
-
-fn meaningful(s: &str) -> Option<String> {
-    match s.trim() {
-        "" | "N/A" | "not_supported" | "no_information" => None,
-        v => Some(v.to_string()),
-    }
-}
-
 fn status_of(s: Option<&str>) -> Status {
     match s.map(|s| s.to_ascii_lowercase()) {
         Some(s) if s == "active" || s == "true" => Status::Active,
@@ -126,66 +115,94 @@ fn status_of(s: Option<&str>) -> Status {
 /// One access key slot of a credential report row.
 struct KeySlot {
     index: usize,
-    active: bool,
-    rotated: DateTime<Utc>,
+    status: Status,
+    rotated: Option<DateTime<Utc>>,
     last_used: LastUsed,
 }
 
-fn key_slots(row: &CredentialReportRow) -> Vec<KeySlot> {
-    let raw = [
-        (
-            1,
-            &row.access_key_1_active,
-            &row.access_key_1_last_rotated,
-            &row.access_key_1_last_used_date,
-            &row.access_key_1_last_used_service,
-            &row.access_key_1_last_used_region,
-        ),
-        (
-            2,
-            &row.access_key_2_active,
-            &row.access_key_2_last_rotated,
-            &row.access_key_2_last_used_date,
-            &row.access_key_2_last_used_service,
-            &row.access_key_2_last_used_region,
-        ),
-    ];
-    raw.into_iter()
-        .filter_map(|(index, active, rotated, used, service, region)| {
-            let rotated = is_date(rotated)?;
-            let last_used = match (is_date(used), used.as_str()) {
-                (Some(at), _) => LastUsed::Used {
-                    at,
-                    service: meaningful(service),
-                    region: meaningful(region),
-                },
-                (None, "N/A") => LastUsed::Never,
-                (None, other) => LastUsed::unknown(format!("the credential report says {other:?}")),
-            };
-            Some(KeySlot {
-                index,
-                active: active.eq_ignore_ascii_case("true"),
-                rotated,
-                last_used,
-            })
+/// What a flag column says about a credential's status.
+fn flag_status(f: &Parsed<ReportFlag>) -> Status {
+    match f {
+        Ok(ReportFlag::True) => Status::Active,
+        Ok(ReportFlag::False) => Status::Inactive,
+        Ok(ReportFlag::NotSupported) | Err(_) => Status::Unknown,
+    }
+}
+
+const NOT_UNDERSTOOD: &str =
+    "the credential report's value was not understood (see the coverage gaps)";
+
+/// What a last-used column says.
+fn report_last_used(
+    t: &Parsed<ReportTime>,
+    region: &Parsed<Option<String>>,
+    service: &Parsed<Option<String>>,
+) -> LastUsed {
+    match t {
+        Ok(ReportTime::At(at)) => LastUsed::Used {
+            at: *at,
+            service: service.clone().ok().flatten(),
+            region: region.clone().ok().flatten(),
+        },
+        Ok(ReportTime::NotApplicable) => LastUsed::Never,
+        Ok(ReportTime::NoInformation) => {
+            LastUsed::unknown("the credential report says \"no_information\"")
+        }
+        Ok(ReportTime::NotSupported) => {
+            LastUsed::unknown("the credential report says \"not_supported\"")
+        }
+        Err(_) => LastUsed::unknown(NOT_UNDERSTOOD),
+    }
+}
+
+/// The access key slots a row shows: a slot exists when it has a rotation date, or when
+/// either column does not say plainly that there is no key.
+fn key_slots(row: &ReportRow) -> Vec<KeySlot> {
+    row.access_keys
+        .iter()
+        .filter(|k| {
+            let no_key_by_date = matches!(
+                k.last_rotated,
+                Ok(ReportTime::NotApplicable
+                    | ReportTime::NoInformation
+                    | ReportTime::NotSupported)
+            );
+            !(no_key_by_date && k.active == Ok(ReportFlag::False))
+        })
+        .map(|k| KeySlot {
+            index: k.index,
+            status: flag_status(&k.active),
+            rotated: k.last_rotated.as_ref().ok().and_then(|t| t.at()),
+            last_used: report_last_used(
+                &k.last_used_date,
+                &k.last_used_region,
+                &k.last_used_service,
+            ),
         })
         .collect()
 }
 
-fn cert_slots(row: &CredentialReportRow) -> Vec<(usize, bool, Option<DateTime<Utc>>)> {
-    [
-        (1, &row.cert_1_active, &row.cert_1_last_rotated),
-        (2, &row.cert_2_active, &row.cert_2_last_rotated),
-    ]
-    .into_iter()
-    .filter_map(|(i, active, rotated)| {
-        let rotated = is_date(rotated);
-        let active = active.eq_ignore_ascii_case("true");
-        // A slot exists when it has a date; reports that omit the date column (and
-        // moto's) still say `true` for an active certificate.
-        (rotated.is_some() || active).then_some((i, active, rotated))
-    })
-    .collect()
+fn cert_slots(row: &ReportRow) -> Vec<(usize, Status, Option<DateTime<Utc>>)> {
+    row.certificates
+        .iter()
+        .filter(|c| {
+            // A slot exists when it has a date; reports that omit the date column (and
+            // moto's) still say `true` for an active certificate.
+            let dated = matches!(c.last_rotated, Ok(Some(ReportTime::At(_))) | Err(_));
+            dated || c.active != Ok(ReportFlag::False)
+        })
+        .map(|c| {
+            (
+                c.index,
+                flag_status(&c.active),
+                c.last_rotated
+                    .clone()
+                    .ok()
+                    .flatten()
+                    .and_then(ReportTime::at),
+            )
+        })
+        .collect()
 }
 
 impl Assembler<'_> {
@@ -335,11 +352,33 @@ impl Assembler<'_> {
         out
     }
 
-    fn report_row(&self, user_name: &str) -> Option<&CredentialReportRow> {
-        self.src
+    /// The user's credential report row, typed; every value not understood becomes a
+    /// coverage gap naming the user and the column.
+    fn report_row(&mut self, user_name: &str, subject: &str) -> Option<ReportRow> {
+        let row = self
+            .src
             .credential_report
             .known()
-            .and_then(|r| r.row_for(user_name))
+            .and_then(|r| r.row_for(user_name))?
+            .typed();
+        self.report_row_gaps(&row, subject);
+        Some(row)
+    }
+
+    fn report_row_gaps(&mut self, row: &ReportRow, subject: &str) {
+        let who = if row.is_root {
+            "the root user".to_string()
+        } else {
+            crate::providers::snapshot_fs::quote_name(&row.user)
+        };
+        for n in row.not_understood() {
+            let reason = format!(
+                "the credential report's {} column for {who} holds {}, which is not a value AWS documents for it; \
+                 what it would tell is unknown",
+                n.column, n.shown
+            );
+            self.gap("iam:GetCredentialReport", Some(subject), reason);
+        }
     }
 
     fn report_blind_reason(&self) -> String {
@@ -380,7 +419,7 @@ impl Assembler<'_> {
         }
         policies.sort();
         let admin = ev.rights();
-        let row = self.report_row(&u.user_name).cloned();
+        let row = self.report_row(&u.user_name, &arn);
         let lists = self
             .src
             .users
@@ -411,7 +450,7 @@ impl Assembler<'_> {
             if let Some(created) = profile {
                 let last_used = row
                     .as_ref()
-                    .and_then(|r| is_date(&r.password_last_used))
+                    .and_then(|r| r.password_last_used.as_ref().ok().and_then(|t| t.at()))
                     .map_or_else(
                         || {
                             LastUsed::unknown(
@@ -443,21 +482,21 @@ impl Assembler<'_> {
                 );
             }
             match &row {
-                Some(r) if r.password_enabled.eq_ignore_ascii_case("true") => {
-                    let last_used = match (is_date(&r.password_last_used), r.password_last_used.as_str()) {
-                    (Some(at), _) => LastUsed::Used { at, service: None, region: None },
-                    (None, "N/A") => LastUsed::Never,
-                    (None, "no_information") => LastUsed::unknown(
+                // A value not understood may hide a password: it is kept, of unknown status
+                // (with a coverage gap), never dropped.
+                Some(r) if matches!(r.password_enabled, Ok(ReportFlag::True) | Err(_)) => {
+                    let last_used = match &r.password_last_used {
+                    Ok(ReportTime::NoInformation) => LastUsed::unknown(
                         "AWS has no record of a sign-in (never used, or last used before October 2014)",
                     ),
-                    (None, other) => LastUsed::unknown(format!("the credential report says {other:?}")),
+                    other => report_last_used(other, &Ok(None), &Ok(None)),
                 };
                     creds.push(cred(
                         "console-password",
                         CredentialKind::ConsolePassword,
                         None,
-                        Status::Active,
-                        is_date(&r.password_last_changed),
+                        flag_status(&r.password_enabled),
+                        r.password_last_changed.as_ref().ok().and_then(|t| t.at()),
                         last_used,
                         CredentialDetail::None,
                     ));
@@ -486,7 +525,7 @@ impl Assembler<'_> {
                     let by_date = created.and_then(|c| {
                         slots
                             .iter()
-                            .find(|s| (s.rotated - c).num_seconds().abs() <= 1)
+                            .find(|s| s.rotated.is_some_and(|r| (r - c).num_seconds().abs() <= 1))
                     });
                     let slot = by_date.or_else(|| (slots.len() == keys.len()).then(|| &slots[i]));
                     let last_used = match (slot, &row) {
@@ -526,12 +565,8 @@ impl Assembler<'_> {
                         &format!("access-key/slot-{}", s.index),
                         CredentialKind::AccessKey,
                         None,
-                        if s.active {
-                            Status::Active
-                        } else {
-                            Status::Inactive
-                        },
-                        Some(s.rotated),
+                        s.status,
+                        s.rotated,
                         s.last_used.clone(),
                         CredentialDetail::None,
                     ));
@@ -582,10 +617,8 @@ impl Assembler<'_> {
                 }
             }
             other => {
-                let report_says = row
-                    .as_ref()
-                    .map(|r| r.mfa_active.eq_ignore_ascii_case("true"));
-                if report_says == Some(true) && mfa_serials.is_empty() {
+                let report_says = row.as_ref().map(|r| r.mfa_active.clone());
+                if report_says == Some(Ok(ReportFlag::True)) && mfa_serials.is_empty() {
                     let reason = match other {
                         Some(Availability::Unknown { reason, .. }) => reason.clone(),
                         _ => "per-user MFA device list not read".to_string(),
@@ -657,16 +690,12 @@ impl Assembler<'_> {
                         format!("certificate ids unknown: {reason}"),
                     );
                 }
-                for (i, active, rotated) in &cslots {
+                for (i, status, rotated) in &cslots {
                     creds.push(cred(
                         &format!("signing-certificate/slot-{i}"),
                         CredentialKind::SigningCertificate,
                         None,
-                        if *active {
-                            Status::Active
-                        } else {
-                            Status::Inactive
-                        },
+                        *status,
                         *rotated,
                         LastUsed::unknown("IAM does not record signing certificate use"),
                         CredentialDetail::None,
@@ -733,7 +762,7 @@ impl Assembler<'_> {
         arn: &str,
         name: &str,
         admin: &AdminRights,
-        row: Option<&CredentialReportRow>,
+        row: Option<&ReportRow>,
         creds: &[Credential],
     ) {
         if admin.equivalent == Some(true) {
@@ -747,8 +776,10 @@ impl Assembler<'_> {
             .iter()
             .any(|c| c.kind == CredentialKind::ConsolePassword);
         let mfa = creds.iter().any(|c| c.kind == CredentialKind::MfaDevice)
-            || row.is_some_and(|r| r.mfa_active.eq_ignore_ascii_case("true"));
-        if has_password && !mfa {
+            || row.is_some_and(|r| r.mfa_active == Ok(ReportFlag::True));
+        // An mfa_active value not understood is a coverage gap, not a "no MFA" finding.
+        let mfa_unknown = row.is_some_and(|r| r.mfa_active.is_err());
+        if has_password && !mfa && !mfa_unknown {
             self.finding(
                 FindingCode::ConsoleWithoutMfa,
                 arn,
@@ -762,11 +793,14 @@ impl Assembler<'_> {
                 .clone()
                 .unwrap_or_else(|| c.id.rsplit('/').next().unwrap_or("").to_string());
             if c.status != Status::Active {
-                self.finding(
-                    FindingCode::AccessKeyInactive,
-                    &c.id,
-                    format!("inactive access key {label} of {name} still exists"),
-                );
+                // An unknown status (a value not understood, with its gap) is no finding.
+                if c.status == Status::Inactive {
+                    self.finding(
+                        FindingCode::AccessKeyInactive,
+                        &c.id,
+                        format!("inactive access key {label} of {name} still exists"),
+                    );
+                }
                 continue;
             }
             active_keys += 1;
@@ -825,7 +859,12 @@ impl Assembler<'_> {
     fn root(&mut self) {
         let arn = format!("arn:aws:iam::{}:root", self.acct);
         let report = self.src.credential_report.known();
-        let row = report.and_then(|r| r.root_row()).cloned();
+        let row = report
+            .and_then(|r| r.root_row())
+            .map(CredentialReportRow::typed);
+        if let Some(r) = &row {
+            self.report_row_gaps(r, &arn);
+        }
         let mut creds = Vec::new();
         let acct = self.acct.clone();
         let mk = |suffix: &str, kind, status, created, last_used, detail| Credential {
@@ -857,62 +896,47 @@ impl Assembler<'_> {
                 mfa_known = Some(true);
             }
         }
-        let created = row.as_ref().and_then(|r| is_date(&r.user_creation_time));
+        let created = row
+            .as_ref()
+            .and_then(|r| r.user_creation_time.as_ref().ok().and_then(|t| t.at()));
         match &row {
             Some(r) => {
                 // The root row says `not_supported` for password_enabled; a date in
                 // password_last_used still proves a password exists.
-                let password_status = match r.password_enabled.as_str() {
-                    "true" => Some(Status::Active),
-                    "false" => None,
-                    _ => Some(Status::Unknown),
-                };
-                if let Some(status) = password_status {
-                    let last_used = match (
-                        is_date(&r.password_last_used),
-                        r.password_last_used.as_str(),
-                    ) {
-                        (Some(at), _) => LastUsed::Used {
-                            at,
-                            service: None,
-                            region: None,
-                        },
-                        (None, "N/A") => LastUsed::Never,
-                        (None, other) => {
-                            LastUsed::unknown(format!("the credential report says {other:?}"))
-                        }
-                    };
+                if r.password_enabled != Ok(ReportFlag::False) {
+                    let last_used = report_last_used(&r.password_last_used, &Ok(None), &Ok(None));
                     creds.push(mk(
                         "console-password",
                         CredentialKind::ConsolePassword,
-                        status,
+                        flag_status(&r.password_enabled),
                         None,
                         last_used,
                         CredentialDetail::None,
                     ));
                 }
                 for s in key_slots(r) {
-                    let status = if s.active {
-                        Status::Active
-                    } else {
-                        Status::Inactive
-                    };
                     creds.push(mk(
                         &format!("access-key/slot-{}", s.index),
                         CredentialKind::AccessKey,
-                        status,
-                        Some(s.rotated),
+                        s.status,
+                        s.rotated,
                         s.last_used,
                         CredentialDetail::None,
                     ));
                 }
-                let active = r.mfa_active.eq_ignore_ascii_case("true");
-                if active && mfa_known.is_none() {
-                    let mut c = mfa_credential(&arn, &self.acct, "root", "unknown", None);
-                    c.identifier = None;
-                    creds.push(c);
+                match r.mfa_active {
+                    Ok(ReportFlag::True) => {
+                        if mfa_known.is_none() {
+                            let mut c = mfa_credential(&arn, &self.acct, "root", "unknown", None);
+                            c.identifier = None;
+                            creds.push(c);
+                        }
+                        mfa_known = Some(true);
+                    }
+                    Ok(_) => mfa_known = Some(mfa_known == Some(true)),
+                    // Not understood (a gap says so): neither "has MFA" nor "has none".
+                    Err(_) => {}
                 }
-                mfa_known = Some(active || mfa_known == Some(true));
             }
             None => {
                 let reason = match report {

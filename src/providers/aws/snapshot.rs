@@ -18,6 +18,12 @@
 //!
 //! A missing optional file becomes a coverage gap that names the command to run; a
 //! malformed file is an error naming the file, never a silent skip.
+//!
+//! Every read stays under the account folder (`providers::snapshot_fs`): a user's
+//! folder is found by looking its name up in one listing of `users/`, never by joining
+//! the name to a path, and a user name IAM would not accept (`[\w+=,.@-]`, 1 to 64
+//! characters) is a coverage gap naming the user, not a read. A symlink leading
+//! outside the folder is an input error naming it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,6 +34,7 @@ use serde::Deserialize;
 
 use super::sources::*;
 use crate::error::Error;
+use crate::providers::snapshot_fs::{quote_name, SnapshotRoot};
 
 const AUTH_FILE: &str = "account-authorization-details.json";
 
@@ -43,49 +50,89 @@ pub fn account_dirs(dir: &Path) -> Result<Vec<PathBuf>, Error> {
             "pass the snapshot folder made with the aws CLI; ".to_string() + SNAPSHOT_HINT,
         ));
     }
-    if dir.join(AUTH_FILE).is_file() {
+    let root = SnapshotRoot::open(dir)?;
+    if root.file(&dir.join(AUTH_FILE))?.is_some() {
         return Ok(vec![dir.to_path_buf()]);
     }
-    let aws = dir.join("aws");
     let mut out = Vec::new();
-    if aws.is_dir() {
-        for entry in read_dir_sorted(&aws)? {
-            if entry.is_dir() {
-                if !entry.join(AUTH_FILE).is_file() {
-                    return Err(Error::input(
-                        &entry,
-                        format!("this account folder has no {AUTH_FILE}"),
-                        format!("export it with `aws iam get-account-authorization-details > {AUTH_FILE}`; {SNAPSHOT_HINT}"),
-                    ));
-                }
-                out.push(entry);
-            }
+    for (_, entry) in root.listing(&dir.join("aws"))?.iter() {
+        if root.dir(entry)?.is_none() {
+            continue;
         }
+        if root.file(&entry.join(AUTH_FILE))?.is_none() {
+            return Err(Error::input(
+                entry,
+                format!("this account folder has no {AUTH_FILE}"),
+                format!("export it with `aws iam get-account-authorization-details > {AUTH_FILE}`; {SNAPSHOT_HINT}"),
+            ));
+        }
+        out.push(entry.to_path_buf());
     }
     Ok(out)
 }
 
-fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>, Error> {
-    let rd = std::fs::read_dir(dir).map_err(|e| {
-        Error::input(
-            dir,
-            format!("cannot read the folder: {e}"),
-            "check the path and its permissions",
-        )
-    })?;
-    let mut v: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    v.sort();
-    Ok(v)
+use crate::providers::read_export_json;
+
+/// Reads a required file under the root.
+fn read_json<T: DeserializeOwned>(
+    root: &SnapshotRoot,
+    path: &Path,
+    command: &str,
+) -> Result<T, Error> {
+    match root.file(path)? {
+        Some(real) => read_export_json(&real, command).map_err(|e| match e {
+            // Name the file as the user knows it, not its canonical path.
+            Error::Input { what, hint, .. } => Error::input(path, what, hint),
+            other => other,
+        }),
+        None => Err(Error::input(
+            path,
+            "missing",
+            format!("export it with `{command}`; {SNAPSHOT_HINT}"),
+        )),
+    }
 }
 
-use crate::providers::read_export_json as read_json;
+/// Reads an optional file under the root: `Ok(None)` when absent.
+fn optional_json<T: DeserializeOwned>(
+    root: &SnapshotRoot,
+    path: &Path,
+    command: &str,
+) -> Result<Option<T>, Error> {
+    match root.file(path)? {
+        Some(_) => read_json(root, path, command).map(Some),
+        None => Ok(None),
+    }
+}
 
-/// Reads an optional file: `Ok(None)` when absent.
-fn optional_json<T: DeserializeOwned>(path: &Path, command: &str) -> Result<Option<T>, Error> {
-    if path.is_file() {
-        read_json(path, command).map(Some)
-    } else {
-        Ok(None)
+/// Whether IAM would accept `name` as a user name, and it can be a folder name: 1 to 64
+/// of `[\w+=,.@-]` (IAM API reference, CreateUser `UserName`), and neither `.` nor `..`.
+pub fn is_iam_user_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b))
+        && name != "."
+        && name != ".."
+}
+
+/// The per-user lists of a user whose name cannot be an IAM user name: each one a gap
+/// saying why it was not read.
+fn unreadable_user(name: &str) -> UserLists {
+    let reason = format!(
+        "the user name {} is not a valid IAM user name ([\\w+=,.@-], 1 to 64 characters), so no per-user file of the \
+         snapshot is read for it",
+        quote_name(name)
+    );
+    fn gap<T>(source: &str, reason: &str) -> Option<Availability<T>> {
+        Some(Availability::unknown(source, reason))
+    }
+    UserLists {
+        access_keys: gap("iam:ListAccessKeys", &reason),
+        ssh_public_keys: gap("iam:ListSSHPublicKeys", &reason),
+        signing_certificates: gap("iam:ListSigningCertificates", &reason),
+        mfa_devices: gap("iam:ListMFADevices", &reason),
+        login_profile: None,
     }
 }
 
@@ -118,16 +165,19 @@ struct AccountSummaryJson {
 
 /// Reads one account folder.
 pub fn load_account(dir: &Path) -> Result<(AccountSources, Vec<String>), Error> {
+    let root = &SnapshotRoot::open(dir)?;
     let authorization: AuthorizationDetails = read_json(
+        root,
         &dir.join(AUTH_FILE),
         "aws iam get-account-authorization-details",
     )?;
     let caller: Option<CallerIdentity> = optional_json(
+        root,
         &dir.join("caller-identity.json"),
         "aws sts get-caller-identity",
     )?;
 
-    let credential_report = credential_report(dir)?;
+    let credential_report = credential_report(root, dir)?;
 
     let account_id = caller
         .as_ref()
@@ -167,6 +217,7 @@ pub fn load_account(dir: &Path) -> Result<(AccountSources, Vec<String>), Error> 
         })?;
 
     let account_summary = match optional_json::<AccountSummaryJson>(
+        root,
         &dir.join("account-summary.json"),
         "aws iam get-account-summary",
     )? {
@@ -178,6 +229,7 @@ pub fn load_account(dir: &Path) -> Result<(AccountSources, Vec<String>), Error> 
         ),
     };
     let virtual_mfa = match optional_json::<VirtualMfaDeviceList>(
+        root,
         &dir.join("virtual-mfa-devices.json"),
         "aws iam list-virtual-mfa-devices",
     )? {
@@ -190,6 +242,7 @@ pub fn load_account(dir: &Path) -> Result<(AccountSources, Vec<String>), Error> 
     };
     const SSC: &str = "aws iam list-service-specific-credentials --all-users";
     let service_specific = match optional_json::<ServiceSpecificCredentialList>(
+        root,
         &dir.join("service-specific-credentials.json"),
         SSC,
     )? {
@@ -202,30 +255,41 @@ pub fn load_account(dir: &Path) -> Result<(AccountSources, Vec<String>), Error> 
     };
 
     let mut users = BTreeMap::new();
-    let users_dir = dir.join("users");
+    let user_folders = root.listing(&dir.join("users"))?;
     for u in &authorization.user_detail_list {
-        let ud = users_dir.join(&u.user_name);
-        if !ud.is_dir() {
+        let name = &u.user_name;
+        if !is_iam_user_name(name) {
+            users.insert(name.clone(), unreadable_user(name));
             continue;
         }
-        let name = &u.user_name;
+        // Looked up in the listing, never joined: see the module's invariants.
+        let Some(ud) = user_folders.get(name) else {
+            continue;
+        };
+        if root.dir(ud)?.is_none() {
+            continue;
+        }
         let lists = UserLists {
             access_keys: optional_json::<AccessKeyList>(
+                root,
                 &ud.join("access-keys.json"),
                 &format!("aws iam list-access-keys --user-name {name}"),
             )?
             .map(|l| Availability::Known(l.keys)),
             ssh_public_keys: optional_json::<SshPublicKeyList>(
+                root,
                 &ud.join("ssh-public-keys.json"),
                 &format!("aws iam list-ssh-public-keys --user-name {name}"),
             )?
             .map(|l| Availability::Known(l.keys)),
             signing_certificates: optional_json::<SigningCertificateList>(
+                root,
                 &ud.join("signing-certificates.json"),
                 &format!("aws iam list-signing-certificates --user-name {name}"),
             )?
             .map(|l| Availability::Known(l.certificates)),
             mfa_devices: optional_json::<MfaDeviceList>(
+                root,
                 &ud.join("mfa-devices.json"),
                 &format!("aws iam list-mfa-devices --user-name {name}"),
             )?
@@ -236,68 +300,62 @@ pub fn load_account(dir: &Path) -> Result<(AccountSources, Vec<String>), Error> 
     }
 
     let mut regions = Vec::new();
-    let secrets_dir = dir.join("secrets");
-    if secrets_dir.is_dir() {
-        for rd in read_dir_sorted(&secrets_dir)? {
-            if !rd.is_dir() {
+    for (region, rd) in root.listing(&dir.join("secrets"))?.iter() {
+        if root.dir(rd)?.is_none() {
+            continue;
+        }
+        let region = region.to_string();
+        let cmd =
+            format!("aws secretsmanager list-secrets --include-planned-deletion --region {region}");
+        let secrets = match optional_json::<SecretList>(root, &rd.join("list-secrets.json"), &cmd)?
+        {
+            Some(l) => Availability::Known(l.secrets),
+            None => missing("secretsmanager:ListSecrets", "list-secrets.json", &cmd),
+        };
+        let mut policies = BTreeMap::new();
+        let pd = rd.join("resource-policies");
+        for (_, f) in root.listing(&pd)?.iter() {
+            if f.extension().and_then(|e| e.to_str()) != Some("json") {
                 continue;
             }
-            let region = rd
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let cmd = format!(
-                "aws secretsmanager list-secrets --include-planned-deletion --region {region}"
-            );
-            let secrets = match optional_json::<SecretList>(&rd.join("list-secrets.json"), &cmd)? {
-                Some(l) => Availability::Known(l.secrets),
-                None => missing("secretsmanager:ListSecrets", "list-secrets.json", &cmd),
-            };
-            let mut policies = BTreeMap::new();
-            let pd = rd.join("resource-policies");
-            if pd.is_dir() {
-                for f in read_dir_sorted(&pd)? {
-                    if f.extension().and_then(|e| e.to_str()) != Some("json") {
-                        continue;
+            let r: ResourcePolicyResponse = read_json(
+                root,
+                f,
+                "aws secretsmanager get-resource-policy --secret-id <arn>",
+            )?;
+            let policy = match r.resource_policy {
+                None => Availability::Known(None),
+                Some(text) => match serde_json::from_str::<serde_json::Value>(&text) {
+                    Ok(v) => Availability::Known(Some(v)),
+                    Err(e) => {
+                        return Err(Error::input(
+                            f,
+                            format!("ResourcePolicy is not JSON ({e})"),
+                            "export it again with `aws secretsmanager get-resource-policy`",
+                        ))
                     }
-                    let r: ResourcePolicyResponse = read_json(
-                        &f,
-                        "aws secretsmanager get-resource-policy --secret-id <arn>",
-                    )?;
-                    let policy =
-                        match r.resource_policy {
-                            None => Availability::Known(None),
-                            Some(text) => match serde_json::from_str::<serde_json::Value>(&text) {
-                                Ok(v) => Availability::Known(Some(v)),
-                                Err(e) => return Err(Error::input(
-                                    &f,
-                                    format!("ResourcePolicy is not JSON ({e})"),
-                                    "export it again with `aws secretsmanager get-resource-policy`",
-                                )),
-                            },
-                        };
-                    policies.insert(r.arn, policy);
-                }
-            }
-            if let Availability::Known(list) = &secrets {
-                for s in list {
-                    policies.entry(s.arn.clone()).or_insert_with(|| {
-                        Availability::unknown(
-                            "secretsmanager:GetResourcePolicy",
-                            format!(
-                                "no get-resource-policy export for this secret in {}",
-                                pd.display()
-                            ),
-                        )
-                    });
-                }
-            }
-            regions.push(RegionSecrets {
-                region,
-                secrets,
-                policies,
-            });
+                },
+            };
+            policies.insert(r.arn, policy);
         }
+        if let Availability::Known(list) = &secrets {
+            for s in list {
+                policies.entry(s.arn.clone()).or_insert_with(|| {
+                    Availability::unknown(
+                        "secretsmanager:GetResourcePolicy",
+                        format!(
+                            "no get-resource-policy export for this secret in {}",
+                            pd.display()
+                        ),
+                    )
+                });
+            }
+        }
+        regions.push(RegionSecrets {
+            region,
+            secrets,
+            policies,
+        });
     }
     let region_names = regions.iter().map(|r| r.region.clone()).collect();
     Ok((
@@ -316,12 +374,15 @@ pub fn load_account(dir: &Path) -> Result<(AccountSources, Vec<String>), Error> 
     ))
 }
 
-fn credential_report(dir: &Path) -> Result<Availability<CredentialReport>, Error> {
+fn credential_report(
+    root: &SnapshotRoot,
+    dir: &Path,
+) -> Result<Availability<CredentialReport>, Error> {
     let json = dir.join("credential-report.json");
     let csv_path = dir.join("credential-report.csv");
     let hint = "export it again with `aws iam generate-credential-report` then `aws iam get-credential-report`";
-    if json.is_file() {
-        let r: CredentialReportJson = read_json(&json, "aws iam get-credential-report")?;
+    if root.file(&json)?.is_some() {
+        let r: CredentialReportJson = read_json(root, &json, "aws iam get-credential-report")?;
         let content = base64::engine::general_purpose::STANDARD
             .decode(r.content.trim())
             .map_err(|_| Error::input(&json, "Content is not base64", hint))?;
@@ -334,8 +395,8 @@ fn credential_report(dir: &Path) -> Result<Availability<CredentialReport>, Error
                 )
             })?;
         Ok(Availability::Known(report))
-    } else if csv_path.is_file() {
-        let bytes = std::fs::read(&csv_path).map_err(|e| {
+    } else if let Some(real) = root.file(&csv_path)? {
+        let bytes = std::fs::read(real).map_err(|e| {
             Error::input(
                 &csv_path,
                 format!("cannot read: {e}"),

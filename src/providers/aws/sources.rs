@@ -169,6 +169,270 @@ fn csv_error_kind(e: &csv::Error) -> String {
     }
 }
 
+// ---------------------------------------------------------------------------------
+// The credential report's values, typed once.
+//
+// AWS documents every column's values ("Getting credential reports for your AWS
+// account", IAM User Guide, docs.aws.amazon.com/IAM/latest/UserGuide/
+// id_credentials_getting-report.html): flags are `TRUE`/`FALSE` (AWS writes them in
+// lower case; case is ignored), `password_enabled` is `not_supported` for the root user,
+// times are ISO 8601, and a time column with no time says `N/A` (no such credential, or
+// never used), `no_information` (no record, e.g. a password last used before October
+// 2014) or `not_supported` (the root user's password dates; moto also writes it for a
+// user without a password and for the last-used region and service). Those three
+// markers are accepted in every time and name column and never stand for a value.
+// Anything else, an empty required column included, is `NotUnderstood`: the assembler
+// turns it into a coverage gap naming the user and the column, never a guess.
+// ---------------------------------------------------------------------------------
+
+/// A credential report value that is none of the values AWS documents for its column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotUnderstood {
+    pub column: &'static str,
+    /// The value, quoted and escaped, at most 24 characters of it (a report is not
+    /// secret, but a hostile one must not flood or drive a terminal).
+    pub shown: String,
+}
+
+impl NotUnderstood {
+    fn new(column: &'static str, raw: &str) -> Self {
+        let n = raw.chars().count();
+        let shown = if n == 0 {
+            "an empty value".to_string()
+        } else if n <= 24 {
+            format!(
+                "\"{}\"",
+                raw.chars().flat_map(char::escape_debug).collect::<String>()
+            )
+        } else {
+            format!("a {n}-character value")
+        };
+        NotUnderstood { column, shown }
+    }
+}
+
+pub type Parsed<T> = Result<T, NotUnderstood>;
+
+/// A `TRUE`/`FALSE` column (`not_supported` only where documented).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFlag {
+    True,
+    False,
+    /// `password_enabled` of the root user.
+    NotSupported,
+}
+
+/// A time column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportTime {
+    At(DateTime<Utc>),
+    /// `N/A`: no such credential, or never used.
+    NotApplicable,
+    /// `no_information`: AWS has no record.
+    NoInformation,
+    /// `not_supported`.
+    NotSupported,
+}
+
+impl ReportTime {
+    pub fn at(self) -> Option<DateTime<Utc>> {
+        match self {
+            ReportTime::At(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// One access key slot's columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportKeySlot {
+    pub index: usize,
+    pub active: Parsed<ReportFlag>,
+    pub last_rotated: Parsed<ReportTime>,
+    pub last_used_date: Parsed<ReportTime>,
+    /// `None`: `N/A` (or the column is absent).
+    pub last_used_region: Parsed<Option<String>>,
+    pub last_used_service: Parsed<Option<String>>,
+}
+
+/// One signing certificate slot's columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportCertSlot {
+    pub index: usize,
+    pub active: Parsed<ReportFlag>,
+    /// `Ok(None)` when the column is absent (older reports, moto).
+    pub last_rotated: Parsed<Option<ReportTime>>,
+}
+
+/// A credential report row with every column read against its documented values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportRow {
+    pub user: String,
+    pub arn: String,
+    pub is_root: bool,
+    pub user_creation_time: Parsed<ReportTime>,
+    pub password_enabled: Parsed<ReportFlag>,
+    pub password_last_used: Parsed<ReportTime>,
+    pub password_last_changed: Parsed<ReportTime>,
+    pub password_next_rotation: Parsed<Option<ReportTime>>,
+    pub mfa_active: Parsed<ReportFlag>,
+    pub access_keys: [ReportKeySlot; 2],
+    pub certificates: [ReportCertSlot; 2],
+}
+
+fn report_flag(column: &'static str, raw: &str, not_supported_ok: bool) -> Parsed<ReportFlag> {
+    let v = raw.trim();
+    if v.eq_ignore_ascii_case("true") {
+        Ok(ReportFlag::True)
+    } else if v.eq_ignore_ascii_case("false") {
+        Ok(ReportFlag::False)
+    } else if not_supported_ok && v == "not_supported" {
+        Ok(ReportFlag::NotSupported)
+    } else {
+        Err(NotUnderstood::new(column, raw))
+    }
+}
+
+fn report_time(column: &'static str, raw: &str) -> Parsed<ReportTime> {
+    match raw.trim() {
+        "N/A" => Ok(ReportTime::NotApplicable),
+        "no_information" => Ok(ReportTime::NoInformation),
+        "not_supported" => Ok(ReportTime::NotSupported),
+        v => parse_time_text(v)
+            .map(ReportTime::At)
+            .ok_or_else(|| NotUnderstood::new(column, raw)),
+    }
+}
+
+/// A column that older reports (and moto) leave out: empty means absent.
+fn optional_time(column: &'static str, raw: &str) -> Parsed<Option<ReportTime>> {
+    if raw.is_empty() {
+        Ok(None)
+    } else {
+        report_time(column, raw).map(Some)
+    }
+}
+
+/// A region or service namespace (`us-east-1`, `s3`): 1 to 64 of `[a-z0-9-]`.
+fn report_name(column: &'static str, raw: &str) -> Parsed<Option<String>> {
+    match raw.trim() {
+        "" | "N/A" | "not_supported" | "no_information" => Ok(None),
+        v if v.len() <= 64
+            && v.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') =>
+        {
+            Ok(Some(v.to_string()))
+        }
+        _ => Err(NotUnderstood::new(column, raw)),
+    }
+}
+
+impl CredentialReportRow {
+    /// Reads every column against its documented values.
+    pub fn typed(&self) -> ReportRow {
+        let is_root = self.user == "<root_account>";
+        let r = self;
+        ReportRow {
+            user: r.user.clone(),
+            arn: r.arn.clone(),
+            is_root,
+            user_creation_time: report_time("user_creation_time", &r.user_creation_time),
+            password_enabled: report_flag("password_enabled", &r.password_enabled, is_root),
+            password_last_used: report_time("password_last_used", &r.password_last_used),
+            password_last_changed: report_time("password_last_changed", &r.password_last_changed),
+            password_next_rotation: optional_time(
+                "password_next_rotation",
+                &r.password_next_rotation,
+            ),
+            mfa_active: report_flag("mfa_active", &r.mfa_active, false),
+            access_keys: [
+                ReportKeySlot {
+                    index: 1,
+                    active: report_flag("access_key_1_active", &r.access_key_1_active, false),
+                    last_rotated: report_time(
+                        "access_key_1_last_rotated",
+                        &r.access_key_1_last_rotated,
+                    ),
+                    last_used_date: report_time(
+                        "access_key_1_last_used_date",
+                        &r.access_key_1_last_used_date,
+                    ),
+                    last_used_region: report_name(
+                        "access_key_1_last_used_region",
+                        &r.access_key_1_last_used_region,
+                    ),
+                    last_used_service: report_name(
+                        "access_key_1_last_used_service",
+                        &r.access_key_1_last_used_service,
+                    ),
+                },
+                ReportKeySlot {
+                    index: 2,
+                    active: report_flag("access_key_2_active", &r.access_key_2_active, false),
+                    last_rotated: report_time(
+                        "access_key_2_last_rotated",
+                        &r.access_key_2_last_rotated,
+                    ),
+                    last_used_date: report_time(
+                        "access_key_2_last_used_date",
+                        &r.access_key_2_last_used_date,
+                    ),
+                    last_used_region: report_name(
+                        "access_key_2_last_used_region",
+                        &r.access_key_2_last_used_region,
+                    ),
+                    last_used_service: report_name(
+                        "access_key_2_last_used_service",
+                        &r.access_key_2_last_used_service,
+                    ),
+                },
+            ],
+            certificates: [
+                ReportCertSlot {
+                    index: 1,
+                    active: report_flag("cert_1_active", &r.cert_1_active, false),
+                    last_rotated: optional_time("cert_1_last_rotated", &r.cert_1_last_rotated),
+                },
+                ReportCertSlot {
+                    index: 2,
+                    active: report_flag("cert_2_active", &r.cert_2_active, false),
+                    last_rotated: optional_time("cert_2_last_rotated", &r.cert_2_last_rotated),
+                },
+            ],
+        }
+    }
+}
+
+impl ReportRow {
+    /// Every column whose value was not understood, in column order.
+    pub fn not_understood(&self) -> Vec<&NotUnderstood> {
+        fn e<T>(p: &Parsed<T>) -> Option<&NotUnderstood> {
+            p.as_ref().err()
+        }
+        let mut v = vec![
+            e(&self.user_creation_time),
+            e(&self.password_enabled),
+            e(&self.password_last_used),
+            e(&self.password_last_changed),
+            e(&self.password_next_rotation),
+            e(&self.mfa_active),
+        ];
+        for k in &self.access_keys {
+            v.extend([
+                e(&k.active),
+                e(&k.last_rotated),
+                e(&k.last_used_date),
+                e(&k.last_used_region),
+                e(&k.last_used_service),
+            ]);
+        }
+        for c in &self.certificates {
+            v.extend([e(&c.active), e(&c.last_rotated)]);
+        }
+        v.into_iter().flatten().collect()
+    }
+}
+
 /// A timestamp as the aws CLI prints it: ISO 8601 text for query-protocol services
 /// (IAM), epoch seconds for JSON-protocol ones (Secrets Manager).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

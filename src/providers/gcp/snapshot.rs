@@ -11,6 +11,12 @@
 //!   secrets/<id>/versions.json               gcloud secrets versions list S
 //!   secrets/<id>/iam-policy.json             gcloud secrets get-iam-policy S
 //! ```
+//!
+//! Every read stays under the project folder (`providers::snapshot_fs`): a service
+//! account's or a secret's folder is found by looking its email or id up in one listing
+//! of `service-accounts/` or `secrets/`, never by joining it to a path. An email or id
+//! Google would not issue is a coverage gap naming it, not a read; a symlink leading
+//! outside the folder is an input error naming it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,20 +25,38 @@ use serde::de::DeserializeOwned;
 
 use super::sources::*;
 use crate::error::Error;
+use crate::providers::snapshot_fs::{quote_name, Listing, SnapshotRoot};
 
 const POLICY_FILE: &str = "iam-policy.json";
 
-fn read_json<T: DeserializeOwned>(path: &Path, command: &str) -> Result<T, Error> {
-    crate::providers::read_export_json(path, &format!("{command} --format=json"))
+fn read_json<T: DeserializeOwned>(
+    root: &SnapshotRoot,
+    path: &Path,
+    command: &str,
+) -> Result<T, Error> {
+    let command = format!("{command} --format=json");
+    match root.file(path)? {
+        Some(real) => crate::providers::read_export_json(&real, &command).map_err(|e| match e {
+            // Name the file as the user knows it, not its canonical path.
+            Error::Input { what, hint, .. } => Error::input(path, what, hint),
+            other => other,
+        }),
+        None => Err(Error::input(
+            path,
+            "missing",
+            format!("export it with `{command}`; see docs/snapshots.md"),
+        )),
+    }
 }
 
 fn optional<T: DeserializeOwned>(
+    root: &SnapshotRoot,
     path: &Path,
     source: &str,
     command: &str,
 ) -> Result<Availability<T>, Error> {
-    if path.is_file() {
-        read_json(path, command).map(Availability::Known)
+    if root.file(path)?.is_some() {
+        read_json(root, path, command).map(Availability::Known)
     } else {
         Ok(Availability::unknown(
             source,
@@ -44,50 +68,110 @@ fn optional<T: DeserializeOwned>(
     }
 }
 
+/// Whether `email` is an address Google gives service accounts and can be a folder
+/// name: `NAME@PROJECT.iam.gserviceaccount.com`, `PROJECT@appspot.gserviceaccount.com`,
+/// `NUMBER-compute@developer.gserviceaccount.com` and the service agents are all
+/// lowercase letters, digits, `-`, `.` and one `@`, start with a letter or digit, and end
+/// in `gserviceaccount.com`
+/// (IAM docs, "Service account types"; account ids are 6 to 30 of `[a-z0-9-]`).
+pub fn is_service_account_email(email: &str) -> bool {
+    email.len() <= 254
+        && email
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.@".contains(&b))
+        && email.bytes().filter(|b| *b == b'@').count() == 1
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            local
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphanumeric())
+                && domain.ends_with("gserviceaccount.com")
+        })
+}
+
+/// Whether `id` is a Secret Manager secret id: 1 to 255 of `[A-Za-z0-9_-]`
+/// (Secret Manager API, `secrets.create` `secretId`).
+pub fn is_secret_id(id: &str) -> bool {
+    (1..=255).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// The folder of one resource: looked up by name in the listing, never joined.
+/// `Err(reason)` when the name could not be a folder of the snapshot.
+fn folder_of<'a>(
+    root: &SnapshotRoot,
+    listing: &'a Listing,
+    name: &str,
+    valid: bool,
+    what: &str,
+) -> Result<Result<Option<&'a Path>, String>, Error> {
+    if !valid {
+        return Ok(Err(format!(
+            "{} is not a valid {what}, so no per-{what} file of the snapshot is read for it",
+            quote_name(name)
+        )));
+    }
+    match listing.get(name) {
+        Some(p) if root.dir(p)?.is_some() => Ok(Ok(Some(p))),
+        _ => Ok(Ok(None)),
+    }
+}
+
+/// A per-resource optional file, or the gap saying why it is not read.
+fn optional_in<T: DeserializeOwned>(
+    root: &SnapshotRoot,
+    folder: &Result<Option<&Path>, String>,
+    file: &str,
+    source: &str,
+    command: &str,
+) -> Result<Availability<T>, Error> {
+    match folder {
+        Ok(Some(d)) => optional(root, &d.join(file), source, command),
+        Ok(None) => Ok(Availability::unknown(
+            source,
+            format!("{file} is not in the snapshot (export it with `{command} --format=json`)"),
+        )),
+        Err(reason) => Ok(Availability::unknown(source, reason.clone())),
+    }
+}
+
 /// The project folders under a snapshot folder (`DIR/gcp/<project>`).
 pub fn project_dirs(dir: &Path) -> Result<Vec<PathBuf>, Error> {
-    let gcp = dir.join("gcp");
+    let root = SnapshotRoot::open(dir)?;
     let mut out = Vec::new();
-    if !gcp.is_dir() {
-        return Ok(out);
-    }
-    let rd = std::fs::read_dir(&gcp).map_err(|e| {
-        Error::input(
-            &gcp,
-            format!("cannot read the folder: {e}"),
-            "check its permissions",
-        )
-    })?;
-    let mut dirs: Vec<PathBuf> = rd
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    for d in dirs {
-        if !d.join(POLICY_FILE).is_file() {
+    for (_, d) in root.listing(&dir.join("gcp"))?.iter() {
+        if root.dir(d)?.is_none() {
+            continue;
+        }
+        if root.file(&d.join(POLICY_FILE))?.is_none() {
             return Err(Error::input(
-                &d,
+                d,
                 format!("this project folder has no {POLICY_FILE}"),
                 "export it with `gcloud projects get-iam-policy PROJECT --format=json`; see docs/snapshots.md",
             ));
         }
-        out.push(d);
+        out.push(d.to_path_buf());
     }
     Ok(out)
 }
 
 /// Reads one project folder.
 pub fn load_project(dir: &Path) -> Result<ProjectSources, Error> {
+    let root = &SnapshotRoot::open(dir)?;
     let project_id = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let p = &project_id;
     let iam_policy: Policy = read_json(
+        root,
         &dir.join(POLICY_FILE),
         &format!("gcloud projects get-iam-policy {p}"),
     )?;
     let service_accounts: Availability<Vec<ServiceAccount>> = optional(
+        root,
         &dir.join("service-accounts.json"),
         "iam:ListServiceAccounts",
         &format!("gcloud iam service-accounts list --project {p}"),
@@ -95,13 +179,22 @@ pub fn load_project(dir: &Path) -> Result<ProjectSources, Error> {
     let mut keys = BTreeMap::new();
     let mut service_account_policies = BTreeMap::new();
     if let Availability::Known(accounts) = &service_accounts {
+        let listing = root.listing(&dir.join("service-accounts"))?;
         for sa in accounts {
-            let sd = dir.join("service-accounts").join(&sa.email);
             let e = &sa.email;
+            let sd = folder_of(
+                root,
+                &listing,
+                e,
+                is_service_account_email(e),
+                "service-account email",
+            )?;
             keys.insert(
                 e.clone(),
-                optional(
-                    &sd.join("keys.json"),
+                optional_in(
+                    root,
+                    &sd,
+                    "keys.json",
                     "iam:ListServiceAccountKeys",
                     &format!(
                         "gcloud iam service-accounts keys list --iam-account {e} --project {p}"
@@ -110,8 +203,10 @@ pub fn load_project(dir: &Path) -> Result<ProjectSources, Error> {
             );
             service_account_policies.insert(
                 e.clone(),
-                optional(
-                    &sd.join(POLICY_FILE),
+                optional_in(
+                    root,
+                    &sd,
+                    POLICY_FILE,
                     "iam:GetIamPolicy",
                     &format!("gcloud iam service-accounts get-iam-policy {e} --project {p}"),
                 )?,
@@ -119,6 +214,7 @@ pub fn load_project(dir: &Path) -> Result<ProjectSources, Error> {
         }
     }
     let secrets: Availability<Vec<Secret>> = optional(
+        root,
         &dir.join("secrets.json"),
         "secretmanager:ListSecrets",
         &format!("gcloud secrets list --project {p}"),
@@ -126,21 +222,26 @@ pub fn load_project(dir: &Path) -> Result<ProjectSources, Error> {
     let mut versions = BTreeMap::new();
     let mut secret_policies = BTreeMap::new();
     if let Availability::Known(list) = &secrets {
+        let listing = root.listing(&dir.join("secrets"))?;
         for s in list {
             let id = short(&s.name);
-            let sd = dir.join("secrets").join(id);
+            let sd = folder_of(root, &listing, id, is_secret_id(id), "secret id")?;
             versions.insert(
                 s.name.clone(),
-                optional(
-                    &sd.join("versions.json"),
+                optional_in(
+                    root,
+                    &sd,
+                    "versions.json",
                     "secretmanager:ListSecretVersions",
                     &format!("gcloud secrets versions list {id} --project {p}"),
                 )?,
             );
             secret_policies.insert(
                 s.name.clone(),
-                optional(
-                    &sd.join(POLICY_FILE),
+                optional_in(
+                    root,
+                    &sd,
+                    POLICY_FILE,
                     "secretmanager:GetIamPolicy",
                     &format!("gcloud secrets get-iam-policy {id} --project {p}"),
                 )?,
