@@ -7,17 +7,17 @@
 //! huge numbers, control characters, invalid UTF-8, dictionary tokens) to the library's
 //! entry point. It asserts, for every input:
 //! - no panic (`catch_unwind` around the entry point);
-//! - it finishes within a time bound (a watchdog thread; a hang fails the test even
-//!   though the stuck thread cannot be stopped);
+//! - it finishes within a bound on the worker thread's CPU time (a watchdog thread; a
+//!   hang fails the test even though the stuck thread cannot be stopped);
 //! - no error message or hint carries key material planted in the input (canary keys
 //!   and values, checked as any 12-character window, plus anything that looks like an
 //!   age secret key).
 //!
 //! Knobs (environment): `HANDOVER_FUZZ_ITERS` mutants per target (default: a short run,
 //! a few seconds per target in a debug build), `HANDOVER_FUZZ_SEED` (default fixed, so a
-//! plain `cargo test` is reproducible), `HANDOVER_FUZZ_TIMEOUT_MS` (the per-input bound
-//! on CPU time, default 5000), `HANDOVER_FUZZ_REPLAY=FILE` (run only that input, with the test's
-//! name as filter). A failure prints the target, seed, iteration and the path of a file
+//! plain `cargo test` is reproducible), `HANDOVER_FUZZ_TIMEOUT_MS` (the per-input
+//! bound on CPU time, default 5000), `HANDOVER_FUZZ_REPLAY=FILE` (run only that input,
+//! with the test's name as filter). A failure prints the target, seed, iteration and the path of a file
 //! holding the input, with the command that replays it.
 //!
 //! Invariant: nothing here skips. Every target runs its seeds unmutated first, so a
@@ -522,9 +522,8 @@ fn save_input(name: &str, seed: u64, i: u64, input: &[u8]) -> PathBuf {
     p
 }
 
-/// Silences the default panic message for panics this file catches on purpose? No:
-/// every panic is a finding, and its message (and backtrace with RUST_BACKTRACE=1)
-/// is what a developer needs; the default hook stays.
+/// The example folder. (The default panic hook stays: every panic caught here is a
+/// finding, and its message and backtrace, with RUST_BACKTRACE=1, are what one needs.)
 fn example() -> PathBuf {
     support::repo().join("examples/northwind-to-contoso")
 }
