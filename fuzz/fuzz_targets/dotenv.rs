@@ -12,7 +12,10 @@ fuzz_target!(|data: &[u8]| {
         for line in String::from_utf8_lossy(data).lines() {
             if let Some((_, v)) = line.split_once('=') {
                 let v = v.trim().trim_matches(|c| c == '"' || c == '\'');
-                if v.len() >= 8 && !v.contains(char::is_whitespace) && v.contains(|c: char| !(c.is_ascii_alphanumeric() || "_.-".contains(c))) {
+                if v.len() >= 8
+                    && !v.contains(char::is_whitespace)
+                    && v.contains(|c: char| !(c.is_ascii_alphanumeric() || "_.-".contains(c)))
+                {
                     assert!(!text.contains(v), "a value echoed in: {text}");
                 }
             }

@@ -9,7 +9,10 @@ use std::sync::OnceLock;
 
 /// The repository root (this crate is `fuzz/` inside it).
 pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 pub fn example() -> PathBuf {
@@ -19,7 +22,13 @@ pub fn example() -> PathBuf {
 /// A scratch folder for this process, removed when it exits normally.
 pub fn scratch() -> &'static Path {
     static D: OnceLock<tempfile::TempDir> = OnceLock::new();
-    D.get_or_init(|| tempfile::Builder::new().prefix("handover-cargo-fuzz-").tempdir().unwrap()).path()
+    D.get_or_init(|| {
+        tempfile::Builder::new()
+            .prefix("handover-cargo-fuzz-")
+            .tempdir()
+            .unwrap()
+    })
+    .path()
 }
 
 /// Writes `data` to `name` in the scratch folder and returns the path.
@@ -64,7 +73,10 @@ pub fn shown(e: &handover::error::Error) -> String {
 pub fn assert_no_key_material(input: &[u8], message: &str) {
     let upper = message.to_ascii_uppercase();
     if let Some(i) = upper.find("AGE-SECRET-KEY-1") {
-        assert!(!upper[i + 16..].starts_with(|c: char| c.is_ascii_alphanumeric()), "an age secret key in: {message}");
+        assert!(
+            !upper[i + 16..].starts_with(|c: char| c.is_ascii_alphanumeric()),
+            "an age secret key in: {message}"
+        );
     }
     let text = String::from_utf8_lossy(input);
     let mut in_pem = 0;
@@ -82,7 +94,10 @@ pub fn assert_no_key_material(input: &[u8], message: &str) {
             if in_pem > 2 {
                 for w in line.as_bytes().windows(12) {
                     let w = String::from_utf8_lossy(w).to_ascii_uppercase();
-                    assert!(!upper.contains(&w), "a piece of the private key ({w}) in: {message}");
+                    assert!(
+                        !upper.contains(&w),
+                        "a piece of the private key ({w}) in: {message}"
+                    );
                 }
             }
         }
