@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test from a fresh clone: installs the Python side (moto, the aws CLI,
 # Google's Python clients) into ./.venv, then runs the Rust workspace tests, which
-# start their emulators on loopback ports themselves.
+# start their emulators on loopback ports themselves (they include the short fuzz run,
+# tests/fuzz.rs, and the hostile-input corpus, tests/hostile.rs), then `cargo deny`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -31,3 +32,9 @@ export PATH="$root/.venv/bin:$PATH"
 export HANDOVER_TEST_VENV="$root/.venv"
 
 cargo test --workspace --locked "$@"
+
+# Supply chain: advisories (a committed snapshot of the RustSec database, offline),
+# licenses, bans and sources, per deny.toml. Installs cargo-deny from crates.io when it
+# is missing (about 20 minutes of compiling on a busy 2-core machine, once).
+# The short fuzz run is part of `cargo test` above (tests/fuzz.rs, tests/hostile.rs).
+./supply-chain/deny.sh

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs `cargo deny check` (advisories, licenses, bans, sources) offline against the
+# committed snapshot of the RustSec advisory database in supply-chain/advisory-db.
+#
+# cargo-deny reads its advisory databases from git checkouts under `db-path` (deny.toml:
+# target/advisory-dbs) and takes the database's date from its HEAD commit. CI cannot
+# reach the database's git host, so this lays the snapshot out as a one-commit
+# repository whose commit date is the snapshot's own date (SNAPSHOT), which keeps
+# cargo-deny's staleness check honest, then checks with --offline (no fetch).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+snapshot=supply-chain/advisory-db
+date=$(sed -n 's/^date = //p' "$snapshot/SNAPSHOT")
+commit=$(sed -n 's/^commit = //p' "$snapshot/SNAPSHOT")
+# The folder name cargo-deny derives from the URL in deny.toml's db-urls.
+db=target/advisory-dbs/advisory-db-3157b0e258782691
+stamp="$db/.snapshot-commit"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$commit:$(find "$snapshot" -type f | sort | xargs cat | sha256sum | cut -d' ' -f1)" ]; then
+  rm -rf "$db"
+  mkdir -p "$db"
+  cp -R "$snapshot/." "$db/"
+  (
+    cd "$db"
+    export GIT_AUTHOR_DATE="$date" GIT_COMMITTER_DATE="$date"
+    export GIT_AUTHOR_NAME=snapshot GIT_AUTHOR_EMAIL=snapshot@localhost GIT_COMMITTER_NAME=snapshot GIT_COMMITTER_EMAIL=snapshot@localhost
+    git init -q -b main .
+    git add -A .
+    git commit -q -m "advisory-db snapshot of $commit"
+  )
+  echo "$commit:$(find "$snapshot" -type f | sort | xargs cat | sha256sum | cut -d' ' -f1)" > "$stamp"
+fi
+
+if ! command -v cargo-deny >/dev/null 2>&1; then
+  echo "installing cargo-deny from crates.io (several minutes on 2 cores)" >&2
+  cargo install --locked cargo-deny
+fi
+cargo deny --offline --locked check "$@"
