@@ -31,10 +31,11 @@ fi
 export PATH="$root/.venv/bin:$PATH"
 export HANDOVER_TEST_VENV="$root/.venv"
 
-cargo test --workspace --locked "$@"
-
 # Supply chain: advisories (a committed snapshot of the RustSec database, offline),
 # licenses, bans and sources, per deny.toml. Installs cargo-deny from crates.io when it
 # is missing (about 20 minutes of compiling on a busy 2-core machine, once).
-# The short fuzz run is part of `cargo test` above (tests/fuzz.rs, tests/hostile.rs).
+# The short fuzz run is part of `cargo test` below (tests/fuzz.rs, tests/hostile.rs).
 ./supply-chain/deny.sh
+
+# Last, so the closing lines are the test runner's.
+cargo test --workspace --locked "$@"
