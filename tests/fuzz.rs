@@ -441,7 +441,7 @@ fn fuzz<R: Fn(&[u8]) -> String>(t: Target, make: impl FnOnce() -> R + Send + 'st
                     if let Some(problem) = problem {
                         let file = save_input(name, seed, i, &input);
                         failures.push(format!(
-                            "{name}: iteration {i} (seed {seed:#x}): {problem}\n  input: {}\n  replay: HANDOVER_FUZZ_REPLAY={} cargo test --test fuzz {name} -- --exact",
+                            "{name}: iteration {i} (seed {seed:#x}): {problem}\n  input: {}\n  replay: HANDOVER_FUZZ_REPLAY={} cargo test --test fuzz fuzz_{name} -- --exact",
                             file.display(),
                             file.display()
                         ));
@@ -473,7 +473,7 @@ fn fuzz<R: Fn(&[u8]) -> String>(t: Target, make: impl FnOnce() -> R + Send + 'st
         if let Some((i, input, cpu, wall)) = hung {
             let file = save_input(name, seed, i, &input);
             panic!(
-                "{name}: iteration {i} (seed {seed:#x}): still running after {cpu:?} of CPU ({wall:?} wall; the bound is {timeout:?} of CPU): a hang\n  input: {} ({} bytes)\n  replay: HANDOVER_FUZZ_REPLAY={} cargo test --test fuzz {name} -- --exact",
+                "{name}: iteration {i} (seed {seed:#x}): still running after {cpu:?} of CPU ({wall:?} wall; the bound is {timeout:?} of CPU): a hang\n  input: {} ({} bytes)\n  replay: HANDOVER_FUZZ_REPLAY={} cargo test --test fuzz fuzz_{name} -- --exact",
                 file.display(),
                 input.len(),
                 file.display()

@@ -22,7 +22,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 use age::armor::{ArmoredReader, ArmoredWriter, Format};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::Error;
 
@@ -291,14 +291,42 @@ impl Identities {
     }
 }
 
+/// The largest identity file read. An OpenSSH ssh-rsa 16384 key is about 13 KiB and an
+/// age identity line about 75 bytes; the SSH private-key parsers are superlinear in the
+/// line count (a 4,000-line PEM took minutes, found by `tests/fuzz.rs`), so the size is
+/// capped before any parser sees the text.
+pub const MAX_IDENTITY_BYTES: u64 = 64 * 1024;
+
+/// Reads a UTF-8 file of at most `limit` bytes, without quoting any of it in an error.
+fn read_bounded_text(path: &Path, limit: u64, hint: &str) -> Result<String, Error> {
+    let cannot =
+        |e: std::io::Error| Error::input(path, format!("cannot read the identity: {e}"), hint);
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(cannot)?
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > limit {
+        bytes.zeroize();
+        return Err(Error::input(
+            path,
+            format!("is larger than {limit} bytes, too large for an identity file"),
+            hint,
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let mut bytes = e.into_bytes();
+        bytes.zeroize();
+        Error::input(path, "is not UTF-8 text", hint)
+    })
+}
+
 /// Reads an identity file: an age identity file or an unencrypted OpenSSH private key.
 pub fn read_identities(path: &Path) -> Result<Identities, Error> {
     let hint =
         "pass an age identity file (AGE-SECRET-KEY-1...) or an unencrypted OpenSSH private key";
-    let text = Zeroizing::new(
-        std::fs::read_to_string(path)
-            .map_err(|e| Error::input(path, format!("cannot read the identity: {e}"), hint))?,
-    );
+    let text = Zeroizing::new(read_bounded_text(path, MAX_IDENTITY_BYTES, hint)?);
     if text.contains("-----BEGIN OPENSSH PRIVATE KEY-----")
         || text.contains("-----BEGIN RSA PRIVATE KEY-----")
     {
