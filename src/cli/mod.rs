@@ -39,9 +39,11 @@ pub fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             // Errors quote input (names, paths, fields of a forged file): escaped for the terminal.
-            use crate::output::terminal::escape;
+            // Line breaks are kept (a policy or config lists one problem per line);
+            // every other control character is shown escaped.
+            use crate::output::terminal::{escape, escape_block};
             let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "error: {}", escape(&e.to_string()));
+            let _ = writeln!(err, "error: {}", escape_block(&e.to_string()));
             let _ = writeln!(err, "  hint: {}", escape(e.hint()));
             ExitCode::from(exit::code_for(&e))
         }

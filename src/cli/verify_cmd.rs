@@ -134,19 +134,50 @@ fn for_terminal(v: &verify::Verification) -> verify::Verification {
 }
 
 /// Each document's digest as found under `dir`, by the manifest's path.
-fn documents(m: &Manifest, dir: &Path) -> BTreeMap<String, Option<String>> {
-    use sha2::Digest;
+fn documents(m: &Manifest, dir: &Path) -> BTreeMap<String, Result<String, String>> {
+    let root = dir.canonicalize();
     m.documentation
         .iter()
         .map(|d| {
-            (
-                d.path.clone(),
-                std::fs::read(dir.join(&d.path))
-                    .ok()
-                    .map(|b| format!("sha256:{:x}", sha2::Sha256::digest(&b))),
-            )
+            let read = match &root {
+                Ok(root) => read_document(root, &d.path),
+                Err(e) => Err(format!("the documentation folder cannot be read: {e}")),
+            };
+            (d.path.clone(), read)
         })
         .collect()
+}
+
+/// The sha256 of one handed-over document, read only from under `root` (canonical).
+///
+/// The path comes from the manifest, which is input like any other: an absolute path, a
+/// `..` or a symlink that leads out of `--docs` is refused, never read, and only regular
+/// files are hashed (a FIFO would hang, a device stream forever).
+fn read_document(root: &Path, rel: &str) -> Result<String, String> {
+    use sha2::Digest;
+    use std::path::Component;
+    let p = Path::new(rel);
+    if rel.is_empty() || !p.components().all(|c| matches!(c, Component::Normal(_))) {
+        return Err("its path is absolute or steps out with `..`: not read".into());
+    }
+    let real = match root.join(p).canonicalize() {
+        Ok(real) => real,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err("not found in the documentation folder".into())
+        }
+        Err(e) => return Err(format!("cannot be read: {e}")),
+    };
+    if !real.starts_with(root) {
+        return Err("leads outside the documentation folder (a symlink?): not read".into());
+    }
+    if !real.is_file() {
+        return Err("not a regular file: not read".into());
+    }
+    let mut hasher = sha2::Sha256::new();
+    std::fs::File::open(&real)
+        .and_then(|mut f| std::io::copy(&mut f, &mut hasher))
+        .map_err(|e| format!("cannot be read: {e}"))?;
+    Ok(format!("sha256:{:x}", hasher.finalize()))
 }
 
 /// Reads every scope of the manifest live, and every migrated secret at its destination.
@@ -304,6 +335,36 @@ async fn read_live(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Regression (review of issue 10): documentation paths come from the manifest and
+    // were joined to --docs as they were, so `../x`, `/abs` or a symlink read files
+    // outside the folder. Only regular files under the folder are hashed.
+    #[cfg(unix)]
+    #[test]
+    fn document_paths_from_the_manifest_stay_under_the_docs_folder() {
+        let top = tempfile::tempdir().unwrap();
+        let docs = top.path().join("docs");
+        std::fs::create_dir_all(docs.join("playbooks")).unwrap();
+        std::fs::write(docs.join("playbooks/oncall.md"), "on call").unwrap();
+        std::fs::write(top.path().join("outside.md"), "outside").unwrap();
+        std::os::unix::fs::symlink(top.path().join("outside.md"), docs.join("link.md")).unwrap();
+        let root = docs.canonicalize().unwrap();
+        assert!(read_document(&root, "playbooks/oncall.md")
+            .unwrap()
+            .starts_with("sha256:"));
+        for (rel, why) in [
+            ("../outside.md", "steps out"),
+            ("playbooks/../../outside.md", "steps out"),
+            ("/etc/hostname", "absolute"),
+            ("", "absolute"),
+            ("link.md", "leads outside"),
+            ("playbooks", "not a regular file"),
+            ("missing.md", "not found"),
+        ] {
+            let err = read_document(&root, rel).unwrap_err();
+            assert!(err.contains(why), "{rel:?}: {err}");
+        }
+    }
 
     /// Issue 10 item 8: names read live or from the manifest reached the verify table raw.
     #[test]

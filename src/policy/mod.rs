@@ -333,7 +333,41 @@ pub fn load(path: &Path) -> Result<Policy, Error> {
 }
 
 /// Parses and checks policy text.
+/// The deepest bracket nesting (`[`/`{`, counted anywhere in the text) a policy may have.
+/// The shipped policies nest 3 deep; a CEL condition deeper than 64 is refused by the
+/// cost check anyway. The YAML parser is superlinear in flow-collection depth (100,000
+/// `[` took minutes, found by the hostile corpus), so depth is checked before it runs.
+pub const MAX_POLICY_NESTING: usize = 128;
+
+/// The line where `text`'s bracket nesting first passes `limit`, if it does.
+fn too_deep(text: &str, limit: usize) -> Option<usize> {
+    let (mut depth, mut line) = (0usize, 1usize);
+    for c in text.chars() {
+        match c {
+            '[' | '{' => {
+                depth += 1;
+                if depth > limit {
+                    return Some(line);
+                }
+            }
+            ']' | '}' => depth = depth.saturating_sub(1),
+            '\n' => line += 1,
+            _ => {}
+        }
+    }
+    None
+}
+
 pub fn parse(text: &str) -> Result<(String, String, Vec<Rule>), Vec<Problem>> {
+    if let Some(line) = too_deep(text, MAX_POLICY_NESTING) {
+        return Err(vec![Problem {
+            line,
+            rule: None,
+            message: format!(
+                "brackets nest deeper than {MAX_POLICY_NESTING} levels; a policy is a flat list of rules"
+            ),
+        }]);
+    }
     // serde_norway (the maintained fork of serde_yaml) keeps error locations and
     // refuses alias expansion beyond a fixed budget ("billion laughs").
     let raw: RawPolicy = serde_norway::from_str(text).map_err(|e| {
@@ -531,6 +565,39 @@ mod tests {
         );
         let policy = format!("name: t\ndescription: *a11\n{bomb}rules: *a11\n");
         assert!(parse(&policy).is_err());
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "took {:?}",
+            started.elapsed()
+        );
+    }
+
+    // Regression (hostile corpus, policy_yaml/deep-nesting.yaml): `name: [[[[…` 100,000
+    // levels deep ran for minutes in the YAML parser. Depth is refused before parsing.
+    #[test]
+    fn deeply_nested_yaml_is_refused_before_parsing() {
+        let started = std::time::Instant::now();
+        for deep in [
+            format!("name: {}\n", "[".repeat(100_000)),
+            format!(
+                "name: t\ndescription: d\nrules:\n  - id: x\n    condition: {}\n",
+                "{a: ".repeat(50_000)
+            ),
+        ] {
+            let Err(problems) = parse(&deep) else {
+                panic!("a deep policy was accepted")
+            };
+            assert!(
+                problems[0].message.contains("nest deeper"),
+                "{}",
+                problems[0].message
+            );
+        }
+        let block = format!(
+            "name: t\ndescription: d\nrules: {}x\n",
+            "- ".repeat(100_000)
+        );
+        assert!(parse(&block).is_err());
         assert!(
             started.elapsed() < std::time::Duration::from_secs(10),
             "took {:?}",

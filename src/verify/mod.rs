@@ -92,7 +92,7 @@ pub struct Live {
     /// Integrity claims made while opening the manifest (signature, recipients).
     pub integrity: Vec<Claim>,
     /// The documentation folder's files, by manifest path: their `sha256:` digests.
-    pub documents: Option<BTreeMap<String, Option<String>>>,
+    pub documents: Option<BTreeMap<String, Result<String, String>>>,
 }
 
 fn claim(
@@ -544,13 +544,14 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
                 "not checked: pass --docs DIR with the handed-over documentation".to_string(),
             ),
             (Some(want), Some(have)) => match have.get(&d.path) {
-                Some(Some(got)) if got == want => (Status::Pass, "matches its digest".to_string()),
-                Some(Some(_)) => (
+                Some(Ok(got)) if got == want => (Status::Pass, "matches its digest".to_string()),
+                Some(Ok(_)) => (
                     Status::Fail,
                     "does not match its digest: it changed after the manifest was written"
                         .to_string(),
                 ),
-                _ => (
+                Some(Err(why)) => (Status::Fail, why.clone()),
+                None => (
                     Status::Fail,
                     "not found in the documentation folder".to_string(),
                 ),
