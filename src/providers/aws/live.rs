@@ -562,19 +562,25 @@ fn needs(report: &Availability<CredentialReport>, user: &str, has_virtual_mfa: b
             mfa_devices: true,
             login_profile: false,
         },
-        Some(r) => UserNeeds {
-            name: user.to_string(),
-            access_keys: r.access_key_1_last_rotated != "N/A"
-                || r.access_key_2_last_rotated != "N/A"
-                || r.access_key_1_active == "true"
-                || r.access_key_2_active == "true",
-            certificates: r.cert_1_active == "true"
-                || r.cert_2_active == "true"
-                || parse_time_text(&r.cert_1_last_rotated).is_some()
-                || parse_time_text(&r.cert_2_last_rotated).is_some(),
-            mfa_devices: r.mfa_active == "true" && !has_virtual_mfa,
-            login_profile: false,
-        },
+        // The typed row: a value the report does not document is read live rather
+        // than taken to mean "none" (the same rule as the assembler's).
+        Some(r) => {
+            use super::sources::{Parsed, ReportFlag, ReportTime};
+            let r = r.typed();
+            let not_false = |f: &Parsed<ReportFlag>| !matches!(f, Ok(ReportFlag::False));
+            UserNeeds {
+                name: user.to_string(),
+                access_keys: r.access_keys.iter().any(|k| {
+                    not_false(&k.active) || !matches!(k.last_rotated, Ok(ReportTime::NotApplicable))
+                }),
+                certificates: r.certificates.iter().any(|c| {
+                    not_false(&c.active)
+                        || matches!(c.last_rotated, Ok(Some(ReportTime::At(_))) | Err(_))
+                }),
+                mfa_devices: not_false(&r.mfa_active) && !has_virtual_mfa,
+                login_profile: false,
+            }
+        }
     }
 }
 
@@ -837,5 +843,35 @@ async fn secrets(
         region: region.to_string(),
         secrets: Availability::Known(entries),
         policies,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated";
+
+    fn report(mfa: &str, key1: &str, cert1: &str) -> Availability<CredentialReport> {
+        let row = format!(
+            "u,arn:aws:iam::123456789012:user/u,2024-01-02T03:04:05+00:00,false,N/A,N/A,N/A,{mfa},{key1},N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,{cert1},N/A,false,N/A"
+        );
+        let csv = format!("{HEADER}\n{row}\n");
+        Availability::Known(CredentialReport::parse_csv(csv.as_bytes(), None).unwrap())
+    }
+
+    // Regression (review of issue 10 item 6): the live audit compared raw report text
+    // (`== "true"`), so `TRUE` or an undocumented value made it skip the per-user reads
+    // that would have found the key, certificate or MFA device.
+    #[test]
+    fn report_values_not_plainly_false_are_read_live() {
+        let none = needs(&report("false", "false", "false"), "u", false);
+        assert!(!none.access_keys && !none.certificates && !none.mfa_devices);
+        for v in ["TRUE", "True", "yes", ""] {
+            let n = needs(&report(v, v, v), "u", false);
+            assert!(n.access_keys && n.certificates && n.mfa_devices, "{v:?}");
+        }
+        // A virtual MFA device is already known from the bulk list.
+        assert!(!needs(&report("true", "false", "false"), "u", true).mfa_devices);
     }
 }
