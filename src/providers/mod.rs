@@ -38,13 +38,7 @@ pub(crate) fn read_export_json<T: serde::de::DeserializeOwned>(
     command: &str,
 ) -> Result<T, crate::error::Error> {
     use crate::error::Error;
-    let bytes = std::fs::read(path).map_err(|e| {
-        Error::input(
-            path,
-            format!("cannot read: {e}"),
-            "check the file's permissions",
-        )
-    })?;
+    let bytes = read_export(path, MAX_EXPORT_BYTES)?;
     serde_json::from_slice(&bytes).map_err(|e| {
         let what = if e.is_eof() {
             "the JSON ends early (truncated file?)".to_string()
@@ -53,4 +47,54 @@ pub(crate) fn read_export_json<T: serde::de::DeserializeOwned>(
         };
         Error::input(path, what, format!("export it again with `{command}`"))
     })
+}
+
+/// The largest export file read. `get-account-authorization-details` for an account of
+/// 5,000 users is tens of MiB; anything past this is not an export, and is refused
+/// before it is read into memory (DESIGN: every parser has a size limit).
+pub const MAX_EXPORT_BYTES: u64 = 512 * 1024 * 1024;
+
+/// Reads an export file of at most `limit` bytes.
+pub(crate) fn read_export(
+    path: &std::path::Path,
+    limit: u64,
+) -> Result<Vec<u8>, crate::error::Error> {
+    use crate::error::Error;
+    use std::io::Read;
+    let cannot = |e: std::io::Error| {
+        Error::input(
+            path,
+            format!("cannot read: {e}"),
+            "check the file's permissions",
+        )
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(cannot)?
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > limit {
+        return Err(Error::input(
+            path,
+            format!("larger than {limit} bytes: not an export this tool reads"),
+            "check that this is the file the export command wrote (docs/snapshots.md)",
+        ));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    // Regression (review of issue 10): snapshot files were read whole whatever their
+    // size, so a crafted multi-GiB file could exhaust memory before any check.
+    #[test]
+    fn an_export_larger_than_the_limit_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("users.json");
+        std::fs::write(&p, vec![b' '; 2048]).unwrap();
+        let err = super::read_export(&p, 1024).unwrap_err();
+        assert!(err.to_string().contains("larger than 1024 bytes"), "{err}");
+        assert_eq!(super::read_export(&p, 4096).unwrap().len(), 2048);
+    }
 }

@@ -396,13 +396,11 @@ fn credential_report(
             })?;
         Ok(Availability::Known(report))
     } else if let Some(real) = root.file(&csv_path)? {
-        let bytes = std::fs::read(real).map_err(|e| {
-            Error::input(
-                &csv_path,
-                format!("cannot read: {e}"),
-                "check the file's permissions",
-            )
-        })?;
+        let bytes = crate::providers::read_export(&real, crate::providers::MAX_EXPORT_BYTES)
+            .map_err(|e| match e {
+                Error::Input { what, hint, .. } => Error::input(&csv_path, what, hint),
+                other => other,
+            })?;
         let report = CredentialReport::parse_csv(&bytes, None).map_err(|e| {
             Error::input(&csv_path, format!("malformed credential report: {e}"), hint)
         })?;
