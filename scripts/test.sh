@@ -37,5 +37,10 @@ export HANDOVER_TEST_VENV="$root/.venv"
 # The short fuzz run is part of `cargo test` below (tests/fuzz.rs, tests/hostile.rs).
 ./supply-chain/deny.sh
 
+# Style and lints are part of the test: rustfmt's default style (no rustfmt.toml) and
+# clippy with warnings as errors, on every target of the workspace.
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked --quiet -- -D warnings
+
 # Last, so the closing lines are the test runner's.
 cargo test --workspace --locked "$@"
