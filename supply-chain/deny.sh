@@ -31,8 +31,11 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$commit:$(find "$snapshot" -type f | sort
   echo "$commit:$(find "$snapshot" -type f | sort | xargs cat | sha256sum | cut -d' ' -f1)" > "$stamp"
 fi
 
-if ! command -v cargo-deny >/dev/null 2>&1; then
-  echo "installing cargo-deny from crates.io (several minutes on 2 cores)" >&2
-  cargo install --locked cargo-deny
+# A pinned version: the newest release may need a newer rustc than the machine's, and
+# deny.toml is written for this one's schema.
+want_version=0.20.2
+if ! cargo deny --version 2>/dev/null | grep -qx "cargo-deny $want_version"; then
+  echo "installing cargo-deny $want_version from crates.io (several minutes on 2 cores)" >&2
+  cargo install --locked cargo-deny --version "$want_version"
 fi
 cargo deny --offline --locked check "$@"
