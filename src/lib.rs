@@ -2,7 +2,7 @@
 //! credentials from an agency to its customer.
 //!
 //! The binary is a thin shell over [`cli::run`]. Modules follow the design:
-//! `model` (provider-agnostic types), `providers` (AWS today), `audit` (inventory
+//! `model` (provider-agnostic types), `providers` (AWS, GCP, snapshots, dotenv), `audit` (inventory
 //! building and its outputs), `output` (atomic files, terminal rendering).
 #![forbid(unsafe_code)]
 

@@ -1,4 +1,5 @@
-//! Command-line arguments as plain data (clap derive). Validation lives in `cli::validate`.
+//! Command-line arguments as plain data (clap derive). The audit's validation into a request is
+//! `cli::validate` (src/cli/mod.rs); the other commands check their arguments where they run.
 
 use std::path::PathBuf;
 
