@@ -212,6 +212,29 @@ fn aws_to_aws_across_accounts_dry_run_apply_idempotent_conflicts() {
         .clone();
     assert_eq!(items.len(), 4, "the us-east-1 secrets of the plan");
     assert!(items.iter().all(|i| i["rotate_after_cutover"] == true));
+
+    // Regression (issue 12 review): `migrate --plan` did not check the plan's digest, so
+    // a plan edited after approval chose what was copied. Refused before any request.
+    let mut edited: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            repo().join("examples/northwind-to-contoso/plan-full-transfer.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    edited["steps"].as_array_mut().unwrap().truncate(1);
+    let edited_path = home.path().join("edited-plan.json");
+    std::fs::write(&edited_path, edited.to_string()).unwrap();
+    let r = migrate(
+        home.path(),
+        &[&base[..], &["--plan", edited_path.to_str().unwrap()]].concat(),
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("does not match its digest"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

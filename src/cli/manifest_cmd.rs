@@ -76,9 +76,7 @@ fn write(a: ManifestWriteArgs) -> Result<u8, Error> {
         "a handover plan",
         "pass a plan written by `handover plan -o`",
     )?;
-    if plan.compute_digest() != plan.digest {
-        return Err(Error::input(plan_path, "the plan's content does not match its digest: it was edited after `handover plan` wrote it", "write the plan again with `handover plan`"));
-    }
+    plan.check_digest(plan_path)?;
     let h = &plan.handover;
     if h.scenario != cfg.scenario.as_str()
         || h.date != cfg.handover_date.format("%Y-%m-%d").to_string()

@@ -285,13 +285,16 @@ fn migrate_command(a: args::MigrateArgs, quiet: bool) -> Result<u8, Error> {
                     "pass a plan written by `handover plan -o`",
                 )
             })?;
-            Some(serde_json::from_slice(&bytes).map_err(|e| {
+            let plan: crate::plan::Plan = serde_json::from_slice(&bytes).map_err(|e| {
                 Error::input(
                     p,
                     format!("not a handover plan: {e}"),
                     "pass a plan written by `handover plan -o`",
                 )
-            })?)
+            })?;
+            // The secrets copied are the ones the approved plan names.
+            plan.check_digest(p)?;
+            Some(plan)
         }
         None => None,
     };

@@ -202,6 +202,19 @@ impl Plan {
         let v = serde_json::to_value(&copy).expect("plan serializes");
         format!("sha256:{:x}", Sha256::digest(canonical_json(&v).as_bytes()))
     }
+
+    /// Refuses a plan whose content no longer hashes to its digest: what a customer
+    /// approved by digest is what every command acts on.
+    pub fn check_digest(&self, path: &std::path::Path) -> Result<(), crate::error::Error> {
+        if self.compute_digest() == self.digest {
+            return Ok(());
+        }
+        Err(crate::error::Error::input(
+            path,
+            "the plan's content does not match its digest: it was edited after `handover plan` wrote it",
+            "write the plan again with `handover plan`",
+        ))
+    }
 }
 
 /// Everything derived once from the inventory and config.
