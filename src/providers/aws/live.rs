@@ -195,19 +195,35 @@ fn doc(s: Option<&str>) -> Option<serde_json::Value> {
 
 /// Loads the SDK config from the standard chain.
 pub async fn load_config(settings: &LiveSettings) -> SdkConfig {
-    // A server that accepts a connection and never answers must not hang the audit.
+    sdk_config(
+        settings.profile.as_deref(),
+        settings.regions.first().map(String::as_str),
+        settings.max_attempts,
+    )
+    .await
+}
+
+/// The one place an AWS SDK config is built, for every command (audit, migrate,
+/// verify): the standard chain, an optional profile and region, adaptive retries, and
+/// timeouts, so a server that accepts a connection and never answers cannot hang a
+/// command.
+pub async fn sdk_config(
+    profile: Option<&str>,
+    region: Option<&str>,
+    max_attempts: u32,
+) -> SdkConfig {
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(10))
         .read_timeout(Duration::from_secs(120))
         .build();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(timeouts)
-        .retry_config(RetryConfig::adaptive().with_max_attempts(settings.max_attempts.max(1)));
-    if let Some(p) = &settings.profile {
+        .retry_config(RetryConfig::adaptive().with_max_attempts(max_attempts.max(1)));
+    if let Some(p) = profile {
         loader = loader.profile_name(p);
     }
-    if let Some(r) = settings.regions.first() {
-        loader = loader.region(Region::new(r.clone()));
+    if let Some(r) = region {
+        loader = loader.region(Region::new(r.to_string()));
     }
     loader.load().await
 }

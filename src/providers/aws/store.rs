@@ -15,7 +15,6 @@
 
 use std::collections::BTreeMap;
 
-use aws_config::{BehaviorVersion, Region};
 use aws_sdk_secretsmanager::primitives::Blob;
 use aws_sdk_secretsmanager::types::Tag;
 
@@ -40,15 +39,8 @@ impl AwsStore {
         region: &str,
         max_attempts: u32,
     ) -> Result<Self, Error> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(region.to_string()))
-            .retry_config(
-                aws_config::retry::RetryConfig::adaptive().with_max_attempts(max_attempts.max(1)),
-            );
-        if let Some(p) = profile {
-            loader = loader.profile_name(p);
-        }
-        let config = loader.load().await;
+        // Built where the audit's is: the same retries and timeouts.
+        let config = super::live::sdk_config(profile, Some(region), max_attempts).await;
         let me = aws_sdk_sts::Client::new(&config)
             .get_caller_identity()
             .send()
