@@ -4,8 +4,8 @@
 //! For every case: no panic (exit 101), no abort or death by a signal (134, stack
 //! overflow), done within the time bound, no partial output file when the command
 //! fails, no key material from the input on stdout, stderr or any plain output file, no
-//! string the case lists under `lacks`, and the documented exit code where the case
-//! names one. All cases run (two at a time), and every failure is reported at once.
+//! string the case lists under `lacks`, every string it lists under `has` somewhere in
+//! the output, and the documented exit code where the case names one. All cases run (two at a time), and every failure is reported at once.
 //!
 //! Knobs: `HANDOVER_HOSTILE_CASE=substring` runs the matching cases only;
 //! `HANDOVER_HOSTILE_TIMEOUT_S` changes the bound on a case's CPU time (default 10 s, for
@@ -40,6 +40,10 @@ struct Case {
     secret: bool,
     #[serde(default)]
     lacks: Vec<String>,
+    /// Strings that must appear in some output (stdout, stderr or a written file): what
+    /// proves the case was decided, not just survived.
+    #[serde(default)]
+    has: Vec<String>,
     #[allow(dead_code)]
     why: Option<String>,
 }
@@ -493,6 +497,16 @@ fn check(c: &Case) -> Result<Duration, String> {
             {
                 problems.push(format!("{name} contains {needle:?}"));
             }
+        }
+    }
+    for needle in &c.has {
+        let found = seen.iter().any(|(_, bytes)| {
+            bytes
+                .windows(needle.len().max(1))
+                .any(|w| w == needle.as_bytes())
+        });
+        if !found {
+            problems.push(format!("no output contains {needle:?}"));
         }
     }
     if problems.is_empty() {
