@@ -16,6 +16,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+use crate::secret::quote_input;
 
 /// The two handover scenarios.
 #[derive(
@@ -154,7 +155,8 @@ fn parse_date(field: &str, s: &str, problems: &mut Vec<String>) -> Option<DateTi
         Ok(t) => Some(t.with_timezone(&Utc)),
         Err(_) => {
             problems.push(format!(
-                "{field} = {s:?} is not a date (YYYY-MM-DD or RFC 3339)"
+                "{field} = {} is not a date (YYYY-MM-DD or RFC 3339)",
+                quote_input(s)
             ));
             None
         }
@@ -168,14 +170,16 @@ fn check_party(label: &str, p: &PartySpec, problems: &mut Vec<String>) {
     for a in &p.aws_accounts {
         if a.len() != 12 || !a.chars().all(|c| c.is_ascii_digit()) {
             problems.push(format!(
-                "[{label}] aws_accounts: {a:?} is not a 12-digit AWS account id"
+                "[{label}] aws_accounts: {} is not a 12-digit AWS account id",
+                quote_input(a)
             ));
         }
     }
     for d in p.email_domains.iter().chain(&p.google_domains) {
         if d.contains('@') || !d.contains('.') {
             problems.push(format!(
-                "[{label}] {d:?} is not a domain (write example.com, not an address)"
+                "[{label}] {} is not a domain (write example.com, not an address)",
+                quote_input(d)
             ));
         }
     }
@@ -201,14 +205,16 @@ fn check_party(label: &str, p: &PartySpec, problems: &mut Vec<String>) {
     for g in &p.google_groups {
         if !g.contains('@') {
             problems.push(format!(
-                "[{label}] google_groups: {g:?} is not a group address"
+                "[{label}] google_groups: {} is not a group address",
+                quote_input(g)
             ));
         }
     }
     if let Some(o) = &p.gcp_organization {
         if !o.starts_with("organizations/") {
             problems.push(format!(
-                "[{label}] gcp_organization: {o:?} should look like organizations/123456789"
+                "[{label}] gcp_organization: {} should look like organizations/123456789",
+                quote_input(o)
             ));
         }
     }
@@ -223,7 +229,8 @@ impl RawConfig {
             Some("agency-operated") => Some(Scenario::AgencyOperated),
             Some(other) => {
                 problems.push(format!(
-                    "scenario = {other:?}: use \"full-transfer\" or \"agency-operated\""
+                    "scenario = {}: use \"full-transfer\" or \"agency-operated\"",
+                    quote_input(other)
                 ));
                 None
             }
@@ -346,7 +353,8 @@ pub fn load(path: &Path) -> Result<HandoverConfig, Error> {
     let raw: RawConfig = toml::from_str(&text).map_err(|e| {
         Error::input(
             path,
-            format!("not a valid handover config: {}", e.message()) + &line_of(&text, e.span()),
+            format!("not a valid handover config: {}", unquoted(e.message()))
+                + &line_of(&text, e.span()),
             "see examples/northwind-to-contoso/handover.toml",
         )
     })?;
@@ -358,6 +366,42 @@ pub fn load(path: &Path) -> Result<HandoverConfig, Error> {
             "fix each problem listed; see examples/northwind-to-contoso/handover.toml",
         )
     })
+}
+
+/// A TOML error message without input that could be key material. What the parser
+/// quotes before "expected" comes from the file (an unknown key, a value of the wrong
+/// type) and may be a key pasted in the wrong place (found by `tests/fuzz.rs`): it is
+/// kept only when [`crate::secret::may_quote`] allows, else replaced; the line number
+/// says where. What follows "expected" is the schema's own words.
+fn unquoted(message: &str) -> String {
+    let (input, schema) = match message.find("expected") {
+        Some(i) => message.split_at(i),
+        None => (message, ""),
+    };
+    let mut out = String::with_capacity(message.len());
+    let mut rest = input;
+    while let Some(open) = rest.find(['`', '"']) {
+        let quote = rest[open..].chars().next().unwrap_or('`');
+        out.push_str(&rest[..open]);
+        match rest[open + 1..].find(quote) {
+            Some(close) => {
+                let quoted = &rest[open + 1..open + 1 + close];
+                if crate::secret::may_quote(quoted) {
+                    out.push_str(&rest[open..open + 1 + close + 1]);
+                } else {
+                    out.push_str("(text not shown)");
+                }
+                rest = &rest[open + 1 + close + 1..];
+            }
+            None => {
+                out.push_str("(text not shown)");
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out.push_str(schema);
+    out
 }
 
 fn line_of(text: &str, span: Option<std::ops::Range<usize>>) -> String {
@@ -401,6 +445,40 @@ impl HandoverConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Regression (long fuzz run, seed 0x1d0c5): a key pasted as a TOML key name came back
+    // in "unknown field `…`"; TOML errors no longer quote the file, only the schema.
+    #[test]
+    fn a_toml_error_quotes_the_schema_never_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("handover.toml");
+        let secret = "AGE-SECRET-KEY-1X423KRX2MK2RLMZZYNW9CKFUESMPE5L8PRRT43V5NM26QGLSU";
+        for text in [
+            format!("scenario = \"full-transfer\"\n[agency]\n{secret} = 1\n"),
+            format!("scenario = \"full-transfer\"\nhandover_date = \"{secret}\"\n"),
+            format!("scenario = 7\nx = \"{secret}"),
+        ] {
+            std::fs::write(&p, &text).unwrap();
+            let Err(e) = load(&p) else {
+                panic!("accepted: {text}")
+            };
+            let shown = format!("{e} {}", e.hint());
+            assert!(!shown.contains("X423KRX2MK2R"), "{shown}");
+            // A parse error says where; a validation problem names the field.
+            assert!(
+                shown.contains("line ") || shown.contains("handover_date"),
+                "{shown}"
+            );
+        }
+        assert_eq!(
+            unquoted("unknown field `colour`, expected one of `name`, `tags`"),
+            "unknown field `colour`, expected one of `name`, `tags`"
+        );
+        assert_eq!(
+            unquoted("unknown field `gooHePMGsMtsMeOlb8NO7zC62Oiz`, expected `name`"),
+            "unknown field (text not shown), expected `name`"
+        );
+    }
 
     fn config_with_patterns(patterns: &str) -> String {
         format!(

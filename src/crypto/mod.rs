@@ -297,6 +297,11 @@ impl Identities {
 /// capped before any parser sees the text.
 pub const MAX_IDENTITY_BYTES: u64 = 64 * 1024;
 
+/// The largest SSH private key read: an ssh-rsa 16384 key is about 13 KiB in OpenSSH's
+/// format. age's SSH parser is quadratic in the key's lines (a 58 KB key took over 5 s of
+/// CPU in a debug build, found by a long fuzz run), so SSH keys get a tighter cap.
+pub const MAX_SSH_IDENTITY_BYTES: usize = 16 * 1024;
+
 /// Reads a UTF-8 file of at most `limit` bytes, without quoting any of it in an error.
 fn read_bounded_text(path: &Path, limit: u64, hint: &str) -> Result<String, Error> {
     let cannot =
@@ -330,6 +335,15 @@ pub fn read_identities(path: &Path) -> Result<Identities, Error> {
     if text.contains("-----BEGIN OPENSSH PRIVATE KEY-----")
         || text.contains("-----BEGIN RSA PRIVATE KEY-----")
     {
+        if text.len() > MAX_SSH_IDENTITY_BYTES {
+            return Err(Error::input(
+                path,
+                format!(
+                    "larger than {MAX_SSH_IDENTITY_BYTES} bytes, too large for one SSH private key"
+                ),
+                hint,
+            ));
+        }
         let id = age::ssh::Identity::from_buffer(text.as_bytes(), Some(path.display().to_string()))
             .map_err(|_| Error::input(path, "not a readable SSH private key", hint))?;
         match &id {

@@ -167,8 +167,50 @@ impl std::fmt::Debug for DigestKey {
     }
 }
 
+/// A value read from an input file, quoted for an error message only when it cannot be
+/// key material: short, and with no long run of base64/bech32 text that mixes letters and
+/// digits, nor a private-key marker. Anything else is described by its length. (A private
+/// key pasted into the wrong field must never come back in an error.)
+pub fn quote_input(s: &str) -> String {
+    if may_quote(s) {
+        format!("{s:?}")
+    } else {
+        format!("(a {}-character value, not shown)", s.chars().count())
+    }
+}
+
+/// Whether input text may appear in a message (see [`quote_input`]).
+pub fn may_quote(s: &str) -> bool {
+    let upper = s.to_ascii_uppercase();
+    let marker = upper.contains("PRIVATE KEY") || upper.contains("SECRET-KEY");
+    let keyish_run = s
+        .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '_')))
+        .any(|run| {
+            run.len() >= 12
+                && run.chars().any(|c| c.is_ascii_digit())
+                && run.chars().any(|c| c.is_ascii_alphabetic())
+        });
+    s.chars().count() <= 64 && !marker && !keyish_run
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn input_that_could_be_key_material_is_not_quoted() {
+        use super::quote_input;
+        assert_eq!(quote_input("2026-13-01"), "\"2026-13-01\"");
+        assert_eq!(quote_input("12345678901"), "\"12345678901\"");
+        assert_eq!(quote_input("contoso@example"), "\"contoso@example\"");
+        for hidden in [
+            "AGE-SECRET-KEY-1X423KRX2MK2RLMZZYNW9CKFUESMPE5L8PRRT43V5NM26QGLSU",
+            "abcX423KRX2MK2R.com",
+            "-----BEGIN OPENSSH PRIVATE KEY-----",
+            &"a".repeat(65),
+        ] {
+            assert!(quote_input(hidden).contains("not shown"), "{hidden}");
+        }
+    }
+
     use super::*;
 
     const CANARY: &str = "CANARY-secret-value-91d7";
