@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod error;
+pub mod input;
 pub mod journal;
 pub mod manifest;
 pub mod migrate;

@@ -317,19 +317,16 @@ pub struct Opened {
 
 /// Reads at most `max` bytes of `path`; a longer file is refused.
 fn read_bounded(path: &Path, max: u64, untrusted_what: &str, hint: &str) -> Result<Vec<u8>, Error> {
-    use std::io::Read;
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(max + 1).read_to_end(&mut bytes))
-        .map_err(|e| Error::input(path, format!("cannot read: {e}"), hint))?;
-    if bytes.len() as u64 > max {
-        return Err(Error::untrusted(
-            path,
-            format!("is over {} KiB: {untrusted_what}", max / 1024),
-            hint,
-        ));
-    }
-    Ok(bytes)
+    crate::input::read_at_most(path, max)
+        .map_err(|e| Error::input(path, format!("cannot read: {e}"), hint))?
+        .map(|bytes| bytes.to_vec())
+        .ok_or_else(|| {
+            Error::untrusted(
+                path,
+                format!("is over {} KiB: {untrusted_what}", max / 1024),
+                hint,
+            )
+        })
 }
 
 /// Opens a manifest: checks the detached signature against the expected signer FIRST

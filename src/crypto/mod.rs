@@ -22,7 +22,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 use age::armor::{ArmoredReader, ArmoredWriter, Format};
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 use crate::error::Error;
 
@@ -201,18 +201,20 @@ fn check_ssh_recipient(key: &str) -> Result<(), String> {
 /// A file holding a private key is refused whole, naming the line where it starts.
 pub fn read_recipients_file(path: &Path) -> Result<Vec<Recipient>, Error> {
     let hint = "pass a file with one age or SSH public key per line";
-    let mut text = String::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_RECIPIENTS_FILE + 1).read_to_string(&mut text))
-        .map_err(|e| Error::input(path, format!("cannot read the recipients file: {e}"), hint))?;
-    let text = Zeroizing::new(text);
-    if text.len() as u64 > MAX_RECIPIENTS_FILE {
-        return Err(Error::input(
-            path,
-            "is over 1 MiB: not a recipients file",
-            hint,
-        ));
-    }
+    let bytes = crate::input::read_at_most(path, MAX_RECIPIENTS_FILE)
+        .map_err(|e| Error::input(path, format!("cannot read the recipients file: {e}"), hint))?
+        .ok_or_else(|| Error::input(path, "is over 1 MiB: not a recipients file", hint))?;
+    let text = Zeroizing::new(
+        std::str::from_utf8(&bytes)
+            .map_err(|_| {
+                Error::input(
+                    path,
+                    "cannot read the recipients file: stream did not contain valid UTF-8",
+                    hint,
+                )
+            })?
+            .to_owned(),
+    );
     if let Some(n) = text.lines().position(|l| l.contains("PRIVATE KEY-----")) {
         return Err(Error::input(
             path,
@@ -304,27 +306,19 @@ pub const MAX_SSH_IDENTITY_BYTES: usize = 16 * 1024;
 
 /// Reads a UTF-8 file of at most `limit` bytes, without quoting any of it in an error.
 fn read_bounded_text(path: &Path, limit: u64, hint: &str) -> Result<String, Error> {
-    let cannot =
-        |e: std::io::Error| Error::input(path, format!("cannot read the identity: {e}"), hint);
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .map_err(cannot)?
-        .take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(cannot)?;
-    if bytes.len() as u64 > limit {
-        bytes.zeroize();
-        return Err(Error::input(
-            path,
-            format!("is larger than {limit} bytes, too large for an identity file"),
-            hint,
-        ));
-    }
-    String::from_utf8(bytes).map_err(|e| {
-        let mut bytes = e.into_bytes();
-        bytes.zeroize();
-        Error::input(path, "is not UTF-8 text", hint)
-    })
+    let bytes = crate::input::read_at_most(path, limit)
+        .map_err(|e| Error::input(path, format!("cannot read the identity: {e}"), hint))?
+        .ok_or_else(|| {
+            Error::input(
+                path,
+                format!("is larger than {limit} bytes, too large for an identity file"),
+                hint,
+            )
+        })?;
+    // The buffer read is zeroized on drop; the copy handed on is the caller's to wrap.
+    std::str::from_utf8(&bytes)
+        .map(str::to_owned)
+        .map_err(|_| Error::input(path, "is not UTF-8 text", hint))
 }
 
 /// Reads an identity file: an age identity file or an unencrypted OpenSSH private key.

@@ -28,7 +28,6 @@
 //!   value being built are zeroized.
 //! - One pass over the input: linear in its size.
 
-use std::io::Read;
 use std::path::Path;
 
 use zeroize::Zeroizing;
@@ -43,30 +42,21 @@ const HINT: &str = "write NAME=VALUE lines; quote values with spaces, quotes or 
 
 /// Reads every variable of a dotenv file, in file order.
 pub fn read(path: &Path) -> Result<Vec<(String, SecretValue)>, Error> {
-    let file = std::fs::File::open(path).map_err(|e| {
-        Error::input(
-            path,
-            format!("cannot read: {e}"),
-            "pass a dotenv file (NAME=VALUE lines)",
-        )
-    })?;
-    let mut bytes = Zeroizing::new(Vec::new());
-    file.take(MAX_BYTES + 1)
-        .read_to_end(&mut bytes)
+    let bytes = crate::input::read_at_most(path, MAX_BYTES)
         .map_err(|e| {
             Error::input(
                 path,
                 format!("cannot read: {e}"),
                 "pass a dotenv file (NAME=VALUE lines)",
             )
+        })?
+        .ok_or_else(|| {
+            Error::input(
+                path,
+                format!("larger than {} MiB", MAX_BYTES / 1024 / 1024),
+                "a dotenv file of secrets is small; split it or pass the right file",
+            )
         })?;
-    if bytes.len() as u64 > MAX_BYTES {
-        return Err(Error::input(
-            path,
-            format!("larger than {} MiB", MAX_BYTES / 1024 / 1024),
-            "a dotenv file of secrets is small; split it or pass the right file",
-        ));
-    }
     parse(&bytes).map_err(|(line, what)| Error::input(path, format!("line {line}: {what}"), HINT))
 }
 

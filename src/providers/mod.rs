@@ -60,28 +60,19 @@ pub(crate) fn read_export(
     limit: u64,
 ) -> Result<Vec<u8>, crate::error::Error> {
     use crate::error::Error;
-    use std::io::Read;
-    let cannot = |e: std::io::Error| {
-        Error::input(
-            path,
-            format!("cannot read: {e}"),
-            "check the file's permissions",
-        )
-    };
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .map_err(cannot)?
-        .take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(cannot)?;
-    if bytes.len() as u64 > limit {
-        return Err(Error::input(
+    match crate::input::read_at_most(path, limit) {
+        Ok(Some(bytes)) => Ok(bytes.to_vec()),
+        Ok(None) => Err(Error::input(
             path,
             format!("larger than {limit} bytes: not an export this tool reads"),
             "check that this is the file the export command wrote (docs/snapshots.md)",
-        ));
+        )),
+        Err(e) => Err(Error::input(
+            path,
+            format!("cannot read: {e}"),
+            "check the file's permissions",
+        )),
     }
-    Ok(bytes)
 }
 
 #[cfg(test)]
