@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod canonical;
 pub mod cli;
 pub mod config;
 pub mod crypto;

@@ -36,8 +36,8 @@ use secrecy::{ExposeSecret, SecretBox};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+use crate::canonical::canonical_json;
 use crate::error::Error;
-use crate::plan::canonical_json;
 use crate::secret::DigestKey;
 
 /// The `prev` of the first entry.

@@ -23,6 +23,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::canonical::canonical_json;
 use crate::config::parties::{self, Classification, Owner};
 use crate::config::HandoverConfig;
 use crate::error::Error;
@@ -166,32 +167,6 @@ pub fn step_id(target_id: &str) -> String {
             .map(|b| format!("{b:02x}"))
             .collect::<String>()
     )
-}
-
-/// Writes JSON with object keys sorted, no whitespace: the form the digest is over.
-pub fn canonical_json(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            let inner: Vec<String> = keys
-                .iter()
-                .map(|k| {
-                    format!(
-                        "{}:{}",
-                        serde_json::to_string(k).unwrap(),
-                        canonical_json(&m[*k])
-                    )
-                })
-                .collect();
-            format!("{{{}}}", inner.join(","))
-        }
-        serde_json::Value::Array(a) => format!(
-            "[{}]",
-            a.iter().map(canonical_json).collect::<Vec<_>>().join(",")
-        ),
-        other => serde_json::to_string(other).unwrap(),
-    }
 }
 
 impl Plan {
