@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+use crate::model::Provider;
+
 /// An error a user can act on.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -22,7 +24,7 @@ pub enum Error {
     /// The cloud refused us: no credentials, expired credentials, or access denied.
     #[error("{provider}: {operation}: {what}")]
     Access {
-        provider: &'static str,
+        provider: Provider,
         operation: String,
         what: String,
         hint: String,
@@ -31,7 +33,7 @@ pub enum Error {
     /// The cloud could not be reached, or kept failing after retries.
     #[error("{provider}: {operation}: {what}")]
     Api {
-        provider: &'static str,
+        provider: Provider,
         operation: String,
         what: String,
         hint: String,
@@ -49,6 +51,11 @@ pub enum Error {
         what: String,
         hint: String,
     },
+
+    /// A local cryptographic operation failed: encryption, signing, or the operating
+    /// system's random source. Not the user's input, so not a usage error.
+    #[error("{what}")]
+    Crypto { what: String, hint: String },
 
     /// An output could not be written (or would overwrite a file without `--force`).
     #[error("{}: {what}", path.display())]
@@ -69,12 +76,20 @@ impl Error {
             | Error::Api { hint, .. }
             | Error::Refused { hint, .. }
             | Error::Untrusted { hint, .. }
+            | Error::Crypto { hint, .. }
             | Error::Output { hint, .. } => hint,
         }
     }
 
     pub fn usage(what: impl Into<String>, hint: impl Into<String>) -> Self {
         Error::Usage {
+            what: what.into(),
+            hint: hint.into(),
+        }
+    }
+
+    pub fn crypto(what: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::Crypto {
             what: what.into(),
             hint: hint.into(),
         }

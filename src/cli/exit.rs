@@ -13,6 +13,7 @@
 //! | 8 | migration incomplete: a destination held a different value, or a secret was missing at the source |
 //! | 9 | verification failed: a claim of the manifest does not hold in the live accounts |
 //! | 10 | untrusted: the manifest cannot be opened or trusted (wrong identity, altered or truncated file, bad signature) |
+//! | 11 | a local cryptographic operation failed: encryption, signing, or the random source |
 
 use crate::error::Error;
 
@@ -27,6 +28,7 @@ pub const REFUSED: u8 = 7;
 pub const INCOMPLETE: u8 = 8;
 pub const VERIFY_FAILED: u8 = 9;
 pub const UNTRUSTED: u8 = 10;
+pub const CRYPTO: u8 = 11;
 
 pub fn code_for(e: &Error) -> u8 {
     match e {
@@ -37,5 +39,6 @@ pub fn code_for(e: &Error) -> u8 {
         Error::Output { .. } => OUTPUT,
         Error::Refused { .. } => REFUSED,
         Error::Untrusted { .. } => UNTRUSTED,
+        Error::Crypto { .. } => CRYPTO,
     }
 }

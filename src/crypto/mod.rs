@@ -382,7 +382,7 @@ pub fn encrypt(plaintext: &[u8], recipients: &[Recipient], armor: bool) -> Resul
             "pass -r KEY or -R FILE, or list [recipients] in the config",
         ));
     }
-    let fail = |e: String| Error::usage(format!("cannot encrypt: {e}"), "check the recipients");
+    let fail = |e: String| Error::crypto(format!("cannot encrypt: {e}"), "check the recipients");
     let encryptor = age::Encryptor::with_recipients(
         recipients
             .iter()
@@ -548,13 +548,13 @@ pub fn sign(key: &ssh_key::PrivateKey, data: &[u8]) -> Result<String, Error> {
     let sig = key
         .sign(SIG_NAMESPACE, ssh_key::HashAlg::Sha512, data)
         .map_err(|e| {
-            Error::usage(
+            Error::crypto(
                 format!("cannot sign: {e}"),
                 "use an ssh-ed25519 or ssh-rsa key",
             )
         })?;
     sig.to_pem(ssh_key::LineEnding::LF).map_err(|e| {
-        Error::usage(
+        Error::crypto(
             format!("cannot encode the signature: {e}"),
             "use an ssh-ed25519 or ssh-rsa key",
         )

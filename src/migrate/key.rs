@@ -71,7 +71,7 @@ pub fn open_or_create(
         ));
     }
     let key = DigestKey::generate()
-        .map_err(|e| Error::usage(e, "check the operating system's random source"))?;
+        .map_err(|e| Error::crypto(e, "check the operating system's random source"))?;
     let plain = Zeroizing::new(format!("{HEADER}\n{}\n", key.to_hex().as_str()));
     let sealed = crypto::encrypt(plain.as_bytes(), recipients, true)?;
     crate::output::write_private(&path, &sealed, false)?;

@@ -38,6 +38,7 @@ use serde::Serialize;
 
 use crate::error::Error;
 use crate::journal::{ChainKey, Journal, Phase};
+use crate::model::Provider;
 use crate::plan::Plan;
 use crate::policy::Action;
 use crate::providers::aws::store::AwsStore;
@@ -524,7 +525,7 @@ pub async fn run(
         (
             None,
             DigestKey::generate()
-                .map_err(|e| Error::usage(e, "check the operating system's random source"))?,
+                .map_err(|e| Error::crypto(e, "check the operating system's random source"))?,
         )
     };
     let ctx = Ctx {
@@ -604,13 +605,20 @@ fn journal_append(
 /// The journal op of a secret copy.
 pub const OP: &str = "migrate-secret";
 
-fn not_verified(dest: &str) -> Error {
+fn not_verified(store: &Store, dest: &str) -> Error {
+    let what = "what was read back from the destination does not match the source";
+    let hint = "the journal records the write; investigate the destination before running again";
+    let provider = match store {
+        Store::Aws(_) => Provider::Aws,
+        Store::Gcp(_) => Provider::Gcp,
+        // A dotenv file is never a destination (`write` refuses it), but say so plainly.
+        Store::Dotenv { path, .. } => return Error::output(path, what, hint),
+    };
     Error::Api {
-        provider: "migrate",
+        provider,
         operation: format!("verify {dest}"),
-        what: "what was read back from the destination does not match the source".into(),
-        hint: "the journal records the write; investigate the destination before running again"
-            .into(),
+        what: what.into(),
+        hint: hint.into(),
     }
 }
 
@@ -698,7 +706,7 @@ async fn migrate_versions_of(
     result["verified"] = serde_json::json!(report.verified);
     journal_append(j, Phase::Result, &journal_key, result)?;
     if !report.verified {
-        return Err(not_verified(&item.dest));
+        return Err(not_verified(ctx.dest, &item.dest));
     }
     Ok(report)
 }
@@ -910,7 +918,7 @@ async fn migrate_chunk_values<'a>(
         out.push(if r.verified {
             Ok(r)
         } else {
-            Err(not_verified(&r.destination))
+            Err(not_verified(ctx.dest, &r.destination))
         });
     }
     out

@@ -25,6 +25,7 @@ use futures::stream::{self, StreamExt};
 
 use super::sources::*;
 use crate::error::Error;
+use crate::model::Provider;
 
 /// How to reach the account.
 #[derive(Debug, Clone, Default)]
@@ -140,7 +141,7 @@ fn service_message<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<S
 pub(crate) fn fatal(operation: &str, f: Failure) -> Error {
     if f.denied {
         Error::Access {
-            provider: "aws",
+            provider: Provider::Aws,
             operation: operation.to_string(),
             what: f.message,
             hint: "check the credentials (AWS_PROFILE / --profile, `aws sts get-caller-identity`) and that the \
@@ -149,7 +150,7 @@ pub(crate) fn fatal(operation: &str, f: Failure) -> Error {
         }
     } else if f.unreachable {
         Error::Api {
-            provider: "aws",
+            provider: Provider::Aws,
             operation: operation.to_string(),
             what: format!("cannot reach the endpoint: {}", f.message),
             hint:
@@ -158,7 +159,7 @@ pub(crate) fn fatal(operation: &str, f: Failure) -> Error {
         }
     } else {
         Error::Api {
-            provider: "aws",
+            provider: Provider::Aws,
             operation: operation.to_string(),
             what: f.message,
             hint: "retry later; if it persists, run with -vv and report the operation that failed"

@@ -20,6 +20,7 @@ use aws_sdk_secretsmanager::types::Tag;
 
 use super::live::{classify, fatal};
 use crate::error::Error;
+use crate::model::Provider;
 use crate::secret::{SecretValue, Stored, ValueKind};
 
 pub struct AwsStore {
@@ -143,7 +144,7 @@ impl AwsStore {
                     out.insert(id, None);
                 } else {
                     return Err(Error::Api {
-                        provider: "aws",
+                        provider: Provider::Aws,
                         operation: "secretsmanager:BatchGetSecretValue".into(),
                         what: format!("{id}: {}", e.error_code().unwrap_or("error")),
                         hint: "check the permissions in policies/permissions/".into(),
@@ -287,7 +288,7 @@ impl AwsStore {
             Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_exists_exception()) => match self.read(name).await? {
                 Some(Stored::Value { value: current, version }) if current.same_as(value) => Ok(version),
                 Some(Stored::Value { .. }) => Err(Error::Api {
-                    provider: "aws",
+                    provider: Provider::Aws,
                     operation: "secretsmanager:CreateSecret".into(),
                     what: format!("{name} was created by someone else with another value after it was compared"),
                     hint: "run the migration again: it reports the conflict".into(),

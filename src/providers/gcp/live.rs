@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use super::sources::*;
 use crate::error::Error;
+use crate::model::Provider;
 use crate::providers::aws::live::Progress;
 
 /// How to reach GCP.
@@ -125,7 +126,7 @@ pub async fn clients(settings: &GcpSettings) -> Result<Clients, Error> {
         (None, None) => google_cloud_auth::credentials::Builder::default()
             .build()
             .map_err(|e| Error::Access {
-                provider: "gcp",
+                provider: Provider::Gcp,
                 operation: "application default credentials".into(),
                 what: e.to_string(),
                 hint: ADC_HINT.into(),
@@ -146,7 +147,7 @@ pub async fn clients(settings: &GcpSettings) -> Result<Clients, Error> {
                 b = b.with_endpoint(e.trim_end_matches('/'));
             }
             b.build().await.map_err(|e| Error::Api {
-                provider: "gcp",
+                provider: Provider::Gcp,
                 operation: "client setup".into(),
                 what: e.to_string(),
                 hint: "check --gcp-endpoint / HANDOVER_GCP_ENDPOINT".into(),
@@ -271,15 +272,15 @@ pub async fn collect(
             if f.not_found {
                 Error::Usage { what: format!("GCP project {project} does not exist or is not visible: {}", f.message), hint: "check the id given to --gcp-project".into() }
             } else if f.denied {
-                Error::Access { provider: "gcp", operation: op, what: f.message, hint: format!("grant the role in policies/permissions/gcp-audit-role.yaml on the project; {ADC_HINT}") }
+                Error::Access { provider: Provider::Gcp, operation: op, what: f.message, hint: format!("grant the role in policies/permissions/gcp-audit-role.yaml on the project; {ADC_HINT}") }
             } else if f.unreachable {
-                Error::Api { provider: "gcp", operation: op, what: format!("cannot reach the endpoint: {}", f.message), hint: "check the network and --gcp-endpoint / HANDOVER_GCP_ENDPOINT".into() }
+                Error::Api { provider: Provider::Gcp, operation: op, what: format!("cannot reach the endpoint: {}", f.message), hint: "check the network and --gcp-endpoint / HANDOVER_GCP_ENDPOINT".into() }
             } else {
-                Error::Api { provider: "gcp", operation: op, what: f.message, hint: "retry later; if it persists, run with -vv".into() }
+                Error::Api { provider: Provider::Gcp, operation: op, what: f.message, hint: "retry later; if it persists, run with -vv".into() }
             }
         })?;
     let iam_policy: Policy = convert(&policy, "IAM policy").map_err(|e| Error::Api {
-        provider: "gcp",
+        provider: Provider::Gcp,
         operation: "cloudresourcemanager.projects.getIamPolicy".into(),
         what: e,
         hint: "report this with the tool version".into(),

@@ -22,6 +22,7 @@ use google_cloud_secretmanager_v1::model::{replication, Replication, Secret, Sec
 
 use super::live::{classify, GcpSettings};
 use crate::error::Error;
+use crate::model::Provider;
 use crate::secret::{SecretValue, Stored};
 
 pub struct GcpStore {
@@ -35,21 +36,21 @@ fn api_error(op: &str, e: &google_cloud_gax::error::Error) -> Error {
     let f = classify(e);
     if f.denied {
         Error::Access {
-            provider: "gcp",
+            provider: Provider::Gcp,
             operation: op.into(),
             what: f.message,
             hint: "grant the Secret Manager roles in policies/permissions/".into(),
         }
     } else if f.unreachable {
         Error::Api {
-            provider: "gcp",
+            provider: Provider::Gcp,
             operation: op.into(),
             what: format!("cannot reach the endpoint: {}", f.message),
             hint: "check the network and --gcp-endpoint".into(),
         }
     } else {
         Error::Api {
-            provider: "gcp",
+            provider: Provider::Gcp,
             operation: op.into(),
             what: f.message,
             hint: "retry; the journal lets a migration resume".into(),
@@ -225,7 +226,7 @@ impl GcpStore {
             }
         }
         Err(Error::Api {
-            provider: "gcp",
+            provider: Provider::Gcp,
             operation: "secretmanager.versions.access".into(),
             what: format!("{id}: its newest enabled version kept changing while it was read"),
             hint: "run again once nobody is changing the secret's versions".into(),
@@ -243,7 +244,7 @@ impl GcpStore {
                 .read_version(id, v.number)
                 .await?
                 .ok_or_else(|| Error::Api {
-                    provider: "gcp",
+                    provider: Provider::Gcp,
                     operation: "secretmanager.versions.access".into(),
                     what: format!(
                         "{id}: version {} was disabled or destroyed while it was read",
@@ -364,7 +365,7 @@ impl GcpStore {
                 version,
             }) if current.same_as(value) => Ok(version),
             Some(Stored::Value { .. }) => Err(Error::Api {
-                provider: "gcp",
+                provider: Provider::Gcp,
                 operation: "secretmanager.secrets.create".into(),
                 what: format!(
                     "{id} was created by someone else with another value after it was compared"
