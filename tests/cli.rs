@@ -567,3 +567,182 @@ fn an_error_quoting_hostile_input_is_escaped() {
     );
     assert!(r.stderr.contains("\\x1b[2K"), "{}", r.stderr);
 }
+
+/// Copies of a committed document that a reader must refuse, each with the words its
+/// error must carry: another schema, another version, and for a plan an edit after it
+/// was written (its digest no longer matches).
+fn refused_copies(home: &Path, committed: &Path, kind: &str) -> Vec<(std::path::PathBuf, String)> {
+    let good = json(&std::fs::read_to_string(committed).unwrap());
+    let other = if kind == "plan" {
+        "handover/inventory"
+    } else {
+        "handover/plan"
+    };
+    let mut out = Vec::new();
+    let mut write = |name: &str, v: serde_json::Value, expect: String| {
+        let p = home.join(format!("{kind}-{name}.json"));
+        std::fs::write(&p, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+        out.push((p, expect));
+    };
+    let mut v = good.clone();
+    v["schema"] = other.into();
+    write("schema", v, format!("not a handover {kind}"));
+    let mut v = good.clone();
+    v["version"] = 2.into();
+    write("version", v, format!("{kind} version 2 is not 1"));
+    if kind == "plan" {
+        let mut v = good;
+        v["policy"]["name"] = "edited-after-approval".into();
+        write("digest", v, "does not match its digest".into());
+    }
+    out
+}
+
+fn example_file(name: &str) -> std::path::PathBuf {
+    repo().join("examples/northwind-to-contoso").join(name)
+}
+
+/// Each command that reads an inventory, with the inventory it should read.
+fn inventory_readers(home: &Path, inventory: &Path) -> Vec<(&'static str, std::process::Command)> {
+    let policy = repo().join("policies/full-transfer.yaml");
+    let config = example_file("handover.toml");
+    let mut plan = handover_offline(home);
+    plan.args(["plan", "--format", "json", "--inventory"])
+        .arg(inventory)
+        .arg("--policy")
+        .arg(&policy)
+        .arg("--config")
+        .arg(&config);
+    let mut explain = handover_offline(home);
+    explain
+        .args(["policy", "explain", "--inventory"])
+        .arg(inventory)
+        .arg("--policy")
+        .arg(&policy)
+        .arg("--config")
+        .arg(&config)
+        .args(["--target", "user/bob.agency/console-password"]);
+    let mut init = handover_offline(home);
+    init.args(["init", "--inventory"]).arg(inventory);
+    let mut manifest = handover_offline(home);
+    manifest
+        .args(["manifest", "--force", "--config"])
+        .arg(&config)
+        .arg("--plan")
+        .arg(example_file("plan-full-transfer.json"))
+        .arg("--inventory")
+        .arg(inventory)
+        .arg("--sign-key")
+        .arg(example_file("keys/northwind-signing"))
+        .arg("-o")
+        .arg(home.join("m.age"));
+    vec![
+        ("plan", plan),
+        ("policy explain", explain),
+        ("init", init),
+        ("manifest", manifest),
+    ]
+}
+
+/// Each command that reads a plan, with the plan it should read.
+fn plan_readers(home: &Path, plan: &Path) -> Vec<(&'static str, std::process::Command)> {
+    let config = example_file("handover.toml");
+    let mut diff = handover_offline(home);
+    diff.args(["plan", "--format", "json", "--inventory"])
+        .arg(example_file("inventory.json"))
+        .arg("--policy")
+        .arg(repo().join("policies/full-transfer.yaml"))
+        .arg("--config")
+        .arg(&config)
+        .arg("--diff")
+        .arg(plan);
+    let mut manifest = handover_offline(home);
+    manifest
+        .args(["manifest", "--force", "--config"])
+        .arg(&config)
+        .arg("--plan")
+        .arg(plan)
+        .arg("--inventory")
+        .arg(example_file("inventory.json"))
+        .arg("--sign-key")
+        .arg(example_file("keys/northwind-signing"))
+        .arg("-o")
+        .arg(home.join("m.age"));
+    // A dry run from a dotenv file: the plan is read before any store is reached.
+    std::fs::write(home.join("app.env"), "A=1\n").unwrap();
+    let mut migrate = handover_offline(home);
+    migrate
+        .args([
+            "migrate",
+            "--format",
+            "json",
+            "--to",
+            "aws:us-east-1",
+            "--from",
+        ])
+        .arg(format!("dotenv:{}", home.join("app.env").display()))
+        .arg("--plan")
+        .arg(plan);
+    vec![
+        ("plan --diff", diff),
+        ("manifest", manifest),
+        ("migrate", migrate),
+    ]
+}
+
+// Regression (issue 12): four readers of inventories and plans, and only one checked a
+// schema and version; `manifest` read an inventory of any schema or version and
+// `plan --diff` read an edited plan. Every command now refuses them the same way.
+#[test]
+fn every_command_refuses_an_inventory_of_another_schema_or_version() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    // The committed inventory is read by every one of them (the commands are sound).
+    for (name, mut cmd) in inventory_readers(h, &example_file("inventory.json")) {
+        let r = run(&mut cmd);
+        assert_eq!(
+            r.code, 0,
+            "{name} with the committed inventory: {}",
+            r.stderr
+        );
+    }
+    for (bad, expect) in refused_copies(h, &example_file("inventory.json"), "inventory") {
+        for (name, mut cmd) in inventory_readers(h, &bad) {
+            let r = run(&mut cmd);
+            assert_eq!(r.code, 3, "{name} read {}: {}", bad.display(), r.stderr);
+            assert!(
+                r.stderr.contains(&expect) && r.stderr.contains("hint:"),
+                "{name}: {expect:?} missing from {}",
+                r.stderr
+            );
+        }
+    }
+}
+
+// Regression (issue 12): `plan --diff` read a plan without checking its schema, version or
+// digest, and `migrate --plan` and `manifest --plan` checked only the digest.
+#[test]
+fn every_command_refuses_a_plan_of_another_schema_or_version_or_edited() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let committed = example_file("plan-full-transfer.json");
+    for (name, mut cmd) in plan_readers(h, &committed) {
+        let r = run(&mut cmd);
+        assert!(
+            !r.stderr.contains("error:") || r.code != 3,
+            "{name} refused the committed plan: {}",
+            r.stderr
+        );
+    }
+    for (bad, expect) in refused_copies(h, &committed, "plan") {
+        for (name, mut cmd) in plan_readers(h, &bad) {
+            let r = run(&mut cmd);
+            assert_eq!(r.code, 3, "{name} read {}: {}", bad.display(), r.stderr);
+            assert!(
+                r.stderr.contains(&expect) && r.stderr.contains("hint:"),
+                "{name}: {expect:?} missing from {}",
+                r.stderr
+            );
+        }
+    }
+}
