@@ -746,3 +746,178 @@ fn every_command_refuses_a_plan_of_another_schema_or_version_or_edited() {
         }
     }
 }
+
+/// Every `Error` built in `src/` (a constructor call or a struct literal) with its hint
+/// argument as written: `(file:line, hint expression)`.
+fn error_hints(text: &str) -> Vec<(usize, String)> {
+    let bytes = text.as_bytes();
+    let line_of = |at: usize| text[..at].matches('\n').count() + 1;
+    let mut out = Vec::new();
+    for ctor in ["usage", "input", "untrusted", "output", "crypto"] {
+        for (at, m) in text.match_indices(&format!("Error::{ctor}(")) {
+            if let Some(args) = balanced(bytes, at + m.len() - 1, b'(', b')') {
+                let parts = top_level_split(&args);
+                if let Some(hint) = parts.iter().rev().find(|p| !p.trim().is_empty()) {
+                    out.push((line_of(at), hint.trim().to_string()));
+                }
+            }
+        }
+    }
+    for variant in [
+        "Usage",
+        "Input",
+        "Access",
+        "Api",
+        "Refused",
+        "Untrusted",
+        "Crypto",
+        "Output",
+    ] {
+        for (at, m) in text.match_indices(&format!("Error::{variant} {{")) {
+            let Some(fields) = balanced(bytes, at + m.len() - 1, b'{', b'}') else {
+                continue;
+            };
+            // A pattern (`Error::Usage { hint, .. }`) is not a construction.
+            if fields.contains("..") {
+                continue;
+            }
+            for f in top_level_split(&fields) {
+                if let Some(v) = f.trim().strip_prefix("hint:") {
+                    out.push((line_of(at), v.trim().to_string()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The text between the bracket at `open` and its match, skipping string literals.
+fn balanced(b: &[u8], open: usize, o: u8, c: u8) -> Option<String> {
+    let (mut depth, mut i, mut in_str) = (0usize, open, false);
+    while i < b.len() {
+        let ch = b[i];
+        if in_str {
+            if ch == b'\\' {
+                i += 1;
+            } else if ch == b'"' {
+                in_str = false;
+            }
+        } else if ch == b'"' {
+            in_str = true;
+        } else if ch == o {
+            depth += 1;
+        } else if ch == c {
+            depth -= 1;
+            if depth == 0 {
+                return Some(String::from_utf8_lossy(&b[open + 1..i]).into_owned());
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Splits at commas outside brackets and string literals.
+fn top_level_split(s: &str) -> Vec<String> {
+    let (mut out, mut cur, mut depth, mut in_str, mut esc) =
+        (Vec::new(), String::new(), 0i32, false, false);
+    for ch in s.chars() {
+        if in_str {
+            in_str = esc || ch != '"';
+            esc = !esc && ch == '\\';
+        } else {
+            match ch {
+                '"' => in_str = true,
+                '(' | '[' | '{' => depth += 1,
+                ')' | ']' | '}' => depth -= 1,
+                ',' if depth == 0 => {
+                    out.push(std::mem::take(&mut cur));
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        cur.push(ch);
+    }
+    out.push(cur);
+    out
+}
+
+/// Whether a hint expression is empty as written.
+fn is_empty_hint(expr: &str) -> bool {
+    let mut e = expr.trim();
+    for suffix in [".into()", ".to_string()", ".to_owned()"] {
+        e = e.strip_suffix(suffix).unwrap_or(e);
+    }
+    let literal = e
+        .strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .map(|inner| inner.trim().is_empty());
+    literal.unwrap_or(false)
+        || matches!(
+            e,
+            "String::new()" | "Default::default()" | "String::default()" | "String::from(\"\")"
+        )
+        || e.starts_with("format!(\"\"")
+}
+
+// Regression (issue 12): `verify` built `Error::usage("... is not a destination", "")`,
+// an error whose printed `hint:` line would be empty. Every error says what to try: no
+// error in src/ is constructed with an empty hint.
+#[test]
+fn no_error_in_src_has_an_empty_hint() {
+    fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&repo().join("src"), &mut files);
+    let (mut seen, mut empty) = (0, Vec::new());
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        let production = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for (line, hint) in error_hints(production) {
+            seen += 1;
+            if is_empty_hint(&hint) {
+                empty.push(format!("{}:{line}: hint {hint}", f.display()));
+            }
+        }
+    }
+    assert!(seen > 100, "the scanner found only {seen} errors in src/");
+    assert!(
+        empty.is_empty(),
+        "errors with an empty hint:\n{}",
+        empty.join("\n")
+    );
+}
+
+#[test]
+fn the_hint_scanner_sees_empty_hints_in_calls_and_literals() {
+    let src = r#"
+        let a = Error::usage(format!("x, {y}"), "");
+        let b = Error::input(
+            path,
+            "bad (really)",
+            String::new(),
+        );
+        let c = Error::Api { provider: P, operation: o, what: w, hint: "".into() };
+        let d = Error::output(p, "fine", "try again");
+        match e { Error::Usage { hint, .. } => hint }
+    "#;
+    let hints: Vec<(usize, bool)> = error_hints(src)
+        .into_iter()
+        .map(|(l, h)| (l, is_empty_hint(&h)))
+        .collect();
+    assert_eq!(
+        hints,
+        vec![(2, true), (3, true), (9, false), (8, true)],
+        "{:?}",
+        error_hints(src)
+    );
+}
