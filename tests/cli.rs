@@ -921,3 +921,71 @@ fn the_hint_scanner_sees_empty_hints_in_calls_and_literals() {
         error_hints(src)
     );
 }
+
+/// Every command's `--help`, as committed in tests/help/ (issue 12 moved every flag into
+/// per-command files and shared groups; the help text is the contract that must not
+/// drift). After a deliberate change: `handover CMD --help > tests/help/handover-CMD.txt`
+/// with COLUMNS unset.
+#[test]
+fn help_of_every_command_matches_the_committed_text() {
+    let home = tempfile::tempdir().unwrap();
+    for cmd in [
+        "",
+        "audit",
+        "plan",
+        "policy",
+        "policy check",
+        "policy explain",
+        "migrate",
+        "manifest",
+        "manifest show",
+        "verify",
+        "init",
+        "schema",
+    ] {
+        let name = format!("handover {cmd}").trim().replace(' ', "-");
+        let mut c = handover_offline(home.path());
+        // Unset: clap shows an env variable's value in the help.
+        for var in ["COLUMNS", "LINES", "HANDOVER_CONFIG", "HANDOVER_IDENTITY"] {
+            c.env_remove(var);
+        }
+        let r = run(c.args(cmd.split_whitespace()).arg("--help"));
+        assert_eq!(r.code, 0, "{name}: {}", r.stderr);
+        let committed =
+            std::fs::read_to_string(repo().join(format!("tests/help/{name}.txt"))).unwrap();
+        assert_eq!(r.stdout, committed, "tests/help/{name}.txt differs");
+    }
+}
+
+/// `migrate` reports every flag problem at once, before reading a file or a cloud.
+#[test]
+fn migrate_flag_problems_are_exit_2_and_reported_together() {
+    let home = tempfile::tempdir().unwrap();
+    let r = run(handover_offline(home.path())
+        .env_remove("HANDOVER_CONFIG")
+        .env_remove("HANDOVER_IDENTITY")
+        .args([
+            "migrate",
+            "--from",
+            "ftp:x",
+            "--to",
+            "ftp:y",
+            "--concurrency",
+            "0",
+            "--all",
+            "--secret",
+            "A",
+            "--apply",
+        ]));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    for part in [
+        "--from \"ftp:x\"",
+        "--to \"ftp:y\"",
+        "--concurrency must be 1 to 64, not 0",
+        "choose the secrets one way",
+        "--apply needs --config",
+        "hint: see `handover migrate --help`",
+    ] {
+        assert!(r.stderr.contains(part), "missing {part:?} in {}", r.stderr);
+    }
+}

@@ -152,3 +152,28 @@ pub fn usage_problems(problems: Vec<String>, command: &str) -> Result<(), crate:
         format!("see `handover {command} --help`"),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// clap's own consistency checks over every command: a flag declared twice (a shared
+    /// group flattened beside a field of the same name), a conflict naming no flag, ...
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn concurrency_bounds_are_one_to_sixty_four() {
+        let mut p = Vec::new();
+        for n in [1, 8, 64] {
+            check_concurrency(n, &mut p);
+        }
+        assert!(p.is_empty(), "{p:?}");
+        check_concurrency(0, &mut p);
+        check_concurrency(65, &mut p);
+        assert_eq!(p.len(), 2, "{p:?}");
+    }
+}
