@@ -35,7 +35,8 @@ const EXIT_CODES: &str = "Exit codes: 0 ok; 1 findings at or above --fail-on; 2 
 snapshot; 4 no credentials or access denied; 5 cloud API unreachable or failing; 6 output file exists or cannot \
 be written; 7 plan refused (it would lock the customer out); 8 migration incomplete (conflicts or secrets missing \
 at the source); 9 verification failed (a claim of the manifest does not hold); 10 untrusted (the manifest cannot be \
-opened or trusted: wrong identity, altered or truncated file, bad signature).";
+opened or trusted: wrong identity, altered or truncated file, bad signature); 11 a local cryptographic operation \
+failed (encryption, signing, the random source).";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
