@@ -989,3 +989,33 @@ fn migrate_flag_problems_are_exit_2_and_reported_together() {
         assert!(r.stderr.contains(part), "missing {part:?} in {}", r.stderr);
     }
 }
+
+// Regression (issue 12): exit code 11 was added to the exit table (src/cli/exit.rs) but not
+// to the exit-code line of `--help`. Every code of the table is on that line.
+#[test]
+fn help_names_every_exit_code_of_the_table() {
+    let home = tempfile::tempdir().unwrap();
+    let r = run(handover_offline(home.path())
+        .env_remove("COLUMNS")
+        .arg("--help"));
+    let line = r
+        .stdout
+        .split("Exit codes:")
+        .nth(1)
+        .unwrap_or_default()
+        .replace('\n', " ");
+    let table = std::fs::read_to_string(repo().join("src/cli/exit.rs")).unwrap();
+    let codes: Vec<&str> = table
+        .lines()
+        .filter_map(|l| l.strip_prefix("//! | "))
+        .filter_map(|l| l.split(' ').next())
+        .filter(|c| c.chars().all(|d| d.is_ascii_digit()))
+        .collect();
+    assert_eq!(codes.len(), 12, "{codes:?}");
+    for c in codes {
+        assert!(
+            line.contains(&format!(" {c} ")),
+            "exit code {c} missing from --help: {line}"
+        );
+    }
+}
