@@ -73,13 +73,15 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from binaries import find_binary  # noqa: E402  (one rule for every bench script)
+
 ACCOUNT_ID = "123456789012"
 PARTITION = "aws"
 REGION = "us-east-1"
 OUTSIDE_ACCOUNT = "999988887777"  # "the agency": trusted by a few roles and secrets
 SEED = 20261125
 BUDGET_PER_USER = 2.1
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # moto can preload ~1,300 AWS managed policies into every IAM backend; that would bloat
 # GetAccountAuthorizationDetails far beyond a real account. Seeding adds the two it uses.
@@ -533,26 +535,6 @@ def measure_ceiling(emu: Emulator, requests: int, threads: int, users: int) -> d
 # --------------------------------------------------------------------------------------
 # Running the tool
 # --------------------------------------------------------------------------------------
-
-
-def find_binary() -> tuple[Path, str]:
-    env = os.environ.get("HANDOVER_BIN")
-    if env:
-        path = Path(env)
-        if not os.access(path, os.X_OK):
-            sys.exit(f"FAIL: HANDOVER_BIN={env} is not an executable file")
-        return path, "HANDOVER_BIN"
-    release = REPO_ROOT / "target" / "release" / "handover"
-    if os.access(release, os.X_OK):
-        return release, "release"
-    debug = REPO_ROOT / "target" / "debug" / "handover"
-    if os.access(debug, os.X_OK):
-        bar = "!" * 78
-        log(f"\n{bar}\n!! WARNING: target/release/handover not found, using target/debug/handover.\n"
-            f"!! DEBUG TIMINGS ARE NOT REPRESENTATIVE. Build with `cargo build --release`.\n"
-            f"!! (Request counts are still valid.)\n{bar}")
-        return debug, "debug"
-    sys.exit("FAIL: no handover binary: set HANDOVER_BIN or build target/release/handover")
 
 
 def child_env(url: str, home: Path) -> dict[str, str]:

@@ -95,6 +95,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from binaries import find_binary, find_server_binary  # noqa: E402  (one rule for every bench script)
+
 PROJECT = "bench-project"
 PROJECT_NUMBER = "424242424242"
 SEED = 20261125
@@ -128,23 +131,6 @@ def fail(msg: str) -> None:
 # --------------------------------------------------------------------------------------
 # The test server
 # --------------------------------------------------------------------------------------
-
-
-def find_server_binary() -> Path:
-    env = os.environ.get("GCP_TEST_SERVER_BIN")
-    if env:
-        if not os.access(env, os.X_OK):
-            fail(f"GCP_TEST_SERVER_BIN={env} is not an executable file")
-        return Path(env).resolve()
-    for rel in ("target/bench/release/gcp-test-server", "target/gcp/debug/gcp-test-server",
-                "target/debug/gcp-test-server"):
-        path = REPO_ROOT / rel
-        if os.access(path, os.X_OK):
-            return path
-    fail("no gcp-test-server binary: build it with "
-         "`CARGO_TARGET_DIR=target/bench cargo build --release -p gcp-test-server` "
-         "or set GCP_TEST_SERVER_BIN")
-    raise AssertionError  # unreachable
 
 
 class TestServer:
@@ -591,28 +577,6 @@ def check_visible(server: TestServer, expected: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------------------
 # Running the tool
 # --------------------------------------------------------------------------------------
-
-
-def find_binary() -> tuple[Path, str]:
-    env = os.environ.get("HANDOVER_BIN")
-    if env:
-        if not os.access(env, os.X_OK):
-            fail(f"HANDOVER_BIN={env} is not an executable file")
-        return Path(env).resolve(), "HANDOVER_BIN"
-    for rel, kind in (("target/bench/release/handover", "release (target/bench)"),
-                      ("target/release/handover", "release")):
-        if os.access(REPO_ROOT / rel, os.X_OK):
-            return REPO_ROOT / rel, kind
-    debug = REPO_ROOT / "target" / "debug" / "handover"
-    if os.access(debug, os.X_OK):
-        bar = "!" * 78
-        log(f"\n{bar}\n!! WARNING: no release build of handover, using target/debug/handover.\n"
-            f"!! DEBUG TIMINGS ARE NOT REPRESENTATIVE. Build with\n"
-            f"!! `CARGO_TARGET_DIR=target/bench cargo build --release --bin handover`.\n"
-            f"!! (Request counts are still valid.)\n{bar}")
-        return debug, "debug"
-    fail("no handover binary: set HANDOVER_BIN or build target/bench/release/handover")
-    raise AssertionError
 
 
 def child_env(home: Path) -> dict[str, str]:

@@ -77,7 +77,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.pop("MOTO_ACCOUNT_ID", None)  # moto would prefer it over the per-port header
 
 from aws_audit import CountingMiddleware  # noqa: E402  (same counting as the audit bench)
-from gcp_audit import LatencyProxy, TestServer, find_server_binary, list_all, run_child  # noqa: E402
+from gcp_audit import LatencyProxy, TestServer, list_all, run_child  # noqa: E402
+from binaries import find_binary, find_server_binary  # noqa: E402  (one rule for every bench script)
 
 REGION = "us-east-1"
 SOURCE_ACCOUNT = "111111111111"  # the agency
@@ -396,20 +397,6 @@ def run_baseline(direction: str, source_url: str, dest_url: str, timeout: float)
 # --------------------------------------------------------------------------------------
 # Running the tool
 # --------------------------------------------------------------------------------------
-
-
-def find_binary() -> tuple[Path, str]:
-    env = os.environ.get("HANDOVER_BIN")
-    if env:
-        if not os.access(env, os.X_OK):
-            fail(f"HANDOVER_BIN={env} is not an executable file")
-        return Path(env).resolve(), "HANDOVER_BIN"
-    path = REPO_ROOT / "target" / "bench" / "release" / "handover"
-    if os.access(path, os.X_OK):
-        return path, "release (target/bench)"
-    fail("no handover binary: build it with `nice -n 10 env CARGO_TARGET_DIR=target/bench "
-         "cargo build --release -p handover --bin handover` or set HANDOVER_BIN")
-    raise AssertionError
 
 
 BUILD_PATHS = ("src", "Cargo.toml", "Cargo.lock", "gcp-test-server")
@@ -786,7 +773,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.baseline_client:
         baseline_client(*args.baseline_client)
         return 0
-    binary, kind = (None, "none (--no-tool)") if args.no_tool else find_binary()
+    binary, kind = (None, "none (--no-tool)") if args.no_tool else find_binary(debug_fallback=False)
     build = binary_commit(binary) if binary else None
     if binary:
         log(f"binary: {binary} ({kind}); source commit {build['source_commit'][:10]} "

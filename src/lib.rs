@@ -1,9 +1,22 @@
 //! `handover`: audit, plan, migrate and prove the handover of a cloud application's
 //! credentials from an agency to its customer.
 //!
-//! The binary is a thin shell over [`cli::run`]. Modules follow the design:
-//! `model` (provider-agnostic types), `providers` (AWS, GCP, snapshots, dotenv), `audit` (inventory
-//! building and its outputs), `output` (atomic files, terminal rendering).
+//! The binary is a thin shell over [`cli::main`], which parses the arguments, runs the
+//! command ([`cli::run`]) and maps the outcome to an exit code. Modules follow the design,
+//! lowest layer first (tests/structure.rs checks that none imports a higher one):
+//! - leaves: `model` (provider-agnostic inventory types, findings), `secret` (the only
+//!   type holding values, keyed digests), `canonical` (canonical JSON for digests),
+//!   `input` (bounded file reads), `error` (typed errors with hints), `output` (atomic
+//!   private files, terminal escaping);
+//! - local logic and files: `crypto` (age recipients and identities, sshsig), `policy`
+//!   (CEL rules), `journal` (the append-only keyed hash chain), `config` (the handover
+//!   config, party classification);
+//! - the clouds: `providers` (AWS and GCP live collectors, snapshot readers, the
+//!   assemblers both feed, secret stores, dotenv);
+//! - `audit` (running an audit, the table), `plan` (steps, lock-out, digest, rendering);
+//! - `migrate` (secret copies and their journal), `manifest` (the sealed document),
+//!   `verify` (claims against live facts);
+//! - `cli` (arguments, one file per command, exit codes).
 #![forbid(unsafe_code)]
 
 pub mod audit;

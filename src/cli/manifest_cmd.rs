@@ -7,233 +7,253 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use zeroize::Zeroizing;
+use clap::{Args, Subcommand};
 
-use super::args::{Format, ManifestCommand, ManifestShowArgs, ManifestWriteArgs};
-use super::{exit, print_stdout};
-use crate::crypto;
+use super::args::{Format, OpenArgs};
+use super::exit;
+use super::support::print_stdout;
+use crate::crypto::{self, Recipient};
 use crate::error::Error;
-use crate::manifest::{self, Manifest, Material, NewCredential, Signer};
+use crate::manifest::{self, Manifest, Material};
 
-pub fn manifest_command(a: super::args::ManifestArgs) -> Result<u8, Error> {
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct ManifestArgs {
+    #[command(subcommand)]
+    pub command: Option<ManifestCommand>,
+    #[command(flatten)]
+    pub write: ManifestWriteArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ManifestCommand {
+    /// Decrypt a manifest and print a readable summary (secret material hidden unless --reveal).
+    Show(ManifestShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestWriteArgs {
+    /// The handover config: parties, dates, recipients, documentation, the agency's signing_key.
+    #[arg(long, env = "HANDOVER_CONFIG", value_name = "FILE", required = true)]
+    pub config: Option<PathBuf>,
+    /// The plan JSON written by `handover plan -o`.
+    #[arg(long, value_name = "FILE", required = true)]
+    pub plan: Option<PathBuf>,
+    /// The inventory the plan was made from (for its coverage gaps).
+    #[arg(long, value_name = "FILE", required = true)]
+    pub inventory: Option<PathBuf>,
+    /// A migration journal (repeatable); its digest key is read from FILE.key.age.
+    #[arg(long = "journal", value_name = "FILE")]
+    pub journals: Vec<PathBuf>,
+    /// The agency's SSH private key: signs the manifest and opens the journals' digest keys.
+    #[arg(
+        long = "sign-key",
+        env = "HANDOVER_IDENTITY",
+        value_name = "FILE",
+        required = true
+    )]
+    pub sign_key: Option<PathBuf>,
+    /// Encrypt to this recipient (age1... or ssh-ed25519/ssh-rsa); repeatable. Default: the config's.
+    #[arg(short = 'r', long = "recipient", value_name = "KEY")]
+    pub recipients: Vec<String>,
+    /// Encrypt to every recipient in this file (age recipients-file format); repeatable.
+    #[arg(short = 'R', long = "recipients-file", value_name = "FILE")]
+    pub recipients_files: Vec<PathBuf>,
+    /// Credential material issued to the customer, from a file (repeatable): NAME=FILE.
+    #[arg(long = "credential", value_name = "NAME=FILE")]
+    pub credentials: Vec<String>,
+    /// ASCII armor (PEM-style) instead of binary.
+    #[arg(short, long)]
+    pub armor: bool,
+    /// Where to write the manifest (default: stdout; binary output is refused to a terminal).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Where to write the signature (default: OUTPUT.sig; needed when writing to stdout).
+    #[arg(long, value_name = "FILE")]
+    pub signature: Option<PathBuf>,
+    /// Overwrite the output and signature files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestShowArgs {
+    #[command(flatten)]
+    pub open: OpenArgs,
+    /// Also print secret material (digest keys, new credentials).
+    #[arg(long)]
+    pub reveal: bool,
+    /// `table` (a readable summary, the default) or `json` (the document).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+pub fn manifest_command(a: ManifestArgs) -> Result<u8, Error> {
     match a.command {
         Some(ManifestCommand::Show(s)) => show(s),
         None => write(a.write),
     }
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(
-    path: &Path,
-    what: &str,
-    hint: &str,
-) -> Result<T, Error> {
-    let bytes =
-        std::fs::read(path).map_err(|e| Error::input(path, format!("cannot read: {e}"), hint))?;
-    serde_json::from_slice(&bytes).map_err(|e| Error::input(path, format!("not {what}: {e}"), hint))
-}
-
 fn sig_path_for(out: &Path) -> PathBuf {
     crate::output::with_suffix(out, ".sig")
 }
 
-fn write(a: ManifestWriteArgs) -> Result<u8, Error> {
-    let (Some(config_path), Some(plan_path), Some(inv_path), Some(key_path)) =
-        (&a.config, &a.plan, &a.inventory, &a.sign_key)
-    else {
-        return Err(Error::usage(
-            "manifest needs --config, --plan, --inventory and --sign-key",
-            "see `handover manifest --help`",
-        ));
-    };
-    // Where it goes, decided (and refused) before anything is read or written.
-    let sig_path = match (&a.signature, &a.output) {
-        (Some(s), _) => s.clone(),
-        (None, Some(o)) => sig_path_for(o),
-        (None, None) => {
+/// `manifest` (write), its flags validated: where everything comes from and goes.
+struct WriteRequest {
+    config: PathBuf,
+    plan: PathBuf,
+    inventory: PathBuf,
+    sign_key: PathBuf,
+    /// `-r`, parsed.
+    recipients: Vec<Recipient>,
+    /// `--credential NAME=FILE`, split.
+    credentials: Vec<(String, PathBuf)>,
+    output: Option<PathBuf>,
+    signature: PathBuf,
+}
+
+impl ManifestWriteArgs {
+    /// Validates the flags, before anything is read or written.
+    fn validate(&self) -> Result<WriteRequest, Error> {
+        let (Some(config), Some(plan), Some(inventory), Some(sign_key)) =
+            (&self.config, &self.plan, &self.inventory, &self.sign_key)
+        else {
             return Err(Error::usage(
-                "writing the manifest to stdout needs --signature FILE for its signature",
-                "or pass -o handover.age",
-            ))
+                "manifest needs --config, --plan, --inventory and --sign-key",
+                "see `handover manifest --help`",
+            ));
+        };
+        let signature = match (&self.signature, &self.output) {
+            (Some(s), _) => s.clone(),
+            (None, Some(o)) => sig_path_for(o),
+            (None, None) => {
+                return Err(Error::usage(
+                    "writing the manifest to stdout needs --signature FILE for its signature",
+                    "or pass -o handover.age",
+                ))
+            }
+        };
+        if self.output.is_none() && !self.armor && std::io::stdout().is_terminal() {
+            return Err(Error::usage(
+                "refusing to write a binary age file to a terminal",
+                "pass -o handover.age, or --armor for ASCII",
+            ));
         }
-    };
-    if a.output.is_none() && !a.armor && std::io::stdout().is_terminal() {
-        return Err(Error::usage(
-            "refusing to write a binary age file to a terminal",
-            "pass -o handover.age, or --armor for ASCII",
-        ));
+        Ok(WriteRequest {
+            config: config.clone(),
+            plan: plan.clone(),
+            inventory: inventory.clone(),
+            sign_key: sign_key.clone(),
+            recipients: self.parse_recipients()?,
+            credentials: self.parse_credentials()?,
+            output: self.output.clone(),
+            signature,
+        })
     }
-    let targets: Vec<&Path> = a
+
+    fn parse_recipients(&self) -> Result<Vec<Recipient>, Error> {
+        let mut recipients = Vec::new();
+        let mut problems = Vec::new();
+        for r in &self.recipients {
+            match crypto::parse_recipient(r) {
+                Ok(r) => recipients.push(r),
+                Err(e) => problems.push(format!("-r {e}")),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Error::usage(
+                problems.join("; "),
+                "pass age1... or ssh-ed25519/ssh-rsa public keys",
+            ));
+        }
+        Ok(recipients)
+    }
+
+    fn parse_credentials(&self) -> Result<Vec<(String, PathBuf)>, Error> {
+        let mut problems = Vec::new();
+        let mut out = Vec::new();
+        for c in &self.credentials {
+            match c
+                .split_once('=')
+                .filter(|(n, f)| !n.is_empty() && !f.is_empty())
+            {
+                Some((name, file)) => out.push((name.to_string(), PathBuf::from(file))),
+                None => problems.push(format!("--credential {c:?}: write NAME=FILE")),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Error::usage(
+                problems.join("; "),
+                "for example --credential break-glass-key=./key.json",
+            ));
+        }
+        Ok(out)
+    }
+}
+
+fn write(a: ManifestWriteArgs) -> Result<u8, Error> {
+    let req = a.validate()?;
+    // Where it goes, refused before anything is read or written.
+    let targets: Vec<&Path> = req
         .output
         .iter()
         .map(|p| p.as_path())
-        .chain(std::iter::once(sig_path.as_path()))
+        .chain(std::iter::once(req.signature.as_path()))
         .collect();
     crate::output::check_paths(&targets, a.force)?;
-
-    let cfg = crate::config::load(config_path)?;
-    let plan: crate::plan::Plan = read_json(
-        plan_path,
-        "a handover plan",
-        "pass a plan written by `handover plan -o`",
-    )?;
-    plan.check_digest(plan_path)?;
-    let h = &plan.handover;
-    if h.scenario != cfg.scenario.as_str()
-        || h.date != cfg.handover_date.format("%Y-%m-%d").to_string()
-        || h.agency != cfg.agency.name
-        || h.customer != cfg.customer.name
-    {
-        return Err(Error::input(
-            plan_path,
-            format!(
-                "the plan is for {} -> {} ({}, {}), but the config says {} -> {} ({}, {})",
-                h.agency,
-                h.customer,
-                h.scenario,
-                h.date,
-                cfg.agency.name,
-                cfg.customer.name,
-                cfg.scenario.as_str(),
-                cfg.handover_date.format("%Y-%m-%d")
-            ),
-            "pass the config the plan was made with, or plan again",
-        ));
-    }
-    let inventory: crate::model::Inventory = read_json(
-        inv_path,
-        "an inventory",
-        "pass the inventory written by `handover audit -o`",
-    )?;
-    if inventory.generated_at != plan.inventory.generated_at {
-        return Err(Error::input(
-            inv_path,
-            "the plan was not made from this inventory (their audit times differ)",
-            "pass the inventory the plan was made from",
-        ));
-    }
-
+    let cfg = crate::config::load(&req.config)?;
+    let plan = super::inputs::read_plan(&req.plan)?;
+    let inventory = super::inputs::read_inventory(&req.inventory)?;
     // The signing key must be the config's: the customer checks against that one. The
     // same key opens the journals' digest keys.
-    let (ids, signer) = super::agency_identity(&cfg, config_path, key_path)?;
-    let key = ids
-        .ssh
-        .as_ref()
-        .expect("agency_identity checked the SSH key");
-
-    // Recipients: the ones given, else the config's.
-    let mut recipients = Vec::new();
-    let mut problems = Vec::new();
-    for r in &a.recipients {
-        match crypto::parse_recipient(r) {
-            Ok(r) => recipients.push(r),
-            Err(e) => problems.push(format!("-r {e}")),
-        }
-    }
-    if !problems.is_empty() {
-        return Err(Error::usage(
-            problems.join("; "),
-            "pass age1... or ssh-ed25519/ssh-rsa public keys",
-        ));
-    }
-    for f in &a.recipients_files {
-        recipients.extend(crypto::read_recipients_file(f)?);
-    }
-    if a.recipients.is_empty() && a.recipients_files.is_empty() {
-        recipients = cfg.recipients(config_path)?;
-    }
-    let mut seen = std::collections::BTreeSet::new();
-    recipients.retain(|r| seen.insert(r.text.clone()));
-    if recipients.is_empty() {
-        return Err(Error::usage(
-            "no recipients: the manifest would be readable by no one",
-            "pass -r KEY or -R FILE, or list [recipients] in the config",
-        ));
-    }
-
-    // Journals, each opened with its digest key.
-    let mut journals = Vec::new();
-    for j in &a.journals {
-        let key = crate::migrate::key::open(j, &ids)?;
-        journals.push((j.clone(), key));
-    }
-    let mut new_credentials = Vec::new();
-    for c in &a.credentials {
-        let Some((name, file)) = c
-            .split_once('=')
-            .filter(|(n, f)| !n.is_empty() && !f.is_empty())
-        else {
-            return Err(Error::usage(
-                format!("--credential {c:?}: write NAME=FILE"),
-                "for example --credential break-glass-key=./key.json",
-            ));
-        };
-        let bytes = Zeroizing::new(std::fs::read(file).map_err(|e| {
-            Error::input(
-                file,
-                format!("cannot read: {e}"),
-                "pass the file holding the credential",
-            )
-        })?);
-        let value = match std::str::from_utf8(&bytes) {
-            Ok(t) => t.to_string(),
-            Err(_) => {
-                use base64::Engine;
-                format!(
-                    "base64:{}",
-                    base64::engine::general_purpose::STANDARD.encode(&*bytes)
-                )
-            }
-        };
-        let file_name = Path::new(file)
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        new_credentials.push(NewCredential {
-            name: name.to_string(),
-            file: file_name,
-            value: Material::new(value),
-        });
-    }
-
-    let m = manifest::build(manifest::Input {
+    let (ids, signer) = super::agency::agency_identity(&cfg, &req.config, &req.sign_key)?;
+    let sealed = manifest::seal::seal(manifest::seal::Request {
         config: &cfg,
+        config_path: &req.config,
         plan: &plan,
+        plan_path: &req.plan,
         inventory: &inventory,
-        journals,
-        new_credentials,
-        signer: Signer {
-            key: signer.to_openssh().unwrap_or_default(),
-            fingerprint: crypto::fingerprint(&signer),
-        },
-        recipients: recipients.iter().map(|r| r.text.clone()).collect(),
+        inventory_path: &req.inventory,
+        identity: &ids,
+        signer: &signer,
+        recipients: req.recipients,
+        recipients_files: &a.recipients_files,
+        journals: &a.journals,
+        credentials: &req.credentials,
+        armor: a.armor,
         now: chrono::Utc::now(),
     })?;
-    let plaintext = manifest::to_plaintext(&m);
-    let sealed = crypto::encrypt(&plaintext, &recipients, a.armor)?;
-    drop(plaintext);
-    let signature = crypto::sign(key, &sealed)?;
-
     // The manifest and its signature are one output set: both checked, then both written.
-    match &a.output {
+    match &req.output {
         Some(out) => {
             crate::output::Outputs::new(a.force)
-                .add(out, &sealed)
-                .add(&sig_path, signature.as_bytes())
+                .add(out, &sealed.sealed)
+                .add(&req.signature, sealed.signature.as_bytes())
                 .write()?;
         }
         None => {
-            crate::output::write_private(&sig_path, signature.as_bytes(), a.force)?;
+            crate::output::write_private(&req.signature, sealed.signature.as_bytes(), a.force)?;
             use std::io::Write;
             let mut o = std::io::stdout().lock();
-            o.write_all(&sealed).and_then(|_| o.flush()).map_err(|e| {
-                Error::output(
-                    "<stdout>",
-                    format!("cannot write: {e}"),
-                    "check where the output goes",
-                )
-            })?;
+            o.write_all(&sealed.sealed)
+                .and_then(|_| o.flush())
+                .map_err(|e| {
+                    Error::output(
+                        "<stdout>",
+                        format!("cannot write: {e}"),
+                        "check where the output goes",
+                    )
+                })?;
         }
     }
+    summary(&sealed, req.output.as_deref(), a.armor, &req.signature);
+    Ok(exit::OK)
+}
+
+/// The one line on stderr saying what was written.
+fn summary(s: &manifest::seal::Sealed, output: Option<&Path>, armor: bool, sig: &Path) {
+    let m = &s.manifest;
     let done = m
         .steps
         .iter()
@@ -241,17 +261,16 @@ fn write(a: ManifestWriteArgs) -> Result<u8, Error> {
         .count();
     eprintln!(
         "wrote {}{}: {} steps ({} done), {} migrated secrets, {} documents, {} coverage gaps; encrypted to {} recipient(s); signature {}",
-        a.output.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "<stdout>".into()),
-        if a.armor { " (armored)" } else { "" },
+        output.map(|p| p.display().to_string()).unwrap_or_else(|| "<stdout>".into()),
+        if armor { " (armored)" } else { "" },
         m.steps.len(),
         done,
         m.migrated_secrets.len(),
         m.documentation.len(),
         m.coverage_gaps.len(),
-        recipients.len(),
-        sig_path.display()
+        s.recipients,
+        sig.display()
     );
-    Ok(exit::OK)
 }
 
 /// The agency's public key: `--signer` (a key or a .pub/allowed_signers file), else the

@@ -1,30 +1,66 @@
 //! `handover verify`: open the manifest, check its signature and recipients, read the
-//! live accounts and projects with the customer's own credentials, and check each claim.
-//! It only reads.
+//! live accounts and projects with the customer's own credentials (`verify::live`), and
+//! check each claim (`verify::check`). It only reads.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
 
-use super::args::{Format, VerifyArgs};
-use super::manifest_cmd::{expected_signer, open, recipients_match};
-use super::{exit, print_stdout, Bar, NoProgress};
-use crate::audit::{self, AuditRequest, Progress};
+use clap::Args;
+
+use super::args::{
+    check_concurrency, usage_problems, ConcurrencyArgs, Format, FormatArgs, GcpEndpointArgs,
+    OpenArgs, RetryArgs,
+};
+use super::exit;
+use super::manifest_cmd::{expected_signer, open, recipients_match, Opened};
+use super::support::{pretty_json, print_stdout, progress, runtime};
 use crate::error::Error;
-use crate::manifest::{Manifest, Scope};
-use crate::model::{Inventory, Provider};
-use crate::providers::aws::live::LiveSettings;
+use crate::manifest::Manifest;
 use crate::providers::gcp::live::GcpSettings;
-use crate::verify::{self, Claim, Live, SecretRead, Status};
+use crate::verify::{self, live, Claim, Status};
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub open: OpenArgs,
+    /// An AWS profile with the customer's credentials (repeatable: one per account). Default: the standard chain.
+    #[arg(long = "profile", value_name = "NAME")]
+    pub profiles: Vec<String>,
+    #[command(flatten)]
+    pub gcp: GcpEndpointArgs,
+    /// The folder the documentation was handed over in (paths as in the manifest).
+    #[arg(long, value_name = "DIR")]
+    pub docs: Option<PathBuf>,
+    #[command(flatten)]
+    pub format: FormatArgs,
+    #[command(flatten)]
+    pub retry: RetryArgs,
+    #[command(flatten)]
+    pub concurrency: ConcurrencyArgs,
+}
+
+impl VerifyArgs {
+    /// Validates the flags into the settings the live read uses.
+    pub fn validate(&self) -> Result<live::Settings, Error> {
+        let mut problems = Vec::new();
+        let concurrency = self.concurrency.concurrency;
+        check_concurrency(concurrency, &mut problems);
+        usage_problems(problems, "verify")?;
+        Ok(live::Settings {
+            profiles: self.profiles.clone(),
+            gcp: GcpSettings {
+                endpoint: self.gcp.gcp_endpoint.clone(),
+                concurrency,
+                max_attempts: self.retry.max_attempts,
+            },
+            concurrency,
+            max_attempts: self.retry.max_attempts,
+        })
+    }
+}
 
 pub fn verify_command(a: VerifyArgs, quiet: bool) -> Result<u8, Error> {
-    if a.concurrency == 0 || a.concurrency > 64 {
-        return Err(Error::usage(
-            format!("--concurrency must be 1 to 64, not {}", a.concurrency),
-            "see `handover verify --help`",
-        ));
-    }
+    let settings = a.validate()?;
     let o = &a.open;
     let Some(signer) = expected_signer(o.signer.as_deref(), o.config.as_deref())? else {
         return Err(Error::usage(
@@ -41,69 +77,16 @@ pub fn verify_command(a: VerifyArgs, quiet: bool) -> Result<u8, Error> {
         Some(&signer),
     )?;
     let m = &opened.manifest;
-    let mut integrity = Vec::new();
-    integrity.push(match &opened.signature {
-        Ok(fp) => Claim {
-            kind: "signature".into(),
-            subject: o.file.display().to_string(),
-            status: Status::Pass,
-            detail: format!("signed by the agency's key {fp}"),
-        },
-        Err(e) => Claim {
-            kind: "signature".into(),
-            subject: o.file.display().to_string(),
-            status: Status::Fail,
-            detail: e.clone(),
-        },
-    });
     let recipients = recipients_match(m, &opened.stanzas);
-    integrity.push(match &recipients {
-        Ok(()) => Claim {
-            kind: "recipients".into(),
-            subject: o.file.display().to_string(),
-            status: Status::Pass,
-            detail: format!(
-                "encrypted to exactly the {} recipient(s) it names",
-                m.recipients.len()
-            ),
-        },
-        Err(e) => Claim {
-            kind: "recipients".into(),
-            subject: o.file.display().to_string(),
-            status: Status::Fail,
-            detail: e.clone(),
-        },
-    });
-
-    let progress: Arc<dyn Progress> = if !quiet && std::io::stderr().is_terminal() {
-        Arc::new(Bar::new())
-    } else {
-        Arc::new(NoProgress)
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            Error::usage(
-                format!("cannot start the async runtime: {e}"),
-                "check the process limits",
-            )
-        })?;
     let now = chrono::Utc::now();
-    let mut live = runtime.block_on(read_live(m, &a, now, progress.clone()));
+    let progress = progress(!quiet);
+    let mut live = runtime()?.block_on(live::read(m, &settings, now, progress.clone()));
     progress.phase("done", 0);
-    live.integrity = integrity;
+    live.integrity = integrity(&o.file, &opened, &recipients);
     live.documents = a.docs.as_deref().map(|d| documents(m, d));
     let v = verify::check(m, &live, now);
-    let format = a.format.unwrap_or(if std::io::stdout().is_terminal() {
-        Format::Table
-    } else {
-        Format::Json
-    });
-    match format {
-        Format::Json => {
-            print_stdout(&(serde_json::to_string_pretty(&v).expect("serializes") + "\n"))?
-        }
+    match a.format.resolve() {
+        Format::Json => print_stdout(&pretty_json(&v))?,
         Format::Table => print_stdout(&crate::output::terminal::escape_block(&verify::render(
             &for_terminal(&v),
         )))?,
@@ -116,6 +99,37 @@ pub fn verify_command(a: VerifyArgs, quiet: bool) -> Result<u8, Error> {
     } else {
         exit::OK
     })
+}
+
+/// The claims opening the manifest made: who signed it, and whom it is encrypted to.
+fn integrity(file: &Path, opened: &Opened, recipients: &Result<(), String>) -> Vec<Claim> {
+    let claim = |kind: &str, status, detail| Claim {
+        kind: kind.into(),
+        subject: file.display().to_string(),
+        status,
+        detail,
+    };
+    vec![
+        match &opened.signature {
+            Ok(fp) => claim(
+                "signature",
+                Status::Pass,
+                format!("signed by the agency's key {fp}"),
+            ),
+            Err(e) => claim("signature", Status::Fail, e.clone()),
+        },
+        match recipients {
+            Ok(()) => claim(
+                "recipients",
+                Status::Pass,
+                format!(
+                    "encrypted to exactly the {} recipient(s) it names",
+                    opened.manifest.recipients.len()
+                ),
+            ),
+            Err(e) => claim("recipients", Status::Fail, e.clone()),
+        },
+    ]
 }
 
 /// The verification with every string that may come from the manifest or the live
@@ -178,158 +192,6 @@ fn read_document(root: &Path, rel: &str) -> Result<String, String> {
         .and_then(|mut f| std::io::copy(&mut f, &mut hasher))
         .map_err(|e| format!("cannot be read: {e}"))?;
     Ok(format!("sha256:{:x}", hasher.finalize()))
-}
-
-/// Reads every scope of the manifest live, and every migrated secret at its destination.
-async fn read_live(
-    m: &Manifest,
-    a: &VerifyArgs,
-    now: chrono::DateTime<chrono::Utc>,
-    progress: Arc<dyn Progress>,
-) -> Live {
-    let gcp = GcpSettings {
-        endpoint: a.gcp_endpoint.clone(),
-        concurrency: a.concurrency,
-        max_attempts: a.max_attempts,
-    };
-    let mut inventory = Inventory::new(now);
-    let mut unread: Vec<(Scope, String)> = Vec::new();
-
-    // Which profile reaches which AWS account (the standard chain when none is given).
-    let profiles: Vec<Option<String>> = if a.profiles.is_empty() {
-        vec![None]
-    } else {
-        a.profiles.iter().cloned().map(Some).collect()
-    };
-    let mut account_profile: BTreeMap<String, Option<String>> = BTreeMap::new();
-    let mut profile_errors = Vec::new();
-    let needs_aws = m.scopes.iter().any(|s| s.provider == Provider::Aws)
-        || m.migrated_secrets.iter().any(|s| s.to.kind == "aws");
-    if needs_aws {
-        for p in &profiles {
-            let settings = LiveSettings {
-                profile: p.clone(),
-                regions: vec!["us-east-1".into()],
-                concurrency: a.concurrency,
-                max_attempts: a.max_attempts,
-                fresh: true,
-            };
-            match crate::providers::aws::live::account_of(&settings).await {
-                Ok(acct) => {
-                    account_profile.entry(acct).or_insert(p.clone());
-                }
-                Err(e) => profile_errors.push(format!(
-                    "{}: {e}",
-                    p.as_deref().unwrap_or("the default credentials")
-                )),
-            }
-        }
-    }
-    let no_profile = |acct: &str| {
-        if profile_errors.is_empty() {
-            format!("no credentials given reach account {acct} (pass --profile for it)")
-        } else {
-            format!(
-                "no credentials given reach account {acct} ({})",
-                profile_errors.join("; ")
-            )
-        }
-    };
-
-    for s in m.scopes.iter().filter(|s| s.provider == Provider::Aws) {
-        let Some(profile) = account_profile.get(&s.scope) else {
-            unread.push((s.clone(), no_profile(&s.scope)));
-            continue;
-        };
-        let req = AuditRequest {
-            aws: Some(LiveSettings {
-                profile: profile.clone(),
-                regions: s.regions.clone(),
-                concurrency: a.concurrency,
-                max_attempts: a.max_attempts,
-                fresh: true,
-            }),
-            snapshot: None,
-            gcp_projects: vec![],
-            gcp: gcp.clone(),
-        };
-        match audit::run(&req, now, progress.clone()).await {
-            Ok(inv) => inventory.merge(inv),
-            Err(e) => unread.push((s.clone(), e.to_string())),
-        }
-    }
-    for s in m.scopes.iter().filter(|s| s.provider == Provider::Gcp) {
-        let req = AuditRequest {
-            aws: None,
-            snapshot: None,
-            gcp_projects: vec![s.scope.clone()],
-            gcp: gcp.clone(),
-        };
-        match audit::run(&req, now, progress.clone()).await {
-            Ok(inv) => inventory.merge(inv),
-            Err(e) => unread.push((s.clone(), e.to_string())),
-        }
-    }
-    // Blind spots of the live read stay in `inventory.gaps`: `check` lists them as claims.
-    inventory.normalize();
-
-    // Destination secrets, each digested under the key the manifest recorded.
-    let keys: BTreeMap<&str, crate::secret::DigestKey> = m
-        .digest_keys
-        .iter()
-        .filter_map(|k| k.digest_key().map(|d| (k.id.as_str(), d)))
-        .collect();
-    let mut secrets = BTreeMap::new();
-    for (store, items) in verify::destinations(m) {
-        let names: Vec<String> = items.iter().map(|(n, _)| n.clone()).collect();
-        let connected = match store.kind.as_str() {
-            "aws" => match account_profile.get(&store.scope) {
-                Some(p) => crate::providers::aws::store::AwsStore::connect(
-                    p.as_deref(),
-                    store.region.as_deref().unwrap_or("us-east-1"),
-                    a.max_attempts,
-                )
-                .await
-                .map(crate::migrate::Store::Aws),
-                None => Err(Error::usage(no_profile(&store.scope), "pass --profile")),
-            },
-            "gcp" => crate::providers::gcp::store::GcpStore::connect(&store.scope, &gcp)
-                .await
-                .map(crate::migrate::Store::Gcp),
-            other => Err(Error::usage(format!("{other} is not a destination"), "")),
-        };
-        let read = match connected {
-            Ok(st) => st.read_current(&names).await,
-            Err(e) => Err(e),
-        };
-        for (name, key_id) in items {
-            let r = match &read {
-                Err(e) => SecretRead::Unread(e.to_string()),
-                // The current value: GCP's newest enabled version read by number.
-                Ok(values) => match (
-                    values
-                        .get(&name)
-                        .and_then(|v| v.as_ref())
-                        .and_then(|v| v.value()),
-                    keys.get(key_id.as_str()),
-                ) {
-                    (Some(v), Some(k)) => SecretRead::Digest(k.digest(v)),
-                    (Some(_), None) => {
-                        SecretRead::Unread(format!("no digest key {key_id} in the manifest"))
-                    }
-                    _ => SecretRead::Missing,
-                },
-            };
-            secrets.insert((store.describe(), name), r);
-        }
-    }
-    Live {
-        inventory,
-        unread,
-        secrets,
-        integrity: Vec::new(),
-        documents: None,
-    }
 }
 
 #[cfg(test)]

@@ -19,6 +19,8 @@
 //!
 //! Before the handover date, work that is not done yet is `pending`, not `fail`.
 
+pub mod live;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};

@@ -1,0 +1,172 @@
+//! `handover audit`: its flags, their validation into an `AuditRequest` (every problem
+//! reported at once, before any request is sent), and printing or writing the inventory.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::args::{
+    check_concurrency, usage_problems, ConcurrencyArgs, Format, FormatArgs, GcpEndpointArgs,
+    RetryArgs,
+};
+use super::exit;
+use super::support::{pretty_json, print_stdout, progress, runtime};
+use crate::audit::{self, AuditRequest};
+use crate::error::Error;
+use crate::model::Severity;
+use crate::providers::aws::live::LiveSettings;
+use crate::providers::gcp::live::GcpSettings;
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Audit the AWS account of the standard credential chain (environment, profile, SSO).
+    /// Honours AWS_ENDPOINT_URL and a profile's endpoint_url.
+    #[arg(long)]
+    pub aws: bool,
+    /// The named profile to use (else AWS_PROFILE or the default chain).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// A region whose secrets to read; repeat for several. Default: the profile's region.
+    #[arg(long, value_name = "REGION")]
+    pub region: Vec<String>,
+    /// A GCP project to audit with application default credentials; repeat for several.
+    #[arg(long = "gcp-project", value_name = "ID")]
+    pub gcp_project: Vec<String>,
+    #[command(flatten)]
+    pub gcp: GcpEndpointArgs,
+    /// Build the inventory from aws CLI / gcloud exports in this folder instead of (or besides) live APIs.
+    #[arg(long, value_name = "DIR")]
+    pub snapshot: Option<PathBuf>,
+    #[command(flatten)]
+    pub format: FormatArgs,
+    /// Write the inventory JSON to this file (atomically, mode 0600).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Overwrite the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Exit with code 1 when a finding has this severity or higher.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
+    #[command(flatten)]
+    pub concurrency: ConcurrencyArgs,
+    #[command(flatten)]
+    pub retry: RetryArgs,
+    /// No progress bar, even on a terminal.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+impl AuditArgs {
+    /// Validates the flags into a request, collecting every problem at once.
+    pub fn validate(&self) -> Result<AuditRequest, Error> {
+        let mut problems = self.scope_problems();
+        let (concurrency, max_attempts) = (self.concurrency.concurrency, self.retry.max_attempts);
+        if max_attempts == 0 || max_attempts > 20 {
+            problems.push(format!(
+                "--max-attempts must be 1 to 20, not {max_attempts}"
+            ));
+        }
+        check_concurrency(concurrency, &mut problems);
+        for r in &self.region {
+            if r.is_empty()
+                || !r
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            {
+                problems.push(format!("{r:?} is not an AWS region name (like eu-west-1)"));
+            }
+        }
+        usage_problems(problems, "audit")?;
+        Ok(AuditRequest {
+            aws: self.aws.then(|| LiveSettings {
+                profile: self.profile.clone(),
+                regions: self.region.clone(),
+                concurrency,
+                max_attempts,
+                fresh: false,
+            }),
+            snapshot: self.snapshot.clone(),
+            gcp_projects: self.gcp_project.clone(),
+            gcp: GcpSettings {
+                endpoint: self.gcp.gcp_endpoint.clone(),
+                concurrency,
+                max_attempts,
+            },
+        })
+    }
+
+    /// What to audit, and the flags that only apply to one kind of source.
+    fn scope_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if !self.aws && self.snapshot.is_none() && self.gcp_project.is_empty() {
+            problems.push(
+                "nothing to audit: pass --aws, --gcp-project ID (live) or --snapshot DIR".into(),
+            );
+        }
+        let endpoint = &self.gcp.gcp_endpoint;
+        if endpoint.is_some() && self.gcp_project.is_empty() {
+            problems.push("--gcp-endpoint applies to a live GCP audit: add --gcp-project".into());
+        }
+        if let Some(e) = endpoint {
+            if !(e.starts_with("http://") || e.starts_with("https://")) {
+                problems.push(format!(
+                    "--gcp-endpoint must be an http:// or https:// URL, not {e:?}"
+                ));
+            }
+        }
+        for p in &self.gcp_project {
+            let ok = (6..=30).contains(&p.len())
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && p.starts_with(|c: char| c.is_ascii_lowercase());
+            if !ok {
+                problems.push(format!(
+                    "{p:?} is not a GCP project id (6-30 lowercase letters, digits, hyphens)"
+                ));
+            }
+        }
+        if !self.aws && (self.profile.is_some() || !self.region.is_empty()) {
+            problems.push("--profile and --region apply to a live audit: add --aws".into());
+        }
+        problems
+    }
+}
+
+pub fn audit_command(a: AuditArgs, quiet: bool) -> Result<u8, Error> {
+    let req = a.validate()?;
+    // Refuse the output before spending an audit's requests on it.
+    if let Some(path) = &a.output {
+        crate::output::check_target(path, a.force)?;
+    }
+    let format = a.format.resolve();
+    let progress = progress(!quiet && !a.no_progress);
+    let inventory = runtime()?.block_on(audit::run(&req, chrono::Utc::now(), progress.clone()))?;
+    progress.phase("done", 0);
+    let json = pretty_json(&inventory);
+    if let Some(path) = &a.output {
+        crate::output::write_private(path, json.as_bytes(), a.force)?;
+    }
+    match (format, &a.output) {
+        // JSON chosen only because stdout is not a terminal, and the file has it: a summary.
+        (Format::Json, Some(path)) if a.format.format.is_none() => {
+            if !quiet {
+                eprintln!(
+                    "wrote {}: {} principals, {} credentials, {} secrets, {} findings, {} gaps",
+                    path.display(),
+                    inventory.principals.len(),
+                    inventory.credentials.len(),
+                    inventory.secrets.len(),
+                    inventory.findings.len(),
+                    inventory.gaps.len()
+                );
+            }
+        }
+        (Format::Json, _) => print_stdout(&json)?,
+        (Format::Table, _) => print_stdout(&audit::table::render(&inventory))?,
+    }
+    Ok(match a.fail_on {
+        Some(level) if inventory.findings.iter().any(|f| f.severity >= level) => exit::FINDINGS,
+        _ => exit::OK,
+    })
+}

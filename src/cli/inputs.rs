@@ -1,0 +1,112 @@
+//! One reader per kind of file the commands take as input, each checking the document's
+//! `schema` and `version` before its shape, so every command refuses the same files the
+//! same way (exit 3, naming the file, with a hint):
+//!
+//! - an inventory (`plan`, `policy explain`, `init`, `manifest`), written by `audit -o`;
+//! - a plan (`migrate --plan`, `manifest --plan`, `plan --diff`), written by `plan -o`,
+//!   whose digest must also match its content: an approved plan is approved by digest,
+//!   so a plan edited afterwards is refused by every command that reads it.
+//!
+//! A manifest is read by `manifest::from_plaintext` (it is decrypted first); no command
+//! reads a verification back.
+
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+
+use crate::error::Error;
+use crate::model::{Inventory, INVENTORY_SCHEMA, INVENTORY_VERSION};
+use crate::plan::{Plan, PLAN_SCHEMA, PLAN_VERSION};
+
+/// What a reader checks: the schema and version a document must carry, and how to say it.
+struct Kind {
+    schema: &'static str,
+    version: u32,
+    /// "inventory", "plan".
+    name: &'static str,
+    /// How to write a good one.
+    write: &'static str,
+    /// Where the format is described.
+    described: &'static str,
+}
+
+const INVENTORY: Kind = Kind {
+    schema: INVENTORY_SCHEMA,
+    version: INVENTORY_VERSION,
+    name: "inventory",
+    write: "`handover audit ... -o inventory.json`",
+    described: "schemas/inventory.v1.json",
+};
+
+const PLAN: Kind = Kind {
+    schema: PLAN_SCHEMA,
+    version: PLAN_VERSION,
+    name: "plan",
+    write: "`handover plan ... -o plan.json`",
+    described: "schemas/plan.v1.json",
+};
+
+/// Reads an inventory written by `handover audit -o`.
+pub fn read_inventory(path: &Path) -> Result<Inventory, Error> {
+    read(path, &INVENTORY)
+}
+
+/// Reads a plan written by `handover plan -o`, and checks its digest.
+pub fn read_plan(path: &Path) -> Result<Plan, Error> {
+    let plan: Plan = read(path, &PLAN)?;
+    plan.check_digest(path)?;
+    Ok(plan)
+}
+
+fn read<T: DeserializeOwned>(path: &Path, kind: &Kind) -> Result<T, Error> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        Error::input(
+            path,
+            format!("cannot read: {e}"),
+            format!("write one with {}", kind.write),
+        )
+    })?;
+    let head: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+        let what = if e.is_eof() {
+            "the JSON ends early (truncated file?)".to_string()
+        } else {
+            format!("not JSON: {e}")
+        };
+        Error::input(path, what, format!("write it again with {}", kind.write))
+    })?;
+    if head.get("schema").and_then(|s| s.as_str()) != Some(kind.schema) {
+        return Err(Error::input(
+            path,
+            format!(
+                "not a handover {} (no \"schema\": \"{}\")",
+                kind.name, kind.schema
+            ),
+            format!("pass the file {} wrote", kind.write),
+        ));
+    }
+    if head.get("version").and_then(|v| v.as_u64()) != Some(u64::from(kind.version)) {
+        return Err(Error::input(
+            path,
+            format!(
+                "{} version {} is not {}",
+                kind.name,
+                head.get("version").unwrap_or(&serde_json::Value::Null),
+                kind.version
+            ),
+            format!(
+                "write it again with this version of handover: {}",
+                kind.write
+            ),
+        ));
+    }
+    serde_json::from_value(head).map_err(|e| {
+        Error::input(
+            path,
+            format!("the {} does not match its schema: {e}", kind.name),
+            format!(
+                "write it again with {}; {} describes the format",
+                kind.write, kind.described
+            ),
+        )
+    })
+}
