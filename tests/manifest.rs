@@ -1123,3 +1123,45 @@ fn a_hostile_manifest_prints_no_raw_control_or_bidi_character() {
         }
     }
 }
+
+// ------------------------------------------------------------------ issue 12: typed journal entries
+
+/// The committed journal written by `handover migrate --apply` before journal entries
+/// were typed (tests/data/journal-v1, see generate.rs there), opened with the example
+/// agency's key. Holds every outcome, every store kind, an all-versions copy and an
+/// intent with no result.
+fn journal_v1() -> (tempfile::TempDir, PathBuf, handover::secret::DigestKey) {
+    let dir = tempfile::tempdir().unwrap();
+    for f in [
+        "journal.jsonl",
+        "journal.jsonl.head",
+        "journal.jsonl.key.age",
+    ] {
+        std::fs::copy(
+            repo().join("tests/data/journal-v1").join(f),
+            dir.path().join(f),
+        )
+        .unwrap();
+    }
+    let j = dir.path().join("journal.jsonl");
+    let ids = handover::crypto::read_identities(&example_key("northwind-signing")).unwrap();
+    let key = handover::migrate::key::open(&j, &ids).unwrap();
+    (dir, j, key)
+}
+
+// Regression guard: a journal written before entries were typed (store names as text)
+// must still verify, replay, and give the manifest the same migrated-secret records.
+#[test]
+fn a_journal_of_the_first_format_reads_into_the_same_records() {
+    let (_dir, j, key) = journal_v1();
+    let replay = handover::journal::Journal::read(&j, &handover::journal::ChainKey::derive(&key))
+        .expect("the old journal verifies");
+    assert_eq!(replay.entries.len(), 17);
+    let (secrets, record) = handover::manifest::migrated_from(&j, &key).unwrap();
+    let got = serde_json::json!({"migrated_secrets": secrets, "journal": record});
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("tests/data/journal-v1/expected.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(got, expected);
+}

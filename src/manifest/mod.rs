@@ -339,7 +339,7 @@ fn outcome_of(migration: &str, verified: Option<bool>) -> StepOutcome {
 
 /// The migrated secrets a journal records (the last entry per secret), and its head.
 /// A journal whose chain or head does not verify under its key is refused.
-fn migrated_from(
+pub fn migrated_from(
     path: &Path,
     key: &DigestKey,
 ) -> Result<(Vec<MigratedSecret>, JournalRecord), Error> {
