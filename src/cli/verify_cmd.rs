@@ -204,7 +204,9 @@ async fn read_live(
     let mut account_profile: BTreeMap<String, Option<String>> = BTreeMap::new();
     let mut profile_errors = Vec::new();
     let needs_aws = m.scopes.iter().any(|s| s.provider == Provider::Aws)
-        || m.migrated_secrets.iter().any(|s| s.to.kind == "aws");
+        || m.migrated_secrets
+            .iter()
+            .any(|s| s.to.kind == crate::manifest::StoreKind::Aws);
     if needs_aws {
         for p in &profiles {
             let settings = LiveSettings {

@@ -26,7 +26,7 @@ use zeroize::Zeroizing;
 
 use crate::config::{HandoverConfig, PartySpec, Scenario};
 use crate::error::Error;
-use crate::journal::{ChainKey, Journal, Phase};
+use crate::journal::{ChainKey, Change, CopyOutcome, Journal, Op, ReadBack};
 use crate::model::{Gap, Inventory, Provider};
 use crate::plan::{DocItem, Plan, TargetRef};
 use crate::policy::Action;
@@ -203,48 +203,9 @@ pub struct StepRecord {
     pub evidence: String,
 }
 
-/// A secret store, as a journal names it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StoreRef {
-    /// `aws`, `gcp` or `dotenv`.
-    pub kind: String,
-    /// AWS account, GCP project, or the dotenv file's path.
-    pub scope: String,
-    pub region: Option<String>,
-}
-
-impl StoreRef {
-    /// Parses a store's description (`aws ACCOUNT REGION`, `gcp PROJECT`, `dotenv PATH`).
-    pub fn parse(s: &str) -> Option<StoreRef> {
-        let mut w = s.splitn(3, ' ');
-        match (w.next()?, w.next(), w.next()) {
-            ("aws", Some(a), Some(r)) => Some(StoreRef {
-                kind: "aws".into(),
-                scope: a.into(),
-                region: Some(r.into()),
-            }),
-            ("gcp", Some(p), None) => Some(StoreRef {
-                kind: "gcp".into(),
-                scope: p.into(),
-                region: None,
-            }),
-            ("dotenv", Some(p), rest) => Some(StoreRef {
-                kind: "dotenv".into(),
-                scope: rest.map_or(p.to_string(), |r| format!("{p} {r}")),
-                region: None,
-            }),
-            _ => None,
-        }
-    }
-
-    pub fn describe(&self) -> String {
-        match &self.region {
-            Some(r) => format!("{} {} {r}", self.kind, self.scope),
-            None => format!("{} {}", self.kind, self.scope),
-        }
-    }
-}
+/// A secret store, as journals and the manifest name it (defined with the journal
+/// entries that first record it).
+pub use crate::journal::{StoreKind, StoreRef};
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -261,8 +222,8 @@ pub struct MigratedSecret {
     pub digest: String,
     pub digest_key: String,
     pub rotate_after_cutover: bool,
-    /// `create`, `unchanged`, `new-version`, `conflict`, `missing-at-source` or `empty-at-source`.
-    pub migration: String,
+    /// What comparing it decided, as the journal records it.
+    pub migration: CopyOutcome,
     pub outcome: StepOutcome,
     pub at: DateTime<Utc>,
 }
@@ -328,11 +289,12 @@ pub struct Input<'a> {
     pub now: DateTime<Utc>,
 }
 
-fn outcome_of(migration: &str, verified: Option<bool>) -> StepOutcome {
-    match (migration, verified) {
-        ("unchanged", _) => StepOutcome::Done,
-        ("create" | "new-version", Some(true)) => StepOutcome::Done,
-        ("missing-at-source" | "empty-at-source", _) => StepOutcome::Skipped,
+/// What became of a copy whose result is journaled (`verified`: its read-back matched).
+fn outcome_of(migration: CopyOutcome, verified: bool) -> StepOutcome {
+    match migration {
+        CopyOutcome::Unchanged => StepOutcome::Done,
+        CopyOutcome::Create | CopyOutcome::NewVersion if verified => StepOutcome::Done,
+        CopyOutcome::MissingAtSource | CopyOutcome::EmptyAtSource => StepOutcome::Skipped,
         _ => StepOutcome::Failed,
     }
 }
@@ -354,68 +316,49 @@ pub fn migrated_from(
         entries: head.entries,
         last_mac: head.last,
     };
-    let mut last: BTreeMap<&str, &crate::journal::Entry> = BTreeMap::new();
-    for e in replay.entries.iter().filter(|e| e.op == crate::migrate::OP) {
-        last.insert(e.key.as_str(), e);
-    }
-    let bad = |what: String| {
-        Error::input(
-            path,
-            what,
-            "pass journals written by `handover migrate --apply`",
-        )
-    };
     let mut out = Vec::new();
-    for (k, e) in last {
-        let d = &e.data;
-        let s = |f: &str| d.get(f).and_then(|v| v.as_str()).map(str::to_string);
-        let store = |f: &str| {
-            s(f).and_then(|t| StoreRef::parse(&t))
-                .ok_or_else(|| bad(format!("entry {}: no store in {f:?}", e.seq)))
-        };
-        let key_id =
-            s("digest_key").ok_or_else(|| bad(format!("entry {}: no digest_key", e.seq)))?;
-        if key_id != key.id() {
+    for e in replay.latest(Op::MigrateSecret) {
+        let copy = e.change.copy();
+        if copy.digest_key != key.id() {
             return Err(Error::input(
                 path,
                 format!(
-                    "entry {} was made under digest key {key_id}, not this journal's {}",
+                    "entry {} was made under digest key {}, not this journal's {}",
                     e.seq,
+                    copy.digest_key,
                     key.id()
                 ),
                 "keep each journal with its own .key.age",
             ));
         }
-        let migration = s("outcome").unwrap_or_default();
-        let digest = s("source_digest")
-            .or_else(|| {
-                d.get("source_digests")
-                    .and_then(|v| v.as_array())
-                    .and_then(|a| a.last())
-                    .and_then(|v| v.as_str())
-                    .map(str::to_string)
-            })
-            .unwrap_or_default();
-        let outcome = if e.phase == Phase::Intent {
-            StepOutcome::Pending
-        } else {
-            outcome_of(&migration, d.get("verified").and_then(|v| v.as_bool()))
+        let (source, version, outcome) = match &e.change {
+            Change::CopyIntent(i) => (Some(&i.source), None, StepOutcome::Pending),
+            Change::CopyResult(r) => (
+                r.source.as_ref(),
+                match &r.read_back {
+                    Some(ReadBack::One { version, .. }) => version.clone(),
+                    _ => None,
+                },
+                outcome_of(
+                    copy.outcome,
+                    r.read_back.as_ref().is_some_and(ReadBack::verified),
+                ),
+            ),
         };
         out.push(MigratedSecret {
             step: None,
-            from: store("from")?,
-            source: s("source").ok_or_else(|| bad(format!("entry {}: no source ({k})", e.seq)))?,
-            to: store("to")?,
-            destination: s("destination")
-                .ok_or_else(|| bad(format!("entry {}: no destination", e.seq)))?,
-            version: s("version"),
-            digest,
-            digest_key: key_id,
-            rotate_after_cutover: d
-                .get("rotate_after_cutover")
-                .and_then(|v| v.as_bool())
-                .unwrap_or(false),
-            migration,
+            from: copy.from.clone(),
+            source: copy.source.clone(),
+            to: copy.to.clone(),
+            destination: copy.destination.clone(),
+            version,
+            digest: source
+                .and_then(|s| s.current())
+                .unwrap_or_default()
+                .to_string(),
+            digest_key: copy.digest_key.clone(),
+            rotate_after_cutover: copy.rotate_after_cutover,
+            migration: copy.outcome,
             outcome,
             at: e.at,
         });
@@ -430,8 +373,10 @@ fn step_matches(t: &TargetRef, m: &MigratedSecret) -> bool {
         return false;
     }
     match t.provider {
-        Provider::Aws => m.from.kind == "aws" && m.from.region.as_deref() == t.id.split(':').nth(3),
-        Provider::Gcp => m.from.kind == "gcp",
+        Provider::Aws => {
+            m.from.kind == StoreKind::Aws && m.from.region.as_deref() == t.id.split(':').nth(3)
+        }
+        Provider::Gcp => m.from.kind == StoreKind::Gcp,
     }
 }
 

@@ -37,7 +37,10 @@ use futures::stream::{self, StreamExt};
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::journal::{ChainKey, Journal, Phase};
+use crate::journal::{
+    ChainKey, Change, CopyIntent, CopyResult, Journal, ReadBack, SecretCopy, SourceDigests,
+    StoreKind, StoreRef,
+};
 use crate::model::Provider;
 use crate::plan::Plan;
 use crate::policy::Action;
@@ -121,12 +124,29 @@ impl Store {
         })
     }
 
-    pub fn describe(&self) -> String {
+    /// The store, as journals and the manifest name it.
+    pub fn store_ref(&self) -> StoreRef {
         match self {
-            Store::Aws(s) => s.describe(),
-            Store::Gcp(s) => s.describe(),
-            Store::Dotenv { path, .. } => format!("dotenv {}", path.display()),
+            Store::Aws(s) => StoreRef {
+                kind: StoreKind::Aws,
+                scope: s.account.clone(),
+                region: Some(s.region.clone()),
+            },
+            Store::Gcp(s) => StoreRef {
+                kind: StoreKind::Gcp,
+                scope: s.project.clone(),
+                region: None,
+            },
+            Store::Dotenv { path, .. } => StoreRef {
+                kind: StoreKind::Dotenv,
+                scope: path.display().to_string(),
+                region: None,
+            },
         }
+    }
+
+    pub fn describe(&self) -> String {
+        self.store_ref().describe()
     }
 
     async fn list(&self) -> Result<Vec<(String, BTreeMap<String, String>)>, Error> {
@@ -331,29 +351,14 @@ pub struct KeyAccess {
     pub recipients: Vec<crate::crypto::Recipient>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Outcome {
-    /// The destination has no such secret: it is (or would be) created.
-    Create,
-    /// The destination already holds the same value: nothing to do.
-    Unchanged,
-    /// The destination holds a different value: left alone.
-    Conflict,
-    /// The destination held a different value and gets (or would get) a new version.
-    NewVersion,
-    /// The source has no such secret, or no value to read in it (no enabled version).
-    MissingAtSource,
-    /// The source's value is empty: neither AWS nor GCP stores an empty value, so it is
-    /// not copied.
-    EmptyAtSource,
-}
+/// What comparing one secret decided: the journal's, the report's and the manifest's.
+pub use crate::journal::CopyOutcome;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ItemReport {
     pub source: String,
     pub destination: String,
-    pub outcome: Outcome,
+    pub outcome: CopyOutcome,
     /// The plan marked it for rotation: copy now, rotate after cutover.
     pub rotate_after_cutover: bool,
     /// The destination version written, when one was.
@@ -592,18 +597,10 @@ struct Ctx<'a> {
     new_version_on_conflict: bool,
 }
 
-fn journal_append(
-    j: &std::sync::Mutex<Journal>,
-    phase: Phase,
-    key: &str,
-    data: serde_json::Value,
-) -> Result<(), Error> {
+fn journal_append(j: &std::sync::Mutex<Journal>, key: &str, change: Change) -> Result<(), Error> {
     let mut guard = j.lock().unwrap_or_else(|e| e.into_inner());
-    guard.append(OP, phase, key, data).map(|_| ())
+    guard.append(key, change).map(|_| ())
 }
-
-/// The journal op of a secret copy.
-pub const OP: &str = "migrate-secret";
 
 fn not_verified(store: &Store, dest: &str) -> Error {
     let what = "what was read back from the destination does not match the source";
@@ -632,12 +629,12 @@ async fn migrate_versions(ctx: &Ctx<'_>, item: &Item) -> Result<ItemReport, Erro
         ctx.dest.describe(),
         item.dest
     );
-    let mut report = skipped(item, Outcome::MissingAtSource, String::new());
+    let mut report = skipped(item, CopyOutcome::MissingAtSource, String::new());
     let src = match ctx.source.read_versions(&item.source).await? {
         None => Some(missing_detail(None)),
         Some(v) if v.is_empty() => Some(missing_detail(Some("no version is enabled"))),
         Some(v) if v.iter().any(|v| v.expose().is_empty()) => {
-            report.outcome = Outcome::EmptyAtSource;
+            report.outcome = CopyOutcome::EmptyAtSource;
             Some(EMPTY_DETAIL.to_string())
         }
         Some(v) => {
@@ -660,27 +657,41 @@ async fn migrate_versions_of(
     let dst = ctx.dest.read_versions(&item.dest).await?;
     let is_prefix =
         |d: &[SecretValue]| d.len() <= src.len() && d.iter().zip(&src).all(|(a, b)| a.same_as(b));
-    let (outcome, to_write): (Outcome, Vec<&SecretValue>) = match &dst {
-        None => (Outcome::Create, src.iter().collect()),
-        Some(d) if d.len() == src.len() && is_prefix(d) => (Outcome::Unchanged, vec![]),
-        Some(d) if is_prefix(d) => (Outcome::NewVersion, src[d.len()..].iter().collect()),
-        Some(_) if ctx.new_version_on_conflict => (Outcome::NewVersion, src.iter().collect()),
-        Some(_) => (Outcome::Conflict, vec![]),
+    let (outcome, to_write): (CopyOutcome, Vec<&SecretValue>) = match &dst {
+        None => (CopyOutcome::Create, src.iter().collect()),
+        Some(d) if d.len() == src.len() && is_prefix(d) => (CopyOutcome::Unchanged, vec![]),
+        Some(d) if is_prefix(d) => (CopyOutcome::NewVersion, src[d.len()..].iter().collect()),
+        Some(_) if ctx.new_version_on_conflict => (CopyOutcome::NewVersion, src.iter().collect()),
+        Some(_) => (CopyOutcome::Conflict, vec![]),
     };
     report.outcome = outcome;
-    report.verified = outcome == Outcome::Unchanged;
+    report.verified = outcome == CopyOutcome::Unchanged;
     let Some(j) = ctx.journal else {
         return Ok(report);
     };
     let digests: Vec<String> = src.iter().map(|v| ctx.key.digest(v)).collect();
-    let mut base = entry(ctx, item, outcome);
-    base["source_digests"] = serde_json::json!(digests);
-    base["writing"] = serde_json::json!(to_write.len());
+    let copy = entry(ctx, item, outcome);
+    let source = SourceDigests::All {
+        source_digests: digests.clone(),
+        writing: to_write.len(),
+    };
+    let result = |read_back: Option<ReadBack>| {
+        Change::CopyResult(CopyResult {
+            copy: copy.clone(),
+            source: Some(source.clone()),
+            detail: None,
+            read_back,
+        })
+    };
     if to_write.is_empty() {
-        journal_append(j, Phase::Result, &journal_key, base)?;
+        journal_append(j, &journal_key, result(None))?;
         return Ok(report);
     }
-    journal_append(j, Phase::Intent, &journal_key, base.clone())?;
+    let intent = Change::CopyIntent(CopyIntent {
+        copy: copy.clone(),
+        source: source.clone(),
+    });
+    journal_append(j, &journal_key, intent)?;
     let mut last = None;
     for (i, v) in to_write.iter().enumerate() {
         last = Some(if i == 0 && dst.is_none() {
@@ -701,10 +712,11 @@ async fn migrate_versions_of(
         && digests.ends_with(&back_digests[back_digests.len().saturating_sub(digests.len())..])
         && back_digests.last() == digests.last();
     report.version = last;
-    let mut result = base;
-    result["destination_digests"] = serde_json::json!(back_digests);
-    result["verified"] = serde_json::json!(report.verified);
-    journal_append(j, Phase::Result, &journal_key, result)?;
+    let read_back = ReadBack::All {
+        destination_digests: back_digests,
+        verified: report.verified,
+    };
+    journal_append(j, &journal_key, result(Some(read_back)))?;
     if !report.verified {
         return Err(not_verified(ctx.dest, &item.dest));
     }
@@ -721,13 +733,16 @@ fn journal_skipped(
     report: &ItemReport,
 ) -> Result<(), Error> {
     let Some(j) = ctx.journal else { return Ok(()) };
-    let mut data = entry(ctx, item, report.outcome);
-    data["detail"] = serde_json::json!(report.detail);
-    journal_append(j, Phase::Result, journal_key, data)
+    let copy = entry(ctx, item, report.outcome);
+    journal_append(
+        j,
+        journal_key,
+        not_copied_result(copy, report.detail.clone()),
+    )
 }
 
 /// A report for a secret nothing was copied for.
-fn skipped(item: &Item, outcome: Outcome, detail: String) -> ItemReport {
+fn skipped(item: &Item, outcome: CopyOutcome, detail: String) -> ItemReport {
     ItemReport {
         source: item.source.clone(),
         destination: item.dest.clone(),
@@ -752,12 +767,27 @@ fn missing_detail(why: Option<&str>) -> String {
 const EMPTY_DETAIL: &str = "the source value is empty, and neither AWS Secrets Manager nor GCP Secret Manager stores an empty value; \
                             not copied; hint: give the secret a value at the source, or leave it out of the selection";
 
-/// A journal entry's common data: which secret, from where to where, the outcome, and
+/// A journal entry's common part: which secret, from where to where, the outcome, and
 /// the digest key its digests are made under. Never a value.
-fn entry(ctx: &Ctx<'_>, item: &Item, outcome: Outcome) -> serde_json::Value {
-    serde_json::json!({
-        "from": ctx.source.describe(), "source": item.source, "to": ctx.dest.describe(), "destination": item.dest,
-        "outcome": outcome, "rotate_after_cutover": item.rotate, "digest_key": ctx.key.id(),
+fn entry(ctx: &Ctx<'_>, item: &Item, outcome: CopyOutcome) -> SecretCopy {
+    SecretCopy {
+        from: ctx.source.store_ref(),
+        source: item.source.clone(),
+        to: ctx.dest.store_ref(),
+        destination: item.dest.clone(),
+        outcome,
+        rotate_after_cutover: item.rotate,
+        digest_key: ctx.key.id(),
+    }
+}
+
+/// The result entry of a secret nothing was copied for, saying why.
+fn not_copied_result(copy: SecretCopy, detail: Option<String>) -> Change {
+    Change::CopyResult(CopyResult {
+        copy,
+        source: None,
+        detail,
+        read_back: None,
     })
 }
 
@@ -770,7 +800,7 @@ struct Written<'a> {
     value: &'a SecretValue,
     report: ItemReport,
     journal_key: String,
-    base: serde_json::Value,
+    base: CopyIntent,
     digest: String,
     version: Option<String>,
 }
@@ -778,7 +808,7 @@ struct Written<'a> {
 /// What comparing one secret decided.
 enum Step<'a> {
     /// Nothing to write; when applying, a result entry to journal.
-    Done(ItemReport, Option<(String, serde_json::Value)>),
+    Done(ItemReport, Option<(String, Change)>),
     Write(Written<'a>),
 }
 
@@ -839,14 +869,14 @@ async fn migrate_chunk_values<'a>(
             existing.get(&item.dest).and_then(|v| v.as_ref()),
         ) {
             Step::Done(report, entry) => {
-                if let Some((key, data)) = entry {
-                    entries.push((Phase::Result, key, data));
+                if let Some(result) = entry {
+                    entries.push(result);
                 }
                 progress.tick();
                 out.push(Ok(report));
             }
             Step::Write(w) => {
-                entries.push((Phase::Intent, w.journal_key.clone(), w.base.clone()));
+                entries.push((w.journal_key.clone(), Change::CopyIntent(w.base.clone())));
                 writes.push(w);
             }
         }
@@ -863,7 +893,7 @@ async fn migrate_chunk_values<'a>(
     let made: Vec<Result<Written<'a>, Error>> = stream::iter(writes)
         .map(|mut w| async move {
             let version = match w.report.outcome {
-                Outcome::Create => ctx.dest.create(&w.item.dest, w.value, &w.item.tags).await?,
+                CopyOutcome::Create => ctx.dest.create(&w.item.dest, w.value, &w.item.tags).await?,
                 _ => ctx.dest.add_version(&w.item.dest, w.value).await?,
             };
             w.version = Some(version);
@@ -903,8 +933,8 @@ async fn migrate_chunk_values<'a>(
     let mut reports = Vec::new();
     for w in written {
         let value = back.remove(&w.item.dest).flatten();
-        let (report, key, data) = finish_one(ctx, w, value.as_ref());
-        results.push((Phase::Result, key, data));
+        let (report, key, result) = finish_one(ctx, w, value.as_ref());
+        results.push((key, result));
         reports.push(report);
     }
     if let Some(j) = ctx.journal {
@@ -926,10 +956,10 @@ async fn migrate_chunk_values<'a>(
 
 fn journal_many(
     j: &std::sync::Mutex<Journal>,
-    entries: Vec<(Phase, String, serde_json::Value)>,
+    entries: Vec<(String, Change)>,
 ) -> Result<(), Error> {
     let mut guard = j.lock().unwrap_or_else(|e| e.into_inner());
-    guard.append_many(OP, entries).map(|_| ())
+    guard.append_many(entries).map(|_| ())
 }
 
 /// Compares one secret with what the destination holds: nothing to do (with the result
@@ -949,39 +979,41 @@ fn decide<'a>(
         item.dest
     );
     let applying = ctx.journal.is_some();
-    let not_copied = |outcome: Outcome, detail: String| {
+    let not_copied = |outcome: CopyOutcome, detail: String| {
         let report = skipped(item, outcome, detail);
         let result = applying.then(|| {
-            let mut data = entry(ctx, item, outcome);
-            data["detail"] = serde_json::json!(report.detail);
-            (journal_key.clone(), data)
+            let copy = entry(ctx, item, outcome);
+            (
+                journal_key.clone(),
+                not_copied_result(copy, report.detail.clone()),
+            )
         });
         Step::Done(report, result)
     };
     let (value, source_version) = match source {
-        None => return not_copied(Outcome::MissingAtSource, missing_detail(None)),
+        None => return not_copied(CopyOutcome::MissingAtSource, missing_detail(None)),
         Some(Stored::NoValue { why }) => {
-            return not_copied(Outcome::MissingAtSource, missing_detail(Some(why)))
+            return not_copied(CopyOutcome::MissingAtSource, missing_detail(Some(why)))
         }
         Some(Stored::Value { value, .. }) if value.expose().is_empty() => {
-            return not_copied(Outcome::EmptyAtSource, EMPTY_DETAIL.to_string())
+            return not_copied(CopyOutcome::EmptyAtSource, EMPTY_DETAIL.to_string())
         }
         Some(Stored::Value { value, version }) => {
             (value, Some(version.clone()).filter(|v| !v.is_empty()))
         }
     };
     let outcome = match existing.and_then(Stored::value) {
-        None => Outcome::Create,
-        Some(current) if current.same_as(value) => Outcome::Unchanged,
-        Some(_) if ctx.new_version_on_conflict => Outcome::NewVersion,
-        Some(_) => Outcome::Conflict,
+        None => CopyOutcome::Create,
+        Some(current) if current.same_as(value) => CopyOutcome::Unchanged,
+        Some(_) if ctx.new_version_on_conflict => CopyOutcome::NewVersion,
+        Some(_) => CopyOutcome::Conflict,
     };
     let report = ItemReport {
         source: item.source.clone(),
         destination: item.dest.clone(),
         outcome,
         rotate_after_cutover: item.rotate,
-        version: if outcome == Outcome::Unchanged {
+        version: if outcome == CopyOutcome::Unchanged {
             existing
                 .and_then(Stored::version)
                 .map(str::to_string)
@@ -989,7 +1021,7 @@ fn decide<'a>(
         } else {
             None
         },
-        verified: outcome == Outcome::Unchanged,
+        verified: outcome == CopyOutcome::Unchanged,
         source_version: source_version.clone(),
         detail: None,
     };
@@ -997,11 +1029,21 @@ fn decide<'a>(
         return Step::Done(report, None);
     }
     let digest = ctx.key.digest(value);
-    let mut base = entry(ctx, item, outcome);
-    base["source_digest"] = serde_json::json!(digest);
-    base["source_version"] = serde_json::json!(source_version);
-    if !matches!(outcome, Outcome::Create | Outcome::NewVersion) {
-        return Step::Done(report, Some((journal_key, base)));
+    let base = CopyIntent {
+        copy: entry(ctx, item, outcome),
+        source: SourceDigests::One {
+            source_digest: digest.clone(),
+            source_version,
+        },
+    };
+    if !matches!(outcome, CopyOutcome::Create | CopyOutcome::NewVersion) {
+        let result = Change::CopyResult(CopyResult {
+            copy: base.copy,
+            source: Some(base.source),
+            detail: None,
+            read_back: None,
+        });
+        return Step::Done(report, Some((journal_key, result)));
     }
     Step::Write(Written {
         item,
@@ -1020,7 +1062,7 @@ fn finish_one(
     ctx: &Ctx<'_>,
     w: Written<'_>,
     back: Option<&Stored>,
-) -> (ItemReport, String, serde_json::Value) {
+) -> (ItemReport, String, Change) {
     let Written {
         mut report,
         journal_key,
@@ -1036,22 +1078,28 @@ fn finish_one(
     };
     report.verified = same_version && back_digest.as_deref() == Some(digest.as_str());
     report.version = version.clone();
-    let mut result = base;
-    result["version"] = serde_json::json!(version);
-    result["destination_digest"] = serde_json::json!(back_digest);
-    result["verified"] = serde_json::json!(report.verified);
+    let result = Change::CopyResult(CopyResult {
+        copy: base.copy,
+        source: Some(base.source),
+        detail: None,
+        read_back: Some(ReadBack::One {
+            version,
+            destination_digest: back_digest,
+            verified: report.verified,
+        }),
+    });
     (report, journal_key, result)
 }
 
 /// The set of outcomes that leave the migration incomplete.
-pub fn incomplete(r: &Report) -> BTreeSet<Outcome> {
+pub fn incomplete(r: &Report) -> BTreeSet<CopyOutcome> {
     r.items
         .iter()
         .map(|i| i.outcome)
         .filter(|o| {
             matches!(
                 o,
-                Outcome::Conflict | Outcome::MissingAtSource | Outcome::EmptyAtSource
+                CopyOutcome::Conflict | CopyOutcome::MissingAtSource | CopyOutcome::EmptyAtSource
             )
         })
         .collect()
