@@ -292,12 +292,12 @@ async fn read_live(
                     a.max_attempts,
                 )
                 .await
-                .map(crate::migrate::Store::Aws),
+                .map(|s| Box::new(s) as crate::migrate::Store),
                 None => Err(Error::usage(no_profile(&store.scope), "pass --profile")),
             },
             "gcp" => crate::providers::gcp::store::GcpStore::connect(&store.scope, &gcp)
                 .await
-                .map(crate::migrate::Store::Gcp),
+                .map(|s| Box::new(s) as crate::migrate::Store),
             other => Err(Error::usage(format!("{other} is not a destination"), "")),
         };
         let read = match connected {

@@ -16,6 +16,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::secret::store::StoreRef;
+
 /// Before or after a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -118,78 +120,6 @@ impl Change {
             (Op::MigrateSecret, Stage::Result) => serde_json::from_value(data)
                 .map(Change::CopyResult)
                 .map_err(what),
-        }
-    }
-}
-
-/// The kind of a secret store.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum StoreKind {
-    /// AWS Secrets Manager in one account and region.
-    Aws,
-    /// GCP Secret Manager in one project.
-    Gcp,
-    /// A dotenv file (a source only).
-    Dotenv,
-}
-
-impl StoreKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StoreKind::Aws => "aws",
-            StoreKind::Gcp => "gcp",
-            StoreKind::Dotenv => "dotenv",
-        }
-    }
-}
-
-/// A secret store, as journals and the manifest name it.
-#[derive(
-    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
-)]
-#[serde(deny_unknown_fields)]
-pub struct StoreRef {
-    pub kind: StoreKind,
-    /// AWS account, GCP project, or the dotenv file's path.
-    pub scope: String,
-    pub region: Option<String>,
-}
-
-impl StoreRef {
-    /// Parses a store's description as journals written before issue 12 hold it
-    /// (`aws ACCOUNT REGION`, `gcp PROJECT`, `dotenv PATH`): for reading those old
-    /// entries only; new entries hold the `StoreRef` itself.
-    pub fn parse_legacy(s: &str) -> Option<StoreRef> {
-        let mut w = s.splitn(3, ' ');
-        match (w.next()?, w.next(), w.next()) {
-            ("aws", Some(a), Some(r)) => Some(StoreRef {
-                kind: StoreKind::Aws,
-                scope: a.into(),
-                region: Some(r.into()),
-            }),
-            ("gcp", Some(p), None) => Some(StoreRef {
-                kind: StoreKind::Gcp,
-                scope: p.into(),
-                region: None,
-            }),
-            ("dotenv", Some(p), rest) => Some(StoreRef {
-                kind: StoreKind::Dotenv,
-                scope: rest.map_or(p.to_string(), |r| format!("{p} {r}")),
-                region: None,
-            }),
-            _ => None,
-        }
-    }
-
-    /// `aws ACCOUNT REGION`, `gcp PROJECT` or `dotenv PATH`: for people, and the stable
-    /// part of a copy's journal key.
-    pub fn describe(&self) -> String {
-        match &self.region {
-            Some(r) => format!("{} {} {r}", self.kind.as_str(), self.scope),
-            None => format!("{} {}", self.kind.as_str(), self.scope),
         }
     }
 }
@@ -380,28 +310,5 @@ mod tests {
             assert!(seen.insert(o.as_str()));
             assert_eq!(serde_json::to_value(o).unwrap(), o.as_str());
         }
-    }
-
-    #[test]
-    fn a_legacy_store_description_reads_as_the_typed_store() {
-        for (text, kind, scope, region) in [
-            (
-                "aws 123 eu-west-1",
-                StoreKind::Aws,
-                "123",
-                Some("eu-west-1"),
-            ),
-            ("gcp proj", StoreKind::Gcp, "proj", None),
-            ("dotenv /a b/.env", StoreKind::Dotenv, "/a b/.env", None),
-        ] {
-            let s = StoreRef::parse_legacy(text).unwrap();
-            assert_eq!(
-                (s.kind, s.scope.as_str(), s.region.as_deref()),
-                (kind, scope, region)
-            );
-            assert_eq!(s.describe(), text);
-        }
-        assert!(StoreRef::parse_legacy("gcp a b").is_none());
-        assert!(StoreRef::parse_legacy("s3 bucket").is_none());
     }
 }

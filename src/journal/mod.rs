@@ -42,9 +42,9 @@ use crate::secret::DigestKey;
 
 pub mod entry;
 
+pub use crate::secret::store::{StoreKind, StoreRef};
 pub use entry::{
     Change, CopyIntent, CopyOutcome, CopyResult, Op, ReadBack, SecretCopy, SourceDigests, Stage,
-    StoreKind, StoreRef,
 };
 
 /// The `prev` of the first entry.

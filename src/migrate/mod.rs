@@ -39,14 +39,14 @@ use serde::Serialize;
 use crate::error::Error;
 use crate::journal::{
     ChainKey, Change, CopyIntent, CopyResult, Journal, ReadBack, SecretCopy, SourceDigests,
-    StoreKind, StoreRef,
 };
-use crate::model::Provider;
 use crate::plan::Plan;
 use crate::policy::Action;
 use crate::providers::aws::store::AwsStore;
+use crate::providers::dotenv::DotenvStore;
 use crate::providers::gcp::live::GcpSettings;
 use crate::providers::gcp::store::GcpStore;
+use crate::secret::store::SecretStore;
 use crate::secret::{DigestKey, SecretValue, Stored};
 
 /// Where secrets come from or go to.
@@ -97,181 +97,18 @@ impl Endpoint {
 }
 
 /// A connected secret store.
-pub enum Store {
-    Aws(AwsStore),
-    Gcp(GcpStore),
-    Dotenv {
-        path: PathBuf,
-        vars: Vec<(String, SecretValue)>,
-    },
-}
+pub type Store = Box<dyn SecretStore>;
 
-impl Store {
-    pub async fn connect(
-        e: &Endpoint,
-        gcp: &GcpSettings,
-        max_attempts: u32,
-    ) -> Result<Store, Error> {
-        Ok(match e {
-            Endpoint::Aws { profile, region } => {
-                Store::Aws(AwsStore::connect(profile.as_deref(), region, max_attempts).await?)
-            }
-            Endpoint::Gcp { project } => Store::Gcp(GcpStore::connect(project, gcp).await?),
-            Endpoint::Dotenv { path } => Store::Dotenv {
-                path: path.clone(),
-                vars: crate::providers::dotenv::read(path)?,
-            },
-        })
-    }
-
-    /// The store, as journals and the manifest name it.
-    pub fn store_ref(&self) -> StoreRef {
-        match self {
-            Store::Aws(s) => StoreRef {
-                kind: StoreKind::Aws,
-                scope: s.account.clone(),
-                region: Some(s.region.clone()),
-            },
-            Store::Gcp(s) => StoreRef {
-                kind: StoreKind::Gcp,
-                scope: s.project.clone(),
-                region: None,
-            },
-            Store::Dotenv { path, .. } => StoreRef {
-                kind: StoreKind::Dotenv,
-                scope: path.display().to_string(),
-                region: None,
-            },
+/// Connects to an endpoint's store: AWS with the standard chain and the audit's SDK
+/// settings, GCP with `gcp`'s, a dotenv file read once.
+pub async fn connect(e: &Endpoint, gcp: &GcpSettings, max_attempts: u32) -> Result<Store, Error> {
+    Ok(match e {
+        Endpoint::Aws { profile, region } => {
+            Box::new(AwsStore::connect(profile.as_deref(), region, max_attempts).await?)
         }
-    }
-
-    pub fn describe(&self) -> String {
-        self.store_ref().describe()
-    }
-
-    async fn list(&self) -> Result<Vec<(String, BTreeMap<String, String>)>, Error> {
-        match self {
-            Store::Aws(s) => s.list().await,
-            Store::Gcp(s) => s.list().await,
-            Store::Dotenv { vars, .. } => Ok(vars
-                .iter()
-                .map(|(k, _)| (k.clone(), BTreeMap::new()))
-                .collect()),
-        }
-    }
-
-    async fn read_many(&self, names: &[String]) -> Result<BTreeMap<String, Option<Stored>>, Error> {
-        match self {
-            Store::Aws(s) => s.read_many(names).await,
-            Store::Gcp(s) => s.read_many(names).await,
-            Store::Dotenv { vars, .. } => Ok(names
-                .iter()
-                .map(|n| {
-                    let v = vars
-                        .iter()
-                        .find(|(k, _)| k == n)
-                        .map(|(_, v)| match v.kind() {
-                            crate::secret::ValueKind::Text => {
-                                SecretValue::text(String::from_utf8_lossy(v.expose()).into_owned())
-                            }
-                            crate::secret::ValueKind::Binary => {
-                                SecretValue::binary(v.expose().to_vec())
-                            }
-                        });
-                    // A dotenv file has no versions.
-                    (
-                        n.clone(),
-                        v.map(|value| Stored::Value {
-                            value,
-                            version: String::new(),
-                        }),
-                    )
-                })
-                .collect()),
-        }
-    }
-
-    /// Current values of names whose existence is already known (`known`: the names
-    /// that exist; `None`: ask the store). AWS reads in batches of 20 whatever `known`
-    /// says; GCP reads only the known names, 8 at a time, without listing again.
-    async fn read_known(
-        &self,
-        names: &[String],
-        known: Option<&BTreeSet<String>>,
-    ) -> Result<BTreeMap<String, Option<Stored>>, Error> {
-        match (self, known) {
-            (Store::Gcp(s), Some(known)) => s.read_existing(names, known).await,
-            _ => self.read_many(names).await,
-        }
-    }
-
-    /// The current value of each name, with the version it was read from (`None`: no
-    /// such secret). Reads only.
-    pub async fn read_current(
-        &self,
-        names: &[String],
-    ) -> Result<BTreeMap<String, Option<Stored>>, Error> {
-        self.read_many(names).await
-    }
-
-    /// Reads back what was just written, by (name, version written): GCP reads each
-    /// version by its number (8 at a time); AWS reads the current versions in batches of
-    /// 20 (the caller checks the version id read is the one written).
-    async fn read_back(
-        &self,
-        written: &[(String, String)],
-    ) -> Result<BTreeMap<String, Option<Stored>>, Error> {
-        match self {
-            Store::Gcp(s) => s.read_written(written).await,
-            _ => {
-                self.read_many(&written.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>())
-                    .await
-            }
-        }
-    }
-
-    async fn read_versions(&self, name: &str) -> Result<Option<Vec<SecretValue>>, Error> {
-        match self {
-            Store::Aws(s) => s.read_versions(name).await,
-            Store::Gcp(s) => s.read_versions(name).await,
-            Store::Dotenv { .. } => Ok(self
-                .read_many(&[name.to_string()])
-                .await?
-                .remove(name)
-                .flatten()
-                .map(|v| match v {
-                    Stored::Value { value, .. } => vec![value],
-                    Stored::NoValue { .. } => vec![],
-                })),
-        }
-    }
-
-    async fn create(
-        &self,
-        name: &str,
-        v: &SecretValue,
-        tags: &BTreeMap<String, String>,
-    ) -> Result<String, Error> {
-        match self {
-            Store::Aws(s) => s.create(name, v, tags).await,
-            Store::Gcp(s) => s.create(name, v, tags).await,
-            Store::Dotenv { path, .. } => Err(Error::usage(
-                format!("{} is a source only", path.display()),
-                "migrate to aws:... or gcp:...",
-            )),
-        }
-    }
-
-    async fn add_version(&self, name: &str, v: &SecretValue) -> Result<String, Error> {
-        match self {
-            Store::Aws(s) => s.add_version(name, v).await,
-            Store::Gcp(s) => s.add_version(name, v).await,
-            Store::Dotenv { path, .. } => Err(Error::usage(
-                format!("{} is a source only", path.display()),
-                "migrate to aws:... or gcp:...",
-            )),
-        }
-    }
+        Endpoint::Gcp { project } => Box::new(GcpStore::connect(project, gcp).await?),
+        Endpoint::Dotenv { path } => Box::new(DotenvStore::open(path)?),
+    })
 }
 
 /// The destination name for a source name, by the destination's naming rules:
@@ -389,15 +226,15 @@ struct Item {
 }
 
 /// The secret name a plan's secret step is about (`label` is `secret NAME`).
-fn plan_items(plan: &Plan, from: &Endpoint, store: &Store) -> Vec<(String, bool)> {
+fn plan_items(plan: &Plan, from: &Endpoint, store: &dyn SecretStore) -> Vec<(String, bool)> {
     plan.steps
         .iter()
         .filter(|s| {
             s.target.kind == "secret" && matches!(s.action, Action::Transfer | Action::Rotate)
         })
         .filter(|s| match (from, store) {
-            (Endpoint::Aws { region, .. }, Store::Aws(a)) => {
-                s.target.scope == a.account
+            (Endpoint::Aws { region, .. }, store) => {
+                s.target.scope == store.store_ref().scope
                     && s.target.id.split(':').nth(3) == Some(region.as_str())
             }
             (Endpoint::Gcp { project }, _) => &s.target.scope == project,
@@ -429,8 +266,8 @@ pub async fn run(
             "name the customer's secret manager with --to",
         ));
     }
-    let source = Store::connect(&req.from, &req.gcp, req.max_attempts).await?;
-    let dest = Store::connect(&req.to, &req.gcp, req.max_attempts).await?;
+    let source = connect(&req.from, &req.gcp, req.max_attempts).await?;
+    let dest = connect(&req.to, &req.gcp, req.max_attempts).await?;
     if source.describe() == dest.describe() {
         return Err(Error::usage(
             format!(
@@ -452,7 +289,7 @@ pub async fn run(
     } else if req.all {
         listed.keys().map(|n| (n.clone(), None, false)).collect()
     } else if let Some(plan) = &req.plan {
-        plan_items(plan, &req.from, &source)
+        plan_items(plan, &req.from, source.as_ref())
             .into_iter()
             .map(|(n, r)| (n, None, r))
             .collect()
@@ -499,7 +336,7 @@ pub async fn run(
     // at most the chunks in flight.
     let known = Known {
         source: listed.keys().cloned().collect(),
-        dest: if matches!(dest, Store::Gcp(_)) && !req.all_versions {
+        dest: if dest.lists_before_reading() && !req.all_versions {
             Some(dest.list().await?.into_iter().map(|(n, _)| n).collect())
         } else {
             None
@@ -534,8 +371,8 @@ pub async fn run(
         )
     };
     let ctx = Ctx {
-        source: &source,
-        dest: &dest,
+        source: source.as_ref(),
+        dest: dest.as_ref(),
         key: &key,
         journal: journal.as_ref(),
         new_version_on_conflict: req.new_version_on_conflict,
@@ -590,8 +427,8 @@ pub async fn run(
 }
 
 struct Ctx<'a> {
-    source: &'a Store,
-    dest: &'a Store,
+    source: &'a dyn SecretStore,
+    dest: &'a dyn SecretStore,
     key: &'a DigestKey,
     journal: Option<&'a std::sync::Mutex<Journal>>,
     new_version_on_conflict: bool,
@@ -602,14 +439,12 @@ fn journal_append(j: &std::sync::Mutex<Journal>, key: &str, change: Change) -> R
     guard.append(key, change).map(|_| ())
 }
 
-fn not_verified(store: &Store, dest: &str) -> Error {
+fn not_verified(store: &dyn SecretStore, dest: &str) -> Error {
     let what = "what was read back from the destination does not match the source";
     let hint = "the journal records the write; investigate the destination before running again";
-    let provider = match store {
-        Store::Aws(_) => Provider::Aws,
-        Store::Gcp(_) => Provider::Gcp,
-        // A dotenv file is never a destination (`write` refuses it), but say so plainly.
-        Store::Dotenv { path, .. } => return Error::output(path, what, hint),
+    let Some(provider) = store.provider() else {
+        // A dotenv file is never a destination (it refuses writes), but say so plainly.
+        return Error::output(store.store_ref().scope, what, hint);
     };
     Error::Api {
         provider,
@@ -832,14 +667,11 @@ async fn migrate_chunk(
     let src_names: Vec<String> = chunk.iter().map(|i| i.source.clone()).collect();
     let dest_names: Vec<String> = chunk.iter().map(|i| i.dest.clone()).collect();
     let read = async {
-        let values = ctx
-            .source
-            .read_known(&src_names, Some(&known.source))
-            .await?;
-        let existing = ctx
-            .dest
-            .read_known(&dest_names, known.dest.as_ref())
-            .await?;
+        let values = ctx.source.read_known(&src_names, &known.source).await?;
+        let existing = match &known.dest {
+            Some(d) => ctx.dest.read_known(&dest_names, d).await?,
+            None => ctx.dest.read_current(&dest_names).await?,
+        };
         Ok::<_, Error>((values, existing))
     };
     let (values, existing) = match read.await {
