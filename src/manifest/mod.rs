@@ -380,93 +380,17 @@ fn step_matches(t: &TargetRef, m: &MigratedSecret) -> bool {
     }
 }
 
-/// Builds the manifest.
+/// Builds the manifest: the journals' migrated secrets and heads, each plan step with
+/// its outcome, the scopes, and the handover as configured.
 pub fn build(input: Input<'_>) -> Result<Manifest, Error> {
     let cfg = input.config;
-    let mut migrated = Vec::new();
-    let mut keys = Vec::new();
-    let mut journals = Vec::new();
-    for (path, key) in &input.journals {
-        let (secrets, record) = migrated_from(path, key)?;
-        migrated.extend(secrets);
-        journals.push(record);
-        if !keys.iter().any(|k: &SealedKey| k.id == key.id()) {
-            keys.push(SealedKey {
-                id: key.id(),
-                key: Material::new(key.to_hex().to_string()),
-            });
-        }
-    }
-    let mut steps = Vec::new();
-    for s in &input.plan.steps {
-        let copied: Vec<&mut MigratedSecret> =
-            if matches!(s.action, Action::Transfer | Action::Rotate) {
-                migrated
-                    .iter_mut()
-                    .filter(|m| step_matches(&s.target, m))
-                    .collect()
-            } else {
-                Vec::new()
-            };
-        let (outcome, evidence) = if copied.is_empty() {
-            let why = match (s.target.kind.as_str(), s.action) {
-                ("secret", Action::Transfer | Action::Rotate) => "no journal records its copy",
-                (_, Action::Review) => "a person decides; verify reports what is live",
-                (_, Action::Transfer) => "handed over as it is; verify reports what is live",
-                _ => "carried out in the account; verify checks it live",
-            };
-            (StepOutcome::Pending, why.to_string())
-        } else {
-            // The worst outcome among its copies (one per destination).
-            let worst = copied.iter().map(|m| m.outcome).max_by_key(|o| match o {
-                StepOutcome::Done => 0,
-                StepOutcome::Skipped => 1,
-                StepOutcome::Pending => 2,
-                StepOutcome::Failed => 3,
-            });
-            let ev = copied
-                .iter()
-                .map(|m| {
-                    format!(
-                        "{} {} -> {} {}: {}",
-                        m.from.describe(),
-                        m.source,
-                        m.to.describe(),
-                        m.destination,
-                        m.migration
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("; ");
-            (worst.unwrap_or(StepOutcome::Pending), ev)
-        };
-        for m in copied {
-            m.step = Some(s.id.clone());
-        }
-        steps.push(StepRecord {
-            id: s.id.clone(),
-            order: s.order,
-            action: s.action,
-            until: s.until.clone(),
-            target: s.target.clone(),
-            rule: s.rule.clone(),
-            reason: s.reason.clone(),
-            outcome,
-            evidence,
-        });
-    }
-    let mut scopes: Vec<Scope> = input
-        .inventory
-        .sources
+    let (mut migrated, keys, journals) = read_journals(&input.journals)?;
+    let steps = input
+        .plan
+        .steps
         .iter()
-        .map(|s| Scope {
-            provider: s.provider,
-            scope: s.scope.clone(),
-            regions: s.regions.clone(),
-        })
+        .map(|s| step_record(s, &mut migrated))
         .collect();
-    scopes.sort();
-    scopes.dedup();
     let mut findings = Vec::new();
     Ok(Manifest {
         schema: SCHEMA.into(),
@@ -490,7 +414,7 @@ pub fn build(input: Input<'_>) -> Result<Manifest, Error> {
             policy_digest: input.plan.policy.digest.clone(),
             inventory_generated_at: input.plan.inventory.generated_at,
         },
-        scopes,
+        scopes: scopes(input.inventory),
         steps,
         migrated_secrets: migrated,
         digest_keys: keys,
@@ -499,6 +423,104 @@ pub fn build(input: Input<'_>) -> Result<Manifest, Error> {
         documentation: crate::plan::documentation(cfg, &mut findings),
         coverage_gaps: input.inventory.gaps.clone(),
     })
+}
+
+/// What the journals give the manifest: migrated secrets, digest keys, heads.
+type FromJournals = (Vec<MigratedSecret>, Vec<SealedKey>, Vec<JournalRecord>);
+
+/// Every journal's migrated secrets and head, and the digest keys (each once).
+fn read_journals(journals: &[(PathBuf, DigestKey)]) -> Result<FromJournals, Error> {
+    let mut migrated = Vec::new();
+    let mut keys: Vec<SealedKey> = Vec::new();
+    let mut records = Vec::new();
+    for (path, key) in journals {
+        let (secrets, record) = migrated_from(path, key)?;
+        migrated.extend(secrets);
+        records.push(record);
+        if !keys.iter().any(|k| k.id == key.id()) {
+            keys.push(SealedKey {
+                id: key.id(),
+                key: Material::new(key.to_hex().to_string()),
+            });
+        }
+    }
+    Ok((migrated, keys, records))
+}
+
+/// A plan step with its outcome: a copy's from the journals (the worst of its copies,
+/// one per destination, which are marked as carrying out the step), anything else
+/// pending, with why.
+fn step_record(s: &crate::plan::Step, migrated: &mut [MigratedSecret]) -> StepRecord {
+    let copied: Vec<&mut MigratedSecret> = if matches!(s.action, Action::Transfer | Action::Rotate)
+    {
+        migrated
+            .iter_mut()
+            .filter(|m| step_matches(&s.target, m))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let (outcome, evidence) = if copied.is_empty() {
+        let why = match (s.target.kind.as_str(), s.action) {
+            ("secret", Action::Transfer | Action::Rotate) => "no journal records its copy",
+            (_, Action::Review) => "a person decides; verify reports what is live",
+            (_, Action::Transfer) => "handed over as it is; verify reports what is live",
+            _ => "carried out in the account; verify checks it live",
+        };
+        (StepOutcome::Pending, why.to_string())
+    } else {
+        let worst = copied.iter().map(|m| m.outcome).max_by_key(|o| match o {
+            StepOutcome::Done => 0,
+            StepOutcome::Skipped => 1,
+            StepOutcome::Pending => 2,
+            StepOutcome::Failed => 3,
+        });
+        let ev = copied
+            .iter()
+            .map(|m| {
+                format!(
+                    "{} {} -> {} {}: {}",
+                    m.from.describe(),
+                    m.source,
+                    m.to.describe(),
+                    m.destination,
+                    m.migration
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        (worst.unwrap_or(StepOutcome::Pending), ev)
+    };
+    for m in copied {
+        m.step = Some(s.id.clone());
+    }
+    StepRecord {
+        id: s.id.clone(),
+        order: s.order,
+        action: s.action,
+        until: s.until.clone(),
+        target: s.target.clone(),
+        rule: s.rule.clone(),
+        reason: s.reason.clone(),
+        outcome,
+        evidence,
+    }
+}
+
+/// The accounts and projects the inventory covers, sorted, each once.
+fn scopes(inventory: &Inventory) -> Vec<Scope> {
+    let mut scopes: Vec<Scope> = inventory
+        .sources
+        .iter()
+        .map(|s| Scope {
+            provider: s.provider,
+            scope: s.scope.clone(),
+            regions: s.regions.clone(),
+        })
+        .collect();
+    scopes.sort();
+    scopes.dedup();
+    scopes
 }
 
 /// The plaintext: pretty JSON, in a buffer zeroized on drop.
@@ -553,6 +575,16 @@ impl ClassifyName for serde_json::Error {
 /// A readable summary; secret material is hidden unless `reveal`.
 pub fn summary(m: &Manifest, reveal: bool) -> String {
     let mut o = String::new();
+    summary_header(&mut o, m);
+    summary_steps(&mut o, m);
+    summary_secrets(&mut o, m, reveal);
+    summary_credentials(&mut o, m, reveal);
+    summary_evidence(&mut o, m);
+    o
+}
+
+/// Who hands over to whom, when, signed and encrypted by whom, under which plan.
+fn summary_header(o: &mut String, m: &Manifest) {
     let h = &m.handover;
     o.push_str(&format!(
         "Handover manifest ({} v{}), written {} by {}\n",
@@ -584,6 +616,10 @@ pub fn summary(m: &Manifest, reveal: bool) -> String {
         "  plan {} (policy {})\n",
         m.plan.digest, m.plan.policy
     ));
+}
+
+/// The steps, counted by outcome, then one line each.
+fn summary_steps(o: &mut String, m: &Manifest) {
     let mut by: BTreeMap<String, usize> = BTreeMap::new();
     for s in &m.steps {
         *by.entry(format!("{:?}", s.outcome).to_lowercase())
@@ -606,6 +642,10 @@ pub fn summary(m: &Manifest, reveal: bool) -> String {
             s.target.label
         ));
     }
+}
+
+/// The migrated secrets, the digest keys (hidden unless `reveal`) and the journals.
+fn summary_secrets(o: &mut String, m: &Manifest, reveal: bool) {
     o.push_str(&format!(
         "\nMigrated secrets: {}\n",
         m.migrated_secrets.len()
@@ -648,6 +688,10 @@ pub fn summary(m: &Manifest, reveal: bool) -> String {
             j.file, j.entries, j.last_mac, j.digest_key
         ));
     }
+}
+
+/// Credential material issued to the customer, hidden unless `reveal`.
+fn summary_credentials(o: &mut String, m: &Manifest, reveal: bool) {
     o.push_str(&format!(
         "\nNew credentials for the customer: {}\n",
         m.new_credentials.len()
@@ -667,6 +711,10 @@ pub fn summary(m: &Manifest, reveal: bool) -> String {
             ));
         }
     }
+}
+
+/// The documentation with its digests, and what the audit could not see.
+fn summary_evidence(o: &mut String, m: &Manifest) {
     o.push_str(&format!("\nDocumentation: {}\n", m.documentation.len()));
     for d in &m.documentation {
         o.push_str(&format!(
@@ -686,7 +734,6 @@ pub fn summary(m: &Manifest, reveal: bool) -> String {
             g.subject.as_deref().unwrap_or("-")
         ));
     }
-    o
 }
 
 /// The manifest as JSON for display: secret material replaced unless `reveal`.

@@ -38,7 +38,7 @@ use serde::Serialize;
 
 use crate::error::Error;
 use crate::journal::{
-    ChainKey, Change, CopyIntent, CopyResult, Journal, ReadBack, SecretCopy, SourceDigests,
+    ChainKey, Change, CopyIntent, CopyResult, Journal, Op, ReadBack, SecretCopy, SourceDigests,
 };
 use crate::plan::Plan;
 use crate::policy::Action;
@@ -249,11 +249,68 @@ fn plan_items(plan: &Plan, from: &Endpoint, store: &dyn SecretStore) -> Vec<(Str
         .collect()
 }
 
-/// Runs a migration (or its dry run).
+/// Runs a migration (or its dry run): check the endpoints, connect, choose what to
+/// copy, open the journal and its key when applying, copy, report.
 pub async fn run(
     req: &Request,
     progress: std::sync::Arc<dyn crate::audit::Progress>,
 ) -> Result<Report, Error> {
+    refuse_endpoints(req)?;
+    let source = connect(&req.from, &req.gcp, req.max_attempts).await?;
+    let dest = connect(&req.to, &req.gcp, req.max_attempts).await?;
+    if source.describe() == dest.describe() {
+        return Err(Error::usage(
+            format!(
+                "the source and the destination are both {}",
+                source.describe()
+            ),
+            "name the customer's secret manager with --to",
+        ));
+    }
+    let listed: BTreeMap<String, BTreeMap<String, String>> =
+        source.list().await?.into_iter().collect();
+    let items = select(req, source.as_ref(), &listed)?;
+    // Which names exist, known without reading a value: the source's list (read above),
+    // and for a store that lists before reading (GCP) one paged list of the destination
+    // (AWS answers existence in the same batch read that compares values). Values are
+    // then read chunk by chunk, so memory holds at most the chunks in flight.
+    let known = Known {
+        source: listed.keys().cloned().collect(),
+        dest: if dest.lists_before_reading() && !req.all_versions {
+            Some(dest.list().await?.into_iter().map(|(n, _)| n).collect())
+        } else {
+            None
+        },
+    };
+    let (journal, key) = open_journal(req)?;
+    let ctx = Ctx {
+        source: source.as_ref(),
+        dest: dest.as_ref(),
+        key: &key,
+        journal: journal.as_ref(),
+        new_version_on_conflict: req.new_version_on_conflict,
+    };
+    progress.phase(
+        if req.apply { "copying" } else { "comparing" },
+        items.len() as u64,
+    );
+    let results = copy_all(&ctx, &items, &known, req, progress.clone()).await;
+    progress.phase("done", 0);
+    let mut reports = Vec::new();
+    for r in results {
+        reports.push(r?);
+    }
+    reports.sort_by(|a, b| a.source.cmp(&b.source));
+    Ok(Report {
+        from: source.describe(),
+        to: dest.describe(),
+        applied: req.apply,
+        items: reports,
+    })
+}
+
+/// Refuses, before connecting, a destination that cannot be one and a copy onto itself.
+fn refuse_endpoints(req: &Request) -> Result<(), Error> {
     if matches!(req.to, Endpoint::Dotenv { .. }) {
         return Err(Error::usage(
             "a dotenv file is a source only",
@@ -266,21 +323,16 @@ pub async fn run(
             "name the customer's secret manager with --to",
         ));
     }
-    let source = connect(&req.from, &req.gcp, req.max_attempts).await?;
-    let dest = connect(&req.to, &req.gcp, req.max_attempts).await?;
-    if source.describe() == dest.describe() {
-        return Err(Error::usage(
-            format!(
-                "the source and the destination are both {}",
-                source.describe()
-            ),
-            "name the customer's secret manager with --to",
-        ));
-    }
+    Ok(())
+}
 
-    // What to copy.
-    let listed: BTreeMap<String, BTreeMap<String, String>> =
-        source.list().await?.into_iter().collect();
+/// What to copy: the named secrets, every listed one, or the plan's; each with its
+/// destination name and tags, sorted, without duplicates or collisions.
+fn select(
+    req: &Request,
+    source: &dyn SecretStore,
+    listed: &BTreeMap<String, BTreeMap<String, String>>,
+) -> Result<Vec<Item>, Error> {
     let chosen: Vec<(String, Option<String>, bool)> = if !req.secrets.is_empty() {
         req.secrets
             .iter()
@@ -289,7 +341,7 @@ pub async fn run(
     } else if req.all {
         listed.keys().map(|n| (n.clone(), None, false)).collect()
     } else if let Some(plan) = &req.plan {
-        plan_items(plan, &req.from, source.as_ref())
+        plan_items(plan, &req.from, source)
             .into_iter()
             .map(|(n, r)| (n, None, r))
             .collect()
@@ -310,9 +362,14 @@ pub async fn run(
         .collect();
     items.sort_by(|a, b| a.source.cmp(&b.source));
     items.dedup_by(|a, b| a.source == b.source);
-    // Two sources must never land on one destination.
+    refuse_collisions(&items)?;
+    Ok(items)
+}
+
+/// Two sources must never land on one destination.
+fn refuse_collisions(items: &[Item]) -> Result<(), Error> {
     let mut by_dest: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for i in &items {
+    for i in items {
         by_dest.entry(&i.dest).or_default().push(&i.source);
     }
     let collisions: Vec<String> = by_dest
@@ -329,63 +386,63 @@ pub async fn run(
             "give one of them its own name with --secret SOURCE=DEST",
         ));
     }
+    Ok(())
+}
 
-    // Which names exist, known without reading a value: the source's list (read above),
-    // and for a GCP destination one paged list (AWS answers existence in the same batch
-    // read that compares values). Values are then read chunk by chunk, so memory holds
-    // at most the chunks in flight.
-    let known = Known {
-        source: listed.keys().cloned().collect(),
-        dest: if dest.lists_before_reading() && !req.all_versions {
-            Some(dest.list().await?.into_iter().map(|(n, _)| n).collect())
-        } else {
-            None
-        },
-    };
-    let (journal, key) = if req.apply {
-        let access = req.keys.as_ref().ok_or_else(|| {
-            Error::usage(
-                "an applied migration needs the handover config and the agency's identity",
-                "pass --config handover.toml and -i AGENCY_SSH_KEY",
-            )
-        })?;
-        // Every file the run writes (journal, head, key) is checked before any is written.
-        let head = crate::journal::head_path(&req.journal);
-        let key_file = key::key_path(&req.journal);
-        crate::output::check_regular_or_absent(&[&req.journal, &head, &key_file])?;
-        // The key first: it MACs the journal's chain, so the journal opens under it.
-        let key = key::open_or_create(
-            &req.journal,
-            crate::journal::is_new(&req.journal),
-            &access.identity,
-            &access.recipients,
-        )?;
-        let (journal, _) = Journal::open(&req.journal, &ChainKey::derive(&key))?;
-        (Some(std::sync::Mutex::new(journal)), key)
-    } else {
+/// For an applied run: the digest key (opened, or created for a new journal) and the
+/// journal opened under it. For a dry run: no journal, and a throwaway key.
+fn open_journal(req: &Request) -> Result<(Option<std::sync::Mutex<Journal>>, DigestKey), Error> {
+    if !req.apply {
         // A dry run records no digest: a throwaway key compares nothing but values.
-        (
-            None,
-            DigestKey::generate()
-                .map_err(|e| Error::crypto(e, "check the operating system's random source"))?,
+        let key = DigestKey::generate()
+            .map_err(|e| Error::crypto(e, "check the operating system's random source"))?;
+        return Ok((None, key));
+    }
+    let access = req.keys.as_ref().ok_or_else(|| {
+        Error::usage(
+            "an applied migration needs the handover config and the agency's identity",
+            "pass --config handover.toml and -i AGENCY_SSH_KEY",
         )
-    };
-    let ctx = Ctx {
-        source: source.as_ref(),
-        dest: dest.as_ref(),
-        key: &key,
-        journal: journal.as_ref(),
-        new_version_on_conflict: req.new_version_on_conflict,
-    };
-    progress.phase(
-        if req.apply { "copying" } else { "comparing" },
-        items.len() as u64,
-    );
-    let results: Vec<Result<ItemReport, Error>> = if req.all_versions {
-        // Bounded concurrency; each item journals its own intent and result.
-        stream::iter(items.iter())
+    })?;
+    // Every file the run writes (journal, head, key) is checked before any is written.
+    let head = crate::journal::head_path(&req.journal);
+    let key_file = key::key_path(&req.journal);
+    crate::output::check_regular_or_absent(&[&req.journal, &head, &key_file])?;
+    // The key first: it MACs the journal's chain, so the journal opens under it.
+    let key = key::open_or_create(
+        &req.journal,
+        crate::journal::is_new(&req.journal),
+        &access.identity,
+        &access.recipients,
+    )?;
+    let (journal, replay) = Journal::open(&req.journal, &ChainKey::derive(&key))?;
+    // A copy journaled without its result may or may not have been written: it is
+    // compared with the destination like every other, so it is neither lost nor doubled.
+    let in_doubt = replay.in_doubt(Op::MigrateSecret).len();
+    if in_doubt > 0 {
+        tracing::info!(
+            in_doubt,
+            "resuming: copies journaled without a result are compared with the destination first"
+        );
+    }
+    Ok((Some(std::sync::Mutex::new(journal)), key))
+}
+
+/// Copies every item: with `--all-versions` one item at a time per slot, each
+/// journaling its own intent and result; otherwise in chunks of READBACK_BATCH, whose
+/// writes run concurrently (each journaled before it is made) before one batched
+/// read-back verifies them all. Two chunks are in flight so writes and read-backs overlap.
+async fn copy_all(
+    ctx: &Ctx<'_>,
+    items: &[Item],
+    known: &Known,
+    req: &Request,
+    progress: std::sync::Arc<dyn crate::audit::Progress>,
+) -> Vec<Result<ItemReport, Error>> {
+    if req.all_versions {
+        return stream::iter(items.iter())
             .map(|item| {
-                let (ctx, progress) = (&ctx, progress.clone());
+                let progress = progress.clone();
                 async move {
                     let r = migrate_versions(ctx, item).await;
                     progress.tick();
@@ -394,36 +451,18 @@ pub async fn run(
             })
             .buffer_unordered(req.concurrency.max(1))
             .collect()
-            .await
-    } else {
-        // Chunks of READBACK_BATCH: the chunk's writes run concurrently (each journaled
-        // before it is made), then one batched read-back verifies them all and journals
-        // each result. Two chunks are in flight so writes and read-backs overlap.
-        let per_chunk = (req.concurrency / 2).max(1);
-        let chunks: Vec<Vec<Result<ItemReport, Error>>> = stream::iter(
-            items.chunks(READBACK_BATCH),
-        )
+            .await;
+    }
+    let per_chunk = (req.concurrency / 2).max(1);
+    let chunks: Vec<Vec<Result<ItemReport, Error>>> = stream::iter(items.chunks(READBACK_BATCH))
         .map(|chunk| {
-            let (ctx, known, progress) = (&ctx, &known, progress.clone());
+            let progress = progress.clone();
             async move { migrate_chunk(ctx, chunk, known, per_chunk, progress.as_ref()).await }
         })
         .buffer_unordered(2)
         .collect()
         .await;
-        chunks.into_iter().flatten().collect()
-    };
-    progress.phase("done", 0);
-    let mut reports = Vec::new();
-    for r in results {
-        reports.push(r?);
-    }
-    reports.sort_by(|a, b| a.source.cmp(&b.source));
-    Ok(Report {
-        from: source.describe(),
-        to: dest.describe(),
-        applied: req.apply,
-        items: reports,
-    })
+    chunks.into_iter().flatten().collect()
 }
 
 struct Ctx<'a> {
@@ -681,6 +720,8 @@ async fn migrate_chunk(
     migrate_chunk_values(ctx, chunk, &values, &existing, concurrency, progress).await
 }
 
+/// One chunk whose values are read: decide each secret, journal the intents (one flush),
+/// write, read back and journal the results (one flush).
 async fn migrate_chunk_values<'a>(
     ctx: &Ctx<'_>,
     chunk: &'a [Item],
@@ -694,16 +735,10 @@ async fn migrate_chunk_values<'a>(
     let mut writes = Vec::new();
     for item in chunk {
         let value = values.get(&item.source).and_then(|v| v.as_ref());
-        match decide(
-            ctx,
-            item,
-            value,
-            existing.get(&item.dest).and_then(|v| v.as_ref()),
-        ) {
+        let current = existing.get(&item.dest).and_then(|v| v.as_ref());
+        match decide(ctx, item, value, current) {
             Step::Done(report, entry) => {
-                if let Some(result) = entry {
-                    entries.push(result);
-                }
+                entries.extend(entry);
                 progress.tick();
                 out.push(Ok(report));
             }
@@ -722,6 +757,22 @@ async fn migrate_chunk_values<'a>(
     if writes.is_empty() {
         return out;
     }
+    let written = write_all(ctx, writes, concurrency, progress, &mut out).await;
+    if !written.is_empty() {
+        out.extend(verify_written(ctx, written, progress).await);
+    }
+    out
+}
+
+/// Makes the writes, `concurrency` at a time; a failed one is reported in `out` (its
+/// intent stays without a result: a rerun checks it against the destination).
+async fn write_all<'a>(
+    ctx: &Ctx<'_>,
+    writes: Vec<Written<'a>>,
+    concurrency: usize,
+    progress: &dyn crate::audit::Progress,
+    out: &mut Vec<Result<ItemReport, Error>>,
+) -> Vec<Written<'a>> {
     let made: Vec<Result<Written<'a>, Error>> = stream::iter(writes)
         .map(|mut w| async move {
             let version = match w.report.outcome {
@@ -738,28 +789,30 @@ async fn migrate_chunk_values<'a>(
     for m in made {
         match m {
             Ok(w) => written.push(w),
-            // Its intent stays without a result: a rerun checks it against the destination.
             Err(e) => {
                 progress.tick();
                 out.push(Err(e));
             }
         }
     }
-    if written.is_empty() {
-        return out;
-    }
-    // Read back what was just written: AWS in batches of 20; GCP one access per name by
-    // the version number its write returned (it has no batch read).
+    written
+}
+
+/// Reads back what was just written (AWS in batches of 20; GCP one access per name by
+/// the version number its write returned: it has no batch read), journals each result
+/// (one flush), and reports each write verified or not.
+async fn verify_written(
+    ctx: &Ctx<'_>,
+    written: Vec<Written<'_>>,
+    progress: &dyn crate::audit::Progress,
+) -> Vec<Result<ItemReport, Error>> {
     let names: Vec<(String, String)> = written
         .iter()
         .map(|w| (w.item.dest.clone(), w.version.clone().unwrap_or_default()))
         .collect();
     let mut back = match ctx.dest.read_back(&names).await {
         Ok(b) => b,
-        Err(e) => {
-            out.push(Err(e));
-            return out;
-        }
+        Err(e) => return vec![Err(e)],
     };
     let mut results = Vec::new();
     let mut reports = Vec::new();
@@ -771,19 +824,20 @@ async fn migrate_chunk_values<'a>(
     }
     if let Some(j) = ctx.journal {
         if let Err(e) = journal_many(j, results) {
-            out.push(Err(e));
-            return out;
+            return vec![Err(e)];
         }
     }
-    for r in reports {
-        progress.tick();
-        out.push(if r.verified {
-            Ok(r)
-        } else {
-            Err(not_verified(ctx.dest, &r.destination))
-        });
-    }
-    out
+    reports
+        .into_iter()
+        .map(|r| {
+            progress.tick();
+            if r.verified {
+                Ok(r)
+            } else {
+                Err(not_verified(ctx.dest, &r.destination))
+            }
+        })
+        .collect()
 }
 
 fn journal_many(
