@@ -1319,30 +1319,55 @@ fn journal_key() -> handover::journal::ChainKey {
 
 /// A journal as `migrate --apply` writes it, made with the real writer.
 fn seed_journal(dir: &Path) -> Vec<u8> {
-    use handover::journal::{Journal, Phase};
+    use handover::journal::{
+        Change, CopyIntent, CopyOutcome, CopyResult, Journal, ReadBack, SecretCopy, SourceDigests,
+        StoreKind, StoreRef,
+    };
     let p = dir.join("seed-journal.jsonl");
     let (mut j, _) = Journal::open(&p, &journal_key()).unwrap();
+    let copy = |name: &str| SecretCopy {
+        from: StoreRef {
+            kind: StoreKind::Aws,
+            scope: "123456789012".into(),
+            region: Some("us-east-1".into()),
+        },
+        source: format!("app/{name}"),
+        to: StoreRef {
+            kind: StoreKind::Gcp,
+            scope: "p".into(),
+            region: None,
+        },
+        destination: format!("app-{name}"),
+        outcome: CopyOutcome::Create,
+        rotate_after_cutover: false,
+        digest_key: "key:00ff00ff00ff00ff".into(),
+    };
+    let source = SourceDigests::One {
+        source_digest: "hmac-sha256:00ff".into(),
+        source_version: Some("v1".into()),
+    };
+    let intent = |name: &str| {
+        Change::CopyIntent(CopyIntent {
+            copy: copy(name),
+            source: source.clone(),
+        })
+    };
+    j.append("aws:us-east-1:app/db", intent("db")).unwrap();
     j.append(
-        "migrate-secret",
-        Phase::Intent,
         "aws:us-east-1:app/db",
-        serde_json::json!({"to": "gcp:p/secrets/db", "digest": "hmac-sha256:k1:00ff"}),
+        Change::CopyResult(CopyResult {
+            copy: copy("db"),
+            source: Some(source.clone()),
+            detail: None,
+            read_back: Some(ReadBack::One {
+                version: Some("1".into()),
+                destination_digest: Some("hmac-sha256:00ff".into()),
+                verified: true,
+            }),
+        }),
     )
     .unwrap();
-    j.append(
-        "migrate-secret",
-        Phase::Result,
-        "aws:us-east-1:app/db",
-        serde_json::json!({"version": "1", "outcome": "created"}),
-    )
-    .unwrap();
-    j.append(
-        "migrate-secret",
-        Phase::Intent,
-        "aws:us-east-1:app/api",
-        serde_json::json!({"to": "gcp:p/secrets/api"}),
-    )
-    .unwrap();
+    j.append("aws:us-east-1:app/api", intent("api")).unwrap();
     drop(j);
     read(&p)
 }

@@ -1123,3 +1123,113 @@ fn a_hostile_manifest_prints_no_raw_control_or_bidi_character() {
         }
     }
 }
+
+// ------------------------------------------------------------------ issue 12: typed journal entries
+
+/// The committed journal written by `handover migrate --apply` before journal entries
+/// were typed (tests/data/journal-v1, see generate.rs there), opened with the example
+/// agency's key. Holds every outcome, every store kind, an all-versions copy and an
+/// intent with no result.
+fn journal_v1() -> (tempfile::TempDir, PathBuf, handover::secret::DigestKey) {
+    let dir = tempfile::tempdir().unwrap();
+    for f in [
+        "journal.jsonl",
+        "journal.jsonl.head",
+        "journal.jsonl.key.age",
+    ] {
+        std::fs::copy(
+            repo().join("tests/data/journal-v1").join(f),
+            dir.path().join(f),
+        )
+        .unwrap();
+    }
+    let j = dir.path().join("journal.jsonl");
+    let ids = handover::crypto::read_identities(&example_key("northwind-signing")).unwrap();
+    let key = handover::migrate::key::open(&j, &ids).unwrap();
+    (dir, j, key)
+}
+
+// Regression guard: a journal written before entries were typed (store names as text)
+// must still verify, replay, and give the manifest the same migrated-secret records.
+#[test]
+fn a_journal_of_the_first_format_reads_into_the_same_records() {
+    let (_dir, j, key) = journal_v1();
+    let replay = handover::journal::Journal::read(&j, &handover::journal::ChainKey::derive(&key))
+        .expect("the old journal verifies");
+    assert_eq!(replay.entries.len(), 17);
+    let (secrets, record) = handover::manifest::migrated_from(&j, &key).unwrap();
+    let got = serde_json::json!({"migrated_secrets": secrets, "journal": record});
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("tests/data/journal-v1/expected.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(got, expected);
+}
+
+// A resumed old journal holds both forms: old entries name stores as text, new ones as
+// typed records; the chain verifies across them and the manifest reads both.
+#[test]
+fn a_journal_of_the_first_format_resumes_with_typed_entries() {
+    use handover::journal::{Change, CopyResult, Journal, ReadBack, Stage};
+    let (_dir, j, key) = journal_v1();
+    let chain = handover::journal::ChainKey::derive(&key);
+    let (mut journal, replay) = Journal::open(&j, &chain).unwrap();
+    let doubt = replay.in_doubt(handover::journal::Op::MigrateSecret);
+    assert_eq!(doubt.len(), 1, "the refused write is in doubt");
+    let Change::CopyIntent(intent) = &doubt[0].change else {
+        panic!("an intent")
+    };
+    assert_eq!(intent.copy.to.kind, handover::journal::StoreKind::Aws);
+    let result = Change::CopyResult(CopyResult {
+        copy: intent.copy.clone(),
+        source: Some(intent.source.clone()),
+        detail: None,
+        read_back: Some(ReadBack::One {
+            version: Some("v-new".into()),
+            destination_digest: intent.source.current().map(str::to_string),
+            verified: true,
+        }),
+    });
+    let key_of = doubt[0].key.clone();
+    journal.append(&key_of, result).unwrap();
+    drop(journal);
+    let replay = Journal::read(&j, &chain).unwrap();
+    assert_eq!(replay.entries.len(), 18);
+    assert_eq!(replay.entries[17].stage(), Stage::Result);
+    // The new line has the old line's fields, the stores now as records.
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&j)
+        .unwrap()
+        .lines()
+        .map(json)
+        .collect();
+    let keys = |v: &serde_json::Value| -> Vec<String> {
+        v["data"].as_object().unwrap().keys().cloned().collect()
+    };
+    assert_eq!(
+        keys(&lines[17]),
+        keys(&lines[15]),
+        "same fields as a written result"
+    );
+    assert_eq!(lines[15]["data"]["to"], "aws 999988887777 us-east-1");
+    assert_eq!(
+        lines[17]["data"]["to"],
+        serde_json::json!({"kind": "aws", "scope": "999988887777", "region": "us-east-1"})
+    );
+    let (secrets, _) = handover::manifest::migrated_from(&j, &key).unwrap();
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("tests/data/journal-v1/expected.json")).unwrap(),
+    )
+    .unwrap();
+    let expected = expected["migrated_secrets"].as_array().unwrap();
+    assert_eq!(secrets.len(), expected.len());
+    for (got, want) in secrets.iter().zip(expected) {
+        let got = serde_json::to_value(got).unwrap();
+        if got["destination"] == "C" && got["to"]["kind"] == "aws" {
+            assert_eq!(want["outcome"], "pending");
+            assert_eq!(got["outcome"], "done");
+            assert_eq!(got["version"], "v-new");
+        } else {
+            assert_eq!(&got, want);
+        }
+    }
+}

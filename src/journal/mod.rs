@@ -40,6 +40,13 @@ use crate::canonical::canonical_json;
 use crate::error::Error;
 use crate::secret::DigestKey;
 
+pub mod entry;
+
+pub use crate::secret::store::{StoreKind, StoreRef};
+pub use entry::{
+    Change, CopyIntent, CopyOutcome, CopyResult, Op, ReadBack, SecretCopy, SourceDigests, Stage,
+};
+
 /// The `prev` of the first entry.
 pub const GENESIS: &str =
     "hmac-sha256:0000000000000000000000000000000000000000000000000000000000000000";
@@ -112,27 +119,16 @@ fn same_mac(a: &str, b: &str) -> bool {
             == 0
 }
 
-/// Before or after a change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum Phase {
-    Intent,
-    Result,
-}
-
-/// One line of a journal (`schemas/journal.v1.json`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
+/// One line of a journal (`schemas/journal.v1.json`), typed: its change is the op, the
+/// stage and the payload of that op at that stage.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     pub seq: u64,
     pub at: DateTime<Utc>,
-    /// What kind of change (`migrate-secret`, `revoke-credential`, ...).
-    pub op: String,
-    pub phase: Phase,
     /// The stable key of the change (a plan step id, a migration item).
     pub key: String,
     /// What is being or was done: names, versions, digests; never a value.
-    pub data: serde_json::Value,
+    pub change: Change,
     /// The MAC of the entry before (`hmac-sha256:` and 64 zeros for the first).
     pub prev: String,
     /// HMAC-SHA-256 under the chain key of this entry without `mac`.
@@ -140,6 +136,61 @@ pub struct Entry {
 }
 
 impl Entry {
+    pub fn op(&self) -> Op {
+        self.change.op()
+    }
+
+    pub fn stage(&self) -> Stage {
+        self.change.stage()
+    }
+}
+
+/// The schema of a line is the schema of what is written (`Line`, with typed data).
+impl schemars::JsonSchema for Entry {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Entry".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        LineSchema::json_schema(generator)
+    }
+}
+
+/// One line as written and read: the MAC is computed over this, so an entry written by
+/// an earlier version verifies whatever its typed form now is. Stays in this module.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Line {
+    seq: u64,
+    at: DateTime<Utc>,
+    op: String,
+    phase: Stage,
+    key: String,
+    data: serde_json::Value,
+    prev: String,
+    mac: String,
+}
+
+/// `Line` with its op and data typed, for `schemas/journal.v1.json`.
+#[derive(schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct LineSchema {
+    seq: u64,
+    at: DateTime<Utc>,
+    /// What kind of change (`migrate-secret`, ...).
+    op: Op,
+    phase: Stage,
+    /// The stable key of the change (a plan step id, a migration item).
+    key: String,
+    /// What is being or was done: names, versions, digests; never a value.
+    data: entry::Data,
+    /// The MAC of the entry before (`hmac-sha256:` and 64 zeros for the first).
+    prev: String,
+    /// HMAC-SHA-256 under the chain key of this entry without `mac`.
+    mac: String,
+}
+
+impl Line {
     fn compute_mac(&self, key: &ChainKey) -> String {
         let mut v = serde_json::to_value(self).expect("entries serialize");
         v.as_object_mut().expect("an object").remove("mac");
@@ -255,25 +306,23 @@ pub struct Replay {
 }
 
 impl Replay {
-    /// Keys whose last entry is an intent with no result: changes that may or may not
-    /// have happened, which a resume must check against the cloud before redoing.
-    pub fn in_doubt(&self) -> Vec<&Entry> {
-        let mut last: std::collections::BTreeMap<(&str, &str), &Entry> =
-            std::collections::BTreeMap::new();
-        for e in &self.entries {
-            last.insert((e.op.as_str(), e.key.as_str()), e);
+    /// The last entry of each key of `op`, in key order: where each change stands.
+    pub fn latest(&self, op: Op) -> Vec<&Entry> {
+        let mut last: std::collections::BTreeMap<&str, &Entry> = std::collections::BTreeMap::new();
+        for e in self.entries.iter().filter(|e| e.op() == op) {
+            last.insert(e.key.as_str(), e);
         }
-        last.into_values()
-            .filter(|e| e.phase == Phase::Intent)
-            .collect()
+        last.into_values().collect()
     }
 
-    /// The last result recorded for a key, if any.
-    pub fn result_for(&self, op: &str, key: &str) -> Option<&Entry> {
-        self.entries
-            .iter()
-            .rev()
-            .find(|e| e.op == op && e.key == key && e.phase == Phase::Result)
+    /// Changes of `op` whose last entry is an intent with no result: changes that may or
+    /// may not have happened, which a resume checks against the cloud before redoing
+    /// (migrate compares the destination; apply, issue 13, will check its own).
+    pub fn in_doubt(&self, op: Op) -> Vec<&Entry> {
+        self.latest(op)
+            .into_iter()
+            .filter(|e| e.stage() == Stage::Intent)
+            .collect()
     }
 
     /// The head of what was read (whole entries only).
@@ -426,14 +475,8 @@ impl Journal {
     }
 
     /// Appends one entry and flushes it to disk before returning.
-    pub fn append(
-        &mut self,
-        op: &str,
-        phase: Phase,
-        key: &str,
-        data: serde_json::Value,
-    ) -> Result<Entry, Error> {
-        let mut entries = self.append_many(op, vec![(phase, key.to_string(), data)])?;
+    pub fn append(&mut self, key: &str, change: Change) -> Result<Entry, Error> {
+        let mut entries = self.append_many(vec![(key.to_string(), change)])?;
         Ok(entries.remove(0))
     }
 
@@ -441,30 +484,33 @@ impl Journal {
     /// migration journals its intents, then its results, this way), then moves the
     /// head record to the new last entry. A crash can cut the last line short, which
     /// `open` tolerates; whole lines before it are kept.
-    pub fn append_many(
-        &mut self,
-        op: &str,
-        entries: Vec<(Phase, String, serde_json::Value)>,
-    ) -> Result<Vec<Entry>, Error> {
+    pub fn append_many(&mut self, entries: Vec<(String, Change)>) -> Result<Vec<Entry>, Error> {
         let mut out = Vec::with_capacity(entries.len());
         let mut buf = String::new();
         let (mut seq, mut prev) = (self.next_seq, self.prev.clone());
-        for (phase, key, data) in entries {
-            let mut e = Entry {
+        for (key, change) in entries {
+            let mut line = Line {
                 seq,
                 at: Utc::now(),
-                op: op.into(),
-                phase,
+                op: change.op().as_str().into(),
+                phase: change.stage(),
                 key,
-                data,
+                data: change.data(),
                 prev: prev.clone(),
                 mac: String::new(),
             };
-            e.mac = e.compute_mac(&self.key);
-            buf.push_str(&(serde_json::to_string(&e).expect("entries serialize") + "\n"));
+            line.mac = line.compute_mac(&self.key);
+            buf.push_str(&(serde_json::to_string(&line).expect("entries serialize") + "\n"));
             seq += 1;
-            prev = e.mac.clone();
-            out.push(e);
+            prev = line.mac.clone();
+            out.push(Entry {
+                seq: line.seq,
+                at: line.at,
+                key: line.key,
+                change,
+                prev: line.prev,
+                mac: line.mac,
+            });
         }
         if out.is_empty() {
             return Ok(out);
@@ -549,7 +595,7 @@ fn read_chain(path: &Path, file: &File, key: &ChainKey) -> Result<(Replay, u64),
         }
         n += 1;
         let complete = line.ends_with('\n');
-        let entry: Entry = match serde_json::from_str(line.trim_end()) {
+        let entry: Line = match serde_json::from_str(line.trim_end()) {
             Ok(e) => e,
             Err(_) if !complete => {
                 replay.torn_tail = true;
@@ -598,9 +644,29 @@ fn read_chain(path: &Path, file: &File, key: &ChainKey) -> Result<(Replay, u64),
         }
         prev = entry.mac.clone();
         good_len += read as u64;
-        replay.entries.push(entry);
+        replay.entries.push(typed(path, n, entry)?);
     }
     Ok((replay, good_len))
+}
+
+/// The typed entry of a verified line. Its MAC verified, so it was written under this
+/// journal's key: a line this version cannot type was written by another version.
+fn typed(path: &Path, n: usize, l: Line) -> Result<Entry, Error> {
+    let change = Change::from_parts(&l.op, l.phase, l.data).map_err(|what| {
+        Error::input(
+            path,
+            format!("line {n}: {what}"),
+            "read this journal with the handover version that wrote it",
+        )
+    })?;
+    Ok(Entry {
+        seq: l.seq,
+        at: l.at,
+        key: l.key,
+        change,
+        prev: l.prev,
+        mac: l.mac,
+    })
 }
 
 fn classify(e: &serde_json::Error) -> &'static str {
@@ -629,12 +695,61 @@ mod tests {
         ChainKey::derive(&DigestKey::from_bytes([9u8; 32]))
     }
 
+    fn copy(n: &str) -> SecretCopy {
+        SecretCopy {
+            from: StoreRef {
+                kind: StoreKind::Dotenv,
+                scope: ".env".into(),
+                region: None,
+            },
+            source: n.into(),
+            to: StoreRef {
+                kind: StoreKind::Gcp,
+                scope: "p".into(),
+                region: None,
+            },
+            destination: n.into(),
+            outcome: CopyOutcome::Create,
+            rotate_after_cutover: false,
+            digest_key: "key:0000000000000000".into(),
+        }
+    }
+
+    fn one() -> SourceDigests {
+        SourceDigests::One {
+            source_digest: "hmac-sha256:00".into(),
+            source_version: None,
+        }
+    }
+
+    /// A copy's intent, naming `n`.
+    fn intent(n: &str) -> Change {
+        Change::CopyIntent(CopyIntent {
+            copy: copy(n),
+            source: one(),
+        })
+    }
+
+    /// A copy's verified result, naming `n`.
+    fn result(n: &str) -> Change {
+        Change::CopyResult(CopyResult {
+            copy: copy(n),
+            source: Some(one()),
+            detail: None,
+            read_back: Some(ReadBack::One {
+                version: Some("1".into()),
+                destination_digest: Some("hmac-sha256:00".into()),
+                verified: true,
+            }),
+        })
+    }
+
     /// Writes a journal of three intents (a, b, c); returns its path and lines.
     fn three(dir: &Path) -> (PathBuf, Vec<String>) {
         let p = dir.join("journal.jsonl");
         let (mut j, _) = Journal::open(&p, &key()).unwrap();
         for k in ["a", "b", "c"] {
-            j.append("op", Phase::Intent, k, json!({"n": k})).unwrap();
+            j.append(k, intent(k)).unwrap();
         }
         drop(j);
         let l = lines(&p);
@@ -682,36 +797,30 @@ mod tests {
         let p = dir.path().join("journal.jsonl");
         let (mut j, replay) = Journal::open(&p, &key()).unwrap();
         assert!(replay.entries.is_empty());
-        j.append(
-            "migrate-secret",
-            Phase::Intent,
-            "a",
-            json!({"to": "dest/a"}),
-        )
-        .unwrap();
-        j.append(
-            "migrate-secret",
-            Phase::Result,
-            "a",
-            json!({"version": "1", "digest": "hmac-sha256:00"}),
-        )
-        .unwrap();
-        j.append(
-            "migrate-secret",
-            Phase::Intent,
-            "b",
-            json!({"to": "dest/b"}),
-        )
-        .unwrap();
+        j.append("a", intent("dest/a")).unwrap();
+        j.append("a", result("dest/a")).unwrap();
+        j.append("b", intent("dest/b")).unwrap();
         drop(j);
         let (_, replay) = Journal::open(&p, &key()).unwrap();
         assert_eq!(replay.entries.len(), 3);
         assert_eq!(replay.entries[0].prev, GENESIS);
         assert_eq!(replay.entries[1].prev, replay.entries[0].mac);
         assert!(replay.entries[0].mac.starts_with("hmac-sha256:"));
-        let doubt: Vec<&str> = replay.in_doubt().iter().map(|e| e.key.as_str()).collect();
+        let doubt: Vec<&str> = replay
+            .in_doubt(Op::MigrateSecret)
+            .iter()
+            .map(|e| e.key.as_str())
+            .collect();
         assert_eq!(doubt, vec!["b"], "b's intent has no result");
-        assert!(replay.result_for("migrate-secret", "a").is_some());
+        assert!(replay
+            .latest(Op::MigrateSecret)
+            .iter()
+            .any(|e| e.key == "a" && e.stage() == Stage::Result));
+        assert_eq!(
+            replay.entries[1].change,
+            result("dest/a"),
+            "read back typed"
+        );
         assert_eq!(read_head(&p, &key()).unwrap(), Some(replay.head()));
         #[cfg(unix)]
         {
@@ -736,28 +845,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("journal.jsonl");
         let (mut j, _) = Journal::open(&p, &key()).unwrap();
-        j.append("op", Phase::Intent, "a", serde_json::json!({}))
-            .unwrap();
+        j.append("a", intent("a")).unwrap();
         let batch = j
-            .append_many(
-                "op",
-                vec![
-                    (Phase::Result, "a".into(), serde_json::json!({"n": 1})),
-                    (Phase::Intent, "b".into(), serde_json::json!({"n": 2})),
-                ],
-            )
+            .append_many(vec![("a".into(), result("a")), ("b".into(), intent("b"))])
             .unwrap();
         assert_eq!(batch.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2]);
-        assert!(j.append_many("op", vec![]).unwrap().is_empty());
+        assert!(j.append_many(vec![]).unwrap().is_empty());
         let head_before_last = read_head(&p, &key()).unwrap().unwrap();
-        j.append("op", Phase::Result, "b", serde_json::json!({}))
-            .unwrap();
+        j.append("b", result("b")).unwrap();
         drop(j);
         let replay = Journal::read(&p, &key()).unwrap();
         assert_eq!(replay.entries.len(), 4);
         assert_eq!(replay.entries[2].prev, replay.entries[1].mac);
         assert_eq!(replay.entries[3].prev, batch[1].mac);
-        assert!(replay.in_doubt().is_empty());
+        assert!(replay.in_doubt(Op::MigrateSecret).is_empty());
         // A crash in the middle of a batch, before the head moved: the head still names
         // entry 2, the batch's first line is whole and its second torn.
         write_head(&p, &key(), &head_before_last).unwrap();
@@ -776,7 +877,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("journal.jsonl");
         let (mut j, _) = Journal::open(&p, &key()).unwrap();
-        j.append("op", Phase::Intent, "a", json!({})).unwrap();
+        j.append("a", intent("a")).unwrap();
         drop(j);
         // A crash in the middle of writing the second entry.
         let mut f = OpenOptions::new().append(true).open(&p).unwrap();
@@ -785,7 +886,7 @@ mod tests {
         let (mut j, replay) = Journal::open(&p, &key()).unwrap();
         assert!(replay.torn_tail);
         assert_eq!(replay.entries.len(), 1);
-        j.append("op", Phase::Result, "a", json!({})).unwrap();
+        j.append("a", result("a")).unwrap();
         drop(j);
         let (_, replay) = Journal::open(&p, &key()).unwrap();
         assert_eq!(replay.entries.len(), 2);
@@ -801,7 +902,7 @@ mod tests {
             (
                 vec![
                     original[0].clone(),
-                    original[1].replace("\"n\":\"b\"", "\"n\":\"x\""),
+                    original[1].replacen("\"destination\":\"b\"", "\"destination\":\"x\"", 1),
                     original[2].clone(),
                 ],
                 "does not verify",
@@ -872,7 +973,7 @@ mod tests {
     fn a_rewritten_entry_with_recomputed_chain_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let (p, original) = three(dir.path());
-        let forged_data = json!({"n": "forged"});
+        let forged_data = intent("forged").data();
         // Recomputed as the old unkeyed chain.
         let unkeyed_lines = forge(&original, 1, forged_data.clone(), &|v| unkeyed(v));
         std::fs::write(&p, unkeyed_lines.join("\n") + "\n").unwrap();
@@ -950,6 +1051,44 @@ mod tests {
             .expect("refused")
             .to_string();
         assert!(err.contains("earlier unkeyed format"), "{err}");
+    }
+
+    // An entry whose MAC verifies but whose op or data this version cannot type was
+    // written by another version: refused by line, never misread or half-read.
+    #[test]
+    fn an_entry_this_version_cannot_type_is_refused_by_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, original) = three(dir.path());
+        let rewrite = |edit: &dyn Fn(&mut serde_json::Value)| {
+            let mut e: serde_json::Value = serde_json::from_str(&original[2]).unwrap();
+            edit(&mut e);
+            e.as_object_mut().unwrap().remove("mac");
+            let m = key().mac(ENTRY_DOMAIN, &e);
+            e["mac"] = json!(m);
+            let mut lines = original[..2].to_vec();
+            lines.push(serde_json::to_string(&e).unwrap());
+            std::fs::write(&p, lines.join("\n") + "\n").unwrap();
+            write_head(
+                &p,
+                &key(),
+                &Head {
+                    entries: 3,
+                    last: m,
+                },
+            )
+            .unwrap();
+            Journal::read(&p, &key()).expect_err("refused").to_string()
+        };
+        let err = rewrite(&|e| e["op"] = json!("apply-step"));
+        assert!(
+            err.contains("line 3") && err.contains("op this version does not know"),
+            "{err}"
+        );
+        let err = rewrite(&|e| e["data"] = json!({"n": "c"}));
+        assert!(
+            err.contains("line 3") && err.contains("not a migrate-secret intent"),
+            "{err}"
+        );
     }
 
     #[test]

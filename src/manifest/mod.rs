@@ -28,7 +28,7 @@ use zeroize::Zeroizing;
 
 use crate::config::{HandoverConfig, PartySpec, Scenario};
 use crate::error::Error;
-use crate::journal::{ChainKey, Journal, Phase};
+use crate::journal::{ChainKey, Change, CopyOutcome, Journal, Op, ReadBack};
 use crate::model::{Gap, Inventory, Provider};
 use crate::plan::{DocItem, Plan, TargetRef};
 use crate::policy::Action;
@@ -205,48 +205,9 @@ pub struct StepRecord {
     pub evidence: String,
 }
 
-/// A secret store, as a journal names it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StoreRef {
-    /// `aws`, `gcp` or `dotenv`.
-    pub kind: String,
-    /// AWS account, GCP project, or the dotenv file's path.
-    pub scope: String,
-    pub region: Option<String>,
-}
-
-impl StoreRef {
-    /// Parses a store's description (`aws ACCOUNT REGION`, `gcp PROJECT`, `dotenv PATH`).
-    pub fn parse(s: &str) -> Option<StoreRef> {
-        let mut w = s.splitn(3, ' ');
-        match (w.next()?, w.next(), w.next()) {
-            ("aws", Some(a), Some(r)) => Some(StoreRef {
-                kind: "aws".into(),
-                scope: a.into(),
-                region: Some(r.into()),
-            }),
-            ("gcp", Some(p), None) => Some(StoreRef {
-                kind: "gcp".into(),
-                scope: p.into(),
-                region: None,
-            }),
-            ("dotenv", Some(p), rest) => Some(StoreRef {
-                kind: "dotenv".into(),
-                scope: rest.map_or(p.to_string(), |r| format!("{p} {r}")),
-                region: None,
-            }),
-            _ => None,
-        }
-    }
-
-    pub fn describe(&self) -> String {
-        match &self.region {
-            Some(r) => format!("{} {} {r}", self.kind, self.scope),
-            None => format!("{} {}", self.kind, self.scope),
-        }
-    }
-}
+/// A secret store, as journals and the manifest name it (defined with the journal
+/// entries that first record it).
+pub use crate::journal::{StoreKind, StoreRef};
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -263,8 +224,8 @@ pub struct MigratedSecret {
     pub digest: String,
     pub digest_key: String,
     pub rotate_after_cutover: bool,
-    /// `create`, `unchanged`, `new-version`, `conflict`, `missing-at-source` or `empty-at-source`.
-    pub migration: String,
+    /// What comparing it decided, as the journal records it.
+    pub migration: CopyOutcome,
     pub outcome: StepOutcome,
     pub at: DateTime<Utc>,
 }
@@ -330,18 +291,19 @@ pub struct Input<'a> {
     pub now: DateTime<Utc>,
 }
 
-fn outcome_of(migration: &str, verified: Option<bool>) -> StepOutcome {
-    match (migration, verified) {
-        ("unchanged", _) => StepOutcome::Done,
-        ("create" | "new-version", Some(true)) => StepOutcome::Done,
-        ("missing-at-source" | "empty-at-source", _) => StepOutcome::Skipped,
+/// What became of a copy whose result is journaled (`verified`: its read-back matched).
+fn outcome_of(migration: CopyOutcome, verified: bool) -> StepOutcome {
+    match migration {
+        CopyOutcome::Unchanged => StepOutcome::Done,
+        CopyOutcome::Create | CopyOutcome::NewVersion if verified => StepOutcome::Done,
+        CopyOutcome::MissingAtSource | CopyOutcome::EmptyAtSource => StepOutcome::Skipped,
         _ => StepOutcome::Failed,
     }
 }
 
 /// The migrated secrets a journal records (the last entry per secret), and its head.
 /// A journal whose chain or head does not verify under its key is refused.
-fn migrated_from(
+pub fn migrated_from(
     path: &Path,
     key: &DigestKey,
 ) -> Result<(Vec<MigratedSecret>, JournalRecord), Error> {
@@ -356,68 +318,49 @@ fn migrated_from(
         entries: head.entries,
         last_mac: head.last,
     };
-    let mut last: BTreeMap<&str, &crate::journal::Entry> = BTreeMap::new();
-    for e in replay.entries.iter().filter(|e| e.op == crate::migrate::OP) {
-        last.insert(e.key.as_str(), e);
-    }
-    let bad = |what: String| {
-        Error::input(
-            path,
-            what,
-            "pass journals written by `handover migrate --apply`",
-        )
-    };
     let mut out = Vec::new();
-    for (k, e) in last {
-        let d = &e.data;
-        let s = |f: &str| d.get(f).and_then(|v| v.as_str()).map(str::to_string);
-        let store = |f: &str| {
-            s(f).and_then(|t| StoreRef::parse(&t))
-                .ok_or_else(|| bad(format!("entry {}: no store in {f:?}", e.seq)))
-        };
-        let key_id =
-            s("digest_key").ok_or_else(|| bad(format!("entry {}: no digest_key", e.seq)))?;
-        if key_id != key.id() {
+    for e in replay.latest(Op::MigrateSecret) {
+        let copy = e.change.copy();
+        if copy.digest_key != key.id() {
             return Err(Error::input(
                 path,
                 format!(
-                    "entry {} was made under digest key {key_id}, not this journal's {}",
+                    "entry {} was made under digest key {}, not this journal's {}",
                     e.seq,
+                    copy.digest_key,
                     key.id()
                 ),
                 "keep each journal with its own .key.age",
             ));
         }
-        let migration = s("outcome").unwrap_or_default();
-        let digest = s("source_digest")
-            .or_else(|| {
-                d.get("source_digests")
-                    .and_then(|v| v.as_array())
-                    .and_then(|a| a.last())
-                    .and_then(|v| v.as_str())
-                    .map(str::to_string)
-            })
-            .unwrap_or_default();
-        let outcome = if e.phase == Phase::Intent {
-            StepOutcome::Pending
-        } else {
-            outcome_of(&migration, d.get("verified").and_then(|v| v.as_bool()))
+        let (source, version, outcome) = match &e.change {
+            Change::CopyIntent(i) => (Some(&i.source), None, StepOutcome::Pending),
+            Change::CopyResult(r) => (
+                r.source.as_ref(),
+                match &r.read_back {
+                    Some(ReadBack::One { version, .. }) => version.clone(),
+                    _ => None,
+                },
+                outcome_of(
+                    copy.outcome,
+                    r.read_back.as_ref().is_some_and(ReadBack::verified),
+                ),
+            ),
         };
         out.push(MigratedSecret {
             step: None,
-            from: store("from")?,
-            source: s("source").ok_or_else(|| bad(format!("entry {}: no source ({k})", e.seq)))?,
-            to: store("to")?,
-            destination: s("destination")
-                .ok_or_else(|| bad(format!("entry {}: no destination", e.seq)))?,
-            version: s("version"),
-            digest,
-            digest_key: key_id,
-            rotate_after_cutover: d
-                .get("rotate_after_cutover")
-                .and_then(|v| v.as_bool())
-                .unwrap_or(false),
-            migration,
+            from: copy.from.clone(),
+            source: copy.source.clone(),
+            to: copy.to.clone(),
+            destination: copy.destination.clone(),
+            version,
+            digest: source
+                .and_then(|s| s.current())
+                .unwrap_or_default()
+                .to_string(),
+            digest_key: copy.digest_key.clone(),
+            rotate_after_cutover: copy.rotate_after_cutover,
+            migration: copy.outcome,
             outcome,
             at: e.at,
         });
@@ -432,98 +375,24 @@ fn step_matches(t: &TargetRef, m: &MigratedSecret) -> bool {
         return false;
     }
     match t.provider {
-        Provider::Aws => m.from.kind == "aws" && m.from.region.as_deref() == t.id.split(':').nth(3),
-        Provider::Gcp => m.from.kind == "gcp",
+        Provider::Aws => {
+            m.from.kind == StoreKind::Aws && m.from.region.as_deref() == t.id.split(':').nth(3)
+        }
+        Provider::Gcp => m.from.kind == StoreKind::Gcp,
     }
 }
 
-/// Builds the manifest.
+/// Builds the manifest: the journals' migrated secrets and heads, each plan step with
+/// its outcome, the scopes, and the handover as configured.
 pub fn build(input: Input<'_>) -> Result<Manifest, Error> {
     let cfg = input.config;
-    let mut migrated = Vec::new();
-    let mut keys = Vec::new();
-    let mut journals = Vec::new();
-    for (path, key) in &input.journals {
-        let (secrets, record) = migrated_from(path, key)?;
-        migrated.extend(secrets);
-        journals.push(record);
-        if !keys.iter().any(|k: &SealedKey| k.id == key.id()) {
-            keys.push(SealedKey {
-                id: key.id(),
-                key: Material::new(key.to_hex().to_string()),
-            });
-        }
-    }
-    let mut steps = Vec::new();
-    for s in &input.plan.steps {
-        let copied: Vec<&mut MigratedSecret> =
-            if matches!(s.action, Action::Transfer | Action::Rotate) {
-                migrated
-                    .iter_mut()
-                    .filter(|m| step_matches(&s.target, m))
-                    .collect()
-            } else {
-                Vec::new()
-            };
-        let (outcome, evidence) = if copied.is_empty() {
-            let why = match (s.target.kind.as_str(), s.action) {
-                ("secret", Action::Transfer | Action::Rotate) => "no journal records its copy",
-                (_, Action::Review) => "a person decides; verify reports what is live",
-                (_, Action::Transfer) => "handed over as it is; verify reports what is live",
-                _ => "carried out in the account; verify checks it live",
-            };
-            (StepOutcome::Pending, why.to_string())
-        } else {
-            // The worst outcome among its copies (one per destination).
-            let worst = copied.iter().map(|m| m.outcome).max_by_key(|o| match o {
-                StepOutcome::Done => 0,
-                StepOutcome::Skipped => 1,
-                StepOutcome::Pending => 2,
-                StepOutcome::Failed => 3,
-            });
-            let ev = copied
-                .iter()
-                .map(|m| {
-                    format!(
-                        "{} {} -> {} {}: {}",
-                        m.from.describe(),
-                        m.source,
-                        m.to.describe(),
-                        m.destination,
-                        m.migration
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("; ");
-            (worst.unwrap_or(StepOutcome::Pending), ev)
-        };
-        for m in copied {
-            m.step = Some(s.id.clone());
-        }
-        steps.push(StepRecord {
-            id: s.id.clone(),
-            order: s.order,
-            action: s.action,
-            until: s.until.clone(),
-            target: s.target.clone(),
-            rule: s.rule.clone(),
-            reason: s.reason.clone(),
-            outcome,
-            evidence,
-        });
-    }
-    let mut scopes: Vec<Scope> = input
-        .inventory
-        .sources
+    let (mut migrated, keys, journals) = read_journals(&input.journals)?;
+    let steps = input
+        .plan
+        .steps
         .iter()
-        .map(|s| Scope {
-            provider: s.provider,
-            scope: s.scope.clone(),
-            regions: s.regions.clone(),
-        })
+        .map(|s| step_record(s, &mut migrated))
         .collect();
-    scopes.sort();
-    scopes.dedup();
     let mut findings = Vec::new();
     Ok(Manifest {
         schema: SCHEMA.into(),
@@ -547,7 +416,7 @@ pub fn build(input: Input<'_>) -> Result<Manifest, Error> {
             policy_digest: input.plan.policy.digest.clone(),
             inventory_generated_at: input.plan.inventory.generated_at,
         },
-        scopes,
+        scopes: scopes(input.inventory),
         steps,
         migrated_secrets: migrated,
         digest_keys: keys,
@@ -556,6 +425,104 @@ pub fn build(input: Input<'_>) -> Result<Manifest, Error> {
         documentation: crate::plan::documentation(cfg, &mut findings),
         coverage_gaps: input.inventory.gaps.clone(),
     })
+}
+
+/// What the journals give the manifest: migrated secrets, digest keys, heads.
+type FromJournals = (Vec<MigratedSecret>, Vec<SealedKey>, Vec<JournalRecord>);
+
+/// Every journal's migrated secrets and head, and the digest keys (each once).
+fn read_journals(journals: &[(PathBuf, DigestKey)]) -> Result<FromJournals, Error> {
+    let mut migrated = Vec::new();
+    let mut keys: Vec<SealedKey> = Vec::new();
+    let mut records = Vec::new();
+    for (path, key) in journals {
+        let (secrets, record) = migrated_from(path, key)?;
+        migrated.extend(secrets);
+        records.push(record);
+        if !keys.iter().any(|k| k.id == key.id()) {
+            keys.push(SealedKey {
+                id: key.id(),
+                key: Material::new(key.to_hex().to_string()),
+            });
+        }
+    }
+    Ok((migrated, keys, records))
+}
+
+/// A plan step with its outcome: a copy's from the journals (the worst of its copies,
+/// one per destination, which are marked as carrying out the step), anything else
+/// pending, with why.
+fn step_record(s: &crate::plan::Step, migrated: &mut [MigratedSecret]) -> StepRecord {
+    let copied: Vec<&mut MigratedSecret> = if matches!(s.action, Action::Transfer | Action::Rotate)
+    {
+        migrated
+            .iter_mut()
+            .filter(|m| step_matches(&s.target, m))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let (outcome, evidence) = if copied.is_empty() {
+        let why = match (s.target.kind.as_str(), s.action) {
+            ("secret", Action::Transfer | Action::Rotate) => "no journal records its copy",
+            (_, Action::Review) => "a person decides; verify reports what is live",
+            (_, Action::Transfer) => "handed over as it is; verify reports what is live",
+            _ => "carried out in the account; verify checks it live",
+        };
+        (StepOutcome::Pending, why.to_string())
+    } else {
+        let worst = copied.iter().map(|m| m.outcome).max_by_key(|o| match o {
+            StepOutcome::Done => 0,
+            StepOutcome::Skipped => 1,
+            StepOutcome::Pending => 2,
+            StepOutcome::Failed => 3,
+        });
+        let ev = copied
+            .iter()
+            .map(|m| {
+                format!(
+                    "{} {} -> {} {}: {}",
+                    m.from.describe(),
+                    m.source,
+                    m.to.describe(),
+                    m.destination,
+                    m.migration
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        (worst.unwrap_or(StepOutcome::Pending), ev)
+    };
+    for m in copied {
+        m.step = Some(s.id.clone());
+    }
+    StepRecord {
+        id: s.id.clone(),
+        order: s.order,
+        action: s.action,
+        until: s.until.clone(),
+        target: s.target.clone(),
+        rule: s.rule.clone(),
+        reason: s.reason.clone(),
+        outcome,
+        evidence,
+    }
+}
+
+/// The accounts and projects the inventory covers, sorted, each once.
+fn scopes(inventory: &Inventory) -> Vec<Scope> {
+    let mut scopes: Vec<Scope> = inventory
+        .sources
+        .iter()
+        .map(|s| Scope {
+            provider: s.provider,
+            scope: s.scope.clone(),
+            regions: s.regions.clone(),
+        })
+        .collect();
+    scopes.sort();
+    scopes.dedup();
+    scopes
 }
 
 /// The plaintext: pretty JSON, in a buffer zeroized on drop.
@@ -610,6 +577,16 @@ impl ClassifyName for serde_json::Error {
 /// A readable summary; secret material is hidden unless `reveal`.
 pub fn summary(m: &Manifest, reveal: bool) -> String {
     let mut o = String::new();
+    summary_header(&mut o, m);
+    summary_steps(&mut o, m);
+    summary_secrets(&mut o, m, reveal);
+    summary_credentials(&mut o, m, reveal);
+    summary_evidence(&mut o, m);
+    o
+}
+
+/// Who hands over to whom, when, signed and encrypted by whom, under which plan.
+fn summary_header(o: &mut String, m: &Manifest) {
     let h = &m.handover;
     o.push_str(&format!(
         "Handover manifest ({} v{}), written {} by {}\n",
@@ -641,6 +618,10 @@ pub fn summary(m: &Manifest, reveal: bool) -> String {
         "  plan {} (policy {})\n",
         m.plan.digest, m.plan.policy
     ));
+}
+
+/// The steps, counted by outcome, then one line each.
+fn summary_steps(o: &mut String, m: &Manifest) {
     let mut by: BTreeMap<String, usize> = BTreeMap::new();
     for s in &m.steps {
         *by.entry(format!("{:?}", s.outcome).to_lowercase())
@@ -663,6 +644,10 @@ pub fn summary(m: &Manifest, reveal: bool) -> String {
             s.target.label
         ));
     }
+}
+
+/// The migrated secrets, the digest keys (hidden unless `reveal`) and the journals.
+fn summary_secrets(o: &mut String, m: &Manifest, reveal: bool) {
     o.push_str(&format!(
         "\nMigrated secrets: {}\n",
         m.migrated_secrets.len()
@@ -705,6 +690,10 @@ pub fn summary(m: &Manifest, reveal: bool) -> String {
             j.file, j.entries, j.last_mac, j.digest_key
         ));
     }
+}
+
+/// Credential material issued to the customer, hidden unless `reveal`.
+fn summary_credentials(o: &mut String, m: &Manifest, reveal: bool) {
     o.push_str(&format!(
         "\nNew credentials for the customer: {}\n",
         m.new_credentials.len()
@@ -724,6 +713,10 @@ pub fn summary(m: &Manifest, reveal: bool) -> String {
             ));
         }
     }
+}
+
+/// The documentation with its digests, and what the audit could not see.
+fn summary_evidence(o: &mut String, m: &Manifest) {
     o.push_str(&format!("\nDocumentation: {}\n", m.documentation.len()));
     for d in &m.documentation {
         o.push_str(&format!(
@@ -743,7 +736,6 @@ pub fn summary(m: &Manifest, reveal: bool) -> String {
             g.subject.as_deref().unwrap_or("-")
         ));
     }
-    o
 }
 
 /// The manifest as JSON for display: secret material replaced unless `reveal`.

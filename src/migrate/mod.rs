@@ -37,13 +37,16 @@ use futures::stream::{self, StreamExt};
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::journal::{ChainKey, Journal, Phase};
-use crate::model::Provider;
+use crate::journal::{
+    ChainKey, Change, CopyIntent, CopyResult, Journal, Op, ReadBack, SecretCopy, SourceDigests,
+};
 use crate::plan::Plan;
 use crate::policy::Action;
 use crate::providers::aws::store::AwsStore;
+use crate::providers::dotenv::DotenvStore;
 use crate::providers::gcp::live::GcpSettings;
 use crate::providers::gcp::store::GcpStore;
+use crate::secret::store::SecretStore;
 use crate::secret::{DigestKey, SecretValue, Stored};
 
 /// Where secrets come from or go to.
@@ -94,164 +97,18 @@ impl Endpoint {
 }
 
 /// A connected secret store.
-pub enum Store {
-    Aws(AwsStore),
-    Gcp(GcpStore),
-    Dotenv {
-        path: PathBuf,
-        vars: Vec<(String, SecretValue)>,
-    },
-}
+pub type Store = Box<dyn SecretStore>;
 
-impl Store {
-    pub async fn connect(
-        e: &Endpoint,
-        gcp: &GcpSettings,
-        max_attempts: u32,
-    ) -> Result<Store, Error> {
-        Ok(match e {
-            Endpoint::Aws { profile, region } => {
-                Store::Aws(AwsStore::connect(profile.as_deref(), region, max_attempts).await?)
-            }
-            Endpoint::Gcp { project } => Store::Gcp(GcpStore::connect(project, gcp).await?),
-            Endpoint::Dotenv { path } => Store::Dotenv {
-                path: path.clone(),
-                vars: crate::providers::dotenv::read(path)?,
-            },
-        })
-    }
-
-    pub fn describe(&self) -> String {
-        match self {
-            Store::Aws(s) => s.describe(),
-            Store::Gcp(s) => s.describe(),
-            Store::Dotenv { path, .. } => format!("dotenv {}", path.display()),
+/// Connects to an endpoint's store: AWS with the standard chain and the audit's SDK
+/// settings, GCP with `gcp`'s, a dotenv file read once.
+pub async fn connect(e: &Endpoint, gcp: &GcpSettings, max_attempts: u32) -> Result<Store, Error> {
+    Ok(match e {
+        Endpoint::Aws { profile, region } => {
+            Box::new(AwsStore::connect(profile.as_deref(), region, max_attempts).await?)
         }
-    }
-
-    async fn list(&self) -> Result<Vec<(String, BTreeMap<String, String>)>, Error> {
-        match self {
-            Store::Aws(s) => s.list().await,
-            Store::Gcp(s) => s.list().await,
-            Store::Dotenv { vars, .. } => Ok(vars
-                .iter()
-                .map(|(k, _)| (k.clone(), BTreeMap::new()))
-                .collect()),
-        }
-    }
-
-    async fn read_many(&self, names: &[String]) -> Result<BTreeMap<String, Option<Stored>>, Error> {
-        match self {
-            Store::Aws(s) => s.read_many(names).await,
-            Store::Gcp(s) => s.read_many(names).await,
-            Store::Dotenv { vars, .. } => Ok(names
-                .iter()
-                .map(|n| {
-                    let v = vars
-                        .iter()
-                        .find(|(k, _)| k == n)
-                        .map(|(_, v)| match v.kind() {
-                            crate::secret::ValueKind::Text => {
-                                SecretValue::text(String::from_utf8_lossy(v.expose()).into_owned())
-                            }
-                            crate::secret::ValueKind::Binary => {
-                                SecretValue::binary(v.expose().to_vec())
-                            }
-                        });
-                    // A dotenv file has no versions.
-                    (
-                        n.clone(),
-                        v.map(|value| Stored::Value {
-                            value,
-                            version: String::new(),
-                        }),
-                    )
-                })
-                .collect()),
-        }
-    }
-
-    /// Current values of names whose existence is already known (`known`: the names
-    /// that exist; `None`: ask the store). AWS reads in batches of 20 whatever `known`
-    /// says; GCP reads only the known names, 8 at a time, without listing again.
-    async fn read_known(
-        &self,
-        names: &[String],
-        known: Option<&BTreeSet<String>>,
-    ) -> Result<BTreeMap<String, Option<Stored>>, Error> {
-        match (self, known) {
-            (Store::Gcp(s), Some(known)) => s.read_existing(names, known).await,
-            _ => self.read_many(names).await,
-        }
-    }
-
-    /// The current value of each name, with the version it was read from (`None`: no
-    /// such secret). Reads only.
-    pub async fn read_current(
-        &self,
-        names: &[String],
-    ) -> Result<BTreeMap<String, Option<Stored>>, Error> {
-        self.read_many(names).await
-    }
-
-    /// Reads back what was just written, by (name, version written): GCP reads each
-    /// version by its number (8 at a time); AWS reads the current versions in batches of
-    /// 20 (the caller checks the version id read is the one written).
-    async fn read_back(
-        &self,
-        written: &[(String, String)],
-    ) -> Result<BTreeMap<String, Option<Stored>>, Error> {
-        match self {
-            Store::Gcp(s) => s.read_written(written).await,
-            _ => {
-                self.read_many(&written.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>())
-                    .await
-            }
-        }
-    }
-
-    async fn read_versions(&self, name: &str) -> Result<Option<Vec<SecretValue>>, Error> {
-        match self {
-            Store::Aws(s) => s.read_versions(name).await,
-            Store::Gcp(s) => s.read_versions(name).await,
-            Store::Dotenv { .. } => Ok(self
-                .read_many(&[name.to_string()])
-                .await?
-                .remove(name)
-                .flatten()
-                .map(|v| match v {
-                    Stored::Value { value, .. } => vec![value],
-                    Stored::NoValue { .. } => vec![],
-                })),
-        }
-    }
-
-    async fn create(
-        &self,
-        name: &str,
-        v: &SecretValue,
-        tags: &BTreeMap<String, String>,
-    ) -> Result<String, Error> {
-        match self {
-            Store::Aws(s) => s.create(name, v, tags).await,
-            Store::Gcp(s) => s.create(name, v, tags).await,
-            Store::Dotenv { path, .. } => Err(Error::usage(
-                format!("{} is a source only", path.display()),
-                "migrate to aws:... or gcp:...",
-            )),
-        }
-    }
-
-    async fn add_version(&self, name: &str, v: &SecretValue) -> Result<String, Error> {
-        match self {
-            Store::Aws(s) => s.add_version(name, v).await,
-            Store::Gcp(s) => s.add_version(name, v).await,
-            Store::Dotenv { path, .. } => Err(Error::usage(
-                format!("{} is a source only", path.display()),
-                "migrate to aws:... or gcp:...",
-            )),
-        }
-    }
+        Endpoint::Gcp { project } => Box::new(GcpStore::connect(project, gcp).await?),
+        Endpoint::Dotenv { path } => Box::new(DotenvStore::open(path)?),
+    })
 }
 
 /// The destination name for a source name, by the destination's naming rules:
@@ -331,29 +188,14 @@ pub struct KeyAccess {
     pub recipients: Vec<crate::crypto::Recipient>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Outcome {
-    /// The destination has no such secret: it is (or would be) created.
-    Create,
-    /// The destination already holds the same value: nothing to do.
-    Unchanged,
-    /// The destination holds a different value: left alone.
-    Conflict,
-    /// The destination held a different value and gets (or would get) a new version.
-    NewVersion,
-    /// The source has no such secret, or no value to read in it (no enabled version).
-    MissingAtSource,
-    /// The source's value is empty: neither AWS nor GCP stores an empty value, so it is
-    /// not copied.
-    EmptyAtSource,
-}
+/// What comparing one secret decided: the journal's, the report's and the manifest's.
+pub use crate::journal::CopyOutcome;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ItemReport {
     pub source: String,
     pub destination: String,
-    pub outcome: Outcome,
+    pub outcome: CopyOutcome,
     /// The plan marked it for rotation: copy now, rotate after cutover.
     pub rotate_after_cutover: bool,
     /// The destination version written, when one was.
@@ -384,15 +226,15 @@ struct Item {
 }
 
 /// The secret name a plan's secret step is about (`label` is `secret NAME`).
-fn plan_items(plan: &Plan, from: &Endpoint, store: &Store) -> Vec<(String, bool)> {
+fn plan_items(plan: &Plan, from: &Endpoint, store: &dyn SecretStore) -> Vec<(String, bool)> {
     plan.steps
         .iter()
         .filter(|s| {
             s.target.kind == "secret" && matches!(s.action, Action::Transfer | Action::Rotate)
         })
         .filter(|s| match (from, store) {
-            (Endpoint::Aws { region, .. }, Store::Aws(a)) => {
-                s.target.scope == a.account
+            (Endpoint::Aws { region, .. }, store) => {
+                s.target.scope == store.store_ref().scope
                     && s.target.id.split(':').nth(3) == Some(region.as_str())
             }
             (Endpoint::Gcp { project }, _) => &s.target.scope == project,
@@ -407,11 +249,68 @@ fn plan_items(plan: &Plan, from: &Endpoint, store: &Store) -> Vec<(String, bool)
         .collect()
 }
 
-/// Runs a migration (or its dry run).
+/// Runs a migration (or its dry run): check the endpoints, connect, choose what to
+/// copy, open the journal and its key when applying, copy, report.
 pub async fn run(
     req: &Request,
     progress: std::sync::Arc<dyn crate::audit::Progress>,
 ) -> Result<Report, Error> {
+    refuse_endpoints(req)?;
+    let source = connect(&req.from, &req.gcp, req.max_attempts).await?;
+    let dest = connect(&req.to, &req.gcp, req.max_attempts).await?;
+    if source.describe() == dest.describe() {
+        return Err(Error::usage(
+            format!(
+                "the source and the destination are both {}",
+                source.describe()
+            ),
+            "name the customer's secret manager with --to",
+        ));
+    }
+    let listed: BTreeMap<String, BTreeMap<String, String>> =
+        source.list().await?.into_iter().collect();
+    let items = select(req, source.as_ref(), &listed)?;
+    // Which names exist, known without reading a value: the source's list (read above),
+    // and for a store that lists before reading (GCP) one paged list of the destination
+    // (AWS answers existence in the same batch read that compares values). Values are
+    // then read chunk by chunk, so memory holds at most the chunks in flight.
+    let known = Known {
+        source: listed.keys().cloned().collect(),
+        dest: if dest.lists_before_reading() && !req.all_versions {
+            Some(dest.list().await?.into_iter().map(|(n, _)| n).collect())
+        } else {
+            None
+        },
+    };
+    let (journal, key) = open_journal(req)?;
+    let ctx = Ctx {
+        source: source.as_ref(),
+        dest: dest.as_ref(),
+        key: &key,
+        journal: journal.as_ref(),
+        new_version_on_conflict: req.new_version_on_conflict,
+    };
+    progress.phase(
+        if req.apply { "copying" } else { "comparing" },
+        items.len() as u64,
+    );
+    let results = copy_all(&ctx, &items, &known, req, progress.clone()).await;
+    progress.phase("done", 0);
+    let mut reports = Vec::new();
+    for r in results {
+        reports.push(r?);
+    }
+    reports.sort_by(|a, b| a.source.cmp(&b.source));
+    Ok(Report {
+        from: source.describe(),
+        to: dest.describe(),
+        applied: req.apply,
+        items: reports,
+    })
+}
+
+/// Refuses, before connecting, a destination that cannot be one and a copy onto itself.
+fn refuse_endpoints(req: &Request) -> Result<(), Error> {
     if matches!(req.to, Endpoint::Dotenv { .. }) {
         return Err(Error::usage(
             "a dotenv file is a source only",
@@ -424,21 +323,16 @@ pub async fn run(
             "name the customer's secret manager with --to",
         ));
     }
-    let source = Store::connect(&req.from, &req.gcp, req.max_attempts).await?;
-    let dest = Store::connect(&req.to, &req.gcp, req.max_attempts).await?;
-    if source.describe() == dest.describe() {
-        return Err(Error::usage(
-            format!(
-                "the source and the destination are both {}",
-                source.describe()
-            ),
-            "name the customer's secret manager with --to",
-        ));
-    }
+    Ok(())
+}
 
-    // What to copy.
-    let listed: BTreeMap<String, BTreeMap<String, String>> =
-        source.list().await?.into_iter().collect();
+/// What to copy: the named secrets, every listed one, or the plan's; each with its
+/// destination name and tags, sorted, without duplicates or collisions.
+fn select(
+    req: &Request,
+    source: &dyn SecretStore,
+    listed: &BTreeMap<String, BTreeMap<String, String>>,
+) -> Result<Vec<Item>, Error> {
     let chosen: Vec<(String, Option<String>, bool)> = if !req.secrets.is_empty() {
         req.secrets
             .iter()
@@ -447,7 +341,7 @@ pub async fn run(
     } else if req.all {
         listed.keys().map(|n| (n.clone(), None, false)).collect()
     } else if let Some(plan) = &req.plan {
-        plan_items(plan, &req.from, &source)
+        plan_items(plan, &req.from, source)
             .into_iter()
             .map(|(n, r)| (n, None, r))
             .collect()
@@ -468,9 +362,14 @@ pub async fn run(
         .collect();
     items.sort_by(|a, b| a.source.cmp(&b.source));
     items.dedup_by(|a, b| a.source == b.source);
-    // Two sources must never land on one destination.
+    refuse_collisions(&items)?;
+    Ok(items)
+}
+
+/// Two sources must never land on one destination.
+fn refuse_collisions(items: &[Item]) -> Result<(), Error> {
     let mut by_dest: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for i in &items {
+    for i in items {
         by_dest.entry(&i.dest).or_default().push(&i.source);
     }
     let collisions: Vec<String> = by_dest
@@ -487,63 +386,63 @@ pub async fn run(
             "give one of them its own name with --secret SOURCE=DEST",
         ));
     }
+    Ok(())
+}
 
-    // Which names exist, known without reading a value: the source's list (read above),
-    // and for a GCP destination one paged list (AWS answers existence in the same batch
-    // read that compares values). Values are then read chunk by chunk, so memory holds
-    // at most the chunks in flight.
-    let known = Known {
-        source: listed.keys().cloned().collect(),
-        dest: if matches!(dest, Store::Gcp(_)) && !req.all_versions {
-            Some(dest.list().await?.into_iter().map(|(n, _)| n).collect())
-        } else {
-            None
-        },
-    };
-    let (journal, key) = if req.apply {
-        let access = req.keys.as_ref().ok_or_else(|| {
-            Error::usage(
-                "an applied migration needs the handover config and the agency's identity",
-                "pass --config handover.toml and -i AGENCY_SSH_KEY",
-            )
-        })?;
-        // Every file the run writes (journal, head, key) is checked before any is written.
-        let head = crate::journal::head_path(&req.journal);
-        let key_file = key::key_path(&req.journal);
-        crate::output::check_regular_or_absent(&[&req.journal, &head, &key_file])?;
-        // The key first: it MACs the journal's chain, so the journal opens under it.
-        let key = key::open_or_create(
-            &req.journal,
-            crate::journal::is_new(&req.journal),
-            &access.identity,
-            &access.recipients,
-        )?;
-        let (journal, _) = Journal::open(&req.journal, &ChainKey::derive(&key))?;
-        (Some(std::sync::Mutex::new(journal)), key)
-    } else {
+/// For an applied run: the digest key (opened, or created for a new journal) and the
+/// journal opened under it. For a dry run: no journal, and a throwaway key.
+fn open_journal(req: &Request) -> Result<(Option<std::sync::Mutex<Journal>>, DigestKey), Error> {
+    if !req.apply {
         // A dry run records no digest: a throwaway key compares nothing but values.
-        (
-            None,
-            DigestKey::generate()
-                .map_err(|e| Error::crypto(e, "check the operating system's random source"))?,
+        let key = DigestKey::generate()
+            .map_err(|e| Error::crypto(e, "check the operating system's random source"))?;
+        return Ok((None, key));
+    }
+    let access = req.keys.as_ref().ok_or_else(|| {
+        Error::usage(
+            "an applied migration needs the handover config and the agency's identity",
+            "pass --config handover.toml and -i AGENCY_SSH_KEY",
         )
-    };
-    let ctx = Ctx {
-        source: &source,
-        dest: &dest,
-        key: &key,
-        journal: journal.as_ref(),
-        new_version_on_conflict: req.new_version_on_conflict,
-    };
-    progress.phase(
-        if req.apply { "copying" } else { "comparing" },
-        items.len() as u64,
-    );
-    let results: Vec<Result<ItemReport, Error>> = if req.all_versions {
-        // Bounded concurrency; each item journals its own intent and result.
-        stream::iter(items.iter())
+    })?;
+    // Every file the run writes (journal, head, key) is checked before any is written.
+    let head = crate::journal::head_path(&req.journal);
+    let key_file = key::key_path(&req.journal);
+    crate::output::check_regular_or_absent(&[&req.journal, &head, &key_file])?;
+    // The key first: it MACs the journal's chain, so the journal opens under it.
+    let key = key::open_or_create(
+        &req.journal,
+        crate::journal::is_new(&req.journal),
+        &access.identity,
+        &access.recipients,
+    )?;
+    let (journal, replay) = Journal::open(&req.journal, &ChainKey::derive(&key))?;
+    // A copy journaled without its result may or may not have been written: it is
+    // compared with the destination like every other, so it is neither lost nor doubled.
+    let in_doubt = replay.in_doubt(Op::MigrateSecret).len();
+    if in_doubt > 0 {
+        tracing::info!(
+            in_doubt,
+            "resuming: copies journaled without a result are compared with the destination first"
+        );
+    }
+    Ok((Some(std::sync::Mutex::new(journal)), key))
+}
+
+/// Copies every item: with `--all-versions` one item at a time per slot, each
+/// journaling its own intent and result; otherwise in chunks of READBACK_BATCH, whose
+/// writes run concurrently (each journaled before it is made) before one batched
+/// read-back verifies them all. Two chunks are in flight so writes and read-backs overlap.
+async fn copy_all(
+    ctx: &Ctx<'_>,
+    items: &[Item],
+    known: &Known,
+    req: &Request,
+    progress: std::sync::Arc<dyn crate::audit::Progress>,
+) -> Vec<Result<ItemReport, Error>> {
+    if req.all_versions {
+        return stream::iter(items.iter())
             .map(|item| {
-                let (ctx, progress) = (&ctx, progress.clone());
+                let progress = progress.clone();
                 async move {
                     let r = migrate_versions(ctx, item).await;
                     progress.tick();
@@ -552,67 +451,39 @@ pub async fn run(
             })
             .buffer_unordered(req.concurrency.max(1))
             .collect()
-            .await
-    } else {
-        // Chunks of READBACK_BATCH: the chunk's writes run concurrently (each journaled
-        // before it is made), then one batched read-back verifies them all and journals
-        // each result. Two chunks are in flight so writes and read-backs overlap.
-        let per_chunk = (req.concurrency / 2).max(1);
-        let chunks: Vec<Vec<Result<ItemReport, Error>>> = stream::iter(
-            items.chunks(READBACK_BATCH),
-        )
+            .await;
+    }
+    let per_chunk = (req.concurrency / 2).max(1);
+    let chunks: Vec<Vec<Result<ItemReport, Error>>> = stream::iter(items.chunks(READBACK_BATCH))
         .map(|chunk| {
-            let (ctx, known, progress) = (&ctx, &known, progress.clone());
+            let progress = progress.clone();
             async move { migrate_chunk(ctx, chunk, known, per_chunk, progress.as_ref()).await }
         })
         .buffer_unordered(2)
         .collect()
         .await;
-        chunks.into_iter().flatten().collect()
-    };
-    progress.phase("done", 0);
-    let mut reports = Vec::new();
-    for r in results {
-        reports.push(r?);
-    }
-    reports.sort_by(|a, b| a.source.cmp(&b.source));
-    Ok(Report {
-        from: source.describe(),
-        to: dest.describe(),
-        applied: req.apply,
-        items: reports,
-    })
+    chunks.into_iter().flatten().collect()
 }
 
 struct Ctx<'a> {
-    source: &'a Store,
-    dest: &'a Store,
+    source: &'a dyn SecretStore,
+    dest: &'a dyn SecretStore,
     key: &'a DigestKey,
     journal: Option<&'a std::sync::Mutex<Journal>>,
     new_version_on_conflict: bool,
 }
 
-fn journal_append(
-    j: &std::sync::Mutex<Journal>,
-    phase: Phase,
-    key: &str,
-    data: serde_json::Value,
-) -> Result<(), Error> {
+fn journal_append(j: &std::sync::Mutex<Journal>, key: &str, change: Change) -> Result<(), Error> {
     let mut guard = j.lock().unwrap_or_else(|e| e.into_inner());
-    guard.append(OP, phase, key, data).map(|_| ())
+    guard.append(key, change).map(|_| ())
 }
 
-/// The journal op of a secret copy.
-pub const OP: &str = "migrate-secret";
-
-fn not_verified(store: &Store, dest: &str) -> Error {
+fn not_verified(store: &dyn SecretStore, dest: &str) -> Error {
     let what = "what was read back from the destination does not match the source";
     let hint = "the journal records the write; investigate the destination before running again";
-    let provider = match store {
-        Store::Aws(_) => Provider::Aws,
-        Store::Gcp(_) => Provider::Gcp,
-        // A dotenv file is never a destination (`write` refuses it), but say so plainly.
-        Store::Dotenv { path, .. } => return Error::output(path, what, hint),
+    let Some(provider) = store.provider() else {
+        // A dotenv file is never a destination (it refuses writes), but say so plainly.
+        return Error::output(store.store_ref().scope, what, hint);
     };
     Error::Api {
         provider,
@@ -632,12 +503,12 @@ async fn migrate_versions(ctx: &Ctx<'_>, item: &Item) -> Result<ItemReport, Erro
         ctx.dest.describe(),
         item.dest
     );
-    let mut report = skipped(item, Outcome::MissingAtSource, String::new());
+    let mut report = skipped(item, CopyOutcome::MissingAtSource, String::new());
     let src = match ctx.source.read_versions(&item.source).await? {
         None => Some(missing_detail(None)),
         Some(v) if v.is_empty() => Some(missing_detail(Some("no version is enabled"))),
         Some(v) if v.iter().any(|v| v.expose().is_empty()) => {
-            report.outcome = Outcome::EmptyAtSource;
+            report.outcome = CopyOutcome::EmptyAtSource;
             Some(EMPTY_DETAIL.to_string())
         }
         Some(v) => {
@@ -660,27 +531,41 @@ async fn migrate_versions_of(
     let dst = ctx.dest.read_versions(&item.dest).await?;
     let is_prefix =
         |d: &[SecretValue]| d.len() <= src.len() && d.iter().zip(&src).all(|(a, b)| a.same_as(b));
-    let (outcome, to_write): (Outcome, Vec<&SecretValue>) = match &dst {
-        None => (Outcome::Create, src.iter().collect()),
-        Some(d) if d.len() == src.len() && is_prefix(d) => (Outcome::Unchanged, vec![]),
-        Some(d) if is_prefix(d) => (Outcome::NewVersion, src[d.len()..].iter().collect()),
-        Some(_) if ctx.new_version_on_conflict => (Outcome::NewVersion, src.iter().collect()),
-        Some(_) => (Outcome::Conflict, vec![]),
+    let (outcome, to_write): (CopyOutcome, Vec<&SecretValue>) = match &dst {
+        None => (CopyOutcome::Create, src.iter().collect()),
+        Some(d) if d.len() == src.len() && is_prefix(d) => (CopyOutcome::Unchanged, vec![]),
+        Some(d) if is_prefix(d) => (CopyOutcome::NewVersion, src[d.len()..].iter().collect()),
+        Some(_) if ctx.new_version_on_conflict => (CopyOutcome::NewVersion, src.iter().collect()),
+        Some(_) => (CopyOutcome::Conflict, vec![]),
     };
     report.outcome = outcome;
-    report.verified = outcome == Outcome::Unchanged;
+    report.verified = outcome == CopyOutcome::Unchanged;
     let Some(j) = ctx.journal else {
         return Ok(report);
     };
     let digests: Vec<String> = src.iter().map(|v| ctx.key.digest(v)).collect();
-    let mut base = entry(ctx, item, outcome);
-    base["source_digests"] = serde_json::json!(digests);
-    base["writing"] = serde_json::json!(to_write.len());
+    let copy = entry(ctx, item, outcome);
+    let source = SourceDigests::All {
+        source_digests: digests.clone(),
+        writing: to_write.len(),
+    };
+    let result = |read_back: Option<ReadBack>| {
+        Change::CopyResult(CopyResult {
+            copy: copy.clone(),
+            source: Some(source.clone()),
+            detail: None,
+            read_back,
+        })
+    };
     if to_write.is_empty() {
-        journal_append(j, Phase::Result, &journal_key, base)?;
+        journal_append(j, &journal_key, result(None))?;
         return Ok(report);
     }
-    journal_append(j, Phase::Intent, &journal_key, base.clone())?;
+    let intent = Change::CopyIntent(CopyIntent {
+        copy: copy.clone(),
+        source: source.clone(),
+    });
+    journal_append(j, &journal_key, intent)?;
     let mut last = None;
     for (i, v) in to_write.iter().enumerate() {
         last = Some(if i == 0 && dst.is_none() {
@@ -701,10 +586,11 @@ async fn migrate_versions_of(
         && digests.ends_with(&back_digests[back_digests.len().saturating_sub(digests.len())..])
         && back_digests.last() == digests.last();
     report.version = last;
-    let mut result = base;
-    result["destination_digests"] = serde_json::json!(back_digests);
-    result["verified"] = serde_json::json!(report.verified);
-    journal_append(j, Phase::Result, &journal_key, result)?;
+    let read_back = ReadBack::All {
+        destination_digests: back_digests,
+        verified: report.verified,
+    };
+    journal_append(j, &journal_key, result(Some(read_back)))?;
     if !report.verified {
         return Err(not_verified(ctx.dest, &item.dest));
     }
@@ -721,13 +607,16 @@ fn journal_skipped(
     report: &ItemReport,
 ) -> Result<(), Error> {
     let Some(j) = ctx.journal else { return Ok(()) };
-    let mut data = entry(ctx, item, report.outcome);
-    data["detail"] = serde_json::json!(report.detail);
-    journal_append(j, Phase::Result, journal_key, data)
+    let copy = entry(ctx, item, report.outcome);
+    journal_append(
+        j,
+        journal_key,
+        not_copied_result(copy, report.detail.clone()),
+    )
 }
 
 /// A report for a secret nothing was copied for.
-fn skipped(item: &Item, outcome: Outcome, detail: String) -> ItemReport {
+fn skipped(item: &Item, outcome: CopyOutcome, detail: String) -> ItemReport {
     ItemReport {
         source: item.source.clone(),
         destination: item.dest.clone(),
@@ -752,12 +641,27 @@ fn missing_detail(why: Option<&str>) -> String {
 const EMPTY_DETAIL: &str = "the source value is empty, and neither AWS Secrets Manager nor GCP Secret Manager stores an empty value; \
                             not copied; hint: give the secret a value at the source, or leave it out of the selection";
 
-/// A journal entry's common data: which secret, from where to where, the outcome, and
+/// A journal entry's common part: which secret, from where to where, the outcome, and
 /// the digest key its digests are made under. Never a value.
-fn entry(ctx: &Ctx<'_>, item: &Item, outcome: Outcome) -> serde_json::Value {
-    serde_json::json!({
-        "from": ctx.source.describe(), "source": item.source, "to": ctx.dest.describe(), "destination": item.dest,
-        "outcome": outcome, "rotate_after_cutover": item.rotate, "digest_key": ctx.key.id(),
+fn entry(ctx: &Ctx<'_>, item: &Item, outcome: CopyOutcome) -> SecretCopy {
+    SecretCopy {
+        from: ctx.source.store_ref(),
+        source: item.source.clone(),
+        to: ctx.dest.store_ref(),
+        destination: item.dest.clone(),
+        outcome,
+        rotate_after_cutover: item.rotate,
+        digest_key: ctx.key.id(),
+    }
+}
+
+/// The result entry of a secret nothing was copied for, saying why.
+fn not_copied_result(copy: SecretCopy, detail: Option<String>) -> Change {
+    Change::CopyResult(CopyResult {
+        copy,
+        source: None,
+        detail,
+        read_back: None,
     })
 }
 
@@ -770,7 +674,7 @@ struct Written<'a> {
     value: &'a SecretValue,
     report: ItemReport,
     journal_key: String,
-    base: serde_json::Value,
+    base: CopyIntent,
     digest: String,
     version: Option<String>,
 }
@@ -778,7 +682,7 @@ struct Written<'a> {
 /// What comparing one secret decided.
 enum Step<'a> {
     /// Nothing to write; when applying, a result entry to journal.
-    Done(ItemReport, Option<(String, serde_json::Value)>),
+    Done(ItemReport, Option<(String, Change)>),
     Write(Written<'a>),
 }
 
@@ -802,14 +706,11 @@ async fn migrate_chunk(
     let src_names: Vec<String> = chunk.iter().map(|i| i.source.clone()).collect();
     let dest_names: Vec<String> = chunk.iter().map(|i| i.dest.clone()).collect();
     let read = async {
-        let values = ctx
-            .source
-            .read_known(&src_names, Some(&known.source))
-            .await?;
-        let existing = ctx
-            .dest
-            .read_known(&dest_names, known.dest.as_ref())
-            .await?;
+        let values = ctx.source.read_known(&src_names, &known.source).await?;
+        let existing = match &known.dest {
+            Some(d) => ctx.dest.read_known(&dest_names, d).await?,
+            None => ctx.dest.read_current(&dest_names).await?,
+        };
         Ok::<_, Error>((values, existing))
     };
     let (values, existing) = match read.await {
@@ -819,6 +720,8 @@ async fn migrate_chunk(
     migrate_chunk_values(ctx, chunk, &values, &existing, concurrency, progress).await
 }
 
+/// One chunk whose values are read: decide each secret, journal the intents (one flush),
+/// write, read back and journal the results (one flush).
 async fn migrate_chunk_values<'a>(
     ctx: &Ctx<'_>,
     chunk: &'a [Item],
@@ -832,21 +735,15 @@ async fn migrate_chunk_values<'a>(
     let mut writes = Vec::new();
     for item in chunk {
         let value = values.get(&item.source).and_then(|v| v.as_ref());
-        match decide(
-            ctx,
-            item,
-            value,
-            existing.get(&item.dest).and_then(|v| v.as_ref()),
-        ) {
+        let current = existing.get(&item.dest).and_then(|v| v.as_ref());
+        match decide(ctx, item, value, current) {
             Step::Done(report, entry) => {
-                if let Some((key, data)) = entry {
-                    entries.push((Phase::Result, key, data));
-                }
+                entries.extend(entry);
                 progress.tick();
                 out.push(Ok(report));
             }
             Step::Write(w) => {
-                entries.push((Phase::Intent, w.journal_key.clone(), w.base.clone()));
+                entries.push((w.journal_key.clone(), Change::CopyIntent(w.base.clone())));
                 writes.push(w);
             }
         }
@@ -860,10 +757,26 @@ async fn migrate_chunk_values<'a>(
     if writes.is_empty() {
         return out;
     }
+    let written = write_all(ctx, writes, concurrency, progress, &mut out).await;
+    if !written.is_empty() {
+        out.extend(verify_written(ctx, written, progress).await);
+    }
+    out
+}
+
+/// Makes the writes, `concurrency` at a time; a failed one is reported in `out` (its
+/// intent stays without a result: a rerun checks it against the destination).
+async fn write_all<'a>(
+    ctx: &Ctx<'_>,
+    writes: Vec<Written<'a>>,
+    concurrency: usize,
+    progress: &dyn crate::audit::Progress,
+    out: &mut Vec<Result<ItemReport, Error>>,
+) -> Vec<Written<'a>> {
     let made: Vec<Result<Written<'a>, Error>> = stream::iter(writes)
         .map(|mut w| async move {
             let version = match w.report.outcome {
-                Outcome::Create => ctx.dest.create(&w.item.dest, w.value, &w.item.tags).await?,
+                CopyOutcome::Create => ctx.dest.create(&w.item.dest, w.value, &w.item.tags).await?,
                 _ => ctx.dest.add_version(&w.item.dest, w.value).await?,
             };
             w.version = Some(version);
@@ -876,60 +789,63 @@ async fn migrate_chunk_values<'a>(
     for m in made {
         match m {
             Ok(w) => written.push(w),
-            // Its intent stays without a result: a rerun checks it against the destination.
             Err(e) => {
                 progress.tick();
                 out.push(Err(e));
             }
         }
     }
-    if written.is_empty() {
-        return out;
-    }
-    // Read back what was just written: AWS in batches of 20; GCP one access per name by
-    // the version number its write returned (it has no batch read).
+    written
+}
+
+/// Reads back what was just written (AWS in batches of 20; GCP one access per name by
+/// the version number its write returned: it has no batch read), journals each result
+/// (one flush), and reports each write verified or not.
+async fn verify_written(
+    ctx: &Ctx<'_>,
+    written: Vec<Written<'_>>,
+    progress: &dyn crate::audit::Progress,
+) -> Vec<Result<ItemReport, Error>> {
     let names: Vec<(String, String)> = written
         .iter()
         .map(|w| (w.item.dest.clone(), w.version.clone().unwrap_or_default()))
         .collect();
     let mut back = match ctx.dest.read_back(&names).await {
         Ok(b) => b,
-        Err(e) => {
-            out.push(Err(e));
-            return out;
-        }
+        Err(e) => return vec![Err(e)],
     };
     let mut results = Vec::new();
     let mut reports = Vec::new();
     for w in written {
         let value = back.remove(&w.item.dest).flatten();
-        let (report, key, data) = finish_one(ctx, w, value.as_ref());
-        results.push((Phase::Result, key, data));
+        let (report, key, result) = finish_one(ctx, w, value.as_ref());
+        results.push((key, result));
         reports.push(report);
     }
     if let Some(j) = ctx.journal {
         if let Err(e) = journal_many(j, results) {
-            out.push(Err(e));
-            return out;
+            return vec![Err(e)];
         }
     }
-    for r in reports {
-        progress.tick();
-        out.push(if r.verified {
-            Ok(r)
-        } else {
-            Err(not_verified(ctx.dest, &r.destination))
-        });
-    }
-    out
+    reports
+        .into_iter()
+        .map(|r| {
+            progress.tick();
+            if r.verified {
+                Ok(r)
+            } else {
+                Err(not_verified(ctx.dest, &r.destination))
+            }
+        })
+        .collect()
 }
 
 fn journal_many(
     j: &std::sync::Mutex<Journal>,
-    entries: Vec<(Phase, String, serde_json::Value)>,
+    entries: Vec<(String, Change)>,
 ) -> Result<(), Error> {
     let mut guard = j.lock().unwrap_or_else(|e| e.into_inner());
-    guard.append_many(OP, entries).map(|_| ())
+    guard.append_many(entries).map(|_| ())
 }
 
 /// Compares one secret with what the destination holds: nothing to do (with the result
@@ -949,39 +865,41 @@ fn decide<'a>(
         item.dest
     );
     let applying = ctx.journal.is_some();
-    let not_copied = |outcome: Outcome, detail: String| {
+    let not_copied = |outcome: CopyOutcome, detail: String| {
         let report = skipped(item, outcome, detail);
         let result = applying.then(|| {
-            let mut data = entry(ctx, item, outcome);
-            data["detail"] = serde_json::json!(report.detail);
-            (journal_key.clone(), data)
+            let copy = entry(ctx, item, outcome);
+            (
+                journal_key.clone(),
+                not_copied_result(copy, report.detail.clone()),
+            )
         });
         Step::Done(report, result)
     };
     let (value, source_version) = match source {
-        None => return not_copied(Outcome::MissingAtSource, missing_detail(None)),
+        None => return not_copied(CopyOutcome::MissingAtSource, missing_detail(None)),
         Some(Stored::NoValue { why }) => {
-            return not_copied(Outcome::MissingAtSource, missing_detail(Some(why)))
+            return not_copied(CopyOutcome::MissingAtSource, missing_detail(Some(why)))
         }
         Some(Stored::Value { value, .. }) if value.expose().is_empty() => {
-            return not_copied(Outcome::EmptyAtSource, EMPTY_DETAIL.to_string())
+            return not_copied(CopyOutcome::EmptyAtSource, EMPTY_DETAIL.to_string())
         }
         Some(Stored::Value { value, version }) => {
             (value, Some(version.clone()).filter(|v| !v.is_empty()))
         }
     };
     let outcome = match existing.and_then(Stored::value) {
-        None => Outcome::Create,
-        Some(current) if current.same_as(value) => Outcome::Unchanged,
-        Some(_) if ctx.new_version_on_conflict => Outcome::NewVersion,
-        Some(_) => Outcome::Conflict,
+        None => CopyOutcome::Create,
+        Some(current) if current.same_as(value) => CopyOutcome::Unchanged,
+        Some(_) if ctx.new_version_on_conflict => CopyOutcome::NewVersion,
+        Some(_) => CopyOutcome::Conflict,
     };
     let report = ItemReport {
         source: item.source.clone(),
         destination: item.dest.clone(),
         outcome,
         rotate_after_cutover: item.rotate,
-        version: if outcome == Outcome::Unchanged {
+        version: if outcome == CopyOutcome::Unchanged {
             existing
                 .and_then(Stored::version)
                 .map(str::to_string)
@@ -989,7 +907,7 @@ fn decide<'a>(
         } else {
             None
         },
-        verified: outcome == Outcome::Unchanged,
+        verified: outcome == CopyOutcome::Unchanged,
         source_version: source_version.clone(),
         detail: None,
     };
@@ -997,11 +915,21 @@ fn decide<'a>(
         return Step::Done(report, None);
     }
     let digest = ctx.key.digest(value);
-    let mut base = entry(ctx, item, outcome);
-    base["source_digest"] = serde_json::json!(digest);
-    base["source_version"] = serde_json::json!(source_version);
-    if !matches!(outcome, Outcome::Create | Outcome::NewVersion) {
-        return Step::Done(report, Some((journal_key, base)));
+    let base = CopyIntent {
+        copy: entry(ctx, item, outcome),
+        source: SourceDigests::One {
+            source_digest: digest.clone(),
+            source_version,
+        },
+    };
+    if !matches!(outcome, CopyOutcome::Create | CopyOutcome::NewVersion) {
+        let result = Change::CopyResult(CopyResult {
+            copy: base.copy,
+            source: Some(base.source),
+            detail: None,
+            read_back: None,
+        });
+        return Step::Done(report, Some((journal_key, result)));
     }
     Step::Write(Written {
         item,
@@ -1020,7 +948,7 @@ fn finish_one(
     ctx: &Ctx<'_>,
     w: Written<'_>,
     back: Option<&Stored>,
-) -> (ItemReport, String, serde_json::Value) {
+) -> (ItemReport, String, Change) {
     let Written {
         mut report,
         journal_key,
@@ -1036,22 +964,28 @@ fn finish_one(
     };
     report.verified = same_version && back_digest.as_deref() == Some(digest.as_str());
     report.version = version.clone();
-    let mut result = base;
-    result["version"] = serde_json::json!(version);
-    result["destination_digest"] = serde_json::json!(back_digest);
-    result["verified"] = serde_json::json!(report.verified);
+    let result = Change::CopyResult(CopyResult {
+        copy: base.copy,
+        source: Some(base.source),
+        detail: None,
+        read_back: Some(ReadBack::One {
+            version,
+            destination_digest: back_digest,
+            verified: report.verified,
+        }),
+    });
     (report, journal_key, result)
 }
 
 /// The set of outcomes that leave the migration incomplete.
-pub fn incomplete(r: &Report) -> BTreeSet<Outcome> {
+pub fn incomplete(r: &Report) -> BTreeSet<CopyOutcome> {
     r.items
         .iter()
         .map(|i| i.outcome)
         .filter(|o| {
             matches!(
                 o,
-                Outcome::Conflict | Outcome::MissingAtSource | Outcome::EmptyAtSource
+                CopyOutcome::Conflict | CopyOutcome::MissingAtSource | CopyOutcome::EmptyAtSource
             )
         })
         .collect()

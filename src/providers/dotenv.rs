@@ -28,12 +28,15 @@
 //!   value being built are zeroized.
 //! - One pass over the input: linear in its size.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
 use crate::error::Error;
-use crate::secret::SecretValue;
+use crate::model::Provider;
+use crate::secret::store::{Listing, SecretStore, StoreKind, StoreRef, Values};
+use crate::secret::{SecretValue, Stored, ValueKind};
 
 /// The largest dotenv file read (a secret is at most 64 KiB on AWS and GCP).
 pub const MAX_BYTES: u64 = 8 * 1024 * 1024;
@@ -58,6 +61,95 @@ pub fn read(path: &Path) -> Result<Vec<(String, SecretValue)>, Error> {
             )
         })?;
     parse(&bytes).map_err(|(line, what)| Error::input(path, format!("line {line}: {what}"), HINT))
+}
+
+/// A dotenv file as a secret store: read once, a source only (writes are refused).
+pub struct DotenvStore {
+    path: PathBuf,
+    vars: Vec<(String, SecretValue)>,
+}
+
+impl DotenvStore {
+    pub fn open(path: &Path) -> Result<Self, Error> {
+        Ok(DotenvStore {
+            path: path.to_path_buf(),
+            vars: read(path)?,
+        })
+    }
+
+    /// A fresh copy of a variable's value (a `SecretValue` is never cloned implicitly).
+    fn value_of(&self, name: &str) -> Option<SecretValue> {
+        self.vars
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| match v.kind() {
+                ValueKind::Text => {
+                    SecretValue::text(String::from_utf8_lossy(v.expose()).into_owned())
+                }
+                ValueKind::Binary => SecretValue::binary(v.expose().to_vec()),
+            })
+    }
+
+    fn source_only(&self) -> Error {
+        Error::usage(
+            format!("{} is a source only", self.path.display()),
+            "migrate to aws:... or gcp:...",
+        )
+    }
+}
+
+#[async_trait::async_trait]
+impl SecretStore for DotenvStore {
+    fn store_ref(&self) -> StoreRef {
+        StoreRef {
+            kind: StoreKind::Dotenv,
+            scope: self.path.display().to_string(),
+            region: None,
+        }
+    }
+
+    fn provider(&self) -> Option<Provider> {
+        None
+    }
+
+    async fn list(&self) -> Result<Listing, Error> {
+        Ok(self
+            .vars
+            .iter()
+            .map(|(k, _)| (k.clone(), BTreeMap::new()))
+            .collect())
+    }
+
+    /// A dotenv file has no versions: every value is read with an empty one.
+    async fn read_current(&self, names: &[String]) -> Result<Values, Error> {
+        Ok(names
+            .iter()
+            .map(|n| {
+                let stored = self.value_of(n).map(|value| Stored::Value {
+                    value,
+                    version: String::new(),
+                });
+                (n.clone(), stored)
+            })
+            .collect())
+    }
+
+    async fn read_versions(&self, name: &str) -> Result<Option<Vec<SecretValue>>, Error> {
+        Ok(self.value_of(name).map(|v| vec![v]))
+    }
+
+    async fn create(
+        &self,
+        _name: &str,
+        _value: &SecretValue,
+        _tags: &BTreeMap<String, String>,
+    ) -> Result<String, Error> {
+        Err(self.source_only())
+    }
+
+    async fn add_version(&self, _name: &str, _value: &SecretValue) -> Result<String, Error> {
+        Err(self.source_only())
+    }
 }
 
 /// A problem: the line it is on, and what it is (never the content).
@@ -328,6 +420,55 @@ impl Cursor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // The dotenv file behind the `SecretStore` trait: read as a source, every write
+    // refused with a hint, and no value in what it names or refuses.
+    #[test]
+    fn a_dotenv_store_reads_through_the_trait_and_refuses_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("app.env");
+        std::fs::write(&p, "A=CANARY-store-a\nB=CANARY-store-b\n").unwrap();
+        let store: Box<dyn SecretStore> = Box::new(DotenvStore::open(&p).unwrap());
+        assert_eq!(store.provider(), None);
+        assert_eq!(store.store_ref().kind, StoreKind::Dotenv);
+        assert_eq!(store.describe(), format!("dotenv {}", p.display()));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let names: Vec<String> = store
+                .list()
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect();
+            assert_eq!(names, ["A", "B"]);
+            let read = store
+                .read_current(&["A".into(), "NONE".into()])
+                .await
+                .unwrap();
+            assert_eq!(
+                read["A"].as_ref().unwrap().value().unwrap().expose(),
+                b"CANARY-store-a"
+            );
+            assert_eq!(read["A"].as_ref().unwrap().version(), Some(""));
+            assert!(read["NONE"].is_none());
+            assert_eq!(store.read_versions("B").await.unwrap().unwrap().len(), 1);
+            let v = SecretValue::text("CANARY-store-new".into());
+            for err in [
+                store.create("A", &v, &BTreeMap::new()).await.unwrap_err(),
+                store.add_version("A", &v).await.unwrap_err(),
+            ] {
+                let shown = format!("{err}\n{err:?}");
+                assert!(
+                    shown.contains("source only") && shown.contains("hint"),
+                    "{shown}"
+                );
+                assert!(!shown.contains("CANARY"), "{shown}");
+            }
+        });
+    }
 
     fn vars(text: &str) -> Vec<(String, String)> {
         parse(text.as_bytes())

@@ -7,6 +7,8 @@
 //!   per-handover `DigestKey`), never by printing or storing it. The key itself is a
 //!   secret: only the encrypted manifest may carry it.
 
+pub mod store;
+
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretBox};
 use sha2::Sha256;

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Live, SecretRead};
 use crate::audit::{self, AuditRequest, Progress};
-use crate::manifest::{Manifest, Scope, StoreRef};
+use crate::manifest::{Manifest, Scope, StoreKind, StoreRef};
 use crate::migrate::Store;
 use crate::model::{Inventory, Provider};
 use crate::providers::aws::live::LiveSettings;
@@ -62,7 +62,9 @@ impl Accounts {
             errors: Vec::new(),
         };
         let needs_aws = m.scopes.iter().any(|s| s.provider == Provider::Aws)
-            || m.migrated_secrets.iter().any(|s| s.to.kind == "aws");
+            || m.migrated_secrets
+                .iter()
+                .any(|s| s.to.kind == StoreKind::Aws);
         if !needs_aws {
             return out;
         }
@@ -203,8 +205,8 @@ async fn read_destinations(
 /// The destination store, with the credentials that reach it; why not, as text (it
 /// becomes the claim's detail).
 async fn connect(store: &StoreRef, s: &Settings, accounts: &Accounts) -> Result<Store, String> {
-    match store.kind.as_str() {
-        "aws" => {
+    match store.kind {
+        StoreKind::Aws => {
             let profile = accounts.profile(&store.scope)?;
             crate::providers::aws::store::AwsStore::connect(
                 profile.as_deref(),
@@ -212,13 +214,13 @@ async fn connect(store: &StoreRef, s: &Settings, accounts: &Accounts) -> Result<
                 s.max_attempts,
             )
             .await
-            .map(Store::Aws)
+            .map(|st| Box::new(st) as Store)
             .map_err(|e| e.to_string())
         }
-        "gcp" => crate::providers::gcp::store::GcpStore::connect(&store.scope, &s.gcp)
+        StoreKind::Gcp => crate::providers::gcp::store::GcpStore::connect(&store.scope, &s.gcp)
             .await
-            .map(Store::Gcp)
+            .map(|st| Box::new(st) as Store)
             .map_err(|e| e.to_string()),
-        other => Err(format!("{other} is not a destination")),
+        StoreKind::Dotenv => Err("a dotenv file is not a destination".into()),
     }
 }

@@ -21,6 +21,7 @@ use aws_sdk_secretsmanager::types::Tag;
 use super::live::{classify, fatal};
 use crate::error::Error;
 use crate::model::Provider;
+use crate::secret::store::{Listing, SecretStore, StoreKind, StoreRef, Values};
 use crate::secret::{SecretValue, Stored, ValueKind};
 
 pub struct AwsStore {
@@ -54,12 +55,8 @@ impl AwsStore {
         })
     }
 
-    pub fn describe(&self) -> String {
-        format!("aws {} {}", self.account, self.region)
-    }
-
     /// Every secret's name and tags.
-    pub async fn list(&self) -> Result<Vec<(String, BTreeMap<String, String>)>, Error> {
+    async fn list_all(&self) -> Result<Listing, Error> {
         let mut out = Vec::new();
         let mut token = None;
         loop {
@@ -94,10 +91,7 @@ impl AwsStore {
 
     /// Current values (`AWSCURRENT`) and their version ids by name, 20 a request; `None`
     /// for a secret that does not exist or has no current version.
-    pub async fn read_many(
-        &self,
-        names: &[String],
-    ) -> Result<BTreeMap<String, Option<Stored>>, Error> {
+    async fn read_many(&self, names: &[String]) -> Result<Values, Error> {
         let mut out = BTreeMap::new();
         for chunk in names.chunks(BATCH) {
             let resp = match self
@@ -181,7 +175,8 @@ impl AwsStore {
         }
     }
 
-    pub async fn read(&self, name: &str) -> Result<Option<Stored>, Error> {
+    /// One secret's current value, as `read_many` reads it.
+    async fn read(&self, name: &str) -> Result<Option<Stored>, Error> {
         Ok(self
             .read_many(&[name.to_string()])
             .await?
@@ -191,7 +186,7 @@ impl AwsStore {
 
     /// Every enabled version's value (those with a staging label), oldest first;
     /// `None` when the secret does not exist.
-    pub async fn read_versions(&self, name: &str) -> Result<Option<Vec<SecretValue>>, Error> {
+    async fn versions(&self, name: &str) -> Result<Option<Vec<SecretValue>>, Error> {
         let mut entries: Vec<(i64, u32, u8, String)> = Vec::new();
         let mut token = None;
         loop {
@@ -266,7 +261,7 @@ impl AwsStore {
     /// already exists with no current version gets the value as its first version; one
     /// whose current value is this value is left alone; one with another value is an
     /// error (a conflict that appeared since it was compared).
-    pub async fn create(
+    async fn create_with(
         &self,
         name: &str,
         value: &SecretValue,
@@ -293,14 +288,14 @@ impl AwsStore {
                     what: format!("{name} was created by someone else with another value after it was compared"),
                     hint: "run the migration again: it reports the conflict".into(),
                 }),
-                Some(Stored::NoValue { .. }) | None => self.add_version(name, value).await,
+                Some(Stored::NoValue { .. }) | None => self.put_value(name, value).await,
             },
             Err(e) => Err(fatal("secretsmanager:CreateSecret", classify(&e))),
         }
     }
 
     /// Adds a new current version; returns its id.
-    pub async fn add_version(&self, name: &str, value: &SecretValue) -> Result<String, Error> {
+    async fn put_value(&self, name: &str, value: &SecretValue) -> Result<String, Error> {
         refuse_empty(name, value)?;
         let mut req = self.client.put_secret_value().secret_id(name);
         req = match value.kind() {
@@ -314,6 +309,47 @@ impl AwsStore {
             .await
             .map_err(|e| fatal("secretsmanager:PutSecretValue", classify(&e)))?;
         Ok(out.version_id().unwrap_or_default().to_string())
+    }
+}
+
+#[async_trait::async_trait]
+impl SecretStore for AwsStore {
+    fn store_ref(&self) -> StoreRef {
+        StoreRef {
+            kind: StoreKind::Aws,
+            scope: self.account.clone(),
+            region: Some(self.region.clone()),
+        }
+    }
+
+    fn provider(&self) -> Option<Provider> {
+        Some(Provider::Aws)
+    }
+
+    async fn list(&self) -> Result<Listing, Error> {
+        self.list_all().await
+    }
+
+    /// `AWSCURRENT` values, 20 names a request.
+    async fn read_current(&self, names: &[String]) -> Result<Values, Error> {
+        self.read_many(names).await
+    }
+
+    async fn read_versions(&self, name: &str) -> Result<Option<Vec<SecretValue>>, Error> {
+        self.versions(name).await
+    }
+
+    async fn create(
+        &self,
+        name: &str,
+        value: &SecretValue,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, Error> {
+        self.create_with(name, value, tags).await
+    }
+
+    async fn add_version(&self, name: &str, value: &SecretValue) -> Result<String, Error> {
+        self.put_value(name, value).await
     }
 }
 

@@ -23,6 +23,7 @@ use google_cloud_secretmanager_v1::model::{replication, Replication, Secret, Sec
 use super::live::{classify, GcpSettings};
 use crate::error::Error;
 use crate::model::Provider;
+use crate::secret::store::{Listing, SecretStore, StoreKind, StoreRef, Values};
 use crate::secret::{SecretValue, Stored};
 
 pub struct GcpStore {
@@ -125,15 +126,11 @@ impl GcpStore {
         })
     }
 
-    pub fn describe(&self) -> String {
-        format!("gcp {}", self.project)
-    }
-
     fn parent(&self, id: &str) -> String {
         format!("projects/{}/secrets/{id}", self.project)
     }
 
-    pub async fn list(&self) -> Result<Vec<(String, BTreeMap<String, String>)>, Error> {
+    async fn list_all(&self) -> Result<Listing, Error> {
         let mut out = Vec::new();
         let mut it = self
             .client
@@ -234,7 +231,7 @@ impl GcpStore {
     }
 
     /// Every enabled version's value, oldest first; `None` when the secret does not exist.
-    pub async fn read_versions(&self, id: &str) -> Result<Option<Vec<SecretValue>>, Error> {
+    async fn enabled_values(&self, id: &str) -> Result<Option<Vec<SecretValue>>, Error> {
         let Some(versions) = self.versions(id).await? else {
             return Ok(None);
         };
@@ -264,7 +261,11 @@ impl GcpStore {
         ids: &[String],
     ) -> Result<BTreeMap<String, Option<Stored>>, Error> {
         let existing: std::collections::BTreeSet<String> = if ids.len() > 1 {
-            self.list().await?.into_iter().map(|(id, _)| id).collect()
+            self.list_all()
+                .await?
+                .into_iter()
+                .map(|(id, _)| id)
+                .collect()
         } else {
             ids.iter().cloned().collect()
         };
@@ -279,12 +280,14 @@ impl GcpStore {
         existing: &std::collections::BTreeSet<String>,
     ) -> Result<BTreeMap<String, Option<Stored>>, Error> {
         use futures::stream::{self, StreamExt};
-        let reads: Vec<Result<(String, Option<Stored>), Error>> = stream::iter(ids.iter())
-            .map(|id| async move {
-                if existing.contains(id) {
-                    Ok((id.clone(), self.read(id).await?))
+        let reads: Vec<Result<(String, Option<Stored>), Error>> = stream::iter(ids.iter().cloned())
+            // Owned names: the futures must be `Send` for any lifetime (`SecretStore`).
+            .map(|id: String| async move {
+                if existing.contains(&id) {
+                    let stored = self.read(&id).await?;
+                    Ok((id, stored))
                 } else {
-                    Ok((id.clone(), None))
+                    Ok((id, None))
                 }
             })
             .buffer_unordered(8)
@@ -300,23 +303,18 @@ impl GcpStore {
         written: &[(String, String)],
     ) -> Result<BTreeMap<String, Option<Stored>>, Error> {
         use futures::stream::{self, StreamExt};
-        let reads: Vec<Result<(String, Option<Stored>), Error>> = stream::iter(written.iter())
-            .map(|(id, version)| async move {
-                let Ok(number) = version.parse::<u64>() else {
-                    return Ok((id.clone(), None));
-                };
-                let value = self.read_version(id, number).await?;
-                Ok((
-                    id.clone(),
-                    value.map(|value| Stored::Value {
-                        value,
-                        version: version.clone(),
-                    }),
-                ))
-            })
-            .buffer_unordered(8)
-            .collect()
-            .await;
+        let reads: Vec<Result<(String, Option<Stored>), Error>> =
+            stream::iter(written.iter().cloned())
+                .map(|(id, version): (String, String)| async move {
+                    let Ok(number) = version.parse::<u64>() else {
+                        return Ok((id, None));
+                    };
+                    let value = self.read_version(&id, number).await?;
+                    Ok((id, value.map(|value| Stored::Value { value, version })))
+                })
+                .buffer_unordered(8)
+                .collect()
+                .await;
         reads.into_iter().collect()
     }
 
@@ -325,7 +323,7 @@ impl GcpStore {
     /// calls, or a create that landed though its answer was lost) gets the version;
     /// one that holds this value already is left alone; one that holds another value is
     /// an error (a conflict that appeared since it was compared).
-    pub async fn create(
+    async fn create_with(
         &self,
         id: &str,
         value: &SecretValue,
@@ -381,12 +379,6 @@ impl GcpStore {
                     .await
             }
         }
-    }
-
-    /// Adds a version holding `value`; returns its number. The caller compared the
-    /// destination's newest enabled version with `value` just before (they differ).
-    pub async fn add_version(&self, id: &str, value: &SecretValue) -> Result<String, Error> {
-        self.add_version_after(id, value, None).await
     }
 
     /// Adds a version, retrying as the module says. `after`: the newest version number
@@ -468,6 +460,67 @@ impl GcpStore {
             }
         }
         Ok(None)
+    }
+}
+
+#[async_trait::async_trait]
+impl SecretStore for GcpStore {
+    fn store_ref(&self) -> StoreRef {
+        StoreRef {
+            kind: StoreKind::Gcp,
+            scope: self.project.clone(),
+            region: None,
+        }
+    }
+
+    fn provider(&self) -> Option<Provider> {
+        Some(Provider::Gcp)
+    }
+
+    /// Reading a missing name costs a request: one paged list says which exist.
+    fn lists_before_reading(&self) -> bool {
+        true
+    }
+
+    async fn list(&self) -> Result<Listing, Error> {
+        self.list_all().await
+    }
+
+    async fn read_current(&self, names: &[String]) -> Result<Values, Error> {
+        self.read_many(names).await
+    }
+
+    /// Only the names known to exist are read, 8 at a time, without listing again.
+    async fn read_known(
+        &self,
+        names: &[String],
+        existing: &std::collections::BTreeSet<String>,
+    ) -> Result<Values, Error> {
+        self.read_existing(names, existing).await
+    }
+
+    /// Each version by the number its write returned (8 at a time).
+    async fn read_back(&self, written: &[(String, String)]) -> Result<Values, Error> {
+        self.read_written(written).await
+    }
+
+    async fn read_versions(&self, name: &str) -> Result<Option<Vec<SecretValue>>, Error> {
+        self.enabled_values(name).await
+    }
+
+    async fn create(
+        &self,
+        name: &str,
+        value: &SecretValue,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<String, Error> {
+        self.create_with(name, value, labels).await
+    }
+
+    /// Adds a version holding `value`; returns its number. The caller compared the
+    /// destination's newest enabled version with `value` just before (they differ).
+    async fn add_version(&self, name: &str, value: &SecretValue) -> Result<String, Error> {
+        self.add_version_after(name, value, None).await
     }
 }
 

@@ -1,0 +1,314 @@
+//! What a journal entry records, as types: the op (`Op`), its stage (`Stage`: before or
+//! after the change) and one typed payload per op and stage (`Change`). `migrate` writes
+//! `migrate-secret` entries; `apply` (issue 13) adds its own ops and payloads beside them
+//! here, so that one journal file, one reader and one schema cover every change.
+//!
+//! Invariants:
+//! - The JSON of an entry's `data` is what it always was: the same field names and
+//!   kebab-case strings, except that new entries name a secret store as a `StoreRef`
+//!   object (`{"kind": "aws", "scope": ACCOUNT, "region": REGION}`). Journals written
+//!   before issue 12 name it as text (`aws ACCOUNT REGION`, `gcp PROJECT`, `dotenv
+//!   PATH`); that text is parsed only when reading such an old entry (`legacy`), never
+//!   written again.
+//! - No payload has a field for a secret value: names, versions, keyed digests only.
+//! - The MAC of an entry is computed over its JSON as written (`super::Line`), so the
+//!   typed form never has to reproduce an old entry byte for byte.
+
+use serde::{Deserialize, Serialize};
+
+use crate::secret::store::StoreRef;
+
+/// Before or after a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stage {
+    Intent,
+    Result,
+}
+
+/// What kind of change an entry records: a stable kebab-case code (written as `op`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Op {
+    /// A secret copied by `migrate`.
+    MigrateSecret,
+}
+
+impl Op {
+    /// Every op, for the uniqueness test and for error messages.
+    pub const ALL: &'static [Op] = &[Op::MigrateSecret];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::MigrateSecret => "migrate-secret",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Op> {
+        Op::ALL.iter().copied().find(|o| o.as_str() == s)
+    }
+}
+
+/// An entry's change: its op and stage, with the payload that op writes at that stage.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// `migrate-secret`, `intent`: a write about to be made.
+    CopyIntent(CopyIntent),
+    /// `migrate-secret`, `result`: what was found, written and read back (or why
+    /// nothing was copied).
+    CopyResult(CopyResult),
+}
+
+impl Change {
+    pub fn op(&self) -> Op {
+        match self {
+            Change::CopyIntent(_) | Change::CopyResult(_) => Op::MigrateSecret,
+        }
+    }
+
+    pub fn stage(&self) -> Stage {
+        match self {
+            Change::CopyIntent(_) => Stage::Intent,
+            Change::CopyResult(_) => Stage::Result,
+        }
+    }
+
+    /// The secret copy it is about.
+    pub fn copy(&self) -> &SecretCopy {
+        match self {
+            Change::CopyIntent(i) => &i.copy,
+            Change::CopyResult(r) => &r.copy,
+        }
+    }
+
+    /// The payload as the `data` written.
+    pub(super) fn data(&self) -> serde_json::Value {
+        match self {
+            Change::CopyIntent(i) => serde_json::to_value(i),
+            Change::CopyResult(r) => serde_json::to_value(r),
+        }
+        .expect("payloads serialize")
+    }
+
+    /// The typed change of an entry's `op`, `phase` and `data`; `Err` says what it is not
+    /// (never quoting the data).
+    pub(super) fn from_parts(
+        op: &str,
+        stage: Stage,
+        data: serde_json::Value,
+    ) -> Result<Change, String> {
+        let Some(op) = Op::parse(op) else {
+            return Err("an op this version does not know".to_string());
+        };
+        let what = |e: serde_json::Error| {
+            format!(
+                "its data is not a {} {} this version reads ({})",
+                op.as_str(),
+                match stage {
+                    Stage::Intent => "intent",
+                    Stage::Result => "result",
+                },
+                super::classify(&e)
+            )
+        };
+        match (op, stage) {
+            (Op::MigrateSecret, Stage::Intent) => serde_json::from_value(data)
+                .map(Change::CopyIntent)
+                .map_err(what),
+            (Op::MigrateSecret, Stage::Result) => serde_json::from_value(data)
+                .map(Change::CopyResult)
+                .map_err(what),
+        }
+    }
+}
+
+/// Reads a `StoreRef`, or the text an entry written before issue 12 holds instead.
+fn store_or_legacy<'de, D: serde::Deserializer<'de>>(d: D) -> Result<StoreRef, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Typed(StoreRef),
+        Legacy(String),
+    }
+    match Either::deserialize(d)? {
+        Either::Typed(s) => Ok(s),
+        Either::Legacy(t) => {
+            StoreRef::parse_legacy(&t).ok_or_else(|| serde::de::Error::custom("not a secret store"))
+        }
+    }
+}
+
+/// What comparing a source secret with its destination decided (kebab-case in the
+/// journal, the reports and the manifest).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum CopyOutcome {
+    /// The destination has no such secret: it is (or would be) created.
+    Create,
+    /// The destination already holds the same value: nothing to do.
+    Unchanged,
+    /// The destination holds a different value: left alone.
+    Conflict,
+    /// The destination held a different value and gets (or would get) a new version.
+    NewVersion,
+    /// The source has no such secret, or no value to read in it (no enabled version).
+    MissingAtSource,
+    /// The source's value is empty: neither AWS nor GCP stores an empty value, so it is
+    /// not copied.
+    EmptyAtSource,
+}
+
+impl CopyOutcome {
+    pub const ALL: &'static [CopyOutcome] = &[
+        CopyOutcome::Create,
+        CopyOutcome::Unchanged,
+        CopyOutcome::Conflict,
+        CopyOutcome::NewVersion,
+        CopyOutcome::MissingAtSource,
+        CopyOutcome::EmptyAtSource,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CopyOutcome::Create => "create",
+            CopyOutcome::Unchanged => "unchanged",
+            CopyOutcome::Conflict => "conflict",
+            CopyOutcome::NewVersion => "new-version",
+            CopyOutcome::MissingAtSource => "missing-at-source",
+            CopyOutcome::EmptyAtSource => "empty-at-source",
+        }
+    }
+}
+
+impl std::fmt::Display for CopyOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which secret, from where to where, what comparing it decided, and the digest key its
+/// digests are made under: the part every `migrate-secret` entry holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct SecretCopy {
+    #[serde(deserialize_with = "store_or_legacy")]
+    pub from: StoreRef,
+    pub source: String,
+    #[serde(deserialize_with = "store_or_legacy")]
+    pub to: StoreRef,
+    pub destination: String,
+    pub outcome: CopyOutcome,
+    /// The plan marked it for rotation: copy now, rotate after cutover.
+    pub rotate_after_cutover: bool,
+    /// The id of the digest key (`key:` and 16 hex digits).
+    pub digest_key: String,
+}
+
+/// The keyed digests of what the source held.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum SourceDigests {
+    /// Every enabled version, oldest first (`--all-versions`), and how many of them are
+    /// being written.
+    All {
+        source_digests: Vec<String>,
+        writing: usize,
+    },
+    /// The current value, and the version it was read from (none for a dotenv file).
+    One {
+        source_digest: String,
+        source_version: Option<String>,
+    },
+}
+
+impl SourceDigests {
+    /// The digest of the value the destination ends up current with.
+    pub fn current(&self) -> Option<&str> {
+        match self {
+            SourceDigests::All { source_digests, .. } => source_digests.last().map(String::as_str),
+            SourceDigests::One { source_digest, .. } => Some(source_digest),
+        }
+    }
+}
+
+/// What was read back from the destination after the write.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum ReadBack {
+    /// Every version, oldest first (`--all-versions`).
+    All {
+        destination_digests: Vec<String>,
+        verified: bool,
+    },
+    /// The version written, and the keyed digest of what it holds (none: not found).
+    One {
+        version: Option<String>,
+        destination_digest: Option<String>,
+        verified: bool,
+    },
+}
+
+impl ReadBack {
+    pub fn verified(&self) -> bool {
+        match self {
+            ReadBack::All { verified, .. } | ReadBack::One { verified, .. } => *verified,
+        }
+    }
+}
+
+/// A `migrate-secret` intent: the copy and the source's digests, journaled before the
+/// write.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct CopyIntent {
+    #[serde(flatten)]
+    pub copy: SecretCopy,
+    #[serde(flatten)]
+    pub source: SourceDigests,
+}
+
+/// A `migrate-secret` result: the copy; the source's digests when it had a value; why
+/// nothing was copied (`detail`, missing or empty at the source); what was read back
+/// when something was written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct CopyResult {
+    #[serde(flatten)]
+    pub copy: SecretCopy,
+    #[serde(flatten)]
+    pub source: Option<SourceDigests>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(flatten)]
+    pub read_back: Option<ReadBack>,
+}
+
+/// The `data` of an entry, for the schema: one of the payloads above.
+#[derive(schemars::JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub(super) enum Data {
+    CopyIntent(CopyIntent),
+    CopyResult(CopyResult),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_round_trip() {
+        let mut seen = std::collections::BTreeSet::new();
+        for o in Op::ALL {
+            assert!(seen.insert(o.as_str()));
+            assert_eq!(Op::parse(o.as_str()), Some(*o));
+            assert_eq!(serde_json::to_value(o).unwrap(), o.as_str());
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for o in CopyOutcome::ALL {
+            assert!(seen.insert(o.as_str()));
+            assert_eq!(serde_json::to_value(o).unwrap(), o.as_str());
+        }
+    }
+}
