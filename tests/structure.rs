@@ -118,26 +118,6 @@ const LONG_ALLOWED: &[(&str, &str, &str)] = &[
         "being split (issue 12, in progress)",
     ),
     (
-        "providers/aws/assemble.rs",
-        "user",
-        "being split (issue 12, in progress)",
-    ),
-    (
-        "providers/aws/assemble.rs",
-        "root",
-        "being split (issue 12, in progress)",
-    ),
-    (
-        "providers/aws/assemble.rs",
-        "role",
-        "being split (issue 12, in progress)",
-    ),
-    (
-        "providers/aws/assemble.rs",
-        "secrets",
-        "being split (issue 12, in progress)",
-    ),
-    (
         "providers/aws/live.rs",
         "authorization_details",
         "being split (issue 12, in progress)",
