@@ -133,16 +133,6 @@ const LONG_ALLOWED: &[(&str, &str, &str)] = &[
         "being split (issue 12, in progress)",
     ),
     (
-        "providers/gcp/assemble.rs",
-        "policy",
-        "being split (issue 12, in progress)",
-    ),
-    (
-        "providers/gcp/assemble.rs",
-        "secrets",
-        "being split (issue 12, in progress)",
-    ),
-    (
         "providers/gcp/live.rs",
         "collect",
         "being split (issue 12, in progress)",
