@@ -118,31 +118,6 @@ const LONG_ALLOWED: &[(&str, &str, &str)] = &[
         "being split (issue 12, in progress)",
     ),
     (
-        "providers/aws/live.rs",
-        "authorization_details",
-        "being split (issue 12, in progress)",
-    ),
-    (
-        "providers/aws/live.rs",
-        "user_lists",
-        "being split (issue 12, in progress)",
-    ),
-    (
-        "providers/aws/snapshot.rs",
-        "load_account",
-        "being split (issue 12, in progress)",
-    ),
-    (
-        "providers/gcp/live.rs",
-        "collect",
-        "being split (issue 12, in progress)",
-    ),
-    (
-        "providers/gcp/snapshot.rs",
-        "load_project",
-        "being split (issue 12, in progress)",
-    ),
-    (
         "verify/mod.rs",
         "check",
         "being split (issue 12, in progress)",
