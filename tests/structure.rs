@@ -63,11 +63,6 @@ const LONG_ALLOWED: &[(&str, &str, &str)] = &[
         "being split (issue 12, in progress)",
     ),
     (
-        "config/mod.rs",
-        "validate",
-        "being split (issue 12, in progress)",
-    ),
-    (
         "manifest/mod.rs",
         "build",
         "being split (issue 12, in progress)",
@@ -100,16 +95,6 @@ const LONG_ALLOWED: &[(&str, &str, &str)] = &[
     (
         "plan/render.rs",
         "markdown",
-        "being split (issue 12, in progress)",
-    ),
-    (
-        "policy/context.rs",
-        "corpus",
-        "being split (issue 12, in progress)",
-    ),
-    (
-        "policy/mod.rs",
-        "parse",
         "being split (issue 12, in progress)",
     ),
     (
