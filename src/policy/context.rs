@@ -260,9 +260,9 @@ fn credential_sample(rng: &mut Lcg, i: usize, h: &HandoverCtx) -> Sample {
         party: None,
         admin: rng.bool(),
         human: rng.bool(),
-        runs_audit: i % 97 == 0,
+        runs_audit: i.is_multiple_of(97),
         retained: rng.bool(),
-        disabled: i % 13 == 0,
+        disabled: i.is_multiple_of(13),
         tags: BTreeMap::new(),
     };
     let note = format!(
@@ -353,7 +353,7 @@ fn secret_sample(rng: &mut Lcg, i: usize, h: &HandoverCtx) -> Sample {
         agency_can_read: rng.bool(),
         agency_grant: rng.bool(),
         kms_key_owner: OWNERS[i % OWNERS.len()].into(),
-        public: i % 11 == 0,
+        public: i.is_multiple_of(11),
         tags: BTreeMap::new(),
     };
     let note = format!(

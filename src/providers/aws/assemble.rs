@@ -948,7 +948,7 @@ impl Assembler<'_> {
             .as_ref()
             .and_then(|r| r.user_creation_time.as_ref().ok().and_then(|t| t.at()));
         match &row {
-            Some(r) => root.from_report(r),
+            Some(r) => root.add_report_row(r),
             None => self.root_from_summary(&mut root, report.is_some()),
         }
         self.root_findings(&root);
@@ -1384,7 +1384,7 @@ impl RootCtx {
     }
 
     /// The credential report's root row: password, access key slots, MFA flag.
-    fn from_report(&mut self, r: &ReportRow) {
+    fn add_report_row(&mut self, r: &ReportRow) {
         // The root row says `not_supported` for password_enabled; a date in
         // password_last_used still proves a password exists.
         if r.password_enabled != Ok(ReportFlag::False) {
