@@ -9,7 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 
 use super::sources::{
-    short, Availability, Expr, Policy, ProjectSources, Secret as GcpSecret, ServiceAccountKey,
+    short, Availability, Expr, Policy, ProjectSources, Replication, Secret as GcpSecret,
+    ServiceAccountKey,
 };
 use crate::model::*;
 
@@ -545,7 +546,7 @@ impl Assembler<'_> {
             versions,
             enabled_versions: enabled,
             latest_version_created: latest,
-            replication: s.replication.as_ref().map(replication_of),
+            replication: s.replication.as_ref().map(Replication::label),
             expires: s.expire_time,
             encryption,
             access_policy,
@@ -611,9 +612,7 @@ impl Assembler<'_> {
         let key = s
             .customer_managed_encryption
             .as_ref()
-            .and_then(|c| c.get("kmsKeyName"))
-            .and_then(|k| k.as_str())
-            .map(str::to_string);
+            .and_then(|c| c.kms_key_name.clone());
         let key_project = key
             .as_deref()
             .and_then(|k| k.strip_prefix("projects/"))
@@ -625,24 +624,6 @@ impl Assembler<'_> {
             key_account: key_project.or_else(|| Some(self.project.clone())),
             external,
         }
-    }
-}
-
-/// A secret's replication, as the inventory shows it.
-fn replication_of(r: &serde_json::Value) -> String {
-    if r.get("automatic").is_some() {
-        "automatic".to_string()
-    } else if let Some(replicas) = r
-        .pointer("/userManaged/replicas")
-        .and_then(|v| v.as_array())
-    {
-        let locs: Vec<&str> = replicas
-            .iter()
-            .filter_map(|x| x.get("location").and_then(|l| l.as_str()))
-            .collect();
-        format!("user-managed: {}", locs.join(", "))
-    } else {
-        "unknown".to_string()
     }
 }
 
