@@ -1505,3 +1505,87 @@ fn principal_last_used(creds: &[Credential]) -> Option<LastUsed> {
         None => LastUsed::unknown("no password or key records a use"),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated";
+
+    /// One user, `eve`, with two active never-used keys in the credential report; the
+    /// key list read for her when `listed` holds the id of one key.
+    fn account(listed: Option<&str>) -> AccountSources {
+        let at = "2026-01-02T03:04:05+00:00";
+        let csv = format!(
+            "{HEADER}\neve,arn:aws:iam::123456789012:user/eve,{at},false,N/A,N/A,N/A,false,\
+             true,{at},N/A,N/A,N/A,true,2026-01-03T03:04:05+00:00,N/A,N/A,N/A,false,N/A,false,N/A\n"
+        );
+        let report = CredentialReport::parse_csv(csv.as_bytes(), None).unwrap();
+        let user = UserDetail {
+            user_name: "eve".into(),
+            arn: "arn:aws:iam::123456789012:user/eve".into(),
+            ..UserDetail::default()
+        };
+        let mut users = BTreeMap::new();
+        if let Some(id) = listed {
+            let key = AccessKeyMetadata {
+                user_name: Some("eve".into()),
+                access_key_id: id.into(),
+                status: Some("Active".into()),
+                create_date: Some(Timestamp(at.parse().unwrap())),
+            };
+            let lists = UserLists {
+                access_keys: Some(Availability::Known(vec![key])),
+                ..UserLists::default()
+            };
+            users.insert("eve".to_string(), lists);
+        }
+        AccountSources {
+            account_id: "123456789012".into(),
+            caller_arn: None,
+            credential_report: Availability::Known(report),
+            authorization: AuthorizationDetails {
+                user_detail_list: vec![user],
+                ..AuthorizationDetails::default()
+            },
+            account_summary: Availability::unknown("iam:GetAccountSummary", "not read"),
+            virtual_mfa: Availability::Known(Vec::new()),
+            service_specific: Availability::Known(Vec::new()),
+            users,
+            regions: Vec::new(),
+        }
+    }
+
+    fn never_used(inv: &Inventory) -> Vec<String> {
+        inv.findings
+            .iter()
+            .filter(|f| f.code == FindingCode::AccessKeyNeverUsed)
+            .map(|f| f.message.clone())
+            .collect()
+    }
+
+    // A finding names an access key by the label kept when the key was added (its id, or
+    // its credential report slot), not by cutting the credential id apart again.
+    #[test]
+    fn a_finding_names_an_access_key_by_its_id_or_its_report_slot() {
+        let now = "2026-02-01T00:00:00Z".parse().unwrap();
+        let slots = assemble(&account(None), SourceMode::Snapshot, &[], now);
+        assert_eq!(
+            never_used(&slots),
+            [
+                "access key slot-1 of eve has never been used",
+                "access key slot-2 of eve has never been used",
+            ]
+        );
+        let listed = assemble(
+            &account(Some("AKIAEXAMPLEEVE000001")),
+            SourceMode::Snapshot,
+            &[],
+            now,
+        );
+        assert_eq!(
+            never_used(&listed),
+            ["access key AKIAEXAMPLEEVE000001 of eve has never been used"]
+        );
+    }
+}
