@@ -46,16 +46,6 @@ const MAX_LINES: usize = 100;
 /// line per entry is the point and splitting would only scatter the table.
 const LONG_ALLOWED: &[(&str, &str, &str)] = &[
     (
-        "audit/table.rs",
-        "render",
-        "being split (issue 12, in progress)",
-    ),
-    (
-        "config/mod.rs",
-        "validate",
-        "being split (issue 12, in progress)",
-    ),
-    (
         "plan/mod.rs",
         "targets",
         "being split (issue 12, in progress)",
@@ -68,71 +58,6 @@ const LONG_ALLOWED: &[(&str, &str, &str)] = &[
     (
         "plan/render.rs",
         "markdown",
-        "being split (issue 12, in progress)",
-    ),
-    (
-        "policy/context.rs",
-        "corpus",
-        "being split (issue 12, in progress)",
-    ),
-    (
-        "policy/mod.rs",
-        "parse",
-        "being split (issue 12, in progress)",
-    ),
-    (
-        "providers/aws/assemble.rs",
-        "user",
-        "being split (issue 12, in progress)",
-    ),
-    (
-        "providers/aws/assemble.rs",
-        "root",
-        "being split (issue 12, in progress)",
-    ),
-    (
-        "providers/aws/assemble.rs",
-        "role",
-        "being split (issue 12, in progress)",
-    ),
-    (
-        "providers/aws/assemble.rs",
-        "secrets",
-        "being split (issue 12, in progress)",
-    ),
-    (
-        "providers/aws/live.rs",
-        "authorization_details",
-        "being split (issue 12, in progress)",
-    ),
-    (
-        "providers/aws/live.rs",
-        "user_lists",
-        "being split (issue 12, in progress)",
-    ),
-    (
-        "providers/aws/snapshot.rs",
-        "load_account",
-        "being split (issue 12, in progress)",
-    ),
-    (
-        "providers/gcp/assemble.rs",
-        "policy",
-        "being split (issue 12, in progress)",
-    ),
-    (
-        "providers/gcp/assemble.rs",
-        "secrets",
-        "being split (issue 12, in progress)",
-    ),
-    (
-        "providers/gcp/live.rs",
-        "collect",
-        "being split (issue 12, in progress)",
-    ),
-    (
-        "providers/gcp/snapshot.rs",
-        "load_project",
         "being split (issue 12, in progress)",
     ),
     (

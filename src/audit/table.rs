@@ -59,9 +59,25 @@ fn rows(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
     }
 }
 
-/// Renders the summary.
+/// Renders the summary, one section after the other.
 pub fn render(inv: &Inventory) -> String {
     let mut out = String::new();
+    sources(&mut out, inv);
+    principal_counts(&mut out, inv);
+    credential_counts(&mut out, inv);
+    secret_counts(&mut out, inv);
+    findings(&mut out, inv);
+    users(&mut out, inv);
+    gcp_members(&mut out, inv);
+    trusts(&mut out, inv);
+    secrets(&mut out, inv);
+    gaps(&mut out, inv);
+    // Belt and braces: whatever a future line forgets, no control reaches the terminal.
+    crate::output::terminal::escape_block(&out).into_owned()
+}
+
+/// Each source: provider, scope, mode, regions, the credential report's date and who audited.
+fn sources(out: &mut String, inv: &Inventory) {
     for s in &inv.sources {
         let mode = match s.mode {
             SourceMode::Live => "live",
@@ -83,6 +99,10 @@ pub fn render(inv: &Inventory) -> String {
             let _ = writeln!(out, "  audited as {}", escape(id));
         }
     }
+}
+
+/// How many principals of each kind, per cloud audited.
+fn principal_counts(out: &mut String, inv: &Inventory) {
     let count = |k: PrincipalKind| inv.principals.iter().filter(|p| p.kind == k).count();
     let admins = inv
         .principals
@@ -115,6 +135,10 @@ pub fn render(inv: &Inventory) -> String {
         ));
     }
     let _ = writeln!(out, "\nPrincipals: {}", parts.join("; "));
+}
+
+/// How many credentials of each kind, and how many of them are active.
+fn credential_counts(out: &mut String, inv: &Inventory) {
     let mut by_kind: BTreeMap<CredentialKind, (usize, usize)> = BTreeMap::new();
     for c in &inv.credentials {
         let e = by_kind.entry(c.kind).or_default();
@@ -144,6 +168,10 @@ pub fn render(inv: &Inventory) -> String {
             parts.join(", ")
         }
     );
+}
+
+/// How many secrets, and how many are shared, under an outside key or not rotated.
+fn secret_counts(out: &mut String, inv: &Inventory) {
     let shared = inv
         .secrets
         .iter()
@@ -158,7 +186,10 @@ pub fn render(inv: &Inventory) -> String {
         "Secrets: {} ({shared} shared outside the account, {external} under an outside KMS key, {unrotated} without rotation)",
         inv.secrets.len()
     );
+}
 
+/// Every finding, riskiest first (the inventory's order).
+fn findings(out: &mut String, inv: &Inventory) {
     let _ = writeln!(out, "\nFindings, riskiest first ({}):", inv.findings.len());
     if inv.findings.is_empty() {
         let _ = writeln!(out, "  none");
@@ -174,9 +205,12 @@ pub fn render(inv: &Inventory) -> String {
                 ]
             })
             .collect();
-        rows(&mut out, &["SEVERITY", "CODE", "WHAT"], &r);
+        rows(out, &["SEVERITY", "CODE", "WHAT"], &r);
     }
+}
 
+/// AWS users and root users: admin, password, MFA, keys, last use.
+fn users(out: &mut String, inv: &Inventory) {
     let users: Vec<&Principal> = inv
         .principals
         .iter()
@@ -227,7 +261,7 @@ pub fn render(inv: &Inventory) -> String {
             })
             .collect();
         rows(
-            &mut out,
+            out,
             &[
                 "USER",
                 "ACCOUNT",
@@ -240,7 +274,10 @@ pub fn render(inv: &Inventory) -> String {
             &r,
         );
     }
+}
 
+/// GCP members and service accounts: kind, roles (with where and until when), user-managed keys.
+fn gcp_members(out: &mut String, inv: &Inventory) {
     let gcp: Vec<&Principal> = inv
         .principals
         .iter()
@@ -278,12 +315,15 @@ pub fn render(inv: &Inventory) -> String {
             })
             .collect();
         rows(
-            &mut out,
+            out,
             &["MEMBER", "KIND", "PROJECT", "ROLES", "USER KEYS"],
             &r,
         );
     }
+}
 
+/// Roles trusting principals outside the account, with the statement's conditions.
+fn trusts(out: &mut String, inv: &Inventory) {
     let trusts: Vec<&Credential> = inv
         .credentials
         .iter()
@@ -291,13 +331,18 @@ pub fn render(inv: &Inventory) -> String {
         .collect();
     if !trusts.is_empty() {
         let _ = writeln!(out, "\nRoles trusting outside the account:");
+        let names: BTreeMap<&str, &str> = inv
+            .principals
+            .iter()
+            .map(|p| (p.id.as_str(), p.name.as_str()))
+            .collect();
         let r: Vec<Vec<String>> = trusts
             .iter()
             .map(|c| {
-                let role = c
-                    .principal
-                    .rsplit('/')
-                    .next()
+                // The role's name as the inventory holds it, not cut from its ARN.
+                let role = names
+                    .get(c.principal.as_str())
+                    .copied()
                     .unwrap_or(&c.principal)
                     .to_string();
                 let (who, conds) = match &c.detail {
@@ -314,9 +359,12 @@ pub fn render(inv: &Inventory) -> String {
                 vec![role, who, conds]
             })
             .collect();
-        rows(&mut out, &["ROLE", "TRUSTS", "CONDITIONS"], &r);
+        rows(out, &["ROLE", "TRUSTS", "CONDITIONS"], &r);
     }
+}
 
+/// Secrets: where, rotation, key, last change, who outside may read them.
+fn secrets(out: &mut String, inv: &Inventory) {
     if !inv.secrets.is_empty() {
         let _ = writeln!(out, "\nSecrets:");
         let r: Vec<Vec<String>> = inv
@@ -369,7 +417,7 @@ pub fn render(inv: &Inventory) -> String {
             })
             .collect();
         rows(
-            &mut out,
+            out,
             &[
                 "SECRET",
                 "REGION",
@@ -381,7 +429,10 @@ pub fn render(inv: &Inventory) -> String {
             &r,
         );
     }
+}
 
+/// Coverage gaps, one line per source and reason.
+fn gaps(out: &mut String, inv: &Inventory) {
     let _ = writeln!(out, "\nCoverage gaps ({}):", inv.gaps.len());
     if inv.gaps.is_empty() {
         let _ = writeln!(out, "  none: every source was read");
@@ -410,6 +461,4 @@ pub fn render(inv: &Inventory) -> String {
             );
         }
     }
-    // Belt and braces: whatever a future line forgets, no control reaches the terminal.
-    crate::output::terminal::escape_block(&out).into_owned()
 }

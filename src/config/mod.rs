@@ -221,10 +221,33 @@ fn check_party(label: &str, p: &PartySpec, problems: &mut Vec<String>) {
 }
 
 impl RawConfig {
-    /// Validates, reporting every problem at once.
+    /// Validates, reporting every problem at once: the scenario and dates, the parties,
+    /// then the keys and files.
     pub fn validate(self, base_dir: &Path) -> Result<HandoverConfig, Vec<String>> {
         let mut problems = Vec::new();
-        let scenario = match self.scenario.as_deref() {
+        let scenario = self.scenario(&mut problems);
+        let (handover_date, ends) = self.dates(scenario, &mut problems);
+        self.check_parties(&mut problems);
+        self.check_keys_and_files(base_dir, &mut problems);
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(HandoverConfig {
+            scenario: scenario.expect("checked"),
+            handover_date: handover_date.expect("checked"),
+            agency_access_ends: ends,
+            agency: self.agency.expect("checked"),
+            customer: self.customer.expect("checked"),
+            third_parties: self.third_party,
+            operations: self.operations,
+            recipients: self.recipients,
+            documentation: self.documentation,
+            base_dir: base_dir.to_path_buf(),
+        })
+    }
+
+    fn scenario(&self, problems: &mut Vec<String>) -> Option<Scenario> {
+        match self.scenario.as_deref() {
             Some("full-transfer") => Some(Scenario::FullTransfer),
             Some("agency-operated") => Some(Scenario::AgencyOperated),
             Some(other) => {
@@ -239,9 +262,18 @@ impl RawConfig {
                     .push("scenario is missing: \"full-transfer\" or \"agency-operated\"".into());
                 None
             }
-        };
+        }
+    }
+
+    /// The handover date and when agency access ends, and what the scenario asks of them
+    /// (agency-operated: access ends by itself; full transfer: nothing is retained).
+    fn dates(
+        &self,
+        scenario: Option<Scenario>,
+        problems: &mut Vec<String>,
+    ) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
         let handover_date = match &self.handover_date {
-            Some(s) => parse_date("handover_date", s, &mut problems),
+            Some(s) => parse_date("handover_date", s, problems),
             None => {
                 problems.push("handover_date is missing (YYYY-MM-DD)".into());
                 None
@@ -250,7 +282,7 @@ impl RawConfig {
         let ends = self
             .agency_access_ends
             .as_deref()
-            .and_then(|s| parse_date("agency_access_ends", s, &mut problems));
+            .and_then(|s| parse_date("agency_access_ends", s, problems));
         if let (Some(h), Some(e)) = (handover_date, ends) {
             if e < h {
                 problems.push("agency_access_ends is before handover_date".into());
@@ -265,16 +297,22 @@ impl RawConfig {
         if scenario == Some(Scenario::FullTransfer) && !self.operations.retained.is_empty() {
             problems.push("[operations] retained is for the agency-operated scenario; full transfer ends all agency access".into());
         }
+        (handover_date, ends)
+    }
+
+    /// Every party well formed, and no account or domain claimed by both the agency and
+    /// the customer.
+    fn check_parties(&self, problems: &mut Vec<String>) {
         match &self.agency {
-            Some(p) => check_party("agency", p, &mut problems),
+            Some(p) => check_party("agency", p, problems),
             None => problems.push("[agency] is missing".into()),
         }
         match &self.customer {
-            Some(p) => check_party("customer", p, &mut problems),
+            Some(p) => check_party("customer", p, problems),
             None => problems.push("[customer] is missing".into()),
         }
         for (i, p) in self.third_party.iter().enumerate() {
-            check_party(&format!("third_party {}", i + 1), p, &mut problems);
+            check_party(&format!("third_party {}", i + 1), p, problems);
         }
         if let (Some(a), Some(c)) = (&self.agency, &self.customer) {
             for acct in a.aws_accounts.iter().filter(|x| c.aws_accounts.contains(x)) {
@@ -292,6 +330,11 @@ impl RawConfig {
                 ));
             }
         }
+    }
+
+    /// Recipient keys and the agency's signing key parse, only the agency has a signing
+    /// key, and every recipients file exists.
+    fn check_keys_and_files(&self, base_dir: &Path, problems: &mut Vec<String>) {
         // Each key checked in full (low-order points included); the error names the entry,
         // never its text, which may be a private key pasted in the wrong place.
         for (i, k) in self.recipients.keys.iter().enumerate() {
@@ -323,21 +366,6 @@ impl RawConfig {
                 ));
             }
         }
-        if !problems.is_empty() {
-            return Err(problems);
-        }
-        Ok(HandoverConfig {
-            scenario: scenario.expect("checked"),
-            handover_date: handover_date.expect("checked"),
-            agency_access_ends: ends,
-            agency: self.agency.expect("checked"),
-            customer: self.customer.expect("checked"),
-            third_parties: self.third_party,
-            operations: self.operations,
-            recipients: self.recipients,
-            documentation: self.documentation,
-            base_dir: base_dir.to_path_buf(),
-        })
     }
 }
 

@@ -222,7 +222,8 @@ const ROLES: &[(&str, &str)] = &[
 const SCENARIOS: &[&str] = &["full-transfer", "agency-operated"];
 
 /// A broad corpus of contexts: every kind, owner, age and scenario, in many
-/// combinations, including the `null`s a real source can produce.
+/// combinations, including the `null`s a real source can produce. One seeded generator
+/// draws every value in a fixed order, so the corpus is the same on every run.
 pub fn corpus(applies: AppliesTo) -> Vec<Sample> {
     let mut rng = Lcg(0x5eed_1234);
     let mut out = Vec::new();
@@ -237,118 +238,132 @@ pub fn corpus(applies: AppliesTo) -> Vec<Sample> {
                 None
             },
         };
-        match applies {
-            AppliesTo::Credentials => {
-                // Cycle kinds so each appears with every owner.
-                let kind = CREDENTIAL_KINDS[i % CREDENTIAL_KINDS.len()];
-                let owner = OWNERS[(i / CREDENTIAL_KINDS.len()) % OWNERS.len()];
-                let last_use = *rng.pick(&["used", "never", "unknown"]);
-                let days_since = if last_use == "used" {
-                    *rng.pick(&DAYS[1..])
-                } else {
-                    None
-                };
-                let age = *rng.pick(DAYS);
-                let (stale, basis) = match (days_since, age) {
-                    (Some(d), _) => (Some(d), Some("last-use".to_string())),
-                    (None, Some(a)) => (Some(a), Some("creation".to_string())),
-                    _ => (None, None),
-                };
-                let binding = kind == "gcp-iam-binding";
-                let (role, level) = if binding {
-                    let r = rng.pick(ROLES);
-                    (Some(r.0.to_string()), Some(r.1.to_string()))
-                } else {
-                    (None, None)
-                };
-                let trust = matches!(kind, "role-trust" | "secret-policy-grant");
-                let c = CredentialCtx {
-                    id: format!("sample-{i}"),
-                    kind: kind.into(),
-                    provider: if kind.starts_with("gcp") {
-                        "gcp".into()
-                    } else {
-                        "aws".into()
-                    },
-                    scope: "123456789012".into(),
-                    identifier: None,
-                    active: rng.bool(),
-                    age_days: age,
-                    last_use: last_use.into(),
-                    days_since_last_use: days_since,
-                    stale_days: stale,
-                    stale_basis: basis,
-                    trusted_owner: if trust {
-                        Some((*rng.pick(OWNERS)).into())
-                    } else {
-                        None
-                    },
-                    role,
-                    role_level: level,
-                    resource: if binding {
-                        Some("projects/p".into())
-                    } else {
-                        None
-                    },
-                    time_bound: binding && rng.bool(),
-                    key_type: if kind == "gcp-service-account-key" {
-                        Some((*rng.pick(&["USER_MANAGED", "SYSTEM_MANAGED"])).into())
-                    } else {
-                        None
-                    },
-                    agency_could_read: rng.bool(),
-                    findings: Vec::new(),
-                };
-                let pkind = *rng.pick(PRINCIPAL_KINDS);
-                let p = PrincipalCtx {
-                    id: "p".into(),
-                    kind: pkind.into(),
-                    name: "p".into(),
-                    owner: owner.into(),
-                    party: None,
-                    admin: rng.bool(),
-                    human: rng.bool(),
-                    runs_audit: i % 97 == 0,
-                    retained: rng.bool(),
-                    disabled: i % 13 == 0,
-                    tags: BTreeMap::new(),
-                };
-                let note = format!(
-                    "for a {kind} of an {owner}-owned {pkind} (last use {last_use}, days_since_last_use {}, age_days {})",
-                    days_since.map(|d| d.to_string()).unwrap_or("null".into()),
-                    age.map(|d| d.to_string()).unwrap_or("null".into())
-                );
-                out.push(Sample {
-                    context: for_credential(&c, &p, &h),
-                    note,
-                });
-            }
-            AppliesTo::Secrets => {
-                let s = SecretCtx {
-                    id: format!("sample-{i}"),
-                    name: "s".into(),
-                    provider: (*rng.pick(&["aws", "gcp"])).into(),
-                    scope: "123456789012".into(),
-                    rotation_enabled: rng.bool(),
-                    days_since_change: *rng.pick(DAYS),
-                    agency_can_read: rng.bool(),
-                    agency_grant: rng.bool(),
-                    kms_key_owner: OWNERS[i % OWNERS.len()].into(),
-                    public: i % 11 == 0,
-                    tags: BTreeMap::new(),
-                };
-                let note = format!(
-                    "for a secret (days_since_change {})",
-                    s.days_since_change
-                        .map(|d| d.to_string())
-                        .unwrap_or("null".into())
-                );
-                out.push(Sample {
-                    context: for_secret(&s, &h),
-                    note,
-                });
-            }
-        }
+        out.push(match applies {
+            AppliesTo::Credentials => credential_sample(&mut rng, i, &h),
+            AppliesTo::Secrets => secret_sample(&mut rng, i, &h),
+        });
     }
     out
+}
+
+/// The `i`th credential sample: kinds cycle so each appears with every owner.
+fn credential_sample(rng: &mut Lcg, i: usize, h: &HandoverCtx) -> Sample {
+    let kind = CREDENTIAL_KINDS[i % CREDENTIAL_KINDS.len()];
+    let owner = OWNERS[(i / CREDENTIAL_KINDS.len()) % OWNERS.len()];
+    let c = sample_credential(rng, i, kind);
+    let pkind = *rng.pick(PRINCIPAL_KINDS);
+    let p = PrincipalCtx {
+        id: "p".into(),
+        kind: pkind.into(),
+        name: "p".into(),
+        owner: owner.into(),
+        party: None,
+        admin: rng.bool(),
+        human: rng.bool(),
+        runs_audit: i.is_multiple_of(97),
+        retained: rng.bool(),
+        disabled: i.is_multiple_of(13),
+        tags: BTreeMap::new(),
+    };
+    let note = format!(
+        "for a {kind} of an {owner}-owned {pkind} (last use {}, days_since_last_use {}, age_days {})",
+        c.last_use,
+        c.days_since_last_use
+            .map(|d| d.to_string())
+            .unwrap_or("null".into()),
+        c.age_days.map(|d| d.to_string()).unwrap_or("null".into())
+    );
+    Sample {
+        context: for_credential(&c, &p, h),
+        note,
+    }
+}
+
+/// The credential of the `i`th sample, of `kind`.
+fn sample_credential(rng: &mut Lcg, i: usize, kind: &str) -> CredentialCtx {
+    let last_use = *rng.pick(&["used", "never", "unknown"]);
+    let days_since = if last_use == "used" {
+        *rng.pick(&DAYS[1..])
+    } else {
+        None
+    };
+    let age = *rng.pick(DAYS);
+    let (stale, basis) = match (days_since, age) {
+        (Some(d), _) => (Some(d), Some("last-use".to_string())),
+        (None, Some(a)) => (Some(a), Some("creation".to_string())),
+        _ => (None, None),
+    };
+    let binding = kind == "gcp-iam-binding";
+    let (role, level) = if binding {
+        let r = rng.pick(ROLES);
+        (Some(r.0.to_string()), Some(r.1.to_string()))
+    } else {
+        (None, None)
+    };
+    let trust = matches!(kind, "role-trust" | "secret-policy-grant");
+    // Field by field in this order: each `rng` call draws the next value.
+    CredentialCtx {
+        id: format!("sample-{i}"),
+        kind: kind.into(),
+        provider: if kind.starts_with("gcp") {
+            "gcp".into()
+        } else {
+            "aws".into()
+        },
+        scope: "123456789012".into(),
+        identifier: None,
+        active: rng.bool(),
+        age_days: age,
+        last_use: last_use.into(),
+        days_since_last_use: days_since,
+        stale_days: stale,
+        stale_basis: basis,
+        trusted_owner: if trust {
+            Some((*rng.pick(OWNERS)).into())
+        } else {
+            None
+        },
+        role,
+        role_level: level,
+        resource: if binding {
+            Some("projects/p".into())
+        } else {
+            None
+        },
+        time_bound: binding && rng.bool(),
+        key_type: if kind == "gcp-service-account-key" {
+            Some((*rng.pick(&["USER_MANAGED", "SYSTEM_MANAGED"])).into())
+        } else {
+            None
+        },
+        agency_could_read: rng.bool(),
+        findings: Vec::new(),
+    }
+}
+
+/// The `i`th secret sample.
+fn secret_sample(rng: &mut Lcg, i: usize, h: &HandoverCtx) -> Sample {
+    let s = SecretCtx {
+        id: format!("sample-{i}"),
+        name: "s".into(),
+        provider: (*rng.pick(&["aws", "gcp"])).into(),
+        scope: "123456789012".into(),
+        rotation_enabled: rng.bool(),
+        days_since_change: *rng.pick(DAYS),
+        agency_can_read: rng.bool(),
+        agency_grant: rng.bool(),
+        kms_key_owner: OWNERS[i % OWNERS.len()].into(),
+        public: i.is_multiple_of(11),
+        tags: BTreeMap::new(),
+    };
+    let note = format!(
+        "for a secret (days_since_change {})",
+        s.days_since_change
+            .map(|d| d.to_string())
+            .unwrap_or("null".into())
+    );
+    Sample {
+        context: for_secret(&s, h),
+        note,
+    }
 }

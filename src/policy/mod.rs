@@ -358,6 +358,8 @@ fn too_deep(text: &str, limit: usize) -> Option<usize> {
     None
 }
 
+/// Parses and checks a policy's text: its name, description and compiled rules, or
+/// every problem found (sorted by line), not just the first.
 pub fn parse(text: &str) -> Result<(String, String, Vec<Rule>), Vec<Problem>> {
     if let Some(line) = too_deep(text, MAX_POLICY_NESTING) {
         return Err(vec![Problem {
@@ -377,70 +379,53 @@ pub fn parse(text: &str) -> Result<(String, String, Vec<Rule>), Vec<Problem>> {
             message: e.to_string(),
         }]
     })?;
-    let mut problems = Vec::new();
-    let mut rules = Vec::new();
-    let mut ids = BTreeSet::new();
-    // Each corpus is converted to CEL values once and shared by every rule.
-    let mut corpora: std::collections::HashMap<bool, Vec<(Prepared, String)>> =
-        std::collections::HashMap::new();
+    let mut checker = RuleChecker::default();
     if raw.rules.is_empty() {
-        problems.push(Problem {
+        checker.problems.push(Problem {
             line: 1,
             rule: None,
             message: "the policy has no rules".into(),
         });
     }
-    for r in raw.rules {
-        let line = line_of_rule(text, &r.id);
-        let problem = |m: String| Problem {
+    let rules: Vec<Rule> = raw
+        .rules
+        .into_iter()
+        .filter_map(|r| checker.rule(text, r))
+        .collect();
+    let mut problems = checker.problems;
+    if problems.is_empty() {
+        Ok((raw.name, raw.description, rules))
+    } else {
+        problems.sort_by_key(|p| p.line);
+        Err(problems)
+    }
+}
+
+/// The rules of one policy being checked: the problems found so far, the ids seen, and
+/// each corpus of sample contexts, converted to CEL values once and shared by every rule.
+#[derive(Default)]
+struct RuleChecker {
+    problems: Vec<Problem>,
+    ids: BTreeSet<String>,
+    corpora: std::collections::HashMap<bool, Vec<(Prepared, String)>>,
+}
+
+impl RuleChecker {
+    fn problem(&mut self, line: usize, id: &str, message: String) {
+        self.problems.push(Problem {
             line,
-            rule: Some(r.id.clone()),
-            message: m,
-        };
-        if !ids.insert(r.id.clone()) {
-            problems.push(problem("the id is used by an earlier rule".into()));
-        }
-        if r.id.is_empty()
-            || !r
-                .id
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        {
-            problems.push(problem("ids are kebab-case (a-z, 0-9, -)".into()));
-        }
-        if r.description.trim().is_empty() || r.rationale.trim().is_empty() {
-            problems.push(problem(
-                "description and rationale must say something a person can read".into(),
-            ));
-        }
-        if let Err(m) = cost::check_text(&r.condition) {
-            problems.push(problem(m));
-            continue;
-        }
-        let program = match Program::compile(&r.condition) {
-            Ok(p) => p,
-            Err(e) => {
-                problems.push(problem(format!(
-                    "the condition is not valid CEL: {}",
-                    e.to_string().replace('\n', " ")
-                )));
-                continue;
-            }
-        };
-        if let Err(m) = cost::check_tree(program.expression()) {
-            problems.push(problem(m));
-            continue;
-        }
-        let mut found = BTreeSet::new();
-        paths(program.expression(), &mut Vec::new(), &mut found);
-        let schema = context::schema(r.applies_to);
-        for path in &found {
-            if let Err(m) = context::check_path(&schema, path) {
-                problems.push(problem(m));
-            }
-        }
+            rule: Some(id.to_string()),
+            message,
+        });
+    }
+
+    /// Checks one rule; `None` when its condition is too costly or not CEL.
+    fn rule(&mut self, text: &str, r: RawRule) -> Option<Rule> {
+        let line = line_of_rule(text, &r.id);
+        self.names(line, &r);
+        let (program, paths_known) = self.compile(line, &r)?;
         let rule = Rule {
-            id: r.id.clone(),
+            id: r.id,
             description: r.description,
             applies_to: r.applies_to,
             condition: r.condition,
@@ -450,49 +435,108 @@ pub fn parse(text: &str) -> Result<(String, String, Vec<Rule>), Vec<Problem>> {
             line,
             program,
         };
-        if found
-            .iter()
-            .all(|p| context::check_path(&schema, p).is_ok())
+        if paths_known {
+            self.try_on_corpus(&rule);
+        }
+        Some(rule)
+    }
+
+    /// A unique kebab-case id, and a description and rationale a person can read.
+    fn names(&mut self, line: usize, r: &RawRule) {
+        if !self.ids.insert(r.id.clone()) {
+            self.problem(line, &r.id, "the id is used by an earlier rule".into());
+        }
+        if r.id.is_empty()
+            || !r
+                .id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         {
-            // Type errors and never-matching rules, over a broad corpus of contexts.
-            let mut matched = false;
-            let corpus = corpora
-                .entry(r.applies_to == AppliesTo::Secrets)
-                .or_insert_with(|| {
-                    context::corpus(r.applies_to)
-                        .into_iter()
-                        .map(|s| {
-                            (
-                                Prepared::new(&s.context).expect("generated contexts convert"),
-                                s.note,
-                            )
-                        })
-                        .collect()
-                });
-            for (sample, note) in corpus.iter() {
-                match rule.evaluate_prepared(sample) {
-                    Outcome::Match => matched = true,
-                    Outcome::NoMatch => {}
-                    Outcome::Failed(e) => {
-                        problems.push(problem(format!("the condition fails {note}: {e}")));
-                        matched = true;
-                        break;
-                    }
-                }
+            self.problem(line, &r.id, "ids are kebab-case (a-z, 0-9, -)".into());
+        }
+        if r.description.trim().is_empty() || r.rationale.trim().is_empty() {
+            self.problem(
+                line,
+                &r.id,
+                "description and rationale must say something a person can read".into(),
+            );
+        }
+    }
+
+    /// The condition, within the cost limits and compiled, and whether every context
+    /// path it reads exists for the rule's kind (each unknown one is a problem).
+    fn compile(&mut self, line: usize, r: &RawRule) -> Option<(Program, bool)> {
+        if let Err(m) = cost::check_text(&r.condition) {
+            self.problem(line, &r.id, m);
+            return None;
+        }
+        let program = match Program::compile(&r.condition) {
+            Ok(p) => p,
+            Err(e) => {
+                let m = format!(
+                    "the condition is not valid CEL: {}",
+                    e.to_string().replace('\n', " ")
+                );
+                self.problem(line, &r.id, m);
+                return None;
             }
-            if !matched {
-                problems.push(problem(
-                    "the condition matches no credential or secret of any kind, owner or age tried: check the values it compares with".into(),
-                ));
+        };
+        if let Err(m) = cost::check_tree(program.expression()) {
+            self.problem(line, &r.id, m);
+            return None;
+        }
+        let mut found = BTreeSet::new();
+        paths(program.expression(), &mut Vec::new(), &mut found);
+        let schema = context::schema(r.applies_to);
+        let mut known = true;
+        for path in &found {
+            if let Err(m) = context::check_path(&schema, path) {
+                self.problem(line, &r.id, m);
+                known = false;
             }
         }
-        rules.push(rule);
+        Some((program, known))
     }
-    if problems.is_empty() {
-        Ok((raw.name, raw.description, rules))
-    } else {
-        problems.sort_by_key(|p| p.line);
-        Err(problems)
+
+    /// Type errors and never-matching rules, over a broad corpus of contexts.
+    fn try_on_corpus(&mut self, rule: &Rule) {
+        let corpus = self
+            .corpora
+            .entry(rule.applies_to == AppliesTo::Secrets)
+            .or_insert_with(|| {
+                context::corpus(rule.applies_to)
+                    .into_iter()
+                    .map(|s| {
+                        (
+                            Prepared::new(&s.context).expect("generated contexts convert"),
+                            s.note,
+                        )
+                    })
+                    .collect()
+            });
+        let mut matched = false;
+        let mut failure = None;
+        for (sample, note) in corpus.iter() {
+            match rule.evaluate_prepared(sample) {
+                Outcome::Match => matched = true,
+                Outcome::NoMatch => {}
+                Outcome::Failed(e) => {
+                    failure = Some(format!("the condition fails {note}: {e}"));
+                    matched = true;
+                    break;
+                }
+            }
+        }
+        if let Some(m) = failure {
+            self.problem(rule.line, &rule.id, m);
+        }
+        if !matched {
+            self.problem(
+                rule.line,
+                &rule.id,
+                "the condition matches no credential or secret of any kind, owner or age tried: check the values it compares with".into(),
+            );
+        }
     }
 }
 

@@ -353,6 +353,7 @@ async fn credential_report(iam: &aws_sdk_iam::Client) -> Availability<Credential
     }
 }
 
+/// Every user, group, role and customer managed policy with its documents, page by page.
 async fn authorization_details(iam: &aws_sdk_iam::Client) -> Result<AuthorizationDetails, Error> {
     let mut out = AuthorizationDetails::default();
     let mut marker: Option<String> = None;
@@ -368,99 +369,96 @@ async fn authorization_details(iam: &aws_sdk_iam::Client) -> Result<Authorizatio
             .send()
             .await
             .map_err(|e| fatal("iam:GetAccountAuthorizationDetails", classify(&e)))?;
-        for u in page.user_detail_list() {
-            out.user_detail_list.push(UserDetail {
-                path: u.path().map(str::to_string),
-                user_name: u.user_name().unwrap_or_default().to_string(),
-                user_id: u.user_id().map(str::to_string),
-                arn: u.arn().unwrap_or_default().to_string(),
-                create_date: ots(u.create_date()),
-                user_policy_list: u.user_policy_list().iter().map(inline).collect(),
-                group_list: u.group_list().to_vec(),
-                attached_managed_policies: u
-                    .attached_managed_policies()
-                    .iter()
-                    .map(attached)
-                    .collect(),
-                permissions_boundary: u.permissions_boundary().map(|b| PermissionsBoundary {
-                    permissions_boundary_arn: b.permissions_boundary_arn().map(str::to_string),
-                }),
-                tags: u
-                    .tags()
-                    .iter()
-                    .map(|t| Tag {
-                        key: t.key().to_string(),
-                        value: t.value().to_string(),
-                    })
-                    .collect(),
-            });
-        }
-        for g in page.group_detail_list() {
-            out.group_detail_list.push(GroupDetail {
-                path: g.path().map(str::to_string),
-                group_name: g.group_name().unwrap_or_default().to_string(),
-                arn: g.arn().map(str::to_string),
-                group_policy_list: g.group_policy_list().iter().map(inline).collect(),
-                attached_managed_policies: g
-                    .attached_managed_policies()
-                    .iter()
-                    .map(attached)
-                    .collect(),
-            });
-        }
-        for r in page.role_detail_list() {
-            out.role_detail_list.push(RoleDetail {
-                path: r.path().map(str::to_string),
-                role_name: r.role_name().unwrap_or_default().to_string(),
-                role_id: r.role_id().map(str::to_string),
-                arn: r.arn().unwrap_or_default().to_string(),
-                create_date: ots(r.create_date()),
-                assume_role_policy_document: doc(r.assume_role_policy_document()),
-                role_policy_list: r.role_policy_list().iter().map(inline).collect(),
-                attached_managed_policies: r
-                    .attached_managed_policies()
-                    .iter()
-                    .map(attached)
-                    .collect(),
-                permissions_boundary: r.permissions_boundary().map(|b| PermissionsBoundary {
-                    permissions_boundary_arn: b.permissions_boundary_arn().map(str::to_string),
-                }),
-                tags: r
-                    .tags()
-                    .iter()
-                    .map(|t| Tag {
-                        key: t.key().to_string(),
-                        value: t.value().to_string(),
-                    })
-                    .collect(),
-                role_last_used: r.role_last_used().map(|l| RoleLastUsed {
-                    last_used_date: ots(l.last_used_date()),
-                    region: l.region().map(str::to_string),
-                }),
-            });
-        }
-        for p in page.policies() {
-            out.policies.push(ManagedPolicyDetail {
-                policy_name: p.policy_name().unwrap_or_default().to_string(),
-                arn: p.arn().unwrap_or_default().to_string(),
-                default_version_id: p.default_version_id().map(str::to_string),
-                policy_version_list: p
-                    .policy_version_list()
-                    .iter()
-                    .map(|v| PolicyVersion {
-                        document: doc(v.document()),
-                        version_id: v.version_id().map(str::to_string),
-                        is_default_version: v.is_default_version(),
-                    })
-                    .collect(),
-            });
-        }
+        out.user_detail_list
+            .extend(page.user_detail_list().iter().map(user_detail));
+        out.group_detail_list
+            .extend(page.group_detail_list().iter().map(group_detail));
+        out.role_detail_list
+            .extend(page.role_detail_list().iter().map(role_detail));
+        out.policies
+            .extend(page.policies().iter().map(managed_policy));
         match (page.is_truncated(), page.marker()) {
             (true, Some(m)) => marker = Some(m.to_string()),
             _ => break,
         }
     }
     Ok(out)
+}
+
+fn user_detail(u: &aws_sdk_iam::types::UserDetail) -> UserDetail {
+    UserDetail {
+        path: u.path().map(str::to_string),
+        user_name: u.user_name().unwrap_or_default().to_string(),
+        user_id: u.user_id().map(str::to_string),
+        arn: u.arn().unwrap_or_default().to_string(),
+        create_date: ots(u.create_date()),
+        user_policy_list: u.user_policy_list().iter().map(inline).collect(),
+        group_list: u.group_list().to_vec(),
+        attached_managed_policies: u.attached_managed_policies().iter().map(attached).collect(),
+        permissions_boundary: u.permissions_boundary().map(boundary),
+        tags: tags(u.tags()),
+    }
+}
+
+fn group_detail(g: &aws_sdk_iam::types::GroupDetail) -> GroupDetail {
+    GroupDetail {
+        path: g.path().map(str::to_string),
+        group_name: g.group_name().unwrap_or_default().to_string(),
+        arn: g.arn().map(str::to_string),
+        group_policy_list: g.group_policy_list().iter().map(inline).collect(),
+        attached_managed_policies: g.attached_managed_policies().iter().map(attached).collect(),
+    }
+}
+
+fn role_detail(r: &aws_sdk_iam::types::RoleDetail) -> RoleDetail {
+    RoleDetail {
+        path: r.path().map(str::to_string),
+        role_name: r.role_name().unwrap_or_default().to_string(),
+        role_id: r.role_id().map(str::to_string),
+        arn: r.arn().unwrap_or_default().to_string(),
+        create_date: ots(r.create_date()),
+        assume_role_policy_document: doc(r.assume_role_policy_document()),
+        role_policy_list: r.role_policy_list().iter().map(inline).collect(),
+        attached_managed_policies: r.attached_managed_policies().iter().map(attached).collect(),
+        permissions_boundary: r.permissions_boundary().map(boundary),
+        tags: tags(r.tags()),
+        role_last_used: r.role_last_used().map(|l| RoleLastUsed {
+            last_used_date: ots(l.last_used_date()),
+            region: l.region().map(str::to_string),
+        }),
+    }
+}
+
+fn managed_policy(p: &aws_sdk_iam::types::ManagedPolicyDetail) -> ManagedPolicyDetail {
+    ManagedPolicyDetail {
+        policy_name: p.policy_name().unwrap_or_default().to_string(),
+        arn: p.arn().unwrap_or_default().to_string(),
+        default_version_id: p.default_version_id().map(str::to_string),
+        policy_version_list: p
+            .policy_version_list()
+            .iter()
+            .map(|v| PolicyVersion {
+                document: doc(v.document()),
+                version_id: v.version_id().map(str::to_string),
+                is_default_version: v.is_default_version(),
+            })
+            .collect(),
+    }
+}
+
+fn boundary(b: &aws_sdk_iam::types::AttachedPermissionsBoundary) -> PermissionsBoundary {
+    PermissionsBoundary {
+        permissions_boundary_arn: b.permissions_boundary_arn().map(str::to_string),
+    }
+}
+
+fn tags(t: &[aws_sdk_iam::types::Tag]) -> Vec<Tag> {
+    t.iter()
+        .map(|t| Tag {
+            key: t.key().to_string(),
+            value: t.value().to_string(),
+        })
+        .collect()
 }
 
 fn inline(p: &aws_sdk_iam::types::PolicyDetail) -> InlinePolicy {
@@ -648,118 +646,135 @@ async fn per_user(
         .await
 }
 
+/// The per-user lists the credential report left open, one request each, in a fixed
+/// order; the SSH keys always (no bulk source has them).
 async fn user_lists(iam: &aws_sdk_iam::Client, n: &UserNeeds) -> UserLists {
     let mut lists = UserLists::default();
     if n.login_profile {
-        lists.login_profile = Some(
-            match iam.get_login_profile().user_name(&n.name).send().await {
-                Ok(out) => Availability::Known(out.login_profile().map(|p| ts(p.create_date()))),
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_no_such_entity_exception()) =>
-                {
-                    Availability::Known(None)
-                }
-                Err(e) => Availability::unknown("iam:GetLoginProfile", gap_reason(classify(&e))),
-            },
-        );
+        lists.login_profile = Some(login_profile(iam, &n.name).await);
     }
     if n.access_keys {
-        lists.access_keys = Some(
-            match iam
-                .list_access_keys()
-                .user_name(&n.name)
-                .max_items(100)
-                .send()
-                .await
-            {
-                Ok(out) => Availability::Known(
-                    out.access_key_metadata()
-                        .iter()
-                        .map(|k| AccessKeyMetadata {
-                            user_name: k.user_name().map(str::to_string),
-                            access_key_id: k.access_key_id().unwrap_or_default().to_string(),
-                            status: k.status().map(|s| s.as_str().to_string()),
-                            create_date: ots(k.create_date()),
-                        })
-                        .collect(),
-                ),
-                Err(e) => Availability::unknown("iam:ListAccessKeys", gap_reason(classify(&e))),
-            },
-        );
+        lists.access_keys = Some(access_keys(iam, &n.name).await);
     }
-    lists.ssh_public_keys = Some(
-        match iam
-            .list_ssh_public_keys()
-            .user_name(&n.name)
-            .max_items(100)
-            .send()
-            .await
-        {
-            Ok(out) => Availability::Known(
-                out.ssh_public_keys()
-                    .iter()
-                    .map(|k| SshPublicKey {
-                        user_name: Some(k.user_name().to_string()),
-                        ssh_public_key_id: k.ssh_public_key_id().to_string(),
-                        status: Some(k.status().as_str().to_string()),
-                        upload_date: Some(ts(k.upload_date())),
-                    })
-                    .collect(),
-            ),
-            Err(e) => Availability::unknown("iam:ListSSHPublicKeys", gap_reason(classify(&e))),
-        },
-    );
+    lists.ssh_public_keys = Some(ssh_public_keys(iam, &n.name).await);
     if n.certificates {
-        lists.signing_certificates = Some(
-            match iam
-                .list_signing_certificates()
-                .user_name(&n.name)
-                .max_items(100)
-                .send()
-                .await
-            {
-                Ok(out) => Availability::Known(
-                    out.certificates()
-                        .iter()
-                        .map(|c| SigningCertificate {
-                            user_name: Some(c.user_name().to_string()),
-                            certificate_id: c.certificate_id().to_string(),
-                            status: Some(c.status().as_str().to_string()),
-                            upload_date: ots(c.upload_date()),
-                        })
-                        .collect(),
-                ),
-                Err(e) => {
-                    Availability::unknown("iam:ListSigningCertificates", gap_reason(classify(&e)))
-                }
-            },
-        );
+        lists.signing_certificates = Some(signing_certificates(iam, &n.name).await);
     }
     if n.mfa_devices {
-        lists.mfa_devices = Some(
-            match iam
-                .list_mfa_devices()
-                .user_name(&n.name)
-                .max_items(100)
-                .send()
-                .await
-            {
-                Ok(out) => Availability::Known(
-                    out.mfa_devices()
-                        .iter()
-                        .map(|d| MfaDevice {
-                            user_name: Some(d.user_name().to_string()),
-                            serial_number: d.serial_number().to_string(),
-                            enable_date: Some(ts(d.enable_date())),
-                        })
-                        .collect(),
-                ),
-                Err(e) => Availability::unknown("iam:ListMFADevices", gap_reason(classify(&e))),
-            },
-        );
+        lists.mfa_devices = Some(mfa_devices(iam, &n.name).await);
     }
     lists
+}
+
+/// `Known(None)`: the user has no console password.
+async fn login_profile(iam: &aws_sdk_iam::Client, user: &str) -> Availability<Option<Timestamp>> {
+    match iam.get_login_profile().user_name(user).send().await {
+        Ok(out) => Availability::Known(out.login_profile().map(|p| ts(p.create_date()))),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_entity_exception()) =>
+        {
+            Availability::Known(None)
+        }
+        Err(e) => Availability::unknown("iam:GetLoginProfile", gap_reason(classify(&e))),
+    }
+}
+
+async fn access_keys(
+    iam: &aws_sdk_iam::Client,
+    user: &str,
+) -> Availability<Vec<AccessKeyMetadata>> {
+    match iam
+        .list_access_keys()
+        .user_name(user)
+        .max_items(100)
+        .send()
+        .await
+    {
+        Ok(out) => Availability::Known(
+            out.access_key_metadata()
+                .iter()
+                .map(|k| AccessKeyMetadata {
+                    user_name: k.user_name().map(str::to_string),
+                    access_key_id: k.access_key_id().unwrap_or_default().to_string(),
+                    status: k.status().map(|s| s.as_str().to_string()),
+                    create_date: ots(k.create_date()),
+                })
+                .collect(),
+        ),
+        Err(e) => Availability::unknown("iam:ListAccessKeys", gap_reason(classify(&e))),
+    }
+}
+
+async fn ssh_public_keys(iam: &aws_sdk_iam::Client, user: &str) -> Availability<Vec<SshPublicKey>> {
+    match iam
+        .list_ssh_public_keys()
+        .user_name(user)
+        .max_items(100)
+        .send()
+        .await
+    {
+        Ok(out) => Availability::Known(
+            out.ssh_public_keys()
+                .iter()
+                .map(|k| SshPublicKey {
+                    user_name: Some(k.user_name().to_string()),
+                    ssh_public_key_id: k.ssh_public_key_id().to_string(),
+                    status: Some(k.status().as_str().to_string()),
+                    upload_date: Some(ts(k.upload_date())),
+                })
+                .collect(),
+        ),
+        Err(e) => Availability::unknown("iam:ListSSHPublicKeys", gap_reason(classify(&e))),
+    }
+}
+
+async fn signing_certificates(
+    iam: &aws_sdk_iam::Client,
+    user: &str,
+) -> Availability<Vec<SigningCertificate>> {
+    match iam
+        .list_signing_certificates()
+        .user_name(user)
+        .max_items(100)
+        .send()
+        .await
+    {
+        Ok(out) => Availability::Known(
+            out.certificates()
+                .iter()
+                .map(|c| SigningCertificate {
+                    user_name: Some(c.user_name().to_string()),
+                    certificate_id: c.certificate_id().to_string(),
+                    status: Some(c.status().as_str().to_string()),
+                    upload_date: ots(c.upload_date()),
+                })
+                .collect(),
+        ),
+        Err(e) => Availability::unknown("iam:ListSigningCertificates", gap_reason(classify(&e))),
+    }
+}
+
+async fn mfa_devices(iam: &aws_sdk_iam::Client, user: &str) -> Availability<Vec<MfaDevice>> {
+    match iam
+        .list_mfa_devices()
+        .user_name(user)
+        .max_items(100)
+        .send()
+        .await
+    {
+        Ok(out) => Availability::Known(
+            out.mfa_devices()
+                .iter()
+                .map(|d| MfaDevice {
+                    user_name: Some(d.user_name().to_string()),
+                    serial_number: d.serial_number().to_string(),
+                    enable_date: Some(ts(d.enable_date())),
+                })
+                .collect(),
+        ),
+        Err(e) => Availability::unknown("iam:ListMFADevices", gap_reason(classify(&e))),
+    }
 }
 
 async fn secrets(

@@ -163,7 +163,9 @@ struct AccountSummaryJson {
     summary_map: BTreeMap<String, i64>,
 }
 
-/// Reads one account folder.
+/// Reads one account folder: the authorization details (required), the caller and the
+/// credential report, the account-wide lists, then each user's folder and each region's
+/// secrets. Every read is in this order, so the first malformed file is the one named.
 pub fn load_account(dir: &Path) -> Result<(AccountSources, Vec<String>), Error> {
     let root = &SnapshotRoot::open(dir)?;
     let authorization: AuthorizationDetails = read_json(
@@ -176,46 +178,8 @@ pub fn load_account(dir: &Path) -> Result<(AccountSources, Vec<String>), Error> 
         &dir.join("caller-identity.json"),
         "aws sts get-caller-identity",
     )?;
-
     let credential_report = credential_report(root, dir)?;
-
-    let account_id = caller
-        .as_ref()
-        .and_then(|c| c.account.clone())
-        .or_else(|| {
-            let arns = authorization
-                .user_detail_list
-                .iter()
-                .map(|u| u.arn.as_str())
-                .chain(
-                    authorization
-                        .role_detail_list
-                        .iter()
-                        .map(|r| r.arn.as_str()),
-                )
-                .chain(
-                    authorization
-                        .group_detail_list
-                        .iter()
-                        .filter_map(|g| g.arn.as_deref()),
-                );
-            arns.filter_map(super::policy_doc::account_of).next()
-        })
-        .or_else(|| {
-            credential_report.known().and_then(|r| {
-                r.rows
-                    .iter()
-                    .find_map(|row| super::policy_doc::account_of(&row.arn))
-            })
-        })
-        .ok_or_else(|| {
-            Error::input(
-                dir,
-                "cannot tell which AWS account this is",
-                "add caller-identity.json (`aws sts get-caller-identity`)",
-            )
-        })?;
-
+    let account_id = account_id(dir, caller.as_ref(), &authorization, &credential_report)?;
     let account_summary = match optional_json::<AccountSummaryJson>(
         root,
         &dir.join("account-summary.json"),
@@ -253,109 +217,12 @@ pub fn load_account(dir: &Path) -> Result<(AccountSources, Vec<String>), Error> 
             SSC,
         ),
     };
-
-    let mut users = BTreeMap::new();
-    let user_folders = root.listing(&dir.join("users"))?;
-    for u in &authorization.user_detail_list {
-        let name = &u.user_name;
-        if !is_iam_user_name(name) {
-            users.insert(name.clone(), unreadable_user(name));
-            continue;
-        }
-        // Looked up in the listing, never joined: see the module's invariants.
-        let Some(ud) = user_folders.get(name) else {
-            continue;
-        };
-        if root.dir(ud)?.is_none() {
-            continue;
-        }
-        let lists = UserLists {
-            access_keys: optional_json::<AccessKeyList>(
-                root,
-                &ud.join("access-keys.json"),
-                &format!("aws iam list-access-keys --user-name {name}"),
-            )?
-            .map(|l| Availability::Known(l.keys)),
-            ssh_public_keys: optional_json::<SshPublicKeyList>(
-                root,
-                &ud.join("ssh-public-keys.json"),
-                &format!("aws iam list-ssh-public-keys --user-name {name}"),
-            )?
-            .map(|l| Availability::Known(l.keys)),
-            signing_certificates: optional_json::<SigningCertificateList>(
-                root,
-                &ud.join("signing-certificates.json"),
-                &format!("aws iam list-signing-certificates --user-name {name}"),
-            )?
-            .map(|l| Availability::Known(l.certificates)),
-            mfa_devices: optional_json::<MfaDeviceList>(
-                root,
-                &ud.join("mfa-devices.json"),
-                &format!("aws iam list-mfa-devices --user-name {name}"),
-            )?
-            .map(|l| Availability::Known(l.devices)),
-            login_profile: None,
-        };
-        users.insert(name.clone(), lists);
-    }
-
+    let users = users(root, dir, &authorization)?;
     let mut regions = Vec::new();
     for (region, rd) in root.listing(&dir.join("secrets"))?.iter() {
-        if root.dir(rd)?.is_none() {
-            continue;
+        if root.dir(rd)?.is_some() {
+            regions.push(region_secrets(root, region, rd)?);
         }
-        let region = region.to_string();
-        let cmd =
-            format!("aws secretsmanager list-secrets --include-planned-deletion --region {region}");
-        let secrets = match optional_json::<SecretList>(root, &rd.join("list-secrets.json"), &cmd)?
-        {
-            Some(l) => Availability::Known(l.secrets),
-            None => missing("secretsmanager:ListSecrets", "list-secrets.json", &cmd),
-        };
-        let mut policies = BTreeMap::new();
-        let pd = rd.join("resource-policies");
-        for (_, f) in root.listing(&pd)?.iter() {
-            if f.extension().and_then(|e| e.to_str()) != Some("json") {
-                continue;
-            }
-            let r: ResourcePolicyResponse = read_json(
-                root,
-                f,
-                "aws secretsmanager get-resource-policy --secret-id <arn>",
-            )?;
-            let policy = match r.resource_policy {
-                None => Availability::Known(None),
-                Some(text) => match serde_json::from_str::<serde_json::Value>(&text) {
-                    Ok(v) => Availability::Known(Some(v)),
-                    Err(e) => {
-                        return Err(Error::input(
-                            f,
-                            format!("ResourcePolicy is not JSON ({e})"),
-                            "export it again with `aws secretsmanager get-resource-policy`",
-                        ))
-                    }
-                },
-            };
-            policies.insert(r.arn, policy);
-        }
-        if let Availability::Known(list) = &secrets {
-            for s in list {
-                policies.entry(s.arn.clone()).or_insert_with(|| {
-                    Availability::unknown(
-                        "secretsmanager:GetResourcePolicy",
-                        format!(
-                            "no get-resource-policy export for this secret in {}",
-                            pd.display()
-                        ),
-                    )
-                });
-            }
-        }
-        regions.push(RegionSecrets {
-            region,
-            secrets,
-            policies,
-        });
     }
     let region_names = regions.iter().map(|r| r.region.clone()).collect();
     Ok((
@@ -372,6 +239,173 @@ pub fn load_account(dir: &Path) -> Result<(AccountSources, Vec<String>), Error> 
         },
         region_names,
     ))
+}
+
+/// The account id: from the caller identity, else the account of the first user, role
+/// or group ARN of the authorization details, else of a credential report row.
+fn account_id(
+    dir: &Path,
+    caller: Option<&CallerIdentity>,
+    authorization: &AuthorizationDetails,
+    credential_report: &Availability<CredentialReport>,
+) -> Result<String, Error> {
+    caller
+        .and_then(|c| c.account.clone())
+        .or_else(|| {
+            let arns = authorization
+                .user_detail_list
+                .iter()
+                .map(|u| u.arn.as_str())
+                .chain(
+                    authorization
+                        .role_detail_list
+                        .iter()
+                        .map(|r| r.arn.as_str()),
+                )
+                .chain(
+                    authorization
+                        .group_detail_list
+                        .iter()
+                        .filter_map(|g| g.arn.as_deref()),
+                );
+            arns.filter_map(super::policy_doc::account_of).next()
+        })
+        .or_else(|| {
+            credential_report.known().and_then(|r| {
+                r.rows
+                    .iter()
+                    .find_map(|row| super::policy_doc::account_of(&row.arn))
+            })
+        })
+        .ok_or_else(|| {
+            Error::input(
+                dir,
+                "cannot tell which AWS account this is",
+                "add caller-identity.json (`aws sts get-caller-identity`)",
+            )
+        })
+}
+
+/// Each user's per-user lists, from its folder under `users/` when it has one.
+fn users(
+    root: &SnapshotRoot,
+    dir: &Path,
+    authorization: &AuthorizationDetails,
+) -> Result<BTreeMap<String, UserLists>, Error> {
+    let mut users = BTreeMap::new();
+    let user_folders = root.listing(&dir.join("users"))?;
+    for u in &authorization.user_detail_list {
+        let name = &u.user_name;
+        if !is_iam_user_name(name) {
+            users.insert(name.clone(), unreadable_user(name));
+            continue;
+        }
+        // Looked up in the listing, never joined: see the module's invariants.
+        let Some(ud) = user_folders.get(name) else {
+            continue;
+        };
+        if root.dir(ud)?.is_none() {
+            continue;
+        }
+        users.insert(name.clone(), user_folder(root, ud, name)?);
+    }
+    Ok(users)
+}
+
+/// The lists in one user's folder; an absent file leaves its list unread.
+fn user_folder(root: &SnapshotRoot, ud: &Path, name: &str) -> Result<UserLists, Error> {
+    Ok(UserLists {
+        access_keys: optional_json::<AccessKeyList>(
+            root,
+            &ud.join("access-keys.json"),
+            &format!("aws iam list-access-keys --user-name {name}"),
+        )?
+        .map(|l| Availability::Known(l.keys)),
+        ssh_public_keys: optional_json::<SshPublicKeyList>(
+            root,
+            &ud.join("ssh-public-keys.json"),
+            &format!("aws iam list-ssh-public-keys --user-name {name}"),
+        )?
+        .map(|l| Availability::Known(l.keys)),
+        signing_certificates: optional_json::<SigningCertificateList>(
+            root,
+            &ud.join("signing-certificates.json"),
+            &format!("aws iam list-signing-certificates --user-name {name}"),
+        )?
+        .map(|l| Availability::Known(l.certificates)),
+        mfa_devices: optional_json::<MfaDeviceList>(
+            root,
+            &ud.join("mfa-devices.json"),
+            &format!("aws iam list-mfa-devices --user-name {name}"),
+        )?
+        .map(|l| Availability::Known(l.devices)),
+        login_profile: None,
+    })
+}
+
+/// One region's folder under `secrets/`: its secret list and each secret's resource
+/// policy (a listed secret without one is a gap).
+fn region_secrets(root: &SnapshotRoot, region: &str, rd: &Path) -> Result<RegionSecrets, Error> {
+    let region = region.to_string();
+    let cmd =
+        format!("aws secretsmanager list-secrets --include-planned-deletion --region {region}");
+    let secrets = match optional_json::<SecretList>(root, &rd.join("list-secrets.json"), &cmd)? {
+        Some(l) => Availability::Known(l.secrets),
+        None => missing("secretsmanager:ListSecrets", "list-secrets.json", &cmd),
+    };
+    let pd = rd.join("resource-policies");
+    let mut policies = resource_policies(root, &pd)?;
+    if let Availability::Known(list) = &secrets {
+        for s in list {
+            policies.entry(s.arn.clone()).or_insert_with(|| {
+                Availability::unknown(
+                    "secretsmanager:GetResourcePolicy",
+                    format!(
+                        "no get-resource-policy export for this secret in {}",
+                        pd.display()
+                    ),
+                )
+            });
+        }
+    }
+    Ok(RegionSecrets {
+        region,
+        secrets,
+        policies,
+    })
+}
+
+/// Every `*.json` get-resource-policy export in `pd`, by the secret ARN it names.
+fn resource_policies(
+    root: &SnapshotRoot,
+    pd: &Path,
+) -> Result<BTreeMap<String, Availability<Option<serde_json::Value>>>, Error> {
+    let mut policies = BTreeMap::new();
+    for (_, f) in root.listing(pd)?.iter() {
+        if f.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let r: ResourcePolicyResponse = read_json(
+            root,
+            f,
+            "aws secretsmanager get-resource-policy --secret-id <arn>",
+        )?;
+        let policy = match r.resource_policy {
+            None => Availability::Known(None),
+            Some(text) => match serde_json::from_str::<serde_json::Value>(&text) {
+                Ok(v) => Availability::Known(Some(v)),
+                Err(e) => {
+                    return Err(Error::input(
+                        f,
+                        format!("ResourcePolicy is not JSON ({e})"),
+                        "export it again with `aws secretsmanager get-resource-policy`",
+                    ))
+                }
+            },
+        };
+        policies.insert(r.arn, policy);
+    }
+    Ok(policies)
 }
 
 fn credential_report(

@@ -8,7 +8,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
-use super::sources::{short, Availability, Expr, Policy, ProjectSources, ServiceAccountKey};
+use super::sources::{
+    short, Availability, Expr, Policy, ProjectSources, Replication, Secret as GcpSecret,
+    ServiceAccountKey,
+};
 use crate::model::*;
 
 const GCP: Provider = Provider::Gcp;
@@ -332,7 +335,6 @@ impl Assembler<'_> {
         let on_project = resource == format!("projects/{}", self.project);
         let mut seen = BTreeSet::new();
         for b in &policy.bindings {
-            let level = role_level(&b.role);
             let cond = condition(&b.condition);
             for member in &b.members {
                 let pid = self.ensure_member(member);
@@ -343,114 +345,138 @@ impl Assembler<'_> {
                 if !seen.insert(id.clone()) {
                     continue;
                 }
-                let what = if on_project {
-                    "the project".to_string()
-                } else {
-                    resource.to_string()
-                };
-                let kind = kind_of(member);
-                let ends = cond
-                    .as_ref()
-                    .map(|c| c.ends.clone())
-                    .unwrap_or(TimeBound::Unbounded);
-                if let TimeBound::Conditional { reason } = &ends {
-                    self.finding(FindingCode::ConditionNotTimeBound, &id, format!("{member} holds {} on {what} under a condition that does not provably end: {reason}", b.role));
-                }
-                if !ends.ended_at(self.now) {
-                    match kind {
-                        PrincipalKind::GcpPublic => self.finding(
-                            FindingCode::GcpPublicAccess,
-                            &id,
-                            format!("{member} holds {} on {what}", b.role),
-                        ),
-                        PrincipalKind::GcpDeleted => self.finding(
-                            FindingCode::GcpDeletedMember,
-                            &id,
-                            format!("deleted member {member} still holds {} on {what}", b.role),
-                        ),
-                        _ => {}
-                    }
-                    if on_project
-                        && matches!(level, RoleLevel::Owner | RoleLevel::Editor)
-                        && matches!(
-                            kind,
-                            PrincipalKind::GcpUser
-                                | PrincipalKind::GcpGroup
-                                | PrincipalKind::GcpDomain
-                        )
-                    {
-                        self.finding(
-                            FindingCode::GcpBasicRole,
-                            &id,
-                            format!("{member} holds {} on the project", b.role),
-                        );
-                    }
-                    if kind == PrincipalKind::GcpDomain {
-                        self.finding(
-                            FindingCode::GcpDomainGrant,
-                            &id,
-                            format!("every account of {member} holds {} on {what}", b.role),
-                        );
-                    }
-                    if level == RoleLevel::Impersonation {
-                        let scope = if on_project {
-                            "every service account of the project".to_string()
-                        } else {
-                            resource.to_string()
-                        };
-                        self.finding(
-                            FindingCode::GcpCanImpersonate,
-                            &id,
-                            format!("{member} can act as {scope} ({})", b.role),
-                        );
-                    }
-                    if on_project
-                        && matches!(level, RoleLevel::Owner | RoleLevel::IamAdmin)
-                        && kind != PrincipalKind::GcpDeleted
-                    {
-                        let via = format!(
-                            "{} on the project{}",
-                            b.role,
-                            cond.as_ref()
-                                .map(|c| format!(" (if {})", c.expression))
-                                .unwrap_or_default()
-                        );
-                        self.admin.entry(pid.clone()).or_default().push(via);
-                    }
-                }
-                let policy_ref = PolicyRef {
-                    name: b.role.clone(),
-                    arn: None,
-                    via_group: None,
-                };
-                if let Some(p) = self.members.get_mut(&pid) {
-                    if on_project && !p.policies.contains(&policy_ref) {
-                        p.policies.push(policy_ref);
-                        p.policies.sort();
-                    }
-                }
-                self.inv.credentials.push(Credential {
+                self.binding(MemberGrant {
                     id,
-                    principal: pid,
-                    provider: GCP,
-                    scope: self.project.clone(),
-                    kind: CredentialKind::GcpIamBinding,
-                    identifier: Some(b.role.clone()),
-                    status: if ends.ended_at(self.now) {
-                        Status::Inactive
-                    } else {
-                        Status::Active
-                    },
-                    created: None,
-                    last_used: LastUsed::unknown("IAM records no use per binding"),
-                    detail: CredentialDetail::Binding(BindingDetail {
-                        resource: resource.to_string(),
-                        role: b.role.clone(),
-                        level,
-                        condition: cond.clone(),
-                    }),
+                    pid,
+                    member,
+                    kind: kind_of(member),
+                    role: &b.role,
+                    level: role_level(&b.role),
+                    ends: cond
+                        .as_ref()
+                        .map(|c| c.ends.clone())
+                        .unwrap_or(TimeBound::Unbounded),
+                    cond: cond.clone(),
+                    resource,
+                    on_project,
                 });
             }
+        }
+    }
+
+    /// One member's binding: its findings and admin evidence while it holds, the role
+    /// among the member's project policies, and the binding credential.
+    fn binding(&mut self, g: MemberGrant) {
+        if let TimeBound::Conditional { reason } = &g.ends {
+            self.finding(
+                FindingCode::ConditionNotTimeBound,
+                &g.id,
+                format!(
+                    "{} holds {} on {} under a condition that does not provably end: {reason}",
+                    g.member,
+                    g.role,
+                    g.what()
+                ),
+            );
+        }
+        let ended = g.ends.ended_at(self.now);
+        if !ended {
+            self.binding_findings(&g);
+            if g.on_project
+                && matches!(g.level, RoleLevel::Owner | RoleLevel::IamAdmin)
+                && g.kind != PrincipalKind::GcpDeleted
+            {
+                let via = format!(
+                    "{} on the project{}",
+                    g.role,
+                    g.cond
+                        .as_ref()
+                        .map(|c| format!(" (if {})", c.expression))
+                        .unwrap_or_default()
+                );
+                self.admin.entry(g.pid.clone()).or_default().push(via);
+            }
+        }
+        let policy_ref = PolicyRef {
+            name: g.role.to_string(),
+            arn: None,
+            via_group: None,
+        };
+        if let Some(p) = self.members.get_mut(&g.pid) {
+            if g.on_project && !p.policies.contains(&policy_ref) {
+                p.policies.push(policy_ref);
+                p.policies.sort();
+            }
+        }
+        self.inv.credentials.push(Credential {
+            id: g.id,
+            principal: g.pid,
+            provider: GCP,
+            scope: self.project.clone(),
+            kind: CredentialKind::GcpIamBinding,
+            identifier: Some(g.role.to_string()),
+            status: if ended {
+                Status::Inactive
+            } else {
+                Status::Active
+            },
+            created: None,
+            last_used: LastUsed::unknown("IAM records no use per binding"),
+            detail: CredentialDetail::Binding(BindingDetail {
+                resource: g.resource.to_string(),
+                role: g.role.to_string(),
+                level: g.level,
+                condition: g.cond,
+            }),
+        });
+    }
+
+    /// What a binding that still holds says: public or deleted members, basic roles,
+    /// domain-wide grants, impersonation.
+    fn binding_findings(&mut self, g: &MemberGrant) {
+        let (member, role, what) = (g.member, g.role, g.what());
+        match g.kind {
+            PrincipalKind::GcpPublic => self.finding(
+                FindingCode::GcpPublicAccess,
+                &g.id,
+                format!("{member} holds {role} on {what}"),
+            ),
+            PrincipalKind::GcpDeleted => self.finding(
+                FindingCode::GcpDeletedMember,
+                &g.id,
+                format!("deleted member {member} still holds {role} on {what}"),
+            ),
+            _ => {}
+        }
+        let person = matches!(
+            g.kind,
+            PrincipalKind::GcpUser | PrincipalKind::GcpGroup | PrincipalKind::GcpDomain
+        );
+        if g.on_project && matches!(g.level, RoleLevel::Owner | RoleLevel::Editor) && person {
+            self.finding(
+                FindingCode::GcpBasicRole,
+                &g.id,
+                format!("{member} holds {role} on the project"),
+            );
+        }
+        if g.kind == PrincipalKind::GcpDomain {
+            self.finding(
+                FindingCode::GcpDomainGrant,
+                &g.id,
+                format!("every account of {member} holds {role} on {what}"),
+            );
+        }
+        if g.level == RoleLevel::Impersonation {
+            let scope = if g.on_project {
+                "every service account of the project".to_string()
+            } else {
+                g.resource.to_string()
+            };
+            self.finding(
+                FindingCode::GcpCanImpersonate,
+                &g.id,
+                format!("{member} can act as {scope} ({role})"),
+            );
         }
     }
 
@@ -459,146 +485,170 @@ impl Assembler<'_> {
             return;
         };
         for s in secrets {
-            let name = short(&s.name).to_string();
-            let (versions, enabled, latest) = match self.src.versions.get(&s.name) {
-                Some(Availability::Known(v)) => (
-                    Some(v.len() as u32),
-                    Some(
-                        v.iter()
-                            .filter(|v| v.state.as_deref() == Some("ENABLED"))
-                            .count() as u32,
-                    ),
-                    v.iter().filter_map(|v| v.create_time).max(),
+            self.secret(s);
+        }
+    }
+
+    /// One Secret Manager secret: its versions, members (whose bindings become
+    /// credentials), rotation, replication and encryption key.
+    fn secret(&mut self, s: &GcpSecret) {
+        let name = short(&s.name).to_string();
+        let (versions, enabled, latest) = match self.src.versions.get(&s.name) {
+            Some(Availability::Known(v)) => (
+                Some(v.len() as u32),
+                Some(
+                    v.iter()
+                        .filter(|v| v.state.as_deref() == Some("ENABLED"))
+                        .count() as u32,
                 ),
-                _ => (None, None, None),
-            };
-            let mut members = Vec::new();
-            let access_policy = match self.src.secret_policies.get(&s.name) {
-                Some(Availability::Known(p)) => {
-                    for b in &p.bindings {
-                        for m in &b.members {
-                            members.push(IamGrant {
-                                member: m.clone(),
-                                role: b.role.clone(),
-                                condition: condition(&b.condition),
-                            });
-                        }
-                    }
-                    members.sort();
-                    let policy = p.clone();
-                    self.policy(&s.name, &policy);
-                    for g in &members {
-                        if matches!(
-                            kind_of(&g.member),
-                            PrincipalKind::GcpUser
-                                | PrincipalKind::GcpGroup
-                                | PrincipalKind::GcpDomain
-                        ) {
-                            self.finding(
-                                FindingCode::GcpSecretMember,
-                                &s.name,
-                                format!("secret {name} grants {} {}", g.member, g.role),
-                            );
-                        }
-                    }
-                    AccessPolicy::Known {
-                        outside: Vec::new(),
-                    }
-                }
-                Some(Availability::Unknown { reason, .. }) => AccessPolicy::Unknown {
-                    reason: reason.clone(),
-                },
-                None => AccessPolicy::Unknown {
-                    reason: "the secret's IAM policy was not read".into(),
-                },
-            };
-            let rotation = s.rotation.clone().unwrap_or_default();
-            let every_days = rotation
-                .rotation_period
-                .as_deref()
-                .and_then(|p| p.trim_end_matches('s').parse::<f64>().ok())
-                .map(|secs| (secs / 86_400.0).round() as i64);
-            let enabled_rotation =
-                rotation.rotation_period.is_some() || rotation.next_rotation_time.is_some();
-            if !enabled_rotation {
+                v.iter().filter_map(|v| v.create_time).max(),
+            ),
+            _ => (None, None, None),
+        };
+        let (access_policy, members) = self.secret_members(s, &name);
+        let rotation = s.rotation.clone().unwrap_or_default();
+        let every_days = rotation
+            .rotation_period
+            .as_deref()
+            .and_then(|p| p.trim_end_matches('s').parse::<f64>().ok())
+            .map(|secs| (secs / 86_400.0).round() as i64);
+        let enabled_rotation =
+            rotation.rotation_period.is_some() || rotation.next_rotation_time.is_some();
+        if !enabled_rotation {
+            self.finding(
+                FindingCode::SecretNotRotated,
+                &s.name,
+                format!("secret {name} has no rotation schedule"),
+            );
+        }
+        let encryption = self.secret_encryption(s);
+        let external = encryption.external;
+        self.inv.secrets.push(Secret {
+            id: s.name.clone(),
+            provider: GCP,
+            scope: self.project.clone(),
+            region: None,
+            name,
+            description: None,
+            created: s.create_time,
+            last_changed: latest,
+            last_accessed: None,
+            deletion_scheduled: None,
+            rotation: Rotation {
+                enabled: enabled_rotation,
+                rotation_function: None,
+                every_days,
+                schedule: rotation.rotation_period.clone(),
+                last_rotated: None,
+                next_rotation: rotation.next_rotation_time,
+            },
+            tags: s.labels.clone(),
+            versions,
+            enabled_versions: enabled,
+            latest_version_created: latest,
+            replication: s.replication.as_ref().map(Replication::label),
+            expires: s.expire_time,
+            encryption,
+            access_policy,
+            owning_service: None,
+            iam_members: members,
+        });
+        if external {
+            self.finding(
+                FindingCode::SecretKeyOutsideAccount,
+                &s.name,
+                format!(
+                    "secret {} is encrypted under a key of another project",
+                    short(&s.name)
+                ),
+            );
+        }
+    }
+
+    /// The secret's IAM policy: its members (each binding also becomes a credential,
+    /// and a person or group granted on a secret is a finding).
+    fn secret_members(&mut self, s: &GcpSecret, name: &str) -> (AccessPolicy, Vec<IamGrant>) {
+        let mut members = Vec::new();
+        let p = match self.src.secret_policies.get(&s.name) {
+            Some(Availability::Known(p)) => p,
+            Some(Availability::Unknown { reason, .. }) => {
+                let reason = reason.clone();
+                return (AccessPolicy::Unknown { reason }, members);
+            }
+            None => {
+                let reason = "the secret's IAM policy was not read".into();
+                return (AccessPolicy::Unknown { reason }, members);
+            }
+        };
+        for b in &p.bindings {
+            for m in &b.members {
+                members.push(IamGrant {
+                    member: m.clone(),
+                    role: b.role.clone(),
+                    condition: condition(&b.condition),
+                });
+            }
+        }
+        members.sort();
+        self.policy(&s.name, p);
+        for g in &members {
+            if matches!(
+                kind_of(&g.member),
+                PrincipalKind::GcpUser | PrincipalKind::GcpGroup | PrincipalKind::GcpDomain
+            ) {
                 self.finding(
-                    FindingCode::SecretNotRotated,
+                    FindingCode::GcpSecretMember,
                     &s.name,
-                    format!("secret {name} has no rotation schedule"),
+                    format!("secret {name} grants {} {}", g.member, g.role),
                 );
             }
-            let replication = s.replication.as_ref().map(|r| {
-                if r.get("automatic").is_some() {
-                    "automatic".to_string()
-                } else if let Some(replicas) = r
-                    .pointer("/userManaged/replicas")
-                    .and_then(|v| v.as_array())
-                {
-                    let locs: Vec<&str> = replicas
-                        .iter()
-                        .filter_map(|x| x.get("location").and_then(|l| l.as_str()))
-                        .collect();
-                    format!("user-managed: {}", locs.join(", "))
-                } else {
-                    "unknown".to_string()
-                }
-            });
-            let key = s
-                .customer_managed_encryption
-                .as_ref()
-                .and_then(|c| c.get("kmsKeyName"))
-                .and_then(|k| k.as_str())
-                .map(str::to_string);
-            let key_project = key
-                .as_deref()
-                .and_then(|k| k.strip_prefix("projects/"))
-                .and_then(|k| k.split('/').next())
-                .map(str::to_string);
-            let external = key_project.as_deref().is_some_and(|p| p != self.project);
-            self.inv.secrets.push(Secret {
-                id: s.name.clone(),
-                provider: GCP,
-                scope: self.project.clone(),
-                region: None,
-                name,
-                description: None,
-                created: s.create_time,
-                last_changed: latest,
-                last_accessed: None,
-                deletion_scheduled: None,
-                rotation: Rotation {
-                    enabled: enabled_rotation,
-                    rotation_function: None,
-                    every_days,
-                    schedule: rotation.rotation_period.clone(),
-                    last_rotated: None,
-                    next_rotation: rotation.next_rotation_time,
-                },
-                tags: s.labels.clone(),
-                versions,
-                enabled_versions: enabled,
-                latest_version_created: latest,
-                replication,
-                expires: s.expire_time,
-                encryption: Encryption {
-                    key: key.clone(),
-                    key_account: key_project.or_else(|| Some(self.project.clone())),
-                    external,
-                },
-                access_policy,
-                owning_service: None,
-                iam_members: members,
-            });
-            if external {
-                self.finding(
-                    FindingCode::SecretKeyOutsideAccount,
-                    &s.name,
-                    format!(
-                        "secret {} is encrypted under a key of another project",
-                        short(&s.name)
-                    ),
-                );
-            }
+        }
+        let outside = Vec::new();
+        (AccessPolicy::Known { outside }, members)
+    }
+
+    /// The secret's customer-managed key and the project that holds it.
+    fn secret_encryption(&self, s: &GcpSecret) -> Encryption {
+        let key = s
+            .customer_managed_encryption
+            .as_ref()
+            .and_then(|c| c.kms_key_name.clone());
+        let key_project = key
+            .as_deref()
+            .and_then(|k| k.strip_prefix("projects/"))
+            .and_then(|k| k.split('/').next())
+            .map(str::to_string);
+        let external = key_project.as_deref().is_some_and(|p| p != self.project);
+        Encryption {
+            key,
+            key_account: key_project.or_else(|| Some(self.project.clone())),
+            external,
+        }
+    }
+}
+
+/// One member's binding on a resource, as `policy` read it.
+struct MemberGrant<'b> {
+    /// `{principal}/binding/{resource}/{role}[/if/{expression}]`.
+    id: String,
+    pid: String,
+    member: &'b str,
+    kind: PrincipalKind,
+    role: &'b str,
+    level: RoleLevel,
+    cond: Option<IamCondition>,
+    ends: TimeBound,
+    resource: &'b str,
+    on_project: bool,
+}
+
+impl MemberGrant<'_> {
+    /// The resource as a message names it.
+    fn what(&self) -> String {
+        if self.on_project {
+            "the project".to_string()
+        } else {
+            self.resource.to_string()
         }
     }
 }

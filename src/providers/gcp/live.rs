@@ -251,7 +251,9 @@ fn policy_v3() -> google_cloud_iam_v1::model::GetPolicyOptions {
     google_cloud_iam_v1::model::GetPolicyOptions::new().set_requested_policy_version(3)
 }
 
-/// Reads one project.
+/// Reads one project: its IAM policy (which must be readable), then paged lists, then
+/// two requests per service account (keys, IAM policy) and two per secret (versions,
+/// IAM policy).
 pub async fn collect(
     c: &Clients,
     project: &str,
@@ -259,6 +261,41 @@ pub async fn collect(
     progress: Arc<dyn Progress>,
 ) -> Result<ProjectSources, Error> {
     progress.phase(&format!("gcp {project}"), 1);
+    let iam_policy = project_policy(c, project).await?;
+    progress.tick();
+
+    let service_accounts = list_service_accounts(c, project).await;
+    let secrets = list_secrets(c, project).await;
+
+    let emails: Vec<String> = service_accounts
+        .known()
+        .map(|v| v.iter().map(|s| s.email.clone()).collect())
+        .unwrap_or_default();
+    progress.phase("service accounts", emails.len() as u64);
+    let (keys, service_account_policies) =
+        per_service_account(c, project, emails, concurrency, &progress).await;
+
+    let names: Vec<String> = secrets
+        .known()
+        .map(|v| v.iter().map(|s| s.name.clone()).collect())
+        .unwrap_or_default();
+    progress.phase("secrets", names.len() as u64);
+    let (versions, secret_policies) = per_secret(c, names, concurrency, &progress).await;
+    Ok(ProjectSources {
+        project_id: project.to_string(),
+        iam_policy,
+        service_accounts,
+        keys,
+        service_account_policies,
+        secrets,
+        versions,
+        secret_policies,
+    })
+}
+
+/// The project's IAM policy: without it there is no audit, so a failure is an error
+/// that says why (missing project, access, network), not a gap.
+async fn project_policy(c: &Clients, project: &str) -> Result<Policy, Error> {
     let policy = c
         .projects
         .get_iam_policy()
@@ -279,22 +316,24 @@ pub async fn collect(
                 Error::Api { provider: Provider::Gcp, operation: op, what: f.message, hint: "retry later; if it persists, run with -vv".into() }
             }
         })?;
-    let iam_policy: Policy = convert(&policy, "IAM policy").map_err(|e| Error::Api {
+    convert(&policy, "IAM policy").map_err(|e| Error::Api {
         provider: Provider::Gcp,
         operation: "cloudresourcemanager.projects.getIamPolicy".into(),
         what: e,
         hint: "report this with the tool version".into(),
-    })?;
-    progress.tick();
+    })
+}
 
-    let service_accounts = list_service_accounts(c, project).await;
-    let secrets = list_secrets(c, project).await;
+type ByName<T> = BTreeMap<String, Availability<T>>;
 
-    let emails: Vec<String> = service_accounts
-        .known()
-        .map(|v| v.iter().map(|s| s.email.clone()).collect())
-        .unwrap_or_default();
-    progress.phase("service accounts", emails.len() as u64);
+/// Each service account's keys and IAM policy (who may act as it), `concurrency` at a time.
+async fn per_service_account(
+    c: &Clients,
+    project: &str,
+    emails: Vec<String>,
+    concurrency: usize,
+    progress: &Arc<dyn Progress>,
+) -> (ByName<Vec<ServiceAccountKey>>, ByName<Policy>) {
     let per_sa: Vec<(
         String,
         Availability<Vec<ServiceAccountKey>>,
@@ -304,36 +343,8 @@ pub async fn collect(
             let progress = progress.clone();
             async move {
                 let name = format!("projects/{project}/serviceAccounts/{email}");
-                let keys = match c
-                    .iam
-                    .list_service_account_keys()
-                    .set_name(&name)
-                    .send()
-                    .await
-                {
-                    Ok(r) => match r.keys.iter().map(key_source).collect::<Result<Vec<_>, _>>() {
-                        Ok(k) => Availability::Known(k),
-                        Err(e) => Availability::unknown("iam:ListServiceAccountKeys", e),
-                    },
-                    Err(e) => Availability::unknown(
-                        "iam:ListServiceAccountKeys",
-                        gap_reason(classify(&e)),
-                    ),
-                };
-                // Version 3, or conditional bindings come back renamed and without their condition.
-                let policy = match c
-                    .iam
-                    .get_iam_policy()
-                    .set_resource(&name)
-                    .set_options(policy_v3())
-                    .send()
-                    .await
-                {
-                    Ok(p) => convert(&p, "IAM policy")
-                        .map(Availability::Known)
-                        .unwrap_or_else(|e| Availability::unknown("iam:GetIamPolicy", e)),
-                    Err(e) => Availability::unknown("iam:GetIamPolicy", gap_reason(classify(&e))),
-                };
+                let keys = service_account_keys(c, &name).await;
+                let policy = service_account_policy(c, &name).await;
                 progress.tick();
                 (email, keys, policy)
             }
@@ -342,17 +353,54 @@ pub async fn collect(
         .collect()
         .await;
     let mut keys = BTreeMap::new();
-    let mut service_account_policies = BTreeMap::new();
+    let mut policies = BTreeMap::new();
     for (email, k, p) in per_sa {
         keys.insert(email.clone(), k);
-        service_account_policies.insert(email, p);
+        policies.insert(email, p);
     }
+    (keys, policies)
+}
 
-    let names: Vec<String> = secrets
-        .known()
-        .map(|v| v.iter().map(|s| s.name.clone()).collect())
-        .unwrap_or_default();
-    progress.phase("secrets", names.len() as u64);
+async fn service_account_keys(c: &Clients, name: &str) -> Availability<Vec<ServiceAccountKey>> {
+    match c
+        .iam
+        .list_service_account_keys()
+        .set_name(name)
+        .send()
+        .await
+    {
+        Ok(r) => match r.keys.iter().map(key_source).collect::<Result<Vec<_>, _>>() {
+            Ok(k) => Availability::Known(k),
+            Err(e) => Availability::unknown("iam:ListServiceAccountKeys", e),
+        },
+        Err(e) => Availability::unknown("iam:ListServiceAccountKeys", gap_reason(classify(&e))),
+    }
+}
+
+async fn service_account_policy(c: &Clients, name: &str) -> Availability<Policy> {
+    // Version 3, or conditional bindings come back renamed and without their condition.
+    match c
+        .iam
+        .get_iam_policy()
+        .set_resource(name)
+        .set_options(policy_v3())
+        .send()
+        .await
+    {
+        Ok(p) => convert(&p, "IAM policy")
+            .map(Availability::Known)
+            .unwrap_or_else(|e| Availability::unknown("iam:GetIamPolicy", e)),
+        Err(e) => Availability::unknown("iam:GetIamPolicy", gap_reason(classify(&e))),
+    }
+}
+
+/// Each secret's versions and IAM policy, `concurrency` at a time.
+async fn per_secret(
+    c: &Clients,
+    names: Vec<String>,
+    concurrency: usize,
+    progress: &Arc<dyn Progress>,
+) -> (ByName<Vec<SecretVersion>>, ByName<Policy>) {
     let per_secret: Vec<(
         String,
         Availability<Vec<SecretVersion>>,
@@ -361,46 +409,8 @@ pub async fn collect(
         .map(|name| {
             let progress = progress.clone();
             async move {
-                let mut versions = Vec::new();
-                let mut it = c
-                    .secrets
-                    .list_secret_versions()
-                    .set_parent(&name)
-                    .set_page_size(100)
-                    .by_item();
-                let mut failed = None;
-                while let Some(v) = it.next().await {
-                    match v
-                        .map_err(|e| gap_reason(classify(&e)))
-                        .and_then(|v| version_source(&v))
-                    {
-                        Ok(v) => versions.push(v),
-                        Err(e) => {
-                            failed = Some(e);
-                            break;
-                        }
-                    }
-                }
-                let versions = match failed {
-                    None => Availability::Known(versions),
-                    Some(e) => Availability::unknown("secretmanager:ListSecretVersions", e),
-                };
-                let policy = match c
-                    .secrets
-                    .get_iam_policy()
-                    .set_resource(&name)
-                    .set_options(policy_v3())
-                    .send()
-                    .await
-                {
-                    Ok(p) => convert(&p, "IAM policy")
-                        .map(Availability::Known)
-                        .unwrap_or_else(|e| Availability::unknown("secretmanager:GetIamPolicy", e)),
-                    Err(e) => Availability::unknown(
-                        "secretmanager:GetIamPolicy",
-                        gap_reason(classify(&e)),
-                    ),
-                };
+                let versions = secret_versions(c, &name).await;
+                let policy = secret_policy(c, &name).await;
                 progress.tick();
                 (name, versions, policy)
             }
@@ -409,21 +419,48 @@ pub async fn collect(
         .collect()
         .await;
     let mut versions = BTreeMap::new();
-    let mut secret_policies = BTreeMap::new();
+    let mut policies = BTreeMap::new();
     for (name, v, p) in per_secret {
         versions.insert(name.clone(), v);
-        secret_policies.insert(name, p);
+        policies.insert(name, p);
     }
-    Ok(ProjectSources {
-        project_id: project.to_string(),
-        iam_policy,
-        service_accounts,
-        keys,
-        service_account_policies,
-        secrets,
-        versions,
-        secret_policies,
-    })
+    (versions, policies)
+}
+
+async fn secret_versions(c: &Clients, name: &str) -> Availability<Vec<SecretVersion>> {
+    let mut versions = Vec::new();
+    let mut it = c
+        .secrets
+        .list_secret_versions()
+        .set_parent(name)
+        .set_page_size(100)
+        .by_item();
+    while let Some(v) = it.next().await {
+        match v
+            .map_err(|e| gap_reason(classify(&e)))
+            .and_then(|v| version_source(&v))
+        {
+            Ok(v) => versions.push(v),
+            Err(e) => return Availability::unknown("secretmanager:ListSecretVersions", e),
+        }
+    }
+    Availability::Known(versions)
+}
+
+async fn secret_policy(c: &Clients, name: &str) -> Availability<Policy> {
+    match c
+        .secrets
+        .get_iam_policy()
+        .set_resource(name)
+        .set_options(policy_v3())
+        .send()
+        .await
+    {
+        Ok(p) => convert(&p, "IAM policy")
+            .map(Availability::Known)
+            .unwrap_or_else(|e| Availability::unknown("secretmanager:GetIamPolicy", e)),
+        Err(e) => Availability::unknown("secretmanager:GetIamPolicy", gap_reason(classify(&e))),
+    }
 }
 
 async fn list_service_accounts(c: &Clients, project: &str) -> Availability<Vec<ServiceAccount>> {

@@ -157,7 +157,8 @@ pub fn project_dirs(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     Ok(out)
 }
 
-/// Reads one project folder.
+/// Reads one project folder: the project's IAM policy (required), then the service
+/// accounts and each one's folder, then the secrets and each one's folder.
 pub fn load_project(dir: &Path) -> Result<ProjectSources, Error> {
     let root = &SnapshotRoot::open(dir)?;
     let project_id = dir
@@ -176,78 +177,20 @@ pub fn load_project(dir: &Path) -> Result<ProjectSources, Error> {
         "iam:ListServiceAccounts",
         &format!("gcloud iam service-accounts list --project {p}"),
     )?;
-    let mut keys = BTreeMap::new();
-    let mut service_account_policies = BTreeMap::new();
-    if let Availability::Known(accounts) = &service_accounts {
-        let listing = root.listing(&dir.join("service-accounts"))?;
-        for sa in accounts {
-            let e = &sa.email;
-            let sd = folder_of(
-                root,
-                &listing,
-                e,
-                is_service_account_email(e),
-                "service-account email",
-            )?;
-            keys.insert(
-                e.clone(),
-                optional_in(
-                    root,
-                    &sd,
-                    "keys.json",
-                    "iam:ListServiceAccountKeys",
-                    &format!(
-                        "gcloud iam service-accounts keys list --iam-account {e} --project {p}"
-                    ),
-                )?,
-            );
-            service_account_policies.insert(
-                e.clone(),
-                optional_in(
-                    root,
-                    &sd,
-                    POLICY_FILE,
-                    "iam:GetIamPolicy",
-                    &format!("gcloud iam service-accounts get-iam-policy {e} --project {p}"),
-                )?,
-            );
-        }
-    }
+    let (keys, service_account_policies) = match &service_accounts {
+        Availability::Known(accounts) => service_account_folders(root, dir, p, accounts)?,
+        _ => Default::default(),
+    };
     let secrets: Availability<Vec<Secret>> = optional(
         root,
         &dir.join("secrets.json"),
         "secretmanager:ListSecrets",
         &format!("gcloud secrets list --project {p}"),
     )?;
-    let mut versions = BTreeMap::new();
-    let mut secret_policies = BTreeMap::new();
-    if let Availability::Known(list) = &secrets {
-        let listing = root.listing(&dir.join("secrets"))?;
-        for s in list {
-            let id = short(&s.name);
-            let sd = folder_of(root, &listing, id, is_secret_id(id), "secret id")?;
-            versions.insert(
-                s.name.clone(),
-                optional_in(
-                    root,
-                    &sd,
-                    "versions.json",
-                    "secretmanager:ListSecretVersions",
-                    &format!("gcloud secrets versions list {id} --project {p}"),
-                )?,
-            );
-            secret_policies.insert(
-                s.name.clone(),
-                optional_in(
-                    root,
-                    &sd,
-                    POLICY_FILE,
-                    "secretmanager:GetIamPolicy",
-                    &format!("gcloud secrets get-iam-policy {id} --project {p}"),
-                )?,
-            );
-        }
-    }
+    let (versions, secret_policies) = match &secrets {
+        Availability::Known(list) => secret_folders(root, dir, p, list)?,
+        _ => Default::default(),
+    };
     Ok(ProjectSources {
         project_id,
         iam_policy,
@@ -258,4 +201,88 @@ pub fn load_project(dir: &Path) -> Result<ProjectSources, Error> {
         versions,
         secret_policies,
     })
+}
+
+type ByName<T> = BTreeMap<String, Availability<T>>;
+
+/// Each listed service account's keys and IAM policy, from its folder under
+/// `service-accounts/`, by email.
+fn service_account_folders(
+    root: &SnapshotRoot,
+    dir: &Path,
+    p: &str,
+    accounts: &[ServiceAccount],
+) -> Result<(ByName<Vec<ServiceAccountKey>>, ByName<Policy>), Error> {
+    let mut keys = BTreeMap::new();
+    let mut policies = BTreeMap::new();
+    let listing = root.listing(&dir.join("service-accounts"))?;
+    for sa in accounts {
+        let e = &sa.email;
+        let sd = folder_of(
+            root,
+            &listing,
+            e,
+            is_service_account_email(e),
+            "service-account email",
+        )?;
+        keys.insert(
+            e.clone(),
+            optional_in(
+                root,
+                &sd,
+                "keys.json",
+                "iam:ListServiceAccountKeys",
+                &format!("gcloud iam service-accounts keys list --iam-account {e} --project {p}"),
+            )?,
+        );
+        policies.insert(
+            e.clone(),
+            optional_in(
+                root,
+                &sd,
+                POLICY_FILE,
+                "iam:GetIamPolicy",
+                &format!("gcloud iam service-accounts get-iam-policy {e} --project {p}"),
+            )?,
+        );
+    }
+    Ok((keys, policies))
+}
+
+/// Each listed secret's versions and IAM policy, from its folder under `secrets/`, by
+/// resource name.
+fn secret_folders(
+    root: &SnapshotRoot,
+    dir: &Path,
+    p: &str,
+    list: &[Secret],
+) -> Result<(ByName<Vec<SecretVersion>>, ByName<Policy>), Error> {
+    let mut versions = BTreeMap::new();
+    let mut policies = BTreeMap::new();
+    let listing = root.listing(&dir.join("secrets"))?;
+    for s in list {
+        let id = short(&s.name);
+        let sd = folder_of(root, &listing, id, is_secret_id(id), "secret id")?;
+        versions.insert(
+            s.name.clone(),
+            optional_in(
+                root,
+                &sd,
+                "versions.json",
+                "secretmanager:ListSecretVersions",
+                &format!("gcloud secrets versions list {id} --project {p}"),
+            )?,
+        );
+        policies.insert(
+            s.name.clone(),
+            optional_in(
+                root,
+                &sd,
+                POLICY_FILE,
+                "secretmanager:GetIamPolicy",
+                &format!("gcloud secrets get-iam-policy {id} --project {p}"),
+            )?,
+        );
+    }
+    Ok((versions, policies))
 }
