@@ -32,7 +32,9 @@ use crate::policy::context::{self, CredentialCtx, HandoverCtx, PrincipalCtx, Sec
 use crate::policy::{Action, AppliesTo, Outcome, Policy};
 
 pub const PLAN_SCHEMA: &str = "handover/plan";
-pub const PLAN_VERSION: u32 = 1;
+/// Version 2: targets carry their structured fields (`name`, `region`, `binding`).
+/// A reader refuses any other version rather than half-read it.
+pub const PLAN_VERSION: u32 = 2;
 
 /// When in the handover a step happens. Steps run in this order.
 #[derive(
@@ -122,18 +124,62 @@ pub struct PlanFinding {
     pub message: String,
 }
 
+/// Whether a step is about a credential (something that lets someone in) or a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetKind {
+    Credential,
+    Secret,
+}
+
+/// What a target is: one of the model's credential kinds, or (not a model credential)
+/// a grant in a secret's resource policy, or a secret. Serialised as the kind's
+/// kebab-case name (`access-key`, `secret-policy-grant`, `secret`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum TargetWhat {
+    Credential(CredentialKind),
+    Secret(SecretPart),
+}
+
+/// The targets that are about a secret rather than a model credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SecretPart {
+    /// An outside principal that the secret's resource policy lets in.
+    SecretPolicyGrant,
+    /// The secret itself.
+    Secret,
+}
+
+impl std::fmt::Display for TargetWhat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&kebab(self))
+    }
+}
+
+/// What a step is about, as data: every command that acts on a step (migrate, manifest,
+/// verify, apply) reads these fields and never parses `id` or `label` back.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TargetRef {
-    /// `credential` or `secret`.
-    pub kind: String,
+    pub kind: TargetKind,
+    /// The credential's or secret's id in the inventory (opaque: compared, never split).
     pub id: String,
-    /// The credential kind (`access-key`, `role-trust`, ...); `secret` for a secret.
-    pub what: String,
+    pub what: TargetWhat,
     pub provider: Provider,
     pub scope: String,
+    /// The principal the credential belongs to (for a GCP binding, its member).
     pub principal: Option<String>,
-    /// A short human label.
+    /// The secret's name, or the credential's own identifier (access key id, key id,
+    /// the principal a trust or a secret's grant lets in); `null` where there is none
+    /// (a console password).
+    pub name: Option<String>,
+    /// The region an AWS secret lives in (and the region of a grant in its policy).
+    pub region: Option<String>,
+    /// A GCP IAM binding's role, resource and condition, as the inventory has them.
+    pub binding: Option<BindingDetail>,
+    /// A short human label (for display only).
     pub label: String,
     pub owner: Owner,
     pub party: Option<String>,
@@ -178,9 +224,28 @@ impl Plan {
         format!("sha256:{:x}", Sha256::digest(canonical_json(&v).as_bytes()))
     }
 
-    /// Refuses a plan whose content no longer hashes to its digest: what a customer
-    /// approved by digest is what every command acts on.
+    /// Refuses a plan that is not a plan of this format (another schema, or a version
+    /// written before or after this one: an older plan lacks the targets' structured
+    /// fields, and would be half-read), then a plan whose content no longer hashes to its
+    /// digest: what a customer approved by digest is what every command acts on.
     pub fn check_digest(&self, path: &std::path::Path) -> Result<(), crate::error::Error> {
+        if self.schema != PLAN_SCHEMA {
+            return Err(Error::input(
+                path,
+                format!("not a handover plan (its schema is {:?})", self.schema),
+                "pass a plan written by `handover plan -o`",
+            ));
+        }
+        if self.version != PLAN_VERSION {
+            return Err(Error::input(
+                path,
+                format!(
+                    "the plan is in format version {}, and this handover reads version {PLAN_VERSION}",
+                    self.version
+                ),
+                "run `handover plan` again with this version of handover, and approve the new plan by its digest",
+            ));
+        }
         if self.compute_digest() == self.digest {
             return Ok(());
         }
@@ -490,12 +555,22 @@ fn targets(f: &Facts) -> Vec<Target> {
             || matches!(&c.detail, CredentialDetail::Binding(b) if matches!(b.level, RoleLevel::Owner | RoleLevel::IamAdmin));
         out.push(Target {
             target: TargetRef {
-                kind: "credential".into(),
+                kind: TargetKind::Credential,
                 id: c.id.clone(),
-                what: cctx.kind.clone(),
+                what: if trusted_owner.is_some() && c.kind != CredentialKind::RoleTrust {
+                    TargetWhat::Secret(SecretPart::SecretPolicyGrant)
+                } else {
+                    TargetWhat::Credential(c.kind)
+                },
                 provider: c.provider,
                 scope: c.scope.clone(),
                 principal: Some(p.id.clone()),
+                name: c.identifier.clone(),
+                region: None,
+                binding: match &c.detail {
+                    CredentialDetail::Binding(b) => Some(b.clone()),
+                    _ => None,
+                },
                 label,
                 owner: cclass.owner,
                 party: cclass.party.clone(),
@@ -551,12 +626,15 @@ fn targets(f: &Facts) -> Vec<Target> {
                 }
                 out.push(Target {
                     target: TargetRef {
-                        kind: "credential".into(),
+                        kind: TargetKind::Credential,
                         id: c.id.clone(),
-                        what: "secret-policy-grant".into(),
+                        what: TargetWhat::Secret(SecretPart::SecretPolicyGrant),
                         provider: s.provider,
                         scope: s.scope.clone(),
                         principal: None,
+                        name: c.identifier.clone(),
+                        region: s.region.clone(),
+                        binding: None,
                         label: format!(
                             "resource-policy grant on {} to {}",
                             s.name, g.principal.value
@@ -636,12 +714,15 @@ fn targets(f: &Facts) -> Vec<Target> {
         let owner = parties::scope_owner(f.cfg, s.provider, &s.scope);
         out.push(Target {
             target: TargetRef {
-                kind: "secret".into(),
+                kind: TargetKind::Secret,
                 id: s.id.clone(),
-                what: "secret".into(),
+                what: TargetWhat::Secret(SecretPart::Secret),
                 provider: s.provider,
                 scope: s.scope.clone(),
                 principal: None,
+                name: Some(s.name.clone()),
+                region: s.region.clone(),
+                binding: None,
                 label: format!("secret {}", s.name),
                 owner: owner.owner,
                 party: owner.party.clone(),
@@ -1130,7 +1211,7 @@ pub fn explain(
         &|t| t.target.id == target,
         &|t| step_id(&t.target.id) == target,
         &|t| t.target.id.ends_with(target),
-        &|t| t.target.kind == "secret" && t.target.label == format!("secret {target}"),
+        &|t| t.target.kind == TargetKind::Secret && t.target.name.as_deref() == Some(target),
     ];
     let matches: Vec<&Target> = tries
         .iter()

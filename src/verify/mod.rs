@@ -28,7 +28,7 @@ use serde::Serialize;
 use crate::config::parties::Owner;
 use crate::manifest::{Manifest, Scope, StepOutcome, StoreRef};
 use crate::model::{Credential, CredentialDetail, Inventory, Provider, TimeBound};
-use crate::plan::kebab;
+use crate::plan::{kebab, TargetKind, TargetRef, TargetWhat};
 use crate::policy::Action;
 
 pub const SCHEMA: &str = "handover/verification";
@@ -109,28 +109,22 @@ fn claim(
     }
 }
 
-/// A binding's member, role and resource, from its typed fields (the id it would have
-/// without a condition); `None` for anything that is not a binding.
-fn binding_key(c: &Credential) -> Option<String> {
-    match &c.detail {
-        CredentialDetail::Binding(b) => {
-            Some(format!("{}/binding/{}/{}", c.principal, b.resource, b.role))
-        }
-        _ => None,
+/// Does a plan target stand for this live credential: the same id, or (GCP bindings)
+/// the same member, role and resource under any condition? Matched on the target's
+/// typed fields against the live binding's, so no id, condition text or resource path
+/// is split apart.
+fn stands_for(t: &TargetRef, c: &Credential) -> bool {
+    if t.id == c.id {
+        return true;
     }
-}
-
-/// Does a plan target stand for this live credential: the same id, or (bindings) the
-/// same member, role and resource under any condition? Matched against the live
-/// binding's typed key, so neither a condition's text nor a resource or path that
-/// contains `/if/` is split apart.
-fn stands_for(target_id: &str, c: &Credential) -> bool {
-    target_id == c.id
-        || binding_key(c).is_some_and(|key| {
-            target_id
-                .strip_prefix(key.as_str())
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with("/if/"))
-        })
+    match (&t.binding, &c.detail) {
+        (Some(want), CredentialDetail::Binding(live)) => {
+            t.principal.as_deref() == Some(c.principal.as_str())
+                && want.resource == live.resource
+                && want.role == live.role
+        }
+        _ => false,
+    }
 }
 
 fn parse_until(s: &str) -> Option<DateTime<Utc>> {
@@ -198,29 +192,29 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
     let secret_ids: BTreeSet<&str> = inv.secrets.iter().map(|s| s.id.as_str()).collect();
     // The live credentials standing for a plan target: itself, or (bindings) any with the
     // same member, role and resource.
-    let live_for = |id: &str| -> Vec<&Credential> {
-        if let Some(c) = by_id.get(id) {
+    let live_for = |t: &TargetRef| -> Vec<&Credential> {
+        if let Some(c) = by_id.get(t.id.as_str()) {
             return vec![*c];
         }
-        if id.contains("/binding/") {
+        if t.binding.is_some() {
             return bindings
                 .iter()
                 .copied()
-                .filter(|c| stands_for(id, c))
+                .filter(|c| stands_for(t, c))
                 .collect();
         }
         Vec::new()
     };
 
     // What the plan lets the agency keep: retained and handed-over targets, and their principals.
-    let mut kept_targets: Vec<&str> = Vec::new();
+    let mut kept_targets: Vec<&TargetRef> = Vec::new();
     let mut kept_principals: BTreeSet<String> = m.handover.retained.iter().cloned().collect();
     for s in &m.steps {
         if matches!(
             s.action,
             Action::RetainUntil | Action::Transfer | Action::Review
         ) {
-            kept_targets.push(s.target.id.as_str());
+            kept_targets.push(&s.target);
             if let Some(p) = &s.target.principal {
                 kept_principals.insert(p.clone());
             }
@@ -234,9 +228,9 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
         let subject = format!("{} {}", s.id, s.target.label);
         match s.action {
             Action::Revoke => {
-                let secret_present =
-                    s.target.kind == "secret" && secret_ids.contains(s.target.id.as_str());
-                let found = live_for(&s.target.id);
+                let secret_present = s.target.kind == TargetKind::Secret
+                    && secret_ids.contains(s.target.id.as_str());
+                let found = live_for(&s.target);
                 if found.is_empty() && !secret_present {
                     claims.push(claim("revoked", subject, Status::Pass, "gone"));
                 } else {
@@ -258,7 +252,7 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
             }
             Action::RetainUntil => {
                 let until = s.until.as_deref().and_then(parse_until);
-                let found = live_for(&s.target.id);
+                let found = live_for(&s.target);
                 let Some(until) = until else {
                     claims.push(claim(
                         "retained",
@@ -327,15 +321,15 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
                     }
                 }
             }
-            Action::Rotate if s.target.kind == "credential" => {
-                let found = live_for(&s.target.id);
+            Action::Rotate if s.target.kind == TargetKind::Credential => {
+                let found = live_for(&s.target);
                 if found.is_empty() {
                     let newer: Vec<String> = inv
                         .credentials
                         .iter()
                         .filter(|c| {
                             Some(&c.principal) == s.target.principal.as_ref()
-                                && kebab(&c.kind) == s.target.what
+                                && s.target.what == TargetWhat::Credential(c.kind)
                                 && c.created.is_some_and(|t| t > m.plan.inventory_generated_at)
                         })
                         .map(|c| {
@@ -476,7 +470,7 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
         {
             continue;
         }
-        let planned = m.steps.iter().any(|s| stands_for(&s.target.id, c));
+        let planned = m.steps.iter().any(|s| stands_for(&s.target, c));
         if planned {
             // Planned but still present: its own step's claim (or its principal's) says so.
             if reported.contains(c.principal.as_str())
@@ -809,6 +803,24 @@ mod tests {
         );
     }
 
+    /// A plan target for a live binding, with the binding's typed fields.
+    fn binding_target(id: String, principal: &str, b: &crate::model::BindingDetail) -> TargetRef {
+        TargetRef {
+            kind: TargetKind::Credential,
+            id,
+            what: TargetWhat::Credential(crate::model::CredentialKind::GcpIamBinding),
+            provider: Provider::Gcp,
+            scope: "p".into(),
+            principal: Some(principal.into()),
+            name: None,
+            region: None,
+            binding: Some(b.clone()),
+            label: String::new(),
+            owner: Owner::Agency,
+            party: None,
+        }
+    }
+
     // A resource named `if` (a secret) must not be cut at `/if/` as if a condition began.
     #[test]
     fn bindings_are_matched_on_their_typed_member_role_and_resource() {
@@ -827,24 +839,76 @@ mod tests {
             "{}/binding/projects/p/secrets/if/roles/secretmanager.secretAccessor",
             c.principal
         );
-        assert!(stands_for(&c.id, &c));
+        let CredentialDetail::Binding(b) = c.detail.clone() else {
+            unreachable!()
+        };
         assert!(stands_for(
-            &format!(
-                "{}/if/request.time < timestamp(\"2027-01-01T00:00:00Z\")",
-                c.id
+            &binding_target(c.id.clone(), &c.principal, &b),
+            &c
+        ));
+        let mut conditional = b.clone();
+        conditional.condition = Some(crate::model::IamCondition {
+            title: None,
+            expression: "request.time < timestamp(\"2027-01-01T00:00:00Z\")".into(),
+            ends: TimeBound::before(at("2027-01-01T00:00:00Z")),
+        });
+        assert!(stands_for(
+            &binding_target(
+                format!(
+                    "{}/if/request.time < timestamp(\"2027-01-01T00:00:00Z\")",
+                    c.id
+                ),
+                &c.principal,
+                &conditional
             ),
             &c
         ));
+        let mut admin = b.clone();
+        admin.role = "roles/secretmanager.admin".into();
         assert!(!stands_for(
-            &format!(
-                "{}/binding/projects/p/secrets/if/roles/secretmanager.admin",
-                c.principal
+            &binding_target(
+                format!(
+                    "{}/binding/projects/p/secrets/if/roles/secretmanager.admin",
+                    c.principal
+                ),
+                &c.principal,
+                &admin
             ),
             &c
         ));
+        let mut parent = b.clone();
+        parent.resource = "projects/p/secrets".into();
         assert!(!stands_for(
-            &format!("{}/binding/projects/p/secrets", c.principal),
+            &binding_target(
+                format!("{}/binding/projects/p/secrets", c.principal),
+                &c.principal,
+                &parent
+            ),
             &c
+        ));
+    }
+
+    // Issue 12: verify matched a plan target to a live binding by cutting and comparing
+    // the target's id text; it now compares the target's typed member, role and resource,
+    // so the id is opaque (any text) and another member with the same role never matches.
+    #[test]
+    fn a_binding_target_is_matched_on_its_typed_fields_whatever_its_id_says() {
+        let (_, inv) = full_transfer();
+        let c = inv
+            .credentials
+            .iter()
+            .find(|c| matches!(c.detail, CredentialDetail::Binding(_)))
+            .unwrap();
+        let CredentialDetail::Binding(b) = &c.detail else {
+            unreachable!()
+        };
+        assert!(stands_for(
+            &binding_target("an opaque id".into(), &c.principal, b),
+            c
+        ));
+        assert!(!stands_for(
+            &binding_target(c.id.clone() + "x", "someone else", b),
+            c
         ));
     }
 
