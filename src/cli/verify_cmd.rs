@@ -16,7 +16,7 @@ use crate::manifest::{Manifest, Scope};
 use crate::model::{Inventory, Provider};
 use crate::providers::aws::live::LiveSettings;
 use crate::providers::gcp::live::GcpSettings;
-use crate::verify::{self, Claim, Live, SecretRead, Status};
+use crate::verify::{self, Claim, ClaimKind, ClaimStatus, Live, SecretRead};
 
 pub fn verify_command(a: VerifyArgs, quiet: bool) -> Result<u8, Error> {
     if a.concurrency == 0 || a.concurrency > 64 {
@@ -44,33 +44,33 @@ pub fn verify_command(a: VerifyArgs, quiet: bool) -> Result<u8, Error> {
     let mut integrity = Vec::new();
     integrity.push(match &opened.signature {
         Ok(fp) => Claim {
-            kind: "signature".into(),
+            kind: ClaimKind::Signature,
             subject: o.file.display().to_string(),
-            status: Status::Pass,
+            status: ClaimStatus::Pass,
             detail: format!("signed by the agency's key {fp}"),
         },
         Err(e) => Claim {
-            kind: "signature".into(),
+            kind: ClaimKind::Signature,
             subject: o.file.display().to_string(),
-            status: Status::Fail,
+            status: ClaimStatus::Fail,
             detail: e.clone(),
         },
     });
     let recipients = recipients_match(m, &opened.stanzas);
     integrity.push(match &recipients {
         Ok(()) => Claim {
-            kind: "recipients".into(),
+            kind: ClaimKind::Recipients,
             subject: o.file.display().to_string(),
-            status: Status::Pass,
+            status: ClaimStatus::Pass,
             detail: format!(
                 "encrypted to exactly the {} recipient(s) it names",
                 m.recipients.len()
             ),
         },
         Err(e) => Claim {
-            kind: "recipients".into(),
+            kind: ClaimKind::Recipients,
             subject: o.file.display().to_string(),
-            status: Status::Fail,
+            status: ClaimStatus::Fail,
             detail: e.clone(),
         },
     });
@@ -126,7 +126,6 @@ fn for_terminal(v: &verify::Verification) -> verify::Verification {
     let mut v = v.clone();
     v.plan_digest = escape(&v.plan_digest).into_owned();
     for c in &mut v.claims {
-        c.kind = escape(&c.kind).into_owned();
         c.subject = escape(&c.subject).into_owned();
         c.detail = escape(&c.detail).into_owned();
     }
@@ -379,9 +378,9 @@ mod tests {
             handover_date: chrono::Utc::now(),
             summary: Default::default(),
             claims: vec![Claim {
-                kind: hostile.into(),
+                kind: ClaimKind::Signature,
                 subject: hostile.into(),
-                status: Status::Fail,
+                status: ClaimStatus::Fail,
                 detail: format!("{hostile}\nPASS    all"),
             }],
         };

@@ -115,11 +115,51 @@ pub struct DocItem {
     pub sha256: Option<String>,
 }
 
+/// What a plan finding is about: a stable kebab-case code (cargo-deny's `Code`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum PlanFindingCode {
+    /// The agency-operated scenario with no date when retained access ends.
+    AdoptionEndMissing,
+    /// Steps whose owner the config does not establish (they go to review).
+    OwnerUnknown,
+    /// An account or project in neither party's list.
+    ScopeOwnerUnknown,
+    /// A document the config names is missing, or the config names none of a kind.
+    DocumentationMissing,
+}
+
+impl PlanFindingCode {
+    pub const ALL: &'static [PlanFindingCode] = &[
+        PlanFindingCode::AdoptionEndMissing,
+        PlanFindingCode::OwnerUnknown,
+        PlanFindingCode::ScopeOwnerUnknown,
+        PlanFindingCode::DocumentationMissing,
+    ];
+
+    /// The stable kebab-case code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanFindingCode::AdoptionEndMissing => "adoption-end-missing",
+            PlanFindingCode::OwnerUnknown => "owner-unknown",
+            PlanFindingCode::ScopeOwnerUnknown => "scope-owner-unknown",
+            PlanFindingCode::DocumentationMissing => "documentation-missing",
+        }
+    }
+}
+
+impl std::fmt::Display for PlanFindingCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanFinding {
-    /// `documentation-missing`, `owner-unknown`, `scope-owner-unknown`.
-    pub code: String,
+    pub code: PlanFindingCode,
     pub severity: Severity,
     pub message: String,
 }
@@ -997,7 +1037,7 @@ pub fn build(inv: &Inventory, policy: &Policy, cfg: &HandoverConfig) -> Result<P
     let mut findings = Vec::new();
     if cfg.scenario == crate::config::Scenario::AgencyOperated && cfg.agency_access_ends.is_none() {
         findings.push(PlanFinding {
-            code: "adoption-end-missing".into(),
+            code: PlanFindingCode::AdoptionEndMissing,
             severity: Severity::High,
             message: "retained access has no end date".into(),
         });
@@ -1008,7 +1048,7 @@ pub fn build(inv: &Inventory, policy: &Policy, cfg: &HandoverConfig) -> Result<P
         .count();
     if unknown > 0 {
         findings.push(PlanFinding {
-            code: "owner-unknown".into(),
+            code: PlanFindingCode::OwnerUnknown,
             severity: Severity::High,
             message: format!("{unknown} step(s) concern credentials whose owner the config does not establish; they go to review"),
         });
@@ -1016,7 +1056,7 @@ pub fn build(inv: &Inventory, policy: &Policy, cfg: &HandoverConfig) -> Result<P
     for s in &inv.sources {
         if parties::scope_owner(cfg, s.provider, &s.scope).owner == Owner::Unknown {
             findings.push(PlanFinding {
-                code: "scope-owner-unknown".into(),
+                code: PlanFindingCode::ScopeOwnerUnknown,
                 severity: Severity::Medium,
                 message: format!(
                     "{} {} is in neither party's list in the config",
@@ -1107,7 +1147,7 @@ pub fn documentation(cfg: &HandoverConfig, findings: &mut Vec<PlanFinding>) -> V
                 sha256: None,
             });
             findings.push(PlanFinding {
-                code: "documentation-missing".into(),
+                code: PlanFindingCode::DocumentationMissing,
                 severity: Severity::Medium,
                 message: format!(
                     "the {kind} {} named in the config is missing or empty",
@@ -1132,14 +1172,14 @@ pub fn documentation(cfg: &HandoverConfig, findings: &mut Vec<PlanFinding>) -> V
     match &cfg.documentation.slo {
         Some(p) => check("slo", p, findings),
         None => findings.push(PlanFinding {
-            code: "documentation-missing".into(),
+            code: PlanFindingCode::DocumentationMissing,
             severity: Severity::Medium,
             message: "the config names no SLO document".into(),
         }),
     }
     if cfg.documentation.playbooks.is_empty() {
         findings.push(PlanFinding {
-            code: "documentation-missing".into(),
+            code: PlanFindingCode::DocumentationMissing,
             severity: Severity::Medium,
             message: "the config names no support playbooks".into(),
         });
@@ -1149,7 +1189,7 @@ pub fn documentation(cfg: &HandoverConfig, findings: &mut Vec<PlanFinding>) -> V
     }
     if cfg.documentation.postmortems.is_empty() {
         findings.push(PlanFinding {
-            code: "documentation-missing".into(),
+            code: PlanFindingCode::DocumentationMissing,
             severity: Severity::Low,
             message: "the config names no postmortems".into(),
         });
@@ -1256,4 +1296,30 @@ pub fn explain(
         rules,
         decided_by,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn plan_finding_codes_are_unique_kebab_case_and_round_trip() {
+        let mut seen = HashSet::new();
+        for code in PlanFindingCode::ALL {
+            assert!(seen.insert(code.as_str()), "duplicate code {code}");
+            assert!(
+                code.as_str()
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '-'),
+                "{code} is not kebab-case"
+            );
+            let json = serde_json::to_string(code).unwrap();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+            assert_eq!(
+                serde_json::from_str::<PlanFindingCode>(&json).unwrap(),
+                *code
+            );
+        }
+    }
 }

@@ -33,23 +33,95 @@ use crate::policy::Action;
 
 pub const SCHEMA: &str = "handover/verification";
 
+/// How a claim stands. (Not `model::Status`, whether a credential works.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
-pub enum Status {
+pub enum ClaimStatus {
     Pass,
     Pending,
     Fail,
 }
 
+impl ClaimStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClaimStatus::Pass => "pass",
+            ClaimStatus::Pending => "pending",
+            ClaimStatus::Fail => "fail",
+        }
+    }
+}
+
+/// What a claim checks: a stable kebab-case code (cargo-deny's `Code`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClaimKind {
+    /// The manifest is signed by the agency's key.
+    Signature,
+    /// The manifest is encrypted to exactly the recipients it names.
+    Recipients,
+    /// An account or project could be read live.
+    Scope,
+    /// A revoked credential or binding is gone.
+    Revoked,
+    /// Retained agency access ends by itself no later than stated.
+    Retained,
+    /// A rotated credential is replaced.
+    Rotated,
+    /// A migrated secret holds its recorded keyed digest.
+    MigratedSecret,
+    /// No agency access is live that the plan does not keep.
+    AgencyAccess,
+    /// A blind spot of the live read.
+    Coverage,
+    /// A handed-over document matches its digest.
+    Documentation,
+}
+
+impl ClaimKind {
+    pub const ALL: &'static [ClaimKind] = &[
+        ClaimKind::Signature,
+        ClaimKind::Recipients,
+        ClaimKind::Scope,
+        ClaimKind::Revoked,
+        ClaimKind::Retained,
+        ClaimKind::Rotated,
+        ClaimKind::MigratedSecret,
+        ClaimKind::AgencyAccess,
+        ClaimKind::Coverage,
+        ClaimKind::Documentation,
+    ];
+
+    /// The stable kebab-case code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClaimKind::Signature => "signature",
+            ClaimKind::Recipients => "recipients",
+            ClaimKind::Scope => "scope",
+            ClaimKind::Revoked => "revoked",
+            ClaimKind::Retained => "retained",
+            ClaimKind::Rotated => "rotated",
+            ClaimKind::MigratedSecret => "migrated-secret",
+            ClaimKind::AgencyAccess => "agency-access",
+            ClaimKind::Coverage => "coverage",
+            ClaimKind::Documentation => "documentation",
+        }
+    }
+}
+
+impl std::fmt::Display for ClaimKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `pad`, so a table's `{:<16}` still aligns.
+        f.pad(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Claim {
-    /// `signature`, `recipients`, `scope`, `revoked`, `retained`, `rotated`,
-    /// `migrated-secret`, `agency-access`, `coverage` (a blind spot of the live read)
-    /// or `documentation`.
-    pub kind: String,
+    pub kind: ClaimKind,
     /// What it is about (a step id, a secret, a principal, a file).
     pub subject: String,
-    pub status: Status,
+    pub status: ClaimStatus,
     pub detail: String,
 }
 
@@ -68,7 +140,7 @@ pub struct Verification {
 
 impl Verification {
     pub fn failed(&self) -> bool {
-        self.claims.iter().any(|c| c.status == Status::Fail)
+        self.claims.iter().any(|c| c.status == ClaimStatus::Fail)
     }
 }
 
@@ -96,13 +168,13 @@ pub struct Live {
 }
 
 fn claim(
-    kind: &str,
+    kind: ClaimKind,
     subject: impl Into<String>,
-    status: Status,
+    status: ClaimStatus,
     detail: impl Into<String>,
 ) -> Claim {
     Claim {
-        kind: kind.into(),
+        kind,
         subject: subject.into(),
         status,
         detail: detail.into(),
@@ -141,7 +213,7 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
     let due = |what: &str| {
         if past {
             (
-                Status::Fail,
+                ClaimStatus::Fail,
                 format!(
                     "{what}, and the handover date {} has passed",
                     m.handover.date.format("%Y-%m-%d")
@@ -149,7 +221,7 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
             )
         } else {
             (
-                Status::Pending,
+                ClaimStatus::Pending,
                 format!(
                     "{what}; due by the handover date {}",
                     m.handover.date.format("%Y-%m-%d")
@@ -166,15 +238,15 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
     for s in &m.scopes {
         match unread.get(&(s.provider, s.scope.as_str())) {
             Some(why) => claims.push(claim(
-                "scope",
+                ClaimKind::Scope,
                 format!("{} {}", s.provider, s.scope),
-                Status::Fail,
+                ClaimStatus::Fail,
                 format!("could not be read, so nothing in it is proven: {why}"),
             )),
             None => claims.push(claim(
-                "scope",
+                ClaimKind::Scope,
                 format!("{} {}", s.provider, s.scope),
-                Status::Pass,
+                ClaimStatus::Pass,
                 "read live",
             )),
         }
@@ -232,7 +304,12 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
                     && secret_ids.contains(s.target.id.as_str());
                 let found = live_for(&s.target);
                 if found.is_empty() && !secret_present {
-                    claims.push(claim("revoked", subject, Status::Pass, "gone"));
+                    claims.push(claim(
+                        ClaimKind::Revoked,
+                        subject,
+                        ClaimStatus::Pass,
+                        "gone",
+                    ));
                 } else {
                     let what = found
                         .first()
@@ -247,7 +324,7 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
                         })
                         .unwrap_or_else(|| "still present".into());
                     let (st, d) = due(&what);
-                    claims.push(claim("revoked", subject, st, d));
+                    claims.push(claim(ClaimKind::Revoked, subject, st, d));
                 }
             }
             Action::RetainUntil => {
@@ -255,20 +332,25 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
                 let found = live_for(&s.target);
                 let Some(until) = until else {
                     claims.push(claim(
-                        "retained",
+                        ClaimKind::Retained,
                         subject,
-                        Status::Fail,
+                        ClaimStatus::Fail,
                         "the plan gives no end date",
                     ));
                     continue;
                 };
                 if found.is_empty() {
-                    claims.push(claim("retained", subject, Status::Pass, "gone already"));
+                    claims.push(claim(
+                        ClaimKind::Retained,
+                        subject,
+                        ClaimStatus::Pass,
+                        "gone already",
+                    ));
                 } else if now >= until {
                     claims.push(claim(
-                        "retained",
+                        ClaimKind::Retained,
                         subject,
-                        Status::Fail,
+                        ClaimStatus::Fail,
                         format!(
                             "still present after {}, when it was to end",
                             until.format("%Y-%m-%d")
@@ -286,9 +368,9 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
                             .max()
                             .unwrap_or(until);
                         claims.push(claim(
-                            "retained",
+                            ClaimKind::Retained,
                             subject,
-                            Status::Pass,
+                            ClaimStatus::Pass,
                             format!("ends by itself at {}", last.format("%Y-%m-%d %H:%M UTC")),
                         ));
                     } else if let Some(late) = ends
@@ -297,9 +379,9 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
                         .and_then(TimeBound::end)
                     {
                         claims.push(claim(
-                            "retained",
+                            ClaimKind::Retained,
                             subject,
-                            Status::Fail,
+                            ClaimStatus::Fail,
                             format!(
                                 "ends at {}, later than the stated {}",
                                 late.format("%Y-%m-%d"),
@@ -311,13 +393,13 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
                         _ => None,
                     }) {
                         let (st, d) = due(&format!("retained until {}, but its condition does not provably end it ({reason})", until.format("%Y-%m-%d")));
-                        claims.push(claim("retained", subject, st, d));
+                        claims.push(claim(ClaimKind::Retained, subject, st, d));
                     } else {
                         let (st, d) = due(&format!(
                             "retained until {}, but nothing in the account makes it end by itself",
                             until.format("%Y-%m-%d")
                         ));
-                        claims.push(claim("retained", subject, st, d));
+                        claims.push(claim(ClaimKind::Retained, subject, st, d));
                     }
                 }
             }
@@ -350,10 +432,15 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
                             newer.join(", ")
                         )
                     };
-                    claims.push(claim("rotated", subject, Status::Pass, detail));
+                    claims.push(claim(
+                        ClaimKind::Rotated,
+                        subject,
+                        ClaimStatus::Pass,
+                        detail,
+                    ));
                 } else {
                     let (st, d) = due("not rotated: the old credential is still present");
-                    claims.push(claim("rotated", subject, st, d));
+                    claims.push(claim(ClaimKind::Rotated, subject, st, d));
                 }
             }
             _ => {}
@@ -368,18 +455,18 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
             StepOutcome::Done => {}
             StepOutcome::Skipped => {
                 claims.push(claim(
-                    "migrated-secret",
+                    ClaimKind::MigratedSecret,
                     subject,
-                    Status::Pending,
+                    ClaimStatus::Pending,
                     format!("not copied: {} had no such secret", s.from.describe()),
                 ));
                 continue;
             }
             other => {
                 claims.push(claim(
-                    "migrated-secret",
+                    ClaimKind::MigratedSecret,
                     subject,
-                    Status::Fail,
+                    ClaimStatus::Fail,
                     format!(
                         "the migration journal records it {}: {}",
                         format!("{other:?}").to_lowercase(),
@@ -391,9 +478,9 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
         }
         if !keys.contains(s.digest_key.as_str()) {
             claims.push(claim(
-                "migrated-secret",
+                ClaimKind::MigratedSecret,
                 subject,
-                Status::Fail,
+                ClaimStatus::Fail,
                 format!(
                     "the manifest does not carry its digest key {}",
                     s.digest_key
@@ -403,22 +490,22 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
         }
         let read = live.secrets.get(&(s.to.describe(), s.destination.clone()));
         let (status, detail) = match read {
-            None => (Status::Fail, "not read".to_string()),
-            Some(SecretRead::Unread(why)) => (Status::Fail, format!("could not be read: {why}")),
-            Some(SecretRead::Missing) => (Status::Fail, "missing at the destination".to_string()),
+            None => (ClaimStatus::Fail, "not read".to_string()),
+            Some(SecretRead::Unread(why)) => (ClaimStatus::Fail, format!("could not be read: {why}")),
+            Some(SecretRead::Missing) => (ClaimStatus::Fail, "missing at the destination".to_string()),
             Some(SecretRead::Digest(d)) if *d == s.digest => {
                 if s.rotate_after_cutover && past {
-                    (Status::Fail, "still holds the value the agency knew: it was to be rotated after cutover".to_string())
+                    (ClaimStatus::Fail, "still holds the value the agency knew: it was to be rotated after cutover".to_string())
                 } else if s.rotate_after_cutover {
-                    (Status::Pass, "holds the migrated value (keyed digest matches); rotate it after cutover".to_string())
+                    (ClaimStatus::Pass, "holds the migrated value (keyed digest matches); rotate it after cutover".to_string())
                 } else {
-                    (Status::Pass, "holds the migrated value (keyed digest matches)".to_string())
+                    (ClaimStatus::Pass, "holds the migrated value (keyed digest matches)".to_string())
                 }
             }
-            Some(SecretRead::Digest(_)) if s.rotate_after_cutover && past => (Status::Pass, "rotated after cutover: it holds a new value".to_string()),
-            Some(SecretRead::Digest(_)) => (Status::Fail, "the value at the destination differs from the one migrated (keyed digest mismatch)".to_string()),
+            Some(SecretRead::Digest(_)) if s.rotate_after_cutover && past => (ClaimStatus::Pass, "rotated after cutover: it holds a new value".to_string()),
+            Some(SecretRead::Digest(_)) => (ClaimStatus::Fail, "the value at the destination differs from the one migrated (keyed digest mismatch)".to_string()),
         };
-        claims.push(claim("migrated-secret", subject, status, detail));
+        claims.push(claim(ClaimKind::MigratedSecret, subject, status, detail));
     }
 
     // No agency access the plan does not keep.
@@ -451,13 +538,13 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
             let (st, d) = due(&format!(
                 "agency principal {name} is still present and the plan does not retain it"
             ));
-            claims.push(claim("agency-access", pid.clone(), st, d));
+            claims.push(claim(ClaimKind::AgencyAccess, pid.clone(), st, d));
         } else {
             // A principal the plan never saw: nobody approved it, so it fails at once.
             claims.push(claim(
-                "agency-access",
+                ClaimKind::AgencyAccess,
                 pid.clone(),
-                Status::Fail,
+                ClaimStatus::Fail,
                 format!("agency principal {name} is not in the plan: added after the audit?"),
             ));
         }
@@ -484,13 +571,13 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
                 "agency credential {} is still present",
                 c.identifier.as_deref().unwrap_or(&c.id)
             ));
-            claims.push(claim("agency-access", c.id.clone(), st, d));
+            claims.push(claim(ClaimKind::AgencyAccess, c.id.clone(), st, d));
         } else {
             // A credential the plan never saw fails at once: nobody approved it.
             claims.push(claim(
-                "agency-access",
+                ClaimKind::AgencyAccess,
                 c.id.clone(),
-                Status::Fail,
+                ClaimStatus::Fail,
                 format!(
                     "agency credential {} ({}{}) is not in the plan: added after the audit?",
                     c.identifier.as_deref().unwrap_or(&c.id),
@@ -502,18 +589,18 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
             ));
         }
     }
-    if !claims.iter().any(|c| c.kind == "agency-access")
+    if !claims.iter().any(|c| c.kind == ClaimKind::AgencyAccess)
         && m.scopes.iter().any(|s| readable(s.provider, &s.scope))
     {
-        claims.push(claim("agency-access", "all scopes read", Status::Pass, format!("no agency access beyond what the plan retains ({agency_found} agency principal(s) live, all retained)")));
+        claims.push(claim(ClaimKind::AgencyAccess, "all scopes read", ClaimStatus::Pass, format!("no agency access beyond what the plan retains ({agency_found} agency principal(s) live, all retained)")));
     }
 
     // What the live read could not see: claims resting on it are not proven.
     for g in &inv.gaps {
         claims.push(claim(
-            "coverage",
+            ClaimKind::Coverage,
             format!("{} {} {}", g.provider, g.scope, g.source),
-            Status::Pending,
+            ClaimStatus::Pending,
             format!(
                 "not read live{}: {}",
                 g.subject
@@ -530,33 +617,35 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
         let subject = format!("{} {}", d.kind, d.path);
         let (status, detail) = match (&d.sha256, &live.documents) {
             (None, _) => (
-                Status::Fail,
+                ClaimStatus::Fail,
                 "missing from the handover (the plan flagged it)".to_string(),
             ),
             (Some(_), None) => (
-                Status::Pending,
+                ClaimStatus::Pending,
                 "not checked: pass --docs DIR with the handed-over documentation".to_string(),
             ),
             (Some(want), Some(have)) => match have.get(&d.path) {
-                Some(Ok(got)) if got == want => (Status::Pass, "matches its digest".to_string()),
+                Some(Ok(got)) if got == want => {
+                    (ClaimStatus::Pass, "matches its digest".to_string())
+                }
                 Some(Ok(_)) => (
-                    Status::Fail,
+                    ClaimStatus::Fail,
                     "does not match its digest: it changed after the manifest was written"
                         .to_string(),
                 ),
-                Some(Err(why)) => (Status::Fail, why.clone()),
+                Some(Err(why)) => (ClaimStatus::Fail, why.clone()),
                 None => (
-                    Status::Fail,
+                    ClaimStatus::Fail,
                     "not found in the documentation folder".to_string(),
                 ),
             },
         };
-        claims.push(claim("documentation", subject, status, detail));
+        claims.push(claim(ClaimKind::Documentation, subject, status, detail));
     }
 
     let mut summary = BTreeMap::new();
     for c in &claims {
-        *summary.entry(kebab(&c.status)).or_insert(0) += 1;
+        *summary.entry(c.status.as_str().to_string()).or_insert(0) += 1;
     }
     Verification {
         schema: SCHEMA.into(),
@@ -590,9 +679,9 @@ pub fn render(v: &Verification) -> String {
     let mut o = String::new();
     for c in &v.claims {
         let mark = match c.status {
-            Status::Pass => "PASS   ",
-            Status::Pending => "PENDING",
-            Status::Fail => "FAIL   ",
+            ClaimStatus::Pass => "PASS   ",
+            ClaimStatus::Pending => "PENDING",
+            ClaimStatus::Fail => "FAIL   ",
         };
         o.push_str(&format!(
             "{mark} {:<16} {}: {}\n",
@@ -669,7 +758,7 @@ mod tests {
     fn retained<'a>(v: &'a Verification, label: &str) -> &'a Claim {
         v.claims
             .iter()
-            .find(|c| c.kind == "retained" && c.subject.contains(label))
+            .find(|c| c.kind == ClaimKind::Retained && c.subject.contains(label))
             .unwrap_or_else(|| panic!("no retained claim for {label}"))
     }
 
@@ -689,22 +778,22 @@ mod tests {
         let before = check(&m, &live(inv.clone()), at("2026-11-20T00:00:00Z"));
         assert_eq!(
             retained(&before, "access-key AKIARZPUZDIKH5CJMAWF").status,
-            Status::Pending,
+            ClaimStatus::Pending,
             "before the handover date, not yet due"
         );
         let during = check(&m, &live(inv.clone()), at("2026-12-15T00:00:00Z"));
         let dan = retained(&during, "dan@northwind-agency.example");
-        assert_eq!(dan.status, Status::Pass, "{dan:?}");
+        assert_eq!(dan.status, ClaimStatus::Pass, "{dan:?}");
         assert!(
             dan.detail.contains("ends by itself at 2027-01-31"),
             "{dan:?}"
         );
         assert_eq!(
             retained(&during, "of agency-operations").status,
-            Status::Pass
+            ClaimStatus::Pass
         );
         let key = retained(&during, "access-key AKIARZPUZDIKH5CJMAWF");
-        assert_eq!(key.status, Status::Fail);
+        assert_eq!(key.status, ClaimStatus::Fail);
         assert!(
             key.detail
                 .contains("nothing in the account makes it end by itself"),
@@ -712,7 +801,7 @@ mod tests {
         );
         let after = check(&m, &live(inv.clone()), at("2027-02-05T00:00:00Z"));
         let dan = retained(&after, "dan@northwind-agency.example");
-        assert_eq!(dan.status, Status::Fail);
+        assert_eq!(dan.status, ClaimStatus::Fail);
         assert!(
             dan.detail.contains("still present after 2027-01-31"),
             "{dan:?}"
@@ -726,7 +815,7 @@ mod tests {
                 "dan@northwind-agency.example"
             )
             .status,
-            Status::Pass
+            ClaimStatus::Pass
         );
     }
 
@@ -748,9 +837,9 @@ mod tests {
         let c = v
             .claims
             .iter()
-            .find(|c| c.kind == "retained" && c.subject.contains("roles/editor of bob@"))
+            .find(|c| c.kind == ClaimKind::Retained && c.subject.contains("roles/editor of bob@"))
             .unwrap();
-        assert_eq!(c.status, Status::Fail, "{c:?}");
+        assert_eq!(c.status, ClaimStatus::Fail, "{c:?}");
         assert!(
             c.detail.contains("later than the stated 2027-01-31"),
             "{c:?}"
@@ -781,7 +870,7 @@ mod tests {
         }
         let during = check(&m, &live(inv.clone()), at("2026-12-15T00:00:00Z"));
         let c = retained(&during, "dan@northwind-agency.example");
-        assert_eq!(c.status, Status::Fail, "{c:?}");
+        assert_eq!(c.status, ClaimStatus::Fail, "{c:?}");
         assert!(c.detail.contains("does not provably end"), "{c:?}");
         // The same for a role trust whose bound sits beside an unbounded alternative.
         let (m, mut inv) = agency_operated();
@@ -799,7 +888,7 @@ mod tests {
         let during = check(&m, &live(inv), at("2026-12-15T00:00:00Z"));
         assert_eq!(
             retained(&during, "of agency-operations").status,
-            Status::Fail
+            ClaimStatus::Fail
         );
     }
 
@@ -912,7 +1001,28 @@ mod tests {
         ));
     }
 
-    fn claim_for<'a>(v: &'a Verification, kind: &str, label: &str) -> &'a Claim {
+    #[test]
+    fn claim_kinds_are_unique_kebab_case_and_serialise_as_their_code() {
+        let mut seen = BTreeSet::new();
+        for kind in ClaimKind::ALL {
+            assert!(seen.insert(kind.as_str()), "duplicate kind {kind}");
+            assert!(
+                kind.as_str()
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '-'),
+                "{kind} is not kebab-case"
+            );
+            assert_eq!(
+                serde_json::to_string(kind).unwrap(),
+                format!("\"{}\"", kind.as_str())
+            );
+        }
+        for st in [ClaimStatus::Pass, ClaimStatus::Pending, ClaimStatus::Fail] {
+            assert_eq!(kebab(&st), st.as_str());
+        }
+    }
+
+    fn claim_for<'a>(v: &'a Verification, kind: ClaimKind, label: &str) -> &'a Claim {
         v.claims
             .iter()
             .find(|c| c.kind == kind && c.subject.contains(label))
@@ -927,15 +1037,15 @@ mod tests {
         assert_eq!(
             claim_for(
                 &check(&m, &live(inv.clone()), at("2026-11-20T00:00:00Z")),
-                "rotated",
+                ClaimKind::Rotated,
                 label
             )
             .status,
-            Status::Pending
+            ClaimStatus::Pending
         );
         let late = check(&m, &live(inv.clone()), at("2026-12-15T00:00:00Z"));
-        let c = claim_for(&late, "rotated", label);
-        assert_eq!(c.status, Status::Fail);
+        let c = claim_for(&late, ClaimKind::Rotated, label);
+        assert_eq!(c.status, ClaimStatus::Fail);
         assert!(
             c.detail.contains("the old credential is still present"),
             "{c:?}"
@@ -955,8 +1065,8 @@ mod tests {
         new.created = Some(at("2026-12-02T09:00:00Z"));
         inv.credentials.push(new);
         let done = check(&m, &live(inv), at("2026-12-15T00:00:00Z"));
-        let c = claim_for(&done, "rotated", label);
-        assert_eq!(c.status, Status::Pass, "{c:?}");
+        let c = claim_for(&done, ClaimKind::Rotated, label);
+        assert_eq!(c.status, ClaimStatus::Pass, "{c:?}");
         assert!(c.detail.contains("new since the audit: feedface"), "{c:?}");
     }
 
@@ -968,8 +1078,8 @@ mod tests {
         bob.id
             .push_str("/if/request.time < timestamp(\"2027-06-30T00:00:00Z\")");
         let v = check(&m, &live(inv.clone()), at("2026-12-15T00:00:00Z"));
-        let c = claim_for(&v, "revoked", label);
-        assert_eq!(c.status, Status::Fail, "{c:?}");
+        let c = claim_for(&v, ClaimKind::Revoked, label);
+        assert_eq!(c.status, ClaimStatus::Fail, "{c:?}");
         inv.credentials.retain(|c| {
             !c.id.contains(
                 "user:bob@northwind-agency.example/binding/projects/contoso-shop-prod/roles/editor",
@@ -978,11 +1088,11 @@ mod tests {
         assert_eq!(
             claim_for(
                 &check(&m, &live(inv), at("2026-12-15T00:00:00Z")),
-                "revoked",
+                ClaimKind::Revoked,
                 label
             )
             .status,
-            Status::Pass
+            ClaimStatus::Pass
         );
     }
 
@@ -999,16 +1109,16 @@ mod tests {
         assert!(v
             .claims
             .iter()
-            .filter(|c| c.kind == "scope")
-            .all(|c| c.status == Status::Fail));
+            .filter(|c| c.kind == ClaimKind::Scope)
+            .all(|c| c.status == ClaimStatus::Fail));
         assert!(
             !v.claims
                 .iter()
-                .any(|c| c.kind == "revoked" || c.kind == "retained"),
+                .any(|c| c.kind == ClaimKind::Revoked || c.kind == ClaimKind::Retained),
             "nothing read, nothing proven gone"
         );
         assert!(
-            !v.claims.iter().any(|c| c.status == Status::Pass),
+            !v.claims.iter().any(|c| c.status == ClaimStatus::Pass),
             "nothing read, nothing passes: {:?}",
             v.claims
         );
