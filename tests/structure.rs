@@ -93,16 +93,6 @@ const LONG_ALLOWED: &[(&str, &str, &str)] = &[
         "being split (issue 12, in progress)",
     ),
     (
-        "plan/mod.rs",
-        "targets",
-        "being split (issue 12, in progress)",
-    ),
-    (
-        "plan/mod.rs",
-        "build",
-        "being split (issue 12, in progress)",
-    ),
-    (
         "plan/render.rs",
         "markdown",
         "being split (issue 12, in progress)",

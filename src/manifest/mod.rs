@@ -529,7 +529,6 @@ pub fn build(input: Input<'_>) -> Result<Manifest, Error> {
         .collect();
     scopes.sort();
     scopes.dedup();
-    let mut findings = Vec::new();
     Ok(Manifest {
         schema: SCHEMA.into(),
         version: VERSION,
@@ -558,7 +557,7 @@ pub fn build(input: Input<'_>) -> Result<Manifest, Error> {
         digest_keys: keys,
         journals,
         new_credentials: input.new_credentials,
-        documentation: crate::plan::documentation(cfg, &mut findings),
+        documentation: crate::docs::read(&cfg.base_dir, &crate::plan::wanted_documents(cfg)),
         coverage_gaps: input.inventory.gaps.clone(),
     })
 }
