@@ -93,11 +93,6 @@ const LONG_ALLOWED: &[(&str, &str, &str)] = &[
         "being split (issue 12, in progress)",
     ),
     (
-        "plan/render.rs",
-        "markdown",
-        "being split (issue 12, in progress)",
-    ),
-    (
         "policy/context.rs",
         "corpus",
         "being split (issue 12, in progress)",
@@ -160,11 +155,6 @@ const LONG_ALLOWED: &[(&str, &str, &str)] = &[
     (
         "providers/gcp/snapshot.rs",
         "load_project",
-        "being split (issue 12, in progress)",
-    ),
-    (
-        "verify/mod.rs",
-        "check",
         "being split (issue 12, in progress)",
     ),
 ];

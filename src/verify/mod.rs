@@ -26,7 +26,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::config::parties::Owner;
-use crate::manifest::{Manifest, Scope, StepOutcome, StoreRef};
+use crate::manifest::{Manifest, Scope, StepOutcome, StepRecord, StoreRef};
 use crate::model::{Credential, CredentialDetail, Inventory, Provider, TimeBound};
 use crate::plan::{kebab, TargetKind, TargetRef, TargetWhat};
 use crate::policy::Action;
@@ -206,37 +206,125 @@ fn parse_until(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.and_utc())
 }
 
-/// Checks every claim.
-pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
-    let mut claims = live.integrity.clone();
-    let past = now >= m.handover.date;
-    let due = |what: &str| {
-        if past {
+/// What every claim check shares: the manifest, the live facts, the time, and the
+/// live credentials indexed once.
+struct Ctx<'a> {
+    m: &'a Manifest,
+    live: &'a Live,
+    now: DateTime<Utc>,
+    /// The handover date has passed: work not done is a failure, not pending.
+    past: bool,
+    unread: BTreeMap<(Provider, &'a str), &'a str>,
+    by_id: BTreeMap<&'a str, &'a Credential>,
+    bindings: Vec<&'a Credential>,
+    secret_ids: BTreeSet<&'a str>,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(m: &'a Manifest, live: &'a Live, now: DateTime<Utc>) -> Self {
+        let inv = &live.inventory;
+        Ctx {
+            m,
+            live,
+            now,
+            past: now >= m.handover.date,
+            unread: live
+                .unread
+                .iter()
+                .map(|(s, why)| ((s.provider, s.scope.as_str()), why.as_str()))
+                .collect(),
+            by_id: inv.credentials.iter().map(|c| (c.id.as_str(), c)).collect(),
+            bindings: inv
+                .credentials
+                .iter()
+                .filter(|c| matches!(c.detail, CredentialDetail::Binding(_)))
+                .collect(),
+            secret_ids: inv.secrets.iter().map(|s| s.id.as_str()).collect(),
+        }
+    }
+
+    /// Work not done yet: pending before the handover date, failed after it.
+    fn due(&self, what: &str) -> (ClaimStatus, String) {
+        let date = self.m.handover.date.format("%Y-%m-%d");
+        if self.past {
             (
                 ClaimStatus::Fail,
-                format!(
-                    "{what}, and the handover date {} has passed",
-                    m.handover.date.format("%Y-%m-%d")
-                ),
+                format!("{what}, and the handover date {date} has passed"),
             )
         } else {
             (
                 ClaimStatus::Pending,
-                format!(
-                    "{what}; due by the handover date {}",
-                    m.handover.date.format("%Y-%m-%d")
-                ),
+                format!("{what}; due by the handover date {date}"),
             )
         }
-    };
+    }
 
-    let unread: BTreeMap<(Provider, &str), &str> = live
-        .unread
-        .iter()
-        .map(|(s, why)| ((s.provider, s.scope.as_str()), why.as_str()))
-        .collect();
-    for s in &m.scopes {
-        match unread.get(&(s.provider, s.scope.as_str())) {
+    fn readable(&self, p: Provider, scope: &str) -> bool {
+        !self.unread.contains_key(&(p, scope))
+    }
+
+    /// The live credentials standing for a plan target: itself, or (bindings) any with
+    /// the same member, role and resource.
+    fn live_for(&self, t: &TargetRef) -> Vec<&'a Credential> {
+        if let Some(c) = self.by_id.get(t.id.as_str()) {
+            return vec![*c];
+        }
+        if t.binding.is_some() {
+            return self
+                .bindings
+                .iter()
+                .copied()
+                .filter(|c| stands_for(t, c))
+                .collect();
+        }
+        Vec::new()
+    }
+}
+
+/// Checks every claim.
+pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
+    let cx = Ctx::new(m, live, now);
+    let mut claims = live.integrity.clone();
+    scope_claims(&cx, &mut claims);
+    for s in &m.steps {
+        if !cx.readable(s.target.provider, &s.target.scope) {
+            continue;
+        }
+        let subject = format!("{} {}", s.id, s.target.label);
+        match s.action {
+            Action::Revoke => revoked_claim(&cx, s, subject, &mut claims),
+            Action::RetainUntil => retained_claim(&cx, s, subject, &mut claims),
+            Action::Rotate if s.target.kind == TargetKind::Credential => {
+                rotated_claim(&cx, s, subject, &mut claims)
+            }
+            _ => {}
+        }
+    }
+    migrated_secret_claims(&cx, &mut claims);
+    agency_access_claims(&cx, &mut claims);
+    coverage_claims(&cx, &mut claims);
+    documentation_claims(&cx, &mut claims);
+    let mut summary = BTreeMap::new();
+    for c in &claims {
+        *summary.entry(c.status.as_str().to_string()).or_insert(0) += 1;
+    }
+    Verification {
+        schema: SCHEMA.into(),
+        version: 1,
+        checked_at: now,
+        plan_digest: m.plan.digest.clone(),
+        manifest_created_at: m.created_at,
+        handover_date: m.handover.date,
+        summary,
+        claims,
+    }
+}
+
+/// Each account and project of the manifest: read live, or not (and then nothing in it
+/// is proven).
+fn scope_claims(cx: &Ctx, claims: &mut Vec<Claim>) {
+    for s in &cx.m.scopes {
+        match cx.unread.get(&(s.provider, s.scope.as_str())) {
             Some(why) => claims.push(claim(
                 ClaimKind::Scope,
                 format!("{} {}", s.provider, s.scope),
@@ -251,203 +339,165 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
             )),
         }
     }
-    let readable = |p: Provider, scope: &str| !unread.contains_key(&(p, scope));
+}
 
-    let inv = &live.inventory;
-    let by_id: BTreeMap<&str, &Credential> =
-        inv.credentials.iter().map(|c| (c.id.as_str(), c)).collect();
-    let bindings: Vec<&Credential> = inv
-        .credentials
-        .iter()
-        .filter(|c| matches!(c.detail, CredentialDetail::Binding(_)))
-        .collect();
-    let secret_ids: BTreeSet<&str> = inv.secrets.iter().map(|s| s.id.as_str()).collect();
-    // The live credentials standing for a plan target: itself, or (bindings) any with the
-    // same member, role and resource.
-    let live_for = |t: &TargetRef| -> Vec<&Credential> {
-        if let Some(c) = by_id.get(t.id.as_str()) {
-            return vec![*c];
-        }
-        if t.binding.is_some() {
-            return bindings
-                .iter()
-                .copied()
-                .filter(|c| stands_for(t, c))
-                .collect();
-        }
-        Vec::new()
+/// `revoked`: the credential, binding or secret is gone.
+fn revoked_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut Vec<Claim>) {
+    let secret_present =
+        s.target.kind == TargetKind::Secret && cx.secret_ids.contains(s.target.id.as_str());
+    let found = cx.live_for(&s.target);
+    if found.is_empty() && !secret_present {
+        claims.push(claim(
+            ClaimKind::Revoked,
+            subject,
+            ClaimStatus::Pass,
+            "gone",
+        ));
+    } else {
+        let what = found
+            .first()
+            .map(|c| {
+                format!(
+                    "still present ({}{})",
+                    kebab(&c.status),
+                    c.created
+                        .map(|t| format!(", created {}", t.format("%Y-%m-%d")))
+                        .unwrap_or_default()
+                )
+            })
+            .unwrap_or_else(|| "still present".into());
+        let (st, d) = cx.due(&what);
+        claims.push(claim(ClaimKind::Revoked, subject, st, d));
+    }
+}
+
+/// `retained`: agency access kept until a date provably ends by itself by then.
+fn retained_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut Vec<Claim>) {
+    let now = cx.now;
+    let until = s.until.as_deref().and_then(parse_until);
+    let found = cx.live_for(&s.target);
+    let Some(until) = until else {
+        claims.push(claim(
+            ClaimKind::Retained,
+            subject,
+            ClaimStatus::Fail,
+            "the plan gives no end date",
+        ));
+        return;
     };
-
-    // What the plan lets the agency keep: retained and handed-over targets, and their principals.
-    let mut kept_targets: Vec<&TargetRef> = Vec::new();
-    let mut kept_principals: BTreeSet<String> = m.handover.retained.iter().cloned().collect();
-    for s in &m.steps {
-        if matches!(
-            s.action,
-            Action::RetainUntil | Action::Transfer | Action::Review
-        ) {
-            kept_targets.push(&s.target);
-            if let Some(p) = &s.target.principal {
-                kept_principals.insert(p.clone());
-            }
+    if found.is_empty() {
+        claims.push(claim(
+            ClaimKind::Retained,
+            subject,
+            ClaimStatus::Pass,
+            "gone already",
+        ));
+    } else if now >= until {
+        claims.push(claim(
+            ClaimKind::Retained,
+            subject,
+            ClaimStatus::Fail,
+            format!(
+                "still present after {}, when it was to end",
+                until.format("%Y-%m-%d")
+            ),
+        ));
+    } else {
+        // Every live form of it must provably end by itself, no later than
+        // stated: the provider's typed verdict, never the condition's text.
+        let ends: Vec<TimeBound> = found.iter().map(|c| c.detail.time_bound()).collect();
+        if ends.iter().all(|e| e.ends_by(until)) {
+            let last = ends
+                .iter()
+                .filter_map(TimeBound::end)
+                .max()
+                .unwrap_or(until);
+            claims.push(claim(
+                ClaimKind::Retained,
+                subject,
+                ClaimStatus::Pass,
+                format!("ends by itself at {}", last.format("%Y-%m-%d %H:%M UTC")),
+            ));
+        } else if let Some(late) = ends
+            .iter()
+            .find(|e| e.end().is_some() && !e.ends_by(until))
+            .and_then(TimeBound::end)
+        {
+            claims.push(claim(
+                ClaimKind::Retained,
+                subject,
+                ClaimStatus::Fail,
+                format!(
+                    "ends at {}, later than the stated {}",
+                    late.format("%Y-%m-%d"),
+                    until.format("%Y-%m-%d")
+                ),
+            ));
+        } else if let Some(reason) = ends.iter().find_map(|e| match e {
+            TimeBound::Conditional { reason } => Some(reason),
+            _ => None,
+        }) {
+            let (st, d) = cx.due(&format!(
+                "retained until {}, but its condition does not provably end it ({reason})",
+                until.format("%Y-%m-%d")
+            ));
+            claims.push(claim(ClaimKind::Retained, subject, st, d));
+        } else {
+            let (st, d) = cx.due(&format!(
+                "retained until {}, but nothing in the account makes it end by itself",
+                until.format("%Y-%m-%d")
+            ));
+            claims.push(claim(ClaimKind::Retained, subject, st, d));
         }
     }
+}
 
-    for s in &m.steps {
-        if !readable(s.target.provider, &s.target.scope) {
-            continue;
-        }
-        let subject = format!("{} {}", s.id, s.target.label);
-        match s.action {
-            Action::Revoke => {
-                let secret_present = s.target.kind == TargetKind::Secret
-                    && secret_ids.contains(s.target.id.as_str());
-                let found = live_for(&s.target);
-                if found.is_empty() && !secret_present {
-                    claims.push(claim(
-                        ClaimKind::Revoked,
-                        subject,
-                        ClaimStatus::Pass,
-                        "gone",
-                    ));
-                } else {
-                    let what = found
-                        .first()
-                        .map(|c| {
-                            format!(
-                                "still present ({}{})",
-                                kebab(&c.status),
-                                c.created
-                                    .map(|t| format!(", created {}", t.format("%Y-%m-%d")))
-                                    .unwrap_or_default()
-                            )
-                        })
-                        .unwrap_or_else(|| "still present".into());
-                    let (st, d) = due(&what);
-                    claims.push(claim(ClaimKind::Revoked, subject, st, d));
-                }
-            }
-            Action::RetainUntil => {
-                let until = s.until.as_deref().and_then(parse_until);
-                let found = live_for(&s.target);
-                let Some(until) = until else {
-                    claims.push(claim(
-                        ClaimKind::Retained,
-                        subject,
-                        ClaimStatus::Fail,
-                        "the plan gives no end date",
-                    ));
-                    continue;
-                };
-                if found.is_empty() {
-                    claims.push(claim(
-                        ClaimKind::Retained,
-                        subject,
-                        ClaimStatus::Pass,
-                        "gone already",
-                    ));
-                } else if now >= until {
-                    claims.push(claim(
-                        ClaimKind::Retained,
-                        subject,
-                        ClaimStatus::Fail,
-                        format!(
-                            "still present after {}, when it was to end",
-                            until.format("%Y-%m-%d")
-                        ),
-                    ));
-                } else {
-                    // Every live form of it must provably end by itself, no later than
-                    // stated: the provider's typed verdict, never the condition's text.
-                    let ends: Vec<TimeBound> =
-                        found.iter().map(|c| c.detail.time_bound()).collect();
-                    if ends.iter().all(|e| e.ends_by(until)) {
-                        let last = ends
-                            .iter()
-                            .filter_map(TimeBound::end)
-                            .max()
-                            .unwrap_or(until);
-                        claims.push(claim(
-                            ClaimKind::Retained,
-                            subject,
-                            ClaimStatus::Pass,
-                            format!("ends by itself at {}", last.format("%Y-%m-%d %H:%M UTC")),
-                        ));
-                    } else if let Some(late) = ends
-                        .iter()
-                        .find(|e| e.end().is_some() && !e.ends_by(until))
-                        .and_then(TimeBound::end)
-                    {
-                        claims.push(claim(
-                            ClaimKind::Retained,
-                            subject,
-                            ClaimStatus::Fail,
-                            format!(
-                                "ends at {}, later than the stated {}",
-                                late.format("%Y-%m-%d"),
-                                until.format("%Y-%m-%d")
-                            ),
-                        ));
-                    } else if let Some(reason) = ends.iter().find_map(|e| match e {
-                        TimeBound::Conditional { reason } => Some(reason),
-                        _ => None,
-                    }) {
-                        let (st, d) = due(&format!("retained until {}, but its condition does not provably end it ({reason})", until.format("%Y-%m-%d")));
-                        claims.push(claim(ClaimKind::Retained, subject, st, d));
-                    } else {
-                        let (st, d) = due(&format!(
-                            "retained until {}, but nothing in the account makes it end by itself",
-                            until.format("%Y-%m-%d")
-                        ));
-                        claims.push(claim(ClaimKind::Retained, subject, st, d));
-                    }
-                }
-            }
-            Action::Rotate if s.target.kind == TargetKind::Credential => {
-                let found = live_for(&s.target);
-                if found.is_empty() {
-                    let newer: Vec<String> = inv
-                        .credentials
-                        .iter()
-                        .filter(|c| {
-                            Some(&c.principal) == s.target.principal.as_ref()
-                                && s.target.what == TargetWhat::Credential(c.kind)
-                                && c.created.is_some_and(|t| t > m.plan.inventory_generated_at)
-                        })
-                        .map(|c| {
-                            format!(
-                                "{} (created {})",
-                                c.identifier.as_deref().unwrap_or(&c.id),
-                                c.created
-                                    .map(|t| t.format("%Y-%m-%d").to_string())
-                                    .unwrap_or_default()
-                            )
-                        })
-                        .collect();
-                    let detail = if newer.is_empty() {
-                        "the old credential is gone".to_string()
-                    } else {
-                        format!(
-                            "the old credential is gone; new since the audit: {}",
-                            newer.join(", ")
-                        )
-                    };
-                    claims.push(claim(
-                        ClaimKind::Rotated,
-                        subject,
-                        ClaimStatus::Pass,
-                        detail,
-                    ));
-                } else {
-                    let (st, d) = due("not rotated: the old credential is still present");
-                    claims.push(claim(ClaimKind::Rotated, subject, st, d));
-                }
-            }
-            _ => {}
-        }
+/// `rotated`: the old credential is gone; replacements made since the audit are named.
+fn rotated_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut Vec<Claim>) {
+    let (m, inv) = (cx.m, &cx.live.inventory);
+    let found = cx.live_for(&s.target);
+    if found.is_empty() {
+        let newer: Vec<String> = inv
+            .credentials
+            .iter()
+            .filter(|c| {
+                Some(&c.principal) == s.target.principal.as_ref()
+                    && s.target.what == TargetWhat::Credential(c.kind)
+                    && c.created.is_some_and(|t| t > m.plan.inventory_generated_at)
+            })
+            .map(|c| {
+                format!(
+                    "{} (created {})",
+                    c.identifier.as_deref().unwrap_or(&c.id),
+                    c.created
+                        .map(|t| t.format("%Y-%m-%d").to_string())
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        let detail = if newer.is_empty() {
+            "the old credential is gone".to_string()
+        } else {
+            format!(
+                "the old credential is gone; new since the audit: {}",
+                newer.join(", ")
+            )
+        };
+        claims.push(claim(
+            ClaimKind::Rotated,
+            subject,
+            ClaimStatus::Pass,
+            detail,
+        ));
+    } else {
+        let (st, d) = cx.due("not rotated: the old credential is still present");
+        claims.push(claim(ClaimKind::Rotated, subject, st, d));
     }
+}
 
-    // Every migrated secret, at its destination.
+/// `migrated-secret`: every secret copied holds its recorded keyed digest.
+fn migrated_secret_claims(cx: &Ctx, claims: &mut Vec<Claim>) {
+    let (m, live, past) = (cx.m, cx.live, cx.past);
     let keys: BTreeSet<&str> = m.digest_keys.iter().map(|k| k.id.as_str()).collect();
     for s in &m.migrated_secrets {
         let subject = format!("{} {}", s.to.describe(), s.destination);
@@ -507,10 +557,39 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
         };
         claims.push(claim(ClaimKind::MigratedSecret, subject, status, detail));
     }
+}
 
-    // No agency access the plan does not keep.
+/// `agency-access`: no agency principal or credential is live that the plan does not
+/// retain or hand over.
+fn agency_access_claims(cx: &Ctx, claims: &mut Vec<Claim>) {
+    let m = cx.m;
     let cfg = m.handover.to_config();
-    let (principal_owner, credential_owner) = crate::plan::owners(inv, &cfg);
+    let (principal_owner, credential_owner) = crate::plan::owners(&cx.live.inventory, &cfg);
+    let mut found = Vec::new();
+    let (agency_found, reported) = agency_principal_claims(cx, &principal_owner, &mut found);
+    agency_credential_claims(cx, &credential_owner, &reported, &mut found);
+    if found.is_empty() && m.scopes.iter().any(|s| cx.readable(s.provider, &s.scope)) {
+        found.push(claim(ClaimKind::AgencyAccess, "all scopes read", ClaimStatus::Pass, format!("no agency access beyond what the plan retains ({agency_found} agency principal(s) live, all retained)")));
+    }
+    claims.extend(found);
+}
+
+/// Live agency principals the plan does not keep. Returns how many agency principals
+/// are live, and the ones reported (their credentials need no claim of their own).
+fn agency_principal_claims(
+    cx: &Ctx,
+    principal_owner: &BTreeMap<String, Owner>,
+    claims: &mut Vec<Claim>,
+) -> (usize, BTreeSet<String>) {
+    let (m, inv) = (cx.m, &cx.live.inventory);
+    // What the plan lets the agency keep: the principals of retained and handed-over targets.
+    let mut kept_principals: BTreeSet<String> = m.handover.retained.iter().cloned().collect();
+    kept_principals.extend(
+        m.steps
+            .iter()
+            .filter(|s| keeps(s.action))
+            .filter_map(|s| s.target.principal.clone()),
+    );
     let principals: BTreeMap<&str, &crate::model::Principal> =
         inv.principals.iter().map(|p| (p.id.as_str(), p)).collect();
     let mut agency_found = 0usize;
@@ -519,8 +598,8 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
         .iter()
         .filter_map(|s| s.target.principal.as_deref())
         .collect();
-    let mut reported: BTreeSet<&str> = BTreeSet::new();
-    for (pid, owner) in &principal_owner {
+    let mut reported: BTreeSet<String> = BTreeSet::new();
+    for (pid, owner) in principal_owner {
         if *owner != Owner::Agency {
             continue;
         }
@@ -533,9 +612,9 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
         if kept {
             continue;
         }
-        reported.insert(pid.as_str());
+        reported.insert(pid.clone());
         if planned_principals.contains(pid.as_str()) {
-            let (st, d) = due(&format!(
+            let (st, d) = cx.due(&format!(
                 "agency principal {name} is still present and the plan does not retain it"
             ));
             claims.push(claim(ClaimKind::AgencyAccess, pid.clone(), st, d));
@@ -549,6 +628,32 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
             ));
         }
     }
+    (agency_found, reported)
+}
+
+/// Does the plan let the agency keep what this step is about?
+fn keeps(action: Action) -> bool {
+    matches!(
+        action,
+        Action::RetainUntil | Action::Transfer | Action::Review
+    )
+}
+
+/// Live agency credentials the plan does not keep (and whose principal was not
+/// reported already).
+fn agency_credential_claims(
+    cx: &Ctx,
+    credential_owner: &BTreeMap<String, Owner>,
+    reported: &BTreeSet<String>,
+    claims: &mut Vec<Claim>,
+) {
+    let (m, inv) = (cx.m, &cx.live.inventory);
+    let kept_targets: Vec<&TargetRef> = m
+        .steps
+        .iter()
+        .filter(|s| keeps(s.action))
+        .map(|s| &s.target)
+        .collect();
     for c in &inv.credentials {
         // MFA devices protect a credential and are not planned on their own (as in `plan`).
         if credential_owner.get(&c.id) != Some(&Owner::Agency)
@@ -560,14 +665,14 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
         let planned = m.steps.iter().any(|s| stands_for(&s.target, c));
         if planned {
             // Planned but still present: its own step's claim (or its principal's) says so.
-            if reported.contains(c.principal.as_str())
+            if reported.contains(&c.principal)
                 || m.steps
                     .iter()
                     .any(|s| s.target.id == c.id && s.action != Action::Transfer)
             {
                 continue;
             }
-            let (st, d) = due(&format!(
+            let (st, d) = cx.due(&format!(
                 "agency credential {} is still present",
                 c.identifier.as_deref().unwrap_or(&c.id)
             ));
@@ -589,14 +694,11 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
             ));
         }
     }
-    if !claims.iter().any(|c| c.kind == ClaimKind::AgencyAccess)
-        && m.scopes.iter().any(|s| readable(s.provider, &s.scope))
-    {
-        claims.push(claim(ClaimKind::AgencyAccess, "all scopes read", ClaimStatus::Pass, format!("no agency access beyond what the plan retains ({agency_found} agency principal(s) live, all retained)")));
-    }
+}
 
-    // What the live read could not see: claims resting on it are not proven.
-    for g in &inv.gaps {
+/// `coverage`: what the live read could not see; claims resting on it are not proven.
+fn coverage_claims(cx: &Ctx, claims: &mut Vec<Claim>) {
+    for g in &cx.live.inventory.gaps {
         claims.push(claim(
             ClaimKind::Coverage,
             format!("{} {} {}", g.provider, g.scope, g.source),
@@ -611,8 +713,11 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
             ),
         ));
     }
+}
 
-    // Documentation.
+/// `documentation`: each handed-over document matches its digest.
+fn documentation_claims(cx: &Ctx, claims: &mut Vec<Claim>) {
+    let (m, live) = (cx.m, cx.live);
     for d in &m.documentation {
         let subject = format!("{} {}", d.kind, d.path);
         let (status, detail) = match (&d.sha256, &live.documents) {
@@ -641,21 +746,6 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
             },
         };
         claims.push(claim(ClaimKind::Documentation, subject, status, detail));
-    }
-
-    let mut summary = BTreeMap::new();
-    for c in &claims {
-        *summary.entry(c.status.as_str().to_string()).or_insert(0) += 1;
-    }
-    Verification {
-        schema: SCHEMA.into(),
-        version: 1,
-        checked_at: now,
-        plan_digest: m.plan.digest.clone(),
-        manifest_created_at: m.created_at,
-        handover_date: m.handover.date,
-        summary,
-        claims,
     }
 }
 
