@@ -24,6 +24,7 @@ pub mod canonical;
 pub mod cli;
 pub mod config;
 pub mod crypto;
+pub mod docs;
 pub mod error;
 pub mod input;
 pub mod journal;

@@ -1505,7 +1505,15 @@ fn fuzz_inventory_and_plan_json() {
             // What `plan_cmd::read_inventory` does (private to the CLI): serde into the model.
             match serde_json::from_slice::<handover::model::Inventory>(input) {
                 Err(e) => e.to_string(),
-                Ok(inv) => match handover::plan::build(&inv, &policy, &config) {
+                Ok(inv) => match handover::plan::build(
+                    &inv,
+                    &policy,
+                    &config,
+                    handover::docs::read(
+                        &config.base_dir,
+                        &handover::plan::wanted_documents(&config),
+                    ),
+                ) {
                     Err(e) => shown(&e),
                     Ok(plan) => {
                         let _ = handover::plan::render::markdown(&plan);

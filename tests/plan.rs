@@ -591,3 +591,79 @@ fn policy_check_refuses_a_costly_condition_quickly_and_accepts_int_arithmetic() 
         r.stderr
     );
 }
+
+/// Issue 12: migrate, manifest and verify parsed a step's label (`secret NAME`) and its
+/// ARN (`split(':')`) back into data. Each target now carries its structured fields.
+#[test]
+fn plan_targets_carry_their_structured_fields() {
+    let plan = json(&std::fs::read_to_string(example("plan-full-transfer.json")).unwrap());
+    let target = |id_end: &str| -> Value {
+        plan["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["target"].clone())
+            .find(|t| t["id"].as_str().unwrap().ends_with(id_end))
+            .unwrap_or_else(|| panic!("no target {id_end}"))
+    };
+    let secret = target(":secret:prod/db-password-uXWVRW");
+    assert_eq!(secret["kind"], "secret");
+    assert_eq!(secret["what"], "secret");
+    assert_eq!(secret["name"], "prod/db-password");
+    assert_eq!(secret["region"], "us-east-1");
+    assert_eq!(secret["binding"], Value::Null);
+    let gcp_secret = target("projects/244183962743/secrets/db-password");
+    assert_eq!(gcp_secret["name"], "db-password");
+    assert_eq!(gcp_secret["region"], Value::Null);
+    let key = target("/access-key/AKIARZPUZDIKH2UVO34D");
+    assert_eq!(key["what"], "access-key");
+    assert_eq!(key["name"], "AKIARZPUZDIKH2UVO34D");
+    let binding =
+        target("user:bob@northwind-agency.example/binding/projects/contoso-shop-prod/roles/editor");
+    assert_eq!(binding["what"], "gcp-iam-binding");
+    assert_eq!(
+        binding["principal"],
+        "gcp:contoso-shop-prod:user:bob@northwind-agency.example"
+    );
+    assert_eq!(binding["binding"]["role"], "roles/editor");
+    assert_eq!(binding["binding"]["resource"], "projects/contoso-shop-prod");
+    let conditional = target("/if/request.time < timestamp(\"2027-01-31T00:00:00Z\")");
+    assert_eq!(
+        conditional["binding"]["condition"]["expression"],
+        "request.time < timestamp(\"2027-01-31T00:00:00Z\")"
+    );
+}
+
+/// Issue 12: a plan written before its targets carried structured fields (format 1,
+/// committed here as the example's plan was) must be refused with a hint to plan again,
+/// not half-read with those fields missing.
+#[test]
+fn a_plan_of_the_previous_format_is_refused_with_a_hint_to_plan_again() {
+    let home = tempfile::tempdir().unwrap();
+    let old = repo().join("tests/fixtures/plan-v1-full-transfer.json");
+    let r = run(handover_offline(home.path())
+        .arg("manifest")
+        .arg("--config")
+        .arg(example("handover.toml"))
+        .arg("--inventory")
+        .arg(example("inventory.json"))
+        .arg("--plan")
+        .arg(&old)
+        .arg("--sign-key")
+        .arg(example("keys/northwind-signing"))
+        .arg("-o")
+        .arg(home.path().join("handover.age")));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("format version 1") && r.stderr.contains("run `handover plan` again"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !home.path().join("handover.age").exists(),
+        "nothing written"
+    );
+    // `handover plan` writes the current format.
+    let plan = json(&std::fs::read_to_string(example("plan-full-transfer.json")).unwrap());
+    assert_eq!(plan["version"], handover::plan::PLAN_VERSION);
+}

@@ -200,6 +200,11 @@ fn inventory(users: &[GenUser], roles: &[GenRole], auditor: Option<usize>) -> In
     inv
 }
 
+/// The documentation the config names, read as `handover plan` reads it.
+fn docs(cfg: &handover::config::HandoverConfig) -> Vec<plan::DocItem> {
+    handover::docs::read(&cfg.base_dir, &plan::wanted_documents(cfg))
+}
+
 fn config(scenario: &str) -> handover::config::HandoverConfig {
     RawConfig {
         scenario: Some(scenario.into()),
@@ -256,7 +261,7 @@ proptest! {
         let pol = load_policy(policy_file);
         let cfg = config(scenario);
         let inv = inventory(&users, &roles, auditor);
-        let result = plan::build(&inv, pol, &cfg);
+        let result = plan::build(&inv, pol, &cfg, docs(&cfg));
 
         // A customer admin user with an active console password is always kept (the
         // shipped policies transfer customer passwords), so such a plan is never refused.
@@ -297,7 +302,7 @@ proptest! {
                 let mut reversed = inv.clone();
                 reversed.principals.reverse();
                 reversed.credentials.reverse();
-                let again = plan::build(&reversed, pol, &cfg).expect("same input, same outcome");
+                let again = plan::build(&reversed, pol, &cfg, docs(&cfg)).expect("same input, same outcome");
                 prop_assert_eq!(serde_json::to_string(&again).unwrap(), serde_json::to_string(&p).unwrap());
             }
         }

@@ -66,7 +66,12 @@ pub fn plan_command(a: PlanArgs, quiet: bool) -> Result<u8, Error> {
     let policy = policy::load(&a.policy)?;
     let config = crate::config::load(&a.config)?;
     let old = a.diff.as_deref().map(read_plan).transpose()?;
-    let plan = plan::build(&inventory, &policy, &config)?;
+    let plan = plan::build(
+        &inventory,
+        &policy,
+        &config,
+        crate::docs::read(&config.base_dir, &plan::wanted_documents(&config)),
+    )?;
     let json = pretty_json(&plan);
     let mut outputs = crate::output::Outputs::new(a.force);
     if let Some(path) = &a.output {

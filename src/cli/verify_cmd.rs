@@ -17,7 +17,7 @@ use super::support::{pretty_json, print_stdout, progress, runtime};
 use crate::error::Error;
 use crate::manifest::Manifest;
 use crate::providers::gcp::live::GcpSettings;
-use crate::verify::{self, live, Claim, Status};
+use crate::verify::{self, live, Claim, ClaimKind, ClaimStatus};
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
@@ -103,8 +103,8 @@ pub fn verify_command(a: VerifyArgs, quiet: bool) -> Result<u8, Error> {
 
 /// The claims opening the manifest made: who signed it, and whom it is encrypted to.
 fn integrity(file: &Path, opened: &Opened, recipients: &Result<(), String>) -> Vec<Claim> {
-    let claim = |kind: &str, status, detail| Claim {
-        kind: kind.into(),
+    let claim = |kind: ClaimKind, status, detail| Claim {
+        kind,
         subject: file.display().to_string(),
         status,
         detail,
@@ -112,22 +112,22 @@ fn integrity(file: &Path, opened: &Opened, recipients: &Result<(), String>) -> V
     vec![
         match &opened.signature {
             Ok(fp) => claim(
-                "signature",
-                Status::Pass,
+                ClaimKind::Signature,
+                ClaimStatus::Pass,
                 format!("signed by the agency's key {fp}"),
             ),
-            Err(e) => claim("signature", Status::Fail, e.clone()),
+            Err(e) => claim(ClaimKind::Signature, ClaimStatus::Fail, e.clone()),
         },
         match recipients {
             Ok(()) => claim(
-                "recipients",
-                Status::Pass,
+                ClaimKind::Recipients,
+                ClaimStatus::Pass,
                 format!(
                     "encrypted to exactly the {} recipient(s) it names",
                     opened.manifest.recipients.len()
                 ),
             ),
-            Err(e) => claim("recipients", Status::Fail, e.clone()),
+            Err(e) => claim(ClaimKind::Recipients, ClaimStatus::Fail, e.clone()),
         },
     ]
 }
@@ -140,7 +140,6 @@ fn for_terminal(v: &verify::Verification) -> verify::Verification {
     let mut v = v.clone();
     v.plan_digest = escape(&v.plan_digest).into_owned();
     for c in &mut v.claims {
-        c.kind = escape(&c.kind).into_owned();
         c.subject = escape(&c.subject).into_owned();
         c.detail = escape(&c.detail).into_owned();
     }
@@ -241,9 +240,9 @@ mod tests {
             handover_date: chrono::Utc::now(),
             summary: Default::default(),
             claims: vec![Claim {
-                kind: hostile.into(),
+                kind: ClaimKind::Signature,
                 subject: hostile.into(),
-                status: Status::Fail,
+                status: ClaimStatus::Fail,
                 detail: format!("{hostile}\nPASS    all"),
             }],
         };

@@ -30,12 +30,14 @@ use crate::config::{HandoverConfig, PartySpec, Scenario};
 use crate::error::Error;
 use crate::journal::{ChainKey, Change, CopyOutcome, Journal, Op, ReadBack};
 use crate::model::{Gap, Inventory, Provider};
-use crate::plan::{DocItem, Plan, TargetRef};
+use crate::plan::{DocItem, Plan, TargetKind, TargetRef};
 use crate::policy::Action;
 use crate::secret::DigestKey;
 
 pub const SCHEMA: &str = "handover/manifest";
-pub const VERSION: u32 = 1;
+/// Version 2: each step's target carries its structured fields (plan format 2); a
+/// version-1 manifest would be half-read by `verify`, so it is refused.
+pub const VERSION: u32 = 2;
 
 /// Secret material in the manifest: digest keys, new credentials. Serialized only into
 /// the plaintext that is encrypted at once; never shown unless revealed.
@@ -368,16 +370,17 @@ pub fn migrated_from(
     Ok((out, record))
 }
 
-/// Whether a plan step is about this migrated secret (same store, same name).
+/// Whether a plan step is about this migrated secret (same store, same name), from the
+/// target's typed fields: no label or ARN is parsed back.
 fn step_matches(t: &TargetRef, m: &MigratedSecret) -> bool {
-    let name = t.label.strip_prefix("secret ").unwrap_or_default();
-    if t.kind != "secret" || name != m.source || t.scope != m.from.scope {
+    if t.kind != TargetKind::Secret
+        || t.name.as_deref() != Some(m.source.as_str())
+        || t.scope != m.from.scope
+    {
         return false;
     }
     match t.provider {
-        Provider::Aws => {
-            m.from.kind == StoreKind::Aws && m.from.region.as_deref() == t.id.split(':').nth(3)
-        }
+        Provider::Aws => m.from.kind == StoreKind::Aws && m.from.region == t.region,
         Provider::Gcp => m.from.kind == StoreKind::Gcp,
     }
 }
@@ -393,7 +396,6 @@ pub fn build(input: Input<'_>) -> Result<Manifest, Error> {
         .iter()
         .map(|s| step_record(s, &mut migrated))
         .collect();
-    let mut findings = Vec::new();
     Ok(Manifest {
         schema: SCHEMA.into(),
         version: VERSION,
@@ -422,7 +424,7 @@ pub fn build(input: Input<'_>) -> Result<Manifest, Error> {
         digest_keys: keys,
         journals,
         new_credentials: input.new_credentials,
-        documentation: crate::plan::documentation(cfg, &mut findings),
+        documentation: crate::docs::read(&cfg.base_dir, &crate::plan::wanted_documents(cfg)),
         coverage_gaps: input.inventory.gaps.clone(),
     })
 }
@@ -463,8 +465,10 @@ fn step_record(s: &crate::plan::Step, migrated: &mut [MigratedSecret]) -> StepRe
         Vec::new()
     };
     let (outcome, evidence) = if copied.is_empty() {
-        let why = match (s.target.kind.as_str(), s.action) {
-            ("secret", Action::Transfer | Action::Rotate) => "no journal records its copy",
+        let why = match (s.target.kind, s.action) {
+            (TargetKind::Secret, Action::Transfer | Action::Rotate) => {
+                "no journal records its copy"
+            }
             (_, Action::Review) => "a person decides; verify reports what is live",
             (_, Action::Transfer) => "handed over as it is; verify reports what is live",
             _ => "carried out in the account; verify checks it live",

@@ -40,7 +40,8 @@ use crate::error::Error;
 use crate::journal::{
     ChainKey, Change, CopyIntent, CopyResult, Journal, Op, ReadBack, SecretCopy, SourceDigests,
 };
-use crate::plan::Plan;
+use crate::model::Provider;
+use crate::plan::{Plan, TargetKind};
 use crate::policy::Action;
 use crate::providers::aws::store::AwsStore;
 use crate::providers::dotenv::DotenvStore;
@@ -225,26 +226,31 @@ struct Item {
     rotate: bool,
 }
 
-/// The secret name a plan's secret step is about (`label` is `secret NAME`).
+/// The secrets a plan's transfer and rotate steps name in this store, from the
+/// targets' typed fields (name, scope, region): no label or ARN is parsed back.
 fn plan_items(plan: &Plan, from: &Endpoint, store: &dyn SecretStore) -> Vec<(String, bool)> {
     plan.steps
         .iter()
         .filter(|s| {
-            s.target.kind == "secret" && matches!(s.action, Action::Transfer | Action::Rotate)
+            s.target.kind == TargetKind::Secret
+                && matches!(s.action, Action::Transfer | Action::Rotate)
         })
         .filter(|s| match (from, store) {
             (Endpoint::Aws { region, .. }, store) => {
-                s.target.scope == store.store_ref().scope
-                    && s.target.id.split(':').nth(3) == Some(region.as_str())
+                s.target.provider == Provider::Aws
+                    && s.target.scope == store.store_ref().scope
+                    && s.target.region.as_deref() == Some(region.as_str())
             }
-            (Endpoint::Gcp { project }, _) => &s.target.scope == project,
+            (Endpoint::Gcp { project }, _) => {
+                s.target.provider == Provider::Gcp && &s.target.scope == project
+            }
             _ => false,
         })
         .filter_map(|s| {
             s.target
-                .label
-                .strip_prefix("secret ")
-                .map(|n| (n.to_string(), s.action == Action::Rotate))
+                .name
+                .clone()
+                .map(|n| (n, s.action == Action::Rotate))
         })
         .collect()
 }

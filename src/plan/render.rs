@@ -39,6 +39,16 @@ fn md_escape(s: &str) -> String {
 pub fn markdown(plan: &Plan) -> String {
     let plan = &for_display(plan);
     let mut o = String::new();
+    md_header(&mut o, plan);
+    md_summary(&mut o, plan);
+    md_findings_and_documentation(&mut o, plan);
+    md_steps(&mut o, plan);
+    md_preconditions_and_evidence(&mut o, plan);
+    escape_block(&o).into_owned()
+}
+
+/// The title and what the plan was made from, with its digest.
+fn md_header(o: &mut String, plan: &Plan) {
     let h = &plan.handover;
     let _ = writeln!(o, "# Handover plan: {} to {}\n", h.agency, h.customer);
     let _ = writeln!(
@@ -67,6 +77,10 @@ pub fn markdown(plan: &Plan) -> String {
         "- Plan digest: `{}` (approve this exact plan by its digest)\n",
         plan.digest
     );
+}
+
+/// Steps by action and by owner, and the customer admins that remain.
+fn md_summary(o: &mut String, plan: &Plan) {
     let _ = writeln!(o, "## Summary\n");
     let _ = writeln!(o, "| action | steps |\n|---|---|");
     for (a, n) in &plan.summary.by_action {
@@ -80,6 +94,10 @@ pub fn markdown(plan: &Plan) -> String {
     for (scope, admins) in &plan.summary.customer_admins_after {
         let _ = writeln!(o, "- {scope}: {}", admins.join(", "));
     }
+}
+
+/// The plan's findings, and each handed-over document with its digest.
+fn md_findings_and_documentation(o: &mut String, plan: &Plan) {
     if !plan.findings.is_empty() {
         let _ = writeln!(o, "\n## Findings\n");
         for f in &plan.findings {
@@ -103,6 +121,10 @@ pub fn markdown(plan: &Plan) -> String {
             }
         );
     }
+}
+
+/// One table of steps per account or project.
+fn md_steps(o: &mut String, plan: &Plan) {
     let _ = writeln!(o, "\n## Steps\n");
     for (scope, steps) in group(plan) {
         let _ = writeln!(o, "### {scope}\n");
@@ -129,6 +151,10 @@ pub fn markdown(plan: &Plan) -> String {
         }
         let _ = writeln!(o);
     }
+}
+
+/// Each step's preconditions and evidence.
+fn md_preconditions_and_evidence(o: &mut String, plan: &Plan) {
     let _ = writeln!(o, "## Preconditions and evidence\n");
     for s in &plan.steps {
         let _ = writeln!(
@@ -147,7 +173,6 @@ pub fn markdown(plan: &Plan) -> String {
         }
         let _ = writeln!(o);
     }
-    escape_block(&o).into_owned()
 }
 
 /// A terminal table.

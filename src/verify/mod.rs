@@ -28,30 +28,102 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::config::parties::Owner;
-use crate::manifest::{Manifest, Scope, StepOutcome, StoreRef};
+use crate::manifest::{Manifest, Scope, StepOutcome, StepRecord, StoreRef};
 use crate::model::{Credential, CredentialDetail, Inventory, Provider, TimeBound};
-use crate::plan::kebab;
+use crate::plan::{kebab, TargetKind, TargetRef, TargetWhat};
 use crate::policy::Action;
 
 pub const SCHEMA: &str = "handover/verification";
 
+/// How a claim stands. (Not `model::Status`, whether a credential works.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
-pub enum Status {
+pub enum ClaimStatus {
     Pass,
     Pending,
     Fail,
 }
 
+impl ClaimStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClaimStatus::Pass => "pass",
+            ClaimStatus::Pending => "pending",
+            ClaimStatus::Fail => "fail",
+        }
+    }
+}
+
+/// What a claim checks: a stable kebab-case code (cargo-deny's `Code`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClaimKind {
+    /// The manifest is signed by the agency's key.
+    Signature,
+    /// The manifest is encrypted to exactly the recipients it names.
+    Recipients,
+    /// An account or project could be read live.
+    Scope,
+    /// A revoked credential or binding is gone.
+    Revoked,
+    /// Retained agency access ends by itself no later than stated.
+    Retained,
+    /// A rotated credential is replaced.
+    Rotated,
+    /// A migrated secret holds its recorded keyed digest.
+    MigratedSecret,
+    /// No agency access is live that the plan does not keep.
+    AgencyAccess,
+    /// A blind spot of the live read.
+    Coverage,
+    /// A handed-over document matches its digest.
+    Documentation,
+}
+
+impl ClaimKind {
+    pub const ALL: &'static [ClaimKind] = &[
+        ClaimKind::Signature,
+        ClaimKind::Recipients,
+        ClaimKind::Scope,
+        ClaimKind::Revoked,
+        ClaimKind::Retained,
+        ClaimKind::Rotated,
+        ClaimKind::MigratedSecret,
+        ClaimKind::AgencyAccess,
+        ClaimKind::Coverage,
+        ClaimKind::Documentation,
+    ];
+
+    /// The stable kebab-case code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClaimKind::Signature => "signature",
+            ClaimKind::Recipients => "recipients",
+            ClaimKind::Scope => "scope",
+            ClaimKind::Revoked => "revoked",
+            ClaimKind::Retained => "retained",
+            ClaimKind::Rotated => "rotated",
+            ClaimKind::MigratedSecret => "migrated-secret",
+            ClaimKind::AgencyAccess => "agency-access",
+            ClaimKind::Coverage => "coverage",
+            ClaimKind::Documentation => "documentation",
+        }
+    }
+}
+
+impl std::fmt::Display for ClaimKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `pad`, so a table's `{:<16}` still aligns.
+        f.pad(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Claim {
-    /// `signature`, `recipients`, `scope`, `revoked`, `retained`, `rotated`,
-    /// `migrated-secret`, `agency-access`, `coverage` (a blind spot of the live read)
-    /// or `documentation`.
-    pub kind: String,
+    pub kind: ClaimKind,
     /// What it is about (a step id, a secret, a principal, a file).
     pub subject: String,
-    pub status: Status,
+    pub status: ClaimStatus,
     pub detail: String,
 }
 
@@ -70,7 +142,7 @@ pub struct Verification {
 
 impl Verification {
     pub fn failed(&self) -> bool {
-        self.claims.iter().any(|c| c.status == Status::Fail)
+        self.claims.iter().any(|c| c.status == ClaimStatus::Fail)
     }
 }
 
@@ -98,41 +170,35 @@ pub struct Live {
 }
 
 fn claim(
-    kind: &str,
+    kind: ClaimKind,
     subject: impl Into<String>,
-    status: Status,
+    status: ClaimStatus,
     detail: impl Into<String>,
 ) -> Claim {
     Claim {
-        kind: kind.into(),
+        kind,
         subject: subject.into(),
         status,
         detail: detail.into(),
     }
 }
 
-/// A binding's member, role and resource, from its typed fields (the id it would have
-/// without a condition); `None` for anything that is not a binding.
-fn binding_key(c: &Credential) -> Option<String> {
-    match &c.detail {
-        CredentialDetail::Binding(b) => {
-            Some(format!("{}/binding/{}/{}", c.principal, b.resource, b.role))
-        }
-        _ => None,
+/// Does a plan target stand for this live credential: the same id, or (GCP bindings)
+/// the same member, role and resource under any condition? Matched on the target's
+/// typed fields against the live binding's, so no id, condition text or resource path
+/// is split apart.
+fn stands_for(t: &TargetRef, c: &Credential) -> bool {
+    if t.id == c.id {
+        return true;
     }
-}
-
-/// Does a plan target stand for this live credential: the same id, or (bindings) the
-/// same member, role and resource under any condition? Matched against the live
-/// binding's typed key, so neither a condition's text nor a resource or path that
-/// contains `/if/` is split apart.
-fn stands_for(target_id: &str, c: &Credential) -> bool {
-    target_id == c.id
-        || binding_key(c).is_some_and(|key| {
-            target_id
-                .strip_prefix(key.as_str())
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with("/if/"))
-        })
+    match (&t.binding, &c.detail) {
+        (Some(want), CredentialDetail::Binding(live)) => {
+            t.principal.as_deref() == Some(c.principal.as_str())
+                && want.resource == live.resource
+                && want.role == live.role
+        }
+        _ => false,
+    }
 }
 
 fn parse_until(s: &str) -> Option<DateTime<Utc>> {
@@ -142,233 +208,298 @@ fn parse_until(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.and_utc())
 }
 
-/// Checks every claim.
-pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
-    let mut claims = live.integrity.clone();
-    let past = now >= m.handover.date;
-    let due = |what: &str| {
-        if past {
+/// What every claim check shares: the manifest, the live facts, the time, and the
+/// live credentials indexed once.
+struct Ctx<'a> {
+    m: &'a Manifest,
+    live: &'a Live,
+    now: DateTime<Utc>,
+    /// The handover date has passed: work not done is a failure, not pending.
+    past: bool,
+    unread: BTreeMap<(Provider, &'a str), &'a str>,
+    by_id: BTreeMap<&'a str, &'a Credential>,
+    bindings: Vec<&'a Credential>,
+    secret_ids: BTreeSet<&'a str>,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(m: &'a Manifest, live: &'a Live, now: DateTime<Utc>) -> Self {
+        let inv = &live.inventory;
+        Ctx {
+            m,
+            live,
+            now,
+            past: now >= m.handover.date,
+            unread: live
+                .unread
+                .iter()
+                .map(|(s, why)| ((s.provider, s.scope.as_str()), why.as_str()))
+                .collect(),
+            by_id: inv.credentials.iter().map(|c| (c.id.as_str(), c)).collect(),
+            bindings: inv
+                .credentials
+                .iter()
+                .filter(|c| matches!(c.detail, CredentialDetail::Binding(_)))
+                .collect(),
+            secret_ids: inv.secrets.iter().map(|s| s.id.as_str()).collect(),
+        }
+    }
+
+    /// Work not done yet: pending before the handover date, failed after it.
+    fn due(&self, what: &str) -> (ClaimStatus, String) {
+        let date = self.m.handover.date.format("%Y-%m-%d");
+        if self.past {
             (
-                Status::Fail,
-                format!(
-                    "{what}, and the handover date {} has passed",
-                    m.handover.date.format("%Y-%m-%d")
-                ),
+                ClaimStatus::Fail,
+                format!("{what}, and the handover date {date} has passed"),
             )
         } else {
             (
-                Status::Pending,
-                format!(
-                    "{what}; due by the handover date {}",
-                    m.handover.date.format("%Y-%m-%d")
-                ),
+                ClaimStatus::Pending,
+                format!("{what}; due by the handover date {date}"),
             )
         }
-    };
-
-    let unread: BTreeMap<(Provider, &str), &str> = live
-        .unread
-        .iter()
-        .map(|(s, why)| ((s.provider, s.scope.as_str()), why.as_str()))
-        .collect();
-    for s in &m.scopes {
-        match unread.get(&(s.provider, s.scope.as_str())) {
-            Some(why) => claims.push(claim(
-                "scope",
-                format!("{} {}", s.provider, s.scope),
-                Status::Fail,
-                format!("could not be read, so nothing in it is proven: {why}"),
-            )),
-            None => claims.push(claim(
-                "scope",
-                format!("{} {}", s.provider, s.scope),
-                Status::Pass,
-                "read live",
-            )),
-        }
     }
-    let readable = |p: Provider, scope: &str| !unread.contains_key(&(p, scope));
 
-    let inv = &live.inventory;
-    let by_id: BTreeMap<&str, &Credential> =
-        inv.credentials.iter().map(|c| (c.id.as_str(), c)).collect();
-    let bindings: Vec<&Credential> = inv
-        .credentials
-        .iter()
-        .filter(|c| matches!(c.detail, CredentialDetail::Binding(_)))
-        .collect();
-    let secret_ids: BTreeSet<&str> = inv.secrets.iter().map(|s| s.id.as_str()).collect();
-    // The live credentials standing for a plan target: itself, or (bindings) any with the
-    // same member, role and resource.
-    let live_for = |id: &str| -> Vec<&Credential> {
-        if let Some(c) = by_id.get(id) {
+    fn readable(&self, p: Provider, scope: &str) -> bool {
+        !self.unread.contains_key(&(p, scope))
+    }
+
+    /// The live credentials standing for a plan target: itself, or (bindings) any with
+    /// the same member, role and resource.
+    fn live_for(&self, t: &TargetRef) -> Vec<&'a Credential> {
+        if let Some(c) = self.by_id.get(t.id.as_str()) {
             return vec![*c];
         }
-        if id.contains("/binding/") {
-            return bindings
+        if t.binding.is_some() {
+            return self
+                .bindings
                 .iter()
                 .copied()
-                .filter(|c| stands_for(id, c))
+                .filter(|c| stands_for(t, c))
                 .collect();
         }
         Vec::new()
-    };
-
-    // What the plan lets the agency keep: retained and handed-over targets, and their principals.
-    let mut kept_targets: Vec<&str> = Vec::new();
-    let mut kept_principals: BTreeSet<String> = m.handover.retained.iter().cloned().collect();
-    for s in &m.steps {
-        if matches!(
-            s.action,
-            Action::RetainUntil | Action::Transfer | Action::Review
-        ) {
-            kept_targets.push(s.target.id.as_str());
-            if let Some(p) = &s.target.principal {
-                kept_principals.insert(p.clone());
-            }
-        }
     }
+}
 
+/// Checks every claim.
+pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
+    let cx = Ctx::new(m, live, now);
+    let mut claims = live.integrity.clone();
+    scope_claims(&cx, &mut claims);
     for s in &m.steps {
-        if !readable(s.target.provider, &s.target.scope) {
+        if !cx.readable(s.target.provider, &s.target.scope) {
             continue;
         }
         let subject = format!("{} {}", s.id, s.target.label);
         match s.action {
-            Action::Revoke => {
-                let secret_present =
-                    s.target.kind == "secret" && secret_ids.contains(s.target.id.as_str());
-                let found = live_for(&s.target.id);
-                if found.is_empty() && !secret_present {
-                    claims.push(claim("revoked", subject, Status::Pass, "gone"));
-                } else {
-                    let what = found
-                        .first()
-                        .map(|c| {
-                            format!(
-                                "still present ({}{})",
-                                kebab(&c.status),
-                                c.created
-                                    .map(|t| format!(", created {}", t.format("%Y-%m-%d")))
-                                    .unwrap_or_default()
-                            )
-                        })
-                        .unwrap_or_else(|| "still present".into());
-                    let (st, d) = due(&what);
-                    claims.push(claim("revoked", subject, st, d));
-                }
-            }
-            Action::RetainUntil => {
-                let until = s.until.as_deref().and_then(parse_until);
-                let found = live_for(&s.target.id);
-                let Some(until) = until else {
-                    claims.push(claim(
-                        "retained",
-                        subject,
-                        Status::Fail,
-                        "the plan gives no end date",
-                    ));
-                    continue;
-                };
-                if found.is_empty() {
-                    claims.push(claim("retained", subject, Status::Pass, "gone already"));
-                } else if now >= until {
-                    claims.push(claim(
-                        "retained",
-                        subject,
-                        Status::Fail,
-                        format!(
-                            "still present after {}, when it was to end",
-                            until.format("%Y-%m-%d")
-                        ),
-                    ));
-                } else {
-                    // Every live form of it must provably end by itself, no later than
-                    // stated: the provider's typed verdict, never the condition's text.
-                    let ends: Vec<TimeBound> =
-                        found.iter().map(|c| c.detail.time_bound()).collect();
-                    if ends.iter().all(|e| e.ends_by(until)) {
-                        let last = ends
-                            .iter()
-                            .filter_map(TimeBound::end)
-                            .max()
-                            .unwrap_or(until);
-                        claims.push(claim(
-                            "retained",
-                            subject,
-                            Status::Pass,
-                            format!("ends by itself at {}", last.format("%Y-%m-%d %H:%M UTC")),
-                        ));
-                    } else if let Some(late) = ends
-                        .iter()
-                        .find(|e| e.end().is_some() && !e.ends_by(until))
-                        .and_then(TimeBound::end)
-                    {
-                        claims.push(claim(
-                            "retained",
-                            subject,
-                            Status::Fail,
-                            format!(
-                                "ends at {}, later than the stated {}",
-                                late.format("%Y-%m-%d"),
-                                until.format("%Y-%m-%d")
-                            ),
-                        ));
-                    } else if let Some(reason) = ends.iter().find_map(|e| match e {
-                        TimeBound::Conditional { reason } => Some(reason),
-                        _ => None,
-                    }) {
-                        let (st, d) = due(&format!("retained until {}, but its condition does not provably end it ({reason})", until.format("%Y-%m-%d")));
-                        claims.push(claim("retained", subject, st, d));
-                    } else {
-                        let (st, d) = due(&format!(
-                            "retained until {}, but nothing in the account makes it end by itself",
-                            until.format("%Y-%m-%d")
-                        ));
-                        claims.push(claim("retained", subject, st, d));
-                    }
-                }
-            }
-            Action::Rotate if s.target.kind == "credential" => {
-                let found = live_for(&s.target.id);
-                if found.is_empty() {
-                    let newer: Vec<String> = inv
-                        .credentials
-                        .iter()
-                        .filter(|c| {
-                            Some(&c.principal) == s.target.principal.as_ref()
-                                && kebab(&c.kind) == s.target.what
-                                && c.created.is_some_and(|t| t > m.plan.inventory_generated_at)
-                        })
-                        .map(|c| {
-                            format!(
-                                "{} (created {})",
-                                c.identifier.as_deref().unwrap_or(&c.id),
-                                c.created
-                                    .map(|t| t.format("%Y-%m-%d").to_string())
-                                    .unwrap_or_default()
-                            )
-                        })
-                        .collect();
-                    let detail = if newer.is_empty() {
-                        "the old credential is gone".to_string()
-                    } else {
-                        format!(
-                            "the old credential is gone; new since the audit: {}",
-                            newer.join(", ")
-                        )
-                    };
-                    claims.push(claim("rotated", subject, Status::Pass, detail));
-                } else {
-                    let (st, d) = due("not rotated: the old credential is still present");
-                    claims.push(claim("rotated", subject, st, d));
-                }
+            Action::Revoke => revoked_claim(&cx, s, subject, &mut claims),
+            Action::RetainUntil => retained_claim(&cx, s, subject, &mut claims),
+            Action::Rotate if s.target.kind == TargetKind::Credential => {
+                rotated_claim(&cx, s, subject, &mut claims)
             }
             _ => {}
         }
     }
+    migrated_secret_claims(&cx, &mut claims);
+    agency_access_claims(&cx, &mut claims);
+    coverage_claims(&cx, &mut claims);
+    documentation_claims(&cx, &mut claims);
+    let mut summary = BTreeMap::new();
+    for c in &claims {
+        *summary.entry(c.status.as_str().to_string()).or_insert(0) += 1;
+    }
+    Verification {
+        schema: SCHEMA.into(),
+        version: 1,
+        checked_at: now,
+        plan_digest: m.plan.digest.clone(),
+        manifest_created_at: m.created_at,
+        handover_date: m.handover.date,
+        summary,
+        claims,
+    }
+}
 
-    // Every migrated secret, at its destination.
+/// Each account and project of the manifest: read live, or not (and then nothing in it
+/// is proven).
+fn scope_claims(cx: &Ctx, claims: &mut Vec<Claim>) {
+    for s in &cx.m.scopes {
+        match cx.unread.get(&(s.provider, s.scope.as_str())) {
+            Some(why) => claims.push(claim(
+                ClaimKind::Scope,
+                format!("{} {}", s.provider, s.scope),
+                ClaimStatus::Fail,
+                format!("could not be read, so nothing in it is proven: {why}"),
+            )),
+            None => claims.push(claim(
+                ClaimKind::Scope,
+                format!("{} {}", s.provider, s.scope),
+                ClaimStatus::Pass,
+                "read live",
+            )),
+        }
+    }
+}
+
+/// `revoked`: the credential, binding or secret is gone.
+fn revoked_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut Vec<Claim>) {
+    let secret_present =
+        s.target.kind == TargetKind::Secret && cx.secret_ids.contains(s.target.id.as_str());
+    let found = cx.live_for(&s.target);
+    if found.is_empty() && !secret_present {
+        claims.push(claim(
+            ClaimKind::Revoked,
+            subject,
+            ClaimStatus::Pass,
+            "gone",
+        ));
+    } else {
+        let what = found
+            .first()
+            .map(|c| {
+                format!(
+                    "still present ({}{})",
+                    kebab(&c.status),
+                    c.created
+                        .map(|t| format!(", created {}", t.format("%Y-%m-%d")))
+                        .unwrap_or_default()
+                )
+            })
+            .unwrap_or_else(|| "still present".into());
+        let (st, d) = cx.due(&what);
+        claims.push(claim(ClaimKind::Revoked, subject, st, d));
+    }
+}
+
+/// `retained`: agency access kept until a date provably ends by itself by then.
+fn retained_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut Vec<Claim>) {
+    let now = cx.now;
+    let until = s.until.as_deref().and_then(parse_until);
+    let found = cx.live_for(&s.target);
+    let Some(until) = until else {
+        claims.push(claim(
+            ClaimKind::Retained,
+            subject,
+            ClaimStatus::Fail,
+            "the plan gives no end date",
+        ));
+        return;
+    };
+    if found.is_empty() {
+        claims.push(claim(
+            ClaimKind::Retained,
+            subject,
+            ClaimStatus::Pass,
+            "gone already",
+        ));
+    } else if now >= until {
+        claims.push(claim(
+            ClaimKind::Retained,
+            subject,
+            ClaimStatus::Fail,
+            format!(
+                "still present after {}, when it was to end",
+                until.format("%Y-%m-%d")
+            ),
+        ));
+    } else {
+        // Every live form of it must provably end by itself, no later than
+        // stated: the provider's typed verdict, never the condition's text.
+        let ends: Vec<TimeBound> = found.iter().map(|c| c.detail.time_bound()).collect();
+        if ends.iter().all(|e| e.ends_by(until)) {
+            let last = ends
+                .iter()
+                .filter_map(TimeBound::end)
+                .max()
+                .unwrap_or(until);
+            claims.push(claim(
+                ClaimKind::Retained,
+                subject,
+                ClaimStatus::Pass,
+                format!("ends by itself at {}", last.format("%Y-%m-%d %H:%M UTC")),
+            ));
+        } else if let Some(late) = ends
+            .iter()
+            .find(|e| e.end().is_some() && !e.ends_by(until))
+            .and_then(TimeBound::end)
+        {
+            claims.push(claim(
+                ClaimKind::Retained,
+                subject,
+                ClaimStatus::Fail,
+                format!(
+                    "ends at {}, later than the stated {}",
+                    late.format("%Y-%m-%d"),
+                    until.format("%Y-%m-%d")
+                ),
+            ));
+        } else if let Some(reason) = ends.iter().find_map(|e| match e {
+            TimeBound::Conditional { reason } => Some(reason),
+            _ => None,
+        }) {
+            let (st, d) = cx.due(&format!(
+                "retained until {}, but its condition does not provably end it ({reason})",
+                until.format("%Y-%m-%d")
+            ));
+            claims.push(claim(ClaimKind::Retained, subject, st, d));
+        } else {
+            let (st, d) = cx.due(&format!(
+                "retained until {}, but nothing in the account makes it end by itself",
+                until.format("%Y-%m-%d")
+            ));
+            claims.push(claim(ClaimKind::Retained, subject, st, d));
+        }
+    }
+}
+
+/// `rotated`: the old credential is gone; replacements made since the audit are named.
+fn rotated_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut Vec<Claim>) {
+    let (m, inv) = (cx.m, &cx.live.inventory);
+    let found = cx.live_for(&s.target);
+    if found.is_empty() {
+        let newer: Vec<String> = inv
+            .credentials
+            .iter()
+            .filter(|c| {
+                Some(&c.principal) == s.target.principal.as_ref()
+                    && s.target.what == TargetWhat::Credential(c.kind)
+                    && c.created.is_some_and(|t| t > m.plan.inventory_generated_at)
+            })
+            .map(|c| {
+                format!(
+                    "{} (created {})",
+                    c.identifier.as_deref().unwrap_or(&c.id),
+                    c.created
+                        .map(|t| t.format("%Y-%m-%d").to_string())
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        let detail = if newer.is_empty() {
+            "the old credential is gone".to_string()
+        } else {
+            format!(
+                "the old credential is gone; new since the audit: {}",
+                newer.join(", ")
+            )
+        };
+        claims.push(claim(
+            ClaimKind::Rotated,
+            subject,
+            ClaimStatus::Pass,
+            detail,
+        ));
+    } else {
+        let (st, d) = cx.due("not rotated: the old credential is still present");
+        claims.push(claim(ClaimKind::Rotated, subject, st, d));
+    }
+}
+
+/// `migrated-secret`: every secret copied holds its recorded keyed digest.
+fn migrated_secret_claims(cx: &Ctx, claims: &mut Vec<Claim>) {
+    let (m, live, past) = (cx.m, cx.live, cx.past);
     let keys: BTreeSet<&str> = m.digest_keys.iter().map(|k| k.id.as_str()).collect();
     for s in &m.migrated_secrets {
         let subject = format!("{} {}", s.to.describe(), s.destination);
@@ -376,18 +507,18 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
             StepOutcome::Done => {}
             StepOutcome::Skipped => {
                 claims.push(claim(
-                    "migrated-secret",
+                    ClaimKind::MigratedSecret,
                     subject,
-                    Status::Pending,
+                    ClaimStatus::Pending,
                     format!("not copied: {} had no such secret", s.from.describe()),
                 ));
                 continue;
             }
             other => {
                 claims.push(claim(
-                    "migrated-secret",
+                    ClaimKind::MigratedSecret,
                     subject,
-                    Status::Fail,
+                    ClaimStatus::Fail,
                     format!(
                         "the migration journal records it {}: {}",
                         format!("{other:?}").to_lowercase(),
@@ -399,9 +530,9 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
         }
         if !keys.contains(s.digest_key.as_str()) {
             claims.push(claim(
-                "migrated-secret",
+                ClaimKind::MigratedSecret,
                 subject,
-                Status::Fail,
+                ClaimStatus::Fail,
                 format!(
                     "the manifest does not carry its digest key {}",
                     s.digest_key
@@ -411,27 +542,56 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
         }
         let read = live.secrets.get(&(s.to.describe(), s.destination.clone()));
         let (status, detail) = match read {
-            None => (Status::Fail, "not read".to_string()),
-            Some(SecretRead::Unread(why)) => (Status::Fail, format!("could not be read: {why}")),
-            Some(SecretRead::Missing) => (Status::Fail, "missing at the destination".to_string()),
+            None => (ClaimStatus::Fail, "not read".to_string()),
+            Some(SecretRead::Unread(why)) => (ClaimStatus::Fail, format!("could not be read: {why}")),
+            Some(SecretRead::Missing) => (ClaimStatus::Fail, "missing at the destination".to_string()),
             Some(SecretRead::Digest(d)) if *d == s.digest => {
                 if s.rotate_after_cutover && past {
-                    (Status::Fail, "still holds the value the agency knew: it was to be rotated after cutover".to_string())
+                    (ClaimStatus::Fail, "still holds the value the agency knew: it was to be rotated after cutover".to_string())
                 } else if s.rotate_after_cutover {
-                    (Status::Pass, "holds the migrated value (keyed digest matches); rotate it after cutover".to_string())
+                    (ClaimStatus::Pass, "holds the migrated value (keyed digest matches); rotate it after cutover".to_string())
                 } else {
-                    (Status::Pass, "holds the migrated value (keyed digest matches)".to_string())
+                    (ClaimStatus::Pass, "holds the migrated value (keyed digest matches)".to_string())
                 }
             }
-            Some(SecretRead::Digest(_)) if s.rotate_after_cutover && past => (Status::Pass, "rotated after cutover: it holds a new value".to_string()),
-            Some(SecretRead::Digest(_)) => (Status::Fail, "the value at the destination differs from the one migrated (keyed digest mismatch)".to_string()),
+            Some(SecretRead::Digest(_)) if s.rotate_after_cutover && past => (ClaimStatus::Pass, "rotated after cutover: it holds a new value".to_string()),
+            Some(SecretRead::Digest(_)) => (ClaimStatus::Fail, "the value at the destination differs from the one migrated (keyed digest mismatch)".to_string()),
         };
-        claims.push(claim("migrated-secret", subject, status, detail));
+        claims.push(claim(ClaimKind::MigratedSecret, subject, status, detail));
     }
+}
 
-    // No agency access the plan does not keep.
+/// `agency-access`: no agency principal or credential is live that the plan does not
+/// retain or hand over.
+fn agency_access_claims(cx: &Ctx, claims: &mut Vec<Claim>) {
+    let m = cx.m;
     let cfg = m.handover.to_config();
-    let (principal_owner, credential_owner) = crate::plan::owners(inv, &cfg);
+    let (principal_owner, credential_owner) = crate::plan::owners(&cx.live.inventory, &cfg);
+    let mut found = Vec::new();
+    let (agency_found, reported) = agency_principal_claims(cx, &principal_owner, &mut found);
+    agency_credential_claims(cx, &credential_owner, &reported, &mut found);
+    if found.is_empty() && m.scopes.iter().any(|s| cx.readable(s.provider, &s.scope)) {
+        found.push(claim(ClaimKind::AgencyAccess, "all scopes read", ClaimStatus::Pass, format!("no agency access beyond what the plan retains ({agency_found} agency principal(s) live, all retained)")));
+    }
+    claims.extend(found);
+}
+
+/// Live agency principals the plan does not keep. Returns how many agency principals
+/// are live, and the ones reported (their credentials need no claim of their own).
+fn agency_principal_claims(
+    cx: &Ctx,
+    principal_owner: &BTreeMap<String, Owner>,
+    claims: &mut Vec<Claim>,
+) -> (usize, BTreeSet<String>) {
+    let (m, inv) = (cx.m, &cx.live.inventory);
+    // What the plan lets the agency keep: the principals of retained and handed-over targets.
+    let mut kept_principals: BTreeSet<String> = m.handover.retained.iter().cloned().collect();
+    kept_principals.extend(
+        m.steps
+            .iter()
+            .filter(|s| keeps(s.action))
+            .filter_map(|s| s.target.principal.clone()),
+    );
     let principals: BTreeMap<&str, &crate::model::Principal> =
         inv.principals.iter().map(|p| (p.id.as_str(), p)).collect();
     let mut agency_found = 0usize;
@@ -440,8 +600,8 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
         .iter()
         .filter_map(|s| s.target.principal.as_deref())
         .collect();
-    let mut reported: BTreeSet<&str> = BTreeSet::new();
-    for (pid, owner) in &principal_owner {
+    let mut reported: BTreeSet<String> = BTreeSet::new();
+    for (pid, owner) in principal_owner {
         if *owner != Owner::Agency {
             continue;
         }
@@ -454,22 +614,48 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
         if kept {
             continue;
         }
-        reported.insert(pid.as_str());
+        reported.insert(pid.clone());
         if planned_principals.contains(pid.as_str()) {
-            let (st, d) = due(&format!(
+            let (st, d) = cx.due(&format!(
                 "agency principal {name} is still present and the plan does not retain it"
             ));
-            claims.push(claim("agency-access", pid.clone(), st, d));
+            claims.push(claim(ClaimKind::AgencyAccess, pid.clone(), st, d));
         } else {
             // A principal the plan never saw: nobody approved it, so it fails at once.
             claims.push(claim(
-                "agency-access",
+                ClaimKind::AgencyAccess,
                 pid.clone(),
-                Status::Fail,
+                ClaimStatus::Fail,
                 format!("agency principal {name} is not in the plan: added after the audit?"),
             ));
         }
     }
+    (agency_found, reported)
+}
+
+/// Does the plan let the agency keep what this step is about?
+fn keeps(action: Action) -> bool {
+    matches!(
+        action,
+        Action::RetainUntil | Action::Transfer | Action::Review
+    )
+}
+
+/// Live agency credentials the plan does not keep (and whose principal was not
+/// reported already).
+fn agency_credential_claims(
+    cx: &Ctx,
+    credential_owner: &BTreeMap<String, Owner>,
+    reported: &BTreeSet<String>,
+    claims: &mut Vec<Claim>,
+) {
+    let (m, inv) = (cx.m, &cx.live.inventory);
+    let kept_targets: Vec<&TargetRef> = m
+        .steps
+        .iter()
+        .filter(|s| keeps(s.action))
+        .map(|s| &s.target)
+        .collect();
     for c in &inv.credentials {
         // MFA devices protect a credential and are not planned on their own (as in `plan`).
         if credential_owner.get(&c.id) != Some(&Owner::Agency)
@@ -478,27 +664,27 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
         {
             continue;
         }
-        let planned = m.steps.iter().any(|s| stands_for(&s.target.id, c));
+        let planned = m.steps.iter().any(|s| stands_for(&s.target, c));
         if planned {
             // Planned but still present: its own step's claim (or its principal's) says so.
-            if reported.contains(c.principal.as_str())
+            if reported.contains(&c.principal)
                 || m.steps
                     .iter()
                     .any(|s| s.target.id == c.id && s.action != Action::Transfer)
             {
                 continue;
             }
-            let (st, d) = due(&format!(
+            let (st, d) = cx.due(&format!(
                 "agency credential {} is still present",
                 c.identifier.as_deref().unwrap_or(&c.id)
             ));
-            claims.push(claim("agency-access", c.id.clone(), st, d));
+            claims.push(claim(ClaimKind::AgencyAccess, c.id.clone(), st, d));
         } else {
             // A credential the plan never saw fails at once: nobody approved it.
             claims.push(claim(
-                "agency-access",
+                ClaimKind::AgencyAccess,
                 c.id.clone(),
-                Status::Fail,
+                ClaimStatus::Fail,
                 format!(
                     "agency credential {} ({}{}) is not in the plan: added after the audit?",
                     c.identifier.as_deref().unwrap_or(&c.id),
@@ -510,18 +696,15 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
             ));
         }
     }
-    if !claims.iter().any(|c| c.kind == "agency-access")
-        && m.scopes.iter().any(|s| readable(s.provider, &s.scope))
-    {
-        claims.push(claim("agency-access", "all scopes read", Status::Pass, format!("no agency access beyond what the plan retains ({agency_found} agency principal(s) live, all retained)")));
-    }
+}
 
-    // What the live read could not see: claims resting on it are not proven.
-    for g in &inv.gaps {
+/// `coverage`: what the live read could not see; claims resting on it are not proven.
+fn coverage_claims(cx: &Ctx, claims: &mut Vec<Claim>) {
+    for g in &cx.live.inventory.gaps {
         claims.push(claim(
-            "coverage",
+            ClaimKind::Coverage,
             format!("{} {} {}", g.provider, g.scope, g.source),
-            Status::Pending,
+            ClaimStatus::Pending,
             format!(
                 "not read live{}: {}",
                 g.subject
@@ -532,49 +715,39 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
             ),
         ));
     }
+}
 
-    // Documentation.
+/// `documentation`: each handed-over document matches its digest.
+fn documentation_claims(cx: &Ctx, claims: &mut Vec<Claim>) {
+    let (m, live) = (cx.m, cx.live);
     for d in &m.documentation {
         let subject = format!("{} {}", d.kind, d.path);
         let (status, detail) = match (&d.sha256, &live.documents) {
             (None, _) => (
-                Status::Fail,
+                ClaimStatus::Fail,
                 "missing from the handover (the plan flagged it)".to_string(),
             ),
             (Some(_), None) => (
-                Status::Pending,
+                ClaimStatus::Pending,
                 "not checked: pass --docs DIR with the handed-over documentation".to_string(),
             ),
             (Some(want), Some(have)) => match have.get(&d.path) {
-                Some(Ok(got)) if got == want => (Status::Pass, "matches its digest".to_string()),
+                Some(Ok(got)) if got == want => {
+                    (ClaimStatus::Pass, "matches its digest".to_string())
+                }
                 Some(Ok(_)) => (
-                    Status::Fail,
+                    ClaimStatus::Fail,
                     "does not match its digest: it changed after the manifest was written"
                         .to_string(),
                 ),
-                Some(Err(why)) => (Status::Fail, why.clone()),
+                Some(Err(why)) => (ClaimStatus::Fail, why.clone()),
                 None => (
-                    Status::Fail,
+                    ClaimStatus::Fail,
                     "not found in the documentation folder".to_string(),
                 ),
             },
         };
-        claims.push(claim("documentation", subject, status, detail));
-    }
-
-    let mut summary = BTreeMap::new();
-    for c in &claims {
-        *summary.entry(kebab(&c.status)).or_insert(0) += 1;
-    }
-    Verification {
-        schema: SCHEMA.into(),
-        version: 1,
-        checked_at: now,
-        plan_digest: m.plan.digest.clone(),
-        manifest_created_at: m.created_at,
-        handover_date: m.handover.date,
-        summary,
-        claims,
+        claims.push(claim(ClaimKind::Documentation, subject, status, detail));
     }
 }
 
@@ -598,9 +771,9 @@ pub fn render(v: &Verification) -> String {
     let mut o = String::new();
     for c in &v.claims {
         let mark = match c.status {
-            Status::Pass => "PASS   ",
-            Status::Pending => "PENDING",
-            Status::Fail => "FAIL   ",
+            ClaimStatus::Pass => "PASS   ",
+            ClaimStatus::Pending => "PENDING",
+            ClaimStatus::Fail => "FAIL   ",
         };
         o.push_str(&format!(
             "{mark} {:<16} {}: {}\n",
@@ -677,7 +850,7 @@ mod tests {
     fn retained<'a>(v: &'a Verification, label: &str) -> &'a Claim {
         v.claims
             .iter()
-            .find(|c| c.kind == "retained" && c.subject.contains(label))
+            .find(|c| c.kind == ClaimKind::Retained && c.subject.contains(label))
             .unwrap_or_else(|| panic!("no retained claim for {label}"))
     }
 
@@ -697,22 +870,22 @@ mod tests {
         let before = check(&m, &live(inv.clone()), at("2026-11-20T00:00:00Z"));
         assert_eq!(
             retained(&before, "access-key AKIARZPUZDIKH5CJMAWF").status,
-            Status::Pending,
+            ClaimStatus::Pending,
             "before the handover date, not yet due"
         );
         let during = check(&m, &live(inv.clone()), at("2026-12-15T00:00:00Z"));
         let dan = retained(&during, "dan@northwind-agency.example");
-        assert_eq!(dan.status, Status::Pass, "{dan:?}");
+        assert_eq!(dan.status, ClaimStatus::Pass, "{dan:?}");
         assert!(
             dan.detail.contains("ends by itself at 2027-01-31"),
             "{dan:?}"
         );
         assert_eq!(
             retained(&during, "of agency-operations").status,
-            Status::Pass
+            ClaimStatus::Pass
         );
         let key = retained(&during, "access-key AKIARZPUZDIKH5CJMAWF");
-        assert_eq!(key.status, Status::Fail);
+        assert_eq!(key.status, ClaimStatus::Fail);
         assert!(
             key.detail
                 .contains("nothing in the account makes it end by itself"),
@@ -720,7 +893,7 @@ mod tests {
         );
         let after = check(&m, &live(inv.clone()), at("2027-02-05T00:00:00Z"));
         let dan = retained(&after, "dan@northwind-agency.example");
-        assert_eq!(dan.status, Status::Fail);
+        assert_eq!(dan.status, ClaimStatus::Fail);
         assert!(
             dan.detail.contains("still present after 2027-01-31"),
             "{dan:?}"
@@ -734,7 +907,7 @@ mod tests {
                 "dan@northwind-agency.example"
             )
             .status,
-            Status::Pass
+            ClaimStatus::Pass
         );
     }
 
@@ -756,9 +929,9 @@ mod tests {
         let c = v
             .claims
             .iter()
-            .find(|c| c.kind == "retained" && c.subject.contains("roles/editor of bob@"))
+            .find(|c| c.kind == ClaimKind::Retained && c.subject.contains("roles/editor of bob@"))
             .unwrap();
-        assert_eq!(c.status, Status::Fail, "{c:?}");
+        assert_eq!(c.status, ClaimStatus::Fail, "{c:?}");
         assert!(
             c.detail.contains("later than the stated 2027-01-31"),
             "{c:?}"
@@ -789,7 +962,7 @@ mod tests {
         }
         let during = check(&m, &live(inv.clone()), at("2026-12-15T00:00:00Z"));
         let c = retained(&during, "dan@northwind-agency.example");
-        assert_eq!(c.status, Status::Fail, "{c:?}");
+        assert_eq!(c.status, ClaimStatus::Fail, "{c:?}");
         assert!(c.detail.contains("does not provably end"), "{c:?}");
         // The same for a role trust whose bound sits beside an unbounded alternative.
         let (m, mut inv) = agency_operated();
@@ -807,8 +980,26 @@ mod tests {
         let during = check(&m, &live(inv), at("2026-12-15T00:00:00Z"));
         assert_eq!(
             retained(&during, "of agency-operations").status,
-            Status::Fail
+            ClaimStatus::Fail
         );
+    }
+
+    /// A plan target for a live binding, with the binding's typed fields.
+    fn binding_target(id: String, principal: &str, b: &crate::model::BindingDetail) -> TargetRef {
+        TargetRef {
+            kind: TargetKind::Credential,
+            id,
+            what: TargetWhat::Credential(crate::model::CredentialKind::GcpIamBinding),
+            provider: Provider::Gcp,
+            scope: "p".into(),
+            principal: Some(principal.into()),
+            name: None,
+            region: None,
+            binding: Some(b.clone()),
+            label: String::new(),
+            owner: Owner::Agency,
+            party: None,
+        }
     }
 
     // A resource named `if` (a secret) must not be cut at `/if/` as if a condition began.
@@ -829,28 +1020,101 @@ mod tests {
             "{}/binding/projects/p/secrets/if/roles/secretmanager.secretAccessor",
             c.principal
         );
-        assert!(stands_for(&c.id, &c));
+        let CredentialDetail::Binding(b) = c.detail.clone() else {
+            unreachable!()
+        };
         assert!(stands_for(
-            &format!(
-                "{}/if/request.time < timestamp(\"2027-01-01T00:00:00Z\")",
-                c.id
+            &binding_target(c.id.clone(), &c.principal, &b),
+            &c
+        ));
+        let mut conditional = b.clone();
+        conditional.condition = Some(crate::model::IamCondition {
+            title: None,
+            expression: "request.time < timestamp(\"2027-01-01T00:00:00Z\")".into(),
+            ends: TimeBound::before(at("2027-01-01T00:00:00Z")),
+        });
+        assert!(stands_for(
+            &binding_target(
+                format!(
+                    "{}/if/request.time < timestamp(\"2027-01-01T00:00:00Z\")",
+                    c.id
+                ),
+                &c.principal,
+                &conditional
             ),
             &c
         ));
+        let mut admin = b.clone();
+        admin.role = "roles/secretmanager.admin".into();
         assert!(!stands_for(
-            &format!(
-                "{}/binding/projects/p/secrets/if/roles/secretmanager.admin",
-                c.principal
+            &binding_target(
+                format!(
+                    "{}/binding/projects/p/secrets/if/roles/secretmanager.admin",
+                    c.principal
+                ),
+                &c.principal,
+                &admin
             ),
             &c
         ));
+        let mut parent = b.clone();
+        parent.resource = "projects/p/secrets".into();
         assert!(!stands_for(
-            &format!("{}/binding/projects/p/secrets", c.principal),
+            &binding_target(
+                format!("{}/binding/projects/p/secrets", c.principal),
+                &c.principal,
+                &parent
+            ),
             &c
         ));
     }
 
-    fn claim_for<'a>(v: &'a Verification, kind: &str, label: &str) -> &'a Claim {
+    // Issue 12: verify matched a plan target to a live binding by cutting and comparing
+    // the target's id text; it now compares the target's typed member, role and resource,
+    // so the id is opaque (any text) and another member with the same role never matches.
+    #[test]
+    fn a_binding_target_is_matched_on_its_typed_fields_whatever_its_id_says() {
+        let (_, inv) = full_transfer();
+        let c = inv
+            .credentials
+            .iter()
+            .find(|c| matches!(c.detail, CredentialDetail::Binding(_)))
+            .unwrap();
+        let CredentialDetail::Binding(b) = &c.detail else {
+            unreachable!()
+        };
+        assert!(stands_for(
+            &binding_target("an opaque id".into(), &c.principal, b),
+            c
+        ));
+        assert!(!stands_for(
+            &binding_target(c.id.clone() + "x", "someone else", b),
+            c
+        ));
+    }
+
+    #[test]
+    fn claim_kinds_are_unique_kebab_case_and_serialise_as_their_code() {
+        let mut seen = BTreeSet::new();
+        for kind in ClaimKind::ALL {
+            assert!(seen.insert(kind.as_str()), "duplicate kind {kind}");
+            assert!(
+                kind.as_str()
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '-'),
+                "{kind} is not kebab-case"
+            );
+            assert_eq!(
+                serde_json::to_string(kind).unwrap(),
+                format!("\"{}\"", kind.as_str())
+            );
+        }
+        for st in [ClaimStatus::Pass, ClaimStatus::Pending, ClaimStatus::Fail] {
+            assert_eq!(kebab(&st), st.as_str());
+        }
+    }
+
+    fn claim_for<'a>(v: &'a Verification, kind: ClaimKind, label: &str) -> &'a Claim {
         v.claims
             .iter()
             .find(|c| c.kind == kind && c.subject.contains(label))
@@ -865,15 +1129,15 @@ mod tests {
         assert_eq!(
             claim_for(
                 &check(&m, &live(inv.clone()), at("2026-11-20T00:00:00Z")),
-                "rotated",
+                ClaimKind::Rotated,
                 label
             )
             .status,
-            Status::Pending
+            ClaimStatus::Pending
         );
         let late = check(&m, &live(inv.clone()), at("2026-12-15T00:00:00Z"));
-        let c = claim_for(&late, "rotated", label);
-        assert_eq!(c.status, Status::Fail);
+        let c = claim_for(&late, ClaimKind::Rotated, label);
+        assert_eq!(c.status, ClaimStatus::Fail);
         assert!(
             c.detail.contains("the old credential is still present"),
             "{c:?}"
@@ -893,8 +1157,8 @@ mod tests {
         new.created = Some(at("2026-12-02T09:00:00Z"));
         inv.credentials.push(new);
         let done = check(&m, &live(inv), at("2026-12-15T00:00:00Z"));
-        let c = claim_for(&done, "rotated", label);
-        assert_eq!(c.status, Status::Pass, "{c:?}");
+        let c = claim_for(&done, ClaimKind::Rotated, label);
+        assert_eq!(c.status, ClaimStatus::Pass, "{c:?}");
         assert!(c.detail.contains("new since the audit: feedface"), "{c:?}");
     }
 
@@ -906,8 +1170,8 @@ mod tests {
         bob.id
             .push_str("/if/request.time < timestamp(\"2027-06-30T00:00:00Z\")");
         let v = check(&m, &live(inv.clone()), at("2026-12-15T00:00:00Z"));
-        let c = claim_for(&v, "revoked", label);
-        assert_eq!(c.status, Status::Fail, "{c:?}");
+        let c = claim_for(&v, ClaimKind::Revoked, label);
+        assert_eq!(c.status, ClaimStatus::Fail, "{c:?}");
         inv.credentials.retain(|c| {
             !c.id.contains(
                 "user:bob@northwind-agency.example/binding/projects/contoso-shop-prod/roles/editor",
@@ -916,11 +1180,11 @@ mod tests {
         assert_eq!(
             claim_for(
                 &check(&m, &live(inv), at("2026-12-15T00:00:00Z")),
-                "revoked",
+                ClaimKind::Revoked,
                 label
             )
             .status,
-            Status::Pass
+            ClaimStatus::Pass
         );
     }
 
@@ -937,16 +1201,16 @@ mod tests {
         assert!(v
             .claims
             .iter()
-            .filter(|c| c.kind == "scope")
-            .all(|c| c.status == Status::Fail));
+            .filter(|c| c.kind == ClaimKind::Scope)
+            .all(|c| c.status == ClaimStatus::Fail));
         assert!(
             !v.claims
                 .iter()
-                .any(|c| c.kind == "revoked" || c.kind == "retained"),
+                .any(|c| c.kind == ClaimKind::Revoked || c.kind == ClaimKind::Retained),
             "nothing read, nothing proven gone"
         );
         assert!(
-            !v.claims.iter().any(|c| c.status == Status::Pass),
+            !v.claims.iter().any(|c| c.status == ClaimStatus::Pass),
             "nothing read, nothing passes: {:?}",
             v.claims
         );
