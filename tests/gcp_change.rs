@@ -295,7 +295,7 @@ fn a_stale_etag_is_redone_from_a_fresh_read_keeping_the_other_writers_change() {
     set_policy(&url, &project(), project_policy());
     // A proxy that, before forwarding the first setIamPolicy, lets another writer
     // change the policy, so the changer's etag is stale.
-    let proxy = racing_proxy(&url);
+    let proxy = twisting_proxy(&url, Twist::Race);
     let rt = rt();
     let changer = rt
         .block_on(GcpChanger::connect(PROJECT, &settings(&proxy)))
@@ -314,10 +314,19 @@ fn a_stale_etag_is_redone_from_a_fresh_read_keeping_the_other_writers_change() {
     assert_eq!(policy_requests(&server, &project()), (2, 2));
 }
 
-/// A loopback proxy to `upstream`, one request per connection. Before forwarding the
-/// first `setIamPolicy`, it adds `user:dave@contoso.example` as a viewer through the v1
-/// route (a concurrent writer).
-fn racing_proxy(upstream: &str) -> String {
+/// What the proxy does to the first `setIamPolicy`.
+#[derive(Clone, Copy, PartialEq)]
+enum Twist {
+    /// Before forwarding it, another writer adds `user:dave@contoso.example` as a
+    /// viewer through the v1 route, so its etag is stale.
+    Race,
+    /// It is served, then the connection is closed without the answer.
+    LoseAnswer,
+}
+
+/// A loopback proxy to `upstream`, one request per connection, that twists the first
+/// `setIamPolicy` it sees.
+fn twisting_proxy(upstream: &str, twist: Twist) -> String {
     use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -349,8 +358,8 @@ fn racing_proxy(upstream: &str) -> String {
             }
             let mut body = vec![0u8; length];
             let _ = reader.read_exact(&mut body);
-            if !raced && head.contains(":setIamPolicy") {
-                raced = true;
+            let first_write = !raced && head.contains(":setIamPolicy");
+            if first_write && twist == Twist::Race {
                 let mut p = post(
                     &upstream,
                     &format!("/v1/projects/{PROJECT}:getIamPolicy"),
@@ -370,10 +379,42 @@ fn racing_proxy(upstream: &str) -> String {
             up.write_all(&body).unwrap();
             let mut answer = Vec::new();
             let _ = up.read_to_end(&mut answer);
+            if first_write {
+                raced = true;
+                if twist == Twist::LoseAnswer {
+                    continue;
+                }
+            }
             let _ = client.write_all(&answer);
         }
     });
     url
+}
+
+/// Regression: a write that landed but whose answer was lost is redone from a fresh
+/// read, which finds nothing left to do: no second write, and the grants are reported
+/// removed (so undo restores them), not "already absent".
+#[test]
+fn a_write_whose_answer_is_lost_is_not_repeated_and_counts_as_removed() {
+    let server = gcp_server();
+    let url = server.url();
+    set_policy(&url, &project(), project_policy());
+    let proxy = twisting_proxy(&url, Twist::LoseAnswer);
+    let rt = rt();
+    let changer = rt
+        .block_on(GcpChanger::connect(PROJECT, &settings(&proxy)))
+        .unwrap();
+    let grants = [grant(
+        "user:alice@northwind-agency.example",
+        "roles/editor",
+        None,
+    )];
+    let change = rt
+        .block_on(changer.remove_grants(&project(), &grants))
+        .unwrap();
+    assert_eq!(change.removed, grants);
+    assert!(change.already_absent.is_empty());
+    assert_eq!(policy_requests(&server, &project()), (2, 1));
 }
 
 /// A target's binding as the plan carries it.
@@ -680,4 +721,148 @@ fn removals_cost_one_read_and_one_write_per_resource() {
     assert_eq!(after.route(get) - before.route(get), m as u64);
     assert_eq!(after.route(set) - before.route(set), m as u64);
     assert_eq!(after.total - before.total, 2 * m as u64);
+}
+
+/// With faults injected (429, 503, dropped connections, and writes served but their
+/// answer lost), every change reaches the same end state exactly once: removals are
+/// reported as removed (not "already absent" after a lost answer), and nothing else
+/// in the policies moves.
+#[test]
+fn faults_and_lost_answers_reach_the_same_end_state() {
+    let server = gcp_server();
+    let url = server.url();
+    seed(&url);
+    let key = post(
+        &url,
+        &format!("/v1/projects/{PROJECT}/serviceAccounts/{SA}/keys"),
+        json!({}),
+    );
+    let key_id = key["name"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let accessor = "roles/secretmanager.secretAccessor";
+    let mut pairs = Vec::new();
+    let mut resources = Vec::new();
+    for i in 0..4 {
+        let id = format!("f{i}");
+        post(
+            &url,
+            &format!("/v1/projects/{PROJECT}/secrets?secretId={id}"),
+            json!({"replication": {"automatic": {}}}),
+        );
+        let resource = IamResource::parse(&format!("projects/{PROJECT}/secrets/{id}")).unwrap();
+        set_policy(
+            &url,
+            &resource,
+            json!({"version": 3, "bindings": [
+            {"role": accessor, "members": ["user:a@northwind-agency.example", "user:b@northwind-agency.example", "user:keep@contoso.example"]},
+            {"role": accessor, "members": ["user:a@northwind-agency.example"], "condition": cond("adoption", UNTIL_2027)}]}),
+        );
+        for m in [
+            "user:a@northwind-agency.example",
+            "user:b@northwind-agency.example",
+        ] {
+            pairs.push((resource.clone(), grant(m, accessor, None)));
+        }
+        resources.push(resource);
+    }
+    server
+        .set_faults(Some(gcp_test_server::FaultConfig {
+            rate: 0.4,
+            seed: 5,
+            kinds: vec![
+                gcp_test_server::FaultKind::TooManyRequests,
+                gcp_test_server::FaultKind::Unavailable,
+                gcp_test_server::FaultKind::Drop,
+                gcp_test_server::FaultKind::DropAfterServe,
+            ],
+        }))
+        .unwrap();
+    let rt = rt();
+    let mut s = settings(&url);
+    s.max_attempts = 10;
+    let changer = rt.block_on(GcpChanger::connect(PROJECT, &s)).unwrap();
+    for (resource, grants) in by_resource(pairs) {
+        let change = rt
+            .block_on(changer.remove_grants(&resource, &grants))
+            .unwrap();
+        assert_eq!(change.removed, grants, "{}", resource.name());
+        assert!(change.already_absent.is_empty());
+    }
+    assert_eq!(
+        rt.block_on(changer.disable_key(SA, &key_id)).unwrap(),
+        Outcome::Changed
+    );
+    assert_eq!(
+        rt.block_on(changer.disable_service_account(SA)).unwrap(),
+        Outcome::Changed
+    );
+    let faults = http_get(&url, "/_admin/faults").1;
+    server.set_faults(None).unwrap();
+    let injected = json(&faults);
+    assert!(
+        injected["injectedByKind"]["drop-after-serve"]
+            .as_u64()
+            .unwrap_or(0)
+            > 0
+            && injected["injected"].as_u64().unwrap_or(0) >= 4,
+        "the seed must inject lost answers: {injected}"
+    );
+    for resource in &resources {
+        assert_eq!(
+            bindings(&get_policy(&url, resource)),
+            vec![
+                json!({"role": accessor, "members": ["user:a@northwind-agency.example"], "condition": cond("adoption", UNTIL_2027)}),
+                json!({"role": accessor, "members": ["user:keep@contoso.example"]}),
+            ],
+            "{}",
+            resource.name()
+        );
+    }
+    assert_eq!(
+        rt.block_on(changer.key_state(SA, &key_id)).unwrap(),
+        KeyState::Disabled
+    );
+    assert_eq!(
+        rt.block_on(changer.account_state(SA)).unwrap(),
+        AccountState::Disabled
+    );
+}
+
+/// The lock-out check's input: who still holds owner or IAM admin on the project once
+/// the planned removals are made (read live; nothing written).
+#[test]
+fn admins_after_removal_are_read_live_without_writing() {
+    let server = gcp_server();
+    let url = server.url();
+    set_policy(
+        &url,
+        &project(),
+        json!({"version": 3, "bindings": [
+        {"role": "roles/owner", "members": ["user:alice@northwind-agency.example", "user:carol@contoso.example"]},
+        {"role": "roles/resourcemanager.projectIamAdmin", "members": ["user:dan@northwind-agency.example"],
+         "condition": cond("adoption", UNTIL_2027)},
+        {"role": "roles/editor", "members": ["user:bob@contoso.example"]}]}),
+    );
+    let rt = rt();
+    let changer = rt
+        .block_on(GcpChanger::connect(PROJECT, &settings(&url)))
+        .unwrap();
+    let alice = grant("user:alice@northwind-agency.example", "roles/owner", None);
+    let carol = grant("user:carol@contoso.example", "roles/owner", None);
+    let left = rt
+        .block_on(changer.admins_after(std::slice::from_ref(&alice)))
+        .unwrap();
+    assert_eq!(
+        left,
+        vec![carol.clone()],
+        "conditional admins and editors do not count"
+    );
+    let none = rt.block_on(changer.admins_after(&[alice, carol])).unwrap();
+    assert!(none.is_empty());
+    assert_eq!(policy_requests(&server, &project()), (2, 0));
 }

@@ -394,10 +394,16 @@ pub fn bounded(grant: &Grant, until: DateTime<Utc>, handover: &str) -> Result<Gr
         None => end,
         Some(c) => format!("({}) && {end}", c.expression),
     };
-    let title: String = format!("handover {handover}: until {}", until.format("%Y-%m-%d"))
+    // The date always fits; the handover's name is shortened (and cleaned of control
+    // characters) to keep the title within Google's limit.
+    let date = until.format("%Y-%m-%d").to_string();
+    let room = MAX_TITLE_CHARS - "handover : until ".len() - date.len();
+    let name: String = handover
         .chars()
-        .take(MAX_TITLE_CHARS)
+        .filter(|c| !c.is_control())
+        .take(room)
         .collect();
+    let title = format!("handover {name}: until {date}");
     Ok(Grant {
         member: grant.member.clone(),
         role: grant.role.clone(),
@@ -662,6 +668,40 @@ impl GcpChanger {
         })
     }
 
+    /// The no-lock-out check's live input: the members that would still hold an
+    /// admin-equivalent role (`roles/owner` or an IAM-admin role, see
+    /// `assemble::role_level`) on the project, unconditionally, once `removing` is
+    /// removed. One read; nothing is written. Conditional grants are not counted: a
+    /// condition may stop them working. The caller decides which members are the
+    /// customer's (the parties are the config's).
+    pub async fn admins_after(&self, removing: &[Grant]) -> Result<Vec<Grant>, Error> {
+        let project = IamResource::Project {
+            project: self.project.clone(),
+        };
+        let mut policy = self.read_policy(&project).await?;
+        edit_policy(&mut policy, removing, &[], Adds::Always);
+        let mut admins: Vec<Grant> = policy
+            .bindings
+            .iter()
+            .filter(|b| b.condition.is_none())
+            .filter(|b| {
+                matches!(
+                    super::assemble::role_level(&b.role),
+                    crate::model::RoleLevel::Owner | crate::model::RoleLevel::IamAdmin
+                )
+            })
+            .flat_map(|b| {
+                b.members.iter().map(|m| Grant {
+                    member: m.clone(),
+                    role: b.role.clone(),
+                    condition: None,
+                })
+            })
+            .collect();
+        admins.sort();
+        Ok(admins)
+    }
+
     /// Removes `remove` and adds `add` in one write (undo of `bound_grant`).
     pub async fn replace_grants(
         &self,
@@ -873,6 +913,110 @@ fn api_error(op: &str, resource: &str, e: &google_cloud_gax::error::Error) -> Er
             operation: op.into(),
             what,
             hint: "run apply again; the journal lets it resume without repeating a change".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{IamCondition, RoleLevel, TimeBound};
+    use chrono::TimeZone;
+
+    fn policy(json: serde_json::Value) -> Policy {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn resource_names_round_trip_and_hostile_names_are_refused() {
+        for name in [
+            "projects/p-1",
+            "projects/example.com:p",
+            "projects/p-1/serviceAccounts/a@p-1.iam.gserviceaccount.com",
+            "projects/p-1/secrets/DB_password-2",
+        ] {
+            assert_eq!(IamResource::parse(name).unwrap().name(), name);
+        }
+        for bad in [
+            "projects/P",
+            "projects/p/secrets/a/versions/1",
+            "projects/p/secrets/a%2F..",
+            "projects/p/serviceAccounts/a@b@c",
+            "projects/p/serviceAccounts/a@b/../x",
+            "folders/1",
+        ] {
+            assert!(IamResource::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_grant_of_a_plan_binding_matches_on_title_and_expression() {
+        let detail = BindingDetail {
+            resource: "projects/p".into(),
+            role: "roles/r".into(),
+            level: RoleLevel::Other,
+            condition: Some(IamCondition {
+                title: Some(String::new()),
+                expression: "e".into(),
+                ends: TimeBound::Unbounded,
+            }),
+        };
+        let g = Grant::of("user:a@x.example", &detail);
+        assert_eq!(
+            g.condition.as_ref().unwrap().title,
+            None,
+            "empty is no title"
+        );
+        let mut p = policy(serde_json::json!({"bindings": [
+            {"role": "roles/r", "members": ["user:a@x.example"], "condition": {"expression": "e", "description": "d"}},
+            {"role": "roles/r", "members": ["user:a@x.example"], "condition": {"expression": "e", "title": "t"}},
+            {"role": "roles/r", "members": ["user:a@x.example"]}]}));
+        let change = edit_policy(&mut p, &[g], &[], Adds::Always);
+        assert_eq!(change.removed.len(), 1);
+        assert_eq!(
+            change.removed[0]
+                .condition
+                .as_ref()
+                .unwrap()
+                .description
+                .as_deref(),
+            Some("d"),
+            "found as it was, for undo"
+        );
+        assert_eq!(
+            p.bindings.len(),
+            2,
+            "the emptied binding is dropped, no other"
+        );
+    }
+
+    #[test]
+    fn bounded_grants_end_at_the_date_and_basic_roles_are_refused() {
+        let until = Utc.with_ymd_and_hms(2027, 1, 31, 0, 0, 0).unwrap();
+        let g = Grant {
+            member: "user:a@x.example".into(),
+            role: "roles/secretmanager.secretAccessor".into(),
+            condition: None,
+        };
+        let b = bounded(&g, until, &"h".repeat(300)).unwrap();
+        let c = b.condition.unwrap();
+        assert_eq!(
+            crate::providers::gcp::condition::time_bound(&c.expression),
+            TimeBound::before(until)
+        );
+        let title = c.title.unwrap();
+        assert_eq!(title.chars().count(), MAX_TITLE_CHARS);
+        assert!(title.ends_with(": until 2027-01-31"), "{title}");
+        for (member, role) in [
+            ("user:a@x.example", "roles/owner"),
+            ("allUsers", "roles/secretmanager.secretAccessor"),
+        ] {
+            let g = Grant {
+                member: member.into(),
+                role: role.into(),
+                condition: None,
+            };
+            assert!(bounded(&g, until, "h").is_err());
         }
     }
 }
