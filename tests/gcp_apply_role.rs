@@ -132,6 +132,11 @@ async fn every_change(changer: &GcpChanger, key_id: &str) -> Result<(), Error> {
         )
         .await?;
     assert_eq!(bound.outcome, Outcome::Changed);
+    let rotated = changer.create_key(SA).await?;
+    assert_eq!(
+        changer.key_state(SA, &rotated.key_id).await?,
+        KeyState::Enabled
+    );
     assert_eq!(changer.disable_key(SA, key_id).await?, Outcome::Changed);
     assert_eq!(changer.enable_key(SA, key_id).await?, Outcome::Changed);
     assert_eq!(changer.delete_key(SA, key_id).await?, Outcome::Changed);

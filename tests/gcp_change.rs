@@ -295,7 +295,7 @@ fn a_stale_etag_is_redone_from_a_fresh_read_keeping_the_other_writers_change() {
     set_policy(&url, &project(), project_policy());
     // A proxy that, before forwarding the first setIamPolicy, lets another writer
     // change the policy, so the changer's etag is stale.
-    let proxy = twisting_proxy(&url, Twist::Race);
+    let proxy = twisting_proxy(&url, Twist::Race, set_iam_policy);
     let rt = rt();
     let changer = rt
         .block_on(GcpChanger::connect(PROJECT, &settings(&proxy)))
@@ -314,7 +314,7 @@ fn a_stale_etag_is_redone_from_a_fresh_read_keeping_the_other_writers_change() {
     assert_eq!(policy_requests(&server, &project()), (2, 2));
 }
 
-/// What the proxy does to the first `setIamPolicy`.
+/// What the proxy does to the first request its matcher picks.
 #[derive(Clone, Copy, PartialEq)]
 enum Twist {
     /// Before forwarding it, another writer adds `user:dave@contoso.example` as a
@@ -325,8 +325,8 @@ enum Twist {
 }
 
 /// A loopback proxy to `upstream`, one request per connection, that twists the first
-/// `setIamPolicy` it sees.
-fn twisting_proxy(upstream: &str, twist: Twist) -> String {
+/// request whose request line `pick` accepts.
+fn twisting_proxy(upstream: &str, twist: Twist, pick: fn(&str) -> bool) -> String {
     use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -358,7 +358,7 @@ fn twisting_proxy(upstream: &str, twist: Twist) -> String {
             }
             let mut body = vec![0u8; length];
             let _ = reader.read_exact(&mut body);
-            let first_write = !raced && head.contains(":setIamPolicy");
+            let first_write = !raced && pick(head.lines().next().unwrap_or(""));
             if first_write && twist == Twist::Race {
                 let mut p = post(
                     &upstream,
@@ -399,7 +399,7 @@ fn a_write_whose_answer_is_lost_is_not_repeated_and_counts_as_removed() {
     let server = gcp_server();
     let url = server.url();
     set_policy(&url, &project(), project_policy());
-    let proxy = twisting_proxy(&url, Twist::LoseAnswer);
+    let proxy = twisting_proxy(&url, Twist::LoseAnswer, set_iam_policy);
     let rt = rt();
     let changer = rt
         .block_on(GcpChanger::connect(PROJECT, &settings(&proxy)))
@@ -415,6 +415,65 @@ fn a_write_whose_answer_is_lost_is_not_repeated_and_counts_as_removed() {
     assert_eq!(change.removed, grants);
     assert!(change.already_absent.is_empty());
     assert_eq!(policy_requests(&server, &project()), (2, 1));
+}
+
+fn set_iam_policy(line: &str) -> bool {
+    line.contains(":setIamPolicy")
+}
+
+fn create_key(line: &str) -> bool {
+    let path = line.split(' ').nth(1).unwrap_or("");
+    line.starts_with("POST ") && path.split('?').next().unwrap_or("").ends_with("/keys")
+}
+
+/// A replacement key comes back with its credentials file wrapped (never in `Debug`);
+/// a creation whose answer was lost leaves no orphan key behind.
+#[test]
+fn create_key_wraps_the_material_and_deletes_a_key_whose_answer_was_lost() {
+    let server = gcp_server();
+    let url = server.url();
+    seed(&url);
+    let rt = rt();
+    let changer = rt
+        .block_on(GcpChanger::connect(PROJECT, &settings(&url)))
+        .unwrap();
+    let first = rt.block_on(changer.create_key(SA)).unwrap();
+    let file: Value = serde_json::from_slice(first.material.expose()).unwrap();
+    assert_eq!(file["private_key_id"], first.key_id.as_str());
+    let private = file["private_key"].as_str().unwrap();
+    let shown = format!("{first:?}");
+    assert!(
+        shown.contains(&first.key_id) && !shown.contains(private) && !shown.contains("PRIVATE"),
+        "{shown}"
+    );
+    assert_eq!(
+        rt.block_on(changer.key_state(SA, &first.key_id)).unwrap(),
+        KeyState::Enabled
+    );
+
+    // The next creation lands but its answer is lost: that key is deleted, and a new
+    // one is made and returned.
+    let proxy = twisting_proxy(&url, Twist::LoseAnswer, create_key);
+    let via_proxy = rt
+        .block_on(GcpChanger::connect(PROJECT, &settings(&proxy)))
+        .unwrap();
+    let second = rt.block_on(via_proxy.create_key(SA)).unwrap();
+    let mut keys = rt.block_on(changer.user_keys(SA)).unwrap().unwrap();
+    keys.sort();
+    let mut expected = vec![first.key_id.clone(), second.key_id.clone()];
+    expected.sort();
+    assert_eq!(keys, expected, "the orphan is gone");
+    let c = server.request_counts();
+    assert_eq!(
+        c.route("POST /v1/projects/{project}/serviceAccounts/{account}/keys"),
+        3
+    );
+    assert_eq!(
+        c.route("DELETE /v1/projects/{project}/serviceAccounts/{account}/keys/{key}"),
+        1
+    );
+    let ghost = "ghost@contoso-shop-prod.iam.gserviceaccount.com";
+    assert!(rt.block_on(changer.create_key(ghost)).is_err());
 }
 
 /// A target's binding as the plan carries it.

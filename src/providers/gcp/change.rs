@@ -1,7 +1,8 @@
 //! The GCP write operations `apply` carries out: IAM grants on a project, a service
 //! account or a secret (remove, restore, bound in time), service-account keys (disable,
-//! enable, delete) and service accounts (disable, enable). Clients come from the one
-//! factory (`live::clients`), so a test points them at the GCP test server.
+//! enable, delete, create a replacement) and service accounts (disable, enable).
+//! Clients come from the one factory (`live::clients`), so a test points them at the
+//! GCP test server.
 //!
 //! Invariants:
 //! - A resource's IAM policy is changed by read-modify-write: read at version 3, edit
@@ -28,6 +29,9 @@
 //!   end state (`already-done`, no write). What undoing needs is returned: the grants
 //!   as they were found (with the condition's description), the previous key or
 //!   account state.
+//! - A replacement key's credentials file is a `SecretValue` from the moment it arrives;
+//!   a creation that may have landed without its answer is never retried blind: the
+//!   keys made meanwhile (private half never received) are deleted first.
 //! - Resource names, account emails and key ids are checked against what Google allows
 //!   before any request, so no name can reach another path. Errors name the operation
 //!   and the resource, never a secret (these APIs carry none).
@@ -44,6 +48,7 @@ use serde::{Deserialize, Serialize};
 use super::live::{classify, clients, policy_v3, Clients, GcpSettings};
 use crate::error::Error;
 use crate::model::{BindingDetail, Provider};
+use crate::secret::SecretValue;
 
 /// Read-modify-write cycles of one policy change before giving up (a stale etag or a
 /// write that may not have landed starts a new cycle).
@@ -455,6 +460,14 @@ pub struct BoundChange {
     pub bounded: Grant,
 }
 
+/// A replacement key: its id and the credentials file Google returned. `Debug` shows
+/// the id only (`SecretValue` is redacted).
+#[derive(Debug)]
+pub struct NewKey {
+    pub key_id: String,
+    pub material: SecretValue,
+}
+
 /// The write side of one GCP project.
 pub struct GcpChanger {
     clients: Clients,
@@ -805,6 +818,112 @@ impl GcpChanger {
             Err(e) if classify(&e).not_found => Ok(Outcome::Changed),
             Err(e) => Err(api_error("iam.serviceAccountKeys.delete", &name, &e)),
         }
+    }
+
+    /// The ids of the account's user-managed keys (`iam.serviceAccountKeys.list` with
+    /// `keyTypes=USER_MANAGED`); `None` when the account is gone.
+    pub async fn user_keys(&self, email: &str) -> Result<Option<Vec<String>>, Error> {
+        use google_cloud_iam_admin_v1::model::list_service_account_keys_request::KeyType;
+        let name = self.account_name(email)?;
+        let got = self
+            .clients
+            .iam
+            .list_service_account_keys()
+            .set_name(name.clone())
+            .set_key_types([KeyType::UserManaged])
+            .with_idempotency(true)
+            .send()
+            .await;
+        match got {
+            Ok(r) => Ok(Some(
+                r.keys
+                    .iter()
+                    .map(|k| k.name.rsplit('/').next().unwrap_or_default().to_string())
+                    .collect(),
+            )),
+            Err(e) if classify(&e).not_found => Ok(None),
+            Err(e) => Err(api_error("iam.serviceAccountKeys.list", &name, &e)),
+        }
+    }
+
+    /// Makes a replacement key (rotation): `iam.serviceAccountKeys.create`, the
+    /// credentials file wrapped in a `SecretValue` the moment it arrives (the crate's
+    /// key type prints its private data in `Debug`; it is never logged). Creating is
+    /// not idempotent, so it is never retried blind: after a failure that may have
+    /// landed, the keys made since the call began (whose private half never arrived,
+    /// so nobody can use them) are deleted by `delete_orphans`, then it is tried again.
+    pub async fn create_key(&self, email: &str) -> Result<NewKey, Error> {
+        let name = self.account_name(email)?;
+        let op = "iam.serviceAccountKeys.create";
+        let before = self.user_keys(email).await?.ok_or_else(|| Error::Api {
+            provider: Provider::Gcp,
+            operation: op.into(),
+            what: format!("{name}: the service account does not exist"),
+            hint: "the plan is out of date: audit and plan again".into(),
+        })?;
+        for attempt in 1..=MAX_POLICY_ATTEMPTS {
+            let sent = self
+                .clients
+                .iam
+                .create_service_account_key()
+                .set_name(name.clone())
+                .send()
+                .await;
+            match sent {
+                Ok(mut key) => {
+                    let data = std::mem::take(&mut key.private_key_data);
+                    let key_id = key.name.rsplit('/').next().unwrap_or_default().to_string();
+                    if data.is_empty() || check_key_id(&key_id).is_err() {
+                        return Err(Error::Api {
+                            provider: Provider::Gcp,
+                            operation: op.into(),
+                            what: format!(
+                                "{name}: the answer carried no key id or no private key data"
+                            ),
+                            hint:
+                                "run apply again; the key without its private half is deleted first"
+                                    .into(),
+                        });
+                    }
+                    let material = match String::from_utf8(data.to_vec()) {
+                        Ok(text) => SecretValue::text(text),
+                        Err(e) => SecretValue::binary(e.into_bytes()),
+                    };
+                    return Ok(NewKey { key_id, material });
+                }
+                Err(e) if redo(&e) && attempt < MAX_POLICY_ATTEMPTS => {
+                    self.delete_orphans(email, &before).await?;
+                    tokio::time::sleep(pause(attempt)).await;
+                }
+                Err(e) => return Err(api_error(op, &name, &e)),
+            }
+        }
+        Err(Error::Api {
+            provider: Provider::Gcp,
+            operation: op.into(),
+            what: format!("{name}: no key after {MAX_POLICY_ATTEMPTS} attempts"),
+            hint: "run apply again later".into(),
+        })
+    }
+
+    /// Deletes the user-managed keys of `email` not in `before`: keys a `create_key`
+    /// whose answer was lost (or a run killed after sending it) made, whose private
+    /// half nobody received. Returns their ids. A key someone else made for the same
+    /// account meanwhile would be deleted too: apply runs when nobody else manages the
+    /// account's keys.
+    pub async fn delete_orphans(
+        &self,
+        email: &str,
+        before: &[String],
+    ) -> Result<Vec<String>, Error> {
+        let now = self.user_keys(email).await?.unwrap_or_default();
+        let mut deleted = Vec::new();
+        for key_id in now.into_iter().filter(|k| !before.contains(k)) {
+            tracing::info!(account = email, key_id = %key_id, "deleting a key whose private half was never received");
+            self.delete_key(email, &key_id).await?;
+            deleted.push(key_id);
+        }
+        Ok(deleted)
     }
 
     /// Whether the account is enabled, disabled or gone (`iam.serviceAccounts.get`).
