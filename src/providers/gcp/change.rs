@@ -337,7 +337,10 @@ enum Adds {
 /// must contain at least one member").
 fn edit_policy(policy: &mut Policy, remove: &[Grant], add: &[Grant], adds: Adds) -> GrantChange {
     let mut change = GrantChange::default();
-    for g in remove {
+    for (i, g) in remove.iter().enumerate() {
+        if remove[..i].contains(g) {
+            continue; // named twice: one answer for it
+        }
         let mut found = false;
         for b in policy.bindings.iter_mut().filter(|b| g.same_binding(b)) {
             if b.members.contains(&g.member) {
@@ -352,7 +355,10 @@ fn edit_policy(policy: &mut Policy, remove: &[Grant], add: &[Grant], adds: Adds)
     }
     policy.bindings.retain(|b| !b.members.is_empty());
     let adding = adds == Adds::Always || !change.removed.is_empty();
-    for g in add {
+    for (i, g) in add.iter().enumerate() {
+        if add[..i].contains(g) {
+            continue;
+        }
         let present = policy
             .bindings
             .iter()
@@ -1090,8 +1096,12 @@ mod tests {
             {"role": "roles/r", "members": ["user:a@x.example"], "condition": {"expression": "e", "description": "d"}},
             {"role": "roles/r", "members": ["user:a@x.example"], "condition": {"expression": "e", "title": "t"}},
             {"role": "roles/r", "members": ["user:a@x.example"]}]}));
-        let change = edit_policy(&mut p, &[g], &[], Adds::Always);
+        let change = edit_policy(&mut p, &[g.clone(), g], &[], Adds::Always);
         assert_eq!(change.removed.len(), 1);
+        assert!(
+            change.already_absent.is_empty(),
+            "a grant named twice is removed once"
+        );
         assert_eq!(
             change.removed[0]
                 .condition
