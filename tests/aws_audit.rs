@@ -57,7 +57,7 @@ fn live_audit_finds_every_credential_kind_in_the_seeded_account() {
     let inv = live_audit(&moto, home.path());
     let acct = "123456789012";
     assert_eq!(inv["schema"], "handover/inventory");
-    assert_eq!(inv["version"], 1);
+    assert_eq!(inv["version"], handover::model::INVENTORY_VERSION);
     assert_eq!(inv["sources"][0]["scope"], acct);
     assert_eq!(inv["sources"][0]["mode"], "live");
 
