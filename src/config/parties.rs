@@ -315,9 +315,8 @@ pub fn classify(cfg: &HandoverConfig, p: &Principal, has_outside_trust: bool) ->
             reason: "a public member: anyone on the internet or with a Google account".into(),
         },
         PrincipalKind::GcpDeleted => {
-            // deleted:user:a@b?uid=1 -> the email inside.
-            let inner = p.name.split_once(':').map(|(_, r)| r).unwrap_or(&p.name);
-            let email = inner.split('?').next().unwrap_or(inner);
+            // deleted:user:a@b?uid=1 -> the address the provider read out of it.
+            let email = p.deleted.as_ref().map_or("", |d| d.email.as_str());
             by_email(cfg, email)
                 .map(|c| Classification {
                     reason: format!("deleted member; {}", c.reason),
@@ -384,7 +383,7 @@ pub fn outside_owner(cfg: &HandoverConfig, o: &OutsidePrincipal) -> Classificati
 }
 
 /// The key of a GitHub Actions token's subject: `repo:ORG/REPO:...`
-/// (https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/about-security-hardening-with-openid-connect#example-subject-claims).
+/// (https://docs.github.com/en/actions/reference/security/oidc).
 const GITHUB_SUB: &str = "token.actions.githubusercontent.com:sub";
 
 /// The organization a GitHub subject value names: `repo:ORG/REPO:ref:...` -> `ORG`. Each
@@ -491,7 +490,10 @@ pub fn is_human(p: &Principal, creds: &[&Credential]) -> bool {
         | PrincipalKind::GcpGroup
         | PrincipalKind::GcpDomain
         | PrincipalKind::Root => true,
-        PrincipalKind::GcpDeleted => p.name.starts_with("user:") || p.name.starts_with("group:"),
+        PrincipalKind::GcpDeleted => p
+            .deleted
+            .as_ref()
+            .is_some_and(|d| matches!(d.was, PrincipalKind::GcpUser | PrincipalKind::GcpGroup)),
         _ => false,
     }
 }
@@ -558,6 +560,7 @@ mod tests {
             permissions_boundary: None,
             last_used: None,
             disabled: None,
+            deleted: None,
         }
     }
 

@@ -197,6 +197,22 @@ pub struct Principal {
     /// A disabled identity cannot authenticate (GCP service accounts); `null` where the
     /// provider has no such state.
     pub disabled: Option<bool>,
+    /// What a `deleted:` GCP member was (its kind and address), read from the member
+    /// once by the provider; `null` for every other principal.
+    pub deleted: Option<DeletedMember>,
+}
+
+/// A deleted GCP member as IAM names it: `deleted:user:EMAIL?uid=UID`
+/// (https://cloud.google.com/iam/docs/reference/rest/v1/Policy#Binding, `members`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeletedMember {
+    /// What it was: `gcp-user`, `gcp-group`, `gcp-service-account`, ...
+    pub was: PrincipalKind,
+    /// Its address, without the `?uid=` suffix.
+    pub email: String,
+    /// The unique id IAM appends (`?uid=...`), when present.
+    pub uid: Option<String>,
 }
 
 /// What kind of credential.

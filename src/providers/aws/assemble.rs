@@ -479,6 +479,7 @@ impl Assembler<'_> {
                 .and_then(|b| b.permissions_boundary_arn.clone()),
             last_used,
             disabled: None,
+            deleted: None,
         });
         self.inv.credentials.extend(user.creds);
     }
@@ -971,6 +972,7 @@ impl Assembler<'_> {
             permissions_boundary: None,
             last_used,
             disabled: None,
+            deleted: None,
         });
         self.inv.credentials.extend(root.creds);
     }
@@ -1104,6 +1106,7 @@ impl Assembler<'_> {
                 .and_then(|b| b.permissions_boundary_arn.clone()),
             last_used: Some(last_used),
             disabled: None,
+            deleted: None,
         });
     }
 
