@@ -589,7 +589,7 @@ fn refused_copies(home: &Path, committed: &Path, kind: &str) -> Vec<(std::path::
     write("schema", v, format!("not a handover {kind}"));
     let mut v = good.clone();
     v["version"] = 99.into();
-    write("version", v, format!("{kind} version 99 is not"));
+    write("version", v, format!("the {kind} is in format version 99"));
     if kind == "plan" {
         let mut v = good;
         v["policy"]["name"] = "edited-after-approval".into();

@@ -686,10 +686,10 @@ fn an_inventory_of_the_previous_format_is_refused_with_a_hint_to_audit_again() {
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(
         r.stderr.contains(&format!(
-            "inventory version 1 is not {}",
+            "the inventory is in format version 1, and this handover reads version {}",
             handover::model::INVENTORY_VERSION
         )) && r.stderr.contains("hint:")
-            && r.stderr.contains("handover audit"),
+            && r.stderr.contains("run `handover audit"),
         "{}",
         r.stderr
     );
