@@ -57,7 +57,7 @@ fn live_audit_finds_every_credential_kind_in_the_seeded_account() {
     let inv = live_audit(&moto, home.path());
     let acct = "123456789012";
     assert_eq!(inv["schema"], "handover/inventory");
-    assert_eq!(inv["version"], 1);
+    assert_eq!(inv["version"], handover::model::INVENTORY_VERSION);
     assert_eq!(inv["sources"][0]["scope"], acct);
     assert_eq!(inv["sources"][0]["mode"], "live");
 
@@ -206,9 +206,16 @@ fn live_audit_finds_every_credential_kind_in_the_seeded_account() {
     let ops = trust("agency-operations");
     assert_eq!(ops.len(), 1);
     assert_eq!(ops[0]["detail"]["trusted"]["account_id"], "210987654321");
+    // Inventory format 2: a clause (operator, key, values), no longer a display line.
     assert_eq!(
         ops[0]["detail"]["conditions"][0],
-        "StringEquals sts:ExternalId = northwind-ops"
+        serde_json::json!({
+            "operator": "StringEquals",
+            "set_operator": null,
+            "if_exists": false,
+            "key": "sts:ExternalId",
+            "values": ["northwind-ops"]
+        })
     );
     assert_eq!(
         find(&inv["principals"], "name", "agency-operations")["admin"]["equivalent"],

@@ -594,7 +594,10 @@ fn refused_copies(home: &Path, committed: &Path, kind: &str) -> Vec<(std::path::
     write(
         "version",
         v,
-        format!("{kind} version {} is not {current}", current + 1),
+        format!(
+            "the {kind} is in format version {}, and this handover reads version {current}",
+            current + 1
+        ),
     );
     if kind == "plan" {
         let mut v = good;

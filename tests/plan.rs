@@ -655,7 +655,7 @@ fn a_plan_of_the_previous_format_is_refused_with_a_hint_to_plan_again() {
         .arg(home.path().join("handover.age")));
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(
-        r.stderr.contains("plan version 1 is not 2") && r.stderr.contains("`handover plan"),
+        r.stderr.contains("format version 1") && r.stderr.contains("run `handover plan` again"),
         "{}",
         r.stderr
     );
@@ -666,4 +666,95 @@ fn a_plan_of_the_previous_format_is_refused_with_a_hint_to_plan_again() {
     // `handover plan` writes the current format.
     let plan = json(&std::fs::read_to_string(example("plan-full-transfer.json")).unwrap());
     assert_eq!(plan["version"], handover::plan::PLAN_VERSION);
+}
+
+/// Issue 12: an inventory written before trust conditions were clauses (format 1, the
+/// example's inventory as committed then) must be refused with a hint to audit again,
+/// not half-read.
+#[test]
+fn an_inventory_of_the_previous_format_is_refused_with_a_hint_to_audit_again() {
+    let home = tempfile::tempdir().unwrap();
+    let old = repo().join("tests/fixtures/inventory-v1-northwind.json");
+    let out = home.path().join("plan.json");
+    let r = plan(
+        home.path(),
+        &old,
+        "full-transfer.yaml",
+        &example("handover.toml"),
+        &["-o", out.to_str().unwrap()],
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "the inventory is in format version 1, and this handover reads version {}",
+            handover::model::INVENTORY_VERSION
+        )) && r.stderr.contains("hint:")
+            && r.stderr.contains("run `handover audit"),
+        "{}",
+        r.stderr
+    );
+    assert!(!out.exists(), "nothing written");
+}
+
+/// Regression (issue 12): a role trust's conditions were kept as display lines and the
+/// GitHub organizations were read back by splitting them on ", ", so ONE subject value
+/// `repo:northwind-agency/shop:ref:refs/heads/main, repo:contoso-corp/x` counted as two
+/// organizations and the agency's trust was planned as `unknown` ("repositories of
+/// different parties"). Audited from a snapshot and planned, it is the agency's.
+#[test]
+fn a_github_subject_value_holding_a_comma_is_classified_by_its_one_org() {
+    let home = tempfile::tempdir().unwrap();
+    let snap = home.path().join("snapshot");
+    let from = example("snapshot/aws");
+    for f in walk(&from) {
+        let to = snap.join("aws").join(f.strip_prefix(&from).unwrap());
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        let mut text = std::fs::read_to_string(&f).unwrap();
+        if f.ends_with("account-authorization-details.json") {
+            let subject = "\"repo:northwind-agency/shop:*\"";
+            assert!(text.contains(subject), "the example's GitHub trust moved");
+            text = text.replace(
+                subject,
+                "\"repo:northwind-agency/shop:ref:refs/heads/main, repo:contoso-corp/x\"",
+            );
+        }
+        std::fs::write(&to, text).unwrap();
+    }
+    let inv = home.path().join("inventory.json");
+    let r = run(handover_offline(home.path())
+        .args(["audit", "--format", "json", "--snapshot"])
+        .arg(&snap)
+        .arg("-o")
+        .arg(&inv));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = plan(
+        home.path(),
+        &inv,
+        "full-transfer.yaml",
+        &example("handover.toml"),
+        &["--format", "json"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let plan = json(&r.stdout);
+    let step = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| {
+            s["target"]["id"]
+                .as_str()
+                .unwrap()
+                .starts_with("arn:aws:iam::123456789012:role/github-deploy/trust/")
+        })
+        .expect("the GitHub trust is planned");
+    assert_eq!(step["target"]["owner"], "agency", "{step:#}");
+    assert_eq!(step["target"]["party"], "Northwind", "{step:#}");
+    // Shown as the policy reads: one value, commas and all.
+    assert!(
+        step["evidence"]["conditions"]
+            .as_str()
+            .unwrap()
+            .contains("sub = repo:northwind-agency/shop:ref:refs/heads/main, repo:contoso-corp/x"),
+        "{step:#}"
+    );
 }

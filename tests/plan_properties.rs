@@ -104,6 +104,7 @@ fn inventory(users: &[GenUser], roles: &[GenRole], auditor: Option<usize>) -> In
             permissions_boundary: None,
             last_used: None,
             disabled: None,
+            deleted: None,
         });
         let mk =
             |suffix: String, kind, status, created: Option<i64>, used: Option<i64>| Credential {
@@ -171,6 +172,7 @@ fn inventory(users: &[GenUser], roles: &[GenRole], auditor: Option<usize>) -> In
             permissions_boundary: None,
             last_used: None,
             disabled: None,
+            deleted: None,
         });
         if r.trusts_agency {
             inv.credentials.push(Credential {

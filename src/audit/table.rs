@@ -351,7 +351,7 @@ fn trusts(out: &mut String, inv: &Inventory) {
                         if t.conditions.is_empty() {
                             "none".into()
                         } else {
-                            t.conditions.join("; ")
+                            condition_lines(&t.conditions, "; ")
                         },
                     ),
                     _ => (String::new(), String::new()),

@@ -26,6 +26,8 @@ struct Kind {
     name: &'static str,
     /// How to write a good one.
     write: &'static str,
+    /// What to do with one of another format version.
+    again: &'static str,
     /// Where the format is described.
     described: &'static str,
 }
@@ -35,6 +37,7 @@ const INVENTORY: Kind = Kind {
     version: INVENTORY_VERSION,
     name: "inventory",
     write: "`handover audit ... -o inventory.json`",
+    again: "run `handover audit ... -o inventory.json` again with this version of handover, then plan from the new inventory",
     described: "schemas/inventory.v1.json",
 };
 
@@ -43,6 +46,7 @@ const PLAN: Kind = Kind {
     version: PLAN_VERSION,
     name: "plan",
     write: "`handover plan ... -o plan.json`",
+    again: "run `handover plan` again with this version of handover, and approve the new plan by its digest",
     described: "schemas/plan.v1.json",
 };
 
@@ -88,15 +92,12 @@ fn read<T: DeserializeOwned>(path: &Path, kind: &Kind) -> Result<T, Error> {
         return Err(Error::input(
             path,
             format!(
-                "{} version {} is not {}",
+                "the {} is in format version {}, and this handover reads version {}",
                 kind.name,
                 head.get("version").unwrap_or(&serde_json::Value::Null),
                 kind.version
             ),
-            format!(
-                "write it again with this version of handover: {}",
-                kind.write
-            ),
+            kind.again,
         ));
     }
     serde_json::from_value(head).map_err(|e| {

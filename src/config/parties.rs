@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{HandoverConfig, PartySpec};
 use crate::model::{
-    Credential, CredentialDetail, OutsidePrincipal, Principal, PrincipalKind, Provider,
+    ConditionClause, Credential, CredentialDetail, OutsidePrincipal, Principal, PrincipalKind,
+    Provider, TrustDetail,
 };
 
 #[derive(
@@ -314,9 +315,8 @@ pub fn classify(cfg: &HandoverConfig, p: &Principal, has_outside_trust: bool) ->
             reason: "a public member: anyone on the internet or with a Google account".into(),
         },
         PrincipalKind::GcpDeleted => {
-            // deleted:user:a@b?uid=1 -> the email inside.
-            let inner = p.name.split_once(':').map(|(_, r)| r).unwrap_or(&p.name);
-            let email = inner.split('?').next().unwrap_or(inner);
+            // deleted:user:a@b?uid=1 -> the address the provider read out of it.
+            let email = p.deleted.as_ref().map_or("", |d| d.email.as_str());
             by_email(cfg, email)
                 .map(|c| Classification {
                     reason: format!("deleted member; {}", c.reason),
@@ -382,27 +382,71 @@ pub fn outside_owner(cfg: &HandoverConfig, o: &OutsidePrincipal) -> Classificati
     }
 }
 
-/// The GitHub owners (`repo:ORG/...`) a GitHub Actions trust's `sub` condition names;
-/// empty when there is no subject condition (any repository can assume the role).
-pub fn github_orgs(conditions: &[String]) -> Vec<String> {
-    let mut orgs = Vec::new();
-    for c in conditions
+/// The key of a GitHub Actions token's subject: `repo:ORG/REPO:...`
+/// (https://docs.github.com/en/actions/reference/security/oidc).
+const GITHUB_SUB: &str = "token.actions.githubusercontent.com:sub";
+
+/// The organization a GitHub subject value names: `repo:ORG/REPO:ref:...` -> `ORG`. Each
+/// value is one subject pattern (a value holding `", repo:..."` is still one, and names
+/// one organization: the text before its first `/`).
+fn github_org_of(subject: &str) -> Option<&str> {
+    subject.strip_prefix("repo:")?.split('/').next()
+}
+
+/// The GitHub owners (`repo:ORG/...`) a GitHub Actions trust's `sub` conditions let in,
+/// read from the clauses' values; empty when no clause on `sub` lets a named
+/// repository in (a negated operator names the repositories refused, not admitted).
+pub fn github_orgs(conditions: &[ConditionClause]) -> Vec<String> {
+    let mut orgs: Vec<String> = conditions
         .iter()
-        .filter(|c| c.contains("token.actions.githubusercontent.com:sub"))
-    {
-        if let Some((_, values)) = c.split_once(" = ") {
-            for v in values.split(", ") {
-                if let Some(rest) = v.strip_prefix("repo:") {
-                    if let Some(org) = rest.split('/').next() {
-                        orgs.push(org.to_string());
-                    }
-                }
-            }
-        }
-    }
+        .filter(|c| c.is_on(GITHUB_SUB) && !c.is_negated())
+        .flat_map(|c| c.values.iter())
+        .filter_map(|v| github_org_of(v))
+        .map(str::to_string)
+        .collect();
     orgs.sort();
     orgs.dedup();
     orgs
+}
+
+/// Whose a GitHub Actions trust is: the party of the organizations its subject
+/// conditions let in, when they all belong to one.
+fn github_trust_owner(cfg: &HandoverConfig, t: &TrustDetail) -> Classification {
+    let orgs = github_orgs(&t.conditions);
+    if orgs.is_empty() {
+        let reason = if t.conditions.iter().any(|c| c.is_on(GITHUB_SUB)) {
+            "GitHub Actions trust whose subject condition only refuses repositories: any other repository can assume the role"
+        } else {
+            "GitHub Actions trust with no subject condition: any repository can assume the role"
+        };
+        return Classification {
+            owner: Owner::ThirdParty,
+            party: Some("any GitHub repository".into()),
+            reason: reason.into(),
+        };
+    }
+    let owners: Vec<Classification> = orgs
+        .iter()
+        .map(|org| {
+            one_party(cfg, "GitHub organization", |p| {
+                p.github_orgs
+                    .iter()
+                    .any(|g| g.eq_ignore_ascii_case(org))
+                    .then(|| format!("{org} is listed"))
+            })
+            .unwrap_or_else(|| {
+                Classification::unknown(format!("GitHub organization {org} is not in the config"))
+            })
+        })
+        .collect();
+    if owners.windows(2).all(|w| w[0].owner == w[1].owner) {
+        owners.into_iter().next().expect("non-empty")
+    } else {
+        Classification::unknown(format!(
+            "the trust names repositories of different parties ({})",
+            orgs.join(", ")
+        ))
+    }
 }
 
 /// Whose a credential is: a trust or grant belongs to whoever it lets in; anything
@@ -418,38 +462,7 @@ pub fn credential_owner(
                 .value
                 .ends_with("oidc-provider/token.actions.githubusercontent.com") =>
         {
-            let orgs = github_orgs(&t.conditions);
-            if orgs.is_empty() {
-                return Classification {
-                    owner: Owner::ThirdParty,
-                    party: Some("any GitHub repository".into()),
-                    reason: "GitHub Actions trust with no subject condition: any repository can assume the role".into(),
-                };
-            }
-            let owners: Vec<Classification> = orgs
-                .iter()
-                .map(|org| {
-                    one_party(cfg, "GitHub organization", |p| {
-                        p.github_orgs
-                            .iter()
-                            .any(|g| g.eq_ignore_ascii_case(org))
-                            .then(|| format!("{org} is listed"))
-                    })
-                    .unwrap_or_else(|| {
-                        Classification::unknown(format!(
-                            "GitHub organization {org} is not in the config"
-                        ))
-                    })
-                })
-                .collect();
-            if owners.windows(2).all(|w| w[0].owner == w[1].owner) {
-                owners.into_iter().next().expect("non-empty")
-            } else {
-                Classification::unknown(format!(
-                    "the trust names repositories of different parties ({})",
-                    orgs.join(", ")
-                ))
-            }
+            github_trust_owner(cfg, t)
         }
         CredentialDetail::Trust(t)
             if t.trusted.account_id.is_some()
@@ -477,7 +490,10 @@ pub fn is_human(p: &Principal, creds: &[&Credential]) -> bool {
         | PrincipalKind::GcpGroup
         | PrincipalKind::GcpDomain
         | PrincipalKind::Root => true,
-        PrincipalKind::GcpDeleted => p.name.starts_with("user:") || p.name.starts_with("group:"),
+        PrincipalKind::GcpDeleted => p
+            .deleted
+            .as_ref()
+            .is_some_and(|d| matches!(d.was, PrincipalKind::GcpUser | PrincipalKind::GcpGroup)),
         _ => false,
     }
 }
@@ -544,7 +560,128 @@ mod tests {
             permissions_boundary: None,
             last_used: None,
             disabled: None,
+            deleted: None,
         }
+    }
+
+    fn github_cfg() -> HandoverConfig {
+        let mut c = cfg();
+        c.agency.github_orgs = vec!["agency-org".into()];
+        c.customer.github_orgs = vec!["customer-org".into()];
+        c
+    }
+
+    /// A GitHub Actions trust of role `deploy` under the given condition clauses.
+    fn github_trust(conditions: Vec<ConditionClause>) -> Credential {
+        let provider =
+            "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com";
+        Credential {
+            id: format!("arn:aws:iam::123456789012:role/deploy/trust/{provider}"),
+            principal: "arn:aws:iam::123456789012:role/deploy".into(),
+            provider: Provider::Aws,
+            scope: "123456789012".into(),
+            kind: crate::model::CredentialKind::RoleTrust,
+            identifier: Some(provider.into()),
+            status: crate::model::Status::Active,
+            created: None,
+            last_used: crate::model::LastUsed::unknown("n/a"),
+            detail: CredentialDetail::Trust(TrustDetail {
+                trusted: OutsidePrincipal {
+                    kind: crate::model::OutsideKind::FederatedOidc,
+                    value: provider.into(),
+                    account_id: None,
+                },
+                actions: vec!["sts:AssumeRoleWithWebIdentity".into()],
+                conditions,
+                ends: crate::model::TimeBound::Unbounded,
+            }),
+        }
+    }
+
+    fn sub(operator: &str, values: &[&str]) -> ConditionClause {
+        ConditionClause::new(
+            operator,
+            GITHUB_SUB,
+            values.iter().map(|v| v.to_string()).collect(),
+        )
+    }
+
+    fn github_owner(conditions: Vec<ConditionClause>) -> Classification {
+        let role = Classification::unknown("the role");
+        credential_owner(&github_cfg(), &github_trust(conditions), &role)
+    }
+
+    /// Regression (issue 12): the trust's conditions were display lines split back on
+    /// ", ", so ONE subject value holding ", repo:customer-org/x" counted as two orgs and
+    /// the agency's trust became "repositories of different parties" (unknown).
+    #[test]
+    fn a_subject_value_holding_a_comma_is_one_value_naming_one_org() {
+        let c = github_owner(vec![sub(
+            "StringLike",
+            &["repo:agency-org/app:ref:refs/heads/main, repo:customer-org/x"],
+        )]);
+        assert_eq!(
+            (c.owner, c.party.as_deref()),
+            (Owner::Agency, Some("Northwind")),
+            "{c:?}"
+        );
+        assert_eq!(
+            github_orgs(&[sub(
+                "StringLike",
+                &["repo:agency-org/app:*, repo:customer-org/x"]
+            )]),
+            vec!["agency-org"]
+        );
+    }
+
+    /// Two values of one clause are ORed: both orgs are let in.
+    #[test]
+    fn subject_values_of_two_parties_are_unknown_and_of_one_party_are_its() {
+        let c = github_owner(vec![sub(
+            "StringLike",
+            &["repo:agency-org/app:*", "repo:customer-org/x:*"],
+        )]);
+        assert_eq!(c.owner, Owner::Unknown, "{c:?}");
+        assert!(
+            c.reason.contains("agency-org, customer-org"),
+            "{}",
+            c.reason
+        );
+        let c = github_owner(vec![sub(
+            "StringEquals",
+            &[
+                "repo:customer-org/a:ref:refs/heads/main",
+                "repo:Customer-Org/b:*",
+            ],
+        )]);
+        assert_eq!(c.owner, Owner::Customer, "{c:?}");
+    }
+
+    /// The key is matched as a key, case-insensitively as IAM does, never by finding its
+    /// name somewhere in a line; a negated operator's values are the repositories refused.
+    #[test]
+    fn only_a_positive_clause_on_the_sub_key_names_who_gets_in() {
+        // Another key whose value mentions the sub key and an org.
+        let other = ConditionClause::new(
+            "StringEquals",
+            "token.actions.githubusercontent.com:aud",
+            vec!["token.actions.githubusercontent.com:sub = repo:agency-org/x".into()],
+        );
+        let c = github_owner(vec![other]);
+        assert_eq!(
+            (c.owner, c.party.as_deref()),
+            (Owner::ThirdParty, Some("any GitHub repository")),
+            "{c:?}"
+        );
+        let c = github_owner(vec![ConditionClause::new(
+            "StringLike",
+            "Token.Actions.GitHubUserContent.com:Sub",
+            vec!["repo:agency-org/app:*".into()],
+        )]);
+        assert_eq!(c.owner, Owner::Agency, "{c:?}");
+        let c = github_owner(vec![sub("StringNotLike", &["repo:agency-org/*"])]);
+        assert_eq!(c.owner, Owner::ThirdParty, "{c:?}");
+        assert!(c.reason.contains("only refuses"), "{}", c.reason);
     }
 
     /// Regression (issue 10, item 13): a customer tag on a user whose email-like name says

@@ -7,12 +7,14 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Finding, TimeBound};
+use super::{ConditionClause, Finding, TimeBound};
 
 /// The schema identifier written into every inventory.
 pub const INVENTORY_SCHEMA: &str = "handover/inventory";
 /// Bumped on any change a reader of version N could misread.
-pub const INVENTORY_VERSION: u32 = 1;
+/// Version 2: a trust's and a resource-policy grant's `conditions` are clauses
+/// (`ConditionClause`: operator, key, values), no longer one display line each.
+pub const INVENTORY_VERSION: u32 = 2;
 
 /// Everything an audit found, across every account and project it read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -20,7 +22,7 @@ pub const INVENTORY_VERSION: u32 = 1;
 pub struct Inventory {
     /// Always `handover/inventory`.
     pub schema: String,
-    /// The inventory format version (currently 1).
+    /// The inventory format version (currently 2).
     pub version: u32,
     /// When the audit ran.
     pub generated_at: DateTime<Utc>,
@@ -195,6 +197,22 @@ pub struct Principal {
     /// A disabled identity cannot authenticate (GCP service accounts); `null` where the
     /// provider has no such state.
     pub disabled: Option<bool>,
+    /// What a `deleted:` GCP member was (its kind and address), read from the member
+    /// once by the provider; `null` for every other principal.
+    pub deleted: Option<DeletedMember>,
+}
+
+/// A deleted GCP member as IAM names it: `deleted:user:EMAIL?uid=UID`
+/// (https://cloud.google.com/iam/docs/reference/rest/v1/Policy#Binding, `members`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeletedMember {
+    /// What it was: `gcp-user`, `gcp-group`, `gcp-service-account`, ...
+    pub was: PrincipalKind,
+    /// Its address, without the `?uid=` suffix.
+    pub email: String,
+    /// The unique id IAM appends (`?uid=...`), when present.
+    pub uid: Option<String>,
 }
 
 /// What kind of credential.
@@ -382,9 +400,8 @@ pub struct TrustDetail {
     pub trusted: OutsidePrincipal,
     /// `sts:AssumeRole`, `sts:AssumeRoleWithWebIdentity`, ...
     pub actions: Vec<String>,
-    /// The statement's conditions, one line each (`StringEquals sts:ExternalId = ...`),
-    /// for display only.
-    pub conditions: Vec<String>,
+    /// The statement's conditions, one clause per key (ANDed), in display-line order.
+    pub conditions: Vec<ConditionClause>,
     /// Whether every Allow statement of the trust policy that lets this principal in
     /// provably stops doing so at a date (decided once by the AWS provider).
     pub ends: TimeBound,
@@ -496,7 +513,8 @@ pub enum AccessPolicy {
 pub struct PolicyGrant {
     pub principal: OutsidePrincipal,
     pub actions: Vec<String>,
-    pub conditions: Vec<String>,
+    /// The statement's conditions, one clause per key (ANDed), in display-line order.
+    pub conditions: Vec<ConditionClause>,
 }
 
 /// Something the audit could not see.

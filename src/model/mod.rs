@@ -9,10 +9,12 @@
 //!   rather than guessing (`LastUsed::Unknown`, `Availability`, `Gap`).
 //! - Collections are sorted by id, so the same account gives the same JSON.
 
+mod clause;
 mod condition;
 mod finding;
 mod inventory;
 
+pub use clause::{condition_lines, ConditionClause, SetOperator};
 pub use condition::{CelTextShape, TimeBound};
 pub use finding::{Finding, FindingCode, Severity};
 pub use inventory::*;

@@ -155,7 +155,7 @@ fn credential_evidence(
     if let CredentialDetail::Trust(t) = &c.detail {
         evidence.insert("trusts".into(), t.trusted.value.clone());
         if !t.conditions.is_empty() {
-            evidence.insert("conditions".into(), t.conditions.join("; "));
+            evidence.insert("conditions".into(), condition_lines(&t.conditions, "; "));
         }
     }
     evidence
@@ -273,7 +273,7 @@ fn grant_target(f: &Facts, s: &Secret, g: &PolicyGrant) -> Target {
         format!("{} ({})", class.owner.as_str(), class.reason),
     );
     if !g.conditions.is_empty() {
-        evidence.insert("conditions".into(), g.conditions.join("; "));
+        evidence.insert("conditions".into(), condition_lines(&g.conditions, "; "));
     }
     Target {
         target: TargetRef {

@@ -796,6 +796,7 @@ pub fn render(v: &Verification) -> String {
 mod tests {
     use super::*;
     use crate::manifest::{self, Signer};
+    use crate::model::ConditionClause;
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -861,8 +862,11 @@ mod tests {
         for c in &mut inv.credentials {
             if let CredentialDetail::Trust(t) = &mut c.detail {
                 if c.id.contains("agency-operations") {
-                    t.conditions
-                        .push("DateLessThan aws:CurrentTime = 2027-01-31T00:00:00Z".into());
+                    t.conditions.push(ConditionClause::new(
+                        "DateLessThan",
+                        "aws:CurrentTime",
+                        vec!["2027-01-31T00:00:00Z".into()],
+                    ));
                     t.ends = TimeBound::before(at("2027-01-31T00:00:00Z"));
                 }
             }
@@ -969,8 +973,11 @@ mod tests {
         for c in &mut inv.credentials {
             if let CredentialDetail::Trust(t) = &mut c.detail {
                 if c.id.contains("agency-operations") {
-                    t.conditions
-                        .push("DateLessThan aws:CurrentTime = 2027-01-31T00:00:00Z".into());
+                    t.conditions.push(ConditionClause::new(
+                        "DateLessThan",
+                        "aws:CurrentTime",
+                        vec!["2027-01-31T00:00:00Z".into()],
+                    ));
                     t.ends = TimeBound::Conditional {
                         reason: "another Allow statement lets it in with no end".into(),
                     };

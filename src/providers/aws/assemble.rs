@@ -479,6 +479,7 @@ impl Assembler<'_> {
                 .and_then(|b| b.permissions_boundary_arn.clone()),
             last_used,
             disabled: None,
+            deleted: None,
         });
         self.inv.credentials.extend(user.creds);
     }
@@ -971,6 +972,7 @@ impl Assembler<'_> {
             permissions_boundary: None,
             last_used,
             disabled: None,
+            deleted: None,
         });
         self.inv.credentials.extend(root.creds);
     }
@@ -1104,6 +1106,7 @@ impl Assembler<'_> {
                 .and_then(|b| b.permissions_boundary_arn.clone()),
             last_used: Some(last_used),
             disabled: None,
+            deleted: None,
         });
     }
 
@@ -1200,7 +1203,10 @@ impl Assembler<'_> {
                 ),
             ),
             OutsideKind::FederatedOidc
-                if !st.condition_keys.iter().any(|k| k.ends_with(":sub")) =>
+                if !st
+                    .conditions
+                    .iter()
+                    .any(|c| c.key.to_ascii_lowercase().ends_with(":sub")) =>
             {
                 (
                     FindingCode::RoleTrustsOidcWithoutSubject,
@@ -1337,7 +1343,7 @@ impl Assembler<'_> {
             let conds = if g.conditions.is_empty() {
                 String::new()
             } else {
-                format!(" when {}", g.conditions.join(" and "))
+                format!(" when {}", condition_lines(&g.conditions, " and "))
             };
             match g.principal.kind {
                 OutsideKind::Wildcard => self.finding(
@@ -1426,7 +1432,7 @@ fn cond_note(st: &Statement) -> String {
     if st.conditions.is_empty() {
         " with no condition".to_string()
     } else {
-        format!(" when {}", st.conditions.join(" and "))
+        format!(" when {}", condition_lines(&st.conditions, " and "))
     }
 }
 

@@ -20,11 +20,15 @@
 //! - a principal is time-bound only when every Allow statement that lets it in (naming
 //!   it, its account's root, or anyone) is; otherwise a date anywhere makes it
 //!   `Conditional` (looks bounded, is not).
+//!
+//! A statement's `Condition` block is also kept as data, one `model::ConditionClause`
+//! per key with each value whole, for the inventory's trusts and grants: whoever reads
+//! them (owner classification, tables, plan evidence) reads the clauses, never a line.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
-use crate::model::{OutsideKind, OutsidePrincipal, TimeBound};
+use crate::model::{ConditionClause, OutsideKind, OutsidePrincipal, TimeBound};
 
 /// AWS managed policies that make their holder admin-equivalent: full access, or full
 /// IAM, which can grant itself anything.
@@ -43,9 +47,9 @@ pub struct Statement {
     pub has_not_action: bool,
     pub resources: Vec<String>,
     pub has_not_resource: bool,
-    /// One line per condition key: `StringLike token.actions.githubusercontent.com:sub = repo:org/*`.
-    pub conditions: Vec<String>,
-    pub condition_keys: Vec<String>,
+    /// One clause per condition key (`StringLike`, `token.actions.githubusercontent.com:sub`,
+    /// `["repo:org/*"]`), ordered by display line.
+    pub conditions: Vec<ConditionClause>,
     /// What this statement's own conditions prove about when it stops allowing.
     pub time_bound: TimeBound,
 }
@@ -60,7 +64,6 @@ impl Default for Statement {
             resources: Vec::new(),
             has_not_resource: false,
             conditions: Vec::new(),
-            condition_keys: Vec::new(),
             time_bound: TimeBound::Unbounded,
         }
     }
@@ -126,24 +129,7 @@ fn parse_statement(v: &Value) -> Result<Statement, String> {
         }
         _ => {}
     }
-    let mut conditions = Vec::new();
-    let mut condition_keys = Vec::new();
-    if let Some(Value::Object(ops)) = obj.get("Condition") {
-        for (op, keys) in ops {
-            if let Value::Object(keys) = keys {
-                for (key, values) in keys {
-                    let values = match values {
-                        Value::Bool(b) => vec![b.to_string()],
-                        Value::Number(n) => vec![n.to_string()],
-                        other => strings(Some(other)),
-                    };
-                    conditions.push(format!("{op} {key} = {}", values.join(", ")));
-                    condition_keys.push(key.to_ascii_lowercase());
-                }
-            }
-        }
-    }
-    conditions.sort();
+    let conditions = condition_clauses(obj.get("Condition"));
     let time_bound = statement_time_bound(obj.get("Condition"));
     Ok(Statement {
         allow,
@@ -153,9 +139,29 @@ fn parse_statement(v: &Value) -> Result<Statement, String> {
         resources: strings(obj.get("Resource")),
         has_not_resource: obj.contains_key("NotResource"),
         conditions,
-        condition_keys,
         time_bound,
     })
+}
+
+/// The `Condition` block as clauses, one per key, each value kept whole (a value holding
+/// `", "` is one value); ordered by display line so the statement reads as before.
+fn condition_clauses(condition: Option<&Value>) -> Vec<ConditionClause> {
+    let mut clauses = Vec::new();
+    if let Some(Value::Object(ops)) = condition {
+        for (op, keys) in ops {
+            let Value::Object(keys) = keys else { continue };
+            for (key, values) in keys {
+                let values = match values {
+                    Value::Bool(b) => vec![b.to_string()],
+                    Value::Number(n) => vec![n.to_string()],
+                    other => strings(Some(other)),
+                };
+                clauses.push(ConditionClause::new(op, key, values));
+            }
+        }
+    }
+    clauses.sort_by_cached_key(ToString::to_string);
+    clauses
 }
 
 /// The condition keys that hold the time of the request.
@@ -425,7 +431,17 @@ mod tests {
         assert_eq!(outside[2].kind, OutsideKind::Wildcard);
         assert_eq!(
             sts[1].conditions,
-            vec!["StringLike token.actions.githubusercontent.com:sub = repo:agency/app:*"]
+            vec![ConditionClause {
+                operator: "StringLike".into(),
+                set_operator: None,
+                if_exists: false,
+                key: "token.actions.githubusercontent.com:sub".into(),
+                values: vec!["repo:agency/app:*".into()],
+            }]
+        );
+        assert_eq!(
+            sts[1].conditions[0].to_string(),
+            "StringLike token.actions.githubusercontent.com:sub = repo:agency/app:*"
         );
     }
 

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
+use super::member::Member;
 use super::sources::{
     short, Availability, Expr, Policy, ProjectSources, Replication, Secret as GcpSecret,
     ServiceAccountKey,
@@ -56,17 +57,6 @@ fn condition(c: &Option<Expr>) -> Option<IamCondition> {
         expression: e.expression.clone(),
         ends: super::condition::time_bound(&e.expression),
     })
-}
-
-fn kind_of(member: &str) -> PrincipalKind {
-    match member.split_once(':').map(|(k, _)| k).unwrap_or(member) {
-        "user" => PrincipalKind::GcpUser,
-        "group" => PrincipalKind::GcpGroup,
-        "domain" => PrincipalKind::GcpDomain,
-        "serviceAccount" => PrincipalKind::GcpServiceAccount,
-        "deleted" => PrincipalKind::GcpDeleted,
-        _ => PrincipalKind::GcpPublic,
-    }
 }
 
 struct Assembler<'a> {
@@ -181,17 +171,19 @@ impl Assembler<'_> {
         }
     }
 
-    /// The principal id for an IAM member string.
-    fn member_id(&self, member: &str) -> String {
-        if let Some(email) = member.strip_prefix("serviceAccount:") {
-            if let Some(id) = self.own_accounts.get(email) {
-                return id.clone();
-            }
+    /// The principal id for an IAM member: the project's own service account's, or
+    /// `gcp:{project}:{member}`.
+    fn member_id(&self, member: &Member) -> String {
+        if let Some(id) = member
+            .service_account()
+            .and_then(|email| self.own_accounts.get(email))
+        {
+            return id.clone();
         }
-        format!("gcp:{}:{member}", self.project)
+        format!("gcp:{}:{}", self.project, member.raw)
     }
 
-    fn ensure_member(&mut self, member: &str) -> String {
+    fn ensure_member(&mut self, member: &Member) -> String {
         let id = self.member_id(member);
         if self.own_accounts.values().any(|v| *v == id) {
             return id;
@@ -200,11 +192,8 @@ impl Assembler<'_> {
             id: id.clone(),
             provider: GCP,
             scope: self.project.clone(),
-            kind: kind_of(member),
-            name: member
-                .split_once(':')
-                .map(|(_, n)| n.to_string())
-                .unwrap_or_else(|| member.to_string()),
+            kind: member.kind,
+            name: member.name.to_string(),
             path: None,
             created: None,
             tags: BTreeMap::new(),
@@ -217,6 +206,7 @@ impl Assembler<'_> {
             permissions_boundary: None,
             last_used: None,
             disabled: None,
+            deleted: member.deleted.clone(),
         });
         id
     }
@@ -252,6 +242,7 @@ impl Assembler<'_> {
                     permissions_boundary: None,
                     last_used: None,
                     disabled: Some(sa.disabled),
+                    deleted: None,
                 },
             );
             match self.src.keys.get(&sa.email) {
@@ -336,8 +327,8 @@ impl Assembler<'_> {
         let mut seen = BTreeSet::new();
         for b in &policy.bindings {
             let cond = condition(&b.condition);
-            for member in &b.members {
-                let pid = self.ensure_member(member);
+            for member in b.members.iter().map(|m| Member::parse(m)) {
+                let pid = self.ensure_member(&member);
                 let mut id = format!("{pid}/binding/{resource}/{}", b.role);
                 if let Some(c) = &cond {
                     id.push_str(&format!("/if/{}", c.expression));
@@ -348,8 +339,8 @@ impl Assembler<'_> {
                 self.binding(MemberGrant {
                     id,
                     pid,
-                    member,
-                    kind: kind_of(member),
+                    member: member.raw,
+                    kind: member.kind,
                     role: &b.role,
                     level: role_level(&b.role),
                     ends: cond
@@ -580,20 +571,24 @@ impl Assembler<'_> {
                 return (AccessPolicy::Unknown { reason }, members);
             }
         };
+        // Each member parsed once: the grant keeps it as IAM writes it, the finding
+        // reads its kind.
+        let mut grants: Vec<(IamGrant, PrincipalKind)> = Vec::new();
         for b in &p.bindings {
             for m in &b.members {
-                members.push(IamGrant {
+                let grant = IamGrant {
                     member: m.clone(),
                     role: b.role.clone(),
                     condition: condition(&b.condition),
-                });
+                };
+                grants.push((grant, Member::parse(m).kind));
             }
         }
-        members.sort();
+        grants.sort_by(|a, b| a.0.cmp(&b.0));
         self.policy(&s.name, p);
-        for g in &members {
+        for (g, kind) in &grants {
             if matches!(
-                kind_of(&g.member),
+                kind,
                 PrincipalKind::GcpUser | PrincipalKind::GcpGroup | PrincipalKind::GcpDomain
             ) {
                 self.finding(
@@ -603,6 +598,7 @@ impl Assembler<'_> {
                 );
             }
         }
+        members.extend(grants.into_iter().map(|(g, _)| g));
         let outside = Vec::new();
         (AccessPolicy::Known { outside }, members)
     }

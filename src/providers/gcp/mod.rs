@@ -9,6 +9,7 @@ pub mod assemble;
 pub mod change;
 pub mod condition;
 pub mod live;
+pub mod member;
 pub mod snapshot;
 pub mod sources;
 pub mod store;
