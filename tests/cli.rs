@@ -937,6 +937,7 @@ fn help_of_every_command_matches_the_committed_text() {
         "policy check",
         "policy explain",
         "migrate",
+        "apply",
         "manifest",
         "manifest show",
         "verify",

@@ -44,7 +44,8 @@ pub mod entry;
 
 pub use crate::secret::store::{StoreKind, StoreRef};
 pub use entry::{
-    Change, CopyIntent, CopyOutcome, CopyResult, Op, ReadBack, SecretCopy, SourceDigests, Stage,
+    ApplyChange, ApplyIntent, ApplyOutcome, ApplyResult, ApplyTarget, Change, CopyIntent,
+    CopyOutcome, CopyResult, Op, ReadBack, SecretCopy, SourceDigests, Stage, Undo, UndoCredential,
 };
 
 /// The `prev` of the first entry.
