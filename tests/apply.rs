@@ -1,0 +1,443 @@
+//! `handover apply` on moto: the dry run lists every step and changes nothing; a wrong
+//! approval digest is refused before any request; an applied run deactivates the agency's
+//! keys, deletes its console passwords and rewrites a role's trust policy without the
+//! agency (the exact remaining document asserted); a rerun is all already-done with no
+//! write request; a key deleted by hand between plan and apply is drift; undo restores
+//! statuses and trust policies; no secret value reaches the journal or the output.
+//!
+//! AWS behaviour asserted here is AWS's documented one: `UpdateAccessKey` with
+//! `Status=Inactive` disables a key without deleting it, and sets it back with `Active`
+//! (https://docs.aws.amazon.com/IAM/latest/APIReference/API_UpdateAccessKey.html);
+//! `DeleteLoginProfile` removes console access
+//! (https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteLoginProfile.html);
+//! `UpdateAssumeRolePolicy` replaces the role's whole trust policy
+//! (https://docs.aws.amazon.com/IAM/latest/APIReference/API_UpdateAssumeRolePolicy.html).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+use support::*;
+
+const AGENCY_ROOT: &str = "arn:aws:iam::210987654321:root";
+const PARTNER_ROOT: &str = "arn:aws:iam::444455556666:root";
+
+fn iam(moto: &Moto, script: &str) -> String {
+    boto3(moto, &format!("iam = boto3.client('iam', region_name='us-east-1', endpoint_url=sm.meta.endpoint_url, aws_access_key_id='testing', aws_secret_access_key='testing')\n{script}"))
+}
+
+fn write_config(home: &Path) -> PathBuf {
+    let signer = std::fs::read_to_string(example_key("northwind-signing.pub")).unwrap();
+    let p = home.join("handover.toml");
+    std::fs::write(
+        &p,
+        format!(
+            r#"scenario = "full-transfer"
+handover_date = "2026-11-01"
+
+[agency]
+name = "Northwind"
+email_domains = ["northwind-agency.example"]
+name_patterns = ["*.agency"]
+aws_accounts = ["210987654321"]
+signing_key = "{}"
+
+[customer]
+name = "Contoso"
+email_domains = ["contoso.example"]
+aws_accounts = ["123456789012", "444455556666"]
+name_patterns = ["*.customer"]
+
+[recipients]
+keys = ["age18klx6qvl4ek08nhknlpyh5xatrlzf2e2jjngf32d05a5yrvhepcswq3sj3"]
+"#,
+            signer.trim()
+        ),
+    )
+    .unwrap();
+    p
+}
+
+/// The role whose trust keeps the customer's partner account after the agency leaves.
+fn shared_trust() -> Value {
+    json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": [AGENCY_ROOT, PARTNER_ROOT]}, "Action": "sts:AssumeRole",
+         "Condition": {"StringEquals": {"sts:ExternalId": "ops"}}},
+        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ]})
+}
+
+struct Setup {
+    home: tempfile::TempDir,
+    seeded: Value,
+    plan: PathBuf,
+    config: PathBuf,
+    digest: String,
+}
+
+/// Seeds the account (plus a role trusting the agency and a partner), audits it live,
+/// and plans it under full transfer.
+fn setup(moto: &Moto) -> Setup {
+    let seeded = seed(moto);
+    iam(
+        moto,
+        &format!(
+            "iam.create_role(RoleName='shared-ops', AssumeRolePolicyDocument={:?})",
+            shared_trust().to_string()
+        ),
+    );
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let config = write_config(h);
+    let inv = h.join("inventory.json");
+    let r = run(handover(moto, h)
+        .args([
+            "audit",
+            "--aws",
+            "--region",
+            "us-east-1",
+            "--format",
+            "json",
+            "-o",
+        ])
+        .arg(&inv));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let plan = h.join("plan.json");
+    let r = run(handover_offline(h)
+        .args(["plan", "--format", "json", "--policy"])
+        .arg(repo().join("policies/full-transfer.yaml"))
+        .arg("--inventory")
+        .arg(&inv)
+        .arg("--config")
+        .arg(&config)
+        .arg("-o")
+        .arg(&plan));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let digest = json(&std::fs::read_to_string(&plan).unwrap())["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    Setup {
+        home,
+        seeded,
+        plan,
+        config,
+        digest,
+    }
+}
+
+impl Setup {
+    fn apply(&self, moto: &Moto, extra: &[&str]) -> Run {
+        run(handover(moto, self.home.path())
+            .args(["apply", "--format", "json", "--plan"])
+            .arg(&self.plan)
+            .arg("--config")
+            .arg(&self.config)
+            .arg("--journal")
+            .arg(self.journal())
+            .args(extra))
+    }
+
+    fn apply_approved(&self, moto: &Moto) -> Run {
+        self.apply(moto, &["--apply", "--approve", &self.digest])
+    }
+
+    fn journal(&self) -> PathBuf {
+        self.home.path().join("apply.jsonl")
+    }
+}
+
+/// The write actions (anything not a read) moto has served since `before`.
+fn writes_since(moto: &Moto, before: &Value) -> Vec<String> {
+    let after = moto.requests();
+    after["by_action"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(a, n)| before["by_action"].get(a.as_str()) != Some(n))
+        .map(|(a, _)| a.clone())
+        .filter(|a| {
+            !["Get", "List", "Describe", "Generate"]
+                .iter()
+                .any(|p| a.starts_with(p))
+        })
+        .collect()
+}
+
+fn key_status(moto: &Moto, user: &str, key: &str) -> String {
+    iam(
+        moto,
+        &format!("print(next((k['Status'] for k in iam.list_access_keys(UserName={user:?})['AccessKeyMetadata'] if k['AccessKeyId'] == {key:?}), 'gone'))"),
+    )
+    .trim()
+    .to_string()
+}
+
+fn has_login_profile(moto: &Moto, user: &str) -> bool {
+    iam(moto, &format!("try:\n    iam.get_login_profile(UserName={user:?})\n    print('yes')\nexcept iam.exceptions.NoSuchEntityException:\n    print('no')")).trim() == "yes"
+}
+
+fn trust_of(moto: &Moto, role: &str) -> Value {
+    json(&iam(
+        moto,
+        &format!("print(json.dumps(iam.get_role(RoleName={role:?})['Role']['AssumeRolePolicyDocument']))"),
+    ))
+}
+
+fn step<'a>(report: &'a Value, target_contains: &str) -> &'a Value {
+    report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["target"].as_str().unwrap().contains(target_contains))
+        .unwrap_or_else(|| panic!("no step for {target_contains}"))
+}
+
+#[test]
+fn dry_run_lists_every_step_and_changes_nothing() {
+    let moto = moto();
+    let s = setup(&moto);
+    let before = moto.requests();
+    let r = s.apply(&moto, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report = json(&r.stdout);
+    let plan = json(&std::fs::read_to_string(&s.plan).unwrap());
+    let ids: Vec<&str> = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    let planned: Vec<&str> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    let mut a = ids.clone();
+    let mut b = planned.clone();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b, "every step is listed once");
+    assert_eq!(report["applied"], false);
+    let key = s.seeded["alice"]["old_key"].as_str().unwrap();
+    let k = step(&report, key);
+    assert_eq!(k["outcome"], "would-change");
+    assert_eq!(k["calls"], json!(["iam:UpdateAccessKey"]));
+    assert!(k["rule"].as_str().unwrap().len() > 1 && k["reason"].as_str().unwrap().len() > 1);
+    assert_eq!(
+        step(&report, "console-password of bob.agency")["outcome"],
+        "would-change"
+    );
+    // bob's key was inactive when seeded: its revocation is already done.
+    let bob = s.seeded["bob"]["inactive_key"].as_str().unwrap();
+    assert_eq!(step(&report, bob)["outcome"], "already-done");
+    assert!(
+        writes_since(&moto, &before).is_empty(),
+        "a dry run wrote: {:?}",
+        writes_since(&moto, &before)
+    );
+    assert_eq!(key_status(&moto, "alice.agency", key), "Active");
+    assert!(!s.journal().exists(), "a dry run opens no journal");
+}
+
+#[test]
+fn a_wrong_approval_digest_is_refused_before_any_request() {
+    let moto = moto();
+    let s = setup(&moto);
+    let before = moto.requests();
+    let wrong = format!("sha256:{}", "0".repeat(64));
+    let r = s.apply(&moto, &["--apply", "--approve", &wrong]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("is not this plan's digest"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("hint:"), "{}", r.stderr);
+    assert_eq!(
+        moto.requests()["total"],
+        before["total"],
+        "no request at all"
+    );
+    assert!(!s.journal().exists());
+    // Without --approve, --apply is refused too.
+    let r = s.apply(&moto, &["--apply"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--approve"), "{}", r.stderr);
+    assert!(writes_since(&moto, &before).is_empty());
+}
+
+/// A plan edited after it was written (its digest left as it was) is refused even when
+/// the approval names that digest: the content no longer hashes to it.
+#[test]
+fn an_edited_plan_is_refused_even_with_its_old_digest_approved() {
+    let moto = moto();
+    let s = setup(&moto);
+    let mut plan = json(&std::fs::read_to_string(&s.plan).unwrap());
+    for st in plan["steps"].as_array_mut().unwrap() {
+        st["action"] = json!("revoke");
+    }
+    std::fs::write(&s.plan, serde_json::to_string_pretty(&plan).unwrap()).unwrap();
+    let before = moto.requests();
+    let r = s.apply_approved(&moto);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("does not match its digest"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        moto.requests()["total"],
+        before["total"],
+        "no request at all"
+    );
+    assert!(!s.journal().exists());
+}
+
+#[test]
+fn applied_run_revokes_and_a_rerun_is_already_done_without_a_write() {
+    let moto = moto();
+    let s = setup(&moto);
+    let r = s.apply_approved(&moto);
+    // Review and GCP-free steps left for a person make the run incomplete.
+    assert_eq!(r.code, 8, "{}\n{}", r.stdout, r.stderr);
+    let report = json(&r.stdout);
+    for k in ["old_key", "recent_key"] {
+        let key = s.seeded["alice"][k].as_str().unwrap();
+        assert_eq!(step(&report, key)["outcome"], "done", "{key}");
+        assert_eq!(key_status(&moto, "alice.agency", key), "Inactive");
+    }
+    assert!(!has_login_profile(&moto, "alice.agency"));
+    assert!(!has_login_profile(&moto, "bob.agency"));
+    assert!(
+        has_login_profile(&moto, "carol.customer"),
+        "the customer's password stays"
+    );
+    let mut expected = shared_trust();
+    expected["Statement"][0]["Principal"]["AWS"] = json!([PARTNER_ROOT]);
+    assert_eq!(trust_of(&moto, "shared-ops"), expected);
+    // A trust whose only principal is the agency is not emptied: a person decides.
+    let ops = step(&report, "of agency-operations");
+    assert_eq!(ops["outcome"], "left-for-a-person", "{ops}");
+    // alice's two keys, SSH key, signing certificate and password; bob's password; the
+    // agency in shared-ops's trust.
+    assert_eq!(report["summary"]["done"], 7, "{}", report["summary"]);
+
+    let before = moto.requests();
+    let again = s.apply_approved(&moto);
+    assert_eq!(again.code, 8, "{}", again.stderr);
+    let second = json(&again.stdout);
+    assert!(
+        second["summary"].get("done").is_none(),
+        "{}",
+        second["summary"]
+    );
+    for st in report["steps"].as_array().unwrap() {
+        if st["outcome"] == "done" {
+            let id = st["id"].as_str().unwrap();
+            let now = second["steps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["id"] == id)
+                .unwrap();
+            assert_eq!(now["outcome"], "already-done", "{now}");
+        }
+    }
+    assert!(
+        writes_since(&moto, &before).is_empty(),
+        "the rerun wrote: {:?}",
+        writes_since(&moto, &before)
+    );
+}
+
+#[test]
+fn a_key_deleted_by_hand_after_the_plan_is_drift_and_skipped() {
+    let moto = moto();
+    let s = setup(&moto);
+    let key = s.seeded["alice"]["old_key"].as_str().unwrap();
+    iam(
+        &moto,
+        &format!("iam.delete_access_key(UserName='alice.agency', AccessKeyId={key:?})"),
+    );
+    let r = s.apply_approved(&moto);
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    let report = json(&r.stdout);
+    let st = step(&report, key);
+    assert_eq!(st["outcome"], "drift", "{st}");
+    assert!(st["detail"].as_str().unwrap().contains("gone"), "{st}");
+    // The other key of the same user is still revoked.
+    let recent = s.seeded["alice"]["recent_key"].as_str().unwrap();
+    assert_eq!(step(&report, recent)["outcome"], "done");
+    assert_eq!(key_status(&moto, "alice.agency", key), "gone");
+}
+
+#[test]
+fn undo_restores_key_statuses_and_trust_policies() {
+    let moto = moto();
+    let s = setup(&moto);
+    let r = s.apply_approved(&moto);
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    let key = s.seeded["alice"]["old_key"].as_str().unwrap();
+    assert_eq!(key_status(&moto, "alice.agency", key), "Inactive");
+    let r = run(handover(&moto, s.home.path())
+        .args(["apply", "--undo", "--format", "json", "--config"])
+        .arg(&s.config)
+        .arg("--journal")
+        .arg(s.journal()));
+    // Deleted console passwords cannot be restored: the undo is incomplete and says so.
+    assert_eq!(r.code, 8, "{}\n{}", r.stdout, r.stderr);
+    let undone = json(&r.stdout);
+    assert!(undone
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|u| u["outcome"] == "left-for-a-person"
+            && u["detail"].as_str().unwrap().contains("cannot be restored")));
+    assert_eq!(key_status(&moto, "alice.agency", key), "Active");
+    assert_eq!(trust_of(&moto, "shared-ops"), shared_trust());
+    // A second undo has nothing reversible left to do.
+    let before = moto.requests();
+    let r = run(handover(&moto, s.home.path())
+        .args(["apply", "--undo", "--format", "json", "--config"])
+        .arg(&s.config)
+        .arg("--journal")
+        .arg(s.journal()));
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    assert!(writes_since(&moto, &before).is_empty());
+}
+
+#[test]
+fn no_secret_value_reaches_the_journal_or_the_output() {
+    let moto = moto();
+    let s = setup(&moto);
+    let r = s.apply(&moto, &["--apply", "--approve", &s.digest, "-vvv"]);
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    let journal = std::fs::read_to_string(s.journal()).unwrap();
+    assert!(journal.contains("apply-step"));
+    let canaries: Vec<String> = s.seeded["canaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    assert!(!canaries.is_empty());
+    for c in &canaries {
+        assert!(!journal.contains(c.as_str()), "the journal holds a canary");
+        assert!(!r.stdout.contains(c.as_str()) && !r.stderr.contains(c.as_str()));
+    }
+    assert!(
+        !journal.contains("Pa55word"),
+        "a password reached the journal"
+    );
+    // The journal is the hash-chained one migrate writes: its schema validates every line.
+    for line in journal.lines() {
+        let v = json(line);
+        assert!(
+            v["op"] == "apply-step" && (v["phase"] == "intent" || v["phase"] == "result"),
+            "{v}"
+        );
+    }
+}
