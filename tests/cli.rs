@@ -587,9 +587,15 @@ fn refused_copies(home: &Path, committed: &Path, kind: &str) -> Vec<(std::path::
     let mut v = good.clone();
     v["schema"] = other.into();
     write("schema", v, format!("not a handover {kind}"));
+    // One past the committed file's version (plan format 2 since issue 12, inventory 1).
+    let current = good["version"].as_u64().unwrap();
     let mut v = good.clone();
-    v["version"] = 2.into();
-    write("version", v, format!("{kind} version 2 is not 1"));
+    v["version"] = (current + 1).into();
+    write(
+        "version",
+        v,
+        format!("{kind} version {} is not {current}", current + 1),
+    );
     if kind == "plan" {
         let mut v = good;
         v["policy"]["name"] = "edited-after-approval".into();
@@ -683,8 +689,14 @@ fn plan_readers(home: &Path, plan: &Path) -> Vec<(&'static str, std::process::Co
         .arg(format!("dotenv:{}", home.join("app.env").display()))
         .arg("--plan")
         .arg(plan);
+    // A dry run: the plan is read (and its digest checked) before any cloud is reached.
+    let mut apply = handover_offline(home);
+    apply
+        .args(["apply", "--format", "json", "--plan"])
+        .arg(plan);
     vec![
         ("plan --diff", diff),
+        ("apply", apply),
         ("manifest", manifest),
         ("migrate", migrate),
     ]

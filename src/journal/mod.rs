@@ -1080,7 +1080,7 @@ mod tests {
             .unwrap();
             Journal::read(&p, &key()).expect_err("refused").to_string()
         };
-        let err = rewrite(&|e| e["op"] = json!("apply-step"));
+        let err = rewrite(&|e| e["op"] = json!("delete-everything"));
         assert!(
             err.contains("line 3") && err.contains("op this version does not know"),
             "{err}"
