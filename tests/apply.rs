@@ -441,3 +441,118 @@ fn no_secret_value_reaches_the_journal_or_the_output() {
         );
     }
 }
+
+#[test]
+fn only_and_phase_select_part_of_the_plan() {
+    let moto = moto();
+    let s = setup(&moto);
+    let key = s.seeded["alice"]["old_key"].as_str().unwrap();
+    let plan = json(&std::fs::read_to_string(&s.plan).unwrap());
+    let id = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|st| st["target"]["name"] == key)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let before = moto.requests();
+    let r = s.apply(&moto, &["--apply", "--approve", &s.digest, "--only", &id]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report = json(&r.stdout);
+    assert_eq!(report["steps"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        writes_since(&moto, &before),
+        vec!["UpdateAccessKey".to_string()]
+    );
+    assert_eq!(key_status(&moto, "alice.agency", key), "Inactive");
+    let recent = s.seeded["alice"]["recent_key"].as_str().unwrap();
+    assert_eq!(key_status(&moto, "alice.agency", recent), "Active");
+    // A step id the plan does not have is a usage error.
+    let r = s.apply(&moto, &["--only", "s-000000000000"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    // --phase: only the establish steps (transfers: nothing changes).
+    let r = s.apply(&moto, &["--phase", "establish"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report = json(&r.stdout);
+    assert!(report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|st| st["phase"] == "establish" && st["outcome"] == "no-change"));
+    let r = s.apply(&moto, &["--phase", "whenever"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}
+
+#[test]
+fn a_journal_of_another_plan_is_refused() {
+    let moto = moto();
+    let s = setup(&moto);
+    let first = s.plan.with_file_name("first.json");
+    std::fs::copy(&s.plan, &first).unwrap();
+    let r = s.apply_approved(&moto);
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    // Another plan (another handover date, so another digest) with the same journal.
+    let cfg = std::fs::read_to_string(&s.config)
+        .unwrap()
+        .replace("2026-11-01", "2026-12-01");
+    std::fs::write(&s.config, cfg).unwrap();
+    let inv = s.home.path().join("inventory.json");
+    let r = run(handover_offline(s.home.path())
+        .args(["plan", "--force", "--format", "json", "--policy"])
+        .arg(repo().join("policies/full-transfer.yaml"))
+        .arg("--inventory")
+        .arg(&inv)
+        .arg("--config")
+        .arg(&s.config)
+        .arg("-o")
+        .arg(&s.plan));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let digest = json(&std::fs::read_to_string(&s.plan).unwrap())["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(digest, s.digest);
+    let before = moto.requests();
+    let r = s.apply(&moto, &["--apply", "--approve", &digest]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("not this plan"), "{}", r.stderr);
+    assert!(writes_since(&moto, &before).is_empty());
+}
+
+#[test]
+fn no_credentials_is_exit_4_and_nothing_is_written() {
+    let moto = moto();
+    let s = setup(&moto);
+    let r = run(handover_offline(s.home.path())
+        .env("AWS_ENDPOINT_URL", &moto.url)
+        .env("AWS_REGION", "us-east-1")
+        .args(["apply", "--format", "json", "--plan"])
+        .arg(&s.plan)
+        .arg("--config")
+        .arg(&s.config)
+        .arg("--journal")
+        .arg(s.journal())
+        .args(["--apply", "--approve", &s.digest]));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(r.stderr.contains("hint:"), "{}", r.stderr);
+    assert!(
+        !s.journal().exists(),
+        "no journal before the account is reached"
+    );
+    // A dry run without credentials still lists the steps, unchecked, and says why.
+    let r = run(handover_offline(s.home.path())
+        .env("AWS_ENDPOINT_URL", &moto.url)
+        .env("AWS_REGION", "us-east-1")
+        .args(["apply", "--format", "json", "--plan"])
+        .arg(&s.plan));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report = json(&r.stdout);
+    assert!(report["notes"][0]
+        .as_str()
+        .unwrap()
+        .contains("not checked live"));
+    let key = s.seeded["alice"]["old_key"].as_str().unwrap();
+    assert_eq!(step(&report, key)["outcome"], "not-checked");
+}
