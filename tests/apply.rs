@@ -556,3 +556,55 @@ fn no_credentials_is_exit_4_and_nothing_is_written() {
     let key = s.seeded["alice"]["old_key"].as_str().unwrap();
     assert_eq!(step(&report, key)["outcome"], "not-checked");
 }
+
+#[test]
+fn delete_now_deletes_the_key_and_undo_says_it_cannot_be_restored() {
+    let moto = moto();
+    let s = setup(&moto);
+    let key = s.seeded["alice"]["old_key"].as_str().unwrap();
+    let plan = json(&std::fs::read_to_string(&s.plan).unwrap());
+    let id = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|st| st["target"]["name"] == key)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let before = moto.requests();
+    let r = s.apply(
+        &moto,
+        &[
+            "--apply",
+            "--approve",
+            &s.digest,
+            "--delete-now",
+            "--only",
+            &id,
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let st = step(&json(&r.stdout), key).clone();
+    assert_eq!(st["outcome"], "done");
+    assert_eq!(
+        st["calls"],
+        json!(["iam:UpdateAccessKey", "iam:DeleteAccessKey"])
+    );
+    let mut w = writes_since(&moto, &before);
+    w.sort();
+    assert_eq!(w, vec!["DeleteAccessKey", "UpdateAccessKey"]);
+    assert_eq!(key_status(&moto, "alice.agency", key), "gone");
+    let journal = std::fs::read_to_string(s.journal()).unwrap();
+    assert!(journal.contains("\"irreversible\""), "{journal}");
+    let r = run(handover(&moto, s.home.path())
+        .args(["apply", "--undo", "--format", "json", "--config"])
+        .arg(&s.config)
+        .arg("--journal")
+        .arg(s.journal()));
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    assert!(r.stdout.contains("cannot be restored"), "{}", r.stdout);
+    // --delete-now without --apply is a usage error.
+    let r = s.apply(&moto, &["--delete-now"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}

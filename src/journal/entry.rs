@@ -1,7 +1,9 @@
 //! What a journal entry records, as types: the op (`Op`), its stage (`Stage`: before or
 //! after the change) and one typed payload per op and stage (`Change`). `migrate` writes
-//! `migrate-secret` entries; `apply` (issue 13) adds its own ops and payloads beside them
-//! here, so that one journal file, one reader and one schema cover every change.
+//! `migrate-secret` entries; `apply` writes `apply-step` entries (a plan step carried
+//! out: the plan's digest, the target, the change, the calls, and what undoing it needs)
+//! and `apply-undo` entries (a change put back), so that one journal file, one reader
+//! and one schema cover every change.
 //!
 //! Invariants:
 //! - The JSON of an entry's `data` is what it always was: the same field names and

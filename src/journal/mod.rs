@@ -318,7 +318,7 @@ impl Replay {
 
     /// Changes of `op` whose last entry is an intent with no result: changes that may or
     /// may not have happened, which a resume checks against the cloud before redoing
-    /// (migrate compares the destination; apply, issue 13, will check its own).
+    /// (migrate compares the destination; apply reads the target live).
     pub fn in_doubt(&self, op: Op) -> Vec<&Entry> {
         self.latest(op)
             .into_iter()
