@@ -344,6 +344,8 @@ fn applied_run_revokes_and_a_rerun_is_already_done_without_a_write() {
                 .find(|x| x["id"] == id)
                 .unwrap();
             assert_eq!(now["outcome"], "already-done", "{now}");
+            // Known from the journal, before any live read of it.
+            assert_eq!(now["detail"], "the journal records it done", "{now}");
         }
     }
     assert!(
@@ -410,7 +412,7 @@ fn undo_restores_key_statuses_and_trust_policies() {
 }
 
 #[test]
-fn no_secret_value_reaches_the_journal_or_the_output() {
+fn the_journal_holds_each_intent_before_its_result_and_no_secret_value() {
     let moto = moto();
     let s = setup(&moto);
     let r = s.apply(&moto, &["--apply", "--approve", &s.digest, "-vvv"]);
@@ -433,13 +435,30 @@ fn no_secret_value_reaches_the_journal_or_the_output() {
         "a password reached the journal"
     );
     // The journal is the hash-chained one migrate writes: its schema validates every line.
+    // Journal first: every result follows an intent for the same step, and each intent
+    // already carries what undoing it needs.
+    let mut intents = std::collections::BTreeSet::new();
+    let mut results = 0;
     for line in journal.lines() {
         let v = json(line);
-        assert!(
-            v["op"] == "apply-step" && (v["phase"] == "intent" || v["phase"] == "result"),
-            "{v}"
-        );
+        assert_eq!(v["op"], "apply-step", "{v}");
+        let key = v["key"].as_str().unwrap().to_string();
+        match v["phase"].as_str().unwrap() {
+            "intent" => {
+                assert!(v["data"]["undo"]["kind"].is_string(), "{v}");
+                intents.insert(key);
+            }
+            "result" => {
+                assert!(
+                    intents.contains(&key),
+                    "a result with no intent before it: {v}"
+                );
+                results += 1;
+            }
+            other => panic!("{other}"),
+        }
     }
+    assert_eq!(results, 7);
 }
 
 #[test]

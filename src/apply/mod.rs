@@ -13,9 +13,9 @@
 //!   checked live like any other step.
 //! - A journal holding entries of another plan (another digest) is refused.
 //! - Phases run in the plan's order (the identity running the tool is revoked last);
-//!   within a phase, steps on different principals run concurrently, steps on one
-//!   principal (two principals of one role's trust policy) one after the other, so a
-//!   read-modify-write of one document never races another.
+//!   within a phase, steps on different documents run concurrently, steps on one (a
+//!   role's trust policy, a user's credentials, a GCP resource's IAM policy) one after
+//!   the other, so a read-modify-write of one document never races another.
 //! - Steps this version cannot carry out (GCP, rotate, retain-until, an MFA device, a
 //!   secret's policy grant) are `left-for-a-person`, with the reason; review steps too.
 //!
@@ -264,15 +264,27 @@ pub fn check_journal_plan(
     Ok(())
 }
 
-/// The steps a journal records as done.
-fn journaled_done(replay: &Replay) -> BTreeSet<String> {
+/// Where each step of a journal stands, for `manifest` and for a resume: the last
+/// `apply-step` entry per step, its change, and how it ended (`None`: an intent with no
+/// result, a change that may or may not have been made).
+pub fn journaled_steps(replay: &Replay) -> BTreeMap<String, (ApplyChange, Option<ApplyOutcome>)> {
     replay
         .latest(Op::ApplyStep)
         .into_iter()
-        .filter(
-            |e| matches!(&e.change, Change::ApplyResult(_, r) if r.outcome == ApplyOutcome::Done),
-        )
-        .map(|e| e.key.clone())
+        .filter_map(|e| match &e.change {
+            Change::ApplyIntent(_, i) => Some((e.key.clone(), (i.about.change, None))),
+            Change::ApplyResult(_, r) => Some((e.key.clone(), (r.about.change, Some(r.outcome)))),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The steps a journal records as done.
+fn journaled_done(replay: &Replay) -> BTreeSet<String> {
+    journaled_steps(replay)
+        .into_iter()
+        .filter(|(_, (_, outcome))| *outcome == Some(ApplyOutcome::Done))
+        .map(|(k, _)| k)
         .collect()
 }
 
@@ -310,7 +322,7 @@ pub async fn run(
     let mut phases: Vec<Phase> = steps.iter().map(|s| s.phase).collect();
     phases.dedup();
     for phase in phases {
-        let groups = by_principal(steps.iter().copied().filter(|s| s.phase == phase));
+        let groups = by_document(steps.iter().copied().filter(|s| s.phase == phase));
         let done: Vec<Vec<StepReport>> = stream::iter(groups)
             .map(|group| {
                 let ctx = &ctx;
@@ -346,15 +358,18 @@ pub async fn run(
     })
 }
 
-/// Steps grouped by the principal (or target) they change, each group in plan order.
-fn by_principal<'a>(steps: impl Iterator<Item = &'a Step>) -> Vec<Vec<&'a Step>> {
+/// Steps grouped by the document they change, each group in plan order: a GCP binding's
+/// resource (its policy is read, edited and written whole), else the principal (a role's
+/// trust policy, a user's credentials), else the target itself.
+fn by_document<'a>(steps: impl Iterator<Item = &'a Step>) -> Vec<Vec<&'a Step>> {
     let mut groups: BTreeMap<String, Vec<&Step>> = BTreeMap::new();
     for s in steps {
-        let key = s
-            .target
-            .principal
-            .clone()
-            .unwrap_or_else(|| s.target.id.clone());
+        let t = &s.target;
+        let key = match (&t.binding, &t.principal) {
+            (Some(b), _) => format!("resource {}", b.resource),
+            (None, Some(p)) => format!("principal {p}"),
+            (None, None) => format!("target {}", t.id),
+        };
         groups.entry(key).or_default().push(s);
     }
     groups.into_values().collect()
