@@ -627,3 +627,35 @@ fn delete_now_deletes_the_key_and_undo_says_it_cannot_be_restored() {
     let r = s.apply(&moto, &["--delete-now"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
 }
+
+/// No lock-out: with the customer's only admin left without a credential (her console
+/// password deleted by hand after the plan), the agency's admin access is not removed;
+/// the non-admin revocations still are.
+#[test]
+fn admin_access_is_not_removed_when_no_customer_admin_remains_live() {
+    let moto = moto();
+    let s = setup(&moto);
+    iam(&moto, "iam.delete_login_profile(UserName='carol.customer')");
+    let r = s.apply_approved(&moto);
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    let report = json(&r.stdout);
+    let key = s.seeded["alice"]["old_key"].as_str().unwrap();
+    let st = step(&report, key);
+    assert_eq!(st["outcome"], "left-for-a-person", "{st}");
+    assert!(
+        st["detail"].as_str().unwrap().contains("no lock-out"),
+        "{st}"
+    );
+    assert!(
+        st["detail"].as_str().unwrap().contains("carol.customer"),
+        "{st}"
+    );
+    assert_eq!(key_status(&moto, "alice.agency", key), "Active");
+    assert!(has_login_profile(&moto, "alice.agency"));
+    // bob is not an admin: his password goes.
+    assert_eq!(
+        step(&report, "console-password of bob.agency")["outcome"],
+        "done"
+    );
+    assert!(!has_login_profile(&moto, "bob.agency"));
+}

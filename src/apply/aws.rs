@@ -267,6 +267,37 @@ impl Executor for AwsExecutor {
             Undo::Irreversible { .. } => None,
         }
     }
+
+    /// A user with a console password or an active access key, or a role (its trust is
+    /// how it is reached). Names are compared with what IAM lists.
+    async fn admin_alive(&self, names: &[String]) -> Result<Option<String>, Error> {
+        for name in names {
+            if self.roles.values().any(|r| r == name) {
+                return Ok(Some(name.clone()));
+            }
+            if !self.users.values().any(|u| u == name) {
+                continue;
+            }
+            if let Live::AsPlanned(_) = self.check_password(name).await? {
+                return Ok(Some(name.clone()));
+            }
+            let keys = self
+                .iam
+                .list_access_keys()
+                .user_name(name)
+                .send()
+                .await
+                .map_err(|e| fail("iam:ListAccessKeys", &e))?;
+            if keys
+                .access_key_metadata()
+                .iter()
+                .any(|k| k.status() == Some(&StatusType::Active))
+            {
+                return Ok(Some(name.clone()));
+            }
+        }
+        Ok(None)
+    }
 }
 
 impl AwsExecutor {

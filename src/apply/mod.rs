@@ -16,6 +16,9 @@
 //!   within a phase, steps on different documents run concurrently, steps on one (a
 //!   role's trust policy, a user's credentials, a GCP resource's IAM policy) one after
 //!   the other, so a read-modify-write of one document never races another.
+//! - No lock-out: before the revoke-admin and revoke-self phases, each account they touch
+//!   must still hold, live, a customer admin the plan keeps, with an active credential;
+//!   otherwise that account's steps of the phase are left for a person.
 //! - Steps this version cannot carry out (GCP, rotate, retain-until, an MFA device, a
 //!   secret's policy grant) are `left-for-a-person`, with the reason; review steps too.
 //!
@@ -152,6 +155,9 @@ pub trait Executor: Send + Sync {
     async fn write(&self, w: &Write) -> Result<(), Error>;
     /// The writes that undo a journaled change, `None` when it cannot be undone.
     fn undo(&self, undo: &Undo) -> Option<Write>;
+    /// The first of these customer admins (by name, as the plan's summary lists them)
+    /// that exists live with an active credential, or `None`.
+    async fn admin_alive(&self, names: &[String]) -> Result<Option<String>, Error>;
 }
 
 /// What to carry out.
@@ -322,15 +328,23 @@ pub async fn run(
     let mut phases: Vec<Phase> = steps.iter().map(|s| s.phase).collect();
     phases.dedup();
     for phase in phases {
-        let groups = by_document(steps.iter().copied().filter(|s| s.phase == phase));
-        let done: Vec<Vec<StepReport>> = stream::iter(groups)
+        let in_phase: Vec<&Step> = steps.iter().copied().filter(|s| s.phase == phase).collect();
+        let blocked = if matches!(phase, Phase::RevokeAdmin | Phase::RevokeSelf) {
+            lockout_blocked(&ctx, &req.plan, &in_phase).await
+        } else {
+            BTreeMap::new()
+        };
+        let done: Vec<Vec<StepReport>> = stream::iter(by_document(in_phase.into_iter()))
             .map(|group| {
-                let ctx = &ctx;
-                let progress = progress.clone();
+                let (ctx, blocked, progress) = (&ctx, &blocked, progress.clone());
                 async move {
                     let mut out = Vec::new();
                     for step in group {
-                        out.push(run_step(ctx, step).await);
+                        let key = (step.target.provider, step.target.scope.clone());
+                        out.push(match blocked.get(&key) {
+                            Some(why) => report(step, Outcome::LeftForAPerson, why.clone()),
+                            None => run_step(ctx, step).await,
+                        });
                         progress.tick();
                     }
                     out
@@ -356,6 +370,45 @@ pub async fn run(
         summary,
         notes: exec.notes.clone(),
     })
+}
+
+/// No lock-out: before a phase that removes admin-equivalent access, each account or
+/// project it touches must still hold, live, one of the customer admins the plan says
+/// remain (`summary.customer_admins_after`) with an active credential. The scopes that
+/// do not, with why: their steps are left for a person.
+async fn lockout_blocked(
+    ctx: &Ctx<'_>,
+    plan: &Plan,
+    steps: &[&Step],
+) -> BTreeMap<(Provider, String), String> {
+    let scopes: BTreeSet<(Provider, String)> = steps
+        .iter()
+        .filter(|s| s.action == Action::Revoke)
+        .map(|s| (s.target.provider, s.target.scope.clone()))
+        .collect();
+    let mut blocked = BTreeMap::new();
+    for (provider, scope) in scopes {
+        let Some(exec) = ctx.exec.by_scope.get(&(provider, scope.clone())) else {
+            continue;
+        };
+        // The summary names its scopes as `PROVIDER SCOPE`; built here, never split.
+        let names = plan
+            .summary
+            .customer_admins_after
+            .get(&format!("{provider} {scope}"))
+            .cloned()
+            .unwrap_or_default();
+        let why = match exec.admin_alive(&names).await {
+            Ok(Some(_)) => continue,
+            Ok(None) => format!(
+                "no lock-out: none of the customer admins the plan keeps in {provider} {scope} ({}) exists live with an active credential; admin access is not removed",
+                if names.is_empty() { "none listed".to_string() } else { names.join(", ") }
+            ),
+            Err(e) => format!("no lock-out: the customer's admins could not be checked: {}", error_detail(&e)),
+        };
+        blocked.insert((provider, scope), why);
+    }
+    blocked
 }
 
 /// Steps grouped by the document they change, each group in plan order: a GCP binding's
