@@ -659,3 +659,87 @@ fn admin_access_is_not_removed_when_no_customer_admin_remains_live() {
     );
     assert!(!has_login_profile(&moto, "bob.agency"));
 }
+
+/// A user holding `policy` (IAM JSON) and its access key, made with boto3.
+fn user_with_policy(moto: &Moto, name: &str, policy: &str) -> (String, String) {
+    let out = iam(
+        moto,
+        &format!(
+            "iam.create_user(UserName={name:?})\niam.put_user_policy(UserName={name:?}, PolicyName='handover-apply', PolicyDocument={policy:?})\nk = iam.create_access_key(UserName={name:?})['AccessKey']\nprint(k['AccessKeyId'], k['SecretAccessKey'])"
+        ),
+    );
+    let mut parts = out.split_whitespace();
+    (
+        parts.next().unwrap().to_string(),
+        parts.next().unwrap().to_string(),
+    )
+}
+
+/// `policies/permissions/aws-apply.json` is exactly enough: under moto's permission
+/// checks the run does everything the unrestricted one does; without its
+/// `iam:UpdateAccessKey` the key steps fail as access denied (so the checks are on).
+#[test]
+fn apply_runs_under_its_least_privilege_policy() {
+    let moto = moto();
+    let s = setup(&moto);
+    let policy =
+        std::fs::read_to_string(repo().join("policies/permissions/aws-apply.json")).unwrap();
+    let doc: Value = serde_json::from_str(&policy).unwrap();
+    let mut fewer = doc.clone();
+    for st in fewer["Statement"].as_array_mut().unwrap() {
+        if let Some(a) = st["Action"].as_array_mut() {
+            a.retain(|a| a != "iam:UpdateAccessKey");
+        }
+    }
+    let (key, secret) = user_with_policy(&moto, "handover-applier", &policy);
+    let (key2, secret2) = user_with_policy(&moto, "handover-short", &fewer.to_string());
+    moto.enforce_permissions();
+    let as_user = |k: &str, sec: &str, extra: &[&str]| {
+        run(handover(&moto, s.home.path())
+            .env("AWS_ACCESS_KEY_ID", k)
+            .env("AWS_SECRET_ACCESS_KEY", sec)
+            .args(["apply", "--format", "json", "--plan"])
+            .arg(&s.plan)
+            .arg("--config")
+            .arg(&s.config)
+            .arg("--journal")
+            .arg(s.home.path().join(format!("{k}.jsonl")))
+            .args(extra))
+    };
+    let r = as_user(&key2, &secret2, &["--apply", "--approve", &s.digest]);
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    let report = json(&r.stdout);
+    let alice = s.seeded["alice"]["old_key"].as_str().unwrap();
+    let st = step(&report, alice);
+    assert_eq!(st["outcome"], "failed", "{st}");
+    // moto answers a denial with a bare 403 (AWS with `AccessDenied`).
+    let detail = st["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("AccessDenied") || detail.contains("403"),
+        "{st}"
+    );
+    let r = as_user(&key, &secret, &["--apply", "--approve", &s.digest]);
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    let report = json(&r.stdout);
+    assert!(
+        report["summary"].get("failed").is_none(),
+        "{}",
+        report["summary"]
+    );
+    // alice's keys, which the first user could not deactivate, are done now.
+    assert_eq!(step(&report, alice)["outcome"], "done");
+    // Permission checks off again, to read the result as the test's admin.
+    moto.post("/moto-api/reset-auth", "inf", "text/plain");
+    assert_eq!(key_status(&moto, "alice.agency", alice), "Inactive");
+    // Each action named, no wildcard, nothing that reads a secret value.
+    for st in doc["Statement"].as_array().unwrap() {
+        let actions: Vec<&str> = match &st["Action"] {
+            Value::String(a) => vec![a.as_str()],
+            Value::Array(a) => a.iter().map(|a| a.as_str().unwrap()).collect(),
+            other => panic!("unexpected Action {other}"),
+        };
+        for a in actions {
+            assert!(!a.contains('*') && !a.contains("SecretValue"), "{a}");
+        }
+    }
+}
