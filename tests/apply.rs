@@ -743,3 +743,170 @@ fn apply_runs_under_its_least_privilege_policy() {
         }
     }
 }
+
+/// Crash anywhere: `apply` killed (SIGKILL) at several points of a run, then run again,
+/// reaches the same end state as an uninterrupted run, with every change made exactly
+/// once (counted in moto's request log) and every change's result in the journal.
+#[test]
+fn killed_at_any_point_a_rerun_makes_every_change_exactly_once() {
+    let moto = moto();
+    // The writes of an uninterrupted run of the seeded plan.
+    let expected: Vec<(&str, u64)> = vec![
+        ("DeleteLoginProfile", 2),
+        ("UpdateAccessKey", 2),
+        ("UpdateAssumeRolePolicy", 1),
+        ("UpdateSSHPublicKey", 1),
+        ("UpdateSigningCertificate", 1),
+    ];
+    // An uninterrupted run takes about 300 ms here: the kills fall before, within and
+    // after its writes.
+    for delay_ms in [0u64, 60, 100, 130, 160, 190, 230, 400] {
+        moto.reset();
+        let s = setup(&moto);
+        let before = moto.requests();
+        let mut cmd = handover(&moto, s.home.path());
+        cmd.args(["apply", "--format", "json", "--plan"])
+            .arg(&s.plan)
+            .arg("--config")
+            .arg(&s.config)
+            .arg("--journal")
+            .arg(s.journal())
+            .args(["--apply", "--approve", &s.digest])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let mut child = cmd.spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let killed_writes = writes_since(&moto, &before).len();
+        let r = s.apply_approved(&moto);
+        assert_eq!(r.code, 8, "killed after {delay_ms} ms: {}", r.stderr);
+        let after = moto.requests();
+        for (action, n) in &expected {
+            let made = after["by_action"][action].as_u64().unwrap_or(0)
+                - before["by_action"][action].as_u64().unwrap_or(0);
+            assert_eq!(
+                made, *n,
+                "{action} after a kill at {delay_ms} ms ({killed_writes} kinds of write made before it)"
+            );
+        }
+        let key = s.seeded["alice"]["old_key"].as_str().unwrap();
+        assert_eq!(key_status(&moto, "alice.agency", key), "Inactive");
+        let mut trust = shared_trust();
+        trust["Statement"][0]["Principal"]["AWS"] = json!([PARTNER_ROOT]);
+        assert_eq!(trust_of(&moto, "shared-ops"), trust);
+        // Every change has its result journaled (none left in doubt).
+        let journal = std::fs::read_to_string(s.journal()).unwrap();
+        let mut open = std::collections::BTreeSet::new();
+        for line in journal.lines() {
+            let v = json(line);
+            let k = v["key"].as_str().unwrap().to_string();
+            if v["phase"] == "intent" {
+                open.insert(k);
+            } else {
+                open.remove(&k);
+            }
+        }
+        assert!(
+            open.is_empty(),
+            "in doubt after a kill at {delay_ms} ms: {open:?}"
+        );
+    }
+}
+
+/// Killed between a change and its result: the intent is journaled, the key already
+/// deactivated, the result missing. The rerun reads the key live, makes no write, and
+/// journals the result it never got to write, with the intent's undo.
+#[test]
+fn a_change_made_but_not_journaled_as_done_is_settled_on_resume() {
+    use handover::journal::{
+        ApplyChange, ApplyIntent, ApplyTarget, ChainKey, Change, Journal, Op, Undo, UndoCredential,
+    };
+    let moto = moto();
+    let s = setup(&moto);
+    let plan = json(&std::fs::read_to_string(&s.plan).unwrap());
+    let id_of = |key: &str| {
+        plan["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|st| st["target"]["name"] == key)
+            .unwrap()
+            .clone()
+    };
+    let old = s.seeded["alice"]["old_key"].as_str().unwrap();
+    let recent = s.seeded["alice"]["recent_key"].as_str().unwrap();
+    // A first run of one step creates the journal and its key.
+    let first = id_of(old);
+    let r = s.apply(
+        &moto,
+        &[
+            "--apply",
+            "--approve",
+            &s.digest,
+            "--only",
+            first["id"].as_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // The crash: the intent for the other key journaled, the call made, no result.
+    let crashed = id_of(recent);
+    let ids = handover::crypto::read_identities(&example_key("northwind-signing")).unwrap();
+    let digest_key = handover::migrate::key::open(&s.journal(), &ids).unwrap();
+    let (mut journal, _) = Journal::open(&s.journal(), &ChainKey::derive(&digest_key)).unwrap();
+    let undo = Undo::Status {
+        credential: UndoCredential::AccessKey,
+        user: "alice.agency".into(),
+        id: recent.into(),
+        previous: "Active".into(),
+    };
+    journal
+        .append(
+            crashed["id"].as_str().unwrap(),
+            Change::ApplyIntent(
+                Op::ApplyStep,
+                ApplyIntent {
+                    about: ApplyTarget {
+                        plan: s.digest.clone(),
+                        target: crashed["target"]["id"].as_str().unwrap().into(),
+                        provider: handover::model::Provider::Aws,
+                        scope: "123456789012".into(),
+                        change: ApplyChange::Deactivate,
+                        calls: vec!["iam:UpdateAccessKey".into()],
+                    },
+                    undo: undo.clone(),
+                },
+            ),
+        )
+        .unwrap();
+    drop(journal);
+    iam(&moto, &format!("iam.update_access_key(UserName='alice.agency', AccessKeyId={recent:?}, Status='Inactive')"));
+    let before = moto.requests();
+    let r = s.apply(
+        &moto,
+        &[
+            "--apply",
+            "--approve",
+            &s.digest,
+            "--only",
+            crashed["id"].as_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(step(&json(&r.stdout), recent)["outcome"], "already-done");
+    assert!(writes_since(&moto, &before).is_empty());
+    let text = std::fs::read_to_string(s.journal()).unwrap();
+    let last = json(text.lines().last().unwrap());
+    assert_eq!(last["key"], crashed["id"]);
+    assert_eq!(last["phase"], "result");
+    assert_eq!(last["data"]["outcome"], "done");
+    assert_eq!(last["data"]["undo"], serde_json::to_value(&undo).unwrap());
+    // So undo can put it back like any other change.
+    let r = run(handover(&moto, s.home.path())
+        .args(["apply", "--undo", "--format", "json", "--config"])
+        .arg(&s.config)
+        .arg("--journal")
+        .arg(s.journal()));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(key_status(&moto, "alice.agency", recent), "Active");
+}

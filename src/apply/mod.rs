@@ -11,6 +11,9 @@
 //!   previous trust policy; never a secret) before the call and its result after, so a
 //!   rerun skips what the journal records as done, and an intent without a result is
 //!   checked live like any other step.
+//! - A change whose intent was journaled but not its result (the run was killed between
+//!   them) is read live again on resume: made, its result is journaled then; not made,
+//!   it is made (a new intent first).
 //! - A journal holding entries of another plan (another digest) is refused.
 //! - Phases run in the plan's order (the identity running the tool is revoked last);
 //!   within a phase, steps on different documents run concurrently, steps on one (a
@@ -285,6 +288,36 @@ pub fn journaled_steps(replay: &Replay) -> BTreeMap<String, (ApplyChange, Option
         .collect()
 }
 
+/// The intents a journal holds with no result after them, by step.
+fn in_doubt(replay: &Replay) -> BTreeMap<String, ApplyIntent> {
+    replay
+        .in_doubt(Op::ApplyStep)
+        .into_iter()
+        .filter_map(|e| match &e.change {
+            Change::ApplyIntent(_, i) => Some((e.key.clone(), i.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A change journaled as intended, whose result was never written (the run stopped
+/// between the two), found made when read live again: its result is journaled now, so
+/// the journal says what happened and what undoing it needs.
+fn settle_in_doubt(ctx: &Ctx<'_>, step: &Step) -> Result<(), Error> {
+    let (Some(intent), Some(journal), true) = (ctx.in_doubt.get(&step.id), ctx.journal, ctx.apply)
+    else {
+        return Ok(());
+    };
+    let result = ApplyResult {
+        about: intent.about.clone(),
+        outcome: ApplyOutcome::Done,
+        undo: intent.undo.clone(),
+        detail: Some("found made when the stopped run was resumed".into()),
+    };
+    lock(journal).append(&step.id, Change::ApplyResult(Op::ApplyStep, result))?;
+    Ok(())
+}
+
 /// The steps a journal records as done.
 fn journaled_done(replay: &Replay) -> BTreeSet<String> {
     journaled_steps(replay)
@@ -299,6 +332,8 @@ struct Ctx<'a> {
     exec: &'a Executors,
     journal: Option<&'a Mutex<Journal>>,
     done: BTreeSet<String>,
+    /// Steps whose last entry is an intent with no result (a run stopped mid-change).
+    in_doubt: BTreeMap<String, ApplyIntent>,
     plan_digest: &'a str,
     apply: bool,
     options: Options,
@@ -316,6 +351,7 @@ pub async fn run(
         exec,
         journal: journal.map(|(j, _)| j),
         done: journal.map(|(_, r)| journaled_done(r)).unwrap_or_default(),
+        in_doubt: journal.map(|(_, r)| in_doubt(r)).unwrap_or_default(),
         plan_digest: &req.plan.digest,
         apply: req.apply,
         options: req.options,
@@ -517,7 +553,14 @@ async fn run_step(ctx: &Ctx<'_>, step: &Step) -> StepReport {
         Err(e) => return report(step, Outcome::Failed, error_detail(&e)),
     };
     let prepared = match live {
-        Live::AlreadyDone(why) => return report(step, Outcome::AlreadyDone, why),
+        Live::AlreadyDone(why) => {
+            let mut r = report(step, Outcome::AlreadyDone, why);
+            if let Err(e) = settle_in_doubt(ctx, step) {
+                r.outcome = Outcome::Failed;
+                r.detail = error_detail(&e);
+            }
+            return r;
+        }
         Live::Drift(why) => return report(step, Outcome::Drift, why),
         Live::LeftForAPerson(why) => return report(step, Outcome::LeftForAPerson, why),
         Live::AsPlanned(p) => p,
@@ -652,6 +695,7 @@ pub async fn undo(
         exec,
         journal: Some(journal),
         done: BTreeSet::new(),
+        in_doubt: BTreeMap::new(),
         plan_digest: "",
         apply: true,
         options: Options::default(),
