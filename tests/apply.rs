@@ -22,6 +22,7 @@ use support::*;
 
 const AGENCY_ROOT: &str = "arn:aws:iam::210987654321:root";
 const PARTNER_ROOT: &str = "arn:aws:iam::444455556666:root";
+const AGENCY_ROLE: &str = "arn:aws:iam::210987654321:role/northwind-deployer";
 
 fn iam(moto: &Moto, script: &str) -> String {
     boto3(moto, &format!("iam = boto3.client('iam', region_name='us-east-1', endpoint_url=sm.meta.endpoint_url, aws_access_key_id='testing', aws_secret_access_key='testing')\n{script}"))
@@ -64,8 +65,19 @@ fn shared_trust() -> Value {
     json!({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": {"AWS": [AGENCY_ROOT, PARTNER_ROOT]}, "Action": "sts:AssumeRole",
          "Condition": {"StringEquals": {"sts:ExternalId": "ops"}}},
+        {"Effect": "Allow", "Principal": {"AWS": AGENCY_ROLE}, "Action": "sts:AssumeRole"},
         {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
     ]})
+}
+
+/// shared-ops's trust once the agency's two principals are gone: the partner stays with
+/// its condition, the statement that named only the agency's role goes, the service
+/// statement stays.
+fn shared_trust_after() -> Value {
+    let before = shared_trust();
+    let mut first = before["Statement"][0].clone();
+    first["Principal"]["AWS"] = json!([PARTNER_ROOT]);
+    json!({"Version": "2012-10-17", "Statement": [first, before["Statement"][2].clone()]})
 }
 
 struct Setup {
@@ -315,15 +327,13 @@ fn applied_run_revokes_and_a_rerun_is_already_done_without_a_write() {
         has_login_profile(&moto, "carol.customer"),
         "the customer's password stays"
     );
-    let mut expected = shared_trust();
-    expected["Statement"][0]["Principal"]["AWS"] = json!([PARTNER_ROOT]);
-    assert_eq!(trust_of(&moto, "shared-ops"), expected);
+    assert_eq!(trust_of(&moto, "shared-ops"), shared_trust_after());
     // A trust whose only principal is the agency is not emptied: a person decides.
     let ops = step(&report, "of agency-operations");
     assert_eq!(ops["outcome"], "left-for-a-person", "{ops}");
     // alice's two keys, SSH key, signing certificate and password; bob's password; the
-    // agency in shared-ops's trust.
-    assert_eq!(report["summary"]["done"], 7, "{}", report["summary"]);
+    // agency's two principals in shared-ops's trust.
+    assert_eq!(report["summary"]["done"], 8, "{}", report["summary"]);
 
     let before = moto.requests();
     let again = s.apply_approved(&moto);
@@ -399,16 +409,30 @@ fn undo_restores_key_statuses_and_trust_policies() {
         .any(|u| u["outcome"] == "left-for-a-person"
             && u["detail"].as_str().unwrap().contains("cannot be restored")));
     assert_eq!(key_status(&moto, "alice.agency", key), "Active");
+    // Two changes of one trust policy, put back newest first: the original document.
     assert_eq!(trust_of(&moto, "shared-ops"), shared_trust());
     // A second undo has nothing reversible left to do.
     let before = moto.requests();
-    let r = run(handover(&moto, s.home.path())
-        .args(["apply", "--undo", "--format", "json", "--config"])
-        .arg(&s.config)
-        .arg("--journal")
-        .arg(s.journal()));
+    let undo = || {
+        run(handover(&moto, s.home.path())
+            .args(["apply", "--undo", "--format", "json", "--config"])
+            .arg(&s.config)
+            .arg("--journal")
+            .arg(s.journal()))
+    };
+    let r = undo();
     assert_eq!(r.code, 8, "{}", r.stderr);
     assert!(writes_since(&moto, &before).is_empty());
+    // Applying again after an undo makes the changes again (the journal's "done" was
+    // put back), and a further undo puts them back again.
+    let r = s.apply_approved(&moto);
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    assert_eq!(step(&json(&r.stdout), key)["outcome"], "done");
+    assert_eq!(key_status(&moto, "alice.agency", key), "Inactive");
+    assert_eq!(trust_of(&moto, "shared-ops"), shared_trust_after());
+    assert_eq!(undo().code, 8);
+    assert_eq!(key_status(&moto, "alice.agency", key), "Active");
+    assert_eq!(trust_of(&moto, "shared-ops"), shared_trust());
 }
 
 #[test]
@@ -458,7 +482,7 @@ fn the_journal_holds_each_intent_before_its_result_and_no_secret_value() {
             other => panic!("{other}"),
         }
     }
-    assert_eq!(results, 7);
+    assert_eq!(results, 8);
 }
 
 #[test]
@@ -754,7 +778,7 @@ fn killed_at_any_point_a_rerun_makes_every_change_exactly_once() {
     let expected: Vec<(&str, u64)> = vec![
         ("DeleteLoginProfile", 2),
         ("UpdateAccessKey", 2),
-        ("UpdateAssumeRolePolicy", 1),
+        ("UpdateAssumeRolePolicy", 2),
         ("UpdateSSHPublicKey", 1),
         ("UpdateSigningCertificate", 1),
     ];
@@ -792,9 +816,7 @@ fn killed_at_any_point_a_rerun_makes_every_change_exactly_once() {
         }
         let key = s.seeded["alice"]["old_key"].as_str().unwrap();
         assert_eq!(key_status(&moto, "alice.agency", key), "Inactive");
-        let mut trust = shared_trust();
-        trust["Statement"][0]["Principal"]["AWS"] = json!([PARTNER_ROOT]);
-        assert_eq!(trust_of(&moto, "shared-ops"), trust);
+        assert_eq!(trust_of(&moto, "shared-ops"), shared_trust_after());
         // Every change has its result journaled (none left in doubt).
         let journal = std::fs::read_to_string(s.journal()).unwrap();
         let mut open = std::collections::BTreeSet::new();

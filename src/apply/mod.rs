@@ -39,7 +39,7 @@ use serde::Serialize;
 use crate::error::Error;
 use crate::journal::{
     ApplyChange, ApplyIntent, ApplyOutcome, ApplyResult, ApplyTarget, Change, Journal, Op, Replay,
-    Stage, Undo, UndoCredential,
+    Undo, UndoCredential,
 };
 use crate::model::{CredentialKind, Provider};
 use crate::plan::{Phase, Plan, Step, TargetWhat};
@@ -275,16 +275,32 @@ pub fn check_journal_plan(
 
 /// Where each step of a journal stands, for `manifest` and for a resume: the last
 /// `apply-step` entry per step, its change, and how it ended (`None`: an intent with no
-/// result, a change that may or may not have been made).
+/// result, a change that may or may not have been made). A change put back since by
+/// `--undo` is left out: it no longer holds.
 pub fn journaled_steps(replay: &Replay) -> BTreeMap<String, (ApplyChange, Option<ApplyOutcome>)> {
+    let undone_at = undone_at(replay);
     replay
         .latest(Op::ApplyStep)
         .into_iter()
+        .filter(|e| undone_at.get(e.key.as_str()).is_none_or(|&u| u < e.seq))
         .filter_map(|e| match &e.change {
             Change::ApplyIntent(_, i) => Some((e.key.clone(), (i.about.change, None))),
             Change::ApplyResult(_, r) => Some((e.key.clone(), (r.about.change, Some(r.outcome)))),
             _ => None,
         })
+        .collect()
+}
+
+/// When each step was last undone (the journal's sequence number of its `apply-undo`
+/// result done).
+fn undone_at(replay: &Replay) -> BTreeMap<&str, u64> {
+    replay
+        .latest(Op::ApplyUndo)
+        .into_iter()
+        .filter(
+            |e| matches!(&e.change, Change::ApplyResult(_, r) if r.outcome == ApplyOutcome::Done),
+        )
+        .map(|e| (e.key.as_str(), e.seq))
         .collect()
 }
 
@@ -320,10 +336,24 @@ fn settle_in_doubt(ctx: &Ctx<'_>, step: &Step) -> Result<(), Error> {
 
 /// The steps a journal records as done.
 fn journaled_done(replay: &Replay) -> BTreeSet<String> {
-    journaled_steps(replay)
+    done_and_not_undone(replay)
         .into_iter()
-        .filter(|(_, (_, outcome))| *outcome == Some(ApplyOutcome::Done))
-        .map(|(k, _)| k)
+        .map(|e| e.key.clone())
+        .collect()
+}
+
+/// The last `apply-step` entry of each step journaled as done and not undone since (an
+/// `apply-undo` done after it means the change was put back, so a rerun makes it again
+/// and a second undo leaves it alone).
+fn done_and_not_undone(replay: &Replay) -> Vec<&crate::journal::Entry> {
+    let undone_at = undone_at(replay);
+    replay
+        .latest(Op::ApplyStep)
+        .into_iter()
+        .filter(
+            |e| matches!(&e.change, Change::ApplyResult(_, r) if r.outcome == ApplyOutcome::Done),
+        )
+        .filter(|e| undone_at.get(e.key.as_str()).is_none_or(|&u| u < e.seq))
         .collect()
 }
 
@@ -653,6 +683,21 @@ fn lock(j: &Mutex<Journal>) -> std::sync::MutexGuard<'_, Journal> {
     j.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The changes to put back, newest first by the journal's order (not by step id): two
+/// changes of one trust policy are undone in the reverse order they were made, so the
+/// document from before the first is the one left.
+fn to_undo(replay: &Replay) -> Vec<(&str, &ApplyResult)> {
+    let mut entries = done_and_not_undone(replay);
+    entries.sort_by_key(|e| std::cmp::Reverse(e.seq));
+    entries
+        .into_iter()
+        .filter_map(|e| match &e.change {
+            Change::ApplyResult(_, r) => Some((e.key.as_str(), r)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// One change put back by `--undo`.
 #[derive(Debug, Clone, Serialize)]
 pub struct UndoReport {
@@ -669,28 +714,7 @@ pub async fn undo(
     journal: &Mutex<Journal>,
     replay: &Replay,
 ) -> Result<Vec<UndoReport>, Error> {
-    let undone: BTreeSet<&str> = replay
-        .latest(Op::ApplyUndo)
-        .into_iter()
-        .filter(
-            |e| matches!(&e.change, Change::ApplyResult(_, r) if r.outcome == ApplyOutcome::Done),
-        )
-        .map(|e| e.key.as_str())
-        .collect();
-    let mut done: Vec<(&str, &ApplyResult)> = replay
-        .latest(Op::ApplyStep)
-        .into_iter()
-        .filter_map(|e| match &e.change {
-            Change::ApplyResult(_, r)
-                if r.outcome == ApplyOutcome::Done && e.stage() == Stage::Result =>
-            {
-                Some((e.key.as_str(), r))
-            }
-            _ => None,
-        })
-        .filter(|(k, _)| !undone.contains(k))
-        .collect();
-    done.reverse();
+    let done = to_undo(replay);
     let ctx = Ctx {
         exec,
         journal: Some(journal),
@@ -762,6 +786,68 @@ async fn undo_one(ctx: &Ctx<'_>, key: &str, r: &ApplyResult) -> UndoReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry(seq: u64, key: &str, op: Op, outcome: ApplyOutcome) -> crate::journal::Entry {
+        let about = ApplyTarget {
+            plan: "sha256:x".into(),
+            target: key.into(),
+            provider: Provider::Aws,
+            scope: "123456789012".into(),
+            change: ApplyChange::RewriteTrust,
+            calls: vec![],
+        };
+        crate::journal::Entry {
+            seq,
+            at: chrono::Utc::now(),
+            key: key.into(),
+            change: Change::ApplyResult(
+                op,
+                ApplyResult {
+                    about,
+                    outcome,
+                    undo: Undo::Irreversible { why: String::new() },
+                    detail: None,
+                },
+            ),
+            prev: String::new(),
+            mac: String::new(),
+        }
+    }
+
+    // Regression: undo went in reverse step-id order, so two edits of one trust policy
+    // could be put back oldest first, leaving the document from between them.
+    #[test]
+    fn undo_goes_newest_first_by_the_journal_not_by_step_id() {
+        let replay = Replay {
+            entries: vec![
+                entry(1, "s-b", Op::ApplyStep, ApplyOutcome::Done),
+                entry(3, "s-a", Op::ApplyStep, ApplyOutcome::Done),
+                entry(5, "s-c", Op::ApplyStep, ApplyOutcome::Failed),
+            ],
+            torn_tail: false,
+        };
+        let keys: Vec<&str> = to_undo(&replay).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["s-a", "s-b"]);
+    }
+
+    // Regression: a change undone stayed "done" for the next run, which then skipped it.
+    #[test]
+    fn a_change_undone_is_no_longer_journaled_done_until_made_again() {
+        let mut replay = Replay {
+            entries: vec![
+                entry(1, "s-a", Op::ApplyStep, ApplyOutcome::Done),
+                entry(3, "s-a", Op::ApplyUndo, ApplyOutcome::Done),
+            ],
+            torn_tail: false,
+        };
+        assert!(journaled_done(&replay).is_empty());
+        assert!(to_undo(&replay).is_empty());
+        replay
+            .entries
+            .push(entry(5, "s-a", Op::ApplyStep, ApplyOutcome::Done));
+        assert_eq!(journaled_done(&replay).len(), 1);
+        assert_eq!(to_undo(&replay).len(), 1);
+    }
 
     #[test]
     fn outcome_codes_are_unique_and_serialize_as_written() {
