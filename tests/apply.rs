@@ -252,6 +252,31 @@ fn dry_run_lists_every_step_and_changes_nothing() {
     );
     assert_eq!(key_status(&moto, "alice.agency", key), "Active");
     assert!(!s.journal().exists(), "a dry run opens no journal");
+    // The table says the same: each step, its calls and why, then the summary.
+    let r = run(handover(&moto, s.home.path())
+        .args(["apply", "--format", "table", "--plan"])
+        .arg(&s.plan));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.starts_with("Dry run of plan sha256:"),
+        "{}",
+        r.stdout
+    );
+    for id in &planned {
+        assert!(r.stdout.contains(id), "{id} missing from the table");
+    }
+    assert!(
+        r.stdout.contains("calls: iam:UpdateAccessKey"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("why: revoke agency-human-revoked"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("Summary: would-change"), "{}", r.stdout);
+    assert!(writes_since(&moto, &before).is_empty());
 }
 
 #[test]
