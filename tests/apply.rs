@@ -957,3 +957,53 @@ fn a_change_made_but_not_journaled_as_done_is_settled_on_resume() {
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(key_status(&moto, "alice.agency", recent), "Active");
 }
+
+/// With a fifth of the requests throttled, answered 503 or dropped (the fault proxy
+/// between apply and moto), the run reaches the same end state as a clean one: the
+/// SDK's retries absorb the faults and no step fails.
+#[test]
+fn with_a_fifth_of_requests_failing_the_run_reaches_the_same_end_state() {
+    use support::fault_proxy::{self, Fault};
+    let moto = moto();
+    let s = setup(&moto);
+    let proxy = fault_proxy::start(
+        &moto.url,
+        0.2,
+        13,
+        &[Fault::Throttle, Fault::Unavailable, Fault::Drop],
+    );
+    let r = run(handover(&moto, s.home.path())
+        .env("AWS_ENDPOINT_URL", &proxy.url)
+        .args([
+            "apply",
+            "--format",
+            "json",
+            "--max-attempts",
+            "10",
+            "--plan",
+        ])
+        .arg(&s.plan)
+        .arg("--config")
+        .arg(&s.config)
+        .arg("--journal")
+        .arg(s.journal())
+        .args(["--apply", "--approve", &s.digest]));
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    let report = json(&r.stdout);
+    assert!(
+        report["summary"].get("failed").is_none(),
+        "{}",
+        report["summary"]
+    );
+    assert_eq!(report["summary"]["done"], 8, "{}", report["summary"]);
+    assert!(
+        proxy.injected.load(std::sync::atomic::Ordering::SeqCst) > 0,
+        "no fault was injected"
+    );
+    for k in ["old_key", "recent_key"] {
+        let key = s.seeded["alice"][k].as_str().unwrap();
+        assert_eq!(key_status(&moto, "alice.agency", key), "Inactive");
+    }
+    assert!(!has_login_profile(&moto, "alice.agency"));
+    assert_eq!(trust_of(&moto, "shared-ops"), shared_trust_after());
+}
