@@ -1007,3 +1007,45 @@ fn with_a_fifth_of_requests_failing_the_run_reaches_the_same_end_state() {
     assert!(!has_login_profile(&moto, "alice.agency"));
     assert_eq!(trust_of(&moto, "shared-ops"), shared_trust_after());
 }
+
+/// The identity apply runs as is changed last: running as bob.agency (a key made after
+/// the plan), bob's console password is deleted after every other change, in the report
+/// and in the journal, so apply never cuts off its own access midway.
+#[test]
+fn the_identity_apply_runs_as_is_changed_last() {
+    let moto = moto();
+    let s = setup(&moto);
+    let out = iam(
+        &moto,
+        "k = iam.create_access_key(UserName='bob.agency')['AccessKey']\nprint(k['AccessKeyId'], k['SecretAccessKey'])",
+    );
+    let mut parts = out.split_whitespace();
+    let (key, secret) = (parts.next().unwrap(), parts.next().unwrap());
+    let r = run(handover(&moto, s.home.path())
+        .env("AWS_ACCESS_KEY_ID", key)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .args(["apply", "--format", "json", "--plan"])
+        .arg(&s.plan)
+        .arg("--config")
+        .arg(&s.config)
+        .arg("--journal")
+        .arg(s.journal())
+        .args(["--apply", "--approve", &s.digest]));
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    let report = json(&r.stdout);
+    let steps = report["steps"].as_array().unwrap();
+    let bob: Vec<usize> = steps
+        .iter()
+        .enumerate()
+        .filter(|(_, st)| st["target"].as_str().unwrap().ends_with("of bob.agency"))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(bob, [steps.len() - 2, steps.len() - 1], "bob's steps last");
+    let password = step(&report, "console-password of bob.agency");
+    assert_eq!(password["outcome"], "done");
+    let journal = std::fs::read_to_string(s.journal()).unwrap();
+    let lines: Vec<Value> = journal.lines().map(json).collect();
+    assert_eq!(lines.len(), 16, "8 changes, intent and result each");
+    assert_eq!(lines[14]["key"], password["id"], "bob's change is the last");
+    assert_eq!(lines[15]["key"], password["id"]);
+}

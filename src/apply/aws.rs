@@ -38,6 +38,9 @@ const MAX_PAGES: usize = 1_000;
 pub struct AwsExecutor {
     iam: aws_sdk_iam::Client,
     account: String,
+    /// The caller's ARN when it is an IAM user (an assumed role's session ARN names no
+    /// principal of the plan).
+    caller: Option<String>,
     /// User ARN -> user name, role ARN -> role name, as IAM lists them.
     users: BTreeMap<String, String>,
     roles: BTreeMap<String, String>,
@@ -83,11 +86,14 @@ impl AwsExecutor {
         let mut exec = AwsExecutor {
             iam,
             account: me.account().unwrap_or_default().to_string(),
+            caller: me.arn().map(str::to_string),
             users: BTreeMap::new(),
             roles: BTreeMap::new(),
         };
         exec.users = exec.list_users().await?;
         exec.roles = exec.list_roles().await?;
+        // Compared with the users IAM lists, so only a user's own ARN is kept.
+        exec.caller = exec.caller.filter(|arn| exec.users.contains_key(arn));
         Ok(exec)
     }
 
@@ -184,6 +190,10 @@ impl Executor for AwsExecutor {
 
     fn provider(&self) -> Provider {
         Provider::Aws
+    }
+
+    fn caller(&self) -> Option<&str> {
+        self.caller.as_deref()
     }
 
     async fn check(&self, step: &Step, opts: Options) -> Result<Live, Error> {

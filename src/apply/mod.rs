@@ -15,7 +15,8 @@
 //!   them) is read live again on resume: made, its result is journaled then; not made,
 //!   it is made (a new intent first).
 //! - A journal holding entries of another plan (another digest) is refused.
-//! - Phases run in the plan's order (the identity running the tool is revoked last);
+//! - Phases run in the plan's order (the identity that ran the audit is revoked last),
+//!   and the steps on the identity apply itself runs as after all of them;
 //!   within a phase, steps on different documents run concurrently, steps on one (a
 //!   role's trust policy, a user's credentials, a GCP resource's IAM policy) one after
 //!   the other, so a read-modify-write of one document never races another.
@@ -158,6 +159,9 @@ pub trait Executor: Send + Sync {
     async fn write(&self, w: &Write) -> Result<(), Error>;
     /// The writes that undo a journaled change, `None` when it cannot be undone.
     fn undo(&self, undo: &Undo) -> Option<Write>;
+    /// The principal apply runs as, in the form the plan names principals (an IAM user's
+    /// ARN), when it is one; its steps are made last.
+    fn caller(&self) -> Option<&str>;
     /// The first of these customer admins (by name, as the plan's summary lists them)
     /// that exists live with an active credential, or `None`.
     async fn admin_alive(&self, names: &[String]) -> Result<Option<String>, Error>;
@@ -369,7 +373,8 @@ struct Ctx<'a> {
     options: Options,
 }
 
-/// Runs the request (or its dry run) over the selected steps.
+/// Runs the request (or its dry run) over the selected steps: every phase in order, then
+/// the steps on the identity apply runs as, so it never cuts off its own access midway.
 pub async fn run(
     req: &Request,
     exec: &Executors,
@@ -390,19 +395,51 @@ pub async fn run(
         if req.apply { "applying" } else { "checking" },
         steps.len() as u64,
     );
+    let (own, others): (Vec<&Step>, Vec<&Step>) = steps.iter().partition(|s| {
+        let key = (s.target.provider, s.target.scope.clone());
+        let caller = exec
+            .by_scope
+            .get(&key)
+            .and_then(|e| e.caller().map(str::to_string));
+        caller.is_some() && s.target.principal == caller
+    });
+    let mut reports = run_phases(&ctx, &req.plan, &others, req.concurrency, &progress).await;
+    reports.extend(run_phases(&ctx, &req.plan, &own, 1, &progress).await);
+    progress.phase("done", 0);
+    let mut summary = BTreeMap::new();
+    for r in &reports {
+        *summary.entry(r.outcome).or_insert(0) += 1;
+    }
+    Ok(Report {
+        plan: req.plan.digest.clone(),
+        applied: req.apply,
+        steps: reports,
+        summary,
+        notes: exec.notes.clone(),
+    })
+}
+
+/// The steps phase by phase; within a phase, groups on different documents at once.
+async fn run_phases(
+    ctx: &Ctx<'_>,
+    plan: &Plan,
+    steps: &[&Step],
+    concurrency: usize,
+    progress: &Arc<dyn crate::audit::Progress>,
+) -> Vec<StepReport> {
     let mut reports = Vec::new();
     let mut phases: Vec<Phase> = steps.iter().map(|s| s.phase).collect();
     phases.dedup();
     for phase in phases {
         let in_phase: Vec<&Step> = steps.iter().copied().filter(|s| s.phase == phase).collect();
         let blocked = if matches!(phase, Phase::RevokeAdmin | Phase::RevokeSelf) {
-            lockout_blocked(&ctx, &req.plan, &in_phase).await
+            lockout_blocked(ctx, plan, &in_phase).await
         } else {
             BTreeMap::new()
         };
         let done: Vec<Vec<StepReport>> = stream::iter(by_document(in_phase.into_iter()))
             .map(|group| {
-                let (ctx, blocked, progress) = (&ctx, &blocked, progress.clone());
+                let (blocked, progress) = (&blocked, progress.clone());
                 async move {
                     let mut out = Vec::new();
                     for step in group {
@@ -416,7 +453,7 @@ pub async fn run(
                     out
                 }
             })
-            .buffer_unordered(req.concurrency.max(1))
+            .buffer_unordered(concurrency.max(1))
             .collect()
             .await;
         let mut phase_reports: Vec<StepReport> = done.into_iter().flatten().collect();
@@ -424,18 +461,7 @@ pub async fn run(
         phase_reports.sort_by_key(|r| order.get(r.id.as_str()).copied().unwrap_or(usize::MAX));
         reports.extend(phase_reports);
     }
-    progress.phase("done", 0);
-    let mut summary = BTreeMap::new();
-    for r in &reports {
-        *summary.entry(r.outcome).or_insert(0) += 1;
-    }
-    Ok(Report {
-        plan: req.plan.digest.clone(),
-        applied: req.apply,
-        steps: reports,
-        summary,
-        notes: exec.notes.clone(),
-    })
+    reports
 }
 
 /// No lock-out: before a phase that removes admin-equivalent access, each account or
