@@ -19,6 +19,7 @@
 //! - `cli` (arguments, one file per command, exit codes).
 #![forbid(unsafe_code)]
 
+pub mod apply;
 pub mod audit;
 pub mod canonical;
 pub mod cli;

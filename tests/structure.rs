@@ -34,6 +34,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("plan", 4),
     // What changes the world, then what seals and proves it.
     ("migrate", 5),
+    // Writes the journal; reads the plan and the providers (manifest reads its journal).
+    ("apply", 5),
     ("manifest", 6),
     ("verify", 7),
     ("cli", 9),

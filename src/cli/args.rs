@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use super::apply_cmd::ApplyArgs;
 use super::audit_cmd::AuditArgs;
 use super::init_cmd::InitArgs;
 use super::manifest_cmd::ManifestArgs;
@@ -51,6 +52,8 @@ pub enum Command {
     },
     /// Copy application secrets into the customer's secret manager (dry run unless --apply).
     Migrate(MigrateArgs),
+    /// Carry out an approved plan's revocations (dry run unless --apply --approve DIGEST).
+    Apply(ApplyArgs),
     /// Write the age-encrypted, signed handover manifest for the customer; `manifest show` reads one.
     Manifest(ManifestArgs),
     /// Check a manifest's claims against the live accounts and projects (changes nothing).

@@ -2,7 +2,7 @@
 //! running it, and mapping the outcome to an exit code.
 //!
 //! One file per command (`audit_cmd.rs`, `plan_cmd.rs`, `policy_cmd.rs`, `init_cmd.rs`,
-//! `migrate_cmd.rs`, `manifest_cmd.rs`, `verify_cmd.rs`, `schema_cmd.rs`) holds its clap
+//! `migrate_cmd.rs`, `apply_cmd.rs`, `manifest_cmd.rs`, `verify_cmd.rs`, `schema_cmd.rs`) holds its clap
 //! arguments, their `validate()` into a typed request where flags can conflict, and the
 //! thin code that reads the inputs, calls the library and prints. Shared flag groups are
 //! in `args.rs`, the runtime/progress/format helpers in `support.rs`, the readers of
@@ -12,6 +12,7 @@ pub mod args;
 pub mod exit;
 
 mod agency;
+mod apply_cmd;
 mod audit_cmd;
 mod init_cmd;
 mod inputs;
@@ -99,6 +100,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Policy { command } => policy_cmd::policy_command(command),
         Command::Init(a) => init_cmd::init_command(a),
         Command::Migrate(a) => migrate_cmd::migrate_command(a, cli.quiet),
+        Command::Apply(a) => apply_cmd::apply_command(a, cli.quiet),
         Command::Manifest(a) => manifest_cmd::manifest_command(a),
         Command::Verify(a) => verify_cmd::verify_command(a, cli.quiet),
         Command::Schema { name } => schema_cmd::schema_command(name),

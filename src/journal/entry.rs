@@ -1,7 +1,9 @@
 //! What a journal entry records, as types: the op (`Op`), its stage (`Stage`: before or
 //! after the change) and one typed payload per op and stage (`Change`). `migrate` writes
-//! `migrate-secret` entries; `apply` (issue 13) adds its own ops and payloads beside them
-//! here, so that one journal file, one reader and one schema cover every change.
+//! `migrate-secret` entries; `apply` writes `apply-step` entries (a plan step carried
+//! out: the plan's digest, the target, the change, the calls, and what undoing it needs)
+//! and `apply-undo` entries (a change put back), so that one journal file, one reader
+//! and one schema cover every change.
 //!
 //! Invariants:
 //! - The JSON of an entry's `data` is what it always was: the same field names and
@@ -34,15 +36,21 @@ pub enum Stage {
 pub enum Op {
     /// A secret copied by `migrate`.
     MigrateSecret,
+    /// A plan step carried out by `apply`.
+    ApplyStep,
+    /// A change of `apply` undone by `apply --undo`.
+    ApplyUndo,
 }
 
 impl Op {
     /// Every op, for the uniqueness test and for error messages.
-    pub const ALL: &'static [Op] = &[Op::MigrateSecret];
+    pub const ALL: &'static [Op] = &[Op::MigrateSecret, Op::ApplyStep, Op::ApplyUndo];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Op::MigrateSecret => "migrate-secret",
+            Op::ApplyStep => "apply-step",
+            Op::ApplyUndo => "apply-undo",
         }
     }
 
@@ -59,27 +67,34 @@ pub enum Change {
     /// `migrate-secret`, `result`: what was found, written and read back (or why
     /// nothing was copied).
     CopyResult(CopyResult),
+    /// `apply-step` or `apply-undo`, `intent`: a change about to be made, with what
+    /// undoing it needs.
+    ApplyIntent(Op, ApplyIntent),
+    /// `apply-step` or `apply-undo`, `result`: whether the change was made.
+    ApplyResult(Op, ApplyResult),
 }
 
 impl Change {
     pub fn op(&self) -> Op {
         match self {
             Change::CopyIntent(_) | Change::CopyResult(_) => Op::MigrateSecret,
+            Change::ApplyIntent(op, _) | Change::ApplyResult(op, _) => *op,
         }
     }
 
     pub fn stage(&self) -> Stage {
         match self {
-            Change::CopyIntent(_) => Stage::Intent,
-            Change::CopyResult(_) => Stage::Result,
+            Change::CopyIntent(_) | Change::ApplyIntent(..) => Stage::Intent,
+            Change::CopyResult(_) | Change::ApplyResult(..) => Stage::Result,
         }
     }
 
-    /// The secret copy it is about.
-    pub fn copy(&self) -> &SecretCopy {
+    /// The secret copy it is about (`None` for an entry of `apply`).
+    pub fn copy(&self) -> Option<&SecretCopy> {
         match self {
-            Change::CopyIntent(i) => &i.copy,
-            Change::CopyResult(r) => &r.copy,
+            Change::CopyIntent(i) => Some(&i.copy),
+            Change::CopyResult(r) => Some(&r.copy),
+            Change::ApplyIntent(..) | Change::ApplyResult(..) => None,
         }
     }
 
@@ -88,6 +103,8 @@ impl Change {
         match self {
             Change::CopyIntent(i) => serde_json::to_value(i),
             Change::CopyResult(r) => serde_json::to_value(r),
+            Change::ApplyIntent(_, i) => serde_json::to_value(i),
+            Change::ApplyResult(_, r) => serde_json::to_value(r),
         }
         .expect("payloads serialize")
     }
@@ -119,6 +136,12 @@ impl Change {
                 .map_err(what),
             (Op::MigrateSecret, Stage::Result) => serde_json::from_value(data)
                 .map(Change::CopyResult)
+                .map_err(what),
+            (Op::ApplyStep | Op::ApplyUndo, Stage::Intent) => serde_json::from_value(data)
+                .map(|i| Change::ApplyIntent(op, i))
+                .map_err(what),
+            (Op::ApplyStep | Op::ApplyUndo, Stage::Result) => serde_json::from_value(data)
+                .map(|r| Change::ApplyResult(op, r))
                 .map_err(what),
         }
     }
@@ -291,6 +314,94 @@ pub struct CopyResult {
 pub(super) enum Data {
     CopyIntent(CopyIntent),
     CopyResult(CopyResult),
+    ApplyIntent(ApplyIntent),
+    ApplyResult(ApplyResult),
+}
+
+/// The change `apply` makes to one target (kebab-case in the journal and its report).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ApplyChange {
+    /// An access key, SSH public key, service-specific credential or signing
+    /// certificate set to `Inactive`.
+    Deactivate,
+    /// A credential deleted (`--delete-now`, or a console password): not undoable.
+    Delete,
+    /// A role's trust policy rewritten without one principal (or its statement).
+    RewriteTrust,
+    /// A change undone: a status or a trust policy put back.
+    Restore,
+}
+
+/// What undoing a change needs, journaled with its intent and its result; never a
+/// secret (a key's id and status, a trust policy document, names).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Undo {
+    /// Set this credential's status back to `previous` (`Active`).
+    Status {
+        credential: UndoCredential,
+        user: String,
+        id: String,
+        previous: String,
+    },
+    /// Put this role's trust policy back as it was (the document as IAM returned it,
+    /// URL-decoded).
+    TrustPolicy { role: String, previous: String },
+    /// Not undoable, and why (a deleted credential cannot be brought back).
+    Irreversible { why: String },
+}
+
+/// The AWS credential kinds whose status `apply` sets (and `--undo` sets back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum UndoCredential {
+    AccessKey,
+    SshPublicKey,
+    ServiceSpecificCredential,
+    SigningCertificate,
+}
+
+/// What an `apply` entry is about: the plan it carries out (its digest), the target
+/// (its inventory id, provider and scope), the change and the API calls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ApplyTarget {
+    /// The digest of the plan carried out (`sha256:...`).
+    pub plan: String,
+    pub target: String,
+    pub provider: crate::model::Provider,
+    pub scope: String,
+    pub change: ApplyChange,
+    /// The API calls made, e.g. `iam:UpdateAccessKey`.
+    pub calls: Vec<String>,
+}
+
+/// An `apply-step` or `apply-undo` intent: journaled before the call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ApplyIntent {
+    #[serde(flatten)]
+    pub about: ApplyTarget,
+    pub undo: Undo,
+}
+
+/// How an `apply` change ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ApplyOutcome {
+    Done,
+    Failed,
+}
+
+/// An `apply-step` or `apply-undo` result: journaled after the call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ApplyResult {
+    #[serde(flatten)]
+    pub about: ApplyTarget,
+    pub outcome: ApplyOutcome,
+    pub undo: Undo,
+    /// Why it failed (the API's error code and message; never a value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 #[cfg(test)]

@@ -44,7 +44,8 @@ pub mod entry;
 
 pub use crate::secret::store::{StoreKind, StoreRef};
 pub use entry::{
-    Change, CopyIntent, CopyOutcome, CopyResult, Op, ReadBack, SecretCopy, SourceDigests, Stage,
+    ApplyChange, ApplyIntent, ApplyOutcome, ApplyResult, ApplyTarget, Change, CopyIntent,
+    CopyOutcome, CopyResult, Op, ReadBack, SecretCopy, SourceDigests, Stage, Undo, UndoCredential,
 };
 
 /// The `prev` of the first entry.
@@ -317,7 +318,7 @@ impl Replay {
 
     /// Changes of `op` whose last entry is an intent with no result: changes that may or
     /// may not have happened, which a resume checks against the cloud before redoing
-    /// (migrate compares the destination; apply, issue 13, will check its own).
+    /// (migrate compares the destination; apply reads the target live).
     pub fn in_doubt(&self, op: Op) -> Vec<&Entry> {
         self.latest(op)
             .into_iter()
@@ -1079,7 +1080,7 @@ mod tests {
             .unwrap();
             Journal::read(&p, &key()).expect_err("refused").to_string()
         };
-        let err = rewrite(&|e| e["op"] = json!("apply-step"));
+        let err = rewrite(&|e| e["op"] = json!("delete-everything"));
         assert!(
             err.contains("line 3") && err.contains("op this version does not know"),
             "{err}"

@@ -322,7 +322,9 @@ pub fn migrated_from(
     };
     let mut out = Vec::new();
     for e in replay.latest(Op::MigrateSecret) {
-        let copy = e.change.copy();
+        let Some(copy) = e.change.copy() else {
+            continue;
+        };
         if copy.digest_key != key.id() {
             return Err(Error::input(
                 path,
@@ -348,6 +350,8 @@ pub fn migrated_from(
                     r.read_back.as_ref().is_some_and(ReadBack::verified),
                 ),
             ),
+            // `copy()` is `None` for these: skipped above.
+            Change::ApplyIntent(..) | Change::ApplyResult(..) => continue,
         };
         out.push(MigratedSecret {
             step: None,

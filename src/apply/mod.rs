@@ -1,0 +1,886 @@
+//! `handover apply`: carries out an approved plan's steps in the customer's cloud, one
+//! provider executor per cloud (`Executor`: check live, change, undo), with every change
+//! journaled before and after it is made.
+//!
+//! Invariants:
+//! - Dry run unless `apply`: the executors read, nothing is written, no journal is opened.
+//! - Every step is checked live before it is changed: a target already in its end state
+//!   is `already-done`, a target not as the plan saw it (key gone or replaced, role gone)
+//!   is `drift` and is skipped, never guessed at.
+//! - A change journals its intent (with what undoing it needs: the previous status, the
+//!   previous trust policy; never a secret) before the call and its result after, so a
+//!   rerun skips what the journal records as done, and an intent without a result is
+//!   checked live like any other step.
+//! - A change whose intent was journaled but not its result (the run was killed between
+//!   them) is read live again on resume: made, its result is journaled then; not made,
+//!   it is made (a new intent first).
+//! - A journal holding entries of another plan (another digest) is refused.
+//! - Phases run in the plan's order (the identity that ran the audit is revoked last),
+//!   and the steps on the identity apply itself runs as after all of them;
+//!   within a phase, steps on different documents run concurrently, steps on one (a
+//!   role's trust policy, a user's credentials, a GCP resource's IAM policy) one after
+//!   the other, so a read-modify-write of one document never races another.
+//! - No lock-out: before the revoke-admin and revoke-self phases, each account they touch
+//!   must still hold, live, a customer admin the plan keeps, with an active credential;
+//!   otherwise that account's steps of the phase are left for a person.
+//! - Steps this version cannot carry out (GCP, rotate, retain-until, an MFA device, a
+//!   secret's policy grant) are `left-for-a-person`, with the reason; review steps too.
+//!
+//! The approval (the `--approve` digest equals the plan's, whose content hashes to it)
+//! and the journal's key are checked by the command before `run` is called.
+
+pub mod aws;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+use futures::stream::{self, StreamExt};
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::journal::{
+    ApplyChange, ApplyIntent, ApplyOutcome, ApplyResult, ApplyTarget, Change, Journal, Op, Replay,
+    Undo, UndoCredential,
+};
+use crate::model::{CredentialKind, Provider};
+use crate::plan::{Phase, Plan, Step, TargetWhat};
+use crate::policy::Action;
+
+/// What a step's outcome is (kebab-case in the report).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Dry run: the target is as the plan saw it, and this change would be made.
+    WouldChange,
+    /// Dry run without live access: what would be done, unchecked.
+    NotChecked,
+    Done,
+    AlreadyDone,
+    Drift,
+    Failed,
+    LeftForAPerson,
+    /// A transfer: nothing in the cloud changes.
+    NoChange,
+}
+
+impl Outcome {
+    pub const ALL: &'static [Outcome] = &[
+        Outcome::WouldChange,
+        Outcome::NotChecked,
+        Outcome::Done,
+        Outcome::AlreadyDone,
+        Outcome::Drift,
+        Outcome::Failed,
+        Outcome::LeftForAPerson,
+        Outcome::NoChange,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::WouldChange => "would-change",
+            Outcome::NotChecked => "not-checked",
+            Outcome::Done => "done",
+            Outcome::AlreadyDone => "already-done",
+            Outcome::Drift => "drift",
+            Outcome::Failed => "failed",
+            Outcome::LeftForAPerson => "left-for-a-person",
+            Outcome::NoChange => "no-change",
+        }
+    }
+
+    /// Whether a run with this outcome left something undone (exit 8).
+    pub fn incomplete(self) -> bool {
+        matches!(
+            self,
+            Outcome::Drift | Outcome::Failed | Outcome::LeftForAPerson
+        )
+    }
+}
+
+/// One write an executor makes: typed, so that a change, its undo and the journal
+/// agree on what was done.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    /// An AWS credential's status set (`Inactive`, or back to `Active` by undo).
+    AwsStatus {
+        credential: UndoCredential,
+        user: String,
+        id: String,
+        status: String,
+    },
+    /// An AWS credential deleted (`--delete-now`).
+    AwsDelete {
+        credential: UndoCredential,
+        user: String,
+        id: String,
+    },
+    /// An AWS console password deleted.
+    AwsDeleteLoginProfile { user: String },
+    /// A role's trust policy replaced by `document`.
+    AwsTrust { role: String, document: String },
+}
+
+/// A change the live check found to be needed: what, by which calls, and how to undo it.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub change: ApplyChange,
+    pub writes: Vec<Write>,
+    pub calls: Vec<String>,
+    pub undo: Undo,
+    /// What it does, in a sentence (names only).
+    pub what: String,
+}
+
+/// What a step's live check found.
+#[derive(Debug, Clone)]
+pub enum Live {
+    AsPlanned(Prepared),
+    AlreadyDone(String),
+    Drift(String),
+    LeftForAPerson(String),
+}
+
+/// How far apply goes with a key-like credential.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Delete a credential now instead of only deactivating it.
+    pub delete_now: bool,
+}
+
+/// One cloud's executor: reads a step's target live, makes writes, and says how to undo.
+#[async_trait::async_trait]
+pub trait Executor: Send + Sync {
+    /// The account or project it reaches.
+    fn scope(&self) -> &str;
+    fn provider(&self) -> Provider;
+    /// Reads the step's target live and decides what (if anything) to change.
+    async fn check(&self, step: &Step, opts: Options) -> Result<Live, Error>;
+    /// Makes one write.
+    async fn write(&self, w: &Write) -> Result<(), Error>;
+    /// The writes that undo a journaled change, `None` when it cannot be undone.
+    fn undo(&self, undo: &Undo) -> Option<Write>;
+    /// The principal apply runs as, in the form the plan names principals (an IAM user's
+    /// ARN), when it is one; its steps are made last.
+    fn caller(&self) -> Option<&str>;
+    /// The first of these customer admins (by name, as the plan's summary lists them)
+    /// that exists live with an active credential, or `None`.
+    async fn admin_alive(&self, names: &[String]) -> Result<Option<String>, Error>;
+}
+
+/// What to carry out.
+pub struct Request {
+    pub plan: Plan,
+    /// Only these step ids (empty: all).
+    pub only: BTreeSet<String>,
+    pub phase: Option<Phase>,
+    pub apply: bool,
+    pub options: Options,
+    pub concurrency: usize,
+}
+
+/// One step's report line.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    pub id: String,
+    pub phase: Phase,
+    pub action: Action,
+    pub provider: Provider,
+    pub scope: String,
+    pub target: String,
+    pub rule: String,
+    pub reason: String,
+    pub outcome: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<ApplyChange>,
+    pub calls: Vec<String>,
+    /// What it would do or did, or why not.
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub plan: String,
+    pub applied: bool,
+    pub steps: Vec<StepReport>,
+    /// How many steps ended each way.
+    pub summary: BTreeMap<Outcome, usize>,
+    /// Why the live checks could not run (a dry run without credentials).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    /// Whether something failed, drifted or was left undone.
+    pub fn incomplete(&self) -> bool {
+        self.steps.iter().any(|s| s.outcome.incomplete())
+    }
+}
+
+/// The executors reachable, by account or project; and why others are not.
+pub struct Executors {
+    pub by_scope: BTreeMap<(Provider, String), Arc<dyn Executor>>,
+    pub notes: Vec<String>,
+}
+
+/// The steps the request selects, in plan order; an unknown `--only` id is refused.
+pub fn select(req: &Request) -> Result<Vec<&Step>, Error> {
+    let known: BTreeSet<&str> = req.plan.steps.iter().map(|s| s.id.as_str()).collect();
+    let unknown: Vec<&str> = req
+        .only
+        .iter()
+        .map(String::as_str)
+        .filter(|id| !known.contains(id))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(Error::usage(
+            format!(
+                "--only names steps the plan does not have: {}",
+                unknown.join(", ")
+            ),
+            "copy the step ids from the plan (`handover apply --plan plan.json` lists them)",
+        ));
+    }
+    let mut steps: Vec<&Step> = req
+        .plan
+        .steps
+        .iter()
+        .filter(|s| req.only.is_empty() || req.only.contains(&s.id))
+        .filter(|s| req.phase.is_none_or(|p| s.phase == p))
+        .collect();
+    steps.sort_by_key(|s| (s.phase, s.order));
+    Ok(steps)
+}
+
+/// Refuses a journal that records another plan's changes.
+pub fn check_journal_plan(
+    replay: &Replay,
+    plan: &Plan,
+    path: &std::path::Path,
+) -> Result<(), Error> {
+    for e in &replay.entries {
+        let about = match &e.change {
+            Change::ApplyIntent(_, i) => &i.about,
+            Change::ApplyResult(_, r) => &r.about,
+            _ => continue,
+        };
+        if about.plan != plan.digest {
+            return Err(Error::input(
+                path,
+                format!(
+                    "entry {} carries out plan {}, not this plan ({})",
+                    e.seq, about.plan, plan.digest
+                ),
+                "use a journal of its own for each plan (--journal FILE)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Where each step of a journal stands, for `manifest` and for a resume: the last
+/// `apply-step` entry per step, its change, and how it ended (`None`: an intent with no
+/// result, a change that may or may not have been made). A change put back since by
+/// `--undo` is left out: it no longer holds.
+pub fn journaled_steps(replay: &Replay) -> BTreeMap<String, (ApplyChange, Option<ApplyOutcome>)> {
+    let undone_at = undone_at(replay);
+    replay
+        .latest(Op::ApplyStep)
+        .into_iter()
+        .filter(|e| undone_at.get(e.key.as_str()).is_none_or(|&u| u < e.seq))
+        .filter_map(|e| match &e.change {
+            Change::ApplyIntent(_, i) => Some((e.key.clone(), (i.about.change, None))),
+            Change::ApplyResult(_, r) => Some((e.key.clone(), (r.about.change, Some(r.outcome)))),
+            _ => None,
+        })
+        .collect()
+}
+
+/// When each step was last undone (the journal's sequence number of its `apply-undo`
+/// result done).
+fn undone_at(replay: &Replay) -> BTreeMap<&str, u64> {
+    replay
+        .latest(Op::ApplyUndo)
+        .into_iter()
+        .filter(
+            |e| matches!(&e.change, Change::ApplyResult(_, r) if r.outcome == ApplyOutcome::Done),
+        )
+        .map(|e| (e.key.as_str(), e.seq))
+        .collect()
+}
+
+/// The intents a journal holds with no result after them, by step.
+fn in_doubt(replay: &Replay) -> BTreeMap<String, ApplyIntent> {
+    replay
+        .in_doubt(Op::ApplyStep)
+        .into_iter()
+        .filter_map(|e| match &e.change {
+            Change::ApplyIntent(_, i) => Some((e.key.clone(), i.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A change journaled as intended, whose result was never written (the run stopped
+/// between the two), found made when read live again: its result is journaled now, so
+/// the journal says what happened and what undoing it needs.
+fn settle_in_doubt(ctx: &Ctx<'_>, step: &Step) -> Result<(), Error> {
+    let (Some(intent), Some(journal), true) = (ctx.in_doubt.get(&step.id), ctx.journal, ctx.apply)
+    else {
+        return Ok(());
+    };
+    let result = ApplyResult {
+        about: intent.about.clone(),
+        outcome: ApplyOutcome::Done,
+        undo: intent.undo.clone(),
+        detail: Some("found made when the stopped run was resumed".into()),
+    };
+    lock(journal).append(&step.id, Change::ApplyResult(Op::ApplyStep, result))?;
+    Ok(())
+}
+
+/// The steps a journal records as done.
+fn journaled_done(replay: &Replay) -> BTreeSet<String> {
+    done_and_not_undone(replay)
+        .into_iter()
+        .map(|e| e.key.clone())
+        .collect()
+}
+
+/// The last `apply-step` entry of each step journaled as done and not undone since (an
+/// `apply-undo` done after it means the change was put back, so a rerun makes it again
+/// and a second undo leaves it alone).
+fn done_and_not_undone(replay: &Replay) -> Vec<&crate::journal::Entry> {
+    let undone_at = undone_at(replay);
+    replay
+        .latest(Op::ApplyStep)
+        .into_iter()
+        .filter(
+            |e| matches!(&e.change, Change::ApplyResult(_, r) if r.outcome == ApplyOutcome::Done),
+        )
+        .filter(|e| undone_at.get(e.key.as_str()).is_none_or(|&u| u < e.seq))
+        .collect()
+}
+
+/// What a step needs from the run: executors, the journal, the options.
+struct Ctx<'a> {
+    exec: &'a Executors,
+    journal: Option<&'a Mutex<Journal>>,
+    done: BTreeSet<String>,
+    /// Steps whose last entry is an intent with no result (a run stopped mid-change).
+    in_doubt: BTreeMap<String, ApplyIntent>,
+    plan_digest: &'a str,
+    apply: bool,
+    options: Options,
+}
+
+/// Runs the request (or its dry run) over the selected steps: every phase in order, then
+/// the steps on the identity apply runs as, so it never cuts off its own access midway.
+pub async fn run(
+    req: &Request,
+    exec: &Executors,
+    journal: Option<(&Mutex<Journal>, &Replay)>,
+    progress: Arc<dyn crate::audit::Progress>,
+) -> Result<Report, Error> {
+    let steps = select(req)?;
+    let ctx = Ctx {
+        exec,
+        journal: journal.map(|(j, _)| j),
+        done: journal.map(|(_, r)| journaled_done(r)).unwrap_or_default(),
+        in_doubt: journal.map(|(_, r)| in_doubt(r)).unwrap_or_default(),
+        plan_digest: &req.plan.digest,
+        apply: req.apply,
+        options: req.options,
+    };
+    progress.phase(
+        if req.apply { "applying" } else { "checking" },
+        steps.len() as u64,
+    );
+    let (own, others): (Vec<&Step>, Vec<&Step>) = steps.iter().partition(|s| {
+        let key = (s.target.provider, s.target.scope.clone());
+        let caller = exec
+            .by_scope
+            .get(&key)
+            .and_then(|e| e.caller().map(str::to_string));
+        caller.is_some() && s.target.principal == caller
+    });
+    let mut reports = run_phases(&ctx, &req.plan, &others, req.concurrency, &progress).await;
+    reports.extend(run_phases(&ctx, &req.plan, &own, 1, &progress).await);
+    progress.phase("done", 0);
+    let mut summary = BTreeMap::new();
+    for r in &reports {
+        *summary.entry(r.outcome).or_insert(0) += 1;
+    }
+    Ok(Report {
+        plan: req.plan.digest.clone(),
+        applied: req.apply,
+        steps: reports,
+        summary,
+        notes: exec.notes.clone(),
+    })
+}
+
+/// The steps phase by phase; within a phase, groups on different documents at once.
+async fn run_phases(
+    ctx: &Ctx<'_>,
+    plan: &Plan,
+    steps: &[&Step],
+    concurrency: usize,
+    progress: &Arc<dyn crate::audit::Progress>,
+) -> Vec<StepReport> {
+    let mut reports = Vec::new();
+    let mut phases: Vec<Phase> = steps.iter().map(|s| s.phase).collect();
+    phases.dedup();
+    for phase in phases {
+        let in_phase: Vec<&Step> = steps.iter().copied().filter(|s| s.phase == phase).collect();
+        let blocked = if matches!(phase, Phase::RevokeAdmin | Phase::RevokeSelf) {
+            lockout_blocked(ctx, plan, &in_phase).await
+        } else {
+            BTreeMap::new()
+        };
+        let done: Vec<Vec<StepReport>> = stream::iter(by_document(in_phase.into_iter()))
+            .map(|group| {
+                let (blocked, progress) = (&blocked, progress.clone());
+                async move {
+                    let mut out = Vec::new();
+                    for step in group {
+                        let key = (step.target.provider, step.target.scope.clone());
+                        out.push(match blocked.get(&key) {
+                            Some(why) => report(step, Outcome::LeftForAPerson, why.clone()),
+                            None => run_step(ctx, step).await,
+                        });
+                        progress.tick();
+                    }
+                    out
+                }
+            })
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await;
+        let mut phase_reports: Vec<StepReport> = done.into_iter().flatten().collect();
+        let order: BTreeMap<&str, usize> = steps.iter().map(|s| (s.id.as_str(), s.order)).collect();
+        phase_reports.sort_by_key(|r| order.get(r.id.as_str()).copied().unwrap_or(usize::MAX));
+        reports.extend(phase_reports);
+    }
+    reports
+}
+
+/// No lock-out: before a phase that removes admin-equivalent access, each account or
+/// project it touches must still hold, live, one of the customer admins the plan says
+/// remain (`summary.customer_admins_after`) with an active credential. The scopes that
+/// do not, with why: their steps are left for a person.
+async fn lockout_blocked(
+    ctx: &Ctx<'_>,
+    plan: &Plan,
+    steps: &[&Step],
+) -> BTreeMap<(Provider, String), String> {
+    let scopes: BTreeSet<(Provider, String)> = steps
+        .iter()
+        .filter(|s| s.action == Action::Revoke)
+        .map(|s| (s.target.provider, s.target.scope.clone()))
+        .collect();
+    let mut blocked = BTreeMap::new();
+    for (provider, scope) in scopes {
+        let Some(exec) = ctx.exec.by_scope.get(&(provider, scope.clone())) else {
+            continue;
+        };
+        // The summary names its scopes as `PROVIDER SCOPE`; built here, never split.
+        let names = plan
+            .summary
+            .customer_admins_after
+            .get(&format!("{provider} {scope}"))
+            .cloned()
+            .unwrap_or_default();
+        let why = match exec.admin_alive(&names).await {
+            Ok(Some(_)) => continue,
+            Ok(None) => format!(
+                "no lock-out: none of the customer admins the plan keeps in {provider} {scope} ({}) exists live with an active credential; admin access is not removed",
+                if names.is_empty() { "none listed".to_string() } else { names.join(", ") }
+            ),
+            Err(e) => format!("no lock-out: the customer's admins could not be checked: {}", error_detail(&e)),
+        };
+        blocked.insert((provider, scope), why);
+    }
+    blocked
+}
+
+/// Steps grouped by the document they change, each group in plan order: a GCP binding's
+/// resource (its policy is read, edited and written whole), else the principal (a role's
+/// trust policy, a user's credentials), else the target itself.
+fn by_document<'a>(steps: impl Iterator<Item = &'a Step>) -> Vec<Vec<&'a Step>> {
+    let mut groups: BTreeMap<String, Vec<&Step>> = BTreeMap::new();
+    for s in steps {
+        let t = &s.target;
+        let key = match (&t.binding, &t.principal) {
+            (Some(b), _) => format!("resource {}", b.resource),
+            (None, Some(p)) => format!("principal {p}"),
+            (None, None) => format!("target {}", t.id),
+        };
+        groups.entry(key).or_default().push(s);
+    }
+    groups.into_values().collect()
+}
+
+fn report(step: &Step, outcome: Outcome, detail: impl Into<String>) -> StepReport {
+    StepReport {
+        id: step.id.clone(),
+        phase: step.phase,
+        action: step.action,
+        provider: step.target.provider,
+        scope: step.target.scope.clone(),
+        target: step.target.label.clone(),
+        rule: step.rule.clone(),
+        reason: step.reason.clone(),
+        outcome,
+        change: None,
+        calls: Vec::new(),
+        detail: detail.into(),
+    }
+}
+
+/// Why a step is not one this version carries out itself, or `None` when it is.
+fn not_carried_out(step: &Step) -> Option<(Outcome, String)> {
+    let t = &step.target;
+    match step.action {
+        Action::Transfer => {
+            return Some((
+                Outcome::NoChange,
+                "transfer: nothing in the cloud changes".into(),
+            ))
+        }
+        Action::Review => {
+            return Some((
+                Outcome::LeftForAPerson,
+                "review: a person decides this step".into(),
+            ))
+        }
+        Action::Rotate | Action::RetainUntil => {
+            return Some((
+                Outcome::LeftForAPerson,
+                format!(
+                    "{}: apply does not carry it out yet; do it by hand",
+                    step.action.as_str()
+                ),
+            ))
+        }
+        Action::Revoke => {}
+    }
+    if t.provider == Provider::Gcp {
+        return Some((Outcome::LeftForAPerson, "GCP apply is not wired yet".into()));
+    }
+    match t.what {
+        TargetWhat::Credential(
+            CredentialKind::AccessKey
+            | CredentialKind::ConsolePassword
+            | CredentialKind::SshPublicKey
+            | CredentialKind::ServiceSpecificCredential
+            | CredentialKind::SigningCertificate
+            | CredentialKind::RoleTrust,
+        ) => None,
+        other => Some((
+            Outcome::LeftForAPerson,
+            format!("revoking a {other} is not carried out by apply yet; do it by hand"),
+        )),
+    }
+}
+
+/// One step: journaled as done, not ours to carry out, checked live, then (applied) made.
+async fn run_step(ctx: &Ctx<'_>, step: &Step) -> StepReport {
+    if ctx.done.contains(&step.id) {
+        return report(step, Outcome::AlreadyDone, "the journal records it done");
+    }
+    if let Some((outcome, why)) = not_carried_out(step) {
+        return report(step, outcome, why);
+    }
+    let key = (step.target.provider, step.target.scope.clone());
+    let Some(exec) = ctx.exec.by_scope.get(&key) else {
+        let why = format!(
+            "no credentials reach {} {}: pass --profile for it",
+            step.target.provider, step.target.scope
+        );
+        let outcome = if ctx.apply {
+            Outcome::LeftForAPerson
+        } else {
+            Outcome::NotChecked
+        };
+        return report(step, outcome, why);
+    };
+    let live = match exec.check(step, ctx.options).await {
+        Ok(l) => l,
+        Err(e) => return report(step, Outcome::Failed, error_detail(&e)),
+    };
+    let prepared = match live {
+        Live::AlreadyDone(why) => {
+            let mut r = report(step, Outcome::AlreadyDone, why);
+            if let Err(e) = settle_in_doubt(ctx, step) {
+                r.outcome = Outcome::Failed;
+                r.detail = error_detail(&e);
+            }
+            return r;
+        }
+        Live::Drift(why) => return report(step, Outcome::Drift, why),
+        Live::LeftForAPerson(why) => return report(step, Outcome::LeftForAPerson, why),
+        Live::AsPlanned(p) => p,
+    };
+    let mut r = report(step, Outcome::WouldChange, prepared.what.clone());
+    r.change = Some(prepared.change);
+    r.calls = prepared.calls.clone();
+    if !ctx.apply {
+        return r;
+    }
+    let about = ApplyTarget {
+        plan: ctx.plan_digest.to_string(),
+        target: step.target.id.clone(),
+        provider: step.target.provider,
+        scope: step.target.scope.clone(),
+        change: prepared.change,
+        calls: prepared.calls.clone(),
+    };
+    match change(
+        ctx,
+        exec.as_ref(),
+        Op::ApplyStep,
+        &step.id,
+        about,
+        &prepared.writes,
+        prepared.undo,
+    )
+    .await
+    {
+        Ok(()) => r.outcome = Outcome::Done,
+        Err(e) => {
+            r.outcome = Outcome::Failed;
+            r.detail = error_detail(&e);
+        }
+    }
+    r
+}
+
+/// An error as a report's detail: what failed and what to try.
+fn error_detail(e: &Error) -> String {
+    format!("{e} (hint: {})", e.hint())
+}
+
+/// Journals the intent, makes the writes, journals the result (done or failed).
+async fn change(
+    ctx: &Ctx<'_>,
+    exec: &dyn Executor,
+    op: Op,
+    key: &str,
+    about: ApplyTarget,
+    writes: &[Write],
+    undo: Undo,
+) -> Result<(), Error> {
+    let journal = ctx
+        .journal
+        .ok_or_else(|| Error::usage("an applied run needs its journal", "pass --journal FILE"))?;
+    let intent = Change::ApplyIntent(
+        op,
+        ApplyIntent {
+            about: about.clone(),
+            undo: undo.clone(),
+        },
+    );
+    lock(journal).append(key, intent)?;
+    let mut made = Ok(());
+    for w in writes {
+        made = exec.write(w).await;
+        if made.is_err() {
+            break;
+        }
+    }
+    let result = Change::ApplyResult(
+        op,
+        ApplyResult {
+            about,
+            outcome: if made.is_ok() {
+                ApplyOutcome::Done
+            } else {
+                ApplyOutcome::Failed
+            },
+            undo,
+            detail: made.as_ref().err().map(|e| e.to_string()),
+        },
+    );
+    lock(journal).append(key, result)?;
+    made
+}
+
+fn lock(j: &Mutex<Journal>) -> std::sync::MutexGuard<'_, Journal> {
+    j.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The changes to put back, newest first by the journal's order (not by step id): two
+/// changes of one trust policy are undone in the reverse order they were made, so the
+/// document from before the first is the one left.
+fn to_undo(replay: &Replay) -> Vec<(&str, &ApplyResult)> {
+    let mut entries = done_and_not_undone(replay);
+    entries.sort_by_key(|e| std::cmp::Reverse(e.seq));
+    entries
+        .into_iter()
+        .filter_map(|e| match &e.change {
+            Change::ApplyResult(_, r) => Some((e.key.as_str(), r)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// One change put back by `--undo`.
+#[derive(Debug, Clone, Serialize)]
+pub struct UndoReport {
+    pub step: String,
+    pub target: String,
+    pub outcome: Outcome,
+    pub detail: String,
+}
+
+/// Undoes every reversible change the journal records as done and not yet undone, last
+/// change first.
+pub async fn undo(
+    exec: &Executors,
+    journal: &Mutex<Journal>,
+    replay: &Replay,
+) -> Result<Vec<UndoReport>, Error> {
+    let done = to_undo(replay);
+    let ctx = Ctx {
+        exec,
+        journal: Some(journal),
+        done: BTreeSet::new(),
+        in_doubt: BTreeMap::new(),
+        plan_digest: "",
+        apply: true,
+        options: Options::default(),
+    };
+    let mut out = Vec::new();
+    for (key, r) in done {
+        out.push(undo_one(&ctx, key, r).await);
+    }
+    Ok(out)
+}
+
+async fn undo_one(ctx: &Ctx<'_>, key: &str, r: &ApplyResult) -> UndoReport {
+    let mut rep = UndoReport {
+        step: key.to_string(),
+        target: r.about.target.clone(),
+        outcome: Outcome::LeftForAPerson,
+        detail: String::new(),
+    };
+    let Some(exec) = ctx
+        .exec
+        .by_scope
+        .get(&(r.about.provider, r.about.scope.clone()))
+    else {
+        rep.detail = format!(
+            "no credentials reach {} {}: pass --profile for it",
+            r.about.provider, r.about.scope
+        );
+        return rep;
+    };
+    let Some(write) = exec.undo(&r.undo) else {
+        rep.detail = match &r.undo {
+            Undo::Irreversible { why } => why.clone(),
+            _ => "cannot be undone".into(),
+        };
+        return rep;
+    };
+    let about = ApplyTarget {
+        change: ApplyChange::Restore,
+        ..r.about.clone()
+    };
+    match change(
+        ctx,
+        exec.as_ref(),
+        Op::ApplyUndo,
+        key,
+        about,
+        &[write],
+        r.undo.clone(),
+    )
+    .await
+    {
+        Ok(()) => {
+            rep.outcome = Outcome::Done;
+            rep.detail = "restored".into();
+        }
+        Err(e) => {
+            rep.outcome = Outcome::Failed;
+            rep.detail = error_detail(&e);
+        }
+    }
+    rep
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(seq: u64, key: &str, op: Op, outcome: ApplyOutcome) -> crate::journal::Entry {
+        let about = ApplyTarget {
+            plan: "sha256:x".into(),
+            target: key.into(),
+            provider: Provider::Aws,
+            scope: "123456789012".into(),
+            change: ApplyChange::RewriteTrust,
+            calls: vec![],
+        };
+        crate::journal::Entry {
+            seq,
+            at: chrono::Utc::now(),
+            key: key.into(),
+            change: Change::ApplyResult(
+                op,
+                ApplyResult {
+                    about,
+                    outcome,
+                    undo: Undo::Irreversible { why: String::new() },
+                    detail: None,
+                },
+            ),
+            prev: String::new(),
+            mac: String::new(),
+        }
+    }
+
+    // Regression: undo went in reverse step-id order, so two edits of one trust policy
+    // could be put back oldest first, leaving the document from between them.
+    #[test]
+    fn undo_goes_newest_first_by_the_journal_not_by_step_id() {
+        let replay = Replay {
+            entries: vec![
+                entry(1, "s-b", Op::ApplyStep, ApplyOutcome::Done),
+                entry(3, "s-a", Op::ApplyStep, ApplyOutcome::Done),
+                entry(5, "s-c", Op::ApplyStep, ApplyOutcome::Failed),
+            ],
+            torn_tail: false,
+        };
+        let keys: Vec<&str> = to_undo(&replay).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["s-a", "s-b"]);
+    }
+
+    // Regression: a change undone stayed "done" for the next run, which then skipped it.
+    #[test]
+    fn a_change_undone_is_no_longer_journaled_done_until_made_again() {
+        let mut replay = Replay {
+            entries: vec![
+                entry(1, "s-a", Op::ApplyStep, ApplyOutcome::Done),
+                entry(3, "s-a", Op::ApplyUndo, ApplyOutcome::Done),
+            ],
+            torn_tail: false,
+        };
+        assert!(journaled_done(&replay).is_empty());
+        assert!(to_undo(&replay).is_empty());
+        replay
+            .entries
+            .push(entry(5, "s-a", Op::ApplyStep, ApplyOutcome::Done));
+        assert_eq!(journaled_done(&replay).len(), 1);
+        assert_eq!(to_undo(&replay).len(), 1);
+    }
+
+    #[test]
+    fn outcome_codes_are_unique_and_serialize_as_written() {
+        let mut seen = BTreeSet::new();
+        for o in Outcome::ALL {
+            assert!(seen.insert(o.as_str()));
+            assert_eq!(serde_json::to_value(o).unwrap(), o.as_str());
+        }
+    }
+}

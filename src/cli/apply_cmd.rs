@@ -1,0 +1,357 @@
+//! `handover apply`: its flags, their validation (every problem at once, before any file
+//! is read or request sent), the approval check, the journal and its key (opened as
+//! `migrate` opens them, with its code), the executors per account, and printing the
+//! report. Carrying out the steps is `apply::run`; undoing them `apply::undo`.
+//!
+//! Invariants:
+//! - Nothing is written unless `--apply` and `--approve sha256:DIGEST` equal to the
+//!   plan's digest, and `read_plan` has proved the plan's content hashes to it. A wrong
+//!   digest is a usage error (exit 2) before any request is sent.
+//! - The journal's digest key is opened (or created, for a new journal) with the agency's
+//!   identity, checked against the config's signing key, exactly as `migrate --apply` does.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use clap::Args;
+
+use super::args::{
+    check_concurrency, usage_problems, Format, FormatArgs, GcpEndpointArgs, RetryArgs,
+};
+use super::exit;
+use super::support::{pretty_json, print_stdout, progress, runtime};
+use crate::apply::aws::AwsExecutor;
+use crate::apply::{self, Executor, Executors, Options, Outcome, Report, Request, UndoReport};
+use crate::error::Error;
+use crate::journal::{ChainKey, Journal, Replay};
+use crate::migrate::key;
+use crate::model::Provider;
+use crate::output::terminal::escape;
+use crate::plan::{Phase, Plan};
+use crate::policy::Action;
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The approved plan (its digest is checked against its content).
+    #[arg(long, value_name = "PLAN.json")]
+    pub plan: Option<PathBuf>,
+    /// Only this step (repeatable).
+    #[arg(long = "only", value_name = "STEP_ID")]
+    pub only: Vec<String>,
+    /// Only the steps of this phase (establish, rotate, time-bound, review, revoke,
+    /// revoke-admin, revoke-self).
+    #[arg(long, value_name = "PHASE")]
+    pub phase: Option<String>,
+    /// Write. Without it, nothing is changed: each step is checked live and reported.
+    #[arg(long)]
+    pub apply: bool,
+    /// The digest the customer approved (`sha256:...`, as the plan prints it). Needed
+    /// with --apply; it must equal the plan's digest.
+    #[arg(long, value_name = "sha256:DIGEST")]
+    pub approve: Option<String>,
+    /// Delete key-like credentials now instead of only deactivating them (not undoable).
+    #[arg(long)]
+    pub delete_now: bool,
+    /// Delete what an earlier run deactivated, once the grace period has passed.
+    #[arg(long)]
+    pub finish: bool,
+    /// Undo every reversible change the journal records (statuses, trust policies).
+    #[arg(long)]
+    pub undo: bool,
+    /// The journal (append-only, hash-chained, no values); its digest key is kept beside
+    /// it as FILE.key.age, as for migrate.
+    #[arg(long, value_name = "FILE", default_value = "handover-journal.jsonl")]
+    pub journal: PathBuf,
+    /// The handover config (a new journal's digest key is encrypted to its recipients).
+    #[arg(long, env = "HANDOVER_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The agency's SSH private key: opens the journal's digest key.
+    #[arg(
+        short = 'i',
+        long = "identity",
+        env = "HANDOVER_IDENTITY",
+        value_name = "FILE"
+    )]
+    pub identity: Option<PathBuf>,
+    /// An AWS profile (repeatable: one per account). Default: the standard chain.
+    #[arg(long = "profile", value_name = "NAME")]
+    pub profiles: Vec<String>,
+    #[command(flatten)]
+    pub gcp: GcpEndpointArgs,
+    #[command(flatten)]
+    pub format: FormatArgs,
+    #[command(flatten)]
+    pub retry: RetryArgs,
+    /// Most steps in flight at once (steps on one principal run one after the other).
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub concurrency: usize,
+}
+
+/// The flags, validated.
+pub struct Validated {
+    pub phase: Option<Phase>,
+    /// With --apply or --undo: the config and the agency's identity.
+    pub keys: Option<(PathBuf, PathBuf)>,
+}
+
+/// `sha256:` and 64 lowercase hex digits.
+fn is_digest(s: &str) -> bool {
+    s.strip_prefix("sha256:").is_some_and(|h| {
+        h.len() == 64
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
+impl ApplyArgs {
+    /// Validates the flags, collecting every problem at once.
+    pub fn validate(&self) -> Result<Validated, Error> {
+        let mut problems = Vec::new();
+        check_concurrency(self.concurrency, &mut problems);
+        let phase = self.phase.as_deref().and_then(|p| {
+            serde_json::from_value::<Phase>(serde_json::Value::String(p.to_string()))
+                .map_err(|_| problems.push(format!("--phase {}: not a phase (establish, rotate, time-bound, review, revoke, revoke-admin, revoke-self)", escape(p))))
+                .ok()
+        });
+        if self.plan.is_none() && !self.undo {
+            problems.push("--plan PLAN.json is needed (or --undo --journal FILE)".into());
+        }
+        if self.undo && (self.apply || self.delete_now || self.finish) {
+            problems.push("--undo goes alone: not with --apply, --delete-now or --finish".into());
+        }
+        if self.finish {
+            problems.push("--finish deletes after the config's grace_days, and the handover config has no grace_days yet; delete at once with --apply --delete-now, or delete by hand after the grace period".into());
+        }
+        match (&self.approve, self.apply) {
+            (None, true) => problems.push("--apply needs --approve sha256:DIGEST: the digest of the plan the customer approved".into()),
+            (Some(_), false) => problems.push("--approve goes with --apply".into()),
+            (Some(d), true) if !is_digest(d) => problems.push(format!("--approve {}: write sha256: and the 64 hex digits of the plan's digest", escape(d))),
+            _ => {}
+        }
+        if self.delete_now && !self.apply {
+            problems.push("--delete-now goes with --apply".into());
+        }
+        let writes = self.apply || self.undo;
+        let keys = match (&self.config, &self.identity) {
+            (Some(c), Some(i)) if writes => Some((c.clone(), i.clone())),
+            _ if writes => {
+                problems.push("--apply and --undo need --config handover.toml and -i AGENCY_SSH_KEY: they open the journal's digest key".into());
+                None
+            }
+            _ => None,
+        };
+        usage_problems(problems, "apply")?;
+        Ok(Validated { phase, keys })
+    }
+}
+
+/// Refuses, before any request, an approval that is not this plan's digest.
+fn check_approval(plan: &Plan, approve: Option<&str>) -> Result<(), Error> {
+    match approve {
+        Some(d) if d == plan.digest => Ok(()),
+        Some(d) => Err(Error::usage(
+            format!(
+                "--approve {} is not this plan's digest ({}): nothing was changed",
+                escape(d),
+                plan.digest
+            ),
+            "approve the plan you reviewed by its own digest (the `digest` field of plan.json); if the plan was written again, review it again",
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The journal and its digest key, opened as `migrate --apply` opens them (the key is
+/// created only for a new journal, and only when `create`).
+fn open_journal(
+    path: &Path,
+    keys: &(PathBuf, PathBuf),
+    create: bool,
+) -> Result<(Journal, Replay), Error> {
+    let access = super::agency::key_access(&keys.0, &keys.1)?;
+    let head = crate::journal::head_path(path);
+    let key_file = key::key_path(path);
+    crate::output::check_regular_or_absent(&[path, &head, &key_file])?;
+    let digest_key = if create {
+        key::open_or_create(
+            path,
+            crate::journal::is_new(path),
+            &access.identity,
+            &access.recipients,
+        )?
+    } else {
+        key::open(path, &access.identity)?
+    };
+    Journal::open(path, &ChainKey::derive(&digest_key))
+}
+
+/// One AWS executor per profile (or the standard chain), by the account it reaches. In a
+/// dry run an account that cannot be reached becomes a note and its steps `not-checked`.
+async fn executors(a: &ApplyArgs, strict: bool) -> Result<Executors, Error> {
+    let profiles: Vec<Option<&str>> = if a.profiles.is_empty() {
+        vec![None]
+    } else {
+        a.profiles.iter().map(|p| Some(p.as_str())).collect()
+    };
+    let mut by_scope: BTreeMap<(Provider, String), Arc<dyn Executor>> = BTreeMap::new();
+    let mut notes = Vec::new();
+    for p in profiles {
+        match AwsExecutor::connect(p, a.retry.max_attempts).await {
+            Ok(e) => {
+                let scope = e.scope().to_string();
+                if by_scope
+                    .insert((Provider::Aws, scope.clone()), Arc::new(e))
+                    .is_some()
+                {
+                    return Err(Error::usage(
+                        format!("two profiles reach AWS account {scope}"),
+                        "pass one --profile per account",
+                    ));
+                }
+            }
+            Err(e) if !strict => notes.push(format!(
+                "AWS{}: not checked live: {e}",
+                p.map(|p| format!(" profile {p}")).unwrap_or_default()
+            )),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Executors { by_scope, notes })
+}
+
+pub fn apply_command(a: ApplyArgs, quiet: bool) -> Result<u8, Error> {
+    let v = a.validate()?;
+    if a.undo {
+        return undo_command(&a, &v);
+    }
+    let plan = super::inputs::read_plan(a.plan.as_deref().expect("validated"))?;
+    check_approval(&plan, a.approve.as_deref())?;
+    let req = Request {
+        plan,
+        only: a.only.iter().cloned().collect(),
+        phase: v.phase,
+        apply: a.apply,
+        options: Options {
+            delete_now: a.delete_now,
+        },
+        concurrency: a.concurrency,
+    };
+    apply::select(&req)?;
+    let needs_aws = req
+        .plan
+        .steps
+        .iter()
+        .any(|s| s.target.provider == Provider::Aws && s.action == Action::Revoke);
+    let rt = runtime()?;
+    let exec = if needs_aws {
+        rt.block_on(executors(&a, a.apply))?
+    } else {
+        Executors {
+            by_scope: BTreeMap::new(),
+            notes: Vec::new(),
+        }
+    };
+    let journal = match &v.keys {
+        Some(keys) if a.apply => Some(open_journal(&a.journal, keys, true)?),
+        _ => None,
+    };
+    if let Some((_, replay)) = &journal {
+        apply::check_journal_plan(replay, &req.plan, &a.journal)?;
+    }
+    let journal = journal.map(|(j, r)| (Mutex::new(j), r));
+    let report = rt.block_on(apply::run(
+        &req,
+        &exec,
+        journal.as_ref().map(|(j, r)| (j, r)),
+        progress(!quiet),
+    ))?;
+    match a.format.resolve() {
+        Format::Json => print_stdout(&pretty_json(&report))?,
+        Format::Table => print_stdout(&table(&report))?,
+    }
+    if !quiet && report.applied {
+        eprintln!("journal: {}", a.journal.display());
+    }
+    let failed = report.steps.iter().any(|s| s.outcome == Outcome::Failed);
+    Ok(if (report.applied && report.incomplete()) || failed {
+        exit::INCOMPLETE
+    } else {
+        exit::OK
+    })
+}
+
+fn undo_command(a: &ApplyArgs, v: &Validated) -> Result<u8, Error> {
+    let keys = v.keys.as_ref().expect("validated");
+    let (journal, replay) = open_journal(&a.journal, keys, false)?;
+    let rt = runtime()?;
+    let exec = rt.block_on(executors(a, true))?;
+    let journal = Mutex::new(journal);
+    let undone = rt.block_on(apply::undo(&exec, &journal, &replay))?;
+    match a.format.resolve() {
+        Format::Json => print_stdout(&pretty_json(&undone))?,
+        Format::Table => print_stdout(&undo_table(&undone))?,
+    }
+    Ok(if undone.iter().all(|u| u.outcome == Outcome::Done) {
+        exit::OK
+    } else {
+        exit::INCOMPLETE
+    })
+}
+
+/// The report as a table; names and reasons come from the plan and are escaped.
+fn table(report: &Report) -> String {
+    let mut o = if report.applied {
+        format!("Applied plan {}\n", report.plan)
+    } else {
+        format!(
+            "Dry run of plan {} (nothing changed; --apply --approve {} writes)\n",
+            report.plan, report.plan
+        )
+    };
+    for n in &report.notes {
+        o.push_str(&format!("  note: {}\n", escape(n)));
+    }
+    for s in &report.steps {
+        o.push_str(&format!(
+            "  {:<14} {:<18} {:<12} {}\n",
+            s.id,
+            s.outcome.as_str(),
+            serde_json::to_value(s.phase)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            escape(&s.target)
+        ));
+        if !s.calls.is_empty() {
+            o.push_str(&format!("      calls: {}\n", s.calls.join(", ")));
+        }
+        o.push_str(&format!("      {}\n", escape(&s.detail)));
+        o.push_str(&format!(
+            "      why: {} {} ({})\n",
+            s.action.as_str(),
+            escape(&s.rule),
+            escape(&s.reason)
+        ));
+    }
+    o.push_str("Summary:");
+    for (outcome, n) in &report.summary {
+        o.push_str(&format!(" {} {n};", outcome.as_str()));
+    }
+    o.push('\n');
+    o
+}
+
+fn undo_table(undone: &[UndoReport]) -> String {
+    let mut o = format!("Undo: {} change(s) recorded as done\n", undone.len());
+    for u in undone {
+        o.push_str(&format!(
+            "  {:<14} {:<18} {}\n      {}\n",
+            u.step,
+            u.outcome.as_str(),
+            escape(&u.target),
+            escape(&u.detail)
+        ));
+    }
+    o
+}
