@@ -655,7 +655,7 @@ fn a_plan_of_the_previous_format_is_refused_with_a_hint_to_plan_again() {
         .arg(home.path().join("handover.age")));
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(
-        r.stderr.contains("format version 1") && r.stderr.contains("run `handover plan` again"),
+        r.stderr.contains("plan version 1 is not 2") && r.stderr.contains("`handover plan"),
         "{}",
         r.stderr
     );

@@ -5,6 +5,9 @@
 //! Invariants kept here, as <https://cloud.google.com/iam/docs/policies> describes:
 //! - every successful write gets a new etag; a write carrying an etag other than the
 //!   current one is refused with 409 ABORTED; a write without an etag overwrites;
+//! - a write carrying the etag of a policy with conditional bindings must be version 3
+//!   (400 otherwise); without an etag the version check is skipped and the write
+//!   overwrites, conditions included, as Google documents;
 //! - a policy with a conditional binding is only shown in full to callers asking for
 //!   version 3; older callers see the role suffixed `_withcond_<hash>` and no condition;
 //! - stored bindings are normalised: one binding per (role, condition), members
@@ -219,6 +222,17 @@ impl Policy {
         if let Some(etag) = raw.etag.as_deref().filter(|e| !e.is_empty()) {
             if etag != self.etag {
                 return Err(ApiError::stale_etag());
+            }
+            // "Any operation that affects conditional role bindings must specify version
+            // 3 ... Removing any role binding, with or without a condition, from a policy
+            // that includes conditions"; "If no etag is provided in the call to
+            // setIamPolicy, version compliance checks against the stored policy is
+            // skipped" (the `Policy` reference). So, with an etag, a write below version 3
+            // over a stored policy with conditions is refused, not allowed to drop them.
+            if set_bindings && self.has_conditions() && raw.version != Some(3) {
+                return Err(ApiError::invalid(
+                    "The stored policy has conditional role bindings: a write that carries its etag must set policy.version to 3.",
+                ));
             }
         }
         if audit == AuditConfigs::Rejected

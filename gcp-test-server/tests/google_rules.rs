@@ -9,7 +9,9 @@
 //! - request validation: unknown query parameters, roles a resource does not support,
 //!   conditions on basic roles and public principals, bindings to service accounts that
 //!   do not exist or members of the wrong type;
-//! - custom roles: `gcloud iam roles create|describe|list|update|delete`.
+//! - custom roles: `gcloud iam roles create|describe|list|update|delete`;
+//! - policy versions: a write carrying the etag of a policy with conditions must be
+//!   version 3 (issue 13: apply removes bindings from such policies).
 //!
 //! A missing `gcloud` or Python environment is a failure with a hint, never a skip.
 #![forbid(unsafe_code)]
@@ -501,5 +503,35 @@ async fn requests_google_refuses_are_refused() {
         "db-password",
         "--member=user:carol@example.com",
         "--role=roles/secretmanager.secretAccessor",
+    ]);
+}
+
+// ------------------------------------------------------------------ policy versions
+
+/// Broke: a write below version 3 that carried the etag of a policy with conditional
+/// bindings was stored, silently dropping the conditions; Google refuses it ("Any
+/// operation that affects conditional role bindings must specify version 3", the
+/// `Policy` reference) and skips the check only when no etag is sent.
+#[test]
+fn a_version_1_write_with_the_etag_over_conditions_is_refused() {
+    let server = start();
+    python_section(&server, "versioned-proj", "versions");
+    // gcloud reads at version 3 and writes back with the etag: still accepted.
+    let g = Gcloud::new(&server, "versioned-proj");
+    g.json(&[
+        "projects",
+        "add-iam-policy-binding",
+        "versioned-proj",
+        "--member=user:erin@example.com",
+        "--role=roles/secretmanager.secretAccessor",
+        "--condition=expression=request.time < timestamp(\"2031-01-01T00:00:00Z\"),title=later",
+    ]);
+    g.json(&[
+        "projects",
+        "remove-iam-policy-binding",
+        "versioned-proj",
+        "--member=user:carol@example.com",
+        "--role=roles/viewer",
+        "--condition=None",
     ]);
 }

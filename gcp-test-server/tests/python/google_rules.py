@@ -4,7 +4,7 @@ Google's own clients: google-cloud-secret-manager (REST transport) and
 google-api-python-client's discovery clients (static discovery documents).
 
 Usage: python google_rules.py ENDPOINT PROJECT SECTION
-SECTION is one of: filters, masks, validation, roles.
+SECTION is one of: filters, masks, validation, roles, versions.
 Exits non-zero (with a traceback) on the first mismatch; prints "ok" at the end.
 """
 
@@ -267,9 +267,48 @@ def roles(endpoint: str, project: str) -> None:
     expect_http_error(404, "NOT_FOUND", "unknown role", iam.projects().roles().get(name=f"{parent}/roles/nope"))
 
 
+# ------------------------------------------------------------------ policy versions
+
+
+def versions(endpoint: str, project: str) -> None:
+    """setIamPolicy over a policy with conditions (the `Policy` reference: "Any operation
+    that affects conditional role bindings must specify version 3 ... Removing any role
+    binding, with or without a condition, from a policy that includes conditions"; "If
+    no etag is provided in the call to setIamPolicy, version compliance checks against
+    the stored policy is skipped")."""
+    crm = build("cloudresourcemanager", "v1", endpoint)
+    cond = {"title": "adoption", "expression": 'request.time < timestamp("2030-01-01T00:00:00Z")'}
+    crm.projects().setIamPolicy(resource=project, body={"policy": {"version": 3, "bindings": [
+        {"role": "roles/secretmanager.secretAccessor", "members": ["user:carol@example.com"], "condition": cond},
+        {"role": "roles/viewer", "members": ["user:carol@example.com", "user:dan@example.com"]},
+    ]}}).execute()
+    policy = crm.projects().getIamPolicy(resource=project, body={"options": {"requestedPolicyVersion": 3}}).execute()
+    assert policy["version"] == 3, policy
+    # Removing the conditional binding with the etag but without version 3: refused.
+    viewer_only = [{"role": "roles/viewer", "members": ["user:carol@example.com"]}]
+    for version in (None, 1):
+        body = {"policy": {"etag": policy["etag"], "bindings": viewer_only}}
+        if version is not None:
+            body["policy"]["version"] = version
+        expect_http_error(400, "INVALID_ARGUMENT", f"version {version} with the etag over conditions",
+                          crm.projects().setIamPolicy(resource=project, body=body))
+    after = crm.projects().getIamPolicy(resource=project, body={"options": {"requestedPolicyVersion": 3}}).execute()
+    assert after == policy, ("a refused write changes nothing", after)
+    # The same removal at version 3 with the etag: accepted.
+    done = crm.projects().setIamPolicy(resource=project, body={"policy": {
+        "version": 3, "etag": policy["etag"], "bindings": viewer_only}}).execute()
+    assert done["bindings"] == viewer_only, done
+    # Without an etag the stored version is not checked: a version 1 write overwrites.
+    crm.projects().setIamPolicy(resource=project, body={"policy": {"version": 3, "bindings": [
+        {"role": "roles/secretmanager.secretAccessor", "members": ["user:carol@example.com"], "condition": cond}]}}).execute()
+    crm.projects().setIamPolicy(resource=project, body={"policy": {"bindings": viewer_only}}).execute()
+    last = crm.projects().getIamPolicy(resource=project, body={"options": {"requestedPolicyVersion": 3}}).execute()
+    assert last["bindings"] == viewer_only, last
+
+
 # ------------------------------------------------------------------ main
 
-SECTIONS = {"filters": filters, "masks": masks, "validation": validation, "roles": roles}
+SECTIONS = {"filters": filters, "masks": masks, "validation": validation, "roles": roles, "versions": versions}
 
 if __name__ == "__main__":
     endpoint, project, section = sys.argv[1], sys.argv[2], sys.argv[3]

@@ -32,9 +32,9 @@ pub struct GcpSettings {
 
 /// The clients one audit needs, built once.
 pub struct Clients {
-    projects: google_cloud_resourcemanager_v3::client::Projects,
-    iam: google_cloud_iam_admin_v1::client::Iam,
-    secrets: google_cloud_secretmanager_v1::client::SecretManagerService,
+    pub(super) projects: google_cloud_resourcemanager_v3::client::Projects,
+    pub(super) iam: google_cloud_iam_admin_v1::client::Iam,
+    pub(super) secrets: google_cloud_secretmanager_v1::client::SecretManagerService,
 }
 
 const ADC_HINT: &str =
@@ -247,7 +247,7 @@ fn version_source(
     serde_json::from_value(v).map_err(|e| format!("unexpected secret version shape: {e}"))
 }
 
-fn policy_v3() -> google_cloud_iam_v1::model::GetPolicyOptions {
+pub(super) fn policy_v3() -> google_cloud_iam_v1::model::GetPolicyOptions {
     google_cloud_iam_v1::model::GetPolicyOptions::new().set_requested_policy_version(3)
 }
 

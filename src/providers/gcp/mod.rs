@@ -1,9 +1,12 @@
 //! GCP: the live collector (official google-cloud-rust crates), the snapshot reader
 //! (gcloud `--format=json` exports) and the assembler that turns either into an
 //! inventory. Both roads produce the API's own JSON shapes (`sources`), which is what
-//! makes a live audit and a snapshot audit of the same project equal.
+//! makes a live audit and a snapshot audit of the same project equal. `change` holds
+//! the write operations `apply` carries out (IAM grants, service-account keys and
+//! accounts), through the same client factory.
 
 pub mod assemble;
+pub mod change;
 pub mod condition;
 pub mod live;
 pub mod snapshot;

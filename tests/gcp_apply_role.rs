@@ -1,0 +1,193 @@
+//! `policies/permissions/gcp-apply-role.yaml` is exactly what apply's GCP changes need:
+//! under the GCP test server's IAM enforcement, an identity holding only that role (as
+//! a customer creates it, through IAM `projects.roles.create`) can make every change of
+//! `providers::gcp::change`, and without any one of its permissions one of them is
+//! refused (403), changing nothing.
+//!
+//! Its own test binary: the identity's token reaches the clients through the
+//! process-wide `HANDOVER_GCP_ACCESS_TOKEN`.
+
+mod support;
+
+use chrono::{TimeZone, Utc};
+use handover::error::Error;
+use handover::providers::gcp::change::*;
+use handover::providers::gcp::live::{GcpSettings, ACCESS_TOKEN_ENV};
+use serde_json::{json, Value};
+use support::*;
+
+const PROJECT: &str = "contoso-shop-prod";
+const SA: &str = "deployer@contoso-shop-prod.iam.gserviceaccount.com";
+const APPLIER: &str = "serviceAccount:applier@contoso-shop-prod.iam.gserviceaccount.com";
+const ROLE: &str = "projects/contoso-shop-prod/roles/handoverApply";
+
+fn post(url: &str, path: &str, body: Value) -> Value {
+    let (status, body) = http_post_json(url, path, &body.to_string());
+    assert!(status.contains(" 200"), "{path}: {status}: {body}");
+    json(&body)
+}
+
+fn role_yaml() -> serde_norway::Value {
+    serde_norway::from_str(
+        &std::fs::read_to_string(repo().join("policies/permissions/gcp-apply-role.yaml")).unwrap(),
+    )
+    .unwrap()
+}
+
+fn permissions() -> Vec<String> {
+    serde_json::from_value(serde_json::to_value(&role_yaml()["includedPermissions"]).unwrap())
+        .unwrap()
+}
+
+/// A fresh project: the deployer account with a key, a secret, grants to remove, the
+/// apply role created from the YAML and granted to the applier. Returns the key id.
+fn setup(server: &gcp_test_server::ServerHandle) -> String {
+    server.reset();
+    let url = server.url();
+    for id in ["deployer", "applier"] {
+        post(
+            &url,
+            &format!("/v1/projects/{PROJECT}/serviceAccounts"),
+            json!({"accountId": id}),
+        );
+    }
+    post(
+        &url,
+        &format!("/v1/projects/{PROJECT}/secrets?secretId=db-password"),
+        json!({"replication": {"automatic": {}}}),
+    );
+    let key = post(
+        &url,
+        &format!("/v1/projects/{PROJECT}/serviceAccounts/{SA}/keys"),
+        json!({}),
+    );
+    let yaml = role_yaml();
+    post(
+        &url,
+        &format!("/v1/projects/{PROJECT}/roles"),
+        json!({"roleId": "handoverApply", "role": {"title": yaml["title"].as_str(),
+            "description": yaml["description"].as_str(), "stage": yaml["stage"].as_str(),
+            "includedPermissions": permissions()}}),
+    );
+    let alice = "user:alice@northwind-agency.example";
+    post(
+        &url,
+        &format!("/v1/projects/{PROJECT}:setIamPolicy"),
+        json!({"policy": {"bindings": [
+        {"role": ROLE, "members": [APPLIER]},
+        {"role": "roles/owner", "members": ["user:carol@contoso.example"]},
+        {"role": "roles/iam.securityReviewer", "members": [alice]}]}}),
+    );
+    post(
+        &url,
+        &format!("/v1/projects/{PROJECT}/serviceAccounts/{SA}:setIamPolicy"),
+        json!({"policy": {"bindings": [
+        {"role": "roles/iam.serviceAccountUser", "members": [alice]}]}}),
+    );
+    post(
+        &url,
+        &format!("/v1/projects/{PROJECT}/secrets/db-password:setIamPolicy"),
+        json!({"policy": {"bindings": [
+        {"role": "roles/secretmanager.secretAccessor", "members": [alice]}]}}),
+    );
+    key["name"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// Every change apply makes on GCP, and its undo, in order; the first error stops it.
+async fn every_change(changer: &GcpChanger, key_id: &str) -> Result<(), Error> {
+    let alice = "user:alice@northwind-agency.example";
+    let grant = |role: &str| Grant {
+        member: alice.into(),
+        role: role.into(),
+        condition: None,
+    };
+    let sa = IamResource::parse(&format!("projects/{PROJECT}/serviceAccounts/{SA}"))?;
+    let secret = IamResource::parse(&format!("projects/{PROJECT}/secrets/db-password"))?;
+    let project = IamResource::parse(&format!("projects/{PROJECT}"))?;
+    for (resource, role) in [
+        (&sa, "roles/iam.serviceAccountUser"),
+        (&secret, "roles/secretmanager.secretAccessor"),
+    ] {
+        let removed = changer
+            .remove_grants(resource, &[grant(role)])
+            .await?
+            .removed;
+        assert_eq!(removed.len(), 1);
+        changer.restore_grants(resource, &removed).await?;
+    }
+    changer.admins_after(&[]).await?;
+    let until = Utc.with_ymd_and_hms(2027, 3, 1, 0, 0, 0).unwrap();
+    let bound = changer
+        .bound_grant(
+            &project,
+            &grant("roles/iam.securityReviewer"),
+            until,
+            "northwind-to-contoso",
+        )
+        .await?;
+    assert_eq!(bound.outcome, Outcome::Changed);
+    let rotated = changer.create_key(SA).await?;
+    assert_eq!(
+        changer.key_state(SA, &rotated.key_id).await?,
+        KeyState::Enabled
+    );
+    assert_eq!(changer.disable_key(SA, key_id).await?, Outcome::Changed);
+    assert_eq!(changer.enable_key(SA, key_id).await?, Outcome::Changed);
+    assert_eq!(changer.delete_key(SA, key_id).await?, Outcome::Changed);
+    assert_eq!(changer.disable_service_account(SA).await?, Outcome::Changed);
+    assert_eq!(changer.enable_service_account(SA).await?, Outcome::Changed);
+    Ok(())
+}
+
+#[test]
+fn the_apply_role_is_enough_and_every_permission_in_it_is_needed() {
+    let server = gcp_server();
+    std::env::set_var(ACCESS_TOKEN_ENV, "apply-token");
+    let settings = GcpSettings {
+        endpoint: Some(server.url()),
+        concurrency: 1,
+        max_attempts: 2,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let changer = rt
+        .block_on(GcpChanger::connect(PROJECT, &settings))
+        .unwrap();
+
+    // The role as created from the YAML: everything works.
+    let key_id = setup(&server);
+    server
+        .enforce_iam(gcp_test_server::IamConfig::new().token("apply-token", APPLIER))
+        .unwrap();
+    rt.block_on(every_change(&changer, &key_id)).unwrap();
+
+    // Without any one permission, some change is refused as access denied.
+    let all = permissions();
+    for missing in &all {
+        let key_id = setup(&server);
+        let fewer: Vec<&String> = all.iter().filter(|p| *p != missing).collect();
+        server
+            .enforce_iam(
+                gcp_test_server::IamConfig::new()
+                    .token("apply-token", APPLIER)
+                    .role(ROLE, fewer),
+            )
+            .unwrap();
+        let err = rt
+            .block_on(every_change(&changer, &key_id))
+            .expect_err(&format!("{missing} is needed"));
+        assert!(
+            matches!(err, Error::Access { .. }),
+            "without {missing}: {err}"
+        );
+        assert!(err.hint().contains("gcp-apply-role.yaml"), "{}", err.hint());
+    }
+}
