@@ -16,13 +16,15 @@
 //!   within a phase, steps on different documents run concurrently, steps on one (a
 //!   role's trust policy, a user's credentials, a GCP resource's IAM policy) one after
 //!   the other, so a read-modify-write of one document never races another.
-//! - Steps this version cannot carry out (GCP, rotate, retain-until, an MFA device, a
-//!   secret's policy grant) are `left-for-a-person`, with the reason; review steps too.
+//! - Steps this version cannot carry out (rotate, retain-until, an MFA device, a secret's
+//!   policy grant, a GCP HMAC key) are `left-for-a-person`, with the reason; review
+//!   steps too.
 //!
 //! The approval (the `--approve` digest equals the plan's, whose content hashes to it)
 //! and the journal's key are checked by the command before `run` is called.
 
 pub mod aws;
+pub mod gcp;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -38,6 +40,7 @@ use crate::journal::{
 use crate::model::{CredentialKind, Provider};
 use crate::plan::{Phase, Plan, Step, TargetWhat};
 use crate::policy::Action;
+use crate::providers::gcp::change::{Grant, IamResource};
 
 /// What a step's outcome is (kebab-case in the report).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -111,6 +114,24 @@ pub enum Write {
     AwsDeleteLoginProfile { user: String },
     /// A role's trust policy replaced by `document`.
     AwsTrust { role: String, document: String },
+    /// These grants removed from `resource`'s IAM policy, in one etag-guarded write.
+    GcpRemoveGrants {
+        resource: IamResource,
+        grants: Vec<Grant>,
+    },
+    /// These grants put back in `resource`'s IAM policy (undo), in one write.
+    GcpRestoreGrants {
+        resource: IamResource,
+        grants: Vec<Grant>,
+    },
+    /// A service-account key disabled (`enable: false`) or enabled again (undo).
+    GcpKey {
+        account: String,
+        key_id: String,
+        enable: bool,
+    },
+    /// A service-account key deleted (`--delete-now`).
+    GcpDeleteKey { account: String, key_id: String },
 }
 
 /// A change the live check found to be needed: what, by which calls, and how to undo it.
@@ -279,6 +300,20 @@ pub fn journaled_steps(replay: &Replay) -> BTreeMap<String, (ApplyChange, Option
         .collect()
 }
 
+/// The (provider, account or project) pairs a journal's apply entries reach, so that
+/// `--undo` connects to those alone.
+pub fn journaled_scopes(replay: &Replay) -> BTreeSet<(Provider, String)> {
+    replay
+        .entries
+        .iter()
+        .filter_map(|e| match &e.change {
+            Change::ApplyIntent(_, i) => Some((i.about.provider, i.about.scope.clone())),
+            Change::ApplyResult(_, r) => Some((r.about.provider, r.about.scope.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The steps a journal records as done.
 fn journaled_done(replay: &Replay) -> BTreeSet<String> {
     journaled_steps(replay)
@@ -420,7 +455,15 @@ fn not_carried_out(step: &Step) -> Option<(Outcome, String)> {
         Action::Revoke => {}
     }
     if t.provider == Provider::Gcp {
-        return Some((Outcome::LeftForAPerson, "GCP apply is not wired yet".into()));
+        return match t.what {
+            TargetWhat::Credential(
+                CredentialKind::GcpIamBinding | CredentialKind::GcpServiceAccountKey,
+            ) => None,
+            other => Some((
+                Outcome::LeftForAPerson,
+                format!("revoking a {other} is not carried out by apply yet; do it by hand"),
+            )),
+        };
     }
     match t.what {
         TargetWhat::Credential(

@@ -1,0 +1,429 @@
+//! The GCP executor of `apply`: removes a member from one role on a project, a service
+//! account or a secret, and disables (or, with `--delete-now`, deletes) service-account
+//! keys, through `providers::gcp::change` (one project per executor).
+//!
+//! Invariants:
+//! - A grant is the plan's member in the plan's role under the plan's condition (title
+//!   and expression compared exactly; no condition matches only an unconditional
+//!   binding). The live check reads the resource's policy at version 3: the grant there
+//!   is `as-planned`; the member holding that role only under another condition is
+//!   `drift` (never guessed at); the member no longer holding the role is `already-done`.
+//! - The write is `remove_grants`: one read at version 3 and one `setIamPolicy` carrying
+//!   the etag, redone from a fresh read on a stale etag (409); every other member, role,
+//!   condition and audit config is kept as read. The grants as found (their condition's
+//!   description too) are journaled for undo, which puts them back with
+//!   `restore_grants`.
+//! - A key is disabled (`:disable`, undone by `:enable`); deleted only with
+//!   `--delete-now` (not undoable). A key gone since the plan is `drift`.
+//! - A resource or account of another project is refused; a secret named by the
+//!   project's number (as Google lists secrets) is changed under the project's id, once
+//!   the number is checked to be this project's (`projects.get` at connect).
+//! - Nothing read here is a secret: policies, key ids and states only.
+
+use google_cloud_iam_v1::model::Policy;
+
+use super::{Executor, Live, Options, Prepared, Write};
+use crate::error::Error;
+use crate::journal::{ApplyChange, Undo, UndoCondition, UndoGrant};
+use crate::model::{CredentialKind, Provider};
+use crate::plan::{Step, TargetWhat};
+use crate::providers::gcp::assemble::member_of;
+use crate::providers::gcp::change::{
+    GcpChanger, Grant, GrantCondition, IamResource, KeyState, Outcome,
+};
+use crate::providers::gcp::live::GcpSettings;
+
+/// One GCP project, reached with the settings of the run.
+pub struct GcpExecutor {
+    changer: GcpChanger,
+    /// The project's number, by which Google names its secrets.
+    number: String,
+}
+
+impl GcpExecutor {
+    /// Connects to `project` and reads its number (which also proves access).
+    pub async fn connect(project: &str, settings: &GcpSettings) -> Result<GcpExecutor, Error> {
+        let changer = GcpChanger::connect(project, settings).await?;
+        let number = changer.project_number().await?;
+        Ok(GcpExecutor { changer, number })
+    }
+
+    fn project(&self) -> &str {
+        self.changer.project()
+    }
+
+    /// The resource the plan names, under this project's id; `None` when it belongs to
+    /// another project.
+    fn own_resource(&self, name: &str) -> Result<Option<IamResource>, Error> {
+        let r = IamResource::parse(name)?;
+        if r.project() == self.project() {
+            return Ok(Some(r));
+        }
+        if r.project() != self.number {
+            return Ok(None);
+        }
+        let project = self.project().to_string();
+        Ok(Some(match r {
+            IamResource::Project { .. } => IamResource::Project { project },
+            IamResource::ServiceAccount { email, .. } => {
+                IamResource::ServiceAccount { project, email }
+            }
+            IamResource::Secret { secret, .. } => IamResource::Secret { project, secret },
+        }))
+    }
+
+    async fn check_binding(&self, step: &Step) -> Result<Live, Error> {
+        let t = &step.target;
+        let Some(binding) = &t.binding else {
+            return Ok(Live::LeftForAPerson(
+                "the plan names no binding for this grant".into(),
+            ));
+        };
+        let Some(member) = t
+            .principal
+            .as_deref()
+            .and_then(|p| member_of(p, self.project()))
+        else {
+            return Ok(Live::LeftForAPerson(format!(
+                "the plan's principal is not a member of project {}",
+                self.project()
+            )));
+        };
+        let Some(resource) = self.own_resource(&binding.resource)? else {
+            return Ok(Live::LeftForAPerson(format!(
+                "{} is not in project {}: apply it with that project's plan",
+                binding.resource,
+                self.project()
+            )));
+        };
+        let grant = Grant::of(&member, binding);
+        let policy = self.changer.read_policy(&resource).await?;
+        Ok(decide_removal(&resource, &grant, &policy))
+    }
+
+    async fn check_key(&self, step: &Step, opts: Options) -> Result<Live, Error> {
+        let t = &step.target;
+        let account = t
+            .principal
+            .as_deref()
+            .and_then(|p| self.own_resource(p).ok().flatten());
+        let (Some(IamResource::ServiceAccount { email, .. }), Some(key_id)) =
+            (account, t.name.as_deref())
+        else {
+            return Ok(Live::LeftForAPerson(format!(
+                "the plan names no service account of project {} and key id for this key",
+                self.project()
+            )));
+        };
+        let state = self.changer.key_state(&email, key_id).await?;
+        Ok(decide_key(&email, key_id, state, opts))
+    }
+}
+
+/// What removing `grant` from `resource`'s `policy` needs: the bindings holding it (as
+/// found, for undo), else drift when the member holds the role under another condition,
+/// else already done.
+fn decide_removal(resource: &IamResource, grant: &Grant, policy: &Policy) -> Live {
+    let holds = |b: &&google_cloud_iam_v1::model::Binding| b.members.contains(&grant.member);
+    let found: Vec<Grant> = policy
+        .bindings
+        .iter()
+        .filter(|b| grant.same_binding(b))
+        .filter(holds)
+        .map(|b| grant.as_found(b))
+        .collect();
+    let name = resource.name();
+    if found.is_empty() {
+        let elsewhere = policy
+            .bindings
+            .iter()
+            .filter(|b| b.role == grant.role)
+            .any(|b| holds(&b));
+        return if elsewhere {
+            Live::Drift(format!(
+                "{} holds {} on {name} only under another condition than the plan saw",
+                grant.member, grant.role
+            ))
+        } else {
+            Live::AlreadyDone(format!(
+                "{} no longer holds {} on {name}",
+                grant.member, grant.role
+            ))
+        };
+    }
+    let (get, set) = resource.methods();
+    Live::AsPlanned(Prepared {
+        change: ApplyChange::RemoveGrant,
+        writes: vec![Write::GcpRemoveGrants {
+            resource: resource.clone(),
+            grants: vec![grant.clone()],
+        }],
+        calls: vec![get.to_string(), set.to_string()],
+        undo: Undo::GcpGrants {
+            resource: name.clone(),
+            grants: found.iter().map(undo_grant).collect(),
+        },
+        what: format!(
+            "remove {} from {}{} on {name}, keeping every other member and condition",
+            grant.member,
+            grant.role,
+            grant
+                .condition
+                .as_ref()
+                .map(|c| format!(" (condition {:?})", c.title.as_deref().unwrap_or("")))
+                .unwrap_or_default()
+        ),
+    })
+}
+
+/// What revoking a key in `state` needs: disable it (undo: enable), or with
+/// `--delete-now` disable and delete it.
+fn decide_key(email: &str, key_id: &str, state: KeyState, opts: Options) -> Live {
+    let disable = Write::GcpKey {
+        account: email.into(),
+        key_id: key_id.into(),
+        enable: false,
+    };
+    match state {
+        KeyState::Gone => Live::Drift(format!(
+            "key {key_id} of {email} is gone (deleted since the plan)"
+        )),
+        _ if opts.delete_now => {
+            let mut writes = Vec::new();
+            let mut calls = Vec::new();
+            if state == KeyState::Enabled {
+                writes.push(disable);
+                calls.push("iam.serviceAccountKeys.disable".to_string());
+            }
+            writes.push(Write::GcpDeleteKey {
+                account: email.into(),
+                key_id: key_id.into(),
+            });
+            calls.push("iam.serviceAccountKeys.delete".to_string());
+            Live::AsPlanned(Prepared {
+                change: ApplyChange::Delete,
+                writes,
+                calls,
+                undo: Undo::Irreversible {
+                    why: "a deleted service-account key cannot be restored".into(),
+                },
+                what: format!("disable and delete key {key_id} of {email}"),
+            })
+        }
+        KeyState::Disabled => {
+            Live::AlreadyDone(format!("key {key_id} of {email} is already disabled"))
+        }
+        KeyState::Enabled => Live::AsPlanned(Prepared {
+            change: ApplyChange::Disable,
+            writes: vec![disable],
+            calls: vec!["iam.serviceAccountKeys.disable".into()],
+            undo: Undo::GcpKey {
+                account: email.into(),
+                key_id: key_id.into(),
+            },
+            what: format!(
+                "disable key {key_id} of {email} (deletion waits for a later run: --delete-now deletes at once)"
+            ),
+        }),
+    }
+}
+
+fn undo_grant(g: &Grant) -> UndoGrant {
+    UndoGrant {
+        member: g.member.clone(),
+        role: g.role.clone(),
+        condition: g.condition.as_ref().map(|c| UndoCondition {
+            title: c.title.clone(),
+            expression: c.expression.clone(),
+            description: c.description.clone(),
+        }),
+    }
+}
+
+fn grant_of(u: &UndoGrant) -> Grant {
+    Grant {
+        member: u.member.clone(),
+        role: u.role.clone(),
+        condition: u.condition.as_ref().map(|c| GrantCondition {
+            title: c.title.clone(),
+            expression: c.expression.clone(),
+            description: c.description.clone(),
+        }),
+    }
+}
+
+/// A key write that found the key gone: the step did not happen.
+fn missing(op: &str, account: &str, key_id: &str) -> Error {
+    Error::Api {
+        provider: Provider::Gcp,
+        operation: op.into(),
+        what: format!("key {key_id} of {account} is gone"),
+        hint: "it was deleted since the live check: audit again to see the project as it is".into(),
+    }
+}
+
+#[async_trait::async_trait]
+impl Executor for GcpExecutor {
+    fn scope(&self) -> &str {
+        self.project()
+    }
+
+    fn provider(&self) -> Provider {
+        Provider::Gcp
+    }
+
+    async fn check(&self, step: &Step, opts: Options) -> Result<Live, Error> {
+        match step.target.what {
+            TargetWhat::Credential(CredentialKind::GcpIamBinding) => self.check_binding(step).await,
+            TargetWhat::Credential(CredentialKind::GcpServiceAccountKey) => {
+                self.check_key(step, opts).await
+            }
+            other => Ok(Live::LeftForAPerson(format!(
+                "revoking a {other} is not carried out by apply yet; do it by hand"
+            ))),
+        }
+    }
+
+    async fn write(&self, w: &Write) -> Result<(), Error> {
+        match w {
+            Write::GcpRemoveGrants { resource, grants } => self
+                .changer
+                .remove_grants(resource, grants)
+                .await
+                .map(|_| ()),
+            Write::GcpRestoreGrants { resource, grants } => self
+                .changer
+                .restore_grants(resource, grants)
+                .await
+                .map(|_| ()),
+            Write::GcpKey {
+                account,
+                key_id,
+                enable,
+            } => {
+                let (op, outcome) = if *enable {
+                    let o = self.changer.enable_key(account, key_id).await?;
+                    ("iam.serviceAccountKeys.enable", o)
+                } else {
+                    let o = self.changer.disable_key(account, key_id).await?;
+                    ("iam.serviceAccountKeys.disable", o)
+                };
+                match outcome {
+                    Outcome::Missing => Err(missing(op, account, key_id)),
+                    Outcome::Changed | Outcome::AlreadyDone => Ok(()),
+                }
+            }
+            Write::GcpDeleteKey { account, key_id } => {
+                self.changer.delete_key(account, key_id).await.map(|_| ())
+            }
+            other => Err(Error::usage(
+                format!("not a GCP write: {other:?}"),
+                "this is a bug in handover: report it",
+            )),
+        }
+    }
+
+    fn undo(&self, undo: &Undo) -> Option<Write> {
+        match undo {
+            Undo::GcpGrants { resource, grants } => Some(Write::GcpRestoreGrants {
+                resource: self.own_resource(resource).ok().flatten()?,
+                grants: grants.iter().map(grant_of).collect(),
+            }),
+            Undo::GcpKey { account, key_id } => Some(Write::GcpKey {
+                account: account.clone(),
+                key_id: key_id.clone(),
+                enable: true,
+            }),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(json: serde_json::Value) -> Policy {
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn project() -> IamResource {
+        IamResource::Project {
+            project: "p-1".into(),
+        }
+    }
+
+    fn grant(condition: Option<(&str, &str)>) -> Grant {
+        Grant {
+            member: "user:a@agency.example".into(),
+            role: "roles/r".into(),
+            condition: condition.map(|(t, e)| GrantCondition {
+                title: Some(t.into()),
+                expression: e.into(),
+                description: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_grant_under_another_condition_is_drift_not_removed() {
+        let p = policy(serde_json::json!({"bindings": [
+            {"role": "roles/r", "members": ["user:a@agency.example"], "condition": {"title": "later", "expression": "e2"}}]}));
+        assert!(matches!(
+            decide_removal(&project(), &grant(Some(("t", "e"))), &p),
+            Live::Drift(_)
+        ));
+        assert!(matches!(
+            decide_removal(&project(), &grant(None), &p),
+            Live::Drift(_)
+        ));
+        let p = policy(serde_json::json!({"bindings": [
+            {"role": "roles/other", "members": ["user:a@agency.example"]}]}));
+        assert!(matches!(
+            decide_removal(&project(), &grant(None), &p),
+            Live::AlreadyDone(_)
+        ));
+    }
+
+    #[test]
+    fn the_undo_keeps_the_condition_as_found() {
+        let p = policy(serde_json::json!({"bindings": [
+            {"role": "roles/r", "members": ["user:a@agency.example", "user:b@customer.example"],
+             "condition": {"title": "t", "expression": "e", "description": "why"}}]}));
+        let Live::AsPlanned(prep) = decide_removal(&project(), &grant(Some(("t", "e"))), &p) else {
+            panic!("as planned")
+        };
+        let Undo::GcpGrants { resource, grants } = prep.undo else {
+            panic!("grants")
+        };
+        assert_eq!(resource, "projects/p-1");
+        assert_eq!(
+            grants[0].condition.as_ref().unwrap().description.as_deref(),
+            Some("why")
+        );
+        assert_eq!(grant_of(&grants[0]).member, "user:a@agency.example");
+    }
+
+    #[test]
+    fn a_key_gone_is_drift_and_delete_now_is_irreversible() {
+        let o = Options::default();
+        assert!(matches!(
+            decide_key("a@p.iam.gserviceaccount.com", "k", KeyState::Gone, o),
+            Live::Drift(_)
+        ));
+        assert!(matches!(
+            decide_key("a@p.iam.gserviceaccount.com", "k", KeyState::Disabled, o),
+            Live::AlreadyDone(_)
+        ));
+        let Live::AsPlanned(p) = decide_key(
+            "a@p.iam.gserviceaccount.com",
+            "k",
+            KeyState::Enabled,
+            Options { delete_now: true },
+        ) else {
+            panic!("as planned")
+        };
+        assert_eq!(p.writes.len(), 2);
+        assert!(matches!(p.undo, Undo::Irreversible { .. }));
+    }
+}
