@@ -274,7 +274,10 @@ fn assert_incomplete_only_by_rotations(r: &Run) {
         if st["outcome"] == "left-for-a-person" {
             assert_eq!(st["action"], "rotate", "{st}");
         }
-        assert!(st["outcome"] != "failed" && st["outcome"] != "drift", "{st}");
+        assert!(
+            st["outcome"] != "failed" && st["outcome"] != "drift",
+            "{st}"
+        );
     }
 }
 
@@ -328,6 +331,7 @@ fn dry_run_checks_every_gcp_step_and_writes_nothing() {
 fn applied_run_removes_exactly_the_planned_members_then_rerun_and_undo() {
     let s = setup();
     let before = project_policy(&s.url);
+    let c0 = s.server.request_counts();
     let r = s.apply_approved(&[]);
     assert_incomplete_only_by_rotations(&r);
     let report = json(&r.stdout);
@@ -335,6 +339,15 @@ fn applied_run_removes_exactly_the_planned_members_then_rerun_and_undo() {
         assert_eq!(st["outcome"], "done", "{st}");
     }
     assert_eq!(bindings(&project_policy(&s.url)), expected_after());
+    // The removals of one phase from one policy are one write: the project's policy is
+    // written once in the revoke phase and once in revoke-admin, the service account's once.
+    let c = s.server.request_counts();
+    let sets = |route: &str| c.route(route) - c0.route(route);
+    assert_eq!(sets("POST /v3/projects/{project}:setIamPolicy"), 2);
+    assert_eq!(
+        sets("POST /v1/projects/{project}/serviceAccounts/{account}:setIamPolicy"),
+        1
+    );
     // The service account's and the secret's policies lose the agency's members.
     let deployer = format!(
         "/v1/projects/{PROJECT}/serviceAccounts/{}:getIamPolicy",

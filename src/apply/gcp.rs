@@ -10,7 +10,8 @@
 //!   `drift` (never guessed at); the member no longer holding the role is `already-done`.
 //! - The write is `remove_grants`: one read at version 3 and one `setIamPolicy` carrying
 //!   the etag, redone from a fresh read on a stale etag (409); every other member, role,
-//!   condition and audit config is kept as read. The grants as found (their condition's
+//!   condition and audit config is kept as read. The removals of one phase from one
+//!   resource are merged (`Executor::merge`) into one such write. The grants as found (their condition's
 //!   description too) are journaled for undo, which puts them back with
 //!   `restore_grants`.
 //! - A key is disabled (`:disable`, undone by `:enable`); deleted only with
@@ -323,6 +324,40 @@ impl Executor for GcpExecutor {
         }
     }
 
+    /// Every GCP write reads its target afresh (a policy with its etag, a key's state).
+    fn merges(&self) -> bool {
+        true
+    }
+
+    /// Removals from one resource's policy become one removal of all their grants: one
+    /// read and one `setIamPolicy`.
+    fn merge(&self, writes: &[&[Write]]) -> Option<Vec<Write>> {
+        let mut resource: Option<&IamResource> = None;
+        let mut all = Vec::new();
+        for w in writes {
+            let [Write::GcpRemoveGrants {
+                resource: r,
+                grants,
+            }] = w
+            else {
+                return None;
+            };
+            if resource.is_some_and(|first| first != r) {
+                return None;
+            }
+            resource = Some(r);
+            for g in grants {
+                if !all.contains(g) {
+                    all.push(g.clone());
+                }
+            }
+        }
+        Some(vec![Write::GcpRemoveGrants {
+            resource: resource?.clone(),
+            grants: all,
+        }])
+    }
+
     fn undo(&self, undo: &Undo) -> Option<Write> {
         match undo {
             Undo::GcpGrants { resource, grants } => Some(Write::GcpRestoreGrants {
@@ -402,6 +437,50 @@ mod tests {
             Some("why")
         );
         assert_eq!(grant_of(&grants[0]).member, "user:a@agency.example");
+    }
+
+    #[test]
+    fn removals_from_one_resource_merge_and_others_do_not() {
+        let settings = GcpSettings {
+            endpoint: Some("http://127.0.0.1:9".into()),
+            concurrency: 1,
+            max_attempts: 1,
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let exec = GcpExecutor {
+            changer: rt.block_on(GcpChanger::connect("p-1", &settings)).unwrap(),
+            number: "1".into(),
+        };
+        let remove = |r: IamResource, g: Grant| {
+            vec![Write::GcpRemoveGrants {
+                resource: r,
+                grants: vec![g],
+            }]
+        };
+        let a = remove(project(), grant(None));
+        let b = remove(project(), grant(Some(("t", "e"))));
+        let merged = exec.merge(&[&a, &b]).unwrap();
+        assert_eq!(
+            merged,
+            vec![Write::GcpRemoveGrants {
+                resource: project(),
+                grants: vec![grant(None), grant(Some(("t", "e")))],
+            }]
+        );
+        let secret = IamResource::Secret {
+            project: "p-1".into(),
+            secret: "s".into(),
+        };
+        assert!(exec.merge(&[&a, &remove(secret, grant(None))]).is_none());
+        let key = vec![Write::GcpKey {
+            account: "a@p-1.iam.gserviceaccount.com".into(),
+            key_id: "k".into(),
+            enable: false,
+        }];
+        assert!(exec.merge(&[&a, &key]).is_none());
     }
 
     #[test]

@@ -173,6 +173,19 @@ pub trait Executor: Send + Sync {
     async fn write(&self, w: &Write) -> Result<(), Error>;
     /// The writes that undo a journaled change, `None` when it cannot be undone.
     fn undo(&self, undo: &Undo) -> Option<Write>;
+    /// Whether the steps on one document may all be checked before any is made, their
+    /// writes merged by `merge`: true only where every write reads the document afresh
+    /// (a GCP policy's etag-guarded read-modify-write); false where a write carries a
+    /// document computed at check time (an AWS trust policy).
+    fn merges(&self) -> bool {
+        false
+    }
+    /// Several steps' writes on one document as fewer writes that make all of them;
+    /// `None` when they cannot be merged (each is then made on its own).
+    fn merge(&self, writes: &[&[Write]]) -> Option<Vec<Write>> {
+        let _ = writes;
+        None
+    }
 }
 
 /// What to carry out.
@@ -362,14 +375,7 @@ pub async fn run(
             .map(|group| {
                 let ctx = &ctx;
                 let progress = progress.clone();
-                async move {
-                    let mut out = Vec::new();
-                    for step in group {
-                        out.push(run_step(ctx, step).await);
-                        progress.tick();
-                    }
-                    out
-                }
+                async move { run_group(ctx, group, progress.as_ref()).await }
             })
             .buffer_unordered(req.concurrency.max(1))
             .collect()
@@ -481,13 +487,34 @@ fn not_carried_out(step: &Step) -> Option<(Outcome, String)> {
     }
 }
 
+/// A step checked live and found to need a change (its report says `would-change`).
+struct Ready<'s, 'e> {
+    step: &'s Step,
+    exec: &'e Arc<dyn Executor>,
+    prepared: Prepared,
+    report: StepReport,
+}
+
 /// One step: journaled as done, not ours to carry out, checked live, then (applied) made.
 async fn run_step(ctx: &Ctx<'_>, step: &Step) -> StepReport {
+    match check_step(ctx, step).await {
+        Err(r) => r,
+        Ok(ready) if !ctx.apply => ready.report,
+        Ok(ready) => make(ctx, ready).await,
+    }
+}
+
+/// A step's live check: `Err` with its final report when nothing is to be made.
+async fn check_step<'s, 'e>(ctx: &Ctx<'e>, step: &'s Step) -> Result<Ready<'s, 'e>, StepReport> {
     if ctx.done.contains(&step.id) {
-        return report(step, Outcome::AlreadyDone, "the journal records it done");
+        return Err(report(
+            step,
+            Outcome::AlreadyDone,
+            "the journal records it done",
+        ));
     }
     if let Some((outcome, why)) = not_carried_out(step) {
-        return report(step, outcome, why);
+        return Err(report(step, outcome, why));
     }
     let key = (step.target.provider, step.target.scope.clone());
     let Some(exec) = ctx.exec.by_scope.get(&key) else {
@@ -500,32 +527,49 @@ async fn run_step(ctx: &Ctx<'_>, step: &Step) -> StepReport {
         } else {
             Outcome::NotChecked
         };
-        return report(step, outcome, why);
+        return Err(report(step, outcome, why));
     };
     let live = match exec.check(step, ctx.options).await {
         Ok(l) => l,
-        Err(e) => return report(step, Outcome::Failed, error_detail(&e)),
+        Err(e) => return Err(report(step, Outcome::Failed, error_detail(&e))),
     };
     let prepared = match live {
-        Live::AlreadyDone(why) => return report(step, Outcome::AlreadyDone, why),
-        Live::Drift(why) => return report(step, Outcome::Drift, why),
-        Live::LeftForAPerson(why) => return report(step, Outcome::LeftForAPerson, why),
+        Live::AlreadyDone(why) => return Err(report(step, Outcome::AlreadyDone, why)),
+        Live::Drift(why) => return Err(report(step, Outcome::Drift, why)),
+        Live::LeftForAPerson(why) => return Err(report(step, Outcome::LeftForAPerson, why)),
         Live::AsPlanned(p) => p,
     };
     let mut r = report(step, Outcome::WouldChange, prepared.what.clone());
     r.change = Some(prepared.change);
     r.calls = prepared.calls.clone();
-    if !ctx.apply {
-        return r;
-    }
-    let about = ApplyTarget {
+    Ok(Ready {
+        step,
+        exec,
+        prepared,
+        report: r,
+    })
+}
+
+fn about(ctx: &Ctx<'_>, step: &Step, prepared: &Prepared) -> ApplyTarget {
+    ApplyTarget {
         plan: ctx.plan_digest.to_string(),
         target: step.target.id.clone(),
         provider: step.target.provider,
         scope: step.target.scope.clone(),
         change: prepared.change,
         calls: prepared.calls.clone(),
-    };
+    }
+}
+
+/// Makes one checked step's change, journaled.
+async fn make(ctx: &Ctx<'_>, ready: Ready<'_, '_>) -> StepReport {
+    let Ready {
+        step,
+        exec,
+        prepared,
+        report: mut r,
+    } = ready;
+    let about = about(ctx, step, &prepared);
     match change(
         ctx,
         exec.as_ref(),
@@ -546,6 +590,91 @@ async fn run_step(ctx: &Ctx<'_>, step: &Step) -> StepReport {
     r
 }
 
+/// The steps of one document, in plan order. Where the executor merges (every write
+/// reads the document afresh, as a GCP policy's etag-guarded read-modify-write does),
+/// all are checked first and their changes made in as few writes as it can (one
+/// `setIamPolicy` for every removal from one policy); otherwise each is checked right
+/// after the previous one was made, so a document computed at check time (an AWS trust
+/// policy) always starts from the last write.
+async fn run_group(
+    ctx: &Ctx<'_>,
+    group: Vec<&Step>,
+    progress: &dyn crate::audit::Progress,
+) -> Vec<StepReport> {
+    let merges = group.iter().all(|s| {
+        ctx.exec
+            .by_scope
+            .get(&(s.target.provider, s.target.scope.clone()))
+            .is_some_and(|e| e.merges())
+    });
+    let mut out = Vec::new();
+    if !merges || !ctx.apply {
+        for step in group {
+            out.push(run_step(ctx, step).await);
+            progress.tick();
+        }
+        return out;
+    }
+    let mut ready = Vec::new();
+    for step in group {
+        match check_step(ctx, step).await {
+            Ok(r) => ready.push(r),
+            Err(r) => {
+                out.push(r);
+                progress.tick();
+            }
+        }
+    }
+    let n = ready.len();
+    out.extend(make_together(ctx, ready).await);
+    (0..n).for_each(|_| progress.tick());
+    out
+}
+
+/// Makes the changes of checked steps on one document: merged by their executor when
+/// it can (every intent journaled, the merged writes made, every result journaled),
+/// else one after the other.
+async fn make_together(ctx: &Ctx<'_>, ready: Vec<Ready<'_, '_>>) -> Vec<StepReport> {
+    let exec = ready.first().map(|r| r.exec.clone());
+    let merged = exec.as_ref().and_then(|exec| {
+        let one_exec = ready.iter().all(|r| Arc::ptr_eq(r.exec, exec));
+        let writes: Vec<&[Write]> = ready.iter().map(|r| r.prepared.writes.as_slice()).collect();
+        (ready.len() > 1 && one_exec)
+            .then(|| exec.merge(&writes))
+            .flatten()
+    });
+    let (Some(exec), Some(merged)) = (exec, merged) else {
+        let mut out = Vec::new();
+        for r in ready {
+            out.push(make(ctx, r).await);
+        }
+        return out;
+    };
+    let items: Vec<(String, ApplyTarget, Undo)> = ready
+        .iter()
+        .map(|r| {
+            let about = about(ctx, r.step, &r.prepared);
+            (r.step.id.clone(), about, r.prepared.undo.clone())
+        })
+        .collect();
+    let made = change_together(ctx, exec.as_ref(), Op::ApplyStep, &items, &merged).await;
+    let detail = made.as_ref().err().map(error_detail);
+    ready
+        .into_iter()
+        .map(|r| {
+            let mut rep = r.report;
+            match &detail {
+                None => rep.outcome = Outcome::Done,
+                Some(d) => {
+                    rep.outcome = Outcome::Failed;
+                    rep.detail = d.clone();
+                }
+            }
+            rep
+        })
+        .collect()
+}
+
 /// An error as a report's detail: what failed and what to try.
 fn error_detail(e: &Error) -> String {
     format!("{e} (hint: {})", e.hint())
@@ -561,17 +690,31 @@ async fn change(
     writes: &[Write],
     undo: Undo,
 ) -> Result<(), Error> {
+    change_together(ctx, exec, op, &[(key.to_string(), about, undo)], writes).await
+}
+
+/// Journals every item's intent, makes the writes (which carry out all of them), then
+/// journals every item's result (done, or failed with the error).
+async fn change_together(
+    ctx: &Ctx<'_>,
+    exec: &dyn Executor,
+    op: Op,
+    items: &[(String, ApplyTarget, Undo)],
+    writes: &[Write],
+) -> Result<(), Error> {
     let journal = ctx
         .journal
         .ok_or_else(|| Error::usage("an applied run needs its journal", "pass --journal FILE"))?;
-    let intent = Change::ApplyIntent(
-        op,
-        ApplyIntent {
-            about: about.clone(),
-            undo: undo.clone(),
-        },
-    );
-    lock(journal).append(key, intent)?;
+    for (key, about, undo) in items {
+        let intent = Change::ApplyIntent(
+            op,
+            ApplyIntent {
+                about: about.clone(),
+                undo: undo.clone(),
+            },
+        );
+        lock(journal).append(key, intent)?;
+    }
     let mut made = Ok(());
     for w in writes {
         made = exec.write(w).await;
@@ -579,20 +722,22 @@ async fn change(
             break;
         }
     }
-    let result = Change::ApplyResult(
-        op,
-        ApplyResult {
-            about,
-            outcome: if made.is_ok() {
-                ApplyOutcome::Done
-            } else {
-                ApplyOutcome::Failed
+    for (key, about, undo) in items {
+        let result = Change::ApplyResult(
+            op,
+            ApplyResult {
+                about: about.clone(),
+                outcome: if made.is_ok() {
+                    ApplyOutcome::Done
+                } else {
+                    ApplyOutcome::Failed
+                },
+                undo: undo.clone(),
+                detail: made.as_ref().err().map(|e| e.to_string()),
             },
-            undo,
-            detail: made.as_ref().err().map(|e| e.to_string()),
-        },
-    );
-    lock(journal).append(key, result)?;
+        );
+        lock(journal).append(key, result)?;
+    }
     made
 }
 
