@@ -453,3 +453,59 @@ fn delete_now_disables_and_deletes_the_key_and_undo_says_it_cannot() {
         .unwrap()
         .contains("cannot be restored"));
 }
+
+/// The no-lock-out check's GCP side: a customer admin counts only while it holds owner
+/// (or an IAM-admin role) on the project live, unconditionally, and, for a service
+/// account, while the account is enabled.
+#[test]
+fn admin_alive_finds_only_a_live_unconditional_customer_admin() {
+    use handover::apply::gcp::GcpExecutor;
+    use handover::providers::gcp::live::GcpSettings;
+    let server = gcp_server();
+    let url = server.url();
+    let seeded = seed_gcp(&url);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let settings = GcpSettings {
+        endpoint: Some(url.clone()),
+        concurrency: 1,
+        max_attempts: 2,
+    };
+    let exec = rt
+        .block_on(GcpExecutor::connect(PROJECT, &settings))
+        .unwrap();
+    let alive = |names: &[&str]| {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        rt.block_on(exec.admin_alive(&names)).unwrap()
+    };
+    let carol = "carol@contoso.example";
+    assert_eq!(
+        alive(&["nobody@contoso.example", carol]).as_deref(),
+        Some(carol)
+    );
+    let deployer = seeded["service_accounts"]["deployer"].as_str().unwrap();
+    // carol is now IAM admin only under a condition (Google allows none on owner); the
+    // deployer account is made IAM admin.
+    set_project_bindings(
+        &url,
+        json!([
+            {"role": "roles/resourcemanager.projectIamAdmin", "members": ["user:carol@contoso.example"],
+             "condition": {"title": "t", "expression": UNTIL_2027}},
+            {"role": "roles/resourcemanager.projectIamAdmin", "members": [format!("serviceAccount:{deployer}")]}
+        ]),
+    );
+    assert_eq!(alive(&[carol]), None, "a conditional admin does not count");
+    assert_eq!(alive(&[deployer]).as_deref(), Some(deployer));
+    post(
+        &url,
+        &format!("/v1/projects/{PROJECT}/serviceAccounts/{deployer}:disable"),
+        json!({}),
+    );
+    assert_eq!(
+        alive(&[deployer]),
+        None,
+        "a disabled service account does not count"
+    );
+}

@@ -19,6 +19,8 @@
 //! - A resource or account of another project is refused; a secret named by the
 //!   project's number (as Google lists secrets) is changed under the project's id, once
 //!   the number is checked to be this project's (`projects.get` at connect).
+//! - No lock-out: `admin_alive` finds, live, a customer admin the plan keeps (owner or
+//!   IAM admin on the project, unconditionally; a service account only when enabled).
 //! - Nothing read here is a secret: policies, key ids and states only.
 
 use google_cloud_iam_v1::model::Policy;
@@ -30,7 +32,7 @@ use crate::model::{CredentialKind, Provider};
 use crate::plan::{Step, TargetWhat};
 use crate::providers::gcp::assemble::member_of;
 use crate::providers::gcp::change::{
-    GcpChanger, Grant, GrantCondition, IamResource, KeyState, Outcome,
+    AccountState, GcpChanger, Grant, GrantCondition, IamResource, KeyState, Outcome,
 };
 use crate::providers::gcp::live::GcpSettings;
 
@@ -71,6 +73,28 @@ impl GcpExecutor {
             }
             IamResource::Secret { secret, .. } => IamResource::Secret { project, secret },
         }))
+    }
+
+    /// The no-lock-out check: the first of `names` (principal names as the plan's
+    /// summary lists the customer admins it keeps: an email) that holds, live and with
+    /// no condition, `roles/owner` or an IAM-admin role on the project, as a user, a
+    /// group, or a service account that is enabled; `None` when none does. One policy
+    /// read, plus one account read per service account named. Members are built from
+    /// the names, never split.
+    pub async fn admin_alive(&self, names: &[String]) -> Result<Option<String>, Error> {
+        let admins = self.changer.admins_after(&[]).await?;
+        let holds = |member: &str| admins.iter().any(|g| g.member == member);
+        for name in names {
+            if holds(&format!("user:{name}")) || holds(&format!("group:{name}")) {
+                return Ok(Some(name.clone()));
+            }
+            if holds(&format!("serviceAccount:{name}"))
+                && self.changer.account_state(name).await? == AccountState::Enabled
+            {
+                return Ok(Some(name.clone()));
+            }
+        }
+        Ok(None)
     }
 
     async fn check_binding(&self, step: &Step) -> Result<Live, Error> {
