@@ -25,13 +25,14 @@ use support::*;
 const PROJECT: &str = "contoso-shop-prod";
 const UNTIL_2027: &str = "request.time < timestamp(\"2027-01-31T00:00:00Z\")";
 
-fn write_config(home: &Path) -> PathBuf {
+/// The handover config: `scenario` is a line such as `scenario = "full-transfer"`.
+fn write_config(home: &Path, scenario: &str) -> PathBuf {
     let signer = std::fs::read_to_string(example_key("northwind-signing.pub")).unwrap();
     let p = home.join("handover.toml");
     std::fs::write(
         &p,
         format!(
-            r#"scenario = "full-transfer"
+            r#"{scenario}
 handover_date = "2026-11-01"
 
 [agency]
@@ -164,8 +165,14 @@ struct Setup {
 }
 
 /// Seeds the example project, adds a customer member to the agency's conditional
-/// binding (so the condition must outlive the agency's removal), audits it and plans it.
+/// binding (so the condition must outlive the agency's removal), audits it and plans it
+/// under full transfer.
 fn setup() -> Setup {
+    setup_as(r#"scenario = "full-transfer""#, "full-transfer")
+}
+
+/// The same under `scenario` (config lines) and `policies/POLICY.yaml`.
+fn setup_as(scenario: &str, policy_name: &str) -> Setup {
     let server = gcp_server();
     let url = server.url();
     let seeded = seed_gcp(&url);
@@ -181,7 +188,7 @@ fn setup() -> Setup {
     set_project_bindings(&url, policy["bindings"].clone());
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
-    let config = write_config(h);
+    let config = write_config(h, scenario);
     let inv = h.join("inventory.json");
     let r = run(handover_offline(h)
         .args(["audit", "--gcp-project", PROJECT, "--gcp-endpoint", &url])
@@ -191,7 +198,7 @@ fn setup() -> Setup {
     let plan = h.join("plan.json");
     let r = run(handover_offline(h)
         .args(["plan", "--format", "json", "--policy"])
-        .arg(repo().join("policies/full-transfer.yaml"))
+        .arg(repo().join(format!("policies/{policy_name}.yaml")))
         .arg("--inventory")
         .arg(&inv)
         .arg("--config")
@@ -508,4 +515,68 @@ fn admin_alive_finds_only_a_live_unconditional_customer_admin() {
         None,
         "a disabled service account does not count"
     );
+}
+
+/// Retain-until under agency-operated: each grant Google lets carry a condition gets
+/// one ending it at `agency_access_ends`, titled for the handover, in place of the open
+/// grant; a basic role is left for a person; a grant whose own condition ends earlier is
+/// already done; undo puts the open grants back.
+#[test]
+fn retain_until_bounds_grants_in_time_and_undo_reopens_them() {
+    let s = setup_as(
+        "scenario = \"agency-operated\"\nagency_access_ends = \"2027-03-31\"",
+        "agency-operated",
+    );
+    let before = project_policy(&s.url);
+    let c0 = s.server.request_counts();
+    let r = s.apply_approved(&[]);
+    assert_eq!(r.code, 8, "basic roles are left for a person: {}", r.stderr);
+    let report = json(&r.stdout);
+    let ops = step(&report, "roles/iam.serviceAccountTokenCreator of ops@");
+    assert_eq!(ops["outcome"], "done", "{ops}");
+    assert_eq!(ops["change"], "bound-grant");
+    let owner = step(&report, "roles/owner of alice@");
+    assert_eq!(owner["outcome"], "left-for-a-person");
+    assert!(owner["detail"].as_str().unwrap().contains("basic roles"));
+    let dan = step(&report, "roles/secretmanager.secretAccessor of dan@");
+    assert_eq!(
+        dan["outcome"], "already-done",
+        "it ends on 2027-01-31 already"
+    );
+    let after = bindings(&project_policy(&s.url));
+    let bounded = json!({
+        "role": "roles/iam.serviceAccountTokenCreator",
+        "members": ["group:ops@northwind-agency.example"],
+        "condition": {"title": "handover Northwind to Contoso: until 2027-03-31",
+                      "expression": "request.time < timestamp(\"2027-03-31T00:00:00Z\")"}
+    });
+    assert!(after.contains(&bounded), "{after:?}");
+    assert!(
+        !after
+            .iter()
+            .any(|b| b["role"] == "roles/iam.serviceAccountTokenCreator"
+                && b.get("condition").is_none()),
+        "the open grant is gone: {after:?}"
+    );
+    let (_, secret) = http_get(
+        &s.url,
+        &format!("/v1/projects/{PROJECT}/secrets/stripe-key:getIamPolicy?options.requestedPolicyVersion=3"),
+    );
+    assert!(secret.contains("until 2027-03-31"), "{secret}");
+    let c1 = s.server.request_counts();
+    assert_eq!(
+        c1.route("POST /v3/projects/{project}:setIamPolicy")
+            - c0.route("POST /v3/projects/{project}:setIamPolicy"),
+        2,
+        "one write per phase: the bounded grant (time-bound), the public and deleted members (revoke)"
+    );
+    // A rerun writes nothing; undo reopens every grant as it was.
+    let written = writes(&s.server);
+    let r2 = s.apply_approved(&[]);
+    assert_eq!(r2.code, 8, "{}", r2.stderr);
+    assert_eq!(writes(&s.server), written, "a rerun writes nothing");
+    let u = s.handover(&["apply", "--undo"]);
+    assert_eq!(u.code, 0, "{}\n{}", u.stdout, u.stderr);
+    assert_eq!(bindings(&project_policy(&s.url)), bindings(&before));
+    s.assert_no_canary(&[&r.stdout, &r.stderr, &u.stdout]);
 }

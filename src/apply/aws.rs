@@ -268,7 +268,10 @@ impl Executor for AwsExecutor {
                 role: role.clone(),
                 document: previous.clone(),
             }),
-            Undo::Irreversible { .. } | Undo::GcpGrants { .. } | Undo::GcpKey { .. } => None,
+            Undo::Irreversible { .. }
+            | Undo::GcpGrants { .. }
+            | Undo::GcpKey { .. }
+            | Undo::GcpReplace { .. } => None,
         }
     }
 }

@@ -14,6 +14,11 @@
 //!   resource are merged (`Executor::merge`) into one such write. The grants as found (their condition's
 //!   description too) are journaled for undo, which puts them back with
 //!   `restore_grants`.
+//! - Retain-until: the grant is replaced, in one write, by the same member and role
+//!   under its own condition `&&` `request.time < timestamp("DATE")`, titled for the
+//!   handover (`change::bounded`); a basic role or a public member (which Google lets
+//!   carry no condition) is left for a person; a grant whose condition already ends by
+//!   the date is already done. Undo puts the open grant back as found.
 //! - A key is disabled (`:disable`, undone by `:enable`); deleted only with
 //!   `--delete-now` (not undoable). A key gone since the plan is `drift`.
 //! - A resource or account of another project is refused; a secret named by the
@@ -23,6 +28,7 @@
 //!   IAM admin on the project, unconditionally; a service account only when enabled).
 //! - Nothing read here is a secret: policies, key ids and states only.
 
+use chrono::{DateTime, Utc};
 use google_cloud_iam_v1::model::Policy;
 
 use super::{Executor, Live, Options, Prepared, Write};
@@ -30,9 +36,10 @@ use crate::error::Error;
 use crate::journal::{ApplyChange, Undo, UndoCondition, UndoGrant};
 use crate::model::{CredentialKind, Provider};
 use crate::plan::{Step, TargetWhat};
+use crate::policy::Action;
 use crate::providers::gcp::assemble::member_of;
 use crate::providers::gcp::change::{
-    AccountState, GcpChanger, Grant, GrantCondition, IamResource, KeyState, Outcome,
+    bounded, AccountState, GcpChanger, Grant, GrantCondition, IamResource, KeyState, Outcome,
 };
 use crate::providers::gcp::live::GcpSettings;
 
@@ -41,6 +48,8 @@ pub struct GcpExecutor {
     changer: GcpChanger,
     /// The project's number, by which Google names its secrets.
     number: String,
+    /// The handover's name, in the title of a condition that ends a retained grant.
+    handover: String,
 }
 
 impl GcpExecutor {
@@ -48,7 +57,18 @@ impl GcpExecutor {
     pub async fn connect(project: &str, settings: &GcpSettings) -> Result<GcpExecutor, Error> {
         let changer = GcpChanger::connect(project, settings).await?;
         let number = changer.project_number().await?;
-        Ok(GcpExecutor { changer, number })
+        Ok(GcpExecutor {
+            changer,
+            number,
+            handover: String::new(),
+        })
+    }
+
+    /// Names the handover in the titles of the conditions it writes ("handover NAME:
+    /// until DATE").
+    pub fn with_handover(mut self, name: &str) -> Self {
+        self.handover = name.to_string();
+        self
     }
 
     fn project(&self) -> &str {
@@ -97,33 +117,73 @@ impl GcpExecutor {
         Ok(None)
     }
 
-    async fn check_binding(&self, step: &Step) -> Result<Live, Error> {
+    /// The resource and grant a binding step names, or why it cannot be carried out.
+    fn planned_grant(&self, step: &Step) -> Result<Result<(IamResource, Grant), Live>, Error> {
         let t = &step.target;
         let Some(binding) = &t.binding else {
-            return Ok(Live::LeftForAPerson(
+            return Ok(Err(Live::LeftForAPerson(
                 "the plan names no binding for this grant".into(),
-            ));
+            )));
         };
         let Some(member) = t
             .principal
             .as_deref()
             .and_then(|p| member_of(p, self.project()))
         else {
-            return Ok(Live::LeftForAPerson(format!(
+            return Ok(Err(Live::LeftForAPerson(format!(
                 "the plan's principal is not a member of project {}",
                 self.project()
-            )));
+            ))));
         };
         let Some(resource) = self.own_resource(&binding.resource)? else {
-            return Ok(Live::LeftForAPerson(format!(
+            return Ok(Err(Live::LeftForAPerson(format!(
                 "{} is not in project {}: apply it with that project's plan",
                 binding.resource,
                 self.project()
-            )));
+            ))));
         };
-        let grant = Grant::of(&member, binding);
+        Ok(Ok((resource, Grant::of(&member, binding))))
+    }
+
+    async fn check_binding(&self, step: &Step) -> Result<Live, Error> {
+        let (resource, grant) = match self.planned_grant(step)? {
+            Ok(found) => found,
+            Err(live) => return Ok(live),
+        };
         let policy = self.changer.read_policy(&resource).await?;
         Ok(decide_removal(&resource, &grant, &policy))
+    }
+
+    /// Retain-until: the grant gets a condition that ends it at the plan's date.
+    async fn check_retain(&self, step: &Step) -> Result<Live, Error> {
+        let (resource, grant) = match self.planned_grant(step)? {
+            Ok(found) => found,
+            Err(live) => return Ok(live),
+        };
+        let Some(until) = step.until.as_deref().and_then(end_of) else {
+            return Ok(Live::LeftForAPerson(
+                "the plan gives no end date (YYYY-MM-DD) for this grant".into(),
+            ));
+        };
+        let bounded = match bounded(&grant, until, &self.handover) {
+            Ok(b) => b,
+            Err(e) => return Ok(Live::LeftForAPerson(format!("{e}; {}", e.hint()))),
+        };
+        let ends = step
+            .target
+            .binding
+            .as_ref()
+            .and_then(|b| b.condition.as_ref())
+            .and_then(|c| c.ends.end());
+        let policy = self.changer.read_policy(&resource).await?;
+        let bound = Bound {
+            grant: &grant,
+            bounded: &bounded,
+            ends,
+            until,
+            handover: &self.handover,
+        };
+        Ok(decide_bound(&resource, &bound, &policy))
     }
 
     async fn check_key(&self, step: &Step, opts: Options) -> Result<Live, Error> {
@@ -197,6 +257,80 @@ fn decide_removal(resource: &IamResource, grant: &Grant, policy: &Policy) -> Liv
                 .as_ref()
                 .map(|c| format!(" (condition {:?})", c.title.as_deref().unwrap_or("")))
                 .unwrap_or_default()
+        ),
+    })
+}
+
+/// When access ends on the day the plan names (`YYYY-MM-DD`, "ends by itself on DATE"):
+/// that day's start, UTC.
+fn end_of(date: &str) -> Option<DateTime<Utc>> {
+    let d = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
+    Some(d.and_hms_opt(0, 0, 0)?.and_utc())
+}
+
+/// A grant to bound: as the plan names it, under its end date, the plan's analysis of
+/// its own condition's end, the date, and the handover's name.
+struct Bound<'a> {
+    grant: &'a Grant,
+    bounded: &'a Grant,
+    ends: Option<DateTime<Utc>>,
+    until: DateTime<Utc>,
+    handover: &'a str,
+}
+
+/// What bounding a grant needs: replace it by the bounded grant (undo: the reverse, with
+/// the grant as found); already done when the bounded grant is there or the grant's own
+/// condition already ends by the date; drift when the grant is gone.
+fn decide_bound(resource: &IamResource, b: &Bound<'_>, policy: &Policy) -> Live {
+    let name = resource.name();
+    let day = b.until.format("%Y-%m-%d");
+    let (grant, bounded) = (b.grant, b.bounded);
+    let holds = |g: &Grant| {
+        policy
+            .bindings
+            .iter()
+            .find(|x| g.same_binding(x) && x.members.contains(&g.member))
+            .map(|x| g.as_found(x))
+    };
+    let Some(found) = holds(grant) else {
+        return match holds(bounded) {
+            Some(_) => Live::AlreadyDone(format!(
+                "{} holds {} on {name} until {day}",
+                grant.member, grant.role
+            )),
+            None => Live::Drift(format!(
+                "{} no longer holds {} on {name} as the plan saw it",
+                grant.member, grant.role
+            )),
+        };
+    };
+    if let Some(end) = b.ends.filter(|end| *end <= b.until) {
+        return Live::AlreadyDone(format!(
+            "its condition already ends it on {}",
+            end.format("%Y-%m-%d")
+        ));
+    }
+    let (get, set) = resource.methods();
+    let title = bounded.condition.as_ref().and_then(|c| c.title.as_deref());
+    Live::AsPlanned(Prepared {
+        change: ApplyChange::BoundGrant,
+        writes: vec![Write::GcpBoundGrant {
+            resource: resource.clone(),
+            grant: grant.clone(),
+            until: b.until,
+            handover: b.handover.to_string(),
+        }],
+        calls: vec![get.to_string(), set.to_string()],
+        undo: Undo::GcpReplace {
+            resource: name.clone(),
+            remove: vec![undo_grant(bounded)],
+            add: vec![undo_grant(&found)],
+        },
+        what: format!(
+            "end {} in {} on {name} on {day} (condition {:?})",
+            grant.member,
+            grant.role,
+            title.unwrap_or("")
         ),
     })
 }
@@ -299,6 +433,11 @@ impl Executor for GcpExecutor {
 
     async fn check(&self, step: &Step, opts: Options) -> Result<Live, Error> {
         match step.target.what {
+            TargetWhat::Credential(CredentialKind::GcpIamBinding)
+                if step.action == Action::RetainUntil =>
+            {
+                self.check_retain(step).await
+            }
             TargetWhat::Credential(CredentialKind::GcpIamBinding) => self.check_binding(step).await,
             TargetWhat::Credential(CredentialKind::GcpServiceAccountKey) => {
                 self.check_key(step, opts).await
@@ -341,6 +480,40 @@ impl Executor for GcpExecutor {
             Write::GcpDeleteKey { account, key_id } => {
                 self.changer.delete_key(account, key_id).await.map(|_| ())
             }
+            Write::GcpBoundGrant {
+                resource,
+                grant,
+                until,
+                handover,
+            } => {
+                let done = self
+                    .changer
+                    .bound_grant(resource, grant, *until, handover)
+                    .await?;
+                match done.outcome {
+                    Outcome::Changed | Outcome::AlreadyDone => Ok(()),
+                    Outcome::Missing => Err(Error::Api {
+                        provider: Provider::Gcp,
+                        operation: resource.methods().1.into(),
+                        what: format!(
+                            "{}: {} no longer holds {}",
+                            resource.name(),
+                            grant.member,
+                            grant.role
+                        ),
+                        hint: "it changed since the live check: audit again to see the project as it is".into(),
+                    }),
+                }
+            }
+            Write::GcpReplaceGrants {
+                resource,
+                remove,
+                add,
+            } => self
+                .changer
+                .replace_grants(resource, remove, add)
+                .await
+                .map(|_| ()),
             other => Err(Error::usage(
                 format!("not a GCP write: {other:?}"),
                 "this is a bug in handover: report it",
@@ -387,6 +560,15 @@ impl Executor for GcpExecutor {
             Undo::GcpGrants { resource, grants } => Some(Write::GcpRestoreGrants {
                 resource: self.own_resource(resource).ok().flatten()?,
                 grants: grants.iter().map(grant_of).collect(),
+            }),
+            Undo::GcpReplace {
+                resource,
+                remove,
+                add,
+            } => Some(Write::GcpReplaceGrants {
+                resource: self.own_resource(resource).ok().flatten()?,
+                remove: remove.iter().map(grant_of).collect(),
+                add: add.iter().map(grant_of).collect(),
             }),
             Undo::GcpKey { account, key_id } => Some(Write::GcpKey {
                 account: account.clone(),
@@ -477,6 +659,7 @@ mod tests {
         let exec = GcpExecutor {
             changer: rt.block_on(GcpChanger::connect("p-1", &settings)).unwrap(),
             number: "1".into(),
+            handover: String::new(),
         };
         let remove = |r: IamResource, g: Grant| {
             vec![Write::GcpRemoveGrants {
@@ -505,6 +688,47 @@ mod tests {
             enable: false,
         }];
         assert!(exec.merge(&[&a, &key]).is_none());
+    }
+
+    #[test]
+    fn a_bounded_grant_is_already_done_and_a_gone_one_is_drift() {
+        use chrono::TimeZone;
+        let until = Utc.with_ymd_and_hms(2027, 3, 31, 0, 0, 0).unwrap();
+        let open = grant(None);
+        let bounded = bounded(&open, until, "h").unwrap();
+        let b = Bound {
+            grant: &open,
+            bounded: &bounded,
+            ends: None,
+            until,
+            handover: "h",
+        };
+        let c = bounded.condition.clone().unwrap();
+        let p = policy(serde_json::json!({"bindings": [
+            {"role": "roles/r", "members": ["user:a@agency.example"],
+             "condition": {"title": c.title, "expression": c.expression}}]}));
+        assert!(matches!(
+            decide_bound(&project(), &b, &p),
+            Live::AlreadyDone(_)
+        ));
+        let p = policy(serde_json::json!({"bindings": []}));
+        assert!(matches!(decide_bound(&project(), &b, &p), Live::Drift(_)));
+        let p = policy(serde_json::json!({"bindings": [
+            {"role": "roles/r", "members": ["user:a@agency.example"]}]}));
+        let Live::AsPlanned(prep) = decide_bound(&project(), &b, &p) else {
+            panic!("as planned")
+        };
+        assert!(matches!(prep.undo, Undo::GcpReplace { .. }));
+        let earlier = Bound {
+            ends: Some(until - chrono::Duration::days(1)),
+            ..b
+        };
+        assert!(matches!(
+            decide_bound(&project(), &earlier, &p),
+            Live::AlreadyDone(_)
+        ));
+        assert_eq!(end_of("2027-03-31"), Some(until));
+        assert_eq!(end_of("31/03/2027"), None);
     }
 
     #[test]

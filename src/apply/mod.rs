@@ -16,8 +16,8 @@
 //!   within a phase, steps on different documents run concurrently, steps on one (a
 //!   role's trust policy, a user's credentials, a GCP resource's IAM policy) one after
 //!   the other, so a read-modify-write of one document never races another.
-//! - Steps this version cannot carry out (rotate, retain-until, an MFA device, a secret's
-//!   policy grant, a GCP HMAC key) are `left-for-a-person`, with the reason; review
+//! - Steps this version cannot carry out (rotate, retain-until other than a GCP grant's,
+//!   an MFA device, a secret's policy grant, a GCP HMAC key) are `left-for-a-person`, with the reason; review
 //!   steps too.
 //!
 //! The approval (the `--approve` digest equals the plan's, whose content hashes to it)
@@ -132,6 +132,20 @@ pub enum Write {
     },
     /// A service-account key deleted (`--delete-now`).
     GcpDeleteKey { account: String, key_id: String },
+    /// `grant` replaced by the same member and role under a condition ending at `until`
+    /// (titled for `handover`), in one write; nothing added if `grant` is gone.
+    GcpBoundGrant {
+        resource: IamResource,
+        grant: Grant,
+        until: chrono::DateTime<chrono::Utc>,
+        handover: String,
+    },
+    /// `remove` removed and `add` added in one write (undo of a bounded grant).
+    GcpReplaceGrants {
+        resource: IamResource,
+        remove: Vec<Grant>,
+        add: Vec<Grant>,
+    },
 }
 
 /// A change the live check found to be needed: what, by which calls, and how to undo it.
@@ -449,6 +463,13 @@ fn not_carried_out(step: &Step) -> Option<(Outcome, String)> {
                 "review: a person decides this step".into(),
             ))
         }
+        // A GCP grant gets a condition that ends it (the GCP executor); nothing else yet.
+        Action::RetainUntil
+            if t.provider == Provider::Gcp
+                && matches!(
+                    t.what,
+                    TargetWhat::Credential(CredentialKind::GcpIamBinding)
+                ) => {}
         Action::Rotate | Action::RetainUntil => {
             return Some((
                 Outcome::LeftForAPerson,

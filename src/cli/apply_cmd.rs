@@ -194,6 +194,7 @@ fn open_journal(
 async fn gcp_executors(
     a: &ApplyArgs,
     projects: &std::collections::BTreeSet<String>,
+    handover: &str,
     strict: bool,
     exec: &mut Executors,
 ) -> Result<(), Error> {
@@ -205,6 +206,7 @@ async fn gcp_executors(
     for project in projects {
         match GcpExecutor::connect(project, &settings).await {
             Ok(e) => {
+                let e = e.with_handover(handover);
                 exec.by_scope
                     .insert((Provider::Gcp, project.clone()), Arc::new(e));
             }
@@ -289,7 +291,11 @@ pub fn apply_command(a: ApplyArgs, quiet: bool) -> Result<u8, Error> {
     let (needs_aws, projects) = scopes(
         apply::select(&req)?
             .into_iter()
-            .filter(|s| s.action == Action::Revoke)
+            // Retain-until is carried out on GCP grants only (AWS's is left for a person).
+            .filter(|s| {
+                s.action == Action::Revoke
+                    || (s.action == Action::RetainUntil && s.target.provider == Provider::Gcp)
+            })
             .map(|s| (s.target.provider, s.target.scope.as_str())),
     );
     let rt = runtime()?;
@@ -301,7 +307,11 @@ pub fn apply_command(a: ApplyArgs, quiet: bool) -> Result<u8, Error> {
             notes: Vec::new(),
         }
     };
-    rt.block_on(gcp_executors(&a, &projects, a.apply, &mut exec))?;
+    let handover = format!(
+        "{} to {}",
+        req.plan.handover.agency, req.plan.handover.customer
+    );
+    rt.block_on(gcp_executors(&a, &projects, &handover, a.apply, &mut exec))?;
     let journal = match &v.keys {
         Some(keys) if a.apply => Some(open_journal(&a.journal, keys, true)?),
         _ => None,
@@ -345,7 +355,8 @@ fn undo_command(a: &ApplyArgs, v: &Validated) -> Result<u8, Error> {
             notes: Vec::new(),
         }
     };
-    rt.block_on(gcp_executors(a, &projects, true, &mut exec))?;
+    // Undo writes no new condition, so the handover's name is not needed.
+    rt.block_on(gcp_executors(a, &projects, "", true, &mut exec))?;
     let journal = Mutex::new(journal);
     let undone = rt.block_on(apply::undo(&exec, &journal, &replay))?;
     match a.format.resolve() {

@@ -334,6 +334,9 @@ pub enum ApplyChange {
     RemoveGrant,
     /// A GCP service-account key disabled.
     Disable,
+    /// A GCP grant replaced by the same member and role under a condition that ends it
+    /// at the plan's date (retain-until).
+    BoundGrant,
     /// A change undone: a status or a trust policy put back.
     Restore,
 }
@@ -361,6 +364,13 @@ pub enum Undo {
     },
     /// Enable this service-account key again.
     GcpKey { account: String, key_id: String },
+    /// In the IAM policy of `resource`, remove `remove` and put `add` back (a bounded
+    /// grant replaced by the open grant as it was found).
+    GcpReplace {
+        resource: String,
+        remove: Vec<UndoGrant>,
+        add: Vec<UndoGrant>,
+    },
     /// Not undoable, and why (a deleted credential cannot be brought back).
     Irreversible { why: String },
 }
