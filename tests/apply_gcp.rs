@@ -580,3 +580,51 @@ fn retain_until_bounds_grants_in_time_and_undo_reopens_them() {
     assert_eq!(bindings(&project_policy(&s.url)), bindings(&before));
     s.assert_no_canary(&[&r.stdout, &r.stderr, &u.stdout]);
 }
+
+/// With 20% of GCP requests failing (429, 503, dropped, or served with the answer
+/// lost), reruns of apply reach the same end state as a clean run, and the journal
+/// still undoes it exactly: a write whose answer was lost is never made twice in a way
+/// that shows (the etag-guarded redo finds it done).
+#[test]
+fn under_injected_faults_reruns_reach_the_same_end_state_and_undo_still_restores() {
+    let s = setup();
+    let before = project_policy(&s.url);
+    s.server
+        .set_faults(Some(gcp_test_server::FaultConfig {
+            rate: 0.2,
+            seed: 13,
+            kinds: vec![
+                gcp_test_server::FaultKind::TooManyRequests,
+                gcp_test_server::FaultKind::Unavailable,
+                gcp_test_server::FaultKind::Drop,
+                gcp_test_server::FaultKind::DropAfterServe,
+            ],
+        }))
+        .unwrap();
+    let mut runs = 0;
+    loop {
+        runs += 1;
+        assert!(
+            runs <= 8,
+            "apply did not complete in 8 runs under 20% faults"
+        );
+        let r = s.apply_approved(&["--max-attempts", "4"]);
+        assert!([0, 5, 8].contains(&r.code), "{}\n{}", r.stdout, r.stderr);
+        let complete = r.code == 8
+            && steps(&json(&r.stdout))
+                .iter()
+                .all(|st| st["outcome"] != "failed" && st["outcome"] != "drift");
+        if complete {
+            break;
+        }
+    }
+    let faults = json(&http_get(&s.url, "/_admin/faults").1);
+    s.server.set_faults(None).unwrap();
+    assert!(faults["injected"].as_u64().unwrap_or(0) > 0, "{faults}");
+    assert_eq!(bindings(&project_policy(&s.url)), expected_after());
+    assert_eq!(key_state(&s.url, &s.seeded, "deployer_old"), "disabled");
+    let u = s.handover(&["apply", "--undo"]);
+    assert_eq!(u.code, 0, "{}\n{}", u.stdout, u.stderr);
+    assert_eq!(bindings(&project_policy(&s.url)), bindings(&before));
+    assert_eq!(key_state(&s.url, &s.seeded, "deployer_old"), "enabled");
+}
