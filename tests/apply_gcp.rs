@@ -628,3 +628,47 @@ fn under_injected_faults_reruns_reach_the_same_end_state_and_undo_still_restores
     assert_eq!(bindings(&project_policy(&s.url)), bindings(&before));
     assert_eq!(key_state(&s.url, &s.seeded, "deployer_old"), "enabled");
 }
+
+/// A project that cannot be reached: a dry run says so and marks its steps not checked;
+/// an applied run stops before any step, with the cloud's exit code, opening no journal.
+#[test]
+fn an_unreachable_project_is_a_note_in_a_dry_run_and_stops_an_applied_run() {
+    let s = setup();
+    let dead = "http://127.0.0.1:9";
+    let plan = s.plan.to_str().unwrap();
+    let dry = run(handover_offline(s.home.path()).args([
+        "apply",
+        "--plan",
+        plan,
+        "--format",
+        "json",
+        "--max-attempts",
+        "1",
+        "--gcp-endpoint",
+        dead,
+    ]));
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    let report = json(&dry.stdout);
+    assert!(
+        report["notes"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("GCP project contoso-shop-prod: not checked live"),
+        "{report}"
+    );
+    for st in gcp_revocations(&report) {
+        assert_eq!(st["outcome"], "not-checked", "{st}");
+    }
+    let applied = run(handover_offline(s.home.path())
+        .args(["apply", "--plan", plan, "--apply", "--approve", &s.digest])
+        .args(["--max-attempts", "1", "--gcp-endpoint", dead, "--config"])
+        .arg(&s.config)
+        .arg("--journal")
+        .arg(s.journal()));
+    assert_eq!(applied.code, 5, "{}", applied.stderr);
+    assert!(applied.stderr.contains("hint:"), "{}", applied.stderr);
+    assert!(
+        !s.journal().exists(),
+        "no journal is opened before every project is reached"
+    );
+}
