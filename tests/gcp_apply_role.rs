@@ -110,6 +110,8 @@ async fn every_change(changer: &GcpChanger, key_id: &str) -> Result<(), Error> {
     let sa = IamResource::parse(&format!("projects/{PROJECT}/serviceAccounts/{SA}"))?;
     let secret = IamResource::parse(&format!("projects/{PROJECT}/secrets/db-password"))?;
     let project = IamResource::parse(&format!("projects/{PROJECT}"))?;
+    // apply's executor connects by reading the project's number.
+    changer.project_number().await?;
     for (resource, role) in [
         (&sa, "roles/iam.serviceAccountUser"),
         (&secret, "roles/secretmanager.secretAccessor"),

@@ -254,6 +254,10 @@ impl Executor for AwsExecutor {
                 .await
                 .map(|_| ())
                 .map_err(|e| fail("iam:UpdateAssumeRolePolicy", &e)),
+            other => Err(Error::usage(
+                format!("not an AWS write: {other:?}"),
+                "this is a bug in handover: report it",
+            )),
         }
     }
 
@@ -274,7 +278,10 @@ impl Executor for AwsExecutor {
                 role: role.clone(),
                 document: previous.clone(),
             }),
-            Undo::Irreversible { .. } => None,
+            Undo::Irreversible { .. }
+            | Undo::GcpGrants { .. }
+            | Undo::GcpKey { .. }
+            | Undo::GcpReplace { .. } => None,
         }
     }
 

@@ -20,16 +20,18 @@
 //!   within a phase, steps on different documents run concurrently, steps on one (a
 //!   role's trust policy, a user's credentials, a GCP resource's IAM policy) one after
 //!   the other, so a read-modify-write of one document never races another.
-//! - No lock-out: before the revoke-admin and revoke-self phases, each account they touch
-//!   must still hold, live, a customer admin the plan keeps, with an active credential;
-//!   otherwise that account's steps of the phase are left for a person.
-//! - Steps this version cannot carry out (GCP, rotate, retain-until, an MFA device, a
-//!   secret's policy grant) are `left-for-a-person`, with the reason; review steps too.
+//! - No lock-out: before the revoke-admin and revoke-self phases, each account or project
+//!   they touch must still hold, live, a customer admin the plan keeps, with an active
+//!   credential; otherwise that scope's steps of the phase are left for a person.
+//! - Steps this version cannot carry out (rotate, retain-until other than a GCP grant's,
+//!   an MFA device, a secret's policy grant, a GCP HMAC key) are `left-for-a-person`,
+//!   with the reason; review steps too.
 //!
 //! The approval (the `--approve` digest equals the plan's, whose content hashes to it)
 //! and the journal's key are checked by the command before `run` is called.
 
 pub mod aws;
+pub mod gcp;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -45,6 +47,7 @@ use crate::journal::{
 use crate::model::{CredentialKind, Provider};
 use crate::plan::{Phase, Plan, Step, TargetWhat};
 use crate::policy::Action;
+use crate::providers::gcp::change::{Grant, IamResource};
 
 /// What a step's outcome is (kebab-case in the report).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -118,6 +121,38 @@ pub enum Write {
     AwsDeleteLoginProfile { user: String },
     /// A role's trust policy replaced by `document`.
     AwsTrust { role: String, document: String },
+    /// These grants removed from `resource`'s IAM policy, in one etag-guarded write.
+    GcpRemoveGrants {
+        resource: IamResource,
+        grants: Vec<Grant>,
+    },
+    /// These grants put back in `resource`'s IAM policy (undo), in one write.
+    GcpRestoreGrants {
+        resource: IamResource,
+        grants: Vec<Grant>,
+    },
+    /// A service-account key disabled (`enable: false`) or enabled again (undo).
+    GcpKey {
+        account: String,
+        key_id: String,
+        enable: bool,
+    },
+    /// A service-account key deleted (`--delete-now`).
+    GcpDeleteKey { account: String, key_id: String },
+    /// `grant` replaced by the same member and role under a condition ending at `until`
+    /// (titled for `handover`), in one write; nothing added if `grant` is gone.
+    GcpBoundGrant {
+        resource: IamResource,
+        grant: Grant,
+        until: chrono::DateTime<chrono::Utc>,
+        handover: String,
+    },
+    /// `remove` removed and `add` added in one write (undo of a bounded grant).
+    GcpReplaceGrants {
+        resource: IamResource,
+        remove: Vec<Grant>,
+        add: Vec<Grant>,
+    },
 }
 
 /// A change the live check found to be needed: what, by which calls, and how to undo it.
@@ -165,6 +200,19 @@ pub trait Executor: Send + Sync {
     /// The first of these customer admins (by name, as the plan's summary lists them)
     /// that exists live with an active credential, or `None`.
     async fn admin_alive(&self, names: &[String]) -> Result<Option<String>, Error>;
+    /// Whether the steps on one document may all be checked before any is made, their
+    /// writes merged by `merge`: true only where every write reads the document afresh
+    /// (a GCP policy's etag-guarded read-modify-write); false where a write carries a
+    /// document computed at check time (an AWS trust policy).
+    fn merges(&self) -> bool {
+        false
+    }
+    /// Several steps' writes on one document as fewer writes that make all of them;
+    /// `None` when they cannot be merged (each is then made on its own).
+    fn merge(&self, writes: &[&[Write]]) -> Option<Vec<Write>> {
+        let _ = writes;
+        None
+    }
 }
 
 /// What to carry out.
@@ -320,6 +368,20 @@ fn in_doubt(replay: &Replay) -> BTreeMap<String, ApplyIntent> {
         .collect()
 }
 
+/// The (provider, account or project) pairs a journal's apply entries reach, so that
+/// `--undo` connects to those alone.
+pub fn journaled_scopes(replay: &Replay) -> BTreeSet<(Provider, String)> {
+    replay
+        .entries
+        .iter()
+        .filter_map(|e| match &e.change {
+            Change::ApplyIntent(_, i) => Some((i.about.provider, i.about.scope.clone())),
+            Change::ApplyResult(_, r) => Some((r.about.provider, r.about.scope.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
 /// A change journaled as intended, whose result was never written (the run stopped
 /// between the two), found made when read live again: its result is journaled now, so
 /// the journal says what happened and what undoing it needs.
@@ -441,15 +503,18 @@ async fn run_phases(
             .map(|group| {
                 let (blocked, progress) = (&blocked, progress.clone());
                 async move {
+                    // A group is one document, so of one scope: held back whole or run.
+                    let key = |s: &Step| (s.target.provider, s.target.scope.clone());
+                    let (held, free): (Vec<&Step>, Vec<&Step>) = group
+                        .into_iter()
+                        .partition(|s| blocked.contains_key(&key(s)));
                     let mut out = Vec::new();
-                    for step in group {
-                        let key = (step.target.provider, step.target.scope.clone());
-                        out.push(match blocked.get(&key) {
-                            Some(why) => report(step, Outcome::LeftForAPerson, why.clone()),
-                            None => run_step(ctx, step).await,
-                        });
+                    for step in held {
+                        let why = blocked[&key(step)].clone();
+                        out.push(report(step, Outcome::LeftForAPerson, why));
                         progress.tick();
                     }
+                    out.extend(run_group(ctx, free, progress.as_ref()).await);
                     out
                 }
             })
@@ -553,6 +618,13 @@ fn not_carried_out(step: &Step) -> Option<(Outcome, String)> {
                 "review: a person decides this step".into(),
             ))
         }
+        // A GCP grant gets a condition that ends it (the GCP executor); nothing else yet.
+        Action::RetainUntil
+            if t.provider == Provider::Gcp
+                && matches!(
+                    t.what,
+                    TargetWhat::Credential(CredentialKind::GcpIamBinding)
+                ) => {}
         Action::Rotate | Action::RetainUntil => {
             return Some((
                 Outcome::LeftForAPerson,
@@ -565,7 +637,15 @@ fn not_carried_out(step: &Step) -> Option<(Outcome, String)> {
         Action::Revoke => {}
     }
     if t.provider == Provider::Gcp {
-        return Some((Outcome::LeftForAPerson, "GCP apply is not wired yet".into()));
+        return match t.what {
+            TargetWhat::Credential(
+                CredentialKind::GcpIamBinding | CredentialKind::GcpServiceAccountKey,
+            ) => None,
+            other => Some((
+                Outcome::LeftForAPerson,
+                format!("revoking a {other} is not carried out by apply yet; do it by hand"),
+            )),
+        };
     }
     match t.what {
         TargetWhat::Credential(
@@ -583,13 +663,34 @@ fn not_carried_out(step: &Step) -> Option<(Outcome, String)> {
     }
 }
 
+/// A step checked live and found to need a change (its report says `would-change`).
+struct Ready<'s, 'e> {
+    step: &'s Step,
+    exec: &'e Arc<dyn Executor>,
+    prepared: Prepared,
+    report: StepReport,
+}
+
 /// One step: journaled as done, not ours to carry out, checked live, then (applied) made.
 async fn run_step(ctx: &Ctx<'_>, step: &Step) -> StepReport {
+    match check_step(ctx, step).await {
+        Err(r) => r,
+        Ok(ready) if !ctx.apply => ready.report,
+        Ok(ready) => make(ctx, ready).await,
+    }
+}
+
+/// A step's live check: `Err` with its final report when nothing is to be made.
+async fn check_step<'s, 'e>(ctx: &Ctx<'e>, step: &'s Step) -> Result<Ready<'s, 'e>, StepReport> {
     if ctx.done.contains(&step.id) {
-        return report(step, Outcome::AlreadyDone, "the journal records it done");
+        return Err(report(
+            step,
+            Outcome::AlreadyDone,
+            "the journal records it done",
+        ));
     }
     if let Some((outcome, why)) = not_carried_out(step) {
-        return report(step, outcome, why);
+        return Err(report(step, outcome, why));
     }
     let key = (step.target.provider, step.target.scope.clone());
     let Some(exec) = ctx.exec.by_scope.get(&key) else {
@@ -602,11 +703,11 @@ async fn run_step(ctx: &Ctx<'_>, step: &Step) -> StepReport {
         } else {
             Outcome::NotChecked
         };
-        return report(step, outcome, why);
+        return Err(report(step, outcome, why));
     };
     let live = match exec.check(step, ctx.options).await {
         Ok(l) => l,
-        Err(e) => return report(step, Outcome::Failed, error_detail(&e)),
+        Err(e) => return Err(report(step, Outcome::Failed, error_detail(&e))),
     };
     let prepared = match live {
         Live::AlreadyDone(why) => {
@@ -615,26 +716,43 @@ async fn run_step(ctx: &Ctx<'_>, step: &Step) -> StepReport {
                 r.outcome = Outcome::Failed;
                 r.detail = error_detail(&e);
             }
-            return r;
+            return Err(r);
         }
-        Live::Drift(why) => return report(step, Outcome::Drift, why),
-        Live::LeftForAPerson(why) => return report(step, Outcome::LeftForAPerson, why),
+        Live::Drift(why) => return Err(report(step, Outcome::Drift, why)),
+        Live::LeftForAPerson(why) => return Err(report(step, Outcome::LeftForAPerson, why)),
         Live::AsPlanned(p) => p,
     };
     let mut r = report(step, Outcome::WouldChange, prepared.what.clone());
     r.change = Some(prepared.change);
     r.calls = prepared.calls.clone();
-    if !ctx.apply {
-        return r;
-    }
-    let about = ApplyTarget {
+    Ok(Ready {
+        step,
+        exec,
+        prepared,
+        report: r,
+    })
+}
+
+fn about(ctx: &Ctx<'_>, step: &Step, prepared: &Prepared) -> ApplyTarget {
+    ApplyTarget {
         plan: ctx.plan_digest.to_string(),
         target: step.target.id.clone(),
         provider: step.target.provider,
         scope: step.target.scope.clone(),
         change: prepared.change,
         calls: prepared.calls.clone(),
-    };
+    }
+}
+
+/// Makes one checked step's change, journaled.
+async fn make(ctx: &Ctx<'_>, ready: Ready<'_, '_>) -> StepReport {
+    let Ready {
+        step,
+        exec,
+        prepared,
+        report: mut r,
+    } = ready;
+    let about = about(ctx, step, &prepared);
     match change(
         ctx,
         exec.as_ref(),
@@ -655,6 +773,91 @@ async fn run_step(ctx: &Ctx<'_>, step: &Step) -> StepReport {
     r
 }
 
+/// The steps of one document, in plan order. Where the executor merges (every write
+/// reads the document afresh, as a GCP policy's etag-guarded read-modify-write does),
+/// all are checked first and their changes made in as few writes as it can (one
+/// `setIamPolicy` for every removal from one policy); otherwise each is checked right
+/// after the previous one was made, so a document computed at check time (an AWS trust
+/// policy) always starts from the last write.
+async fn run_group(
+    ctx: &Ctx<'_>,
+    group: Vec<&Step>,
+    progress: &dyn crate::audit::Progress,
+) -> Vec<StepReport> {
+    let merges = group.iter().all(|s| {
+        ctx.exec
+            .by_scope
+            .get(&(s.target.provider, s.target.scope.clone()))
+            .is_some_and(|e| e.merges())
+    });
+    let mut out = Vec::new();
+    if !merges || !ctx.apply {
+        for step in group {
+            out.push(run_step(ctx, step).await);
+            progress.tick();
+        }
+        return out;
+    }
+    let mut ready = Vec::new();
+    for step in group {
+        match check_step(ctx, step).await {
+            Ok(r) => ready.push(r),
+            Err(r) => {
+                out.push(r);
+                progress.tick();
+            }
+        }
+    }
+    let n = ready.len();
+    out.extend(make_together(ctx, ready).await);
+    (0..n).for_each(|_| progress.tick());
+    out
+}
+
+/// Makes the changes of checked steps on one document: merged by their executor when
+/// it can (every intent journaled, the merged writes made, every result journaled),
+/// else one after the other.
+async fn make_together(ctx: &Ctx<'_>, ready: Vec<Ready<'_, '_>>) -> Vec<StepReport> {
+    let exec = ready.first().map(|r| r.exec.clone());
+    let merged = exec.as_ref().and_then(|exec| {
+        let one_exec = ready.iter().all(|r| Arc::ptr_eq(r.exec, exec));
+        let writes: Vec<&[Write]> = ready.iter().map(|r| r.prepared.writes.as_slice()).collect();
+        (ready.len() > 1 && one_exec)
+            .then(|| exec.merge(&writes))
+            .flatten()
+    });
+    let (Some(exec), Some(merged)) = (exec, merged) else {
+        let mut out = Vec::new();
+        for r in ready {
+            out.push(make(ctx, r).await);
+        }
+        return out;
+    };
+    let items: Vec<(String, ApplyTarget, Undo)> = ready
+        .iter()
+        .map(|r| {
+            let about = about(ctx, r.step, &r.prepared);
+            (r.step.id.clone(), about, r.prepared.undo.clone())
+        })
+        .collect();
+    let made = change_together(ctx, exec.as_ref(), Op::ApplyStep, &items, &merged).await;
+    let detail = made.as_ref().err().map(error_detail);
+    ready
+        .into_iter()
+        .map(|r| {
+            let mut rep = r.report;
+            match &detail {
+                None => rep.outcome = Outcome::Done,
+                Some(d) => {
+                    rep.outcome = Outcome::Failed;
+                    rep.detail = d.clone();
+                }
+            }
+            rep
+        })
+        .collect()
+}
+
 /// An error as a report's detail: what failed and what to try.
 fn error_detail(e: &Error) -> String {
     format!("{e} (hint: {})", e.hint())
@@ -670,17 +873,31 @@ async fn change(
     writes: &[Write],
     undo: Undo,
 ) -> Result<(), Error> {
+    change_together(ctx, exec, op, &[(key.to_string(), about, undo)], writes).await
+}
+
+/// Journals every item's intent, makes the writes (which carry out all of them), then
+/// journals every item's result (done, or failed with the error).
+async fn change_together(
+    ctx: &Ctx<'_>,
+    exec: &dyn Executor,
+    op: Op,
+    items: &[(String, ApplyTarget, Undo)],
+    writes: &[Write],
+) -> Result<(), Error> {
     let journal = ctx
         .journal
         .ok_or_else(|| Error::usage("an applied run needs its journal", "pass --journal FILE"))?;
-    let intent = Change::ApplyIntent(
-        op,
-        ApplyIntent {
-            about: about.clone(),
-            undo: undo.clone(),
-        },
-    );
-    lock(journal).append(key, intent)?;
+    for (key, about, undo) in items {
+        let intent = Change::ApplyIntent(
+            op,
+            ApplyIntent {
+                about: about.clone(),
+                undo: undo.clone(),
+            },
+        );
+        lock(journal).append(key, intent)?;
+    }
     let mut made = Ok(());
     for w in writes {
         made = exec.write(w).await;
@@ -688,20 +905,22 @@ async fn change(
             break;
         }
     }
-    let result = Change::ApplyResult(
-        op,
-        ApplyResult {
-            about,
-            outcome: if made.is_ok() {
-                ApplyOutcome::Done
-            } else {
-                ApplyOutcome::Failed
+    for (key, about, undo) in items {
+        let result = Change::ApplyResult(
+            op,
+            ApplyResult {
+                about: about.clone(),
+                outcome: if made.is_ok() {
+                    ApplyOutcome::Done
+                } else {
+                    ApplyOutcome::Failed
+                },
+                undo: undo.clone(),
+                detail: made.as_ref().err().map(|e| e.to_string()),
             },
-            undo,
-            detail: made.as_ref().err().map(|e| e.to_string()),
-        },
-    );
-    lock(journal).append(key, result)?;
+        );
+        lock(journal).append(key, result)?;
+    }
     made
 }
 

@@ -22,6 +22,7 @@ use super::args::{
 use super::exit;
 use super::support::{pretty_json, print_stdout, progress, runtime};
 use crate::apply::aws::AwsExecutor;
+use crate::apply::gcp::GcpExecutor;
 use crate::apply::{self, Executor, Executors, Options, Outcome, Report, Request, UndoReport};
 use crate::error::Error;
 use crate::journal::{ChainKey, Journal, Replay};
@@ -30,6 +31,7 @@ use crate::model::Provider;
 use crate::output::terminal::escape;
 use crate::plan::{Phase, Plan};
 use crate::policy::Action;
+use crate::providers::gcp::live::GcpSettings;
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
@@ -186,6 +188,55 @@ fn open_journal(
     Journal::open(path, &ChainKey::derive(&digest_key))
 }
 
+/// One GCP executor per project in `projects` (`--gcp-endpoint` / HANDOVER_GCP_ENDPOINT,
+/// else application default credentials). In a dry run a project that cannot be reached
+/// becomes a note and its steps `not-checked`.
+async fn gcp_executors(
+    a: &ApplyArgs,
+    projects: &std::collections::BTreeSet<String>,
+    handover: &str,
+    strict: bool,
+    exec: &mut Executors,
+) -> Result<(), Error> {
+    let settings = GcpSettings {
+        endpoint: a.gcp.gcp_endpoint.clone(),
+        concurrency: a.concurrency,
+        max_attempts: a.retry.max_attempts,
+    };
+    for project in projects {
+        match GcpExecutor::connect(project, &settings).await {
+            Ok(e) => {
+                let e = e.with_handover(handover);
+                exec.by_scope
+                    .insert((Provider::Gcp, project.clone()), Arc::new(e));
+            }
+            Err(e) if !strict => exec
+                .notes
+                .push(format!("GCP project {project}: not checked live: {e}")),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// The scopes (provider, account or project) a plan's revocations or a journal's
+/// changes reach.
+fn scopes<'a>(
+    of: impl Iterator<Item = (Provider, &'a str)>,
+) -> (bool, std::collections::BTreeSet<String>) {
+    let mut aws = false;
+    let mut gcp = std::collections::BTreeSet::new();
+    for (provider, scope) in of {
+        match provider {
+            Provider::Aws => aws = true,
+            Provider::Gcp => {
+                gcp.insert(scope.to_string());
+            }
+        }
+    }
+    (aws, gcp)
+}
+
 /// One AWS executor per profile (or the standard chain), by the account it reaches. In a
 /// dry run an account that cannot be reached becomes a note and its steps `not-checked`.
 async fn executors(a: &ApplyArgs, strict: bool) -> Result<Executors, Error> {
@@ -237,14 +288,18 @@ pub fn apply_command(a: ApplyArgs, quiet: bool) -> Result<u8, Error> {
         },
         concurrency: a.concurrency,
     };
-    apply::select(&req)?;
-    let needs_aws = req
-        .plan
-        .steps
-        .iter()
-        .any(|s| s.target.provider == Provider::Aws && s.action == Action::Revoke);
+    let (needs_aws, projects) = scopes(
+        apply::select(&req)?
+            .into_iter()
+            // Retain-until is carried out on GCP grants only (AWS's is left for a person).
+            .filter(|s| {
+                s.action == Action::Revoke
+                    || (s.action == Action::RetainUntil && s.target.provider == Provider::Gcp)
+            })
+            .map(|s| (s.target.provider, s.target.scope.as_str())),
+    );
     let rt = runtime()?;
-    let exec = if needs_aws {
+    let mut exec = if needs_aws {
         rt.block_on(executors(&a, a.apply))?
     } else {
         Executors {
@@ -252,6 +307,11 @@ pub fn apply_command(a: ApplyArgs, quiet: bool) -> Result<u8, Error> {
             notes: Vec::new(),
         }
     };
+    let handover = format!(
+        "{} to {}",
+        req.plan.handover.agency, req.plan.handover.customer
+    );
+    rt.block_on(gcp_executors(&a, &projects, &handover, a.apply, &mut exec))?;
     let journal = match &v.keys {
         Some(keys) if a.apply => Some(open_journal(&a.journal, keys, true)?),
         _ => None,
@@ -285,7 +345,18 @@ fn undo_command(a: &ApplyArgs, v: &Validated) -> Result<u8, Error> {
     let keys = v.keys.as_ref().expect("validated");
     let (journal, replay) = open_journal(&a.journal, keys, false)?;
     let rt = runtime()?;
-    let exec = rt.block_on(executors(a, true))?;
+    let journaled = apply::journaled_scopes(&replay);
+    let (needs_aws, projects) = scopes(journaled.iter().map(|(p, s)| (*p, s.as_str())));
+    let mut exec = if needs_aws {
+        rt.block_on(executors(a, true))?
+    } else {
+        Executors {
+            by_scope: BTreeMap::new(),
+            notes: Vec::new(),
+        }
+    };
+    // Undo writes no new condition, so the handover's name is not needed.
+    rt.block_on(gcp_executors(a, &projects, "", true, &mut exec))?;
     let journal = Mutex::new(journal);
     let undone = rt.block_on(apply::undo(&exec, &journal, &replay))?;
     match a.format.resolve() {

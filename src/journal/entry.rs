@@ -329,6 +329,14 @@ pub enum ApplyChange {
     Delete,
     /// A role's trust policy rewritten without one principal (or its statement).
     RewriteTrust,
+    /// A member removed from one role (under one condition or none) in a GCP resource's
+    /// IAM policy.
+    RemoveGrant,
+    /// A GCP service-account key disabled.
+    Disable,
+    /// A GCP grant replaced by the same member and role under a condition that ends it
+    /// at the plan's date (retain-until).
+    BoundGrant,
     /// A change undone: a status or a trust policy put back.
     Restore,
 }
@@ -348,8 +356,41 @@ pub enum Undo {
     /// Put this role's trust policy back as it was (the document as IAM returned it,
     /// URL-decoded).
     TrustPolicy { role: String, previous: String },
+    /// Put these grants back in the IAM policy of `resource` (`projects/P`,
+    /// `projects/P/serviceAccounts/EMAIL`, `projects/P/secrets/S`), as they were found.
+    GcpGrants {
+        resource: String,
+        grants: Vec<UndoGrant>,
+    },
+    /// Enable this service-account key again.
+    GcpKey { account: String, key_id: String },
+    /// In the IAM policy of `resource`, remove `remove` and put `add` back (a bounded
+    /// grant replaced by the open grant as it was found).
+    GcpReplace {
+        resource: String,
+        remove: Vec<UndoGrant>,
+        add: Vec<UndoGrant>,
+    },
     /// Not undoable, and why (a deleted credential cannot be brought back).
     Irreversible { why: String },
+}
+
+/// A GCP grant as undoing its removal needs it: the member, the role and the binding's
+/// condition as it was found (with its description). Names only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct UndoGrant {
+    pub member: String,
+    pub role: String,
+    pub condition: Option<UndoCondition>,
+}
+
+/// An IAM condition of an `UndoGrant`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct UndoCondition {
+    pub title: Option<String>,
+    pub expression: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 /// The AWS credential kinds whose status `apply` sets (and `--undo` sets back).

@@ -45,7 +45,8 @@ pub mod entry;
 pub use crate::secret::store::{StoreKind, StoreRef};
 pub use entry::{
     ApplyChange, ApplyIntent, ApplyOutcome, ApplyResult, ApplyTarget, Change, CopyIntent,
-    CopyOutcome, CopyResult, Op, ReadBack, SecretCopy, SourceDigests, Stage, Undo, UndoCredential,
+    CopyOutcome, CopyResult, Op, ReadBack, SecretCopy, SourceDigests, Stage, Undo, UndoCondition,
+    UndoCredential, UndoGrant,
 };
 
 /// The `prev` of the first entry.

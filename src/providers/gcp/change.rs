@@ -126,8 +126,8 @@ impl IamResource {
         }
     }
 
-    /// The API method names, for errors and the journal.
-    fn methods(&self) -> (&'static str, &'static str) {
+    /// The API method names (get, set), for errors and the journal.
+    pub fn methods(&self) -> (&'static str, &'static str) {
         match self {
             IamResource::Project { .. } => (
                 "cloudresourcemanager.projects.getIamPolicy",
@@ -231,7 +231,7 @@ impl Grant {
 
     /// Whether `binding` is this grant's (role, condition): the condition by its title
     /// and expression exactly; an empty title is no title.
-    fn same_binding(&self, binding: &Binding) -> bool {
+    pub fn same_binding(&self, binding: &Binding) -> bool {
         if binding.role != self.role {
             return false;
         }
@@ -246,7 +246,7 @@ impl Grant {
     }
 
     /// This grant as found in `binding` (with the binding's condition description).
-    fn as_found(&self, binding: &Binding) -> Grant {
+    pub fn as_found(&self, binding: &Binding) -> Grant {
         Grant {
             member: self.member.clone(),
             role: self.role.clone(),
@@ -492,6 +492,32 @@ impl GcpChanger {
 
     pub fn project(&self) -> &str {
         &self.project
+    }
+
+    /// The project's number (`projects.get`), by which Google names some of its
+    /// resources (a secret: `projects/NUMBER/secrets/S`). Also proves the project is
+    /// reachable with these credentials.
+    pub async fn project_number(&self) -> Result<String, Error> {
+        let name = format!("projects/{}", self.project);
+        let got = self
+            .clients
+            .projects
+            .get_project()
+            .set_name(name.clone())
+            .with_idempotency(true)
+            .send()
+            .await
+            .map_err(|e| api_error("cloudresourcemanager.projects.get", &name, &e))?;
+        got.name
+            .strip_prefix("projects/")
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .map(str::to_string)
+            .ok_or_else(|| Error::Api {
+                provider: Provider::Gcp,
+                operation: "cloudresourcemanager.projects.get".into(),
+                what: format!("{name}: the answer names no project number"),
+                hint: "check --gcp-endpoint points at Google's Resource Manager".into(),
+            })
     }
 
     /// A resource of this changer's project, or a usage error.
