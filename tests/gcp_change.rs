@@ -476,9 +476,11 @@ fn create_key_wraps_the_material_and_deletes_a_key_whose_answer_was_lost() {
     assert!(rt.block_on(changer.create_key(ghost)).is_err());
 }
 
-/// A target's binding as the plan carries it.
+/// A target's binding as the plan carries it (the member is given to `Grant::of`
+/// separately in these tests, so several members can share one detail).
 fn detail(resource: &str, role: &str, condition: Option<IamCondition>) -> BindingDetail {
     BindingDetail {
+        member: String::new(),
         resource: resource.into(),
         role: role.into(),
         level: RoleLevel::Other,

@@ -37,7 +37,6 @@ use crate::journal::{ApplyChange, Undo, UndoCondition, UndoGrant};
 use crate::model::{CredentialKind, Provider};
 use crate::plan::{Step, TargetWhat};
 use crate::policy::Action;
-use crate::providers::gcp::assemble::member_of;
 use crate::providers::gcp::change::{
     bounded, AccountState, GcpChanger, Grant, GrantCondition, IamResource, KeyState, Outcome,
 };
@@ -125,16 +124,6 @@ impl GcpExecutor {
                 "the plan names no binding for this grant".into(),
             )));
         };
-        let Some(member) = t
-            .principal
-            .as_deref()
-            .and_then(|p| member_of(p, self.project()))
-        else {
-            return Ok(Err(Live::LeftForAPerson(format!(
-                "the plan's principal is not a member of project {}",
-                self.project()
-            ))));
-        };
         let Some(resource) = self.own_resource(&binding.resource)? else {
             return Ok(Err(Live::LeftForAPerson(format!(
                 "{} is not in project {}: apply it with that project's plan",
@@ -142,7 +131,7 @@ impl GcpExecutor {
                 self.project()
             ))));
         };
-        Ok(Ok((resource, Grant::of(&member, binding))))
+        Ok(Ok((resource, Grant::of(&binding.member, binding))))
     }
 
     async fn check_binding(&self, step: &Step) -> Result<Live, Error> {

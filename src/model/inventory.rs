@@ -338,6 +338,10 @@ impl CredentialDetail {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BindingDetail {
+    /// The member exactly as the policy names it (`user:a@example.com`,
+    /// `serviceAccount:...`, `deleted:user:...?uid=...`, `allUsers`): what a change to
+    /// the policy must name, kept as data so nothing parses it back out of an id.
+    pub member: String,
     /// The resource the policy is on: `projects/P`, `projects/P/secrets/S`, `projects/P/serviceAccounts/E`.
     pub resource: String,
     pub role: String,

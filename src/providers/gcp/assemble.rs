@@ -120,33 +120,6 @@ pub fn assemble(src: &ProjectSources, mode: SourceMode, now: DateTime<Utc>) -> I
     a.inv
 }
 
-/// The IAM member a principal id of `project` stands for: the inverse of
-/// `Assembler::member_id`, which names a member `gcp:PROJECT:MEMBER`, and one of the
-/// project's own service accounts `projects/PROJECT/serviceAccounts/EMAIL` (its member
-/// `serviceAccount:EMAIL`). `None` for an id of another project or of another form.
-/// `apply` needs the member of a binding the plan names; the id format is defined here,
-/// so it is undone here.
-pub fn member_of(principal: &str, project: &str) -> Option<String> {
-    if let Some(member) = principal
-        .strip_prefix("gcp:")
-        .and_then(|rest| rest.strip_prefix(project))
-        .and_then(|rest| rest.strip_prefix(':'))
-    {
-        // A member is `type:value` (or allUsers / allAuthenticatedUsers).
-        let typed = member
-            .split_once(':')
-            .is_some_and(|(t, v)| !t.is_empty() && !v.is_empty());
-        let public = ["allUsers", "allAuthenticatedUsers"].contains(&member);
-        return (typed || public).then(|| member.to_string());
-    }
-    let email = principal
-        .strip_prefix("projects/")?
-        .strip_prefix(project)?
-        .strip_prefix("/serviceAccounts/")?;
-    let ok = email.split('@').count() == 2 && !email.contains('/');
-    ok.then(|| format!("serviceAccount:{email}"))
-}
-
 impl Assembler<'_> {
     fn gap(&mut self, source: &str, subject: Option<&str>, reason: &str) {
         self.inv.gaps.push(Gap {
@@ -441,6 +414,7 @@ impl Assembler<'_> {
             created: None,
             last_used: LastUsed::unknown("IAM records no use per binding"),
             detail: CredentialDetail::Binding(BindingDetail {
+                member: g.member.to_string(),
                 resource: g.resource.to_string(),
                 role: g.role.to_string(),
                 level: g.level,
@@ -679,47 +653,6 @@ impl MemberGrant<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn member_of_undoes_member_id() {
-        let src = owner_binding("true");
-        let mut a = Assembler {
-            src: &src,
-            now: Utc::now(),
-            inv: Inventory::new(Utc::now()),
-            project: "p-1".into(),
-            own_accounts: BTreeMap::new(),
-            members: BTreeMap::new(),
-            admin: BTreeMap::new(),
-        };
-        a.own_accounts.insert(
-            "sa@p-1.iam.gserviceaccount.com".into(),
-            "projects/p-1/serviceAccounts/sa@p-1.iam.gserviceaccount.com".into(),
-        );
-        for m in [
-            "user:a@x.example",
-            "group:g@x.example",
-            "deleted:user:m@x.example?uid=1",
-            "allAuthenticatedUsers",
-            "serviceAccount:sa@p-1.iam.gserviceaccount.com",
-            "serviceAccount:other@q.iam.gserviceaccount.com",
-        ] {
-            assert_eq!(
-                member_of(&a.member_id(&Member::parse(m)), "p-1").as_deref(),
-                Some(m),
-                "{m}"
-            );
-        }
-        for bad in [
-            "gcp:p-2:user:a@x.example",
-            "gcp:p-1:",
-            "gcp:p-1x:user:a@x",
-            "projects/p-1/serviceAccounts/a/b@c",
-            "aws:x",
-        ] {
-            assert_eq!(member_of(bad, "p-1"), None, "{bad}");
-        }
-    }
 
     fn owner_binding(expression: &str) -> ProjectSources {
         let policy: Policy = serde_json::from_value(serde_json::json!({"bindings": [{

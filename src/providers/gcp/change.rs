@@ -1103,6 +1103,7 @@ mod tests {
     #[test]
     fn a_grant_of_a_plan_binding_matches_on_title_and_expression() {
         let detail = BindingDetail {
+            member: "user:a@x".into(),
             resource: "projects/p".into(),
             role: "roles/r".into(),
             level: RoleLevel::Other,
