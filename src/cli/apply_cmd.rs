@@ -55,9 +55,6 @@ pub struct ApplyArgs {
     /// Delete key-like credentials now instead of only deactivating them (not undoable).
     #[arg(long)]
     pub delete_now: bool,
-    /// Delete what an earlier run deactivated, once the grace period has passed.
-    #[arg(long)]
-    pub finish: bool,
     /// Undo every reversible change the journal records (statuses, trust policies).
     #[arg(long)]
     pub undo: bool,
@@ -119,11 +116,8 @@ impl ApplyArgs {
         if self.plan.is_none() && !self.undo {
             problems.push("--plan PLAN.json is needed (or --undo --journal FILE)".into());
         }
-        if self.undo && (self.apply || self.delete_now || self.finish) {
-            problems.push("--undo goes alone: not with --apply, --delete-now or --finish".into());
-        }
-        if self.finish {
-            problems.push("--finish deletes after the config's grace_days, and the handover config has no grace_days yet; delete at once with --apply --delete-now, or delete by hand after the grace period".into());
+        if self.undo && (self.apply || self.delete_now) {
+            problems.push("--undo goes alone: not with --apply or --delete-now".into());
         }
         match (&self.approve, self.apply) {
             (None, true) => problems.push("--apply needs --approve sha256:DIGEST: the digest of the plan the customer approved".into()),
