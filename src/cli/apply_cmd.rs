@@ -380,7 +380,7 @@ fn table(report: &Report) -> String {
     for s in &report.steps {
         o.push_str(&format!(
             "  {:<14} {:<18} {:<12} {}\n",
-            s.id,
+            escape(&s.id),
             s.outcome.as_str(),
             serde_json::to_value(s.phase)
                 .ok()
@@ -389,7 +389,7 @@ fn table(report: &Report) -> String {
             escape(&s.target)
         ));
         if !s.calls.is_empty() {
-            o.push_str(&format!("      calls: {}\n", s.calls.join(", ")));
+            o.push_str(&format!("      calls: {}\n", escape(&s.calls.join(", "))));
         }
         o.push_str(&format!("      {}\n", escape(&s.detail)));
         o.push_str(&format!(
@@ -412,11 +412,49 @@ fn undo_table(undone: &[UndoReport]) -> String {
     for u in undone {
         o.push_str(&format!(
             "  {:<14} {:<18} {}\n      {}\n",
-            u.step,
+            escape(&u.step),
             u.outcome.as_str(),
             escape(&u.target),
             escape(&u.detail)
         ));
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Regression (hostile input): the step id and the calls come from the plan (a user
+    // or role name in a call) and reached the terminal unescaped.
+    #[test]
+    fn every_plan_text_in_the_table_is_escaped() {
+        let hostile = "x\u{1b}]0;owned\u{7}\u{1b}[2J";
+        let step = apply::StepReport {
+            id: hostile.into(),
+            phase: Phase::Revoke,
+            action: Action::Revoke,
+            provider: Provider::Aws,
+            scope: "123456789012".into(),
+            target: hostile.into(),
+            rule: hostile.into(),
+            reason: hostile.into(),
+            outcome: Outcome::Done,
+            change: None,
+            calls: vec![format!("iam:UpdateAccessKey ({hostile})")],
+            detail: hostile.into(),
+        };
+        let report = Report {
+            plan: "sha256:00".into(),
+            applied: true,
+            steps: vec![step],
+            summary: BTreeMap::new(),
+            notes: vec![hostile.into()],
+        };
+        let text = table(&report);
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{text:?}"
+        );
+    }
 }
