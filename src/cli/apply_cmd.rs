@@ -382,10 +382,7 @@ fn table(report: &Report) -> String {
             "  {:<14} {:<18} {:<12} {}\n",
             escape(&s.id),
             s.outcome.as_str(),
-            serde_json::to_value(s.phase)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
+            crate::plan::kebab(&s.phase),
             escape(&s.target)
         ));
         if !s.calls.is_empty() {

@@ -190,10 +190,7 @@ fn table(report: &Report) -> String {
         escape(&report.to.to_string())
     );
     for i in &report.items {
-        let outcome = serde_json::to_value(i.outcome)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
+        let outcome = crate::plan::kebab(&i.outcome);
         o.push_str(&format!(
             "  {:<14} {} -> {}{}{}{}\n",
             outcome,
