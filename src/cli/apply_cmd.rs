@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use clap::Args;
 
 use super::args::{
-    check_concurrency, usage_problems, Format, FormatArgs, GcpEndpointArgs, RetryArgs,
+    check_concurrency, usage_problems, Format, FormatArgs, GcpEndpointArgs, JournalArgs, RetryArgs,
 };
 use super::exit;
 use super::support::{pretty_json, print_stdout, progress, runtime};
@@ -58,21 +58,8 @@ pub struct ApplyArgs {
     /// Undo every reversible change the journal records (statuses, trust policies).
     #[arg(long)]
     pub undo: bool,
-    /// The journal (append-only, hash-chained, no values); its digest key is kept beside
-    /// it as FILE.key.age, as for migrate.
-    #[arg(long, value_name = "FILE", default_value = "handover-journal.jsonl")]
-    pub journal: PathBuf,
-    /// The handover config (a new journal's digest key is encrypted to its recipients).
-    #[arg(long, env = "HANDOVER_CONFIG", value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// The agency's SSH private key: opens the journal's digest key.
-    #[arg(
-        short = 'i',
-        long = "identity",
-        env = "HANDOVER_IDENTITY",
-        value_name = "FILE"
-    )]
-    pub identity: Option<PathBuf>,
+    #[command(flatten)]
+    pub journal: JournalArgs,
     /// An AWS profile (repeatable: one per account). Default: the standard chain.
     #[arg(long = "profile", value_name = "NAME")]
     pub profiles: Vec<String>,
@@ -129,7 +116,7 @@ impl ApplyArgs {
             problems.push("--delete-now goes with --apply".into());
         }
         let writes = self.apply || self.undo;
-        let keys = match (&self.config, &self.identity) {
+        let keys = match (&self.journal.config, &self.journal.identity) {
             (Some(c), Some(i)) if writes => Some((c.clone(), i.clone())),
             _ if writes => {
                 problems.push("--apply and --undo need --config handover.toml and -i AGENCY_SSH_KEY: they open the journal's digest key".into());
@@ -307,11 +294,11 @@ pub fn apply_command(a: ApplyArgs, quiet: bool) -> Result<u8, Error> {
     );
     rt.block_on(gcp_executors(&a, &projects, &handover, a.apply, &mut exec))?;
     let journal = match &v.keys {
-        Some(keys) if a.apply => Some(open_journal(&a.journal, keys, true)?),
+        Some(keys) if a.apply => Some(open_journal(&a.journal.file, keys, true)?),
         _ => None,
     };
     if let Some((_, replay)) = &journal {
-        apply::check_journal_plan(replay, &req.plan, &a.journal)?;
+        apply::check_journal_plan(replay, &req.plan, &a.journal.file)?;
     }
     let journal = journal.map(|(j, r)| (Mutex::new(j), r));
     let report = rt.block_on(apply::run(
@@ -325,7 +312,7 @@ pub fn apply_command(a: ApplyArgs, quiet: bool) -> Result<u8, Error> {
         Format::Table => print_stdout(&table(&report))?,
     }
     if !quiet && report.applied {
-        eprintln!("journal: {}", a.journal.display());
+        eprintln!("journal: {}", a.journal.file.display());
     }
     let failed = report.steps.iter().any(|s| s.outcome == Outcome::Failed);
     Ok(if (report.applied && report.incomplete()) || failed {
@@ -337,7 +324,7 @@ pub fn apply_command(a: ApplyArgs, quiet: bool) -> Result<u8, Error> {
 
 fn undo_command(a: &ApplyArgs, v: &Validated) -> Result<u8, Error> {
     let keys = v.keys.as_ref().expect("validated");
-    let (journal, replay) = open_journal(&a.journal, keys, false)?;
+    let (journal, replay) = open_journal(&a.journal.file, keys, false)?;
     let rt = runtime()?;
     let journaled = apply::journaled_scopes(&replay);
     let (needs_aws, projects) = scopes(journaled.iter().map(|(p, s)| (*p, s.as_str())));

@@ -122,6 +122,33 @@ pub fn check_concurrency(concurrency: usize, problems: &mut Vec<String>) {
 
 /// Opening a manifest: the file, the customer's identities, and who must have signed it
 /// (`manifest show` and `verify`).
+/// The journal of a command that writes (`migrate --apply`, `apply`), and the keys that
+/// open its digest key.
+#[derive(Debug, Args)]
+pub struct JournalArgs {
+    /// The journal (append-only, hash-chained, no values) of an applied run. Its digest
+    /// key is kept beside it, age-encrypted, as FILE.key.age.
+    #[arg(
+        long = "journal",
+        value_name = "FILE",
+        default_value = "handover-journal.jsonl"
+    )]
+    pub file: PathBuf,
+    /// The handover config: a new digest key is encrypted to its [recipients] and the
+    /// agency's signing_key. Needed with --apply (and `apply --undo`).
+    #[arg(long, env = "HANDOVER_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The agency's SSH private key (the signing_key's private half): opens the digest
+    /// key. Needed with --apply (and `apply --undo`).
+    #[arg(
+        short = 'i',
+        long = "identity",
+        env = "HANDOVER_IDENTITY",
+        value_name = "FILE"
+    )]
+    pub identity: Option<PathBuf>,
+}
+
 #[derive(Debug, Args)]
 pub struct OpenArgs {
     /// The encrypted manifest.

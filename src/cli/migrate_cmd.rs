@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::args::{
-    check_concurrency, usage_problems, Format, FormatArgs, GcpEndpointArgs, RetryArgs,
+    check_concurrency, usage_problems, Format, FormatArgs, GcpEndpointArgs, JournalArgs, RetryArgs,
 };
 use super::exit;
 use super::support::{pretty_json, print_stdout, progress, runtime};
@@ -43,23 +43,8 @@ pub struct MigrateArgs {
     /// Write. Without it, nothing is written: the run reports what it would do.
     #[arg(long)]
     pub apply: bool,
-    /// The journal (append-only, hash-chained, no values) of an applied run. Its digest
-    /// key is kept beside it, age-encrypted, as FILE.key.age.
-    #[arg(long, value_name = "FILE", default_value = "handover-journal.jsonl")]
-    pub journal: PathBuf,
-    /// The handover config: a new digest key is encrypted to its [recipients] and the
-    /// agency's signing_key. Needed with --apply.
-    #[arg(long, env = "HANDOVER_CONFIG", value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// The agency's SSH private key (the signing_key's private half): opens the digest
-    /// key. Needed with --apply.
-    #[arg(
-        short = 'i',
-        long = "identity",
-        env = "HANDOVER_IDENTITY",
-        value_name = "FILE"
-    )]
-    pub identity: Option<PathBuf>,
+    #[command(flatten)]
+    pub journal: JournalArgs,
     #[command(flatten)]
     pub gcp: GcpEndpointArgs,
     #[command(flatten)]
@@ -102,7 +87,7 @@ impl MigrateArgs {
         if selections != 1 {
             problems.push("choose the secrets one way: --plan PLAN.json, --secret NAME[=DEST] (repeatable) or --all".into());
         }
-        let keys = match (&self.config, &self.identity) {
+        let keys = match (&self.journal.config, &self.journal.identity) {
             (Some(c), Some(i)) => Some((c.clone(), i.clone())),
             _ if self.apply => {
                 problems.push("--apply needs --config handover.toml and -i AGENCY_SSH_KEY: the journal's digest key is encrypted to the config's recipients and the agency's signing key".into());
@@ -145,7 +130,7 @@ impl MigrateArgs {
             all: self.all,
             new_version_on_conflict: self.on_conflict == OnConflict::NewVersion,
             apply: self.apply,
-            journal: self.journal.clone(),
+            journal: self.journal.file.clone(),
             gcp: GcpSettings {
                 endpoint: self.gcp.gcp_endpoint.clone(),
                 concurrency: self.concurrency,
@@ -168,7 +153,7 @@ pub fn migrate_command(a: MigrateArgs, quiet: bool) -> Result<u8, Error> {
         Format::Table => print_stdout(&table(&report))?,
     }
     if !quiet && report.applied {
-        eprintln!("journal: {}", a.journal.display());
+        eprintln!("journal: {}", a.journal.file.display());
     }
     Ok(if migrate::incomplete(&report).is_empty() {
         exit::OK
