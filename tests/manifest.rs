@@ -1233,3 +1233,224 @@ fn a_journal_of_the_first_format_resumes_with_typed_entries() {
         }
     }
 }
+
+// ------------------------------------------------------------------ issue 13: apply journals
+
+/// Appends one apply change of `step` (an intent, then, with `outcome`, its result) to
+/// `journal`, as apply journals it.
+fn journal_apply(
+    journal: &mut handover::journal::Journal,
+    op: handover::journal::Op,
+    step: &serde_json::Value,
+    plan_digest: &str,
+    change: handover::journal::ApplyChange,
+    outcome: Option<handover::journal::ApplyOutcome>,
+) {
+    use handover::journal::{ApplyIntent, ApplyResult, ApplyTarget, Change, Undo};
+    let about = ApplyTarget {
+        plan: plan_digest.into(),
+        target: step["target"]["id"].as_str().unwrap().into(),
+        provider: serde_json::from_value(step["target"]["provider"].clone()).unwrap(),
+        scope: step["target"]["scope"].as_str().unwrap().into(),
+        change,
+        calls: vec!["iam:UpdateAccessKey".into()],
+    };
+    let undo = Undo::Irreversible { why: "test".into() };
+    let id = step["id"].as_str().unwrap();
+    journal
+        .append(
+            id,
+            Change::ApplyIntent(
+                op,
+                ApplyIntent {
+                    about: about.clone(),
+                    undo: undo.clone(),
+                },
+            ),
+        )
+        .unwrap();
+    if let Some(outcome) = outcome {
+        journal
+            .append(
+                id,
+                Change::ApplyResult(
+                    op,
+                    ApplyResult {
+                        about,
+                        outcome,
+                        undo,
+                        detail: None,
+                    },
+                ),
+            )
+            .unwrap();
+    }
+}
+
+/// A new journal at `path` with its digest key sealed to the example agency's key, as
+/// `apply --apply` creates one.
+fn new_journal(path: &Path) -> handover::journal::Journal {
+    let ids = handover::crypto::read_identities(&example_key("northwind-signing")).unwrap();
+    let agency = std::fs::read_to_string(example_key("northwind-signing.pub")).unwrap();
+    let to = [handover::crypto::parse_recipient(agency.trim()).unwrap()];
+    let key = handover::migrate::key::open_or_create(path, true, &ids, &to).unwrap();
+    let chain = handover::journal::ChainKey::derive(&key);
+    handover::journal::Journal::open(path, &chain).unwrap().0
+}
+
+// Regression: `manifest` read only migrate's copies from its journals, so every step apply
+// carried out stayed `pending` ("carried out in the account") and `verify` could not tell
+// an applied revoke from one still to do.
+#[test]
+fn an_apply_journal_gives_each_step_its_outcome_and_one_of_another_plan_is_refused() {
+    use handover::journal::{ApplyChange as C, ApplyOutcome as O, Op};
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let (inv, plan) = example_plan(h);
+    let plan_json = json(&std::fs::read_to_string(&plan).unwrap());
+    let digest = plan_json["digest"].as_str().unwrap().to_string();
+    let revokes: Vec<&serde_json::Value> = plan_json["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["action"] == "revoke")
+        .collect();
+    assert!(revokes.len() >= 5, "{}", revokes.len());
+    let (done, failed, in_doubt, undone) = (revokes[0], revokes[1], revokes[2], revokes[3]);
+    let j = h.join("apply.jsonl");
+    let mut journal = new_journal(&j);
+    journal_apply(
+        &mut journal,
+        Op::ApplyStep,
+        done,
+        &digest,
+        C::Deactivate,
+        Some(O::Done),
+    );
+    journal_apply(
+        &mut journal,
+        Op::ApplyStep,
+        failed,
+        &digest,
+        C::Delete,
+        Some(O::Failed),
+    );
+    journal_apply(
+        &mut journal,
+        Op::ApplyStep,
+        in_doubt,
+        &digest,
+        C::Deactivate,
+        None,
+    );
+    journal_apply(
+        &mut journal,
+        Op::ApplyStep,
+        undone,
+        &digest,
+        C::Deactivate,
+        Some(O::Done),
+    );
+    journal_apply(
+        &mut journal,
+        Op::ApplyUndo,
+        undone,
+        &digest,
+        C::Restore,
+        Some(O::Done),
+    );
+    drop(journal);
+
+    let out = h.join("handover.age");
+    let r = manifest(
+        h,
+        &example("handover.toml"),
+        &inv,
+        &plan,
+        &[
+            "--journal",
+            j.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let o = age_decrypt(&example_key("contoso-security.agekey"), &out);
+    assert!(o.status.success());
+    let m = json(&String::from_utf8(o.stdout).unwrap());
+    let record = |s: &serde_json::Value| {
+        m["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == s["id"])
+            .unwrap()
+            .clone()
+    };
+    let r0 = record(done);
+    assert_eq!(r0["outcome"], "done", "{r0}");
+    assert_eq!(r0["applied"], "deactivate", "{r0}");
+    assert!(
+        r0["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("apply journal apply.jsonl: deactivate done"),
+        "{r0}"
+    );
+    let r1 = record(failed);
+    assert_eq!(r1["outcome"], "failed", "{r1}");
+    assert!(
+        r1.get("applied").is_none(),
+        "a failed change is not applied: {r1}"
+    );
+    let r2 = record(in_doubt);
+    assert_eq!(r2["outcome"], "pending", "{r2}");
+    assert!(
+        r2["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("result not journaled"),
+        "{r2}"
+    );
+    // A change put back by `apply --undo` no longer holds: not claimed as done.
+    let r3 = record(undone);
+    assert_eq!(r3["outcome"], "pending", "{r3}");
+    assert!(r3.get("applied").is_none(), "{r3}");
+    let r4 = record(revokes[4]);
+    assert_eq!(r4["outcome"], "pending", "untouched by apply: {r4}");
+    assert_eq!(m["journals"][0]["file"], "apply.jsonl");
+
+    // A journal carrying out another plan (another digest) is refused, nothing written.
+    let other = h.join("other.jsonl");
+    let mut journal = new_journal(&other);
+    let foreign = format!("sha256:{}", "0".repeat(64));
+    journal_apply(
+        &mut journal,
+        Op::ApplyStep,
+        done,
+        &foreign,
+        C::Deactivate,
+        Some(O::Done),
+    );
+    drop(journal);
+    let out2 = h.join("refused.age");
+    let r = manifest(
+        h,
+        &example("handover.toml"),
+        &inv,
+        &plan,
+        &[
+            "--journal",
+            other.to_str().unwrap(),
+            "-o",
+            out2.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not this plan") && r.stderr.contains("hint:"),
+        "{}",
+        r.stderr
+    );
+    assert!(!out2.exists() && !h.join("refused.age.sig").exists());
+}

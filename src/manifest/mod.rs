@@ -2,7 +2,8 @@
 //! document, age-encrypted to the customer and signed by the agency.
 //!
 //! It holds the handover (parties, scenario, dates), the plan's digest and each step
-//! with its outcome from the journals, the migrated secrets (where from, where to,
+//! with its outcome from the journals (a migrate journal's copies, an apply journal's
+//! changes), the migrated secrets (where from, where to,
 //! version, keyed digest, "rotate after cutover") with the digest keys, credential
 //! material newly issued to the customer, the documentation with digests, and the
 //! audit's coverage gaps.
@@ -15,6 +16,9 @@
 //! - A journal is read only if its keyed chain and head verify under its digest key;
 //!   the manifest records each journal's head (entries, last MAC), so a journal read
 //!   later beside the signed manifest shows whether it was cut short or rewritten.
+//! - A step is `done` by apply only when an apply journal of this plan records its
+//!   change done and not undone since (`apply::journaled_steps`); a journal carrying out
+//!   another plan is refused, so no step is claimed on another plan's word.
 
 pub mod seal;
 
@@ -28,9 +32,11 @@ use zeroize::Zeroizing;
 
 use crate::config::{HandoverConfig, PartySpec, Scenario};
 use crate::error::Error;
-use crate::journal::{ChainKey, Change, CopyOutcome, Journal, Op, ReadBack};
+use crate::journal::{
+    ApplyChange, ApplyOutcome, ChainKey, Change, CopyOutcome, Journal, Op, ReadBack, Replay,
+};
 use crate::model::{Gap, Inventory, Provider};
-use crate::plan::{DocItem, Plan, TargetKind, TargetRef};
+use crate::plan::{kebab, DocItem, Plan, TargetKind, TargetRef};
 use crate::policy::Action;
 use crate::secret::DigestKey;
 
@@ -205,6 +211,11 @@ pub struct StepRecord {
     pub outcome: StepOutcome,
     /// What the outcome rests on (a journal entry, or why it is pending).
     pub evidence: String,
+    /// The change `apply` made for it, when an apply journal records it done (and not
+    /// undone): `verify` then checks that change's end state live (a deactivated key
+    /// inactive, a removed grant gone) and fails it, whatever the date, when it is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied: Option<ApplyChange>,
 }
 
 /// A secret store, as journals and the manifest name it (defined with the journal
@@ -310,16 +321,33 @@ pub fn migrated_from(
     key: &DigestKey,
 ) -> Result<(Vec<MigratedSecret>, JournalRecord), Error> {
     let replay = Journal::read(path, &ChainKey::derive(key))?;
+    let record = journal_record(path, key, &replay);
+    Ok((migrated_in(&replay, path, key)?, record))
+}
+
+/// A journal's head, as the manifest records it.
+fn journal_record(path: &Path, key: &DigestKey, replay: &Replay) -> JournalRecord {
     let head = replay.head();
-    let record = JournalRecord {
-        file: path
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+    JournalRecord {
+        file: file_name(path),
         digest_key: key.id(),
         entries: head.entries,
         last_mac: head.last,
-    };
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The migrated secrets a read journal records (the last entry per secret).
+fn migrated_in(
+    replay: &Replay,
+    path: &Path,
+    key: &DigestKey,
+) -> Result<Vec<MigratedSecret>, Error> {
     let mut out = Vec::new();
     for e in replay.latest(Op::MigrateSecret) {
         let Some(copy) = e.change.copy() else {
@@ -371,7 +399,41 @@ pub fn migrated_from(
             at: e.at,
         });
     }
-    Ok((out, record))
+    Ok(out)
+}
+
+/// A step's change as an apply journal records it: the change, how it ended (`None`:
+/// an intent with no result), and the journal's file name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    pub change: ApplyChange,
+    pub outcome: Option<ApplyOutcome>,
+    pub journal: String,
+}
+
+/// The steps an apply journal of `plan` carries out, by step id, with where each stands
+/// (a change undone since is left out: it no longer holds). A journal with another
+/// plan's apply entries is refused.
+pub fn applied_in(
+    replay: &Replay,
+    plan: &Plan,
+    path: &Path,
+) -> Result<BTreeMap<String, Applied>, Error> {
+    crate::apply::check_journal_plan(replay, plan, path)?;
+    Ok(crate::apply::journaled_steps(replay)
+        .into_iter()
+        .map(|(id, (change, outcome))| {
+            let journal = file_name(path);
+            (
+                id,
+                Applied {
+                    change,
+                    outcome,
+                    journal,
+                },
+            )
+        })
+        .collect())
 }
 
 /// Whether a plan step is about this migrated secret (same store, same name), from the
@@ -393,12 +455,16 @@ fn step_matches(t: &TargetRef, m: &MigratedSecret) -> bool {
 /// its outcome, the scopes, and the handover as configured.
 pub fn build(input: Input<'_>) -> Result<Manifest, Error> {
     let cfg = input.config;
-    let (mut migrated, keys, journals) = read_journals(&input.journals)?;
+    let read = read_journals(&input.journals, input.plan)?;
+    let (mut migrated, keys, journals) = (read.migrated, read.keys, read.records);
     let steps = input
         .plan
         .steps
         .iter()
-        .map(|s| step_record(s, &mut migrated))
+        .map(|s| match read.applied.get(&s.id) {
+            Some(a) => applied_record(s, a),
+            None => step_record(s, &mut migrated),
+        })
         .collect();
     Ok(Manifest {
         schema: SCHEMA.into(),
@@ -433,26 +499,77 @@ pub fn build(input: Input<'_>) -> Result<Manifest, Error> {
     })
 }
 
-/// What the journals give the manifest: migrated secrets, digest keys, heads.
-type FromJournals = (Vec<MigratedSecret>, Vec<SealedKey>, Vec<JournalRecord>);
+/// What the journals give the manifest.
+struct FromJournals {
+    migrated: Vec<MigratedSecret>,
+    /// The steps apply journals carry out (a later journal's record of a step wins).
+    applied: BTreeMap<String, Applied>,
+    /// The digest keys, each once.
+    keys: Vec<SealedKey>,
+    records: Vec<JournalRecord>,
+}
 
-/// Every journal's migrated secrets and head, and the digest keys (each once).
-fn read_journals(journals: &[(PathBuf, DigestKey)]) -> Result<FromJournals, Error> {
-    let mut migrated = Vec::new();
-    let mut keys: Vec<SealedKey> = Vec::new();
-    let mut records = Vec::new();
+/// Every journal's migrated secrets, applied steps and head, and the digest keys (each
+/// once). Each journal is read, and its chain verified, once.
+fn read_journals(journals: &[(PathBuf, DigestKey)], plan: &Plan) -> Result<FromJournals, Error> {
+    let mut out = FromJournals {
+        migrated: Vec::new(),
+        applied: BTreeMap::new(),
+        keys: Vec::new(),
+        records: Vec::new(),
+    };
     for (path, key) in journals {
-        let (secrets, record) = migrated_from(path, key)?;
-        migrated.extend(secrets);
-        records.push(record);
-        if !keys.iter().any(|k| k.id == key.id()) {
-            keys.push(SealedKey {
+        let replay = Journal::read(path, &ChainKey::derive(key))?;
+        out.migrated.extend(migrated_in(&replay, path, key)?);
+        out.applied.extend(applied_in(&replay, plan, path)?);
+        out.records.push(journal_record(path, key, &replay));
+        if !out.keys.iter().any(|k| k.id == key.id()) {
+            out.keys.push(SealedKey {
                 id: key.id(),
                 key: Material::new(key.to_hex().to_string()),
             });
         }
     }
-    Ok((migrated, keys, records))
+    Ok(out)
+}
+
+/// A plan step an apply journal records: done (and not undone), failed, or an intent
+/// whose result was never written (the run stopped between them: pending until a rerun
+/// of apply settles it live).
+fn applied_record(s: &crate::plan::Step, a: &Applied) -> StepRecord {
+    let change = kebab(&a.change);
+    let (outcome, evidence, applied) = match a.outcome {
+        Some(ApplyOutcome::Done) => (
+            StepOutcome::Done,
+            format!("apply journal {}: {change} done", a.journal),
+            Some(a.change),
+        ),
+        Some(ApplyOutcome::Failed) => (
+            StepOutcome::Failed,
+            format!("apply journal {}: {change} failed", a.journal),
+            None,
+        ),
+        None => (
+            StepOutcome::Pending,
+            format!(
+                "apply journal {}: {change} intended, its result not journaled (run apply again to settle it)",
+                a.journal
+            ),
+            None,
+        ),
+    };
+    StepRecord {
+        id: s.id.clone(),
+        order: s.order,
+        action: s.action,
+        until: s.until.clone(),
+        target: s.target.clone(),
+        rule: s.rule.clone(),
+        reason: s.reason.clone(),
+        outcome,
+        evidence,
+        applied,
+    }
 }
 
 /// A plan step with its outcome: a copy's from the journals (the worst of its copies,
@@ -514,6 +631,7 @@ fn step_record(s: &crate::plan::Step, migrated: &mut [MigratedSecret]) -> StepRe
         reason: s.reason.clone(),
         outcome,
         evidence,
+        applied: None,
     }
 }
 
