@@ -906,3 +906,341 @@ fn verify_runs_under_its_least_privilege_policy() {
     );
     assert!(!r.stdout.contains(CANARIES[0]) && !r.stderr.contains(CANARIES[0]));
 }
+
+// ------------------------------------------------------------------ issue 13: the flow with apply
+
+const SHOP: &str = "contoso-shop-prod";
+
+/// The example handover (both clouds), with the handover date ahead so that work left
+/// for a person is `pending`, not failed.
+fn write_example_config(home: &Path) -> PathBuf {
+    let signer = std::fs::read_to_string(example_key("northwind-signing.pub")).unwrap();
+    std::fs::create_dir_all(home.join("docs")).unwrap();
+    std::fs::write(home.join("docs/slo.md"), "# SLO\n").unwrap();
+    let p = home.join("handover.toml");
+    std::fs::write(
+        &p,
+        format!(
+            r#"scenario = "full-transfer"
+handover_date = "2027-06-01"
+
+[agency]
+name = "Northwind"
+email_domains = ["northwind-agency.example"]
+google_domains = ["northwind-agency.example"]
+aws_accounts = ["210987654321"]
+name_patterns = ["*.agency", "ci-*", "old-contractor"]
+tags = {{ "managed-by" = "northwind-agency" }}
+signing_key = "{}"
+
+[customer]
+name = "Contoso"
+email_domains = ["contoso.example"]
+aws_accounts = ["123456789012"]
+gcp_projects = ["{SHOP}"]
+name_patterns = ["*.customer"]
+
+[[third_party]]
+name = "Payments provider (KMS)"
+aws_accounts = ["444455556666"]
+
+[recipients]
+keys = ["{AGE_PK}", "{}"]
+
+[documentation]
+slo = "docs/slo.md"
+"#,
+            signer.trim(),
+            ssh_pub()
+        ),
+    )
+    .unwrap();
+    p
+}
+
+/// The claims about one plan step (their subject starts with its id).
+fn claims_of<'a>(v: &'a Value, step_id: &str) -> Vec<&'a Value> {
+    let prefix = format!("{step_id} ");
+    v["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["subject"].as_str().unwrap().starts_with(&prefix))
+        .collect()
+}
+
+// The flow with no step done by hand: audit (AWS and GCP) -> plan -> migrate -> apply
+// (dry run, then approved) -> manifest -> verify. Regression: the manifest did not read
+// apply's journal, so every applied revoke stayed "pending" in it, and verify reported a
+// key apply had deactivated as "still present" instead of carried out.
+#[test]
+fn audit_plan_migrate_apply_manifest_verify_passes_every_applied_step() {
+    let moto = moto();
+    let gcp = gcp_server();
+    let url = gcp.url();
+    seed(&moto);
+    seed_gcp(&url);
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let cfg = write_example_config(h);
+    let with_cfg = |args: &[&str]| {
+        let mut c = handover(&moto, h);
+        c.args(args).arg("--config").arg(&cfg);
+        run(&mut c)
+    };
+
+    // audit -> plan.
+    let inv = h.join("inventory.json");
+    let r = run(handover(&moto, h)
+        .args([
+            "audit",
+            "--aws",
+            "--region",
+            "us-east-1",
+            "--gcp-project",
+            SHOP,
+        ])
+        .args(["--gcp-endpoint", &url, "--format", "json", "-o"])
+        .arg(&inv));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let plan = plan(h, &inv, &cfg, "plan.json");
+    let plan_s = plan.to_str().unwrap();
+    let digest = json(&std::fs::read_to_string(&plan).unwrap())["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // migrate the AWS secrets into the customer's project.
+    let mj = h.join("migrate.jsonl");
+    let r = with_cfg(&[
+        "migrate",
+        "--format",
+        "json",
+        "--from",
+        "aws:us-east-1",
+        "--to",
+        &format!("gcp:{SHOP}"),
+        "--gcp-endpoint",
+        &url,
+        "--apply",
+        "--plan",
+        plan_s,
+        "--journal",
+        mj.to_str().unwrap(),
+    ]);
+    assert!(r.code == 0 || r.code == 8, "{}\n{}", r.stdout, r.stderr);
+
+    // apply: a dry run writes nothing, then the approved run.
+    let aj = h.join("apply.jsonl");
+    let apply = |extra: &[&str]| {
+        let mut args = vec![
+            "apply",
+            "--format",
+            "json",
+            "--gcp-endpoint",
+            &url,
+            "--plan",
+            plan_s,
+            "--journal",
+            aj.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        with_cfg(&args)
+    };
+    let aws_before = moto.requests();
+    let dry = apply(&[]);
+    assert!(
+        dry.code == 0 || dry.code == 8,
+        "{}\n{}",
+        dry.stdout,
+        dry.stderr
+    );
+    assert!(!aj.exists(), "a dry run opens no journal");
+    let aws_after = moto.requests();
+    for (action, n) in aws_after["by_action"].as_object().unwrap() {
+        if aws_before["by_action"].get(action) != Some(n) {
+            let name = action.rsplit('.').next().unwrap();
+            assert!(
+                ["Get", "List", "Describe", "Generate"]
+                    .iter()
+                    .any(|p| name.starts_with(p)),
+                "the dry run called {action}"
+            );
+        }
+    }
+    let approve = format!("sha256:{}", digest.trim_start_matches("sha256:"));
+    let r = apply(&["--apply", "--approve", &approve]);
+    assert!(r.code == 0 || r.code == 8, "{}\n{}", r.stdout, r.stderr);
+    let report = json(&r.stdout);
+    let applied: Vec<&Value> = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["outcome"] == "done")
+        .collect();
+    let left: Vec<&Value> = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["outcome"] == "left-for-a-person")
+        .collect();
+    for s in report["steps"].as_array().unwrap() {
+        assert!(s["outcome"] != "failed" && s["outcome"] != "drift", "{s}");
+    }
+    assert!(
+        applied.iter().any(|s| s["provider"] == "aws")
+            && applied.iter().any(|s| s["provider"] == "gcp"),
+        "apply changed both clouds: {}",
+        r.stdout
+    );
+
+    // manifest, from both journals.
+    let sealed = h.join("handover.age");
+    let r = run(handover_offline(h)
+        .arg("manifest")
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--plan")
+        .arg(&plan)
+        .arg("--inventory")
+        .arg(&inv)
+        .arg("--journal")
+        .arg(&mj)
+        .arg("--journal")
+        .arg(&aj)
+        .arg("-o")
+        .arg(&sealed));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let m = json(std::str::from_utf8(&age_decrypt(&sealed)).unwrap());
+    let record = |id: &Value| {
+        m["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| &r["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    for s in &applied {
+        let rec = record(&s["id"]);
+        assert_eq!(rec["outcome"], "done", "{rec}");
+    }
+    for s in &applied {
+        assert_eq!(record(&s["id"])["applied"], s["change"], "{s}");
+    }
+    // Left for a person: not claimed as applied (a secret's rotate step is `done` only
+    // as far as migrate copied it).
+    for s in &left {
+        let rec = record(&s["id"]);
+        assert!(rec.get("applied").is_none(), "{rec}");
+        if rec["outcome"] != "pending" {
+            assert!(
+                rec["outcome"] == "done" && rec["evidence"].as_str().unwrap().contains(" -> "),
+                "{rec}"
+            );
+        }
+    }
+
+    // verify, as the customer: every applied step passes live.
+    let verify = || {
+        run(handover(&moto, h)
+            .args([
+                "verify",
+                "--format",
+                "json",
+                "--gcp-endpoint",
+                &url,
+                "--signer",
+            ])
+            .arg(example_key("northwind-signing.pub"))
+            .arg("--docs")
+            .arg(h)
+            .arg("-i")
+            .arg(example_key("contoso-security.agekey"))
+            .arg(&sealed))
+    };
+    let r = verify();
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let v = json(&r.stdout);
+    let mut checked = 0;
+    for s in &applied {
+        let id = s["id"].as_str().unwrap();
+        let cs = claims_of(&v, id);
+        assert_eq!(cs.len(), 1, "one claim for {id}: {}", r.stdout);
+        assert_eq!(cs[0]["status"], "pass", "{id}: {}", cs[0]);
+        checked += 1;
+    }
+    assert!(checked >= 5, "{checked} applied steps");
+    let deactivated = claims(&v, "revoked")
+        .into_iter()
+        .filter(|c| {
+            c["detail"]
+                .as_str()
+                .unwrap()
+                .contains("deactivated by apply")
+        })
+        .count();
+    assert!(
+        deactivated >= 2,
+        "AWS keys and a GCP key deactivated: {}",
+        r.stdout
+    );
+    // What apply left for a person is what it is: never a pass.
+    for s in &left {
+        for c in claims_of(&v, s["id"].as_str().unwrap()) {
+            assert_ne!(c["status"], "pass", "{s} {c}");
+        }
+    }
+
+    // Regression: a grant in a secret's resource policy is not an inventory credential,
+    // so verify found no credential for it and passed it as "gone" while it was live.
+    let grants: Vec<&Value> = claims(&v, "revoked")
+        .into_iter()
+        .filter(|c| {
+            c["subject"]
+                .as_str()
+                .unwrap()
+                .contains("resource-policy grant")
+        })
+        .collect();
+    assert!(!grants.is_empty(), "{}", r.stdout);
+    for g in grants {
+        assert!(
+            g["status"] == "pending"
+                && g["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("still in the secret's resource policy"),
+            "{g}"
+        );
+    }
+
+    // An applied change undone behind the record's back fails, whatever the date.
+    let key = applied
+        .iter()
+        .find(|s| s["provider"] == "aws" && s["change"] == "deactivate")
+        .expect("an AWS key deactivated");
+    let plan_json = json(&std::fs::read_to_string(&plan).unwrap());
+    let key_id = plan_json["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|st| st["id"] == key["id"])
+        .unwrap()["target"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    iam(&moto, &format!(
+        "for u in iam.list_users()['Users']:\n    for k in iam.list_access_keys(UserName=u['UserName'])['AccessKeyMetadata']:\n        if k['AccessKeyId'] == {key_id:?}:\n            iam.update_access_key(UserName=u['UserName'], AccessKeyId=k['AccessKeyId'], Status='Active')\n"
+    ));
+    let r = verify();
+    assert_eq!(r.code, 9, "{}\n{}", r.stdout, r.stderr);
+    let f = failures(&json(&r.stdout));
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(
+        f[0].contains(key["id"].as_str().unwrap())
+            && f[0].contains("still present (active")
+            && f[0].contains("though the manifest records it done"),
+        "{f:?}"
+    );
+}

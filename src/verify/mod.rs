@@ -18,6 +18,10 @@
 //! - `documentation`: each handed-over document matches its digest.
 //!
 //! Before the handover date, work that is not done yet is `pending`, not `fail`.
+//! A step the manifest records done by `apply` (its journal) is checked for that
+//! change's end state: a key apply deactivated passes while it is inactive (deletion
+//! waits for `--finish`), and a step recorded done whose end state is not live fails
+//! whatever the date: the record and the account disagree.
 
 pub mod live;
 
@@ -28,9 +32,12 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::config::parties::Owner;
+use crate::journal::ApplyChange;
 use crate::manifest::{Manifest, Scope, StepOutcome, StepRecord, StoreRef};
-use crate::model::{Credential, CredentialDetail, Inventory, Provider, TimeBound};
-use crate::plan::{kebab, TargetKind, TargetRef, TargetWhat};
+use crate::model::{
+    AccessPolicy, Credential, CredentialDetail, Inventory, Provider, Status, TimeBound,
+};
+use crate::plan::{kebab, policy_grant_id, SecretPart, TargetKind, TargetRef, TargetWhat};
 use crate::policy::Action;
 
 pub const SCHEMA: &str = "handover/verification";
@@ -261,6 +268,22 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// A step's end state not live: a failure when the manifest records the step done
+    /// (the account no longer says what the record says), otherwise work due.
+    fn claimed(&self, s: &StepRecord, what: &str) -> (ClaimStatus, String) {
+        if s.outcome == StepOutcome::Done {
+            (
+                ClaimStatus::Fail,
+                format!(
+                    "{what}, though the manifest records it done ({})",
+                    s.evidence
+                ),
+            )
+        } else {
+            self.due(what)
+        }
+    }
+
     fn readable(&self, p: Provider, scope: &str) -> bool {
         !self.unread.contains_key(&(p, scope))
     }
@@ -347,6 +370,9 @@ fn scope_claims(cx: &Ctx, claims: &mut Vec<Claim>) {
 fn revoked_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut Vec<Claim>) {
     let secret_present =
         s.target.kind == TargetKind::Secret && cx.secret_ids.contains(s.target.id.as_str());
+    if s.target.what == TargetWhat::Secret(SecretPart::SecretPolicyGrant) {
+        return policy_grant_claim(cx, s, subject, claims);
+    }
     let found = cx.live_for(&s.target);
     if found.is_empty() && !secret_present {
         claims.push(claim(
@@ -354,6 +380,16 @@ fn revoked_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut Vec<Cla
             subject,
             ClaimStatus::Pass,
             "gone",
+        ));
+    } else if !secret_present && deactivated_by_apply(s, &found) {
+        claims.push(claim(
+            ClaimKind::Revoked,
+            subject,
+            ClaimStatus::Pass,
+            format!(
+                "inactive: deactivated by apply ({}); deleted by `apply --finish`",
+                s.evidence
+            ),
         ));
     } else {
         let what = found
@@ -368,9 +404,61 @@ fn revoked_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut Vec<Cla
                 )
             })
             .unwrap_or_else(|| "still present".into());
-        let (st, d) = cx.due(&what);
+        let (st, d) = cx.claimed(s, &what);
         claims.push(claim(ClaimKind::Revoked, subject, st, d));
     }
+}
+
+/// `revoked` for a grant in an AWS secret's resource policy: gone only when the secret
+/// is gone or its policy, read live, no longer lets that principal in. A grant is not a
+/// credential of the inventory, so it is looked for in the live secrets' policies; a
+/// policy that could not be read proves nothing.
+fn policy_grant_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut Vec<Claim>) {
+    let t = &s.target;
+    let mut unread = None;
+    let mut present = false;
+    for sec in cx
+        .live
+        .inventory
+        .secrets
+        .iter()
+        .filter(|x| x.provider == t.provider && x.scope == t.scope && x.region == t.region)
+    {
+        match &sec.access_policy {
+            AccessPolicy::Known { outside } => {
+                present |= outside.iter().any(|g| policy_grant_id(sec, g) == t.id);
+            }
+            AccessPolicy::Unknown { reason } => unread = Some(reason.as_str()),
+            AccessPolicy::None => {}
+        }
+    }
+    let (st, d) = if present {
+        cx.claimed(s, "still in the secret's resource policy")
+    } else if let Some(why) = unread {
+        cx.claimed(
+            s,
+            &format!("a secret's resource policy could not be read live ({why})"),
+        )
+    } else {
+        (
+            ClaimStatus::Pass,
+            "gone from the secret's resource policy".into(),
+        )
+    };
+    claims.push(claim(ClaimKind::Revoked, subject, st, d));
+}
+
+/// Whether apply's recorded change for this step is a deactivation (an AWS key-like
+/// credential set `Inactive`, a GCP key disabled) and every live form of the target is
+/// inactive: that revoke is carried out until `--finish` deletes it. Active again, it
+/// is not.
+fn deactivated_by_apply(s: &StepRecord, found: &[&Credential]) -> bool {
+    s.outcome == StepOutcome::Done
+        && matches!(
+            s.applied,
+            Some(ApplyChange::Deactivate | ApplyChange::Disable)
+        )
+        && found.iter().all(|c| c.status == Status::Inactive)
 }
 
 /// `retained`: agency access kept until a date provably ends by itself by then.
@@ -439,16 +527,22 @@ fn retained_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut Vec<Cl
             TimeBound::Conditional { reason } => Some(reason),
             _ => None,
         }) {
-            let (st, d) = cx.due(&format!(
-                "retained until {}, but its condition does not provably end it ({reason})",
-                until.format("%Y-%m-%d")
-            ));
+            let (st, d) = cx.claimed(
+                s,
+                &format!(
+                    "retained until {}, but its condition does not provably end it ({reason})",
+                    until.format("%Y-%m-%d")
+                ),
+            );
             claims.push(claim(ClaimKind::Retained, subject, st, d));
         } else {
-            let (st, d) = cx.due(&format!(
-                "retained until {}, but nothing in the account makes it end by itself",
-                until.format("%Y-%m-%d")
-            ));
+            let (st, d) = cx.claimed(
+                s,
+                &format!(
+                    "retained until {}, but nothing in the account makes it end by itself",
+                    until.format("%Y-%m-%d")
+                ),
+            );
             claims.push(claim(ClaimKind::Retained, subject, st, d));
         }
     }
