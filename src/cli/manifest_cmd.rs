@@ -42,7 +42,7 @@ pub struct ManifestWriteArgs {
     /// The inventory the plan was made from (for its coverage gaps).
     #[arg(long, value_name = "FILE", required = true)]
     pub inventory: Option<PathBuf>,
-    /// A migration journal (repeatable); its digest key is read from FILE.key.age.
+    /// A migrate or apply journal (repeatable); its digest key is read from FILE.key.age.
     #[arg(long = "journal", value_name = "FILE")]
     pub journals: Vec<PathBuf>,
     /// The agency's SSH private key: signs the manifest and opens the journals' digest keys.
