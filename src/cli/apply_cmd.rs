@@ -301,13 +301,15 @@ pub fn apply_command(a: ApplyArgs, quiet: bool) -> Result<u8, Error> {
         apply::check_journal_plan(replay, &req.plan, &a.journal.file)?;
     }
     let journal = journal.map(|(j, r)| (Mutex::new(j), r));
+    // The bar is for a person: with JSON a program reads the output, so none is drawn.
+    let format = a.format.resolve();
     let report = rt.block_on(apply::run(
         &req,
         &exec,
         journal.as_ref().map(|(j, r)| (j, r)),
-        progress(!quiet),
+        progress(!quiet && matches!(format, Format::Table)),
     ))?;
-    match a.format.resolve() {
+    match format {
         Format::Json => print_stdout(&pretty_json(&report))?,
         Format::Table => print_stdout(&table(&report))?,
     }
