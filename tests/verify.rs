@@ -1068,8 +1068,9 @@ fn audit_plan_migrate_apply_manifest_verify_passes_every_applied_step() {
             );
         }
     }
-    let approve = format!("sha256:{}", digest.trim_start_matches("sha256:"));
-    let r = apply(&["--apply", "--approve", &approve]);
+    // Approved by the plan's own digest (`sha256:...`), as the customer approves it.
+    assert!(digest.starts_with("sha256:"), "{digest}");
+    let r = apply(&["--apply", "--approve", &digest]);
     assert!(r.code == 0 || r.code == 8, "{}\n{}", r.stdout, r.stderr);
     let report = json(&r.stdout);
     let applied: Vec<&Value> = report["steps"]
