@@ -370,7 +370,7 @@ fn scope_claims(cx: &Ctx, claims: &mut Vec<Claim>) {
 fn revoked_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut Vec<Claim>) {
     let secret_present =
         s.target.kind == TargetKind::Secret && cx.secret_ids.contains(s.target.id.as_str());
-    if s.target.what == TargetWhat::Secret(SecretPart::SecretPolicyGrant) {
+    if is_policy_grant(&s.target) {
         return policy_grant_claim(cx, s, subject, claims);
     }
     let found = cx.live_for(&s.target);
@@ -409,14 +409,17 @@ fn revoked_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut Vec<Cla
     }
 }
 
-/// `revoked` for a grant in an AWS secret's resource policy: gone only when the secret
-/// is gone or its policy, read live, no longer lets that principal in. A grant is not a
-/// credential of the inventory, so it is looked for in the live secrets' policies; a
-/// policy that could not be read proves nothing.
-fn policy_grant_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut Vec<Claim>) {
-    let t = &s.target;
+/// Where a grant in an AWS secret's resource policy stands live. A grant is not a
+/// credential of the inventory, so it is looked for in the live secrets' policies (by
+/// the id the plan made for it); a policy that could not be read proves nothing.
+enum GrantLive<'a> {
+    Present,
+    Gone,
+    Unread(&'a str),
+}
+
+fn policy_grant_live<'a>(cx: &Ctx<'a>, t: &TargetRef) -> GrantLive<'a> {
     let mut unread = None;
-    let mut present = false;
     for sec in cx
         .live
         .inventory
@@ -426,26 +429,63 @@ fn policy_grant_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut Ve
     {
         match &sec.access_policy {
             AccessPolicy::Known { outside } => {
-                present |= outside.iter().any(|g| policy_grant_id(sec, g) == t.id);
+                if outside.iter().any(|g| policy_grant_id(sec, g) == t.id) {
+                    return GrantLive::Present;
+                }
             }
             AccessPolicy::Unknown { reason } => unread = Some(reason.as_str()),
             AccessPolicy::None => {}
         }
     }
-    let (st, d) = if present {
-        cx.claimed(s, "still in the secret's resource policy")
-    } else if let Some(why) = unread {
-        cx.claimed(
+    unread.map_or(GrantLive::Gone, GrantLive::Unread)
+}
+
+fn is_policy_grant(t: &TargetRef) -> bool {
+    t.what == TargetWhat::Secret(SecretPart::SecretPolicyGrant)
+}
+
+/// `revoked` for a grant in an AWS secret's resource policy: gone only when the secret
+/// is gone or its policy, read live, no longer lets that principal in.
+fn policy_grant_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut Vec<Claim>) {
+    let (st, d) = match policy_grant_live(cx, &s.target) {
+        GrantLive::Present => cx.claimed(s, "still in the secret's resource policy"),
+        GrantLive::Unread(why) => cx.claimed(
             s,
             &format!("a secret's resource policy could not be read live ({why})"),
-        )
-    } else {
-        (
+        ),
+        GrantLive::Gone => (
             ClaimStatus::Pass,
             "gone from the secret's resource policy".into(),
-        )
+        ),
     };
     claims.push(claim(ClaimKind::Revoked, subject, st, d));
+}
+
+/// `retained` for a grant in an AWS secret's resource policy: passes only once gone;
+/// while present nothing read proves it ends by itself (its conditions are not read as
+/// a time bound), so it is due, never passed.
+fn retained_policy_grant(cx: &Ctx, s: &StepRecord, until: DateTime<Utc>) -> (ClaimStatus, String) {
+    match policy_grant_live(cx, &s.target) {
+        GrantLive::Gone => (ClaimStatus::Pass, "gone already".into()),
+        GrantLive::Unread(why) => cx.claimed(
+            s,
+            &format!("a secret's resource policy could not be read live ({why})"),
+        ),
+        GrantLive::Present if cx.now >= until => (
+            ClaimStatus::Fail,
+            format!(
+                "still in the secret's resource policy after {}, when it was to end",
+                until.format("%Y-%m-%d")
+            ),
+        ),
+        GrantLive::Present => cx.claimed(
+            s,
+            &format!(
+                "retained until {}, but nothing read proves a resource-policy grant ends by itself",
+                until.format("%Y-%m-%d")
+            ),
+        ),
+    }
 }
 
 /// Whether apply's recorded change for this step is a deactivation (an AWS key-like
@@ -475,6 +515,11 @@ fn retained_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut Vec<Cl
         ));
         return;
     };
+    if is_policy_grant(&s.target) {
+        let (st, d) = retained_policy_grant(cx, s, until);
+        claims.push(claim(ClaimKind::Retained, subject, st, d));
+        return;
+    }
     if found.is_empty() {
         claims.push(claim(
             ClaimKind::Retained,
@@ -1192,6 +1237,55 @@ mod tests {
             &binding_target(c.id.clone() + "x", "someone else", b),
             c
         ));
+    }
+
+    // Regression: a grant in a secret's resource policy is no inventory credential, so
+    // verify found nothing for it and passed its revoke as "gone" while it was live.
+    #[test]
+    fn a_secret_policy_grant_passes_only_once_gone_from_the_live_policy() {
+        let (m, mut inv) = full_transfer();
+        let grant = |v: &Verification| {
+            v.claims
+                .iter()
+                .find(|c| {
+                    c.kind == ClaimKind::Revoked && c.subject.contains("resource-policy grant")
+                })
+                .cloned()
+                .expect("a claim for the grant")
+        };
+        let c = grant(&check(&m, &live(inv.clone()), at("2026-11-20T00:00:00Z")));
+        assert_eq!(c.status, ClaimStatus::Pending, "{c:?}");
+        assert!(
+            c.detail.contains("still in the secret's resource policy"),
+            "{c:?}"
+        );
+        let c = grant(&check(&m, &live(inv.clone()), at("2026-12-20T00:00:00Z")));
+        assert_eq!(
+            c.status,
+            ClaimStatus::Fail,
+            "due by the handover date: {c:?}"
+        );
+        let mut unread = inv.clone();
+        for s in &mut unread.secrets {
+            if let AccessPolicy::Known { .. } = s.access_policy {
+                s.access_policy = AccessPolicy::Unknown {
+                    reason: "AccessDenied".into(),
+                };
+            }
+        }
+        let c = grant(&check(&m, &live(unread), at("2026-11-20T00:00:00Z")));
+        assert_eq!(
+            c.status,
+            ClaimStatus::Pending,
+            "unread proves nothing: {c:?}"
+        );
+        for s in &mut inv.secrets {
+            if let AccessPolicy::Known { outside } = &mut s.access_policy {
+                outside.clear();
+            }
+        }
+        let c = grant(&check(&m, &live(inv), at("2026-12-20T00:00:00Z")));
+        assert_eq!(c.status, ClaimStatus::Pass, "{c:?}");
     }
 
     #[test]
