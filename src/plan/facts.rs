@@ -175,6 +175,13 @@ impl<'a> Facts<'a> {
                 b.condition.as_ref().is_some_and(|c| c.expires().is_some()),
             ),
             CredentialDetail::Trust(t) => (None, None, None, t.ends.end().is_some()),
+            // A user's credential: time-bound when its holder's own policies deny
+            // everything from a date on (`Principal::access_ends`).
+            CredentialDetail::None => {
+                let holder = self.principals.get(c.principal.as_str()).copied();
+                let ends = crate::model::credential_ends(c, holder);
+                (None, None, None, ends.end().is_some())
+            }
             _ => (None, None, None, false),
         };
         let key_type = match &c.detail {
