@@ -221,3 +221,39 @@ impl<'a> Facts<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The plan read a user's credentials as never time-bound, though the user's own
+    // Deny of everything after a date (`Principal::access_ends`) ends them.
+    #[test]
+    fn a_users_credential_is_time_bound_when_its_holders_deny_ends_it() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/northwind-to-contoso");
+        let cfg = crate::config::load(&dir.join("handover-agency-operated.toml")).unwrap();
+        let mut inv: Inventory =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("inventory.json")).unwrap())
+                .unwrap();
+        let alice = "arn:aws:iam::123456789012:user/alice.agency";
+        let key_ctx = |inv: &Inventory| {
+            let facts = Facts::new(inv, &cfg);
+            let key = inv
+                .credentials
+                .iter()
+                .find(|c| c.principal == alice && c.kind == CredentialKind::AccessKey)
+                .unwrap();
+            facts.credential_ctx(key, None).time_bound
+        };
+        assert!(!key_ctx(&inv));
+        for p in inv.principals.iter_mut().filter(|p| p.id == alice) {
+            p.access_ends = TimeBound::before(
+                DateTime::parse_from_rfc3339("2027-01-31T00:00:00Z")
+                    .unwrap()
+                    .with_timezone(&Utc),
+            );
+        }
+        assert!(key_ctx(&inv));
+    }
+}
