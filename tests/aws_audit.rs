@@ -736,3 +736,81 @@ fn throttling_5xx_and_dropped_connections_are_retried_to_the_same_inventory() {
         assert_eq!(clean[key], faulty[key], "{key} differ under faults");
     }
 }
+
+/// Users whose own, group or attached policies deny everything from a date on, and one
+/// whose deny is narrower: what the live audit and the snapshot audit say of each.
+fn deny_after_users(moto: &Moto) {
+    let script = format!(
+        r#"import boto3,json
+iam=boto3.client('iam',region_name='us-east-1',endpoint_url='{url}',aws_access_key_id='testing',aws_secret_access_key='testing')
+def deny(cond): return json.dumps({{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Action":"*","Resource":"*","Condition":cond}}]}})
+allow=json.dumps({{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:*","Resource":"*"}}]}})
+for u in ['inline.ends','group.ends','managed.ends','mfa.only','bad.date']:
+    iam.create_user(UserName=u)
+    iam.put_user_policy(UserName=u,PolicyName='work',PolicyDocument=allow)
+iam.put_user_policy(UserName='inline.ends',PolicyName='handover-ends-2027-01-31',PolicyDocument=deny({{"DateGreaterThanEquals":{{"aws:CurrentTime":"2027-01-31T00:00:00Z"}}}}))
+iam.create_group(GroupName='agency')
+iam.put_group_policy(GroupName='agency',PolicyName='ends',PolicyDocument=deny({{"DateGreaterThan":{{"aws:CurrentTime":"2027-03-01T00:00:00Z"}}}}))
+iam.add_user_to_group(GroupName='agency',UserName='group.ends')
+arn=iam.create_policy(PolicyName='ends',PolicyDocument=deny({{"DateGreaterThanEquals":{{"aws:EpochTime":"1801353600"}}}}))['Policy']['Arn']
+iam.attach_user_policy(UserName='managed.ends',PolicyArn=arn)
+iam.put_user_policy(UserName='mfa.only',PolicyName='ends',PolicyDocument=deny({{"DateGreaterThan":{{"aws:CurrentTime":"2027-01-31T00:00:00Z"}},"Bool":{{"aws:MultiFactorAuthPresent":"false"}}}}))
+iam.put_user_policy(UserName='bad.date',PolicyName='ends',PolicyDocument=deny({{"DateGreaterThan":{{"aws:CurrentTime":"2027-02-30"}}}}))
+"#,
+        url = moto.url
+    );
+    let out = std::process::Command::new(venv_bin("python"))
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+// The audit did not read conditions in user and group policies, so a user whose access
+// a Deny ends at a date was not time-bound and `verify` could not prove retain-until.
+#[test]
+fn a_deny_everything_after_a_date_in_user_group_or_managed_policies_is_read_live_and_from_a_snapshot(
+) {
+    let moto = moto();
+    deny_after_users(&moto);
+    let home = tempfile::tempdir().unwrap();
+    let live = live_audit(&moto, home.path());
+    let ends = |inv: &Value, user: &str| {
+        find(
+            &inv["principals"],
+            "id",
+            &format!("arn:aws:iam::123456789012:user/{user}"),
+        )["access_ends"]
+            .clone()
+    };
+    let until = |at: &str, inclusive: bool| serde_json::json!({"state": "until", "at": at, "inclusive": inclusive});
+    assert_eq!(
+        ends(&live, "inline.ends"),
+        until("2027-01-31T00:00:00Z", false)
+    );
+    assert_eq!(
+        ends(&live, "group.ends"),
+        until("2027-03-01T00:00:00Z", true)
+    );
+    assert_eq!(
+        ends(&live, "managed.ends"),
+        until("2027-01-31T00:00:00Z", false)
+    );
+    assert_eq!(
+        ends(&live, "mfa.only"),
+        serde_json::json!({"state": "unbounded"})
+    );
+    assert_eq!(ends(&live, "bad.date")["state"], "conditional");
+    let snap_dir = tempfile::tempdir().unwrap();
+    export_snapshot(&moto, snap_dir.path(), &["us-east-1"]);
+    let r = run(handover_offline(home.path())
+        .args(["audit", "--snapshot"])
+        .arg(snap_dir.path())
+        .args(["--format", "json"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(live["principals"], json(&r.stdout)["principals"]);
+}

@@ -105,6 +105,7 @@ fn inventory(users: &[GenUser], roles: &[GenRole], auditor: Option<usize>) -> In
             last_used: None,
             disabled: None,
             deleted: None,
+            access_ends: TimeBound::Unbounded,
         });
         let mk =
             |suffix: String, kind, status, created: Option<i64>, used: Option<i64>| Credential {
@@ -173,6 +174,7 @@ fn inventory(users: &[GenUser], roles: &[GenRole], auditor: Option<usize>) -> In
             last_used: None,
             disabled: None,
             deleted: None,
+            access_ends: TimeBound::Unbounded,
         });
         if r.trusts_agency {
             inv.credentials.push(Credential {

@@ -14,6 +14,8 @@
 //!   principal; everything else (conditions, other principals, Deny statements) is kept.
 //!   A trust that would be left empty is left for a person (the plan does not say to
 //!   delete the role). The document read is journaled for undo.
+//! - Retain-until (a trust's `DateLessThan`, a user's inline Deny after the date) is
+//!   `apply::aws_time`'s: its own checks and writes, dispatched from here.
 //! - It reads no secret: listing credentials returns ids and statuses only.
 
 use std::collections::BTreeMap;
@@ -28,26 +30,27 @@ use crate::error::Error;
 use crate::journal::{ApplyChange, Undo, UndoCredential};
 use crate::model::{CredentialKind, Provider};
 use crate::plan::{Step, TargetWhat};
+use crate::policy::Action;
 use crate::providers::aws::live::{classify, sdk_config};
 
 /// Most pages read of a list (1,000 items each): an account larger than this is refused
 /// rather than read without end.
-const MAX_PAGES: usize = 1_000;
+pub(super) const MAX_PAGES: usize = 1_000;
 
 /// One AWS account, reached with one profile (or the standard chain).
 pub struct AwsExecutor {
-    iam: aws_sdk_iam::Client,
-    account: String,
+    pub(super) iam: aws_sdk_iam::Client,
+    pub(super) account: String,
     /// The caller's ARN when it is an IAM user (an assumed role's session ARN names no
     /// principal of the plan).
     caller: Option<String>,
     /// User ARN -> user name, role ARN -> role name, as IAM lists them.
-    users: BTreeMap<String, String>,
-    roles: BTreeMap<String, String>,
+    pub(super) users: BTreeMap<String, String>,
+    pub(super) roles: BTreeMap<String, String>,
 }
 
 /// A failed call as an error naming the operation, with a hint for apply.
-fn fail<E>(operation: &str, e: &SdkError<E, HttpResponse>) -> Error
+pub(super) fn fail<E>(operation: &str, e: &SdkError<E, HttpResponse>) -> Error
 where
     E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -144,7 +147,7 @@ impl AwsExecutor {
     }
 }
 
-fn too_many(op: &str) -> Error {
+pub(super) fn too_many(op: &str) -> Error {
     Error::Api {
         provider: Provider::Aws,
         operation: op.into(),
@@ -197,6 +200,9 @@ impl Executor for AwsExecutor {
     }
 
     async fn check(&self, step: &Step, opts: Options) -> Result<Live, Error> {
+        if step.action == Action::RetainUntil {
+            return self.check_retain(step).await;
+        }
         let TargetWhat::Credential(kind) = step.target.what else {
             return Ok(Live::LeftForAPerson(
                 "not an AWS credential apply revokes".into(),
@@ -254,6 +260,12 @@ impl Executor for AwsExecutor {
                 .await
                 .map(|_| ())
                 .map_err(|e| fail("iam:UpdateAssumeRolePolicy", &e)),
+            Write::AwsPutUserPolicy {
+                user,
+                name,
+                document,
+            } => self.put_user_policy(user, name, document).await,
+            Write::AwsDeleteUserPolicy { user, name } => self.delete_user_policy(user, name).await,
             other => Err(Error::usage(
                 format!("not an AWS write: {other:?}"),
                 "this is a bug in handover: report it",
@@ -277,6 +289,10 @@ impl Executor for AwsExecutor {
             Undo::TrustPolicy { role, previous } => Some(Write::AwsTrust {
                 role: role.clone(),
                 document: previous.clone(),
+            }),
+            Undo::UserPolicy { user, name } => Some(Write::AwsDeleteUserPolicy {
+                user: user.clone(),
+                name: name.clone(),
             }),
             Undo::Irreversible { .. }
             | Undo::GcpGrants { .. }
@@ -629,7 +645,7 @@ impl AwsExecutor {
 }
 
 /// A policy document as IAM returns it (URL-encoded JSON) as JSON text.
-fn decode_document(raw: &str) -> Result<String, String> {
+pub(super) fn decode_document(raw: &str) -> Result<String, String> {
     let text = if raw.trim_start().starts_with('{') {
         raw.to_string()
     } else {

@@ -23,7 +23,8 @@
 //! - No lock-out: before the revoke-admin and revoke-self phases, each account or project
 //!   they touch must still hold, live, a customer admin the plan keeps, with an active
 //!   credential; otherwise that scope's steps of the phase are left for a person.
-//! - Steps this version cannot carry out (rotate, retain-until other than a GCP grant's,
+//! - Steps this version cannot carry out (rotate, retain-until other than a GCP grant's
+//!   or an AWS trust's or user's,
 //!   an MFA device, a secret's policy grant, a GCP HMAC key) are `left-for-a-person`,
 //!   with the reason; review steps too.
 //!
@@ -31,6 +32,7 @@
 //! and the journal's key are checked by the command before `run` is called.
 
 pub mod aws;
+pub mod aws_time;
 pub mod gcp;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -121,6 +123,15 @@ pub enum Write {
     AwsDeleteLoginProfile { user: String },
     /// A role's trust policy replaced by `document`.
     AwsTrust { role: String, document: String },
+    /// An inline policy `name` put on `user` (retain-until: a Deny of everything from
+    /// the date on).
+    AwsPutUserPolicy {
+        user: String,
+        name: String,
+        document: String,
+    },
+    /// The inline policy `name` deleted from `user` (undo of `AwsPutUserPolicy`).
+    AwsDeleteUserPolicy { user: String, name: String },
     /// These grants removed from `resource`'s IAM policy, in one etag-guarded write.
     GcpRemoveGrants {
         resource: IamResource,
@@ -625,6 +636,13 @@ fn not_carried_out(step: &Step) -> Option<(Outcome, String)> {
                     t.what,
                     TargetWhat::Credential(CredentialKind::GcpIamBinding)
                 ) => {}
+        // An AWS trust gets a `DateLessThan`, a user an inline Deny after the date
+        // (`aws_time`).
+        Action::RetainUntil
+            if t.provider == Provider::Aws && matches!(t.what, TargetWhat::Credential(_)) =>
+        {
+            return None
+        }
         Action::Rotate | Action::RetainUntil => {
             return Some((
                 Outcome::LeftForAPerson,

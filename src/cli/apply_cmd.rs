@@ -272,11 +272,8 @@ pub fn apply_command(a: ApplyArgs, quiet: bool) -> Result<u8, Error> {
     let (needs_aws, projects) = scopes(
         apply::select(&req)?
             .into_iter()
-            // Retain-until is carried out on GCP grants only (AWS's is left for a person).
-            .filter(|s| {
-                s.action == Action::Revoke
-                    || (s.action == Action::RetainUntil && s.target.provider == Provider::Gcp)
-            })
+            // Revoke and retain-until (GCP grants; AWS trusts and users) reach the cloud.
+            .filter(|s| matches!(s.action, Action::Revoke | Action::RetainUntil))
             .map(|s| (s.target.provider, s.target.scope.as_str())),
     );
     let rt = runtime()?;

@@ -561,6 +561,7 @@ mod tests {
             last_used: None,
             disabled: None,
             deleted: None,
+            access_ends: crate::model::TimeBound::Unbounded,
         }
     }
 

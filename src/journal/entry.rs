@@ -337,6 +337,12 @@ pub enum ApplyChange {
     /// A GCP grant replaced by the same member and role under a condition that ends it
     /// at the plan's date (retain-until).
     BoundGrant,
+    /// An AWS role's trust made to let one principal in only until the plan's date
+    /// (`DateLessThan aws:CurrentTime` on its statement; retain-until).
+    BoundTrust,
+    /// An AWS user given an inline policy denying everything from the plan's date on
+    /// (retain-until).
+    DenyAfter,
     /// A change undone: a status or a trust policy put back.
     Restore,
 }
@@ -371,6 +377,8 @@ pub enum Undo {
         remove: Vec<UndoGrant>,
         add: Vec<UndoGrant>,
     },
+    /// Delete the inline policy `name` of the AWS user `user` (one apply put there).
+    UserPolicy { user: String, name: String },
     /// Not undoable, and why (a deleted credential cannot be brought back).
     Irreversible { why: String },
 }

@@ -14,7 +14,9 @@ pub const INVENTORY_SCHEMA: &str = "handover/inventory";
 /// Bumped on any change a reader of version N could misread.
 /// Version 2: a trust's and a resource-policy grant's `conditions` are clauses
 /// (`ConditionClause`: operator, key, values), no longer one display line each.
-pub const INVENTORY_VERSION: u32 = 2;
+/// Version 3: a principal's `access_ends`, what its own (and its groups') Deny
+/// statements prove about when all its access ends.
+pub const INVENTORY_VERSION: u32 = 3;
 
 /// Everything an audit found, across every account and project it read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -22,7 +24,7 @@ pub const INVENTORY_VERSION: u32 = 2;
 pub struct Inventory {
     /// Always `handover/inventory`.
     pub schema: String,
-    /// The inventory format version (currently 2).
+    /// The inventory format version (currently 3).
     pub version: u32,
     /// When the audit ran.
     pub generated_at: DateTime<Utc>,
@@ -200,6 +202,26 @@ pub struct Principal {
     /// What a `deleted:` GCP member was (its kind and address), read from the member
     /// once by the provider; `null` for every other principal.
     pub deleted: Option<DeletedMember>,
+    /// When every request it makes is refused by itself, as its own policies prove (an
+    /// AWS Deny on every action and resource from a date on, in its own or its groups'
+    /// policies; decided once by the provider). `unbounded` where nothing proves an end.
+    pub access_ends: TimeBound,
+}
+
+/// When a credential stops working by itself: the earliest of what the credential
+/// proves (`CredentialDetail::time_bound`) and what its holder's policies prove
+/// (`Principal::access_ends`: a Deny refuses whatever the credential would allow).
+/// A proven end wins over a doubt; a doubt over nothing.
+pub fn credential_ends(c: &Credential, holder: Option<&Principal>) -> TimeBound {
+    let own = c.detail.time_bound();
+    let held = holder
+        .map(|p| p.access_ends.clone())
+        .unwrap_or(TimeBound::Unbounded);
+    match (own, held) {
+        (a @ TimeBound::Until { .. }, b) | (b, a @ TimeBound::Until { .. }) => a.earliest(b),
+        (c @ TimeBound::Conditional { .. }, _) | (_, c @ TimeBound::Conditional { .. }) => c,
+        _ => TimeBound::Unbounded,
+    }
 }
 
 /// A deleted GCP member as IAM names it: `deleted:user:EMAIL?uid=UID`

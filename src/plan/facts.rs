@@ -175,6 +175,13 @@ impl<'a> Facts<'a> {
                 b.condition.as_ref().is_some_and(|c| c.expires().is_some()),
             ),
             CredentialDetail::Trust(t) => (None, None, None, t.ends.end().is_some()),
+            // A user's credential: time-bound when its holder's own policies deny
+            // everything from a date on (`Principal::access_ends`).
+            CredentialDetail::None => {
+                let holder = self.principals.get(c.principal.as_str()).copied();
+                let ends = crate::model::credential_ends(c, holder);
+                (None, None, None, ends.end().is_some())
+            }
             _ => (None, None, None, false),
         };
         let key_type = match &c.detail {
@@ -212,5 +219,41 @@ impl<'a> Facts<'a> {
                 .cloned()
                 .unwrap_or_default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The plan read a user's credentials as never time-bound, though the user's own
+    // Deny of everything after a date (`Principal::access_ends`) ends them.
+    #[test]
+    fn a_users_credential_is_time_bound_when_its_holders_deny_ends_it() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/northwind-to-contoso");
+        let cfg = crate::config::load(&dir.join("handover-agency-operated.toml")).unwrap();
+        let mut inv: Inventory =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("inventory.json")).unwrap())
+                .unwrap();
+        let alice = "arn:aws:iam::123456789012:user/alice.agency";
+        let key_ctx = |inv: &Inventory| {
+            let facts = Facts::new(inv, &cfg);
+            let key = inv
+                .credentials
+                .iter()
+                .find(|c| c.principal == alice && c.kind == CredentialKind::AccessKey)
+                .unwrap();
+            facts.credential_ctx(key, None).time_bound
+        };
+        assert!(!key_ctx(&inv));
+        for p in inv.principals.iter_mut().filter(|p| p.id == alice) {
+            p.access_ends = TimeBound::before(
+                DateTime::parse_from_rfc3339("2027-01-31T00:00:00Z")
+                    .unwrap()
+                    .with_timezone(&Utc),
+            );
+        }
+        assert!(key_ctx(&inv));
     }
 }

@@ -8,7 +8,8 @@
 //! - `retained`: agency access kept until a date provably ends by itself no later than
 //!   that date, or is gone. "Provably" is the provider's typed `TimeBound` (an IAM
 //!   condition whose whole expression is bounded by `request.time`, a trust whose every
-//!   granting statement has `DateLessThan aws:CurrentTime`, a key's expiry); condition
+//!   granting statement has `DateLessThan aws:CurrentTime`, a key's expiry, a user's
+//!   Deny of everything with `DateGreaterThan[Equals] aws:CurrentTime`); condition
 //!   text is never read here, and a `Conditional` grant never passes;
 //! - `rotated`: the old credential is gone; replacements created since are named;
 //! - `migrated-secret`: the destination holds the recorded keyed digest (or, for a
@@ -35,7 +36,8 @@ use crate::config::parties::Owner;
 use crate::journal::ApplyChange;
 use crate::manifest::{Manifest, Scope, StepOutcome, StepRecord, StoreRef};
 use crate::model::{
-    AccessPolicy, Credential, CredentialDetail, Inventory, Provider, Status, TimeBound,
+    credential_ends, AccessPolicy, Credential, CredentialDetail, Inventory, Provider, Status,
+    TimeBound,
 };
 use crate::plan::{kebab, policy_grant_id, SecretPart, TargetKind, TargetRef, TargetWhat};
 use crate::policy::Action;
@@ -540,7 +542,19 @@ fn retained_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut Vec<Cl
     } else {
         // Every live form of it must provably end by itself, no later than
         // stated: the provider's typed verdict, never the condition's text.
-        let ends: Vec<TimeBound> = found.iter().map(|c| c.detail.time_bound()).collect();
+        // A user's credentials also end with a Deny of everything in its own or its
+        // groups' policies (`Principal::access_ends`), as the audit proved it.
+        let holder = |c: &Credential| {
+            cx.live
+                .inventory
+                .principals
+                .iter()
+                .find(|p| p.id == c.principal)
+        };
+        let ends: Vec<TimeBound> = found
+            .iter()
+            .map(|c| credential_ends(c, holder(c)))
+            .collect();
         if ends.iter().all(|e| e.ends_by(until)) {
             let last = ends
                 .iter()
@@ -992,6 +1006,53 @@ mod tests {
             .iter()
             .find(|c| c.kind == ClaimKind::Retained && c.subject.contains(label))
             .unwrap_or_else(|| panic!("no retained claim for {label}"))
+    }
+
+    // The audit did not read user policies: a user whose inline Deny of everything
+    // ends its access at the date could not be proven retained-until.
+    #[test]
+    fn a_users_credentials_are_retained_until_when_its_own_deny_ends_them_by_the_date() {
+        let (m, mut inv) = agency_operated();
+        let alice = "arn:aws:iam::123456789012:user/alice.agency";
+        let set = |inv: &mut Inventory, ends: TimeBound| {
+            for p in inv.principals.iter_mut().filter(|p| p.id == alice) {
+                p.access_ends = ends.clone();
+            }
+        };
+        let during = at("2026-12-15T00:00:00Z");
+        set(&mut inv, TimeBound::before(at("2027-01-31T00:00:00Z")));
+        let v = check(&m, &live(inv.clone()), during);
+        for label in [
+            "access-key AKIARZPUZDIKH5CJMAWF",
+            "console-password of alice.agency",
+            "ssh-public-key APKAKZYB7J8U5JDLPMLW",
+        ] {
+            let c = retained(&v, label);
+            assert_eq!(c.status, ClaimStatus::Pass, "{c:?}");
+            assert!(c.detail.contains("ends by itself at 2027-01-31"), "{c:?}");
+        }
+        // Bob has no such policy: still not proven.
+        assert_eq!(
+            retained(&v, "access-key AKIARZPUZDIKNZSUEWIR").status,
+            ClaimStatus::Fail
+        );
+        // A Deny that closes later than the date, or only after its first instant
+        // (`DateGreaterThan` the date itself), does not end it by the date.
+        for late in [
+            TimeBound::before(at("2027-06-30T00:00:00Z")),
+            TimeBound::Until {
+                at: at("2027-01-31T00:00:00Z"),
+                inclusive: true,
+            },
+        ] {
+            set(&mut inv, late.clone());
+            let c = retained(
+                &check(&m, &live(inv.clone()), during),
+                "access-key AKIARZPUZDIKH5CJMAWF",
+            )
+            .clone();
+            assert_eq!(c.status, ClaimStatus::Fail, "{late:?}: {c:?}");
+        }
     }
 
     #[test]

@@ -142,6 +142,9 @@ impl AdminEvidence {
 struct GroupInfo {
     policies: Vec<PolicyRef>,
     admin: AdminEvidence,
+    /// The statements of its inline and customer managed policies, parsed (for what
+    /// its Deny statements prove about when its members' access ends).
+    statements: Vec<Statement>,
 }
 
 /// `None` in the map: the policy is in the export but its document could not be read.
@@ -382,11 +385,14 @@ impl Assembler<'_> {
                 &g.group_policy_list,
                 Some(&g.group_name),
             );
+            let statements =
+                self.identity_statements(&g.attached_managed_policies, &g.group_policy_list);
             out.insert(
                 g.group_name.clone(),
                 GroupInfo {
                     policies,
                     admin: ev,
+                    statements,
                 },
             );
         }
@@ -438,6 +444,7 @@ impl Assembler<'_> {
     /// kind, then its findings.
     fn user(&mut self, u: &UserDetail) {
         let (policies, admin) = self.user_policies(u);
+        let access_ends = self.user_access_ends(u);
         let mut user = UserCtx {
             detail: u,
             arn: u.arn.clone(),
@@ -480,8 +487,44 @@ impl Assembler<'_> {
             last_used,
             disabled: None,
             deleted: None,
+            access_ends,
         });
         self.inv.credentials.extend(user.creds);
+    }
+
+    /// The statements of these attached (customer managed) and inline policies, parsed.
+    /// One unreadable is already a gap (`admin_evidence`) and adds nothing here: it can
+    /// only hide a Deny, so an end may be missed, never invented.
+    fn identity_statements(
+        &self,
+        attached: &[AttachedPolicy],
+        inline: &[InlinePolicy],
+    ) -> Vec<Statement> {
+        let mut out = Vec::new();
+        for p in attached {
+            if let Some(Some(st)) = self.managed.get(&p.policy_arn) {
+                out.extend(st.iter().cloned());
+            }
+        }
+        for p in inline {
+            if let Some(Ok(st)) = p.policy_document.as_ref().map(policy_doc::parse) {
+                out.extend(st);
+            }
+        }
+        out
+    }
+
+    /// What the user's own and its groups' Deny statements prove about when all its
+    /// access ends (`Principal::access_ends`).
+    fn user_access_ends(&self, u: &UserDetail) -> TimeBound {
+        let mut statements =
+            self.identity_statements(&u.attached_managed_policies, &u.user_policy_list);
+        for g in &u.group_list {
+            if let Some(info) = self.groups.get(g) {
+                statements.extend(info.statements.iter().cloned());
+            }
+        }
+        policy_doc::deny_all_time_bound(&statements)
     }
 
     /// The user's policies (its own and its groups'), sorted, and what they say about
@@ -973,6 +1016,8 @@ impl Assembler<'_> {
             last_used,
             disabled: None,
             deleted: None,
+            // The root user is not bound by identity policies.
+            access_ends: TimeBound::Unbounded,
         });
         self.inv.credentials.extend(root.creds);
     }
@@ -1088,6 +1133,9 @@ impl Assembler<'_> {
         };
         let statements = self.trust_statements(r);
         self.role_trusts(r, &statements);
+        let access_ends = policy_doc::deny_all_time_bound(
+            &self.identity_statements(&r.attached_managed_policies, &r.role_policy_list),
+        );
         self.inv.principals.push(Principal {
             id: arn.clone(),
             provider: AWS,
@@ -1107,6 +1155,7 @@ impl Assembler<'_> {
             last_used: Some(last_used),
             disabled: None,
             deleted: None,
+            access_ends,
         });
     }
 

@@ -21,6 +21,22 @@
 //!   it, its account's root, or anyone) is; otherwise a date anywhere makes it
 //!   `Conditional` (looks bounded, is not).
 //!
+//! Whether an identity's own policies end all its access at a date is decided here too
+//! (`deny_all_time_bound`), on the parsed clauses: a Deny statement on every action and
+//! resource (`"Action": "*"`, `"Resource": "*"`, no `NotAction`/`NotResource`) whose
+//! every clause is `DateGreaterThan[Equals]` on `aws:CurrentTime`/`aws:EpochTime` (no
+//! `IfExists`, no set operator) refuses every request from its date on, whatever any
+//! Allow says (an explicit Deny always wins,
+//! https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html).
+//! Several such statements: the earliest closes; a statement with any other clause
+//! denies only sometimes and proves nothing.
+//!
+//! Hostile input is bounded: a document's text over `MAX_DOCUMENT_BYTES` or with more
+//! than `MAX_STATEMENTS` statements is refused (an error, so a gap), far above what IAM
+//! accepts (6,144 characters for a managed policy, 10,240 for a role's inline ones,
+//! https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html); a date
+//! that does not parse proves nothing.
+//!
 //! A statement's `Condition` block is also kept as data, one `model::ConditionClause`
 //! per key with each value whole, for the inventory's trusts and grants: whoever reads
 //! them (owner classification, tables, plan evidence) reads the clauses, never a line.
@@ -36,6 +52,12 @@ pub const ADMIN_MANAGED_POLICIES: &[&str] = &[
     "arn:aws:iam::aws:policy/AdministratorAccess",
     "arn:aws:iam::aws:policy/IAMFullAccess",
 ];
+
+/// The longest policy document text read (URL-decoded or not); IAM's own quotas are
+/// a few kilobytes, so anything near this is not from IAM.
+pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
+/// The most statements read from one document.
+pub const MAX_STATEMENTS: usize = 1_000;
 
 /// One statement, reduced to what the audit reads.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,6 +96,12 @@ pub fn parse(doc: &Value) -> Result<Vec<Statement>, String> {
     let owned;
     let doc = match doc {
         Value::String(text) => {
+            if text.len() > MAX_DOCUMENT_BYTES {
+                return Err(format!(
+                    "the policy document is {} bytes, over the {MAX_DOCUMENT_BYTES} read",
+                    text.len()
+                ));
+            }
             let decoded = if text.trim_start().starts_with('{') {
                 text.clone()
             } else {
@@ -96,6 +124,12 @@ pub fn parse(doc: &Value) -> Result<Vec<Statement>, String> {
         Some(_) => return Err("`Statement` is neither an object nor a list".into()),
         None => return Err("the policy document has no `Statement`".into()),
     };
+    if statements.len() > MAX_STATEMENTS {
+        return Err(format!(
+            "the policy document has {} statements, over the {MAX_STATEMENTS} read",
+            statements.len()
+        ));
+    }
     statements.into_iter().map(parse_statement).collect()
 }
 
@@ -248,6 +282,101 @@ fn statement_time_bound(condition: Option<&Value>) -> TimeBound {
         (None, Some(reason)) => TimeBound::Conditional { reason },
         (None, None) => TimeBound::Unbounded,
     }
+}
+
+/// What one identity-policy statement proves about the end of all its holder's access:
+/// `Some(Until)` for a Deny on every action and resource whose every clause is a
+/// `DateGreaterThan[Equals]` on the request time (values of one key ORed: the earliest
+/// closes; keys ANDed: the latest); `Some(Conditional)` for such a Deny whose time
+/// clauses prove nothing; `None` for any other statement.
+fn deny_all_bound(st: &Statement) -> Option<TimeBound> {
+    let everything = !st.allow
+        && !st.has_not_action
+        && !st.has_not_resource
+        && st.actions.iter().any(|a| a == "*" || a == "*:*")
+        && st.resources.iter().any(|r| r == "*");
+    if !everything || st.conditions.is_empty() {
+        // An unconditional deny-everything refuses now, not at a date: not a bound
+        // this analysis claims (the holder's credentials are simply useless).
+        return None;
+    }
+    let mut bound: Option<TimeBound> = None;
+    for c in &st.conditions {
+        let inclusive = match c.operator.as_str() {
+            // Refused when now > T: allowed through T itself.
+            "DateGreaterThan" => true,
+            // Refused when now >= T.
+            "DateGreaterThanEquals" => false,
+            _ if is_time_key(&c.key) || c.operator.starts_with("Date") => {
+                return Some(TimeBound::Conditional {
+                    reason: format!(
+                        "a deny-everything statement's `{}` on `{}` does not prove an end",
+                        c.written_operator(),
+                        c.key
+                    ),
+                })
+            }
+            // Another condition (MFA, source IP, ...): it denies only sometimes.
+            _ => return None,
+        };
+        if c.if_exists || c.set_operator.is_some() || !is_time_key(&c.key) {
+            return Some(TimeBound::Conditional {
+                reason: format!(
+                    "a deny-everything statement's `{}` on `{}` does not prove an end (only DateGreaterThan[Equals] on aws:CurrentTime or aws:EpochTime does)",
+                    c.written_operator(),
+                    c.key
+                ),
+            });
+        }
+        let dates: Option<Vec<DateTime<Utc>>> = c
+            .values
+            .iter()
+            .map(|v| date_value(&Value::String(v.clone())))
+            .collect();
+        let Some(first) = dates.as_deref().and_then(|d| d.iter().min()).copied() else {
+            return Some(TimeBound::Conditional {
+                reason: format!(
+                    "a deny-everything statement's `{}` on `{}` has a value that is not a date",
+                    c.written_operator(),
+                    c.key
+                ),
+            });
+        };
+        let b = TimeBound::Until {
+            at: first,
+            inclusive,
+        };
+        // Clauses are ANDed: the deny holds once the last of them does.
+        bound = Some(match bound.take() {
+            Some(prev) => prev.latest(b),
+            None => b,
+        });
+    }
+    bound
+}
+
+/// Whether an identity's policies (its own and its groups' statements, all together)
+/// refuse its every request from a date on: the earliest such Deny; `Conditional` when
+/// a deny-everything statement touches time without proving an end and none proves
+/// one; `Unbounded` otherwise.
+pub fn deny_all_time_bound<'a>(statements: impl IntoIterator<Item = &'a Statement>) -> TimeBound {
+    let mut proven: Option<TimeBound> = None;
+    let mut doubt: Option<TimeBound> = None;
+    for b in statements.into_iter().filter_map(deny_all_bound) {
+        match b {
+            b @ TimeBound::Until { .. } => {
+                proven = Some(match proven.take() {
+                    Some(prev) => prev.earliest(b),
+                    None => b,
+                })
+            }
+            c @ TimeBound::Conditional { .. } => {
+                doubt.get_or_insert(c);
+            }
+            TimeBound::Unbounded => {}
+        }
+    }
+    proven.or(doubt).unwrap_or(TimeBound::Unbounded)
 }
 
 /// Does this Allow statement let `p` in: by naming it, its account's root, or anyone?
@@ -537,5 +666,97 @@ mod tests {
         assert!(parse(&Value::String("%7B%22Statement".into())).is_err());
         assert!(parse(&json!({"Version":"2012-10-17"})).is_err());
         assert!(parse(&json!({"Statement":[{"Effect":"Maybe"}]})).is_err());
+    }
+
+    fn user_bound(statements: Value) -> TimeBound {
+        deny_all_time_bound(&parse(&json!({ "Statement": statements })).unwrap())
+    }
+
+    #[test]
+    fn a_deny_everything_after_a_date_ends_the_users_access_then() {
+        let deny =
+            |cond: Value| json!({"Effect":"Deny","Action":"*","Resource":"*","Condition":cond});
+        // DateGreaterThanEquals T: refused from T on.
+        assert_eq!(
+            user_bound(json!([deny(
+                json!({"DateGreaterThanEquals":{"aws:CurrentTime":"2027-01-31T00:00:00Z"}})
+            )])),
+            TimeBound::before(at("2027-01-31T00:00:00Z"))
+        );
+        // DateGreaterThan T: allowed at T itself, refused just after.
+        assert_eq!(
+            user_bound(json!([deny(
+                json!({"DateGreaterThan":{"aws:EpochTime":"1801353600"}})
+            )])),
+            TimeBound::Until {
+                at: at("2027-01-31T00:00:00Z"),
+                inclusive: true
+            }
+        );
+        // Values ORed (the earliest closes); two deny statements: the earliest wins; an
+        // Allow beside it changes nothing (an explicit Deny wins).
+        assert_eq!(
+            user_bound(json!([
+                deny(json!({"DateGreaterThanEquals":{"aws:CurrentTime":["2028-01-01","2027-06-01"]}})),
+                deny(json!({"DateGreaterThanEquals":{"aws:CurrentTime":"2027-03-01"}})),
+                {"Effect":"Allow","Action":"*","Resource":"*"}
+            ])),
+            TimeBound::before(at("2027-03-01T00:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn a_deny_that_is_narrower_or_unprovable_does_not_end_access() {
+        let cases = [
+            // Only some actions or resources.
+            json!({"Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{"DateGreaterThan":{"aws:CurrentTime":"2027-01-31"}}}),
+            json!({"Effect":"Deny","Action":"*","Resource":"arn:aws:s3:::b/*","Condition":{"DateGreaterThan":{"aws:CurrentTime":"2027-01-31"}}}),
+            json!({"Effect":"Deny","NotAction":"iam:*","Action":"*","Resource":"*","Condition":{"DateGreaterThan":{"aws:CurrentTime":"2027-01-31"}}}),
+            // Another clause ANDed: it denies only sometimes.
+            json!({"Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateGreaterThan":{"aws:CurrentTime":"2027-01-31"},"Bool":{"aws:MultiFactorAuthPresent":"false"}}}),
+            // An Allow with a date is not a deny.
+            json!({"Effect":"Allow","Action":"*","Resource":"*","Condition":{"DateGreaterThan":{"aws:CurrentTime":"2027-01-31"}}}),
+            // No condition: refused now, not at a date.
+            json!({"Effect":"Deny","Action":"*","Resource":"*"}),
+        ];
+        for st in cases {
+            assert_eq!(
+                user_bound(json!([st.clone()])),
+                TimeBound::Unbounded,
+                "{st}"
+            );
+        }
+        for cond in [
+            json!({"DateGreaterThanIfExists":{"aws:CurrentTime":"2027-01-31"}}),
+            json!({"ForAnyValue:DateGreaterThan":{"aws:CurrentTime":"2027-01-31"}}),
+            json!({"DateLessThan":{"aws:CurrentTime":"2027-01-31"}}),
+            json!({"DateGreaterThan":{"aws:TokenIssueTime":"2027-01-31"}}),
+            // Malformed dates prove nothing (and never panic).
+            json!({"DateGreaterThan":{"aws:CurrentTime":"2027-13-45"}}),
+            json!({"DateGreaterThan":{"aws:CurrentTime":["2027-01-31", "soon"]}}),
+            json!({"DateGreaterThan":{"aws:CurrentTime":"99999999999999999999"}}),
+            json!({"DateGreaterThan":{"aws:CurrentTime":[]}}),
+        ] {
+            let st = json!({"Effect":"Deny","Action":"*","Resource":"*","Condition":cond.clone()});
+            assert!(
+                matches!(user_bound(json!([st])), TimeBound::Conditional { .. }),
+                "{cond}"
+            );
+        }
+    }
+
+    #[test]
+    fn huge_documents_and_too_many_statements_are_refused() {
+        let many: Vec<Value> = (0..=MAX_STATEMENTS)
+            .map(|_| json!({"Effect":"Deny","Action":"*","Resource":"*"}))
+            .collect();
+        assert!(parse(&json!({ "Statement": many }))
+            .unwrap_err()
+            .contains("statements"));
+        let text = format!(
+            "{{\"Statement\":[{{\"Effect\":\"Deny\",\"Action\":\"*\",\"Resource\":\"*\",\"Sid\":\"{}\"}}]}}",
+            "x".repeat(MAX_DOCUMENT_BYTES)
+        );
+        assert!(parse(&Value::String(text)).unwrap_err().contains("bytes"));
     }
 }

@@ -207,6 +207,7 @@ impl Assembler<'_> {
             last_used: None,
             disabled: None,
             deleted: member.deleted.clone(),
+            access_ends: TimeBound::Unbounded,
         });
         id
     }
@@ -243,6 +244,7 @@ impl Assembler<'_> {
                     last_used: None,
                     disabled: Some(sa.disabled),
                     deleted: None,
+                    access_ends: TimeBound::Unbounded,
                 },
             );
             match self.src.keys.get(&sa.email) {
