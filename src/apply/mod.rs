@@ -213,6 +213,12 @@ pub trait Executor: Send + Sync {
         let _ = writes;
         None
     }
+    /// The steps on `step`'s document are over for this phase: what the executor kept
+    /// from their checks (a GCP policy read once per resource) is dropped, so the next
+    /// check reads it live.
+    fn forget(&self, step: &Step) {
+        let _ = step;
+    }
 }
 
 /// What to carry out.
@@ -784,12 +790,29 @@ async fn run_group(
     group: Vec<&Step>,
     progress: &dyn crate::audit::Progress,
 ) -> Vec<StepReport> {
-    let merges = group.iter().all(|s| {
+    let exec_of = |s: &Step| {
         ctx.exec
             .by_scope
             .get(&(s.target.provider, s.target.scope.clone()))
-            .is_some_and(|e| e.merges())
-    });
+    };
+    let merges = group.iter().all(|s| exec_of(s).is_some_and(|e| e.merges()));
+    let members = group.clone();
+    let out = run_group_steps(ctx, group, merges, progress).await;
+    for s in members {
+        if let Some(e) = exec_of(s) {
+            e.forget(s);
+        }
+    }
+    out
+}
+
+/// `run_group`'s steps: checked and made one by one, or (merging) all checked first.
+async fn run_group_steps(
+    ctx: &Ctx<'_>,
+    group: Vec<&Step>,
+    merges: bool,
+    progress: &dyn crate::audit::Progress,
+) -> Vec<StepReport> {
     let mut out = Vec::new();
     if !merges || !ctx.apply {
         for step in group {
