@@ -27,7 +27,7 @@ use super::{Executor, Live, Options, Prepared, Write};
 use crate::error::Error;
 use crate::journal::{ApplyChange, Undo, UndoCredential};
 use crate::model::{CredentialKind, Provider};
-use crate::plan::{Step, TargetWhat};
+use crate::plan::{SecretPart, Step, TargetWhat};
 use crate::providers::aws::live::{classify, sdk_config};
 
 /// Most pages read of a list (1,000 items each): an account larger than this is refused
@@ -44,10 +44,12 @@ pub struct AwsExecutor {
     /// User ARN -> user name, role ARN -> role name, as IAM lists them.
     users: BTreeMap<String, String>,
     roles: BTreeMap<String, String>,
+    /// Grants in secrets' resource policies (`aws_more`).
+    secret_policies: super::aws_more::SecretPolicies,
 }
 
 /// A failed call as an error naming the operation, with a hint for apply.
-fn fail<E>(operation: &str, e: &SdkError<E, HttpResponse>) -> Error
+pub(super) fn fail<E>(operation: &str, e: &SdkError<E, HttpResponse>) -> Error
 where
     E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -89,6 +91,7 @@ impl AwsExecutor {
             caller: me.arn().map(str::to_string),
             users: BTreeMap::new(),
             roles: BTreeMap::new(),
+            secret_policies: super::aws_more::SecretPolicies::new(&config),
         };
         exec.users = exec.list_users().await?;
         exec.roles = exec.list_roles().await?;
@@ -197,6 +200,9 @@ impl Executor for AwsExecutor {
     }
 
     async fn check(&self, step: &Step, opts: Options) -> Result<Live, Error> {
+        if step.target.what == TargetWhat::Secret(SecretPart::SecretPolicyGrant) {
+            return self.secret_policies.check(step).await;
+        }
         let TargetWhat::Credential(kind) = step.target.what else {
             return Ok(Live::LeftForAPerson(
                 "not an AWS credential apply revokes".into(),
@@ -254,6 +260,16 @@ impl Executor for AwsExecutor {
                 .await
                 .map(|_| ())
                 .map_err(|e| fail("iam:UpdateAssumeRolePolicy", &e)),
+            Write::AwsSecretPolicy {
+                secret,
+                region,
+                read,
+                document,
+            } => {
+                self.secret_policies
+                    .write(secret, region, read.as_deref(), document.as_deref())
+                    .await
+            }
             other => Err(Error::usage(
                 format!("not an AWS write: {other:?}"),
                 "this is a bug in handover: report it",
@@ -277,6 +293,16 @@ impl Executor for AwsExecutor {
             Undo::TrustPolicy { role, previous } => Some(Write::AwsTrust {
                 role: role.clone(),
                 document: previous.clone(),
+            }),
+            Undo::SecretPolicy {
+                secret,
+                region,
+                previous,
+            } => Some(Write::AwsSecretPolicy {
+                secret: secret.clone(),
+                region: region.clone(),
+                read: None,
+                document: Some(previous.clone()),
             }),
             Undo::Irreversible { .. }
             | Undo::GcpGrants { .. }

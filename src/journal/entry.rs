@@ -339,6 +339,9 @@ pub enum ApplyChange {
     BoundGrant,
     /// A change undone: a status or a trust policy put back.
     Restore,
+    /// A secret's resource policy rewritten without one principal (or deleted, when
+    /// that principal was all it granted).
+    RewriteSecretPolicy,
 }
 
 /// What undoing a change needs, journaled with its intent and its result; never a
@@ -370,6 +373,14 @@ pub enum Undo {
         resource: String,
         remove: Vec<UndoGrant>,
         add: Vec<UndoGrant>,
+    },
+    /// Put this secret's resource policy back as it was (`previous`, the document
+    /// `GetResourcePolicy` returned: a policy, never the secret's value).
+    SecretPolicy {
+        /// The secret's ARN.
+        secret: String,
+        region: String,
+        previous: String,
     },
     /// Not undoable, and why (a deleted credential cannot be brought back).
     Irreversible { why: String },
