@@ -673,6 +673,13 @@ fn not_carried_out(step: &Step) -> Option<(Outcome, String)> {
             | CredentialKind::RoleTrust,
         )
         | TargetWhat::Secret(SecretPart::SecretPolicyGrant) => None,
+        // The plan names no IAM user's MFA device (it protects a credential the plan
+        // decides about), only the root user's: IAM lets only root itself (or an
+        // AssumeRoot session) deactivate that one.
+        TargetWhat::Credential(CredentialKind::MfaDevice) => Some((
+            Outcome::LeftForAPerson,
+            "the root user's MFA device can be deactivated only by the root user itself (or an AssumeRoot session): sign in as root and remove it under Security credentials".into(),
+        )),
         other => Some((
             Outcome::LeftForAPerson,
             format!("revoking a {other} is not carried out by apply yet; do it by hand"),
@@ -1130,6 +1137,54 @@ mod tests {
             .push(entry(5, "s-a", Op::ApplyStep, ApplyOutcome::Done));
         assert_eq!(journaled_done(&replay).len(), 1);
         assert_eq!(to_undo(&replay).len(), 1);
+    }
+
+    fn step_on(what: TargetWhat, principal: &str) -> Step {
+        Step {
+            id: "s-1".into(),
+            order: 0,
+            phase: Phase::Revoke,
+            target: crate::plan::TargetRef {
+                kind: crate::plan::TargetKind::Credential,
+                id: format!("{principal}/mfa"),
+                what,
+                provider: Provider::Aws,
+                scope: "123456789012".into(),
+                principal: Some(principal.into()),
+                name: None,
+                region: None,
+                binding: None,
+                secret: None,
+                label: String::new(),
+                owner: crate::config::parties::Owner::Customer,
+                party: None,
+            },
+            action: Action::Revoke,
+            until: None,
+            rule: "r".into(),
+            reason: "r".into(),
+            severity: crate::model::Severity::High,
+            preconditions: vec![],
+            evidence: BTreeMap::new(),
+        }
+    }
+
+    // Regression: a revoke of the root user's MFA device said only "not carried out
+    // yet", though no IAM caller can ever do it: the step now says who can.
+    #[test]
+    fn a_root_mfa_device_is_left_for_the_root_user_with_why() {
+        let step = step_on(
+            TargetWhat::Credential(CredentialKind::MfaDevice),
+            "arn:aws:iam::123456789012:root",
+        );
+        let (outcome, why) = not_carried_out(&step).unwrap();
+        assert_eq!(outcome, Outcome::LeftForAPerson);
+        assert!(why.contains("only by the root user itself"), "{why}");
+        let grant = step_on(
+            TargetWhat::Secret(SecretPart::SecretPolicyGrant),
+            "arn:aws:iam::123456789012:root",
+        );
+        assert!(not_carried_out(&grant).is_none(), "carried out on AWS");
     }
 
     #[test]
