@@ -1,5 +1,6 @@
 //! The AWS executor of `apply`: revokes IAM credentials and outside principals in role
-//! trust policies through the official SDK.
+//! trust policies through the official SDK (grants in secrets' resource policies:
+//! `aws_more`).
 //!
 //! Invariants:
 //! - A user or role is found by its ARN in one `ListUsers` / `ListRoles` read per run
