@@ -355,6 +355,18 @@ fn applied_run_removes_exactly_the_planned_members_then_rerun_and_undo() {
         sets("POST /v1/projects/{project}/serviceAccounts/{account}:setIamPolicy"),
         1
     );
+    // Each policy is read once per phase (the checks share one read, and the merged
+    // write starts from it, its etag guarding against a change since): the project's in
+    // revoke, and in revoke-admin once for the no-lock-out check and once for the steps.
+    assert_eq!(
+        sets("POST /v1/projects/{project}/serviceAccounts/{account}:getIamPolicy"),
+        1
+    );
+    assert_eq!(
+        sets("GET /v1/projects/{project}/secrets/{secret}:getIamPolicy"),
+        1
+    );
+    assert_eq!(sets("POST /v3/projects/{project}:getIamPolicy"), 3);
     // The service account's and the secret's policies lose the agency's members.
     let deployer = format!(
         "/v1/projects/{PROJECT}/serviceAccounts/{}:getIamPolicy",
@@ -592,7 +604,9 @@ fn under_injected_faults_reruns_reach_the_same_end_state_and_undo_still_restores
     s.server
         .set_faults(Some(gcp_test_server::FaultConfig {
             rate: 0.2,
-            seed: 13,
+            // Draws follow the request order: seed 13 injected none once each policy
+            // was read once per phase instead of once per step; 7 does.
+            seed: 7,
             kinds: vec![
                 gcp_test_server::FaultKind::TooManyRequests,
                 gcp_test_server::FaultKind::Unavailable,

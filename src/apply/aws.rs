@@ -1,5 +1,6 @@
 //! The AWS executor of `apply`: revokes IAM credentials and outside principals in role
-//! trust policies through the official SDK.
+//! trust policies through the official SDK (grants in secrets' resource policies:
+//! `aws_more`).
 //!
 //! Invariants:
 //! - A user or role is found by its ARN in one `ListUsers` / `ListRoles` read per run
@@ -29,7 +30,7 @@ use super::{Executor, Live, Options, Prepared, Write};
 use crate::error::Error;
 use crate::journal::{ApplyChange, Undo, UndoCredential};
 use crate::model::{CredentialKind, Provider};
-use crate::plan::{Step, TargetWhat};
+use crate::plan::{SecretPart, Step, TargetWhat};
 use crate::policy::Action;
 use crate::providers::aws::live::{classify, sdk_config};
 
@@ -47,6 +48,8 @@ pub struct AwsExecutor {
     /// User ARN -> user name, role ARN -> role name, as IAM lists them.
     pub(super) users: BTreeMap<String, String>,
     pub(super) roles: BTreeMap<String, String>,
+    /// Grants in secrets' resource policies (`aws_more`).
+    secret_policies: super::aws_more::SecretPolicies,
 }
 
 /// A failed call as an error naming the operation, with a hint for apply.
@@ -92,6 +95,7 @@ impl AwsExecutor {
             caller: me.arn().map(str::to_string),
             users: BTreeMap::new(),
             roles: BTreeMap::new(),
+            secret_policies: super::aws_more::SecretPolicies::new(&config),
         };
         exec.users = exec.list_users().await?;
         exec.roles = exec.list_roles().await?;
@@ -203,6 +207,9 @@ impl Executor for AwsExecutor {
         if step.action == Action::RetainUntil {
             return self.check_retain(step).await;
         }
+        if step.target.what == TargetWhat::Secret(SecretPart::SecretPolicyGrant) {
+            return self.secret_policies.check(step).await;
+        }
         let TargetWhat::Credential(kind) = step.target.what else {
             return Ok(Live::LeftForAPerson(
                 "not an AWS credential apply revokes".into(),
@@ -266,6 +273,16 @@ impl Executor for AwsExecutor {
                 document,
             } => self.put_user_policy(user, name, document).await,
             Write::AwsDeleteUserPolicy { user, name } => self.delete_user_policy(user, name).await,
+            Write::AwsSecretPolicy {
+                secret,
+                region,
+                read,
+                document,
+            } => {
+                self.secret_policies
+                    .write(secret, region, read.as_deref(), document.as_deref())
+                    .await
+            }
             other => Err(Error::usage(
                 format!("not an AWS write: {other:?}"),
                 "this is a bug in handover: report it",
@@ -293,6 +310,16 @@ impl Executor for AwsExecutor {
             Undo::UserPolicy { user, name } => Some(Write::AwsDeleteUserPolicy {
                 user: user.clone(),
                 name: name.clone(),
+            }),
+            Undo::SecretPolicy {
+                secret,
+                region,
+                previous,
+            } => Some(Write::AwsSecretPolicy {
+                secret: secret.clone(),
+                region: region.clone(),
+                read: None,
+                document: Some(previous.clone()),
             }),
             Undo::Irreversible { .. }
             | Undo::GcpGrants { .. }

@@ -8,8 +8,10 @@
 //!   binding). The live check reads the resource's policy at version 3: the grant there
 //!   is `as-planned`; the member holding that role only under another condition is
 //!   `drift` (never guessed at); the member no longer holding the role is `already-done`.
-//! - The write is `remove_grants`: one read at version 3 and one `setIamPolicy` carrying
-//!   the etag, redone from a fresh read on a stale etag (409); every other member, role,
+//! - A resource's policy is read once for the checks of its steps in a phase (kept until
+//!   the group ends or a write takes it), and the removal starts from that read: one
+//!   `setIamPolicy` carrying the read's etag, redone from a fresh read on a stale etag
+//!   (409), so a change made since the check is never overwritten; every other member, role,
 //!   condition and audit config is kept as read. The removals of one phase from one
 //!   resource are merged (`Executor::merge`) into one such write. The grants as found (their condition's
 //!   description too) are journaled for undo, which puts them back with
@@ -27,6 +29,9 @@
 //! - No lock-out: `admin_alive` finds, live, a customer admin the plan keeps (owner or
 //!   IAM admin on the project, unconditionally; a service account only when enabled).
 //! - Nothing read here is a secret: policies, key ids and states only.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 use google_cloud_iam_v1::model::Policy;
@@ -49,6 +54,11 @@ pub struct GcpExecutor {
     number: String,
     /// The handover's name, in the title of a condition that ends a retained grant.
     handover: String,
+    /// Policies read by live checks, by resource name, until the group of steps on that
+    /// resource is over (`Executor::forget`) or a write to it takes the entry: the
+    /// checks of one resource's steps read it once, and its merged removal starts from
+    /// that read (its etag guards against a change made since).
+    checked: Mutex<BTreeMap<String, Policy>>,
 }
 
 impl GcpExecutor {
@@ -60,6 +70,7 @@ impl GcpExecutor {
             changer,
             number,
             handover: String::new(),
+            checked: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -116,6 +127,28 @@ impl GcpExecutor {
         Ok(None)
     }
 
+    /// `resource`'s policy for a live check: as an earlier check of this group read it,
+    /// else read now (and kept for the group's other checks and its write).
+    async fn checked_policy(&self, resource: &IamResource) -> Result<Policy, Error> {
+        let name = resource.name();
+        if let Some(p) = self.cache().get(&name) {
+            return Ok(p.clone());
+        }
+        let policy = self.changer.read_policy(resource).await?;
+        self.cache().insert(name, policy.clone());
+        Ok(policy)
+    }
+
+    /// Takes the policy a check read of `resource`: a write changes it, so it is not
+    /// read from the cache again.
+    fn take_checked(&self, resource: &IamResource) -> Option<Policy> {
+        self.cache().remove(&resource.name())
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Policy>> {
+        self.checked.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// The resource and grant a binding step names, or why it cannot be carried out.
     fn planned_grant(&self, step: &Step) -> Result<Result<(IamResource, Grant), Live>, Error> {
         let t = &step.target;
@@ -139,7 +172,7 @@ impl GcpExecutor {
             Ok(found) => found,
             Err(live) => return Ok(live),
         };
-        let policy = self.changer.read_policy(&resource).await?;
+        let policy = self.checked_policy(&resource).await?;
         Ok(decide_removal(&resource, &grant, &policy))
     }
 
@@ -164,7 +197,7 @@ impl GcpExecutor {
             .as_ref()
             .and_then(|b| b.condition.as_ref())
             .and_then(|c| c.ends.end());
-        let policy = self.changer.read_policy(&resource).await?;
+        let policy = self.checked_policy(&resource).await?;
         let bound = Bound {
             grant: &grant,
             bounded: &bounded,
@@ -450,14 +483,16 @@ impl Executor for GcpExecutor {
         match w {
             Write::GcpRemoveGrants { resource, grants } => self
                 .changer
-                .remove_grants(resource, grants)
+                .remove_grants_as_read(resource, self.take_checked(resource), grants)
                 .await
                 .map(|_| ()),
-            Write::GcpRestoreGrants { resource, grants } => self
-                .changer
-                .restore_grants(resource, grants)
-                .await
-                .map(|_| ()),
+            Write::GcpRestoreGrants { resource, grants } => {
+                self.take_checked(resource);
+                self.changer
+                    .restore_grants(resource, grants)
+                    .await
+                    .map(|_| ())
+            }
             Write::GcpKey {
                 account,
                 key_id,
@@ -484,6 +519,7 @@ impl Executor for GcpExecutor {
                 until,
                 handover,
             } => {
+                self.take_checked(resource);
                 let done = self
                     .changer
                     .bound_grant(resource, grant, *until, handover)
@@ -507,11 +543,13 @@ impl Executor for GcpExecutor {
                 resource,
                 remove,
                 add,
-            } => self
-                .changer
-                .replace_grants(resource, remove, add)
-                .await
-                .map(|_| ()),
+            } => {
+                self.take_checked(resource);
+                self.changer
+                    .replace_grants(resource, remove, add)
+                    .await
+                    .map(|_| ())
+            }
             other => Err(Error::usage(
                 format!("not a GCP write: {other:?}"),
                 "this is a bug in handover: report it",
@@ -522,6 +560,18 @@ impl Executor for GcpExecutor {
     /// Every GCP write reads its target afresh (a policy with its etag, a key's state).
     fn merges(&self) -> bool {
         true
+    }
+
+    /// The group of steps on this resource is over: a later phase reads it live again.
+    fn forget(&self, step: &Step) {
+        let resource = step
+            .target
+            .binding
+            .as_ref()
+            .and_then(|b| self.own_resource(&b.resource).ok().flatten());
+        if let Some(r) = resource {
+            self.take_checked(&r);
+        }
     }
 
     /// Removals from one resource's policy become one removal of all their grants: one
@@ -658,6 +708,7 @@ mod tests {
             changer: rt.block_on(GcpChanger::connect("p-1", &settings)).unwrap(),
             number: "1".into(),
             handover: String::new(),
+            checked: Mutex::new(BTreeMap::new()),
         };
         let remove = |r: IamResource, g: Grant| {
             vec![Write::GcpRemoveGrants {

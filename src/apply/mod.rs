@@ -24,14 +24,15 @@
 //!   they touch must still hold, live, a customer admin the plan keeps, with an active
 //!   credential; otherwise that scope's steps of the phase are left for a person.
 //! - Steps this version cannot carry out (rotate, retain-until other than a GCP grant's
-//!   or an AWS trust's or user's,
-//!   an MFA device, a secret's policy grant, a GCP HMAC key) are `left-for-a-person`,
+//!   or an AWS trust's or user's, the root user's MFA device, a GCP HMAC key) are
+//!   `left-for-a-person`,
 //!   with the reason; review steps too.
 //!
 //! The approval (the `--approve` digest equals the plan's, whose content hashes to it)
 //! and the journal's key are checked by the command before `run` is called.
 
 pub mod aws;
+pub mod aws_more;
 pub mod aws_time;
 pub mod gcp;
 
@@ -47,7 +48,7 @@ use crate::journal::{
     Undo, UndoCredential,
 };
 use crate::model::{CredentialKind, Provider};
-use crate::plan::{Phase, Plan, Step, TargetWhat};
+use crate::plan::{Phase, Plan, SecretPart, Step, TargetWhat};
 use crate::policy::Action;
 use crate::providers::gcp::change::{Grant, IamResource};
 
@@ -132,6 +133,14 @@ pub enum Write {
     },
     /// The inline policy `name` deleted from `user` (undo of `AwsPutUserPolicy`).
     AwsDeleteUserPolicy { user: String, name: String },
+    /// A secret's resource policy replaced by `document` (`None`: deleted), once it
+    /// is checked to still be `read` (when given; undo gives none).
+    AwsSecretPolicy {
+        secret: String,
+        region: String,
+        read: Option<String>,
+        document: Option<String>,
+    },
     /// These grants removed from `resource`'s IAM policy, in one etag-guarded write.
     GcpRemoveGrants {
         resource: IamResource,
@@ -223,6 +232,12 @@ pub trait Executor: Send + Sync {
     fn merge(&self, writes: &[&[Write]]) -> Option<Vec<Write>> {
         let _ = writes;
         None
+    }
+    /// The steps on `step`'s document are over for this phase: what the executor kept
+    /// from their checks (a GCP policy read once per resource) is dropped, so the next
+    /// check reads it live.
+    fn forget(&self, step: &Step) {
+        let _ = step;
     }
 }
 
@@ -586,10 +601,11 @@ fn by_document<'a>(steps: impl Iterator<Item = &'a Step>) -> Vec<Vec<&'a Step>> 
     let mut groups: BTreeMap<String, Vec<&Step>> = BTreeMap::new();
     for s in steps {
         let t = &s.target;
-        let key = match (&t.binding, &t.principal) {
-            (Some(b), _) => format!("resource {}", b.resource),
-            (None, Some(p)) => format!("principal {p}"),
-            (None, None) => format!("target {}", t.id),
+        let key = match (&t.binding, &t.principal, &t.secret) {
+            (Some(b), _, _) => format!("resource {}", b.resource),
+            (None, Some(p), _) => format!("principal {p}"),
+            (None, None, Some(s)) => format!("secret {}", s.id),
+            (None, None, None) => format!("target {}", t.id),
         };
         groups.entry(key).or_default().push(s);
     }
@@ -673,7 +689,15 @@ fn not_carried_out(step: &Step) -> Option<(Outcome, String)> {
             | CredentialKind::ServiceSpecificCredential
             | CredentialKind::SigningCertificate
             | CredentialKind::RoleTrust,
-        ) => None,
+        )
+        | TargetWhat::Secret(SecretPart::SecretPolicyGrant) => None,
+        // The plan names no IAM user's MFA device (it protects a credential the plan
+        // decides about), only the root user's: IAM lets only root itself (or an
+        // AssumeRoot session) deactivate that one.
+        TargetWhat::Credential(CredentialKind::MfaDevice) => Some((
+            Outcome::LeftForAPerson,
+            "the root user's MFA device can be deactivated only by the root user itself (or an AssumeRoot session): sign in as root and remove it under Security credentials".into(),
+        )),
         other => Some((
             Outcome::LeftForAPerson,
             format!("revoking a {other} is not carried out by apply yet; do it by hand"),
@@ -802,12 +826,29 @@ async fn run_group(
     group: Vec<&Step>,
     progress: &dyn crate::audit::Progress,
 ) -> Vec<StepReport> {
-    let merges = group.iter().all(|s| {
+    let exec_of = |s: &Step| {
         ctx.exec
             .by_scope
             .get(&(s.target.provider, s.target.scope.clone()))
-            .is_some_and(|e| e.merges())
-    });
+    };
+    let merges = group.iter().all(|s| exec_of(s).is_some_and(|e| e.merges()));
+    let members = group.clone();
+    let out = run_group_steps(ctx, group, merges, progress).await;
+    for s in members {
+        if let Some(e) = exec_of(s) {
+            e.forget(s);
+        }
+    }
+    out
+}
+
+/// `run_group`'s steps: checked and made one by one, or (merging) all checked first.
+async fn run_group_steps(
+    ctx: &Ctx<'_>,
+    group: Vec<&Step>,
+    merges: bool,
+    progress: &dyn crate::audit::Progress,
+) -> Vec<StepReport> {
     let mut out = Vec::new();
     if !merges || !ctx.apply {
         for step in group {
@@ -906,16 +947,19 @@ async fn change_together(
     let journal = ctx
         .journal
         .ok_or_else(|| Error::usage("an applied run needs its journal", "pass --journal FILE"))?;
-    for (key, about, undo) in items {
-        let intent = Change::ApplyIntent(
-            op,
-            ApplyIntent {
+    // One journal write (one flush) for all the intents, one for all the results: a
+    // merged GCP removal of 20 grants costs 2 flushes, not 40.
+    let intents = items
+        .iter()
+        .map(|(key, about, undo)| {
+            let intent = ApplyIntent {
                 about: about.clone(),
                 undo: undo.clone(),
-            },
-        );
-        lock(journal).append(key, intent)?;
-    }
+            };
+            (key.clone(), Change::ApplyIntent(op, intent))
+        })
+        .collect();
+    lock(journal).append_many(intents)?;
     let mut made = Ok(());
     for w in writes {
         made = exec.write(w).await;
@@ -923,10 +967,10 @@ async fn change_together(
             break;
         }
     }
-    for (key, about, undo) in items {
-        let result = Change::ApplyResult(
-            op,
-            ApplyResult {
+    let results = items
+        .iter()
+        .map(|(key, about, undo)| {
+            let result = ApplyResult {
                 about: about.clone(),
                 outcome: if made.is_ok() {
                     ApplyOutcome::Done
@@ -935,10 +979,11 @@ async fn change_together(
                 },
                 undo: undo.clone(),
                 detail: made.as_ref().err().map(|e| e.to_string()),
-            },
-        );
-        lock(journal).append(key, result)?;
-    }
+            };
+            (key.clone(), Change::ApplyResult(op, result))
+        })
+        .collect();
+    lock(journal).append_many(results)?;
     made
 }
 
@@ -1110,6 +1155,54 @@ mod tests {
             .push(entry(5, "s-a", Op::ApplyStep, ApplyOutcome::Done));
         assert_eq!(journaled_done(&replay).len(), 1);
         assert_eq!(to_undo(&replay).len(), 1);
+    }
+
+    fn step_on(what: TargetWhat, principal: &str) -> Step {
+        Step {
+            id: "s-1".into(),
+            order: 0,
+            phase: Phase::Revoke,
+            target: crate::plan::TargetRef {
+                kind: crate::plan::TargetKind::Credential,
+                id: format!("{principal}/mfa"),
+                what,
+                provider: Provider::Aws,
+                scope: "123456789012".into(),
+                principal: Some(principal.into()),
+                name: None,
+                region: None,
+                binding: None,
+                secret: None,
+                label: String::new(),
+                owner: crate::config::parties::Owner::Customer,
+                party: None,
+            },
+            action: Action::Revoke,
+            until: None,
+            rule: "r".into(),
+            reason: "r".into(),
+            severity: crate::model::Severity::High,
+            preconditions: vec![],
+            evidence: BTreeMap::new(),
+        }
+    }
+
+    // Regression: a revoke of the root user's MFA device said only "not carried out
+    // yet", though no IAM caller can ever do it: the step now says who can.
+    #[test]
+    fn a_root_mfa_device_is_left_for_the_root_user_with_why() {
+        let step = step_on(
+            TargetWhat::Credential(CredentialKind::MfaDevice),
+            "arn:aws:iam::123456789012:root",
+        );
+        let (outcome, why) = not_carried_out(&step).unwrap();
+        assert_eq!(outcome, Outcome::LeftForAPerson);
+        assert!(why.contains("only by the root user itself"), "{why}");
+        let grant = step_on(
+            TargetWhat::Secret(SecretPart::SecretPolicyGrant),
+            "arn:aws:iam::123456789012:root",
+        );
+        assert!(not_carried_out(&grant).is_none(), "carried out on AWS");
     }
 
     #[test]

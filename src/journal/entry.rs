@@ -345,6 +345,9 @@ pub enum ApplyChange {
     DenyAfter,
     /// A change undone: a status or a trust policy put back.
     Restore,
+    /// A secret's resource policy rewritten without one principal (or deleted, when
+    /// that principal was all it granted).
+    RewriteSecretPolicy,
 }
 
 /// What undoing a change needs, journaled with its intent and its result; never a
@@ -379,6 +382,14 @@ pub enum Undo {
     },
     /// Delete the inline policy `name` of the AWS user `user` (one apply put there).
     UserPolicy { user: String, name: String },
+    /// Put this secret's resource policy back as it was (`previous`, the document
+    /// `GetResourcePolicy` returned: a policy, never the secret's value).
+    SecretPolicy {
+        /// The secret's ARN.
+        secret: String,
+        region: String,
+        previous: String,
+    },
     /// Not undoable, and why (a deleted credential cannot be brought back).
     Irreversible { why: String },
 }

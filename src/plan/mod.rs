@@ -44,7 +44,7 @@ use target::{targets, Target};
 
 pub use crate::docs::{DocItem, DocKind};
 pub use explain::{explain, owners, Explanation};
-pub use target::{policy_grant_id, SecretPart, TargetKind, TargetRef, TargetWhat};
+pub use target::{policy_grant_id, SecretPart, SecretRef, TargetKind, TargetRef, TargetWhat};
 pub use types::*;
 
 pub const PLAN_SCHEMA: &str = "handover/plan";

@@ -75,10 +75,24 @@ pub struct TargetRef {
     pub region: Option<String>,
     /// A GCP IAM binding's role, resource and condition, as the inventory has them.
     pub binding: Option<BindingDetail>,
+    /// The secret whose resource policy holds the grant (a `secret-policy-grant` of an
+    /// AWS secret); absent otherwise, and in plans made before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<SecretRef>,
     /// A short human label (for display only).
     pub label: String,
     pub owner: Owner,
     pub party: Option<String>,
+}
+
+/// The secret a grant in a resource policy belongs to, as the inventory has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecretRef {
+    /// The secret's id in the inventory: its ARN for AWS (what `GetResourcePolicy`
+    /// takes as `SecretId`).
+    pub id: String,
+    pub name: String,
 }
 
 /// One thing the plan decides about.
@@ -216,6 +230,7 @@ fn credential_target(f: &Facts, c: &Credential) -> Option<Target> {
                 CredentialDetail::Binding(b) => Some(b.clone()),
                 _ => None,
             },
+            secret: None,
             label,
             owner: cclass.owner,
             party: cclass.party.clone(),
@@ -293,6 +308,10 @@ fn grant_target(f: &Facts, s: &Secret, g: &PolicyGrant) -> Target {
             name: c.identifier.clone(),
             region: s.region.clone(),
             binding: None,
+            secret: Some(SecretRef {
+                id: s.id.clone(),
+                name: s.name.clone(),
+            }),
             label: format!(
                 "resource-policy grant on {} to {}",
                 s.name, g.principal.value
@@ -388,6 +407,7 @@ fn secret_target(f: &Facts, s: &Secret) -> Target {
             name: Some(s.name.clone()),
             region: s.region.clone(),
             binding: None,
+            secret: None,
             label: format!("secret {}", s.name),
             owner: owner.owner,
             party: owner.party.clone(),

@@ -1203,6 +1203,7 @@ mod tests {
             name: None,
             region: None,
             binding: Some(b.clone()),
+            secret: None,
             label: String::new(),
             owner: Owner::Agency,
             party: None,

@@ -624,10 +624,28 @@ impl GcpChanger {
         add: &[Grant],
         adds: Adds,
     ) -> Result<GrantChange, Error> {
+        self.change_policy_from(resource, None, remove, add, adds)
+            .await
+    }
+
+    /// `change_policy` whose first cycle starts from `read` (a policy this run read,
+    /// with its etag) instead of reading again: a write made stale since is refused for
+    /// its etag and redone from a fresh read, so this saves a read and risks nothing.
+    async fn change_policy_from(
+        &self,
+        resource: &IamResource,
+        mut read: Option<Policy>,
+        remove: &[Grant],
+        add: &[Grant],
+        adds: Adds,
+    ) -> Result<GrantChange, Error> {
         let (_, set) = resource.methods();
         let mut first: Option<GrantChange> = None;
         for attempt in 1..=MAX_POLICY_ATTEMPTS {
-            let mut policy = self.read_policy(resource).await?;
+            let mut policy = match read.take() {
+                Some(p) => p,
+                None => self.read_policy(resource).await?,
+            };
             let change = edit_policy(&mut policy, remove, add, adds);
             let done = change.already_done();
             let first = first.get_or_insert(change);
@@ -665,6 +683,19 @@ impl GcpChanger {
         grants: &[Grant],
     ) -> Result<GrantChange, Error> {
         self.change_policy(resource, grants, &[], Adds::Always)
+            .await
+    }
+
+    /// `remove_grants` starting from `read`, the policy as this run last read it (with
+    /// its etag), when there is one: then one `setIamPolicy` and no read when nobody
+    /// changed it since.
+    pub async fn remove_grants_as_read(
+        &self,
+        resource: &IamResource,
+        read: Option<Policy>,
+        grants: &[Grant],
+    ) -> Result<GrantChange, Error> {
+        self.change_policy_from(resource, read, grants, &[], Adds::Always)
             .await
     }
 
