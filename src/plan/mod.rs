@@ -44,7 +44,7 @@ use target::{targets, Target};
 
 pub use crate::docs::{DocItem, DocKind};
 pub use explain::{explain, owners, Explanation};
-pub use target::{SecretPart, TargetKind, TargetRef, TargetWhat};
+pub use target::{ReEncrypt, SecretPart, TargetKind, TargetRef, TargetWhat};
 pub use types::*;
 
 pub const PLAN_SCHEMA: &str = "handover/plan";
@@ -133,6 +133,14 @@ fn ordered_steps(
 ) -> Vec<Step> {
     let mut steps: Vec<Step> = decided
         .into_iter()
+        .map(|(mut t, d)| {
+            // Re-encryption carries out an approved review only; another action keeps
+            // its own meaning.
+            if d.action != Action::Review {
+                t.target.reencrypt = None;
+            }
+            (t, d)
+        })
         .map(|(t, d)| Step {
             id: step_id(&t.target.id),
             order: 0,

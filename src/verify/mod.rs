@@ -16,7 +16,10 @@
 //!   secret flagged "rotate after cutover" once the handover date has passed, a new one);
 //! - `agency-access`: no agency principal or credential is live that the plan does not
 //!   retain or hand over (catches an agency key re-added after the handover);
-//! - `documentation`: each handed-over document matches its digest.
+//! - `documentation`: each handed-over document matches its digest;
+//! - `re-encrypted`: a secret the plan re-encrypts under the customer's KMS key names
+//!   that key live (`KmsKeyId`, as the audit reads it), so the agency's key no longer
+//!   guards the value.
 //!
 //! Before the handover date, work that is not done yet is `pending`, not `fail`.
 
@@ -79,6 +82,8 @@ pub enum ClaimKind {
     Coverage,
     /// A handed-over document matches its digest.
     Documentation,
+    /// A secret the plan re-encrypts is under the customer's KMS key.
+    ReEncrypted,
 }
 
 impl ClaimKind {
@@ -93,6 +98,7 @@ impl ClaimKind {
         ClaimKind::AgencyAccess,
         ClaimKind::Coverage,
         ClaimKind::Documentation,
+        ClaimKind::ReEncrypted,
     ];
 
     /// The stable kebab-case code.
@@ -108,6 +114,7 @@ impl ClaimKind {
             ClaimKind::AgencyAccess => "agency-access",
             ClaimKind::Coverage => "coverage",
             ClaimKind::Documentation => "documentation",
+            ClaimKind::ReEncrypted => "re-encrypted",
         }
     }
 }
@@ -299,6 +306,9 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
             Action::RetainUntil => retained_claim(&cx, s, subject, &mut claims),
             Action::Rotate if s.target.kind == TargetKind::Credential => {
                 rotated_claim(&cx, s, subject, &mut claims)
+            }
+            Action::Review if s.target.reencrypt.is_some() => {
+                reencrypted_claim(&cx, s, subject, &mut claims)
             }
             _ => {}
         }
@@ -508,6 +518,35 @@ fn rotated_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut Vec<Cla
         let (st, d) = cx.due("not rotated: the old credential is still present");
         claims.push(claim(ClaimKind::Rotated, subject, st, d));
     }
+}
+
+/// `re-encrypted`: the secret names the customer's key the plan re-encrypts it under.
+fn reencrypted_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut Vec<Claim>) {
+    let Some(r) = &s.target.reencrypt else {
+        return;
+    };
+    let live = cx
+        .live
+        .inventory
+        .secrets
+        .iter()
+        .find(|x| x.id == s.target.id);
+    let (status, detail) = match live.map(|x| x.encryption.key.as_deref()) {
+        None => (
+            ClaimStatus::Fail,
+            "the secret is gone: its value cannot be shown to be the customer's".to_string(),
+        ),
+        Some(Some(k)) if k == r.to.as_str() => (
+            ClaimStatus::Pass,
+            format!("under the customer's key {}", r.to),
+        ),
+        Some(k) => cx.due(&format!(
+            "still under {}, not the customer's key {}",
+            k.unwrap_or("the default key aws/secretsmanager"),
+            r.to
+        )),
+    };
+    claims.push(claim(ClaimKind::ReEncrypted, subject, status, detail));
 }
 
 /// `migrated-secret`: every secret copied holds its recorded keyed digest.
@@ -1063,6 +1102,7 @@ mod tests {
             name: None,
             region: None,
             binding: Some(b.clone()),
+            reencrypt: None,
             label: String::new(),
             owner: Owner::Agency,
             party: None,
