@@ -26,12 +26,15 @@
 //! - Steps this version cannot carry out (rotate, retain-until other than a GCP grant's
 //!   or an AWS trust's or user's,
 //!   an MFA device, a secret's policy grant, a GCP HMAC key) are `left-for-a-person`,
-//!   with the reason; review steps too.
+//!   with the reason; review steps too, except a secret's re-encryption under the
+//!   customer's KMS key that the config approves (made in the establish phase, before
+//!   any revoke).
 //!
 //! The approval (the `--approve` digest equals the plan's, whose content hashes to it)
 //! and the journal's key are checked by the command before `run` is called.
 
 pub mod aws;
+pub mod aws_kms;
 pub mod aws_time;
 pub mod gcp;
 
@@ -132,6 +135,20 @@ pub enum Write {
     },
     /// The inline policy `name` deleted from `user` (undo of `AwsPutUserPolicy`).
     AwsDeleteUserPolicy { user: String, name: String },
+    /// The secret's current value written back as a new version `token` under the KMS
+    /// key `key`, in one `UpdateSecret` (the value is read at write time, never held here).
+    AwsReEncrypt {
+        secret: String,
+        region: String,
+        key: String,
+        token: String,
+    },
+    /// The secret's KMS key set to `key` (`None`: the default key); undo of a re-encryption.
+    AwsSecretKey {
+        secret: String,
+        region: String,
+        key: Option<String>,
+    },
     /// These grants removed from `resource`'s IAM policy, in one etag-guarded write.
     GcpRemoveGrants {
         resource: IamResource,
@@ -623,6 +640,9 @@ fn not_carried_out(step: &Step) -> Option<(Outcome, String)> {
                 "transfer: nothing in the cloud changes".into(),
             ))
         }
+        // A review the config approved as re-encrypting an AWS secret under the
+        // customer's key (`aws_kms`).
+        Action::Review if t.provider == Provider::Aws && t.reencrypt.is_some() => return None,
         Action::Review => {
             return Some((
                 Outcome::LeftForAPerson,
@@ -1036,7 +1056,10 @@ async fn undo_one(ctx: &Ctx<'_>, key: &str, r: &ApplyResult) -> UndoReport {
     {
         Ok(()) => {
             rep.outcome = Outcome::Done;
-            rep.detail = "restored".into();
+            rep.detail = match &r.undo {
+                Undo::SecretKey { .. } => "restored: the secret's previous KMS key is set back; the version written under the customer's key stays (Secrets Manager cannot remove it without losing the value)".into(),
+                _ => "restored".into(),
+            };
         }
         Err(e) => {
             rep.outcome = Outcome::Failed;

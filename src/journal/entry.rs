@@ -343,6 +343,9 @@ pub enum ApplyChange {
     /// An AWS user given an inline policy denying everything from the plan's date on
     /// (retain-until).
     DenyAfter,
+    /// An AWS secret re-encrypted under the customer's KMS key: its `KmsKeyId` set and
+    /// its current value written as a new version under it, in one `UpdateSecret`.
+    ReEncrypt,
     /// A change undone: a status or a trust policy put back.
     Restore,
 }
@@ -379,6 +382,13 @@ pub enum Undo {
     },
     /// Delete the inline policy `name` of the AWS user `user` (one apply put there).
     UserPolicy { user: String, name: String },
+    /// Set the AWS secret's KMS key back to `previous` (`None`: the default key). The
+    /// version written under the customer's key stays.
+    SecretKey {
+        secret: String,
+        region: String,
+        previous: Option<String>,
+    },
     /// Not undoable, and why (a deleted credential cannot be brought back).
     Irreversible { why: String },
 }
