@@ -17,7 +17,9 @@
 //!   delete the role). The document read is journaled for undo.
 //! - Retain-until (a trust's `DateLessThan`, a user's inline Deny after the date) is
 //!   `apply::aws_time`'s: its own checks and writes, dispatched from here.
-//! - It reads no secret: listing credentials returns ids and statuses only.
+//! - Re-encrypting a secret under the customer's KMS key is `apply::aws_kms`'s; it
+//!   alone reads a secret value (to write it back under the new key), never logged.
+//! - Revoking reads no secret: listing credentials returns ids and statuses only.
 
 use std::collections::BTreeMap;
 
@@ -41,6 +43,8 @@ pub(super) const MAX_PAGES: usize = 1_000;
 /// One AWS account, reached with one profile (or the standard chain).
 pub struct AwsExecutor {
     pub(super) iam: aws_sdk_iam::Client,
+    /// The connection's settings, for Secrets Manager clients of a secret's region.
+    pub(super) sdk: aws_config::SdkConfig,
     pub(super) account: String,
     /// The caller's ARN when it is an IAM user (an assumed role's session ARN names no
     /// principal of the plan).
@@ -91,6 +95,7 @@ impl AwsExecutor {
         let iam = aws_sdk_iam::Client::new(&config);
         let mut exec = AwsExecutor {
             iam,
+            sdk: config.clone(),
             account: me.account().unwrap_or_default().to_string(),
             caller: me.arn().map(str::to_string),
             users: BTreeMap::new(),
@@ -210,6 +215,9 @@ impl Executor for AwsExecutor {
         if step.target.what == TargetWhat::Secret(SecretPart::SecretPolicyGrant) {
             return self.secret_policies.check(step).await;
         }
+        if let (Action::Review, Some(r)) = (step.action, &step.target.reencrypt) {
+            return self.check_reencrypt(step, r).await;
+        }
         let TargetWhat::Credential(kind) = step.target.what else {
             return Ok(Live::LeftForAPerson(
                 "not an AWS credential apply revokes".into(),
@@ -283,6 +291,17 @@ impl Executor for AwsExecutor {
                     .write(secret, region, read.as_deref(), document.as_deref())
                     .await
             }
+            Write::AwsReEncrypt {
+                secret,
+                region,
+                key,
+                token,
+            } => self.reencrypt(region, secret, key, token).await,
+            Write::AwsSecretKey {
+                secret,
+                region,
+                key,
+            } => self.set_secret_key(region, secret, key.as_deref()).await,
             other => Err(Error::usage(
                 format!("not an AWS write: {other:?}"),
                 "this is a bug in handover: report it",
@@ -320,6 +339,15 @@ impl Executor for AwsExecutor {
                 region: region.clone(),
                 read: None,
                 document: Some(previous.clone()),
+            }),
+            Undo::SecretKey {
+                secret,
+                region,
+                previous,
+            } => Some(Write::AwsSecretKey {
+                secret: secret.clone(),
+                region: region.clone(),
+                key: previous.clone(),
             }),
             Undo::Irreversible { .. }
             | Undo::GcpGrants { .. }

@@ -25,13 +25,15 @@
 //!   credential; otherwise that scope's steps of the phase are left for a person.
 //! - Steps this version cannot carry out (rotate, retain-until other than a GCP grant's
 //!   or an AWS trust's or user's, the root user's MFA device, a GCP HMAC key) are
-//!   `left-for-a-person`,
-//!   with the reason; review steps too.
+//!   `left-for-a-person`, with the reason; review steps too, except a secret's re-encryption under the
+//!   customer's KMS key that the config approves (made in the establish phase, before
+//!   any revoke).
 //!
 //! The approval (the `--approve` digest equals the plan's, whose content hashes to it)
 //! and the journal's key are checked by the command before `run` is called.
 
 pub mod aws;
+pub mod aws_kms;
 pub mod aws_more;
 pub mod aws_time;
 pub mod gcp;
@@ -140,6 +142,20 @@ pub enum Write {
         region: String,
         read: Option<String>,
         document: Option<String>,
+    },
+    /// The secret's current value written back as a new version `token` under the KMS
+    /// key `key`, in one `UpdateSecret` (the value is read at write time, never held here).
+    AwsReEncrypt {
+        secret: String,
+        region: String,
+        key: String,
+        token: String,
+    },
+    /// The secret's KMS key set to `key` (`None`: the default key); undo of a re-encryption.
+    AwsSecretKey {
+        secret: String,
+        region: String,
+        key: Option<String>,
     },
     /// These grants removed from `resource`'s IAM policy, in one etag-guarded write.
     GcpRemoveGrants {
@@ -639,6 +655,9 @@ fn not_carried_out(step: &Step) -> Option<(Outcome, String)> {
                 "transfer: nothing in the cloud changes".into(),
             ))
         }
+        // A review the config approved as re-encrypting an AWS secret under the
+        // customer's key (`aws_kms`).
+        Action::Review if t.provider == Provider::Aws && t.reencrypt.is_some() => return None,
         Action::Review => {
             return Some((
                 Outcome::LeftForAPerson,
@@ -1081,7 +1100,10 @@ async fn undo_one(ctx: &Ctx<'_>, key: &str, r: &ApplyResult) -> UndoReport {
     {
         Ok(()) => {
             rep.outcome = Outcome::Done;
-            rep.detail = "restored".into();
+            rep.detail = match &r.undo {
+                Undo::SecretKey { .. } => "restored: the secret's previous KMS key is set back; the version written under the customer's key stays (Secrets Manager cannot remove it without losing the value)".into(),
+                _ => "restored".into(),
+            };
         }
         Err(e) => {
             rep.outcome = Outcome::Failed;
@@ -1173,6 +1195,7 @@ mod tests {
                 region: None,
                 binding: None,
                 secret: None,
+                reencrypt: None,
                 label: String::new(),
                 owner: crate::config::parties::Owner::Customer,
                 party: None,

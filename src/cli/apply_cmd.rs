@@ -272,8 +272,12 @@ pub fn apply_command(a: ApplyArgs, quiet: bool) -> Result<u8, Error> {
     let (needs_aws, projects) = scopes(
         apply::select(&req)?
             .into_iter()
-            // Revoke and retain-until (GCP grants; AWS trusts and users) reach the cloud.
-            .filter(|s| matches!(s.action, Action::Revoke | Action::RetainUntil))
+            // Revoke and retain-until (GCP grants; AWS trusts and users) reach the cloud,
+            // and a review approved as a secret's re-encryption under the customer's key.
+            .filter(|s| {
+                matches!(s.action, Action::Revoke | Action::RetainUntil)
+                    || (s.action == Action::Review && s.target.reencrypt.is_some())
+            })
             .map(|s| (s.target.provider, s.target.scope.as_str())),
     );
     let rt = runtime()?;

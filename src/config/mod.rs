@@ -6,6 +6,7 @@
 //! Classification of principals (`parties`) uses the config alone: a principal the
 //! config does not place is `unknown`, never guessed.
 
+pub mod kms;
 pub mod parties;
 
 use std::collections::BTreeMap;
@@ -77,6 +78,12 @@ pub struct PartySpec {
     /// migration's digest key. Meaningful for the agency only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing_key: Option<String>,
+    /// The customer's KMS key, per `ACCOUNT/REGION` where its secrets live, that a
+    /// person approved for re-encrypting the secrets there that are under a key of the
+    /// agency's (`apply` re-encrypts them before any agency access ends). Meaningful for
+    /// the customer only.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub kms_keys: BTreeMap<kms::AccountRegion, kms::KmsKeyArn>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -313,6 +320,18 @@ impl RawConfig {
         }
         for (i, p) in self.third_party.iter().enumerate() {
             check_party(&format!("third_party {}", i + 1), p, problems);
+            kms::check(
+                &format!("third_party {}", i + 1),
+                &p.kms_keys,
+                None,
+                problems,
+            );
+        }
+        if let Some(a) = &self.agency {
+            kms::check("agency", &a.kms_keys, None, problems);
+        }
+        if let Some(c) = &self.customer {
+            kms::check("customer", &c.kms_keys, Some(&c.aws_accounts), problems);
         }
         if let (Some(a), Some(c)) = (&self.agency, &self.customer) {
             for acct in a.aws_accounts.iter().filter(|x| c.aws_accounts.contains(x)) {

@@ -343,6 +343,9 @@ pub enum ApplyChange {
     /// An AWS user given an inline policy denying everything from the plan's date on
     /// (retain-until).
     DenyAfter,
+    /// An AWS secret re-encrypted under the customer's KMS key: its `KmsKeyId` set and
+    /// its current value written as a new version under it, in one `UpdateSecret`.
+    ReEncrypt,
     /// A change undone: a status or a trust policy put back.
     Restore,
     /// A secret's resource policy rewritten without one principal (or deleted, when
@@ -389,6 +392,13 @@ pub enum Undo {
         secret: String,
         region: String,
         previous: String,
+    },
+    /// Set the AWS secret's KMS key back to `previous` (`None`: the default key). The
+    /// version written under the customer's key stays.
+    SecretKey {
+        secret: String,
+        region: String,
+        previous: Option<String>,
     },
     /// Not undoable, and why (a deleted credential cannot be brought back).
     Irreversible { why: String },

@@ -102,9 +102,13 @@ pub(super) fn preconditions(
                 "the access is narrowed to what operations need and made to end by itself on {until} (an IAM condition on request.time / aws:CurrentTime)"
             ));
         }
-        Action::Review => {
-            p.push("a person decides, and the decision is recorded with the plan".into())
-        }
+        Action::Review => match &t.target.reencrypt {
+            Some(r) => p.push(format!(
+                "approved in the config ([customer] kms_keys): re-encrypted under the customer's key {} before any agency access ends",
+                r.to
+            )),
+            None => p.push("a person decides, and the decision is recorded with the plan".into()),
+        },
         Action::Revoke => {
             p.push(format!(
                 "nothing still depends on it (last used: {})",
@@ -138,6 +142,9 @@ pub(super) fn phase_for(action: Action, t: &Target) -> Phase {
         Action::Transfer => Phase::Establish,
         Action::Rotate => Phase::Rotate,
         Action::RetainUntil => Phase::TimeBound,
+        // A review the config approved as a re-encryption under the customer's key: before
+        // any agency access ends, or the value may be lost with the agency's key.
+        Action::Review if t.target.reencrypt.is_some() => Phase::Establish,
         Action::Review => Phase::Review,
         Action::Revoke if t.admin => Phase::RevokeAdmin,
         Action::Revoke => Phase::Revoke,

@@ -44,7 +44,9 @@ use target::{targets, Target};
 
 pub use crate::docs::{DocItem, DocKind};
 pub use explain::{explain, owners, Explanation};
-pub use target::{policy_grant_id, SecretPart, SecretRef, TargetKind, TargetRef, TargetWhat};
+pub use target::{
+    policy_grant_id, ReEncrypt, SecretPart, SecretRef, TargetKind, TargetRef, TargetWhat,
+};
 pub use types::*;
 
 pub const PLAN_SCHEMA: &str = "handover/plan";
@@ -133,6 +135,14 @@ fn ordered_steps(
 ) -> Vec<Step> {
     let mut steps: Vec<Step> = decided
         .into_iter()
+        .map(|(mut t, d)| {
+            // Re-encryption carries out an approved review only; another action keeps
+            // its own meaning.
+            if d.action != Action::Review {
+                t.target.reencrypt = None;
+            }
+            (t, d)
+        })
         .map(|(t, d)| Step {
             id: step_id(&t.target.id),
             order: 0,
@@ -331,6 +341,92 @@ mod tests {
             .findings
             .iter()
             .any(|f| f.code == PlanFindingCode::DocumentationMissing));
+    }
+
+    /// The example's inventory with its KMS-held secret's key moved to the agency's
+    /// account, the example's config with (or without) the customer's key approved.
+    fn agency_key_example(approve: bool) -> (Inventory, HandoverConfig) {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/northwind-to-contoso");
+        let mut inv: Inventory =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("inventory.json")).unwrap())
+                .unwrap();
+        let s = inv
+            .secrets
+            .iter_mut()
+            .find(|s| s.name == "prod/payments-signing")
+            .unwrap();
+        s.encryption.key = Some("arn:aws:kms:us-east-1:210987654321:key/agency".into());
+        s.encryption.key_account = Some("210987654321".into());
+        let mut cfg = crate::config::load(&dir.join("handover.toml")).unwrap();
+        if approve {
+            cfg.customer.kms_keys.insert(
+                "123456789012/us-east-1".to_string().try_into().unwrap(),
+                "arn:aws:kms:us-east-1:123456789012:key/customer"
+                    .to_string()
+                    .try_into()
+                    .unwrap(),
+            );
+        }
+        (inv, cfg)
+    }
+
+    fn policy(text: &str) -> Policy {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("p.yaml");
+        std::fs::write(&p, text).unwrap();
+        crate::policy::load(&p).unwrap()
+    }
+
+    // The re-encryption is the approved review of an agency-held key: it goes first
+    // (establish), carries its key in the digested target, and only a review gets it.
+    #[test]
+    fn an_approved_agency_key_review_is_a_re_encryption_made_before_any_revoke() {
+        let shipped = crate::policy::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/full-transfer.yaml"),
+        )
+        .unwrap();
+        let step = |plan: &Plan| {
+            plan.steps
+                .iter()
+                .find(|s| s.target.name.as_deref() == Some("prod/payments-signing"))
+                .unwrap()
+                .clone()
+        };
+        let (inv, cfg) = agency_key_example(false);
+        let plain = build(&inv, &shipped, &cfg, Vec::new()).unwrap();
+        assert_eq!(step(&plain).phase, Phase::Review);
+        assert_eq!(step(&plain).target.reencrypt, None);
+        let (inv, cfg) = agency_key_example(true);
+        let approved = build(&inv, &shipped, &cfg, Vec::new()).unwrap();
+        let s = step(&approved);
+        assert_eq!((s.action, s.phase), (Action::Review, Phase::Establish));
+        let r = s.target.reencrypt.clone().unwrap();
+        assert_eq!(
+            r.to.as_str(),
+            "arn:aws:kms:us-east-1:123456789012:key/customer"
+        );
+        assert_eq!(
+            r.from.as_deref(),
+            Some("arn:aws:kms:us-east-1:210987654321:key/agency")
+        );
+        assert_ne!(plain.digest, approved.digest, "the digest covers the key");
+        let first_revoke = approved
+            .steps
+            .iter()
+            .find(|x| x.action == Action::Revoke)
+            .unwrap();
+        assert!(s.order < first_revoke.order);
+        // Another action keeps its meaning: a rotate is not turned into a re-encryption.
+        let rotate = policy(
+            "name: t\ndescription: t\nrules:\n  - id: all-rotated\n    description: d\n    applies_to: secrets\n    condition: \"true\"\n    action: rotate\n    severity: high\n    rationale: r\n",
+        );
+        let rotated = build(&inv, &rotate, &cfg, Vec::new()).unwrap();
+        let s = step(&rotated);
+        assert_eq!(
+            (s.action, s.phase, s.target.reencrypt),
+            (Action::Rotate, Phase::Rotate, None)
+        );
     }
 
     #[test]

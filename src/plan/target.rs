@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::facts::{days_between, Facts};
 use super::kebab;
+use crate::config::kms::{AccountRegion, KmsKeyArn};
 use crate::config::parties::{self, Classification, Owner};
 use crate::model::*;
 use crate::policy::context::{self, CredentialCtx, PrincipalCtx, SecretCtx};
@@ -79,6 +80,11 @@ pub struct TargetRef {
     /// AWS secret); absent otherwise, and in plans made before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<SecretRef>,
+    /// A secret under a KMS key of the agency's, for which the config names the
+    /// customer's key of its account and region: `apply` re-encrypts it under that key
+    /// (in the plan, so the approved digest covers the key). Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reencrypt: Option<ReEncrypt>,
     /// A short human label (for display only).
     pub label: String,
     pub owner: Owner,
@@ -93,6 +99,16 @@ pub struct SecretRef {
     /// takes as `SecretId`).
     pub id: String,
     pub name: String,
+}
+
+/// A secret's re-encryption, approved by naming the customer's key in the config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReEncrypt {
+    /// The key the secret was under when audited (the agency's), as the source named it.
+    pub from: Option<String>,
+    /// The customer's key it goes under.
+    pub to: KmsKeyArn,
 }
 
 /// One thing the plan decides about.
@@ -231,6 +247,7 @@ fn credential_target(f: &Facts, c: &Credential) -> Option<Target> {
                 _ => None,
             },
             secret: None,
+            reencrypt: None,
             label,
             owner: cclass.owner,
             party: cclass.party.clone(),
@@ -312,6 +329,7 @@ fn grant_target(f: &Facts, s: &Secret, g: &PolicyGrant) -> Target {
                 id: s.id.clone(),
                 name: s.name.clone(),
             }),
+            reencrypt: None,
             label: format!(
                 "resource-policy grant on {} to {}",
                 s.name, g.principal.value
@@ -408,6 +426,7 @@ fn secret_target(f: &Facts, s: &Secret) -> Target {
             region: s.region.clone(),
             binding: None,
             secret: None,
+            reencrypt: reencrypt(f, s, &sctx),
             label: format!("secret {}", s.name),
             owner: owner.owner,
             party: owner.party.clone(),
@@ -423,6 +442,23 @@ fn secret_target(f: &Facts, s: &Secret) -> Target {
             why.join("; ")
         },
     }
+}
+
+/// The re-encryption the config approves for an AWS secret under an agency's key: the
+/// customer's key named for the secret's account and region, if any.
+fn reencrypt(f: &Facts, s: &Secret, sctx: &SecretCtx) -> Option<ReEncrypt> {
+    if s.provider != Provider::Aws || sctx.kms_key_owner != Owner::Agency.as_str() {
+        return None;
+    }
+    let at = AccountRegion {
+        account: s.scope.clone(),
+        region: s.region.clone()?,
+    };
+    let to = f.cfg.customer.kms_keys.get(&at)?.clone();
+    Some(ReEncrypt {
+        from: s.encryption.key.clone(),
+        to,
+    })
 }
 
 fn member_owner(f: &Facts, scope: &str, member: &str) -> Owner {

@@ -16,7 +16,10 @@
 //!   secret flagged "rotate after cutover" once the handover date has passed, a new one);
 //! - `agency-access`: no agency principal or credential is live that the plan does not
 //!   retain or hand over (catches an agency key re-added after the handover);
-//! - `documentation`: each handed-over document matches its digest.
+//! - `documentation`: each handed-over document matches its digest;
+//! - `re-encrypted`: a secret the plan re-encrypts under the customer's KMS key names
+//!   that key live (`KmsKeyId`, as the audit reads it), so the agency's key no longer
+//!   guards the value.
 //!
 //! Before the handover date, work that is not done yet is `pending`, not `fail`.
 //! A step the manifest records done by `apply` (its journal) is checked for that
@@ -87,6 +90,8 @@ pub enum ClaimKind {
     Coverage,
     /// A handed-over document matches its digest.
     Documentation,
+    /// A secret the plan re-encrypts is under the customer's KMS key.
+    ReEncrypted,
 }
 
 impl ClaimKind {
@@ -101,6 +106,7 @@ impl ClaimKind {
         ClaimKind::AgencyAccess,
         ClaimKind::Coverage,
         ClaimKind::Documentation,
+        ClaimKind::ReEncrypted,
     ];
 
     /// The stable kebab-case code.
@@ -116,6 +122,7 @@ impl ClaimKind {
             ClaimKind::AgencyAccess => "agency-access",
             ClaimKind::Coverage => "coverage",
             ClaimKind::Documentation => "documentation",
+            ClaimKind::ReEncrypted => "re-encrypted",
         }
     }
 }
@@ -323,6 +330,9 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
             Action::RetainUntil => retained_claim(&cx, s, subject, &mut claims),
             Action::Rotate if s.target.kind == TargetKind::Credential => {
                 rotated_claim(&cx, s, subject, &mut claims)
+            }
+            Action::Review if s.target.reencrypt.is_some() => {
+                reencrypted_claim(&cx, s, subject, &mut claims)
             }
             _ => {}
         }
@@ -540,71 +550,71 @@ fn retained_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut Vec<Cl
             ),
         ));
     } else {
-        // Every live form of it must provably end by itself, no later than
-        // stated: the provider's typed verdict, never the condition's text.
-        // A user's credentials also end with a Deny of everything in its own or its
-        // groups' policies (`Principal::access_ends`), as the audit proved it.
-        let holder = |c: &Credential| {
-            cx.live
-                .inventory
-                .principals
-                .iter()
-                .find(|p| p.id == c.principal)
-        };
-        let ends: Vec<TimeBound> = found
-            .iter()
-            .map(|c| credential_ends(c, holder(c)))
-            .collect();
-        if ends.iter().all(|e| e.ends_by(until)) {
-            let last = ends
-                .iter()
-                .filter_map(TimeBound::end)
-                .max()
-                .unwrap_or(until);
-            claims.push(claim(
-                ClaimKind::Retained,
-                subject,
-                ClaimStatus::Pass,
-                format!("ends by itself at {}", last.format("%Y-%m-%d %H:%M UTC")),
-            ));
-        } else if let Some(late) = ends
-            .iter()
-            .find(|e| e.end().is_some() && !e.ends_by(until))
-            .and_then(TimeBound::end)
-        {
-            claims.push(claim(
-                ClaimKind::Retained,
-                subject,
-                ClaimStatus::Fail,
-                format!(
-                    "ends at {}, later than the stated {}",
-                    late.format("%Y-%m-%d"),
-                    until.format("%Y-%m-%d")
-                ),
-            ));
-        } else if let Some(reason) = ends.iter().find_map(|e| match e {
-            TimeBound::Conditional { reason } => Some(reason),
-            _ => None,
-        }) {
-            let (st, d) = cx.claimed(
-                s,
-                &format!(
-                    "retained until {}, but its condition does not provably end it ({reason})",
-                    until.format("%Y-%m-%d")
-                ),
-            );
-            claims.push(claim(ClaimKind::Retained, subject, st, d));
-        } else {
-            let (st, d) = cx.claimed(
-                s,
-                &format!(
-                    "retained until {}, but nothing in the account makes it end by itself",
-                    until.format("%Y-%m-%d")
-                ),
-            );
-            claims.push(claim(ClaimKind::Retained, subject, st, d));
-        }
+        let (st, d) = retained_live(cx, s, &found, until);
+        claims.push(claim(ClaimKind::Retained, subject, st, d));
     }
+}
+
+/// A retained credential still live before its date: passes only when every live form
+/// of it provably ends by itself no later than stated (the provider's typed verdict,
+/// never the condition's text). A user's credentials also end with a Deny of everything
+/// in its own or its groups' policies (`Principal::access_ends`), as the audit proved it.
+fn retained_live(
+    cx: &Ctx,
+    s: &StepRecord,
+    found: &[&Credential],
+    until: DateTime<Utc>,
+) -> (ClaimStatus, String) {
+    let holder = |c: &Credential| {
+        cx.live
+            .inventory
+            .principals
+            .iter()
+            .find(|p| p.id == c.principal)
+    };
+    let ends: Vec<TimeBound> = found
+        .iter()
+        .map(|c| credential_ends(c, holder(c)))
+        .collect();
+    if ends.iter().all(|e| e.ends_by(until)) {
+        let last = ends
+            .iter()
+            .filter_map(TimeBound::end)
+            .max()
+            .unwrap_or(until);
+        return (
+            ClaimStatus::Pass,
+            format!("ends by itself at {}", last.format("%Y-%m-%d %H:%M UTC")),
+        );
+    }
+    if let Some(late) = ends
+        .iter()
+        .find(|e| e.end().is_some() && !e.ends_by(until))
+        .and_then(TimeBound::end)
+    {
+        return (
+            ClaimStatus::Fail,
+            format!(
+                "ends at {}, later than the stated {}",
+                late.format("%Y-%m-%d"),
+                until.format("%Y-%m-%d")
+            ),
+        );
+    }
+    let why = match ends.iter().find_map(|e| match e {
+        TimeBound::Conditional { reason } => Some(reason),
+        _ => None,
+    }) {
+        Some(reason) => format!(
+            "retained until {}, but its condition does not provably end it ({reason})",
+            until.format("%Y-%m-%d")
+        ),
+        None => format!(
+            "retained until {}, but nothing in the account makes it end by itself",
+            until.format("%Y-%m-%d")
+        ),
+    };
+    cx.claimed(s, &why)
 }
 
 /// `rotated`: the old credential is gone; replacements made since the audit are named.
@@ -648,6 +658,35 @@ fn rotated_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut Vec<Cla
         let (st, d) = cx.due("not rotated: the old credential is still present");
         claims.push(claim(ClaimKind::Rotated, subject, st, d));
     }
+}
+
+/// `re-encrypted`: the secret names the customer's key the plan re-encrypts it under.
+fn reencrypted_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut Vec<Claim>) {
+    let Some(r) = &s.target.reencrypt else {
+        return;
+    };
+    let live = cx
+        .live
+        .inventory
+        .secrets
+        .iter()
+        .find(|x| x.id == s.target.id);
+    let (status, detail) = match live.map(|x| x.encryption.key.as_deref()) {
+        None => (
+            ClaimStatus::Fail,
+            "the secret is gone: its value cannot be shown to be the customer's".to_string(),
+        ),
+        Some(Some(k)) if k == r.to.as_str() => (
+            ClaimStatus::Pass,
+            format!("under the customer's key {}", r.to),
+        ),
+        Some(k) => cx.due(&format!(
+            "still under {}, not the customer's key {}",
+            k.unwrap_or("the default key aws/secretsmanager"),
+            r.to
+        )),
+    };
+    claims.push(claim(ClaimKind::ReEncrypted, subject, status, detail));
 }
 
 /// `migrated-secret`: every secret copied holds its recorded keyed digest.
@@ -1204,6 +1243,7 @@ mod tests {
             region: None,
             binding: Some(b.clone()),
             secret: None,
+            reencrypt: None,
             label: String::new(),
             owner: Owner::Agency,
             party: None,
