@@ -13,7 +13,10 @@
 //!   checked live like any other step.
 //! - A change whose intent was journaled but not its result (the run was killed between
 //!   them) is read live again on resume: made, its result is journaled then; not made,
-//!   it is made (a new intent first).
+//!   it is made (a new intent first). A deletion is journaled done only when the
+//!   credential is gone (`finish::settle_in_doubt`).
+//! - Deactivated keys are deleted by `--finish` (`finish`), once the config's grace
+//!   period has passed since the journaled deactivation.
 //! - A journal holding entries of another plan (another digest) is refused.
 //! - Phases run in the plan's order (the identity that ran the audit is revoked last),
 //!   and the steps on the identity apply itself runs as after all of them;
@@ -31,6 +34,7 @@
 //! and the journal's key are checked by the command before `run` is called.
 
 pub mod aws;
+pub mod finish;
 pub mod gcp;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -64,6 +68,8 @@ pub enum Outcome {
     LeftForAPerson,
     /// A transfer: nothing in the cloud changes.
     NoChange,
+    /// `--finish`: deactivated, to be deleted once the grace period has passed.
+    Waiting,
 }
 
 impl Outcome {
@@ -76,6 +82,7 @@ impl Outcome {
         Outcome::Failed,
         Outcome::LeftForAPerson,
         Outcome::NoChange,
+        Outcome::Waiting,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -88,6 +95,7 @@ impl Outcome {
             Outcome::Failed => "failed",
             Outcome::LeftForAPerson => "left-for-a-person",
             Outcome::NoChange => "no-change",
+            Outcome::Waiting => "waiting",
         }
     }
 
@@ -380,24 +388,6 @@ pub fn journaled_scopes(replay: &Replay) -> BTreeSet<(Provider, String)> {
             _ => None,
         })
         .collect()
-}
-
-/// A change journaled as intended, whose result was never written (the run stopped
-/// between the two), found made when read live again: its result is journaled now, so
-/// the journal says what happened and what undoing it needs.
-fn settle_in_doubt(ctx: &Ctx<'_>, step: &Step) -> Result<(), Error> {
-    let (Some(intent), Some(journal), true) = (ctx.in_doubt.get(&step.id), ctx.journal, ctx.apply)
-    else {
-        return Ok(());
-    };
-    let result = ApplyResult {
-        about: intent.about.clone(),
-        outcome: ApplyOutcome::Done,
-        undo: intent.undo.clone(),
-        detail: Some("found made when the stopped run was resumed".into()),
-    };
-    lock(journal).append(&step.id, Change::ApplyResult(Op::ApplyStep, result))?;
-    Ok(())
 }
 
 /// The steps a journal records as done.
@@ -705,19 +695,17 @@ async fn check_step<'s, 'e>(ctx: &Ctx<'e>, step: &'s Step) -> Result<Ready<'s, '
         };
         return Err(report(step, outcome, why));
     };
+    // A change a stopped run may have made is settled against what is live first.
     let live = match exec.check(step, ctx.options).await {
+        Ok(l) => finish::settle_in_doubt(ctx, exec.as_ref(), step, l).await,
+        Err(e) => Err(e),
+    };
+    let live = match live {
         Ok(l) => l,
         Err(e) => return Err(report(step, Outcome::Failed, error_detail(&e))),
     };
     let prepared = match live {
-        Live::AlreadyDone(why) => {
-            let mut r = report(step, Outcome::AlreadyDone, why);
-            if let Err(e) = settle_in_doubt(ctx, step) {
-                r.outcome = Outcome::Failed;
-                r.detail = error_detail(&e);
-            }
-            return Err(r);
-        }
+        Live::AlreadyDone(why) => return Err(report(step, Outcome::AlreadyDone, why)),
         Live::Drift(why) => return Err(report(step, Outcome::Drift, why)),
         Live::LeftForAPerson(why) => return Err(report(step, Outcome::LeftForAPerson, why)),
         Live::AsPlanned(p) => p,

@@ -136,6 +136,7 @@ impl Handover {
             scenario: self.scenario,
             handover_date: self.date,
             agency_access_ends: self.agency_access_ends,
+            grace_days: None,
             agency: self.agency.clone(),
             customer: self.customer.clone(),
             third_parties: self.third_parties.clone(),

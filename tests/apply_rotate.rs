@@ -1,0 +1,482 @@
+//! `handover apply --finish` and `--delete-now` resumes, through the real binary, on moto
+//! and the GCP test server: a key apply deactivated is deleted only once the config's
+//! `grace_days` have passed since the journaled deactivation (before, it is `waiting` and
+//! nothing is written), each deletion journaled first; without `grace_days` `--finish` is
+//! refused with a hint; a key re-enabled by hand since is drift and stays; a
+//! `--delete-now` run stopped between deactivating and deleting is journaled as what it
+//! made. No test sleeps: the grace period is 0 (due now) or 30 days (not due).
+//!
+//! AWS behaviour asserted here is AWS's documented one: `UpdateAccessKey` with
+//! `Status=Inactive` disables a key without deleting it
+//! (https://docs.aws.amazon.com/IAM/latest/APIReference/API_UpdateAccessKey.html), and
+//! `DeleteAccessKey` deletes it for good
+//! (https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteAccessKey.html). GCP: a
+//! disabled key stays listed with `disabled: true`
+//! (https://cloud.google.com/iam/docs/reference/rest/v1/projects.serviceAccounts.keys/disable)
+//! and a deleted key's `get` answers 404
+//! (https://cloud.google.com/iam/docs/reference/rest/v1/projects.serviceAccounts.keys/delete).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+use support::*;
+
+const GCP_PROJECT: &str = "contoso-shop-prod";
+
+fn iam(moto: &Moto, script: &str) -> String {
+    boto3(moto, &format!("iam = boto3.client('iam', region_name='us-east-1', endpoint_url=sm.meta.endpoint_url, aws_access_key_id='testing', aws_secret_access_key='testing')\n{script}"))
+}
+
+/// The handover config, with `extra` lines at the top level (`grace_days = N`).
+fn write_config(home: &Path, extra: &str) -> PathBuf {
+    let signer = std::fs::read_to_string(example_key("northwind-signing.pub")).unwrap();
+    let p = home.join("handover.toml");
+    std::fs::write(
+        &p,
+        format!(
+            r#"scenario = "full-transfer"
+handover_date = "2026-11-01"
+{extra}
+
+[agency]
+name = "Northwind"
+email_domains = ["northwind-agency.example"]
+name_patterns = ["*.agency"]
+aws_accounts = ["210987654321"]
+signing_key = "{}"
+
+[customer]
+name = "Contoso"
+email_domains = ["contoso.example"]
+aws_accounts = ["123456789012", "444455556666"]
+gcp_projects = ["{GCP_PROJECT}"]
+name_patterns = ["*.customer"]
+
+[recipients]
+keys = ["age18klx6qvl4ek08nhknlpyh5xatrlzf2e2jjngf32d05a5yrvhepcswq3sj3"]
+"#,
+            signer.trim()
+        ),
+    )
+    .unwrap();
+    p
+}
+
+struct Setup {
+    home: tempfile::TempDir,
+    seeded: Value,
+    plan: PathBuf,
+    config: PathBuf,
+    digest: String,
+    /// The GCP test server's URL, for a GCP setup.
+    gcp: Option<String>,
+}
+
+/// Plans `inventory` (audited into `home`) under full transfer.
+fn plan(home: tempfile::TempDir, seeded: Value, gcp: Option<String>) -> Setup {
+    let h = home.path();
+    let config = write_config(h, "grace_days = 30");
+    let plan = h.join("plan.json");
+    let r = run(handover_offline(h)
+        .args(["plan", "--format", "json", "--policy"])
+        .arg(repo().join("policies/full-transfer.yaml"))
+        .arg("--inventory")
+        .arg(h.join("inventory.json"))
+        .arg("--config")
+        .arg(&config)
+        .arg("-o")
+        .arg(&plan));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let digest = json(&std::fs::read_to_string(&plan).unwrap())["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    Setup {
+        home,
+        seeded,
+        plan,
+        config,
+        digest,
+        gcp,
+    }
+}
+
+/// The seeded AWS account, audited live and planned.
+fn setup_aws(moto: &Moto) -> Setup {
+    let seeded = seed(moto);
+    let home = tempfile::tempdir().unwrap();
+    let r = run(handover(moto, home.path())
+        .args([
+            "audit",
+            "--aws",
+            "--region",
+            "us-east-1",
+            "--format",
+            "json",
+            "-o",
+        ])
+        .arg(home.path().join("inventory.json")));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    plan(home, seeded, None)
+}
+
+/// The seeded GCP project, audited and planned.
+fn setup_gcp(url: &str) -> Setup {
+    let seeded = seed_gcp(url);
+    let home = tempfile::tempdir().unwrap();
+    let r = run(handover_offline(home.path())
+        .args(["audit", "--gcp-project", GCP_PROJECT, "--gcp-endpoint", url])
+        .args(["--format", "json", "-o"])
+        .arg(home.path().join("inventory.json")));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    plan(home, seeded, Some(url.to_string()))
+}
+
+impl Setup {
+    fn apply(&self, moto: Option<&Moto>, extra: &[&str]) -> Run {
+        let mut cmd = match moto {
+            Some(m) => handover(m, self.home.path()),
+            None => handover_offline(self.home.path()),
+        };
+        cmd.args(["apply", "--format", "json", "--plan"])
+            .arg(&self.plan)
+            .arg("--config")
+            .arg(&self.config)
+            .arg("--journal")
+            .arg(self.journal());
+        if let Some(url) = &self.gcp {
+            cmd.args(["--gcp-endpoint", url]);
+        }
+        run(cmd.args(extra))
+    }
+
+    fn approved<'a>(&'a self, extra: &[&'a str]) -> Vec<&'a str> {
+        let mut args = vec!["--apply", "--approve", self.digest.as_str()];
+        args.extend_from_slice(extra);
+        args
+    }
+
+    fn journal(&self) -> PathBuf {
+        self.home.path().join("apply.jsonl")
+    }
+
+    fn grace(&self, extra: &str) {
+        write_config(self.home.path(), extra);
+    }
+
+    /// The plan's step whose target is the credential `name`.
+    fn step_id(&self, name: &str) -> String {
+        let plan = json(&std::fs::read_to_string(&self.plan).unwrap());
+        plan["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|st| st["target"]["name"] == name)
+            .unwrap_or_else(|| panic!("no step for {name}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// The journal's entries, parsed.
+    fn entries(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.journal())
+            .unwrap()
+            .lines()
+            .map(json)
+            .collect()
+    }
+}
+
+fn the_step<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap_or_else(|| panic!("no step {id} in {report}"))
+}
+
+fn key_status(moto: &Moto, user: &str, key: &str) -> String {
+    iam(
+        moto,
+        &format!("print(next((k['Status'] for k in iam.list_access_keys(UserName={user:?})['AccessKeyMetadata'] if k['AccessKeyId'] == {key:?}), 'gone'))"),
+    )
+    .trim()
+    .to_string()
+}
+
+/// The write actions (anything not a read) moto has served since `before`.
+fn writes_since(moto: &Moto, before: &Value) -> Vec<String> {
+    let after = moto.requests();
+    after["by_action"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(a, n)| before["by_action"].get(a.as_str()) != Some(n))
+        .map(|(a, _)| a.clone())
+        .filter(|a| {
+            !["Get", "List", "Describe", "Generate"]
+                .iter()
+                .any(|p| a.starts_with(p))
+        })
+        .collect()
+}
+
+#[test]
+fn finish_is_refused_without_grace_days_with_a_hint_and_changes_nothing() {
+    let moto = moto();
+    let s = setup_aws(&moto);
+    let key = s.seeded["alice"]["old_key"].as_str().unwrap();
+    let id = s.step_id(key);
+    let r = s.apply(Some(&moto), &s.approved(&["--only", &id]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    s.grace("");
+    let before = moto.requests();
+    let r = s.apply(Some(&moto), &s.approved(&["--finish"]));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("grace_days is not set"), "{}", r.stderr);
+    assert!(r.stderr.contains("--delete-now"), "{}", r.stderr);
+    assert_eq!(moto.requests()["by_action"], before["by_action"]);
+    assert_eq!(key_status(&moto, "alice.agency", key), "Inactive");
+    // Bad flag combinations are usage errors.
+    s.grace("grace_days = 0");
+    for bad in [
+        s.approved(&["--finish", "--delete-now"]),
+        vec!["--finish", "--undo"],
+    ] {
+        let r = s.apply(Some(&moto), &bad);
+        assert_eq!(r.code, 2, "{bad:?}: {}", r.stderr);
+    }
+}
+
+/// The grace period: 30 days after the deactivation the key waits (no write); with 0
+/// days the dry run says what it would delete, the applied run deletes it (intent
+/// journaled before the call), a rerun is already done, and undo says it cannot be
+/// restored.
+#[test]
+fn finish_deletes_a_deactivated_key_once_grace_days_have_passed_and_journals_it() {
+    let moto = moto();
+    let s = setup_aws(&moto);
+    let key = s.seeded["alice"]["old_key"].as_str().unwrap();
+    let id = s.step_id(key);
+    let r = s.apply(Some(&moto), &s.approved(&["--only", &id]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(key_status(&moto, "alice.agency", key), "Inactive");
+
+    let before = moto.requests();
+    let r = s.apply(Some(&moto), &s.approved(&["--finish"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let st = the_step(&json(&r.stdout), &id).clone();
+    assert_eq!(st["outcome"], "waiting", "{st}");
+    assert!(st["detail"]
+        .as_str()
+        .unwrap()
+        .contains("may be finished from"));
+    assert!(writes_since(&moto, &before).is_empty());
+    assert_eq!(key_status(&moto, "alice.agency", key), "Inactive");
+
+    s.grace("grace_days = 0");
+    let r = s.apply(Some(&moto), &["--finish"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let st = the_step(&json(&r.stdout), &id).clone();
+    assert_eq!(st["outcome"], "would-change", "{st}");
+    assert_eq!(st["calls"], json!(["iam:DeleteAccessKey"]));
+    assert!(writes_since(&moto, &before).is_empty());
+
+    let entries = s.entries().len();
+    let r = s.apply(Some(&moto), &s.approved(&["--finish"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(the_step(&json(&r.stdout), &id)["outcome"], "done");
+    assert_eq!(writes_since(&moto, &before), vec!["DeleteAccessKey"]);
+    assert_eq!(key_status(&moto, "alice.agency", key), "gone");
+    let journal = s.entries();
+    assert_eq!(journal.len(), entries + 2);
+    let (intent, result) = (&journal[entries], &journal[entries + 1]);
+    assert_eq!(intent["key"], id);
+    assert_eq!(intent["phase"], "intent");
+    assert_eq!(intent["data"]["change"], "delete");
+    assert_eq!(result["phase"], "result");
+    assert_eq!(result["data"]["outcome"], "done");
+    assert_eq!(result["data"]["undo"]["kind"], "irreversible");
+
+    let before = moto.requests();
+    let r = s.apply(Some(&moto), &s.approved(&["--finish"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(the_step(&json(&r.stdout), &id)["outcome"], "already-done");
+    assert!(writes_since(&moto, &before).is_empty());
+    let r = run(handover(&moto, s.home.path())
+        .args(["apply", "--undo", "--format", "json", "--config"])
+        .arg(&s.config)
+        .arg("--journal")
+        .arg(s.journal()));
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    assert!(r.stdout.contains("cannot be restored"), "{}", r.stdout);
+}
+
+#[test]
+fn a_key_re_enabled_by_hand_since_its_deactivation_is_drift_and_not_deleted() {
+    let moto = moto();
+    let s = setup_aws(&moto);
+    let key = s.seeded["alice"]["old_key"].as_str().unwrap();
+    let id = s.step_id(key);
+    let r = s.apply(Some(&moto), &s.approved(&["--only", &id]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    iam(
+        &moto,
+        &format!(
+            "iam.update_access_key(UserName='alice.agency', AccessKeyId={key:?}, Status='Active')"
+        ),
+    );
+    s.grace("grace_days = 0");
+    let before = moto.requests();
+    let r = s.apply(Some(&moto), &s.approved(&["--finish"]));
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    let st = the_step(&json(&r.stdout), &id).clone();
+    assert_eq!(st["outcome"], "drift", "{st}");
+    assert!(st["detail"].as_str().unwrap().contains("active again"));
+    assert!(writes_since(&moto, &before).is_empty());
+    assert_eq!(key_status(&moto, "alice.agency", key), "Active");
+}
+
+/// Journals, as a stopped run would have left it, an intent with no result.
+fn journal_intent(s: &Setup, id: &str, target_name: &str, change: &str, calls: &[&str]) {
+    use handover::journal::{
+        ApplyChange, ApplyIntent, ApplyTarget, ChainKey, Change, Journal, Op, Undo,
+    };
+    let plan = json(&std::fs::read_to_string(&s.plan).unwrap());
+    let st = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|st| st["target"]["name"] == target_name)
+        .unwrap()
+        .clone();
+    let ids = handover::crypto::read_identities(&example_key("northwind-signing")).unwrap();
+    let digest_key = handover::migrate::key::open(&s.journal(), &ids).unwrap();
+    let (mut journal, _) = Journal::open(&s.journal(), &ChainKey::derive(&digest_key)).unwrap();
+    let change: ApplyChange = serde_json::from_value(json!(change)).unwrap();
+    journal
+        .append(
+            id,
+            Change::ApplyIntent(
+                Op::ApplyStep,
+                ApplyIntent {
+                    about: ApplyTarget {
+                        plan: s.digest.clone(),
+                        target: st["target"]["id"].as_str().unwrap().into(),
+                        provider: serde_json::from_value(st["target"]["provider"].clone()).unwrap(),
+                        scope: st["target"]["scope"].as_str().unwrap().into(),
+                        change,
+                        calls: calls.iter().map(|c| c.to_string()).collect(),
+                    },
+                    undo: Undo::Irreversible {
+                        why: "a deleted credential cannot be restored".into(),
+                    },
+                },
+            ),
+        )
+        .unwrap();
+}
+
+// Regression: a --delete-now run killed between deactivating and deleting a key, resumed
+// without --delete-now, journaled a done deletion though the key was only inactive; and
+// resumed with --delete-now after the deletion landed, it was drift with the intent
+// never settled.
+#[test]
+fn a_delete_now_run_stopped_midway_is_journaled_as_what_it_made() {
+    let moto = moto();
+    let s = setup_aws(&moto);
+    let old = s.seeded["alice"]["old_key"].as_str().unwrap();
+    let recent = s.seeded["alice"]["recent_key"].as_str().unwrap();
+    let (old_id, recent_id) = (s.step_id(old), s.step_id(recent));
+    // A first run creates the journal; the other step is killed after its first call.
+    let r = s.apply(Some(&moto), &s.approved(&["--only", &old_id]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let calls = ["iam:UpdateAccessKey", "iam:DeleteAccessKey"];
+    journal_intent(&s, &recent_id, recent, "delete", &calls);
+    iam(&moto, &format!("iam.update_access_key(UserName='alice.agency', AccessKeyId={recent:?}, Status='Inactive')"));
+    let before = moto.requests();
+    let r = s.apply(Some(&moto), &s.approved(&["--only", &recent_id]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        the_step(&json(&r.stdout), &recent_id)["outcome"],
+        "already-done"
+    );
+    assert!(writes_since(&moto, &before).is_empty());
+    assert_eq!(key_status(&moto, "alice.agency", recent), "Inactive");
+    let last = s.entries().pop().unwrap();
+    assert_eq!(last["key"], json!(recent_id));
+    assert_eq!(last["data"]["outcome"], "done");
+    assert_eq!(last["data"]["change"], "deactivate", "{last}");
+    assert_eq!(last["data"]["calls"], json!(["iam:UpdateAccessKey"]));
+    assert_eq!(last["data"]["undo"]["kind"], "status");
+    // So --finish deletes it once the grace period has passed.
+    s.grace("grace_days = 0");
+    let r = s.apply(
+        Some(&moto),
+        &s.approved(&["--finish", "--only", &recent_id]),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(the_step(&json(&r.stdout), &recent_id)["outcome"], "done");
+    assert_eq!(key_status(&moto, "alice.agency", recent), "gone");
+
+    // Stopped after the deletion landed: resumed with --delete-now, settled as done.
+    journal_intent(&s, &old_id, old, "delete", &["iam:DeleteAccessKey"]);
+    iam(
+        &moto,
+        &format!("iam.delete_access_key(UserName='alice.agency', AccessKeyId={old:?})"),
+    );
+    let r = s.apply(
+        Some(&moto),
+        &s.approved(&["--delete-now", "--only", &old_id]),
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(
+        the_step(&json(&r.stdout), &old_id)["outcome"],
+        "already-done"
+    );
+    let last = s.entries().pop().unwrap();
+    assert_eq!(last["key"], json!(old_id));
+    assert_eq!(last["data"]["change"], "delete");
+    assert_eq!(last["data"]["outcome"], "done");
+}
+
+/// GCP: a service-account key apply disabled waits out the grace period, then is
+/// deleted by --finish (disable, then `DELETE`), journaled.
+#[test]
+fn finish_deletes_a_disabled_service_account_key_on_gcp() {
+    let server = gcp_server();
+    let url = server.url();
+    let s = setup_gcp(&url);
+    let name = s.seeded["keys"]["deployer_old"].as_str().unwrap();
+    let key_id = name.rsplit('/').next().unwrap();
+    let id = s.step_id(key_id);
+    let r = s.apply(None, &s.approved(&["--only", &id]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let state = || {
+        let (status, body) = http_get(&url, &format!("/v1/{name}"));
+        if status.contains(" 404") {
+            return "gone".to_string();
+        }
+        assert!(status.contains(" 200"), "{status}: {body}");
+        json(&body)["disabled"].to_string()
+    };
+    assert_eq!(state(), "true");
+    let r = s.apply(None, &s.approved(&["--finish"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(the_step(&json(&r.stdout), &id)["outcome"], "waiting");
+    assert_eq!(state(), "true");
+    s.grace("grace_days = 0");
+    let r = s.apply(None, &s.approved(&["--finish"]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let st = the_step(&json(&r.stdout), &id).clone();
+    assert_eq!(st["outcome"], "done", "{st}");
+    assert_eq!(st["calls"], json!(["iam.serviceAccountKeys.delete"]));
+    assert_eq!(state(), "gone");
+    let last = s.entries().pop().unwrap();
+    assert_eq!(last["key"], json!(id));
+    assert_eq!(last["data"]["change"], "delete");
+}
