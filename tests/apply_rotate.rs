@@ -105,7 +105,15 @@ fn plan(home: tempfile::TempDir, seeded: Value, gcp: Option<String>) -> Setup {
 
 /// The seeded AWS account, audited live and planned.
 fn setup_aws(moto: &Moto) -> Setup {
+    setup_aws_with(moto, "")
+}
+
+/// The same, with `script` (boto3, `iam` bound) run on the account before the audit.
+fn setup_aws_with(moto: &Moto, script: &str) -> Setup {
     let seeded = seed(moto);
+    if !script.is_empty() {
+        iam(moto, script);
+    }
     let home = tempfile::tempdir().unwrap();
     let r = run(handover(moto, home.path())
         .args([
@@ -479,4 +487,412 @@ fn finish_deletes_a_disabled_service_account_key_on_gcp() {
     let last = s.entries().pop().unwrap();
     assert_eq!(last["key"], json!(id));
     assert_eq!(last["data"]["change"], "delete");
+}
+
+/// The access key ids of `user`.
+fn keys_of(moto: &Moto, user: &str) -> Vec<String> {
+    let out = iam(
+        moto,
+        &format!("print(json.dumps([k['AccessKeyId'] for k in iam.list_access_keys(UserName={user:?})['AccessKeyMetadata']]))"),
+    );
+    serde_json::from_str(out.trim()).unwrap()
+}
+
+/// A customer user with one key (rotated: the agency was admin in the account) and one
+/// with two keys (at AWS's limit).
+const CUSTOMER_KEYS: &str = "iam.create_user(UserName='app.customer')
+k = iam.create_access_key(UserName='app.customer')['AccessKey']['AccessKeyId']
+iam.create_user(UserName='full.customer')
+a = iam.create_access_key(UserName='full.customer')['AccessKey']['AccessKeyId']
+b = iam.create_access_key(UserName='full.customer')['AccessKey']['AccessKeyId']
+print(json.dumps({'app': k, 'full': [a, b]}))";
+
+/// Decrypts an age file with the example customer's identity (the reference CLI).
+fn decrypt(file: &Path) -> Value {
+    let out = age_cli()
+        .arg("-d")
+        .arg("-i")
+        .arg(example_key("contoso-security.agekey"))
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Every file under `dir` but `except`, as text (lossy).
+fn other_files(dir: &Path, except: &Path) -> Vec<(PathBuf, String)> {
+    walk(dir)
+        .into_iter()
+        .filter(|p| p != except)
+        .map(|p| {
+            let text = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned();
+            (p, text)
+        })
+        .collect()
+}
+
+/// Rotate of an access key the customer keeps: a new key is created, sealed only into
+/// the age file (0600), journaled by id; the secret appears in no output, trace log,
+/// journal or other file, and works (GetCallerIdentity with it names the user). A rerun
+/// creates nothing; the old key stays active until `--finish` deactivates it, and the
+/// `--finish` after that deletes it. A user already at two keys is left for a person.
+#[test]
+fn rotate_seals_a_new_access_key_for_the_customer_and_its_secret_appears_nowhere_else() {
+    let moto = moto();
+    let s = setup_aws_with(&moto, CUSTOMER_KEYS);
+    let old = keys_of(&moto, "app.customer").pop().unwrap();
+    let id = s.step_id(&old);
+    let full = keys_of(&moto, "full.customer");
+    let full_id = s.step_id(&full[0]);
+    let out_dir = s.home.path().join("sealed");
+    let before = moto.requests();
+    let mut cmd = handover(&moto, s.home.path());
+    cmd.env("RUST_LOG", "trace")
+        .args(["apply", "--format", "json", "--plan"])
+        .arg(&s.plan)
+        .arg("--config")
+        .arg(&s.config)
+        .arg("--journal")
+        .arg(s.journal())
+        .arg("--credentials-out")
+        .arg(&out_dir)
+        .args(s.approved(&["--only", &id, "--only", &full_id]));
+    let r = run(&mut cmd);
+    assert_eq!(r.code, 8, "{}\n{}", r.stdout, r.stderr);
+    let report = json(&r.stdout);
+    let st = the_step(&report, &id);
+    assert_eq!(st["action"], "rotate");
+    assert_eq!(st["outcome"], "done", "{st}");
+    assert_eq!(st["calls"], json!(["iam:CreateAccessKey"]));
+    let at_limit = the_step(&report, &full_id);
+    assert_eq!(at_limit["outcome"], "left-for-a-person", "{at_limit}");
+    assert!(at_limit["detail"]
+        .as_str()
+        .unwrap()
+        .contains("the most AWS allows"));
+    assert_eq!(writes_since(&moto, &before), vec!["CreateAccessKey"]);
+    let now = keys_of(&moto, "app.customer");
+    assert_eq!(now.len(), 2);
+    let new = now.iter().find(|k| **k != old).unwrap().clone();
+    assert_eq!(key_status(&moto, "app.customer", &old), "Active");
+
+    let file = out_dir.join(format!("{id}.age"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let sealed = decrypt(&file);
+    assert_eq!(sealed["key_id"], json!(new));
+    assert_eq!(sealed["replaces"], json!(old));
+    assert_eq!(sealed["owner"], "app.customer");
+    let secret = sealed["secret"].as_str().unwrap().to_string();
+    assert!(secret.len() >= 20);
+    // The canary: the secret (or its first 12 characters) nowhere but the age file.
+    let journal = std::fs::read_to_string(s.journal()).unwrap();
+    assert!(journal.contains(&new), "the journal names the new key");
+    let mut texts = vec![
+        ("stdout".into(), r.stdout.clone()),
+        ("stderr (RUST_LOG=trace)".into(), r.stderr.clone()),
+    ];
+    texts.extend(
+        other_files(s.home.path(), &file)
+            .into_iter()
+            .map(|(p, t)| (p.display().to_string(), t)),
+    );
+    for (name, text) in &texts {
+        assert!(
+            !text.contains(&secret[..12]),
+            "the new secret leaked into {name}"
+        );
+    }
+    assert!(r.stderr.contains("CreateAccessKey"), "the trace log was on");
+    // The sealed key works: STS names its user.
+    let who = boto3(
+        &moto,
+        &format!("sts = boto3.client('sts', region_name='us-east-1', endpoint_url=sm.meta.endpoint_url, aws_access_key_id={new:?}, aws_secret_access_key={secret:?})\nprint(sts.get_caller_identity()['Arn'])"),
+    );
+    assert!(who.trim().ends_with(":user/app.customer"), "{who}");
+
+    // A rerun creates nothing.
+    let before = moto.requests();
+    let r = s.apply(Some(&moto), &s.approved(&["--only", &id]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(the_step(&json(&r.stdout), &id)["outcome"], "already-done");
+    assert!(writes_since(&moto, &before).is_empty());
+    // --finish: waiting under 30 days; with 0, the old key is deactivated, then deleted.
+    let r = s.apply(Some(&moto), &s.approved(&["--finish", "--only", &id]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(the_step(&json(&r.stdout), &id)["outcome"], "waiting");
+    s.grace("grace_days = 0");
+    let r = s.apply(Some(&moto), &s.approved(&["--finish", "--only", &id]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(the_step(&json(&r.stdout), &id)["change"], "deactivate");
+    assert_eq!(key_status(&moto, "app.customer", &old), "Inactive");
+    let r = s.apply(Some(&moto), &s.approved(&["--finish", "--only", &id]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(the_step(&json(&r.stdout), &id)["change"], "delete");
+    assert_eq!(keys_of(&moto, "app.customer"), vec![new.clone()]);
+    assert_eq!(key_status(&moto, "app.customer", &new), "Active");
+}
+
+/// Killed between the create call and its journaled result: the key made then is an
+/// orphan whose secret nobody holds. The rerun finds it (not among the intent's keys
+/// before), deletes it and creates a replacement again; without that the user would be
+/// at AWS's two-key limit and the rotate stuck.
+#[test]
+fn a_key_created_but_never_journaled_is_deleted_and_made_again() {
+    use handover::journal::{
+        ApplyChange, ApplyIntent, ApplyTarget, ChainKey, Change, Journal, Op, Undo,
+    };
+    let moto = moto();
+    let s = setup_aws_with(&moto, CUSTOMER_KEYS);
+    let old = keys_of(&moto, "app.customer").pop().unwrap();
+    let id = s.step_id(&old);
+    // A first run of another step creates the journal and its key.
+    let alice = s.step_id(s.seeded["alice"]["old_key"].as_str().unwrap());
+    let r = s.apply(Some(&moto), &s.approved(&["--only", &alice]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let plan = json(&std::fs::read_to_string(&s.plan).unwrap());
+    let target = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|st| st["id"] == json!(id))
+        .unwrap()["target"]
+        .clone();
+    let ids = handover::crypto::read_identities(&example_key("northwind-signing")).unwrap();
+    let digest_key = handover::migrate::key::open(&s.journal(), &ids).unwrap();
+    let (mut journal, _) = Journal::open(&s.journal(), &ChainKey::derive(&digest_key)).unwrap();
+    journal
+        .append(
+            &id,
+            Change::ApplyIntent(
+                Op::ApplyStep,
+                ApplyIntent {
+                    about: ApplyTarget {
+                        plan: s.digest.clone(),
+                        target: target["id"].as_str().unwrap().into(),
+                        provider: handover::model::Provider::Aws,
+                        scope: target["scope"].as_str().unwrap().into(),
+                        change: ApplyChange::Rotate,
+                        calls: vec!["iam:CreateAccessKey".into()],
+                    },
+                    undo: Undo::ReplacementKey {
+                        owner: "app.customer".into(),
+                        old_id: old.clone(),
+                        before: vec![old.clone()],
+                        created: None,
+                    },
+                },
+            ),
+        )
+        .unwrap();
+    drop(journal);
+    // The key the killed run made; its secret went nowhere.
+    let orphan = iam(
+        &moto,
+        "print(iam.create_access_key(UserName='app.customer')['AccessKey']['AccessKeyId'])",
+    )
+    .trim()
+    .to_string();
+    let r = s.apply(Some(&moto), &s.approved(&["--only", &id]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(the_step(&json(&r.stdout), &id)["outcome"], "done");
+    let now = keys_of(&moto, "app.customer");
+    assert_eq!(now.len(), 2, "{now:?}");
+    assert!(!now.contains(&orphan), "the orphan is deleted");
+    let new = now.iter().find(|k| **k != old).unwrap();
+    let file = s
+        .journal()
+        .with_extension("jsonl.credentials")
+        .join(format!("{id}.age"));
+    assert_eq!(decrypt(&file)["key_id"], json!(new));
+    // The stopped intent is closed as not carried out, then the rotate journaled whole.
+    let entries: Vec<Value> = s
+        .entries()
+        .into_iter()
+        .filter(|e| e["key"] == json!(id))
+        .collect();
+    let phases: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["phase"].as_str().unwrap(),
+                e["data"]["outcome"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        phases,
+        [
+            ("intent", "-"),
+            ("result", "failed"),
+            ("intent", "-"),
+            ("result", "done")
+        ]
+    );
+    assert!(entries[1]["data"]["detail"]
+        .as_str()
+        .unwrap()
+        .contains(&orphan));
+    assert_eq!(entries[3]["data"]["undo"]["created"], json!(new));
+}
+
+/// GCP: rotate of a service-account key the customer keeps: a new key, its key file
+/// sealed only into the age file (it decrypts to Google's key file naming the key), the
+/// old key untouched, the private key in no output or other file.
+#[test]
+fn rotate_seals_a_new_service_account_key_on_gcp() {
+    let server = gcp_server();
+    let url = server.url();
+    let s = setup_gcp(&url);
+    let plan = json(&std::fs::read_to_string(&s.plan).unwrap());
+    let st = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|st| st["action"] == "rotate" && st["target"]["what"] == "gcp-service-account-key")
+        .unwrap_or_else(|| panic!("no key rotate in {plan}"))
+        .clone();
+    let id = st["id"].as_str().unwrap().to_string();
+    let old = st["target"]["name"].as_str().unwrap().to_string();
+    let mut cmd = handover_offline(s.home.path());
+    cmd.env("RUST_LOG", "trace")
+        .args([
+            "apply",
+            "--format",
+            "json",
+            "--gcp-endpoint",
+            &url,
+            "--plan",
+        ])
+        .arg(&s.plan)
+        .arg("--config")
+        .arg(&s.config)
+        .arg("--journal")
+        .arg(s.journal())
+        .args(s.approved(&["--only", &id]));
+    let r = run(&mut cmd);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let rep = json(&r.stdout);
+    let done = the_step(&rep, &id);
+    assert_eq!(done["outcome"], "done", "{done}");
+    assert_eq!(done["calls"], json!(["iam.serviceAccountKeys.create"]));
+    let file = s
+        .journal()
+        .with_extension("jsonl.credentials")
+        .join(format!("{id}.age"));
+    let sealed = decrypt(&file);
+    let new = sealed["key_id"].as_str().unwrap().to_string();
+    assert_ne!(new, old);
+    assert_eq!(sealed["replaces"], json!(old));
+    let secret = sealed["secret"].as_str().unwrap().to_string();
+    assert!(secret.len() > 40);
+    // The private half: the key file's private_key, else the whole text.
+    let canary = serde_json::from_str::<Value>(&secret)
+        .ok()
+        .and_then(|k| k["private_key"].as_str().map(str::to_string))
+        .unwrap_or(secret.clone());
+    let canary = canary
+        .lines()
+        .find(|l| l.len() > 40 && !l.starts_with("-----"))
+        .unwrap_or(&canary)
+        .to_string();
+    let mut texts = vec![
+        ("stdout".to_string(), r.stdout.clone()),
+        ("stderr".into(), r.stderr.clone()),
+    ];
+    texts.extend(
+        other_files(s.home.path(), &file)
+            .into_iter()
+            .map(|(p, t)| (p.display().to_string(), t)),
+    );
+    for (name, text) in &texts {
+        assert!(
+            !text.contains(&canary[..24]),
+            "the new private key leaked into {name}"
+        );
+    }
+    let journal = std::fs::read_to_string(s.journal()).unwrap();
+    assert!(journal.contains(&new));
+    // A rerun creates nothing.
+    let r = s.apply(None, &s.approved(&["--only", &id]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(the_step(&json(&r.stdout), &id)["outcome"], "already-done");
+}
+
+/// A user holding `policy` (IAM JSON) and its access key, made with boto3.
+fn user_with_policy(moto: &Moto, name: &str, policy: &str) -> (String, String) {
+    let out = iam(
+        moto,
+        &format!(
+            "iam.create_user(UserName={name:?})\niam.put_user_policy(UserName={name:?}, PolicyName='handover-apply', PolicyDocument={policy:?})\nk = iam.create_access_key(UserName={name:?})['AccessKey']\nprint(k['AccessKeyId'], k['SecretAccessKey'])"
+        ),
+    );
+    let mut parts = out.split_whitespace();
+    (
+        parts.next().unwrap().to_string(),
+        parts.next().unwrap().to_string(),
+    )
+}
+
+/// `policies/permissions/aws-apply.json` is enough to rotate, and its
+/// `iam:CreateAccessKey` is needed: under moto's permission checks, a user without it
+/// fails the step as access denied, a user with the policy rotates the key.
+#[test]
+fn rotate_runs_under_the_least_privilege_policy_and_needs_create_access_key() {
+    let moto = moto();
+    let s = setup_aws_with(&moto, CUSTOMER_KEYS);
+    let old = keys_of(&moto, "app.customer").pop().unwrap();
+    let id = s.step_id(&old);
+    let policy =
+        std::fs::read_to_string(repo().join("policies/permissions/aws-apply.json")).unwrap();
+    let mut fewer: Value = serde_json::from_str(&policy).unwrap();
+    for st in fewer["Statement"].as_array_mut().unwrap() {
+        if let Some(a) = st["Action"].as_array_mut() {
+            a.retain(|a| a != "iam:CreateAccessKey");
+        }
+    }
+    // A statement left with no action is refused by IAM: drop it.
+    fewer["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|st| st["Action"].as_array().is_none_or(|a| !a.is_empty()));
+    assert!(!fewer.to_string().contains("CreateAccessKey"));
+    let (key, secret) = user_with_policy(&moto, "handover-applier", &policy);
+    let (key2, secret2) = user_with_policy(&moto, "handover-short", &fewer.to_string());
+    moto.enforce_permissions();
+    let as_user = |k: &str, sec: &str| {
+        run(handover(&moto, s.home.path())
+            .env("AWS_ACCESS_KEY_ID", k)
+            .env("AWS_SECRET_ACCESS_KEY", sec)
+            .args(["apply", "--format", "json", "--plan"])
+            .arg(&s.plan)
+            .arg("--config")
+            .arg(&s.config)
+            .arg("--journal")
+            .arg(s.home.path().join(format!("{k}.jsonl")))
+            .args(s.approved(&["--only", &id])))
+    };
+    let r = as_user(&key2, &secret2);
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    let st = the_step(&json(&r.stdout), &id).clone();
+    assert_eq!(st["outcome"], "failed", "{st}");
+    let detail = st["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("AccessDenied") || detail.contains("403"),
+        "{st}"
+    );
+    let r = as_user(&key, &secret);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(the_step(&json(&r.stdout), &id)["outcome"], "done");
+    moto.post("/moto-api/reset-auth", "inf", "text/plain");
+    assert_eq!(keys_of(&moto, "app.customer").len(), 2);
 }

@@ -278,11 +278,82 @@ impl Executor for AwsExecutor {
                 role: role.clone(),
                 document: previous.clone(),
             }),
-            Undo::Irreversible { .. }
+            // A replacement key is undone by deleting it.
+            Undo::ReplacementKey {
+                owner,
+                created: Some(id),
+                ..
+            } => Some(Write::AwsDelete {
+                credential: UndoCredential::AccessKey,
+                user: owner.clone(),
+                id: id.clone(),
+            }),
+            Undo::ReplacementKey { created: None, .. }
+            | Undo::Irreversible { .. }
             | Undo::GcpGrants { .. }
             | Undo::GcpKey { .. }
             | Undo::GcpReplace { .. } => None,
         }
+    }
+
+    async fn keys(&self, step: &Step) -> Result<Option<super::rotate::Keys>, Error> {
+        let Some(user) = self.user_of(step) else {
+            return Ok(None);
+        };
+        let out = self
+            .iam
+            .list_access_keys()
+            .user_name(user)
+            .max_items(100)
+            .send()
+            .await
+            .map_err(|e| fail("iam:ListAccessKeys", &e))?;
+        let ids = out
+            .access_key_metadata()
+            .iter()
+            .filter_map(|k| k.access_key_id().map(str::to_string))
+            .collect();
+        Ok(Some(super::rotate::Keys {
+            owner: user.to_string(),
+            ids,
+        }))
+    }
+
+    async fn create_key(&self, step: &Step) -> Result<super::rotate::Created, Error> {
+        let user = self.user_of(step).ok_or_else(|| Error::Api {
+            provider: Provider::Aws,
+            operation: "iam:CreateAccessKey".into(),
+            what: "the user the plan names no longer exists".into(),
+            hint: "the plan is out of date: audit and plan again".into(),
+        })?;
+        let out = self
+            .iam
+            .create_access_key()
+            .user_name(user)
+            .send()
+            .await
+            .map_err(|e| fail("iam:CreateAccessKey", &e))?;
+        // The SDK's `AccessKey` redacts its secret in `Debug`; it is moved into a
+        // `SecretValue` here and nowhere else.
+        let key = out.access_key.ok_or_else(|| Error::Api {
+            provider: Provider::Aws,
+            operation: "iam:CreateAccessKey".into(),
+            what: format!("{user}: the answer carried no access key"),
+            hint: "run apply again: a key made without its secret is deleted first".into(),
+        })?;
+        Ok(super::rotate::Created {
+            owner: user.to_string(),
+            id: key.access_key_id,
+            secret: crate::secret::SecretValue::text(key.secret_access_key),
+        })
+    }
+
+    fn delete_key(&self, step: &Step, id: &str) -> Option<Write> {
+        Some(Write::AwsDelete {
+            credential: UndoCredential::AccessKey,
+            user: self.user_of(step)?.to_string(),
+            id: id.to_string(),
+        })
     }
 
     /// A user with a console password or an active access key, or a role (its trust is
@@ -318,6 +389,15 @@ impl Executor for AwsExecutor {
 }
 
 impl AwsExecutor {
+    /// The IAM user name of the step's principal, as IAM listed it.
+    fn user_of(&self, step: &Step) -> Option<&str> {
+        step.target
+            .principal
+            .as_ref()
+            .and_then(|arn| self.users.get(arn))
+            .map(String::as_str)
+    }
+
     /// The status of one key-like credential of `user`, `None` when it is gone.
     async fn status_of(
         &self,

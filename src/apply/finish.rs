@@ -26,7 +26,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::{
     about, change, error_detail, lock, report, select, undone_at, Ctx, Executor, Executors, Live,
-    Options, Outcome, Report, Request, StepReport, Write,
+    Options, Outcome, Prepared, Report, Request, StepReport, Write,
 };
 use crate::error::Error;
 use crate::journal::{
@@ -42,6 +42,8 @@ pub enum Journaled {
     Deactivated(DateTime<Utc>),
     /// Deleted (`--delete-now` or an earlier `--finish`).
     Deleted,
+    /// Rotated (a replacement created) at this time: the old key is deactivated next.
+    Rotated(DateTime<Utc>),
     /// Its last entry is an intent with no result: a run stopped mid-change.
     InDoubt,
 }
@@ -76,6 +78,7 @@ pub fn journaled(replay: &Replay) -> BTreeMap<String, Journaled> {
                 Change::ApplyResult(_, r) => match r.about.change {
                     ApplyChange::Deactivate | ApplyChange::Disable => Journaled::Deactivated(e.at),
                     ApplyChange::Delete => Journaled::Deleted,
+                    ApplyChange::Rotate => Journaled::Rotated(e.at),
                     _ => return None,
                 },
                 _ => return None,
@@ -114,7 +117,9 @@ pub fn due_scopes(
 ) -> Result<BTreeSet<(Provider, String)>, Error> {
     Ok(candidates(req, replay)?
         .into_iter()
-        .filter(|(_, j)| matches!(j, Journaled::Deactivated(at) if due(*at, grace_days) <= now))
+        .filter(|(_, j)| {
+            matches!(j, Journaled::Deactivated(at) | Journaled::Rotated(at) if due(*at, grace_days) <= now)
+        })
         .map(|(s, _)| (s.target.provider, s.target.scope.clone()))
         .collect())
 }
@@ -137,6 +142,7 @@ pub async fn finish(
         plan_digest: &req.plan.digest,
         apply: req.apply,
         options: Options { delete_now: true },
+        credentials: None,
     };
     let mut steps = Vec::new();
     for (step, state) in candidates(req, replay)? {
@@ -173,19 +179,22 @@ async fn finish_step(
                 "a run stopped in the middle of changing it: run apply again (without --finish) to settle it first",
             )
         }
-        Journaled::Deactivated(at) => at,
+        Journaled::Deactivated(at) | Journaled::Rotated(at) => at,
     };
+    let rotated = matches!(state, Journaled::Rotated(_));
     let when = due(at, grace_days);
     if now < when {
-        return report(
-            step,
-            Outcome::Waiting,
-            format!(
-                "deactivated {}; may be finished from {} (grace_days = {grace_days})",
-                at.format("%Y-%m-%d %H:%M UTC"),
-                when.format("%Y-%m-%d %H:%M UTC")
-            ),
+        let (done, next) = if rotated {
+            ("replaced", "the old key is deactivated from")
+        } else {
+            ("deactivated", "may be finished from")
+        };
+        let detail = format!(
+            "{done} {}; {next} {} (grace_days = {grace_days})",
+            at.format("%Y-%m-%d %H:%M UTC"),
+            when.format("%Y-%m-%d %H:%M UTC")
         );
+        return report(step, Outcome::Waiting, detail);
     }
     let key = (step.target.provider, step.target.scope.clone());
     let Some(exec) = ctx.exec.by_scope.get(&key) else {
@@ -200,6 +209,9 @@ async fn finish_step(
         };
         return report(step, outcome, why);
     };
+    if rotated {
+        return deactivate_replaced(ctx, exec.as_ref(), step).await;
+    }
     let prepared = match exec.check(step, ctx.options).await {
         Err(e) => return report(step, Outcome::Failed, error_detail(&e)),
         Ok(Live::AlreadyDone(why)) | Ok(Live::Drift(why)) => {
@@ -222,7 +234,19 @@ async fn finish_step(
         }
         Ok(Live::AsPlanned(p)) => p,
     };
-    let mut r = report(step, Outcome::WouldChange, prepared.what.clone());
+    let what = prepared.what.clone();
+    carry_out(ctx, exec.as_ref(), step, prepared, what).await
+}
+
+/// A change found needed: in a dry run `would-change`; applied, made journal-first.
+async fn carry_out(
+    ctx: &Ctx<'_>,
+    exec: &dyn Executor,
+    step: &Step,
+    prepared: Prepared,
+    what: String,
+) -> StepReport {
+    let mut r = report(step, Outcome::WouldChange, what);
     r.change = Some(prepared.change);
     r.calls = prepared.calls.clone();
     if !ctx.apply {
@@ -231,7 +255,7 @@ async fn finish_step(
     let target = about(ctx, step, &prepared);
     let made = change(
         ctx,
-        exec.as_ref(),
+        exec,
         Op::ApplyStep,
         &step.id,
         target,
@@ -247,6 +271,20 @@ async fn finish_step(
         }
     }
     r
+}
+
+/// A rotated step's old key, its grace period over: deactivated (journaled, undoable);
+/// a later `--finish` deletes it like any deactivated key.
+async fn deactivate_replaced(ctx: &Ctx<'_>, exec: &dyn Executor, step: &Step) -> StepReport {
+    let prepared = match exec.check(step, Options { delete_now: false }).await {
+        Err(e) => return report(step, Outcome::Failed, error_detail(&e)),
+        Ok(Live::AlreadyDone(why)) => return report(step, Outcome::AlreadyDone, why),
+        Ok(Live::Drift(why)) => return report(step, Outcome::Drift, why),
+        Ok(Live::LeftForAPerson(why)) => return report(step, Outcome::LeftForAPerson, why),
+        Ok(Live::AsPlanned(p)) => p,
+    };
+    let what = format!("replaced earlier: {}", prepared.what);
+    carry_out(ctx, exec, step, prepared, what).await
 }
 
 fn is_delete(w: &Write) -> bool {

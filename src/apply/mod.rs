@@ -26,7 +26,9 @@
 //! - No lock-out: before the revoke-admin and revoke-self phases, each account or project
 //!   they touch must still hold, live, a customer admin the plan keeps, with an active
 //!   credential; otherwise that scope's steps of the phase are left for a person.
-//! - Steps this version cannot carry out (rotate, retain-until other than a GCP grant's,
+//! - A key the customer keeps that the plan rotates gets a replacement sealed for the
+//!   customer's recipients (`rotate`). Steps this version cannot carry out (a secret's
+//!   rotate, retain-until other than a GCP grant's,
 //!   an MFA device, a secret's policy grant, a GCP HMAC key) are `left-for-a-person`,
 //!   with the reason; review steps too.
 //!
@@ -36,6 +38,7 @@
 pub mod aws;
 pub mod finish;
 pub mod gcp;
+pub mod rotate;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -221,11 +224,35 @@ pub trait Executor: Send + Sync {
         let _ = writes;
         None
     }
+    /// Rotate: the owner of the step's key and the ids of the keys it holds now (an IAM
+    /// user's access keys, a service account's user-managed keys); `None` when the owner
+    /// is gone.
+    async fn keys(&self, step: &Step) -> Result<Option<rotate::Keys>, Error> {
+        let _ = step;
+        Ok(None)
+    }
+    /// Rotate: creates a new key for the owner of the step's key; its secret is wrapped
+    /// the moment it arrives.
+    async fn create_key(&self, step: &Step) -> Result<rotate::Created, Error> {
+        let _ = step;
+        Err(Error::usage(
+            "this cloud's executor creates no keys",
+            "this is a bug in handover: report it",
+        ))
+    }
+    /// Rotate: the write deleting key `id` of the owner of the step's key.
+    fn delete_key(&self, step: &Step, id: &str) -> Option<Write> {
+        let _ = (step, id);
+        None
+    }
 }
 
 /// What to carry out.
 pub struct Request {
     pub plan: Plan,
+    /// Where rotate writes replacement keys (age-encrypted); `None`: rotate steps are
+    /// left for a person.
+    pub credentials: Option<rotate::CredentialsOut>,
     /// Only these step ids (empty: all).
     pub only: BTreeSet<String>,
     pub phase: Option<Phase>,
@@ -423,6 +450,8 @@ struct Ctx<'a> {
     plan_digest: &'a str,
     apply: bool,
     options: Options,
+    /// Where rotate writes replacement keys.
+    credentials: Option<&'a rotate::CredentialsOut>,
 }
 
 /// Runs the request (or its dry run) over the selected steps: every phase in order, then
@@ -442,6 +471,7 @@ pub async fn run(
         plan_digest: &req.plan.digest,
         apply: req.apply,
         options: req.options,
+        credentials: req.credentials.as_ref(),
     };
     progress.phase(
         if req.apply { "applying" } else { "checking" },
@@ -615,6 +645,8 @@ fn not_carried_out(step: &Step) -> Option<(Outcome, String)> {
                     t.what,
                     TargetWhat::Credential(CredentialKind::GcpIamBinding)
                 ) => {}
+        // A key the customer keeps gets a replacement (`rotate`).
+        Action::Rotate if rotate::rotates(step) => return None,
         Action::Rotate | Action::RetainUntil => {
             return Some((
                 Outcome::LeftForAPerson,
@@ -695,6 +727,18 @@ async fn check_step<'s, 'e>(ctx: &Ctx<'e>, step: &'s Step) -> Result<Ready<'s, '
         };
         return Err(report(step, outcome, why));
     };
+    if step.action == Action::Rotate {
+        if ctx.credentials.is_none() {
+            let why = "rotate: a replacement key is sealed for the customer's recipients: pass --config with [recipients]";
+            let outcome = if ctx.apply {
+                Outcome::LeftForAPerson
+            } else {
+                Outcome::NotChecked
+            };
+            return Err(report(step, outcome, why));
+        }
+        return Err(rotate::run(ctx, exec.as_ref(), step).await);
+    }
     // A change a stopped run may have made is settled against what is live first.
     let live = match exec.check(step, ctx.options).await {
         Ok(l) => finish::settle_in_doubt(ctx, exec.as_ref(), step, l).await,
@@ -956,6 +1000,7 @@ pub async fn undo(
         plan_digest: "",
         apply: true,
         options: Options::default(),
+        credentials: None,
     };
     let mut out = Vec::new();
     for (key, r) in done {

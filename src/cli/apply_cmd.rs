@@ -58,6 +58,11 @@ pub struct ApplyArgs {
     /// Undo every reversible change the journal records (statuses, trust policies).
     #[arg(long)]
     pub undo: bool,
+    /// Where rotate writes each replacement key, age-encrypted to the config's
+    /// [recipients] (one FILE.age per step, mode 0600). Default: beside the journal, in
+    /// JOURNAL.credentials/
+    #[arg(long, value_name = "DIR")]
+    pub credentials_out: Option<PathBuf>,
     /// Delete what earlier runs deactivated (keys), once the config's grace_days have
     /// passed since the journal recorded it; with --apply --approve, else a dry run.
     #[arg(long)]
@@ -272,6 +277,7 @@ pub fn apply_command(a: ApplyArgs, quiet: bool) -> Result<u8, Error> {
     check_approval(&plan, a.approve.as_deref())?;
     let req = Request {
         plan,
+        credentials: credentials_out(&a)?,
         only: a.only.iter().cloned().collect(),
         phase: v.phase,
         apply: a.apply,
@@ -287,6 +293,7 @@ pub fn apply_command(a: ApplyArgs, quiet: bool) -> Result<u8, Error> {
             .filter(|s| {
                 s.action == Action::Revoke
                     || (s.action == Action::RetainUntil && s.target.provider == Provider::Gcp)
+                    || (s.action == Action::Rotate && apply::rotate::rotates(s))
             })
             .map(|s| (s.target.provider, s.target.scope.as_str())),
     );
@@ -338,6 +345,25 @@ fn print_report(a: &ApplyArgs, report: &Report, quiet: bool) -> Result<u8, Error
     })
 }
 
+/// Where rotate seals replacement keys: `--credentials-out DIR`, else
+/// `JOURNAL.credentials/`, to the config's recipients; `None` without a config or
+/// recipients (rotate steps are then not carried out, and say why).
+fn credentials_out(a: &ApplyArgs) -> Result<Option<apply::rotate::CredentialsOut>, Error> {
+    let Some(config) = &a.journal.config else {
+        return Ok(None);
+    };
+    let recipients = crate::config::load(config)?.recipients(config)?;
+    let dir = a.credentials_out.clone().unwrap_or_else(|| {
+        let mut d = a.journal.file.clone().into_os_string();
+        d.push(".credentials");
+        PathBuf::from(d)
+    });
+    if recipients.is_empty() {
+        return Ok(None);
+    }
+    apply::rotate::CredentialsOut::new(&dir, recipients).map(Some)
+}
+
 /// `--finish`: the config's grace period (refused without one, before any request), the
 /// journal (which must exist), the executors of the accounts and projects whose
 /// deletions are due, then `apply::finish`.
@@ -356,6 +382,7 @@ fn finish_command(a: &ApplyArgs, v: &Validated, quiet: bool) -> Result<u8, Error
     apply::check_journal_plan(&replay, &plan, &a.journal.file)?;
     let req = Request {
         plan,
+        credentials: None,
         only: a.only.iter().cloned().collect(),
         phase: v.phase,
         apply: a.apply,
