@@ -826,6 +826,47 @@ fn rotate_seals_a_new_service_account_key_on_gcp() {
     let r = s.apply(None, &s.approved(&["--only", &id]));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(the_step(&json(&r.stdout), &id)["outcome"], "already-done");
+
+    // The manifest carries the sealed file as it is; `show` with the customer's
+    // identity names the key inside, never its secret (not even with --reveal, which
+    // shows the still-sealed file).
+    let h = s.home.path();
+    let m = h.join("handover.age");
+    let r = run(handover_offline(h)
+        .args(["manifest", "--config"])
+        .arg(&s.config)
+        .arg("--plan")
+        .arg(&s.plan)
+        .arg("--inventory")
+        .arg(h.join("inventory.json"))
+        .arg("--sign-key")
+        .arg(example_key("northwind-signing"))
+        .arg("--credentials")
+        .arg(file.parent().unwrap())
+        .arg("-o")
+        .arg(&m));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for extra in [&[][..], &["--reveal"][..]] {
+        let r = run(handover_offline(h)
+            .args(["manifest", "show", "--config"])
+            .arg(&s.config)
+            .arg("-i")
+            .arg(example_key("contoso-security.agekey"))
+            .args(extra)
+            .arg(&m));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let line = format!("rotated-key-{id}: key {new} of ");
+        assert!(r.stdout.contains(&line), "{}", r.stdout);
+        assert!(
+            r.stdout.contains(&format!("replaces {old}")),
+            "{}",
+            r.stdout
+        );
+        assert!(
+            !r.stdout.contains(&canary[..24]),
+            "the private key was shown"
+        );
+    }
 }
 
 /// A user holding `policy` (IAM JSON) and its access key, made with boto3.

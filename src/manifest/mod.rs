@@ -16,6 +16,7 @@
 //!   the manifest records each journal's head (entries, last MAC), so a journal read
 //!   later beside the signed manifest shows whether it was cut short or rewritten.
 
+pub mod credentials;
 pub mod seal;
 
 use std::collections::BTreeMap;
