@@ -225,6 +225,8 @@ fn writes_since(moto: &Moto, before: &Value) -> Vec<String> {
         .iter()
         .filter(|(a, n)| before["by_action"].get(a.as_str()) != Some(n))
         .map(|(a, _)| a.clone())
+        // Secrets Manager's actions are logged as `secretsmanager.ACTION`.
+        .map(|a| a.trim_start_matches("secretsmanager.").to_string())
         .filter(|a| {
             !["Get", "List", "Describe", "Generate"]
                 .iter()
@@ -936,4 +938,112 @@ fn rotate_runs_under_the_least_privilege_policy_and_needs_create_access_key() {
     assert_eq!(the_step(&json(&r.stdout), &id)["outcome"], "done");
     moto.post("/moto-api/reset-auth", "inf", "text/plain");
     assert_eq!(keys_of(&moto, "app.customer").len(), 2);
+}
+
+fn sm(moto: &Moto, script: &str) -> String {
+    boto3(moto, &format!("sm = boto3.client('secretsmanager', region_name='us-east-1', endpoint_url=sm.meta.endpoint_url, aws_access_key_id='testing', aws_secret_access_key='testing')\n{script}"))
+}
+
+/// A secret marked rotate: with rotation configured (RotationEnabled) apply starts it
+/// with `RotateSecret` (journaled, once: its idempotency token is the new version's id,
+/// so a run stopped before its result is settled, not rotated twice); without, it is
+/// the customer's task. AWS: RotateSecret without parameters "starts a rotation with
+/// the values already stored in the secret"
+/// (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotateSecret.html).
+/// moto rotates without a Lambda by making a new AWSCURRENT version at once.
+#[test]
+fn a_secret_with_rotation_configured_is_rotated_once_and_one_without_is_a_customer_task() {
+    let moto = moto();
+    let s = setup_aws(&moto);
+    let plan = json(&std::fs::read_to_string(&s.plan).unwrap());
+    let rotate_of = |name: &str| {
+        plan["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|st| st["action"] == "rotate" && st["target"]["name"] == name)
+            .unwrap_or_else(|| panic!("no rotate step for {name}"))
+            .clone()
+    };
+    let names: Vec<String> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|st| st["action"] == "rotate" && st["target"]["what"] == "secret")
+        .map(|st| st["target"]["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(names.len() >= 2, "{names:?}");
+    let (with, without) = (rotate_of(&names[0]), rotate_of(&names[1]));
+    let arn = with["target"]["id"].as_str().unwrap();
+    // Rotation configured (moto makes a first rotation as it does).
+    sm(
+        &moto,
+        &format!(
+            "sm.rotate_secret(SecretId={arn:?}, RotationRules={{'AutomaticallyAfterDays': 30}})"
+        ),
+    );
+    let versions = |moto: &Moto| -> Value {
+        json(&sm(
+            moto,
+            &format!(
+                "print(json.dumps(sm.describe_secret(SecretId={arn:?})['VersionIdsToStages']))"
+            ),
+        ))
+    };
+    let before_versions = versions(&moto);
+    let (id_with, id_without) = (
+        with["id"].as_str().unwrap().to_string(),
+        without["id"].as_str().unwrap().to_string(),
+    );
+    let before = moto.requests();
+    let r = s.apply(
+        Some(&moto),
+        &s.approved(&["--only", &id_with, "--only", &id_without]),
+    );
+    assert_eq!(r.code, 8, "{}\n{}", r.stdout, r.stderr);
+    let report = json(&r.stdout);
+    let done = the_step(&report, &id_with);
+    assert_eq!(done["outcome"], "done", "{done}");
+    assert_eq!(done["calls"], json!(["secretsmanager:RotateSecret"]));
+    let task = the_step(&report, &id_without);
+    assert_eq!(task["outcome"], "left-for-a-person", "{task}");
+    assert!(task["detail"].as_str().unwrap().contains("customer task"));
+    assert!(task["detail"].as_str().unwrap().contains("verify"));
+    assert_eq!(writes_since(&moto, &before), vec!["RotateSecret"]);
+    let after = versions(&moto);
+    let current = |v: &Value| {
+        v.as_object()
+            .unwrap()
+            .iter()
+            .find(|(_, st)| st.as_array().unwrap().contains(&json!("AWSCURRENT")))
+            .map(|(k, _)| k.clone())
+            .unwrap()
+    };
+    let token = handover::apply::rotate::rotation_token(&id_with, &current(&before_versions));
+    assert_eq!(
+        current(&after),
+        token,
+        "the new version's id is the step's token"
+    );
+    // A rerun, and a run whose journal lost the result (a crash after the call): no
+    // second rotation.
+    let n = moto.requests()["by_action"]["secretsmanager.RotateSecret"].clone();
+    let r = s.apply(Some(&moto), &s.approved(&["--only", &id_with]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        the_step(&json(&r.stdout), &id_with)["outcome"],
+        "already-done"
+    );
+    std::fs::remove_file(s.journal()).unwrap();
+    let _ = std::fs::remove_file(handover::journal::head_path(&s.journal()));
+    let _ = std::fs::remove_file(handover::migrate::key::key_path(&s.journal()));
+    let r = s.apply(Some(&moto), &s.approved(&["--only", &id_with]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let st = the_step(&json(&r.stdout), &id_with).clone();
+    assert_eq!(st["outcome"], "already-done", "{st}");
+    assert!(st["detail"].as_str().unwrap().contains("rotated by apply"));
+    assert_eq!(
+        moto.requests()["by_action"]["secretsmanager.RotateSecret"],
+        n
+    );
 }

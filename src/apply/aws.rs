@@ -37,6 +37,8 @@ const MAX_PAGES: usize = 1_000;
 /// One AWS account, reached with one profile (or the standard chain).
 pub struct AwsExecutor {
     iam: aws_sdk_iam::Client,
+    /// The SDK settings, for a Secrets Manager client per region (rotate of a secret).
+    config: aws_config::SdkConfig,
     account: String,
     /// The caller's ARN when it is an IAM user (an assumed role's session ARN names no
     /// principal of the plan).
@@ -85,6 +87,7 @@ impl AwsExecutor {
         let iam = aws_sdk_iam::Client::new(&config);
         let mut exec = AwsExecutor {
             iam,
+            config: config.clone(),
             account: me.account().unwrap_or_default().to_string(),
             caller: me.arn().map(str::to_string),
             users: BTreeMap::new(),
@@ -197,6 +200,11 @@ impl Executor for AwsExecutor {
     }
 
     async fn check(&self, step: &Step, opts: Options) -> Result<Live, Error> {
+        if step.target.what == TargetWhat::Secret(crate::plan::SecretPart::Secret)
+            && step.action == crate::policy::Action::Rotate
+        {
+            return self.check_rotate_secret(step).await;
+        }
         let TargetWhat::Credential(kind) = step.target.what else {
             return Ok(Live::LeftForAPerson(
                 "not an AWS credential apply revokes".into(),
@@ -245,6 +253,19 @@ impl Executor for AwsExecutor {
                 .await
                 .map(|_| ())
                 .map_err(|e| fail("iam:DeleteLoginProfile", &e)),
+            Write::AwsRotateSecret {
+                region,
+                secret,
+                token,
+            } => self
+                .secrets(region)
+                .rotate_secret()
+                .secret_id(secret)
+                .client_request_token(token)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| fail("secretsmanager:RotateSecret", &e)),
             Write::AwsTrust { role, document } => self
                 .iam
                 .update_assume_role_policy()
@@ -389,6 +410,77 @@ impl Executor for AwsExecutor {
 }
 
 impl AwsExecutor {
+    /// A Secrets Manager client for `region`.
+    fn secrets(&self, region: &str) -> aws_sdk_secretsmanager::Client {
+        let conf = aws_sdk_secretsmanager::config::Builder::from(&self.config)
+            .region(aws_config::Region::new(region.to_string()))
+            .build();
+        aws_sdk_secretsmanager::Client::from_conf(conf)
+    }
+
+    /// A secret marked rotate: read live (`DescribeSecret`, no value). Rotated by this
+    /// step already (a version whose id is the rotation token of another): done. With
+    /// rotation configured (`RotationEnabled`): `RotateSecret`, which "starts a rotation
+    /// with the values already stored in the secret"
+    /// (<https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotateSecret.html>).
+    /// Otherwise the customer's task.
+    async fn check_rotate_secret(&self, step: &Step) -> Result<Live, Error> {
+        let region = step.target.region.as_deref().unwrap_or("us-east-1");
+        let got = self
+            .secrets(region)
+            .describe_secret()
+            .secret_id(&step.target.id)
+            .send()
+            .await;
+        let d = match got {
+            Ok(d) => d,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                return Ok(Live::Drift(
+                    "the secret is gone (deleted since the plan)".into(),
+                ))
+            }
+            Err(e) => return Err(fail("secretsmanager:DescribeSecret", &e)),
+        };
+        let name = d.name().unwrap_or(&step.target.id).to_string();
+        let stages = d.version_ids_to_stages().cloned().unwrap_or_default();
+        let ours = stages
+            .keys()
+            .find(|v| stages.contains_key(&super::rotate::rotation_token(&step.id, v)));
+        if let Some(from) = ours {
+            return Ok(Live::AlreadyDone(format!(
+                "secret {name} was rotated by apply (from version {from})"
+            )));
+        }
+        if !d.rotation_enabled().unwrap_or(false) {
+            return Ok(Live::LeftForAPerson(super::rotate::CUSTOMER_TASK.into()));
+        }
+        let Some(current) = stages
+            .iter()
+            .find(|(_, s)| s.iter().any(|x| x == "AWSCURRENT"))
+            .map(|(v, _)| v.clone())
+        else {
+            return Ok(Live::LeftForAPerson(format!(
+                "secret {name} has no current version to rotate"
+            )));
+        };
+        Ok(Live::AsPlanned(Prepared {
+            change: ApplyChange::RotateSecret,
+            writes: vec![Write::AwsRotateSecret {
+                region: region.to_string(),
+                secret: step.target.id.clone(),
+                token: super::rotate::rotation_token(&step.id, &current),
+            }],
+            calls: vec!["secretsmanager:RotateSecret".into()],
+            undo: Undo::Irreversible {
+                why: "a rotation is not undone by apply: the previous value stays as the secret's AWSPREVIOUS version".into(),
+            },
+            what: format!("start the rotation configured for secret {name} (RotateSecret)"),
+        }))
+    }
+
     /// The IAM user name of the step's principal, as IAM listed it.
     fn user_of(&self, step: &Step) -> Option<&str> {
         step.target

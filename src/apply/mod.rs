@@ -150,6 +150,13 @@ pub enum Write {
     },
     /// A service-account key deleted (`--delete-now`).
     GcpDeleteKey { account: String, key_id: String },
+    /// An AWS secret's configured rotation started, with an idempotency token so that
+    /// a call repeated after a lost answer makes no second version.
+    AwsRotateSecret {
+        region: String,
+        secret: String,
+        token: String,
+    },
     /// `grant` replaced by the same member and role under a condition ending at `until`
     /// (titled for `handover`), in one write; nothing added if `grant` is gone.
     GcpBoundGrant {
@@ -645,8 +652,18 @@ fn not_carried_out(step: &Step) -> Option<(Outcome, String)> {
                     t.what,
                     TargetWhat::Credential(CredentialKind::GcpIamBinding)
                 ) => {}
-        // A key the customer keeps gets a replacement (`rotate`).
+        // A key the customer keeps gets a replacement (`rotate`); an AWS secret with
+        // rotation configured is rotated (`RotateSecret`, decided live).
         Action::Rotate if rotate::rotates(step) => return None,
+        Action::Rotate
+            if t.provider == Provider::Aws
+                && t.what == TargetWhat::Secret(crate::plan::SecretPart::Secret) =>
+        {
+            return None
+        }
+        Action::Rotate if t.what == TargetWhat::Secret(crate::plan::SecretPart::Secret) => {
+            return Some((Outcome::LeftForAPerson, rotate::CUSTOMER_TASK.into()))
+        }
         Action::Rotate | Action::RetainUntil => {
             return Some((
                 Outcome::LeftForAPerson,
@@ -727,7 +744,7 @@ async fn check_step<'s, 'e>(ctx: &Ctx<'e>, step: &'s Step) -> Result<Ready<'s, '
         };
         return Err(report(step, outcome, why));
     };
-    if step.action == Action::Rotate {
+    if step.action == Action::Rotate && rotate::rotates(step) {
         if ctx.credentials.is_none() {
             let why = "rotate: a replacement key is sealed for the customer's recipients: pass --config with [recipients]";
             let outcome = if ctx.apply {

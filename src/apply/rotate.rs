@@ -39,6 +39,20 @@ use crate::secret::SecretValue;
 /// "Access keys assigned to an IAM user: 2").
 pub const AWS_MAX_ACCESS_KEYS: usize = 2;
 
+/// A secret marked rotate that apply cannot rotate itself (no rotation configured, or
+/// not on AWS): the customer's task, and how `verify` tells it is done.
+pub const CUSTOMER_TASK: &str = "customer task: rotate this secret's value (no rotation is configured for it that apply could start); `verify` reports it rotated once its value is no longer the migrated one";
+
+/// The idempotency token (the new version's id) of a step's `RotateSecret` from the
+/// secret's current version `from`: 32 hex digits of SHA-256 over both. The same call
+/// repeated (a lost answer, a crash) makes no second version, and a version whose id is
+/// the token of another version of the secret shows this step already rotated it.
+pub fn rotation_token(step: &str, from: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(format!("handover rotate-secret\n{step}\n{from}").as_bytes());
+    d.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
 /// A key just created: its owner, id and secret.
 pub struct Created {
     /// The IAM user's name or the service account's email.

@@ -294,6 +294,10 @@ pub fn apply_command(a: ApplyArgs, quiet: bool) -> Result<u8, Error> {
                 s.action == Action::Revoke
                     || (s.action == Action::RetainUntil && s.target.provider == Provider::Gcp)
                     || (s.action == Action::Rotate && apply::rotate::rotates(s))
+                    || (s.action == Action::Rotate
+                        && s.target.provider == Provider::Aws
+                        && s.target.what
+                            == crate::plan::TargetWhat::Secret(crate::plan::SecretPart::Secret))
             })
             .map(|s| (s.target.provider, s.target.scope.as_str())),
     );

@@ -343,6 +343,8 @@ pub enum ApplyChange {
     /// written only into the age-encrypted credentials file; the old key is deactivated
     /// by a later `--finish`.
     Rotate,
+    /// An AWS secret's rotation started (`RotateSecret`, the rotation it has configured).
+    RotateSecret,
 }
 
 /// What undoing a change needs, journaled with its intent and its result; never a
