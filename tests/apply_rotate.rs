@@ -886,21 +886,38 @@ fn user_with_policy(moto: &Moto, name: &str, policy: &str) -> (String, String) {
     )
 }
 
-/// `policies/permissions/aws-apply.json` is enough to rotate, and its
-/// `iam:CreateAccessKey` is needed: under moto's permission checks, a user without it
-/// fails the step as access denied, a user with the policy rotates the key.
+/// `policies/permissions/aws-apply.json` is enough to rotate a key and a secret, and its
+/// `iam:CreateAccessKey` and `secretsmanager:RotateSecret` are needed: under moto's
+/// permission checks, a user without them fails both steps as access denied, a user
+/// with the policy carries both out.
 #[test]
 fn rotate_runs_under_the_least_privilege_policy_and_needs_create_access_key() {
     let moto = moto();
     let s = setup_aws_with(&moto, CUSTOMER_KEYS);
     let old = keys_of(&moto, "app.customer").pop().unwrap();
     let id = s.step_id(&old);
+    let plan = json(&std::fs::read_to_string(&s.plan).unwrap());
+    let secret_step = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|st| st["action"] == "rotate" && st["target"]["what"] == "secret")
+        .unwrap()
+        .clone();
+    let arn = secret_step["target"]["id"].as_str().unwrap();
+    sm(
+        &moto,
+        &format!(
+            "sm.rotate_secret(SecretId={arn:?}, RotationRules={{'AutomaticallyAfterDays': 30}})"
+        ),
+    );
+    let secret_id = secret_step["id"].as_str().unwrap().to_string();
     let policy =
         std::fs::read_to_string(repo().join("policies/permissions/aws-apply.json")).unwrap();
     let mut fewer: Value = serde_json::from_str(&policy).unwrap();
     for st in fewer["Statement"].as_array_mut().unwrap() {
         if let Some(a) = st["Action"].as_array_mut() {
-            a.retain(|a| a != "iam:CreateAccessKey");
+            a.retain(|a| a != "iam:CreateAccessKey" && a != "secretsmanager:RotateSecret");
         }
     }
     // A statement left with no action is refused by IAM: drop it.
@@ -909,6 +926,7 @@ fn rotate_runs_under_the_least_privilege_policy_and_needs_create_access_key() {
         .unwrap()
         .retain(|st| st["Action"].as_array().is_none_or(|a| !a.is_empty()));
     assert!(!fewer.to_string().contains("CreateAccessKey"));
+    assert!(!fewer.to_string().contains("RotateSecret"));
     let (key, secret) = user_with_policy(&moto, "handover-applier", &policy);
     let (key2, secret2) = user_with_policy(&moto, "handover-short", &fewer.to_string());
     moto.enforce_permissions();
@@ -922,20 +940,23 @@ fn rotate_runs_under_the_least_privilege_policy_and_needs_create_access_key() {
             .arg(&s.config)
             .arg("--journal")
             .arg(s.home.path().join(format!("{k}.jsonl")))
-            .args(s.approved(&["--only", &id])))
+            .args(s.approved(&["--only", &id, "--only", &secret_id])))
     };
     let r = as_user(&key2, &secret2);
     assert_eq!(r.code, 8, "{}", r.stderr);
-    let st = the_step(&json(&r.stdout), &id).clone();
-    assert_eq!(st["outcome"], "failed", "{st}");
-    let detail = st["detail"].as_str().unwrap();
-    assert!(
-        detail.contains("AccessDenied") || detail.contains("403"),
-        "{st}"
-    );
+    for step_id in [&id, &secret_id] {
+        let st = the_step(&json(&r.stdout), step_id).clone();
+        assert_eq!(st["outcome"], "failed", "{st}");
+        let detail = st["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("AccessDenied") || detail.contains("403"),
+            "{st}"
+        );
+    }
     let r = as_user(&key, &secret);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(the_step(&json(&r.stdout), &id)["outcome"], "done");
+    assert_eq!(the_step(&json(&r.stdout), &secret_id)["outcome"], "done");
     moto.post("/moto-api/reset-auth", "inf", "text/plain");
     assert_eq!(keys_of(&moto, "app.customer").len(), 2);
 }

@@ -394,9 +394,20 @@ async fn make(
         undo: undo.clone(),
     };
     lock(journal).append(&step.id, Change::ApplyIntent(Op::ApplyStep, intent))?;
+    let before_ids = match &undo {
+        Undo::ReplacementKey { before, .. } => before.clone(),
+        _ => Vec::new(),
+    };
     let sealed = match exec.create_key(step).await {
         Ok(created) => match out.write(step, old_id, &created) {
-            Ok(_) => Ok(created.id.clone()),
+            Ok(_) => {
+                // An SDK retry of a create whose first answer was lost made a key
+                // nobody holds: only the one sealed stays.
+                let mut kept = before_ids.clone();
+                kept.push(created.id.clone());
+                remove_new_keys(exec, step, &kept).await;
+                Ok(created.id.clone())
+            }
             Err(e) => {
                 // The secret is lost with the write: the key must not stay.
                 if let Some(w) = exec.delete_key(step, &created.id) {
@@ -405,7 +416,12 @@ async fn make(
                 Err(e)
             }
         },
-        Err(e) => Err(e),
+        Err(e) => {
+            // The call may have made a key whose answer was lost: its secret is lost
+            // with it, so it goes now (a later run would not see this intent in doubt).
+            remove_new_keys(exec, step, &before_ids).await;
+            Err(e)
+        }
     };
     if let (Ok(id), Undo::ReplacementKey { created, .. }) = (&sealed, &mut undo) {
         *created = Some(id.clone());
@@ -422,4 +438,18 @@ async fn make(
     };
     lock(journal).append(&step.id, Change::ApplyResult(Op::ApplyStep, result))?;
     sealed
+}
+
+/// Deletes, as far as it can, the owner's keys not in `before` (made by a create call
+/// whose answer was lost). A failure here leaves them to the rerun's listing.
+async fn remove_new_keys(exec: &dyn Executor, step: &Step, before: &[String]) {
+    let Ok(Some(now)) = exec.keys(step).await else {
+        return;
+    };
+    for id in now.ids.iter().filter(|k| !before.contains(k)) {
+        if let Some(w) = exec.delete_key(step, id) {
+            tracing::info!(step = %step.id, key_id = %id, "deleting a key whose create answer was lost");
+            let _ = exec.write(&w).await;
+        }
+    }
 }
