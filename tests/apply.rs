@@ -169,6 +169,8 @@ fn writes_since(moto: &Moto, before: &Value) -> Vec<String> {
         .iter()
         .filter(|(a, n)| before["by_action"].get(a.as_str()) != Some(n))
         .map(|(a, _)| a.clone())
+        // Secrets Manager's actions are logged as `secretsmanager.ACTION` (apply reads a
+        // secret marked rotate with DescribeSecret).
         .filter(|a| {
             // IAM names the action alone, Secrets Manager as `secretsmanager.Action`.
             let action = a.rsplit('.').next().unwrap_or(a);

@@ -398,11 +398,12 @@ fn applied_run_removes_exactly_the_planned_members_then_rerun_and_undo() {
     }
     assert_eq!(writes(&s.server), written, "a rerun writes nothing");
 
-    // Undo: every grant back as it was (conditions and descriptions too), the key enabled.
+    // Undo: every grant back as it was (conditions and descriptions too), the key
+    // enabled, the rotated key's replacement deleted (the 12th change).
     let u = s.handover(&["apply", "--undo"]);
     assert_eq!(u.code, 0, "{}\n{}", u.stdout, u.stderr);
     let undone = json(&u.stdout);
-    assert_eq!(undone.as_array().unwrap().len(), 11, "{undone}");
+    assert_eq!(undone.as_array().unwrap().len(), 12, "{undone}");
     assert_eq!(bindings(&project_policy(&s.url)), bindings(&before));
     assert_eq!(key_state(&s.url, &s.seeded, "deployer_old"), "enabled");
     let again = s.handover(&["apply", "--undo"]);

@@ -218,6 +218,11 @@ impl Executor for AwsExecutor {
         if let (Action::Review, Some(r)) = (step.action, &step.target.reencrypt) {
             return self.check_reencrypt(step, r).await;
         }
+        if step.target.what == TargetWhat::Secret(crate::plan::SecretPart::Secret)
+            && step.action == crate::policy::Action::Rotate
+        {
+            return self.check_rotate_secret(step).await;
+        }
         let TargetWhat::Credential(kind) = step.target.what else {
             return Ok(Live::LeftForAPerson(
                 "not an AWS credential apply revokes".into(),
@@ -266,6 +271,19 @@ impl Executor for AwsExecutor {
                 .await
                 .map(|_| ())
                 .map_err(|e| fail("iam:DeleteLoginProfile", &e)),
+            Write::AwsRotateSecret {
+                region,
+                secret,
+                token,
+            } => self
+                .secrets(region)
+                .rotate_secret()
+                .secret_id(secret)
+                .client_request_token(token)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| fail("secretsmanager:RotateSecret", &e)),
             Write::AwsTrust { role, document } => self
                 .iam
                 .update_assume_role_policy()
@@ -349,11 +367,82 @@ impl Executor for AwsExecutor {
                 region: region.clone(),
                 key: previous.clone(),
             }),
-            Undo::Irreversible { .. }
+            // A replacement key is undone by deleting it.
+            Undo::ReplacementKey {
+                owner,
+                created: Some(id),
+                ..
+            } => Some(Write::AwsDelete {
+                credential: UndoCredential::AccessKey,
+                user: owner.clone(),
+                id: id.clone(),
+            }),
+            Undo::ReplacementKey { created: None, .. }
+            | Undo::Irreversible { .. }
             | Undo::GcpGrants { .. }
             | Undo::GcpKey { .. }
             | Undo::GcpReplace { .. } => None,
         }
+    }
+
+    async fn keys(&self, step: &Step) -> Result<Option<super::rotate::Keys>, Error> {
+        let Some(user) = self.user_of(step) else {
+            return Ok(None);
+        };
+        let out = self
+            .iam
+            .list_access_keys()
+            .user_name(user)
+            .max_items(100)
+            .send()
+            .await
+            .map_err(|e| fail("iam:ListAccessKeys", &e))?;
+        let ids = out
+            .access_key_metadata()
+            .iter()
+            .filter_map(|k| k.access_key_id().map(str::to_string))
+            .collect();
+        Ok(Some(super::rotate::Keys {
+            owner: user.to_string(),
+            ids,
+        }))
+    }
+
+    async fn create_key(&self, step: &Step) -> Result<super::rotate::Created, Error> {
+        let user = self.user_of(step).ok_or_else(|| Error::Api {
+            provider: Provider::Aws,
+            operation: "iam:CreateAccessKey".into(),
+            what: "the user the plan names no longer exists".into(),
+            hint: "the plan is out of date: audit and plan again".into(),
+        })?;
+        let out = self
+            .iam
+            .create_access_key()
+            .user_name(user)
+            .send()
+            .await
+            .map_err(|e| fail("iam:CreateAccessKey", &e))?;
+        // The SDK's `AccessKey` redacts its secret in `Debug`; it is moved into a
+        // `SecretValue` here and nowhere else.
+        let key = out.access_key.ok_or_else(|| Error::Api {
+            provider: Provider::Aws,
+            operation: "iam:CreateAccessKey".into(),
+            what: format!("{user}: the answer carried no access key"),
+            hint: "run apply again: a key made without its secret is deleted first".into(),
+        })?;
+        Ok(super::rotate::Created {
+            owner: user.to_string(),
+            id: key.access_key_id,
+            secret: crate::secret::SecretValue::text(key.secret_access_key),
+        })
+    }
+
+    fn delete_key(&self, step: &Step, id: &str) -> Option<Write> {
+        Some(Write::AwsDelete {
+            credential: UndoCredential::AccessKey,
+            user: self.user_of(step)?.to_string(),
+            id: id.to_string(),
+        })
     }
 
     /// A user with a console password or an active access key, or a role (its trust is
@@ -389,6 +478,78 @@ impl Executor for AwsExecutor {
 }
 
 impl AwsExecutor {
+    /// A secret marked rotate: read live (`DescribeSecret`, no value). Rotated by this
+    /// step already (a version whose id is the rotation token of another): done. With
+    /// rotation configured (`RotationEnabled`): `RotateSecret`, which "starts a rotation
+    /// with the values already stored in the secret"
+    /// (<https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotateSecret.html>).
+    /// Otherwise the customer's task.
+    async fn check_rotate_secret(&self, step: &Step) -> Result<Live, Error> {
+        let region = step.target.region.as_deref().unwrap_or("us-east-1");
+        let got = self
+            .secrets(region)
+            .describe_secret()
+            .secret_id(&step.target.id)
+            .send()
+            .await;
+        let d = match got {
+            Ok(d) => d,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                return Ok(Live::Drift(
+                    "the secret is gone (deleted since the plan)".into(),
+                ))
+            }
+            Err(e) => return Err(fail("secretsmanager:DescribeSecret", &e)),
+        };
+        let name = d.name().unwrap_or(&step.target.id).to_string();
+        let stages = d.version_ids_to_stages().cloned().unwrap_or_default();
+        let ours = stages
+            .keys()
+            .find(|v| stages.contains_key(&super::rotate::rotation_token(&step.id, v)));
+        if let Some(from) = ours {
+            return Ok(Live::AlreadyDone(format!(
+                "secret {name} was rotated by apply (from version {from})"
+            )));
+        }
+        if !d.rotation_enabled().unwrap_or(false) {
+            return Ok(Live::LeftForAPerson(super::rotate::CUSTOMER_TASK.into()));
+        }
+        let Some(current) = stages
+            .iter()
+            .find(|(_, s)| s.iter().any(|x| x == "AWSCURRENT"))
+            .map(|(v, _)| v.clone())
+        else {
+            return Ok(Live::LeftForAPerson(format!(
+                "secret {name} has no current version to rotate"
+            )));
+        };
+        Ok(Live::AsPlanned(Prepared {
+            change: ApplyChange::RotateSecret,
+            writes: vec![Write::AwsRotateSecret {
+                region: region.to_string(),
+                secret: step.target.id.clone(),
+                token: super::rotate::rotation_token(&step.id, &current),
+            }],
+            calls: vec!["secretsmanager:RotateSecret".into()],
+            undo: Undo::Irreversible {
+                why: "a rotation is not undone by apply: the previous value stays as the secret's AWSPREVIOUS version".into(),
+            },
+            what: format!("start the rotation configured for secret {name} (RotateSecret)"),
+        }))
+    }
+
+    /// The IAM user name of the step's principal, as IAM listed it.
+    fn user_of(&self, step: &Step) -> Option<&str> {
+        step.target
+            .principal
+            .as_ref()
+            .and_then(|arn| self.users.get(arn))
+            .map(String::as_str)
+    }
+
     /// The status of one key-like credential of `user`, `None` when it is gone.
     async fn status_of(
         &self,

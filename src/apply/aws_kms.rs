@@ -92,7 +92,9 @@ struct Described {
 }
 
 impl AwsExecutor {
-    fn secrets(&self, region: &str) -> aws_sdk_secretsmanager::Client {
+    /// A Secrets Manager client for `region` (re-encryption here, a secret's rotate in
+    /// `aws`).
+    pub(super) fn secrets(&self, region: &str) -> aws_sdk_secretsmanager::Client {
         let conf = aws_sdk_secretsmanager::config::Builder::from(&self.sdk)
             .region(aws_sdk_secretsmanager::config::Region::new(
                 region.to_string(),

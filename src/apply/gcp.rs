@@ -208,6 +208,19 @@ impl GcpExecutor {
         Ok(decide_bound(&resource, &bound, &policy))
     }
 
+    /// The email of the service account owning the step's key, when it is this project's.
+    fn account_of(&self, step: &Step) -> Option<String> {
+        match step
+            .target
+            .principal
+            .as_deref()
+            .and_then(|p| self.own_resource(p).ok().flatten())
+        {
+            Some(IamResource::ServiceAccount { email, .. }) => Some(email),
+            _ => None,
+        }
+    }
+
     async fn check_key(&self, step: &Step, opts: Options) -> Result<Live, Error> {
         let t = &step.target;
         let account = t
@@ -462,6 +475,42 @@ impl Executor for GcpExecutor {
         GcpExecutor::admin_alive(self, names).await
     }
 
+    async fn keys(&self, step: &Step) -> Result<Option<super::rotate::Keys>, Error> {
+        let Some(email) = self.account_of(step) else {
+            return Ok(None);
+        };
+        Ok(self
+            .changer
+            .user_keys(&email)
+            .await?
+            .map(|ids| super::rotate::Keys { owner: email, ids }))
+    }
+
+    async fn create_key(&self, step: &Step) -> Result<super::rotate::Created, Error> {
+        let email = self.account_of(step).ok_or_else(|| Error::Api {
+            provider: Provider::Gcp,
+            operation: "iam.serviceAccountKeys.create".into(),
+            what: format!(
+                "the plan names no service account of project {}",
+                self.project()
+            ),
+            hint: "the plan is out of date: audit and plan again".into(),
+        })?;
+        let key = self.changer.create_key(&email).await?;
+        Ok(super::rotate::Created {
+            owner: email,
+            id: key.key_id,
+            secret: key.material,
+        })
+    }
+
+    fn delete_key(&self, step: &Step, id: &str) -> Option<Write> {
+        Some(Write::GcpDeleteKey {
+            account: self.account_of(step)?,
+            key_id: id.to_string(),
+        })
+    }
+
     async fn check(&self, step: &Step, opts: Options) -> Result<Live, Error> {
         match step.target.what {
             TargetWhat::Credential(CredentialKind::GcpIamBinding)
@@ -622,6 +671,15 @@ impl Executor for GcpExecutor {
                 account: account.clone(),
                 key_id: key_id.clone(),
                 enable: true,
+            }),
+            // A replacement key is undone by deleting it.
+            Undo::ReplacementKey {
+                owner,
+                created: Some(id),
+                ..
+            } => Some(Write::GcpDeleteKey {
+                account: owner.clone(),
+                key_id: id.clone(),
             }),
             _ => None,
         }

@@ -13,7 +13,10 @@
 //!   checked live like any other step.
 //! - A change whose intent was journaled but not its result (the run was killed between
 //!   them) is read live again on resume: made, its result is journaled then; not made,
-//!   it is made (a new intent first).
+//!   it is made (a new intent first). A deletion is journaled done only when the
+//!   credential is gone (`finish::settle_in_doubt`).
+//! - Deactivated keys are deleted by `--finish` (`finish`), once the config's grace
+//!   period has passed since the journaled deactivation.
 //! - A journal holding entries of another plan (another digest) is refused.
 //! - Phases run in the plan's order (the identity that ran the audit is revoked last),
 //!   and the steps on the identity apply itself runs as after all of them;
@@ -23,11 +26,13 @@
 //! - No lock-out: before the revoke-admin and revoke-self phases, each account or project
 //!   they touch must still hold, live, a customer admin the plan keeps, with an active
 //!   credential; otherwise that scope's steps of the phase are left for a person.
-//! - Steps this version cannot carry out (rotate, retain-until other than a GCP grant's
-//!   or an AWS trust's or user's, the root user's MFA device, a GCP HMAC key) are
-//!   `left-for-a-person`, with the reason; review steps too, except a secret's re-encryption under the
-//!   customer's KMS key that the config approves (made in the establish phase, before
-//!   any revoke).
+//! - A key the customer keeps that the plan rotates gets a replacement sealed for the
+//!   customer's recipients (`rotate`); an AWS secret with rotation configured is rotated
+//!   (`RotateSecret`). Steps this version cannot carry out (a secret's rotate without
+//!   configured rotation: a customer task; the root user's MFA device; a GCP HMAC key)
+//!   are `left-for-a-person`, with the reason; review steps too, except a secret's
+//!   re-encryption under the customer's KMS key that the config approves (made in the
+//!   establish phase, before any revoke).
 //!
 //! The approval (the `--approve` digest equals the plan's, whose content hashes to it)
 //! and the journal's key are checked by the command before `run` is called.
@@ -36,7 +41,9 @@ pub mod aws;
 pub mod aws_kms;
 pub mod aws_more;
 pub mod aws_time;
+pub mod finish;
 pub mod gcp;
+pub mod rotate;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -69,6 +76,8 @@ pub enum Outcome {
     LeftForAPerson,
     /// A transfer: nothing in the cloud changes.
     NoChange,
+    /// `--finish`: deactivated, to be deleted once the grace period has passed.
+    Waiting,
 }
 
 impl Outcome {
@@ -81,6 +90,7 @@ impl Outcome {
         Outcome::Failed,
         Outcome::LeftForAPerson,
         Outcome::NoChange,
+        Outcome::Waiting,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -93,6 +103,7 @@ impl Outcome {
             Outcome::Failed => "failed",
             Outcome::LeftForAPerson => "left-for-a-person",
             Outcome::NoChange => "no-change",
+            Outcome::Waiting => "waiting",
         }
     }
 
@@ -175,6 +186,13 @@ pub enum Write {
     },
     /// A service-account key deleted (`--delete-now`).
     GcpDeleteKey { account: String, key_id: String },
+    /// An AWS secret's configured rotation started, with an idempotency token so that
+    /// a call repeated after a lost answer makes no second version.
+    AwsRotateSecret {
+        region: String,
+        secret: String,
+        token: String,
+    },
     /// `grant` replaced by the same member and role under a condition ending at `until`
     /// (titled for `handover`), in one write; nothing added if `grant` is gone.
     GcpBoundGrant {
@@ -255,11 +273,35 @@ pub trait Executor: Send + Sync {
     fn forget(&self, step: &Step) {
         let _ = step;
     }
+    /// Rotate: the owner of the step's key and the ids of the keys it holds now (an IAM
+    /// user's access keys, a service account's user-managed keys); `None` when the owner
+    /// is gone.
+    async fn keys(&self, step: &Step) -> Result<Option<rotate::Keys>, Error> {
+        let _ = step;
+        Ok(None)
+    }
+    /// Rotate: creates a new key for the owner of the step's key; its secret is wrapped
+    /// the moment it arrives.
+    async fn create_key(&self, step: &Step) -> Result<rotate::Created, Error> {
+        let _ = step;
+        Err(Error::usage(
+            "this cloud's executor creates no keys",
+            "this is a bug in handover: report it",
+        ))
+    }
+    /// Rotate: the write deleting key `id` of the owner of the step's key.
+    fn delete_key(&self, step: &Step, id: &str) -> Option<Write> {
+        let _ = (step, id);
+        None
+    }
 }
 
 /// What to carry out.
 pub struct Request {
     pub plan: Plan,
+    /// Where rotate writes replacement keys (age-encrypted); `None`: rotate steps are
+    /// left for a person.
+    pub credentials: Option<rotate::CredentialsOut>,
     /// Only these step ids (empty: all).
     pub only: BTreeSet<String>,
     pub phase: Option<Phase>,
@@ -424,24 +466,6 @@ pub fn journaled_scopes(replay: &Replay) -> BTreeSet<(Provider, String)> {
         .collect()
 }
 
-/// A change journaled as intended, whose result was never written (the run stopped
-/// between the two), found made when read live again: its result is journaled now, so
-/// the journal says what happened and what undoing it needs.
-fn settle_in_doubt(ctx: &Ctx<'_>, step: &Step) -> Result<(), Error> {
-    let (Some(intent), Some(journal), true) = (ctx.in_doubt.get(&step.id), ctx.journal, ctx.apply)
-    else {
-        return Ok(());
-    };
-    let result = ApplyResult {
-        about: intent.about.clone(),
-        outcome: ApplyOutcome::Done,
-        undo: intent.undo.clone(),
-        detail: Some("found made when the stopped run was resumed".into()),
-    };
-    lock(journal).append(&step.id, Change::ApplyResult(Op::ApplyStep, result))?;
-    Ok(())
-}
-
 /// The steps a journal records as done.
 fn journaled_done(replay: &Replay) -> BTreeSet<String> {
     done_and_not_undone(replay)
@@ -475,6 +499,8 @@ struct Ctx<'a> {
     plan_digest: &'a str,
     apply: bool,
     options: Options,
+    /// Where rotate writes replacement keys.
+    credentials: Option<&'a rotate::CredentialsOut>,
 }
 
 /// Runs the request (or its dry run) over the selected steps: every phase in order, then
@@ -494,6 +520,7 @@ pub async fn run(
         plan_digest: &req.plan.digest,
         apply: req.apply,
         options: req.options,
+        credentials: req.credentials.as_ref(),
     };
     progress.phase(
         if req.apply { "applying" } else { "checking" },
@@ -678,6 +705,18 @@ fn not_carried_out(step: &Step) -> Option<(Outcome, String)> {
         {
             return None
         }
+        // A key the customer keeps gets a replacement (`rotate`); an AWS secret with
+        // rotation configured is rotated (`RotateSecret`, decided live).
+        Action::Rotate if rotate::rotates(step) => return None,
+        Action::Rotate
+            if t.provider == Provider::Aws
+                && t.what == TargetWhat::Secret(crate::plan::SecretPart::Secret) =>
+        {
+            return None
+        }
+        Action::Rotate if t.what == TargetWhat::Secret(crate::plan::SecretPart::Secret) => {
+            return Some((Outcome::LeftForAPerson, rotate::CUSTOMER_TASK.into()))
+        }
         Action::Rotate | Action::RetainUntil => {
             return Some((
                 Outcome::LeftForAPerson,
@@ -766,19 +805,29 @@ async fn check_step<'s, 'e>(ctx: &Ctx<'e>, step: &'s Step) -> Result<Ready<'s, '
         };
         return Err(report(step, outcome, why));
     };
+    if step.action == Action::Rotate && rotate::rotates(step) {
+        if ctx.credentials.is_none() {
+            let why = "rotate: a replacement key is sealed for the customer's recipients: pass --config with [recipients]";
+            let outcome = if ctx.apply {
+                Outcome::LeftForAPerson
+            } else {
+                Outcome::NotChecked
+            };
+            return Err(report(step, outcome, why));
+        }
+        return Err(rotate::run(ctx, exec.as_ref(), step).await);
+    }
+    // A change a stopped run may have made is settled against what is live first.
     let live = match exec.check(step, ctx.options).await {
+        Ok(l) => finish::settle_in_doubt(ctx, exec.as_ref(), step, l).await,
+        Err(e) => Err(e),
+    };
+    let live = match live {
         Ok(l) => l,
         Err(e) => return Err(report(step, Outcome::Failed, error_detail(&e))),
     };
     let prepared = match live {
-        Live::AlreadyDone(why) => {
-            let mut r = report(step, Outcome::AlreadyDone, why);
-            if let Err(e) = settle_in_doubt(ctx, step) {
-                r.outcome = Outcome::Failed;
-                r.detail = error_detail(&e);
-            }
-            return Err(r);
-        }
+        Live::AlreadyDone(why) => return Err(report(step, Outcome::AlreadyDone, why)),
         Live::Drift(why) => return Err(report(step, Outcome::Drift, why)),
         Live::LeftForAPerson(why) => return Err(report(step, Outcome::LeftForAPerson, why)),
         Live::AsPlanned(p) => p,
@@ -1050,6 +1099,7 @@ pub async fn undo(
         plan_digest: "",
         apply: true,
         options: Options::default(),
+        credentials: None,
     };
     let mut out = Vec::new();
     for (key, r) in done {

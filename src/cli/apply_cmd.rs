@@ -58,6 +58,15 @@ pub struct ApplyArgs {
     /// Undo every reversible change the journal records (statuses, trust policies).
     #[arg(long)]
     pub undo: bool,
+    /// Where rotate writes each replacement key, age-encrypted to the config's
+    /// [recipients] (one FILE.age per step, mode 0600). Default: beside the journal, in
+    /// JOURNAL.credentials/
+    #[arg(long, value_name = "DIR")]
+    pub credentials_out: Option<PathBuf>,
+    /// Delete what earlier runs deactivated (keys), once the config's grace_days have
+    /// passed since the journal recorded it; with --apply --approve, else a dry run.
+    #[arg(long)]
+    pub finish: bool,
     #[command(flatten)]
     pub journal: JournalArgs,
     /// An AWS profile (repeatable: one per account). Default: the standard chain.
@@ -103,8 +112,11 @@ impl ApplyArgs {
         if self.plan.is_none() && !self.undo {
             problems.push("--plan PLAN.json is needed (or --undo --journal FILE)".into());
         }
-        if self.undo && (self.apply || self.delete_now) {
-            problems.push("--undo goes alone: not with --apply or --delete-now".into());
+        if self.undo && (self.apply || self.delete_now || self.finish) {
+            problems.push("--undo goes alone: not with --apply, --delete-now or --finish".into());
+        }
+        if self.finish && self.delete_now {
+            problems.push("--finish deletes what earlier runs deactivated once grace_days have passed; --delete-now is for a run that deactivates: use one or the other".into());
         }
         match (&self.approve, self.apply) {
             (None, true) => problems.push("--apply needs --approve sha256:DIGEST: the digest of the plan the customer approved".into()),
@@ -115,11 +127,12 @@ impl ApplyArgs {
         if self.delete_now && !self.apply {
             problems.push("--delete-now goes with --apply".into());
         }
-        let writes = self.apply || self.undo;
+        // --finish reads the journal even in its dry run.
+        let writes = self.apply || self.undo || self.finish;
         let keys = match (&self.journal.config, &self.journal.identity) {
             (Some(c), Some(i)) if writes => Some((c.clone(), i.clone())),
             _ if writes => {
-                problems.push("--apply and --undo need --config handover.toml and -i AGENCY_SSH_KEY: they open the journal's digest key".into());
+                problems.push("--apply, --undo and --finish need --config handover.toml and -i AGENCY_SSH_KEY: they open the journal's digest key".into());
                 None
             }
             _ => None,
@@ -257,10 +270,14 @@ pub fn apply_command(a: ApplyArgs, quiet: bool) -> Result<u8, Error> {
     if a.undo {
         return undo_command(&a, &v);
     }
+    if a.finish {
+        return finish_command(&a, &v, quiet);
+    }
     let plan = super::inputs::read_plan(a.plan.as_deref().expect("validated"))?;
     check_approval(&plan, a.approve.as_deref())?;
     let req = Request {
         plan,
+        credentials: credentials_out(&a)?,
         only: a.only.iter().cloned().collect(),
         phase: v.phase,
         apply: a.apply,
@@ -273,10 +290,16 @@ pub fn apply_command(a: ApplyArgs, quiet: bool) -> Result<u8, Error> {
         apply::select(&req)?
             .into_iter()
             // Revoke and retain-until (GCP grants; AWS trusts and users) reach the cloud,
-            // and a review approved as a secret's re-encryption under the customer's key.
+            // a review approved as a secret's re-encryption under the customer's key, and
+            // a rotate of a key or of an AWS secret.
             .filter(|s| {
                 matches!(s.action, Action::Revoke | Action::RetainUntil)
                     || (s.action == Action::Review && s.target.reencrypt.is_some())
+                    || (s.action == Action::Rotate && apply::rotate::rotates(s))
+                    || (s.action == Action::Rotate
+                        && s.target.provider == Provider::Aws
+                        && s.target.what
+                            == crate::plan::TargetWhat::Secret(crate::plan::SecretPart::Secret))
             })
             .map(|s| (s.target.provider, s.target.scope.as_str())),
     );
@@ -310,9 +333,14 @@ pub fn apply_command(a: ApplyArgs, quiet: bool) -> Result<u8, Error> {
         journal.as_ref().map(|(j, r)| (j, r)),
         progress(!quiet && matches!(format, Format::Table)),
     ))?;
-    match format {
-        Format::Json => print_stdout(&pretty_json(&report))?,
-        Format::Table => print_stdout(&table(&report))?,
+    print_report(&a, &report, quiet)
+}
+
+/// Prints the report; exit 8 when an applied run left something undone or a check failed.
+fn print_report(a: &ApplyArgs, report: &Report, quiet: bool) -> Result<u8, Error> {
+    match a.format.resolve() {
+        Format::Json => print_stdout(&pretty_json(report))?,
+        Format::Table => print_stdout(&table(report))?,
     }
     if !quiet && report.applied {
         eprintln!("journal: {}", a.journal.file.display());
@@ -323,6 +351,71 @@ pub fn apply_command(a: ApplyArgs, quiet: bool) -> Result<u8, Error> {
     } else {
         exit::OK
     })
+}
+
+/// Where rotate seals replacement keys: `--credentials-out DIR`, else
+/// `JOURNAL.credentials/`, to the config's recipients; `None` without a config or
+/// recipients (rotate steps are then not carried out, and say why).
+fn credentials_out(a: &ApplyArgs) -> Result<Option<apply::rotate::CredentialsOut>, Error> {
+    let Some(config) = &a.journal.config else {
+        return Ok(None);
+    };
+    let recipients = crate::config::load(config)?.recipients(config)?;
+    let dir = a.credentials_out.clone().unwrap_or_else(|| {
+        let mut d = a.journal.file.clone().into_os_string();
+        d.push(".credentials");
+        PathBuf::from(d)
+    });
+    if recipients.is_empty() {
+        return Ok(None);
+    }
+    apply::rotate::CredentialsOut::new(&dir, recipients).map(Some)
+}
+
+/// `--finish`: the config's grace period (refused without one, before any request), the
+/// journal (which must exist), the executors of the accounts and projects whose
+/// deletions are due, then `apply::finish`.
+fn finish_command(a: &ApplyArgs, v: &Validated, quiet: bool) -> Result<u8, Error> {
+    let keys = v.keys.as_ref().expect("validated");
+    let plan = super::inputs::read_plan(a.plan.as_deref().expect("validated"))?;
+    check_approval(&plan, a.approve.as_deref())?;
+    let grace_days = crate::config::load(&keys.0)?.grace_days.ok_or_else(|| {
+        Error::input(
+            &keys.0,
+            "grace_days is not set: --finish deletes what apply deactivated once that many days have passed since",
+            "set grace_days = N (days, 0 to 365) in the config, or delete at once with `handover apply --apply --approve DIGEST --delete-now`",
+        )
+    })?;
+    let (journal, replay) = open_journal(&a.journal.file, keys, false)?;
+    apply::check_journal_plan(&replay, &plan, &a.journal.file)?;
+    let req = Request {
+        plan,
+        credentials: None,
+        only: a.only.iter().cloned().collect(),
+        phase: v.phase,
+        apply: a.apply,
+        options: Options { delete_now: true },
+        concurrency: a.concurrency,
+    };
+    let now = chrono::Utc::now();
+    let due = apply::finish::due_scopes(&req, &replay, grace_days, now)?;
+    let (needs_aws, projects) = scopes(due.iter().map(|(p, s)| (*p, s.as_str())));
+    let rt = runtime()?;
+    let mut exec = if needs_aws {
+        rt.block_on(executors(a, a.apply))?
+    } else {
+        Executors {
+            by_scope: BTreeMap::new(),
+            notes: Vec::new(),
+        }
+    };
+    // Deleting a key writes no condition, so the handover's name is not needed.
+    rt.block_on(gcp_executors(a, &projects, "", a.apply, &mut exec))?;
+    let journal = Mutex::new(journal);
+    let report = rt.block_on(apply::finish::finish(
+        &req, &exec, &journal, &replay, grace_days, now,
+    ))?;
+    print_report(a, &report, quiet)
 }
 
 fn undo_command(a: &ApplyArgs, v: &Validated) -> Result<u8, Error> {

@@ -141,7 +141,11 @@ fn header(o: &mut String, a: &InitArgs, inv: &Inventory) {
         "handover_date = \"{}\"  # CONFIRM",
         inv.generated_at.format("%Y-%m-%d")
     );
-    let _ = writeln!(o, "# agency_access_ends = \"YYYY-MM-DD\"  # the end of the adoption period (agency-operated)\n");
+    let _ = writeln!(
+        o,
+        "# agency_access_ends = \"YYYY-MM-DD\"  # the end of the adoption period (agency-operated)"
+    );
+    let _ = writeln!(o, "# grace_days = 14  # days a key apply deactivated waits before `apply --finish` deletes it (0 to 365)\n");
 }
 
 fn agency(o: &mut String, seen: &Seen) {

@@ -62,6 +62,10 @@ pub struct ManifestWriteArgs {
     /// Credential material issued to the customer, from a file (repeatable): NAME=FILE.
     #[arg(long = "credential", value_name = "NAME=FILE")]
     pub credentials: Vec<String>,
+    /// A folder of replacement keys `apply` rotated (repeatable): each STEP.age in it,
+    /// already encrypted to the customer, is carried as it is (rotated-key-STEP).
+    #[arg(long = "credentials", value_name = "DIR")]
+    pub credential_dirs: Vec<PathBuf>,
     /// ASCII armor (PEM-style) instead of binary.
     #[arg(short, long)]
     pub armor: bool,
@@ -187,6 +191,9 @@ impl ManifestWriteArgs {
                 problems.join("; "),
                 "for example --credential break-glass-key=./key.json",
             ));
+        }
+        for dir in &self.credential_dirs {
+            out.extend(manifest::credentials::sealed_files(dir)?);
         }
         Ok(out)
     }
@@ -487,6 +494,25 @@ fn for_terminal(m: &Manifest) -> Manifest {
     out
 }
 
+/// The replacement keys the manifest carries, each opened with the customer's
+/// identities and named (never its secret); escaped for the terminal.
+fn rotated_keys(m: &Manifest, identities: &[PathBuf]) -> Result<String, Error> {
+    use crate::output::terminal::escape;
+    let mut ids = crypto::Identities::empty();
+    for i in identities {
+        ids.extend(crypto::read_identities(i)?);
+    }
+    let lines = manifest::credentials::describe(&m.new_credentials, &ids);
+    if lines.is_empty() {
+        return Ok(String::new());
+    }
+    let mut out = format!("\nReplacement keys (rotated by apply): {}\n", lines.len());
+    for l in lines {
+        out.push_str(&format!("  {}\n", escape(&l)));
+    }
+    Ok(out)
+}
+
 fn show(a: ManifestShowArgs) -> Result<u8, Error> {
     use crate::output::terminal::escape;
     let o = &a.open;
@@ -513,6 +539,7 @@ fn show(a: ManifestShowArgs) -> Result<u8, Error> {
                 Err(e) => format!("Recipients: MISMATCH: {}\n", escape(e)),
             });
             out.push_str(&manifest::summary(&for_terminal(m), a.reveal));
+            out.push_str(&rotated_keys(m, &o.identities)?);
             print_stdout(&crate::output::terminal::escape_block(&out))?;
         }
     }

@@ -19,6 +19,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::Error;
 use crate::secret::quote_input;
 
+/// The longest grace period `grace_days` may set: a deactivated key left a year is no
+/// longer a grace period but a forgotten credential.
+pub const MAX_GRACE_DAYS: u32 = 365;
+
 /// The two handover scenarios.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
@@ -94,6 +98,10 @@ pub struct RawConfig {
     /// The end of the adoption period: agency access continues until then, as access
     /// that expires by itself.
     pub agency_access_ends: Option<String>,
+    /// Days a credential `apply` deactivated waits before `apply --finish` deletes it
+    /// (whole days, 0 to [`MAX_GRACE_DAYS`]). Read as a signed integer so that a
+    /// negative value gets this file's own message, not the parser's.
+    pub grace_days: Option<i64>,
     pub agency: Option<PartySpec>,
     pub customer: Option<PartySpec>,
     #[serde(default)]
@@ -144,6 +152,9 @@ pub struct HandoverConfig {
     pub scenario: Scenario,
     pub handover_date: DateTime<Utc>,
     pub agency_access_ends: Option<DateTime<Utc>>,
+    /// Days between `apply` deactivating a credential and `apply --finish` deleting it;
+    /// `None`: not set, so `--finish` is refused.
+    pub grace_days: Option<u32>,
     pub agency: PartySpec,
     pub customer: PartySpec,
     pub third_parties: Vec<PartySpec>,
@@ -234,6 +245,7 @@ impl RawConfig {
         let mut problems = Vec::new();
         let scenario = self.scenario(&mut problems);
         let (handover_date, ends) = self.dates(scenario, &mut problems);
+        let grace_days = self.grace_days(&mut problems);
         self.check_parties(&mut problems);
         self.check_keys_and_files(base_dir, &mut problems);
         if !problems.is_empty() {
@@ -243,6 +255,7 @@ impl RawConfig {
             scenario: scenario.expect("checked"),
             handover_date: handover_date.expect("checked"),
             agency_access_ends: ends,
+            grace_days,
             agency: self.agency.expect("checked"),
             customer: self.customer.expect("checked"),
             third_parties: self.third_party,
@@ -305,6 +318,20 @@ impl RawConfig {
             problems.push("[operations] retained is for the agency-operated scenario; full transfer ends all agency access".into());
         }
         (handover_date, ends)
+    }
+
+    /// `grace_days`, when set: a whole number of days from 0 to [`MAX_GRACE_DAYS`].
+    fn grace_days(&self, problems: &mut Vec<String>) -> Option<u32> {
+        let days = self.grace_days?;
+        match u32::try_from(days) {
+            Ok(d) if d <= MAX_GRACE_DAYS => Some(d),
+            _ => {
+                problems.push(format!(
+                    "grace_days = {days}: write a whole number of days from 0 to {MAX_GRACE_DAYS} (how long a deactivated key waits before `apply --finish` deletes it)"
+                ));
+                None
+            }
+        }
     }
 
     /// Every party well formed, and no account or domain claimed by both the agency and
@@ -576,5 +603,44 @@ mod tests {
         assert!(e.to_string().contains("1001 patterns; at most 1000"), "{e}");
         std::fs::write(&path, config_with_patterns("[\"*.agency\", \"ci-*\"]")).unwrap();
         load(&path).expect("ordinary patterns are accepted");
+    }
+
+    fn config_with_grace(line: &str) -> String {
+        format!(
+            "scenario = \"full-transfer\"\nhandover_date = \"2026-11-01\"\n{line}\n\n[agency]\nname = \"Northwind\"\n\n[customer]\nname = \"Contoso\"\n"
+        )
+    }
+
+    #[test]
+    fn grace_days_is_a_bounded_whole_number_of_days() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("handover.toml");
+        for (line, want) in [
+            ("", None),
+            ("grace_days = 0", Some(0)),
+            ("grace_days = 14", Some(14)),
+            ("grace_days = 365", Some(MAX_GRACE_DAYS)),
+        ] {
+            std::fs::write(&path, config_with_grace(line)).unwrap();
+            assert_eq!(load(&path).expect(line).grace_days, want, "{line}");
+        }
+        for (line, shown) in [
+            (
+                "grace_days = -1",
+                "grace_days = -1: write a whole number of days from 0 to 365",
+            ),
+            ("grace_days = 366", "grace_days = 366: write a whole number"),
+            (
+                "grace_days = 9223372036854775807",
+                "grace_days = 9223372036854775807: write",
+            ),
+            ("grace_days = \"7\"", "line 3"),
+            ("grace_days = 1.5", "line 3"),
+        ] {
+            std::fs::write(&path, config_with_grace(line)).unwrap();
+            let e = load(&path).expect_err(line);
+            assert_eq!(crate::cli::exit::code_for(&e), 3, "{line}");
+            assert!(e.to_string().contains(shown), "{line}: {e}");
+        }
     }
 }

@@ -351,6 +351,12 @@ pub enum ApplyChange {
     /// A secret's resource policy rewritten without one principal (or deleted, when
     /// that principal was all it granted).
     RewriteSecretPolicy,
+    /// A replacement key created for a key the customer keeps (rotate), its secret
+    /// written only into the age-encrypted credentials file; the old key is deactivated
+    /// by a later `--finish`.
+    Rotate,
+    /// An AWS secret's rotation started (`RotateSecret`, the rotation it has configured).
+    RotateSecret,
 }
 
 /// What undoing a change needs, journaled with its intent and its result; never a
@@ -402,6 +408,18 @@ pub enum Undo {
     },
     /// Not undoable, and why (a deleted credential cannot be brought back).
     Irreversible { why: String },
+    /// A replacement key of `owner` (an IAM user's name, a service account's email) for
+    /// its key `old_id` (rotate): `before` are the owner's key ids just before the create
+    /// call (so a key made by a run stopped before its result is found as the one not
+    /// among them), `created` the new key's id once made (never its secret). Undoing
+    /// deletes `created`.
+    ReplacementKey {
+        owner: String,
+        old_id: String,
+        before: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        created: Option<String>,
+    },
 }
 
 /// A GCP grant as undoing its removal needs it: the member, the role and the binding's

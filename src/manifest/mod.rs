@@ -20,6 +20,7 @@
 //!   change done and not undone since (`apply::journaled_steps`); a journal carrying out
 //!   another plan is refused, so no step is claimed on another plan's word.
 
+pub mod credentials;
 pub mod seal;
 
 use std::collections::BTreeMap;
@@ -142,6 +143,7 @@ impl Handover {
             scenario: self.scenario,
             handover_date: self.date,
             agency_access_ends: self.agency_access_ends,
+            grace_days: None,
             agency: self.agency.clone(),
             customer: self.customer.clone(),
             third_parties: self.third_parties.clone(),

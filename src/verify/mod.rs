@@ -334,6 +334,9 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
             Action::Review if s.target.reencrypt.is_some() => {
                 reencrypted_claim(&cx, s, subject, &mut claims)
             }
+            Action::Rotate if s.target.kind == TargetKind::Secret => {
+                rotated_secret_claim(&cx, s, subject, &mut claims)
+            }
             _ => {}
         }
     }
@@ -687,6 +690,62 @@ fn reencrypted_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut Vec
         )),
     };
     claims.push(claim(ClaimKind::ReEncrypted, subject, status, detail));
+}
+
+/// `rotated`, for a secret the plan rotates (a customer task, or `RotateSecret`): every
+/// copy migrated for the step holds, live, a value whose keyed digest is no longer the
+/// one migrated (the value the agency knew). Still the migrated value: pending before
+/// the handover date, failed after. Nothing migrated for it: no digest proves a new
+/// value, so it stays pending (the audit's credential checks still apply).
+fn rotated_secret_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut Vec<Claim>) {
+    let copies: Vec<_> =
+        cx.m.migrated_secrets
+            .iter()
+            .filter(|c| c.step.as_deref() == Some(s.id.as_str()) && c.outcome == StepOutcome::Done)
+            .collect();
+    if copies.is_empty() {
+        claims.push(claim(
+            ClaimKind::Rotated,
+            subject,
+            ClaimStatus::Pending,
+            "no migrated copy of it is recorded: no keyed digest can prove a new value".to_string(),
+        ));
+        return;
+    }
+    let mut same = Vec::new();
+    let mut unread = Vec::new();
+    for c in &copies {
+        let place = format!("{} {}", c.to.describe(), c.destination);
+        match cx
+            .live
+            .secrets
+            .get(&(c.to.describe(), c.destination.clone()))
+        {
+            Some(SecretRead::Digest(d)) if *d == c.digest => same.push(place),
+            Some(SecretRead::Digest(_)) => {}
+            Some(SecretRead::Missing) => unread.push(format!("{place} (missing)")),
+            Some(SecretRead::Unread(why)) => unread.push(format!("{place} ({why})")),
+            None => unread.push(format!("{place} (not read)")),
+        }
+    }
+    let (status, detail) = if !unread.is_empty() {
+        (
+            ClaimStatus::Fail,
+            format!("could not be read: {}", unread.join(", ")),
+        )
+    } else if !same.is_empty() {
+        cx.due(&format!(
+            "not rotated: {} still holds the value migrated (the value the agency knew)",
+            same.join(", ")
+        ))
+    } else {
+        (
+            ClaimStatus::Pass,
+            "rotated: it holds a new value (its keyed digest is no longer the migrated one)"
+                .to_string(),
+        )
+    };
+    claims.push(claim(ClaimKind::Rotated, subject, status, detail));
 }
 
 /// `migrated-secret`: every secret copied holds its recorded keyed digest.
@@ -1512,5 +1571,66 @@ mod tests {
             v.claims
         );
         assert!(v.failed());
+    }
+
+    // A secret the plan rotates is `rotated` once its migrated copy no longer holds the
+    // migrated value (the customer's task, or RotateSecret); before, pending until the
+    // handover date and failed after.
+    #[test]
+    fn a_secret_marked_rotate_is_rotated_once_its_value_is_no_longer_the_migrated_one() {
+        let (mut m, inv) = full_transfer();
+        let step = m
+            .steps
+            .iter()
+            .find(|s| s.action == Action::Rotate && s.target.label == "secret prod/db-password")
+            .expect("the example rotates prod/db-password")
+            .clone();
+        let to = StoreRef {
+            kind: crate::secret::store::StoreKind::Aws,
+            scope: "123456789012".into(),
+            region: Some("us-east-1".into()),
+        };
+        m.digest_keys.push(manifest::SealedKey {
+            id: "k1".into(),
+            key: manifest::Material::new("00".repeat(32)),
+        });
+        m.migrated_secrets.push(manifest::MigratedSecret {
+            step: Some(step.id.clone()),
+            from: to.clone(),
+            source: "prod/db-password".into(),
+            to: to.clone(),
+            destination: "prod/db-password".into(),
+            version: Some("v1".into()),
+            digest: "hmac-sha256:aa".into(),
+            digest_key: "k1".into(),
+            rotate_after_cutover: true,
+            migration: crate::journal::CopyOutcome::Create,
+            outcome: StepOutcome::Done,
+            at: at("2026-11-20T00:00:00Z"),
+        });
+        let with = |digest: &str| {
+            let mut l = live(inv.clone());
+            l.secrets.insert(
+                (to.describe(), "prod/db-password".into()),
+                SecretRead::Digest(digest.into()),
+            );
+            l
+        };
+        let label = "secret prod/db-password";
+        let early = check(&m, &with("hmac-sha256:aa"), at("2026-11-25T00:00:00Z"));
+        assert_eq!(
+            claim_for(&early, ClaimKind::Rotated, label).status,
+            ClaimStatus::Pending
+        );
+        let late = check(&m, &with("hmac-sha256:aa"), at("2026-12-15T00:00:00Z"));
+        let c = claim_for(&late, ClaimKind::Rotated, label);
+        assert_eq!(c.status, ClaimStatus::Fail, "{c:?}");
+        assert!(c.detail.contains("still holds the value migrated"), "{c:?}");
+        let done = check(&m, &with("hmac-sha256:bb"), at("2026-12-15T00:00:00Z"));
+        let c = claim_for(&done, ClaimKind::Rotated, label);
+        assert_eq!(c.status, ClaimStatus::Pass, "{c:?}");
+        assert!(c.detail.contains("holds a new value"), "{c:?}");
+        let migrated = claim_for(&done, ClaimKind::MigratedSecret, "prod/db-password");
+        assert_eq!(migrated.status, ClaimStatus::Pass, "{migrated:?}");
     }
 }
