@@ -493,6 +493,7 @@ fn the_journal_holds_each_intent_before_its_result_and_no_secret_value() {
     // already carries what undoing it needs.
     let mut intents = std::collections::BTreeSet::new();
     let mut results = 0;
+    let mut observed = Vec::new();
     for line in journal.lines() {
         let v = json(line);
         assert_eq!(v["op"], "apply-step", "{v}");
@@ -509,10 +510,22 @@ fn the_journal_holds_each_intent_before_its_result_and_no_secret_value() {
                 );
                 results += 1;
             }
+            // Found already in its end state: no call, so no intent, and nothing to undo.
+            "observed" => {
+                assert!(!intents.contains(&key), "{v}");
+                assert_eq!(v["data"]["calls"], json!([]), "{v}");
+                assert!(v["data"].get("undo").is_none(), "{v}");
+                observed.push(key);
+            }
             other => panic!("{other}"),
         }
     }
     assert_eq!(results, 9);
+    // bob's key, seeded inactive: found so, and journaled as seen.
+    let bob_key = s.seeded["bob"]["inactive_key"].as_str().unwrap();
+    let report = json(&r.stdout);
+    assert_eq!(observed, [step(&report, bob_key)["id"].as_str().unwrap()]);
+    assert_eq!(step(&report, bob_key)["outcome"], "already-done");
 }
 
 #[test]
@@ -1055,7 +1068,12 @@ fn the_identity_apply_runs_as_is_changed_last() {
     assert_eq!(password["outcome"], "done");
     let journal = std::fs::read_to_string(s.journal()).unwrap();
     let lines: Vec<Value> = journal.lines().map(json).collect();
-    assert_eq!(lines.len(), 18, "9 changes, intent and result each");
-    assert_eq!(lines[16]["key"], password["id"], "bob's change is the last");
-    assert_eq!(lines[17]["key"], password["id"]);
+    // 9 changes, intent and result each, and bob's key found already inactive.
+    assert_eq!(lines.len(), 19, "{journal}");
+    let bob_key = s.seeded["bob"]["inactive_key"].as_str().unwrap();
+    let found: Vec<&Value> = lines.iter().filter(|l| l["phase"] == "observed").collect();
+    assert_eq!(found.len(), 1, "{journal}");
+    assert_eq!(found[0]["key"], step(&report, bob_key)["id"]);
+    assert_eq!(lines[17]["key"], password["id"], "bob's change is the last");
+    assert_eq!(lines[18]["key"], password["id"]);
 }

@@ -1249,3 +1249,200 @@ fn audit_plan_migrate_apply_manifest_verify_passes_every_applied_step() {
         "{f:?}"
     );
 }
+
+// Regression: a key apply found already inactive (deactivated by hand after the plan)
+// was reported already-done but not journaled, so the manifest left the step pending,
+// verify did not count it, `--finish` would never delete it, and every rerun read it
+// again. Now it is journaled once as observed, recorded done as found, and verified.
+#[test]
+fn a_key_found_inactive_by_apply_is_journaled_as_observed_recorded_done_and_verified() {
+    let moto = moto();
+    let seeded = seed(&moto);
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let cfg = write_example_config(h);
+    let inv = h.join("inventory.json");
+    let r = run(handover(&moto, h)
+        .args(["audit", "--aws", "--region", "us-east-1"])
+        .args(["--format", "json", "-o"])
+        .arg(&inv));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let plan = plan(h, &inv, &cfg, "plan.json");
+    let plan_json = json(&std::fs::read_to_string(&plan).unwrap());
+    let digest = plan_json["digest"].as_str().unwrap().to_string();
+    let key = seeded["alice"]["old_key"].as_str().unwrap();
+    let step_id = plan_json["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|st| st["action"] == "revoke" && st["target"]["name"] == key)
+        .expect("a revoke step for alice's key")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Deactivated by hand between plan and apply.
+    iam(&moto, &format!("iam.update_access_key(UserName='alice.agency', AccessKeyId={key:?}, Status='Inactive')"));
+
+    let aj = h.join("apply.jsonl");
+    let apply = |extra: &[&str]| {
+        let mut c = handover(&moto, h);
+        c.args(["apply", "--format", "json", "--plan"])
+            .arg(&plan)
+            .arg("--config")
+            .arg(&cfg)
+            .arg("--journal")
+            .arg(&aj)
+            .args(extra);
+        run(&mut c)
+    };
+    let step_of = |r: &Run| {
+        json(&r.stdout)["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == step_id.as_str())
+            .unwrap()
+            .clone()
+    };
+    // A dry run journals nothing, observation included.
+    let r = apply(&[]);
+    assert!(r.code == 0 || r.code == 8, "{}\n{}", r.stdout, r.stderr);
+    assert!(!aj.exists(), "a dry run opens no journal");
+
+    let r = apply(&["--apply", "--approve", &digest]);
+    assert!(r.code == 0 || r.code == 8, "{}\n{}", r.stdout, r.stderr);
+    let st = step_of(&r);
+    assert_eq!(st["outcome"], "already-done", "{st}");
+    let lines = || -> Vec<Value> {
+        std::fs::read_to_string(&aj)
+            .unwrap()
+            .lines()
+            .map(json)
+            .filter(|l| l["key"] == step_id.as_str())
+            .collect()
+    };
+    let journaled = lines();
+    assert_eq!(journaled.len(), 1, "{journaled:?}");
+    let seen = &journaled[0];
+    assert_eq!(seen["op"], "apply-step", "{seen}");
+    assert_eq!(seen["phase"], "observed", "{seen}");
+    assert_eq!(seen["data"]["change"], "deactivate", "{seen}");
+    assert_eq!(seen["data"]["calls"], serde_json::json!([]), "{seen}");
+    assert!(
+        seen["data"]["observed"]
+            .as_str()
+            .unwrap()
+            .contains("already inactive"),
+        "{seen}"
+    );
+
+    // A rerun skips it on the journal's word and journals nothing new for it.
+    let entries = std::fs::read_to_string(&aj).unwrap().lines().count();
+    let r = apply(&["--apply", "--approve", &digest]);
+    assert!(r.code == 0 || r.code == 8, "{}\n{}", r.stdout, r.stderr);
+    let st = step_of(&r);
+    assert_eq!(st["outcome"], "already-done", "{st}");
+    assert_eq!(st["detail"], "the journal records it done", "{st}");
+    assert_eq!(lines().len(), 1);
+    let after = std::fs::read_to_string(&aj).unwrap();
+    assert_eq!(
+        after.lines().count(),
+        entries,
+        "the rerun journaled: {after}"
+    );
+
+    // The manifest records it done, as found (not as a change apply made).
+    let sealed = h.join("handover.age");
+    let r = run(handover_offline(h)
+        .arg("manifest")
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--plan")
+        .arg(&plan)
+        .arg("--inventory")
+        .arg(&inv)
+        .arg("--journal")
+        .arg(&aj)
+        .arg("-o")
+        .arg(&sealed));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let m = json(std::str::from_utf8(&age_decrypt(&sealed)).unwrap());
+    let rec = m["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == step_id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(rec["outcome"], "done", "{rec}");
+    assert_eq!(rec["observed"], "deactivate", "{rec}");
+    assert!(rec.get("applied").is_none(), "{rec}");
+    assert!(
+        rec["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("found already in its end state"),
+        "{rec}"
+    );
+
+    // verify passes it live, as a key apply found inactive.
+    let verify = || {
+        run(handover(&moto, h)
+            .args(["verify", "--format", "json", "--signer"])
+            .arg(example_key("northwind-signing.pub"))
+            .arg("--docs")
+            .arg(h)
+            .arg("-i")
+            .arg(example_key("contoso-security.agekey"))
+            .arg(&sealed))
+    };
+    let r = verify();
+    let v = json(&r.stdout);
+    let cs = claims_of(&v, &step_id);
+    assert_eq!(cs.len(), 1, "{}", r.stdout);
+    assert_eq!(cs[0]["status"], "pass", "{}", cs[0]);
+    assert!(
+        cs[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("found inactive by apply"),
+        "{}",
+        cs[0]
+    );
+
+    // --undo leaves it as found and says there is nothing to undo.
+    let r = run(handover(&moto, h)
+        .args(["apply", "--undo", "--format", "json", "--config"])
+        .arg(&cfg)
+        .arg("--journal")
+        .arg(&aj));
+    let undone = json(&r.stdout);
+    let u = undone
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["step"] == step_id.as_str())
+        .unwrap_or_else(|| panic!("no undo line for {step_id}: {}", r.stdout));
+    assert_eq!(u["outcome"], "no-change", "{u}");
+    assert!(
+        u["detail"].as_str().unwrap().contains("nothing to undo"),
+        "{u}"
+    );
+    let status = iam(&moto, &format!("print(next(k['Status'] for k in iam.list_access_keys(UserName='alice.agency')['AccessKeyMetadata'] if k['AccessKeyId'] == {key:?}))"));
+    assert_eq!(status.trim(), "Inactive");
+
+    // Active again behind the record's back, it fails verify like an applied step.
+    iam(
+        &moto,
+        &format!(
+            "iam.update_access_key(UserName='alice.agency', AccessKeyId={key:?}, Status='Active')"
+        ),
+    );
+    let r = verify();
+    assert_eq!(r.code, 9, "{}\n{}", r.stdout, r.stderr);
+    let cs = claims_of(&json(&r.stdout), &step_id)
+        .into_iter()
+        .cloned()
+        .collect::<Vec<_>>();
+    assert_eq!(cs[0]["status"], "fail", "{}", cs[0]);
+}

@@ -5,7 +5,8 @@
 //!
 //! Invariants:
 //! - Only what the journal records as deactivated by apply (its last `apply-step` entry a
-//!   `deactivate` or `disable` result done, not undone since) is deleted, and only once
+//!   `deactivate` or `disable` result done, not undone since, or an `observed` entry
+//!   saying an applied run found it already inactive) is deleted, and only once
 //!   `grace_days` whole days have passed since that result was journaled (the entry's
 //!   time, written by the journal itself); before then the step is `waiting`, saying from
 //!   when it may be finished, and nothing is read or written.
@@ -81,6 +82,16 @@ pub fn journaled(replay: &Replay) -> BTreeMap<String, Journaled> {
                     ApplyChange::Rotate => Journaled::Rotated(e.at),
                     _ => return None,
                 },
+                // Found already inactive by an applied run (`observed`): its grace period
+                // counts from then, as if apply had deactivated it.
+                Change::ApplyObserved(o)
+                    if matches!(
+                        o.about.change,
+                        ApplyChange::Deactivate | ApplyChange::Disable
+                    ) =>
+                {
+                    Journaled::Deactivated(e.at)
+                }
                 _ => return None,
             };
             Some((e.key.clone(), state))
@@ -478,6 +489,37 @@ mod tests {
         assert!(due(*later, 14) > now);
         assert!(due(*later, 13) <= now);
         assert_eq!(due(now, 0), now);
+    }
+
+    // Regression (merge of the observed entries with --finish): a key an applied run found
+    // already inactive was journaled only as observed, and --finish, reading results
+    // only, would never have deleted it.
+    #[test]
+    fn a_key_found_already_inactive_is_finished_like_one_apply_deactivated() {
+        let at: DateTime<Utc> = "2026-12-01T00:00:00Z".parse().unwrap();
+        let mut seen = entry(1, at, "s-found", Op::ApplyStep, ApplyChange::Deactivate);
+        let Change::ApplyResult(_, r) = seen.change else {
+            unreachable!()
+        };
+        seen.change = Change::ApplyObserved(crate::journal::ApplyObserved {
+            about: r.about,
+            observed: "already inactive".into(),
+        });
+        let mut granted = entry(2, at, "s-grant", Op::ApplyStep, ApplyChange::RemoveGrant);
+        let Change::ApplyResult(_, r) = granted.change else {
+            unreachable!()
+        };
+        granted.change = Change::ApplyObserved(crate::journal::ApplyObserved {
+            about: r.about,
+            observed: "already gone".into(),
+        });
+        let replay = Replay {
+            entries: vec![seen, granted],
+            torn_tail: false,
+        };
+        let j = journaled(&replay);
+        assert_eq!(j.get("s-found"), Some(&Journaled::Deactivated(at)));
+        assert_eq!(j.get("s-grant"), None);
     }
 
     // Regression: a --delete-now run stopped between deactivating and deleting, resumed

@@ -17,6 +17,10 @@
 //!   credential is gone (`finish::settle_in_doubt`).
 //! - Deactivated keys are deleted by `--finish` (`finish`), once the config's grace
 //!   period has passed since the journaled deactivation.
+//! - A step an applied run finds already in its end state live (and not in doubt) is
+//!   journaled as `observed` (what was seen, when; no call, nothing to undo): the
+//!   manifest then records it done as found, a rerun skips it without journaling it
+//!   again, and `--undo` leaves it alone. A dry run journals nothing.
 //! - A journal holding entries of another plan (another digest) is refused.
 //! - Phases run in the plan's order (the identity that ran the audit is revoked last),
 //!   and the steps on the identity apply itself runs as after all of them;
@@ -53,8 +57,8 @@ use serde::Serialize;
 
 use crate::error::Error;
 use crate::journal::{
-    ApplyChange, ApplyIntent, ApplyOutcome, ApplyResult, ApplyTarget, Change, Journal, Op, Replay,
-    Undo, UndoCredential,
+    ApplyChange, ApplyIntent, ApplyObserved, ApplyOutcome, ApplyResult, ApplyTarget, Change,
+    Journal, Op, Replay, Undo, UndoCredential,
 };
 use crate::model::{CredentialKind, Provider};
 use crate::plan::{Phase, Plan, SecretPart, Step, TargetWhat};
@@ -393,6 +397,7 @@ pub fn check_journal_plan(
         let about = match &e.change {
             Change::ApplyIntent(_, i) => &i.about,
             Change::ApplyResult(_, r) => &r.about,
+            Change::ApplyObserved(o) => &o.about,
             _ => continue,
         };
         if about.plan != plan.digest {
@@ -422,6 +427,39 @@ pub fn journaled_steps(replay: &Replay) -> BTreeMap<String, (ApplyChange, Option
         .filter_map(|e| match &e.change {
             Change::ApplyIntent(_, i) => Some((e.key.clone(), (i.about.change, None))),
             Change::ApplyResult(_, r) => Some((e.key.clone(), (r.about.change, Some(r.outcome)))),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A step an applied run found already in its end state live, as its journal records
+/// it: the change whose end state was found, when, and what was seen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observed {
+    /// The target's inventory id.
+    pub target: String,
+    pub change: ApplyChange,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub observed: String,
+}
+
+/// The steps whose last `apply-step` entry is an observation (found in their end state,
+/// no change made): for `manifest`, and for `--finish`, whose grace period for a key
+/// found inactive runs from when it was seen. `journaled_steps` leaves these out.
+pub fn journaled_observed(replay: &Replay) -> BTreeMap<String, Observed> {
+    replay
+        .latest(Op::ApplyStep)
+        .into_iter()
+        .filter_map(|e| match &e.change {
+            Change::ApplyObserved(o) => Some((
+                e.key.clone(),
+                Observed {
+                    target: o.about.target.clone(),
+                    change: o.about.change,
+                    at: e.at,
+                    observed: o.observed.clone(),
+                },
+            )),
             _ => None,
         })
         .collect()
@@ -466,12 +504,72 @@ pub fn journaled_scopes(replay: &Replay) -> BTreeSet<(Provider, String)> {
         .collect()
 }
 
-/// The steps a journal records as done.
+/// The steps a journal records as done (and not undone since), or as found already in
+/// their end state: a rerun skips both without a call or a new entry.
 fn journaled_done(replay: &Replay) -> BTreeSet<String> {
     done_and_not_undone(replay)
         .into_iter()
         .map(|e| e.key.clone())
+        .chain(journaled_observed(replay).into_keys())
         .collect()
+}
+
+/// A step found already in its end state by an applied run, with no intent of it in
+/// doubt (that is settled as made instead): journaled as an observation, so the
+/// manifest and a rerun know it is done, and `--undo` that apply changed nothing.
+fn observe(ctx: &Ctx<'_>, step: &Step, seen: &str) -> Result<(), Error> {
+    let (Some(journal), true) = (ctx.journal, ctx.apply) else {
+        return Ok(());
+    };
+    if ctx.in_doubt.contains_key(&step.id) {
+        return Ok(());
+    }
+    let observed = ApplyObserved {
+        about: ApplyTarget {
+            plan: ctx.plan_digest.to_string(),
+            target: step.target.id.clone(),
+            provider: step.target.provider,
+            scope: step.target.scope.clone(),
+            change: end_state(step),
+            calls: Vec::new(),
+        },
+        observed: seen.to_string(),
+    };
+    lock(journal).append(&step.id, Change::ApplyObserved(observed))?;
+    Ok(())
+}
+
+/// The change whose end state a step's live check found already in place: a key-like
+/// AWS credential deactivated, a GCP key disabled, a trust rewritten, a grant removed or
+/// bounded; any other revoke's end state is its target gone (`delete`).
+fn end_state(step: &Step) -> ApplyChange {
+    let t = &step.target;
+    match (step.action, t.what) {
+        (Action::RetainUntil, TargetWhat::Credential(CredentialKind::GcpIamBinding)) => {
+            ApplyChange::BoundGrant
+        }
+        (Action::RetainUntil, TargetWhat::Credential(CredentialKind::RoleTrust)) => {
+            ApplyChange::BoundTrust
+        }
+        (Action::RetainUntil, _) => ApplyChange::DenyAfter,
+        (Action::Review, _) if t.reencrypt.is_some() => ApplyChange::ReEncrypt,
+        (Action::Rotate, TargetWhat::Secret(SecretPart::Secret)) => ApplyChange::RotateSecret,
+        (Action::Rotate, _) => ApplyChange::Rotate,
+        (_, TargetWhat::Secret(SecretPart::SecretPolicyGrant)) => ApplyChange::RewriteSecretPolicy,
+        (_, TargetWhat::Credential(CredentialKind::GcpIamBinding)) => ApplyChange::RemoveGrant,
+        (_, TargetWhat::Credential(CredentialKind::GcpServiceAccountKey)) => ApplyChange::Disable,
+        (_, TargetWhat::Credential(CredentialKind::RoleTrust)) => ApplyChange::RewriteTrust,
+        (
+            _,
+            TargetWhat::Credential(
+                CredentialKind::AccessKey
+                | CredentialKind::SshPublicKey
+                | CredentialKind::ServiceSpecificCredential
+                | CredentialKind::SigningCertificate,
+            ),
+        ) => ApplyChange::Deactivate,
+        _ => ApplyChange::Delete,
+    }
 }
 
 /// The last `apply-step` entry of each step journaled as done and not undone since (an
@@ -827,7 +925,16 @@ async fn check_step<'s, 'e>(ctx: &Ctx<'e>, step: &'s Step) -> Result<Ready<'s, '
         Err(e) => return Err(report(step, Outcome::Failed, error_detail(&e))),
     };
     let prepared = match live {
-        Live::AlreadyDone(why) => return Err(report(step, Outcome::AlreadyDone, why)),
+        Live::AlreadyDone(why) => {
+            // Settled above when a stopped run's intent was in doubt; otherwise what was
+            // found is journaled as observed.
+            let mut r = report(step, Outcome::AlreadyDone, why);
+            if let Err(e) = observe(ctx, step, &r.detail) {
+                r.outcome = Outcome::Failed;
+                r.detail = error_detail(&e);
+            }
+            return Err(r);
+        }
         Live::Drift(why) => return Err(report(step, Outcome::Drift, why)),
         Live::LeftForAPerson(why) => return Err(report(step, Outcome::LeftForAPerson, why)),
         Live::AsPlanned(p) => p,
@@ -1084,7 +1191,8 @@ pub struct UndoReport {
 }
 
 /// Undoes every reversible change the journal records as done and not yet undone, last
-/// change first.
+/// change first; a step apply found already in its end state is reported with nothing
+/// to undo (apply changed nothing there), and left as it is.
 pub async fn undo(
     exec: &Executors,
     journal: &Mutex<Journal>,
@@ -1105,7 +1213,25 @@ pub async fn undo(
     for (key, r) in done {
         out.push(undo_one(&ctx, key, r).await);
     }
+    out.extend(nothing_to_undo(replay));
     Ok(out)
+}
+
+/// The undo report of each step apply found already in its end state: left as it is.
+fn nothing_to_undo(replay: &Replay) -> Vec<UndoReport> {
+    journaled_observed(replay)
+        .into_iter()
+        .map(|(step, o)| UndoReport {
+            target: o.target,
+            detail: format!(
+                "nothing to undo: apply found it already in its end state at {} ({}) and changed nothing",
+                o.at.format("%Y-%m-%dT%H:%M:%SZ"),
+                o.observed
+            ),
+            step,
+            outcome: Outcome::NoChange,
+        })
+        .collect()
 }
 
 async fn undo_one(ctx: &Ctx<'_>, key: &str, r: &ApplyResult) -> UndoReport {
@@ -1276,6 +1402,52 @@ mod tests {
             "arn:aws:iam::123456789012:root",
         );
         assert!(not_carried_out(&grant).is_none(), "carried out on AWS");
+    }
+
+    fn observed(seq: u64, key: &str) -> crate::journal::Entry {
+        let mut e = entry(seq, key, Op::ApplyStep, ApplyOutcome::Done);
+        let Change::ApplyResult(_, r) = e.change else {
+            unreachable!()
+        };
+        e.change = Change::ApplyObserved(ApplyObserved {
+            about: ApplyTarget {
+                change: ApplyChange::Deactivate,
+                ..r.about
+            },
+            observed: "already inactive".into(),
+        });
+        e
+    }
+
+    // Regression: a step found already in its end state was not journaled, so a rerun
+    // read it again and nothing recorded it done. Its observation counts as done for a
+    // rerun, is never an intent in doubt, never a change to undo or a change made.
+    #[test]
+    fn an_observation_is_done_for_a_rerun_but_never_in_doubt_nor_undone() {
+        let replay = Replay {
+            entries: vec![
+                entry(1, "s-a", Op::ApplyStep, ApplyOutcome::Failed),
+                observed(2, "s-a"),
+                entry(3, "s-b", Op::ApplyStep, ApplyOutcome::Done),
+            ],
+            torn_tail: false,
+        };
+        assert_eq!(
+            journaled_done(&replay),
+            BTreeSet::from(["s-a".to_string(), "s-b".to_string()])
+        );
+        assert!(in_doubt(&replay).is_empty());
+        let undo: Vec<&str> = to_undo(&replay).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(undo, ["s-b"]);
+        assert_eq!(journaled_steps(&replay).keys().collect::<Vec<_>>(), ["s-b"]);
+        let found = journaled_observed(&replay);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found["s-a"].change, ApplyChange::Deactivate);
+        let skipped = nothing_to_undo(&replay);
+        assert_eq!(skipped.len(), 1);
+        assert_eq!(skipped[0].step, "s-a");
+        assert_eq!(skipped[0].outcome, Outcome::NoChange);
+        assert!(skipped[0].detail.starts_with("nothing to undo"));
     }
 
     #[test]

@@ -440,7 +440,8 @@ fn undo_command(a: &ApplyArgs, v: &Validated) -> Result<u8, Error> {
         Format::Json => print_stdout(&pretty_json(&undone))?,
         Format::Table => print_stdout(&undo_table(&undone))?,
     }
-    Ok(if undone.iter().all(|u| u.outcome == Outcome::Done) {
+    // A step apply found already in its end state (`no-change`) has nothing to undo.
+    Ok(if !undone.iter().any(|u| u.outcome.incomplete()) {
         exit::OK
     } else {
         exit::INCOMPLETE
@@ -488,7 +489,10 @@ fn table(report: &Report) -> String {
 }
 
 fn undo_table(undone: &[UndoReport]) -> String {
-    let mut o = format!("Undo: {} change(s) recorded as done\n", undone.len());
+    let mut o = format!(
+        "Undo: {} step(s) recorded as done or found done\n",
+        undone.len()
+    );
     for u in undone {
         o.push_str(&format!(
             "  {:<14} {:<18} {}\n      {}\n",

@@ -3,7 +3,9 @@
 //! `migrate-secret` entries; `apply` writes `apply-step` entries (a plan step carried
 //! out: the plan's digest, the target, the change, the calls, and what undoing it needs)
 //! and `apply-undo` entries (a change put back), so that one journal file, one reader
-//! and one schema cover every change.
+//! and one schema cover every change. An `apply-step` entry at stage `observed` records
+//! a step apply found already in its end state live (a key already inactive, a grant
+//! already gone): what was seen and when, with no change made and nothing to undo.
 //!
 //! Invariants:
 //! - The JSON of an entry's `data` is what it always was: the same field names and
@@ -20,12 +22,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::secret::store::StoreRef;
 
-/// Before or after a change.
+/// Before or after a change, or (`observed`) no change: its end state found live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Stage {
     Intent,
     Result,
+    /// A live check found the step already in its end state: nothing was changed, so
+    /// this is neither an intent (never in doubt) nor a change's result (nothing to undo).
+    Observed,
 }
 
 /// What kind of change an entry records: a stable kebab-case code (written as `op`).
@@ -72,6 +77,9 @@ pub enum Change {
     ApplyIntent(Op, ApplyIntent),
     /// `apply-step` or `apply-undo`, `result`: whether the change was made.
     ApplyResult(Op, ApplyResult),
+    /// `apply-step`, `observed`: the step found already in its end state live, so no
+    /// change was made (and none is to be undone).
+    ApplyObserved(ApplyObserved),
 }
 
 impl Change {
@@ -79,6 +87,7 @@ impl Change {
         match self {
             Change::CopyIntent(_) | Change::CopyResult(_) => Op::MigrateSecret,
             Change::ApplyIntent(op, _) | Change::ApplyResult(op, _) => *op,
+            Change::ApplyObserved(_) => Op::ApplyStep,
         }
     }
 
@@ -86,6 +95,7 @@ impl Change {
         match self {
             Change::CopyIntent(_) | Change::ApplyIntent(..) => Stage::Intent,
             Change::CopyResult(_) | Change::ApplyResult(..) => Stage::Result,
+            Change::ApplyObserved(_) => Stage::Observed,
         }
     }
 
@@ -94,7 +104,7 @@ impl Change {
         match self {
             Change::CopyIntent(i) => Some(&i.copy),
             Change::CopyResult(r) => Some(&r.copy),
-            Change::ApplyIntent(..) | Change::ApplyResult(..) => None,
+            Change::ApplyIntent(..) | Change::ApplyResult(..) | Change::ApplyObserved(_) => None,
         }
     }
 
@@ -105,6 +115,7 @@ impl Change {
             Change::CopyResult(r) => serde_json::to_value(r),
             Change::ApplyIntent(_, i) => serde_json::to_value(i),
             Change::ApplyResult(_, r) => serde_json::to_value(r),
+            Change::ApplyObserved(o) => serde_json::to_value(o),
         }
         .expect("payloads serialize")
     }
@@ -126,6 +137,7 @@ impl Change {
                 match stage {
                     Stage::Intent => "intent",
                     Stage::Result => "result",
+                    Stage::Observed => "observation",
                 },
                 super::classify(&e)
             )
@@ -143,6 +155,12 @@ impl Change {
             (Op::ApplyStep | Op::ApplyUndo, Stage::Result) => serde_json::from_value(data)
                 .map(|r| Change::ApplyResult(op, r))
                 .map_err(what),
+            (Op::ApplyStep, Stage::Observed) => serde_json::from_value(data)
+                .map(Change::ApplyObserved)
+                .map_err(what),
+            (Op::MigrateSecret | Op::ApplyUndo, Stage::Observed) => {
+                Err(format!("{} has no observed stage", op.as_str()))
+            }
         }
     }
 }
@@ -316,6 +334,7 @@ pub(super) enum Data {
     CopyResult(CopyResult),
     ApplyIntent(ApplyIntent),
     ApplyResult(ApplyResult),
+    ApplyObserved(ApplyObserved),
 }
 
 /// The change `apply` makes to one target (kebab-case in the journal and its report).
@@ -490,6 +509,18 @@ pub struct ApplyResult {
     /// Why it failed (the API's error code and message; never a value).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+}
+
+/// An `apply-step` observation, journaled (during an applied run, never a dry run) when
+/// the live check finds a step already in its end state and no intent of it is in
+/// doubt: `about.change` is the change whose end state was found (a key `deactivate`d,
+/// a grant removed), `about.calls` is empty (no write was made), and `observed` says
+/// what was seen, in names (never a value). The entry's time is when it was seen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ApplyObserved {
+    #[serde(flatten)]
+    pub about: ApplyTarget,
+    pub observed: String,
 }
 
 #[cfg(test)]

@@ -44,9 +44,9 @@ pub mod entry;
 
 pub use crate::secret::store::{StoreKind, StoreRef};
 pub use entry::{
-    ApplyChange, ApplyIntent, ApplyOutcome, ApplyResult, ApplyTarget, Change, CopyIntent,
-    CopyOutcome, CopyResult, Op, ReadBack, SecretCopy, SourceDigests, Stage, Undo, UndoCondition,
-    UndoCredential, UndoGrant,
+    ApplyChange, ApplyIntent, ApplyObserved, ApplyOutcome, ApplyResult, ApplyTarget, Change,
+    CopyIntent, CopyOutcome, CopyResult, Op, ReadBack, SecretCopy, SourceDigests, Stage, Undo,
+    UndoCondition, UndoCredential, UndoGrant,
 };
 
 /// The `prev` of the first entry.
@@ -791,6 +791,39 @@ mod tests {
             out.push(serde_json::to_string(&e).unwrap());
         }
         out
+    }
+
+    // An observation (a step found already in its end state) has no result after it:
+    // it must read back as what it is and never count as an intent in doubt.
+    #[test]
+    fn an_observation_round_trips_and_is_never_in_doubt() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("journal.jsonl");
+        let observed = Change::ApplyObserved(ApplyObserved {
+            about: ApplyTarget {
+                plan: "sha256:00".into(),
+                target: "t".into(),
+                provider: crate::model::Provider::Aws,
+                scope: "123456789012".into(),
+                change: ApplyChange::Deactivate,
+                calls: vec![],
+            },
+            observed: "AKIA of u is already inactive".into(),
+        });
+        let (mut j, _) = Journal::open(&p, &key()).unwrap();
+        j.append("s-1", observed.clone()).unwrap();
+        drop(j);
+        assert!(
+            lines(&p)[0].contains(r#""phase":"observed""#),
+            "{:?}",
+            lines(&p)
+        );
+        let replay = Journal::read(&p, &key()).unwrap();
+        assert_eq!(replay.entries[0].change, observed);
+        assert_eq!(replay.entries[0].stage(), Stage::Observed);
+        assert_eq!(replay.entries[0].op(), Op::ApplyStep);
+        assert_eq!(replay.latest(Op::ApplyStep).len(), 1);
+        assert!(replay.in_doubt(Op::ApplyStep).is_empty());
     }
 
     #[test]

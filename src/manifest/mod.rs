@@ -18,7 +18,9 @@
 //!   later beside the signed manifest shows whether it was cut short or rewritten.
 //! - A step is `done` by apply only when an apply journal of this plan records its
 //!   change done and not undone since (`apply::journaled_steps`); a journal carrying out
-//!   another plan is refused, so no step is claimed on another plan's word.
+//!   another plan is refused, so no step is claimed on another plan's word. A step apply
+//!   found already in its end state (journaled `observed`) is `done` too, recorded as
+//!   found (`observed`, with when and what was seen), never as a change apply made.
 
 pub mod credentials;
 pub mod seal;
@@ -218,6 +220,11 @@ pub struct StepRecord {
     /// inactive, a removed grant gone) and fails it, whatever the date, when it is not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied: Option<ApplyChange>,
+    /// The change whose end state `apply` found already in place live (a key already
+    /// inactive, a grant already gone), when an apply journal records that observation:
+    /// apply changed nothing; `verify` checks that end state live as for `applied`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<ApplyChange>,
 }
 
 /// A secret store, as journals and the manifest name it (defined with the journal
@@ -381,7 +388,9 @@ fn migrated_in(
                 ),
             ),
             // `copy()` is `None` for these: skipped above.
-            Change::ApplyIntent(..) | Change::ApplyResult(..) => continue,
+            Change::ApplyIntent(..) | Change::ApplyResult(..) | Change::ApplyObserved(_) => {
+                continue
+            }
         };
         out.push(MigratedSecret {
             step: None,
@@ -411,6 +420,9 @@ pub struct Applied {
     pub change: ApplyChange,
     pub outcome: Option<ApplyOutcome>,
     pub journal: String,
+    /// Found already in its end state, no change made (`outcome` is then `None`): when,
+    /// and what was seen.
+    pub observed: Option<(DateTime<Utc>, String)>,
 }
 
 /// The steps an apply journal of `plan` carries out, by step id, with where each stands
@@ -422,20 +434,31 @@ pub fn applied_in(
     path: &Path,
 ) -> Result<BTreeMap<String, Applied>, Error> {
     crate::apply::check_journal_plan(replay, plan, path)?;
-    Ok(crate::apply::journaled_steps(replay)
-        .into_iter()
-        .map(|(id, (change, outcome))| {
-            let journal = file_name(path);
-            (
-                id,
-                Applied {
+    let journal = file_name(path);
+    let changed =
+        crate::apply::journaled_steps(replay)
+            .into_iter()
+            .map(|(id, (change, outcome))| {
+                let a = Applied {
                     change,
                     outcome,
-                    journal,
-                },
-            )
-        })
-        .collect())
+                    journal: journal.clone(),
+                    observed: None,
+                };
+                (id, a)
+            });
+    let found = crate::apply::journaled_observed(replay)
+        .into_iter()
+        .map(|(id, o)| {
+            let a = Applied {
+                change: o.change,
+                outcome: None,
+                journal: journal.clone(),
+                observed: Some((o.at, o.observed)),
+            };
+            (id, a)
+        });
+    Ok(changed.chain(found).collect())
 }
 
 /// Whether a plan step is about this migrated secret (same store, same name), from the
@@ -540,6 +563,16 @@ fn read_journals(journals: &[(PathBuf, DigestKey)], plan: &Plan) -> Result<FromJ
 /// of apply settles it live).
 fn applied_record(s: &crate::plan::Step, a: &Applied) -> StepRecord {
     let change = kebab(&a.change);
+    if let Some((at, seen)) = &a.observed {
+        let evidence = format!(
+            "apply journal {}: found already in its end state ({change}) at {}: {seen}; apply changed nothing",
+            a.journal,
+            at.format("%Y-%m-%dT%H:%M:%SZ")
+        );
+        let mut r = record(s, StepOutcome::Done, evidence);
+        r.observed = Some(a.change);
+        return r;
+    }
     let (outcome, evidence, applied) = match a.outcome {
         Some(ApplyOutcome::Done) => (
             StepOutcome::Done,
@@ -561,6 +594,14 @@ fn applied_record(s: &crate::plan::Step, a: &Applied) -> StepRecord {
         ),
     };
     StepRecord {
+        applied,
+        ..record(s, outcome, evidence)
+    }
+}
+
+/// A step's record with its outcome and evidence, nothing applied or observed.
+fn record(s: &crate::plan::Step, outcome: StepOutcome, evidence: String) -> StepRecord {
+    StepRecord {
         id: s.id.clone(),
         order: s.order,
         action: s.action,
@@ -570,7 +611,8 @@ fn applied_record(s: &crate::plan::Step, a: &Applied) -> StepRecord {
         reason: s.reason.clone(),
         outcome,
         evidence,
-        applied,
+        applied: None,
+        observed: None,
     }
 }
 
@@ -623,18 +665,7 @@ fn step_record(s: &crate::plan::Step, migrated: &mut [MigratedSecret]) -> StepRe
     for m in copied {
         m.step = Some(s.id.clone());
     }
-    StepRecord {
-        id: s.id.clone(),
-        order: s.order,
-        action: s.action,
-        until: s.until.clone(),
-        target: s.target.clone(),
-        rule: s.rule.clone(),
-        reason: s.reason.clone(),
-        outcome,
-        evidence,
-        applied: None,
-    }
+    record(s, outcome, evidence)
 }
 
 /// The accounts and projects the inventory covers, sorted, each once.

@@ -402,7 +402,12 @@ fn revoked_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut Vec<Cla
             subject,
             ClaimStatus::Pass,
             format!(
-                "inactive: deactivated by apply ({}); deleted by `apply --finish`",
+                "inactive: {} by apply ({}); deleted by `apply --finish`",
+                if s.applied.is_some() {
+                    "deactivated"
+                } else {
+                    "found inactive"
+                },
                 s.evidence
             ),
         ));
@@ -503,14 +508,15 @@ fn retained_policy_grant(cx: &Ctx, s: &StepRecord, until: DateTime<Utc>) -> (Cla
     }
 }
 
-/// Whether apply's recorded change for this step is a deactivation (an AWS key-like
+/// Whether apply's recorded change for this step (or the end state it found already in
+/// place) is a deactivation (an AWS key-like
 /// credential set `Inactive`, a GCP key disabled) and every live form of the target is
 /// inactive: that revoke is carried out until `--finish` deletes it. Active again, it
 /// is not.
 fn deactivated_by_apply(s: &StepRecord, found: &[&Credential]) -> bool {
     s.outcome == StepOutcome::Done
         && matches!(
-            s.applied,
+            s.applied.or(s.observed),
             Some(ApplyChange::Deactivate | ApplyChange::Disable)
         )
         && found.iter().all(|c| c.status == Status::Inactive)
