@@ -1168,6 +1168,13 @@ fn audit_plan_migrate_apply_manifest_verify_passes_every_applied_step() {
         let id = s["id"].as_str().unwrap();
         let cs = claims_of(&v, id);
         assert_eq!(cs.len(), 1, "one claim for {id}: {}", r.stdout);
+        if s["action"] == "rotate" && s["change"] == "rotate" {
+            // A key rotated by apply has its replacement sealed for the customer, but the
+            // old key stays until `apply --finish` after grace_days: not yet a pass, and
+            // not a failure before the handover date.
+            assert_eq!(cs[0]["status"], "pending", "{id}: {}", cs[0]);
+            continue;
+        }
         assert_eq!(cs[0]["status"], "pass", "{id}: {}", cs[0]);
         checked += 1;
     }
