@@ -342,6 +342,9 @@ pub enum ApplyChange {
     /// A secret's resource policy rewritten without one principal (or deleted, when
     /// that principal was all it granted).
     RewriteSecretPolicy,
+    /// An IAM user or role deleted whole, with everything attached to it (the plan's
+    /// `delete: principal`, `--delete-now`): not undoable.
+    DeletePrincipal,
 }
 
 /// What undoing a change needs, journaled with its intent and its result; never a
