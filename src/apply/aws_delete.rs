@@ -238,12 +238,21 @@ async fn credentials(
         .user_name(user)
         .send()
         .await;
-    let ssc = ssc.map_err(|e| fail("iam:ListServiceSpecificCredentials", &e))?;
-    for c in ssc.service_specific_credentials() {
-        out.push((
-            CredentialKind::ServiceSpecificCredential,
-            Some(c.service_specific_credential_id().to_string()),
-        ));
+    match ssc.map_err(|e| fail("iam:ListServiceSpecificCredentials", &e)) {
+        Ok(ssc) => {
+            for c in ssc.service_specific_credentials() {
+                out.push((
+                    CredentialKind::ServiceSpecificCredential,
+                    Some(c.service_specific_credential_id().to_string()),
+                ));
+            }
+        }
+        // Denied: the identity lacks what apply needs, said as such.
+        Err(e @ Error::Access { .. }) => return Err(e),
+        // Not answered (moto does not implement the call): none is deleted, and one left
+        // makes `DeleteUser` fail with `DeleteConflict` (API_DeleteUser.html), so an
+        // unseen credential is never deleted blind; the audit marked them unknown too.
+        Err(_) => {}
     }
     Ok(Ok(out))
 }
