@@ -628,6 +628,46 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn step(principal: &str, what: TargetWhat) -> Step {
+        let target = serde_json::json!({
+            "kind": "credential", "id": "c", "what": what, "provider": "aws",
+            "scope": "123456789012", "principal": principal, "name": "AKIA1",
+            "region": null, "binding": null, "label": "l", "owner": "agency", "party": null
+        });
+        serde_json::from_value(serde_json::json!({
+            "id": "s-1", "order": 1, "phase": "revoke-self", "target": target,
+            "action": "revoke", "delete": "principal", "until": null, "rule": "r",
+            "reason": "r", "severity": "high", "preconditions": [], "evidence": {}
+        }))
+        .unwrap()
+    }
+
+    /// The identity apply runs as is never deleted, whatever the plan says: it is
+    /// refused before any call (the client here reaches nothing).
+    #[tokio::test]
+    async fn the_identity_apply_runs_as_is_not_deleted() {
+        let arn = "arn:aws:iam::123456789012:user/ci-deploy";
+        let conf = aws_sdk_iam::Config::builder()
+            .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+            .region(aws_sdk_iam::config::Region::new("us-east-1"))
+            .endpoint_url("http://127.0.0.1:9")
+            .build();
+        let iam = Client::from_conf(conf);
+        let s = step(arn, TargetWhat::Credential(CredentialKind::AccessKey));
+        let who = Who {
+            iam: &iam,
+            caller: Some(arn),
+            name: Some("ci-deploy"),
+        };
+        let Live::LeftForAPerson(why) = check(who, &s, &[&s]).await.unwrap() else {
+            panic!("left for a person");
+        };
+        assert!(
+            why.contains("does not delete the identity it runs as"),
+            "{why}"
+        );
+    }
+
     #[test]
     fn every_allow_principal_of_a_trust_is_read_and_deny_is_not() {
         let doc = json!({"Statement": [

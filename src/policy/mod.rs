@@ -580,6 +580,28 @@ impl RuleChecker {
 mod tests {
     use super::*;
 
+    /// `delete: principal` only means something on a revoke rule for credentials: on
+    /// any other it is refused at load with its line, never silently ignored.
+    #[test]
+    fn delete_principal_is_only_for_revoke_rules() {
+        let rule = |action: &str| {
+            format!("name: t\nrules:\n  - id: r\n    description: x\n    condition: 'true'\n    action: {action}\n    delete: principal\n    severity: low\n    rationale: x\n")
+        };
+        let (_, _, rules) = parse(&rule("revoke")).expect("a revoke rule may delete");
+        assert_eq!(rules[0].delete, Some(Delete::Principal));
+        for action in ["transfer", "review", "rotate"] {
+            let problems = parse(&rule(action)).err().expect("refused");
+            assert!(
+                problems
+                    .iter()
+                    .any(|p| p.message.contains("delete: principal") && p.line == 3),
+                "{problems:?}"
+            );
+        }
+        let (_, _, rules) = parse(&one_rule("true")).unwrap();
+        assert_eq!(rules[0].delete, None, "absent: deletes nothing");
+    }
+
     fn one_rule(condition: &str) -> String {
         format!("name: t\nrules:\n  - id: r\n    description: x\n    condition: '{condition}'\n    action: review\n    severity: low\n    rationale: x\n")
     }
