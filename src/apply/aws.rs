@@ -320,11 +320,28 @@ impl Executor for AwsExecutor {
                 region,
                 key,
             } => self.set_secret_key(region, secret, key.as_deref()).await,
+            Write::AwsIdentity(call) => super::aws_delete::write(&self.iam, call).await,
             other => Err(Error::usage(
                 format!("not an AWS write: {other:?}"),
                 "this is a bug in handover: report it",
             )),
         }
+    }
+
+    async fn check_delete(&self, step: &Step, planned: &[&Step]) -> Result<Live, Error> {
+        let arn = step.target.principal.as_ref();
+        let name = match step.target.what {
+            TargetWhat::Credential(CredentialKind::RoleTrust) => {
+                arn.and_then(|a| self.roles.get(a))
+            }
+            _ => arn.and_then(|a| self.users.get(a)),
+        };
+        let who = super::aws_delete::Who {
+            iam: &self.iam,
+            caller: self.caller.as_deref(),
+            name: name.map(String::as_str),
+        };
+        super::aws_delete::check(who, step, planned).await
     }
 
     fn undo(&self, undo: &Undo) -> Option<Write> {
@@ -768,44 +785,7 @@ impl AwsExecutor {
     }
 
     async fn delete(&self, c: UndoCredential, user: &str, id: &str) -> Result<(), Error> {
-        match c {
-            UndoCredential::AccessKey => self
-                .iam
-                .delete_access_key()
-                .user_name(user)
-                .access_key_id(id)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| fail(delete_call(c), &e)),
-            UndoCredential::SshPublicKey => self
-                .iam
-                .delete_ssh_public_key()
-                .user_name(user)
-                .ssh_public_key_id(id)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| fail(delete_call(c), &e)),
-            UndoCredential::ServiceSpecificCredential => self
-                .iam
-                .delete_service_specific_credential()
-                .user_name(user)
-                .service_specific_credential_id(id)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| fail(delete_call(c), &e)),
-            UndoCredential::SigningCertificate => self
-                .iam
-                .delete_signing_certificate()
-                .user_name(user)
-                .certificate_id(id)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| fail(delete_call(c), &e)),
-        }
+        delete_credential(&self.iam, c, user, id).await
     }
 
     async fn check_trust(&self, step: &Step) -> Result<Live, Error> {
@@ -840,6 +820,9 @@ impl AwsExecutor {
         let doc: Value = serde_json::from_str(&previous).unwrap_or(Value::Null);
         Ok(match without_principal(&doc, principal) {
             TrustEdit::Absent => Live::AlreadyDone(format!("{role} no longer trusts {principal}")),
+            TrustEdit::Empty if step.delete.is_some() => Live::LeftForAPerson(format!(
+                "{principal} is the only principal {role} trusts: the plan says to delete the role, which `apply --delete-now` does"
+            )),
             TrustEdit::Empty => Live::LeftForAPerson(format!(
                 "{principal} is the only principal {role} trusts: removing it would leave no trust; the plan does not say to delete the role"
             )),
@@ -857,6 +840,49 @@ impl AwsExecutor {
                 what: format!("rewrite the trust policy of {role} without {principal}"),
             }),
         })
+    }
+}
+
+/// Deletes one key-like credential of `user`.
+pub(super) async fn delete_credential(
+    iam: &aws_sdk_iam::Client,
+    c: UndoCredential,
+    user: &str,
+    id: &str,
+) -> Result<(), Error> {
+    match c {
+        UndoCredential::AccessKey => iam
+            .delete_access_key()
+            .user_name(user)
+            .access_key_id(id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| fail(delete_call(c), &e)),
+        UndoCredential::SshPublicKey => iam
+            .delete_ssh_public_key()
+            .user_name(user)
+            .ssh_public_key_id(id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| fail(delete_call(c), &e)),
+        UndoCredential::ServiceSpecificCredential => iam
+            .delete_service_specific_credential()
+            .user_name(user)
+            .service_specific_credential_id(id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| fail(delete_call(c), &e)),
+        UndoCredential::SigningCertificate => iam
+            .delete_signing_certificate()
+            .user_name(user)
+            .certificate_id(id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| fail(delete_call(c), &e)),
     }
 }
 

@@ -154,6 +154,8 @@ pub async fn finish(
         apply: req.apply,
         options: Options { delete_now: true },
         credentials: None,
+        // A `delete: principal` step is carried out by `--delete-now`, not by finish.
+        deleters: BTreeMap::new(),
     };
     let mut steps = Vec::new();
     for (step, state) in candidates(req, replay)? {

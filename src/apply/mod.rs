@@ -42,6 +42,7 @@
 //! and the journal's key are checked by the command before `run` is called.
 
 pub mod aws;
+pub mod aws_delete;
 pub mod aws_kms;
 pub mod aws_more;
 pub mod aws_time;
@@ -172,6 +173,8 @@ pub enum Write {
         region: String,
         key: Option<String>,
     },
+    /// One IAM call of deleting a whole user or role (`aws_delete`).
+    AwsIdentity(aws_delete::Call),
     /// These grants removed from `resource`'s IAM policy, in one etag-guarded write.
     GcpRemoveGrants {
         resource: IamResource,
@@ -250,6 +253,16 @@ pub trait Executor: Send + Sync {
     async fn check(&self, step: &Step, opts: Options) -> Result<Live, Error>;
     /// Makes one write.
     async fn write(&self, w: &Write) -> Result<(), Error>;
+    /// The live check of a step whose rule says `delete: principal`, under
+    /// `--delete-now`: the whole user or role, `planned` being the plan's revoke steps of
+    /// it (what it holds beyond them is drift). Only the AWS executor deletes principals.
+    async fn check_delete(&self, step: &Step, planned: &[&Step]) -> Result<Live, Error> {
+        let _ = planned;
+        Ok(Live::LeftForAPerson(format!(
+            "deleting a {} principal is not carried out by apply; do it by hand",
+            step.target.provider
+        )))
+    }
     /// The writes that undo a journaled change, `None` when it cannot be undone.
     fn undo(&self, undo: &Undo) -> Option<Write>;
     /// The principal apply runs as, in the form the plan names principals (an IAM user's
@@ -599,6 +612,9 @@ struct Ctx<'a> {
     options: Options,
     /// Where rotate writes replacement keys.
     credentials: Option<&'a rotate::CredentialsOut>,
+    /// The step that deletes each principal the plan deletes (the last selected one of
+    /// its steps saying `delete: principal`), with the plan's revoke steps of it.
+    deleters: BTreeMap<String, Vec<&'a Step>>,
 }
 
 /// Runs the request (or its dry run) over the selected steps: every phase in order, then
@@ -610,15 +626,29 @@ pub async fn run(
     progress: Arc<dyn crate::audit::Progress>,
 ) -> Result<Report, Error> {
     let steps = select(req)?;
+    let deleters = deleters(&req.plan, &steps);
+    let mut done = journal.map(|(_, r)| journaled_done(r)).unwrap_or_default();
+    if let (true, Some((_, r))) = (req.options.delete_now, journal) {
+        // A deleting step journaled done as a revocation (a run without --delete-now)
+        // still has its principal to delete. (`--finish` should route here too.)
+        let changes = journaled_steps(r);
+        done.retain(|id| {
+            !deleters.contains_key(id)
+                || changes
+                    .get(id)
+                    .is_some_and(|(c, _)| *c == ApplyChange::DeletePrincipal)
+        });
+    }
     let ctx = Ctx {
         exec,
         journal: journal.map(|(j, _)| j),
-        done: journal.map(|(_, r)| journaled_done(r)).unwrap_or_default(),
+        done,
         in_doubt: journal.map(|(_, r)| in_doubt(r)).unwrap_or_default(),
         plan_digest: &req.plan.digest,
         apply: req.apply,
         options: req.options,
         credentials: req.credentials.as_ref(),
+        deleters,
     };
     progress.phase(
         if req.apply { "applying" } else { "checking" },
@@ -646,6 +676,29 @@ pub async fn run(
         summary,
         notes: exec.notes.clone(),
     })
+}
+
+/// For each principal a selected step says to delete (`delete: principal`), the last
+/// such step in run order, with every revoke step of that principal in the plan.
+fn deleters<'p>(plan: &'p Plan, selected: &[&'p Step]) -> BTreeMap<String, Vec<&'p Step>> {
+    let mut last: BTreeMap<(Provider, &str, &str), &Step> = BTreeMap::new();
+    for s in selected.iter().filter(|s| s.delete.is_some()) {
+        if let Some(p) = s.target.principal.as_deref() {
+            last.insert((s.target.provider, s.target.scope.as_str(), p), s);
+        }
+    }
+    last.into_iter()
+        .map(|((provider, scope, principal), s)| {
+            let planned = plan
+                .steps
+                .iter()
+                .filter(|o| o.action == Action::Revoke && o.target.provider == provider)
+                .filter(|o| o.target.scope == scope)
+                .filter(|o| o.target.principal.as_deref() == Some(principal))
+                .collect();
+            (s.id.clone(), planned)
+        })
+        .collect()
 }
 
 /// The steps phase by phase; within a phase, groups on different documents at once.
@@ -915,8 +968,13 @@ async fn check_step<'s, 'e>(ctx: &Ctx<'e>, step: &'s Step) -> Result<Ready<'s, '
         }
         return Err(rotate::run(ctx, exec.as_ref(), step).await);
     }
+    let checked = match ctx.deleters.get(&step.id) {
+        Some(planned) if ctx.options.delete_now => exec.check_delete(step, planned).await,
+        Some(_) => exec.check(step, ctx.options).await.map(deletion_waits),
+        None => exec.check(step, ctx.options).await,
+    };
     // A change a stopped run may have made is settled against what is live first.
-    let live = match exec.check(step, ctx.options).await {
+    let live = match checked {
         Ok(l) => finish::settle_in_doubt(ctx, exec.as_ref(), step, l).await,
         Err(e) => Err(e),
     };
@@ -948,6 +1006,20 @@ async fn check_step<'s, 'e>(ctx: &Ctx<'e>, step: &'s Step) -> Result<Ready<'s, '
         prepared,
         report: r,
     })
+}
+
+/// A deleting step's revocation without `--delete-now`: says the deletion waits for it.
+fn deletion_waits(live: Live) -> Live {
+    const WAITS: &str =
+        "; the plan says to delete the principal too: `apply --delete-now` deletes it";
+    match live {
+        Live::AsPlanned(mut p) => {
+            p.what += WAITS;
+            Live::AsPlanned(p)
+        }
+        Live::AlreadyDone(why) => Live::AlreadyDone(why + WAITS),
+        other => other,
+    }
 }
 
 fn about(ctx: &Ctx<'_>, step: &Step, prepared: &Prepared) -> ApplyTarget {
@@ -1208,6 +1280,7 @@ pub async fn undo(
         apply: true,
         options: Options::default(),
         credentials: None,
+        deleters: BTreeMap::new(),
     };
     let mut out = Vec::new();
     for (key, r) in done {
@@ -1383,6 +1456,7 @@ mod tests {
             severity: crate::model::Severity::High,
             preconditions: vec![],
             evidence: BTreeMap::new(),
+            delete: None,
         }
     }
 

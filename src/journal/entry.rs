@@ -376,6 +376,9 @@ pub enum ApplyChange {
     Rotate,
     /// An AWS secret's rotation started (`RotateSecret`, the rotation it has configured).
     RotateSecret,
+    /// An IAM user or role deleted whole, with everything attached to it (the plan's
+    /// `delete: principal`, `--delete-now`): not undoable.
+    DeletePrincipal,
 }
 
 /// What undoing a change needs, journaled with its intent and its result; never a

@@ -9,7 +9,7 @@ use super::facts::Facts;
 use super::target::Target;
 use super::Phase;
 use crate::model::Severity;
-use crate::policy::{Action, Outcome, Policy, Prepared, Rule};
+use crate::policy::{Action, Delete, Outcome, Policy, Prepared, Rule};
 
 /// Every rule that applies to the target's kind, in order, with its outcome; lazily, so
 /// a caller that stops at the first decision evaluates no further rule. The context is
@@ -39,6 +39,8 @@ pub(super) struct Decision {
     pub(super) rule: String,
     pub(super) reason: String,
     pub(super) severity: Severity,
+    /// The matching rule's `delete`, where it means something for the target (`delete`).
+    pub(super) delete: Option<Delete>,
 }
 
 /// The first matching rule's action; a rule that fails, or no rule, is review.
@@ -51,6 +53,7 @@ pub(super) fn decide(policy: &Policy, t: &Target) -> Decision {
                     rule: r.id.clone(),
                     reason: format!("{} ({})", r.description, t.why),
                     severity: r.severity,
+                    delete: r.delete.filter(|_| deletable(t)),
                 }
             }
             Outcome::NoMatch => {}
@@ -63,6 +66,7 @@ pub(super) fn decide(policy: &Policy, t: &Target) -> Decision {
                         r.id
                     ),
                     severity: Severity::High,
+                    delete: None,
                 }
             }
         }
@@ -72,7 +76,18 @@ pub(super) fn decide(policy: &Policy, t: &Target) -> Decision {
         rule: "no-rule-matched".into(),
         reason: format!("no rule of the policy matched ({})", t.why),
         severity: Severity::Medium,
+        delete: None,
     }
+}
+
+/// Whether `delete: principal` means something for this target: a credential of an AWS
+/// IAM user (a key, password, certificate) or a role's trust. Root, GCP principals and
+/// secret-policy grants have no principal apply deletes, so there the rule only revokes.
+fn deletable(t: &Target) -> bool {
+    let kind = t.context["principal"]["kind"].as_str();
+    t.target.provider == crate::model::Provider::Aws
+        && matches!(kind, Some("iam-user" | "iam-role"))
+        && matches!(t.target.what, super::target::TargetWhat::Credential(_))
 }
 
 pub(super) fn preconditions(

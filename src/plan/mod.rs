@@ -153,6 +153,7 @@ fn ordered_steps(
                 .flatten(),
             target: t.target,
             action: d.action,
+            delete: d.delete,
             rule: d.rule,
             reason: d.reason,
             severity: d.severity,

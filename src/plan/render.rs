@@ -123,6 +123,19 @@ fn md_findings_and_documentation(o: &mut String, plan: &Plan) {
     }
 }
 
+/// A step's action as shown: `retain-until DATE`, or `revoke + delete principal` when
+/// the rule deletes the user or role too (its reason column says which rule and why).
+fn action_text(s: &super::Step) -> String {
+    let mut out = s.action.as_str().to_string();
+    if let Some(u) = &s.until {
+        out += &format!(" {u}");
+    }
+    if let Some(d) = s.delete {
+        out += &format!(" + delete {}", d.as_str());
+    }
+    out
+}
+
 /// One table of steps per account or project.
 fn md_steps(o: &mut String, plan: &Plan) {
     let _ = writeln!(o, "\n## Steps\n");
@@ -133,10 +146,7 @@ fn md_steps(o: &mut String, plan: &Plan) {
             "| # | step | action | target | owner | rule | reason |\n|---|---|---|---|---|---|---|"
         );
         for s in steps {
-            let action = match &s.until {
-                Some(u) => format!("{} {u}", s.action.as_str()),
-                None => s.action.as_str().to_string(),
-            };
+            let action = action_text(s);
             let _ = writeln!(
                 o,
                 "| {} | `{}` | **{}** | {} | {} | `{}` | {} |",
@@ -211,11 +221,7 @@ pub fn table(plan: &Plan) -> String {
         .map(|s| {
             [
                 s.order.to_string(),
-                s.action.as_str().to_string()
-                    + &s.until
-                        .as_ref()
-                        .map(|u| format!(" {u}"))
-                        .unwrap_or_default(),
+                action_text(s),
                 format!("{} {}", s.target.provider, s.target.scope),
                 s.target.label.clone(),
                 s.target.owner.as_str().to_string(),

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use super::target::TargetRef;
 use crate::docs::DocItem;
 use crate::model::Severity;
-use crate::policy::Action;
+use crate::policy::{Action, Delete};
 
 /// When in the handover a step happens. Steps run in this order.
 #[derive(
@@ -140,6 +140,11 @@ pub struct Step {
     pub phase: Phase,
     pub target: TargetRef,
     pub action: Action,
+    /// `principal`: the rule also deletes the IAM user or role the target belongs to
+    /// (`apply --delete-now`, after its revocations). Absent when the rule says nothing:
+    /// a plan without it deletes no principal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete: Option<Delete>,
     /// For `retain-until`: when the access ends.
     pub until: Option<String>,
     pub rule: String,

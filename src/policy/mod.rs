@@ -60,6 +60,27 @@ impl Action {
     }
 }
 
+/// What a revoke rule removes besides the credential, when it says so (`delete:` in the
+/// rule): never implied, so a plan deletes nothing a rule did not name.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Delete {
+    /// The AWS IAM user or role the credential belongs to (a user's key or password, a
+    /// role's trust), once the plan's revocations of it are made: deleted by
+    /// `apply --delete-now`, never undoable.
+    Principal,
+}
+
+impl Delete {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delete::Principal => "principal",
+        }
+    }
+}
+
 /// What a rule applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -90,6 +111,9 @@ struct RawRule {
     action: Action,
     severity: Severity,
     rationale: String,
+    /// `principal`: the rule also deletes the IAM user or role (revoke rules only).
+    #[serde(default)]
+    delete: Option<Delete>,
 }
 
 /// A rule, compiled.
@@ -101,6 +125,8 @@ pub struct Rule {
     pub action: Action,
     pub severity: Severity,
     pub rationale: String,
+    /// What the rule deletes besides the credential (`None`: nothing).
+    pub delete: Option<Delete>,
     /// The line of the rule in its file.
     pub line: usize,
     program: Program,
@@ -423,6 +449,15 @@ impl RuleChecker {
     fn rule(&mut self, text: &str, r: RawRule) -> Option<Rule> {
         let line = line_of_rule(text, &r.id);
         self.names(line, &r);
+        if r.delete.is_some()
+            && (r.action != Action::Revoke || r.applies_to != AppliesTo::Credentials)
+        {
+            self.problem(
+                line,
+                &r.id,
+                "`delete: principal` belongs on a revoke rule for credentials (it deletes the user or role a revoked credential belongs to)".into(),
+            );
+        }
         let (program, paths_known) = self.compile(line, &r)?;
         let rule = Rule {
             id: r.id,
@@ -432,6 +467,7 @@ impl RuleChecker {
             action: r.action,
             severity: r.severity,
             rationale: r.rationale,
+            delete: r.delete,
             line,
             program,
         };
@@ -543,6 +579,28 @@ impl RuleChecker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `delete: principal` only means something on a revoke rule for credentials: on
+    /// any other it is refused at load with its line, never silently ignored.
+    #[test]
+    fn delete_principal_is_only_for_revoke_rules() {
+        let rule = |action: &str| {
+            format!("name: t\nrules:\n  - id: r\n    description: x\n    condition: 'true'\n    action: {action}\n    delete: principal\n    severity: low\n    rationale: x\n")
+        };
+        let (_, _, rules) = parse(&rule("revoke")).expect("a revoke rule may delete");
+        assert_eq!(rules[0].delete, Some(Delete::Principal));
+        for action in ["transfer", "review", "rotate"] {
+            let problems = parse(&rule(action)).err().expect("refused");
+            assert!(
+                problems
+                    .iter()
+                    .any(|p| p.message.contains("delete: principal") && p.line == 3),
+                "{problems:?}"
+            );
+        }
+        let (_, _, rules) = parse(&one_rule("true")).unwrap();
+        assert_eq!(rules[0].delete, None, "absent: deletes nothing");
+    }
 
     fn one_rule(condition: &str) -> String {
         format!("name: t\nrules:\n  - id: r\n    description: x\n    condition: '{condition}'\n    action: review\n    severity: low\n    rationale: x\n")

@@ -6,7 +6,8 @@ It adds test-only routes under /_handover/ for what no AWS API can do:
   POST /_handover/backdate  {"user", "access_key_id", "created_days_ago",
                              "last_used_days_ago"?, "service"?, "region"?}
      makes an access key old, or used long ago (moto stamps keys with "now").
-  GET  /_handover/requests   request counts since start or the last reset
+  GET  /_handover/requests   request counts since start or the last reset, and the
+                             actions in order (`sequence`, the last 10,000)
   POST /_handover/freeze-credential-report
      from now on GetCredentialReport answers with the next report moto makes, however
      the account changes after it: AWS reuses a report for up to four hours, moto
@@ -43,6 +44,8 @@ class Routes:
         self.app = app
         self.lock = threading.Lock()
         self.counts = {}
+        # Actions in the order they came (the last 10,000), for tests of call order.
+        self.sequence = []
         # None: reports are live. True: freeze the next one. bytes: the frozen response.
         self.frozen_report = None
 
@@ -52,7 +55,7 @@ class Routes:
             return self.backdate(environ, start_response)
         if path == "/_handover/requests":
             with self.lock:
-                body = json.dumps({"total": sum(self.counts.values()), "by_action": self.counts}).encode()
+                body = json.dumps({"total": sum(self.counts.values()), "by_action": self.counts, "sequence": self.sequence}).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
         if path == "/_handover/freeze-credential-report":
@@ -63,11 +66,13 @@ class Routes:
         if path == "/moto-api/reset":
             with self.lock:
                 self.counts = {}
+                self.sequence = []
                 self.frozen_report = None
         elif not path.startswith("/moto-api"):
             action = environ.get("HTTP_X_AMZ_TARGET") or self.query_action(environ)
             with self.lock:
                 self.counts[action] = self.counts.get(action, 0) + 1
+                self.sequence = (self.sequence + [action])[-10000:]
                 frozen = self.frozen_report
             if action == "GetCredentialReport" and frozen is not None:
                 return self.stale_report(environ, start_response, frozen)
