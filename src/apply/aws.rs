@@ -789,35 +789,15 @@ impl AwsExecutor {
     }
 
     async fn check_trust(&self, step: &Step) -> Result<Live, Error> {
-        let (Some(role), Some(principal)) = (
-            step.target
-                .principal
-                .as_ref()
-                .and_then(|arn| self.roles.get(arn)),
-            step.target.name.as_deref(),
-        ) else {
-            return Ok(Live::Drift(
-                "the role the plan names no longer exists".into(),
-            ));
+        let Trust {
+            role,
+            principal,
+            previous,
+            doc,
+        } = match self.read_trust(step).await? {
+            Ok(t) => t,
+            Err(gone) => return Ok(gone),
         };
-        let got = self
-            .iam
-            .get_role()
-            .role_name(role)
-            .send()
-            .await
-            .map_err(|e| fail("iam:GetRole", &e))?;
-        let raw = got
-            .role()
-            .and_then(|r| r.assume_role_policy_document())
-            .unwrap_or_default();
-        let previous = decode_document(raw).map_err(|what| Error::Api {
-            provider: Provider::Aws,
-            operation: "iam:GetRole".into(),
-            what: format!("the trust policy of {role}: {what}"),
-            hint: "look at the role's trust policy in the console".into(),
-        })?;
-        let doc: Value = serde_json::from_str(&previous).unwrap_or(Value::Null);
         Ok(match without_principal(&doc, principal) {
             TrustEdit::Absent => Live::AlreadyDone(format!("{role} no longer trusts {principal}")),
             TrustEdit::Empty if step.delete.is_some() => Live::LeftForAPerson(format!(
@@ -840,6 +820,61 @@ impl AwsExecutor {
                 what: format!("rewrite the trust policy of {role} without {principal}"),
             }),
         })
+    }
+}
+
+/// The trust policy of the role a trust step names, read live: the role's name, the
+/// principal the step is about, the document as IAM holds it (for undo) and parsed.
+pub(super) struct Trust<'s> {
+    pub role: String,
+    pub principal: &'s str,
+    pub previous: String,
+    pub doc: Value,
+}
+
+impl AwsExecutor {
+    /// Reads the trust policy of the role `step` names (`GetRole`); `Err(drift)` when the
+    /// role is gone since the plan. Revoke (`check_trust`) and retain-until
+    /// (`aws_time`) both start from it.
+    pub(super) async fn read_trust<'s>(
+        &self,
+        step: &'s Step,
+    ) -> Result<Result<Trust<'s>, Live>, Error> {
+        let (Some(role), Some(principal)) = (
+            step.target
+                .principal
+                .as_ref()
+                .and_then(|arn| self.roles.get(arn)),
+            step.target.name.as_deref(),
+        ) else {
+            return Ok(Err(Live::Drift(
+                "the role the plan names no longer exists".into(),
+            )));
+        };
+        let got = self
+            .iam
+            .get_role()
+            .role_name(role)
+            .send()
+            .await
+            .map_err(|e| fail("iam:GetRole", &e))?;
+        let raw = got
+            .role()
+            .and_then(|r| r.assume_role_policy_document())
+            .unwrap_or_default();
+        let previous = decode_document(raw).map_err(|what| Error::Api {
+            provider: Provider::Aws,
+            operation: "iam:GetRole".into(),
+            what: format!("the trust policy of {role}: {what}"),
+            hint: "look at the role's trust policy in the console".into(),
+        })?;
+        let doc: Value = serde_json::from_str(&previous).unwrap_or(Value::Null);
+        Ok(Ok(Trust {
+            role: role.clone(),
+            principal,
+            previous,
+            doc,
+        }))
     }
 }
 

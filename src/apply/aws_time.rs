@@ -32,11 +32,11 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{json, Map, Value};
 
-use super::aws::{decode_document, fail, too_many, AwsExecutor, MAX_PAGES};
+use super::aws::{decode_document, fail, too_many, AwsExecutor, Trust, MAX_PAGES};
 use super::{Live, Prepared, Write};
 use crate::error::Error;
 use crate::journal::{ApplyChange, Undo};
-use crate::model::{CredentialKind, Provider, TimeBound};
+use crate::model::{CredentialKind, TimeBound};
 use crate::plan::{Step, TargetWhat};
 use crate::providers::aws::policy_doc;
 
@@ -247,35 +247,15 @@ impl AwsExecutor {
     }
 
     async fn check_retain_trust(&self, step: &Step, until: DateTime<Utc>) -> Result<Live, Error> {
-        let (Some(role), Some(principal)) = (
-            step.target
-                .principal
-                .as_ref()
-                .and_then(|arn| self.roles.get(arn)),
-            step.target.name.as_deref(),
-        ) else {
-            return Ok(Live::Drift(
-                "the role the plan names no longer exists".into(),
-            ));
+        let Trust {
+            role,
+            principal,
+            previous,
+            doc,
+        } = match self.read_trust(step).await? {
+            Ok(t) => t,
+            Err(gone) => return Ok(gone),
         };
-        let got = self
-            .iam
-            .get_role()
-            .role_name(role)
-            .send()
-            .await
-            .map_err(|e| fail("iam:GetRole", &e))?;
-        let raw = got
-            .role()
-            .and_then(|r| r.assume_role_policy_document())
-            .unwrap_or_default();
-        let previous = decode_document(raw).map_err(|what| Error::Api {
-            provider: Provider::Aws,
-            operation: "iam:GetRole".into(),
-            what: format!("the trust policy of {role}: {what}"),
-            hint: "look at the role's trust policy in the console".into(),
-        })?;
-        let doc: Value = serde_json::from_str(&previous).unwrap_or(Value::Null);
         let day = until.format("%Y-%m-%d");
         Ok(match bounded_trust(&doc, principal, &self.account, until) {
             TrustBound::Absent => Live::Drift(format!(
