@@ -173,6 +173,14 @@ fn setup() -> Setup {
 
 /// The same under `scenario` (config lines) and `policies/POLICY.yaml`.
 fn setup_as(scenario: &str, policy_name: &str) -> Setup {
+    setup_with(
+        scenario,
+        &repo().join(format!("policies/{policy_name}.yaml")),
+    )
+}
+
+/// The same under `scenario` and the policy file `policy`.
+fn setup_with(scenario: &str, policy_file: &Path) -> Setup {
     let server = gcp_server();
     let url = server.url();
     let seeded = seed_gcp(&url);
@@ -198,7 +206,7 @@ fn setup_as(scenario: &str, policy_name: &str) -> Setup {
     let plan = h.join("plan.json");
     let r = run(handover_offline(h)
         .args(["plan", "--format", "json", "--policy"])
-        .arg(repo().join(format!("policies/{policy_name}.yaml")))
+        .arg(policy_file)
         .arg("--inventory")
         .arg(&inv)
         .arg("--config")
@@ -472,6 +480,96 @@ fn delete_now_disables_and_deletes_the_key_and_undo_says_it_cannot() {
         .as_str()
         .unwrap()
         .contains("cannot be restored"));
+}
+
+/// `enabled` or `disabled`: a service account's state as Google returns it
+/// (`disabled: true` once disabled,
+/// <https://cloud.google.com/iam/docs/reference/rest/v1/projects.serviceAccounts/disable>).
+fn account_state(url: &str, email: &str) -> &'static str {
+    let (status, body) = http_get(
+        url,
+        &format!("/v1/projects/{PROJECT}/serviceAccounts/{email}"),
+    );
+    assert!(status.contains(" 200"), "{status}: {body}");
+    if json(&body)["disabled"] == json!(true) {
+        "disabled"
+    } else {
+        "enabled"
+    }
+}
+
+/// `disable: principal` on the rule that revokes the deployer's unused key: the plan
+/// says so, the dry run names `iam.serviceAccounts.disable`, an applied run disables the
+/// key and then the service account in one step (journaled `disable-account`), a rerun
+/// is already done with no write, and undo enables the account and the key again.
+#[test]
+fn disable_principal_disables_the_service_account_with_its_key_and_undo_enables_both() {
+    let full = std::fs::read_to_string(repo().join("policies/full-transfer.yaml")).unwrap();
+    let anchor = "    action: revoke\n    severity: medium\n    rationale: A key nobody uses";
+    assert!(full.contains(anchor), "the unused-key rule moved");
+    let home = tempfile::tempdir().unwrap();
+    let policy = home.path().join("disable.yaml");
+    std::fs::write(
+        &policy,
+        full.replace(
+            anchor,
+            &anchor.replace("revoke\n", "revoke\n    disable: principal\n"),
+        ),
+    )
+    .unwrap();
+    let s = setup_with(r#"scenario = "full-transfer""#, &policy);
+    let plan = json(&std::fs::read_to_string(&s.plan).unwrap());
+    let deployer = s.seeded["service_accounts"]["deployer"].as_str().unwrap();
+    let planned = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|st| {
+            st["target"]["id"]
+                .as_str()
+                .unwrap()
+                .contains("bfa07c1ff0f2")
+        })
+        .unwrap();
+    assert_eq!(planned["disable"], "principal", "{planned}");
+
+    let dry = s.apply(&[]);
+    let key = step(&json(&dry.stdout), "bfa07c1ff0f2").clone();
+    assert_eq!(key["change"], "disable-account", "{key}");
+    assert!(
+        key["calls"]
+            .to_string()
+            .contains("iam.serviceAccounts.disable"),
+        "{key}"
+    );
+    assert_eq!(
+        account_state(&s.url, deployer),
+        "enabled",
+        "a dry run writes nothing"
+    );
+
+    let r = s.apply_approved(&[]);
+    let key = step(&json(&r.stdout), "bfa07c1ff0f2").clone();
+    assert_eq!(key["outcome"], "done", "{key}\n{}", r.stderr);
+    assert_eq!(key_state(&s.url, &s.seeded, "deployer_old"), "disabled");
+    assert_eq!(account_state(&s.url, deployer), "disabled");
+    let journal = std::fs::read_to_string(s.journal()).unwrap();
+    assert!(
+        journal.contains("\"disable-account\""),
+        "journaled as its own change"
+    );
+
+    let written = writes(&s.server);
+    let r2 = s.apply_approved(&[]);
+    let key = step(&json(&r2.stdout), "bfa07c1ff0f2").clone();
+    assert_eq!(key["outcome"], "already-done", "{key}");
+    assert_eq!(writes(&s.server), written, "a rerun writes nothing");
+
+    let u = s.handover(&["apply", "--undo"]);
+    assert_eq!(u.code, 0, "{}\n{}", u.stdout, u.stderr);
+    assert_eq!(account_state(&s.url, deployer), "enabled");
+    assert_eq!(key_state(&s.url, &s.seeded, "deployer_old"), "enabled");
+    s.assert_no_canary(&[&r.stdout, &r.stderr, &u.stdout, &u.stderr]);
 }
 
 /// The no-lock-out check's GCP side: a customer admin counts only while it holds owner

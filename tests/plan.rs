@@ -758,3 +758,69 @@ fn a_github_subject_value_holding_a_comma_is_classified_by_its_one_org() {
         "{step:#}"
     );
 }
+
+/// `disable: principal` reaches a step only where it means something: a credential of a
+/// GCP service account. On every other step the rule only revokes (no AWS principal, no
+/// GCP user or group is disabled), and the Markdown says `+ disable principal`.
+#[test]
+fn disable_principal_marks_only_gcp_service_account_steps() {
+    let home = tempfile::tempdir().unwrap();
+    let full = std::fs::read_to_string(repo().join("policies/full-transfer.yaml")).unwrap();
+    let policy = home.path().join("disable-all.yaml");
+    std::fs::write(
+        &policy,
+        full.replace(
+            "    action: revoke\n",
+            "    action: revoke\n    disable: principal\n",
+        ),
+    )
+    .unwrap();
+    let out = home.path().join("plan.json");
+    let r = plan(
+        home.path(),
+        &example("inventory.json"),
+        policy.to_str().unwrap(),
+        &example("handover.toml"),
+        &["--format", "json", "-o", out.to_str().unwrap()],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let p = json(&std::fs::read_to_string(&out).unwrap());
+    let steps = p["steps"].as_array().unwrap();
+    let marked: Vec<&Value> = steps
+        .iter()
+        .filter(|s| s["disable"] == "principal")
+        .collect();
+    assert!(
+        !marked.is_empty(),
+        "the deployer's revoked key is a service account's"
+    );
+    for s in &marked {
+        assert_eq!(s["action"], "revoke", "{s}");
+        assert_eq!(s["target"]["provider"], "gcp", "{s}");
+        assert!(
+            s["target"]["principal"]
+                .as_str()
+                .unwrap()
+                .contains("/serviceAccounts/"),
+            "{s}"
+        );
+    }
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["action"] == "revoke" && s["target"]["provider"] == "aws"),
+        "AWS revocations stay unmarked"
+    );
+    let md = home.path().join("plan.md");
+    let r = plan(
+        home.path(),
+        &example("inventory.json"),
+        policy.to_str().unwrap(),
+        &example("handover.toml"),
+        &["--format", "json", "--markdown", md.to_str().unwrap()],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(std::fs::read_to_string(&md)
+        .unwrap()
+        .contains("revoke + disable principal"));
+}

@@ -344,8 +344,8 @@ impl Executor for AwsExecutor {
         super::aws_delete::check(who, step, planned).await
     }
 
-    fn undo(&self, undo: &Undo) -> Option<Write> {
-        match undo {
+    fn undo(&self, undo: &Undo) -> Option<Vec<Write>> {
+        let write = match undo {
             Undo::Status {
                 credential,
                 user,
@@ -398,8 +398,10 @@ impl Executor for AwsExecutor {
             | Undo::Irreversible { .. }
             | Undo::GcpGrants { .. }
             | Undo::GcpKey { .. }
-            | Undo::GcpReplace { .. } => None,
-        }
+            | Undo::GcpReplace { .. }
+            | Undo::GcpAccount { .. } => None,
+        };
+        write.map(|w| vec![w])
     }
 
     async fn keys(&self, step: &Step) -> Result<Option<super::rotate::Keys>, Error> {

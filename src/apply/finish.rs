@@ -156,6 +156,7 @@ pub async fn finish(
         credentials: None,
         // A `delete: principal` step is carried out by `--delete-now`, not by finish.
         deleters: BTreeMap::new(),
+        disablers: Default::default(),
     };
     let mut steps = Vec::new();
     for (step, state) in candidates(req, replay)? {

@@ -221,6 +221,40 @@ impl GcpExecutor {
         }
     }
 
+    /// The one write that undoes a journaled change of a single write.
+    fn undo_write(&self, undo: &Undo) -> Option<Write> {
+        match undo {
+            Undo::GcpGrants { resource, grants } => Some(Write::GcpRestoreGrants {
+                resource: self.own_resource(resource).ok().flatten()?,
+                grants: grants.iter().map(grant_of).collect(),
+            }),
+            Undo::GcpReplace {
+                resource,
+                remove,
+                add,
+            } => Some(Write::GcpReplaceGrants {
+                resource: self.own_resource(resource).ok().flatten()?,
+                remove: remove.iter().map(grant_of).collect(),
+                add: add.iter().map(grant_of).collect(),
+            }),
+            Undo::GcpKey { account, key_id } => Some(Write::GcpKey {
+                account: account.clone(),
+                key_id: key_id.clone(),
+                enable: true,
+            }),
+            // A replacement key is undone by deleting it.
+            Undo::ReplacementKey {
+                owner,
+                created: Some(id),
+                ..
+            } => Some(Write::GcpDeleteKey {
+                account: owner.clone(),
+                key_id: id.clone(),
+            }),
+            _ => None,
+        }
+    }
+
     async fn check_key(&self, step: &Step, opts: Options) -> Result<Live, Error> {
         let t = &step.target;
         let account = t
@@ -422,6 +456,51 @@ fn decide_key(email: &str, key_id: &str, state: KeyState, opts: Options) -> Live
     }
 }
 
+/// The step's own check `live` with its service account `email` (found `state`)
+/// disabled too: one change (`disable-account`) making the step's writes then the
+/// account's, undone account first; already done only when both are.
+fn with_account_disabled(email: &str, state: AccountState, live: Live) -> Live {
+    let disable = Write::GcpAccount {
+        account: email.into(),
+        enable: false,
+    };
+    let call = "iam.serviceAccounts.disable".to_string();
+    match (live, state) {
+        (Live::AlreadyDone(why), AccountState::Enabled) => Live::AsPlanned(Prepared {
+            change: ApplyChange::DisableAccount,
+            writes: vec![disable],
+            calls: vec![call],
+            undo: Undo::GcpAccount {
+                account: email.into(),
+                then: None,
+            },
+            what: format!("disable service account {email} ({why})"),
+        }),
+        (Live::AlreadyDone(why), AccountState::Disabled) => {
+            Live::AlreadyDone(format!("{why}; service account {email} is disabled"))
+        }
+        (Live::AlreadyDone(why), AccountState::Gone) => {
+            Live::AlreadyDone(format!("{why}; service account {email} is gone"))
+        }
+        (Live::AsPlanned(mut p), AccountState::Enabled) => {
+            p.writes.push(disable);
+            p.calls.push(call);
+            Live::AsPlanned(Prepared {
+                change: ApplyChange::DisableAccount,
+                undo: Undo::GcpAccount {
+                    account: email.into(),
+                    then: Some(Box::new(p.undo)),
+                },
+                what: format!("{}; then disable service account {email}", p.what),
+                writes: p.writes,
+                calls: p.calls,
+            })
+        }
+        // Disabled already (or gone): the step's own change is all there is to make.
+        (live, _) => live,
+    }
+}
+
 fn undo_grant(g: &Grant) -> UndoGrant {
     UndoGrant {
         member: g.member.clone(),
@@ -528,8 +607,46 @@ impl Executor for GcpExecutor {
         }
     }
 
+    /// `disable: principal`: the step's own revocation, then its service account
+    /// disabled (`iam.serviceAccounts.disable`), in one step; drift or a step left for a
+    /// person disables nothing.
+    async fn check_disable(&self, step: &Step, live: Live) -> Result<Live, Error> {
+        if matches!(live, Live::Drift(_) | Live::LeftForAPerson(_)) {
+            return Ok(live);
+        }
+        let Some(email) = self.account_of(step) else {
+            return Ok(Live::LeftForAPerson(format!(
+                "the plan names no service account of project {} to disable: disable it with its own project's plan",
+                self.project()
+            )));
+        };
+        let state = self.changer.account_state(&email).await?;
+        Ok(with_account_disabled(&email, state, live))
+    }
+
     async fn write(&self, w: &Write) -> Result<(), Error> {
         match w {
+            Write::GcpAccount { account, enable } => {
+                let outcome = if *enable {
+                    self.changer.enable_service_account(account).await?
+                } else {
+                    self.changer.disable_service_account(account).await?
+                };
+                match outcome {
+                    Outcome::Changed | Outcome::AlreadyDone => Ok(()),
+                    Outcome::Missing => Err(Error::Api {
+                        provider: Provider::Gcp,
+                        operation: if *enable {
+                            "iam.serviceAccounts.enable"
+                        } else {
+                            "iam.serviceAccounts.disable"
+                        }
+                        .into(),
+                        what: format!("service account {account} is gone"),
+                        hint: "it was deleted since the live check: audit again to see the project as it is".into(),
+                    }),
+                }
+            }
             Write::GcpRemoveGrants { resource, grants } => self
                 .changer
                 .remove_grants_as_read(resource, self.take_checked(resource), grants)
@@ -652,36 +769,19 @@ impl Executor for GcpExecutor {
         }])
     }
 
-    fn undo(&self, undo: &Undo) -> Option<Write> {
+    fn undo(&self, undo: &Undo) -> Option<Vec<Write>> {
         match undo {
-            Undo::GcpGrants { resource, grants } => Some(Write::GcpRestoreGrants {
-                resource: self.own_resource(resource).ok().flatten()?,
-                grants: grants.iter().map(grant_of).collect(),
-            }),
-            Undo::GcpReplace {
-                resource,
-                remove,
-                add,
-            } => Some(Write::GcpReplaceGrants {
-                resource: self.own_resource(resource).ok().flatten()?,
-                remove: remove.iter().map(grant_of).collect(),
-                add: add.iter().map(grant_of).collect(),
-            }),
-            Undo::GcpKey { account, key_id } => Some(Write::GcpKey {
-                account: account.clone(),
-                key_id: key_id.clone(),
-                enable: true,
-            }),
-            // A replacement key is undone by deleting it.
-            Undo::ReplacementKey {
-                owner,
-                created: Some(id),
-                ..
-            } => Some(Write::GcpDeleteKey {
-                account: owner.clone(),
-                key_id: id.clone(),
-            }),
-            _ => None,
+            // The account first, then the step's own revocation (the reverse of making
+            // them); an irreversible one (a key deleted) leaves the account alone enabled.
+            Undo::GcpAccount { account, then } => {
+                let mut writes = vec![Write::GcpAccount {
+                    account: account.clone(),
+                    enable: true,
+                }];
+                writes.extend(then.as_deref().and_then(|t| self.undo_write(t)));
+                Some(writes)
+            }
+            other => self.undo_write(other).map(|w| vec![w]),
         }
     }
 }

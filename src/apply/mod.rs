@@ -193,6 +193,8 @@ pub enum Write {
     },
     /// A service-account key deleted (`--delete-now`).
     GcpDeleteKey { account: String, key_id: String },
+    /// A service account (by email) disabled (`enable: false`) or enabled again (undo).
+    GcpAccount { account: String, enable: bool },
     /// An AWS secret's configured rotation started, with an idempotency token so that
     /// a call repeated after a lost answer makes no second version.
     AwsRotateSecret {
@@ -263,8 +265,19 @@ pub trait Executor: Send + Sync {
             step.target.provider
         )))
     }
-    /// The writes that undo a journaled change, `None` when it cannot be undone.
-    fn undo(&self, undo: &Undo) -> Option<Write>;
+    /// The live check of a step whose rule says `disable: principal`, given the step's
+    /// own check (`live`): that, with the principal disabled too. Only the GCP executor
+    /// disables principals (service accounts).
+    async fn check_disable(&self, step: &Step, live: Live) -> Result<Live, Error> {
+        let _ = live;
+        Ok(Live::LeftForAPerson(format!(
+            "disabling a {} principal is not carried out by apply; do it by hand",
+            step.target.provider
+        )))
+    }
+    /// The writes that undo a journaled change, in order; `None` when it cannot be
+    /// undone.
+    fn undo(&self, undo: &Undo) -> Option<Vec<Write>>;
     /// The principal apply runs as, in the form the plan names principals (an IAM user's
     /// ARN), when it is one; its steps are made last.
     fn caller(&self) -> Option<&str>;
@@ -543,7 +556,11 @@ fn observe(ctx: &Ctx<'_>, step: &Step, seen: &str) -> Result<(), Error> {
             target: step.target.id.clone(),
             provider: step.target.provider,
             scope: step.target.scope.clone(),
-            change: end_state(step),
+            change: if ctx.disablers.contains(&step.id) {
+                ApplyChange::DisableAccount
+            } else {
+                end_state(step)
+            },
             calls: Vec::new(),
         },
         observed: seen.to_string(),
@@ -615,6 +632,9 @@ struct Ctx<'a> {
     /// The step that deletes each principal the plan deletes (the last selected one of
     /// its steps saying `delete: principal`), with the plan's revoke steps of it.
     deleters: BTreeMap<String, Vec<&'a Step>>,
+    /// The step that disables each principal the plan disables (the last selected one
+    /// of its steps saying `disable: principal`).
+    disablers: BTreeSet<String>,
 }
 
 /// Runs the request (or its dry run) over the selected steps: every phase in order, then
@@ -627,6 +647,7 @@ pub async fn run(
 ) -> Result<Report, Error> {
     let steps = select(req)?;
     let deleters = deleters(&req.plan, &steps);
+    let disablers = disablers(&steps);
     let mut done = journal.map(|(_, r)| journaled_done(r)).unwrap_or_default();
     if let (true, Some((_, r))) = (req.options.delete_now, journal) {
         // A deleting step journaled done as a revocation (a run without --delete-now)
@@ -649,6 +670,7 @@ pub async fn run(
         options: req.options,
         credentials: req.credentials.as_ref(),
         deleters,
+        disablers,
     };
     progress.phase(
         if req.apply { "applying" } else { "checking" },
@@ -699,6 +721,18 @@ fn deleters<'p>(plan: &'p Plan, selected: &[&'p Step]) -> BTreeMap<String, Vec<&
             (s.id.clone(), planned)
         })
         .collect()
+}
+
+/// For each principal a selected step says to disable (`disable: principal`), the last
+/// such step in run order: it disables the principal with its own revocation, once.
+fn disablers(selected: &[&Step]) -> BTreeSet<String> {
+    let mut last: BTreeMap<(Provider, &str, &str), &str> = BTreeMap::new();
+    for s in selected.iter().filter(|s| s.disable.is_some()) {
+        if let Some(p) = s.target.principal.as_deref() {
+            last.insert((s.target.provider, s.target.scope.as_str(), p), &s.id);
+        }
+    }
+    last.into_values().map(str::to_string).collect()
 }
 
 /// The steps phase by phase; within a phase, groups on different documents at once.
@@ -972,6 +1006,10 @@ async fn check_step<'s, 'e>(ctx: &Ctx<'e>, step: &'s Step) -> Result<Ready<'s, '
         Some(planned) if ctx.options.delete_now => exec.check_delete(step, planned).await,
         Some(_) => exec.check(step, ctx.options).await.map(deletion_waits),
         None => exec.check(step, ctx.options).await,
+    };
+    let checked = match checked {
+        Ok(live) if ctx.disablers.contains(&step.id) => exec.check_disable(step, live).await,
+        other => other,
     };
     // A change a stopped run may have made is settled against what is live first.
     let live = match checked {
@@ -1281,6 +1319,7 @@ pub async fn undo(
         options: Options::default(),
         credentials: None,
         deleters: BTreeMap::new(),
+        disablers: BTreeSet::new(),
     };
     let mut out = Vec::new();
     for (key, r) in done {
@@ -1325,7 +1364,7 @@ async fn undo_one(ctx: &Ctx<'_>, key: &str, r: &ApplyResult) -> UndoReport {
         );
         return rep;
     };
-    let Some(write) = exec.undo(&r.undo) else {
+    let Some(writes) = exec.undo(&r.undo) else {
         rep.detail = match &r.undo {
             Undo::Irreversible { why } => why.clone(),
             _ => "cannot be undone".into(),
@@ -1342,7 +1381,7 @@ async fn undo_one(ctx: &Ctx<'_>, key: &str, r: &ApplyResult) -> UndoReport {
         Op::ApplyUndo,
         key,
         about,
-        &[write],
+        &writes,
         r.undo.clone(),
     )
     .await
@@ -1457,6 +1496,7 @@ mod tests {
             preconditions: vec![],
             evidence: BTreeMap::new(),
             delete: None,
+            disable: None,
         }
     }
 

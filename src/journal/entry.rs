@@ -379,6 +379,10 @@ pub enum ApplyChange {
     /// An IAM user or role deleted whole, with everything attached to it (the plan's
     /// `delete: principal`, `--delete-now`): not undoable.
     DeletePrincipal,
+    /// A GCP service account disabled (the plan's `disable: principal`), with the
+    /// step's own revocation (its key disabled, its grant removed) when that was still
+    /// to make.
+    DisableAccount,
 }
 
 /// What undoing a change needs, journaled with its intent and its result; never a
@@ -404,6 +408,13 @@ pub enum Undo {
     },
     /// Enable this service-account key again.
     GcpKey { account: String, key_id: String },
+    /// Enable this service account again (`account`: its email), then undo `then`, the
+    /// step's own revocation made with it (`None`: there was none to make).
+    GcpAccount {
+        account: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        then: Option<Box<Undo>>,
+    },
     /// In the IAM policy of `resource`, remove `remove` and put `add` back (a bounded
     /// grant replaced by the open grant as it was found).
     GcpReplace {

@@ -9,7 +9,7 @@ use super::facts::Facts;
 use super::target::Target;
 use super::Phase;
 use crate::model::Severity;
-use crate::policy::{Action, Delete, Outcome, Policy, Prepared, Rule};
+use crate::policy::{Action, Delete, Disable, Outcome, Policy, Prepared, Rule};
 
 /// Every rule that applies to the target's kind, in order, with its outcome; lazily, so
 /// a caller that stops at the first decision evaluates no further rule. The context is
@@ -41,6 +41,8 @@ pub(super) struct Decision {
     pub(super) severity: Severity,
     /// The matching rule's `delete`, where it means something for the target (`delete`).
     pub(super) delete: Option<Delete>,
+    /// The matching rule's `disable`, where it means something for the target.
+    pub(super) disable: Option<Disable>,
 }
 
 /// The first matching rule's action; a rule that fails, or no rule, is review.
@@ -54,6 +56,7 @@ pub(super) fn decide(policy: &Policy, t: &Target) -> Decision {
                     reason: format!("{} ({})", r.description, t.why),
                     severity: r.severity,
                     delete: r.delete.filter(|_| deletable(t)),
+                    disable: r.disable.filter(|_| disablable(t)),
                 }
             }
             Outcome::NoMatch => {}
@@ -67,6 +70,7 @@ pub(super) fn decide(policy: &Policy, t: &Target) -> Decision {
                     ),
                     severity: Severity::High,
                     delete: None,
+                    disable: None,
                 }
             }
         }
@@ -77,6 +81,7 @@ pub(super) fn decide(policy: &Policy, t: &Target) -> Decision {
         reason: format!("no rule of the policy matched ({})", t.why),
         severity: Severity::Medium,
         delete: None,
+        disable: None,
     }
 }
 
@@ -87,6 +92,14 @@ fn deletable(t: &Target) -> bool {
     let kind = t.context["principal"]["kind"].as_str();
     t.target.provider == crate::model::Provider::Aws
         && matches!(kind, Some("iam-user" | "iam-role"))
+        && matches!(t.target.what, super::target::TargetWhat::Credential(_))
+}
+
+/// Whether `disable: principal` means something for this target: a key of a GCP service
+/// account, or a grant a service account holds. Elsewhere the rule only revokes.
+fn disablable(t: &Target) -> bool {
+    t.target.provider == crate::model::Provider::Gcp
+        && t.context["principal"]["kind"].as_str() == Some("gcp-service-account")
         && matches!(t.target.what, super::target::TargetWhat::Credential(_))
 }
 

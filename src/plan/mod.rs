@@ -154,6 +154,7 @@ fn ordered_steps(
             target: t.target,
             action: d.action,
             delete: d.delete,
+            disable: d.disable,
             rule: d.rule,
             reason: d.reason,
             severity: d.severity,

@@ -124,7 +124,7 @@ fn md_findings_and_documentation(o: &mut String, plan: &Plan) {
 }
 
 /// A step's action as shown: `retain-until DATE`, or `revoke + delete principal` when
-/// the rule deletes the user or role too (its reason column says which rule and why).
+/// the rule deletes the user or role too (`+ disable principal`: the service account) (its reason column says which rule and why).
 fn action_text(s: &super::Step) -> String {
     let mut out = s.action.as_str().to_string();
     if let Some(u) = &s.until {
@@ -132,6 +132,9 @@ fn action_text(s: &super::Step) -> String {
     }
     if let Some(d) = s.delete {
         out += &format!(" + delete {}", d.as_str());
+    }
+    if let Some(d) = s.disable {
+        out += &format!(" + disable {}", d.as_str());
     }
     out
 }

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use super::target::TargetRef;
 use crate::docs::DocItem;
 use crate::model::Severity;
-use crate::policy::{Action, Delete};
+use crate::policy::{Action, Delete, Disable};
 
 /// When in the handover a step happens. Steps run in this order.
 #[derive(
@@ -145,6 +145,10 @@ pub struct Step {
     /// a plan without it deletes no principal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delete: Option<Delete>,
+    /// `principal`: the rule also disables the GCP service account the target belongs
+    /// to (with the step, undoable). Absent when the rule says nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disable: Option<Disable>,
     /// For `retain-until`: when the access ends.
     pub until: Option<String>,
     pub rule: String,

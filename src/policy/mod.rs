@@ -81,6 +81,27 @@ impl Delete {
     }
 }
 
+/// What a revoke rule disables besides the credential, when it says so (`disable:` in
+/// the rule): never implied. Reversible, unlike `delete`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Disable {
+    /// The GCP service account the credential belongs to (a key of it, or a grant it
+    /// holds): disabled by `apply` with the step, so it can no longer authenticate with
+    /// any key nor act through any grant; undone by enabling it again.
+    Principal,
+}
+
+impl Disable {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Disable::Principal => "principal",
+        }
+    }
+}
+
 /// What a rule applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -114,6 +135,9 @@ struct RawRule {
     /// `principal`: the rule also deletes the IAM user or role (revoke rules only).
     #[serde(default)]
     delete: Option<Delete>,
+    /// `principal`: the rule also disables the GCP service account (revoke rules only).
+    #[serde(default)]
+    disable: Option<Disable>,
 }
 
 /// A rule, compiled.
@@ -127,6 +151,8 @@ pub struct Rule {
     pub rationale: String,
     /// What the rule deletes besides the credential (`None`: nothing).
     pub delete: Option<Delete>,
+    /// What the rule disables besides the credential (`None`: nothing).
+    pub disable: Option<Disable>,
     /// The line of the rule in its file.
     pub line: usize,
     program: Program,
@@ -458,6 +484,15 @@ impl RuleChecker {
                 "`delete: principal` belongs on a revoke rule for credentials (it deletes the user or role a revoked credential belongs to)".into(),
             );
         }
+        if r.disable.is_some()
+            && (r.action != Action::Revoke || r.applies_to != AppliesTo::Credentials)
+        {
+            self.problem(
+                line,
+                &r.id,
+                "`disable: principal` belongs on a revoke rule for credentials (it disables the GCP service account a revoked credential belongs to)".into(),
+            );
+        }
         let (program, paths_known) = self.compile(line, &r)?;
         let rule = Rule {
             id: r.id,
@@ -468,6 +503,7 @@ impl RuleChecker {
             severity: r.severity,
             rationale: r.rationale,
             delete: r.delete,
+            disable: r.disable,
             line,
             program,
         };
@@ -600,6 +636,28 @@ mod tests {
         }
         let (_, _, rules) = parse(&one_rule("true")).unwrap();
         assert_eq!(rules[0].delete, None, "absent: deletes nothing");
+    }
+
+    /// `disable: principal` likewise: a revoke rule for credentials only, refused
+    /// elsewhere with its line.
+    #[test]
+    fn disable_principal_is_only_for_revoke_rules() {
+        let rule = |action: &str| {
+            format!("name: t\nrules:\n  - id: r\n    description: x\n    condition: 'true'\n    action: {action}\n    disable: principal\n    severity: low\n    rationale: x\n")
+        };
+        let (_, _, rules) = parse(&rule("revoke")).expect("a revoke rule may disable");
+        assert_eq!(rules[0].disable, Some(Disable::Principal));
+        for action in ["transfer", "review", "rotate"] {
+            let problems = parse(&rule(action)).err().expect("refused");
+            assert!(
+                problems
+                    .iter()
+                    .any(|p| p.message.contains("disable: principal") && p.line == 3),
+                "{problems:?}"
+            );
+        }
+        let (_, _, rules) = parse(&one_rule("true")).unwrap();
+        assert_eq!(rules[0].disable, None, "absent: disables nothing");
     }
 
     fn one_rule(condition: &str) -> String {

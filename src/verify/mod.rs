@@ -388,6 +388,10 @@ fn revoked_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut Vec<Cla
     if is_policy_grant(&s.target) {
         return policy_grant_claim(cx, s, subject, claims);
     }
+    if let Some(why) = enabled_again(cx, s) {
+        claims.push(claim(ClaimKind::Revoked, subject, ClaimStatus::Fail, why));
+        return;
+    }
     let found = cx.live_for(&s.target);
     if found.is_empty() && !secret_present {
         claims.push(claim(
@@ -508,6 +512,30 @@ fn retained_policy_grant(cx: &Ctx, s: &StepRecord, until: DateTime<Utc>) -> (Cla
     }
 }
 
+/// A step with which apply disabled a service account (`disable: principal`) whose
+/// account is, live, enabled again: why the revocation no longer holds. `None` when the
+/// step disabled none, or the account is disabled or gone.
+fn enabled_again(cx: &Ctx, s: &StepRecord) -> Option<String> {
+    if s.outcome != StepOutcome::Done
+        || s.applied.or(s.observed) != Some(ApplyChange::DisableAccount)
+    {
+        return None;
+    }
+    let principal = s.target.principal.as_deref()?;
+    let p = cx
+        .live
+        .inventory
+        .principals
+        .iter()
+        .find(|p| p.id == principal)?;
+    (p.disabled != Some(true)).then(|| {
+        format!(
+            "service account {} is enabled, though apply disabled it ({})",
+            p.name, s.evidence
+        )
+    })
+}
+
 /// Whether apply's recorded change for this step (or the end state it found already in
 /// place) is a deactivation (an AWS key-like
 /// credential set `Inactive`, a GCP key disabled) and every live form of the target is
@@ -517,7 +545,7 @@ fn deactivated_by_apply(s: &StepRecord, found: &[&Credential]) -> bool {
     s.outcome == StepOutcome::Done
         && matches!(
             s.applied.or(s.observed),
-            Some(ApplyChange::Deactivate | ApplyChange::Disable)
+            Some(ApplyChange::Deactivate | ApplyChange::Disable | ApplyChange::DisableAccount)
         )
         && found.iter().all(|c| c.status == Status::Inactive)
 }
@@ -1638,5 +1666,53 @@ mod tests {
         assert!(c.detail.contains("holds a new value"), "{c:?}");
         let migrated = claim_for(&done, ClaimKind::MigratedSecret, "prod/db-password");
         assert_eq!(migrated.status, ClaimStatus::Pass, "{migrated:?}");
+    }
+
+    /// A key revoked with its service account disabled (`disable: principal`) passes
+    /// while the account stays disabled; enabled again by someone, the revocation no
+    /// longer holds (the key alone being disabled does not save it: the account's
+    /// grants act again).
+    #[test]
+    fn a_service_account_apply_disabled_fails_the_claim_once_enabled_again() {
+        let (mut m, mut inv) = full_transfer();
+        let key = "bfa07c1ff0f2";
+        let deployer = "deployer@contoso-shop-prod.iam.gserviceaccount.com";
+        let s = m
+            .steps
+            .iter_mut()
+            .find(|s| s.target.id.contains(key))
+            .expect("the example revokes the deployer's old key");
+        s.outcome = StepOutcome::Done;
+        s.applied = Some(ApplyChange::DisableAccount);
+        for c in inv.credentials.iter_mut().filter(|c| c.id.contains(key)) {
+            c.status = Status::Inactive;
+        }
+        let set = |inv: &mut Inventory, disabled: bool| {
+            for p in inv
+                .principals
+                .iter_mut()
+                .filter(|p| p.id.ends_with(deployer))
+            {
+                p.disabled = Some(disabled);
+            }
+        };
+        let revoked = |v: &Verification| {
+            v.claims
+                .iter()
+                .find(|c| c.kind == ClaimKind::Revoked && c.subject.contains(key))
+                .cloned()
+                .expect("a revoked claim for the key")
+        };
+        let now = at("2026-11-26T00:00:00Z");
+        set(&mut inv, true);
+        let c = revoked(&check(&m, &live(inv.clone()), now));
+        assert_eq!(c.status, ClaimStatus::Pass, "{c:?}");
+        set(&mut inv, false);
+        let c = revoked(&check(&m, &live(inv), now));
+        assert_eq!(c.status, ClaimStatus::Fail, "{c:?}");
+        assert!(
+            c.detail.contains("is enabled, though apply disabled it"),
+            "{c:?}"
+        );
     }
 }
