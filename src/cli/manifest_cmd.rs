@@ -45,7 +45,9 @@ pub struct ManifestWriteArgs {
     /// A migrate or apply journal (repeatable); its digest key is read from FILE.key.age.
     #[arg(long = "journal", value_name = "FILE")]
     pub journals: Vec<PathBuf>,
-    /// The agency's SSH private key: signs the manifest and opens the journals' digest keys.
+    /// The agency's SSH private key (passphrase-protected ones too): signs the manifest and
+    /// opens the journals' digest keys. `agent` (or the key's .pub file) signs through the
+    /// ssh-agent at SSH_AUTH_SOCK instead.
     #[arg(
         long = "sign-key",
         env = "HANDOVER_IDENTITY",
@@ -214,7 +216,13 @@ fn write(a: ManifestWriteArgs) -> Result<u8, Error> {
     let inventory = super::inputs::read_inventory(&req.inventory)?;
     // The signing key must be the config's: the customer checks against that one. The
     // same key opens the journals' digest keys.
-    let (ids, signer) = super::agency::agency_identity(&cfg, &req.config, &req.sign_key)?;
+    let (ids, sign_with, signer) = super::agency::agency_signer(&cfg, &req.config, &req.sign_key)?;
+    if sign_with.is_agent() && !a.journals.is_empty() {
+        return Err(Error::usage(
+            "the journals' digest keys are sealed to the agency's SSH key, and an ssh-agent can sign but not decrypt",
+            "pass the agency's private key file with --sign-key (a passphrase-protected one works)",
+        ));
+    }
     let sealed = manifest::seal::seal(manifest::seal::Request {
         config: &cfg,
         config_path: &req.config,
@@ -223,6 +231,7 @@ fn write(a: ManifestWriteArgs) -> Result<u8, Error> {
         inventory: &inventory,
         inventory_path: &req.inventory,
         identity: &ids,
+        sign_with: &sign_with,
         signer: &signer,
         recipients: req.recipients,
         recipients_files: &a.recipients_files,
