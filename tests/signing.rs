@@ -485,3 +485,71 @@ fn an_agent_without_the_key_or_gone_is_a_clear_error_naming_the_key_and_the_sock
     );
     assert!(!out.exists());
 }
+
+/// `manifest show` of `file` with the customer's key, no config from the environment.
+fn show(home: &Path, file: &Path, extra: &[&str]) -> Run {
+    run(handover_offline(home)
+        .env_remove("HANDOVER_CONFIG")
+        .args(["manifest", "show", "-i"])
+        .arg(example_key("contoso-security.agekey"))
+        .args(extra)
+        .arg(file))
+}
+
+// Issue 15 item 10: `manifest show` without a signer printed "Signature: NOT VERIFIED"
+// and exited 0, so a script could not tell an unchecked manifest from a checked one.
+#[test]
+fn manifest_show_without_a_signer_is_exit_10_unless_no_signature_check_is_given() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let out = h.join("handover.age");
+    let key = example_key("northwind-signing");
+    let r = run(&mut manifest(
+        h,
+        &example("handover.toml"),
+        key.to_str().unwrap(),
+        &out,
+    ));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    let r = show(h, &out, &[]);
+    assert_eq!(r.code, 10, "{}", r.stderr);
+    assert_eq!(r.stdout, "");
+    assert_eq!(
+        r.stderr.trim_end(),
+        format!(
+            "error: {}: its signature cannot be checked: no signer was given\n  hint: \
+             pass --signer with the agency's SSH public key (as agreed out of band), or --config with [agency] signing_key; --no-signature-check opens it unverified",
+            out.display()
+        )
+    );
+
+    let r = show(h, &out, &["--no-signature-check"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.starts_with(
+            "Signature: NOT VERIFIED: not checked (--no-signature-check); anyone could have written this manifest\n"
+        ),
+        "{}",
+        r.stdout
+    );
+
+    // With the agency's key the signature is checked and holds.
+    let signer = example_key("northwind-signing.pub");
+    let r = show(h, &out, &["--signer", signer.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .starts_with("Signature: good, by the agency's key SHA256:"),
+        "{}",
+        r.stdout
+    );
+
+    // Asking for both is a usage error.
+    let r = show(
+        h,
+        &out,
+        &["--no-signature-check", "--signer", signer.to_str().unwrap()],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}
