@@ -580,20 +580,54 @@ pub fn ssh_stanza_tag(recipient_text: &str) -> Option<String> {
 
 /// An `sshsig` signature (PEM) of `data`.
 pub fn sign(key: &ssh_key::PrivateKey, data: &[u8]) -> Result<String, Error> {
-    let sig = key
-        .sign(SIG_NAMESPACE, ssh_key::HashAlg::Sha512, data)
-        .map_err(|e| {
-            Error::crypto(
-                format!("cannot sign: {e}"),
-                "use an ssh-ed25519 or ssh-rsa key",
-            )
-        })?;
-    sig.to_pem(ssh_key::LineEnding::LF).map_err(|e| {
-        Error::crypto(
-            format!("cannot encode the signature: {e}"),
-            "use an ssh-ed25519 or ssh-rsa key",
-        )
-    })
+    let hint = "use an ssh-ed25519 or ssh-rsa key";
+    let sig = match key.key_data() {
+        ssh_key::private::KeypairData::Rsa(rsa) => sign_rsa(rsa, data),
+        _ => key
+            .sign(SIG_NAMESPACE, ssh_key::HashAlg::Sha512, data)
+            .map_err(|e| e.to_string()),
+    }
+    .map_err(|e| Error::crypto(format!("cannot sign: {e}"), hint))?;
+    sig.to_pem(ssh_key::LineEnding::LF)
+        .map_err(|e| Error::crypto(format!("cannot encode the signature: {e}"), hint))
+}
+
+/// The sshsig of `data` by an RSA key: rsa-sha2-512 (PKCS#1 v1.5 over SHA-512) of the
+/// sshsig blob, as `ssh-keygen -Y sign` makes it. Done here because ssh-key 0.6.7 builds
+/// the private key from the primes (p, p) instead of (p, q) and rsa 0.9.10 refuses it,
+/// so no ssh-rsa key file could sign (found by tests/signing.rs, issue 15).
+fn sign_rsa(key: &ssh_key::private::RsaKeypair, data: &[u8]) -> Result<ssh_key::SshSig, String> {
+    use rsa::signature::{SignatureEncoding, Signer};
+    let hash = ssh_key::HashAlg::Sha512;
+    let int = |m: &ssh_key::Mpint| {
+        m.as_positive_bytes()
+            .map(rsa::BigUint::from_bytes_be)
+            .ok_or_else(|| "the RSA key has a negative component".to_string())
+    };
+    let private = rsa::RsaPrivateKey::from_components(
+        int(&key.public.n)?,
+        int(&key.public.e)?,
+        int(&key.private.d)?,
+        vec![int(&key.private.p)?, int(&key.private.q)?],
+    )
+    .map_err(|e| format!("not a valid RSA key: {e}"))?;
+    let blob =
+        ssh_key::SshSig::signed_data(SIG_NAMESPACE, hash, data).map_err(|e| e.to_string())?;
+    let signed = rsa::pkcs1v15::SigningKey::<sha2::Sha512>::new(private)
+        .try_sign(&blob)
+        .map_err(|e| e.to_string())?;
+    let signature = ssh_key::Signature::new(
+        ssh_key::Algorithm::Rsa { hash: Some(hash) },
+        signed.to_vec(),
+    )
+    .map_err(|e| e.to_string())?;
+    ssh_key::SshSig::new(
+        ssh_key::public::KeyData::Rsa(key.public.clone()),
+        SIG_NAMESPACE,
+        hash,
+        signature,
+    )
+    .map_err(|e| e.to_string())
 }
 
 /// Parses an SSH public key (`ssh-ed25519 AAAA... comment`), or the first key of a file
