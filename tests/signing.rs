@@ -556,3 +556,50 @@ fn manifest_show_without_a_signer_is_exit_10_unless_no_signature_check_is_given(
     );
     assert_eq!(r.code, 2, "{}", r.stderr);
 }
+
+// Issue 15: `migrate --apply` (and `apply`) read the agency's key to open the journal's
+// digest key: a passphrase-protected key takes the same passphrase path, and `agent`
+// is refused with the reason (an agent signs but cannot decrypt age).
+#[test]
+fn migrate_reads_an_encrypted_agency_key_and_refuses_agent_for_the_digest_key() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let (key, public) = keygen(h, "agency", "ed25519", PASSPHRASE);
+    let cfg = config_signed_by(h, &public);
+    let migrate = |identity: &str| {
+        let mut cmd = handover_offline(h);
+        cmd.args([
+            "migrate",
+            "--from",
+            "aws:agency@us-east-1",
+            "--to",
+            "gcp:contoso-shop-prod",
+            "--all",
+            "--apply",
+            "--config",
+        ])
+        .arg(&cfg)
+        .args(["--identity", identity])
+        .env_remove("HANDOVER_SSH_PASSPHRASE_FILE")
+        .stdin(Stdio::null());
+        cmd
+    };
+    let r = run(&mut migrate("agent"));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("an ssh-agent can sign but not decrypt"),
+        "{}",
+        r.stderr
+    );
+    let r = run(&mut migrate(key.to_str().unwrap()));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "{}: the SSH private key ({}) is passphrase-protected, and no passphrase was given",
+            key.display(),
+            fingerprint(&public)
+        )),
+        "{}",
+        r.stderr
+    );
+}
