@@ -218,7 +218,8 @@ fn read_until(out: &mut impl Read, seen: &mut Vec<u8>, want: &str) -> bool {
     false
 }
 
-// Issue 15: on a terminal the passphrase is asked, without echo.
+// Issue 15: on a terminal the passphrase is asked, without echo (a terminal echoes what
+// it receives while echo is on, so the transcript after the prompt would show it).
 #[test]
 fn on_a_terminal_the_passphrase_is_asked_without_echo() {
     let home = tempfile::tempdir().unwrap();
@@ -257,7 +258,7 @@ fn on_a_terminal_the_passphrase_is_asked_without_echo() {
     let prompt_end = seen.len();
     // rpassword prints the prompt, then turns echo off: give it that moment, since what
     // reaches the terminal before is echoed by the terminal itself, not by handover.
-    std::thread::sleep(Duration::from_millis(500));
+    std::thread::sleep(Duration::from_millis(1000));
     child
         .stdin
         .as_mut()
