@@ -74,8 +74,10 @@ pub fn obtain(path: &Path, fp: &str) -> Result<SecretString, Error> {
             .map(|c| if c.is_control() { '?' } else { c })
             .collect();
         let prompt = format!("Passphrase for {shown} ({fp}): ");
+        // Copied into an exact-size secret; the String rpassword returns (whose buffer
+        // may be larger) is zeroized on drop.
         return rpassword::prompt_password(prompt)
-            .map(SecretString::from)
+            .map(|typed| SecretString::from(Zeroizing::new(typed).as_str()))
             .map_err(|e| {
                 Error::input(
                     path,
