@@ -604,3 +604,33 @@ fn migrate_reads_an_encrypted_agency_key_and_refuses_agent_for_the_digest_key() 
         r.stderr
     );
 }
+
+// Issue 15: the customer's passphrase-protected SSH identity (`-i`) opens a manifest the
+// same way (ssh-rsa here: unlocked with ssh-key, then handed to age).
+#[test]
+fn a_passphrase_protected_customer_identity_opens_the_manifest() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let (cust, cust_pub) = keygen(h, "customer", "rsa", "customer-phrase");
+    let out = h.join("handover.age");
+    let key = example_key("northwind-signing");
+    let r = run(
+        manifest(h, &example("handover.toml"), key.to_str().unwrap(), &out)
+            .arg("-r")
+            .arg(std::fs::read_to_string(&cust_pub).unwrap().trim()),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let pp = private_file(&h.join("passphrase"), "customer-phrase\n");
+    let r = run(handover_offline(h)
+        .env_remove("HANDOVER_CONFIG")
+        .env("HANDOVER_SSH_PASSPHRASE_FILE", &pp)
+        .args(["manifest", "show", "--signer"])
+        .arg(example_key("northwind-signing.pub"))
+        .arg("-i")
+        .arg(&cust)
+        .arg(&out)
+        .stdin(Stdio::null()));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.starts_with("Signature: good"), "{}", r.stdout);
+    assert!(!r.stdout.contains("customer-phrase") && !r.stderr.contains("customer-phrase"));
+}
