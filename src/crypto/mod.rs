@@ -4,7 +4,9 @@
 //!   given one by one or in recipients files (one per line, `#` comments, blank lines;
 //!   `authorized_keys` lines with options before the key type work too).
 //! - Identities: age identity files (`AGE-SECRET-KEY-1...`, comments allowed) and
-//!   unencrypted OpenSSH private keys.
+//!   OpenSSH private keys, passphrase-protected ones unlocked first ([`passphrase`]).
+//! - Signing keys ([`agent::SigningKey`]): an OpenSSH private key, or a key an ssh-agent
+//!   holds (`SSH_AUTH_SOCK`), hardware-backed ones included; both give the same sshsig.
 //! - Signatures: the standard `sshsig` format (`ssh-keygen -Y sign/verify`) over the
 //!   encrypted file, under the namespace [`SIG_NAMESPACE`], since age does not
 //!   authenticate the sender.
@@ -25,6 +27,9 @@ use age::armor::{ArmoredReader, ArmoredWriter, Format};
 use zeroize::Zeroizing;
 
 use crate::error::Error;
+
+pub mod agent;
+pub mod passphrase;
 
 /// The sshsig namespace of handover manifests (`ssh-keygen -Y verify -n handover-manifest`).
 pub const SIG_NAMESPACE: &str = "handover-manifest";
@@ -321,10 +326,19 @@ fn read_bounded_text(path: &Path, limit: u64, hint: &str) -> Result<String, Erro
         .map_err(|_| Error::input(path, "is not UTF-8 text", hint))
 }
 
-/// Reads an identity file: an age identity file or an unencrypted OpenSSH private key.
+/// Reads an identity file: an age identity file or an OpenSSH private key. An encrypted
+/// OpenSSH key is decrypted with its passphrase ([`passphrase::obtain`]: the file named
+/// by `HANDOVER_SSH_PASSPHRASE_FILE`, else asked on the terminal).
 pub fn read_identities(path: &Path) -> Result<Identities, Error> {
-    let hint =
-        "pass an age identity file (AGE-SECRET-KEY-1...) or an unencrypted OpenSSH private key";
+    read_identities_with(path, passphrase::obtain)
+}
+
+/// [`read_identities`], with the passphrase of an encrypted key from `ask`.
+pub fn read_identities_with(
+    path: &Path,
+    ask: impl FnOnce(&Path, &str) -> Result<secrecy::SecretString, Error>,
+) -> Result<Identities, Error> {
+    let hint = "pass an age identity file (AGE-SECRET-KEY-1...) or an OpenSSH private key";
     let text = Zeroizing::new(read_bounded_text(path, MAX_IDENTITY_BYTES, hint)?);
     if text.contains("-----BEGIN OPENSSH PRIVATE KEY-----")
         || text.contains("-----BEGIN RSA PRIVATE KEY-----")
@@ -338,30 +352,7 @@ pub fn read_identities(path: &Path) -> Result<Identities, Error> {
                 hint,
             ));
         }
-        let id = age::ssh::Identity::from_buffer(text.as_bytes(), Some(path.display().to_string()))
-            .map_err(|_| Error::input(path, "not a readable SSH private key", hint))?;
-        match &id {
-            age::ssh::Identity::Unencrypted(_) => {}
-            age::ssh::Identity::Encrypted(_) => {
-                return Err(Error::input(
-                    path,
-                    "the SSH private key is passphrase-protected",
-                    "use an unencrypted copy on a trusted machine, or an age identity",
-                ))
-            }
-            age::ssh::Identity::Unsupported(_) => {
-                return Err(Error::input(
-                    path,
-                    "this SSH key type is not supported by age",
-                    "use an ssh-ed25519 or ssh-rsa key",
-                ))
-            }
-        }
-        let ssh = ssh_key::PrivateKey::from_openssh(text.as_bytes()).ok();
-        return Ok(Identities {
-            inner: vec![Box::new(id)],
-            ssh,
-        });
+        return read_ssh_identity(path, &text, ask);
     }
     let file = age::IdentityFile::from_buffer(text.as_bytes())
         .map_err(|_| Error::input(path, "not an age identity file", hint))?;
@@ -372,6 +363,50 @@ pub fn read_identities(path: &Path) -> Result<Identities, Error> {
         return Err(Error::input(path, "holds no identity", hint));
     }
     Ok(Identities { inner, ssh: None })
+}
+
+/// An OpenSSH private key (unlocked first when encrypted) as an age identity that can
+/// also sign; a legacy PEM RSA key as age reads it.
+fn read_ssh_identity(
+    path: &Path,
+    text: &str,
+    ask: impl FnOnce(&Path, &str) -> Result<secrecy::SecretString, Error>,
+) -> Result<Identities, Error> {
+    let hint = "pass an age identity file (AGE-SECRET-KEY-1...) or an OpenSSH private key";
+    let (ssh, text) = match ssh_key::PrivateKey::from_openssh(text.as_bytes()) {
+        Ok(k) => {
+            let k = passphrase::unlock(path, k, ask)?;
+            // age reads the unlocked key from OpenSSH's unencrypted encoding.
+            let plain = k
+                .to_openssh(ssh_key::LineEnding::LF)
+                .map_err(|_| Error::input(path, "not a readable SSH private key", hint))?;
+            (Some(k), plain)
+        }
+        Err(_) => (None, Zeroizing::new(text.to_owned())),
+    };
+    let id = age::ssh::Identity::from_buffer(text.as_bytes(), Some(path.display().to_string()))
+        .map_err(|_| Error::input(path, "not a readable SSH private key", hint))?;
+    match &id {
+        age::ssh::Identity::Unencrypted(_) => {}
+        age::ssh::Identity::Encrypted(_) => {
+            return Err(Error::input(
+                path,
+                "the SSH private key is passphrase-protected in the legacy PEM format",
+                "convert it to OpenSSH's format (ssh-keygen -p -f FILE keeps the passphrase), or use ssh-agent",
+            ))
+        }
+        age::ssh::Identity::Unsupported(_) => {
+            return Err(Error::input(
+                path,
+                "this SSH key type is not supported by age",
+                "use an ssh-ed25519 or ssh-rsa key",
+            ))
+        }
+    }
+    Ok(Identities {
+        inner: vec![Box::new(id)],
+        ssh,
+    })
 }
 
 /// Encrypts to every recipient; ASCII armor on request.
@@ -545,20 +580,54 @@ pub fn ssh_stanza_tag(recipient_text: &str) -> Option<String> {
 
 /// An `sshsig` signature (PEM) of `data`.
 pub fn sign(key: &ssh_key::PrivateKey, data: &[u8]) -> Result<String, Error> {
-    let sig = key
-        .sign(SIG_NAMESPACE, ssh_key::HashAlg::Sha512, data)
-        .map_err(|e| {
-            Error::crypto(
-                format!("cannot sign: {e}"),
-                "use an ssh-ed25519 or ssh-rsa key",
-            )
-        })?;
-    sig.to_pem(ssh_key::LineEnding::LF).map_err(|e| {
-        Error::crypto(
-            format!("cannot encode the signature: {e}"),
-            "use an ssh-ed25519 or ssh-rsa key",
-        )
-    })
+    let hint = "use an ssh-ed25519 or ssh-rsa key";
+    let sig = match key.key_data() {
+        ssh_key::private::KeypairData::Rsa(rsa) => sign_rsa(rsa, data),
+        _ => key
+            .sign(SIG_NAMESPACE, ssh_key::HashAlg::Sha512, data)
+            .map_err(|e| e.to_string()),
+    }
+    .map_err(|e| Error::crypto(format!("cannot sign: {e}"), hint))?;
+    sig.to_pem(ssh_key::LineEnding::LF)
+        .map_err(|e| Error::crypto(format!("cannot encode the signature: {e}"), hint))
+}
+
+/// The sshsig of `data` by an RSA key: rsa-sha2-512 (PKCS#1 v1.5 over SHA-512) of the
+/// sshsig blob, as `ssh-keygen -Y sign` makes it. Done here because ssh-key 0.6.7 builds
+/// the private key from the primes (p, p) instead of (p, q) and rsa 0.9.10 refuses it,
+/// so no ssh-rsa key file could sign (found by tests/signing.rs, issue 15).
+fn sign_rsa(key: &ssh_key::private::RsaKeypair, data: &[u8]) -> Result<ssh_key::SshSig, String> {
+    use rsa::signature::{SignatureEncoding, Signer};
+    let hash = ssh_key::HashAlg::Sha512;
+    let int = |m: &ssh_key::Mpint| {
+        m.as_positive_bytes()
+            .map(rsa::BigUint::from_bytes_be)
+            .ok_or_else(|| "the RSA key has a negative component".to_string())
+    };
+    let private = rsa::RsaPrivateKey::from_components(
+        int(&key.public.n)?,
+        int(&key.public.e)?,
+        int(&key.private.d)?,
+        vec![int(&key.private.p)?, int(&key.private.q)?],
+    )
+    .map_err(|e| format!("not a valid RSA key: {e}"))?;
+    let blob =
+        ssh_key::SshSig::signed_data(SIG_NAMESPACE, hash, data).map_err(|e| e.to_string())?;
+    let signed = rsa::pkcs1v15::SigningKey::<sha2::Sha512>::new(private)
+        .try_sign(&blob)
+        .map_err(|e| e.to_string())?;
+    let signature = ssh_key::Signature::new(
+        ssh_key::Algorithm::Rsa { hash: Some(hash) },
+        signed.to_vec(),
+    )
+    .map_err(|e| e.to_string())?;
+    ssh_key::SshSig::new(
+        ssh_key::public::KeyData::Rsa(key.public.clone()),
+        SIG_NAMESPACE,
+        hash,
+        signature,
+    )
+    .map_err(|e| e.to_string())
 }
 
 /// Parses an SSH public key (`ssh-ed25519 AAAA... comment`), or the first key of a file

@@ -9,8 +9,8 @@
 //!   are read into zeroized buffers; nothing is written here (the caller writes the
 //!   sealed file and its signature as one output set).
 //! - The signature covers the sealed bytes exactly as they will be written.
-//! - The caller has checked that `identity` is the private half of the config's
-//!   `[agency] signing_key` (`signer`): the customer verifies against that key.
+//! - The caller has checked that `sign_with` is the config's `[agency] signing_key`
+//!   (`signer`), in a file or in ssh-agent: the customer verifies against that key.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -34,9 +34,11 @@ pub struct Request<'a> {
     pub plan_path: &'a Path,
     pub inventory: &'a Inventory,
     pub inventory_path: &'a Path,
-    /// The agency's identity: its SSH key signs, and it opens the journals' digest keys.
+    /// The agency's identity: it opens the journals' digest keys.
     pub identity: &'a Identities,
-    /// The public half of `identity.ssh`, the config's `[agency] signing_key`.
+    /// The agency's signing key (a private key, or a key in ssh-agent).
+    pub sign_with: &'a crypto::agent::SigningKey,
+    /// The public half of `sign_with`, the config's `[agency] signing_key`.
     pub signer: &'a ssh_key::PublicKey,
     /// Recipients given on the command line (`-r`), already parsed.
     pub recipients: Vec<Recipient>,
@@ -66,12 +68,6 @@ pub struct Sealed {
 /// Checks, builds, encrypts and signs.
 pub fn seal(mut r: Request<'_>) -> Result<Sealed, Error> {
     check_inputs(&r)?;
-    let key = r.identity.ssh.as_ref().ok_or_else(|| {
-        Error::crypto(
-            "the agency's identity has no SSH key to sign with",
-            "pass the agency's OpenSSH private key with --sign-key",
-        )
-    })?;
     let given = std::mem::take(&mut r.recipients);
     let recipients = recipients(given, &r)?;
     let journals = r
@@ -100,7 +96,7 @@ pub fn seal(mut r: Request<'_>) -> Result<Sealed, Error> {
     let plaintext = super::to_plaintext(&manifest);
     let sealed = crypto::encrypt(&plaintext, &recipients, r.armor)?;
     drop(plaintext);
-    let signature = crypto::sign(key, &sealed)?;
+    let signature = r.sign_with.sign(&sealed)?;
     Ok(Sealed {
         manifest,
         sealed,
