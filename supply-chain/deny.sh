@@ -38,4 +38,7 @@ if ! cargo deny --version 2>/dev/null | grep -qx "cargo-deny $want_version"; the
   echo "installing cargo-deny $want_version from crates.io (several minutes on 2 cores)" >&2
   cargo install --locked cargo-deny --version "$want_version"
 fi
+# --offline needs every crate of Cargo.lock on disk, the other platforms' too (a build
+# fetches only this one's): `cargo fetch` without --target fetches them all.
+cargo fetch --locked --quiet
 cargo deny --offline --locked check "$@"
