@@ -4,7 +4,7 @@
 //! |---|---|
 //! | 0 | done; no finding at or above `--fail-on` |
 //! | 1 | done, and findings at or above `--fail-on` were found |
-//! | 2 | usage: a flag or combination of flags is wrong |
+//! | 2 | usage: a flag or combination of flags is wrong (a `--profile` that no shared AWS config file defines included) |
 //! | 3 | input: a file or snapshot folder is missing or malformed |
 //! | 4 | access: no credentials, expired credentials, or access denied |
 //! | 5 | cloud API unreachable or failing after retries |

@@ -61,6 +61,7 @@ impl VerifyArgs {
 
 pub fn verify_command(a: VerifyArgs, quiet: bool) -> Result<u8, Error> {
     let settings = a.validate()?;
+    super::support::check_profiles(&settings.profiles)?;
     let o = &a.open;
     let Some(signer) = expected_signer(o.signer.as_deref(), o.config.as_deref())? else {
         return Err(Error::usage(

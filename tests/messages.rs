@@ -1,0 +1,153 @@
+//! The exact text of the messages a person meets after an ordinary mistake (issue 15,
+//! "every message made honest"), trycmd-style: a table of cases, each run through the
+//! binary in a clean temporary home, asserting stderr and the exit code exactly, so a
+//! message stays as it was written. `{home}` in an expected text is the case's home.
+//!
+//! No case needs a cloud: each mistake is caught before a request is sent, or against a
+//! closed loopback port.
+
+mod support;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use support::*;
+
+/// One command line and what it must print on stderr, exactly, with its exit code.
+struct Case {
+    name: &'static str,
+    args: &'static [&'static str],
+    env: &'static [(&'static str, &'static str)],
+    code: i32,
+    stderr: &'static str,
+}
+
+/// Runs every case in its own home made by `setup`; collects every mismatch, then fails
+/// once listing them all.
+fn check(cases: &[Case], setup: fn(&Path)) {
+    let mut wrong = Vec::new();
+    for c in cases {
+        let home = tempfile::tempdir().unwrap();
+        setup(home.path());
+        let mut cmd = handover_offline(home.path());
+        cmd.current_dir(home.path()).args(c.args);
+        for (k, v) in c.env {
+            cmd.env(k, v.replace("{home}", &home.path().display().to_string()));
+        }
+        let r = run(&mut cmd);
+        let want = c
+            .stderr
+            .replace("{home}", &home.path().display().to_string());
+        if r.code != c.code || r.stderr != want {
+            wrong.push(format!(
+                "{}: exit {} (want {})\n--- stderr\n{}--- want\n{}",
+                c.name, r.code, c.code, r.stderr, want
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// Shared AWS config files with three profiles, one of them only in the credentials
+/// file, each holding a value that must never be quoted.
+fn aws_profiles(home: &Path) {
+    std::fs::write(
+        home.join("aws-config"),
+        "[default]\nregion = eu-west-1\n\n[profile contoso-admin]\nregion = eu-west-1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        home.join("aws-credentials"),
+        "[contoso-admin]\naws_access_key_id = AKIACANARYKEYID00001\naws_secret_access_key = CANARYSECRETVALUE\n\n\
+         [northwind]\naws_access_key_id = AKIACANARYKEYID00002\naws_secret_access_key = CANARYSECRETVALUE2\n",
+    )
+    .unwrap();
+}
+
+const PROFILE_TYPO: &str =
+    "error: AWS profile \"typo\" does not exist in {home}/aws-config or {home}/aws-credentials\n  \
+                            hint: name one that does: contoso-admin, default, northwind\n";
+
+// Issue 15 item 3: `--profile typo` was reported as "the standard chain found no
+// credentials" (exit 4) with --region and "no AWS region is configured" without it; the
+// profile that does not exist is now named with the ones that do, by every command that
+// takes a profile, before any request or file read.
+#[test]
+fn a_profile_that_does_not_exist_is_named_with_the_ones_that_do() {
+    check(
+        &[
+            Case {
+                name: "audit with --region",
+                args: &[
+                    "audit",
+                    "--aws",
+                    "--profile",
+                    "typo",
+                    "--region",
+                    "eu-west-1",
+                ],
+                env: &[],
+                code: 2,
+                stderr: PROFILE_TYPO,
+            },
+            Case {
+                name: "audit without --region",
+                args: &["audit", "--aws", "--profile", "typo"],
+                env: &[],
+                code: 2,
+                stderr: PROFILE_TYPO,
+            },
+            Case {
+                name: "apply (dry run)",
+                args: &["apply", "--plan", "plan.json", "--profile", "typo"],
+                env: &[],
+                code: 2,
+                stderr: PROFILE_TYPO,
+            },
+            Case {
+                name: "verify",
+                args: &[
+                    "verify",
+                    "handover.age",
+                    "-i",
+                    "id.txt",
+                    "--profile",
+                    "contoso-admin",
+                    "--profile",
+                    "typo",
+                ],
+                env: &[],
+                code: 2,
+                stderr: PROFILE_TYPO,
+            },
+            Case {
+                name: "migrate (the profile of aws:PROFILE@REGION)",
+                args: &[
+                    "migrate",
+                    "--from",
+                    "aws:typo@eu-west-1",
+                    "--to",
+                    "gcp:contoso-prod",
+                    "--all",
+                ],
+                env: &[],
+                code: 2,
+                stderr: PROFILE_TYPO,
+            },
+        ],
+        aws_profiles,
+    );
+    // No profile at all: the same sentence, and how to make one.
+    check(
+        &[Case {
+            name: "no shared config files",
+            args: &["audit", "--aws", "--profile", "typo"],
+            env: &[],
+            code: 2,
+            stderr: "error: AWS profile \"typo\" does not exist in {home}/aws-config or {home}/aws-credentials\n  \
+                     hint: no profile is defined there: create it with `aws configure --profile typo`, \
+                     or point AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE at the files that define it\n",
+        }],
+        |_| {},
+    );
+}
