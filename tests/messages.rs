@@ -151,3 +151,65 @@ fn a_profile_that_does_not_exist_is_named_with_the_ones_that_do() {
         |_| {},
     );
 }
+
+/// A loopback port nothing listens on (bound, then closed), for a metadata server that
+/// does not answer.
+fn closed_port() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    drop(l);
+    addr
+}
+
+const ADC_HINT: &str =
+    "  hint: run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS \
+                        to a credentials file, or pass --gcp-endpoint for an emulator\n";
+
+// Issue 15 item 4: with no GCP credentials at all the audit retried the metadata server's
+// "transient" token error for about a minute, then printed the auth library's garbled
+// sentence. It now fails at once, in one sentence naming where application default
+// credentials were looked for. The metadata server is a closed loopback port, so the
+// test cannot reach a real one.
+#[test]
+fn missing_gcp_credentials_fail_fast_in_one_sentence() {
+    let home = tempfile::tempdir().unwrap();
+    let metadata = closed_port();
+    let cases: [(&str, Option<String>, String); 2] = [
+        (
+            "nothing at all",
+            None,
+            format!(
+                "error: gcp: application default credentials: none found: GOOGLE_APPLICATION_CREDENTIALS \
+                 is not set, {}/.config/gcloud/application_default_credentials.json does not exist, \
+                 and no metadata server answers\n{ADC_HINT}",
+                home.path().display()
+            ),
+        ),
+        (
+            "GOOGLE_APPLICATION_CREDENTIALS names no file",
+            Some(home.path().join("missing.json").display().to_string()),
+            format!(
+                "error: gcp: application default credentials: GOOGLE_APPLICATION_CREDENTIALS names \
+                 {}/missing.json, which does not exist\n{ADC_HINT}",
+                home.path().display()
+            ),
+        ),
+    ];
+    for (name, adc, want) in cases {
+        let mut cmd = handover_offline(home.path());
+        cmd.args(["audit", "--gcp-project", "contoso-shop-prod"])
+            .env("GCE_METADATA_HOST", &metadata)
+            .env("GCE_METADATA_IP", &metadata)
+            .env_remove("GOOGLE_APPLICATION_CREDENTIALS")
+            .env_remove("CLOUDSDK_CONFIG");
+        if let Some(p) = adc {
+            cmd.env("GOOGLE_APPLICATION_CREDENTIALS", p);
+        }
+        let started = Instant::now();
+        let r = run(&mut cmd);
+        let took = started.elapsed();
+        assert_eq!((r.code, r.stderr.as_str()), (4, want.as_str()), "{name}");
+        // A hang guard, generous for a loaded machine: it used to take about 64 s.
+        assert!(took < Duration::from_secs(15), "{name}: took {took:?}");
+    }
+}
