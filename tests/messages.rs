@@ -25,19 +25,34 @@ struct Case {
 /// Runs every case in its own home made by `setup`; collects every mismatch, then fails
 /// once listing them all.
 fn check(cases: &[Case], setup: fn(&Path)) {
+    check_with(cases, setup, &[]);
+}
+
+/// `check`, with `{NAME}` in arguments, variables and expected texts replaced by its
+/// value (besides `{home}`, and `{example}`: the example handover's folder).
+fn check_with(cases: &[Case], setup: fn(&Path), vars: &[(&str, String)]) {
     let mut wrong = Vec::new();
     for c in cases {
         let home = tempfile::tempdir().unwrap();
         setup(home.path());
+        let example = repo().join("examples/northwind-to-contoso");
+        let fill = |s: &str| {
+            let mut s = s
+                .replace("{home}", &home.path().display().to_string())
+                .replace("{example}", &example.display().to_string());
+            for (k, v) in vars {
+                s = s.replace(&format!("{{{k}}}"), v);
+            }
+            s
+        };
         let mut cmd = handover_offline(home.path());
-        cmd.current_dir(home.path()).args(c.args);
+        cmd.current_dir(home.path())
+            .args(c.args.iter().map(|a| fill(a)));
         for (k, v) in c.env {
-            cmd.env(k, v.replace("{home}", &home.path().display().to_string()));
+            cmd.env(k, fill(v));
         }
         let r = run(&mut cmd);
-        let want = c
-            .stderr
-            .replace("{home}", &home.path().display().to_string());
+        let want = fill(c.stderr);
         if r.code != c.code || r.stderr != want {
             wrong.push(format!(
                 "{}: exit {} (want {})\n--- stderr\n{}--- want\n{}",
@@ -212,4 +227,152 @@ fn missing_gcp_credentials_fail_fast_in_one_sentence() {
         // A hang guard, generous for a loaded machine: it used to take about 64 s.
         assert!(took < Duration::from_secs(15), "{name}: took {took:?}");
     }
+}
+
+/// A config as `handover init` wrote it with only the email domains filled in (the
+/// issue's case), and a third party whose name was left as a placeholder too.
+fn unconfirmed_config(home: &Path) {
+    let out = run(handover_offline(home)
+        .current_dir(home)
+        .args(["init", "--inventory"])
+        .arg(repo().join("examples/northwind-to-contoso/inventory.json"))
+        .args(["-o", "handover.toml"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = std::fs::read_to_string(home.join("handover.toml")).unwrap();
+    let mut domains = ["northwind-agency.example", "contoso.example"].into_iter();
+    let text: String = text
+        .lines()
+        .map(|l| match l {
+            "email_domains = []  # CONFIRM" => {
+                format!(
+                    "email_domains = [\"{}\"]  # CONFIRM",
+                    domains.next().unwrap()
+                )
+            }
+            l => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let text = format!(
+        "{text}\n\n[[third_party]]\nname = \"CONFIRM: a vendor\"\naws_accounts = [\"999999999999\"]\n"
+    );
+    std::fs::write(home.join("handover.toml"), text).unwrap();
+}
+
+const UNCONFIRMED: &str = "error: handover.toml: 3 fields still hold the CONFIRM placeholder `handover init` wrote:\n  \
+                           handover.toml:{agency}: [agency] name\n  \
+                           handover.toml:{customer}: [customer] name\n  \
+                           handover.toml:{vendor}: [third_party 1] name\n  \
+                           hint: edit each line named: replace the placeholder with the real value, then run the command again\n";
+
+// Issue 15 item 5: `init`'s placeholders passed into a digested plan titled "CONFIRM: the
+// agency's name to CONFIRM: the customer's name" (exit 0). Every command that reads the
+// config now refuses it (exit 3), naming each unconfirmed field by file and line at once.
+#[test]
+fn init_placeholders_left_in_the_config_are_refused_by_every_command_by_line() {
+    let plan = repo().join("examples/northwind-to-contoso/plan-full-transfer.json");
+    let digest = json(&std::fs::read_to_string(&plan).unwrap())["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The lines to edit, found in the file as init writes it (so a change to init's
+    // template moves them, not this test's text).
+    let scratch = tempfile::tempdir().unwrap();
+    unconfirmed_config(scratch.path());
+    let text = std::fs::read_to_string(scratch.path().join("handover.toml")).unwrap();
+    let line_of =
+        |prefix: &str| (text.lines().position(|l| l.starts_with(prefix)).unwrap() + 1).to_string();
+    let lines = [
+        ("agency", line_of("name = \"CONFIRM: the agency's name\"")),
+        (
+            "customer",
+            line_of("name = \"CONFIRM: the customer's name\""),
+        ),
+        ("vendor", line_of("name = \"CONFIRM: a vendor\"")),
+    ];
+    check_with(
+        &[
+            Case {
+                name: "plan",
+                args: &[
+                    "plan",
+                    "--inventory",
+                    "{example}/inventory.json",
+                    "--policy",
+                    "{repo}/policies/full-transfer.yaml",
+                    "--config",
+                    "handover.toml",
+                    "-o",
+                    "plan.json",
+                ],
+                env: &[],
+                code: 3,
+                stderr: UNCONFIRMED,
+            },
+            Case {
+                name: "manifest",
+                args: &[
+                    "manifest",
+                    "--config",
+                    "handover.toml",
+                    "--plan",
+                    "{example}/plan-full-transfer.json",
+                    "--inventory",
+                    "{example}/inventory.json",
+                    "--sign-key",
+                    "{example}/keys/northwind-signing",
+                    "-o",
+                    "handover.age",
+                ],
+                env: &[],
+                code: 3,
+                stderr: UNCONFIRMED,
+            },
+            Case {
+                name: "migrate --apply",
+                args: &[
+                    "migrate",
+                    "--from",
+                    "dotenv:prod.env",
+                    "--to",
+                    "gcp:contoso-shop-prod",
+                    "--all",
+                    "--apply",
+                    "--config",
+                    "handover.toml",
+                    "-i",
+                    "{example}/keys/northwind-signing",
+                ],
+                env: &[],
+                code: 3,
+                stderr: UNCONFIRMED,
+            },
+            Case {
+                name: "apply --apply",
+                args: &[
+                    "apply",
+                    "--plan",
+                    "{example}/plan-full-transfer.json",
+                    "--apply",
+                    "--approve",
+                    "{digest}",
+                    "--config",
+                    "handover.toml",
+                    "-i",
+                    "{example}/keys/northwind-signing",
+                ],
+                env: &[],
+                code: 3,
+                stderr: UNCONFIRMED,
+            },
+        ],
+        unconfirmed_config,
+        &[
+            ("digest", digest),
+            ("repo", repo().display().to_string()),
+            ("agency", lines[0].1.clone()),
+            ("customer", lines[1].1.clone()),
+            ("vendor", lines[2].1.clone()),
+        ],
+    );
 }
