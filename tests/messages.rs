@@ -376,3 +376,121 @@ fn init_placeholders_left_in_the_config_are_refused_by_every_command_by_line() {
         ],
     );
 }
+
+// Issue 15 item 6: verify without credentials printed a few claims and exited 9 ("a claim
+// does not hold") while the 40 steps' claims were not listed at all. Now every claim
+// the live read owes is listed `unchecked` with the reason, in the table and the JSON,
+// and the exit code is its own (12, verification incomplete).
+#[test]
+fn verify_that_cannot_read_a_scope_lists_every_claim_unchecked_with_its_own_exit_code() {
+    let home = tempfile::tempdir().unwrap();
+    let example = repo().join("examples/northwind-to-contoso");
+    let sealed = run(handover_offline(home.path())
+        .args(["manifest", "--config"])
+        .arg(example.join("handover.toml"))
+        .arg("--plan")
+        .arg(example.join("plan-full-transfer.json"))
+        .arg("--inventory")
+        .arg(example.join("inventory.json"))
+        .arg("--sign-key")
+        .arg(example.join("keys/northwind-signing"))
+        .arg("-o")
+        .arg(home.path().join("handover.age")));
+    assert_eq!(sealed.code, 0, "{}", sealed.stderr);
+    let metadata = closed_port();
+    let verify = |format: &str| {
+        run(handover_offline(home.path())
+            .arg("verify")
+            .arg(home.path().join("handover.age"))
+            .arg("-i")
+            .arg(example.join("keys/contoso-security.agekey"))
+            .arg("--config")
+            .arg(example.join("handover.toml"))
+            .args(["--max-attempts", "1", "--format", format])
+            .env("GCE_METADATA_HOST", &metadata)
+            .env_remove("GOOGLE_APPLICATION_CREDENTIALS"))
+    };
+    let r = verify("json");
+    assert_eq!((r.code, r.stderr.as_str()), (12, ""), "{}", r.stdout);
+    let v = json(&r.stdout);
+    let claims = v["claims"].as_array().unwrap();
+    let plan = json(&std::fs::read_to_string(example.join("plan-full-transfer.json")).unwrap());
+    // Every step that owes a claim: revoke, retain-until, rotate (credential or secret).
+    let owed: Vec<&serde_json::Value> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| {
+            matches!(
+                s["action"].as_str(),
+                Some("revoke" | "retain-until" | "rotate")
+            )
+        })
+        .collect();
+    assert_eq!(owed.len(), 32);
+    for s in owed {
+        let id = s["id"].as_str().unwrap();
+        let scope = format!(
+            "{} {}",
+            s["target"]["provider"].as_str().unwrap(),
+            s["target"]["scope"].as_str().unwrap()
+        );
+        let c = claims
+            .iter()
+            .find(|c| {
+                c["subject"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(&format!("{id} "))
+            })
+            .unwrap_or_else(|| panic!("step {id} is not listed"));
+        assert_eq!(c["status"], "unchecked", "{c}");
+        assert_eq!(
+            c["detail"],
+            format!("not checked: {scope} could not be read (see its scope claim)"),
+            "{c}"
+        );
+    }
+    let by_status = |st: &str| claims.iter().filter(|c| c["status"] == st).count();
+    assert_eq!(
+        (
+            by_status("pass"),
+            by_status("pending"),
+            by_status("unchecked"),
+            by_status("fail")
+        ),
+        (2, 3, 36, 0),
+        "signature and recipients pass; documents pending without --docs; 2 scopes, 32 steps \
+         and 2 agency-access claims unchecked"
+    );
+    let aws = claims
+        .iter()
+        .find(|c| c["kind"] == "scope" && c["subject"] == "aws 123456789012")
+        .unwrap();
+    assert_eq!(
+        aws["detail"],
+        "could not be read, so nothing in it is checked: no credentials given reach account \
+         123456789012 (the default credentials: aws: sts:GetCallerIdentity: no usable AWS \
+         credentials: the standard chain (environment, profile, SSO, web identity, container, \
+         instance metadata) found none)"
+    );
+    // The table says the same, line for line.
+    let t = verify("table");
+    assert_eq!(t.code, 12, "{}", t.stderr);
+    let line = t
+        .stdout
+        .lines()
+        .find(|l| l.contains("console-password of bob.agency"))
+        .unwrap();
+    assert_eq!(
+        line,
+        "UNCHECKED revoked          s-b42a31198ae1 console-password of bob.agency: not checked: \
+         aws 123456789012 could not be read (see its scope claim)"
+    );
+    assert!(
+        t.stdout
+            .contains("\n41 claims: 2 pass, 3 pending, 36 unchecked, 0 fail (plan sha256:"),
+        "{}",
+        t.stdout
+    );
+}

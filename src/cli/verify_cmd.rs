@@ -97,6 +97,8 @@ pub fn verify_command(a: VerifyArgs, quiet: bool) -> Result<u8, Error> {
     }
     Ok(if v.failed() {
         exit::VERIFY_FAILED
+    } else if v.incomplete() {
+        exit::UNCHECKED
     } else {
         exit::OK
     })
