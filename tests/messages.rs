@@ -411,7 +411,21 @@ fn verify_that_cannot_read_a_scope_lists_every_claim_unchecked_with_its_own_exit
             .env_remove("GOOGLE_APPLICATION_CREDENTIALS"))
     };
     let r = verify("json");
-    assert_eq!((r.code, r.stderr.as_str()), (12, ""), "{}", r.stdout);
+    // Issue 15 item 7 too: the hint names verify's own policy and role, and its flags.
+    let incomplete = format!(
+        "verification incomplete: 36 claim(s) unchecked: aws 123456789012, gcp contoso-shop-prod \
+         could not be read (see the scope claims)\n  hint: AWS: check the credentials (--profile, \
+         one per account, else AWS_PROFILE; `aws sts get-caller-identity`) and that the identity \
+         holds the policy in policies/permissions/aws-verify.json; GCP: grant the role in \
+         policies/permissions/gcp-verify-role.yaml on the project; {}",
+        &ADC_HINT["  hint: ".len()..]
+    );
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (12, incomplete.as_str()),
+        "{}",
+        r.stdout
+    );
     let v = json(&r.stdout);
     let claims = v["claims"].as_array().unwrap();
     let plan = json(&std::fs::read_to_string(example.join("plan-full-transfer.json")).unwrap());
@@ -492,5 +506,176 @@ fn verify_that_cannot_read_a_scope_lists_every_claim_unchecked_with_its_own_exit
             .contains("\n41 claims: 2 pass, 3 pending, 36 unchecked, 0 fail (plan sha256:"),
         "{}",
         t.stdout
+    );
+}
+
+const AWS_NO_CREDENTIALS: &str = "error: aws: sts:GetCallerIdentity: no usable AWS credentials: the standard chain \
+                                  (environment, profile, SSO, web identity, container, instance metadata) found none\n";
+
+// Issue 15 item 7: every command's credentials hint named the audit's policy
+// (aws-audit.json) and `--profile`, which `migrate` does not have. Each names its own
+// policy file and the flags that choose its credentials.
+#[test]
+fn each_command_s_credentials_hint_names_its_own_policy_and_flags() {
+    let plan = repo().join("examples/northwind-to-contoso/plan-full-transfer.json");
+    let digest = json(&std::fs::read_to_string(&plan).unwrap())["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let hint = |flags: &str, policy: &str| {
+        format!(
+            "{AWS_NO_CREDENTIALS}  hint: check the credentials ({flags}; `aws sts get-caller-identity`) \
+             and that the identity holds the policy in policies/permissions/{policy}\n"
+        )
+    };
+    let audit = hint("AWS_PROFILE / --profile", "aws-audit.json");
+    let source = hint(
+        "the PROFILE of --from aws:PROFILE@REGION, else AWS_PROFILE",
+        "aws-migrate-source.json",
+    );
+    let destination = hint(
+        "the PROFILE of --to aws:PROFILE@REGION, else AWS_PROFILE",
+        "aws-migrate-destination.json",
+    );
+    let apply = hint(
+        "--profile, one per account, else AWS_PROFILE",
+        "aws-apply.json",
+    );
+    check_with(
+        &[
+            Case {
+                name: "audit",
+                args: &[
+                    "audit",
+                    "--aws",
+                    "--region",
+                    "eu-west-1",
+                    "--max-attempts",
+                    "1",
+                ],
+                env: &[],
+                code: 4,
+                stderr: "{audit}",
+            },
+            Case {
+                name: "migrate from AWS",
+                args: &[
+                    "migrate",
+                    "--from",
+                    "aws:eu-west-1",
+                    "--to",
+                    "gcp:contoso-shop-prod",
+                    "--all",
+                    "--max-attempts",
+                    "1",
+                ],
+                env: &[],
+                code: 4,
+                stderr: "{source}",
+            },
+            Case {
+                name: "migrate to AWS",
+                args: &[
+                    "migrate",
+                    "--from",
+                    "dotenv:prod.env",
+                    "--to",
+                    "aws:eu-west-1",
+                    "--all",
+                    "--max-attempts",
+                    "1",
+                ],
+                env: &[],
+                code: 4,
+                stderr: "{destination}",
+            },
+            Case {
+                name: "apply --apply",
+                args: &[
+                    "apply",
+                    "--plan",
+                    "{example}/plan-full-transfer.json",
+                    "--apply",
+                    "--approve",
+                    "{digest}",
+                    "--config",
+                    "{example}/handover.toml",
+                    "-i",
+                    "{example}/keys/northwind-signing",
+                    "--max-attempts",
+                    "1",
+                ],
+                env: &[],
+                code: 4,
+                stderr: "{apply}",
+            },
+        ],
+        |home| std::fs::write(home.join("prod.env"), "API_TOKEN=CANARYDOTENVVALUE\n").unwrap(),
+        &[
+            ("audit", audit),
+            ("source", source),
+            ("destination", destination),
+            ("apply", apply),
+            ("digest", digest),
+        ],
+    );
+    // GCP: permission denied at the source and at the destination of a migration.
+    let denied = fixed_answer_server(
+        "403 Forbidden",
+        r#"{"error":{"code":403,"message":"The caller does not have permission","status":"PERMISSION_DENIED"}}"#,
+    );
+    let gcp = |role: &str| {
+        format!(
+            "error: gcp: secretmanager.secrets.list: PermissionDenied: The caller does not have permission\n  \
+             hint: grant the {role} in policies/permissions/gcp-migrate-roles.yaml on the project; \
+             {}",
+            &ADC_HINT["  hint: ".len()..]
+        )
+    };
+    check_with(
+        &[
+            Case {
+                name: "migrate from GCP, denied",
+                args: &[
+                    "migrate",
+                    "--from",
+                    "gcp:contoso-shop-prod",
+                    "--to",
+                    "gcp:contoso-shop-stage",
+                    "--all",
+                    "--gcp-endpoint",
+                    "{denied}",
+                    "--max-attempts",
+                    "1",
+                ],
+                env: &[],
+                code: 4,
+                stderr: "{source}",
+            },
+            Case {
+                name: "migrate to GCP, denied",
+                args: &[
+                    "migrate",
+                    "--from",
+                    "dotenv:prod.env",
+                    "--to",
+                    "gcp:contoso-shop-prod",
+                    "--all",
+                    "--gcp-endpoint",
+                    "{denied}",
+                    "--max-attempts",
+                    "1",
+                ],
+                env: &[],
+                code: 4,
+                stderr: "{destination}",
+            },
+        ],
+        |home| std::fs::write(home.join("prod.env"), "API_TOKEN=CANARYDOTENVVALUE\n").unwrap(),
+        &[
+            ("denied", denied),
+            ("source", gcp("source role")),
+            ("destination", gcp("destination role")),
+        ],
     );
 }

@@ -67,7 +67,7 @@ where
             provider: Provider::Aws,
             operation: operation.into(),
             what: f.message,
-            hint: "check the credentials (--profile) and that the identity holds the policy apply needs (see docs/apply.md)".into(),
+            hint: crate::providers::duty::Duty::Apply.aws_hint(),
         }
     } else {
         Error::Api {

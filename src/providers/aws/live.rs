@@ -144,9 +144,7 @@ pub(crate) fn fatal(operation: &str, f: Failure) -> Error {
             provider: Provider::Aws,
             operation: operation.to_string(),
             what: f.message,
-            hint: "check the credentials (AWS_PROFILE / --profile, `aws sts get-caller-identity`) and that the \
-                   identity holds the policy in policies/permissions/aws-audit.json"
-                .into(),
+            hint: crate::providers::duty::Duty::Audit.aws_hint(),
         }
     } else if f.unreachable {
         Error::Api {

@@ -37,9 +37,7 @@ pub struct Clients {
     pub(super) secrets: google_cloud_secretmanager_v1::client::SecretManagerService,
 }
 
-const ADC_HINT: &str =
-    "run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a \
-                        credentials file, or pass --gcp-endpoint for an emulator";
+use crate::providers::duty::{Duty, ADC_HINT, ADC_OPERATION};
 
 /// A Secret Manager client alone (migration), from the same settings.
 pub async fn secret_manager(
@@ -192,7 +190,7 @@ async fn application_default() -> Result<google_cloud_auth::credentials::Credent
     let source = adc_source();
     let fail = |what: String| Error::Access {
         provider: Provider::Gcp,
-        operation: "application default credentials".into(),
+        operation: ADC_OPERATION.into(),
         what,
         hint: ADC_HINT.into(),
     };
@@ -379,13 +377,34 @@ async fn project_policy(c: &Clients, project: &str) -> Result<Policy, Error> {
             let f = classify(&e);
             let op = "cloudresourcemanager.projects.getIamPolicy".to_string();
             if f.not_found {
-                Error::Usage { what: format!("GCP project {project} does not exist or is not visible: {}", f.message), hint: "check the id given to --gcp-project".into() }
+                Error::Usage {
+                    what: format!(
+                        "GCP project {project} does not exist or is not visible: {}",
+                        f.message
+                    ),
+                    hint: "check the id given to --gcp-project".into(),
+                }
             } else if f.denied {
-                Error::Access { provider: Provider::Gcp, operation: op, what: f.message, hint: format!("grant the role in policies/permissions/gcp-audit-role.yaml on the project; {ADC_HINT}") }
+                Error::Access {
+                    provider: Provider::Gcp,
+                    operation: op,
+                    what: f.message,
+                    hint: Duty::Audit.gcp_hint(),
+                }
             } else if f.unreachable {
-                Error::Api { provider: Provider::Gcp, operation: op, what: format!("cannot reach the endpoint: {}", f.message), hint: "check the network and --gcp-endpoint / HANDOVER_GCP_ENDPOINT".into() }
+                Error::Api {
+                    provider: Provider::Gcp,
+                    operation: op,
+                    what: format!("cannot reach the endpoint: {}", f.message),
+                    hint: "check the network and --gcp-endpoint / HANDOVER_GCP_ENDPOINT".into(),
+                }
             } else {
-                Error::Api { provider: Provider::Gcp, operation: op, what: f.message, hint: "retry later; if it persists, run with -vv".into() }
+                Error::Api {
+                    provider: Provider::Gcp,
+                    operation: op,
+                    what: f.message,
+                    hint: "retry later; if it persists, run with -vv".into(),
+                }
             }
         })?;
     convert(&policy, "IAM policy").map_err(|e| Error::Api {
