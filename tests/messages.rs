@@ -679,3 +679,79 @@ fn each_command_s_credentials_hint_names_its_own_policy_and_flags() {
         ],
     );
 }
+
+/// A PEM private key's shape with a canary body (not a key): no line of it may appear
+/// in any output.
+const PEM_BODY: [&str; 3] = [
+    "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjCANARYPEMLINE1AoIBAQC7",
+    "x1CANARYPEMLINE2q+/bZz0n4m0Wd3G9sQ1k7fH2YtTzqR8vLp5XcA0u/Jw==",
+    "Zk9CANARYPEMLINE3hT3nQ",
+];
+
+fn pem() -> String {
+    format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----",
+        PEM_BODY.join("\n")
+    )
+}
+
+// Issue 15 item 8: a PEM key in double quotes spanning lines, as dotenv tools write it,
+// is read (it was refused, with a hint to quote what was quoted); a quote never closed
+// is refused at the line it opened on, with a hint that fits, and no line of the key in
+// any output, at any verbosity.
+#[test]
+fn a_multi_line_quoted_dotenv_value_is_read_and_an_unclosed_one_refused_by_line() {
+    let gcp = gcp_server();
+    let home = tempfile::tempdir().unwrap();
+    let env = home.path().join("prod.env");
+    let migrate = |text: &str| {
+        std::fs::write(&env, text).unwrap();
+        run(handover_offline(home.path())
+            .args(["-vvv", "migrate", "--from"])
+            .arg(format!("dotenv:{}", env.display()))
+            .args(["--to", "gcp:contoso-shop-prod", "--all", "--format", "json"])
+            .args(["--gcp-endpoint", &gcp.url()])
+            .env("RUST_LOG", "trace"))
+    };
+    let no_pem = |r: &Run| {
+        for line in PEM_BODY {
+            assert!(
+                !r.stdout.contains(line) && !r.stderr.contains(line),
+                "a line of the key was echoed:\n{}\n{}",
+                r.stdout,
+                r.stderr
+            );
+        }
+    };
+    // Read: a dry run lists both variables (the key as one value), and shows no value.
+    let r = migrate(&format!(
+        "# the signing key\nexport SIGNING_KEY=\"{}\"\nAPI_URL='https://api.example/\\n'\n",
+        pem()
+    ));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report = json(&r.stdout);
+    let names: Vec<&str> = report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["API_URL", "SIGNING_KEY"]);
+    no_pem(&r);
+    // Refused: the closing quote is missing, so the value would run to the end of the file.
+    let r = migrate(&format!(
+        "API_URL=https://api.example\nSIGNING_KEY=\"{}\nNEXT=1\n",
+        pem()
+    ));
+    assert_eq!(r.code, 3);
+    assert_eq!(
+        r.stderr,
+        format!(
+            "error: {}: line 2: a double quote opened here is never closed\n  hint: close the quote \
+             where the value ends: a quoted value may span lines (a PEM key goes whole inside one \
+             pair of quotes); see docs/migrate.md\n",
+            env.display()
+        )
+    );
+    no_pem(&r);
+}
