@@ -682,7 +682,8 @@ fn a_named_profile_supplies_credentials_region_and_endpoint_url() {
     assert_eq!(names, vec!["eu/app-config"]);
     assert!(inv["principals"].as_array().unwrap().len() >= 10);
 
-    // An unknown profile is an access error with a hint, not a panic.
+    // An unknown profile is a usage error naming the profiles that exist (issue 15 item 3;
+    // tests/messages.rs holds the exact text), not a panic.
     let r = run(handover_offline(home.path()).args([
         "audit",
         "--aws",
@@ -693,7 +694,12 @@ fn a_named_profile_supplies_credentials_region_and_endpoint_url() {
         "--max-attempts",
         "1",
     ]));
-    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("name one that does: handover-test"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

@@ -1020,7 +1020,7 @@ fn help_names_every_exit_code_of_the_table() {
         .filter_map(|l| l.split(' ').next())
         .filter(|c| c.chars().all(|d| d.is_ascii_digit()))
         .collect();
-    assert_eq!(codes.len(), 12, "{codes:?}");
+    assert_eq!(codes.len(), 13, "{codes:?}");
     for c in codes {
         assert!(
             line.contains(&format!(" {c} ")),

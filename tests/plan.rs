@@ -520,8 +520,24 @@ fn init_proposes_a_config_that_loads() {
         text.contains("aws_accounts = [\"123456789012\"]")
             && text.contains("gcp_projects = [\"contoso-shop-prod\"]")
     );
-    // It is a valid config: planning with it gets past loading (it may refuse: nobody is
-    // placed with the customer yet).
+    // Its placeholders refuse the plan until filled in (issue 15 item 5; the exact text
+    // is in tests/messages.rs).
+    let r = plan(
+        home.path(),
+        &example("inventory.json"),
+        "full-transfer.yaml",
+        &out,
+        &["--format", "json"],
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    std::fs::write(
+        &out,
+        text.replace("CONFIRM: the agency's name", "Northwind")
+            .replace("CONFIRM: the customer's name", "Contoso"),
+    )
+    .unwrap();
+    // Named, it is a valid config: planning with it gets past loading (it may refuse:
+    // nobody is placed with the customer yet).
     let r = plan(
         home.path(),
         &example("inventory.json"),

@@ -67,7 +67,7 @@ where
             provider: Provider::Aws,
             operation: operation.into(),
             what: f.message,
-            hint: "check the credentials (--profile) and that the identity holds the policy apply needs (see docs/apply.md)".into(),
+            hint: crate::providers::duty::Duty::Apply.aws_hint(),
         }
     } else {
         Error::Api {
@@ -82,10 +82,10 @@ where
 impl AwsExecutor {
     /// Connects with `profile` (else the standard chain): the account, its users and roles.
     pub async fn connect(profile: Option<&str>, max_attempts: u32) -> Result<AwsExecutor, Error> {
-        let mut config = sdk_config(profile, None, max_attempts).await;
+        let mut config = sdk_config(profile, None, max_attempts).await?;
         if config.region().is_none() {
             // IAM is global; the SDK still signs for a region.
-            config = sdk_config(profile, Some("us-east-1"), max_attempts).await;
+            config = sdk_config(profile, Some("us-east-1"), max_attempts).await?;
         }
         let me = aws_sdk_sts::Client::new(&config)
             .get_caller_identity()

@@ -64,7 +64,7 @@ pub async fn run(
         }
     }
     if let Some(settings) = &req.aws {
-        let config = aws::live::load_config(settings).await;
+        let config = aws::live::load_config(settings).await?;
         let regions: Vec<String> =
             if settings.regions.is_empty() {
                 match config.region() {

@@ -267,6 +267,7 @@ async fn executors(a: &ApplyArgs, strict: bool) -> Result<Executors, Error> {
 
 pub fn apply_command(a: ApplyArgs, quiet: bool) -> Result<u8, Error> {
     let v = a.validate()?;
+    super::support::check_profiles(&a.profiles)?;
     if a.undo {
         return undo_command(&a, &v);
     }

@@ -37,7 +37,8 @@ snapshot; 4 no credentials or access denied; 5 cloud API unreachable or failing;
 be written; 7 plan refused (it would lock the customer out); 8 migration incomplete (conflicts or secrets missing \
 at the source); 9 verification failed (a claim of the manifest does not hold); 10 untrusted (the manifest cannot be \
 opened or trusted: wrong identity, altered or truncated file, bad signature); 11 a local cryptographic operation \
-failed (encryption, signing, the random source).";
+failed (encryption, signing, the random source); 12 verification incomplete (an account or project could not be \
+read, so its claims are unchecked).";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {

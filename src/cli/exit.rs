@@ -4,7 +4,7 @@
 //! |---|---|
 //! | 0 | done; no finding at or above `--fail-on` |
 //! | 1 | done, and findings at or above `--fail-on` were found |
-//! | 2 | usage: a flag or combination of flags is wrong |
+//! | 2 | usage: a flag or combination of flags is wrong (a `--profile` that no shared AWS config file defines included) |
 //! | 3 | input: a file or snapshot folder is missing or malformed |
 //! | 4 | access: no credentials, expired credentials, or access denied |
 //! | 5 | cloud API unreachable or failing after retries |
@@ -14,6 +14,7 @@
 //! | 9 | verification failed: a claim of the manifest does not hold in the live accounts |
 //! | 10 | untrusted: the manifest cannot be opened or trusted (wrong identity, altered or truncated file, bad signature) |
 //! | 11 | a local cryptographic operation failed: encryption, signing, or the random source |
+//! | 12 | verification incomplete: an account or project could not be read (no credentials, access denied, unreachable), so its claims are unchecked; none failed |
 
 use crate::error::Error;
 
@@ -29,6 +30,7 @@ pub const INCOMPLETE: u8 = 8;
 pub const VERIFY_FAILED: u8 = 9;
 pub const UNTRUSTED: u8 = 10;
 pub const CRYPTO: u8 = 11;
+pub const UNCHECKED: u8 = 12;
 
 pub fn code_for(e: &Error) -> u8 {
     match e {

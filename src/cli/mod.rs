@@ -79,7 +79,7 @@ fn init_logging(verbose: u8, quiet: bool) {
     // the chain) are noise: the error we print says what failed.
     let level = match (quiet, verbose) {
         (true, _) => "error",
-        (false, 0) => "warn,aws_config=error,aws_smithy_runtime=error",
+        (false, 0) => "warn,aws_config=error,aws_runtime=error,aws_smithy_runtime=error",
         (false, 1) => "info",
         (false, 2) => "debug",
         _ => "trace",

@@ -21,6 +21,22 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         })
 }
 
+/// Refuses, before any file is read or request sent, a `--profile` that the shared AWS
+/// config files do not define (exit 2, naming the profiles that do): commands that
+/// carry on past an unreachable account (a dry run, verify) would otherwise report the
+/// typo as missing credentials.
+pub fn check_profiles(profiles: &[String]) -> Result<(), Error> {
+    if profiles.is_empty() {
+        return Ok(());
+    }
+    runtime()?.block_on(async {
+        for p in profiles {
+            crate::providers::aws::live::check_profile(p).await?;
+        }
+        Ok(())
+    })
+}
+
 /// A progress bar on stderr when `wanted` (not `--quiet`, not `--no-progress`) and stderr
 /// is a terminal; otherwise nothing is drawn.
 pub fn progress(wanted: bool) -> Arc<dyn Progress> {

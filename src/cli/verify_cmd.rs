@@ -61,6 +61,7 @@ impl VerifyArgs {
 
 pub fn verify_command(a: VerifyArgs, quiet: bool) -> Result<u8, Error> {
     let settings = a.validate()?;
+    super::support::check_profiles(&settings.profiles)?;
     let o = &a.open;
     let Some(signer) = expected_signer(o.signer.as_deref(), o.config.as_deref())? else {
         return Err(Error::usage(
@@ -91,14 +92,52 @@ pub fn verify_command(a: VerifyArgs, quiet: bool) -> Result<u8, Error> {
             &for_terminal(&v),
         )))?,
     }
+    if v.incomplete() {
+        eprint!("{}", incomplete(&v, &live.unread));
+    }
     if opened.signature.is_err() || recipients.is_err() {
         return Ok(exit::UNTRUSTED);
     }
     Ok(if v.failed() {
         exit::VERIFY_FAILED
+    } else if v.incomplete() {
+        exit::UNCHECKED
     } else {
         exit::OK
     })
+}
+
+/// Why claims are unchecked, and what to try: the scopes not read, and for each cloud
+/// among them the credentials and the policy `verify` needs.
+fn incomplete(v: &verify::Verification, unread: &[(crate::manifest::Scope, String)]) -> String {
+    use crate::model::Provider;
+    use crate::output::terminal::escape;
+    use crate::providers::duty::Duty;
+    let n = v
+        .claims
+        .iter()
+        .filter(|c| c.status == verify::ClaimStatus::Unchecked)
+        .count();
+    let scopes: Vec<String> = unread
+        .iter()
+        .map(|(s, _)| escape(&format!("{} {}", s.provider, s.scope)).into_owned())
+        .collect();
+    let mut hints = Vec::new();
+    if unread.iter().any(|(s, _)| s.provider == Provider::Aws) {
+        hints.push(format!("AWS: {}", Duty::Verify.aws_hint()));
+    }
+    if unread.iter().any(|(s, _)| s.provider == Provider::Gcp) {
+        hints.push(format!("GCP: {}", Duty::Verify.gcp_hint()));
+    }
+    if scopes.is_empty() {
+        // Only destination secrets went unread: their claims say why.
+        return format!("verification incomplete: {n} claim(s) unchecked (see their details)\n");
+    }
+    format!(
+        "verification incomplete: {n} claim(s) unchecked: {} could not be read (see the scope claims)\n  hint: {}\n",
+        scopes.join(", "),
+        hints.join("; ")
+    )
 }
 
 /// The claims opening the manifest made: who signed it, and whom it is encrypted to.

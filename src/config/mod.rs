@@ -432,6 +432,7 @@ pub fn load(path: &Path) -> Result<HandoverConfig, Error> {
             "see examples/northwind-to-contoso/handover.toml",
         )
     })?;
+    refuse_placeholders(path, &text)?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     raw.validate(&base).map_err(|problems| {
         Error::input(
@@ -440,6 +441,96 @@ pub fn load(path: &Path) -> Result<HandoverConfig, Error> {
             "fix each problem listed; see examples/northwind-to-contoso/handover.toml",
         )
     })
+}
+
+/// The text `handover init` writes where it cannot guess a value (`name = "CONFIRM: the
+/// agency's name"`): a value holding it has not been filled in.
+pub const PLACEHOLDER: &str = "CONFIRM";
+
+/// Refuses a config that still holds `init`'s placeholder in any value (exit 3), naming
+/// every such field at once by file and line, so a plan can never be titled "CONFIRM:
+/// the agency's name to ...". Comments marked CONFIRM are not values: they stay after a
+/// guess is checked. The value itself is never quoted (it may be half-edited key text).
+fn refuse_placeholders(path: &Path, text: &str) -> Result<(), Error> {
+    let found = placeholders(text);
+    if found.is_empty() {
+        return Ok(());
+    }
+    let mut what = format!(
+        "{} still hold{} the {PLACEHOLDER} placeholder `handover init` wrote:",
+        if found.len() == 1 {
+            "1 field".to_string()
+        } else {
+            format!("{} fields", found.len())
+        },
+        if found.len() == 1 { "s" } else { "" },
+    );
+    for (line, field) in &found {
+        what.push_str(&format!("\n  {}:{line}: {field}", path.display()));
+    }
+    Err(Error::input(
+        path,
+        what,
+        "edit each line named: replace the placeholder with the real value, then run the command again",
+    ))
+}
+
+/// Every value holding [`PLACEHOLDER`], as (line, field) in file order. Only called on
+/// text that already parsed as a config.
+fn placeholders(text: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    if let Ok(doc) = toml::de::DeTable::parse(text) {
+        for (k, v) in doc.get_ref() {
+            find_placeholders(text, &[k.get_ref().to_string()], v, &mut out);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// One value, by its path of keys (`["agency", "name"]`; an array of tables counts its
+/// entries from 1, as `validate` names them).
+fn find_placeholders(
+    text: &str,
+    path: &[String],
+    v: &toml::Spanned<toml::de::DeValue<'_>>,
+    out: &mut Vec<(usize, String)>,
+) {
+    use toml::de::DeValue;
+    match v.get_ref() {
+        DeValue::String(s) if s.contains(PLACEHOLDER) => {
+            let line = text[..v.span().start.min(text.len())].matches('\n').count() + 1;
+            out.push((line, field_label(path)));
+        }
+        DeValue::Table(t) => {
+            for (k, item) in t {
+                let mut p = path.to_vec();
+                p.push(k.get_ref().to_string());
+                find_placeholders(text, &p, item, out);
+            }
+        }
+        DeValue::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let mut p = path.to_vec();
+                if matches!(item.get_ref(), DeValue::Table(_)) {
+                    if let Some(last) = p.last_mut() {
+                        *last = format!("{last} {}", i + 1);
+                    }
+                }
+                find_placeholders(text, &p, item, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `[agency] name` for a key in a table, `handover_date` for a top-level one.
+fn field_label(path: &[String]) -> String {
+    match path.split_last() {
+        Some((key, [])) => key.clone(),
+        Some((key, tables)) => format!("[{}] {key}", tables.join(".")),
+        None => String::new(),
+    }
 }
 
 /// A TOML error message without input that could be key material. What the parser

@@ -30,6 +30,7 @@
 
 pub mod key;
 
+use crate::providers::duty::Duty;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
@@ -262,8 +263,17 @@ pub async fn run(
     progress: std::sync::Arc<dyn crate::audit::Progress>,
 ) -> Result<Report, Error> {
     refuse_endpoints(req)?;
-    let source = connect(&req.from, &req.gcp, req.max_attempts).await?;
-    let dest = connect(&req.to, &req.gcp, req.max_attempts).await?;
+    // Access errors name the source's or the destination's own policy and flag.
+    let (at_source, at_dest) = (
+        |e| Duty::MigrateSource.hint(e),
+        |e| Duty::MigrateDestination.hint(e),
+    );
+    let source = connect(&req.from, &req.gcp, req.max_attempts)
+        .await
+        .map_err(at_source)?;
+    let dest = connect(&req.to, &req.gcp, req.max_attempts)
+        .await
+        .map_err(at_dest)?;
     if source.describe() == dest.describe() {
         return Err(Error::usage(
             format!(
@@ -273,8 +283,12 @@ pub async fn run(
             "name the customer's secret manager with --to",
         ));
     }
-    let listed: BTreeMap<String, BTreeMap<String, String>> =
-        source.list().await?.into_iter().collect();
+    let listed: BTreeMap<String, BTreeMap<String, String>> = source
+        .list()
+        .await
+        .map_err(at_source)?
+        .into_iter()
+        .collect();
     let items = select(req, source.as_ref(), &listed)?;
     // Which names exist, known without reading a value: the source's list (read above),
     // and for a store that lists before reading (GCP) one paged list of the destination
@@ -283,7 +297,14 @@ pub async fn run(
     let known = Known {
         source: listed.keys().cloned().collect(),
         dest: if dest.lists_before_reading() && !req.all_versions {
-            Some(dest.list().await?.into_iter().map(|(n, _)| n).collect())
+            Some(
+                dest.list()
+                    .await
+                    .map_err(at_dest)?
+                    .into_iter()
+                    .map(|(n, _)| n)
+                    .collect(),
+            )
         } else {
             None
         },

@@ -43,6 +43,15 @@ pub const MAX_BYTES: u64 = 8 * 1024 * 1024;
 
 const HINT: &str = "write NAME=VALUE lines; quote values with spaces, quotes or `#` (single quotes keep everything as written); see docs/migrate.md";
 
+// Each refusal's own hint: the generic one above was given for a quote never closed too,
+// telling someone who had quoted a PEM key to quote it.
+const UNCLOSED: &str = "close the quote where the value ends: a quoted value may span lines (a PEM key goes whole inside one pair of quotes); see docs/migrate.md";
+const ESCAPE: &str = "inside double quotes a backslash starts \\n, \\r, \\t, \\\", \\\\ or \\$; single-quote the value to keep every backslash as written";
+const AFTER_QUOTE: &str = "end the line after the closing quote (only whitespace and a `#` comment may follow); put a quote inside a value with \\\" in double quotes, or wrap it in the other kind";
+const QUOTE_IN_BARE: &str = "quote the whole value: double quotes (\\\" for a quote inside) or single quotes (kept as written)";
+const REFERENCE: &str =
+    "single-quote the value to keep `$` as written, or write \\$ in double quotes";
+
 /// Reads every variable of a dotenv file, in file order.
 pub fn read(path: &Path) -> Result<Vec<(String, SecretValue)>, Error> {
     let bytes = crate::input::read_at_most(path, MAX_BYTES)
@@ -60,7 +69,8 @@ pub fn read(path: &Path) -> Result<Vec<(String, SecretValue)>, Error> {
                 "a dotenv file of secrets is small; split it or pass the right file",
             )
         })?;
-    parse(&bytes).map_err(|(line, what)| Error::input(path, format!("line {line}: {what}"), HINT))
+    parse(&bytes)
+        .map_err(|(line, what, hint)| Error::input(path, format!("line {line}: {what}"), hint))
 }
 
 /// A dotenv file as a secret store: read once, a source only (writes are refused).
@@ -152,8 +162,8 @@ impl SecretStore for DotenvStore {
     }
 }
 
-/// A problem: the line it is on, and what it is (never the content).
-type Problem = (usize, String);
+/// A problem: the line it is on, what it is (never the content), and what to try.
+type Problem = (usize, String, &'static str);
 
 fn line_of(bytes: &[u8], at: usize) -> usize {
     bytes[..at].iter().filter(|b| **b == b'\n').count() + 1
@@ -162,12 +172,13 @@ fn line_of(bytes: &[u8], at: usize) -> usize {
 /// Parses a dotenv file's bytes.
 pub fn parse(bytes: &[u8]) -> Result<Vec<(String, SecretValue)>, Problem> {
     if let Some(at) = bytes.iter().position(|b| *b == 0) {
-        return Err((line_of(bytes, at), "a NUL byte".into()));
+        return Err((line_of(bytes, at), "a NUL byte".into(), HINT));
     }
     let text = std::str::from_utf8(bytes).map_err(|e| {
         (
             line_of(bytes, e.valid_up_to()),
             "not UTF-8 text".to_string(),
+            HINT,
         )
     })?;
     let mut c = Cursor {
@@ -198,11 +209,11 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<(String, SecretValue)>, Problem> {
             name = c.word();
         }
         if !valid_name(&name) {
-            return Err((start, "the name is not a variable name (letters, digits, `_`, `.`, `-`, starting with a letter or `_`)".into()));
+            return Err((start, "the name is not a variable name (letters, digits, `_`, `.`, `-`, starting with a letter or `_`)".into(), HINT));
         }
         c.skip_ws();
         if c.peek() != Some('=') {
-            return Err((start, "no `=` after the name".into()));
+            return Err((start, "no `=` after the name".into(), HINT));
         }
         c.bump();
         c.skip_ws();
@@ -221,12 +232,14 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<(String, SecretValue)>, Problem> {
                 c.line,
                 "text after the closing quote (only whitespace and a `#` comment may follow it)"
                     .into(),
+                AFTER_QUOTE,
             )),
         }
         if let Some(first) = out.iter().position(|(k, _)| *k == name) {
             return Err((
                 start,
                 format!("the name set on line {} is set again", lines_of[first]),
+                HINT,
             ));
         }
         lines_of.push(start);
@@ -291,7 +304,7 @@ impl Cursor {
                 self.bump();
                 Ok(())
             }
-            _ => Err((self.line, stray_cr.into())),
+            _ => Err((self.line, stray_cr.into(), HINT)),
         }
     }
 
@@ -317,7 +330,7 @@ impl Cursor {
     }
 
     fn reference_error(&self) -> Problem {
-        (self.line, "a `$NAME` or `${NAME}` reference, which other dotenv readers expand and this one does not: single-quote the value to keep it as written, or write `\\$` in double quotes".into())
+        (self.line, "a `$NAME` or `${NAME}` reference, which other dotenv readers expand and this one does not: single-quote the value to keep it as written, or write `\\$` in double quotes".into(), REFERENCE)
     }
 
     /// A line break inside quotes: `\r\n` is kept as `\n`.
@@ -335,7 +348,13 @@ impl Cursor {
         let mut v = Zeroizing::new(String::new());
         loop {
             match self.peek() {
-                None => return Err((opened, "a single quote opened here is never closed".into())),
+                None => {
+                    return Err((
+                        opened,
+                        "a single quote opened here is never closed".into(),
+                        UNCLOSED,
+                    ))
+                }
                 Some('\'') => {
                     self.bump();
                     return Ok(v);
@@ -359,7 +378,13 @@ impl Cursor {
                 return Err(self.reference_error());
             }
             match self.peek() {
-                None => return Err((opened, "a double quote opened here is never closed".into())),
+                None => {
+                    return Err((
+                        opened,
+                        "a double quote opened here is never closed".into(),
+                        UNCLOSED,
+                    ))
+                }
                 Some('"') => {
                     self.bump();
                     return Ok(v);
@@ -373,8 +398,8 @@ impl Cursor {
                         Some('"') => '"',
                         Some('\\') => '\\',
                         Some('$') => '$',
-                        None => return Err((opened, "a double quote opened here is never closed".into())),
-                        Some(_) => return Err((self.line, "an unknown escape in double quotes (a backslash is followed by n, r, t, \", \\ or $)".into())),
+                        None => return Err((opened, "a double quote opened here is never closed".into(), UNCLOSED)),
+                        Some(_) => return Err((self.line, "an unknown escape in double quotes (a backslash is followed by n, r, t, \", \\ or $)".into(), ESCAPE)),
                     };
                     self.bump();
                     v.push(e);
@@ -403,6 +428,7 @@ impl Cursor {
                     return Err((
                         self.line,
                         "a quote inside an unquoted value: quote the whole value".into(),
+                        QUOTE_IN_BARE,
                     ))
                 }
                 Some(c) => {
@@ -481,7 +507,7 @@ mod tests {
     fn refused(text: &str) -> (usize, String) {
         match parse(text.as_bytes()) {
             Ok(_) => panic!("accepted"),
-            Err(e) => e,
+            Err((line, what, _)) => (line, what),
         }
     }
 
@@ -594,7 +620,7 @@ mod tests {
             let (l, w) = refused(text);
             assert!(l == *line && w.contains(what), "{text:?}: line {l}: {w}");
         }
-        let (l, w) = parse(b"A=1\nB=\xff\n").unwrap_err();
+        let (l, w, _) = parse(b"A=1\nB=\xff\n").unwrap_err();
         assert!(l == 2 && w.contains("UTF-8"), "{w}");
     }
 

@@ -4,6 +4,7 @@
 
 pub mod aws;
 pub mod dotenv;
+pub mod duty;
 pub mod gcp;
 pub mod snapshot_fs;
 

@@ -53,6 +53,9 @@ pub const SCHEMA: &str = "handover/verification";
 pub enum ClaimStatus {
     Pass,
     Pending,
+    /// Not checked: the account or project it is about could not be read (no
+    /// credentials, access denied, unreachable). Never a pass, and not a failure either.
+    Unchecked,
     Fail,
 }
 
@@ -61,6 +64,7 @@ impl ClaimStatus {
         match self {
             ClaimStatus::Pass => "pass",
             ClaimStatus::Pending => "pending",
+            ClaimStatus::Unchecked => "unchecked",
             ClaimStatus::Fail => "fail",
         }
     }
@@ -159,6 +163,13 @@ pub struct Verification {
 impl Verification {
     pub fn failed(&self) -> bool {
         self.claims.iter().any(|c| c.status == ClaimStatus::Fail)
+    }
+
+    /// Some claim could not be checked (its scope could not be read).
+    pub fn incomplete(&self) -> bool {
+        self.claims
+            .iter()
+            .any(|c| c.status == ClaimStatus::Unchecked)
     }
 }
 
@@ -321,22 +332,31 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
     let mut claims = live.integrity.clone();
     scope_claims(&cx, &mut claims);
     for s in &m.steps {
+        let Some(kind) = step_claim_kind(s) else {
+            continue;
+        };
+        let subject = format!("{} {}", s.id, s.target.label);
         if !cx.readable(s.target.provider, &s.target.scope) {
+            // Listed, never dropped: the customer sees every claim the live read owes.
+            claims.push(claim(
+                kind,
+                subject,
+                ClaimStatus::Unchecked,
+                format!(
+                    "not checked: {} {} could not be read (see its scope claim)",
+                    s.target.provider, s.target.scope
+                ),
+            ));
             continue;
         }
-        let subject = format!("{} {}", s.id, s.target.label);
-        match s.action {
-            Action::Revoke => revoked_claim(&cx, s, subject, &mut claims),
-            Action::RetainUntil => retained_claim(&cx, s, subject, &mut claims),
-            Action::Rotate if s.target.kind == TargetKind::Credential => {
+        match kind {
+            ClaimKind::Revoked => revoked_claim(&cx, s, subject, &mut claims),
+            ClaimKind::Retained => retained_claim(&cx, s, subject, &mut claims),
+            ClaimKind::Rotated if s.target.kind == TargetKind::Credential => {
                 rotated_claim(&cx, s, subject, &mut claims)
             }
-            Action::Review if s.target.reencrypt.is_some() => {
-                reencrypted_claim(&cx, s, subject, &mut claims)
-            }
-            Action::Rotate if s.target.kind == TargetKind::Secret => {
-                rotated_secret_claim(&cx, s, subject, &mut claims)
-            }
+            ClaimKind::Rotated => rotated_secret_claim(&cx, s, subject, &mut claims),
+            ClaimKind::ReEncrypted => reencrypted_claim(&cx, s, subject, &mut claims),
             _ => {}
         }
     }
@@ -360,16 +380,30 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
     }
 }
 
+/// The claim a step owes, if any: revoked, retained, rotated (a credential or a secret),
+/// re-encrypted.
+fn step_claim_kind(s: &StepRecord) -> Option<ClaimKind> {
+    match s.action {
+        Action::Revoke => Some(ClaimKind::Revoked),
+        Action::RetainUntil => Some(ClaimKind::Retained),
+        Action::Rotate if matches!(s.target.kind, TargetKind::Credential | TargetKind::Secret) => {
+            Some(ClaimKind::Rotated)
+        }
+        Action::Review if s.target.reencrypt.is_some() => Some(ClaimKind::ReEncrypted),
+        _ => None,
+    }
+}
+
 /// Each account and project of the manifest: read live, or not (and then nothing in it
-/// is proven).
+/// is checked: unchecked, not failed, since nothing was found wrong).
 fn scope_claims(cx: &Ctx, claims: &mut Vec<Claim>) {
     for s in &cx.m.scopes {
         match cx.unread.get(&(s.provider, s.scope.as_str())) {
             Some(why) => claims.push(claim(
                 ClaimKind::Scope,
                 format!("{} {}", s.provider, s.scope),
-                ClaimStatus::Fail,
-                format!("could not be read, so nothing in it is proven: {why}"),
+                ClaimStatus::Unchecked,
+                format!("could not be read, so nothing in it is checked: {why}"),
             )),
             None => claims.push(claim(
                 ClaimKind::Scope,
@@ -747,6 +781,7 @@ fn rotated_secret_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut 
         return;
     }
     let mut same = Vec::new();
+    let mut missing = Vec::new();
     let mut unread = Vec::new();
     for c in &copies {
         let place = format!("{} {}", c.to.describe(), c.destination);
@@ -757,15 +792,20 @@ fn rotated_secret_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut 
         {
             Some(SecretRead::Digest(d)) if *d == c.digest => same.push(place),
             Some(SecretRead::Digest(_)) => {}
-            Some(SecretRead::Missing) => unread.push(format!("{place} (missing)")),
+            Some(SecretRead::Missing) => missing.push(format!("{place} (missing)")),
             Some(SecretRead::Unread(why)) => unread.push(format!("{place} ({why})")),
             None => unread.push(format!("{place} (not read)")),
         }
     }
-    let (status, detail) = if !unread.is_empty() {
+    let (status, detail) = if !missing.is_empty() {
         (
             ClaimStatus::Fail,
-            format!("could not be read: {}", unread.join(", ")),
+            format!("missing at the destination: {}", missing.join(", ")),
+        )
+    } else if !unread.is_empty() {
+        (
+            ClaimStatus::Unchecked,
+            format!("not checked, could not be read: {}", unread.join(", ")),
         )
     } else if !same.is_empty() {
         cx.due(&format!(
@@ -828,7 +868,7 @@ fn migrated_secret_claims(cx: &Ctx, claims: &mut Vec<Claim>) {
         let read = live.secrets.get(&(s.to.describe(), s.destination.clone()));
         let (status, detail) = match read {
             None => (ClaimStatus::Fail, "not read".to_string()),
-            Some(SecretRead::Unread(why)) => (ClaimStatus::Fail, format!("could not be read: {why}")),
+            Some(SecretRead::Unread(why)) => (ClaimStatus::Unchecked, format!("not checked, could not be read: {why}")),
             Some(SecretRead::Missing) => (ClaimStatus::Fail, "missing at the destination".to_string()),
             Some(SecretRead::Digest(d)) if *d == s.digest => {
                 if s.rotate_after_cutover && past {
@@ -855,8 +895,27 @@ fn agency_access_claims(cx: &Ctx, claims: &mut Vec<Claim>) {
     let mut found = Vec::new();
     let (agency_found, reported) = agency_principal_claims(cx, &principal_owner, &mut found);
     agency_credential_claims(cx, &credential_owner, &reported, &mut found);
-    if found.is_empty() && m.scopes.iter().any(|s| cx.readable(s.provider, &s.scope)) {
-        found.push(claim(ClaimKind::AgencyAccess, "all scopes read", ClaimStatus::Pass, format!("no agency access beyond what the plan retains ({agency_found} agency principal(s) live, all retained)")));
+    let unread: Vec<&Scope> = m
+        .scopes
+        .iter()
+        .filter(|s| !cx.readable(s.provider, &s.scope))
+        .collect();
+    if found.is_empty() && unread.len() < m.scopes.len() {
+        let subject = if unread.is_empty() {
+            "all scopes read"
+        } else {
+            "the scopes read"
+        };
+        found.push(claim(ClaimKind::AgencyAccess, subject, ClaimStatus::Pass, format!("no agency access beyond what the plan retains ({agency_found} agency principal(s) live, all retained)")));
+    }
+    // A scope not read may hold agency access nobody saw: that claim is owed too.
+    for s in unread {
+        found.push(claim(
+            ClaimKind::AgencyAccess,
+            format!("{} {}", s.provider, s.scope),
+            ClaimStatus::Unchecked,
+            "not checked: it could not be read (see its scope claim)",
+        ));
     }
     claims.extend(found);
 }
@@ -1056,9 +1115,10 @@ pub fn render(v: &Verification) -> String {
     let mut o = String::new();
     for c in &v.claims {
         let mark = match c.status {
-            ClaimStatus::Pass => "PASS   ",
-            ClaimStatus::Pending => "PENDING",
-            ClaimStatus::Fail => "FAIL   ",
+            ClaimStatus::Pass => "PASS     ",
+            ClaimStatus::Pending => "PENDING  ",
+            ClaimStatus::Unchecked => "UNCHECKED",
+            ClaimStatus::Fail => "FAIL     ",
         };
         o.push_str(&format!(
             "{mark} {:<16} {}: {}\n",
@@ -1066,10 +1126,11 @@ pub fn render(v: &Verification) -> String {
         ));
     }
     o.push_str(&format!(
-        "\n{} claims: {} pass, {} pending, {} fail (plan {}, checked {})\n",
+        "\n{} claims: {} pass, {} pending, {} unchecked, {} fail (plan {}, checked {})\n",
         v.claims.len(),
         v.summary.get("pass").unwrap_or(&0),
         v.summary.get("pending").unwrap_or(&0),
+        v.summary.get("unchecked").unwrap_or(&0),
         v.summary.get("fail").unwrap_or(&0),
         v.plan_digest,
         v.checked_at.format("%Y-%m-%d %H:%M UTC")
@@ -1578,8 +1639,11 @@ mod tests {
         );
     }
 
+    // Issue 15 item 6: a scope that could not be read failed (exit 9, "a claim does not
+    // hold") and its step claims were dropped. Now the scope and every claim it owes are
+    // listed `unchecked`, with the reason; nothing passes and nothing fails.
     #[test]
-    fn unread_scopes_fail_and_their_claims_are_not_passed() {
+    fn unread_scopes_list_every_claim_unchecked_and_nothing_passes_or_fails() {
         let (m, inv) = agency_operated();
         let mut l = live(Inventory::new(inv.generated_at));
         l.unread = m
@@ -1592,19 +1656,29 @@ mod tests {
             .claims
             .iter()
             .filter(|c| c.kind == ClaimKind::Scope)
-            .all(|c| c.status == ClaimStatus::Fail));
-        assert!(
-            !v.claims
+            .all(|c| c.status == ClaimStatus::Unchecked && c.detail.ends_with("access denied")));
+        let owed = m.steps.iter().filter(|s| step_claim_kind(s).is_some());
+        for s in owed {
+            let c = v
+                .claims
                 .iter()
-                .any(|c| c.kind == ClaimKind::Revoked || c.kind == ClaimKind::Retained),
-            "nothing read, nothing proven gone"
-        );
+                .find(|c| c.subject.starts_with(&format!("{} ", s.id)))
+                .unwrap_or_else(|| panic!("no claim for step {}", s.id));
+            assert_eq!(c.status, ClaimStatus::Unchecked, "{c:?}");
+            assert_eq!(
+                c.detail,
+                format!(
+                    "not checked: {} {} could not be read (see its scope claim)",
+                    s.target.provider, s.target.scope
+                )
+            );
+        }
         assert!(
             !v.claims.iter().any(|c| c.status == ClaimStatus::Pass),
             "nothing read, nothing passes: {:?}",
             v.claims
         );
-        assert!(v.failed());
+        assert!(!v.failed() && v.incomplete());
     }
 
     // A secret the plan rotates is `rotated` once its migrated copy no longer holds the

@@ -144,9 +144,7 @@ pub(crate) fn fatal(operation: &str, f: Failure) -> Error {
             provider: Provider::Aws,
             operation: operation.to_string(),
             what: f.message,
-            hint: "check the credentials (AWS_PROFILE / --profile, `aws sts get-caller-identity`) and that the \
-                   identity holds the policy in policies/permissions/aws-audit.json"
-                .into(),
+            hint: crate::providers::duty::Duty::Audit.aws_hint(),
         }
     } else if f.unreachable {
         Error::Api {
@@ -195,7 +193,7 @@ fn doc(s: Option<&str>) -> Option<serde_json::Value> {
 }
 
 /// Loads the SDK config from the standard chain.
-pub async fn load_config(settings: &LiveSettings) -> SdkConfig {
+pub async fn load_config(settings: &LiveSettings) -> Result<SdkConfig, Error> {
     sdk_config(
         settings.profile.as_deref(),
         settings.regions.first().map(String::as_str),
@@ -207,12 +205,16 @@ pub async fn load_config(settings: &LiveSettings) -> SdkConfig {
 /// The one place an AWS SDK config is built, for every command (audit, migrate,
 /// verify): the standard chain, an optional profile and region, adaptive retries, and
 /// timeouts, so a server that accepts a connection and never answers cannot hang a
-/// command.
+/// command. A named profile the shared config files do not define is refused first
+/// (`check_profile`): the chain would otherwise fall through it silently.
 pub async fn sdk_config(
     profile: Option<&str>,
     region: Option<&str>,
     max_attempts: u32,
-) -> SdkConfig {
+) -> Result<SdkConfig, Error> {
+    if let Some(p) = profile {
+        check_profile(p).await?;
+    }
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(10))
         .read_timeout(Duration::from_secs(120))
@@ -226,12 +228,67 @@ pub async fn sdk_config(
     if let Some(r) = region {
         loader = loader.region(Region::new(r.to_string()));
     }
-    loader.load().await
+    Ok(loader.load().await)
+}
+
+/// Most profile names a "does not exist" hint lists.
+const PROFILES_LISTED: usize = 20;
+
+/// Refuses a profile that neither shared file defines (exit 2: the flag names nothing),
+/// naming the profiles that exist. The files are read by the SDK's own parser, from
+/// where the SDK reads them (`AWS_CONFIG_FILE`, `AWS_SHARED_CREDENTIALS_FILE`, else
+/// `~/.aws/config` and `~/.aws/credentials`), so the answer is the SDK's. Only section
+/// names are used: no value from the files reaches a message. Files that cannot be read
+/// or parsed are left to the SDK, which reports them as it loads.
+pub async fn check_profile(profile: &str) -> Result<(), Error> {
+    let env = aws_types::os_shim_internal::Env::real();
+    let fs = aws_types::os_shim_internal::Fs::real();
+    let set = match aws_config::profile::load(&fs, &env, &Default::default(), None).await {
+        Ok(set) => set,
+        Err(_) => {
+            tracing::debug!("the shared AWS config files cannot be read; the SDK reports it");
+            return Ok(());
+        }
+    };
+    if set.get_profile(profile).is_some() {
+        return Ok(());
+    }
+    let mut names: Vec<&str> = set.profiles().collect();
+    names.sort_unstable();
+    Err(missing_profile(profile, &names))
+}
+
+/// The error for a profile that does not exist, given the names that do.
+fn missing_profile(profile: &str, names: &[&str]) -> Error {
+    let file = |var: &str, default: &str| {
+        std::env::var(var)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| default.to_string())
+    };
+    let what = format!(
+        "AWS profile \"{profile}\" does not exist in {} or {}",
+        file("AWS_CONFIG_FILE", "~/.aws/config"),
+        file("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"),
+    );
+    let hint = match names.len() {
+        0 => format!(
+            "no profile is defined there: create it with `aws configure --profile {profile}`, \
+             or point AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE at the files that define it"
+        ),
+        n if n > PROFILES_LISTED => format!(
+            "name one that does: {} (and {} more)",
+            names[..PROFILES_LISTED].join(", "),
+            n - PROFILES_LISTED
+        ),
+        _ => format!("name one that does: {}", names.join(", ")),
+    };
+    Error::usage(what, hint)
 }
 
 /// The account the settings' credentials reach (sts:GetCallerIdentity).
 pub async fn account_of(settings: &LiveSettings) -> Result<String, Error> {
-    let config = load_config(settings).await;
+    let config = load_config(settings).await?;
     let me = aws_sdk_sts::Client::new(&config)
         .get_caller_identity()
         .send()

@@ -42,7 +42,7 @@ impl AwsStore {
         max_attempts: u32,
     ) -> Result<Self, Error> {
         // Built where the audit's is: the same retries and timeouts.
-        let config = super::live::sdk_config(profile, Some(region), max_attempts).await;
+        let config = super::live::sdk_config(profile, Some(region), max_attempts).await?;
         let me = aws_sdk_sts::Client::new(&config)
             .get_caller_identity()
             .send()

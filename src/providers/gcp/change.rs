@@ -1079,8 +1079,7 @@ fn api_error(op: &str, resource: &str, e: &google_cloud_gax::error::Error) -> Er
             provider: Provider::Gcp,
             operation: op.into(),
             what,
-            hint: "grant the role in policies/permissions/gcp-apply-role.yaml on the project"
-                .into(),
+            hint: crate::providers::duty::Duty::Apply.gcp_hint(),
         }
     } else if f.unreachable {
         Error::Api {

@@ -37,9 +37,7 @@ pub struct Clients {
     pub(super) secrets: google_cloud_secretmanager_v1::client::SecretManagerService,
 }
 
-const ADC_HINT: &str =
-    "run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a \
-                        credentials file, or pass --gcp-endpoint for an emulator";
+use crate::providers::duty::{Duty, ADC_HINT, ADC_OPERATION};
 
 /// A Secret Manager client alone (migration), from the same settings.
 pub async fn secret_manager(
@@ -123,14 +121,7 @@ pub async fn clients(settings: &GcpSettings) -> Result<Clients, Error> {
     let credentials = match (&token, &settings.endpoint) {
         (Some(t), _) => static_token(t)?,
         (None, Some(_)) => google_cloud_auth::credentials::anonymous::Builder::new().build(),
-        (None, None) => google_cloud_auth::credentials::Builder::default()
-            .build()
-            .map_err(|e| Error::Access {
-                provider: Provider::Gcp,
-                operation: "application default credentials".into(),
-                what: e.to_string(),
-                hint: ADC_HINT.into(),
-            })?,
+        (None, None) => application_default().await?,
     };
     let attempts = settings.max_attempts.max(1);
     macro_rules! build {
@@ -159,6 +150,85 @@ pub async fn clients(settings: &GcpSettings) -> Result<Clients, Error> {
         iam: build!(google_cloud_iam_admin_v1::client::Iam),
         secrets: build!(google_cloud_secretmanager_v1::client::SecretManagerService),
     })
+}
+
+/// How long the first access token of application default credentials may take.
+const FIRST_TOKEN_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Where application default credentials come from, as the auth library looks for them
+/// ([AIP-4110](https://google.aip.dev/auth/4110)): the file GOOGLE_APPLICATION_CREDENTIALS
+/// names, else gcloud's well-known file, else the metadata server.
+enum AdcSource {
+    File(std::path::PathBuf),
+    MetadataServer {
+        well_known: Option<std::path::PathBuf>,
+    },
+}
+
+fn adc_source() -> AdcSource {
+    if let Some(p) = std::env::var_os("GOOGLE_APPLICATION_CREDENTIALS") {
+        return AdcSource::File(p.into());
+    }
+    let well_known = std::env::var_os("HOME").map(|h| {
+        std::path::PathBuf::from(h).join(".config/gcloud/application_default_credentials.json")
+    });
+    match well_known {
+        Some(p) if p.exists() => AdcSource::File(p),
+        well_known => AdcSource::MetadataServer { well_known },
+    }
+}
+
+/// Application default credentials, with their first access token fetched here, once.
+///
+/// Without this, a machine with no credentials at all fell back to the metadata server,
+/// every request's token fetch failed as "transient", and each client's retry loop
+/// retried it with backoff for about a minute before printing the auth library's own
+/// words. A missing credential is not transient: it is reported at once, in one sentence
+/// naming where ADC looked. The token is cached by the credentials, so this costs no
+/// extra request.
+async fn application_default() -> Result<google_cloud_auth::credentials::Credentials, Error> {
+    let source = adc_source();
+    let fail = |what: String| Error::Access {
+        provider: Provider::Gcp,
+        operation: ADC_OPERATION.into(),
+        what,
+        hint: ADC_HINT.into(),
+    };
+    let unusable = |e: &dyn std::fmt::Display| {
+        // The library's words go to the debug log; ours say where ADC looked.
+        tracing::debug!(error = %e, "application default credentials failed");
+        match &source {
+            AdcSource::File(p) if !p.exists() => fail(format!(
+                "GOOGLE_APPLICATION_CREDENTIALS names {}, which does not exist",
+                p.display()
+            )),
+            AdcSource::File(p) => fail(format!(
+                "the credentials file {} gives no access token (run with -vv for the reason)",
+                p.display()
+            )),
+            AdcSource::MetadataServer { well_known } => fail(format!(
+                "none found: GOOGLE_APPLICATION_CREDENTIALS is not set, {} does not exist, \
+                 and no metadata server answers",
+                well_known.as_deref().map_or_else(
+                    || "gcloud's application_default_credentials.json (no HOME)".into(),
+                    |p| p.display().to_string()
+                )
+            )),
+        }
+    };
+    let credentials = google_cloud_auth::credentials::Builder::default()
+        .build()
+        .map_err(|e| unusable(&e))?;
+    match tokio::time::timeout(
+        FIRST_TOKEN_WITHIN,
+        credentials.headers(http::Extensions::new()),
+    )
+    .await
+    {
+        Ok(Ok(_)) => Ok(credentials),
+        Ok(Err(e)) => Err(unusable(&e)),
+        Err(_) => Err(unusable(&"no token within 10 s")),
+    }
 }
 
 pub(crate) struct Failure {
@@ -307,13 +377,34 @@ async fn project_policy(c: &Clients, project: &str) -> Result<Policy, Error> {
             let f = classify(&e);
             let op = "cloudresourcemanager.projects.getIamPolicy".to_string();
             if f.not_found {
-                Error::Usage { what: format!("GCP project {project} does not exist or is not visible: {}", f.message), hint: "check the id given to --gcp-project".into() }
+                Error::Usage {
+                    what: format!(
+                        "GCP project {project} does not exist or is not visible: {}",
+                        f.message
+                    ),
+                    hint: "check the id given to --gcp-project".into(),
+                }
             } else if f.denied {
-                Error::Access { provider: Provider::Gcp, operation: op, what: f.message, hint: format!("grant the role in policies/permissions/gcp-audit-role.yaml on the project; {ADC_HINT}") }
+                Error::Access {
+                    provider: Provider::Gcp,
+                    operation: op,
+                    what: f.message,
+                    hint: Duty::Audit.gcp_hint(),
+                }
             } else if f.unreachable {
-                Error::Api { provider: Provider::Gcp, operation: op, what: format!("cannot reach the endpoint: {}", f.message), hint: "check the network and --gcp-endpoint / HANDOVER_GCP_ENDPOINT".into() }
+                Error::Api {
+                    provider: Provider::Gcp,
+                    operation: op,
+                    what: format!("cannot reach the endpoint: {}", f.message),
+                    hint: "check the network and --gcp-endpoint / HANDOVER_GCP_ENDPOINT".into(),
+                }
             } else {
-                Error::Api { provider: Provider::Gcp, operation: op, what: f.message, hint: "retry later; if it persists, run with -vv".into() }
+                Error::Api {
+                    provider: Provider::Gcp,
+                    operation: op,
+                    what: f.message,
+                    hint: "retry later; if it persists, run with -vv".into(),
+                }
             }
         })?;
     convert(&policy, "IAM policy").map_err(|e| Error::Api {

@@ -40,7 +40,8 @@ fn api_error(op: &str, e: &google_cloud_gax::error::Error) -> Error {
             provider: Provider::Gcp,
             operation: op.into(),
             what: f.message,
-            hint: "grant the Secret Manager roles in policies/permissions/".into(),
+            // Migrate and verify set their own duty's hint (`Duty::hint`).
+            hint: crate::providers::duty::Duty::MigrateDestination.gcp_hint(),
         }
     } else if f.unreachable {
         Error::Api {
