@@ -25,7 +25,9 @@ How it is built, so that it looks like a real organisation and stays valid:
   agency, the customer and an unknown domain holding a time-bound role), in the owner mix
   --mix (agency:customer:unknown, default 35:50:15), with their findings.
 - One more secret per 50 credentials, alternating AWS and GCP.
-Everything is a pure function of N and --seed: the same arguments give the same bytes.
+Everything is a pure function of N, --seed and --mix: the same arguments give the same
+bytes (the config names the example's documentation and recipients by absolute path, so
+it also depends on where the repository is checked out).
 """
 
 from __future__ import annotations
