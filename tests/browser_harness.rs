@@ -28,6 +28,8 @@ fn a_clean_page_makes_no_request_logs_no_error_and_prints_its_text() {
     let pdf = browser::print_pdf(&page("clean.html"));
     eprintln!("print of clean.html to PDF took {:?}", pdf.elapsed);
     assert_eq!(pdf.pages, 1, "{}", pdf.text);
+    // The page's `@page { size: A4 }` is honoured (Chromium's own default is Letter).
+    assert!(pdf.page_size.ends_with("(A4)"), "{}", pdf.page_size);
     for text in ["Harness clean page", "status: proven-7b41", "step-0001"] {
         assert!(
             pdf.text.contains(text),
@@ -35,6 +37,18 @@ fn a_clean_page_makes_no_request_logs_no_error_and_prints_its_text() {
             pdf.text
         );
     }
+}
+
+/// A page that names no paper size prints on Letter: the A4 above is the page's doing.
+#[test]
+fn a_page_without_a_page_rule_prints_on_letter() {
+    let pdf = browser::print_pdf(&page("external-image.html"));
+    assert!(pdf.page_size.ends_with("(letter)"), "{}", pdf.page_size);
+    assert!(
+        pdf.text.contains("loads an image from the network"),
+        "{}",
+        pdf.text
+    );
 }
 
 #[test]

@@ -7,7 +7,7 @@
 //!   messages (Chromium's own log on stderr, `--enable-logging=stderr --v=0`, lines
 //!   tagged `CONSOLE`; every one counts as an error, see `Page::console_errors`).
 //! - `print_pdf(file)`: the page printed to PDF (`--print-to-pdf`, no header or footer)
-//!   and the PDF's text (`pdftotext -layout`).
+//!   and the PDF's text (`pdftotext -layout`), page count and page size (`pdfinfo`).
 //!
 //! Chromium (`/usr/bin/chromium`) and `pdftotext` are Debian's `chromium` and
 //! `poppler-utils`. When missing they are installed with `apt-get install -y` if the
@@ -27,8 +27,14 @@ use std::time::{Duration, Instant};
 
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const PDFTOTEXT: &str = "/usr/bin/pdftotext";
+/// From poppler-utils too.
+pub const PDFINFO: &str = "/usr/bin/pdfinfo";
 /// The Debian packages that provide them, in the order of `PROGRAMS`.
-const PROGRAMS: [(&str, &str); 2] = [(CHROMIUM, "chromium"), (PDFTOTEXT, "poppler-utils")];
+const PROGRAMS: [(&str, &str); 3] = [
+    (CHROMIUM, "chromium"),
+    (PDFTOTEXT, "poppler-utils"),
+    (PDFINFO, "poppler-utils"),
+];
 /// Longest a single Chromium run may take (a cold start on a busy machine takes seconds).
 pub const TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -91,8 +97,11 @@ pub struct Pdf {
     pub bytes: Vec<u8>,
     /// The text `pdftotext -layout` extracts from it.
     pub text: String,
-    /// Pages, from `pdfinfo`-free counting of the text's form feeds.
+    /// Pages, as `pdfinfo` counts them.
     pub pages: usize,
+    /// The first page's size as `pdfinfo` gives it, e.g. `594.96 x 841.92 pts (A4)`.
+    /// Chromium prints on Letter unless the page asks otherwise (`@page { size: A4 }`).
+    pub page_size: String,
     /// How long Chromium ran (printing only, not `pdftotext`).
     pub elapsed: Duration,
 }
@@ -107,11 +116,12 @@ pub fn chromium() -> PathBuf {
 }
 
 fn ensure_installed() -> Result<(), String> {
-    let missing: Vec<&str> = PROGRAMS
+    let mut missing: Vec<&str> = PROGRAMS
         .iter()
         .filter(|(path, _)| !Path::new(path).exists())
         .map(|(_, package)| *package)
         .collect();
+    missing.dedup();
     if missing.is_empty() {
         return Ok(());
     }
@@ -312,12 +322,22 @@ pub fn print_pdf(html: &Path) -> Pdf {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    // pdftotext ends every page with a form feed.
-    let pages = text.matches('\u{c}').count();
+    let info = Command::new(PDFINFO)
+        .arg(&pdf_path)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {PDFINFO}: {e}"));
+    let info = String::from_utf8_lossy(&info.stdout).into_owned();
+    let field = |name: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
+            .unwrap_or_else(|| panic!("pdfinfo gave no {name} for {url}: {info}"))
+    };
+    let pages = field("Pages:").parse().expect("pdfinfo's page count");
     Pdf {
         bytes,
         text,
         pages,
+        page_size: field("Page size:"),
         elapsed: run.elapsed,
     }
 }
