@@ -1,8 +1,10 @@
-//! The audit: reads accounts (live or from snapshots) into one inventory, and renders it.
+//! The audit: reads accounts (live or from snapshots) into one inventory, and renders it
+//! (a table, or its findings as OCSF events).
 //!
 //! It never reads a secret value: the collectors call only list/describe APIs, and
 //! the inventory types have no field that could hold a value.
 
+pub mod ocsf;
 pub mod table;
 
 use std::path::PathBuf;

@@ -3,19 +3,25 @@
 
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
-use super::args::{
-    check_concurrency, usage_problems, ConcurrencyArgs, Format, FormatArgs, GcpEndpointArgs,
-    RetryArgs,
-};
+use super::args::{check_concurrency, usage_problems, ConcurrencyArgs, GcpEndpointArgs, RetryArgs};
 use super::exit;
-use super::support::{pretty_json, print_stdout, progress, runtime};
+use super::support::{by_terminal, pretty_json, print_stdout, progress, runtime};
 use crate::audit::{self, AuditRequest};
 use crate::error::Error;
 use crate::model::Severity;
 use crate::providers::aws::live::LiveSettings;
 use crate::providers::gcp::live::GcpSettings;
+
+/// What `audit` prints on stdout: the shared table and JSON, and the findings as OCSF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    Table,
+    Json,
+    // The findings as OCSF 1.8.0 Detection Findings, one JSON array (`audit::ocsf`).
+    Ocsf,
+}
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
@@ -37,8 +43,10 @@ pub struct AuditArgs {
     /// Build the inventory from aws CLI / gcloud exports in this folder instead of (or besides) live APIs.
     #[arg(long, value_name = "DIR")]
     pub snapshot: Option<PathBuf>,
-    #[command(flatten)]
-    pub format: FormatArgs,
+    /// Output on stdout: `table` (default on a terminal), `json`, or `ocsf` (the findings as
+    /// OCSF 1.8.0 Detection Findings, one JSON array).
+    #[arg(long, value_enum)]
+    pub format: Option<AuditFormat>,
     /// Write the inventory JSON to this file (atomically, mode 0600).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -139,7 +147,9 @@ pub fn audit_command(a: AuditArgs, quiet: bool) -> Result<u8, Error> {
     if let Some(path) = &a.output {
         crate::output::check_target(path, a.force)?;
     }
-    let format = a.format.resolve();
+    let format = a
+        .format
+        .unwrap_or_else(|| by_terminal(AuditFormat::Table, AuditFormat::Json));
     let progress = progress(!quiet && !a.no_progress);
     let inventory = runtime()?.block_on(audit::run(&req, chrono::Utc::now(), progress.clone()))?;
     progress.phase("done", 0);
@@ -149,7 +159,7 @@ pub fn audit_command(a: AuditArgs, quiet: bool) -> Result<u8, Error> {
     }
     match (format, &a.output) {
         // JSON chosen only because stdout is not a terminal, and the file has it: a summary.
-        (Format::Json, Some(path)) if a.format.format.is_none() => {
+        (AuditFormat::Json, Some(path)) if a.format.is_none() => {
             if !quiet {
                 eprintln!(
                     "wrote {}: {} principals, {} credentials, {} secrets, {} findings, {} gaps",
@@ -162,8 +172,9 @@ pub fn audit_command(a: AuditArgs, quiet: bool) -> Result<u8, Error> {
                 );
             }
         }
-        (Format::Json, _) => print_stdout(&json)?,
-        (Format::Table, _) => print_stdout(&audit::table::render(&inventory))?,
+        (AuditFormat::Json, _) => print_stdout(&json)?,
+        (AuditFormat::Table, _) => print_stdout(&audit::table::render(&inventory))?,
+        (AuditFormat::Ocsf, _) => print_stdout(&audit::ocsf::render(&inventory))?,
     }
     Ok(match a.fail_on {
         Some(level) if inventory.findings.iter().any(|f| f.severity >= level) => exit::FINDINGS,

@@ -4,6 +4,7 @@
 //! A missing emulator or CLI is a failure with an install hint, never a skip.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod fault_proxy;
 
 use std::io::{BufRead, BufReader, Read, Write};
