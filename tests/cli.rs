@@ -945,6 +945,8 @@ fn help_of_every_command_matches_the_committed_text() {
         "policy",
         "policy check",
         "policy explain",
+        "policy list",
+        "policy show",
         "migrate",
         "manifest",
         "manifest show",

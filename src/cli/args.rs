@@ -45,7 +45,7 @@ pub enum Command {
     Audit(AuditArgs),
     /// Turn an inventory into an ordered plan: rotate, transfer, revoke, retain-until or review.
     Plan(PlanArgs),
-    /// Check a policy file, or explain how it judges one credential or secret.
+    /// List, show or check policies (shipped ones by name), or explain how one judges a credential or secret.
     Policy {
         #[command(subcommand)]
         command: PolicyCommand,
