@@ -953,6 +953,8 @@ fn help_of_every_command_matches_the_committed_text() {
         "verify",
         "init",
         "schema",
+        "completions",
+        "man",
     ] {
         let name = format!("handover {cmd}").trim().replace(' ', "-");
         let mut c = handover_offline(home.path());
