@@ -17,12 +17,13 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-# The reference age CLI (Debian package `age`) proves the manifest's interop.
-if ! command -v age >/dev/null 2>&1 || ! command -v ssh-keygen >/dev/null 2>&1; then
+# The reference age CLI (Debian package `age`) proves the manifest's interop; groff
+# (Debian `groff-base`) renders the man pages in tests/install.rs.
+if ! command -v age >/dev/null 2>&1 || ! command -v ssh-keygen >/dev/null 2>&1 || ! command -v groff >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    apt-get install -y -q age openssh-client >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q age openssh-client >/dev/null; }
+    apt-get install -y -q age openssh-client groff-base >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q age openssh-client groff-base >/dev/null; }
   else
-    echo "error: the tests need the reference age CLI and ssh-keygen: sudo apt-get install age openssh-client" >&2
+    echo "error: the tests need the reference age CLI, ssh-keygen and groff: sudo apt-get install age openssh-client groff-base" >&2
     exit 1
   fi
 fi

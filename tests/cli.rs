@@ -945,12 +945,16 @@ fn help_of_every_command_matches_the_committed_text() {
         "policy",
         "policy check",
         "policy explain",
+        "policy list",
+        "policy show",
         "migrate",
         "manifest",
         "manifest show",
         "verify",
         "init",
         "schema",
+        "completions",
+        "man",
     ] {
         let name = format!("handover {cmd}").trim().replace(' ', "-");
         let mut c = handover_offline(home.path());

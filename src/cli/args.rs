@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use super::apply_cmd::ApplyArgs;
 use super::audit_cmd::AuditArgs;
+use super::completions_cmd::{CompletionsArgs, ManArgs};
 use super::init_cmd::InitArgs;
 use super::manifest_cmd::ManifestArgs;
 use super::migrate_cmd::MigrateArgs;
@@ -46,7 +47,7 @@ pub enum Command {
     Audit(AuditArgs),
     /// Turn an inventory into an ordered plan: rotate, transfer, revoke, retain-until or review.
     Plan(PlanArgs),
-    /// Check a policy file, or explain how it judges one credential or secret.
+    /// List, show or check policies (shipped ones by name), or explain how one judges a credential or secret.
     Policy {
         #[command(subcommand)]
         command: PolicyCommand,
@@ -66,6 +67,10 @@ pub enum Command {
         #[arg(value_enum)]
         name: SchemaName,
     },
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(CompletionsArgs),
+    /// Print the manual page, or write every command's page into a folder.
+    Man(ManArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -2,7 +2,7 @@
 //! running it, and mapping the outcome to an exit code.
 //!
 //! One file per command (`audit_cmd.rs`, `plan_cmd.rs`, `policy_cmd.rs`, `init_cmd.rs`,
-//! `migrate_cmd.rs`, `apply_cmd.rs`, `manifest_cmd.rs`, `verify_cmd.rs`, `schema_cmd.rs`) holds its clap
+//! `migrate_cmd.rs`, `apply_cmd.rs`, `manifest_cmd.rs`, `verify_cmd.rs`, `schema_cmd.rs`, `completions_cmd.rs`) holds its clap
 //! arguments, their `validate()` into a typed request where flags can conflict, and the
 //! thin code that reads the inputs, calls the library and prints. Shared flag groups are
 //! in `args.rs`, the runtime/progress/format helpers in `support.rs`, the readers of
@@ -14,6 +14,7 @@ pub mod exit;
 mod agency;
 mod apply_cmd;
 mod audit_cmd;
+mod completions_cmd;
 mod init_cmd;
 mod inputs;
 mod manifest_cmd;
@@ -104,5 +105,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Manifest(a) => manifest_cmd::manifest_command(a),
         Command::Verify(a) => verify_cmd::verify_command(a, cli.quiet),
         Command::Schema { name } => schema_cmd::schema_command(name),
+        Command::Completions(a) => completions_cmd::completions_command(a),
+        Command::Man(a) => completions_cmd::man_command(a),
     }
 }

@@ -24,8 +24,9 @@ pub struct PlanArgs {
     /// The inventory JSON written by `handover audit -o`.
     #[arg(long, value_name = "FILE")]
     pub inventory: PathBuf,
-    /// The policy (policies/full-transfer.yaml, policies/agency-operated.yaml, or your own).
-    #[arg(long, value_name = "FILE")]
+    /// The policy: a shipped one by name (full-transfer, agency-operated; see `handover
+    /// policy list`) or your own YAML file.
+    #[arg(long, value_name = "NAME|FILE")]
     pub policy: PathBuf,
     /// The handover config (TOML).
     #[arg(long, value_name = "FILE")]
@@ -63,7 +64,7 @@ pub fn plan_command(a: PlanArgs, quiet: bool) -> Result<u8, Error> {
     // whole (plan.json and its Markdown together) or not at all.
     crate::output::check_paths(&a.outputs(), a.force)?;
     let inventory = read_inventory(&a.inventory)?;
-    let policy = policy::load(&a.policy)?;
+    let policy = policy::open(&a.policy)?;
     let config = crate::config::load(&a.config)?;
     let old = a.diff.as_deref().map(read_plan).transpose()?;
     let plan = plan::build(

@@ -1,6 +1,8 @@
-//! `handover policy check` (every file, every problem) and `handover policy explain` (which
-//! rules match one credential or secret, and why). Everything printed from a policy or an
-//! inventory is escaped for the terminal.
+//! `handover policy check` (every file, every problem), `handover policy explain` (which
+//! rules match one credential or secret, and why), and `handover policy list|show` (the
+//! policies compiled into the binary; `show` prints one's exact YAML, so a team can start
+//! its own from it and get the same digest). Everything printed from a policy file or an
+//! inventory is escaped for the terminal; the shipped YAML is the binary's own text.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -19,14 +21,24 @@ use crate::policy::{self, Outcome};
 pub enum PolicyCommand {
     /// Check policy files: YAML shape, CEL, unknown fields, type errors, rules that never match.
     Check {
-        #[arg(required = true, value_name = "FILE")]
+        /// Policy files, or shipped policies by name.
+        #[arg(required = true, value_name = "NAME|FILE")]
         files: Vec<PathBuf>,
+    },
+    /// List the policies shipped in the binary: name and description.
+    List,
+    /// Print a shipped policy's exact YAML (e.g. `policy show full-transfer > mine.yaml`
+    /// to start your own).
+    Show {
+        #[arg(value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(policy::shipped::NAMES))]
+        name: String,
     },
     /// Show which rules match a credential or secret, and why.
     Explain {
         #[arg(long, value_name = "FILE")]
         inventory: PathBuf,
-        #[arg(long, value_name = "FILE")]
+        /// A shipped policy's name (see `handover policy list`) or a policy file.
+        #[arg(long, value_name = "NAME|FILE")]
         policy: PathBuf,
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
@@ -42,6 +54,8 @@ pub enum PolicyCommand {
 pub fn policy_command(c: PolicyCommand) -> Result<u8, Error> {
     match c {
         PolicyCommand::Check { files } => check(&files),
+        PolicyCommand::List => list(),
+        PolicyCommand::Show { name } => show(&name),
         PolicyCommand::Explain {
             inventory,
             policy,
@@ -57,7 +71,7 @@ fn check(files: &[PathBuf]) -> Result<u8, Error> {
     let mut out = String::new();
     let mut first_error = None;
     for f in files {
-        match policy::load(f) {
+        match policy::open(f) {
             Ok(p) => {
                 let _ = writeln!(
                     out,
@@ -79,6 +93,30 @@ fn check(files: &[PathBuf]) -> Result<u8, Error> {
     }
 }
 
+/// Names and descriptions of the shipped policies (each parsed and checked, as any
+/// policy is before use).
+fn list() -> Result<u8, Error> {
+    let mut out = String::new();
+    for s in policy::shipped::SHIPPED {
+        let p = policy::load_shipped(s)?;
+        let _ = writeln!(out, "{:<16} {}", s.name, p.description);
+    }
+    print_stdout(&out)?;
+    Ok(exit::OK)
+}
+
+/// The exact text of a shipped policy (clap has checked the name).
+fn show(name: &str) -> Result<u8, Error> {
+    let s = policy::shipped::get(name).ok_or_else(|| {
+        Error::usage(
+            format!("no shipped policy named {name}"),
+            format!("the shipped policies are {}", policy::shipped::names()),
+        )
+    })?;
+    print_stdout(s.text)?;
+    Ok(exit::OK)
+}
+
 fn explain(
     inventory: &std::path::Path,
     policy_path: &std::path::Path,
@@ -87,7 +125,7 @@ fn explain(
     context: bool,
 ) -> Result<u8, Error> {
     let inv = read_inventory(inventory)?;
-    let pol = policy::load(policy_path)?;
+    let pol = policy::open(policy_path)?;
     let cfg = crate::config::load(config)?;
     let e = plan::explain(&inv, &pol, &cfg, target)?;
     let mut o = String::new();

@@ -14,10 +14,14 @@
 //! multiply by the size of what they range over) too high (`cost`). The YAML reader
 //! refuses alias bombs rather than expanding them, and the file's size is capped.
 //!
+//! The shipped policies are compiled into the binary (`shipped`): `--policy NAME` reads
+//! one, `--policy FILE` reads a file, and an argument that could be both is refused.
+//!
 //! Context numbers are CEL `int`s, as docs/policies.md documents (`age_days + 1`).
 
 pub mod context;
 mod cost;
+pub mod shipped;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -335,13 +339,41 @@ fn paths(e: &cel::IdedExpr, bound: &mut Vec<String>, out: &mut BTreeSet<Vec<Stri
 /// The largest policy file read (the shipped ones are a few KiB).
 pub const MAX_POLICY_BYTES: usize = 1 << 20;
 
+/// Reads and checks a policy named by a `--policy` argument: a shipped policy's name or
+/// a file (`shipped::resolve` decides, refusing an ambiguous one); every problem is
+/// reported at once.
+pub fn open(arg: &Path) -> Result<Policy, Error> {
+    match shipped::resolve(arg)? {
+        shipped::Source::Shipped(s) => load_shipped(s),
+        shipped::Source::File(path) if !path.exists() && shipped::looks_like_name(path).is_some() => {
+            Err(Error::input(
+                path,
+                "neither a shipped policy nor a file",
+                format!(
+                    "the shipped policies are {} (`handover policy list`); or pass a policy file's path",
+                    shipped::names()
+                ),
+            ))
+        }
+        shipped::Source::File(path) => load(path),
+    }
+}
+
+/// Checks a shipped policy (its errors name it, not a file).
+pub fn load_shipped(s: &shipped::Shipped) -> Result<Policy, Error> {
+    from_bytes(Path::new(s.name), s.text.as_bytes())
+}
+
 /// Reads and checks a policy file; every problem is reported at once.
 pub fn load(path: &Path) -> Result<Policy, Error> {
     let bytes = std::fs::read(path).map_err(|e| {
         Error::input(
             path,
             format!("cannot read: {e}"),
-            "pass a policy file, e.g. policies/full-transfer.yaml",
+            format!(
+                "pass a policy file, or a shipped policy's name ({})",
+                shipped::names()
+            ),
         )
     })?;
     if bytes.len() > MAX_POLICY_BYTES {
@@ -354,22 +386,28 @@ pub fn load(path: &Path) -> Result<Policy, Error> {
             "a policy is a short YAML file of rules; split it or remove what is not a rule",
         ));
     }
-    let text = String::from_utf8(bytes.clone())
-        .map_err(|_| Error::input(path, "not UTF-8 text", "a policy is a YAML file"))?;
-    match parse(&text) {
+    from_bytes(path, &bytes)
+}
+
+/// Checks a policy's bytes; `origin` (its file, or a shipped policy's name) names it in
+/// errors. The digest is over the bytes, so a shipped policy and its file digest alike.
+fn from_bytes(origin: &Path, bytes: &[u8]) -> Result<Policy, Error> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| Error::input(origin, "not UTF-8 text", "a policy is a YAML file"))?;
+    match parse(text) {
         Ok((name, description, rules)) => {
             use sha2::Digest;
-            let digest = format!("sha256:{:x}", sha2::Sha256::digest(&bytes));
+            let digest = format!("sha256:{:x}", sha2::Sha256::digest(bytes));
             Ok(Policy {
                 name,
                 description,
                 rules,
                 digest,
-                path: path.display().to_string(),
+                path: origin.display().to_string(),
             })
         }
         Err(problems) => Err(Error::input(
-            path,
+            origin,
             format!(
                 "{} problem(s):\n  {}",
                 problems.len(),
