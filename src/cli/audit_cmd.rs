@@ -163,7 +163,10 @@ pub fn audit_command(a: AuditArgs, quiet: bool) -> Result<u8, Error> {
             }
         }
         (Format::Json, _) => print_stdout(&json)?,
-        (Format::Table, _) => print_stdout(&audit::table::render(&inventory))?,
+        (Format::Table, _) => print_stdout(&audit::table::render_for(
+            &inventory,
+            &crate::output::terminal::Term::stdout(),
+        ))?,
     }
     Ok(match a.fail_on {
         Some(level) if inventory.findings.iter().any(|f| f.severity >= level) => exit::FINDINGS,
