@@ -6,6 +6,14 @@
 # - GCP: starts the project's GCP test server on a loopback port, seeds it with the
 #   project contoso-shop-prod (seed_gcp.py, Google's Python clients), and exports it
 #   with the real gcloud through scripts/export-gcp-snapshot.sh.
+# - Then makes the AWS export read like a real account's (plausible_export.py, whose
+#   docstring says each change and why): moto answers GetCredentialReport with a fixed
+#   GeneratedTime of 2015-02-02T20:02:02Z and GetCallerIdentity with
+#   arn:aws:sts::ACCOUNT:user/moto, which no real account returns. Exactly two fields of
+#   two files change: the report's GeneratedTime becomes the time of this export, and
+#   the caller identity becomes the IAM user carol.customer (the customer's admin, who
+#   exports it in the story), her ARN and unique id copied from the same export's
+#   account-authorization-details.json. Nothing else of the emulator's output is edited.
 # Then checks that no secret value (the seeds' canaries) landed anywhere in snapshot/.
 # Needs the test virtualenv (./scripts/test.sh makes it) and gcloud.
 set -euo pipefail
@@ -63,6 +71,9 @@ env -u AWS_PROFILE PATH="$venv/bin:$PATH" AWS_ENDPOINT_URL="$aws_url" AWS_ACCESS
   AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 AWS_MAX_ATTEMPTS=1 \
   AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
   "$repo/scripts/export-aws-snapshot.sh" "$here/snapshot" us-east-1 eu-west-1 2>/dev/null
+# The report was generated during the export just made: its time is now (see above).
+"$venv/bin/python" "$here/plausible_export.py" --account-dir "$here/snapshot/aws/123456789012" \
+  --generated-at "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --caller carol.customer
 mkdir -p "$work/gcloud"
 env -u CLOUDSDK_CORE_PROJECT -u CLOUDSDK_CORE_ACCOUNT -u GOOGLE_APPLICATION_CREDENTIALS \
   CLOUDSDK_CONFIG="$work/gcloud" CLOUDSDK_AUTH_DISABLE_CREDENTIALS=true \

@@ -3,14 +3,20 @@
 //! inventory; no secret value can appear because the inventory holds none.
 //!
 //! Every name, id and message comes from a cloud API or a snapshot anyone could have
-//! written: each passes through `output::terminal::escape` (table cells in `rows`, the
-//! rest where it is written), so no control or bidi character reaches the terminal.
+//! written: each passes through `output::terminal::escape` (table cells in
+//! `output::table`, the rest where it is written), so no control or bidi character
+//! reaches the terminal.
+//!
+//! Laid out for a `Term`: tables wrap their free text (messages, names, conditions) to
+//! its width and keep codes, ids, dates and counts whole (`output::table`); a severity is
+//! coloured when the terminal colours, and always written as a word.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use crate::model::*;
-use crate::output::terminal::escape;
+use crate::output::table::{wrap, Fit, Table};
+use crate::output::terminal::{escape, escape_block_keeping_paint, severity_tone, Term};
 
 fn date(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
     t.map(|t| t.format("%Y-%m-%d").to_string())
@@ -25,84 +31,65 @@ fn last_used(l: &LastUsed) -> String {
     }
 }
 
-fn rows(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
-    let rows: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| r.iter().map(|c| escape(c).into_owned()).collect())
-        .collect();
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for r in &rows {
-        for (i, c) in r.iter().enumerate() {
-            widths[i] = widths[i].max(c.chars().count());
-        }
+fn rows(out: &mut String, term: &Term, columns: &[(&'static str, Fit)], rows: Vec<Vec<String>>) {
+    let mut t = Table::new(columns);
+    for r in rows {
+        t.row(r);
     }
-    let line = |cells: Vec<String>| {
-        let mut s = String::from("  ");
-        for (i, c) in cells.iter().enumerate() {
-            if i + 1 == cells.len() {
-                s.push_str(c);
-            } else {
-                let pad = widths[i] - c.chars().count();
-                s.push_str(c);
-                s.push_str(&" ".repeat(pad + 2));
-            }
-        }
-        s.trim_end().to_string()
-    };
-    let _ = writeln!(
-        out,
-        "{}",
-        line(header.iter().map(|h| h.to_string()).collect())
-    );
-    for r in &rows {
-        let _ = writeln!(out, "{}", line(r.clone()));
-    }
+    out.push_str(&t.render(term));
 }
 
-/// Renders the summary, one section after the other.
+/// Renders the summary with no width and no colour (a library caller, a test).
 pub fn render(inv: &Inventory) -> String {
+    render_for(inv, &Term::PLAIN)
+}
+
+/// Renders the summary for `term`, one section after the other.
+pub fn render_for(inv: &Inventory, term: &Term) -> String {
     let mut out = String::new();
-    sources(&mut out, inv);
-    principal_counts(&mut out, inv);
-    credential_counts(&mut out, inv);
-    secret_counts(&mut out, inv);
-    findings(&mut out, inv);
-    users(&mut out, inv);
-    gcp_members(&mut out, inv);
-    trusts(&mut out, inv);
-    secrets(&mut out, inv);
-    gaps(&mut out, inv);
-    // Belt and braces: whatever a future line forgets, no control reaches the terminal.
-    crate::output::terminal::escape_block(&out).into_owned()
+    sources(&mut out, inv, term);
+    principal_counts(&mut out, inv, term);
+    credential_counts(&mut out, inv, term);
+    secret_counts(&mut out, inv, term);
+    findings(&mut out, inv, term);
+    users(&mut out, inv, term);
+    gcp_members(&mut out, inv, term);
+    trusts(&mut out, inv, term);
+    secrets(&mut out, inv, term);
+    gaps(&mut out, inv, term);
+    // Belt and braces: whatever a future line forgets, no control reaches the terminal
+    // (but the colour codes of `Term::paint`).
+    escape_block_keeping_paint(&out)
 }
 
 /// Each source: provider, scope, mode, regions, the credential report's date and who audited.
-fn sources(out: &mut String, inv: &Inventory) {
+fn sources(out: &mut String, inv: &Inventory, term: &Term) {
     for s in &inv.sources {
         let mode = match s.mode {
             SourceMode::Live => "live",
             SourceMode::Snapshot => "snapshot",
         };
-        let _ = write!(out, "{} {} ({mode}", s.provider, escape(&s.scope));
+        let mut line = format!("{} {} ({mode}", s.provider, escape(&s.scope));
         if !s.regions.is_empty() {
-            let _ = write!(out, "; regions {}", escape(&s.regions.join(", ")));
+            let _ = write!(line, "; regions {}", escape(&s.regions.join(", ")));
         }
         if let Some(t) = s.credential_report_generated_at {
             let _ = write!(
-                out,
+                line,
                 "; credential report of {}",
                 t.format("%Y-%m-%d %H:%M UTC")
             );
         }
-        let _ = writeln!(out, ")");
+        line.push(')');
+        out.push_str(&wrap(&line, 2, term));
         if let Some(id) = &s.identity {
-            let _ = writeln!(out, "  audited as {}", escape(id));
+            out.push_str(&wrap(&format!("  audited as {}", escape(id)), 4, term));
         }
     }
 }
 
 /// How many principals of each kind, per cloud audited.
-fn principal_counts(out: &mut String, inv: &Inventory) {
+fn principal_counts(out: &mut String, inv: &Inventory, term: &Term) {
     let count = |k: PrincipalKind| inv.principals.iter().filter(|p| p.kind == k).count();
     let admins = inv
         .principals
@@ -134,11 +121,12 @@ fn principal_counts(out: &mut String, inv: &Inventory) {
             count(PrincipalKind::GcpServiceAccount)
         ));
     }
-    let _ = writeln!(out, "\nPrincipals: {}", parts.join("; "));
+    out.push('\n');
+    out.push_str(&wrap(&format!("Principals: {}", parts.join("; ")), 2, term));
 }
 
 /// How many credentials of each kind, and how many of them are active.
-fn credential_counts(out: &mut String, inv: &Inventory) {
+fn credential_counts(out: &mut String, inv: &Inventory, term: &Term) {
     let mut by_kind: BTreeMap<CredentialKind, (usize, usize)> = BTreeMap::new();
     for c in &inv.credentials {
         let e = by_kind.entry(c.kind).or_default();
@@ -159,8 +147,7 @@ fn credential_counts(out: &mut String, inv: &Inventory) {
             )
         })
         .collect();
-    let _ = writeln!(
-        out,
+    let line = format!(
         "Credentials: {}",
         if parts.is_empty() {
             "none".to_string()
@@ -168,10 +155,11 @@ fn credential_counts(out: &mut String, inv: &Inventory) {
             parts.join(", ")
         }
     );
+    out.push_str(&wrap(&line, 2, term));
 }
 
 /// How many secrets, and how many are shared, under an outside key or not rotated.
-fn secret_counts(out: &mut String, inv: &Inventory) {
+fn secret_counts(out: &mut String, inv: &Inventory, term: &Term) {
     let shared = inv
         .secrets
         .iter()
@@ -181,36 +169,41 @@ fn secret_counts(out: &mut String, inv: &Inventory) {
         .count();
     let external = inv.secrets.iter().filter(|s| s.encryption.external).count();
     let unrotated = inv.secrets.iter().filter(|s| !s.rotation.enabled).count();
-    let _ = writeln!(
-        out,
+    let line = format!(
         "Secrets: {} ({shared} shared outside the account, {external} under an outside KMS key, {unrotated} without rotation)",
         inv.secrets.len()
     );
+    out.push_str(&wrap(&line, 2, term));
 }
 
 /// Every finding, riskiest first (the inventory's order).
-fn findings(out: &mut String, inv: &Inventory) {
+fn findings(out: &mut String, inv: &Inventory, term: &Term) {
     let _ = writeln!(out, "\nFindings, riskiest first ({}):", inv.findings.len());
     if inv.findings.is_empty() {
         let _ = writeln!(out, "  none");
     } else {
-        let r: Vec<Vec<String>> = inv
-            .findings
-            .iter()
-            .map(|f| {
+        let mut t = Table::new(&[
+            ("SEVERITY", Fit::Keep),
+            ("CODE", Fit::Keep),
+            ("WHAT", Fit::Wrap),
+        ])
+        .tone_column(0);
+        for f in &inv.findings {
+            t.toned_row(
                 vec![
                     f.severity.to_string().to_uppercase(),
                     f.code.as_str().to_string(),
                     f.message.clone(),
-                ]
-            })
-            .collect();
-        rows(out, &["SEVERITY", "CODE", "WHAT"], &r);
+                ],
+                severity_tone(f.severity),
+            );
+        }
+        out.push_str(&t.render(term));
     }
 }
 
 /// AWS users and root users: admin, password, MFA, keys, last use.
-fn users(out: &mut String, inv: &Inventory) {
+fn users(out: &mut String, inv: &Inventory, term: &Term) {
     let users: Vec<&Principal> = inv
         .principals
         .iter()
@@ -262,22 +255,23 @@ fn users(out: &mut String, inv: &Inventory) {
             .collect();
         rows(
             out,
+            term,
             &[
-                "USER",
-                "ACCOUNT",
-                "ADMIN",
-                "PASSWORD",
-                "MFA",
-                "KEYS ACTIVE/ALL",
-                "LAST USED",
+                ("USER", Fit::Wrap),
+                ("ACCOUNT", Fit::Keep),
+                ("ADMIN", Fit::Keep),
+                ("PASSWORD", Fit::Keep),
+                ("MFA", Fit::Keep),
+                ("KEYS ACTIVE/ALL", Fit::Keep),
+                ("LAST USED", Fit::Keep),
             ],
-            &r,
+            r,
         );
     }
 }
 
 /// GCP members and service accounts: kind, roles (with where and until when), user-managed keys.
-fn gcp_members(out: &mut String, inv: &Inventory) {
+fn gcp_members(out: &mut String, inv: &Inventory, term: &Term) {
     let gcp: Vec<&Principal> = inv
         .principals
         .iter()
@@ -316,14 +310,21 @@ fn gcp_members(out: &mut String, inv: &Inventory) {
             .collect();
         rows(
             out,
-            &["MEMBER", "KIND", "PROJECT", "ROLES", "USER KEYS"],
-            &r,
+            term,
+            &[
+                ("MEMBER", Fit::Wrap),
+                ("KIND", Fit::Keep),
+                ("PROJECT", Fit::Keep),
+                ("ROLES", Fit::Wrap),
+                ("USER KEYS", Fit::Keep),
+            ],
+            r,
         );
     }
 }
 
 /// Roles trusting principals outside the account, with the statement's conditions.
-fn trusts(out: &mut String, inv: &Inventory) {
+fn trusts(out: &mut String, inv: &Inventory, term: &Term) {
     let trusts: Vec<&Credential> = inv
         .credentials
         .iter()
@@ -359,12 +360,21 @@ fn trusts(out: &mut String, inv: &Inventory) {
                 vec![role, who, conds]
             })
             .collect();
-        rows(out, &["ROLE", "TRUSTS", "CONDITIONS"], &r);
+        rows(
+            out,
+            term,
+            &[
+                ("ROLE", Fit::Wrap),
+                ("TRUSTS", Fit::Wrap),
+                ("CONDITIONS", Fit::Wrap),
+            ],
+            r,
+        );
     }
 }
 
 /// Secrets: where, rotation, key, last change, who outside may read them.
-fn secrets(out: &mut String, inv: &Inventory) {
+fn secrets(out: &mut String, inv: &Inventory, term: &Term) {
     if !inv.secrets.is_empty() {
         let _ = writeln!(out, "\nSecrets:");
         let r: Vec<Vec<String>> = inv
@@ -418,21 +428,22 @@ fn secrets(out: &mut String, inv: &Inventory) {
             .collect();
         rows(
             out,
+            term,
             &[
-                "SECRET",
-                "REGION",
-                "ROTATION",
-                "KMS KEY",
-                "CHANGED",
-                "OUTSIDE ACCESS / MEMBERS",
+                ("SECRET", Fit::Wrap),
+                ("REGION", Fit::Keep),
+                ("ROTATION", Fit::Keep),
+                ("KMS KEY", Fit::Wrap),
+                ("CHANGED", Fit::Keep),
+                ("OUTSIDE ACCESS / MEMBERS", Fit::Wrap),
             ],
-            &r,
+            r,
         );
     }
 }
 
 /// Coverage gaps, one line per source and reason.
-fn gaps(out: &mut String, inv: &Inventory) {
+fn gaps(out: &mut String, inv: &Inventory, term: &Term) {
     let _ = writeln!(out, "\nCoverage gaps ({}):", inv.gaps.len());
     if inv.gaps.is_empty() {
         let _ = writeln!(out, "  none: every source was read");
@@ -452,13 +463,8 @@ fn gaps(out: &mut String, inv: &Inventory) {
                 1 => format!(" [{}]", subjects[0]),
                 n => format!(" [{} and {} more]", subjects[0], n - 1),
             };
-            let _ = writeln!(
-                out,
-                "  {}: {}{}",
-                escape(&source),
-                escape(&reason),
-                escape(&who)
-            );
+            let line = format!("  {}: {}{}", escape(&source), escape(&reason), escape(&who));
+            out.push_str(&wrap(&line, 4, term));
         }
     }
 }

@@ -28,7 +28,8 @@ use crate::error::Error;
 use crate::journal::{ChainKey, Journal, Replay};
 use crate::migrate::key;
 use crate::model::Provider;
-use crate::output::terminal::escape;
+use crate::output::table::{wrap, Fit, Table};
+use crate::output::terminal::{escape, escape_block_keeping_paint, Term, Tone};
 use crate::plan::{Phase, Plan};
 use crate::policy::Action;
 use crate::providers::gcp::live::GcpSettings;
@@ -341,7 +342,7 @@ pub fn apply_command(a: ApplyArgs, quiet: bool) -> Result<u8, Error> {
 fn print_report(a: &ApplyArgs, report: &Report, quiet: bool) -> Result<u8, Error> {
     match a.format.resolve() {
         Format::Json => print_stdout(&pretty_json(report))?,
-        Format::Table => print_stdout(&table(report))?,
+        Format::Table => print_stdout(&table(report, &Term::stdout()))?,
     }
     if !quiet && report.applied {
         eprintln!("journal: {}", a.journal.file.display());
@@ -439,7 +440,7 @@ fn undo_command(a: &ApplyArgs, v: &Validated) -> Result<u8, Error> {
     let undone = rt.block_on(apply::undo(&exec, &journal, &replay))?;
     match a.format.resolve() {
         Format::Json => print_stdout(&pretty_json(&undone))?,
-        Format::Table => print_stdout(&undo_table(&undone))?,
+        Format::Table => print_stdout(&undo_table(&undone, &Term::stdout()))?,
     }
     // A step apply found already in its end state (`no-change`) has nothing to undo.
     Ok(if !undone.iter().any(|u| u.outcome.incomplete()) {
@@ -449,60 +450,96 @@ fn undo_command(a: &ApplyArgs, v: &Validated) -> Result<u8, Error> {
     })
 }
 
-/// The report as a table; names and reasons come from the plan and are escaped.
-fn table(report: &Report) -> String {
-    let mut o = if report.applied {
-        format!("Applied plan {}\n", report.plan)
+/// The colour of an outcome (the word is always written too).
+fn outcome_tone(o: Outcome) -> Tone {
+    match o {
+        Outcome::Done | Outcome::AlreadyDone | Outcome::NoChange => Tone::Good,
+        Outcome::WouldChange | Outcome::NotChecked | Outcome::Drift => Tone::Warn,
+        Outcome::Failed => Tone::Bad,
+        Outcome::LeftForAPerson => Tone::Critical,
+        Outcome::Waiting => Tone::Note,
+    }
+}
+
+/// The report as a table for `term`: step id, outcome and phase kept whole; target and
+/// what was found (the calls, and why: action, rule, reason) wrapped. Names and reasons
+/// come from the plan and are escaped (`output::table`, `wrap`).
+fn table(report: &Report, term: &Term) -> String {
+    let head = if report.applied {
+        format!("Applied plan {}", report.plan)
     } else {
         format!(
-            "Dry run of plan {} (nothing changed; --apply --approve {} writes)\n",
+            "Dry run of plan {} (nothing changed; --apply --approve {} writes)",
             report.plan, report.plan
         )
     };
+    let mut o = wrap(&head, 2, term);
     for n in &report.notes {
-        o.push_str(&format!("  note: {}\n", escape(n)));
+        o.push_str(&wrap(&format!("  note: {n}"), 8, term));
     }
+    let mut t = Table::new(&[
+        ("STEP", Fit::Keep),
+        ("OUTCOME", Fit::Keep),
+        ("PHASE", Fit::Keep),
+        ("TARGET", Fit::Wrap),
+        ("DETAIL", Fit::Wrap),
+    ])
+    .tone_column(1);
     for s in &report.steps {
-        o.push_str(&format!(
-            "  {:<14} {:<18} {:<12} {}\n",
-            escape(&s.id),
-            s.outcome.as_str(),
-            crate::plan::kebab(&s.phase),
-            escape(&s.target)
-        ));
+        let mut detail = s.detail.clone();
         if !s.calls.is_empty() {
-            o.push_str(&format!("      calls: {}\n", escape(&s.calls.join(", "))));
+            detail.push_str(&format!("; calls: {}", s.calls.join(", ")));
         }
-        o.push_str(&format!("      {}\n", escape(&s.detail)));
-        o.push_str(&format!(
-            "      why: {} {} ({})\n",
+        detail.push_str(&format!(
+            "; why: {} {} ({})",
             s.action.as_str(),
-            escape(&s.rule),
-            escape(&s.reason)
+            s.rule,
+            s.reason
         ));
+        t.toned_row(
+            vec![
+                s.id.clone(),
+                s.outcome.as_str().to_string(),
+                crate::plan::kebab(&s.phase),
+                s.target.clone(),
+                detail,
+            ],
+            Some(outcome_tone(s.outcome)),
+        );
     }
-    o.push_str("Summary:");
+    o.push_str(&t.render(term));
+    let mut summary = String::from("Summary:");
     for (outcome, n) in &report.summary {
-        o.push_str(&format!(" {} {n};", outcome.as_str()));
+        summary.push_str(&format!(" {} {n};", outcome.as_str()));
     }
-    o.push('\n');
-    o
+    o.push_str(&wrap(&summary, 2, term));
+    escape_block_keeping_paint(&o)
 }
 
-fn undo_table(undone: &[UndoReport]) -> String {
+fn undo_table(undone: &[UndoReport], term: &Term) -> String {
     let mut o = format!(
         "Undo: {} step(s) recorded as done or found done\n",
         undone.len()
     );
+    let mut t = Table::new(&[
+        ("STEP", Fit::Keep),
+        ("OUTCOME", Fit::Keep),
+        ("TARGET", Fit::Wrap),
+        ("DETAIL", Fit::Wrap),
+    ])
+    .tone_column(1);
     for u in undone {
-        o.push_str(&format!(
-            "  {:<14} {:<18} {}\n      {}\n",
-            escape(&u.step),
-            u.outcome.as_str(),
-            escape(&u.target),
-            escape(&u.detail)
-        ));
+        t.toned_row(
+            vec![
+                u.step.clone(),
+                u.outcome.as_str().to_string(),
+                u.target.clone(),
+                u.detail.clone(),
+            ],
+            Some(outcome_tone(u.outcome)),
+        );
     }
+    o.push_str(&t.render(term));
     o
 }
 
@@ -536,10 +573,28 @@ mod tests {
             summary: BTreeMap::new(),
             notes: vec![hostile.into()],
         };
-        let text = table(&report);
-        assert!(
-            !text.contains('\u{1b}') && !text.contains('\u{7}'),
-            "{text:?}"
-        );
+        for term in [
+            Term::PLAIN,
+            Term {
+                width: Some(80),
+                color: false,
+            },
+        ] {
+            let text = table(&report, &term);
+            assert!(
+                !text.contains('\u{1b}') && !text.contains('\u{7}'),
+                "{text:?}"
+            );
+        }
+        // With colour, the outcome's own codes are the only escape sequences.
+        let text = table(
+            &report,
+            &Term {
+                width: Some(80),
+                color: true,
+            },
+        )
+        .replacen("\u{1b}[32mdone\u{1b}[0m", "done", 1);
+        assert!(!text.contains('\u{1b}'), "{text:?}");
     }
 }

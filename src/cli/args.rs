@@ -29,6 +29,17 @@ pub struct Cli {
     /// Only errors on stderr; no progress bar.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Colour severity and status words: auto (on a terminal, unless NO_COLOR is set), always, never
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t,
+        value_name = "WHEN",
+        hide_possible_values = true,
+        hide_default_value = true
+    )]
+    pub color: crate::output::terminal::ColorChoice,
     #[command(subcommand)]
     pub command: Command,
 }

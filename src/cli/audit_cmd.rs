@@ -173,7 +173,10 @@ pub fn audit_command(a: AuditArgs, quiet: bool) -> Result<u8, Error> {
             }
         }
         (AuditFormat::Json, _) => print_stdout(&json)?,
-        (AuditFormat::Table, _) => print_stdout(&audit::table::render(&inventory))?,
+        (AuditFormat::Table, _) => print_stdout(&audit::table::render_for(
+            &inventory,
+            &crate::output::terminal::Term::stdout(),
+        ))?,
         (AuditFormat::Ocsf, _) => print_stdout(&audit::ocsf::render(&inventory))?,
     }
     Ok(match a.fail_on {

@@ -12,7 +12,8 @@ use super::exit;
 use super::support::{pretty_json, print_stdout, progress, runtime};
 use crate::error::Error;
 use crate::migrate::{self, Endpoint, Report, Request};
-use crate::output::terminal::escape;
+use crate::output::table::{wrap, Fit, Table};
+use crate::output::terminal::{escape_block_keeping_paint, Term, Tone};
 use crate::providers::gcp::live::GcpSettings;
 
 #[derive(Debug, Args)]
@@ -150,7 +151,7 @@ pub fn migrate_command(a: MigrateArgs, quiet: bool) -> Result<u8, Error> {
     let report = runtime()?.block_on(migrate::run(&req, progress(!quiet)))?;
     match a.format.resolve() {
         Format::Json => print_stdout(&pretty_json(&report))?,
-        Format::Table => print_stdout(&table(&report))?,
+        Format::Table => print_stdout(&table(&report, &Term::stdout()))?,
     }
     if !quiet && report.applied {
         eprintln!("journal: {}", a.journal.file.display());
@@ -162,44 +163,62 @@ pub fn migrate_command(a: MigrateArgs, quiet: bool) -> Result<u8, Error> {
     })
 }
 
-/// The report as a table; names come from the source and are escaped.
-fn table(report: &Report) -> String {
-    let mut o = format!(
-        "{} {} -> {}\n",
+/// The colour of a copy's outcome (the word is always written too).
+fn outcome_tone(o: &crate::journal::CopyOutcome) -> Tone {
+    use crate::journal::CopyOutcome::*;
+    match o {
+        Create | NewVersion => Tone::Good,
+        Unchanged => Tone::Note,
+        Conflict | MissingAtSource | EmptyAtSource => Tone::Bad,
+    }
+}
+
+/// The report as a table for `term`: the outcome kept whole, source, destination and
+/// notes wrapped; names come from the source and are escaped (`output::table`).
+fn table(report: &Report, term: &Term) -> String {
+    let head = format!(
+        "{} {} -> {}",
         if report.applied {
             "Migrated"
         } else {
             "Dry run (nothing written; --apply writes)"
         },
-        escape(&report.from.to_string()),
-        escape(&report.to.to_string())
+        report.from,
+        report.to
     );
+    let mut o = wrap(&head, 2, term);
+    let mut t = Table::new(&[
+        ("OUTCOME", Fit::Keep),
+        ("SOURCE", Fit::Wrap),
+        ("DESTINATION", Fit::Wrap),
+        ("NOTE", Fit::Wrap),
+    ])
+    .tone_column(0);
     for i in &report.items {
-        let outcome = crate::plan::kebab(&i.outcome);
-        o.push_str(&format!(
-            "  {:<14} {} -> {}{}{}{}\n",
-            outcome,
-            escape(&i.source),
-            escape(&i.destination),
-            i.version
-                .as_ref()
-                .map(|v| format!(" (version {})", escape(v)))
-                .unwrap_or_default(),
-            if i.verified && report.applied {
-                ", verified"
-            } else {
-                ""
-            },
-            if i.rotate_after_cutover {
-                ", rotate after cutover"
-            } else {
-                ""
-            }
-        ));
+        let mut note: Vec<String> = Vec::new();
+        if let Some(v) = &i.version {
+            note.push(format!("version {v}"));
+        }
+        if i.verified && report.applied {
+            note.push("verified".into());
+        }
+        if i.rotate_after_cutover {
+            note.push("rotate after cutover".into());
+        }
         // Why nothing was copied, and the hint (missing or empty at the source).
         if let Some(d) = &i.detail {
-            o.push_str(&format!("                 {d}\n"));
+            note.push(d.clone());
         }
+        t.toned_row(
+            vec![
+                crate::plan::kebab(&i.outcome),
+                i.source.clone(),
+                i.destination.clone(),
+                note.join("; "),
+            ],
+            Some(outcome_tone(&i.outcome)),
+        );
     }
-    o
+    o.push_str(&t.render(term));
+    escape_block_keeping_paint(&o)
 }

@@ -47,7 +47,8 @@ pub fn main() -> ExitCode {
             });
         }
     };
-    init_logging(cli.verbose, cli.quiet);
+    crate::output::terminal::set_color_choice(cli.color);
+    init_logging(cli.verbose, cli.quiet, cli.color);
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -74,7 +75,10 @@ fn install_panic_hook() {
     }));
 }
 
-fn init_logging(verbose: u8, quiet: bool) {
+/// Log lines on stderr, coloured as `--color` and `NO_COLOR` say for stderr (not always
+/// on a terminal, as before: that overrode `NO_COLOR`).
+fn init_logging(verbose: u8, quiet: bool, color: crate::output::terminal::ColorChoice) {
+    use crate::output::terminal::{no_color_env, wants_color};
     use tracing_subscriber::EnvFilter;
     // At the default level the SDK's own warnings (each failing credential provider of
     // the chain) are noise: the error we print says what failed.
@@ -89,7 +93,11 @@ fn init_logging(verbose: u8, quiet: bool) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
+        .with_ansi(wants_color(
+            color,
+            std::io::stderr().is_terminal(),
+            no_color_env(),
+        ))
         .try_init();
 }
 

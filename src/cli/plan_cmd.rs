@@ -94,7 +94,10 @@ pub fn plan_command(a: PlanArgs, quiet: bool) -> Result<u8, Error> {
             (PlanFormat::Json, Some(_)) if a.format.is_none() => {}
             (PlanFormat::Json, _) => print_stdout(&json)?,
             (PlanFormat::Markdown, _) => print_stdout(&plan::render::markdown(&plan))?,
-            (PlanFormat::Table, _) => print_stdout(&plan::render::table(&plan))?,
+            (PlanFormat::Table, _) => print_stdout(&plan::render::table_for(
+                &plan,
+                &crate::output::terminal::Term::stdout(),
+            ))?,
         },
     }
     Ok(exit::OK)

@@ -88,9 +88,10 @@ pub fn verify_command(a: VerifyArgs, quiet: bool) -> Result<u8, Error> {
     let v = verify::check(m, &live, now);
     match a.format.resolve() {
         Format::Json => print_stdout(&pretty_json(&v))?,
-        Format::Table => print_stdout(&crate::output::terminal::escape_block(&verify::render(
+        Format::Table => print_stdout(&verify::render_for(
             &for_terminal(&v),
-        )))?,
+            &crate::output::terminal::Term::stdout(),
+        ))?,
     }
     if v.incomplete() {
         eprint!("{}", incomplete(&v, &live.unread));
@@ -285,14 +286,26 @@ mod tests {
                 detail: format!("{hostile}\nPASS    all"),
             }],
         };
-        let text =
-            crate::output::terminal::escape_block(&verify::render(&for_terminal(&v))).into_owned();
-        for c in ['\u{1b}', '\r', '\u{202e}'] {
-            assert!(!text.contains(c), "raw {c:?} in {text}");
+        // With colour, the only escape sequences are the status word's own (red FAIL).
+        for color in [false, true] {
+            let term = crate::output::terminal::Term {
+                width: Some(80),
+                color,
+            };
+            let text = verify::render_for(&for_terminal(&v), &term).replacen(
+                "\u{1b}[31mFAIL\u{1b}[0m",
+                "FAIL",
+                1,
+            );
+            for c in ['\u{1b}', '\r', '\u{202e}'] {
+                assert!(!text.contains(c), "raw {c:?} in {text}");
+            }
+            assert!(
+                text.starts_with("STATUS")
+                    && text.lines().nth(1).is_some_and(|l| l.starts_with("FAIL"))
+                    && !text.lines().any(|l| l.starts_with("PASS")),
+                "{text}"
+            );
         }
-        assert!(
-            text.starts_with("FAIL") && !text.lines().any(|l| l.starts_with("PASS")),
-            "{text}"
-        );
     }
 }

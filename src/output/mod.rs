@@ -16,6 +16,7 @@
 //! - Files the tool keeps updating (the journal, its head and key file) are checked with
 //!   `check_regular_or_absent` before the first write.
 
+pub mod table;
 pub mod terminal;
 
 use std::io::Write;

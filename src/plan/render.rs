@@ -6,12 +6,20 @@
 //! string went through `output::terminal::escape`, and the finished text goes through
 //! `escape_block` as well, so no control or bidi character reaches a terminal or a
 //! Markdown file.
+//!
+//! The terminal table is laid out for a `Term` (`output::table`): one table per account
+//! or project, the step id, action and owner kept whole, target and rule wrapped to the
+//! width (never cut), the action coloured when the terminal colours. Markdown is not
+//! laid out for a terminal: it is the same whatever the width or colour.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::{Plan, Step};
-use crate::output::terminal::{escape_block, escape_json_strings};
+use crate::output::table::{wrap, Fit, Table};
+use crate::output::terminal::{
+    escape_block, escape_block_keeping_paint, escape_json_strings, severity_tone, Term, Tone,
+};
 
 /// The plan with every string escaped for display (a plan always round-trips through
 /// JSON; should it ever not, the final `escape_block` still removes every control).
@@ -188,18 +196,36 @@ fn md_preconditions_and_evidence(o: &mut String, plan: &Plan) {
     }
 }
 
-/// A terminal table.
+/// The terminal table with no width and no colour (a library caller, a test).
 pub fn table(plan: &Plan) -> String {
+    table_for(plan, &Term::PLAIN)
+}
+
+/// The colour of an action (the word is always written too).
+fn action_tone(a: super::Action) -> Option<Tone> {
+    use super::Action;
+    match a {
+        Action::Revoke => Some(Tone::Bad),
+        Action::Rotate => Some(Tone::Warn),
+        Action::Transfer => Some(Tone::Good),
+        Action::RetainUntil => Some(Tone::Note),
+        Action::Review => Some(Tone::Critical),
+    }
+}
+
+/// The terminal table for `term`: the plan's header, its findings, then one table of
+/// steps per account or project (step id, action and owner kept whole; target and rule
+/// wrapped to the width), the action coloured when the terminal colours.
+pub fn table_for(plan: &Plan, term: &Term) -> String {
     let plan = &for_display(plan);
     let mut o = String::new();
     let h = &plan.handover;
-    let _ = writeln!(
-        o,
+    let head = format!(
         "Plan {} — {} to {} ({}; {})",
         plan.digest, h.agency, h.customer, h.scenario, h.date
     );
-    let _ = writeln!(
-        o,
+    o.push_str(&wrap(&head, 2, term));
+    let counts = format!(
         "{} steps: {}",
         plan.summary.steps,
         plan.summary
@@ -209,58 +235,55 @@ pub fn table(plan: &Plan) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    for f in &plan.findings {
-        let _ = writeln!(
-            o,
-            "  {} {}: {}",
-            f.severity.to_string().to_uppercase(),
-            f.code,
-            f.message
-        );
-    }
-    let rows: Vec<[String; 6]> = plan
-        .steps
-        .iter()
-        .map(|s| {
-            [
-                s.order.to_string(),
-                action_text(s),
-                format!("{} {}", s.target.provider, s.target.scope),
-                s.target.label.clone(),
-                s.target.owner.as_str().to_string(),
-                s.rule.clone(),
-            ]
-        })
-        .collect();
-    let header = ["#", "ACTION", "SCOPE", "TARGET", "OWNER", "RULE"];
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for r in &rows {
-        for (i, c) in r.iter().enumerate() {
-            widths[i] = widths[i].max(c.chars().count().min(70));
+    o.push_str(&wrap(&counts, 2, term));
+    if !plan.findings.is_empty() {
+        let mut t = Table::new(&[
+            ("SEVERITY", Fit::Keep),
+            ("FINDING", Fit::Keep),
+            ("WHAT", Fit::Wrap),
+        ])
+        .tone_column(0);
+        for f in &plan.findings {
+            t.toned_row(
+                vec![
+                    f.severity.to_string().to_uppercase(),
+                    f.code.to_string(),
+                    f.message.clone(),
+                ],
+                severity_tone(f.severity),
+            );
         }
+        o.push('\n');
+        o.push_str(&t.render(term));
     }
-    let line = |cells: Vec<String>| {
-        cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let c: String = c.chars().take(70).collect();
-                format!("{c:<w$}", w = widths[i])
-            })
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    let _ = writeln!(
-        o,
-        "\n{}",
-        line(header.iter().map(|h| h.to_string()).collect())
-    );
-    for r in rows {
-        let _ = writeln!(o, "{}", line(r.to_vec()));
+    for (scope, steps) in group(plan) {
+        o.push('\n');
+        o.push_str(&wrap(&format!("{scope}:"), 2, term));
+        let mut t = Table::new(&[
+            ("#", Fit::Keep),
+            ("STEP", Fit::Keep),
+            ("ACTION", Fit::Keep),
+            ("OWNER", Fit::Keep),
+            ("TARGET", Fit::Wrap),
+            ("RULE", Fit::Wrap),
+        ])
+        .tone_column(2);
+        for s in steps {
+            t.toned_row(
+                vec![
+                    s.order.to_string(),
+                    s.id.clone(),
+                    action_text(s),
+                    s.target.owner.as_str().to_string(),
+                    s.target.label.clone(),
+                    s.rule.clone(),
+                ],
+                action_tone(s.action),
+            );
+        }
+        o.push_str(&t.render(term));
     }
-    escape_block(&o).into_owned()
+    escape_block_keeping_paint(&o)
 }
 
 #[cfg(test)]

@@ -1110,23 +1110,48 @@ pub fn destinations(m: &Manifest) -> BTreeMap<StoreRef, Vec<(String, String)>> {
     out
 }
 
-/// The report as text.
+/// The report as text, with no width and no colour (a library caller, a test).
 pub fn render(v: &Verification) -> String {
-    let mut o = String::new();
+    render_for(v, &crate::output::terminal::Term::PLAIN)
+}
+
+/// The colour of a claim's status (the word is always written too).
+fn status_tone(s: ClaimStatus) -> Option<crate::output::terminal::Tone> {
+    use crate::output::terminal::Tone;
+    Some(match s {
+        ClaimStatus::Pass => Tone::Good,
+        ClaimStatus::Pending | ClaimStatus::Unchecked => Tone::Warn,
+        ClaimStatus::Fail => Tone::Bad,
+    })
+}
+
+/// The report for a terminal: one row per claim (status and kind kept whole, subject and
+/// detail wrapped to the width; the status coloured when the terminal colours), then the
+/// counts. Every string is escaped here (`output::table`, `output::table::wrap`).
+pub fn render_for(v: &Verification, term: &crate::output::terminal::Term) -> String {
+    use crate::output::table::{wrap, Fit, Table};
+    let mut t = Table::new(&[
+        ("STATUS", Fit::Keep),
+        ("CLAIM", Fit::Keep),
+        ("SUBJECT", Fit::Wrap),
+        ("DETAIL", Fit::Wrap),
+    ])
+    .indent(0)
+    .tone_column(0);
     for c in &v.claims {
-        let mark = match c.status {
-            ClaimStatus::Pass => "PASS     ",
-            ClaimStatus::Pending => "PENDING  ",
-            ClaimStatus::Unchecked => "UNCHECKED",
-            ClaimStatus::Fail => "FAIL     ",
-        };
-        o.push_str(&format!(
-            "{mark} {:<16} {}: {}\n",
-            c.kind, c.subject, c.detail
-        ));
+        t.toned_row(
+            vec![
+                c.status.as_str().to_uppercase(),
+                c.kind.to_string(),
+                c.subject.clone(),
+                c.detail.clone(),
+            ],
+            status_tone(c.status),
+        );
     }
-    o.push_str(&format!(
-        "\n{} claims: {} pass, {} pending, {} unchecked, {} fail (plan {}, checked {})\n",
+    let mut o = t.render(term);
+    let counts = format!(
+        "{} claims: {} pass, {} pending, {} unchecked, {} fail (plan {}, checked {})",
         v.claims.len(),
         v.summary.get("pass").unwrap_or(&0),
         v.summary.get("pending").unwrap_or(&0),
@@ -1134,7 +1159,9 @@ pub fn render(v: &Verification) -> String {
         v.summary.get("fail").unwrap_or(&0),
         v.plan_digest,
         v.checked_at.format("%Y-%m-%d %H:%M UTC")
-    ));
+    );
+    o.push('\n');
+    o.push_str(&wrap(&counts, 2, term));
     o
 }
 
