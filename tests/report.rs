@@ -478,3 +478,363 @@ fn verify_output_that_exists_is_refused_before_anything_is_read() {
     );
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "earlier");
 }
+
+// ------------------------------------------------------------------ the whole flow, on the emulators
+
+const AGE_PK: &str = "age18klx6qvl4ek08nhknlpyh5xatrlzf2e2jjngf32d05a5yrvhepcswq3sj3";
+const SHOP: &str = "contoso-shop-prod";
+
+/// The example handover (both clouds), the handover date ahead so that work left for a
+/// person is pending, not failed (as tests/verify.rs writes it).
+fn write_example_config(home: &Path) -> PathBuf {
+    let signer = std::fs::read_to_string(example_key("northwind-signing.pub")).unwrap();
+    let ssh = std::fs::read_to_string(example_key("contoso-security-ssh.pub")).unwrap();
+    std::fs::create_dir_all(home.join("docs")).unwrap();
+    std::fs::write(home.join("docs/slo.md"), "# SLO\n").unwrap();
+    let p = home.join("handover.toml");
+    std::fs::write(
+        &p,
+        format!(
+            r#"scenario = "full-transfer"
+handover_date = "2027-06-01"
+agency_access_ends = "2027-08-01"
+
+[agency]
+name = "Northwind"
+email_domains = ["northwind-agency.example"]
+google_domains = ["northwind-agency.example"]
+aws_accounts = ["210987654321"]
+name_patterns = ["*.agency", "ci-*", "old-contractor"]
+tags = {{ "managed-by" = "northwind-agency" }}
+signing_key = "{}"
+
+[customer]
+name = "Contoso"
+email_domains = ["contoso.example"]
+aws_accounts = ["123456789012"]
+gcp_projects = ["{SHOP}"]
+name_patterns = ["*.customer"]
+
+[[third_party]]
+name = "Payments provider (KMS)"
+aws_accounts = ["444455556666"]
+
+[recipients]
+keys = ["{AGE_PK}", "{}"]
+
+[documentation]
+slo = "docs/slo.md"
+"#,
+            signer.trim(),
+            ssh.trim()
+        ),
+    )
+    .unwrap();
+    p
+}
+
+/// Runs `handover` with `args` and the config; must end 0 (or 8 for `apply`/`migrate`
+/// leaving work for a person).
+fn step(moto: &Moto, h: &Path, cfg: &Path, args: &[&str]) -> Run {
+    let r = run(handover(moto, h).args(args).arg("--config").arg(cfg));
+    assert!(
+        r.code == 0 || r.code == 8,
+        "{args:?}\n{}\n{}",
+        r.stdout,
+        r.stderr
+    );
+    r
+}
+
+// The full report: audit (AWS and GCP) -> plan -> migrate -> apply -> manifest ->
+// verify -o -> report. Every step is in it with its outcome from the journals and its
+// live claim; migrated secrets carry keyed digests; and the canary values the seed put
+// in the secrets appear in no output of `report` at -v, -vv or -vvv.
+#[test]
+fn the_full_report_links_steps_outcomes_and_claims_and_holds_no_secret_value() {
+    let moto = moto();
+    let gcp = gcp_server();
+    let url = gcp.url();
+    let ids = seed(&moto);
+    seed_gcp(&url);
+    let canaries: Vec<String> = ids["canaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let cfg = write_example_config(h);
+    let inv = h.join("inventory.json");
+    let r = run(handover(&moto, h)
+        .args([
+            "audit",
+            "--aws",
+            "--region",
+            "us-east-1",
+            "--gcp-project",
+            SHOP,
+        ])
+        .args(["--gcp-endpoint", &url, "--format", "json", "-o", s(&inv)]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let plan = h.join("plan.json");
+    let r = run(handover_offline(h)
+        .args(["plan", "--format", "json", "--policy"])
+        .arg(repo().join("policies/full-transfer.yaml"))
+        .args(["--inventory", s(&inv), "--config", s(&cfg), "-o", s(&plan)]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let plan_json: Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    let digest = plan_json["digest"].as_str().unwrap();
+    let (mj, aj) = (h.join("migrate.jsonl"), h.join("apply.jsonl"));
+    let to = format!("gcp:{SHOP}");
+    step(
+        &moto,
+        h,
+        &cfg,
+        &[
+            "migrate",
+            "--format",
+            "json",
+            "--from",
+            "aws:us-east-1",
+            "--to",
+            &to,
+            "--gcp-endpoint",
+            &url,
+            "--apply",
+            "--plan",
+            s(&plan),
+            "--journal",
+            s(&mj),
+        ],
+    );
+    step(
+        &moto,
+        h,
+        &cfg,
+        &[
+            "apply",
+            "--format",
+            "json",
+            "--gcp-endpoint",
+            &url,
+            "--plan",
+            s(&plan),
+            "--journal",
+            s(&aj),
+            "--apply",
+            "--approve",
+            digest,
+        ],
+    );
+    let sealed = h.join("handover.age");
+    let r = run(handover_offline(h).args([
+        "manifest",
+        "--config",
+        s(&cfg),
+        "--plan",
+        s(&plan),
+        "--inventory",
+        s(&inv),
+        "--journal",
+        s(&mj),
+        "--journal",
+        s(&aj),
+        "-o",
+        s(&sealed),
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let signer = example_key("northwind-signing.pub");
+    let agekey = example_key("contoso-security.agekey");
+
+    // verify -o: the file is the document --format json prints, written whole.
+    let vfile = h.join("verification.json");
+    let r = run(handover(&moto, h)
+        .args([
+            "verify",
+            "--format",
+            "json",
+            "--gcp-endpoint",
+            &url,
+            "--signer",
+            s(&signer),
+        ])
+        .args([
+            "--docs",
+            s(h),
+            "-i",
+            s(&agekey),
+            s(&sealed),
+            "-o",
+            s(&vfile),
+        ]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(std::fs::read_to_string(&vfile).unwrap(), r.stdout);
+    validate(&repo().join("schemas/verification.v1.json"), &vfile);
+
+    let all = [
+        "--inventory",
+        s(&inv),
+        "--plan",
+        s(&plan),
+        "--journal",
+        s(&mj),
+        "--journal",
+        s(&aj),
+        "--verification",
+        s(&vfile),
+        "--manifest",
+        s(&sealed),
+        "-i",
+        s(&agekey),
+        "--signer",
+        s(&signer),
+    ];
+    let mut texts = Vec::new();
+    for (v, ext) in [("-v", "html"), ("-vv", "md"), ("-vvv", "json")] {
+        let out = h.join(format!("report.{ext}"));
+        let r = run(handover_offline(h)
+            .arg(v)
+            .arg("report")
+            .args(all)
+            .arg("-o")
+            .arg(&out));
+        assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+        texts.push((format!("report {v} stdout"), r.stdout));
+        texts.push((format!("report {v} stderr"), r.stderr));
+        texts.push((
+            out.display().to_string(),
+            std::fs::read_to_string(&out).unwrap(),
+        ));
+    }
+    // And to stdout, at the most verbose.
+    let r = run(handover_offline(h)
+        .arg("-vvv")
+        .arg("report")
+        .args(all)
+        .args(["--format", "markdown"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    texts.push(("report -vvv to stdout".into(), r.stdout + &r.stderr));
+    for (what, text) in &texts {
+        for c in &canaries {
+            assert!(!text.contains(c.as_str()), "a canary value in {what}");
+        }
+    }
+
+    let html = &texts[2].1;
+    let report: Value = serde_json::from_str(&texts[8].1).unwrap();
+    validate(
+        &repo().join("schemas/report.v1.json"),
+        &h.join("report.json"),
+    );
+    let roles: Vec<&str> = report["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            "inventory",
+            "journal",
+            "journal",
+            "manifest",
+            "plan",
+            "verification"
+        ]
+    );
+    assert!(
+        report["missing"].as_array().unwrap().is_empty(),
+        "{}",
+        report["missing"]
+    );
+    assert_ne!(
+        report["summary"]["status"], "failed",
+        "{}",
+        report["summary"]
+    );
+    assert!(report["summary"]["approval"]
+        .as_str()
+        .unwrap()
+        .contains("apply --approve"));
+    assert!(report["summary"]["manifest_signature"]
+        .as_str()
+        .unwrap()
+        .starts_with("good"));
+    let claims = report["claims"].as_array().unwrap();
+    let mut done_and_passed = 0;
+    for step in plan_json["steps"].as_array().unwrap() {
+        let id = step["id"].as_str().unwrap();
+        assert!(html.contains(&format!("id=\"{id}\"")), "{id} in the HTML");
+        let item = report["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["step"]["id"] == id)
+            .unwrap();
+        assert!(
+            !item["outcome"].is_null(),
+            "{id}: an outcome from the journals"
+        );
+        for cid in item["claims"].as_array().unwrap() {
+            let c = claims.iter().find(|c| &c["id"] == cid).unwrap();
+            assert_eq!(c["step"], id, "claim {cid} links back to {id}");
+            if item["outcome"]["outcome"] == "done" && c["status"] == "pass" {
+                done_and_passed += 1;
+            }
+        }
+    }
+    assert!(
+        done_and_passed >= 5,
+        "{done_and_passed} steps done and proven live"
+    );
+    let migrated = report["migrated_secrets"].as_array().unwrap();
+    assert!(!migrated.is_empty());
+    for m in migrated {
+        assert!(
+            m["digest"].as_str().unwrap().starts_with("hmac-sha256:"),
+            "{m}"
+        );
+    }
+    let timeline = report["timeline"].as_array().unwrap();
+    assert!(
+        timeline
+            .iter()
+            .any(|d| d["entries"].get("apply-step result").is_some()),
+        "{timeline:?}"
+    );
+    assert!(timeline.iter().any(|d| d["marks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m == "verification")));
+
+    // Without the manifest, the journals open with their own .key.age and the customer's
+    // identity, and give the same outcomes.
+    let out = h.join("no-manifest.json");
+    let r = run(handover_offline(h).arg("report").args([
+        "--inventory",
+        s(&inv),
+        "--plan",
+        s(&plan),
+        "--journal",
+        s(&mj),
+        "--journal",
+        s(&aj),
+        "--verification",
+        s(&vfile),
+        "-i",
+        s(&agekey),
+        "-o",
+        s(&out),
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let alone: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(
+        alone["summary"]["counts"]["steps_by_outcome"],
+        report["summary"]["counts"]["steps_by_outcome"]
+    );
+    assert_eq!(alone["migrated_secrets"], report["migrated_secrets"]);
+}
