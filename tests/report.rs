@@ -838,3 +838,96 @@ fn the_full_report_links_steps_outcomes_and_claims_and_holds_no_secret_value() {
     );
     assert_eq!(alone["migrated_secrets"], report["migrated_secrets"]);
 }
+
+/// A verification of the example plan with one claim per step of `plan`, each with the
+/// status `status_of` gives it (`None`: no claim about that step).
+fn verification_of(
+    plan: &Value,
+    status_of: impl Fn(usize, &Value) -> Option<&'static str>,
+) -> Value {
+    let claims: Vec<Value> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, st)| {
+            let status = status_of(i, st)?;
+            Some(serde_json::json!({
+                "kind": "revoked",
+                "subject": format!("{} {}", st["id"].as_str().unwrap(), st["target"]["label"].as_str().unwrap()),
+                "status": status,
+                "detail": "as checked live",
+            }))
+        })
+        .collect();
+    serde_json::json!({
+        "schema": "handover/verification", "version": 1,
+        "checked_at": "2026-12-02T10:00:00Z", "plan_digest": plan["digest"],
+        "manifest_created_at": "2026-12-01T09:00:00Z", "handover_date": "2026-12-01T00:00:00Z",
+        "summary": {}, "claims": claims,
+    })
+}
+
+// The status rule of docs/report.md: proven only when every step but review has a
+// passing claim and none is failed or pending; one failed claim fails the handover; a
+// pending claim, or a step no claim proves, leaves it pending.
+#[test]
+fn the_overall_status_follows_the_documented_rule() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let plan: Value =
+        serde_json::from_str(&std::fs::read_to_string(example("plan-full-transfer.json")).unwrap())
+            .unwrap();
+    let not_review = |st: &Value| st["action"] != "review";
+    let cases: Vec<(&str, Value, &str)> = vec![
+        (
+            "proven",
+            verification_of(&plan, |_, st| not_review(st).then_some("pass")),
+            "every step other than review has a passing live claim",
+        ),
+        (
+            "failed",
+            verification_of(&plan, |i, st| {
+                not_review(st).then_some(if i == 3 { "fail" } else { "pass" })
+            }),
+            "1 live claim(s) failed",
+        ),
+        (
+            "pending",
+            verification_of(&plan, |i, st| {
+                not_review(st).then_some(if i == 3 { "pending" } else { "pass" })
+            }),
+            "1 live claim(s) pending",
+        ),
+        (
+            "pending",
+            verification_of(&plan, |i, st| (not_review(st) && i != 3).then_some("pass")),
+            "1 step(s) have no passing live claim",
+        ),
+    ];
+    for (n, (want, v, why)) in cases.into_iter().enumerate() {
+        let vf = h.join(format!("v{n}.json"));
+        std::fs::write(&vf, v.to_string()).unwrap();
+        let out = h.join(format!("r{n}.json"));
+        let bytes = report(
+            h,
+            &[
+                "--inventory",
+                ex("inventory.json"),
+                "--plan",
+                ex("plan-full-transfer.json"),
+                "--verification",
+                s(&vf),
+            ],
+            &out,
+        );
+        let r: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(
+            r["summary"]["status"], want,
+            "case {n}: {}",
+            r["summary"]["status_reasons"]
+        );
+        let reasons = r["summary"]["status_reasons"].to_string();
+        assert!(reasons.contains(why), "case {n}: {reasons}");
+    }
+}
