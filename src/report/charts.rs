@@ -10,8 +10,8 @@ use serde::Serialize;
 use super::Report;
 
 /// Where the bars start and how wide they may grow, in SVG units.
-const LABEL_W: f64 = 190.0;
-const BAR_W: f64 = 300.0;
+const LABEL_W: f64 = 250.0;
+const BAR_W: f64 = 280.0;
 const ROW_H: u32 = 24;
 
 #[derive(Debug, Clone, Serialize)]
@@ -105,7 +105,8 @@ fn chart(id: &str, title: &str, desc: &str, rows: Vec<(String, BTreeMap<String, 
     }
     names.sort();
     let class = |n: &str| {
-        let i = names.iter().position(|x| x == n).unwrap_or(0) % 6;
+        let i =
+            fixed_class(n).unwrap_or_else(|| names.iter().position(|x| x == n).unwrap_or(0) % 6);
         format!("k{i}")
     };
     let max = rows
@@ -162,6 +163,21 @@ fn chart(id: &str, title: &str, desc: &str, rows: Vec<(String, BTreeMap<String, 
         legend: names.iter().map(|n| (n.clone(), class(n))).collect(),
         rows,
     }
+}
+
+/// The style of the names that mean the same in every chart: green hatch for done,
+/// red dots for failed and critical, amber for pending and high, grey for what is not
+/// yet known. (The words beside each bar say the same without colour.)
+fn fixed_class(name: &str) -> Option<usize> {
+    Some(match name {
+        "done" | "pass" | "after the plan" => 1,
+        "failed" | "fail" | "critical" => 3,
+        "pending" | "high" | "not yet carried out" => 4,
+        "medium" => 5,
+        "low" | "held by the agency" => 0,
+        "info" | "skipped" | "not-journaled" | "before" | "left for review" => 2,
+        _ => return None,
+    })
 }
 
 /// Two decimals: enough for a drawing, and the same text on every platform.
