@@ -68,19 +68,18 @@ fn seal(bytes: Vec<u8>) -> Vec<u8> {
     replace_all(&bytes, PLACEHOLDER.as_bytes(), digest.as_bytes())
 }
 
+/// Every occurrence of `from` replaced by `to` (std's substring search: linear, and
+/// fast on a report of tens of megabytes). Bytes that are not UTF-8 are not a report:
+/// they are returned as they are, so a check of them fails.
 fn replace_all(hay: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(hay.len());
-    let mut i = 0;
-    while i < hay.len() {
-        if hay[i..].starts_with(from) {
-            out.extend_from_slice(to);
-            i += from.len();
-        } else {
-            out.push(hay[i]);
-            i += 1;
-        }
+    match (
+        std::str::from_utf8(hay),
+        std::str::from_utf8(from),
+        std::str::from_utf8(to),
+    ) {
+        (Ok(h), Ok(f), Ok(t)) => h.replace(f, t).into_bytes(),
+        _ => hay.to_vec(),
     }
-    out
 }
 
 /// Where each format writes its digest first, before any input text.
@@ -164,8 +163,10 @@ fn template(
         .iter()
         .map(|c| (c.id.clone(), c.status.clone()))
         .collect();
+    // The items go to the template once, grouped (not also as `r.items`).
+    let items = value["items"].take();
     let ctx = minijinja::context! {
-        groups => groups(&value),
+        groups => groups(items),
         r => value,
         charts => chart_values,
         claim_status => claim_status,
@@ -209,8 +210,8 @@ fn marks() -> BTreeMap<&'static str, &'static str> {
 type OwnerItems = (String, Vec<Value>);
 
 /// The items, by account then owner (they are sorted so), for the collapsed tables.
-fn groups(report: &Value) -> Vec<Value> {
-    let Some(items) = report["items"].as_array() else {
+fn groups(items: Value) -> Vec<Value> {
+    let Value::Array(items) = items else {
         return Vec::new();
     };
     let mut accounts: Vec<(String, String, Vec<OwnerItems>)> = Vec::new();
@@ -227,7 +228,7 @@ fn groups(report: &Value) -> Vec<Value> {
         if owners.last().is_none_or(|(last, _)| *last != o) {
             owners.push((o, Vec::new()));
         }
-        owners.last_mut().expect("pushed").1.push(it.clone());
+        owners.last_mut().expect("pushed").1.push(it);
     }
     accounts
         .into_iter()
