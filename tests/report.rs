@@ -837,6 +837,71 @@ fn the_full_report_links_steps_outcomes_and_claims_and_holds_no_secret_value() {
         report["summary"]["counts"]["steps_by_outcome"]
     );
     assert_eq!(alone["migrated_secrets"], report["migrated_secrets"]);
+
+    // A journal the manifest sealed must still hold what it sealed: an older copy of the
+    // apply journal (its own head valid, fewer entries than the manifest records) is
+    // refused, not reported as if it were the record the manifest was made from.
+    let backup = h.join("backup");
+    std::fs::create_dir_all(&backup).unwrap();
+    let head = h.join("apply.jsonl.head");
+    std::fs::copy(&aj, backup.join("apply.jsonl")).unwrap();
+    std::fs::copy(&head, backup.join("apply.jsonl.head")).unwrap();
+    step(
+        &moto,
+        h,
+        &cfg,
+        &[
+            "apply",
+            "--undo",
+            "--format",
+            "json",
+            "--gcp-endpoint",
+            &url,
+            "--journal",
+            s(&aj),
+        ],
+    );
+    let m2 = h.join("m2.age");
+    let r = run(handover_offline(h).args([
+        "manifest",
+        "--config",
+        s(&cfg),
+        "--plan",
+        s(&plan),
+        "--inventory",
+        s(&inv),
+        "--journal",
+        s(&mj),
+        "--journal",
+        s(&aj),
+        "-o",
+        s(&m2),
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    std::fs::copy(backup.join("apply.jsonl"), &aj).unwrap();
+    std::fs::copy(backup.join("apply.jsonl.head"), &head).unwrap();
+    let out = h.join("older-journal.json");
+    let r = run(handover_offline(h).arg("report").args([
+        "--inventory",
+        s(&inv),
+        "--plan",
+        s(&plan),
+        "--journal",
+        s(&mj),
+        "--journal",
+        s(&aj),
+        "--manifest",
+        s(&m2),
+        "-i",
+        s(&agekey),
+        "--signer",
+        s(&signer),
+        "-o",
+        s(&out),
+    ]));
+    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("the manifest records"), "{}", r.stderr);
+    assert!(!out.exists());
 }
 
 /// A verification of the example plan with one claim per step of `plan`, each with the

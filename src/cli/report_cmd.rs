@@ -213,7 +213,12 @@ fn read_inputs(a: &ReportArgs) -> Result<Read, Error> {
                     journal_key(a, j, manifest.as_ref().map(|(m, _)| m))?,
                 ));
             }
-            Some(crate::manifest::outcomes(plan, &keyed)?)
+            let sealed = manifest.as_ref().map(|(m, _)| m.journals.as_slice());
+            Some(crate::manifest::outcomes(
+                plan,
+                &keyed,
+                sealed.unwrap_or_default(),
+            )?)
         }
         _ => None,
     };

@@ -556,8 +556,26 @@ pub struct Outcomes {
 
 /// Reads the journals (each chain verified under its key; an apply journal of another
 /// plan refused) into the outcomes `build` would seal: one rule for the manifest and
-/// for whoever reports on the same journals (`report`).
-pub fn outcomes(plan: &Plan, journals: &[(PathBuf, DigestKey)]) -> Result<Outcomes, Error> {
+/// for whoever reports on the same journals (`report`). A journal a signed manifest
+/// recorded (`sealed`: its journal records; same file name and digest key) must still
+/// hold the head recorded then: one cut short or rewritten since is refused.
+pub fn outcomes(
+    plan: &Plan,
+    journals: &[(PathBuf, DigestKey)],
+    sealed: &[JournalRecord],
+) -> Result<Outcomes, Error> {
+    for (path, key) in journals {
+        let rec = sealed
+            .iter()
+            .find(|r| r.file == file_name(path) && r.digest_key == key.id());
+        if let Some(rec) = rec {
+            Journal::read(path, &ChainKey::derive(key))?.check_head(
+                path,
+                &rec.head(),
+                "the manifest",
+            )?;
+        }
+    }
     let read = read_journals(journals, plan)?;
     let (steps, migrated) = step_records(plan, &read.applied, read.migrated);
     Ok(Outcomes {
