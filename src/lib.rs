@@ -36,5 +36,6 @@ pub mod output;
 pub mod plan;
 pub mod policy;
 pub mod providers;
+pub mod report;
 pub mod secret;
 pub mod verify;

@@ -951,6 +951,7 @@ fn help_of_every_command_matches_the_committed_text() {
         "manifest",
         "manifest show",
         "verify",
+        "report",
         "init",
         "schema",
         "completions",

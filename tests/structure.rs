@@ -38,6 +38,9 @@ const LAYERS: &[(&str, u8)] = &[
     ("apply", 5),
     ("manifest", 6),
     ("verify", 7),
+    // Reads everything below (plan, the journals' outcomes through `manifest`, the
+    // verification) and changes nothing.
+    ("report", 8),
     ("cli", 9),
 ];
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The example handover, offline: audit the exported snapshot, plan it under both
 # shipped policies, seal the full-transfer manifest for the customer (age-encrypted,
-# signed by the agency) and read it back as the customer would. No cloud, no emulator;
+# signed by the agency), read it back as the customer would, and write the handover
+# report an auditor signs off (report.html). No cloud, no emulator;
 # builds the tool if needed. The keys in keys/ are example-only.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -34,4 +35,10 @@ fi
 "$bin" manifest show "$out/handover.age" -i "$here/keys/contoso-security.agekey" --config "$here/handover.toml" | head -n 20
 echo "..."
 echo
+echo "== handover report (what the auditor signs off: one HTML page, no secret in it)"
+"$bin" report --inventory "$out/inventory.json" --plan "$out/plan-full-transfer.json" \
+  --manifest "$out/handover.age" -i "$here/keys/contoso-security.agekey" --config "$here/handover.toml" \
+  -o "$out/report.html"
+echo
 echo "inventory, plans (JSON and Markdown), handover.age and its .sig are in $out"
+echo "the handover report: $out/report.html"

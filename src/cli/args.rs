@@ -16,6 +16,7 @@ use super::manifest_cmd::ManifestArgs;
 use super::migrate_cmd::MigrateArgs;
 use super::plan_cmd::PlanArgs;
 use super::policy_cmd::PolicyCommand;
+use super::report_cmd::ReportArgs;
 use super::schema_cmd::SchemaName;
 use super::verify_cmd::VerifyArgs;
 
@@ -71,6 +72,8 @@ pub enum Command {
     Manifest(ManifestArgs),
     /// Check a manifest's claims against the live accounts and projects (changes nothing).
     Verify(VerifyArgs),
+    /// Write the handover report an auditor signs off (HTML, Markdown or JSON) from the inventory and whatever else is given.
+    Report(ReportArgs),
     /// Write a commented handover config from an inventory, proposing the parties it can infer.
     Init(InitArgs),
     /// Print the JSON Schema of an output format.

@@ -7,8 +7,11 @@
 //!   whose digest must also match its content: an approved plan is approved by digest,
 //!   so a plan edited afterwards is refused by every command that reads it.
 //!
-//! A manifest is read by `manifest::from_plaintext` (it is decrypted first); no command
-//! reads a verification back.
+//! - a verification (`report --verification`), written by `verify -o`.
+//!
+//! A manifest is read by `manifest::from_plaintext` (it is decrypted first). `report`
+//! reads each file's bytes once (`read_bytes`), digests them and parses those same
+//! bytes (`*_from`), so the digest it prints is of what it read.
 
 use std::path::Path;
 
@@ -50,27 +53,55 @@ const PLAN: Kind = Kind {
     described: "schemas/plan.v1.json",
 };
 
+const VERIFICATION: Kind = Kind {
+    schema: crate::verify::SCHEMA,
+    version: 1,
+    name: "verification",
+    write: "`handover verify ... -o verification.json`",
+    again: "run `handover verify ... -o verification.json` again with this version of handover",
+    described: "schemas/verification.v1.json",
+};
+
 /// Reads an inventory written by `handover audit -o`.
 pub fn read_inventory(path: &Path) -> Result<Inventory, Error> {
-    read(path, &INVENTORY)
+    inventory_from(path, &read_bytes(path, "inventory")?)
 }
 
 /// Reads a plan written by `handover plan -o`, and checks its digest.
 pub fn read_plan(path: &Path) -> Result<Plan, Error> {
-    let plan: Plan = read(path, &PLAN)?;
+    plan_from(path, &read_bytes(path, "plan")?)
+}
+
+/// An inventory from the bytes read from `path`.
+pub fn inventory_from(path: &Path, bytes: &[u8]) -> Result<Inventory, Error> {
+    parse(path, bytes, &INVENTORY)
+}
+
+/// A plan from the bytes read from `path`; its digest is checked.
+pub fn plan_from(path: &Path, bytes: &[u8]) -> Result<Plan, Error> {
+    let plan: Plan = parse(path, bytes, &PLAN)?;
     plan.check_digest(path)?;
     Ok(plan)
 }
 
-fn read<T: DeserializeOwned>(path: &Path, kind: &Kind) -> Result<T, Error> {
-    let bytes = std::fs::read(path).map_err(|e| {
+/// A verification (`verify -o`) from the bytes read from `path`.
+pub fn verification_from(path: &Path, bytes: &[u8]) -> Result<crate::verify::Verification, Error> {
+    parse(path, bytes, &VERIFICATION)
+}
+
+/// A file's bytes; `what` names it in the error.
+pub fn read_bytes(path: &Path, what: &str) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|e| {
         Error::input(
             path,
-            format!("cannot read: {e}"),
-            format!("write one with {}", kind.write),
+            format!("cannot read the {what}: {e}"),
+            "check the path",
         )
-    })?;
-    let head: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+    })
+}
+
+fn parse<T: DeserializeOwned>(path: &Path, bytes: &[u8], kind: &Kind) -> Result<T, Error> {
+    let head: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
         let what = if e.is_eof() {
             "the JSON ends early (truncated file?)".to_string()
         } else {

@@ -2,7 +2,8 @@
 //! running it, and mapping the outcome to an exit code.
 //!
 //! One file per command (`audit_cmd.rs`, `plan_cmd.rs`, `policy_cmd.rs`, `init_cmd.rs`,
-//! `migrate_cmd.rs`, `apply_cmd.rs`, `manifest_cmd.rs`, `verify_cmd.rs`, `schema_cmd.rs`, `completions_cmd.rs`) holds its clap
+//! `migrate_cmd.rs`, `apply_cmd.rs`, `manifest_cmd.rs`, `verify_cmd.rs`, `report_cmd.rs`, `schema_cmd.rs`,
+//! `completions_cmd.rs`) holds its clap
 //! arguments, their `validate()` into a typed request where flags can conflict, and the
 //! thin code that reads the inputs, calls the library and prints. Shared flag groups are
 //! in `args.rs`, the runtime/progress/format helpers in `support.rs`, the readers of
@@ -21,6 +22,7 @@ mod manifest_cmd;
 mod migrate_cmd;
 mod plan_cmd;
 mod policy_cmd;
+mod report_cmd;
 mod schema_cmd;
 mod support;
 mod verify_cmd;
@@ -112,6 +114,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Apply(a) => apply_cmd::apply_command(a, cli.quiet),
         Command::Manifest(a) => manifest_cmd::manifest_command(a),
         Command::Verify(a) => verify_cmd::verify_command(a, cli.quiet),
+        Command::Report(a) => report_cmd::report_command(a, cli.quiet),
         Command::Schema { name } => schema_cmd::schema_command(name),
         Command::Completions(a) => completions_cmd::completions_command(a),
         Command::Man(a) => completions_cmd::man_command(a),

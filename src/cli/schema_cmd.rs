@@ -15,6 +15,7 @@ pub enum SchemaName {
     Verification,
     Journal,
     JournalHead,
+    Report,
 }
 
 pub fn schema_command(name: SchemaName) -> Result<u8, Error> {
@@ -25,6 +26,7 @@ pub fn schema_command(name: SchemaName) -> Result<u8, Error> {
         SchemaName::Verification => schemars::schema_for!(crate::verify::Verification),
         SchemaName::Journal => schemars::schema_for!(crate::journal::Entry),
         SchemaName::JournalHead => schemars::schema_for!(crate::journal::HeadFile),
+        SchemaName::Report => schemars::schema_for!(crate::report::Report),
     };
     print_stdout(&pretty_json(&schema))?;
     Ok(exit::OK)

@@ -33,6 +33,13 @@ pub struct VerifyArgs {
     pub docs: Option<PathBuf>,
     #[command(flatten)]
     pub format: FormatArgs,
+    /// Also write the verification JSON (`handover schema verification`) to this file
+    /// (atomically, mode 0600): the input of `handover report --verification`.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Overwrite the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub retry: RetryArgs,
     #[command(flatten)]
@@ -62,6 +69,10 @@ impl VerifyArgs {
 pub fn verify_command(a: VerifyArgs, quiet: bool) -> Result<u8, Error> {
     let settings = a.validate()?;
     super::support::check_profiles(&settings.profiles)?;
+    // Refuse the output before opening the manifest or reading any account.
+    if let Some(path) = &a.output {
+        crate::output::check_target(path, a.force)?;
+    }
     let o = &a.open;
     let Some(signer) = expected_signer(o.signer.as_deref(), o.config.as_deref())? else {
         return Err(Error::usage(
@@ -86,7 +97,14 @@ pub fn verify_command(a: VerifyArgs, quiet: bool) -> Result<u8, Error> {
     live.integrity = integrity(&o.file, &opened, &recipients);
     live.documents = a.docs.as_deref().map(|d| documents(m, d));
     let v = verify::check(m, &live, now);
+    // The file is the same document JSON prints, written whole or not at all; it is
+    // written whatever the claims say (a failed verification is what an auditor needs).
+    if let Some(path) = &a.output {
+        crate::output::write_private(path, pretty_json(&v).as_bytes(), a.force)?;
+    }
     match a.format.resolve() {
+        // JSON chosen only because stdout is not a terminal, and the file has it.
+        Format::Json if a.output.is_some() && a.format.format.is_none() => {}
         Format::Json => print_stdout(&pretty_json(&v))?,
         Format::Table => print_stdout(&verify::render_for(
             &for_terminal(&v),

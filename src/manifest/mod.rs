@@ -481,16 +481,8 @@ fn step_matches(t: &TargetRef, m: &MigratedSecret) -> bool {
 pub fn build(input: Input<'_>) -> Result<Manifest, Error> {
     let cfg = input.config;
     let read = read_journals(&input.journals, input.plan)?;
-    let (mut migrated, keys, journals) = (read.migrated, read.keys, read.records);
-    let steps = input
-        .plan
-        .steps
-        .iter()
-        .map(|s| match read.applied.get(&s.id) {
-            Some(a) => applied_record(s, a),
-            None => step_record(s, &mut migrated),
-        })
-        .collect();
+    let (steps, migrated) = step_records(input.plan, &read.applied, read.migrated);
+    let (keys, journals) = (read.keys, read.records);
     Ok(Manifest {
         schema: SCHEMA.into(),
         version: VERSION,
@@ -524,6 +516,76 @@ pub fn build(input: Input<'_>) -> Result<Manifest, Error> {
     })
 }
 
+/// Each plan step with its outcome (an apply journal's record of it, else its copies'),
+/// and the migrated secrets marked with the step they carry out.
+fn step_records(
+    plan: &Plan,
+    applied: &BTreeMap<String, Applied>,
+    mut migrated: Vec<MigratedSecret>,
+) -> (Vec<StepRecord>, Vec<MigratedSecret>) {
+    let steps = plan
+        .steps
+        .iter()
+        .map(|s| match applied.get(&s.id) {
+            Some(a) => applied_record(s, a),
+            None => step_record(s, &mut migrated),
+        })
+        .collect();
+    (steps, migrated)
+}
+
+/// One journal entry, as a reader of the journals' history sees it: when, which
+/// journal, what (op and stage) and about which key. Never a value (entries hold none).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JournalEvent {
+    pub at: DateTime<Utc>,
+    pub journal: String,
+    pub op: Op,
+    pub stage: crate::journal::Stage,
+    pub key: String,
+}
+
+/// What the journals of a plan record, as the manifest would seal it: each step with
+/// its outcome, the migrated secrets, each journal's head, and every entry in order.
+pub struct Outcomes {
+    pub steps: Vec<StepRecord>,
+    pub migrated: Vec<MigratedSecret>,
+    pub journals: Vec<JournalRecord>,
+    pub events: Vec<JournalEvent>,
+}
+
+/// Reads the journals (each chain verified under its key; an apply journal of another
+/// plan refused) into the outcomes `build` would seal: one rule for the manifest and
+/// for whoever reports on the same journals (`report`). A journal a signed manifest
+/// recorded (`sealed`: its journal records; same file name and digest key) must still
+/// hold the head recorded then: one cut short or rewritten since is refused.
+pub fn outcomes(
+    plan: &Plan,
+    journals: &[(PathBuf, DigestKey)],
+    sealed: &[JournalRecord],
+) -> Result<Outcomes, Error> {
+    for (path, key) in journals {
+        let rec = sealed
+            .iter()
+            .find(|r| r.file == file_name(path) && r.digest_key == key.id());
+        if let Some(rec) = rec {
+            Journal::read(path, &ChainKey::derive(key))?.check_head(
+                path,
+                &rec.head(),
+                "the manifest",
+            )?;
+        }
+    }
+    let read = read_journals(journals, plan)?;
+    let (steps, migrated) = step_records(plan, &read.applied, read.migrated);
+    Ok(Outcomes {
+        steps,
+        migrated,
+        journals: read.records,
+        events: read.events,
+    })
+}
+
 /// What the journals give the manifest.
 struct FromJournals {
     migrated: Vec<MigratedSecret>,
@@ -532,6 +594,8 @@ struct FromJournals {
     /// The digest keys, each once.
     keys: Vec<SealedKey>,
     records: Vec<JournalRecord>,
+    /// Every entry of every journal, in journal then sequence order.
+    events: Vec<JournalEvent>,
 }
 
 /// Every journal's migrated secrets, applied steps and head, and the digest keys (each
@@ -542,9 +606,18 @@ fn read_journals(journals: &[(PathBuf, DigestKey)], plan: &Plan) -> Result<FromJ
         applied: BTreeMap::new(),
         keys: Vec::new(),
         records: Vec::new(),
+        events: Vec::new(),
     };
     for (path, key) in journals {
         let replay = Journal::read(path, &ChainKey::derive(key))?;
+        out.events
+            .extend(replay.entries.iter().map(|e| JournalEvent {
+                at: e.at,
+                journal: file_name(path),
+                op: e.op(),
+                stage: e.change.stage(),
+                key: e.key.clone(),
+            }));
         out.migrated.extend(migrated_in(&replay, path, key)?);
         out.applied.extend(applied_in(&replay, plan, path)?);
         out.records.push(journal_record(path, key, &replay));

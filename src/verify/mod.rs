@@ -33,7 +33,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::parties::Owner;
 use crate::journal::ApplyChange;
@@ -48,7 +48,9 @@ use crate::policy::Action;
 pub const SCHEMA: &str = "handover/verification";
 
 /// How a claim stands. (Not `model::Status`, whether a credential works.)
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum ClaimStatus {
     Pass,
@@ -71,7 +73,9 @@ impl ClaimStatus {
 }
 
 /// What a claim checks: a stable kebab-case code (cargo-deny's `Code`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum ClaimKind {
     /// The manifest is signed by the agency's key.
@@ -138,7 +142,8 @@ impl std::fmt::Display for ClaimKind {
     }
 }
 
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+// Deserialize: `handover report --verification` reads the file `verify -o` wrote.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Claim {
     pub kind: ClaimKind,
     /// What it is about (a step id, a secret, a principal, a file).
@@ -147,7 +152,7 @@ pub struct Claim {
     pub detail: String,
 }
 
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Verification {
     /// Always `handover/verification`.
     pub schema: String,
