@@ -82,7 +82,7 @@ fn the_example_report_renders_in_chromium_with_every_step_and_prints_to_a4() {
     assert!(pdf.pages >= 1);
     // The page shows the status in capitals (CSS); the word is the text.
     assert!(
-        pdf.text.to_lowercase().contains(&format!("overall status")),
+        pdf.text.to_lowercase().contains("overall status"),
         "no overall status in the PDF"
     );
     assert!(
