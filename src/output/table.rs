@@ -89,6 +89,9 @@ impl Table {
     /// The laid-out table, each line trimmed and ending in a newline: columns when they
     /// fit the width with every word whole, else one record per row (see the module doc).
     pub fn render(&self, term: &Term) -> String {
+        if self.beyond_layout() {
+            return self.stacked(term).into_iter().map(|l| l + "\n").collect();
+        }
         let lines = self.layout(term);
         let fits = match term.width {
             None => true,
@@ -108,6 +111,20 @@ impl Table {
             out.push('\n');
         }
         out
+    }
+
+    /// Whether a row is too wide for comfy-table, whose widths are `u16` sums that
+    /// overflow (a panic in a debug build) near 65,535 columns: a hostile name of that
+    /// length is then shown one record per row. Each char counts as two columns (the
+    /// widest a terminal draws one), so the bound holds for any text.
+    fn beyond_layout(&self) -> bool {
+        const MOST: usize = 16_384;
+        self.rows.iter().any(|r| {
+            let chars: usize = (0..self.columns.len())
+                .map(|i| self.cell(r, i).chars().count() * 2 + 2)
+                .sum();
+            chars + usize::from(self.indent) > MOST
+        })
     }
 
     fn cell(&self, r: &Row, i: usize) -> String {
@@ -342,6 +359,23 @@ mod tests {
             Some(Tone::Note),
         );
         t
+    }
+
+    // The fuzz run found it: a name near 65,535 columns wide overflowed comfy-table's
+    // u16 width sums ("attempt to add with overflow", a panic in debug builds).
+    #[test]
+    fn a_cell_wider_than_comfy_tables_arithmetic_is_shown_as_a_record() {
+        let long = "x".repeat(70_000);
+        let mut t = Table::new(&[("CODE", Fit::Keep), ("WHAT", Fit::Wrap)]);
+        t.row(vec!["C-1".into(), format!("{long} end")]);
+        for width in [None, Some(80)] {
+            let term = Term {
+                width,
+                ..Term::PLAIN
+            };
+            let out = t.render(&term);
+            assert!(out.contains(&long) && out.contains("C-1"), "{width:?}");
+        }
     }
 
     #[test]
