@@ -286,6 +286,23 @@ impl LastUsed {
             reason: reason.into(),
         }
     }
+
+    /// In words, as the plan's evidence and the report show it: `DATE (service)`,
+    /// `never`, or `unknown: reason`.
+    pub fn text(&self) -> String {
+        match self {
+            LastUsed::Used { at, service, .. } => format!(
+                "{}{}",
+                at.format("%Y-%m-%d"),
+                service
+                    .as_ref()
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default()
+            ),
+            LastUsed::Never => "never".into(),
+            LastUsed::Unknown { reason } => format!("unknown: {reason}"),
+        }
+    }
 }
 
 /// Something that can authenticate as a principal or let someone in.

@@ -122,21 +122,6 @@ pub(super) struct Target {
     pub(super) why: String,
 }
 
-fn last_used_text(l: &LastUsed) -> String {
-    match l {
-        LastUsed::Used { at, service, .. } => format!(
-            "{}{}",
-            at.format("%Y-%m-%d"),
-            service
-                .as_ref()
-                .map(|s| format!(" ({s})"))
-                .unwrap_or_default()
-        ),
-        LastUsed::Never => "never".into(),
-        LastUsed::Unknown { reason } => format!("unknown: {reason}"),
-    }
-}
-
 /// Every target of the inventory: its credentials, then its secrets' policy grants,
 /// then its secrets.
 pub(super) fn targets(f: &Facts) -> Vec<Target> {
@@ -165,7 +150,7 @@ fn credential_evidence(
     if let Some(t) = c.created {
         evidence.insert("created".into(), t.format("%Y-%m-%d").to_string());
     }
-    evidence.insert("last_used".into(), last_used_text(&c.last_used));
+    evidence.insert("last_used".into(), c.last_used.text());
     if let (Some(d), Some(b)) = (cctx.stale_days, &cctx.stale_basis) {
         evidence.insert("age".into(), format!("{d} days, counted from {b}"));
     }

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::*;
 use crate::manifest::{MigratedSecret, StepRecord};
-use crate::model::{Credential, LastUsed, Principal, Secret};
+use crate::model::{Credential, Principal, Secret};
 use crate::plan::{kebab, Step};
 use crate::policy::Action;
 use crate::verify::ClaimStatus;
@@ -143,28 +143,13 @@ fn date(d: Option<chrono::DateTime<chrono::Utc>>, none: &str) -> String {
         .unwrap_or_else(|| none.to_string())
 }
 
-fn last_used_text(l: &LastUsed) -> String {
-    match l {
-        LastUsed::Used { at, service, .. } => format!(
-            "{}{}",
-            at.format("%Y-%m-%d"),
-            service
-                .as_ref()
-                .map(|s| format!(" ({s})"))
-                .unwrap_or_default()
-        ),
-        LastUsed::Never => "never".into(),
-        LastUsed::Unknown { reason } => format!("unknown: {reason}"),
-    }
-}
-
 /// Created and last used (or why unknown) of what the inventory holds under `id`.
 fn evidence(found: Option<&Found<'_>>) -> (Option<String>, String, String) {
     match found {
         Some(Found::Credential(c)) => (
             Some(kebab(&c.status)),
             date(c.created, "unknown: the source does not give it"),
-            last_used_text(&c.last_used),
+            c.last_used.text(),
         ),
         Some(Found::Secret(s)) => (
             None,
