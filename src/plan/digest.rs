@@ -11,9 +11,9 @@ use crate::error::Error;
 impl Plan {
     /// Computes the digest over the canonical JSON with the digest field empty.
     pub fn compute_digest(&self) -> String {
-        let mut copy = self.clone();
-        copy.digest = String::new();
-        let v = serde_json::to_value(&copy).expect("plan serializes");
+        // The plan as JSON with its digest field emptied (no copy of the plan itself).
+        let mut v = serde_json::to_value(self).expect("plan serializes");
+        v["digest"] = serde_json::Value::String(String::new());
         format!("sha256:{:x}", Sha256::digest(canonical_json(&v).as_bytes()))
     }
 
