@@ -535,6 +535,25 @@ slo = "docs/slo.md"
 
 /// Runs `handover` with `args` and the config; must end 0 (or 8 for `apply`/`migrate`
 /// leaving work for a person).
+/// `handover manifest` of the plan, inventory and journals into `out`, which must succeed.
+fn seal(h: &Path, cfg: &Path, plan: &Path, inv: &Path, journals: &[&Path], out: &Path) {
+    let mut c = handover_offline(h);
+    c.args([
+        "manifest",
+        "--config",
+        s(cfg),
+        "--plan",
+        s(plan),
+        "--inventory",
+        s(inv),
+    ]);
+    for j in journals {
+        c.args(["--journal", s(j)]);
+    }
+    let r = run(c.args(["-o", s(out)]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
 fn step(moto: &Moto, h: &Path, cfg: &Path, args: &[&str]) -> Run {
     let r = run(handover(moto, h).args(args).arg("--config").arg(cfg));
     assert!(
@@ -629,22 +648,7 @@ fn the_full_report_links_steps_outcomes_and_claims_and_holds_no_secret_value() {
         ],
     );
     let sealed = h.join("handover.age");
-    let r = run(handover_offline(h).args([
-        "manifest",
-        "--config",
-        s(&cfg),
-        "--plan",
-        s(&plan),
-        "--inventory",
-        s(&inv),
-        "--journal",
-        s(&mj),
-        "--journal",
-        s(&aj),
-        "-o",
-        s(&sealed),
-    ]));
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    seal(h, &cfg, &plan, &inv, &[&mj, &aj], &sealed);
     let signer = example_key("northwind-signing.pub");
     let agekey = example_key("contoso-security.agekey");
 
@@ -862,22 +866,7 @@ fn the_full_report_links_steps_outcomes_and_claims_and_holds_no_secret_value() {
         ],
     );
     let m2 = h.join("m2.age");
-    let r = run(handover_offline(h).args([
-        "manifest",
-        "--config",
-        s(&cfg),
-        "--plan",
-        s(&plan),
-        "--inventory",
-        s(&inv),
-        "--journal",
-        s(&mj),
-        "--journal",
-        s(&aj),
-        "-o",
-        s(&m2),
-    ]));
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    seal(h, &cfg, &plan, &inv, &[&mj, &aj], &m2);
     std::fs::copy(backup.join("apply.jsonl"), &aj).unwrap();
     std::fs::copy(backup.join("apply.jsonl.head"), &head).unwrap();
     let out = h.join("older-journal.json");
