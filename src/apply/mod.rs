@@ -703,13 +703,8 @@ pub async fn run(
 /// For each principal a selected step says to delete (`delete: principal`), the last
 /// such step in run order, with every revoke step of that principal in the plan.
 fn deleters<'p>(plan: &'p Plan, selected: &[&'p Step]) -> BTreeMap<String, Vec<&'p Step>> {
-    let mut last: BTreeMap<(Provider, &str, &str), &Step> = BTreeMap::new();
-    for s in selected.iter().filter(|s| s.delete.is_some()) {
-        if let Some(p) = s.target.principal.as_deref() {
-            last.insert((s.target.provider, s.target.scope.as_str(), p), s);
-        }
-    }
-    last.into_iter()
+    last_per_principal(selected, |s| s.delete.is_some())
+        .into_iter()
         .map(|((provider, scope, principal), s)| {
             let planned = plan
                 .steps
@@ -726,13 +721,27 @@ fn deleters<'p>(plan: &'p Plan, selected: &[&'p Step]) -> BTreeMap<String, Vec<&
 /// For each principal a selected step says to disable (`disable: principal`), the last
 /// such step in run order: it disables the principal with its own revocation, once.
 fn disablers(selected: &[&Step]) -> BTreeSet<String> {
-    let mut last: BTreeMap<(Provider, &str, &str), &str> = BTreeMap::new();
-    for s in selected.iter().filter(|s| s.disable.is_some()) {
+    last_per_principal(selected, |s| s.disable.is_some())
+        .into_values()
+        .map(|s| s.id.clone())
+        .collect()
+}
+
+/// A principal as the plan names it: provider, scope, principal.
+type PrincipalKey<'p> = (Provider, &'p str, &'p str);
+
+/// The last of the selected steps that `marked` picks, per principal, in run order.
+fn last_per_principal<'p>(
+    selected: &[&'p Step],
+    marked: impl Fn(&Step) -> bool,
+) -> BTreeMap<PrincipalKey<'p>, &'p Step> {
+    let mut last = BTreeMap::new();
+    for s in selected.iter().copied().filter(|s| marked(s)) {
         if let Some(p) = s.target.principal.as_deref() {
-            last.insert((s.target.provider, s.target.scope.as_str(), p), &s.id);
+            last.insert((s.target.provider, s.target.scope.as_str(), p), s);
         }
     }
-    last.into_values().map(str::to_string).collect()
+    last
 }
 
 /// The steps phase by phase; within a phase, groups on different documents at once.
