@@ -5,16 +5,16 @@
 use sha2::{Digest, Sha256};
 
 use super::{Plan, PLAN_SCHEMA, PLAN_VERSION};
-use crate::canonical::canonical_json;
+use crate::canonical::canonical_bytes_replacing;
 use crate::error::Error;
 
 impl Plan {
     /// Computes the digest over the canonical JSON with the digest field empty.
     pub fn compute_digest(&self) -> String {
-        // The plan as JSON with its digest field emptied (no copy of the plan itself).
-        let mut v = serde_json::to_value(self).expect("plan serializes");
-        v["digest"] = serde_json::Value::String(String::new());
-        format!("sha256:{:x}", Sha256::digest(canonical_json(&v).as_bytes()))
+        // The plan's canonical JSON with its digest field emptied, written straight from
+        // the typed plan (no copy of it, no `Value` tree).
+        let bytes = canonical_bytes_replacing(self, "digest", "").expect("plan serializes");
+        format!("sha256:{:x}", Sha256::digest(&bytes))
     }
 
     /// Refuses a plan that is not a plan of this format (another schema, or a version
