@@ -16,7 +16,6 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::build::PLACEHOLDER;
@@ -50,14 +49,26 @@ const MARKDOWN: &str = include_str!("templates/report.md");
 
 /// The report in `format`, with its own digest written in.
 pub fn render(report: &Report, format: Format) -> Result<Vec<u8>, Error> {
-    let mut r = report.clone();
-    r.digest = PLACEHOLDER.into();
+    // Rendered with the placeholder where the digest goes (`build` puts it there; a
+    // report given with another digest is copied once to put it back).
+    let owned;
+    let r = if report.digest == PLACEHOLDER {
+        report
+    } else {
+        owned = Report {
+            digest: PLACEHOLDER.into(),
+            ..report.clone()
+        };
+        &owned
+    };
     let bytes = match format {
         Format::Json => {
-            (serde_json::to_string_pretty(&r).expect("a report serializes") + "\n").into_bytes()
+            let mut out = serde_json::to_vec_pretty(r).expect("a report serializes");
+            out.push(b'\n');
+            out
         }
-        Format::Markdown => template("report.md", MARKDOWN, &r, md_escape)?,
-        Format::Html => template("report.html", HTML, &r, |s| s)?,
+        Format::Markdown => template("report.md", MARKDOWN, r, Escape::Markdown)?,
+        Format::Html => template("report.html", HTML, r, Escape::Html)?,
     };
     Ok(seal(bytes))
 }
@@ -134,41 +145,76 @@ fn md_escape(s: String) -> String {
     out
 }
 
-/// Every string in `v` through `f`, after the terminal escape.
-fn escape_strings(v: &mut Value, f: &dyn Fn(String) -> String) {
-    match v {
-        Value::String(s) => {
-            let safe = crate::output::terminal::escape(s).into_owned();
-            *s = f(safe);
+/// How a template's output is made safe.
+#[derive(Clone, Copy)]
+enum Escape {
+    /// Terminal escape, then minijinja's HTML autoescape.
+    Html,
+    /// Terminal escape, then `md_escape`.
+    Markdown,
+}
+
+/// The page's view of the report: every part but the items, which go to the template
+/// once, grouped by account and owner. Borrowed: nothing of the report is copied.
+#[derive(serde::Serialize)]
+struct Page<'a> {
+    schema: &'a str,
+    version: u32,
+    generator: &'a str,
+    digest: &'a str,
+    inputs: &'a [super::InputFile],
+    missing: &'a [String],
+    summary: &'a super::Summary,
+    findings: &'a [super::FindingRow],
+    claims: &'a [super::ClaimRow],
+    migrated_secrets: &'a [super::MigratedRow],
+    new_credentials: &'a [String],
+    documentation: &'a [crate::docs::DocItem],
+    coverage_gaps: &'a [super::Gap],
+    review_items: &'a [super::ReviewItem],
+    timeline: &'a [super::TimelineDay],
+    agency_access: &'a [super::AccessPoint],
+    sign_off: &'a super::SignOff,
+}
+
+impl<'a> Page<'a> {
+    fn of(r: &'a Report) -> Page<'a> {
+        Page {
+            schema: &r.schema,
+            version: r.version,
+            generator: &r.generator,
+            digest: &r.digest,
+            inputs: &r.inputs,
+            missing: &r.missing,
+            summary: &r.summary,
+            findings: &r.findings,
+            claims: &r.claims,
+            migrated_secrets: &r.migrated_secrets,
+            new_credentials: &r.new_credentials,
+            documentation: &r.documentation,
+            coverage_gaps: &r.coverage_gaps,
+            review_items: &r.review_items,
+            timeline: &r.timeline,
+            agency_access: &r.agency_access,
+            sign_off: &r.sign_off,
         }
-        Value::Array(a) => a.iter_mut().for_each(|x| escape_strings(x, f)),
-        Value::Object(m) => m.values_mut().for_each(|x| escape_strings(x, f)),
-        _ => {}
     }
 }
 
-/// Renders one template over the report made safe.
-fn template(
-    name: &str,
-    source: &str,
-    r: &Report,
-    escape: fn(String) -> String,
-) -> Result<Vec<u8>, Error> {
-    let mut value = serde_json::to_value(r).expect("a report serializes");
-    escape_strings(&mut value, &escape);
-    let mut chart_values = serde_json::to_value(charts(r)).expect("charts serialize");
-    escape_strings(&mut chart_values, &escape);
-    let claim_status: BTreeMap<String, String> = r
+/// Renders one template over the report. Every value the template prints goes through
+/// the environment's formatter, which makes strings safe there (terminal escape, then
+/// HTML or Markdown escape): one place, whatever the template prints, and the values the
+/// template compares and looks up (ids, statuses) stay as the report has them.
+fn template(name: &str, source: &str, r: &Report, escape: Escape) -> Result<Vec<u8>, Error> {
+    let claim_status: BTreeMap<&str, &str> = r
         .claims
         .iter()
-        .map(|c| (c.id.clone(), c.status.clone()))
+        .map(|c| (c.id.as_str(), c.status.as_str()))
         .collect();
-    // The items go to the template once, grouped (not also as `r.items`).
-    let items = value["items"].take();
     let ctx = minijinja::context! {
-        groups => groups(items),
-        r => value,
-        charts => chart_values,
+        groups => groups(&r.items),
+        r => Page::of(r),
+        charts => charts(r),
         claim_status => claim_status,
         mark => marks(),
         has_plan => r.summary.plan_digest.is_some(),
@@ -176,6 +222,20 @@ fn template(
         has_journal => !r.migrated_secrets.is_empty() || r.inputs.iter().any(|i| i.role == "journal" || i.role == "manifest"),
     };
     let mut env = minijinja::Environment::new();
+    env.set_formatter(move |out, state, value| match value.as_str() {
+        Some(s) if !value.is_safe() => {
+            let safe = crate::output::terminal::escape(s);
+            match escape {
+                Escape::Html => {
+                    minijinja::escape_formatter(out, state, &minijinja::Value::from(safe.as_ref()))
+                }
+                Escape::Markdown => out.write_str(&md_escape(safe.into_owned())).map_err(|_| {
+                    minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write")
+                }),
+            }
+        }
+        _ => minijinja::escape_formatter(out, state, value),
+    });
     env.add_template(name, source).map_err(template_error)?;
     let out = env
         .get_template(name)
@@ -207,39 +267,45 @@ fn marks() -> BTreeMap<&'static str, &'static str> {
 }
 
 /// One owner's items in one account.
-type OwnerItems = (String, Vec<Value>);
+#[derive(serde::Serialize)]
+struct OwnerGroup<'a> {
+    owner: &'a str,
+    items: Vec<&'a super::Item>,
+}
+
+/// One account's items, by owner.
+#[derive(serde::Serialize)]
+struct AccountGroup<'a> {
+    provider: &'a str,
+    scope: &'a str,
+    total: usize,
+    owners: Vec<OwnerGroup<'a>>,
+}
 
 /// The items, by account then owner (they are sorted so), for the collapsed tables.
-fn groups(items: Value) -> Vec<Value> {
-    let Value::Array(items) = items else {
-        return Vec::new();
-    };
-    let mut accounts: Vec<(String, String, Vec<OwnerItems>)> = Vec::new();
+fn groups(items: &[super::Item]) -> Vec<AccountGroup<'_>> {
+    let mut accounts: Vec<AccountGroup> = Vec::new();
     for it in items {
-        let (p, s, o) = (
-            it["provider"].as_str().unwrap_or_default().to_string(),
-            it["scope"].as_str().unwrap_or_default().to_string(),
-            it["owner"].as_str().unwrap_or_default().to_string(),
-        );
-        if accounts.last().is_none_or(|a| a.0 != p || a.1 != s) {
-            accounts.push((p, s, Vec::new()));
+        let same_account = accounts
+            .last()
+            .is_some_and(|a| a.provider == it.provider && a.scope == it.scope);
+        if !same_account {
+            accounts.push(AccountGroup {
+                provider: &it.provider,
+                scope: &it.scope,
+                total: 0,
+                owners: Vec::new(),
+            });
         }
-        let owners = &mut accounts.last_mut().expect("pushed").2;
-        if owners.last().is_none_or(|(last, _)| *last != o) {
-            owners.push((o, Vec::new()));
+        let account = accounts.last_mut().expect("pushed");
+        account.total += 1;
+        if account.owners.last().is_none_or(|o| o.owner != it.owner) {
+            account.owners.push(OwnerGroup {
+                owner: &it.owner,
+                items: Vec::new(),
+            });
         }
-        owners.last_mut().expect("pushed").1.push(it);
+        account.owners.last_mut().expect("pushed").items.push(it);
     }
     accounts
-        .into_iter()
-        .map(|(provider, scope, owners)| {
-            let total: usize = owners.iter().map(|(_, i)| i.len()).sum();
-            serde_json::json!({
-                "provider": provider,
-                "scope": scope,
-                "total": total,
-                "owners": owners.into_iter().map(|(owner, items)| serde_json::json!({"owner": owner, "items": items})).collect::<Vec<_>>(),
-            })
-        })
-        .collect()
 }
