@@ -985,3 +985,54 @@ fn the_overall_status_follows_the_documented_rule() {
         assert!(reasons.contains(why), "case {n}: {reasons}");
     }
 }
+
+/// A group of more items than the page shows in full (an organisation's account with
+/// hundreds of keys of one owner): the first `DETAIL_ROWS` are in full, every other one
+/// is still on the page in brief, with its id and anchor, and the JSON has them all.
+/// Without the brief table a 50,000-credential page was 46 MB.
+#[test]
+fn a_large_group_is_in_full_then_in_brief_and_no_item_is_left_out() {
+    let h = tempfile::tempdir().unwrap();
+    let mut inv: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(example("inventory.json")).unwrap()).unwrap();
+    let first = inv["credentials"][0].clone();
+    let n = handover::report::render::DETAIL_ROWS + 37;
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let mut c = first.clone();
+        let id = format!("{}-copy-{i:03}", first["id"].as_str().unwrap());
+        c["id"] = id.clone().into();
+        ids.push(id);
+        inv["credentials"].as_array_mut().unwrap().push(c);
+    }
+    let path = h.path().join("inventory.json");
+    std::fs::write(&path, serde_json::to_vec(&inv).unwrap()).unwrap();
+    let html = String::from_utf8(report(
+        h.path(),
+        &["--inventory", s(&path)],
+        &h.path().join("r.html"),
+    ))
+    .unwrap();
+    let json = String::from_utf8(report(
+        h.path(),
+        &["--inventory", s(&path)],
+        &h.path().join("r.json"),
+    ))
+    .unwrap();
+    for id in &ids {
+        assert!(html.contains(id.as_str()), "{id} is not on the page");
+        assert!(json.contains(id.as_str()), "{id} is not in the JSON");
+    }
+    assert!(html.contains("in brief"), "no brief table");
+    let brief = html
+        .split("table class=\"items brief\"")
+        .nth(1)
+        .expect("a brief table");
+    let brief_rows = brief
+        .split("</table>")
+        .next()
+        .unwrap()
+        .matches("<tr id=")
+        .count();
+    assert!(brief_rows >= 37, "{brief_rows} brief rows");
+}

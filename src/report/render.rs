@@ -44,6 +44,11 @@ impl Format {
     }
 }
 
+/// Items of one account and owner shown in full on the page; the rest of that group is
+/// listed in brief (label, id, decision, outcome, claim), so a page of 50,000 items stays
+/// one a browser opens. The JSON report always has every field of every item.
+pub const DETAIL_ROWS: usize = 200;
+
 const HTML: &str = include_str!("templates/report.html");
 const MARKDOWN: &str = include_str!("templates/report.md");
 
@@ -217,6 +222,7 @@ fn template(name: &str, source: &str, r: &Report, escape: Escape) -> Result<Vec<
         charts => charts(r),
         claim_status => claim_status,
         mark => marks(),
+        detail_rows => DETAIL_ROWS,
         has_plan => r.summary.plan_digest.is_some(),
         has_verification => r.summary.verified_at.is_some(),
         has_journal => !r.migrated_secrets.is_empty() || r.inputs.iter().any(|i| i.role == "journal" || i.role == "manifest"),
@@ -226,9 +232,9 @@ fn template(name: &str, source: &str, r: &Report, escape: Escape) -> Result<Vec<
         Some(s) if !value.is_safe() => {
             let safe = crate::output::terminal::escape(s);
             match escape {
-                Escape::Html => {
-                    minijinja::escape_formatter(out, state, &minijinja::Value::from(safe.as_ref()))
-                }
+                Escape::Html => out.write_str(&html_escape(&safe)).map_err(|_| {
+                    minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write")
+                }),
                 Escape::Markdown => out.write_str(&md_escape(safe.into_owned())).map_err(|_| {
                     minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write")
                 }),
@@ -250,6 +256,28 @@ fn template_error(e: minijinja::Error) -> Error {
         format!("the report template failed: {e}"),
         "this is a bug in handover; please report it",
     )
+}
+
+/// Text made safe in HTML text and in a double- or single-quoted attribute: the five
+/// characters that can end either, as entities. (minijinja's own escaper also writes
+/// `/` as `&#x2f;`, which no context here needs: ids and ARNs are full of slashes, and
+/// that was a tenth of a large report.)
+fn html_escape(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains(['&', '<', '>', '"', '\'']) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// A word's symbol, so no status is told by colour alone.
@@ -308,4 +336,23 @@ fn groups(items: &[super::Item]) -> Vec<AccountGroup<'_>> {
         account.owners.last_mut().expect("pushed").items.push(it);
     }
     accounts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every character that can end HTML text or a quoted attribute is an entity; the
+    /// rest, slashes included, is left as it is.
+    #[test]
+    fn html_escape_covers_text_and_quoted_attributes() {
+        assert_eq!(
+            html_escape(r#"<a href="x" onclick='y'>&</a> arn:aws:iam::1:role/r"#),
+            "&lt;a href=&quot;x&quot; onclick=&#x27;y&#x27;&gt;&amp;&lt;/a&gt; arn:aws:iam::1:role/r"
+        );
+        assert!(matches!(
+            html_escape("plain/text"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
 }
