@@ -208,6 +208,12 @@ fn has_timestamp(t: &str) -> bool {
     re(&R, r"\b(?:[01]?\d|2[0-3]):[0-5]\d\b").is_match(t)
 }
 
+/// `SLA` as a word, or spelled out.
+fn names_sla(t: &str) -> bool {
+    static R: OnceLock<Regex> = OnceLock::new();
+    re(&R, r"(?i)\bSLAs?\b|service level agreement").is_match(t)
+}
+
 fn contains_any(text: &str, terms: &[&str]) -> bool {
     let t = text.to_lowercase();
     terms.iter().any(|w| t.contains(w))
@@ -222,7 +228,19 @@ fn required<'o>(
     what: &str,
     out: &mut Vec<Problem>,
 ) -> Option<(usize, Vec<&'o Block>)> {
-    let Some(i) = o.find_heading(wanted) else {
+    required_except(o, kind, wanted, &[], what, out)
+}
+
+/// `required`, where a heading that also matches `except` does not count.
+fn required_except<'o>(
+    o: &'o Outline,
+    kind: DocKind,
+    wanted: &[String],
+    except: &[String],
+    what: &str,
+    out: &mut Vec<Problem>,
+) -> Option<(usize, Vec<&'o Block>)> {
+    let Some(i) = o.find_heading_except(wanted, except) else {
         out.push(problem(
             Check::SectionMissing,
             1,
@@ -273,7 +291,14 @@ pub fn check_slo(o: &Outline, s: &Sections) -> Vec<Problem> {
         }
     }
     slos(o, s, &mut out);
-    required(o, k, &s.error_budget, "error budget", &mut out);
+    required_except(
+        o,
+        k,
+        &s.error_budget,
+        &s.error_budget_policy,
+        "error budget",
+        &mut out,
+    );
     if let Some((i, blocks)) = required(
         o,
         k,
@@ -349,7 +374,7 @@ fn slos(o: &Outline, s: &Sections, out: &mut Vec<Problem>) {
                 "this SLO needs a target and a window (for example 99.9% over 28 days)".into(),
             ));
         }
-        if contains_any(&b.text, &["sla", "service level agreement"]) {
+        if names_sla(&b.text) {
             out.push(problem(
                 Check::SlaNotApart,
                 b.line,
@@ -481,14 +506,17 @@ pub fn check_postmortem(o: &Outline, s: &Sections) -> Vec<Problem> {
         required(o, k, names, what, &mut out);
     }
     if let Some((_, blocks)) = required(o, k, &s.action_items, "action items", &mut out) {
+        // A table with an Owner column: that cell; otherwise the entry names one.
         let owner_column = blocks
             .iter()
-            .any(|b| b.kind == BlockKind::HeaderRow && contains_any(&b.text, &["owner"]));
+            .find(|b| b.kind == BlockKind::HeaderRow)
+            .and_then(|h| h.cells.iter().position(|c| contains_any(c, &["owner"])));
         for b in entries(&blocks) {
-            let named = if owner_column {
-                b.text.split(" | ").filter(|c| !c.trim().is_empty()).count() >= 2
-            } else {
-                contains_any(&b.text, &["owner", "@"])
+            let named = match (owner_column, b.kind) {
+                (Some(col), BlockKind::Row) => {
+                    b.cells.get(col).is_some_and(|c| !c.trim().is_empty())
+                }
+                _ => contains_any(&b.text, &["owner", "@"]),
             };
             if !named {
                 out.push(problem(

@@ -38,7 +38,10 @@ pub enum BlockKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Block {
     pub kind: BlockKind,
+    /// The block's text; a row's cells joined with ` | `.
     pub text: String,
+    /// A table row's cells (empty for other blocks).
+    pub cells: Vec<String>,
     pub line: usize,
     pub heading: Option<usize>,
 }
@@ -69,6 +72,7 @@ pub fn line_starts(text: &str) -> Vec<usize> {
 struct Open {
     kind: Option<BlockKind>,
     text: String,
+    cells: Vec<String>,
     line: usize,
 }
 
@@ -118,6 +122,7 @@ impl Outline {
                         stack.push(Open {
                             kind,
                             text: String::new(),
+                            cells: Vec::new(),
                             line,
                         });
                     }
@@ -153,16 +158,18 @@ impl Outline {
         match open.kind {
             Some(kind) => self.blocks.push(Block {
                 kind,
-                text: open.text.trim().to_string(),
+                text: if open.cells.is_empty() {
+                    open.text.trim().to_string()
+                } else {
+                    open.cells.join(" | ")
+                },
+                cells: open.cells,
                 line: open.line,
                 heading: self.headings.len().checked_sub(1),
             }),
             None => {
                 if let Some(parent) = stack.last_mut() {
-                    if !parent.text.is_empty() {
-                        parent.text.push_str(" | ");
-                    }
-                    parent.text.push_str(open.text.trim());
+                    parent.cells.push(open.text.trim().to_string());
                 }
             }
         }
@@ -171,9 +178,16 @@ impl Outline {
     /// The index of the first heading whose text contains one of `names`
     /// (case-insensitively).
     pub fn find_heading(&self, names: &[String]) -> Option<usize> {
+        self.find_heading_except(names, &[])
+    }
+
+    /// `find_heading`, skipping headings that contain one of `except` (the error budget
+    /// is not its policy).
+    pub fn find_heading_except(&self, names: &[String], except: &[String]) -> Option<usize> {
+        let has = |t: &str, names: &[String]| names.iter().any(|n| t.contains(&n.to_lowercase()));
         self.headings.iter().position(|h| {
             let t = h.text.to_lowercase();
-            names.iter().any(|n| t.contains(&n.to_lowercase()))
+            has(&t, names) && !has(&t, except)
         })
     }
 

@@ -18,7 +18,7 @@
 
 use std::sync::OnceLock;
 
-use regex::{Regex, RegexSet};
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -135,7 +135,7 @@ const RULES: &[Rule] = &[
     // name); gitleaks has no standalone rule and finds these with `generic-api-key`.
     Rule {
         kind: SecretKind::AwsSecretAccessKey,
-        re: r#"(?i)(?:aws)?[_ .-]?secret[_ .-]?(?:access[_ .-]?)?key["'`]?\s*(?:=|:|=>|:=)\s*["'`]?([A-Za-z0-9/+=]{40})(?:[^A-Za-z0-9/+=]|$)"#,
+        re: r#"(?i)(?:aws)?[_ .-]?secret[_ .-]?(?:access[_ .-]?)?key["'`]?\s*(?:=|:|=>|:=)\s*["'`]?([A-Za-z0-9/+=]{40})(?:["'`\s;,|)]|$)"#,
         key_id_group: None,
         entropy: false,
     },
@@ -208,13 +208,24 @@ const RULES: &[Rule] = &[
 /// Gitleaks' entropy threshold for `generic-api-key`.
 const MIN_ENTROPY: f64 = 3.5;
 
+/// The rules compiled once, ASCII-only (`\w`, `\b`, `\s` and case-insensitivity
+/// without Unicode tables): every token the rules look for is ASCII, and so the lazy
+/// DFA runs them without falling back to the slower engines on large inputs.
 fn compiled() -> &'static (RegexSet, Vec<Regex>) {
     static C: OnceLock<(RegexSet, Vec<Regex>)> = OnceLock::new();
     C.get_or_init(|| {
-        let set = RegexSet::new(RULES.iter().map(|r| r.re)).expect("the rules compile");
+        let set = RegexSetBuilder::new(RULES.iter().map(|r| r.re))
+            .unicode(false)
+            .build()
+            .expect("the rules compile");
         let each = RULES
             .iter()
-            .map(|r| Regex::new(r.re).expect("the rules compile"))
+            .map(|r| {
+                RegexBuilder::new(r.re)
+                    .unicode(false)
+                    .build()
+                    .expect("the rules compile")
+            })
             .collect();
         (set, each)
     })
@@ -303,6 +314,11 @@ fn scan_line(n: usize, line: &str, candidates: &[usize], hits: &mut Vec<Hit>) {
             else {
                 continue;
             };
+            // gitleaks `aws-access-token` allowlist: AWS's documented example ids end
+            // in EXAMPLE (AKIAIOSFODNN7EXAMPLE).
+            if rule.kind == SecretKind::AwsAccessKeyId && caps[0].ends_with("EXAMPLE") {
+                continue;
+            }
             found.push(rule.kind);
             hits.push(Hit {
                 line: n,
@@ -320,8 +336,11 @@ fn scan_line(n: usize, line: &str, candidates: &[usize], hits: &mut Vec<Hit>) {
 /// least 64 base64 characters before its END line. A BEGIN line alone (a document that
 /// names the format) is not a key.
 fn pem_blocks(lines: &[&str], hits: &mut Vec<Hit>) {
-    let begin = Regex::new(r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----\s*$")
-        .expect("compiles");
+    static BEGIN: OnceLock<Regex> = OnceLock::new();
+    let begin = BEGIN.get_or_init(|| {
+        Regex::new(r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----\s*$")
+            .expect("compiles")
+    });
     let mut i = 0;
     while i < lines.len() {
         if lines[i].len() <= WINDOW && begin.is_match(lines[i]) {
@@ -361,6 +380,14 @@ pub fn scan(text: &str) -> Vec<Hit> {
         }
     }
     pem_blocks(&lines, &mut hits);
+    // A line with a credential of a known kind is that credential: the generic rule's
+    // match there (its assignment) is the same value, not a second one.
+    let specific: std::collections::HashSet<usize> = hits
+        .iter()
+        .filter(|h| h.kind != SecretKind::GenericSecret)
+        .map(|h| h.line)
+        .collect();
+    hits.retain(|h| h.kind != SecretKind::GenericSecret || !specific.contains(&h.line));
     hits.sort_by_key(|h| (h.line, h.kind));
     hits
 }

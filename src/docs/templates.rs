@@ -64,8 +64,8 @@ The alert or symptom that starts this playbook: [alert name and threshold].
 
 ## Escalation
 
-Who is paged next, and after how long: <the customer's on-call rotation, then its
-engineering manager after 30 minutes>.
+Who is paged next, and after how long: [the customer's on-call rotation, then its
+engineering manager after 30 minutes].
 
 ## Incident roles
 
