@@ -283,6 +283,7 @@ impl RawConfig {
         let grace_days = self.grace_days(&mut problems);
         self.check_parties(&mut problems);
         self.check_keys_and_files(base_dir, &mut problems);
+        problems.extend(self.documentation.sections.problems());
         if !problems.is_empty() {
             return Err(problems);
         }

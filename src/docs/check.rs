@@ -78,6 +78,30 @@ impl Default for Sections {
     }
 }
 
+impl Sections {
+    /// What is wrong with configured names: a list left empty (it would match no
+    /// heading, so the check could never pass) or an empty name (it would match every
+    /// heading). One line per key, in the config's terms.
+    pub fn problems(&self) -> Vec<String> {
+        let Ok(serde_json::Value::Object(map)) = serde_json::to_value(self) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (key, names) in map {
+            let names: Vec<&str> = names
+                .as_array()
+                .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+                .unwrap_or_default();
+            if names.is_empty() {
+                out.push(format!("[documentation.sections] {key} is empty: name at least one heading, or leave the key out for its default"));
+            } else if names.iter().any(|n| n.trim().is_empty()) {
+                out.push(format!("[documentation.sections] {key} has an empty name, which would match every heading"));
+            }
+        }
+        out
+    }
+}
+
 /// What the checks need besides the document: the section names and the agency's
 /// names, addresses and groups that a playbook must no longer hold.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -557,6 +581,20 @@ mod tests {
                 .all(|c| c.is_ascii_lowercase() || c == '-'));
             assert_eq!(serde_json::to_string(c).unwrap(), format!("\"{c}\""));
         }
+    }
+
+    #[test]
+    fn empty_section_names_are_config_problems() {
+        assert!(Sections::default().problems().is_empty());
+        let s = Sections {
+            steps: Vec::new(),
+            escalation: vec![" ".into()],
+            ..Sections::default()
+        };
+        let p = s.problems();
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(p[0].starts_with("[documentation.sections] escalation has an empty name"));
+        assert!(p[1].starts_with("[documentation.sections] steps is empty"));
     }
 
     #[test]

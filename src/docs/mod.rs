@@ -302,7 +302,13 @@ fn scan_files(root: &Path) -> (Vec<PathBuf>, bool) {
     let mut out = Vec::new();
     let mut pending = vec![root.to_path_buf()];
     while let Some(p) = pending.pop() {
-        let Ok(meta) = std::fs::symlink_metadata(&p) else {
+        // The path given is followed (it is what the user named); links under it are not.
+        let meta = if p == root {
+            std::fs::metadata(&p)
+        } else {
+            std::fs::symlink_metadata(&p)
+        };
+        let Ok(meta) = meta else {
             out.push(p);
             continue;
         };
@@ -312,7 +318,7 @@ fn scan_files(root: &Path) -> (Vec<PathBuf>, bool) {
                 .unwrap_or_default();
             entries.sort();
             pending.extend(entries.into_iter().rev());
-        } else if meta.is_file() || (p == root && root.is_file()) {
+        } else if meta.is_file() {
             if out.len() == MAX_SCAN_FILES {
                 return (out, true);
             }
@@ -369,6 +375,26 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // A --scan path that is a link to a folder is scanned (the user named it); a link
+    // inside it, which could lead anywhere on the disk, is not followed.
+    #[cfg(unix)]
+    #[test]
+    fn a_scanned_link_is_followed_at_the_root_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        let real = dir.path().join("real");
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::create_dir_all(&real).unwrap();
+        std::fs::write(outside.join("secret.md"), "x").unwrap();
+        std::fs::write(real.join("a.md"), "a").unwrap();
+        std::os::unix::fs::symlink(&outside, real.join("escape")).unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let (files, more) = scan_files(&link);
+        assert_eq!(files, [link.join("a.md")]);
+        assert!(!more);
+    }
 
     #[test]
     fn a_folder_is_its_files_in_order_and_a_missing_path_is_one_absent_item() {
