@@ -488,11 +488,21 @@ pub fn check_playbook(o: &Outline, text: &str, st: &Settings) -> Vec<Problem> {
 /// The agency's name, addresses and groups, line by line; a line naming an allowed
 /// operations contact is excused.
 fn agency_contacts(text: &str, st: &Settings, out: &mut Vec<Problem>) {
-    let terms: Vec<String> = st
+    // A name matches as a whole word (an agency called "Arc" is not in "search"); an
+    // address or `@domain` as it is written.
+    let terms: Vec<Regex> = st
         .agency_terms
         .iter()
         .filter(|t| !t.trim().is_empty())
-        .map(|t| t.to_lowercase())
+        .filter_map(|t| {
+            let e = regex::escape(t.trim());
+            let pattern = if t.contains('@') {
+                format!("(?i){e}")
+            } else {
+                format!(r"(?i)\b{e}\b")
+            };
+            Regex::new(&pattern).ok()
+        })
         .collect();
     let allowed: Vec<String> = st
         .allowed_contacts
@@ -507,7 +517,7 @@ fn agency_contacts(text: &str, st: &Settings, out: &mut Vec<Problem>) {
         {
             continue;
         }
-        if terms.iter().any(|t| l.contains(t.as_str())) {
+        if terms.iter().any(|t| t.is_match(line)) {
             out.push(problem(
                 Check::AgencyContact,
                 n + 1,
@@ -595,6 +605,23 @@ mod tests {
         assert_eq!(p.len(), 2, "{p:?}");
         assert!(p[0].starts_with("[documentation.sections] escalation has an empty name"));
         assert!(p[1].starts_with("[documentation.sections] steps is empty"));
+    }
+
+    // An agency whose name is a common word part: only the word is a finding.
+    #[test]
+    fn the_agency_name_matches_as_a_word_and_an_address_as_written() {
+        let st = Settings {
+            agency_terms: vec!["Arc".into(), "@arc.example".into()],
+            ..Settings::default()
+        };
+        let mut out = Vec::new();
+        agency_contacts(
+            "search the logs\nask ARC ops\npage bob@ARC.example\n",
+            &st,
+            &mut out,
+        );
+        let lines: Vec<usize> = out.iter().map(|p| p.line).collect();
+        assert_eq!(lines, [2, 3]);
     }
 
     #[test]
