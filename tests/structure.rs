@@ -25,9 +25,11 @@ const LAYERS: &[(&str, u8)] = &[
     // Pure logic and local files.
     ("crypto", 2),
     ("policy", 2),
+    // Documentation: read, checked and scanned from local files (its section names are
+    // part of the config, which imports them).
+    ("docs", 2),
     ("journal", 3),
     ("config", 3),
-    ("docs", 3),
     // The clouds and exports.
     ("providers", 3),
     ("audit", 4),

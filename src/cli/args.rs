@@ -76,6 +76,11 @@ pub enum Command {
     Report(ReportArgs),
     /// Write a commented handover config from an inventory, proposing the parties it can infer.
     Init(InitArgs),
+    /// Check the handed-over documents (SLO, playbooks, postmortems) and scan them for credentials; or write their templates.
+    Docs {
+        #[command(subcommand)]
+        command: super::docs_cmd::DocsCommand,
+    },
     /// Print the JSON Schema of an output format.
     Schema {
         #[arg(value_enum)]

@@ -3,7 +3,7 @@
 //!
 //! One file per command (`audit_cmd.rs`, `plan_cmd.rs`, `policy_cmd.rs`, `init_cmd.rs`,
 //! `migrate_cmd.rs`, `apply_cmd.rs`, `manifest_cmd.rs`, `verify_cmd.rs`, `report_cmd.rs`, `schema_cmd.rs`,
-//! `completions_cmd.rs`) holds its clap
+//! `completions_cmd.rs`, `docs_cmd.rs`) holds its clap
 //! arguments, their `validate()` into a typed request where flags can conflict, and the
 //! thin code that reads the inputs, calls the library and prints. Shared flag groups are
 //! in `args.rs`, the runtime/progress/format helpers in `support.rs`, the readers of
@@ -16,6 +16,7 @@ mod agency;
 mod apply_cmd;
 mod audit_cmd;
 mod completions_cmd;
+mod docs_cmd;
 mod init_cmd;
 mod inputs;
 mod manifest_cmd;
@@ -110,6 +111,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Plan(a) => plan_cmd::plan_command(a, cli.quiet),
         Command::Policy { command } => policy_cmd::policy_command(command),
         Command::Init(a) => init_cmd::init_command(a),
+        Command::Docs { command } => docs_cmd::docs_command(command),
         Command::Migrate(a) => migrate_cmd::migrate_command(a, cli.quiet),
         Command::Apply(a) => apply_cmd::apply_command(a, cli.quiet),
         Command::Manifest(a) => manifest_cmd::manifest_command(a),

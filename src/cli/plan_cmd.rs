@@ -67,11 +67,21 @@ pub fn plan_command(a: PlanArgs, quiet: bool) -> Result<u8, Error> {
     let policy = policy::open(&a.policy)?;
     let config = crate::config::load(&a.config)?;
     let old = a.diff.as_deref().map(read_plan).transpose()?;
-    let plan = plan::build(
+    // The documents are read here (the plan is pure) and checked as `docs check` does,
+    // at the inventory's time so that the same inputs give the same plan.
+    let wanted = plan::wanted_documents(&config);
+    let checked = crate::docs::check(
+        &config.base_dir,
+        &wanted,
+        &[],
+        &config.doc_settings(inventory.generated_at),
+    );
+    let plan = plan::build_checked(
         &inventory,
         &policy,
         &config,
-        crate::docs::read(&config.base_dir, &plan::wanted_documents(&config)),
+        crate::docs::read(&config.base_dir, &wanted),
+        &checked,
     )?;
     let json = pretty_json(&plan);
     let mut outputs = crate::output::Outputs::new(a.force);

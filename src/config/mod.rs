@@ -121,6 +121,12 @@ pub struct RawConfig {
 pub struct Operations {
     #[serde(default)]
     pub retained: Vec<String>,
+    /// The agency's named operations contacts (names or addresses) that its playbooks
+    /// may keep naming in the agency-operated scenario until `agency_access_ends`
+    /// (`handover docs check`); any other mention of the agency in a playbook is a
+    /// finding.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<String>,
 }
 
 /// The customer's recipients for the encrypted manifest.
@@ -144,6 +150,10 @@ pub struct Documentation {
     pub playbooks: Vec<PathBuf>,
     #[serde(default)]
     pub postmortems: Vec<PathBuf>,
+    /// The heading names `handover docs check` looks for, per check; each list replaces
+    /// its default (docs/documentation.md lists them).
+    #[serde(default)]
+    pub sections: crate::docs::check::Sections,
 }
 
 /// A validated handover config.
@@ -163,6 +173,31 @@ pub struct HandoverConfig {
     pub documentation: Documentation,
     /// The folder the config is in; documentation paths are relative to it.
     pub base_dir: PathBuf,
+}
+
+impl HandoverConfig {
+    /// What `docs check` needs from the config at time `at`: the section names, the
+    /// agency's name, `@domain`s and groups, and (agency-operated, before
+    /// `agency_access_ends`) the operations contacts its playbooks may still name.
+    pub fn doc_settings(&self, at: DateTime<Utc>) -> crate::docs::check::Settings {
+        let a = &self.agency;
+        let agency_terms = std::iter::once(a.name.clone())
+            .chain(a.email_domains.iter().map(|d| format!("@{d}")))
+            .chain(a.google_domains.iter().map(|d| format!("@{d}")))
+            .chain(a.google_groups.iter().cloned())
+            .collect();
+        let retained = self.scenario == Scenario::AgencyOperated
+            && self.agency_access_ends.is_some_and(|end| at < end);
+        crate::docs::check::Settings {
+            sections: self.documentation.sections.clone(),
+            agency_terms,
+            allowed_contacts: if retained {
+                self.operations.contacts.clone()
+            } else {
+                Vec::new()
+            },
+        }
+    }
 }
 
 fn parse_date(field: &str, s: &str, problems: &mut Vec<String>) -> Option<DateTime<Utc>> {
@@ -248,6 +283,7 @@ impl RawConfig {
         let grace_days = self.grace_days(&mut problems);
         self.check_parties(&mut problems);
         self.check_keys_and_files(base_dir, &mut problems);
+        problems.extend(self.documentation.sections.problems());
         if !problems.is_empty() {
             return Err(problems);
         }

@@ -151,6 +151,7 @@ impl Handover {
             third_parties: self.third_parties.clone(),
             operations: crate::config::Operations {
                 retained: self.retained.clone(),
+                contacts: Vec::new(),
             },
             recipients: Default::default(),
             documentation: Default::default(),

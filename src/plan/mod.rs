@@ -23,6 +23,7 @@ pub mod diff;
 mod digest;
 mod explain;
 mod facts;
+mod leaks;
 mod lockout;
 pub mod render;
 mod target;
@@ -63,25 +64,45 @@ pub(crate) fn kebab<T: Serialize>(v: &T) -> String {
 }
 
 /// Builds the plan from the documentation's digests (`docs::read` of
-/// `wanted_documents`), or refuses it when it would lock the customer out.
+/// `wanted_documents`), or refuses it when it would lock the customer out. No
+/// documentation check: see `build_checked`.
 pub fn build(
     inv: &Inventory,
     policy: &Policy,
     cfg: &HandoverConfig,
     documentation: Vec<DocItem>,
 ) -> Result<Plan, Error> {
+    build_checked(
+        inv,
+        policy,
+        cfg,
+        documentation,
+        &crate::docs::Report::default(),
+    )
+}
+
+/// `build`, with the documentation check's report (`docs::check`): its findings become
+/// plan findings, and a credential of the inventory found in a document is rotated.
+pub fn build_checked(
+    inv: &Inventory,
+    policy: &Policy,
+    cfg: &HandoverConfig,
+    documentation: Vec<DocItem>,
+    checked: &crate::docs::Report,
+) -> Result<Plan, Error> {
     // The plan must not depend on the order of the inventory's lists.
     let mut normalized = inv.clone();
     normalized.normalize();
     let inv = &normalized;
     let f = Facts::new(inv, cfg);
-    let decided: Vec<(Target, Decision)> = targets(&f)
+    let mut decided: Vec<(Target, Decision)> = targets(&f)
         .into_iter()
         .map(|t| {
             let d = decide(policy, &t);
             (t, d)
         })
         .collect();
+    leaks::rotate_leaked(&mut decided, checked);
     // No lock-out: every account and project keeps a working customer admin.
     let actions: HashMap<String, Action> = decided
         .iter()
@@ -94,6 +115,7 @@ pub fn build(
     let steps = ordered_steps(&f, decided, &admins_after, until.as_deref());
     let mut findings = findings(cfg, inv, &steps);
     findings.extend(documentation_findings(cfg, &documentation));
+    findings.extend(leaks::findings(checked));
     let mut plan = Plan {
         schema: PLAN_SCHEMA.into(),
         version: PLAN_VERSION,

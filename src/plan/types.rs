@@ -96,6 +96,10 @@ pub enum PlanFindingCode {
     ScopeOwnerUnknown,
     /// A document the config names is missing, or the config names none of a kind.
     DocumentationMissing,
+    /// A handed-over document lacks what it must say (`handover docs check`).
+    DocumentationCheck,
+    /// A credential is pasted into a handed-over document.
+    SecretInDocument,
 }
 
 impl PlanFindingCode {
@@ -104,6 +108,8 @@ impl PlanFindingCode {
         PlanFindingCode::OwnerUnknown,
         PlanFindingCode::ScopeOwnerUnknown,
         PlanFindingCode::DocumentationMissing,
+        PlanFindingCode::DocumentationCheck,
+        PlanFindingCode::SecretInDocument,
     ];
 
     /// The stable kebab-case code.
@@ -113,6 +119,8 @@ impl PlanFindingCode {
             PlanFindingCode::OwnerUnknown => "owner-unknown",
             PlanFindingCode::ScopeOwnerUnknown => "scope-owner-unknown",
             PlanFindingCode::DocumentationMissing => "documentation-missing",
+            PlanFindingCode::DocumentationCheck => "documentation-check",
+            PlanFindingCode::SecretInDocument => "secret-in-document",
         }
     }
 }
