@@ -61,6 +61,15 @@ pub(super) fn customer_admins_after(
     let mut locked = Vec::new();
     for s in &inv.sources {
         let key = format!("{} {}", s.provider, s.scope);
+        // An organization's account is named with its id and its name (issue 16).
+        let named = match inv
+            .aws_accounts
+            .iter()
+            .find(|a| s.provider == Provider::Aws && a.id == s.scope)
+        {
+            Some(AwsAccount { name: Some(n), .. }) => format!("{key} ({n})"),
+            _ => key.clone(),
+        };
         let survivors: Vec<String> = inv
             .principals
             .iter()
@@ -76,7 +85,7 @@ pub(super) fn customer_admins_after(
             .map(|p| p.name.clone())
             .collect();
         if survivors.is_empty() {
-            locked.push(key.clone());
+            locked.push(named);
         }
         admins_after.insert(key, survivors);
     }

@@ -5,6 +5,7 @@
 
 pub mod assemble;
 pub mod live;
+pub mod org;
 pub mod policy_doc;
 pub mod snapshot;
 pub mod sources;

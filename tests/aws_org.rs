@@ -1,0 +1,290 @@
+//! Many AWS accounts in one audit (issue 16): an AWS Organization of a management
+//! account and three members in moto's multi-account mode, entered by AssumeRole into
+//! each member's OrganizationAccountAccessRole; accounts chosen and excluded; an account
+//! that cannot be entered; the plan's lock-out check per account; least privilege.
+
+mod support;
+
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+use serde_json::Value;
+use support::*;
+
+/// The test binary's multi-account moto (no MOTO_ACCOUNT_ID), reset and seeded with
+/// the organization; tests that use it run one at a time.
+fn org_moto() -> (MutexGuard<'static, Moto>, Value) {
+    static MOTO: OnceLock<Mutex<Moto>> = OnceLock::new();
+    let guard = MOTO
+        .get_or_init(|| Mutex::new(Moto::start_multi_account()))
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    guard.reset();
+    let out = std::process::Command::new(venv_bin("python"))
+        .arg(repo().join("tests/support/seed_aws_org.py"))
+        .args(["--endpoint", &guard.url, "--audit-policy"])
+        .arg(repo().join("policies/permissions/aws-audit.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "seeding the organization failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ids = serde_json::from_slice(&out.stdout).unwrap();
+    (guard, ids)
+}
+
+fn audit(moto: &Moto, home: &std::path::Path, extra: &[&str]) -> Run {
+    run(handover(moto, home)
+        .args(["audit", "--aws", "--format", "json", "--max-attempts", "2"])
+        .args(extra))
+}
+
+fn scopes(inv: &Value) -> Vec<String> {
+    inv["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["scope"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn account<'a>(inv: &'a Value, id: &str) -> &'a Value {
+    inv["aws_accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == id)
+        .unwrap_or_else(|| panic!("account {id} not listed: {}", inv["aws_accounts"]))
+}
+
+fn id(ids: &Value, name: &str) -> String {
+    ids[name].as_str().unwrap().to_string()
+}
+
+#[test]
+fn org_audit_reads_the_management_account_and_every_member_through_assumed_roles() {
+    let (moto, ids) = org_moto();
+    let home = tempfile::tempdir().unwrap();
+    let r = audit(&moto, home.path(), &["--org"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let inv = json(&r.stdout);
+    let mut want: Vec<String> = ["management", "prod", "staging", "dev"]
+        .iter()
+        .map(|n| id(&ids, n))
+        .collect();
+    want.sort();
+    assert_eq!(scopes(&inv), want, "one source per account");
+    // Each member's principals are read in its own account (moto keeps per-account state).
+    let principal_in = |name: &str, acct: &str| {
+        inv["principals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == name && p["scope"] == acct)
+    };
+    assert!(principal_in("contoso-admin-prod", &id(&ids, "prod")));
+    assert!(principal_in("dev.agency", &id(&ids, "dev")));
+    assert!(!principal_in("contoso-admin-prod", &id(&ids, "dev")));
+    // The accounts with their names, OU paths and how they were entered.
+    let prod = account(&inv, &id(&ids, "prod"));
+    assert_eq!(prod["name"], "contoso-prod");
+    assert_eq!(
+        prod["ou_path"],
+        serde_json::json!(["Root", "Workloads", "Prod"])
+    );
+    assert_eq!(prod["audited"], true);
+    assert_eq!(
+        prod["entered_via"],
+        format!(
+            "role arn:aws:iam::{}:role/OrganizationAccountAccessRole",
+            id(&ids, "prod")
+        )
+    );
+    assert_eq!(
+        account(&inv, &id(&ids, "staging"))["ou_path"],
+        serde_json::json!(["Root", "Workloads"])
+    );
+    assert_eq!(
+        account(&inv, "123456789012")["entered_via"],
+        "credential chain"
+    );
+    // The organization's facts: management account, delegated administrators, SCPs.
+    let org = &inv["aws_organization"];
+    assert_eq!(org["management_account_id"], "123456789012");
+    assert_eq!(
+        org["delegated_administrators"][0]["account_id"],
+        id(&ids, "staging")
+    );
+    assert_eq!(
+        org["delegated_administrators"][0]["services"],
+        serde_json::json!(["ssm.amazonaws.com"])
+    );
+    let scp = org["service_control_policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "DenyLeaveOrganization")
+        .expect("the SCP is listed");
+    assert_eq!(scp["aws_managed"], false);
+    assert_eq!(scp["targets"][0]["id"], id(&ids, "workloads"));
+    assert_eq!(scp["targets"][0]["kind"], "ORGANIZATIONAL_UNIT");
+    // Member sessions are the assumed role's (revoked last by a plan).
+    assert!(inv["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["scope"] == id(&ids, "prod"))
+        .all(|s| s["identity"]
+            .as_str()
+            .unwrap()
+            .contains("assumed-role/OrganizationAccountAccessRole/")));
+}
+
+#[test]
+fn excluded_and_unchosen_accounts_are_neither_audited_nor_listed() {
+    let (moto, ids) = org_moto();
+    let home = tempfile::tempdir().unwrap();
+    let dev = id(&ids, "dev");
+    let r = audit(&moto, home.path(), &["--org", "--exclude-accounts", &dev]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let inv = json(&r.stdout);
+    assert!(!scopes(&inv).contains(&dev));
+    assert_eq!(scopes(&inv).len(), 3);
+    assert!(!r.stdout.contains("dev.agency"), "dev's users are absent");
+    assert!(inv["aws_accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["id"] != dev.as_str()));
+
+    let prod = id(&ids, "prod");
+    let r = audit(&moto, home.path(), &["--org", "--accounts", &prod]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(scopes(&json(&r.stdout)), vec![prod]);
+
+    // An id the organization does not list is a usage error before any account is read.
+    let r = audit(&moto, home.path(), &["--org", "--accounts", "999999999999"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("999999999999"), "{}", r.stderr);
+    // --accounts without --org is refused.
+    let r = audit(&moto, home.path(), &["--accounts", &dev]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("add --org"), "{}", r.stderr);
+}
+
+#[test]
+fn an_account_whose_role_cannot_be_assumed_is_a_gap_and_the_others_are_audited() {
+    let (moto, ids) = org_moto();
+    let home = tempfile::tempdir().unwrap();
+    let dev = id(&ids, "dev");
+    // STS refuses AssumeRole into dev's role (moto itself never refuses one).
+    let sts = fault_proxy::start_denying(&moto.url, &dev);
+    let r = run(handover(&moto, home.path())
+        .env("AWS_ENDPOINT_URL_STS", &sts.url)
+        .args([
+            "audit",
+            "--aws",
+            "--org",
+            "--format",
+            "json",
+            "--max-attempts",
+            "2",
+        ]));
+    assert_eq!(r.code, 0, "the run goes on: {}", r.stderr);
+    let inv = json(&r.stdout);
+    assert!(sts.injected.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+    assert_eq!(
+        scopes(&inv).len(),
+        3,
+        "the three other accounts are audited"
+    );
+    assert!(!scopes(&inv).contains(&dev));
+    let gap = inv["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["scope"] == dev.as_str())
+        .unwrap_or_else(|| panic!("no gap for {dev}: {}", inv["gaps"]));
+    assert_eq!(gap["source"], "sts:AssumeRole");
+    let reason = gap["reason"].as_str().unwrap();
+    assert!(reason.contains("contoso-dev"), "{reason}");
+    assert!(reason.contains("AccessDenied"), "{reason}");
+    let listed = account(&inv, &dev);
+    assert_eq!(listed["audited"], false);
+}
+
+fn org_config(home: &std::path::Path, ids: &Value) -> std::path::PathBuf {
+    let p = home.join("org-handover.toml");
+    let accounts: Vec<String> = ["management", "prod", "staging", "dev"]
+        .iter()
+        .map(|n| format!("\"{}\"", id(ids, n)))
+        .collect();
+    std::fs::write(
+        &p,
+        format!(
+            "scenario = \"full-transfer\"\nhandover_date = \"2026-11-01\"\n\n[agency]\nname = \"Northwind\"\n\
+             email_domains = [\"northwind-agency.example\"]\nname_patterns = [\"*.agency\"]\n\n\
+             [customer]\nname = \"Contoso\"\nemail_domains = [\"contoso.example\"]\n\
+             name_patterns = [\"contoso-*\"]\naws_accounts = [{}]\n",
+            accounts.join(", ")
+        ),
+    )
+    .unwrap();
+    p
+}
+
+#[test]
+fn the_plan_refuses_to_lock_the_customer_out_of_any_one_account_and_names_it() {
+    let (moto, ids) = org_moto();
+    let home = tempfile::tempdir().unwrap();
+    let inv = home.path().join("inventory.json");
+    let r = run(handover(&moto, home.path())
+        .args(["audit", "--aws", "--org", "--max-attempts", "2", "-o"])
+        .arg(&inv));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(handover_offline(home.path())
+        .args(["plan", "--policy", "full-transfer", "--inventory"])
+        .arg(&inv)
+        .arg("--config")
+        .arg(org_config(home.path(), &ids)));
+    assert_eq!(r.code, 7, "refused: {}", r.stderr);
+    let dev = id(&ids, "dev");
+    assert!(
+        r.stderr.contains(&format!("aws {dev} (contoso-dev)")),
+        "{}",
+        r.stderr
+    );
+    for other in ["prod", "staging"] {
+        assert!(!r.stderr.contains(&id(&ids, other)), "{}", r.stderr);
+    }
+
+    // Without dev, every account keeps a customer admin: the plan is made.
+    let inv2 = home.path().join("inventory-no-dev.json");
+    let r = run(handover(&moto, home.path())
+        .args([
+            "audit",
+            "--aws",
+            "--org",
+            "--max-attempts",
+            "2",
+            "--exclude-accounts",
+            &dev,
+            "-o",
+        ])
+        .arg(&inv2));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(handover_offline(home.path())
+        .args([
+            "plan",
+            "--policy",
+            "full-transfer",
+            "--format",
+            "json",
+            "--inventory",
+        ])
+        .arg(&inv2)
+        .arg("--config")
+        .arg(org_config(home.path(), &ids)));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
