@@ -288,3 +288,134 @@ fn the_plan_refuses_to_lock_the_customer_out_of_any_one_account_and_names_it() {
         .arg(org_config(home.path(), &ids)));
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
+
+#[test]
+fn an_org_snapshot_reads_one_folder_per_account_and_the_organization_as_live() {
+    let (moto, ids) = org_moto();
+    let home = tempfile::tempdir().unwrap();
+    let r = audit(&moto, home.path(), &["--org"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let live = json(&r.stdout);
+    let snap = tempfile::tempdir().unwrap();
+    let aws = venv_bin("aws");
+    let mut cmd = std::process::Command::new(repo().join("scripts/export-aws-snapshot.sh"));
+    clean_aws_env(&mut cmd, snap.path());
+    let status = cmd
+        .args(["--org"])
+        .arg(snap.path())
+        .arg("us-east-1")
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                aws.parent().unwrap().display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .env("AWS_ENDPOINT_URL", &moto.url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "the aws CLI export failed");
+    let snapshot_audit = |dir: &std::path::Path| {
+        let r = run(handover_offline(home.path())
+            .args(["audit", "--format", "json", "--snapshot"])
+            .arg(dir));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        json(&r.stdout)
+    };
+    let inv = snapshot_audit(snap.path());
+    assert_eq!(scopes(&inv), scopes(&live), "one folder per account");
+    for key in ["credentials", "aws_organization"] {
+        assert!(
+            inv[key] == live[key],
+            "{key} differ between live and snapshot"
+        );
+    }
+    // The same principals; a role's last use moves as the export itself assumes it.
+    let principals = |v: &Value| -> Vec<(Value, Value, Value)> {
+        v["principals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["id"].clone(), p["admin"].clone(), p["policies"].clone()))
+            .collect()
+    };
+    assert_eq!(principals(&inv), principals(&live));
+    let strip = |v: &Value| -> Vec<(Value, Value, Value)> {
+        v["aws_accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| (a["id"].clone(), a["name"].clone(), a["ou_path"].clone()))
+            .collect()
+    };
+    assert_eq!(strip(&inv), strip(&live));
+
+    // An account of the organization whose folder is missing is a gap naming it.
+    let dev = id(&ids, "dev");
+    std::fs::remove_dir_all(snap.path().join("aws").join(&dev)).unwrap();
+    let inv = snapshot_audit(snap.path());
+    assert_eq!(scopes(&inv).len(), 3);
+    assert_eq!(account(&inv, &dev)["audited"], false);
+    assert!(inv["gaps"].as_array().unwrap().iter().any(
+        |g| g["scope"] == dev.as_str() && g["reason"].as_str().unwrap().contains("contoso-dev")
+    ));
+}
+
+#[test]
+fn repeated_profiles_audit_one_account_each_into_one_inventory() {
+    let (moto, ids) = org_moto();
+    let home = tempfile::tempdir().unwrap();
+    let prod = id(&ids, "prod");
+    // The management account by keys; prod through the SDK's own role_arn profile.
+    std::fs::write(
+        home.path().join("aws-config"),
+        format!(
+            "[profile mgmt]\nregion = us-east-1\nendpoint_url = {url}\n\n\
+             [profile prod]\nrole_arn = arn:aws:iam::{prod}:role/OrganizationAccountAccessRole\n\
+             source_profile = mgmt\nregion = us-east-1\nendpoint_url = {url}\n",
+            url = moto.url
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        home.path().join("aws-credentials"),
+        "[mgmt]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+    )
+    .unwrap();
+    let r = run(handover_offline(home.path()).args([
+        "audit",
+        "--aws",
+        "--profile",
+        "mgmt",
+        "--profile",
+        "prod",
+        "--format",
+        "json",
+        "--max-attempts",
+        "2",
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let inv = json(&r.stdout);
+    let mut want = vec!["123456789012".to_string(), prod.clone()];
+    want.sort();
+    assert_eq!(scopes(&inv), want);
+    assert_eq!(account(&inv, &prod)["entered_via"], "profile prod");
+    assert_eq!(account(&inv, "123456789012")["entered_via"], "profile mgmt");
+    // --org reads the organization with one identity.
+    let r = run(handover_offline(home.path()).args([
+        "audit",
+        "--aws",
+        "--org",
+        "--profile",
+        "mgmt",
+        "--profile",
+        "prod",
+    ]));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}

@@ -60,8 +60,10 @@ pub async fn run(
             tracing::info!(project = %sources.project_id, folder = %project_dir.display(), "read GCP snapshot");
             inventory.merge(gcp::assemble::assemble(&sources, SourceMode::Snapshot, now));
         }
+        let mut read = Vec::new();
         for account_dir in accounts {
             let (sources, regions) = aws::snapshot::load_account(&account_dir)?;
+            read.push(sources.account_id.clone());
             tracing::info!(account = %sources.account_id, folder = %account_dir.display(), "read AWS snapshot");
             inventory.merge(aws::assemble::assemble(
                 &sources,
@@ -70,6 +72,7 @@ pub async fn run(
                 now,
             ));
         }
+        inventory.merge(snapshot_accounts(dir, &read, now)?);
     }
     if let Some(settings) = &req.aws {
         inventory.merge(audit_aws(req, settings, now, progress.clone()).await?);
@@ -166,4 +169,59 @@ async fn audit_aws(
     };
     inventory.merge(org::audit_targets(targets, &run).await?);
     Ok(inventory)
+}
+
+/// The AWS accounts of a snapshot: the organization's (from `aws/organizations/`, when
+/// exported), each audited when its folder was read and a gap when not; else the
+/// account folders read.
+fn snapshot_accounts(
+    dir: &std::path::Path,
+    read: &[String],
+    now: DateTime<Utc>,
+) -> Result<Inventory, Error> {
+    let mut inv = Inventory::new(now);
+    let (mut accounts, organization) = match aws::org_snapshot::load(dir)? {
+        Some((org, accounts, gaps)) => {
+            inv.gaps.extend(gaps);
+            (accounts, Some(org))
+        }
+        None => (Vec::new(), None),
+    };
+    for a in &mut accounts {
+        a.audited = read.contains(&a.id);
+        if !a.audited {
+            inv.gaps.push(crate::model::Gap {
+                provider: crate::model::Provider::Aws,
+                scope: a.id.clone(),
+                source: "account".into(),
+                subject: None,
+                reason: format!(
+                    "account {}{} of the organization is not in the snapshot (export it with \
+                     scripts/export-aws-snapshot.sh --org)",
+                    a.id,
+                    a.name
+                        .as_deref()
+                        .map(|n| format!(" ({n})"))
+                        .unwrap_or_default()
+                ),
+            });
+        }
+    }
+    let outside: Vec<&String> = read
+        .iter()
+        .filter(|id| !accounts.iter().any(|a| &a.id == *id))
+        .collect();
+    for id in outside {
+        accounts.push(AwsAccount {
+            id: id.clone(),
+            name: None,
+            email: None,
+            ou_path: Vec::new(),
+            entered_via: "snapshot".into(),
+            audited: true,
+        });
+    }
+    inv.aws_accounts = accounts;
+    inv.aws_organization = organization;
+    Ok(inv)
 }

@@ -6,6 +6,7 @@
 pub mod assemble;
 pub mod live;
 pub mod org;
+pub mod org_snapshot;
 pub mod policy_doc;
 pub mod snapshot;
 pub mod sources;
