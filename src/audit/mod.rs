@@ -181,9 +181,9 @@ fn snapshot_accounts(
 ) -> Result<Inventory, Error> {
     let mut inv = Inventory::new(now);
     let (mut accounts, organization) = match aws::org_snapshot::load(dir)? {
-        Some((org, accounts, gaps)) => {
-            inv.gaps.extend(gaps);
-            (accounts, Some(org))
+        Some(read) => {
+            inv.gaps.extend(read.gaps);
+            (read.accounts, Some(read.organization))
         }
         None => (Vec::new(), None),
     };

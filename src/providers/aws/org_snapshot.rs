@@ -26,6 +26,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::org::OrgRead;
 use super::snapshot::{optional_json, read_json};
 use crate::error::Error;
 use crate::model::*;
@@ -150,7 +151,7 @@ fn is_org_id(id: &str) -> bool {
 
 /// The organization of a snapshot, when it has one: the organization, its accounts
 /// (none marked audited) and the gaps of what was not exported.
-pub fn load(dir: &Path) -> Result<Option<(AwsOrganization, Vec<AwsAccount>, Vec<Gap>)>, Error> {
+pub fn load(dir: &Path) -> Result<Option<OrgRead>, Error> {
     let root = SnapshotRoot::open(dir)?;
     let org_dir = dir.join("aws").join(ORG_DIR);
     if root.dir(&org_dir)?.is_none() {
@@ -220,7 +221,11 @@ pub fn load(dir: &Path) -> Result<Option<(AwsOrganization, Vec<AwsAccount>, Vec<
         delegated_administrators,
         service_control_policies,
     };
-    Ok(Some((organization, accounts, gaps)))
+    Ok(Some(OrgRead {
+        organization,
+        accounts,
+        gaps,
+    }))
 }
 
 /// Each account's OU path by names, walking `parents/<id>/` from the roots; `None`
