@@ -419,3 +419,97 @@ fn repeated_profiles_audit_one_account_each_into_one_inventory() {
     ]));
     assert_eq!(r.code, 2, "{}", r.stderr);
 }
+
+/// Creates a management-account user holding `policy` inline; returns its key pair.
+fn auditor(moto: &Moto, name: &str, policy: &Value) -> (String, String) {
+    let script = format!(
+        "import boto3,sys\n\
+         iam=boto3.client('iam',region_name='us-east-1',endpoint_url='{url}',aws_access_key_id='testing',aws_secret_access_key='testing')\n\
+         iam.create_user(UserName='{name}')\n\
+         iam.put_user_policy(UserName='{name}',PolicyName='handover-audit',PolicyDocument=sys.stdin.read())\n\
+         k=iam.create_access_key(UserName='{name}')['AccessKey']\n\
+         print(k['AccessKeyId'],k['SecretAccessKey'])",
+        url = moto.url
+    );
+    let mut child = std::process::Command::new(venv_bin("python"))
+        .args(["-c", &script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(policy.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut parts = text.split_whitespace();
+    (
+        parts.next().unwrap().to_string(),
+        parts.next().unwrap().to_string(),
+    )
+}
+
+#[test]
+fn the_audit_policy_with_assume_role_is_exactly_enough_for_an_org_audit() {
+    let (moto, _ids) = org_moto();
+    let home = tempfile::tempdir().unwrap();
+    let mut policy: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("policies/permissions/aws-audit.json")).unwrap(),
+    )
+    .unwrap();
+    // What docs/organizations.md adds for the management identity (moto checks
+    // resource `*` only, so the role ARN pattern of the docs is `*` here).
+    policy["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"
+        }));
+    let (key, secret) = auditor(&moto, "handover-auditor", &policy);
+    // The same less the organization reads: the org audit cannot start.
+    let mut no_org = policy.clone();
+    no_org["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|s| s["Sid"] != "HandoverAuditOrganizationReads");
+    let (key2, secret2) = auditor(&moto, "handover-auditor-no-org", &no_org);
+    moto.enforce_permissions();
+    let r = run(handover(&moto, home.path())
+        .env("AWS_ACCESS_KEY_ID", &key)
+        .env("AWS_SECRET_ACCESS_KEY", &secret)
+        .args([
+            "audit",
+            "--aws",
+            "--org",
+            "--format",
+            "json",
+            "--max-attempts",
+            "2",
+        ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let inv = json(&r.stdout);
+    assert_eq!(scopes(&inv).len(), 4, "{}", inv["gaps"]);
+    assert!(
+        !inv["gaps"].to_string().contains("access denied"),
+        "a policy lacks something: {}",
+        inv["gaps"]
+    );
+    assert!(inv["aws_organization"]["service_control_policies"].is_array());
+    assert!(inv["aws_organization"]["delegated_administrators"].is_array());
+
+    let r = run(handover(&moto, home.path())
+        .env("AWS_ACCESS_KEY_ID", &key2)
+        .env("AWS_SECRET_ACCESS_KEY", &secret2)
+        .args(["audit", "--aws", "--org", "--max-attempts", "1"]));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("organizations:DescribeOrganization"),
+        "{}",
+        r.stderr
+    );
+}
