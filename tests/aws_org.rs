@@ -214,20 +214,30 @@ fn an_account_whose_role_cannot_be_assumed_is_a_gap_and_the_others_are_audited()
     assert_eq!(listed["audited"], false);
 }
 
-fn org_config(home: &std::path::Path, ids: &Value) -> std::path::PathBuf {
+/// The config for the seeded organization: the customer's accounts are those named
+/// in `customer`; `agency` lists the rest as the agency's.
+fn org_config(home: &std::path::Path, ids: &Value, customer: &[&str]) -> std::path::PathBuf {
     let p = home.join("org-handover.toml");
-    let accounts: Vec<String> = ["management", "prod", "staging", "dev"]
-        .iter()
-        .map(|n| format!("\"{}\"", id(ids, n)))
+    let list = |names: Vec<&str>| -> String {
+        names
+            .iter()
+            .map(|n| format!("\"{}\"", id(ids, n)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let agency: Vec<&str> = ["management", "prod", "staging", "dev"]
+        .into_iter()
+        .filter(|n| !customer.contains(n))
         .collect();
     std::fs::write(
         &p,
         format!(
             "scenario = \"full-transfer\"\nhandover_date = \"2026-11-01\"\n\n[agency]\nname = \"Northwind\"\n\
-             email_domains = [\"northwind-agency.example\"]\nname_patterns = [\"*.agency\"]\n\n\
+             email_domains = [\"northwind-agency.example\"]\nname_patterns = [\"*.agency\"]\naws_accounts = [{}]\n\n\
              [customer]\nname = \"Contoso\"\nemail_domains = [\"contoso.example\"]\n\
              name_patterns = [\"contoso-*\"]\naws_accounts = [{}]\n",
-            accounts.join(", ")
+            list(agency),
+            list(customer.to_vec())
         ),
     )
     .unwrap();
@@ -247,7 +257,7 @@ fn the_plan_refuses_to_lock_the_customer_out_of_any_one_account_and_names_it() {
         .args(["plan", "--policy", "full-transfer", "--inventory"])
         .arg(&inv)
         .arg("--config")
-        .arg(org_config(home.path(), &ids)));
+        .arg(org_config(home.path(), &ids, &ALL)));
     assert_eq!(r.code, 7, "refused: {}", r.stderr);
     let dev = id(&ids, "dev");
     assert!(
@@ -285,9 +295,35 @@ fn the_plan_refuses_to_lock_the_customer_out_of_any_one_account_and_names_it() {
         ])
         .arg(&inv2)
         .arg("--config")
-        .arg(org_config(home.path(), &ids)));
+        .arg(org_config(home.path(), &ids, &ALL)));
     assert_eq!(r.code, 0, "{}", r.stderr);
+
+    // The config's aws_accounts classify accounts: dev listed as the agency's own is not
+    // the customer's to be locked out of, and the plan is made from the full inventory.
+    let r = run(handover_offline(home.path())
+        .args([
+            "plan",
+            "--policy",
+            "full-transfer",
+            "--format",
+            "json",
+            "--inventory",
+        ])
+        .arg(&inv)
+        .arg("--config")
+        .arg(org_config(
+            home.path(),
+            &ids,
+            &["management", "prod", "staging"],
+        )));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let plan = json(&r.stdout);
+    let after = plan["summary"]["customer_admins_after"].to_string();
+    assert!(!after.contains(&dev), "{after}");
+    assert!(after.contains(&id(&ids, "prod")), "{after}");
 }
+
+const ALL: [&str; 4] = ["management", "prod", "staging", "dev"];
 
 #[test]
 fn an_org_snapshot_reads_one_folder_per_account_and_the_organization_as_live() {
