@@ -3,14 +3,29 @@
 # with read-only aws CLI commands only (see docs/snapshots.md). No command here reads a
 # secret value: list-secrets and get-resource-policy describe secrets, they never return them.
 #
-# usage: scripts/export-aws-snapshot.sh OUT_DIR [REGION ...]
+# usage: scripts/export-aws-snapshot.sh [--org [--assume-role NAME] [--external-id ID]] OUT_DIR [REGION ...]
 #   Credentials, profile and endpoint come from the usual aws CLI settings
 #   (AWS_PROFILE, AWS_ENDPOINT_URL, ...). Regions default to the CLI's configured region.
+#   --org (from the management account or a delegated administrator): also the
+#   organization into OUT_DIR/aws/organizations/, and every account of it, each entered
+#   by assuming NAME (default OrganizationAccountAccessRole); an account whose role
+#   cannot be assumed is left out (the audit reports it as a coverage gap).
 set -euo pipefail
 umask 077
 
+org=0
+role=OrganizationAccountAccessRole
+external_id=
+while [ $# -gt 0 ]; do
+  case $1 in
+    --org) org=1; shift ;;
+    --assume-role) role=${2:?--assume-role needs a role name}; shift 2 ;;
+    --external-id) external_id=${2:?--external-id needs a value}; shift 2 ;;
+    *) break ;;
+  esac
+done
 if [ $# -lt 1 ]; then
-  echo "usage: $0 OUT_DIR [REGION ...]" >&2
+  echo "usage: $0 [--org [--assume-role NAME] [--external-id ID]] OUT_DIR [REGION ...]" >&2
   exit 2
 fi
 out=$1
@@ -39,6 +54,8 @@ save() { # save FILE -- command...
   fi
 }
 
+# Exports the account the current credentials reach into OUT_DIR/aws/<account id>/.
+export_account() {
 account=$(aws sts get-caller-identity --query Account --output text)
 dir="$out/aws/$account"
 mkdir -p "$dir"
@@ -87,3 +104,68 @@ for region in "${regions[@]}"; do
   done
 done
 echo "snapshot of account $account written to $dir" >&2
+}
+
+# Exports the organization into OUT_DIR/aws/organizations/ (docs/snapshots.md).
+export_org() {
+  local o="$out/aws/organizations"
+  mkdir -p "$o"
+  save "$o/describe-organization.json" -- aws organizations describe-organization --output json
+  save "$o/list-accounts.json" -- aws organizations list-accounts --output json
+  save "$o/list-roots.json" -- aws organizations list-roots --output json
+  local todo=() seen=0
+  read -r -a todo <<< "$(aws organizations list-roots --query 'Roots[].Id' --output text)"
+  while [ ${#todo[@]} -gt 0 ] && [ $seen -lt 2000 ]; do
+    local parent=${todo[0]}
+    todo=("${todo[@]:1}")
+    seen=$((seen + 1))
+    [[ $parent =~ ^[A-Za-z0-9_-]{1,68}$ ]] || continue
+    save "$o/parents/$parent/accounts.json" -- aws organizations list-accounts-for-parent --parent-id "$parent" --output json
+    save "$o/parents/$parent/organizational-units.json" -- \
+      aws organizations list-organizational-units-for-parent --parent-id "$parent" --output json
+    for ou in $(aws organizations list-organizational-units-for-parent --parent-id "$parent" \
+      --query 'OrganizationalUnits[].Id' --output text); do
+      todo+=("$ou")
+    done
+  done
+  save "$o/list-delegated-administrators.json" -- aws organizations list-delegated-administrators --output json
+  for a in $(aws organizations list-delegated-administrators --query 'DelegatedAdministrators[].Id' --output text); do
+    [[ $a =~ ^[0-9]{12}$ ]] || continue
+    save "$o/delegated-services/$a.json" -- aws organizations list-delegated-services-for-account --account-id "$a" --output json
+  done
+  save "$o/scps.json" -- aws organizations list-policies --filter SERVICE_CONTROL_POLICY --output json
+  for p in $(aws organizations list-policies --filter SERVICE_CONTROL_POLICY --query 'Policies[].Id' --output text); do
+    [[ $p =~ ^[A-Za-z0-9_-]{1,68}$ ]] || continue
+    save "$o/policy-targets/$p.json" -- aws organizations list-targets-for-policy --policy-id "$p" --output json
+  done
+}
+
+if [ $org -eq 0 ]; then
+  export_account
+  exit 0
+fi
+export_org
+me=$(aws sts get-caller-identity --query Account --output text)
+partition=aws
+case ${regions[0]} in cn-*) partition=aws-cn ;; us-gov-*) partition=aws-us-gov ;; esac
+for id in $(aws organizations list-accounts --query 'Accounts[].Id' --output text); do
+  [[ $id =~ ^[0-9]{12}$ ]] || continue
+  if [ "$id" = "$me" ]; then
+    export_account
+    continue
+  fi
+  args=(--role-arn "arn:$partition:iam::$id:role/$role" --role-session-name handover-export
+        --query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken]' --output text)
+  [ -n "$external_id" ] && args+=(--external-id "$external_id")
+  # The session's keys stay in this script's variables and the aws CLI's environment.
+  if ! creds=$(aws sts assume-role "${args[@]}" 2>/dev/null); then
+    echo "warning: cannot assume $role in account $id; it is left out (the audit reports it as a coverage gap)" >&2
+    continue
+  fi
+  read -r key secret token <<< "$creds"
+  (
+    unset AWS_PROFILE
+    export AWS_ACCESS_KEY_ID=$key AWS_SECRET_ACCESS_KEY=$secret AWS_SESSION_TOKEN=$token
+    export_account
+  )
+done

@@ -13,7 +13,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::error::Error;
-use crate::model::{Inventory, SourceMode};
+use crate::model::{AwsAccount, Inventory, SourceMode};
+use crate::providers::aws::org::{self, OrgSettings, RunSettings, Target};
 use crate::providers::aws::{self, live::LiveSettings};
 use crate::providers::gcp::{self, live::GcpSettings};
 
@@ -22,8 +23,13 @@ pub use crate::providers::aws::live::Progress;
 /// What to audit.
 #[derive(Debug, Clone, Default)]
 pub struct AuditRequest {
-    /// Read the AWS account of the standard credential chain.
+    /// Read the AWS account of the standard credential chain (or of `aws.profile`).
     pub aws: Option<LiveSettings>,
+    /// Several `--profile`s, one account each (when more than one; the first is also
+    /// `aws.profile`).
+    pub aws_profiles: Vec<String>,
+    /// `--org`: every account of the organization `aws` reaches.
+    pub aws_org: Option<OrgSettings>,
     /// Read the exports in this snapshot folder.
     pub snapshot: Option<PathBuf>,
     /// GCP projects to read live.
@@ -54,8 +60,10 @@ pub async fn run(
             tracing::info!(project = %sources.project_id, folder = %project_dir.display(), "read GCP snapshot");
             inventory.merge(gcp::assemble::assemble(&sources, SourceMode::Snapshot, now));
         }
+        let mut read = Vec::new();
         for account_dir in accounts {
             let (sources, regions) = aws::snapshot::load_account(&account_dir)?;
+            read.push(sources.account_id.clone());
             tracing::info!(account = %sources.account_id, folder = %account_dir.display(), "read AWS snapshot");
             inventory.merge(aws::assemble::assemble(
                 &sources,
@@ -64,35 +72,10 @@ pub async fn run(
                 now,
             ));
         }
+        inventory.merge(snapshot_accounts(dir, &read, now)?);
     }
     if let Some(settings) = &req.aws {
-        let config = aws::live::load_config(settings).await?;
-        let regions: Vec<String> =
-            if settings.regions.is_empty() {
-                match config.region() {
-                    Some(r) => vec![r.to_string()],
-                    None => return Err(Error::usage(
-                        "no AWS region is configured",
-                        "pass --region (repeatable), or set AWS_REGION or a region in the profile",
-                    )),
-                }
-            } else {
-                settings.regions.clone()
-            };
-        let sources = aws::live::collect(
-            &config,
-            &regions,
-            settings.concurrency,
-            settings.fresh,
-            progress.clone(),
-        )
-        .await?;
-        inventory.merge(aws::assemble::assemble(
-            &sources,
-            SourceMode::Live,
-            &regions,
-            now,
-        ));
+        inventory.merge(audit_aws(req, settings, now, progress.clone()).await?);
     }
     if !req.gcp_projects.is_empty() {
         let clients = gcp::live::clients(&req.gcp).await?;
@@ -105,4 +88,140 @@ pub async fn run(
     }
     inventory.normalize();
     Ok(inventory)
+}
+
+/// The regions whose secrets to read: the flags', else the configuration's.
+fn aws_regions(
+    settings: &LiveSettings,
+    config: &aws_config::SdkConfig,
+) -> Result<Vec<String>, Error> {
+    if !settings.regions.is_empty() {
+        return Ok(settings.regions.clone());
+    }
+    match config.region() {
+        Some(r) => Ok(vec![r.to_string()]),
+        None => Err(Error::usage(
+            "no AWS region is configured",
+            "pass --region (repeatable), or set AWS_REGION or a region in the profile",
+        )),
+    }
+}
+
+/// The live AWS part of the audit: one account, several profiles, or an organization.
+async fn audit_aws(
+    req: &AuditRequest,
+    settings: &LiveSettings,
+    now: DateTime<Utc>,
+    progress: Arc<dyn Progress>,
+) -> Result<Inventory, Error> {
+    let config = aws::live::load_config(settings).await?;
+    let run = RunSettings {
+        regions: aws_regions(settings, &config)?,
+        concurrency: settings.concurrency,
+        fresh: settings.fresh,
+        progress,
+        now,
+    };
+    let via = |p: Option<&str>| {
+        p.map(|p| format!("profile {p}"))
+            .unwrap_or_else(|| "credential chain".into())
+    };
+    let one = |config, via: String| Target {
+        account: AwsAccount {
+            id: String::new(),
+            name: None,
+            email: None,
+            ou_path: Vec::new(),
+            entered_via: via,
+            audited: false,
+        },
+        entry: org::Entry::Config(config),
+        required: true,
+    };
+    let mut inventory = Inventory::new(now);
+    let targets = if let Some(o) = &req.aws_org {
+        let read = org::read_organization(&config).await?;
+        let caller = aws::live::caller_account(&config).await?;
+        let targets = org::org_targets(
+            &read,
+            o,
+            &config,
+            &caller,
+            &via(settings.profile.as_deref()),
+        )?;
+        inventory.aws_organization = Some(read.organization);
+        inventory.gaps.extend(read.gaps);
+        targets
+    } else if req.aws_profiles.len() > 1 {
+        let mut targets = Vec::new();
+        for p in &req.aws_profiles {
+            let c = aws::live::sdk_config(
+                Some(p),
+                settings.regions.first().map(String::as_str),
+                settings.max_attempts,
+            )
+            .await?;
+            targets.push(one(c, via(Some(p))));
+        }
+        targets
+    } else {
+        vec![one(config, via(settings.profile.as_deref()))]
+    };
+    inventory.merge(org::audit_targets(targets, &run).await?);
+    Ok(inventory)
+}
+
+/// The AWS accounts of a snapshot: the organization's (from `aws/organizations/`, when
+/// exported), each audited when its folder was read and a gap when not; else the
+/// account folders read.
+fn snapshot_accounts(
+    dir: &std::path::Path,
+    read: &[String],
+    now: DateTime<Utc>,
+) -> Result<Inventory, Error> {
+    let mut inv = Inventory::new(now);
+    let (mut accounts, organization) = match aws::org_snapshot::load(dir)? {
+        Some(read) => {
+            inv.gaps.extend(read.gaps);
+            (read.accounts, Some(read.organization))
+        }
+        None => (Vec::new(), None),
+    };
+    for a in &mut accounts {
+        a.audited = read.contains(&a.id);
+        if !a.audited {
+            inv.gaps.push(crate::model::Gap {
+                provider: crate::model::Provider::Aws,
+                scope: a.id.clone(),
+                source: "account".into(),
+                subject: None,
+                reason: format!(
+                    "account {}{} of the organization is not in the snapshot (export it with \
+                     scripts/export-aws-snapshot.sh --org)",
+                    a.id,
+                    a.name
+                        .as_deref()
+                        .map(|n| format!(" ({n})"))
+                        .unwrap_or_default()
+                ),
+            });
+        }
+    }
+    let outside: Vec<&String> = read
+        .iter()
+        .filter(|id| !accounts.iter().any(|a| &a.id == *id))
+        .collect();
+    for id in outside {
+        accounts.push(AwsAccount {
+            id: id.clone(),
+            name: None,
+            email: None,
+            ou_path: Vec::new(),
+            entered_via: "snapshot".into(),
+            audited: true,
+        });
+    }
+    inv.aws_accounts = accounts;
+    inv.aws_organization = organization;
+    Ok(inv)
 }

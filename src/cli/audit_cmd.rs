@@ -12,6 +12,7 @@ use crate::audit::{self, AuditRequest};
 use crate::error::Error;
 use crate::model::Severity;
 use crate::providers::aws::live::LiveSettings;
+use crate::providers::aws::org::OrgSettings;
 use crate::providers::gcp::live::GcpSettings;
 
 /// What `audit` prints on stdout: the shared table and JSON, and the findings as OCSF.
@@ -29,9 +30,12 @@ pub struct AuditArgs {
     /// Honours AWS_ENDPOINT_URL and a profile's endpoint_url.
     #[arg(long)]
     pub aws: bool,
-    /// The named profile to use (else AWS_PROFILE or the default chain).
+    /// The named profile to use (else AWS_PROFILE or the default chain). Repeat it to
+    /// audit several accounts, one per profile, into one inventory.
     #[arg(long, value_name = "NAME")]
-    pub profile: Option<String>,
+    pub profile: Vec<String>,
+    #[command(flatten)]
+    pub org: OrgArgs,
     /// A region whose secrets to read; repeat for several. Default: the profile's region.
     #[arg(long, value_name = "REGION")]
     pub region: Vec<String>,
@@ -65,10 +69,93 @@ pub struct AuditArgs {
     pub no_progress: bool,
 }
 
+/// `--org` and how it chooses and enters accounts.
+#[derive(Debug, Args)]
+pub struct OrgArgs {
+    /// Audit every account of the AWS Organization, listed from the management account
+    /// or a delegated administrator (the credentials of --profile or the chain), entering
+    /// each by assuming --assume-role. An account that cannot be entered is a coverage gap.
+    #[arg(long)]
+    pub org: bool,
+    /// The role to assume in each member account (with --org).
+    #[arg(long, value_name = "NAME", default_value = crate::providers::aws::org::DEFAULT_ROLE)]
+    pub assume_role: String,
+    /// The external id the role's trust policy requires (with --org).
+    #[arg(long, value_name = "ID")]
+    pub external_id: Option<String>,
+    /// Only these account ids (with --org; comma-separated or repeated).
+    #[arg(long, value_name = "ID", value_delimiter = ',')]
+    pub accounts: Vec<String>,
+    /// Not these account ids (with --org; comma-separated or repeated).
+    #[arg(long, value_name = "ID", value_delimiter = ',')]
+    pub exclude_accounts: Vec<String>,
+}
+
+impl OrgArgs {
+    /// Problems with the `--org` flags, given the profiles named.
+    fn problems(&self, profiles: usize) -> Vec<String> {
+        let mut problems = Vec::new();
+        let set_without_org = self.external_id.is_some()
+            || !self.accounts.is_empty()
+            || !self.exclude_accounts.is_empty()
+            || self.assume_role != crate::providers::aws::org::DEFAULT_ROLE;
+        if !self.org && set_without_org {
+            problems.push(
+                "--assume-role, --external-id, --accounts and --exclude-accounts apply to --org: add --org"
+                    .into(),
+            );
+        }
+        if self.org && profiles > 1 {
+            problems.push(
+                "--org reads the organization with one identity: give at most one --profile (the management account or a delegated administrator)"
+                    .into(),
+            );
+        }
+        for id in self.accounts.iter().chain(&self.exclude_accounts) {
+            if id.len() != 12 || !id.chars().all(|c| c.is_ascii_digit()) {
+                problems.push(format!("{id:?} is not a 12-digit AWS account id"));
+            }
+        }
+        let role_ok = (1..=64).contains(&self.assume_role.len())
+            && self
+                .assume_role
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+        if !role_ok {
+            problems.push(format!(
+                "--assume-role {:?} is not an IAM role name (1-64 of letters, digits and +=,.@_-)",
+                self.assume_role
+            ));
+        }
+        if let Some(x) = &self.external_id {
+            let ok = (2..=1224).contains(&x.len())
+                && x.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+=,.@:/_-".contains(c));
+            if !ok {
+                problems.push(
+                    "--external-id must be 2-1224 of letters, digits and +=,.@:/_- (as AssumeRole accepts)"
+                        .into(),
+                );
+            }
+        }
+        problems
+    }
+
+    fn settings(&self) -> Option<OrgSettings> {
+        self.org.then(|| OrgSettings {
+            assume_role: self.assume_role.clone(),
+            external_id: self.external_id.clone(),
+            accounts: self.accounts.clone(),
+            exclude: self.exclude_accounts.clone(),
+        })
+    }
+}
+
 impl AuditArgs {
     /// Validates the flags into a request, collecting every problem at once.
     pub fn validate(&self) -> Result<AuditRequest, Error> {
         let mut problems = self.scope_problems();
+        problems.extend(self.org.problems(self.profile.len()));
         let (concurrency, max_attempts) = (self.concurrency.concurrency, self.retry.max_attempts);
         if max_attempts == 0 || max_attempts > 20 {
             problems.push(format!(
@@ -88,12 +175,14 @@ impl AuditArgs {
         usage_problems(problems, "audit")?;
         Ok(AuditRequest {
             aws: self.aws.then(|| LiveSettings {
-                profile: self.profile.clone(),
+                profile: self.profile.first().cloned(),
                 regions: self.region.clone(),
                 concurrency,
                 max_attempts,
                 fresh: false,
             }),
+            aws_profiles: self.profile.clone(),
+            aws_org: self.org.settings(),
             snapshot: self.snapshot.clone(),
             gcp_projects: self.gcp_project.clone(),
             gcp: GcpSettings {
@@ -134,8 +223,8 @@ impl AuditArgs {
                 ));
             }
         }
-        if !self.aws && (self.profile.is_some() || !self.region.is_empty()) {
-            problems.push("--profile and --region apply to a live audit: add --aws".into());
+        if !self.aws && (!self.profile.is_empty() || !self.region.is_empty() || self.org.org) {
+            problems.push("--profile, --region and --org apply to a live audit: add --aws".into());
         }
         problems
     }

@@ -16,7 +16,10 @@ pub const INVENTORY_SCHEMA: &str = "handover/inventory";
 /// (`ConditionClause`: operator, key, values), no longer one display line each.
 /// Version 3: a principal's `access_ends`, what its own (and its groups') Deny
 /// statements prove about when all its access ends.
-pub const INVENTORY_VERSION: u32 = 3;
+/// Version 4: `aws_accounts` (every AWS account the audit set out to read, with its
+/// name and OU path from the organization) and `aws_organization` (management account,
+/// delegated administrators, SCPs).
+pub const INVENTORY_VERSION: u32 = 4;
 
 /// Everything an audit found, across every account and project it read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -24,7 +27,7 @@ pub const INVENTORY_VERSION: u32 = 3;
 pub struct Inventory {
     /// Always `handover/inventory`.
     pub schema: String,
-    /// The inventory format version (currently 3).
+    /// The inventory format version (currently 4).
     pub version: u32,
     /// When the audit ran.
     pub generated_at: DateTime<Utc>,
@@ -39,6 +42,13 @@ pub struct Inventory {
     pub gaps: Vec<Gap>,
     /// Risks worth a person's attention, riskiest first.
     pub findings: Vec<Finding>,
+    /// Every AWS account the audit set out to read (audited or not: one it could not
+    /// enter is here with a gap naming it), by account id.
+    #[serde(default)]
+    pub aws_accounts: Vec<AwsAccount>,
+    /// The AWS Organization the accounts belong to, when the audit read it (`--org`).
+    #[serde(default)]
+    pub aws_organization: Option<AwsOrganization>,
 }
 
 impl Inventory {
@@ -55,6 +65,8 @@ impl Inventory {
             secrets: Vec::new(),
             gaps: Vec::new(),
             findings: Vec::new(),
+            aws_accounts: Vec::new(),
+            aws_organization: None,
         }
     }
 
@@ -67,6 +79,8 @@ impl Inventory {
         self.secrets.sort_by(|a, b| a.id.cmp(&b.id));
         self.gaps.sort();
         self.gaps.dedup();
+        self.aws_accounts.sort_by(|a, b| a.id.cmp(&b.id));
+        self.aws_accounts.dedup_by(|a, b| a.id == b.id);
         self.findings.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)
@@ -83,6 +97,10 @@ impl Inventory {
         self.secrets.extend(other.secrets);
         self.gaps.extend(other.gaps);
         self.findings.extend(other.findings);
+        self.aws_accounts.extend(other.aws_accounts);
+        if self.aws_organization.is_none() {
+            self.aws_organization = other.aws_organization;
+        }
         self.normalize();
     }
 }
@@ -571,4 +589,77 @@ pub struct Gap {
     /// The principal or resource affected, when it is one.
     pub subject: Option<String>,
     pub reason: String,
+}
+
+/// An AWS account the audit set out to read, as the organization (or the caller's own
+/// identity) names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AwsAccount {
+    /// The 12-digit account id.
+    pub id: String,
+    /// The account's name in the organization; `null` outside `--org`.
+    pub name: Option<String>,
+    /// The account's root email address in the organization; `null` outside `--org`.
+    pub email: Option<String>,
+    /// The organizational units from the root down to the account (`["Root",
+    /// "Workloads", "Prod"]`), each a name as the organization gives it; empty outside `--org`.
+    pub ou_path: Vec<String>,
+    /// How the audit entered it: `profile NAME`, `role ARN` or `credential chain`.
+    pub entered_via: String,
+    /// Whether the account was read; when not, a gap with its scope says why.
+    pub audited: bool,
+}
+
+/// What a handover must name about the AWS Organization: whose management account it is,
+/// who administers services for it, and the SCPs in force (listed, not judged).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AwsOrganization {
+    /// `o-...`.
+    pub id: String,
+    pub management_account_id: String,
+    /// The management account's root email: its domain tells whose account it is.
+    pub management_account_email: Option<String>,
+    /// Accounts registered as delegated administrators, with the services they
+    /// administer; `null` when the list could not be read (a gap says why).
+    pub delegated_administrators: Option<Vec<DelegatedAdministrator>>,
+    /// Service control policies and where they are attached; `null` when they could not
+    /// be read (a gap says why).
+    pub service_control_policies: Option<Vec<ServiceControlPolicy>>,
+}
+
+/// A member account that administers an AWS service for the organization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DelegatedAdministrator {
+    pub account_id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    /// Service principals, e.g. `sso.amazonaws.com`.
+    pub services: Vec<String>,
+}
+
+/// A service control policy and its targets (roots, OUs, accounts).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceControlPolicy {
+    /// `p-...`.
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// AWS's own (`FullAWSAccess`) rather than one the organization wrote.
+    pub aws_managed: bool,
+    pub targets: Vec<PolicyTarget>,
+}
+
+/// Where a service control policy is attached.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyTarget {
+    /// `r-...`, `ou-...` or an account id.
+    pub id: String,
+    pub name: Option<String>,
+    /// `ROOT`, `ORGANIZATIONAL_UNIT` or `ACCOUNT`.
+    pub kind: String,
 }

@@ -2,6 +2,9 @@
 //! admin is refused. The root user does not count; a principal counts only if, after
 //! the plan's revocations, it keeps a way in (an active password or key, a trust not
 //! revoked, an unconditional owner or IAM-admin binding on its project).
+//! An AWS account the config lists as another party's (`aws_accounts` of the agency or a
+//! third party, as an organization often holds one) is not the customer's to be locked
+//! out of: it is not checked, and not listed in `customer_admins_after`.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -60,7 +63,20 @@ pub(super) fn customer_admins_after(
     let mut admins_after: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut locked = Vec::new();
     for s in &inv.sources {
+        let owner = crate::config::parties::account_owner(f.cfg, &s.scope).owner;
+        if s.provider == Provider::Aws && matches!(owner, Owner::Agency | Owner::ThirdParty) {
+            continue;
+        }
         let key = format!("{} {}", s.provider, s.scope);
+        // An organization's account is named with its id and its name (issue 16).
+        let named = match inv
+            .aws_accounts
+            .iter()
+            .find(|a| s.provider == Provider::Aws && a.id == s.scope)
+        {
+            Some(AwsAccount { name: Some(n), .. }) => format!("{key} ({n})"),
+            _ => key.clone(),
+        };
         let survivors: Vec<String> = inv
             .principals
             .iter()
@@ -76,7 +92,7 @@ pub(super) fn customer_admins_after(
             .map(|p| p.name.clone())
             .collect();
         if survivors.is_empty() {
-            locked.push(key.clone());
+            locked.push(named);
         }
         admins_after.insert(key, survivors);
     }

@@ -137,6 +137,7 @@ async fn read_scopes(
                     snapshot: None,
                     gcp_projects: vec![],
                     gcp: s.gcp.clone(),
+                    ..Default::default()
                 },
                 Err(why) => {
                     unread.push((scope.clone(), why));
@@ -148,6 +149,7 @@ async fn read_scopes(
                 snapshot: None,
                 gcp_projects: vec![scope.scope.clone()],
                 gcp: s.gcp.clone(),
+                ..Default::default()
             },
         };
         match audit::run(&req, now, progress.clone()).await {

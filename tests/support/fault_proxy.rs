@@ -72,6 +72,76 @@ fn read_request(stream: &mut TcpStream) -> Option<Vec<u8>> {
     Some(head)
 }
 
+/// Sends one request upstream and its answer back.
+fn forward(upstream: &str, request: &[u8], client: &mut TcpStream) {
+    let Ok(mut up) = TcpStream::connect(upstream) else {
+        return;
+    };
+    let _ = up.set_read_timeout(Some(Duration::from_secs(60)));
+    if up.write_all(request).is_err() {
+        return;
+    }
+    let mut response = Vec::new();
+    let _ = up.read_to_end(&mut response);
+    let _ = client.write_all(&response);
+}
+
+/// A proxy to `upstream` that answers every request whose bytes contain `needle` as
+/// AWS STS refuses an AssumeRole the caller may not make (403 `AccessDenied`, query
+/// protocol), and forwards everything else: an account that cannot be entered, which
+/// moto never refuses (it checks no trust policy, and its permission checks see only
+/// resource `*`).
+pub fn start_denying(upstream: &str, needle: &str) -> FaultProxy {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let upstream = upstream
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let stop = Arc::new(AtomicBool::new(false));
+    let injected = Arc::new(AtomicU64::new(0));
+    let forwarded = Arc::new(AtomicU64::new(0));
+    let needle = needle.as_bytes().to_vec();
+    let (stop2, injected2, forwarded2) = (stop.clone(), injected.clone(), forwarded.clone());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            if stop2.load(Ordering::SeqCst) {
+                break;
+            }
+            let Ok(mut client) = conn else { continue };
+            let (upstream, needle, injected, forwarded) = (
+                upstream.clone(),
+                needle.clone(),
+                injected2.clone(),
+                forwarded2.clone(),
+            );
+            std::thread::spawn(move || {
+                let _ = client.set_read_timeout(Some(Duration::from_secs(30)));
+                let Some(request) = read_request(&mut client) else {
+                    return;
+                };
+                if request
+                    .windows(needle.len())
+                    .any(|w| w == needle.as_slice())
+                {
+                    injected.fetch_add(1, Ordering::SeqCst);
+                    let body = "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/auditor is not authorized to perform: sts:AssumeRole on resource</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>";
+                    let _ = write!(client, "HTTP/1.1 403 Forbidden\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+                    return;
+                }
+                forwarded.fetch_add(1, Ordering::SeqCst);
+                forward(&upstream, &request, &mut client);
+            });
+        }
+    });
+    FaultProxy {
+        url,
+        stop,
+        injected,
+        forwarded,
+    }
+}
+
 /// Starts a proxy to `upstream` (`http://127.0.0.1:PORT`).
 pub fn start(upstream: &str, rate: f64, seed: u64, kinds: &[Fault]) -> FaultProxy {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -134,16 +204,7 @@ pub fn start(upstream: &str, rate: f64, seed: u64, kinds: &[Fault]) -> FaultProx
                     return;
                 }
                 forwarded.fetch_add(1, Ordering::SeqCst);
-                let Ok(mut up) = TcpStream::connect(&upstream) else {
-                    return;
-                };
-                let _ = up.set_read_timeout(Some(Duration::from_secs(60)));
-                if up.write_all(&request).is_err() {
-                    return;
-                }
-                let mut response = Vec::new();
-                let _ = up.read_to_end(&mut response);
-                let _ = client.write_all(&response);
+                forward(&upstream, &request, &mut client);
             });
         }
     });

@@ -47,13 +47,29 @@ impl Moto {
 
     /// A server whose default account is `account` (for two-account tests).
     pub fn start_account(account: &str) -> Moto {
+        Moto::launch(Some(account))
+    }
+
+    /// A server with no fixed account: requests signed with credentials from
+    /// `AssumeRole` into another account's role act in that account (moto's
+    /// multi-account mode, which `MOTO_ACCOUNT_ID` switches off); the rest act in
+    /// 123456789012.
+    pub fn start_multi_account() -> Moto {
+        Moto::launch(None)
+    }
+
+    fn launch(account: Option<&str>) -> Moto {
         let python = venv_bin("python");
         // moto's own log goes to a file: a pipe nobody drains would block the server.
         let log = tempfile::NamedTempFile::new().unwrap();
-        let mut child = Command::new(&python)
-            .arg(repo().join("tests/support/moto_launcher.py"))
-            .args(["--port", "0", "--exit-with-stdin"])
-            .env("MOTO_ACCOUNT_ID", account)
+        let mut cmd = Command::new(&python);
+        cmd.arg(repo().join("tests/support/moto_launcher.py"))
+            .args(["--port", "0", "--exit-with-stdin"]);
+        match account {
+            Some(a) => cmd.env("MOTO_ACCOUNT_ID", a),
+            None => cmd.env_remove("MOTO_ACCOUNT_ID"),
+        };
+        let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(log.reopen().unwrap())

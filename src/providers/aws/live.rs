@@ -297,6 +297,16 @@ pub async fn account_of(settings: &LiveSettings) -> Result<String, Error> {
     Ok(me.account().unwrap_or_default().to_string())
 }
 
+/// The account the config's credentials reach (sts:GetCallerIdentity).
+pub async fn caller_account(config: &SdkConfig) -> Result<String, Error> {
+    let me = aws_sdk_sts::Client::new(config)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| fatal("sts:GetCallerIdentity", classify(&e)))?;
+    Ok(me.account().unwrap_or_default().to_string())
+}
+
 /// Reads one account. Fails only when the account cannot be read at all (no
 /// credentials, denied, unreachable); a source that is merely blind becomes `Unknown`.
 pub async fn collect(

@@ -5,6 +5,8 @@
 
 pub mod assemble;
 pub mod live;
+pub mod org;
+pub mod org_snapshot;
 pub mod policy_doc;
 pub mod snapshot;
 pub mod sources;

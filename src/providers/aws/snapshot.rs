@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! DIR/aws/<label>/                      one folder per account (or DIR is that folder)
+//! DIR/aws/organizations/                the organization, when exported (`org_snapshot`)
 //!   account-authorization-details.json  aws iam get-account-authorization-details   (required)
 //!   credential-report.json              aws iam get-credential-report  (or credential-report.csv)
 //!   virtual-mfa-devices.json            aws iam list-virtual-mfa-devices
@@ -55,8 +56,9 @@ pub fn account_dirs(dir: &Path) -> Result<Vec<PathBuf>, Error> {
         return Ok(vec![dir.to_path_buf()]);
     }
     let mut out = Vec::new();
-    for (_, entry) in root.listing(&dir.join("aws"))?.iter() {
-        if root.dir(entry)?.is_none() {
+    for (name, entry) in root.listing(&dir.join("aws"))?.iter() {
+        // The organization's folder (`org_snapshot`) is not an account.
+        if root.dir(entry)?.is_none() || name == super::org_snapshot::ORG_DIR {
             continue;
         }
         if root.file(&entry.join(AUTH_FILE))?.is_none() {
@@ -74,7 +76,7 @@ pub fn account_dirs(dir: &Path) -> Result<Vec<PathBuf>, Error> {
 use crate::providers::read_export_json;
 
 /// Reads a required file under the root.
-fn read_json<T: DeserializeOwned>(
+pub(super) fn read_json<T: DeserializeOwned>(
     root: &SnapshotRoot,
     path: &Path,
     command: &str,
@@ -94,7 +96,7 @@ fn read_json<T: DeserializeOwned>(
 }
 
 /// Reads an optional file under the root: `Ok(None)` when absent.
-fn optional_json<T: DeserializeOwned>(
+pub(super) fn optional_json<T: DeserializeOwned>(
     root: &SnapshotRoot,
     path: &Path,
     command: &str,
