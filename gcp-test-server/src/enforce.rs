@@ -87,6 +87,13 @@ pub const TABLE: &[(&str, Need)] = &[
     ("POST /v3/folders/{folder}:getIamPolicy", P("resourcemanager.folders.getIamPolicy")),
     ("POST /v3/folders/{folder}:setIamPolicy", P("resourcemanager.folders.setIamPolicy")),
     ("POST /v3/folders/{folder}:testIamPermissions", Nothing),
+    ("GET /v3/folders:search", Nothing),
+    ("POST /v2/folders:search", Nothing),
+    ("GET /v2/folders", Nothing),
+    ("GET /v2/folders/{folder}", P("resourcemanager.folders.get")),
+    ("POST /v2/folders/{folder}:getIamPolicy", P("resourcemanager.folders.getIamPolicy")),
+    ("POST /v2/folders/{folder}:setIamPolicy", P("resourcemanager.folders.setIamPolicy")),
+    ("POST /v2/folders/{folder}:testIamPermissions", Nothing),
     // ------------------------------------------------ IAM: service accounts
     ("GET /v1/projects/{project}/serviceAccounts", P("iam.serviceAccounts.list")),
     ("POST /v1/projects/{project}/serviceAccounts", P("iam.serviceAccounts.create")),

@@ -26,6 +26,7 @@ pub mod error;
 pub mod faults;
 pub mod fieldmask;
 pub mod filter;
+pub mod folders;
 pub mod iam;
 pub mod paging;
 pub mod params;

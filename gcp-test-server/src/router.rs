@@ -14,7 +14,7 @@ use crate::faults::FaultKind;
 use crate::secretmanager::VersionAction;
 use crate::store::Store;
 use crate::wire::ApiRequest;
-use crate::{iam, resourcemanager as rm, roles, secretmanager as sm};
+use crate::{folders, iam, resourcemanager as rm, roles, secretmanager as sm};
 
 /// The label counted for requests that match no route.
 pub const UNMATCHED: &str = "unmatched";
@@ -156,15 +156,29 @@ pub fn dispatch(
                 rm::search_organizations(store, req)
             )
         }
+        ("GET", ["v3", "folders"], Some("search")) => {
+            route!("GET /v3/folders:search", folders::search_v3(store, req))
+        }
+        ("POST", ["v2", "folders"], Some("search")) => {
+            route!("POST /v2/folders:search", folders::search_v2(store, req))
+        }
+        ("GET", ["v2", "folders"], None) => route!("GET /v2/folders", folders::list_v2(store, req)),
+        ("GET", ["v2", "folders", f], None) => {
+            route!("GET /v2/folders/{folder}", folders::get_v2(store, f))
+        }
         ("GET", ["v3", "folders", f], None) => {
             route!("GET /v3/folders/{folder}", rm::get_folder(store, f))
         }
         ("GET", ["v3", "folders"], None) => route!("GET /v3/folders", rm::list_folders(store, req)),
         (
             "POST",
-            [v @ ("v1" | "v3"), kind @ ("organizations" | "folders"), id],
+            [v @ ("v1" | "v2" | "v3"), kind @ ("organizations" | "folders"), id],
             Some(verb @ ("getIamPolicy" | "setIamPolicy" | "testIamPermissions")),
-        ) if !(*v == "v1" && *kind == "folders") => {
+        ) if matches!(
+            (*v, *kind),
+            ("v1" | "v3", "organizations") | ("v2" | "v3", "folders")
+        ) =>
+        {
             let label = container_label(v, kind, verb);
             route!(
                 label,
@@ -436,6 +450,9 @@ fn container_label(version: &str, kind: &str, verb: &str) -> &'static str {
         ("v1", _, "getIamPolicy") => "POST /v1/organizations/{organization}:getIamPolicy",
         ("v1", _, "setIamPolicy") => "POST /v1/organizations/{organization}:setIamPolicy",
         ("v1", _, _) => "POST /v1/organizations/{organization}:testIamPermissions",
+        ("v2", _, "getIamPolicy") => "POST /v2/folders/{folder}:getIamPolicy",
+        ("v2", _, "setIamPolicy") => "POST /v2/folders/{folder}:setIamPolicy",
+        ("v2", _, _) => "POST /v2/folders/{folder}:testIamPermissions",
         (_, "organizations", "getIamPolicy") => {
             "POST /v3/organizations/{organization}:getIamPolicy"
         }

@@ -2113,3 +2113,80 @@ fn google_python_client_sees_latest_and_payload_rules_as_google_documents() {
     let server = BinaryServer::start();
     run_python_script("secretmanager_latest.py", &server.url, "py-latest");
 }
+
+/// gcloud's folder commands call Resource Manager v2 (`FOLDERS_API_VERSION = 'v2'` in
+/// googlecloudsdk/api_lib/resource_manager/folders.py); these failed with 404 before the
+/// v2 folder routes, and `get-ancestors` stopped at the project's direct parent.
+#[test]
+fn gcloud_reads_folders_their_policies_and_projects_by_parent() {
+    let server = BinaryServer::start();
+    let g = Gcloud::new(&server.url, "shop-prod");
+    post_json(
+        &server.url,
+        "/_admin/seed",
+        &json!({
+            "organizations": [{"id": "10", "displayName": "customer.example"}],
+            "folders": [
+                {"id": "20", "displayName": "apps", "parent": "organizations/10"},
+                {"id": "30", "displayName": "prod", "parent": "folders/20"}
+            ],
+            "projects": [
+                {"projectId": "shop-prod", "parent": "folders/30"},
+                {"projectId": "shop-tools", "parent": "organizations/10"}
+            ]
+        }),
+    );
+    g.json(&[
+        "resource-manager",
+        "folders",
+        "add-iam-policy-binding",
+        "20",
+        "--member=group:agency@agency.example",
+        "--role=roles/editor",
+    ]);
+    let policy = g.json(&["resource-manager", "folders", "get-iam-policy", "20"]);
+    assert_eq!(policy["bindings"][0]["role"], "roles/editor", "{policy}");
+    assert_eq!(
+        policy["bindings"][0]["members"],
+        json!(["group:agency@agency.example"])
+    );
+    assert!(policy["etag"].is_string(), "{policy}");
+    let below = g.json(&["resource-manager", "folders", "list", "--folder=20"]);
+    assert_eq!(below.as_array().map(Vec::len), Some(1), "{below}");
+    assert_eq!(below[0]["name"], "folders/30");
+    assert_eq!(below[0]["parent"], "folders/20");
+    let described = g.json(&["resource-manager", "folders", "describe", "30"]);
+    assert_eq!(described["displayName"], "prod");
+    assert_eq!(described["lifecycleState"], "ACTIVE");
+    let in_folder = g.json(&[
+        "projects",
+        "list",
+        "--filter=parent.id=30 parent.type=folder",
+    ]);
+    let ids: Vec<&str> = in_folder
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["projectId"].as_str())
+        .collect();
+    assert_eq!(ids, ["shop-prod"], "{in_folder}");
+    let ancestors = g.json(&["projects", "get-ancestors", "shop-prod"]);
+    assert_eq!(
+        ancestors,
+        json!([
+            {"id": "shop-prod", "type": "project"},
+            {"id": "30", "type": "folder"},
+            {"id": "20", "type": "folder"},
+            {"id": "10", "type": "organization"}
+        ])
+    );
+    // v3 search, as the Rust crate's `Folders::search_folders` sends it.
+    let found = http_json(
+        &server.url,
+        "GET",
+        "/v3/folders:search?query=parent%3Dfolders/20",
+        &Value::Null,
+    );
+    assert_eq!(found["folders"][0]["name"], "folders/30", "{found}");
+    assert_eq!(found["folders"].as_array().map(Vec::len), Some(1));
+}
