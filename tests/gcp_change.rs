@@ -485,6 +485,7 @@ fn detail(resource: &str, role: &str, condition: Option<IamCondition>) -> Bindin
         role: role.into(),
         level: RoleLevel::Other,
         condition,
+        reaches: Vec::new(),
     }
 }
 

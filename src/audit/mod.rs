@@ -28,6 +28,12 @@ pub struct AuditRequest {
     pub snapshot: Option<PathBuf>,
     /// GCP projects to read live.
     pub gcp_projects: Vec<String>,
+    /// GCP folders and organizations (`folders/F`, `organizations/O`) whose projects,
+    /// and whose own and ancestors' IAM policies, to read live.
+    pub gcp_roots: Vec<String>,
+    /// GCP folders and organizations whose own IAM policy alone to read (no walk; what
+    /// `verify` re-reads for a folder or organization scope).
+    pub gcp_containers: Vec<String>,
     pub gcp: GcpSettings,
 }
 
@@ -94,15 +100,55 @@ pub async fn run(
             now,
         ));
     }
-    if !req.gcp_projects.is_empty() {
+    gcp_live(req, now, progress, &mut inventory).await?;
+    inventory.normalize();
+    Ok(inventory)
+}
+
+/// The live GCP part: the folders and organizations walked (each container's policy
+/// once, with the projects it reaches), then every project named or found.
+async fn gcp_live(
+    req: &AuditRequest,
+    now: DateTime<Utc>,
+    progress: Arc<dyn Progress>,
+    inventory: &mut Inventory,
+) -> Result<(), Error> {
+    let any = [&req.gcp_projects, &req.gcp_roots, &req.gcp_containers];
+    if any.iter().any(|l| !l.is_empty()) {
         let clients = gcp::live::clients(&req.gcp).await?;
-        for project in &req.gcp_projects {
+        let mut projects = req.gcp_projects.clone();
+        if !req.gcp_roots.is_empty() || !req.gcp_containers.is_empty() {
+            let mut walks = Vec::new();
+            for root in &req.gcp_roots {
+                progress.phase(&format!("gcp {root}"), 1);
+                walks.push(gcp::hierarchy::walk(&clients, root, req.gcp.concurrency).await?);
+            }
+            for name in &req.gcp_containers {
+                walks.push(gcp::hierarchy::read_one(&clients, name).await);
+            }
+            let h = gcp::hierarchy::join(walks);
+            for c in &h.containers {
+                inventory.merge(gcp::assemble::assemble_container(
+                    &c.name,
+                    &c.policy,
+                    c.reaches.clone(),
+                    SourceMode::Live,
+                    now,
+                ));
+            }
+            inventory.gaps.extend(h.gaps);
+            for p in h.projects {
+                if !projects.contains(&p.project_id) {
+                    projects.push(p.project_id);
+                }
+            }
+        }
+        for project in &projects {
             let sources =
                 gcp::live::collect(&clients, project, req.gcp.concurrency, progress.clone())
                     .await?;
             inventory.merge(gcp::assemble::assemble(&sources, SourceMode::Live, now));
         }
     }
-    inventory.normalize();
-    Ok(inventory)
+    Ok(())
 }

@@ -1142,6 +1142,7 @@ mod tests {
                 expression: "e".into(),
                 ends: TimeBound::Unbounded,
             }),
+            reaches: Vec::new(),
         };
         let g = Grant::of("user:a@x.example", &detail);
         assert_eq!(

@@ -33,6 +33,8 @@ pub struct GcpSettings {
 /// The clients one audit needs, built once.
 pub struct Clients {
     pub(super) projects: google_cloud_resourcemanager_v3::client::Projects,
+    pub(super) folders: google_cloud_resourcemanager_v3::client::Folders,
+    pub(super) organizations: google_cloud_resourcemanager_v3::client::Organizations,
     pub(super) iam: google_cloud_iam_admin_v1::client::Iam,
     pub(super) secrets: google_cloud_secretmanager_v1::client::SecretManagerService,
 }
@@ -147,6 +149,8 @@ pub async fn clients(settings: &GcpSettings) -> Result<Clients, Error> {
     }
     Ok(Clients {
         projects: build!(google_cloud_resourcemanager_v3::client::Projects),
+        folders: build!(google_cloud_resourcemanager_v3::client::Folders),
+        organizations: build!(google_cloud_resourcemanager_v3::client::Organizations),
         iam: build!(google_cloud_iam_admin_v1::client::Iam),
         secrets: build!(google_cloud_secretmanager_v1::client::SecretManagerService),
     })
@@ -263,7 +267,7 @@ pub(crate) fn classify(e: &google_cloud_gax::error::Error) -> Failure {
     }
 }
 
-fn gap_reason(f: Failure) -> String {
+pub(super) fn gap_reason(f: Failure) -> String {
     if f.denied {
         format!("access denied ({})", f.message)
     } else {
@@ -272,7 +276,7 @@ fn gap_reason(f: Failure) -> String {
 }
 
 /// Converts an official model type into our source type through the API's JSON.
-fn convert<T: Serialize, U: DeserializeOwned>(v: &T, what: &str) -> Result<U, String> {
+pub(super) fn convert<T: Serialize, U: DeserializeOwned>(v: &T, what: &str) -> Result<U, String> {
     serde_json::to_value(v)
         .and_then(serde_json::from_value)
         .map_err(|e| format!("unexpected {what} shape: {e}"))

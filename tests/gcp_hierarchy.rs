@@ -1,0 +1,265 @@
+//! The GCP resource hierarchy through the real binary on the GCP test server:
+//! `--gcp-folder` / `--gcp-organization` find the projects below (folders below
+//! folders), each folder's and organization's IAM policy is read at version 3, a
+//! binding set on a folder is in the inventory once, at the folder, with the projects
+//! it reaches, and the plan's lock-out check counts a customer admin bound above the
+//! projects. Google documents that "the effective policy for a resource is the union of
+//! the policy set at that resource and the policy inherited from its parent"
+//! (<https://cloud.google.com/iam/docs/resource-hierarchy-access-control>).
+
+mod support;
+
+use std::path::Path;
+
+use serde_json::{json, Value};
+use support::*;
+
+fn post(url: &str, path: &str, body: Value) -> Value {
+    let (status, body) = http_post_json(url, path, &body.to_string());
+    assert!(status.contains(" 200"), "{path}: {status}: {body}");
+    json(&body)
+}
+
+/// Organization 10 > folder 20 (agency editors) > folder 30 > shop-prod; folder 20 >
+/// shop-dev; organization 10 > other-app (outside folder 20). The customer's admins
+/// group owns the organization; no project has an admin of its own.
+fn seed_hierarchy(url: &str) {
+    post(
+        url,
+        "/_admin/seed",
+        json!({
+            "organizations": [{"id": "10", "displayName": "contoso.example"}],
+            "folders": [
+                {"id": "20", "displayName": "apps", "parent": "organizations/10"},
+                {"id": "30", "displayName": "prod", "parent": "folders/20"}
+            ],
+            "projects": [
+                {"projectId": "shop-prod", "parent": "folders/30"},
+                {"projectId": "shop-dev", "parent": "folders/20"},
+                {"projectId": "other-app", "parent": "organizations/10"}
+            ]
+        }),
+    );
+    post(
+        url,
+        "/v3/folders/20:setIamPolicy",
+        json!({"policy": {"version": 3, "bindings": [
+            {"role": "roles/editor", "members": ["group:devs@northwind-agency.example"]},
+            {"role": "roles/browser", "members": ["user:ann@northwind-agency.example"],
+             "condition": {"title": "adoption", "expression": "request.time < timestamp(\"2027-01-31T00:00:00Z\")"}}
+        ]}}),
+    );
+    post(
+        url,
+        "/v3/organizations/10:setIamPolicy",
+        json!({"policy": {"bindings": [
+            {"role": "roles/owner", "members": ["group:admins@contoso.example"]}
+        ]}}),
+    );
+    post(
+        url,
+        "/v1/projects/shop-prod:setIamPolicy",
+        json!({"policy": {"bindings": [
+            {"role": "roles/viewer", "members": ["user:carol@contoso.example"]}
+        ]}}),
+    );
+}
+
+fn audit(url: &str, home: &Path, scope: &[&str]) -> Value {
+    let r = run(handover_offline(home).arg("audit").args(scope).args([
+        "--gcp-endpoint",
+        url,
+        "--format",
+        "json",
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    json(&r.stdout)
+}
+
+fn bindings_on<'a>(inv: &'a Value, resource: &str) -> Vec<&'a Value> {
+    inv["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["detail"]["resource"] == resource)
+        .collect()
+}
+
+/// Before `--gcp-folder`, a folder-level grant (the usual way an agency reaches every
+/// project of a customer) was not in the inventory at all.
+#[test]
+fn a_folder_binding_is_audited_once_at_the_folder_with_the_projects_it_reaches() {
+    let server = gcp_server();
+    let url = server.url();
+    seed_hierarchy(&url);
+    let home = tempfile::tempdir().unwrap();
+    let inv = audit(&url, home.path(), &["--gcp-folder", "20"]);
+
+    let scopes: Vec<&str> = inv["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["scope"].as_str().unwrap())
+        .collect();
+    for s in [
+        "shop-prod",
+        "shop-dev",
+        "folders/20",
+        "folders/30",
+        "organizations/10",
+    ] {
+        assert!(scopes.contains(&s), "{s} not read: {scopes:?}");
+    }
+    assert!(!scopes.contains(&"other-app"), "outside folder 20");
+
+    let on_folder = bindings_on(&inv, "folders/20");
+    let editor: Vec<&&Value> = on_folder
+        .iter()
+        .filter(|c| c["detail"]["role"] == "roles/editor")
+        .collect();
+    assert_eq!(editor.len(), 1, "once, at the folder: {on_folder:#?}");
+    assert_eq!(editor[0]["scope"], "folders/20");
+    assert_eq!(
+        editor[0]["detail"]["reaches"],
+        json!(["shop-dev", "shop-prod"])
+    );
+    let everywhere = inv["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["detail"]["member"] == "group:devs@northwind-agency.example")
+        .count();
+    assert_eq!(everywhere, 1, "not repeated on each project");
+
+    // Conditions are kept (the policy was read at version 3).
+    let ann = on_folder
+        .iter()
+        .find(|c| c["detail"]["role"] == "roles/browser")
+        .expect("the conditional binding");
+    assert_eq!(ann["detail"]["condition"]["title"], "adoption");
+    assert_eq!(ann["detail"]["condition"]["ends"]["state"], "until");
+
+    // The organization's owner binding reaches every audited project and makes its
+    // group an admin, at the organization.
+    let owner = bindings_on(&inv, "organizations/10");
+    assert_eq!(owner.len(), 1);
+    assert_eq!(
+        owner[0]["detail"]["reaches"],
+        json!(["shop-dev", "shop-prod"])
+    );
+    let admins = inv["principals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "admins@contoso.example")
+        .unwrap();
+    assert_eq!(admins["scope"], "organizations/10");
+    assert_eq!(admins["admin"]["equivalent"], true);
+
+    // The project's own binding is still there, on the project.
+    assert_eq!(bindings_on(&inv, "projects/shop-prod").len(), 1);
+    assert_eq!(inv["gaps"], json!([]), "everything was read");
+}
+
+#[test]
+fn an_organization_walk_finds_every_project_and_bad_ids_are_usage_errors() {
+    let server = gcp_server();
+    let url = server.url();
+    seed_hierarchy(&url);
+    let home = tempfile::tempdir().unwrap();
+    let inv = audit(&url, home.path(), &["--gcp-organization", "10"]);
+    let owner = bindings_on(&inv, "organizations/10");
+    assert_eq!(
+        owner[0]["detail"]["reaches"],
+        json!(["other-app", "shop-dev", "shop-prod"])
+    );
+    let r = run(handover_offline(home.path()).args([
+        "audit",
+        "--gcp-folder",
+        "folders/20",
+        "--gcp-endpoint",
+        &url,
+    ]));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("numeric id"), "{}", r.stderr);
+}
+
+/// The customer config of these tests: the agency is northwind, the customer contoso.
+fn write_config(home: &Path) -> std::path::PathBuf {
+    let signer = std::fs::read_to_string(example_key("northwind-signing.pub")).unwrap();
+    let p = home.join("handover.toml");
+    std::fs::write(
+        &p,
+        format!(
+            r#"scenario = "full-transfer"
+handover_date = "2026-11-01"
+
+[agency]
+name = "Northwind"
+email_domains = ["northwind-agency.example"]
+signing_key = "{}"
+
+[customer]
+name = "Contoso"
+email_domains = ["contoso.example"]
+
+[recipients]
+keys = ["age18klx6qvl4ek08nhknlpyh5xatrlzf2e2jjngf32d05a5yrvhepcswq3sj3"]
+"#,
+            signer.trim()
+        ),
+    )
+    .unwrap();
+    p
+}
+
+/// The projects have no admin of their own: before inherited admins counted, the plan
+/// was refused as a lock-out although the customer owns the organization above them.
+#[test]
+fn the_lock_out_check_counts_an_organization_owner_and_the_revoke_names_the_folder() {
+    let server = gcp_server();
+    let url = server.url();
+    seed_hierarchy(&url);
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let inv_file = h.join("inventory.json");
+    let r = run(handover_offline(h)
+        .args(["audit", "--gcp-folder", "20", "--gcp-endpoint", &url])
+        .args(["--format", "json", "-o"])
+        .arg(&inv_file));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let config = write_config(h);
+    let r = run(handover_offline(h)
+        .args([
+            "plan",
+            "--format",
+            "json",
+            "--policy",
+            "full-transfer",
+            "--inventory",
+        ])
+        .arg(&inv_file)
+        .arg("--config")
+        .arg(&config));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let plan = json(&r.stdout);
+    let kept = &plan["summary"]["customer_admins_after"];
+    assert_eq!(
+        kept["gcp shop-prod"],
+        json!(["admins@contoso.example"]),
+        "{kept}"
+    );
+    assert_eq!(kept["gcp shop-dev"], json!(["admins@contoso.example"]));
+    let steps = plan["steps"].as_array().unwrap();
+    let revoke = steps
+        .iter()
+        .find(|s| {
+            s["target"]["id"]
+                .as_str()
+                .is_some_and(|t| t.contains("group:devs@northwind-agency.example"))
+        })
+        .unwrap_or_else(|| panic!("no step for the folder editor: {plan:#}"));
+    assert_eq!(revoke["action"], "revoke", "{revoke:#}");
+    assert_eq!(revoke["target"]["scope"], "folders/20", "{revoke:#}");
+    assert_eq!(revoke["target"]["binding"]["resource"], "folders/20");
+}
