@@ -263,3 +263,161 @@ fn the_lock_out_check_counts_an_organization_owner_and_the_revoke_names_the_fold
     assert_eq!(revoke["target"]["scope"], "folders/20", "{revoke:#}");
     assert_eq!(revoke["target"]["binding"]["resource"], "folders/20");
 }
+
+/// Audit and plan `--gcp-folder 20` into `home`; the plan file and its digest.
+fn planned(url: &str, home: &Path) -> (std::path::PathBuf, std::path::PathBuf, String) {
+    let inv_file = home.join("inventory.json");
+    let r = run(handover_offline(home)
+        .args(["audit", "--gcp-folder", "20", "--gcp-endpoint", url])
+        .args(["--format", "json", "-o"])
+        .arg(&inv_file));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let config = write_config(home);
+    let plan = home.join("plan.json");
+    let r = run(handover_offline(home)
+        .args([
+            "plan",
+            "--format",
+            "json",
+            "--policy",
+            "full-transfer",
+            "--inventory",
+        ])
+        .arg(&inv_file)
+        .arg("--config")
+        .arg(&config)
+        .arg("-o")
+        .arg(&plan));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let digest = json(&std::fs::read_to_string(&plan).unwrap())["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (plan, config, digest)
+}
+
+fn folder_policy(url: &str) -> Value {
+    post(
+        url,
+        "/v3/folders/20:getIamPolicy",
+        json!({"options": {"requestedPolicyVersion": 3}}),
+    )
+}
+
+/// Before the folder was a resource apply could change, the revoke of a folder-level
+/// binding failed ("IAM resource name \"folders/20\" is not one GCP accepts").
+#[test]
+fn apply_removes_a_folder_binding_at_the_folder_and_leaves_the_rest() {
+    let server = gcp_server();
+    let url = server.url();
+    seed_hierarchy(&url);
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let (plan, config, digest) = planned(&url, h);
+    let before = folder_policy(&url);
+    let r = run(handover_offline(h)
+        .args(["apply", "--plan"])
+        .arg(&plan)
+        .args(["--apply", "--approve", &digest])
+        .args(["--format", "json", "--gcp-endpoint", &url])
+        .arg("--config")
+        .arg(&config)
+        .arg("--journal")
+        .arg(h.join("apply.jsonl")));
+    let report = json(&r.stdout);
+    let step = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| {
+            s["target"]
+                .as_str()
+                .is_some_and(|t| t.contains("roles/editor of devs@northwind-agency.example"))
+        })
+        .unwrap_or_else(|| panic!("no folder step: {report:#}\n{}", r.stderr));
+    assert_eq!(step["outcome"], "done", "{step:#}\n{}", r.stderr);
+    let after = folder_policy(&url);
+    let roles: Vec<String> = after["bindings"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|b| b["role"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!roles.contains(&"roles/editor".to_string()), "{after}");
+    assert_ne!(before["etag"], after["etag"], "written with the etag read");
+    // The organization's owner binding is untouched.
+    let org = post(
+        &url,
+        "/v3/organizations/10:getIamPolicy",
+        json!({"options": {"requestedPolicyVersion": 3}}),
+    );
+    assert_eq!(
+        org["bindings"][0]["members"],
+        json!(["group:admins@contoso.example"])
+    );
+    assert_eq!(
+        server
+            .request_counts()
+            .route("POST /v3/folders/{folder}:setIamPolicy"),
+        2,
+        "one seed write and one apply write"
+    );
+
+    // The customer verifies: the folder binding is gone, read live at the folder; put
+    // back, verify fails naming it.
+    let sealed = h.join("handover.age");
+    let r = run(handover_offline(h)
+        .arg("manifest")
+        .arg("--config")
+        .arg(&config)
+        .arg("--plan")
+        .arg(&plan)
+        .arg("--inventory")
+        .arg(h.join("inventory.json"))
+        .arg("--journal")
+        .arg(h.join("apply.jsonl"))
+        .arg("-o")
+        .arg(&sealed));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let verify = || {
+        run(handover_offline(h)
+            .args([
+                "verify",
+                "--format",
+                "json",
+                "--gcp-endpoint",
+                &url,
+                "--signer",
+            ])
+            .arg(example_key("northwind-signing.pub"))
+            .arg("-i")
+            .arg(example_key("contoso-security.agekey"))
+            .arg(&sealed))
+    };
+    let gets = |s: &gcp_test_server::ServerHandle| {
+        s.request_counts()
+            .route("POST /v3/folders/{folder}:getIamPolicy")
+    };
+    let reads_before = gets(&server);
+    let ok = verify();
+    assert_eq!(ok.code, 0, "{}\n{}", ok.stdout, ok.stderr);
+    assert!(
+        gets(&server) > reads_before,
+        "the folder's policy is read live"
+    );
+    post(
+        &url,
+        "/v3/folders/20:setIamPolicy",
+        json!({"policy": {"bindings": [
+            {"role": "roles/editor", "members": ["group:devs@northwind-agency.example"]}
+        ]}}),
+    );
+    let bad = verify();
+    assert_eq!(bad.code, 9, "{}\n{}", bad.stdout, bad.stderr);
+    assert!(
+        bad.stdout.contains("devs@northwind-agency.example"),
+        "{}",
+        bad.stdout
+    );
+}
