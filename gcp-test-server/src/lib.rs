@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod asset;
 pub mod enforce;
 pub mod error;
 pub mod faults;

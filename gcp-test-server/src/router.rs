@@ -14,7 +14,7 @@ use crate::faults::FaultKind;
 use crate::secretmanager::VersionAction;
 use crate::store::Store;
 use crate::wire::ApiRequest;
-use crate::{folders, iam, resourcemanager as rm, roles, secretmanager as sm};
+use crate::{asset, folders, iam, resourcemanager as rm, roles, secretmanager as sm};
 
 /// The label counted for requests that match no route.
 pub const UNMATCHED: &str = "unmatched";
@@ -189,6 +189,19 @@ pub fn dispatch(
                 }
             )
         }
+
+        // ---------------------------------------------------- Cloud Asset Inventory
+        (
+            "GET",
+            ["v1", kind @ ("projects" | "folders" | "organizations"), id],
+            Some(verb @ ("searchAllIamPolicies" | "searchAllResources")),
+        ) => route!(
+            asset_label(kind, verb),
+            match verb {
+                "searchAllIamPolicies" => asset::search_all_iam_policies(store, kind, id, req),
+                _ => asset::search_all_resources(store, kind, id, req),
+            }
+        ),
 
         // ---------------------------------------------------- IAM service accounts
         ("GET", ["v1", "projects", p, "serviceAccounts"], None) => {
@@ -463,5 +476,17 @@ fn container_label(version: &str, kind: &str, verb: &str) -> &'static str {
         (_, _, "getIamPolicy") => "POST /v3/folders/{folder}:getIamPolicy",
         (_, _, "setIamPolicy") => "POST /v3/folders/{folder}:setIamPolicy",
         _ => "POST /v3/folders/{folder}:testIamPermissions",
+    }
+}
+
+/// The route label of a Cloud Asset Inventory search on a scope.
+fn asset_label(kind: &str, verb: &str) -> &'static str {
+    match (kind, verb) {
+        ("projects", "searchAllIamPolicies") => "GET /v1/projects/{project}:searchAllIamPolicies",
+        ("folders", "searchAllIamPolicies") => "GET /v1/folders/{folder}:searchAllIamPolicies",
+        (_, "searchAllIamPolicies") => "GET /v1/organizations/{organization}:searchAllIamPolicies",
+        ("projects", _) => "GET /v1/projects/{project}:searchAllResources",
+        ("folders", _) => "GET /v1/folders/{folder}:searchAllResources",
+        _ => "GET /v1/organizations/{organization}:searchAllResources",
     }
 }

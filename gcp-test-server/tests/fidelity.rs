@@ -181,6 +181,7 @@ impl Gcloud {
             .env("CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK", "true")
             .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER", &self.url)
             .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_IAM", &self.url)
+            .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDASSET", &self.url)
             .env(
                 "CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER",
                 &self.url,
@@ -2189,4 +2190,102 @@ fn gcloud_reads_folders_their_policies_and_projects_by_parent() {
     );
     assert_eq!(found["folders"][0]["name"], "folders/30", "{found}");
     assert_eq!(found["folders"].as_array().map(Vec::len), Some(1));
+}
+
+/// Cloud Asset Inventory search on a folder, as `gcloud asset search-all-iam-policies`
+/// and `search-all-resources` call it (404 before the asset routes): every policy and
+/// resource below the folder, none outside it, with its folders and organization.
+#[test]
+fn gcloud_searches_the_asset_inventory_of_a_folder() {
+    let server = BinaryServer::start();
+    let g = Gcloud::new(&server.url, "shop-prod");
+    post_json(
+        &server.url,
+        "/_admin/seed",
+        &json!({
+            "organizations": [{"id": "10"}],
+            "folders": [{"id": "20", "parent": "organizations/10"}],
+            "projects": [
+                {"projectId": "shop-prod", "projectNumber": "4242", "parent": "folders/20"},
+                {"projectId": "elsewhere", "parent": "organizations/10"}
+            ]
+        }),
+    );
+    let bind = |path: &str, role: &str, member: &str| {
+        post_json(
+            &server.url,
+            path,
+            &json!({"policy": {"bindings": [{"role": role, "members": [member]}]}}),
+        );
+    };
+    bind(
+        "/v3/folders/20:setIamPolicy",
+        "roles/editor",
+        "group:devs@agency.example",
+    );
+    bind(
+        "/v1/projects/shop-prod:setIamPolicy",
+        "roles/viewer",
+        "user:carol@customer.example",
+    );
+    bind(
+        "/v1/projects/elsewhere:setIamPolicy",
+        "roles/viewer",
+        "user:out@customer.example",
+    );
+    post_json(
+        &server.url,
+        "/v1/projects/shop-prod/serviceAccounts",
+        &json!({"accountId": "deployer"}),
+    );
+    let policies = g.json(&["asset", "search-all-iam-policies", "--scope=folders/20"]);
+    let resources: Vec<&str> = policies
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["resource"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        resources,
+        [
+            "//cloudresourcemanager.googleapis.com/folders/20",
+            "//cloudresourcemanager.googleapis.com/projects/4242"
+        ],
+        "{policies}"
+    );
+    let folder = &policies[0];
+    assert_eq!(
+        folder["assetType"],
+        "cloudresourcemanager.googleapis.com/Folder"
+    );
+    assert_eq!(folder["policy"]["bindings"][0]["role"], "roles/editor");
+    assert_eq!(policies[1]["folders"], json!(["folders/20"]));
+    assert_eq!(policies[1]["organization"], "organizations/10");
+    let found = g.json(&[
+        "asset",
+        "search-all-resources",
+        "--scope=folders/20",
+        "--asset-types=iam.googleapis.com/ServiceAccount",
+    ]);
+    assert_eq!(found.as_array().map(Vec::len), Some(1), "{found}");
+    assert_eq!(found[0]["assetType"], "iam.googleapis.com/ServiceAccount");
+    assert_eq!(found[0]["project"], "projects/4242");
+    assert_eq!(
+        found[0]["additionalAttributes"]["email"],
+        "deployer@shop-prod.iam.gserviceaccount.com"
+    );
+    // Paging: one result a page, three pages for folder, project and account.
+    let mut token = String::new();
+    let mut pages = 0;
+    loop {
+        let path = format!("/v1/folders/20:searchAllResources?pageSize=1&pageToken={token}");
+        let page = http_json(&server.url, "GET", &path, &Value::Null);
+        pages += 1;
+        match page["nextPageToken"].as_str() {
+            Some(t) => token = t.to_owned(),
+            None => break,
+        }
+        assert!(pages < 10, "paging ends");
+    }
+    assert_eq!(pages, 3);
 }
