@@ -421,3 +421,166 @@ fn apply_removes_a_folder_binding_at_the_folder_and_leaves_the_rest() {
         bad.stdout
     );
 }
+
+/// Two service accounts in shop-prod (one the agency may act as), one in shop-dev.
+fn seed_accounts(url: &str) {
+    for (project, id) in [
+        ("shop-prod", "deployer"),
+        ("shop-prod", "nightly-batch"),
+        ("shop-dev", "ci-runner"),
+    ] {
+        post(
+            url,
+            &format!("/v1/projects/{project}/serviceAccounts"),
+            json!({ "accountId": id }),
+        );
+    }
+    post(
+        url,
+        "/v1/projects/shop-prod/serviceAccounts/deployer@shop-prod.iam.gserviceaccount.com:setIamPolicy",
+        json!({"policy": {"bindings": [
+            {"role": "roles/iam.serviceAccountUser", "members": ["group:devs@northwind-agency.example"]}
+        ]}}),
+    );
+}
+
+/// The audit role of policies/permissions/gcp-audit-role.yaml (minus `without`), held
+/// by `user:auditor@contoso.example` (token `audit-token`) on the organization, both
+/// folders and both projects (the test server's enforcement does not model inheritance).
+fn enforce_audit_role(url: &str, without: &[&str], bind: bool) {
+    let yaml: serde_norway::Value = serde_norway::from_str(
+        &std::fs::read_to_string(repo().join("policies/permissions/gcp-audit-role.yaml")).unwrap(),
+    )
+    .unwrap();
+    let permissions: Vec<String> = yaml["includedPermissions"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .filter(|p| !without.contains(&p.as_str()))
+        .collect();
+    let member = "user:auditor@contoso.example";
+    let grant = |path: &str, read: &str| {
+        let mut policy = post(url, read, json!({"options": {"requestedPolicyVersion": 3}}));
+        let mut bindings = policy["bindings"].as_array().cloned().unwrap_or_default();
+        bindings.push(json!({"role": "roles/handoverAudit", "members": [member]}));
+        policy["bindings"] = json!(bindings);
+        post(url, path, json!({ "policy": policy }));
+    };
+    let scopes: &[&str] = if bind {
+        &[
+            "v3/organizations/10",
+            "v3/folders/20",
+            "v3/folders/30",
+            "v1/projects/shop-prod",
+            "v1/projects/shop-dev",
+        ]
+    } else {
+        &[]
+    };
+    for scope in scopes {
+        grant(
+            &format!("/{scope}:setIamPolicy"),
+            &format!("/{scope}:getIamPolicy"),
+        );
+    }
+    post(
+        url,
+        "/_admin/iam",
+        json!({"tokens": {"audit-token": member}, "roles": {"roles/handoverAudit": permissions}}),
+    );
+}
+
+fn audited(url: &str, home: &Path, token: Option<&str>) -> Value {
+    let mut cmd = handover_offline(home);
+    if let Some(t) = token {
+        cmd.env("HANDOVER_GCP_ACCESS_TOKEN", t);
+    }
+    let r = run(cmd.args([
+        "audit",
+        "--gcp-folder",
+        "20",
+        "--gcp-endpoint",
+        url,
+        "--format",
+        "json",
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    json(&r.stdout)
+}
+
+const SA_POLICY: &str = "POST /v1/projects/{project}/serviceAccounts/{account}:getIamPolicy";
+
+/// The bulk road (Cloud Asset Inventory) against the per-item one on the same seed,
+/// both under the audit role: the same inventory, fewer requests, no per-account or
+/// per-folder policy read; without the asset permission the audit falls back and says
+/// so in a coverage note on the folder's source.
+#[test]
+fn the_asset_inventory_reads_policies_in_bulk_and_the_fallback_is_named() {
+    let server = gcp_server();
+    let url = server.url();
+    seed_hierarchy(&url);
+    seed_accounts(&url);
+    enforce_audit_role(&url, &[], true);
+    let home = tempfile::tempdir().unwrap();
+    let count = |route: &str| server.request_counts().route(route);
+    let total = || server.request_counts().total;
+
+    const FOLDER_POLICY: &str = "POST /v3/folders/{folder}:getIamPolicy";
+    let (t0, sa0, f0) = (total(), count(SA_POLICY), count(FOLDER_POLICY));
+    let bulk = audited(&url, home.path(), Some("audit-token"));
+    let bulk_requests = total() - t0;
+    assert_eq!(count(SA_POLICY) - sa0, 0, "no per-account policy read");
+    assert_eq!(
+        count(FOLDER_POLICY) - f0,
+        0,
+        "folders in bulk: {}",
+        bulk["sources"]
+    );
+    assert_eq!(count("GET /v1/folders/{folder}:searchAllIamPolicies"), 1);
+    let folder_source = bulk["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["scope"] == "folders/20")
+        .unwrap();
+    assert!(folder_source.get("notes").is_none(), "{folder_source}");
+
+    // Enforcement is on: only the role's definition changes (no authenticated rebinding).
+    enforce_audit_role(&url, &["cloudasset.assets.searchAllIamPolicies"], false);
+    let (t1, sa1) = (total(), count(SA_POLICY));
+    let per_item = audited(&url, home.path(), Some("audit-token"));
+    let per_item_requests = total() - t1;
+    assert_eq!(count(SA_POLICY) - sa1, 3, "one per account");
+    assert!(
+        bulk_requests < per_item_requests,
+        "bulk {bulk_requests} vs per item {per_item_requests}"
+    );
+    let folder_source = per_item["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["scope"] == "folders/20")
+        .unwrap();
+    let note = folder_source["notes"][0].as_str().unwrap_or_default();
+    assert!(
+        note.contains("Cloud Asset Inventory") && note.contains("per item"),
+        "{folder_source}"
+    );
+    for part in ["principals", "credentials", "findings", "gaps"] {
+        assert_eq!(
+            bulk[part], per_item[part],
+            "{part} differ between the roads"
+        );
+    }
+    let can_act = bulk["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["detail"]["role"] == "roles/iam.serviceAccountUser")
+        .count();
+    assert_eq!(
+        can_act, 1,
+        "the account policy read in bulk is in the inventory"
+    );
+}

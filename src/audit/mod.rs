@@ -7,6 +7,7 @@
 pub mod ocsf;
 pub mod table;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -117,6 +118,8 @@ async fn gcp_live(
     if any.iter().any(|l| !l.is_empty()) {
         let clients = gcp::live::clients(&req.gcp).await?;
         let mut projects = req.gcp_projects.clone();
+        let mut bulk = None;
+        let mut walked = std::collections::BTreeSet::new();
         if !req.gcp_roots.is_empty() || !req.gcp_containers.is_empty() {
             let mut walks = Vec::new();
             for root in &req.gcp_roots {
@@ -137,16 +140,35 @@ async fn gcp_live(
                 ));
             }
             inventory.gaps.extend(h.gaps);
+            for (scope, note) in h.notes {
+                if let Some(s) = inventory.sources.iter_mut().find(|s| s.scope == scope) {
+                    s.notes.push(note);
+                }
+            }
             for p in h.projects {
+                walked.insert(p.project_id.clone());
                 if !projects.contains(&p.project_id) {
                     projects.push(p.project_id);
                 }
             }
+            bulk = h.service_account_policies;
         }
         for project in &projects {
-            let sources =
-                gcp::live::collect(&clients, project, req.gcp.concurrency, progress.clone())
-                    .await?;
+            // A project named by --gcp-project alone (outside every walked root) is
+            // read per item: the bulk search did not cover it.
+            let empty = BTreeMap::new();
+            let accounts = bulk
+                .as_ref()
+                .filter(|_| walked.contains(project))
+                .map(|b: &BTreeMap<String, _>| b.get(project.as_str()).unwrap_or(&empty));
+            let sources = gcp::live::collect_with(
+                &clients,
+                project,
+                req.gcp.concurrency,
+                progress.clone(),
+                accounts,
+            )
+            .await?;
             inventory.merge(gcp::assemble::assemble(&sources, SourceMode::Live, now));
         }
     }

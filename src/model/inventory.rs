@@ -132,6 +132,10 @@ pub struct Source {
     /// When AWS generated the credential report the audit used. AWS reuses a report
     /// for up to four hours, so recent changes may not show in it.
     pub credential_report_generated_at: Option<DateTime<Utc>>,
+    /// Coverage notes: how the source was read when not by its usual road (a bulk
+    /// source that fell back to per-item reads, and why).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// What kind of identity a principal is.

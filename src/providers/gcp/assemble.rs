@@ -140,6 +140,7 @@ fn assemble_at(
         regions: Vec::new(),
         identity: None,
         credential_report_generated_at: None,
+        notes: Vec::new(),
     });
     a.gaps();
     a.service_accounts();
