@@ -584,3 +584,57 @@ fn the_asset_inventory_reads_policies_in_bulk_and_the_fallback_is_named() {
         "the account policy read in bulk is in the inventory"
     );
 }
+
+/// `export-gcp-snapshot.sh --hierarchy` exports each project's ancestry and the policies
+/// above it; `--snapshot` then holds the same folder and organization bindings, with
+/// the same reach, as the live walk (before, a snapshot had no inherited access at all).
+#[test]
+fn a_hierarchy_snapshot_holds_the_same_inherited_bindings_as_the_live_walk() {
+    let server = gcp_server();
+    let url = server.url();
+    seed_hierarchy(&url);
+    let home = tempfile::tempdir().unwrap();
+    let live = audit(&url, home.path(), &["--gcp-folder", "20"]);
+
+    let snap = tempfile::tempdir().unwrap();
+    let config = tempfile::tempdir().unwrap();
+    let endpoint = format!("{}/", url.trim_end_matches('/'));
+    let out = std::process::Command::new(repo().join("scripts/export-gcp-snapshot.sh"))
+        .arg("--hierarchy")
+        .arg(snap.path())
+        .args(["shop-prod", "shop-dev"])
+        .env("CLOUDSDK_CONFIG", config.path())
+        .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER", &endpoint)
+        .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_IAM", &endpoint)
+        .env(
+            "CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER",
+            &endpoint,
+        )
+        .env("CLOUDSDK_AUTH_DISABLE_CREDENTIALS", "true")
+        .env("CLOUDSDK_CORE_DISABLE_PROMPTS", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = run(handover_offline(home.path())
+        .args(["audit", "--format", "json", "--snapshot"])
+        .arg(snap.path()));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let snapshot = json(&r.stdout);
+    let inherited = |inv: &Value| -> Vec<Value> {
+        inv["credentials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["scope"].as_str().unwrap().contains('/'))
+            .cloned()
+            .collect()
+    };
+    let from_live = inherited(&live);
+    assert_eq!(from_live.len(), 3, "editor, browser, owner");
+    assert_eq!(inherited(&snapshot), from_live);
+    assert_eq!(snapshot["gaps"], json!([]));
+}

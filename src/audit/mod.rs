@@ -56,6 +56,15 @@ pub async fn run(
                 "see docs/snapshots.md for the layout and the aws CLI and gcloud commands that make it",
             ));
         }
+        for c in gcp::snapshot::load_containers(dir, &projects)? {
+            inventory.merge(gcp::assemble::assemble_container(
+                &c.name,
+                &c.policy,
+                c.reaches,
+                SourceMode::Snapshot,
+                now,
+            ));
+        }
         for project_dir in projects {
             let sources = gcp::snapshot::load_project(&project_dir)?;
             tracing::info!(project = %sources.project_id, folder = %project_dir.display(), "read GCP snapshot");
