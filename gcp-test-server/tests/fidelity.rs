@@ -728,6 +728,14 @@ fn google_python_discovery_clients_drive_the_server() {
     run_python_script("discovery_clients.py", &server.url, "py-discovery");
 }
 
+/// Resource Manager v3 folders, v1 getAncestry and the Cloud Asset Inventory searches,
+/// through the discovery clients built from Google's own discovery documents.
+#[test]
+fn google_python_discovery_clients_drive_the_hierarchy_and_asset_routes() {
+    let server = BinaryServer::start();
+    run_python_script("hierarchy_clients.py", &server.url, "py-hierarchy");
+}
+
 // ------------------------------------------------------------------ 3. semantics
 
 #[tokio::test]
