@@ -1193,6 +1193,9 @@ mod tests {
             "projects/example.com:p",
             "projects/p-1/serviceAccounts/a@p-1.iam.gserviceaccount.com",
             "projects/p-1/secrets/DB_password-2",
+            // A binding inherited from above is changed where it is set (issue 17).
+            "folders/1",
+            "organizations/123456789012",
         ] {
             assert_eq!(IamResource::parse(name).unwrap().name(), name);
         }
@@ -1202,7 +1205,11 @@ mod tests {
             "projects/p/secrets/a%2F..",
             "projects/p/serviceAccounts/a@b@c",
             "projects/p/serviceAccounts/a@b/../x",
-            "folders/1",
+            "folders/abc",
+            "folders/-1",
+            "folders/",
+            "folders/1/projects",
+            "organizations/1%2F..",
         ] {
             assert!(IamResource::parse(bad).is_err(), "{bad}");
         }
