@@ -4,7 +4,11 @@
 # secret value: `secrets list`, `secrets versions list` and `get-iam-policy` describe
 # secrets, they never return them (`gcloud secrets versions access` is never run).
 #
-# usage: scripts/export-gcp-snapshot.sh OUT_DIR PROJECT [PROJECT ...]
+# usage: scripts/export-gcp-snapshot.sh [--hierarchy] OUT_DIR PROJECT [PROJECT ...]
+#   --hierarchy: also each project's ancestry (`gcp/<project>/ancestors.json`) and the
+#   IAM policy of every folder and organization above the projects
+#   (`gcp-containers/folders-<id>/iam-policy.json`, `.../organizations-<id>/...`), so the
+#   audit sees inherited access as `--gcp-folder` / `--gcp-organization` do.
 #   Account, credentials and endpoints come from gcloud's usual settings
 #   (CLOUDSDK_CONFIG, `gcloud auth login` / application default credentials,
 #   CLOUDSDK_API_ENDPOINT_OVERRIDES_*, ...).
@@ -37,8 +41,13 @@
 set -euo pipefail
 umask 077
 
+hierarchy=
+if [ "${1:-}" = "--hierarchy" ]; then
+  hierarchy=1
+  shift
+fi
 if [ $# -lt 2 ]; then
-  echo "usage: $0 OUT_DIR PROJECT [PROJECT ...]" >&2
+  echo "usage: $0 [--hierarchy] OUT_DIR PROJECT [PROJECT ...]" >&2
   exit 2
 fi
 out=$1
@@ -103,3 +112,30 @@ for project in "$@"; do
   done
   echo "snapshot of project $project written to $dir" >&2
 done
+
+# The folders and organizations above the projects, each once, and their policies.
+if [ -n "$hierarchy" ]; then
+  containers=()
+  for project in "$@"; do
+    save "$out/gcp/$project/ancestors.json" -- gcloud projects get-ancestors "$project" --format=json
+    while IFS=, read -r kind id; do
+      case "$kind" in
+        folder | organization) containers+=("$kind,$id") ;;
+      esac
+    done < <(names "ancestors of $project" -- gcloud projects get-ancestors "$project" --format='csv[no-heading](type,id)')
+  done
+  for c in $(printf '%s\n' "${containers[@]}" | sort -u); do
+    kind=${c%%,*}
+    id=${c#*,}
+    case "$id" in
+      '' | *[!0-9]*) echo "warning: skipping $kind id '$id' (not a number)" >&2; continue ;;
+    esac
+    if [ "$kind" = folder ]; then
+      save "$out/gcp-containers/folders-$id/iam-policy.json" -- \
+        gcloud resource-manager folders get-iam-policy "$id" --format=json
+    else
+      save "$out/gcp-containers/organizations-$id/iam-policy.json" -- \
+        gcloud organizations get-iam-policy "$id" --format=json
+    fi
+  done
+fi

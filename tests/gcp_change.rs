@@ -103,6 +103,7 @@ fn get_policy(url: &str, resource: &IamResource) -> Value {
         IamResource::ServiceAccount { .. } => {
             post(url, &format!("/v1/{}:getIamPolicy", resource.name()), v3)
         }
+        IamResource::Container { name } => post(url, &format!("/v3/{name}:getIamPolicy"), v3),
     }
 }
 
@@ -145,6 +146,14 @@ fn policy_requests(server: &gcp_test_server::ServerHandle, resource: &IamResourc
         IamResource::Secret { .. } => (
             "GET /v1/projects/{project}/secrets/{secret}:getIamPolicy",
             "POST /v1/projects/{project}/secrets/{secret}:setIamPolicy",
+        ),
+        IamResource::Container { name } if name.starts_with("folders/") => (
+            "POST /v3/folders/{folder}:getIamPolicy",
+            "POST /v3/folders/{folder}:setIamPolicy",
+        ),
+        IamResource::Container { .. } => (
+            "POST /v3/organizations/{organization}:getIamPolicy",
+            "POST /v3/organizations/{organization}:setIamPolicy",
         ),
     };
     (c.route(get), c.route(set))
@@ -485,6 +494,7 @@ fn detail(resource: &str, role: &str, condition: Option<IamCondition>) -> Bindin
         role: role.into(),
         level: RoleLevel::Other,
         condition,
+        reaches: Vec::new(),
     }
 }
 

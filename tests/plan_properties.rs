@@ -77,6 +77,7 @@ fn inventory(users: &[GenUser], roles: &[GenRole], auditor: Option<usize>) -> In
         regions: vec!["us-east-1".into()],
         identity: auditor.and_then(|i| users.get(i).map(|u| user_arn(i, u))),
         credential_report_generated_at: Some(now),
+        notes: Vec::new(),
     });
     let admin = |yes: bool| AdminRights {
         equivalent: Some(yes),

@@ -21,11 +21,13 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod asset;
 pub mod enforce;
 pub mod error;
 pub mod faults;
 pub mod fieldmask;
 pub mod filter;
+pub mod folders;
 pub mod iam;
 pub mod paging;
 pub mod params;

@@ -192,14 +192,27 @@ pub fn search_v3(store: &mut Store, req: &ApiRequest) -> ApiResult<Value> {
     list_projects(store, req, &terms, &format!("v3search|{text}"), true)
 }
 
-/// v1 `:getAncestry`: the project, then its parent if it has one.
+/// v1 `:getAncestry`: the project, then each container above it up to the
+/// organization ("The first ancestor is the project itself, followed by the project's
+/// parent, etc."). The walk stops at a container not in the store or after as many
+/// steps as there are containers, so a cycle in seeded data cannot loop.
 pub fn get_ancestry(store: &mut Store, project: &str) -> ApiResult<Value> {
     let p = store.project(project)?;
     let mut ancestors = vec![json!({ "resourceId": { "type": "project", "id": p.id } })];
-    if let Some((kind, id)) = p.parent.as_deref().and_then(|s| s.split_once('/')) {
+    let mut next = p.parent.clone();
+    let mut steps = 0;
+    while let Some(name) = next.take() {
+        let Some((kind, id)) = name.split_once('/') else {
+            break;
+        };
         ancestors.push(
             json!({ "resourceId": { "type": kind.strip_suffix('s').unwrap_or(kind), "id": id } }),
         );
+        steps += 1;
+        if steps > store.containers.len() {
+            break;
+        }
+        next = store.containers.get(&name).and_then(|c| c.parent.clone());
     }
     Ok(json!({ "ancestor": ancestors }))
 }
@@ -228,7 +241,7 @@ fn organization_v1(c: &Container) -> Value {
 }
 
 /// `Organization` or `Folder` as v3 shows it.
-fn container_v3(c: &Container) -> Value {
+pub fn container_v3(c: &Container) -> Value {
     let t = fmt_time(&c.create_time);
     let mut out = json!({
         "name": c.name,

@@ -14,7 +14,7 @@ use crate::faults::FaultKind;
 use crate::secretmanager::VersionAction;
 use crate::store::Store;
 use crate::wire::ApiRequest;
-use crate::{iam, resourcemanager as rm, roles, secretmanager as sm};
+use crate::{asset, folders, iam, resourcemanager as rm, roles, secretmanager as sm};
 
 /// The label counted for requests that match no route.
 pub const UNMATCHED: &str = "unmatched";
@@ -156,15 +156,29 @@ pub fn dispatch(
                 rm::search_organizations(store, req)
             )
         }
+        ("GET", ["v3", "folders"], Some("search")) => {
+            route!("GET /v3/folders:search", folders::search_v3(store, req))
+        }
+        ("POST", ["v2", "folders"], Some("search")) => {
+            route!("POST /v2/folders:search", folders::search_v2(store, req))
+        }
+        ("GET", ["v2", "folders"], None) => route!("GET /v2/folders", folders::list_v2(store, req)),
+        ("GET", ["v2", "folders", f], None) => {
+            route!("GET /v2/folders/{folder}", folders::get_v2(store, f))
+        }
         ("GET", ["v3", "folders", f], None) => {
             route!("GET /v3/folders/{folder}", rm::get_folder(store, f))
         }
         ("GET", ["v3", "folders"], None) => route!("GET /v3/folders", rm::list_folders(store, req)),
         (
             "POST",
-            [v @ ("v1" | "v3"), kind @ ("organizations" | "folders"), id],
+            [v @ ("v1" | "v2" | "v3"), kind @ ("organizations" | "folders"), id],
             Some(verb @ ("getIamPolicy" | "setIamPolicy" | "testIamPermissions")),
-        ) if !(*v == "v1" && *kind == "folders") => {
+        ) if matches!(
+            (*v, *kind),
+            ("v1" | "v3", "organizations") | ("v2" | "v3", "folders")
+        ) =>
+        {
             let label = container_label(v, kind, verb);
             route!(
                 label,
@@ -175,6 +189,19 @@ pub fn dispatch(
                 }
             )
         }
+
+        // ---------------------------------------------------- Cloud Asset Inventory
+        (
+            "GET",
+            ["v1", kind @ ("projects" | "folders" | "organizations"), id],
+            Some(verb @ ("searchAllIamPolicies" | "searchAllResources")),
+        ) => route!(
+            asset_label(kind, verb),
+            match verb {
+                "searchAllIamPolicies" => asset::search_all_iam_policies(store, kind, id, req),
+                _ => asset::search_all_resources(store, kind, id, req),
+            }
+        ),
 
         // ---------------------------------------------------- IAM service accounts
         ("GET", ["v1", "projects", p, "serviceAccounts"], None) => {
@@ -436,6 +463,9 @@ fn container_label(version: &str, kind: &str, verb: &str) -> &'static str {
         ("v1", _, "getIamPolicy") => "POST /v1/organizations/{organization}:getIamPolicy",
         ("v1", _, "setIamPolicy") => "POST /v1/organizations/{organization}:setIamPolicy",
         ("v1", _, _) => "POST /v1/organizations/{organization}:testIamPermissions",
+        ("v2", _, "getIamPolicy") => "POST /v2/folders/{folder}:getIamPolicy",
+        ("v2", _, "setIamPolicy") => "POST /v2/folders/{folder}:setIamPolicy",
+        ("v2", _, _) => "POST /v2/folders/{folder}:testIamPermissions",
         (_, "organizations", "getIamPolicy") => {
             "POST /v3/organizations/{organization}:getIamPolicy"
         }
@@ -446,5 +476,17 @@ fn container_label(version: &str, kind: &str, verb: &str) -> &'static str {
         (_, _, "getIamPolicy") => "POST /v3/folders/{folder}:getIamPolicy",
         (_, _, "setIamPolicy") => "POST /v3/folders/{folder}:setIamPolicy",
         _ => "POST /v3/folders/{folder}:testIamPermissions",
+    }
+}
+
+/// The route label of a Cloud Asset Inventory search on a scope.
+fn asset_label(kind: &str, verb: &str) -> &'static str {
+    match (kind, verb) {
+        ("projects", "searchAllIamPolicies") => "GET /v1/projects/{project}:searchAllIamPolicies",
+        ("folders", "searchAllIamPolicies") => "GET /v1/folders/{folder}:searchAllIamPolicies",
+        (_, "searchAllIamPolicies") => "GET /v1/organizations/{organization}:searchAllIamPolicies",
+        ("projects", _) => "GET /v1/projects/{project}:searchAllResources",
+        ("folders", _) => "GET /v1/folders/{folder}:searchAllResources",
+        _ => "GET /v1/organizations/{organization}:searchAllResources",
     }
 }

@@ -181,6 +181,7 @@ impl Gcloud {
             .env("CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK", "true")
             .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER", &self.url)
             .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_IAM", &self.url)
+            .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDASSET", &self.url)
             .env(
                 "CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER",
                 &self.url,
@@ -725,6 +726,14 @@ fn google_python_secret_manager_client_drives_the_server() {
 fn google_python_discovery_clients_drive_the_server() {
     let server = BinaryServer::start();
     run_python_script("discovery_clients.py", &server.url, "py-discovery");
+}
+
+/// Resource Manager v3 folders, v1 getAncestry and the Cloud Asset Inventory searches,
+/// through the discovery clients built from Google's own discovery documents.
+#[test]
+fn google_python_discovery_clients_drive_the_hierarchy_and_asset_routes() {
+    let server = BinaryServer::start();
+    run_python_script("hierarchy_clients.py", &server.url, "py-hierarchy");
 }
 
 // ------------------------------------------------------------------ 3. semantics
@@ -2112,4 +2121,179 @@ fn gcloud_empty_payload_is_refused() {
 fn google_python_client_sees_latest_and_payload_rules_as_google_documents() {
     let server = BinaryServer::start();
     run_python_script("secretmanager_latest.py", &server.url, "py-latest");
+}
+
+/// gcloud's folder commands call Resource Manager v2 (`FOLDERS_API_VERSION = 'v2'` in
+/// googlecloudsdk/api_lib/resource_manager/folders.py); these failed with 404 before the
+/// v2 folder routes, and `get-ancestors` stopped at the project's direct parent.
+#[test]
+fn gcloud_reads_folders_their_policies_and_projects_by_parent() {
+    let server = BinaryServer::start();
+    let g = Gcloud::new(&server.url, "shop-prod");
+    post_json(
+        &server.url,
+        "/_admin/seed",
+        &json!({
+            "organizations": [{"id": "10", "displayName": "customer.example"}],
+            "folders": [
+                {"id": "20", "displayName": "apps", "parent": "organizations/10"},
+                {"id": "30", "displayName": "prod", "parent": "folders/20"}
+            ],
+            "projects": [
+                {"projectId": "shop-prod", "parent": "folders/30"},
+                {"projectId": "shop-tools", "parent": "organizations/10"}
+            ]
+        }),
+    );
+    g.json(&[
+        "resource-manager",
+        "folders",
+        "add-iam-policy-binding",
+        "20",
+        "--member=group:agency@agency.example",
+        "--role=roles/editor",
+    ]);
+    let policy = g.json(&["resource-manager", "folders", "get-iam-policy", "20"]);
+    assert_eq!(policy["bindings"][0]["role"], "roles/editor", "{policy}");
+    assert_eq!(
+        policy["bindings"][0]["members"],
+        json!(["group:agency@agency.example"])
+    );
+    assert!(policy["etag"].is_string(), "{policy}");
+    let below = g.json(&["resource-manager", "folders", "list", "--folder=20"]);
+    assert_eq!(below.as_array().map(Vec::len), Some(1), "{below}");
+    assert_eq!(below[0]["name"], "folders/30");
+    assert_eq!(below[0]["parent"], "folders/20");
+    let described = g.json(&["resource-manager", "folders", "describe", "30"]);
+    assert_eq!(described["displayName"], "prod");
+    assert_eq!(described["lifecycleState"], "ACTIVE");
+    let in_folder = g.json(&[
+        "projects",
+        "list",
+        "--filter=parent.id=30 parent.type=folder",
+    ]);
+    let ids: Vec<&str> = in_folder
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["projectId"].as_str())
+        .collect();
+    assert_eq!(ids, ["shop-prod"], "{in_folder}");
+    let ancestors = g.json(&["projects", "get-ancestors", "shop-prod"]);
+    assert_eq!(
+        ancestors,
+        json!([
+            {"id": "shop-prod", "type": "project"},
+            {"id": "30", "type": "folder"},
+            {"id": "20", "type": "folder"},
+            {"id": "10", "type": "organization"}
+        ])
+    );
+    // v3 search, as the Rust crate's `Folders::search_folders` sends it.
+    let found = http_json(
+        &server.url,
+        "GET",
+        "/v3/folders:search?query=parent%3Dfolders/20",
+        &Value::Null,
+    );
+    assert_eq!(found["folders"][0]["name"], "folders/30", "{found}");
+    assert_eq!(found["folders"].as_array().map(Vec::len), Some(1));
+}
+
+/// Cloud Asset Inventory search on a folder, as `gcloud asset search-all-iam-policies`
+/// and `search-all-resources` call it (404 before the asset routes): every policy and
+/// resource below the folder, none outside it, with its folders and organization.
+#[test]
+fn gcloud_searches_the_asset_inventory_of_a_folder() {
+    let server = BinaryServer::start();
+    let g = Gcloud::new(&server.url, "shop-prod");
+    post_json(
+        &server.url,
+        "/_admin/seed",
+        &json!({
+            "organizations": [{"id": "10"}],
+            "folders": [{"id": "20", "parent": "organizations/10"}],
+            "projects": [
+                {"projectId": "shop-prod", "projectNumber": "4242", "parent": "folders/20"},
+                {"projectId": "elsewhere", "parent": "organizations/10"}
+            ]
+        }),
+    );
+    let bind = |path: &str, role: &str, member: &str| {
+        post_json(
+            &server.url,
+            path,
+            &json!({"policy": {"bindings": [{"role": role, "members": [member]}]}}),
+        );
+    };
+    bind(
+        "/v3/folders/20:setIamPolicy",
+        "roles/editor",
+        "group:devs@agency.example",
+    );
+    bind(
+        "/v1/projects/shop-prod:setIamPolicy",
+        "roles/viewer",
+        "user:carol@customer.example",
+    );
+    bind(
+        "/v1/projects/elsewhere:setIamPolicy",
+        "roles/viewer",
+        "user:out@customer.example",
+    );
+    post_json(
+        &server.url,
+        "/v1/projects/shop-prod/serviceAccounts",
+        &json!({"accountId": "deployer"}),
+    );
+    let policies = g.json(&["asset", "search-all-iam-policies", "--scope=folders/20"]);
+    let resources: Vec<&str> = policies
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["resource"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        resources,
+        [
+            "//cloudresourcemanager.googleapis.com/folders/20",
+            "//cloudresourcemanager.googleapis.com/projects/4242"
+        ],
+        "{policies}"
+    );
+    let folder = &policies[0];
+    assert_eq!(
+        folder["assetType"],
+        "cloudresourcemanager.googleapis.com/Folder"
+    );
+    assert_eq!(folder["policy"]["bindings"][0]["role"], "roles/editor");
+    assert_eq!(policies[1]["folders"], json!(["folders/20"]));
+    assert_eq!(policies[1]["organization"], "organizations/10");
+    let found = g.json(&[
+        "asset",
+        "search-all-resources",
+        "--scope=folders/20",
+        "--asset-types=iam.googleapis.com/ServiceAccount",
+    ]);
+    assert_eq!(found.as_array().map(Vec::len), Some(1), "{found}");
+    assert_eq!(found[0]["assetType"], "iam.googleapis.com/ServiceAccount");
+    assert_eq!(found[0]["project"], "projects/4242");
+    assert_eq!(
+        found[0]["additionalAttributes"]["email"],
+        "deployer@shop-prod.iam.gserviceaccount.com"
+    );
+    // Paging: one result a page, three pages for folder, project and account.
+    let mut token = String::new();
+    let mut pages = 0;
+    loop {
+        let path = format!("/v1/folders/20:searchAllResources?pageSize=1&pageToken={token}");
+        let page = http_json(&server.url, "GET", &path, &Value::Null);
+        pages += 1;
+        match page["nextPageToken"].as_str() {
+            Some(t) => token = t.to_owned(),
+            None => break,
+        }
+        assert!(pages < 10, "paging ends");
+    }
+    assert_eq!(pages, 3);
 }

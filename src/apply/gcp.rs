@@ -1,6 +1,8 @@
 //! The GCP executor of `apply`: removes a member from one role on a project, a service
-//! account or a secret, and disables (or, with `--delete-now`, deletes) service-account
-//! keys, through `providers::gcp::change` (one project per executor).
+//! account, a secret, or a folder or organization (a binding inherited by the projects
+//! below is removed where it is set), and disables (or, with `--delete-now`, deletes)
+//! service-account keys, through `providers::gcp::change` (one project, folder or
+//! organization per executor; a folder or organization has no project number to check).
 //!
 //! Invariants:
 //! - A grant is the plan's member in the plan's role under the plan's condition (title
@@ -28,6 +30,8 @@
 //!   the number is checked to be this project's (`projects.get` at connect).
 //! - No lock-out: `admin_alive` finds, live, a customer admin the plan keeps (owner or
 //!   IAM admin on the project, unconditionally; a service account only when enabled).
+//!   A folder or organization scope has no admins listed in the plan's summary, so an
+//!   admin-phase revoke there is left for a person (conservative).
 //! - Nothing read here is a secret: policies, key ids and states only.
 
 use std::collections::BTreeMap;
@@ -65,7 +69,12 @@ impl GcpExecutor {
     /// Connects to `project` and reads its number (which also proves access).
     pub async fn connect(project: &str, settings: &GcpSettings) -> Result<GcpExecutor, Error> {
         let changer = GcpChanger::connect(project, settings).await?;
-        let number = changer.project_number().await?;
+        // A folder or organization has no project number; its policy read at the first
+        // check proves access instead.
+        let number = match IamResource::holder_of(project) {
+            IamResource::Container { .. } => String::new(),
+            _ => changer.project_number().await?,
+        };
         Ok(GcpExecutor {
             changer,
             number,
@@ -102,6 +111,8 @@ impl GcpExecutor {
                 IamResource::ServiceAccount { project, email }
             }
             IamResource::Secret { secret, .. } => IamResource::Secret { project, secret },
+            // A container is named by its number only: it matched above or is not ours.
+            IamResource::Container { .. } => return Ok(None),
         }))
     }
 

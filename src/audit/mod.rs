@@ -7,6 +7,7 @@
 pub mod ocsf;
 pub mod table;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -34,6 +35,12 @@ pub struct AuditRequest {
     pub snapshot: Option<PathBuf>,
     /// GCP projects to read live.
     pub gcp_projects: Vec<String>,
+    /// GCP folders and organizations (`folders/F`, `organizations/O`) whose projects,
+    /// and whose own and ancestors' IAM policies, to read live.
+    pub gcp_roots: Vec<String>,
+    /// GCP folders and organizations whose own IAM policy alone to read (no walk; what
+    /// `verify` re-reads for a folder or organization scope).
+    pub gcp_containers: Vec<String>,
     pub gcp: GcpSettings,
 }
 
@@ -53,6 +60,15 @@ pub async fn run(
                 "no account or project exports found (expected aws/<account>/account-authorization-details.json \
                  or gcp/<project>/iam-policy.json)",
                 "see docs/snapshots.md for the layout and the aws CLI and gcloud commands that make it",
+            ));
+        }
+        for c in gcp::snapshot::load_containers(dir, &projects)? {
+            inventory.merge(gcp::assemble::assemble_container(
+                &c.name,
+                &c.policy,
+                c.reaches,
+                SourceMode::Snapshot,
+                now,
             ));
         }
         for project_dir in projects {
@@ -77,15 +93,7 @@ pub async fn run(
     if let Some(settings) = &req.aws {
         inventory.merge(audit_aws(req, settings, now, progress.clone()).await?);
     }
-    if !req.gcp_projects.is_empty() {
-        let clients = gcp::live::clients(&req.gcp).await?;
-        for project in &req.gcp_projects {
-            let sources =
-                gcp::live::collect(&clients, project, req.gcp.concurrency, progress.clone())
-                    .await?;
-            inventory.merge(gcp::assemble::assemble(&sources, SourceMode::Live, now));
-        }
-    }
+    gcp_live(req, now, progress, &mut inventory).await?;
     inventory.normalize();
     Ok(inventory)
 }
@@ -224,4 +232,73 @@ fn snapshot_accounts(
     inv.aws_accounts = accounts;
     inv.aws_organization = organization;
     Ok(inv)
+}
+
+/// The live GCP part: the folders and organizations walked (each container's policy
+/// once, with the projects it reaches), then every project named or found.
+async fn gcp_live(
+    req: &AuditRequest,
+    now: DateTime<Utc>,
+    progress: Arc<dyn Progress>,
+    inventory: &mut Inventory,
+) -> Result<(), Error> {
+    let any = [&req.gcp_projects, &req.gcp_roots, &req.gcp_containers];
+    if any.iter().any(|l| !l.is_empty()) {
+        let clients = gcp::live::clients(&req.gcp).await?;
+        let mut projects = req.gcp_projects.clone();
+        let mut bulk = None;
+        let mut walked = std::collections::BTreeSet::new();
+        if !req.gcp_roots.is_empty() || !req.gcp_containers.is_empty() {
+            let mut walks = Vec::new();
+            for root in &req.gcp_roots {
+                progress.phase(&format!("gcp {root}"), 1);
+                walks.push(gcp::hierarchy::walk(&clients, root, req.gcp.concurrency).await?);
+            }
+            for name in &req.gcp_containers {
+                walks.push(gcp::hierarchy::read_one(&clients, name).await);
+            }
+            let h = gcp::hierarchy::join(walks);
+            for c in &h.containers {
+                inventory.merge(gcp::assemble::assemble_container(
+                    &c.name,
+                    &c.policy,
+                    c.reaches.clone(),
+                    SourceMode::Live,
+                    now,
+                ));
+            }
+            inventory.gaps.extend(h.gaps);
+            for (scope, note) in h.notes {
+                if let Some(s) = inventory.sources.iter_mut().find(|s| s.scope == scope) {
+                    s.notes.push(note);
+                }
+            }
+            for p in h.projects {
+                walked.insert(p.project_id.clone());
+                if !projects.contains(&p.project_id) {
+                    projects.push(p.project_id);
+                }
+            }
+            bulk = h.service_account_policies;
+        }
+        for project in &projects {
+            // A project named by --gcp-project alone (outside every walked root) is
+            // read per item: the bulk search did not cover it.
+            let empty = BTreeMap::new();
+            let accounts = bulk
+                .as_ref()
+                .filter(|_| walked.contains(project))
+                .map(|b: &BTreeMap<String, _>| b.get(project.as_str()).unwrap_or(&empty));
+            let sources = gcp::live::collect_with(
+                &clients,
+                project,
+                req.gcp.concurrency,
+                progress.clone(),
+                accounts,
+            )
+            .await?;
+            inventory.merge(gcp::assemble::assemble(&sources, SourceMode::Live, now));
+        }
+    }
+    Ok(())
 }

@@ -42,6 +42,14 @@ pub struct AuditArgs {
     /// A GCP project to audit with application default credentials; repeat for several.
     #[arg(long = "gcp-project", value_name = "ID")]
     pub gcp_project: Vec<String>,
+    /// A GCP folder (its number) whose projects to audit, folders below folders, with the
+    /// IAM policies of the folder, the folders below it and those above it; repeatable.
+    #[arg(long = "gcp-folder", value_name = "ID")]
+    pub gcp_folder: Vec<String>,
+    /// A GCP organization (its number) whose projects and folders to audit, with their
+    /// IAM policies; repeatable.
+    #[arg(long = "gcp-organization", value_name = "ID")]
+    pub gcp_organization: Vec<String>,
     #[command(flatten)]
     pub gcp: GcpEndpointArgs,
     /// Build the inventory from aws CLI / gcloud exports in this folder instead of (or besides) live APIs.
@@ -185,6 +193,8 @@ impl AuditArgs {
             aws_org: self.org.settings(),
             snapshot: self.snapshot.clone(),
             gcp_projects: self.gcp_project.clone(),
+            gcp_roots: self.gcp_roots(),
+            gcp_containers: Vec::new(),
             gcp: GcpSettings {
                 endpoint: self.gcp.gcp_endpoint.clone(),
                 concurrency,
@@ -193,17 +203,42 @@ impl AuditArgs {
         })
     }
 
+    /// The folders and organizations to walk, as resource names.
+    fn gcp_roots(&self) -> Vec<String> {
+        let folders = self.gcp_folder.iter().map(|f| format!("folders/{f}"));
+        let orgs = self
+            .gcp_organization
+            .iter()
+            .map(|o| format!("organizations/{o}"));
+        folders.chain(orgs).collect()
+    }
+
     /// What to audit, and the flags that only apply to one kind of source.
     fn scope_problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        if !self.aws && self.snapshot.is_none() && self.gcp_project.is_empty() {
+        let gcp_live = !self.gcp_project.is_empty()
+            || !self.gcp_folder.is_empty()
+            || !self.gcp_organization.is_empty();
+        if !self.aws && self.snapshot.is_none() && !gcp_live {
             problems.push(
-                "nothing to audit: pass --aws, --gcp-project ID (live) or --snapshot DIR".into(),
+                "nothing to audit: pass --aws, --gcp-project ID, --gcp-folder ID, --gcp-organization ID (live) or --snapshot DIR".into(),
             );
         }
         let endpoint = &self.gcp.gcp_endpoint;
-        if endpoint.is_some() && self.gcp_project.is_empty() {
-            problems.push("--gcp-endpoint applies to a live GCP audit: add --gcp-project".into());
+        if endpoint.is_some() && !gcp_live {
+            problems.push("--gcp-endpoint applies to a live GCP audit: add --gcp-project, --gcp-folder or --gcp-organization".into());
+        }
+        for (flag, id) in self.gcp_folder.iter().map(|f| ("--gcp-folder", f)).chain(
+            self.gcp_organization
+                .iter()
+                .map(|o| ("--gcp-organization", o)),
+        ) {
+            // Folder and organization ids are numbers (`folders/123456789012`).
+            if id.is_empty() || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_digit()) {
+                problems.push(format!(
+                    "{flag} takes the numeric id (like 123456789012), not {id:?}"
+                ));
+            }
         }
         if let Some(e) = endpoint {
             if !(e.starts_with("http://") || e.starts_with("https://")) {

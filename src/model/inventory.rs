@@ -150,6 +150,10 @@ pub struct Source {
     /// When AWS generated the credential report the audit used. AWS reuses a report
     /// for up to four hours, so recent changes may not show in it.
     pub credential_report_generated_at: Option<DateTime<Utc>>,
+    /// Coverage notes: how the source was read when not by its usual road (a bulk
+    /// source that fell back to per-item reads, and why).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// What kind of identity a principal is.
@@ -399,11 +403,17 @@ pub struct BindingDetail {
     /// `serviceAccount:...`, `deleted:user:...?uid=...`, `allUsers`): what a change to
     /// the policy must name, kept as data so nothing parses it back out of an id.
     pub member: String,
-    /// The resource the policy is on: `projects/P`, `projects/P/secrets/S`, `projects/P/serviceAccounts/E`.
+    /// The resource the policy is on: `projects/P`, `projects/P/secrets/S`,
+    /// `projects/P/serviceAccounts/E`, `folders/F` or `organizations/O`.
     pub resource: String,
     pub role: String,
     pub level: RoleLevel,
     pub condition: Option<IamCondition>,
+    /// For a binding on a folder or organization (`resource` is `folders/F` or
+    /// `organizations/O`): the ids of the audited projects it reaches by inheritance.
+    /// Empty for a binding on a project or on a resource inside one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reaches: Vec<String>,
 }
 
 /// How much a role lets its holder do.

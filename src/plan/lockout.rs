@@ -5,6 +5,11 @@
 //! An AWS account the config lists as another party's (`aws_accounts` of the agency or a
 //! third party, as an organization often holds one) is not the customer's to be locked
 //! out of: it is not checked, and not listed in `customer_admins_after`.
+//!
+//! GCP inheritance: a customer admin bound on a folder or organization above a project
+//! (its binding's `reaches` names the project) counts for that project as long as that
+//! binding is kept. A folder or organization is not itself a scope that needs an
+//! admin of its own: the projects below it are what the customer must keep.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -45,12 +50,43 @@ fn survives(f: &Facts, p: &Principal, actions: &HashMap<String, Action>) -> bool
         _ if p.provider == Provider::Gcp => creds.iter().any(|c| {
             matches!(&c.detail, CredentialDetail::Binding(b)
                 if matches!(b.level, RoleLevel::Owner | RoleLevel::IamAdmin)
-                && b.resource == format!("projects/{}", p.scope)
+                && b.resource == gcp_holder(&p.scope)
                 && b.condition.is_none())
                 && kept(&c)
         }),
         _ => false,
     }
+}
+
+/// Whether a GCP scope is a folder or organization (`folders/F`, `organizations/O`);
+/// a project id never holds a `/`.
+fn gcp_container(scope: &str) -> bool {
+    scope.contains('/')
+}
+
+/// The resource whose policy makes a principal of `scope` an admin there.
+fn gcp_holder(scope: &str) -> String {
+    if gcp_container(scope) {
+        scope.to_string()
+    } else {
+        format!("projects/{scope}")
+    }
+}
+
+/// Whether a principal of a folder or organization holds an admin binding there that
+/// reaches `project` by inheritance.
+fn inherited_admin_of(f: &Facts, p: &Principal, project: &str) -> bool {
+    p.provider == Provider::Gcp
+        && gcp_container(&p.scope)
+        && f.creds_by_principal
+            .get(p.id.as_str())
+            .is_some_and(|creds| {
+                creds.iter().any(|c| {
+                    matches!(&c.detail, CredentialDetail::Binding(b)
+                        if matches!(b.level, RoleLevel::Owner | RoleLevel::IamAdmin)
+                        && b.reaches.iter().any(|r| r == project))
+                })
+            })
 }
 
 /// The customer admins that remain in each account and project after the plan's
@@ -64,7 +100,9 @@ pub(super) fn customer_admins_after(
     let mut locked = Vec::new();
     for s in &inv.sources {
         let owner = crate::config::parties::account_owner(f.cfg, &s.scope).owner;
-        if s.provider == Provider::Aws && matches!(owner, Owner::Agency | Owner::ThirdParty) {
+        let other_partys_account =
+            s.provider == Provider::Aws && matches!(owner, Owner::Agency | Owner::ThirdParty);
+        if other_partys_account || (s.provider == Provider::Gcp && gcp_container(&s.scope)) {
             continue;
         }
         let key = format!("{} {}", s.provider, s.scope);
@@ -81,7 +119,8 @@ pub(super) fn customer_admins_after(
             .principals
             .iter()
             .filter(|p| {
-                p.provider == s.provider && p.scope == s.scope && p.kind != PrincipalKind::Root
+                (p.provider == s.provider && p.scope == s.scope && p.kind != PrincipalKind::Root)
+                    || (s.provider == Provider::Gcp && inherited_admin_of(f, p, &s.scope))
             })
             .filter(|p| {
                 f.classes[&p.id].owner == Owner::Customer

@@ -136,6 +136,8 @@ async fn read_scopes(
                     aws: Some(aws_settings(s, profile.clone(), scope.regions.clone())),
                     snapshot: None,
                     gcp_projects: vec![],
+                    gcp_roots: vec![],
+                    gcp_containers: vec![],
                     gcp: s.gcp.clone(),
                     ..Default::default()
                 },
@@ -144,10 +146,21 @@ async fn read_scopes(
                     continue;
                 }
             },
+            // A folder or organization scope: its own policy again, not a new walk
+            // (the projects below are scopes of their own).
+            Provider::Gcp if crate::providers::gcp::hierarchy::is_container(&scope.scope) => {
+                AuditRequest {
+                    gcp_containers: vec![scope.scope.clone()],
+                    gcp: s.gcp.clone(),
+                    ..AuditRequest::default()
+                }
+            }
             Provider::Gcp => AuditRequest {
                 aws: None,
                 snapshot: None,
                 gcp_projects: vec![scope.scope.clone()],
+                gcp_roots: vec![],
+                gcp_containers: vec![],
                 gcp: s.gcp.clone(),
                 ..Default::default()
             },

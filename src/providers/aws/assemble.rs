@@ -45,6 +45,7 @@ pub fn assemble(
         },
         identity: src.caller_arn.clone(),
         credential_report_generated_at: src.credential_report.known().and_then(|r| r.generated_at),
+        notes: Vec::new(),
     });
     a.source_gaps();
     a.managed = a.managed_documents();

@@ -63,7 +63,12 @@ struct Assembler<'a> {
     src: &'a ProjectSources,
     now: DateTime<Utc>,
     inv: Inventory,
+    /// The scope: a project id, or `folders/F` / `organizations/O`.
     project: String,
+    /// The resource `src.iam_policy` is on: `projects/P`, or the folder or organization.
+    holder: String,
+    /// For a folder or organization: the audited projects its bindings reach.
+    reaches: Vec<String>,
     /// Service-account email -> principal id, for the project's own accounts.
     own_accounts: BTreeMap<String, String>,
     /// Principals made from members, by id.
@@ -73,11 +78,57 @@ struct Assembler<'a> {
 }
 
 pub fn assemble(src: &ProjectSources, mode: SourceMode, now: DateTime<Utc>) -> Inventory {
+    let holder = format!("projects/{}", src.project_id);
+    assemble_at(src, holder, Vec::new(), mode, now)
+}
+
+/// The inventory of a folder's or organization's IAM policy (`name` is `folders/F` or
+/// `organizations/O`): each binding once, at its level, with the audited projects it
+/// reaches; its members are principals of that scope. An unreadable policy is a gap.
+pub fn assemble_container(
+    name: &str,
+    policy: &Availability<Policy>,
+    reaches: Vec<String>,
+    mode: SourceMode,
+    now: DateTime<Utc>,
+) -> Inventory {
+    let src = ProjectSources {
+        project_id: name.to_string(),
+        iam_policy: policy.known().cloned().unwrap_or_default(),
+        service_accounts: Availability::Known(Vec::new()),
+        keys: BTreeMap::new(),
+        service_account_policies: BTreeMap::new(),
+        secrets: Availability::Known(Vec::new()),
+        versions: BTreeMap::new(),
+        secret_policies: BTreeMap::new(),
+    };
+    let mut inv = assemble_at(&src, name.to_string(), reaches, mode, now);
+    if let Availability::Unknown { source, reason } = policy {
+        inv.gaps.push(Gap {
+            provider: GCP,
+            scope: name.to_string(),
+            source: source.clone(),
+            subject: None,
+            reason: reason.clone(),
+        });
+    }
+    inv
+}
+
+fn assemble_at(
+    src: &ProjectSources,
+    holder: String,
+    reaches: Vec<String>,
+    mode: SourceMode,
+    now: DateTime<Utc>,
+) -> Inventory {
     let mut a = Assembler {
         src,
         now,
         inv: Inventory::new(now),
         project: src.project_id.clone(),
+        holder,
+        reaches,
         own_accounts: BTreeMap::new(),
         members: BTreeMap::new(),
         admin: BTreeMap::new(),
@@ -89,11 +140,12 @@ pub fn assemble(src: &ProjectSources, mode: SourceMode, now: DateTime<Utc>) -> I
         regions: Vec::new(),
         identity: None,
         credential_report_generated_at: None,
+        notes: Vec::new(),
     });
     a.gaps();
     a.service_accounts();
-    let project_resource = format!("projects/{}", a.project);
-    a.policy(&project_resource, &src.iam_policy.clone());
+    let holder = a.holder.clone();
+    a.policy(&holder, &src.iam_policy.clone());
     for (email, policy) in &src.service_account_policies {
         if let Availability::Known(p) = policy {
             let resource = a
@@ -325,7 +377,7 @@ impl Assembler<'_> {
 
     /// Adds one binding credential per member and role of a policy on `resource`.
     fn policy(&mut self, resource: &str, policy: &Policy) {
-        let on_project = resource == format!("projects/{}", self.project);
+        let on_project = resource == self.holder;
         let mut seen = BTreeSet::new();
         for b in &policy.bindings {
             let cond = condition(&b.condition);
@@ -380,8 +432,9 @@ impl Assembler<'_> {
                 && g.kind != PrincipalKind::GcpDeleted
             {
                 let via = format!(
-                    "{} on the project{}",
+                    "{} on {}{}",
                     g.role,
+                    g.what(),
                     g.cond
                         .as_ref()
                         .map(|c| format!(" (if {})", c.expression))
@@ -421,6 +474,11 @@ impl Assembler<'_> {
                 role: g.role.to_string(),
                 level: g.level,
                 condition: g.cond,
+                reaches: if g.on_project {
+                    self.reaches.clone()
+                } else {
+                    Vec::new()
+                },
             }),
         });
     }
@@ -450,7 +508,7 @@ impl Assembler<'_> {
             self.finding(
                 FindingCode::GcpBasicRole,
                 &g.id,
-                format!("{member} holds {role} on the project"),
+                format!("{member} holds {role} on {what}"),
             );
         }
         if g.kind == PrincipalKind::GcpDomain {
@@ -462,7 +520,7 @@ impl Assembler<'_> {
         }
         if g.level == RoleLevel::Impersonation {
             let scope = if g.on_project {
-                "every service account of the project".to_string()
+                format!("every service account of {what}")
             } else {
                 g.resource.to_string()
             };
@@ -644,7 +702,7 @@ struct MemberGrant<'b> {
 impl MemberGrant<'_> {
     /// The resource as a message names it.
     fn what(&self) -> String {
-        if self.on_project {
+        if self.on_project && self.resource.starts_with("projects/") {
             "the project".to_string()
         } else {
             self.resource.to_string()

@@ -69,6 +69,10 @@ pub enum IamResource {
     ServiceAccount { project: String, email: String },
     /// `projects/P/secrets/S`
     Secret { project: String, secret: String },
+    /// `folders/F` or `organizations/O` (numeric ids): a binding there reaches every
+    /// project below by inheritance. `name` is the whole resource name, which is also
+    /// the scope the inventory gives the container.
+    Container { name: String },
 }
 
 impl IamResource {
@@ -87,6 +91,9 @@ impl IamResource {
                 project: p.to_string(),
                 secret: s.to_string(),
             },
+            ["folders" | "organizations", _] => IamResource::Container {
+                name: name.to_string(),
+            },
             _ => return Err(bad_name("IAM resource", name)),
         };
         r.check()?;
@@ -100,6 +107,7 @@ impl IamResource {
                 (project, Some(check_email(email).map(|_| ())))
             }
             IamResource::Secret { project, secret } => (project, Some(check_secret_id(secret))),
+            IamResource::Container { name } => return check_container(name),
         };
         check_project(project)?;
         rest.unwrap_or(Ok(()))
@@ -115,14 +123,31 @@ impl IamResource {
             IamResource::Secret { project, secret } => {
                 format!("projects/{project}/secrets/{secret}")
             }
+            IamResource::Container { name } => name.clone(),
         }
     }
 
+    /// The scope the resource is in: its project id, or a container's own name.
     pub fn project(&self) -> &str {
         match self {
             IamResource::Project { project }
             | IamResource::ServiceAccount { project, .. }
             | IamResource::Secret { project, .. } => project,
+            IamResource::Container { name } => name,
+        }
+    }
+
+    /// The resource whose policy makes an admin of `scope` (a project id, or a
+    /// folder's or organization's name).
+    pub fn holder_of(scope: &str) -> IamResource {
+        if scope.starts_with("folders/") || scope.starts_with("organizations/") {
+            IamResource::Container {
+                name: scope.to_string(),
+            }
+        } else {
+            IamResource::Project {
+                project: scope.to_string(),
+            }
         }
     }
 
@@ -141,6 +166,14 @@ impl IamResource {
                 "secretmanager.secrets.getIamPolicy",
                 "secretmanager.secrets.setIamPolicy",
             ),
+            IamResource::Container { name } if name.starts_with("folders/") => (
+                "cloudresourcemanager.folders.getIamPolicy",
+                "cloudresourcemanager.folders.setIamPolicy",
+            ),
+            IamResource::Container { .. } => (
+                "cloudresourcemanager.organizations.getIamPolicy",
+                "cloudresourcemanager.organizations.setIamPolicy",
+            ),
         }
     }
 }
@@ -149,8 +182,21 @@ fn bad_name(what: &str, name: &str) -> Error {
     let shown: String = name.chars().take(200).collect();
     Error::usage(
         format!("{what} name {:?} is not one GCP accepts", shown),
-        "the plan names resources as projects/P, projects/P/serviceAccounts/EMAIL or projects/P/secrets/S; re-run `handover plan` from a fresh audit",
+        "the plan names resources as projects/P, projects/P/serviceAccounts/EMAIL, projects/P/secrets/S, folders/F or organizations/O; re-run `handover plan` from a fresh audit",
     )
+}
+
+/// `folders/F` or `organizations/O`, F and O numeric ids (as Google assigns them).
+fn check_container(name: &str) -> Result<(), Error> {
+    let id = name
+        .strip_prefix("folders/")
+        .or_else(|| name.strip_prefix("organizations/"));
+    match id {
+        Some(id) if !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_digit()) => {
+            Ok(())
+        }
+        _ => Err(bad_name("folder or organization", name)),
+    }
 }
 
 /// Project ids (6-30 of `a-z0-9-`) and domain-scoped ids (`example.com:proj`).
@@ -483,7 +529,7 @@ pub struct GcpChanger {
 impl GcpChanger {
     /// Builds the clients for `project` (checked against GCP's project id rules).
     pub async fn connect(project: &str, settings: &GcpSettings) -> Result<Self, Error> {
-        check_project(project)?;
+        IamResource::holder_of(project).check()?;
         Ok(GcpChanger {
             clients: clients(settings).await?,
             project: project.to_string(),
@@ -572,6 +618,24 @@ impl GcpChanger {
                     .send()
                     .await
             }
+            IamResource::Container { .. } if name.starts_with("folders/") => {
+                c.folders
+                    .get_iam_policy()
+                    .set_resource(name.clone())
+                    .set_options(policy_v3())
+                    .with_idempotency(true)
+                    .send()
+                    .await
+            }
+            IamResource::Container { .. } => {
+                c.organizations
+                    .get_iam_policy()
+                    .set_resource(name.clone())
+                    .set_options(policy_v3())
+                    .with_idempotency(true)
+                    .send()
+                    .await
+            }
         };
         got.map_err(|e| api_error(get, &name, &e))
     }
@@ -605,6 +669,22 @@ impl GcpChanger {
                 .map(|_| ()),
             IamResource::Secret { .. } => c
                 .secrets
+                .set_iam_policy()
+                .set_resource(name)
+                .set_policy(policy)
+                .send()
+                .await
+                .map(|_| ()),
+            IamResource::Container { .. } if name.starts_with("folders/") => c
+                .folders
+                .set_iam_policy()
+                .set_resource(name)
+                .set_policy(policy)
+                .send()
+                .await
+                .map(|_| ()),
+            IamResource::Container { .. } => c
+                .organizations
                 .set_iam_policy()
                 .set_resource(name)
                 .set_policy(policy)
@@ -751,10 +831,8 @@ impl GcpChanger {
     /// condition may stop them working. The caller decides which members are the
     /// customer's (the parties are the config's).
     pub async fn admins_after(&self, removing: &[Grant]) -> Result<Vec<Grant>, Error> {
-        let project = IamResource::Project {
-            project: self.project.clone(),
-        };
-        let mut policy = self.read_policy(&project).await?;
+        let holder = IamResource::holder_of(&self.project);
+        let mut policy = self.read_policy(&holder).await?;
         edit_policy(&mut policy, removing, &[], Adds::Always);
         let mut admins: Vec<Grant> = policy
             .bindings
@@ -1115,6 +1193,9 @@ mod tests {
             "projects/example.com:p",
             "projects/p-1/serviceAccounts/a@p-1.iam.gserviceaccount.com",
             "projects/p-1/secrets/DB_password-2",
+            // A binding inherited from above is changed where it is set (issue 17).
+            "folders/1",
+            "organizations/123456789012",
         ] {
             assert_eq!(IamResource::parse(name).unwrap().name(), name);
         }
@@ -1124,7 +1205,11 @@ mod tests {
             "projects/p/secrets/a%2F..",
             "projects/p/serviceAccounts/a@b@c",
             "projects/p/serviceAccounts/a@b/../x",
-            "folders/1",
+            "folders/abc",
+            "folders/-1",
+            "folders/",
+            "folders/1/projects",
+            "organizations/1%2F..",
         ] {
             assert!(IamResource::parse(bad).is_err(), "{bad}");
         }
@@ -1142,6 +1227,7 @@ mod tests {
                 expression: "e".into(),
                 ends: TimeBound::Unbounded,
             }),
+            reaches: Vec::new(),
         };
         let g = Grant::of("user:a@x.example", &detail);
         assert_eq!(

@@ -33,6 +33,9 @@ pub struct GcpSettings {
 /// The clients one audit needs, built once.
 pub struct Clients {
     pub(super) projects: google_cloud_resourcemanager_v3::client::Projects,
+    pub(super) folders: google_cloud_resourcemanager_v3::client::Folders,
+    pub(super) organizations: google_cloud_resourcemanager_v3::client::Organizations,
+    pub(super) asset: google_cloud_asset_v1::client::AssetService,
     pub(super) iam: google_cloud_iam_admin_v1::client::Iam,
     pub(super) secrets: google_cloud_secretmanager_v1::client::SecretManagerService,
 }
@@ -147,6 +150,9 @@ pub async fn clients(settings: &GcpSettings) -> Result<Clients, Error> {
     }
     Ok(Clients {
         projects: build!(google_cloud_resourcemanager_v3::client::Projects),
+        folders: build!(google_cloud_resourcemanager_v3::client::Folders),
+        organizations: build!(google_cloud_resourcemanager_v3::client::Organizations),
+        asset: build!(google_cloud_asset_v1::client::AssetService),
         iam: build!(google_cloud_iam_admin_v1::client::Iam),
         secrets: build!(google_cloud_secretmanager_v1::client::SecretManagerService),
     })
@@ -263,7 +269,7 @@ pub(crate) fn classify(e: &google_cloud_gax::error::Error) -> Failure {
     }
 }
 
-fn gap_reason(f: Failure) -> String {
+pub(super) fn gap_reason(f: Failure) -> String {
     if f.denied {
         format!("access denied ({})", f.message)
     } else {
@@ -272,7 +278,7 @@ fn gap_reason(f: Failure) -> String {
 }
 
 /// Converts an official model type into our source type through the API's JSON.
-fn convert<T: Serialize, U: DeserializeOwned>(v: &T, what: &str) -> Result<U, String> {
+pub(super) fn convert<T: Serialize, U: DeserializeOwned>(v: &T, what: &str) -> Result<U, String> {
     serde_json::to_value(v)
         .and_then(serde_json::from_value)
         .map_err(|e| format!("unexpected {what} shape: {e}"))
@@ -330,6 +336,19 @@ pub async fn collect(
     concurrency: usize,
     progress: Arc<dyn Progress>,
 ) -> Result<ProjectSources, Error> {
+    collect_with(c, project, concurrency, progress, None).await
+}
+
+/// `collect`, with the service accounts' IAM policies already read in bulk (Cloud Asset
+/// Inventory, by the account's unique id; an account absent there has an empty policy,
+/// as the search returns only policies with bindings): then no per-account policy read.
+pub async fn collect_with(
+    c: &Clients,
+    project: &str,
+    concurrency: usize,
+    progress: Arc<dyn Progress>,
+    bulk_policies: Option<&BTreeMap<String, Policy>>,
+) -> Result<ProjectSources, Error> {
     progress.phase(&format!("gcp {project}"), 1);
     let iam_policy = project_policy(c, project).await?;
     progress.tick();
@@ -337,13 +356,23 @@ pub async fn collect(
     let service_accounts = list_service_accounts(c, project).await;
     let secrets = list_secrets(c, project).await;
 
-    let emails: Vec<String> = service_accounts
+    let accounts: Vec<(String, Option<Policy>)> = service_accounts
         .known()
-        .map(|v| v.iter().map(|s| s.email.clone()).collect())
+        .map(|v| {
+            v.iter()
+                .map(|s| {
+                    let bulk = bulk_policies.and_then(|m| {
+                        let id = s.unique_id.as_deref()?;
+                        Some(m.get(id).cloned().unwrap_or_default())
+                    });
+                    (s.email.clone(), bulk)
+                })
+                .collect()
+        })
         .unwrap_or_default();
-    progress.phase("service accounts", emails.len() as u64);
+    progress.phase("service accounts", accounts.len() as u64);
     let (keys, service_account_policies) =
-        per_service_account(c, project, emails, concurrency, &progress).await;
+        per_service_account(c, project, accounts, concurrency, &progress).await;
 
     let names: Vec<String> = secrets
         .known()
@@ -417,11 +446,12 @@ async fn project_policy(c: &Clients, project: &str) -> Result<Policy, Error> {
 
 type ByName<T> = BTreeMap<String, Availability<T>>;
 
-/// Each service account's keys and IAM policy (who may act as it), `concurrency` at a time.
+/// Each service account's keys and IAM policy (who may act as it, unless read in bulk
+/// already), `concurrency` at a time.
 async fn per_service_account(
     c: &Clients,
     project: &str,
-    emails: Vec<String>,
+    emails: Vec<(String, Option<Policy>)>,
     concurrency: usize,
     progress: &Arc<dyn Progress>,
 ) -> (ByName<Vec<ServiceAccountKey>>, ByName<Policy>) {
@@ -430,12 +460,15 @@ async fn per_service_account(
         Availability<Vec<ServiceAccountKey>>,
         Availability<Policy>,
     )> = stream::iter(emails)
-        .map(|email| {
+        .map(|(email, bulk)| {
             let progress = progress.clone();
             async move {
                 let name = format!("projects/{project}/serviceAccounts/{email}");
                 let keys = service_account_keys(c, &name).await;
-                let policy = service_account_policy(c, &name).await;
+                let policy = match bulk {
+                    Some(p) => Availability::Known(p),
+                    None => service_account_policy(c, &name).await,
+                };
                 progress.tick();
                 (email, keys, policy)
             }

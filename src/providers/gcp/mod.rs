@@ -3,11 +3,13 @@
 //! inventory. Both roads produce the API's own JSON shapes (`sources`), which is what
 //! makes a live audit and a snapshot audit of the same project equal. `change` holds
 //! the write operations `apply` carries out (IAM grants, service-account keys and
-//! accounts), through the same client factory.
+//! accounts), through the same client factory. `hierarchy` walks the folders and
+//! organizations above and below an audited root and reads their IAM policies.
 
 pub mod assemble;
 pub mod change;
 pub mod condition;
+pub mod hierarchy;
 pub mod live;
 pub mod member;
 pub mod snapshot;

@@ -10,7 +10,15 @@
 //!   secrets.json                             gcloud secrets list
 //!   secrets/<id>/versions.json               gcloud secrets versions list S
 //!   secrets/<id>/iam-policy.json             gcloud secrets get-iam-policy S
+//!   ancestors.json                           gcloud projects get-ancestors P      (--hierarchy)
+//! DIR/gcp-containers/<folders|organizations>-<id>/
+//!   iam-policy.json                          gcloud resource-manager folders / organizations get-iam-policy ID
 //! ```
+//!
+//! A folder or organization named in a project's `ancestors.json` is read from its
+//! folder under `gcp-containers/`, named from the ancestor's type and numeric id (both
+//! checked: anything else is a gap, not a path); its bindings reach the projects whose
+//! ancestry names it. A missing policy file is a coverage gap.
 //!
 //! Every read stays under the project folder (`providers::snapshot_fs`): a service
 //! account's or a secret's folder is found by looking its email or id up in one listing
@@ -285,4 +293,80 @@ fn secret_folders(
         );
     }
     Ok((versions, policies))
+}
+
+/// One entry of `gcloud projects get-ancestors --format=json`.
+#[derive(Debug, serde::Deserialize)]
+struct Ancestor {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+/// The folders and organizations above the snapshot's projects (from each project's
+/// optional `ancestors.json`), each with its policy from `gcp-containers/` and the
+/// project ids it reaches.
+pub fn load_containers(
+    dir: &Path,
+    projects: &[PathBuf],
+) -> Result<Vec<super::hierarchy::ContainerSources>, Error> {
+    let root = &SnapshotRoot::open(dir)?;
+    let mut reaches: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for p in projects {
+        let path = p.join("ancestors.json");
+        if root.file(&path)?.is_none() {
+            continue;
+        }
+        let project = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let ancestors: Vec<Ancestor> = read_json(
+            root,
+            &path,
+            &format!("gcloud projects get-ancestors {project}"),
+        )?;
+        for a in ancestors {
+            let kind = match a.kind.as_str() {
+                "folder" => "folders",
+                "organization" => "organizations",
+                _ => continue,
+            };
+            if a.id.is_empty() || a.id.len() > 32 || !a.id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(Error::input(
+                    &path,
+                    format!(
+                        "{} id {:?} is not a number",
+                        a.kind,
+                        a.id.chars().take(40).collect::<String>()
+                    ),
+                    "re-export it with scripts/export-gcp-snapshot.sh --hierarchy",
+                ));
+            }
+            let list = reaches.entry(format!("{kind}/{}", a.id)).or_default();
+            if !list.contains(&project) {
+                list.push(project.clone());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (name, mut projects) in reaches {
+        projects.sort();
+        // `folders/20` -> `gcp-containers/folders-20`: both parts checked above.
+        let folder = dir.join("gcp-containers").join(name.replace('/', "-"));
+        let (kind, id) = name.split_once('/').unwrap_or_default();
+        let command = if kind == "folders" {
+            format!("gcloud resource-manager folders get-iam-policy {id}")
+        } else {
+            format!("gcloud organizations get-iam-policy {id}")
+        };
+        let source = format!("cloudresourcemanager.{kind}.getIamPolicy");
+        let policy = optional(root, &folder.join(POLICY_FILE), &source, &command)?;
+        out.push(super::hierarchy::ContainerSources {
+            name,
+            policy,
+            reaches: projects,
+        });
+    }
+    Ok(out)
 }

@@ -1,0 +1,476 @@
+//! The GCP resource hierarchy above and below an audited folder or organization
+//! (`--gcp-folder`, `--gcp-organization`): which projects it holds (folders below
+//! folders), each project's ancestry, and every folder's and organization's IAM policy,
+//! so a binding set on a folder is audited once, where it is set, with the projects it
+//! reaches ([inheritance](https://cloud.google.com/iam/docs/resource-hierarchy-access-control)).
+//!
+//! Reads, all through the official google-cloud-resourcemanager-v3 crate: the root
+//! (`folders.get` / `organizations.get`: it must exist and be readable, else an error
+//! that says which), the folders above a root folder up to its organization
+//! (`folders.get`, whose policies reach every project below too), then breadth first
+//! below the root `folders.list` and `projects.list` by parent, and each container's
+//! `getIamPolicy` at version 3 (conditions kept). Anything else that fails is a gap.
+//!
+//! Bulk first: the policies of the folders below the root and of every service account
+//! of every project below it come from Cloud Asset Inventory (`searchAllIamPolicies` on
+//! the root, 500 a page: requests grow with pages, not with items). Where the identity
+//! may not use it (PERMISSION_DENIED) or it fails, each is read per item instead and
+//! the root's source carries a coverage note saying so. A resource the search does not
+//! return has no bindings ("returns ... the IAM policies that match", an empty policy
+//! matches none), so it is read as an empty policy. The folders above the root are
+//! outside its scope and are always read per item.
+//!
+//! Bounds: Google allows folders to nest 10 levels deep
+//! (<https://cloud.google.com/resource-manager/docs/creating-managing-folders>); the
+//! walk goes at most `MAX_DEPTH` levels and visits at most `MAX_CONTAINERS` containers,
+//! and each name is visited once, so a cycle in what a server answers cannot loop.
+//! Going past a bound is a gap, never silence.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use futures::stream::{self, StreamExt};
+use google_cloud_gax::paginator::ItemPaginator as _;
+
+use super::live::{classify, convert, gap_reason, policy_v3, Clients};
+use super::sources::{Availability, Policy};
+use crate::error::Error;
+use crate::model::{Gap, Provider};
+use crate::providers::duty::Duty;
+
+/// Folders nest at most 10 levels below an organization; one more for slack.
+pub const MAX_DEPTH: usize = 11;
+/// The most folders and organizations one audit walks.
+pub const MAX_CONTAINERS: usize = 10_000;
+
+/// A folder or organization that was read.
+#[derive(Debug, Clone)]
+pub struct ContainerSources {
+    /// `folders/F` or `organizations/O`.
+    pub name: String,
+    pub policy: Availability<Policy>,
+    /// The audited projects below it (ids), sorted.
+    pub reaches: Vec<String>,
+}
+
+/// A project found below a root, with its ancestry (nearest first, up to the
+/// organization when it was readable).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectPlace {
+    pub project_id: String,
+    pub ancestors: Vec<String>,
+}
+
+/// What one walk found.
+#[derive(Debug, Clone, Default)]
+pub struct Hierarchy {
+    pub containers: Vec<ContainerSources>,
+    pub projects: Vec<ProjectPlace>,
+    pub gaps: Vec<Gap>,
+    /// Service-account IAM policies read in bulk, by project id then unique id; `None`
+    /// when the bulk read was not used (then each is read per item).
+    pub service_account_policies: Option<BTreeMap<String, BTreeMap<String, Policy>>>,
+    /// Coverage notes, by the scope they are about.
+    pub notes: Vec<(String, String)>,
+}
+
+const FOLDER_ASSET: &str = "cloudresourcemanager.googleapis.com/Folder";
+const ORG_ASSET: &str = "cloudresourcemanager.googleapis.com/Organization";
+const SA_ASSET: &str = "iam.googleapis.com/ServiceAccount";
+
+/// What the bulk read gave: container policies by name, and service-account policies
+/// by project id and unique id.
+#[derive(Default)]
+struct Bulk {
+    containers: BTreeMap<String, Policy>,
+    accounts: BTreeMap<String, BTreeMap<String, Policy>>,
+}
+
+/// Every folder, organization and service-account IAM policy within `root`, from Cloud
+/// Asset Inventory, or why not (the message for the coverage note).
+async fn bulk_policies(c: &Clients, root: &str) -> Result<Bulk, String> {
+    let mut bulk = Bulk::default();
+    let mut it = c
+        .asset
+        .search_all_iam_policies()
+        .set_scope(root)
+        .set_asset_types([FOLDER_ASSET, ORG_ASSET, SA_ASSET])
+        .set_page_size(500)
+        .by_item();
+    while let Some(item) = it.next().await {
+        let r = item.map_err(|e| gap_reason(classify(&e)))?;
+        let policy: Policy = match &r.policy {
+            Some(p) => convert(p, "IAM policy")?,
+            None => Policy::default(),
+        };
+        let name = r.resource.as_str();
+        if let Some(n) = name.strip_prefix("//cloudresourcemanager.googleapis.com/") {
+            bulk.containers.insert(n.to_string(), policy);
+        } else if let Some(rest) = name.strip_prefix("//iam.googleapis.com/projects/") {
+            // `PROJECT/serviceAccounts/UNIQUE_ID`, split as data once, here.
+            if let Some((project, id)) = rest.split_once("/serviceAccounts/") {
+                bulk.accounts
+                    .entry(project.to_string())
+                    .or_default()
+                    .insert(id.to_string(), policy);
+            }
+        }
+    }
+    Ok(bulk)
+}
+
+fn gap(scope: &str, source: &str, reason: String) -> Gap {
+    Gap {
+        provider: Provider::Gcp,
+        scope: scope.to_string(),
+        source: source.to_string(),
+        subject: None,
+        reason,
+    }
+}
+
+/// The root must exist and be readable: a failure here is an error naming the flag.
+fn root_error(root: &str, e: &google_cloud_gax::error::Error) -> Error {
+    let f = classify(e);
+    let op = if root.starts_with("folders/") {
+        "cloudresourcemanager.folders.get"
+    } else {
+        "cloudresourcemanager.organizations.get"
+    };
+    if f.not_found {
+        Error::usage(
+            format!("GCP {root} does not exist or is not visible: {}", f.message),
+            "check the id given to --gcp-folder / --gcp-organization (a number)",
+        )
+    } else if f.denied {
+        Error::Access {
+            provider: Provider::Gcp,
+            operation: op.into(),
+            what: f.message,
+            hint: Duty::Audit.gcp_hint(),
+        }
+    } else {
+        Error::Api {
+            provider: Provider::Gcp,
+            operation: op.into(),
+            what: f.message,
+            hint: "check the network and --gcp-endpoint / HANDOVER_GCP_ENDPOINT; retry later"
+                .into(),
+        }
+    }
+}
+
+/// Reads the root and returns the containers above it, nearest first.
+async fn above(c: &Clients, root: &str, gaps: &mut Vec<Gap>) -> Result<Vec<String>, Error> {
+    if root.starts_with("organizations/") {
+        c.organizations
+            .get_organization()
+            .set_name(root)
+            .send()
+            .await
+            .map_err(|e| root_error(root, &e))?;
+        return Ok(Vec::new());
+    }
+    let folder = c
+        .folders
+        .get_folder()
+        .set_name(root)
+        .send()
+        .await
+        .map_err(|e| root_error(root, &e))?;
+    let mut chain = Vec::new();
+    let mut parent = folder.parent;
+    while !parent.is_empty() && chain.len() < MAX_DEPTH && !chain.contains(&parent) {
+        chain.push(parent.clone());
+        if !parent.starts_with("folders/") {
+            break;
+        }
+        match c.folders.get_folder().set_name(&parent).send().await {
+            Ok(f) => parent = f.parent,
+            Err(e) => {
+                gaps.push(gap(
+                    &parent,
+                    "cloudresourcemanager.folders.get",
+                    format!(
+                        "the folders above {parent} were not read: {}",
+                        gap_reason(classify(&e))
+                    ),
+                ));
+                break;
+            }
+        }
+    }
+    Ok(chain)
+}
+
+/// The direct child folders and active projects of `parent`.
+async fn children(c: &Clients, parent: &str, gaps: &mut Vec<Gap>) -> (Vec<String>, Vec<String>) {
+    let mut folders = Vec::new();
+    let mut it = c
+        .folders
+        .list_folders()
+        .set_parent(parent)
+        .set_page_size(100)
+        .by_item();
+    while let Some(item) = it.next().await {
+        match item {
+            Ok(f) => folders.push(f.name),
+            Err(e) => {
+                gaps.push(gap(
+                    parent,
+                    "cloudresourcemanager.folders.list",
+                    format!(
+                        "the folders below were not all read: {}",
+                        gap_reason(classify(&e))
+                    ),
+                ));
+                break;
+            }
+        }
+    }
+    let mut projects = Vec::new();
+    let mut it = c
+        .projects
+        .list_projects()
+        .set_parent(parent)
+        .set_page_size(1000)
+        .by_item();
+    while let Some(item) = it.next().await {
+        match item {
+            Ok(p) if p.state == google_cloud_resourcemanager_v3::model::project::State::Active => {
+                projects.push(p.project_id)
+            }
+            Ok(_) => {}
+            Err(e) => {
+                gaps.push(gap(
+                    parent,
+                    "cloudresourcemanager.projects.list",
+                    format!(
+                        "the projects below were not all read: {}",
+                        gap_reason(classify(&e))
+                    ),
+                ));
+                break;
+            }
+        }
+    }
+    (folders, projects)
+}
+
+/// A container's IAM policy at version 3 (conditions kept), or why not.
+async fn container_policy(c: &Clients, name: &str) -> Availability<Policy> {
+    let (source, got) = if name.starts_with("folders/") {
+        let r = c
+            .folders
+            .get_iam_policy()
+            .set_resource(name)
+            .set_options(policy_v3())
+            .send()
+            .await;
+        ("cloudresourcemanager.folders.getIamPolicy", r)
+    } else {
+        let r = c
+            .organizations
+            .get_iam_policy()
+            .set_resource(name)
+            .set_options(policy_v3())
+            .send()
+            .await;
+        ("cloudresourcemanager.organizations.getIamPolicy", r)
+    };
+    match got {
+        Ok(p) => convert(&p, "IAM policy")
+            .map(Availability::Known)
+            .unwrap_or_else(|e| Availability::unknown(source, e)),
+        Err(e) => Availability::unknown(source, gap_reason(classify(&e))),
+    }
+}
+
+/// Walks one root (`folders/F` or `organizations/O`): the containers above it, every
+/// folder and project below it (breadth first, bounded), and each container's policy,
+/// `concurrency` policies at a time.
+pub async fn walk(c: &Clients, root: &str, concurrency: usize) -> Result<Hierarchy, Error> {
+    let mut gaps = Vec::new();
+    let above = above(c, root, &mut gaps).await?;
+    // Breadth first below the root; `chain` is the node's ancestry, itself first.
+    let mut queue: VecDeque<(String, Vec<String>)> = VecDeque::new();
+    let mut root_chain = vec![root.to_string()];
+    root_chain.extend(above.iter().cloned());
+    queue.push_back((root.to_string(), root_chain));
+    let mut seen: BTreeSet<String> = above.iter().cloned().collect();
+    seen.insert(root.to_string());
+    let mut projects: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    while let Some((name, chain)) = queue.pop_front() {
+        let (folders, found) = children(c, &name, &mut gaps).await;
+        for p in found {
+            projects.entry(p).or_insert_with(|| chain.clone());
+        }
+        for f in folders {
+            if seen.contains(&f) {
+                continue;
+            }
+            if chain.len() > MAX_DEPTH || seen.len() >= MAX_CONTAINERS {
+                gaps.push(gap(
+                    &f,
+                    "cloudresourcemanager.folders.list",
+                    format!(
+                        "not walked: past the walk's bound ({MAX_DEPTH} levels, {MAX_CONTAINERS} folders)"
+                    ),
+                ));
+                continue;
+            }
+            seen.insert(f.clone());
+            let mut next = vec![f.clone()];
+            next.extend(chain.iter().cloned());
+            queue.push_back((f, next));
+        }
+    }
+    let (bulk, notes) = match bulk_policies(c, root).await {
+        Ok(b) => (Some(b), Vec::new()),
+        Err(why) => (
+            None,
+            vec![(
+                root.to_string(),
+                format!(
+                    "Cloud Asset Inventory (cloudasset.assets.searchAllIamPolicies) was not used: {why}; \
+                     each folder's and service account's IAM policy was read per item instead"
+                ),
+            )],
+        ),
+    };
+    let names: Vec<String> = seen.into_iter().collect();
+    let bulk_ref = bulk.as_ref();
+    let above_ref = &above;
+    let policies: Vec<(String, Availability<Policy>)> = stream::iter(names)
+        .map(|name| async move {
+            let p = match bulk_ref {
+                Some(b) if !above_ref.contains(&name) => {
+                    Availability::Known(b.containers.get(&name).cloned().unwrap_or_default())
+                }
+                _ => container_policy(c, &name).await,
+            };
+            (name, p)
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let containers = policies
+        .into_iter()
+        .map(|(name, policy)| ContainerSources {
+            reaches: projects
+                .iter()
+                .filter(|(_, chain)| chain.contains(&name))
+                .map(|(p, _)| p.clone())
+                .collect(),
+            name,
+            policy,
+        })
+        .collect();
+    Ok(Hierarchy {
+        containers,
+        projects: projects
+            .into_iter()
+            .map(|(project_id, ancestors)| ProjectPlace {
+                project_id,
+                ancestors,
+            })
+            .collect(),
+        gaps,
+        service_account_policies: bulk.map(|b| b.accounts),
+        notes,
+    })
+}
+
+/// Whether a GCP scope is a folder or organization (`folders/F`, `organizations/O`)
+/// rather than a project id (which never holds a `/`).
+pub fn is_container(scope: &str) -> bool {
+    scope.starts_with("folders/") || scope.starts_with("organizations/")
+}
+
+/// One container's policy alone, no walk (what `verify` re-reads).
+pub async fn read_one(c: &Clients, name: &str) -> Hierarchy {
+    Hierarchy {
+        containers: vec![ContainerSources {
+            name: name.to_string(),
+            policy: container_policy(c, name).await,
+            reaches: Vec::new(),
+        }],
+        projects: Vec::new(),
+        gaps: Vec::new(),
+        service_account_policies: None,
+        notes: Vec::new(),
+    }
+}
+
+/// Joins the walks of several roots: each container and project once (a project's
+/// ancestry and a container's reach from the walk that found it first, reaches unioned).
+pub fn join(walks: Vec<Hierarchy>) -> Hierarchy {
+    let mut containers: BTreeMap<String, ContainerSources> = BTreeMap::new();
+    let mut projects: BTreeMap<String, ProjectPlace> = BTreeMap::new();
+    let mut gaps = Vec::new();
+    let mut notes = Vec::new();
+    // Bulk policies are usable only if every walk read them in bulk.
+    let mut accounts: Option<BTreeMap<String, BTreeMap<String, Policy>>> = Some(BTreeMap::new());
+    for h in walks {
+        notes.extend(h.notes);
+        match (&mut accounts, h.service_account_policies) {
+            (Some(all), Some(these)) => all.extend(these),
+            _ => accounts = None,
+        }
+        for c in h.containers {
+            match containers.get_mut(&c.name) {
+                Some(have) => {
+                    have.reaches.extend(c.reaches);
+                    have.reaches.sort();
+                    have.reaches.dedup();
+                }
+                None => {
+                    containers.insert(c.name.clone(), c);
+                }
+            }
+        }
+        for p in h.projects {
+            projects.entry(p.project_id.clone()).or_insert(p);
+        }
+        gaps.extend(h.gaps);
+    }
+    Hierarchy {
+        containers: containers.into_values().collect(),
+        projects: projects.into_values().collect(),
+        gaps,
+        service_account_policies: accounts,
+        notes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(container: &str, reaches: &[&str], project: &str) -> Hierarchy {
+        Hierarchy {
+            containers: vec![ContainerSources {
+                name: container.into(),
+                policy: Availability::Known(Policy::default()),
+                reaches: reaches.iter().map(|s| s.to_string()).collect(),
+            }],
+            projects: vec![ProjectPlace {
+                project_id: project.into(),
+                ancestors: vec![container.into()],
+            }],
+            gaps: Vec::new(),
+            service_account_policies: None,
+            notes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn join_keeps_each_container_once_with_the_union_of_its_reach() {
+        let j = join(vec![
+            h("organizations/1", &["a-proj"], "a-proj"),
+            h("organizations/1", &["b-proj"], "b-proj"),
+        ]);
+        assert_eq!(j.containers.len(), 1);
+        assert_eq!(j.containers[0].reaches, ["a-proj", "b-proj"]);
+        assert_eq!(j.projects.len(), 2);
+    }
+}
