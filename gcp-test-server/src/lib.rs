@@ -21,11 +21,14 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod apikeys;
+pub mod creds;
 pub mod enforce;
 pub mod error;
 pub mod faults;
 pub mod fieldmask;
 pub mod filter;
+pub mod hmac;
 pub mod iam;
 pub mod paging;
 pub mod params;
@@ -37,6 +40,7 @@ pub mod secretmanager;
 pub mod server;
 pub mod store;
 pub mod util;
+pub mod wif;
 pub mod wire;
 
 pub use enforce::IamConfig;
