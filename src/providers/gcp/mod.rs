@@ -5,11 +5,15 @@
 //! the write operations `apply` carries out (IAM grants, service-account keys and
 //! accounts), through the same client factory.
 
+pub mod apikeys;
 pub mod assemble;
 pub mod change;
 pub mod condition;
+pub mod hmac;
 pub mod live;
 pub mod member;
+pub mod rest;
 pub mod snapshot;
 pub mod sources;
 pub mod store;
+pub mod wif;
