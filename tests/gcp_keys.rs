@@ -81,7 +81,7 @@ fn audit(url: &str, home: &std::path::Path, extra: &[&str]) -> Run {
         .args(extra))
 }
 
-fn find<'a>(items: &'a Value, pred: impl Fn(&Value) -> bool) -> &'a Value {
+fn find(items: &Value, pred: impl Fn(&Value) -> bool) -> &Value {
     items
         .as_array()
         .unwrap()
@@ -200,4 +200,220 @@ fn live_audit_reads_api_keys_hmac_keys_and_workload_identity() {
         1
     );
     assert_eq!(count("GET /storage/v1/projects/{project}/hmacKeys"), 1);
+}
+
+/// The handover config: Northwind (GitHub organization `northwind`, names `*.agency`
+/// and `*-agency`) hands the project to Contoso (GitHub organization `contoso`).
+fn write_config(home: &std::path::Path) -> std::path::PathBuf {
+    let signer = std::fs::read_to_string(example_key("northwind-signing.pub")).unwrap();
+    let p = home.join("handover.toml");
+    std::fs::write(
+        &p,
+        format!(
+            r#"scenario = "full-transfer"
+handover_date = "2026-11-01"
+
+[agency]
+name = "Northwind"
+email_domains = ["northwind-agency.example"]
+name_patterns = ["*.agency", "*-agency"]
+github_orgs = ["northwind"]
+signing_key = "{}"
+
+[customer]
+name = "Contoso"
+email_domains = ["contoso.example"]
+gcp_projects = ["{PROJECT}"]
+github_orgs = ["contoso"]
+
+[recipients]
+keys = ["age18klx6qvl4ek08nhknlpyh5xatrlzf2e2jjngf32d05a5yrvhepcswq3sj3"]
+"#,
+            signer.trim()
+        ),
+    )
+    .unwrap();
+    p
+}
+
+fn get(url: &str, path: &str) -> Value {
+    let (status, body) = http_get(url, path);
+    assert!(status.contains(" 200"), "{path}: {status}: {body}");
+    json(&body)
+}
+
+/// The customer's owner, so the plan keeps a customer admin.
+fn seed_owner(url: &str) {
+    let policy = json!({"policy": {"bindings": [{"role": "roles/owner", "members": ["user:carol@contoso.example"]}]}});
+    let (status, text) = http_post_json(
+        url,
+        &format!("/v1/projects/{PROJECT}:setIamPolicy"),
+        &policy.to_string(),
+    );
+    assert!(status.contains("200"), "{status}: {text}");
+}
+
+fn step<'a>(plan: &'a Value, credential_id_ends: &str) -> &'a Value {
+    find(&plan["steps"], |s| {
+        s["target"]["id"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with(credential_id_ends)
+    })
+}
+
+/// Regression (issue 17): API keys, HMAC keys and workload identity providers were not
+/// in the inventory, so an agency's unrestricted API key, its HMAC key and an open
+/// GitHub trust outlived a "full transfer". Now each is planned, applied (deleted,
+/// deactivated, deleted), proven by `verify`, and `--undo` brings each back.
+#[test]
+fn agency_api_key_hmac_key_and_open_provider_are_revoked_verified_and_undone() {
+    let server = gcp_server();
+    let url = server.url();
+    seed(&url);
+    seed_owner(&url);
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let config = write_config(h);
+    let inv = h.join("inventory.json");
+    let r = audit(&url, h, &["-o", inv.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let plan_file = h.join("plan.json");
+    let r = run(handover_offline(h)
+        .args([
+            "plan",
+            "--format",
+            "json",
+            "--policy",
+            "full-transfer",
+            "--inventory",
+        ])
+        .arg(&inv)
+        .arg("--config")
+        .arg(&config)
+        .arg("-o")
+        .arg(&plan_file));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let plan_text = std::fs::read_to_string(&plan_file).unwrap();
+    assert_no_canary("plan", &plan_text);
+    let plan = json(&plan_text);
+    let inventory = json(&std::fs::read_to_string(&inv).unwrap());
+    let key = find(&inventory["credentials"], |c| {
+        c["kind"] == "gcp-api-key" && c["detail"]["display_name"] == "maps.agency"
+    });
+    let uid = key["identifier"].as_str().unwrap().to_string();
+    let api_step = step(&plan, &format!("keys/{uid}/key"));
+    assert_eq!(api_step["action"], "revoke", "{api_step}");
+    assert_eq!(api_step["rule"], "agency-api-key-deleted");
+    let web = find(&inventory["credentials"], |c| {
+        c["detail"]["display_name"] == "shop-web"
+    });
+    let web_step = step(
+        &plan,
+        &format!("keys/{}/key", web["identifier"].as_str().unwrap()),
+    );
+    assert_eq!(web_step["action"], "transfer", "{web_step}");
+    let hmac = find(&inventory["credentials"], |c| {
+        c["kind"] == "gcp-hmac-key"
+            && c["status"] == "active"
+            && c["principal"].as_str().unwrap().contains("deploy-agency")
+    });
+    let access_id = hmac["identifier"].as_str().unwrap().to_string();
+    let hmac_step = step(&plan, &access_id);
+    assert_eq!(hmac_step["action"], "revoke", "{hmac_step}");
+    let open_step = step(&plan, "providers/any-repo");
+    assert_eq!(open_step["action"], "revoke", "{open_step}");
+    assert_eq!(open_step["rule"], "open-workload-identity-revoked");
+    let contoso_step = step(&plan, "providers/contoso");
+    assert_eq!(contoso_step["action"], "transfer", "{contoso_step}");
+
+    // Apply.
+    let digest = plan["digest"].as_str().unwrap().to_string();
+    let journal = h.join("apply.jsonl");
+    let apply = |extra: &[&str]| {
+        run(handover_offline(h)
+            .args(["apply", "--plan", plan_file.to_str().unwrap()])
+            .args(extra)
+            .args(["--format", "json", "--gcp-endpoint", &url, "--config"])
+            .arg(&config)
+            .arg("--journal")
+            .arg(&journal)
+            .arg("-vvv"))
+    };
+    let r = apply(&["--apply", "--approve", &digest]);
+    assert!(r.code == 0 || r.code == 8, "{}\n{}", r.stdout, r.stderr);
+    assert_no_canary("apply stdout", &r.stdout);
+    assert_no_canary("apply stderr", &r.stderr);
+    assert_no_canary("journal", &std::fs::read_to_string(&journal).unwrap());
+    let report = json(&r.stdout);
+    for what in [uid.as_str(), access_id.as_str(), "any-repo"] {
+        let st = find(&report["steps"], |s| {
+            s["target"].as_str().unwrap_or("").contains(what)
+        });
+        assert_eq!(st["outcome"], "done", "{st}");
+    }
+    let key_path = format!("/v2/projects/{PROJECT}/locations/global/keys/{uid}");
+    assert!(
+        get(&url, &key_path)["deleteTime"].is_string(),
+        "the key is deleted"
+    );
+    let hmac_path = format!("/storage/v1/projects/{PROJECT}/hmacKeys/{access_id}");
+    assert_eq!(get(&url, &hmac_path)["state"], "INACTIVE");
+    let provider_path = format!(
+        "/v1/projects/{PROJECT}/locations/global/workloadIdentityPools/github-ci/providers/any-repo"
+    );
+    assert_eq!(get(&url, &provider_path)["state"], "DELETED");
+    // The customer's restricted key and its provider are untouched.
+    let contoso_path = format!(
+        "/v1/projects/{PROJECT}/locations/global/workloadIdentityPools/contoso-ci/providers/contoso"
+    );
+    assert_eq!(get(&url, &contoso_path)["state"], "ACTIVE");
+
+    // Verify, as the customer: the three revoked claims pass.
+    let sealed = h.join("handover.age");
+    let r = run(handover_offline(h)
+        .args(["manifest", "--config"])
+        .arg(&config)
+        .arg("--plan")
+        .arg(&plan_file)
+        .arg("--inventory")
+        .arg(&inv)
+        .arg("--journal")
+        .arg(&journal)
+        .arg("--sign-key")
+        .arg(example_key("northwind-signing"))
+        .arg("-o")
+        .arg(&sealed));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(handover_offline(h)
+        .args([
+            "verify",
+            "--format",
+            "json",
+            "--gcp-endpoint",
+            &url,
+            "--signer",
+        ])
+        .arg(example_key("northwind-signing.pub"))
+        .arg("-i")
+        .arg(example_key("contoso-security.agekey"))
+        .arg(&sealed));
+    assert_no_canary("verify", &r.stdout);
+    let v = json(&r.stdout);
+    for what in [uid.as_str(), access_id.as_str(), "any-repo"] {
+        let c = find(&v["claims"], |c| {
+            c["kind"] == "revoked" && c["subject"].as_str().unwrap_or("").contains(what)
+        });
+        assert_eq!(c["status"], "pass", "{c}");
+    }
+
+    // Undo brings each back.
+    let r = apply(&["--undo"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        get(&url, &key_path).get("deleteTime").is_none(),
+        "undeleted"
+    );
+    assert_eq!(get(&url, &hmac_path)["state"], "ACTIVE");
+    assert_eq!(get(&url, &provider_path)["state"], "ACTIVE");
 }

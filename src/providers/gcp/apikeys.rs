@@ -193,7 +193,7 @@ pub fn assemble(project: &str, keys: &[ApiKey], out: &mut super::assemble::Part)
         if d.unrestricted {
             out.findings.push(Finding::new(
                 FindingCode::GcpApiKeyUnrestricted,
-                &format!("{id}/key"),
+                format!("{id}/key"),
                 format!("API key {name} has no API, referrer, IP or app restriction"),
             ));
         }
@@ -212,4 +212,49 @@ pub fn assemble(project: &str, keys: &[ApiKey], out: &mut super::assemble::Part)
             detail: CredentialDetail::ApiKey(d),
         });
     }
+}
+
+/// An API key as a change finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    Active,
+    /// Deleted, and still undeletable (Google keeps a deleted key 30 days).
+    Deleted,
+    Gone,
+}
+
+/// The key's state (`keys.get`; never `getKeyString`).
+pub async fn key_state(c: &Clients, name: &str) -> Result<KeyState, crate::error::Error> {
+    match c.apikeys.get_key().set_name(name).send().await {
+        Ok(k) if k.delete_time.is_some() => Ok(KeyState::Deleted),
+        Ok(_) => Ok(KeyState::Active),
+        Err(e) if classify(&e).not_found => Ok(KeyState::Gone),
+        Err(e) => Err(super::change::api_error("apikeys.keys.get", name, &e)),
+    }
+}
+
+/// Deletes a key (`keys.delete`, undone by [`undelete`] within 30 days).
+pub async fn delete(c: &Clients, name: &str) -> Result<(), crate::error::Error> {
+    use google_cloud_lro::Poller as _;
+    c.apikeys
+        .delete_key()
+        .set_name(name)
+        .poller()
+        .until_done()
+        .await
+        .map(|_| ())
+        .map_err(|e| super::change::api_error("apikeys.keys.delete", name, &e))
+}
+
+/// Brings a deleted key back (`keys.undelete`).
+pub async fn undelete(c: &Clients, name: &str) -> Result<(), crate::error::Error> {
+    use google_cloud_lro::Poller as _;
+    c.apikeys
+        .undelete_key()
+        .set_name(name)
+        .poller()
+        .until_done()
+        .await
+        .map(|_| ())
+        .map_err(|e| super::change::api_error("apikeys.keys.undelete", name, &e))
 }

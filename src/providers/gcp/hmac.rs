@@ -117,3 +117,47 @@ pub fn assemble(
         });
     }
 }
+
+/// An HMAC key's state, read live (`hmacKeys.get`: metadata, never the secret);
+/// `None` when it is gone.
+pub async fn state(
+    rest: &Rest,
+    project: &str,
+    access_id: &str,
+) -> Result<Option<String>, crate::error::Error> {
+    let path = format!("storage/v1/projects/{project}/hmacKeys/{access_id}");
+    match rest
+        .call::<HmacKey>(reqwest::Method::GET, Service::Storage, &path, &[], None)
+        .await
+    {
+        Ok(k) if k.state == "DELETED" => Ok(None),
+        Ok(k) => Ok(Some(k.state)),
+        Err(f) if f.not_found => Ok(None),
+        Err(f) => Err(super::rest::change_error(
+            "storage.hmacKeys.get",
+            access_id,
+            f,
+        )),
+    }
+}
+
+/// Sets an HMAC key's state (`hmacKeys.update`): `INACTIVE` to revoke, `ACTIVE` to undo.
+pub async fn set_state(
+    rest: &Rest,
+    project: &str,
+    access_id: &str,
+    to: &str,
+) -> Result<(), crate::error::Error> {
+    let path = format!("storage/v1/projects/{project}/hmacKeys/{access_id}");
+    let body = serde_json::json!({ "state": to });
+    rest.call::<HmacKey>(
+        reqwest::Method::PUT,
+        Service::Storage,
+        &path,
+        &[],
+        Some(&body),
+    )
+    .await
+    .map(|_| ())
+    .map_err(|f| super::rest::change_error("storage.hmacKeys.update", access_id, f))
+}

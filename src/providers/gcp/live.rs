@@ -40,6 +40,13 @@ pub struct Clients {
     pub(super) rest: super::rest::Rest,
 }
 
+impl Clients {
+    /// The JSON client for HMAC keys and workload identity (`apply` changes them).
+    pub fn rest(&self) -> &super::rest::Rest {
+        &self.rest
+    }
+}
+
 use crate::providers::duty::{Duty, ADC_HINT, ADC_OPERATION};
 
 /// A Secret Manager client alone (migration), from the same settings.

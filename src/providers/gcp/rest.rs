@@ -157,3 +157,32 @@ async fn answer<T: DeserializeOwned>(
         },
     })
 }
+
+/// A failed change in the error the apply layer reports (access, reachability, API).
+pub(crate) fn change_error(op: &str, resource: &str, f: Failure) -> crate::error::Error {
+    use crate::error::Error;
+    use crate::model::Provider;
+    let what = format!("{resource}: {}", f.message);
+    if f.denied {
+        Error::Access {
+            provider: Provider::Gcp,
+            operation: op.into(),
+            what,
+            hint: crate::providers::duty::Duty::Apply.gcp_hint(),
+        }
+    } else if f.unreachable {
+        Error::Api {
+            provider: Provider::Gcp,
+            operation: op.into(),
+            what,
+            hint: "check the network and --gcp-endpoint; the journal lets apply resume".into(),
+        }
+    } else {
+        Error::Api {
+            provider: Provider::Gcp,
+            operation: op.into(),
+            what,
+            hint: "audit again to see the project as it is; if it persists, run with -vv".into(),
+        }
+    }
+}

@@ -373,6 +373,76 @@ pub fn assemble(
     }
 }
 
+/// A provider's state, read live (`providers.get`): `Some("ACTIVE")`, `Some("DELETED")`
+/// (still undeletable for 30 days), or `None` when it is gone.
+pub async fn provider_state(
+    rest: &Rest,
+    name: &str,
+) -> Result<Option<String>, crate::error::Error> {
+    match rest
+        .call::<Provider>(
+            reqwest::Method::GET,
+            Service::Iam,
+            &format!("v1/{name}"),
+            &[],
+            None,
+        )
+        .await
+    {
+        Ok(p) => Ok(Some(p.state.unwrap_or_else(|| "ACTIVE".into()))),
+        Err(f) if f.not_found => Ok(None),
+        Err(f) => Err(super::rest::change_error(
+            "iam.workloadIdentityPoolProviders.get",
+            name,
+            f,
+        )),
+    }
+}
+
+/// Deletes a provider (`providers.delete`; undone by `:undelete` within 30 days) or
+/// brings it back. The operation is awaited by reading the provider again until it is in
+/// the state asked for (at most 30 reads, a second apart).
+pub async fn set_provider_deleted(
+    rest: &Rest,
+    name: &str,
+    delete: bool,
+) -> Result<(), crate::error::Error> {
+    let (method, path, op) = if delete {
+        (
+            reqwest::Method::DELETE,
+            format!("v1/{name}"),
+            "iam.workloadIdentityPoolProviders.delete",
+        )
+    } else {
+        (
+            reqwest::Method::POST,
+            format!("v1/{name}:undelete"),
+            "iam.workloadIdentityPoolProviders.undelete",
+        )
+    };
+    let body = (!delete).then(|| serde_json::json!({}));
+    let done: serde_json::Value = rest
+        .call(method, Service::Iam, &path, &[], body.as_ref())
+        .await
+        .map_err(|f| super::rest::change_error(op, name, f))?;
+    if done["done"] == true {
+        return Ok(());
+    }
+    let want = if delete { "DELETED" } else { "ACTIVE" };
+    for _ in 0..30 {
+        if provider_state(rest, name).await?.as_deref() == Some(want) {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    Err(crate::error::Error::Api {
+        provider: crate::model::Provider::Gcp,
+        operation: op.into(),
+        what: format!("{name}: the operation did not finish within 30 s"),
+        hint: "run apply again: the journal resumes it".into(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
