@@ -417,3 +417,51 @@ fn agency_api_key_hmac_key_and_open_provider_are_revoked_verified_and_undone() {
     assert_eq!(get(&url, &hmac_path)["state"], "ACTIVE");
     assert_eq!(get(&url, &provider_path)["state"], "ACTIVE");
 }
+
+/// The gcloud export (`scripts/export-gcp-snapshot.sh`) holds API keys, HMAC keys,
+/// pools and providers, and `audit --snapshot` reads from it the same credentials and
+/// findings as the live audit; the export holds no key string or HMAC secret.
+#[test]
+fn gcloud_snapshot_holds_the_same_keys_and_providers_as_the_live_audit() {
+    let server = gcp_server();
+    let url = server.url();
+    seed(&url);
+    let home = tempfile::tempdir().unwrap();
+    let r = audit(&url, home.path(), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let live = json(&r.stdout);
+    let snap = tempfile::tempdir().unwrap();
+    export_gcp_snapshot(&url, snap.path(), PROJECT);
+    for f in walk(snap.path()) {
+        assert_no_canary(
+            &f.display().to_string(),
+            &std::fs::read_to_string(&f).unwrap(),
+        );
+    }
+    let dir = snap.path().join("gcp").join(PROJECT);
+    assert!(dir.join("api-keys.json").exists());
+    assert!(dir
+        .join("workload-identity-pools/github-ci/providers.json")
+        .exists());
+    let r = run(handover_offline(home.path())
+        .args(["audit", "--format", "json", "--snapshot"])
+        .arg(snap.path()));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let from_snapshot = json(&r.stdout);
+    assert_eq!(from_snapshot["gaps"], json!([]));
+    let outside = |inv: &Value| -> Vec<Value> {
+        inv["credentials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| {
+                let k = c["kind"].as_str().unwrap();
+                k == "gcp-api-key" || k == "gcp-hmac-key" || k == "gcp-workload-identity-provider"
+            })
+            .cloned()
+            .collect()
+    };
+    assert_eq!(outside(&live).len(), 6);
+    assert_eq!(outside(&live), outside(&from_snapshot));
+    assert_eq!(live["findings"], from_snapshot["findings"]);
+}
