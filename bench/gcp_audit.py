@@ -420,7 +420,8 @@ def make_plan(n_sa: int, n_secrets: int, now: datetime) -> dict[str, Any]:
         members = sorted(set(rng.sample(own, k=min(len(own), rng.randint(1, 4))))) if own else \
             ["user:dev-0@agency.example"]
         bindings.append({"role": role, "members": members})
-    bindings.append({"role": "roles/viewer", "members": ["user:contractor@agency.example"],
+    # Not a basic role: Google refuses a condition on roles/viewer (and so does the server).
+    bindings.append({"role": "roles/logging.viewer", "members": ["user:contractor@agency.example"],
                      "condition": {"title": "until handover",
                                    "expression": f'request.time < timestamp("{CONDITION_EXPIRY}")'}})
     return {"accounts": accounts, "secrets": secrets,
@@ -478,6 +479,13 @@ def seed(server: TestServer, n_sa: int, n_secrets: int, threads: int,
     with ThreadPoolExecutor(max_workers=threads) as pool:
         made_accounts = list(pool.map(seed_account, plan["accounts"]))
         list(pool.map(seed_secret, plan["secrets"]))
+    # The server refuses a policy naming a service account that does not exist (as
+    # Google does): the two outside accounts are made in their own projects first.
+    for member in OUTSIDE_SAS:
+        local, domain = member.removeprefix("serviceAccount:").split("@", 1)
+        if not domain.endswith(".iam.gserviceaccount.com"):
+            continue  # a default account Google makes itself; the server takes it as is
+        api.call("POST", f"/v1/projects/{domain.split('.')[0]}/serviceAccounts", {"accountId": local})
     api.call("POST", f"/v1/projects/{PROJECT}:setIamPolicy",
              {"policy": plan["project_policy"]})
     api_seconds = time.perf_counter() - t0
