@@ -465,3 +465,102 @@ fn gcloud_snapshot_holds_the_same_keys_and_providers_as_the_live_audit() {
     assert_eq!(outside(&live), outside(&from_snapshot));
     assert_eq!(live["findings"], from_snapshot["findings"]);
 }
+
+/// `gcp-audit-role.yaml` and `gcp-verify-role.yaml` read API keys, HMAC keys, pools and
+/// providers: under the test server's IAM enforcement, an auditor holding only one of
+/// them reads the same credentials, findings and gaps as an open read; without the four
+/// list permissions the new sources are coverage gaps, never silently empty.
+#[test]
+fn the_audit_and_verify_roles_read_keys_and_providers_under_enforcement() {
+    let server = gcp_server();
+    let url = server.url();
+    seed(&url);
+    let home = tempfile::tempdir().unwrap();
+    let open = audit(&url, home.path(), &[]);
+    assert_eq!(open.code, 0, "{}", open.stderr);
+    let open = json(&open.stdout);
+    let auditor = format!("serviceAccount:deploy-agency@{PROJECT}.iam.gserviceaccount.com");
+    for (file, role_id) in [
+        ("gcp-audit-role.yaml", "handoverAudit"),
+        ("gcp-verify-role.yaml", "handoverVerify"),
+    ] {
+        let yaml: serde_norway::Value = serde_norway::from_str(
+            &std::fs::read_to_string(repo().join("policies/permissions").join(file)).unwrap(),
+        )
+        .unwrap();
+        let definition = json!({"roleId": role_id, "role": {"title": yaml["title"].as_str(),
+            "includedPermissions": serde_json::to_value(&yaml["includedPermissions"]).unwrap()}});
+        let (st, body) = http_post_json(
+            &url,
+            &format!("/v1/projects/{PROJECT}/roles"),
+            &definition.to_string(),
+        );
+        assert!(st.contains("200"), "{st} {body}");
+        let policy = json!({"policy": {"bindings": [
+            {"role": "roles/owner", "members": ["user:carol@contoso.example"]},
+            {"role": format!("projects/{PROJECT}/roles/{role_id}"), "members": [auditor]}]}});
+        let (st, body) = http_post_json(
+            &url,
+            &format!("/v1/projects/{PROJECT}:setIamPolicy"),
+            &policy.to_string(),
+        );
+        assert!(st.contains("200"), "{st} {body}");
+        let config = json!({"tokens": {"audit-token": auditor}});
+        let (st, body) = http_post_json(&url, "/_admin/iam", &config.to_string());
+        assert!(st.contains("200"), "{st} {body}");
+        let r = run(handover_offline(home.path())
+            .env("HANDOVER_GCP_ACCESS_TOKEN", "audit-token")
+            .args(["audit", "--gcp-project", PROJECT, "--gcp-endpoint", &url])
+            .args(["--format", "json"]));
+        assert_eq!(r.code, 0, "{file}: {}", r.stderr);
+        let enforced = json(&r.stdout);
+        assert_eq!(enforced["gaps"], json!([]), "{file}");
+        // The project policy changed between the two reads; the new kinds did not.
+        let ours = |inv: &Value, part: &str, field: &str| -> Vec<Value> {
+            inv[part]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|x| {
+                    let k = x[field].as_str().unwrap();
+                    [
+                        "gcp-api-key",
+                        "gcp-hmac-key",
+                        "gcp-workload-identity-provider",
+                        "gcp-wif-",
+                    ]
+                    .iter()
+                    .any(|p| k.starts_with(p))
+                })
+                .cloned()
+                .collect()
+        };
+        assert_eq!(ours(&open, "credentials", "kind").len(), 6, "{file}");
+        assert_eq!(
+            ours(&open, "credentials", "kind"),
+            ours(&enforced, "credentials", "kind"),
+            "{file}"
+        );
+        assert_eq!(
+            ours(&open, "findings", "code"),
+            ours(&enforced, "findings", "code"),
+            "{file}"
+        );
+        let (st, _) = http_delete_admin_iam(&url);
+        assert!(st.contains("200"), "{st}");
+    }
+}
+
+/// `DELETE /_admin/iam`: enforcement off again.
+fn http_delete_admin_iam(base: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://").trim_end_matches('/');
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "DELETE /_admin/iam HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    (
+        resp.lines().next().unwrap_or("").to_string(),
+        resp.split("\r\n\r\n").nth(1).unwrap_or("").to_string(),
+    )
+}
