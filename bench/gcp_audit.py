@@ -420,14 +420,16 @@ def make_plan(n_sa: int, n_secrets: int, now: datetime) -> dict[str, Any]:
         members = sorted(set(rng.sample(own, k=min(len(own), rng.randint(1, 4))))) if own else \
             ["user:dev-0@agency.example"]
         bindings.append({"role": role, "members": members})
-    bindings.append({"role": "roles/viewer", "members": ["user:contractor@agency.example"],
+    # Not a basic role: Google refuses a condition on roles/viewer (and so does the server).
+    bindings.append({"role": "roles/logging.viewer", "members": ["user:contractor@agency.example"],
                      "condition": {"title": "until handover",
                                    "expression": f'request.time < timestamp("{CONDITION_EXPIRY}")'}})
     return {"accounts": accounts, "secrets": secrets,
             "project_policy": {"version": 3, "bindings": bindings}, "now": now}
 
 
-def seed(server: TestServer, n_sa: int, n_secrets: int, threads: int) -> dict[str, Any]:
+def seed(server: TestServer, n_sa: int, n_secrets: int, threads: int,
+         n_api_keys: int = 0, n_hmac_keys: int = 0) -> dict[str, Any]:
     """Seed the project through the REST API; return the expected counts and canaries."""
     now = datetime.now(timezone.utc).replace(microsecond=0)
     plan = make_plan(n_sa, n_secrets, now)
@@ -477,6 +479,13 @@ def seed(server: TestServer, n_sa: int, n_secrets: int, threads: int) -> dict[st
     with ThreadPoolExecutor(max_workers=threads) as pool:
         made_accounts = list(pool.map(seed_account, plan["accounts"]))
         list(pool.map(seed_secret, plan["secrets"]))
+    # The server refuses a policy naming a service account that does not exist (as
+    # Google does): the two outside accounts are made in their own projects first.
+    for member in OUTSIDE_SAS:
+        local, domain = member.removeprefix("serviceAccount:").split("@", 1)
+        if not domain.endswith(".iam.gserviceaccount.com"):
+            continue  # a default account Google makes itself; the server takes it as is
+        api.call("POST", f"/v1/projects/{domain.split('.')[0]}/serviceAccounts", {"accountId": local})
     api.call("POST", f"/v1/projects/{PROJECT}:setIamPolicy",
              {"policy": plan["project_policy"]})
     api_seconds = time.perf_counter() - t0
@@ -502,6 +511,17 @@ def seed(server: TestServer, n_sa: int, n_secrets: int, threads: int) -> dict[st
                                      "createTime": rfc3339(created + timedelta(days=step * v))})
     server.admin_seed({"systemManagedKeys": system_keys, "keyTimes": key_times,
                        "createTimes": create_times})
+    # Issue 17: API keys (every third unrestricted) and HMAC keys (at most 10 per
+    # account, Google's limit), each with a known key string / secret as a canary.
+    api_keys = [{"project": PROJECT, "keyString": f"AIzaBENCHCANARY{i:020d}",
+                 "key": {"displayName": f"bench-key-{i}"} if i % 3 == 0 else
+                 {"displayName": f"bench-key-{i}", "restrictions": {"apiTargets": [{"service": "maps.googleapis.com"}]}}}
+                for i in range(n_api_keys)]
+    hmac_keys = [{"project": PROJECT, "secret": f"hmacBENCHCANARY{i:020d}",
+                  "serviceAccountEmail": accounts_for_hmac(plan, i)}
+                 for i in range(n_hmac_keys)]
+    if api_keys or hmac_keys:
+        server.admin_seed({"credentials": {"apiKeys": api_keys, "hmacKeys": hmac_keys}})
     seconds = time.perf_counter() - t0
 
     # Expected counts.
@@ -531,13 +551,21 @@ def seed(server: TestServer, n_sa: int, n_secrets: int, threads: int) -> dict[st
         "project_policy_bindings": len(plan["project_policy"]["bindings"]),
         "conditional_bindings": {"project": 1, "service_account": int(n_sa > 3),
                                  "secret": int(n_secrets > 3)},
+        "api_keys": n_api_keys,
+        "hmac_keys": n_hmac_keys,
     }
     canaries = {p for s in plan["secrets"] for p in s["payloads"]}
+    canaries |= {k["keyString"] for k in api_keys} | {k["secret"] for k in hmac_keys}
     key_material = {k["private_key_data"] for made in made_accounts for k in made["keys"]
                     if k["private_key_data"]}
     return {"expected": expected, "canaries": canaries, "key_material": key_material,
             "seconds": round(seconds, 2), "api_seconds": round(api_seconds, 2),
             "api_requests": api.sent - sent_before, "threads": threads}
+
+
+def accounts_for_hmac(plan: dict[str, Any], i: int) -> str:
+    """The account (email) holding the i-th HMAC key: 10 keys per account at most."""
+    return plan["accounts"][(i // 10) % len(plan["accounts"])]["email"]
 
 
 def list_all(api: Api, path: str, field: str, limit_pages: int) -> list[dict[str, Any]]:
@@ -660,6 +688,10 @@ def check_output(out_json: Path, expected: dict[str, Any]) -> dict[str, Any]:
         problems.append(f"{len(keys)} gcp-service-account-key credentials, seeded "
                         f"{expected['service_account_keys']} ({expected['user_managed_keys']} user-managed + "
                         f"{expected['system_managed_keys']} system-managed)")
+    for kind, key in (("gcp-api-key", "api_keys"), ("gcp-hmac-key", "hmac_keys")):
+        n = sum(1 for c in doc["credentials"] if c.get("kind") == kind)
+        if n != expected[key]:
+            problems.append(f"{n} {kind} credentials, seeded {expected[key]}")
     if problems:
         fail("the audit output does not match the seeded project: " + "; ".join(problems))
 
@@ -792,7 +824,7 @@ TOOL_DEFAULT_CONCURRENCY = 8  # src/cli/args.rs: --concurrency default
 def bench_size(server: TestServer, binary: Path | None, n_sa: int,
                args: argparse.Namespace) -> list[dict[str, Any]]:
     server.reset()
-    seeded = seed(server, n_sa, args.secrets, args.seed_threads)
+    seeded = seed(server, n_sa, args.secrets, args.seed_threads, args.api_keys, args.hmac_keys)
     check_visible(server, seeded["expected"])
     log(f"{n_sa} service accounts, {args.secrets} secrets: seeded in {seeded['seconds']}s "
         f"({seeded['api_requests']} API requests from {seeded['threads']} threads, "
@@ -887,6 +919,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", default="1000", help="comma-separated service-account counts (default 1000)")
     p.add_argument("--secrets", type=int, default=500, help="secrets to seed (default 500)")
+    p.add_argument("--api-keys", type=int, default=200, help="API keys to seed (default 200)")
+    p.add_argument("--hmac-keys", type=int, default=50, help="HMAC keys to seed (default 50)")
     p.add_argument("--runs", type=int, default=3, help="audit runs per size; medians reported")
     p.add_argument("--json", metavar="FILE", help="write all results as JSON to FILE")
     p.add_argument("--timeout", type=float, default=1800, help="seconds per audit run")

@@ -99,6 +99,25 @@ for project in "$@"; do
       gcloud iam service-accounts get-iam-policy "$email" --project "$project" --format=json
   done
 
+  # API keys (never their strings: `api-keys get-key-string` is never run), HMAC keys
+  # (metadata only: gcloud shows a secret only when it creates a key), workload identity
+  # pools and each pool's providers (issue 17).
+  save "$dir/api-keys.json" -- gcloud services api-keys list --project "$project" --format=json
+  save "$dir/hmac-keys.json" -- gcloud storage hmac list --project "$project" --format=json
+  save "$dir/workload-identity-pools.json" -- \
+    gcloud iam workload-identity-pools list --location=global --project "$project" --format=json
+  for pool in $(names "workload identity pools of $project" -- \
+      gcloud iam workload-identity-pools list --location=global --project "$project" \
+      --format='value(name.basename())'); do
+    # Pool ids are 4-32 of [a-z0-9-]; the reader applies the same rule to folder names.
+    if ! [[ $pool =~ ^[a-z0-9-]{4,32}$ ]]; then
+      echo "warning: skipping a workload identity pool whose id IAM would not issue" >&2
+      continue
+    fi
+    save "$dir/workload-identity-pools/$pool/providers.json" -- \
+      gcloud iam workload-identity-pools providers list --location=global \
+      --workload-identity-pool="$pool" --project "$project" --format=json
+  done
   save "$dir/secrets.json" -- gcloud secrets list --project "$project" --format=json
   for secret in $(names "secrets of $project" -- \
       gcloud secrets list --project "$project" --format='value(name.basename())'); do

@@ -40,8 +40,10 @@ fn permissions() -> Vec<String> {
 }
 
 /// A fresh project: the deployer account with a key, a secret, grants to remove, the
-/// apply role created from the YAML and granted to the applier. Returns the key id.
-fn setup(server: &gcp_test_server::ServerHandle) -> String {
+/// apply role created from the YAML and granted to the applier; an API key, an HMAC key
+/// and a workload identity provider (issue 17). Returns the key id, the API key's name
+/// and the HMAC key's access id.
+fn setup(server: &gcp_test_server::ServerHandle) -> (String, String, String) {
     server.reset();
     let url = server.url();
     for id in ["deployer", "applier"] {
@@ -90,13 +92,65 @@ fn setup(server: &gcp_test_server::ServerHandle) -> String {
         json!({"policy": {"bindings": [
         {"role": "roles/secretmanager.secretAccessor", "members": [alice]}]}}),
     );
-    key["name"]
+    let made = post(
+        &url,
+        "/_admin/seed",
+        json!({"credentials": {
+            "apiKeys": [{"project": PROJECT, "key": {"displayName": "maps.agency"}}],
+            "hmacKeys": [{"project": PROJECT, "serviceAccountEmail": SA}],
+            "workloadIdentityPools": [{"project": PROJECT, "poolId": "github"}],
+            "workloadIdentityPoolProviders": [{"project": PROJECT, "poolId": "github", "providerId": "ci-deploy",
+                "provider": {"oidc": {"issuerUri": "https://token.actions.githubusercontent.com"},
+                             "attributeMapping": {"google.subject": "assertion.sub"}}}]
+        }}),
+    );
+    let uid = made["credentials"]["apiKeys"][0]["uid"].as_str().unwrap();
+    let access_id = made["credentials"]["hmacKeys"][0]["accessId"]
         .as_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_string()
+        .unwrap();
+    (
+        key["name"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_string(),
+        format!("projects/{PROJECT}/locations/global/keys/{uid}"),
+        access_id.to_string(),
+    )
+}
+
+const PROVIDER: &str =
+    "projects/contoso-shop-prod/locations/global/workloadIdentityPools/github/providers/ci-deploy";
+
+/// The changes of API keys, HMAC keys and providers, and their undo (issue 17).
+async fn outside_iam_changes(
+    changer: &GcpChanger,
+    api_key: &str,
+    access_id: &str,
+) -> Result<(), Error> {
+    use handover::providers::gcp::{apikeys, hmac, wif};
+    let c = changer.clients();
+    assert_eq!(
+        apikeys::key_state(c, api_key).await?,
+        apikeys::KeyState::Active
+    );
+    apikeys::delete(c, api_key).await?;
+    apikeys::undelete(c, api_key).await?;
+    assert_eq!(
+        hmac::state(c.rest(), PROJECT, access_id).await?.as_deref(),
+        Some("ACTIVE")
+    );
+    hmac::set_state(c.rest(), PROJECT, access_id, "INACTIVE").await?;
+    hmac::set_state(c.rest(), PROJECT, access_id, "ACTIVE").await?;
+    assert_eq!(
+        wif::provider_state(c.rest(), PROVIDER).await?.as_deref(),
+        Some("ACTIVE")
+    );
+    wif::set_provider_deleted(c.rest(), PROVIDER, true).await?;
+    wif::set_provider_deleted(c.rest(), PROVIDER, false).await?;
+    Ok(())
 }
 
 /// Every change apply makes on GCP, and its undo, in order; the first error stops it.
@@ -165,16 +219,18 @@ fn the_apply_role_is_enough_and_every_permission_in_it_is_needed() {
         .unwrap();
 
     // The role as created from the YAML: everything works.
-    let key_id = setup(&server);
+    let (key_id, api_key, access_id) = setup(&server);
     server
         .enforce_iam(gcp_test_server::IamConfig::new().token("apply-token", APPLIER))
         .unwrap();
     rt.block_on(every_change(&changer, &key_id)).unwrap();
+    rt.block_on(outside_iam_changes(&changer, &api_key, &access_id))
+        .unwrap();
 
     // Without any one permission, some change is refused as access denied.
     let all = permissions();
     for missing in &all {
-        let key_id = setup(&server);
+        let (key_id, api_key, access_id) = setup(&server);
         let fewer: Vec<&String> = all.iter().filter(|p| *p != missing).collect();
         server
             .enforce_iam(
@@ -184,7 +240,10 @@ fn the_apply_role_is_enough_and_every_permission_in_it_is_needed() {
             )
             .unwrap();
         let err = rt
-            .block_on(every_change(&changer, &key_id))
+            .block_on(async {
+                every_change(&changer, &key_id).await?;
+                outside_iam_changes(&changer, &api_key, &access_id).await
+            })
             .expect_err(&format!("{missing} is needed"));
         assert!(
             matches!(err, Error::Access { .. }),

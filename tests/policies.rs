@@ -110,8 +110,38 @@ fn with<T>(mut v: T, f: impl FnOnce(&mut T)) -> T {
     v
 }
 
+/// A GCP credential of `kind` carrying the audit finding `finding` (if any).
+fn gcp_cred(kind: &str, finding: Option<&str>) -> CredentialCtx {
+    with(cred(kind), |c| {
+        c.provider = "gcp".into();
+        c.scope = "contoso-prod".into();
+        c.findings = finding.map(|f| vec![f.to_string()]).unwrap_or_default();
+    })
+}
+
+/// A workload identity provider letting in `owner`'s identities.
+fn provider(owner: &str, finding: Option<&str>) -> CredentialCtx {
+    with(gcp_cred("gcp-workload-identity-provider", finding), |c| {
+        c.trusted_owner = Some(owner.into())
+    })
+}
+
 fn common_cases(h: &HandoverCtx) -> Vec<Case> {
     vec![
+        c(
+            "open-workload-identity-revoked",
+            Action::Revoke,
+            provider("third-party", Some("gcp-wif-no-condition")),
+            principal("gcp-workload-identity-pool", "customer", false),
+            h,
+        ),
+        c(
+            "unrestricted-api-key-review",
+            Action::Review,
+            gcp_cred("gcp-api-key", Some("gcp-api-key-unrestricted")),
+            principal("gcp-api-key", "customer", false),
+            h,
+        ),
         c(
             "root-access-key-revoked",
             Action::Revoke,
@@ -240,6 +270,27 @@ fn every_full_transfer_rule_decides_what_it_says() {
     let mut cases = common_cases(&h);
     cases.extend([
         c(
+            "agency-workload-identity-revoked",
+            Action::Revoke,
+            provider("agency", None),
+            principal("gcp-workload-identity-pool", "customer", false),
+            &h,
+        ),
+        c(
+            "outside-workload-identity-review",
+            Action::Review,
+            provider("third-party", None),
+            principal("gcp-workload-identity-pool", "customer", false),
+            &h,
+        ),
+        c(
+            "agency-api-key-deleted",
+            Action::Revoke,
+            gcp_cred("gcp-api-key", None),
+            principal("gcp-api-key", "agency", false),
+            &h,
+        ),
+        c(
             "agency-trust-revoked",
             Action::Revoke,
             with(cred("role-trust"), |c| {
@@ -286,6 +337,20 @@ fn every_agency_operated_rule_decides_what_it_says() {
     let h = handover("agency-operated");
     let mut cases = common_cases(&h);
     cases.extend([
+        c(
+            "agency-workload-identity-review",
+            Action::Review,
+            provider("agency", None),
+            principal("gcp-workload-identity-pool", "customer", false),
+            &h,
+        ),
+        c(
+            "agency-api-key-review",
+            Action::Review,
+            gcp_cred("gcp-api-key", None),
+            principal("gcp-api-key", "agency", false),
+            &h,
+        ),
         c(
             "retained-operations-trust-time-bound",
             Action::RetainUntil,

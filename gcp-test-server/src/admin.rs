@@ -151,6 +151,9 @@ struct SeedRequest {
     key_times: Vec<KeyTimes>,
     #[serde(default)]
     create_times: Vec<CreateTime>,
+    /// API keys, HMAC keys, workload identity pools and providers ([`crate::creds::Seed`]).
+    #[serde(default)]
+    credentials: Option<crate::creds::Seed>,
 }
 
 fn split_account(name: &str) -> (String, String) {
@@ -327,7 +330,11 @@ fn seed(store: &mut Store, req: SeedRequest) -> ApiResult<Value> {
         }
         dated.push(json!(c.name));
     }
+    let credentials = match req.credentials {
+        Some(c) => crate::creds::seed(store, c)?,
+        None => Value::Null,
+    };
     Ok(
-        json!({ "containers": containers, "projects": projects, "systemManagedKeys": keys, "keyTimes": updated, "createTimes": dated }),
+        json!({ "containers": containers, "projects": projects, "systemManagedKeys": keys, "keyTimes": updated, "createTimes": dated, "credentials": credentials }),
     )
 }

@@ -163,7 +163,11 @@ pub fn need(label: &str) -> Option<Need> {
     } else {
         label
     };
-    TABLE.iter().find(|(l, _)| *l == key).map(|(_, n)| *n)
+    TABLE
+        .iter()
+        .chain(crate::creds::NEED)
+        .find(|(l, _)| *l == key)
+        .map(|(_, n)| *n)
 }
 
 /// The enforcement configuration, as `POST /_admin/iam` takes it and `GET` shows it.
@@ -564,7 +568,13 @@ mod tests {
     /// Every route label written in router.rs (the router builds labels from literals
     /// only, plus the regional variant of each `{project}/secrets` one).
     fn router_labels() -> BTreeSet<String> {
-        let src = include_str!("router.rs");
+        let src = [
+            include_str!("router.rs"),
+            include_str!("apikeys.rs"),
+            include_str!("hmac.rs"),
+            include_str!("wif.rs"),
+        ]
+        .concat();
         let mut labels = BTreeSet::new();
         for (i, _) in src.match_indices('"') {
             let rest = &src[i + 1..];
@@ -596,6 +606,7 @@ mod tests {
         );
         let stale: Vec<&str> = TABLE
             .iter()
+            .chain(crate::creds::NEED)
             .map(|(l, _)| *l)
             .filter(|l| !labels.contains(*l))
             .collect();
@@ -614,7 +625,11 @@ mod tests {
             .replace("{account}", "a@p.iam.gserviceaccount.com")
             .replace("{key}", "k")
             .replace("{organization}", "10")
-            .replace("{folder}", "20");
+            .replace("{folder}", "20")
+            .replace("{operation}", "op")
+            .replace("{accessId}", "GOOG1EXAMPLE")
+            .replace("{pool}", "pool-1")
+            .replace("{provider}", "prov-1");
         (method.to_owned(), path)
     }
 

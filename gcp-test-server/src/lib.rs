@@ -22,12 +22,15 @@
 
 pub mod admin;
 pub mod asset;
+pub mod apikeys;
+pub mod creds;
 pub mod enforce;
 pub mod error;
 pub mod faults;
 pub mod fieldmask;
 pub mod filter;
 pub mod folders;
+pub mod hmac;
 pub mod iam;
 pub mod paging;
 pub mod params;
@@ -39,6 +42,7 @@ pub mod secretmanager;
 pub mod server;
 pub mod store;
 pub mod util;
+pub mod wif;
 pub mod wire;
 
 pub use enforce::IamConfig;

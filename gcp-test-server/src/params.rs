@@ -151,7 +151,11 @@ pub fn allowed(label: &str) -> Option<&'static [&'static str]> {
     } else {
         label
     };
-    TABLE.iter().find(|(l, _)| *l == key).map(|(_, p)| *p)
+    TABLE
+        .iter()
+        .chain(crate::creds::PARAMS)
+        .find(|(l, _)| *l == key)
+        .map(|(_, p)| *p)
 }
 
 /// Refuses a query parameter the route cannot bind.

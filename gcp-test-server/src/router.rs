@@ -80,6 +80,10 @@ pub fn dispatch(
         }};
     }
     let at = |project| sm::At { project, location };
+    // API keys, HMAC keys and workload identity federation (`creds.rs`).
+    if let Some((label, call)) = crate::creds::route(method, &segs, verb) {
+        return route!(label, call(store, req));
+    }
     match (method, segs.as_slice(), verb) {
         // ---------------------------------------------------- Resource Manager
         ("GET", ["v1", "projects", p], None) => {

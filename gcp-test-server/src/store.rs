@@ -148,6 +148,8 @@ pub struct Store {
     pub secrets: BTreeMap<(String, String, String), Secret>,
     /// Custom roles by name (`projects/{project id}/roles/{id}`), deleted ones included.
     pub custom_roles: BTreeMap<String, crate::roles::CustomRole>,
+    /// API keys, HMAC keys, workload identity pools and providers.
+    pub creds: crate::creds::CredStore,
     generation: u64,
     unique_ids: u64,
 }

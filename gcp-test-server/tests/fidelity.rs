@@ -182,6 +182,8 @@ impl Gcloud {
             .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER", &self.url)
             .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_IAM", &self.url)
             .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDASSET", &self.url)
+            .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_APIKEYS", &self.url)
+            .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE", &self.url)
             .env(
                 "CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER",
                 &self.url,
@@ -720,6 +722,94 @@ fn gcloud_drives_the_server() {
 fn google_python_secret_manager_client_drives_the_server() {
     let server = BinaryServer::start();
     run_python_script("secretmanager_client.py", &server.url, "py-secrets");
+}
+
+#[test]
+fn google_python_discovery_clients_drive_the_credential_routes() {
+    let server = BinaryServer::start();
+    run_python_script("credential_clients.py", &server.url, "py-creds");
+}
+
+/// `gcloud services api-keys list`, `gcloud storage hmac list` and `gcloud iam
+/// workload-identity-pools list` / `providers list` read what the admin seed made, and
+/// the request counts show each reached the server (the `apikeys`, `storage` and `iam`
+/// endpoint overrides all reach it).
+#[test]
+fn gcloud_lists_api_keys_hmac_keys_and_workload_identity() {
+    let server = BinaryServer::start();
+    let seed = json!({
+        "projects": [{"projectId": "gc-creds", "projectNumber": 246813579024u64}],
+        "credentials": {
+            "apiKeys": [
+                {"project": "gc-creds", "key": {"displayName": "browser"}, "keyString": "AIzaSyCANARYCANARYCANARYCANARY0000000"},
+                {"project": "gc-creds", "key": {"displayName": "server", "restrictions": {"serverKeyRestrictions": {"allowedIps": ["203.0.113.7"]}}}}
+            ],
+            "hmacKeys": [{"project": "gc-creds", "serviceAccountEmail": "ci@gc-creds.iam.gserviceaccount.com", "secret": "hmac-secret-canary"}],
+            "workloadIdentityPools": [{"project": "gc-creds", "poolId": "github", "pool": {"displayName": "GitHub"}}],
+            "workloadIdentityPoolProviders": [{"project": "gc-creds", "poolId": "github", "providerId": "agency-ci", "provider": {
+                "oidc": {"issuerUri": "https://token.actions.githubusercontent.com"},
+                "attributeMapping": {"google.subject": "assertion.sub"}
+            }}]
+        }
+    });
+    post_json(&server.url, "/_admin/seed", &seed);
+    let gcloud = Gcloud::new(&server.url, "gc-creds");
+    let keys = gcloud.json(&["services", "api-keys", "list"]);
+    let names: Vec<&str> = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["displayName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["browser", "server"]);
+    assert!(keys[0]["name"]
+        .as_str()
+        .unwrap()
+        .starts_with("projects/246813579024/locations/global/keys/"));
+    assert_eq!(
+        keys[1]["restrictions"]["serverKeyRestrictions"]["allowedIps"],
+        json!(["203.0.113.7"])
+    );
+    assert!(
+        !keys.to_string().contains("CANARY"),
+        "list showed a key string"
+    );
+    let hmac = gcloud.json(&["storage", "hmac", "list"]);
+    assert_eq!(
+        hmac[0]["serviceAccountEmail"],
+        "ci@gc-creds.iam.gserviceaccount.com"
+    );
+    assert_eq!(hmac[0]["state"], "ACTIVE");
+    assert!(!hmac.to_string().contains("canary"), "list showed a secret");
+    let pools = gcloud.json(&[
+        "iam",
+        "workload-identity-pools",
+        "list",
+        "--location=global",
+    ]);
+    assert_eq!(pools[0]["displayName"], "GitHub");
+    let providers = gcloud.json(&[
+        "iam",
+        "workload-identity-pools",
+        "providers",
+        "list",
+        "--location=global",
+        "--workload-identity-pool=github",
+    ]);
+    assert_eq!(
+        providers[0]["oidc"]["issuerUri"],
+        "https://token.actions.githubusercontent.com"
+    );
+    assert!(providers[0].get("attributeCondition").is_none());
+    let counts = http_json(&server.url, "GET", "/_admin/requests", &Value::Null);
+    for route in [
+        "GET /v2/projects/{project}/locations/{location}/keys",
+        "GET /storage/v1/projects/{project}/hmacKeys",
+        "GET /v1/projects/{project}/locations/{location}/workloadIdentityPools",
+        "GET /v1/projects/{project}/locations/{location}/workloadIdentityPools/{pool}/providers",
+    ] {
+        assert_eq!(counts["byRoute"][route], 1, "{route}: {counts}");
+    }
 }
 
 #[test]

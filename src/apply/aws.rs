@@ -398,6 +398,9 @@ impl Executor for AwsExecutor {
             | Undo::Irreversible { .. }
             | Undo::GcpGrants { .. }
             | Undo::GcpKey { .. }
+            | Undo::GcpApiKey { .. }
+            | Undo::GcpHmacKey { .. }
+            | Undo::GcpProvider { .. }
             | Undo::GcpReplace { .. }
             | Undo::GcpAccount { .. } => None,
         };

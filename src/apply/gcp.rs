@@ -262,7 +262,22 @@ impl GcpExecutor {
                 account: owner.clone(),
                 key_id: id.clone(),
             }),
-            _ => None,
+            other => super::gcp_keys::undo(other),
+        }
+    }
+
+    /// A service-account key disabled, or enabled again (undo).
+    async fn write_key(&self, account: &str, key_id: &str, enable: bool) -> Result<(), Error> {
+        let (op, outcome) = if enable {
+            let o = self.changer.enable_key(account, key_id).await?;
+            ("iam.serviceAccountKeys.enable", o)
+        } else {
+            let o = self.changer.disable_key(account, key_id).await?;
+            ("iam.serviceAccountKeys.disable", o)
+        };
+        match outcome {
+            Outcome::Missing => Err(missing(op, account, key_id)),
+            Outcome::Changed | Outcome::AlreadyDone => Ok(()),
         }
     }
 
@@ -612,9 +627,12 @@ impl Executor for GcpExecutor {
             TargetWhat::Credential(CredentialKind::GcpServiceAccountKey) => {
                 self.check_key(step, opts).await
             }
-            other => Ok(Live::LeftForAPerson(format!(
-                "revoking a {other} is not carried out by apply yet; do it by hand"
-            ))),
+            other => match super::gcp_keys::check(&self.changer, step).await {
+                Some(live) => live,
+                None => Ok(Live::LeftForAPerson(format!(
+                    "revoking a {other} is not carried out by apply yet; do it by hand"
+                ))),
+            },
         }
     }
 
@@ -636,6 +654,10 @@ impl Executor for GcpExecutor {
     }
 
     async fn write(&self, w: &Write) -> Result<(), Error> {
+        // API keys, HMAC keys and workload identity providers (`gcp_keys`).
+        if let Some(done) = super::gcp_keys::write(&self.changer, w).await {
+            return done;
+        }
         match w {
             Write::GcpAccount { account, enable } => {
                 let outcome = if *enable {
@@ -674,19 +696,7 @@ impl Executor for GcpExecutor {
                 account,
                 key_id,
                 enable,
-            } => {
-                let (op, outcome) = if *enable {
-                    let o = self.changer.enable_key(account, key_id).await?;
-                    ("iam.serviceAccountKeys.enable", o)
-                } else {
-                    let o = self.changer.disable_key(account, key_id).await?;
-                    ("iam.serviceAccountKeys.disable", o)
-                };
-                match outcome {
-                    Outcome::Missing => Err(missing(op, account, key_id)),
-                    Outcome::Changed | Outcome::AlreadyDone => Ok(()),
-                }
-            }
+            } => self.write_key(account, key_id, *enable).await,
             Write::GcpDeleteKey { account, key_id } => {
                 self.changer.delete_key(account, key_id).await.map(|_| ())
             }

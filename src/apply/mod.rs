@@ -48,6 +48,7 @@ pub mod aws_more;
 pub mod aws_time;
 pub mod finish;
 pub mod gcp;
+pub mod gcp_keys;
 pub mod rotate;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -195,6 +196,16 @@ pub enum Write {
     GcpDeleteKey { account: String, key_id: String },
     /// A service account (by email) disabled (`enable: false`) or enabled again (undo).
     GcpAccount { account: String, enable: bool },
+    /// An API key deleted, or undeleted (undo).
+    GcpApiKey { name: String, undelete: bool },
+    /// An HMAC key of `project` set INACTIVE (`active: false`) or ACTIVE again (undo).
+    GcpHmacKey {
+        project: String,
+        access_id: String,
+        active: bool,
+    },
+    /// A workload identity pool provider deleted, or undeleted (undo).
+    GcpProvider { name: String, undelete: bool },
     /// An AWS secret's configured rotation started, with an idempotency token so that
     /// a call repeated after a lost answer makes no second version.
     AwsRotateSecret {
@@ -925,7 +936,11 @@ fn not_carried_out(step: &Step) -> Option<(Outcome, String)> {
     if t.provider == Provider::Gcp {
         return match t.what {
             TargetWhat::Credential(
-                CredentialKind::GcpIamBinding | CredentialKind::GcpServiceAccountKey,
+                CredentialKind::GcpIamBinding
+                | CredentialKind::GcpServiceAccountKey
+                | CredentialKind::GcpApiKey
+                | CredentialKind::GcpHmacKey
+                | CredentialKind::GcpWorkloadIdentityProvider,
             ) => None,
             other => Some((
                 Outcome::LeftForAPerson,

@@ -309,6 +309,17 @@ pub fn classify(cfg: &HandoverConfig, p: &Principal, has_outside_trust: bool) ->
             Classification::unknown(format!("domain {} is not in the config", p.name))
         }),
         PrincipalKind::GcpServiceAccount => classify_service_account(cfg, p),
+        // An API key or a pool has no address: a name pattern (or tag) may place it,
+        // else it belongs with its project, as a role only its own account can assume.
+        PrincipalKind::GcpApiKey | PrincipalKind::GcpWorkloadIdentityPool => {
+            by_tags_and_names(cfg, p).unwrap_or_else(|| {
+                let c = project_owner(cfg, &p.scope);
+                Classification {
+                    reason: format!("it belongs with its project ({})", c.reason),
+                    ..c
+                }
+            })
+        }
         PrincipalKind::GcpPublic => Classification {
             owner: Owner::ThirdParty,
             party: Some("anyone".into()),
@@ -425,6 +436,11 @@ fn github_trust_owner(cfg: &HandoverConfig, t: &TrustDetail) -> Classification {
             reason: reason.into(),
         };
     }
+    github_orgs_owner(cfg, &orgs)
+}
+
+/// The party of GitHub organizations, when they all belong to one.
+fn github_orgs_owner(cfg: &HandoverConfig, orgs: &[String]) -> Classification {
     let owners: Vec<Classification> = orgs
         .iter()
         .map(|org| {
@@ -470,8 +486,31 @@ pub fn credential_owner(
         {
             outside_owner(cfg, &t.trusted)
         }
+        CredentialDetail::WorkloadIdentityProvider(w) => workload_identity_owner(cfg, w, principal),
         _ => principal.clone(),
     }
+}
+
+/// Whose a workload identity provider is: whoever it lets in. With no attribute
+/// condition, anyone its issuer vouches for; a GitHub Actions provider whose condition
+/// names organizations, their party; otherwise the pool's.
+fn workload_identity_owner(
+    cfg: &HandoverConfig,
+    w: &crate::model::WorkloadIdentityDetail,
+    pool: &Classification,
+) -> Classification {
+    let issuer = w.issuer.as_deref().unwrap_or(&w.protocol);
+    if w.attribute_condition.is_none() {
+        return Classification {
+            owner: Owner::ThirdParty,
+            party: Some(format!("any identity of {issuer}")),
+            reason: "workload identity provider with no attribute condition: every identity its issuer vouches for can use it".into(),
+        };
+    }
+    if !w.github_owners.is_empty() {
+        return github_orgs_owner(cfg, &w.github_owners);
+    }
+    pool.clone()
 }
 
 /// A principal is human when people sign in as it: a console password or MFA device

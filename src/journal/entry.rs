@@ -353,6 +353,9 @@ pub enum ApplyChange {
     RemoveGrant,
     /// A GCP service-account key disabled.
     Disable,
+    /// A GCP API key or workload identity provider deleted; Google keeps it 30 days,
+    /// so undo undeletes it.
+    SoftDelete,
     /// A GCP grant replaced by the same member and role under a condition that ends it
     /// at the plan's date (retain-until).
     BoundGrant,
@@ -441,6 +444,13 @@ pub enum Undo {
     },
     /// Not undoable, and why (a deleted credential cannot be brought back).
     Irreversible { why: String },
+    /// Undelete this API key (`projects/P/locations/global/keys/UID`; Google keeps a
+    /// deleted key 30 days).
+    GcpApiKey { name: String },
+    /// Set this Cloud Storage HMAC key of `project` ACTIVE again.
+    GcpHmacKey { project: String, access_id: String },
+    /// Undelete this workload identity pool provider (kept 30 days after deletion).
+    GcpProvider { name: String },
     /// A replacement key of `owner` (an IAM user's name, a service account's email) for
     /// its key `old_id` (rotate): `before` are the owner's key ids just before the create
     /// call (so a key made by a run stopped before its result is found as the one not

@@ -94,6 +94,9 @@ finding_codes! {
     GcpDeletedMember = "gcp-deleted-member", Low, "A deleted principal is still named in a policy.";
     GcpUserManagedKey = "gcp-user-managed-key", Medium, "A service account has a user-managed key: a long-lived credential that can be copied anywhere.";
     GcpKeyStale = "gcp-key-stale", Medium, "A user-managed service-account key is older than 90 days.";
+    GcpApiKeyUnrestricted = "gcp-api-key-unrestricted", High, "An API key has no API, referrer, IP or app restriction: whoever holds its string can call every API enabled in the project.";
+    GcpHmacKeyActive = "gcp-hmac-key-active", Medium, "A service account has an active Cloud Storage HMAC key: a long-lived secret that can be copied anywhere.";
+    GcpWifNoCondition = "gcp-wif-no-condition", High, "A workload identity provider has no attribute condition: every identity its issuer vouches for (every GitHub repository, for GitHub Actions) can act in the project.";
     GcpSecretMember = "gcp-secret-member", Medium, "A secret's own IAM policy grants a user, group or domain access.";
     ConditionNotTimeBound = "condition-not-time-bound", Medium, "A grant's condition involves time but does not provably end it (an alternative that allows, a negation, an `IfExists` operator, another statement without the end): it is treated as permanent.";
 }

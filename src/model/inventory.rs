@@ -174,6 +174,13 @@ pub enum PrincipalKind {
     GcpPublic,
     /// A `deleted:` member still named in a policy.
     GcpDeleted,
+    /// A GCP API key (API Keys API v2): it identifies the project to Google APIs, held by
+    /// whoever has its string; the key's own credential is a `gcp-api-key`.
+    GcpApiKey,
+    /// A workload identity pool: outside identities (GitHub Actions, another cloud)
+    /// that its providers let act in the project; each provider is a
+    /// `gcp-workload-identity-provider` credential of it.
+    GcpWorkloadIdentityPool,
 }
 
 /// Whether a principal can do anything in its account or project.
@@ -276,6 +283,10 @@ pub enum CredentialKind {
     GcpServiceAccountKey,
     GcpHmacKey,
     GcpIamBinding,
+    /// A GCP API key; its string is never read.
+    GcpApiKey,
+    /// A workload identity pool provider: an outside issuer trusted to act in the project.
+    GcpWorkloadIdentityProvider,
 }
 
 /// Whether a credential works now.
@@ -363,6 +374,18 @@ pub enum CredentialDetail {
     Trust(TrustDetail),
     /// A GCP IAM role binding: who holds which role on which resource.
     Binding(BindingDetail),
+    /// A GCP API key's restrictions (none is a finding). Never its string.
+    ApiKey(ApiKeyDetail),
+    /// A Cloud Storage HMAC key of a service account. Never its secret.
+    HmacKey {
+        /// The service account whose access the key carries.
+        service_account: String,
+        /// `ACTIVE` or `INACTIVE` (a deleted key is not in the inventory).
+        state: String,
+        updated: Option<DateTime<Utc>>,
+    },
+    /// A workload identity pool provider: what it trusts and on what condition.
+    WorkloadIdentityProvider(WorkloadIdentityDetail),
     /// A GCP service-account key.
     ServiceAccountKey {
         /// `USER_MANAGED` (a long-lived key someone holds) or `SYSTEM_MANAGED` (Google's own).
@@ -393,6 +416,55 @@ impl CredentialDetail {
             _ => TimeBound::Unbounded,
         }
     }
+}
+
+/// What an API key may be used for (API Keys v2 `V2Restrictions`): empty lists mean
+/// no restriction of that sort; `unrestricted` when there is none at all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyDetail {
+    /// The key's resource name (`projects/NUMBER/locations/global/keys/UID`).
+    pub name: String,
+    pub display_name: Option<String>,
+    pub updated: Option<DateTime<Utc>>,
+    /// The service account the key is bound to, if any.
+    pub service_account: Option<String>,
+    /// The APIs (`service`, or `service: method, ...`) it may call.
+    pub apis: Vec<String>,
+    pub referrers: Vec<String>,
+    pub ips: Vec<String>,
+    /// Android apps (`package (sha1)`) and iOS bundle ids.
+    pub apps: Vec<String>,
+    /// No API, referrer, IP or app restriction: anyone holding the string can call any
+    /// API enabled in the project.
+    pub unrestricted: bool,
+}
+
+/// A workload identity pool provider
+/// (https://cloud.google.com/iam/docs/reference/rest/v1/projects.locations.workloadIdentityPools.providers).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadIdentityDetail {
+    /// The provider's resource name.
+    pub name: String,
+    /// The pool id.
+    pub pool: String,
+    /// `oidc`, `aws`, `saml` or `x509`.
+    pub protocol: String,
+    /// The OIDC issuer URI, or `aws:ACCOUNT` for an AWS provider.
+    pub issuer: Option<String>,
+    pub attribute_mapping: BTreeMap<String, String>,
+    /// The CEL condition every incoming token must meet; `null` trusts every identity the
+    /// issuer vouches for.
+    pub attribute_condition: Option<String>,
+    /// For a GitHub Actions issuer: the GitHub organizations (repository owners) the
+    /// condition names, read from its `==` comparisons and `in [...]` lists on
+    /// `repository_owner`, `repository` or `sub`; empty when it names none.
+    pub github_owners: Vec<String>,
+    /// The service accounts this pool's identities may act as: those whose IAM policy
+    /// grants `roles/iam.workloadIdentityUser` (or another impersonation role) to a
+    /// `principal://` or `principalSet://` member of this pool.
+    pub may_act_as: Vec<String>,
 }
 
 /// A role a member holds on a resource, possibly under a condition.

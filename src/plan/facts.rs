@@ -190,7 +190,7 @@ impl<'a> Facts<'a> {
         };
         CredentialCtx {
             id: c.id.clone(),
-            kind: if trusted_owner.is_some() && c.kind != CredentialKind::RoleTrust {
+            kind: if trusted_owner.is_some() && !super::target::trust_kind(c.kind) {
                 "secret-policy-grant".into()
             } else {
                 kebab(&c.kind)

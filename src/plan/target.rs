@@ -191,6 +191,14 @@ fn credential_why(c: &Credential, cctx: &CredentialCtx, owner: Owner) -> String 
     }
 }
 
+/// Kinds whose `trusted_owner` is the credential's own (a trust), not a secret grant's.
+pub(super) fn trust_kind(kind: CredentialKind) -> bool {
+    matches!(
+        kind,
+        CredentialKind::RoleTrust | CredentialKind::GcpWorkloadIdentityProvider
+    )
+}
+
 /// A credential of the inventory as a target; `None` for an MFA device (other than
 /// root's) or a credential whose principal the inventory does not hold.
 fn credential_target(f: &Facts, c: &Credential) -> Option<Target> {
@@ -201,7 +209,11 @@ fn credential_target(f: &Facts, c: &Credential) -> Option<Target> {
     }
     let pclass = &f.classes[&p.id];
     let cclass = parties::credential_owner(f.cfg, c, pclass);
-    let trusted_owner = matches!(c.detail, CredentialDetail::Trust(_)).then_some(cclass.owner);
+    let trusted_owner = matches!(
+        c.detail,
+        CredentialDetail::Trust(_) | CredentialDetail::WorkloadIdentityProvider(_)
+    )
+    .then_some(cclass.owner);
     let cctx = f.credential_ctx(c, trusted_owner);
     let pctx = f.principal_ctx(p);
     let label = format!(
@@ -217,7 +229,7 @@ fn credential_target(f: &Facts, c: &Credential) -> Option<Target> {
         target: TargetRef {
             kind: TargetKind::Credential,
             id: c.id.clone(),
-            what: if trusted_owner.is_some() && c.kind != CredentialKind::RoleTrust {
+            what: if trusted_owner.is_some() && !trust_kind(c.kind) {
                 TargetWhat::Secret(SecretPart::SecretPolicyGrant)
             } else {
                 TargetWhat::Credential(c.kind)

@@ -17,7 +17,8 @@ pub struct CredentialCtx {
     pub id: String,
     /// `access-key`, `console-password`, `mfa-device`, `ssh-public-key`,
     /// `service-specific-credential`, `signing-certificate`, `role-trust`,
-    /// `secret-policy-grant`, `gcp-service-account-key`, `gcp-iam-binding`, ...
+    /// `secret-policy-grant`, `gcp-service-account-key`, `gcp-iam-binding`,
+    /// `gcp-api-key`, `gcp-hmac-key`, `gcp-workload-identity-provider`.
     pub kind: String,
     pub provider: String,
     pub scope: String,
@@ -33,7 +34,8 @@ pub struct CredentialCtx {
     pub stale_days: Option<i64>,
     /// `last-use`, `creation`, or null.
     pub stale_basis: Option<String>,
-    /// For a role trust or a secret-policy grant: whose account it lets in
+    /// For a role trust, a secret-policy grant or a workload identity provider: whom it
+    /// lets in
     /// (`agency`, `customer`, `third-party`, `unknown`).
     pub trusted_owner: Option<String>,
     /// For an IAM binding: the role, its level (`owner`, `iam-admin`, `editor`,
@@ -197,6 +199,9 @@ const CREDENTIAL_KINDS: &[&str] = &[
     "secret-policy-grant",
     "gcp-service-account-key",
     "gcp-iam-binding",
+    "gcp-api-key",
+    "gcp-hmac-key",
+    "gcp-workload-identity-provider",
 ];
 const PRINCIPAL_KINDS: &[&str] = &[
     "root",
@@ -208,6 +213,8 @@ const PRINCIPAL_KINDS: &[&str] = &[
     "gcp-service-account",
     "gcp-public",
     "gcp-deleted",
+    "gcp-api-key",
+    "gcp-workload-identity-pool",
 ];
 const OWNERS: &[&str] = &["agency", "customer", "third-party", "unknown"];
 const DAYS: &[Option<i64>] = &[None, Some(0), Some(30), Some(91), Some(200), Some(400)];
@@ -300,7 +307,22 @@ fn sample_credential(rng: &mut Lcg, i: usize, kind: &str) -> CredentialCtx {
     } else {
         (None, None)
     };
-    let trust = matches!(kind, "role-trust" | "secret-policy-grant");
+    let trust = matches!(
+        kind,
+        "role-trust" | "secret-policy-grant" | "gcp-workload-identity-provider"
+    );
+    // The findings the audit raises on the kinds that have them, on every other
+    // sample (drawn from `i`, so the generator's sequence is not disturbed).
+    let finding = match kind {
+        "gcp-api-key" => Some("gcp-api-key-unrestricted"),
+        "gcp-hmac-key" => Some("gcp-hmac-key-active"),
+        "gcp-workload-identity-provider" => Some("gcp-wif-no-condition"),
+        _ => None,
+    };
+    let findings: Vec<String> = finding
+        .filter(|_| (i / CREDENTIAL_KINDS.len()).is_multiple_of(2))
+        .map(|f| vec![f.to_string()])
+        .unwrap_or_default();
     // Field by field in this order: each `rng` call draws the next value.
     CredentialCtx {
         id: format!("sample-{i}"),
@@ -337,7 +359,7 @@ fn sample_credential(rng: &mut Lcg, i: usize, kind: &str) -> CredentialCtx {
             None
         },
         agency_could_read: rng.bool(),
-        findings: Vec::new(),
+        findings,
     }
 }
 

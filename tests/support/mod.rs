@@ -320,6 +320,8 @@ pub fn export_gcp_snapshot(url: &str, out: &Path, project: &str) {
         .env("CLOUDSDK_CONFIG", config.path())
         .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER", &endpoint)
         .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_IAM", &endpoint)
+        .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_APIKEYS", &endpoint)
+        .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE", &endpoint)
         .env(
             "CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER",
             &endpoint,

@@ -101,6 +101,8 @@ pub fn assemble_container(
         secrets: Availability::Known(Vec::new()),
         versions: BTreeMap::new(),
         secret_policies: BTreeMap::new(),
+        // Keys and federation live in projects: a folder or organization holds none.
+        outside: Default::default(),
     };
     let mut inv = assemble_at(&src, name.to_string(), reaches, mode, now);
     if let Availability::Unknown { source, reason } = policy {
@@ -157,6 +159,7 @@ fn assemble_at(
         }
     }
     a.secrets();
+    a.outside_iam();
     let admin = std::mem::take(&mut a.admin);
     for (id, p) in a.members.iter_mut() {
         if let Some(via) = admin.get(id) {
@@ -172,7 +175,117 @@ fn assemble_at(
     a.inv
 }
 
+/// What the assemblers of API keys, HMAC keys and workload identity
+/// (`apikeys`, `hmac`, `wif`) add to a project's inventory.
+#[derive(Debug, Default)]
+pub struct Part {
+    pub principals: Vec<Principal>,
+    pub credentials: Vec<Credential>,
+    pub findings: Vec<Finding>,
+}
+
+/// A principal with nothing but its id, kind and name (API keys and pools).
+pub fn bare_principal(id: &str, project: &str, kind: PrincipalKind, name: &str) -> Principal {
+    Principal {
+        id: id.to_owned(),
+        provider: GCP,
+        scope: project.to_owned(),
+        kind,
+        name: name.to_owned(),
+        path: None,
+        created: None,
+        tags: BTreeMap::new(),
+        groups: Vec::new(),
+        policies: Vec::new(),
+        admin: AdminRights {
+            equivalent: Some(false),
+            via: Vec::new(),
+        },
+        permissions_boundary: None,
+        last_used: None,
+        disabled: None,
+        deleted: None,
+        access_ends: TimeBound::Unbounded,
+    }
+}
+
 impl Assembler<'_> {
+    /// API keys, HMAC keys, workload identity pools and providers; a source that could
+    /// not be read is a gap.
+    fn outside_iam(&mut self) {
+        let o = &self.src.outside;
+        let mut part = Part::default();
+        let unknown = [
+            match &o.api_keys {
+                Availability::Known(keys) => {
+                    super::apikeys::assemble(&self.project, keys, &mut part);
+                    None
+                }
+                Availability::Unknown { source, reason } => Some((source, None, reason)),
+            },
+            match &o.hmac_keys {
+                Availability::Known(keys) => {
+                    let own = self.own_accounts.clone();
+                    let project = self.project.clone();
+                    let sa_id = |email: &str| {
+                        own.get(email)
+                            .cloned()
+                            .unwrap_or_else(|| format!("gcp:{project}:serviceAccount:{email}"))
+                    };
+                    super::hmac::assemble(&self.project, keys, &sa_id, &mut part);
+                    None
+                }
+                Availability::Unknown { source, reason } => Some((source, None, reason)),
+            },
+            match &o.federation.pools {
+                Availability::Known(_) => {
+                    super::wif::assemble(
+                        &self.project,
+                        &o.federation,
+                        &self.src.service_account_policies,
+                        &mut part,
+                    );
+                    None
+                }
+                Availability::Unknown { source, reason } => Some((source, None, reason)),
+            },
+        ];
+        let providers = o
+            .federation
+            .providers
+            .iter()
+            .filter_map(|(pool, a)| match a {
+                Availability::Unknown { source, reason } => {
+                    Some((source, Some(pool.clone()), reason))
+                }
+                Availability::Known(_) => None,
+            });
+        let gaps: Vec<(String, Option<String>, String)> = unknown
+            .into_iter()
+            .flatten()
+            .chain(providers)
+            .map(|(s, subject, r)| (s.clone(), subject, r.clone()))
+            .collect();
+        for (source, subject, reason) in gaps {
+            self.gap(&source, subject.as_deref(), &reason);
+        }
+        // An HMAC key of an account that is not the project's own: its holder is a member.
+        for c in &part.credentials {
+            if let CredentialDetail::HmacKey {
+                service_account, ..
+            } = &c.detail
+            {
+                if !self.own_accounts.contains_key(service_account) {
+                    let raw = format!("serviceAccount:{service_account}");
+                    self.ensure_member(&Member::parse(&raw));
+                }
+            }
+        }
+        self.inv.principals.extend(part.principals);
+        self.inv.credentials.extend(part.credentials);
+        self.inv.findings.extend(part.findings);
+    }
+
     fn gap(&mut self, source: &str, subject: Option<&str>, reason: &str) {
         self.inv.gaps.push(Gap {
             provider: GCP,
@@ -721,6 +834,7 @@ mod tests {
         }]}))
         .unwrap();
         ProjectSources {
+            outside: Default::default(),
             project_id: "p".into(),
             iam_policy: policy,
             service_accounts: Availability::Known(Vec::new()),

@@ -540,6 +540,12 @@ impl GcpChanger {
         &self.project
     }
 
+    /// The clients, for the changes of API keys, HMAC keys and workload identity
+    /// providers (`apikeys`, `hmac`, `wif`).
+    pub fn clients(&self) -> &Clients {
+        &self.clients
+    }
+
     /// The project's number (`projects.get`), by which Google names some of its
     /// resources (a secret: `projects/NUMBER/secrets/S`). Also proves the project is
     /// reachable with these credentials.
@@ -1149,7 +1155,7 @@ fn pause(n: u32) -> std::time::Duration {
     std::time::Duration::from_millis(200u64 << n.min(5).saturating_sub(1))
 }
 
-fn api_error(op: &str, resource: &str, e: &google_cloud_gax::error::Error) -> Error {
+pub(crate) fn api_error(op: &str, resource: &str, e: &google_cloud_gax::error::Error) -> Error {
     let f = classify(e);
     let what = format!("{resource}: {}", f.message);
     if f.denied {

@@ -38,6 +38,16 @@ pub struct Clients {
     pub(super) asset: google_cloud_asset_v1::client::AssetService,
     pub(super) iam: google_cloud_iam_admin_v1::client::Iam,
     pub(super) secrets: google_cloud_secretmanager_v1::client::SecretManagerService,
+    pub(super) apikeys: google_cloud_apikeys_v2::client::ApiKeys,
+    /// JSON calls for what no official crate covers (HMAC keys, workload identity).
+    pub(super) rest: super::rest::Rest,
+}
+
+impl Clients {
+    /// The JSON client for HMAC keys and workload identity (`apply` changes them).
+    pub fn rest(&self) -> &super::rest::Rest {
+        &self.rest
+    }
 }
 
 use crate::providers::duty::{Duty, ADC_HINT, ADC_OPERATION};
@@ -155,6 +165,8 @@ pub async fn clients(settings: &GcpSettings) -> Result<Clients, Error> {
         asset: build!(google_cloud_asset_v1::client::AssetService),
         iam: build!(google_cloud_iam_admin_v1::client::Iam),
         secrets: build!(google_cloud_secretmanager_v1::client::SecretManagerService),
+        apikeys: build!(google_cloud_apikeys_v2::client::ApiKeys),
+        rest: super::rest::Rest::new(credentials.clone(), settings.endpoint.clone(), attempts),
     })
 }
 
@@ -269,6 +281,11 @@ pub(crate) fn classify(e: &google_cloud_gax::error::Error) -> Failure {
     }
 }
 
+/// A failure in a gap's words (also for [`super::rest`] calls).
+pub(crate) fn gap_text(f: Failure) -> String {
+    gap_reason(f)
+}
+
 pub(super) fn gap_reason(f: Failure) -> String {
     if f.denied {
         format!("access denied ({})", f.message)
@@ -380,6 +397,7 @@ pub async fn collect_with(
         .unwrap_or_default();
     progress.phase("secrets", names.len() as u64);
     let (versions, secret_policies) = per_secret(c, names, concurrency, &progress).await;
+    let outside = outside_iam(c, project).await;
     Ok(ProjectSources {
         project_id: project.to_string(),
         iam_policy,
@@ -389,7 +407,23 @@ pub async fn collect_with(
         secrets,
         versions,
         secret_policies,
+        outside,
     })
+}
+
+/// API keys, HMAC keys, and workload identity pools with their providers: one list
+/// each (plus one provider list per pool), read side by side.
+async fn outside_iam(c: &Clients, project: &str) -> super::sources::OutsideIam {
+    let (api_keys, hmac_keys, federation) = futures::join!(
+        super::apikeys::list(c, project),
+        super::hmac::list(&c.rest, project),
+        super::wif::collect(&c.rest, project),
+    );
+    super::sources::OutsideIam {
+        api_keys,
+        hmac_keys,
+        federation,
+    }
 }
 
 /// The project's IAM policy: without it there is no audit, so a failure is an error

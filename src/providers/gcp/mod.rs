@@ -6,12 +6,16 @@
 //! accounts), through the same client factory. `hierarchy` walks the folders and
 //! organizations above and below an audited root and reads their IAM policies.
 
+pub mod apikeys;
 pub mod assemble;
 pub mod change;
 pub mod condition;
 pub mod hierarchy;
+pub mod hmac;
 pub mod live;
 pub mod member;
+pub mod rest;
 pub mod snapshot;
 pub mod sources;
 pub mod store;
+pub mod wif;

@@ -76,6 +76,64 @@ fn optional<T: DeserializeOwned>(
     }
 }
 
+/// API keys (`api-keys.json`), HMAC keys (`hmac-keys.json`), workload identity pools
+/// (`workload-identity-pools.json`) and each pool's providers
+/// (`workload-identity-pools/POOL/providers.json`); a missing file is a gap.
+fn outside_iam(
+    root: &SnapshotRoot,
+    dir: &Path,
+    p: &str,
+) -> Result<super::sources::OutsideIam, Error> {
+    use super::{apikeys, hmac, wif};
+    let api_keys = optional(
+        root,
+        &dir.join("api-keys.json"),
+        apikeys::LIST_SOURCE,
+        &format!("gcloud services api-keys list --project {p}"),
+    )?;
+    let hmac_keys = optional(
+        root,
+        &dir.join("hmac-keys.json"),
+        hmac::LIST_SOURCE,
+        &format!("gcloud storage hmac list --project {p}"),
+    )?;
+    let pools: Availability<Vec<wif::Pool>> = optional(
+        root,
+        &dir.join("workload-identity-pools.json"),
+        wif::POOLS_SOURCE,
+        &format!("gcloud iam workload-identity-pools list --location=global --project {p}"),
+    )?;
+    let mut providers = BTreeMap::new();
+    for pool in pools.known().into_iter().flatten() {
+        let id = super::sources::short(&pool.name).to_owned();
+        // Pool ids are 4-32 of [a-z0-9-] (IAM's rule), so one is a safe folder name;
+        // anything else is named as a gap, never joined to a path.
+        let safe = (4..=32).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        let got = if safe {
+            optional(
+                root,
+                &dir.join("workload-identity-pools").join(&id).join("providers.json"),
+                wif::PROVIDERS_SOURCE,
+                &format!("gcloud iam workload-identity-pools providers list --location=global --workload-identity-pool={id} --project {p}"),
+            )?
+        } else {
+            Availability::unknown(
+                wif::PROVIDERS_SOURCE,
+                "the pool id is not one IAM allows, so it names no folder",
+            )
+        };
+        providers.insert(id, got);
+    }
+    Ok(super::sources::OutsideIam {
+        api_keys,
+        hmac_keys,
+        federation: wif::Federation { pools, providers },
+    })
+}
+
 /// Whether `email` is an address Google gives service accounts and can be a folder
 /// name: `NAME@PROJECT.iam.gserviceaccount.com`, `PROJECT@appspot.gserviceaccount.com`,
 /// `NUMBER-compute@developer.gserviceaccount.com` and the service agents are all
@@ -199,7 +257,9 @@ pub fn load_project(dir: &Path) -> Result<ProjectSources, Error> {
         Availability::Known(list) => secret_folders(root, dir, p, list)?,
         _ => Default::default(),
     };
+    let outside = outside_iam(root, dir, p)?;
     Ok(ProjectSources {
+        outside,
         project_id,
         iam_policy,
         service_accounts,

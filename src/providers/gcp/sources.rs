@@ -28,6 +28,41 @@ pub struct ProjectSources {
     pub versions: BTreeMap<String, Availability<Vec<SecretVersion>>>,
     /// IAM policy per secret resource name.
     pub secret_policies: BTreeMap<String, Availability<Policy>>,
+    /// API keys, HMAC keys, workload identity pools and providers (issue 17).
+    pub outside: OutsideIam,
+}
+
+/// Credentials outside IAM service-account keys.
+#[derive(Debug, Clone)]
+pub struct OutsideIam {
+    pub api_keys: Availability<Vec<super::apikeys::ApiKey>>,
+    pub hmac_keys: Availability<Vec<super::hmac::HmacKey>>,
+    pub federation: super::wif::Federation,
+}
+
+/// Read, and empty.
+impl Default for OutsideIam {
+    fn default() -> Self {
+        OutsideIam {
+            api_keys: Availability::Known(Vec::new()),
+            hmac_keys: Availability::Known(Vec::new()),
+            federation: super::wif::Federation::default(),
+        }
+    }
+}
+
+impl OutsideIam {
+    /// Nothing read, each source named as a gap with `reason`.
+    pub fn unread(reason: &str) -> Self {
+        OutsideIam {
+            api_keys: Availability::unknown(super::apikeys::LIST_SOURCE, reason),
+            hmac_keys: Availability::unknown(super::hmac::LIST_SOURCE, reason),
+            federation: super::wif::Federation {
+                pools: Availability::unknown(super::wif::POOLS_SOURCE, reason),
+                providers: BTreeMap::new(),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -1,0 +1,479 @@
+//! Workload identity federation (IAM v1
+//! `projects.locations.workloadIdentityPools[.providers]`): the pools of a project and
+//! each pool's providers, read through [`super::rest`] (no official crate covers them:
+//! `google-cloud-iam-admin-v1` has service accounts and roles only). Each pool is a
+//! `gcp-workload-identity-pool` principal, each provider a
+//! `gcp-workload-identity-provider` credential of it, with the service accounts the
+//! pool's identities may act as (`roles/iam.workloadIdentityUser` and the other
+//! impersonation roles granted to `principal://`/`principalSet://` members of the pool
+//! on the project's service accounts).
+//!
+//! Invariants: the GitHub organizations a provider trusts are read from its parsed
+//! attribute condition (CEL), from the top-level conjuncts only (an alternative can
+//! let anyone else in, so it proves nothing), never from text matching; a provider with
+//! no attribute condition is a finding; cost is one list of pools and one list of
+//! providers per pool, each bounded in pages.
+
+use std::collections::BTreeMap;
+
+use cel::common::ast::{operators, Expr, LiteralValue};
+use cel::IdedExpr;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use super::rest::{Rest, Service};
+use super::sources::Policy;
+use crate::model::*;
+use crate::providers::Availability;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pool {
+    pub name: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub disabled: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Provider {
+    pub name: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub disabled: bool,
+    #[serde(default)]
+    pub attribute_mapping: BTreeMap<String, String>,
+    #[serde(default)]
+    pub attribute_condition: Option<String>,
+    #[serde(default)]
+    pub oidc: Option<Oidc>,
+    #[serde(default)]
+    pub aws: Option<Aws>,
+    #[serde(default)]
+    pub saml: Option<serde_json::Value>,
+    #[serde(default)]
+    pub x509: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Oidc {
+    #[serde(default)]
+    pub issuer_uri: String,
+    #[serde(default)]
+    pub allowed_audiences: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Aws {
+    #[serde(default)]
+    pub account_id: String,
+}
+
+/// What was read: the pools, and each pool's providers by pool id.
+#[derive(Debug, Clone)]
+pub struct Federation {
+    pub pools: Availability<Vec<Pool>>,
+    pub providers: BTreeMap<String, Availability<Vec<Provider>>>,
+}
+
+impl Default for Federation {
+    fn default() -> Self {
+        Federation {
+            pools: Availability::Known(Vec::new()),
+            providers: BTreeMap::new(),
+        }
+    }
+}
+
+pub const POOLS_SOURCE: &str = "iam:ListWorkloadIdentityPools";
+pub const PROVIDERS_SOURCE: &str = "iam:ListWorkloadIdentityPoolProviders";
+const MAX_PAGES: usize = 1_000;
+const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
+
+async fn list_all<T: DeserializeOwned>(
+    rest: &Rest,
+    path: &str,
+    field: &str,
+    source: &str,
+) -> Availability<Vec<T>> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let mut query = vec![("pageSize", "1000".to_owned())];
+        if let Some(t) = &token {
+            query.push(("pageToken", t.clone()));
+        }
+        let page: serde_json::Value = match rest
+            .call(reqwest::Method::GET, Service::Iam, path, &query, None)
+            .await
+        {
+            Ok(p) => p,
+            Err(f) => return Availability::unknown(source, super::live::gap_text(f)),
+        };
+        if let Some(items) = page.get(field) {
+            match serde_json::from_value::<Vec<T>>(items.clone()) {
+                Ok(items) => out.extend(items),
+                Err(e) => return Availability::unknown(source, format!("unexpected shape: {e}")),
+            }
+        }
+        token = page["nextPageToken"]
+            .as_str()
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned);
+        if token.is_none() {
+            return Availability::Known(out);
+        }
+    }
+    Availability::unknown(source, "the list did not end after 1,000 pages")
+}
+
+/// The project's pools and each pool's providers (deleted ones are not listed).
+pub async fn collect(rest: &Rest, project: &str) -> Federation {
+    let parent = format!("v1/projects/{project}/locations/global/workloadIdentityPools");
+    let pools: Availability<Vec<Pool>> =
+        list_all(rest, &parent, "workloadIdentityPools", POOLS_SOURCE).await;
+    let mut providers = BTreeMap::new();
+    if let Availability::Known(list) = &pools {
+        for p in list {
+            let id = super::sources::short(&p.name).to_owned();
+            let path = format!("{parent}/{id}/providers");
+            let got = list_all(
+                rest,
+                &path,
+                "workloadIdentityPoolProviders",
+                PROVIDERS_SOURCE,
+            )
+            .await;
+            providers.insert(id, got);
+        }
+    }
+    Federation { pools, providers }
+}
+
+/// The principal id of a pool.
+pub fn pool_id(project: &str, pool: &str) -> String {
+    format!("projects/{project}/locations/global/workloadIdentityPools/{pool}")
+}
+
+/// Whether an IAM member is an identity of this pool
+/// (`principal://iam.googleapis.com/projects/NUMBER/locations/global/workloadIdentityPools/POOL/subject/...`
+/// or `principalSet://.../workloadIdentityPools/POOL/...`,
+/// https://cloud.google.com/iam/docs/principal-identifiers).
+pub fn member_of_pool(member: &str, pool: &str) -> bool {
+    let Some(rest) = member
+        .strip_prefix("principalSet://iam.googleapis.com/")
+        .or_else(|| member.strip_prefix("principal://iam.googleapis.com/"))
+    else {
+        return false;
+    };
+    let parts: Vec<&str> = rest.split('/').collect();
+    matches!(
+        parts.as_slice(),
+        ["projects", _, "locations", "global", "workloadIdentityPools", p, _, ..] if *p == pool
+    )
+}
+
+/// The GitHub organizations a condition's top-level conjuncts name: `X.repository_owner
+/// == 'org'`, `X.repository_owner in ['a', 'b']`, `X.repository == 'org/repo'`,
+/// `X.sub == 'repo:org/...'` (X is `assertion` or `attribute`). Empty when it names none
+/// or is not CEL.
+pub fn github_owners(condition: &str) -> Vec<String> {
+    if condition.len() > super::condition::MAX_EXPRESSION_BYTES {
+        return Vec::new();
+    }
+    let shape = CelTextShape::of(condition);
+    if shape.nesting > usize::from(super::condition::MAX_NESTING)
+        || shape.operators > super::condition::MAX_OPERATORS
+    {
+        return Vec::new();
+    }
+    let Ok(ast) = cel::parser::Parser::new()
+        .max_recursion_depth(super::condition::MAX_NESTING)
+        .parse(condition)
+    else {
+        return Vec::new();
+    };
+    let mut owners = Vec::new();
+    let mut stack = vec![&ast];
+    while let Some(e) = stack.pop() {
+        let Expr::Call(c) = &e.expr else { continue };
+        if c.target.is_some() || c.args.len() != 2 {
+            continue;
+        }
+        match c.func_name.as_str() {
+            operators::LOGICAL_AND => stack.extend(c.args.iter()),
+            operators::EQUALS => {
+                let (field, lit) = match (claim(&c.args[0]), string(&c.args[1])) {
+                    (Some(f), Some(l)) => (f, l),
+                    _ => match (claim(&c.args[1]), string(&c.args[0])) {
+                        (Some(f), Some(l)) => (f, l),
+                        _ => continue,
+                    },
+                };
+                owners.extend(owner_from(field, lit));
+            }
+            operators::IN => {
+                if let (Some(field), Expr::List(l)) = (claim(&c.args[0]), &c.args[1].expr) {
+                    owners.extend(
+                        l.elements
+                            .iter()
+                            .filter_map(string)
+                            .filter_map(|v| owner_from(field, v)),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    owners.sort();
+    owners.dedup();
+    owners
+}
+
+/// `assertion.F` or `attribute.F` -> F.
+fn claim(e: &IdedExpr) -> Option<&str> {
+    match &e.expr {
+        Expr::Select(s) if !s.test => match &s.operand.expr {
+            Expr::Ident(n) if n == "assertion" || n == "attribute" => Some(s.field.as_str()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn string(e: &IdedExpr) -> Option<&str> {
+    match &e.expr {
+        Expr::Literal(LiteralValue::String(s)) => Some(s.inner()),
+        _ => None,
+    }
+}
+
+fn owner_from(field: &str, value: &str) -> Option<String> {
+    let owner = match field {
+        "repository_owner" => value,
+        "repository" => value.split('/').next()?,
+        "sub" => value.strip_prefix("repo:")?.split('/').next()?,
+        _ => return None,
+    };
+    (!owner.is_empty()).then(|| owner.to_owned())
+}
+
+/// The detail of one provider.
+pub fn detail(pool: &str, p: &Provider, may_act_as: Vec<String>) -> WorkloadIdentityDetail {
+    let (protocol, issuer) = match (&p.oidc, &p.aws, &p.saml) {
+        (Some(o), _, _) => ("oidc", Some(o.issuer_uri.clone())),
+        (_, Some(a), _) => ("aws", Some(format!("aws:{}", a.account_id))),
+        (_, _, Some(_)) => ("saml", None),
+        _ => ("x509", None),
+    };
+    let condition = p
+        .attribute_condition
+        .clone()
+        .filter(|c| !c.trim().is_empty());
+    let github = issuer.as_deref() == Some(GITHUB_ISSUER);
+    WorkloadIdentityDetail {
+        name: p.name.clone(),
+        pool: pool.to_owned(),
+        protocol: protocol.into(),
+        issuer,
+        attribute_mapping: p.attribute_mapping.clone(),
+        github_owners: match (&condition, github) {
+            (Some(c), true) => github_owners(c),
+            _ => Vec::new(),
+        },
+        attribute_condition: condition,
+        may_act_as,
+    }
+}
+
+/// Pools as principals, providers as their credentials, a finding per provider with no
+/// condition. `sa_policies` are the project's service accounts' policies by email.
+pub fn assemble(
+    project: &str,
+    fed: &Federation,
+    sa_policies: &BTreeMap<String, Availability<Policy>>,
+    out: &mut super::assemble::Part,
+) {
+    let Availability::Known(pools) = &fed.pools else {
+        return;
+    };
+    for pool in pools
+        .iter()
+        .filter(|p| p.state.as_deref() != Some("DELETED"))
+    {
+        let pool_short = super::sources::short(&pool.name).to_owned();
+        let id = pool_id(project, &pool_short);
+        let mut principal = super::assemble::bare_principal(
+            &id,
+            project,
+            PrincipalKind::GcpWorkloadIdentityPool,
+            &pool_short,
+        );
+        principal.disabled = Some(pool.disabled);
+        out.principals.push(principal);
+        let may_act_as: Vec<String> = sa_policies
+            .iter()
+            .filter_map(|(email, p)| p.known().map(|p| (email, p)))
+            .filter(|(_, p)| {
+                p.bindings.iter().any(|b| {
+                    super::assemble::role_level(&b.role) == RoleLevel::Impersonation
+                        && b.members.iter().any(|m| member_of_pool(m, &pool_short))
+                })
+            })
+            .map(|(email, _)| email.clone())
+            .collect();
+        let Some(Availability::Known(providers)) = fed.providers.get(&pool_short) else {
+            continue;
+        };
+        for p in providers
+            .iter()
+            .filter(|p| p.state.as_deref() != Some("DELETED"))
+        {
+            let d = detail(&pool_short, p, may_act_as.clone());
+            let short = super::sources::short(&p.name).to_owned();
+            let cred_id = format!("{id}/providers/{short}");
+            if d.attribute_condition.is_none() {
+                out.findings.push(Finding::new(
+                    FindingCode::GcpWifNoCondition,
+                    &cred_id,
+                    format!(
+                        "provider {short} of pool {pool_short} trusts every identity of {} (no attribute condition)",
+                        d.issuer.as_deref().unwrap_or(&d.protocol)
+                    ),
+                ));
+            }
+            out.credentials.push(Credential {
+                id: cred_id,
+                principal: id.clone(),
+                provider: crate::model::Provider::Gcp,
+                scope: project.to_owned(),
+                kind: CredentialKind::GcpWorkloadIdentityProvider,
+                identifier: Some(short),
+                status: if p.disabled {
+                    Status::Inactive
+                } else {
+                    Status::Active
+                },
+                created: None,
+                last_used: LastUsed::unknown(
+                    "the provider records no use (audit logs do; not read)",
+                ),
+                detail: CredentialDetail::WorkloadIdentityProvider(d),
+            });
+        }
+    }
+}
+
+/// A provider's state, read live (`providers.get`): `Some("ACTIVE")`, `Some("DELETED")`
+/// (still undeletable for 30 days), or `None` when it is gone.
+pub async fn provider_state(
+    rest: &Rest,
+    name: &str,
+) -> Result<Option<String>, crate::error::Error> {
+    match rest
+        .call::<Provider>(
+            reqwest::Method::GET,
+            Service::Iam,
+            &format!("v1/{name}"),
+            &[],
+            None,
+        )
+        .await
+    {
+        Ok(p) => Ok(Some(p.state.unwrap_or_else(|| "ACTIVE".into()))),
+        Err(f) if f.not_found => Ok(None),
+        Err(f) => Err(super::rest::change_error(
+            "iam.workloadIdentityPoolProviders.get",
+            name,
+            f,
+        )),
+    }
+}
+
+/// Deletes a provider (`providers.delete`; undone by `:undelete` within 30 days) or
+/// brings it back. The operation is awaited by reading the provider again until it is in
+/// the state asked for (at most 30 reads, a second apart).
+pub async fn set_provider_deleted(
+    rest: &Rest,
+    name: &str,
+    delete: bool,
+) -> Result<(), crate::error::Error> {
+    let (method, path, op) = if delete {
+        (
+            reqwest::Method::DELETE,
+            format!("v1/{name}"),
+            "iam.workloadIdentityPoolProviders.delete",
+        )
+    } else {
+        (
+            reqwest::Method::POST,
+            format!("v1/{name}:undelete"),
+            "iam.workloadIdentityPoolProviders.undelete",
+        )
+    };
+    let body = (!delete).then(|| serde_json::json!({}));
+    let done: serde_json::Value = rest
+        .call(method, Service::Iam, &path, &[], body.as_ref())
+        .await
+        .map_err(|f| super::rest::change_error(op, name, f))?;
+    if done["done"] == true {
+        return Ok(());
+    }
+    let want = if delete { "DELETED" } else { "ACTIVE" };
+    for _ in 0..30 {
+        if provider_state(rest, name).await?.as_deref() == Some(want) {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    Err(crate::error::Error::Api {
+        provider: crate::model::Provider::Gcp,
+        operation: op.into(),
+        what: format!("{name}: the operation did not finish within 30 s"),
+        hint: "run apply again: the journal resumes it".into(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn github_owners_come_from_top_level_conjuncts_only() {
+        assert_eq!(
+            github_owners("assertion.repository_owner == 'northwind'"),
+            ["northwind"]
+        );
+        assert_eq!(
+            github_owners(
+                "attribute.repository_owner in ['a', 'b'] && assertion.ref == 'refs/heads/main'"
+            ),
+            ["a", "b"]
+        );
+        assert_eq!(
+            github_owners("assertion.repository == 'contoso/shop'"),
+            ["contoso"]
+        );
+        assert_eq!(github_owners("'repo:x/y:ref:main' == assertion.sub"), ["x"]);
+        // An alternative proves nothing about who else gets in.
+        assert!(github_owners("assertion.repository_owner == 'a' || true").is_empty());
+        assert!(github_owners("not cel ((").is_empty());
+    }
+
+    #[test]
+    fn pool_members_are_recognised_by_parsed_path() {
+        let m = "principalSet://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/github/attribute.repository/org/repo";
+        assert!(member_of_pool(m, "github"));
+        assert!(!member_of_pool(m, "git"));
+        assert!(!member_of_pool("serviceAccount:a@b", "github"));
+    }
+}
