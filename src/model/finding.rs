@@ -95,6 +95,8 @@ finding_codes! {
     GcpUserManagedKey = "gcp-user-managed-key", Medium, "A service account has a user-managed key: a long-lived credential that can be copied anywhere.";
     GcpKeyStale = "gcp-key-stale", Medium, "A user-managed service-account key is older than 90 days.";
     GcpSecretMember = "gcp-secret-member", Medium, "A secret's own IAM policy grants a user, group or domain access.";
+    SsoAdminAssignment = "sso-admin-assignment", Medium, "An IAM Identity Center user or group may sign in to an account with an admin-equivalent permission set.";
+    IdentityCenterAbsent = "identity-center-absent", Info, "The account has no IAM Identity Center instance (sso-admin:ListInstances lists none): nobody signs in to it through Identity Center from here.";
     ConditionNotTimeBound = "condition-not-time-bound", Medium, "A grant's condition involves time but does not provably end it (an alternative that allows, a negation, an `IfExists` operator, another statement without the end): it is treated as permanent.";
 }
 

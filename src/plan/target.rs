@@ -85,6 +85,10 @@ pub struct TargetRef {
     /// (in the plan, so the approved digest covers the key). Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reencrypt: Option<ReEncrypt>,
+    /// An IAM Identity Center account assignment as the inventory has it (what
+    /// `DeleteAccountAssignment` names); absent otherwise, and in plans made before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sso: Option<SsoAssignment>,
     /// A short human label (for display only).
     pub label: String,
     pub owner: Owner,
@@ -167,6 +171,21 @@ fn credential_evidence(
             evidence.insert("condition".into(), cond.expression.clone());
         }
     }
+    if let CredentialDetail::SsoAssignment(a) = &c.detail {
+        evidence.insert(
+            "assignment".into(),
+            format!(
+                "permission set {} on account {}",
+                a.permission_set_name, a.account_id
+            ),
+        );
+        let admin = match a.admin {
+            Some(true) => format!("yes: {}", a.admin_via.join("; ")),
+            Some(false) => "no".into(),
+            None => format!("unknown: {}", a.admin_via.join("; ")),
+        };
+        evidence.insert("admin_equivalent".into(), admin);
+    }
     if let CredentialDetail::Trust(t) = &c.detail {
         evidence.insert("trusts".into(), t.trusted.value.clone());
         if !t.conditions.is_empty() {
@@ -211,8 +230,12 @@ fn credential_target(f: &Facts, c: &Credential) -> Option<Target> {
         p.name
     )
     .replace("  ", " ");
-    let admin_credential = p.admin.equivalent == Some(true)
-        || matches!(&c.detail, CredentialDetail::Binding(b) if matches!(b.level, RoleLevel::Owner | RoleLevel::IamAdmin));
+    let admin_credential = match &c.detail {
+        // An assignment is as strong as its own permission set, whatever else its
+        // holder may do.
+        CredentialDetail::SsoAssignment(a) => a.admin == Some(true),
+        _ => p.admin.equivalent == Some(true),
+    } || matches!(&c.detail, CredentialDetail::Binding(b) if matches!(b.level, RoleLevel::Owner | RoleLevel::IamAdmin));
     Some(Target {
         target: TargetRef {
             kind: TargetKind::Credential,
@@ -233,6 +256,10 @@ fn credential_target(f: &Facts, c: &Credential) -> Option<Target> {
             },
             secret: None,
             reencrypt: None,
+            sso: match &c.detail {
+                CredentialDetail::SsoAssignment(a) => Some(a.clone()),
+                _ => None,
+            },
             label,
             owner: cclass.owner,
             party: cclass.party.clone(),
@@ -315,6 +342,7 @@ fn grant_target(f: &Facts, s: &Secret, g: &PolicyGrant) -> Target {
                 name: s.name.clone(),
             }),
             reencrypt: None,
+            sso: None,
             label: format!(
                 "resource-policy grant on {} to {}",
                 s.name, g.principal.value
@@ -412,6 +440,7 @@ fn secret_target(f: &Facts, s: &Secret) -> Target {
             binding: None,
             secret: None,
             reencrypt: reencrypt(f, s, &sctx),
+            sso: None,
             label: format!("secret {}", s.name),
             owner: owner.owner,
             party: owner.party.clone(),

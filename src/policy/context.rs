@@ -17,7 +17,8 @@ pub struct CredentialCtx {
     pub id: String,
     /// `access-key`, `console-password`, `mfa-device`, `ssh-public-key`,
     /// `service-specific-credential`, `signing-certificate`, `role-trust`,
-    /// `secret-policy-grant`, `gcp-service-account-key`, `gcp-iam-binding`, ...
+    /// `secret-policy-grant`, `gcp-service-account-key`, `gcp-iam-binding`,
+    /// `sso-account-assignment`, ...
     pub kind: String,
     pub provider: String,
     pub scope: String,
@@ -37,7 +38,9 @@ pub struct CredentialCtx {
     /// (`agency`, `customer`, `third-party`, `unknown`).
     pub trusted_owner: Option<String>,
     /// For an IAM binding: the role, its level (`owner`, `iam-admin`, `editor`,
-    /// `impersonation`, `secret-access`, `other`) and the resource it is on.
+    /// `impersonation`, `secret-access`, `other`) and the resource it is on. For an
+    /// Identity Center assignment: the permission set's name (`role`) and the account
+    /// it opens (`resource`).
     pub role: Option<String>,
     pub role_level: Option<String>,
     pub resource: Option<String>,
@@ -56,7 +59,7 @@ pub struct CredentialCtx {
 pub struct PrincipalCtx {
     pub id: String,
     /// `root`, `iam-user`, `iam-role`, `gcp-user`, `gcp-group`, `gcp-domain`,
-    /// `gcp-service-account`, `gcp-public`, `gcp-deleted`.
+    /// `gcp-service-account`, `gcp-public`, `gcp-deleted`, `sso-user`, `sso-group`.
     pub kind: String,
     pub name: String,
     /// `agency`, `customer`, `third-party`, `unknown` (from the config alone).
@@ -195,6 +198,7 @@ const CREDENTIAL_KINDS: &[&str] = &[
     "signing-certificate",
     "role-trust",
     "secret-policy-grant",
+    "sso-account-assignment",
     "gcp-service-account-key",
     "gcp-iam-binding",
 ];
@@ -207,6 +211,8 @@ const PRINCIPAL_KINDS: &[&str] = &[
     "gcp-domain",
     "gcp-service-account",
     "gcp-public",
+    "sso-user",
+    "sso-group",
     "gcp-deleted",
 ];
 const OWNERS: &[&str] = &["agency", "customer", "third-party", "unknown"];

@@ -74,7 +74,7 @@ pub fn account_dirs(dir: &Path) -> Result<Vec<PathBuf>, Error> {
 use crate::providers::read_export_json;
 
 /// Reads a required file under the root.
-fn read_json<T: DeserializeOwned>(
+pub(super) fn read_json<T: DeserializeOwned>(
     root: &SnapshotRoot,
     path: &Path,
     command: &str,
@@ -94,7 +94,7 @@ fn read_json<T: DeserializeOwned>(
 }
 
 /// Reads an optional file under the root: `Ok(None)` when absent.
-fn optional_json<T: DeserializeOwned>(
+pub(super) fn optional_json<T: DeserializeOwned>(
     root: &SnapshotRoot,
     path: &Path,
     command: &str,
@@ -136,7 +136,7 @@ fn unreadable_user(name: &str) -> UserLists {
     }
 }
 
-fn missing<T>(source: &str, file: &str, command: &str) -> Availability<T> {
+pub(super) fn missing<T>(source: &str, file: &str, command: &str) -> Availability<T> {
     Availability::unknown(
         source,
         format!("{file} is not in the snapshot (export it with `{command}`)"),
@@ -224,6 +224,7 @@ pub fn load_account(dir: &Path) -> Result<(AccountSources, Vec<String>), Error> 
             regions.push(region_secrets(root, region, rd)?);
         }
     }
+    let identity_center = super::sso_snapshot::load(root, dir)?;
     let region_names = regions.iter().map(|r| r.region.clone()).collect();
     Ok((
         AccountSources {
@@ -236,6 +237,7 @@ pub fn load_account(dir: &Path) -> Result<(AccountSources, Vec<String>), Error> 
             service_specific,
             users,
             regions,
+            identity_center,
         },
         region_names,
     ))
