@@ -136,6 +136,8 @@ pub struct MemberId {
 #[derive(Debug, Clone)]
 pub struct PermissionSetSources {
     pub set: PermissionSet,
+    /// Why `DescribePermissionSet` failed, if it did (the set is then named by its ARN).
+    pub describe_failed: Option<String>,
     /// `ListManagedPoliciesInPermissionSet` (AWS managed policies).
     pub managed: Availability<Vec<ManagedPolicyRef>>,
     /// `ListCustomerManagedPolicyReferencesInPermissionSet`: policies that must exist,
@@ -408,6 +410,13 @@ impl SsoAssembler<'_> {
         };
         for ps in sets {
             let subject = ps.set.permission_set_arn.clone();
+            if let Some(why) = &ps.describe_failed {
+                self.gap(
+                    "sso-admin:DescribePermissionSet",
+                    Some(&subject),
+                    why.clone(),
+                );
+            }
             let Some(by_account) = self.known(&ps.assignments, Some(&subject)) else {
                 continue;
             };

@@ -237,28 +237,28 @@ async fn permission_set(
     instance: &str,
     arn: &str,
 ) -> PermissionSetSources {
-    let name = match c
+    let (name, describe_failed) = match c
         .describe_permission_set()
         .instance_arn(instance)
         .permission_set_arn(arn)
         .send()
         .await
     {
-        Ok(d) => d
-            .permission_set()
-            .and_then(|p| p.name())
-            .map(str::to_string),
-        // The name is for people; the set's ARN still names it.
-        Err(e) => {
-            tracing::debug!(permission_set = %arn, reason = %gap_reason(classify(&e)), "DescribePermissionSet failed");
-            None
-        }
+        Ok(d) => (
+            d.permission_set()
+                .and_then(|p| p.name())
+                .map(str::to_string),
+            None,
+        ),
+        // The name is for people; the set's ARN still names it, and the failure is a gap.
+        Err(e) => (None, Some(gap_reason(classify(&e)))),
     };
     PermissionSetSources {
         set: PermissionSet {
             permission_set_arn: arn.to_string(),
             name,
         },
+        describe_failed,
         managed: managed_policies(c, instance, arn).await,
         customer_managed: customer_policies(c, instance, arn).await,
         inline: inline_policy(c, instance, arn).await,

@@ -188,6 +188,7 @@ fn permission_set(root: &SnapshotRoot, folder: &Path) -> Result<PermissionSetSou
     let assignments = assignments(root, folder)?;
     Ok(PermissionSetSources {
         set,
+        describe_failed: None,
         managed,
         customer_managed,
         inline,
