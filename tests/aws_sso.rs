@@ -400,3 +400,76 @@ fn an_identity_center_snapshot_gives_the_same_assignments_as_the_live_audit() {
         .starts_with("sso-admin:")
         || g["source"].as_str().unwrap().starts_with("identitystore:")));
 }
+
+/// An account folder with the IAM exports and `sso/` as the test gives it.
+fn minimal_snapshot(dir: &Path, instances: Option<&str>) {
+    let acct = dir.join(format!("aws/{ACCT}"));
+    std::fs::create_dir_all(&acct).unwrap();
+    std::fs::write(
+        acct.join("account-authorization-details.json"),
+        r#"{"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": [], "Policies": []}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        acct.join("caller-identity.json"),
+        format!(r#"{{"Account": "{ACCT}", "Arn": "arn:aws:iam::{ACCT}:user/auditor"}}"#),
+    )
+    .unwrap();
+    if let Some(text) = instances {
+        std::fs::create_dir_all(acct.join("sso")).unwrap();
+        std::fs::write(acct.join("sso/instances.json"), text).unwrap();
+    }
+}
+
+/// No Identity Center instance is a note (an info finding), not an error; a snapshot
+/// that did not look at Identity Center says so as a coverage gap naming the command.
+#[test]
+fn no_identity_center_instance_is_a_note_and_an_unread_one_is_a_gap() {
+    let home = tempfile::tempdir().unwrap();
+    let audit_snapshot = |dir: &Path| {
+        let r = run(handover_offline(home.path())
+            .args(["audit", "--snapshot"])
+            .arg(dir)
+            .args(["--format", "json"]));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        json(&r.stdout)
+    };
+    let none = tempfile::tempdir().unwrap();
+    minimal_snapshot(none.path(), Some(r#"{"Instances": []}"#));
+    let inv = audit_snapshot(none.path());
+    let notes: Vec<&Value> = inv["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "identity-center-absent")
+        .collect();
+    assert_eq!(notes.len(), 1, "{}", inv["findings"]);
+    assert_eq!(notes[0]["severity"], "info");
+    assert!(!inv["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|g| g["source"].as_str().unwrap().starts_with("sso-admin:")));
+
+    let unread = tempfile::tempdir().unwrap();
+    minimal_snapshot(unread.path(), None);
+    let inv = audit_snapshot(unread.path());
+    let gap = inv["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["source"] == "sso-admin:ListInstances")
+        .unwrap_or_else(|| panic!("no gap: {}", inv["gaps"]));
+    assert!(
+        gap["reason"]
+            .as_str()
+            .unwrap()
+            .contains("aws sso-admin list-instances"),
+        "{gap}"
+    );
+    assert!(!inv["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["code"] == "identity-center-absent"));
+}
