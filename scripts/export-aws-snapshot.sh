@@ -106,6 +106,7 @@ if [ -s "$sso/instances.json" ]; then
       save "$sso/group-memberships/$group.json" -- \
         aws identitystore list-group-memberships --identity-store-id "$store" --group-id "$group" --output json
     done
+    save "$sso/permission-sets.json" -- aws sso-admin list-permission-sets --instance-arn "$instance" --output json
     i=0
     for ps in $(aws sso-admin list-permission-sets --instance-arn "$instance" --query 'PermissionSets[]' --output text); do
       i=$((i + 1))

@@ -132,6 +132,14 @@ pub struct MemberId {
     pub user_id: Option<String>,
 }
 
+/// `aws sso-admin list-permission-sets`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PermissionSetArnList {
+    #[serde(default)]
+    pub permission_sets: Vec<String>,
+}
+
 /// A permission set and everything read about it.
 #[derive(Debug, Clone)]
 pub struct PermissionSetSources {

@@ -6,6 +6,7 @@
 //! sso/users.json                              aws identitystore list-users --identity-store-id ID
 //! sso/groups.json                             aws identitystore list-groups --identity-store-id ID
 //! sso/group-memberships/<group-id>.json       aws identitystore list-group-memberships --identity-store-id ID --group-id G
+//! sso/permission-sets.json                    aws sso-admin list-permission-sets --instance-arn ARN
 //! sso/permission-sets/<any>/permission-set.json          aws sso-admin describe-permission-set ...
 //!                          /managed-policies.json        aws sso-admin list-managed-policies-in-permission-set ...
 //!                          /customer-managed-policies.json  aws sso-admin list-customer-managed-policy-references-in-permission-set ...
@@ -119,18 +120,37 @@ fn permission_sets(
     root: &SnapshotRoot,
     sd: &Path,
 ) -> Result<Availability<Vec<PermissionSetSources>>, Error> {
-    let pd = sd.join("permission-sets");
-    if root.dir(&pd)?.is_none() {
+    const LIST: &str = "aws sso-admin list-permission-sets --instance-arn ARN";
+    let Some(listed) =
+        optional_json::<PermissionSetArnList>(root, &sd.join("permission-sets.json"), LIST)?
+    else {
         return Ok(missing(
             "sso-admin:ListPermissionSets",
-            "sso/permission-sets/",
-            "aws sso-admin list-permission-sets",
+            "sso/permission-sets.json",
+            LIST,
         ));
+    };
+    let mut read = BTreeMap::new();
+    for (_, folder) in root.listing(&sd.join("permission-sets"))?.iter() {
+        if root.dir(folder)?.is_some() {
+            let ps = permission_set(root, folder)?;
+            read.insert(ps.set.permission_set_arn.clone(), ps);
+        }
     }
     let mut out = Vec::new();
-    for (_, folder) in root.listing(&pd)?.iter() {
-        if root.dir(folder)?.is_some() {
-            out.push(permission_set(root, folder)?);
+    for arn in listed.permission_sets {
+        match read.remove(&arn) {
+            Some(ps) => out.push(ps),
+            // Listed but not exported: its assignments are unknown, so is the whole list.
+            None => {
+                return Ok(Availability::unknown(
+                    "sso-admin:DescribePermissionSet",
+                    format!(
+                        "permission set {arn} is listed in sso/permission-sets.json but has no folder under \
+                         sso/permission-sets/ (export it with scripts/export-aws-snapshot.sh)"
+                    ),
+                ))
+            }
         }
     }
     Ok(Availability::Known(out))
