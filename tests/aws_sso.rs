@@ -94,6 +94,7 @@ handover_date = "2027-06-01"
 [agency]
 name = "Northwind"
 email_domains = ["northwind-agency.example"]
+name_patterns = ["*.agency"]
 signing_key = "{}"
 
 [customer]
@@ -472,4 +473,44 @@ fn no_identity_center_instance_is_a_note_and_an_unread_one_is_a_gap() {
         .unwrap()
         .iter()
         .any(|f| f["code"] == "identity-center-absent"));
+}
+
+/// An IAM user whose own inline policy denies everything after a date
+/// (`DateGreaterThan aws:CurrentTime`) keeps access only until then: the plan shows
+/// that end on each of its credentials, with what proves it (it showed no end).
+#[test]
+fn a_users_inline_deny_after_a_date_shows_in_the_plan_as_access_until_then() {
+    let moto = moto();
+    seed_sso(&moto, true);
+    boto3(
+        &moto,
+        r#"iam = boto3.client('iam', region_name='us-east-1', endpoint_url=sm.meta.endpoint_url, aws_access_key_id='testing', aws_secret_access_key='testing')
+iam.create_user(UserName='ops.agency')
+iam.create_login_profile(UserName='ops.agency', Password='x-Very-long-1!')
+iam.put_user_policy(UserName='ops.agency', PolicyName='handover-ends', PolicyDocument=json.dumps({
+    'Version': '2012-10-17',
+    'Statement': [{'Effect': 'Deny', 'Action': '*', 'Resource': '*',
+                   'Condition': {'DateGreaterThan': {'aws:CurrentTime': '2027-01-31T00:00:00Z'}}}]}))
+"#,
+    );
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let cfg = write_config(h);
+    let inv = audit(&moto, h);
+    let (r, plan_path) = plan(h, &inv, &cfg);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let p = read(&plan_path);
+    let step = p["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| {
+            s["target"]["id"] == format!("arn:aws:iam::{ACCT}:user/ops.agency/console-password")
+        })
+        .unwrap_or_else(|| panic!("no step for ops.agency's password: {}", p["steps"]));
+    assert_eq!(
+        step["evidence"]["access_ends"],
+        "until 2027-01-31T00:00:00Z (a Deny of everything in its holder's policies)",
+        "{step}"
+    );
 }

@@ -195,6 +195,19 @@ fn credential_evidence(
     evidence
 }
 
+/// When a credential provably stops working by itself, and what proves it: its own
+/// condition, or a Deny of everything from a date on in its holder's (or the holder's
+/// groups') policies (`Principal::access_ends`). `None` where nothing proves an end.
+fn access_end_evidence(c: &Credential, holder: &Principal) -> Option<String> {
+    let at = credential_ends(c, Some(holder)).end()?;
+    let by = if c.detail.time_bound().end() == Some(at) {
+        "its own condition"
+    } else {
+        "a Deny of everything in its holder's policies"
+    };
+    Some(format!("until {} ({by})", at.format("%Y-%m-%dT%H:%M:%SZ")))
+}
+
 /// Why a credential's rule chose what it did, in a few words (the owner, and a key's age).
 fn credential_why(c: &Credential, cctx: &CredentialCtx, owner: Owner) -> String {
     match (&cctx.stale_days, &cctx.stale_basis) {
@@ -236,6 +249,10 @@ fn credential_target(f: &Facts, c: &Credential) -> Option<Target> {
         CredentialDetail::SsoAssignment(a) => a.admin == Some(true),
         _ => p.admin.equivalent == Some(true),
     } || matches!(&c.detail, CredentialDetail::Binding(b) if matches!(b.level, RoleLevel::Owner | RoleLevel::IamAdmin));
+    let mut evidence = credential_evidence(c, &cctx, &cclass);
+    if let Some(line) = access_end_evidence(c, p) {
+        evidence.insert("access_ends".into(), line);
+    }
     Some(Target {
         target: TargetRef {
             kind: TargetKind::Credential,
@@ -268,7 +285,7 @@ fn credential_target(f: &Facts, c: &Credential) -> Option<Target> {
         applies: AppliesTo::Credentials,
         admin: admin_credential,
         runs_audit: pctx.runs_audit,
-        evidence: credential_evidence(c, &cctx, &cclass),
+        evidence,
         why: credential_why(c, &cctx, cclass.owner),
     })
 }
