@@ -367,7 +367,7 @@ impl Executor for AwsExecutor {
                 status: previous.clone(),
             }),
             Undo::SsoAssignment { assignment } => Some(Write::AwsSsoAssignment {
-                assignment: assignment.clone(),
+                assignment: (**assignment).clone(),
                 create: true,
             }),
             Undo::TrustPolicy { role, previous } => Some(Write::AwsTrust {

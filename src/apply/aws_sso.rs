@@ -99,7 +99,7 @@ impl SsoAssignments {
                 "sso:DescribeAccountAssignmentDeletionStatus".into(),
             ],
             undo: Undo::SsoAssignment {
-                assignment: a.clone(),
+                assignment: Box::new(a.clone()),
             },
             what,
         }))

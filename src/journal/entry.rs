@@ -445,7 +445,7 @@ pub enum Undo {
     /// (`CreateAccountAssignment`: the same instance, account, permission set and
     /// principal).
     SsoAssignment {
-        assignment: crate::model::SsoAssignment,
+        assignment: Box<crate::model::SsoAssignment>,
     },
     /// Not undoable, and why (a deleted credential cannot be brought back).
     Irreversible { why: String },

@@ -155,8 +155,11 @@ pub struct PermissionSetSources {
     pub inline: Availability<Option<serde_json::Value>>,
     /// Its assignments, by account (from `ListAccountsForProvisionedPermissionSet`,
     /// then `ListAccountAssignments` per account).
-    pub assignments: Availability<BTreeMap<String, Availability<Vec<Assignment>>>>,
+    pub assignments: AssignmentsByAccount,
 }
+
+/// A permission set's assignments, by account (`Unknown`: its accounts were not listed).
+pub type AssignmentsByAccount = Availability<BTreeMap<String, Availability<Vec<Assignment>>>>;
 
 /// `aws sso-admin describe-permission-set`.
 #[derive(Debug, Clone, Deserialize)]

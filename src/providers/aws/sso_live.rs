@@ -363,7 +363,7 @@ async fn assignments(
     c: &aws_sdk_ssoadmin::Client,
     instance: &str,
     arn: &str,
-) -> Availability<BTreeMap<String, Availability<Vec<Assignment>>>> {
+) -> AssignmentsByAccount {
     const OP: &str = "sso-admin:ListAccountsForProvisionedPermissionSet";
     let mut accounts = Vec::new();
     let mut token: Option<String> = None;

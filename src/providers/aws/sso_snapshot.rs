@@ -216,10 +216,7 @@ fn permission_set(root: &SnapshotRoot, folder: &Path) -> Result<PermissionSetSou
     })
 }
 
-fn assignments(
-    root: &SnapshotRoot,
-    folder: &Path,
-) -> Result<Availability<BTreeMap<String, Availability<Vec<Assignment>>>>, Error> {
+fn assignments(root: &SnapshotRoot, folder: &Path) -> Result<AssignmentsByAccount, Error> {
     const ACCOUNTS: &str = "aws sso-admin list-accounts-for-provisioned-permission-set";
     let Some(accounts) =
         optional_json::<AccountIdList>(root, &folder.join("accounts.json"), ACCOUNTS)?
