@@ -103,6 +103,48 @@ for region in "${regions[@]}"; do
       aws secretsmanager get-resource-policy --secret-id "$arn" --region "$region" --output json
   done
 done
+# IAM Identity Center (sso-admin, identitystore), read in the CLI's configured region:
+# set it to the region of the account's instance. An account with no instance gets an
+# empty instance list, which the audit reports as such.
+sso="$dir/sso"
+save "$sso/instances.json" -- aws sso-admin list-instances --output json
+if [ -s "$sso/instances.json" ]; then
+  instance=$(aws sso-admin list-instances --query 'Instances[0].InstanceArn' --output text)
+  store=$(aws sso-admin list-instances --query 'Instances[0].IdentityStoreId' --output text)
+  if [ -n "$instance" ] && [ "$instance" != None ]; then
+    save "$sso/users.json" -- aws identitystore list-users --identity-store-id "$store" --output json
+    save "$sso/groups.json" -- aws identitystore list-groups --identity-store-id "$store" --output json
+    # A group's file is named for its id, so only an id of identitystore's form gets one.
+    for group in $(aws identitystore list-groups --identity-store-id "$store" --query 'Groups[].GroupId' --output text); do
+      if ! [[ $group =~ ^[A-Za-z0-9-]{1,47}$ ]]; then
+        echo "warning: skipping a group whose id is not an identitystore id; the audit reports it as a coverage gap" >&2
+        continue
+      fi
+      save "$sso/group-memberships/$group.json" -- \
+        aws identitystore list-group-memberships --identity-store-id "$store" --group-id "$group" --output json
+    done
+    save "$sso/permission-sets.json" -- aws sso-admin list-permission-sets --instance-arn "$instance" --output json
+    i=0
+    for ps in $(aws sso-admin list-permission-sets --instance-arn "$instance" --query 'PermissionSets[]' --output text); do
+      i=$((i + 1))
+      p="$sso/permission-sets/$(printf %04d $i)"
+      args=(--instance-arn "$instance" --permission-set-arn "$ps" --output json)
+      save "$p/permission-set.json" -- aws sso-admin describe-permission-set "${args[@]}"
+      save "$p/managed-policies.json" -- aws sso-admin list-managed-policies-in-permission-set "${args[@]}"
+      save "$p/customer-managed-policies.json" -- \
+        aws sso-admin list-customer-managed-policy-references-in-permission-set "${args[@]}"
+      save "$p/inline-policy.json" -- aws sso-admin get-inline-policy-for-permission-set "${args[@]}"
+      save "$p/accounts.json" -- aws sso-admin list-accounts-for-provisioned-permission-set "${args[@]}"
+      for acct in $(aws sso-admin list-accounts-for-provisioned-permission-set --instance-arn "$instance" \
+        --permission-set-arn "$ps" --query 'AccountIds[]' --output text); do
+        [[ $acct =~ ^[0-9]{12}$ ]] || continue
+        save "$p/assignments/$acct.json" -- \
+          aws sso-admin list-account-assignments --account-id "$acct" "${args[@]}"
+      done
+    done
+  fi
+fi
+
 echo "snapshot of account $account written to $dir" >&2
 }
 

@@ -320,7 +320,9 @@ fn audit_cost_is_bulk_calls_plus_what_no_bulk_source_has() {
         by.get("secretsmanager.GetSecretValue").is_none()
             && by.get("secretsmanager.BatchGetSecretValue").is_none()
     );
-    assert!(spent <= 30, "the audit spent {spent} requests: {counts}");
+    // 30, plus Identity Center's fixed reads of an instance with no permission set:
+    // ListInstances, ListUsers, ListGroups, ListPermissionSets.
+    assert!(spent <= 34, "the audit spent {spent} requests: {counts}");
 }
 
 #[test]

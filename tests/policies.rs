@@ -51,6 +51,11 @@ fn cred(kind: &str) -> CredentialCtx {
     }
 }
 
+fn with_principal(mut p: PrincipalCtx, f: impl FnOnce(&mut PrincipalCtx)) -> PrincipalCtx {
+    f(&mut p);
+    p
+}
+
 fn principal(kind: &str, owner: &str, human: bool) -> PrincipalCtx {
     PrincipalCtx {
         id: "p".into(),
@@ -309,6 +314,13 @@ fn every_full_transfer_rule_decides_what_it_says() {
             &h,
         ),
         c(
+            "agency-sso-assignment-revoked",
+            Action::Revoke,
+            cred("sso-account-assignment"),
+            principal("sso-user", "agency", true),
+            &h,
+        ),
+        c(
             "agency-human-revoked",
             Action::Revoke,
             cred("console-password"),
@@ -381,6 +393,20 @@ fn every_agency_operated_rule_decides_what_it_says() {
                 c.days_since_last_use = None;
             }),
             principal("iam-user", "agency", true),
+            &h,
+        ),
+        c(
+            "retained-operations-sso-review",
+            Action::Review,
+            cred("sso-account-assignment"),
+            with_principal(principal("sso-user", "agency", true), |p| p.retained = true),
+            &h,
+        ),
+        c(
+            "agency-sso-assignment-revoked",
+            Action::Revoke,
+            cred("sso-account-assignment"),
+            principal("sso-group", "agency", true),
             &h,
         ),
         c(

@@ -54,6 +54,8 @@ pub struct AwsExecutor {
     pub(super) roles: BTreeMap<String, String>,
     /// Grants in secrets' resource policies (`aws_more`).
     secret_policies: super::aws_more::SecretPolicies,
+    /// IAM Identity Center account assignments (`aws_sso`).
+    pub(super) sso: super::aws_sso::SsoAssignments,
 }
 
 /// A failed call as an error naming the operation, with a hint for apply.
@@ -101,6 +103,7 @@ impl AwsExecutor {
             users: BTreeMap::new(),
             roles: BTreeMap::new(),
             secret_policies: super::aws_more::SecretPolicies::new(&config),
+            sso: super::aws_sso::SsoAssignments::new(&config),
         };
         exec.users = exec.list_users().await?;
         exec.roles = exec.list_roles().await?;
@@ -209,6 +212,9 @@ impl Executor for AwsExecutor {
     }
 
     async fn check(&self, step: &Step, opts: Options) -> Result<Live, Error> {
+        if step.target.what == TargetWhat::Credential(CredentialKind::SsoAccountAssignment) {
+            return self.sso.check(step).await;
+        }
         if step.action == Action::RetainUntil {
             return self.check_retain(step).await;
         }
@@ -321,6 +327,9 @@ impl Executor for AwsExecutor {
                 key,
             } => self.set_secret_key(region, secret, key.as_deref()).await,
             Write::AwsIdentity(call) => super::aws_delete::write(&self.iam, call).await,
+            Write::AwsSsoAssignment { assignment, create } => {
+                self.sso.write(assignment, *create).await
+            }
             other => Err(Error::usage(
                 format!("not an AWS write: {other:?}"),
                 "this is a bug in handover: report it",
@@ -356,6 +365,10 @@ impl Executor for AwsExecutor {
                 user: user.clone(),
                 id: id.clone(),
                 status: previous.clone(),
+            }),
+            Undo::SsoAssignment { assignment } => Some(Write::AwsSsoAssignment {
+                assignment: (**assignment).clone(),
+                create: true,
             }),
             Undo::TrustPolicy { role, previous } => Some(Write::AwsTrust {
                 role: role.clone(),
@@ -495,7 +508,8 @@ impl Executor for AwsExecutor {
                 return Ok(Some(name.clone()));
             }
         }
-        Ok(None)
+        // Not an IAM user or role: an Identity Center user or group of the account.
+        Ok(self.sso.admin_alive(&self.sdk, &self.account, names).await)
     }
 }
 

@@ -45,6 +45,7 @@ pub mod aws;
 pub mod aws_delete;
 pub mod aws_kms;
 pub mod aws_more;
+pub mod aws_sso;
 pub mod aws_time;
 pub mod finish;
 pub mod gcp;
@@ -126,6 +127,12 @@ impl Outcome {
 /// agree on what was done.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Write {
+    /// An IAM Identity Center account assignment deleted (`create: false`) or created
+    /// again (undo), and the request followed to its end (`aws_sso`).
+    AwsSsoAssignment {
+        assignment: crate::model::SsoAssignment,
+        create: bool,
+    },
     /// An AWS credential's status set (`Inactive`, or back to `Active` by undo).
     AwsStatus {
         credential: UndoCredential,
@@ -600,6 +607,9 @@ fn end_state(step: &Step) -> ApplyChange {
         (_, TargetWhat::Credential(CredentialKind::GcpIamBinding)) => ApplyChange::RemoveGrant,
         (_, TargetWhat::Credential(CredentialKind::GcpServiceAccountKey)) => ApplyChange::Disable,
         (_, TargetWhat::Credential(CredentialKind::RoleTrust)) => ApplyChange::RewriteTrust,
+        (_, TargetWhat::Credential(CredentialKind::SsoAccountAssignment)) => {
+            ApplyChange::DeleteAssignment
+        }
         (
             _,
             TargetWhat::Credential(
@@ -955,7 +965,8 @@ fn not_carried_out(step: &Step) -> Option<(Outcome, String)> {
             | CredentialKind::SshPublicKey
             | CredentialKind::ServiceSpecificCredential
             | CredentialKind::SigningCertificate
-            | CredentialKind::RoleTrust,
+            | CredentialKind::RoleTrust
+            | CredentialKind::SsoAccountAssignment,
         )
         | TargetWhat::Secret(SecretPart::SecretPolicyGrant) => None,
         // The plan names no IAM user's MFA device (it protects a credential the plan
@@ -1508,6 +1519,7 @@ mod tests {
                 binding: None,
                 secret: None,
                 reencrypt: None,
+                sso: None,
                 label: String::new(),
                 owner: crate::config::parties::Owner::Customer,
                 party: None,

@@ -275,6 +275,14 @@ pub fn classify(cfg: &HandoverConfig, p: &Principal, has_outside_trust: bool) ->
         PrincipalKind::IamUser => by_tags_and_names(cfg, p).unwrap_or_else(|| {
             Classification::unknown("no tag, email or name pattern in the config matches this user")
         }),
+        // An Identity Center user's primary email is its `email` tag (the provider's);
+        // a group has its name only, so name patterns place it, else a person does.
+        PrincipalKind::SsoUser | PrincipalKind::SsoGroup => by_tags_and_names(cfg, p)
+            .unwrap_or_else(|| {
+                Classification::unknown(
+                    "no email domain or name pattern in the config matches this Identity Center principal",
+                )
+            }),
         PrincipalKind::IamRole => by_tags_and_names(cfg, p).unwrap_or_else(|| {
             if has_outside_trust {
                 Classification::unknown(
@@ -528,6 +536,8 @@ pub fn is_human(p: &Principal, creds: &[&Credential]) -> bool {
         PrincipalKind::GcpUser
         | PrincipalKind::GcpGroup
         | PrincipalKind::GcpDomain
+        | PrincipalKind::SsoUser
+        | PrincipalKind::SsoGroup
         | PrincipalKind::Root => true,
         PrincipalKind::GcpDeleted => p
             .deleted

@@ -386,6 +386,8 @@ pub enum ApplyChange {
     /// step's own revocation (its key disabled, its grant removed) when that was still
     /// to make.
     DisableAccount,
+    /// An IAM Identity Center account assignment deleted (`DeleteAccountAssignment`).
+    DeleteAssignment,
 }
 
 /// What undoing a change needs, journaled with its intent and its result; never a
@@ -441,6 +443,12 @@ pub enum Undo {
         secret: String,
         region: String,
         previous: Option<String>,
+    },
+    /// Create this IAM Identity Center account assignment again
+    /// (`CreateAccountAssignment`: the same instance, account, permission set and
+    /// principal).
+    SsoAssignment {
+        assignment: Box<crate::model::SsoAssignment>,
     },
     /// Not undoable, and why (a deleted credential cannot be brought back).
     Irreversible { why: String },

@@ -98,6 +98,8 @@ finding_codes! {
     GcpHmacKeyActive = "gcp-hmac-key-active", Medium, "A service account has an active Cloud Storage HMAC key: a long-lived secret that can be copied anywhere.";
     GcpWifNoCondition = "gcp-wif-no-condition", High, "A workload identity provider has no attribute condition: every identity its issuer vouches for (every GitHub repository, for GitHub Actions) can act in the project.";
     GcpSecretMember = "gcp-secret-member", Medium, "A secret's own IAM policy grants a user, group or domain access.";
+    SsoAdminAssignment = "sso-admin-assignment", Medium, "An IAM Identity Center user or group may sign in to an account with an admin-equivalent permission set.";
+    IdentityCenterAbsent = "identity-center-absent", Info, "The account has no IAM Identity Center instance (sso-admin:ListInstances lists none): nobody signs in to it through Identity Center from here.";
     ConditionNotTimeBound = "condition-not-time-bound", Medium, "A grant's condition involves time but does not provably end it (an alternative that allows, a negation, an `IfExists` operator, another statement without the end): it is treated as permanent.";
 }
 

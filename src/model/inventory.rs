@@ -181,6 +181,11 @@ pub enum PrincipalKind {
     /// that its providers let act in the project; each provider is a
     /// `gcp-workload-identity-provider` credential of it.
     GcpWorkloadIdentityPool,
+    /// An IAM Identity Center user (identitystore). It has no tags: its primary email
+    /// is kept as its `email` tag, which placement reads as an IAM user's email tag.
+    SsoUser,
+    /// An IAM Identity Center group (identitystore).
+    SsoGroup,
 }
 
 /// Whether a principal can do anything in its account or project.
@@ -287,6 +292,9 @@ pub enum CredentialKind {
     GcpApiKey,
     /// A workload identity pool provider: an outside issuer trusted to act in the project.
     GcpWorkloadIdentityProvider,
+    /// An IAM Identity Center account assignment: a user or group may sign in to an
+    /// account with a permission set.
+    SsoAccountAssignment,
 }
 
 /// Whether a credential works now.
@@ -395,6 +403,8 @@ pub enum CredentialDetail {
         /// The key stops working at this time.
         valid_before: Option<DateTime<Utc>>,
     },
+    /// An IAM Identity Center account assignment.
+    SsoAssignment(SsoAssignment),
 }
 
 impl CredentialDetail {
@@ -465,6 +475,28 @@ pub struct WorkloadIdentityDetail {
     /// grants `roles/iam.workloadIdentityUser` (or another impersonation role) to a
     /// `principal://` or `principalSet://` member of this pool.
     pub may_act_as: Vec<String>,
+}
+
+/// An IAM Identity Center account assignment, as `sso-admin:ListAccountAssignments`
+/// gives it, with what the permission set grants: everything `DeleteAccountAssignment`
+/// (and `CreateAccountAssignment`, its undo) must name, as data.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SsoAssignment {
+    /// The Identity Center instance (`arn:aws:sso:::instance/ssoins-...`).
+    pub instance_arn: String,
+    /// The account the assignment lets the principal into.
+    pub account_id: String,
+    pub permission_set_arn: String,
+    pub permission_set_name: String,
+    /// `USER` or `GROUP`, as sso-admin names it.
+    pub principal_type: String,
+    /// The identitystore user or group id.
+    pub principal_id: String,
+    /// Whether the permission set is admin-equivalent (`null`: a policy of it could not be read).
+    pub admin: Option<bool>,
+    /// Which of its policies make it so (or why that is unknown), in words.
+    pub admin_via: Vec<String>,
 }
 
 /// A role a member holds on a resource, possibly under a condition.

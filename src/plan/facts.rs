@@ -175,6 +175,13 @@ impl<'a> Facts<'a> {
                 b.condition.as_ref().is_some_and(|c| c.expires().is_some()),
             ),
             CredentialDetail::Trust(t) => (None, None, None, t.ends.end().is_some()),
+            // An Identity Center assignment: its permission set and the account it opens.
+            CredentialDetail::SsoAssignment(a) => (
+                Some(a.permission_set_name.clone()),
+                None,
+                Some(a.account_id.clone()),
+                false,
+            ),
             // A user's credential: time-bound when its holder's own policies deny
             // everything from a date on (`Principal::access_ends`).
             CredentialDetail::None => {

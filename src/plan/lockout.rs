@@ -1,7 +1,8 @@
 //! Lock-out: a plan that would leave an account or project without a working customer
 //! admin is refused. The root user does not count; a principal counts only if, after
 //! the plan's revocations, it keeps a way in (an active password or key, a trust not
-//! revoked, an unconditional owner or IAM-admin binding on its project).
+//! revoked, an unconditional owner or IAM-admin binding on its project, an IAM Identity
+//! Center assignment of an admin-equivalent permission set to its account).
 //! An AWS account the config lists as another party's (`aws_accounts` of the agency or a
 //! third party, as an organization often holds one) is not the customer's to be locked
 //! out of: it is not checked, and not listed in `customer_admins_after`.
@@ -47,6 +48,17 @@ fn survives(f: &Facts, p: &Principal, actions: &HashMap<String, Action>) -> bool
             // A role with no outside trust is assumed from inside its account.
             trusts.is_empty() || trusts.iter().any(&kept)
         }
+        // An Identity Center user or group: an admin assignment to its own account
+        // that the plan keeps, its own or (a user's) one of its groups'.
+        PrincipalKind::SsoUser | PrincipalKind::SsoGroup => std::iter::once(p.id.as_str())
+            .chain(p.groups.iter().map(String::as_str))
+            .flat_map(|holder| f.creds_by_principal.get(holder).into_iter().flatten())
+            .any(|c| {
+                matches!(&c.detail, CredentialDetail::SsoAssignment(a)
+                    if a.admin == Some(true) && a.account_id == p.scope)
+                    && actions.get(&c.id) != Some(&Action::Revoke)
+                    && c.status == Status::Active
+            }),
         _ if p.provider == Provider::Gcp => creds.iter().any(|c| {
             matches!(&c.detail, CredentialDetail::Binding(b)
                 if matches!(b.level, RoleLevel::Owner | RoleLevel::IamAdmin)

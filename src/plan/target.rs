@@ -85,6 +85,10 @@ pub struct TargetRef {
     /// (in the plan, so the approved digest covers the key). Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reencrypt: Option<ReEncrypt>,
+    /// An IAM Identity Center account assignment as the inventory has it (what
+    /// `DeleteAccountAssignment` names); absent otherwise, and in plans made before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sso: Option<SsoAssignment>,
     /// A short human label (for display only).
     pub label: String,
     pub owner: Owner,
@@ -167,6 +171,21 @@ fn credential_evidence(
             evidence.insert("condition".into(), cond.expression.clone());
         }
     }
+    if let CredentialDetail::SsoAssignment(a) = &c.detail {
+        evidence.insert(
+            "assignment".into(),
+            format!(
+                "permission set {} on account {}",
+                a.permission_set_name, a.account_id
+            ),
+        );
+        let admin = match a.admin {
+            Some(true) => format!("yes: {}", a.admin_via.join("; ")),
+            Some(false) => "no".into(),
+            None => format!("unknown: {}", a.admin_via.join("; ")),
+        };
+        evidence.insert("admin_equivalent".into(), admin);
+    }
     if let CredentialDetail::Trust(t) = &c.detail {
         evidence.insert("trusts".into(), t.trusted.value.clone());
         if !t.conditions.is_empty() {
@@ -174,6 +193,19 @@ fn credential_evidence(
         }
     }
     evidence
+}
+
+/// When a credential provably stops working by itself, and what proves it: its own
+/// condition, or a Deny of everything from a date on in its holder's (or the holder's
+/// groups') policies (`Principal::access_ends`). `None` where nothing proves an end.
+fn access_end_evidence(c: &Credential, holder: &Principal) -> Option<String> {
+    let at = credential_ends(c, Some(holder)).end()?;
+    let by = if c.detail.time_bound().end() == Some(at) {
+        "its own condition"
+    } else {
+        "a Deny of everything in its holder's policies"
+    };
+    Some(format!("until {} ({by})", at.format("%Y-%m-%dT%H:%M:%SZ")))
 }
 
 /// Why a credential's rule chose what it did, in a few words (the owner, and a key's age).
@@ -223,8 +255,16 @@ fn credential_target(f: &Facts, c: &Credential) -> Option<Target> {
         p.name
     )
     .replace("  ", " ");
-    let admin_credential = p.admin.equivalent == Some(true)
-        || matches!(&c.detail, CredentialDetail::Binding(b) if matches!(b.level, RoleLevel::Owner | RoleLevel::IamAdmin));
+    let admin_credential = match &c.detail {
+        // An assignment is as strong as its own permission set, whatever else its
+        // holder may do.
+        CredentialDetail::SsoAssignment(a) => a.admin == Some(true),
+        _ => p.admin.equivalent == Some(true),
+    } || matches!(&c.detail, CredentialDetail::Binding(b) if matches!(b.level, RoleLevel::Owner | RoleLevel::IamAdmin));
+    let mut evidence = credential_evidence(c, &cctx, &cclass);
+    if let Some(line) = access_end_evidence(c, p) {
+        evidence.insert("access_ends".into(), line);
+    }
     Some(Target {
         target: TargetRef {
             kind: TargetKind::Credential,
@@ -245,6 +285,10 @@ fn credential_target(f: &Facts, c: &Credential) -> Option<Target> {
             },
             secret: None,
             reencrypt: None,
+            sso: match &c.detail {
+                CredentialDetail::SsoAssignment(a) => Some(a.clone()),
+                _ => None,
+            },
             label,
             owner: cclass.owner,
             party: cclass.party.clone(),
@@ -253,7 +297,7 @@ fn credential_target(f: &Facts, c: &Credential) -> Option<Target> {
         applies: AppliesTo::Credentials,
         admin: admin_credential,
         runs_audit: pctx.runs_audit,
-        evidence: credential_evidence(c, &cctx, &cclass),
+        evidence,
         why: credential_why(c, &cctx, cclass.owner),
     })
 }
@@ -327,6 +371,7 @@ fn grant_target(f: &Facts, s: &Secret, g: &PolicyGrant) -> Target {
                 name: s.name.clone(),
             }),
             reencrypt: None,
+            sso: None,
             label: format!(
                 "resource-policy grant on {} to {}",
                 s.name, g.principal.value
@@ -424,6 +469,7 @@ fn secret_target(f: &Facts, s: &Secret) -> Target {
             binding: None,
             secret: None,
             reencrypt: reencrypt(f, s, &sctx),
+            sso: None,
             label: format!("secret {}", s.name),
             owner: owner.owner,
             party: owner.party.clone(),

@@ -18,7 +18,7 @@ pub struct CredentialCtx {
     /// `access-key`, `console-password`, `mfa-device`, `ssh-public-key`,
     /// `service-specific-credential`, `signing-certificate`, `role-trust`,
     /// `secret-policy-grant`, `gcp-service-account-key`, `gcp-iam-binding`,
-    /// `gcp-api-key`, `gcp-hmac-key`, `gcp-workload-identity-provider`.
+    /// `gcp-api-key`, `gcp-hmac-key`, `gcp-workload-identity-provider`, `sso-account-assignment`, ...
     pub kind: String,
     pub provider: String,
     pub scope: String,
@@ -39,7 +39,9 @@ pub struct CredentialCtx {
     /// (`agency`, `customer`, `third-party`, `unknown`).
     pub trusted_owner: Option<String>,
     /// For an IAM binding: the role, its level (`owner`, `iam-admin`, `editor`,
-    /// `impersonation`, `secret-access`, `other`) and the resource it is on.
+    /// `impersonation`, `secret-access`, `other`) and the resource it is on. For an
+    /// Identity Center assignment: the permission set's name (`role`) and the account
+    /// it opens (`resource`).
     pub role: Option<String>,
     pub role_level: Option<String>,
     pub resource: Option<String>,
@@ -58,7 +60,7 @@ pub struct CredentialCtx {
 pub struct PrincipalCtx {
     pub id: String,
     /// `root`, `iam-user`, `iam-role`, `gcp-user`, `gcp-group`, `gcp-domain`,
-    /// `gcp-service-account`, `gcp-public`, `gcp-deleted`.
+    /// `gcp-service-account`, `gcp-public`, `gcp-deleted`, `sso-user`, `sso-group`.
     pub kind: String,
     pub name: String,
     /// `agency`, `customer`, `third-party`, `unknown` (from the config alone).
@@ -197,6 +199,7 @@ const CREDENTIAL_KINDS: &[&str] = &[
     "signing-certificate",
     "role-trust",
     "secret-policy-grant",
+    "sso-account-assignment",
     "gcp-service-account-key",
     "gcp-iam-binding",
     "gcp-api-key",
@@ -212,6 +215,8 @@ const PRINCIPAL_KINDS: &[&str] = &[
     "gcp-domain",
     "gcp-service-account",
     "gcp-public",
+    "sso-user",
+    "sso-group",
     "gcp-deleted",
     "gcp-api-key",
     "gcp-workload-identity-pool",

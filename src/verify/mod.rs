@@ -4,7 +4,9 @@
 //!
 //! Claims, and when each passes:
 //! - `revoked`: the credential or binding is gone (a GCP binding counts as present while
-//!   any binding of the same member, role and resource remains, conditional or not);
+//!   any binding of the same member, role and resource remains, conditional or not; an
+//!   Identity Center assignment is unchecked while its account's assignments could not
+//!   be listed);
 //! - `retained`: agency access kept until a date provably ends by itself no later than
 //!   that date, or is gone. "Provably" is the provider's typed `TimeBound` (an IAM
 //!   condition whose whole expression is bounded by `request.time`, a trust whose every
@@ -431,6 +433,16 @@ fn revoked_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut Vec<Cla
         claims.push(claim(ClaimKind::Revoked, subject, ClaimStatus::Fail, why));
         return;
     }
+    if let Some(why) = assignments_unread(cx, &s.target) {
+        let d = format!("not checked, Identity Center's assignments could not be read: {why}");
+        claims.push(claim(
+            ClaimKind::Revoked,
+            subject,
+            ClaimStatus::Unchecked,
+            d,
+        ));
+        return;
+    }
     let found = cx.live_for(&s.target);
     if found.is_empty() && !secret_present {
         claims.push(claim(
@@ -470,6 +482,28 @@ fn revoked_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut Vec<Cla
         let (st, d) = cx.claimed(s, &what);
         claims.push(claim(ClaimKind::Revoked, subject, st, d));
     }
+}
+
+/// Why an Identity Center assignment's absence from the live read proves nothing: a
+/// gap of a call that lists assignments (or what leads to them) in its account.
+fn assignments_unread<'a>(cx: &Ctx<'a>, t: &TargetRef) -> Option<&'a str> {
+    const LISTS: &[&str] = &[
+        "sso-admin:ListInstances",
+        "sso-admin:ListPermissionSets",
+        "sso-admin:ListAccountsForProvisionedPermissionSet",
+        "sso-admin:ListAccountAssignments",
+    ];
+    if t.what != TargetWhat::Credential(crate::model::CredentialKind::SsoAccountAssignment) {
+        return None;
+    }
+    cx.live
+        .inventory
+        .gaps
+        .iter()
+        .find(|g| {
+            g.provider == t.provider && g.scope == t.scope && LISTS.contains(&g.source.as_str())
+        })
+        .map(|g| g.reason.as_str())
 }
 
 /// Where a grant in an AWS secret's resource policy stands live. A grant is not a
@@ -1430,6 +1464,7 @@ mod tests {
             binding: Some(b.clone()),
             secret: None,
             reencrypt: None,
+            sso: None,
             label: String::new(),
             owner: Owner::Agency,
             party: None,

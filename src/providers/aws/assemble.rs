@@ -60,6 +60,8 @@ pub fn assemble(
     for region in &src.regions {
         a.secrets(region);
     }
+    let lookup = |arn: &str| a.managed.get(arn).cloned();
+    super::sso::assemble(&src.identity_center, &a.acct, &lookup, &mut a.inv);
     a.inv.normalize();
     a.inv
 }
@@ -1609,6 +1611,7 @@ mod tests {
             service_specific: Availability::Known(Vec::new()),
             users,
             regions: Vec::new(),
+            identity_center: Availability::Known(None),
         }
     }
 

@@ -166,7 +166,7 @@ pub(crate) fn fatal(operation: &str, f: Failure) -> Error {
     }
 }
 
-fn gap_reason(f: Failure) -> String {
+pub(crate) fn gap_reason(f: Failure) -> String {
     if f.denied {
         format!("access denied ({})", f.message)
     } else if f.unavailable {
@@ -370,7 +370,12 @@ pub async fn collect(
         region_secrets.push(secrets(&sm, region, concurrency, progress.as_ref()).await);
     }
 
+    progress.phase("identity center", 1);
+    let identity_center = super::sso_live::collect(config).await;
+    progress.tick();
+
     Ok(AccountSources {
+        identity_center,
         account_id,
         caller_arn: me.arn().map(str::to_string),
         credential_report,

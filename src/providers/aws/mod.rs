@@ -10,4 +10,7 @@ pub mod org_snapshot;
 pub mod policy_doc;
 pub mod snapshot;
 pub mod sources;
+pub mod sso;
+pub mod sso_live;
+pub mod sso_snapshot;
 pub mod store;

@@ -138,7 +138,7 @@ fn unreadable_user(name: &str) -> UserLists {
     }
 }
 
-fn missing<T>(source: &str, file: &str, command: &str) -> Availability<T> {
+pub(super) fn missing<T>(source: &str, file: &str, command: &str) -> Availability<T> {
     Availability::unknown(
         source,
         format!("{file} is not in the snapshot (export it with `{command}`)"),
@@ -226,6 +226,7 @@ pub fn load_account(dir: &Path) -> Result<(AccountSources, Vec<String>), Error> 
             regions.push(region_secrets(root, region, rd)?);
         }
     }
+    let identity_center = super::sso_snapshot::load(root, dir)?;
     let region_names = regions.iter().map(|r| r.region.clone()).collect();
     Ok((
         AccountSources {
@@ -238,6 +239,7 @@ pub fn load_account(dir: &Path) -> Result<(AccountSources, Vec<String>), Error> 
             service_specific,
             users,
             regions,
+            identity_center,
         },
         region_names,
     ))

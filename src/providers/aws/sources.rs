@@ -31,6 +31,8 @@ pub struct AccountSources {
     /// Per-user lists, keyed by user name. A missing entry means "not read".
     pub users: BTreeMap<String, UserLists>,
     pub regions: Vec<RegionSecrets>,
+    /// IAM Identity Center, as read in this account (`sso`).
+    pub identity_center: super::sso::IdentityCenterSources,
 }
 
 /// What only per-user calls tell. `None`: not read, because the credential report
