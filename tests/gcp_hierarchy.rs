@@ -610,6 +610,10 @@ fn a_hierarchy_snapshot_holds_the_same_inherited_bindings_as_the_live_walk() {
             "CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER",
             &endpoint,
         )
+        // The export also lists API keys and HMAC keys (issue 17): without these two the
+        // snapshot lacks their files and the audit names them as gaps.
+        .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_APIKEYS", &endpoint)
+        .env("CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE", &endpoint)
         .env("CLOUDSDK_AUTH_DISABLE_CREDENTIALS", "true")
         .env("CLOUDSDK_CORE_DISABLE_PROMPTS", "1")
         .output()

@@ -21,8 +21,8 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
-pub mod asset;
 pub mod apikeys;
+pub mod asset;
 pub mod creds;
 pub mod enforce;
 pub mod error;
