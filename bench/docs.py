@@ -6,13 +6,8 @@ scanned for credentials; every 100th has a planted (fake) AWS access key id, so 
 has hits to report. Wall time, CPU time and peak RSS (/usr/bin/time -v); medians of --runs.
 
     python3 bench/docs.py --docs 1000 --kib 100 --out /tmp/docs-bench [--runs 3] [--json FILE]
-        [--harness target/docs-harness/release/docs-harness]
 
-Use a release build (see bench/binaries.py). Where building the whole crate in release
-is too costly, `--harness` times bench/docs-harness instead: src/docs itself (included
-by path) built in release without the cloud SDKs, running the same `docs::check` over
-the same folder (build it with `CARGO_TARGET_DIR=target/docs-harness cargo build
---release --manifest-path bench/docs-harness/Cargo.toml`).
+Use a release build (see bench/binaries.py: `cargo build --release --bin handover`).
 """
 
 from __future__ import annotations
@@ -101,15 +96,10 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--json", type=Path)
-    ap.add_argument("--harness", type=Path, help="time bench/docs-harness (release) instead of handover")
     a = ap.parse_args()
     cfg = generate(a.out, a.docs, a.kib)
-    if a.harness:
-        binary, build = a.harness, "release (bench/docs-harness: src/docs alone)"
-        cmd = [str(binary), str(a.out)]
-    else:
-        binary, build = find_binary()
-        cmd = [str(binary), "docs", "check", "--config", str(cfg), "--format", "json"]
+    binary, build = find_binary()
+    cmd = [str(binary), "docs", "check", "--config", str(cfg), "--format", "json"]
     total = sum(p.stat().st_size for p in (a.out / "playbooks").iterdir())
     runs = []
     for _ in range(a.runs):
