@@ -40,6 +40,41 @@ fn too_many<T>(op: &str) -> Availability<T> {
     )
 }
 
+type SdkError<E> = aws_smithy_runtime_api::client::result::SdkError<
+    E,
+    aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+>;
+
+/// Every page of one list operation `op`: `page(token)` sends one request and gives that
+/// page's items and its next token. Stops at the first page without a next token
+/// (`Known`), at a failed request (`Unknown`, why), or after `MAX_PAGES` (`Unknown`).
+async fn all_pages<T, E, F, Fut>(op: &str, mut page: F) -> Availability<Vec<T>>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), SdkError<E>>>,
+    E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let (items, next) = match page(token.take()).await {
+            Ok(p) => p,
+            Err(e) => return unknown(op, &e),
+        };
+        out.extend(items);
+        match next {
+            Some(t) if !t.is_empty() => token = Some(t),
+            _ => return Availability::Known(out),
+        }
+    }
+    too_many(op)
+}
+
+/// A page's next token as `all_pages` takes it.
+fn next(token: Option<&str>) -> Option<String> {
+    token.map(str::to_string)
+}
+
 /// Reads the account's Identity Center instance and everything it holds.
 pub async fn collect(config: &SdkConfig) -> IdentityCenterSources {
     let admin = aws_sdk_ssoadmin::Client::new(config);
@@ -76,88 +111,61 @@ pub async fn collect(config: &SdkConfig) -> IdentityCenterSources {
 }
 
 async fn instances(c: &aws_sdk_ssoadmin::Client) -> Availability<Vec<Instance>> {
-    const OP: &str = "sso-admin:ListInstances";
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    for _ in 0..MAX_PAGES {
-        let page = match c.list_instances().set_next_token(token.take()).send().await {
-            Ok(p) => p,
-            Err(e) => return unknown(OP, &e),
-        };
-        out.extend(page.instances().iter().filter_map(|i| {
+    all_pages("sso-admin:ListInstances", |token| async move {
+        let page = c.list_instances().set_next_token(token).send().await?;
+        let items = page.instances().iter().filter_map(|i| {
             Some(Instance {
                 instance_arn: i.instance_arn()?.to_string(),
                 identity_store_id: i.identity_store_id()?.to_string(),
                 owner_account_id: i.owner_account_id().map(str::to_string),
             })
-        }));
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => return Availability::Known(out),
-        }
-    }
-    too_many(OP)
+        });
+        Ok((items.collect(), next(page.next_token())))
+    })
+    .await
 }
 
 async fn users(c: &aws_sdk_identitystore::Client, store: &str) -> Availability<Vec<User>> {
-    const OP: &str = "identitystore:ListUsers";
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    for _ in 0..MAX_PAGES {
-        let req = c
+    all_pages("identitystore:ListUsers", |token| async move {
+        let page = c
             .list_users()
             .identity_store_id(store)
-            .set_next_token(token.take());
-        let page = match req.send().await {
-            Ok(p) => p,
-            Err(e) => return unknown(OP, &e),
-        };
-        out.extend(page.users().iter().map(|u| {
-            User {
-                user_id: u.user_id().to_string(),
-                user_name: u.user_name().map(str::to_string),
-                display_name: u.display_name().map(str::to_string),
-                emails: u
-                    .emails()
-                    .iter()
-                    .map(|e| Email {
-                        value: e.value().map(str::to_string),
-                        primary: Some(e.primary()),
-                    })
-                    .collect(),
-            }
-        }));
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => return Availability::Known(out),
-        }
-    }
-    too_many(OP)
+            .set_next_token(token)
+            .send()
+            .await?;
+        let items = page.users().iter().map(|u| User {
+            user_id: u.user_id().to_string(),
+            user_name: u.user_name().map(str::to_string),
+            display_name: u.display_name().map(str::to_string),
+            emails: u
+                .emails()
+                .iter()
+                .map(|e| Email {
+                    value: e.value().map(str::to_string),
+                    primary: Some(e.primary()),
+                })
+                .collect(),
+        });
+        Ok((items.collect(), next(page.next_token())))
+    })
+    .await
 }
 
 async fn groups(c: &aws_sdk_identitystore::Client, store: &str) -> Availability<Vec<Group>> {
-    const OP: &str = "identitystore:ListGroups";
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    for _ in 0..MAX_PAGES {
-        let req = c
+    all_pages("identitystore:ListGroups", |token| async move {
+        let page = c
             .list_groups()
             .identity_store_id(store)
-            .set_next_token(token.take());
-        let page = match req.send().await {
-            Ok(p) => p,
-            Err(e) => return unknown(OP, &e),
-        };
-        out.extend(page.groups().iter().map(|g| Group {
+            .set_next_token(token)
+            .send()
+            .await?;
+        let items = page.groups().iter().map(|g| Group {
             group_id: g.group_id().to_string(),
             display_name: g.display_name().map(str::to_string),
-        }));
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => return Availability::Known(out),
-        }
-    }
-    too_many(OP)
+        });
+        Ok((items.collect(), next(page.next_token())))
+    })
+    .await
 }
 
 async fn group_memberships(
@@ -165,20 +173,15 @@ async fn group_memberships(
     store: &str,
     group: &str,
 ) -> Availability<Vec<GroupMembership>> {
-    const OP: &str = "identitystore:ListGroupMemberships";
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    for _ in 0..MAX_PAGES {
-        let req = c
+    all_pages("identitystore:ListGroupMemberships", |token| async move {
+        let page = c
             .list_group_memberships()
             .identity_store_id(store)
             .group_id(group)
-            .set_next_token(token.take());
-        let page = match req.send().await {
-            Ok(p) => p,
-            Err(e) => return unknown(OP, &e),
-        };
-        out.extend(page.group_memberships().iter().map(|m| GroupMembership {
+            .set_next_token(token)
+            .send()
+            .await?;
+        let items = page.group_memberships().iter().map(|m| GroupMembership {
             group_id: m.group_id().unwrap_or(group).to_string(),
             member_id: Some(MemberId {
                 user_id: match m.member_id() {
@@ -186,44 +189,32 @@ async fn group_memberships(
                     _ => None,
                 },
             }),
-        }));
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => return Availability::Known(out),
-        }
-    }
-    too_many(OP)
+        });
+        Ok((items.collect(), next(page.next_token())))
+    })
+    .await
 }
 
 async fn permission_sets(
     c: &aws_sdk_ssoadmin::Client,
     instance: &str,
 ) -> Availability<Vec<PermissionSetSources>> {
-    const OP: &str = "sso-admin:ListPermissionSets";
-    let mut arns = Vec::new();
-    let mut token: Option<String> = None;
-    let mut done = false;
-    for _ in 0..MAX_PAGES {
-        let req = c
+    let arns = all_pages("sso-admin:ListPermissionSets", |token| async move {
+        let page = c
             .list_permission_sets()
             .instance_arn(instance)
-            .set_next_token(token.take());
-        let page = match req.send().await {
-            Ok(p) => p,
-            Err(e) => return unknown(OP, &e),
-        };
-        arns.extend(page.permission_sets().iter().cloned());
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => {
-                done = true;
-                break;
-            }
+            .set_next_token(token)
+            .send()
+            .await?;
+        Ok((page.permission_sets().to_vec(), next(page.next_token())))
+    })
+    .await;
+    let arns = match arns {
+        Availability::Known(arns) => arns,
+        Availability::Unknown { source, reason } => {
+            return Availability::Unknown { source, reason }
         }
-    }
-    if !done {
-        return too_many(OP);
-    }
+    };
     let mut out = Vec::new();
     for arn in arns {
         out.push(permission_set(c, instance, &arn).await);
@@ -271,31 +262,24 @@ async fn managed_policies(
     instance: &str,
     arn: &str,
 ) -> Availability<Vec<ManagedPolicyRef>> {
-    const OP: &str = "sso-admin:ListManagedPoliciesInPermissionSet";
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    for _ in 0..MAX_PAGES {
-        let req = c
+    let op = "sso-admin:ListManagedPoliciesInPermissionSet";
+    all_pages(op, |token| async move {
+        let page = c
             .list_managed_policies_in_permission_set()
             .instance_arn(instance)
             .permission_set_arn(arn)
-            .set_next_token(token.take());
-        let page = match req.send().await {
-            Ok(p) => p,
-            Err(e) => return unknown(OP, &e),
-        };
-        out.extend(page.attached_managed_policies().iter().filter_map(|p| {
+            .set_next_token(token)
+            .send()
+            .await?;
+        let items = page.attached_managed_policies().iter().filter_map(|p| {
             Some(ManagedPolicyRef {
                 name: p.name().map(str::to_string),
                 arn: p.arn()?.to_string(),
             })
-        }));
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => return Availability::Known(out),
-        }
-    }
-    too_many(OP)
+        });
+        Ok((items.collect(), next(page.next_token())))
+    })
+    .await
 }
 
 async fn customer_policies(
@@ -303,33 +287,25 @@ async fn customer_policies(
     instance: &str,
     arn: &str,
 ) -> Availability<Vec<CustomerPolicyRef>> {
-    const OP: &str = "sso-admin:ListCustomerManagedPolicyReferencesInPermissionSet";
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    for _ in 0..MAX_PAGES {
-        let req = c
+    let op = "sso-admin:ListCustomerManagedPolicyReferencesInPermissionSet";
+    all_pages(op, |token| async move {
+        let page = c
             .list_customer_managed_policy_references_in_permission_set()
             .instance_arn(instance)
             .permission_set_arn(arn)
-            .set_next_token(token.take());
-        let page = match req.send().await {
-            Ok(p) => p,
-            Err(e) => return unknown(OP, &e),
-        };
-        out.extend(
-            page.customer_managed_policy_references()
-                .iter()
-                .map(|p| CustomerPolicyRef {
-                    name: p.name().to_string(),
-                    path: p.path().map(str::to_string),
-                }),
-        );
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => return Availability::Known(out),
-        }
-    }
-    too_many(OP)
+            .set_next_token(token)
+            .send()
+            .await?;
+        let items = page
+            .customer_managed_policy_references()
+            .iter()
+            .map(|p| CustomerPolicyRef {
+                name: p.name().to_string(),
+                path: p.path().map(str::to_string),
+            });
+        Ok((items.collect(), next(page.next_token())))
+    })
+    .await
 }
 
 async fn inline_policy(
@@ -364,32 +340,24 @@ async fn assignments(
     instance: &str,
     arn: &str,
 ) -> AssignmentsByAccount {
-    const OP: &str = "sso-admin:ListAccountsForProvisionedPermissionSet";
-    let mut accounts = Vec::new();
-    let mut token: Option<String> = None;
-    let mut done = false;
-    for _ in 0..MAX_PAGES {
-        let req = c
+    let op = "sso-admin:ListAccountsForProvisionedPermissionSet";
+    let accounts = all_pages(op, |token| async move {
+        let page = c
             .list_accounts_for_provisioned_permission_set()
             .instance_arn(instance)
             .permission_set_arn(arn)
-            .set_next_token(token.take());
-        let page = match req.send().await {
-            Ok(p) => p,
-            Err(e) => return unknown(OP, &e),
-        };
-        accounts.extend(page.account_ids().iter().cloned());
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => {
-                done = true;
-                break;
-            }
+            .set_next_token(token)
+            .send()
+            .await?;
+        Ok((page.account_ids().to_vec(), next(page.next_token())))
+    })
+    .await;
+    let accounts = match accounts {
+        Availability::Known(accounts) => accounts,
+        Availability::Unknown { source, reason } => {
+            return Availability::Unknown { source, reason }
         }
-    }
-    if !done {
-        return too_many(OP);
-    }
+    };
     let mut out = BTreeMap::new();
     for account in accounts {
         let list = account_assignments(c, instance, &account, arn).await;
@@ -406,32 +374,24 @@ pub async fn account_assignments(
     account: &str,
     arn: &str,
 ) -> Availability<Vec<Assignment>> {
-    const OP: &str = "sso-admin:ListAccountAssignments";
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    for _ in 0..MAX_PAGES {
-        let req = c
+    all_pages("sso-admin:ListAccountAssignments", |token| async move {
+        let page = c
             .list_account_assignments()
             .instance_arn(instance)
             .account_id(account)
             .permission_set_arn(arn)
-            .set_next_token(token.take());
-        let page = match req.send().await {
-            Ok(p) => p,
-            Err(e) => return unknown(OP, &e),
-        };
-        out.extend(page.account_assignments().iter().filter_map(|a| {
+            .set_next_token(token)
+            .send()
+            .await?;
+        let items = page.account_assignments().iter().filter_map(|a| {
             Some(Assignment {
                 account_id: a.account_id().unwrap_or(account).to_string(),
                 permission_set_arn: a.permission_set_arn().unwrap_or(arn).to_string(),
                 principal_type: a.principal_type()?.as_str().to_string(),
                 principal_id: a.principal_id()?.to_string(),
             })
-        }));
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => return Availability::Known(out),
-        }
-    }
-    too_many(OP)
+        });
+        Ok((items.collect(), next(page.next_token())))
+    })
+    .await
 }
