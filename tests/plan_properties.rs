@@ -106,6 +106,7 @@ fn inventory(users: &[GenUser], roles: &[GenRole], auditor: Option<usize>) -> In
             last_used: None,
             disabled: None,
             deleted: None,
+            federated: None,
             access_ends: TimeBound::Unbounded,
         });
         let mk =
@@ -175,6 +176,7 @@ fn inventory(users: &[GenUser], roles: &[GenRole], auditor: Option<usize>) -> In
             last_used: None,
             disabled: None,
             deleted: None,
+            federated: None,
             access_ends: TimeBound::Unbounded,
         });
         if r.trusts_agency {

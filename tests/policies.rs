@@ -191,6 +191,22 @@ fn common_cases(h: &HandoverCtx) -> Vec<Case> {
             principal("iam-user", "unknown", false),
             h,
         ),
+        // A pool the config does not place (not audited, project number not listed)
+        // goes to a person; the customer's own pool keeps its grant.
+        c(
+            "unknown-owner-review",
+            Action::Review,
+            gcp_cred("gcp-iam-binding", Some("gcp-can-impersonate")),
+            principal("gcp-federated", "unknown", false),
+            h,
+        ),
+        c(
+            "customer-transferred",
+            Action::Transfer,
+            gcp_cred("gcp-iam-binding", Some("gcp-can-impersonate")),
+            principal("gcp-federated", "customer", false),
+            h,
+        ),
         c(
             "unused-key-revoked",
             Action::Revoke,
@@ -288,6 +304,15 @@ fn every_full_transfer_rule_decides_what_it_says() {
             principal("gcp-workload-identity-pool", "customer", false),
             &h,
         ),
+        // A binding of an agency pool's identities (principalSet://...) on a service
+        // account: revoked as federation, not as public access.
+        c(
+            "agency-federated-grant-revoked",
+            Action::Revoke,
+            gcp_cred("gcp-iam-binding", Some("gcp-can-impersonate")),
+            principal("gcp-federated", "agency", false),
+            &h,
+        ),
         c(
             "agency-api-key-deleted",
             Action::Revoke,
@@ -354,6 +379,22 @@ fn every_agency_operated_rule_decides_what_it_says() {
             Action::Review,
             provider("agency", None),
             principal("gcp-workload-identity-pool", "customer", false),
+            &h,
+        ),
+        c(
+            "retained-federated-grant-time-bound",
+            Action::RetainUntil,
+            gcp_cred("gcp-iam-binding", Some("gcp-can-impersonate")),
+            with_principal(principal("gcp-federated", "agency", false), |p| {
+                p.retained = true
+            }),
+            &h,
+        ),
+        c(
+            "agency-federated-grant-review",
+            Action::Review,
+            gcp_cred("gcp-iam-binding", Some("gcp-can-impersonate")),
+            principal("gcp-federated", "agency", false),
             &h,
         ),
         c(

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{HandoverConfig, PartySpec};
 use crate::model::{
-    ConditionClause, Credential, CredentialDetail, OutsidePrincipal, Principal, PrincipalKind,
-    Provider, TrustDetail,
+    ConditionClause, Credential, CredentialDetail, MemberPool, OutsidePrincipal, PoolSelection,
+    Principal, PrincipalKind, Provider, TrustDetail,
 };
 
 #[derive(
@@ -299,20 +299,7 @@ pub fn classify(cfg: &HandoverConfig, p: &Principal, has_outside_trust: bool) ->
                 }
             }
         }),
-        PrincipalKind::GcpUser | PrincipalKind::GcpGroup => {
-            let email = &p.name;
-            let group = one_party(cfg, "Google group", |party| {
-                party
-                    .google_groups
-                    .iter()
-                    .any(|g| g.eq_ignore_ascii_case(email))
-                    .then(|| format!("{email} is listed"))
-            });
-            // Both signals count: a listed group in another party's domain is a disagreement.
-            combine(group.into_iter().chain(by_email(cfg, email)).collect()).unwrap_or_else(|| {
-                Classification::unknown(format!("the domain of {email} is not in the config"))
-            })
-        }
+        PrincipalKind::GcpUser | PrincipalKind::GcpGroup => person_owner(cfg, &p.name),
         PrincipalKind::GcpDomain => by_email(cfg, &format!("x@{}", p.name)).unwrap_or_else(|| {
             Classification::unknown(format!("domain {} is not in the config", p.name))
         }),
@@ -333,6 +320,9 @@ pub fn classify(cfg: &HandoverConfig, p: &Principal, has_outside_trust: bool) ->
             party: Some("anyone".into()),
             reason: "a public member: anyone on the internet or with a Google account".into(),
         },
+        // Placed by its pool; the plan passes the pool's owner when the audit read the
+        // pool (`federated_owner`).
+        PrincipalKind::GcpFederated => federated_owner(cfg, p, None),
         PrincipalKind::GcpDeleted => {
             // deleted:user:a@b?uid=1 -> the address the provider read out of it.
             let email = p.deleted.as_ref().map_or("", |d| d.email.as_str());
@@ -343,6 +333,92 @@ pub fn classify(cfg: &HandoverConfig, p: &Principal, has_outside_trust: bool) ->
                 })
                 .unwrap_or_else(|| Classification::unknown("a deleted member of an unknown domain"))
         }
+    }
+}
+
+/// A Google account or group: by the listed groups and by its address's domain.
+fn person_owner(cfg: &HandoverConfig, email: &str) -> Classification {
+    let group = one_party(cfg, "Google group", |party| {
+        party
+            .google_groups
+            .iter()
+            .any(|g| g.eq_ignore_ascii_case(email))
+            .then(|| format!("{email} is listed"))
+    });
+    // Both signals count: a listed group in another party's domain is a disagreement.
+    combine(group.into_iter().chain(by_email(cfg, email)).collect()).unwrap_or_else(|| {
+        Classification::unknown(format!("the domain of {email} is not in the config"))
+    })
+}
+
+/// Whose a `gcp-federated` member (`principal://`, `principalSet://`) is, from the pool
+/// the provider parsed out of it (`Principal.federated`):
+/// - a workload identity pool's identities: the pool's owner, when the audit read the
+///   pool (`pool`: the classification of its `gcp-workload-identity-pool` principal,
+///   which its providers' trust, names or project place); otherwise the party whose
+///   `gcp_projects` lists the pool's project NUMBER; otherwise unknown;
+/// - GKE's pool (`PROJECT_ID.svc.id.goog`): its project's owner;
+/// - a workforce pool's people: the party one of whose name patterns matches the pool
+///   id, else unknown (a workforce pool belongs to an organization the config cannot name);
+/// - Google's `goog/subject/EMAIL` and `goog/group/EMAIL`: as a user or group;
+///   a whole Cloud Identity customer: unknown (the config lists domains, not customers).
+pub fn federated_owner(
+    cfg: &HandoverConfig,
+    p: &Principal,
+    pool: Option<&Classification>,
+) -> Classification {
+    let Some(f) = &p.federated else {
+        return Classification::unknown("a federated member whose pool was not read");
+    };
+    match (&f.pool, &f.selects) {
+        (MemberPool::WorkloadIdentity { pool: id, .. }, _) if pool.is_some() => {
+            let c = pool.expect("checked");
+            Classification {
+                reason: format!("an identity of workload identity pool {id}, placed as the pool is ({})", c.reason),
+                ..c.clone()
+            }
+        }
+        (MemberPool::WorkloadIdentity { project_number, pool: id }, _) => one_party(cfg, "GCP project number", |party| {
+            party
+                .gcp_projects
+                .iter()
+                .any(|n| n == project_number)
+                .then(|| format!("{project_number} is listed"))
+        })
+        .map(|c| Classification {
+            reason: format!("an identity of workload identity pool {id} (not audited) of project {project_number}: {}", c.reason),
+            ..c
+        })
+        .unwrap_or_else(|| {
+            Classification::unknown(format!(
+                "workload identity pool {id} was not audited and its project number {project_number} is not in the config"
+            ))
+        }),
+        (MemberPool::Gke { project, .. }, _) => {
+            let c = project_owner(cfg, project);
+            Classification {
+                reason: format!("a Kubernetes workload of GKE's pool of project {project} belongs with the project ({})", c.reason),
+                ..c
+            }
+        }
+        (MemberPool::Workforce { pool: id }, _) => one_party(cfg, "workforce pool", |party| {
+            party
+                .name_patterns
+                .iter()
+                .find(|pat| glob(pat, id))
+                .map(|pat| format!("{id} matches {pat}"))
+        })
+        .unwrap_or_else(|| {
+            Classification::unknown(format!(
+                "no name pattern in the config matches workforce pool {id}"
+            ))
+        }),
+        (MemberPool::Google, PoolSelection::Subject { value } | PoolSelection::Group { value }) => {
+            person_owner(cfg, value)
+        }
+        (MemberPool::Google, _) => Classification::unknown(
+            "every account of a Cloud Identity customer: the config names domains, not customer ids",
+        ),
     }
 }
 
@@ -539,6 +615,12 @@ pub fn is_human(p: &Principal, creds: &[&Credential]) -> bool {
         | PrincipalKind::SsoUser
         | PrincipalKind::SsoGroup
         | PrincipalKind::Root => true,
+        // People: a workforce pool's, and Google's own accounts and groups; a workload
+        // identity pool's identities (GitHub Actions, GKE) are workloads.
+        PrincipalKind::GcpFederated => p
+            .federated
+            .as_ref()
+            .is_some_and(|f| matches!(f.pool, MemberPool::Workforce { .. } | MemberPool::Google)),
         PrincipalKind::GcpDeleted => p
             .deleted
             .as_ref()
@@ -610,6 +692,7 @@ mod tests {
             last_used: None,
             disabled: None,
             deleted: None,
+            federated: None,
             access_ends: crate::model::TimeBound::Unbounded,
         }
     }
@@ -906,5 +989,102 @@ mod tests {
             "took {:?}",
             started.elapsed()
         );
+    }
+
+    fn federated(pool: MemberPool, selects: PoolSelection) -> Principal {
+        let mut p = iam_user("principalSet://x", &[]);
+        p.provider = Provider::Gcp;
+        p.kind = PrincipalKind::GcpFederated;
+        p.federated = Some(crate::model::FederatedMember { pool, selects });
+        p
+    }
+
+    fn wif_member(number: &str) -> Principal {
+        federated(
+            MemberPool::WorkloadIdentity {
+                project_number: number.into(),
+                pool: "github".into(),
+            },
+            PoolSelection::Attribute {
+                name: "repository".into(),
+                value: "org/app".into(),
+            },
+        )
+    }
+
+    /// A workload identity pool's identities are placed as the audited pool is; a pool
+    /// not audited by its project number when the config lists it, else by a person.
+    /// (They used to parse as `gcp-public`: "anyone", third party.)
+    #[test]
+    fn a_workload_identity_pool_member_is_placed_by_its_pool() {
+        let mut config = cfg();
+        config.customer.gcp_projects = vec!["contoso-prod".into(), "222".into()];
+        let agency_pool = Classification {
+            owner: Owner::Agency,
+            party: Some("Northwind".into()),
+            reason: "name ci-pool matches ci-*".into(),
+        };
+        let c = federated_owner(&config, &wif_member("111"), Some(&agency_pool));
+        assert_eq!(
+            (c.owner, c.party.as_deref()),
+            (Owner::Agency, Some("Northwind")),
+            "{c:?}"
+        );
+        assert!(c.reason.contains("placed as the pool is"), "{}", c.reason);
+        let c = classify(&config, &wif_member("222"), false);
+        assert_eq!(c.owner, Owner::Customer, "{c:?}");
+        let c = classify(&config, &wif_member("333"), false);
+        assert_eq!(c.owner, Owner::Unknown, "{c:?}");
+        assert!(
+            c.reason.contains("333 is not in the config"),
+            "{}",
+            c.reason
+        );
+        let gke = federated(
+            MemberPool::Gke {
+                project_number: "444".into(),
+                project: "contoso-prod".into(),
+            },
+            PoolSelection::All,
+        );
+        assert_eq!(classify(&config, &gke, false).owner, Owner::Customer);
+        assert!(!is_human(&gke, &[]));
+    }
+
+    #[test]
+    fn workforce_and_google_members_are_placed_by_name_pattern_and_email() {
+        let config = cfg();
+        let workforce = |pool: &str| {
+            federated(
+                MemberPool::Workforce { pool: pool.into() },
+                PoolSelection::All,
+            )
+        };
+        let c = classify(&config, &workforce("ci-staff"), false);
+        assert_eq!(c.owner, Owner::Agency, "{c:?}");
+        assert!(is_human(&workforce("ci-staff"), &[]));
+        assert_eq!(
+            classify(&config, &workforce("contractors"), false).owner,
+            Owner::Unknown
+        );
+        let subject = federated(
+            MemberPool::Google,
+            PoolSelection::Subject {
+                value: "alice@agency.example".into(),
+            },
+        );
+        assert_eq!(classify(&config, &subject, false).owner, Owner::Agency);
+        let group = federated(
+            MemberPool::Google,
+            PoolSelection::Group {
+                value: "ops@customer.example".into(),
+            },
+        );
+        assert_eq!(classify(&config, &group, false).owner, Owner::Customer);
+        let customer = federated(
+            MemberPool::Google,
+            PoolSelection::Customer { id: "C01".into() },
+        );
+        assert_eq!(classify(&config, &customer, false).owner, Owner::Unknown);
     }
 }

@@ -174,6 +174,11 @@ pub enum PrincipalKind {
     GcpPublic,
     /// A `deleted:` member still named in a policy.
     GcpDeleted,
+    /// A `principal://` / `principalSet://` member: an identity, or a set of them, of a
+    /// workload or workforce identity pool, or of Google's own directory
+    /// (`principal://goog/subject/EMAIL`, ...). What it is, parsed once, is its
+    /// `federated`; `principalSet://goog/public:all` is `gcp-public`.
+    GcpFederated,
     /// A GCP API key (API Keys API v2): it identifies the project to Google APIs, held by
     /// whoever has its string; the key's own credential is a `gcp-api-key`.
     GcpApiKey,
@@ -236,6 +241,12 @@ pub struct Principal {
     /// What a `deleted:` GCP member was (its kind and address), read from the member
     /// once by the provider; `null` for every other principal.
     pub deleted: Option<DeletedMember>,
+    /// For a `gcp-federated` member: its pool and what it selects there, read from the
+    /// member once by the provider. A `gcp-workload-identity-pool` principal carries its
+    /// own pool (selecting `all`), so a member is matched to the pool by data.
+    /// Absent for every other principal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub federated: Option<FederatedMember>,
     /// When every request it makes is refused by itself, as its own policies prove (an
     /// AWS Deny on every action and resource from a date on, in its own or its groups'
     /// policies; decided once by the provider). `unbounded` where nothing proves an end.
@@ -269,6 +280,63 @@ pub struct DeletedMember {
     pub email: String,
     /// The unique id IAM appends (`?uid=...`), when present.
     pub uid: Option<String>,
+}
+
+/// A `principal://` or `principalSet://` IAM member, as data
+/// (https://cloud.google.com/iam/docs/principal-identifiers; Google's own
+/// `goog/...` forms: https://cloud.google.com/iam/docs/reference/rest/v2/policies#DenyRule).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FederatedMember {
+    /// The pool (or directory) whose identities it names.
+    pub pool: MemberPool,
+    /// Which of them.
+    pub selects: PoolSelection,
+}
+
+/// The pool a federated member belongs to.
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum MemberPool {
+    /// `projects/NUMBER/locations/global/workloadIdentityPools/POOL`: a workload identity
+    /// pool (outside workloads, such as GitHub Actions) of the project with that number.
+    WorkloadIdentity {
+        project_number: String,
+        pool: String,
+    },
+    /// GKE's pool of a project (`PROJECT_ID.svc.id.goog`, in the project with that
+    /// number): the project's Kubernetes workloads.
+    Gke {
+        project_number: String,
+        project: String,
+    },
+    /// `locations/global/workforcePools/POOL`: people of an organization's outside
+    /// identity provider.
+    Workforce { pool: String },
+    /// Google's own directory (`goog/...`): Google accounts, groups, customers.
+    Google,
+}
+
+/// Which identities of its pool a federated member names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum PoolSelection {
+    /// One identity: `principal://.../subject/VALUE` (a Google account's address for
+    /// `goog`).
+    Subject { value: String },
+    /// A group: `principalSet://.../group/VALUE`.
+    Group { value: String },
+    /// Every identity whose mapped attribute NAME is VALUE:
+    /// `principalSet://.../attribute.NAME/VALUE` (GKE: `namespace/NS`,
+    /// `kubernetes.cluster/URL`).
+    Attribute { name: String, value: String },
+    /// Every identity of the pool: `principalSet://.../*`.
+    All,
+    /// Every account of a Cloud Identity or Workspace customer:
+    /// `principalSet://goog/cloudIdentityCustomerId/ID`.
+    Customer { id: String },
 }
 
 /// What kind of credential.

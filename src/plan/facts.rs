@@ -80,6 +80,21 @@ impl<'a> Facts<'a> {
                 .is_some_and(|cs| cs.iter().any(|c| c.kind == CredentialKind::RoleTrust));
             classes.insert(p.id.clone(), parties::classify(cfg, p, outside_trust));
         }
+        // A workload identity pool's members are placed as the pool is, when the audit
+        // read the pool (its principal carries its own pool, parsed once by the provider).
+        let pools: HashMap<&MemberPool, &str> = inv
+            .principals
+            .iter()
+            .filter(|p| p.kind == PrincipalKind::GcpWorkloadIdentityPool)
+            .filter_map(|p| p.federated.as_ref().map(|f| (&f.pool, p.id.as_str())))
+            .collect();
+        for p in &inv.principals {
+            let pool = p.federated.as_ref().and_then(|f| pools.get(&f.pool));
+            if let (PrincipalKind::GcpFederated, Some(pool)) = (p.kind, pool) {
+                let placed = parties::federated_owner(cfg, p, classes.get(*pool));
+                classes.insert(p.id.clone(), placed);
+            }
+        }
         let mut agency_admin_scopes = BTreeSet::new();
         for p in &inv.principals {
             if classes[&p.id].owner == Owner::Agency && p.admin.equivalent == Some(true) {

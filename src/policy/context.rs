@@ -60,7 +60,8 @@ pub struct CredentialCtx {
 pub struct PrincipalCtx {
     pub id: String,
     /// `root`, `iam-user`, `iam-role`, `gcp-user`, `gcp-group`, `gcp-domain`,
-    /// `gcp-service-account`, `gcp-public`, `gcp-deleted`, `sso-user`, `sso-group`.
+    /// `gcp-service-account`, `gcp-public`, `gcp-deleted`, `gcp-federated`,
+    /// `gcp-api-key`, `gcp-workload-identity-pool`, `sso-user`, `sso-group`.
     pub kind: String,
     pub name: String,
     /// `agency`, `customer`, `third-party`, `unknown` (from the config alone).
@@ -220,6 +221,7 @@ const PRINCIPAL_KINDS: &[&str] = &[
     "gcp-deleted",
     "gcp-api-key",
     "gcp-workload-identity-pool",
+    "gcp-federated",
 ];
 const OWNERS: &[&str] = &["agency", "customer", "third-party", "unknown"];
 const DAYS: &[Option<i64>] = &[None, Some(0), Some(30), Some(91), Some(200), Some(400)];

@@ -490,6 +490,7 @@ impl Assembler<'_> {
             last_used,
             disabled: None,
             deleted: None,
+            federated: None,
             access_ends,
         });
         self.inv.credentials.extend(user.creds);
@@ -1019,6 +1020,7 @@ impl Assembler<'_> {
             last_used,
             disabled: None,
             deleted: None,
+            federated: None,
             // The root user is not bound by identity policies.
             access_ends: TimeBound::Unbounded,
         });
@@ -1158,6 +1160,7 @@ impl Assembler<'_> {
             last_used: Some(last_used),
             disabled: None,
             deleted: None,
+            federated: None,
             access_ends,
         });
     }

@@ -620,6 +620,7 @@ fn sso_principal(id: &str, acct: &str, kind: PrincipalKind, name: String) -> Pri
         last_used: None,
         disabled: None,
         deleted: None,
+        federated: None,
         access_ends: TimeBound::Unbounded,
     }
 }

@@ -75,6 +75,10 @@ struct Assembler<'a> {
     members: BTreeMap<String, Principal>,
     /// Admin evidence per principal id.
     admin: BTreeMap<String, Vec<String>>,
+    /// The service accounts (by email) each federated pool's identities may act as
+    /// (an impersonation role granted to a member of the pool on the account), read
+    /// from the parsed members, for the workload identity assembler.
+    pool_grants: BTreeMap<MemberPool, BTreeSet<String>>,
 }
 
 pub fn assemble(src: &ProjectSources, mode: SourceMode, now: DateTime<Utc>) -> Inventory {
@@ -134,6 +138,7 @@ fn assemble_at(
         own_accounts: BTreeMap::new(),
         members: BTreeMap::new(),
         admin: BTreeMap::new(),
+        pool_grants: BTreeMap::new(),
     };
     a.inv.sources.push(Source {
         provider: GCP,
@@ -147,7 +152,7 @@ fn assemble_at(
     a.gaps();
     a.service_accounts();
     let holder = a.holder.clone();
-    a.policy(&holder, &src.iam_policy.clone());
+    a.policy(&holder, None, &src.iam_policy.clone());
     for (email, policy) in &src.service_account_policies {
         if let Availability::Known(p) = policy {
             let resource = a
@@ -155,7 +160,7 @@ fn assemble_at(
                 .get(email)
                 .cloned()
                 .unwrap_or_else(|| format!("projects/{}/serviceAccounts/{email}", a.project));
-            a.policy(&resource, p);
+            a.policy(&resource, Some(email), p);
         }
     }
     a.secrets();
@@ -205,6 +210,7 @@ pub fn bare_principal(id: &str, project: &str, kind: PrincipalKind, name: &str) 
         last_used: None,
         disabled: None,
         deleted: None,
+        federated: None,
         access_ends: TimeBound::Unbounded,
     }
 }
@@ -242,7 +248,7 @@ impl Assembler<'_> {
                     super::wif::assemble(
                         &self.project,
                         &o.federation,
-                        &self.src.service_account_policies,
+                        &self.pool_grants,
                         &mut part,
                     );
                     None
@@ -372,6 +378,7 @@ impl Assembler<'_> {
             last_used: None,
             disabled: None,
             deleted: member.deleted.clone(),
+            federated: member.federated.clone(),
             access_ends: TimeBound::Unbounded,
         });
         id
@@ -409,6 +416,7 @@ impl Assembler<'_> {
                     last_used: None,
                     disabled: Some(sa.disabled),
                     deleted: None,
+                    federated: None,
                     access_ends: TimeBound::Unbounded,
                 },
             );
@@ -488,14 +496,23 @@ impl Assembler<'_> {
         self.inv.credentials.push(cred);
     }
 
-    /// Adds one binding credential per member and role of a policy on `resource`.
-    fn policy(&mut self, resource: &str, policy: &Policy) {
+    /// Adds one binding credential per member and role of a policy on `resource`
+    /// (`account`: the service account's email, when the policy is one's).
+    fn policy(&mut self, resource: &str, account: Option<&str>, policy: &Policy) {
         let on_project = resource == self.holder;
         let mut seen = BTreeSet::new();
         for b in &policy.bindings {
             let cond = condition(&b.condition);
             for member in b.members.iter().map(|m| Member::parse(m)) {
                 let pid = self.ensure_member(&member);
+                if let (Some(email), Some(f)) = (account, &member.federated) {
+                    if role_level(&b.role) == RoleLevel::Impersonation {
+                        self.pool_grants
+                            .entry(f.pool.clone())
+                            .or_default()
+                            .insert(email.to_string());
+                    }
+                }
                 let mut id = format!("{pid}/binding/{resource}/{}", b.role);
                 if let Some(c) = &cond {
                     id.push_str(&format!("/if/{}", c.expression));
@@ -508,6 +525,7 @@ impl Assembler<'_> {
                     pid,
                     member: member.raw,
                     kind: member.kind,
+                    federated: member.federated.as_ref(),
                     role: &b.role,
                     level: role_level(&b.role),
                     ends: cond
@@ -613,10 +631,13 @@ impl Assembler<'_> {
             ),
             _ => {}
         }
+        // Google's own `goog/` members are accounts, groups and whole customers, as
+        // `user:`, `group:` and `domain:` are.
+        let google = g.federated.map(|f| (&f.pool, &f.selects));
         let person = matches!(
             g.kind,
             PrincipalKind::GcpUser | PrincipalKind::GcpGroup | PrincipalKind::GcpDomain
-        );
+        ) || matches!(google, Some((MemberPool::Google, _)));
         if g.on_project && matches!(g.level, RoleLevel::Owner | RoleLevel::Editor) && person {
             self.finding(
                 FindingCode::GcpBasicRole,
@@ -624,7 +645,12 @@ impl Assembler<'_> {
                 format!("{member} holds {role} on {what}"),
             );
         }
-        if g.kind == PrincipalKind::GcpDomain {
+        if g.kind == PrincipalKind::GcpDomain
+            || matches!(
+                google,
+                Some((MemberPool::Google, PoolSelection::Customer { .. }))
+            )
+        {
             self.finding(
                 FindingCode::GcpDomainGrant,
                 &g.id,
@@ -637,10 +663,16 @@ impl Assembler<'_> {
             } else {
                 g.resource.to_string()
             };
+            let who = match g.federated.map(|f| &f.pool) {
+                Some(MemberPool::WorkloadIdentity { project_number, pool }) => format!(
+                    "{member} (identities of workload identity pool {pool} of project {project_number})"
+                ),
+                _ => member.to_string(),
+            };
             self.finding(
                 FindingCode::GcpCanImpersonate,
                 &g.id,
-                format!("{member} can act as {scope} ({role})"),
+                format!("{who} can act as {scope} ({role})"),
             );
         }
     }
@@ -759,7 +791,7 @@ impl Assembler<'_> {
             }
         }
         grants.sort_by(|a, b| a.0.cmp(&b.0));
-        self.policy(&s.name, p);
+        self.policy(&s.name, None, p);
         for (g, kind) in &grants {
             if matches!(
                 kind,
@@ -804,6 +836,8 @@ struct MemberGrant<'b> {
     pid: String,
     member: &'b str,
     kind: PrincipalKind,
+    /// A `principal://`/`principalSet://` member's pool and selection.
+    federated: Option<&'b FederatedMember>,
     role: &'b str,
     level: RoleLevel,
     cond: Option<IamCondition>,

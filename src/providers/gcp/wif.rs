@@ -14,7 +14,7 @@
 //! no attribute condition is a finding; cost is one list of pools and one list of
 //! providers per pool, each bounded in pages.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use cel::common::ast::{operators, Expr, LiteralValue};
 use cel::IdedExpr;
@@ -22,7 +22,6 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::rest::{Rest, Service};
-use super::sources::Policy;
 use crate::model::*;
 use crate::providers::Availability;
 
@@ -164,22 +163,39 @@ pub fn pool_id(project: &str, pool: &str) -> String {
     format!("projects/{project}/locations/global/workloadIdentityPools/{pool}")
 }
 
-/// Whether an IAM member is an identity of this pool
-/// (`principal://iam.googleapis.com/projects/NUMBER/locations/global/workloadIdentityPools/POOL/subject/...`
-/// or `principalSet://.../workloadIdentityPools/POOL/...`,
-/// https://cloud.google.com/iam/docs/principal-identifiers).
-pub fn member_of_pool(member: &str, pool: &str) -> bool {
-    let Some(rest) = member
-        .strip_prefix("principalSet://iam.googleapis.com/")
-        .or_else(|| member.strip_prefix("principal://iam.googleapis.com/"))
-    else {
-        return false;
-    };
-    let parts: Vec<&str> = rest.split('/').collect();
-    matches!(
-        parts.as_slice(),
-        ["projects", _, "locations", "global", "workloadIdentityPools", p, _, ..] if *p == pool
-    )
+/// The project number a pool's resource name carries
+/// (`projects/NUMBER/locations/global/workloadIdentityPools/POOL`); `None` when the
+/// name holds anything else there.
+fn project_number(name: &str) -> Option<&str> {
+    let (number, _) = name.strip_prefix("projects/")?.split_once('/')?;
+    (!number.is_empty() && number.bytes().all(|b| b.is_ascii_digit())).then_some(number)
+}
+
+/// The service accounts the identities of a pool may act as: those on which an
+/// impersonation role is granted to a member of the pool (`grants`, from the members
+/// the assembler parsed: `principal://` / `principalSet://` of
+/// `projects/NUMBER/.../workloadIdentityPools/POOL`,
+/// https://cloud.google.com/iam/docs/principal-identifiers). A member matches by pool
+/// id and project number; when the pool's name carries no number, by id alone (more
+/// accounts, never fewer).
+pub fn pool_may_act_as(
+    grants: &BTreeMap<MemberPool, BTreeSet<String>>,
+    number: Option<&str>,
+    pool: &str,
+) -> Vec<String> {
+    let mut out: BTreeSet<String> = BTreeSet::new();
+    for (granted, accounts) in grants {
+        if let MemberPool::WorkloadIdentity {
+            project_number,
+            pool: id,
+        } = granted
+        {
+            if id == pool && number.is_none_or(|n| n == project_number) {
+                out.extend(accounts.iter().cloned());
+            }
+        }
+    }
+    out.into_iter().collect()
 }
 
 /// The GitHub organizations a condition's top-level conjuncts name: `X.repository_owner
@@ -296,11 +312,14 @@ pub fn detail(pool: &str, p: &Provider, may_act_as: Vec<String>) -> WorkloadIden
 }
 
 /// Pools as principals, providers as their credentials, a finding per provider with no
-/// condition. `sa_policies` are the project's service accounts' policies by email.
+/// condition. `grants` are the service accounts (by email) each pool's members may act
+/// as, from the project's service accounts' policies (`pool_may_act_as`). A pool's
+/// principal carries its own pool (`federated`, selecting `all`) so that members of it
+/// named anywhere in the inventory are matched to it by data.
 pub fn assemble(
     project: &str,
     fed: &Federation,
-    sa_policies: &BTreeMap<String, Availability<Policy>>,
+    grants: &BTreeMap<MemberPool, BTreeSet<String>>,
     out: &mut super::assemble::Part,
 ) {
     let Availability::Known(pools) = &fed.pools else {
@@ -319,18 +338,16 @@ pub fn assemble(
             &pool_short,
         );
         principal.disabled = Some(pool.disabled);
+        let number = project_number(&pool.name);
+        principal.federated = number.map(|n| FederatedMember {
+            pool: MemberPool::WorkloadIdentity {
+                project_number: n.to_owned(),
+                pool: pool_short.clone(),
+            },
+            selects: PoolSelection::All,
+        });
         out.principals.push(principal);
-        let may_act_as: Vec<String> = sa_policies
-            .iter()
-            .filter_map(|(email, p)| p.known().map(|p| (email, p)))
-            .filter(|(_, p)| {
-                p.bindings.iter().any(|b| {
-                    super::assemble::role_level(&b.role) == RoleLevel::Impersonation
-                        && b.members.iter().any(|m| member_of_pool(m, &pool_short))
-                })
-            })
-            .map(|(email, _)| email.clone())
-            .collect();
+        let may_act_as = pool_may_act_as(grants, number, &pool_short);
         let Some(Availability::Known(providers)) = fed.providers.get(&pool_short) else {
             continue;
         };
@@ -469,11 +486,43 @@ mod tests {
         assert!(github_owners("not cel ((").is_empty());
     }
 
+    /// A pool's grants are found by its parsed pool (id and project number): a pool of
+    /// the same id in another project lets its identities act as nothing here.
     #[test]
-    fn pool_members_are_recognised_by_parsed_path() {
-        let m = "principalSet://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/github/attribute.repository/org/repo";
-        assert!(member_of_pool(m, "github"));
-        assert!(!member_of_pool(m, "git"));
-        assert!(!member_of_pool("serviceAccount:a@b", "github"));
+    fn pool_grants_match_by_pool_id_and_project_number() {
+        let pool = |n: &str, p: &str| MemberPool::WorkloadIdentity {
+            project_number: n.into(),
+            pool: p.into(),
+        };
+        let grants = BTreeMap::from([
+            (
+                pool("123", "github"),
+                BTreeSet::from(["deploy@p.iam.gserviceaccount.com".to_string()]),
+            ),
+            (
+                pool("999", "github"),
+                BTreeSet::from(["other@q.iam.gserviceaccount.com".to_string()]),
+            ),
+            (
+                MemberPool::Workforce {
+                    pool: "github".into(),
+                },
+                BTreeSet::from(["w@p.iam.gserviceaccount.com".to_string()]),
+            ),
+        ]);
+        assert_eq!(
+            pool_may_act_as(&grants, Some("123"), "github"),
+            ["deploy@p.iam.gserviceaccount.com"]
+        );
+        assert!(pool_may_act_as(&grants, Some("123"), "git").is_empty());
+        assert_eq!(pool_may_act_as(&grants, None, "github").len(), 2);
+        assert_eq!(
+            project_number("projects/123/locations/global/workloadIdentityPools/github"),
+            Some("123")
+        );
+        assert_eq!(
+            project_number("projects/shop/locations/global/workloadIdentityPools/g"),
+            None
+        );
     }
 }
