@@ -353,9 +353,9 @@ fn person_owner(cfg: &HandoverConfig, email: &str) -> Classification {
 
 /// Whose a `gcp-federated` member (`principal://`, `principalSet://`) is, from the pool
 /// the provider parsed out of it (`Principal.federated`):
-/// - a workload identity pool's identities: the pool's owner, when the audit read the
-///   pool (`pool`: the classification of its `gcp-workload-identity-pool` principal,
-///   which its providers' trust, names or project place); otherwise the party whose
+/// - a workload identity pool's identities: whom the pool lets in, when the audit read the
+///   pool (`pool`: its providers' trust, else its names or project:
+///   `pool_identities_owner`); otherwise the party whose
 ///   `gcp_projects` lists the pool's project NUMBER; otherwise unknown;
 /// - GKE's pool (`PROJECT_ID.svc.id.goog`): its project's owner;
 /// - a workforce pool's people: the party one of whose name patterns matches the pool
@@ -595,6 +595,32 @@ fn workload_identity_owner(
         return github_orgs_owner(cfg, &w.github_owners);
     }
     pool.clone()
+}
+
+/// Whose a workload identity pool's identities are: whoever its active providers let in
+/// (each provider's owner, `credential_owner`: the GitHub organizations its condition
+/// names, anyone its issuer vouches for when it has no condition, else the pool's),
+/// when they all agree; unknown when they disagree; the pool's own placement (`pool`:
+/// names, project) when no provider is active.
+pub fn pool_identities_owner(
+    cfg: &HandoverConfig,
+    pool: &Classification,
+    providers: &[&Credential],
+) -> Classification {
+    let owners: Vec<Classification> = providers
+        .iter()
+        .filter(|c| {
+            c.kind == crate::model::CredentialKind::GcpWorkloadIdentityProvider
+                && c.status == crate::model::Status::Active
+        })
+        .map(|c| credential_owner(cfg, c, pool))
+        .collect();
+    combine(owners)
+        .map(|c| Classification {
+            reason: format!("its providers let in: {}", c.reason),
+            ..c
+        })
+        .unwrap_or_else(|| pool.clone())
 }
 
 /// A principal is human when people sign in as it: a console password or MFA device
@@ -1086,5 +1112,52 @@ mod tests {
             PoolSelection::Customer { id: "C01".into() },
         );
         assert_eq!(classify(&config, &customer, false).owner, Owner::Unknown);
+    }
+
+    fn provider(owners: &[&str], status: crate::model::Status) -> Credential {
+        use crate::model::{CredentialKind, LastUsed, WorkloadIdentityDetail};
+        Credential {
+            id: format!("pool/providers/{}", owners.join("-")),
+            principal: "pool".into(),
+            provider: Provider::Gcp,
+            scope: "contoso-prod".into(),
+            kind: CredentialKind::GcpWorkloadIdentityProvider,
+            identifier: None,
+            status,
+            created: None,
+            last_used: LastUsed::Never,
+            detail: CredentialDetail::WorkloadIdentityProvider(WorkloadIdentityDetail {
+                name: "p".into(),
+                pool: "pool".into(),
+                protocol: "oidc".into(),
+                issuer: Some("https://token.actions.githubusercontent.com".into()),
+                attribute_mapping: Default::default(),
+                github_owners: owners.iter().map(|o| o.to_string()).collect(),
+                attribute_condition: Some("assertion.repository_owner == 'x'".into()),
+                may_act_as: Vec::new(),
+            }),
+        }
+    }
+
+    /// A pool in the customer's project whose provider lets in the agency's GitHub
+    /// organization: its identities are the agency's pipelines, not the customer's.
+    #[test]
+    fn a_pool_s_identities_are_whom_its_active_providers_let_in() {
+        use crate::model::Status;
+        let config = github_cfg();
+        let by_project = Classification {
+            owner: Owner::Customer,
+            party: Some("Contoso".into()),
+            reason: "it belongs with its project".into(),
+        };
+        let agency = provider(&["agency-org"], Status::Active);
+        let c = pool_identities_owner(&config, &by_project, &[&agency]);
+        assert_eq!(c.owner, Owner::Agency, "{c:?}");
+        let customer = provider(&["customer-org"], Status::Active);
+        let c = pool_identities_owner(&config, &by_project, &[&agency, &customer]);
+        assert_eq!(c.owner, Owner::Unknown, "{c:?}");
+        let disabled = provider(&["agency-org"], Status::Inactive);
+        let c = pool_identities_owner(&config, &by_project, &[&disabled]);
+        assert_eq!(c, by_project);
     }
 }

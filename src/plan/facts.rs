@@ -80,19 +80,28 @@ impl<'a> Facts<'a> {
                 .is_some_and(|cs| cs.iter().any(|c| c.kind == CredentialKind::RoleTrust));
             classes.insert(p.id.clone(), parties::classify(cfg, p, outside_trust));
         }
-        // A workload identity pool's members are placed as the pool is, when the audit
-        // read the pool (its principal carries its own pool, parsed once by the provider).
-        let pools: HashMap<&MemberPool, &str> = inv
+        // A workload identity pool's members are placed by whom the pool lets in, when
+        // the audit read the pool (its principal carries its own pool, parsed once by
+        // the provider): its providers' trust, else the pool's names or project.
+        let pools: HashMap<&MemberPool, Classification> = inv
             .principals
             .iter()
             .filter(|p| p.kind == PrincipalKind::GcpWorkloadIdentityPool)
-            .filter_map(|p| p.federated.as_ref().map(|f| (&f.pool, p.id.as_str())))
+            .filter_map(|p| {
+                let f = p.federated.as_ref()?;
+                let providers = creds_by_principal.get(p.id.as_str());
+                let placed = parties::pool_identities_owner(
+                    cfg,
+                    &classes[&p.id],
+                    providers.map_or(&[][..], |v| v.as_slice()),
+                );
+                Some((&f.pool, placed))
+            })
             .collect();
         for p in &inv.principals {
             let pool = p.federated.as_ref().and_then(|f| pools.get(&f.pool));
             if let (PrincipalKind::GcpFederated, Some(pool)) = (p.kind, pool) {
-                let placed = parties::federated_owner(cfg, p, classes.get(*pool));
-                classes.insert(p.id.clone(), placed);
+                classes.insert(p.id.clone(), parties::federated_owner(cfg, p, Some(pool)));
             }
         }
         let mut agency_admin_scopes = BTreeSet::new();
