@@ -457,6 +457,15 @@ fn every_agency_operated_rule_decides_what_it_says() {
             principal("gcp-user", "agency", true),
             &h,
         ),
+        // An agency person named `principal://goog/subject/...` or of a workforce pool
+        // is time-bound as its other people are, not sent to review as a pipeline.
+        c(
+            "agency-human-time-bound",
+            Action::RetainUntil,
+            gcp_cred("gcp-iam-binding", None),
+            principal("gcp-federated", "agency", true),
+            &h,
+        ),
         c(
             "agency-workload-rotated",
             Action::Rotate,
