@@ -463,4 +463,24 @@ mod tests {
             assert_eq!((m.kind, m.federated), (PrincipalKind::GcpPublic, None), "{raw}");
         }
     }
+
+    /// Hostile members (huge, deep, odd characters, cut anywhere) parse without a panic
+    /// in one pass, to a federated member only when the whole form is documented.
+    #[test]
+    fn hostile_principal_members_parse_without_panic() {
+        let long = format!(
+            "principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/attribute.a/{}",
+            "x/".repeat(200_000)
+        );
+        let started = std::time::Instant::now();
+        assert_eq!(Member::parse(&long).kind, PrincipalKind::GcpFederated);
+        let deep = format!("principal://{}", "/".repeat(200_000));
+        assert_eq!(Member::parse(&deep).kind, PrincipalKind::GcpPublic);
+        let full = format!("principal://{WIF}/p\u{202e}/subject/\u{0}\u{1b}[2J");
+        for cut in full.char_indices().map(|(i, _)| i) {
+            let m = Member::parse(&full[..cut]);
+            assert!(m.federated.is_none() || m.kind == PrincipalKind::GcpFederated);
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
 }
