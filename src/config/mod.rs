@@ -64,7 +64,9 @@ pub struct PartySpec {
     /// Its GCP organization (`organizations/123`), if any.
     #[serde(default)]
     pub gcp_organization: Option<String>,
-    /// GCP projects it owns (service accounts of these projects are its own).
+    /// GCP projects it owns (service accounts of these projects are its own), by id; a
+    /// project NUMBER listed here places the identities of a workload identity pool of
+    /// that project the audit did not read (members name a pool's project by number).
     #[serde(default)]
     pub gcp_projects: Vec<String>,
     /// GitHub organizations (or users) whose Actions workflows it controls: a role
