@@ -1512,7 +1512,8 @@ fn fuzz_inventory_and_plan_json() {
                     handover::docs::read(
                         &config.base_dir,
                         &handover::plan::wanted_documents(&config),
-                    ),
+                    )
+                    .unwrap(),
                 ) {
                     Err(e) => shown(&e),
                     Ok(plan) => {
