@@ -1780,6 +1780,22 @@ fn audit_snapshot(rt: &tokio::runtime::Runtime, dir: &Path) -> String {
             format!("{}\n{table}", serde_json::to_string(&inv).unwrap())
         }
     };
+    // What reaches a terminal (the table, an error) carries no control character from
+    // the input: an escape sequence in an id must not drive the user's terminal.
+    let shown_text = text.split_once('\n').map_or(text.as_str(), |(json, rest)| {
+        if json.starts_with('{') {
+            rest
+        } else {
+            text.as_str()
+        }
+    });
+    assert!(
+        !shown_text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t'),
+        "a control character reaches the terminal: {:?}",
+        shown_text.chars().take(2000).collect::<String>()
+    );
     let lower = text.to_ascii_lowercase();
     assert!(
         !lower.contains(OUTSIDE_MARK) && !lower.contains(OUTSIDE_ACCOUNT),
