@@ -467,6 +467,48 @@ fn a_document_outside_the_configs_folder_is_refused_by_name() {
     }
 }
 
+/// `--scan PATH` may point anywhere (the user named it), but the walk under it follows
+/// no link: a link to a folder outside, holding a pasted key, is not scanned.
+#[cfg(unix)]
+#[test]
+fn a_scan_follows_no_link_out_of_the_path_it_walks() {
+    let home = tempfile::tempdir().unwrap();
+    let cfg = example_copy(&home.path().join("cfg"), "");
+    let outside = home.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("leak.md"), leaky_playbook()).unwrap();
+    let scanned = home.path().join("runbooks");
+    std::fs::create_dir_all(&scanned).unwrap();
+    std::fs::write(scanned.join("ok.md"), "# fine\n").unwrap();
+    std::os::unix::fs::symlink(&outside, scanned.join("linked")).unwrap();
+    std::os::unix::fs::symlink(outside.join("leak.md"), scanned.join("leak.md")).unwrap();
+    let r = run(handover_offline(home.path())
+        .args(["docs", "check", "--format", "json", "--config"])
+        .arg(&cfg)
+        .arg("--scan")
+        .arg(&scanned));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let report = json(&r.stdout);
+    assert!(!r.stdout.contains("leak.md"), "{}", r.stdout);
+    assert!(report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f.as_str().unwrap().ends_with("runbooks/ok.md")));
+    // The same file named directly is scanned: the user's own choice.
+    let r = run(handover_offline(home.path())
+        .args(["docs", "check", "--format", "json", "--config"])
+        .arg(&cfg)
+        .arg("--scan")
+        .arg(scanned.join("linked")));
+    assert_eq!(
+        r.code, 1,
+        "the named path is followed: {}{}",
+        r.stdout, r.stderr
+    );
+    assert!(r.stdout.contains("secret-in-document"), "{}", r.stdout);
+}
+
 // A folder of documents holding a link to itself made `docs::read`
 // recurse until the stack overflowed: each folder is walked once.
 #[cfg(unix)]
