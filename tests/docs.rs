@@ -509,6 +509,19 @@ fn a_scan_follows_no_link_out_of_the_path_it_walks() {
     assert!(r.stdout.contains("secret-in-document"), "{}", r.stdout);
 }
 
+// `--config handover.toml` (a config in the current folder) has an empty folder path:
+// confining documents to it must still read them.
+#[test]
+fn a_config_named_without_a_folder_reads_its_documents() {
+    let home = tempfile::tempdir().unwrap();
+    let cfg = example_copy(&home.path().join("cfg"), "");
+    let r = run(handover_offline(home.path())
+        .current_dir(cfg.parent().unwrap())
+        .args(["docs", "check", "--config", "handover.toml"]));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.stdout, "3 file(s) checked, 0 finding(s)\n");
+}
+
 // A folder of documents holding a link to itself made `docs::read`
 // recurse until the stack overflowed: each folder is walked once.
 #[cfg(unix)]

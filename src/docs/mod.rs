@@ -150,7 +150,13 @@ fn files_under(base_real: &Path, path: &Path) -> Result<Vec<PathBuf>, Error> {
 /// it: a config must not make `plan` or `docs check` read, digest or seal a file from
 /// elsewhere on the disk.
 pub fn read(base_dir: &Path, wanted: &[(DocKind, PathBuf)]) -> Result<Vec<DocItem>, Error> {
-    let base_real = base_dir.canonicalize().map_err(|e| {
+    // `--config handover.toml` gives an empty folder: the current one.
+    let folder = if base_dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        base_dir
+    };
+    let base_real = folder.canonicalize().map_err(|e| {
         Error::input(
             base_dir,
             format!("cannot open the config's folder: {}", e.kind()),
