@@ -276,7 +276,8 @@ fn the_scan_finds_nothing_in_the_examples_documents_nor_the_projects_docs() {
             repo().join("README.md"),
         ],
         &Settings::default(),
-    );
+    )
+    .unwrap();
     let secrets: Vec<_> = report
         .findings
         .iter()
@@ -405,6 +406,155 @@ fn plan_rotates_a_credential_found_in_a_document_and_records_the_document() {
     assert_eq!(sa["action"], "transfer");
 }
 
+/// A config (agency-written, reviewed by the customer) could name `../x`, an absolute
+/// path, or a document reached through a symbolic link out of its folder, and `plan` /
+/// `docs check` read it (and the plan digested it, the manifest sealed it): every
+/// document is read under the config's folder or refused by name, exit 3, nothing read.
+#[cfg(unix)]
+#[test]
+fn a_document_outside_the_configs_folder_is_refused_by_name() {
+    let home = tempfile::tempdir().unwrap();
+    let outside = home.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("leak.md"), leaky_playbook()).unwrap();
+    let abs = outside.join("leak.md").display().to_string();
+    // What the config names as the SLO, a link to make under the config's folder (at,
+    // to), what the error must name.
+    type Case<'a> = (&'a str, Option<(&'a str, &'a Path)>, &'a str);
+    let cases: [Case; 4] = [
+        ("../outside/leak.md", None, "../outside/leak.md"),
+        (&abs, None, &abs),
+        (
+            "docs/slo.md",
+            Some(("docs/slo.md", &outside.join("leak.md"))),
+            "docs/slo.md",
+        ),
+        ("docs", Some(("docs/linked", &outside)), "docs/linked"),
+    ];
+    for (i, (slo, link, named)) in cases.into_iter().enumerate() {
+        let dir = home.path().join(format!("case{i}"));
+        let cfg = example_copy(&dir, "");
+        let toml = std::fs::read_to_string(&cfg).unwrap();
+        let toml = toml.replace("slo = \"docs/slo.md\"", &format!("slo = {slo:?}"));
+        std::fs::write(&cfg, toml).unwrap();
+        if let Some((at, to)) = link {
+            let at = dir.join(at);
+            let _ = std::fs::remove_file(&at);
+            std::os::unix::fs::symlink(to, &at).unwrap();
+        }
+        let check = run(handover_offline(home.path())
+            .args(["docs", "check", "--format", "json", "--config"])
+            .arg(&cfg));
+        let out = dir.join("plan.json");
+        let plan = run(handover_offline(home.path())
+            .args(["plan", "--inventory"])
+            .arg(example("inventory.json"))
+            .args(["--policy", "full-transfer", "--config"])
+            .arg(&cfg)
+            .args(["--format", "json", "-o"])
+            .arg(&out));
+        for r in [&check, &plan] {
+            assert_eq!(r.code, 3, "case {i} ({slo}): {}{}", r.stdout, r.stderr);
+            assert!(
+                r.stderr.contains(named) && r.stderr.contains("hint:"),
+                "case {i}: the error names {named}: {}",
+                r.stderr
+            );
+            assert!(!r.stdout.contains("leak.md") && !r.stdout.contains(ACCESS_KEY_ID));
+            assert!(!r.stderr.contains(CANARY) && !r.stderr.contains(ACCESS_KEY_ID));
+        }
+        assert!(!out.exists(), "case {i}: no plan is written");
+    }
+}
+
+/// `--scan PATH` may point anywhere (the user named it), but the walk under it follows
+/// no link: a link to a folder outside, holding a pasted key, is not scanned.
+#[cfg(unix)]
+#[test]
+fn a_scan_follows_no_link_out_of_the_path_it_walks() {
+    let home = tempfile::tempdir().unwrap();
+    let cfg = example_copy(&home.path().join("cfg"), "");
+    let outside = home.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("leak.md"), leaky_playbook()).unwrap();
+    let scanned = home.path().join("runbooks");
+    std::fs::create_dir_all(&scanned).unwrap();
+    std::fs::write(scanned.join("ok.md"), "# fine\n").unwrap();
+    std::os::unix::fs::symlink(&outside, scanned.join("linked")).unwrap();
+    std::os::unix::fs::symlink(outside.join("leak.md"), scanned.join("leak.md")).unwrap();
+    let r = run(handover_offline(home.path())
+        .args(["docs", "check", "--format", "json", "--config"])
+        .arg(&cfg)
+        .arg("--scan")
+        .arg(&scanned));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let report = json(&r.stdout);
+    assert!(!r.stdout.contains("leak.md"), "{}", r.stdout);
+    assert!(report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f.as_str().unwrap().ends_with("runbooks/ok.md")));
+    // The same file named directly is scanned: the user's own choice.
+    let r = run(handover_offline(home.path())
+        .args(["docs", "check", "--format", "json", "--config"])
+        .arg(&cfg)
+        .arg("--scan")
+        .arg(scanned.join("linked")));
+    assert_eq!(
+        r.code, 1,
+        "the named path is followed: {}{}",
+        r.stdout, r.stderr
+    );
+    assert!(r.stdout.contains("secret-in-document"), "{}", r.stdout);
+}
+
+// `--config handover.toml` (a config in the current folder) has an empty folder path:
+// confining documents to it must still read them.
+#[test]
+fn a_config_named_without_a_folder_reads_its_documents() {
+    let home = tempfile::tempdir().unwrap();
+    let cfg = example_copy(&home.path().join("cfg"), "");
+    let r = run(handover_offline(home.path())
+        .current_dir(cfg.parent().unwrap())
+        .args(["docs", "check", "--config", "handover.toml"]));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.stdout, "3 file(s) checked, 0 finding(s)\n");
+}
+
+// A folder of documents holding a link to itself made `docs::read` walk it again
+// through every path the loop allows (the kernel stops at 40 links: the playbook was
+// digested and checked 41 times; two such links make 2^40 paths, a hang): each folder
+// is walked once.
+#[cfg(unix)]
+#[test]
+fn a_link_loop_in_a_documents_folder_ends() {
+    let home = tempfile::tempdir().unwrap();
+    let cfg = example_copy(home.path(), "");
+    let playbooks = home.path().join("docs/playbooks");
+    std::os::unix::fs::symlink(&playbooks, playbooks.join("again")).unwrap();
+    let r = run(handover_offline(home.path())
+        .args(["docs", "check", "--format", "json", "--config"])
+        .arg(&cfg));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let report = json(&r.stdout);
+    let files: Vec<&str> = report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "docs/slo.md",
+            "docs/playbooks/checkout-errors.md",
+            "docs/postmortems/2026-05-db-failover.md"
+        ],
+        "each document once, however many links lead to its folder"
+    );
+}
+
 // Canary: the planted value, and any 8-character piece of it, is in no output at -vvv.
 #[test]
 fn a_planted_secret_appears_in_no_output_at_trace_level() {
@@ -470,7 +620,8 @@ fn hostile_files_are_findings_not_panics() {
     .iter()
     .map(|f| (handover::docs::DocKind::Playbook, PathBuf::from(f)))
     .collect();
-    let report = handover::docs::check(d, &wanted, &[d.join("no-such-file")], &Settings::default());
+    let report =
+        handover::docs::check(d, &wanted, &[d.join("no-such-file")], &Settings::default()).unwrap();
     let unreadable: Vec<(&str, Option<usize>)> = report
         .findings
         .iter()

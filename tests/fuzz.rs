@@ -1512,7 +1512,8 @@ fn fuzz_inventory_and_plan_json() {
                     handover::docs::read(
                         &config.base_dir,
                         &handover::plan::wanted_documents(&config),
-                    ),
+                    )
+                    .unwrap(),
                 ) {
                     Err(e) => shown(&e),
                     Ok(plan) => {
@@ -1523,6 +1524,643 @@ fn fuzz_inventory_and_plan_json() {
             }
         }
     });
+}
+
+// ---------------------------------------------------------------------------------------
+// Whole-snapshot targets for the readers of issues 16 to 18: the AWS organization
+// (`aws/organizations/`), Identity Center (`<account>/sso/`), the GCP hierarchy
+// (`<project>/ancestors.json`, `gcp-containers/`) and API keys, HMAC keys and workload
+// identity federation (`<project>/{api-keys,hmac-keys,workload-identity-pools}.json`).
+//
+// Each input's first line names a file relative to the snapshot folder, the rest is its
+// content; the whole folder is audited as `handover audit --snapshot` does. Two bodies
+// are directives, not content: `@link-outside-file` makes the file a symbolic link to a
+// copy of it outside the folder, `@link-outside-dir` makes it a link to a folder outside
+// that holds such copies of every file. The copies outside hold marked ids
+// (`OUTSIDE_MARK`, `OUTSIDE_ACCOUNT`), so a reader that follows a link out of the
+// folder is caught by the marks in what it returns. Every input must end in an
+// inventory or an input error (exit 3), with no mark in either.
+
+const OUTSIDE_MARK: &str = "outside0mark";
+const OUTSIDE_ACCOUNT: &str = "999000999000";
+const LINK_FILE: &[u8] = b"@link-outside-file";
+const LINK_DIR: &[u8] = b"@link-outside-dir";
+
+/// The example's snapshot with every issue 16-18 file the readers look for, filled in.
+fn issue17_snapshot(root: &Path) {
+    use serde_json::json;
+    copy_tree(&example().join("snapshot"), root);
+    let put = |rel: &str, v: serde_json::Value| {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+    };
+    // The AWS organization (aws organizations ... --output json).
+    let org = "aws/organizations";
+    put(
+        &format!("{org}/describe-organization.json"),
+        json!({"Organization": {
+        "Id": "o-a1b2c3d4e5", "Arn": "arn:aws:organizations::111122223333:organization/o-a1b2c3d4e5",
+        "MasterAccountId": "111122223333", "MasterAccountEmail": "root@contoso.example"}}),
+    );
+    put(
+        &format!("{org}/list-accounts.json"),
+        json!({"Accounts": [
+        {"Id": "111122223333", "Name": "management", "Email": "root@contoso.example", "Status": "ACTIVE"},
+        {"Id": "123456789012", "Name": "shop-prod", "Email": "prod@contoso.example", "Status": "ACTIVE"},
+        {"Id": "210987654321", "Name": "shop-dev", "Email": "dev@contoso.example", "Status": "ACTIVE"}]}),
+    );
+    put(
+        &format!("{org}/list-roots.json"),
+        json!({"Roots": [{"Id": "r-ab12", "Name": "Root"}]}),
+    );
+    put(
+        &format!("{org}/parents/r-ab12/organizational-units.json"),
+        json!({"OrganizationalUnits": [
+        {"Id": "ou-ab12-11111111", "Name": "workloads"}, {"Id": "ou-ab12-22222222", "Name": "sandbox"}]}),
+    );
+    put(
+        &format!("{org}/parents/r-ab12/accounts.json"),
+        json!({"Accounts": [{"Id": "111122223333"}]}),
+    );
+    put(
+        &format!("{org}/parents/ou-ab12-11111111/accounts.json"),
+        json!({"Accounts": [
+        {"Id": "123456789012"}, {"Id": "210987654321"}]}),
+    );
+    put(
+        &format!("{org}/parents/ou-ab12-11111111/organizational-units.json"),
+        json!({"OrganizationalUnits": []}),
+    );
+    put(
+        &format!("{org}/list-delegated-administrators.json"),
+        json!({"DelegatedAdministrators": [
+        {"Id": "210987654321", "Name": "shop-dev", "Email": "dev@contoso.example"}]}),
+    );
+    put(
+        &format!("{org}/delegated-services/210987654321.json"),
+        json!({"DelegatedServices": [
+        {"ServicePrincipal": "securityhub.amazonaws.com"}]}),
+    );
+    put(
+        &format!("{org}/scps.json"),
+        json!({"Policies": [
+        {"Id": "p-FullAWSAccess", "Name": "FullAWSAccess", "Description": "", "AwsManaged": true},
+        {"Id": "p-12345678", "Name": "deny-leave", "Description": "no leaving", "AwsManaged": false}]}),
+    );
+    put(
+        &format!("{org}/policy-targets/p-12345678.json"),
+        json!({"Targets": [
+        {"TargetId": "ou-ab12-11111111", "Name": "workloads", "Type": "ORGANIZATIONAL_UNIT"}]}),
+    );
+    // Identity Center of the example's account.
+    let sso = "aws/123456789012/sso";
+    put(
+        &format!("{sso}/users.json"),
+        json!({"Users": [{"UserId": "9067-u1", "UserName": "ann",
+        "DisplayName": "Ann", "Emails": [{"Value": "ann@northwind-agency.example", "Primary": true}]}]}),
+    );
+    put(
+        &format!("{sso}/groups.json"),
+        json!({"Groups": [{"GroupId": "9067-g1", "DisplayName": "agency-admins"}]}),
+    );
+    put(
+        &format!("{sso}/group-memberships/9067-g1.json"),
+        json!({"GroupMemberships": [
+        {"GroupId": "9067-g1", "MemberId": {"UserId": "9067-u1"}}]}),
+    );
+    let ps = "arn:aws:sso:::permissionSet/ssoins-72236b7c1e5a1d84/ps-0123456789abcdef";
+    put(
+        &format!("{sso}/permission-sets.json"),
+        json!({"PermissionSets": [ps]}),
+    );
+    let psd = format!("{sso}/permission-sets/ps-0123456789abcdef");
+    put(
+        &format!("{psd}/permission-set.json"),
+        json!({"PermissionSet": {"PermissionSetArn": ps, "Name": "Admin"}}),
+    );
+    put(
+        &format!("{psd}/managed-policies.json"),
+        json!({"AttachedManagedPolicies": [
+        {"Name": "AdministratorAccess", "Arn": "arn:aws:iam::aws:policy/AdministratorAccess"}]}),
+    );
+    put(
+        &format!("{psd}/customer-managed-policies.json"),
+        json!({"CustomerManagedPolicyReferences": [
+        {"Name": "extra", "Path": "/"}]}),
+    );
+    put(
+        &format!("{psd}/inline-policy.json"),
+        json!({"InlinePolicy":
+        "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}"}),
+    );
+    put(
+        &format!("{psd}/accounts.json"),
+        json!({"AccountIds": ["123456789012"]}),
+    );
+    put(
+        &format!("{psd}/assignments/123456789012.json"),
+        json!({"AccountAssignments": [
+        {"AccountId": "123456789012", "PermissionSetArn": ps, "PrincipalType": "GROUP", "PrincipalId": "9067-g1"}]}),
+    );
+    // The GCP hierarchy above the example's project.
+    let p = "gcp/contoso-shop-prod";
+    put(
+        &format!("{p}/ancestors.json"),
+        json!([
+        {"id": "contoso-shop-prod", "type": "project"}, {"id": "30", "type": "folder"},
+        {"id": "20", "type": "folder"}, {"id": "10", "type": "organization"}]),
+    );
+    put(
+        "gcp-containers/folders-20/iam-policy.json",
+        json!({"version": 3, "etag": "BwX1", "bindings": [
+        {"role": "roles/editor", "members": ["group:devs@northwind-agency.example"]},
+        {"role": "roles/browser", "members": ["user:ann@northwind-agency.example"],
+         "condition": {"title": "adoption", "expression": "request.time < timestamp(\"2027-01-31T00:00:00Z\")"}}]}),
+    );
+    put(
+        "gcp-containers/organizations-10/iam-policy.json",
+        json!({"version": 1, "etag": "BwX2", "bindings": [
+        {"role": "roles/owner", "members": ["group:admins@contoso.example"]}]}),
+    );
+    // API keys, HMAC keys and workload identity federation of the example's project.
+    put(
+        &format!("{p}/api-keys.json"),
+        json!([
+        {"name": "projects/123/locations/global/keys/k1", "uid": "k1", "displayName": "maps",
+         "createTime": "2025-01-01T00:00:00Z", "updateTime": "2025-02-01T00:00:00Z"},
+        {"name": "projects/123/locations/global/keys/k2", "uid": "k2", "displayName": "web",
+         "createTime": "2025-01-01T00:00:00Z", "restrictions": {
+            "browserKeyRestrictions": {"allowedReferrers": ["https://shop.contoso.example/*"]},
+            "apiTargets": [{"service": "maps.googleapis.com", "methods": ["*"]}]}}]),
+    );
+    put(
+        &format!("{p}/hmac-keys.json"),
+        json!([
+        {"accessId": "GOOG1EXAMPLEACCESSID0000000000000000000000000000000000000000", "serviceAccountEmail":
+         "ci-deploy@contoso-shop-prod.iam.gserviceaccount.com", "state": "ACTIVE",
+         "timeCreated": "2025-01-01T00:00:00Z", "updated": "2025-01-01T00:00:00Z", "etag": "e1"}]),
+    );
+    put(
+        &format!("{p}/workload-identity-pools.json"),
+        json!([
+        {"name": "projects/123/locations/global/workloadIdentityPools/github-pool", "displayName": "GitHub", "state": "ACTIVE"}]),
+    );
+    put(
+        &format!("{p}/workload-identity-pools/github-pool/providers.json"),
+        json!([
+        {"name": "projects/123/locations/global/workloadIdentityPools/github-pool/providers/gh", "state": "ACTIVE",
+         "attributeMapping": {"google.subject": "assertion.sub", "attribute.repository_owner": "assertion.repository_owner"},
+         "attributeCondition": "assertion.repository_owner == 'northwind-agency'",
+         "oidc": {"issuerUri": "https://token.actions.githubusercontent.com"}}]),
+    );
+}
+
+/// The same JSON with every string marked: digits become `OUTSIDE_ACCOUNT`, others get
+/// `OUTSIDE_MARK` in front (what a folder outside the snapshot would hold).
+fn marked(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            Value::String(OUTSIDE_ACCOUNT.into())
+        }
+        Value::String(s) => Value::String(format!("{OUTSIDE_MARK}-{s}")),
+        Value::Array(a) => Value::Array(a.into_iter().map(marked).collect()),
+        Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, marked(v))).collect()),
+        other => other,
+    }
+}
+
+/// The files and folders outside the snapshot that links lead to: every JSON file of
+/// the snapshot, by its name, marked.
+fn outside_copies(snapshot: &Path, outside: &Path) {
+    std::fs::create_dir_all(outside).unwrap();
+    for rel in files_under(snapshot) {
+        let name = rel.file_name().unwrap();
+        let Ok(v) = serde_json::from_slice(&read(snapshot.join(&rel))) else {
+            continue;
+        };
+        let to = outside.join(name);
+        if !to.exists() {
+            std::fs::write(&to, serde_json::to_vec(&marked(v)).unwrap()).unwrap();
+        }
+    }
+}
+
+struct NoProgress;
+impl handover::audit::Progress for NoProgress {
+    fn phase(&self, _: &str, _: u64) {}
+    fn tick(&self) {}
+}
+
+/// `handover audit --snapshot DIR`, in process: the text a user sees of an error, or
+/// nothing. Panics (a finding) on an error that is not an input error, or on a mark of
+/// the outside copies in the inventory or the error.
+fn audit_snapshot(rt: &tokio::runtime::Runtime, dir: &Path) -> String {
+    let req = handover::audit::AuditRequest {
+        snapshot: Some(dir.to_path_buf()),
+        ..Default::default()
+    };
+    let got = rt.block_on(handover::audit::run(
+        &req,
+        chrono::Utc::now(),
+        Arc::new(NoProgress),
+    ));
+    let text = match got {
+        Err(e) => {
+            assert!(
+                matches!(e, Error::Input { .. }),
+                "a snapshot's content gave an error other than an input error (exit 3): {e:?}"
+            );
+            assert!(!e.hint().is_empty(), "an error with no hint: {e}");
+            shown(&e)
+        }
+        Ok(inv) => {
+            let table = handover::audit::table::render(&inv);
+            format!("{}\n{table}", serde_json::to_string(&inv).unwrap())
+        }
+    };
+    // What reaches a terminal (the table, an error) carries no control character from
+    // the input: an escape sequence in an id must not drive the user's terminal.
+    let shown_text = text.split_once('\n').map_or(text.as_str(), |(json, rest)| {
+        if json.starts_with('{') {
+            rest
+        } else {
+            text.as_str()
+        }
+    });
+    assert!(
+        !shown_text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t'),
+        "a control character reaches the terminal: {:?}",
+        shown_text.chars().take(2000).collect::<String>()
+    );
+    let lower = text.to_ascii_lowercase();
+    assert!(
+        !lower.contains(OUTSIDE_MARK) && !lower.contains(OUTSIDE_ACCOUNT),
+        "read a file outside the snapshot folder (its mark is in the output): {}",
+        text.chars().take(2000).collect::<String>()
+    );
+    if text.starts_with('{') {
+        String::new()
+    } else {
+        text
+    }
+}
+
+/// Writes one input into the snapshot (a file, or a link out of it per the directive);
+/// returns how to undo it.
+fn place(root: &Path, outside: &Path, rel: &Path, body: &[u8]) -> impl FnOnce() {
+    let path = root.join(rel);
+    let original = std::fs::read(&path).ok();
+    let mut made = Vec::new();
+    let mut d = path.parent().unwrap().to_path_buf();
+    while !d.exists() {
+        made.push(d.clone());
+        d = d.parent().unwrap().to_path_buf();
+    }
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    if original.is_some() {
+        std::fs::remove_file(&path).unwrap();
+    }
+    if body == LINK_FILE {
+        std::os::unix::fs::symlink(outside.join(rel.file_name().unwrap()), &path).unwrap();
+    } else if body == LINK_DIR {
+        std::os::unix::fs::symlink(outside, &path).unwrap();
+    } else {
+        std::fs::write(&path, body).unwrap();
+    }
+    move || {
+        std::fs::remove_file(&path).unwrap();
+        if let Some(o) = original {
+            std::fs::write(&path, o).unwrap();
+        }
+        for d in made {
+            std::fs::remove_dir(&d).unwrap();
+        }
+    }
+}
+
+const SNAPSHOT17_TOKENS: &[&[u8]] = &[
+    b"\"Id\": \"../../../../tmp/x\"",
+    b"\"Id\": \"/etc\"",
+    b"\"Id\": \"r-ab12\\u0000x\"",
+    b"\"Id\": \"ou-ab12-11111111\"",
+    b"\"GroupId\": \"../9067-g1\"",
+    b"\"AccountIds\": [\"../../x\"]",
+    b"\"id\": \"../20\"",
+    b"\"id\": \"20\", \"type\": \"folder\"",
+    b"\"type\": \"organization\"",
+    b"\"name\": \"projects/p/locations/global/workloadIdentityPools/..\"",
+    b"\"attributeCondition\": \"true\"",
+    b"\"restrictions\": {}",
+    b"\"state\": \"ACTIVE\"",
+    b"\"createTime\": \"9999-99-99T99:99:99Z\"",
+    b"{}",
+    b"[]",
+    b"null",
+];
+
+/// One issue 16-18 target: `seeds` are files of the built snapshot (by path) and
+/// crafted inputs (path, body).
+fn snapshot17_target(name: &'static str, files: &[&str], crafted: Vec<(String, Vec<u8>)>) {
+    let work = workdir(name);
+    let root = work.join("snapshot");
+    let outside = work.join("outside");
+    issue17_snapshot(&root);
+    outside_copies(&root, &outside);
+    let mut seeds = Vec::new();
+    for rel in files {
+        let mut s = format!("{rel}\n").into_bytes();
+        s.extend(read(root.join(rel)));
+        seeds.push(s);
+    }
+    for (rel, body) in crafted {
+        let mut s = format!("{rel}\n").into_bytes();
+        s.extend(body);
+        seeds.push(s);
+    }
+    let t = Target {
+        name,
+        seeds,
+        dict: SNAPSHOT17_TOKENS,
+        protect_first_line: true,
+        canaries: no_canaries(),
+        default_iters: 150,
+    };
+    fuzz(t, move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        move |input: &[u8]| {
+            let nl = input
+                .iter()
+                .position(|b| *b == b'\n')
+                .unwrap_or(input.len());
+            let rel = String::from_utf8_lossy(&input[..nl]).into_owned();
+            let rel = Path::new(&rel);
+            assert!(
+                rel.components()
+                    .all(|c| matches!(c, std::path::Component::Normal(_))),
+                "a seed path escapes: {}",
+                rel.display()
+            );
+            let undo = place(
+                &root,
+                &outside,
+                rel,
+                input.get(nl + 1..).unwrap_or_default(),
+            );
+            let out = catch_unwind(AssertUnwindSafe(|| audit_snapshot(&rt, &root)));
+            undo();
+            out.unwrap_or_else(|p| std::panic::resume_unwind(p))
+        }
+    });
+}
+
+/// A JSON value nested `depth` levels deep (arrays), for the recursion limit.
+fn deep_json(depth: usize) -> Vec<u8> {
+    let mut v = vec![b'['; depth];
+    v.extend(std::iter::repeat_n(b']', depth));
+    v
+}
+
+fn crafted(rel: &str, body: impl Into<Vec<u8>>) -> (String, Vec<u8>) {
+    (rel.to_string(), body.into())
+}
+
+#[test]
+fn fuzz_aws_organization_snapshot() {
+    let org = "aws/organizations";
+    let long = "9".repeat(100_000);
+    let many: Vec<serde_json::Value> = (0..20_000)
+        .map(|i| serde_json::json!({"Id": format!("{:012}", i), "Name": "n"}))
+        .collect();
+    let crafted = vec![
+        crafted(
+            &format!("{org}/list-accounts.json"),
+            serde_json::json!({"Accounts": [{"Id": "../../../etc/passwd"}, {"Id": "/etc"},
+                {"Id": "12345\u{0}6789012"}, {"Id": long}, {"Id": "not-a-number"}, {"Id": ""}]})
+            .to_string(),
+        ),
+        crafted(
+            &format!("{org}/list-accounts.json"),
+            serde_json::json!({ "Accounts": many }).to_string(),
+        ),
+        crafted(&format!("{org}/list-accounts.json"), r#"{"Accounts": "x"}"#),
+        crafted(
+            &format!("{org}/list-accounts.json"),
+            r#"{"Accounts": [1, true, null]}"#,
+        ),
+        crafted(
+            &format!("{org}/describe-organization.json"),
+            r#"{"Organization": []}"#,
+        ),
+        crafted(
+            &format!("{org}/describe-organization.json"),
+            deep_json(100_000),
+        ),
+        crafted(
+            &format!("{org}/list-roots.json"),
+            r#"{"Roots": [{"Id": "../parents/r-ab12"}, {"Id": "/tmp"}, {"Id": "r-ab12/../../.."}, {"Id": "."}, {"Id": ".."}]}"#,
+        ),
+        crafted(
+            &format!("{org}/parents/r-ab12/organizational-units.json"),
+            // An OU that is its own child, and its parent's: the walk must end.
+            r#"{"OrganizationalUnits": [{"Id": "r-ab12", "Name": "loop"}, {"Id": "ou-ab12-11111111", "Name": "again"}]}"#,
+        ),
+        crafted(
+            &format!("{org}/list-delegated-administrators.json"),
+            r#"{"DelegatedAdministrators": [{"Id": "../delegated-services/210987654321"}, {"Id": "/etc/passwd"}]}"#,
+        ),
+        crafted(
+            &format!("{org}/scps.json"),
+            r#"{"Policies": [{"Id": "../policy-targets/p-12345678", "Name": "x"}, {"Id": "p-12345678", "Name": 5}]}"#,
+        ),
+        crafted(&format!("{org}/list-roots.json"), LINK_FILE),
+        crafted(&format!("{org}/list-accounts.json"), LINK_FILE),
+        crafted(&format!("{org}/parents/ou-ab12-22222222"), LINK_DIR),
+        crafted(
+            &format!("{org}/parents/ou-ab12-11111111/accounts.json"),
+            LINK_FILE,
+        ),
+        crafted(
+            &format!("{org}/delegated-services/210987654321.json"),
+            LINK_FILE,
+        ),
+        crafted(&format!("{org}/policy-targets/p-12345678.json"), LINK_FILE),
+    ];
+    let files: Vec<String> = [
+        "describe-organization.json",
+        "list-accounts.json",
+        "list-roots.json",
+        "parents/r-ab12/organizational-units.json",
+        "parents/r-ab12/accounts.json",
+        "parents/ou-ab12-11111111/accounts.json",
+        "list-delegated-administrators.json",
+        "delegated-services/210987654321.json",
+        "scps.json",
+        "policy-targets/p-12345678.json",
+    ]
+    .iter()
+    .map(|f| format!("{org}/{f}"))
+    .collect();
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    snapshot17_target("aws_organization_snapshot", &files, crafted);
+}
+
+#[test]
+fn fuzz_aws_identity_center_snapshot() {
+    let sso = "aws/123456789012/sso";
+    let psd = format!("{sso}/permission-sets/ps-0123456789abcdef");
+    let many: Vec<serde_json::Value> = (0..20_000)
+        .map(|i| serde_json::json!({"GroupId": format!("g-{i}"), "DisplayName": "x"}))
+        .collect();
+    let crafted = vec![
+        crafted(
+            &format!("{sso}/groups.json"),
+            serde_json::json!({"Groups": [{"GroupId": "../../users/alice.agency/access-keys"},
+                {"GroupId": "/etc/passwd"}, {"GroupId": "g\u{0}1"}, {"GroupId": "x".repeat(100_000)}]})
+            .to_string(),
+        ),
+        crafted(&format!("{sso}/groups.json"), serde_json::json!({ "Groups": many }).to_string()),
+        crafted(&format!("{sso}/instances.json"), r#"{"Instances": [{"InstanceArn": 7}]}"#),
+        crafted(&format!("{sso}/users.json"), deep_json(100_000)),
+        crafted(
+            &format!("{psd}/accounts.json"),
+            r#"{"AccountIds": ["../../../../../organizations/list-accounts", "/etc/passwd", "1234567890123456789012345678901234567890"]}"#,
+        ),
+        crafted(&format!("{psd}/permission-set.json"), r#"{"PermissionSet": {"PermissionSetArn": ["x"]}}"#),
+        crafted(&format!("{sso}/instances.json"), LINK_FILE),
+        crafted(&format!("{sso}/group-memberships/9067-g1.json"), LINK_FILE),
+        crafted(&format!("{sso}/permission-sets/ps-outside"), LINK_DIR),
+        crafted(&format!("{psd}/assignments/123456789012.json"), LINK_FILE),
+        crafted(&format!("{psd}/inline-policy.json"), LINK_FILE),
+    ];
+    let files: Vec<String> = [
+        "instances.json",
+        "users.json",
+        "groups.json",
+        "group-memberships/9067-g1.json",
+        "permission-sets.json",
+    ]
+    .iter()
+    .map(|f| format!("{sso}/{f}"))
+    .chain(
+        [
+            "permission-set.json",
+            "managed-policies.json",
+            "customer-managed-policies.json",
+            "inline-policy.json",
+            "accounts.json",
+            "assignments/123456789012.json",
+        ]
+        .iter()
+        .map(|f| format!("{psd}/{f}")),
+    )
+    .collect();
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    snapshot17_target("aws_identity_center_snapshot", &files, crafted);
+}
+
+#[test]
+fn fuzz_gcp_hierarchy_snapshot() {
+    let p = "gcp/contoso-shop-prod";
+    let many: Vec<serde_json::Value> = (0..20_000)
+        .map(|i| serde_json::json!({"id": format!("{}", 100 + i), "type": "folder"}))
+        .collect();
+    let crafted = vec![
+        crafted(
+            &format!("{p}/ancestors.json"),
+            r#"[{"id": "../../../etc", "type": "folder"}]"#,
+        ),
+        crafted(
+            &format!("{p}/ancestors.json"),
+            r#"[{"id": "/etc", "type": "organization"}]"#,
+        ),
+        crafted(
+            &format!("{p}/ancestors.json"),
+            "[{\"id\": \"20\\u0000\", \"type\": \"folder\"}]",
+        ),
+        crafted(
+            &format!("{p}/ancestors.json"),
+            format!(r#"[{{"id": "{}", "type": "folder"}}]"#, "1".repeat(100_000)),
+        ),
+        crafted(
+            &format!("{p}/ancestors.json"),
+            r#"[{"id": "20", "type": "folders/../../x"}]"#,
+        ),
+        crafted(
+            &format!("{p}/ancestors.json"),
+            r#"[{"id": 20, "type": "folder"}]"#,
+        ),
+        crafted(&format!("{p}/ancestors.json"), r#"{"id": "20"}"#),
+        crafted(&format!("{p}/ancestors.json"), deep_json(100_000)),
+        crafted(
+            &format!("{p}/ancestors.json"),
+            serde_json::json!(many).to_string(),
+        ),
+        crafted(
+            "gcp-containers/folders-20/iam-policy.json",
+            r#"{"bindings": [{"role": "roles/owner", "members": "x"}]}"#,
+        ),
+        crafted(&format!("{p}/ancestors.json"), LINK_FILE),
+        crafted("gcp-containers/folders-20/iam-policy.json", LINK_FILE),
+        crafted("gcp-containers/folders-30", LINK_DIR),
+    ];
+    snapshot17_target(
+        "gcp_hierarchy_snapshot",
+        &[
+            "gcp/contoso-shop-prod/ancestors.json",
+            "gcp-containers/folders-20/iam-policy.json",
+            "gcp-containers/organizations-10/iam-policy.json",
+        ],
+        crafted,
+    );
+}
+
+#[test]
+fn fuzz_gcp_keys_and_federation_snapshot() {
+    let p = "gcp/contoso-shop-prod";
+    let many: Vec<serde_json::Value> = (0..20_000)
+        .map(|i| serde_json::json!({"name": format!("projects/1/locations/global/keys/k{i}")}))
+        .collect();
+    let crafted = vec![
+        crafted(
+            &format!("{p}/workload-identity-pools.json"),
+            serde_json::json!([
+                {"name": "projects/1/locations/global/workloadIdentityPools/.."},
+                {"name": "projects/1/locations/global/workloadIdentityPools/../../../../etc"},
+                {"name": "/etc/passwd"}, {"name": ""}, {"name": "pool\u{0}-x"},
+                {"name": format!("projects/1/locations/global/workloadIdentityPools/{}", "a".repeat(100_000))}
+            ])
+            .to_string(),
+        ),
+        crafted(&format!("{p}/api-keys.json"), serde_json::json!(many).to_string()),
+        crafted(&format!("{p}/api-keys.json"), r#"[{"name": "k", "restrictions": {"apiTargets": "all"}}]"#),
+        crafted(&format!("{p}/api-keys.json"), r#"{"keys": []}"#),
+        crafted(&format!("{p}/hmac-keys.json"), r#"[{"accessId": null}]"#),
+        crafted(&format!("{p}/hmac-keys.json"), deep_json(100_000)),
+        crafted(
+            &format!("{p}/workload-identity-pools/github-pool/providers.json"),
+            r#"[{"name": "p", "attributeMapping": {"google.subject": 5}, "attributeCondition": "\u001b[2J"}]"#,
+        ),
+        crafted(&format!("{p}/api-keys.json"), LINK_FILE),
+        crafted(&format!("{p}/hmac-keys.json"), LINK_FILE),
+        crafted(&format!("{p}/workload-identity-pools.json"), LINK_FILE),
+        crafted(&format!("{p}/workload-identity-pools/github-pool/providers.json"), LINK_FILE),
+    ];
+    snapshot17_target(
+        "gcp_keys_and_federation_snapshot",
+        &[
+            "gcp/contoso-shop-prod/api-keys.json",
+            "gcp/contoso-shop-prod/hmac-keys.json",
+            "gcp/contoso-shop-prod/workload-identity-pools.json",
+            "gcp/contoso-shop-prod/workload-identity-pools/github-pool/providers.json",
+        ],
+        crafted,
+    );
 }
 
 // ---------------------------------------------------------------------------------------

@@ -209,7 +209,7 @@ fn inventory(users: &[GenUser], roles: &[GenRole], auditor: Option<usize>) -> In
 
 /// The documentation the config names, read as `handover plan` reads it.
 fn docs(cfg: &handover::config::HandoverConfig) -> Vec<plan::DocItem> {
-    handover::docs::read(&cfg.base_dir, &plan::wanted_documents(cfg))
+    handover::docs::read(&cfg.base_dir, &plan::wanted_documents(cfg)).unwrap()
 }
 
 fn config(scenario: &str) -> handover::config::HandoverConfig {

@@ -71,7 +71,7 @@ fn check_command(a: DocsCheckArgs) -> Result<u8, Error> {
         &crate::plan::wanted_documents(&config),
         &a.scan,
         &settings,
-    );
+    )?;
     match a.format {
         DocsFormat::Json => print_stdout(&pretty_json(&report))?,
         DocsFormat::Text => print_stdout(&text(&report))?,

@@ -75,12 +75,12 @@ pub fn plan_command(a: PlanArgs, quiet: bool) -> Result<u8, Error> {
         &wanted,
         &[],
         &config.doc_settings(inventory.generated_at),
-    );
+    )?;
     let plan = plan::build_checked(
         &inventory,
         &policy,
         &config,
-        crate::docs::read(&config.base_dir, &wanted),
+        crate::docs::read(&config.base_dir, &wanted)?,
         &checked,
     )?;
     let json = pretty_json(&plan);

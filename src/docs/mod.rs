@@ -16,6 +16,11 @@
 //! - Bounded: a file over [`MAX_FILE_BYTES`] is not read past that bound, a `--scan`
 //!   folder yields at most [`MAX_SCAN_FILES`] files, symbolic links inside it are not
 //!   followed; a binary, unreadable or oversized file is a finding, never an error.
+//! - Confined: a document the config names is read only under the config's folder. A
+//!   path that is absolute, holds `..`, or reaches a file or folder through a symbolic
+//!   link leading out of the folder is an input error naming it (exit 3), never a read;
+//!   a link inside the folder is followed, each folder walked once. A `--scan` path is
+//!   the user's own choice and may be anywhere, but the walk under it follows no link.
 
 pub mod check;
 pub mod markdown;
@@ -28,6 +33,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::error::Error;
 use crate::model::Severity;
 
 /// What kind of document.
@@ -77,27 +83,90 @@ fn sha256_file(path: &Path) -> Option<String> {
         .map(|b| format!("sha256:{:x}", Sha256::digest(&b)))
 }
 
-fn files_under(path: &Path) -> Vec<PathBuf> {
-    if path.is_file() {
-        return vec![path.to_path_buf()];
+const ESCAPE_HINT: &str = "keep the handed-over documents in the config's folder (or a folder below it), name them relative to it, and copy a document there rather than linking to it";
+
+/// A document path as the config gives it: relative, and with no `..`, so it cannot
+/// name anything outside the config's folder by its spelling.
+fn confined(base_dir: &Path, rel: &Path) -> Result<(), Error> {
+    use std::path::Component;
+    if rel
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        return Ok(());
     }
+    Err(Error::input(
+        base_dir.join(rel),
+        format!(
+            "the documentation path {:?} in the config leaves the config's folder (an absolute path or `..`); it is not read",
+            rel.display().to_string()
+        ),
+        ESCAPE_HINT,
+    ))
+}
+
+/// Every file `path` stands for (itself, or every file under it in sorted order), each
+/// checked to resolve under `base_real` (the config's canonical folder): a symbolic link
+/// that leads out of it is an error naming the link. A folder is walked once however
+/// many links lead to it, so a link loop ends. An absent path (or a dangling link, or
+/// something that is neither a file nor a folder) stands for no file.
+fn files_under(base_real: &Path, path: &Path) -> Result<Vec<PathBuf>, Error> {
     let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(path) {
-        let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        entries.sort();
-        for e in entries {
-            out.extend(files_under(&e));
+    let mut walked = std::collections::BTreeSet::new();
+    let mut pending = vec![path.to_path_buf()];
+    while let Some(p) = pending.pop() {
+        let Ok(real) = p.canonicalize() else {
+            continue;
+        };
+        if !real.starts_with(base_real) {
+            return Err(Error::input(
+                &p,
+                format!(
+                    "leads outside the config's folder {} (a symbolic link?); it is not read",
+                    base_real.display()
+                ),
+                ESCAPE_HINT,
+            ));
+        }
+        let Ok(meta) = std::fs::metadata(&real) else {
+            continue;
+        };
+        if meta.is_file() {
+            out.push(p);
+        } else if meta.is_dir() && walked.insert(real) {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(&p)
+                .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+                .unwrap_or_default();
+            entries.sort();
+            pending.extend(entries.into_iter().rev());
         }
     }
-    out
+    Ok(out)
 }
 
 /// Reads each wanted document (`rel` under `base_dir`, a file or a folder): one item per
-/// file with its digest, or one item marked not present.
-pub fn read(base_dir: &Path, wanted: &[(DocKind, PathBuf)]) -> Vec<DocItem> {
+/// file with its digest, or one item marked not present. A path that leaves
+/// `base_dir` (absolute, `..`, or a symbolic link leading out) is an input error naming
+/// it: a config must not make `plan` or `docs check` read, digest or seal a file from
+/// elsewhere on the disk.
+pub fn read(base_dir: &Path, wanted: &[(DocKind, PathBuf)]) -> Result<Vec<DocItem>, Error> {
+    // `--config handover.toml` gives an empty folder: the current one.
+    let folder = if base_dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        base_dir
+    };
+    let base_real = folder.canonicalize().map_err(|e| {
+        Error::input(
+            base_dir,
+            format!("cannot open the config's folder: {}", e.kind()),
+            "check the config's path and its folder's permissions",
+        )
+    })?;
     let mut items = Vec::new();
     for (kind, rel) in wanted {
-        let files = files_under(&base_dir.join(rel));
+        confined(base_dir, rel)?;
+        let files = files_under(&base_real, &base_dir.join(rel))?;
         if files.is_empty() {
             items.push(DocItem {
                 kind: *kind,
@@ -119,7 +188,7 @@ pub fn read(base_dir: &Path, wanted: &[(DocKind, PathBuf)]) -> Vec<DocItem> {
             });
         }
     }
-    items
+    Ok(items)
 }
 
 /// The largest file read: past it a document is a finding (`unreadable`), not read.
@@ -335,9 +404,9 @@ pub fn check(
     wanted: &[(DocKind, PathBuf)],
     scan: &[PathBuf],
     st: &check::Settings,
-) -> Report {
+) -> Result<Report, Error> {
     let mut report = Report::default();
-    for item in read(base_dir, wanted) {
+    for item in read(base_dir, wanted)? {
         if !item.present {
             report.findings.push(finding(
                 &item.path,
@@ -369,7 +438,7 @@ pub fn check(
             report.findings.push(finding(&shown, None, None, check::Check::Unreadable, format!("{shown} holds more than {MAX_SCAN_FILES} files: only the first {MAX_SCAN_FILES} were scanned")));
         }
     }
-    report
+    Ok(report)
 }
 
 #[cfg(test)]
@@ -408,7 +477,8 @@ mod tests {
                 (DocKind::Playbook, PathBuf::from("play")),
                 (DocKind::Slo, PathBuf::from("slo.md")),
             ],
-        );
+        )
+        .unwrap();
         let paths: Vec<(&str, bool)> = items.iter().map(|d| (d.path.as_str(), d.present)).collect();
         assert_eq!(
             paths,

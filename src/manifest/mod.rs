@@ -512,7 +512,7 @@ pub fn build(input: Input<'_>) -> Result<Manifest, Error> {
         digest_keys: keys,
         journals,
         new_credentials: input.new_credentials,
-        documentation: crate::docs::read(&cfg.base_dir, &crate::plan::wanted_documents(cfg)),
+        documentation: crate::docs::read(&cfg.base_dir, &crate::plan::wanted_documents(cfg))?,
         coverage_gaps: input.inventory.gaps.clone(),
     })
 }

@@ -335,7 +335,7 @@ mod tests {
         .unwrap();
         let wanted = wanted_documents(&cfg);
         assert!(wanted.iter().any(|(k, _)| *k == DocKind::Slo));
-        let read = crate::docs::read(&cfg.base_dir, &wanted);
+        let read = crate::docs::read(&cfg.base_dir, &wanted).unwrap();
         assert!(
             read.iter().all(|d| d.present),
             "the example's documents exist"

@@ -18,7 +18,9 @@
 //! A folder or organization named in a project's `ancestors.json` is read from its
 //! folder under `gcp-containers/`, named from the ancestor's type and numeric id (both
 //! checked: anything else is a gap, not a path); its bindings reach the projects whose
-//! ancestry names it. A missing policy file is a coverage gap.
+//! ancestry names it. A missing policy file is a coverage gap. An ancestry longer than
+//! the hierarchy walk's depth bound is an input error, so the containers read grow
+//! with the project folders, at most `MAX_ANCESTORS` each.
 //!
 //! Every read stays under the project folder (`providers::snapshot_fs`): a service
 //! account's or a secret's folder is found by looking its email or id up in one listing
@@ -36,6 +38,9 @@ use crate::error::Error;
 use crate::providers::snapshot_fs::{quote_name, Listing, SnapshotRoot};
 
 const POLICY_FILE: &str = "iam-policy.json";
+/// The longest ancestry `ancestors.json` may list: the project, the walk's depth of
+/// folders, the organization.
+const MAX_ANCESTORS: usize = super::hierarchy::MAX_DEPTH + 2;
 
 fn read_json<T: DeserializeOwned>(
     root: &SnapshotRoot,
@@ -386,6 +391,20 @@ pub fn load_containers(
             &path,
             &format!("gcloud projects get-ancestors {project}"),
         )?;
+        // A project sits below at most MAX_DEPTH folders and one organization (Google
+        // allows 10 levels of folders): a longer ancestry is no export of gcloud's, and
+        // unbounded it made the audit hang (20,000 ancestors took minutes).
+        if ancestors.len() > MAX_ANCESTORS {
+            return Err(Error::input(
+                &path,
+                format!(
+                    "lists {} ancestors; a GCP project has at most {MAX_ANCESTORS} (itself, {} levels of folders, its organization)",
+                    ancestors.len(),
+                    super::hierarchy::MAX_DEPTH
+                ),
+                "re-export it with scripts/export-gcp-snapshot.sh --hierarchy",
+            ));
+        }
         for a in ancestors {
             let kind = match a.kind.as_str() {
                 "folder" => "folders",
@@ -429,4 +448,45 @@ pub fn load_containers(
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project_with_ancestors(n: usize) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("gcp/p1");
+        std::fs::create_dir_all(&p).unwrap();
+        std::fs::write(p.join(POLICY_FILE), "{}").unwrap();
+        let mut list = vec![serde_json::json!({"id": "p1", "type": "project"})];
+        list.extend(
+            (0..n).map(|i| serde_json::json!({"id": format!("{}", 100 + i), "type": "folder"})),
+        );
+        std::fs::write(p.join("ancestors.json"), serde_json::to_vec(&list).unwrap()).unwrap();
+        (dir, p)
+    }
+
+    // An ancestors.json of 20,000 folders (found by tests/fuzz.rs
+    // fuzz_gcp_hierarchy_snapshot) made the audit run for minutes: the ancestry is
+    // bounded by the walk's depth, and past it is an input error naming the file.
+    #[test]
+    fn an_ancestry_longer_than_the_walk_allows_is_an_input_error() {
+        let (dir, p) = project_with_ancestors(20_000);
+        let e = load_containers(dir.path(), &[p]).unwrap_err();
+        assert!(matches!(e, Error::Input { .. }), "{e:?}");
+        let shown = e.to_string();
+        assert!(
+            shown.contains("ancestors.json") && shown.contains("20001 ancestors"),
+            "{shown}"
+        );
+
+        let (dir, p) = project_with_ancestors(MAX_ANCESTORS - 1);
+        let got = load_containers(dir.path(), &[p]).unwrap();
+        assert_eq!(
+            got.len(),
+            MAX_ANCESTORS - 1,
+            "every folder of a real ancestry is read"
+        );
+    }
 }
