@@ -71,9 +71,10 @@ impl GcpExecutor {
         let changer = GcpChanger::connect(project, settings).await?;
         // A folder or organization has no project number; its policy read at the first
         // check proves access instead.
-        let number = match IamResource::holder_of(project) {
-            IamResource::Container { .. } => String::new(),
-            _ => changer.project_number().await?,
+        let number = if changer.holder().is_container() {
+            String::new()
+        } else {
+            changer.project_number().await?
         };
         Ok(GcpExecutor {
             changer,
@@ -98,10 +99,10 @@ impl GcpExecutor {
     /// another project.
     fn own_resource(&self, name: &str) -> Result<Option<IamResource>, Error> {
         let r = IamResource::parse(name)?;
-        if r.project() == self.project() {
+        if r.scope() == self.project() {
             return Ok(Some(r));
         }
-        if r.project() != self.number {
+        if r.is_container() || r.scope() != self.number {
             return Ok(None);
         }
         let project = self.project().to_string();
@@ -112,7 +113,7 @@ impl GcpExecutor {
             }
             IamResource::Secret { secret, .. } => IamResource::Secret { project, secret },
             // A container is named by its number only: it matched above or is not ours.
-            IamResource::Container { .. } => return Ok(None),
+            IamResource::Folder { .. } | IamResource::Organization { .. } => return Ok(None),
         }))
     }
 
