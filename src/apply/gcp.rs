@@ -29,7 +29,8 @@
 //!   project's number (as Google lists secrets) is changed under the project's id, once
 //!   the number is checked to be this project's (`projects.get` at connect).
 //! - No lock-out: `admin_alive` finds, live, a customer admin the plan keeps (owner or
-//!   IAM admin on the project, unconditionally; a service account only when enabled).
+//!   IAM admin on the project or, inherited, on a folder or organization of its
+//!   ancestry, unconditionally; a service account only when enabled).
 //!   A folder or organization scope has no admins listed in the plan's summary, so an
 //!   admin-phase revoke there is left for a person (conservative).
 //! - Nothing read here is a secret: policies, key ids and states only.
@@ -119,12 +120,33 @@ impl GcpExecutor {
 
     /// The no-lock-out check: the first of `names` (principal names as the plan's
     /// summary lists the customer admins it keeps: an email) that holds, live and with
-    /// no condition, `roles/owner` or an IAM-admin role on the project, as a user, a
-    /// group, or a service account that is enabled; `None` when none does. One policy
-    /// read, plus one account read per service account named. Members are built from
-    /// the names, never split.
+    /// no condition, `roles/owner` or an IAM-admin role on the project or on a folder
+    /// or organization above it (inherited, as the plan counts it), as a user, a group,
+    /// or a service account of this project that is enabled; `None` when none does.
+    /// The project's policy is read first; only when no name holds there are its
+    /// ancestry and then each ancestor's policy read, nearest first, until one does.
+    /// Members are built from the names, never split.
     pub async fn admin_alive(&self, names: &[String]) -> Result<Option<String>, Error> {
         let admins = self.changer.admins_after(&[]).await?;
+        if let Some(found) = self.first_alive(names, &admins).await? {
+            return Ok(Some(found));
+        }
+        for ancestor in self.changer.ancestry().await? {
+            let admins = self.changer.admins_on(&ancestor).await?;
+            if let Some(found) = self.first_alive(names, &admins).await? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The first of `names` among `admins`, a service account only while enabled (one
+    /// account read each; an account of another project reads as gone: not counted).
+    async fn first_alive(
+        &self,
+        names: &[String],
+        admins: &[Grant],
+    ) -> Result<Option<String>, Error> {
         let holds = |member: &str| admins.iter().any(|g| g.member == member);
         for name in names {
             if holds(&format!("user:{name}")) || holds(&format!("group:{name}")) {

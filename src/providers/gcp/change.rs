@@ -202,6 +202,31 @@ fn bad_name(what: &str, name: &str) -> Error {
     )
 }
 
+/// The members of `policy` holding an admin-equivalent role (`roles/owner` or an
+/// IAM-admin role, see `assemble::role_level`) with no condition, sorted.
+fn admin_grants(policy: &Policy) -> Vec<Grant> {
+    let mut admins: Vec<Grant> = policy
+        .bindings
+        .iter()
+        .filter(|b| b.condition.is_none())
+        .filter(|b| {
+            matches!(
+                super::assemble::role_level(&b.role),
+                crate::model::RoleLevel::Owner | crate::model::RoleLevel::IamAdmin
+            )
+        })
+        .flat_map(|b| {
+            b.members.iter().map(|m| Grant {
+                member: m.clone(),
+                role: b.role.clone(),
+                condition: None,
+            })
+        })
+        .collect();
+    admins.sort();
+    admins
+}
+
 /// A folder's or organization's id: 1-32 decimal digits (as Google assigns them).
 fn check_container_id(what: &str, id: &str) -> Result<(), Error> {
     let ok = !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_digit());
@@ -611,6 +636,13 @@ impl GcpChanger {
     /// binding" must specify version 3). Reads are idempotent, so the client retries them.
     pub async fn read_policy(&self, resource: &IamResource) -> Result<Policy, Error> {
         self.own(resource)?;
+        self.read_any_policy(resource).await
+    }
+
+    /// `read_policy` of any checked resource, this changer's or not: for reading the
+    /// policies of the containers above the scope, which are never written here.
+    async fn read_any_policy(&self, resource: &IamResource) -> Result<Policy, Error> {
+        resource.check()?;
         let (get, _) = resource.methods();
         let c = &self.clients;
         let name = resource.name();
@@ -857,26 +889,70 @@ impl GcpChanger {
     pub async fn admins_after(&self, removing: &[Grant]) -> Result<Vec<Grant>, Error> {
         let mut policy = self.read_policy(&self.holder).await?;
         edit_policy(&mut policy, removing, &[], Adds::Always);
-        let mut admins: Vec<Grant> = policy
-            .bindings
-            .iter()
-            .filter(|b| b.condition.is_none())
-            .filter(|b| {
-                matches!(
-                    super::assemble::role_level(&b.role),
-                    crate::model::RoleLevel::Owner | crate::model::RoleLevel::IamAdmin
-                )
-            })
-            .flat_map(|b| {
-                b.members.iter().map(|m| Grant {
-                    member: m.clone(),
-                    role: b.role.clone(),
-                    condition: None,
-                })
-            })
-            .collect();
-        admins.sort();
-        Ok(admins)
+        Ok(admin_grants(&policy))
+    }
+
+    /// The members holding an admin-equivalent role unconditionally on `container` (a
+    /// folder or organization above this changer's scope, from `ancestry`), whose
+    /// bindings every project below inherits. One read; nothing is written.
+    pub async fn admins_on(&self, container: &IamResource) -> Result<Vec<Grant>, Error> {
+        if !container.is_container() {
+            return Err(bad_name("folder or organization", &container.name()));
+        }
+        Ok(admin_grants(&self.read_any_policy(container).await?))
+    }
+
+    /// The folders and organization above this changer's scope, nearest first: a
+    /// project's `parent` (`projects.get`), then each folder's (`folders.get`), as
+    /// the audit reads a project's ancestry. Bounded by the hierarchy's depth
+    /// (`hierarchy::MAX_DEPTH`): folders nest at most 10 levels below an organization,
+    /// and a name met twice (a cycle in what a server answers) ends the walk, as does
+    /// a parent that is not a folder or an organization.
+    pub async fn ancestry(&self) -> Result<Vec<IamResource>, Error> {
+        let mut parent = match &self.holder {
+            IamResource::Organization { .. } => return Ok(Vec::new()),
+            IamResource::Folder { .. } => self.folder_parent(&self.holder.name()).await?,
+            _ => {
+                let name = self.holder.name();
+                self.clients
+                    .projects
+                    .get_project()
+                    .set_name(name.clone())
+                    .with_idempotency(true)
+                    .send()
+                    .await
+                    .map_err(|e| api_error("cloudresourcemanager.projects.get", &name, &e))?
+                    .parent
+            }
+        };
+        let mut chain: Vec<IamResource> = Vec::new();
+        while !parent.is_empty() && chain.len() < super::hierarchy::MAX_DEPTH {
+            let r = IamResource::parse(&parent)
+                .ok()
+                .filter(IamResource::is_container);
+            let Some(r) = r.filter(|r| !chain.contains(r)) else {
+                break;
+            };
+            chain.push(r);
+            if !matches!(chain.last(), Some(IamResource::Folder { .. })) {
+                break;
+            }
+            parent = self.folder_parent(&parent).await?;
+        }
+        Ok(chain)
+    }
+
+    /// A folder's parent (`folders.get`): `folders/F` or `organizations/O`.
+    async fn folder_parent(&self, name: &str) -> Result<String, Error> {
+        self.clients
+            .folders
+            .get_folder()
+            .set_name(name)
+            .with_idempotency(true)
+            .send()
+            .await
+            .map(|f| f.parent)
+            .map_err(|e| api_error("cloudresourcemanager.folders.get", name, &e))
     }
 
     /// Removes `remove` and adds `add` in one write (undo of `bound_grant`).
