@@ -422,6 +422,79 @@ fn apply_removes_a_folder_binding_at_the_folder_and_leaves_the_rest() {
     );
 }
 
+/// A folder's or organization's scope had no owner the config could give: the plan
+/// named every one `scope-owner-unknown`, and `handover init` proposed `folders/20` as
+/// a project. Parties now list `gcp_folders` and `gcp_organizations` (issue 17).
+#[test]
+fn listed_folders_and_organizations_have_owners_and_init_proposes_them() {
+    let server = gcp_server();
+    let url = server.url();
+    seed_hierarchy(&url);
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let inv_file = h.join("inventory.json");
+    let r = run(handover_offline(h)
+        .args(["audit", "--gcp-folder", "20", "--gcp-endpoint", &url])
+        .args(["--format", "json", "-o"])
+        .arg(&inv_file));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let init = run(handover_offline(h)
+        .args(["init", "--inventory"])
+        .arg(&inv_file));
+    assert_eq!(init.code, 0, "{}", init.stderr);
+    assert!(
+        init.stdout
+            .contains("gcp_projects = [\"shop-dev\", \"shop-prod\"]"),
+        "{}",
+        init.stdout
+    );
+    assert!(
+        init.stdout.contains("gcp_folders = [\"20\", \"30\"]"),
+        "{}",
+        init.stdout
+    );
+    assert!(
+        init.stdout.contains("gcp_organizations = [\"10\"]"),
+        "{}",
+        init.stdout
+    );
+
+    let unknown_scopes = |config: &Path| -> Vec<String> {
+        let r = run(handover_offline(h)
+            .args([
+                "plan",
+                "--format",
+                "json",
+                "--policy",
+                "full-transfer",
+                "--inventory",
+            ])
+            .arg(&inv_file)
+            .arg("--config")
+            .arg(config));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        json(&r.stdout)["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "scope-owner-unknown")
+            .map(|f| f["message"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let config = write_config(h);
+    let before = unknown_scopes(&config);
+    assert!(
+        before.iter().any(|m| m.contains("gcp folders/20")),
+        "{before:?}"
+    );
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "[customer]\n",
+        "[customer]\ngcp_projects = [\"shop-prod\", \"shop-dev\"]\ngcp_folders = [\"20\", \"30\"]\ngcp_organizations = [\"10\"]\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    assert_eq!(unknown_scopes(&config), Vec::<String>::new());
+}
+
 /// `handover apply` of the plan in `home`, with its own journal `journal`.
 fn apply_plan(
     url: &str,
