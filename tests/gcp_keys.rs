@@ -564,3 +564,117 @@ fn http_delete_admin_iam(base: &str) -> (String, String) {
         resp.split("\r\n\r\n").nth(1).unwrap_or("").to_string(),
     )
 }
+
+/// Regression (issue 17): `apply --finish` deleted the service-account keys apply
+/// disabled but left the HMAC keys it deactivated, and verify said of such a key
+/// "deleted by `apply --finish`" while it was only inactive. Now `--finish` deletes it
+/// once grace_days have passed (Google deletes only an INACTIVE key), and verify says
+/// it is not deleted yet until it is gone.
+#[test]
+fn finish_deletes_a_deactivated_hmac_key_and_verify_says_what_is_live() {
+    let server = gcp_server();
+    let url = server.url();
+    seed(&url);
+    seed_owner(&url);
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let config = write_config(h);
+    let inv = h.join("inventory.json");
+    let r = audit(&url, h, &["-o", inv.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let plan_file = h.join("plan.json");
+    let r = run(handover_offline(h)
+        .args(["plan", "--format", "json", "--policy", "full-transfer"])
+        .arg("--inventory")
+        .arg(&inv)
+        .arg("--config")
+        .arg(&config)
+        .arg("-o")
+        .arg(&plan_file));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let plan = json(&std::fs::read_to_string(&plan_file).unwrap());
+    let inventory = json(&std::fs::read_to_string(&inv).unwrap());
+    let hmac = find(&inventory["credentials"], |c| {
+        c["kind"] == "gcp-hmac-key"
+            && c["status"] == "active"
+            && c["principal"].as_str().unwrap().contains("deploy-agency")
+    });
+    let access_id = hmac["identifier"].as_str().unwrap().to_string();
+    let id = step(&plan, &access_id)["id"].as_str().unwrap().to_string();
+    let digest = plan["digest"].as_str().unwrap().to_string();
+    let journal = h.join("apply.jsonl");
+    let apply = |extra: &[&str]| {
+        run(handover_offline(h)
+            .args(["apply", "--plan", plan_file.to_str().unwrap()])
+            .args(["--apply", "--approve", &digest, "--only", &id])
+            .args(extra)
+            .args(["--format", "json", "--gcp-endpoint", &url, "--config"])
+            .arg(&config)
+            .arg("--journal")
+            .arg(&journal))
+    };
+    let the_step = |r: &Run| {
+        let report = json(&r.stdout);
+        find(&report["steps"], |s| s["id"] == id.as_str()).clone()
+    };
+    let r = apply(&[]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let hmac_path = format!("/storage/v1/projects/{PROJECT}/hmacKeys/{access_id}");
+    assert_eq!(get(&url, &hmac_path)["state"], "INACTIVE");
+
+    let sealed = h.join("handover.age");
+    let verify = || {
+        let r = run(handover_offline(h)
+            .args(["manifest", "--force", "--config"])
+            .arg(&config)
+            .arg("--plan")
+            .arg(&plan_file)
+            .arg("--inventory")
+            .arg(&inv)
+            .arg("--journal")
+            .arg(&journal)
+            .arg("--sign-key")
+            .arg(example_key("northwind-signing"))
+            .arg("-o")
+            .arg(&sealed));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let r = run(handover_offline(h)
+            .args(["verify", "--format", "json", "--gcp-endpoint", &url])
+            .arg("--signer")
+            .arg(example_key("northwind-signing.pub"))
+            .arg("-i")
+            .arg(example_key("contoso-security.agekey"))
+            .arg(&sealed));
+        let v = json(&r.stdout);
+        find(&v["claims"], |c| {
+            c["kind"] == "revoked" && c["subject"].as_str().unwrap_or("").contains(&access_id)
+        })
+        .clone()
+    };
+    let c = verify();
+    assert_eq!(c["status"], "pass", "{c}");
+    let detail = c["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("not deleted yet"), "{c}");
+    assert!(!detail.contains("deleted by"), "{c}");
+
+    // Grace period over: `--finish` deletes it (it is INACTIVE: the delete call alone).
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("grace_days = 0\n{text}")).unwrap();
+    let r = apply(&["--finish"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let st = the_step(&r);
+    assert_eq!(st["outcome"], "done", "{st}");
+    assert_eq!(st["calls"], json!(["storage.hmacKeys.delete"]), "{st}");
+    let (status, body) = http_get(&url, &hmac_path);
+    assert!(
+        status.contains(" 404") || json(&body)["state"] == "DELETED",
+        "{status}: {body}"
+    );
+    let c = verify();
+    assert_eq!(c["status"], "pass", "{c}");
+    assert_eq!(c["detail"], "gone", "{c}");
+    // A rerun has nothing left to delete.
+    let r = apply(&["--finish"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(the_step(&r)["outcome"], "already-done");
+}

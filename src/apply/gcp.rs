@@ -650,7 +650,7 @@ impl Executor for GcpExecutor {
             TargetWhat::Credential(CredentialKind::GcpServiceAccountKey) => {
                 self.check_key(step, opts).await
             }
-            other => match super::gcp_keys::check(&self.changer, step).await {
+            other => match super::gcp_keys::check(&self.changer, step, opts).await {
                 Some(live) => live,
                 None => Ok(Live::LeftForAPerson(format!(
                     "revoking a {other} is not carried out by apply yet; do it by hand"

@@ -33,7 +33,7 @@
 //! - A key the customer keeps that the plan rotates gets a replacement sealed for the
 //!   customer's recipients (`rotate`); an AWS secret with rotation configured is rotated
 //!   (`RotateSecret`). Steps this version cannot carry out (a secret's rotate without
-//!   configured rotation: a customer task; the root user's MFA device; a GCP HMAC key)
+//!   configured rotation: a customer task; the root user's MFA device)
 //!   are `left-for-a-person`, with the reason; review steps too, except a secret's
 //!   re-encryption under the customer's KMS key that the config approves (made in the
 //!   establish phase, before any revoke).
@@ -211,6 +211,9 @@ pub enum Write {
         access_id: String,
         active: bool,
     },
+    /// An HMAC key of `project` deleted (`--delete-now`, or `--finish` once it has been
+    /// INACTIVE for `grace_days`; Google deletes only an INACTIVE key).
+    GcpDeleteHmacKey { project: String, access_id: String },
     /// A workload identity pool provider deleted, or undeleted (undo).
     GcpProvider { name: String, undelete: bool },
     /// An AWS secret's configured rotation started, with an idempotency token so that

@@ -457,13 +457,19 @@ fn revoked_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut Vec<Cla
             subject,
             ClaimStatus::Pass,
             format!(
-                "inactive: {} by apply ({}); deleted by `apply --finish`",
+                "inactive: {} by apply ({}); {}",
                 if s.applied.is_some() {
                     "deactivated"
                 } else {
                     "found inactive"
                 },
-                s.evidence
+                s.evidence,
+                // Not yet deleted: found inactive, so `--finish` has not deleted it.
+                if crate::apply::finish::deletes(s.target.what) {
+                    "not deleted yet: `apply --finish` deletes it once grace_days have passed"
+                } else {
+                    "it stays inactive (`apply --finish` does not delete this kind)"
+                }
             ),
         ));
     } else {
