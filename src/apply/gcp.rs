@@ -640,6 +640,9 @@ impl Executor for GcpExecutor {
     }
 
     async fn check(&self, step: &Step, opts: Options) -> Result<Live, Error> {
+        if super::restricts(step) {
+            return super::gcp_keys::check_restrict(&self.changer, step).await;
+        }
         match step.target.what {
             TargetWhat::Credential(CredentialKind::GcpIamBinding)
                 if step.action == Action::RetainUntil =>

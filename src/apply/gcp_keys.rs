@@ -21,6 +21,41 @@ use crate::plan::{Step, TargetWhat};
 use crate::providers::gcp::change::GcpChanger;
 use crate::providers::gcp::{apikeys, hmac, wif};
 
+/// The live check of a kept API key's `restrict:` (a transfer or retain-until): its
+/// restrictions read live (`keys.get`, never the key string); already the plan's, it
+/// is `already-done`; deleted or gone, `drift`; else patched to the plan's, the
+/// restrictions found journaled for undo.
+pub(super) async fn check_restrict(changer: &GcpChanger, step: &Step) -> Result<Live, Error> {
+    let (Some(id), Some(restrict)) = (step.target.name.as_deref(), step.restrict.as_ref()) else {
+        return Ok(Live::LeftForAPerson(
+            "the plan names no key id or no restrictions for this step".into(),
+        ));
+    };
+    let name = format!("projects/{}/locations/global/keys/{id}", changer.project());
+    let Some((found, previous)) = apikeys::restrictions(changer.clients(), &name).await? else {
+        return Ok(Live::Drift(format!("API key {name} is deleted or gone")));
+    };
+    if restrict.matches(&found) {
+        return Ok(Live::AlreadyDone(format!(
+            "API key {name} is already restricted to {}",
+            restrict.describe()
+        )));
+    }
+    Ok(Live::AsPlanned(Prepared {
+        change: ApplyChange::Restrict,
+        writes: vec![Write::GcpApiKeyRestrictions {
+            name: name.clone(),
+            restrictions: restrict.to_google(),
+        }],
+        calls: vec!["apikeys.keys.patch".into()],
+        undo: Undo::GcpApiKeyRestrictions {
+            name: name.clone(),
+            previous,
+        },
+        what: format!("restrict API key {name} to {}", restrict.describe()),
+    }))
+}
+
 /// The live check of a step on one of these kinds; `None` for any other kind.
 pub(super) async fn check(
     changer: &GcpChanger,
@@ -162,6 +197,9 @@ pub(super) async fn write(changer: &GcpChanger, w: &Write) -> Option<Result<(), 
             let to = if *active { "ACTIVE" } else { "INACTIVE" };
             hmac::set_state(c.rest(), project, access_id, to).await
         }
+        Write::GcpApiKeyRestrictions { name, restrictions } => {
+            apikeys::set_restrictions(c, name, restrictions).await
+        }
         Write::GcpDeleteHmacKey { project, access_id } => {
             hmac::delete(c.rest(), project, access_id).await
         }
@@ -178,6 +216,10 @@ pub(super) fn undo(undo: &Undo) -> Option<Write> {
         Undo::GcpApiKey { name } => Some(Write::GcpApiKey {
             name: name.clone(),
             undelete: true,
+        }),
+        Undo::GcpApiKeyRestrictions { name, previous } => Some(Write::GcpApiKeyRestrictions {
+            name: name.clone(),
+            restrictions: previous.clone(),
         }),
         Undo::GcpHmacKey { project, access_id } => Some(Write::GcpHmacKey {
             project: project.clone(),

@@ -144,6 +144,9 @@ fn action_text(s: &super::Step) -> String {
     if let Some(d) = s.disable {
         out += &format!(" + disable {}", d.as_str());
     }
+    if let Some(r) = &s.restrict {
+        out += &format!(" + restrict ({})", r.describe());
+    }
     out
 }
 
