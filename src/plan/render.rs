@@ -160,7 +160,7 @@ fn md_steps(o: &mut String, plan: &Plan) {
             "| # | step | action | target | owner | rule | reason |\n|---|---|---|---|---|---|---|"
         );
         for s in steps {
-            let action = action_text(s);
+            let action = md_escape(&action_text(s));
             let _ = writeln!(
                 o,
                 "| {} | `{}` | **{}** | {} | {} | `{}` | {} |",
