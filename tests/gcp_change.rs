@@ -103,7 +103,9 @@ fn get_policy(url: &str, resource: &IamResource) -> Value {
         IamResource::ServiceAccount { .. } => {
             post(url, &format!("/v1/{}:getIamPolicy", resource.name()), v3)
         }
-        IamResource::Container { name } => post(url, &format!("/v3/{name}:getIamPolicy"), v3),
+        IamResource::Folder { .. } | IamResource::Organization { .. } => {
+            post(url, &format!("/v3/{}:getIamPolicy", resource.name()), v3)
+        }
     }
 }
 
@@ -147,11 +149,11 @@ fn policy_requests(server: &gcp_test_server::ServerHandle, resource: &IamResourc
             "GET /v1/projects/{project}/secrets/{secret}:getIamPolicy",
             "POST /v1/projects/{project}/secrets/{secret}:setIamPolicy",
         ),
-        IamResource::Container { name } if name.starts_with("folders/") => (
+        IamResource::Folder { .. } => (
             "POST /v3/folders/{folder}:getIamPolicy",
             "POST /v3/folders/{folder}:setIamPolicy",
         ),
-        IamResource::Container { .. } => (
+        IamResource::Organization { .. } => (
             "POST /v3/organizations/{organization}:getIamPolicy",
             "POST /v3/organizations/{organization}:setIamPolicy",
         ),

@@ -422,6 +422,187 @@ fn apply_removes_a_folder_binding_at_the_folder_and_leaves_the_rest() {
     );
 }
 
+/// A folder's or organization's scope had no owner the config could give: the plan
+/// named every one `scope-owner-unknown`, and `handover init` proposed `folders/20` as
+/// a project. Parties now list `gcp_folders` and `gcp_organizations` (issue 17).
+#[test]
+fn listed_folders_and_organizations_have_owners_and_init_proposes_them() {
+    let server = gcp_server();
+    let url = server.url();
+    seed_hierarchy(&url);
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let inv_file = h.join("inventory.json");
+    let r = run(handover_offline(h)
+        .args(["audit", "--gcp-folder", "20", "--gcp-endpoint", &url])
+        .args(["--format", "json", "-o"])
+        .arg(&inv_file));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let init = run(handover_offline(h)
+        .args(["init", "--inventory"])
+        .arg(&inv_file));
+    assert_eq!(init.code, 0, "{}", init.stderr);
+    assert!(
+        init.stdout
+            .contains("gcp_projects = [\"shop-dev\", \"shop-prod\"]"),
+        "{}",
+        init.stdout
+    );
+    assert!(
+        init.stdout.contains("gcp_folders = [\"20\", \"30\"]"),
+        "{}",
+        init.stdout
+    );
+    assert!(
+        init.stdout.contains("gcp_organizations = [\"10\"]"),
+        "{}",
+        init.stdout
+    );
+
+    let unknown_scopes = |config: &Path| -> Vec<String> {
+        let r = run(handover_offline(h)
+            .args([
+                "plan",
+                "--format",
+                "json",
+                "--policy",
+                "full-transfer",
+                "--inventory",
+            ])
+            .arg(&inv_file)
+            .arg("--config")
+            .arg(config));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        json(&r.stdout)["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "scope-owner-unknown")
+            .map(|f| f["message"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let config = write_config(h);
+    let before = unknown_scopes(&config);
+    assert!(
+        before.iter().any(|m| m.contains("gcp folders/20")),
+        "{before:?}"
+    );
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "[customer]\n",
+        "[customer]\ngcp_projects = [\"shop-prod\", \"shop-dev\"]\ngcp_folders = [\"20\", \"30\"]\ngcp_organizations = [\"10\"]\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    assert_eq!(unknown_scopes(&config), Vec::<String>::new());
+}
+
+/// `handover apply` of the plan in `home`, with its own journal `journal`.
+fn apply_plan(
+    url: &str,
+    home: &Path,
+    plan: &Path,
+    config: &Path,
+    digest: &str,
+    journal: &str,
+) -> Value {
+    let r = run(handover_offline(home)
+        .args(["apply", "--plan"])
+        .arg(plan)
+        .args(["--apply", "--approve", digest])
+        .args(["--format", "json", "--gcp-endpoint", url])
+        .arg("--config")
+        .arg(config)
+        .arg("--journal")
+        .arg(home.join(journal)));
+    let report = json(&r.stdout);
+    assert!(report["steps"].is_array(), "{}\n{}", r.stdout, r.stderr);
+    report
+}
+
+fn step_on<'a>(report: &'a Value, target: &str) -> &'a Value {
+    report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["target"].as_str().is_some_and(|t| t.contains(target)))
+        .unwrap_or_else(|| panic!("no step on {target}: {report:#}"))
+}
+
+/// Before apply's lock-out check read the project's ancestry, it read the project's own
+/// policy alone: the agency's project-level owner binding, whose only remaining customer
+/// admin is the organization's owner (inherited), was held for a person although the
+/// plan counted that admin.
+#[test]
+fn apply_counts_an_inherited_customer_admin_and_holds_when_there_is_none() {
+    let server = gcp_server();
+    let url = server.url();
+    seed_hierarchy(&url);
+    post(
+        &url,
+        "/v1/projects/shop-prod:setIamPolicy",
+        json!({"policy": {"bindings": [
+            {"role": "roles/viewer", "members": ["user:carol@contoso.example"]},
+            {"role": "roles/owner", "members": ["user:ann@northwind-agency.example"]}
+        ]}}),
+    );
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let (plan, config, digest) = planned(&url, h);
+    let owner = "roles/owner of ann@northwind-agency.example";
+    let project_owner = |url: &str| {
+        let p = post(
+            url,
+            "/v1/projects/shop-prod:getIamPolicy",
+            json!({"options": {"requestedPolicyVersion": 3}}),
+        );
+        p["bindings"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .any(|b| b["role"] == "roles/owner")
+    };
+
+    // No customer admin anywhere, live: the organization's owner binding is gone since
+    // the plan, so the project-level owner binding is held.
+    let org = post(
+        &url,
+        "/v3/organizations/10:getIamPolicy",
+        json!({"options": {"requestedPolicyVersion": 3}}),
+    );
+    post(
+        &url,
+        "/v3/organizations/10:setIamPolicy",
+        json!({"policy": {"bindings": []}}),
+    );
+    let held = apply_plan(&url, h, &plan, &config, &digest, "held.jsonl");
+    let step = step_on(&held, owner);
+    assert_eq!(step["outcome"], "left-for-a-person", "{step:#}");
+    assert!(project_owner(&url), "the owner binding is kept");
+
+    // The customer's owner on the organization, inherited by shop-prod: revoked.
+    post(
+        &url,
+        "/v3/organizations/10:setIamPolicy",
+        json!({"policy": {"bindings": org["bindings"]}}),
+    );
+    let gets = |s: &gcp_test_server::ServerHandle| {
+        s.request_counts()
+            .route("POST /v3/organizations/{organization}:getIamPolicy")
+    };
+    let before = gets(&server);
+    let done = apply_plan(&url, h, &plan, &config, &digest, "done.jsonl");
+    let step = step_on(&done, owner);
+    assert_eq!(step["outcome"], "done", "{step:#}");
+    assert!(
+        !project_owner(&url),
+        "the agency's owner binding is revoked"
+    );
+    assert!(
+        gets(&server) > before,
+        "the organization's policy was read live"
+    );
+}
+
 /// Two service accounts in shop-prod (one the agency may act as), one in shop-dev.
 fn seed_accounts(url: &str) {
     for (project, id) in [

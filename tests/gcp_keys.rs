@@ -564,3 +564,283 @@ fn http_delete_admin_iam(base: &str) -> (String, String) {
         resp.split("\r\n\r\n").nth(1).unwrap_or("").to_string(),
     )
 }
+
+/// Regression (issue 17): `apply --finish` deleted the service-account keys apply
+/// disabled but left the HMAC keys it deactivated, and verify said of such a key
+/// "deleted by `apply --finish`" while it was only inactive. Now `--finish` deletes it
+/// once grace_days have passed (Google deletes only an INACTIVE key), and verify says
+/// it is not deleted yet until it is gone.
+#[test]
+fn finish_deletes_a_deactivated_hmac_key_and_verify_says_what_is_live() {
+    let server = gcp_server();
+    let url = server.url();
+    seed(&url);
+    seed_owner(&url);
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let config = write_config(h);
+    let inv = h.join("inventory.json");
+    let r = audit(&url, h, &["-o", inv.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let plan_file = h.join("plan.json");
+    let r = run(handover_offline(h)
+        .args(["plan", "--format", "json", "--policy", "full-transfer"])
+        .arg("--inventory")
+        .arg(&inv)
+        .arg("--config")
+        .arg(&config)
+        .arg("-o")
+        .arg(&plan_file));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let plan = json(&std::fs::read_to_string(&plan_file).unwrap());
+    let inventory = json(&std::fs::read_to_string(&inv).unwrap());
+    let hmac = find(&inventory["credentials"], |c| {
+        c["kind"] == "gcp-hmac-key"
+            && c["status"] == "active"
+            && c["principal"].as_str().unwrap().contains("deploy-agency")
+    });
+    let access_id = hmac["identifier"].as_str().unwrap().to_string();
+    let id = step(&plan, &access_id)["id"].as_str().unwrap().to_string();
+    let digest = plan["digest"].as_str().unwrap().to_string();
+    let journal = h.join("apply.jsonl");
+    let apply = |extra: &[&str]| {
+        run(handover_offline(h)
+            .args(["apply", "--plan", plan_file.to_str().unwrap()])
+            .args(["--apply", "--approve", &digest, "--only", &id])
+            .args(extra)
+            .args(["--format", "json", "--gcp-endpoint", &url, "--config"])
+            .arg(&config)
+            .arg("--journal")
+            .arg(&journal))
+    };
+    let the_step = |r: &Run| {
+        let report = json(&r.stdout);
+        find(&report["steps"], |s| s["id"] == id.as_str()).clone()
+    };
+    let r = apply(&[]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let hmac_path = format!("/storage/v1/projects/{PROJECT}/hmacKeys/{access_id}");
+    assert_eq!(get(&url, &hmac_path)["state"], "INACTIVE");
+
+    let sealed = h.join("handover.age");
+    let verify = || {
+        let r = run(handover_offline(h)
+            .args(["manifest", "--force", "--config"])
+            .arg(&config)
+            .arg("--plan")
+            .arg(&plan_file)
+            .arg("--inventory")
+            .arg(&inv)
+            .arg("--journal")
+            .arg(&journal)
+            .arg("--sign-key")
+            .arg(example_key("northwind-signing"))
+            .arg("-o")
+            .arg(&sealed));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let r = run(handover_offline(h)
+            .args(["verify", "--format", "json", "--gcp-endpoint", &url])
+            .arg("--signer")
+            .arg(example_key("northwind-signing.pub"))
+            .arg("-i")
+            .arg(example_key("contoso-security.agekey"))
+            .arg(&sealed));
+        let v = json(&r.stdout);
+        find(&v["claims"], |c| {
+            c["kind"] == "revoked" && c["subject"].as_str().unwrap_or("").contains(&access_id)
+        })
+        .clone()
+    };
+    let c = verify();
+    assert_eq!(c["status"], "pass", "{c}");
+    let detail = c["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("not deleted yet"), "{c}");
+    assert!(!detail.contains("deleted by"), "{c}");
+
+    // Grace period over: `--finish` deletes it (it is INACTIVE: the delete call alone).
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("grace_days = 0\n{text}")).unwrap();
+    let r = apply(&["--finish"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let st = the_step(&r);
+    assert_eq!(st["outcome"], "done", "{st}");
+    assert_eq!(st["calls"], json!(["storage.hmacKeys.delete"]), "{st}");
+    let (status, body) = http_get(&url, &hmac_path);
+    assert!(
+        status.contains(" 404") || json(&body)["state"] == "DELETED",
+        "{status}: {body}"
+    );
+    let c = verify();
+    assert_eq!(c["status"], "pass", "{c}");
+    assert_eq!(c["detail"], "gone", "{c}");
+    // A rerun has nothing left to delete.
+    let r = apply(&["--finish"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(the_step(&r)["outcome"], "already-done");
+}
+
+/// A plain HTTP/1.0 JSON PATCH to the test server (a key's restrictions changed by hand).
+fn http_patch(base: &str, path: &str, body: &Value) -> String {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://").trim_end_matches('/');
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let body = body.to_string();
+    write!(
+        s,
+        "PATCH {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    resp.lines().next().unwrap_or("").to_string()
+}
+
+/// The full-transfer policy with one rule first: the customer's API keys are kept,
+/// restricted to two APIs called from one address range.
+fn restricting_policy(home: &std::path::Path) -> std::path::PathBuf {
+    let shipped = std::fs::read_to_string(repo().join("policies/full-transfer.yaml")).unwrap();
+    let rule = "rules:
+  - id: customer-api-key-restricted
+    description: The customer's API keys are kept, restricted to the APIs and addresses they serve.
+    condition: credential.kind == \"gcp-api-key\" && principal.owner == \"customer\"
+    action: transfer
+    restrict:
+      api_targets: [maps-backend.googleapis.com, places.googleapis.com]
+      allowed_ips: [203.0.113.0/24]
+    severity: medium
+    rationale: A kept key should call only what it serves, from where it runs.
+";
+    let p = home.join("restricting.yaml");
+    std::fs::write(&p, shipped.replacen("rules:\n", rule, 1)).unwrap();
+    p
+}
+
+/// Issue 17: an API key the customer keeps could only be handed over as it was; a rule
+/// may now restrict it (`restrict:`): the plan carries the restrictions, apply patches
+/// the key (`keys.patch`, mask `restrictions`; never the key string), verify checks
+/// them live, undo puts back what was there.
+#[test]
+fn a_kept_api_key_is_restricted_verified_and_the_restriction_undone() {
+    let server = gcp_server();
+    let url = server.url();
+    seed(&url);
+    seed_owner(&url);
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let config = write_config(h);
+    let inv = h.join("inventory.json");
+    let r = audit(&url, h, &["-o", inv.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let plan_file = h.join("plan.json");
+    let r = run(handover_offline(h)
+        .args(["plan", "--format", "json", "--policy"])
+        .arg(restricting_policy(h))
+        .arg("--inventory")
+        .arg(&inv)
+        .arg("--config")
+        .arg(&config)
+        .arg("-o")
+        .arg(&plan_file));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let plan = json(&std::fs::read_to_string(&plan_file).unwrap());
+    let inventory = json(&std::fs::read_to_string(&inv).unwrap());
+    let web = find(&inventory["credentials"], |c| {
+        c["detail"]["display_name"] == "shop-web"
+    });
+    let uid = web["identifier"].as_str().unwrap().to_string();
+    let web_step = step(&plan, &format!("keys/{uid}/key"));
+    assert_eq!(web_step["action"], "transfer", "{web_step}");
+    assert_eq!(
+        web_step["restrict"],
+        json!({"api_targets": ["maps-backend.googleapis.com", "places.googleapis.com"],
+               "allowed_ips": ["203.0.113.0/24"]}),
+        "{web_step}"
+    );
+    let id = web_step["id"].as_str().unwrap().to_string();
+    let digest = plan["digest"].as_str().unwrap().to_string();
+    let journal = h.join("apply.jsonl");
+    let apply = |extra: &[&str]| {
+        run(handover_offline(h)
+            .args(["apply", "--plan", plan_file.to_str().unwrap()])
+            .args(extra)
+            .args(["--only", &id, "--format", "json", "--gcp-endpoint", &url])
+            .arg("--config")
+            .arg(&config)
+            .arg("--journal")
+            .arg(&journal)
+            .arg("-vvv"))
+    };
+    let key_path = format!("/v2/projects/{PROJECT}/locations/global/keys/{uid}");
+    let before = get(&url, &key_path)["restrictions"].clone();
+    let r = apply(&["--apply", "--approve", &digest]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    for (what, text) in [("stdout", &r.stdout), ("stderr", &r.stderr)] {
+        assert_no_canary(what, text);
+    }
+    assert_no_canary("journal", &std::fs::read_to_string(&journal).unwrap());
+    let report = json(&r.stdout);
+    let st = find(&report["steps"], |s| s["id"] == id.as_str());
+    assert_eq!(st["outcome"], "done", "{st}");
+    assert_eq!(st["calls"], json!(["apikeys.keys.patch"]), "{st}");
+    let after = get(&url, &key_path);
+    assert_eq!(
+        after["restrictions"],
+        json!({"apiTargets": [{"service": "maps-backend.googleapis.com"}, {"service": "places.googleapis.com"}],
+               "serverKeyRestrictions": {"allowedIps": ["203.0.113.0/24"]}}),
+        "{after}"
+    );
+    assert_eq!(after["displayName"], "shop-web", "nothing else changed");
+
+    let sealed = h.join("handover.age");
+    let verify = || {
+        let r = run(handover_offline(h)
+            .args(["manifest", "--force", "--config"])
+            .arg(&config)
+            .arg("--plan")
+            .arg(&plan_file)
+            .arg("--inventory")
+            .arg(&inv)
+            .arg("--journal")
+            .arg(&journal)
+            .arg("--sign-key")
+            .arg(example_key("northwind-signing"))
+            .arg("-o")
+            .arg(&sealed));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let r = run(handover_offline(h)
+            .args(["verify", "--format", "json", "--gcp-endpoint", &url])
+            .arg("--signer")
+            .arg(example_key("northwind-signing.pub"))
+            .arg("-i")
+            .arg(example_key("contoso-security.agekey"))
+            .arg(&sealed));
+        assert_no_canary("verify", &r.stdout);
+        let v = json(&r.stdout);
+        find(&v["claims"], |c| {
+            c["kind"] == "restricted" && c["subject"].as_str().unwrap_or("").contains(&id)
+        })
+        .clone()
+    };
+    let c = verify();
+    assert_eq!(c["status"], "pass", "{c}");
+
+    // Changed by hand since: verify fails it, naming what is live.
+    let status = http_patch(
+        &url,
+        &format!("{key_path}?updateMask=restrictions"),
+        &json!({"restrictions": {"apiTargets": [{"service": "maps-backend.googleapis.com"}]}}),
+    );
+    assert!(status.contains(" 200"), "{status}");
+    let c = verify();
+    assert_eq!(c["status"], "fail", "{c}");
+    assert!(
+        c["detail"].as_str().unwrap().contains("not the plan's"),
+        "{c}"
+    );
+
+    // Undo puts back the restrictions found before apply.
+    let r = apply(&["--undo"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(get(&url, &key_path)["restrictions"], before);
+}

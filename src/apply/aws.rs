@@ -413,6 +413,7 @@ impl Executor for AwsExecutor {
             | Undo::GcpKey { .. }
             | Undo::GcpApiKey { .. }
             | Undo::GcpHmacKey { .. }
+            | Undo::GcpApiKeyRestrictions { .. }
             | Undo::GcpProvider { .. }
             | Undo::GcpReplace { .. }
             | Undo::GcpAccount { .. } => None,

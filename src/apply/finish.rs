@@ -1,6 +1,6 @@
 //! `handover apply --finish`: deletes the key-like credentials earlier `apply` runs
 //! deactivated (AWS access keys, SSH public keys, service-specific credentials, signing
-//! certificates; GCP service-account keys), once the config's `grace_days` have passed;
+//! certificates; GCP service-account keys and Cloud Storage HMAC keys), once the config's `grace_days` have passed;
 //! and settling, on resume, a deletion whose run was stopped midway.
 //!
 //! Invariants:
@@ -51,14 +51,21 @@ pub enum Journaled {
 
 /// The credential kinds apply deactivates and `--finish` deletes.
 fn finishable(step: &Step) -> bool {
+    deletes(step.target.what)
+}
+
+/// Whether `--finish` deletes a credential of this kind once apply deactivated it (what
+/// `verify` says of one found inactive).
+pub fn deletes(what: TargetWhat) -> bool {
     matches!(
-        step.target.what,
+        what,
         TargetWhat::Credential(
             CredentialKind::AccessKey
                 | CredentialKind::SshPublicKey
                 | CredentialKind::ServiceSpecificCredential
                 | CredentialKind::SigningCertificate
                 | CredentialKind::GcpServiceAccountKey
+                | CredentialKind::GcpHmacKey
         )
     )
 }
@@ -302,7 +309,10 @@ async fn deactivate_replaced(ctx: &Ctx<'_>, exec: &dyn Executor, step: &Step) ->
 }
 
 fn is_delete(w: &Write) -> bool {
-    matches!(w, Write::AwsDelete { .. } | Write::GcpDeleteKey { .. })
+    matches!(
+        w,
+        Write::AwsDelete { .. } | Write::GcpDeleteKey { .. } | Write::GcpDeleteHmacKey { .. }
+    )
 }
 
 /// A step with an intent and no result after it (a run stopped mid-change), read live
@@ -397,6 +407,13 @@ fn deactivation_made(
             Undo::GcpKey {
                 account: account.clone(),
                 key_id: key_id.clone(),
+            },
+        ),
+        [Write::GcpDeleteHmacKey { project, access_id }] => (
+            ApplyChange::Deactivate,
+            Undo::GcpHmacKey {
+                project: project.clone(),
+                access_id: access_id.clone(),
             },
         ),
         _ => return None,

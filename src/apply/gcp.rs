@@ -29,7 +29,8 @@
 //!   project's number (as Google lists secrets) is changed under the project's id, once
 //!   the number is checked to be this project's (`projects.get` at connect).
 //! - No lock-out: `admin_alive` finds, live, a customer admin the plan keeps (owner or
-//!   IAM admin on the project, unconditionally; a service account only when enabled).
+//!   IAM admin on the project or, inherited, on a folder or organization of its
+//!   ancestry, unconditionally; a service account only when enabled).
 //!   A folder or organization scope has no admins listed in the plan's summary, so an
 //!   admin-phase revoke there is left for a person (conservative).
 //! - Nothing read here is a secret: policies, key ids and states only.
@@ -71,9 +72,10 @@ impl GcpExecutor {
         let changer = GcpChanger::connect(project, settings).await?;
         // A folder or organization has no project number; its policy read at the first
         // check proves access instead.
-        let number = match IamResource::holder_of(project) {
-            IamResource::Container { .. } => String::new(),
-            _ => changer.project_number().await?,
+        let number = if changer.holder().is_container() {
+            String::new()
+        } else {
+            changer.project_number().await?
         };
         Ok(GcpExecutor {
             changer,
@@ -98,10 +100,10 @@ impl GcpExecutor {
     /// another project.
     fn own_resource(&self, name: &str) -> Result<Option<IamResource>, Error> {
         let r = IamResource::parse(name)?;
-        if r.project() == self.project() {
+        if r.scope() == self.project() {
             return Ok(Some(r));
         }
-        if r.project() != self.number {
+        if r.is_container() || r.scope() != self.number {
             return Ok(None);
         }
         let project = self.project().to_string();
@@ -112,18 +114,39 @@ impl GcpExecutor {
             }
             IamResource::Secret { secret, .. } => IamResource::Secret { project, secret },
             // A container is named by its number only: it matched above or is not ours.
-            IamResource::Container { .. } => return Ok(None),
+            IamResource::Folder { .. } | IamResource::Organization { .. } => return Ok(None),
         }))
     }
 
     /// The no-lock-out check: the first of `names` (principal names as the plan's
     /// summary lists the customer admins it keeps: an email) that holds, live and with
-    /// no condition, `roles/owner` or an IAM-admin role on the project, as a user, a
-    /// group, or a service account that is enabled; `None` when none does. One policy
-    /// read, plus one account read per service account named. Members are built from
-    /// the names, never split.
+    /// no condition, `roles/owner` or an IAM-admin role on the project or on a folder
+    /// or organization above it (inherited, as the plan counts it), as a user, a group,
+    /// or a service account of this project that is enabled; `None` when none does.
+    /// The project's policy is read first; only when no name holds there are its
+    /// ancestry and then each ancestor's policy read, nearest first, until one does.
+    /// Members are built from the names, never split.
     pub async fn admin_alive(&self, names: &[String]) -> Result<Option<String>, Error> {
         let admins = self.changer.admins_after(&[]).await?;
+        if let Some(found) = self.first_alive(names, &admins).await? {
+            return Ok(Some(found));
+        }
+        for ancestor in self.changer.ancestry().await? {
+            let admins = self.changer.admins_on(&ancestor).await?;
+            if let Some(found) = self.first_alive(names, &admins).await? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The first of `names` among `admins`, a service account only while enabled (one
+    /// account read each; an account of another project reads as gone: not counted).
+    async fn first_alive(
+        &self,
+        names: &[String],
+        admins: &[Grant],
+    ) -> Result<Option<String>, Error> {
         let holds = |member: &str| admins.iter().any(|g| g.member == member);
         for name in names {
             if holds(&format!("user:{name}")) || holds(&format!("group:{name}")) {
@@ -617,6 +640,9 @@ impl Executor for GcpExecutor {
     }
 
     async fn check(&self, step: &Step, opts: Options) -> Result<Live, Error> {
+        if super::restricts(step) {
+            return super::gcp_keys::check_restrict(&self.changer, step).await;
+        }
         match step.target.what {
             TargetWhat::Credential(CredentialKind::GcpIamBinding)
                 if step.action == Action::RetainUntil =>
@@ -627,7 +653,7 @@ impl Executor for GcpExecutor {
             TargetWhat::Credential(CredentialKind::GcpServiceAccountKey) => {
                 self.check_key(step, opts).await
             }
-            other => match super::gcp_keys::check(&self.changer, step).await {
+            other => match super::gcp_keys::check(&self.changer, step, opts).await {
                 Some(live) => live,
                 None => Ok(Live::LeftForAPerson(format!(
                     "revoking a {other} is not carried out by apply yet; do it by hand"

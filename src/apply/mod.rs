@@ -33,7 +33,7 @@
 //! - A key the customer keeps that the plan rotates gets a replacement sealed for the
 //!   customer's recipients (`rotate`); an AWS secret with rotation configured is rotated
 //!   (`RotateSecret`). Steps this version cannot carry out (a secret's rotate without
-//!   configured rotation: a customer task; the root user's MFA device; a GCP HMAC key)
+//!   configured rotation: a customer task; the root user's MFA device)
 //!   are `left-for-a-person`, with the reason; review steps too, except a secret's
 //!   re-encryption under the customer's KMS key that the config approves (made in the
 //!   establish phase, before any revoke).
@@ -211,8 +211,17 @@ pub enum Write {
         access_id: String,
         active: bool,
     },
+    /// An HMAC key of `project` deleted (`--delete-now`, or `--finish` once it has been
+    /// INACTIVE for `grace_days`; Google deletes only an INACTIVE key).
+    GcpDeleteHmacKey { project: String, access_id: String },
     /// A workload identity pool provider deleted, or undeleted (undo).
     GcpProvider { name: String, undelete: bool },
+    /// An API key's restrictions set to `restrictions` (API Keys v2 `Restrictions`
+    /// JSON; `null` clears them), by `keys.patch` with update mask `restrictions`.
+    GcpApiKeyRestrictions {
+        name: String,
+        restrictions: serde_json::Value,
+    },
     /// An AWS secret's configured rotation started, with an idempotency token so that
     /// a call repeated after a lost answer makes no second version.
     AwsRotateSecret {
@@ -887,9 +896,23 @@ fn report(step: &Step, outcome: Outcome, detail: impl Into<String>) -> StepRepor
     }
 }
 
+/// Whether the step sets a GCP API key's restrictions: a transfer or retain-until of
+/// one, whose rule says `restrict:`.
+pub(crate) fn restricts(step: &Step) -> bool {
+    step.restrict.is_some()
+        && matches!(step.action, Action::Transfer | Action::RetainUntil)
+        && step.target.provider == Provider::Gcp
+        && step.target.what == TargetWhat::Credential(CredentialKind::GcpApiKey)
+}
+
 /// Why a step is not one this version carries out itself, or `None` when it is.
 fn not_carried_out(step: &Step) -> Option<(Outcome, String)> {
     let t = &step.target;
+    // A GCP API key kept (transfer or retain-until) whose rule restricts it: the
+    // restrictions are set (the GCP executor, `gcp_keys`).
+    if restricts(step) {
+        return None;
+    }
     match step.action {
         Action::Transfer => {
             return Some((
@@ -1533,6 +1556,7 @@ mod tests {
             evidence: BTreeMap::new(),
             delete: None,
             disable: None,
+            restrict: None,
         }
     }
 

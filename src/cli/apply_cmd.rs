@@ -293,9 +293,10 @@ pub fn apply_command(a: ApplyArgs, quiet: bool) -> Result<u8, Error> {
             .into_iter()
             // Revoke and retain-until (GCP grants; AWS trusts and users) reach the cloud,
             // a review approved as a secret's re-encryption under the customer's key, and
-            // a rotate of a key or of an AWS secret.
+            // a rotate of a key or of an AWS secret, a kept GCP API key's restriction.
             .filter(|s| {
                 matches!(s.action, Action::Revoke | Action::RetainUntil)
+                    || apply::restricts(s)
                     || (s.action == Action::Review && s.target.reencrypt.is_some())
                     || (s.action == Action::Rotate && apply::rotate::rotates(s))
                     || (s.action == Action::Rotate

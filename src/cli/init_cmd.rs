@@ -47,6 +47,9 @@ struct Seen {
     /// The audited AWS accounts and GCP projects, sorted.
     accounts: Vec<String>,
     projects: Vec<String>,
+    /// The audited GCP folders and organizations, by numeric id, sorted.
+    folders: Vec<String>,
+    organizations: Vec<String>,
     /// Accounts outside the audit that roles or secret policies let in, by grant count.
     outside_accounts: BTreeMap<String, usize>,
     /// Email domains of principals, by principal count.
@@ -66,9 +69,19 @@ impl Seen {
             v.dedup();
             v
         };
+        // A GCP scope is a project id (no `/`), `folders/F` or `organizations/O`.
+        let gcp = scopes(Provider::Gcp);
+        let ids = |prefix: &str| -> Vec<String> {
+            gcp.iter()
+                .filter_map(|s| s.strip_prefix(prefix))
+                .map(str::to_string)
+                .collect()
+        };
         Seen {
             accounts: scopes(Provider::Aws),
-            projects: scopes(Provider::Gcp),
+            projects: gcp.iter().filter(|s| !s.contains('/')).cloned().collect(),
+            folders: ids("folders/"),
+            organizations: ids("organizations/"),
             outside_accounts: outside_accounts(inv),
             domains: domains(inv),
         }
@@ -187,6 +200,14 @@ fn customer(o: &mut String, seen: &Seen) {
         "gcp_projects = [{}]  # CONFIRM: the audited projects",
         quote(&seen.projects)
     );
+    if !seen.folders.is_empty() || !seen.organizations.is_empty() {
+        let _ = writeln!(
+            o,
+            "gcp_folders = [{}]  # CONFIRM: the audited folders (numeric ids)\ngcp_organizations = [{}]  # CONFIRM: the audited organizations (numeric ids)",
+            quote(&seen.folders),
+            quote(&seen.organizations)
+        );
+    }
     let _ = writeln!(o, "email_domains = []  # CONFIRM\ngoogle_groups = []\ngoogle_domains = []\nname_patterns = []\n");
 }
 

@@ -9,7 +9,7 @@
 pub mod kms;
 pub mod parties;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -69,6 +69,14 @@ pub struct PartySpec {
     /// that project the audit did not read (members name a pool's project by number).
     #[serde(default)]
     pub gcp_projects: Vec<String>,
+    /// GCP folders it owns, by numeric id as `--gcp-folder` takes them: a binding set
+    /// on one (scope `folders/F`) has this party as its scope's owner.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gcp_folders: Vec<String>,
+    /// GCP organizations it owns, by numeric id as `--gcp-organization` takes them
+    /// (`gcp_organization`, `organizations/O`, names one too).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gcp_organizations: Vec<String>,
     /// GitHub organizations (or users) whose Actions workflows it controls: a role
     /// trusting GitHub's OIDC provider for `repo:ORG/...` belongs to the party with ORG.
     #[serde(default)]
@@ -273,6 +281,51 @@ fn check_party(label: &str, p: &PartySpec, problems: &mut Vec<String>) {
             ));
         }
     }
+    for (field, ids) in [
+        ("gcp_folders", &p.gcp_folders),
+        ("gcp_organizations", &p.gcp_organizations),
+    ] {
+        for id in ids.iter().filter(|id| !is_gcp_container_id(id)) {
+            problems.push(format!(
+                "[{label}] {field}: {} is not a numeric id (write the number alone, e.g. \"123456789\", as `gcloud {} list` shows it)",
+                quote_input(id),
+                if field == "gcp_folders" { "resource-manager folders" } else { "organizations" }
+            ));
+        }
+    }
+}
+
+/// A folder's or organization's id as Google assigns them: 1-32 decimal digits.
+fn is_gcp_container_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Every GCP folder and organization listed for more than one party (agency, customer
+/// or a third party), as problems: its owner would be ambiguous.
+fn check_gcp_containers(parties: &[(String, &PartySpec)], problems: &mut Vec<String>) {
+    let mut seen: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
+    for (label, p) in parties {
+        let orgs = p.gcp_organizations.iter().map(String::as_str).chain(
+            p.gcp_organization
+                .as_deref()
+                .and_then(|o| o.strip_prefix("organizations/")),
+        );
+        let mut mine: BTreeSet<(&str, &str)> = p
+            .gcp_folders
+            .iter()
+            .map(|f| ("folder", f.as_str()))
+            .collect();
+        mine.extend(orgs.map(|o| ("organization", o)));
+        for key in mine {
+            seen.entry(key).or_default().push(label);
+        }
+    }
+    for ((kind, id), labels) in seen.into_iter().filter(|(_, l)| l.len() > 1) {
+        problems.push(format!(
+            "GCP {kind} {id} is listed for more than one party ({}): each folder or organization has one owner",
+            labels.join(", ")
+        ));
+    }
 }
 
 impl RawConfig {
@@ -398,6 +451,19 @@ impl RawConfig {
         if let Some(c) = &self.customer {
             kms::check("customer", &c.kms_keys, Some(&c.aws_accounts), problems);
         }
+        let labelled: Vec<(String, &PartySpec)> = self
+            .agency
+            .iter()
+            .map(|p| ("agency".to_string(), p))
+            .chain(self.customer.iter().map(|p| ("customer".to_string(), p)))
+            .chain(
+                self.third_party
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (format!("third_party {}", i + 1), p)),
+            )
+            .collect();
+        check_gcp_containers(&labelled, problems);
         if let (Some(a), Some(c)) = (&self.agency, &self.customer) {
             for acct in a.aws_accounts.iter().filter(|x| c.aws_accounts.contains(x)) {
                 problems.push(format!(
@@ -770,6 +836,84 @@ mod tests {
             let e = load(&path).expect_err(line);
             assert_eq!(crate::cli::exit::code_for(&e), 3, "{line}");
             assert!(e.to_string().contains(shown), "{line}: {e}");
+        }
+    }
+
+    fn config_with_containers(agency: &str, customer: &str) -> String {
+        format!(
+            "scenario = \"full-transfer\"\nhandover_date = \"2026-11-01\"\n\n[agency]\nname = \"Northwind\"\n{agency}\n\n\
+             [customer]\nname = \"Contoso\"\n{customer}\n\n[[third_party]]\nname = \"Vendor\"\ngcp_folders = [\"77\"]\n"
+        )
+    }
+
+    /// A binding set on a folder or organization had no owner the config could give
+    /// (`scope-owner-unknown`) before parties listed folders and organizations (issue 17).
+    #[test]
+    fn gcp_folders_and_organizations_give_a_container_scope_its_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("handover.toml");
+        std::fs::write(
+            &path,
+            config_with_containers(
+                "gcp_folders = [\"20\"]",
+                "gcp_folders = [\"30\"]\ngcp_organizations = [\"10\"]\ngcp_organization = \"organizations/11\"",
+            ),
+        )
+        .unwrap();
+        let cfg = load(&path).unwrap();
+        let owner = |scope: &str| parties::scope_owner(&cfg, crate::model::Provider::Gcp, scope);
+        assert_eq!(owner("folders/20").owner, parties::Owner::Agency);
+        assert_eq!(owner("folders/30").owner, parties::Owner::Customer);
+        assert_eq!(owner("folders/77").owner, parties::Owner::ThirdParty);
+        assert_eq!(owner("organizations/10").owner, parties::Owner::Customer);
+        assert_eq!(owner("organizations/11").owner, parties::Owner::Customer);
+        let unknown = owner("folders/99");
+        assert_eq!(unknown.owner, parties::Owner::Unknown);
+        assert!(
+            unknown.reason.contains("GCP folder 99"),
+            "{}",
+            unknown.reason
+        );
+        // A folder id is not an organization id, nor a project id.
+        assert_eq!(owner("organizations/30").owner, parties::Owner::Unknown);
+        assert_eq!(owner("30").owner, parties::Owner::Unknown);
+    }
+
+    #[test]
+    fn a_gcp_folder_or_organization_in_two_parties_or_not_numeric_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("handover.toml");
+        for (agency, customer, shown) in [
+            (
+                "gcp_folders = [\"20\"]",
+                "gcp_folders = [\"20\"]",
+                "GCP folder 20 is listed for more than one party (agency, customer)",
+            ),
+            (
+                "gcp_organizations = [\"10\"]",
+                "gcp_organization = \"organizations/10\"",
+                "GCP organization 10 is listed for more than one party (agency, customer)",
+            ),
+            (
+                "",
+                "gcp_folders = [\"77\"]",
+                "GCP folder 77 is listed for more than one party (customer, third_party 1)",
+            ),
+            (
+                "gcp_folders = [\"folders/20\"]",
+                "",
+                "[agency] gcp_folders: \"folders/20\" is not a numeric id",
+            ),
+            (
+                "",
+                "gcp_organizations = [\"\"]",
+                "[customer] gcp_organizations: \"\" is not a numeric id",
+            ),
+        ] {
+            std::fs::write(&path, config_with_containers(agency, customer)).unwrap();
+            let e = load(&path).expect_err(shown);
+            assert_eq!(crate::cli::exit::code_for(&e), 3, "{shown}");
+            assert!(e.to_string().contains(shown), "{shown}: {e}");
         }
     }
 }

@@ -171,11 +171,41 @@ pub fn project_owner(cfg: &HandoverConfig, project: &str) -> Classification {
     })
 }
 
-/// The owner of the account or project a principal lives in.
+/// The owner of a GCP folder (`folder` true) or organization, by its numeric id: the
+/// party listing it in `gcp_folders`, or in `gcp_organizations` / `gcp_organization`.
+pub fn container_owner(cfg: &HandoverConfig, folder: bool, id: &str) -> Classification {
+    let what = if folder {
+        "GCP folder"
+    } else {
+        "GCP organization"
+    };
+    one_party(cfg, what, |p| {
+        let listed = if folder {
+            p.gcp_folders.iter().any(|f| f == id)
+        } else {
+            p.gcp_organizations.iter().any(|o| o == id)
+                || p.gcp_organization
+                    .as_deref()
+                    .and_then(|o| o.strip_prefix("organizations/"))
+                    == Some(id)
+        };
+        listed.then(|| format!("{id} is listed"))
+    })
+    .unwrap_or_else(|| Classification::unknown(format!("{what} {id} is not in the config")))
+}
+
+/// The owner of the account, project, folder or organization a principal or binding
+/// lives in. A GCP scope is a project id (which never holds a `/`), or a folder's or
+/// organization's resource name, `folders/F` / `organizations/O`, as the inventory
+/// names them.
 pub fn scope_owner(cfg: &HandoverConfig, provider: Provider, scope: &str) -> Classification {
     match provider {
         Provider::Aws => account_owner(cfg, scope),
-        Provider::Gcp => project_owner(cfg, scope),
+        Provider::Gcp => match scope.split_once('/') {
+            Some(("folders", id)) => container_owner(cfg, true, id),
+            Some(("organizations", id)) => container_owner(cfg, false, id),
+            _ => project_owner(cfg, scope),
+        },
     }
 }
 

@@ -388,6 +388,8 @@ pub enum ApplyChange {
     DisableAccount,
     /// An IAM Identity Center account assignment deleted (`DeleteAccountAssignment`).
     DeleteAssignment,
+    /// A GCP API key's restrictions set to the plan's (`keys.patch`, a kept key).
+    Restrict,
 }
 
 /// What undoing a change needs, journaled with its intent and its result; never a
@@ -455,6 +457,13 @@ pub enum Undo {
     /// Undelete this API key (`projects/P/locations/global/keys/UID`; Google keeps a
     /// deleted key 30 days).
     GcpApiKey { name: String },
+    /// Set this API key's restrictions back to `previous` (API Keys v2 `Restrictions`
+    /// JSON as read before the change; `null` when it had none): names of services,
+    /// referrers, IPs and apps, never the key string.
+    GcpApiKeyRestrictions {
+        name: String,
+        previous: serde_json::Value,
+    },
     /// Set this Cloud Storage HMAC key of `project` ACTIVE again.
     GcpHmacKey { project: String, access_id: String },
     /// Undelete this workload identity pool provider (kept 30 days after deletion).

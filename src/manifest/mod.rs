@@ -226,6 +226,10 @@ pub struct StepRecord {
     /// apply changed nothing; `verify` checks that end state live as for `applied`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed: Option<ApplyChange>,
+    /// The restrictions the plan sets on a kept GCP API key (its rule's `restrict:`):
+    /// `verify` checks the key's live restrictions equal them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restrict: Option<crate::policy::Restrict>,
 }
 
 /// A secret store, as journals and the manifest name it (defined with the journal
@@ -687,6 +691,7 @@ fn record(s: &crate::plan::Step, outcome: StepOutcome, evidence: String) -> Step
         evidence,
         applied: None,
         observed: None,
+        restrict: s.restrict.clone(),
     }
 }
 

@@ -43,6 +43,9 @@ pub(super) struct Decision {
     pub(super) delete: Option<Delete>,
     /// The matching rule's `disable`, where it means something for the target.
     pub(super) disable: Option<Disable>,
+    /// The matching rule's `restrict`, where it means something for the target (a GCP
+    /// API key).
+    pub(super) restrict: Option<crate::policy::Restrict>,
 }
 
 /// The first matching rule's action; a rule that fails, or no rule, is review.
@@ -57,6 +60,7 @@ pub(super) fn decide(policy: &Policy, t: &Target) -> Decision {
                     severity: r.severity,
                     delete: r.delete.filter(|_| deletable(t)),
                     disable: r.disable.filter(|_| disablable(t)),
+                    restrict: r.restrict.clone().filter(|_| restrictable(t)),
                 }
             }
             Outcome::NoMatch => {}
@@ -71,6 +75,7 @@ pub(super) fn decide(policy: &Policy, t: &Target) -> Decision {
                     severity: Severity::High,
                     delete: None,
                     disable: None,
+                    restrict: None,
                 }
             }
         }
@@ -82,6 +87,7 @@ pub(super) fn decide(policy: &Policy, t: &Target) -> Decision {
         severity: Severity::Medium,
         delete: None,
         disable: None,
+        restrict: None,
     }
 }
 
@@ -93,6 +99,14 @@ fn deletable(t: &Target) -> bool {
     t.target.provider == crate::model::Provider::Aws
         && matches!(kind, Some("iam-user" | "iam-role"))
         && matches!(t.target.what, super::target::TargetWhat::Credential(_))
+}
+
+/// Whether `restrict:` means something for this target: a GCP API key. Elsewhere the
+/// rule only transfers or retains.
+fn restrictable(t: &Target) -> bool {
+    t.target.provider == crate::model::Provider::Gcp
+        && t.target.what
+            == super::target::TargetWhat::Credential(crate::model::CredentialKind::GcpApiKey)
 }
 
 /// Whether `disable: principal` means something for this target: a key of a GCP service

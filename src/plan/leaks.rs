@@ -59,6 +59,7 @@ pub(super) fn rotate_leaked(decided: &mut [(Target, Decision)], report: &Report)
         );
         d.delete = None;
         d.disable = None;
+        d.restrict = None;
     }
 }
 

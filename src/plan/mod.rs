@@ -177,6 +177,7 @@ fn ordered_steps(
             action: d.action,
             delete: d.delete,
             disable: d.disable,
+            restrict: d.restrict,
             rule: d.rule,
             reason: d.reason,
             severity: d.severity,

@@ -144,6 +144,9 @@ fn action_text(s: &super::Step) -> String {
     if let Some(d) = s.disable {
         out += &format!(" + disable {}", d.as_str());
     }
+    if let Some(r) = &s.restrict {
+        out += &format!(" + restrict ({})", r.describe());
+    }
     out
 }
 
@@ -157,7 +160,7 @@ fn md_steps(o: &mut String, plan: &Plan) {
             "| # | step | action | target | owner | rule | reason |\n|---|---|---|---|---|---|---|"
         );
         for s in steps {
-            let action = action_text(s);
+            let action = md_escape(&action_text(s));
             let _ = writeln!(
                 o,
                 "| {} | `{}` | **{}** | {} | {} | `{}` | {} |",

@@ -157,6 +157,11 @@ pub struct Step {
     /// to (with the step, undoable). Absent when the rule says nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disable: Option<Disable>,
+    /// A transfer or retain-until of a GCP API key: the restrictions `apply` sets on
+    /// it (the rule's `restrict:`), undoable; `verify` checks them live. Absent when the
+    /// rule says nothing: the key is kept as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restrict: Option<crate::policy::Restrict>,
     /// For `retain-until`: when the access ends.
     pub until: Option<String>,
     pub rule: String,

@@ -106,6 +106,172 @@ impl Disable {
     }
 }
 
+/// The restrictions a transfer or retain-until rule sets on a GCP API key
+/// (`restrict:` in the rule), in the words of API Keys v2 `Restrictions`
+/// (<https://cloud.google.com/api-keys/docs/reference/rest/v2/projects.locations.keys#Restrictions>):
+/// `apiTargets` (the services the key may call; "if no restrictions are specified, all
+/// targets are allowed") and at most one client restriction, browser referrers or
+/// server IPs (Google's client restrictions are mutually exclusive). `apply` patches
+/// the key's `restrictions` to exactly these (`keys.patch`, update mask
+/// `restrictions`); `verify` checks the key's restrictions equal them.
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct Restrict {
+    /// Service names (`maps-backend.googleapis.com`) the key may call, no method list.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub api_targets: Vec<String>,
+    /// `browserKeyRestrictions.allowedReferrers`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_referrers: Vec<String>,
+    /// `serverKeyRestrictions.allowedIps` (addresses or CIDR ranges).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_ips: Vec<String>,
+}
+
+/// An entry as an error shows it: quoted and escaped, at most 80 characters.
+fn shown(s: &str) -> String {
+    format!("{:?}", s.chars().take(80).collect::<String>())
+}
+
+/// The most entries one list of a `restrict:` may hold (ours, to bound the rule).
+pub const MAX_RESTRICT_ENTRIES: usize = 100;
+
+impl Restrict {
+    /// What is wrong with it, if anything: nothing restricted, both client kinds, too
+    /// many entries, a service that is not a DNS name, an empty or control-character
+    /// referrer, an IP that is not an address or CIDR range.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.api_targets.is_empty()
+            && self.allowed_referrers.is_empty()
+            && self.allowed_ips.is_empty()
+        {
+            out.push("`restrict:` names no api_targets, allowed_referrers or allowed_ips: it would leave the key unrestricted".into());
+        }
+        if !self.allowed_referrers.is_empty() && !self.allowed_ips.is_empty() {
+            out.push("`restrict:` may name allowed_referrers or allowed_ips, not both (Google's client restrictions are mutually exclusive)".into());
+        }
+        for (field, list) in [
+            ("api_targets", &self.api_targets),
+            ("allowed_referrers", &self.allowed_referrers),
+            ("allowed_ips", &self.allowed_ips),
+        ] {
+            if list.len() > MAX_RESTRICT_ENTRIES {
+                out.push(format!(
+                    "`restrict:` {field} has {} entries; at most {MAX_RESTRICT_ENTRIES}",
+                    list.len()
+                ));
+            }
+        }
+        let service_ok = |s: &str| {
+            s.len() <= 253
+                && s.contains('.')
+                && s.split('.').all(|l| {
+                    !l.is_empty()
+                        && l.bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                })
+        };
+        for (i, s) in self
+            .api_targets
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !service_ok(s))
+        {
+            out.push(format!("`restrict:` api_targets entry {} ({}) is not a service name such as maps-backend.googleapis.com", i + 1, shown(s)));
+        }
+        for (i, _) in self
+            .allowed_referrers
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.is_empty() || r.len() > 2000 || r.chars().any(char::is_control))
+        {
+            out.push(format!("`restrict:` allowed_referrers entry {} is empty, too long or holds control characters", i + 1));
+        }
+        let ip_ok = |s: &str| {
+            let (addr, bits) = s.split_once('/').unwrap_or((s, ""));
+            addr.parse::<std::net::IpAddr>().is_ok_and(|a| {
+                bits.is_empty()
+                    || bits
+                        .parse::<u8>()
+                        .is_ok_and(|b| b <= if a.is_ipv4() { 32 } else { 128 })
+            })
+        };
+        for (i, s) in self
+            .allowed_ips
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !ip_ok(s))
+        {
+            out.push(format!(
+                "`restrict:` allowed_ips entry {} ({}) is not an IP address or CIDR range",
+                i + 1,
+                shown(s)
+            ));
+        }
+        out
+    }
+
+    /// The API Keys v2 `Restrictions` JSON that sets exactly these.
+    pub fn to_google(&self) -> serde_json::Value {
+        let mut r = serde_json::Map::new();
+        if !self.api_targets.is_empty() {
+            let targets: Vec<serde_json::Value> = self
+                .api_targets
+                .iter()
+                .map(|s| serde_json::json!({ "service": s }))
+                .collect();
+            r.insert("apiTargets".into(), targets.into());
+        }
+        if !self.allowed_referrers.is_empty() {
+            r.insert(
+                "browserKeyRestrictions".into(),
+                serde_json::json!({ "allowedReferrers": self.allowed_referrers }),
+            );
+        }
+        if !self.allowed_ips.is_empty() {
+            r.insert(
+                "serverKeyRestrictions".into(),
+                serde_json::json!({ "allowedIps": self.allowed_ips }),
+            );
+        }
+        serde_json::Value::Object(r)
+    }
+
+    /// Whether a key's restrictions, as the inventory holds them, are exactly these
+    /// (order aside): the same services with no method list, the same referrers and
+    /// IPs, and no app restriction.
+    pub fn matches(&self, d: &crate::model::ApiKeyDetail) -> bool {
+        let sorted = |v: &[String]| -> Vec<String> {
+            let mut v = v.to_vec();
+            v.sort();
+            v.dedup();
+            v
+        };
+        sorted(&self.api_targets) == sorted(&d.apis)
+            && sorted(&self.allowed_referrers) == sorted(&d.referrers)
+            && sorted(&self.allowed_ips) == sorted(&d.ips)
+            && d.apps.is_empty()
+    }
+
+    /// For display: `apis a, b; referrers ...; ips ...`.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        for (what, list) in [
+            ("apis", &self.api_targets),
+            ("referrers", &self.allowed_referrers),
+            ("ips", &self.allowed_ips),
+        ] {
+            if !list.is_empty() {
+                parts.push(format!("{what} {}", list.join(", ")));
+            }
+        }
+        parts.join("; ")
+    }
+}
+
 /// What a rule applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -142,6 +308,9 @@ struct RawRule {
     /// `principal`: the rule also disables the GCP service account (revoke rules only).
     #[serde(default)]
     disable: Option<Disable>,
+    /// The restrictions a transfer or retain-until rule sets on a GCP API key.
+    #[serde(default)]
+    restrict: Option<Restrict>,
 }
 
 /// A rule, compiled.
@@ -157,6 +326,8 @@ pub struct Rule {
     pub delete: Option<Delete>,
     /// What the rule disables besides the credential (`None`: nothing).
     pub disable: Option<Disable>,
+    /// The restrictions it sets on a GCP API key it matches (`None`: none).
+    pub restrict: Option<Restrict>,
     /// The line of the rule in its file.
     pub line: usize,
     program: Program,
@@ -531,6 +702,20 @@ impl RuleChecker {
                 "`disable: principal` belongs on a revoke rule for credentials (it disables the GCP service account a revoked credential belongs to)".into(),
             );
         }
+        if let Some(restrict) = &r.restrict {
+            if !matches!(r.action, Action::Transfer | Action::RetainUntil)
+                || r.applies_to != AppliesTo::Credentials
+            {
+                self.problem(
+                    line,
+                    &r.id,
+                    "`restrict:` belongs on a transfer or retain-until rule for credentials (it restricts a GCP API key that is kept)".into(),
+                );
+            }
+            for p in restrict.problems() {
+                self.problem(line, &r.id, p);
+            }
+        }
         let (program, paths_known) = self.compile(line, &r)?;
         let rule = Rule {
             id: r.id,
@@ -542,6 +727,7 @@ impl RuleChecker {
             rationale: r.rationale,
             delete: r.delete,
             disable: r.disable,
+            restrict: r.restrict,
             line,
             program,
         };
@@ -696,6 +882,74 @@ mod tests {
         }
         let (_, _, rules) = parse(&one_rule("true")).unwrap();
         assert_eq!(rules[0].disable, None, "absent: disables nothing");
+    }
+
+    /// `restrict:` (issue 17): a transfer or retain-until rule for credentials only,
+    /// never leaving a key unrestricted, one client kind, well-formed entries.
+    #[test]
+    fn restrict_is_for_kept_keys_and_its_entries_are_checked() {
+        let rule = |action: &str, restrict: &str| {
+            format!("name: t\nrules:\n  - id: r\n    description: x\n    condition: 'true'\n    action: {action}\n    restrict: {restrict}\n    severity: low\n    rationale: x\n")
+        };
+        let good = "{api_targets: [maps-backend.googleapis.com], allowed_ips: [203.0.113.0/24, '2001:db8::1']}";
+        for action in ["transfer", "retain-until"] {
+            let (_, _, rules) = parse(&rule(action, good)).expect(action);
+            let r = rules[0].restrict.clone().unwrap();
+            assert_eq!(r.api_targets, ["maps-backend.googleapis.com"]);
+            assert_eq!(
+                r.to_google(),
+                serde_json::json!({"apiTargets": [{"service": "maps-backend.googleapis.com"}],
+                                   "serverKeyRestrictions": {"allowedIps": ["203.0.113.0/24", "2001:db8::1"]}})
+            );
+        }
+        for (action, restrict, says) in [
+            ("revoke", good, "belongs on a transfer or retain-until rule"),
+            ("transfer", "{}", "would leave the key unrestricted"),
+            (
+                "transfer",
+                "{allowed_referrers: [a.example], allowed_ips: [10.0.0.1]}",
+                "not both",
+            ),
+            (
+                "transfer",
+                "{api_targets: ['Maps Backend']}",
+                "is not a service name",
+            ),
+            (
+                "transfer",
+                "{allowed_ips: [10.0.0.1/33]}",
+                "is not an IP address or CIDR range",
+            ),
+            (
+                "transfer",
+                "{allowed_referrers: ['']}",
+                "allowed_referrers entry 1 is empty",
+            ),
+            (
+                "transfer",
+                "{api_target: [x.googleapis.com]}",
+                "unknown field",
+            ),
+        ] {
+            let problems = parse(&rule(action, restrict)).err().expect(restrict);
+            assert!(
+                problems.iter().any(|p| p.message.contains(says)),
+                "{restrict}: {problems:?}"
+            );
+        }
+        let many: Vec<String> = (0..=MAX_RESTRICT_ENTRIES)
+            .map(|i| format!("s{i}.googleapis.com"))
+            .collect();
+        let problems = parse(&rule(
+            "transfer",
+            &format!("{{api_targets: [{}]}}", many.join(", ")),
+        ))
+        .err()
+        .expect("too many");
+        assert!(
+            problems.iter().any(|p| p.message.contains("at most 100")),
+            "{problems:?}"
+        );
     }
 
     fn one_rule(condition: &str) -> String {

@@ -102,6 +102,8 @@ pub enum ClaimKind {
     Documentation,
     /// A secret the plan re-encrypts is under the customer's KMS key.
     ReEncrypted,
+    /// A kept GCP API key's restrictions are the plan's (its rule's `restrict:`).
+    Restricted,
 }
 
 impl ClaimKind {
@@ -117,6 +119,7 @@ impl ClaimKind {
         ClaimKind::Coverage,
         ClaimKind::Documentation,
         ClaimKind::ReEncrypted,
+        ClaimKind::Restricted,
     ];
 
     /// The stable kebab-case code.
@@ -133,6 +136,7 @@ impl ClaimKind {
             ClaimKind::Coverage => "coverage",
             ClaimKind::Documentation => "documentation",
             ClaimKind::ReEncrypted => "re-encrypted",
+            ClaimKind::Restricted => "restricted",
         }
     }
 }
@@ -358,7 +362,13 @@ pub fn check(m: &Manifest, live: &Live, now: DateTime<Utc>) -> Verification {
         }
         match kind {
             ClaimKind::Revoked => revoked_claim(&cx, s, subject, &mut claims),
-            ClaimKind::Retained => retained_claim(&cx, s, subject, &mut claims),
+            ClaimKind::Retained => {
+                if s.restrict.is_some() {
+                    restricted_claim(&cx, s, subject.clone(), &mut claims);
+                }
+                retained_claim(&cx, s, subject, &mut claims)
+            }
+            ClaimKind::Restricted => restricted_claim(&cx, s, subject, &mut claims),
             ClaimKind::Rotated if s.target.kind == TargetKind::Credential => {
                 rotated_claim(&cx, s, subject, &mut claims)
             }
@@ -397,6 +407,7 @@ fn step_claim_kind(s: &StepRecord) -> Option<ClaimKind> {
             Some(ClaimKind::Rotated)
         }
         Action::Review if s.target.reencrypt.is_some() => Some(ClaimKind::ReEncrypted),
+        Action::Transfer if s.restrict.is_some() => Some(ClaimKind::Restricted),
         _ => None,
     }
 }
@@ -457,13 +468,19 @@ fn revoked_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut Vec<Cla
             subject,
             ClaimStatus::Pass,
             format!(
-                "inactive: {} by apply ({}); deleted by `apply --finish`",
+                "inactive: {} by apply ({}); {}",
                 if s.applied.is_some() {
                     "deactivated"
                 } else {
                     "found inactive"
                 },
-                s.evidence
+                s.evidence,
+                // Not yet deleted: found inactive, so `--finish` has not deleted it.
+                if crate::apply::finish::deletes(s.target.what) {
+                    "not deleted yet: `apply --finish` deletes it once grace_days have passed"
+                } else {
+                    "it stays inactive (`apply --finish` does not delete this kind)"
+                }
             ),
         ));
     } else {
@@ -482,6 +499,56 @@ fn revoked_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut Vec<Cla
         let (st, d) = cx.claimed(s, &what);
         claims.push(claim(ClaimKind::Revoked, subject, st, d));
     }
+}
+
+/// `restricted`: the kept API key's live restrictions (as the audit reads them, never
+/// the key string) are exactly the plan's: the same services, referrers and IPs, no
+/// app restriction. A key gone fails: the plan keeps it.
+fn restricted_claim(cx: &Ctx, s: &StepRecord, subject: String, claims: &mut Vec<Claim>) {
+    let Some(want) = &s.restrict else {
+        return;
+    };
+    let found = cx.live_for(&s.target);
+    let detail = found.iter().find_map(|c| match &c.detail {
+        crate::model::CredentialDetail::ApiKey(d) => Some(d),
+        _ => None,
+    });
+    let (status, why) = match detail {
+        None => (
+            ClaimStatus::Fail,
+            "the API key the plan keeps is gone".to_string(),
+        ),
+        Some(d) if want.matches(d) => (
+            ClaimStatus::Pass,
+            format!("restricted to {}", want.describe()),
+        ),
+        Some(d) => {
+            let live = [
+                ("apis", &d.apis),
+                ("referrers", &d.referrers),
+                ("ips", &d.ips),
+                ("apps", &d.apps),
+            ]
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| format!("{k} {}", v.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; ");
+            let live = if live.is_empty() {
+                "none".to_string()
+            } else {
+                live
+            };
+            cx.claimed(
+                s,
+                &format!(
+                    "restrictions are {live}, not the plan's {}",
+                    want.describe()
+                ),
+            )
+        }
+    };
+    claims.push(claim(ClaimKind::Restricted, subject, status, why));
 }
 
 /// Why an Identity Center assignment's absence from the live read proves nothing: a

@@ -258,3 +258,64 @@ pub async fn undelete(c: &Clients, name: &str) -> Result<(), crate::error::Error
         .map(|_| ())
         .map_err(|e| super::change::api_error("apikeys.keys.undelete", name, &e))
 }
+
+/// A key's restrictions read live (`keys.get`; never `getKeyString`): the key as the
+/// inventory holds it (its restrictions in the model's words) and its `restrictions`
+/// as Google's JSON (`null` when none), to put back on undo; `None` when the key is
+/// deleted or gone.
+pub async fn restrictions(
+    c: &Clients,
+    name: &str,
+) -> Result<Option<(ApiKeyDetail, serde_json::Value)>, crate::error::Error> {
+    let key = match c.apikeys.get_key().set_name(name).send().await {
+        Ok(k) if k.delete_time.is_some() => return Ok(None),
+        Ok(k) => k,
+        Err(e) if classify(&e).not_found => return Ok(None),
+        Err(e) => return Err(super::change::api_error("apikeys.keys.get", name, &e)),
+    };
+    let raw = serde_json::to_value(&key.restrictions).unwrap_or_default();
+    // Through the API's JSON, into a type with no key-string field.
+    let parsed = serde_json::to_value(&key)
+        .and_then(serde_json::from_value::<ApiKey>)
+        .map_err(|e| crate::error::Error::Api {
+            provider: Provider::Gcp,
+            operation: "apikeys.keys.get".into(),
+            what: format!("{name}: unexpected key shape: {e}"),
+            hint: "check --gcp-endpoint points at Google's API Keys API".into(),
+        })?;
+    Ok(Some((detail(&parsed), raw)))
+}
+
+/// Sets a key's restrictions to `restrictions` (API Keys v2 `Restrictions` JSON; `null`
+/// or `{}` clears them) with `keys.patch`, update mask `restrictions` so nothing else
+/// of the key changes
+/// (<https://cloud.google.com/api-keys/docs/reference/rest/v2/projects.locations.keys/patch>),
+/// and awaits the operation.
+pub async fn set_restrictions(
+    c: &Clients,
+    name: &str,
+    restrictions: &serde_json::Value,
+) -> Result<(), crate::error::Error> {
+    use google_cloud_lro::Poller as _;
+    let op = "apikeys.keys.patch";
+    let mut key = serde_json::json!({ "name": name });
+    if !restrictions.is_null() {
+        key["restrictions"] = restrictions.clone();
+    }
+    let request: google_cloud_apikeys_v2::model::UpdateKeyRequest =
+        serde_json::from_value(serde_json::json!({ "key": key, "updateMask": "restrictions" }))
+            .map_err(|e| crate::error::Error::Api {
+                provider: Provider::Gcp,
+                operation: op.into(),
+                what: format!("{name}: the restrictions do not fit API Keys v2: {e}"),
+                hint: "check the rule's `restrict:` (see docs/policies.md)".into(),
+            })?;
+    c.apikeys
+        .update_key()
+        .with_request(request)
+        .poller()
+        .until_done()
+        .await
+        .map(|_| ())
+        .map_err(|e| super::change::api_error(op, name, &e))
+}

@@ -69,10 +69,11 @@ pub enum IamResource {
     ServiceAccount { project: String, email: String },
     /// `projects/P/secrets/S`
     Secret { project: String, secret: String },
-    /// `folders/F` or `organizations/O` (numeric ids): a binding there reaches every
-    /// project below by inheritance. `name` is the whole resource name, which is also
-    /// the scope the inventory gives the container.
-    Container { name: String },
+    /// `folders/F` (a numeric id): a binding there reaches every project below by
+    /// inheritance. The inventory's scope for it is the whole name, `folders/F`.
+    Folder { id: String },
+    /// `organizations/O` (a numeric id): as a folder, one level up.
+    Organization { id: String },
 }
 
 impl IamResource {
@@ -91,9 +92,8 @@ impl IamResource {
                 project: p.to_string(),
                 secret: s.to_string(),
             },
-            ["folders" | "organizations", _] => IamResource::Container {
-                name: name.to_string(),
-            },
+            ["folders", f] => IamResource::Folder { id: f.to_string() },
+            ["organizations", o] => IamResource::Organization { id: o.to_string() },
             _ => return Err(bad_name("IAM resource", name)),
         };
         r.check()?;
@@ -107,7 +107,8 @@ impl IamResource {
                 (project, Some(check_email(email).map(|_| ())))
             }
             IamResource::Secret { project, secret } => (project, Some(check_secret_id(secret))),
-            IamResource::Container { name } => return check_container(name),
+            IamResource::Folder { id } => return check_container_id("folder", id),
+            IamResource::Organization { id } => return check_container_id("organization", id),
         };
         check_project(project)?;
         rest.unwrap_or(Ok(()))
@@ -123,31 +124,46 @@ impl IamResource {
             IamResource::Secret { project, secret } => {
                 format!("projects/{project}/secrets/{secret}")
             }
-            IamResource::Container { name } => name.clone(),
+            IamResource::Folder { id } => format!("folders/{id}"),
+            IamResource::Organization { id } => format!("organizations/{id}"),
         }
     }
 
-    /// The scope the resource is in: its project id, or a container's own name.
-    pub fn project(&self) -> &str {
+    /// The scope the resource is in, as the inventory names scopes: its project id, or
+    /// a folder's or organization's own name.
+    pub fn scope(&self) -> std::borrow::Cow<'_, str> {
         match self {
             IamResource::Project { project }
             | IamResource::ServiceAccount { project, .. }
-            | IamResource::Secret { project, .. } => project,
-            IamResource::Container { name } => name,
+            | IamResource::Secret { project, .. } => project.into(),
+            IamResource::Folder { .. } | IamResource::Organization { .. } => self.name().into(),
         }
     }
 
+    /// Whether this is a folder or an organization (no project number, no accounts).
+    pub fn is_container(&self) -> bool {
+        matches!(
+            self,
+            IamResource::Folder { .. } | IamResource::Organization { .. }
+        )
+    }
+
     /// The resource whose policy makes an admin of `scope` (a project id, or a
-    /// folder's or organization's name).
-    pub fn holder_of(scope: &str) -> IamResource {
-        if scope.starts_with("folders/") || scope.starts_with("organizations/") {
-            IamResource::Container {
-                name: scope.to_string(),
-            }
-        } else {
-            IamResource::Project {
+    /// folder's or organization's name, which `parse` decides): a scope with a `/` must
+    /// parse as a folder or an organization.
+    pub fn holder_of(scope: &str) -> Result<IamResource, Error> {
+        if !scope.contains('/') {
+            let r = IamResource::Project {
                 project: scope.to_string(),
-            }
+            };
+            r.check()?;
+            return Ok(r);
+        }
+        let r = IamResource::parse(scope)?;
+        if r.is_container() {
+            Ok(r)
+        } else {
+            Err(bad_name("project, folder or organization", scope))
         }
     }
 
@@ -166,11 +182,11 @@ impl IamResource {
                 "secretmanager.secrets.getIamPolicy",
                 "secretmanager.secrets.setIamPolicy",
             ),
-            IamResource::Container { name } if name.starts_with("folders/") => (
+            IamResource::Folder { .. } => (
                 "cloudresourcemanager.folders.getIamPolicy",
                 "cloudresourcemanager.folders.setIamPolicy",
             ),
-            IamResource::Container { .. } => (
+            IamResource::Organization { .. } => (
                 "cloudresourcemanager.organizations.getIamPolicy",
                 "cloudresourcemanager.organizations.setIamPolicy",
             ),
@@ -186,17 +202,35 @@ fn bad_name(what: &str, name: &str) -> Error {
     )
 }
 
-/// `folders/F` or `organizations/O`, F and O numeric ids (as Google assigns them).
-fn check_container(name: &str) -> Result<(), Error> {
-    let id = name
-        .strip_prefix("folders/")
-        .or_else(|| name.strip_prefix("organizations/"));
-    match id {
-        Some(id) if !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_digit()) => {
-            Ok(())
-        }
-        _ => Err(bad_name("folder or organization", name)),
-    }
+/// The members of `policy` holding an admin-equivalent role (`roles/owner` or an
+/// IAM-admin role, see `assemble::role_level`) with no condition, sorted.
+fn admin_grants(policy: &Policy) -> Vec<Grant> {
+    let mut admins: Vec<Grant> = policy
+        .bindings
+        .iter()
+        .filter(|b| b.condition.is_none())
+        .filter(|b| {
+            matches!(
+                super::assemble::role_level(&b.role),
+                crate::model::RoleLevel::Owner | crate::model::RoleLevel::IamAdmin
+            )
+        })
+        .flat_map(|b| {
+            b.members.iter().map(|m| Grant {
+                member: m.clone(),
+                role: b.role.clone(),
+                condition: None,
+            })
+        })
+        .collect();
+    admins.sort();
+    admins
+}
+
+/// A folder's or organization's id: 1-32 decimal digits (as Google assigns them).
+fn check_container_id(what: &str, id: &str) -> Result<(), Error> {
+    let ok = !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_digit());
+    ok.then_some(()).ok_or_else(|| bad_name(what, id))
 }
 
 /// Project ids (6-30 of `a-z0-9-`) and domain-scoped ids (`example.com:proj`).
@@ -523,21 +557,30 @@ pub struct NewKey {
 /// The write side of one GCP project.
 pub struct GcpChanger {
     clients: Clients,
+    /// The scope as the plan names it: a project id, `folders/F` or `organizations/O`.
     project: String,
+    /// The resource whose policy makes an admin of the scope, decided once at connect.
+    holder: IamResource,
 }
 
 impl GcpChanger {
     /// Builds the clients for `project` (checked against GCP's project id rules).
     pub async fn connect(project: &str, settings: &GcpSettings) -> Result<Self, Error> {
-        IamResource::holder_of(project).check()?;
+        let holder = IamResource::holder_of(project)?;
         Ok(GcpChanger {
             clients: clients(settings).await?,
             project: project.to_string(),
+            holder,
         })
     }
 
     pub fn project(&self) -> &str {
         &self.project
+    }
+
+    /// The resource whose policy makes an admin of this changer's scope.
+    pub fn holder(&self) -> &IamResource {
+        &self.holder
     }
 
     /// The clients, for the changes of API keys, HMAC keys and workload identity
@@ -575,7 +618,7 @@ impl GcpChanger {
     /// A resource of this changer's project, or a usage error.
     fn own(&self, resource: &IamResource) -> Result<(), Error> {
         resource.check()?;
-        if resource.project() != self.project {
+        if resource.scope() != self.project {
             return Err(Error::usage(
                 format!(
                     "{} is not in project {}, the one this run changes",
@@ -593,6 +636,13 @@ impl GcpChanger {
     /// binding" must specify version 3). Reads are idempotent, so the client retries them.
     pub async fn read_policy(&self, resource: &IamResource) -> Result<Policy, Error> {
         self.own(resource)?;
+        self.read_any_policy(resource).await
+    }
+
+    /// `read_policy` of any checked resource, this changer's or not: for reading the
+    /// policies of the containers above the scope, which are never written here.
+    async fn read_any_policy(&self, resource: &IamResource) -> Result<Policy, Error> {
+        resource.check()?;
         let (get, _) = resource.methods();
         let c = &self.clients;
         let name = resource.name();
@@ -624,7 +674,7 @@ impl GcpChanger {
                     .send()
                     .await
             }
-            IamResource::Container { .. } if name.starts_with("folders/") => {
+            IamResource::Folder { .. } => {
                 c.folders
                     .get_iam_policy()
                     .set_resource(name.clone())
@@ -633,7 +683,7 @@ impl GcpChanger {
                     .send()
                     .await
             }
-            IamResource::Container { .. } => {
+            IamResource::Organization { .. } => {
                 c.organizations
                     .get_iam_policy()
                     .set_resource(name.clone())
@@ -681,7 +731,7 @@ impl GcpChanger {
                 .send()
                 .await
                 .map(|_| ()),
-            IamResource::Container { .. } if name.starts_with("folders/") => c
+            IamResource::Folder { .. } => c
                 .folders
                 .set_iam_policy()
                 .set_resource(name)
@@ -689,7 +739,7 @@ impl GcpChanger {
                 .send()
                 .await
                 .map(|_| ()),
-            IamResource::Container { .. } => c
+            IamResource::Organization { .. } => c
                 .organizations
                 .set_iam_policy()
                 .set_resource(name)
@@ -837,29 +887,72 @@ impl GcpChanger {
     /// condition may stop them working. The caller decides which members are the
     /// customer's (the parties are the config's).
     pub async fn admins_after(&self, removing: &[Grant]) -> Result<Vec<Grant>, Error> {
-        let holder = IamResource::holder_of(&self.project);
-        let mut policy = self.read_policy(&holder).await?;
+        let mut policy = self.read_policy(&self.holder).await?;
         edit_policy(&mut policy, removing, &[], Adds::Always);
-        let mut admins: Vec<Grant> = policy
-            .bindings
-            .iter()
-            .filter(|b| b.condition.is_none())
-            .filter(|b| {
-                matches!(
-                    super::assemble::role_level(&b.role),
-                    crate::model::RoleLevel::Owner | crate::model::RoleLevel::IamAdmin
-                )
-            })
-            .flat_map(|b| {
-                b.members.iter().map(|m| Grant {
-                    member: m.clone(),
-                    role: b.role.clone(),
-                    condition: None,
-                })
-            })
-            .collect();
-        admins.sort();
-        Ok(admins)
+        Ok(admin_grants(&policy))
+    }
+
+    /// The members holding an admin-equivalent role unconditionally on `container` (a
+    /// folder or organization above this changer's scope, from `ancestry`), whose
+    /// bindings every project below inherits. One read; nothing is written.
+    pub async fn admins_on(&self, container: &IamResource) -> Result<Vec<Grant>, Error> {
+        if !container.is_container() {
+            return Err(bad_name("folder or organization", &container.name()));
+        }
+        Ok(admin_grants(&self.read_any_policy(container).await?))
+    }
+
+    /// The folders and organization above this changer's scope, nearest first: a
+    /// project's `parent` (`projects.get`), then each folder's (`folders.get`), as
+    /// the audit reads a project's ancestry. Bounded by the hierarchy's depth
+    /// (`hierarchy::MAX_DEPTH`): folders nest at most 10 levels below an organization,
+    /// and a name met twice (a cycle in what a server answers) ends the walk, as does
+    /// a parent that is not a folder or an organization.
+    pub async fn ancestry(&self) -> Result<Vec<IamResource>, Error> {
+        let mut parent = match &self.holder {
+            IamResource::Organization { .. } => return Ok(Vec::new()),
+            IamResource::Folder { .. } => self.folder_parent(&self.holder.name()).await?,
+            _ => {
+                let name = self.holder.name();
+                self.clients
+                    .projects
+                    .get_project()
+                    .set_name(name.clone())
+                    .with_idempotency(true)
+                    .send()
+                    .await
+                    .map_err(|e| api_error("cloudresourcemanager.projects.get", &name, &e))?
+                    .parent
+            }
+        };
+        let mut chain: Vec<IamResource> = Vec::new();
+        while !parent.is_empty() && chain.len() < super::hierarchy::MAX_DEPTH {
+            let r = IamResource::parse(&parent)
+                .ok()
+                .filter(IamResource::is_container);
+            let Some(r) = r.filter(|r| !chain.contains(r)) else {
+                break;
+            };
+            chain.push(r);
+            if !matches!(chain.last(), Some(IamResource::Folder { .. })) {
+                break;
+            }
+            parent = self.folder_parent(&parent).await?;
+        }
+        Ok(chain)
+    }
+
+    /// A folder's parent (`folders.get`): `folders/F` or `organizations/O`.
+    async fn folder_parent(&self, name: &str) -> Result<String, Error> {
+        self.clients
+            .folders
+            .get_folder()
+            .set_name(name)
+            .with_idempotency(true)
+            .send()
+            .await
+            .map(|f| f.parent)
+            .map_err(|e| api_error("cloudresourcemanager.folders.get", name, &e))
     }
 
     /// Removes `remove` and adds `add` in one write (undo of `bound_grant`).
@@ -1219,6 +1312,39 @@ mod tests {
         ] {
             assert!(IamResource::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    /// A folder and an organization were one `Container` told apart by a prefix test
+    /// wherever it mattered; parse now decides it once, as data (issue 17).
+    #[test]
+    fn folders_and_organizations_are_told_apart_once_by_parse() {
+        let folder = IamResource::parse("folders/42").unwrap();
+        assert_eq!(folder, IamResource::Folder { id: "42".into() });
+        assert_eq!(
+            folder.methods().0,
+            "cloudresourcemanager.folders.getIamPolicy"
+        );
+        let org = IamResource::parse("organizations/7").unwrap();
+        assert_eq!(org, IamResource::Organization { id: "7".into() });
+        assert_eq!(
+            org.methods().1,
+            "cloudresourcemanager.organizations.setIamPolicy"
+        );
+        assert_eq!(org.scope(), "organizations/7");
+        assert!(folder.is_container() && org.is_container());
+        assert_eq!(IamResource::holder_of("folders/42").unwrap(), folder);
+        assert_eq!(
+            IamResource::holder_of("p-1").unwrap(),
+            IamResource::Project {
+                project: "p-1".into()
+            }
+        );
+        for bad in ["projects/p-1", "projects/p-1/secrets/s", "folders/x", "Bad"] {
+            assert!(IamResource::holder_of(bad).is_err(), "{bad}");
+        }
+        // The journal names the kind: an entry says which API undoes it.
+        let json = serde_json::to_value(&folder).unwrap();
+        assert_eq!(json, serde_json::json!({"kind": "folder", "id": "42"}));
     }
 
     #[test]

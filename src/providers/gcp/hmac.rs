@@ -141,6 +141,33 @@ pub async fn state(
     }
 }
 
+/// Deletes an HMAC key (`hmacKeys.delete`; cannot be undone). Google deletes only an
+/// INACTIVE key: "keys must be updated to be in the INACTIVE state before they can be
+/// deleted" (<https://cloud.google.com/sdk/gcloud/reference/storage/hmac/delete>; the
+/// XML API: "An HMAC key must be in an inactive state in order to delete it",
+/// <https://cloud.google.com/storage/docs/xml-api/post-hmac-delete>), so the caller
+/// deactivates it first. A key already gone (404) is deleted: a retry after a lost
+/// answer is safe.
+pub async fn delete(
+    rest: &Rest,
+    project: &str,
+    access_id: &str,
+) -> Result<(), crate::error::Error> {
+    let path = format!("storage/v1/projects/{project}/hmacKeys/{access_id}");
+    match rest
+        .call::<serde_json::Value>(reqwest::Method::DELETE, Service::Storage, &path, &[], None)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(f) if f.not_found => Ok(()),
+        Err(f) => Err(super::rest::change_error(
+            "storage.hmacKeys.delete",
+            access_id,
+            f,
+        )),
+    }
+}
+
 /// Sets an HMAC key's state (`hmacKeys.update`): `INACTIVE` to revoke, `ACTIVE` to undo.
 pub async fn set_state(
     rest: &Rest,
