@@ -547,7 +547,7 @@ fn the_asset_inventory_reads_policies_in_bulk_and_the_fallback_is_named() {
     assert!(folder_source.get("notes").is_none(), "{folder_source}");
 
     // Enforcement is on: only the role's definition changes (no authenticated rebinding).
-    enforce_audit_role(&url, &["cloudasset.assets.searchAllIamPolicies"], false);
+    enforce_audit_role(&url, BOTH_SEARCHES, false);
     let (t1, sa1) = (total(), count(SA_POLICY));
     let per_item = audited(&url, home.path(), Some("audit-token"));
     let per_item_requests = total() - t1;
@@ -582,6 +582,182 @@ fn the_asset_inventory_reads_policies_in_bulk_and_the_fallback_is_named() {
     assert_eq!(
         can_act, 1,
         "the account policy read in bulk is in the inventory"
+    );
+}
+
+const BOTH_SEARCHES: &[&str] = &[
+    "cloudasset.assets.searchAllIamPolicies",
+    "cloudasset.assets.searchAllResources",
+];
+
+/// `n` more service accounts in each project of folder 20 (numbered from `from`), each
+/// with a user-managed key (every other one disabled) and an API key (every other one
+/// unrestricted), and a secret per account: what the audit lists per item without Cloud
+/// Asset Inventory.
+fn seed_key_bearing(url: &str, from: usize, n: usize) {
+    let mut api_keys = Vec::new();
+    for project in ["shop-prod", "shop-dev"] {
+        for i in from..from + n {
+            let sa = post(
+                url,
+                &format!("/v1/projects/{project}/serviceAccounts"),
+                json!({ "accountId": format!("worker-{i:02}") }),
+            );
+            let key = post(
+                url,
+                &format!("/v1/{}/keys", sa["name"].as_str().unwrap()),
+                json!({}),
+            );
+            if i % 2 == 1 {
+                post(
+                    url,
+                    &format!("/v1/{}:disable", key["name"].as_str().unwrap()),
+                    json!({}),
+                );
+            }
+            let restrictions = if i % 2 == 0 {
+                json!({})
+            } else {
+                json!({"restrictions": {"apiTargets": [{"service": "maps-backend.googleapis.com"}]}})
+            };
+            let mut key = restrictions;
+            key["displayName"] = json!(format!("key-{i:02}"));
+            api_keys.push(json!({"project": project, "key": key, "keyString": format!("AIzaCanary{project}{i:02}")}));
+            post(
+                url,
+                &format!("/v1/projects/{project}/secrets?secretId=token-{i:02}"),
+                json!({"replication": {"automatic": {}}}),
+            );
+        }
+    }
+    post(
+        url,
+        "/_admin/seed",
+        json!({"credentials": {"apiKeys": api_keys}}),
+    );
+}
+
+/// The per-item list routes that Cloud Asset Inventory's `searchAllResources` replaces.
+const PER_ITEM_LISTS: &[&str] = &[
+    "GET /v1/projects/{project}/serviceAccounts",
+    "GET /v1/projects/{project}/serviceAccounts/{account}/keys",
+    "GET /v2/projects/{project}/locations/{location}/keys",
+    "GET /v1/projects/{project}/secrets",
+];
+
+/// Issue 17's "bulk sources first": with `searchAllResources` allowed, service accounts,
+/// their keys, API keys and secrets come from a few pages and none of their per-item
+/// lists is called; without it (both asset permissions denied) each is listed per item
+/// and a coverage note says so. Both roads give the same principals, credentials,
+/// findings and gaps (before, the bulk road did not exist: every key list was per
+/// account).
+#[test]
+fn key_bearing_resources_come_from_the_asset_search_and_match_the_per_item_road() {
+    let server = gcp_server();
+    let url = server.url();
+    seed_hierarchy(&url);
+    seed_accounts(&url);
+    seed_key_bearing(&url, 0, 3);
+    enforce_audit_role(&url, &[], true);
+    let home = tempfile::tempdir().unwrap();
+    let count = |route: &str| server.request_counts().route(route);
+    let lists = || PER_ITEM_LISTS.iter().map(|r| count(r)).collect::<Vec<_>>();
+
+    let before = lists();
+    let bulk = audited(&url, home.path(), Some("audit-token"));
+    assert_eq!(
+        lists(),
+        before,
+        "no per-item list with the asset search allowed"
+    );
+    assert_eq!(count("GET /v1/folders/{folder}:searchAllResources"), 1);
+    let folder_source = |inv: &Value| {
+        inv["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["scope"] == "folders/20")
+            .cloned()
+            .unwrap()
+    };
+    assert!(
+        folder_source(&bulk).get("notes").is_none(),
+        "{}",
+        folder_source(&bulk)
+    );
+
+    enforce_audit_role(&url, BOTH_SEARCHES, false);
+    let before = lists();
+    let per_item = audited(&url, home.path(), Some("audit-token"));
+    let grew: Vec<u64> = lists().iter().zip(&before).map(|(a, b)| a - b).collect();
+    // 2 projects; 3 + 6 accounts (seed_accounts, seed_key_bearing) with a key list each.
+    assert_eq!(grew, [2, 9, 2, 2], "per-item lists: {PER_ITEM_LISTS:?}");
+    let notes = folder_source(&per_item)["notes"].to_string();
+    assert!(
+        notes.contains("searchAllResources") && notes.contains("per item"),
+        "{notes}"
+    );
+    for part in ["principals", "credentials", "secrets", "findings", "gaps"] {
+        assert_eq!(
+            bulk[part], per_item[part],
+            "{part} differ between the roads"
+        );
+    }
+    let creds = bulk["credentials"].as_array().unwrap();
+    let kinds = |k: &str| creds.iter().filter(|c| c["kind"] == k).count();
+    assert_eq!(
+        kinds("gcp-service-account-key"),
+        6,
+        "{}",
+        bulk["credentials"]
+    );
+    assert_eq!(kinds("gcp-api-key"), 6);
+    assert_eq!(bulk["secrets"].as_array().unwrap().len(), 6);
+    assert!(!bulk.to_string().contains("AIzaCanary"), "no key string");
+}
+
+/// Issue 17's goal: with the asset inventory, an audit's requests grow with pages, not
+/// items. Doubling the accounts, keys, API keys and secrets of a folder leaves the
+/// request count of everything the search replaces unchanged (secret versions and
+/// policies, read per secret, are the only growth), where the per-item road pays one
+/// key list per added account.
+#[test]
+fn doubling_accounts_and_keys_does_not_double_the_requests_with_the_asset_inventory() {
+    let server = gcp_server();
+    let url = server.url();
+    seed_hierarchy(&url);
+    seed_key_bearing(&url, 0, 4);
+    // Open reads (no enforcement) while seeding goes on; the per-item road below denies
+    // the asset searches.
+    let home = tempfile::tempdir().unwrap();
+    let total = || server.request_counts().total;
+    let count = |route: &str| server.request_counts().route(route);
+    let per_secret = || {
+        count("GET /v1/projects/{project}/secrets/{secret}/versions")
+            + count("GET /v1/projects/{project}/secrets/{secret}:getIamPolicy")
+    };
+    let measure = |token: Option<&str>| {
+        let (t, s) = (total(), per_secret());
+        audited(&url, home.path(), token);
+        (total() - t, per_secret() - s)
+    };
+    let (small, small_secrets) = measure(None);
+    seed_key_bearing(&url, 4, 4);
+    let (large, large_secrets) = measure(None);
+    assert_eq!(large_secrets, 2 * small_secrets, "two reads per secret");
+    assert_eq!(
+        large - large_secrets,
+        small - small_secrets,
+        "bulk: {small} then {large} requests"
+    );
+    assert!(large < 2 * small, "bulk: {small} then {large} requests");
+
+    enforce_audit_role(&url, BOTH_SEARCHES, true);
+    let (per_item, _) = measure(Some("audit-token"));
+    // 16 accounts, one key list each, where the bulk road has none.
+    assert!(
+        per_item >= large + 16,
+        "per item {per_item} vs bulk {large}"
     );
 }
 

@@ -181,7 +181,7 @@ fn parent_name(number: u64, at: At<'_>) -> String {
     }
 }
 
-fn secret_json(store: &Store, s: &Secret) -> Value {
+pub(crate) fn secret_json(store: &Store, s: &Secret) -> Value {
     let mut out = json!({
         "name": secret_name(store, s),
         "createTime": fmt_time(&s.create_time),

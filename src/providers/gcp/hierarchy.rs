@@ -18,7 +18,10 @@
 //! the root's source carries a coverage note saying so. A resource the search does not
 //! return has no bindings ("returns ... the IAM policies that match", an empty policy
 //! matches none), so it is read as an empty policy. The folders above the root are
-//! outside its scope and are always read per item.
+//! outside its scope and are always read per item. The key-bearing resources of every
+//! project below the root (service accounts, their keys, API keys, secrets) come from
+//! `searchAllResources` the same way, with its own per-kind fallback
+//! ([`super::search`]).
 //!
 //! Bounds: Google allows folders to nest 10 levels deep
 //! (<https://cloud.google.com/resource-manager/docs/creating-managing-folders>); the
@@ -32,7 +35,7 @@ use futures::stream::{self, StreamExt};
 use google_cloud_gax::paginator::ItemPaginator as _;
 
 use super::live::{classify, convert, gap_reason, policy_v3, Clients};
-use super::sources::{Availability, Policy};
+use super::sources::{Availability, BulkProject, Policy};
 use crate::error::Error;
 use crate::model::{Gap, Provider};
 use crate::providers::duty::Duty;
@@ -71,6 +74,41 @@ pub struct Hierarchy {
     pub service_account_policies: Option<BTreeMap<String, BTreeMap<String, Policy>>>,
     /// Coverage notes, by the scope they are about.
     pub notes: Vec<(String, String)>,
+    /// Key-bearing resources read in bulk (each kind `None` when read per item).
+    pub resources: super::search::Resources,
+}
+
+impl Hierarchy {
+    /// What was read in bulk for one project found by the walk; all `None` (read per
+    /// item) for a project it did not find.
+    pub fn for_project(&self, project: &str) -> BulkProject {
+        if !self.projects.iter().any(|p| p.project_id == project) {
+            return BulkProject::default();
+        }
+        let r = &self.resources;
+        BulkProject {
+            account_policies: self
+                .service_account_policies
+                .as_ref()
+                .map(|m| m.get(project).cloned().unwrap_or_default()),
+            service_accounts: r
+                .service_accounts
+                .as_ref()
+                .map(|m| m.get(project).cloned().unwrap_or_default()),
+            keys: r
+                .keys
+                .as_ref()
+                .map(|m| m.get(project).cloned().unwrap_or_default()),
+            api_keys: r
+                .api_keys
+                .as_ref()
+                .map(|m| m.get(project).cloned().unwrap_or_default()),
+            secrets: r
+                .secrets
+                .as_ref()
+                .map(|m| m.get(project).cloned().unwrap_or_default()),
+        }
+    }
 }
 
 const FOLDER_ASSET: &str = "cloudresourcemanager.googleapis.com/Folder";
@@ -202,8 +240,12 @@ async fn above(c: &Clients, root: &str, gaps: &mut Vec<Gap>) -> Result<Vec<Strin
     Ok(chain)
 }
 
-/// The direct child folders and active projects of `parent`.
-async fn children(c: &Clients, parent: &str, gaps: &mut Vec<Gap>) -> (Vec<String>, Vec<String>) {
+/// The direct child folders and active projects (`projects/NUMBER`, id) of `parent`.
+async fn children(
+    c: &Clients,
+    parent: &str,
+    gaps: &mut Vec<Gap>,
+) -> (Vec<String>, Vec<(String, String)>) {
     let mut folders = Vec::new();
     let mut it = c
         .folders
@@ -237,7 +279,7 @@ async fn children(c: &Clients, parent: &str, gaps: &mut Vec<Gap>) -> (Vec<String
     while let Some(item) = it.next().await {
         match item {
             Ok(p) if p.state == google_cloud_resourcemanager_v3::model::project::State::Active => {
-                projects.push(p.project_id)
+                projects.push((p.name, p.project_id))
             }
             Ok(_) => {}
             Err(e) => {
@@ -299,9 +341,12 @@ pub async fn walk(c: &Clients, root: &str, concurrency: usize) -> Result<Hierarc
     let mut seen: BTreeSet<String> = above.iter().cloned().collect();
     seen.insert(root.to_string());
     let mut projects: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    // `projects/NUMBER` to id, to place what the asset search returns.
+    let mut numbers: BTreeMap<String, String> = BTreeMap::new();
     while let Some((name, chain)) = queue.pop_front() {
         let (folders, found) = children(c, &name, &mut gaps).await;
-        for p in found {
+        for (number, p) in found {
+            numbers.entry(number).or_insert_with(|| p.clone());
             projects.entry(p).or_insert_with(|| chain.clone());
         }
         for f in folders {
@@ -324,7 +369,7 @@ pub async fn walk(c: &Clients, root: &str, concurrency: usize) -> Result<Hierarc
             queue.push_back((f, next));
         }
     }
-    let (bulk, notes) = match bulk_policies(c, root).await {
+    let (bulk, mut notes) = match bulk_policies(c, root).await {
         Ok(b) => (Some(b), Vec::new()),
         Err(why) => (
             None,
@@ -337,6 +382,8 @@ pub async fn walk(c: &Clients, root: &str, concurrency: usize) -> Result<Hierarc
             )],
         ),
     };
+    let (resources, more) = super::search::read(c, root, &numbers).await;
+    notes.extend(more.into_iter().map(|n| (root.to_string(), n)));
     let names: Vec<String> = seen.into_iter().collect();
     let bulk_ref = bulk.as_ref();
     let above_ref = &above;
@@ -377,6 +424,7 @@ pub async fn walk(c: &Clients, root: &str, concurrency: usize) -> Result<Hierarc
         gaps,
         service_account_policies: bulk.map(|b| b.accounts),
         notes,
+        resources,
     })
 }
 
@@ -398,6 +446,7 @@ pub async fn read_one(c: &Clients, name: &str) -> Hierarchy {
         gaps: Vec::new(),
         service_account_policies: None,
         notes: Vec::new(),
+        resources: super::search::Resources::default(),
     }
 }
 
@@ -410,8 +459,10 @@ pub fn join(walks: Vec<Hierarchy>) -> Hierarchy {
     let mut notes = Vec::new();
     // Bulk policies are usable only if every walk read them in bulk.
     let mut accounts: Option<BTreeMap<String, BTreeMap<String, Policy>>> = Some(BTreeMap::new());
+    let mut resources = super::search::Resources::empty_bulk();
     for h in walks {
         notes.extend(h.notes);
+        super::search::join(&mut resources, h.resources, !h.projects.is_empty());
         match (&mut accounts, h.service_account_policies) {
             (Some(all), Some(these)) => all.extend(these),
             _ => accounts = None,
@@ -439,6 +490,7 @@ pub fn join(walks: Vec<Hierarchy>) -> Hierarchy {
         gaps,
         service_account_policies: accounts,
         notes,
+        resources,
     }
 }
 
@@ -460,6 +512,7 @@ mod tests {
             gaps: Vec::new(),
             service_account_policies: None,
             notes: Vec::new(),
+            resources: crate::providers::gcp::search::Resources::default(),
         }
     }
 
