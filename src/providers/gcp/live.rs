@@ -6,6 +6,10 @@
 //! page), and per service account its key list and IAM policy, per secret its version
 //! list and IAM policy; bounded concurrency; retries on UNAVAILABLE and
 //! RESOURCE_EXHAUSTED with backoff. It never calls an API that returns a secret value.
+//! In a walked folder or organization, what Cloud Asset Inventory already gave
+//! ([`BulkProject`]: service accounts, their keys and IAM policies, API keys, secrets)
+//! is not read again: then a project costs its IAM policy, HMAC key and workload
+//! identity lists, and two requests per secret.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
