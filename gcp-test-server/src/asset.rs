@@ -14,7 +14,9 @@
 //! Keys v2, Secret Manager v1), so it never holds what those do not (no key string,
 //! no private key). Resources searched: containers, projects, service accounts, their
 //! keys (`iam.googleapis.com/ServiceAccountKey`, parent: the account), API keys
-//! (`apikeys.googleapis.com/Key`, not deleted ones) and secrets.
+//! (`apikeys.googleapis.com/Key`, not deleted ones), secrets and their versions
+//! (`secretmanager.googleapis.com/SecretVersion`, parent: the secret; metadata only,
+//! never the payload).
 //! Full resource names follow <https://cloud.google.com/asset-inventory/docs/resource-name-format>:
 //! `//cloudresourcemanager.googleapis.com/projects/NUMBER`,
 //! `//iam.googleapis.com/projects/ID/serviceAccounts/UNIQUE_ID`,
@@ -51,6 +53,7 @@ const SA_TYPE: &str = "iam.googleapis.com/ServiceAccount";
 const SECRET_TYPE: &str = "secretmanager.googleapis.com/Secret";
 const KEY_TYPE: &str = "iam.googleapis.com/ServiceAccountKey";
 const API_KEY_TYPE: &str = "apikeys.googleapis.com/Key";
+const VERSION_TYPE: &str = "secretmanager.googleapis.com/SecretVersion";
 
 /// The containers above `parent` (itself first), bounded by the store's size.
 fn chain(store: &Store, parent: Option<&str>) -> Vec<String> {
@@ -264,11 +267,26 @@ fn project_items(
     for s in store.secrets.values().filter(|s| s.project_id == project) {
         let shown = crate::secretmanager::secret_json(store, s);
         let name = shown["name"].as_str().unwrap_or_default().to_string();
-        let mut item = Item::bare(
-            format!("//secretmanager.googleapis.com/{name}"),
-            SECRET_TYPE,
-            place(),
-        );
+        let secret_full = format!("//secretmanager.googleapis.com/{name}");
+        for v in &s.versions {
+            let json = crate::secretmanager::version_json(store, s, v);
+            let mut version = Item::bare(
+                format!("{secret_full}/versions/{}", v.number),
+                VERSION_TYPE,
+                place(),
+            );
+            version.parent_full_name = Some(secret_full.clone());
+            version.state = match json["state"].as_str() {
+                Some("ENABLED") => Some("ENABLED"),
+                Some("DISABLED") => Some("DISABLED"),
+                Some("DESTROYED") => Some("DESTROYED"),
+                _ => None,
+            };
+            version.create_time = Some(fmt_time(&v.create_time));
+            version.versioned = Some(("v1", json));
+            out.push(version);
+        }
+        let mut item = Item::bare(secret_full, SECRET_TYPE, place());
         item.policy = s.policy.render(Some(3))?;
         item.display_name = s.id.clone();
         item.parent_full_name = Some(project_full.to_string());

@@ -222,7 +222,7 @@ pub(crate) fn secret_json(store: &Store, s: &Secret) -> Value {
     out
 }
 
-fn version_json(store: &Store, s: &Secret, v: &Version) -> Value {
+pub(crate) fn version_json(store: &Store, s: &Secret, v: &Version) -> Value {
     let replication_status = match &s.replication.user_managed {
         Some(um) => {
             json!({ "userManaged": { "replicas": um.replicas.iter().map(|r| json!({"location": r.location})).collect::<Vec<_>>() } })

@@ -2430,8 +2430,13 @@ fn gcloud_searches_the_key_bearing_resources_of_a_folder_with_their_versioned_re
             &format!("/v1/projects/{project}/secrets?secretId=db-password"),
             &json!({"replication": {"automatic": {}}}),
         );
+        post_json(
+            &server.url,
+            &format!("/v1/projects/{project}/secrets/db-password:addVersion"),
+            &json!({"payload": {"data": "RmlkZWxpdHlTZWNyZXRWYWx1ZQ=="}}),
+        );
     }
-    let types = "--asset-types=iam.googleapis.com/ServiceAccount,iam.googleapis.com/ServiceAccountKey,apikeys.googleapis.com/Key,secretmanager.googleapis.com/Secret";
+    let types = "--asset-types=iam.googleapis.com/ServiceAccount,iam.googleapis.com/ServiceAccountKey,apikeys.googleapis.com/Key,secretmanager.googleapis.com/Secret,secretmanager.googleapis.com/SecretVersion";
     http_json(&server.url, "DELETE", "/_admin/requests", &Value::Null);
     let found = g.json(&[
         "asset",
@@ -2443,7 +2448,7 @@ fn gcloud_searches_the_key_bearing_resources_of_a_folder_with_their_versioned_re
     ]);
     let counts = http_json(&server.url, "GET", "/_admin/requests", &Value::Null);
     assert_eq!(
-        counts["byRoute"]["GET /v1/folders/{folder}:searchAllResources"], 4,
+        counts["byRoute"]["GET /v1/folders/{folder}:searchAllResources"], 5,
         "one result a page: {counts} {found}"
     );
     let by_type = |t: &str| -> Vec<&Value> {
@@ -2462,21 +2467,27 @@ fn gcloud_searches_the_key_bearing_resources_of_a_folder_with_their_versioned_re
         by_type("apikeys.googleapis.com/Key"),
         by_type("secretmanager.googleapis.com/Secret"),
     );
+    let resource = |r: &Value, version: &str| {
+        assert_eq!(r["versionedResources"][0]["version"], version, "{r}");
+        r["versionedResources"][0]["resource"].clone()
+    };
+    let version = by_type("secretmanager.googleapis.com/SecretVersion");
     assert_eq!(
-        [sa.len(), key.len(), api.len(), secret.len()],
-        [1, 1, 1, 1],
+        [sa.len(), key.len(), api.len(), secret.len(), version.len()],
+        [1, 1, 1, 1, 1],
         "{found}"
     );
+    assert_eq!(version[0]["parentFullResourceName"], secret[0]["name"]);
+    assert_eq!(resource(version[0], "v1")["state"], "ENABLED");
+    // Neither the value nor its base64 form.
+    assert!(!found.to_string().contains("RmlkZWxpdHlTZWNyZXRWYWx1ZQ"));
+    assert!(!found.to_string().contains("FidelitySecretValue"));
     assert!(found
         .as_array()
         .unwrap()
         .iter()
         .all(|r| r["project"] == "projects/4242"));
     assert_eq!(key[0]["parentFullResourceName"], sa[0]["name"]);
-    let resource = |r: &Value, version: &str| {
-        assert_eq!(r["versionedResources"][0]["version"], version, "{r}");
-        r["versionedResources"][0]["resource"].clone()
-    };
     assert_eq!(
         resource(sa[0], "v1")["email"],
         "deployer@shop-prod.iam.gserviceaccount.com"
@@ -2496,7 +2507,7 @@ fn gcloud_searches_the_key_bearing_resources_of_a_folder_with_their_versioned_re
     );
     // Without the read mask, no versioned resources.
     let plain = g.json(&["asset", "search-all-resources", "--scope=folders/20", types]);
-    assert_eq!(plain.as_array().map(Vec::len), Some(4));
+    assert_eq!(plain.as_array().map(Vec::len), Some(5));
     assert!(plain
         .as_array()
         .unwrap()

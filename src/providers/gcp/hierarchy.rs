@@ -72,6 +72,8 @@ pub struct Hierarchy {
     /// Service-account IAM policies read in bulk, by project id then unique id; `None`
     /// when the bulk read was not used (then each is read per item).
     pub service_account_policies: Option<BTreeMap<String, BTreeMap<String, Policy>>>,
+    /// Secret IAM policies read in bulk, by full resource name; `None` when not.
+    pub secret_policies: Option<BTreeMap<String, Policy>>,
     /// Coverage notes, by the scope they are about.
     pub notes: Vec<(String, String)>,
     /// Key-bearing resources read in bulk (each kind `None` when read per item).
@@ -107,20 +109,50 @@ impl Hierarchy {
                 .secrets
                 .as_ref()
                 .map(|m| m.get(project).cloned().unwrap_or_default()),
+            versions: r
+                .versions
+                .as_ref()
+                .map(|m| m.get(project).cloned().unwrap_or_default()),
+            secret_policies: self.secret_policies_of(project),
         }
+    }
+
+    /// The IAM policy of each secret of `project` found in bulk, by its Secret Manager
+    /// name (a secret the policy search did not return has none: it has no bindings).
+    fn secret_policies_of(&self, project: &str) -> Option<BTreeMap<String, Policy>> {
+        let policies = self.secret_policies.as_ref()?;
+        let secrets = self.resources.secrets.as_ref()?;
+        let full = &self.resources.secret_full_names;
+        Some(
+            secrets
+                .get(project)
+                .into_iter()
+                .flatten()
+                .map(|s| {
+                    let policy = full
+                        .get(&s.name)
+                        .and_then(|f| policies.get(f))
+                        .cloned()
+                        .unwrap_or_default();
+                    (s.name.clone(), policy)
+                })
+                .collect(),
+        )
     }
 }
 
 const FOLDER_ASSET: &str = "cloudresourcemanager.googleapis.com/Folder";
 const ORG_ASSET: &str = "cloudresourcemanager.googleapis.com/Organization";
 const SA_ASSET: &str = "iam.googleapis.com/ServiceAccount";
+const SECRET_ASSET: &str = super::search::SECRET_TYPE;
 
-/// What the bulk read gave: container policies by name, and service-account policies
-/// by project id and unique id.
+/// What the bulk read gave: container policies by name, service-account policies by
+/// project id and unique id, secret policies by full resource name.
 #[derive(Default)]
 struct Bulk {
     containers: BTreeMap<String, Policy>,
     accounts: BTreeMap<String, BTreeMap<String, Policy>>,
+    secrets: BTreeMap<String, Policy>,
 }
 
 /// Every folder, organization and service-account IAM policy within `root`, from Cloud
@@ -131,7 +163,7 @@ async fn bulk_policies(c: &Clients, root: &str) -> Result<Bulk, String> {
         .asset
         .search_all_iam_policies()
         .set_scope(root)
-        .set_asset_types([FOLDER_ASSET, ORG_ASSET, SA_ASSET])
+        .set_asset_types([FOLDER_ASSET, ORG_ASSET, SA_ASSET, SECRET_ASSET])
         .set_page_size(500)
         .by_item();
     while let Some(item) = it.next().await {
@@ -141,7 +173,10 @@ async fn bulk_policies(c: &Clients, root: &str) -> Result<Bulk, String> {
             None => Policy::default(),
         };
         let name = r.resource.as_str();
-        if let Some(n) = name.strip_prefix("//cloudresourcemanager.googleapis.com/") {
+        if r.asset_type == SECRET_ASSET {
+            // Matched to the secret by the full name the resource search gave it.
+            bulk.secrets.insert(r.resource.clone(), policy);
+        } else if let Some(n) = name.strip_prefix("//cloudresourcemanager.googleapis.com/") {
             bulk.containers.insert(n.to_string(), policy);
         } else if let Some(rest) = name.strip_prefix("//iam.googleapis.com/projects/") {
             // `PROJECT/serviceAccounts/UNIQUE_ID`, split as data once, here.
@@ -377,7 +412,7 @@ pub async fn walk(c: &Clients, root: &str, concurrency: usize) -> Result<Hierarc
                 root.to_string(),
                 format!(
                     "Cloud Asset Inventory (cloudasset.assets.searchAllIamPolicies) was not used: {why}; \
-                     each folder's and service account's IAM policy was read per item instead"
+                     each folder's, service account's and secret's IAM policy was read per item instead"
                 ),
             )],
         ),
@@ -422,6 +457,7 @@ pub async fn walk(c: &Clients, root: &str, concurrency: usize) -> Result<Hierarc
             })
             .collect(),
         gaps,
+        secret_policies: bulk.as_ref().map(|b| b.secrets.clone()),
         service_account_policies: bulk.map(|b| b.accounts),
         notes,
         resources,
@@ -445,6 +481,7 @@ pub async fn read_one(c: &Clients, name: &str) -> Hierarchy {
         projects: Vec::new(),
         gaps: Vec::new(),
         service_account_policies: None,
+        secret_policies: None,
         notes: Vec::new(),
         resources: super::search::Resources::default(),
     }
@@ -460,8 +497,14 @@ pub fn join(walks: Vec<Hierarchy>) -> Hierarchy {
     // Bulk policies are usable only if every walk read them in bulk.
     let mut accounts: Option<BTreeMap<String, BTreeMap<String, Policy>>> = Some(BTreeMap::new());
     let mut resources = super::search::Resources::empty_bulk();
+    let mut secret_policies: Option<BTreeMap<String, Policy>> = Some(BTreeMap::new());
     for h in walks {
         notes.extend(h.notes);
+        match (&mut secret_policies, h.secret_policies) {
+            (Some(all), Some(these)) => all.extend(these),
+            (_, None) if !h.projects.is_empty() => secret_policies = None,
+            _ => {}
+        }
         super::search::join(&mut resources, h.resources, !h.projects.is_empty());
         match (&mut accounts, h.service_account_policies) {
             (Some(all), Some(these)) => all.extend(these),
@@ -489,6 +532,7 @@ pub fn join(walks: Vec<Hierarchy>) -> Hierarchy {
         projects: projects.into_values().collect(),
         gaps,
         service_account_policies: accounts,
+        secret_policies,
         notes,
         resources,
     }
@@ -511,6 +555,7 @@ mod tests {
             }],
             gaps: Vec::new(),
             service_account_policies: None,
+            secret_policies: None,
             notes: Vec::new(),
             resources: crate::providers::gcp::search::Resources::default(),
         }

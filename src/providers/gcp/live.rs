@@ -7,9 +7,9 @@
 //! list and IAM policy; bounded concurrency; retries on UNAVAILABLE and
 //! RESOURCE_EXHAUSTED with backoff. It never calls an API that returns a secret value.
 //! In a walked folder or organization, what Cloud Asset Inventory already gave
-//! ([`BulkProject`]: service accounts, their keys and IAM policies, API keys, secrets)
-//! is not read again: then a project costs its IAM policy, HMAC key and workload
-//! identity lists, and two requests per secret.
+//! ([`BulkProject`]: service accounts, their keys and IAM policies, API keys, secrets,
+//! their versions and IAM policies) is not read again: then a project costs its IAM
+//! policy, HMAC key and workload identity lists.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -402,9 +402,20 @@ pub async fn collect_with(
     let (keys, service_account_policies) =
         per_service_account(c, project, accounts, concurrency, &progress).await;
 
-    let names: Vec<String> = secrets
+    let names: Vec<PerSecret> = secrets
         .known()
-        .map(|v| v.iter().map(|s| s.name.clone()).collect())
+        .map(|v| {
+            v.iter()
+                .map(|s| PerSecret {
+                    name: s.name.clone(),
+                    versions: bulk.versions.as_ref().and_then(|m| m.get(&s.name).cloned()),
+                    policy: bulk
+                        .secret_policies
+                        .as_ref()
+                        .and_then(|m| m.get(&s.name).cloned()),
+                })
+                .collect()
+        })
         .unwrap_or_default();
     progress.phase("secrets", names.len() as u64);
     let (versions, secret_policies) = per_secret(c, names, concurrency, &progress).await;
@@ -588,10 +599,18 @@ async fn service_account_policy(c: &Clients, name: &str) -> Availability<Policy>
     }
 }
 
-/// Each secret's versions and IAM policy, `concurrency` at a time.
+/// One secret to read, with what the bulk read already gave.
+struct PerSecret {
+    name: String,
+    versions: Option<Vec<SecretVersion>>,
+    policy: Option<Policy>,
+}
+
+/// Each secret's versions and IAM policy, unless read in bulk already, `concurrency`
+/// at a time.
 async fn per_secret(
     c: &Clients,
-    names: Vec<String>,
+    names: Vec<PerSecret>,
     concurrency: usize,
     progress: &Arc<dyn Progress>,
 ) -> (ByName<Vec<SecretVersion>>, ByName<Policy>) {
@@ -600,11 +619,22 @@ async fn per_secret(
         Availability<Vec<SecretVersion>>,
         Availability<Policy>,
     )> = stream::iter(names)
-        .map(|name| {
+        .map(|s| {
             let progress = progress.clone();
             async move {
-                let versions = secret_versions(c, &name).await;
-                let policy = secret_policy(c, &name).await;
+                let PerSecret {
+                    name,
+                    versions,
+                    policy,
+                } = s;
+                let versions = match versions {
+                    Some(v) => Availability::Known(v),
+                    None => secret_versions(c, &name).await,
+                };
+                let policy = match policy {
+                    Some(p) => Availability::Known(p),
+                    None => secret_policy(c, &name).await,
+                };
                 progress.tick();
                 (name, versions, policy)
             }

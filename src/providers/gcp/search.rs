@@ -1,7 +1,7 @@
 //! The key-bearing resources of a whole folder or organization from Cloud Asset
 //! Inventory's `searchAllResources`, in a few pages (500 a page, all four types in one
-//! search): service accounts, their keys, API keys and secrets. Requests grow with
-//! pages, not with items.
+//! search): service accounts, their keys, API keys, secrets and their versions.
+//! Requests grow with pages, not with items.
 //!
 //! What is taken, and why it is enough: each result's `versionedResources` holds "the
 //! JSON representation of the resource as defined by the corresponding service
@@ -10,8 +10,9 @@
 //! which Google returns only when the `readMask` names it. So a service account is IAM
 //! v1's `ServiceAccount`, a key IAM v1's `ServiceAccountKey` (validity, algorithm,
 //! origin, type, disabled), an API key API Keys v2's `Key` (restrictions included; the
-//! key string is never part of the resource: only `getKeyString` returns it) and a
-//! secret Secret Manager v1's `Secret`: the same JSON the per-item lists return, read
+//! key string is never part of the resource: only `getKeyString` returns it), a
+//! secret Secret Manager v1's `Secret` and a version its `SecretVersion` (metadata:
+//! state, create and destroy time; a payload is no part of it): the same JSON the per-item lists return, read
 //! into the same source types, so both roads give the same inventory. The asset type
 //! names are those of <https://cloud.google.com/asset-inventory/docs/asset-types>.
 //! `additionalAttributes` is not read: Google says not to consume it programmatically.
@@ -23,9 +24,9 @@
 //! account's own result `name` (data compared, no name parsed); a result is placed in
 //! its project by `project` (`projects/NUMBER`), through the numbers the walk read.
 //!
-//! Not covered here: secret versions and IAM policies, and HMAC keys (Cloud Storage
-//! HMAC keys are not among the searchable asset types): those stay per secret and per
-//! project. Cloud Asset Inventory is eventually consistent (most changes appear
+//! A secret's IAM policy comes from `searchAllIamPolicies` ([`super::hierarchy`]),
+//! matched by the full resource name kept here. Not covered: HMAC keys (Cloud Storage
+//! HMAC keys are not among the searchable asset types): one list per project. Cloud Asset Inventory is eventually consistent (most changes appear
 //! "within minutes"): a credential created moments before the audit may be missing.
 
 use std::collections::BTreeMap;
@@ -35,12 +36,13 @@ use serde::de::DeserializeOwned;
 
 use super::apikeys::ApiKey;
 use super::live::{classify, gap_reason, Clients};
-use super::sources::{Secret, ServiceAccount, ServiceAccountKey};
+use super::sources::{Secret, SecretVersion, ServiceAccount, ServiceAccountKey};
 
 pub const SA_TYPE: &str = "iam.googleapis.com/ServiceAccount";
 pub const KEY_TYPE: &str = "iam.googleapis.com/ServiceAccountKey";
 pub const API_KEY_TYPE: &str = "apikeys.googleapis.com/Key";
 pub const SECRET_TYPE: &str = "secretmanager.googleapis.com/Secret";
+pub const VERSION_TYPE: &str = "secretmanager.googleapis.com/SecretVersion";
 
 /// The operation named in coverage notes.
 pub const OPERATION: &str = "cloudasset.assets.searchAllResources";
@@ -55,6 +57,11 @@ pub struct Resources {
     pub keys: Option<BTreeMap<String, BTreeMap<String, Vec<ServiceAccountKey>>>>,
     pub api_keys: Option<BTreeMap<String, Vec<ApiKey>>>,
     pub secrets: Option<BTreeMap<String, Vec<Secret>>>,
+    /// By project id, then secret name (as Secret Manager names it).
+    pub versions: Option<BTreeMap<String, BTreeMap<String, Vec<SecretVersion>>>>,
+    /// Each secret's full resource name (how `searchAllIamPolicies` names it), by its
+    /// Secret Manager name.
+    pub secret_full_names: BTreeMap<String, String>,
 }
 
 impl Resources {
@@ -65,6 +72,8 @@ impl Resources {
             keys: Some(BTreeMap::new()),
             api_keys: Some(BTreeMap::new()),
             secrets: Some(BTreeMap::new()),
+            versions: Some(BTreeMap::new()),
+            secret_full_names: BTreeMap::new(),
         }
     }
 }
@@ -101,7 +110,7 @@ async fn search(c: &Clients, root: &str) -> Result<Vec<Found>, String> {
         .asset
         .search_all_resources()
         .set_scope(root)
-        .set_asset_types([SA_TYPE, KEY_TYPE, API_KEY_TYPE, SECRET_TYPE])
+        .set_asset_types([SA_TYPE, KEY_TYPE, API_KEY_TYPE, SECRET_TYPE, VERSION_TYPE])
         .set_page_size(500)
         .set_read_mask(mask)
         .by_item();
@@ -155,52 +164,67 @@ fn values<T>(m: BTreeMap<String, Vec<(String, T)>>) -> BTreeMap<String, Vec<T>> 
         .collect()
 }
 
-/// Places each key under its account: the key's parent is the account's result name.
-fn keys_by_account(
+/// Children by project id, then by their parent's key (`key_of`), each parent with an
+/// entry (empty when it has none).
+type Children<C> = BTreeMap<String, BTreeMap<String, Vec<C>>>;
+
+/// Places each child of `child_type` (IAM v1 keys, Secret Manager v1 versions) under
+/// its parent: the child's `parentFullResourceName` is the parent's result name (data
+/// compared, no name parsed). Sorted by `sort_key` within each parent.
+fn children<P, C: DeserializeOwned>(
     found: &[Found],
-    accounts: &BTreeMap<String, Vec<(String, ServiceAccount)>>,
+    parents: &BTreeMap<String, Vec<(String, P)>>,
+    key_of: impl Fn(&P) -> String,
+    child_type: &str,
+    sort_key: impl Fn(&C) -> String,
     numbers: &BTreeMap<String, String>,
-) -> Result<BTreeMap<String, BTreeMap<String, Vec<ServiceAccountKey>>>, String> {
-    let owner: BTreeMap<&str, (&str, &str)> = accounts
-        .iter()
-        .flat_map(|(p, v)| {
-            v.iter()
-                .map(move |(full, sa)| (full.as_str(), (p.as_str(), sa.email.as_str())))
-        })
-        .collect();
-    let mut out: BTreeMap<String, BTreeMap<String, Vec<ServiceAccountKey>>> = BTreeMap::new();
-    for (project, list) in accounts {
+) -> Result<Children<C>, String> {
+    let mut owner: BTreeMap<&str, (&str, String)> = BTreeMap::new();
+    let mut out: Children<C> = BTreeMap::new();
+    for (project, list) in parents {
         let m = out.entry(project.clone()).or_default();
-        for (_, sa) in list {
-            m.insert(sa.email.clone(), Vec::new());
+        for (full, p) in list {
+            owner.insert(full.as_str(), (project.as_str(), key_of(p)));
+            m.insert(key_of(p), Vec::new());
         }
     }
-    for f in found.iter().filter(|f| f.asset_type == KEY_TYPE) {
+    for f in found.iter().filter(|f| f.asset_type == child_type) {
         if !numbers.contains_key(&f.project) {
             continue;
         }
-        let Some((project, email)) = owner.get(f.parent.as_str()) else {
+        let Some((project, key)) = owner.get(f.parent.as_str()) else {
             return Err(format!(
-                "a {KEY_TYPE} result names a parent that is no service account found"
+                "a {child_type} result names a parent that was not found"
             ));
         };
-        let Some(k) = resource::<ServiceAccountKey>(f, "v1") else {
+        let Some(c) = resource::<C>(f, "v1") else {
             return Err(format!(
-                "a {KEY_TYPE} result carries no v1 resource representation"
+                "a {child_type} result carries no v1 resource representation"
             ));
         };
         out.entry(project.to_string())
             .or_default()
-            .entry(email.to_string())
+            .entry(key.clone())
             .or_default()
-            .push(k);
+            .push(c);
     }
     for m in out.values_mut() {
-        for keys in m.values_mut() {
-            keys.sort_by(|a, b| a.name.cmp(&b.name));
+        for list in m.values_mut() {
+            list.sort_by_key(|c| sort_key(c));
         }
     }
     Ok(out)
+}
+
+/// Places each key under its account (by email).
+fn keys_by_account(
+    found: &[Found],
+    accounts: &BTreeMap<String, Vec<(String, ServiceAccount)>>,
+    numbers: &BTreeMap<String, String>,
+) -> Result<Children<ServiceAccountKey>, String> {
+    let email = |sa: &ServiceAccount| sa.email.clone();
+    let name = |k: &ServiceAccountKey| k.name.clone();
+    children(found, accounts, email, KEY_TYPE, name, numbers)
 }
 
 fn note(what: &str, why: &str, instead: &str) -> String {
@@ -266,12 +290,27 @@ pub async fn read(
             for v in s.values_mut() {
                 v.sort_by(|a, b| a.0.cmp(&b.0));
             }
+            let name = |s: &Secret| s.name.clone();
+            let by_name = |v: &SecretVersion| v.name.clone();
+            match children(&found, &s, name, VERSION_TYPE, by_name, numbers) {
+                Ok(v) => res.versions = Some(v),
+                Err(why) => notes.push(note(
+                    "secret versions",
+                    &why,
+                    "each secret's versions were listed per item instead",
+                )),
+            }
+            res.secret_full_names = s
+                .values()
+                .flatten()
+                .map(|(full, secret)| (secret.name.clone(), full.clone()))
+                .collect();
             res.secrets = Some(values(s));
         }
         Err(why) => notes.push(note(
-            "secrets",
+            "secrets and their versions",
             &why,
-            "each project's secrets were listed per item instead",
+            "each project's secrets and each one's versions were listed per item instead",
         )),
     }
     (res, notes)
@@ -299,6 +338,8 @@ pub fn join(have: &mut Resources, these: Resources, found_projects: bool) {
     one(&mut have.keys, these.keys, found_projects);
     one(&mut have.api_keys, these.api_keys, found_projects);
     one(&mut have.secrets, these.secrets, found_projects);
+    one(&mut have.versions, these.versions, found_projects);
+    have.secret_full_names.extend(these.secret_full_names);
 }
 
 #[cfg(test)]

@@ -45,6 +45,10 @@ pub struct BulkProject {
     pub keys: Option<BTreeMap<String, Vec<ServiceAccountKey>>>,
     pub api_keys: Option<Vec<super::apikeys::ApiKey>>,
     pub secrets: Option<Vec<Secret>>,
+    /// Versions by secret name (a secret absent here is listed per item).
+    pub versions: Option<BTreeMap<String, Vec<SecretVersion>>>,
+    /// IAM policies by secret name (a secret absent here is read per item).
+    pub secret_policies: Option<BTreeMap<String, Policy>>,
 }
 
 /// Credentials outside IAM service-account keys.
