@@ -282,19 +282,22 @@ async fn gcp_live(
                 }
             }
         }
+        // A project named by --gcp-project alone (outside every walked root) is read
+        // per item: the bulk search did not cover it. Projects are read `at_once` side
+        // by side, each with its share of --concurrency (so the requests in flight stay
+        // within it), and merged in their order as each is read.
+        use futures::stream::StreamExt as _;
+        let at_once = (req.gcp.concurrency / 4).max(1);
+        let each = (req.gcp.concurrency / at_once).max(1);
         let per_item = gcp::sources::BulkProject::default();
-        for project in &projects {
-            // A project named by --gcp-project alone (outside every walked root) is
-            // read per item: the bulk search did not cover it.
-            let sources = gcp::live::collect_with(
-                &clients,
-                project,
-                req.gcp.concurrency,
-                progress.clone(),
-                bulk.get(project).unwrap_or(&per_item),
-            )
-            .await?;
-            inventory.merge(gcp::assemble::assemble(&sources, SourceMode::Live, now));
+        let mut read = futures::stream::iter(&projects)
+            .map(|project| {
+                let bulk = bulk.get(project).unwrap_or(&per_item);
+                gcp::live::collect_with(&clients, project, each, progress.clone(), bulk)
+            })
+            .buffered(at_once);
+        while let Some(sources) = read.next().await {
+            inventory.merge(gcp::assemble::assemble(&sources?, SourceMode::Live, now));
         }
     }
     Ok(())
