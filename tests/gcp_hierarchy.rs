@@ -724,6 +724,25 @@ fn key_bearing_resources_come_from_the_asset_search_and_match_the_per_item_road(
             "{part} differ between the roads"
         );
     }
+    // Each search falls back on its own: without searchAllIamPolicies alone, the
+    // key-bearing resources still come from searchAllResources.
+    enforce_audit_role(&url, &[BOTH_SEARCHES[0]], false);
+    let before = lists();
+    let mixed = audited(&url, home.path(), Some("audit-token"));
+    let grew: Vec<u64> = lists().iter().zip(&before).map(|(a, b)| a - b).collect();
+    assert_eq!(
+        grew,
+        [0, 0, 0, 0, 0, 6],
+        "only the secret policies per item"
+    );
+    let notes = folder_source(&mixed)["notes"].to_string();
+    assert!(
+        notes.contains("searchAllIamPolicies") && !notes.contains("searchAllResources"),
+        "{notes}"
+    );
+    for part in ["principals", "credentials", "secrets", "findings", "gaps"] {
+        assert_eq!(bulk[part], mixed[part], "{part} differ between the roads");
+    }
     let creds = bulk["credentials"].as_array().unwrap();
     let kinds = |k: &str| creds.iter().filter(|c| c["kind"] == k).count();
     assert_eq!(
