@@ -728,7 +728,7 @@ fn the_asset_inventory_reads_policies_in_bulk_and_the_fallback_is_named() {
     assert!(folder_source.get("notes").is_none(), "{folder_source}");
 
     // Enforcement is on: only the role's definition changes (no authenticated rebinding).
-    enforce_audit_role(&url, &["cloudasset.assets.searchAllIamPolicies"], false);
+    enforce_audit_role(&url, BOTH_SEARCHES, false);
     let (t1, sa1) = (total(), count(SA_POLICY));
     let per_item = audited(&url, home.path(), Some("audit-token"));
     let per_item_requests = total() - t1;
@@ -763,6 +763,218 @@ fn the_asset_inventory_reads_policies_in_bulk_and_the_fallback_is_named() {
     assert_eq!(
         can_act, 1,
         "the account policy read in bulk is in the inventory"
+    );
+}
+
+const BOTH_SEARCHES: &[&str] = &[
+    "cloudasset.assets.searchAllIamPolicies",
+    "cloudasset.assets.searchAllResources",
+];
+
+/// `n` more service accounts in each project of folder 20 (numbered from `from`), each
+/// with a user-managed key (every other one disabled) and an API key (every other one
+/// unrestricted), and a secret per account (one version each, every other one readable
+/// by the agency): what the audit lists per item without Cloud Asset Inventory.
+fn seed_key_bearing(url: &str, from: usize, n: usize) {
+    let mut api_keys = Vec::new();
+    for project in ["shop-prod", "shop-dev"] {
+        for i in from..from + n {
+            let sa = post(
+                url,
+                &format!("/v1/projects/{project}/serviceAccounts"),
+                json!({ "accountId": format!("worker-{i:02}") }),
+            );
+            let key = post(
+                url,
+                &format!("/v1/{}/keys", sa["name"].as_str().unwrap()),
+                json!({}),
+            );
+            if i % 2 == 1 {
+                post(
+                    url,
+                    &format!("/v1/{}:disable", key["name"].as_str().unwrap()),
+                    json!({}),
+                );
+            }
+            let restrictions = if i % 2 == 0 {
+                json!({})
+            } else {
+                json!({"restrictions": {"apiTargets": [{"service": "maps-backend.googleapis.com"}]}})
+            };
+            let mut key = restrictions;
+            key["displayName"] = json!(format!("key-{i:02}"));
+            api_keys.push(json!({"project": project, "key": key, "keyString": format!("AIzaCanary{project}{i:02}")}));
+            let secret = format!("/v1/projects/{project}/secrets/token-{i:02}");
+            post(
+                url,
+                &format!("/v1/projects/{project}/secrets?secretId=token-{i:02}"),
+                json!({"replication": {"automatic": {}}}),
+            );
+            post(
+                url,
+                &format!("{secret}:addVersion"),
+                json!({"payload": {"data": "c2VjcmV0LXZhbHVl"}}),
+            );
+            if i % 2 == 0 {
+                post(
+                    url,
+                    &format!("{secret}:setIamPolicy"),
+                    json!({"policy": {"bindings": [{"role": "roles/secretmanager.secretAccessor",
+                        "members": ["group:devs@northwind-agency.example"]}]}}),
+                );
+            }
+        }
+    }
+    post(
+        url,
+        "/_admin/seed",
+        json!({"credentials": {"apiKeys": api_keys}}),
+    );
+}
+
+/// The per-item list routes that Cloud Asset Inventory's `searchAllResources` replaces.
+const PER_ITEM_LISTS: &[&str] = &[
+    "GET /v1/projects/{project}/serviceAccounts",
+    "GET /v1/projects/{project}/serviceAccounts/{account}/keys",
+    "GET /v2/projects/{project}/locations/{location}/keys",
+    "GET /v1/projects/{project}/secrets",
+    "GET /v1/projects/{project}/secrets/{secret}/versions",
+    "GET /v1/projects/{project}/secrets/{secret}:getIamPolicy",
+];
+
+/// Issue 17's "bulk sources first": with `searchAllResources` allowed, service accounts,
+/// their keys, API keys and secrets come from a few pages and none of their per-item
+/// lists is called; without it (both asset permissions denied) each is listed per item
+/// and a coverage note says so. Both roads give the same principals, credentials,
+/// findings and gaps (before, the bulk road did not exist: every key list was per
+/// account).
+#[test]
+fn key_bearing_resources_come_from_the_asset_search_and_match_the_per_item_road() {
+    let server = gcp_server();
+    let url = server.url();
+    seed_hierarchy(&url);
+    seed_accounts(&url);
+    seed_key_bearing(&url, 0, 3);
+    enforce_audit_role(&url, &[], true);
+    let home = tempfile::tempdir().unwrap();
+    let count = |route: &str| server.request_counts().route(route);
+    let lists = || PER_ITEM_LISTS.iter().map(|r| count(r)).collect::<Vec<_>>();
+
+    let before = lists();
+    let bulk = audited(&url, home.path(), Some("audit-token"));
+    assert_eq!(
+        lists(),
+        before,
+        "no per-item list with the asset search allowed"
+    );
+    assert_eq!(count("GET /v1/folders/{folder}:searchAllResources"), 1);
+    let folder_source = |inv: &Value| {
+        inv["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["scope"] == "folders/20")
+            .cloned()
+            .unwrap()
+    };
+    assert!(
+        folder_source(&bulk).get("notes").is_none(),
+        "{}",
+        folder_source(&bulk)
+    );
+
+    enforce_audit_role(&url, BOTH_SEARCHES, false);
+    let before = lists();
+    let per_item = audited(&url, home.path(), Some("audit-token"));
+    let grew: Vec<u64> = lists().iter().zip(&before).map(|(a, b)| a - b).collect();
+    // 2 projects; 3 + 6 accounts (seed_accounts, seed_key_bearing) with a key list
+    // each; 6 secrets with a version list and a policy each.
+    assert_eq!(
+        grew,
+        [2, 9, 2, 2, 6, 6],
+        "per-item lists: {PER_ITEM_LISTS:?}"
+    );
+    let notes = folder_source(&per_item)["notes"].to_string();
+    assert!(
+        notes.contains("searchAllResources") && notes.contains("per item"),
+        "{notes}"
+    );
+    for part in ["principals", "credentials", "secrets", "findings", "gaps"] {
+        assert_eq!(
+            bulk[part], per_item[part],
+            "{part} differ between the roads"
+        );
+    }
+    // Each search falls back on its own: without searchAllIamPolicies alone, the
+    // key-bearing resources still come from searchAllResources.
+    enforce_audit_role(&url, &[BOTH_SEARCHES[0]], false);
+    let before = lists();
+    let mixed = audited(&url, home.path(), Some("audit-token"));
+    let grew: Vec<u64> = lists().iter().zip(&before).map(|(a, b)| a - b).collect();
+    assert_eq!(
+        grew,
+        [0, 0, 0, 0, 0, 6],
+        "only the secret policies per item"
+    );
+    let notes = folder_source(&mixed)["notes"].to_string();
+    assert!(
+        notes.contains("searchAllIamPolicies") && !notes.contains("searchAllResources"),
+        "{notes}"
+    );
+    for part in ["principals", "credentials", "secrets", "findings", "gaps"] {
+        assert_eq!(bulk[part], mixed[part], "{part} differ between the roads");
+    }
+    let creds = bulk["credentials"].as_array().unwrap();
+    let kinds = |k: &str| creds.iter().filter(|c| c["kind"] == k).count();
+    assert_eq!(
+        kinds("gcp-service-account-key"),
+        6,
+        "{}",
+        bulk["credentials"]
+    );
+    assert_eq!(kinds("gcp-api-key"), 6);
+    assert_eq!(bulk["secrets"].as_array().unwrap().len(), 6);
+    let readers = creds
+        .iter()
+        .filter(|c| c["detail"]["role"] == "roles/secretmanager.secretAccessor")
+        .count();
+    assert_eq!(
+        readers, 4,
+        "secret policies read in bulk are in the inventory"
+    );
+    assert!(!bulk.to_string().contains("AIzaCanary"), "no key string");
+}
+
+/// Issue 17's goal: with the asset inventory, an audit's requests grow with pages, not
+/// items. Doubling the accounts, keys, API keys and secrets (with their versions and
+/// policies) of a folder leaves the request count unchanged, where the per-item road
+/// pays a key list per added account and two reads per added secret.
+#[test]
+fn doubling_accounts_and_keys_does_not_double_the_requests_with_the_asset_inventory() {
+    let server = gcp_server();
+    let url = server.url();
+    seed_hierarchy(&url);
+    seed_key_bearing(&url, 0, 4);
+    // Open reads (no enforcement) while seeding goes on; the per-item road below denies
+    // the asset searches.
+    let home = tempfile::tempdir().unwrap();
+    let total = || server.request_counts().total;
+    let measure = |token: Option<&str>| {
+        let t = total();
+        audited(&url, home.path(), token);
+        total() - t
+    };
+    let small = measure(None);
+    seed_key_bearing(&url, 4, 4);
+    let large = measure(None);
+    assert_eq!(large, small, "bulk: {small} then {large} requests");
+
+    enforce_audit_role(&url, BOTH_SEARCHES, true);
+    let per_item = measure(Some("audit-token"));
+    // 16 accounts with a key list and a policy each, 16 secrets with two reads each.
+    assert!(
+        per_item >= large + 64,
+        "per item {per_item} vs bulk {large}"
     );
 }
 

@@ -95,7 +95,7 @@ fn name(store: &Store, key: &ApiKey) -> String {
 }
 
 /// The key as `keys.get` shows it: never the key string.
-fn key_json_in(store: &Store, key: &ApiKey) -> Value {
+pub(crate) fn key_json_in(store: &Store, key: &ApiKey) -> Value {
     let mut out = json!({
         "name": name(store, key),
         "uid": key.uid,

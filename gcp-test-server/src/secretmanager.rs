@@ -181,7 +181,7 @@ fn parent_name(number: u64, at: At<'_>) -> String {
     }
 }
 
-fn secret_json(store: &Store, s: &Secret) -> Value {
+pub(crate) fn secret_json(store: &Store, s: &Secret) -> Value {
     let mut out = json!({
         "name": secret_name(store, s),
         "createTime": fmt_time(&s.create_time),
@@ -222,7 +222,7 @@ fn secret_json(store: &Store, s: &Secret) -> Value {
     out
 }
 
-fn version_json(store: &Store, s: &Secret, v: &Version) -> Value {
+pub(crate) fn version_json(store: &Store, s: &Secret, v: &Version) -> Value {
     let replication_status = match &s.replication.user_managed {
         Some(um) => {
             json!({ "userManaged": { "replicas": um.replicas.iter().map(|r| json!({"location": r.location})).collect::<Vec<_>>() } })

@@ -2387,3 +2387,130 @@ fn gcloud_searches_the_asset_inventory_of_a_folder() {
     }
     assert_eq!(pages, 3);
 }
+
+/// The key-bearing resources of a folder (issue 17's bulk read), as
+/// `gcloud asset search-all-resources --asset-types=... --read-mask=...` asks for them:
+/// service accounts, their keys (parent: the account), API keys and secrets, each with
+/// `versionedResources` (the owning API's own JSON, asked for by the read mask and
+/// absent without it: "not returned by default"), paged by `--page-size`, none from
+/// outside the scope, and never a key string or private key.
+#[test]
+fn gcloud_searches_the_key_bearing_resources_of_a_folder_with_their_versioned_resources() {
+    let server = BinaryServer::start();
+    let g = Gcloud::new(&server.url, "shop-prod");
+    post_json(
+        &server.url,
+        "/_admin/seed",
+        &json!({
+            "organizations": [{"id": "10"}],
+            "folders": [{"id": "20", "parent": "organizations/10"}],
+            "projects": [
+                {"projectId": "shop-prod", "projectNumber": "4242", "parent": "folders/20"},
+                {"projectId": "elsewhere", "parent": "organizations/10"}
+            ],
+            "credentials": {"apiKeys": [
+                {"project": "shop-prod", "key": {"displayName": "maps"}, "keyString": "AIzaFidelityCanary"},
+                {"project": "elsewhere", "key": {"displayName": "outside"}}
+            ]}
+        }),
+    );
+    for project in ["shop-prod", "elsewhere"] {
+        let sa = post_json(
+            &server.url,
+            &format!("/v1/projects/{project}/serviceAccounts"),
+            &json!({"accountId": "deployer"}),
+        );
+        post_json(
+            &server.url,
+            &format!("/v1/{}/keys", sa["name"].as_str().unwrap()),
+            &json!({}),
+        );
+        post_json(
+            &server.url,
+            &format!("/v1/projects/{project}/secrets?secretId=db-password"),
+            &json!({"replication": {"automatic": {}}}),
+        );
+        post_json(
+            &server.url,
+            &format!("/v1/projects/{project}/secrets/db-password:addVersion"),
+            &json!({"payload": {"data": "RmlkZWxpdHlTZWNyZXRWYWx1ZQ=="}}),
+        );
+    }
+    let types = "--asset-types=iam.googleapis.com/ServiceAccount,iam.googleapis.com/ServiceAccountKey,apikeys.googleapis.com/Key,secretmanager.googleapis.com/Secret,secretmanager.googleapis.com/SecretVersion";
+    http_json(&server.url, "DELETE", "/_admin/requests", &Value::Null);
+    let found = g.json(&[
+        "asset",
+        "search-all-resources",
+        "--scope=folders/20",
+        types,
+        "--read-mask=name,assetType,project,parentFullResourceName,versionedResources",
+        "--page-size=1",
+    ]);
+    let counts = http_json(&server.url, "GET", "/_admin/requests", &Value::Null);
+    assert_eq!(
+        counts["byRoute"]["GET /v1/folders/{folder}:searchAllResources"], 5,
+        "one result a page: {counts} {found}"
+    );
+    let by_type = |t: &str| -> Vec<&Value> {
+        found
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["assetType"] == t)
+            .collect()
+    };
+    let (sa, key) = (
+        by_type("iam.googleapis.com/ServiceAccount"),
+        by_type("iam.googleapis.com/ServiceAccountKey"),
+    );
+    let (api, secret) = (
+        by_type("apikeys.googleapis.com/Key"),
+        by_type("secretmanager.googleapis.com/Secret"),
+    );
+    let resource = |r: &Value, version: &str| {
+        assert_eq!(r["versionedResources"][0]["version"], version, "{r}");
+        r["versionedResources"][0]["resource"].clone()
+    };
+    let version = by_type("secretmanager.googleapis.com/SecretVersion");
+    assert_eq!(
+        [sa.len(), key.len(), api.len(), secret.len(), version.len()],
+        [1, 1, 1, 1, 1],
+        "{found}"
+    );
+    assert_eq!(version[0]["parentFullResourceName"], secret[0]["name"]);
+    assert_eq!(resource(version[0], "v1")["state"], "ENABLED");
+    // Neither the value nor its base64 form.
+    assert!(!found.to_string().contains("RmlkZWxpdHlTZWNyZXRWYWx1ZQ"));
+    assert!(!found.to_string().contains("FidelitySecretValue"));
+    assert!(found
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["project"] == "projects/4242"));
+    assert_eq!(key[0]["parentFullResourceName"], sa[0]["name"]);
+    assert_eq!(
+        resource(sa[0], "v1")["email"],
+        "deployer@shop-prod.iam.gserviceaccount.com"
+    );
+    let k = resource(key[0], "v1");
+    assert_eq!(k["keyType"], "USER_MANAGED", "{k}");
+    assert!(k.get("validAfterTime").is_some() && k.get("privateKeyData").is_none());
+    let a = resource(api[0], "v2");
+    assert_eq!(a["displayName"], "maps");
+    assert!(
+        !found.to_string().contains("AIzaFidelityCanary"),
+        "no key string"
+    );
+    assert_eq!(
+        resource(secret[0], "v1")["name"],
+        "projects/4242/secrets/db-password"
+    );
+    // Without the read mask, no versioned resources.
+    let plain = g.json(&["asset", "search-all-resources", "--scope=folders/20", types]);
+    assert_eq!(plain.as_array().map(Vec::len), Some(5));
+    assert!(plain
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r.get("versionedResources").is_none()));
+}

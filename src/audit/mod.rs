@@ -246,8 +246,8 @@ async fn gcp_live(
     if any.iter().any(|l| !l.is_empty()) {
         let clients = gcp::live::clients(&req.gcp).await?;
         let mut projects = req.gcp_projects.clone();
-        let mut bulk = None;
-        let mut walked = std::collections::BTreeSet::new();
+        // What Cloud Asset Inventory gave, per project found by a walk.
+        let mut bulk: BTreeMap<String, gcp::sources::BulkProject> = BTreeMap::new();
         if !req.gcp_roots.is_empty() || !req.gcp_containers.is_empty() {
             let mut walks = Vec::new();
             for root in &req.gcp_roots {
@@ -258,6 +258,9 @@ async fn gcp_live(
                 walks.push(gcp::hierarchy::read_one(&clients, name).await);
             }
             let h = gcp::hierarchy::join(walks);
+            for p in &h.projects {
+                bulk.insert(p.project_id.clone(), h.for_project(&p.project_id));
+            }
             for c in &h.containers {
                 inventory.merge(gcp::assemble::assemble_container(
                     &c.name,
@@ -274,30 +277,27 @@ async fn gcp_live(
                 }
             }
             for p in h.projects {
-                walked.insert(p.project_id.clone());
                 if !projects.contains(&p.project_id) {
                     projects.push(p.project_id);
                 }
             }
-            bulk = h.service_account_policies;
         }
-        for project in &projects {
-            // A project named by --gcp-project alone (outside every walked root) is
-            // read per item: the bulk search did not cover it.
-            let empty = BTreeMap::new();
-            let accounts = bulk
-                .as_ref()
-                .filter(|_| walked.contains(project))
-                .map(|b: &BTreeMap<String, _>| b.get(project.as_str()).unwrap_or(&empty));
-            let sources = gcp::live::collect_with(
-                &clients,
-                project,
-                req.gcp.concurrency,
-                progress.clone(),
-                accounts,
-            )
-            .await?;
-            inventory.merge(gcp::assemble::assemble(&sources, SourceMode::Live, now));
+        // A project named by --gcp-project alone (outside every walked root) is read
+        // per item: the bulk search did not cover it. Projects are read `at_once` side
+        // by side, each with its share of --concurrency (so the requests in flight stay
+        // within it), and merged in their order as each is read.
+        use futures::stream::StreamExt as _;
+        let at_once = (req.gcp.concurrency / 4).max(1);
+        let each = (req.gcp.concurrency / at_once).max(1);
+        let per_item = gcp::sources::BulkProject::default();
+        let mut read = futures::stream::iter(&projects)
+            .map(|project| {
+                let bulk = bulk.get(project).unwrap_or(&per_item);
+                gcp::live::collect_with(&clients, project, each, progress.clone(), bulk)
+            })
+            .buffered(at_once);
+        while let Some(sources) = read.next().await {
+            inventory.merge(gcp::assemble::assemble(&sources?, SourceMode::Live, now));
         }
     }
     Ok(())

@@ -18,7 +18,10 @@
 //! the root's source carries a coverage note saying so. A resource the search does not
 //! return has no bindings ("returns ... the IAM policies that match", an empty policy
 //! matches none), so it is read as an empty policy. The folders above the root are
-//! outside its scope and are always read per item.
+//! outside its scope and are always read per item. The key-bearing resources of every
+//! project below the root (service accounts, their keys, API keys, secrets) come from
+//! `searchAllResources` the same way, with its own per-kind fallback
+//! ([`super::search`]).
 //!
 //! Bounds: Google allows folders to nest 10 levels deep
 //! (<https://cloud.google.com/resource-manager/docs/creating-managing-folders>); the
@@ -32,7 +35,7 @@ use futures::stream::{self, StreamExt};
 use google_cloud_gax::paginator::ItemPaginator as _;
 
 use super::live::{classify, convert, gap_reason, policy_v3, Clients};
-use super::sources::{Availability, Policy};
+use super::sources::{Availability, BulkProject, Policy};
 use crate::error::Error;
 use crate::model::{Gap, Provider};
 use crate::providers::duty::Duty;
@@ -69,20 +72,87 @@ pub struct Hierarchy {
     /// Service-account IAM policies read in bulk, by project id then unique id; `None`
     /// when the bulk read was not used (then each is read per item).
     pub service_account_policies: Option<BTreeMap<String, BTreeMap<String, Policy>>>,
+    /// Secret IAM policies read in bulk, by full resource name; `None` when not.
+    pub secret_policies: Option<BTreeMap<String, Policy>>,
     /// Coverage notes, by the scope they are about.
     pub notes: Vec<(String, String)>,
+    /// Key-bearing resources read in bulk (each kind `None` when read per item).
+    pub resources: super::search::Resources,
+}
+
+impl Hierarchy {
+    /// What was read in bulk for one project found by the walk; all `None` (read per
+    /// item) for a project it did not find.
+    pub fn for_project(&self, project: &str) -> BulkProject {
+        if !self.projects.iter().any(|p| p.project_id == project) {
+            return BulkProject::default();
+        }
+        let r = &self.resources;
+        BulkProject {
+            account_policies: self
+                .service_account_policies
+                .as_ref()
+                .map(|m| m.get(project).cloned().unwrap_or_default()),
+            service_accounts: r
+                .service_accounts
+                .as_ref()
+                .map(|m| m.get(project).cloned().unwrap_or_default()),
+            keys: r
+                .keys
+                .as_ref()
+                .map(|m| m.get(project).cloned().unwrap_or_default()),
+            api_keys: r
+                .api_keys
+                .as_ref()
+                .map(|m| m.get(project).cloned().unwrap_or_default()),
+            secrets: r
+                .secrets
+                .as_ref()
+                .map(|m| m.get(project).cloned().unwrap_or_default()),
+            versions: r
+                .versions
+                .as_ref()
+                .map(|m| m.get(project).cloned().unwrap_or_default()),
+            secret_policies: self.secret_policies_of(project),
+        }
+    }
+
+    /// The IAM policy of each secret of `project` found in bulk, by its Secret Manager
+    /// name (a secret the policy search did not return has none: it has no bindings).
+    fn secret_policies_of(&self, project: &str) -> Option<BTreeMap<String, Policy>> {
+        let policies = self.secret_policies.as_ref()?;
+        let secrets = self.resources.secrets.as_ref()?;
+        let full = &self.resources.secret_full_names;
+        Some(
+            secrets
+                .get(project)
+                .into_iter()
+                .flatten()
+                .map(|s| {
+                    let policy = full
+                        .get(&s.name)
+                        .and_then(|f| policies.get(f))
+                        .cloned()
+                        .unwrap_or_default();
+                    (s.name.clone(), policy)
+                })
+                .collect(),
+        )
+    }
 }
 
 const FOLDER_ASSET: &str = "cloudresourcemanager.googleapis.com/Folder";
 const ORG_ASSET: &str = "cloudresourcemanager.googleapis.com/Organization";
 const SA_ASSET: &str = "iam.googleapis.com/ServiceAccount";
+const SECRET_ASSET: &str = super::search::SECRET_TYPE;
 
-/// What the bulk read gave: container policies by name, and service-account policies
-/// by project id and unique id.
+/// What the bulk read gave: container policies by name, service-account policies by
+/// project id and unique id, secret policies by full resource name.
 #[derive(Default)]
 struct Bulk {
     containers: BTreeMap<String, Policy>,
     accounts: BTreeMap<String, BTreeMap<String, Policy>>,
+    secrets: BTreeMap<String, Policy>,
 }
 
 /// Every folder, organization and service-account IAM policy within `root`, from Cloud
@@ -93,7 +163,7 @@ async fn bulk_policies(c: &Clients, root: &str) -> Result<Bulk, String> {
         .asset
         .search_all_iam_policies()
         .set_scope(root)
-        .set_asset_types([FOLDER_ASSET, ORG_ASSET, SA_ASSET])
+        .set_asset_types([FOLDER_ASSET, ORG_ASSET, SA_ASSET, SECRET_ASSET])
         .set_page_size(500)
         .by_item();
     while let Some(item) = it.next().await {
@@ -103,7 +173,10 @@ async fn bulk_policies(c: &Clients, root: &str) -> Result<Bulk, String> {
             None => Policy::default(),
         };
         let name = r.resource.as_str();
-        if let Some(n) = name.strip_prefix("//cloudresourcemanager.googleapis.com/") {
+        if r.asset_type == SECRET_ASSET {
+            // Matched to the secret by the full name the resource search gave it.
+            bulk.secrets.insert(r.resource.clone(), policy);
+        } else if let Some(n) = name.strip_prefix("//cloudresourcemanager.googleapis.com/") {
             bulk.containers.insert(n.to_string(), policy);
         } else if let Some(rest) = name.strip_prefix("//iam.googleapis.com/projects/") {
             // `PROJECT/serviceAccounts/UNIQUE_ID`, split as data once, here.
@@ -202,8 +275,12 @@ async fn above(c: &Clients, root: &str, gaps: &mut Vec<Gap>) -> Result<Vec<Strin
     Ok(chain)
 }
 
-/// The direct child folders and active projects of `parent`.
-async fn children(c: &Clients, parent: &str, gaps: &mut Vec<Gap>) -> (Vec<String>, Vec<String>) {
+/// The direct child folders and active projects (`projects/NUMBER`, id) of `parent`.
+async fn children(
+    c: &Clients,
+    parent: &str,
+    gaps: &mut Vec<Gap>,
+) -> (Vec<String>, Vec<(String, String)>) {
     let mut folders = Vec::new();
     let mut it = c
         .folders
@@ -237,7 +314,7 @@ async fn children(c: &Clients, parent: &str, gaps: &mut Vec<Gap>) -> (Vec<String
     while let Some(item) = it.next().await {
         match item {
             Ok(p) if p.state == google_cloud_resourcemanager_v3::model::project::State::Active => {
-                projects.push(p.project_id)
+                projects.push((p.name, p.project_id))
             }
             Ok(_) => {}
             Err(e) => {
@@ -299,9 +376,12 @@ pub async fn walk(c: &Clients, root: &str, concurrency: usize) -> Result<Hierarc
     let mut seen: BTreeSet<String> = above.iter().cloned().collect();
     seen.insert(root.to_string());
     let mut projects: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    // `projects/NUMBER` to id, to place what the asset search returns.
+    let mut numbers: BTreeMap<String, String> = BTreeMap::new();
     while let Some((name, chain)) = queue.pop_front() {
         let (folders, found) = children(c, &name, &mut gaps).await;
-        for p in found {
+        for (number, p) in found {
+            numbers.entry(number).or_insert_with(|| p.clone());
             projects.entry(p).or_insert_with(|| chain.clone());
         }
         for f in folders {
@@ -324,7 +404,7 @@ pub async fn walk(c: &Clients, root: &str, concurrency: usize) -> Result<Hierarc
             queue.push_back((f, next));
         }
     }
-    let (bulk, notes) = match bulk_policies(c, root).await {
+    let (bulk, mut notes) = match bulk_policies(c, root).await {
         Ok(b) => (Some(b), Vec::new()),
         Err(why) => (
             None,
@@ -332,11 +412,13 @@ pub async fn walk(c: &Clients, root: &str, concurrency: usize) -> Result<Hierarc
                 root.to_string(),
                 format!(
                     "Cloud Asset Inventory (cloudasset.assets.searchAllIamPolicies) was not used: {why}; \
-                     each folder's and service account's IAM policy was read per item instead"
+                     each folder's, service account's and secret's IAM policy was read per item instead"
                 ),
             )],
         ),
     };
+    let (resources, more) = super::search::read(c, root, &numbers).await;
+    notes.extend(more.into_iter().map(|n| (root.to_string(), n)));
     let names: Vec<String> = seen.into_iter().collect();
     let bulk_ref = bulk.as_ref();
     let above_ref = &above;
@@ -375,8 +457,10 @@ pub async fn walk(c: &Clients, root: &str, concurrency: usize) -> Result<Hierarc
             })
             .collect(),
         gaps,
+        secret_policies: bulk.as_ref().map(|b| b.secrets.clone()),
         service_account_policies: bulk.map(|b| b.accounts),
         notes,
+        resources,
     })
 }
 
@@ -397,7 +481,9 @@ pub async fn read_one(c: &Clients, name: &str) -> Hierarchy {
         projects: Vec::new(),
         gaps: Vec::new(),
         service_account_policies: None,
+        secret_policies: None,
         notes: Vec::new(),
+        resources: super::search::Resources::default(),
     }
 }
 
@@ -410,8 +496,16 @@ pub fn join(walks: Vec<Hierarchy>) -> Hierarchy {
     let mut notes = Vec::new();
     // Bulk policies are usable only if every walk read them in bulk.
     let mut accounts: Option<BTreeMap<String, BTreeMap<String, Policy>>> = Some(BTreeMap::new());
+    let mut resources = super::search::Resources::empty_bulk();
+    let mut secret_policies: Option<BTreeMap<String, Policy>> = Some(BTreeMap::new());
     for h in walks {
         notes.extend(h.notes);
+        match (&mut secret_policies, h.secret_policies) {
+            (Some(all), Some(these)) => all.extend(these),
+            (_, None) if !h.projects.is_empty() => secret_policies = None,
+            _ => {}
+        }
+        super::search::join(&mut resources, h.resources, !h.projects.is_empty());
         match (&mut accounts, h.service_account_policies) {
             (Some(all), Some(these)) => all.extend(these),
             _ => accounts = None,
@@ -438,7 +532,9 @@ pub fn join(walks: Vec<Hierarchy>) -> Hierarchy {
         projects: projects.into_values().collect(),
         gaps,
         service_account_policies: accounts,
+        secret_policies,
         notes,
+        resources,
     }
 }
 
@@ -459,7 +555,9 @@ mod tests {
             }],
             gaps: Vec::new(),
             service_account_policies: None,
+            secret_policies: None,
             notes: Vec::new(),
+            resources: crate::providers::gcp::search::Resources::default(),
         }
     }
 

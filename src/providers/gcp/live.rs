@@ -6,6 +6,10 @@
 //! page), and per service account its key list and IAM policy, per secret its version
 //! list and IAM policy; bounded concurrency; retries on UNAVAILABLE and
 //! RESOURCE_EXHAUSTED with backoff. It never calls an API that returns a secret value.
+//! In a walked folder or organization, what Cloud Asset Inventory already gave
+//! ([`BulkProject`]: service accounts, their keys and IAM policies, API keys, secrets,
+//! their versions and IAM policies) is not read again: then a project costs its IAM
+//! policy, HMAC key and workload identity lists.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -353,36 +357,43 @@ pub async fn collect(
     concurrency: usize,
     progress: Arc<dyn Progress>,
 ) -> Result<ProjectSources, Error> {
-    collect_with(c, project, concurrency, progress, None).await
+    collect_with(c, project, concurrency, progress, &BulkProject::default()).await
 }
 
-/// `collect`, with the service accounts' IAM policies already read in bulk (Cloud Asset
-/// Inventory, by the account's unique id; an account absent there has an empty policy,
-/// as the search returns only policies with bindings): then no per-account policy read.
+/// `collect`, with what Cloud Asset Inventory already gave for the project (service
+/// accounts, their IAM policies by unique id and keys, API keys, secrets): each kind
+/// given is not read again; each `None` is read per item.
 pub async fn collect_with(
     c: &Clients,
     project: &str,
     concurrency: usize,
     progress: Arc<dyn Progress>,
-    bulk_policies: Option<&BTreeMap<String, Policy>>,
+    bulk: &BulkProject,
 ) -> Result<ProjectSources, Error> {
     progress.phase(&format!("gcp {project}"), 1);
     let iam_policy = project_policy(c, project).await?;
     progress.tick();
 
-    let service_accounts = list_service_accounts(c, project).await;
-    let secrets = list_secrets(c, project).await;
+    let service_accounts = match &bulk.service_accounts {
+        Some(v) => Availability::Known(v.clone()),
+        None => list_service_accounts(c, project).await,
+    };
+    let secrets = match &bulk.secrets {
+        Some(v) => Availability::Known(v.clone()),
+        None => list_secrets(c, project).await,
+    };
 
-    let accounts: Vec<(String, Option<Policy>)> = service_accounts
+    let accounts: Vec<PerAccount> = service_accounts
         .known()
         .map(|v| {
             v.iter()
-                .map(|s| {
-                    let bulk = bulk_policies.and_then(|m| {
+                .map(|s| PerAccount {
+                    email: s.email.clone(),
+                    policy: bulk.account_policies.as_ref().and_then(|m| {
                         let id = s.unique_id.as_deref()?;
                         Some(m.get(id).cloned().unwrap_or_default())
-                    });
-                    (s.email.clone(), bulk)
+                    }),
+                    keys: bulk.keys.as_ref().and_then(|m| m.get(&s.email).cloned()),
                 })
                 .collect()
         })
@@ -391,13 +402,24 @@ pub async fn collect_with(
     let (keys, service_account_policies) =
         per_service_account(c, project, accounts, concurrency, &progress).await;
 
-    let names: Vec<String> = secrets
+    let names: Vec<PerSecret> = secrets
         .known()
-        .map(|v| v.iter().map(|s| s.name.clone()).collect())
+        .map(|v| {
+            v.iter()
+                .map(|s| PerSecret {
+                    name: s.name.clone(),
+                    versions: bulk.versions.as_ref().and_then(|m| m.get(&s.name).cloned()),
+                    policy: bulk
+                        .secret_policies
+                        .as_ref()
+                        .and_then(|m| m.get(&s.name).cloned()),
+                })
+                .collect()
+        })
         .unwrap_or_default();
     progress.phase("secrets", names.len() as u64);
     let (versions, secret_policies) = per_secret(c, names, concurrency, &progress).await;
-    let outside = outside_iam(c, project).await;
+    let outside = outside_iam(c, project, bulk.api_keys.clone()).await;
     Ok(ProjectSources {
         project_id: project.to_string(),
         iam_policy,
@@ -413,9 +435,19 @@ pub async fn collect_with(
 
 /// API keys, HMAC keys, and workload identity pools with their providers: one list
 /// each (plus one provider list per pool), read side by side.
-async fn outside_iam(c: &Clients, project: &str) -> super::sources::OutsideIam {
+async fn outside_iam(
+    c: &Clients,
+    project: &str,
+    bulk_api_keys: Option<Vec<super::apikeys::ApiKey>>,
+) -> super::sources::OutsideIam {
+    let api_keys = async {
+        match bulk_api_keys {
+            Some(k) => Availability::Known(k),
+            None => super::apikeys::list(c, project).await,
+        }
+    };
     let (api_keys, hmac_keys, federation) = futures::join!(
-        super::apikeys::list(c, project),
+        api_keys,
         super::hmac::list(&c.rest, project),
         super::wif::collect(&c.rest, project),
     );
@@ -480,12 +512,19 @@ async fn project_policy(c: &Clients, project: &str) -> Result<Policy, Error> {
 
 type ByName<T> = BTreeMap<String, Availability<T>>;
 
-/// Each service account's keys and IAM policy (who may act as it, unless read in bulk
-/// already), `concurrency` at a time.
+/// One service account to read, with what the bulk read already gave.
+struct PerAccount {
+    email: String,
+    policy: Option<Policy>,
+    keys: Option<Vec<ServiceAccountKey>>,
+}
+
+/// Each service account's keys and IAM policy (who may act as it), unless read in bulk
+/// already, `concurrency` at a time.
 async fn per_service_account(
     c: &Clients,
     project: &str,
-    emails: Vec<(String, Option<Policy>)>,
+    emails: Vec<PerAccount>,
     concurrency: usize,
     progress: &Arc<dyn Progress>,
 ) -> (ByName<Vec<ServiceAccountKey>>, ByName<Policy>) {
@@ -494,12 +533,20 @@ async fn per_service_account(
         Availability<Vec<ServiceAccountKey>>,
         Availability<Policy>,
     )> = stream::iter(emails)
-        .map(|(email, bulk)| {
+        .map(|a| {
             let progress = progress.clone();
             async move {
+                let PerAccount {
+                    email,
+                    policy,
+                    keys,
+                } = a;
                 let name = format!("projects/{project}/serviceAccounts/{email}");
-                let keys = service_account_keys(c, &name).await;
-                let policy = match bulk {
+                let keys = match keys {
+                    Some(k) => Availability::Known(k),
+                    None => service_account_keys(c, &name).await,
+                };
+                let policy = match policy {
                     Some(p) => Availability::Known(p),
                     None => service_account_policy(c, &name).await,
                 };
@@ -552,10 +599,18 @@ async fn service_account_policy(c: &Clients, name: &str) -> Availability<Policy>
     }
 }
 
-/// Each secret's versions and IAM policy, `concurrency` at a time.
+/// One secret to read, with what the bulk read already gave.
+struct PerSecret {
+    name: String,
+    versions: Option<Vec<SecretVersion>>,
+    policy: Option<Policy>,
+}
+
+/// Each secret's versions and IAM policy, unless read in bulk already, `concurrency`
+/// at a time.
 async fn per_secret(
     c: &Clients,
-    names: Vec<String>,
+    names: Vec<PerSecret>,
     concurrency: usize,
     progress: &Arc<dyn Progress>,
 ) -> (ByName<Vec<SecretVersion>>, ByName<Policy>) {
@@ -564,11 +619,22 @@ async fn per_secret(
         Availability<Vec<SecretVersion>>,
         Availability<Policy>,
     )> = stream::iter(names)
-        .map(|name| {
+        .map(|s| {
             let progress = progress.clone();
             async move {
-                let versions = secret_versions(c, &name).await;
-                let policy = secret_policy(c, &name).await;
+                let PerSecret {
+                    name,
+                    versions,
+                    policy,
+                } = s;
+                let versions = match versions {
+                    Some(v) => Availability::Known(v),
+                    None => secret_versions(c, &name).await,
+                };
+                let policy = match policy {
+                    Some(p) => Availability::Known(p),
+                    None => secret_policy(c, &name).await,
+                };
                 progress.tick();
                 (name, versions, policy)
             }

@@ -15,6 +15,7 @@ pub mod hmac;
 pub mod live;
 pub mod member;
 pub mod rest;
+pub mod search;
 pub mod snapshot;
 pub mod sources;
 pub mod store;

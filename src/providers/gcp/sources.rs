@@ -32,6 +32,25 @@ pub struct ProjectSources {
     pub outside: OutsideIam,
 }
 
+/// What Cloud Asset Inventory already gave for one project of an audited folder or
+/// organization ([`super::search`], [`super::hierarchy`]); each `None` is read per
+/// item. `Default` is a project read wholly per item.
+#[derive(Debug, Clone, Default)]
+pub struct BulkProject {
+    /// IAM policies of the project's service accounts by unique id (an account absent
+    /// here has an empty policy: the search returns only policies with bindings).
+    pub account_policies: Option<BTreeMap<String, Policy>>,
+    pub service_accounts: Option<Vec<ServiceAccount>>,
+    /// Keys by service-account email (an account absent here is listed per item).
+    pub keys: Option<BTreeMap<String, Vec<ServiceAccountKey>>>,
+    pub api_keys: Option<Vec<super::apikeys::ApiKey>>,
+    pub secrets: Option<Vec<Secret>>,
+    /// Versions by secret name (a secret absent here is listed per item).
+    pub versions: Option<BTreeMap<String, Vec<SecretVersion>>>,
+    /// IAM policies by secret name (a secret absent here is read per item).
+    pub secret_policies: Option<BTreeMap<String, Policy>>,
+}
+
 /// Credentials outside IAM service-account keys.
 #[derive(Debug, Clone)]
 pub struct OutsideIam {
