@@ -32,9 +32,9 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use futures::stream::{self, StreamExt};
-use google_cloud_gax::paginator::ItemPaginator as _;
 
 use super::live::{classify, convert, gap_reason, policy_v3, Clients};
+use super::pages::all_pages;
 use super::sources::{Availability, BulkProject, Policy};
 use crate::error::Error;
 use crate::model::{Gap, Provider};
@@ -159,15 +159,24 @@ struct Bulk {
 /// Asset Inventory, or why not (the message for the coverage note).
 async fn bulk_policies(c: &Clients, root: &str) -> Result<Bulk, String> {
     let mut bulk = Bulk::default();
-    let mut it = c
-        .asset
-        .search_all_iam_policies()
-        .set_scope(root)
-        .set_asset_types([FOLDER_ASSET, ORG_ASSET, SA_ASSET, SECRET_ASSET])
-        .set_page_size(500)
-        .by_item();
-    while let Some(item) = it.next().await {
-        let r = item.map_err(|e| gap_reason(classify(&e)))?;
+    let (results, why) = all_pages(
+        |t| {
+            c.asset
+                .search_all_iam_policies()
+                .set_scope(root)
+                .set_asset_types([FOLDER_ASSET, ORG_ASSET, SA_ASSET, SECRET_ASSET])
+                .set_page_size(500)
+                .set_page_token(t)
+                .send()
+        },
+        |r| (r.results, r.next_page_token),
+        |e| gap_reason(classify(&e)),
+    )
+    .await;
+    if let Some(why) = why {
+        return Err(why);
+    }
+    for r in results {
         let policy: Policy = match &r.policy {
             Some(p) => convert(p, "IAM policy")?,
             None => Policy::default(),
@@ -281,54 +290,60 @@ async fn children(
     parent: &str,
     gaps: &mut Vec<Gap>,
 ) -> (Vec<String>, Vec<(String, String)>) {
-    let mut folders = Vec::new();
-    let mut it = c
-        .folders
-        .list_folders()
-        .set_parent(parent)
-        .set_page_size(100)
-        .by_item();
-    while let Some(item) = it.next().await {
-        match item {
-            Ok(f) => folders.push(f.name),
-            Err(e) => {
-                gaps.push(gap(
-                    parent,
-                    "cloudresourcemanager.folders.list",
-                    format!(
-                        "the folders below were not all read: {}",
-                        gap_reason(classify(&e))
-                    ),
-                ));
-                break;
-            }
-        }
+    let (folders, why) = all_pages(
+        |t| {
+            c.folders
+                .list_folders()
+                .set_parent(parent)
+                .set_page_size(100)
+                .set_page_token(t)
+                .send()
+        },
+        |r| {
+            (
+                r.folders.into_iter().map(|f| f.name).collect(),
+                r.next_page_token,
+            )
+        },
+        |e| gap_reason(classify(&e)),
+    )
+    .await;
+    if let Some(why) = why {
+        gaps.push(gap(
+            parent,
+            "cloudresourcemanager.folders.list",
+            format!("the folders below were not all read: {why}"),
+        ));
     }
-    let mut projects = Vec::new();
-    let mut it = c
-        .projects
-        .list_projects()
-        .set_parent(parent)
-        .set_page_size(1000)
-        .by_item();
-    while let Some(item) = it.next().await {
-        match item {
-            Ok(p) if p.state == google_cloud_resourcemanager_v3::model::project::State::Active => {
-                projects.push((p.name, p.project_id))
-            }
-            Ok(_) => {}
-            Err(e) => {
-                gaps.push(gap(
-                    parent,
-                    "cloudresourcemanager.projects.list",
-                    format!(
-                        "the projects below were not all read: {}",
-                        gap_reason(classify(&e))
-                    ),
-                ));
-                break;
-            }
-        }
+    let (projects, why) = all_pages(
+        |t| {
+            c.projects
+                .list_projects()
+                .set_parent(parent)
+                .set_page_size(1000)
+                .set_page_token(t)
+                .send()
+        },
+        |r| {
+            let active = r
+                .projects
+                .into_iter()
+                .filter(|p| {
+                    p.state == google_cloud_resourcemanager_v3::model::project::State::Active
+                })
+                .map(|p| (p.name, p.project_id))
+                .collect();
+            (active, r.next_page_token)
+        },
+        |e| gap_reason(classify(&e)),
+    )
+    .await;
+    if let Some(why) = why {
+        gaps.push(gap(
+            parent,
+            "cloudresourcemanager.projects.list",
+            format!("the projects below were not all read: {why}"),
+        ));
     }
     (folders, projects)
 }
