@@ -1035,3 +1035,48 @@ fn a_hierarchy_snapshot_holds_the_same_inherited_bindings_as_the_live_walk() {
     assert_eq!(inherited(&snapshot), from_live);
     assert_eq!(snapshot["gaps"], json!([]));
 }
+
+/// The customer's only admin is a folder IAM admin on folder 20 (it holds
+/// `resourcemanager.folders.setIamPolicy`, so it can grant itself anything below:
+/// <https://cloud.google.com/iam/docs/roles-permissions/resourcemanager>). Before the
+/// folder roles counted as IAM admin, the plan was refused as a lock-out.
+#[test]
+fn the_lock_out_check_counts_a_folder_iam_admin_above_the_projects() {
+    let server = gcp_server();
+    let url = server.url();
+    seed_hierarchy(&url);
+    post(
+        &url,
+        "/v3/organizations/10:setIamPolicy",
+        json!({"policy": {"bindings": []}}),
+    );
+    post(
+        &url,
+        "/v3/folders/20:setIamPolicy",
+        json!({"policy": {"version": 3, "bindings": [
+            {"role": "roles/editor", "members": ["group:devs@northwind-agency.example"]},
+            {"role": "roles/resourcemanager.folderIamAdmin", "members": ["group:admins@contoso.example"]}
+        ]}}),
+    );
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let inv_file = h.join("inventory.json");
+    let r = run(handover_offline(h)
+        .args(["audit", "--gcp-folder", "20", "--gcp-endpoint", &url])
+        .args(["--format", "json", "-o"])
+        .arg(&inv_file));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let config = write_config(h);
+    let r = run(handover_offline(h)
+        .args(["plan", "--format", "json", "--policy", "full-transfer"])
+        .arg("--inventory")
+        .arg(&inv_file)
+        .arg("--config")
+        .arg(&config));
+    assert_eq!(r.code, 0, "the plan is not a lock-out: {}", r.stderr);
+    let plan = json(&r.stdout);
+    let kept = &plan["summary"]["customer_admins_after"];
+    for p in ["gcp shop-prod", "gcp shop-dev"] {
+        assert_eq!(kept[p], json!(["admins@contoso.example"]), "{p}: {kept}");
+    }
+}

@@ -12,6 +12,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use handover::providers::gcp::hierarchy::{MAX_CONTAINERS, MAX_DEPTH};
+use handover::providers::gcp::pages::MAX_PAGES;
 use serde_json::{json, Value};
 use support::*;
 
@@ -146,4 +147,103 @@ fn more_folders_than_the_bound_end_in_gaps_naming_each_folder_not_walked() {
         assert!(!scopes.contains(g), "{g} is both walked and a gap");
     }
     eprintln!("{} folders walked in {took:?}", walked);
+}
+
+/// The gaps of `inv` whose reason says a list was cut short, as (scope, source).
+fn unended_gaps(inv: &Value, says: &str) -> Vec<(String, String)> {
+    inv["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["reason"].as_str().unwrap().contains(says))
+        .map(|g| {
+            (
+                g["scope"].as_str().unwrap().to_string(),
+                g["source"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn never_ending_lists(server: &gcp_test_server::ServerHandle, kind: &str) {
+    let kinds = serde_json::from_value(json!([kind])).unwrap();
+    server
+        .set_faults(Some(gcp_test_server::FaultConfig {
+            rate: 1.0,
+            seed: 1,
+            kinds,
+        }))
+        .unwrap();
+}
+
+/// A server that answers each list page with the token it was asked with: every list
+/// (the walk's folders and projects, the asset searches, each project's lists) ended
+/// at the repeat in two requests and is a gap naming its operation, not a loop.
+#[test]
+fn a_list_whose_server_repeats_its_page_token_ends_in_a_gap_naming_the_list() {
+    let server = gcp_server();
+    let url = server.url();
+    seed(
+        &url,
+        vec![json!({"id": "20", "displayName": "apps", "parent": "organizations/10"})],
+        vec![json!({"projectId": "shop-prod", "parent": "folders/20"})],
+    );
+    never_ending_lists(&server, "repeat-page");
+    let (inv, took) = audit_org(&url);
+    let gaps = unended_gaps(&inv, "page token it had already given");
+    for (scope, source) in [
+        ("organizations/10", "cloudresourcemanager.folders.list"),
+        ("organizations/10", "cloudresourcemanager.projects.list"),
+        ("folders/20", "cloudresourcemanager.folders.list"),
+        ("folders/20", "cloudresourcemanager.projects.list"),
+        ("shop-prod", "iam:ListServiceAccounts"),
+        ("shop-prod", "secretmanager:ListSecrets"),
+        ("shop-prod", "apikeys:ListKeys"),
+        ("shop-prod", "storage:ListHmacKeys"),
+        ("shop-prod", "iam:ListWorkloadIdentityPools"),
+    ] {
+        assert!(
+            gaps.contains(&(scope.to_string(), source.to_string())),
+            "{source} on {scope} is a gap: {:#}",
+            inv["gaps"]
+        );
+    }
+    // The asset searches did not end either: the bulk read was not used, and says why.
+    let notes = inv.to_string();
+    assert!(
+        notes.contains("Cloud Asset Inventory (cloudasset.assets.searchAllIamPolicies) was not used: the server answered a page token it had already given"),
+        "{notes}"
+    );
+    assert!(scopes(&inv).contains(&"shop-prod".to_string()));
+    eprintln!("audit with repeated page tokens took {took:?}");
+}
+
+/// A server that answers every list page with a fresh token: each list stops after
+/// `MAX_PAGES` pages and is a gap naming its operation; the audit ends.
+#[test]
+fn a_list_whose_server_never_stops_answering_a_next_page_ends_in_a_gap_after_max_pages() {
+    let server = gcp_server();
+    let url = server.url();
+    seed(
+        &url,
+        Vec::new(),
+        vec![json!({"projectId": "shop-prod", "parent": "organizations/10"})],
+    );
+    never_ending_lists(&server, "endless-pages");
+    let (inv, took) = audit_org(&url);
+    let gaps = unended_gaps(&inv, &format!("more than {MAX_PAGES} pages"));
+    for (scope, source) in [
+        ("organizations/10", "cloudresourcemanager.folders.list"),
+        ("organizations/10", "cloudresourcemanager.projects.list"),
+        ("shop-prod", "iam:ListServiceAccounts"),
+    ] {
+        assert!(
+            gaps.contains(&(scope.to_string(), source.to_string())),
+            "{source} on {scope} is a gap: {:#}",
+            inv["gaps"]
+        );
+    }
+    let served = server.request_counts().route("GET /v3/projects");
+    assert_eq!(served, MAX_PAGES as u64, "one request a page, no more");
+    eprintln!("audit with endless pages took {took:?}");
 }

@@ -2,7 +2,11 @@
 //! is answered 429 RESOURCE_EXHAUSTED, 503 UNAVAILABLE, or its connection is dropped
 //! without an answer, instead of being served; or (`drop-after-serve`, only when asked
 //! for) it is served and then its connection is dropped, so the client cannot know
-//! whether a write landed.
+//! whether a write landed. Two more, only when asked for, make a list that never ends:
+//! a list page (a request with `pageSize`, `maxResults` or `pageToken`) is served, and
+//! its answer carries a `nextPageToken` whether or not more items exist, fresh on every
+//! page (`endless-pages`) or the token the request sent (`repeat-page`), so a client
+//! that follows tokens without a bound never stops (`paging::fault_token`).
 //!
 //! Determinism: draws come from SplitMix64 seeded with `seed`, one pair per API request
 //! in arrival order, so a client that sends its requests one at a time sees the same
@@ -30,6 +34,12 @@ pub enum FaultKind {
     /// The request is served, then the connection is closed without its response.
     #[serde(rename = "drop-after-serve")]
     DropAfterServe,
+    /// A list page is served with a fresh `nextPageToken`, whatever is left.
+    #[serde(rename = "endless-pages")]
+    EndlessPages,
+    /// A list page is served with the token it was asked with as its `nextPageToken`.
+    #[serde(rename = "repeat-page")]
+    RepeatPage,
 }
 
 impl FaultKind {
@@ -39,6 +49,8 @@ impl FaultKind {
             FaultKind::Unavailable => "503",
             FaultKind::Drop => "drop",
             FaultKind::DropAfterServe => "drop-after-serve",
+            FaultKind::EndlessPages => "endless-pages",
+            FaultKind::RepeatPage => "repeat-page",
         }
     }
 }
@@ -78,7 +90,7 @@ impl FaultConfig {
         }
         if self.kinds.is_empty() {
             return Err(ApiError::invalid(
-                "kinds must name at least one of \"429\", \"503\", \"drop\", \"drop-after-serve\".",
+                "kinds must name at least one of \"429\", \"503\", \"drop\", \"drop-after-serve\", \"endless-pages\", \"repeat-page\".",
             ));
         }
         Ok(())

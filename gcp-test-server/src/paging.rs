@@ -6,6 +6,10 @@
 //! and a fingerprint of the list it belongs to (parent + filter). So a page never repeats
 //! or skips items when others are created meanwhile, and a token from another list, or
 //! a token that is not ours, is answered with 400 INVALID_ARGUMENT.
+//!
+//! Fault hook: under the `endless-pages` / `repeat-page` fault modes the server answers
+//! a `fault_token` as `nextPageToken`; it wraps the request's own token, so the next
+//! request serves the same page again (never an error) and the list never ends.
 
 use crate::error::{ApiError, ApiResult};
 use crate::util::{b64url_nopad, b64url_nopad_decode, fnv64};
@@ -32,9 +36,10 @@ pub fn paginate<T>(
         Some(n) => usize::try_from(n).unwrap_or(usize::MAX).min(limits.max),
     };
     let fingerprint = format!("{:016x}", fnv64(scope.as_bytes()));
-    let cursor = match page_token {
-        None | Some("") => None,
-        Some(token) => Some(decode_token(token, &fingerprint)?),
+    let (_, inner) = unwrap_fault_token(page_token.unwrap_or(""));
+    let cursor = match inner.as_str() {
+        "" => None,
+        token => Some(decode_token(token, &fingerprint)?),
     };
     let mut page = Vec::new();
     let mut last_key = None;
@@ -55,6 +60,30 @@ pub fn paginate<T>(
         _ => None,
     };
     Ok((page, next))
+}
+
+/// The `nextPageToken` a never-ending-list fault answers to a request that sent
+/// `page_token`: the same one again (`fresh` false), or one counting one page more.
+pub fn fault_token(page_token: Option<&str>, fresh: bool) -> String {
+    let token = page_token.unwrap_or("");
+    if !fresh && !token.is_empty() {
+        return token.to_owned();
+    }
+    let (n, inner) = unwrap_fault_token(token);
+    b64url_nopad(format!("e1|{}|{inner}", n + 1).as_bytes())
+}
+
+/// A fault token's page count and the token it wraps; any other token is itself, at 0.
+fn unwrap_fault_token(token: &str) -> (u64, String) {
+    let text = b64url_nopad_decode(token).and_then(|raw| String::from_utf8(raw).ok());
+    if let Some(rest) = text.as_deref().and_then(|t| t.strip_prefix("e1|")) {
+        if let Some((n, inner)) = rest.split_once('|') {
+            if let Ok(n) = n.parse::<u64>() {
+                return (n, inner.to_owned());
+            }
+        }
+    }
+    (0, token.to_owned())
 }
 
 fn decode_token(token: &str, fingerprint: &str) -> ApiResult<String> {
@@ -90,6 +119,33 @@ mod tests {
             }
         }
         assert_eq!(seen, (0..7).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_fault_token_serves_the_page_it_wraps_again() {
+        let (first, next) = paginate(items(7), "s", Some(2), None, L).unwrap();
+        let endless = fault_token(None, true);
+        assert_eq!(
+            paginate(items(7), "s", Some(2), Some(&endless), L)
+                .unwrap()
+                .0,
+            first
+        );
+        let wrapped = fault_token(next.as_deref(), true);
+        let again = fault_token(Some(&wrapped), true);
+        assert_ne!(
+            wrapped, again,
+            "endless-pages answers a fresh token each page"
+        );
+        assert_eq!(
+            paginate(items(7), "s", Some(2), Some(&again), L).unwrap(),
+            paginate(items(7), "s", Some(2), next.as_deref(), L).unwrap()
+        );
+        assert_eq!(
+            fault_token(Some(&wrapped), false),
+            wrapped,
+            "repeat-page repeats"
+        );
     }
 
     #[test]

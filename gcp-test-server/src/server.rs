@@ -24,6 +24,7 @@ use tokio::sync::oneshot;
 use crate::enforce::{self, IamConfig};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::faults::{FaultConfig, FaultKind, Faults};
+use crate::paging;
 use crate::router::{self, Outcome, Stop};
 use crate::store::Store;
 use crate::wire::ApiRequest;
@@ -124,11 +125,16 @@ impl Shared {
         let mut store = self.lock_store();
         // A request served whose answer is then lost (`drop-after-serve`).
         let mut lose_answer = false;
+        // A list page answered with a never-ending `nextPageToken` (`endless-pages`, `repeat-page`).
+        let mut endless: Option<FaultKind> = None;
         // Count, then faults (one draw per request, enforced or not), then IAM.
         let mut gate = |label: &str, store: &Store| {
             self.record(label);
             match self.lock_faults().draw() {
                 Some(FaultKind::DropAfterServe) => lose_answer = true,
+                Some(kind @ (FaultKind::EndlessPages | FaultKind::RepeatPage)) => {
+                    endless = Some(kind)
+                }
                 Some(fault) => return Some(Stop::Fault(fault)),
                 None => {}
             }
@@ -162,6 +168,16 @@ impl Shared {
             }
         }
         drop(store);
+        let list_page = ["pageSize", "maxResults", "pageToken"]
+            .iter()
+            .any(|k| req.param(k).is_some());
+        if let (Some(kind), true, Outcome::Done(Ok(Value::Object(page)))) =
+            (endless, list_page, &mut outcome)
+        {
+            let token =
+                paging::fault_token(req.param("pageToken"), kind == FaultKind::EndlessPages);
+            page.insert("nextPageToken".to_owned(), Value::String(token));
+        }
         if lose_answer {
             return Err(FaultKind::DropAfterServe);
         }
@@ -180,7 +196,12 @@ impl Shared {
                 let e = ApiError::new(Code::Unavailable, "The service is currently unavailable (injected by the GCP test server's fault mode).");
                 Ok((e.code.http(), e.body()))
             }
-            Outcome::Faulted(kind @ (FaultKind::Drop | FaultKind::DropAfterServe)) => Err(kind),
+            Outcome::Faulted(
+                kind @ (FaultKind::Drop
+                | FaultKind::DropAfterServe
+                | FaultKind::EndlessPages
+                | FaultKind::RepeatPage),
+            ) => Err(kind),
         }
     }
 

@@ -8,10 +8,10 @@
 //! (https://cloud.google.com/docs/authentication/api-keys#securing).
 
 use chrono::{DateTime, Utc};
-use google_cloud_gax::paginator::ItemPaginator as _;
 use serde::Deserialize;
 
 use super::live::{classify, Clients};
+use super::pages::all_pages;
 use crate::model::*;
 use crate::providers::Availability;
 
@@ -101,18 +101,24 @@ pub const LIST_SOURCE: &str = "apikeys:ListKeys";
 
 /// The project's keys (deleted ones are not listed).
 pub async fn list(c: &Clients, project: &str) -> Availability<Vec<ApiKey>> {
+    let (keys, why) = all_pages(
+        |t| {
+            c.apikeys
+                .list_keys()
+                .set_parent(format!("projects/{project}/locations/global"))
+                .set_page_size(300)
+                .set_page_token(t)
+                .send()
+        },
+        |r| (r.keys, r.next_page_token),
+        |e| classify(&e).message,
+    )
+    .await;
+    if let Some(why) = why {
+        return Availability::unknown(LIST_SOURCE, why);
+    }
     let mut out = Vec::new();
-    let mut it = c
-        .apikeys
-        .list_keys()
-        .set_parent(format!("projects/{project}/locations/global"))
-        .set_page_size(300)
-        .by_item();
-    while let Some(item) = it.next().await {
-        let key = match item {
-            Ok(k) => k,
-            Err(e) => return Availability::unknown(LIST_SOURCE, classify(&e).message),
-        };
+    for key in keys {
         // Through the API's JSON, into a type with no key-string field.
         match serde_json::to_value(&key).and_then(serde_json::from_value::<ApiKey>) {
             Ok(k) => out.push(k),

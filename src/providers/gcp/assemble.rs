@@ -29,11 +29,15 @@ const IMPERSONATION_ROLES: &[&str] = &[
     "roles/iam.serviceAccountAdmin",
 ];
 
-/// Roles that can change IAM policies, and so grant themselves anything.
+/// Roles that can change IAM policies, and so grant themselves anything. The folder
+/// roles hold `resourcemanager.folders.setIamPolicy`, which reaches every project below
+/// the folder (<https://cloud.google.com/iam/docs/roles-permissions/resourcemanager>).
 const IAM_ADMIN_ROLES: &[&str] = &[
     "roles/resourcemanager.projectIamAdmin",
     "roles/iam.securityAdmin",
     "roles/resourcemanager.organizationAdmin",
+    "roles/resourcemanager.folderIamAdmin",
+    "roles/resourcemanager.folderAdmin",
 ];
 
 pub fn role_level(role: &str) -> RoleLevel {
@@ -860,6 +864,24 @@ impl MemberGrant<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A folder IAM admin can grant itself anything below the folder, yet counted as
+    /// no admin: a false lock-out refusal, and an agency holder missed.
+    #[test]
+    fn folder_iam_admins_are_iam_admins() {
+        for r in [
+            "roles/resourcemanager.folderIamAdmin",
+            "roles/resourcemanager.folderAdmin",
+            "roles/resourcemanager.organizationAdmin",
+            "roles/resourcemanager.projectIamAdmin",
+        ] {
+            assert_eq!(role_level(r), RoleLevel::IamAdmin, "{r}");
+        }
+        assert_eq!(
+            role_level("roles/resourcemanager.folderViewer"),
+            RoleLevel::Other
+        );
+    }
 
     fn owner_binding(expression: &str) -> ProjectSources {
         let policy: Policy = serde_json::from_value(serde_json::json!({"bindings": [{

@@ -27,14 +27,21 @@
 //! (<https://cloud.google.com/resource-manager/docs/creating-managing-folders>); the
 //! walk goes at most `MAX_DEPTH` levels and visits at most `MAX_CONTAINERS` containers,
 //! and each name is visited once, so a cycle in what a server answers cannot loop.
-//! Going past a bound is a gap, never silence.
+//! Going past a bound is a gap, never silence. Every list is paged through
+//! [`super::pages::all_pages`] (a repeated token or more than its page bound is a gap).
+//!
+//! Names are data once: the root, each parent above it and each listed folder is parsed
+//! into a [`Container`] (`IamResource::parse`: `folders/NUMBER` or
+//! `organizations/NUMBER`) before it is used; which API reads it matches on that type.
+//! A listed name or a parent that parses as neither is a gap, never walked.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use futures::stream::{self, StreamExt};
-use google_cloud_gax::paginator::ItemPaginator as _;
 
+use super::change::IamResource;
 use super::live::{classify, convert, gap_reason, policy_v3, Clients};
+use super::pages::all_pages;
 use super::sources::{Availability, BulkProject, Policy};
 use crate::error::Error;
 use crate::model::{Gap, Provider};
@@ -44,6 +51,34 @@ use crate::providers::duty::Duty;
 pub const MAX_DEPTH: usize = 11;
 /// The most folders and organizations one audit walks.
 pub const MAX_CONTAINERS: usize = 10_000;
+
+/// A folder or an organization, decided once from its name by [`IamResource::parse`]
+/// (`folders/N` or `organizations/N`, N a number): every later choice between the
+/// folder and organization APIs matches on this, never on the name's text.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Container {
+    Folder(String),
+    Organization(String),
+}
+
+impl Container {
+    /// The container `name` is, or `None` when it is neither a folder nor an
+    /// organization (a project id, a malformed or hostile name).
+    pub fn parse(name: &str) -> Option<Container> {
+        match IamResource::parse(name).ok()? {
+            r @ IamResource::Folder { .. } => Some(Container::Folder(r.name())),
+            r @ IamResource::Organization { .. } => Some(Container::Organization(r.name())),
+            _ => None,
+        }
+    }
+
+    /// `folders/F` or `organizations/O`.
+    pub fn name(&self) -> &str {
+        match self {
+            Container::Folder(n) | Container::Organization(n) => n,
+        }
+    }
+}
 
 /// A folder or organization that was read.
 #[derive(Debug, Clone)]
@@ -159,15 +194,24 @@ struct Bulk {
 /// Asset Inventory, or why not (the message for the coverage note).
 async fn bulk_policies(c: &Clients, root: &str) -> Result<Bulk, String> {
     let mut bulk = Bulk::default();
-    let mut it = c
-        .asset
-        .search_all_iam_policies()
-        .set_scope(root)
-        .set_asset_types([FOLDER_ASSET, ORG_ASSET, SA_ASSET, SECRET_ASSET])
-        .set_page_size(500)
-        .by_item();
-    while let Some(item) = it.next().await {
-        let r = item.map_err(|e| gap_reason(classify(&e)))?;
+    let (results, why) = all_pages(
+        |t| {
+            c.asset
+                .search_all_iam_policies()
+                .set_scope(root)
+                .set_asset_types([FOLDER_ASSET, ORG_ASSET, SA_ASSET, SECRET_ASSET])
+                .set_page_size(500)
+                .set_page_token(t)
+                .send()
+        },
+        |r| (r.results, r.next_page_token),
+        |e| gap_reason(classify(&e)),
+    )
+    .await;
+    if let Some(why) = why {
+        return Err(why);
+    }
+    for r in results {
         let policy: Policy = match &r.policy {
             Some(p) => convert(p, "IAM policy")?,
             None => Policy::default(),
@@ -202,13 +246,13 @@ fn gap(scope: &str, source: &str, reason: String) -> Gap {
 }
 
 /// The root must exist and be readable: a failure here is an error naming the flag.
-fn root_error(root: &str, e: &google_cloud_gax::error::Error) -> Error {
+fn root_error(root: &Container, e: &google_cloud_gax::error::Error) -> Error {
     let f = classify(e);
-    let op = if root.starts_with("folders/") {
-        "cloudresourcemanager.folders.get"
-    } else {
-        "cloudresourcemanager.organizations.get"
+    let op = match root {
+        Container::Folder(_) => "cloudresourcemanager.folders.get",
+        Container::Organization(_) => "cloudresourcemanager.organizations.get",
     };
+    let root = root.name();
     if f.not_found {
         Error::usage(
             format!("GCP {root} does not exist or is not visible: {}", f.message),
@@ -233,44 +277,66 @@ fn root_error(root: &str, e: &google_cloud_gax::error::Error) -> Error {
 }
 
 /// Reads the root and returns the containers above it, nearest first.
-async fn above(c: &Clients, root: &str, gaps: &mut Vec<Gap>) -> Result<Vec<String>, Error> {
-    if root.starts_with("organizations/") {
-        c.organizations
-            .get_organization()
-            .set_name(root)
-            .send()
-            .await
-            .map_err(|e| root_error(root, &e))?;
-        return Ok(Vec::new());
-    }
+async fn above(
+    c: &Clients,
+    root: &Container,
+    gaps: &mut Vec<Gap>,
+) -> Result<Vec<Container>, Error> {
+    let name = match root {
+        Container::Organization(name) => {
+            c.organizations
+                .get_organization()
+                .set_name(name)
+                .send()
+                .await
+                .map_err(|e| root_error(root, &e))?;
+            return Ok(Vec::new());
+        }
+        Container::Folder(name) => name,
+    };
     let folder = c
         .folders
         .get_folder()
-        .set_name(root)
+        .set_name(name)
         .send()
         .await
         .map_err(|e| root_error(root, &e))?;
-    let mut chain = Vec::new();
+    let mut chain: Vec<Container> = Vec::new();
+    let mut child = name.clone();
     let mut parent = folder.parent;
-    while !parent.is_empty() && chain.len() < MAX_DEPTH && !chain.contains(&parent) {
-        chain.push(parent.clone());
-        if !parent.starts_with("folders/") {
+    while !parent.is_empty() && chain.len() < MAX_DEPTH {
+        let Some(next) = Container::parse(&parent) else {
+            gaps.push(gap(
+                &child,
+                "cloudresourcemanager.folders.get",
+                format!(
+                    "the containers above {child} were not read: its parent {parent:?} is neither folders/NUMBER nor organizations/NUMBER"
+                ),
+            ));
+            break;
+        };
+        if chain.contains(&next) || &next == root {
             break;
         }
-        match c.folders.get_folder().set_name(&parent).send().await {
+        chain.push(next.clone());
+        let Container::Folder(folder) = next else {
+            break;
+        };
+        match c.folders.get_folder().set_name(&folder).send().await {
             Ok(f) => parent = f.parent,
             Err(e) => {
                 gaps.push(gap(
-                    &parent,
+                    &folder,
                     "cloudresourcemanager.folders.get",
                     format!(
-                        "the folders above {parent} were not read: {}",
+                        "the folders above {folder} were not read: {}",
                         gap_reason(classify(&e))
                     ),
                 ));
                 break;
             }
         }
+        child = folder;
     }
     Ok(chain)
 }
@@ -280,79 +346,106 @@ async fn children(
     c: &Clients,
     parent: &str,
     gaps: &mut Vec<Gap>,
-) -> (Vec<String>, Vec<(String, String)>) {
-    let mut folders = Vec::new();
-    let mut it = c
-        .folders
-        .list_folders()
-        .set_parent(parent)
-        .set_page_size(100)
-        .by_item();
-    while let Some(item) = it.next().await {
-        match item {
-            Ok(f) => folders.push(f.name),
-            Err(e) => {
-                gaps.push(gap(
-                    parent,
-                    "cloudresourcemanager.folders.list",
-                    format!(
-                        "the folders below were not all read: {}",
-                        gap_reason(classify(&e))
-                    ),
-                ));
-                break;
-            }
+) -> (Vec<Container>, Vec<(String, String)>) {
+    let (folders, why) = all_pages(
+        |t| {
+            c.folders
+                .list_folders()
+                .set_parent(parent)
+                .set_page_size(100)
+                .set_page_token(t)
+                .send()
+        },
+        |r| {
+            (
+                r.folders.into_iter().map(|f| f.name).collect::<Vec<_>>(),
+                r.next_page_token,
+            )
+        },
+        |e| gap_reason(classify(&e)),
+    )
+    .await;
+    // A listed name that is not a folder is never walked (nor its policy read).
+    let (mut typed, mut odd) = (Vec::new(), Vec::new());
+    for f in folders {
+        match Container::parse(&f) {
+            Some(folder @ Container::Folder(_)) => typed.push(folder),
+            _ => odd.push(f),
         }
     }
-    let mut projects = Vec::new();
-    let mut it = c
-        .projects
-        .list_projects()
-        .set_parent(parent)
-        .set_page_size(1000)
-        .by_item();
-    while let Some(item) = it.next().await {
-        match item {
-            Ok(p) if p.state == google_cloud_resourcemanager_v3::model::project::State::Active => {
-                projects.push((p.name, p.project_id))
-            }
-            Ok(_) => {}
-            Err(e) => {
-                gaps.push(gap(
-                    parent,
-                    "cloudresourcemanager.projects.list",
-                    format!(
-                        "the projects below were not all read: {}",
-                        gap_reason(classify(&e))
-                    ),
-                ));
-                break;
-            }
-        }
+    if !odd.is_empty() {
+        gaps.push(gap(
+            parent,
+            "cloudresourcemanager.folders.list",
+            format!(
+                "{} listed name(s) are not folders/NUMBER and were not walked: {odd:?}",
+                odd.len()
+            ),
+        ));
     }
-    (folders, projects)
+    if let Some(why) = why {
+        gaps.push(gap(
+            parent,
+            "cloudresourcemanager.folders.list",
+            format!("the folders below were not all read: {why}"),
+        ));
+    }
+    let (projects, why) = all_pages(
+        |t| {
+            c.projects
+                .list_projects()
+                .set_parent(parent)
+                .set_page_size(1000)
+                .set_page_token(t)
+                .send()
+        },
+        |r| {
+            let active = r
+                .projects
+                .into_iter()
+                .filter(|p| {
+                    p.state == google_cloud_resourcemanager_v3::model::project::State::Active
+                })
+                .map(|p| (p.name, p.project_id))
+                .collect();
+            (active, r.next_page_token)
+        },
+        |e| gap_reason(classify(&e)),
+    )
+    .await;
+    if let Some(why) = why {
+        gaps.push(gap(
+            parent,
+            "cloudresourcemanager.projects.list",
+            format!("the projects below were not all read: {why}"),
+        ));
+    }
+    (typed, projects)
 }
 
 /// A container's IAM policy at version 3 (conditions kept), or why not.
-async fn container_policy(c: &Clients, name: &str) -> Availability<Policy> {
-    let (source, got) = if name.starts_with("folders/") {
-        let r = c
-            .folders
-            .get_iam_policy()
-            .set_resource(name)
-            .set_options(policy_v3())
-            .send()
-            .await;
-        ("cloudresourcemanager.folders.getIamPolicy", r)
-    } else {
-        let r = c
-            .organizations
-            .get_iam_policy()
-            .set_resource(name)
-            .set_options(policy_v3())
-            .send()
-            .await;
-        ("cloudresourcemanager.organizations.getIamPolicy", r)
+async fn container_policy(c: &Clients, container: &Container) -> Availability<Policy> {
+    let (source, got) = match container {
+        Container::Folder(name) => {
+            let r = c
+                .folders
+                .get_iam_policy()
+                .set_resource(name)
+                .set_options(policy_v3())
+                .send()
+                .await;
+            ("cloudresourcemanager.folders.getIamPolicy", r)
+        }
+        Container::Organization(name) => {
+            let r = c
+                .organizations
+                .get_iam_policy()
+                .set_resource(name)
+                .set_options(policy_v3())
+                .send()
+                .await;
+            ("cloudresourcemanager.organizations.getIamPolicy", r)
+        }
     };
     match got {
         Ok(p) => convert(&p, "IAM policy")
@@ -362,24 +455,30 @@ async fn container_policy(c: &Clients, name: &str) -> Availability<Policy> {
     }
 }
 
-/// Walks one root (`folders/F` or `organizations/O`): the containers above it, every
-/// folder and project below it (breadth first, bounded), and each container's policy,
-/// `concurrency` policies at a time.
-pub async fn walk(c: &Clients, root: &str, concurrency: usize) -> Result<Hierarchy, Error> {
-    let mut gaps = Vec::new();
-    let above = above(c, root, &mut gaps).await?;
-    // Breadth first below the root; `chain` is the node's ancestry, itself first.
-    let mut queue: VecDeque<(String, Vec<String>)> = VecDeque::new();
-    let mut root_chain = vec![root.to_string()];
-    root_chain.extend(above.iter().cloned());
-    queue.push_back((root.to_string(), root_chain));
-    let mut seen: BTreeSet<String> = above.iter().cloned().collect();
-    seen.insert(root.to_string());
+/// What the breadth-first walk below a root found.
+struct Below {
+    /// Every container walked, the root and those above it included.
+    seen: BTreeSet<Container>,
+    /// Each project id found, with its ancestry (names, nearest first).
+    projects: BTreeMap<String, Vec<String>>,
+    /// `projects/NUMBER` to id, to place what the asset search returns.
+    numbers: BTreeMap<String, String>,
+}
+
+/// Walks every folder and project below `root`, breadth first, within `MAX_DEPTH` and
+/// `MAX_CONTAINERS` (past either, a gap naming the folder not walked).
+async fn below(c: &Clients, typed: Container, above: &[Container], gaps: &mut Vec<Gap>) -> Below {
+    // Breadth first below the root; `chain` is the node's ancestry (names), itself first.
+    let mut queue: VecDeque<(Container, Vec<String>)> = VecDeque::new();
+    let mut root_chain = vec![typed.name().to_string()];
+    root_chain.extend(above.iter().map(|a| a.name().to_string()));
+    let mut seen: BTreeSet<Container> = above.iter().cloned().collect();
+    seen.insert(typed.clone());
+    queue.push_back((typed, root_chain));
     let mut projects: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    // `projects/NUMBER` to id, to place what the asset search returns.
     let mut numbers: BTreeMap<String, String> = BTreeMap::new();
     while let Some((name, chain)) = queue.pop_front() {
-        let (folders, found) = children(c, &name, &mut gaps).await;
+        let (folders, found) = children(c, name.name(), gaps).await;
         for (number, p) in found {
             numbers.entry(number).or_insert_with(|| p.clone());
             projects.entry(p).or_insert_with(|| chain.clone());
@@ -390,7 +489,7 @@ pub async fn walk(c: &Clients, root: &str, concurrency: usize) -> Result<Hierarc
             }
             if chain.len() > MAX_DEPTH || seen.len() >= MAX_CONTAINERS {
                 gaps.push(gap(
-                    &f,
+                    f.name(),
                     "cloudresourcemanager.folders.list",
                     format!(
                         "not walked: past the walk's bound ({MAX_DEPTH} levels, {MAX_CONTAINERS} folders)"
@@ -399,11 +498,35 @@ pub async fn walk(c: &Clients, root: &str, concurrency: usize) -> Result<Hierarc
                 continue;
             }
             seen.insert(f.clone());
-            let mut next = vec![f.clone()];
+            let mut next = vec![f.name().to_string()];
             next.extend(chain.iter().cloned());
             queue.push_back((f, next));
         }
     }
+    Below {
+        seen,
+        projects,
+        numbers,
+    }
+}
+
+/// Walks one root (`folders/F` or `organizations/O`): the containers above it, every
+/// folder and project below it (breadth first, bounded), and each container's policy,
+/// `concurrency` policies at a time.
+pub async fn walk(c: &Clients, root: &str, concurrency: usize) -> Result<Hierarchy, Error> {
+    let mut gaps = Vec::new();
+    let Some(typed) = Container::parse(root) else {
+        return Err(Error::usage(
+            format!("{root:?} is neither folders/NUMBER nor organizations/NUMBER"),
+            "give --gcp-folder / --gcp-organization a number",
+        ));
+    };
+    let above = above(c, &typed, &mut gaps).await?;
+    let Below {
+        seen,
+        projects,
+        numbers,
+    } = below(c, typed, &above, &mut gaps).await;
     let (bulk, mut notes) = match bulk_policies(c, root).await {
         Ok(b) => (Some(b), Vec::new()),
         Err(why) => (
@@ -419,16 +542,16 @@ pub async fn walk(c: &Clients, root: &str, concurrency: usize) -> Result<Hierarc
     };
     let (resources, more) = super::search::read(c, root, &numbers).await;
     notes.extend(more.into_iter().map(|n| (root.to_string(), n)));
-    let names: Vec<String> = seen.into_iter().collect();
     let bulk_ref = bulk.as_ref();
     let above_ref = &above;
-    let policies: Vec<(String, Availability<Policy>)> = stream::iter(names)
-        .map(|name| async move {
+    let policies: Vec<(String, Availability<Policy>)> = stream::iter(seen)
+        .map(|container| async move {
+            let name = container.name().to_string();
             let p = match bulk_ref {
-                Some(b) if !above_ref.contains(&name) => {
+                Some(b) if !above_ref.contains(&container) => {
                     Availability::Known(b.containers.get(&name).cloned().unwrap_or_default())
                 }
-                _ => container_policy(c, &name).await,
+                _ => container_policy(c, &container).await,
             };
             (name, p)
         })
@@ -467,7 +590,7 @@ pub async fn walk(c: &Clients, root: &str, concurrency: usize) -> Result<Hierarc
 /// Whether a GCP scope is a folder or organization (`folders/F`, `organizations/O`)
 /// rather than a project id (which never holds a `/`).
 pub fn is_container(scope: &str) -> bool {
-    scope.starts_with("folders/") || scope.starts_with("organizations/")
+    Container::parse(scope).is_some()
 }
 
 /// One container's policy alone, no walk (what `verify` re-reads).
@@ -475,7 +598,13 @@ pub async fn read_one(c: &Clients, name: &str) -> Hierarchy {
     Hierarchy {
         containers: vec![ContainerSources {
             name: name.to_string(),
-            policy: container_policy(c, name).await,
+            policy: match Container::parse(name) {
+                Some(container) => container_policy(c, &container).await,
+                None => Availability::unknown(
+                    "cloudresourcemanager.getIamPolicy",
+                    format!("{name:?} is neither folders/NUMBER nor organizations/NUMBER"),
+                ),
+            },
             reaches: Vec::new(),
         }],
         projects: Vec::new(),
@@ -558,6 +687,35 @@ mod tests {
             secret_policies: None,
             notes: Vec::new(),
             resources: crate::providers::gcp::search::Resources::default(),
+        }
+    }
+
+    /// The scope's kind was decided by its prefix: `folders/1/x` or `folders/abc` (from
+    /// a hostile server or a tampered manifest) passed for a folder.
+    #[test]
+    fn only_a_well_formed_folder_or_organization_name_is_a_container() {
+        assert_eq!(
+            Container::parse("folders/123"),
+            Some(Container::Folder("folders/123".into()))
+        );
+        assert_eq!(
+            Container::parse("organizations/9"),
+            Some(Container::Organization("organizations/9".into()))
+        );
+        assert!(is_container("folders/123") && is_container("organizations/9"));
+        for not in [
+            "shop-prod",
+            "projects/shop-prod",
+            "folders/",
+            "folders/abc",
+            "folders/1/x",
+            "folders/1/../organizations/2",
+            "organizations/2/folders/3",
+            "organizations/ 2",
+            "folders/123\n",
+        ] {
+            assert!(!is_container(not), "{not:?} is not a container");
+            assert_eq!(Container::parse(not), None, "{not:?}");
         }
     }
 

@@ -42,35 +42,30 @@ struct Page {
 
 pub const LIST_SOURCE: &str = "storage:ListHmacKeys";
 
-/// The most pages one list may take (250 keys a page; a project has at most 10 keys
-/// per service account), so a server that always answers a token cannot loop us.
-const MAX_PAGES: usize = 10_000;
-
-/// The project's HMAC keys that are not deleted.
+/// The project's HMAC keys that are not deleted (paging bounded by
+/// [`super::pages::all_pages`]).
 pub async fn list(rest: &Rest, project: &str) -> Availability<Vec<HmacKey>> {
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    for _ in 0..MAX_PAGES {
-        let mut query = vec![("maxResults", "250".to_owned())];
-        if let Some(t) = &token {
-            query.push(("pageToken", t.clone()));
-        }
-        let path = format!("storage/v1/projects/{project}/hmacKeys");
-        match rest
-            .call::<Page>(reqwest::Method::GET, Service::Storage, &path, &query, None)
-            .await
-        {
-            Ok(page) => {
-                out.extend(page.items);
-                token = page.next_page_token.filter(|t| !t.is_empty());
-                if token.is_none() {
-                    return Availability::Known(out);
-                }
+    let path = format!("storage/v1/projects/{project}/hmacKeys");
+    let (keys, why) = super::pages::all_pages(
+        |t| {
+            let mut query = vec![("maxResults", "250".to_owned())];
+            if !t.is_empty() {
+                query.push(("pageToken", t));
             }
-            Err(f) => return Availability::unknown(LIST_SOURCE, super::live::gap_text(f)),
-        }
+            let path = &path;
+            async move {
+                rest.call::<Page>(reqwest::Method::GET, Service::Storage, path, &query, None)
+                    .await
+            }
+        },
+        |p| (p.items, p.next_page_token.unwrap_or_default()),
+        super::live::gap_text,
+    )
+    .await;
+    match why {
+        None => Availability::Known(keys),
+        Some(why) => Availability::unknown(LIST_SOURCE, why),
     }
-    Availability::unknown(LIST_SOURCE, "the list did not end after 10,000 pages")
 }
 
 /// One credential per key, held by its service account's principal (`sa_id` maps an

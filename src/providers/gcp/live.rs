@@ -15,11 +15,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use futures::stream::{self, StreamExt};
-use google_cloud_gax::paginator::ItemPaginator as _;
 use google_cloud_gax::retry_policy::{Aip194Strict, RetryPolicyExt};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::pages::all_pages;
 use super::sources::*;
 use crate::error::Error;
 use crate::model::Provider;
@@ -652,23 +652,27 @@ async fn per_secret(
 }
 
 async fn secret_versions(c: &Clients, name: &str) -> Availability<Vec<SecretVersion>> {
-    let mut versions = Vec::new();
-    let mut it = c
-        .secrets
-        .list_secret_versions()
-        .set_parent(name)
-        .set_page_size(100)
-        .by_item();
-    while let Some(v) = it.next().await {
-        match v
-            .map_err(|e| gap_reason(classify(&e)))
-            .and_then(|v| version_source(&v))
-        {
-            Ok(v) => versions.push(v),
-            Err(e) => return Availability::unknown("secretmanager:ListSecretVersions", e),
-        }
+    const SOURCE: &str = "secretmanager:ListSecretVersions";
+    let (versions, why) = all_pages(
+        |t| {
+            c.secrets
+                .list_secret_versions()
+                .set_parent(name)
+                .set_page_size(100)
+                .set_page_token(t)
+                .send()
+        },
+        |r| (r.versions, r.next_page_token),
+        |e| gap_reason(classify(&e)),
+    )
+    .await;
+    if let Some(why) = why {
+        return Availability::unknown(SOURCE, why);
     }
-    Availability::Known(versions)
+    match versions.iter().map(version_source).collect() {
+        Ok(v) => Availability::Known(v),
+        Err(e) => Availability::unknown(SOURCE, e),
+    }
 }
 
 async fn secret_policy(c: &Clients, name: &str) -> Availability<Policy> {
@@ -688,46 +692,54 @@ async fn secret_policy(c: &Clients, name: &str) -> Availability<Policy> {
 }
 
 async fn list_service_accounts(c: &Clients, project: &str) -> Availability<Vec<ServiceAccount>> {
-    let mut out = Vec::new();
-    let mut it = c
-        .iam
-        .list_service_accounts()
-        .set_name(format!("projects/{project}"))
-        .set_page_size(100)
-        .by_item();
-    while let Some(item) = it.next().await {
-        match item {
-            Ok(sa) => match convert(&sa, "service account") {
-                Ok(sa) => out.push(sa),
-                Err(e) => return Availability::unknown("iam:ListServiceAccounts", e),
-            },
-            Err(e) => {
-                return Availability::unknown("iam:ListServiceAccounts", gap_reason(classify(&e)))
-            }
-        }
+    const SOURCE: &str = "iam:ListServiceAccounts";
+    let (accounts, why) = all_pages(
+        |t| {
+            c.iam
+                .list_service_accounts()
+                .set_name(format!("projects/{project}"))
+                .set_page_size(100)
+                .set_page_token(t)
+                .send()
+        },
+        |r| (r.accounts, r.next_page_token),
+        |e| gap_reason(classify(&e)),
+    )
+    .await;
+    if let Some(why) = why {
+        return Availability::unknown(SOURCE, why);
     }
-    Availability::Known(out)
+    match accounts
+        .iter()
+        .map(|a| convert(a, "service account"))
+        .collect()
+    {
+        Ok(v) => Availability::Known(v),
+        Err(e) => Availability::unknown(SOURCE, e),
+    }
 }
 
 async fn list_secrets(c: &Clients, project: &str) -> Availability<Vec<Secret>> {
-    let mut out = Vec::new();
+    const SOURCE: &str = "secretmanager:ListSecrets";
     // Secret Manager serves up to 25,000 a page; fewer round trips for large projects.
-    let mut it = c
-        .secrets
-        .list_secrets()
-        .set_parent(format!("projects/{project}"))
-        .set_page_size(1000)
-        .by_item();
-    while let Some(item) = it.next().await {
-        match item {
-            Ok(s) => match convert(&s, "secret") {
-                Ok(s) => out.push(s),
-                Err(e) => return Availability::unknown("secretmanager:ListSecrets", e),
-            },
-            Err(e) => {
-                return Availability::unknown("secretmanager:ListSecrets", gap_reason(classify(&e)))
-            }
-        }
+    let (secrets, why) = all_pages(
+        |t| {
+            c.secrets
+                .list_secrets()
+                .set_parent(format!("projects/{project}"))
+                .set_page_size(1000)
+                .set_page_token(t)
+                .send()
+        },
+        |r| (r.secrets, r.next_page_token),
+        |e| gap_reason(classify(&e)),
+    )
+    .await;
+    if let Some(why) = why {
+        return Availability::unknown(SOURCE, why);
     }
-    Availability::Known(out)
+    match secrets.iter().map(|s| convert(s, "secret")).collect() {
+        Ok(v) => Availability::Known(v),
+        Err(e) => Availability::unknown(SOURCE, e),
+    }
 }

@@ -14,6 +14,7 @@ pub mod hierarchy;
 pub mod hmac;
 pub mod live;
 pub mod member;
+pub mod pages;
 pub mod rest;
 pub mod search;
 pub mod snapshot;

@@ -31,11 +31,11 @@
 
 use std::collections::BTreeMap;
 
-use google_cloud_gax::paginator::ItemPaginator as _;
 use serde::de::DeserializeOwned;
 
 use super::apikeys::ApiKey;
 use super::live::{classify, gap_reason, Clients};
+use super::pages::all_pages;
 use super::sources::{Secret, SecretVersion, ServiceAccount, ServiceAccountKey};
 
 pub const SA_TYPE: &str = "iam.googleapis.com/ServiceAccount";
@@ -106,18 +106,27 @@ async fn search(c: &Clients, root: &str) -> Result<Vec<Found>, String> {
         "parentFullResourceName",
         "versionedResources",
     ]);
-    let mut it = c
-        .asset
-        .search_all_resources()
-        .set_scope(root)
-        .set_asset_types([SA_TYPE, KEY_TYPE, API_KEY_TYPE, SECRET_TYPE, VERSION_TYPE])
-        .set_page_size(500)
-        .set_read_mask(mask)
-        .by_item();
-    let mut out = Vec::new();
-    while let Some(item) = it.next().await {
-        let r = item.map_err(|e| gap_reason(classify(&e)))?;
-        out.push(Found {
+    let (results, why) = all_pages(
+        |t| {
+            c.asset
+                .search_all_resources()
+                .set_scope(root)
+                .set_asset_types([SA_TYPE, KEY_TYPE, API_KEY_TYPE, SECRET_TYPE, VERSION_TYPE])
+                .set_page_size(500)
+                .set_read_mask(mask.clone())
+                .set_page_token(t)
+                .send()
+        },
+        |r| (r.results, r.next_page_token),
+        |e| gap_reason(classify(&e)),
+    )
+    .await;
+    if let Some(why) = why {
+        return Err(why);
+    }
+    let out = results
+        .into_iter()
+        .map(|r| Found {
             versions: r
                 .versioned_resources
                 .into_iter()
@@ -127,8 +136,8 @@ async fn search(c: &Clients, root: &str) -> Result<Vec<Found>, String> {
             asset_type: r.asset_type,
             project: r.project,
             parent: r.parent_full_resource_name,
-        });
-    }
+        })
+        .collect();
     Ok(out)
 }
 

@@ -17,10 +17,10 @@
 use std::collections::BTreeMap;
 
 use google_cloud_gax::error::rpc::Code;
-use google_cloud_gax::paginator::ItemPaginator as _;
 use google_cloud_secretmanager_v1::model::{replication, Replication, Secret, SecretPayload};
 
 use super::live::{classify, GcpSettings};
+use super::pages::all_pages_with;
 use crate::error::Error;
 use crate::model::Provider;
 use crate::secret::store::{Listing, SecretStore, StoreKind, StoreRef, Values};
@@ -31,6 +31,17 @@ pub struct GcpStore {
     pub project: String,
     /// Attempts per write (the client retries reads itself).
     attempts: u32,
+}
+
+/// A list the server did not end (`super::pages`): an API error naming the operation.
+fn unended(op: &str, reason: String) -> Error {
+    Error::Api {
+        provider: Provider::Gcp,
+        operation: op.into(),
+        what: reason,
+        hint: "check --gcp-endpoint / HANDOVER_GCP_ENDPOINT: the server did not end the list"
+            .into(),
+    }
 }
 
 fn api_error(op: &str, e: &google_cloud_gax::error::Error) -> Error {
@@ -132,52 +143,67 @@ impl GcpStore {
     }
 
     async fn list_all(&self) -> Result<Listing, Error> {
-        let mut out = Vec::new();
-        let mut it = self
-            .client
-            .list_secrets()
-            .set_parent(format!("projects/{}", self.project))
-            .set_page_size(1000)
-            .by_item();
-        while let Some(s) = it.next().await {
-            let s = s.map_err(|e| api_error("secretmanager.secrets.list", &e))?;
-            let id = s.name.rsplit('/').next().unwrap_or_default().to_string();
-            out.push((
-                id,
-                s.labels
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
-            ));
+        const OP: &str = "secretmanager.secrets.list";
+        let (secrets, why) = all_pages_with(
+            |t| {
+                self.client
+                    .list_secrets()
+                    .set_parent(format!("projects/{}", self.project))
+                    .set_page_size(1000)
+                    .set_page_token(t)
+                    .send()
+            },
+            |r| (r.secrets, r.next_page_token),
+            |e| api_error(OP, &e),
+            |reason| unended(OP, reason),
+        )
+        .await;
+        if let Some(e) = why {
+            return Err(e);
         }
-        Ok(out)
+        Ok(secrets
+            .into_iter()
+            .map(|s| {
+                let id = s.name.rsplit('/').next().unwrap_or_default().to_string();
+                (id, s.labels.into_iter().collect())
+            })
+            .collect())
     }
 
     /// Every version's number and state, newest first; `None` when the secret does not
-    /// exist. Bounded by the secret's versions (pages of 1000).
+    /// exist. Bounded by the secret's versions (pages of 1000) and by `all_pages_with`.
     pub async fn versions(&self, id: &str) -> Result<Option<Vec<VersionState>>, Error> {
-        let mut out = Vec::new();
-        let mut it = self
-            .client
-            .list_secret_versions()
-            .set_parent(self.parent(id))
-            .set_page_size(1000)
-            .by_item();
-        while let Some(v) = it.next().await {
-            match v {
-                Ok(v) => {
-                    if let Ok(number) = v.name.rsplit('/').next().unwrap_or_default().parse::<u64>()
-                    {
-                        out.push(VersionState {
-                            number,
-                            state: v.state.name().unwrap_or("STATE_UNSPECIFIED").to_string(),
-                        });
-                    }
-                }
-                Err(e) if classify(&e).not_found => return Ok(None),
-                Err(e) => return Err(api_error("secretmanager.versions.list", &e)),
-            }
+        const OP: &str = "secretmanager.versions.list";
+        let (versions, why) = all_pages_with(
+            |t| {
+                self.client
+                    .list_secret_versions()
+                    .set_parent(self.parent(id))
+                    .set_page_size(1000)
+                    .set_page_token(t)
+                    .send()
+            },
+            |r| (r.versions, r.next_page_token),
+            // `None`: the secret does not exist.
+            |e| (!classify(&e).not_found).then(|| api_error(OP, &e)),
+            |reason| Some(unended(OP, reason)),
+        )
+        .await;
+        match why {
+            Some(None) => return Ok(None),
+            Some(Some(e)) => return Err(e),
+            None => {}
         }
+        let mut out: Vec<VersionState> = versions
+            .iter()
+            .filter_map(|v| {
+                let number = v.name.rsplit('/').next()?.parse::<u64>().ok()?;
+                Some(VersionState {
+                    number,
+                    state: v.state.name().unwrap_or("STATE_UNSPECIFIED").to_string(),
+                })
+            })
+            .collect();
         out.sort_by_key(|v| std::cmp::Reverse(v.number));
         Ok(Some(out))
     }

@@ -95,7 +95,6 @@ impl Default for Federation {
 
 pub const POOLS_SOURCE: &str = "iam:ListWorkloadIdentityPools";
 pub const PROVIDERS_SOURCE: &str = "iam:ListWorkloadIdentityPoolProviders";
-const MAX_PAGES: usize = 1_000;
 const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
 
 async fn list_all<T: DeserializeOwned>(
@@ -104,35 +103,44 @@ async fn list_all<T: DeserializeOwned>(
     field: &str,
     source: &str,
 ) -> Availability<Vec<T>> {
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    for _ in 0..MAX_PAGES {
-        let mut query = vec![("pageSize", "1000".to_owned())];
-        if let Some(t) = &token {
-            query.push(("pageToken", t.clone()));
-        }
-        let page: serde_json::Value = match rest
-            .call(reqwest::Method::GET, Service::Iam, path, &query, None)
-            .await
-        {
-            Ok(p) => p,
-            Err(f) => return Availability::unknown(source, super::live::gap_text(f)),
-        };
-        if let Some(items) = page.get(field) {
-            match serde_json::from_value::<Vec<T>>(items.clone()) {
-                Ok(items) => out.extend(items),
-                Err(e) => return Availability::unknown(source, format!("unexpected shape: {e}")),
+    let (pages, why) = super::pages::all_pages(
+        |t| {
+            let mut query = vec![("pageSize", "1000".to_owned())];
+            if !t.is_empty() {
+                query.push(("pageToken", t));
             }
-        }
-        token = page["nextPageToken"]
-            .as_str()
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned);
-        if token.is_none() {
-            return Availability::Known(out);
+            async move {
+                rest.call::<serde_json::Value>(
+                    reqwest::Method::GET,
+                    Service::Iam,
+                    path,
+                    &query,
+                    None,
+                )
+                .await
+            }
+        },
+        |mut page| {
+            let next = page["nextPageToken"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            (vec![page[field].take()], next)
+        },
+        super::live::gap_text,
+    )
+    .await;
+    if let Some(why) = why {
+        return Availability::unknown(source, why);
+    }
+    let mut out = Vec::new();
+    for items in pages.into_iter().filter(|v| !v.is_null()) {
+        match serde_json::from_value::<Vec<T>>(items) {
+            Ok(items) => out.extend(items),
+            Err(e) => return Availability::unknown(source, format!("unexpected shape: {e}")),
         }
     }
-    Availability::unknown(source, "the list did not end after 1,000 pages")
+    Availability::Known(out)
 }
 
 /// The project's pools and each pool's providers (deleted ones are not listed).
