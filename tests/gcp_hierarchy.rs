@@ -1080,3 +1080,54 @@ fn the_lock_out_check_counts_a_folder_iam_admin_above_the_projects() {
         assert_eq!(kept[p], json!(["admins@contoso.example"]), "{p}: {kept}");
     }
 }
+
+/// Projects of a folder or organization are read side by side (a quarter of
+/// `--concurrency` at once) and merged in the order they were listed: the inventory must
+/// not depend on how many were in flight, nor on which answered first.
+#[test]
+fn the_inventory_is_the_same_whether_projects_are_read_one_at_a_time_or_side_by_side() {
+    let server = gcp_server();
+    let url = server.url();
+    seed_hierarchy(&url);
+    seed_accounts(&url);
+    seed_key_bearing(&url, 0, 3);
+    let home = tempfile::tempdir().unwrap();
+    let at = |concurrency: &str| {
+        let r = run(handover_offline(home.path()).args([
+            "audit",
+            "--gcp-organization",
+            "10",
+            "--concurrency",
+            concurrency,
+            "--gcp-endpoint",
+            &url,
+            "--format",
+            "json",
+        ]));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        json(&r.stdout)
+    };
+    let one = at("1");
+    let side_by_side = at("16");
+    let scopes = |inv: &Value| {
+        inv["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["scope"].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        scopes(&one),
+        scopes(&side_by_side),
+        "sources in the same order"
+    );
+    assert!(
+        scopes(&one).len() >= 4,
+        "the organization, its folders and three projects: {:?}",
+        scopes(&one)
+    );
+    for part in ["principals", "credentials", "secrets", "findings", "gaps"] {
+        assert_eq!(one[part], side_by_side[part], "{part} differ");
+    }
+}
