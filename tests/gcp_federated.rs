@@ -315,34 +315,8 @@ fn a_pool_s_workload_identity_user_binding_is_federated_placed_by_its_pool_not_p
     assert!(members("app-runtime").contains(&customer), "kept");
 
     // Verify, as the customer: the federated grant's revocation is a passing claim.
-    let sealed = h.join("handover.age");
-    let r = run(handover_offline(h)
-        .args(["manifest", "--config"])
-        .arg(&config)
-        .arg("--plan")
-        .arg(&plan_file)
-        .arg("--inventory")
-        .arg(&inv_file)
-        .arg("--journal")
-        .arg(h.join("apply.jsonl"))
-        .arg("--sign-key")
-        .arg(example_key("northwind-signing"))
-        .arg("-o")
-        .arg(&sealed));
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let r = run(handover_offline(h)
-        .args([
-            "verify",
-            "--format",
-            "json",
-            "--gcp-endpoint",
-            &url,
-            "--signer",
-        ])
-        .arg(example_key("northwind-signing.pub"))
-        .arg("-i")
-        .arg(example_key("contoso-security.agekey"))
-        .arg(&sealed));
+    let journal = h.join("apply.jsonl");
+    let r = seal_and_verify_gcp(h, &url, &config, &plan_file, &inv_file, &journal);
     let v = json(&r.stdout);
     let claim = find(&v["claims"], "revoked claim", |c| {
         c["kind"] == "revoked" && c["subject"].as_str().unwrap_or("").contains(&agency)

@@ -370,34 +370,7 @@ fn agency_api_key_hmac_key_and_open_provider_are_revoked_verified_and_undone() {
     assert_eq!(get(&url, &contoso_path)["state"], "ACTIVE");
 
     // Verify, as the customer: the three revoked claims pass.
-    let sealed = h.join("handover.age");
-    let r = run(handover_offline(h)
-        .args(["manifest", "--config"])
-        .arg(&config)
-        .arg("--plan")
-        .arg(&plan_file)
-        .arg("--inventory")
-        .arg(&inv)
-        .arg("--journal")
-        .arg(&journal)
-        .arg("--sign-key")
-        .arg(example_key("northwind-signing"))
-        .arg("-o")
-        .arg(&sealed));
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let r = run(handover_offline(h)
-        .args([
-            "verify",
-            "--format",
-            "json",
-            "--gcp-endpoint",
-            &url,
-            "--signer",
-        ])
-        .arg(example_key("northwind-signing.pub"))
-        .arg("-i")
-        .arg(example_key("contoso-security.agekey"))
-        .arg(&sealed));
+    let r = seal_and_verify_gcp(h, &url, &config, &plan_file, &inv, &journal);
     assert_no_canary("verify", &r.stdout);
     let v = json(&r.stdout);
     for what in [uid.as_str(), access_id.as_str(), "any-repo"] {
@@ -622,29 +595,8 @@ fn finish_deletes_a_deactivated_hmac_key_and_verify_says_what_is_live() {
     let hmac_path = format!("/storage/v1/projects/{PROJECT}/hmacKeys/{access_id}");
     assert_eq!(get(&url, &hmac_path)["state"], "INACTIVE");
 
-    let sealed = h.join("handover.age");
     let verify = || {
-        let r = run(handover_offline(h)
-            .args(["manifest", "--force", "--config"])
-            .arg(&config)
-            .arg("--plan")
-            .arg(&plan_file)
-            .arg("--inventory")
-            .arg(&inv)
-            .arg("--journal")
-            .arg(&journal)
-            .arg("--sign-key")
-            .arg(example_key("northwind-signing"))
-            .arg("-o")
-            .arg(&sealed));
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        let r = run(handover_offline(h)
-            .args(["verify", "--format", "json", "--gcp-endpoint", &url])
-            .arg("--signer")
-            .arg(example_key("northwind-signing.pub"))
-            .arg("-i")
-            .arg(example_key("contoso-security.agekey"))
-            .arg(&sealed));
+        let r = seal_and_verify_gcp(h, &url, &config, &plan_file, &inv, &journal);
         let v = json(&r.stdout);
         find(&v["claims"], |c| {
             c["kind"] == "revoked" && c["subject"].as_str().unwrap_or("").contains(&access_id)
@@ -792,29 +744,8 @@ fn a_kept_api_key_is_restricted_verified_and_the_restriction_undone() {
     );
     assert_eq!(after["displayName"], "shop-web", "nothing else changed");
 
-    let sealed = h.join("handover.age");
     let verify = || {
-        let r = run(handover_offline(h)
-            .args(["manifest", "--force", "--config"])
-            .arg(&config)
-            .arg("--plan")
-            .arg(&plan_file)
-            .arg("--inventory")
-            .arg(&inv)
-            .arg("--journal")
-            .arg(&journal)
-            .arg("--sign-key")
-            .arg(example_key("northwind-signing"))
-            .arg("-o")
-            .arg(&sealed));
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        let r = run(handover_offline(h)
-            .args(["verify", "--format", "json", "--gcp-endpoint", &url])
-            .arg("--signer")
-            .arg(example_key("northwind-signing.pub"))
-            .arg("-i")
-            .arg(example_key("contoso-security.agekey"))
-            .arg(&sealed));
+        let r = seal_and_verify_gcp(h, &url, &config, &plan_file, &inv, &journal);
         assert_no_canary("verify", &r.stdout);
         let v = json(&r.stdout);
         find(&v["claims"], |c| {

@@ -229,6 +229,42 @@ pub fn handover(moto: &Moto, home: &Path) -> Command {
     cmd
 }
 
+/// The customer's side of a GCP handover in one call: seals `plan`, `inventory` and
+/// `journal` under `config` with the example agency's signing key into
+/// `home/handover.age` (overwriting it), then verifies it live against the GCP test
+/// server at `url` as the example customer. Returns verify's run (JSON on stdout).
+pub fn seal_and_verify_gcp(
+    home: &Path,
+    url: &str,
+    config: &Path,
+    plan: &Path,
+    inventory: &Path,
+    journal: &Path,
+) -> Run {
+    let sealed = home.join("handover.age");
+    let r = run(handover_offline(home)
+        .args(["manifest", "--force", "--config"])
+        .arg(config)
+        .arg("--plan")
+        .arg(plan)
+        .arg("--inventory")
+        .arg(inventory)
+        .arg("--journal")
+        .arg(journal)
+        .arg("--sign-key")
+        .arg(example_key("northwind-signing"))
+        .arg("-o")
+        .arg(&sealed));
+    assert_eq!(r.code, 0, "manifest: {}", r.stderr);
+    run(handover_offline(home)
+        .args(["verify", "--format", "json", "--gcp-endpoint", url])
+        .arg("--signer")
+        .arg(example_key("northwind-signing.pub"))
+        .arg("-i")
+        .arg(example_key("contoso-security.agekey"))
+        .arg(&sealed))
+}
+
 /// `handover` with no cloud settings at all.
 pub fn handover_offline(home: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_handover"));
